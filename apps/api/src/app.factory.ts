@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import fastifyCookie from '@fastify/cookie';
+import { ConsoleLogger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SESSION_SETTINGS, type SessionSettings } from '@kura/session';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { RequestValidationError } from './http/request-validation.error.js';
+import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+export function createLogger(config: AppConfig['log']): ConsoleLogger {
+  return new ConsoleLogger({
+    json: config.json,
+    logLevels: LEVELS.slice(0, LEVELS.indexOf(config.level) + 1),
+    prefix: 'Kura',
+  });
+}
+
+/**
+ * Builds the Kura application, ready to serve; the one factory behind every entry point (the HTTP server
+ * in `main.ts`, tests, and later the Lambda handler). It does not listen.
+ */
+export async function createApp(config: AppConfig, logger = createLogger(config.log)): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    // Node's defaults let a slow client hold a socket for minutes.
+    requestTimeout: 30_000,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, { logger });
+  await app.register(fastifyCookie);
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
+  fastify.removeContentTypeParser('text/plain');
+  // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
+  });
+
+  app.useGlobalPipes(
+    new StandardSchemaValidationPipe({ exceptionFactory: (issues) => new RequestValidationError(issues) }),
+  );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name);
+  await app.init();
+  return app;
+}

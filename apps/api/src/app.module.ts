@@ -1,0 +1,42 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AccountsModule } from '@kura/accounts';
+import { SessionModule } from '@kura/session';
+import { AuthModule } from './auth/auth.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { HealthModule } from './health/health.module.js';
+import { KURA_STORES, type KuraStores, StorageModule } from './storage/storage.module.js';
+
+/** Composition root: which stores, which session rules, which routes. */
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        StorageModule.forConfig(config.store),
+        SessionModule.forRootAsync({
+          inject: [KURA_STORES],
+          useFactory: (stores: KuraStores) => ({
+            store: stores.sessions,
+            idleTimeoutSeconds: config.session.idleTimeoutSeconds,
+            absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+            ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
+            cookie: {
+              secure: config.session.cookieSecure,
+              ...(config.session.cookieName ? { name: config.session.cookieName } : {}),
+            },
+          }),
+        }),
+        AccountsModule.forRootAsync({
+          inject: [KURA_STORES],
+          useFactory: (stores: KuraStores) => ({
+            store: stores.users,
+            passwordHashing: { log2Cost: config.passwordHashCost },
+          }),
+        }),
+        AuthModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,92 @@
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiBadRequestResponse,
+} from '@nestjs/swagger';
+import { AccountService, type PublicUser } from '@kura/accounts';
+import {
+  type AuthenticatedSession,
+  type ClientInfo,
+  CurrentSession,
+  ResponseCookies,
+  type ResponseCookieJar,
+  SessionGuard,
+  SessionService,
+  SessionTransport,
+  type TokenSource,
+  toSessionView,
+} from '@kura/session';
+import { LoginBody, LoginResponse, MeResponse, ProblemResponse, RegisterBody, UserResponse } from './auth.schemas.js';
+import { Client } from './client-info.decorator.js';
+
+const problem = { standardSchema: ProblemResponse };
+
+@ApiTags('auth')
+@ApiBadRequestResponse({ description: 'Malformed or invalid request.', ...problem })
+@ApiServiceUnavailableResponse({ description: 'The session store is unavailable; see Retry-After.', ...problem })
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly accounts: AccountService,
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+  ) {}
+
+  @Post('register')
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ standardSchema: UserResponse })
+  @ApiConflictResponse({ description: 'The email already has an account.', ...problem })
+  register(@Body({ schema: RegisterBody }) body: RegisterBody): Promise<PublicUser> {
+    return this.accounts.register(body);
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in: a new session, as an HttpOnly cookie or a bearer token' })
+  @ApiOkResponse({ standardSchema: LoginResponse })
+  @ApiUnauthorizedResponse({ description: 'Wrong email or password (one answer for both).', ...problem })
+  async login(
+    @Body({ schema: LoginBody }) body: LoginBody,
+    @Client() client: ClientInfo,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    const user = await this.accounts.verifyCredentials(body.email, body.password);
+    const { token, record } = await this.sessions.create(user, client);
+    const result = { user: record.user, session: toSessionView(record) };
+    if (body.transport === 'bearer') return { ...result, token };
+    cookies.set(this.transport.cookieFor(token, record));
+    return result;
+  }
+
+  @Get('me')
+  @UseGuards(SessionGuard)
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The current user and session' })
+  @ApiOkResponse({ standardSchema: MeResponse })
+  @ApiUnauthorizedResponse({ description: 'No valid session.', ...problem })
+  me(@CurrentSession() session: AuthenticatedSession) {
+    return { user: session.record.user, session: toSessionView(session.record) };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End the current session everywhere and clear the cookie' })
+  @ApiNoContentResponse({ description: 'Logged out (also when there was no session).' })
+  async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+    const { token } = this.transport.read(request);
+    if (token) await this.sessions.revoke(token);
+    cookies.set(this.transport.expiredCookie());
+  }
+}

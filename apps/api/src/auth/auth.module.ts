@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { AuthController } from './auth.controller.js';
+
+/** Register, login, me and logout over HTTP. Sessions and accounts come from their (global) modules. */
+@Module({ controllers: [AuthController] })
+export class AuthModule {}

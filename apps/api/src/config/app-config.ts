@@ -1,0 +1,168 @@
+import { z } from 'zod';
+
+/** Kura's configuration after validation. Built once at boot by {@link loadConfig}; nothing else reads the environment. */
+export interface AppConfig {
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly trustProxy: boolean | string;
+  };
+  readonly store: {
+    /** `embedded`: dynalite in this process; `dynamodb`: a configured engine; `memory`: per-process (broken on purpose). */
+    readonly kind: 'embedded' | 'dynamodb' | 'memory';
+    readonly dataDir: string;
+    readonly createTables: boolean;
+    readonly tables: { readonly sessions: string; readonly users: string };
+    readonly consistentReads: boolean;
+    readonly region: string;
+    readonly endpoint: string | undefined;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    /** Static credentials for local engines; `undefined` means the AWS default provider chain. */
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  };
+  readonly session: {
+    readonly idleTimeoutSeconds: number;
+    readonly absoluteTimeoutSeconds: number;
+    readonly refreshIntervalSeconds: number | undefined;
+    readonly cookieSecure: boolean;
+    readonly cookieName: string | undefined;
+  };
+  readonly passwordHashCost: number;
+  readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean };
+}
+
+/** The configuration could not be used; `problems` lists every one of them. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -');
+
+/** Every environment variable Kura reads, with its default. The README's configuration table mirrors this. */
+const environment = z.object({
+  PORT: int(0, 65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  AWS_REGION: z.string().min(1).optional(),
+  DYNAMODB_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  KURA_STORE: z.enum(['embedded', 'dynamodb', 'memory']).optional(),
+  KURA_DATA_DIR: z.string().min(1).default('.data/dynalite'),
+  KURA_CREATE_TABLES: flag.optional(),
+  KURA_SESSIONS_TABLE: tableName.default('kura-sessions'),
+  KURA_USERS_TABLE: tableName.default('kura-users'),
+  KURA_CONSISTENT_READS: flag.default(true),
+  KURA_DYNAMODB_TIMEOUT_MS: int(50, 60_000).default(1000),
+  KURA_DYNAMODB_MAX_ATTEMPTS: int(1, 10).default(3),
+  KURA_SESSION_IDLE_TIMEOUT: int(1, 31_536_000).default(1800),
+  KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
+  KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
+  KURA_COOKIE_SECURE: flag.default(true),
+  KURA_COOKIE_NAME: z.string().min(1).optional(),
+  KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
+  KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
+  KURA_TRUST_PROXY: z.string().min(1).optional(),
+  KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  AWS_PROFILE: z.string().optional(),
+  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.string().optional(),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().optional(),
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+});
+type Environment = z.infer<typeof environment>;
+
+const hasAwsCredentials = (env: Environment) =>
+  Boolean(
+    env.AWS_ACCESS_KEY_ID ||
+      env.AWS_PROFILE ||
+      env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+      env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+      env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+      env.AWS_LAMBDA_FUNCTION_NAME,
+  );
+
+/**
+ * Validates the environment once and returns the typed configuration, or throws a {@link ConfigError}
+ * that lists every problem. Empty strings count as unset.
+ */
+export function loadConfig(source: Readonly<Record<string, string | undefined>>): AppConfig {
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environment.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const problems = crossCheck(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const kind = env.KURA_STORE ?? (env.DYNAMODB_ENDPOINT || hasAwsCredentials(env) ? 'dynamodb' : 'embedded');
+  const local = kind === 'embedded' || env.DYNAMODB_ENDPOINT !== undefined;
+  return {
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: env.KURA_BODY_LIMIT,
+      trustProxy: env.KURA_TRUST_PROXY === undefined ? false : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY,
+    },
+    store: {
+      kind,
+      dataDir: env.KURA_DATA_DIR,
+      createTables: env.KURA_CREATE_TABLES ?? kind === 'embedded',
+      tables: { sessions: env.KURA_SESSIONS_TABLE, users: env.KURA_USERS_TABLE },
+      consistentReads: env.KURA_CONSISTENT_READS,
+      region: env.AWS_REGION ?? 'us-east-1',
+      endpoint: env.DYNAMODB_ENDPOINT,
+      timeoutMs: env.KURA_DYNAMODB_TIMEOUT_MS,
+      maxAttempts: env.KURA_DYNAMODB_MAX_ATTEMPTS,
+      credentials: local ? localCredentials(env) : undefined,
+    },
+    session: {
+      idleTimeoutSeconds: env.KURA_SESSION_IDLE_TIMEOUT,
+      absoluteTimeoutSeconds: env.KURA_SESSION_ABSOLUTE_TIMEOUT,
+      refreshIntervalSeconds: env.KURA_SESSION_REFRESH_INTERVAL,
+      cookieSecure: env.KURA_COOKIE_SECURE,
+      cookieName: env.KURA_COOKIE_NAME,
+    },
+    passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json' },
+  };
+}
+
+/** Local engines accept any credentials; the SDK still needs some to sign with. */
+function localCredentials(env: Environment) {
+  return env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+    : { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' };
+}
+
+function crossCheck(env: Environment): string[] {
+  const problems: string[] = [];
+  if (env.KURA_STORE === 'dynamodb' && !env.DYNAMODB_ENDPOINT && !env.AWS_REGION) {
+    problems.push('KURA_STORE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION');
+  }
+  if (env.KURA_STORE === 'embedded' && env.DYNAMODB_ENDPOINT) {
+    problems.push('KURA_STORE=embedded starts its own engine: unset DYNAMODB_ENDPOINT or choose KURA_STORE=dynamodb');
+  }
+  if (env.KURA_SESSION_ABSOLUTE_TIMEOUT < env.KURA_SESSION_IDLE_TIMEOUT) {
+    problems.push('KURA_SESSION_ABSOLUTE_TIMEOUT must not be shorter than KURA_SESSION_IDLE_TIMEOUT');
+  }
+  if (env.KURA_SESSION_REFRESH_INTERVAL !== undefined && env.KURA_SESSION_REFRESH_INTERVAL >= env.KURA_SESSION_IDLE_TIMEOUT) {
+    problems.push('KURA_SESSION_REFRESH_INTERVAL must be shorter than KURA_SESSION_IDLE_TIMEOUT');
+  }
+  const cookieName = env.KURA_COOKIE_NAME;
+  if (cookieName && /^__(Host|Secure)-/.test(cookieName) && !env.KURA_COOKIE_SECURE) {
+    problems.push('KURA_COOKIE_NAME with a __Host- or __Secure- prefix needs KURA_COOKIE_SECURE=true');
+  }
+  return problems;
+}

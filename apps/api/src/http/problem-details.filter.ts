@@ -1,0 +1,26 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { toProblem } from './problem-details.js';
+
+/** Sends every error as `application/problem+json`; the app's single error-to-HTTP mapping is {@link toProblem}. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), error, this.logger);
+  }
+}
+
+export function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
+  const { problem, headers, unexpected } = toProblem(error);
+  if (unexpected) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  else if (problem.status === 503) logger.warn(`${problem.type}: ${describe(error)}`);
+  void reply.status(problem.status).headers(headers).type('application/problem+json').send(problem);
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}

@@ -1,0 +1,81 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { EmailTakenError, InvalidCredentialsError } from '@kura/accounts';
+import { StoreUnavailableError } from '@kura/common';
+import { SessionRejectedError } from '@kura/session';
+import { STATUS_CODES } from 'node:http';
+import { RequestValidationError } from './request-validation.error.js';
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: readonly { pointer: string; detail: string }[];
+}
+
+/** What to send for an error: status, problem body and extra headers. */
+export interface ProblemResponse {
+  problem: Problem;
+  headers: Record<string, string>;
+  /** True for failures that are Kura's own fault (logged with the stack). */
+  unexpected: boolean;
+}
+
+const problemType = (slug: string) => `urn:kura:problem:${slug}`;
+
+function respond(status: number, slug: string | undefined, detail?: string, headers: Record<string, string> = {}): ProblemResponse {
+  const title = STATUS_CODES[status] ?? 'Error';
+  return {
+    problem: { type: slug ? problemType(slug) : 'about:blank', title, status, ...(detail ? { detail } : {}) },
+    headers,
+    unexpected: status >= 500 && status !== HttpStatus.SERVICE_UNAVAILABLE,
+  };
+}
+
+/** Fastify's own errors (body parsing, size, media type) carry a 4xx `statusCode` and an `FST_` code. */
+function isFastifyClientError(error: unknown): error is Error & { statusCode: number; code: string } {
+  const candidate = error as { statusCode?: unknown; code?: unknown };
+  return (
+    error instanceof Error &&
+    typeof candidate.statusCode === 'number' &&
+    candidate.statusCode >= 400 &&
+    candidate.statusCode < 500 &&
+    typeof candidate.code === 'string' &&
+    candidate.code.startsWith('FST_')
+  );
+}
+
+/**
+ * The one place where errors become HTTP: domain errors from the libs, validation errors, framework
+ * errors. Anything unknown is a 500 with no detail (the log has it).
+ */
+export function toProblem(error: unknown): ProblemResponse {
+  if (error instanceof RequestValidationError) {
+    const response = respond(400, 'invalid-request', 'The request is not valid.');
+    response.problem.errors = error.errors;
+    return response;
+  }
+  if (error instanceof SessionRejectedError) {
+    return respond(401, 'session-required', 'A valid session is required.', { 'www-authenticate': 'Bearer' });
+  }
+  if (error instanceof InvalidCredentialsError) {
+    return respond(401, 'invalid-credentials', 'Invalid email or password.');
+  }
+  if (error instanceof EmailTakenError) {
+    return respond(409, 'email-taken', 'An account with this email already exists.');
+  }
+  if (error instanceof StoreUnavailableError) {
+    return respond(503, 'store-unavailable', 'The session store is unavailable; try again shortly.', {
+      'retry-after': String(error.retryAfterSeconds),
+    });
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    return respond(status, undefined, status < 500 ? error.message : undefined);
+  }
+  if (isFastifyClientError(error)) {
+    return respond(error.statusCode, undefined, error.message);
+  }
+  return respond(500, undefined);
+}

@@ -1,0 +1,28 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+export const DOCS_PATH = 'docs';
+
+/**
+ * Serves the OpenAPI explorer at `/docs` and the document at `/docs/openapi.json`. Both security schemes are
+ * declared: the session cookie (set by login, sent by the browser) and a bearer token (pasted into Authorize).
+ */
+export function setupOpenApi(app: INestApplication, cookieName: string): void {
+  const config = new DocumentBuilder()
+    .setTitle('Kura')
+    .setDescription(
+      'Web sessions kept outside the machine. Register, log in (cookie or bearer), call `/auth/me`, log out. ' +
+        'Every replica and every Lambda invocation sees the same sessions.',
+    )
+    .setVersion('0.1.0')
+    .addCookieAuth(cookieName, { type: 'apiKey', in: 'cookie', name: cookieName })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The `token` from a login with `transport: "bearer"`.' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
+    raw: ['json'],
+    customSiteTitle: 'Kura API',
+    swaggerOptions: { withCredentials: true, persistAuthorization: false, tryItOutEnabled: true },
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Jest 30 in native ESM (Node >= 24.9, `--experimental-vm-modules`), TypeScript through SWC with legacy
+ * decorators and metadata, as Nest needs. Unit specs sit next to the code (`*.spec.ts`); tests that run the
+ * service over real sockets and processes live in `test/` (`*.e2e-spec.ts`). DynamoDB Local is started once
+ * for the whole run by the global setup.
+ */
+const swc = {
+  swcrc: false,
+  jsc: {
+    target: 'es2024',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    keepClassNames: true,
+  },
+  module: { type: 'es6' },
+  sourceMaps: 'inline',
+};
+
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  moduleNameMapper: {
+    '^@kura/(common|session|accounts|dynamodb)$': '<rootDir>/libs/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

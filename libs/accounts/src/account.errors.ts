@@ -1,0 +1,20 @@
+/** Registration with an email that already has an account. Mapped to 409. */
+export class EmailTakenError extends Error {
+  override readonly name = 'EmailTakenError';
+
+  constructor() {
+    super('An account with this email already exists');
+  }
+}
+
+/**
+ * Wrong email or password. One error for both, so a response never says which emails have accounts.
+ * Mapped to 401.
+ */
+export class InvalidCredentialsError extends Error {
+  override readonly name = 'InvalidCredentialsError';
+
+  constructor() {
+    super('Invalid email or password');
+  }
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { type Clock, systemClock } from '@kura/common';
+import { InvalidCredentialsError } from './account.errors.js';
+import { normaliseEmail, type PublicUser, toPublicUser } from './account.types.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { UserStore } from './user-store.port.js';
+
+export interface Registration {
+  readonly email: string;
+  readonly password: string;
+  readonly name?: string | null;
+}
+
+/** Registration and credential checks. Input shape is validated at the edge; this enforces the account rules. */
+export class AccountService {
+  constructor(
+    private readonly store: UserStore,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** Creates an account; throws `EmailTakenError` when the email is in use. */
+  async register(registration: Registration): Promise<PublicUser> {
+    const user = {
+      id: randomUUID(),
+      email: normaliseEmail(registration.email),
+      name: registration.name?.trim() || null,
+      passwordHash: await this.hasher.hash(registration.password),
+      createdAt: this.clock.now(),
+    };
+    await this.store.insert(user);
+    return toPublicUser(user);
+  }
+
+  /**
+   * Returns the user whose email and password these are, or throws `InvalidCredentialsError`. An unknown
+   * email costs the same hashing work as a wrong password.
+   */
+  async verifyCredentials(email: string, password: string): Promise<PublicUser> {
+    const user = await this.store.findByEmail(normaliseEmail(email));
+    const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
+    if (!user || !valid) throw new InvalidCredentialsError();
+    return toPublicUser(user);
+  }
+}

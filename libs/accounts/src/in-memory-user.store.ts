@@ -1,0 +1,18 @@
+import { EmailTakenError } from './account.errors.js';
+import type { UserRecord } from './account.types.js';
+import type { UserStore } from './user-store.port.js';
+
+/** Users in this process's memory, copied through JSON like a real store. For unit tests and the broken-design demo. */
+export class InMemoryUserStore implements UserStore {
+  private readonly users = new Map<string, string>();
+
+  async insert(user: UserRecord): Promise<void> {
+    if (this.users.has(user.email)) throw new EmailTakenError();
+    this.users.set(user.email, JSON.stringify(user));
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    const stored = this.users.get(email);
+    return stored === undefined ? undefined : (JSON.parse(stored) as UserRecord);
+  }
+}

@@ -1,0 +1,68 @@
+import { randomBytes, scrypt as scryptCallback, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+
+export interface PasswordHashingOptions {
+  /**
+   * scrypt cost as log2(N). OWASP's minimum is 17 (N=2^17, r=8, p=1: 128 MiB and roughly a tenth of a second
+   * per hash). Lower it only for tests; stored hashes keep their own cost, so raising it later is safe.
+   * @default 17
+   */
+  log2Cost?: number;
+}
+
+const KEY_LENGTH = 32;
+const SALT_LENGTH = 16;
+const BLOCK_SIZE = 8;
+const PARALLELISM = 1;
+const PHC = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+function scrypt(password: string, salt: Buffer, log2Cost: number, r: number, p: number): Promise<Buffer> {
+  const N = 2 ** log2Cost;
+  const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
+  return new Promise((resolve, reject) =>
+    scryptCallback(password.normalize('NFC'), salt, KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
+
+/**
+ * Password hashing with scrypt (Node's own, no native add-on), stored as a PHC string
+ * `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` so the cost can change without invalidating existing hashes.
+ */
+export class PasswordHasher {
+  private readonly log2Cost: number;
+  private decoy: Promise<string> | undefined;
+
+  constructor(options: PasswordHashingOptions = {}) {
+    this.log2Cost = options.log2Cost ?? 17;
+    if (!Number.isInteger(this.log2Cost) || this.log2Cost < 10 || this.log2Cost > 20) {
+      throw new RangeError(`log2Cost must be an integer from 10 to 20, got ${this.log2Cost}`);
+    }
+  }
+
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(SALT_LENGTH);
+    const key = await scrypt(password, salt, this.log2Cost, BLOCK_SIZE, PARALLELISM);
+    return `$scrypt$ln=${this.log2Cost},r=${BLOCK_SIZE},p=${PARALLELISM}$${b64(salt)}$${b64(key)}`;
+  }
+
+  /** Compares in constant time; a malformed stored hash never verifies. */
+  async verify(password: string, stored: string): Promise<boolean> {
+    const parts = PHC.exec(stored);
+    if (!parts) return false;
+    const [, ln, r, p, salt, expected] = parts as unknown as [string, string, string, string, string, string];
+    const key = await scrypt(password, Buffer.from(salt, 'base64'), Number(ln), Number(r), Number(p));
+    const wanted = Buffer.from(expected, 'base64');
+    return wanted.length === key.length && timingSafeEqual(wanted, key);
+  }
+
+  /**
+   * Spends the same work as verifying a real password, for logins with an unknown email, so that response
+   * time does not tell which emails have accounts.
+   */
+  async verifyDecoy(password: string): Promise<false> {
+    this.decoy ??= this.hash(randomBytes(16).toString('hex'));
+    await this.verify(password, await this.decoy);
+    return false;
+  }
+}

@@ -1,0 +1,12 @@
+import type { UserRecord } from './account.types.js';
+
+/** Nest injection token for the configured {@link UserStore}. */
+export const USER_STORE = Symbol('kura:user-store');
+
+/** Where accounts live. Failures to reach the engine throw `StoreUnavailableError`. */
+export interface UserStore {
+  /** Stores a new user; throws `EmailTakenError` if the email already has an account (atomically). */
+  insert(user: UserRecord): Promise<void>;
+  /** Reads a user by normalised email, strongly consistent. */
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+}

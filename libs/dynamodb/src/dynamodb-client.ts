@@ -1,0 +1,55 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface DynamoDbConnectionOptions {
+  /** Region for signing and routing. */
+  region: string;
+  /**
+   * An endpoint other than AWS's own (DynamoDB Local, LocalStack, dynalite).
+   * @default AWS's regional endpoint
+   */
+  endpoint?: string;
+  /**
+   * Upper bound for connecting and for each attempt, in milliseconds. Without it a black-holed connection
+   * hangs a request for as long as the socket lives.
+   * @default 1000
+   */
+  timeoutMs?: number;
+  /**
+   * Attempts per call, the first included (the SDK retries throttling and transient errors with backoff).
+   * @default 3
+   */
+  maxAttempts?: number;
+  /**
+   * Static credentials. Leave unset on AWS to use the default provider chain (IAM role, IRSA, Pod Identity).
+   * @default the SDK's default credential provider chain
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** The clients Kura's adapters use: the low-level one (tables, TTL) and the document one (items). */
+export interface DynamoDbClients {
+  readonly client: DynamoDBClient;
+  readonly documents: DynamoDBDocumentClient;
+}
+
+/** Builds clients whose every call is bounded in time and attempts. */
+export function createDynamoDbClients(options: DynamoDbConnectionOptions): DynamoDbClients {
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const client = new DynamoDBClient({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: timeoutMs,
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+    }),
+  });
+  const documents = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return { client, documents };
+}

@@ -1,0 +1,15 @@
+/**
+ * @kura/dynamodb — Kura's storage on DynamoDB or any compatible engine (DynamoDB Local, LocalStack,
+ * dynalite). The only lib that imports the AWS SDK.
+ */
+export { createDynamoDbClients, type DynamoDbClients, type DynamoDbConnectionOptions } from './dynamodb-client.js';
+export { DynamoDbSessionStore, type DynamoDbSessionStoreOptions } from './dynamodb-session.store.js';
+export { DynamoDbUserStore } from './dynamodb-user.store.js';
+export { ensureKuraTables, type TableBootstrapStep } from './table-bootstrap.js';
+export {
+  kuraTableDefinitions,
+  type KuraTableNames,
+  DEFAULT_TABLE_NAMES,
+  SESSION_TTL_ATTRIBUTE,
+  SESSIONS_BY_USER_INDEX,
+} from './kura-tables.js';

@@ -1,0 +1,70 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { type KuraTableNames, kuraTableDefinitions, SESSION_TTL_ATTRIBUTE } from './kura-tables.js';
+
+/** What `ensureKuraTables` did to each table, for the log. */
+export interface TableBootstrapStep {
+  table: string;
+  created: boolean;
+  /** `enabled` (now or before), `unsupported` (the engine has no TTL API: dynalite), or `n/a`. */
+  ttl: 'enabled' | 'unsupported' | 'n/a';
+}
+
+const hasName = (error: unknown, ...names: string[]) => error instanceof Error && names.includes(error.name);
+
+/**
+ * Creates Kura's tables, index and TTL setting where they are missing. Idempotent and safe to run from
+ * several processes at once. Meant for `npm run db:init`, the embedded engine and tests; production tables
+ * come from infrastructure code.
+ */
+export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNames): Promise<TableBootstrapStep[]> {
+  const steps: TableBootstrapStep[] = [];
+  for (const definition of kuraTableDefinitions(names)) {
+    const table = definition.TableName!;
+    const created = await createIfMissing(client, definition);
+    await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
+    const ttl = table === names.sessions ? await enableTtl(client, table) : 'n/a';
+    steps.push({ table, created, ttl });
+  }
+  return steps;
+}
+
+async function createIfMissing(client: DynamoDBClient, definition: ReturnType<typeof kuraTableDefinitions>[number]) {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
+    return false;
+  } catch (error) {
+    if (!hasName(error, 'ResourceNotFoundException')) throw error;
+  }
+  try {
+    await client.send(new CreateTableCommand(definition));
+    return true;
+  } catch (error) {
+    if (hasName(error, 'ResourceInUseException')) return false;
+    throw error;
+  }
+}
+
+async function enableTtl(client: DynamoDBClient, table: string): Promise<TableBootstrapStep['ttl']> {
+  try {
+    const current = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
+    const status = current.TimeToLiveDescription?.TimeToLiveStatus;
+    if (status === 'ENABLED' || status === 'ENABLING') return 'enabled';
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: SESSION_TTL_ATTRIBUTE, Enabled: true },
+      }),
+    );
+    return 'enabled';
+  } catch (error) {
+    if (hasName(error, 'UnknownOperationException')) return 'unsupported';
+    throw error;
+  }
+}

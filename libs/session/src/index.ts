@@ -1,0 +1,30 @@
+/**
+ * @kura/session — the session core: token issue and check, lifecycle and expiry rules, the storage port,
+ * and the Nest module, guard and decorators. Storage-agnostic: adapters implement `SessionStore`.
+ */
+export { SessionModule, type SessionModuleAsyncOptions } from './session.module.js';
+export {
+  type SessionModuleOptions,
+  type SessionCookieOptions,
+  type SessionSettings,
+  SESSION_SETTINGS,
+  resolveSessionSettings,
+} from './session.options.js';
+export { SessionService } from './session.service.js';
+export { SessionTransport, type CookieSpec, type TokenSource, type TransportKind } from './session-transport.js';
+export { SessionGuard, type CookieReply } from './session.guard.js';
+export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
+export { type SessionStore, SESSION_STORE } from './session-store.port.js';
+export { InMemorySessionStore } from './in-memory-session.store.js';
+export { SessionRejectedError, SessionOptionsError, type SessionRejection } from './session.errors.js';
+export { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
+export {
+  type SessionRecord,
+  type SessionUser,
+  type SessionView,
+  type ClientInfo,
+  type IssuedSession,
+  type AuthenticatedSession,
+  toSessionView,
+  effectiveExpiry,
+} from './session.types.js';

@@ -1,0 +1,53 @@
+import { ManualClock } from '@kura/common';
+import { InMemorySessionStore } from './in-memory-session.store.js';
+import { resolveSessionSettings } from './session.options.js';
+import { SessionTransport } from './session-transport.js';
+
+const clock = new ManualClock();
+const sut = new SessionTransport(resolveSessionSettings({ store: new InMemorySessionStore(), clock }));
+const token = 'T'.repeat(43);
+
+describe('SessionTransport', () => {
+  it('reads the session cookie', () => {
+    expect(sut.read({ headers: {}, cookies: { '__Host-kura_session': token } })).toEqual({ token, kind: 'cookie' });
+  });
+
+  it.each(['Bearer', 'bearer', 'BEARER'])('prefers an Authorization %s header over the cookie', (scheme) => {
+    const request = { headers: { authorization: `${scheme} ${token}` }, cookies: { '__Host-kura_session': 'other' } };
+
+    expect(sut.read(request)).toEqual({ token, kind: 'bearer' });
+  });
+
+  it.each([['Bearer'], ['Bearer   '], ['Bearer a b']])('reads a malformed bearer header %p as a bad token, not as no header', (header) => {
+    const read = sut.read({ headers: { authorization: header }, cookies: { '__Host-kura_session': token } });
+
+    expect(read.kind).toBe('bearer');
+    expect(read.token).not.toBe(token);
+  });
+
+  it('ignores other Authorization schemes and falls back to the cookie', () => {
+    expect(sut.read({ headers: { authorization: 'Basic Zm9vOmJhcg==' }, cookies: {} })).toEqual({ token: undefined, kind: 'cookie' });
+  });
+
+  it('makes the cookie HttpOnly, Secure, SameSite=Lax, Path=/ and as long-lived as the session', () => {
+    const now = clock.now();
+    const record = {
+      id: 'x',
+      user: { id: 'u', email: 'e@example.com', name: null },
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt: now + 600_000,
+      absoluteExpiresAt: now + 3_600_000,
+    };
+
+    expect(sut.cookieFor(token, record)).toEqual({
+      name: '__Host-kura_session',
+      value: token,
+      options: { httpOnly: true, secure: true, sameSite: 'lax', path: '/', maxAge: 600 },
+    });
+  });
+
+  it('clears the cookie with the same name and attributes and Max-Age=0', () => {
+    expect(sut.expiredCookie()).toMatchObject({ name: '__Host-kura_session', value: '', options: { maxAge: 0, path: '/' } });
+  });
+});

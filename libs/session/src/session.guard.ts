@@ -1,0 +1,53 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { SessionService } from './session.service.js';
+import { type CookieSpec, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
+import type { AuthenticatedSession } from './session.types.js';
+
+/** The parts of an HTTP reply the session layer writes (a Fastify reply with `@fastify/cookie` fits). */
+export interface CookieReply {
+  header(name: string, value: string): unknown;
+  setCookie(name: string, value: string, options: CookieSpec['options']): unknown;
+}
+
+const SESSION = Symbol('kura:session');
+
+/** The request after the guard ran: the checked session and how its token came. */
+export interface SessionCarrier {
+  [SESSION]?: { session: AuthenticatedSession; kind: TransportKind };
+}
+
+/**
+ * Lets a request through only with a valid session, and makes it available to `@CurrentSession()`.
+ * Authenticated responses are marked `Cache-Control: no-store`; when the check extended the idle expiry of a
+ * cookie session, the cookie is renewed in the same response.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<TokenSource & SessionCarrier>();
+    const reply = http.getResponse<CookieReply>();
+    const { token, kind } = this.transport.read(request);
+    const session = await this.sessions.authenticate(token);
+    request[SESSION] = { session, kind };
+    reply.header('cache-control', 'no-store');
+    if (session.extended && kind === 'cookie') writeCookie(reply, this.transport.cookieFor(session.token, session.record));
+    return true;
+  }
+}
+
+export function writeCookie(reply: CookieReply, cookie: CookieSpec): void {
+  reply.setCookie(cookie.name, cookie.value, cookie.options);
+}
+
+/** Reads what {@link SessionGuard} stored on the request; throws if the guard did not run on this route. */
+export function sessionOf(request: SessionCarrier): { session: AuthenticatedSession; kind: TransportKind } {
+  const found = request[SESSION];
+  if (!found) throw new Error('No session on this request: protect the route with SessionGuard');
+  return found;
+}

@@ -1,0 +1,102 @@
+import { type Clock, systemClock } from '@kura/common';
+import { SessionOptionsError } from './session.errors.js';
+import type { SessionStore } from './session-store.port.js';
+
+/** Nest injection token for the resolved {@link SessionSettings}. */
+export const SESSION_SETTINGS = Symbol('kura:session-settings');
+
+export interface SessionCookieOptions {
+  /**
+   * Send the cookie only over HTTPS. Turn off only for plain-http local development on a host that is not
+   * loopback (browsers already accept secure cookies from http://localhost and 127.0.0.1).
+   * @default true
+   */
+  secure?: boolean;
+  /**
+   * Cookie name. A `__Host-` name makes the browser refuse the cookie unless it is Secure, host-only and
+   * Path=/ (no subdomain can set or shadow it).
+   * @default '__Host-kura_session' when secure, 'kura_session' otherwise
+   */
+  name?: string;
+  /**
+   * SameSite attribute. `lax` keeps top-level navigation logged in; `strict` also drops it there.
+   * @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict';
+}
+
+export interface SessionModuleOptions {
+  /** Where sessions live. */
+  store: SessionStore;
+  /**
+   * Seconds without use after which a session ends.
+   * @default 1800 (30 minutes)
+   */
+  idleTimeoutSeconds?: number;
+  /**
+   * Seconds after login after which a session ends, however active.
+   * @default 28800 (8 hours)
+   */
+  absoluteTimeoutSeconds?: number;
+  /**
+   * The idle expiry is pushed forward (one store write) at most once per this many seconds per session, so
+   * steady-state reads write nothing. Must be shorter than the idle timeout.
+   * @default a tenth of the idle timeout (180 with the default idle timeout)
+   */
+  refreshIntervalSeconds?: number;
+  /** How the token travels when the client chose cookies. */
+  cookie?: SessionCookieOptions;
+  /**
+   * Source of the current time.
+   * @default the system clock
+   */
+  clock?: Clock;
+}
+
+/** Options after defaults were applied and checked. */
+export interface SessionSettings {
+  readonly store: SessionStore;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  readonly refreshIntervalMs: number;
+  readonly cookie: Required<SessionCookieOptions>;
+  readonly clock: Clock;
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Applies defaults and checks the options once, reporting every problem in one error. */
+export function resolveSessionSettings(options: SessionModuleOptions): SessionSettings {
+  const problems: string[] = [];
+  const idle = options.idleTimeoutSeconds ?? 1800;
+  const absolute = options.absoluteTimeoutSeconds ?? 28_800;
+  const refresh = options.refreshIntervalSeconds ?? Math.max(1, Math.floor(idle / 10));
+  const secure = options.cookie?.secure ?? true;
+  const name = options.cookie?.name ?? (secure ? '__Host-kura_session' : 'kura_session');
+  const sameSite = options.cookie?.sameSite ?? 'lax';
+
+  if (!options.store) problems.push('store is required');
+  if (!isPositiveInteger(idle)) problems.push(`idleTimeoutSeconds must be a positive integer, got ${idle}`);
+  if (!isPositiveInteger(absolute)) problems.push(`absoluteTimeoutSeconds must be a positive integer, got ${absolute}`);
+  if (!isPositiveInteger(refresh)) problems.push(`refreshIntervalSeconds must be a positive integer, got ${refresh}`);
+  if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
+  if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
+  if (!COOKIE_NAME.test(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
+  if (name.startsWith('__Host-') && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
+  if (name.startsWith('__Secure-') && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure');
+  if (sameSite !== 'lax' && sameSite !== 'strict') problems.push(`cookie.sameSite must be "lax" or "strict", got "${sameSite}"`);
+  if (problems.length > 0) throw new SessionOptionsError(problems);
+
+  return {
+    store: options.store,
+    idleTimeoutMs: idle * 1000,
+    absoluteTimeoutMs: absolute * 1000,
+    refreshIntervalMs: refresh * 1000,
+    cookie: { secure, name, sameSite },
+    clock: options.clock ?? systemClock,
+  };
+}
+
+function isPositiveInteger(value: number): boolean {
+  return Number.isInteger(value) && value > 0;
+}

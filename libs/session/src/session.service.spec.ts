@@ -1,0 +1,168 @@
+import { jest } from '@jest/globals';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import { InMemorySessionStore } from './in-memory-session.store.js';
+import { SessionRejectedError } from './session.errors.js';
+import { resolveSessionSettings } from './session.options.js';
+import { SessionService } from './session.service.js';
+import { isWellFormedToken, sessionIdOf } from './session-token.js';
+
+const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada' };
+const MINUTE = 60_000;
+
+function setup(options: { idle?: number; absolute?: number; refresh?: number } = {}) {
+  const clock = new ManualClock();
+  const store = new InMemorySessionStore();
+  const sut = new SessionService(
+    resolveSessionSettings({
+      store,
+      clock,
+      idleTimeoutSeconds: options.idle ?? 1800,
+      absoluteTimeoutSeconds: options.absolute ?? 28_800,
+      ...(options.refresh ? { refreshIntervalSeconds: options.refresh } : {}),
+    }),
+  );
+  const calls = {
+    find: jest.spyOn(store, 'find'),
+    extend: jest.spyOn(store, 'extend'),
+    insert: jest.spyOn(store, 'insert'),
+  };
+  return { sut, store, clock, calls };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  if (!(error instanceof SessionRejectedError)) throw new Error(`expected a SessionRejectedError, got ${String(error)}`);
+  return error.reason;
+}
+
+describe('SessionService', () => {
+  it('issues a 256-bit URL-safe token and stores only its hash', async () => {
+    const { sut, store } = setup();
+
+    const { token, record } = await sut.create(user, { userAgent: 'jest', ip: '127.0.0.1' });
+
+    expect(isWellFormedToken(token)).toBe(true);
+    expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+    expect(record.id).toBe(sessionIdOf(token));
+    expect(JSON.stringify(await store.find(record.id, Date.UTC(2026, 0, 1)))).not.toContain(token);
+  });
+
+  it('issues a different session on every login', async () => {
+    const { sut } = setup();
+
+    const tokens = new Set(await Promise.all(Array.from({ length: 200 }, async () => (await sut.create(user)).token)));
+
+    expect(tokens.size).toBe(200);
+  });
+
+  it('accepts its own token and returns the user captured at login', async () => {
+    const { sut } = setup();
+    const { token } = await sut.create(user);
+
+    const session = await sut.authenticate(token);
+
+    expect(session.record.user).toEqual(user);
+    expect(session.extended).toBe(false);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['missing', ''],
+    ['malformed', 'not-a-token'],
+    ['malformed', `${'a'.repeat(43)}=`],
+    ['malformed', 'a'.repeat(44)],
+  ])('rejects a %s token without asking the store (%p)', async (reason, token) => {
+    const { sut, calls } = setup();
+
+    expect(await rejection(sut.authenticate(token))).toBe(reason);
+    expect(calls.find).not.toHaveBeenCalled();
+  });
+
+  it('rejects a well-formed token it never issued', async () => {
+    const { sut } = setup();
+
+    expect(await rejection(sut.authenticate('A'.repeat(43)))).toBe('unknown');
+  });
+
+  it('ends a session after the idle timeout when it is not used', async () => {
+    const { sut, clock } = setup({ idle: 600 });
+    const { token } = await sut.create(user);
+
+    clock.advance(10 * MINUTE);
+
+    expect(await rejection(sut.authenticate(token))).toMatch(/unknown|expired/);
+  });
+
+  it('keeps an active session alive past the idle timeout, up to the absolute timeout', async () => {
+    const { sut, clock } = setup({ idle: 600, absolute: 1800, refresh: 60 });
+    const { token } = await sut.create(user);
+
+    for (let minute = 5; minute < 30; minute += 5) {
+      clock.advance(5 * MINUTE);
+      await expect(sut.authenticate(token)).resolves.toMatchObject({ token });
+    }
+    clock.advance(5 * MINUTE);
+
+    expect(await rejection(sut.authenticate(token))).toMatch(/unknown|expired/);
+  });
+
+  it('never extends the idle expiry past the absolute expiry', async () => {
+    const { sut, clock } = setup({ idle: 600, absolute: 900, refresh: 60 });
+    const { token, record } = await sut.create(user);
+
+    clock.advance(10 * MINUTE - 1);
+    const session = await sut.authenticate(token);
+
+    expect(session.record.idleExpiresAt).toBe(record.absoluteExpiresAt);
+  });
+
+  it('writes at most once per refresh interval: steady reads do not write', async () => {
+    const { sut, clock, calls } = setup({ idle: 1800, refresh: 180 });
+    const { token } = await sut.create(user);
+
+    for (let second = 0; second < 170; second += 10) {
+      clock.advance(10_000);
+      await sut.authenticate(token);
+    }
+    expect(calls.extend).not.toHaveBeenCalled();
+
+    clock.advance(20_000);
+    const session = await sut.authenticate(token);
+
+    expect(session.extended).toBe(true);
+    expect(calls.extend).toHaveBeenCalledTimes(1);
+    expect(calls.find).toHaveBeenCalledTimes(18);
+  });
+
+  it('rejects a session revoked between the read and the extension, without re-creating it', async () => {
+    const { sut, store, clock } = setup({ refresh: 60 });
+    const { token, record } = await sut.create(user);
+    clock.advance(2 * MINUTE);
+    const find = store.find.bind(store);
+    jest.spyOn(store, 'find').mockImplementationOnce(async (id, now) => {
+      const found = await find(id, now);
+      await store.remove(record.id); // a logout on another replica lands right after our read
+      return found;
+    });
+
+    expect(await rejection(sut.authenticate(token))).toBe('revoked');
+    expect(store.size).toBe(0);
+  });
+
+  it('rejects a token after it was revoked', async () => {
+    const { sut } = setup();
+    const { token } = await sut.create(user);
+
+    await sut.revoke(token);
+
+    expect(await rejection(sut.authenticate(token))).toBe('unknown');
+  });
+
+  it('lets a store failure through instead of treating the session as absent or valid', async () => {
+    const { sut, store } = setup();
+    const { token } = await sut.create(user);
+    jest.spyOn(store, 'find').mockRejectedValueOnce(new StoreUnavailableError('session.find'));
+
+    await expect(sut.authenticate(token)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SessionRejectedError } from './session.errors.js';
+import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
+import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
+import {
+  type AuthenticatedSession,
+  type ClientInfo,
+  type IssuedSession,
+  type SessionRecord,
+  type SessionUser,
+  effectiveExpiry,
+} from './session.types.js';
+
+/** Longest user agent kept on a session: enough to recognise a device, not a place to store payloads. */
+const MAX_USER_AGENT = 256;
+
+/**
+ * The session lifecycle: issue on login, check on every request (idle and absolute expiry, whatever the
+ * store's TTL has or has not deleted yet), extend within a write budget, revoke on logout.
+ */
+@Injectable()
+export class SessionService {
+  constructor(@Inject(SESSION_SETTINGS) private readonly settings: SessionSettings) {}
+
+  /** Issues a brand-new session; a token the client already had is never reused. */
+  async create(user: SessionUser, client: ClientInfo = {}): Promise<IssuedSession> {
+    const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
+    const now = clock.now();
+    const token = generateSessionToken();
+    const absoluteExpiresAt = now + absoluteTimeoutMs;
+    const record: SessionRecord = {
+      id: sessionIdOf(token),
+      user: { id: user.id, email: user.email, name: user.name },
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),
+      absoluteExpiresAt,
+      ...(client.userAgent ? { userAgent: client.userAgent.slice(0, MAX_USER_AGENT) } : {}),
+      ...(client.ip ? { ip: client.ip } : {}),
+    };
+    await store.insert(record);
+    return { token, record };
+  }
+
+  /**
+   * Checks a presented token. Throws `SessionRejectedError` when there is no valid session and lets
+   * `StoreUnavailableError` through when the store could not say: an unchecked session is never accepted.
+   */
+  async authenticate(token: string | undefined): Promise<AuthenticatedSession> {
+    if (token === undefined || token === '') throw new SessionRejectedError('missing');
+    if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
+
+    const { clock, store } = this.settings;
+    const now = clock.now();
+    const record = await store.find(sessionIdOf(token), now);
+    if (!record) throw new SessionRejectedError('unknown');
+    if (effectiveExpiry(record) <= now) throw new SessionRejectedError('expired');
+    if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false };
+
+    const change = {
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + this.settings.idleTimeoutMs, record.absoluteExpiresAt),
+      absoluteExpiresAt: record.absoluteExpiresAt,
+    };
+    if (!(await store.extend(record.id, change))) throw new SessionRejectedError('revoked');
+    return { token, record: { ...record, ...change }, extended: true };
+  }
+
+  /** Ends the session a token belongs to, for every process sharing the store. */
+  async revoke(token: string): Promise<void> {
+    if (isWellFormedToken(token)) await this.settings.store.remove(sessionIdOf(token));
+  }
+
+  /** Whether the store answers; for readiness probes. */
+  async ping(): Promise<void> {
+    await this.settings.store.ping();
+  }
+}

@@ -1,0 +1,66 @@
+/** The user a session belongs to, as captured at login (enough to answer `GET /auth/me` with one read). */
+export interface SessionUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+}
+
+/**
+ * A session as the store keeps it. Times are epoch milliseconds.
+ * `id` is the SHA-256 of the secret token (base64url): the store key and the public session id.
+ * The raw token is never part of a record.
+ */
+export interface SessionRecord {
+  readonly id: string;
+  readonly user: SessionUser;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly userAgent?: string;
+  readonly ip?: string;
+}
+
+/** Where a login came from; recorded on the session for the owner to see. */
+export interface ClientInfo {
+  readonly userAgent?: string;
+  readonly ip?: string;
+}
+
+/** The result of a login: the secret token (shown once, to the client) and the stored record. */
+export interface IssuedSession {
+  readonly token: string;
+  readonly record: SessionRecord;
+}
+
+/** A session that passed every check on this request. */
+export interface AuthenticatedSession {
+  readonly token: string;
+  readonly record: SessionRecord;
+  /** True when this request extended the idle expiry (a store write happened and the cookie must be renewed). */
+  readonly extended: boolean;
+}
+
+/** The public, JSON-ready view of a session (never the token). */
+export interface SessionView {
+  readonly id: string;
+  readonly createdAt: string;
+  /** The absolute expiry: the session ends then, however active it is. */
+  readonly expiresAt: string;
+  /** The idle expiry: the session ends then unless it is used (each use may push it forward). */
+  readonly idleExpiresAt: string;
+}
+
+export function toSessionView(record: SessionRecord): SessionView {
+  return {
+    id: record.id,
+    createdAt: new Date(record.createdAt).toISOString(),
+    expiresAt: new Date(record.absoluteExpiresAt).toISOString(),
+    idleExpiresAt: new Date(record.idleExpiresAt).toISOString(),
+  };
+}
+
+/** When a record stops being valid: the earlier of its idle and absolute expiry (epoch ms). */
+export function effectiveExpiry(record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
+  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
+}
