@@ -31,7 +31,11 @@ export async function createApp(config: AppConfig, logger = createLogger(config.
     // Node's defaults let a slow client hold a socket for minutes.
     requestTimeout: 30_000,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, { logger });
+  // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
+    logger,
+    bodyParser: false,
+  });
   await app.register(fastifyCookie);
 
   const fastify = app.getHttpAdapter().getInstance();

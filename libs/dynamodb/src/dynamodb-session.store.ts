@@ -75,6 +75,8 @@ export class DynamoDbSessionStore implements SessionStore {
         new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(id)' }),
       );
     } catch (error) {
+      // Two 256-bit random tokens hashing alike means a broken random source: fail loudly, never overwrite.
+      if (isConditionalCheckFailure(error)) throw new Error(`Session id collision on ${record.id}`, { cause: error });
       throw storeUnavailable('session.insert', error);
     }
   }

@@ -1,0 +1,64 @@
+import { ConfigError, loadConfig } from './app-config.js';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs with no configuration at all: embedded engine on 127.0.0.1:3000, secure cookies', () => {
+    const config = loadConfig({});
+
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.store).toMatchObject({ kind: 'embedded', createTables: true, consistentReads: true });
+    expect(config.session).toMatchObject({ idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 28_800, cookieSecure: true });
+    expect(config.passwordHashCost).toBe(17);
+  });
+
+  it('uses a configured engine and starts nothing embedded when DYNAMODB_ENDPOINT is set', () => {
+    const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' });
+
+    expect(config.store).toMatchObject({ kind: 'dynamodb', endpoint: 'http://127.0.0.1:8000', createTables: false });
+    expect(config.store.credentials).toBeDefined();
+  });
+
+  it('uses AWS itself, with the default credential chain, when AWS credentials and a region are present', () => {
+    const config = loadConfig({ AWS_REGION: 'eu-west-1', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/token' });
+
+    expect(config.store).toMatchObject({ kind: 'dynamodb', region: 'eu-west-1', endpoint: undefined, credentials: undefined });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DYNAMODB_ENDPOINT: '' }).store.kind).toBe('embedded');
+  });
+
+  it('lists every problem in one message', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DYNAMODB_ENDPOINT: 'not a url',
+      KURA_COOKIE_SECURE: 'maybe',
+      KURA_PASSWORD_HASH_COST: '4',
+    });
+
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/DYNAMODB_ENDPOINT/);
+    expect(problems.join('\n')).toMatch(/KURA_COOKIE_SECURE/);
+    expect(problems.join('\n')).toMatch(/KURA_PASSWORD_HASH_COST/);
+  });
+
+  it.each([
+    [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_ABSOLUTE_TIMEOUT: '60' }, /ABSOLUTE_TIMEOUT must not be shorter/],
+    [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_REFRESH_INTERVAL: '600' }, /REFRESH_INTERVAL must be shorter/],
+    [{ KURA_COOKIE_SECURE: 'false', KURA_COOKIE_NAME: '__Host-sid' }, /__Host-/],
+    [{ KURA_STORE: 'dynamodb' }, /needs DYNAMODB_ENDPOINT or AWS_REGION/],
+    [{ KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' }, /starts its own engine/],
+  ])('refuses settings that cannot work together: %p', (env, message) => {
+    expect(problemsOf(env).join('\n')).toMatch(message);
+  });
+});

@@ -1,0 +1,253 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { freshTables, kuraEnv, testClients } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/** Register, log in, use and end sessions over real HTTP on loopback, against DynamoDB Local. */
+let app: NestFastifyApplication;
+let baseUrl: string;
+let tables: Awaited<ReturnType<typeof freshTables>>;
+const { documents, client } = testClients();
+
+beforeAll(async () => {
+  tables = await freshTables();
+  ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables)));
+});
+afterAll(async () => {
+  await app.close();
+  client.destroy();
+});
+
+const sessionItem = async (id: string) =>
+  (await documents.send(new GetCommand({ TableName: tables.sessions, Key: { id }, ConsistentRead: true }))).Item;
+
+describe('cookie sessions', () => {
+  it('register → login → me → logout → me is 401', async () => {
+    const browser = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+
+    const registered = await browser.post('/auth/register', { email, password: 'correct horse battery', name: 'Ada' });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toEqual({ id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String) });
+
+    const login = await browser.post('/auth/login', { email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    expect(login.body).toEqual({
+      user: { id: registered.body.id, email, name: 'Ada' },
+      session: { id: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String), idleExpiresAt: expect.any(String) },
+    });
+    expect(login.body.token).toBeUndefined();
+
+    const me = await browser.get('/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual(login.body);
+    expect(me.headers.get('cache-control')).toBe('no-store');
+
+    const logout = await browser.post('/auth/logout');
+    expect(logout.status).toBe(204);
+
+    const after = await browser.get('/auth/me');
+    expect(after.status).toBe(401);
+    expect(after.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('sets the token only in a __Host- cookie that is HttpOnly, Secure, SameSite=Lax, Path=/', async () => {
+    const browser = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await browser.post('/auth/register', { email, password: 'correct horse battery' });
+
+    const login = await browser.post('/auth/login', { email, password: 'correct horse battery' });
+
+    const [cookie, ...others] = login.headers.getSetCookie();
+    expect(others).toHaveLength(0);
+    expect(cookie).toMatch(/^__Host-kura_session=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect(cookie).not.toMatch(/Domain=/i);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const token = /=([^;]+)/.exec(cookie!)![1]!;
+    expect(login.text).not.toContain(token);
+  });
+
+  it('clears the cookie on logout with the same name, Path and Max-Age=0, and deletes the session item', async () => {
+    const browser = new HttpClient(baseUrl);
+    const { session } = await browser.signUpAndLogIn(uniqueEmail());
+    expect(await sessionItem(session.id)).toBeDefined();
+
+    const logout = await browser.post('/auth/logout');
+
+    expect(logout.headers.getSetCookie()).toEqual([
+      '__Host-kura_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax',
+    ]);
+    expect(await sessionItem(session.id)).toBeUndefined();
+  });
+
+  it('issues a new session on every login, never reusing the one the client brought', async () => {
+    const browser = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    const first = await browser.signUpAndLogIn(email);
+
+    const second = await browser.post('/auth/login', { email, password: 'correct horse battery' });
+
+    expect(second.body.session.id).not.toBe(first.session.id);
+  });
+});
+
+describe('bearer sessions', () => {
+  it('register → login → me → logout → me is 401, with no cookie at all', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+
+    const login = await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' });
+    expect(login.status).toBe(200);
+    expect(login.headers.getSetCookie()).toEqual([]);
+    expect(login.body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const auth = { headers: { authorization: `Bearer ${login.body.token}` } };
+
+    const me = await api.get('/auth/me', auth);
+    expect(me.status).toBe(200);
+    expect(me.body.user.email).toBe(email);
+
+    expect((await api.post('/auth/logout', undefined, auth)).status).toBe(204);
+    expect((await api.get('/auth/me', auth)).status).toBe(401);
+  });
+});
+
+describe('login failures', () => {
+  it('answers a wrong password and an unknown email with the same 401 body', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+
+    const wrongPassword = await api.post('/auth/login', { email, password: 'wrong horse battery' });
+    const unknownUser = await api.post('/auth/login', { email: uniqueEmail('nobody'), password: 'correct horse battery' });
+
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownUser.status).toBe(401);
+    expect(wrongPassword.text).toBe(unknownUser.text);
+    expect(wrongPassword.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(wrongPassword.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('refuses a second account for the same email with 409', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+
+    const again = await api.post('/auth/register', { email: email.toUpperCase(), password: 'another password' });
+
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: 'urn:kura:problem:email-taken', status: 409 });
+  });
+});
+
+describe('bad input gets a 4xx problem and changes nothing', () => {
+  it.each([
+    ['malformed JSON', '/auth/login', { body: '{"email":', headers: { 'content-type': 'application/json' } }, 400],
+    ['no body', '/auth/login', {}, 400],
+    ['a text body', '/auth/login', { body: 'email=a', headers: { 'content-type': 'text/plain' } }, 415],
+    ['a form body', '/auth/register', { body: 'email=a%40b.co&password=12345678', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415],
+    ['an oversized body', '/auth/register', { json: { email: 'a@b.co', password: 'x'.repeat(20_000) } }, 413],
+    ['a missing password', '/auth/register', { json: { email: 'a@b.co' } }, 400],
+    ['an invalid email', '/auth/register', { json: { email: 'not-an-email', password: '12345678' } }, 400],
+    ['a short password', '/auth/register', { json: { email: 'a@b.co', password: '1234567' } }, 400],
+    ['a 129-character password', '/auth/register', { json: { email: 'a@b.co', password: 'x'.repeat(129) } }, 400],
+    ['an unknown field', '/auth/register', { json: { email: 'a@b.co', password: '12345678', admin: true } }, 400],
+    ['a wrong type', '/auth/login', { json: { email: 'a@b.co', password: 12345678 } }, 400],
+    ['an unknown transport', '/auth/login', { json: { email: 'a@b.co', password: '12345678', transport: 'url' } }, 400],
+    ['a JSON array', '/auth/login', { json: [] }, 400],
+  ])('%s → %s', async (_case, path, options, status) => {
+    const response = await new HttpClient(baseUrl).request('POST', path, options);
+
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(response.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
+  });
+
+  it('lists every invalid field', async () => {
+    const response = await new HttpClient(baseUrl).post('/auth/register', { email: 'nope', password: 'short' });
+
+    expect(response.body.errors).toEqual([
+      { pointer: '/email', detail: expect.any(String) },
+      { pointer: '/password', detail: expect.any(String) },
+    ]);
+  });
+
+  it('stores nothing for a rejected registration', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'short' });
+
+    const retry = await api.post('/auth/register', { email, password: 'long enough now' });
+
+    expect(retry.status).toBe(201);
+  });
+
+  it.each([
+    ['no credentials', {}],
+    ['a garbage cookie', { cookie: '__Host-kura_session=garbage' }],
+    ['a well-formed cookie that was never issued', { cookie: `__Host-kura_session=${'A'.repeat(43)}` }],
+    ['an empty bearer token', { authorization: 'Bearer ' }],
+    ['a garbage bearer token', { authorization: 'Bearer !!!' }],
+    ['a very long bearer token', { authorization: `Bearer ${'a'.repeat(4000)}` }],
+    ['a bearer token that was never issued', { authorization: `Bearer ${'B'.repeat(43)}` }],
+  ])('GET /auth/me with %s → 401 problem', async (_case, headers) => {
+    const response = await new HttpClient(baseUrl).get('/auth/me', { headers, cookies: false });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(response.body).toMatchObject({ type: 'urn:kura:problem:session-required', status: 401 });
+  });
+
+  it('answers an unknown route with a 404 problem', async () => {
+    const response = await new HttpClient(baseUrl).get('/auth/nothing-here');
+
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+  });
+});
+
+describe('expiry is enforced on every read, whatever TTL has deleted', () => {
+  async function loggedInWithItem() {
+    const browser = new HttpClient(baseUrl);
+    const { session } = await browser.signUpAndLogIn(uniqueEmail());
+    return { browser, id: session.id as string };
+  }
+
+  async function setItem(id: string, values: Record<string, number>) {
+    const names = Object.keys(values);
+    await documents.send(
+      new UpdateCommand({
+        TableName: tables.sessions,
+        Key: { id },
+        UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((name) => [`:${name}`, values[name]])),
+      }),
+    );
+  }
+
+  it('rejects a session past its idle expiry while the item is still in the table', async () => {
+    const { browser, id } = await loggedInWithItem();
+    await setItem(id, { idleExpiresAt: Date.now() - 1000 });
+
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect(await sessionItem(id)).toBeDefined();
+  });
+
+  it('rejects a session past its absolute expiry while the item is still in the table', async () => {
+    const { browser, id } = await loggedInWithItem();
+    await setItem(id, { absoluteExpiresAt: Date.now() - 1000 });
+
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect(await sessionItem(id)).toBeDefined();
+  });
+
+  it('rejects a session whose TTL time has passed but which DynamoDB has not deleted yet', async () => {
+    const { browser, id } = await loggedInWithItem();
+    await setItem(id, { expiresAt: Math.floor(Date.now() / 1000) - 10 });
+
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect(await sessionItem(id)).toBeDefined();
+  });
+});
