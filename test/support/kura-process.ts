@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './dynamodb-local.js';
@@ -14,8 +15,9 @@ export interface KuraProcess {
 
 /** Spawns `node dist/apps/api/src/main.js` and resolves once it says where it listens. */
 export async function startKuraProcess(env: Record<string, string>): Promise<KuraProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests through \`npm test\` (it builds first)`);
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', KURA_LOG_LEVEL: 'log', ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env, KURA_LOG_LEVEL: 'log' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -12,6 +12,8 @@ export interface Problem {
   status: number;
   detail?: string;
   errors?: readonly { pointer: string; detail: string }[];
+  /** Readiness only: what each health check reported. */
+  checks?: unknown;
 }
 
 /** What to send for an error: status, problem body and extra headers. */
@@ -72,7 +74,11 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    return respond(status, undefined, status < 500 ? error.message : undefined);
+    const response = respond(status, undefined, status < 500 ? error.message : undefined);
+    const body = error.getResponse();
+    // @nestjs/terminus reports a failed readiness check as a 503 whose body lists every check.
+    if (typeof body === 'object' && body !== null && 'details' in body) response.problem.checks = body.details;
+    return response;
   }
   if (isFastifyClientError(error)) {
     return respond(error.statusCode, undefined, error.message);

@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { testClients, testEndpoint } from './support/engine.js';
+
+const run = promisify(execFile);
+const DB_INIT = fileURLToPath(new URL('../dist/apps/api/src/db-init.js', import.meta.url));
+
+/** `npm run db:init` against a configured engine (DynamoDB Local here): creates tables, index and TTL; idempotent. */
+describe('npm run db:init', () => {
+  const prefix = `init${randomBytes(3).toString('hex')}`;
+  const env = {
+    PATH: process.env.PATH ?? '',
+    DYNAMODB_ENDPOINT: testEndpoint(),
+    AWS_REGION: 'us-east-1',
+    KURA_SESSIONS_TABLE: `${prefix}-sessions`,
+    KURA_USERS_TABLE: `${prefix}-users`,
+  };
+
+  it('creates the tables and enables TTL, then finds them on a second run', async () => {
+    const first = await run(process.execPath, [DB_INIT], { env });
+    expect(first.stdout).toMatch(new RegExp(`table ${prefix}-sessions: created, TTL enabled`));
+    expect(first.stdout).toMatch(new RegExp(`table ${prefix}-users: created`));
+
+    const second = await run(process.execPath, [DB_INIT], { env });
+    expect(second.stdout).toMatch(new RegExp(`table ${prefix}-sessions: exists, TTL enabled`));
+
+    const { client } = testClients();
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: `${prefix}-sessions` }));
+    client.destroy();
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
+  });
+
+  it('refuses to run without a configured engine, saying why', async () => {
+    const failure = await run(process.execPath, [DB_INIT], { env: { PATH: env.PATH } }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 2, stderr: expect.stringMatching(/DYNAMODB_ENDPOINT/) });
+  });
+
+  it('refuses invalid configuration, listing every problem', async () => {
+    const failure = await run(process.execPath, [DB_INIT], {
+      env: { ...env, KURA_SESSIONS_TABLE: 'x', KURA_DYNAMODB_TIMEOUT_MS: 'soon' },
+    }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/KURA_SESSIONS_TABLE[\s\S]*KURA_DYNAMODB_TIMEOUT_MS/) });
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+
+/**
+ * `npm start` with no configuration: Kura starts its embedded engine (dynalite, on disk), creates its tables
+ * and serves the whole flow; users and sessions survive a restart of the process.
+ */
+let dataDir: string;
+let kura: KuraProcess;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kura-embedded-'));
+});
+afterAll(async () => {
+  await kura?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const embedded = () => ({ KURA_DATA_DIR: dataDir, KURA_PASSWORD_HASH_COST: '12' });
+
+describe('the embedded engine (dynalite)', () => {
+  it('runs the full flow with no configuration but a data folder, and keeps sessions across a restart', async () => {
+    kura = await startKuraProcess(embedded());
+    expect(kura.output()).toMatch(/embedded DynamoDB \(dynalite\)/);
+    expect(kura.output()).toMatch(/table kura-sessions: created/);
+    const browser = new HttpClient(kura.baseUrl);
+    const email = uniqueEmail();
+    const login = await browser.signUpAndLogIn(email);
+    expect((await browser.get('/auth/me')).status).toBe(200);
+    const cookie = await browser.jar.getCookieString(kura.baseUrl);
+
+    await kura.stop();
+    kura = await startKuraProcess(embedded());
+
+    expect(kura.output()).toMatch(/table kura-sessions: exists/);
+    const again = new HttpClient(kura.baseUrl);
+    const me = await again.get('/auth/me', { headers: { cookie }, cookies: false });
+    expect(me.status).toBe(200);
+    expect(me.body.session.id).toBe(login.session.id);
+
+    const logout = await again.post('/auth/logout', undefined, { headers: { cookie }, cookies: false });
+    expect(logout.status).toBe(204);
+    expect((await again.get('/auth/me', { headers: { cookie }, cookies: false })).status).toBe(401);
+    expect((await again.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).status).toBe(200);
+  });
+});

@@ -1,0 +1,61 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { HttpClient } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/** The OpenAPI document is complete enough to drive the API from the explorer alone. */
+let app: NestFastifyApplication;
+let doc: any;
+let http: HttpClient;
+
+beforeAll(async () => {
+  let baseUrl: string;
+  ({ app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' }));
+  http = new HttpClient(baseUrl);
+  doc = (await http.get('/docs/openapi.json')).body;
+});
+afterAll(() => app.close());
+
+describe('GET /docs/openapi.json', () => {
+  it.each([
+    ['post', '/auth/register', ['201', '400', '409', '503']],
+    ['post', '/auth/login', ['200', '400', '401', '503']],
+    ['get', '/auth/me', ['200', '401', '503']],
+    ['post', '/auth/logout', ['204', '503']],
+    ['get', '/health/live', ['200']],
+    ['get', '/health/ready', ['200', '503']],
+  ])('describes %s %s with its responses', (method, path, statuses) => {
+    const operation = doc.paths[path]?.[method];
+
+    expect(operation).toBeDefined();
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(statuses));
+  });
+
+  it('gives request bodies their schemas, with the rules the server enforces', () => {
+    const schemas = doc.components.schemas;
+    const register = doc.paths['/auth/register'].post.requestBody.content['application/json'].schema;
+
+    expect(register).toEqual({ $ref: '#/components/schemas/RegisterRequest' });
+    expect(schemas.RegisterRequest).toMatchObject({
+      required: ['email', 'password'],
+      properties: { password: { minLength: 8, maxLength: 128 }, email: { format: 'email' } },
+      additionalProperties: false,
+    });
+    expect(schemas.LoginRequest.properties.transport).toMatchObject({ enum: ['cookie', 'bearer'], default: 'cookie' });
+    expect(schemas.Problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status']));
+  });
+
+  it('declares both security schemes and applies them to the protected routes', () => {
+    expect(doc.components.securitySchemes).toEqual({
+      cookie: { type: 'apiKey', in: 'cookie', name: '__Host-kura_session' },
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
+    expect(doc.paths['/auth/me'].get.security).toEqual(expect.arrayContaining([{ cookie: [] }, { bearer: [] }]));
+  });
+
+  it('serves the explorer page', async () => {
+    const page = await http.get('/docs');
+
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('swagger-ui');
+  });
+});

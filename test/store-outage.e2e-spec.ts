@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type DynamoDbLocal, startDynamoDbLocal } from './support/dynamodb-local.js';
+import { freshTables, kuraEnv } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/**
+ * The store goes away (its own DynamoDB Local, on disk, stopped for real) and comes back: Kura answers 503
+ * with Retry-After instead of guessing, keeps its anonymous routes up, and recovers by itself.
+ */
+let dataDir: string;
+let engine: DynamoDbLocal;
+let app: NestFastifyApplication;
+let baseUrl: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kura-outage-'));
+  engine = await startDynamoDbLocal({ dbPath: dataDir });
+  const tables = await freshTables(engine.endpoint);
+  ({ app, baseUrl } = await startKuraInProcess(
+    kuraEnv(tables, engine.endpoint, { KURA_DYNAMODB_TIMEOUT_MS: '500', KURA_DYNAMODB_MAX_ATTEMPTS: '2' }),
+  ));
+}, 120_000);
+afterAll(async () => {
+  await app?.close();
+  await engine?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('when DynamoDB is stopped', () => {
+  const browser = () => new HttpClient(baseUrl);
+  let user: HttpClient;
+  const email = uniqueEmail();
+
+  beforeAll(async () => {
+    user = browser();
+    await user.signUpAndLogIn(email);
+    expect((await user.get('/auth/me')).status).toBe(200);
+    await engine.stop();
+  });
+
+  it.each([
+    ['GET /auth/me', (client: HttpClient) => client.get('/auth/me')],
+    ['POST /auth/login', (client: HttpClient) => client.post('/auth/login', { email, password: 'correct horse battery' })],
+    ['POST /auth/register', (client: HttpClient) => client.post('/auth/register', { email: uniqueEmail(), password: 'correct horse battery' })],
+    ['POST /auth/logout', (client: HttpClient) => client.post('/auth/logout')],
+  ])('%s answers 503 with Retry-After, never 500 and never an unchecked answer', async (_route, call) => {
+    const response = await call(user);
+
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(response.body).toMatchObject({ type: 'urn:kura:problem:store-unavailable', status: 503 });
+  });
+
+  it('keeps the login cookie (a failed logout clears nothing it could not delete)', async () => {
+    expect(await user.jar.getCookieString(baseUrl)).toMatch(/__Host-kura_session=/);
+  });
+
+  it('reports not ready, while liveness and the explorer stay up', async () => {
+    const ready = await browser().get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toEqual({ store: { status: 'down', message: 'session store unreachable' } });
+    expect((await browser().get('/health/live')).status).toBe(200);
+    expect((await browser().get('/docs/openapi.json')).status).toBe(200);
+  });
+
+  it('recovers by itself when DynamoDB is back, with the session intact', async () => {
+    engine = await startDynamoDbLocal({ dbPath: dataDir, port: engine.port });
+
+    expect((await browser().get('/health/ready')).status).toBe(200);
+    const me = await user.get('/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body.user.email).toBe(email);
+  });
+});
