@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { freshTables, kuraEnv, testClients } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
@@ -89,6 +89,29 @@ describe('cookie sessions', () => {
     const second = await browser.post('/auth/login', { email, password: 'correct horse battery' });
 
     expect(second.body.session.id).not.toBe(first.session.id);
+  });
+});
+
+describe('what the tables hold', () => {
+  it('holds no token and no password anywhere, and the TTL as numeric epoch seconds', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    const password = 'a very particular password';
+    await api.post('/auth/register', { email, password });
+    const { body } = await api.post('/auth/login', { email, password, transport: 'bearer' });
+
+    // A test may read whole tables; the product never scans.
+    const dump = JSON.stringify([
+      (await documents.send(new ScanCommand({ TableName: tables.sessions, ConsistentRead: true }))).Items,
+      (await documents.send(new ScanCommand({ TableName: tables.users, ConsistentRead: true }))).Items,
+    ]);
+    expect(dump).toContain(body.session.id);
+    expect(dump).not.toContain(body.token);
+    expect(dump).not.toContain(password);
+
+    const item = await sessionItem(body.session.id);
+    expect(item?.expiresAt).toBe(Math.ceil(Date.parse(body.session.idleExpiresAt) / 1000));
+    expect(Number.isInteger(item?.expiresAt)).toBe(true);
   });
 });
 

@@ -47,3 +47,14 @@ describe('the embedded engine (dynalite)', () => {
     expect((await again.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).status).toBe(200);
   });
 });
+
+describe('starting with invalid configuration', () => {
+  it('refuses to start and lists every problem in one message', async () => {
+    const failure = await startKuraProcess({ PORT: 'eighty', KURA_SESSION_IDLE_TIMEOUT: '-5', KURA_STORE: 'nowhere' }).catch(
+      (error: Error) => error,
+    );
+
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toMatch(/exited with 1[\s\S]*Invalid configuration:[\s\S]*PORT[\s\S]*KURA_STORE[\s\S]*KURA_SESSION_IDLE_TIMEOUT/);
+  });
+});
