@@ -41,6 +41,7 @@ export async function createApp(config: AppConfig, logger = createLogger(config.
   const fastify = app.getHttpAdapter().getInstance();
   // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
   fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   fastify.addHook('onSend', async (request, reply) => {
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');

@@ -4,6 +4,7 @@ import { SessionModule } from '@kura/session';
 import { AuthModule } from './auth/auth.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { HealthModule } from './health/health.module.js';
+import { SessionDataModule } from './session-data/session-data.module.js';
 import { KURA_STORES, type KuraStores, StorageModule } from './storage/storage.module.js';
 
 /** Composition root: which stores, which session rules, which routes. */
@@ -18,6 +19,8 @@ export class AppModule {
           inject: [KURA_STORES],
           useFactory: (stores: KuraStores) => ({
             store: stores.sessions,
+            dataStore: stores.sessionData,
+            dataMaxBytes: config.session.dataMaxBytes,
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
@@ -35,6 +38,7 @@ export class AppModule {
           }),
         }),
         AuthModule,
+        SessionDataModule,
         HealthModule,
       ],
     };

@@ -18,3 +18,12 @@ export class InvalidCredentialsError extends Error {
     super('Invalid email or password');
   }
 }
+
+/** A signed-in user failed to confirm their current password for a sensitive change. Mapped to 403. */
+export class ReauthenticationFailedError extends Error {
+  override readonly name = 'ReauthenticationFailedError';
+
+  constructor() {
+    super('The current password is not correct');
+  }
+}

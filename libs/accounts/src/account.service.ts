@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '@kura/common';
-import { InvalidCredentialsError } from './account.errors.js';
+import { InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
 import { normaliseEmail, type PublicUser, toPublicUser } from './account.types.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { UserStore } from './user-store.port.js';
@@ -41,5 +41,16 @@ export class AccountService {
     const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
     if (!user || !valid) throw new InvalidCredentialsError();
     return toPublicUser(user);
+  }
+
+  /**
+   * Changes a signed-in user's password after checking the current one (`ReauthenticationFailedError`
+   * otherwise). Two concurrent changes cannot both win: the write is conditional on the hash that was checked.
+   */
+  async changePassword(email: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.store.findByEmail(normaliseEmail(email));
+    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) throw new ReauthenticationFailedError();
+    const replaced = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
+    if (!replaced) throw new ReauthenticationFailedError();
   }
 }

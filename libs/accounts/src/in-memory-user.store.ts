@@ -15,4 +15,11 @@ export class InMemoryUserStore implements UserStore {
     const stored = this.users.get(email);
     return stored === undefined ? undefined : (JSON.parse(stored) as UserRecord);
   }
+
+  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+    const user = await this.findByEmail(email);
+    if (user?.passwordHash !== expectedHash) return false;
+    this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash }));
+    return true;
+  }
 }

@@ -9,4 +9,6 @@ export interface UserStore {
   insert(user: UserRecord): Promise<void>;
   /** Reads a user by normalised email, strongly consistent. */
   findByEmail(email: string): Promise<UserRecord | undefined>;
+  /** Replaces the password hash if it is still `expectedHash`; `false` (nothing written) otherwise. */
+  replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<boolean>;
 }

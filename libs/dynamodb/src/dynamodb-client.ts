@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { DynamoDbCallLog } from './dynamodb-call-log.js';
 
 export interface DynamoDbConnectionOptions {
   /** Region for signing and routing. */
@@ -26,6 +27,11 @@ export interface DynamoDbConnectionOptions {
    * @default the SDK's default credential provider chain
    */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Counts every call and the capacity it consumed.
+   * @default no counting
+   */
+  callLog?: DynamoDbCallLog;
 }
 
 /** The clients Kura's adapters use: the low-level one (tables, TTL) and the document one (items). */
@@ -48,6 +54,7 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
       throwOnRequestTimeout: true,
     }),
   });
+  options.callLog?.attachTo(client);
   const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -1,6 +1,16 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { effectiveExpiry, type SessionRecord, type SessionStore } from '@kura/session';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { effectiveExpiry, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/session';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { itemKeys, type StateTableItem } from './state-table-keys.js';
+import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
 
 export interface DynamoDbSessionStoreOptions {
   /** The sessions table (see `kuraTableDefinitions`). */
@@ -31,6 +41,11 @@ interface SessionItem {
 }
 
 const ttlOf = (record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>) => Math.ceil(effectiveExpiry(record) / 1000);
+const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
+/** BatchWriteItem takes at most 25 requests; each session takes two (the session and its data). */
+const SESSIONS_PER_BATCH = 12;
+/** In the user's register, each session is an attribute `s:<id>` holding its absolute expiry (epoch ms). */
+const REGISTER_PREFIX = 's:';
 
 function toItem(record: SessionRecord): SessionItem {
   const { user, ...rest } = record;
@@ -56,7 +71,12 @@ function toRecord(item: SessionItem): SessionRecord {
   };
 }
 
-/** Sessions in a DynamoDB table: one item per session, keyed by the token's hash, deleted by TTL. */
+/**
+ * Sessions in a DynamoDB table: one item per session, keyed by the token's hash, deleted by TTL, indexed by
+ * user for listing. Each user also has a register item naming their sessions, read strongly consistent
+ * when every session of a user must go (logout everywhere, password change): revocation never depends on
+ * the eventually consistent index.
+ */
 export class DynamoDbSessionStore implements SessionStore {
   private readonly table: string;
   private readonly consistentRead: boolean;
@@ -70,9 +90,12 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async insert(record: SessionRecord): Promise<void> {
+    // Register first: a `removeAllOfUser` that starts after this line finds the session even if its item
+    // is written a moment later.
+    await this.register(record);
     try {
       await this.documents.send(
-        new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(id)' }),
+        new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(id)', ...CAPACITY }),
       );
     } catch (error) {
       // Two 256-bit random tokens hashing alike means a broken random source: fail loudly, never overwrite.
@@ -85,27 +108,28 @@ export class DynamoDbSessionStore implements SessionStore {
     let item: SessionItem | undefined;
     try {
       const result = await this.documents.send(
-        new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: this.consistentRead }),
+        new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: this.consistentRead, ...CAPACITY }),
       );
       item = result.Item as SessionItem | undefined;
     } catch (error) {
       throw storeUnavailable('session.find', error);
     }
     // DynamoDB deletes expired items only "within a few days": an expired item that is still there is absent.
-    if (!item || item.expiresAt * 1000 <= now) return undefined;
+    if (!item || item.userId === undefined || item.expiresAt * 1000 <= now) return undefined;
     return toRecord(item);
   }
 
-  async extend(id: string, change: Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>): Promise<boolean> {
+  async extend(id: string, change: SessionExtension): Promise<boolean> {
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
           // UpdateItem creates missing items: the condition keeps a revoked session from coming back.
-          ConditionExpression: 'attribute_exists(id)',
+          ConditionExpression: 'attribute_exists(userId)',
           UpdateExpression: 'SET lastSeenAt = :seen, idleExpiresAt = :idle, expiresAt = :ttl',
           ExpressionAttributeValues: { ':seen': change.lastSeenAt, ':idle': change.idleExpiresAt, ':ttl': ttlOf(change) },
+          ...CAPACITY,
         }),
       );
       return true;
@@ -116,19 +140,151 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async remove(id: string): Promise<void> {
+    await this.deleteSessions([id], 'session.remove');
+  }
+
+  async removeOwned(id: string, userId: string): Promise<boolean> {
     try {
-      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: { id } }));
+      await this.documents.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { id },
+          ConditionExpression: 'userId = :user',
+          ExpressionAttributeValues: { ':user': userId },
+          ...CAPACITY,
+        }),
+      );
     } catch (error) {
-      throw storeUnavailable('session.remove', error);
+      if (isConditionalCheckFailure(error)) return false;
+      throw storeUnavailable('session.removeOwned', error);
     }
+    await this.deleteItems([itemKeys.data(id)], 'session.removeOwned');
+    return true;
+  }
+
+  async removeAllOfUser(userId: string, keep?: string): Promise<number> {
+    const registerKey = itemKeys.userRegister(userId);
+    let register: StateTableItem | undefined;
+    try {
+      const result = await this.documents.send(
+        new GetCommand({ TableName: this.table, Key: { id: registerKey }, ConsistentRead: true, ...CAPACITY }),
+      );
+      register = result.Item;
+    } catch (error) {
+      throw storeUnavailable('session.removeAllOfUser', error);
+    }
+    const ids = Object.keys(register ?? {})
+      .filter((name) => name.startsWith(REGISTER_PREFIX))
+      .map((name) => name.slice(REGISTER_PREFIX.length))
+      .filter((id) => id !== keep);
+    if (ids.length === 0) return 0;
+    await this.deleteSessions(ids, 'session.removeAllOfUser');
+    await this.unregister(userId, ids);
+    return ids.length;
+  }
+
+  async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
+    const records: SessionRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.documents.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: SESSIONS_BY_USER_INDEX,
+            KeyConditionExpression: 'userId = :user',
+            FilterExpression: 'expiresAt > :now',
+            ExpressionAttributeValues: { ':user': userId, ':now': Math.floor(now / 1000) },
+            ScanIndexForward: false,
+            ExclusiveStartKey: start,
+            ...CAPACITY,
+          }),
+        );
+        for (const item of (page.Items ?? []) as SessionItem[]) {
+          const record = toRecord(item);
+          if (effectiveExpiry(record) > now) records.push(record);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (error) {
+      throw storeUnavailable('session.listOfUser', error);
+    }
+    return records;
   }
 
   /** One eventually consistent read of a key that never exists: the cheapest call that proves table and permissions. */
   async ping(): Promise<void> {
     try {
-      await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: 'kura:ping' } }));
+      await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: itemKeys.ping }, ...CAPACITY }));
     } catch (error) {
       throw storeUnavailable('session.ping', error);
+    }
+  }
+
+  /** Adds the session to its user's register, dropping entries whose absolute expiry has passed. */
+  private async register(record: SessionRecord): Promise<void> {
+    let attributes: Record<string, unknown> | undefined;
+    try {
+      const result = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: itemKeys.userRegister(record.user.id) },
+          UpdateExpression: 'SET #session = :expires, expiresAt = :ttl',
+          ExpressionAttributeNames: { '#session': `${REGISTER_PREFIX}${record.id}` },
+          ExpressionAttributeValues: { ':expires': record.absoluteExpiresAt, ':ttl': Math.ceil(record.absoluteExpiresAt / 1000) },
+          ReturnValues: 'ALL_NEW',
+          ...CAPACITY,
+        }),
+      );
+      attributes = result.Attributes;
+    } catch (error) {
+      throw storeUnavailable('session.insert', error);
+    }
+    const ended = Object.entries(attributes ?? {})
+      .filter(([name, expires]) => name.startsWith(REGISTER_PREFIX) && typeof expires === 'number' && expires <= record.createdAt)
+      .map(([name]) => name.slice(REGISTER_PREFIX.length));
+    if (ended.length > 0) await this.unregister(record.user.id, ended);
+  }
+
+  private async unregister(userId: string, ids: string[]): Promise<void> {
+    const names = Object.fromEntries(ids.map((id, index) => [`#s${index}`, `${REGISTER_PREFIX}${id}`]));
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: itemKeys.userRegister(userId) },
+          ConditionExpression: 'attribute_exists(id)',
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+          ExpressionAttributeNames: names,
+          ...CAPACITY,
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return;
+      throw storeUnavailable('session.unregister', error);
+    }
+  }
+
+  /** Deletes sessions and their data, by primary key. */
+  private async deleteSessions(ids: string[], operation: string): Promise<void> {
+    for (let index = 0; index < ids.length; index += SESSIONS_PER_BATCH) {
+      const batch = ids.slice(index, index + SESSIONS_PER_BATCH);
+      await this.deleteItems(batch.flatMap((id) => [id, itemKeys.data(id)]), operation);
+    }
+  }
+
+  /** Deletes up to 25 items in one call, retrying what DynamoDB leaves unprocessed under load. */
+  private async deleteItems(keys: string[], operation: string): Promise<void> {
+    let requests = keys.map((id) => ({ DeleteRequest: { Key: { id } } }));
+    try {
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        if (attempt === 5) throw new Error(`${requests.length} deletes left unprocessed after ${attempt} attempts`);
+        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests }, ...CAPACITY }));
+        requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    } catch (error) {
+      throw storeUnavailable(operation, error);
     }
   }
 }

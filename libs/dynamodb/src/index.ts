@@ -13,3 +13,5 @@ export {
   SESSION_TTL_ATTRIBUTE,
   SESSIONS_BY_USER_INDEX,
 } from './kura-tables.js';
+export { DynamoDbCallLog, type DynamoDbCallTotals, type OperationTotals } from './dynamodb-call-log.js';
+export { DynamoDbSessionDataStore } from './dynamodb-session-data.store.js';

@@ -11,13 +11,25 @@ export {
   resolveSessionSettings,
 } from './session.options.js';
 export { SessionService } from './session.service.js';
+export { SessionDataService } from './session-data.service.js';
+export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
+export { applyMergePatch } from './merge-patch.js';
 export { SessionTransport, type CookieSpec, type TokenSource, type TransportKind } from './session-transport.js';
-export { SessionGuard, type CookieReply } from './session.guard.js';
+export { SessionGuard, type CookieReply, transportOf } from './session.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
-export { type SessionStore, SESSION_STORE } from './session-store.port.js';
+export { type SessionStore, type SessionExtension, SESSION_STORE } from './session-store.port.js';
 export { InMemorySessionStore } from './in-memory-session.store.js';
-export { SessionRejectedError, SessionOptionsError, type SessionRejection } from './session.errors.js';
-export { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
+export {
+  SessionRejectedError,
+  SessionOptionsError,
+  type SessionRejection,
+  SessionNotFoundError,
+  SessionDataConflictError,
+  SessionDataTooLargeError,
+  SessionDataContentionError,
+  InvalidSessionDataError,
+} from './session.errors.js';
+export { generateSessionToken, isWellFormedToken, isWellFormedSessionId, sessionIdOf } from './session-token.js';
 export {
   type SessionRecord,
   type SessionUser,

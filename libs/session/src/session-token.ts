@@ -14,6 +14,11 @@ export function isWellFormedToken(value: string): boolean {
   return TOKEN_PATTERN.test(value);
 }
 
+/** True when `value` has the shape of a session id (a SHA-256 digest in base64url). */
+export function isWellFormedSessionId(value: string): boolean {
+  return TOKEN_PATTERN.test(value);
+}
+
 /**
  * The session id for a token: SHA-256, base64url. A plain hash is enough for 256-bit random tokens (no
  * dictionary to attack), and it means a dump of the table logs nobody in.

@@ -18,3 +18,44 @@ export class SessionOptionsError extends Error {
     super(`Invalid session options:\n- ${problems.join('\n- ')}`);
   }
 }
+
+/** No session with that id belongs to the caller (whether it exists for someone else is not said). Mapped to 404. */
+export class SessionNotFoundError extends Error {
+  override readonly name = 'SessionNotFoundError';
+
+  constructor() {
+    super('No such session');
+  }
+}
+
+/** `If-Match` named a version of the session data that is no longer current. Mapped to 412. */
+export class SessionDataConflictError extends Error {
+  override readonly name = 'SessionDataConflictError';
+
+  constructor(readonly currentVersion: number) {
+    super(`The session data is at version ${currentVersion}`);
+  }
+}
+
+/** The session data would exceed its size limit. Mapped to 413. */
+export class SessionDataTooLargeError extends Error {
+  override readonly name = 'SessionDataTooLargeError';
+
+  constructor(readonly limitBytes: number) {
+    super(`Session data is limited to ${limitBytes} bytes of JSON`);
+  }
+}
+
+/** A patch that cannot apply: the document must stay a JSON object with ordinary keys. Mapped to 400. */
+export class InvalidSessionDataError extends Error {
+  override readonly name = 'InvalidSessionDataError';
+}
+
+/** So many writers hit the same session data at once that the retries ran out. Mapped to 503 with Retry-After. */
+export class SessionDataContentionError extends Error {
+  override readonly name = 'SessionDataContentionError';
+
+  constructor(readonly attempts: number) {
+    super(`The session data changed under ${attempts} attempts in a row`);
+  }
+}

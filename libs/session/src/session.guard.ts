@@ -45,6 +45,11 @@ export function writeCookie(reply: CookieReply, cookie: CookieSpec): void {
   reply.setCookie(cookie.name, cookie.value, cookie.options);
 }
 
+/** How the checked session's token came on this request. */
+export function transportOf(request: SessionCarrier): TransportKind {
+  return sessionOf(request).kind;
+}
+
 /** Reads what {@link SessionGuard} stored on the request; throws if the guard did not run on this route. */
 export function sessionOf(request: SessionCarrier): { session: AuthenticatedSession; kind: TransportKind } {
   const found = request[SESSION];

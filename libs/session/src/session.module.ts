@@ -2,6 +2,7 @@ import { type DynamicModule, type InjectionToken, Module, type ModuleMetadata, t
 import { SessionGuard } from './session.guard.js';
 import { SESSION_SETTINGS, type SessionModuleOptions, type SessionSettings, resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
+import { SessionDataService } from './session-data.service.js';
 import { SESSION_STORE } from './session-store.port.js';
 import { SessionTransport } from './session-transport.js';
 
@@ -12,11 +13,12 @@ export interface SessionModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
 
 const shared: Provider[] = [
   SessionService,
+  SessionDataService,
   SessionTransport,
   SessionGuard,
   { provide: SESSION_STORE, inject: [SESSION_SETTINGS], useFactory: (settings: SessionSettings) => settings.store },
 ];
-const exported = [SessionService, SessionTransport, SessionGuard, SESSION_STORE, SESSION_SETTINGS];
+const exported = [SessionService, SessionDataService, SessionTransport, SessionGuard, SESSION_STORE, SESSION_SETTINGS];
 
 /**
  * Sessions for a Nest application: `SessionService`, `SessionTransport` and `SessionGuard`, available

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '@kura/common';
 import { SessionOptionsError } from './session.errors.js';
+import type { SessionDataStore } from './session-data-store.port.js';
 import type { SessionStore } from './session-store.port.js';
 
 /** Nest injection token for the resolved {@link SessionSettings}. */
@@ -47,6 +48,16 @@ export interface SessionModuleOptions {
   /** How the token travels when the client chose cookies. */
   cookie?: SessionCookieOptions;
   /**
+   * Where per-session application data lives; `SessionDataService` needs it.
+   * @default none (session data disabled)
+   */
+  dataStore?: SessionDataStore;
+  /**
+   * Largest session data document, in bytes of JSON (UTF-8).
+   * @default 8192
+   */
+  dataMaxBytes?: number;
+  /**
    * Source of the current time.
    * @default the system clock
    */
@@ -60,6 +71,8 @@ export interface SessionSettings {
   readonly absoluteTimeoutMs: number;
   readonly refreshIntervalMs: number;
   readonly cookie: Required<SessionCookieOptions>;
+  readonly dataStore: SessionDataStore | undefined;
+  readonly dataMaxBytes: number;
   readonly clock: Clock;
 }
 
@@ -74,6 +87,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   const secure = options.cookie?.secure ?? true;
   const name = options.cookie?.name ?? (secure ? '__Host-kura_session' : 'kura_session');
   const sameSite = options.cookie?.sameSite ?? 'lax';
+  const dataMaxBytes = options.dataMaxBytes ?? 8192;
 
   if (!options.store) problems.push('store is required');
   if (!isPositiveInteger(idle)) problems.push(`idleTimeoutSeconds must be a positive integer, got ${idle}`);
@@ -85,6 +99,9 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   if (name.startsWith('__Host-') && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
   if (name.startsWith('__Secure-') && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure');
   if (sameSite !== 'lax' && sameSite !== 'strict') problems.push(`cookie.sameSite must be "lax" or "strict", got "${sameSite}"`);
+  if (!isPositiveInteger(dataMaxBytes) || dataMaxBytes > 350_000) {
+    problems.push(`dataMaxBytes must be an integer from 1 to 350000 (DynamoDB items stop at 400 KB), got ${dataMaxBytes}`);
+  }
   if (problems.length > 0) throw new SessionOptionsError(problems);
 
   return {
@@ -93,6 +110,8 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     absoluteTimeoutMs: absolute * 1000,
     refreshIntervalMs: refresh * 1000,
     cookie: { secure, name, sameSite },
+    dataStore: options.dataStore,
+    dataMaxBytes,
     clock: options.clock ?? systemClock,
   };
 }

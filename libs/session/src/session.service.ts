@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SessionRejectedError } from './session.errors.js';
+import { SessionNotFoundError, SessionRejectedError } from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
 import {
@@ -69,6 +69,21 @@ export class SessionService {
   /** Ends the session a token belongs to, for every process sharing the store. */
   async revoke(token: string): Promise<void> {
     if (isWellFormedToken(token)) await this.settings.store.remove(sessionIdOf(token));
+  }
+
+  /** The user's live sessions, newest first (from an eventually consistent index: for display, not for decisions). */
+  async listOfUser(userId: string): Promise<SessionRecord[]> {
+    return this.settings.store.listOfUser(userId, this.settings.clock.now());
+  }
+
+  /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */
+  async revokeOwned(userId: string, sessionId: string): Promise<void> {
+    if (!(await this.settings.store.removeOwned(sessionId, userId))) throw new SessionNotFoundError();
+  }
+
+  /** Ends every session of the user (but `keep`), effective on every replica at once. Returns how many ended. */
+  revokeAllOfUser(userId: string, keep?: string): Promise<number> {
+    return this.settings.store.removeAllOfUser(userId, keep);
   }
 
   /** Whether the store answers; for readiness probes. */

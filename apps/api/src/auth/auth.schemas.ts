@@ -59,3 +59,30 @@ export const ProblemResponse = z
     errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
   })
   .meta({ id: 'Problem' });
+
+export const PasswordChangeBody = z
+  .strictObject({
+    currentPassword: z.string().min(1).max(128, 'must be at most 128 characters'),
+    newPassword: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
+  })
+  .meta({ id: 'PasswordChangeRequest' });
+export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
+
+export const SessionListResponse = z
+  .object({
+    sessions: z.array(
+      z.object({
+        id: z.string(),
+        createdAt: z.iso.datetime(),
+        lastSeenAt: z.iso.datetime(),
+        expiresAt: z.iso.datetime(),
+        idleExpiresAt: z.iso.datetime(),
+        userAgent: z.string().nullable(),
+        ip: z.string().nullable(),
+        current: z.boolean().describe('The session making this request.'),
+      }),
+    ),
+  })
+  .meta({ id: 'SessionList' });
+
+export const RevokedResponse = z.object({ revoked: z.int().min(0) }).meta({ id: 'Revoked' });

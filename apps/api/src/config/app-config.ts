@@ -28,6 +28,7 @@ export interface AppConfig {
     readonly refreshIntervalSeconds: number | undefined;
     readonly cookieSecure: boolean;
     readonly cookieName: string | undefined;
+    readonly dataMaxBytes: number;
   };
   readonly passwordHashCost: number;
   readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean };
@@ -65,6 +66,7 @@ const environment = z.object({
   KURA_SESSION_IDLE_TIMEOUT: int(1, 31_536_000).default(1800),
   KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
   KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
+  KURA_SESSION_DATA_LIMIT: int(64, 350_000).default(8192),
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
@@ -133,6 +135,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       refreshIntervalSeconds: env.KURA_SESSION_REFRESH_INTERVAL,
       cookieSecure: env.KURA_COOKIE_SECURE,
       cookieName: env.KURA_COOKIE_NAME,
+      dataMaxBytes: env.KURA_SESSION_DATA_LIMIT,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
     log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json' },

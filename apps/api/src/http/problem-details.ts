@@ -1,7 +1,15 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { EmailTakenError, InvalidCredentialsError } from '@kura/accounts';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
-import { SessionRejectedError } from '@kura/session';
+import {
+  InvalidSessionDataError,
+  SessionDataConflictError,
+  SessionDataContentionError,
+  SessionDataTooLargeError,
+  SessionNotFoundError,
+  SessionRejectedError,
+} from '@kura/session';
+import { etagOf } from './etag.js';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
 
@@ -63,6 +71,28 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof InvalidCredentialsError) {
     return respond(401, 'invalid-credentials', 'Invalid email or password.');
+  }
+  if (error instanceof ReauthenticationFailedError) {
+    return respond(403, 'reauthentication-failed', 'The current password is not correct.');
+  }
+  if (error instanceof SessionNotFoundError) {
+    return respond(404, 'session-not-found', 'You have no session with this id.');
+  }
+  if (error instanceof SessionDataConflictError) {
+    return respond(412, 'session-data-changed', 'The session data changed since the version in If-Match.', {
+      etag: etagOf(error.currentVersion),
+    });
+  }
+  if (error instanceof SessionDataTooLargeError) {
+    return respond(413, 'session-data-too-large', `Session data is limited to ${error.limitBytes} bytes of JSON.`);
+  }
+  if (error instanceof InvalidSessionDataError) {
+    return respond(400, 'invalid-session-data', error.message);
+  }
+  if (error instanceof SessionDataContentionError) {
+    return respond(503, 'session-data-contention', 'Too many concurrent updates of this session data; try again.', {
+      'retry-after': '1',
+    });
   }
   if (error instanceof EmailTakenError) {
     return respond(409, 'email-taken', 'An account with this email already exists.');

@@ -1,7 +1,13 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { InMemoryUserStore, type UserStore } from '@kura/accounts';
-import { createDynamoDbClients, DynamoDbSessionStore, DynamoDbUserStore } from '@kura/dynamodb';
-import { InMemorySessionStore, type SessionStore } from '@kura/session';
+import {
+  createDynamoDbClients,
+  DynamoDbCallLog,
+  DynamoDbSessionDataStore,
+  DynamoDbSessionStore,
+  DynamoDbUserStore,
+} from '@kura/dynamodb';
+import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
 import type { AppConfig } from '../config/app-config.js';
 
 export const KURA_STORES = Symbol('kura:stores');
@@ -9,15 +15,21 @@ export const KURA_STORES = Symbol('kura:stores');
 /** The stores the app runs on, chosen by configuration. */
 export interface KuraStores {
   readonly sessions: SessionStore;
+  readonly sessionData: SessionDataStore;
   readonly users: UserStore;
+  /** Every DynamoDB call made through these stores (absent for the memory store). */
+  readonly calls: DynamoDbCallLog | undefined;
   close(): void;
 }
 
 export function createStores(config: AppConfig['store']): KuraStores {
   if (config.kind === 'memory') {
-    return { sessions: new InMemorySessionStore(), users: new InMemoryUserStore(), close() {} };
+    const sessions = new InMemorySessionStore();
+    return { sessions, sessionData: sessions, users: new InMemoryUserStore(), calls: undefined, close() {} };
   }
+  const calls = new DynamoDbCallLog();
   const { client, documents } = createDynamoDbClients({
+    callLog: calls,
     region: config.region,
     endpoint: config.endpoint,
     timeoutMs: config.timeoutMs,
@@ -29,7 +41,9 @@ export function createStores(config: AppConfig['store']): KuraStores {
       tableName: config.tables.sessions,
       consistentRead: config.consistentReads,
     }),
+    sessionData: new DynamoDbSessionDataStore(documents, config.tables.sessions),
     users: new DynamoDbUserStore(documents, config.tables.users),
+    calls,
     close: () => client.destroy(),
   };
 }

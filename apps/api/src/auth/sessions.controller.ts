@@ -1,0 +1,129 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AccountService } from '@kura/accounts';
+import {
+  type AuthenticatedSession,
+  type ClientInfo,
+  CurrentSession,
+  isWellFormedSessionId,
+  ResponseCookies,
+  type ResponseCookieJar,
+  type SessionRecord,
+  SessionGuard,
+  SessionNotFoundError,
+  SessionService,
+  SessionTransport,
+  toSessionView,
+  type TransportKind,
+} from '@kura/session';
+import {
+  LoginResponse,
+  PasswordChangeBody,
+  ProblemResponse,
+  RevokedResponse,
+  SessionListResponse,
+} from './auth.schemas.js';
+import { Client } from './client-info.decorator.js';
+import { CurrentTransport } from './current-transport.decorator.js';
+
+const problem = { standardSchema: ProblemResponse };
+
+/** A user's view of their own sessions: list them, end one, end all, and change the password. */
+@ApiTags('sessions')
+@ApiCookieAuth()
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'No valid session.', ...problem })
+@ApiServiceUnavailableResponse({ description: 'The session store is unavailable; see Retry-After.', ...problem })
+@UseGuards(SessionGuard)
+@Controller('auth')
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly accounts: AccountService,
+    private readonly transport: SessionTransport,
+  ) {}
+
+  @Get('sessions')
+  @ApiOperation({
+    summary: "The caller's live sessions, newest first",
+    description: 'Read from an index that can lag about a second behind a new login; revocation never depends on it.',
+  })
+  @ApiOkResponse({ standardSchema: SessionListResponse })
+  async list(@CurrentSession() current: AuthenticatedSession) {
+    const listed = await this.sessions.listOfUser(current.record.user.id);
+    // The index may not show a session made a moment ago; the caller's own is always known.
+    const all = listed.some((record) => record.id === current.record.id) ? listed : [current.record, ...listed];
+    return { sessions: all.map((record) => toListEntry(record, record.id === current.record.id)) };
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: "End one of the caller's sessions (404 for any id that is not theirs)" })
+  @ApiNoContentResponse({ description: 'The session ended, on every replica at once.' })
+  @ApiNotFoundResponse({ description: 'The caller has no session with this id.', ...problem })
+  async revoke(
+    @CurrentSession() current: AuthenticatedSession,
+    @Param('id') id: string,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ): Promise<void> {
+    if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
+    await this.sessions.revokeOwned(current.record.user.id, id);
+    if (id === current.record.id) cookies.set(this.transport.expiredCookie());
+  }
+
+  @Post('logout-all')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'End every session of the caller, this one included, on every replica at once' })
+  @ApiOkResponse({ standardSchema: RevokedResponse })
+  async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar) {
+    const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
+    cookies.set(this.transport.expiredCookie());
+    return { revoked };
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change the password: every other session ends, and this one is replaced by a new one',
+    description: 'The new session travels the way this request authenticated (cookie, or `token` for bearer).',
+  })
+  @ApiOkResponse({ standardSchema: LoginResponse })
+  @ApiForbiddenResponse({ description: 'The current password is not correct.', ...problem })
+  async changePassword(
+    @CurrentSession() current: AuthenticatedSession,
+    @CurrentTransport() kind: TransportKind,
+    @Body({ schema: PasswordChangeBody }) body: PasswordChangeBody,
+    @Client() client: ClientInfo,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    const { user } = current.record;
+    await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword);
+    await this.sessions.revokeAllOfUser(user.id);
+    const { token, record } = await this.sessions.create(user, client);
+    const result = { user: record.user, session: toSessionView(record) };
+    if (kind === 'bearer') return { ...result, token };
+    cookies.set(this.transport.cookieFor(token, record));
+    return result;
+  }
+}
+
+function toListEntry(record: SessionRecord, current: boolean) {
+  return {
+    ...toSessionView(record),
+    lastSeenAt: new Date(record.lastSeenAt).toISOString(),
+    userAgent: record.userAgent ?? null,
+    ip: record.ip ?? null,
+    current,
+  };
+}

@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { applyMergePatch, isObject, MergePatchKeyError } from './merge-patch.js';
+import type { SessionData, SessionDataStore } from './session-data-store.port.js';
+import {
+  InvalidSessionDataError,
+  SessionDataConflictError,
+  SessionDataContentionError,
+  SessionDataTooLargeError,
+} from './session.errors.js';
+import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
+import type { SessionRecord } from './session.types.js';
+
+/** Attempts for an unconditional patch before giving up; 50 writers on one document need about a dozen. */
+const MAX_ATTEMPTS = 16;
+
+/**
+ * A small JSON document per session (a cart, a wizard's progress), safe under concurrency: every change is
+ * a read, a merge and a write conditional on the version read. A strict patch (`ifMatch`) fails on any
+ * intervening write; an unconditional one merges again on the new version, so no update is ever lost.
+ */
+@Injectable()
+export class SessionDataService {
+  constructor(@Inject(SESSION_SETTINGS) private readonly settings: SessionSettings) {}
+
+  private get store(): SessionDataStore {
+    if (!this.settings.dataStore) throw new Error('SessionDataService needs SessionModule options.dataStore');
+    return this.settings.dataStore;
+  }
+
+  read(session: SessionRecord): Promise<SessionData> {
+    return this.store.read(session.id);
+  }
+
+  /** Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`). */
+  async patch(session: SessionRecord, patch: unknown, ifMatch?: number): Promise<SessionData> {
+    if (!isObject(patch)) throw new InvalidSessionDataError('A session data patch must be a JSON object');
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+      const current = await this.store.read(session.id);
+      if (ifMatch !== undefined && current.version !== ifMatch) throw new SessionDataConflictError(current.version);
+      const data = this.merge(current.data, patch);
+      if (await this.store.write(session.id, data, current.version, session.absoluteExpiresAt)) {
+        return { data, version: current.version + 1 };
+      }
+      if (ifMatch !== undefined) throw new SessionDataConflictError((await this.store.read(session.id)).version);
+      await backoff(attempt);
+    }
+    throw new SessionDataContentionError(MAX_ATTEMPTS);
+  }
+
+  private merge(current: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+    let merged: unknown;
+    try {
+      merged = applyMergePatch(current, patch);
+    } catch (error) {
+      if (error instanceof MergePatchKeyError) throw new InvalidSessionDataError(error.message);
+      throw error;
+    }
+    if (Buffer.byteLength(JSON.stringify(merged)) > this.settings.dataMaxBytes) {
+      throw new SessionDataTooLargeError(this.settings.dataMaxBytes);
+    }
+    return merged as Record<string, unknown>;
+  }
+}
+
+/** Full-jitter exponential backoff: spreads competing writers apart instead of making them collide again. */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(200, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
