@@ -1,5 +1,5 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '@kura/common';
 import { generateSessionToken, type SessionRecord, sessionIdOf } from '@kura/session';
 import { createServer, type Server } from 'node:net';
@@ -190,4 +190,70 @@ describe('DynamoDbSessionStore when the engine cannot be reached', () => {
     expect(held.length).toBeGreaterThanOrEqual(1);
     silentClient.destroy();
   }, 10_000);
+});
+
+describe('sessions of a user on DynamoDB Local', () => {
+  const userRecord = (userId: string, createdAt: number, absolute = createdAt + 28_800_000) =>
+    newRecord(createdAt, { user: { id: userId, email: `${userId}@example.com`, name: null }, absoluteExpiresAt: absolute });
+
+  it('lists a user’s live sessions newest first, and nobody else’s', async () => {
+    const now = Date.now();
+    const older = userRecord('lister', now - 2000).record;
+    const newer = userRecord('lister', now - 1000).record;
+    const expired = userRecord('lister', now - 3_600_000, now - 1000).record;
+    for (const record of [older, newer, expired, userRecord('someone-else', now).record]) await sut.insert(record);
+
+    expect((await sut.listOfUser('lister', now)).map((record) => record.id)).toEqual([newer.id, older.id]);
+  });
+
+  it('removes every session of a user but the one kept, with their data, by primary key', async () => {
+    const now = Date.now();
+    const records = [1, 2, 3].map((n) => userRecord('revoker', now + n).record);
+    for (const record of records) {
+      await sut.insert(record);
+      await documents.send(new PutCommand({ TableName: tables.sessions, Item: { id: `data#${record.id}`, document: '{}', version: 1 } }));
+    }
+
+    const removed = await sut.removeAllOfUser('revoker', records[0]!.id);
+
+    expect(removed).toBe(2);
+    expect(await sut.find(records[0]!.id, now)).toBeDefined();
+    for (const record of records.slice(1)) {
+      expect(await rawItem(record.id)).toBeUndefined();
+      expect(await rawItem(`data#${record.id}`)).toBeUndefined();
+    }
+    expect(await sut.removeAllOfUser('revoker', records[0]!.id)).toBe(0);
+  });
+
+  it('deletes only its own sessions when asked by owner, and never another item kind', async () => {
+    const { record } = userRecord('owner', Date.now());
+    await sut.insert(record);
+
+    expect(await sut.removeOwned(record.id, 'intruder')).toBe(false);
+    expect(await sut.removeOwned('user#owner', 'owner')).toBe(false);
+    expect(await rawItem(record.id)).toBeDefined();
+    expect(await sut.removeOwned(record.id, 'owner')).toBe(true);
+    expect(await rawItem(record.id)).toBeUndefined();
+  });
+
+  it('prunes sessions past their absolute expiry from the register at the next login', async () => {
+    const now = Date.now();
+    await sut.insert(userRecord('pruner', now - 10_000, now - 5000).record);
+    const live = userRecord('pruner', now).record;
+
+    await sut.insert(live);
+
+    const register = await rawItem('user#pruner');
+    expect(Object.keys(register ?? {}).filter((name) => name.startsWith('s:'))).toEqual([`s:${live.id}`]);
+  });
+
+  it('deletes a session’s data with the session', async () => {
+    const { record } = newRecord();
+    await sut.insert(record);
+    await documents.send(new PutCommand({ TableName: tables.sessions, Item: { id: `data#${record.id}`, document: '{}', version: 1 } }));
+
+    await sut.remove(record.id);
+
+    expect(await rawItem(`data#${record.id}`)).toBeUndefined();
+  });
 });

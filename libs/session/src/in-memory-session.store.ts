@@ -56,12 +56,12 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
   async ping(): Promise<void> {}
 
   async read(sessionId: string): Promise<SessionData> {
-    const stored = this.documents.get(sessionId);
-    return stored === undefined ? { data: {}, version: 0 } : (JSON.parse(stored) as SessionData);
+    return this.document(sessionId);
   }
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number): Promise<boolean> {
-    if ((await this.read(sessionId)).version !== expectedVersion) return false;
+    // Check and set with no await in between: the compare-and-swap a conditional write gives on a real engine.
+    if (this.document(sessionId).version !== expectedVersion) return false;
     this.documents.set(sessionId, JSON.stringify({ data, version: expectedVersion + 1 }));
     return true;
   }
@@ -69,6 +69,11 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
   /** How many sessions are held; for tests. */
   get size(): number {
     return this.records.size;
+  }
+
+  private document(sessionId: string): SessionData {
+    const stored = this.documents.get(sessionId);
+    return stored === undefined ? { data: {}, version: 0 } : (JSON.parse(stored) as SessionData);
   }
 
   private get(id: string): SessionRecord | undefined {

@@ -1,0 +1,130 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DynamoDbCallTotals } from '@kura/dynamodb';
+import { KURA_STORES, type KuraStores } from '../apps/api/src/storage/storage.module.js';
+import { freshTables, kuraEnv } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/** What each request costs in DynamoDB calls, counted by the store itself (write budget, consistency, hygiene). */
+async function kuraWith(extra: Record<string, string> = {}) {
+  const { app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables(), undefined, extra));
+  const calls = app.get<KuraStores>(KURA_STORES).calls!;
+  /** Runs `act` and returns the calls it caused. */
+  const measure = async (act: () => Promise<unknown>): Promise<DynamoDbCallTotals> => {
+    calls.reset();
+    await act();
+    return calls.snapshot();
+  };
+  return { app, baseUrl, measure };
+}
+
+describe('the write budget', () => {
+  let kura: Awaited<ReturnType<typeof kuraWith>>;
+  beforeAll(async () => {
+    kura = await kuraWith({ KURA_SESSION_IDLE_TIMEOUT: '60', KURA_SESSION_REFRESH_INTERVAL: '1' });
+  });
+  afterAll(() => kura.app.close());
+
+  it('serves GET /auth/me at steady state with exactly one read and no write', async () => {
+    const browser = new HttpClient(kura.baseUrl);
+    await browser.signUpAndLogIn(uniqueEmail());
+
+    const totals = await kura.measure(async () => {
+      for (let i = 0; i < 20; i += 1) expect((await browser.get('/auth/me')).status).toBe(200);
+    });
+
+    expect(totals).toMatchObject({ reads: 20, writes: 0, byOperation: { GetItem: { calls: 20, failures: 0 } } });
+    expect(totals.readCapacityUnits).toBe(20);
+  });
+
+  it('extends the idle expiry with one conditional write once the refresh interval has passed, renewing the cookie', async () => {
+    const browser = new HttpClient(kura.baseUrl);
+    const login = await browser.signUpAndLogIn(uniqueEmail());
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    let response!: Awaited<ReturnType<HttpClient['get']>>;
+    const totals = await kura.measure(async () => {
+      response = await browser.get('/auth/me');
+    });
+
+    expect(totals).toMatchObject({ reads: 1, writes: 1, byOperation: { UpdateItem: { calls: 1 } } });
+    expect(Date.parse(response.body.session.idleExpiresAt)).toBeGreaterThan(Date.parse(login.session.idleExpiresAt));
+    expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-kura_session=[\w-]{43}; Max-Age=(59|60);/)]);
+  });
+
+  it('does not renew anything for a bearer session beyond the store write', async () => {
+    const api = new HttpClient(kura.baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+    const { body } = await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const me = await api.get('/auth/me', { headers: { authorization: `Bearer ${body.token}` } });
+
+    expect(me.status).toBe(200);
+    expect(me.headers.getSetCookie()).toEqual([]);
+  });
+});
+
+describe('token hygiene', () => {
+  let kura: Awaited<ReturnType<typeof kuraWith>>;
+  let token: string;
+  beforeAll(async () => {
+    kura = await kuraWith();
+    const api = new HttpClient(kura.baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+    token = (await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body.token;
+  });
+  afterAll(() => kura.app.close());
+
+  it.each(['token', 'access_token', 'session', '__Host-kura_session', 'sid'])('never accepts a token in the URL (?%s=)', async (name) => {
+    const response = await new HttpClient(kura.baseUrl).get(`/auth/me?${name}=${token}`);
+
+    expect(response.status).toBe(401);
+  });
+
+  it('rejects unknown but well-formed tokens without writing anything', async () => {
+    const totals = await kura.measure(async () => {
+      const response = await new HttpClient(kura.baseUrl).get('/auth/me', { headers: { authorization: `Bearer ${'Z'.repeat(43)}` } });
+      expect(response.status).toBe(401);
+    });
+
+    expect(totals).toMatchObject({ reads: 1, writes: 0 });
+  });
+
+  it('rejects malformed tokens without any store call', async () => {
+    const totals = await kura.measure(async () => {
+      await new HttpClient(kura.baseUrl).get('/auth/me', { headers: { cookie: '__Host-kura_session=short' } });
+    });
+
+    expect(totals).toMatchObject({ reads: 0, writes: 0 });
+  });
+
+  it('uses the bearer token when a request carries both (documented rule), whatever the cookie says', async () => {
+    const both = { authorization: `Bearer ${token}`, cookie: `__Host-kura_session=${'Y'.repeat(43)}` };
+    expect((await new HttpClient(kura.baseUrl).get('/auth/me', { headers: both, cookies: false })).status).toBe(200);
+
+    const badBearer = { authorization: `Bearer ${'X'.repeat(43)}`, cookie: `__Host-kura_session=${token}` };
+    expect((await new HttpClient(kura.baseUrl).get('/auth/me', { headers: badBearer, cookies: false })).status).toBe(401);
+  });
+});
+
+describe('read consistency is a setting', () => {
+  it.each([
+    ['true', 1],
+    ['false', 0.5],
+  ])('KURA_CONSISTENT_READS=%s costs %p read units per authenticated request', async (setting, units) => {
+    const kura = await kuraWith({ KURA_CONSISTENT_READS: setting });
+    try {
+      const browser = new HttpClient(kura.baseUrl);
+      await browser.signUpAndLogIn(uniqueEmail());
+
+      const totals = await kura.measure(() => browser.get('/auth/me'));
+
+      expect(totals).toMatchObject({ reads: 1, writes: 0, readCapacityUnits: units });
+    } finally {
+      await kura.app.close();
+    }
+  });
+});
