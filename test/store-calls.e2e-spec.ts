@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamoDbCallTotals } from '@kura/dynamodb';
 import { KURA_STORES, type KuraStores } from '../apps/api/src/storage/storage.module.js';
 import { freshTables, kuraEnv } from './support/engine.js';
-import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { HttpClient, type TestResponse, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
 /** What each request costs in DynamoDB calls, counted by the store itself (write budget, consistency, hygiene). */
@@ -42,7 +42,7 @@ describe('the write budget', () => {
     const login = await browser.signUpAndLogIn(uniqueEmail());
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
-    let response!: Awaited<ReturnType<HttpClient['get']>>;
+    let response!: TestResponse;
     const totals = await kura.measure(async () => {
       response = await browser.get('/auth/me');
     });
