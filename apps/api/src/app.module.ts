@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccountsModule } from '@kura/accounts';
-import { SessionModule } from '@kura/session';
+import { APP_GUARD } from '@nestjs/core';
+import { CrossSiteRequestGuard, SessionModule } from '@kura/session';
 import { AuthModule } from './auth/auth.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { HealthModule } from './health/health.module.js';
@@ -21,6 +22,7 @@ export class AppModule {
             store: stores.sessions,
             dataStore: stores.sessionData,
             dataMaxBytes: config.session.dataMaxBytes,
+            trustedOrigins: [...config.session.trustedOrigins],
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
@@ -41,6 +43,7 @@ export class AppModule {
         SessionDataModule,
         HealthModule,
       ],
+      providers: [{ provide: APP_GUARD, useExisting: CrossSiteRequestGuard }],
     };
   }
 }

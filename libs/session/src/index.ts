@@ -16,6 +16,7 @@ export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './s
 export { applyMergePatch } from './merge-patch.js';
 export { SessionTransport, type CookieSpec, type TokenSource, type TransportKind } from './session-transport.js';
 export { SessionGuard, type CookieReply, transportOf } from './session.guard.js';
+export { CrossSiteRequestGuard, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
 export { type SessionStore, type SessionExtension, SESSION_STORE } from './session-store.port.js';
 export { InMemorySessionStore } from './in-memory-session.store.js';
@@ -28,6 +29,7 @@ export {
   SessionDataTooLargeError,
   SessionDataContentionError,
   InvalidSessionDataError,
+  CrossSiteRequestError,
 } from './session.errors.js';
 export { generateSessionToken, isWellFormedToken, isWellFormedSessionId, sessionIdOf } from './session-token.js';
 export {

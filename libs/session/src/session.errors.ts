@@ -59,3 +59,12 @@ export class SessionDataContentionError extends Error {
     super(`The session data changed under ${attempts} attempts in a row`);
   }
 }
+
+/** A state-changing request with the session cookie came from another site. Mapped to 403. */
+export class CrossSiteRequestError extends Error {
+  override readonly name = 'CrossSiteRequestError';
+
+  constructor(readonly reason: string) {
+    super(`Cross-site request refused (${reason})`);
+  }
+}

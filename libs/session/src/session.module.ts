@@ -1,4 +1,5 @@
 import { type DynamicModule, type InjectionToken, Module, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { CrossSiteRequestGuard } from './cross-site-request.guard.js';
 import { SessionGuard } from './session.guard.js';
 import { SESSION_SETTINGS, type SessionModuleOptions, type SessionSettings, resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
@@ -16,9 +17,10 @@ const shared: Provider[] = [
   SessionDataService,
   SessionTransport,
   SessionGuard,
+  CrossSiteRequestGuard,
   { provide: SESSION_STORE, inject: [SESSION_SETTINGS], useFactory: (settings: SessionSettings) => settings.store },
 ];
-const exported = [SessionService, SessionDataService, SessionTransport, SessionGuard, SESSION_STORE, SESSION_SETTINGS];
+const exported = [SessionService, SessionDataService, SessionTransport, SessionGuard, CrossSiteRequestGuard, SESSION_STORE, SESSION_SETTINGS];
 
 /**
  * Sessions for a Nest application: `SessionService`, `SessionTransport` and `SessionGuard`, available

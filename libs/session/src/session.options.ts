@@ -58,6 +58,12 @@ export interface SessionModuleOptions {
    */
   dataMaxBytes?: number;
   /**
+   * Origins (`https://app.example.com`) other than the API's own whose pages may send state-changing requests
+   * with the session cookie (a front end on another host). Everything else cross-site is refused.
+   * @default none
+   */
+  trustedOrigins?: string[];
+  /**
    * Source of the current time.
    * @default the system clock
    */
@@ -73,6 +79,7 @@ export interface SessionSettings {
   readonly cookie: Required<SessionCookieOptions>;
   readonly dataStore: SessionDataStore | undefined;
   readonly dataMaxBytes: number;
+  readonly trustedOrigins: readonly string[];
   readonly clock: Clock;
 }
 
@@ -102,6 +109,10 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   if (!isPositiveInteger(dataMaxBytes) || dataMaxBytes > 350_000) {
     problems.push(`dataMaxBytes must be an integer from 1 to 350000 (DynamoDB items stop at 400 KB), got ${dataMaxBytes}`);
   }
+  const trustedOrigins = options.trustedOrigins ?? [];
+  for (const origin of trustedOrigins) {
+    if (!isOrigin(origin)) problems.push(`trustedOrigins: "${origin}" is not an origin like https://app.example.com`);
+  }
   if (problems.length > 0) throw new SessionOptionsError(problems);
 
   return {
@@ -112,10 +123,19 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     cookie: { secure, name, sameSite },
     dataStore: options.dataStore,
     dataMaxBytes,
+    trustedOrigins,
     clock: options.clock ?? systemClock,
   };
 }
 
 function isPositiveInteger(value: number): boolean {
   return Number.isInteger(value) && value > 0;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
 }

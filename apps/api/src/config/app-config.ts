@@ -29,6 +29,7 @@ export interface AppConfig {
     readonly cookieSecure: boolean;
     readonly cookieName: string | undefined;
     readonly dataMaxBytes: number;
+    readonly trustedOrigins: readonly string[];
   };
   readonly passwordHashCost: number;
   readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean };
@@ -67,6 +68,11 @@ const environment = z.object({
   KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
   KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
   KURA_SESSION_DATA_LIMIT: int(64, 350_000).default(8192),
+  KURA_TRUSTED_ORIGINS: z
+    .string()
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url().refine((url) => new URL(url).origin === url, 'must be origins like https://app.example.com')))
+    .default([]),
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
@@ -136,6 +142,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       cookieSecure: env.KURA_COOKIE_SECURE,
       cookieName: env.KURA_COOKIE_NAME,
       dataMaxBytes: env.KURA_SESSION_DATA_LIMIT,
+      trustedOrigins: env.KURA_TRUSTED_ORIGINS,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
     log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json' },

@@ -2,6 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import {
+  CrossSiteRequestError,
   InvalidSessionDataError,
   SessionDataConflictError,
   SessionDataContentionError,
@@ -71,6 +72,9 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof InvalidCredentialsError) {
     return respond(401, 'invalid-credentials', 'Invalid email or password.');
+  }
+  if (error instanceof CrossSiteRequestError) {
+    return respond(403, 'cross-site-request', 'A request from another site may not change this session.');
   }
   if (error instanceof ReauthenticationFailedError) {
     return respond(403, 'reauthentication-failed', 'The current password is not correct.');
