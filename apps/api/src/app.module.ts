@@ -37,6 +37,7 @@ export class AppModule {
           useFactory: (stores: KuraStores) => ({
             store: stores.users,
             passwordHashing: { log2Cost: config.passwordHashCost },
+            loginThrottle: { store: stores.loginAttempts, ...config.loginThrottle },
           }),
         }),
         AuthModule,

@@ -27,3 +27,12 @@ export class ReauthenticationFailedError extends Error {
     super('The current password is not correct');
   }
 }
+
+/** Too many failed logins for this account or from this client. Mapped to 429 with Retry-After. */
+export class TooManyLoginAttemptsError extends Error {
+  override readonly name = 'TooManyLoginAttemptsError';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many failed logins; try again later');
+  }
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '@kura/common';
 import { InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
 import { normaliseEmail, type PublicUser, toPublicUser } from './account.types.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { UserStore } from './user-store.port.js';
 
@@ -17,6 +18,7 @@ export class AccountService {
     private readonly store: UserStore,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock = systemClock,
+    private readonly throttle?: LoginThrottle,
   ) {}
 
   /** Creates an account; throws `EmailTakenError` when the email is in use. */
@@ -34,12 +36,19 @@ export class AccountService {
 
   /**
    * Returns the user whose email and password these are, or throws `InvalidCredentialsError`. An unknown
-   * email costs the same hashing work as a wrong password.
+   * email costs the same hashing work as a wrong password. With a throttle, an account or client past its
+   * limit gets `TooManyLoginAttemptsError` before any password is checked, whether the account exists or not.
    */
-  async verifyCredentials(email: string, password: string): Promise<PublicUser> {
-    const user = await this.store.findByEmail(normaliseEmail(email));
+  async verifyCredentials(email: string, password: string, client?: string): Promise<PublicUser> {
+    const normalised = normaliseEmail(email);
+    await this.throttle?.check(normalised, client);
+    const user = await this.store.findByEmail(normalised);
     const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
-    if (!user || !valid) throw new InvalidCredentialsError();
+    if (!user || !valid) {
+      await this.throttle?.recordFailure(normalised, client);
+      throw new InvalidCredentialsError();
+    }
+    await this.throttle?.recordSuccess(normalised);
     return toPublicUser(user);
   }
 

@@ -1,6 +1,8 @@
 import { type DynamicModule, type InjectionToken, Module, type ModuleMetadata } from '@nestjs/common';
 import { type Clock, systemClock } from '@kura/common';
 import { AccountService } from './account.service.js';
+import type { LoginAttemptStore } from './login-attempt-store.port.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { PasswordHasher, type PasswordHashingOptions } from './password-hasher.js';
 import { USER_STORE, type UserStore } from './user-store.port.js';
 
@@ -9,6 +11,11 @@ export interface AccountsModuleOptions {
   store: UserStore;
   /** Password hashing cost; see {@link PasswordHashingOptions}. */
   passwordHashing?: PasswordHashingOptions;
+  /**
+   * Failed-login counting; see {@link LoginThrottleOptions}.
+   * @default no throttling
+   */
+  loginThrottle?: { store: LoginAttemptStore } & LoginThrottleOptions;
   /**
    * Source of the current time.
    * @default the system clock
@@ -38,7 +45,12 @@ export class AccountsModule {
           provide: AccountService,
           inject: [OPTIONS],
           useFactory: (o: AccountsModuleOptions) =>
-            new AccountService(o.store, new PasswordHasher(o.passwordHashing), o.clock ?? systemClock),
+            new AccountService(
+              o.store,
+              new PasswordHasher(o.passwordHashing),
+              o.clock ?? systemClock,
+              o.loginThrottle && new LoginThrottle(o.loginThrottle.store, o.loginThrottle, o.clock ?? systemClock),
+            ),
         },
       ],
       exports: [AccountService, USER_STORE],

@@ -4,5 +4,12 @@ export { AccountService, type Registration } from './account.service.js';
 export { PasswordHasher, type PasswordHashingOptions } from './password-hasher.js';
 export { type UserStore, USER_STORE } from './user-store.port.js';
 export { InMemoryUserStore } from './in-memory-user.store.js';
-export { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
+export {
+  EmailTakenError,
+  InvalidCredentialsError,
+  ReauthenticationFailedError,
+  TooManyLoginAttemptsError,
+} from './account.errors.js';
+export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export { type LoginAttemptStore, InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
 export { type UserRecord, type PublicUser, toPublicUser, normaliseEmail } from './account.types.js';

@@ -15,3 +15,4 @@ export {
 } from './kura-tables.js';
 export { DynamoDbCallLog, type DynamoDbCallTotals, type OperationTotals } from './dynamodb-call-log.js';
 export { DynamoDbSessionDataStore } from './dynamodb-session-data.store.js';
+export { DynamoDbLoginAttemptStore } from './dynamodb-login-attempt.store.js';

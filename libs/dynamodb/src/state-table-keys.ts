@@ -8,7 +8,7 @@ export const itemKeys = {
   /** The register of a user's sessions (for revoking them all without the index). */
   userRegister: (userId: string) => `user#${userId}`,
   /** A failed-login counter for one scope and time window. */
-  loginFailures: (scope: string, window: number) => `fail#${scope}#${window}`,
+  loginFailures: (counter: string) => `fail#${counter}`,
   /** The key `ping` reads: never written. */
   ping: 'kura#ping',
 } as const;

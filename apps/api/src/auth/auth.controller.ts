@@ -11,6 +11,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
   ApiBadRequestResponse,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { AccountService, type PublicUser } from '@kura/accounts';
 import {
@@ -54,12 +55,13 @@ export class AuthController {
   @ApiOperation({ summary: 'Log in: a new session, as an HttpOnly cookie or a bearer token' })
   @ApiOkResponse({ standardSchema: LoginResponse })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password (one answer for both).', ...problem })
+  @ApiTooManyRequestsResponse({ description: 'Too many failed logins for this account or client; see Retry-After.', ...problem })
   async login(
     @Body({ schema: LoginBody }) body: LoginBody,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
-    const user = await this.accounts.verifyCredentials(body.email, body.password);
+    const user = await this.accounts.verifyCredentials(body.email, body.password, client.ip);
     const { token, record } = await this.sessions.create(user, client);
     const result = { user: record.user, session: toSessionView(record) };
     if (body.transport === 'bearer') return { ...result, token };

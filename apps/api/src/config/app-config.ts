@@ -32,6 +32,11 @@ export interface AppConfig {
     readonly trustedOrigins: readonly string[];
   };
   readonly passwordHashCost: number;
+  readonly loginThrottle: {
+    readonly maxFailuresPerAccount: number;
+    readonly maxFailuresPerClient: number;
+    readonly windowSeconds: number;
+  };
   readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean };
 }
 
@@ -76,6 +81,9 @@ const environment = z.object({
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
+  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 1_000_000).default(10),
+  KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 1_000_000).default(100),
+  KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
   KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
   KURA_TRUST_PROXY: z.string().min(1).optional(),
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
@@ -145,6 +153,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       trustedOrigins: env.KURA_TRUSTED_ORIGINS,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    loginThrottle: {
+      maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerClient: env.KURA_LOGIN_MAX_FAILURES_PER_CLIENT,
+      windowSeconds: env.KURA_LOGIN_FAILURE_WINDOW,
+    },
     log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json' },
   };
 }

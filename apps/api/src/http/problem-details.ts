@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from '@kura/accounts';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import {
   CrossSiteRequestError,
@@ -72,6 +72,11 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof InvalidCredentialsError) {
     return respond(401, 'invalid-credentials', 'Invalid email or password.');
+  }
+  if (error instanceof TooManyLoginAttemptsError) {
+    return respond(429, 'too-many-login-attempts', 'Too many failed logins; try again later.', {
+      'retry-after': String(error.retryAfterSeconds),
+    });
   }
   if (error instanceof CrossSiteRequestError) {
     return respond(403, 'cross-site-request', 'A request from another site may not change this session.');

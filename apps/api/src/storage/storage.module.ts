@@ -1,8 +1,9 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { InMemoryUserStore, type UserStore } from '@kura/accounts';
+import { InMemoryLoginAttemptStore, InMemoryUserStore, type LoginAttemptStore, type UserStore } from '@kura/accounts';
 import {
   createDynamoDbClients,
   DynamoDbCallLog,
+  DynamoDbLoginAttemptStore,
   DynamoDbSessionDataStore,
   DynamoDbSessionStore,
   DynamoDbUserStore,
@@ -17,6 +18,7 @@ export interface KuraStores {
   readonly sessions: SessionStore;
   readonly sessionData: SessionDataStore;
   readonly users: UserStore;
+  readonly loginAttempts: LoginAttemptStore;
   /** Every DynamoDB call made through these stores (absent for the memory store). */
   readonly calls: DynamoDbCallLog | undefined;
   close(): void;
@@ -25,7 +27,14 @@ export interface KuraStores {
 export function createStores(config: AppConfig['store']): KuraStores {
   if (config.kind === 'memory') {
     const sessions = new InMemorySessionStore();
-    return { sessions, sessionData: sessions, users: new InMemoryUserStore(), calls: undefined, close() {} };
+    return {
+      sessions,
+      sessionData: sessions,
+      users: new InMemoryUserStore(),
+      loginAttempts: new InMemoryLoginAttemptStore(),
+      calls: undefined,
+      close() {},
+    };
   }
   const calls = new DynamoDbCallLog();
   const { client, documents } = createDynamoDbClients({
@@ -43,6 +52,7 @@ export function createStores(config: AppConfig['store']): KuraStores {
     }),
     sessionData: new DynamoDbSessionDataStore(documents, config.tables.sessions),
     users: new DynamoDbUserStore(documents, config.tables.users),
+    loginAttempts: new DynamoDbLoginAttemptStore(documents, config.tables.sessions),
     calls,
     close: () => client.destroy(),
   };
