@@ -23,6 +23,7 @@ export class AppModule {
             dataStore: stores.sessionData,
             dataMaxBytes: config.session.dataMaxBytes,
             trustedOrigins: [...config.session.trustedOrigins],
+            ...(config.session.cache ? { cache: { ttlSeconds: config.session.cache.ttlSeconds, keys: [...config.session.cache.keys] } } : {}),
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),

@@ -12,9 +12,17 @@ export {
 } from './session.options.js';
 export { SessionService } from './session.service.js';
 export { SessionDataService } from './session-data.service.js';
+export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
 export { applyMergePatch } from './merge-patch.js';
-export { SessionTransport, type CookieSpec, type TokenSource, type TransportKind } from './session-transport.js';
+export {
+  SessionTransport,
+  CACHE_HEADER,
+  type CookieSpec,
+  type PresentedSession,
+  type TokenSource,
+  type TransportKind,
+} from './session-transport.js';
 export { SessionGuard, type CookieReply, transportOf } from './session.guard.js';
 export { CrossSiteRequestGuard, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';

@@ -9,13 +9,13 @@ const token = 'T'.repeat(43);
 
 describe('SessionTransport', () => {
   it('reads the session cookie', () => {
-    expect(sut.read({ headers: {}, cookies: { '__Host-kura_session': token } })).toEqual({ token, kind: 'cookie' });
+    expect(sut.read({ headers: {}, cookies: { '__Host-kura_session': token } })).toEqual({ token, kind: 'cookie', cache: undefined });
   });
 
   it.each(['Bearer', 'bearer', 'BEARER'])('prefers an Authorization %s header over the cookie', (scheme) => {
     const request = { headers: { authorization: `${scheme} ${token}` }, cookies: { '__Host-kura_session': 'other' } };
 
-    expect(sut.read(request)).toEqual({ token, kind: 'bearer' });
+    expect(sut.read(request)).toEqual({ token, kind: 'bearer', cache: undefined });
   });
 
   it.each([['Bearer'], ['Bearer   '], ['Bearer a b']])('reads a malformed bearer header %p as a bad token, not as no header', (header) => {
@@ -26,7 +26,7 @@ describe('SessionTransport', () => {
   });
 
   it('ignores other Authorization schemes and falls back to the cookie', () => {
-    expect(sut.read({ headers: { authorization: 'Basic Zm9vOmJhcg==' }, cookies: {} })).toEqual({ token: undefined, kind: 'cookie' });
+    expect(sut.read({ headers: { authorization: 'Basic Zm9vOmJhcg==' }, cookies: {} })).toEqual({ token: undefined, kind: 'cookie', cache: undefined });
   });
 
   it('makes the cookie HttpOnly, Secure, SameSite=Lax, Path=/ and as long-lived as the session', () => {
@@ -48,6 +48,6 @@ describe('SessionTransport', () => {
   });
 
   it('clears the cookie with the same name and attributes and Max-Age=0', () => {
-    expect(sut.expiredCookie()).toMatchObject({ name: '__Host-kura_session', value: '', options: { maxAge: 0, path: '/' } });
+    expect(sut.expiredCookies()).toMatchObject([{ name: '__Host-kura_session', value: '', options: { maxAge: 0, path: '/' } }]);
   });
 });

@@ -26,6 +26,17 @@ export interface CookieSpec {
 
 const BEARER = /^Bearer +(\S*) *$/i;
 
+/** The header that carries the signed session cache for bearer clients, both ways. */
+export const CACHE_HEADER = 'kura-session-cache';
+
+/** What a request presented. */
+export interface PresentedSession {
+  readonly token: string | undefined;
+  readonly kind: TransportKind;
+  /** The signed session cache, when the client sent one back. */
+  readonly cache: string | undefined;
+}
+
 /**
  * Where tokens travel: `Authorization: Bearer` when the client sends one, the session cookie otherwise.
  * Cookie attributes follow the OWASP session cheat sheet: HttpOnly, Secure, SameSite, Path=/, host-only.
@@ -34,16 +45,37 @@ const BEARER = /^Bearer +(\S*) *$/i;
 export class SessionTransport {
   constructor(@Inject(SESSION_SETTINGS) private readonly settings: SessionSettings) {}
 
-  /** The presented token and how it came; a Bearer header wins over a cookie. */
-  read(request: TokenSource): { token: string | undefined; kind: TransportKind } {
+  /**
+   * The presented token, how it came, and the signed cache that came with it (a cookie next to a cookie
+   * session, the `Kura-Session-Cache` header next to a bearer token). A Bearer header wins over a cookie.
+   */
+  read(request: TokenSource): PresentedSession {
     const authorization = request.headers.authorization;
     if (typeof authorization === 'string' && /^bearer(\s|$)/i.test(authorization)) {
-      return { token: BEARER.exec(authorization)?.[1] ?? '', kind: 'bearer' };
+      const cache = request.headers[CACHE_HEADER];
+      return { token: BEARER.exec(authorization)?.[1] ?? '', kind: 'bearer', cache: typeof cache === 'string' ? cache : undefined };
     }
     if (request.cookies === undefined) {
       throw new Error('SessionTransport needs parsed cookies: register @fastify/cookie on the Fastify instance');
     }
-    return { token: request.cookies[this.settings.cookie.name], kind: 'cookie' };
+    return { token: request.cookies[this.settings.cookie.name], kind: 'cookie', cache: request.cookies[this.cacheCookieName] };
+  }
+
+  /** The cookie that carries the signed session cache; it lives as long as the cache token inside. */
+  cacheCookieFor(jws: string, expiresAt: number): CookieSpec {
+    const seconds = Math.max(0, Math.floor((expiresAt - this.settings.clock.now()) / 1000));
+    return this.spec(jws, seconds, this.cacheCookieName);
+  }
+
+  /** Cookies that make the browser forget the session: the session cookie, and the cache cookie if in use. */
+  expiredCookies(): CookieSpec[] {
+    const cookies = [this.spec('', 0)];
+    if (this.settings.cache) cookies.push(this.spec('', 0, this.cacheCookieName));
+    return cookies;
+  }
+
+  private get cacheCookieName(): string {
+    return `${this.settings.cookie.name}_cache`;
   }
 
   /** The cookie that carries a session; it lives exactly as long as the session may. */
@@ -52,13 +84,8 @@ export class SessionTransport {
     return this.spec(token, seconds);
   }
 
-  /** The cookie that makes the browser forget the session (same name and attributes, Max-Age=0). */
-  expiredCookie(): CookieSpec {
-    return this.spec('', 0);
-  }
-
-  private spec(value: string, maxAge: number): CookieSpec {
-    const { name, secure, sameSite } = this.settings.cookie;
+  private spec(value: string, maxAge: number, name = this.settings.cookie.name): CookieSpec {
+    const { secure, sameSite } = this.settings.cookie;
     return { name, value, options: { httpOnly: true, secure, sameSite, path: '/', maxAge } };
   }
 }

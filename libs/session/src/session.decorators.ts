@@ -11,16 +11,16 @@ export const CurrentSession = createParamDecorator(
 
 /** Writes session cookies on this request's response, without handing the controller the raw reply. */
 export interface ResponseCookieJar {
-  set(cookie: CookieSpec): void;
+  set(...cookies: CookieSpec[]): void;
 }
 
 /** Injects a {@link ResponseCookieJar} for the current response (login and logout set and clear cookies). */
 export const ResponseCookies = createParamDecorator((_: unknown, context: ExecutionContext): ResponseCookieJar => {
   const reply = context.switchToHttp().getResponse<CookieReply>();
   return {
-    set(cookie: CookieSpec) {
+    set(...cookies: CookieSpec[]) {
       reply.header('cache-control', 'no-store');
-      writeCookie(reply, cookie);
+      for (const cookie of cookies) writeCookie(reply, cookie);
     },
   };
 });

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { SessionService } from './session.service.js';
-import { type CookieSpec, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
+import { CACHE_HEADER, type CookieSpec, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
 
 /** The parts of an HTTP reply the session layer writes (a Fastify reply with `@fastify/cookie` fits). */
@@ -32,11 +32,16 @@ export class SessionGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<TokenSource & SessionCarrier>();
     const reply = http.getResponse<CookieReply>();
-    const { token, kind } = this.transport.read(request);
-    const session = await this.sessions.authenticate(token);
+    const { token, kind, cache } = this.transport.read(request);
+    const session = await this.sessions.authenticate(token, cache);
     request[SESSION] = { session, kind };
     reply.header('cache-control', 'no-store');
-    if (session.extended && kind === 'cookie') writeCookie(reply, this.transport.cookieFor(session.token, session.record));
+    if (kind === 'cookie') {
+      if (session.extended) writeCookie(reply, this.transport.cookieFor(session.token, session.record));
+      if (session.cache) writeCookie(reply, this.transport.cacheCookieFor(session.cache.jws, session.cache.expiresAt));
+    } else if (session.cache) {
+      reply.header(CACHE_HEADER, session.cache.jws);
+    }
     return true;
   }
 }

@@ -4,6 +4,7 @@ import { SessionGuard } from './session.guard.js';
 import { SESSION_SETTINGS, type SessionModuleOptions, type SessionSettings, resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
 import { SessionDataService } from './session-data.service.js';
+import { SessionCache } from './session-cache.js';
 import { SESSION_STORE } from './session-store.port.js';
 import { SessionTransport } from './session-transport.js';
 
@@ -15,6 +16,7 @@ export interface SessionModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
 const shared: Provider[] = [
   SessionService,
   SessionDataService,
+  SessionCache,
   SessionTransport,
   SessionGuard,
   CrossSiteRequestGuard,

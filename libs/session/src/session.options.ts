@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '@kura/common';
 import { SessionOptionsError } from './session.errors.js';
 import type { SessionDataStore } from './session-data-store.port.js';
+import type { SessionCacheKey } from './session-cache.js';
 import type { SessionStore } from './session-store.port.js';
 
 /** Nest injection token for the resolved {@link SessionSettings}. */
@@ -58,6 +59,13 @@ export interface SessionModuleOptions {
    */
   dataMaxBytes?: number;
   /**
+   * The signed session cache: for up to `ttlSeconds` after the store vouched for a session, a JWS next to the
+   * token lets any replica accept it without a store read. A session revoked elsewhere can then be used for up
+   * to `ttlSeconds` more. `keys[0]` signs; all verify (rotation).
+   * @default off
+   */
+  cache?: { ttlSeconds: number; keys: SessionCacheKey[] };
+  /**
    * Origins (`https://app.example.com`) other than the API's own whose pages may send state-changing requests
    * with the session cookie (a front end on another host). Everything else cross-site is refused.
    * @default none
@@ -80,6 +88,7 @@ export interface SessionSettings {
   readonly dataStore: SessionDataStore | undefined;
   readonly dataMaxBytes: number;
   readonly trustedOrigins: readonly string[];
+  readonly cache: { readonly ttlMs: number; readonly keys: readonly SessionCacheKey[] } | undefined;
   readonly clock: Clock;
 }
 
@@ -113,6 +122,16 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   for (const origin of trustedOrigins) {
     if (!isOrigin(origin)) problems.push(`trustedOrigins: "${origin}" is not an origin like https://app.example.com`);
   }
+  const cache = options.cache;
+  if (cache) {
+    if (!isPositiveInteger(cache.ttlSeconds)) problems.push(`cache.ttlSeconds must be a positive integer, got ${cache.ttlSeconds}`);
+    if (cache.keys.length === 0) problems.push('cache.keys needs at least one key');
+    for (const key of cache.keys) {
+      if (!/^[\w.-]{1,64}$/.test(key.kid)) problems.push(`cache key id "${key.kid}" must be 1-64 characters of A-Z a-z 0-9 _ . -`);
+      if (key.secret.byteLength < 32) problems.push(`cache key "${key.kid}" must have at least 32 bytes`);
+    }
+    if (new Set(cache.keys.map((key) => key.kid)).size !== cache.keys.length) problems.push('cache key ids must be unique');
+  }
   if (problems.length > 0) throw new SessionOptionsError(problems);
 
   return {
@@ -124,6 +143,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     dataStore: options.dataStore,
     dataMaxBytes,
     trustedOrigins,
+    cache: cache ? { ttlMs: cache.ttlSeconds * 1000, keys: cache.keys } : undefined,
     clock: options.clock ?? systemClock,
   };
 }

@@ -4,6 +4,7 @@ import { InMemorySessionStore } from './in-memory-session.store.js';
 import { SessionRejectedError } from './session.errors.js';
 import { resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
+import { SessionCache } from './session-cache.js';
 import { isWellFormedToken, sessionIdOf } from './session-token.js';
 
 const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada' };
@@ -12,15 +13,14 @@ const MINUTE = 60_000;
 function setup(options: { idle?: number; absolute?: number; refresh?: number } = {}) {
   const clock = new ManualClock();
   const store = new InMemorySessionStore();
-  const sut = new SessionService(
-    resolveSessionSettings({
-      store,
-      clock,
-      idleTimeoutSeconds: options.idle ?? 1800,
-      absoluteTimeoutSeconds: options.absolute ?? 28_800,
-      ...(options.refresh ? { refreshIntervalSeconds: options.refresh } : {}),
-    }),
-  );
+  const settings = resolveSessionSettings({
+    store,
+    clock,
+    idleTimeoutSeconds: options.idle ?? 1800,
+    absoluteTimeoutSeconds: options.absolute ?? 28_800,
+    ...(options.refresh ? { refreshIntervalSeconds: options.refresh } : {}),
+  });
+  const sut = new SessionService(settings, new SessionCache(settings));
   const calls = {
     find: jest.spyOn(store, 'find'),
     extend: jest.spyOn(store, 'extend'),

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SessionNotFoundError, SessionRejectedError } from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
+import { SessionCache } from './session-cache.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
 import {
   type AuthenticatedSession,
@@ -20,7 +21,10 @@ const MAX_USER_AGENT = 256;
  */
 @Injectable()
 export class SessionService {
-  constructor(@Inject(SESSION_SETTINGS) private readonly settings: SessionSettings) {}
+  constructor(
+    @Inject(SESSION_SETTINGS) private readonly settings: SessionSettings,
+    private readonly cache: SessionCache,
+  ) {}
 
   /** Issues a brand-new session; a token the client already had is never reused. */
   async create(user: SessionUser, client: ClientInfo = {}): Promise<IssuedSession> {
@@ -45,14 +49,24 @@ export class SessionService {
   /**
    * Checks a presented token. Throws `SessionRejectedError` when there is no valid session and lets
    * `StoreUnavailableError` through when the store could not say: an unchecked session is never accepted.
+   * With the signed cache on, a valid cache token for this very session stands in for the store read.
    */
-  async authenticate(token: string | undefined): Promise<AuthenticatedSession> {
+  async authenticate(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
     if (token === undefined || token === '') throw new SessionRejectedError('missing');
     if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
+    const id = sessionIdOf(token);
+    const fromCache = await this.cache.verify(cached, id);
+    if (fromCache) return { token, record: fromCache, extended: false };
+    const session = await this.fromStore(token, id);
+    if (!this.cache.enabled) return session;
+    const jws = await this.cache.issue(session.record);
+    return { ...session, cache: { jws, expiresAt: Math.min(this.settings.clock.now() + this.settings.cache!.ttlMs, effectiveExpiry(session.record)) } };
+  }
 
+  private async fromStore(token: string, id: string): Promise<AuthenticatedSession> {
     const { clock, store } = this.settings;
     const now = clock.now();
-    const record = await store.find(sessionIdOf(token), now);
+    const record = await store.find(id, now);
     if (!record) throw new SessionRejectedError('unknown');
     if (effectiveExpiry(record) <= now) throw new SessionRejectedError('expired');
     if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false };

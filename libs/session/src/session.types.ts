@@ -39,6 +39,8 @@ export interface AuthenticatedSession {
   readonly record: SessionRecord;
   /** True when this request extended the idle expiry (a store write happened and the cookie must be renewed). */
   readonly extended: boolean;
+  /** A fresh signed cache to hand the client, when the cache is on and the store was read for this request. */
+  readonly cache?: { readonly jws: string; readonly expiresAt: number };
 }
 
 /** The public, JSON-ready view of a session (never the token). */

@@ -89,6 +89,6 @@ export class AuthController {
   async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
     const { token } = this.transport.read(request);
     if (token) await this.sessions.revoke(token);
-    cookies.set(this.transport.expiredCookie());
+    cookies.set(...this.transport.expiredCookies());
   }
 }

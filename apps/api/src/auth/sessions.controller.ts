@@ -79,7 +79,7 @@ export class SessionsController {
   ): Promise<void> {
     if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
     await this.sessions.revokeOwned(current.record.user.id, id);
-    if (id === current.record.id) cookies.set(this.transport.expiredCookie());
+    if (id === current.record.id) cookies.set(...this.transport.expiredCookies());
   }
 
   @Post('logout-all')
@@ -88,7 +88,7 @@ export class SessionsController {
   @ApiOkResponse({ standardSchema: RevokedResponse })
   async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar) {
     const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
-    cookies.set(this.transport.expiredCookie());
+    cookies.set(...this.transport.expiredCookies());
     return { revoked };
   }
 

@@ -30,6 +30,8 @@ export interface AppConfig {
     readonly cookieName: string | undefined;
     readonly dataMaxBytes: number;
     readonly trustedOrigins: readonly string[];
+    /** The signed session cache, when on. */
+    readonly cache: { readonly ttlSeconds: number; readonly keys: readonly { kid: string; secret: Uint8Array }[] } | undefined;
   };
   readonly passwordHashCost: number;
   readonly loginThrottle: {
@@ -78,6 +80,18 @@ const environment = z.object({
     .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((url) => new URL(url).origin === url, 'must be origins like https://app.example.com')))
     .default([]),
+  KURA_SESSION_CACHE_SECONDS: int(0, 300).default(0),
+  KURA_SESSION_CACHE_KEYS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'),
+      ),
+    )
+    .optional(),
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
@@ -151,6 +165,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       cookieName: env.KURA_COOKIE_NAME,
       dataMaxBytes: env.KURA_SESSION_DATA_LIMIT,
       trustedOrigins: env.KURA_TRUSTED_ORIGINS,
+      cache:
+        env.KURA_SESSION_CACHE_SECONDS > 0
+          ? {
+              ttlSeconds: env.KURA_SESSION_CACHE_SECONDS,
+              keys: (env.KURA_SESSION_CACHE_KEYS ?? []).map((entry) => {
+                const [kid, secret] = entry.split(':') as [string, string];
+                return { kid, secret: new Uint8Array(Buffer.from(secret, 'base64url')) };
+              }),
+            }
+          : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
     loginThrottle: {
@@ -182,6 +206,9 @@ function crossCheck(env: Environment): string[] {
   }
   if (env.KURA_SESSION_REFRESH_INTERVAL !== undefined && env.KURA_SESSION_REFRESH_INTERVAL >= env.KURA_SESSION_IDLE_TIMEOUT) {
     problems.push('KURA_SESSION_REFRESH_INTERVAL must be shorter than KURA_SESSION_IDLE_TIMEOUT');
+  }
+  if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
+    problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
   }
   const cookieName = env.KURA_COOKIE_NAME;
   if (cookieName && /^__(Host|Secure)-/.test(cookieName) && !env.KURA_COOKIE_SECURE) {
