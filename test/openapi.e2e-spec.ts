@@ -18,9 +18,15 @@ afterAll(() => app.close());
 describe('GET /docs/openapi.json', () => {
   it.each([
     ['post', '/auth/register', ['201', '400', '409', '503']],
-    ['post', '/auth/login', ['200', '400', '401', '503']],
+    ['post', '/auth/login', ['200', '400', '401', '429', '503']],
     ['get', '/auth/me', ['200', '401', '503']],
     ['post', '/auth/logout', ['204', '503']],
+    ['get', '/auth/sessions', ['200', '401', '503']],
+    ['delete', '/auth/sessions/{id}', ['204', '401', '404', '503']],
+    ['post', '/auth/logout-all', ['200', '401', '503']],
+    ['post', '/auth/password', ['200', '401', '403', '503']],
+    ['get', '/session/data', ['200', '401', '503']],
+    ['patch', '/session/data', ['200', '401', '412', '413', '503']],
     ['get', '/health/live', ['200']],
     ['get', '/health/ready', ['200', '503']],
   ])('describes %s %s with its responses', (method, path, statuses) => {
@@ -49,7 +55,14 @@ describe('GET /docs/openapi.json', () => {
       cookie: { type: 'apiKey', in: 'cookie', name: '__Host-kura_session' },
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
-    expect(doc.paths['/auth/me'].get.security).toEqual(expect.arrayContaining([{ cookie: [] }, { bearer: [] }]));
+    for (const [path, method] of [
+      ['/auth/me', 'get'],
+      ['/auth/sessions', 'get'],
+      ['/auth/password', 'post'],
+      ['/session/data', 'patch'],
+    ] as const) {
+      expect(doc.paths[path][method].security).toEqual(expect.arrayContaining([{ cookie: [] }, { bearer: [] }]));
+    }
   });
 
   it('serves the explorer page', async () => {

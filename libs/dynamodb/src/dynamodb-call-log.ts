@@ -18,7 +18,7 @@ export interface DynamoDbCallTotals {
   byOperation: Record<string, OperationTotals>;
 }
 
-const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 export function kindOf(operation: string): DynamoDbCallKind {

@@ -26,10 +26,10 @@ import {
   type TokenSource,
   toSessionView,
 } from '@kura/session';
-import { LoginBody, LoginResponse, MeResponse, ProblemResponse, RegisterBody, UserResponse } from './auth.schemas.js';
+import { LoginBody, LoginResponse, MeResponse, RegisterBody, UserResponse } from './auth.schemas.js';
+import { problem } from '../http/problem.schema.js';
 import { Client } from './client-info.decorator.js';
 
-const problem = { standardSchema: ProblemResponse };
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ description: 'Malformed or invalid request.', ...problem })

@@ -50,15 +50,7 @@ export const LoginResponse = z
 
 export const MeResponse = z.object({ user: SessionUserResponse, session: SessionResponse }).meta({ id: 'Me' });
 
-export const ProblemResponse = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.int(),
-    detail: z.string().optional(),
-    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
-  })
-  .meta({ id: 'Problem' });
+
 
 export const PasswordChangeBody = z
   .strictObject({

@@ -30,14 +30,13 @@ import {
 import {
   LoginResponse,
   PasswordChangeBody,
-  ProblemResponse,
   RevokedResponse,
   SessionListResponse,
 } from './auth.schemas.js';
+import { problem } from '../http/problem.schema.js';
 import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
 
-const problem = { standardSchema: ProblemResponse };
 
 /** A user's view of their own sessions: list them, end one, end all, and change the password. */
 @ApiTags('sessions')

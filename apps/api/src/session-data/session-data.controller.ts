@@ -14,7 +14,7 @@ import {
 } from '@nestjs/swagger';
 import { type AuthenticatedSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
 import { z } from 'zod';
-import { ProblemResponse } from '../auth/auth.schemas.js';
+import { problem } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 
@@ -24,7 +24,6 @@ const MergePatch = z
 const SessionDataResponse = z
   .object({ data: z.record(z.string(), z.unknown()), version: z.int().min(0) })
   .meta({ id: 'SessionData' });
-const problem = { standardSchema: ProblemResponse };
 
 /**
  * A small JSON document per session (a cart, a form in progress), shared by every replica and safe under
