@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import { ConsoleLogger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -21,10 +22,20 @@ export function createLogger(config: AppConfig['log']): ConsoleLogger {
 }
 
 /**
- * Builds the Kura application, ready to serve; the one factory behind every entry point (the HTTP server
- * in `main.ts`, tests, and later the Lambda handler). It does not listen.
+ * Names this copy of the app (a process, or a Lambda execution environment) in a `Kura-Instance` response
+ * header, so that a test or an operator can see which replica or invocation served a request.
  */
-export async function createApp(config: AppConfig, logger = createLogger(config.log)): Promise<NestFastifyApplication> {
+export const INSTANCE_HEADER = 'kura-instance';
+
+/**
+ * Builds the Kura application, ready to serve; the one factory behind every entry point (the HTTP server
+ * in `main.ts`, the Lambda handler in `lambda.ts`, tests). It does not listen and makes no network call.
+ */
+export async function createApp(
+  config: AppConfig,
+  logger = createLogger(config.log),
+  instanceId: string = randomUUID(),
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
@@ -44,6 +55,7 @@ export async function createApp(config: AppConfig, logger = createLogger(config.
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   fastify.addHook('onSend', async (request, reply) => {
+    reply.header(INSTANCE_HEADER, instanceId);
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
 
@@ -51,7 +63,7 @@ export async function createApp(config: AppConfig, logger = createLogger(config.
     new StandardSchemaValidationPipe({ exceptionFactory: (issues) => new RequestValidationError(issues) }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
-  setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name);
+  setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name, config.http.docsUi);
   await app.init();
   return app;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Kura's configuration after validation. Built once at boot by {@link loadConfig}; nothing else reads the environment. */
 export interface AppConfig {
@@ -7,6 +7,8 @@ export interface AppConfig {
     readonly port: number;
     readonly bodyLimitBytes: number;
     readonly trustProxy: boolean | string;
+    /** Serve the explorer UI at /docs (the document at /docs/openapi.json is always served). */
+    readonly docsUi: boolean;
   };
   readonly store: {
     /** `embedded`: dynalite in this process; `dynamodb`: a configured engine; `memory`: per-process (broken on purpose). */
@@ -100,6 +102,7 @@ const environment = z.object({
   KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
   KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
   KURA_TRUST_PROXY: z.string().min(1).optional(),
+  KURA_DOCS_UI: flag.default(true),
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   AWS_ACCESS_KEY_ID: z.string().optional(),
@@ -143,6 +146,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       host: env.HOST,
       port: env.PORT,
       bodyLimitBytes: env.KURA_BODY_LIMIT,
+      docsUi: env.KURA_DOCS_UI,
       trustProxy: env.KURA_TRUST_PROXY === undefined ? false : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY,
     },
     store: {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The OpenAPI shape of every error response (RFC 9457 problem details, see `toProblem`). */
 export const ProblemResponse = z

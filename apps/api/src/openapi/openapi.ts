@@ -6,8 +6,9 @@ export const DOCS_PATH = 'docs';
 /**
  * Serves the OpenAPI explorer at `/docs` and the document at `/docs/openapi.json`. Both security schemes are
  * declared: the session cookie (set by login, sent by the browser) and a bearer token (pasted into Authorize).
+ * With `ui` off, only the document is served.
  */
-export function setupOpenApi(app: INestApplication, cookieName: string): void {
+export function setupOpenApi(app: INestApplication, cookieName: string, ui: boolean): void {
   const config = new DocumentBuilder()
     .setTitle('Kura')
     .setDescription(
@@ -21,6 +22,8 @@ export function setupOpenApi(app: INestApplication, cookieName: string): void {
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
+    // Without the UI no static assets are served: the Lambda bundle ships the document only.
+    ui,
     raw: ['json'],
     customSiteTitle: 'Kura API',
     swaggerOptions: { withCredentials: true, persistAuthorization: false, tryItOutEnabled: true },

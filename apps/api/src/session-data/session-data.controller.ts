@@ -13,7 +13,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type AuthenticatedSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
-import { z } from 'zod';
+import * as z from 'zod';
 import { problem } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';

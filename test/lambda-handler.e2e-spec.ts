@@ -1,0 +1,74 @@
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { freshTables, kuraEnv } from './support/engine.js';
+import { cookiesFrom, httpApiEvent } from './support/lambda-events.js';
+import { uniqueEmail } from './support/http-client.js';
+
+/** The Lambda handler itself, fed API Gateway v2 events, against DynamoDB Local. */
+type Handler = (event: ReturnType<typeof httpApiEvent>, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let handler: Handler;
+const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 } as Context;
+const invoke = (...args: Parameters<typeof httpApiEvent>) => handler(httpApiEvent(...args), context);
+const json = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? 'null');
+
+beforeAll(async () => {
+  Object.assign(process.env, kuraEnv(await freshTables()), { KURA_DOCS_UI: 'false', AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api' });
+  ({ handler } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler });
+});
+
+describe('the Lambda handler with HTTP API v2 events', () => {
+  it('registers, logs in with cookies in cookies[], serves /auth/me, and logs out', async () => {
+    const email = uniqueEmail();
+    expect((await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } })).statusCode).toBe(201);
+
+    const login = await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery' } });
+    expect(login.statusCode).toBe(200);
+    expect(login.cookies).toEqual([expect.stringMatching(/^__Host-kura_session=[\w-]{43}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/)]);
+    const cookies = cookiesFrom(login);
+
+    const me = await invoke('GET', '/auth/me', { cookies });
+    expect(me.statusCode).toBe(200);
+    expect(json(me).user.email).toBe(email);
+    expect(me.headers?.['cache-control']).toBe('no-store');
+
+    const logout = await invoke('POST', '/auth/logout', { cookies });
+    expect(logout.statusCode).toBe(204);
+    expect((await invoke('GET', '/auth/me', { cookies })).statusCode).toBe(401);
+  });
+
+  it('serves bearer sessions from the Authorization header', async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    const { token } = json(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery', transport: 'bearer' } }));
+
+    const me = await invoke('GET', '/auth/me', { headers: { authorization: `Bearer ${token}` } });
+
+    expect(me.statusCode).toBe(200);
+  });
+
+  it('never takes a token from the query string', async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    const { token } = json(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery', transport: 'bearer' } }));
+
+    expect((await invoke('GET', '/auth/me', { query: { token, access_token: token } })).statusCode).toBe(401);
+  });
+
+  it('records the client address API Gateway saw', async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    const cookies = cookiesFrom(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery' } }));
+
+    const listed = json(await invoke('GET', '/auth/sessions', { cookies }));
+
+    expect(listed.sessions[0]).toMatchObject({ ip: '203.0.113.9', userAgent: 'kura-test', current: true });
+  });
+
+  it('answers bad input with a problem document, and serves the OpenAPI document but no UI', async () => {
+    const bad = await invoke('POST', '/auth/login', { body: { email: 'nope' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers?.['content-type']).toMatch(/^application\/problem\+json/);
+
+    expect((await invoke('GET', '/docs/openapi.json')).statusCode).toBe(200);
+    expect((await invoke('GET', '/docs')).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { stopProcess } from './support/dynamodb-local.js';
+import { freshTables, testEndpoint } from './support/engine.js';
+import { freePort } from './support/free-port.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+
+/**
+ * Proof of statelessness on ephemeral compute: the bundled handler under serverless-offline with
+ * `--reloadHandler`, so every request is served by a fresh module instance (a cold start). With DynamoDB every
+ * session operation still works; with per-instance memory (the negative control) the user is anonymous on
+ * the very next request.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVERLESS = fileURLToPath(new URL('../node_modules/serverless/bin/serverless.js', import.meta.url));
+
+const running: { stop(): Promise<void> }[] = [];
+
+async function startOffline(params: Record<string, string>, env: Record<string, string>) {
+  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+  const args = [SERVERLESS, 'offline', '--reloadHandler', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)];
+  for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const offline = { baseUrl: `http://127.0.0.1:${httpPort}`, stop: () => stopProcess(child), output: () => output };
+  running.push(offline);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serverless offline did not start:\n${output}`)), 60_000);
+    const collect = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('Server ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect); // serverless prints its banner on stderr
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`serverless offline exited with ${code}:\n${output}`))));
+  });
+  return offline;
+}
+
+afterAll(async () => {
+  await Promise.all(running.map((offline) => offline.stop()));
+});
+
+const lambdaEnv = { KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn', AWS_REGION: 'us-east-1' };
+
+describe('every request a cold start (serverless-offline --reloadHandler)', () => {
+  it('keeps every session operation correct on DynamoDB, each request served by a fresh instance', async () => {
+    const tables = await freshTables();
+    const offline = await startOffline(
+      { sessionsTable: tables.sessions, usersTable: tables.users, dynamodbEndpoint: testEndpoint() },
+      lambdaEnv,
+    );
+    const browser = new HttpClient(offline.baseUrl);
+    const instances: string[] = [];
+    const record = <T extends { headers: Headers }>(response: T) => (instances.push(response.headers.get('kura-instance') ?? 'none'), response);
+    const email = uniqueEmail();
+
+    expect(record(await browser.post('/auth/register', { email, password: 'correct horse battery' })).status).toBe(201);
+    expect(record(await browser.post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(200);
+    for (let i = 0; i < 5; i += 1) {
+      const me = record(await browser.get('/auth/me'));
+      expect(me.status).toBe(200);
+      expect(me.body.user.email).toBe(email);
+    }
+    expect(record(await browser.request('PATCH', '/session/data', { json: { cart: { apple: 3 } } })).body.version).toBe(1);
+    expect(record(await browser.get('/session/data')).body.data).toEqual({ cart: { apple: 3 } });
+    expect(record(await browser.post('/auth/logout')).status).toBe(204);
+    const cookie = `__Host-kura_session=${'A'.repeat(43)}`;
+    expect(record(await browser.get('/auth/me', { headers: { cookie }, cookies: false })).status).toBe(401);
+
+    expect(new Set(instances).size).toBe(instances.length); // no two requests shared a module instance
+    expect(instances).not.toContain('none');
+  }, 120_000);
+
+  it('negative control: with per-instance memory the user is anonymous on the next invocation', async () => {
+    const offline = await startOffline({ store: 'memory' }, lambdaEnv);
+    const browser = new HttpClient(offline.baseUrl);
+    const email = uniqueEmail();
+
+    const registered = await browser.post('/auth/register', { email, password: 'correct horse battery' });
+    const login = await browser.post('/auth/login', { email, password: 'correct horse battery' });
+    const me = await browser.get('/auth/me');
+
+    expect(registered.status).toBe(201);
+    expect(login.status).toBe(401); // the account was created in an instance that no longer exists
+    expect(me.status).toBe(401);
+  }, 120_000);
+});

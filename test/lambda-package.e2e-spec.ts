@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import AdmZip from 'adm-zip';
+
+/**
+ * `serverless package` builds the deployable artifact offline, with no credentials: one bundled file, and a
+ * CloudFormation template with the tables (TTL, index, recovery, encryption), least-privilege IAM and the route.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
+let template: any;
+let zip: AdmZip;
+
+beforeAll(async () => {
+  await run(process.execPath, ['node_modules/serverless/bin/serverless.js', 'package', '--stage', 'ci'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1' },
+  });
+  template = JSON.parse(await readFile(`${ROOT}.serverless/cloudformation-template-update-stack.json`, 'utf8'));
+  zip = new AdmZip(`${ROOT}.serverless/kura.zip`);
+}, 120_000);
+
+const resourcesOf = (type: string) => Object.values<any>(template.Resources).filter((resource) => resource.Type === type);
+
+describe('the deployable artifact', () => {
+  it('holds the bundle and nothing else: no node_modules, no sources, no tests', () => {
+    expect(zip.getEntries().map((entry) => entry.entryName)).toEqual(['.build/lambda/index.mjs']);
+  });
+
+  it('keeps the bundle under 2 MB unzipped', async () => {
+    const { size } = await stat(`${ROOT}.build/lambda/index.mjs`);
+    expect(size).toBeLessThan(2 * 1024 * 1024);
+  });
+});
+
+describe('the CloudFormation template', () => {
+  it('runs the handler on Node 24, arm64, with the stage’s table names', () => {
+    const [fn] = resourcesOf('AWS::Lambda::Function');
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: '.build/lambda/index.handler',
+      Environment: { Variables: { KURA_STORE: 'dynamodb', KURA_SESSIONS_TABLE: 'kura-ci-sessions', KURA_USERS_TABLE: 'kura-ci-users', DYNAMODB_ENDPOINT: '' } },
+    });
+  });
+
+  it('creates the sessions table with TTL on expiresAt, the byUser index, point-in-time recovery and encryption', () => {
+    const sessions = template.Resources.SessionsTable.Properties;
+    expect(sessions).toMatchObject({
+      TableName: 'kura-ci-sessions',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(sessions.GlobalSecondaryIndexes[0]).toMatchObject({ IndexName: 'byUser' });
+    expect(template.Resources.UsersTable.Properties).toMatchObject({
+      TableName: 'kura-ci-users',
+      KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('allows exactly the item operations Kura uses, on its tables and index only', () => {
+    const role = template.Resources.IamRoleLambdaExecution.Properties;
+    const statements = role.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
+    const dynamo = statements.filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('dynamodb:')));
+    expect(dynamo.flatMap((statement: any) => statement.Action).sort()).toEqual(
+      ['BatchGetItem', 'BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map((a) => `dynamodb:${a}`),
+    );
+    expect(JSON.stringify(dynamo)).not.toMatch(/"\*"|Scan|CreateTable|DeleteTable/);
+    expect(JSON.stringify(dynamo.find((s: any) => s.Action.includes('dynamodb:Query')).Resource)).toContain('/index/byUser');
+  });
+
+  it('routes every path of the HTTP API to the function and outputs the URL and table names', () => {
+    expect(resourcesOf('AWS::ApiGatewayV2::Route').map((route) => route.Properties.RouteKey)).toEqual(['$default']);
+    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'SessionsTableName', 'UsersTableName']));
+  });
+});
