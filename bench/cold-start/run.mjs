@@ -1,0 +1,109 @@
+// Cold-start benchmark: spawn a fresh Node process that loads a handler and serves one authenticated
+// request, many times, for Kura's bundle and two baselines run side by side in the same benchmark:
+//   bare Node        — a process that prints and exits (the floor)
+//   plain Fastify    — a minimal Fastify handler doing the same DynamoDB read, bundled the same way
+//   Kura             — .build/lambda/index.mjs (npm run bundle)
+// Reports median and p90 spawn-to-response and the ratio to plain Fastify (goal: within 1.3x).
+// Usage: node bench/cold-start/run.mjs [--runs N]   (npm run bench:cold-start; --quick for 5 runs)
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import dynalite from 'dynalite';
+
+const argv = process.argv.slice(2);
+const runs = argv.includes('--quick') ? 5 : Number(argv[argv.indexOf('--runs') + 1] || 30);
+const here = new URL('.', import.meta.url).pathname;
+const root = new URL('../../', import.meta.url).pathname;
+
+// One engine for all: dynalite in this process, in memory, with Kura's tables.
+const server = dynalite({ createTableMs: 0 });
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const endpoint = `http://127.0.0.1:${server.address().port}`;
+const env = {
+  ...process.env,
+  DYNAMODB_ENDPOINT: endpoint,
+  AWS_REGION: 'us-east-1',
+  KURA_SESSIONS_TABLE: 'bench-sessions',
+  KURA_USERS_TABLE: 'bench-users',
+  KURA_STORE: 'dynamodb',
+  KURA_DOCS_UI: 'false',
+  KURA_LOG_LEVEL: 'error',
+  KURA_PASSWORD_HASH_COST: '12',
+};
+Object.assign(process.env, env);
+const { createDynamoDbClients, ensureKuraTables } = await import(join(root, 'dist/libs/dynamodb/src/index.js'));
+const { client } = createDynamoDbClients({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } });
+await ensureKuraTables(client, { sessions: env.KURA_SESSIONS_TABLE, users: env.KURA_USERS_TABLE });
+client.destroy();
+
+// A user and a bearer session, made through Kura's own bundle.
+const kuraBundle = join(root, '.build/lambda/index.mjs');
+const { handler: kura } = await import(kuraBundle);
+const call = (method, path, body) =>
+  kura(
+    {
+      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '',
+      headers: { host: 'bench.local', 'content-type': 'application/json' },
+      requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId: 'seed', stage: '$default', timeEpoch: Date.now() },
+      body: JSON.stringify(body), isBase64Encoded: false,
+    },
+    { awsRequestId: 'seed', getRemainingTimeInMillis: () => 10_000 },
+  );
+await call('POST', '/auth/register', { email: 'bench@example.com', password: 'benchmark password' });
+const { token } = JSON.parse((await call('POST', '/auth/login', { email: 'bench@example.com', password: 'benchmark password', transport: 'bearer' })).body);
+
+// The baseline, bundled exactly like Kura's handler.
+const outdir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
+const plainBundle = join(outdir, 'plain.mjs');
+await build({
+  entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle, bundle: true, platform: 'node',
+  mainFields: ['module', 'main'], format: 'esm', target: 'node24', minify: true, keepNames: true, logLevel: 'warning',
+  banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
+});
+
+function sample(target) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(process.execPath, [join(here, 'invoke-once.mjs'), target, token], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) {
+        const elapsed = performance.now() - start;
+        const status = out.split(' ')[0].trim();
+        if (status !== '200') reject(new Error(`${target}: status ${out}`));
+        else resolve(elapsed);
+      }
+    });
+    child.once('error', reject);
+  });
+}
+
+const targets = [
+  ['bare Node', 'bare'],
+  ['plain Fastify + GetItem', plainBundle],
+  ['Kura (bundle)', kuraBundle],
+];
+const samples = Object.fromEntries(targets.map(([name]) => [name, []]));
+for (let i = 0; i < runs; i += 1) {
+  // Interleaved, so that machine noise spreads over every target alike.
+  for (const [name, target] of targets) samples[name].push(await sample(target));
+}
+const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+};
+const plainMedian = quantile(samples['plain Fastify + GetItem'], 0.5);
+console.log(`\ncold start, spawn to first authenticated response, ${runs} runs each, Node ${process.version}\n`);
+console.log('| target | median ms | p90 ms | median vs plain Fastify | bundle |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [name, target] of targets) {
+  const median = quantile(samples[name], 0.5);
+  const size = target === 'bare' ? '—' : `${((await stat(target)).size / 1024).toFixed(0)} KiB`;
+  console.log(`| ${name} | ${median.toFixed(0)} | ${quantile(samples[name], 0.9).toFixed(0)} | ${(median / plainMedian).toFixed(2)}x | ${size} |`);
+}
+await rm(outdir, { recursive: true, force: true });
+server.close();
+process.exit(0);
