@@ -62,7 +62,10 @@ describe('when DynamoDB is stopped', () => {
   it('reports not ready, while liveness and the explorer stay up', async () => {
     const ready = await browser().get('/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({ store: { status: 'down', message: 'session store unreachable' } });
+    expect(ready.body.checks).toEqual({
+      lifecycle: { status: 'up' },
+      store: { status: 'down', message: 'session store unreachable' },
+    });
     expect((await browser().get('/health/live')).status).toBe(200);
     expect((await browser().get('/docs/openapi.json')).status).toBe(200);
   });

@@ -17,7 +17,7 @@ export interface KuraProcess {
 export async function startKuraProcess(env: Record<string, string>): Promise<KuraProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests through \`npm test\` (it builds first)`);
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env, KURA_LOG_LEVEL: 'log' },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...env, KURA_LOG_LEVEL: 'log' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

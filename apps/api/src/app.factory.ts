@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SESSION_SETTINGS, type SessionSettings } from '@kura/session';
 import { AppModule } from './app.module.js';
+import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { RequestValidationError } from './http/request-validation.error.js';
@@ -54,8 +55,12 @@ export async function createApp(
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
+  const lifecycle = app.get(Lifecycle);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(INSTANCE_HEADER, instanceId);
+    // While draining, ask every client to reconnect (elsewhere) after this response, so no keep-alive
+    // connection is left for the close to cut in the middle of a request.
+    if (lifecycle.draining) reply.header('connection', 'close');
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
 import { startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
+import { Lifecycle } from './health/lifecycle.js';
 import { initTables } from './storage/tables.js';
 
 /** The long-running server (local, containers, Kubernetes). Serves what `createApp` builds; nothing else. */
@@ -25,10 +26,20 @@ async function main(): Promise<void> {
   const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   logger.log(`Kura is listening on ${base} — explorer at ${base}/docs`, 'Main');
 
+  // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, then close (Fastify
+  // finishes requests in flight and closes idle connections), all within a hard deadline.
   const stop = async (signal: string) => {
-    logger.log(`${signal}: shutting down`, 'Main');
+    const { drainSeconds, closeTimeoutSeconds } = config.shutdown;
+    logger.log(`${signal}: not ready; draining for ${drainSeconds}s, then closing`, 'Main');
+    app.get(Lifecycle).startDraining();
+    setTimeout(() => {
+      logger.error(`still open ${closeTimeoutSeconds}s after closing began: exiting`, 'Main');
+      process.exit(1);
+    }, (drainSeconds + closeTimeoutSeconds) * 1000).unref();
+    await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
     await app.close();
     await embedded?.close();
+    logger.log('closed', 'Main');
     process.exit(0);
   };
   process.once('SIGTERM', (signal) => void stop(signal));

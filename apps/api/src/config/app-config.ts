@@ -36,6 +36,8 @@ export interface AppConfig {
     readonly cache: { readonly ttlSeconds: number; readonly keys: readonly { kid: string; secret: Uint8Array }[] } | undefined;
   };
   readonly passwordHashCost: number;
+  /** Graceful shutdown: seconds to stay up but not ready after SIGTERM, then seconds allowed for closing. */
+  readonly shutdown: { readonly drainSeconds: number; readonly closeTimeoutSeconds: number };
   readonly loginThrottle: {
     readonly maxFailuresPerAccount: number;
     readonly maxFailuresPerClient: number;
@@ -100,6 +102,8 @@ const environment = z.object({
   KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 1_000_000).default(10),
   KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 1_000_000).default(100),
   KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
+  KURA_SHUTDOWN_DRAIN_SECONDS: int(0, 120).default(5),
+  KURA_SHUTDOWN_TIMEOUT_SECONDS: int(1, 120).default(10),
   KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
   KURA_TRUST_PROXY: z.string().min(1).optional(),
   KURA_DOCS_UI: flag.default(true),
@@ -181,6 +185,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },
     loginThrottle: {
       maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerClient: env.KURA_LOGIN_MAX_FAILURES_PER_CLIENT,

@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { SessionService } from '@kura/session';
+import { Lifecycle } from './lifecycle.js';
 
 /** Probes for Kubernetes and load balancers. */
 @ApiTags('health')
@@ -11,6 +12,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly sessions: SessionService,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
   @Get('live')
@@ -22,9 +24,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'The session store answers; 503 while it does not' })
+  @ApiOperation({ summary: 'The session store answers and the replica is not shutting down; 503 otherwise' })
   ready() {
     return this.health.check([
+      () => {
+        const indicator = this.indicators.check('lifecycle');
+        return this.lifecycle.draining ? indicator.down({ message: 'shutting down' }) : indicator.up();
+      },
       async () => {
         const indicator = this.indicators.check('store');
         try {

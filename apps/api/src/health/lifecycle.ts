@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+
+/**
+ * Where this replica is in its life. On SIGTERM it starts draining: readiness answers 503 so the load
+ * balancer stops sending new requests, while requests keep being served until the server closes.
+ */
+@Injectable()
+export class Lifecycle {
+  private drainingSince: number | undefined;
+
+  get draining(): boolean {
+    return this.drainingSince !== undefined;
+  }
+
+  startDraining(): void {
+    this.drainingSince ??= Date.now();
+  }
+}

@@ -1,0 +1,53 @@
+import { freshTables, kuraEnv } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraProcess } from './support/kura-process.js';
+
+/**
+ * SIGTERM (what Kubernetes sends before killing a pod): the replica turns not-ready at once, keeps serving
+ * while the load balancer notices, finishes what is in flight, and exits cleanly within its deadline.
+ */
+describe('on SIGTERM', () => {
+  it('turns not-ready, keeps serving during the drain, drops no request, and exits 0', async () => {
+    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '2' }));
+    const browser = new HttpClient(kura.baseUrl);
+    await browser.signUpAndLogIn(uniqueEmail());
+    const cookie = await browser.jar.getCookieString(kura.baseUrl);
+    const exited = new Promise<number | null>((resolve) => kura.child.once('exit', resolve));
+
+    // Traffic as a load balancer sends it: until it has seen the replica turn not-ready (here: 1 s into the
+    // 2 s drain), then nothing new. Every request sent must complete normally.
+    const outcomes: string[] = [];
+    let traffic = true;
+    const load = (async () => {
+      for (const deadline = Date.now() + 6000; traffic && Date.now() < deadline; ) {
+        try {
+          const response = await fetch(`${kura.baseUrl}/auth/me`, { headers: { cookie } });
+          await response.arrayBuffer();
+          outcomes.push(String(response.status));
+        } catch (error) {
+          const code = (error as { cause?: { code?: string } }).cause?.code ?? 'error';
+          outcomes.push(code);
+          if (code === 'ECONNREFUSED') return;
+        }
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const signalledAt = Date.now();
+    kura.child.kill('SIGTERM');
+    setTimeout(() => (traffic = false), 1000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ready = await fetch(`${kura.baseUrl}/health/ready`);
+    const during = await fetch(`${kura.baseUrl}/auth/me`, { headers: { cookie } });
+    await load;
+    const code = await exited;
+
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: Record<string, unknown> }).checks.lifecycle).toEqual({ status: 'down', message: 'shutting down' });
+    expect(during.status).toBe(200);
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(12_000);
+    expect(outcomes.filter((outcome) => outcome === '200').length).toBeGreaterThan(5);
+    expect(outcomes.filter((outcome) => outcome !== '200')).toEqual([]);
+  }, 30_000);
+});
