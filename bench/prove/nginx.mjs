@@ -1,0 +1,74 @@
+// nginx from Debian as the Service/Ingress in front of the replicas, on loopback, in a folder of its own.
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * `round-robin`: a Service/Ingress with no affinity. `cookie-affinity`: what ingress-nginx's `affinity: cookie`
+ * does, in open-source nginx: the first response pins the client to the replica that served it (a route
+ * cookie), later requests go there, and when that replica is gone the client is re-pinned elsewhere.
+ */
+export function nginxConfig({ dir, listen, upstreams, mode }) {
+  const servers = upstreams.map((address) => `    server ${address} max_fails=1 fail_timeout=1s;`).join('\n');
+  const proxy = `
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      add_header X-Kura-Upstream $upstream_addr always;`;
+  const location =
+    mode === 'round-robin'
+      ? `    location / {
+      proxy_pass http://kura;${proxy}
+    }`
+      : `    location / {
+      error_page 418 = @pin;
+      error_page 502 504 = @pin;
+      if ($kura_route = "") { return 418; }
+      proxy_pass http://$kura_route;${proxy}
+    }
+    location @pin {
+      proxy_pass http://kura;${proxy}
+      add_header Set-Cookie "kura_route=$upstream_addr; Path=/; HttpOnly" always;
+    }`;
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  map $cookie_kura_route $kura_route { default ""; "~^127\\.0\\.0\\.\\d+:\\d+$" $cookie_kura_route; }
+  upstream kura {
+${servers}
+    keepalive 32;
+  }
+  server {
+    listen ${listen};
+${location}
+  }
+}
+`;
+}
+
+export async function startNginx(options) {
+  await mkdir(options.dir, { recursive: true });
+  const file = join(options.dir, 'nginx.conf');
+  await writeFile(file, nginxConfig(options));
+  const child = spawn('nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 50; i += 1) {
+    try {
+      await fetch(`http://${options.listen}/health/live`);
+      return { stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
+    } catch {
+      if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error('nginx did not start');
+}
