@@ -50,7 +50,6 @@ const result = await build({
     '@fastify/view',
     'fastify-swagger',
     '@fastify/multipart',
-    '@fastify/middie',
     '@nestjs/observe',
     // The explorer UI's static files: the Lambda serves the OpenAPI document only (KURA_DOCS_UI=false).
     '@fastify/static',

@@ -3,6 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
+import { HttpClient } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
 
 /**
  * `serverless package` builds the deployable artifact offline, with no credentials: one bundled file, and a
@@ -78,5 +80,53 @@ describe('the CloudFormation template', () => {
   it('routes every path of the HTTP API to the function and outputs the URL and table names', () => {
     expect(resourcesOf('AWS::ApiGatewayV2::Route').map((route) => route.Properties.RouteKey)).toEqual(['$default']);
     expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'SessionsTableName', 'UsersTableName']));
+  });
+});
+
+describe('the bundle on its own', () => {
+  it('loads and serves from a folder with no node_modules, as it will on Lambda', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-artifact-`);
+    try {
+      zip.extractAllTo(dir, true);
+      const script = `
+        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
+        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
+          headers: { host: 'x' }, isBase64Encoded: false,
+          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
+          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
+        console.log(result.statusCode);
+        process.exit(0);`;
+      await writeFile(`${dir}/invoke.mjs`, script);
+      const { stdout } = await run(process.execPath, [`${dir}/invoke.mjs`], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error' },
+      });
+      expect(stdout.trim()).toBe('200');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the OpenAPI document in the bundle', () => {
+  it('is the one the server builds, served at /docs/openapi.json', async () => {
+    const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' });
+    const fromServer = (await new HttpClient(baseUrl).get('/docs/openapi.json')).body;
+    await app.close();
+    const script = `
+      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/index.mjs`)});
+      const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/docs/openapi.json', rawQueryString: '',
+        headers: { host: 'x' }, isBase64Encoded: false,
+        requestContext: { http: { method: 'GET', path: '/docs/openapi.json', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
+        { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
+      process.stdout.write(result.body);
+      process.exit(0);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error' },
+    });
+
+    expect(JSON.parse(stdout)).toEqual(fromServer);
   });
 });
