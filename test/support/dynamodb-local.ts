@@ -22,7 +22,12 @@ export async function startDynamoDbLocal(options: { port?: number; dbPath?: stri
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntilAnswering(endpoint, child, () => output);
+  try {
+    await waitUntilAnswering(endpoint, child, () => output);
+  } catch (error) {
+    child.kill('SIGKILL'); // a JVM that never answered must not outlive the run that started it
+    throw error;
+  }
   return {
     endpoint,
     port,

@@ -5,4 +5,13 @@ export default async function globalSetup(): Promise<void> {
   const engine = await startDynamoDbLocal();
   process.env.KURA_TEST_DYNAMODB_ENDPOINT = engine.endpoint;
   (globalThis as { kuraTestEngine?: typeof engine }).kuraTestEngine = engine;
+  // The teardown does not run when the run is interrupted: never leave a JVM behind.
+  const stop = () => engine.process.kill('SIGKILL');
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  }
 }
