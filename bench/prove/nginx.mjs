@@ -13,7 +13,7 @@ export function nginxConfig({ dir, listen, upstreams, mode }) {
   const proxy = `
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host $host;
+      proxy_set_header Host $http_host; # with the port: the CSRF check compares it with Origin
       proxy_set_header X-Forwarded-For $remote_addr;
       add_header X-Kura-Upstream $upstream_addr always;`;
   const location =

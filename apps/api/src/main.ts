@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, then close (Fastify
   // finishes requests in flight and closes idle connections), all within a hard deadline.
   const stop = async (signal: string) => {
-    const { drainSeconds, closeTimeoutSeconds } = config.shutdown;
+    // A person pressing Ctrl-C wants it gone now; an orchestrator's SIGTERM gets the drain.
+    const drainSeconds = signal === 'SIGTERM' ? config.shutdown.drainSeconds : 0;
+    const { closeTimeoutSeconds } = config.shutdown;
     logger.log(`${signal}: not ready; draining for ${drainSeconds}s, then closing`, 'Main');
     app.get(Lifecycle).startDraining();
     setTimeout(() => {

@@ -1,0 +1,78 @@
+// npm run replicas — the same Kura you ran with `npm start`, now as three replicas behind a load balancer:
+// the embedded engine serves the data `npm start` wrote (.data/), replicas listen on 127.0.0.11-13, and nginx
+// (Debian's) takes over http://127.0.0.1:3000 with round robin and no affinity. A browser that logged in before
+// is still logged in. Stop `npm start` first (the data folder has one owner at a time). Ctrl-C stops everything.
+// Options: --replicas N (default 3), --port P (default 3000, or PORT).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNginx } from '../bench/prove/nginx.mjs';
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+const REPLICAS = Number(option('replicas', 3));
+const PORT = Number(option('port', process.env.PORT ?? 3000));
+const ROOT = new URL('..', import.meta.url).pathname;
+const dist = (path) => join(ROOT, 'dist', path);
+
+const { loadConfig } = await import(dist('apps/api/src/config/app-config.js'));
+const { startEmbeddedDynamoDb } = await import(dist('apps/api/src/embedded/embedded-dynamodb.js'));
+const { initTables } = await import(dist('apps/api/src/storage/tables.js'));
+const { ConsoleLogger } = await import('@nestjs/common');
+
+const logger = new ConsoleLogger({ prefix: 'Kura' });
+const config = loadConfig({ ...process.env, KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: undefined });
+const engine = await startEmbeddedDynamoDb(config.store.dataDir);
+await initTables({ ...config.store, endpoint: engine.endpoint }, logger);
+
+const children = [];
+const work = await mkdtemp(join(tmpdir(), 'kura-replicas-'));
+let nginx;
+let stopping = false;
+async function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  await nginx?.stop();
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+  await engine.close();
+  await rm(work, { recursive: true, force: true });
+  process.exit(code);
+}
+process.once('SIGINT', () => void stopAll());
+process.once('SIGTERM', () => void stopAll());
+
+const addresses = [];
+for (let index = 0; index < REPLICAS; index += 1) {
+  const host = `127.0.0.${11 + index}`;
+  const child = spawn(process.execPath, [dist('apps/api/src/main.js')], {
+    env: {
+      ...process.env,
+      HOST: host,
+      PORT: String(PORT),
+      KURA_STORE: 'dynamodb',
+      DYNAMODB_ENDPOINT: engine.endpoint,
+      KURA_TRUST_PROXY: '127.0.0.1',
+      KURA_SHUTDOWN_DRAIN_SECONDS: '1',
+      KURA_LOG_LEVEL: process.env.KURA_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.once('exit', (code) => !stopping && logger.warn(`replica ${host} exited (${code})`, 'Replicas'));
+  children.push(child);
+  addresses.push(`${host}:${PORT}`);
+}
+for (const address of addresses) {
+  for (let i = 0; i < 150; i += 1) {
+    if (await fetch(`http://${address}/health/ready`).then((r) => r.ok, () => false)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+try {
+  nginx = await startNginx({ dir: work, listen: `127.0.0.1:${PORT}`, upstreams: addresses, mode: 'round-robin' });
+} catch (error) {
+  logger.error(`nginx could not start (is it installed? apt-get install nginx-light): ${error.message}`, 'Replicas');
+  await stopAll(1);
+}
+logger.log(`${REPLICAS} replicas (${addresses.join(', ')}) behind nginx at http://127.0.0.1:${PORT} — explorer at /docs. Ctrl-C stops all.`, 'Replicas');
