@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
+import { proveChart } from './chart.mjs';
 import { startNginx } from './nginx.mjs';
 
 const argv = process.argv.slice(2);
@@ -247,8 +248,19 @@ try {
   await mkdir(join(ROOT, 'reports'), { recursive: true });
   await writeFile(
     join(ROOT, 'reports/prove.md'),
-    `# npm run prove — ${new Date().toISOString()}\n\n${REPLICAS} replicas, ${USERS} virtual users, ${SECONDS} s, one SIGKILL + replacement, then a rolling restart.\n\n${report}\n`,
+    `# npm run prove — ${new Date().toISOString()}\n\n${REPLICAS} replicas, ${USERS} virtual users, ${SECONDS} s, one SIGKILL + replacement, then a rolling restart.\n\n${report}\n\n![prove](prove.svg)\n`,
   );
+  await writeFile(
+    join(ROOT, 'reports/prove.svg'),
+    proveChart(
+      Object.entries(results).map(([design, s]) => ({
+        name: NAMES[design],
+        keptPercent: (100 * (USERS - s.lostSessions.size)) / USERS,
+        unexpected401Percent: (100 * s.unexpected401) / Math.max(1, s.requests),
+      })),
+    ),
+  );
+  console.log('report: reports/prove.md and reports/prove.svg');
   const c = results.c;
   const a = results.a;
   const failures = [];
