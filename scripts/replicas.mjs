@@ -3,11 +3,11 @@
 // (Debian's) takes over http://127.0.0.1:3000 with round robin and no affinity. A browser that logged in before
 // is still logged in. Stop `npm start` first (the data folder has one owner at a time). Ctrl-C stops everything.
 // Options: --replicas N (default 3), --port P (default 3000, or PORT).
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from '../bench/prove/nginx.mjs';
+import { startReplica, waitReady } from '../bench/prove/replica.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
@@ -45,29 +45,28 @@ process.once('SIGTERM', () => void stopAll());
 
 const addresses = [];
 for (let index = 0; index < REPLICAS; index += 1) {
-  const host = `127.0.0.${11 + index}`;
-  const child = spawn(process.execPath, [dist('apps/api/src/main.js')], {
+  const { host, address, child } = startReplica({
+    index,
+    port: PORT,
+    stdout: 'inherit',
     env: {
       ...process.env,
-      HOST: host,
-      PORT: String(PORT),
       KURA_STORE: 'dynamodb',
       DYNAMODB_ENDPOINT: engine.endpoint,
       KURA_TRUST_PROXY: '127.0.0.1',
       KURA_SHUTDOWN_DRAIN_SECONDS: '1',
       KURA_LOG_LEVEL: process.env.KURA_LOG_LEVEL ?? 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.once('exit', (code) => !stopping && logger.warn(`replica ${host} exited (${code})`, 'Replicas'));
   children.push(child);
-  addresses.push(`${host}:${PORT}`);
+  addresses.push(address);
 }
-for (const address of addresses) {
-  for (let i = 0; i < 150; i += 1) {
-    if (await fetch(`http://${address}/health/ready`).then((r) => r.ok, () => false)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+try {
+  await Promise.all(addresses.map(waitReady));
+} catch (error) {
+  logger.error(error.message, 'Replicas');
+  await stopAll(1);
 }
 try {
   nginx = await startNginx({ dir: work, listen: `127.0.0.1:${PORT}`, upstreams: addresses, mode: 'round-robin' });

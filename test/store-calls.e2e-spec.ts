@@ -66,6 +66,28 @@ describe('the write budget', () => {
   });
 });
 
+describe('the cost of a login', () => {
+  it('reads the failure counters and the user, registers and writes the session: nothing else', async () => {
+    const kura = await kuraWith();
+    try {
+      const api = new HttpClient(kura.baseUrl);
+      const email = uniqueEmail();
+      await api.post('/auth/register', { email, password: 'correct horse battery' });
+
+      const totals = await kura.measure(() => api.post('/auth/login', { email, password: 'correct horse battery' }));
+
+      expect(Object.fromEntries(Object.entries(totals.byOperation).map(([operation, { calls }]) => [operation, calls]))).toEqual({
+        BatchGetItem: 1, // failed-login counters, account and client
+        GetItem: 1, // the user
+        UpdateItem: 1, // the user's session register
+        PutItem: 1, // the session
+      });
+    } finally {
+      await kura.app.close();
+    }
+  });
+});
+
 describe('token hygiene', () => {
   let kura: Awaited<ReturnType<typeof kuraWith>>;
   let token: string;

@@ -9,13 +9,13 @@
 //   (c) Kura: DynamoDB sessions + round robin
 // Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c
 // Exit code 1 if (c) loses anything or if (a) does not fail (the negative control).
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { proveChart } from './chart.mjs';
 import { startNginx } from './nginx.mjs';
+import { startReplica as startKuraReplica, waitReady } from './replica.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
@@ -38,24 +38,10 @@ process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 // ---------------------------------------------------------------- replicas
 function startReplica(index, env) {
-  const host = `127.0.0.${11 + index}`;
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
-    env: { PATH: process.env.PATH, HOST: host, PORT: String(PORT), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return { host, address: `${host}:${PORT}`, child };
-}
-
-async function healthy(address) {
-  for (let i = 0; i < 150; i += 1) {
-    try {
-      if ((await fetch(`http://${address}/health/ready`)).ok) return;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`replica ${address} did not become ready`);
+  const replica = startKuraReplica({ index, port: PORT, env });
+  children.add(replica.child);
+  replica.child.once('exit', () => children.delete(replica.child));
+  return replica;
 }
 
 // ---------------------------------------------------------------- virtual users
@@ -173,7 +159,7 @@ async function runDesign(design) {
     env.KURA_STORE = 'memory';
   }
   const replicas = Array.from({ length: REPLICAS }, (_, index) => startReplica(index, env));
-  await Promise.all(replicas.map((replica) => healthy(replica.address)));
+  await Promise.all(replicas.map((replica) => waitReady(replica.address)));
   const nginx = await startNginx({
     dir,
     listen: LB,
@@ -189,7 +175,7 @@ async function runDesign(design) {
     replicas[victim].child.kill('SIGKILL');
     await new Promise((resolve) => replicas[victim].child.once('exit', resolve));
     replicas[victim] = startReplica(victim, env);
-    await healthy(replicas[victim].address);
+    await waitReady(replicas[victim].address);
     await new Promise((resolve) => setTimeout(resolve, SECONDS * 200));
     for (let index = 0; index < REPLICAS; index += 1) {
       const old = replicas[index];
@@ -197,7 +183,7 @@ async function runDesign(design) {
       old.child.kill('SIGTERM');
       await exited;
       replicas[index] = startReplica(index, env);
-      await healthy(replicas[index].address);
+      await waitReady(replicas[index].address);
     }
   })();
   const sessions = await Promise.all(users);

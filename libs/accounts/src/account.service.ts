@@ -41,14 +41,15 @@ export class AccountService {
    */
   async verifyCredentials(email: string, password: string, client?: string): Promise<PublicUser> {
     const normalised = normaliseEmail(email);
-    await this.throttle?.check(normalised, client);
+    const attempt = await this.throttle?.check(normalised, client);
     const user = await this.store.findByEmail(normalised);
     const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
     if (!user || !valid) {
       await this.throttle?.recordFailure(normalised, client);
       throw new InvalidCredentialsError();
     }
-    await this.throttle?.recordSuccess(normalised);
+    // Clearing costs a write: only when there is something to clear.
+    if (attempt?.accountHasFailures) await this.throttle!.recordSuccess(normalised);
     return toPublicUser(user);
   }
 

@@ -32,7 +32,7 @@ describe('LoginThrottle', () => {
     for (let i = 0; i < 5; i += 1) await sut.recordFailure(`user${i}@example.com`, '10.0.0.1');
 
     await expect(sut.check('fresh@example.com', '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
-    await expect(sut.check('fresh@example.com', '10.0.0.9')).resolves.toBeUndefined();
+    await expect(sut.check('fresh@example.com', '10.0.0.9')).resolves.toEqual({ accountHasFailures: false });
   });
 
   it('lets the limit decay: the previous window counts less the further the current one goes', async () => {
@@ -43,7 +43,7 @@ describe('LoginThrottle', () => {
     await expect(sut.check('ada@example.com', undefined)).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
 
     clock.advance(4 * MINUTE); // 40% into the new window: 3 × 0.6 = 1.8 < 3
-    await expect(sut.check('ada@example.com', undefined)).resolves.toBeUndefined();
+    await expect(sut.check('ada@example.com', undefined)).resolves.toEqual({ accountHasFailures: true });
   });
 
   it('clears the account on success, but not the client', async () => {
@@ -53,7 +53,7 @@ describe('LoginThrottle', () => {
 
     await sut.recordSuccess('ada@example.com');
 
-    await expect(sut.check('ada@example.com', undefined)).resolves.toBeUndefined();
+    await expect(sut.check('ada@example.com', undefined)).resolves.toEqual({ accountHasFailures: false });
     await expect(sut.check('ada@example.com', '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
   });
 });

@@ -42,8 +42,11 @@ export class LoginThrottle {
     this.windowMs = (options.windowSeconds ?? 900) * 1000;
   }
 
-  /** Throws `TooManyLoginAttemptsError` when the account or the client is over its limit. */
-  async check(email: string, client: string | undefined): Promise<void> {
+  /**
+   * Throws `TooManyLoginAttemptsError` when the account or the client is over its limit. Otherwise returns
+   * whether the account has failures on record (only then does a success have anything to clear).
+   */
+  async check(email: string, client: string | undefined): Promise<{ accountHasFailures: boolean }> {
     const now = this.clock.now();
     const window = Math.floor(now / this.windowMs);
     const overlap = 1 - (now % this.windowMs) / this.windowMs;
@@ -54,6 +57,7 @@ export class LoginThrottle {
       const estimate = counts[2 * index]! + counts[2 * index + 1]! * overlap;
       if (estimate >= limit) throw new TooManyLoginAttemptsError(Math.ceil((this.windowMs - (now % this.windowMs)) / 1000));
     });
+    return { accountHasFailures: counts[0]! + counts[1]! > 0 };
   }
 
   async recordFailure(email: string, client: string | undefined): Promise<void> {

@@ -40,8 +40,8 @@ export class SessionCache {
     return this.settings.cache !== undefined;
   }
 
-  /** A cache token for a session the store just vouched for. */
-  async issue(record: SessionRecord): Promise<string> {
+  /** A cache token for a session the store just vouched for, and when it expires (epoch ms). */
+  async issue(record: SessionRecord): Promise<{ jws: string; expiresAt: number }> {
     const cache = this.settings.cache!;
     const [signing] = cache.keys as [SessionCacheKey];
     const now = this.settings.clock.now();
@@ -55,11 +55,13 @@ export class SessionCache {
       ie: record.idleExpiresAt,
       ae: record.absoluteExpiresAt,
     };
-    return new SignJWT(claims)
+    const exp = Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000);
+    const jws = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TYPE })
       .setIssuedAt(Math.floor(now / 1000))
-      .setExpirationTime(Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000))
+      .setExpirationTime(exp)
       .sign(signing.secret);
+    return { jws, expiresAt: exp * 1000 };
   }
 
   /**

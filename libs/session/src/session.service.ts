@@ -59,8 +59,7 @@ export class SessionService {
     if (fromCache) return { token, record: fromCache, extended: false };
     const session = await this.fromStore(token, id);
     if (!this.cache.enabled) return session;
-    const jws = await this.cache.issue(session.record);
-    return { ...session, cache: { jws, expiresAt: Math.min(this.settings.clock.now() + this.settings.cache!.ttlMs, effectiveExpiry(session.record)) } };
+    return { ...session, cache: await this.cache.issue(session.record) };
   }
 
   private async fromStore(token: string, id: string): Promise<AuthenticatedSession> {

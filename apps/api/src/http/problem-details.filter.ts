@@ -12,7 +12,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-export function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
+function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
   const { problem, headers, unexpected } = toProblem(error);
   if (unexpected) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   else if (problem.status === 503) logger.warn(`${problem.type}: ${describe(error)}`);
