@@ -31,9 +31,15 @@ describe('the deployable artifact', () => {
     expect(zip.getEntries().map((entry) => entry.entryName)).toEqual(['.build/lambda/index.mjs']);
   });
 
-  it('keeps the bundle under 2 MB unzipped', async () => {
+  it('keeps the bundle under 1.5 MB unzipped', async () => {
     const { size } = await stat(`${ROOT}.build/lambda/index.mjs`);
-    expect(size).toBeLessThan(2 * 1024 * 1024);
+    expect(size).toBeLessThan(1_500_000);
+  });
+
+  it('imports node:http as CommonJS, so a cold start does not load undici for http.WebSocket', async () => {
+    const source = await readFile(`${ROOT}.build/lambda/index.mjs`, 'utf8');
+    expect(source).not.toMatch(/from\s*["'](node:)?http["']/);
+    expect(source).toMatch(/require\(["']node:http["']\)|\w+\(["']node:http["']\)/);
   });
 });
 

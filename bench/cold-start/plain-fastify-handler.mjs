@@ -10,7 +10,11 @@ const client = new DynamoDBClient({
   endpoint: process.env.DYNAMODB_ENDPOINT,
   credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' },
 });
-const app = Fastify();
+// Configured like Kura's Fastify: no route schemas, so no schema compilers (the shared bundle leaves them out).
+const noRouteSchemas = () => {
+  throw new Error('no route schemas');
+};
+const app = Fastify({ schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } } });
 app.get('/auth/me', async (request, reply) => {
   const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
   if (!token) return reply.code(401).send({ status: 401 });

@@ -2,6 +2,7 @@
 // request, many times, for Kura's bundle and two baselines run side by side in the same benchmark:
 //   bare Node        — a process that prints and exits (the floor)
 //   plain Fastify    — a minimal Fastify handler doing the same DynamoDB read, bundled the same way
+//   minimal NestJS   — the smallest NestJS-on-Fastify handler doing the same read (what the framework costs)
 //   Kura             — .build/lambda/index.mjs (npm run bundle)
 // Reports median and p90 spawn-to-response and the ratio to plain Fastify (goal: within 1.3x).
 // Usage: node bench/cold-start/run.mjs [--runs N]   (npm run bench:cold-start; --quick for 5 runs)
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import dynalite from 'dynalite';
+import { lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--quick') ? 5 : Number(argv[argv.indexOf('--runs') + 1] || 30);
@@ -59,13 +61,11 @@ const { token } = JSON.parse((await call('POST', '/auth/login', { email: 'bench@
 const outdir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
 const kuraArtifact = join(outdir, 'kura.mjs');
 await copyFile(kuraBundle, kuraArtifact);
-// The baseline, bundled exactly like Kura's handler.
+// The baseline, bundled with exactly the options of Kura's handler (scripts/lambda-bundle-options.mjs).
 const plainBundle = join(outdir, 'plain.mjs');
-await build({
-  entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle, bundle: true, platform: 'node',
-  mainFields: ['module', 'main'], format: 'esm', target: 'node24', minify: true, keepNames: true, logLevel: 'warning',
-  banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
-});
+await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle });
+const nestBundle = join(outdir, 'nest.mjs');
+await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-nest-handler.ts')], outfile: nestBundle });
 
 function sample(target) {
   return new Promise((resolve, reject) => {
@@ -88,6 +88,7 @@ function sample(target) {
 const targets = [
   ['bare Node', 'bare'],
   ['plain Fastify + GetItem', plainBundle],
+  ['minimal NestJS on Fastify + GetItem', nestBundle],
   ['Kura (bundle)', kuraArtifact],
 ];
 const samples = Object.fromEntries(targets.map(([name]) => [name, []]));
@@ -101,12 +102,13 @@ const quantile = (values, q) => {
 };
 const plainMedian = quantile(samples['plain Fastify + GetItem'], 0.5);
 console.log(`\ncold start, spawn to first authenticated response, ${runs} runs each, Node ${process.version}\n`);
-console.log('| target | median ms | p90 ms | median vs plain Fastify | bundle |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
+const nestMedian = quantile(samples['minimal NestJS on Fastify + GetItem'], 0.5);
+console.log('| target | median ms | p90 ms | median vs plain Fastify | vs minimal NestJS | bundle |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, target] of targets) {
   const median = quantile(samples[name], 0.5);
   const size = target === 'bare' ? '—' : `${((await stat(target)).size / 1024).toFixed(0)} KiB`;
-  console.log(`| ${name} | ${median.toFixed(0)} | ${quantile(samples[name], 0.9).toFixed(0)} | ${(median / plainMedian).toFixed(2)}x | ${size} |`);
+  console.log(`| ${name} | ${median.toFixed(0)} | ${quantile(samples[name], 0.9).toFixed(0)} | ${(median / plainMedian).toFixed(2)}x | ${(median / nestMedian).toFixed(2)}x | ${size} |`);
 }
 await rm(outdir, { recursive: true, force: true });
 server.close();

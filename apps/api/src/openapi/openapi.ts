@@ -19,8 +19,10 @@ export function setupOpenApi(app: INestApplication, cookieName: string, ui: bool
     .addCookieAuth(cookieName, { type: 'apiKey', in: 'cookie', name: cookieName })
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The `token` from a login with `transport: "bearer"`.' })
     .build();
-  const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup(DOCS_PATH, app, document, {
+  // A factory, not a document: the routes are scanned on the first request for the document, not at boot, so a
+  // Lambda cold start or a replica's start does not pay for an explorer nobody has asked for yet.
+  // (SwaggerModule builds it once and keeps it.)
+  SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, config), {
     jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
     // Without the UI no static assets are served: the Lambda bundle ships the document only.
     ui,

@@ -1,0 +1,103 @@
+// How Kura's Lambda handler is bundled: one ESM file with only what Kura uses. Shared by `npm run bundle`
+// (scripts/bundle-lambda.mjs) and by the cold-start benchmark, whose plain-Fastify baseline is bundled with exactly
+// the same options so that the comparison measures the code, not the bundling.
+import { createRequire } from 'node:module';
+
+/**
+ * `import ... from 'node:http'` in an ES module makes Node build the module's ES facade, which reads every export,
+ * including the lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters, which load all of undici (measured:
+ * about 25 ms of a 280 ms cold start). The AWS SDK's HTTP handler imports `node:http` that way. This plugin hands
+ * those imports the CommonJS module instead, with the same named exports except the three lazy ones (still
+ * reachable on the default export). Hand-written because no bundler option or plugin does this.
+ */
+const lazyHttpExports = new Set(['WebSocket', 'CloseEvent', 'MessageEvent']);
+const httpWithoutUndici = {
+  name: 'http-without-undici',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: 'node:http', namespace: 'http-without-undici' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'http-without-undici' }, () => {
+      const names = Object.keys(createRequire(import.meta.url)('node:http')).filter((name) => !lazyHttpExports.has(name));
+      return {
+        contents: `const http = require('node:http');\nexport default http;\nexport const { ${names.join(', ')} } = http;\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
+export const lambdaBundleOptions = {
+  absWorkingDir: new URL('..', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  // Prefer the ES module builds (rxjs, the AWS SDK, ...) so unused exports are dropped.
+  mainFields: ['module', 'main'],
+  // rxjs maps its `node` condition to CommonJS, which cannot be tree-shaken: take its ES module build.
+  alias: {
+    rxjs: './node_modules/rxjs/dist/esm/index.js',
+    'rxjs/operators': './node_modules/rxjs/dist/esm/operators/index.js',
+    // @nestjs/swagger loads js-yaml for a YAML document, which Kura does not serve (`raw: ['json']`).
+    'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
+  },
+  format: 'esm',
+  plugins: [httpWithoutUndici],
+  target: 'node24',
+  minify: true,
+  keepNames: true, // Nest resolves providers and logs contexts by class name
+  sourcemap: false,
+  legalComments: 'none',
+  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __kuraRequire } from 'node:module'; const require = __kuraRequire(import.meta.url);" },
+  // Optional peers Nest and its modules load only when used; Kura uses none of them.
+  external: [
+    '@nestjs/microservices',
+    '@nestjs/microservices/*',
+    '@nestjs/websockets',
+    '@nestjs/websockets/*',
+    '@nestjs/platform-express',
+    'class-validator',
+    'class-transformer',
+    'class-transformer/*',
+    '@grpc/*',
+    '@mikro-orm/*',
+    '@prisma/client',
+    'mongoose',
+    'sequelize',
+    'typeorm',
+    '@nestjs/typeorm',
+    '@nestjs/mongoose',
+    '@nestjs/sequelize',
+    '@nestjs/axios',
+    '@fastify/view',
+    'fastify-swagger',
+    '@fastify/multipart',
+    '@nestjs/observe',
+    // The explorer UI's static files: the Lambda serves the OpenAPI document only (KURA_DOCS_UI=false).
+    '@fastify/static',
+    // Loaded on demand by code paths Kura never takes: Nest's file-type pipe, CORS (Kura sets no CORS policy),
+    // a browser user-agent parser, and event streams (DynamoDB has none).
+    'file-type',
+    // Fastify's schema compilers: createApp gives Fastify its own (Kura has no Fastify route schemas).
+    '@fastify/ajv-compiler',
+    '@fastify/fast-json-stringify-compiler',
+    '@fastify/cors',
+    'bowser',
+    '@smithy/core/event-streams',
+    // The SDK's credential chain imports each provider only when the ones before it found nothing. On Lambda the
+    // runtime always sets the role's credentials in the environment, which is the chain's first link, so the
+    // profile-file, SSO, process, web-identity and metadata providers (and the STS/SSO clients they bring) are
+    // never loaded. The Kubernetes image runs the unbundled build, which keeps them all (IRSA, Pod Identity).
+    '@aws-sdk/credential-provider-ini',
+    '@aws-sdk/credential-provider-process',
+    '@aws-sdk/credential-provider-sso',
+    '@aws-sdk/credential-provider-login',
+    '@aws-sdk/credential-provider-web-identity',
+    '@aws-sdk/credential-provider-http',
+    '@smithy/credential-provider-imds',
+    '@aws-sdk/token-providers',
+    '@aws-sdk/nested-clients',
+    '@aws-sdk/nested-clients/*',
+  ],
+  logLevel: 'warning',
+};
