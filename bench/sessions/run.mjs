@@ -1,0 +1,409 @@
+// Session stores compared side by side: Kura (strict, and with the signed cache) against the stores people use
+// today (express-session and @fastify/session, both on connect-dynamodb), between a ceiling (plain Fastify, no
+// session) and the physical limit of a strict check (one consistent GetItem per request). Same machine, same run,
+// same DynamoDB engine, same table settings; every DynamoDB call is counted by a proxy in front of the engine.
+//
+// Usage: npm run bench [-- --quick] [--seconds 10] [--connections 32] [--latency 5] [--engine local|dynalite]
+//   --quick        a smoke run (1 s per scenario): checks the suite works, not speed
+//   --latency ms   the proxy delays every DynamoDB call by this much (a network hop, as to real DynamoDB)
+import { fork, spawn } from 'node:child_process';
+import { randomBytes, scrypt } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { cpus } from 'node:os';
+import autocannon from 'autocannon';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { benchChart } from './chart.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name, fallback) => (flag(name) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
+const QUICK = flag('quick');
+const SECONDS = Number(option('seconds', QUICK ? 1 : 10));
+const CONNECTIONS = Number(option('connections', QUICK ? 8 : 32));
+const USERS = CONNECTIONS; // one session per connection: no artificial contention on one session
+const LATENCY_MS = Number(option('latency', 0));
+const ENGINE = option('engine', 'local');
+const HASH_COST = Number(option('hash-cost', QUICK ? 12 : 17)); // Kura's default is 17 (OWASP's minimum)
+const WARMUP = Number(option('warmup', QUICK ? 0 : 3));
+const CONCURRENT_UPDATES = 50;
+const ROOT = new URL('../../', import.meta.url).pathname;
+const HERE = new URL('.', import.meta.url).pathname;
+
+// DynamoDB on-demand prices, US East (N. Virginia), Standard table class, as published after the on-demand price
+// cut of 2024-11-01: $0.125 per million read request units, $0.625 per million write request units.
+export const PRICES = { date: '2024-11-01', region: 'us-east-1', readPerMillionUnits: 0.125, writePerMillionUnits: 0.625 };
+
+const children = new Set();
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+let engineStop = async () => {};
+async function stopAll() {
+  for (const child of children) child.kill('SIGKILL');
+  await engineStop();
+}
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+// ------------------------------------------------------------------ engine, proxy, tables
+async function startEngine() {
+  if (ENGINE === 'dynalite') {
+    const server = dynalite({ createTableMs: 0 });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    engineStop = () => new Promise((resolve) => server.close(resolve));
+    return { endpoint: `http://127.0.0.1:${server.address().port}`, name: 'dynalite (in process)', pid: process.pid };
+  }
+  const { startDynamoDbLocal } = await import('../../test/support/dynamodb-local.ts');
+  const local = await startDynamoDbLocal();
+  engineStop = () => local.stop();
+  return { endpoint: local.endpoint, name: "AWS's DynamoDB Local (Java 17, in memory)", pid: local.process.pid };
+}
+
+async function startProxy(target) {
+  const child = track(fork(`${HERE}counting-proxy.mjs`, [target, String(LATENCY_MS)], { stdio: 'inherit' }));
+  const [{ endpoint }] = await once(child, 'message');
+  return {
+    endpoint,
+    pid: child.pid,
+    take: async () => {
+      child.send('take');
+      const [{ counters }] = await once(child, 'message');
+      return counters;
+    },
+  };
+}
+
+const direct = (endpoint) =>
+  new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } });
+
+async function createTables(endpoint) {
+  const client = direct(endpoint);
+  const { ensureKuraTables } = await import(`${ROOT}dist/libs/dynamodb/src/index.js`);
+  const kura = { sessions: 'bench-kura-sessions', users: 'bench-kura-users' };
+  await ensureKuraTables(client, kura);
+  // The anchors' tables, with the same settings as Kura's: on-demand, TTL on the expiry attribute.
+  for (const [TableName, key, ttl] of [['bench-anchor-users', 'email'], ['bench-connect-sessions', 'id', 'expires']]) {
+    await client.send(new CreateTableCommand({
+      TableName, BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+    }));
+    if (ttl) await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: ttl, Enabled: true } }));
+  }
+  return { client, kura };
+}
+
+/** The anchors' users, hashed exactly as Kura hashes (scrypt, r=8, p=1, 32-byte key, PHC string). */
+async function seedAnchorUsers(client) {
+  for (let i = 0; i < USERS; i += 1) {
+    const salt = randomBytes(16);
+    const N = 2 ** HASH_COST;
+    const key = await new Promise((resolve, reject) =>
+      scrypt(password(i), salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (error, derived) => (error ? reject(error) : resolve(derived))));
+    const hash = `$scrypt$ln=${HASH_COST},r=8,p=1$${salt.toString('base64').replace(/=+$/, '')}$${key.toString('base64').replace(/=+$/, '')}`;
+    await client.send(new PutItemCommand({
+      TableName: 'bench-anchor-users',
+      Item: { email: { S: email('anchor', i) }, id: { S: `anchor-${i}` }, hash: { S: hash } },
+    }));
+  }
+}
+/**
+ * DynamoDB Local is a JVM: its code paths get faster for a while as they are compiled, so whichever system ran
+ * first would pay for the warm-up. Before any measurement, the engine serves the same kinds of calls for a while
+ * (ENGINE_WARMUP_SECONDS; items of their own, not counted).
+ */
+async function warmEngine(client) {
+  const seconds = Number(option('engine-warmup', QUICK || ENGINE === 'dynalite' ? 0 : 15));
+  const until = Date.now() + seconds * 1000;
+  const { GetItemCommand, UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
+  await Promise.all(Array.from({ length: 16 }, async (_, worker) => {
+    for (let i = 0; Date.now() < until; i += 1) {
+      const Key = { id: { S: `warm-${worker}-${i % 50}` } };
+      await client.send(new UpdateItemCommand({ TableName: 'bench-connect-sessions', Key, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': { N: String(i) } }, ReturnConsumedCapacity: 'TOTAL' }));
+      await client.send(new GetItemCommand({ TableName: 'bench-connect-sessions', Key, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    }
+  }));
+}
+
+const email = (system, i) => `bench-${system}-${i}@example.com`;
+const password = (i) => `benchmark password ${i}`;
+
+// ------------------------------------------------------------------ systems
+const KURA_MAIN = `${ROOT}dist/apps/api/src/main.js`;
+let nextAddress = 31;
+
+/** TypeScript with decorators (the NestJS reference), compiled with SWC as Kura is (not bundled, like Kura). */
+async function compiled(script) {
+  const { transformFile } = await import('@swc/core');
+  const { code } = await transformFile(`${HERE}systems/${script}`, {
+    swcrc: false,
+    jsc: { target: 'es2024', parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } },
+    module: { type: 'es6' },
+  });
+  const outfile = `${HERE}systems/.${script.replace(/\.ts$/, '.compiled.mjs')}`;
+  await writeFile(outfile, code);
+  return outfile;
+}
+
+async function startSystem(system, endpoint, tables) {
+  const host = `127.0.0.${nextAddress++}`;
+  const env = {
+    PATH: process.env.PATH, HOST: host, PORT: '0', DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'kuralocal', AWS_SECRET_ACCESS_KEY: 'kuralocal', KURA_SESSIONS_TABLE: tables.sessions, ...system.env,
+    // e.g. BENCH_NODE_OPTIONS=--cpu-prof to profile every system under load
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+  };
+  const kura = system.kind === 'kura';
+  const args = kura ? [KURA_MAIN] : [system.script.endsWith('.ts') ? await compiled(system.script) : `${HERE}systems/${system.script}`];
+  if (kura) {
+    Object.assign(env, {
+      KURA_STORE: 'dynamodb', KURA_USERS_TABLE: tables.users, KURA_COOKIE_SECURE: 'false', KURA_LOG_LEVEL: 'log',
+      KURA_PASSWORD_HASH_COST: String(HASH_COST), KURA_DOCS_UI: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0',
+    });
+  }
+  const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] }));
+  let output = '';
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${system.name} did not start:\n${output}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening (?:on http:\/\/)?(\d+\.\d+\.\d+\.\d+:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${system.name} exited with ${code}:\n${output}`)));
+  });
+  return { url: `http://${address}`, pid: child.pid, stop: () => { child.kill('SIGTERM'); return once(child, 'exit'); } };
+}
+
+async function post(url, path, body, headers = {}) {
+  const response = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text}`);
+  return { response, body: JSON.parse(text) };
+}
+
+/** Logs in USERS sessions; returns the request headers that carry each one. */
+async function openSessions(system, url) {
+  const sessions = [];
+  for (let i = 0; i < USERS; i += 1) {
+    if (system.kind === 'kura') {
+      const who = email(system.key, i);
+      await post(url, '/auth/register', { email: who, password: password(i) });
+      const { body } = await post(url, '/auth/login', { email: who, password: password(i), transport: 'bearer' });
+      const headers = { authorization: `Bearer ${body.token}` };
+      if (system.env?.KURA_SESSION_CACHE_SECONDS) {
+        // A client keeps the signed cache it is handed and sends it back, as a browser does with the cookie.
+        const me = await fetch(`${url}/auth/me`, { headers });
+        headers['kura-session-cache'] = me.headers.get('kura-session-cache');
+      }
+      sessions.push({ headers, token: body.token });
+    } else if (system.kind === 'cookie') {
+      const { response } = await post(url, '/auth/login', { email: email('anchor', i), password: password(i) });
+      sessions.push({ headers: { cookie: response.headers.getSetCookie()[0].split(';')[0] } });
+    } else if (system.kind === 'limit') {
+      sessions.push({ headers: { authorization: `Bearer ${kuraTokens[i]}` } });
+    } else {
+      sessions.push({ headers: { authorization: 'Bearer anything' } });
+    }
+  }
+  return sessions;
+}
+let kuraTokens = [];
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN elsewhere. */
+async function cpuMs(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return Number.NaN;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+// ------------------------------------------------------------------ scenarios
+function load(url, request, seconds = SECONDS) {
+  return new Promise((resolve, reject) => {
+    let nextConnection = 0;
+    const instance = autocannon(
+      {
+        url, connections: CONNECTIONS, duration: seconds,
+        requests: [{
+          setupRequest(req, context) {
+            context.index ??= nextConnection++ % USERS; // each connection keeps to its own session
+            context.count = (context.count ?? 0) + 1;
+            return request(req, context.index, context.count);
+          },
+        }],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('error', reject);
+  });
+}
+
+const SCENARIOS = {
+  me: {
+    title: 'Authenticated GET /auth/me (the hot path)',
+    run: (url, sessions, _system, seconds) =>
+      load(url, (req, i) => ({ ...req, method: 'GET', path: '/auth/me', headers: { ...sessions[i].headers } }), seconds),
+  },
+  update: {
+    title: 'Session data update: PATCH /session/data (read-modify-write of a small document)',
+    run: (url, sessions, _system, seconds) =>
+      load(url, (req, i, n) => ({
+        ...req, method: 'PATCH', path: '/session/data',
+        headers: { ...sessions[i].headers, 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ counter: n, theme: 'dark' }),
+      }), seconds),
+  },
+  login: {
+    title: `Login: POST /auth/login (scrypt N=2^${HASH_COST}, the same for every system)`,
+    run: (url, _sessions, system, seconds) =>
+      load(url, (req, i) => ({
+        ...req, method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: email(system.kind === 'kura' ? system.key : 'anchor', i), password: password(i) }),
+      }), seconds),
+  },
+};
+
+/** 50 concurrent updates to one session, each adding its own key: how many survive? */
+async function lostUpdates(url, session) {
+  await Promise.all(Array.from({ length: CONCURRENT_UPDATES }, (_, k) =>
+    fetch(`${url}/session/data`, {
+      method: 'PATCH', headers: { ...session.headers, 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ [`k${k}`]: k }),
+    }).then((response) => response.arrayBuffer())));
+  const data = await (await fetch(`${url}/session/data`, { headers: session.headers })).json();
+  const document = data.data ?? data;
+  return CONCURRENT_UPDATES - Object.keys(document).filter((key) => /^k\d+$/.test(key)).length;
+}
+
+// ------------------------------------------------------------------ the run
+const SYSTEMS = [
+  { key: 'kura-strict', name: 'Kura, strict (consistent read per request)', kind: 'kura', scenarios: ['me', 'update', 'login'] },
+  {
+    key: 'kura-cache', name: 'Kura, signed session cache (60 s)', kind: 'kura', scenarios: ['me', 'update'],
+    env: { KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `bench:${randomBytes(32).toString('base64url')}` },
+  },
+  { key: 'express', name: 'express-session + connect-dynamodb', kind: 'cookie', script: 'express-session.mjs', scenarios: ['me', 'update', 'login'] },
+  { key: 'fastify-session', name: '@fastify/session + connect-dynamodb', kind: 'cookie', script: 'fastify-session.mjs', scenarios: ['me', 'update', 'login'] },
+  { key: 'limit', name: 'limit: one consistent GetItem, plain Fastify', kind: 'limit', script: 'single-getitem.mjs', scenarios: ['me'] },
+  { key: 'nest', name: 'reference: one consistent GetItem, minimal NestJS', kind: 'limit', script: 'nest-getitem.ts', scenarios: ['me'] },
+  { key: 'ceiling', name: 'ceiling: plain Fastify, no session', kind: 'ceiling', script: 'plain-fastify.mjs', scenarios: ['me', 'update'] },
+];
+
+// --systems kura-strict,limit runs a subset (the goals need all of them).
+const ONLY = option('systems', '').split(',').filter(Boolean);
+const selected = ONLY.length > 0 ? SYSTEMS.filter((system) => ONLY.includes(system.key) || (system.key === 'kura-strict' && (ONLY.includes('limit') || ONLY.includes('nest')))) : SYSTEMS;
+const engine = await startEngine();
+const { client, kura } = await createTables(engine.endpoint);
+await seedAnchorUsers(client);
+const proxy = await startProxy(engine.endpoint);
+await warmEngine(client);
+const results = [];
+console.log(`engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call` : ''}; ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${cpus().length} cores, Node ${process.version}`);
+try {
+  for (const system of selected) {
+    // --direct: systems talk to the engine itself (no counts; shows what the proxy costs).
+    const running = await startSystem(system, flag('direct') ? engine.endpoint : proxy.endpoint, kura);
+    try {
+      const sessions = await openSessions(system, running.url);
+      if (system.key === 'kura-strict') kuraTokens = sessions.map((session) => session.token);
+      for (const scenario of system.scenarios.filter((name) => !option('scenarios') || option('scenarios').split(',').includes(name))) {
+        // Warm-up first (just-in-time compilation, connection pools), not measured and not counted.
+        if (WARMUP > 0 && scenario !== 'login') await SCENARIOS[scenario].run(running.url, sessions, system, WARMUP);
+        await proxy.take();
+        const pids = [running.pid, engine.pid, proxy.pid];
+        const cpuBefore = await Promise.all(pids.map(cpuMs));
+        const result = await SCENARIOS[scenario].run(running.url, sessions, system);
+        const [cpu, engineCpu, proxyCpu] = (await Promise.all(pids.map(cpuMs))).map((ms, i) => ms - cpuBefore[i]);
+        const calls = await proxy.take();
+        if (process.env.BENCH_DEBUG) console.log(`    cpu ms: system ${cpu}, engine ${engineCpu}, proxy ${proxyCpu}`, JSON.stringify(calls));
+        results.push({ system, scenario, result, calls, cpu });
+        console.log(`  ${system.name} · ${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${calls.connections} new connections to DynamoDB`);
+      }
+      if (system.scenarios.includes('update') && system.kind !== 'ceiling') {
+        const [fresh] = await openSessions({ ...system, key: `${system.key}-lost` }, running.url).catch(() => [sessions[0]]);
+        system.lost = await lostUpdates(running.url, fresh ?? sessions[0]);
+      }
+    } finally {
+      await running.stop();
+    }
+  }
+} finally {
+  await stopAll();
+}
+
+// ------------------------------------------------------------------ report
+const perRequest = ({ result, calls, cpu }) => {
+  // Requests sent, not only completed: a request still in flight when the run stops has made its calls too.
+  const n = result.requests.sent || result.requests.total || 1;
+  const readUnits = calls.readUnits / n;
+  const writeUnits = calls.writeUnits / n;
+  return {
+    cpuUs: (cpu * 1000) / n, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors + result.timeouts,
+    reads: calls.reads / n, writes: calls.writes / n, readUnits, writeUnits,
+    costPerMillion: readUnits * PRICES.readPerMillionUnits + writeUnits * PRICES.writePerMillionUnits,
+  };
+};
+const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+const lines = [];
+for (const [scenario, { title }] of Object.entries(SCENARIOS)) {
+  const rows = results.filter((row) => row.scenario === scenario);
+  if (rows.length === 0) continue;
+  lines.push(`### ${title}`, '', '| system | req/s | p50 ms | p99 ms | server CPU µs/req | reads/req | writes/req | RRU/req | WRU/req | $ per million requests | failed |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const m = perRequest(row);
+    lines.push(`| ${row.system.name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${Math.round(m.cpuUs)} | ${fixed(m.reads)} | ${fixed(m.writes)} | ${fixed(m.readUnits)} | ${fixed(m.writeUnits)} | ${fixed(m.costPerMillion, 3)} | ${m.errors} |`);
+  }
+  lines.push('');
+}
+lines.push(`### ${CONCURRENT_UPDATES} concurrent session-data updates to one session (each adds its own key)`, '', '| system | updates lost |', '| --- | ---: |');
+for (const system of SYSTEMS.filter((s) => s.lost !== undefined)) lines.push(`| ${system.name} | ${system.lost} of ${CONCURRENT_UPDATES} |`);
+lines.push('');
+
+if (selected !== SYSTEMS) {
+  console.log(`\n${lines.join('\n')}`);
+  process.exit(0);
+}
+const metric = (key, scenario = 'me') => perRequest(results.find((row) => row.system.key === key && row.scenario === scenario));
+const strict = metric('kura-strict');
+const cached = metric('kura-cache');
+const anchors = ['express', 'fastify-session'].map((key) => metric(key));
+const goals = [
+  ['writes per authenticated request, Kura strict / cache', `${fixed(strict.writes)} / ${fixed(cached.writes)}`, 'target 0', strict.writes === 0 && cached.writes === 0],
+  ['reads per authenticated request, Kura strict', fixed(strict.reads), 'target 1', Math.abs(strict.reads - 1) < 0.01],
+  ['reads per authenticated request, Kura cache', fixed(cached.reads, 4), `at most one per session per window (${USERS} sessions)`, cached.reads * cached.rps * SECONDS <= USERS + 0.5],
+  ['Kura strict vs one-GetItem limit, req/s', `${fixed(strict.rps / metric('limit').rps)}x`, 'target >= 0.9x', strict.rps / metric('limit').rps >= 0.9],
+  ['Kura cache vs plain-Fastify ceiling, req/s', `${fixed(cached.rps / metric('ceiling').rps)}x`, 'target >= 0.7x', cached.rps / metric('ceiling').rps >= 0.7],
+  ['Kura strict p99 vs best session-store anchor', `${strict.p99} vs ${Math.min(...anchors.map((a) => a.p99))} ms`, 'target lower', strict.p99 < Math.min(...anchors.map((a) => a.p99))],
+  ['cost per million authenticated requests, connect-dynamodb vs Kura with cache', (anchors[0].costPerMillion / Math.max(cached.costPerMillion, 1e-9) > 1000 ? '> 1000x' : `${fixed(anchors[0].costPerMillion / cached.costPerMillion, 0)}x`), 'target >= 10x', anchors[0].costPerMillion >= 10 * cached.costPerMillion],
+  // One strongly consistent read (1 RRU) against one read and one write (1 RRU + 1 WRU): at on-demand prices a
+  // write costs 5 reads, so 6x is the most that any store doing one consistent read per request can reach.
+  ['cost per million authenticated requests, connect-dynamodb vs Kura strict', `${fixed(anchors[0].costPerMillion / strict.costPerMillion, 1)}x`, 'at most 6x for one consistent read', anchors[0].costPerMillion >= 5.5 * strict.costPerMillion],
+];
+lines.push('### Goals (ratios measured side by side)', '', '| goal | measured | target | met |', '| --- | ---: | --- | :---: |');
+for (const [goal, measured, target, met] of goals) lines.push(`| ${goal} | ${measured} | ${target} | ${met ? 'yes' : '**no**'} |`);
+lines.push('', `Prices: DynamoDB on-demand, ${PRICES.region}, Standard table class, as of ${PRICES.date}: $${PRICES.readPerMillionUnits} per million read request units, $${PRICES.writePerMillionUnits} per million write request units.`);
+
+const header = `Engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call (proxy)` : ''}. ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${USERS} sessions per system. ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench -- ${argv.join(' ')}\``;
+const report = `${header}\n\n${lines.join('\n')}\n`;
+console.log(`\n${report}`);
+await mkdir(`${ROOT}reports`, { recursive: true });
+await writeFile(`${ROOT}reports/bench.md`, `# npm run bench\n\n${report}`);
+await writeFile(`${ROOT}reports/bench.svg`, benchChart(results.filter((row) => row.scenario === 'me').map((row) => ({ name: row.system.name, ...perRequest(row) }))));
+console.log('report: reports/bench.md and reports/bench.svg');
+
+// The smoke's checks: the suite ran, every scenario answered, and the counts that tests pin hold here too.
+const failures = [];
+for (const row of results) if (perRequest(row).errors > 0 && row.scenario !== 'login') failures.push(`${row.system.name} · ${row.scenario}: ${perRequest(row).errors} failed requests`);
+if (strict.writes !== 0) failures.push(`Kura strict wrote ${strict.writes} times per authenticated request`);
+for (const system of SYSTEMS.filter((s) => s.kind === 'kura')) if (system.lost !== 0) failures.push(`${system.name} lost ${system.lost} concurrent updates`);
+if (failures.length > 0) {
+  console.error(`FAILED:\n- ${failures.join('\n- ')}`);
+  process.exit(1);
+}
+process.exit(0);

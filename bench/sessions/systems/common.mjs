@@ -1,0 +1,46 @@
+// What every anchor app shares, so that they differ from Kura only in how they keep sessions: the same DynamoDB
+// engine (through the counting proxy), the same users table, and the same password hashing as Kura (scrypt with
+// Kura's parameters and PHC format), so the login scenario compares like with like.
+import { scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export const settings = {
+  host: process.env.HOST ?? '127.0.0.1',
+  port: Number(process.env.PORT ?? 0),
+  usersTable: process.env.BENCH_USERS_TABLE ?? 'bench-anchor-users',
+  sessionsTable: process.env.BENCH_SESSIONS_TABLE ?? 'bench-connect-sessions',
+  secret: 'a benchmark secret that is long enough for every session library',
+};
+
+export const client = new DynamoDBClient({
+  region: 'us-east-1',
+  endpoint: process.env.DYNAMODB_ENDPOINT,
+  credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' },
+  requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 256 } }),
+});
+
+const PHC = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+/** Checks a password against a user's PHC scrypt hash; returns the user or undefined. */
+export async function verifyLogin(email, password) {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: settings.usersTable, Key: { email: { S: String(email).toLowerCase() } }, ConsistentRead: true }),
+  );
+  if (!Item) return undefined;
+  const [, ln, r, p, salt, hash] = PHC.exec(Item.hash.S) ?? [];
+  const N = 2 ** Number(ln);
+  const key = await new Promise((resolve, reject) =>
+    scryptCallback(String(password).normalize('NFC'), Buffer.from(salt, 'base64'), 32, { N, r: Number(r), p: Number(p), maxmem: 256 * N * Number(r) },
+      (error, derived) => (error ? reject(error) : resolve(derived))),
+  );
+  return timingSafeEqual(key, Buffer.from(hash, 'base64')) ? { id: Item.id.S, email: Item.email.S } : undefined;
+}
+
+/** Tells the orchestrator where the app listens. */
+export function announce(address) {
+  process.stdout.write(`listening ${address}\n`);
+}
+
+// A normal exit on SIGTERM/SIGINT (what the orchestrator sends), so `--cpu-prof` profiles get written.
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => process.exit(0));
