@@ -1,0 +1,86 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freshTables, kuraEnv } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/**
+ * OWASP ASVS 5.0 requirements that the other suites do not already pin (SECURITY.md maps every requirement of
+ * V7 and the cookie part of V3 to its test). Over real HTTP, from outside, as a tester would.
+ */
+let app: NestFastifyApplication;
+let baseUrl: string;
+const email = uniqueEmail('asvs');
+const password = 'correct horse battery';
+
+beforeAll(async () => {
+  const tables = await freshTables();
+  ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables)));
+  await new HttpClient(baseUrl).post('/auth/register', { email, password });
+}, 60_000);
+afterAll(() => app?.close());
+
+const login = async () => (await new HttpClient(baseUrl).post('/auth/login', { email, password, transport: 'bearer' })).body.token as string;
+
+describe('V7.2.3: reference tokens are unique, from a CSPRNG, with at least 128 bits of entropy', () => {
+  const SAMPLES = 400;
+  let tokens: string[];
+
+  beforeAll(async () => {
+    tokens = [];
+    for (let i = 0; i < SAMPLES; i += 1) tokens.push(await login());
+  }, 120_000);
+
+  it('issues a different token on every one of 400 logins, each 256 bits (43 base64url characters)', () => {
+    expect(new Set(tokens).size).toBe(SAMPLES);
+    for (const token of tokens) expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('looks uniformly random: every bit position is set in about half of the tokens, no shared prefixes', () => {
+    const bits = tokens.map((token) => Buffer.from(token, 'base64url'));
+    expect(bits.every((bytes) => bytes.length === 32)).toBe(true);
+    // For 400 fair coin flips the count of ones is 200 +- 10 (1 sd); 5.5 sd either side fails a broken source
+    // (constant, counter, low-entropy) and a good one in fewer than 1 run in 10^6 per position.
+    for (let bit = 0; bit < 256; bit += 1) {
+      const ones = bits.filter((bytes) => (bytes[bit >> 3]! >> (bit & 7)) & 1).length;
+      expect(Math.abs(ones - SAMPLES / 2)).toBeLessThan(55);
+    }
+    const prefixes = new Set(tokens.map((token) => token.slice(0, 6)));
+    expect(prefixes.size).toBe(SAMPLES);
+  });
+});
+
+describe('session tokens never travel in URLs (cheat sheet: "Session ID exchange")', () => {
+  it.each(['token', 'session', 'access_token', '__Host-kura_session', 'kura_session'])(
+    'a valid token in the query parameter %s authenticates nothing',
+    async (name) => {
+      const token = await login();
+      const response = await new HttpClient(baseUrl).get(`/auth/me?${name}=${token}`);
+      expect(response.status).toBe(401);
+      expect(response.text).not.toContain(token);
+    },
+  );
+
+  it('no response carries a Location or body that contains the token', async () => {
+    const client = new HttpClient(baseUrl);
+    const loginResponse = await client.post('/auth/login', { email, password });
+    const cookie = (await client.jar.getCookies(baseUrl))[0]!.value;
+    for (const path of ['/auth/me', '/auth/sessions', '/session/data']) {
+      const response = await client.get(path);
+      expect(response.headers.get('location')).toBeNull();
+      expect(response.text).not.toContain(cookie);
+    }
+    expect(loginResponse.text).not.toContain(cookie);
+  });
+});
+
+describe('V7.4.4: logout is reachable from every authenticated operation', () => {
+  it('every operation that needs a session is documented next to POST /auth/logout, with the same schemes', async () => {
+    const document = (await new HttpClient(baseUrl).get('/docs/openapi.json')).body;
+    const secured = Object.entries<Record<string, { security?: unknown[] }>>(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).filter(([, operation]) => operation.security?.length).map(([method]) => `${method} ${path}`),
+    );
+    expect(secured).toContain('post /auth/logout');
+    expect(secured.length).toBeGreaterThan(3);
+  });
+});

@@ -1,0 +1,112 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { type FaultMode, type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/**
+ * Faults between Kura and DynamoDB, injected by a proxy in front of DynamoDB Local: added latency, connections
+ * cut, calls never answered, HTTP 500s and throttling. For each: Kura answers (every call is bounded: 300 ms, 2
+ * attempts), with 503 + Retry-After where it cannot decide, never a 500 and never a 200 for a session it could
+ * not check; health/live and the OpenAPI document stay up, readiness goes down; and when the fault clears, the
+ * same session works again with its data intact.
+ */
+const ATTEMPTS = 2;
+let proxy: FaultProxy;
+let app: NestFastifyApplication;
+let baseUrl: string;
+let user: HttpClient;
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(testEndpoint());
+  const tables = await freshTables();
+  ({ app, baseUrl } = await startKuraInProcess(
+    kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_TIMEOUT_MS: '300', KURA_DYNAMODB_MAX_ATTEMPTS: String(ATTEMPTS) }),
+  ));
+  user = new HttpClient(baseUrl);
+  await user.signUpAndLogIn(uniqueEmail('faults'));
+  const patched = await user.request('PATCH', '/session/data', { json: { cart: ['tea'] }, headers: { 'content-type': 'application/merge-patch+json' } });
+  expect(patched.status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await proxy?.close();
+});
+
+// Generous, and only there so that a hang fails the test instead of the suite: Kura's own bound is 2 x 300 ms.
+async function answered<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const faults: [string, FaultMode, { delayMs?: number }][] = [
+  ['latency beyond the call timeout', 'latency', { delayMs: 1_000 }],
+  ['connections reset', 'reset', {}],
+  ['calls never answered', 'blackhole', {}],
+  ['HTTP 500 InternalServerError', 'http500', {}],
+  ['throttling (ProvisionedThroughputExceededException)', 'throttle', {}],
+];
+
+describe.each(faults)('DynamoDB fault: %s', (_name, mode, options) => {
+  beforeAll(() => proxy.set(mode, options));
+  afterAll(() => proxy.set('pass'));
+
+  it.each([
+    ['GET /auth/me', () => user.get('/auth/me')],
+    ['GET /session/data', () => user.get('/session/data')],
+    ['PATCH /session/data', () => user.request('PATCH', '/session/data', { json: { cart: ['tea', 'cake'] }, headers: { 'content-type': 'application/merge-patch+json' } })],
+    ['POST /auth/login', () => new HttpClient(baseUrl).post('/auth/login', { email: 'someone@example.com', password: 'correct horse battery' })],
+    ['POST /auth/register', () => new HttpClient(baseUrl).post('/auth/register', { email: uniqueEmail('during'), password: 'correct horse battery' })],
+  ])('%s: 503 with Retry-After, never 500 or an unchecked 200', async (_route, call) => {
+    const response = await answered(call());
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(response.body).toMatchObject({ type: 'urn:kura:problem:store-unavailable', status: 503 });
+  });
+
+  it('bounds its attempts: one session check makes at most 2 calls', async () => {
+    proxy.set(mode, options);
+    await answered(user.get('/auth/me'));
+    expect(proxy.calls).toBeGreaterThanOrEqual(1);
+    expect(proxy.calls).toBeLessThanOrEqual(ATTEMPTS);
+  });
+
+  it('keeps liveness and the API document up, and reports not ready', async () => {
+    const anonymous = new HttpClient(baseUrl);
+    expect((await answered(anonymous.get('/health/live'))).status).toBe(200);
+    expect((await answered(anonymous.get('/docs/openapi.json'))).status).toBe(200);
+    expect((await answered(anonymous.get('/health/ready'))).status).toBe(503);
+  });
+});
+
+describe('latency within the call timeout', () => {
+  afterAll(() => proxy.set('pass'));
+
+  it('is only slower: the session is checked and served (a fault mode that does not fail everything)', async () => {
+    proxy.set('latency', { delayMs: 50 });
+    expect((await answered(user.get('/auth/me'))).status).toBe(200);
+    expect(proxy.calls).toBe(1);
+  });
+});
+
+describe('after every fault has cleared', () => {
+  it('serves the same session, its data either as before or with the late patch applied whole', async () => {
+    proxy.set('pass');
+    const me = await user.get('/auth/me');
+    expect(me.status).toBe(200);
+    const data = await user.get('/session/data');
+    expect(data.status).toBe(200);
+    // A patch that reached DynamoDB after Kura had given up on it (the latency fault) may have landed: whole or
+    // not at all, never half a document.
+    expect([['tea'], ['tea', 'cake']]).toContainEqual(data.body.data.cart);
+    expect(Object.keys(data.body.data)).toEqual(['cart']);
+    expect((await new HttpClient(baseUrl).get('/health/ready')).status).toBe(200);
+  });
+});

@@ -1,0 +1,108 @@
+import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest, Agent } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * A fault-injecting proxy between Kura and the DynamoDB engine. Modes:
+ * - `pass`: forward every call;
+ * - `latency`: forward after `delayMs`;
+ * - `reset`: cut the connection as soon as a call arrives (ECONNRESET);
+ * - `blackhole`: accept the call and never answer;
+ * - `http500`: DynamoDB's InternalServerError (HTTP 500);
+ * - `throttle`: ProvisionedThroughputExceededException (HTTP 400), what DynamoDB answers when it throttles.
+ * `calls` counts the calls that arrived (the SDK's attempts), per mode change.
+ */
+export type FaultMode = 'pass' | 'latency' | 'reset' | 'blackhole' | 'http500' | 'throttle';
+
+export interface FaultProxy {
+  readonly endpoint: string;
+  readonly calls: number;
+  set(mode: FaultMode, options?: { delayMs?: number }): void;
+  close(): Promise<void>;
+}
+
+const DYNAMODB_ERROR = (type: string, message: string) =>
+  JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const agent = new Agent({ keepAlive: true });
+  const sockets = new Set<Socket>();
+  const held = new Set<ServerResponse>();
+  const delayed = new Set<NodeJS.Timeout>();
+  let mode: FaultMode = 'pass';
+  let delayMs = 0;
+  let calls = 0;
+
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    out.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      calls += 1;
+      const body = Buffer.concat(chunks);
+      switch (mode) {
+        case 'pass':
+          return forward(req, res, body);
+        case 'latency': {
+          const timer = setTimeout(() => {
+            delayed.delete(timer);
+            forward(req, res, body);
+          }, delayMs);
+          delayed.add(timer);
+          return;
+        }
+        case 'reset':
+          return req.socket.destroy();
+        case 'blackhole':
+          held.add(res); // answered never; closed with the proxy
+          return;
+        case 'http500':
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+          return res.end(DYNAMODB_ERROR('InternalServerError', 'Internal server error'));
+        case 'throttle':
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+          return res.end(DYNAMODB_ERROR('ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded.'));
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get calls() {
+      return calls;
+    },
+    set(next, options = {}) {
+      mode = next;
+      delayMs = options.delayMs ?? 0;
+      calls = 0;
+      // A black hole holds what it has; leaving it lets those calls fail over to the next mode's behaviour.
+      for (const res of held) res.destroy();
+      held.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of delayed) clearTimeout(timer);
+        for (const res of held) res.destroy();
+        for (const socket of sockets) socket.destroy();
+        agent.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
