@@ -72,3 +72,38 @@ describe('the Lambda handler with HTTP API v2 events', () => {
     expect((await invoke('GET', '/docs')).statusCode).toBe(404);
   });
 });
+
+describe('CloudWatch metrics (embedded metric format)', () => {
+  it('writes one EMF line per invocation with the DynamoDB calls and capacity it cost', async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    const { token } = json(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery', transport: 'bearer' } }));
+
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      expect((await invoke('GET', '/auth/me', { headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    } finally {
+      process.stdout.write = write;
+    }
+
+    const emf = lines.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Kura', Dimensions: [['Service']] }] },
+      Service: 'kura',
+      DynamoDbCalls: 1,
+      DynamoDbFailures: 0,
+      ReadCapacityUnits: 1,
+      WriteCapacityUnits: 0,
+      requestId: 'test',
+      statusCode: 200,
+    });
+    expect(emf[0]._aws.CloudWatchMetrics[0].Metrics.map((metric: { Name: string }) => metric.Name)).toEqual(['DynamoDbCalls', 'DynamoDbFailures', 'ReadCapacityUnits', 'WriteCapacityUnits']);
+    expect(lines.join('')).not.toContain(token);
+  });
+});

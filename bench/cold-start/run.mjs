@@ -74,9 +74,11 @@ function sample(target) {
     let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      if (out.includes('\n')) {
+      // The handler's own log lines (CloudWatch EMF) come first; the status line is what invoke-once prints.
+      const line = out.split('\n').find((text) => /^\d{3}\b/.test(text));
+      if (line) {
         const elapsed = performance.now() - start;
-        const status = out.split(' ')[0].trim();
+        const status = line.split(' ')[0];
         if (status !== '200') reject(new Error(`${target}: status ${out}`));
         else resolve(elapsed);
       }

@@ -7,7 +7,7 @@
 // The same scenario runs under three designs:
 //   (a) in-memory sessions + round robin        (b) in-memory sessions + cookie affinity
 //   (c) Kura: DynamoDB sessions + round robin
-// Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c
+// Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c, --rounds N
 // Exit code 1 if (c) loses anything or if (a) does not fail (the negative control).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ const REPLICAS = Number(option('replicas', 3));
 const USERS = Number(option('users', quick ? 6 : 16));
 const SECONDS = Number(option('seconds', quick ? 8 : 30));
 const DESIGNS = option('designs', 'a,b,c').split(',');
+// Each round: a SIGKILL of a random replica and its replacement, then a rolling restart of all (npm run soak: many).
+const ROUNDS = Number(option('rounds', 1));
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PORT = 3100;
 const LB = '127.0.0.10:8080';
@@ -47,7 +49,7 @@ function startReplica(index, env) {
 // ---------------------------------------------------------------- virtual users
 function newStats() {
   return { requests: 0, ok: 0, unexpected401: 0, serverErrors: 0, killedRequests: 0, lostSessions: new Set(),
-    updatesAcked: 0, updatesLost: 0, staleAcceptances: 0, crossUserLeaks: 0, perReplica: {} };
+    updatesAcked: 0, updatesLost: 0, staleAcceptances: 0, crossUserLeaks: 0, perReplica: {}, kills: 0, restarts: 0 };
 }
 
 async function request(stats, method, path, cookie, body) {
@@ -173,20 +175,25 @@ async function runDesign(design) {
   const until = Date.now() + SECONDS * 1000;
   const users = Array.from({ length: USERS }, (_, id) => virtualUser(id, stats, until));
   const chaos = (async () => {
-    await new Promise((resolve) => setTimeout(resolve, SECONDS * 300));
-    const victim = Math.floor(Math.random() * REPLICAS);
-    replicas[victim].child.kill('SIGKILL');
-    await new Promise((resolve) => replicas[victim].child.once('exit', resolve));
-    replicas[victim] = startReplica(victim, env);
-    await waitReady(replicas[victim].address);
-    await new Promise((resolve) => setTimeout(resolve, SECONDS * 200));
-    for (let index = 0; index < REPLICAS; index += 1) {
-      const old = replicas[index];
-      const exited = new Promise((resolve) => old.child.once('exit', resolve));
-      old.child.kill('SIGTERM');
-      await exited;
-      replicas[index] = startReplica(index, env);
-      await waitReady(replicas[index].address);
+    const roundMs = (SECONDS * 1000) / ROUNDS;
+    for (let round = 0; round < ROUNDS && Date.now() < until; round += 1) {
+      await new Promise((resolve) => setTimeout(resolve, roundMs * 0.3));
+      const victim = Math.floor(Math.random() * REPLICAS);
+      replicas[victim].child.kill('SIGKILL');
+      await new Promise((resolve) => replicas[victim].child.once('exit', resolve));
+      stats.kills += 1;
+      replicas[victim] = startReplica(victim, env);
+      await waitReady(replicas[victim].address);
+      await new Promise((resolve) => setTimeout(resolve, roundMs * 0.2));
+      for (let index = 0; index < REPLICAS; index += 1) {
+        const old = replicas[index];
+        const exited = new Promise((resolve) => old.child.once('exit', resolve));
+        old.child.kill('SIGTERM');
+        await exited;
+        stats.restarts += 1;
+        replicas[index] = startReplica(index, env);
+        await waitReady(replicas[index].address);
+      }
     }
   })();
   const sessions = await Promise.all(users);
@@ -237,7 +244,7 @@ try {
   await mkdir(join(ROOT, 'reports'), { recursive: true });
   await writeFile(
     join(ROOT, 'reports/prove.md'),
-    `# npm run prove — ${new Date().toISOString()}\n\n${REPLICAS} replicas, ${USERS} virtual users, ${SECONDS} s, one SIGKILL + replacement, then a rolling restart.\n\n${report}\n\n![prove](prove.svg)\n`,
+    `# npm run prove — ${new Date().toISOString()}\n\n${REPLICAS} replicas, ${USERS} virtual users, ${SECONDS} s, ${ROUNDS} round(s) of a SIGKILL + replacement then a rolling restart (${Object.entries(results).map(([design, s]) => `${design}: ${s.kills} kills, ${s.restarts} graceful restarts`).join('; ')}).\n\n${report}\n\n![prove](prove.svg)\n`,
   );
   await writeFile(
     join(ROOT, 'reports/prove.svg'),

@@ -160,7 +160,7 @@ async function startSystem(system, endpoint, tables) {
   if (kura) {
     Object.assign(env, {
       KURA_STORE: 'dynamodb', KURA_USERS_TABLE: tables.users, KURA_COOKIE_SECURE: 'false', KURA_LOG_LEVEL: 'log',
-      KURA_PASSWORD_HASH_COST: String(HASH_COST), KURA_DOCS_UI: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0',
+      KURA_PASSWORD_HASH_COST: String(HASH_COST), KURA_DOCS_UI: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', KURA_ACCESS_LOG: 'false',
     });
   }
   const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] }));

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
@@ -11,6 +12,9 @@ import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { RequestValidationError } from './http/request-validation.error.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
+import { installRequestLog, requestIdOf } from './observability/request-log.js';
+import type { KuraMetrics } from './observability/metrics.js';
+import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -40,6 +44,7 @@ export async function createApp(
   config: AppConfig,
   logger = createLogger(config.log),
   instanceId: string = randomUUID(),
+  metrics?: KuraMetrics,
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
@@ -50,6 +55,7 @@ export async function createApp(
     // no route schemas, so Fastify's own compilers (Ajv, fast-json-stringify) are never needed. Saying so here
     // keeps them from being loaded, which the Lambda bundle relies on to leave them out (faster cold starts).
     schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
+    genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
@@ -71,6 +77,13 @@ export async function createApp(
     if (lifecycle.draining) reply.header('connection', 'close');
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
+
+  installRequestLog(fastify, logger, { accessLog: config.log.accessLog });
+  if (metrics) {
+    metrics.observeHttp(fastify);
+    const { calls } = app.get<KuraStores>(KURA_STORES);
+    if (calls) metrics.observeStore(calls);
+  }
 
   app.useGlobalPipes(
     new StandardSchemaValidationPipe({ exceptionFactory: (issues) => new RequestValidationError(issues) }),

@@ -2,23 +2,37 @@ import awsLambdaFastify, { type PromiseHandler } from '@fastify/aws-lambda';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createApp } from './app.factory.js';
 import { loadConfig } from './config/app-config.js';
+import { InvocationMetrics } from './observability/emf.js';
+import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 /**
  * The AWS Lambda entry (HTTP API, payload 2.0). Serves what `createApp` builds, unchanged. The ready app is
  * kept per execution environment; the first invocation builds it (no network call, no table creation: tables
  * come from `serverless.yml`). Configuration problems fail that invocation with every problem listed.
  */
-let proxy: Promise<PromiseHandler<APIGatewayProxyEventV2>> | undefined;
+interface Booted {
+  readonly serve: PromiseHandler<APIGatewayProxyEventV2>;
+  /** Absent with the memory store: there are no DynamoDB calls to report. */
+  readonly metrics: InvocationMetrics | undefined;
+}
+let booted: Promise<Booted> | undefined;
 
-async function boot(): Promise<PromiseHandler<APIGatewayProxyEventV2>> {
+async function boot(): Promise<Booted> {
   const app = await createApp(loadConfig(process.env));
-  return awsLambdaFastify(app.getHttpAdapter().getInstance(), { callbackWaitsForEmptyEventLoop: false });
+  const { calls } = app.get<KuraStores>(KURA_STORES);
+  return {
+    serve: awsLambdaFastify(app.getHttpAdapter().getInstance(), { callbackWaitsForEmptyEventLoop: false }),
+    metrics: calls && new InvocationMetrics(calls),
+  };
 }
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context) {
-  proxy ??= boot().catch((error: unknown) => {
-    proxy = undefined; // let the next invocation try again rather than caching a failure
+  booted ??= boot().catch((error: unknown) => {
+    booted = undefined; // let the next invocation try again rather than caching a failure
     throw error;
   });
-  return (await proxy)(event, context);
+  const { serve, metrics } = await booted;
+  const result = await serve(event, context);
+  metrics?.flush(context.awsRequestId, result.statusCode);
+  return result;
 }

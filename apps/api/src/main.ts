@@ -3,6 +3,7 @@ import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js'
 import { createApp, createLogger } from './app.factory.js';
 import { startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
 import { Lifecycle } from './health/lifecycle.js';
+import { KuraMetrics } from './observability/metrics.js';
 import { initTables } from './storage/tables.js';
 
 /** The long-running server (local, containers, Kubernetes). Serves what `createApp` builds; nothing else. */
@@ -20,8 +21,11 @@ async function main(): Promise<void> {
   }
   if (config.store.createTables) await initTables(config.store, logger);
 
-  const app = await createApp(config, logger);
+  const metrics = config.metrics.port === undefined ? undefined : new KuraMetrics();
+  const app = await createApp(config, logger, undefined, metrics);
   await app.listen({ host: config.http.host, port: config.http.port });
+  const metricsServer = metrics && config.metrics.port !== undefined ? await metrics.serve(config.metrics.host, config.metrics.port) : undefined;
+  if (metricsServer) logger.log(`Prometheus metrics on http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics`, 'Main');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
   logger.log(`Kura is listening on ${base} — explorer at ${base}/docs`, 'Main');
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
     }, (drainSeconds + closeTimeoutSeconds) * 1000).unref();
     await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
     await app.close();
+    metricsServer?.close();
     await embedded?.close();
     logger.log('closed', 'Main');
     process.exit(0);

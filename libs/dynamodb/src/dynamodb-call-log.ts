@@ -30,8 +30,17 @@ export function kindOf(operation: string): DynamoDbCallKind {
  * DynamoDB reports for it (`ReturnConsumedCapacity`). Aggregates only, so it can stay on in production; tests
  * assert per-request counts with it and benchmarks report cost.
  */
+/** Told of every call as it completes: for metrics (Prometheus counters, CloudWatch EMF). */
+export type DynamoDbCallListener = (call: { operation: string; kind: DynamoDbCallKind; capacityUnits: number; failed: boolean }) => void;
+
 export class DynamoDbCallLog {
   private totals: DynamoDbCallTotals = DynamoDbCallLog.empty();
+  private readonly listeners: DynamoDbCallListener[] = [];
+
+  /** Adds a listener told of every call from now on. */
+  onCall(listener: DynamoDbCallListener): void {
+    this.listeners.push(listener);
+  }
 
   private static empty(): DynamoDbCallTotals {
     return { reads: 0, writes: 0, readCapacityUnits: 0, writeCapacityUnits: 0, byOperation: {} };
@@ -50,6 +59,7 @@ export class DynamoDbCallLog {
     entry.calls += 1;
     entry.capacityUnits += capacityUnits;
     if (failed) entry.failures += 1;
+    for (const listener of this.listeners) listener({ operation, kind, capacityUnits, failed });
   }
 
   /** A copy of the totals. */

@@ -43,7 +43,9 @@ export interface AppConfig {
     readonly maxFailuresPerClient: number;
     readonly windowSeconds: number;
   };
-  readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean };
+  readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean; readonly accessLog: boolean };
+  /** Prometheus metrics on their own port (not behind the Ingress); undefined: none. */
+  readonly metrics: { readonly port: number | undefined; readonly host: string };
 }
 
 /** The configuration could not be used; `problems` lists every one of them. */
@@ -109,6 +111,9 @@ const environment = z.object({
   KURA_DOCS_UI: flag.default(true),
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  KURA_ACCESS_LOG: flag.default(true),
+  KURA_METRICS_PORT: int(0, 65535).optional(), // 0: any free port (tests)
+  KURA_METRICS_HOST: z.string().min(1).optional(),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   AWS_PROFILE: z.string().optional(),
@@ -191,7 +196,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxFailuresPerClient: env.KURA_LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: env.KURA_LOGIN_FAILURE_WINDOW,
     },
-    log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json' },
+    log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json', accessLog: env.KURA_ACCESS_LOG },
+    metrics: { port: env.KURA_METRICS_PORT, host: env.KURA_METRICS_HOST ?? env.HOST },
   };
 }
 

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toProblem } from './problem-details.js';
 
 /** Sends every error as `application/problem+json`; the app's single error-to-HTTP mapping is {@link toProblem}. */
@@ -8,14 +8,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
 
   catch(error: unknown, host: ArgumentsHost): void {
-    sendProblem(host.switchToHttp().getResponse<FastifyReply>(), error, this.logger);
+    const http = host.switchToHttp();
+    sendProblem(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), error, this.logger);
   }
 }
 
-function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
+function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
   const { problem, headers, unexpected } = toProblem(error);
-  if (unexpected) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  else if (problem.status === 503) logger.warn(`${problem.type}: ${describe(error)}`);
+  // The request id ties these lines to the access log line and to the X-Request-Id the client saw.
+  if (unexpected) logger.error({ requestId: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  else if (problem.status === 503) logger.warn({ requestId: request.id, problem: problem.type, cause: describe(error) });
   void reply.status(problem.status).headers(headers).type('application/problem+json').send(problem);
 }
 

@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import type { DynamoDbCallLog } from '@kura/dynamodb';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client) for operators on Kubernetes: HTTP requests by route and status with their
+ * duration, every DynamoDB call by operation and outcome with the capacity it consumed, and the process's own
+ * (event loop lag, heap, GC). Served on a port of their own, so the Ingress never exposes them.
+ */
+export class KuraMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'kura_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'kura_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly storeCalls = new Counter({
+    name: 'kura_dynamodb_calls_total',
+    help: 'DynamoDB calls (one per command, retries included), by operation and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly capacity = new Counter({
+    name: 'kura_dynamodb_consumed_capacity_units_total',
+    help: 'Capacity units DynamoDB reported as consumed, by operation (the basis of the on-demand bill)',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    this.registry.setDefaultLabels({ service: 'kura' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'kura_' });
+  }
+
+  /** Counts every answered request of this Fastify instance. */
+  observeHttp(fastify: FastifyInstance): void {
+    fastify.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? '(no route)';
+      this.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      this.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+  }
+
+  /** Counts every call the stores make to DynamoDB. */
+  observeStore(calls: DynamoDbCallLog): void {
+    calls.onCall(({ operation, capacityUnits, failed }) => {
+      this.storeCalls.inc({ operation, outcome: failed ? 'error' : 'ok' });
+      if (capacityUnits > 0) this.capacity.inc({ operation }, capacityUnits);
+    });
+  }
+
+  /** Serves `GET /metrics` in the Prometheus text format on its own port. */
+  async serve(host: string, port: number): Promise<Server> {
+    const server = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url !== '/metrics') {
+        response.writeHead(404).end();
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        () => response.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    return server;
+  }
+}

@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+
+/** The request id header: taken from the caller when well formed (a load balancer's trace id), echoed back. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+const WELL_FORMED = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * The id of a request: the caller's `X-Request-Id` when it is harmless to log (8-128 characters of a safe
+ * alphabet, so nobody can forge log lines through it), otherwise a new UUID.
+ */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && WELL_FORMED.test(given) ? given : randomUUID();
+}
+
+/**
+ * One structured line per request, after the response: request id, method, the route's pattern (never the raw
+ * URL, whose query string is the caller's to fill), status and duration. Headers, cookies and bodies are
+ * never logged, so no token, password or cache signature can reach a log line.
+ */
+export function installRequestLog(fastify: FastifyInstance, logger: LoggerService, options: { accessLog: boolean }): void {
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  if (!options.accessLog) return;
+  fastify.addHook('onResponse', async (request, reply) => {
+    logger.log(
+      {
+        event: 'request',
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? '(no route)',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'Http',
+    );
+  });
+}

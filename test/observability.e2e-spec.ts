@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freshTables, kuraEnv } from './support/engine.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+
+/**
+ * What an operator sees: JSON log lines with a request id (and no secret in any of them), and Prometheus
+ * metrics on their own port. Kura runs as its own process, as in production, and every line it prints is read.
+ */
+let kura: KuraProcess;
+let metricsUrl: string;
+const email = uniqueEmail('observed');
+const password = 'first secret passphrase';
+const newPassword = 'second secret passphrase';
+const wrongPassword = 'not the right passphrase';
+const secrets: string[] = [password, newPassword, wrongPassword];
+
+beforeAll(async () => {
+  kura = await startKuraProcess(
+    kuraEnv(await freshTables(), undefined, { KURA_LOG_FORMAT: 'json', KURA_METRICS_PORT: '0', KURA_COOKIE_SECURE: 'false' }),
+  );
+  metricsUrl = /Prometheus metrics on (http:\/\/[\d.:]+\/metrics)/.exec(kura.output())![1]!;
+
+  // A whole journey, cookie and bearer, with a failure and a password change, for the logs to record.
+  const browser = new HttpClient(kura.baseUrl);
+  expect((await browser.post('/auth/register', { email, password })).status).toBe(201);
+  expect((await browser.post('/auth/login', { email, password: wrongPassword })).status).toBe(401);
+  expect((await browser.post('/auth/login', { email, password })).status).toBe(200);
+  secrets.push(...(await browser.jar.getCookies(kura.baseUrl)).map((cookie) => cookie.value));
+  const bearer = (await new HttpClient(kura.baseUrl).post('/auth/login', { email, password, transport: 'bearer' })).body.token as string;
+  secrets.push(bearer);
+  expect((await browser.get('/auth/me')).status).toBe(200);
+  expect((await fetch(`${kura.baseUrl}/auth/me`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
+  expect((await browser.request('PATCH', '/session/data', { json: { theme: 'dark' }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
+  const changed = await browser.post('/auth/password', { currentPassword: password, newPassword });
+  expect(changed.status).toBe(200);
+  secrets.push(...(await browser.jar.getCookies(kura.baseUrl)).map((cookie) => cookie.value));
+  expect((await browser.post('/auth/logout')).status).toBe(204);
+  // A request's line is written once its response has gone: wait for the last one.
+  for (let i = 0; i < 50 && !kura.output().includes('"route":"/auth/logout"'); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+}, 60_000);
+
+afterAll(() => kura?.stop());
+
+const lines = () => kura.output().split('\n').filter(Boolean);
+
+describe('logs', () => {
+  it('are JSON, one object per line', () => {
+    for (const line of lines()) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('record every request once: id, method, route pattern, status and duration', () => {
+    const requests = lines().map((line) => JSON.parse(line)).filter((entry) => entry.message?.event === 'request').map((entry) => entry.message);
+    expect(requests.map((entry) => `${entry.method} ${entry.route} ${entry.status}`)).toEqual(
+      expect.arrayContaining(['POST /auth/register 201', 'POST /auth/login 401', 'POST /auth/login 200', 'GET /auth/me 200', 'PATCH /session/data 200', 'POST /auth/password 200', 'POST /auth/logout 204']),
+    );
+    for (const entry of requests) {
+      expect(entry.requestId).toEqual(expect.any(String));
+      expect(entry.durationMs).toEqual(expect.any(Number));
+    }
+  });
+
+  it('contain no password, token or cookie value, and no email', () => {
+    const all = kura.output();
+    for (const secret of secrets) expect(all).not.toContain(secret);
+    expect(all).not.toContain(email);
+    expect(all).not.toMatch(/Bearer|cookie/i);
+  });
+
+  it('carry the caller’s X-Request-Id when it is well formed, and echo it; anything else is replaced', async () => {
+    const traced = await fetch(`${kura.baseUrl}/health/live`, { headers: { 'x-request-id': 'trace-0123456789abcdef' } });
+    expect(traced.headers.get('x-request-id')).toBe('trace-0123456789abcdef');
+    const forged = await fetch(`${kura.baseUrl}/health/live`, { headers: { 'x-request-id': 'x", "level": "fatal' } });
+    expect(forged.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(kura.output()).toContain('"requestId":"trace-0123456789abcdef"');
+    expect(kura.output()).not.toContain('"level": "fatal');
+  });
+
+  it('log the URL pattern, not the URL: a query string never reaches the logs', async () => {
+    await fetch(`${kura.baseUrl}/auth/me?token=should-not-be-logged-anywhere`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(kura.output()).not.toContain('should-not-be-logged-anywhere');
+  });
+});
+
+describe('Prometheus metrics', () => {
+  let text: string;
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+
+  beforeAll(async () => {
+    const response = await fetch(metricsUrl);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    text = await response.text();
+  });
+
+  it('count requests by route pattern and status, with durations', () => {
+    expect(value(/^kura_http_requests_total\{method="GET",route="\/auth\/me",status="200",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^kura_http_requests_total\{method="POST",route="\/auth\/login",status="401",service="kura"\} (\d+)/m)).toBe(1);
+    expect(value(/^kura_http_request_duration_seconds_count\{[^}]*route="\/auth\/me"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('count DynamoDB calls by operation and outcome, and the capacity they consumed', () => {
+    expect(value(/^kura_dynamodb_calls_total\{operation="GetItem",outcome="ok",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^kura_dynamodb_consumed_capacity_units_total\{operation="GetItem",service="kura"\} ([\d.]+)/m)).toBeGreaterThan(0);
+    expect(text).toMatch(/^kura_nodejs_eventloop_lag_seconds/m);
+  });
+
+  it('are served on their own port only, not next to the API', async () => {
+    expect((await fetch(`${kura.baseUrl}/metrics`)).status).toBe(404);
+  });
+});
