@@ -84,3 +84,68 @@ describe('V7.4.4: logout is reachable from every authenticated operation', () =>
     expect(secured.length).toBeGreaterThan(3);
   });
 });
+
+describe('V7.5.2: ending other sessions needs the password proved again, recently', () => {
+  let strict: NestFastifyApplication;
+  let url: string;
+  const who = uniqueEmail('reauth');
+  const elapse = () => new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1 s window
+
+  beforeAll(async () => {
+    ({ app: strict, baseUrl: url } = await startKuraInProcess(
+      kuraEnv(await freshTables(), undefined, { KURA_REAUTH_WINDOW: '1', KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' }),
+    ));
+    await new HttpClient(url).post('/auth/register', { email: who, password });
+  });
+  afterAll(() => strict?.close());
+
+  it('lets a fresh login end the other sessions, refuses it once the window has passed, and again after a confirmation', async () => {
+    const phone = new HttpClient(url);
+    await phone.post('/auth/login', { email: who, password });
+    const laptop = new HttpClient(url);
+    await laptop.post('/auth/login', { email: who, password });
+
+    await elapse();
+    const refused = await laptop.post('/auth/logout-all');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ type: 'urn:kura:problem:reauthentication-required' });
+    expect((await phone.get('/auth/me')).status).toBe(200); // nothing ended
+
+    const wrong = await laptop.post('/auth/reauthenticate', { password: 'not the password' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toMatchObject({ type: 'urn:kura:problem:reauthentication-failed' });
+    expect((await laptop.post('/auth/logout-all')).status).toBe(403);
+
+    expect((await laptop.post('/auth/reauthenticate', { password })).status).toBe(204);
+    const ended = await laptop.post('/auth/logout-all');
+    expect(ended.status).toBe(200);
+    expect((await phone.get('/auth/me')).status).toBe(401);
+  });
+
+  it('applies to ending one other session, not to ending this one (that is a logout)', async () => {
+    const phone = new HttpClient(url);
+    await phone.post('/auth/login', { email: who, password });
+    const laptop = new HttpClient(url);
+    await laptop.post('/auth/login', { email: who, password });
+    const sessions = (await laptop.get('/auth/sessions')).body.sessions as { id: string; current: boolean }[];
+    const own = sessions.find((session) => session.current)!.id;
+    const other = (await phone.get('/auth/sessions')).body.sessions.find((session: { current: boolean }) => session.current).id as string;
+
+    await elapse();
+    expect((await laptop.request('DELETE', `/auth/sessions/${other}`)).status).toBe(403);
+    expect((await phone.get('/auth/me')).status).toBe(200);
+    expect((await laptop.request('DELETE', `/auth/sessions/${own}`)).status).toBe(204);
+    expect((await laptop.get('/auth/me')).status).toBe(401);
+  });
+
+  it('counts wrong confirmations like failed logins: a stolen session cannot guess the password', async () => {
+    const thief = new HttpClient(url);
+    const target = uniqueEmail('guessed');
+    await thief.post('/auth/register', { email: target, password });
+    await thief.post('/auth/login', { email: target, password });
+    for (let i = 0; i < 3; i += 1) expect((await thief.post('/auth/reauthenticate', { password: `guess ${i}` })).status).toBe(403);
+    const limited = await thief.post('/auth/reauthenticate', { password });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+});

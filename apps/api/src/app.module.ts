@@ -26,6 +26,7 @@ export class AppModule {
             ...(config.session.cache ? { cache: { ttlSeconds: config.session.cache.ttlSeconds, keys: [...config.session.cache.keys] } } : {}),
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+            reauthenticationWindowSeconds: config.session.reauthenticationWindowSeconds,
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
             cookie: {
               secure: config.session.cookieSecure,

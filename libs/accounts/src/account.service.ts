@@ -57,10 +57,30 @@ export class AccountService {
    * Changes a signed-in user's password after checking the current one (`ReauthenticationFailedError`
    * otherwise). Two concurrent changes cannot both win: the write is conditional on the hash that was checked.
    */
-  async changePassword(email: string, currentPassword: string, newPassword: string): Promise<void> {
-    const user = await this.store.findByEmail(normaliseEmail(email));
-    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) throw new ReauthenticationFailedError();
+  async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<void> {
+    const user = await this.confirmed(email, currentPassword, client);
     const replaced = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (!replaced) throw new ReauthenticationFailedError();
+  }
+
+  /**
+   * A signed-in user proves again that they know the password (re-authentication before a sensitive change).
+   * Throws `ReauthenticationFailedError` when it is wrong; counted and limited like logins, so a stolen session
+   * cannot be used to guess the password.
+   */
+  async confirmPassword(email: string, password: string, client?: string): Promise<void> {
+    await this.confirmed(email, password, client);
+  }
+
+  private async confirmed(email: string, password: string, client?: string) {
+    const normalised = normaliseEmail(email);
+    const attempt = await this.throttle?.check(normalised, client);
+    const user = await this.store.findByEmail(normalised);
+    if (!user || !(await this.hasher.verify(password, user.passwordHash))) {
+      await this.throttle?.recordFailure(normalised, client);
+      throw new ReauthenticationFailedError();
+    }
+    if (attempt?.accountHasFailures) await this.throttle!.recordSuccess(normalised);
+    return user;
   }
 }

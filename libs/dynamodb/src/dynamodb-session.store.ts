@@ -34,6 +34,7 @@ interface SessionItem {
   lastSeenAt: number;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
+  authenticatedAt?: number;
   /** Epoch seconds, rounded up so DynamoDB's TTL never deletes a session before it expires. */
   expiresAt: number;
   userAgent?: string;
@@ -66,6 +67,7 @@ function toRecord(item: SessionItem): SessionRecord {
     lastSeenAt: item.lastSeenAt,
     idleExpiresAt: item.idleExpiresAt,
     absoluteExpiresAt: item.absoluteExpiresAt,
+    ...(item.authenticatedAt !== undefined ? { authenticatedAt: item.authenticatedAt } : {}),
     ...(item.userAgent !== undefined ? { userAgent: item.userAgent } : {}),
     ...(item.ip !== undefined ? { ip: item.ip } : {}),
   };
@@ -127,8 +129,13 @@ export class DynamoDbSessionStore implements SessionStore {
           Key: { id },
           // UpdateItem creates missing items: the condition keeps a revoked session from coming back.
           ConditionExpression: 'attribute_exists(userId)',
-          UpdateExpression: 'SET lastSeenAt = :seen, idleExpiresAt = :idle, expiresAt = :ttl',
-          ExpressionAttributeValues: { ':seen': change.lastSeenAt, ':idle': change.idleExpiresAt, ':ttl': ttlOf(change) },
+          UpdateExpression: `SET lastSeenAt = :seen, idleExpiresAt = :idle, expiresAt = :ttl${change.authenticatedAt === undefined ? '' : ', authenticatedAt = :auth'}`,
+          ExpressionAttributeValues: {
+            ':seen': change.lastSeenAt,
+            ':idle': change.idleExpiresAt,
+            ':ttl': ttlOf(change),
+            ...(change.authenticatedAt === undefined ? {} : { ':auth': change.authenticatedAt }),
+          },
           ...CAPACITY,
         }),
       );

@@ -32,6 +32,7 @@ export {
   SessionRejectedError,
   SessionOptionsError,
   type SessionRejection,
+  ReauthenticationRequiredError,
   SessionNotFoundError,
   SessionDataConflictError,
   SessionDataTooLargeError,

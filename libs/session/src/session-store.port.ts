@@ -4,7 +4,7 @@ import type { SessionRecord } from './session.types.js';
 export const SESSION_STORE = Symbol('kura:session-store');
 
 /** The fields `extend` changes. */
-export type SessionExtension = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>;
+export type SessionExtension = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'>;
 
 /**
  * Where sessions live. Implementations must keep sessions outside the process for Kura's promise to hold;

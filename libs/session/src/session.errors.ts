@@ -10,6 +10,18 @@ export class SessionRejectedError extends Error {
   }
 }
 
+/**
+ * Ending the user's other sessions needs a recent proof of the password on this session (ASVS 7.5.2): the
+ * client re-authenticates and retries. Mapped to 403.
+ */
+export class ReauthenticationRequiredError extends Error {
+  override readonly name = 'ReauthenticationRequiredError';
+
+  constructor(readonly windowSeconds: number) {
+    super(`Confirm the password first: this session last proved it more than ${windowSeconds} s ago`);
+  }
+}
+
 /** `SessionModule` was given options that cannot work; lists every problem at once. */
 export class SessionOptionsError extends Error {
   override readonly name = 'SessionOptionsError';

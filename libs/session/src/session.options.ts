@@ -72,6 +72,12 @@ export interface SessionModuleOptions {
    */
   trustedOrigins?: string[];
   /**
+   * How long after the user last proved their password (login or `reauthenticated`) a session may end the
+   * user's other sessions (`requireRecentAuthentication`).
+   * @default 300
+   */
+  reauthenticationWindowSeconds?: number;
+  /**
    * Source of the current time.
    * @default the system clock
    */
@@ -84,6 +90,7 @@ export interface SessionSettings {
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
   readonly refreshIntervalMs: number;
+  readonly reauthenticationWindowMs: number;
   readonly cookie: Required<SessionCookieOptions>;
   readonly dataStore: SessionDataStore | undefined;
   readonly dataMaxBytes: number;
@@ -104,11 +111,13 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   const name = options.cookie?.name ?? (secure ? '__Host-kura_session' : 'kura_session');
   const sameSite = options.cookie?.sameSite ?? 'lax';
   const dataMaxBytes = options.dataMaxBytes ?? 8192;
+  const reauthenticationWindow = options.reauthenticationWindowSeconds ?? 300;
 
   if (!options.store) problems.push('store is required');
   if (!isPositiveInteger(idle)) problems.push(`idleTimeoutSeconds must be a positive integer, got ${idle}`);
   if (!isPositiveInteger(absolute)) problems.push(`absoluteTimeoutSeconds must be a positive integer, got ${absolute}`);
   if (!isPositiveInteger(refresh)) problems.push(`refreshIntervalSeconds must be a positive integer, got ${refresh}`);
+  if (!isPositiveInteger(reauthenticationWindow)) problems.push(`reauthenticationWindowSeconds must be a positive integer, got ${reauthenticationWindow}`);
   if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
   if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
   if (!COOKIE_NAME.test(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
@@ -139,6 +148,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     idleTimeoutMs: idle * 1000,
     absoluteTimeoutMs: absolute * 1000,
     refreshIntervalMs: refresh * 1000,
+    reauthenticationWindowMs: reauthenticationWindow * 1000,
     cookie: { secure, name, sameSite },
     dataStore: options.dataStore,
     dataMaxBytes,

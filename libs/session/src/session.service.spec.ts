@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { InMemorySessionStore } from './in-memory-session.store.js';
-import { SessionRejectedError } from './session.errors.js';
+import { ReauthenticationRequiredError, SessionRejectedError } from './session.errors.js';
 import { resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
 import { SessionCache } from './session-cache.js';
@@ -164,5 +164,44 @@ describe('SessionService', () => {
     jest.spyOn(store, 'find').mockRejectedValueOnce(new StoreUnavailableError('session.find'));
 
     await expect(sut.authenticate(token)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('SessionService re-authentication window', () => {
+  it('lets a session that proved the password within 5 minutes through, and refuses it after', async () => {
+    const { sut, clock } = setup();
+    const { record } = await sut.create(user);
+    clock.advance(5 * MINUTE);
+    expect(() => sut.requireRecentAuthentication(record)).not.toThrow();
+    clock.advance(1);
+    expect(() => sut.requireRecentAuthentication(record)).toThrow(ReauthenticationRequiredError);
+  });
+
+  it('opens the window again on re-authentication, stored for every replica', async () => {
+    const { sut, store, clock } = setup();
+    const { token, record } = await sut.create(user);
+    clock.advance(20 * MINUTE);
+    const session = await sut.authenticate(token);
+    const renewed = await sut.reauthenticated(session);
+    expect(renewed.authenticatedAt).toBe(clock.now());
+    expect(() => sut.requireRecentAuthentication(renewed)).not.toThrow();
+    expect((await store.find(record.id, clock.now()))?.authenticatedAt).toBe(clock.now());
+  });
+
+  it('treats a record stored before the field existed as authenticated at its creation', async () => {
+    const { sut, clock } = setup();
+    const { record } = await sut.create(user);
+    const { authenticatedAt: _dropped, ...older } = record;
+    clock.advance(6 * MINUTE);
+    expect(() => sut.requireRecentAuthentication(older)).toThrow(ReauthenticationRequiredError);
+  });
+
+  it('refuses to re-authenticate a session revoked meanwhile', async () => {
+    const { sut, clock } = setup();
+    const { token } = await sut.create(user);
+    const session = await sut.authenticate(token);
+    await sut.revoke(token);
+    clock.advance(MINUTE);
+    expect(await rejection(sut.reauthenticated(session))).toBe('revoked');
   });
 });

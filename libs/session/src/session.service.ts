@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SessionNotFoundError, SessionRejectedError } from './session.errors.js';
+import { ReauthenticationRequiredError, SessionNotFoundError, SessionRejectedError } from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { SessionCache } from './session-cache.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
@@ -39,6 +39,7 @@ export class SessionService {
       lastSeenAt: now,
       idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),
       absoluteExpiresAt,
+      authenticatedAt: now,
       ...(client.userAgent ? { userAgent: client.userAgent.slice(0, MAX_USER_AGENT) } : {}),
       ...(client.ip ? { ip: client.ip } : {}),
     };
@@ -77,6 +78,31 @@ export class SessionService {
     };
     if (!(await store.extend(record.id, change))) throw new SessionRejectedError('revoked');
     return { token, record: { ...record, ...change }, extended: true };
+  }
+
+  /**
+   * Records that the user has just proved their password on this session (the caller checked it), which
+   * opens the window in which `requireRecentAuthentication` lets it through. Also counts as a use.
+   */
+  async reauthenticated(session: AuthenticatedSession): Promise<SessionRecord> {
+    const { record } = session;
+    const now = this.settings.clock.now();
+    const change = {
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(now + this.settings.idleTimeoutMs, record.absoluteExpiresAt),
+      absoluteExpiresAt: record.absoluteExpiresAt,
+      authenticatedAt: now,
+    };
+    if (!(await this.settings.store.extend(record.id, change))) throw new SessionRejectedError('revoked');
+    return { ...record, ...change };
+  }
+
+  /** Throws `ReauthenticationRequiredError` unless the password was proved on this session within the window. */
+  requireRecentAuthentication(record: SessionRecord): void {
+    const { clock, reauthenticationWindowMs } = this.settings;
+    if (clock.now() - (record.authenticatedAt ?? record.createdAt) > reauthenticationWindowMs) {
+      throw new ReauthenticationRequiredError(reauthenticationWindowMs / 1000);
+    }
   }
 
   /** Ends the session a token belongs to, for every process sharing the store. */

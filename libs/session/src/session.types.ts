@@ -17,6 +17,8 @@ export interface SessionRecord {
   readonly lastSeenAt: number;
   readonly idleExpiresAt: number;
   readonly absoluteExpiresAt: number;
+  /** When the user last proved their password on this session (login or re-authentication); absent: `createdAt`. */
+  readonly authenticatedAt?: number;
   readonly userAgent?: string;
   readonly ip?: string;
 }

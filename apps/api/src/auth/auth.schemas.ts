@@ -60,6 +60,11 @@ export const PasswordChangeBody = z
   .meta({ id: 'PasswordChangeRequest' });
 export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
 
+export const ReauthenticateBody = z
+  .strictObject({ password: z.string().min(1).max(128, 'must be at most 128 characters') })
+  .meta({ id: 'ReauthenticateRequest' });
+export type ReauthenticateBody = z.infer<typeof ReauthenticateBody>;
+
 export const SessionListResponse = z
   .object({
     sessions: z.array(

@@ -30,6 +30,7 @@ import {
 import {
   LoginResponse,
   PasswordChangeBody,
+  ReauthenticateBody,
   RevokedResponse,
   SessionListResponse,
 } from './auth.schemas.js';
@@ -71,12 +72,15 @@ export class SessionsController {
   @ApiOperation({ summary: "End one of the caller's sessions (404 for any id that is not theirs)" })
   @ApiNoContentResponse({ description: 'The session ended, on every replica at once.' })
   @ApiNotFoundResponse({ description: 'The caller has no session with this id.', ...problem })
+  @ApiForbiddenResponse({ description: 'Ending another session needs a recent password confirmation (POST /auth/reauthenticate).', ...problem })
   async revoke(
     @CurrentSession() current: AuthenticatedSession,
     @Param('id') id: string,
     @ResponseCookies() cookies: ResponseCookieJar,
   ): Promise<void> {
     if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
+    // Ending this very session is a logout; ending another one needs the password proved recently (ASVS 7.5.2).
+    if (id !== current.record.id) this.sessions.requireRecentAuthentication(current.record);
     await this.sessions.revokeOwned(current.record.user.id, id);
     if (id === current.record.id) cookies.set(...this.transport.expiredCookies());
   }
@@ -85,10 +89,31 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'End every session of the caller, this one included, on every replica at once' })
   @ApiOkResponse({ standardSchema: RevokedResponse })
+  @ApiForbiddenResponse({ description: 'Needs a recent password confirmation (POST /auth/reauthenticate).', ...problem })
   async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar) {
+    this.sessions.requireRecentAuthentication(current.record);
     const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
     cookies.set(...this.transport.expiredCookies());
     return { revoked };
+  }
+
+  @Post('reauthenticate')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Confirm the password on this session',
+    description:
+      'Opens a short window (KURA_REAUTH_WINDOW, 5 minutes by default) in which this session may end the ' +
+      "user's other sessions. Wrong passwords count towards the login limits.",
+  })
+  @ApiNoContentResponse({ description: 'Confirmed.' })
+  @ApiForbiddenResponse({ description: 'The password is not correct.', ...problem })
+  async reauthenticate(
+    @CurrentSession() current: AuthenticatedSession,
+    @Body({ schema: ReauthenticateBody }) body: ReauthenticateBody,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.accounts.confirmPassword(current.record.user.email, body.password, client.ip);
+    await this.sessions.reauthenticated(current);
   }
 
   @Post('password')
@@ -107,7 +132,7 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
     const { user } = current.record;
-    await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword);
+    await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword, client.ip);
     await this.sessions.revokeAllOfUser(user.id);
     const { token, record } = await this.sessions.create(user, client);
     const result = { user: record.user, session: toSessionView(record) };

@@ -28,6 +28,7 @@ export interface AppConfig {
     readonly idleTimeoutSeconds: number;
     readonly absoluteTimeoutSeconds: number;
     readonly refreshIntervalSeconds: number | undefined;
+    readonly reauthenticationWindowSeconds: number;
     readonly cookieSecure: boolean;
     readonly cookieName: string | undefined;
     readonly dataMaxBytes: number;
@@ -80,6 +81,7 @@ const environment = z.object({
   KURA_SESSION_IDLE_TIMEOUT: int(1, 31_536_000).default(1800),
   KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
   KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
+  KURA_REAUTH_WINDOW: int(1, 86_400).default(300),
   KURA_SESSION_DATA_LIMIT: int(64, 350_000).default(8192),
   KURA_TRUSTED_ORIGINS: z
     .string()
@@ -174,6 +176,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       idleTimeoutSeconds: env.KURA_SESSION_IDLE_TIMEOUT,
       absoluteTimeoutSeconds: env.KURA_SESSION_ABSOLUTE_TIMEOUT,
       refreshIntervalSeconds: env.KURA_SESSION_REFRESH_INTERVAL,
+      reauthenticationWindowSeconds: env.KURA_REAUTH_WINDOW,
       cookieSecure: env.KURA_COOKIE_SECURE,
       cookieName: env.KURA_COOKIE_NAME,
       dataMaxBytes: env.KURA_SESSION_DATA_LIMIT,

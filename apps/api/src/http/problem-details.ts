@@ -8,6 +8,7 @@ import {
   SessionDataContentionError,
   SessionDataTooLargeError,
   SessionNotFoundError,
+  ReauthenticationRequiredError,
   SessionRejectedError,
 } from '@kura/session';
 import { etagOf } from './etag.js';
@@ -83,6 +84,9 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof ReauthenticationFailedError) {
     return respond(403, 'reauthentication-failed', 'The current password is not correct.');
+  }
+  if (error instanceof ReauthenticationRequiredError) {
+    return respond(403, 'reauthentication-required', `Confirm your password (POST /auth/reauthenticate) and try again within ${error.windowSeconds} seconds.`);
   }
   if (error instanceof SessionNotFoundError) {
     return respond(404, 'session-not-found', 'You have no session with this id.');
