@@ -5,6 +5,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { effectiveExpiry, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/session';
@@ -270,6 +271,31 @@ export class DynamoDbSessionStore implements SessionStore {
       if (isConditionalCheckFailure(error)) return;
       throw storeUnavailable('session.unregister', error);
     }
+  }
+
+  /**
+   * The one Scan in Kura, for the operator's "end every session": pages through the keys only (a projection),
+   * deleting sessions, their data and the users' registers in batches; failed-login counters stay.
+   */
+  async removeAll(): Promise<number> {
+    let sessions = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.documents.send(
+          new ScanCommand({ TableName: this.table, ProjectionExpression: 'id', ConsistentRead: true, ExclusiveStartKey: start, ...CAPACITY }),
+        );
+      } catch (error) {
+        throw storeUnavailable('session.removeAll', error);
+      }
+      const ids = (page.Items ?? []).map((item) => String(item.id));
+      const doomed = ids.filter((id) => !id.startsWith('fail#') && !id.startsWith('kura#'));
+      sessions += doomed.filter((id) => !id.includes('#')).length;
+      for (let index = 0; index < doomed.length; index += 25) await this.deleteItems(doomed.slice(index, index + 25), 'session.removeAll');
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return sessions;
   }
 
   /** Deletes sessions and their data, by primary key. */

@@ -46,6 +46,13 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return ids.length;
   }
 
+  async removeAll(): Promise<number> {
+    const count = this.records.size;
+    this.records.clear();
+    this.documents.clear();
+    return count;
+  }
+
   async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
     return [...this.records.keys()]
       .map((id) => this.get(id)!)

@@ -45,6 +45,12 @@ export interface SessionStore {
    */
   removeAllOfUser(userId: string, keep?: string): Promise<number>;
 
+  /**
+   * Deletes every session of every user, with their data and registers: the operator's last resort (a
+   * suspected token leak). Walks the whole store; never on a request path. Returns how many sessions.
+   */
+  removeAll(): Promise<number>;
+
   /** The user's live sessions, newest first. May lag behind by about a second (eventually consistent index). */
   listOfUser(userId: string, now: number): Promise<SessionRecord[]>;
 
