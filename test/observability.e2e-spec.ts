@@ -106,6 +106,12 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/^kura_nodejs_eventloop_lag_seconds/m);
   });
 
+  it('count session events: created, authenticated from the store, revoked', () => {
+    expect(value(/^kura_session_events_total\{event="created",detail="",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^kura_session_events_total\{event="authenticated",detail="store",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^kura_session_events_total\{event="revoked",detail="",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+  });
+
   it('are served on their own port only, not next to the API', async () => {
     expect((await fetch(`${kura.baseUrl}/metrics`)).status).toBe(404);
   });

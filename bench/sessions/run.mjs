@@ -115,14 +115,17 @@ async function seedAnchorUsers(client) {
  * (ENGINE_WARMUP_SECONDS; items of their own, not counted).
  */
 async function warmEngine(client) {
-  const seconds = Number(option('engine-warmup', QUICK || ENGINE === 'dynalite' ? 0 : 15));
+  const seconds = Number(option('engine-warmup', QUICK || ENGINE === 'dynalite' ? 0 : 30));
   const until = Date.now() + seconds * 1000;
   const { GetItemCommand, UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
   await Promise.all(Array.from({ length: 16 }, async (_, worker) => {
     for (let i = 0; Date.now() < until; i += 1) {
-      const Key = { id: { S: `warm-${worker}-${i % 50}` } };
-      await client.send(new UpdateItemCommand({ TableName: 'bench-connect-sessions', Key, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': { N: String(i) } }, ReturnConsumedCapacity: 'TOTAL' }));
-      await client.send(new GetItemCommand({ TableName: 'bench-connect-sessions', Key, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+      // Both tables, writes and consistent reads: the paths every system's calls take.
+      for (const TableName of ['bench-connect-sessions', 'bench-kura-sessions']) {
+        const Key = { id: { S: `warm-${worker}-${i % 50}` } };
+        await client.send(new UpdateItemCommand({ TableName, Key, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': { N: String(i) } }, ReturnConsumedCapacity: 'TOTAL' }));
+        await client.send(new GetItemCommand({ TableName, Key, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+      }
     }
   }));
 }

@@ -12,7 +12,7 @@ import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { RequestValidationError } from './http/request-validation.error.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
-import { installRequestLog, requestIdOf } from './observability/request-log.js';
+import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
 import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
@@ -58,7 +58,7 @@ export async function createApp(
     genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, metrics?.sessionEvents), adapter, {
     logger,
     bodyParser: false,
   });
@@ -72,13 +72,14 @@ export async function createApp(
   const lifecycle = app.get(Lifecycle);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(INSTANCE_HEADER, instanceId);
+    reply.header(REQUEST_ID_HEADER, request.id);
     // While draining, ask every client to reconnect (elsewhere) after this response, so no keep-alive
     // connection is left for the close to cut in the middle of a request.
     if (lifecycle.draining) reply.header('connection', 'close');
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
 
-  installRequestLog(fastify, logger, { accessLog: config.log.accessLog });
+  installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });
   if (metrics) {
     metrics.observeHttp(fastify);
     const { calls } = app.get<KuraStores>(KURA_STORES);

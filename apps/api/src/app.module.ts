@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccountsModule } from '@kura/accounts';
 import { APP_GUARD } from '@nestjs/core';
-import { CrossSiteRequestGuard, SessionModule } from '@kura/session';
+import { CrossSiteRequestGuard, type SessionEvent, SessionModule } from '@kura/session';
 import { AuthModule } from './auth/auth.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { HealthModule } from './health/health.module.js';
@@ -11,7 +11,7 @@ import { KURA_STORES, type KuraStores, StorageModule } from './storage/storage.m
 /** Composition root: which stores, which session rules, which routes. */
 @Module({})
 export class AppModule {
-  static forConfig(config: AppConfig): DynamicModule {
+  static forConfig(config: AppConfig, sessionEvents?: (event: SessionEvent) => void): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -27,6 +27,7 @@ export class AppModule {
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
             reauthenticationWindowSeconds: config.session.reauthenticationWindowSeconds,
+            ...(sessionEvents ? { events: sessionEvents } : {}),
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
             cookie: {
               secure: config.session.cookieSecure,

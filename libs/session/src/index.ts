@@ -45,6 +45,7 @@ export {
   type SessionRecord,
   type SessionUser,
   type SessionView,
+  type SessionEvent,
   type ClientInfo,
   type IssuedSession,
   type AuthenticatedSession,

@@ -3,6 +3,7 @@ import { SessionOptionsError } from './session.errors.js';
 import type { SessionDataStore } from './session-data-store.port.js';
 import type { SessionCacheKey } from './session-cache.js';
 import type { SessionStore } from './session-store.port.js';
+import type { SessionEvent } from './session.types.js';
 
 /** Nest injection token for the resolved {@link SessionSettings}. */
 export const SESSION_SETTINGS = Symbol('kura:session-settings');
@@ -77,6 +78,8 @@ export interface SessionModuleOptions {
    * @default 300
    */
   reauthenticationWindowSeconds?: number;
+  /** Told of every session event (created, authenticated, rejected, ...), e.g. to count them. */
+  events?: (event: SessionEvent) => void;
   /**
    * Source of the current time.
    * @default the system clock
@@ -91,6 +94,7 @@ export interface SessionSettings {
   readonly absoluteTimeoutMs: number;
   readonly refreshIntervalMs: number;
   readonly reauthenticationWindowMs: number;
+  readonly events: (event: SessionEvent) => void;
   readonly cookie: Required<SessionCookieOptions>;
   readonly dataStore: SessionDataStore | undefined;
   readonly dataMaxBytes: number;
@@ -149,6 +153,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     absoluteTimeoutMs: absolute * 1000,
     refreshIntervalMs: refresh * 1000,
     reauthenticationWindowMs: reauthenticationWindow * 1000,
+    events: options.events ?? (() => {}),
     cookie: { secure, name, sameSite },
     dataStore: options.dataStore,
     dataMaxBytes,

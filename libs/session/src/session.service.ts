@@ -44,6 +44,7 @@ export class SessionService {
       ...(client.ip ? { ip: client.ip } : {}),
     };
     await store.insert(record);
+    this.settings.events({ type: 'created' });
     return { token, record };
   }
 
@@ -53,11 +54,27 @@ export class SessionService {
    * With the signed cache on, a valid cache token for this very session stands in for the store read.
    */
   async authenticate(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
+    try {
+      const session = await this.check(token, cached);
+      this.settings.events({ type: 'authenticated', source: session.fromCache ? 'cache' : 'store' });
+      if (session.authenticated.extended) this.settings.events({ type: 'extended' });
+      return session.authenticated;
+    } catch (error) {
+      if (error instanceof SessionRejectedError) this.settings.events({ type: 'rejected', reason: error.reason });
+      throw error;
+    }
+  }
+
+  private async check(token: string | undefined, cached?: string): Promise<{ authenticated: AuthenticatedSession; fromCache: boolean }> {
     if (token === undefined || token === '') throw new SessionRejectedError('missing');
     if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
     const id = sessionIdOf(token);
     const fromCache = await this.cache.verify(cached, id);
-    if (fromCache) return { token, record: fromCache, extended: false };
+    if (fromCache) return { authenticated: { token, record: fromCache, extended: false }, fromCache: true };
+    return { authenticated: await this.fromStoreWithCache(token, id), fromCache: false };
+  }
+
+  private async fromStoreWithCache(token: string, id: string): Promise<AuthenticatedSession> {
     const session = await this.fromStore(token, id);
     if (!this.cache.enabled) return session;
     return { ...session, cache: await this.cache.issue(session.record) };
@@ -94,6 +111,7 @@ export class SessionService {
       authenticatedAt: now,
     };
     if (!(await this.settings.store.extend(record.id, change))) throw new SessionRejectedError('revoked');
+    this.settings.events({ type: 'reauthenticated' });
     return { ...record, ...change };
   }
 
@@ -107,7 +125,9 @@ export class SessionService {
 
   /** Ends the session a token belongs to, for every process sharing the store. */
   async revoke(token: string): Promise<void> {
-    if (isWellFormedToken(token)) await this.settings.store.remove(sessionIdOf(token));
+    if (!isWellFormedToken(token)) return;
+    await this.settings.store.remove(sessionIdOf(token));
+    this.settings.events({ type: 'revoked', count: 1 });
   }
 
   /** The user's live sessions, newest first (from an eventually consistent index: for display, not for decisions). */
@@ -118,11 +138,14 @@ export class SessionService {
   /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */
   async revokeOwned(userId: string, sessionId: string): Promise<void> {
     if (!(await this.settings.store.removeOwned(sessionId, userId))) throw new SessionNotFoundError();
+    this.settings.events({ type: 'revoked', count: 1 });
   }
 
   /** Ends every session of the user (but `keep`), effective on every replica at once. Returns how many ended. */
-  revokeAllOfUser(userId: string, keep?: string): Promise<number> {
-    return this.settings.store.removeAllOfUser(userId, keep);
+  async revokeAllOfUser(userId: string, keep?: string): Promise<number> {
+    const count = await this.settings.store.removeAllOfUser(userId, keep);
+    this.settings.events({ type: 'revoked', count });
+    return count;
   }
 
   /** Whether the store answers; for readiness probes. */

@@ -45,6 +45,18 @@ export interface AuthenticatedSession {
   readonly cache?: { readonly jws: string; readonly expiresAt: number };
 }
 
+/**
+ * What happened to a session, for metrics (never carries a token or an id). `authenticated` says whether the
+ * store or the signed cache vouched for it; `rejected` why a presented token was refused.
+ */
+export type SessionEvent =
+  | { readonly type: 'created' }
+  | { readonly type: 'authenticated'; readonly source: 'store' | 'cache' }
+  | { readonly type: 'rejected'; readonly reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' }
+  | { readonly type: 'extended' }
+  | { readonly type: 'reauthenticated' }
+  | { readonly type: 'revoked'; readonly count: number };
+
 /** The public, JSON-ready view of a session (never the token). */
 export interface SessionView {
   readonly id: string;

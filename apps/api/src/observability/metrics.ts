@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { DynamoDbCallLog } from '@kura/dynamodb';
+import type { SessionEvent } from '@kura/session';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
@@ -35,6 +36,19 @@ export class KuraMetrics {
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
+
+  private readonly sessions = new Counter({
+    name: 'kura_session_events_total',
+    help: 'Session events: created, authenticated (by store or cache), rejected (by reason), extended, reauthenticated, revoked',
+    labelNames: ['event', 'detail'] as const,
+    registers: [this.registry],
+  });
+
+  /** Counts session events; give it to the session module (`events`). */
+  readonly sessionEvents = (event: SessionEvent): void => {
+    const detail = event.type === 'authenticated' ? event.source : event.type === 'rejected' ? event.reason : '';
+    this.sessions.inc({ event: event.type, detail }, event.type === 'revoked' ? event.count : 1);
+  };
 
   constructor() {
     this.registry.setDefaultLabels({ service: 'kura' });

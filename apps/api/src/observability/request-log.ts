@@ -19,24 +19,21 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
 /**
  * One structured line per request, after the response: request id, method, the route's pattern (never the raw
  * URL, whose query string is the caller's to fill), status and duration. Headers, cookies and bodies are
- * never logged, so no token, password or cache signature can reach a log line.
+ * never logged, so no token, password or cache signature can reach a log line. (The id goes back to the
+ * client in the `X-Request-Id` header, set with Kura's other response headers in `createApp`.)
  */
-export function installRequestLog(fastify: FastifyInstance, logger: LoggerService, options: { accessLog: boolean }): void {
-  fastify.addHook('onSend', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-  });
+export function installRequestLog(fastify: FastifyInstance, logger: LoggerService, options: { accessLog: boolean; json: boolean }): void {
   if (!options.accessLog) return;
   fastify.addHook('onResponse', async (request, reply) => {
-    logger.log(
-      {
-        event: 'request',
-        requestId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? '(no route)',
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'Http',
-    );
+    const line = {
+      event: 'request',
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions.url ?? '(no route)',
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    // JSON for machines; one short line for a person at a terminal.
+    logger.log(options.json ? line : `${line.method} ${line.route} ${line.status} ${line.durationMs} ms [${line.requestId}]`, 'Http');
   });
 }
