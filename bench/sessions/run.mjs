@@ -3,7 +3,7 @@
 // session) and the physical limit of a strict check (one consistent GetItem per request). Same machine, same run,
 // same DynamoDB engine, same table settings; every DynamoDB call is counted by a proxy in front of the engine.
 //
-// Usage: npm run bench [-- --quick] [--seconds 10] [--connections 32] [--latency 5] [--engine local|dynalite]
+// Usage: npm run bench [-- --quick] [--seconds 10] [--rounds 3] [--connections 32] [--latency 5] [--engine local|dynalite]
 //   --quick        a smoke run (1 s per scenario): checks the suite works, not speed
 //   --latency ms   the proxy delays every DynamoDB call by this much (a network hop, as to real DynamoDB)
 import { fork, spawn } from 'node:child_process';
@@ -137,16 +137,14 @@ const password = (i) => `benchmark password ${i}`;
 const KURA_MAIN = `${ROOT}dist/apps/api/src/main.js`;
 let nextAddress = 31;
 
-/** TypeScript with decorators (the NestJS reference), compiled with SWC as Kura is (not bundled, like Kura). */
+/**
+ * TypeScript with decorators (the NestJS reference): its own files bundled by esbuild, every package left to
+ * node_modules as Kura's are, so both run the same framework code unbundled.
+ */
 async function compiled(script) {
-  const { transformFile } = await import('@swc/core');
-  const { code } = await transformFile(`${HERE}systems/${script}`, {
-    swcrc: false,
-    jsc: { target: 'es2024', parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true } },
-    module: { type: 'es6' },
-  });
+  const { build } = await import('esbuild');
   const outfile = `${HERE}systems/.${script.replace(/\.ts$/, '.compiled.mjs')}`;
-  await writeFile(outfile, code);
+  await build({ entryPoints: [`${HERE}systems/${script}`], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node24', logLevel: 'warning' });
   return outfile;
 }
 
@@ -180,7 +178,7 @@ async function startSystem(system, endpoint, tables) {
     });
     child.once('exit', (code) => reject(new Error(`${system.name} exited with ${code}:\n${output}`)));
   });
-  return { url: `http://${address}`, pid: child.pid, stop: () => { child.kill('SIGTERM'); return once(child, 'exit'); } };
+  return { url: `http://${address}`, pid: child.pid, stop: () => (child.exitCode === null ? (child.kill('SIGTERM'), once(child, 'exit')) : Promise.resolve()) };
 }
 
 async function post(url, path, body, headers = {}) {
@@ -199,11 +197,6 @@ async function openSessions(system, url) {
       await post(url, '/auth/register', { email: who, password: password(i) });
       const { body } = await post(url, '/auth/login', { email: who, password: password(i), transport: 'bearer' });
       const headers = { authorization: `Bearer ${body.token}` };
-      if (system.env?.KURA_SESSION_CACHE_SECONDS) {
-        // A client keeps the signed cache it is handed and sends it back, as a browser does with the cookie.
-        const me = await fetch(`${url}/auth/me`, { headers });
-        headers['kura-session-cache'] = me.headers.get('kura-session-cache');
-      }
       sessions.push({ headers, token: body.token });
     } else if (system.kind === 'cookie') {
       const { response } = await post(url, '/auth/login', { email: email('anchor', i), password: password(i) });
@@ -214,9 +207,24 @@ async function openSessions(system, url) {
       sessions.push({ headers: { authorization: 'Bearer anything' } });
     }
   }
+  await refreshCaches(system, url, sessions);
   return sessions;
 }
 let kuraTokens = [];
+
+/**
+ * A client keeps the signed cache it was last handed and sends it back, as a browser does with the cache cookie.
+ * Fetched again before each measured round, so that a cache issued minutes earlier (rounds interleave) has not
+ * run out: the browser would have the fresh one.
+ */
+async function refreshCaches(system, url, sessions) {
+  if (!system.env?.KURA_SESSION_CACHE_SECONDS) return;
+  for (const session of sessions) {
+    const { 'kura-session-cache': _old, ...credentials } = session.headers;
+    const me = await fetch(`${url}/auth/me`, { headers: credentials });
+    session.headers = { ...credentials, 'kura-session-cache': me.headers.get('kura-session-cache') };
+  }
+}
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN elsewhere. */
 async function cpuMs(pid) {
@@ -224,6 +232,16 @@ async function cpuMs(pid) {
   if (!stat) return Number.NaN;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Waits (at most 30 s) until a process has stopped using CPU: under 10 ms in a quarter of a second. */
+async function settle(pid) {
+  for (let last = await cpuMs(pid), waited = 0; waited < 30_000; waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await cpuMs(pid);
+    if (!(now - last >= 10)) return;
+    last = now;
+  }
 }
 
 // ------------------------------------------------------------------ scenarios
@@ -308,37 +326,84 @@ const proxy = await startProxy(engine.endpoint);
 await warmEngine(client);
 const results = [];
 console.log(`engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call` : ''}; ${CONNECTIONS} connections, ${SECONDS} s per scenario, ${cpus().length} cores, Node ${process.version}`);
+// Every system runs at once (idle unless driven), so that each scenario can be measured in interleaved rounds:
+// system A, B, C, ... then A, B, C again. Whatever drifts during a run (the engine's JIT, the host) then falls on
+// every system alike instead of on whichever happened to run first.
+const ROUNDS = Number(option('rounds', QUICK ? 1 : 3));
+const wanted = (system) => system.scenarios.filter((name) => !option('scenarios') || option('scenarios').split(',').includes(name));
+const running = new Map();
 try {
   for (const system of selected) {
     // --direct: systems talk to the engine itself (no counts; shows what the proxy costs).
-    const running = await startSystem(system, flag('direct') ? engine.endpoint : proxy.endpoint, kura);
-    try {
-      const sessions = await openSessions(system, running.url);
-      if (system.key === 'kura-strict') kuraTokens = sessions.map((session) => session.token);
-      for (const scenario of system.scenarios.filter((name) => !option('scenarios') || option('scenarios').split(',').includes(name))) {
-        // Warm-up first (just-in-time compilation, connection pools), not measured and not counted.
-        if (WARMUP > 0 && scenario !== 'login') await SCENARIOS[scenario].run(running.url, sessions, system, WARMUP);
+    const started = await startSystem(system, flag('direct') ? engine.endpoint : proxy.endpoint, kura);
+    const sessions = await openSessions(system, started.url);
+    if (system.key === 'kura-strict') kuraTokens = sessions.map((session) => session.token);
+    running.set(system, { ...started, sessions });
+  }
+  for (const scenario of Object.keys(SCENARIOS)) {
+    const systems = selected.filter((system) => wanted(system).includes(scenario));
+    // Warm-up first (just-in-time compilation, connection pools), not measured and not counted.
+    if (WARMUP > 0 && scenario !== 'login') {
+      for (const system of systems) await SCENARIOS[scenario].run(running.get(system).url, running.get(system).sessions, system, WARMUP);
+    }
+    for (let round = 0; round < (scenario === 'login' ? 1 : ROUNDS); round += 1) {
+      for (const system of systems) {
+        const { url, sessions, pid } = running.get(system);
+        await refreshCaches(system, url, sessions);
         await proxy.take();
-        const pids = [running.pid, engine.pid, proxy.pid];
+        const pids = [pid, engine.pid, proxy.pid];
         const cpuBefore = await Promise.all(pids.map(cpuMs));
-        const result = await SCENARIOS[scenario].run(running.url, sessions, system);
+        const result = await SCENARIOS[scenario].run(url, sessions, system);
+        // A server can still be working through requests the load generator gave up on (32 logins queued behind
+        // scrypt): let it finish, counted as its own, before the next system is measured.
+        await settle(pid);
         const [cpu, engineCpu, proxyCpu] = (await Promise.all(pids.map(cpuMs))).map((ms, i) => ms - cpuBefore[i]);
         const calls = await proxy.take();
         if (process.env.BENCH_DEBUG) console.log(`    cpu ms: system ${cpu}, engine ${engineCpu}, proxy ${proxyCpu}`, JSON.stringify(calls));
         results.push({ system, scenario, result, calls, cpu });
-        console.log(`  ${system.name} · ${scenario}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${calls.connections} new connections to DynamoDB`);
+        console.log(`  ${system.name} · ${scenario} (round ${round + 1}): ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, ${calls.connections} new connections to DynamoDB`);
       }
-      if (system.scenarios.includes('update') && system.kind !== 'ceiling') {
-        const [fresh] = await openSessions({ ...system, key: `${system.key}-lost` }, running.url).catch(() => [sessions[0]]);
-        system.lost = await lostUpdates(running.url, fresh ?? sessions[0]);
-      }
-    } finally {
-      await running.stop();
     }
   }
+  for (const system of selected.filter((candidate) => wanted(candidate).includes('update') && candidate.kind !== 'ceiling')) {
+    const { url, sessions } = running.get(system);
+    const [fresh] = await openSessions({ ...system, key: `${system.key}-lost` }, url).catch(() => [sessions[0]]);
+    system.lost = await lostUpdates(url, fresh ?? sessions[0]);
+  }
 } finally {
+  for (const { stop } of running.values()) await stop();
   await stopAll();
 }
+
+/** One row per system and scenario: the rounds added up (requests, calls, CPU), latency from every round. */
+function combined(rows) {
+  const merged = new Map();
+  for (const row of rows) {
+    const key = `${row.system.key}/${row.scenario}`;
+    const into = merged.get(key);
+    if (!into) {
+      merged.set(key, { ...row, rounds: [row.result], calls: { ...row.calls } });
+      continue;
+    }
+    into.rounds.push(row.result);
+    into.cpu += row.cpu;
+    for (const field of ['reads', 'writes', 'readUnits', 'writeUnits']) into.calls[field] += row.calls[field];
+  }
+  return [...merged.values()].map((row) => {
+    const sum = (pick) => row.rounds.reduce((total, result) => total + pick(result), 0);
+    const worst = (pick) => Math.max(...row.rounds.map(pick));
+    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    return {
+      ...row,
+      result: {
+        requests: { sent: sum((r) => r.requests.sent), total: sum((r) => r.requests.total), average: median(row.rounds.map((r) => r.requests.average)) },
+        latency: { p50: median(row.rounds.map((r) => r.latency.p50)), p99: worst((r) => r.latency.p99) },
+        non2xx: sum((r) => r.non2xx), errors: sum((r) => r.errors), timeouts: sum((r) => r.timeouts),
+      },
+    };
+  });
+}
+results.splice(0, results.length, ...combined(results));
 
 // ------------------------------------------------------------------ report
 const perRequest = ({ result, calls, cpu }) => {
@@ -377,9 +442,10 @@ const strict = metric('kura-strict');
 const cached = metric('kura-cache');
 const anchors = ['express', 'fastify-session'].map((key) => metric(key));
 const goals = [
-  ['writes per authenticated request, Kura strict / cache', `${fixed(strict.writes)} / ${fixed(cached.writes)}`, 'target 0', strict.writes === 0 && cached.writes === 0],
+  // The only write on this path is the idle extension: at most once per session per refresh interval (3 min).
+  ['writes per authenticated request, Kura strict / cache', `${fixed(strict.writes, 4)} / ${fixed(cached.writes, 4)}`, 'target 0 (but one idle extension per session per 3 min)', strict.writes < 0.01 && cached.writes < 0.01],
   ['reads per authenticated request, Kura strict', fixed(strict.reads), 'target 1', Math.abs(strict.reads - 1) < 0.01],
-  ['reads per authenticated request, Kura cache', fixed(cached.reads, 4), `at most one per session per window (${USERS} sessions)`, cached.reads * cached.rps * SECONDS <= USERS + 0.5],
+  ['reads per authenticated request, Kura cache', fixed(cached.reads, 4), `at most one per session per window (${USERS} sessions, ${ROUNDS} rounds)`, results.find((row) => row.system.key === 'kura-cache' && row.scenario === 'me').calls.reads <= USERS * ROUNDS],
   ['Kura strict vs one-GetItem limit, req/s', `${fixed(strict.rps / metric('limit').rps)}x`, 'target >= 0.9x', strict.rps / metric('limit').rps >= 0.9],
   ['Kura cache vs plain-Fastify ceiling, req/s', `${fixed(cached.rps / metric('ceiling').rps)}x`, 'target >= 0.7x', cached.rps / metric('ceiling').rps >= 0.7],
   ['Kura strict p99 vs best session-store anchor', `${strict.p99} vs ${Math.min(...anchors.map((a) => a.p99))} ms`, 'target lower', strict.p99 < Math.min(...anchors.map((a) => a.p99))],
@@ -403,7 +469,7 @@ console.log('report: reports/bench.md and reports/bench.svg');
 // The smoke's checks: the suite ran, every scenario answered, and the counts that tests pin hold here too.
 const failures = [];
 for (const row of results) if (perRequest(row).errors > 0 && row.scenario !== 'login') failures.push(`${row.system.name} · ${row.scenario}: ${perRequest(row).errors} failed requests`);
-if (strict.writes !== 0) failures.push(`Kura strict wrote ${strict.writes} times per authenticated request`);
+if (strict.writes >= 0.01) failures.push(`Kura strict wrote ${strict.writes} times per authenticated request`);
 for (const system of SYSTEMS.filter((s) => s.kind === 'kura')) if (system.lost !== 0) failures.push(`${system.name} lost ${system.lost} concurrent updates`);
 if (failures.length > 0) {
   console.error(`FAILED:\n- ${failures.join('\n- ')}`);
