@@ -40,17 +40,7 @@ export class AccountService {
    * limit gets `TooManyLoginAttemptsError` before any password is checked, whether the account exists or not.
    */
   async verifyCredentials(email: string, password: string, client?: string): Promise<PublicUser> {
-    const normalised = normaliseEmail(email);
-    const attempt = await this.throttle?.check(normalised, client);
-    const user = await this.store.findByEmail(normalised);
-    const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
-    if (!user || !valid) {
-      await this.throttle?.recordFailure(normalised, client);
-      throw new InvalidCredentialsError();
-    }
-    // Clearing costs a write: only when there is something to clear.
-    if (attempt?.accountHasFailures) await this.throttle!.recordSuccess(normalised);
-    return toPublicUser(user);
+    return toPublicUser(await this.checkPassword(email, password, client, () => new InvalidCredentialsError()));
   }
 
   /**
@@ -58,7 +48,7 @@ export class AccountService {
    * otherwise). Two concurrent changes cannot both win: the write is conditional on the hash that was checked.
    */
   async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<void> {
-    const user = await this.confirmed(email, currentPassword, client);
+    const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError());
     const replaced = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (!replaced) throw new ReauthenticationFailedError();
   }
@@ -69,17 +59,23 @@ export class AccountService {
    * cannot be used to guess the password.
    */
   async confirmPassword(email: string, password: string, client?: string): Promise<void> {
-    await this.confirmed(email, password, client);
+    await this.checkPassword(email, password, client, () => new ReauthenticationFailedError());
   }
 
-  private async confirmed(email: string, password: string, client?: string) {
+  /**
+   * The one password check behind logins and re-authentication: throttled first, the same hashing work for an
+   * unknown account as for a wrong password, failures counted, `failure()` thrown on either.
+   */
+  private async checkPassword(email: string, password: string, client: string | undefined, failure: () => Error) {
     const normalised = normaliseEmail(email);
     const attempt = await this.throttle?.check(normalised, client);
     const user = await this.store.findByEmail(normalised);
-    if (!user || !(await this.hasher.verify(password, user.passwordHash))) {
+    const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
+    if (!user || !valid) {
       await this.throttle?.recordFailure(normalised, client);
-      throw new ReauthenticationFailedError();
+      throw failure();
     }
+    // Clearing costs a write: only when there is something to clear.
     if (attempt?.accountHasFailures) await this.throttle!.recordSuccess(normalised);
     return user;
   }

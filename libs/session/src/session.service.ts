@@ -55,27 +55,25 @@ export class SessionService {
    */
   async authenticate(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
     try {
-      const session = await this.check(token, cached);
-      this.settings.events({ type: 'authenticated', source: session.fromCache ? 'cache' : 'store' });
-      if (session.authenticated.extended) this.settings.events({ type: 'extended' });
-      return session.authenticated;
+      return await this.check(token, cached);
     } catch (error) {
       if (error instanceof SessionRejectedError) this.settings.events({ type: 'rejected', reason: error.reason });
       throw error;
     }
   }
 
-  private async check(token: string | undefined, cached?: string): Promise<{ authenticated: AuthenticatedSession; fromCache: boolean }> {
+  private async check(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
     if (token === undefined || token === '') throw new SessionRejectedError('missing');
     if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
     const id = sessionIdOf(token);
     const fromCache = await this.cache.verify(cached, id);
-    if (fromCache) return { authenticated: { token, record: fromCache, extended: false }, fromCache: true };
-    return { authenticated: await this.fromStoreWithCache(token, id), fromCache: false };
-  }
-
-  private async fromStoreWithCache(token: string, id: string): Promise<AuthenticatedSession> {
+    if (fromCache) {
+      this.settings.events({ type: 'authenticated', source: 'cache' });
+      return { token, record: fromCache, extended: false };
+    }
     const session = await this.fromStore(token, id);
+    this.settings.events({ type: 'authenticated', source: 'store' });
+    if (session.extended) this.settings.events({ type: 'extended' });
     if (!this.cache.enabled) return session;
     return { ...session, cache: await this.cache.issue(session.record) };
   }
@@ -88,13 +86,18 @@ export class SessionService {
     if (effectiveExpiry(record) <= now) throw new SessionRejectedError('expired');
     if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false };
 
-    const change = {
+    const change = this.seen(record, now);
+    if (!(await store.extend(record.id, change))) throw new SessionRejectedError('revoked');
+    return { token, record: { ...record, ...change }, extended: true };
+  }
+
+  /** A use of the session at `now`: the idle expiry moves forward, never past the absolute one. */
+  private seen(record: SessionRecord, now: number) {
+    return {
       lastSeenAt: now,
       idleExpiresAt: Math.min(now + this.settings.idleTimeoutMs, record.absoluteExpiresAt),
       absoluteExpiresAt: record.absoluteExpiresAt,
     };
-    if (!(await store.extend(record.id, change))) throw new SessionRejectedError('revoked');
-    return { token, record: { ...record, ...change }, extended: true };
   }
 
   /**
@@ -104,12 +107,7 @@ export class SessionService {
   async reauthenticated(session: AuthenticatedSession): Promise<SessionRecord> {
     const { record } = session;
     const now = this.settings.clock.now();
-    const change = {
-      lastSeenAt: now,
-      idleExpiresAt: Math.min(now + this.settings.idleTimeoutMs, record.absoluteExpiresAt),
-      absoluteExpiresAt: record.absoluteExpiresAt,
-      authenticatedAt: now,
-    };
+    const change = { ...this.seen(record, now), authenticatedAt: now };
     if (!(await this.settings.store.extend(record.id, change))) throw new SessionRejectedError('revoked');
     this.settings.events({ type: 'reauthenticated' });
     return { ...record, ...change };
