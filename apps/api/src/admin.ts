@@ -1,4 +1,5 @@
 import { normaliseEmail } from '@kura/accounts';
+import { resolveSessionSettings, SessionCache, SessionService } from '@kura/session';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { createStores } from './storage/storage.module.js';
 
@@ -20,6 +21,8 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const stores = createStores(config.store);
+  const settings = resolveSessionSettings({ store: stores.sessions });
+  const sessions = new SessionService(settings, new SessionCache(settings));
   try {
     if (command === 'revoke-user' && argument) {
       const user = await stores.users.findByEmail(normaliseEmail(argument));
@@ -27,12 +30,12 @@ async function run(args: string[]): Promise<number> {
         process.stderr.write(`no account for ${argument}\n`);
         return 1;
       }
-      const ended = await stores.sessions.removeAllOfUser(user.id);
+      const ended = await sessions.revokeAllOfUser(user.id);
       process.stdout.write(`ended ${ended} session(s) of ${user.email}\n`);
       return 0;
     }
     if (command === 'revoke-all' && !argument) {
-      const ended = await stores.sessions.removeAll();
+      const ended = await sessions.revokeAll();
       process.stdout.write(`ended ${ended} session(s)\n`);
       return 0;
     }

@@ -32,7 +32,7 @@ describe('AccountService', () => {
     const { sut } = setup();
     const registered = await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
 
-    await expect(sut.verifyCredentials('Ada@example.com', 'analytical engine')).resolves.toEqual(registered);
+    await expect(sut.verifyCredentials('Ada@example.com', 'analytical engine')).resolves.toEqual({ ...registered, credentialVersion: 0 });
   });
 
   it.each([

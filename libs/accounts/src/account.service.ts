@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '@kura/common';
 import { InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
-import { normaliseEmail, type PublicUser, toPublicUser } from './account.types.js';
+import { normaliseEmail, type PublicUser, toPublicUser, type UserRecord, type VerifiedUser } from './account.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { UserStore } from './user-store.port.js';
@@ -35,48 +35,60 @@ export class AccountService {
   }
 
   /**
-   * Returns the user whose email and password these are, or throws `InvalidCredentialsError`. An unknown
-   * email costs the same hashing work as a wrong password. With a throttle, an account or client past its
-   * limit gets `TooManyLoginAttemptsError` before any password is checked, whether the account exists or not.
+   * Returns the user whose email and password these are, with the credential version that was checked, or
+   * throws `InvalidCredentialsError`. An unknown email costs the same hashing work as a wrong password. With a
+   * throttle, an account or client past its limit gets `TooManyLoginAttemptsError` before any password is
+   * checked, whether the account exists or not.
    */
-  async verifyCredentials(email: string, password: string, client?: string): Promise<PublicUser> {
-    return toPublicUser(await this.checkPassword(email, password, client, () => new InvalidCredentialsError()));
+  async verifyCredentials(email: string, password: string, client?: string): Promise<VerifiedUser> {
+    return verified(await this.checkPassword(email, password, client, () => new InvalidCredentialsError()));
   }
 
   /**
    * Changes a signed-in user's password after checking the current one (`ReauthenticationFailedError`
-   * otherwise). Two concurrent changes cannot both win: the write is conditional on the hash that was checked.
+   * otherwise), and returns the new credential version: sessions issued on older ones must end. Two concurrent
+   * changes cannot both win: the write is conditional on the hash that was checked.
    */
-  async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<void> {
+  async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<number> {
     const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError());
-    const replaced = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
-    if (!replaced) throw new ReauthenticationFailedError();
+    const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
+    if (version === undefined) throw new ReauthenticationFailedError();
+    return version;
   }
 
   /**
    * A signed-in user proves again that they know the password (re-authentication before a sensitive change).
    * Throws `ReauthenticationFailedError` when it is wrong; counted and limited like logins, so a stolen session
-   * cannot be used to guess the password.
+   * cannot be used to guess the password. Returns the user with the credential version that was checked.
    */
-  async confirmPassword(email: string, password: string, client?: string): Promise<void> {
-    await this.checkPassword(email, password, client, () => new ReauthenticationFailedError());
+  async confirmPassword(email: string, password: string, client?: string): Promise<VerifiedUser> {
+    return verified(await this.checkPassword(email, password, client, () => new ReauthenticationFailedError()));
   }
 
   /**
-   * The one password check behind logins and re-authentication: throttled first, the same hashing work for an
-   * unknown account as for a wrong password, failures counted, `failure()` thrown on either.
+   * The one password check behind logins and re-authentication: a throttled place reserved first, the same
+   * hashing work for an unknown account as for a wrong password, `failure()` thrown on either (the
+   * reservation stays, as the failure's count).
    */
-  private async checkPassword(email: string, password: string, client: string | undefined, failure: () => Error) {
+  private async checkPassword(email: string, password: string, client: string | undefined, failure: () => Error): Promise<UserRecord> {
     const normalised = normaliseEmail(email);
-    const attempt = await this.throttle?.check(normalised, client);
-    const user = await this.store.findByEmail(normalised);
-    const valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
-    if (!user || !valid) {
-      await this.throttle?.recordFailure(normalised, client);
-      throw failure();
+    const attempt = await this.throttle?.begin(normalised, client);
+    let user: UserRecord | undefined;
+    let valid: boolean;
+    try {
+      user = await this.store.findByEmail(normalised);
+      valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
+    } catch (error) {
+      // Not a failed guess: the check could not be made. Best effort; the store is likely down.
+      await attempt?.abandoned().catch(() => undefined);
+      throw error;
     }
-    // Clearing costs a write: only when there is something to clear.
-    if (attempt?.accountHasFailures) await this.throttle!.recordSuccess(normalised);
+    if (!user || !valid) throw failure();
+    await attempt?.succeeded();
     return user;
   }
+}
+
+function verified(user: UserRecord): VerifiedUser {
+  return { ...toPublicUser(user), credentialVersion: user.credentialVersion ?? 0 };
 }

@@ -5,6 +5,8 @@ export interface UserRecord {
   readonly name: string | null;
   readonly passwordHash: string;
   readonly createdAt: number;
+  /** Goes up by one with every password change; sessions issued on an older version end with it. Absent: 0. */
+  readonly credentialVersion?: number;
 }
 
 /** What may be shown of a user. */
@@ -13,6 +15,11 @@ export interface PublicUser {
   readonly email: string;
   readonly name: string | null;
   readonly createdAt: string;
+}
+
+/** A user whose password was just checked, and the version of the credentials that check was made on. */
+export interface VerifiedUser extends PublicUser {
+  readonly credentialVersion: number;
 }
 
 export function toPublicUser(user: UserRecord): PublicUser {

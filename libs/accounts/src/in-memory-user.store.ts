@@ -7,7 +7,7 @@ export class InMemoryUserStore implements UserStore {
   private readonly users = new Map<string, string>();
 
   async insert(user: UserRecord): Promise<void> {
-    if (this.users.has(user.email)) throw new EmailTakenError();
+    if (this.users.has(user.email) && (await this.findByEmail(user.email))?.id !== user.id) throw new EmailTakenError();
     this.users.set(user.email, JSON.stringify(user));
   }
 
@@ -16,10 +16,11 @@ export class InMemoryUserStore implements UserStore {
     return stored === undefined ? undefined : (JSON.parse(stored) as UserRecord);
   }
 
-  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined> {
     const user = await this.findByEmail(email);
-    if (user?.passwordHash !== expectedHash) return false;
-    this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash }));
-    return true;
+    if (user?.passwordHash !== expectedHash) return undefined;
+    const credentialVersion = (user.credentialVersion ?? 0) + 1;
+    this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash, credentialVersion }));
+    return credentialVersion;
   }
 }

@@ -10,6 +10,6 @@ export {
   ReauthenticationFailedError,
   TooManyLoginAttemptsError,
 } from './account.errors.js';
-export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export { LoginThrottle, type LoginThrottleOptions, type LoginAttempt } from './login-throttle.js';
 export { type LoginAttemptStore, InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
-export { type UserRecord, type PublicUser, toPublicUser, normaliseEmail } from './account.types.js';
+export { type UserRecord, type PublicUser, type VerifiedUser, toPublicUser, normaliseEmail } from './account.types.js';

@@ -1,25 +1,38 @@
 /**
  * Failed-login counters shared by every process (replicas, Lambda invocations). Keys are opaque strings
- * chosen by `LoginThrottle`; each counter belongs to one fixed time window.
+ * chosen by `LoginThrottle`; each counter belongs to one fixed time window and counts distinct attempts, so
+ * recording or withdrawing the same attempt twice (a retried call) changes nothing.
  */
 export interface LoginAttemptStore {
-  /** The counts of the given counters (0 for those never incremented), strongly consistent. */
+  /** How many attempts each counter holds (0 for those never used), strongly consistent. */
   counts(keys: readonly string[]): Promise<number[]>;
-  /** Adds one to each counter atomically; the engine may forget them after `expiresAt` (epoch ms). */
-  increment(keys: readonly string[], expiresAt: number): Promise<void>;
+  /**
+   * Adds `attempt` to the counter, atomically, only while it holds fewer than `below` attempts (or already holds
+   * this one); `false`, writing nothing, when it is full. The engine may forget the counter after `expiresAt` (epoch ms).
+   */
+  reserve(key: string, attempt: string, below: number, expiresAt: number): Promise<boolean>;
+  /** Takes `attempt` back out of the counter (a login that succeeded, or that could not be checked). */
+  release(key: string, attempt: string): Promise<void>;
   /** Forgets counters (after a successful login). */
   clear(keys: readonly string[]): Promise<void>;
 }
 
 export class InMemoryLoginAttemptStore implements LoginAttemptStore {
-  private readonly counters = new Map<string, number>();
+  private readonly counters = new Map<string, Set<string>>();
 
   async counts(keys: readonly string[]): Promise<number[]> {
-    return keys.map((key) => this.counters.get(key) ?? 0);
+    return keys.map((key) => this.counters.get(key)?.size ?? 0);
   }
 
-  async increment(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  async reserve(key: string, attempt: string, below: number): Promise<boolean> {
+    const attempts = this.counters.get(key) ?? new Set<string>();
+    if (!attempts.has(attempt) && attempts.size >= below) return false;
+    this.counters.set(key, attempts.add(attempt));
+    return true;
+  }
+
+  async release(key: string, attempt: string): Promise<void> {
+    this.counters.get(key)?.delete(attempt);
   }
 
   async clear(keys: readonly string[]): Promise<void> {

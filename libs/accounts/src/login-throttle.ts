@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type Clock, systemClock } from '@kura/common';
 import { TooManyLoginAttemptsError } from './account.errors.js';
 import type { LoginAttemptStore } from './login-attempt-store.port.js';
@@ -21,11 +21,29 @@ export interface LoginThrottleOptions {
   windowSeconds?: number;
 }
 
+/** A password check the throttle let through; say how it ended. */
+export interface LoginAttempt {
+  /** The password was right: the account's failures are forgotten, the client's reservation withdrawn. */
+  succeeded(): Promise<void>;
+  /** The check could not be made (the store failed): the reservation is withdrawn, nothing counted. */
+  abandoned(): Promise<void>;
+}
+
+interface Scope {
+  readonly name: string;
+  readonly limit: number;
+  readonly current: string;
+  readonly previous: string;
+}
+
 /**
- * Brute-force protection with no state in the process: failed logins are counted in the store per account
- * and per client address, in a sliding window estimated from two fixed windows (the previous one weighted
- * by how much of it still overlaps). Past a limit, logins are refused before the password is even checked,
- * identically for existing and unknown accounts.
+ * Brute-force protection with no state in the process: attempts are counted in the store per account and per
+ * client address, in a sliding window estimated from two fixed windows (the previous one weighted by how much
+ * of it still overlaps). Each password check first reserves its place in both counters, atomically and only
+ * while they are below the limit, so concurrent guesses cannot all pass one check-then-act read: at most
+ * `limit` checks are admitted per window, however many arrive at once. A failed check leaves its reservation
+ * as the failure's count; a successful one clears the account and withdraws from the client. Refusals are
+ * identical for existing and unknown accounts and come before the password is even checked.
  */
 export class LoginThrottle {
   private readonly maxPerAccount: number;
@@ -43,44 +61,72 @@ export class LoginThrottle {
   }
 
   /**
-   * Throws `TooManyLoginAttemptsError` when the account or the client is over its limit. Otherwise returns
-   * whether the account has failures on record (only then does a success have anything to clear).
+   * Reserves one password check for this account and client, or throws `TooManyLoginAttemptsError` (with the
+   * seconds until one would be admitted) when either is at its limit.
    */
-  async check(email: string, client: string | undefined): Promise<{ accountHasFailures: boolean }> {
+  async begin(email: string, client: string | undefined): Promise<LoginAttempt> {
     const now = this.clock.now();
     const window = Math.floor(now / this.windowMs);
     const overlap = 1 - (now % this.windowMs) / this.windowMs;
-    const scopes = this.scopes(email, client);
-    const keys = scopes.flatMap(({ scope }) => [key(scope, window), key(scope, window - 1)]);
-    const counts = await this.store.counts(keys);
-    scopes.forEach(({ limit }, index) => {
-      const estimate = counts[2 * index]! + counts[2 * index + 1]! * overlap;
-      if (estimate >= limit) throw new TooManyLoginAttemptsError(Math.ceil((this.windowMs - (now % this.windowMs)) / 1000));
+    const scopes = this.scopes(email, client, window);
+    const counts = await this.store.counts(scopes.flatMap((scope) => [scope.current, scope.previous]));
+    const room = scopes.map((scope, index) => ({
+      scope,
+      current: counts[2 * index]!,
+      previous: counts[2 * index + 1]!,
+      below: scope.limit - counts[2 * index + 1]! * overlap,
+    }));
+    const full = room.find(({ current, below }) => current >= below);
+    if (full) throw this.refusal(full.current, full.previous, full.scope.limit, now);
+
+    const attempt = randomBytes(16).toString('base64url');
+    const expiresAt = (window + 2) * this.windowMs;
+    const reserved = await Promise.all(room.map(({ scope, below }) => this.store.reserve(scope.current, attempt, below, expiresAt)));
+    const release = () => Promise.all(room.map(({ scope }, index) => (reserved[index] ? this.store.release(scope.current, attempt) : undefined)));
+    const refused = reserved.indexOf(false);
+    if (refused >= 0) {
+      await release();
+      const { scope, below, previous } = room[refused]!;
+      throw this.refusal(Math.ceil(below), previous, scope.limit, now);
+    }
+    const [account, clientScope] = room;
+    return {
+      succeeded: async () => {
+        const forget = [account!.scope.current, ...(account!.previous > 0 ? [account!.scope.previous] : [])];
+        await Promise.all([this.store.clear(forget), clientScope && this.store.release(clientScope.scope.current, attempt)]);
+      },
+      abandoned: async () => {
+        await release();
+      },
+    };
+  }
+
+  /**
+   * The refusal for a counter at its limit, with how long until an attempt would be admitted if no other
+   * came: later in this window as the previous one's weight fades, or in the next as this one's does.
+   */
+  private refusal(current: number, previous: number, limit: number, now: number): TooManyLoginAttemptsError {
+    const windowStart = now - (now % this.windowMs);
+    const admittedAt =
+      current < limit
+        ? windowStart + this.windowMs * (1 - (limit - current) / previous)
+        : windowStart + this.windowMs * (2 - limit / current);
+    return new TooManyLoginAttemptsError(Math.max(1, Math.ceil((admittedAt - now + 1) / 1000)));
+  }
+
+  private scopes(email: string, client: string | undefined, window: number): Scope[] {
+    const scope = (name: string, limit: number): Scope => ({
+      name,
+      limit,
+      current: key(name, window),
+      previous: key(name, window - 1),
     });
-    return { accountHasFailures: counts[0]! + counts[1]! > 0 };
-  }
-
-  async recordFailure(email: string, client: string | undefined): Promise<void> {
-    const window = Math.floor(this.clock.now() / this.windowMs);
-    const keys = this.scopes(email, client).map(({ scope }) => key(scope, window));
-    await this.store.increment(keys, (window + 2) * this.windowMs);
-  }
-
-  /** A successful login clears the account's count (not the client's: one address may try many accounts). */
-  async recordSuccess(email: string): Promise<void> {
-    const window = Math.floor(this.clock.now() / this.windowMs);
-    const scope = accountScope(email);
-    await this.store.clear([key(scope, window), key(scope, window - 1)]);
-  }
-
-  private scopes(email: string, client: string | undefined) {
-    const scopes = [{ scope: accountScope(email), limit: this.maxPerAccount }];
-    if (client) scopes.push({ scope: `client:${digest(client)}`, limit: this.maxPerClient });
+    const scopes = [scope(`account:${digest(email)}`, this.maxPerAccount)];
+    if (client) scopes.push(scope(`client:${digest(client)}`, this.maxPerClient));
     return scopes;
   }
 }
 
 /** Counter keys hold digests, never an email or an address. */
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
-const accountScope = (email: string) => `account:${digest(email)}`;
 const key = (scope: string, window: number) => `${scope}#${window}`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
@@ -7,6 +8,8 @@ import { itemKeys } from './state-table-keys.js';
  * Session data as its own item next to the session (`data#<session id>`), so authenticating a request never
  * pays to read it. The document is kept as a JSON string: exactly what was written comes back, and its size
  * is what the limit counts. Writes are conditional on the version read: a concurrent write makes them fail.
+ * Each write carries a random write id, so a write whose answer was lost and that the SDK sent again knows
+ * its own item when the retry fails its condition (not a conflict: it already happened).
  */
 export class DynamoDbSessionDataStore implements SessionDataStore {
   constructor(
@@ -15,23 +18,12 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
   ) {}
 
   async read(sessionId: string): Promise<SessionData> {
-    try {
-      const result = await this.documents.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { id: itemKeys.data(sessionId) },
-          ConsistentRead: true,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      const item = result.Item as { document: string; version: number } | undefined;
-      return item ? { data: JSON.parse(item.document) as Record<string, unknown>, version: item.version } : { data: {}, version: 0 };
-    } catch (error) {
-      throw storeUnavailable('sessionData.read', error);
-    }
+    const item = await this.item(sessionId, 'sessionData.read');
+    return item ? { data: JSON.parse(item.document) as Record<string, unknown>, version: item.version } : { data: {}, version: 0 };
   }
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
+    const writeId = randomUUID();
     try {
       await this.documents.send(
         new PutCommand({
@@ -40,6 +32,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
             id: itemKeys.data(sessionId),
             document: JSON.stringify(data),
             version: expectedVersion + 1,
+            writeId,
             expiresAt: Math.ceil(expiresAt / 1000),
           },
           ...(expectedVersion === 0
@@ -50,8 +43,25 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       );
       return true;
     } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('sessionData.write', error);
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.write', error);
+    }
+    return (await this.item(sessionId, 'sessionData.write'))?.writeId === writeId;
+  }
+
+  private async item(sessionId: string, operation: string): Promise<DataItem | undefined> {
+    try {
+      const result = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { id: itemKeys.data(sessionId) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      return result.Item as DataItem | undefined;
+    } catch (error) {
+      throw storeUnavailable(operation, error);
     }
   }
+}
+
+interface DataItem {
+  document: string;
+  version: number;
+  writeId?: string;
 }

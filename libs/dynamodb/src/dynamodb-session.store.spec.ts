@@ -65,14 +65,6 @@ describe('ensureKuraTables on DynamoDB Local', () => {
 });
 
 describe('DynamoDbSessionStore on DynamoDB Local', () => {
-  it('stores a session and reads it back unchanged', async () => {
-    const { record } = newRecord();
-
-    await sut.insert(record);
-
-    expect(await sut.find(record.id, Date.now())).toEqual(record);
-  });
-
   it('never stores the token, and keeps the TTL as epoch seconds of the earlier expiry', async () => {
     const now = Date.now();
     const { token, record } = newRecord(now, { idleExpiresAt: now + 600_500 });
@@ -92,50 +84,6 @@ describe('DynamoDbSessionStore on DynamoDB Local', () => {
 
     expect(await rawItem(record.id)).toBeDefined();
     expect(await sut.find(record.id, Date.now())).toBeUndefined();
-  });
-
-  it('extends the idle expiry of a live session', async () => {
-    const now = Date.now();
-    const { record } = newRecord(now);
-    await sut.insert(record);
-
-    const extended = await sut.extend(record.id, {
-      lastSeenAt: now + 1000,
-      idleExpiresAt: now + 3_600_000,
-      absoluteExpiresAt: record.absoluteExpiresAt,
-    });
-
-    expect(extended).toBe(true);
-    expect(await sut.find(record.id, now)).toMatchObject({ lastSeenAt: now + 1000, idleExpiresAt: now + 3_600_000 });
-    expect((await rawItem(record.id))?.expiresAt).toBe(Math.ceil((now + 3_600_000) / 1000));
-  });
-
-  it('never re-creates a removed session when extending it', async () => {
-    const now = Date.now();
-    const { record } = newRecord(now);
-    await sut.insert(record);
-    await sut.remove(record.id);
-
-    const extended = await sut.extend(record.id, { lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 60_000 });
-
-    expect(extended).toBe(false);
-    expect(await rawItem(record.id)).toBeUndefined();
-  });
-
-  it('reads a removal at once (strongly consistent reads by default)', async () => {
-    const { record } = newRecord();
-    await sut.insert(record);
-
-    await sut.remove(record.id);
-
-    expect(await sut.find(record.id, Date.now())).toBeUndefined();
-  });
-
-  it('refuses to overwrite an existing session id', async () => {
-    const { record } = newRecord();
-    await sut.insert(record);
-
-    await expect(sut.insert(record)).rejects.toThrow(/collision/);
   });
 
   it('answers ping when the table exists', async () => {
@@ -195,65 +143,50 @@ describe('DynamoDbSessionStore when the engine cannot be reached', () => {
 describe('sessions of a user on DynamoDB Local', () => {
   const userRecord = (userId: string, createdAt: number, absolute = createdAt + 28_800_000) =>
     newRecord(createdAt, { user: { id: userId, email: `${userId}@example.com`, name: null }, absoluteExpiresAt: absolute });
+  const entry = (record: SessionRecord) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion: 0 });
 
-  it('lists a user’s live sessions newest first, and nobody else’s', async () => {
+  it('ends a session with a tombstone that keeps only its key, owner and TTL, out of the by-user index', async () => {
     const now = Date.now();
-    const older = userRecord('lister', now - 2000).record;
-    const newer = userRecord('lister', now - 1000).record;
-    const expired = userRecord('lister', now - 3_600_000, now - 1000).record;
-    for (const record of [older, newer, expired, userRecord('someone-else', now).record]) await sut.insert(record);
-
-    expect((await sut.listOfUser('lister', now)).map((record) => record.id)).toEqual([newer.id, older.id]);
-  });
-
-  it('removes every session of a user but the one kept, with their data, by primary key', async () => {
-    const now = Date.now();
-    const records = [1, 2, 3].map((n) => userRecord('revoker', now + n).record);
-    for (const record of records) {
-      await sut.insert(record);
-      await documents.send(new PutCommand({ TableName: tables.sessions, Item: { id: `data#${record.id}`, document: '{}', version: 1 } }));
-    }
-
-    const removed = await sut.removeAllOfUser('revoker', records[0]!.id);
-
-    expect(removed).toBe(2);
-    expect(await sut.find(records[0]!.id, now)).toBeDefined();
-    for (const record of records.slice(1)) {
-      expect(await rawItem(record.id)).toBeUndefined();
-      expect(await rawItem(`data#${record.id}`)).toBeUndefined();
-    }
-    expect(await sut.removeAllOfUser('revoker', records[0]!.id)).toBe(0);
-  });
-
-  it('deletes only its own sessions when asked by owner, and never another item kind', async () => {
-    const { record } = userRecord('owner', Date.now());
+    const { record } = userRecord('tombstoned', now);
     await sut.insert(record);
 
-    expect(await sut.removeOwned(record.id, 'intruder')).toBe(false);
-    expect(await sut.removeOwned('user#owner', 'owner')).toBe(false);
-    expect(await rawItem(record.id)).toBeDefined();
-    expect(await sut.removeOwned(record.id, 'owner')).toBe(true);
-    expect(await rawItem(record.id)).toBeUndefined();
+    await sut.end(record.id, now);
+
+    const item = await rawItem(record.id);
+    expect(Object.keys(item ?? {}).sort()).toEqual(['endedAt', 'expiresAt', 'id', 'userId']);
+    expect(item?.expiresAt).toBe(Math.ceil((now + 1_800_000) / 1000));
   });
 
-  it('prunes sessions past their absolute expiry from the register at the next login', async () => {
+  it('never touches another kind of item when asked to end one', async () => {
     const now = Date.now();
-    await sut.insert(userRecord('pruner', now - 10_000, now - 5000).record);
-    const live = userRecord('pruner', now).record;
+    const { record } = userRecord('kinds', now);
+    await sut.register('kinds', entry(record), now);
 
-    await sut.insert(live);
-
-    const register = await rawItem('user#pruner');
-    expect(Object.keys(register ?? {}).filter((name) => name.startsWith('s:'))).toEqual([`s:${live.id}`]);
+    expect(await sut.end('user#kinds', now)).toBeUndefined();
+    expect(await sut.end('user#kinds', now, 'kinds')).toBeUndefined();
+    expect(await rawItem('user#kinds')).toMatchObject({ [`s:${record.id}`]: { x: record.absoluteExpiresAt, v: 0 } });
   });
 
-  it('deletes a session’s data with the session', async () => {
-    const { record } = newRecord();
-    await sut.insert(record);
-    await documents.send(new PutCommand({ TableName: tables.sessions, Item: { id: `data#${record.id}`, document: '{}', version: 1 } }));
+  it("never moves the register's TTL backwards (a login with a shorter timeout, or a clock behind)", async () => {
+    const now = Date.now();
+    const long = userRecord('ttl', now, now + 10 * 3_600_000).record;
+    const short = userRecord('ttl', now, now + 3_600_000).record;
 
-    await sut.remove(record.id);
+    await sut.register('ttl', entry(long), now);
+    await sut.register('ttl', entry(short), now);
 
-    expect(await rawItem(`data#${record.id}`)).toBeUndefined();
+    const register = await rawItem('user#ttl');
+    expect(register?.expiresAt).toBe(Math.ceil(long.absoluteExpiresAt / 1000));
+    expect(Object.keys(register ?? {}).filter((name) => name.startsWith('s:'))).toHaveLength(2);
+  });
+
+  it('reads a register written before credential versions (entries as bare numbers) as version 0', async () => {
+    const now = Date.now();
+    const { record } = userRecord('legacy', now);
+    await documents.send(
+      new PutCommand({ TableName: tables.sessions, Item: { id: 'user#legacy', [`s:${record.id}`]: record.absoluteExpiresAt, expiresAt: 0 } }),
+    );
+
+    expect(await sut.registered('legacy')).toEqual([entry(record)]);
   });
 });

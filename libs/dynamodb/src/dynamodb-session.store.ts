@@ -1,15 +1,24 @@
 import {
-  BatchWriteCommand,
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { effectiveExpiry, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/session';
+import pLimit from 'p-limit';
+import {
+  effectiveExpiry,
+  type EndedSession,
+  type RegisterEntry,
+  type RegisterOutcome,
+  type SessionExtension,
+  type SessionRecord,
+  type SessionStore,
+} from '@kura/session';
+import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys, type StateTableItem } from './state-table-keys.js';
 import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
@@ -45,10 +54,16 @@ interface SessionItem {
 
 const ttlOf = (record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>) => Math.ceil(effectiveExpiry(record) / 1000);
 const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
-/** BatchWriteItem takes at most 25 requests; each session takes two (the session and its data). */
-const SESSIONS_PER_BATCH = 12;
-/** In the user's register, each session is an attribute `s:<id>` holding its absolute expiry (epoch ms). */
+/**
+ * In the user's register, each session is an attribute `s:<id>` holding `{x: absolute expiry (epoch ms),
+ * v: credential version}` (a bare number, from before credential versions, means version 0); `cv` is the
+ * credential version the register has moved to.
+ */
 const REGISTER_PREFIX = 's:';
+/** Names removed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit. */
+const UNREGISTER_CHUNK = 100;
+/** Everything a session item holds but its key, its owner and its TTL: what ending it removes. */
+const SESSION_BODY = ['createdAt', 'email', '#name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'userAgent', 'ip'];
 
 function toItem(record: SessionRecord): SessionItem {
   const { user, ...rest } = record;
@@ -61,8 +76,12 @@ function toItem(record: SessionRecord): SessionItem {
   };
 }
 
-/** A session item from DynamoDB's attribute values; `userId` is absent on the other kinds of item. */
-function fromAttributes(raw: Record<string, AttributeValue>): SessionItem {
+/**
+ * A live session item from DynamoDB's attribute values; `undefined` for an ended session (its tombstone has no
+ * `createdAt`) and for the other kinds of item.
+ */
+function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | undefined {
+  if (raw.createdAt === undefined || raw.userId === undefined) return undefined;
   const text = (name: string) => raw[name]?.S;
   const number = (name: string) => (raw[name]?.N === undefined ? undefined : Number(raw[name].N));
   return {
@@ -97,9 +116,10 @@ function toRecord(item: SessionItem): SessionRecord {
 
 /**
  * Sessions in a DynamoDB table: one item per session, keyed by the token's hash, deleted by TTL, indexed by
- * user for listing. Each user also has a register item naming their sessions, read strongly consistent
- * when every session of a user must go (logout everywhere, password change): revocation never depends on
- * the eventually consistent index.
+ * user for listing. Each user also has a register item naming their sessions and the credential version they
+ * are on, read strongly consistent when every session of a user must go (logout everywhere, password
+ * change): revocation never depends on the eventually consistent index. An ended session leaves a tombstone
+ * (its key, owner and TTL) until it would have expired, so no late write can bring it back.
  */
 export class DynamoDbSessionStore implements SessionStore {
   private readonly table: string;
@@ -114,18 +134,19 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async insert(record: SessionRecord): Promise<void> {
-    // Register first: a `removeAllOfUser` that starts after this line finds the session even if its item
-    // is written a moment later.
-    await this.register(record);
     try {
       await this.documents.send(
         new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(id)', ...CAPACITY }),
       );
+      return;
     } catch (error) {
-      // Two 256-bit random tokens hashing alike means a broken random source: fail loudly, never overwrite.
-      if (isConditionalCheckFailure(error)) throw new Error(`Session id collision on ${record.id}`, { cause: error });
-      throw storeUnavailable('session.insert', error);
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('session.insert', error);
     }
+    // The SDK retried a put whose answer was lost, and the retry met the first attempt's item: ours, so done.
+    const existing = await this.read(record.id, 'session.insert');
+    if (existing?.userId === record.user.id && existing.createdAt === record.createdAt) return;
+    // 256-bit random ids do not collide; a taken id means a broken random source or an ended session: never overwrite.
+    throw storeUnavailable('session.insert', new Error(`Session id ${record.id} is already taken`));
   }
 
   async find(id: string, now: number): Promise<SessionRecord | undefined> {
@@ -141,7 +162,7 @@ export class DynamoDbSessionStore implements SessionStore {
       throw storeUnavailable('session.find', error);
     }
     // DynamoDB deletes expired items only "within a few days": an expired item that is still there is absent.
-    if (!item || item.userId === undefined || item.expiresAt * 1000 <= now) return undefined;
+    if (!item || item.expiresAt * 1000 <= now) return undefined;
     return toRecord(item);
   }
 
@@ -151,8 +172,8 @@ export class DynamoDbSessionStore implements SessionStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          // UpdateItem creates missing items: the condition keeps a revoked session from coming back.
-          ConditionExpression: 'attribute_exists(userId)',
+          // UpdateItem creates missing items: the condition keeps an ended session (no createdAt) from coming back.
+          ConditionExpression: 'attribute_exists(createdAt)',
           UpdateExpression: `SET lastSeenAt = :seen, idleExpiresAt = :idle, expiresAt = :ttl${change.authenticatedAt === undefined ? '' : ', authenticatedAt = :auth'}`,
           ExpressionAttributeValues: {
             ':seen': change.lastSeenAt,
@@ -170,48 +191,90 @@ export class DynamoDbSessionStore implements SessionStore {
     }
   }
 
-  async remove(id: string): Promise<void> {
-    await this.deleteSessions([id], 'session.remove');
-  }
-
-  async removeOwned(id: string, userId: string): Promise<boolean> {
+  async end(id: string, now: number, owner?: string): Promise<EndedSession | undefined> {
+    let old: Record<string, unknown> | undefined;
     try {
-      await this.documents.send(
-        new DeleteCommand({
+      const result = await this.documents.send(
+        new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          ConditionExpression: 'userId = :user',
-          ExpressionAttributeValues: { ':user': userId },
+          // Only session items (live or ended) have userId: never creates an item, never touches another kind.
+          ConditionExpression: owner === undefined ? 'attribute_exists(userId)' : 'userId = :owner',
+          UpdateExpression: `SET endedAt = if_not_exists(endedAt, :now) REMOVE ${SESSION_BODY.join(', ')}`,
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: { ':now': now, ...(owner === undefined ? {} : { ':owner': owner }) },
+          ReturnValues: 'ALL_OLD',
           ...CAPACITY,
         }),
       );
+      old = result.Attributes;
     } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('session.removeOwned', error);
+      if (isConditionalCheckFailure(error)) return undefined;
+      throw storeUnavailable('session.end', error);
     }
-    await this.deleteItems([itemKeys.data(id)], 'session.removeOwned');
-    return true;
+    await deleteItems(this.documents, this.table, [itemKeys.data(id)], 'session.end');
+    const live =
+      typeof old?.createdAt === 'number' &&
+      effectiveExpiry({ idleExpiresAt: old.idleExpiresAt as number, absoluteExpiresAt: old.absoluteExpiresAt as number }) > now;
+    return { userId: old!.userId as string, live };
   }
 
-  async removeAllOfUser(userId: string, keep?: string): Promise<number> {
-    const registerKey = itemKeys.userRegister(userId);
-    let register: StateTableItem | undefined;
-    try {
-      const result = await this.documents.send(
-        new GetCommand({ TableName: this.table, Key: { id: registerKey }, ConsistentRead: true, ...CAPACITY }),
-      );
-      register = result.Item;
-    } catch (error) {
-      throw storeUnavailable('session.removeAllOfUser', error);
+  async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
+    const key = { id: itemKeys.userRegister(userId) };
+    const ttl = Math.ceil(entry.absoluteExpiresAt / 1000);
+    const set = {
+      names: { '#entry': `${REGISTER_PREFIX}${entry.id}` },
+      values: { ':entry': { x: entry.absoluteExpiresAt, v: entry.credentialVersion }, ':cv': entry.credentialVersion },
+    };
+    // The register lives as long as its longest-lived session: its TTL only ever moves forward. When another
+    // login set it further (a longer timeout then, a clock ahead), the entry goes in without touching it.
+    let attributes =
+      (await this.update('session.register', {
+        Key: key,
+        ConditionExpression: '(attribute_not_exists(cv) OR cv <= :cv) AND (attribute_not_exists(expiresAt) OR expiresAt <= :ttl)',
+        UpdateExpression: 'SET #entry = :entry, cv = :cv, expiresAt = :ttl',
+        ExpressionAttributeNames: set.names,
+        ExpressionAttributeValues: { ...set.values, ':ttl': ttl },
+      })) ??
+      (await this.update('session.register', {
+        Key: key,
+        ConditionExpression: 'attribute_not_exists(cv) OR cv <= :cv',
+        UpdateExpression: 'SET #entry = :entry, cv = :cv',
+        ExpressionAttributeNames: set.names,
+        ExpressionAttributeValues: set.values,
+      }));
+    if (!attributes) return { outcome: 'stale' };
+    const entries = entriesOf(attributes);
+    const older = entries.filter((other) => other.credentialVersion < entry.credentialVersion);
+    const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
+    if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
+    return { outcome: 'registered', older };
+  }
+
+  async registered(userId: string): Promise<RegisterEntry[]> {
+    return entriesOf((await this.read(itemKeys.userRegister(userId), 'session.registered')) ?? {});
+  }
+
+  async unregister(userId: string, ids: readonly string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += UNREGISTER_CHUNK) {
+      const chunk = ids.slice(start, start + UNREGISTER_CHUNK);
+      const names = Object.fromEntries(chunk.map((id, index) => [`#s${index}`, `${REGISTER_PREFIX}${id}`]));
+      try {
+        await this.documents.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { id: itemKeys.userRegister(userId) },
+            ConditionExpression: 'attribute_exists(id)',
+            UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+            ExpressionAttributeNames: names,
+            ...CAPACITY,
+          }),
+        );
+      } catch (error) {
+        if (isConditionalCheckFailure(error)) return;
+        throw storeUnavailable('session.unregister', error);
+      }
     }
-    const ids = Object.keys(register ?? {})
-      .filter((name) => name.startsWith(REGISTER_PREFIX))
-      .map((name) => name.slice(REGISTER_PREFIX.length))
-      .filter((id) => id !== keep);
-    if (ids.length === 0) return 0;
-    await this.deleteSessions(ids, 'session.removeAllOfUser');
-    await this.unregister(userId, ids);
-    return ids.length;
   }
 
   async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
@@ -252,57 +315,15 @@ export class DynamoDbSessionStore implements SessionStore {
     }
   }
 
-  /** Adds the session to its user's register, dropping entries whose absolute expiry has passed. */
-  private async register(record: SessionRecord): Promise<void> {
-    let attributes: Record<string, unknown> | undefined;
-    try {
-      const result = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: itemKeys.userRegister(record.user.id) },
-          UpdateExpression: 'SET #session = :expires, expiresAt = :ttl',
-          ExpressionAttributeNames: { '#session': `${REGISTER_PREFIX}${record.id}` },
-          ExpressionAttributeValues: { ':expires': record.absoluteExpiresAt, ':ttl': Math.ceil(record.absoluteExpiresAt / 1000) },
-          ReturnValues: 'ALL_NEW',
-          ...CAPACITY,
-        }),
-      );
-      attributes = result.Attributes;
-    } catch (error) {
-      throw storeUnavailable('session.insert', error);
-    }
-    const ended = Object.entries(attributes ?? {})
-      .filter(([name, expires]) => name.startsWith(REGISTER_PREFIX) && typeof expires === 'number' && expires <= record.createdAt)
-      .map(([name]) => name.slice(REGISTER_PREFIX.length));
-    if (ended.length > 0) await this.unregister(record.user.id, ended);
-  }
-
-  private async unregister(userId: string, ids: string[]): Promise<void> {
-    const names = Object.fromEntries(ids.map((id, index) => [`#s${index}`, `${REGISTER_PREFIX}${id}`]));
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id: itemKeys.userRegister(userId) },
-          ConditionExpression: 'attribute_exists(id)',
-          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
-          ExpressionAttributeNames: names,
-          ...CAPACITY,
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return;
-      throw storeUnavailable('session.unregister', error);
-    }
-  }
-
   /**
    * The one Scan in Kura, for the operator's "end every session": pages through the keys only (a projection),
-   * deleting sessions, their data and the users' registers in batches; failed-login counters stay.
+   * ending sessions (tombstones, as every ending does), deleting their data and the users' registers;
+   * failed-login counters stay.
    */
-  async removeAll(): Promise<number> {
-    let sessions = 0;
+  async removeAll(now: number): Promise<number> {
+    let live = 0;
     let start: Record<string, unknown> | undefined;
+    const limit = pLimit(8);
     do {
       let page;
       try {
@@ -313,34 +334,47 @@ export class DynamoDbSessionStore implements SessionStore {
         throw storeUnavailable('session.removeAll', error);
       }
       const ids = (page.Items ?? []).map((item) => String(item.id));
-      const doomed = ids.filter((id) => !id.startsWith('fail#') && !id.startsWith('kura#'));
-      sessions += doomed.filter((id) => !id.includes('#')).length;
-      for (let index = 0; index < doomed.length; index += 25) await this.deleteItems(doomed.slice(index, index + 25), 'session.removeAll');
+      const sessions = ids.filter((id) => !id.includes('#'));
+      const ended = await Promise.all(sessions.map((id) => limit(() => this.end(id, now))));
+      live += ended.filter((session) => session?.live).length;
+      const others = ids.filter((id) => id.startsWith('data#') || id.startsWith('user#'));
+      await deleteItems(this.documents, this.table, others, 'session.removeAll');
       start = page.LastEvaluatedKey;
     } while (start);
-    return sessions;
+    return live;
   }
 
-  /** Deletes sessions and their data, by primary key. */
-  private async deleteSessions(ids: string[], operation: string): Promise<void> {
-    for (let index = 0; index < ids.length; index += SESSIONS_PER_BATCH) {
-      const batch = ids.slice(index, index + SESSIONS_PER_BATCH);
-      await this.deleteItems(batch.flatMap((id) => [id, itemKeys.data(id)]), operation);
-    }
-  }
-
-  /** Deletes up to 25 items in one call, retrying what DynamoDB leaves unprocessed under load. */
-  private async deleteItems(keys: string[], operation: string): Promise<void> {
-    let requests = keys.map((id) => ({ DeleteRequest: { Key: { id } } }));
+  /** An item by key, strongly consistent. */
+  private async read(id: string, operation: string): Promise<Record<string, unknown> | undefined> {
     try {
-      for (let attempt = 0; requests.length > 0; attempt += 1) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-        if (attempt === 5) throw new Error(`${requests.length} deletes left unprocessed after ${attempt} attempts`);
-        const result = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests }, ...CAPACITY }));
-        requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
-      }
+      const result = await this.documents.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true, ...CAPACITY }));
+      return result.Item;
     } catch (error) {
       throw storeUnavailable(operation, error);
     }
   }
+
+  /** A conditional update returning the item after it; `undefined` when the condition did not hold (nothing written). */
+  private async update(
+    operation: string,
+    input: Pick<UpdateCommandInput, 'Key' | 'ConditionExpression' | 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const result = await this.documents.send(new UpdateCommand({ TableName: this.table, ...input, ReturnValues: 'ALL_NEW', ...CAPACITY }));
+      return result.Attributes ?? {};
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return undefined;
+      throw storeUnavailable(operation, error);
+    }
+  }
+}
+
+/** The sessions a register item names. */
+function entriesOf(register: Record<string, unknown>): RegisterEntry[] {
+  return Object.entries(register)
+    .filter(([name]) => name.startsWith(REGISTER_PREFIX))
+    .map(([name, value]) => {
+      const entry = typeof value === 'number' ? { x: value, v: 0 } : (value as { x: number; v: number });
+      return { id: name.slice(REGISTER_PREFIX.length), absoluteExpiresAt: entry.x, credentialVersion: entry.v };
+    });
 }

@@ -19,10 +19,12 @@ export class DynamoDbUserStore implements UserStore {
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
+      return;
     } catch (error) {
-      if (isConditionalCheckFailure(error)) throw new EmailTakenError();
-      throw storeUnavailable('user.insert', error);
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('user.insert', error);
     }
+    // A retried put that met its own first attempt is not a taken email.
+    if ((await this.findByEmail(user.email))?.id !== user.id) throw new EmailTakenError();
   }
 
   async findByEmail(email: string): Promise<UserRecord | undefined> {
@@ -36,22 +38,25 @@ export class DynamoDbUserStore implements UserStore {
     }
   }
 
-  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined> {
     try {
-      await this.documents.send(
+      const result = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { email },
           ConditionExpression: 'passwordHash = :expected',
-          UpdateExpression: 'SET passwordHash = :hash',
-          ExpressionAttributeValues: { ':expected': expectedHash, ':hash': newHash },
+          UpdateExpression: 'SET passwordHash = :hash ADD credentialVersion :one',
+          ExpressionAttributeValues: { ':expected': expectedHash, ':hash': newHash, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      return true;
+      return result.Attributes?.credentialVersion as number;
     } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('user.replacePasswordHash', error);
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('user.replacePasswordHash', error);
     }
+    // A retried change that met its own first attempt: the new hash (salted, so unique) is already there.
+    const user = await this.findByEmail(email);
+    return user?.passwordHash === newHash ? (user.credentialVersion ?? 0) : undefined;
   }
 }

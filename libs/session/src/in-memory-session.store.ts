@@ -1,62 +1,98 @@
+import { StoreUnavailableError } from '@kura/common';
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
-import type { SessionExtension, SessionStore } from './session-store.port.js';
+import type { EndedSession, RegisterEntry, RegisterOutcome, SessionExtension, SessionStore } from './session-store.port.js';
 import { effectiveExpiry, type SessionRecord } from './session.types.js';
 
+interface Register {
+  credentialVersion: number;
+  entries: Record<string, RegisterEntry>;
+}
+
+/** An ended session: kept until its own expiry so that nothing can bring the id back. */
+interface Tombstone {
+  ended: true;
+  userId: string;
+  expiresAt: number;
+}
+
 /**
- * Sessions in this process's memory, copied through JSON like a real store would serialise them.
+ * Sessions in this process's memory, copied through JSON like a real store would serialise them. Each method
+ * is one atomic step with no await inside, as a single conditional write is on a real engine, so the session
+ * protocol can be tested under every interleaving of those steps.
  *
  * For unit tests, and as the deliberately broken design Kura exists to replace: each replica or Lambda
  * instance sees only its own sessions, and a restart forgets them all. Never the default.
  */
 export class InMemorySessionStore implements SessionStore, SessionDataStore {
   private readonly records = new Map<string, string>();
+  private readonly registers = new Map<string, string>();
   private readonly documents = new Map<string, string>();
 
   async insert(record: SessionRecord): Promise<void> {
-    if (this.records.has(record.id)) throw new Error(`Session ${record.id} already exists`);
+    const existing = this.item(record.id);
+    if (existing && !('ended' in existing) && existing.user.id === record.user.id && existing.createdAt === record.createdAt) return;
+    if (existing) throw new StoreUnavailableError('session.insert', { cause: new Error(`Session id ${record.id} is already taken`) });
     this.records.set(record.id, JSON.stringify(record));
   }
 
   async find(id: string, now: number): Promise<SessionRecord | undefined> {
-    const record = this.get(id);
+    const record = this.live(id);
     return record && effectiveExpiry(record) > now ? record : undefined;
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {
-    const record = this.get(id);
+    const record = this.live(id);
     if (!record) return false;
     this.records.set(id, JSON.stringify({ ...record, ...change }));
     return true;
   }
 
-  async remove(id: string): Promise<void> {
-    this.records.delete(id);
+  async end(id: string, now: number, owner?: string): Promise<EndedSession | undefined> {
+    const existing = this.item(id);
+    if (!existing) return undefined;
+    const userId = 'ended' in existing ? existing.userId : existing.user.id;
+    if (owner !== undefined && owner !== userId) return undefined;
+    const live = !('ended' in existing) && effectiveExpiry(existing) > now;
+    const expiresAt = 'ended' in existing ? existing.expiresAt : effectiveExpiry(existing);
+    const tombstone: Tombstone = { ended: true, userId, expiresAt };
+    this.records.set(id, JSON.stringify(tombstone));
     this.documents.delete(id);
+    return { userId, live };
   }
 
-  async removeOwned(id: string, userId: string): Promise<boolean> {
-    if (this.get(id)?.user.id !== userId) return false;
-    await this.remove(id);
-    return true;
+  async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
+    const register = this.registerOf(userId);
+    if (register.credentialVersion > entry.credentialVersion) return { outcome: 'stale' };
+    register.credentialVersion = entry.credentialVersion;
+    for (const other of Object.values(register.entries)) if (other.absoluteExpiresAt <= now && other.credentialVersion >= entry.credentialVersion) delete register.entries[other.id];
+    register.entries[entry.id] = entry;
+    this.registers.set(userId, JSON.stringify(register));
+    const older = Object.values(register.entries).filter((other) => other.credentialVersion < entry.credentialVersion);
+    return { outcome: 'registered', older };
   }
 
-  async removeAllOfUser(userId: string, keep?: string): Promise<number> {
-    const ids = [...this.records.keys()].filter((id) => id !== keep && this.get(id)?.user.id === userId);
-    for (const id of ids) await this.remove(id);
-    return ids.length;
+  async registered(userId: string): Promise<RegisterEntry[]> {
+    return Object.values(this.registerOf(userId).entries);
   }
 
-  async removeAll(): Promise<number> {
-    const count = this.records.size;
-    this.records.clear();
+  async unregister(userId: string, ids: readonly string[]): Promise<void> {
+    const register = this.registerOf(userId);
+    for (const id of ids) delete register.entries[id];
+    this.registers.set(userId, JSON.stringify(register));
+  }
+
+  async removeAll(now: number): Promise<number> {
+    let live = 0;
+    for (const id of this.records.keys()) if ((await this.end(id, now))?.live) live += 1;
+    this.registers.clear();
     this.documents.clear();
-    return count;
+    return live;
   }
 
   async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
     return [...this.records.keys()]
-      .map((id) => this.get(id)!)
-      .filter((record) => record.user.id === userId && effectiveExpiry(record) > now)
+      .map((id) => this.live(id))
+      .filter((record): record is SessionRecord => record?.user.id === userId && effectiveExpiry(record) > now)
       .sort((a, b) => b.createdAt - a.createdAt);
   }
 
@@ -73,9 +109,9 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return true;
   }
 
-  /** How many sessions are held; for tests. */
+  /** How many live sessions are held; for tests. */
   get size(): number {
-    return this.records.size;
+    return [...this.records.keys()].filter((id) => this.live(id)).length;
   }
 
   private document(sessionId: string): SessionData {
@@ -83,8 +119,18 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return stored === undefined ? { data: {}, version: 0 } : (JSON.parse(stored) as SessionData);
   }
 
-  private get(id: string): SessionRecord | undefined {
+  private registerOf(userId: string): Register {
+    const stored = this.registers.get(userId);
+    return stored === undefined ? { credentialVersion: 0, entries: {} } : (JSON.parse(stored) as Register);
+  }
+
+  private item(id: string): SessionRecord | Tombstone | undefined {
     const stored = this.records.get(id);
-    return stored === undefined ? undefined : (JSON.parse(stored) as SessionRecord);
+    return stored === undefined ? undefined : (JSON.parse(stored) as SessionRecord | Tombstone);
+  }
+
+  private live(id: string): SessionRecord | undefined {
+    const item = this.item(id);
+    return item && !('ended' in item) ? item : undefined;
   }
 }

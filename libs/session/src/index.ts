@@ -10,7 +10,7 @@ export {
   SESSION_SETTINGS,
   resolveSessionSettings,
 } from './session.options.js';
-export { SessionService } from './session.service.js';
+export { SessionService, type CreateSessionOptions } from './session.service.js';
 export { SessionDataService } from './session-data.service.js';
 export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
@@ -23,13 +23,21 @@ export {
   type TokenSource,
   type TransportKind,
 } from './session-transport.js';
-export { SessionGuard, type CookieReply, transportOf } from './session.guard.js';
+export { SessionGuard, CacheableSession, type CookieReply, transportOf } from './session.guard.js';
 export { CrossSiteRequestGuard, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
-export { type SessionStore, type SessionExtension, SESSION_STORE } from './session-store.port.js';
+export {
+  type SessionStore,
+  type SessionExtension,
+  type RegisterEntry,
+  type RegisterOutcome,
+  type EndedSession,
+  SESSION_STORE,
+} from './session-store.port.js';
 export { InMemorySessionStore } from './in-memory-session.store.js';
 export {
   SessionRejectedError,
+  StaleCredentialsError,
   SessionOptionsError,
   type SessionRejection,
   ReauthenticationRequiredError,

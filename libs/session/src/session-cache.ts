@@ -22,6 +22,7 @@ interface CacheClaims extends JWTPayload {
   ls: number;
   ie: number;
   ae: number;
+  aa?: number;
 }
 
 /**
@@ -29,8 +30,9 @@ interface CacheClaims extends JWTPayload {
  * a session without reading the store, until the JWS expires (at most `ttl` seconds, never past the session's
  * own expiry). It names the session it vouches for, so it is worthless without that session's token.
  *
- * The trade-off: a session revoked elsewhere stays usable with its cache for up to `ttl` seconds. Keys rotate
- * by configuration: the first key signs, every listed key verifies.
+ * The trade-off: a session revoked elsewhere can still READ for up to `ttl` seconds with its cache, on the routes
+ * marked `@CacheableSession()` and only with GET or HEAD (`SessionGuard` decides); every state change reads the
+ * store. Keys rotate by configuration: the first key signs, every listed key verifies.
  */
 @Injectable()
 export class SessionCache {
@@ -54,6 +56,7 @@ export class SessionCache {
       ls: record.lastSeenAt,
       ie: record.idleExpiresAt,
       ae: record.absoluteExpiresAt,
+      ...(record.authenticatedAt === undefined ? {} : { aa: record.authenticatedAt }),
     };
     const exp = Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000);
     const jws = await new SignJWT(claims)
@@ -90,6 +93,7 @@ export class SessionCache {
         lastSeenAt: payload.ls,
         idleExpiresAt: payload.ie,
         absoluteExpiresAt: payload.ae,
+        ...(typeof payload.aa === 'number' ? { authenticatedAt: payload.aa } : {}),
       };
       return effectiveExpiry(record) > now ? record : undefined;
     } catch {

@@ -6,50 +6,86 @@ export const SESSION_STORE = Symbol('kura:session-store');
 /** The fields `extend` changes. */
 export type SessionExtension = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'>;
 
+/** One session as its user's register names it. */
+export interface RegisterEntry {
+  readonly id: string;
+  /** The session's absolute expiry (epoch ms): after it, the entry is only clutter. */
+  readonly absoluteExpiresAt: number;
+  /** The version of the user's credentials the session was issued on (see `SessionService.create`). */
+  readonly credentialVersion: number;
+}
+
 /**
- * Where sessions live. Implementations must keep sessions outside the process for Kura's promise to hold;
- * the in-memory store exists for unit tests and to demonstrate what breaks without that.
+ * What `register` did: `registered`, with the entries of sessions issued on older credentials that must now
+ * end (a password change whose sweep did not finish); or `stale`: the register has already moved to newer
+ * credentials than the ones this session was issued on, and nothing was written.
+ */
+export type RegisterOutcome =
+  | { readonly outcome: 'registered'; readonly older: readonly RegisterEntry[] }
+  | { readonly outcome: 'stale' };
+
+/** A session that `end` found: whose it was, and whether it was still usable until this call. */
+export interface EndedSession {
+  readonly userId: string;
+  readonly live: boolean;
+}
+
+/**
+ * Where sessions live: storage primitives, each one atomic step on the engine (one conditional write or one
+ * strongly consistent read). The protocol that makes them safe together — in which order a login writes,
+ * how a revocation sweeps, what a stale login must undo — lives in `SessionService`, once for every adapter;
+ * `docs/concurrency.md` argues it operation pair by operation pair.
  *
- * Contract every adapter follows:
+ * Contract every adapter follows (the shared contract suite checks it against each real engine):
  * - a record whose effective expiry (the earlier of idle and absolute) has passed is absent, whether or not
  *   the engine has deleted it yet;
  * - failures to reach or use the engine throw `StoreUnavailableError`, never "absent";
- * - `extend` never re-creates a record that was removed meanwhile;
- * - removing a session removes its data (see `SessionDataStore`) too.
+ * - every write is safe to retry: a write whose answer was lost and that is sent again recognises its own
+ *   effect instead of failing on its own condition;
+ * - an ended session stays ended until its own expiry: no later `insert` (a late retry) or `extend` brings it back.
  */
 export interface SessionStore {
   /**
-   * Stores a new session and registers it with its user, so that `removeAllOfUser` finds it without
-   * depending on an eventually consistent index. Fails if a record with that id already exists.
+   * Writes a new session item. Retrying after a lost answer succeeds; an id held by another session (a broken
+   * random source, or a session ended meanwhile) throws `StoreUnavailableError`, never overwrites.
    */
   insert(record: SessionRecord): Promise<void>;
 
-  /** Reads a session by id (strongly consistent unless configured otherwise); `undefined` if absent or expired. */
+  /** Reads a session by id (strongly consistent unless configured otherwise); `undefined` if absent, ended or expired. */
   find(id: string, now: number): Promise<SessionRecord | undefined>;
 
   /**
-   * Moves the idle expiry forward. Returns `false` when the session no longer exists (it was revoked
-   * between the read and this write), in which case nothing is written.
+   * Moves the idle expiry forward. Returns `false` when the session no longer exists (it was ended between the
+   * read and this write), in which case nothing is written.
    */
   extend(id: string, change: SessionExtension): Promise<boolean>;
 
-  /** Deletes a session; deleting an absent session is not an error. */
-  remove(id: string): Promise<void>;
-
-  /** Deletes a session only if it belongs to `userId`; `false` when there was no such session of theirs. */
-  removeOwned(id: string, userId: string): Promise<boolean>;
+  /**
+   * Ends a session for good (a tombstone until its own expiry, so nothing can bring it back) and deletes its
+   * data. With `owner`, only a session of that user. Returns whose it was and whether it was live, or
+   * `undefined` when there was no such session (of that owner). Ending an ended session of the owner again
+   * returns it with `live: false`.
+   */
+  end(id: string, now: number, owner?: string): Promise<EndedSession | undefined>;
 
   /**
-   * Deletes every session of a user except `keep`, by primary key, from the user's session register (read
-   * strongly consistent): a session created before this call started is never missed. Returns how many.
+   * Adds a session to its user's register, unless the register has moved to a newer credential version than
+   * `entry.credentialVersion` (`stale`). Raises the register's version to the entry's. Never shortens how long
+   * the register is kept; may drop entries whose absolute expiry is before `now`.
    */
-  removeAllOfUser(userId: string, keep?: string): Promise<number>;
+  register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome>;
+
+  /** The user's register, read strongly consistent: every session registered before this call started. */
+  registered(userId: string): Promise<RegisterEntry[]>;
+
+  /** Drops entries from the user's register (sessions that ended). Dropping absent entries is not an error. */
+  unregister(userId: string, ids: readonly string[]): Promise<void>;
 
   /**
-   * Deletes every session of every user, with their data and registers: the operator's last resort (a
-   * suspected token leak). Walks the whole store; never on a request path. Returns how many sessions.
+   * Ends every session of every user, with their data and registers: the operator's last resort (a
+   * suspected token leak). Walks the whole store; never on a request path. Returns how many were live.
    */
-  removeAll(): Promise<number>;
+  removeAll(now: number): Promise<number>;
 
   /** The user's live sessions, newest first. May lag behind by about a second (eventually consistent index). */
   listOfUser(userId: string, now: number): Promise<SessionRecord[]>;

@@ -22,6 +22,18 @@ export class ReauthenticationRequiredError extends Error {
   }
 }
 
+/**
+ * The credentials a login checked were replaced (a password change) before its session could be registered:
+ * the session was ended before its token left. Mapped like wrong credentials (401).
+ */
+export class StaleCredentialsError extends Error {
+  override readonly name = 'StaleCredentialsError';
+
+  constructor() {
+    super('The credentials changed while signing in');
+  }
+}
+
 /** `SessionModule` was given options that cannot work; lists every problem at once. */
 export class SessionOptionsError extends Error {
   override readonly name = 'SessionOptionsError';

@@ -1,4 +1,5 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { SessionService } from './session.service.js';
 import { CACHE_HEADER, type CookieSpec, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
@@ -10,6 +11,15 @@ export interface CookieReply {
 }
 
 const SESSION = Symbol('kura:session');
+const CACHEABLE = 'kura:session-cacheable';
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * Marks a route that only reads: there, and on GET or HEAD only, the signed session cache may vouch for the
+ * session instead of a store read. Everywhere else the session is read from the store, so a revoked session
+ * can never change anything, whatever cache it still holds.
+ */
+export const CacheableSession = () => SetMetadata(CACHEABLE, true);
 
 /** The request after the guard ran: the checked session and how its token came. */
 export interface SessionCarrier {
@@ -19,21 +29,24 @@ export interface SessionCarrier {
 /**
  * Lets a request through only with a valid session, and makes it available to `@CurrentSession()`.
  * Authenticated responses are marked `Cache-Control: no-store`; when the check extended the idle expiry of a
- * cookie session, the cookie is renewed in the same response.
+ * cookie session, the cookie is renewed in the same response. The signed cache is consulted only on
+ * `@CacheableSession()` routes read with GET or HEAD.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransport,
+    private readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const request = http.getRequest<TokenSource & SessionCarrier>();
+    const request = http.getRequest<TokenSource & SessionCarrier & { method: string }>();
     const reply = http.getResponse<CookieReply>();
     const { token, kind, cache } = this.transport.read(request);
-    const session = await this.sessions.authenticate(token, cache);
+    const cacheable = SAFE_METHODS.has(request.method.toUpperCase()) && this.reflector.get<boolean>(CACHEABLE, context.getHandler()) === true;
+    const session = await this.sessions.authenticate(token, cacheable ? cache : undefined);
     request[SESSION] = { session, kind };
     reply.header('cache-control', 'no-store');
     if (kind === 'cookie') {

@@ -141,7 +141,7 @@ describe('SessionService', () => {
     const find = store.find.bind(store);
     jest.spyOn(store, 'find').mockImplementationOnce(async (id, now) => {
       const found = await find(id, now);
-      await store.remove(record.id); // a logout on another replica lands right after our read
+      await store.end(record.id, clock.now()); // a logout on another replica lands right after our read
       return found;
     });
 
@@ -177,15 +177,37 @@ describe('SessionService re-authentication window', () => {
     expect(() => sut.requireRecentAuthentication(record)).toThrow(ReauthenticationRequiredError);
   });
 
-  it('opens the window again on re-authentication, stored for every replica', async () => {
+  it('replaces the session on re-authentication (ASVS 7.2.4): the old token ends, the new one opens the window', async () => {
     const { sut, store, clock } = setup();
     const { token, record } = await sut.create(user);
     clock.advance(20 * MINUTE);
     const session = await sut.authenticate(token);
+
     const renewed = await sut.reauthenticated(session);
-    expect(renewed.authenticatedAt).toBe(clock.now());
-    expect(() => sut.requireRecentAuthentication(renewed)).not.toThrow();
-    expect((await store.find(record.id, clock.now()))?.authenticatedAt).toBe(clock.now());
+
+    expect(renewed.token).not.toBe(token);
+    expect(renewed.record.authenticatedAt).toBe(clock.now());
+    expect(() => sut.requireRecentAuthentication(renewed.record)).not.toThrow();
+    expect(await rejection(sut.authenticate(token))).toBe('unknown');
+    expect((await sut.authenticate(renewed.token)).record.user).toEqual(user);
+    expect(await store.registered(user.id)).toEqual([
+      { id: renewed.record.id, absoluteExpiresAt: renewed.record.absoluteExpiresAt, credentialVersion: 0 },
+    ]);
+    expect(await store.find(record.id, clock.now())).toBeUndefined();
+  });
+
+  it('carries the session data over to the new session on re-authentication', async () => {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const settings = resolveSessionSettings({ store, dataStore: store, clock });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    const { token, record } = await sut.create(user);
+    await store.write(record.id, { cart: ['tea'] }, 0);
+
+    const renewed = await sut.reauthenticated(await sut.authenticate(token));
+
+    expect(await store.read(renewed.record.id)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+    expect(await store.read(record.id)).toEqual({ data: {}, version: 0 });
   });
 
   it('treats a record stored before the field existed as authenticated at its creation', async () => {
@@ -196,12 +218,13 @@ describe('SessionService re-authentication window', () => {
     expect(() => sut.requireRecentAuthentication(older)).toThrow(ReauthenticationRequiredError);
   });
 
-  it('refuses to re-authenticate a session revoked meanwhile', async () => {
-    const { sut, clock } = setup();
+  it('refuses to renew a session revoked meanwhile, and issues nothing', async () => {
+    const { sut, store, clock } = setup();
     const { token } = await sut.create(user);
     const session = await sut.authenticate(token);
     await sut.revoke(token);
     clock.advance(MINUTE);
     expect(await rejection(sut.reauthenticated(session))).toBe('revoked');
+    expect(store.size).toBe(0);
   });
 });

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ReauthenticationRequiredError, SessionNotFoundError, SessionRejectedError } from './session.errors.js';
+import pLimit from 'p-limit';
+import {
+  ReauthenticationRequiredError,
+  SessionNotFoundError,
+  SessionRejectedError,
+  StaleCredentialsError,
+} from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { SessionCache } from './session-cache.js';
+import type { RegisterEntry } from './session-store.port.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
 import {
   type AuthenticatedSession,
@@ -14,10 +21,33 @@ import {
 
 /** Longest user agent kept on a session: enough to recognise a device, not a place to store payloads. */
 const MAX_USER_AGENT = 256;
+/** Sessions ended at once by a sweep: enough to be quick, few enough not to trip the engine's throttling. */
+const SWEEP_CONCURRENCY = 8;
+
+/** How a new session comes to be. */
+export interface CreateSessionOptions {
+  /**
+   * The version of the user's credentials that was just checked or set; the app raises it with every password
+   * change. The first session issued on a newer version ends every session issued on older ones (so a
+   * password change is: store the new hash, then `create` with the new version), and a login that checked
+   * credentials older than the newest version registered is refused with `StaleCredentialsError` before its
+   * token leaves.
+   * @default 0
+   */
+  readonly credentialVersion?: number;
+  /** The token the client presented with this login, if any: that session ends (a login never keeps it). */
+  readonly replaces?: string;
+}
+
 
 /**
  * The session lifecycle: issue on login, check on every request (idle and absolute expiry, whatever the
  * store's TTL has or has not deleted yet), extend within a write budget, revoke on logout.
+ *
+ * Ordering is what makes revocation sound (argued in docs/concurrency.md): a login writes its session first
+ * and registers it with its user second, and only then hands out the token; a sweep reads the register and
+ * ends what it names. So a session whose login was answered before a sweep began is always found by it, and a
+ * login whose credentials a password change replaced is refused by the register before its token leaves.
  */
 @Injectable()
 export class SessionService {
@@ -26,8 +56,14 @@ export class SessionService {
     private readonly cache: SessionCache,
   ) {}
 
-  /** Issues a brand-new session; a token the client already had is never reused. */
-  async create(user: SessionUser, client: ClientInfo = {}): Promise<IssuedSession> {
+  /** Issues a brand-new session; a token the client already had is never reused (it ends, see `replaces`). */
+  async create(user: SessionUser, client: ClientInfo = {}, options: CreateSessionOptions = {}): Promise<IssuedSession> {
+    const issued = await this.issue(user, client, options.credentialVersion ?? 0);
+    if (options.replaces) await this.revoke(options.replaces);
+    return issued;
+  }
+
+  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
     const now = clock.now();
     const token = generateSessionToken();
@@ -43,7 +79,16 @@ export class SessionService {
       ...(client.userAgent ? { userAgent: client.userAgent.slice(0, MAX_USER_AGENT) } : {}),
       ...(client.ip ? { ip: client.ip } : {}),
     };
+    // The item first, the register second: a sweep that finds the entry always finds the item to end.
     await store.insert(record);
+    const registered = await store.register(user.id, { id: record.id, absoluteExpiresAt, credentialVersion }, now);
+    if (registered.outcome === 'stale') {
+      // The token never left this process; ending the item keeps the table honest.
+      await store.end(record.id, now);
+      throw new StaleCredentialsError();
+    }
+    // A password change that did not finish its sweep left sessions on older credentials: finish it now.
+    if (registered.older.length > 0) await this.endAll(user.id, registered.older);
     this.settings.events({ type: 'created' });
     return { token, record };
   }
@@ -51,7 +96,8 @@ export class SessionService {
   /**
    * Checks a presented token. Throws `SessionRejectedError` when there is no valid session and lets
    * `StoreUnavailableError` through when the store could not say: an unchecked session is never accepted.
-   * With the signed cache on, a valid cache token for this very session stands in for the store read.
+   * With the signed cache on, a valid cache token for this very session stands in for the store read; pass
+   * one only where the request changes nothing (the cache cannot know of a revocation).
    */
   async authenticate(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
     try {
@@ -101,16 +147,22 @@ export class SessionService {
   }
 
   /**
-   * Records that the user has just proved their password on this session (the caller checked it), which
-   * opens the window in which `requireRecentAuthentication` lets it through. Also counts as a use.
+   * The user has just proved their password on this session (the caller checked it): like a login, this ends
+   * the presented session and issues a new one (ASVS 7.2.4) that carries its data over. The new session opens
+   * the window in which `requireRecentAuthentication` lets it through. A session revoked meanwhile is not
+   * renewed (`SessionRejectedError`).
    */
-  async reauthenticated(session: AuthenticatedSession): Promise<SessionRecord> {
-    const { record } = session;
-    const now = this.settings.clock.now();
-    const change = { ...this.seen(record, now), authenticatedAt: now };
-    if (!(await this.settings.store.extend(record.id, change))) throw new SessionRejectedError('revoked');
+  async reauthenticated(session: AuthenticatedSession, client: ClientInfo = {}, credentialVersion = 0): Promise<IssuedSession> {
+    const { clock, dataStore, store } = this.settings;
+    const previous = session.record;
+    const data = dataStore && (await dataStore.read(previous.id));
+    const ended = await store.end(previous.id, clock.now());
+    if (!ended?.live) throw new SessionRejectedError('revoked');
+    await store.unregister(ended.userId, [previous.id]);
+    const issued = await this.issue(previous.user, { userAgent: previous.userAgent, ip: previous.ip, ...client }, credentialVersion);
+    if (data && data.version > 0) await dataStore.write(issued.record.id, data.data, 0, issued.record.absoluteExpiresAt);
     this.settings.events({ type: 'reauthenticated' });
-    return { ...record, ...change };
+    return issued;
   }
 
   /** Throws `ReauthenticationRequiredError` unless the password was proved on this session within the window. */
@@ -121,11 +173,14 @@ export class SessionService {
     }
   }
 
-  /** Ends the session a token belongs to, for every process sharing the store. */
+  /** Ends the session a token belongs to, for every process sharing the store. Ending an unknown token is a no-op. */
   async revoke(token: string): Promise<void> {
     if (!isWellFormedToken(token)) return;
-    await this.settings.store.remove(sessionIdOf(token));
-    this.settings.events({ type: 'revoked', count: 1 });
+    const id = sessionIdOf(token);
+    const ended = await this.settings.store.end(id, this.settings.clock.now());
+    if (!ended) return;
+    await this.settings.store.unregister(ended.userId, [id]);
+    if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
   }
 
   /** The user's live sessions, newest first (from an eventually consistent index: for display, not for decisions). */
@@ -135,15 +190,37 @@ export class SessionService {
 
   /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */
   async revokeOwned(userId: string, sessionId: string): Promise<void> {
-    if (!(await this.settings.store.removeOwned(sessionId, userId))) throw new SessionNotFoundError();
-    this.settings.events({ type: 'revoked', count: 1 });
+    const ended = await this.settings.store.end(sessionId, this.settings.clock.now(), userId);
+    if (!ended) throw new SessionNotFoundError();
+    await this.settings.store.unregister(userId, [sessionId]);
+    if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
   }
 
-  /** Ends every session of the user (but `keep`), effective on every replica at once. Returns how many ended. */
+  /**
+   * Ends every session of the user (but `keep`), effective on every replica at once. A session whose login was
+   * answered before this call began is always among them. Returns how many live sessions ended.
+   */
   async revokeAllOfUser(userId: string, keep?: string): Promise<number> {
-    const count = await this.settings.store.removeAllOfUser(userId, keep);
+    const entries = await this.settings.store.registered(userId);
+    return this.endAll(userId, entries.filter((entry) => entry.id !== keep));
+  }
+
+  /** Ends the sessions, then drops them from the register; returns how many were still live. */
+  private async endAll(userId: string, entries: readonly RegisterEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const { clock, store } = this.settings;
+    const now = clock.now();
+    const limit = pLimit(SWEEP_CONCURRENCY);
+    const ended = await Promise.all(entries.map((entry) => limit(() => store.end(entry.id, now))));
+    await store.unregister(userId, entries.map((entry) => entry.id));
+    const count = ended.filter((session) => session?.live).length;
     this.settings.events({ type: 'revoked', count });
     return count;
+  }
+
+  /** Ends every session of every user; the operator's last resort. Returns how many were live. */
+  async revokeAll(): Promise<number> {
+    return this.settings.store.removeAll(this.settings.clock.now());
   }
 
   /** Whether the store answers; for readiness probes. */

@@ -16,6 +16,7 @@ import {
 import { AccountService, type PublicUser } from '@kura/accounts';
 import {
   type AuthenticatedSession,
+  CacheableSession,
   type ClientInfo,
   CurrentSession,
   ResponseCookies,
@@ -58,11 +59,14 @@ export class AuthController {
   @ApiTooManyRequestsResponse({ description: 'Too many failed logins for this account or client; see Retry-After.', ...problem })
   async login(
     @Body({ schema: LoginBody }) body: LoginBody,
+    @Req() request: TokenSource,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
     const user = await this.accounts.verifyCredentials(body.email, body.password, client.ip);
-    const { token, record } = await this.sessions.create(user, client);
+    // A login never keeps the session the client came with (ASVS 7.2.4): it ends once the new one exists.
+    const { token: presented } = this.transport.read(request);
+    const { token, record } = await this.sessions.create(user, client, { credentialVersion: user.credentialVersion, replaces: presented });
     const result = { user: record.user, session: toSessionView(record) };
     if (body.transport === 'bearer') return { ...result, token };
     cookies.set(this.transport.cookieFor(token, record));
@@ -71,6 +75,7 @@ export class AuthController {
 
   @Get('me')
   @UseGuards(SessionGuard)
+  @CacheableSession()
   @ApiCookieAuth()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The current user and session' })

@@ -16,6 +16,7 @@ import {
   type AuthenticatedSession,
   type ClientInfo,
   CurrentSession,
+  type IssuedSession,
   isWellFormedSessionId,
   ResponseCookies,
   type ResponseCookieJar,
@@ -98,22 +99,26 @@ export class SessionsController {
   }
 
   @Post('reauthenticate')
-  @HttpCode(204)
+  @HttpCode(200)
   @ApiOperation({
-    summary: 'Confirm the password on this session',
+    summary: 'Confirm the password on this session: it is replaced by a new one',
     description:
-      'Opens a short window (KURA_REAUTH_WINDOW, 5 minutes by default) in which this session may end the ' +
-      "user's other sessions. Wrong passwords count towards the login limits.",
+      'Like a login, this issues a new session (the presented one ends; its data carries over), which may end ' +
+      "the user's other sessions for a short window (KURA_REAUTH_WINDOW, 5 minutes by default). The new session " +
+      'travels the way this request authenticated (cookie, or `token` for bearer). Wrong passwords count towards ' +
+      'the login limits.',
   })
-  @ApiNoContentResponse({ description: 'Confirmed.' })
+  @ApiOkResponse({ standardSchema: LoginResponse })
   @ApiForbiddenResponse({ description: 'The password is not correct.', ...problem })
   async reauthenticate(
     @CurrentSession() current: AuthenticatedSession,
+    @CurrentTransport() kind: TransportKind,
     @Body({ schema: ReauthenticateBody }) body: ReauthenticateBody,
     @Client() client: ClientInfo,
-  ): Promise<void> {
-    await this.accounts.confirmPassword(current.record.user.email, body.password, client.ip);
-    await this.sessions.reauthenticated(current);
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    const user = await this.accounts.confirmPassword(current.record.user.email, body.password, client.ip);
+    return this.answer(kind, await this.sessions.reauthenticated(current, client, user.credentialVersion), cookies);
   }
 
   @Post('password')
@@ -132,9 +137,14 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
     const { user } = current.record;
-    await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword, client.ip);
-    await this.sessions.revokeAllOfUser(user.id);
-    const { token, record } = await this.sessions.create(user, client);
+    const credentialVersion = await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword, client.ip);
+    // The first session on the new credentials ends every session on the old ones, this one included, and
+    // refuses any login still in flight with the old password.
+    return this.answer(kind, await this.sessions.create(user, client, { credentialVersion }), cookies);
+  }
+
+  /** A new session, handed over the way the replaced one travelled. */
+  private answer(kind: TransportKind, { token, record }: IssuedSession, cookies: ResponseCookieJar) {
     const result = { user: record.user, session: toSessionView(record) };
     if (kind === 'bearer') return { ...result, token };
     cookies.set(this.transport.cookieFor(token, record));

@@ -10,6 +10,7 @@ import {
   SessionNotFoundError,
   ReauthenticationRequiredError,
   SessionRejectedError,
+  StaleCredentialsError,
 } from '@kura/session';
 import { etagOf } from './etag.js';
 import { STATUS_CODES } from 'node:http';
@@ -73,6 +74,9 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof InvalidCredentialsError) {
     return respond(401, 'invalid-credentials', 'Invalid email or password.');
+  }
+  if (error instanceof StaleCredentialsError) {
+    return respond(401, 'invalid-credentials', 'The password changed while signing in; sign in with the new one.');
   }
   if (error instanceof TooManyLoginAttemptsError) {
     return respond(429, 'too-many-login-attempts', 'Too many failed logins; try again later.', {

@@ -12,7 +12,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type AuthenticatedSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
+import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
 import * as z from 'zod';
 import { problem } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
@@ -40,6 +40,7 @@ export class SessionDataController {
   constructor(private readonly data: SessionDataService) {}
 
   @Get()
+  @CacheableSession()
   @ApiOperation({ summary: "This session's data and its version (also as ETag)" })
   @ApiOkResponse({ standardSchema: SessionDataResponse })
   async read(@CurrentSession() session: AuthenticatedSession, @ResponseHeaders() headers: ResponseHeaderWriter) {

@@ -1,0 +1,307 @@
+import { StoreUnavailableError } from '@kura/common';
+import {
+  generateSessionToken,
+  type SessionDataStore,
+  type SessionRecord,
+  type SessionStore,
+  sessionIdOf,
+} from '@kura/session';
+import type { LoginAttemptStore } from '@kura/accounts';
+
+/** What an adapter hands the contract: its stores on a fresh, real engine. */
+export interface StoreUnderTest {
+  sessions: SessionStore;
+  data: SessionDataStore;
+  attempts: LoginAttemptStore;
+}
+
+const HOUR = 3_600_000;
+let users = 0;
+
+function newRecord(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const token = generateSessionToken();
+  return {
+    id: sessionIdOf(token),
+    user: { id: `contract-user-${(users += 1)}-${token.slice(0, 6)}`, email: 'ada@example.com', name: 'Ada' },
+    createdAt: now,
+    lastSeenAt: now,
+    idleExpiresAt: now + HOUR / 2,
+    absoluteExpiresAt: now + 8 * HOUR,
+    authenticatedAt: now,
+    userAgent: 'contract',
+    ip: '127.0.0.1',
+    ...overrides,
+  };
+}
+
+const entryOf = (record: SessionRecord, credentialVersion = 0) => ({
+  id: record.id,
+  absoluteExpiresAt: record.absoluteExpiresAt,
+  credentialVersion,
+});
+
+/**
+ * The behaviour every storage adapter owes the session core, run unchanged against each real engine (in
+ * memory, DynamoDB Local, dynalite, ...). The session protocol's safety argument (docs/concurrency.md) rests on
+ * exactly these properties.
+ */
+export function storeContract(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`the store contract on ${name}`, () => {
+    let sut: StoreUnderTest;
+    beforeAll(async () => {
+      sut = await open();
+    });
+
+    describe('sessions', () => {
+      it('stores a session and reads it back unchanged', async () => {
+        const record = newRecord(Date.now());
+
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.find(record.id, Date.now())).toEqual(record);
+      });
+
+      it('treats an expired session that is still stored as absent', async () => {
+        const past = Date.now() - 2 * HOUR;
+        const record = newRecord(past, { idleExpiresAt: past + 60_000 });
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.find(record.id, Date.now())).toBeUndefined();
+      });
+
+      it('accepts an insert sent again after its answer was lost (the same record)', async () => {
+        const record = newRecord(Date.now());
+        await sut.sessions.insert(record);
+
+        await expect(sut.sessions.insert(record)).resolves.toBeUndefined();
+        expect(await sut.sessions.find(record.id, Date.now())).toEqual(record);
+      });
+
+      it('never overwrites another session with the same id', async () => {
+        const record = newRecord(Date.now());
+        await sut.sessions.insert(record);
+
+        const impostor = { ...record, user: { id: 'impostor', email: 'eve@example.com', name: null }, createdAt: record.createdAt + 1 };
+
+        await expect(sut.sessions.insert(impostor)).rejects.toBeInstanceOf(StoreUnavailableError);
+        expect((await sut.sessions.find(record.id, Date.now()))?.user.id).toBe(record.user.id);
+      });
+
+      it('extends the idle expiry of a live session', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+
+        const change = { lastSeenAt: now + 1000, idleExpiresAt: now + HOUR, absoluteExpiresAt: record.absoluteExpiresAt };
+
+        expect(await sut.sessions.extend(record.id, change)).toBe(true);
+        expect(await sut.sessions.find(record.id, now)).toMatchObject(change);
+      });
+
+      it('never brings back an ended session: not by extending it, not by inserting it again', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+        await sut.sessions.end(record.id, now);
+
+        expect(await sut.sessions.extend(record.id, { lastSeenAt: now, idleExpiresAt: now + HOUR, absoluteExpiresAt: now + HOUR })).toBe(false);
+        await expect(sut.sessions.insert(record)).rejects.toBeInstanceOf(StoreUnavailableError);
+        expect(await sut.sessions.find(record.id, now)).toBeUndefined();
+      });
+
+      it('never creates a session by extending an id it never had', async () => {
+        const now = Date.now();
+        const id = sessionIdOf(generateSessionToken());
+
+        expect(await sut.sessions.extend(id, { lastSeenAt: now, idleExpiresAt: now + HOUR, absoluteExpiresAt: now + HOUR })).toBe(false);
+        expect(await sut.sessions.find(id, now)).toBeUndefined();
+      });
+
+      it('ends a session for every reader at once, says whose it was, and that it was live only the first time', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.end(record.id, now)).toEqual({ userId: record.user.id, live: true });
+        expect(await sut.sessions.find(record.id, now)).toBeUndefined();
+        expect(await sut.sessions.end(record.id, now)).toEqual({ userId: record.user.id, live: false });
+      });
+
+      it('does not count an expired session as live when ending it', async () => {
+        const past = Date.now() - 2 * HOUR;
+        const record = newRecord(past, { idleExpiresAt: past + 60_000 });
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.end(record.id, Date.now())).toEqual({ userId: record.user.id, live: false });
+      });
+
+      it('ends a session by owner only for its owner, and says nothing of an unknown id', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.end(record.id, now, 'intruder')).toBeUndefined();
+        expect(await sut.sessions.find(record.id, now)).toEqual(record);
+        expect(await sut.sessions.end(sessionIdOf(generateSessionToken()), now)).toBeUndefined();
+        expect(await sut.sessions.end(record.id, now, record.user.id)).toEqual({ userId: record.user.id, live: true });
+        // Sent again (a retry whose first answer was lost): still theirs, no longer live.
+        expect(await sut.sessions.end(record.id, now, record.user.id)).toEqual({ userId: record.user.id, live: false });
+      });
+
+      it('deletes the data of a session it ends', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+        await sut.data.write(record.id, { cart: ['tea'] }, 0, record.absoluteExpiresAt);
+
+        await sut.sessions.end(record.id, now);
+
+        expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
+      });
+
+      it("lists a user's live sessions newest first, without ended, expired or other users' sessions", async () => {
+        const now = Date.now();
+        const older = newRecord(now - 2000);
+        const user = older.user;
+        const newer = newRecord(now - 1000, { user });
+        const ended = newRecord(now - 500, { user });
+        const expired = newRecord(now - 3 * HOUR, { user, absoluteExpiresAt: now - 1000, idleExpiresAt: now - 1000 });
+        for (const record of [older, newer, ended, expired, newRecord(now)]) await sut.sessions.insert(record);
+        await sut.sessions.end(ended.id, now);
+
+        expect((await sut.sessions.listOfUser(user.id, now)).map((record) => record.id)).toEqual([newer.id, older.id]);
+      });
+    });
+
+    describe("a user's register", () => {
+      it('names every registered session until it is unregistered', async () => {
+        const now = Date.now();
+        const first = newRecord(now);
+        const second = newRecord(now, { user: first.user });
+
+        expect(await sut.sessions.register(first.user.id, entryOf(first), now)).toEqual({ outcome: 'registered', older: [] });
+        await sut.sessions.register(first.user.id, entryOf(second), now);
+        expect((await sut.sessions.registered(first.user.id)).map((entry) => entry.id).sort()).toEqual([first.id, second.id].sort());
+
+        await sut.sessions.unregister(first.user.id, [first.id, 'never-registered']);
+
+        expect(await sut.sessions.registered(first.user.id)).toEqual([entryOf(second)]);
+      });
+
+      it('is empty for a user who never had a session', async () => {
+        expect(await sut.sessions.registered('nobody-at-all')).toEqual([]);
+        await expect(sut.sessions.unregister('nobody-at-all', ['x'])).resolves.toBeUndefined();
+      });
+
+      it('moves to newer credentials, hands back the sessions on older ones, and refuses older ones afterwards', async () => {
+        const now = Date.now();
+        const old = newRecord(now);
+        const renewed = newRecord(now, { user: old.user });
+        const late = newRecord(now, { user: old.user });
+        await sut.sessions.register(old.user.id, entryOf(old, 0), now);
+
+        expect(await sut.sessions.register(old.user.id, entryOf(renewed, 1), now)).toEqual({ outcome: 'registered', older: [entryOf(old, 0)] });
+        expect(await sut.sessions.register(old.user.id, entryOf(late, 0), now)).toEqual({ outcome: 'stale' });
+        expect((await sut.sessions.registered(old.user.id)).map((entry) => entry.id).sort()).toEqual([old.id, renewed.id].sort());
+      });
+
+      it('registers again an entry sent twice (a retry) without a duplicate', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+
+        await sut.sessions.register(record.user.id, entryOf(record, 2), now);
+        expect(await sut.sessions.register(record.user.id, entryOf(record, 2), now)).toEqual({ outcome: 'registered', older: [] });
+
+        expect(await sut.sessions.registered(record.user.id)).toEqual([entryOf(record, 2)]);
+      });
+
+      it('drops entries past their absolute expiry when a session is registered', async () => {
+        const now = Date.now();
+        const gone = newRecord(now - 9 * HOUR, { absoluteExpiresAt: now - HOUR });
+        const live = newRecord(now, { user: gone.user });
+        await sut.sessions.register(gone.user.id, entryOf(gone), now - 9 * HOUR);
+
+        await sut.sessions.register(gone.user.id, entryOf(live), now);
+
+        expect(await sut.sessions.registered(gone.user.id)).toEqual([entryOf(live)]);
+      });
+
+      it('unregisters hundreds of sessions in one call', async () => {
+        const now = Date.now();
+        const first = newRecord(now);
+        const records = [first, ...Array.from({ length: 239 }, () => newRecord(now, { user: first.user }))];
+        for (const record of records) await sut.sessions.register(first.user.id, entryOf(record), now);
+
+        await sut.sessions.unregister(first.user.id, records.slice(1).map((record) => record.id));
+
+        expect(await sut.sessions.registered(first.user.id)).toEqual([entryOf(first)]);
+      }, 60_000);
+    });
+
+    describe('session data', () => {
+      it('writes only on the version read, and counts versions', async () => {
+        const id = newRecord(Date.now()).id;
+        const expires = Date.now() + HOUR;
+
+        expect(await sut.data.write(id, { a: 1 }, 0, expires)).toBe(true);
+        expect(await sut.data.write(id, { a: 2 }, 0, expires)).toBe(false);
+        expect(await sut.data.write(id, { a: 3 }, 1, expires)).toBe(true);
+
+        expect(await sut.data.read(id)).toEqual({ data: { a: 3 }, version: 2 });
+      });
+    });
+
+    describe('failed-login counters', () => {
+      it('admits attempts only below the bound, each once, and forgets withdrawn ones', async () => {
+        const key = `contract-${generateSessionToken().slice(0, 8)}`;
+        const until = Date.now() + HOUR;
+
+        expect(await sut.attempts.reserve(key, 'a1', 2, until)).toBe(true);
+        expect(await sut.attempts.reserve(key, 'a1', 2, until)).toBe(true); // the same attempt again: a retry
+        expect(await sut.attempts.reserve(key, 'a2', 2, until)).toBe(true);
+        expect(await sut.attempts.reserve(key, 'a3', 2, until)).toBe(false);
+        expect(await sut.attempts.counts([key, `${key}-unused`])).toEqual([2, 0]);
+
+        await sut.attempts.release(key, 'a1');
+        await sut.attempts.release(key, 'a1');
+
+        expect(await sut.attempts.counts([key])).toEqual([1]);
+        expect(await sut.attempts.reserve(key, 'a3', 1, until)).toBe(false);
+        expect(await sut.attempts.reserve(key, 'a3', 2, until)).toBe(true);
+      });
+
+      it('forgets cleared counters, and releasing from an unknown counter is harmless', async () => {
+        const key = `contract-${generateSessionToken().slice(0, 8)}`;
+        await sut.attempts.reserve(key, 'a1', 10, Date.now() + HOUR);
+
+        await sut.attempts.clear([key]);
+        await sut.attempts.release(`${key}-unknown`, 'a1');
+
+        expect(await sut.attempts.counts([key, `${key}-unknown`])).toEqual([0, 0]);
+      });
+
+      it('admits exactly the bound of many concurrent attempts', async () => {
+        const key = `contract-${generateSessionToken().slice(0, 8)}`;
+
+        const admitted = await Promise.all(Array.from({ length: 30 }, (_, n) => sut.attempts.reserve(key, `c${n}`, 10, Date.now() + HOUR)));
+
+        expect(admitted.filter(Boolean)).toHaveLength(10);
+      });
+    });
+
+    it('ends every session of every user and counts the live ones', async () => {
+      // Last: it empties the store that the other cases share.
+      const now = Date.now();
+      const live = [newRecord(now), newRecord(now)];
+      const ended = newRecord(now);
+      for (const record of [...live, ended]) await sut.sessions.insert(record);
+      await sut.sessions.end(ended.id, now);
+      await sut.sessions.register(live[0]!.user.id, entryOf(live[0]!), now);
+
+      expect(await sut.sessions.removeAll(now)).toBeGreaterThanOrEqual(2);
+
+      for (const record of live) expect(await sut.sessions.find(record.id, now)).toBeUndefined();
+      expect(await sut.sessions.registered(live[0]!.user.id)).toEqual([]);
+    });
+  });
+}
