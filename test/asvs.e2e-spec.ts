@@ -116,7 +116,12 @@ describe('V7.5.2: ending other sessions needs the password proved again, recentl
     expect(wrong.body).toMatchObject({ type: 'urn:kura:problem:reauthentication-failed' });
     expect((await laptop.post('/auth/logout-all')).status).toBe(403);
 
-    expect((await laptop.post('/auth/reauthenticate', { password })).status).toBe(204);
+    const before = await laptop.jar.getCookieString(url);
+    const confirmed = await laptop.post('/auth/reauthenticate', { password });
+    expect(confirmed.status).toBe(200);
+    // A new session replaces the confirmed one (ASVS 7.2.4): the old cookie no longer works.
+    expect(await laptop.jar.getCookieString(url)).not.toBe(before);
+    expect((await fetch(`${url}/auth/me`, { headers: { cookie: before } })).status).toBe(401);
     const ended = await laptop.post('/auth/logout-all');
     expect(ended.status).toBe(200);
     expect((await phone.get('/auth/me')).status).toBe(401);

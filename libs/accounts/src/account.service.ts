@@ -72,11 +72,15 @@ export class AccountService {
    */
   private async checkPassword(email: string, password: string, client: string | undefined, failure: () => Error): Promise<UserRecord> {
     const normalised = normaliseEmail(email);
-    const attempt = await this.throttle?.begin(normalised, client);
+    // The user is read while the attempt is reserved (one round trip less); nothing is checked before both.
+    const [reserved, found] = await Promise.allSettled([this.throttle?.begin(normalised, client), this.store.findByEmail(normalised)]);
+    if (reserved.status === 'rejected') throw reserved.reason;
+    const attempt = reserved.value;
     let user: UserRecord | undefined;
     let valid: boolean;
     try {
-      user = await this.store.findByEmail(normalised);
+      if (found.status === 'rejected') throw found.reason;
+      user = found.value;
       valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
     } catch (error) {
       // Not a failed guess: the check could not be made. Best effort; the store is likely down.

@@ -103,8 +103,9 @@ const environment = z.object({
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
-  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 1_000_000).default(10),
-  KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 1_000_000).default(100),
+  // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
+  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 10_000).default(10),
+  KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 10_000).default(100),
   KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
   KURA_SHUTDOWN_DRAIN_SECONDS: int(0, 120).default(5),
   KURA_SHUTDOWN_TIMEOUT_SECONDS: int(1, 120).default(10),

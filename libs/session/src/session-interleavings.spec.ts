@@ -1,0 +1,183 @@
+import fc from 'fast-check';
+import { AccountService, InMemoryUserStore, type PasswordHasher, type UserStore } from '@kura/accounts';
+import { ManualClock } from '@kura/common';
+import { InMemorySessionStore } from './in-memory-session.store.js';
+import { resolveSessionSettings } from './session.options.js';
+import { SessionService } from './session.service.js';
+import { SessionCache } from './session-cache.js';
+import type { SessionStore } from './session-store.port.js';
+import { sessionIdOf } from './session-token.js';
+
+/**
+ * Every pair (and triple, ...) of operations on one user's sessions, under every interleaving of their store
+ * calls that fast-check's scheduler explores: each store call takes effect only when the scheduler releases
+ * it, and an insert may land a second time later (a retry whose first attempt arrived late). After all has
+ * landed, the guarantees of docs/concurrency.md must hold.
+ */
+
+type Operation = 'login-old' | 'login-new' | 'logout-all' | 'change-password' | 'logout' | 'revoke-user' | 'reauthenticate' | 'use';
+
+const OLD = 'old password';
+const NEW = 'new password';
+const EMAIL = 'ada@example.com';
+
+/** Password "hashing" that is the identity: this test is about ordering, not cryptography. */
+const plainHasher = {
+  hash: async (password: string) => `plain:${password}`,
+  verify: async (password: string, hash: string) => hash === `plain:${password}`,
+  verifyDecoy: async () => false,
+} as unknown as PasswordHasher;
+
+/** A proxy whose every method takes effect only when the scheduler releases it. */
+function scheduled<T extends object>(s: fc.Scheduler, target: T, label: string, ghosts: Promise<unknown>[]): T {
+  return new Proxy(target, {
+    get(object, name) {
+      const value = Reflect.get(object, name, object) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call = () => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args);
+        // A late duplicate of a write, as an SDK retry can deliver one after the first attempt succeeded.
+        if (name === 'insert') ghosts.push(s.schedule(Promise.resolve(), `${label}.insert (late duplicate)`).then(call).catch(() => undefined));
+        return s.schedule(Promise.resolve(), `${label}.${String(name)}`).then(call);
+      };
+    },
+  });
+}
+
+interface Issued {
+  token: string;
+  credentialVersion: number;
+  startedAt: number;
+  answeredAt: number;
+}
+
+async function play(s: fc.Scheduler, operations: Operation[]) {
+  const clock = new ManualClock();
+  const rawSessions = new InMemorySessionStore();
+  const rawUsers = new InMemoryUserStore();
+  const ghosts: Promise<unknown>[] = [];
+  const settings = resolveSessionSettings({
+    store: scheduled<SessionStore>(s, rawSessions, 'sessions', ghosts),
+    dataStore: rawSessions,
+    clock,
+    refreshIntervalSeconds: 1,
+  });
+  const sessions = new SessionService(settings, new SessionCache(settings));
+  const accounts = new AccountService(scheduled<UserStore>(s, rawUsers, 'users', ghosts), plainHasher, clock);
+
+  // Before the race: an account and two sessions, answered long ago.
+  const unscheduledSettings = resolveSessionSettings({ store: rawSessions, clock });
+  const setup = new SessionService(unscheduledSettings, new SessionCache(unscheduledSettings));
+  const user = await new AccountService(rawUsers, plainHasher, clock).register({ email: EMAIL, password: OLD });
+  const before = [await setup.create(user), await setup.create(user)];
+  clock.advance(5000); // past the refresh interval: a use extends the session (a write that races too)
+
+  let tick = 0;
+  const issued: Issued[] = before.map(({ token }) => ({ token, credentialVersion: 0, startedAt: 0, answeredAt: 0 }));
+  const revocations: { startedAt: number; answeredAt: number; keeps?: string }[] = [];
+  const changes: { version: number; answeredAt: number }[] = [];
+  const loggedOut: { token: string; answeredAt: number }[] = [];
+
+  const run = async (operation: Operation, index: number) => {
+    const startedAt = (tick += 1);
+    const victim = before[index % 2]!;
+    switch (operation) {
+      case 'login-old':
+      case 'login-new': {
+        const verified = await accounts.verifyCredentials(EMAIL, operation === 'login-old' ? OLD : NEW);
+        const { token } = await sessions.create(verified, {}, { credentialVersion: verified.credentialVersion });
+        issued.push({ token, credentialVersion: verified.credentialVersion, startedAt, answeredAt: (tick += 1) });
+        return;
+      }
+      case 'logout-all':
+      case 'revoke-user':
+        await sessions.revokeAllOfUser(user.id);
+        revocations.push({ startedAt, answeredAt: (tick += 1) });
+        return;
+      case 'change-password': {
+        const version = await accounts.changePassword(EMAIL, OLD, NEW);
+        const { token } = await sessions.create(user, {}, { credentialVersion: version });
+        const answeredAt = (tick += 1);
+        issued.push({ token, credentialVersion: version, startedAt, answeredAt });
+        changes.push({ version, answeredAt });
+        revocations.push({ startedAt, answeredAt, keeps: token });
+        return;
+      }
+      case 'logout':
+        await sessions.revoke(victim.token);
+        loggedOut.push({ token: victim.token, answeredAt: (tick += 1) });
+        return;
+      case 'reauthenticate': {
+        const verified = await accounts.confirmPassword(EMAIL, OLD);
+        const renewed = await sessions.reauthenticated(await sessions.authenticate(victim.token), {}, verified.credentialVersion);
+        issued.push({ token: renewed.token, credentialVersion: verified.credentialVersion, startedAt, answeredAt: (tick += 1) });
+        loggedOut.push({ token: victim.token, answeredAt: tick });
+        return;
+      }
+      case 'use':
+        await sessions.authenticate(victim.token);
+        return;
+    }
+  };
+
+  // Refusals (wrong password, stale credentials, a session ended meanwhile) are legitimate outcomes of a race.
+  // Each operation starts when the scheduler says, so some begin only after others have answered.
+  const started = operations.map((operation, index) =>
+    s.schedule(Promise.resolve(), `start ${operation}`).then(() => run(operation, index).catch(() => undefined)),
+  );
+  await s.waitFor(Promise.all(started));
+  await s.waitFor(Promise.all(ghosts));
+
+  const now = clock.now();
+  const live = async (token: string) => (await rawSessions.find(sessionIdOf(token), now)) !== undefined;
+  const registered = new Set((await rawSessions.registered(user.id)).map((entry) => entry.id));
+  const currentVersion = (await rawUsers.findByEmail(EMAIL))!.credentialVersion ?? 0;
+  const violations: string[] = [];
+
+  for (const session of issued) {
+    if (!(await live(session.token))) continue;
+    for (const revocation of revocations) {
+      if (session.answeredAt < revocation.startedAt && session.token !== revocation.keeps) {
+        violations.push(`a session answered at ${session.answeredAt} outlived a revocation started at ${revocation.startedAt}`);
+      }
+    }
+    for (const change of changes) {
+      if (session.credentialVersion < change.version) violations.push(`a session on credentials v${session.credentialVersion} outlived the change to v${change.version}`);
+    }
+    if (session.credentialVersion < currentVersion && changes.length > 0) violations.push('a session on replaced credentials is live');
+    if (!registered.has(sessionIdOf(session.token))) violations.push('a live session is missing from its register: no later sweep would find it');
+  }
+  for (const { token } of loggedOut) if (await live(token)) violations.push('a session was still live after its logout answered');
+  // Nothing over-eager: a session whose login began after every revocation answered, on current credentials, stays.
+  const lastAnswer = Math.max(0, ...revocations.map((revocation) => revocation.answeredAt));
+  for (const session of issued) {
+    const endedByLogout = loggedOut.some(({ token }) => token === session.token);
+    if (session.startedAt > lastAnswer && session.credentialVersion === currentVersion && !endedByLogout && !(await live(session.token))) {
+      violations.push(`a session whose login began at ${session.startedAt}, after every revocation answered, was lost`);
+    }
+  }
+  return violations;
+}
+
+describe('session operations under every interleaving of their store calls', () => {
+  const operation = fc.constantFrom<Operation>(
+    'login-old',
+    'login-new',
+    'logout-all',
+    'change-password',
+    'logout',
+    'revoke-user',
+    'reauthenticate',
+    'use',
+  );
+
+  it('never lets a session outlive a revocation that began after its login answered, nor a password change, and loses none', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(operation, { minLength: 2, maxLength: 4 }), async (s, operations) => {
+        const violations = await play(s, operations);
+        if (violations.length > 0) throw new Error(`${violations.join('\n')}\nschedule:\n${s.report().map((task) => task.label).join('\n')}`);
+      }),
+      { numRuns: Number(process.env.INTERLEAVING_RUNS ?? 1000) },
+    );
+  }, 120_000);
+});
