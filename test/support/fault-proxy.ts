@@ -13,10 +13,23 @@ import type { Socket } from 'node:net';
  */
 export type FaultMode = 'pass' | 'latency' | 'reset' | 'blackhole' | 'http500' | 'throttle';
 
+/** Which calls a one-shot fault applies to: the DynamoDB operation (`PutItem`, ...) and its JSON body. */
+export type CallFilter = (operation: string, body: string) => boolean;
+
 export interface FaultProxy {
   readonly endpoint: string;
   readonly calls: number;
   set(mode: FaultMode, options?: { delayMs?: number }): void;
+  /**
+   * Holds the next call that matches until `release()`, to force one interleaving: `held` resolves once such a
+   * call has arrived (and is being held).
+   */
+  hold(filter: CallFilter): { held: Promise<void>; release(): void };
+  /**
+   * Lets the next `times` matching calls reach the engine, then cuts the connection instead of passing the
+   * answer back: the write happened, the client never heard, and its SDK retries.
+   */
+  loseAnswer(filter: CallFilter, times?: number): { lost: Promise<void> };
   close(): Promise<void>;
 }
 
@@ -32,11 +45,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let mode: FaultMode = 'pass';
   let delayMs = 0;
   let calls = 0;
+  const holds: { filter: CallFilter; arrived: () => void; released: Promise<void> }[] = [];
+  const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false) => {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
+        if (loseAnswer) {
+          answer.resume();
+          answer.on('end', () => req.socket.destroy());
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -45,12 +65,35 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     out.end(body);
   };
 
+  /** One-shot faults first: they apply whatever the mode. True when the call was taken care of. */
+  const oneShot = (req: IncomingMessage, res: ServerResponse, body: Buffer): boolean => {
+    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const text = body.toString();
+    const hold = holds.find((candidate) => candidate.filter(operation, text));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      hold.arrived();
+      void hold.released.then(() => forward(req, res, body));
+      return true;
+    }
+    const loss = losses.find((candidate) => candidate.left > 0 && candidate.filter(operation, text));
+    if (loss) {
+      loss.left -= 1;
+      if (loss.left === 0) losses.splice(losses.indexOf(loss), 1);
+      loss.lost();
+      forward(req, res, body, true);
+      return true;
+    }
+    return false;
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       calls += 1;
       const body = Buffer.concat(chunks);
+      if (oneShot(req, res, body)) return;
       switch (mode) {
         case 'pass':
           return forward(req, res, body);
@@ -87,6 +130,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     get calls() {
       return calls;
+    },
+    hold(filter) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (arrived = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ filter, arrived, released });
+      return { held, release };
+    },
+    loseAnswer(filter, times = 1) {
+      let lost!: () => void;
+      const promise = new Promise<void>((resolve) => (lost = resolve));
+      losses.push({ filter, left: times, lost });
+      return { lost: promise };
     },
     set(next, options = {}) {
       mode = next;
