@@ -181,10 +181,15 @@ describe('5. with the signed cache on, a revoked session can only read, and only
   });
 
   it('lets a session end the others right after re-authenticating, cache or not', async () => {
-    const email = await newUser(baseUrl);
-    const laptop = new HttpClient(baseUrl);
+    const strict = await kura(
+      { KURA_REAUTH_WINDOW: '1', KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `k1:${'a'.repeat(43)}` },
+      testEndpoint(),
+    );
+    const email = await newUser(strict);
+    const laptop = new HttpClient(strict);
     await laptop.post('/auth/login', { email, password: PASSWORD });
-    expect((await laptop.get('/auth/me')).status).toBe(200);
+    expect((await laptop.get('/auth/me')).status).toBe(200); // a cache cookie from before the confirmation
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // the login no longer counts as recent
 
     const confirmed = await laptop.post('/auth/reauthenticate', { password: PASSWORD });
     expect(confirmed.status).toBeLessThan(300);
