@@ -154,7 +154,7 @@ async function runDesign(design) {
     KURA_PASSWORD_HASH_COST: '12',
     KURA_LOG_LEVEL: 'error',
     KURA_SHUTDOWN_DRAIN_SECONDS: '1',
-    KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '100000',
+    KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '10000',
   };
   if (design === 'c') {
     engine = dynalite({ createTableMs: 0 });
