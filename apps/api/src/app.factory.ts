@@ -11,6 +11,7 @@ import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { RequestValidationError } from './http/request-validation.error.js';
+import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
@@ -46,9 +47,15 @@ export async function createApp(
   instanceId: string = randomUUID(),
   metrics?: KuraMetrics,
 ): Promise<NestFastifyApplication> {
+  if (config.http.trustProxy === true) {
+    logger.warn(
+      'KURA_TRUST_PROXY=true: every proxy hop is trusted, so any client chooses its own address (login limits, session list); set a hop count or the proxy addresses unless you control every hop',
+      'Http',
+    );
+  }
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     // Node's defaults let a slow client hold a socket for minutes.
     requestTimeout: 30_000,
     // Bodies are validated by zod schemas in Nest and replies serialised with JSON.stringify: Kura gives Fastify
