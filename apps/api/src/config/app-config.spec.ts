@@ -62,6 +62,19 @@ describe('loadConfig', () => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
 
+  it.each([
+    [undefined, 2],
+    ['8', 6],
+    ['3', 1],
+    ['1', 1],
+  ])("hashes at most libuv's thread pool (UV_THREADPOOL_SIZE=%p) less two passwords at once, at least one", (size, expected) => {
+    expect(loadConfig(size === undefined ? {} : { UV_THREADPOOL_SIZE: size }).passwordHashConcurrency).toBe(expected);
+  });
+
+  it.each(['0', 'four', '1025'])('refuses UV_THREADPOOL_SIZE=%p, which Node would not use either', (size) => {
+    expect(problemsOf({ UV_THREADPOOL_SIZE: size }).join('\n')).toMatch(/^UV_THREADPOOL_SIZE: /);
+  });
+
   describe('KURA_TRUST_PROXY', () => {
     it.each([
       [undefined, 'no proxy trusted', false],

@@ -46,6 +46,8 @@ export interface AppConfig {
     readonly cache: { readonly ttlSeconds: number; readonly keys: readonly { kid: string; secret: Uint8Array }[] } | undefined;
   };
   readonly passwordHashCost: number;
+  /** Most password hashes at once: libuv's thread pool less two threads, left for the store's file and DNS work. */
+  readonly passwordHashConcurrency: number;
   /** Graceful shutdown: seconds to stay up but not ready after SIGTERM, then seconds allowed for closing. */
   readonly shutdown: { readonly drainSeconds: number; readonly closeTimeoutSeconds: number };
   readonly loginThrottle: {
@@ -140,6 +142,7 @@ const environment = z.object({
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
+  UV_THREADPOOL_SIZE: int(1, 1024).default(4), // Node's own; read here only to size password hashing
   KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 1_000_000).default(10),
   KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 1_000_000).default(100),
   KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
@@ -230,6 +233,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    passwordHashConcurrency: Math.max(1, env.UV_THREADPOOL_SIZE - 2),
     shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },
     loginThrottle: {
       maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,
