@@ -255,6 +255,26 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
   });
 });
 
+describe('a token placed in a URL is never reflected', () => {
+  const TOKEN = 'Tk9fUkVGTEVDVElPTl9PRl9USElTX1RPS0VOX0VWRVI';
+
+  it.each([
+    ['an unknown route', 'GET', `/auth/${TOKEN}?token=${TOKEN}`, 404],
+    ['a known route with a method it does not serve', 'PUT', `/auth/login?access_token=${TOKEN}`, 404],
+    ['a path segment under a route that takes none', 'GET', `/auth/me/${TOKEN}`, 404],
+    ['a URL that does not decode', 'GET', `/%zz${TOKEN}?token=${TOKEN}`, 400],
+    ['a route parameter too long for the router', 'DELETE', `/auth/sessions/${TOKEN.repeat(3)}?token=${TOKEN}`, 414],
+  ])('answers %s with a problem that quotes no part of the path or query', async (_case, method, url, status) => {
+    const response = await new HttpClient(baseUrl).request(method, url);
+
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(response.body).toMatchObject({ status, title: expect.any(String) });
+    expect(response.text).not.toContain(TOKEN);
+    expect([...response.headers.values()].join('\n')).not.toContain(TOKEN);
+  });
+});
+
 describe('expiry is enforced on every read, whatever TTL has deleted', () => {
   async function loggedInWithItem() {
     const browser = new HttpClient(baseUrl);

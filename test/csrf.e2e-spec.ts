@@ -1,4 +1,7 @@
+import type { Server } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import express from 'express';
+import { crossSiteReason } from '@kura/session';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -41,6 +44,17 @@ describe('state-changing requests with the session cookie', () => {
     expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
   });
 
+  it('are refused with 403 when their Origin is this host and port over another scheme (https to this http service)', async () => {
+    const browser = await cookieSession();
+    const headers = { origin: baseUrl.replace(/^http:/, 'https:') };
+
+    const patch = await browser.request('PATCH', '/session/data', { json: { forged: true }, headers });
+    const logout = await browser.post('/auth/logout', undefined, { headers });
+
+    for (const response of [patch, logout]) expect(response.status).toBe(403);
+    expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
+  });
+
   it.each([
     ['its own Origin', () => ({ origin: baseUrl, 'sec-fetch-site': 'same-origin' })],
     ['a trusted Origin', () => ({ origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' })],
@@ -72,5 +86,33 @@ describe('bearer requests', () => {
     });
 
     expect(response.status).toBe(200);
+  });
+});
+
+describe('the origin check on Express', () => {
+  let server: Server;
+  let expressUrl: string;
+  beforeAll(async () => {
+    const app = express().set('trust proxy', 'loopback');
+    app.post('/', (request, response) => {
+      response.json({ reason: crossSiteReason(request, []) ?? null });
+    });
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    expressUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const reasonFor = async (headers: Record<string, string>) =>
+    ((await new HttpClient(expressUrl).post('/', undefined, { headers })).body as { reason: string | null }).reason;
+
+  it('reads the scheme and host from the Express request, X-Forwarded-Proto from a trusted proxy included', async () => {
+    const https = expressUrl.replace(/^http:/, 'https:');
+
+    expect(await reasonFor({ origin: expressUrl })).toBeNull();
+    expect(await reasonFor({ origin: https })).toMatch(/not this site/);
+    expect(await reasonFor({ origin: https, 'x-forwarded-proto': 'https' })).toBeNull();
+    expect(await reasonFor({ origin: expressUrl, 'x-forwarded-proto': 'https' })).toMatch(/not this site/);
   });
 });

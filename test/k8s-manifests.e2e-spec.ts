@@ -6,6 +6,7 @@ import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../apps/api/src/config/app-config.js';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
@@ -87,6 +88,20 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
     const text = JSON.stringify(objects);
     expect(find('Service').spec.sessionAffinity ?? 'None').toBe('None');
     expect(text).not.toMatch(/ClientIP|ingress\.kubernetes\.io\/(affinity|session-cookie)|sticky/i);
+  });
+
+  it('never trusts every proxy hop: KURA_TRUST_PROXY is a valid setting other than true, wherever it is set', () => {
+    const containers = objects.flatMap((o) => o.spec?.template?.spec?.containers ?? []);
+    const values = [
+      find('ConfigMap').data.KURA_TRUST_PROXY,
+      ...containers.flatMap((c: { env?: { name: string; value?: string }[] }) => c.env ?? []).filter((e) => e.name === 'KURA_TRUST_PROXY').map((e) => e.value),
+    ];
+
+    expect(values[0]).toBeDefined();
+    for (const value of values) {
+      expect(String(value).trim().toLowerCase()).not.toBe('true');
+      expect(loadConfig({ KURA_TRUST_PROXY: value }).http.trustProxy).not.toBe(true);
+    }
   });
 
   it('gives a replica time to drain and close within its grace period', () => {

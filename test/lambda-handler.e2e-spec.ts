@@ -63,6 +63,17 @@ describe('the Lambda handler with HTTP API v2 events', () => {
     expect(listed.sessions[0]).toMatchObject({ ip: '203.0.113.9', userAgent: 'kura-test', current: true });
   });
 
+  it('takes the scheme from API Gateway: its own https pages may change a cookie session, the same host over http may not', async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    const cookies = cookiesFrom(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery' } }));
+    const patch = (origin: string) =>
+      invoke('PATCH', '/session/data', { cookies, body: { from: origin }, headers: { origin } });
+
+    expect((await patch('http://abc123.execute-api.eu-west-1.amazonaws.com')).statusCode).toBe(403);
+    expect((await patch('https://abc123.execute-api.eu-west-1.amazonaws.com')).statusCode).toBe(200);
+  });
+
   it('answers bad input with a problem document, and serves the OpenAPI document but no UI', async () => {
     const bad = await invoke('POST', '/auth/login', { body: { email: 'nope' } });
     expect(bad.statusCode).toBe(400);

@@ -2,15 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import { ConsoleLogger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SESSION_SETTINGS, type SessionSettings } from '@kura/session';
 import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
-import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
 import { RequestValidationError } from './http/request-validation.error.js';
+import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
@@ -46,9 +48,15 @@ export async function createApp(
   instanceId: string = randomUUID(),
   metrics?: KuraMetrics,
 ): Promise<NestFastifyApplication> {
+  if (config.http.trustProxy === true) {
+    logger.warn(
+      'KURA_TRUST_PROXY=true: every proxy hop is trusted, so any client chooses its own address (login limits, session list); set a hop count or the proxy addresses unless you control every hop',
+      'Http',
+    );
+  }
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy,
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     // Node's defaults let a slow client hold a socket for minutes.
     requestTimeout: 30_000,
     // Bodies are validated by zod schemas in Nest and replies serialised with JSON.stringify: Kura gives Fastify
@@ -56,6 +64,9 @@ export async function createApp(
     // keeps them from being loaded, which the Lambda bundle relies on to leave them out (faster cold starts).
     schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
     genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
+    // A URL the router cannot take (undecodable, an over-long parameter) is answered before Nest sees the
+    // request, by default with Fastify's own body, which quotes the URL: answer it as every other error.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, new Logger('Http')),
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, metrics?.sessionEvents), adapter, {

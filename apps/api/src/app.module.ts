@@ -39,7 +39,7 @@ export class AppModule {
           inject: [KURA_STORES],
           useFactory: (stores: KuraStores) => ({
             store: stores.users,
-            passwordHashing: { log2Cost: config.passwordHashCost },
+            passwordHashing: { log2Cost: config.passwordHashCost, maxConcurrent: config.passwordHashConcurrency },
             loginThrottle: { store: stores.loginAttempts, ...config.loginThrottle },
           }),
         }),

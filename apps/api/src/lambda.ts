@@ -20,8 +20,15 @@ let booted: Promise<Booted> | undefined;
 async function boot(): Promise<Booted> {
   const app = await createApp(loadConfig(process.env));
   const { calls } = app.get<KuraStores>(KURA_STORES);
+  const fastify = app.getHttpAdapter().getInstance();
+  // Requests reach Fastify through an in-memory socket that knows nothing of TLS; API Gateway ends TLS and says
+  // so in X-Forwarded-Proto. Without this every request looks like plain http and the CSRF guard refuses the
+  // API's own https pages. (A cross-site page cannot set that header: it is not a CORS-safelisted one.)
+  fastify.addHook('onRequest', async (request) => {
+    (request.raw.socket as { encrypted?: boolean }).encrypted = request.headers['x-forwarded-proto'] === 'https';
+  });
   return {
-    serve: awsLambdaFastify(app.getHttpAdapter().getInstance(), { callbackWaitsForEmptyEventLoop: false }),
+    serve: awsLambdaFastify(fastify, { callbackWaitsForEmptyEventLoop: false }),
     metrics: calls && new InvocationMetrics(calls),
   };
 }

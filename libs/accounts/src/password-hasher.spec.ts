@@ -1,5 +1,21 @@
 import { jest } from '@jest/globals';
-import { PasswordHasher } from './password-hasher.js';
+
+/** scrypt as Node has it, counting the calls in flight at once. */
+const inFlight = { now: 0, most: 0 };
+const realCrypto = process.getBuiltinModule('node:crypto');
+jest.unstable_mockModule('node:crypto', () => ({
+  ...realCrypto,
+  scrypt: (...args: unknown[]) => {
+    const callback = args.pop() as (...result: unknown[]) => void;
+    inFlight.now += 1;
+    inFlight.most = Math.max(inFlight.most, inFlight.now);
+    (realCrypto.scrypt as (...all: unknown[]) => void)(...args, (...result: unknown[]) => {
+      inFlight.now -= 1;
+      callback(...result);
+    });
+  },
+}));
+const { PasswordHasher } = await import('./password-hasher.js');
 
 describe('PasswordHasher', () => {
   const sut = new PasswordHasher({ log2Cost: 10 });
@@ -44,5 +60,39 @@ describe('PasswordHasher', () => {
 
   it.each([9, 21, 12.5])('refuses a cost of 2^%p', (log2Cost) => {
     expect(() => new PasswordHasher({ log2Cost })).toThrow(RangeError);
+  });
+
+  describe('concurrency', () => {
+    beforeEach(() => {
+      inFlight.most = 0;
+    });
+
+    it.each([1, 3])('runs at most %p scrypt computations at once, however many are asked for, and completes every one', async (maxConcurrent) => {
+      const hasher = new PasswordHasher({ log2Cost: 10, maxConcurrent });
+      const stored = await hasher.hash('already stored');
+      inFlight.most = 0;
+
+      const results = await Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => hasher.hash(`password ${i}`)),
+        ...Array.from({ length: 6 }, () => hasher.verify('already stored', stored)),
+        ...Array.from({ length: 3 }, () => hasher.verifyDecoy('guess')),
+      ]);
+
+      expect(inFlight.most).toBe(maxConcurrent);
+      expect(results.slice(6, 12)).toEqual(Array(6).fill(true));
+      expect(results.slice(12)).toEqual(Array(3).fill(false));
+    });
+
+    it("leaves two of libuv's default four threads to other work by default", async () => {
+      const hasher = new PasswordHasher({ log2Cost: 10 });
+
+      await Promise.all(Array.from({ length: 8 }, (_, i) => hasher.hash(`password ${i}`)));
+
+      expect(inFlight.most).toBe(2);
+    });
+
+    it.each([0, -1, 1.5])('refuses a bound of %p', (maxConcurrent) => {
+      expect(() => new PasswordHasher({ maxConcurrent })).toThrow(RangeError);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt as scryptCallback, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 export interface PasswordHashingOptions {
   /**
@@ -7,6 +8,14 @@ export interface PasswordHashingOptions {
    * @default 17
    */
   log2Cost?: number;
+  /**
+   * Most scrypt computations at once; the rest wait their turn. scrypt runs on libuv's thread pool, which file,
+   * DNS and some crypto calls share (an embedded store's disk, the AWS SDK's DNS lookups): a burst of logins
+   * that took every thread would starve those calls until they time out. Give it the pool size
+   * (`UV_THREADPOOL_SIZE`) less two. It also bounds memory: each computation at cost 17 takes 128 MiB.
+   * @default 2 (libuv's default pool of four threads, less two)
+   */
+  maxConcurrent?: number;
 }
 
 const KEY_LENGTH = 32;
@@ -31,6 +40,7 @@ const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
  */
 export class PasswordHasher {
   private readonly log2Cost: number;
+  private readonly limit: LimitFunction;
   private decoy: Promise<string> | undefined;
 
   constructor(options: PasswordHashingOptions = {}) {
@@ -38,11 +48,16 @@ export class PasswordHasher {
     if (!Number.isInteger(this.log2Cost) || this.log2Cost < 10 || this.log2Cost > 20) {
       throw new RangeError(`log2Cost must be an integer from 10 to 20, got ${this.log2Cost}`);
     }
+    const maxConcurrent = options.maxConcurrent ?? 2;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
+      throw new RangeError(`maxConcurrent must be a positive integer, got ${maxConcurrent}`);
+    }
+    this.limit = pLimit(maxConcurrent);
   }
 
   async hash(password: string): Promise<string> {
     const salt = randomBytes(SALT_LENGTH);
-    const key = await scrypt(password, salt, this.log2Cost, BLOCK_SIZE, PARALLELISM);
+    const key = await this.limit(() => scrypt(password, salt, this.log2Cost, BLOCK_SIZE, PARALLELISM));
     return `$scrypt$ln=${this.log2Cost},r=${BLOCK_SIZE},p=${PARALLELISM}$${b64(salt)}$${b64(key)}`;
   }
 
@@ -51,7 +66,7 @@ export class PasswordHasher {
     const parts = PHC.exec(stored);
     if (!parts) return false;
     const [, ln, r, p, salt, expected] = parts as unknown as [string, string, string, string, string, string];
-    const key = await scrypt(password, Buffer.from(salt, 'base64'), Number(ln), Number(r), Number(p));
+    const key = await this.limit(() => scrypt(password, Buffer.from(salt, 'base64'), Number(ln), Number(r), Number(p)));
     const wanted = Buffer.from(expected, 'base64');
     return wanted.length === key.length && timingSafeEqual(wanted, key);
   }

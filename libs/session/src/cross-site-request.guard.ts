@@ -5,16 +5,26 @@ import { SessionTransport, type TokenSource } from './session-transport.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-interface HttpRequestLike extends TokenSource {
+/**
+ * What the guard reads from a request; Fastify's and Express's requests both fit. Their `protocol` honours the
+ * framework's trust-proxy setting (`X-Forwarded-Proto` from a trusted proxy), so behind a proxy that ends TLS,
+ * trust it or every https page is taken for another site.
+ */
+export interface CrossSiteSource extends TokenSource {
   readonly method: string;
+  /** `http` or `https`: the scheme the client used. */
+  readonly protocol: string;
+  /** Host and port the client addressed (Fastify's and Express 5's `host`); the `Host` header when absent. */
+  readonly host?: string;
 }
 
 /**
  * CSRF defence for cookie sessions (OWASP: Fetch Metadata and Origin verification). A state-changing request
  * that carries the session cookie is refused when the browser says it comes from another site
- * (`Sec-Fetch-Site: cross-site`) or from a foreign or opaque (`null`) `Origin`. Bearer requests are not
- * affected: browsers never attach a bearer token on their own. Requests with neither header (non-browser
- * clients) pass. Apply it to every route (`APP_GUARD`).
+ * (`Sec-Fetch-Site: cross-site`) or from an `Origin` that is opaque (`null`) or neither the request's own
+ * origin (scheme, host and port) nor a trusted one. Bearer requests are not affected: browsers never attach a
+ * bearer token on their own. Requests with neither header (non-browser clients) pass. Apply it to every route
+ * (`APP_GUARD`).
  */
 @Injectable()
 export class CrossSiteRequestGuard implements CanActivate {
@@ -24,11 +34,11 @@ export class CrossSiteRequestGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<HttpRequestLike>();
+    const request = context.switchToHttp().getRequest<CrossSiteSource>();
     if (SAFE_METHODS.has(request.method.toUpperCase())) return true;
     const { token, kind } = this.transport.read(request);
     if (kind === 'bearer' || token === undefined) return true;
-    const reason = crossSiteReason(request.headers, this.settings.trustedOrigins);
+    const reason = crossSiteReason(request, this.settings.trustedOrigins);
     if (reason) throw new CrossSiteRequestError(reason);
     return true;
   }
@@ -36,23 +46,26 @@ export class CrossSiteRequestGuard implements CanActivate {
 
 /** Why a request looks cross-site, or `undefined` when it does not. */
 export function crossSiteReason(
-  headers: TokenSource['headers'],
+  request: Omit<CrossSiteSource, 'method'>,
   trustedOrigins: readonly string[],
 ): string | undefined {
-  const site = single(headers['sec-fetch-site']);
+  const site = single(request.headers['sec-fetch-site']);
   if (site === 'cross-site') return 'Sec-Fetch-Site: cross-site';
-  const origin = single(headers.origin);
+  const origin = single(request.headers.origin);
   if (origin === undefined) return undefined;
   if (origin === 'null') return 'Origin: null';
   if (trustedOrigins.includes(origin)) return undefined;
-  const host = single(headers.host);
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    return 'Origin is not a URL';
-  }
-  return host !== undefined && originHost === host.toLowerCase() ? undefined : `Origin ${origin} is not this site`;
+  const claimed = originOf(origin);
+  if (claimed === undefined) return 'Origin is not a URL';
+  const own = originOf(`${request.protocol}://${request.host ?? single(request.headers.host) ?? ''}`);
+  return own !== undefined && claimed === own ? undefined : `Origin ${origin} is not this site`;
+}
+
+/** The serialised origin (lower-case host, default port dropped), or `undefined` if it is none. */
+function originOf(url: string): string | undefined {
+  if (!URL.canParse(url)) return undefined;
+  const { origin } = new URL(url);
+  return origin === 'null' ? undefined : origin;
 }
 
 const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);

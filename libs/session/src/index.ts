@@ -24,7 +24,7 @@ export {
   type TransportKind,
 } from './session-transport.js';
 export { SessionGuard, CacheableSession, type CookieReply, transportOf } from './session.guard.js';
-export { CrossSiteRequestGuard, crossSiteReason } from './cross-site-request.guard.js';
+export { CrossSiteRequestGuard, type CrossSiteSource, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
 export {
   type SessionStore,

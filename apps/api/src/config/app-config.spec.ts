@@ -61,4 +61,55 @@ describe('loadConfig', () => {
   ])('refuses settings that cannot work together: %p', (env, message) => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
+
+  it.each([
+    [undefined, 2],
+    ['8', 6],
+    ['3', 1],
+    ['1', 1],
+  ])("hashes at most libuv's thread pool (UV_THREADPOOL_SIZE=%p) less two passwords at once, at least one", (size, expected) => {
+    expect(loadConfig(size === undefined ? {} : { UV_THREADPOOL_SIZE: size }).passwordHashConcurrency).toBe(expected);
+  });
+
+  it.each(['0', 'four', '1025'])('refuses UV_THREADPOOL_SIZE=%p, which Node would not use either', (size) => {
+    expect(problemsOf({ UV_THREADPOOL_SIZE: size }).join('\n')).toMatch(/^UV_THREADPOOL_SIZE: /);
+  });
+
+  describe('KURA_TRUST_PROXY', () => {
+    it.each([
+      [undefined, 'no proxy trusted', false],
+      ['false', 'no proxy trusted', false],
+      ['0', 'no proxy trusted', false],
+      ['no', 'no proxy trusted', false],
+      ['1', 'one hop: the ingress controller that connects to the pod', 1],
+      ['2', 'two hops: a load balancer in front of the ingress controller', 2],
+      ['10.0.0.7', 'the one proxy at that address', ['10.0.0.7']],
+      ['10.0.0.0/8, 192.168.1.1 ,::1,fd00::/8', 'proxies at those addresses and in those ranges', ['10.0.0.0/8', '192.168.1.1', '::1', 'fd00::/8']],
+      ['true', 'every hop (dangerous)', true],
+    ])('reads %p as %s', (value, _meaning, expected) => {
+      const config = loadConfig(value === undefined ? {} : { KURA_TRUST_PROXY: value });
+
+      expect(config.http.trustProxy).toEqual(expected);
+    });
+
+    it.each([
+      ['a word', 'maybe'],
+      ['a negative hop count', '-1'],
+      ['a fractional hop count', '1.5'],
+      ['a hop count in exponent form', '1e3'],
+      ['an IPv4 prefix over 32', '10.0.0.0/33'],
+      ['an IPv6 prefix over 128', 'fd00::/129'],
+      ['a prefix that is not a number', '10.0.0.0/eight'],
+      ['a host name', 'ingress.example.com'],
+      ['one bad entry among good ones', '10.0.0.1, maybe'],
+      ['commas alone', ' , '],
+      ['yes (ambiguous: say true if every hop is meant)', 'yes'],
+    ])('refuses %s (%p) as a configuration problem, listed with the others', (_case, value) => {
+      const problems = problemsOf({ KURA_TRUST_PROXY: value, PORT: 'eighty' });
+
+      expect(problems).toHaveLength(2);
+      expect(problems.join('\n')).toMatch(/PORT/);
+      expect(problems.join('\n')).toMatch(/^KURA_TRUST_PROXY: .*false, a hop count, addresses\/CIDRs or true/m);
+    });
+  });
 });

@@ -1,4 +1,13 @@
+import { isIP } from 'node:net';
 import * as z from 'zod';
+
+/**
+ * Which proxies may tell Kura who the client is (`X-Forwarded-For`, `-Proto`, `-Host`), in Fastify's
+ * `trustProxy` forms: `false` none; a hop count n, the nearest n proxies (the client address is the entry the
+ * n-th proxy appended); the proxies' addresses and CIDR ranges; `true` every hop, which lets any client choose
+ * its own address (the leftmost entry).
+ */
+export type TrustProxy = boolean | number | readonly string[];
 
 /** Kura's configuration after validation. Built once at boot by {@link loadConfig}; nothing else reads the environment. */
 export interface AppConfig {
@@ -6,7 +15,7 @@ export interface AppConfig {
     readonly host: string;
     readonly port: number;
     readonly bodyLimitBytes: number;
-    readonly trustProxy: boolean | string;
+    readonly trustProxy: TrustProxy;
     /** Serve the explorer UI at /docs (the document at /docs/openapi.json is always served). */
     readonly docsUi: boolean;
   };
@@ -37,6 +46,8 @@ export interface AppConfig {
     readonly cache: { readonly ttlSeconds: number; readonly keys: readonly { kid: string; secret: Uint8Array }[] } | undefined;
   };
   readonly passwordHashCost: number;
+  /** Most password hashes at once: libuv's thread pool less two threads, left for the store's file and DNS work. */
+  readonly passwordHashConcurrency: number;
   /** Graceful shutdown: seconds to stay up but not ready after SIGTERM, then seconds allowed for closing. */
   readonly shutdown: { readonly drainSeconds: number; readonly closeTimeoutSeconds: number };
   readonly loginThrottle: {
@@ -62,6 +73,34 @@ const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const TRUST_PROXY_FORMS = 'expected false, a hop count, addresses/CIDRs or true';
+
+/** An IPv4 or IPv6 address, optionally with a prefix length: `10.0.0.0/8`, `fd00::/8`, `192.168.1.1`. */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+const trustProxy = z.string().transform((value, context): TrustProxy => {
+  const keyword = value.trim().toLowerCase();
+  if (keyword === 'false' || keyword === '0' || keyword === 'no') return false;
+  if (keyword === 'true') return true;
+  if (/^\d+$/.test(keyword)) {
+    if (Number.isSafeInteger(Number(keyword))) return Number(keyword);
+    context.addIssue({ code: 'custom', message: `hop count ${keyword} is too large; ${TRUST_PROXY_FORMS}` });
+    return z.NEVER;
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    const what = bad.length > 0 ? `${bad.map((entry) => `"${entry}"`).join(', ')}: not an IP address or CIDR` : 'no address';
+    context.addIssue({ code: 'custom', message: `${what}; ${TRUST_PROXY_FORMS}` });
+    return z.NEVER;
+  }
+  return entries;
+});
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -');
 
 /** Every environment variable Kura reads, with its default. The README's configuration table mirrors this. */
@@ -103,6 +142,7 @@ const environment = z.object({
   KURA_COOKIE_SECURE: flag.default(true),
   KURA_COOKIE_NAME: z.string().min(1).optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
+  UV_THREADPOOL_SIZE: int(1, 1024).default(4), // Node's own; read here only to size password hashing
   // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
   KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 10_000).default(10),
   KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 10_000).default(100),
@@ -110,7 +150,7 @@ const environment = z.object({
   KURA_SHUTDOWN_DRAIN_SECONDS: int(0, 120).default(5),
   KURA_SHUTDOWN_TIMEOUT_SECONDS: int(1, 120).default(10),
   KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
-  KURA_TRUST_PROXY: z.string().min(1).optional(),
+  KURA_TRUST_PROXY: trustProxy.optional(),
   KURA_DOCS_UI: flag.default(true),
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
@@ -159,7 +199,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       port: env.PORT,
       bodyLimitBytes: env.KURA_BODY_LIMIT,
       docsUi: env.KURA_DOCS_UI,
-      trustProxy: env.KURA_TRUST_PROXY === undefined ? false : env.KURA_TRUST_PROXY === 'true' ? true : env.KURA_TRUST_PROXY,
+      trustProxy: env.KURA_TRUST_PROXY ?? false,
     },
     store: {
       kind,
@@ -194,6 +234,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    passwordHashConcurrency: Math.max(1, env.UV_THREADPOOL_SIZE - 2),
     shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },
     loginThrottle: {
       maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,

@@ -13,7 +13,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
+/** Sends `error` as a problem document; also for the errors Fastify's router answers before Nest sees the request. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
   const { problem, headers, unexpected } = toProblem(error);
   // The request id ties these lines to the access log line and to the X-Request-Id the client saw.
   if (unexpected) logger.error({ requestId: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -46,7 +46,21 @@ function respond(status: number, slug: string | undefined, detail?: string, head
   };
 }
 
-/** Fastify's own errors (body parsing, size, media type) carry a 4xx `statusCode` and an `FST_` code. */
+/**
+ * What to say for Fastify's own client errors. Never their message: some quote the URL (`'/…' is not a valid url
+ * component`), and a token placed in a URL must not come back in a body. Codes not listed get no detail.
+ */
+const FASTIFY_DETAILS: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large.',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'The request body must be JSON.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request body does not match its Content-Length.',
+  FST_ERR_BAD_URL: 'The URL is not valid.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A part of the URL is too long.',
+};
+
+/** Fastify's own errors (body parsing, size, media type, URL) carry a 4xx `statusCode` and an `FST_` code. */
 function isFastifyClientError(error: unknown): error is Error & { statusCode: number; code: string } {
   const candidate = error as { statusCode?: unknown; code?: unknown };
   return (
@@ -120,15 +134,16 @@ export function toProblem(error: unknown): ProblemResponse {
     });
   }
   if (error instanceof HttpException) {
+    // Kura throws none itself: these are Nest's, and their messages quote the request (`Cannot GET /path?query`).
     const status = error.getStatus();
-    const response = respond(status, undefined, status < 500 ? error.message : undefined);
+    const response = respond(status, undefined, status === 404 ? 'No route matches this method and path.' : undefined);
     const body = error.getResponse();
     // @nestjs/terminus reports a failed readiness check as a 503 whose body lists every check.
     if (typeof body === 'object' && body !== null && 'details' in body) response.problem.checks = body.details;
     return response;
   }
   if (isFastifyClientError(error)) {
-    return respond(error.statusCode, undefined, error.message);
+    return respond(error.statusCode, undefined, FASTIFY_DETAILS[error.code]);
   }
   return respond(500, undefined);
 }

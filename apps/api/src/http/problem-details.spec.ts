@@ -1,0 +1,35 @@
+import { NotFoundException } from '@nestjs/common';
+import { toProblem } from './problem-details.js';
+
+const TOKEN = 'Tk9fUkVGTEVDVElPTl9PRl9USElTX1RPS0VOX0VWRVI';
+
+/** A Fastify client error as Fastify makes them: a 4xx `statusCode`, an `FST_` code, a message. */
+const fastifyError = (code: string, statusCode: number, message: string) => Object.assign(new Error(message), { code, statusCode });
+
+describe('toProblem', () => {
+  it("answers Nest's 404 for an unknown route without the method, path or query its message quotes", () => {
+    const { problem } = toProblem(new NotFoundException(`Cannot GET /auth/${TOKEN}?token=${TOKEN}`));
+
+    expect(problem).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No route matches this method and path.' });
+  });
+
+  it.each([
+    ['FST_ERR_BAD_URL', 400, `'/%zz${TOKEN}' is not a valid url component`],
+    ['FST_ERR_MAX_PARAM_LENGTH', 414, `'${TOKEN}' is exceeding the max param length`],
+    ['FST_ERR_SOMETHING_NEW', 400, `a future message about /${TOKEN}`],
+  ])('answers Fastify %s with its status and words of its own, never the message', (code, status, message) => {
+    const { problem } = toProblem(fastifyError(code, status, message));
+
+    expect(problem.status).toBe(status);
+    expect(JSON.stringify(problem)).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, /too large/],
+    ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, /JSON/],
+    ['FST_ERR_CTP_INVALID_JSON_BODY', 400, /not valid JSON/],
+    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, /empty/],
+  ])('still says what was wrong with the body for %s', (code, status, detail) => {
+    expect(toProblem(fastifyError(code, status, 'whatever Fastify said')).problem).toMatchObject({ status, detail: expect.stringMatching(detail) });
+  });
+});
