@@ -1,7 +1,11 @@
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 
-/** One DynamoDB Local for the whole run; each test file makes its own tables in it. */
+/**
+ * One DynamoDB Local for the whole run; each test file makes its own tables in it. When the environment already
+ * names an engine (`npm run mutation` starts one for all its Jest runs), that one is used and nothing is started.
+ */
 export default async function globalSetup(): Promise<void> {
+  if (process.env.KURA_TEST_DYNAMODB_ENDPOINT) return;
   const engine = await startDynamoDbLocal();
   process.env.KURA_TEST_DYNAMODB_ENDPOINT = engine.endpoint;
   (globalThis as { kuraTestEngine?: typeof engine }).kuraTestEngine = engine;

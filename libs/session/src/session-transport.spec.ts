@@ -4,10 +4,16 @@ import { resolveSessionSettings } from './session.options.js';
 import { SessionTransport } from './session-transport.js';
 
 const clock = new ManualClock();
-const sut = new SessionTransport(resolveSessionSettings({ store: new InMemorySessionStore(), clock }));
 const token = 'T'.repeat(43);
 
 describe('SessionTransport', () => {
+  // Built per test, not at import: settings resolved while a spec file loads make every mutant of
+  // session.options.ts "static" for Stryker (run against every test, and an error instead of a kill).
+  let sut: SessionTransport;
+  beforeEach(() => {
+    sut = new SessionTransport(resolveSessionSettings({ store: new InMemorySessionStore(), clock }));
+  });
+
   it('reads the session cookie', () => {
     expect(sut.read({ headers: {}, cookies: { '__Host-kura_session': token } })).toEqual({ token, kind: 'cookie', cache: undefined });
   });
