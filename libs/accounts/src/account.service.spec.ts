@@ -1,6 +1,10 @@
+import { jest } from '@jest/globals';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { AccountService } from './account.service.js';
-import { EmailTakenError, InvalidCredentialsError } from './account.errors.js';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from './account.errors.js';
 import { InMemoryUserStore } from './in-memory-user.store.js';
+import { InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
+import { LoginThrottle } from './login-throttle.js';
 import { PasswordHasher } from './password-hasher.js';
 
 function setup() {
@@ -46,5 +50,78 @@ describe('AccountService', () => {
 
     expect(error).toBeInstanceOf(InvalidCredentialsError);
     expect((error as Error).message).toBe('Invalid email or password');
+  });
+});
+
+describe('AccountService with a login throttle', () => {
+  const PASSWORD = 'analytical engine';
+  async function throttled(limit = 2) {
+    const store = new InMemoryUserStore();
+    const clock = new ManualClock();
+    const attempts = new InMemoryLoginAttemptStore();
+    const throttle = new LoginThrottle(attempts, { maxFailuresPerAccount: limit, maxFailuresPerClient: 100 }, clock);
+    const sut = new AccountService(store, new PasswordHasher({ log2Cost: 10 }), clock, throttle);
+    await sut.register({ email: 'ada@example.com', password: PASSWORD });
+    return { sut, store };
+  }
+
+  it('refuses before checking any password once the account has failed its limit, known account or not', async () => {
+    const { sut } = await throttled(2);
+    for (let i = 0; i < 2; i += 1) await expect(sut.verifyCredentials('ada@example.com', 'wrong', '10.0.0.1')).rejects.toBeInstanceOf(InvalidCredentialsError);
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD, '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
+    for (let i = 0; i < 2; i += 1) await sut.verifyCredentials('nobody@example.com', 'wrong').catch(() => undefined);
+    await expect(sut.verifyCredentials('nobody@example.com', 'wrong')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
+  });
+
+  it('forgets the failures of an account on a good password', async () => {
+    const { sut } = await throttled(2);
+    await sut.verifyCredentials('ada@example.com', 'wrong').catch(() => undefined);
+    await sut.verifyCredentials('ada@example.com', PASSWORD);
+
+    await sut.verifyCredentials('ada@example.com', 'wrong').catch(() => undefined);
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ email: 'ada@example.com' });
+  });
+
+  it('counts good passwords as nothing: any number of them never reaches the limit', async () => {
+    const { sut } = await throttled(2);
+
+    for (let i = 0; i < 5; i += 1) await sut.verifyCredentials('ada@example.com', PASSWORD, '10.0.0.1');
+  });
+
+  it('does not count an attempt the store could not check, and lets the store failure through', async () => {
+    const { sut, store } = await throttled(1);
+    jest.spyOn(store, 'findByEmail').mockRejectedValueOnce(new StoreUnavailableError('user.findByEmail'));
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ email: 'ada@example.com' });
+  });
+
+  it('changes the password: only with the current one, raising the credential version each time', async () => {
+    const { sut } = await throttled(5);
+
+    await expect(sut.changePassword('ada@example.com', 'wrong', 'difference engine')).rejects.toBeInstanceOf(ReauthenticationFailedError);
+    expect(await sut.changePassword('ada@example.com', PASSWORD, 'difference engine')).toBe(1);
+    expect(await sut.changePassword('ada@example.com', 'difference engine', 'a third one')).toBe(2);
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(sut.verifyCredentials('ada@example.com', 'a third one')).resolves.toMatchObject({ credentialVersion: 2 });
+  });
+
+  it('lets only one of two changes made on the same password win', async () => {
+    const { sut, store } = await throttled(5);
+    const user = (await store.findByEmail('ada@example.com'))!;
+    await store.replacePasswordHash(user.email, user.passwordHash, 'a hash set by another change');
+
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'mine')).rejects.toBeInstanceOf(ReauthenticationFailedError);
+  });
+
+  it('confirms the password with the version it checked, and refuses a wrong one with its own error', async () => {
+    const { sut } = await throttled(5);
+
+    await expect(sut.confirmPassword('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
+    await expect(sut.confirmPassword('ada@example.com', 'wrong')).rejects.toBeInstanceOf(ReauthenticationFailedError);
   });
 });

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { InMemorySessionStore } from './in-memory-session.store.js';
-import { ReauthenticationRequiredError, SessionRejectedError } from './session.errors.js';
+import { ReauthenticationRequiredError, SessionNotFoundError, SessionRejectedError, StaleCredentialsError } from './session.errors.js';
+import type { SessionEvent, SessionRecord } from './session.types.js';
 import { resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
 import { SessionCache } from './session-cache.js';
@@ -226,5 +227,143 @@ describe('SessionService re-authentication window', () => {
     clock.advance(MINUTE);
     expect(await rejection(sut.reauthenticated(session))).toBe('revoked');
     expect(store.size).toBe(0);
+  });
+});
+
+describe('SessionService revocation and credential versions', () => {
+  function withEvents() {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const events: SessionEvent[] = [];
+    const settings = resolveSessionSettings({ store, clock, events: (event) => events.push(event) });
+    return { sut: new SessionService(settings, new SessionCache(settings)), store, clock, events };
+  }
+  const entry = (record: SessionRecord, credentialVersion = 0) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion });
+
+  it('ends the session a login was presented with, once the new one exists', async () => {
+    const { sut } = withEvents();
+    const before = await sut.create(user);
+
+    const after = await sut.create(user, {}, { replaces: before.token });
+
+    expect(await rejection(sut.authenticate(before.token))).toBe('unknown');
+    expect((await sut.authenticate(after.token)).record.id).toBe(after.record.id);
+  });
+
+  it('refuses a login on credentials older than the newest registered, ends its item, and says created only for real sessions', async () => {
+    const { sut, store, events } = withEvents();
+    await sut.create(user, {}, { credentialVersion: 2 });
+    events.length = 0;
+
+    const stale = await sut.create(user, {}, { credentialVersion: 1 }).catch((caught: unknown) => caught);
+
+    expect(stale).toBeInstanceOf(StaleCredentialsError);
+    expect(store.size).toBe(1);
+    expect(await store.registered(user.id)).toHaveLength(1);
+    expect(events).not.toContainEqual({ type: 'created' });
+  });
+
+  it('ends every session on older credentials when the first session on newer ones is issued', async () => {
+    const { sut, store, events } = withEvents();
+    const old = [await sut.create(user), await sut.create(user)];
+
+    const renewed = await sut.create(user, {}, { credentialVersion: 1 });
+
+    for (const { token } of old) expect(await rejection(sut.authenticate(token))).toBe('unknown');
+    expect(await store.registered(user.id)).toEqual([entry(renewed.record, 1)]);
+    expect(events).toContainEqual({ type: 'revoked', count: 2 });
+  });
+
+  it("ends every session of the user but the one kept, and only that user's", async () => {
+    const { sut, store } = withEvents();
+    const kept = await sut.create(user);
+    const others = [await sut.create(user), await sut.create(user)];
+    const stranger = await sut.create({ id: 'u-2', email: 'bob@example.com', name: null });
+
+    expect(await sut.revokeAllOfUser(user.id, kept.record.id)).toBe(2);
+
+    expect((await sut.authenticate(kept.token)).record.id).toBe(kept.record.id);
+    for (const { token } of others) expect(await rejection(sut.authenticate(token))).toBe('unknown');
+    expect((await sut.authenticate(stranger.token)).record.user.id).toBe('u-2');
+    expect(await store.registered(user.id)).toEqual([entry(kept.record)]);
+  });
+
+  it('counts as revoked only sessions that were still live', async () => {
+    const { sut, clock } = withEvents();
+    const idle = await sut.create(user);
+    clock.advance(31 * MINUTE); // past the idle timeout
+    await sut.create(user);
+    const loggedOut = await sut.create(user);
+    await sut.revoke(loggedOut.token);
+
+    expect(await sut.revokeAllOfUser(user.id)).toBe(1);
+    expect(await rejection(sut.authenticate(idle.token))).toBe('unknown');
+  });
+
+  it('says a logout ended one session only when it was live, and asks nothing of the store for a malformed token', async () => {
+    const { sut, store, events } = withEvents();
+    const { token, record } = await sut.create(user);
+    const end = jest.spyOn(store, 'end');
+
+    await sut.revoke(token);
+    await sut.revoke(token);
+    await sut.revoke('not-a-token');
+
+    expect(events.filter((event) => event.type === 'revoked')).toEqual([{ type: 'revoked', count: 1 }]);
+    expect(end).toHaveBeenCalledTimes(2);
+    expect(await store.registered(user.id)).not.toContainEqual(entry(record));
+  });
+
+  it("ends one of the user's own sessions by id, and refuses anyone else's as not found", async () => {
+    const { sut, store } = withEvents();
+    const mine = await sut.create(user);
+    const theirs = await sut.create({ id: 'u-2', email: 'bob@example.com', name: null });
+
+    await expect(sut.revokeOwned(user.id, theirs.record.id)).rejects.toBeInstanceOf(SessionNotFoundError);
+    await sut.revokeOwned(user.id, mine.record.id);
+
+    expect((await sut.authenticate(theirs.token)).record.user.id).toBe('u-2');
+    expect(await rejection(sut.authenticate(mine.token))).toBe('unknown');
+    expect(await store.registered(user.id)).toEqual([]);
+  });
+
+  it('ends every session of every user for the operator, counting the live ones', async () => {
+    const { sut } = withEvents();
+    const sessions = [await sut.create(user), await sut.create({ id: 'u-2', email: 'bob@example.com', name: null })];
+
+    expect(await sut.revokeAll()).toBe(2);
+
+    for (const { token } of sessions) expect(await rejection(sut.authenticate(token))).toBe('unknown');
+  });
+
+  it('records where a login came from, keeping no more than 256 characters of user agent', async () => {
+    const { sut } = withEvents();
+
+    const { record } = await sut.create(user, { userAgent: 'x'.repeat(1000), ip: '203.0.113.9' });
+
+    expect(record.userAgent).toHaveLength(256);
+    expect(record.ip).toBe('203.0.113.9');
+  });
+
+  it('keeps the device of the session it renews on re-authentication', async () => {
+    const { sut } = withEvents();
+    const { token } = await sut.create(user, { userAgent: 'phone', ip: '203.0.113.9' });
+
+    const renewed = await sut.reauthenticated(await sut.authenticate(token));
+
+    expect(renewed.record).toMatchObject({ userAgent: 'phone', ip: '203.0.113.9', user });
+  });
+
+  it('tells of each event: created, authenticated by the store, rejected with its reason', async () => {
+    const { sut, events } = withEvents();
+    const { token } = await sut.create(user);
+    await sut.authenticate(token);
+    await sut.authenticate('a'.repeat(43)).catch(() => undefined);
+
+    expect(events).toEqual([
+      { type: 'created' },
+      { type: 'authenticated', source: 'store' },
+      { type: 'rejected', reason: 'unknown' },
+    ]);
   });
 });
