@@ -140,12 +140,32 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const record = newRecord(now);
         await sut.sessions.insert(record);
 
-        expect(await sut.sessions.end(record.id, now, 'intruder')).toBeUndefined();
+        expect(await sut.sessions.end(record.id, now, { owner: 'intruder' })).toBeUndefined();
         expect(await sut.sessions.find(record.id, now)).toEqual(record);
         expect(await sut.sessions.end(sessionIdOf(generateSessionToken()), now)).toBeUndefined();
-        expect(await sut.sessions.end(record.id, now, record.user.id)).toEqual({ userId: record.user.id, live: true });
+        expect(await sut.sessions.end(record.id, now, { owner: record.user.id })).toEqual({ userId: record.user.id, live: true });
         // Sent again (a retry whose first answer was lost): still theirs, no longer live.
-        expect(await sut.sessions.end(record.id, now, record.user.id)).toEqual({ userId: record.user.id, live: false });
+        expect(await sut.sessions.end(record.id, now, { owner: record.user.id })).toEqual({ userId: record.user.id, live: false });
+      });
+
+      it('keeps the data when a new session takes it over, and a later ending of the old one leaves it alone', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+        await sut.data.write(record.id, { cart: ['tea'] }, 0, record.absoluteExpiresAt);
+        const successor = newRecord(now, { user: record.user, dataId: record.id });
+        await sut.sessions.insert(successor);
+
+        await sut.sessions.end(record.id, now, { keepData: true });
+        await sut.sessions.end(record.id, now); // a replayed logout of the old session
+        await sut.data.retain(record.id, successor.absoluteExpiresAt + 1000);
+
+        expect(await sut.sessions.find(successor.id, now)).toEqual(successor);
+        expect(await sut.data.read(record.id)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+
+        await sut.sessions.end(successor.id, now);
+
+        expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
       });
 
       it('deletes the data of a session it ends', async () => {

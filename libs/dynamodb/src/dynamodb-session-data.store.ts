@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
@@ -46,6 +46,24 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.write', error);
     }
     return (await this.item(sessionId, 'sessionData.write'))?.writeId === writeId;
+  }
+
+  async retain(sessionId: string, expiresAt: number): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: itemKeys.data(sessionId) },
+          ConditionExpression: 'attribute_exists(id) AND expiresAt < :ttl',
+          UpdateExpression: 'SET expiresAt = :ttl',
+          ExpressionAttributeValues: { ':ttl': Math.ceil(expiresAt / 1000) },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    } catch (error) {
+      // No document, or one kept long enough already: nothing to do.
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.retain', error);
+    }
   }
 
   private async item(sessionId: string, operation: string): Promise<DataItem | undefined> {

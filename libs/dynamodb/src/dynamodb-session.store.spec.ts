@@ -163,7 +163,7 @@ describe('sessions of a user on DynamoDB Local', () => {
     await sut.register('kinds', entry(record), now);
 
     expect(await sut.end('user#kinds', now)).toBeUndefined();
-    expect(await sut.end('user#kinds', now, 'kinds')).toBeUndefined();
+    expect(await sut.end('user#kinds', now, { owner: 'kinds' })).toBeUndefined();
     expect(await rawItem('user#kinds')).toMatchObject({ [`s:${record.id}`]: { x: record.absoluteExpiresAt, v: 0 } });
   });
 

@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import {
   effectiveExpiry,
   type EndedSession,
+  type EndOptions,
   type RegisterEntry,
   type RegisterOutcome,
   type SessionExtension,
@@ -46,6 +47,7 @@ interface SessionItem {
   idleExpiresAt: number;
   absoluteExpiresAt: number;
   authenticatedAt?: number;
+  dataId?: string;
   /** Epoch seconds, rounded up so DynamoDB's TTL never deletes a session before it expires. */
   expiresAt: number;
   userAgent?: string;
@@ -63,7 +65,7 @@ const REGISTER_PREFIX = 's:';
 /** Names removed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit. */
 const UNREGISTER_CHUNK = 100;
 /** Everything a session item holds but its key, its owner and its TTL: what ending it removes. */
-const SESSION_BODY = ['createdAt', 'email', '#name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'userAgent', 'ip'];
+const SESSION_BODY = ['createdAt', 'email', '#name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'dataId', 'userAgent', 'ip'];
 
 function toItem(record: SessionRecord): SessionItem {
   const { user, ...rest } = record;
@@ -95,6 +97,7 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
     expiresAt: number('expiresAt')!,
     ...(text('name') !== undefined ? { name: text('name')! } : {}),
     ...(number('authenticatedAt') !== undefined ? { authenticatedAt: number('authenticatedAt')! } : {}),
+    ...(text('dataId') !== undefined ? { dataId: text('dataId')! } : {}),
     ...(text('userAgent') !== undefined ? { userAgent: text('userAgent')! } : {}),
     ...(text('ip') !== undefined ? { ip: text('ip')! } : {}),
   };
@@ -109,6 +112,7 @@ function toRecord(item: SessionItem): SessionRecord {
     idleExpiresAt: item.idleExpiresAt,
     absoluteExpiresAt: item.absoluteExpiresAt,
     ...(item.authenticatedAt !== undefined ? { authenticatedAt: item.authenticatedAt } : {}),
+    ...(item.dataId !== undefined ? { dataId: item.dataId } : {}),
     ...(item.userAgent !== undefined ? { userAgent: item.userAgent } : {}),
     ...(item.ip !== undefined ? { ip: item.ip } : {}),
   };
@@ -191,7 +195,8 @@ export class DynamoDbSessionStore implements SessionStore {
     }
   }
 
-  async end(id: string, now: number, owner?: string): Promise<EndedSession | undefined> {
+  async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
+    const { owner } = options;
     let old: Record<string, unknown> | undefined;
     try {
       const result = await this.documents.send(
@@ -212,10 +217,13 @@ export class DynamoDbSessionStore implements SessionStore {
       if (isConditionalCheckFailure(error)) return undefined;
       throw storeUnavailable('session.end', error);
     }
-    await deleteItems(this.documents, this.table, [itemKeys.data(id)], 'session.end');
-    const live =
-      typeof old?.createdAt === 'number' &&
-      effectiveExpiry({ idleExpiresAt: old.idleExpiresAt as number, absoluteExpiresAt: old.absoluteExpiresAt as number }) > now;
+    // Only the first ending (the item still had its body) owns the data; a tombstone's data is long gone.
+    const first = typeof old?.createdAt === 'number';
+    if (first && !options.keepData) {
+      const dataId = typeof old!.dataId === 'string' ? old!.dataId : id;
+      await deleteItems(this.documents, this.table, [itemKeys.data(dataId)], 'session.end');
+    }
+    const live = first && effectiveExpiry({ idleExpiresAt: old!.idleExpiresAt as number, absoluteExpiresAt: old!.absoluteExpiresAt as number }) > now;
     return { userId: old!.userId as string, live };
   }
 

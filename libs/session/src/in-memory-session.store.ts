@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '@kura/common';
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
-import type { EndedSession, RegisterEntry, RegisterOutcome, SessionExtension, SessionStore } from './session-store.port.js';
-import { effectiveExpiry, type SessionRecord } from './session.types.js';
+import type { EndOptions, EndedSession, RegisterEntry, RegisterOutcome, SessionExtension, SessionStore } from './session-store.port.js';
+import { dataIdOf, effectiveExpiry, type SessionRecord } from './session.types.js';
 
 interface Register {
   credentialVersion: number;
@@ -47,17 +47,16 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return true;
   }
 
-  async end(id: string, now: number, owner?: string): Promise<EndedSession | undefined> {
+  async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const existing = this.item(id);
     if (!existing) return undefined;
-    const userId = 'ended' in existing ? existing.userId : existing.user.id;
-    if (owner !== undefined && owner !== userId) return undefined;
-    const live = !('ended' in existing) && effectiveExpiry(existing) > now;
-    const expiresAt = 'ended' in existing ? existing.expiresAt : effectiveExpiry(existing);
-    const tombstone: Tombstone = { ended: true, userId, expiresAt };
+    if ('ended' in existing) return options.owner === undefined || options.owner === existing.userId ? { userId: existing.userId, live: false } : undefined;
+    const userId = existing.user.id;
+    if (options.owner !== undefined && options.owner !== userId) return undefined;
+    const tombstone: Tombstone = { ended: true, userId, expiresAt: effectiveExpiry(existing) };
     this.records.set(id, JSON.stringify(tombstone));
-    this.documents.delete(id);
-    return { userId, live };
+    if (!options.keepData) this.documents.delete(dataIdOf(existing));
+    return { userId, live: effectiveExpiry(existing) > now };
   }
 
   async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
@@ -107,6 +106,10 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     if (this.document(sessionId).version !== expectedVersion) return false;
     this.documents.set(sessionId, JSON.stringify({ data, version: expectedVersion + 1 }));
     return true;
+  }
+
+  async retain(): Promise<void> {
+    // Nothing expires here.
   }
 
   /** How many live sessions are held; for tests. */

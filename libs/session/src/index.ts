@@ -32,6 +32,7 @@ export {
   type RegisterEntry,
   type RegisterOutcome,
   type EndedSession,
+  type EndOptions,
   SESSION_STORE,
 } from './session-store.port.js';
 export { InMemorySessionStore } from './in-memory-session.store.js';
@@ -59,4 +60,5 @@ export {
   type AuthenticatedSession,
   toSessionView,
   effectiveExpiry,
+  dataIdOf,
 } from './session.types.js';

@@ -23,6 +23,7 @@ interface CacheClaims extends JWTPayload {
   ie: number;
   ae: number;
   aa?: number;
+  di?: string;
 }
 
 /**
@@ -57,6 +58,7 @@ export class SessionCache {
       ie: record.idleExpiresAt,
       ae: record.absoluteExpiresAt,
       ...(record.authenticatedAt === undefined ? {} : { aa: record.authenticatedAt }),
+      ...(record.dataId === undefined ? {} : { di: record.dataId }),
     };
     const exp = Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000);
     const jws = await new SignJWT(claims)
@@ -94,6 +96,7 @@ export class SessionCache {
         idleExpiresAt: payload.ie,
         absoluteExpiresAt: payload.ae,
         ...(typeof payload.aa === 'number' ? { authenticatedAt: payload.aa } : {}),
+        ...(typeof payload.di === 'string' ? { dataId: payload.di } : {}),
       };
       return effectiveExpiry(record) > now ? record : undefined;
     } catch {

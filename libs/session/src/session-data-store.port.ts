@@ -20,4 +20,7 @@ export interface SessionDataStore {
    * Returns `false` (writing nothing) when it is not. `expiresAt` (epoch ms) bounds how long the engine keeps it.
    */
   write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean>;
+
+  /** Keeps the document at least until `expiresAt` (epoch ms): a new session took it over. Absent documents stay absent. */
+  retain(sessionId: string, expiresAt: number): Promise<void>;
 }

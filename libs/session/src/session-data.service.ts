@@ -8,7 +8,7 @@ import {
   SessionDataTooLargeError,
 } from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
-import type { SessionRecord } from './session.types.js';
+import { dataIdOf, type SessionRecord } from './session.types.js';
 
 /** Attempts for an unconditional patch before giving up; 50 writers on one document need about a dozen. */
 const MAX_ATTEMPTS = 16;
@@ -28,20 +28,21 @@ export class SessionDataService {
   }
 
   read(session: SessionRecord): Promise<SessionData> {
-    return this.store.read(session.id);
+    return this.store.read(dataIdOf(session));
   }
 
   /** Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`). */
   async patch(session: SessionRecord, patch: unknown, ifMatch?: number): Promise<SessionData> {
     if (!isObject(patch)) throw new InvalidSessionDataError('A session data patch must be a JSON object');
+    const key = dataIdOf(session);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const current = await this.store.read(session.id);
+      const current = await this.store.read(key);
       if (ifMatch !== undefined && current.version !== ifMatch) throw new SessionDataConflictError(current.version);
       const data = this.merge(current.data, patch);
-      if (await this.store.write(session.id, data, current.version, session.absoluteExpiresAt)) {
+      if (await this.store.write(key, data, current.version, session.absoluteExpiresAt)) {
         return { data, version: current.version + 1 };
       }
-      if (ifMatch !== undefined) throw new SessionDataConflictError((await this.store.read(session.id)).version);
+      if (ifMatch !== undefined) throw new SessionDataConflictError((await this.store.read(key)).version);
       await backoff(attempt);
     }
     throw new SessionDataContentionError(MAX_ATTEMPTS);

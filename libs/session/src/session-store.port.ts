@@ -24,6 +24,14 @@ export type RegisterOutcome =
   | { readonly outcome: 'registered'; readonly older: readonly RegisterEntry[] }
   | { readonly outcome: 'stale' };
 
+/** How `end` ends a session. */
+export interface EndOptions {
+  /** Only a session of this user. */
+  readonly owner?: string;
+  /** Leave the session's data: a new session took it over. */
+  readonly keepData?: boolean;
+}
+
 /** A session that `end` found: whose it was, and whether it was still usable until this call. */
 export interface EndedSession {
   readonly userId: string;
@@ -62,11 +70,11 @@ export interface SessionStore {
 
   /**
    * Ends a session for good (a tombstone until its own expiry, so nothing can bring it back) and deletes its
-   * data. With `owner`, only a session of that user. Returns whose it was and whether it was live, or
-   * `undefined` when there was no such session (of that owner). Ending an ended session of the owner again
-   * returns it with `live: false`.
+   * data, unless `keepData` (the data goes on with a new session). With `owner`, only a session of that user.
+   * Returns whose it was and whether it was live, or `undefined` when there was no such session (of that owner).
+   * Ending an ended session of the owner again returns it with `live: false` and touches no data.
    */
-  end(id: string, now: number, owner?: string): Promise<EndedSession | undefined>;
+  end(id: string, now: number, options?: EndOptions): Promise<EndedSession | undefined>;
 
   /**
    * Adds a session to its user's register, unless the register has moved to a newer credential version than

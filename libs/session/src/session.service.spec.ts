@@ -5,6 +5,7 @@ import { ReauthenticationRequiredError, SessionNotFoundError, SessionRejectedErr
 import type { SessionEvent, SessionRecord } from './session.types.js';
 import { resolveSessionSettings } from './session.options.js';
 import { SessionService } from './session.service.js';
+import { SessionDataService } from './session-data.service.js';
 import { SessionCache } from './session-cache.js';
 import { isWellFormedToken, sessionIdOf } from './session-token.js';
 
@@ -197,18 +198,21 @@ describe('SessionService re-authentication window', () => {
     expect(await store.find(record.id, clock.now())).toBeUndefined();
   });
 
-  it('carries the session data over to the new session on re-authentication', async () => {
+  it('hands the session data over on re-authentication, so an update racing the renewal is not lost', async () => {
     const clock = new ManualClock();
     const store = new InMemorySessionStore();
     const settings = resolveSessionSettings({ store, dataStore: store, clock });
     const sut = new SessionService(settings, new SessionCache(settings));
+    const data = new SessionDataService(settings);
     const { token, record } = await sut.create(user);
-    await store.write(record.id, { cart: ['tea'] }, 0);
+    await data.patch(record, { cart: ['tea'] });
+    const inFlight = await sut.authenticate(token); // a patch that passed its session check before the renewal
 
     const renewed = await sut.reauthenticated(await sut.authenticate(token));
+    await data.patch(inFlight.record, { wishlist: ['scones'] });
 
-    expect(await store.read(renewed.record.id)).toEqual({ data: { cart: ['tea'] }, version: 1 });
-    expect(await store.read(record.id)).toEqual({ data: {}, version: 0 });
+    expect(renewed.record.dataId).toBe(record.id);
+    expect(await data.read(renewed.record)).toEqual({ data: { cart: ['tea'], wishlist: ['scones'] }, version: 2 });
   });
 
   it('treats a record stored before the field existed as authenticated at its creation', async () => {

@@ -16,6 +16,7 @@ import {
   type IssuedSession,
   type SessionRecord,
   type SessionUser,
+  dataIdOf,
   effectiveExpiry,
 } from './session.types.js';
 
@@ -63,7 +64,7 @@ export class SessionService {
     return issued;
   }
 
-  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number): Promise<IssuedSession> {
+  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
     const now = clock.now();
     const token = generateSessionToken();
@@ -76,6 +77,7 @@ export class SessionService {
       idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),
       absoluteExpiresAt,
       authenticatedAt: now,
+      ...(dataId ? { dataId } : {}),
       ...(client.userAgent ? { userAgent: client.userAgent.slice(0, MAX_USER_AGENT) } : {}),
       ...(client.ip ? { ip: client.ip } : {}),
     };
@@ -148,19 +150,20 @@ export class SessionService {
 
   /**
    * The user has just proved their password on this session (the caller checked it): like a login, this ends
-   * the presented session and issues a new one (ASVS 7.2.4) that carries its data over. The new session opens
+   * the presented session and issues a new one (ASVS 7.2.4). The new session takes over the data where it is
+   * (the same data id), so an update racing the renewal lands in it and nothing is copied or lost. It opens
    * the window in which `requireRecentAuthentication` lets it through. A session revoked meanwhile is not
    * renewed (`SessionRejectedError`).
    */
   async reauthenticated(session: AuthenticatedSession, client: ClientInfo = {}, credentialVersion = 0): Promise<IssuedSession> {
     const { clock, dataStore, store } = this.settings;
     const previous = session.record;
-    const data = dataStore && (await dataStore.read(previous.id));
-    const ended = await store.end(previous.id, clock.now());
+    const ended = await store.end(previous.id, clock.now(), { keepData: true });
     if (!ended?.live) throw new SessionRejectedError('revoked');
     await store.unregister(ended.userId, [previous.id]);
-    const issued = await this.issue(previous.user, { userAgent: previous.userAgent, ip: previous.ip, ...client }, credentialVersion);
-    if (data && data.version > 0) await dataStore.write(issued.record.id, data.data, 0, issued.record.absoluteExpiresAt);
+    const device = { userAgent: previous.userAgent, ip: previous.ip, ...client };
+    const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous));
+    await dataStore?.retain(dataIdOf(previous), issued.record.absoluteExpiresAt);
     this.settings.events({ type: 'reauthenticated' });
     return issued;
   }
@@ -190,7 +193,7 @@ export class SessionService {
 
   /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */
   async revokeOwned(userId: string, sessionId: string): Promise<void> {
-    const ended = await this.settings.store.end(sessionId, this.settings.clock.now(), userId);
+    const ended = await this.settings.store.end(sessionId, this.settings.clock.now(), { owner: userId });
     if (!ended) throw new SessionNotFoundError();
     await this.settings.store.unregister(userId, [sessionId]);
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });

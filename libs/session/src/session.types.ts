@@ -19,6 +19,12 @@ export interface SessionRecord {
   readonly absoluteExpiresAt: number;
   /** When the user last proved their password on this session (login or re-authentication); absent: `createdAt`. */
   readonly authenticatedAt?: number;
+  /**
+   * The key the session's data is kept under: the id of the session the user first logged in with.
+   * Re-authentication hands it on to the new session, so the data never moves and no update can fall between
+   * two copies. Absent: `id`.
+   */
+  readonly dataId?: string;
   readonly userAgent?: string;
   readonly ip?: string;
 }
@@ -74,6 +80,11 @@ export function toSessionView(record: SessionRecord): SessionView {
     expiresAt: new Date(record.absoluteExpiresAt).toISOString(),
     idleExpiresAt: new Date(record.idleExpiresAt).toISOString(),
   };
+}
+
+/** The key a session's data is kept under. */
+export function dataIdOf(record: Pick<SessionRecord, 'id' | 'dataId'>): string {
+  return record.dataId ?? record.id;
 }
 
 /** When a record stops being valid: the earlier of its idle and absolute expiry (epoch ms). */
