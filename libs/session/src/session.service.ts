@@ -89,7 +89,7 @@ export class SessionService {
       await store.end(record.id, now);
       throw new StaleCredentialsError();
     }
-    // A password change that did not finish its sweep left sessions on older credentials: finish it now.
+    // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
     if (registered.older.length > 0) await this.endAll(user.id, registered.older);
     this.settings.events({ type: 'created' });
     return { token, record };
