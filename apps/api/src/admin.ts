@@ -1,4 +1,5 @@
 import { normaliseEmail } from '@kura/accounts';
+import { StoreUnavailableError } from '@kura/common';
 import { resolveSessionSettings, SessionCache, SessionService } from '@kura/session';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { runningEngine } from './embedded/embedded-dynamodb.js';
@@ -83,6 +84,8 @@ async function run(args: readonly string[]): Promise<number> {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else if (error instanceof StoreUnavailableError) process.stderr.write(`the store could not answer: ${error.reason}\n`);
+  else process.stderr.write(`${String(error)}\n`);
   process.exitCode = 1;
 }
