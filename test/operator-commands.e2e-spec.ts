@@ -119,14 +119,18 @@ describe('npm run sessions -- revoke-user, on the default setup (the embedded en
     );
   });
 
-  it('tells the stale endpoint file of a killed Kura from a running engine', async () => {
-    const kura = await startKura();
-    await kura.stop('SIGKILL');
+  it('tells the stale endpoint file of a killed Kura from a running engine, and the next `npm start` takes over', async () => {
+    const killed = await startKura();
+    const { email, browser } = await loggedInUser(killed.baseUrl);
+    await killed.stop('SIGKILL');
     expect(await readFile(join(dataDir, 'endpoint'), 'utf8')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\n$/);
 
-    const result = await sessions(['revoke-all'], defaults());
+    expect(await sessions(['revoke-user', email], defaults())).toMatchObject({ code: 1, stderr: expect.stringMatching(/^nothing is serving .*\n$/) });
 
-    expect(result).toMatchObject({ code: 1, stderr: expect.stringMatching(/^nothing is serving .*\n$/) });
+    const restarted = await startKura();
+    const cookie = await browser.jar.getCookieString(killed.baseUrl);
+    expect(await sessions(['revoke-user', email], defaults())).toEqual({ code: 0, stdout: `ended 1 session(s) of ${email}\n`, stderr: '' });
+    expect((await new HttpClient(restarted.baseUrl).get('/auth/me', { headers: { cookie }, cookies: false })).status).toBe(401);
   });
 });
 
