@@ -9,16 +9,18 @@ process.once('SIGTERM', stopAll);
 
 let endpoint = process.env.DYNAMODB_ENDPOINT;
 if (!endpoint) {
-  const port = process.env.KURA_DB_PORT ?? '8000';
-  endpoint = `http://127.0.0.1:${port}`;
-  const engine = spawn(process.execPath, ['dist/apps/api/src/db-serve.js'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KURA_DB_PORT: port } });
+  const engine = spawn(process.execPath, ['dist/apps/api/src/db-serve.js'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(engine);
-  await new Promise((resolve, reject) => {
+  endpoint = await new Promise((resolve) => {
+    let output = '';
+    const ready = () => /ready at (http:\/\/[\d.:]+)/.exec(output)?.[1];
     engine.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      if (String(chunk).includes('ready at')) resolve();
+      output += chunk;
+      if (ready()) resolve(ready());
     });
-    engine.once('exit', (code) => reject(new Error(`db:serve exited with ${code}`)));
+    // Before it is ready, db:serve has said why on stderr (KURA_DB_PORT busy, the data folder in use, configuration).
+    engine.once('exit', (code) => ready() || process.exit(code || 1));
   });
 }
 const offline = spawn(

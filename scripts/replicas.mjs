@@ -16,14 +16,26 @@ const PORT = Number(option('port', process.env.PORT ?? 3000));
 const ROOT = new URL('..', import.meta.url).pathname;
 const dist = (path) => join(ROOT, 'dist', path);
 
-const { loadConfig } = await import(dist('apps/api/src/config/app-config.js'));
-const { startEmbeddedDynamoDb } = await import(dist('apps/api/src/embedded/embedded-dynamodb.js'));
+const { ConfigError, loadConfig } = await import(dist('apps/api/src/config/app-config.js'));
+const { DataDirInUseError, startEmbeddedDynamoDb } = await import(dist('apps/api/src/embedded/embedded-dynamodb.js'));
 const { initTables } = await import(dist('apps/api/src/storage/tables.js'));
 const { ConsoleLogger } = await import('@nestjs/common');
 
 const logger = new ConsoleLogger({ prefix: 'Kura' });
-const config = loadConfig({ ...process.env, KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: undefined });
-const engine = await startEmbeddedDynamoDb(config.store.dataDir);
+// Bad configuration, or the data folder taken by a running `npm start`: one line, no stack.
+const oneLine = (error) => {
+  if (!(error instanceof ConfigError || error instanceof DataDirInUseError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+};
+let config;
+try {
+  config = loadConfig({ ...process.env, KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: undefined });
+} catch (error) {
+  oneLine(error);
+}
+// The engine writes its address to the data folder, so `npm run sessions` reaches it as it reaches `npm start`'s.
+const engine = await startEmbeddedDynamoDb(config.store.dataDir).catch(oneLine);
 await initTables({ ...config.store, endpoint: engine.endpoint }, logger);
 
 const children = [];

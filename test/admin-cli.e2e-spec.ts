@@ -64,8 +64,16 @@ describe('npm run sessions', () => {
     expect((await again.get('/session/data')).body.data).toEqual({}); // the old session's data went with it
   });
 
+  it('says in one line why the store cannot answer (its tables were never created)', async () => {
+    const result = await run(process.execPath, [ADMIN, 'revoke-user', 'ada@example.com'], {
+      env: { PATH: process.env.PATH ?? '', ...env, KURA_USERS_TABLE: 'never-created-users' },
+    }).catch((error: { code: number; stderr: string }) => error);
+
+    expect(result).toMatchObject({ code: 1, stderr: 'the store could not answer: a table Kura uses does not exist: run npm run db:init\n' });
+  });
+
   it('says what is wrong: an unknown account (1), a wrong command (2)', async () => {
     expect(await admin('revoke-user', 'nobody@example.com')).toMatchObject({ code: 1, stderr: 'no account for nobody@example.com\n' });
-    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: admin.js revoke-user <email> | revoke-all\n' });
+    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: npm run sessions -- revoke-user <email> | revoke-all\n' });
   });
 });

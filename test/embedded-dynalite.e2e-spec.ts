@@ -57,4 +57,18 @@ describe('starting with invalid configuration', () => {
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toMatch(/exited with 1[\s\S]*Invalid configuration:[\s\S]*PORT[\s\S]*KURA_STORE[\s\S]*KURA_SESSION_IDLE_TIMEOUT/);
   });
+
+  it.each([
+    ['an origin without its scheme', { KURA_TRUSTED_ORIGINS: 'app.example.com' }, 'KURA_TRUSTED_ORIGINS'],
+    ['a host name to listen on', { HOST: 'not-a-host' }, 'HOST'],
+    ['a cookie name no browser accepts', { KURA_COOKIE_NAME: 'bad name;' }, 'KURA_COOKIE_NAME'],
+    ['the metrics on the API port', { PORT: '3999', KURA_METRICS_PORT: '3999' }, 'KURA_METRICS_PORT'],
+  ])('refuses %s before starting anything: exit 1, the one message, no stack', async (_case, env, variable) => {
+    const failure = (await startKuraProcess({ KURA_DATA_DIR: dataDir, ...env }).catch((error: Error) => error)) as Error;
+
+    const output = failure.message.slice(failure.message.indexOf('\n') + 1).trim().split('\n');
+    expect(failure.message).toMatch(/^Kura exited with 1 before listening/);
+    expect(output[0]).toBe('Invalid configuration:');
+    expect(output.slice(1)).toEqual([expect.stringMatching(new RegExp(`^- ${variable}\\b`))]);
+  });
 });

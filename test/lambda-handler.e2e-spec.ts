@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { cookiesFrom, httpApiEvent } from './support/lambda-events.js';
@@ -81,6 +82,28 @@ describe('the Lambda handler with HTTP API v2 events', () => {
 
     expect((await invoke('GET', '/docs/openapi.json')).statusCode).toBe(200);
     expect((await invoke('GET', '/docs')).statusCode).toBe(404);
+  });
+});
+
+describe('request ids', () => {
+  const offlineEvent = (headers: Record<string, string> = {}) => {
+    const event = httpApiEvent('GET', '/health/live', { headers });
+    return { ...event, requestContext: { ...event.requestContext, requestId: 'offlineContext_resourceId' } };
+  };
+  const invocation = (awsRequestId: string) => ({ ...context, awsRequestId }) as Context;
+
+  it("gives each request the invocation's id, even where API Gateway's is one constant (serverless-offline)", async () => {
+    const ids = [randomUUID(), randomUUID()];
+
+    const answers = [await handler(offlineEvent(), invocation(ids[0]!)), await handler(offlineEvent(), invocation(ids[1]!))];
+
+    expect(answers.map((answer) => answer.headers?.['x-request-id'])).toEqual(ids);
+  });
+
+  it("keeps the caller's well-formed X-Request-Id", async () => {
+    const answer = await handler(offlineEvent({ 'x-request-id': 'trace-0123456789abcdef' }), invocation(randomUUID()));
+
+    expect(answer.headers?.['x-request-id']).toBe('trace-0123456789abcdef');
   });
 });
 

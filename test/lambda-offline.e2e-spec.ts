@@ -59,7 +59,10 @@ describe('every request a cold start (serverless-offline --reloadHandler)', () =
     );
     const browser = new HttpClient(offline.baseUrl);
     const instances: string[] = [];
-    const record = <T extends { headers: Headers }>(response: T) => (instances.push(response.headers.get('kura-instance') ?? 'none'), response);
+    const requestIds: string[] = [];
+    const record = <T extends { headers: Headers }>(response: T) => (
+      instances.push(response.headers.get('kura-instance') ?? 'none'), requestIds.push(response.headers.get('x-request-id') ?? 'none'), response
+    );
     const email = uniqueEmail();
 
     expect(record(await browser.post('/auth/register', { email, password: 'correct horse battery' })).status).toBe(201);
@@ -77,6 +80,7 @@ describe('every request a cold start (serverless-offline --reloadHandler)', () =
 
     expect(new Set(instances).size).toBe(instances.length); // no two requests shared a module instance
     expect(instances).not.toContain('none');
+    expect(new Set(requestIds).size).toBe(requestIds.length); // a request id per request, not serverless-offline's constant
   }, 120_000);
 
   it('negative control: with per-instance memory the user is anonymous on the next invocation', async () => {

@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { stopProcess } from './support/dynamodb-local.js';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
@@ -10,7 +11,8 @@ import { startKuraProcess } from './support/kura-process.js';
 
 /**
  * The newcomer's five minutes: log in on `npm start`, stop it, run `npm run replicas` — three replicas behind
- * nginx on the same address — and still be logged in, whichever replica answers.
+ * nginx on the same address — and still be logged in, whichever replica answers; then end that session with
+ * `npm run sessions -- revoke-user`, as the README says, and be logged out on every replica.
  */
 function nginxAvailable(): boolean {
   try {
@@ -24,6 +26,8 @@ function nginxAvailable(): boolean {
 }
 
 const SCRIPT = fileURLToPath(new URL('../scripts/replicas.mjs', import.meta.url));
+const ADMIN = fileURLToPath(new URL('../dist/apps/api/src/admin.js', import.meta.url));
+const run = promisify(execFile);
 const describeWithNginx = nginxAvailable() ? describe : describe.skip;
 
 describeWithNginx('npm start, then npm run replicas', () => {
@@ -41,7 +45,8 @@ describeWithNginx('npm start, then npm run replicas', () => {
     const env = { KURA_DATA_DIR: dataDir, KURA_PASSWORD_HASH_COST: '12' };
     const single = await startKuraProcess(env);
     const browser = new HttpClient(single.baseUrl);
-    const login = await browser.signUpAndLogIn(uniqueEmail());
+    const email = uniqueEmail();
+    const login = await browser.signUpAndLogIn(email);
     const cookie = await browser.jar.getCookieString(single.baseUrl);
     await single.stop('SIGINT');
 
@@ -69,6 +74,13 @@ describeWithNginx('npm start, then npm run replicas', () => {
       upstreams.add(me.headers.get('x-kura-upstream') ?? '');
     }
     expect(upstreams.size).toBe(3);
+
+    // The README's operator command, with the same environment, reaches the engine `npm run replicas` owns.
+    const revoked = await run(process.execPath, [ADMIN, 'revoke-user', email], { env: { PATH: process.env.PATH ?? '', ...env } });
+    expect(revoked.stdout).toBe(`ended 1 session(s) of ${email}\n`);
+    for (let i = 0; i < 3; i += 1) {
+      expect((await new HttpClient(`http://127.0.0.1:${port}`).get('/auth/me', { headers: { cookie }, cookies: false })).status).toBe(401);
+    }
 
     await stopProcess(replicas);
     replicas = undefined;

@@ -64,7 +64,7 @@ describe('when DynamoDB is stopped', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toEqual({
       lifecycle: { status: 'up' },
-      store: { status: 'down', message: 'session store unreachable' },
+      store: { status: 'down', message: 'connection refused: nothing listens at the DynamoDB endpoint' },
     });
     expect((await browser().get('/health/live')).status).toBe(200);
     expect((await browser().get('/docs/openapi.json')).status).toBe(200);

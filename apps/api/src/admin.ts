@@ -1,46 +1,81 @@
 import { normaliseEmail } from '@kura/accounts';
+import { StoreUnavailableError } from '@kura/common';
 import { resolveSessionSettings, SessionCache, SessionService } from '@kura/session';
-import { ConfigError, loadConfig } from './config/app-config.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { runningEngine } from './embedded/embedded-dynamodb.js';
 import { createStores } from './storage/storage.module.js';
 
 /**
- * `npm run sessions -- <command>`: what an operator does to sessions, on the configured store (ASVS 7.4.5).
+ * `npm run sessions -- <command>`: what an operator does to sessions, on the store Kura uses (ASVS 7.4.5).
  *   revoke-user <email>   end every session of one user, on every replica at once
  *   revoke-all            end every session of every user (a suspected leak); the only command that scans
- * Runs with the same environment as the service (on Kubernetes: `kubectl exec deploy/kura -- node
- * dist/apps/api/src/admin.js revoke-user ada@example.com`). With the signed cache on, replicas may accept a
+ * Runs with the same environment as the service. With no DYNAMODB_ENDPOINT (the default, embedded engine) it
+ * talks to the engine that `npm start`, `npm run replicas` or `npm run db:serve` is running on KURA_DATA_DIR,
+ * whose address that process wrote to the data folder. On Kubernetes: `kubectl exec deploy/kura -- node
+ * dist/apps/api/src/admin.js revoke-user ada@example.com`. With the signed cache on, replicas may accept a
  * cached session for up to KURA_SESSION_CACHE_SECONDS more.
  */
-const USAGE = 'usage: admin.js revoke-user <email> | revoke-all';
+const USAGE = 'usage: npm run sessions -- revoke-user <email> | revoke-all';
 
-async function run(args: string[]): Promise<number> {
-  const [command, argument] = args;
-  const config = loadConfig(process.env);
-  if (config.store.kind !== 'dynamodb') {
-    process.stderr.write('needs the shared store: set DYNAMODB_ENDPOINT, or AWS_REGION with AWS credentials\n');
+type Command = { readonly name: 'revoke-user'; readonly email: string } | { readonly name: 'revoke-all' };
+
+function parse(args: readonly string[]): Command | undefined {
+  const [name, argument, ...rest] = args;
+  if (rest.length > 0) return undefined;
+  if (name === 'revoke-user' && argument) return { name, email: argument };
+  if (name === 'revoke-all' && argument === undefined) return { name };
+  return undefined;
+}
+
+/** The store's configuration with the endpoint of the engine to talk to, or a one-line reason why there is none. */
+async function reachableStore(config: AppConfig['store']): Promise<AppConfig['store'] | string> {
+  switch (config.kind) {
+    case 'dynamodb':
+      return config;
+    case 'memory':
+      return 'KURA_STORE=memory keeps sessions inside each Kura process: there is nothing to revoke from outside';
+    case 'embedded': {
+      const endpoint = await runningEngine(config.dataDir);
+      if (endpoint) return { ...config, endpoint };
+      return `nothing is serving ${config.dataDir} (KURA_DATA_DIR): start Kura (npm start) or its engine alone (npm run db:serve) and run this again, or set DYNAMODB_ENDPOINT`;
+    }
+    default: {
+      const unknown: never = config.kind;
+      return `unknown store ${String(unknown)}`;
+    }
+  }
+}
+
+async function run(args: readonly string[]): Promise<number> {
+  if (args.length === 1 && ['help', '--help', '-h'].includes(args[0]!)) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = parse(args);
+  if (!command) {
+    process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const stores = createStores(config.store);
+  const store = await reachableStore(loadConfig(process.env).store);
+  if (typeof store === 'string') {
+    process.stderr.write(`${store}\n`);
+    return 1;
+  }
+  const stores = createStores(store);
   const settings = resolveSessionSettings({ store: stores.sessions });
   const sessions = new SessionService(settings, new SessionCache(settings));
   try {
-    if (command === 'revoke-user' && argument) {
-      const user = await stores.users.findByEmail(normaliseEmail(argument));
-      if (!user) {
-        process.stderr.write(`no account for ${argument}\n`);
-        return 1;
-      }
-      const ended = await sessions.revokeAllOfUser(user.id);
-      process.stdout.write(`ended ${ended} session(s) of ${user.email}\n`);
+    if (command.name === 'revoke-all') {
+      process.stdout.write(`ended ${await sessions.revokeAll()} session(s)\n`);
       return 0;
     }
-    if (command === 'revoke-all' && !argument) {
-      const ended = await sessions.revokeAll();
-      process.stdout.write(`ended ${ended} session(s)\n`);
-      return 0;
+    const user = await stores.users.findByEmail(normaliseEmail(command.email));
+    if (!user) {
+      process.stderr.write(`no account for ${command.email}\n`);
+      return 1;
     }
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+    process.stdout.write(`ended ${await sessions.revokeAllOfUser(user.id)} session(s) of ${user.email}\n`);
+    return 0;
   } finally {
     stores.close();
   }
@@ -49,6 +84,8 @@ async function run(args: string[]): Promise<number> {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else if (error instanceof StoreUnavailableError) process.stderr.write(`the store could not answer: ${error.reason}\n`);
+  else process.stderr.write(`${String(error)}\n`);
   process.exitCode = 1;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import { ConsoleLogger, Logger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
+import { type ConsoleLogger, Logger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -14,9 +14,10 @@ import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter
 import { RequestValidationError } from './http/request-validation.error.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
+import { KuraLogger } from './observability/kura-logger.js';
 import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
-import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
+import { describeStore, KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -25,7 +26,7 @@ function noRouteSchemas(): never {
 }
 
 export function createLogger(config: AppConfig['log']): ConsoleLogger {
-  return new ConsoleLogger({
+  return new KuraLogger({
     json: config.json,
     logLevels: LEVELS.slice(0, LEVELS.indexOf(config.level) + 1),
     prefix: 'Kura',
@@ -48,6 +49,7 @@ export async function createApp(
   instanceId: string = randomUUID(),
   metrics?: KuraMetrics,
 ): Promise<NestFastifyApplication> {
+  logger.log(describeStore(config.store), 'Store');
   if (config.http.trustProxy === true) {
     logger.warn(
       'KURA_TRUST_PROXY=true: every proxy hop is trusted, so any client chooses its own address (login limits, session list); set a hop count or the proxy addresses unless you control every hop',

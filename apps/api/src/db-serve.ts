@@ -1,23 +1,27 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/app-config.js';
-import { startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
+import { DataDirInUseError, startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
+import { listening, PortInUseError } from './port-in-use.error.js';
 import { initTables } from './storage/tables.js';
 
 /**
  * `npm run db:serve`: the embedded engine (dynalite, data under KURA_DATA_DIR) as a server of its own on
- * 127.0.0.1:KURA_DB_PORT (default 8000), with Kura's tables created. For `npm run offline` and for several
- * Kura processes sharing one engine on a laptop.
+ * 127.0.0.1:KURA_DB_PORT (default 8000), with Kura's tables created. For `npm run offline`, for several
+ * Kura processes sharing one engine on a laptop, and for `npm run sessions` while no Kura runs.
  */
 try {
   const config = loadConfig({ ...process.env, KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: undefined });
   const logger = new ConsoleLogger({ prefix: 'Kura' });
-  const engine = await startEmbeddedDynamoDb(config.store.dataDir, Number(process.env.KURA_DB_PORT ?? 8000));
-  await initTables({ ...config.store, endpoint: engine.endpoint }, logger);
-  logger.log(`DynamoDB-compatible engine (dynalite) ready at ${engine.endpoint}, data in ${config.store.dataDir}`, 'Store');
+  const { dataDir, servePort } = config.store;
+  const engine = await listening('KURA_DB_PORT', servePort, () => startEmbeddedDynamoDb(dataDir, servePort));
   const stop = () => void engine.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  await initTables({ ...config.store, endpoint: engine.endpoint }, logger);
+  logger.log(`DynamoDB-compatible engine (dynalite) ready at ${engine.endpoint}, data in ${dataDir}`, 'Store');
 } catch (error) {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  // What a newcomer can meet (bad configuration, the data folder or the port taken): one line, no stack.
+  const known = error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof PortInUseError;
+  process.stderr.write(`${known ? error.message : String(error)}\n`);
   process.exit(1);
 }

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createApp } from './app.factory.js';
 import { loadConfig } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
+import { REQUEST_ID_HEADER } from './observability/request-log.js';
 import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 /**
@@ -39,7 +40,18 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
     throw error;
   });
   const { serve, metrics } = await booted;
-  const result = await serve(event, context);
+  const result = await serve(withRequestId(event, context.awsRequestId), context);
   metrics?.flush(context.awsRequestId, result.statusCode);
   return result;
+}
+
+/**
+ * A request's id on Lambda: the caller's `X-Request-Id` when it sent one (kept if well formed, as on any
+ * server), else this invocation's id. That id is unique per request on AWS and under serverless-offline, whose
+ * `requestContext.requestId` (what `@fastify/aws-lambda` would use) is one constant for every request; and it
+ * is the id of Lambda's own START and REPORT lines and of the EMF line, so all of a request's lines share it.
+ */
+function withRequestId(event: APIGatewayProxyEventV2, awsRequestId: string): APIGatewayProxyEventV2 {
+  if (event.headers?.[REQUEST_ID_HEADER]) return event;
+  return { ...event, headers: { ...event.headers, [REQUEST_ID_HEADER]: awsRequestId } };
 }

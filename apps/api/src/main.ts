@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
+import type { ConsoleLogger } from '@nestjs/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
-import { startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
+import { DataDirInUseError, startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
 import { Lifecycle } from './health/lifecycle.js';
+import { listening, PortInUseError } from './port-in-use.error.js';
 import { KuraMetrics } from './observability/metrics.js';
 import { initTables } from './storage/tables.js';
 
@@ -16,19 +18,11 @@ async function main(): Promise<void> {
     config = { ...config, store: { ...config.store, endpoint: embedded.endpoint } };
     logger.log(`embedded DynamoDB (dynalite) at ${embedded.endpoint}, data in ${config.store.dataDir}`, 'Store');
   }
-  if (config.store.kind === 'memory') {
-    logger.warn('KURA_STORE=memory: sessions live in this process only and die with it (demonstration only)', 'Store');
-  }
-  if (config.store.createTables) await initTables(config.store, logger);
-
-  const metrics = config.metrics.port === undefined ? undefined : new KuraMetrics();
-  const app = await createApp(config, logger, undefined, metrics);
-  await app.listen({ host: config.http.host, port: config.http.port });
-  const metricsServer = metrics && config.metrics.port !== undefined ? await metrics.serve(config.metrics.host, config.metrics.port) : undefined;
-  if (metricsServer) logger.log(`Prometheus metrics on http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics`, 'Main');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
-  logger.log(`Kura is listening on ${base} — explorer at ${base}/docs`, 'Main');
+  const served = await serve(config, logger).catch(async (error: unknown) => {
+    await embedded?.close(); // never leave the data folder's endpoint file naming an engine that is gone
+    throw error;
+  });
+  const { app, metricsServer } = served;
 
   // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, then close (Fastify
   // finishes requests in flight and closes idle connections), all within a hard deadline.
@@ -53,6 +47,27 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
+async function serve(config: AppConfig, logger: ConsoleLogger) {
+  if (config.store.kind === 'memory') {
+    logger.warn('KURA_STORE=memory: sessions live in this process only and die with it (demonstration only)', 'Store');
+  }
+  if (config.store.createTables) await initTables(config.store, logger);
+
+  const metrics = config.metrics.port === undefined ? undefined : new KuraMetrics();
+  const app = await createApp(config, logger, undefined, metrics);
+  await listening('PORT', config.http.port, () => app.listen({ host: config.http.host, port: config.http.port }));
+  const metricsPort = config.metrics.port;
+  const metricsServer =
+    metrics && metricsPort !== undefined
+      ? await listening('KURA_METRICS_PORT', metricsPort, () => metrics.serve(config.metrics.host, metricsPort))
+      : undefined;
+  if (metricsServer) logger.log(`Prometheus metrics on http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics`, 'Main');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  logger.log(`Kura is listening on ${base} — explorer at ${base}/docs`, 'Main');
+  return { app, metricsServer };
+}
+
 function configOrExit(): AppConfig {
   try {
     return loadConfig(process.env);
@@ -63,4 +78,11 @@ function configOrExit(): AppConfig {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // What a newcomer can meet at start (the data folder or a port taken by another process): one line, no stack.
+  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}

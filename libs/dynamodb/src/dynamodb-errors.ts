@@ -6,6 +6,13 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
   'LimitExceededException',
 ]);
+const CREDENTIALS_REFUSED = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'MissingAuthenticationTokenException',
+]);
 
 export function isConditionalCheckFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -14,10 +21,62 @@ export function isConditionalCheckFailure(error: unknown): boolean {
 /**
  * Every failure the adapter does not turn into a domain answer becomes `StoreUnavailableError`: network
  * errors, timeouts, throttling after the SDK's retries, server errors, a missing table. The store could not
- * decide, so nothing may be treated as absent or denied.
+ * decide, so nothing may be treated as absent or denied. Its `reason` says why in one line (`table`, when
+ * given, names the table the call was on).
  */
-export function storeUnavailable(operation: string, error: unknown): StoreUnavailableError {
+export function storeUnavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
   if (error instanceof StoreUnavailableError) return error;
   const throttled = error instanceof Error && THROTTLING.has(error.name);
-  return new StoreUnavailableError(operation, { cause: error, retryAfterSeconds: throttled ? 2 : 1 });
+  return new StoreUnavailableError(operation, { cause: error, retryAfterSeconds: throttled ? 2 : 1, reason: reasonFor(error, table) });
+}
+
+/**
+ * Why a call failed, in one line an operator can act on. Built from error names, codes and statuses; nothing
+ * of a message or an address goes into it, since readiness answers show it.
+ */
+function reasonFor(error: unknown, table: string | undefined): string {
+  const chain: ErrorShape[] = [];
+  // Not `instanceof Error`: errors from another realm (a VM context, a worker) are errors all the same.
+  for (let cause = error; isErrorShaped(cause) && chain.length < 5; cause = cause.cause) chain.push(cause);
+  for (const error of chain) {
+    const { name, $metadata } = error;
+    const code = codeOf(error);
+    if (name === 'ResourceNotFoundException') {
+      return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: run npm run db:init`;
+    }
+    if (name === 'CredentialsProviderError') {
+      return 'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or set DYNAMODB_ENDPOINT for a local engine';
+    }
+    if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
+    if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";
+    if (THROTTLING.has(name)) return `throttled by DynamoDB (${name})`;
+    if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'no answer within KURA_DYNAMODB_TIMEOUT_MS';
+    if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
+    if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return "the DynamoDB endpoint's host name does not resolve";
+    const status = $metadata?.httpStatusCode;
+    if (status !== undefined && status >= 500) return `DynamoDB answered ${status} (${name})`;
+  }
+  return `the store could not be reached${chain[0] ? ` (${chain[0].name})` : ''}`;
+}
+
+interface ErrorShape {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: unknown;
+  readonly cause?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+function isErrorShaped(value: unknown): value is ErrorShape {
+  return typeof value === 'object' && value !== null && typeof (value as ErrorShape).name === 'string';
+}
+
+/**
+ * A Node system error's code (`ECONNREFUSED`). The SDK sometimes keeps only the message of an error it wraps
+ * (`AWS SDK error wrapper for Error: connect ECONNREFUSED …`), where the code is still readable.
+ */
+function codeOf(error: { readonly code?: unknown; readonly message?: string }): string | undefined {
+  if (typeof error.code === 'string') return error.code;
+  return /\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)\b/.exec(error.message ?? '')?.[1];
 }

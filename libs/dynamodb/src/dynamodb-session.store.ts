@@ -319,7 +319,7 @@ export class DynamoDbSessionStore implements SessionStore {
     try {
       await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: itemKeys.ping }, ...CAPACITY }));
     } catch (error) {
-      throw storeUnavailable('session.ping', error);
+      throw storeUnavailable('session.ping', error, this.table);
     }
   }
 

@@ -6,6 +6,7 @@ export { createDynamoDbClients, type DynamoDbClients, type DynamoDbConnectionOpt
 export { DynamoDbSessionStore, type DynamoDbSessionStoreOptions } from './dynamodb-session.store.js';
 export { DynamoDbUserStore } from './dynamodb-user.store.js';
 export { ensureKuraTables, type TableBootstrapStep } from './table-bootstrap.js';
+export { engineAnswers } from './engine-probe.js';
 export {
   kuraTableDefinitions,
   type KuraTableNames,

@@ -9,6 +9,8 @@ export {
   type SessionSettings,
   SESSION_SETTINGS,
   resolveSessionSettings,
+  isValidCookieName,
+  isOrigin,
 } from './session.options.js';
 export { SessionService, type CreateSessionOptions } from './session.service.js';
 export { SessionDataService } from './session-data.service.js';

@@ -105,6 +105,11 @@ export interface SessionSettings {
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** A name a browser accepts for a cookie: an RFC 6265 token (no spaces, separators or control characters). */
+export function isValidCookieName(name: string): boolean {
+  return COOKIE_NAME.test(name);
+}
+
 /** Applies defaults and checks the options once, reporting every problem in one error. */
 export function resolveSessionSettings(options: SessionModuleOptions): SessionSettings {
   const problems: string[] = [];
@@ -124,7 +129,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   if (!isPositiveInteger(reauthenticationWindow)) problems.push(`reauthenticationWindowSeconds must be a positive integer, got ${reauthenticationWindow}`);
   if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
   if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
-  if (!COOKIE_NAME.test(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
+  if (!isValidCookieName(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
   if (name.startsWith('__Host-') && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
   if (name.startsWith('__Secure-') && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure');
   if (sameSite !== 'lax' && sameSite !== 'strict') problems.push(`cookie.sameSite must be "lax" or "strict", got "${sameSite}"`);
@@ -167,7 +172,8 @@ function isPositiveInteger(value: number): boolean {
   return Number.isInteger(value) && value > 0;
 }
 
-function isOrigin(value: string): boolean {
+/** A serialised origin (`https://app.example.com`, `http://localhost:3000`): scheme, host and port only. */
+export function isOrigin(value: string): boolean {
   try {
     return new URL(value).origin === value;
   } catch {

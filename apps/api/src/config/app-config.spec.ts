@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './app-config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -110,6 +111,101 @@ describe('loadConfig', () => {
       expect(problems).toHaveLength(2);
       expect(problems.join('\n')).toMatch(/PORT/);
       expect(problems.join('\n')).toMatch(/^KURA_TRUST_PROXY: .*false, a hop count, addresses\/CIDRs or true/m);
+    });
+  });
+
+  describe('every variable', () => {
+    // One bad value per variable Kura validates: each is refused as a configuration problem that names it, so
+    // the process stops with the one message before doing anything (no stack, no failure after start).
+    const badValues: readonly [variable: string, value: string, env?: Record<string, string>][] = [
+      ['PORT', 'eighty'],
+      ['HOST', 'not-a-host'],
+      ['AWS_REGION', 'eu west 1'],
+      ['DYNAMODB_ENDPOINT', 'localhost:8000'],
+      ['KURA_STORE', 'nowhere'],
+      ['KURA_DATA_DIR', '   '],
+      ['KURA_CREATE_TABLES', 'maybe'],
+      ['KURA_SESSIONS_TABLE', 'a b'],
+      ['KURA_USERS_TABLE', 'x'],
+      ['KURA_CONSISTENT_READS', 'maybe'],
+      ['KURA_DYNAMODB_TIMEOUT_MS', '0'],
+      ['KURA_DYNAMODB_MAX_ATTEMPTS', '0'],
+      ['KURA_DB_PORT', '70000'],
+      ['KURA_SESSION_IDLE_TIMEOUT', '-5'],
+      ['KURA_SESSION_ABSOLUTE_TIMEOUT', 'forever'],
+      ['KURA_SESSION_REFRESH_INTERVAL', '0'],
+      ['KURA_REAUTH_WINDOW', '0'],
+      ['KURA_SESSION_DATA_LIMIT', '10'],
+      ['KURA_TRUSTED_ORIGINS', 'app.example.com'],
+      ['KURA_SESSION_CACHE_SECONDS', '301'],
+      ['KURA_SESSION_CACHE_KEYS', 'k1:tooshort'],
+      ['KURA_COOKIE_SECURE', 'maybe'],
+      ['KURA_COOKIE_NAME', 'bad name;'],
+      ['KURA_PASSWORD_HASH_COST', '4'],
+      ['UV_THREADPOOL_SIZE', '0'],
+      ['KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT', '0'],
+      ['KURA_LOGIN_MAX_FAILURES_PER_CLIENT', '10001'],
+      ['KURA_LOGIN_FAILURE_WINDOW', '0'],
+      ['KURA_SHUTDOWN_DRAIN_SECONDS', '-1'],
+      ['KURA_SHUTDOWN_TIMEOUT_SECONDS', '0'],
+      ['KURA_BODY_LIMIT', '10'],
+      ['KURA_TRUST_PROXY', 'maybe'],
+      ['KURA_DOCS_UI', 'maybe'],
+      ['KURA_LOG_LEVEL', 'loud'],
+      ['KURA_LOG_FORMAT', 'xml'],
+      ['KURA_ACCESS_LOG', 'maybe'],
+      ['KURA_METRICS_PORT', '70000'],
+      ['KURA_METRICS_HOST', 'metrics.example'],
+      ['AWS_ACCESS_KEY_ID', 'AKIAEXAMPLEKEY', { AWS_REGION: 'eu-west-1' }],
+      ['AWS_SECRET_ACCESS_KEY', 'example-secret', { AWS_REGION: 'eu-west-1' }],
+      ['AWS_WEB_IDENTITY_TOKEN_FILE', 'token'],
+      ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'not a url'],
+      ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'v2/credentials'],
+    ];
+
+    it('has a bad value in this table for each variable in the schema', () => {
+      expect(badValues.map(([variable]) => variable).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    });
+
+    it.each(badValues)('refuses %s=%p with a problem that names the variable', (variable, value, env = {}) => {
+      const problems = problemsOf({ ...env, [variable]: value });
+
+      expect(problems.join('\n')).toMatch(new RegExp(`^${variable}\\b`, 'm'));
+    });
+
+    it.each([
+      ['the same port as the API', { KURA_METRICS_PORT: '3000' }],
+      ['the same port as the API, given', { PORT: '8080', KURA_METRICS_PORT: '8080' }],
+    ])('refuses KURA_METRICS_PORT on %s: both would listen on it', (_case, env) => {
+      expect(problemsOf(env).join('\n')).toMatch(/^KURA_METRICS_PORT must differ from PORT/m);
+    });
+
+    it('lets the API and the metrics both take a free port (0), as the tests do', () => {
+      expect(problemsOf({ PORT: '0', KURA_METRICS_PORT: '0' })).toEqual([]);
+    });
+
+    it.each(['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'])('listens on HOST=%p', (host) => {
+      expect(loadConfig({ HOST: host }).http.host).toBe(host);
+    });
+
+    it('names the variable, not the library option, for a cookie name the browser would not accept', () => {
+      expect(problemsOf({ KURA_COOKIE_NAME: 'bad name;' })).toEqual([expect.stringMatching(/^KURA_COOKIE_NAME: /)]);
+    });
+
+    it('names each origin that is not one, and goes on listing the other problems', () => {
+      const problems = problemsOf({ KURA_TRUSTED_ORIGINS: 'https://ok.example.com, app.example.com, https://x.example.com/path', PORT: 'eighty' });
+
+      expect(problems).toHaveLength(3);
+      expect(problems.join('\n')).toMatch(/^KURA_TRUSTED_ORIGINS: "app.example.com" is not an origin/m);
+      expect(problems.join('\n')).toMatch(/^KURA_TRUSTED_ORIGINS: "https:\/\/x.example.com\/path" is not an origin/m);
+    });
+
+    it('names every variable in the README configuration table', () => {
+      const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+      const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### On a real engine'));
+      const documented = new Set([...section.matchAll(/^\| (.+?) \|/gm)].flatMap(([, first]) => [...first!.matchAll(/`([A-Z0-9_]+)`/g)].map(([, name]) => name)));
+
+      expect(CONFIG_VARIABLES.filter((variable) => !documented.has(variable))).toEqual([]);
     });
   });
 });

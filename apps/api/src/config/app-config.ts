@@ -1,5 +1,7 @@
+import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import * as z from 'zod';
+import { isOrigin, isValidCookieName } from '@kura/session';
 
 /**
  * Which proxies may tell Kura who the client is (`X-Forwarded-For`, `-Proto`, `-Host`), in Fastify's
@@ -23,6 +25,8 @@ export interface AppConfig {
     /** `embedded`: dynalite in this process; `dynamodb`: a configured engine; `memory`: per-process (broken on purpose). */
     readonly kind: 'embedded' | 'dynamodb' | 'memory';
     readonly dataDir: string;
+    /** The port `npm run db:serve` gives the engine it serves (`npm start` takes any free one). */
+    readonly servePort: number;
     readonly createTables: boolean;
     readonly tables: { readonly sessions: string; readonly users: string };
     readonly consistentReads: boolean;
@@ -101,32 +105,50 @@ const trustProxy = z.string().transform((value, context): TrustProxy => {
   }
   return entries;
 });
+/**
+ * Where to listen: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or `localhost`. A host name would be resolved
+ * only when the server starts listening, and could name another machine: refused here, before anything starts.
+ */
+const listenAddress = z
+  .string()
+  .refine((value) => isIP(value) !== 0 || value === 'localhost', 'must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::) or localhost');
+const port = int(0, 65_535);
+const origins = z.string().transform((value, context) => {
+  const entries = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const entry of entries.filter((origin) => !isOrigin(origin))) {
+    context.addIssue({ code: 'custom', message: `"${entry}" is not an origin like https://app.example.com (scheme, host and port only)` });
+  }
+  return entries;
+});
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -');
 
 /** Every environment variable Kura reads, with its default. The README's configuration table mirrors this. */
 const environment = z.object({
-  PORT: int(0, 65_535).default(3000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  AWS_REGION: z.string().min(1).optional(),
+  PORT: port.default(3000),
+  HOST: listenAddress.default('127.0.0.1'),
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1')
+    .optional(),
   DYNAMODB_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   KURA_STORE: z.enum(['embedded', 'dynamodb', 'memory']).optional(),
-  KURA_DATA_DIR: z.string().min(1).default('.data/dynalite'),
+  KURA_DATA_DIR: z
+    .string()
+    .regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')
+    .default('.data/dynalite'),
   KURA_CREATE_TABLES: flag.optional(),
   KURA_SESSIONS_TABLE: tableName.default('kura-sessions'),
   KURA_USERS_TABLE: tableName.default('kura-users'),
   KURA_CONSISTENT_READS: flag.default(true),
   KURA_DYNAMODB_TIMEOUT_MS: int(50, 60_000).default(1000),
   KURA_DYNAMODB_MAX_ATTEMPTS: int(1, 10).default(3),
+  KURA_DB_PORT: port.default(8000),
   KURA_SESSION_IDLE_TIMEOUT: int(1, 31_536_000).default(1800),
   KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
   KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
   KURA_REAUTH_WINDOW: int(1, 86_400).default(300),
   KURA_SESSION_DATA_LIMIT: int(64, 350_000).default(8192),
-  KURA_TRUSTED_ORIGINS: z
-    .string()
-    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
-    .pipe(z.array(z.url().refine((url) => new URL(url).origin === url, 'must be origins like https://app.example.com')))
-    .default([]),
+  KURA_TRUSTED_ORIGINS: origins.default([]),
   KURA_SESSION_CACHE_SECONDS: int(0, 300).default(0),
   KURA_SESSION_CACHE_KEYS: z
     .string()
@@ -140,7 +162,10 @@ const environment = z.object({
     )
     .optional(),
   KURA_COOKIE_SECURE: flag.default(true),
-  KURA_COOKIE_NAME: z.string().min(1).optional(),
+  KURA_COOKIE_NAME: z
+    .string()
+    .refine(isValidCookieName, 'must be a cookie name a browser accepts: letters, digits and !#$%&\'*+-.^_`|~, no spaces or ;')
+    .optional(),
   KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
   UV_THREADPOOL_SIZE: int(1, 1024).default(4), // Node's own; read here only to size password hashing
   // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
@@ -155,26 +180,31 @@ const environment = z.object({
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   KURA_ACCESS_LOG: flag.default(true),
-  KURA_METRICS_PORT: int(0, 65535).optional(), // 0: any free port (tests)
-  KURA_METRICS_HOST: z.string().min(1).optional(),
+  KURA_METRICS_PORT: port.optional(), // 0: any free port (tests)
+  KURA_METRICS_HOST: listenAddress.optional(),
+  // Read only to tell whether AWS credentials are present (the SDK reads them itself), and checked so that a
+  // half-given credential is a configuration problem now rather than "no credentials" at the first request.
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  AWS_PROFILE: z.string().optional(),
-  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().optional(),
-  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.string().optional(),
-  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().optional(),
-  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
+  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().refine(isAbsolute, 'must be an absolute path (IRSA mounts the token file)').optional(),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.url({ protocol: /^https?$/ }).optional(),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().startsWith('/', 'must be a path starting with /').optional(),
 });
+
+/** Their presence alone says AWS credentials are there; any value is the SDK's to judge. */
+const AWS_CREDENTIAL_HINTS = ['AWS_PROFILE', 'AWS_LAMBDA_FUNCTION_NAME'] as const;
 type Environment = z.infer<typeof environment>;
 
-const hasAwsCredentials = (env: Environment) =>
+/** The names of every variable {@link loadConfig} validates. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(environment.shape);
+
+const hasAwsCredentials = (env: Environment, present: Readonly<Record<string, unknown>>) =>
   Boolean(
     env.AWS_ACCESS_KEY_ID ||
-      env.AWS_PROFILE ||
       env.AWS_WEB_IDENTITY_TOKEN_FILE ||
       env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
       env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
-      env.AWS_LAMBDA_FUNCTION_NAME,
+      AWS_CREDENTIAL_HINTS.some((name) => present[name] !== undefined),
   );
 
 /**
@@ -191,7 +221,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   const problems = crossCheck(env);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const kind = env.KURA_STORE ?? (env.DYNAMODB_ENDPOINT || hasAwsCredentials(env) ? 'dynamodb' : 'embedded');
+  const kind = env.KURA_STORE ?? (env.DYNAMODB_ENDPOINT || hasAwsCredentials(env, present) ? 'dynamodb' : 'embedded');
   const local = kind === 'embedded' || env.DYNAMODB_ENDPOINT !== undefined;
   return {
     http: {
@@ -204,6 +234,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     store: {
       kind,
       dataDir: env.KURA_DATA_DIR,
+      servePort: env.KURA_DB_PORT,
       createTables: env.KURA_CREATE_TABLES ?? kind === 'embedded',
       tables: { sessions: env.KURA_SESSIONS_TABLE, users: env.KURA_USERS_TABLE },
       consistentReads: env.KURA_CONSISTENT_READS,
@@ -269,6 +300,11 @@ function crossCheck(env: Environment): string[] {
   }
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
+  }
+  if (env.AWS_ACCESS_KEY_ID && !env.AWS_SECRET_ACCESS_KEY) problems.push('AWS_ACCESS_KEY_ID needs AWS_SECRET_ACCESS_KEY');
+  if (env.AWS_SECRET_ACCESS_KEY && !env.AWS_ACCESS_KEY_ID) problems.push('AWS_SECRET_ACCESS_KEY needs AWS_ACCESS_KEY_ID');
+  if (env.KURA_METRICS_PORT !== undefined && env.KURA_METRICS_PORT !== 0 && env.KURA_METRICS_PORT === env.PORT) {
+    problems.push(`KURA_METRICS_PORT must differ from PORT (${env.PORT}): metrics are served on a port of their own`);
   }
   const cookieName = env.KURA_COOKIE_NAME;
   if (cookieName && /^__(Host|Secure)-/.test(cookieName) && !env.KURA_COOKIE_SECURE) {

@@ -1,6 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
+import { engineAnswers } from '@kura/dynamodb';
 
 /** A DynamoDB-compatible engine inside this process, for `npm start` with no setup. */
 export interface EmbeddedDynamoDb {
@@ -9,20 +12,90 @@ export interface EmbeddedDynamoDb {
 }
 
 /**
+ * Another process owns the data folder: LevelDB lets one process at a time open it, so a second engine on the
+ * same folder cannot start (dynalite would fail later with "Database is closed" on its first request).
+ */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+
+  constructor(
+    readonly dataDir: string,
+    readonly endpoint: string | undefined,
+  ) {
+    const where = endpoint ? ` (its engine answers at ${endpoint})` : '';
+    const share = endpoint ? `, share its engine with DYNAMODB_ENDPOINT=${endpoint}` : '';
+    super(`${dataDir} (KURA_DATA_DIR) is in use by another Kura, npm run replicas or npm run db:serve${where}: stop it${share}, or set another KURA_DATA_DIR`);
+  }
+}
+
+/**
+ * The file in the data folder where the process that owns the engine writes its address (`http://127.0.0.1:PORT`),
+ * so that other commands on the same data (`npm run sessions`) reach the running engine. Removed on a clean stop;
+ * a file left by a crash names an address where nothing answers, which {@link runningEngine} tells apart.
+ */
+export const ENDPOINT_FILE = 'endpoint';
+const LOOPBACK_ENDPOINT = /^http:\/\/127\.0\.0\.1:\d{1,5}$/;
+const LOCAL_CREDENTIALS = { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' };
+
+/**
  * Starts dynalite (DynamoDB's API on LevelDB) on loopback, keeping data under `dataDir` so users and
  * sessions survive a restart. Only for local use: it has no TTL deletion and no transactions, which Kura does
- * not need (expired sessions are treated as absent on every read).
+ * not need (expired sessions are treated as absent on every read). Refuses with {@link DataDirInUseError} when
+ * another process owns `dataDir`; rejects with the listen error (`EADDRINUSE`) when `port` is taken.
  */
 export async function startEmbeddedDynamoDb(dataDir: string, port = 0): Promise<EmbeddedDynamoDb> {
   await mkdir(dataDir, { recursive: true });
+  if (await isLocked(dataDir)) throw new DataDirInUseError(dataDir, await runningEngine(dataDir));
   const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port: bound } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await writeEndpoint(dataDir, endpoint);
   return {
-    endpoint: `http://127.0.0.1:${bound}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    endpoint,
+    close: async () => {
+      await forgetEndpoint(dataDir, endpoint);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
+}
+
+/**
+ * The address of the engine serving `dataDir` (`npm start`, `npm run replicas` or `npm run db:serve`), or
+ * `undefined` when none is running: no endpoint file, or one left by a process that is gone (nothing answers).
+ */
+export async function runningEngine(dataDir: string): Promise<string | undefined> {
+  const endpoint = (await readFile(join(dataDir, ENDPOINT_FILE), 'utf8').catch(() => '')).trim();
+  if (!LOOPBACK_ENDPOINT.test(endpoint)) return undefined;
+  const answers = await engineAnswers({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, timeoutMs: 1000 });
+  return answers ? endpoint : undefined;
+}
+
+/** Whether another process holds the LevelDB lock on `dataDir` (the operating system releases it when that process dies). */
+async function isLocked(dataDir: string): Promise<boolean> {
+  const probe = new ClassicLevel(dataDir);
+  try {
+    await probe.open();
+    return false;
+  } catch (error) {
+    if ((error as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') return true;
+    throw error;
+  } finally {
+    await probe.close();
+  }
+}
+
+async function writeEndpoint(dataDir: string, endpoint: string): Promise<void> {
+  const file = join(dataDir, ENDPOINT_FILE);
+  await writeFile(`${file}.${process.pid}`, `${endpoint}\n`);
+  await rename(`${file}.${process.pid}`, file);
+}
+
+/** Removes the endpoint file if it still names this engine. */
+async function forgetEndpoint(dataDir: string, endpoint: string): Promise<void> {
+  const file = join(dataDir, ENDPOINT_FILE);
+  const named = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (named === endpoint) await rm(file, { force: true });
 }

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { StoreUnavailableError } from '@kura/common';
 import { SessionService } from '@kura/session';
 import { Lifecycle } from './lifecycle.js';
 
@@ -36,8 +37,9 @@ export class HealthController {
         try {
           await this.sessions.ping();
           return indicator.up();
-        } catch {
-          return indicator.down({ message: 'session store unreachable' });
+        } catch (error) {
+          // Why, in one line: a missing table or absent credentials is not an outage, and says what to do.
+          return indicator.down({ message: error instanceof StoreUnavailableError ? error.reason : 'session store unreachable' });
         }
       },
     ]);

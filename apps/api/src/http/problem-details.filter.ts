@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toProblem } from './problem-details.js';
+import { StoreUnavailableError } from '@kura/common';
+import { type Problem, toProblem } from './problem-details.js';
 
 /** Sends every error as `application/problem+json`; the app's single error-to-HTTP mapping is {@link toProblem}. */
 @Catch()
@@ -18,8 +19,16 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   const { problem, headers, unexpected } = toProblem(error);
   // The request id ties these lines to the access log line and to the X-Request-Id the client saw.
   if (unexpected) logger.error({ requestId: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  else if (problem.status === 503) logger.warn({ requestId: request.id, problem: problem.type, cause: describe(error) });
+  else if (problem.status === 503) logger.warn({ requestId: request.id, problem: problem.type, reason: reasonOf(error, problem), cause: describe(error) });
   void reply.status(problem.status).headers(headers).type('application/problem+json').send(problem);
+}
+
+/** Why the answer is 503, in the words readiness uses: the store's reason, or each failing check's. */
+function reasonOf(error: unknown, problem: Problem): string {
+  if (error instanceof StoreUnavailableError) return error.reason;
+  const checks = Object.entries((problem.checks ?? {}) as Record<string, { status?: string; message?: string }>);
+  const down = checks.filter(([, check]) => check.status === 'down').map(([name, check]) => `${name}: ${check.message ?? 'down'}`);
+  return down.length > 0 ? down.join('; ') : problem.title;
 }
 
 function describe(error: unknown): string {

@@ -58,6 +58,13 @@ export function createStores(config: AppConfig['store']): KuraStores {
   };
 }
 
+/** Which store, where, and which tables, for the log line at start. */
+export function describeStore(config: AppConfig['store']): string {
+  if (config.kind === 'memory') return 'session store: memory, in this process only';
+  const where = config.endpoint ? `DynamoDB at ${config.endpoint} (region ${config.region})` : `AWS DynamoDB in ${config.region}`;
+  return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
+}
+
 /** Provides {@link KURA_STORES} and closes its connections on shutdown. */
 @Module({})
 export class StorageModule implements OnApplicationShutdown {

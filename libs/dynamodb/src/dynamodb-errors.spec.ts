@@ -1,0 +1,53 @@
+import { StoreUnavailableError } from '@kura/common';
+import { storeUnavailable } from './dynamodb-errors.js';
+
+/** Errors shaped as the AWS SDK and Node raise them (name, code, HTTP status), as seen against dynalite and AWS. */
+const sdkError = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(`${name} message`), { name, ...extra });
+const nodeError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:8000`), { code });
+
+describe('storeUnavailable', () => {
+  it.each([
+    ['a missing table, named', sdkError('ResourceNotFoundException', { $metadata: { httpStatusCode: 400 } }), 'kura-sessions', 'table kura-sessions does not exist: run npm run db:init'],
+    ['a missing table, unnamed', sdkError('ResourceNotFoundException'), undefined, "a table Kura uses does not exist: run npm run db:init"],
+    [
+      'no credentials at all',
+      sdkError('CredentialsProviderError'),
+      undefined,
+      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or set DYNAMODB_ENDPOINT for a local engine',
+    ],
+    ['credentials DynamoDB does not know', sdkError('UnrecognizedClientException'), undefined, 'AWS credentials refused by DynamoDB (UnrecognizedClientException)'],
+    ['a signature that does not match', sdkError('InvalidSignatureException'), undefined, 'AWS credentials refused by DynamoDB (InvalidSignatureException)'],
+    ['expired credentials', sdkError('ExpiredTokenException'), undefined, 'AWS credentials refused by DynamoDB (ExpiredTokenException)'],
+    ['a role without the permission', sdkError('AccessDeniedException'), undefined, "access denied: the role lacks one of Kura's DynamoDB actions on its tables"],
+    ['throttling', sdkError('ProvisionedThroughputExceededException'), undefined, 'throttled by DynamoDB (ProvisionedThroughputExceededException)'],
+    ['a timeout', sdkError('TimeoutError'), undefined, 'no answer within KURA_DYNAMODB_TIMEOUT_MS'],
+    ['a refused connection', nodeError('ECONNREFUSED'), undefined, 'connection refused: nothing listens at the DynamoDB endpoint'],
+    ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],
+    ['an unknown host', nodeError('ENOTFOUND'), undefined, "the DynamoDB endpoint's host name does not resolve"],
+    ['a server error', sdkError('InternalServerError', { $metadata: { httpStatusCode: 500 } }), undefined, 'DynamoDB answered 500 (InternalServerError)'],
+    ['anything else', new TypeError('boom'), undefined, 'the store could not be reached (TypeError)'],
+  ])('gives the reason for %s in one line', (_case, cause, table, reason) => {
+    const error = storeUnavailable('session.ping', cause, table);
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error.reason).toBe(reason);
+    expect(error.cause).toBe(cause);
+  });
+
+  it('never puts an address or a message from the cause into the reason', () => {
+    expect(storeUnavailable('session.get', nodeError('ECONNREFUSED')).reason).not.toContain('127.0.0.1');
+    expect(storeUnavailable('session.get', new Error('secret-looking detail')).reason).not.toContain('secret');
+  });
+
+  it('reads the code of an error the SDK kept only as a message (an error from another realm)', () => {
+    const wrapped = new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:8000');
+
+    expect(storeUnavailable('session.find', wrapped).reason).toBe('connection refused: nothing listens at the DynamoDB endpoint');
+  });
+
+  it('looks through wrapping errors for the one that says why', () => {
+    const wrapped = new Error('outer', { cause: sdkError('ResourceNotFoundException') });
+
+    expect(storeUnavailable('user.find', wrapped, 'kura-users').reason).toBe('table kura-users does not exist: run npm run db:init');
+  });
+});

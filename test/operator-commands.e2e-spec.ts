@@ -1,0 +1,222 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { stopProcess } from './support/dynamodb-local.js';
+import { freePort } from './support/free-port.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+
+/**
+ * The README's operator commands on the default setup, as a newcomer runs them: `npm start` (the embedded
+ * engine, data under KURA_DATA_DIR) in one terminal, `npm run sessions -- revoke-user <email>` in another, with
+ * the same (empty) environment. Real processes: the built `main.js`, `admin.js` and `db-serve.js`.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dist = (script: string) => join(ROOT, 'dist/apps/api/src', script);
+const PASSWORD = 'correct horse battery';
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<Finished> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** `node dist/apps/api/src/admin.js …`, what `npm run sessions -- …` runs once built. */
+const sessions = (args: string[], env: Record<string, string>) => run(process.execPath, [dist('admin.js'), ...args], env);
+
+let dataDir: string;
+const running: (KuraProcess | { stop(): Promise<void> })[] = [];
+const started = <T extends { stop(): Promise<void> }>(child: T) => (running.push(child), child);
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kura-operator-'));
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((each) => each.stop()));
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const defaults = () => ({ KURA_DATA_DIR: dataDir });
+const startKura = async (extra: Record<string, string> = {}) =>
+  started(await startKuraProcess({ ...defaults(), KURA_PASSWORD_HASH_COST: '12', ...extra }));
+
+async function loggedInUser(baseUrl: string) {
+  const email = uniqueEmail('operator');
+  const browser = new HttpClient(baseUrl);
+  await browser.signUpAndLogIn(email, PASSWORD);
+  expect((await browser.get('/auth/me')).status).toBe(200);
+  return { email, browser };
+}
+
+/** `npm run db:serve` on a port of its own, resolved once it says it is ready. */
+async function startDbServe(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [dist('db-serve.js')], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => output.includes('ready at') && resolve());
+    child.once('exit', (code) => reject(new Error(`db:serve exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output, stop: () => stopProcess(child) };
+}
+
+describe('npm run sessions -- revoke-user, on the default setup (the embedded engine)', () => {
+  it('ends the session on a running `npm start` at once, through the engine that Kura owns', async () => {
+    const kura = await startKura();
+    const { email, browser } = await loggedInUser(kura.baseUrl);
+
+    const result = await sessions(['revoke-user', email], defaults());
+
+    expect(result).toEqual({ code: 0, stdout: `ended 1 session(s) of ${email}\n`, stderr: '' });
+    expect((await browser.get('/auth/me')).status).toBe(401);
+  });
+
+  it('finds the running engine through the endpoint file in the data folder, removed when Kura stops', async () => {
+    const kura = await startKura();
+    const endpoint = (await readFile(join(dataDir, 'endpoint'), 'utf8')).trim();
+    expect(kura.output()).toContain(`embedded DynamoDB (dynalite) at ${endpoint}`);
+
+    await kura.stop();
+
+    await expect(readFile(join(dataDir, 'endpoint'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('ends the session when the engine runs apart (`npm run db:serve`, as under `npm run replicas`)', async () => {
+    const engine = started(await startDbServe({ ...defaults(), KURA_DB_PORT: String(await freePort()) }));
+    const endpoint = /ready at (http:\/\/[\d.:]+)/.exec(engine.output())![1]!;
+    const kura = await startKura({ DYNAMODB_ENDPOINT: endpoint });
+    const { email, browser } = await loggedInUser(kura.baseUrl);
+
+    const result = await sessions(['revoke-user', email], defaults());
+
+    expect(result).toEqual({ code: 0, stdout: `ended 1 session(s) of ${email}\n`, stderr: '' });
+    expect((await browser.get('/auth/me')).status).toBe(401);
+  });
+
+  it('says in one line that nothing is running, and what to do, when Kura is stopped', async () => {
+    const kura = await startKura();
+    const { email } = await loggedInUser(kura.baseUrl);
+    await kura.stop();
+
+    const result = await sessions(['revoke-user', email], defaults());
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `nothing is serving ${dataDir} (KURA_DATA_DIR): start Kura (npm start) or its engine alone (npm run db:serve) and run this again, or set DYNAMODB_ENDPOINT\n`,
+    );
+  });
+
+  it('tells the stale endpoint file of a killed Kura from a running engine, and the next `npm start` takes over', async () => {
+    const killed = await startKura();
+    const { email, browser } = await loggedInUser(killed.baseUrl);
+    await killed.stop('SIGKILL');
+    expect(await readFile(join(dataDir, 'endpoint'), 'utf8')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\n$/);
+
+    expect(await sessions(['revoke-user', email], defaults())).toMatchObject({ code: 1, stderr: expect.stringMatching(/^nothing is serving .*\n$/) });
+
+    const restarted = await startKura();
+    const cookie = await browser.jar.getCookieString(killed.baseUrl);
+    expect(await sessions(['revoke-user', email], defaults())).toEqual({ code: 0, stdout: `ended 1 session(s) of ${email}\n`, stderr: '' });
+    expect((await new HttpClient(restarted.baseUrl).get('/auth/me', { headers: { cookie }, cookies: false })).status).toBe(401);
+  });
+});
+
+describe('npm run sessions, called wrongly', () => {
+  it.each([
+    ['no arguments', []],
+    ['a wrong command', ['revoke-everything']],
+    ['revoke-user without an email', ['revoke-user']],
+    ['revoke-all with an argument', ['revoke-all', 'ada@example.com']],
+  ])('prints its usage for %s (exit 2), before anything about stores', async (_case, args) => {
+    // Nothing runs on this data folder, and the configuration is bad: neither is mentioned.
+    const result = await sessions(args, { ...defaults(), KURA_STORE: 'nowhere' });
+
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- revoke-user <email> | revoke-all\n' });
+  });
+});
+
+describe('npm run sessions, on a fresh clone', () => {
+  let clone: string;
+  afterAll(() => rm(clone, { recursive: true, force: true }));
+
+  it('builds first, as npm start does (no dist/ yet)', async () => {
+    clone = await mkdtemp(join(tmpdir(), 'kura-clone-'));
+    for (const path of ['package.json', '.swcrc', 'apps', 'libs', 'types']) await cp(join(ROOT, path), join(clone, path), { recursive: true });
+    await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+    await mkdir(join(clone, '.data'));
+
+    const result = await run('npm', ['run', '--silent', 'sessions'], {}, clone);
+
+    expect(result.stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
+    expect(result.stderr).toContain('usage: npm run sessions -- revoke-user <email> | revoke-all\n');
+    expect(result.code).toBe(2);
+  }, 120_000);
+});
+
+describe('two processes on one data folder', () => {
+  it('refuses the second `npm start` in one line: what is happening and what to do', async () => {
+    const first = await startKura();
+    const endpoint = (await readFile(join(dataDir, 'endpoint'), 'utf8')).trim();
+
+    const second = (await startKuraProcess({ ...defaults(), PORT: '0' }).catch((error: Error) => error)) as Error;
+
+    expect(second).toBeInstanceOf(Error);
+    const lines = second.message.split('\n').slice(1).filter(Boolean);
+    expect(lines).toEqual([
+      `${dataDir} (KURA_DATA_DIR) is in use by another Kura, npm run replicas or npm run db:serve (its engine answers at ${endpoint}): stop it, share its engine with DYNAMODB_ENDPOINT=${endpoint}, or set another KURA_DATA_DIR`,
+    ]);
+    expect((await fetch(`${first.baseUrl}/health/ready`)).status).toBe(200); // the first one is unharmed
+  });
+
+  it('refuses `npm run db:serve` on the folder a running Kura owns, in the same words', async () => {
+    await startKura();
+
+    const result = await run(process.execPath, [dist('db-serve.js')], { ...defaults(), KURA_DB_PORT: String(await freePort()) });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^\S+ \(KURA_DATA_DIR\) is in use by another Kura, npm run replicas or npm run db:serve .*\n$/);
+  });
+});
+
+describe('npm run db:serve on a busy KURA_DB_PORT', () => {
+  let busy: Server;
+  afterEach(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+  it('names KURA_DB_PORT in one line, and exits 1', async () => {
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = busy.address() as { port: number };
+
+    const result = await run(process.execPath, [dist('db-serve.js')], { ...defaults(), KURA_DB_PORT: String(port) });
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `port ${port} (KURA_DB_PORT) is in use by another process: stop it, or set KURA_DB_PORT to a free port\n`,
+    });
+  });
+
+  it('stops `npm run offline` with that line, not a stack', async () => {
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = busy.address() as { port: number };
+
+    const result = await run(process.execPath, [join(ROOT, 'scripts/offline.mjs')], { ...defaults(), KURA_DB_PORT: String(port) });
+
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).toBe(`port ${port} (KURA_DB_PORT) is in use by another process: stop it, or set KURA_DB_PORT to a free port\n`);
+  });
+});
