@@ -10,6 +10,8 @@ import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../apps/api/src/config/app-config.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './support/chromium.js';
+import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 import { type PodSpec, restrictedViolations } from './support/pod-security.js';
@@ -155,21 +157,57 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
 
   describe('probes', () => {
     let app: NestFastifyApplication;
+    let proxy: FaultProxy;
+    let http: HttpClient;
     let paths: string[];
+    const container = () => find('Deployment').spec.template.spec.containers[0];
     beforeAll(async () => {
+      proxy = await startFaultProxy(testEndpoint());
       let baseUrl: string;
-      ({ app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' }));
-      paths = Object.keys((await new HttpClient(baseUrl).get('/docs/openapi.json')).body.paths);
+      ({ app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables(), proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2' })));
+      http = new HttpClient(baseUrl);
+      paths = Object.keys((await http.get('/docs/openapi.json')).body.paths);
     });
-    afterAll(() => app.close());
+    afterAll(async () => {
+      await app?.close();
+      await proxy?.close();
+    });
 
     it('probe paths that the app serves', () => {
-      const [container] = find('Deployment').spec.template.spec.containers;
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-        expect(paths).toContain(container[probe].httpGet.path);
+        expect(paths).toContain(container()[probe].httpGet.path);
       }
-      expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
-      expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+      expect(container().readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(container().livenessProbe.httpGet.path).toBe('/health/live');
+    });
+
+    it('keeps every probe off the shared store, and lets readiness ride out a slow answer or two', () => {
+      // /health/store reports the store, for dashboards; a probe on it would take every replica out together.
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        expect(container()[probe].httpGet.path).not.toBe('/health/store');
+      }
+      const { failureThreshold, periodSeconds } = container().readinessProbe;
+      expect(failureThreshold).toBeGreaterThanOrEqual(3);
+      expect(failureThreshold * periodSeconds).toBeGreaterThanOrEqual(15);
+    });
+
+    it('answers every probe with 200 while the store fails, once the replica has started: the Service keeps its endpoints', async () => {
+      await http.signUpAndLogIn(uniqueEmail('probes'));
+      expect((await http.get(container().readinessProbe.httpGet.path)).status).toBe(200);
+      proxy.set('reset');
+      try {
+        for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+          expect([probe, (await http.get(container()[probe].httpGet.path)).status]).toEqual([probe, 200]);
+        }
+        expect((await http.get('/health/store')).status).toBe(503);
+        // What a client sent to this replica gets instead of no endpoint at all: an answer it can act on.
+        const me = await http.get('/auth/me');
+        expect(me.status).toBe(503);
+        expect(Number(me.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      } finally {
+        proxy.set('pass');
+      }
+      expect((await http.get('/health/store')).status).toBe(200);
     });
   });
 });
@@ -232,6 +270,9 @@ describeIfKubectl('the aws overlay specifically', () => {
       'alb.ingress.kubernetes.io/target-type': 'ip',
       'alb.ingress.kubernetes.io/scheme': 'internet-facing',
     });
+    // The ALB's own health check is a second readiness check: the same path, so it too ignores store outages.
+    const [container] = objects().find((o) => o.kind === 'Deployment')!.spec.template.spec.containers;
+    expect(metadata.annotations!['alb.ingress.kubernetes.io/healthcheck-path']).toBe(container.readinessProbe.httpGet.path);
   });
 
   it('leaves the TLS certificate to the user, and says how: cert-manager, a secret of your own, or ACM', () => {
@@ -309,6 +350,13 @@ describe("the README's Kubernetes section", () => {
     const section = kubernetesSection();
     for (const field of ['`images:`', 'host', 'ingressClassName', 'tls']) expect(section).toContain(field);
     expect(section).toMatch(/infra\/k8s\/overlays\/aws\/kustomization\.yaml/);
+  });
+
+  it('says what readiness means and why a store outage does not take replicas out of the Service', () => {
+    const section = kubernetesSection();
+    expect(section).toMatch(/\*\*Readiness\*\*/);
+    expect(section).toContain('/health/store');
+    expect(section).toMatch(/Retry-After/);
   });
 
   it('describes the two overlays right after announcing them', () => {
