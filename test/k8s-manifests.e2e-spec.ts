@@ -18,7 +18,10 @@ import { type PodSpec, restrictedViolations } from './support/pod-security.js';
 
 /**
  * The Kubernetes manifests, rendered offline with kustomize and checked against the Kubernetes schemas and
- * against what schemas cannot say: selectors that select, probes that exist, no session affinity anywhere.
+ * against what schemas cannot say: selectors that select, probes that exist, no session affinity anywhere; a
+ * namespace created first, enforcing Pod Security "restricted", which every pod meets; the Ingress host, class
+ * and TLS in the overlays; probes that keep a store outage from emptying the Service; and the README's
+ * Kubernetes steps, which need kubectl alone.
  */
 type K8sObject = {
   apiVersion: string;
