@@ -29,4 +29,6 @@ export default {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
+  // The default reporter says nothing of a wholly skipped test file: the second one prints why each was skipped.
+  reporters: ['default', '<rootDir>/test/support/skip-reasons.reporter.mjs'],
 };

@@ -1,22 +1,38 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { chromium } from 'playwright-core';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
-import { parseAllDocuments } from 'yaml';
+import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../apps/api/src/config/app-config.js';
-import { HttpClient } from './support/http-client.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './support/chromium.js';
+import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
+import { type PodSpec, restrictedViolations } from './support/pod-security.js';
 
 /**
  * The Kubernetes manifests, rendered offline with kustomize and checked against the Kubernetes schemas and
- * against what schemas cannot say: selectors that select, probes that exist, no session affinity anywhere.
+ * against what schemas cannot say: selectors that select, probes that exist, no session affinity anywhere; a
+ * namespace created first, enforcing Pod Security "restricted", which every pod meets; the Ingress host, class
+ * and TLS in the overlays; probes that keep a store outage from emptying the Service; and the README's
+ * Kubernetes steps, which need kubectl alone.
  */
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: any };
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any;
+  data?: any;
+};
 
 const MODELS: Record<string, { new (data: any): { validate(): void } }> = {
+  'v1/Namespace': Namespace,
   'apps/v1/Deployment': Deployment,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
@@ -37,10 +53,14 @@ function kubectlAvailable(): boolean {
   }
 }
 
-const render = (overlay: string): K8sObject[] =>
-  parseAllDocuments(execFileSync('kubectl', ['kustomize', `infra/k8s/overlays/${overlay}`], { encoding: 'utf8' })).map(
-    (document) => document.toJS() as K8sObject,
-  );
+const renderDir = (dir: string): K8sObject[] =>
+  parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })).map((document) => document.toJS() as K8sObject);
+const render = (overlay: string): K8sObject[] => renderDir(`infra/k8s/overlays/${overlay}`);
+const kustomization = (overlay: string) => parse(readFileSync(`infra/k8s/overlays/${overlay}/kustomization.yaml`, 'utf8'));
+const podSpecs = (objects: K8sObject[]): [string, PodSpec][] =>
+  objects.filter((o) => o.spec?.template?.spec?.containers).map((o) => [`${o.kind}/${o.metadata.name}`, o.spec.template.spec]);
+/** The README's Kubernetes section, from its heading to the next one. */
+const kubernetesSection = () => /^## On Kubernetes[\s\S]*?(?=^## )/m.exec(readFileSync('README.md', 'utf8'))![0];
 
 const describeIfKubectl = kubectlAvailable() ? describe : describe.skip;
 
@@ -87,7 +107,8 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
   it('has no session affinity anywhere: not on the Service, not on the Ingress', () => {
     const text = JSON.stringify(objects);
     expect(find('Service').spec.sessionAffinity ?? 'None').toBe('None');
-    expect(text).not.toMatch(/ClientIP|ingress\.kubernetes\.io\/(affinity|session-cookie)|sticky/i);
+    // ingress-nginx's cookie affinity, an ALB's target-group stickiness, or anything else called sticky.
+    expect(text).not.toMatch(/ClientIP|ingress\.kubernetes\.io\/(affinity|session-cookie)|sticky|stickiness/i);
   });
 
   it('never trusts every proxy hop: KURA_TRUST_PROXY is a valid setting other than true, wherever it is set', () => {
@@ -110,36 +131,243 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
     expect(find('Deployment').spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(needed);
   });
 
+  it('creates the namespace it deploys into, before anything in it, and enforces Pod Security "restricted" there', () => {
+    const [first] = objects;
+    expect(first).toMatchObject({ apiVersion: 'v1', kind: 'Namespace' });
+    const namespace = first!.metadata.name;
+    expect(namespace).toBe(kustomization(overlay).namespace);
+    for (const object of objects.slice(1)) expect(`${object.kind}/${object.metadata.name} in ${object.metadata.namespace}`).toBe(`${object.kind}/${object.metadata.name} in ${namespace}`);
+    expect(first!.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+  });
+
+  it('runs only pods that the Pod Security "restricted" profile admits', () => {
+    const pods = podSpecs(objects);
+    expect(pods.length).toBeGreaterThan(0);
+    for (const [name, pod] of pods) expect([name, restrictedViolations(pod)]).toEqual([name, []]);
+  });
+
+  it('names its Ingress host and class in the overlay itself (the base leaves them unset)', () => {
+    const ingress = find('Ingress');
+    const patched = JSON.stringify(kustomization(overlay).patches ?? []);
+    expect(ingress.spec.rules[0].host).toEqual(expect.any(String));
+    expect(patched).toContain(ingress.spec.rules[0].host);
+    if (ingress.spec.ingressClassName) expect(patched).toContain(ingress.spec.ingressClassName);
+  });
+
   describe('probes', () => {
     let app: NestFastifyApplication;
+    let proxy: FaultProxy;
+    let http: HttpClient;
     let paths: string[];
+    const container = () => find('Deployment').spec.template.spec.containers[0];
     beforeAll(async () => {
+      proxy = await startFaultProxy(testEndpoint());
       let baseUrl: string;
-      ({ app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' }));
-      paths = Object.keys((await new HttpClient(baseUrl).get('/docs/openapi.json')).body.paths);
+      ({ app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables(), proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2' })));
+      http = new HttpClient(baseUrl);
+      paths = Object.keys((await http.get('/docs/openapi.json')).body.paths);
     });
-    afterAll(() => app.close());
+    afterAll(async () => {
+      await app?.close();
+      await proxy?.close();
+    });
 
     it('probe paths that the app serves', () => {
-      const [container] = find('Deployment').spec.template.spec.containers;
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-        expect(paths).toContain(container[probe].httpGet.path);
+        expect(paths).toContain(container()[probe].httpGet.path);
       }
-      expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
-      expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+      expect(container().readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(container().livenessProbe.httpGet.path).toBe('/health/live');
+    });
+
+    it('keeps every probe off the shared store, and lets readiness ride out a slow answer or two', () => {
+      // /health/store reports the store, for dashboards; a probe on it would take every replica out together.
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        expect(container()[probe].httpGet.path).not.toBe('/health/store');
+      }
+      const { failureThreshold, periodSeconds } = container().readinessProbe;
+      expect(failureThreshold).toBeGreaterThanOrEqual(3);
+      expect(failureThreshold * periodSeconds).toBeGreaterThanOrEqual(15);
+    });
+
+    it('answers every probe with 200 while the store fails, once the replica has started: the Service keeps its endpoints', async () => {
+      await http.signUpAndLogIn(uniqueEmail('probes'));
+      expect((await http.get(container().readinessProbe.httpGet.path)).status).toBe(200);
+      proxy.set('reset');
+      try {
+        for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+          expect([probe, (await http.get(container()[probe].httpGet.path)).status]).toEqual([probe, 200]);
+        }
+        expect((await http.get('/health/store')).status).toBe(503);
+        // What a client sent to this replica gets instead of no endpoint at all: an answer it can act on.
+        const me = await http.get('/auth/me');
+        expect(me.status).toBe(503);
+        expect(Number(me.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      } finally {
+        proxy.set('pass');
+      }
+      expect((await http.get('/health/store')).status).toBe(200);
     });
   });
 });
 
+describeIfKubectl('the base', () => {
+  it('leaves the Ingress host, class and TLS to the overlays', () => {
+    const ingress = renderDir('infra/k8s/base').find((o) => o.kind === 'Ingress')!;
+    expect(ingress.spec.ingressClassName).toBeUndefined();
+    expect(ingress.spec.tls).toBeUndefined();
+    for (const rule of ingress.spec.rules) expect(rule.host).toBeUndefined();
+  });
+
+  it('is checked by a Pod Security checker that does refuse what "restricted" refuses', () => {
+    const compliant = renderDir('infra/k8s/base').find((o) => o.kind === 'Deployment')!.spec.template.spec as PodSpec;
+    const [container] = compliant.containers;
+    expect(restrictedViolations(compliant)).toEqual([]);
+    expect(restrictedViolations({ ...compliant, securityContext: { ...compliant.securityContext, runAsNonRoot: undefined } })).not.toEqual([]);
+    expect(restrictedViolations({ ...compliant, securityContext: { ...compliant.securityContext, seccompProfile: undefined } })).not.toEqual([]);
+    expect(restrictedViolations({ ...compliant, volumes: [{ name: 'h', hostPath: { path: '/' } }] })).not.toEqual([]);
+    expect(restrictedViolations({ ...compliant, containers: [{ ...container!, securityContext: { ...container!.securityContext, allowPrivilegeEscalation: undefined } }] })).not.toEqual([]);
+    expect(restrictedViolations({ ...compliant, containers: [{ ...container!, securityContext: { ...container!.securityContext, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } } }] })).not.toEqual([]);
+  });
+});
+
 describeIfKubectl('the aws overlay specifically', () => {
+  const objects = () => render('aws');
+  const ingress = () => objects().find((o) => o.kind === 'Ingress')!;
+
   it('pins every image to a version (no latest) and names the IAM role for the service account', () => {
-    const objects = render('aws');
-    const images = objects.flatMap((o) => o.spec?.template?.spec?.containers?.map((c: { image: string }) => c.image) ?? []);
+    const rendered = objects();
+    const images = rendered.flatMap((o) => o.spec?.template?.spec?.containers?.map((c: { image: string }) => c.image) ?? []);
     expect(images.length).toBeGreaterThan(0);
     for (const image of images) expect(image).toMatch(/:(?!latest$)[\w.-]+$/);
-    const account = objects.find((o) => o.kind === 'ServiceAccount')!;
+    const account = rendered.find((o) => o.kind === 'ServiceAccount')!;
     expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//);
-    expect(objects.find((o) => o.kind === 'ConfigMap')!.data).toMatchObject({ KURA_STORE: 'dynamodb', AWS_REGION: expect.any(String) });
-    expect(objects.find((o) => o.kind === 'ConfigMap')!.data.DYNAMODB_ENDPOINT).toBeUndefined();
+    expect(rendered.find((o) => o.kind === 'ConfigMap')!.data).toMatchObject({ KURA_STORE: 'dynamodb', AWS_REGION: expect.any(String) });
+    expect(rendered.find((o) => o.kind === 'ConfigMap')!.data.DYNAMODB_ENDPOINT).toBeUndefined();
+  });
+
+  it('takes its image from the images: entry of its kustomization.yaml, which kubectl alone applies', () => {
+    const [entry] = kustomization('aws').images;
+    const baseImage = renderDir('infra/k8s/base').find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].image;
+    expect(entry.name).toBe(baseImage.split(':')[0]);
+    const [container] = objects().find((o) => o.kind === 'Deployment')!.spec.template.spec.containers;
+    expect(container.image).toBe(`${entry.newName}:${entry.newTag}`);
+  });
+
+  it('serves a placeholder host through a named ingress class, over TLS only', () => {
+    const { metadata, spec } = ingress();
+    expect(spec.ingressClassName).toBe('alb');
+    expect(spec.rules.map((rule: { host: string }) => rule.host)).toEqual(['kura.example.com']);
+    // Every host the Ingress serves has a certificate: ACM's for that host on an ALB, the secret elsewhere.
+    const covered = spec.tls.flatMap((tls: { hosts: string[] }) => tls.hosts);
+    for (const rule of spec.rules) expect(covered).toContain(rule.host);
+    expect(spec.tls[0].secretName).toEqual(expect.any(String));
+    // HTTPS listener, plain HTTP only redirected, targets the pods themselves (the Service is ClusterIP).
+    expect(JSON.parse(metadata.annotations!['alb.ingress.kubernetes.io/listen-ports']!)).toContainEqual({ HTTPS: 443 });
+    expect(metadata.annotations).toMatchObject({
+      'alb.ingress.kubernetes.io/ssl-redirect': '443',
+      'alb.ingress.kubernetes.io/target-type': 'ip',
+      'alb.ingress.kubernetes.io/scheme': 'internet-facing',
+    });
+    // The ALB's own health check is a second readiness check: the same path, so it too ignores store outages.
+    const [container] = objects().find((o) => o.kind === 'Deployment')!.spec.template.spec.containers;
+    expect(metadata.annotations!['alb.ingress.kubernetes.io/healthcheck-path']).toBe(container.readinessProbe.httpGet.path);
+  });
+
+  it('leaves the TLS certificate to the user, and says how: cert-manager, a secret of your own, or ACM', () => {
+    const text = readFileSync('infra/k8s/overlays/aws/kustomization.yaml', 'utf8');
+    expect(text).toMatch(/cert-manager\.io\/cluster-issuer/);
+    expect(text).toMatch(/kubectl -n kura create secret tls/);
+    expect(text).toMatch(/ACM/);
+  });
+
+  it('does not serve the explorer UI, while the OpenAPI document stays at /docs/openapi.json', async () => {
+    const { data } = objects().find((o) => o.kind === 'ConfigMap')!;
+    expect(data.KURA_DOCS_UI).toBe('false');
+    const { app, baseUrl } = await startKuraInProcess({ ...data, KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' });
+    try {
+      const http = new HttpClient(baseUrl);
+      expect((await http.get('/docs')).status).toBe(404);
+      expect((await http.get('/docs/openapi.json')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describeIfKubectl('the local overlay specifically', () => {
+  const objects = () => render('local');
+
+  it('keeps the production cookie (Secure, __Host-) and offers only addresses where browsers accept it', () => {
+    const rendered = objects();
+    const { data } = rendered.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kura')!;
+    expect(data.KURA_COOKIE_SECURE ?? 'true').toBe('true');
+    const ingress = rendered.find((o) => o.kind === 'Ingress')!;
+    // The cluster's default class (k3d: Traefik; minikube's ingress addon: nginx), and a *.localhost name:
+    // browsers treat it as loopback, a secure context even over plain http.
+    expect(ingress.spec.ingressClassName).toBeUndefined();
+    for (const rule of ingress.spec.rules) expect(rule.host).toMatch(/^[a-z0-9-]+\.localhost$/);
+    expect(kubernetesSection()).toMatch(/port-forward svc\/kura 3000:80 +# then http:\/\/127\.0\.0\.1:3000\//);
+  });
+
+  (chromiumAvailable() ? it : it.skip)('holds the Secure __Host- cookie in Chromium at the local Ingress host over plain http', async () => {
+    const host = objects().find((o) => o.kind === 'Ingress')!.spec.rules[0].host as string;
+    const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn', KURA_PASSWORD_HASH_COST: '12' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      const origin = baseUrl.replace('127.0.0.1', host);
+      await page.goto(`${origin}/docs/openapi.json`);
+      const email = uniqueEmail('local');
+      const statuses = await page.evaluate(async (email) => {
+        const post = (path: string, body: unknown) =>
+          fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.status);
+        const registered = await post('/auth/register', { email, password: 'correct horse battery' });
+        const login = await post('/auth/login', { email, password: 'correct horse battery' });
+        const me = await fetch('/auth/me').then((r) => r.status);
+        return [registered, login, me];
+      }, email);
+      expect(statuses).toEqual([201, 200, 200]);
+      expect(await page.context().cookies(origin)).toEqual([expect.objectContaining({ name: '__Host-kura_session', secure: true })]);
+    } finally {
+      await browser.close();
+      await app.close();
+    }
+  });
+});
+
+describe("the README's Kubernetes section", () => {
+  it('needs no tool but kubectl to render and apply the manifests: no standalone kustomize', () => {
+    const section = kubernetesSection();
+    expect(section).not.toMatch(/(?<!kubectl )\bkustomize (edit|build)\b/);
+    expect(section).toMatch(/kubectl apply -k infra\/k8s\/overlays\/aws/);
+    // The image is set by editing the overlay's images: entry (what `kustomize edit set image` would have written).
+    expect(section).toMatch(/`images:`/);
+  });
+
+  it('says that everything to change is in the overlay: image, host, ingress class and TLS', () => {
+    const section = kubernetesSection();
+    for (const field of ['`images:`', 'host', 'ingressClassName', 'tls']) expect(section).toContain(field);
+    expect(section).toMatch(/infra\/k8s\/overlays\/aws\/kustomization\.yaml/);
+  });
+
+  it('says what readiness means and why a store outage does not take replicas out of the Service', () => {
+    const section = kubernetesSection();
+    expect(section).toMatch(/\*\*Readiness\*\*/);
+    expect(section).toContain('/health/store');
+    expect(section).toMatch(/Retry-After/);
+  });
+
+  it('describes the two overlays right after announcing them', () => {
+    const section = kubernetesSection();
+    const [, after] = section.split(/with two overlays[^\n]*:\s*\n/);
+    expect(after).toBeDefined();
+    const next = after!.trimStart().split('\n\n')[0]!;
+    expect(next).toMatch(/`local`/);
+    expect(next).toMatch(/`aws`/);
   });
 });

@@ -36,10 +36,57 @@ describe('the deployable artifact', () => {
     expect(size).toBeLessThan(1_500_000);
   });
 
+  it('is the size the README states, within 10%', async () => {
+    const { size } = await stat(`${ROOT}.build/lambda/index.mjs`);
+    const readme = await readFile(`${ROOT}README.md`, 'utf8');
+    const stated = /\(`npm run bundle`, about ([\d.]+) MB/.exec(readme);
+    expect(stated).not.toBeNull();
+    expect(Math.abs(Number(stated![1]) * 1_000_000 - size) / size).toBeLessThan(0.1);
+  });
+
   it('imports node:http as CommonJS, so a cold start does not load undici for http.WebSocket', async () => {
     const source = await readFile(`${ROOT}.build/lambda/index.mjs`, 'utf8');
     expect(source).not.toMatch(/from\s*["'](node:)?http["']/);
     expect(source).toMatch(/require\(["']node:http["']\)|\w+\(["']node:http["']\)/);
+  });
+});
+
+describe('npm run package', () => {
+  const check = (dir?: string) => run(process.execPath, ['scripts/check-package.mjs', ...(dir ? [dir] : [])], { cwd: ROOT });
+
+  it('ends by checking the artifact, and prints each check it made', async () => {
+    const { scripts } = JSON.parse(await readFile(`${ROOT}package.json`, 'utf8'));
+    expect(scripts.package).toMatch(/serverless package && node scripts\/check-package\.mjs$/);
+
+    const { stdout } = await check();
+
+    expect(stdout).toMatch(/ok +zip: \d+ KiB, 1 file\(s\) \(\.build\/lambda\/index\.mjs; \d+ KiB unzipped\)/);
+    expect(stdout).toMatch(/ok +handler: \.build\/lambda\/index\.handler -> \.build\/lambda\/index\.mjs exports function handler/);
+    expect(stdout).toMatch(/ok +function: nodejs24\.x, arm64/);
+    expect(stdout).toMatch(/ok +table: kura-ci-sessions \(TTL on expiresAt, index byUser, point-in-time recovery, encryption\)/);
+    expect(stdout).toMatch(/ok +role: 7 DynamoDB actions/);
+    expect(stdout).toMatch(/ok +routes: \$default/);
+    expect(stdout).toMatch(/package check passed/);
+  });
+
+  it('fails, naming what is wrong, when the zip lacks the handler', async () => {
+    const { cp, mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-bad-package-`);
+    try {
+      await cp(`${ROOT}.serverless`, dir, { recursive: true });
+      const broken = new AdmZip();
+      broken.addFile('README.txt', Buffer.from('no handler here'));
+      broken.writeZip(`${dir}/kura.zip`);
+
+      const failure = await check(dir).then(() => undefined, (error: { code: number; stdout: string; stderr: string }) => error);
+
+      expect(failure?.code).toBe(1);
+      expect(failure?.stdout).toMatch(/FAIL handler: \.build\/lambda\/index\.handler -> \? missing from the zip/);
+      expect(failure?.stderr).toMatch(/package check failed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -29,6 +29,7 @@ describe('GET /docs/openapi.json', () => {
     ['patch', '/session/data', ['200', '401', '412', '413', '503']],
     ['get', '/health/live', ['200']],
     ['get', '/health/ready', ['200', '503']],
+    ['get', '/health/store', ['200', '503']],
   ])('describes %s %s with its responses', (method, path, statuses) => {
     const operation = doc.paths[path]?.[method];
 

@@ -9,7 +9,7 @@ import { startKuraInProcess } from './support/kura-app.js';
  * Faults between Kura and DynamoDB, injected by a proxy in front of DynamoDB Local: added latency, connections
  * cut, calls never answered, HTTP 500s and throttling. For each: Kura answers (every call is bounded: 300 ms, 2
  * attempts), with 503 + Retry-After where it cannot decide, never a 500 and never a 200 for a session it could
- * not check; health/live and the OpenAPI document stay up, readiness goes down; and when the fault clears, the
+ * not check; liveness, readiness and the OpenAPI document stay up, /health/store reports the fault; and when it clears, the
  * same session works again with its data intact.
  */
 const ATTEMPTS = 2;
@@ -24,6 +24,8 @@ beforeAll(async () => {
   ({ app, baseUrl } = await startKuraInProcess(
     kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_TIMEOUT_MS: '300', KURA_DYNAMODB_MAX_ATTEMPTS: String(ATTEMPTS) }),
   ));
+  // Ready first, as the kubelet sees it before any traffic reaches a pod.
+  expect((await new HttpClient(baseUrl).get('/health/ready')).status).toBe(200);
   user = new HttpClient(baseUrl);
   await user.signUpAndLogIn(uniqueEmail('faults'));
   const patched = await user.request('PATCH', '/session/data', { json: { cart: ['tea'] }, headers: { 'content-type': 'application/merge-patch+json' } });
@@ -78,11 +80,12 @@ describe.each(faults)('DynamoDB fault: %s', (_name, mode, options) => {
     expect(proxy.calls).toBeLessThanOrEqual(ATTEMPTS);
   });
 
-  it('keeps liveness and the API document up, and reports not ready', async () => {
+  it('keeps liveness, readiness and the API document up, and reports the store down on /health/store', async () => {
     const anonymous = new HttpClient(baseUrl);
     expect((await answered(anonymous.get('/health/live'))).status).toBe(200);
     expect((await answered(anonymous.get('/docs/openapi.json'))).status).toBe(200);
-    expect((await answered(anonymous.get('/health/ready'))).status).toBe(503);
+    expect((await answered(anonymous.get('/health/ready'))).status).toBe(200);
+    expect((await answered(anonymous.get('/health/store'))).status).toBe(503);
   });
 });
 
@@ -108,5 +111,6 @@ describe('after every fault has cleared', () => {
     expect([['tea'], ['tea', 'cake']]).toContainEqual(data.body.data.cart);
     expect(Object.keys(data.body.data)).toEqual(['cart']);
     expect((await new HttpClient(baseUrl).get('/health/ready')).status).toBe(200);
+    expect((await new HttpClient(baseUrl).get('/health/store')).status).toBe(200);
   });
 });

@@ -43,11 +43,16 @@ describe('tables missing (the engine answers, db:init was never run)', () => {
     );
   });
 
-  it('reports not ready with the missing table and what to run, not "unreachable"', async () => {
+  it('reports not ready (still starting) with the missing table and what to run, not "unreachable"', async () => {
     const ready = await fetch(`${kura.baseUrl}/health/ready`);
+    const store = await fetch(`${kura.baseUrl}/health/store`);
 
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { store: unknown } }).checks.store).toEqual({ status: 'down', message: `table ${tables.sessions} does not exist: run npm run db:init` });
+    expect(((await ready.json()) as { checks: { lifecycle: { message: string } } }).checks.lifecycle.message).toBe(
+      `starting: the session store has not answered yet: table ${tables.sessions} does not exist: run npm run db:init`,
+    );
+    expect(store.status).toBe(503);
+    expect(((await store.json()) as { checks: { store: unknown } }).checks.store).toEqual({ status: 'down', message: `table ${tables.sessions} does not exist: run npm run db:init` });
   });
 
   it('logs each failed request as one line, with its request id and the reason', async () => {
@@ -78,6 +83,8 @@ describe('no AWS credentials (AWS DynamoDB chosen, nothing to sign with)', () =>
     const ready = await fetch(`${kura.baseUrl}/health/ready`);
 
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: { store: { message: string } } }).checks.store.message).toMatch(/^no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    expect(((await ready.json()) as { checks: { lifecycle: { message: string } } }).checks.lifecycle.message).toMatch(
+      /^starting: the session store has not answered yet: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    );
   });
 });

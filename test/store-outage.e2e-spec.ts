@@ -9,7 +9,9 @@ import { startKuraInProcess } from './support/kura-app.js';
 
 /**
  * The store goes away (its own DynamoDB Local, on disk, stopped for real) and comes back: Kura answers 503
- * with Retry-After instead of guessing, keeps its anonymous routes up, and recovers by itself.
+ * with Retry-After instead of guessing, keeps its anonymous routes up, stays ready (a store every replica
+ * shares must not take them all out of the Service), reports the store on /health/store, and recovers by
+ * itself. A replica that starts during the outage is not ready until the store has answered it once.
  */
 let dataDir: string;
 let engine: DynamoDbLocal;
@@ -36,6 +38,8 @@ describe('when DynamoDB is stopped', () => {
   const email = uniqueEmail();
 
   beforeAll(async () => {
+    // Ready first, as the kubelet sees it before any traffic reaches a pod.
+    expect((await browser().get('/health/ready')).status).toBe(200);
     user = browser();
     await user.signUpAndLogIn(email);
     expect((await user.get('/auth/me')).status).toBe(200);
@@ -59,20 +63,37 @@ describe('when DynamoDB is stopped', () => {
     expect(await user.jar.getCookieString(baseUrl)).toMatch(/__Host-kura_session=/);
   });
 
-  it('reports not ready, while liveness and the explorer stay up', async () => {
+  it('stays ready, with liveness and the explorer, while /health/store reports the store down', async () => {
     const ready = await browser().get('/health/ready');
-    expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({
-      lifecycle: { status: 'up' },
-      store: { status: 'down', message: 'connection refused: nothing listens at the DynamoDB endpoint' },
-    });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ok', details: { lifecycle: { status: 'up' } } });
+    expect(ready.body.details.store).toBeUndefined();
+    const store = await browser().get('/health/store');
+    expect(store.status).toBe(503);
+    expect(store.body.checks).toEqual({ store: { status: 'down', message: 'connection refused: nothing listens at the DynamoDB endpoint' } });
     expect((await browser().get('/health/live')).status).toBe(200);
     expect((await browser().get('/docs/openapi.json')).status).toBe(200);
+  });
+
+  it('holds a replica that starts during the outage out of the Service: not ready until the store answers it', async () => {
+    const late = await startKuraInProcess(kuraEnv({ sessions: 'never-reached', users: 'never-reached' }, engine.endpoint, {
+      KURA_DYNAMODB_TIMEOUT_MS: '300',
+      KURA_DYNAMODB_MAX_ATTEMPTS: '1',
+    }));
+    try {
+      const ready = await new HttpClient(late.baseUrl).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks).toEqual({ lifecycle: { status: 'down', message: 'starting: the session store has not answered yet: connection refused: nothing listens at the DynamoDB endpoint' } });
+      expect((await new HttpClient(late.baseUrl).get('/health/live')).status).toBe(200);
+    } finally {
+      await late.app.close();
+    }
   });
 
   it('recovers by itself when DynamoDB is back, with the session intact', async () => {
     engine = await startDynamoDbLocal({ dbPath: dataDir, port: engine.port });
 
+    expect((await browser().get('/health/store')).status).toBe(200);
     expect((await browser().get('/health/ready')).status).toBe(200);
     const me = await user.get('/auth/me');
     expect(me.status).toBe(200);

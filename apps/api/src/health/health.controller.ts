@@ -3,9 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { StoreUnavailableError } from '@kura/common';
 import { SessionService } from '@kura/session';
-import { Lifecycle } from './lifecycle.js';
+import { Readiness } from './readiness.js';
 
-/** Probes for Kubernetes and load balancers. */
+/** Probes for Kubernetes and load balancers, and the store's state for dashboards. */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -13,7 +13,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly sessions: SessionService,
-    private readonly lifecycle: Lifecycle,
+    private readonly readiness: Readiness,
   ) {}
 
   @Get('live')
@@ -25,13 +25,26 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'The session store answers and the replica is not shutting down; 503 otherwise' })
+  @ApiOperation({
+    summary:
+      'This replica takes new requests; 503 only while starting (until the session store has answered it once) or ' +
+      'shutting down. A later store outage does not make it unready (see /health/store)',
+  })
   ready() {
     return this.health.check([
-      () => {
+      async () => {
         const indicator = this.indicators.check('lifecycle');
-        return this.lifecycle.draining ? indicator.down({ message: 'shutting down' }) : indicator.up();
+        const reason = await this.readiness.notReadyReason();
+        return reason ? indicator.down({ message: reason }) : indicator.up();
       },
+    ]);
+  }
+
+  @Get('store')
+  @HealthCheck()
+  @ApiOperation({ summary: 'The session store answers now; 503 otherwise. For dashboards and alerts: no probe uses it' })
+  store() {
+    return this.health.check([
       async () => {
         const indicator = this.indicators.check('store');
         try {

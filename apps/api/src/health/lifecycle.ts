@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * Where this replica is in its life. On SIGTERM it starts draining: readiness answers 503 so the load
+ * Whether this replica is shutting down. On SIGTERM it starts draining: readiness answers 503 so the load
  * balancer stops sending new requests, while requests keep being served until the server closes.
  */
 @Injectable()

@@ -1,0 +1,88 @@
+// Checks the artifact `serverless package` wrote, and prints each check: `npm run package` ends with it.
+// The zip holds only the handler's bundle, the handler loads from the zip alone (no node_modules) and exports a
+// function, and the CloudFormation template declares the function, both tables, the least-privilege role and
+// the route. Exits 1, saying what failed, otherwise.
+//
+// Usage: node scripts/check-package.mjs [dir]   (dir: where serverless package wrote, default .serverless)
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import AdmZip from 'adm-zip';
+
+const dir = resolve(process.argv[2] ?? '.serverless');
+const failures = [];
+function check(ok, line) {
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${line}`);
+  if (!ok) failures.push(line);
+}
+const kib = (bytes) => `${Math.round(bytes / 1024)} KiB`;
+
+const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+const resources = Object.values(template.Resources ?? {});
+const ofType = (type) => resources.filter((resource) => resource.Type === type);
+const [fn] = ofType('AWS::Lambda::Function');
+const zipPath = join(dir, basename(fn?.Properties?.Code?.S3Key ?? 'missing.zip'));
+console.log(`package check: ${relative(process.cwd(), zipPath)}`);
+
+// The zip: one file, the bundle.
+const zip = new AdmZip(zipPath);
+const entries = zip.getEntries().filter((entry) => !entry.isDirectory);
+const unzipped = entries.reduce((sum, entry) => sum + entry.header.size, 0);
+check(
+  entries.length === 1,
+  `zip: ${kib((await stat(zipPath)).size)}, ${entries.length} file(s) (${entries.map((e) => e.entryName).join(', ')}; ${kib(unzipped)} unzipped)`,
+);
+
+// The handler the function names is in the zip, loads with nothing else, and is a function.
+const handlerSpec = fn?.Properties?.Handler ?? '';
+const exportName = handlerSpec.slice(handlerSpec.lastIndexOf('.') + 1);
+const modulePath = handlerSpec.slice(0, handlerSpec.lastIndexOf('.'));
+const handlerEntry = entries.find((entry) => /^(.*)\.(mjs|cjs|js)$/.exec(entry.entryName)?.[1] === modulePath);
+let exported = 'missing from the zip';
+if (handlerEntry) {
+  const scratch = await mkdtemp(join(tmpdir(), 'kura-package-check-'));
+  try {
+    zip.extractAllTo(scratch, true);
+    const module = await import(pathToFileURL(join(scratch, handlerEntry.entryName)).href);
+    exported = typeof module[exportName] === 'function' ? `exports function ${exportName}` : `exports no function ${exportName}`;
+  } catch (error) {
+    exported = `does not load: ${error.message}`;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+check(exported.startsWith('exports function'), `handler: ${handlerSpec} -> ${handlerEntry?.entryName ?? '?'} ${exported} (loaded from the zip alone)`);
+
+// The template.
+const props = fn?.Properties ?? {};
+check(
+  props.Runtime === 'nodejs24.x' && props.Architectures?.includes('arm64'),
+  `function: ${props.Runtime}, ${props.Architectures?.join(',')}, ${props.MemorySize} MB, ${props.Timeout} s`,
+);
+for (const table of ofType('AWS::DynamoDB::Table')) {
+  const t = table.Properties;
+  const traits = [
+    t.TimeToLiveSpecification?.Enabled && `TTL on ${t.TimeToLiveSpecification.AttributeName}`,
+    ...(t.GlobalSecondaryIndexes ?? []).map((index) => `index ${index.IndexName}`),
+    t.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled && 'point-in-time recovery',
+    t.SSESpecification?.SSEEnabled && 'encryption',
+  ].filter(Boolean);
+  check(traits.includes('point-in-time recovery'), `table: ${t.TableName} (${traits.join(', ')})`);
+}
+check(ofType('AWS::DynamoDB::Table').length === 2, `tables: ${ofType('AWS::DynamoDB::Table').length} of 2`);
+const statements = ofType('AWS::IAM::Role').flatMap((role) => (role.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement));
+const dynamo = statements.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith('dynamodb:'));
+const broad = dynamo.filter((action) => /\*|Scan|Table$/.test(action));
+check(dynamo.length > 0 && broad.length === 0, `role: ${dynamo.length} DynamoDB actions (${dynamo.map((a) => a.slice(9)).join(' ')})${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`);
+const routes = ofType('AWS::ApiGatewayV2::Route').map((route) => route.Properties.RouteKey);
+check(routes.length > 0, `routes: ${routes.join(', ') || 'none'}`);
+const outputs = Object.keys(template.Outputs ?? {});
+check(['ApiUrl', 'SessionsTableName', 'UsersTableName'].every((name) => outputs.includes(name)), `outputs: ${outputs.join(', ')}`);
+
+if (failures.length > 0) {
+  console.error(`package check failed: ${failures.length} problem(s)`);
+  process.exit(1);
+}
+console.log(`package check passed: ${resources.length} resources in the template`);
+process.exit(0);
