@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
 
@@ -68,7 +69,9 @@ describe('loadConfig', () => {
     ['8', 6],
     ['3', 1],
     ['1', 1],
-  ])("hashes at most libuv's thread pool (UV_THREADPOOL_SIZE=%p) less two passwords at once, at least one", (size, expected) => {
+  ])("hashes at most libuv's thread pool (UV_THREADPOOL_SIZE=%p) less two passwords at once, and at most the cores less one", (size, poolBound) => {
+    const expected = Math.max(1, Math.min(poolBound, availableParallelism() - 1));
+
     expect(loadConfig(size === undefined ? {} : { UV_THREADPOOL_SIZE: size }).passwordHashConcurrency).toBe(expected);
   });
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import * as z from 'zod';
@@ -265,7 +266,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
-    passwordHashConcurrency: Math.max(1, env.UV_THREADPOOL_SIZE - 2),
+    // Leave two pool threads to the store's calls and one core to serving: a login burst must not starve either.
+    passwordHashConcurrency: Math.max(1, Math.min(env.UV_THREADPOOL_SIZE - 2, availableParallelism() - 1)),
     shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },
     loginThrottle: {
       maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,
