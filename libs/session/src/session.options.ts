@@ -170,8 +170,9 @@ function isPositiveInteger(value: number): boolean {
 function isOrigin(value: string): boolean {
   try {
     return new URL(value).origin === value;
-    // Stryker disable next-line BlockStatement: an emptied catch returns undefined, which the caller reads as false, like the explicit false
-  } catch {
+  }
+  // Stryker disable next-line BlockStatement: an emptied catch returns undefined, which the caller reads as false, like the explicit false
+  catch {
     return false;
   }
 }
