@@ -18,7 +18,7 @@ console.log(`DynamoDB Local for the mutation run: ${engine.endpoint}`);
 const stryker = spawn('stryker', ['run', ...process.argv.slice(2)], {
   stdio: 'inherit',
   // The interleaving spec explores fewer schedules per mutant (1000 in npm test): enough to kill, quick enough to run.
-  env: { INTERLEAVING_RUNS: '150', ...process.env, KURA_TEST_DYNAMODB_ENDPOINT: engine.endpoint },
+  env: { INTERLEAVING_RUNS: '40', ...process.env, KURA_TEST_DYNAMODB_ENDPOINT: engine.endpoint },
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stryker.kill(signal));
 

@@ -24,7 +24,8 @@ export class InMemoryLoginAttemptStore implements LoginAttemptStore {
     return keys.map((key) => this.counters.get(key)?.size ?? 0);
   }
 
-  async reserve(key: string, attempt: string, below: number): Promise<boolean> {
+  // Nothing expires in memory; the expiry is the engine's business.
+  async reserve(key: string, attempt: string, below: number, _expiresAt?: number): Promise<boolean> {
     const attempts = this.counters.get(key) ?? new Set<string>();
     if (!attempts.has(attempt) && attempts.size >= below) return false;
     this.counters.set(key, attempts.add(attempt));

@@ -139,3 +139,49 @@ describe('LoginThrottle', () => {
     expect(keys.join()).not.toMatch(/ada|example|10\.0\.0\.1/);
   });
 });
+
+describe('LoginThrottle windows', () => {
+  it('keeps each counter at least until its failures stop weighing: the end of the next window', async () => {
+    const { sut, store, clock } = setup();
+    clock.advance(3 * MINUTE);
+    const expiries: number[] = [];
+    const reserve = store.reserve.bind(store);
+    store.reserve = async (key: string, attempt: string, below: number, expiresAt?: number) => {
+      if (expiresAt === undefined) throw new Error('the throttle must say how long to keep a counter');
+      expiries.push(expiresAt);
+      return reserve(key, attempt, below, expiresAt);
+    };
+
+    await sut.begin('ada@example.com', '10.0.0.1');
+
+    expect(expiries).toEqual([WINDOW_START + 20 * MINUTE, WINDOW_START + 20 * MINUTE]);
+  });
+
+  it.each([0, 3.5, 9])('lets previous-window failures fade as the window goes on (%p minutes into the next)', async (minutes) => {
+    const { sut, clock } = setup();
+    await fail(sut, 'ada@example.com', undefined, 3);
+    clock.advance(10 * MINUTE + minutes * MINUTE);
+    const weight = 3 * (1 - minutes / 10);
+
+    let admitted = 0;
+    while (admitted < 5) {
+      const outcome = await sut.begin('ada@example.com', undefined).then(() => true, () => false);
+      if (!outcome) break;
+      admitted += 1;
+    }
+
+    // Admitted while admitted-so-far + weight < 3.
+    expect(admitted).toBe(Math.max(0, Math.ceil(3 - weight)));
+  });
+
+  it('forgets the previous window too when the password proves right', async () => {
+    const { sut, clock } = setup();
+    await fail(sut, 'ada@example.com', undefined, 2);
+    clock.advance(10 * MINUTE); // the two now weigh from the previous window
+
+    await (await sut.begin('ada@example.com', undefined)).succeeded();
+
+    await fail(sut, 'ada@example.com', undefined, 3); // a full allowance again
+    await refusal(sut.begin('ada@example.com', undefined));
+  });
+});

@@ -371,3 +371,32 @@ describe('SessionService revocation and credential versions', () => {
     ]);
   });
 });
+
+describe('SessionService checks of its own', () => {
+  it('refuses a record the store hands back past its expiry, at the very millisecond it ends', async () => {
+    const { sut, store, clock } = setup();
+    const { token, record } = await sut.create(user);
+    clock.advance(record.idleExpiresAt - clock.now());
+    // A store that does not filter expired records (the contract says it must; the service does not trust it).
+    jest.spyOn(store, 'find').mockResolvedValueOnce(record);
+
+    expect(await rejection(sut.authenticate(token))).toBe('expired');
+  });
+
+  it('lets the signed cache stand in for the store read, and issues a new cache only after a store read', async () => {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    const { token } = await sut.create(user);
+    const find = jest.spyOn(store, 'find');
+
+    const fromStore = await sut.authenticate(token);
+    const fromCache = await sut.authenticate(token, fromStore.cache!.jws);
+
+    expect(find).toHaveBeenCalledTimes(1);
+    expect(fromStore.cache).toBeDefined();
+    expect(fromCache).toMatchObject({ extended: false, record: { id: fromStore.record.id, user } });
+    expect(fromCache.cache).toBeUndefined();
+  });
+});
