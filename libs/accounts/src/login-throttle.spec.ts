@@ -185,3 +185,31 @@ describe('LoginThrottle windows', () => {
     await refusal(sut.begin('ada@example.com', undefined));
   });
 });
+
+describe('LoginThrottle across both windows and both scopes', () => {
+  it('answers a Retry-After for the moment the previous window has faded enough, when the current one is not full', async () => {
+    const { sut, clock } = setup();
+    await fail(sut, 'ada@example.com', undefined, 3);
+    clock.advance(15 * MINUTE); // halfway into the next window: the three weigh 1.5
+    await fail(sut, 'ada@example.com', undefined, 1); // 0 + 1.5 < 3
+    await fail(sut, 'ada@example.com', undefined, 1); // 1 + 1.5 < 3
+
+    const { retryAfterSeconds } = await refusal(sut.begin('ada@example.com', undefined)); // 2 + 1.5 ≥ 3
+
+    // Admitted once 2 + 3 × (1 - f) < 3, i.e. f > 2/3: 100 s after the middle of the window.
+    expect(retryAfterSeconds).toBe(101);
+    clock.advance(99_000);
+    await refusal(sut.begin('ada@example.com', undefined));
+    clock.advance(2000);
+    await expect(sut.begin('ada@example.com', undefined)).resolves.toBeDefined();
+  });
+
+  it("weighs the client's previous window like the account's", async () => {
+    const { sut, clock } = setup(100, 5);
+    for (let i = 0; i < 5; i += 1) await sut.begin(`user${i}@example.com`, '10.0.0.1');
+    clock.advance(10 * MINUTE + MINUTE); // 10% into the next window: the five weigh 4.5
+
+    await expect(sut.begin('fresh@example.com', '10.0.0.1')).resolves.toBeDefined(); // 0 + 4.5 < 5
+    await refusal(sut.begin('other@example.com', '10.0.0.1')); // 1 + 4.5 ≥ 5
+  });
+});

@@ -400,3 +400,54 @@ describe('SessionService checks of its own', () => {
     expect(fromCache.cache).toBeUndefined();
   });
 });
+
+describe('SessionService events', () => {
+  it('tells of a revocation of one of your own sessions once, when it was live', async () => {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const events: SessionEvent[] = [];
+    const settings = resolveSessionSettings({
+      store,
+      clock,
+      refreshIntervalSeconds: 60,
+      events: (event) => events.push(event),
+      cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] },
+    });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    await sut.create(user);
+    const other = await sut.create(user);
+    events.length = 0;
+
+    await sut.revokeOwned(user.id, other.record.id);
+    await sut.revokeOwned(user.id, other.record.id); // again: already ended, nothing more to tell
+
+    expect(events).toEqual([{ type: 'revoked', count: 1 }]);
+  });
+
+  it('says which source vouched and when a session was extended', async () => {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const events: SessionEvent[] = [];
+    const settings = resolveSessionSettings({
+      store,
+      clock,
+      refreshIntervalSeconds: 60,
+      events: (event) => events.push(event),
+      cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] },
+    });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    const { token } = await sut.create(user);
+    const fromStore = await sut.authenticate(token);
+    await sut.authenticate(token, fromStore.cache!.jws);
+    clock.advance(2 * MINUTE);
+    await sut.authenticate(token);
+
+    expect(events).toEqual([
+      { type: 'created' },
+      { type: 'authenticated', source: 'store' },
+      { type: 'authenticated', source: 'cache' },
+      { type: 'authenticated', source: 'store' },
+      { type: 'extended' },
+    ]);
+  });
+});
