@@ -402,18 +402,21 @@ describe('SessionService checks of its own', () => {
 });
 
 describe('SessionService events', () => {
-  it('tells of a revocation of one of your own sessions once, when it was live', async () => {
+  function withCacheAndEvents() {
     const clock = new ManualClock();
-    const store = new InMemorySessionStore();
     const events: SessionEvent[] = [];
     const settings = resolveSessionSettings({
-      store,
+      store: new InMemorySessionStore(),
       clock,
       refreshIntervalSeconds: 60,
       events: (event) => events.push(event),
       cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] },
     });
-    const sut = new SessionService(settings, new SessionCache(settings));
+    return { sut: new SessionService(settings, new SessionCache(settings)), clock, events };
+  }
+
+  it('tells of a revocation of one of your own sessions once, when it was live', async () => {
+    const { sut, clock, events } = withCacheAndEvents();
     await sut.create(user);
     const other = await sut.create(user);
     events.length = 0;
@@ -425,17 +428,7 @@ describe('SessionService events', () => {
   });
 
   it('says which source vouched and when a session was extended', async () => {
-    const clock = new ManualClock();
-    const store = new InMemorySessionStore();
-    const events: SessionEvent[] = [];
-    const settings = resolveSessionSettings({
-      store,
-      clock,
-      refreshIntervalSeconds: 60,
-      events: (event) => events.push(event),
-      cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] },
-    });
-    const sut = new SessionService(settings, new SessionCache(settings));
+    const { sut, clock, events } = withCacheAndEvents();
     const { token } = await sut.create(user);
     const fromStore = await sut.authenticate(token);
     await sut.authenticate(token, fromStore.cache!.jws);
