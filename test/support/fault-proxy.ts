@@ -1,5 +1,5 @@
+import { listenOnLoopback } from './loopback-server.js';
 import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest, Agent } from 'node:http';
-import type { Socket } from 'node:net';
 
 /**
  * A fault-injecting proxy between Kura and the DynamoDB engine. Modes:
@@ -39,7 +39,6 @@ const DYNAMODB_ERROR = (type: string, message: string) =>
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const agent = new Agent({ keepAlive: true });
-  const sockets = new Set<Socket>();
   const held = new Set<ServerResponse>();
   const delayed = new Set<NodeJS.Timeout>();
   let mode: FaultMode = 'pass';
@@ -119,12 +118,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const listening = await listenOnLoopback(server);
+  const { port } = listening;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -157,9 +152,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       new Promise<void>((resolve) => {
         for (const timer of delayed) clearTimeout(timer);
         for (const res of held) res.destroy();
-        for (const socket of sockets) socket.destroy();
         agent.destroy();
-        server.close(() => resolve());
+        void listening.close().then(resolve);
       }),
   };
 }

@@ -1,5 +1,5 @@
 import { Agent, createServer, request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import { listenOnLoopback } from './loopback-server.js';
 
 /** A reverse proxy on loopback, in front of one upstream. */
 export interface ForwardingProxy {
@@ -15,7 +15,6 @@ export interface ForwardingProxy {
 export async function startForwardingProxy(target: string): Promise<ForwardingProxy> {
   const upstream = new URL(target);
   const agent = new Agent({ keepAlive: true });
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const sent = req.headers['x-forwarded-for'];
     const seen = req.socket.remoteAddress ?? '';
@@ -27,19 +26,14 @@ export async function startForwardingProxy(target: string): Promise<ForwardingPr
     out.on('error', () => res.destroy());
     req.pipe(out);
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const listening = await listenOnLoopback(server);
+  const { port } = listening;
   return {
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
         agent.destroy();
-        server.close(() => resolve());
+        void listening.close().then(resolve);
       }),
   };
 }
