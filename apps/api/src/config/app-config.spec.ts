@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(config.store).toMatchObject({ kind: 'dynamodb', region: 'eu-west-1', endpoint: undefined, credentials: undefined });
   });
 
+  it('gives a remote engine a second per call and the embedded one, which shares the process CPU, five', () => {
+    expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).store.timeoutMs).toBe(1000);
+    expect(loadConfig({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }).store.timeoutMs).toBe(1000);
+    expect(loadConfig({}).store.timeoutMs).toBe(5000);
+    expect(loadConfig({ KURA_DYNAMODB_TIMEOUT_MS: '250' }).store.timeoutMs).toBe(250);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DYNAMODB_ENDPOINT: '' }).store.kind).toBe('embedded');
   });
