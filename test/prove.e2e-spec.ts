@@ -31,7 +31,8 @@ if (missing) console.warn('SKIPPING the replica harness test: nginx is not insta
     });
     expect(stdout).toMatch(/OK: Kura lost nothing; the designs without an external store failed as expected/);
     const kura = stdout.split('\n').find((line) => line.startsWith('| (c)'))!.split('|').map((cell) => cell.trim());
-    // | design | requests | lost sessions | unexpected 401s | updates lost | stale | leaks | 5xx | ...
+    // | design | requests | lost sessions | unexpected 401s | updates lost | stale | leaks | 5xx from Kura | failed at
+    // the balancer: killed replica | ... graceful restarts | per replica
     expect(kura[3]).toMatch(/^0 of \d+$/);
     expect(kura[4]).toBe('0');
     expect(kura[5]).toMatch(/^0 of \d+$/);

@@ -61,6 +61,10 @@ export async function createApp(
     trustProxy: fastifyTrustProxy(config.http.trustProxy),
     // Node's defaults let a slow client hold a socket for minutes.
     requestTimeout: 30_000,
+    // While closing, Fastify answers a request that arrives on a kept-alive connection with its own bare 503,
+    // which a balancer does not retry for a PATCH or POST. A request that was read is served in full instead
+    // (with `Connection: close`); the stores close only after the last one (test/rolling-restart).
+    return503OnClosing: false,
     // Bodies are validated by zod schemas in Nest and replies serialised with JSON.stringify: Kura gives Fastify
     // no route schemas, so Fastify's own compilers (Ajv, fast-json-stringify) are never needed. Saying so here
     // keeps them from being loaded, which the Lambda bundle relies on to leave them out (faster cold starts).
@@ -86,9 +90,9 @@ export async function createApp(
   fastify.addHook('onSend', async (request, reply) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
-    // While draining, ask every client to reconnect (elsewhere) after this response, so no keep-alive
-    // connection is left for the close to cut in the middle of a request.
-    if (lifecycle.draining) reply.header('connection', 'close');
+    // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
+    // connection is left for the close to cut while a request is on its way (see lastCall).
+    if (lifecycle.closing) reply.header('connection', 'close');
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
 

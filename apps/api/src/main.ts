@@ -4,9 +4,13 @@ import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js'
 import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError, startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
 import { Lifecycle } from './health/lifecycle.js';
+import { lastCall } from './http/last-call.js';
 import { listening, PortInUseError } from './port-in-use.error.js';
 import { KuraMetrics } from './observability/metrics.js';
 import { initTables } from './storage/tables.js';
+
+/** How long open connections may carry one more request once new ones are refused (see lastCall). */
+const LAST_CALL_MS = 1000;
 
 /** The long-running server (local, containers, Kubernetes). Serves what `createApp` builds; nothing else. */
 async function main(): Promise<void> {
@@ -24,19 +28,23 @@ async function main(): Promise<void> {
   });
   const { app, metricsServer } = served;
 
-  // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, then close (Fastify
-  // finishes requests in flight and closes idle connections), all within a hard deadline.
+  // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, stop accepting connections
+  // while open ones carry their last request, then close (Fastify finishes requests in flight and closes idle
+  // connections), all within a hard deadline.
   const stop = async (signal: string) => {
     // A person pressing Ctrl-C wants it gone now; an orchestrator's SIGTERM gets the drain.
     const drainSeconds = signal === 'SIGTERM' ? config.shutdown.drainSeconds : 0;
     const { closeTimeoutSeconds } = config.shutdown;
     logger.log(`${signal}: not ready; draining for ${drainSeconds}s, then closing`, 'Main');
-    app.get(Lifecycle).startDraining();
+    const lifecycle = app.get(Lifecycle);
+    lifecycle.startDraining();
     setTimeout(() => {
       logger.error(`still open ${closeTimeoutSeconds}s after closing began: exiting`, 'Main');
       process.exit(1);
     }, (drainSeconds + closeTimeoutSeconds) * 1000).unref();
     await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+    lifecycle.startClosing();
+    await lastCall(app.getHttpServer(), LAST_CALL_MS);
     await app.close();
     metricsServer?.close();
     await embedded?.close();
