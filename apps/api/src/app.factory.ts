@@ -61,6 +61,7 @@ export async function createApp(
     trustProxy: fastifyTrustProxy(config.http.trustProxy),
     // Node's defaults let a slow client hold a socket for minutes.
     requestTimeout: 30_000,
+    keepAliveTimeout: config.http.keepAliveTimeoutSeconds * 1000,
     // While closing, Fastify answers a request that arrives on a kept-alive connection with its own bare 503,
     // which a balancer does not retry for a PATCH or POST. A request that was read is served in full instead
     // (with `Connection: close`); the stores close only after the last one (test/rolling-restart).

@@ -16,7 +16,7 @@ describe('loadConfig', () => {
   it('runs with no configuration at all: embedded engine on 127.0.0.1:3000, secure cookies', () => {
     const config = loadConfig({});
 
-    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000, keepAliveTimeoutSeconds: 72 });
     expect(config.store).toMatchObject({ kind: 'embedded', createTables: true, consistentReads: true });
     expect(config.session).toMatchObject({ idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 28_800, cookieSecure: true });
     expect(config.passwordHashCost).toBe(17);
@@ -159,6 +159,7 @@ describe('loadConfig', () => {
       ['KURA_SHUTDOWN_DRAIN_SECONDS', '-1'],
       ['KURA_SHUTDOWN_TIMEOUT_SECONDS', '0'],
       ['KURA_BODY_LIMIT', '10'],
+      ['KURA_KEEP_ALIVE_TIMEOUT', '0'],
       ['KURA_TRUST_PROXY', 'maybe'],
       ['KURA_DOCS_UI', 'maybe'],
       ['KURA_LOG_LEVEL', 'loud'],

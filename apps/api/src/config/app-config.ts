@@ -18,6 +18,8 @@ export interface AppConfig {
     readonly host: string;
     readonly port: number;
     readonly bodyLimitBytes: number;
+    /** How long an idle kept-alive connection stays open: longer than any balancer's idle timeout in front. */
+    readonly keepAliveTimeoutSeconds: number;
     readonly trustProxy: TrustProxy;
     /** Serve the explorer UI at /docs (the document at /docs/openapi.json is always served). */
     readonly docsUi: boolean;
@@ -185,6 +187,9 @@ const environment = z.object({
   KURA_SHUTDOWN_DRAIN_SECONDS: int(0, 120).default(5),
   KURA_SHUTDOWN_TIMEOUT_SECONDS: int(1, 120).default(10),
   KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
+  // Fastify's 72 s: above the 60 s idle timeout of an ALB and of nginx's upstream keepalive, so the balancer, not
+  // Kura, closes an idle connection and never sends a request on one Kura is closing.
+  KURA_KEEP_ALIVE_TIMEOUT: int(1, 4000).default(72),
   KURA_TRUST_PROXY: trustProxy.optional(),
   KURA_DOCS_UI: flag.default(true),
   KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
@@ -238,6 +243,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       host: env.HOST,
       port: env.PORT,
       bodyLimitBytes: env.KURA_BODY_LIMIT,
+      keepAliveTimeoutSeconds: env.KURA_KEEP_ALIVE_TIMEOUT,
       docsUi: env.KURA_DOCS_UI,
       trustProxy: env.KURA_TRUST_PROXY ?? false,
     },
