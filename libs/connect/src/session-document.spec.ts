@@ -62,6 +62,12 @@ describe('sameCookieSettings', () => {
     expect(sameCookieSettings(cookie({}), other)).toBe(false);
   });
 
+  it('ignores the millisecond drift of originalMaxAge that express-session makes when it resets the expiry', () => {
+    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_999 }))).toBe(true);
+    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_000 }))).toBe(false);
+    expect(sameCookieSettings(cookie({ originalMaxAge: null }), cookie({ originalMaxAge: 1_800_000 }))).toBe(false);
+  });
+
   it('does not care about field order', () => {
     expect(sameCookieSettings('{"a":1,"b":2}', '{"b":2,"a":1}')).toBe(true);
   });

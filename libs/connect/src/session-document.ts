@@ -59,7 +59,12 @@ export function applyChanges(read: ReadonlyMap<string, string>, changes: Session
 }
 
 /** Cookie fields that move on every request; the rest are the cookie's settings. */
-const MOVING_COOKIE_FIELDS = new Set(['expires', 'originalExpires']);
+const MOVING_COOKIE_FIELDS = new Set(['expires', 'originalExpires', 'originalMaxAge']);
+/**
+ * express-session recomputes `originalMaxAge` from `expires` and the clock whenever it resets the expiry, so it
+ * drifts by a millisecond now and then: smaller differences are not a new setting.
+ */
+const MAX_AGE_DRIFT_MS = 1000;
 
 /**
  * Whether two cookies (JSON text) carry the same settings (`path`, `maxAge`, `sameSite`, ...), ignoring the
@@ -68,12 +73,21 @@ const MOVING_COOKIE_FIELDS = new Set(['expires', 'originalExpires']);
 export function sameCookieSettings(a: string | undefined, b: string | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
-  const settings = (json: string) => {
-    const cookie: unknown = JSON.parse(json);
-    if (typeof cookie !== 'object' || cookie === null) return json;
-    return JSON.stringify(Object.entries(cookie).filter(([field]) => !MOVING_COOKIE_FIELDS.has(field)).sort(([x], [y]) => (x < y ? -1 : 1)));
-  };
-  return settings(a) === settings(b);
+  const [x, y] = [parseCookie(a), parseCookie(b)];
+  if (x === undefined || y === undefined) return false;
+  const maxAges = [x.originalMaxAge, y.originalMaxAge];
+  const sameMaxAge =
+    maxAges[0] === maxAges[1] || (typeof maxAges[0] === 'number' && typeof maxAges[1] === 'number' && Math.abs(maxAges[0] - maxAges[1]) < MAX_AGE_DRIFT_MS);
+  return sameMaxAge && settingsOf(x) === settingsOf(y);
+}
+
+function parseCookie(json: string): Record<string, unknown> | undefined {
+  const cookie: unknown = JSON.parse(json);
+  return typeof cookie === 'object' && cookie !== null && !Array.isArray(cookie) ? (cookie as Record<string, unknown>) : undefined;
+}
+
+function settingsOf(cookie: Record<string, unknown>): string {
+  return JSON.stringify(Object.entries(cookie).filter(([field]) => !MOVING_COOKIE_FIELDS.has(field)).sort(([x], [y]) => (x < y ? -1 : 1)));
 }
 
 /** The size DynamoDB counts for the item, near enough: names and values in UTF-8. */
