@@ -24,17 +24,36 @@ export function isConditionalCheckFailure(error: unknown): boolean {
  * decide, so nothing may be treated as absent or denied. Its `reason` says why in one line (`table`, when
  * given, names the table the call was on).
  */
-export function storeUnavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+export function storeUnavailable(operation: string, error: unknown, table?: string, wording: StoreErrorWording = KURA_SERVICE_WORDING): StoreUnavailableError {
   if (error instanceof StoreUnavailableError) return error;
   const throttled = error instanceof Error && THROTTLING.has(error.name);
-  return new StoreUnavailableError(operation, { cause: error, retryAfterSeconds: throttled ? 2 : 1, reason: reasonFor(error, table) });
+  return new StoreUnavailableError(operation, { cause: error, retryAfterSeconds: throttled ? 2 : 1, reason: reasonFor(error, table, wording) });
 }
+
+/**
+ * How a reason names its remedies. The Kura service speaks of its own command and environment; a library
+ * built on this adapter (`@kura/connect`) names its own options instead.
+ */
+export interface StoreErrorWording {
+  /** What creates a missing table (`run npm run db:init`). */
+  createTable: string;
+  /** The setting that bounds each call (`KURA_DYNAMODB_TIMEOUT_MS`). */
+  timeoutSetting: string;
+  /** The setting that points at a local engine (`DYNAMODB_ENDPOINT`). */
+  endpointSetting: string;
+}
+
+const KURA_SERVICE_WORDING: StoreErrorWording = {
+  createTable: 'run npm run db:init',
+  timeoutSetting: 'KURA_DYNAMODB_TIMEOUT_MS',
+  endpointSetting: 'DYNAMODB_ENDPOINT',
+};
 
 /**
  * Why a call failed, in one line an operator can act on. Built from error names, codes and statuses; nothing
  * of a message or an address goes into it, since readiness answers show it.
  */
-function reasonFor(error: unknown, table: string | undefined): string {
+function reasonFor(error: unknown, table: string | undefined, wording: StoreErrorWording): string {
   const chain: ErrorShape[] = [];
   // Not `instanceof Error`: errors from another realm (a VM context, a worker) are errors all the same.
   for (let cause = error; isErrorShaped(cause) && chain.length < 5; cause = cause.cause) chain.push(cause);
@@ -42,15 +61,15 @@ function reasonFor(error: unknown, table: string | undefined): string {
     const { name, $metadata } = error;
     const code = codeOf(error);
     if (name === 'ResourceNotFoundException') {
-      return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: run npm run db:init`;
+      return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: ${wording.createTable}`;
     }
     if (name === 'CredentialsProviderError') {
-      return 'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or set DYNAMODB_ENDPOINT for a local engine';
+      return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or set ${wording.endpointSetting} for a local engine`;
     }
     if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
     if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";
     if (THROTTLING.has(name)) return `throttled by DynamoDB (${name})`;
-    if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'no answer within KURA_DYNAMODB_TIMEOUT_MS';
+    if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
     if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return "the DynamoDB endpoint's host name does not resolve";

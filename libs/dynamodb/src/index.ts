@@ -6,6 +6,14 @@ export { createDynamoDbClients, type DynamoDbClients, type DynamoDbConnectionOpt
 export { DynamoDbSessionStore, type DynamoDbSessionStoreOptions } from './dynamodb-session.store.js';
 export { DynamoDbUserStore } from './dynamodb-user.store.js';
 export { ensureKuraTables, type TableBootstrapStep } from './table-bootstrap.js';
+export { connectSessionTableDefinition, ensureConnectSessionTable, CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
+export {
+  DynamoDbConnectSessionStore,
+  type DynamoDbConnectSessionStoreOptions,
+  type ConnectSessionItem,
+  type ConnectSessionChange,
+} from './dynamodb-connect-session.store.js';
+export { type StoreErrorWording } from './dynamodb-errors.js';
 export { engineAnswers } from './engine-probe.js';
 export {
   kuraTableDefinitions,

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
@@ -26,16 +27,24 @@ const hasName = (error: unknown, ...names: string[]) => error instanceof Error &
 export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNames): Promise<TableBootstrapStep[]> {
   const steps: TableBootstrapStep[] = [];
   for (const definition of kuraTableDefinitions(names)) {
-    const table = definition.TableName!;
-    const created = await createIfMissing(client, definition);
-    await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
-    const ttl = table === names.sessions ? await enableTtl(client, table) : 'n/a';
-    steps.push({ table, created, ttl });
+    steps.push(await ensureTable(client, definition, definition.TableName === names.sessions ? SESSION_TTL_ATTRIBUTE : undefined));
   }
   return steps;
 }
 
-async function createIfMissing(client: DynamoDBClient, definition: ReturnType<typeof kuraTableDefinitions>[number]) {
+/**
+ * Creates one table where it is missing, waits until it is active and turns TTL on for `ttlAttribute`.
+ * Idempotent and safe to run from several processes at once.
+ */
+export async function ensureTable(client: DynamoDBClient, definition: CreateTableCommandInput, ttlAttribute: string | undefined): Promise<TableBootstrapStep> {
+  const table = definition.TableName!;
+  const created = await createIfMissing(client, definition);
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
+  const ttl = ttlAttribute ? await enableTtl(client, table, ttlAttribute) : 'n/a';
+  return { table, created, ttl };
+}
+
+async function createIfMissing(client: DynamoDBClient, definition: CreateTableCommandInput) {
   try {
     await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
     return false;
@@ -51,7 +60,7 @@ async function createIfMissing(client: DynamoDBClient, definition: ReturnType<ty
   }
 }
 
-async function enableTtl(client: DynamoDBClient, table: string): Promise<TableBootstrapStep['ttl']> {
+async function enableTtl(client: DynamoDBClient, table: string, attribute: string): Promise<TableBootstrapStep['ttl']> {
   try {
     const current = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
     const status = current.TimeToLiveDescription?.TimeToLiveStatus;
@@ -59,7 +68,7 @@ async function enableTtl(client: DynamoDBClient, table: string): Promise<TableBo
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: table,
-        TimeToLiveSpecification: { AttributeName: SESSION_TTL_ATTRIBUTE, Enabled: true },
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
       }),
     );
     return 'enabled';

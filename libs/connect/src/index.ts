@@ -1,0 +1,16 @@
+/**
+ * @kura/connect — `KuraStore`, a session store for express-session and @fastify/session on DynamoDB, built on
+ * Kura's DynamoDB adapter: hashed session ids, writes only of what changed, expiry on every read, bounded
+ * calls, and outages as `StoreUnavailableError` for a 503.
+ */
+export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.js';
+export { type KuraStoreOptions, type DynamoDbClient, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
+export { SessionTooLargeError } from './session-too-large.error.js';
+export { StoreUnavailableError } from '@kura/common';
+export {
+  connectSessionTableDefinition as kuraStoreTableDefinition,
+  createDynamoDbClients,
+  DynamoDbCallLog,
+  type DynamoDbConnectionOptions,
+  type DynamoDbCallTotals,
+} from '@kura/dynamodb';

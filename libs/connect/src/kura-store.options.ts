@@ -1,0 +1,142 @@
+import { type Clock, systemClock } from '@kura/common';
+import type { DynamoDbClients, DynamoDbConnectionOptions } from '@kura/dynamodb';
+
+/** The AWS SDK's `DynamoDBClient` (from `@aws-sdk/client-dynamodb`). */
+export type DynamoDbClient = DynamoDbClients['client'];
+
+export interface KuraStoreOptions {
+  /**
+   * The table sessions live in: key `id` (string), TTL on `expiresAt` (see `kuraStoreTableDefinition` and
+   * `KuraStore.ensureTable`).
+   * @default 'kura-connect-sessions'
+   */
+  tableName?: string;
+  /**
+   * Where DynamoDB is, for clients the store makes and owns (`close()` ends them), every call bounded:
+   * `{ region, endpoint?, timeoutMs? (1000), maxAttempts? (3), credentials?, callLog? }`. Give this or `client`.
+   */
+  connection?: DynamoDbConnectionOptions;
+  /**
+   * A `DynamoDBClient` of your own, shared and closed by you. Its timeouts are yours to bound: make it with
+   * `createDynamoDbClients` from `@kura/dynamodb`, or set a request handler with `requestTimeout` and
+   * `throwOnRequestTimeout: true`. Give this or `connection`.
+   */
+  client?: DynamoDbClient;
+  /**
+   * Seconds a session lives without use when its cookie has no expiry (`maxAge` unset: a browser-session
+   * cookie). With an expiry, the cookie decides.
+   * @default 86400 (one day)
+   */
+  ttlSeconds?: number;
+  /**
+   * The touch rule: a session whose data did not change is written only when its stored expiry lags the one its
+   * cookie asks for by at least this fraction of the cookie's lifetime. 0 writes on every request.
+   * @default 0.1 (a 30-minute session: at most one write per 3 minutes of use; idle, it ends after 27 to 30)
+   */
+  touchFraction?: number;
+  /**
+   * Strongly consistent reads (1 read unit), so a destroyed session is gone on every replica at once. `false`
+   * halves the cost, but a destroyed session may still be read for about a second.
+   * @default true
+   */
+  consistentRead?: boolean;
+  /**
+   * Source of the current time for expiry.
+   * @default the system clock
+   */
+  clock?: Clock;
+}
+
+/** Options after defaults were applied and checked. */
+export interface KuraStoreSettings {
+  readonly tableName: string;
+  readonly connection: DynamoDbConnectionOptions | undefined;
+  readonly client: DynamoDbClient | undefined;
+  readonly ttlMs: number;
+  readonly touchFraction: number;
+  readonly consistentRead: boolean;
+  readonly clock: Clock;
+}
+
+export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
+
+/** `new KuraStore(options)` was given options that cannot work; `problems` lists every one. */
+export class KuraStoreOptionsError extends Error {
+  override readonly name = 'KuraStoreOptionsError';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid KuraStore options:\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
+  }
+}
+
+const KNOWN = new Set(['tableName', 'connection', 'client', 'ttlSeconds', 'touchFraction', 'consistentRead', 'clock']);
+const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** Applies defaults and checks the options once, reporting every problem in one error. */
+export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSettings {
+  if (typeof options !== 'object' || options === null) throw new KuraStoreOptionsError(['options must be an object: { connection: { region }, ... } or { client, ... }']);
+  const problems: string[] = [];
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const ttlSeconds = options.ttlSeconds ?? 86_400;
+  const touchFraction = options.touchFraction ?? 0.1;
+  const consistentRead = options.consistentRead ?? true;
+
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) problems.push(`unknown option "${key}" (known: ${[...KNOWN].join(', ')})`);
+  if (typeof tableName !== 'string' || !TABLE_NAME.test(tableName)) {
+    problems.push(`tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got ${JSON.stringify(tableName)}`);
+  }
+  if (options.client !== undefined && options.connection !== undefined) problems.push('give either client or connection, not both');
+  if (options.client === undefined && options.connection === undefined) {
+    problems.push('give connection ({ region, endpoint?, timeoutMs?, ... }) or client (a DynamoDBClient)');
+  }
+  if (options.client !== undefined && typeof (options.client as { send?: unknown } | null)?.send !== 'function') {
+    problems.push('client must be a DynamoDBClient from @aws-sdk/client-dynamodb');
+  }
+  if (options.connection !== undefined) problems.push(...connectionProblems(options.connection));
+  if (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0) problems.push(`ttlSeconds must be a positive integer, got ${String(ttlSeconds)}`);
+  if (typeof touchFraction !== 'number' || !(touchFraction >= 0 && touchFraction < 1)) {
+    problems.push(`touchFraction must be a number from 0 (write on every touch) up to but not including 1, got ${String(touchFraction)}`);
+  }
+  if (typeof consistentRead !== 'boolean') problems.push(`consistentRead must be true or false, got ${String(consistentRead)}`);
+  if (options.clock !== undefined && typeof options.clock?.now !== 'function') problems.push('clock must have a now() method');
+  if (problems.length > 0) throw new KuraStoreOptionsError(problems);
+
+  return {
+    tableName,
+    connection: options.connection,
+    client: options.client,
+    ttlMs: ttlSeconds * 1000,
+    touchFraction,
+    consistentRead,
+    clock: options.clock ?? systemClock,
+  };
+}
+
+function connectionProblems(connection: DynamoDbConnectionOptions): string[] {
+  if (typeof connection !== 'object' || connection === null) return ['connection must be an object: { region, endpoint?, timeoutMs?, maxAttempts?, credentials? }'];
+  const problems: string[] = [];
+  for (const key of Object.keys(connection)) {
+    if (!KNOWN_CONNECTION.has(key)) problems.push(`unknown connection option "${key}" (known: ${[...KNOWN_CONNECTION].join(', ')})`);
+  }
+  const { region, endpoint, timeoutMs, maxAttempts, credentials } = connection;
+  if (typeof region !== 'string' || !/^[a-z0-9-]+$/.test(region)) problems.push(`connection.region must be an AWS region like eu-west-1, got ${JSON.stringify(region)}`);
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) problems.push(`connection.endpoint must be an http(s) URL like http://127.0.0.1:8000, got ${JSON.stringify(endpoint)}`);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) problems.push(`connection.timeoutMs must be a positive integer (milliseconds), got ${String(timeoutMs)}`);
+  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= 10)) {
+    problems.push(`connection.maxAttempts must be an integer from 1 to 10, got ${String(maxAttempts)}`);
+  }
+  if (credentials !== undefined && !(typeof credentials?.accessKeyId === 'string' && credentials.accessKeyId && typeof credentials.secretAccessKey === 'string' && credentials.secretAccessKey)) {
+    problems.push('connection.credentials needs both accessKeyId and secretAccessKey (or leave it out for the default provider chain)');
+  }
+  return problems;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import { DynamoDbCallLog } from '@kura/dynamodb';
+import { freePort } from '../../../test/support/free-port.js';
+import { LOCAL_CREDENTIALS, testClients, testEndpoint } from '../../../test/support/engine.js';
+import { KuraStore } from './kura-store.js';
+import { SessionTooLargeError } from './session-too-large.error.js';
+import { itemKeyOf } from './session-key.js';
+
+const MINUTE = 60_000;
+const tableName = `c${randomBytes(4).toString('hex')}-kura-store`;
+const clock = new ManualClock(Date.now());
+const callLog = new DynamoDbCallLog();
+const connection = { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000, callLog };
+let sut: KuraStore;
+
+beforeAll(async () => {
+  sut = new KuraStore({ tableName, connection, clock });
+  await sut.ensureTable();
+});
+afterAll(() => sut.close());
+beforeEach(() => callLog.reset());
+
+const newSid = () => randomBytes(18).toString('base64url');
+/** A session as express-session or @fastify/session hands it over: data and a cookie expiring in `ms`. */
+const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), path: '/' }, ...data });
+/** The session's data as JSON sees it (the marker @fastify/session carries has no JSON form), cookie aside. */
+const dataOf = (session: Record<string, unknown> | null) => session && (({ cookie: _cookie, ...data }) => data)(JSON.parse(JSON.stringify(session)));
+const writes = () => callLog.snapshot().writes;
+
+describe('KuraStore on DynamoDB Local', () => {
+  it('calls back (null, null) for a session it never saw, and resolves null without a callback', async () => {
+    const result = await new Promise((resolve) => sut.get(newSid(), (...args) => resolve(args)));
+
+    expect(result).toEqual([null, null]);
+    expect(await sut.get(newSid())).toBeNull();
+  });
+
+  it('gives back what it was given, under the SHA-256 of the session id and never the id', async () => {
+    const sid = newSid();
+
+    await new Promise<void>((resolve, reject) => sut.set(sid, sessionFor({ user: { id: 7 } }), (error) => (error ? reject(error) : resolve())));
+
+    expect(dataOf(await sut.get(sid))).toEqual({ user: { id: 7 } });
+    const { client } = testClients();
+    const dump = JSON.stringify((await client.send(new ScanCommand({ TableName: tableName }))).Items);
+    client.destroy();
+    expect(dump).toContain(itemKeyOf(sid));
+    expect(dump).not.toContain(sid);
+  });
+
+  it('finds a session absent once its cookie expired, though DynamoDB has not deleted it', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }, 2 * MINUTE));
+
+    clock.advance(2 * MINUTE);
+
+    expect(await sut.get(sid)).toBeNull();
+    clock.advance(-2 * MINUTE);
+    expect(await sut.get(sid)).not.toBeNull();
+  });
+
+  it('uses ttlSeconds for a cookie without an expiry', async () => {
+    const store = new KuraStore({ tableName, connection, clock, ttlSeconds: 60 });
+    const sid = newSid();
+    await store.set(sid, { cookie: { originalMaxAge: null, expires: null }, user: 'ada' });
+
+    clock.advance(59_000);
+    expect(await store.get(sid)).not.toBeNull();
+    clock.advance(1000);
+    expect(await store.get(sid)).toBeNull();
+    clock.advance(-60_000);
+    store.close();
+  });
+
+  it('touches without writing until the stored expiry lags by a tenth of the lifetime', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    const touchAfter = async (ms: number) => {
+      clock.advance(ms);
+      const loaded = (await sut.get(sid))!;
+      callLog.reset();
+      await sut.touch(sid, { ...loaded, cookie: sessionFor({}).cookie });
+      return writes();
+    };
+
+    expect(await touchAfter(2 * MINUTE)).toBe(0);
+    expect(await touchAfter(1 * MINUTE)).toBe(1);
+    expect(await touchAfter(1 * MINUTE)).toBe(0);
+  });
+
+  it('writes nothing when a session it loaded is saved unchanged (@fastify/session saves on every request)', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada', cart: [1] }));
+    const loaded = (await sut.get(sid))!;
+    callLog.reset();
+
+    await sut.set(sid, { ...loaded, cookie: sessionFor({}).cookie });
+
+    expect(callLog.snapshot()).toMatchObject({ reads: 0, writes: 0 });
+  });
+
+  it('keeps every change when saves that read the same session change different keys', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada', a: 1, b: 2, gone: true }));
+    const [first, second] = [(await sut.get(sid))!, (await sut.get(sid))!];
+
+    await Promise.all([
+      sut.set(sid, { ...first, a: 10, added: 'x' }),
+      sut.set(sid, (({ gone: _gone, ...rest }) => ({ ...rest, b: 20 }))(second)),
+    ]);
+
+    expect(dataOf(await sut.get(sid))).toEqual({ user: 'ada', a: 10, b: 20, added: 'x' });
+  });
+
+  it('never brings back a session destroyed after it was read', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    const loaded = (await sut.get(sid))!;
+
+    await sut.destroy(sid);
+    await sut.set(sid, { ...loaded, late: true });
+    await sut.set(sid, { ...loaded, later: true });
+
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('writes a session whole when it was not read through the store', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada', old: 1 }));
+
+    await sut.set(sid, sessionFor({ user: 'grace' }));
+
+    expect(dataOf(await sut.get(sid))).toEqual({ user: 'grace' });
+  });
+
+  it('deletes a session whose cookie has already expired instead of saving it', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+
+    await sut.set(sid, sessionFor({ user: 'ada' }, -1));
+
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('refuses a session too large for one item, writing nothing', async () => {
+    const sid = newSid();
+
+    await expect(sut.set(sid, sessionFor({ blob: 'x'.repeat(400_000) }))).rejects.toBeInstanceOf(SessionTooLargeError);
+
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('calls back once, with no error, for set, touch and destroy', async () => {
+    const sid = newSid();
+    const calls: unknown[][] = [];
+    const call = (method: (done: (...args: unknown[]) => void) => void) => new Promise<void>((resolve) => method((...args) => (calls.push(args), resolve())));
+
+    await call((done) => sut.set(sid, sessionFor({ user: 'ada' }), done));
+    await call((done) => sut.touch(sid, sessionFor({ user: 'ada' }), done));
+    await call((done) => sut.destroy(sid, done));
+
+    expect(calls).toEqual([[null, undefined], [null, undefined], [null, undefined]]);
+  });
+});
+
+describe('KuraStore when DynamoDB cannot answer', () => {
+  const held = new Set<Socket>();
+  let blackHole: Server;
+  let blackHolePort: number;
+  beforeAll(async () => {
+    blackHole = createServer((socket) => held.add(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    blackHolePort = (blackHole.address() as { port: number }).port;
+  });
+  afterAll(() => {
+    for (const socket of held) socket.destroy();
+    return new Promise<void>((resolve) => blackHole.close(() => resolve()));
+  });
+
+  it.each([
+    ['nothing listens', async () => `http://127.0.0.1:${await freePort()}`, 'connection refused: nothing listens at the DynamoDB endpoint'],
+    ['it never answers', async () => `http://127.0.0.1:${blackHolePort}`, 'no answer within connection.timeoutMs'],
+  ])('calls back a StoreUnavailableError within its timeout when %s', async (_case, endpoint, reason) => {
+    const store = new KuraStore({ tableName, connection: { region: 'us-east-1', endpoint: await endpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 300, maxAttempts: 2 } });
+    const started = Date.now();
+
+    const error = await new Promise((resolve) => store.get(newSid(), (caught) => resolve(caught)));
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error).toMatchObject({ operation: 'connect.get', reason, retryAfterSeconds: 1 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    store.close();
+  });
+});

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Clock } from '@kura/common';
+import {
+  type ConnectSessionItem,
+  createDynamoDbClients,
+  DynamoDbConnectSessionStore,
+  ensureConnectSessionTable,
+  type StoreErrorWording,
+  type TableBootstrapStep,
+} from '@kura/dynamodb';
+import { expressCreateSession } from './express-session-store.js';
+import { type DynamoDbClient, type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
+import { SessionTooLargeError } from './session-too-large.error.js';
+import {
+  applyChanges,
+  changesBetween,
+  documentBytes,
+  fromDocument,
+  hasChanges,
+  type SessionChanges,
+  type SessionDocument,
+  sameCookieSettings,
+  toDocument,
+} from './session-document.js';
+import { expiryOf, mustMoveExpiry } from './session-expiry.js';
+import { itemKeyOf } from './session-key.js';
+import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
+
+/** A session as `get` hands it to express-session or @fastify/session: plain JSON data, `cookie` included. */
+export type StoredSession = Record<string, unknown>;
+type Done = (error?: unknown) => void;
+type Loaded = (error: unknown, session?: StoredSession | null) => void;
+
+/** Largest session kept, in bytes of names and JSON: DynamoDB refuses items over 400 KB. */
+export const MAX_SESSION_BYTES = 350_000;
+const NOT_DATA = new Set([READ_MARKER_KEY]);
+const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
+const WORDING: StoreErrorWording = {
+  createTable: 'call store.ensureTable() or create it as kuraStoreTableDefinition() describes',
+  timeoutSetting: 'connection.timeoutMs',
+  endpointSetting: 'connection.endpoint',
+};
+
+/**
+ * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB.
+ *
+ * - The item key is the SHA-256 of the session id: a dump of the table logs nobody in.
+ * - A save writes only the top-level keys its request changed relative to what it read, so concurrent requests
+ *   changing different keys of one session all keep their changes.
+ * - A session whose data did not change is written only when the touch rule says its expiry must move.
+ * - Expiry is checked on every read; a destroyed session is gone on every replica at once (consistent reads).
+ * - Every failure to reach DynamoDB is a `StoreUnavailableError` (with `retryAfterSeconds`), for a 503.
+ *
+ * Callbacks as both libraries call them; without a callback each method returns a promise.
+ */
+export class KuraStore extends EventEmitter {
+  /** The table sessions live in. */
+  readonly tableName: string;
+  /** Installed by express-session (`store.generate = ...`): makes a new session on a request. */
+  declare generate?: (req: object) => void;
+
+  private readonly client: DynamoDbClient;
+  private readonly ownsClient: boolean;
+  private readonly items: DynamoDbConnectSessionStore;
+  private readonly reads = new SessionReads();
+  private readonly ttlMs: number;
+  private readonly touchFraction: number;
+  private readonly clock: Clock;
+
+  /** @throws KuraStoreOptionsError listing every problem with `options` */
+  constructor(options: KuraStoreOptions) {
+    super();
+    const settings = resolveKuraStoreOptions(options);
+    this.tableName = settings.tableName;
+    this.ownsClient = settings.client === undefined;
+    this.client = settings.client ?? createDynamoDbClients(settings.connection!).client;
+    this.items = new DynamoDbConnectSessionStore(this.client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING });
+    this.ttlMs = settings.ttlMs;
+    this.touchFraction = settings.touchFraction;
+    this.clock = settings.clock;
+  }
+
+  /** The live session `sessionId`, or `null` when there is none (never written, destroyed or expired). */
+  get(sessionId: string): Promise<StoredSession | null>;
+  get(sessionId: string, callback: Loaded): void;
+  get(sessionId: string, callback?: Loaded): Promise<StoredSession | null> | void {
+    return settle(this.read(sessionId), callback);
+  }
+
+  /**
+   * Saves `session`. When its request read it through this store, only the top-level keys the request changed
+   * are written (keys it deleted are deleted), and nothing at all when only the expiry moved less than the touch
+   * rule allows; a session destroyed or expired meanwhile stays so. Otherwise the session is written whole.
+   */
+  set(sessionId: string, session: object): Promise<void>;
+  set(sessionId: string, session: object, callback: Done): void;
+  set(sessionId: string, session: object, callback?: Done): Promise<void> | void {
+    return settle(this.save(sessionId, session, 'set'), callback);
+  }
+
+  /** Moves the session's expiry, if the touch rule says it must; never writes its data. */
+  touch(sessionId: string, session: object): Promise<void>;
+  touch(sessionId: string, session: object, callback: Done): void;
+  touch(sessionId: string, session: object, callback?: Done): Promise<void> | void {
+    return settle(this.save(sessionId, session, 'touch'), callback);
+  }
+
+  /** Deletes the session: the next read on any replica finds nothing. Destroying a missing session succeeds. */
+  destroy(sessionId: string): Promise<void>;
+  destroy(sessionId: string, callback: Done): void;
+  destroy(sessionId: string, callback?: Done): Promise<void> | void {
+    return settle(
+      Promise.resolve().then(() => this.items.delete(itemKeyOf(checkedId(sessionId)))),
+      callback,
+    );
+  }
+
+  /**
+   * express-session: turns what `get` returned into its `Session` (its own `Store.prototype.createSession`), and
+   * remembers what was read as the base that session's saves are compared with.
+   */
+  createSession(req: object, sess: StoredSession): object {
+    const read = this.reads.take(sess);
+    const session = expressCreateSession().call(this, req, sess);
+    if (read) this.reads.remember(session, read);
+    return session;
+  }
+
+  /** express-session's `Store#load`: a live `Session` for `sessionId`, or nothing. */
+  load(sessionId: string, callback: (error: unknown, session?: object) => void): void {
+    this.get(sessionId, (error, sess) => {
+      if (error) return callback(error);
+      if (!sess) return callback(null);
+      callback(null, this.createSession({ sessionID: sessionId, sessionStore: this }, sess));
+    });
+  }
+
+  /** express-session's `Store#regenerate`: destroys the request's session and gives it a new one. */
+  regenerate(req: { sessionID: string }, callback: Done): void {
+    this.destroy(req.sessionID, (error) => {
+      this.generate?.(req);
+      callback(error);
+    });
+  }
+
+  /** Creates the table (key `id`, TTL on `expiresAt`, on demand) if it is missing. For development and tests. */
+  ensureTable(): Promise<TableBootstrapStep> {
+    return ensureConnectSessionTable(this.client, this.tableName);
+  }
+
+  /** Ends the DynamoDB client the store made from `connection` (a `client` you gave stays yours). */
+  close(): void {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private async read(sessionId: string): Promise<StoredSession | null> {
+    const id = itemKeyOf(checkedId(sessionId));
+    const item = await this.items.read(id, this.clock.now());
+    if (!item) return null;
+    const loaded = fromDocument(item);
+    this.reads.mark(loaded, { id, generation: item.generation, data: item.data, cookie: item.cookie, expiresAtMs: item.expiresAtMs });
+    return loaded;
+  }
+
+  private async save(sessionId: string, session: object, call: 'set' | 'touch'): Promise<void> {
+    if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
+    const id = itemKeyOf(checkedId(sessionId));
+    const now = this.clock.now();
+    const document = toDocument(session, NOT_DATA);
+    const expiresAtMs = expiryOf(document.cookie === undefined ? undefined : JSON.parse(document.cookie), now, this.ttlMs);
+    if (expiresAtMs <= now) return this.items.delete(id);
+    const read = this.reads.of(session, id);
+    if (!read) {
+      if (call === 'touch') return void (await this.items.update(id, undefined, { ...NO_CHANGES, cookie: document.cookie, expiresAtMs }, now));
+      const written: ConnectSessionItem = { ...document, expiresAtMs, generation: randomUUID() };
+      checkSize(written);
+      await this.items.replace(id, written);
+      this.reads.remember(session, { id, ...written });
+      return;
+    }
+    const changes = call === 'touch' ? NO_CHANGES : changesBetween(read.data, document.data);
+    const moved = !sameCookieSettings(read.cookie, document.cookie) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
+    if (!hasChanges(changes) && !moved) return;
+    const data = applyChanges(read.data, changes);
+    checkSize({ data, cookie: document.cookie });
+    if (await this.items.update(id, read.generation, { ...changes, cookie: document.cookie, expiresAtMs }, now)) {
+      this.reads.remember(session, { ...read, data, cookie: document.cookie, expiresAtMs });
+    }
+  }
+}
+
+function checkedId(sessionId: unknown): string {
+  if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('KuraStore: the session id must be a non-empty string');
+  return sessionId;
+}
+
+function checkSize(document: SessionDocument): void {
+  const bytes = documentBytes(document);
+  if (bytes > MAX_SESSION_BYTES) throw new SessionTooLargeError(bytes, MAX_SESSION_BYTES);
+}
+
+/** Hands a result to a Node-style callback (on the next tick, so a throwing callback is not a rejection), or returns the promise. */
+function settle<T>(work: Promise<T>, callback: ((error: unknown, value?: T) => void) | undefined): Promise<T> | void {
+  if (!callback) return work;
+  work.then(
+    (value) => process.nextTick(callback, null, value),
+    (error: unknown) => process.nextTick(callback, error),
+  );
+}

@@ -1,0 +1,80 @@
+import { applyChanges, changesBetween, documentBytes, fromDocument, sameCookieSettings, toDocument } from './session-document.js';
+
+const json = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]));
+
+describe('toDocument and fromDocument', () => {
+  it('keeps each top-level key as JSON and the cookie apart', () => {
+    const session = { cookie: { path: '/', expires: new Date(0) }, user: { id: 7 }, cart: [1, 2] };
+
+    const sut = toDocument(session, new Set());
+
+    expect(sut).toEqual({ data: json({ user: { id: 7 }, cart: [1, 2] }), cookie: '{"path":"/","expires":"1970-01-01T00:00:00.000Z"}' });
+    expect(fromDocument(sut)).toEqual({ user: { id: 7 }, cart: [1, 2], cookie: { path: '/', expires: '1970-01-01T00:00:00.000Z' } });
+  });
+
+  it('leaves out what JSON would leave out, and the keys it is told to skip', () => {
+    const session = { kept: null, gone: undefined, method: () => 1, hidden: { toJSON: () => undefined }, marker: 'x' };
+
+    expect(toDocument(session, new Set(['marker'])).data).toEqual(json({ kept: null }));
+  });
+
+  it('reads a key __proto__ back as data, never as the prototype', () => {
+    const sut = fromDocument({ data: new Map([['__proto__', '{"polluted":true}']]), cookie: undefined });
+
+    expect(Object.getPrototypeOf(sut)).toBe(Object.prototype);
+    expect(Object.keys(sut)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('changesBetween (the merge rule)', () => {
+  it.each([
+    ['nothing changed', { a: 1, b: { c: 2 } }, { a: 1, b: { c: 2 } }, {}, []],
+    ['a key added', { a: 1 }, { a: 1, b: 2 }, { b: 2 }, []],
+    ['a key changed deep inside', { a: { b: [1] } }, { a: { b: [1, 2] } }, { a: { b: [1, 2] } }, []],
+    ['a key deleted', { a: 1, b: 2 }, { a: 1 }, {}, ['b']],
+    ['a key set to null (kept, as null)', { a: 1 }, { a: null }, { a: null }, []],
+    ['everything, from a session read empty', {}, { a: 1, b: 2 }, { a: 1, b: 2 }, []],
+  ])('with %s', (_case, read, current, set, remove) => {
+    expect(changesBetween(json(read), json(current))).toEqual({ set: json(set), remove });
+  });
+
+  it('gives what the request knows after its change when applied to what it read', () => {
+    const read = json({ a: 1, b: 2, c: 3 });
+    const current = json({ a: 1, b: 20, d: 4 });
+
+    expect(applyChanges(read, changesBetween(read, current))).toEqual(current);
+  });
+});
+
+describe('sameCookieSettings', () => {
+  const cookie = (fields: Record<string, unknown>) => JSON.stringify({ path: '/', httpOnly: true, originalMaxAge: 60_000, ...fields });
+
+  it('ignores the expiry, which moves on every request', () => {
+    expect(sameCookieSettings(cookie({ expires: '2026-01-01T00:00:00.000Z' }), cookie({ expires: '2026-01-01T00:01:00.000Z', originalExpires: 'x' }))).toBe(true);
+  });
+
+  it.each([
+    ['a new maxAge', cookie({ originalMaxAge: 120_000 })],
+    ['another path', cookie({ path: '/app' })],
+    ['no cookie', undefined],
+  ])('sees %s', (_case, other) => {
+    expect(sameCookieSettings(cookie({}), other)).toBe(false);
+  });
+
+  it('ignores the millisecond drift of originalMaxAge that express-session makes when it resets the expiry', () => {
+    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_999 }))).toBe(true);
+    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_000 }))).toBe(false);
+    expect(sameCookieSettings(cookie({ originalMaxAge: null }), cookie({ originalMaxAge: 1_800_000 }))).toBe(false);
+  });
+
+  it('does not care about field order', () => {
+    expect(sameCookieSettings('{"a":1,"b":2}', '{"b":2,"a":1}')).toBe(true);
+  });
+});
+
+describe('documentBytes', () => {
+  it('counts names and values in UTF-8', () => {
+    expect(documentBytes({ data: new Map([['é', '"日"']]), cookie: undefined })).toBe(2 + 5);
+  });
+});

@@ -1,0 +1,64 @@
+import { READ_MARKER_KEY, type SessionRead, SessionReads } from './session-reads.js';
+
+const read = (id = 'key-1'): SessionRead => ({ id, generation: 'g1', data: new Map([['user', '"ada"']]), cookie: undefined, expiresAtMs: 1 });
+
+describe('SessionReads', () => {
+  it('leads from a copy of what get returned (as @fastify/session makes) back to the read', () => {
+    const sut = new SessionReads();
+    const loaded: Record<string, unknown> = { user: 'ada' };
+    sut.mark(loaded, read());
+
+    const copy = Object.fromEntries(Object.entries(loaded));
+
+    expect(sut.of(copy, 'key-1')).toEqual(read());
+  });
+
+  it('hides the marker from JSON, so it is never saved and never changes a session hash', () => {
+    const sut = new SessionReads();
+    const loaded: Record<string, unknown> = { user: 'ada' };
+    sut.mark(loaded, read());
+
+    expect(JSON.stringify(loaded)).toBe('{"user":"ada"}');
+  });
+
+  it('takes the marker off for express-session, whose Session then carries the read', () => {
+    const sut = new SessionReads();
+    const loaded: Record<string, unknown> = { user: 'ada' };
+    sut.mark(loaded, read());
+
+    const taken = sut.take(loaded);
+    const session = { ...loaded };
+    sut.remember(session, taken!);
+
+    expect(READ_MARKER_KEY in loaded).toBe(false);
+    expect(sut.of(session, 'key-1')).toEqual(read());
+  });
+
+  it('never serves the read of one session as the base of another', () => {
+    const sut = new SessionReads();
+    const session = {};
+    sut.remember(session, read('key-1'));
+
+    expect(sut.of(session, 'key-2')).toBeUndefined();
+  });
+
+  it('knows nothing of a session it never read, or of a look-alike marker', () => {
+    const sut = new SessionReads();
+
+    expect(sut.of({}, 'key-1')).toBeUndefined();
+    expect(sut.of({ [READ_MARKER_KEY]: { toJSON: () => undefined } }, 'key-1')).toBeUndefined();
+    expect(sut.take({ [READ_MARKER_KEY]: 'forged' })).toBeUndefined();
+  });
+
+  it('prefers what the session object last wrote over what it first read', () => {
+    const sut = new SessionReads();
+    const loaded: Record<string, unknown> = {};
+    sut.mark(loaded, read());
+    const session = { ...loaded };
+    const written = { ...read(), data: new Map([['user', '"grace"']]) };
+
+    sut.remember(session, written);
+
+    expect(sut.of(session, 'key-1')).toBe(written);
+  });
+});

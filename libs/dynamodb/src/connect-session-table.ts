@@ -1,0 +1,23 @@
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable, type TableBootstrapStep } from './table-bootstrap.js';
+
+/** The attribute DynamoDB's TTL deletes `@kura/connect` sessions by: epoch seconds. */
+export const CONNECT_SESSION_TTL_ATTRIBUTE = 'expiresAt';
+
+/**
+ * The table `@kura/connect` keeps express-session and @fastify/session sessions in: key `id` (the SHA-256 of
+ * the session id, never the id itself), TTL on `expiresAt`, on demand. No index: nothing lists sessions.
+ */
+export function connectSessionTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+  };
+}
+
+/** Creates the table and turns its TTL on where they are missing. Idempotent; for development and tests. */
+export function ensureConnectSessionTable(client: DynamoDBClient, tableName: string): Promise<TableBootstrapStep> {
+  return ensureTable(client, connectSessionTableDefinition(tableName), CONNECT_SESSION_TTL_ATTRIBUTE);
+}

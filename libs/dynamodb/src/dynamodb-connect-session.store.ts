@@ -1,0 +1,197 @@
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
+import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
+
+/** A stored express-session / @fastify/session session, as `@kura/connect` reads and writes it. */
+export interface ConnectSessionItem {
+  /** Each top-level key of the session but `cookie`, as JSON text. */
+  readonly data: ReadonlyMap<string, string>;
+  /** The session's cookie, as JSON text. */
+  readonly cookie: string | undefined;
+  /** When the session ends, epoch milliseconds. */
+  readonly expiresAtMs: number;
+  /**
+   * Random, set when the item is written whole. A change meant for the session a request read names it, so
+   * it never lands on a session that was destroyed and written again meanwhile.
+   */
+  readonly generation: string;
+}
+
+/** What one save changes: only the keys it names, so concurrent saves of other keys are kept. */
+export interface ConnectSessionChange {
+  /** Top-level keys to write (JSON text). */
+  readonly set: ReadonlyMap<string, string>;
+  /** Top-level keys to delete. */
+  readonly remove: readonly string[];
+  /** The cookie to keep (JSON text), or `undefined` to drop it. */
+  readonly cookie: string | undefined;
+  readonly expiresAtMs: number;
+}
+
+export interface DynamoDbConnectSessionStoreOptions {
+  /** The table (see `connectSessionTableDefinition`). */
+  tableName: string;
+  /**
+   * Strongly consistent reads, so a destroyed session is gone on every replica at once.
+   * @default true
+   */
+  consistentRead?: boolean;
+  /** How failure reasons name their remedies. @default the Kura service's wording */
+  wording?: StoreErrorWording;
+}
+
+/**
+ * Keys and values changed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit (a
+ * `#d.#k99 = :v99` clause is under 20 bytes).
+ */
+const CHANGES_PER_CALL = 100;
+const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
+/** Attribute names, all through placeholders (`data` is a DynamoDB reserved word); DynamoDB refuses unused ones. */
+const NAMES = { '#data': 'data', '#cookie': 'cookie', '#exp': CONNECT_SESSION_TTL_ATTRIBUTE, '#expMs': 'expiresAtMs', '#gen': 'generation' } as const;
+
+/**
+ * DynamoDB refuses an empty attribute name, and a session may have a key `""`. Keys that are empty or start
+ * with NUL get one NUL in front; every other key is stored as it is, so a table dump stays readable.
+ */
+export const encodeDataKey = (key: string): string => (key === '' || key.startsWith('\u0000') ? `\u0000${key}` : key);
+export const decodeDataKey = (name: string): string => (name.startsWith('\u0000') ? name.slice(1) : name);
+
+/**
+ * express-session and @fastify/session sessions in DynamoDB, one item per session: its key is the SHA-256 of
+ * the session id (computed by the caller), each top-level session key a string in the map `data`, so one save
+ * writes only the keys it changed. Expired items are absent on read, whether or not TTL deleted them yet.
+ * Changes never re-create a session that was destroyed, has expired, or was written whole since it was read.
+ */
+export class DynamoDbConnectSessionStore {
+  private readonly table: string;
+  private readonly consistentRead: boolean;
+  private readonly wording: StoreErrorWording | undefined;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    options: DynamoDbConnectSessionStoreOptions,
+  ) {
+    this.table = options.tableName;
+    this.consistentRead = options.consistentRead ?? true;
+    this.wording = options.wording;
+  }
+
+  /** The live session under `id`; `undefined` when there is none or it expired by `now` (epoch ms). */
+  async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
+    const result = await this.send('connect.get', () =>
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: this.consistentRead, ...CAPACITY })),
+    );
+    const item = result.Item;
+    const expiresAtMs = Number(item?.expiresAtMs?.N);
+    if (!item || !(expiresAtMs > now)) return undefined;
+    return {
+      data: new Map(Object.entries(item.data?.M ?? {}).map(([name, value]) => [decodeDataKey(name), value.S ?? 'null'])),
+      cookie: item.cookie?.S,
+      expiresAtMs,
+      generation: item.generation?.S ?? '',
+    };
+  }
+
+  /** Writes the session whole, whatever was there (a new session, or a save that read nothing). */
+  async replace(id: string, session: ConnectSessionItem): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      id: { S: id },
+      data: { M: Object.fromEntries([...session.data].map(([key, json]) => [encodeDataKey(key), { S: json }])) },
+      [CONNECT_SESSION_TTL_ATTRIBUTE]: { N: String(Math.ceil(session.expiresAtMs / 1000)) },
+      expiresAtMs: { N: String(session.expiresAtMs) },
+      generation: { S: session.generation },
+      ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
+    };
+    await this.send('connect.set', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ...CAPACITY })));
+  }
+
+  /**
+   * Applies `change` to the live session `id` of `generation` (any generation when `undefined`). False when
+   * there is no such session any more (destroyed, expired by `now`, or written whole since): nothing was
+   * written. More than {@link CHANGES_PER_CALL} keys take several calls, each conditional on the same.
+   */
+  async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
+    const keys: { key: string; json: string | undefined }[] = [
+      ...[...change.set].map(([key, json]) => ({ key, json })),
+      ...change.remove.map((key) => ({ key, json: undefined })),
+    ];
+    for (let start = 0; start === 0 || start < keys.length; start += CHANGES_PER_CALL) {
+      const chunk = keys.slice(start, start + CHANGES_PER_CALL);
+      if (!(await this.updateOnce(id, generation, chunk, start === 0 ? change : undefined, now))) return false;
+    }
+    return true;
+  }
+
+  /** Deletes the session; deleting one that is not there is not an error. */
+  async delete(id: string): Promise<void> {
+    await this.send('connect.destroy', () => this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { id: { S: id } }, ...CAPACITY })));
+  }
+
+  private async updateOnce(
+    id: string,
+    generation: string | undefined,
+    keys: { key: string; json: string | undefined }[],
+    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs'> | undefined,
+    now: number,
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#gen': NAMES['#gen'], '#expMs': NAMES['#expMs'] };
+    const values: Record<string, AttributeValue> = { ':now': { N: String(now) } };
+    const set: string[] = [];
+    const remove: string[] = [];
+    if (keys.length > 0) names['#data'] = NAMES['#data'];
+    keys.forEach(({ key, json }, index) => {
+      names[`#k${index}`] = encodeDataKey(key);
+      if (json === undefined) {
+        remove.push(`#data.#k${index}`);
+      } else {
+        set.push(`#data.#k${index} = :v${index}`);
+        values[`:v${index}`] = { S: json };
+      }
+    });
+    if (expiry) {
+      Object.assign(names, { '#exp': NAMES['#exp'], '#cookie': NAMES['#cookie'] });
+      set.push('#exp = :exp', '#expMs = :expMs');
+      values[':exp'] = { N: String(Math.ceil(expiry.expiresAtMs / 1000)) };
+      values[':expMs'] = { N: String(expiry.expiresAtMs) };
+      if (expiry.cookie === undefined) remove.push('#cookie');
+      else {
+        set.push('#cookie = :cookie');
+        values[':cookie'] = { S: expiry.cookie };
+      }
+    }
+    if (generation !== undefined) values[':gen'] = { S: generation };
+    const clauses = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''];
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { id: { S: id } },
+          UpdateExpression: clauses.filter(Boolean).join(' '),
+          ConditionExpression: `${generation !== undefined ? '#gen = :gen' : 'attribute_exists(#gen)'} AND #expMs > :now`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...CAPACITY,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw storeUnavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error, this.table, this.wording);
+    }
+  }
+
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw storeUnavailable(operation, error, this.table, this.wording);
+    }
+  }
+}
