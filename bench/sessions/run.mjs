@@ -247,15 +247,17 @@ async function settle(pid) {
 // ------------------------------------------------------------------ scenarios
 function load(url, request, seconds = SECONDS) {
   return new Promise((resolve, reject) => {
-    let nextConnection = 0;
+    // Counted here, not in autocannon's per-connection context: with a single request in the list, autocannon
+    // resets that context before every request (so a counter kept there was always 1, and every update sent the
+    // same body). Requests take the sessions in turn; each update carries a new value.
+    let sent = 0;
     const instance = autocannon(
       {
         url, connections: CONNECTIONS, duration: seconds,
         requests: [{
-          setupRequest(req, context) {
-            context.index ??= nextConnection++ % USERS; // each connection keeps to its own session
-            context.count = (context.count ?? 0) + 1;
-            return request(req, context.index, context.count);
+          setupRequest(req) {
+            sent += 1;
+            return request(req, sent % USERS, sent);
           },
         }],
       },
@@ -311,6 +313,8 @@ const SYSTEMS = [
   },
   { key: 'express', name: 'express-session + connect-dynamodb', kind: 'cookie', script: 'express-session.mjs', scenarios: ['me', 'update', 'login'] },
   { key: 'fastify-session', name: '@fastify/session + connect-dynamodb', kind: 'cookie', script: 'fastify-session.mjs', scenarios: ['me', 'update', 'login'] },
+  { key: 'express-kura', name: 'express-session + KuraStore', kind: 'cookie', script: 'express-kura-store.mjs', scenarios: ['me', 'update'] },
+  { key: 'fastify-kura', name: '@fastify/session + KuraStore', kind: 'cookie', script: 'fastify-kura-store.mjs', scenarios: ['me', 'update'] },
   { key: 'limit', name: 'limit: one consistent GetItem, plain Fastify', kind: 'limit', script: 'single-getitem.mjs', scenarios: ['me'] },
   { key: 'nest', name: 'reference: one consistent GetItem, minimal NestJS', kind: 'limit', script: 'nest-getitem.ts', scenarios: ['me'] },
   { key: 'ceiling', name: 'ceiling: plain Fastify, no session', kind: 'ceiling', script: 'plain-fastify.mjs', scenarios: ['me', 'update'] },

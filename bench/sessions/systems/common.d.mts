@@ -1,7 +1,7 @@
 // Types for the TypeScript reference app (nest-getitem.ts) that imports the shared anchor module.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-export const settings: { host: string; port: number; usersTable: string; sessionsTable: string; secret: string };
+export const settings: { host: string; port: number; usersTable: string; sessionsTable: string; kuraStoreTable: string; secret: string };
 export const client: DynamoDBClient;
 export function verifyLogin(email: unknown, password: unknown): Promise<{ id: string; email: string } | undefined>;
 export function announce(address: string): void;

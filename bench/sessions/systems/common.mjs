@@ -10,6 +10,7 @@ export const settings = {
   port: Number(process.env.PORT ?? 0),
   usersTable: process.env.BENCH_USERS_TABLE ?? 'bench-anchor-users',
   sessionsTable: process.env.BENCH_SESSIONS_TABLE ?? 'bench-connect-sessions',
+  kuraStoreTable: process.env.BENCH_KURA_STORE_TABLE ?? 'bench-kura-store-sessions',
   secret: 'a benchmark secret that is long enough for every session library',
 };
 
