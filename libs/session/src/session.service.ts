@@ -186,9 +186,12 @@ export class SessionService {
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
   }
 
-  /** The user's live sessions, newest first (from an eventually consistent index: for display, not for decisions). */
-  async listOfUser(userId: string): Promise<SessionRecord[]> {
-    return this.settings.store.listOfUser(userId, this.settings.clock.now());
+  /**
+   * The user's newest live sessions, at most `limit`, newest first (from an eventually consistent index: for
+   * display, not for decisions; revocation never depends on it).
+   */
+  async listOfUser(userId: string, limit: number): Promise<SessionRecord[]> {
+    return this.settings.store.listOfUser(userId, this.settings.clock.now(), limit);
   }
 
   /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */

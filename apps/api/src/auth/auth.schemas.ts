@@ -65,6 +65,12 @@ export const ReauthenticateBody = z
   .meta({ id: 'ReauthenticateRequest' });
 export type ReauthenticateBody = z.infer<typeof ReauthenticateBody>;
 
+/**
+ * The most sessions `GET /auth/sessions` lists: the newest. A user may hold more (every login is one, until it
+ * expires); logout-all still ends them all. Bounds what one request reads and sends.
+ */
+export const SESSION_LIST_LIMIT = 100;
+
 export const SessionListResponse = z
   .object({
     sessions: z.array(

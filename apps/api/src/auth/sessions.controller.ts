@@ -33,6 +33,7 @@ import {
   PasswordChangeBody,
   ReauthenticateBody,
   RevokedResponse,
+  SESSION_LIST_LIMIT,
   SessionListResponse,
 } from './auth.schemas.js';
 import { problem } from '../http/problem.schema.js';
@@ -62,9 +63,10 @@ export class SessionsController {
   })
   @ApiOkResponse({ standardSchema: SessionListResponse })
   async list(@CurrentSession() current: AuthenticatedSession) {
-    const listed = await this.sessions.listOfUser(current.record.user.id);
-    // The index may not show a session made a moment ago; the caller's own is always known.
-    const all = listed.some((record) => record.id === current.record.id) ? listed : [current.record, ...listed];
+    const listed = await this.sessions.listOfUser(current.record.user.id, SESSION_LIST_LIMIT);
+    // The index may not show a session made a moment ago (or it is older than the newest listed); the caller's
+    // own is always known, and always shown.
+    const all = listed.some((record) => record.id === current.record.id) ? listed : [current.record, ...listed.slice(0, SESSION_LIST_LIMIT - 1)];
     return { sessions: all.map((record) => toListEntry(record, record.id === current.record.id)) };
   }
 
