@@ -2,11 +2,26 @@ import * as z from 'zod';
 
 const email = z.email({ error: 'must be an email address' }).max(254);
 
+/**
+ * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
+ * one character, as NIST SP 800-63B asks of passwords), where zod's `.min()`/`.max()` count UTF-16 units. The
+ * API document shows the same `minLength`/`maxLength`, so it and the server agree on every string.
+ */
+function chars(min: number, max: number) {
+  const length = (value: string) => [...value].length;
+  return z
+    .string()
+    .refine((value) => length(value) >= min, `must be at least ${min} characters`)
+    .refine((value) => length(value) <= max, `must be at most ${max} characters`)
+    .meta({ minLength: min, maxLength: max });
+}
+
 export const RegisterBody = z
   .strictObject({
     email,
-    password: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
-    name: z.string().trim().min(1).max(100).optional(),
+    password: chars(8, 128),
+    // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
+    name: chars(1, 100).regex(/\S/, 'must not be blank').optional(),
   })
   .meta({ id: 'RegisterRequest' });
 export type RegisterBody = z.infer<typeof RegisterBody>;
@@ -14,7 +29,7 @@ export type RegisterBody = z.infer<typeof RegisterBody>;
 export const LoginBody = z
   .strictObject({
     email,
-    password: z.string().min(1).max(128, 'must be at most 128 characters'),
+    password: chars(1, 128),
     transport: z
       .enum(['cookie', 'bearer'])
       .default('cookie')
@@ -54,14 +69,14 @@ export const MeResponse = z.object({ user: SessionUserResponse, session: Session
 
 export const PasswordChangeBody = z
   .strictObject({
-    currentPassword: z.string().min(1).max(128, 'must be at most 128 characters'),
-    newPassword: z.string().min(8, 'must be at least 8 characters').max(128, 'must be at most 128 characters'),
+    currentPassword: chars(1, 128),
+    newPassword: chars(8, 128),
   })
   .meta({ id: 'PasswordChangeRequest' });
 export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
 
 export const ReauthenticateBody = z
-  .strictObject({ password: z.string().min(1).max(128, 'must be at most 128 characters') })
+  .strictObject({ password: chars(1, 128) })
   .meta({ id: 'ReauthenticateRequest' });
 export type ReauthenticateBody = z.infer<typeof ReauthenticateBody>;
 
