@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+// Each CLI's entry point, run on this Node (the project's own, from npm scripts and tests).
+const SPECTRAL = join(ROOT, 'node_modules/@stoplight/spectral-cli/dist/index.js');
+const REDOCLY = join(ROOT, 'node_modules/@redocly/cli/bin/cli.js');
 const SPECTRAL_SEVERITIES = ['error', 'warning', 'info', 'hint'];
 
 /** One finding of either linter, in one shape. */
@@ -20,9 +22,9 @@ function finding(tool, severity, rule, where, message) {
   return { tool, severity, rule, where, message };
 }
 
-function run(file, args, env = {}) {
+function run(cli, args, env = {}) {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [cli, ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -30,7 +32,7 @@ function run(file, args, env = {}) {
 
 async function spectral(document, scratch) {
   const output = join(scratch, 'spectral.json');
-  const { stderr } = await run(bin('spectral'), ['lint', document, '--ruleset', join(ROOT, '.spectral.mjs'), '--format', 'json', '--output', output, '--quiet']);
+  const { stderr } = await run(SPECTRAL, ['lint', document, '--ruleset', join(ROOT, '.spectral.mjs'), '--format', 'json', '--output', output, '--quiet']);
   const results = JSON.parse(await readFile(output, 'utf8').catch(() => {
     throw new Error(`spectral wrote no results:\n${stderr}`);
   }));
@@ -40,7 +42,7 @@ async function spectral(document, scratch) {
 async function redocly(document) {
   // No telemetry and no update check: the only network these machines allow is the npm registry.
   const env = { REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' };
-  const { stdout, stderr } = await run(bin('redocly'), ['lint', document, '--config', join(ROOT, 'redocly.yaml'), '--format', 'json'], env);
+  const { stdout, stderr } = await run(REDOCLY, ['lint', document, '--config', join(ROOT, 'redocly.yaml'), '--format', 'json'], env);
   let report;
   try {
     report = JSON.parse(stdout);
