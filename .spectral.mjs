@@ -32,8 +32,7 @@ export default {
   rules: {
     // Kura sends no CORS headers, on purpose: no other origin may read its answers (the explorer is same-origin).
     'owasp:api8:2023-define-cors-origin': 'off',
-    // No rate-limit headers: the routes Kura does not limit have no limit to announce, and the throttle on password
-    // checks counts failures per account, which a remaining-count header would disclose to anyone (429 has Retry-After).
+    // No quota to announce: most routes are not limited, and the password checks' per-account count must stay private.
     'owasp:api4:2023-rate-limit': 'off',
   },
   overrides: [

@@ -6,7 +6,7 @@
 //        node scripts/lint-api.mjs FILE   lints a saved document
 // Prints every finding; exits 1 when there is an error or a warning.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,7 +109,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let document = process.argv[2];
   if (!document) {
     document = join(ROOT, 'reports', 'openapi.json');
-    await import('node:fs/promises').then(({ mkdir }) => mkdir(join(ROOT, 'reports'), { recursive: true }));
+    await mkdir(join(ROOT, 'reports'), { recursive: true });
     await writeFile(document, await servedDocument());
     console.log(`lint-api: the document Kura serves, saved as ${document}`);
   }
