@@ -53,8 +53,9 @@ describe('GET /docs/openapi.json', () => {
 
   it('declares both security schemes and applies them to the protected routes', () => {
     expect(doc.components.securitySchemes).toEqual({
-      cookie: { type: 'apiKey', in: 'cookie', name: '__Host-kura_session' },
-      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      cookie: expect.objectContaining({ type: 'apiKey', in: 'cookie', name: '__Host-kura_session' }),
+      // An opaque token the server looks up, not a JWT: a JWT rule would not apply, and a client must not parse it.
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque' }),
     });
     for (const [path, method] of [
       ['/auth/me', 'get'],
@@ -64,6 +65,24 @@ describe('GET /docs/openapi.json', () => {
     ] as const) {
       expect(doc.paths[path][method].security).toEqual(expect.arrayContaining([{ cookie: [] }, { bearer: [] }]));
     }
+  });
+
+  it('declares every error response as the problem document Kura sends, and no other response as one', () => {
+    const wrong: string[] = [];
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        for (const [status, response] of Object.entries<any>(operation.responses)) {
+          const problem = Object.keys(response.content ?? {}).join() === 'application/problem+json';
+          if (problem !== Number(status) >= 400) wrong.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+
+    expect(wrong).toEqual([]);
+  });
+
+  it('names a relative server, so the explorer calls the origin that served it', () => {
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/', 'x-internal': false })]);
   });
 
   it('serves the explorer page', async () => {

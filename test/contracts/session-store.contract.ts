@@ -189,7 +189,19 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         for (const record of [older, newer, ended, expired, newRecord(now)]) await sut.sessions.insert(record);
         await sut.sessions.end(ended.id, now);
 
-        expect((await sut.sessions.listOfUser(user.id, now)).map((record) => record.id)).toEqual([newer.id, older.id]);
+        expect((await sut.sessions.listOfUser(user.id, now, 10)).map((record) => record.id)).toEqual([newer.id, older.id]);
+      });
+
+      it('lists no more than its limit: the newest live sessions, past expired ones still in the table', async () => {
+        const now = Date.now();
+        const first = newRecord(now - 4000);
+        const user = first.user;
+        const second = newRecord(now - 3000, { user });
+        const expired = [1, 2, 3].map((age) => newRecord(now - 2000 - age, { user, absoluteExpiresAt: now - 1000, idleExpiresAt: now - 1000 }));
+        const newest = newRecord(now - 1000, { user });
+        for (const record of [first, second, ...expired, newest]) await sut.sessions.insert(record);
+
+        expect((await sut.sessions.listOfUser(user.id, now, 2)).map((record) => record.id)).toEqual([newest.id, second.id]);
       });
     });
 

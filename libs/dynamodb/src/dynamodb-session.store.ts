@@ -285,7 +285,7 @@ export class DynamoDbSessionStore implements SessionStore {
     }
   }
 
-  async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
+  async listOfUser(userId: string, now: number, limit: number): Promise<SessionRecord[]> {
     const records: SessionRecord[] = [];
     let start: Record<string, unknown> | undefined;
     try {
@@ -298,6 +298,8 @@ export class DynamoDbSessionStore implements SessionStore {
             FilterExpression: 'expiresAt > :now',
             ExpressionAttributeValues: { ':user': userId, ':now': Math.floor(now / 1000) },
             ScanIndexForward: false,
+            // Newest first, a page at most as long as the list: a user with thousands of sessions costs no more.
+            Limit: limit,
             ExclusiveStartKey: start,
             ...CAPACITY,
           }),
@@ -307,11 +309,12 @@ export class DynamoDbSessionStore implements SessionStore {
           if (effectiveExpiry(record) > now) records.push(record);
         }
         start = page.LastEvaluatedKey;
-      } while (start);
+        // Expired items the TTL has not deleted yet take room in a page: read on until the list is full.
+      } while (start && records.length < limit);
     } catch (error) {
       throw storeUnavailable('session.listOfUser', error);
     }
-    return records;
+    return records.slice(0, limit);
   }
 
   /** One eventually consistent read of a key that never exists: the cheapest call that proves table and permissions. */

@@ -88,11 +88,12 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return live;
   }
 
-  async listOfUser(userId: string, now: number): Promise<SessionRecord[]> {
+  async listOfUser(userId: string, now: number, limit: number): Promise<SessionRecord[]> {
     return [...this.records.keys()]
       .map((id) => this.live(id))
       .filter((record): record is SessionRecord => record?.user.id === userId && effectiveExpiry(record) > now)
-      .sort((a, b) => b.createdAt - a.createdAt);
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit);
   }
 
   async ping(): Promise<void> {}

@@ -95,8 +95,11 @@ export interface SessionStore {
    */
   removeAll(now: number): Promise<number>;
 
-  /** The user's live sessions, newest first. May lag behind by about a second (eventually consistent index). */
-  listOfUser(userId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * The user's newest live sessions, at most `limit` of them, newest first; reads no further than it needs to
+   * find them. May lag behind by about a second (eventually consistent index).
+   */
+  listOfUser(userId: string, now: number, limit: number): Promise<SessionRecord[]>;
 
   /** Resolves when the store can serve requests; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;

@@ -349,6 +349,21 @@ describe('SessionService revocation and credential versions', () => {
     expect(record.ip).toBe('203.0.113.9');
   });
 
+  it.each([
+    ['2001:db8::1', '2001:db8::1'],
+    ['::ffff:203.0.113.9', '::ffff:203.0.113.9'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['fe80::1%' + 'z'.repeat(500), 'fe80::1'],
+    ['not an address', undefined],
+    ['203.0.113.9, 10.0.0.1', undefined],
+  ])('records the address %p as %p: an IP address (its zone dropped) or nothing', async (ip, kept) => {
+    const { sut } = withEvents();
+
+    const { record } = await sut.create(user, { ip });
+
+    expect(record.ip).toBe(kept);
+  });
+
   it('keeps the device of the session it renews on re-authentication', async () => {
     const { sut } = withEvents();
     const { token } = await sut.create(user, { userAgent: 'phone', ip: '203.0.113.9' });

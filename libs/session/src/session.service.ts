@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { isIP } from 'node:net';
 import pLimit from 'p-limit';
 import {
   ReauthenticationRequiredError,
@@ -22,6 +23,15 @@ import {
 
 /** Longest user agent kept on a session: enough to recognise a device, not a place to store payloads. */
 const MAX_USER_AGENT = 256;
+/**
+ * The client's address as a session keeps it: an IP address without its zone (`%eth0`), or none. Behind a
+ * trusted proxy the address comes from `X-Forwarded-For`, which a client may fill with anything.
+ */
+function addressOf(ip: string | undefined): string | undefined {
+  const address = ip?.split('%')[0];
+  return address && isIP(address) ? address : undefined;
+}
+
 /** Sessions ended at once by a sweep: enough to be quick, few enough not to trip the engine's throttling. */
 const SWEEP_CONCURRENCY = 8;
 
@@ -79,7 +89,7 @@ export class SessionService {
       authenticatedAt: now,
       ...(dataId ? { dataId } : {}),
       ...(client.userAgent ? { userAgent: client.userAgent.slice(0, MAX_USER_AGENT) } : {}),
-      ...(client.ip ? { ip: client.ip } : {}),
+      ...(addressOf(client.ip) ? { ip: addressOf(client.ip) } : {}),
     };
     // The item first, the register second: a sweep that finds the entry always finds the item to end.
     await store.insert(record);
@@ -186,9 +196,12 @@ export class SessionService {
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
   }
 
-  /** The user's live sessions, newest first (from an eventually consistent index: for display, not for decisions). */
-  async listOfUser(userId: string): Promise<SessionRecord[]> {
-    return this.settings.store.listOfUser(userId, this.settings.clock.now());
+  /**
+   * The user's newest live sessions, at most `limit`, newest first (from an eventually consistent index: for
+   * display, not for decisions; revocation never depends on it).
+   */
+  async listOfUser(userId: string, limit: number): Promise<SessionRecord[]> {
+    return this.settings.store.listOfUser(userId, this.settings.clock.now(), limit);
   }
 
   /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */

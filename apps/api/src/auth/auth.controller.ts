@@ -1,18 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCookieAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
-  ApiBadRequestResponse,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AccountService, type PublicUser } from '@kura/accounts';
 import {
   type AuthenticatedSession,
@@ -28,13 +15,13 @@ import {
   toSessionView,
 } from '@kura/session';
 import { LoginBody, LoginResponse, MeResponse, RegisterBody, UserResponse } from './auth.schemas.js';
-import { problem } from '../http/problem.schema.js';
+import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
+import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 
-
 @ApiTags('auth')
-@ApiBadRequestResponse({ description: 'Malformed or invalid request.', ...problem })
-@ApiServiceUnavailableResponse({ description: 'The session store is unavailable; see Retry-After.', ...problem })
+@ApiDefect()
+@ApiProblem(503, 'The session store is unavailable; try again after Retry-After.', RETRY_AFTER)
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -44,19 +31,34 @@ export class AuthController {
   ) {}
 
   @Post('register')
-  @ApiOperation({ summary: 'Create an account' })
-  @ApiCreatedResponse({ standardSchema: UserResponse })
-  @ApiConflictResponse({ description: 'The email already has an account.', ...problem })
+  @ApiOperation({
+    summary: 'Create an account',
+    description: 'Anyone may register; no session is created (log in next). The email is stored lower-cased.',
+    security: [],
+  })
+  @ApiCreatedResponse({ description: 'The new account.', standardSchema: UserResponse })
+  @ApiBodyProblems('Or it is not a valid registration: `errors` says what is wrong.')
+  @ApiProblem(403, CROSS_SITE)
+  @ApiProblem(409, 'The email already has an account.')
   register(@Body({ schema: RegisterBody }) body: RegisterBody): Promise<PublicUser> {
     return this.accounts.register(body);
   }
 
   @Post('login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Log in: a new session, as an HttpOnly cookie or a bearer token' })
-  @ApiOkResponse({ standardSchema: LoginResponse })
-  @ApiUnauthorizedResponse({ description: 'Wrong email or password (one answer for both).', ...problem })
-  @ApiTooManyRequestsResponse({ description: 'Too many failed logins for this account or client; see Retry-After.', ...problem })
+  @ApiOperation({
+    summary: 'Log in: a new session, as an HttpOnly cookie or a bearer token',
+    description:
+      'Needs no credentials but the email and password. A session the client came with (cookie or bearer) ends once ' +
+      'the new one exists. Failed logins are limited per account and per client address (KURA_LOGIN_MAX_FAILURES_*): ' +
+      'past the limit the answer is 429 before the password is checked.',
+    security: [],
+  })
+  @ApiOkResponse({ description: 'Logged in; with `transport: "cookie"` the session cookie is set.', standardSchema: LoginResponse })
+  @ApiBodyProblems('Or it is not a valid login: `errors` says what is wrong.')
+  @ApiProblem(401, 'Wrong email or password (one answer for both), or the password changed while signing in.')
+  @ApiProblem(403, CROSS_SITE)
+  @ApiProblem(429, 'Too many failed logins for this account or client; try again after Retry-After.', RETRY_AFTER)
   async login(
     @Body({ schema: LoginBody }) body: LoginBody,
     @Req() request: TokenSource,
@@ -78,9 +80,14 @@ export class AuthController {
   @CacheableSession()
   @ApiCookieAuth()
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'The current user and session' })
-  @ApiOkResponse({ standardSchema: MeResponse })
-  @ApiUnauthorizedResponse({ description: 'No valid session.', ...problem })
+  @ApiOperation({
+    summary: 'The current user and session',
+    description:
+      'Read from the session store, or, with KURA_SESSION_CACHE_SECONDS set, from the signed session cache: then a ' +
+      'session revoked on another replica can still read this for up to that many seconds.',
+  })
+  @ApiOkResponse({ description: 'The session is valid.', standardSchema: MeResponse })
+  @ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
   me(@CurrentSession() session: AuthenticatedSession) {
     return { user: session.record.user, session: toSessionView(session.record) };
   }
@@ -89,8 +96,15 @@ export class AuthController {
   @HttpCode(204)
   @ApiCookieAuth()
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'End the current session everywhere and clear the cookie' })
+  // Or none: logging out without a session is not an error.
+  @ApiSecurity({})
+  @ApiOperation({
+    summary: 'End the current session everywhere and clear the cookie',
+    description: 'The session ends for good on every replica at once; its token can never be used again.',
+  })
   @ApiNoContentResponse({ description: 'Logged out (also when there was no session).' })
+  @ApiBodyProblems()
+  @ApiProblem(403, CROSS_SITE)
   async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
     const { token } = this.transport.read(request);
     if (token) await this.sessions.revoke(token);

@@ -1,16 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCookieAuth,
-  ApiForbiddenResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AccountService } from '@kura/accounts';
 import {
   type AuthenticatedSession,
@@ -33,19 +22,25 @@ import {
   PasswordChangeBody,
   ReauthenticateBody,
   RevokedResponse,
+  SESSION_LIST_LIMIT,
   SessionListResponse,
 } from './auth.schemas.js';
-import { problem } from '../http/problem.schema.js';
+import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
+import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
 
+/** Password confirmations are counted and limited like logins. */
+const TOO_MANY_FAILURES = 'Too many failed password checks for this account or client; try again after Retry-After.';
+const REAUTHENTICATION_REQUIRED = 'the password was not confirmed recently enough (POST /auth/reauthenticate, KURA_REAUTH_WINDOW)';
 
 /** A user's view of their own sessions: list them, end one, end all, and change the password. */
 @ApiTags('sessions')
 @ApiCookieAuth()
 @ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'No valid session.', ...problem })
-@ApiServiceUnavailableResponse({ description: 'The session store is unavailable; see Retry-After.', ...problem })
+@ApiDefect()
+@ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
+@ApiProblem(503, 'The session store is unavailable; try again after Retry-After.', RETRY_AFTER)
 @UseGuards(SessionGuard)
 @Controller('auth')
 export class SessionsController {
@@ -57,23 +52,33 @@ export class SessionsController {
 
   @Get('sessions')
   @ApiOperation({
-    summary: "The caller's live sessions, newest first",
+    summary: `The caller's live sessions, newest first (at most ${SESSION_LIST_LIMIT})`,
     description: 'Read from an index that can lag about a second behind a new login; revocation never depends on it.',
   })
-  @ApiOkResponse({ standardSchema: SessionListResponse })
+  @ApiOkResponse({ description: "The caller's sessions.", standardSchema: SessionListResponse })
   async list(@CurrentSession() current: AuthenticatedSession) {
-    const listed = await this.sessions.listOfUser(current.record.user.id);
-    // The index may not show a session made a moment ago; the caller's own is always known.
-    const all = listed.some((record) => record.id === current.record.id) ? listed : [current.record, ...listed];
+    const listed = await this.sessions.listOfUser(current.record.user.id, SESSION_LIST_LIMIT);
+    // The index may not show a session made a moment ago (or it is older than the newest listed); the caller's
+    // own is always known, and always shown.
+    const all = listed.some((record) => record.id === current.record.id) ? listed : [current.record, ...listed.slice(0, SESSION_LIST_LIMIT - 1)];
     return { sessions: all.map((record) => toListEntry(record, record.id === current.record.id)) };
   }
 
   @Delete('sessions/:id')
   @HttpCode(204)
-  @ApiOperation({ summary: "End one of the caller's sessions (404 for any id that is not theirs)" })
+  @ApiOperation({
+    summary: "End one of the caller's sessions (404 for any id that is not theirs)",
+    description: 'Ending the current session is a logout (the cookie is cleared); ending another needs a recent password confirmation.',
+  })
+  @ApiParam({
+    name: 'id',
+    description: 'A session id from GET /auth/sessions. Any other value is 404, like an id of someone else.',
+    schema: { type: 'string', maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' },
+  })
   @ApiNoContentResponse({ description: 'The session ended, on every replica at once.' })
-  @ApiNotFoundResponse({ description: 'The caller has no session with this id.', ...problem })
-  @ApiForbiddenResponse({ description: 'Ending another session needs a recent password confirmation (POST /auth/reauthenticate).', ...problem })
+  @ApiBodyProblems()
+  @ApiProblem(403, `${CROSS_SITE} Or it is another session, and ${REAUTHENTICATION_REQUIRED}.`)
+  @ApiProblem(404, 'The caller has no session with this id.')
   async revoke(
     @CurrentSession() current: AuthenticatedSession,
     @Param('id') id: string,
@@ -88,9 +93,13 @@ export class SessionsController {
 
   @Post('logout-all')
   @HttpCode(200)
-  @ApiOperation({ summary: 'End every session of the caller, this one included, on every replica at once' })
-  @ApiOkResponse({ standardSchema: RevokedResponse })
-  @ApiForbiddenResponse({ description: 'Needs a recent password confirmation (POST /auth/reauthenticate).', ...problem })
+  @ApiOperation({
+    summary: 'End every session of the caller, this one included, on every replica at once',
+    description: 'Reads the user\'s register of sessions, not the listing index, so a session made a moment ago ends too.',
+  })
+  @ApiOkResponse({ description: 'Every session ended; the cookie is cleared.', standardSchema: RevokedResponse })
+  @ApiBodyProblems()
+  @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
   async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar) {
     this.sessions.requireRecentAuthentication(current.record);
     const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
@@ -108,8 +117,11 @@ export class SessionsController {
       'travels the way this request authenticated (cookie, or `token` for bearer). Wrong passwords count towards ' +
       'the login limits.',
   })
-  @ApiOkResponse({ standardSchema: LoginResponse })
-  @ApiForbiddenResponse({ description: 'The password is not correct.', ...problem })
+  @ApiOkResponse({ description: 'Password confirmed: the new session.', standardSchema: LoginResponse })
+  @ApiBodyProblems('Or it is not `{password}`: `errors` says what is wrong.')
+  @ApiProblem(401, 'No valid session, or the password changed meanwhile.', WWW_AUTHENTICATE)
+  @ApiProblem(403, `${CROSS_SITE} Or the password is not correct (counted like a failed login).`)
+  @ApiProblem(429, TOO_MANY_FAILURES, RETRY_AFTER)
   async reauthenticate(
     @CurrentSession() current: AuthenticatedSession,
     @CurrentTransport() kind: TransportKind,
@@ -127,8 +139,11 @@ export class SessionsController {
     summary: 'Change the password: every other session ends, and this one is replaced by a new one',
     description: 'The new session travels the way this request authenticated (cookie, or `token` for bearer).',
   })
-  @ApiOkResponse({ standardSchema: LoginResponse })
-  @ApiForbiddenResponse({ description: 'The current password is not correct.', ...problem })
+  @ApiOkResponse({ description: 'Password changed: the new session.', standardSchema: LoginResponse })
+  @ApiBodyProblems('Or it is not `{currentPassword, newPassword}`: `errors` says what is wrong.')
+  @ApiProblem(401, 'No valid session, or the password changed meanwhile.', WWW_AUTHENTICATE)
+  @ApiProblem(403, `${CROSS_SITE} Or the current password is not correct (counted like a failed login).`)
+  @ApiProblem(429, TOO_MANY_FAILURES, RETRY_AFTER)
   async changePassword(
     @CurrentSession() current: AuthenticatedSession,
     @CurrentTransport() kind: TransportKind,

@@ -1,5 +1,8 @@
 import { NotFoundException } from '@nestjs/common';
-import { toProblem } from './problem-details.js';
+import { TooManyLoginAttemptsError } from '@kura/accounts';
+import { StoreUnavailableError } from '@kura/common';
+import { SessionRejectedError } from '@kura/session';
+import { PROBLEM_TYPES, toProblem } from './problem-details.js';
 
 const TOKEN = 'Tk9fUkVGTEVDVElPTl9PRl9USElTX1RPS0VOX0VWRVI';
 
@@ -31,5 +34,17 @@ describe('toProblem', () => {
     ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, /empty/],
   ])('still says what was wrong with the body for %s', (code, status, detail) => {
     expect(toProblem(fastifyError(code, status, 'whatever Fastify said')).problem).toMatchObject({ status, detail: expect.stringMatching(detail) });
+  });
+});
+
+describe('PROBLEM_TYPES', () => {
+  it.each([
+    new SessionRejectedError('missing'),
+    new TooManyLoginAttemptsError(3),
+    new StoreUnavailableError('session.read'),
+    new NotFoundException('Cannot GET /nowhere'),
+    new Error('a bug'),
+  ])('lists the type of the problem for %p', (error) => {
+    expect(PROBLEM_TYPES).toContain(toProblem(error).problem.type);
   });
 });

@@ -35,12 +35,37 @@ export interface ProblemResponse {
   unexpected: boolean;
 }
 
-const problemType = (slug: string) => `urn:kura:problem:${slug}`;
+/** Every problem type Kura names; errors of the framework's own (no route, a bad URL) are `about:blank`. */
+const SLUGS = [
+  'invalid-request',
+  'session-required',
+  'invalid-credentials',
+  'too-many-login-attempts',
+  'cross-site-request',
+  'reauthentication-failed',
+  'reauthentication-required',
+  'session-not-found',
+  'session-data-changed',
+  'session-data-too-large',
+  'invalid-session-data',
+  'session-data-contention',
+  'email-taken',
+  'store-unavailable',
+] as const;
+type Slug = (typeof SLUGS)[number];
 
-function respond(status: number, slug: string | undefined, detail?: string, headers: Record<string, string> = {}): ProblemResponse {
+const problemType = (slug: Slug) => `urn:kura:problem:${slug}`;
+
+/** The `type` of every problem Kura sends, so the API document can list them. */
+export const PROBLEM_TYPES = ['about:blank', ...SLUGS.map(problemType)] as [string, ...string[]];
+
+/** The longest `detail` a problem carries (the API document promises it). */
+export const PROBLEM_DETAIL_LIMIT = 200;
+
+function respond(status: number, slug: Slug | undefined, detail?: string, headers: Record<string, string> = {}): ProblemResponse {
   const title = STATUS_CODES[status] ?? 'Error';
   return {
-    problem: { type: slug ? problemType(slug) : 'about:blank', title, status, ...(detail ? { detail } : {}) },
+    problem: { type: slug ? problemType(slug) : 'about:blank', title, status, ...(detail ? { detail: detail.slice(0, PROBLEM_DETAIL_LIMIT) } : {}) },
     headers,
     unexpected: status >= 500 && status !== HttpStatus.SERVICE_UNAVAILABLE,
   };

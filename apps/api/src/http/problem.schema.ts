@@ -1,15 +1,53 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse, type HeadersObject } from '@nestjs/swagger';
 import * as z from 'zod';
+import { HealthChecks } from '../health/health.schemas.js';
+import { PROBLEM_DETAIL_LIMIT, PROBLEM_TYPES } from './problem-details.js';
+import { FIELD_ERROR_LIMITS } from './request-validation.error.js';
 
 /** The OpenAPI shape of every error response (RFC 9457 problem details, see `toProblem`). */
 export const ProblemResponse = z
   .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.int(),
-    detail: z.string().optional(),
-    errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+    type: z.enum(PROBLEM_TYPES).describe('What went wrong; `about:blank` for plain HTTP errors (no route, a bad URL).'),
+    title: z.string().max(64).describe("The status code's reason phrase."),
+    status: z.int().min(100).max(599).meta({ format: 'int32' }),
+    detail: z.string().max(PROBLEM_DETAIL_LIMIT).optional(),
+    errors: z
+      .array(
+        z.object({
+          pointer: z.string().max(FIELD_ERROR_LIMITS.pointer).regex(/^\//).describe('Where in the body: `/email`, or `/` for the whole body.'),
+          detail: z.string().max(FIELD_ERROR_LIMITS.detail),
+        }),
+      )
+      .max(FIELD_ERROR_LIMITS.count)
+      .optional()
+      .describe(`With \`invalid-request\`: what is wrong with the body, field by field (the first ${FIELD_ERROR_LIMITS.count}).`),
+    checks: HealthChecks.optional().describe('From /health/ready and /health/store: what each check reported.'),
   })
   .meta({ id: 'Problem' });
 
-/** Spread into `@Api…Response({ description, ...problem })` to document an error response. */
-export const problem = { standardSchema: ProblemResponse };
+/** Documents one error response: a problem document (its media type is set in `openapi.ts`), with its headers. */
+export function ApiProblem(status: number, description: string, headers?: HeadersObject): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, standardSchema: ProblemResponse, ...(headers ? { headers } : {}) });
+}
+
+/** A state-changing request that carries the session cookie from another site (the CSRF defence). */
+export const CROSS_SITE = 'Refused: a request from another site carrying the session cookie.';
+
+/**
+ * The answers Fastify gives on every POST, PATCH and DELETE before the route sees the request: it reads a body
+ * on each of them, whether or not the route needs one. `invalid` describes the route's own 400, if any.
+ */
+export function ApiBodyProblems(invalid?: string): MethodDecorator {
+  return applyDecorators(
+    ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type).${invalid ? ` ${invalid}` : ''}`),
+    ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
+    ApiProblem(415, 'The body is not JSON.'),
+  );
+}
+
+/**
+ * The failure no route is meant to have: a defect in Kura. A problem without detail; the log has the error
+ * under the response's `X-Request-Id`. Store failures are never 500 but 503.
+ */
+export const ApiDefect = () => ApiProblem(500, 'A defect in Kura (not expected): no detail is given; the log holds it under X-Request-Id.');

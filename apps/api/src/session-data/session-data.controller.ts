@@ -1,28 +1,20 @@
 import { Body, Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiConsumes,
-  ApiCookieAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiPreconditionFailedResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
 import * as z from 'zod';
-import { problem } from '../http/problem.schema.js';
+import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
+import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 
 const MergePatch = z
   .record(z.string(), z.unknown())
   .meta({ id: 'SessionDataPatch', description: 'An RFC 7396 JSON merge patch: keys to set, `null` to remove.' });
 const SessionDataResponse = z
-  .object({ data: z.record(z.string(), z.unknown()), version: z.int().min(0) })
+  .object({
+    data: z.record(z.string(), z.unknown()).describe('Any JSON object, at most KURA_SESSION_DATA_LIMIT bytes (8 KiB by default).'),
+    version: z.int().min(0).meta({ format: 'int64' }),
+  })
   .meta({ id: 'SessionData' });
 
 /**
@@ -32,8 +24,9 @@ const SessionDataResponse = z
 @ApiTags('session data')
 @ApiCookieAuth()
 @ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'No valid session.', ...problem })
-@ApiServiceUnavailableResponse({ description: 'The store is unavailable or the data is under heavy contention; see Retry-After.', ...problem })
+@ApiDefect()
+@ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
+@ApiProblem(503, 'The store is unavailable, or the data is under heavy contention; try again after Retry-After.', RETRY_AFTER)
 @UseGuards(SessionGuard)
 @Controller('session/data')
 export class SessionDataController {
@@ -41,8 +34,11 @@ export class SessionDataController {
 
   @Get()
   @CacheableSession()
-  @ApiOperation({ summary: "This session's data and its version (also as ETag)" })
-  @ApiOkResponse({ standardSchema: SessionDataResponse })
+  @ApiOperation({
+    summary: "This session's data and its version (also as ETag)",
+    description: 'Starts as `{}` at version 0. It belongs to the login: a re-authenticated session keeps it.',
+  })
+  @ApiOkResponse({ description: 'The data and its version.', standardSchema: SessionDataResponse, headers: ETAG })
   async read(@CurrentSession() session: AuthenticatedSession, @ResponseHeaders() headers: ResponseHeaderWriter) {
     return tagged(await this.data.read(session.record), headers);
   }
@@ -55,10 +51,17 @@ export class SessionDataController {
       'merges again on the newest version until the write lands: concurrent patches never lose each other.',
   })
   @ApiConsumes('application/merge-patch+json', 'application/json')
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag of the version this patch is based on.' })
-  @ApiOkResponse({ standardSchema: SessionDataResponse })
-  @ApiPreconditionFailedResponse({ description: 'If-Match named a version that is no longer current.', ...problem })
-  @ApiPayloadTooLargeResponse({ description: 'The data would exceed its size limit.', ...problem })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The ETag of the version this patch is based on, or `*`. Any other value fails the precondition (412).',
+    schema: { type: 'string', maxLength: 17, pattern: '^(\\*|"[0-9]{1,15}")$' },
+  })
+  @ApiOkResponse({ description: 'The merged data and its new version.', standardSchema: SessionDataResponse, headers: ETAG })
+  @ApiBodyProblems('Or the patch is not a JSON object, or uses a key no object may have (`__proto__`).')
+  @ApiProblem(403, CROSS_SITE)
+  @ApiProblem(412, 'If-Match named a version that is no longer current; ETag names the current one.', ETAG)
+  @ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT, or the data would exceed KURA_SESSION_DATA_LIMIT bytes.')
   async patch(
     @CurrentSession() session: AuthenticatedSession,
     @Body({ schema: MergePatch }) patch: Record<string, unknown>,

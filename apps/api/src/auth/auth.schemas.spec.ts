@@ -1,0 +1,36 @@
+import { LoginBody, RegisterBody } from './auth.schemas.js';
+
+const registration = (fields: Record<string, unknown>) => RegisterBody.safeParse({ email: 'ada@example.com', password: 'correct horse', ...fields });
+
+describe('request schemas', () => {
+  it.each([
+    ['128 emoji, one character each', '🔑'.repeat(128), true],
+    ['129 emoji', '🔑'.repeat(129), false],
+    ['4 emoji (8 UTF-16 units, 4 characters)', '🔑'.repeat(4), false],
+    ['8 letters', 'abcdefgh', true],
+  ])('counts a password in characters, as the API document does: %s', (_, password, valid) => {
+    expect(registration({ password }).success).toBe(valid);
+  });
+
+  it.each([
+    ['100 characters', 'a'.repeat(100), true],
+    ['100 characters with a space around', ` ${'a'.repeat(100)} `, false],
+    ['blank', '   ', false],
+    ['a name with spaces', ' Ada Lovelace ', true],
+  ])('checks a name as sent: %s', (_, name, valid) => {
+    expect(registration({ name }).success).toBe(valid);
+  });
+
+  it('shows the same limits in the API document', () => {
+    const schema = RegisterBody['~standard'].jsonSchema.input({ target: 'openapi-3.0' }) as any;
+    const { properties } = schema.definitions.RegisterRequest;
+
+    expect(properties.password).toMatchObject({ type: 'string', minLength: 8, maxLength: 128 });
+    expect(properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' });
+  });
+
+  it('refuses a login password longer than any registration accepts, and nothing shorter', () => {
+    expect(LoginBody.safeParse({ email: 'ada@example.com', password: '🔑'.repeat(128) }).success).toBe(true);
+    expect(LoginBody.safeParse({ email: 'ada@example.com', password: 'x'.repeat(129) }).success).toBe(false);
+  });
+});

@@ -1,0 +1,31 @@
+import type { HeadersObject } from '@nestjs/swagger';
+
+/**
+ * Response headers as the API document declares them, each only on the responses that carry it. Retry-After is
+ * whole seconds: 1 or 2 for the store and for contended session data, and for the login throttle at most twice
+ * the longest failure window (KURA_LOGIN_FAILURE_WINDOW, 86400 s), plus one.
+ */
+export const RETRY_AFTER: HeadersObject = {
+  'Retry-After': {
+    required: true,
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'integer', format: 'int32', minimum: 1, maximum: 172_801 },
+  },
+};
+
+/** Sent with the 401 of a request that needed a session (not with a wrong password at login). */
+export const WWW_AUTHENTICATE: HeadersObject = {
+  'WWW-Authenticate': {
+    description: '`Bearer` when the request had no valid session (cookie or bearer token).',
+    schema: { type: 'string', enum: ['Bearer'] },
+  },
+};
+
+/** The session data's version as a strong entity tag (`etagOf`). */
+export const ETAG: HeadersObject = {
+  ETag: {
+    required: true,
+    description: 'The version of the session data, `"<version>"`: send it back in If-Match to patch only that version.',
+    schema: { type: 'string', maxLength: 17, pattern: '^"[0-9]{1,15}"$' },
+  },
+};
