@@ -1,0 +1,295 @@
+import 'reflect-metadata';
+import {
+  type ArgumentsHost,
+  Body,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  Get,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_FILTER, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { createDynamoDbClients, DynamoDbSessionStore, type KuraTableNames } from '@kura/dynamodb';
+import {
+  type AuthenticatedSession,
+  CurrentSession,
+  ResponseCookies,
+  type ResponseCookieJar,
+  SessionGuard,
+  SessionModule,
+  SessionRejectedError,
+  SessionService,
+  SessionTransport,
+  StoreUnavailableError,
+  type TokenSource,
+} from '@kura/session';
+import type { AddressInfo } from 'node:net';
+import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { HttpClient } from './support/http-client.js';
+
+/**
+ * SessionModule in a small Nest app that is not Kura's: no accounts library, no cookie plugin, on
+ * @nestjs/platform-express and on @nestjs/platform-fastify, with the same routes and the same assertions,
+ * over real HTTP, sessions in DynamoDB Local. The app decides who the user is (here: whoever the body names).
+ */
+const IDLE_SECONDS = 600;
+
+@Controller()
+class DemoController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+  ) {}
+
+  @Post('login')
+  @HttpCode(200)
+  async login(
+    @Body() body: { user: string; transport?: 'bearer' },
+    @Req() request: TokenSource,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    const user = { id: `demo:${body.user}`, email: `${body.user}@example.test`, name: body.user };
+    const { token, record } = await this.sessions.create(user, {}, { replaces: this.transport.read(request).token });
+    if (body.transport === 'bearer') return { user: body.user, token };
+    cookies.set(this.transport.cookieFor(token, record));
+    return { user: body.user };
+  }
+
+  @Get('me')
+  @UseGuards(SessionGuard)
+  me(@CurrentSession() session: AuthenticatedSession) {
+    return { user: session.record.user.name };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+    const { token } = this.transport.read(request);
+    if (token) await this.sessions.revoke(token);
+    cookies.set(...this.transport.expiredCookies());
+  }
+}
+
+/**
+ * How an app maps the session layer's errors, on either platform (Nest's HttpAdapterHost writes the reply):
+ * no valid session is 401, a store that cannot answer is 503 with Retry-After. Without such a filter Nest
+ * answers both with 500.
+ */
+@Catch(SessionRejectedError, StoreUnavailableError)
+class SessionErrorFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(error: SessionRejectedError | StoreUnavailableError, host: ArgumentsHost): void {
+    const { httpAdapter } = this.adapterHost;
+    const response = host.switchToHttp().getResponse<unknown>();
+    if (error instanceof StoreUnavailableError) {
+      httpAdapter.setHeader(response, 'retry-after', String(error.retryAfterSeconds));
+      httpAdapter.reply(response, { status: 503, title: 'Service Unavailable' }, 503);
+      return;
+    }
+    httpAdapter.setHeader(response, 'www-authenticate', 'Bearer');
+    httpAdapter.reply(response, { status: 401, title: 'Unauthorized' }, 401);
+  }
+}
+
+type Platform = 'express' | 'fastify';
+
+interface Instance {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+async function startInstance(platform: Platform, tables: KuraTableNames, endpoint = testEndpoint()): Promise<Instance> {
+  const { client, documents } = createDynamoDbClients({
+    endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    timeoutMs: 2000,
+    maxAttempts: 1,
+  });
+  @Module({
+    imports: [
+      SessionModule.forRoot({
+        store: new DynamoDbSessionStore(documents, { tableName: tables.sessions }),
+        idleTimeoutSeconds: IDLE_SECONDS,
+      }),
+    ],
+    controllers: [DemoController],
+    providers: [{ provide: APP_FILTER, useClass: SessionErrorFilter }],
+  })
+  class DemoModule {}
+
+  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  const app: INestApplication = await NestFactory.create(DemoModule, adapter, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as import('node:http').Server;
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await app.close();
+      client.destroy();
+    },
+  };
+}
+
+const SESSION_COOKIE = /^__Host-kura_session=([\w-]{43}); Max-Age=(\d+); Path=\/; HttpOnly; Secure; SameSite=Lax$/;
+const CLEARED_COOKIE = '__Host-kura_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax';
+
+/** A browser: one cookie jar for every instance, which share the host and differ only in port. */
+const browser = () => new HttpClient('http://127.0.0.1/');
+
+let tables: KuraTableNames;
+beforeAll(async () => {
+  tables = await freshTables();
+});
+
+describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platform-%s', (platform) => {
+  let first: Instance;
+  let second: Instance;
+  beforeAll(async () => {
+    [first, second] = await Promise.all([startInstance(platform, tables), startInstance(platform, tables)]);
+  });
+  afterAll(async () => {
+    await Promise.all([first?.close(), second?.close()]);
+  });
+
+  it('sets an HttpOnly, Secure, SameSite=Lax, Path=/ host-only cookie that lives as long as the session, in seconds', async () => {
+    const user = browser();
+
+    const login = await user.post(`${first.url}/login`, { user: 'ada' });
+
+    expect(login.status).toBe(200);
+    expect(login.body).toEqual({ user: 'ada' });
+    const [setCookie, ...others] = login.headers.getSetCookie();
+    expect(others).toEqual([]);
+    expect(setCookie).toMatch(SESSION_COOKIE);
+    const maxAge = Number(SESSION_COOKIE.exec(setCookie!)![2]);
+    expect(maxAge).toBeGreaterThan(IDLE_SECONDS - 10);
+    expect(maxAge).toBeLessThanOrEqual(IDLE_SECONDS);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers /me with the cookie, and marks the answer no-store', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const me = await user.get(`${first.url}/me`);
+
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ user: 'ada' });
+    expect(me.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers /me with a bearer token, and sets no cookie for it', async () => {
+    const login = await browser().post(`${first.url}/login`, { user: 'grace', transport: 'bearer' });
+    expect(login.headers.getSetCookie()).toEqual([]);
+
+    const me = await browser().get(`${first.url}/me`, { headers: { authorization: `Bearer ${login.body.token}` } });
+
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ user: 'grace' });
+  });
+
+  it('refuses /me without a session with 401 and WWW-Authenticate: Bearer', async () => {
+    const me = await browser().get(`${first.url}/me`);
+
+    expect(me.status).toBe(401);
+    expect(me.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('ends the session on logout, clears the cookie, and refuses the old token after', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+    const token = await cookieValue(user, first.url);
+
+    const logout = await user.post(`${first.url}/logout`);
+
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie()).toEqual([CLEARED_COOKIE]);
+    expect((await user.get(`${first.url}/me`)).status).toBe(401);
+    const replayed = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(replayed.status).toBe(401);
+  });
+
+  it('ends a bearer session on logout', async () => {
+    const login = await browser().post(`${first.url}/login`, { user: 'grace', transport: 'bearer' });
+    const authorization = `Bearer ${login.body.token}`;
+
+    expect((await browser().post(`${first.url}/logout`, undefined, { headers: { authorization } })).status).toBe(204);
+
+    expect((await browser().get(`${first.url}/me`, { headers: { authorization } })).status).toBe(401);
+  });
+
+  it('shares sessions between two instances: login on one, /me and logout on the other, 401 on the first', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const elsewhere = await user.get(`${second.url}/me`);
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.body).toEqual({ user: 'ada' });
+    const token = await cookieValue(user, first.url);
+
+    expect((await user.post(`${second.url}/logout`)).status).toBe(204);
+
+    const back = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(back.status).toBe(401);
+  });
+});
+
+describe.each<Platform>(['express', 'fastify'])('a store outage on @nestjs/platform-%s', (platform) => {
+  let proxy: FaultProxy;
+  let instance: Instance;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    instance = await startInstance(platform, tables, proxy.endpoint);
+  });
+  afterAll(async () => {
+    await instance?.close();
+    await proxy?.close();
+  });
+  afterEach(() => proxy.set('pass'));
+
+  it('is answered 503 with Retry-After by the app filter, on /me and on login', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+    proxy.set('reset');
+
+    const me = await user.get(`${instance.url}/me`);
+    const login = await browser().post(`${instance.url}/login`, { user: 'lin' });
+
+    for (const answer of [me, login]) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    }
+    expect(login.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('serves the session again once the store is back', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+    proxy.set('reset');
+    expect((await user.get(`${instance.url}/me`)).status).toBe(503);
+
+    proxy.set('pass');
+
+    expect((await user.get(`${instance.url}/me`)).status).toBe(200);
+  });
+});
+
+/** The session token the browser holds (its cookie jar keeps it for the host, whatever the port). */
+async function cookieValue(user: HttpClient, url: string): Promise<string> {
+  const cookies = await user.jar.getCookies(url);
+  const session = cookies.find((cookie) => cookie.key === '__Host-kura_session');
+  if (!session) throw new Error('no session cookie in the jar');
+  return session.value;
+}
