@@ -120,6 +120,8 @@ async function startInstance(platform: Platform, tables: KuraTableNames, endpoin
       SessionModule.forRoot({
         store: new DynamoDbSessionStore(documents, { tableName: tables.sessions }),
         idleTimeoutSeconds: IDLE_SECONDS,
+        // Short, so a test can see the guard renew the cookie after a second.
+        refreshIntervalSeconds: 1,
       }),
     ],
     controllers: [DemoController],
@@ -190,6 +192,21 @@ describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platfo
     expect(me.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('renews the cookie, same token, when a request extends the idle expiry', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+    const token = await cookieValue(user, first.url);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const me = await user.get(`${first.url}/me`);
+
+    expect(me.status).toBe(200);
+    const [renewed, ...others] = me.headers.getSetCookie();
+    expect(others).toEqual([]);
+    expect(renewed).toMatch(SESSION_COOKIE);
+    expect(SESSION_COOKIE.exec(renewed!)![1]).toBe(token);
+  });
+
   it('answers /me with a bearer token, and sets no cookie for it', async () => {
     const login = await browser().post(`${first.url}/login`, { user: 'grace', transport: 'bearer' });
     expect(login.headers.getSetCookie()).toEqual([]);
@@ -242,6 +259,33 @@ describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platfo
     expect((await user.post(`${second.url}/logout`)).status).toBe(204);
 
     const back = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(back.status).toBe(401);
+  });
+});
+
+describe('one session store, two platforms', () => {
+  let express: Instance;
+  let fastify: Instance;
+  beforeAll(async () => {
+    [express, fastify] = await Promise.all([startInstance('express', tables), startInstance('fastify', tables)]);
+  });
+  afterAll(async () => {
+    await Promise.all([express?.close(), fastify?.close()]);
+  });
+
+  it.each([
+    ['express', 'fastify'],
+    ['fastify', 'express'],
+  ] as const)('takes a login on %s on %s, and a logout there ends it on both', async (from, to) => {
+    const [one, other] = from === 'express' ? [express, fastify] : [fastify, express];
+    const user = browser();
+    await user.post(`${one.url}/login`, { user: `ada-${to}` });
+    const token = await cookieValue(user, one.url);
+
+    expect((await user.get(`${other.url}/me`)).body).toEqual({ user: `ada-${to}` });
+    expect((await user.post(`${other.url}/logout`)).status).toBe(204);
+
+    const back = await browser().get(`${one.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
     expect(back.status).toBe(401);
   });
 });
