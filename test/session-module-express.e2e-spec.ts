@@ -13,12 +13,14 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createDynamoDbClients, DynamoDbSessionStore, type KuraTableNames } from '@kura/dynamodb';
 import {
   type AuthenticatedSession,
+  CrossSiteRequestError,
+  CrossSiteRequestGuard,
   CurrentSession,
   ResponseCookies,
   type ResponseCookieJar,
@@ -83,13 +85,17 @@ class DemoController {
  * no valid session is 401, a store that cannot answer is 503 with Retry-After. Without such a filter Nest
  * answers both with 500.
  */
-@Catch(SessionRejectedError, StoreUnavailableError)
+@Catch(SessionRejectedError, StoreUnavailableError, CrossSiteRequestError)
 class SessionErrorFilter implements ExceptionFilter {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(error: SessionRejectedError | StoreUnavailableError, host: ArgumentsHost): void {
+  catch(error: SessionRejectedError | StoreUnavailableError | CrossSiteRequestError, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
     const response = host.switchToHttp().getResponse<unknown>();
+    if (error instanceof CrossSiteRequestError) {
+      httpAdapter.reply(response, { status: 403, title: 'Forbidden' }, 403);
+      return;
+    }
     if (error instanceof StoreUnavailableError) {
       httpAdapter.setHeader(response, 'retry-after', String(error.retryAfterSeconds));
       httpAdapter.reply(response, { status: 503, title: 'Service Unavailable' }, 503);
@@ -125,7 +131,11 @@ async function startInstance(platform: Platform, tables: KuraTableNames, endpoin
       }),
     ],
     controllers: [DemoController],
-    providers: [{ provide: APP_FILTER, useClass: SessionErrorFilter }],
+    providers: [
+      { provide: APP_FILTER, useClass: SessionErrorFilter },
+      // CSRF defence for cookie sessions on every route; it reads Fastify's and Express's request alike.
+      { provide: APP_GUARD, useClass: CrossSiteRequestGuard },
+    ],
   })
   class DemoModule {}
 
@@ -236,6 +246,18 @@ describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platfo
     expect((await user.get(`${first.url}/me`)).status).toBe(401);
     const replayed = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
     expect(replayed.status).toBe(401);
+  });
+
+  it('refuses a cookie logout from another site with 403 and keeps the session; its own origin may', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const forged = await user.post(`${first.url}/logout`, undefined, { headers: { origin: 'https://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect((await user.get(`${first.url}/me`)).status).toBe(200);
+
+    const own = await user.post(`${first.url}/logout`, undefined, { headers: { origin: first.url, 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(204);
   });
 
   it('ends a bearer session on logout', async () => {
