@@ -19,6 +19,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createDynamoDbClients, DynamoDbSessionStore, type KuraTableNames } from '@kura/dynamodb';
 import {
   type AuthenticatedSession,
+  CACHE_HEADER,
+  CacheableSession,
   CrossSiteRequestError,
   CrossSiteRequestGuard,
   CurrentSession,
@@ -26,12 +28,14 @@ import {
   type ResponseCookieJar,
   SessionGuard,
   SessionModule,
+  type SessionModuleOptions,
   SessionRejectedError,
   SessionService,
   SessionTransport,
   StoreUnavailableError,
   type TokenSource,
 } from '@kura/session';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
@@ -68,6 +72,7 @@ class DemoController {
 
   @Get('me')
   @UseGuards(SessionGuard)
+  @CacheableSession()
   me(@CurrentSession() session: AuthenticatedSession) {
     return { user: session.record.user.name };
   }
@@ -114,7 +119,12 @@ interface Instance {
   close(): Promise<void>;
 }
 
-async function startInstance(platform: Platform, tables: KuraTableNames, endpoint = testEndpoint()): Promise<Instance> {
+async function startInstance(
+  platform: Platform,
+  tables: KuraTableNames,
+  endpoint = testEndpoint(),
+  extra: Partial<SessionModuleOptions> = {},
+): Promise<Instance> {
   const { client, documents } = createDynamoDbClients({
     endpoint,
     region: 'us-east-1',
@@ -129,6 +139,7 @@ async function startInstance(platform: Platform, tables: KuraTableNames, endpoin
         idleTimeoutSeconds: IDLE_SECONDS,
         // Short, so a test can see the guard renew the cookie after a second.
         refreshIntervalSeconds: 1,
+        ...extra,
       }),
     ],
     controllers: [DemoController],
@@ -310,6 +321,49 @@ describe('one session store, two platforms', () => {
 
     const back = await browser().get(`${one.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
     expect(back.status).toBe(401);
+  });
+});
+
+describe.each<Platform>(['express', 'fastify'])('the signed session cache on @nestjs/platform-%s', (platform) => {
+  const CACHE_SECONDS = 5;
+  let instance: Instance;
+  beforeAll(async () => {
+    const cache = { ttlSeconds: CACHE_SECONDS, keys: [{ kid: 'k1', secret: randomBytes(32) }] };
+    instance = await startInstance(platform, tables, testEndpoint(), { cache });
+  });
+  afterAll(async () => {
+    await instance?.close();
+  });
+
+  it('hands a cookie client the cache in a second cookie with the same attributes, as long-lived as the cache', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+
+    const me = await user.get(`${instance.url}/me`);
+
+    expect(me.status).toBe(200);
+    const cache = me.headers.getSetCookie().find((cookie) => cookie.startsWith('__Host-kura_session_cache='));
+    expect(cache).toMatch(/^__Host-kura_session_cache=[\w.-]+; Max-Age=[1-5]; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect((await user.get(`${instance.url}/me`)).body).toEqual({ user: 'ada' });
+  });
+
+  it('hands a bearer client the cache in a header, not a cookie', async () => {
+    const login = await browser().post(`${instance.url}/login`, { user: 'grace', transport: 'bearer' });
+
+    const me = await browser().get(`${instance.url}/me`, { headers: { authorization: `Bearer ${login.body.token}` } });
+
+    expect(me.status).toBe(200);
+    expect(me.headers.get(CACHE_HEADER)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(me.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('clears both cookies on logout', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+
+    const logout = await user.post(`${instance.url}/logout`);
+
+    expect(logout.headers.getSetCookie()).toEqual([CLEARED_COOKIE, CLEARED_COOKIE.replace('__Host-kura_session=', '__Host-kura_session_cache=')]);
   });
 });
 
