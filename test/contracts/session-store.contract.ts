@@ -61,6 +61,14 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.sessions.find(record.id, Date.now())).toEqual(record);
       });
 
+      it('stores a session whose user has only an id (no email, no name) and reads it back unchanged', async () => {
+        const record = newRecord(Date.now(), { user: { id: `contract-bare-${(users += 1)}`, name: null } });
+
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.find(record.id, Date.now())).toEqual(record);
+      });
+
       it('treats an expired session that is still stored as absent', async () => {
         const past = Date.now() - 2 * HOUR;
         const record = newRecord(past, { idleExpiresAt: past + 60_000 });

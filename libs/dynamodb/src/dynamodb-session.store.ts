@@ -40,7 +40,7 @@ export interface DynamoDbSessionStoreOptions {
 interface SessionItem {
   id: string;
   userId: string;
-  email: string;
+  email?: string;
   name?: string;
   createdAt: number;
   lastSeenAt: number;
@@ -72,8 +72,8 @@ function toItem(record: SessionRecord): SessionItem {
   return {
     ...rest,
     userId: user.id,
-    email: user.email,
-    ...(user.name !== null ? { name: user.name } : {}),
+    ...(user.email === undefined ? {} : { email: user.email }),
+    ...(typeof user.name === 'string' ? { name: user.name } : {}),
     expiresAt: ttlOf(record),
   };
 }
@@ -89,7 +89,7 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
   return {
     id: text('id')!,
     userId: text('userId')!,
-    email: text('email')!,
+    ...(text('email') !== undefined ? { email: text('email')! } : {}),
     createdAt: number('createdAt')!,
     lastSeenAt: number('lastSeenAt')!,
     idleExpiresAt: number('idleExpiresAt')!,
@@ -106,7 +106,7 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
 function toRecord(item: SessionItem): SessionRecord {
   return {
     id: item.id,
-    user: { id: item.userId, email: item.email, name: item.name ?? null },
+    user: { id: item.userId, ...(item.email !== undefined ? { email: item.email } : {}), name: item.name ?? null },
     createdAt: item.createdAt,
     lastSeenAt: item.lastSeenAt,
     idleExpiresAt: item.idleExpiresAt,

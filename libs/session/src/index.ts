@@ -1,6 +1,7 @@
 /**
  * @kura/session — the session core: token issue and check, lifecycle and expiry rules, the storage port,
  * and the Nest module, guard and decorators. Storage-agnostic: adapters implement `SessionStore`.
+ * Platform-neutral: works on @nestjs/platform-fastify and @nestjs/platform-express, with no cookie plugin.
  */
 export { SessionModule, type SessionModuleAsyncOptions } from './session.module.js';
 export {
@@ -29,6 +30,14 @@ export { SessionGuard, CacheableSession, type CookieReply, transportOf } from '.
 export { CrossSiteRequestGuard, type CrossSiteSource, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
 export {
+  type HttpRequestLike,
+  type HttpResponseLike,
+  requestCookies,
+  appendCookie,
+  setResponseHeader,
+  serialiseCookie,
+} from './http-exchange.js';
+export {
   type SessionStore,
   type SessionExtension,
   type RegisterEntry,
@@ -51,6 +60,8 @@ export {
   InvalidSessionDataError,
   CrossSiteRequestError,
 } from './session.errors.js';
+/** What the store throws when it cannot answer: map it to 503 with `Retry-After: retryAfterSeconds`. */
+export { StoreUnavailableError } from '@kura/common';
 export { generateSessionToken, isWellFormedToken, isWellFormedSessionId, sessionIdOf } from './session-token.js';
 export {
   type SessionRecord,

@@ -69,6 +69,15 @@ describe('SessionCache', () => {
       expect(await sut.verify(jws, record.id)).toEqual(record);
     });
 
+    it('returns a user without an email as captured', async () => {
+      const { sut, clock } = setup();
+      const record = sessionAt(clock.now(), { user: { id: 'app-user-7', name: null } });
+      const { jws } = await sut.issue(record);
+
+      expect(decodeJwt(jws)).not.toHaveProperty('email');
+      expect(await sut.verify(jws, record.id)).toEqual(record);
+    });
+
     it('is accepted only for the session id it names', async () => {
       const { sut, clock } = setup();
       const mine = sessionAt(clock.now());

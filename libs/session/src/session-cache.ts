@@ -16,7 +16,7 @@ const TYPE = 'kura-session-cache+jwt';
 interface CacheClaims extends JWTPayload {
   sid: string;
   sub: string;
-  email: string;
+  email?: string;
   name: string | null;
   ca: number;
   ls: number;
@@ -51,8 +51,8 @@ export class SessionCache {
     const claims: CacheClaims = {
       sid: record.id,
       sub: record.user.id,
-      email: record.user.email,
-      name: record.user.name,
+      ...(record.user.email === undefined ? {} : { email: record.user.email }),
+      name: record.user.name ?? null,
       ca: record.createdAt,
       ls: record.lastSeenAt,
       ie: record.idleExpiresAt,
@@ -90,7 +90,7 @@ export class SessionCache {
       if (payload.sid !== sessionId) return undefined;
       const record: SessionRecord = {
         id: payload.sid,
-        user: { id: payload.sub, email: payload.email, name: payload.name },
+        user: { id: payload.sub, ...(typeof payload.email === 'string' ? { email: payload.email } : {}), name: payload.name },
         createdAt: payload.ca,
         lastSeenAt: payload.ls,
         idleExpiresAt: payload.ie,

@@ -18,6 +18,14 @@ describe('SessionTransport', () => {
     expect(sut.read({ headers: {}, cookies: { '__Host-kura_session': token } })).toEqual({ token, kind: 'cookie', cache: undefined });
   });
 
+  it('reads the session cookie from the Cookie header when no cookie plugin parsed it', () => {
+    expect(sut.read({ headers: { cookie: `other=1; __Host-kura_session=${token}; __Host-kura_session_cache=c` } })).toEqual({
+      token,
+      kind: 'cookie',
+      cache: 'c',
+    });
+  });
+
   it.each(['Bearer', 'bearer', 'BEARER'])('prefers an Authorization %s header over the cookie', (scheme) => {
     const request = { headers: { authorization: `${scheme} ${token}` }, cookies: { '__Host-kura_session': 'other' } };
 

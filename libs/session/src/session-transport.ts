@@ -1,17 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { effectiveExpiry, type SessionRecord } from './session.types.js';
+import { type HttpRequestLike, requestCookies } from './http-exchange.js';
 
 /** How the client presented its token. */
 export type TransportKind = 'cookie' | 'bearer';
 
-/** The parts of an HTTP request the transport reads (a Fastify request with `@fastify/cookie` fits). */
-export interface TokenSource {
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly cookies?: Readonly<Record<string, string | undefined>>;
-}
+/**
+ * The parts of an HTTP request the transport reads: Fastify's and Express's requests both fit. Cookies come
+ * from `cookies` when a plugin (`@fastify/cookie`, `cookie-parser`) parsed them, from the `Cookie` header otherwise.
+ */
+export type TokenSource = HttpRequestLike;
 
-/** A cookie to send, in the shape `@fastify/cookie`'s `reply.setCookie(name, value, options)` takes. */
+/**
+ * A cookie to send. `maxAge` is in SECONDS (the `Max-Age` attribute; Express's `res.cookie` takes milliseconds:
+ * write it with `ResponseCookies` or `appendCookie`, which serialise it, never pass it to `res.cookie`).
+ */
 export interface CookieSpec {
   readonly name: string;
   readonly value: string;
@@ -55,10 +59,8 @@ export class SessionTransport {
       const cache = request.headers[CACHE_HEADER];
       return { token: BEARER.exec(authorization)?.[1] ?? '', kind: 'bearer', cache: typeof cache === 'string' ? cache : undefined };
     }
-    if (request.cookies === undefined) {
-      throw new Error('SessionTransport needs parsed cookies: register @fastify/cookie on the Fastify instance');
-    }
-    return { token: request.cookies[this.settings.cookie.name], kind: 'cookie', cache: request.cookies[this.cacheCookieName] };
+    const cookies = requestCookies(request);
+    return { token: cookies[this.settings.cookie.name], kind: 'cookie', cache: cookies[this.cacheCookieName] };
   }
 
   /** The cookie that carries the signed session cache; it lives as long as the cache token inside. */

@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type CookieReply, type SessionCarrier, sessionOf, writeCookie } from './session.guard.js';
+import { appendCookie, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
+import { type SessionCarrier, sessionOf } from './session.guard.js';
 import type { CookieSpec } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
 
@@ -14,13 +15,16 @@ export interface ResponseCookieJar {
   set(...cookies: CookieSpec[]): void;
 }
 
-/** Injects a {@link ResponseCookieJar} for the current response (login and logout set and clear cookies). */
+/**
+ * Injects a {@link ResponseCookieJar} for the current response (login and logout set and clear cookies), on
+ * Fastify and Express alike: each cookie becomes a `Set-Cookie` header on Node's response.
+ */
 export const ResponseCookies = createParamDecorator((_: unknown, context: ExecutionContext): ResponseCookieJar => {
-  const reply = context.switchToHttp().getResponse<CookieReply>();
+  const reply = context.switchToHttp().getResponse<HttpResponseLike>();
   return {
     set(...cookies: CookieSpec[]) {
-      reply.header('cache-control', 'no-store');
-      for (const cookie of cookies) writeCookie(reply, cookie);
+      setResponseHeader(reply, 'cache-control', 'no-store');
+      for (const cookie of cookies) appendCookie(reply, cookie);
     },
   };
 });

@@ -1,14 +1,15 @@
 import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SessionService } from './session.service.js';
-import { CACHE_HEADER, type CookieSpec, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
+import { CACHE_HEADER, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
+import { appendCookie, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
 
-/** The parts of an HTTP reply the session layer writes (a Fastify reply with `@fastify/cookie` fits). */
-export interface CookieReply {
-  header(name: string, value: string): unknown;
-  setCookie(name: string, value: string, options: CookieSpec['options']): unknown;
-}
+/**
+ * The reply the session layer writes to: a Fastify reply or an Express (Node) response.
+ * @deprecated since the session layer stopped needing `@fastify/cookie`; use `HttpResponseLike`.
+ */
+export type CookieReply = HttpResponseLike;
 
 const SESSION = Symbol('kura:session');
 const CACHEABLE = 'kura:session-cacheable';
@@ -43,24 +44,20 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<TokenSource & SessionCarrier & { method: string }>();
-    const reply = http.getResponse<CookieReply>();
+    const reply = http.getResponse<HttpResponseLike>();
     const { token, kind, cache } = this.transport.read(request);
     const cacheable = SAFE_METHODS.has(request.method.toUpperCase()) && this.reflector.get<boolean>(CACHEABLE, context.getHandler()) === true;
     const session = await this.sessions.authenticate(token, cacheable ? cache : undefined);
     request[SESSION] = { session, kind };
-    reply.header('cache-control', 'no-store');
+    setResponseHeader(reply, 'cache-control', 'no-store');
     if (kind === 'cookie') {
-      if (session.extended) writeCookie(reply, this.transport.cookieFor(session.token, session.record));
-      if (session.cache) writeCookie(reply, this.transport.cacheCookieFor(session.cache.jws, session.cache.expiresAt));
+      if (session.extended) appendCookie(reply, this.transport.cookieFor(session.token, session.record));
+      if (session.cache) appendCookie(reply, this.transport.cacheCookieFor(session.cache.jws, session.cache.expiresAt));
     } else if (session.cache) {
-      reply.header(CACHE_HEADER, session.cache.jws);
+      setResponseHeader(reply, CACHE_HEADER, session.cache.jws);
     }
     return true;
   }
-}
-
-export function writeCookie(reply: CookieReply, cookie: CookieSpec): void {
-  reply.setCookie(cookie.name, cookie.value, cookie.options);
 }
 
 /** How the checked session's token came on this request. */

@@ -49,6 +49,15 @@ describe('SessionService', () => {
     expect(JSON.stringify(await store.find(record.id, Date.UTC(2026, 0, 1)))).not.toContain(token);
   });
 
+  it('takes a user the app knows only by id: the record keeps no email and a null name', async () => {
+    const { sut } = setup();
+
+    const { token, record } = await sut.create({ id: 'app-user-7' });
+
+    expect(record.user).toEqual({ id: 'app-user-7', name: null });
+    expect((await sut.authenticate(token)).record.user).toEqual({ id: 'app-user-7', name: null });
+  });
+
   it('issues a different session on every login', async () => {
     const { sut } = setup();
 

@@ -81,7 +81,7 @@ export class SessionService {
     const absoluteExpiresAt = now + absoluteTimeoutMs;
     const record: SessionRecord = {
       id: sessionIdOf(token),
-      user: { id: user.id, email: user.email, name: user.name },
+      user: { id: user.id, ...(user.email === undefined ? {} : { email: user.email }), name: user.name ?? null },
       createdAt: now,
       lastSeenAt: now,
       idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),

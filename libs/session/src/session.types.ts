@@ -1,8 +1,13 @@
-/** The user a session belongs to, as captured at login (enough to answer `GET /auth/me` with one read). */
+/**
+ * The user a session belongs to, as the app identified them at login. The session layer uses only `id` (the key
+ * of the user's session register); `email` and `name` are kept as given and handed back on every request, so an
+ * app can answer "who am I" with one read. Kura's API always sets both. A session records a missing `name` as
+ * `null`; a missing `email` stays absent. Both are readable by whoever holds a signed cache token: no secrets.
+ */
 export interface SessionUser {
   readonly id: string;
-  readonly email: string;
-  readonly name: string | null;
+  readonly email?: string;
+  readonly name?: string | null;
 }
 
 /**

@@ -129,7 +129,7 @@ export class SessionsController {
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
-    const user = await this.accounts.confirmPassword(current.record.user.email, body.password, client.ip);
+    const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip);
     return this.answer(kind, await this.sessions.reauthenticated(current, client, user.credentialVersion), cookies);
   }
 
@@ -152,7 +152,7 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
     const { user } = current.record;
-    const credentialVersion = await this.accounts.changePassword(user.email, body.currentPassword, body.newPassword, client.ip);
+    const credentialVersion = await this.accounts.changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip);
     // The first session on the new credentials ends every session on the old ones, this one included, and
     // refuses any login still in flight with the old password.
     return this.answer(kind, await this.sessions.create(user, client, { credentialVersion }), cookies);
@@ -165,6 +165,16 @@ export class SessionsController {
     cookies.set(this.transport.cookieFor(token, record));
     return result;
   }
+}
+
+/**
+ * The email a Kura session was created with. The session layer takes users without one; Kura's login always sets
+ * it, so its absence is a defect (a 500), never a reason to check another account's password.
+ */
+function emailOf(record: SessionRecord): string {
+  const { email } = record.user;
+  if (email === undefined) throw new Error('A Kura session without its user email: it was not created by Kura login');
+  return email;
 }
 
 function toListEntry(record: SessionRecord, current: boolean) {

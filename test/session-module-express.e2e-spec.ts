@@ -1,0 +1,416 @@
+import 'reflect-metadata';
+import {
+  type ArgumentsHost,
+  Body,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  Get,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { createDynamoDbClients, DynamoDbSessionStore, type KuraTableNames } from '@kura/dynamodb';
+import {
+  type AuthenticatedSession,
+  CACHE_HEADER,
+  CacheableSession,
+  CrossSiteRequestError,
+  CrossSiteRequestGuard,
+  CurrentSession,
+  ResponseCookies,
+  type ResponseCookieJar,
+  SessionGuard,
+  SessionModule,
+  type SessionModuleOptions,
+  SessionRejectedError,
+  SessionService,
+  SessionTransport,
+  StoreUnavailableError,
+  type TokenSource,
+} from '@kura/session';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { HttpClient } from './support/http-client.js';
+
+/**
+ * SessionModule in a small Nest app that is not Kura's: no accounts library, no cookie plugin, on
+ * @nestjs/platform-express and on @nestjs/platform-fastify, with the same routes and the same assertions,
+ * over real HTTP, sessions in DynamoDB Local. The app decides who the user is (here: whoever the body names).
+ */
+const IDLE_SECONDS = 600;
+
+@Controller()
+class DemoController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+  ) {}
+
+  @Post('login')
+  @HttpCode(200)
+  async login(
+    @Body() body: { user: string; transport?: 'bearer' },
+    @Req() request: TokenSource,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    // Who the user is, the app decides: here an id and a display name, no email.
+    const user = { id: `demo:${body.user}`, name: body.user };
+    const { token, record } = await this.sessions.create(user, {}, { replaces: this.transport.read(request).token });
+    if (body.transport === 'bearer') return { user: body.user, token };
+    cookies.set(this.transport.cookieFor(token, record));
+    return { user: body.user };
+  }
+
+  @Get('me')
+  @UseGuards(SessionGuard)
+  @CacheableSession()
+  me(@CurrentSession() session: AuthenticatedSession) {
+    return { user: session.record.user.name };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+    const { token } = this.transport.read(request);
+    if (token) await this.sessions.revoke(token);
+    cookies.set(...this.transport.expiredCookies());
+  }
+}
+
+/**
+ * How an app maps the session layer's errors, on either platform (Nest's HttpAdapterHost writes the reply):
+ * no valid session is 401, a store that cannot answer is 503 with Retry-After. Without such a filter Nest
+ * answers both with 500.
+ */
+@Catch(SessionRejectedError, StoreUnavailableError, CrossSiteRequestError)
+class SessionErrorFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(error: SessionRejectedError | StoreUnavailableError | CrossSiteRequestError, host: ArgumentsHost): void {
+    const { httpAdapter } = this.adapterHost;
+    const response = host.switchToHttp().getResponse<unknown>();
+    if (error instanceof CrossSiteRequestError) {
+      httpAdapter.reply(response, { status: 403, title: 'Forbidden' }, 403);
+      return;
+    }
+    if (error instanceof StoreUnavailableError) {
+      httpAdapter.setHeader(response, 'retry-after', String(error.retryAfterSeconds));
+      httpAdapter.reply(response, { status: 503, title: 'Service Unavailable' }, 503);
+      return;
+    }
+    httpAdapter.setHeader(response, 'www-authenticate', 'Bearer');
+    httpAdapter.reply(response, { status: 401, title: 'Unauthorized' }, 401);
+  }
+}
+
+type Platform = 'express' | 'fastify';
+
+interface Instance {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+async function startInstance(
+  platform: Platform,
+  tables: KuraTableNames,
+  endpoint = testEndpoint(),
+  extra: Partial<SessionModuleOptions> = {},
+): Promise<Instance> {
+  const { client, documents } = createDynamoDbClients({
+    endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    timeoutMs: 2000,
+    maxAttempts: 1,
+  });
+  @Module({
+    imports: [
+      SessionModule.forRoot({
+        store: new DynamoDbSessionStore(documents, { tableName: tables.sessions }),
+        idleTimeoutSeconds: IDLE_SECONDS,
+        // Short, so a test can see the guard renew the cookie after a second.
+        refreshIntervalSeconds: 1,
+        ...extra,
+      }),
+    ],
+    controllers: [DemoController],
+    providers: [
+      { provide: APP_FILTER, useClass: SessionErrorFilter },
+      // CSRF defence for cookie sessions on every route; it reads Fastify's and Express's request alike.
+      { provide: APP_GUARD, useClass: CrossSiteRequestGuard },
+    ],
+  })
+  class DemoModule {}
+
+  const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  const app: INestApplication = await NestFactory.create(DemoModule, adapter, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as import('node:http').Server;
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await app.close();
+      client.destroy();
+    },
+  };
+}
+
+const SESSION_COOKIE = /^__Host-kura_session=([\w-]{43}); Max-Age=(\d+); Path=\/; HttpOnly; Secure; SameSite=Lax$/;
+const CLEARED_COOKIE = '__Host-kura_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax';
+
+/** A browser: one cookie jar for every instance, which share the host and differ only in port. */
+const browser = () => new HttpClient('http://127.0.0.1/');
+
+let tables: KuraTableNames;
+beforeAll(async () => {
+  tables = await freshTables();
+});
+
+describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platform-%s', (platform) => {
+  let first: Instance;
+  let second: Instance;
+  beforeAll(async () => {
+    [first, second] = await Promise.all([startInstance(platform, tables), startInstance(platform, tables)]);
+  });
+  afterAll(async () => {
+    await Promise.all([first?.close(), second?.close()]);
+  });
+
+  it('sets an HttpOnly, Secure, SameSite=Lax, Path=/ host-only cookie that lives as long as the session, in seconds', async () => {
+    const user = browser();
+
+    const login = await user.post(`${first.url}/login`, { user: 'ada' });
+
+    expect(login.status).toBe(200);
+    expect(login.body).toEqual({ user: 'ada' });
+    const [setCookie, ...others] = login.headers.getSetCookie();
+    expect(others).toEqual([]);
+    expect(setCookie).toMatch(SESSION_COOKIE);
+    const maxAge = Number(SESSION_COOKIE.exec(setCookie!)![2]);
+    expect(maxAge).toBeGreaterThan(IDLE_SECONDS - 10);
+    expect(maxAge).toBeLessThanOrEqual(IDLE_SECONDS);
+    expect(login.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers /me with the cookie, and marks the answer no-store', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const me = await user.get(`${first.url}/me`);
+
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ user: 'ada' });
+    expect(me.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('renews the cookie, same token, when a request extends the idle expiry', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+    const token = await cookieValue(user, first.url);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const me = await user.get(`${first.url}/me`);
+
+    expect(me.status).toBe(200);
+    const [renewed, ...others] = me.headers.getSetCookie();
+    expect(others).toEqual([]);
+    expect(renewed).toMatch(SESSION_COOKIE);
+    expect(SESSION_COOKIE.exec(renewed!)![1]).toBe(token);
+  });
+
+  it('answers /me with a bearer token, and sets no cookie for it', async () => {
+    const login = await browser().post(`${first.url}/login`, { user: 'grace', transport: 'bearer' });
+    expect(login.headers.getSetCookie()).toEqual([]);
+
+    const me = await browser().get(`${first.url}/me`, { headers: { authorization: `Bearer ${login.body.token}` } });
+
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ user: 'grace' });
+  });
+
+  it('refuses /me without a session with 401 and WWW-Authenticate: Bearer', async () => {
+    const me = await browser().get(`${first.url}/me`);
+
+    expect(me.status).toBe(401);
+    expect(me.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('ends the session on logout, clears the cookie, and refuses the old token after', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+    const token = await cookieValue(user, first.url);
+
+    const logout = await user.post(`${first.url}/logout`);
+
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie()).toEqual([CLEARED_COOKIE]);
+    expect((await user.get(`${first.url}/me`)).status).toBe(401);
+    const replayed = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(replayed.status).toBe(401);
+  });
+
+  it('refuses a cookie logout from another site with 403 and keeps the session; its own origin may', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const forged = await user.post(`${first.url}/logout`, undefined, { headers: { origin: 'https://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect((await user.get(`${first.url}/me`)).status).toBe(200);
+
+    const own = await user.post(`${first.url}/logout`, undefined, { headers: { origin: first.url, 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(204);
+  });
+
+  it('ends a bearer session on logout', async () => {
+    const login = await browser().post(`${first.url}/login`, { user: 'grace', transport: 'bearer' });
+    const authorization = `Bearer ${login.body.token}`;
+
+    expect((await browser().post(`${first.url}/logout`, undefined, { headers: { authorization } })).status).toBe(204);
+
+    expect((await browser().get(`${first.url}/me`, { headers: { authorization } })).status).toBe(401);
+  });
+
+  it('shares sessions between two instances: login on one, /me and logout on the other, 401 on the first', async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+
+    const elsewhere = await user.get(`${second.url}/me`);
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.body).toEqual({ user: 'ada' });
+    const token = await cookieValue(user, first.url);
+
+    expect((await user.post(`${second.url}/logout`)).status).toBe(204);
+
+    const back = await browser().get(`${first.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(back.status).toBe(401);
+  });
+});
+
+describe('one session store, two platforms', () => {
+  let express: Instance;
+  let fastify: Instance;
+  beforeAll(async () => {
+    [express, fastify] = await Promise.all([startInstance('express', tables), startInstance('fastify', tables)]);
+  });
+  afterAll(async () => {
+    await Promise.all([express?.close(), fastify?.close()]);
+  });
+
+  it.each([
+    ['express', 'fastify'],
+    ['fastify', 'express'],
+  ] as const)('takes a login on %s on %s, and a logout there ends it on both', async (from, to) => {
+    const [one, other] = from === 'express' ? [express, fastify] : [fastify, express];
+    const user = browser();
+    await user.post(`${one.url}/login`, { user: `ada-${to}` });
+    const token = await cookieValue(user, one.url);
+
+    expect((await user.get(`${other.url}/me`)).body).toEqual({ user: `ada-${to}` });
+    expect((await user.post(`${other.url}/logout`)).status).toBe(204);
+
+    const back = await browser().get(`${one.url}/me`, { headers: { cookie: `__Host-kura_session=${token}` } });
+    expect(back.status).toBe(401);
+  });
+});
+
+describe.each<Platform>(['express', 'fastify'])('the signed session cache on @nestjs/platform-%s', (platform) => {
+  const CACHE_SECONDS = 5;
+  let instance: Instance;
+  beforeAll(async () => {
+    const cache = { ttlSeconds: CACHE_SECONDS, keys: [{ kid: 'k1', secret: randomBytes(32) }] };
+    instance = await startInstance(platform, tables, testEndpoint(), { cache });
+  });
+  afterAll(async () => {
+    await instance?.close();
+  });
+
+  it('hands a cookie client the cache in a second cookie with the same attributes, as long-lived as the cache', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+
+    const me = await user.get(`${instance.url}/me`);
+
+    expect(me.status).toBe(200);
+    const cache = me.headers.getSetCookie().find((cookie) => cookie.startsWith('__Host-kura_session_cache='));
+    expect(cache).toMatch(/^__Host-kura_session_cache=[\w.-]+; Max-Age=[1-5]; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect((await user.get(`${instance.url}/me`)).body).toEqual({ user: 'ada' });
+  });
+
+  it('hands a bearer client the cache in a header, not a cookie', async () => {
+    const login = await browser().post(`${instance.url}/login`, { user: 'grace', transport: 'bearer' });
+
+    const me = await browser().get(`${instance.url}/me`, { headers: { authorization: `Bearer ${login.body.token}` } });
+
+    expect(me.status).toBe(200);
+    expect(me.headers.get(CACHE_HEADER)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(me.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('clears both cookies on logout', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+
+    const logout = await user.post(`${instance.url}/logout`);
+
+    expect(logout.headers.getSetCookie()).toEqual([CLEARED_COOKIE, CLEARED_COOKIE.replace('__Host-kura_session=', '__Host-kura_session_cache=')]);
+  });
+});
+
+describe.each<Platform>(['express', 'fastify'])('a store outage on @nestjs/platform-%s', (platform) => {
+  let proxy: FaultProxy;
+  let instance: Instance;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    instance = await startInstance(platform, tables, proxy.endpoint);
+  });
+  afterAll(async () => {
+    await instance?.close();
+    await proxy?.close();
+  });
+  afterEach(() => proxy.set('pass'));
+
+  it('is answered 503 with Retry-After by the app filter, on /me and on login', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+    proxy.set('reset');
+
+    const me = await user.get(`${instance.url}/me`);
+    const login = await browser().post(`${instance.url}/login`, { user: 'lin' });
+
+    for (const answer of [me, login]) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    }
+    expect(login.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('serves the session again once the store is back', async () => {
+    const user = browser();
+    await user.post(`${instance.url}/login`, { user: 'ada' });
+    proxy.set('reset');
+    expect((await user.get(`${instance.url}/me`)).status).toBe(503);
+
+    proxy.set('pass');
+
+    expect((await user.get(`${instance.url}/me`)).status).toBe(200);
+  });
+});
+
+/** The session token the browser holds (its cookie jar keeps it for the host, whatever the port). */
+async function cookieValue(user: HttpClient, url: string): Promise<string> {
+  const cookies = await user.jar.getCookies(url);
+  const session = cookies.find((cookie) => cookie.key === '__Host-kura_session');
+  if (!session) throw new Error('no session cookie in the jar');
+  return session.value;
+}
