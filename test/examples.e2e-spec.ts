@@ -142,6 +142,17 @@ describe.each(EXAMPLES)('the %s example, installed outside the repository from t
     expect((await send(`${first.url}/me`, 'GET')).status).toBe(401);
   });
 
+  it('answers 503 with Retry-After when DynamoDB cannot answer, and 200 again once it can', async () => {
+    const cookie = await logIn(first.url, 'edsger');
+    proxy.set('reset'); // every DynamoDB call has its connection cut
+
+    const unavailable = await send(`${first.url}/me`, 'GET', cookie);
+    proxy.set('pass');
+
+    expect({ status: unavailable.status, retryAfter: unavailable.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: expect.stringMatching(/^[1-9]\d*$/) });
+    expect((await send(`${first.url}/me`, 'GET', cookie)).status).toBe(200);
+  });
+
   it('costs at most one DynamoDB read and no write per steady-state GET /me', async () => {
     const cookie = await logIn(first.url, 'grace');
     await new Promise((resolve) => setTimeout(resolve, 200)); // the login's own calls are not this test's
