@@ -74,7 +74,7 @@ async function start(folder: string, env: Record<string, string>): Promise<Examp
   };
 }
 
-/** A client that keeps the cookies of its last login and sends them as a browser would. */
+/** One request, with the cookies a login handed out (`cookiesOf`), as a browser sends them back. */
 const send = (url: string, method: 'GET' | 'POST', cookie = '', body?: unknown) =>
   fetch(url, {
     method,
