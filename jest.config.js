@@ -25,6 +25,9 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  // The examples are standalone apps with their own package.json and node_modules: not part of this project's run.
+  modulePathIgnorePatterns: ['<rootDir>/apps/examples/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/examples/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

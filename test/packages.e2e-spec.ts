@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testEndpoint } from './support/engine.js';
+import { installPacked, PACKAGES, type PackedPackages, packPackages } from './support/packed-packages.js';
 
 /**
  * The libraries as someone outside this repository gets them: built (`npm run build:packages`), packed with
@@ -12,31 +13,22 @@ import { testEndpoint } from './support/engine.js';
  */
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
-const PACKAGES = ['common', 'session', 'accounts', 'dynamodb', 'connect'];
-const npm = (args: string[], cwd: string) => run('npm', args, { cwd, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 let outside: string;
-const packed = new Map<string, string[]>();
+let packed: PackedPackages;
 beforeAll(async () => {
   outside = await mkdtemp(join(tmpdir(), 'kura-packages-'));
-  const tarballs = join(outside, 'tarballs');
-  await mkdir(tarballs);
-  await npm(['run', '-s', 'build:packages'], ROOT);
-  for (const name of PACKAGES) {
-    const { stdout } = await npm(['pack', '--json', '--pack-destination', tarballs], join(ROOT, 'libs', name));
-    packed.set(name, (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((file) => file.path));
-  }
+  packed = await packPackages(join(outside, 'tarballs'));
   const app = join(outside, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
-  const tgz = (await readdir(tarballs)).map((file) => join(tarballs, file));
-  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...tgz, '@aws-sdk/client-dynamodb@3', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1'], app);
+  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
 }, 240_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
 describe('the packed libraries', () => {
   it.each(PACKAGES)('@kura/%s holds its compiled code, types and manifest, and no tests or sources', (name) => {
-    const files = packed.get(name)!;
+    const files = packed.files.get(name)!;
 
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
     expect(files.filter((file) => !/^(package\.json|README\.md|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);

@@ -9,7 +9,8 @@ import { type IncomingMessage, type ServerResponse, createServer, request as htt
  * - `blackhole`: accept the call and never answer;
  * - `http500`: DynamoDB's InternalServerError (HTTP 500);
  * - `throttle`: ProvisionedThroughputExceededException (HTTP 400), what DynamoDB answers when it throttles.
- * `calls` counts the calls that arrived (the SDK's attempts), per mode change.
+ * `calls` counts the calls that arrived (the SDK's attempts), per mode change; `operations` counts them by
+ * DynamoDB operation (`GetItem`, `PutItem`, ...), so a test can say what a request cost at the engine boundary.
  */
 export type FaultMode = 'pass' | 'latency' | 'reset' | 'blackhole' | 'http500' | 'throttle';
 
@@ -19,6 +20,8 @@ export type CallFilter = (operation: string, body: string) => boolean;
 export interface FaultProxy {
   readonly endpoint: string;
   readonly calls: number;
+  /** Calls that arrived since the last `set()`, by operation (the `X-Amz-Target` header). */
+  readonly operations: Readonly<Record<string, number>>;
   set(mode: FaultMode, options?: { delayMs?: number }): void;
   /**
    * Holds the next call that matches until `release()`, to force one interleaving: `held` resolves once such a
@@ -44,6 +47,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let mode: FaultMode = 'pass';
   let delayMs = 0;
   let calls = 0;
+  let operations: Record<string, number> = {};
   const holds: { filter: CallFilter; arrived: () => void; released: Promise<void> }[] = [];
   const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
 
@@ -91,6 +95,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       calls += 1;
+      const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      operations[operation] = (operations[operation] ?? 0) + 1;
       const body = Buffer.concat(chunks);
       if (oneShot(req, res, body)) return;
       switch (mode) {
@@ -126,6 +132,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     get calls() {
       return calls;
     },
+    get operations() {
+      return { ...operations };
+    },
     hold(filter) {
       let arrived!: () => void;
       let release!: () => void;
@@ -144,6 +153,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       mode = next;
       delayMs = options.delayMs ?? 0;
       calls = 0;
+      operations = {};
       // A black hole holds what it has; leaving it lets those calls fail over to the next mode's behaviour.
       for (const res of held) res.destroy();
       held.clear();

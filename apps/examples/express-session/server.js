@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import { KuraStore, StoreUnavailableError } from '@kura/connect';
+
+const env = process.env;
+const store = new KuraStore({
+  tableName: env.SESSIONS_TABLE ?? 'kura-example-sessions',
+  connection: { region: env.AWS_REGION ?? 'us-east-1', endpoint: env.DYNAMODB_ENDPOINT },
+});
+if (env.KURA_CREATE_TABLES === 'true') await store.ensureTable();
+if (!env.SESSION_SECRET) console.warn('SESSION_SECRET is not set: a random one is used, so no other process accepts these cookies');
+
+const app = express();
+app.use(express.json());
+app.use(session({
+  store,
+  secret: env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+  resave: false,
+  saveUninitialized: false,
+  cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: 'auto' },
+}));
+
+// Login by name only: a demo of the session, not of accounts. Your app checks credentials here.
+app.post('/login', (req, res, next) => {
+  const user = req.body?.user;
+  if (typeof user !== 'string' || user === '') return res.status(400).json({ title: 'user is required' });
+  // A login never keeps the session the client came with.
+  req.session.regenerate((error) => {
+    if (error) return next(error);
+    req.session.user = user;
+    req.session.save((error) => (error ? next(error) : res.json({ user })));
+  });
+});
+app.get('/me', (req, res) => (req.session.user ? res.json({ user: req.session.user }) : res.status(401).json({ title: 'Unauthorized' })));
+app.post('/logout', (req, res, next) =>
+  req.session.destroy((error) => (error ? next(error) : res.clearCookie('connect.sid').status(204).end())),
+);
+
+// DynamoDB could not answer: 503, and when to try again.
+app.use((error, req, res, next) => {
+  if (!(error instanceof StoreUnavailableError)) return next(error);
+  res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json({ title: 'Service Unavailable' });
+});
+
+const server = app.listen(Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1', () => {
+  const { address, port } = server.address();
+  console.log(`listening on http://${address}:${port}`);
+});
+process.once('SIGTERM', () => server.close(() => store.close()));

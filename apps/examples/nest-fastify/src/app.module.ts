@@ -1,0 +1,20 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CrossSiteRequestGuard, SessionModule, type SessionStore } from '@kura/session';
+import { AuthController } from './auth.controller.js';
+import { SessionErrorFilter } from './session-error.filter.js';
+
+@Module({})
+export class AppModule {
+  static register(store: SessionStore): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [SessionModule.forRoot({ store })],
+      controllers: [AuthController],
+      providers: [
+        { provide: APP_FILTER, useClass: SessionErrorFilter },
+        { provide: APP_GUARD, useClass: CrossSiteRequestGuard },
+      ],
+    };
+  }
+}
