@@ -59,8 +59,8 @@ const render = (overlay: string): K8sObject[] => renderDir(`infra/k8s/overlays/$
 const kustomization = (overlay: string) => parse(readFileSync(`infra/k8s/overlays/${overlay}/kustomization.yaml`, 'utf8'));
 const podSpecs = (objects: K8sObject[]): [string, PodSpec][] =>
   objects.filter((o) => o.spec?.template?.spec?.containers).map((o) => [`${o.kind}/${o.metadata.name}`, o.spec.template.spec]);
-/** The README's Kubernetes section, from its heading to the next one. */
-const kubernetesSection = () => /^## On Kubernetes[\s\S]*?(?=^## )/m.exec(readFileSync('README.md', 'utf8'))![0];
+/** The Kubernetes page of the docs (docs/kubernetes.md). */
+const kubernetesSection = () => readFileSync('docs/kubernetes.md', 'utf8');
 
 const describeIfKubectl = kubectlAvailable() ? describe : describe.skip;
 
@@ -340,7 +340,7 @@ describeIfKubectl('the local overlay specifically', () => {
   });
 });
 
-describe("the README's Kubernetes section", () => {
+describe('the Kubernetes page (docs/kubernetes.md)', () => {
   it('needs no tool but kubectl to render and apply the manifests: no standalone kustomize', () => {
     const section = kubernetesSection();
     expect(section).not.toMatch(/(?<!kubectl )\bkustomize (edit|build)\b/);

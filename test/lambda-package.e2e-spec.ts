@@ -36,9 +36,9 @@ describe('the deployable artifact', () => {
     expect(size).toBeLessThan(1_500_000);
   });
 
-  it('is the size the README states, within 10%', async () => {
+  it('is the size docs/lambda.md states, within 10%', async () => {
     const { size } = await stat(`${ROOT}.build/lambda/index.mjs`);
-    const readme = await readFile(`${ROOT}README.md`, 'utf8');
+    const readme = await readFile(`${ROOT}docs/lambda.md`, 'utf8');
     const stated = /\(`npm run bundle`, about ([\d.]+) MB/.exec(readme);
     expect(stated).not.toBeNull();
     expect(Math.abs(Number(stated![1]) * 1_000_000 - size) / size).toBeLessThan(0.1);

@@ -125,7 +125,7 @@ const origins = z.string().transform((value, context) => {
 });
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -');
 
-/** Every environment variable Kura reads, with its default. The README's configuration table mirrors this. */
+/** Every environment variable Kura reads, with its default. The configuration table in docs/configuration.md mirrors this. */
 /**
  * How long one DynamoDB call may take before it counts as failed. A remote engine answers in milliseconds, so a
  * second means it is in trouble. The embedded engine runs on this process's own event loop: a burst of logins on a
