@@ -18,6 +18,9 @@ export function redisServerMissing(): string | undefined {
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
+  /** The server's process id (to pause it with SIGSTOP, say). */
+  readonly pid: number;
+  /** Stops the server and removes its dir; calling it again is harmless. */
   stop(): Promise<void>;
 }
 
@@ -64,5 +67,5 @@ export async function startRedisServer(): Promise<RedisServer> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop };
 }

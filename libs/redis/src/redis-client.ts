@@ -3,7 +3,10 @@ import { createClient, type RedisClientType } from 'redis';
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
   url?: string;
-  /** How long one command may take before it fails (ms): a request never waits on Redis longer. @default 1000 */
+  /**
+   * How long a command may wait to be written before it fails (ms; node-redis's own timeout, which does not
+   * cover a command already sent: the stores' `commandTimeoutMs` bounds the whole round trip). @default 1000
+   */
   commandTimeoutMs?: number;
   /** How long connecting may take (ms). @default 2000 */
   connectTimeoutMs?: number;
@@ -14,7 +17,7 @@ export interface RedisConnectionOptions {
 /**
  * A node-redis client configured so that a Redis outage surfaces at once as `StoreUnavailableError` instead of
  * hanging requests: no offline queue (commands sent while disconnected fail immediately), a timeout on every
- * command, a bounded connect time, and reconnection in the background with capped backoff. Call
+ * queued command (the stores add a deadline on each round trip), a bounded connect time, and reconnection in the background with capped backoff. Call
  * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown.
  */
 export function createRedisClient(options: RedisConnectionOptions = {}): RedisClientType {

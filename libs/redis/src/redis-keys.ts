@@ -42,3 +42,11 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
 }
 
 const escapeGlob = (value: string) => value.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+
+/** What every Redis store is configured with. */
+export interface RedisStoreOptions {
+  /** Prepended to every key, so one Redis can serve several deployments. @default 'kura:' */
+  keyPrefix?: string;
+  /** How long one command may wait for its answer (ms) before the store throws StoreUnavailableError. @default 1000 */
+  commandTimeoutMs?: number;
+}

@@ -1,7 +1,7 @@
 import type { LoginAttemptStore } from '@kura/accounts';
 import { storeUnavailable } from './redis-errors.js';
-import { redisKeys, type RedisKeys } from './redis-keys.js';
-import { type RedisCommander, RedisScript } from './redis-script.js';
+import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
 
 /**
  * Adds an attempt while the counter holds fewer than the bound (or already holds it: a retry), and keeps the
@@ -18,12 +18,14 @@ return 1`);
 /** Failed-login counters in Redis: a set of attempt ids per counter, bounded atomically by a script. */
 export class RedisLoginAttemptStore implements LoginAttemptStore {
   private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
 
   constructor(
-    private readonly redis: RedisCommander,
-    options: { keyPrefix?: string } = {},
+    redis: RedisCommander,
+    options: RedisStoreOptions = {},
   ) {
     this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
   }
 
   async counts(keys: readonly string[]): Promise<number[]> {

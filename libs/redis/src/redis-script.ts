@@ -26,3 +26,35 @@ export class RedisScript {
     }
   }
 }
+
+/** A command that got no answer in time. */
+export class CommandDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`Redis command timeout: no answer within ${ms} ms`);
+  }
+}
+
+/**
+ * Every command answered or failed within `ms`. node-redis's own command timeout only covers commands still
+ * waiting to be written: one already sent to a Redis that stopped answering (paused, overloaded, a network
+ * partition) would wait for the socket to close. The deadline fails the caller instead; the reply, if it ever
+ * comes, is dropped.
+ */
+export function withDeadline(redis: RedisCommander, ms: number): RedisCommander {
+  return {
+    sendCommand: (args) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms);
+        redis.sendCommand(args).then(
+          (reply) => {
+            clearTimeout(timer);
+            resolve(reply);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      }),
+  };
+}

@@ -1,7 +1,7 @@
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { storeUnavailable } from './redis-errors.js';
-import { redisKeys, type RedisKeys } from './redis-keys.js';
-import { type RedisCommander, RedisScript } from './redis-script.js';
+import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
 
 /**
  * Writes the document only on the version read. KEYS: data. ARGV: expected version, JSON, expiry (epoch ms).
@@ -23,12 +23,14 @@ return 1`);
 /** Session documents in Redis: a hash per document (`d` JSON, `v` version), written optimistically by version. */
 export class RedisSessionDataStore implements SessionDataStore {
   private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
 
   constructor(
-    private readonly redis: RedisCommander,
-    options: { keyPrefix?: string } = {},
+    redis: RedisCommander,
+    options: RedisStoreOptions = {},
   ) {
     this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
   }
 
   async read(sessionId: string): Promise<SessionData> {

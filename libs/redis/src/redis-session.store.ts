@@ -9,12 +9,10 @@ import {
   type SessionStore,
 } from '@kura/session';
 import { storeUnavailable } from './redis-errors.js';
-import { idOfKey, redisKeys, type RedisKeys } from './redis-keys.js';
-import { type RedisCommander, RedisScript } from './redis-script.js';
+import { idOfKey, redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
 
-export interface RedisSessionStoreOptions {
-  /** Prepended to every key, so one Redis can serve several deployments. @default 'kura:' */
-  keyPrefix?: string;
+export interface RedisSessionStoreOptions extends RedisStoreOptions {
   /**
    * How long Redis keeps a session's key after the session expired (capped at its absolute expiry): reads treat
    * it as absent at once, but ending it still says whose it was, so a logout or revocation of an idle-expired
@@ -158,13 +156,15 @@ function entriesOf(register: Record<string, string>): RegisterEntry[] {
  */
 export class RedisSessionStore implements SessionStore {
   private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
   private readonly retainExpiredMs: number;
 
   constructor(
-    private readonly redis: RedisCommander,
+    redis: RedisCommander,
     options: RedisSessionStoreOptions = {},
   ) {
     this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
     this.retainExpiredMs = options.retainExpiredMs ?? 86_400_000;
   }
 
