@@ -69,3 +69,40 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     }
   });
 });
+
+(missing ? describe.skip : describe)('RedisSessionStore keys', () => {
+  let server: RedisServer;
+  let client: ReturnType<typeof createRedisClient>;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = createRedisClient({ url: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.stop();
+  });
+
+  const HOUR = 3_600_000;
+  const expireTime = async (key: string) => Number(await client.sendCommand(['PEXPIRETIME', key]));
+
+  it('lets Redis free every key it writes: sessions a while after expiry, tombstones keep that, registers only move later', async () => {
+    const store = new RedisSessionStore(client, { retainExpiredMs: HOUR });
+    const keys = redisKeys();
+    const now = Date.now();
+    const id = sessionIdOf(generateSessionToken());
+    const user = { id: 'keys-user', name: null };
+    await store.insert({ id, user, createdAt: now, lastSeenAt: now, idleExpiresAt: now + HOUR / 2, absoluteExpiresAt: now + 8 * HOUR });
+
+    expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
+    expect(await expireTime(keys.sessionsOf(user.id))).toBe(now + 8 * HOUR);
+
+    await store.end(id, now);
+    expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
+    expect(await client.sendCommand(['HGETALL', keys.session(id)])).toEqual(['userId', user.id, 'endedAt', String(now)]);
+
+    await store.register(user.id, { id: 'a', absoluteExpiresAt: now + 8 * HOUR, credentialVersion: 0 }, now);
+    await store.register(user.id, { id: 'b', absoluteExpiresAt: now + 2 * HOUR, credentialVersion: 0 }, now);
+    expect(await expireTime(keys.register(user.id))).toBe(now + 8 * HOUR);
+  });
+});
