@@ -21,7 +21,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
-    '^@kura/(common|session|accounts|dynamodb|connect)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@kura/(common|session|accounts|dynamodb|connect|redis)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],

@@ -22,7 +22,7 @@ beforeAll(async () => {
   const app = join(outside, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
-  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
+  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis@5', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
 }, 240_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 

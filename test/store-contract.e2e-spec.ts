@@ -1,10 +1,12 @@
 import { InMemoryLoginAttemptStore } from '@kura/accounts';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, ensureKuraTables } from '@kura/dynamodb';
+import { createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
 import { freshTables, testClients } from './support/engine.js';
+import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 const closers: (() => unknown)[] = [];
 afterAll(async () => {
@@ -36,6 +38,23 @@ storeContract('dynalite (the embedded engine)', async () => {
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return onDynamoDb(endpoint);
 });
+
+const redisMissing = redisServerMissing();
+if (redisMissing) {
+  console.warn(`SKIPPING the store contract on Redis: ${redisMissing}`);
+  describe.skip('the store contract on Redis', () => it('needs redis-server', () => undefined));
+} else {
+  storeContract('Redis (its own redis-server)', async () => {
+    const server = await startRedisServer();
+    const client = createRedisClient({ url: server.url });
+    closers.push(async () => {
+      client.destroy();
+      await server.stop();
+    });
+    await client.connect();
+    return { sessions: new RedisSessionStore(client), data: new RedisSessionDataStore(client), attempts: new RedisLoginAttemptStore(client) };
+  });
+}
 
 // ensureKuraTables is what freshTables uses; referenced so a rename breaks this file loudly.
 void ensureKuraTables;

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
  * packed with `npm pack`. Shared by the tests that install them outside the repository (`test/packages`,
  * `test/examples`).
  */
-export const PACKAGES = ['common', 'session', 'accounts', 'dynamodb', 'connect'] as const;
+export const PACKAGES = ['common', 'session', 'accounts', 'dynamodb', 'connect', 'redis'] as const;
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ export const npm = (args: string[], cwd: string) =>
   run('npm', args, { cwd, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 export interface PackedPackages {
-  /** Absolute paths of the five tarballs. */
+  /** Absolute paths of the tarballs, one per package. */
   readonly tarballs: string[];
   /** The files each tarball holds, by package folder name (`session`, ...). */
   readonly files: ReadonlyMap<string, string[]>;

@@ -1,0 +1,38 @@
+import { createClient, type RedisClientType } from 'redis';
+
+export interface RedisConnectionOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /**
+   * How long a command may wait to be written before it fails (ms; node-redis's own timeout, which does not
+   * cover a command already sent: the stores' `commandTimeoutMs` bounds the whole round trip). @default 1000
+   */
+  commandTimeoutMs?: number;
+  /** How long connecting may take (ms). @default 2000 */
+  connectTimeoutMs?: number;
+  /** The longest pause between reconnection attempts (ms); the client keeps trying in the background. @default 2000 */
+  maxReconnectDelayMs?: number;
+}
+
+/**
+ * A node-redis client configured so that a Redis outage surfaces at once as `StoreUnavailableError` instead of
+ * hanging requests: no offline queue (commands sent while disconnected fail immediately), a timeout on every
+ * queued command (the stores add a deadline on each round trip), a bounded connect time, and reconnection in the background with capped backoff. Call
+ * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown.
+ */
+export function createRedisClient(options: RedisConnectionOptions = {}): RedisClientType {
+  const maxDelay = options.maxReconnectDelayMs ?? 2000;
+  const client = createClient({
+    url: options.url ?? 'redis://127.0.0.1:6379',
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+    },
+  });
+  // node-redis emits connection failures as 'error' events; unhandled, they would crash the process. The
+  // commands that fail meanwhile carry the error to their callers as StoreUnavailableError.
+  client.on('error', () => undefined);
+  return client as unknown as RedisClientType;
+}

@@ -1,0 +1,52 @@
+/**
+ * Kura's key layout in Redis. Every key carries a hash tag (`{...}`) naming what it belongs to, so Redis
+ * Cluster puts a user's register and session index in one slot (a later script may touch both), while each
+ * session, session document and login counter lives in the slot of its own id. Every script in this package
+ * touches exactly one key; operations that change several keys sequence single-key steps the way the DynamoDB
+ * adapter sequences conditional writes (docs/concurrency.md).
+ */
+export interface RedisKeys {
+  /** A session (a hash), keyed by the token's hash; after `end`, a tombstone (`userId`, `endedAt`). */
+  session(id: string): string;
+  /** A session's document (a hash: `d` JSON, `v` version). */
+  data(id: string): string;
+  /** A user's register (a hash: `cv` credential version, `s:<id>` = `<absolute expiry>:<credential version>`). */
+  register(userId: string): string;
+  /** A user's sessions (a sorted set: session id scored by `createdAt`), for listing newest first. */
+  sessionsOf(userId: string): string;
+  /** A failed-login counter (a set of attempt ids). */
+  attempts(key: string): string;
+  /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
+  pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
+}
+
+/** Braces in an id would move the hash tag: they are escaped so the tag is always the whole id. */
+const tag = (value: string) => `{${value.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')}}`;
+
+/** The id inside a key's hash tag (the inverse of the escaping above). */
+export function idOfKey(key: string): string {
+  const inner = key.slice(key.lastIndexOf('{', key.length - 1) + 1, -1);
+  return inner.replaceAll('%7D', '}').replaceAll('%7B', '{').replaceAll('%25', '%');
+}
+
+/** The keys under `prefix` (default `kura:`), so one Redis can serve several deployments. */
+export function redisKeys(prefix = 'kura:'): RedisKeys {
+  return {
+    session: (id) => `${prefix}session:${tag(id)}`,
+    data: (id) => `${prefix}data:${tag(id)}`,
+    register: (userId) => `${prefix}register:${tag(userId)}`,
+    sessionsOf: (userId) => `${prefix}sessions-of:${tag(userId)}`,
+    attempts: (key) => `${prefix}attempts:${tag(key)}`,
+    pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
+  };
+}
+
+const escapeGlob = (value: string) => value.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+
+/** What every Redis store is configured with. */
+export interface RedisStoreOptions {
+  /** Prepended to every key, so one Redis can serve several deployments. @default 'kura:' */
+  keyPrefix?: string;
+  /** How long one command may wait for its answer (ms) before the store throws StoreUnavailableError. @default 1000 */
+  commandTimeoutMs?: number;
+}

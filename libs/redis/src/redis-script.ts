@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+
+/** What the adapters need of a node-redis client: one raw command at a time (RESP2 replies). */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/**
+ * A Lua script run by its SHA1 (EVALSHA), loaded on first use and after a restart or SCRIPT FLUSH (NOSCRIPT):
+ * the script body crosses the wire once, not on every call. Each script touches exactly the keys it is given.
+ */
+export class RedisScript {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisCommander, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    try {
+      return await client.sendCommand(['EVALSHA', this.sha, ...tail]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.sendCommand(['EVAL', this.source, ...tail]);
+    }
+  }
+}
+
+/** A command that got no answer in time. */
+export class CommandDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`Redis command timeout: no answer within ${ms} ms`);
+  }
+}
+
+/**
+ * Every command answered or failed within `ms`. node-redis's own command timeout only covers commands still
+ * waiting to be written: one already sent to a Redis that stopped answering (paused, overloaded, a network
+ * partition) would wait for the socket to close. The deadline fails the caller instead; the reply, if it ever
+ * comes, is dropped.
+ */
+export function withDeadline(redis: RedisCommander, ms: number): RedisCommander {
+  return {
+    sendCommand: (args) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms);
+        redis.sendCommand(args).then(
+          (reply) => {
+            clearTimeout(timer);
+            resolve(reply);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      }),
+  };
+}

@@ -1,0 +1,64 @@
+import type { SessionData, SessionDataStore } from '@kura/session';
+import { storeUnavailable } from './redis-errors.js';
+import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+
+/**
+ * Writes the document only on the version read. KEYS: data. ARGV: expected version, JSON, expiry (epoch ms).
+ * Returns 1 when written, 0 when the stored version moved on.
+ */
+const WRITE = new RedisScript(`
+local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version + 1)
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return 1`);
+
+/** Keeps an existing document at least until the expiry. KEYS: data. ARGV: expiry (epoch ms). */
+const RETAIN = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
+return 1`);
+
+/** Session documents in Redis: a hash per document (`d` JSON, `v` version), written optimistically by version. */
+export class RedisSessionDataStore implements SessionDataStore {
+  private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
+
+  constructor(
+    redis: RedisCommander,
+    options: RedisStoreOptions = {},
+  ) {
+    this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
+  }
+
+  async read(sessionId: string): Promise<SessionData> {
+    let reply: [string | null, string | null];
+    try {
+      reply = (await this.redis.sendCommand(['HMGET', this.keys.data(sessionId), 'd', 'v'])) as [string | null, string | null];
+    } catch (error) {
+      throw storeUnavailable('sessionData.read', error);
+    }
+    const [data, version] = reply;
+    if (data === null || version === null) return { data: {}, version: 0 };
+    return { data: JSON.parse(data) as Record<string, unknown>, version: Number(version) };
+  }
+
+  async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
+    try {
+      const written = await WRITE.run(this.redis, [this.keys.data(sessionId)], [expectedVersion, JSON.stringify(data), expiresAt]);
+      return Number(written) === 1;
+    } catch (error) {
+      throw storeUnavailable('sessionData.write', error);
+    }
+  }
+
+  async retain(sessionId: string, expiresAt: number): Promise<void> {
+    try {
+      await RETAIN.run(this.redis, [this.keys.data(sessionId)], [expiresAt]);
+    } catch (error) {
+      throw storeUnavailable('sessionData.retain', error);
+    }
+  }
+}

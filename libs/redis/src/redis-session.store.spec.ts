@@ -1,0 +1,108 @@
+import { StoreUnavailableError } from '@kura/common';
+import { generateSessionToken, sessionIdOf } from '@kura/session';
+import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { createRedisClient } from './redis-client.js';
+import { idOfKey, redisKeys } from './redis-keys.js';
+import { RedisSessionStore } from './redis-session.store.js';
+
+describe('redisKeys', () => {
+  it('tags each key with its whole id, whatever braces the id holds, and reads the id back', () => {
+    const keys = redisKeys('app:');
+    expect(keys.session('abc')).toBe('app:session:{abc}');
+    expect(keys.register('u{1}%')).toBe('app:register:{u%7B1%7D%25}');
+    for (const id of ['abc', 'u{1}%', '%7B', '}{']) expect(idOfKey(keys.session(id))).toBe(id);
+  });
+
+  it('escapes glob characters of the prefix in the removeAll pattern', () => {
+    expect(redisKeys('a*[b]:').pattern('session')).toBe('a\\*\\[b\\]:session:*');
+  });
+});
+
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
+
+(missing ? describe.skip : describe)('RedisSessionStore when Redis fails', () => {
+  let server: RedisServer;
+  beforeEach(async () => {
+    server = await startRedisServer();
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  const id = () => sessionIdOf(generateSessionToken());
+
+  it('fails at once with StoreUnavailableError, never "absent", when Redis went away (no offline queue)', async () => {
+    const client = createRedisClient({ url: server.url });
+    await client.connect();
+    const store = new RedisSessionStore(client);
+    await store.ping();
+    await server.stop();
+    // The client notices the closed socket and starts reconnecting in the background.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    const failure = await store.find(id(), Date.now()).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(StoreUnavailableError);
+    expect((failure as StoreUnavailableError).operation).toBe('session.find');
+    expect((failure as StoreUnavailableError).reason).toMatch(/not connected/);
+    expect(Date.now() - started).toBeLessThan(500);
+    client.destroy();
+  });
+
+  it('fails within the command timeout when Redis stops answering', async () => {
+    const client = createRedisClient({ url: server.url });
+    await client.connect();
+    const store = new RedisSessionStore(client, { commandTimeoutMs: 300 });
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const failure = await store.end(id(), Date.now()).catch((error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect((failure as StoreUnavailableError).reason).toMatch(/command timeout/);
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+      client.destroy();
+    }
+  });
+});
+
+(missing ? describe.skip : describe)('RedisSessionStore keys', () => {
+  let server: RedisServer;
+  let client: ReturnType<typeof createRedisClient>;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = createRedisClient({ url: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    client.destroy();
+    await server.stop();
+  });
+
+  const HOUR = 3_600_000;
+  const expireTime = async (key: string) => Number(await client.sendCommand(['PEXPIRETIME', key]));
+
+  it('lets Redis free every key it writes: sessions a while after expiry, tombstones keep that, registers only move later', async () => {
+    const store = new RedisSessionStore(client, { retainExpiredMs: HOUR });
+    const keys = redisKeys();
+    const now = Date.now();
+    const id = sessionIdOf(generateSessionToken());
+    const user = { id: 'keys-user', name: null };
+    await store.insert({ id, user, createdAt: now, lastSeenAt: now, idleExpiresAt: now + HOUR / 2, absoluteExpiresAt: now + 8 * HOUR });
+
+    expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
+    expect(await expireTime(keys.sessionsOf(user.id))).toBe(now + 8 * HOUR);
+
+    await store.end(id, now);
+    expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
+    expect(await client.sendCommand(['HGETALL', keys.session(id)])).toEqual(['userId', user.id, 'endedAt', String(now)]);
+
+    await store.register(user.id, { id: 'a', absoluteExpiresAt: now + 8 * HOUR, credentialVersion: 0 }, now);
+    await store.register(user.id, { id: 'b', absoluteExpiresAt: now + 2 * HOUR, credentialVersion: 0 }, now);
+    expect(await expireTime(keys.register(user.id))).toBe(now + 8 * HOUR);
+  });
+});

@@ -1,0 +1,317 @@
+import {
+  effectiveExpiry,
+  type EndedSession,
+  type EndOptions,
+  type RegisterEntry,
+  type RegisterOutcome,
+  type SessionExtension,
+  type SessionRecord,
+  type SessionStore,
+} from '@kura/session';
+import { storeUnavailable } from './redis-errors.js';
+import { idOfKey, redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+
+export interface RedisSessionStoreOptions extends RedisStoreOptions {
+  /**
+   * How long Redis keeps a session's key after the session expired (capped at its absolute expiry): reads treat
+   * it as absent at once, but ending it still says whose it was, so a logout or revocation of an idle-expired
+   * session unregisters it and deletes its data then rather than leaving them to their own expiry (DynamoDB's
+   * TTL leaves items for up to days in the same way). @default 86_400_000 (one day)
+   */
+  retainExpiredMs?: number;
+}
+
+/** Register fields: `s:<id>` per session (`<absolute expiry ms>:<credential version>`), `cv` the register's version. */
+const REGISTER_PREFIX = 's:';
+/** Fields removed by one HDEL. */
+const UNREGISTER_CHUNK = 500;
+/** Everything a session hash holds but its owner: what ending it removes (its TTL stays: the tombstone's lifetime). */
+const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'dataId', 'userAgent', 'ip'];
+
+/**
+ * Writes a new session unless its key exists. A key held by the same user with the same `createdAt` is this
+ * insert's own earlier attempt (a retry after a lost answer): 1. Anything else there (another session, or the
+ * tombstone of an ended one: no `createdAt`): 0, nothing written. Written: 2.
+ * KEYS: session. ARGV: userId, createdAt, expiry (epoch ms), then field/value pairs.
+ */
+const INSERT = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt')
+  if held[1] == ARGV[1] and held[2] == ARGV[2] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 2`);
+
+/**
+ * Moves a live session's expiry: only while it has a body (never recreates an ended or expired session).
+ * KEYS: session. ARGV: expiry (epoch ms), then field/value pairs. Returns 1 when written, 0 otherwise.
+ */
+const EXTEND = new RedisScript(`
+if redis.call('HEXISTS', KEYS[1], 'createdAt') == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`);
+
+/**
+ * Ends a session: leaves a tombstone (owner and `endedAt`, the key's TTL unchanged) so no late write brings it
+ * back. KEYS: session. ARGV: owner ('' for any), now, then the body fields to remove.
+ * Returns nil when there is no session (of that owner); `{userId, 0}` for a tombstone;
+ * `{userId, 1, dataId or '', idleExpiresAt, absoluteExpiresAt}` the first time.
+ */
+const END = new RedisScript(`
+local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt', 'dataId', 'idleExpiresAt', 'absoluteExpiresAt')
+if not held[1] then return false end
+if ARGV[1] ~= '' and held[1] ~= ARGV[1] then return false end
+if not held[2] then return {held[1], 0} end
+redis.call('HDEL', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], 'endedAt', ARGV[2])
+return {held[1], 1, held[3] or '', held[4], held[5]}`);
+
+/**
+ * Adds a session to its user's register unless the register has moved to newer credentials (nil: stale);
+ * raises the register's version; moves its expiry forward only, never back. Returns the register (HGETALL).
+ * KEYS: register. ARGV: field, value, credential version, expiry (epoch ms).
+ */
+const REGISTER = new RedisScript(`
+local cv = redis.call('HGET', KEYS[1], 'cv')
+if cv and tonumber(cv) > tonumber(ARGV[3]) then return false end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'cv', ARGV[3])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
+return redis.call('HGETALL', KEYS[1])`);
+
+/**
+ * Adds a session to its user's listing index, keeping the index at least as long as the session.
+ * KEYS: index. ARGV: createdAt, id, expiry (epoch ms).
+ */
+const INDEX = new RedisScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return 1`);
+
+/** A RESP2 HGETALL reply (a flat list) as an object. */
+function hashOf(reply: unknown): Record<string, string> {
+  const flat = (reply ?? []) as string[];
+  const hash: Record<string, string> = {};
+  for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
+  return hash;
+}
+
+function fieldsOf(record: SessionRecord): string[] {
+  const { user } = record;
+  const fields: [string, string | number | undefined][] = [
+    ['userId', user.id],
+    ['email', user.email],
+    ['name', typeof user.name === 'string' ? user.name : undefined],
+    ['createdAt', record.createdAt],
+    ['lastSeenAt', record.lastSeenAt],
+    ['idleExpiresAt', record.idleExpiresAt],
+    ['absoluteExpiresAt', record.absoluteExpiresAt],
+    ['authenticatedAt', record.authenticatedAt],
+    ['dataId', record.dataId],
+    ['userAgent', record.userAgent],
+    ['ip', record.ip],
+  ];
+  return fields.filter(([, value]) => value !== undefined).flatMap(([name, value]) => [name, String(value)]);
+}
+
+/** A live session from its hash; `undefined` for an absent key or a tombstone. */
+function recordOf(hash: Record<string, string>): SessionRecord | undefined {
+  if (hash.createdAt === undefined || hash.userId === undefined) return undefined;
+  const number = (name: string) => (hash[name] === undefined ? undefined : Number(hash[name]));
+  return {
+    id: hash.id ?? '',
+    user: { id: hash.userId, ...(hash.email !== undefined ? { email: hash.email } : {}), name: hash.name ?? null },
+    createdAt: number('createdAt')!,
+    lastSeenAt: number('lastSeenAt')!,
+    idleExpiresAt: number('idleExpiresAt')!,
+    absoluteExpiresAt: number('absoluteExpiresAt')!,
+    ...(hash.authenticatedAt !== undefined ? { authenticatedAt: number('authenticatedAt')! } : {}),
+    ...(hash.dataId !== undefined ? { dataId: hash.dataId } : {}),
+    ...(hash.userAgent !== undefined ? { userAgent: hash.userAgent } : {}),
+    ...(hash.ip !== undefined ? { ip: hash.ip } : {}),
+  };
+}
+
+/** The sessions a register names. */
+function entriesOf(register: Record<string, string>): RegisterEntry[] {
+  return Object.entries(register)
+    .filter(([name]) => name.startsWith(REGISTER_PREFIX))
+    .map(([name, value]) => {
+      const [expiry, version] = value.split(':');
+      return { id: name.slice(REGISTER_PREFIX.length), absoluteExpiresAt: Number(expiry), credentialVersion: Number(version ?? 0) };
+    });
+}
+
+/**
+ * Sessions in Redis: one hash per session, keyed by the token's hash, deleted by Redis (PEXPIREAT) a while after the session
+ * expires (`retainExpiredMs`) and absent on read once its expiry has passed. Each user has a register
+ * (a hash naming their sessions and the credential version they are on) for revocation, and a sorted set of
+ * their session ids by creation for listing; neither is ever found by KEYS or SCAN. An ended session leaves a
+ * tombstone (its owner and `endedAt`) until it would have expired, so no late write can bring it back.
+ * Every conditional step is one Lua script on one key; steps on different keys are sequenced as in the DynamoDB
+ * adapter, so the protocol of docs/concurrency.md holds unchanged, on a single node or a cluster.
+ */
+export class RedisSessionStore implements SessionStore {
+  private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
+  private readonly retainExpiredMs: number;
+
+  constructor(
+    redis: RedisCommander,
+    options: RedisSessionStoreOptions = {},
+  ) {
+    this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
+    this.retainExpiredMs = options.retainExpiredMs ?? 86_400_000;
+  }
+
+  /** When Redis may delete a session's key (epoch ms): some time after it expires, never after its absolute expiry. */
+  private keyExpiry(record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
+    return Math.max(effectiveExpiry(record), Math.min(record.absoluteExpiresAt, effectiveExpiry(record) + this.retainExpiredMs));
+  }
+
+  async insert(record: SessionRecord): Promise<void> {
+    const written = await this.call('session.insert', () =>
+      INSERT.run(this.redis, [this.keys.session(record.id)], [record.user.id, record.createdAt, this.keyExpiry(record), ...fieldsOf(record)]),
+    );
+    // 256-bit random ids do not collide; a taken id means a broken random source or an ended session: never overwrite.
+    if (Number(written) === 0) throw storeUnavailable('session.insert', new Error(`Session id ${record.id} is already taken`));
+    // After the session: an index entry always names a session that was written (see listOfUser's pruning).
+    await this.call('session.insert', () =>
+      INDEX.run(this.redis, [this.keys.sessionsOf(record.user.id)], [record.createdAt, record.id, record.absoluteExpiresAt]),
+    );
+  }
+
+  async find(id: string, now: number): Promise<SessionRecord | undefined> {
+    const hash = hashOf(await this.call('session.find', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)])));
+    const record = recordOf({ ...hash, id });
+    // Redis expires keys on its own clock: a session past its expiry on ours is absent all the same.
+    if (!record || effectiveExpiry(record) <= now) return undefined;
+    return record;
+  }
+
+  async extend(id: string, change: SessionExtension): Promise<boolean> {
+    const fields = [
+      'lastSeenAt',
+      String(change.lastSeenAt),
+      'idleExpiresAt',
+      String(change.idleExpiresAt),
+      'absoluteExpiresAt',
+      String(change.absoluteExpiresAt),
+      ...(change.authenticatedAt === undefined ? [] : ['authenticatedAt', String(change.authenticatedAt)]),
+    ];
+    const written = await this.call('session.extend', () => EXTEND.run(this.redis, [this.keys.session(id)], [this.keyExpiry(change), ...fields]));
+    return Number(written) === 1;
+  }
+
+  async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
+    const reply = (await this.call('session.end', () =>
+      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, ...SESSION_BODY]),
+    )) as [string, number, string?, string?, string?] | null;
+    if (!reply) return undefined;
+    const [userId, first, dataId, idle, absolute] = reply;
+    if (Number(first) !== 1) return { userId, live: false };
+    // Only the first ending owns the data; a tombstone's data is long gone (or belongs to a successor).
+    if (!options.keepData) await this.call('session.end', () => this.redis.sendCommand(['UNLINK', this.keys.data(dataId || id)]));
+    await this.call('session.end', () => this.redis.sendCommand(['ZREM', this.keys.sessionsOf(userId), id]));
+    return { userId, live: effectiveExpiry({ idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) }) > now };
+  }
+
+  async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
+    const reply = await this.call('session.register', () =>
+      REGISTER.run(
+        this.redis,
+        [this.keys.register(userId)],
+        [`${REGISTER_PREFIX}${entry.id}`, `${entry.absoluteExpiresAt}:${entry.credentialVersion}`, entry.credentialVersion, entry.absoluteExpiresAt],
+      ),
+    );
+    if (reply === null) return { outcome: 'stale' };
+    const entries = entriesOf(hashOf(reply));
+    const older = entries.filter((other) => other.credentialVersion < entry.credentialVersion);
+    const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
+    if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
+    return { outcome: 'registered', older };
+  }
+
+  async registered(userId: string): Promise<RegisterEntry[]> {
+    return entriesOf(hashOf(await this.call('session.registered', () => this.redis.sendCommand(['HGETALL', this.keys.register(userId)]))));
+  }
+
+  async unregister(userId: string, ids: readonly string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += UNREGISTER_CHUNK) {
+      const fields = ids.slice(start, start + UNREGISTER_CHUNK).map((id) => `${REGISTER_PREFIX}${id}`);
+      await this.call('session.unregister', () => this.redis.sendCommand(['HDEL', this.keys.register(userId), ...fields]));
+    }
+  }
+
+  async listOfUser(userId: string, now: number, limit: number): Promise<SessionRecord[]> {
+    if (limit <= 0) return [];
+    const index = this.keys.sessionsOf(userId);
+    const records: SessionRecord[] = [];
+    let start = 0;
+    for (;;) {
+      const ids = (await this.call('session.listOfUser', () =>
+        this.redis.sendCommand(['ZREVRANGE', index, String(start), String(start + limit - 1)]),
+      )) as string[];
+      const hashes = await Promise.all(
+        ids.map((id) => this.call('session.listOfUser', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)]))),
+      );
+      const gone: string[] = [];
+      ids.forEach((id, position) => {
+        const record = recordOf({ ...hashOf(hashes[position]), id });
+        if (!record) gone.push(id);
+        else if (effectiveExpiry(record) > now) records.push(record);
+      });
+      // Ended or expired sessions (their key is a tombstone or gone) leave the index: the next listing reads less.
+      if (gone.length > 0) await this.call('session.listOfUser', () => this.redis.sendCommand(['ZREM', index, ...gone]));
+      if (records.length >= limit || ids.length < limit) break;
+      start += limit - gone.length;
+    }
+    return records.slice(0, limit);
+  }
+
+  async ping(): Promise<void> {
+    await this.call('session.ping', () => this.redis.sendCommand(['PING']));
+  }
+
+  /**
+   * The one SCAN in this package, for the operator's "end every session": ends each session (tombstones, as
+   * every ending does, deleting its data), then deletes the remaining documents, registers and indexes;
+   * failed-login counters stay. On a cluster, run it against each primary.
+   */
+  async removeAll(now: number): Promise<number> {
+    let live = 0;
+    await this.scan(this.keys.pattern('session'), async (keys) => {
+      const ended = await Promise.all(keys.map((key) => this.end(idOfKey(key), now)));
+      live += ended.filter((session) => session?.live).length;
+    });
+    for (const kind of ['data', 'register', 'sessions-of'] as const) {
+      await this.scan(this.keys.pattern(kind), async (keys) => {
+        await Promise.all(keys.map((key) => this.call('session.removeAll', () => this.redis.sendCommand(['UNLINK', key]))));
+      });
+    }
+    return live;
+  }
+
+  private async scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.call('session.removeAll', () =>
+        this.redis.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']),
+      )) as [string, string[]];
+      if (keys.length > 0) await each(keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw storeUnavailable(operation, error);
+    }
+  }
+}
