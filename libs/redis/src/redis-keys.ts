@@ -16,6 +16,8 @@ export interface RedisKeys {
   sessionsOf(userId: string): string;
   /** A failed-login counter (a set of attempt ids). */
   attempts(key: string): string;
+  /** An account (a hash), keyed by normalised email; it never expires. */
+  user(email: string): string;
   /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
   pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
 }
@@ -37,6 +39,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     register: (userId) => `${prefix}register:${tag(userId)}`,
     sessionsOf: (userId) => `${prefix}sessions-of:${tag(userId)}`,
     attempts: (key) => `${prefix}attempts:${tag(key)}`,
+    user: (email) => `${prefix}user:${tag(email)}`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };
 }
