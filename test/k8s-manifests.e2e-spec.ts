@@ -500,11 +500,26 @@ describeIfKubectl('the redis overlay specifically', () => {
     expect(redisContainer().image).toMatch(/^[\w./-]+:(?!latest$)\d[\w.-]*$/);
   });
 
-  it('names no Service so that Kubernetes would give Kura pods KURA_REDIS_* variables of its own', () => {
-    // Service links: every pod gets <NAME>_SERVICE_HOST, <NAME>_PORT, ... for each Service in its namespace.
-    for (const service of objects.filter((o) => o.kind === 'Service')) {
-      expect(service.metadata.name.toUpperCase().replace(/-/g, '_')).not.toMatch(/^KURA_REDIS/);
+  it("loads, as Kura's pods see it: the ConfigMap plus the variables Kubernetes adds for every Service", () => {
+    // Service links: each pod gets <NAME>_SERVICE_HOST, <NAME>_PORT, ... for every Service in its namespace, so a
+    // Service named kura-redis would add KURA_REDIS_* variables of its own beside Kura's settings.
+    const links: Record<string, string> = {};
+    for (const [index, service] of objects.filter((o) => o.kind === 'Service').entries()) {
+      const name = service.metadata.name.toUpperCase().replace(/-/g, '_');
+      expect(name).not.toMatch(/^KURA_REDIS/);
+      const ip = `10.96.0.${index + 10}`;
+      const [first] = service.spec.ports;
+      Object.assign(links, { [`${name}_SERVICE_HOST`]: ip, [`${name}_SERVICE_PORT`]: String(first.port), [`${name}_PORT`]: `tcp://${ip}:${first.port}` });
+      for (const port of service.spec.ports) {
+        const prefix = `${name}_PORT_${port.port}_TCP`;
+        Object.assign(links, { [`${name}_SERVICE_PORT_${port.name.toUpperCase()}`]: String(port.port), [prefix]: `tcp://${ip}:${port.port}` });
+        Object.assign(links, { [`${prefix}_PROTO`]: 'tcp', [`${prefix}_PORT`]: String(port.port), [`${prefix}_ADDR`]: ip });
+      }
     }
+    const { data } = find('ConfigMap', 'kura');
+    const { store } = loadConfig({ ...links, ...data });
+    expect(store.kind).toBe('redis');
+    expect(store.redis).toMatchObject({ url: data.REDIS_URL, keyPrefix: 'kura:' });
   });
 
   (redisServerMissing() ? describe.skip : describe)('on a real redis-server', () => {
