@@ -464,6 +464,9 @@ describeIfKubectl('the redis overlay specifically', () => {
   it('keeps Redis data on a PersistentVolume, in an append-only file, and never evicts an account', () => {
     const { spec } = redisSet();
     expect(spec.replicas).toBe(1);
+    // Accounts outlive the StatefulSet: deleting it, or scaling it to 0, keeps the volume.
+    expect(spec.persistentVolumeClaimRetentionPolicy ?? {}).not.toMatchObject({ whenDeleted: 'Delete' });
+    expect(spec.persistentVolumeClaimRetentionPolicy ?? {}).not.toMatchObject({ whenScaled: 'Delete' });
     const [claim] = spec.volumeClaimTemplates;
     expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
     expect(claim.spec.resources.requests.storage).toEqual(expect.any(String));
