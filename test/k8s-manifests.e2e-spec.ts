@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -579,5 +579,32 @@ describeIfKubectl('the redis overlay specifically', () => {
       }
       expect(probe('readinessProbe')).toBe(0);
     });
+  });
+});
+
+describeIfKubectl("docs/redis.md's patches for a managed Redis (ElastiCache, MemoryDB) from EKS", () => {
+  it('applied to the aws overlay, run Kura on Redis with REDIS_URL from the Secret the page creates', async () => {
+    const page = readFileSync('docs/redis.md', 'utf8');
+    const patches = /```yaml\n# in the overlay's kustomization\.yaml, patches:\n([\s\S]*?)```/.exec(page)?.[1];
+    const secret = /kubectl -n kura create secret generic (\S+) --from-literal=REDIS_URL='([^']+)'/.exec(page);
+    expect(patches).toBeDefined();
+    expect(secret).not.toBeNull();
+    // A copy of the aws overlay, as the page says: kustomize takes only relative paths, so it lives in the tree.
+    await mkdir('.scratch', { recursive: true });
+    const dir = await mkdtemp('.scratch/redis-overlay-');
+    try {
+      await writeFile(join(dir, 'kustomization.yaml'), `resources:\n  - ../../infra/k8s/overlays/aws\npatches:\n${patches}`);
+      const objects = renderDir(dir);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kura')!;
+      const sources = deployment.spec.template.spec.containers[0].envFrom;
+      expect(sources).toContainEqual({ secretRef: { name: secret![1] } });
+      const { data } = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kura')!;
+      const { store } = loadConfig({ ...data, REDIS_URL: secret![2]! });
+      expect(store.kind).toBe('redis');
+      expect(store.redis?.url).toBe(secret![2]);
+      expect(new URL(secret![2]!).protocol).toBe('rediss:');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
