@@ -564,6 +564,23 @@ describeIfKubectl('the redis overlay specifically', () => {
       expect(readdirSync(join(dir, 'appendonlydir')).some((file) => file.endsWith('.incr.aof'))).toBe(true);
     });
 
+    it("serves Kura configured by the overlay's ConfigMap (REDIS_URL pointed here): ready, and a user logs in", async () => {
+      const { data } = find('ConfigMap', 'kura');
+      const url = new URL(data.REDIS_URL);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      const env = { ...data, REDIS_URL: url.toString(), HOST: '127.0.0.1', KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
+      const { app, baseUrl } = await startKuraInProcess(env);
+      try {
+        const http = new HttpClient(baseUrl);
+        expect((await http.get('/health/ready')).status).toBe(200);
+        await http.signUpAndLogIn(uniqueEmail('redis-overlay'));
+        expect((await http.get('/auth/me')).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+
     it('has probes that pass while Redis answers and fail when it does not', async () => {
       expect(probe('readinessProbe')).toBe(0);
       expect(probe('livenessProbe')).toBe(0);
