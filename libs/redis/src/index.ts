@@ -5,5 +5,6 @@ export { createRedisClient, type RedisConnectionOptions } from './redis-client.j
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store.js';
 export { RedisSessionDataStore } from './redis-session-data.store.js';
 export { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+export { RedisConnectSessionStore } from './redis-connect-session.store.js';
 export { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 export type { RedisCommander } from './redis-script.js';

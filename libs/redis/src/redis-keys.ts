@@ -16,6 +16,11 @@ export interface RedisKeys {
   sessionsOf(userId: string): string;
   /** A failed-login counter (a set of attempt ids). */
   attempts(key: string): string;
+  /**
+   * An express-session / @fastify/session session kept by `@kura/connect`'s KuraStore (a hash), keyed by the
+   * SHA-256 of its session id (computed by KuraStore).
+   */
+  connect(id: string): string;
   /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
   pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
 }
@@ -37,6 +42,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     register: (userId) => `${prefix}register:${tag(userId)}`,
     sessionsOf: (userId) => `${prefix}sessions-of:${tag(userId)}`,
     attempts: (key) => `${prefix}attempts:${tag(key)}`,
+    connect: (id) => `${prefix}connect:${tag(id)}`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };
 }
