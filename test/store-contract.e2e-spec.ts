@@ -1,6 +1,6 @@
-import { InMemoryLoginAttemptStore } from '@kura/accounts';
-import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, ensureKuraTables } from '@kura/dynamodb';
-import { createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore } from '@kura/redis';
+import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
+import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
+import { createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
@@ -21,12 +21,13 @@ async function onDynamoDb(endpoint?: string): Promise<StoreUnderTest> {
     sessions: new DynamoDbSessionStore(documents, { tableName: tables.sessions }),
     data: new DynamoDbSessionDataStore(documents, tables.sessions),
     attempts: new DynamoDbLoginAttemptStore(documents, tables.sessions),
+    users: new DynamoDbUserStore(documents, tables.users),
   };
 }
 
 storeContract('the in-memory store', async () => {
   const store = new InMemorySessionStore();
-  return { sessions: store, data: store, attempts: new InMemoryLoginAttemptStore() };
+  return { sessions: store, data: store, attempts: new InMemoryLoginAttemptStore(), users: new InMemoryUserStore() };
 });
 
 storeContract('DynamoDB Local', () => onDynamoDb());
@@ -52,7 +53,12 @@ if (redisMissing) {
       await server.stop();
     });
     await client.connect();
-    return { sessions: new RedisSessionStore(client), data: new RedisSessionDataStore(client), attempts: new RedisLoginAttemptStore(client) };
+    return {
+      sessions: new RedisSessionStore(client),
+      data: new RedisSessionDataStore(client),
+      attempts: new RedisLoginAttemptStore(client),
+      users: new RedisUserStore(client),
+    };
   });
 }
 

@@ -6,13 +6,14 @@ import {
   type SessionStore,
   sessionIdOf,
 } from '@kura/session';
-import type { LoginAttemptStore } from '@kura/accounts';
+import { EmailTakenError, type LoginAttemptStore, type UserRecord, type UserStore } from '@kura/accounts';
 
 /** What an adapter hands the contract: its stores on a fresh, real engine. */
 export interface StoreUnderTest {
   sessions: SessionStore;
   data: SessionDataStore;
   attempts: LoginAttemptStore;
+  users: UserStore;
 }
 
 const HOUR = 3_600_000;
@@ -326,6 +327,73 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const admitted = await Promise.all(Array.from({ length: 30 }, (_, n) => sut.attempts.reserve(key, `c${n}`, 10, Date.now() + HOUR)));
 
         expect(admitted.filter(Boolean)).toHaveLength(10);
+      });
+    });
+
+    describe('accounts', () => {
+      const account = (email: string, overrides: Partial<UserRecord> = {}): UserRecord => ({
+        id: crypto.randomUUID(),
+        email,
+        name: 'Ada',
+        passwordHash: `$scrypt$${crypto.randomUUID()}`,
+        createdAt: Date.now(),
+        credentialVersion: 0,
+        ...overrides,
+      });
+      const fresh = () => `contract-${crypto.randomUUID()}@example.com`;
+
+      it('stores an account and finds it by email, a null name included', async () => {
+        const ada = account(fresh());
+        const anonymous = account(fresh(), { name: null });
+
+        await sut.users.insert(ada);
+        await sut.users.insert(anonymous);
+
+        expect(await sut.users.findByEmail(ada.email)).toEqual(ada);
+        expect(await sut.users.findByEmail(anonymous.email)).toEqual(anonymous);
+        expect(await sut.users.findByEmail(fresh())).toBeUndefined();
+      });
+
+      it('lets exactly one of many concurrent registrations of an email win', async () => {
+        const email = fresh();
+
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () => sut.users.insert(account(email))));
+
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+        for (const result of results.filter((outcome) => outcome.status === 'rejected')) {
+          expect((result as PromiseRejectedResult).reason).toBeInstanceOf(EmailTakenError);
+        }
+      });
+
+      it('recognises a retried registration as its own, not as a taken email', async () => {
+        const ada = account(fresh());
+        await sut.users.insert(ada);
+
+        await expect(sut.users.insert(ada)).resolves.toBeUndefined();
+        await expect(sut.users.insert({ ...ada, id: crypto.randomUUID() })).rejects.toBeInstanceOf(EmailTakenError);
+      });
+
+      it('replaces a password hash only from the expected one, raising the credential version once per change', async () => {
+        const ada = account(fresh());
+        await sut.users.insert(ada);
+
+        expect(await sut.users.replacePasswordHash(ada.email, ada.passwordHash, '$scrypt$second')).toBe(1);
+        // A retry of that change meets its own effect: the same version, nothing raised twice.
+        expect(await sut.users.replacePasswordHash(ada.email, ada.passwordHash, '$scrypt$second')).toBe(1);
+        // A change made from a hash that is no longer there writes nothing.
+        expect(await sut.users.replacePasswordHash(ada.email, ada.passwordHash, '$scrypt$third')).toBeUndefined();
+        expect(await sut.users.findByEmail(ada.email)).toEqual({ ...ada, passwordHash: '$scrypt$second', credentialVersion: 1 });
+        expect(await sut.users.replacePasswordHash(fresh(), 'x', 'y')).toBeUndefined();
+      });
+
+      it('lets one of many concurrent password changes from the same hash win', async () => {
+        const ada = account(fresh());
+        await sut.users.insert(ada);
+
+        const versions = await Promise.all(Array.from({ length: 10 }, (_, n) => sut.users.replacePasswordHash(ada.email, ada.passwordHash, `$scrypt$c${n}`)));
+
+        expect(versions.filter((version) => version === 1)).toHaveLength(1);
+        expect(versions.filter((version) => version === undefined)).toHaveLength(9);
       });
     });
 

@@ -17,6 +17,9 @@ import { createStores } from './storage/storage.module.js';
  */
 const USAGE = 'usage: npm run sessions -- revoke-user <email> | revoke-all';
 
+/** How long a command waits for a store that connects (Redis) before its first call fails with the reason. */
+const CONNECT_WITHIN_MS = 5000;
+
 type Command = { readonly name: 'revoke-user'; readonly email: string } | { readonly name: 'revoke-all' };
 
 function parse(args: readonly string[]): Command | undefined {
@@ -31,6 +34,7 @@ function parse(args: readonly string[]): Command | undefined {
 async function reachableStore(config: AppConfig['store']): Promise<AppConfig['store'] | string> {
   switch (config.kind) {
     case 'dynamodb':
+    case 'redis':
       return config;
     case 'memory':
       return 'KURA_STORE=memory keeps sessions inside each Kura process: there is nothing to revoke from outside';
@@ -62,6 +66,7 @@ async function run(args: readonly string[]): Promise<number> {
     return 1;
   }
   const stores = createStores(store);
+  await stores.connected(CONNECT_WITHIN_MS);
   const settings = resolveSessionSettings({ store: stores.sessions });
   const sessions = new SessionService(settings, new SessionCache(settings));
   try {
@@ -77,7 +82,7 @@ async function run(args: readonly string[]): Promise<number> {
     process.stdout.write(`ended ${await sessions.revokeAllOfUser(user.id)} session(s) of ${user.email}\n`);
     return 0;
   } finally {
-    stores.close();
+    await stores.close();
   }
 }
 

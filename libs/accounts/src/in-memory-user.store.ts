@@ -17,7 +17,11 @@ export class InMemoryUserStore implements UserStore {
   }
 
   async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined> {
-    const user = await this.findByEmail(email);
+    // No await before the write: check and write are one step, as the engines' conditional writes are.
+    const stored = this.users.get(email);
+    const user = stored === undefined ? undefined : (JSON.parse(stored) as UserRecord);
+    // A retried change that met its own first attempt: the new hash (salted, so unique) is already there.
+    if (user !== undefined && user.passwordHash === newHash) return user.credentialVersion ?? 0;
     if (user?.passwordHash !== expectedHash) return undefined;
     const credentialVersion = (user.credentialVersion ?? 0) + 1;
     this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash, credentialVersion }));

@@ -2,9 +2,11 @@
  * @kura/redis — Kura's storage on Redis 7+ (node-redis v5). The only lib that imports a Redis client.
  */
 export { createRedisClient, type RedisConnectionOptions } from './redis-client.js';
+export { connectRedis, describeRedisUrl, type RedisConnection } from './redis-connection.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store.js';
 export { RedisSessionDataStore } from './redis-session-data.store.js';
 export { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+export { RedisUserStore } from './redis-user.store.js';
 export { RedisConnectSessionStore } from './redis-connect-session.store.js';
 export { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 export type { RedisCommander } from './redis-script.js';

@@ -1,5 +1,6 @@
 import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
+import { hashOf } from './redis-hash.js';
 import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
 
@@ -68,19 +69,17 @@ export class RedisConnectSessionStore implements ConnectSessionStore {
   }
 
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
-    let reply: string[];
+    let fields: Record<string, string>;
     try {
-      reply = (await this.redis.sendCommand(['HGETALL', this.keys.connect(id)])) as string[];
+      fields = hashOf(await this.redis.sendCommand(['HGETALL', this.keys.connect(id)]));
     } catch (error) {
       throw storeUnavailable('connect.get', error);
     }
-    const fields = new Map<string, string>();
-    for (let i = 0; i + 1 < reply.length; i += 2) fields.set(reply[i]!, reply[i + 1]!);
-    const expiresAtMs = Number(fields.get(EXPIRES_AT_MS));
-    const generation = fields.get(GENERATION);
+    const expiresAtMs = Number(fields[EXPIRES_AT_MS]);
+    const generation = fields[GENERATION];
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
-    const data = new Map([...fields].filter(([field]) => field.startsWith(DATA)).map(([field, json]) => [field.slice(DATA.length), json]));
-    return { data, cookie: fields.get(COOKIE), expiresAtMs, generation };
+    const data = new Map(Object.entries(fields).filter(([field]) => field.startsWith(DATA)).map(([field, json]) => [field.slice(DATA.length), json]));
+    return { data, cookie: fields[COOKIE], expiresAtMs, generation };
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {

@@ -16,6 +16,8 @@ export interface RedisKeys {
   sessionsOf(userId: string): string;
   /** A failed-login counter (a set of attempt ids). */
   attempts(key: string): string;
+  /** An account (a hash), keyed by normalised email; it never expires. */
+  user(email: string): string;
   /**
    * An express-session / @fastify/session session kept by `@kura/connect`'s KuraStore (a hash), keyed by the
    * SHA-256 of its session id (computed by KuraStore).
@@ -42,6 +44,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     register: (userId) => `${prefix}register:${tag(userId)}`,
     sessionsOf: (userId) => `${prefix}sessions-of:${tag(userId)}`,
     attempts: (key) => `${prefix}attempts:${tag(key)}`,
+    user: (email) => `${prefix}user:${tag(email)}`,
     connect: (id) => `${prefix}connect:${tag(id)}`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };

@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '@kura/common';
 import {
   effectiveExpiry,
   type EndedSession,
@@ -9,6 +10,7 @@ import {
   type SessionStore,
 } from '@kura/session';
 import { storeUnavailable } from './redis-errors.js';
+import { hashOf } from './redis-hash.js';
 import { idOfKey, redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
 
@@ -91,13 +93,6 @@ redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return 1`);
 
-/** A RESP2 HGETALL reply (a flat list) as an object. */
-function hashOf(reply: unknown): Record<string, string> {
-  const flat = (reply ?? []) as string[];
-  const hash: Record<string, string> = {};
-  for (let index = 0; index + 1 < flat.length; index += 2) hash[flat[index]!] = flat[index + 1]!;
-  return hash;
-}
 
 function fieldsOf(record: SessionRecord): string[] {
   const { user } = record;
@@ -273,8 +268,20 @@ export class RedisSessionStore implements SessionStore {
     return records.slice(0, limit);
   }
 
+  /**
+   * Whether Redis answers and can be trusted with accounts and sessions: an `allkeys-*` eviction policy could
+   * delete accounts, sessions and login counters to make room, so it is reported as unavailable (the service then
+   * never becomes ready). `noeviction` (writes fail with OOM, a 503) is the recommended policy; `volatile-*`
+   * keeps accounts (no expiry) but may end sessions early under memory pressure.
+   */
   async ping(): Promise<void> {
-    await this.call('session.ping', () => this.redis.sendCommand(['PING']));
+    const info = await this.call('session.ping', () => this.redis.sendCommand(['INFO', 'memory']));
+    const policy = /^maxmemory_policy:(\S+)/m.exec(String(info))?.[1];
+    if (policy?.startsWith('allkeys-')) {
+      throw new StoreUnavailableError('session.ping', {
+        reason: `Redis's maxmemory-policy is ${policy}, which may evict accounts and sessions: set it to noeviction (or a volatile-* policy)`,
+      });
+    }
   }
 
   /**

@@ -25,8 +25,11 @@ export interface AppConfig {
     readonly docsUi: boolean;
   };
   readonly store: {
-    /** `embedded`: dynalite in this process; `dynamodb`: a configured engine; `memory`: per-process (broken on purpose). */
-    readonly kind: 'embedded' | 'dynamodb' | 'memory';
+    /**
+     * `embedded`: dynalite in this process; `dynamodb`: a configured engine; `redis`: a Redis server (see `redis`);
+     * `memory`: per-process (broken on purpose).
+     */
+    readonly kind: 'embedded' | 'dynamodb' | 'redis' | 'memory';
     readonly dataDir: string;
     /** The port `npm run db:serve` gives the engine it serves (`npm start` takes any free one). */
     readonly servePort: number;
@@ -39,6 +42,8 @@ export interface AppConfig {
     readonly maxAttempts: number;
     /** Static credentials for local engines; `undefined` means the AWS default provider chain. */
     readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+    /** Where Redis is, when `kind` is `redis`. */
+    readonly redis: RedisSettings | undefined;
   };
   readonly session: {
     readonly idleTimeoutSeconds: number;
@@ -65,6 +70,16 @@ export interface AppConfig {
   readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean; readonly accessLog: boolean };
   /** Prometheus metrics on their own port (not behind the Ingress); undefined: none. */
   readonly metrics: { readonly port: number | undefined; readonly host: string };
+}
+
+/** How Kura reaches Redis (`KURA_STORE=redis`). */
+export interface RedisSettings {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). */
+  readonly url: string;
+  /** How long one command may take before it counts as failed (ms). */
+  readonly timeoutMs: number;
+  /** Prepended to every key, so one Redis can serve several deployments. */
+  readonly keyPrefix: string;
 }
 
 /** The configuration could not be used; `problems` lists every one of them. */
@@ -143,7 +158,10 @@ const environment = z.object({
     .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1')
     .optional(),
   DYNAMODB_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  KURA_STORE: z.enum(['embedded', 'dynamodb', 'memory']).optional(),
+  KURA_STORE: z.enum(['embedded', 'dynamodb', 'redis', 'memory']).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' }).optional(),
+  KURA_REDIS_TIMEOUT_MS: int(50, 60_000).default(1000),
+  KURA_REDIS_KEY_PREFIX: z.string().regex(/^[\x21-\x7e]{0,64}$/, 'must be at most 64 printable characters without spaces').default('kura:'),
   KURA_DATA_DIR: z
     .string()
     .regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')
@@ -236,7 +254,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   const problems = crossCheck(env);
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const kind = env.KURA_STORE ?? (env.DYNAMODB_ENDPOINT || hasAwsCredentials(env, present) ? 'dynamodb' : 'embedded');
+  const kind = env.KURA_STORE ?? (env.REDIS_URL ? 'redis' : env.DYNAMODB_ENDPOINT || hasAwsCredentials(env, present) ? 'dynamodb' : 'embedded');
   const local = kind === 'embedded' || env.DYNAMODB_ENDPOINT !== undefined;
   return {
     http: {
@@ -259,6 +277,10 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       timeoutMs: env.KURA_DYNAMODB_TIMEOUT_MS ?? (kind === 'embedded' ? EMBEDDED_TIMEOUT_MS : DYNAMODB_TIMEOUT_MS),
       maxAttempts: env.KURA_DYNAMODB_MAX_ATTEMPTS,
       credentials: local ? localCredentials(env) : undefined,
+      redis:
+        kind === 'redis' && env.REDIS_URL
+          ? { url: env.REDIS_URL, timeoutMs: env.KURA_REDIS_TIMEOUT_MS, keyPrefix: env.KURA_REDIS_KEY_PREFIX }
+          : undefined,
     },
     session: {
       idleTimeoutSeconds: env.KURA_SESSION_IDLE_TIMEOUT,
@@ -305,6 +327,10 @@ function crossCheck(env: Environment): string[] {
   const problems: string[] = [];
   if (env.KURA_STORE === 'dynamodb' && !env.DYNAMODB_ENDPOINT && !env.AWS_REGION) {
     problems.push('KURA_STORE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION');
+  }
+  if (env.KURA_STORE === 'redis' && !env.REDIS_URL) problems.push('KURA_STORE=redis needs REDIS_URL (redis://host:6379 or rediss://...)');
+  if (env.REDIS_URL && env.DYNAMODB_ENDPOINT && !env.KURA_STORE) {
+    problems.push('both REDIS_URL and DYNAMODB_ENDPOINT are set: choose with KURA_STORE=redis or KURA_STORE=dynamodb');
   }
   if (env.KURA_STORE === 'embedded' && env.DYNAMODB_ENDPOINT) {
     problems.push('KURA_STORE=embedded starts its own engine: unset DYNAMODB_ENDPOINT or choose KURA_STORE=dynamodb');

@@ -8,8 +8,9 @@ import {
   DynamoDbSessionStore,
   DynamoDbUserStore,
 } from '@kura/dynamodb';
+import { connectRedis, describeRedisUrl, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, RedisSettings } from '../config/app-config.js';
 
 export const KURA_STORES = Symbol('kura:stores');
 
@@ -19,9 +20,14 @@ export interface KuraStores {
   readonly sessionData: SessionDataStore;
   readonly users: UserStore;
   readonly loginAttempts: LoginAttemptStore;
-  /** Every DynamoDB call made through these stores (absent for the memory store). */
+  /** Every DynamoDB call made through these stores (absent for the memory and Redis stores). */
   readonly calls: DynamoDbCallLog | undefined;
-  close(): void;
+  /**
+   * Resolves once the store can take commands, or after `withinMs`, whichever comes first (for one-shot commands;
+   * the service never waits: it answers 503 until the store is there).
+   */
+  connected(withinMs: number): Promise<void>;
+  close(): Promise<void> | void;
 }
 
 export function createStores(config: AppConfig['store']): KuraStores {
@@ -33,9 +39,11 @@ export function createStores(config: AppConfig['store']): KuraStores {
       users: new InMemoryUserStore(),
       loginAttempts: new InMemoryLoginAttemptStore(),
       calls: undefined,
+      connected: async () => undefined,
       close() {},
     };
   }
+  if (config.kind === 'redis') return redisStores(config.redis!);
   const calls = new DynamoDbCallLog();
   const { client, documents } = createDynamoDbClients({
     callLog: calls,
@@ -54,13 +62,35 @@ export function createStores(config: AppConfig['store']): KuraStores {
     users: new DynamoDbUserStore(documents, config.tables.users),
     loginAttempts: new DynamoDbLoginAttemptStore(documents, config.tables.sessions),
     calls,
+    connected: async () => undefined,
     close: () => client.destroy(),
+  };
+}
+
+/**
+ * Everything in Redis, accounts included (keys without expiry; `ping` refuses an eviction policy that could
+ * delete them). The connection opens in the background: until Redis answers, every route that needs it answers
+ * 503 and readiness waits; once it answers, Kura serves without a restart.
+ */
+function redisStores(settings: RedisSettings): KuraStores {
+  const redis = connectRedis({ url: settings.url, commandTimeoutMs: settings.timeoutMs });
+  const opened = redis.open();
+  const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
+  return {
+    sessions: new RedisSessionStore(redis, options),
+    sessionData: new RedisSessionDataStore(redis, options),
+    users: new RedisUserStore(redis, options),
+    loginAttempts: new RedisLoginAttemptStore(redis, options),
+    calls: undefined,
+    connected: (withinMs) => Promise.race([opened, new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]),
+    close: () => redis.close(),
   };
 }
 
 /** Which store, where, and which tables, for the log line at start. */
 export function describeStore(config: AppConfig['store']): string {
   if (config.kind === 'memory') return 'session store: memory, in this process only';
+  if (config.kind === 'redis') return `session store: Redis at ${describeRedisUrl(config.redis!.url)}, keys ${config.redis!.keyPrefix}*`;
   const where = config.endpoint ? `DynamoDB at ${config.endpoint} (region ${config.region})` : `AWS DynamoDB in ${config.region}`;
   return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
 }
@@ -79,7 +109,7 @@ export class StorageModule implements OnApplicationShutdown {
     };
   }
 
-  onApplicationShutdown(): void {
-    this.stores.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.stores.close();
   }
 }

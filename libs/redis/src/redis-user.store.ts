@@ -1,0 +1,89 @@
+import { EmailTakenError, type UserRecord, type UserStore } from '@kura/accounts';
+import { storeUnavailable } from './redis-errors.js';
+import { hashOf } from './redis-hash.js';
+import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+
+/**
+ * Writes the account unless the email already has one; returns the id of the account that is there now (this
+ * one, or the one that was there first). KEYS: user. ARGV: field, value, field, value, ...
+ */
+const INSERT = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return redis.call('HGET', KEYS[1], 'id')`);
+
+/**
+ * Replaces the password hash only if it is still the expected one, raising the credential version by one.
+ * A retry that meets its own first attempt finds the new hash there and reports the version it made.
+ * KEYS: user. ARGV: expected hash, new hash. Returns the credential version, or -1 (nothing written).
+ */
+const REPLACE_PASSWORD = new RedisScript(`
+local current = redis.call('HGET', KEYS[1], 'passwordHash')
+if current == ARGV[2] then return tonumber(redis.call('HGET', KEYS[1], 'credentialVersion') or '0') end
+if current ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'passwordHash', ARGV[2])
+return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);
+
+/**
+ * Accounts in Redis, one hash per normalised email, with no expiry: keys without a TTL are never evicted under
+ * a `noeviction` or `volatile-*` policy (`RedisSessionStore.ping` refuses an `allkeys-*` one), and they are as
+ * durable as the server's persistence (AOF with `appendfsync everysec` loses at most a second on a crash).
+ * Uniqueness of an email is the key itself; each write is one script on one key, and every write is safe to retry.
+ */
+export class RedisUserStore implements UserStore {
+  private readonly keys: RedisKeys;
+  private readonly redis: RedisCommander;
+
+  constructor(redis: RedisCommander, options: RedisStoreOptions = {}) {
+    this.keys = redisKeys(options.keyPrefix);
+    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
+  }
+
+  async insert(user: UserRecord): Promise<void> {
+    const fields = [
+      ['id', user.id],
+      ['email', user.email],
+      ['name', JSON.stringify(user.name)],
+      ['passwordHash', user.passwordHash],
+      ['createdAt', String(user.createdAt)],
+      ['credentialVersion', String(user.credentialVersion ?? 0)],
+    ].flat();
+    let owner: unknown;
+    try {
+      owner = await INSERT.run(this.redis, [this.keys.user(user.email)], fields);
+    } catch (error) {
+      throw storeUnavailable('user.insert', error);
+    }
+    // Another id there: the email was taken. The same id: this insert's own retry met its first attempt.
+    if (owner !== user.id) throw new EmailTakenError();
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    let reply: unknown;
+    try {
+      reply = await this.redis.sendCommand(['HGETALL', this.keys.user(email)]);
+    } catch (error) {
+      throw storeUnavailable('user.findByEmail', error);
+    }
+    const hash = hashOf(reply);
+    if (hash.id === undefined || hash.email === undefined || hash.passwordHash === undefined) return undefined;
+    return {
+      id: hash.id,
+      email: hash.email,
+      name: JSON.parse(hash.name ?? 'null') as string | null,
+      passwordHash: hash.passwordHash,
+      createdAt: Number(hash.createdAt),
+      credentialVersion: Number(hash.credentialVersion ?? 0),
+    };
+  }
+
+  async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined> {
+    let version: unknown;
+    try {
+      version = await REPLACE_PASSWORD.run(this.redis, [this.keys.user(email)], [expectedHash, newHash]);
+    } catch (error) {
+      throw storeUnavailable('user.replacePasswordHash', error);
+    }
+    return Number(version) < 0 ? undefined : Number(version);
+  }
+}
