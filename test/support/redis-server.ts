@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort } from './free-port.ts';
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
 export function redisServerMissing(): string | undefined {
