@@ -556,7 +556,7 @@ console.log('report: reports/bench.md and reports/bench.svg');
 
 // The smoke's checks: the suite ran, every scenario answered, and the counts that tests pin hold here too.
 for (const row of results) if (perRequest(row).errors > 0 && row.scenario !== 'login') failures.push(`${row.system.name} · ${row.scenario}: ${perRequest(row).errors} failed requests`);
-for (const system of selected.filter((s) => s.kind === 'kura' || s.key === 'redis-express-kura')) if (system.lost !== 0) failures.push(`${system.name} lost ${system.lost} concurrent updates`);
+for (const system of selected.filter((s) => s.kind === 'kura' || s.key === 'redis-express-kura')) if (system.lost !== undefined && system.lost !== 0) failures.push(`${system.name} lost ${system.lost} concurrent updates`);
 if (failures.length > 0) {
   console.error(`FAILED:\n- ${failures.join('\n- ')}`);
   process.exit(1);
