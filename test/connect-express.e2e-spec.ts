@@ -7,8 +7,8 @@ import { RedisStore } from 'connect-redis';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
-import { connectAppSuite, type RunningApp, type SessionFramework } from './contracts/connect-app.suite.js';
-import { dynamoDbStorage, redisStorage } from './support/connect-storages.js';
+import { connectAppSuite, type RunningApp, runningApp, type SessionFramework } from './contracts/connect-app.suite.js';
+import { onEveryStorage } from './support/connect-storages.js';
 import { testClients } from './support/engine.js';
 import { HttpClient } from './support/http-client.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
@@ -45,13 +45,7 @@ async function listen(store: object): Promise<RunningApp> {
   const server = await new Promise<Server>((resolve) => {
     const listening = expressApp(store).listen(0, '127.0.0.1', () => resolve(listening));
   });
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return runningApp(server);
 }
 
 const expressSession: SessionFramework = {
@@ -62,14 +56,8 @@ const expressSession: SessionFramework = {
   sessionIdOf: (signed) => signed.slice(2, signed.lastIndexOf('.')),
 };
 
-connectAppSuite(expressSession, dynamoDbStorage('x'));
+onEveryStorage('x', (storage) => connectAppSuite(expressSession, storage));
 const redisMissing = redisServerMissing();
-if (redisMissing) {
-  console.warn(`SKIPPING express-session with KuraStore on Redis: ${redisMissing}`);
-  describe.skip('express-session with KuraStore on Redis', () => it('needs redis-server', () => undefined));
-} else {
-  connectAppSuite(expressSession, redisStorage());
-}
 
 /** How many of 50 concurrent requests, each setting a different key of one session over two instances, are lost. */
 async function lostOf50(stores: [object, object]): Promise<number> {

@@ -2,9 +2,8 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import { type KuraStore, StoreUnavailableError } from '@kura/connect';
 import Fastify from 'fastify';
-import { connectAppSuite, type RunningApp, type SessionFramework } from './contracts/connect-app.suite.js';
-import { dynamoDbStorage, redisStorage } from './support/connect-storages.js';
-import { redisServerMissing } from './support/redis-server.js';
+import { connectAppSuite, type RunningApp, runningApp, type SessionFramework } from './contracts/connect-app.suite.js';
+import { onEveryStorage } from './support/connect-storages.js';
 
 declare module 'fastify' {
   interface Session {
@@ -57,13 +56,7 @@ async function fastifyApp(store: KuraStore): Promise<RunningApp> {
     return reply.code(204).send();
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
-    close: async () => {
-      app.server.closeAllConnections();
-      await app.close();
-    },
-  };
+  return runningApp(app.server, () => app.close());
 }
 
 const fastifySessionFramework: SessionFramework = {
@@ -74,11 +67,4 @@ const fastifySessionFramework: SessionFramework = {
   sessionIdOf: (signed) => signed.slice(0, signed.lastIndexOf('.')),
 };
 
-connectAppSuite(fastifySessionFramework, dynamoDbStorage('f'));
-const redisMissing = redisServerMissing();
-if (redisMissing) {
-  console.warn(`SKIPPING @fastify/session with KuraStore on Redis: ${redisMissing}`);
-  describe.skip('@fastify/session with KuraStore on Redis', () => it('needs redis-server', () => undefined));
-} else {
-  connectAppSuite(fastifySessionFramework, redisStorage());
-}
+onEveryStorage('f', (storage) => connectAppSuite(fastifySessionFramework, storage));

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KuraStore, type KuraStoreOptions } from '@kura/connect';
 import { HttpClient } from '../support/http-client.js';
 
@@ -6,6 +8,17 @@ import { HttpClient } from '../support/http-client.js';
 export interface RunningApp {
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** A listening server as a running app; `close` ends the app (by default, the server) once its connections are cut. */
+export function runningApp(server: Server, close: () => Promise<unknown> = () => new Promise((resolve) => server.close(resolve))): RunningApp {
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await close();
+    },
+  };
 }
 
 /** One framework as its README would have it: login, me, session, keys, logout, and a 503 for store outages. */

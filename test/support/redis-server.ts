@@ -69,3 +69,18 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
   return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop };
 }
+
+/**
+ * What `call` settles with (its value, or what it threw) while the server is paused with SIGSTOP, as a Redis
+ * that stopped answering, and how long it took; the server runs again afterwards.
+ */
+export async function settledWhilePaused(server: RedisServer, call: () => Promise<unknown>): Promise<{ outcome: unknown; ms: number }> {
+  process.kill(server.pid, 'SIGSTOP');
+  const started = Date.now();
+  try {
+    const outcome = await call().catch((error: unknown) => error);
+    return { outcome, ms: Date.now() - started };
+  } finally {
+    process.kill(server.pid, 'SIGCONT');
+  }
+}

@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '@kura/common';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
-import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createRedisClient } from './redis-client.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
@@ -120,17 +120,12 @@ describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
     const client = createRedisClient({ url: server.url });
     await client.connect();
     const sut = new RedisConnectSessionStore(client, { commandTimeoutMs: 300 });
-    process.kill(server.pid, 'SIGSTOP');
-    try {
-      const started = Date.now();
-      const failure = await sut.read(newConnectId(), Date.now()).catch((error: unknown) => error);
 
-      expect(failure).toBeInstanceOf(StoreUnavailableError);
-      expect((failure as StoreUnavailableError).reason).toMatch(/timeout/);
-      expect(Date.now() - started).toBeLessThan(1000);
-    } finally {
-      process.kill(server.pid, 'SIGCONT');
-      client.destroy();
-    }
+    const { outcome, ms } = await settledWhilePaused(server, () => sut.read(newConnectId(), Date.now()));
+    client.destroy();
+
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as StoreUnavailableError).reason).toMatch(/timeout/);
+    expect(ms).toBeLessThan(1000);
   });
 });

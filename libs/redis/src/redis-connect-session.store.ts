@@ -1,8 +1,8 @@
 import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
-import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+import { RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
 
 /** Hash fields: the generation, the expiry (epoch ms), the cookie (JSON), and `d:<key>` per session key (JSON). */
 const GENERATION = 'gen';
@@ -58,16 +58,7 @@ return 1`);
  * - Every command has a deadline; every failure is a `StoreUnavailableError` (operation `connect.get`,
  *   `connect.set`, `connect.touch` or `connect.destroy`), never "absent".
  */
-export class RedisConnectSessionStore implements ConnectSessionStore {
-  private readonly keys: RedisKeys;
-  private readonly redis: RedisCommander;
-
-  /** @param redis a connected node-redis client (`createRedisClient`), shared and closed by you */
-  constructor(redis: RedisCommander, options: RedisStoreOptions = {}) {
-    this.keys = redisKeys(options.keyPrefix);
-    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
-  }
-
+export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
     let fields: Record<string, string>;
     try {
