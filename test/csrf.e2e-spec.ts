@@ -2,90 +2,90 @@ import type { Server } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import express from 'express';
 import { crossSiteReason } from '@kura/session';
-import { freshTables, kuraEnv } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
+import { BACKENDS } from './support/backends.js';
 
 /** Cross-site request forgery against cookie sessions is refused; bearer clients and same-site pages are not affected. */
-let app: NestFastifyApplication;
-let baseUrl: string;
+describe.each(BACKENDS)('on $name', (backend) => {
+  let app: NestFastifyApplication;
+  let baseUrl: string;
 
-beforeAll(async () => {
-  ({ app, baseUrl } = await startKuraInProcess(
-    kuraEnv(await freshTables(), undefined, { KURA_TRUSTED_ORIGINS: 'https://app.example.com' }),
-  ));
-});
-afterAll(() => app.close());
-
-async function cookieSession() {
-  const browser = new HttpClient(baseUrl);
-  await browser.signUpAndLogIn(uniqueEmail());
-  return browser;
-}
-
-describe('state-changing requests with the session cookie', () => {
-  it.each([
-    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
-    ['a foreign Origin', { origin: 'https://evil.example' }],
-    ['Origin: null (sandboxed frame, data: URL)', { origin: 'null' }],
-    ['a look-alike Origin', { origin: 'http://127.0.0.1.evil.example' }],
-  ])('are refused with 403 when they come with %s, and change nothing', async (_case, headers) => {
-    const browser = await cookieSession();
-
-    const logout = await browser.post('/auth/logout', undefined, { headers });
-    const patch = await browser.request('PATCH', '/session/data', { json: { forged: true }, headers });
-    const logoutAll = await browser.post('/auth/logout-all', undefined, { headers });
-
-    for (const response of [logout, patch, logoutAll]) {
-      expect(response.status).toBe(403);
-      expect(response.body).toMatchObject({ type: 'urn:kura:problem:cross-site-request' });
-    }
-    expect((await browser.get('/auth/me')).status).toBe(200);
-    expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
+  beforeAll(async () => {
+    ({ app, baseUrl } = await startKuraInProcess(await backend.env({ KURA_TRUSTED_ORIGINS: 'https://app.example.com' })));
   });
+  afterAll(() => app.close());
 
-  it('are refused with 403 when their Origin is this host and port over another scheme (https to this http service)', async () => {
-    const browser = await cookieSession();
-    const headers = { origin: baseUrl.replace(/^http:/, 'https:') };
+  async function cookieSession() {
+    const browser = new HttpClient(baseUrl);
+    await browser.signUpAndLogIn(uniqueEmail());
+    return browser;
+  }
 
-    const patch = await browser.request('PATCH', '/session/data', { json: { forged: true }, headers });
-    const logout = await browser.post('/auth/logout', undefined, { headers });
+  describe('state-changing requests with the session cookie', () => {
+    it.each([
+      ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+      ['a foreign Origin', { origin: 'https://evil.example' }],
+      ['Origin: null (sandboxed frame, data: URL)', { origin: 'null' }],
+      ['a look-alike Origin', { origin: 'http://127.0.0.1.evil.example' }],
+    ])('are refused with 403 when they come with %s, and change nothing', async (_case, headers) => {
+      const browser = await cookieSession();
 
-    for (const response of [patch, logout]) expect(response.status).toBe(403);
-    expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
-  });
+      const logout = await browser.post('/auth/logout', undefined, { headers });
+      const patch = await browser.request('PATCH', '/session/data', { json: { forged: true }, headers });
+      const logoutAll = await browser.post('/auth/logout-all', undefined, { headers });
 
-  it.each([
-    ['its own Origin', () => ({ origin: baseUrl, 'sec-fetch-site': 'same-origin' })],
-    ['a trusted Origin', () => ({ origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' })],
-    ['no Origin at all (not a browser)', () => ({})],
-  ])('are served when they come from %s', async (_case, headers) => {
-    const browser = await cookieSession();
-
-    expect((await browser.request('PATCH', '/session/data', { json: { ok: true }, headers: headers() })).status).toBe(200);
-    expect((await browser.post('/auth/logout', undefined, { headers: headers() })).status).toBe(204);
-  });
-
-  it('leave reads alone: a cross-site GET is answered (it changes nothing)', async () => {
-    const browser = await cookieSession();
-
-    expect((await browser.get('/auth/me', { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
-  });
-});
-
-describe('bearer requests', () => {
-  it('are not affected by Origin or Sec-Fetch-Site', async () => {
-    const api = new HttpClient(baseUrl);
-    const email = uniqueEmail();
-    await api.post('/auth/register', { email, password: 'correct horse battery' });
-    const { token } = (await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body;
-
-    const response = await api.request('PATCH', '/session/data', {
-      json: { fromAnotherOrigin: true },
-      headers: { authorization: `Bearer ${token}`, origin: 'https://partner.example', 'sec-fetch-site': 'cross-site' },
+      for (const response of [logout, patch, logoutAll]) {
+        expect(response.status).toBe(403);
+        expect(response.body).toMatchObject({ type: 'urn:kura:problem:cross-site-request' });
+      }
+      expect((await browser.get('/auth/me')).status).toBe(200);
+      expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
     });
 
-    expect(response.status).toBe(200);
+    it('are refused with 403 when their Origin is this host and port over another scheme (https to this http service)', async () => {
+      const browser = await cookieSession();
+      const headers = { origin: baseUrl.replace(/^http:/, 'https:') };
+
+      const patch = await browser.request('PATCH', '/session/data', { json: { forged: true }, headers });
+      const logout = await browser.post('/auth/logout', undefined, { headers });
+
+      for (const response of [patch, logout]) expect(response.status).toBe(403);
+      expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
+    });
+
+    it.each([
+      ['its own Origin', () => ({ origin: baseUrl, 'sec-fetch-site': 'same-origin' })],
+      ['a trusted Origin', () => ({ origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' })],
+      ['no Origin at all (not a browser)', () => ({})],
+    ])('are served when they come from %s', async (_case, headers) => {
+      const browser = await cookieSession();
+
+      expect((await browser.request('PATCH', '/session/data', { json: { ok: true }, headers: headers() })).status).toBe(200);
+      expect((await browser.post('/auth/logout', undefined, { headers: headers() })).status).toBe(204);
+    });
+
+    it('leave reads alone: a cross-site GET is answered (it changes nothing)', async () => {
+      const browser = await cookieSession();
+
+      expect((await browser.get('/auth/me', { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+    });
+  });
+
+  describe('bearer requests', () => {
+    it('are not affected by Origin or Sec-Fetch-Site', async () => {
+      const api = new HttpClient(baseUrl);
+      const email = uniqueEmail();
+      await api.post('/auth/register', { email, password: 'correct horse battery' });
+      const { token } = (await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body;
+
+      const response = await api.request('PATCH', '/session/data', {
+        json: { fromAnotherOrigin: true },
+        headers: { authorization: `Bearer ${token}`, origin: 'https://partner.example', 'sec-fetch-site': 'cross-site' },
+      });
+
+      expect(response.status).toBe(200);
+    });
   });
 });
 

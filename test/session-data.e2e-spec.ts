@@ -1,151 +1,153 @@
-import { freshTables, kuraEnv } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+import { BACKENDS } from './support/backends.js';
 
-/** Session data on two Kura processes sharing DynamoDB Local: versions, preconditions, limits, and no lost updates. */
-let a: KuraProcess;
-let b: KuraProcess;
+/** Session data on two Kura processes sharing one store: versions, preconditions, limits, and no lost updates. */
+describe.each(BACKENDS)('on $name', (backend) => {
+  let a: KuraProcess;
+  let b: KuraProcess;
 
-beforeAll(async () => {
-  const env = kuraEnv(await freshTables(), undefined, { KURA_SESSION_DATA_LIMIT: '2048' });
-  [a, b] = await Promise.all([startKuraProcess(env), startKuraProcess(env)]);
-});
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-});
-
-const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
-
-async function loggedIn() {
-  const browser = new HttpClient(a.baseUrl);
-  await browser.signUpAndLogIn(uniqueEmail());
-  const cookie = await browser.jar.getCookieString(a.baseUrl);
-  /** The same session, on the given process. */
-  const on = (process: KuraProcess) => ({
-    get: () => new HttpClient(process.baseUrl).get('/session/data', { headers: { cookie }, cookies: false }),
-    patch: (patch: unknown, headers: Record<string, string> = {}) =>
-      new HttpClient(process.baseUrl).request('PATCH', '/session/data', {
-        body: JSON.stringify(patch),
-        headers: { ...MERGE_PATCH, ...headers, cookie },
-        cookies: false,
-      }),
+  beforeAll(async () => {
+    const env = await backend.env({ KURA_SESSION_DATA_LIMIT: '2048' });
+    [a, b] = await Promise.all([startKuraProcess(env), startKuraProcess(env)]);
   });
-  return { on, browser, cookie };
-}
-
-describe('GET and PATCH /session/data', () => {
-  it('starts empty at version 0 and merges patches, visible on the other process', async () => {
-    const { on } = await loggedIn();
-
-    const empty = await on(a).get();
-    expect(empty.body).toEqual({ data: {}, version: 0 });
-    expect(empty.headers.get('etag')).toBe('"0"');
-
-    const first = await on(a).patch({ cart: { apple: 2, pear: 1 }, step: 'checkout' });
-    expect(first.status).toBe(200);
-    expect(first.body).toEqual({ data: { cart: { apple: 2, pear: 1 }, step: 'checkout' }, version: 1 });
-
-    const second = await on(b).patch({ cart: { pear: null, plum: 5 }, step: null });
-    expect(second.body).toEqual({ data: { cart: { apple: 2, plum: 5 } }, version: 2 });
-    expect(second.headers.get('etag')).toBe('"2"');
-
-    expect((await on(a).get()).body).toEqual(second.body);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
   });
 
-  it('accepts application/json as well as application/merge-patch+json', async () => {
-    const { on } = await loggedIn();
+  const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
 
-    const response = await on(b).patch({ a: 1 }, { 'content-type': 'application/json' });
+  async function loggedIn() {
+    const browser = new HttpClient(a.baseUrl);
+    await browser.signUpAndLogIn(uniqueEmail());
+    const cookie = await browser.jar.getCookieString(a.baseUrl);
+    /** The same session, on the given process. */
+    const on = (process: KuraProcess) => ({
+      get: () => new HttpClient(process.baseUrl).get('/session/data', { headers: { cookie }, cookies: false }),
+      patch: (patch: unknown, headers: Record<string, string> = {}) =>
+        new HttpClient(process.baseUrl).request('PATCH', '/session/data', {
+          body: JSON.stringify(patch),
+          headers: { ...MERGE_PATCH, ...headers, cookie },
+          cookies: false,
+        }),
+    });
+    return { on, browser, cookie };
+  }
 
-    expect(response.body).toEqual({ data: { a: 1 }, version: 1 });
-  });
+  describe('GET and PATCH /session/data', () => {
+    it('starts empty at version 0 and merges patches, visible on the other process', async () => {
+      const { on } = await loggedIn();
 
-  it('applies a patch with a current If-Match and refuses a stale one with 412 and the current ETag', async () => {
-    const { on } = await loggedIn();
-    await on(a).patch({ n: 1 });
+      const empty = await on(a).get();
+      expect(empty.body).toEqual({ data: {}, version: 0 });
+      expect(empty.headers.get('etag')).toBe('"0"');
 
-    expect((await on(b).patch({ n: 2 }, { 'if-match': '"1"' })).status).toBe(200);
-    const stale = await on(a).patch({ n: 3 }, { 'if-match': '"1"' });
+      const first = await on(a).patch({ cart: { apple: 2, pear: 1 }, step: 'checkout' });
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ data: { cart: { apple: 2, pear: 1 }, step: 'checkout' }, version: 1 });
 
-    expect(stale.status).toBe(412);
-    expect(stale.headers.get('etag')).toBe('"2"');
-    expect((await on(a).get()).body).toEqual({ data: { n: 2 }, version: 2 });
-  });
+      const second = await on(b).patch({ cart: { pear: null, plum: 5 }, step: null });
+      expect(second.body).toEqual({ data: { cart: { apple: 2, plum: 5 } }, version: 2 });
+      expect(second.headers.get('etag')).toBe('"2"');
 
-  it.each(['W/"1"', '"x"', '1', '"1", "2"'])('refuses an If-Match it never issued (%p) with 412', async (ifMatch) => {
-    const { on } = await loggedIn();
-    await on(a).patch({ n: 1 });
-
-    expect((await on(a).patch({ n: 2 }, { 'if-match': ifMatch })).status).toBe(412);
-  });
-
-  it('refuses data past the size limit with 413 and keeps the previous version', async () => {
-    const { on } = await loggedIn();
-    await on(a).patch({ keep: true });
-
-    const response = await on(b).patch({ blob: 'x'.repeat(3000) });
-
-    expect(response.status).toBe(413);
-    expect(response.body).toMatchObject({ type: 'urn:kura:problem:session-data-too-large' });
-    expect((await on(a).get()).body).toEqual({ data: { keep: true }, version: 1 });
-  });
-
-  it.each([
-    ['an array', [1, 2]],
-    ['a string', 'text'],
-    ['null', null],
-  ])('refuses %s as a patch with 400', async (_case, patch) => {
-    const { on } = await loggedIn();
-
-    expect((await on(a).patch(patch)).status).toBe(400);
-  });
-
-  it.each([
-    ['__proto__', '{"__proto__": {"polluted": true}}'],
-    ['constructor.prototype', '{"constructor": {"prototype": {"polluted": true}}}'],
-    ['constructor', '{"constructor": {"polluted": true}}'],
-  ])('never lets a %s key through: refused or dropped, never stored, never a 5xx', async (_case, body) => {
-    const { cookie, on } = await loggedIn();
-
-    const response = await new HttpClient(a.baseUrl).request('PATCH', '/session/data', {
-      body,
-      headers: { ...MERGE_PATCH, cookie },
-      cookies: false,
+      expect((await on(a).get()).body).toEqual(second.body);
     });
 
-    expect(response.status).toBeLessThan(500);
-    expect(JSON.stringify((await on(b).get()).body)).not.toContain('polluted');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+    it('accepts application/json as well as application/merge-patch+json', async () => {
+      const { on } = await loggedIn();
 
-  it('requires a session', async () => {
-    expect((await new HttpClient(a.baseUrl).get('/session/data')).status).toBe(401);
-  });
+      const response = await on(b).patch({ a: 1 }, { 'content-type': 'application/json' });
 
-  it('loses no update: 50 concurrent patches, each adding its own key, spread over two processes', async () => {
-    const { on } = await loggedIn();
+      expect(response.body).toEqual({ data: { a: 1 }, version: 1 });
+    });
 
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, index) => on(index % 2 === 0 ? a : b).patch({ [`item-${index}`]: index })),
-    );
+    it('applies a patch with a current If-Match and refuses a stale one with 412 and the current ETag', async () => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
 
-    expect(responses.map((response) => response.status)).toEqual(Array(50).fill(200));
-    const final = (await on(b).get()).body;
-    expect(final.version).toBe(50);
-    expect(Object.keys(final.data).sort()).toEqual(Array.from({ length: 50 }, (_, index) => `item-${index}`).sort());
-  });
+      expect((await on(b).patch({ n: 2 }, { 'if-match': '"1"' })).status).toBe(200);
+      const stale = await on(a).patch({ n: 3 }, { 'if-match': '"1"' });
 
-  it('ends with the session: a new login starts with empty data', async () => {
-    const email = uniqueEmail();
-    const browser = new HttpClient(a.baseUrl);
-    await browser.signUpAndLogIn(email);
-    const cookie = await browser.jar.getCookieString(a.baseUrl);
-    await browser.request('PATCH', '/session/data', { json: { secret: 'mine' } });
+      expect(stale.status).toBe(412);
+      expect(stale.headers.get('etag')).toBe('"2"');
+      expect((await on(a).get()).body).toEqual({ data: { n: 2 }, version: 2 });
+    });
 
-    await browser.post('/auth/logout');
-    expect((await new HttpClient(b.baseUrl).get('/session/data', { headers: { cookie }, cookies: false })).status).toBe(401);
-    await browser.post('/auth/login', { email, password: 'correct horse battery' });
+    it.each(['W/"1"', '"x"', '1', '"1", "2"'])('refuses an If-Match it never issued (%p) with 412', async (ifMatch) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
 
-    expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
+      expect((await on(a).patch({ n: 2 }, { 'if-match': ifMatch })).status).toBe(412);
+    });
+
+    it('refuses data past the size limit with 413 and keeps the previous version', async () => {
+      const { on } = await loggedIn();
+      await on(a).patch({ keep: true });
+
+      const response = await on(b).patch({ blob: 'x'.repeat(3000) });
+
+      expect(response.status).toBe(413);
+      expect(response.body).toMatchObject({ type: 'urn:kura:problem:session-data-too-large' });
+      expect((await on(a).get()).body).toEqual({ data: { keep: true }, version: 1 });
+    });
+
+    it.each([
+      ['an array', [1, 2]],
+      ['a string', 'text'],
+      ['null', null],
+    ])('refuses %s as a patch with 400', async (_case, patch) => {
+      const { on } = await loggedIn();
+
+      expect((await on(a).patch(patch)).status).toBe(400);
+    });
+
+    it.each([
+      ['__proto__', '{"__proto__": {"polluted": true}}'],
+      ['constructor.prototype', '{"constructor": {"prototype": {"polluted": true}}}'],
+      ['constructor', '{"constructor": {"polluted": true}}'],
+    ])('never lets a %s key through: refused or dropped, never stored, never a 5xx', async (_case, body) => {
+      const { cookie, on } = await loggedIn();
+
+      const response = await new HttpClient(a.baseUrl).request('PATCH', '/session/data', {
+        body,
+        headers: { ...MERGE_PATCH, cookie },
+        cookies: false,
+      });
+
+      expect(response.status).toBeLessThan(500);
+      expect(JSON.stringify((await on(b).get()).body)).not.toContain('polluted');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('requires a session', async () => {
+      expect((await new HttpClient(a.baseUrl).get('/session/data')).status).toBe(401);
+    });
+
+    it('loses no update: 50 concurrent patches, each adding its own key, spread over two processes', async () => {
+      const { on } = await loggedIn();
+
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, index) => on(index % 2 === 0 ? a : b).patch({ [`item-${index}`]: index })),
+      );
+
+      expect(responses.map((response) => response.status)).toEqual(Array(50).fill(200));
+      const final = (await on(b).get()).body;
+      expect(final.version).toBe(50);
+      expect(Object.keys(final.data).sort()).toEqual(Array.from({ length: 50 }, (_, index) => `item-${index}`).sort());
+    });
+
+    it('ends with the session: a new login starts with empty data', async () => {
+      const email = uniqueEmail();
+      const browser = new HttpClient(a.baseUrl);
+      await browser.signUpAndLogIn(email);
+      const cookie = await browser.jar.getCookieString(a.baseUrl);
+      await browser.request('PATCH', '/session/data', { json: { secret: 'mine' } });
+
+      await browser.post('/auth/logout');
+      expect((await new HttpClient(b.baseUrl).get('/session/data', { headers: { cookie }, cookies: false })).status).toBe(401);
+      await browser.post('/auth/login', { email, password: 'correct horse battery' });
+
+      expect((await browser.get('/session/data')).body).toEqual({ data: {}, version: 0 });
+    });
   });
 });

@@ -6,13 +6,14 @@
 // and every replica is asked directly whether it still accepts the old session.
 // The same scenario runs under three designs:
 //   (a) in-memory sessions + round robin        (b) in-memory sessions + cookie affinity
-//   (c) Kura: DynamoDB sessions + round robin
-// Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c, --rounds N
-// Exit code 1 if (c) loses anything or if (a) does not fail (the negative control).
+//   (c) Kura: DynamoDB sessions + round robin      (d) Kura: Redis sessions + round robin
+// Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c,d, --rounds N
+// Exit code 1 if (c) or (d) loses anything or if (a) does not fail (the negative control).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
+import { startRedis } from '../shared/redis.mjs';
 import { proveChart } from './chart.mjs';
 import { startNginx } from './nginx.mjs';
 import { deployment, startReplica as startKuraReplica, waitReady } from './replica.mjs';
@@ -23,7 +24,7 @@ const quick = argv.includes('--quick');
 const REPLICAS = Number(option('replicas', 3));
 const USERS = Number(option('users', quick ? 6 : 16));
 const SECONDS = Number(option('seconds', quick ? 8 : 30));
-const DESIGNS = option('designs', 'a,b,c').split(',');
+const DESIGNS = option('designs', 'a,b,c,d').split(',');
 // Each round: a SIGKILL of a random replica and its replacement, then a rolling restart of all (npm run soak: many).
 const ROUNDS = Number(option('rounds', 1));
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -152,6 +153,7 @@ async function runDesign(design) {
   const stats = newStats();
   const dir = await mkdtemp(join(work, `${design}-`));
   let engine;
+  let redis;
   // The ConfigMap's environment (JSON logs, trusted proxy, ...), then what differs on loopback: plain HTTP, so no
   // Secure cookie; a short drain, as there are no endpoints to update; cheap hashing and no per-client login
   // limit, as every virtual user comes from one address.
@@ -167,6 +169,9 @@ async function runDesign(design) {
     engine = dynalite({ createTableMs: 0 });
     await new Promise((resolve) => engine.listen(0, '127.0.0.1', resolve));
     Object.assign(env, { DYNAMODB_ENDPOINT: `http://127.0.0.1:${engine.address().port}`, AWS_REGION: 'us-east-1', KURA_CREATE_TABLES: 'true' });
+  } else if (design === 'd') {
+    redis = await startRedis({ dir });
+    Object.assign(env, { KURA_STORE: 'redis', REDIS_URL: redis.url });
   } else {
     env.KURA_STORE = 'memory';
   }
@@ -222,6 +227,7 @@ async function runDesign(design) {
   await nginx.stop();
   for (const replica of replicas) replica.child.kill('SIGKILL');
   engine?.close();
+  await redis?.stop();
   return stats;
 }
 
@@ -230,6 +236,7 @@ const NAMES = {
   a: '(a) memory + round robin',
   b: '(b) memory + cookie affinity',
   c: '(c) Kura: DynamoDB + round robin',
+  d: '(d) Kura: Redis + round robin',
 };
 function table(results) {
   const rows = [
@@ -268,11 +275,13 @@ try {
     ),
   );
   console.log('report: reports/prove.md and reports/prove.svg');
-  const c = results.c;
   const a = results.a;
   const failures = [];
-  if (c && (c.lostSessions.size || c.unexpected401 || c.updatesLost || c.staleAcceptances || c.crossUserLeaks || c.serverErrors)) {
-    failures.push('(c) lost something');
+  for (const design of ['c', 'd']) {
+    const s = results[design];
+    if (s && (s.lostSessions.size || s.unexpected401 || s.updatesLost || s.staleAcceptances || s.crossUserLeaks || s.serverErrors)) {
+      failures.push(`(${design}) lost something`);
+    }
   }
   if (a && a.lostSessions.size === 0) failures.push('(a), the negative control, did not fail: the harness cannot tell the difference');
   if (failures.length) {

@@ -20,8 +20,10 @@ export interface RedisServer {
   readonly port: number;
   /** The server's process id (to pause it with SIGSTOP, say). */
   readonly pid: number;
-  /** Stops the server and removes its dir; calling it again is harmless. */
+  /** Stops the server and removes its dir (unless it was given); calling it again is harmless. */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL: no shutdown, no final save), as a crash would. */
+  kill(): Promise<void>;
 }
 
 /** Whether something on the port answers PING with PONG. */
@@ -39,26 +41,37 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+export interface RedisServerOptions {
+  /** The port to listen on (to start a server again where it was). @default a free one */
+  port?: number;
+  /** The data folder, kept by `stop` (to restart on the same data). @default a temp folder `stop` removes */
+  dir?: string;
+  /** Append-only persistence (`appendfsync everysec`). @default false: nothing persisted */
+  appendOnly?: boolean;
+}
+
 /**
- * Its own `redis-server` on a free loopback port, persisting nothing (no RDB, no AOF) in a temp dir: started,
- * awaited until it answers PING, and stopped (and its dir removed) by `stop`.
+ * Its own `redis-server` on a loopback port, by default persisting nothing (no RDB, no AOF) in a temp dir:
+ * started, awaited until it answers PING, and stopped by `stop` (SIGTERM; `kill` is SIGKILL, a crash).
  */
-export async function startRedisServer(): Promise<RedisServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'kura-redis-'));
-  const port = await freePort();
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kura-redis-')));
+  const port = options.port ?? (await freePort());
+  const persistence = options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
-    await rm(dir, { recursive: true, force: true });
+    if (!options.dir) await rm(dir, { recursive: true, force: true });
   };
+  const stop = () => end('SIGTERM');
   const giveUpAt = Date.now() + 10_000;
   while (!(await answers(port))) {
     if (child.exitCode !== null || Date.now() > giveUpAt) {
@@ -67,7 +80,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop, kill: () => end('SIGKILL') };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InMemoryLoginAttemptStore, InMemoryUserStore, type LoginAttemptStore, type UserStore } from '@kura/accounts';
 import {
   createDynamoDbClients,
@@ -95,10 +95,21 @@ export function describeStore(config: AppConfig['store']): string {
   return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
 }
 
-/** Provides {@link KURA_STORES} and closes its connections on shutdown. */
+/**
+ * How long start-up waits for a store that connects (Redis) before serving anyway: long enough that a store
+ * that is up is connected before the first request (and before a Lambda's first invocation), short enough that
+ * a store that is down does not hold the process back (it serves 503s and is not ready until the store answers).
+ */
+const CONNECT_AT_START_MS = 2000;
+
+/** Provides {@link KURA_STORES}, gives its connection a moment at start, and closes it on shutdown. */
 @Module({})
-export class StorageModule implements OnApplicationShutdown {
+export class StorageModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(KURA_STORES) private readonly stores: KuraStores) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.stores.connected(CONNECT_AT_START_MS);
+  }
 
   static forConfig(config: AppConfig['store']): DynamicModule {
     return {

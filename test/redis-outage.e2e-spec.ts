@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+/**
+ * Kura on Redis when Redis goes away, hangs, crashes and comes back, with its own redis-server (append-only
+ * persistence, on disk) and Kura as its own process, so a crash of Kura would show. The complaints this answers,
+ * from connect-redis's and others' trackers: the app hangs when Redis is down, piles commands into an offline
+ * queue, crashes on the client's error event, does not recover without a restart, and loses sessions on a
+ * Redis restart.
+ */
+const TIMEOUT_MS = 500;
+/** How much later than the command timeout a 503 may come: the HTTP round trip and Kura's own work. */
+const SLACK_MS = 400;
+const PASSWORD = 'correct horse battery';
+
+let dataDir: string;
+let redis: RedisServer;
+let kura: KuraProcess;
+let env: Record<string, string>;
+const browser = () => new HttpClient(kura.baseUrl);
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kura-redis-outage-'));
+  redis = await startRedisServer({ dir: dataDir, appendOnly: true });
+  env = { KURA_STORE: 'redis', REDIS_URL: redis.url, KURA_REDIS_TIMEOUT_MS: String(TIMEOUT_MS), KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
+  kura = await startKuraProcess(env);
+}, 60_000);
+afterAll(async () => {
+  await kura?.stop();
+  await redis?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const ROUTES: [string, (client: HttpClient, email: string) => Promise<{ status: number; headers: Headers; body: any }>][] = [
+  ['GET /auth/me', (client) => client.get('/auth/me')],
+  ['GET /session/data', (client) => client.get('/session/data')],
+  ['PATCH /session/data', (client) => client.request('PATCH', '/session/data', { body: '{"theme":"dark"}', headers: { 'content-type': 'application/merge-patch+json' } })],
+  ['GET /auth/sessions', (client) => client.get('/auth/sessions')],
+  ['POST /auth/login', (client, email) => client.post('/auth/login', { email, password: PASSWORD })],
+  ['POST /auth/register', (client) => client.post('/auth/register', { email: uniqueEmail(), password: PASSWORD })],
+  ['POST /auth/logout', (client) => client.post('/auth/logout')],
+];
+
+/** Every route, timed: each must answer 503 + Retry-After within the command timeout (plus slack). */
+async function expectEveryRouteUnavailable(user: HttpClient, email: string) {
+  const outcomes = [];
+  for (const [route, call] of ROUTES) {
+    const started = performance.now();
+    const response = await call(user, email);
+    outcomes.push({ route, status: response.status, retryAfter: response.headers.get('retry-after'), ms: Math.round(performance.now() - started), type: response.body?.type });
+  }
+  console.log(`Redis unavailable: ${outcomes.map((o) => `${o.route} ${o.status} in ${o.ms} ms`).join('; ')}`);
+  for (const outcome of outcomes) {
+    expect(outcome).toMatchObject({ status: 503, type: 'urn:kura:problem:store-unavailable' });
+    expect(Number(outcome.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(outcome.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  }
+}
+
+/** Asks again every 100 ms until the answer is 200 or `ms` have passed; the last status. */
+async function statusWithin(ms: number, ask: () => Promise<{ status: number }>): Promise<number> {
+  const giveUpAt = Date.now() + ms;
+  let status = (await ask()).status;
+  while (status !== 200 && Date.now() < giveUpAt) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await ask()).status;
+  }
+  return status;
+}
+
+describe('Kura on Redis', () => {
+  let user: HttpClient;
+  const email = uniqueEmail();
+
+  beforeAll(async () => {
+    expect((await browser().get('/health/ready')).status).toBe(200);
+    user = browser();
+    await user.signUpAndLogIn(email);
+    await user.request('PATCH', '/session/data', { body: '{"cart":["tea"]}', headers: { 'content-type': 'application/merge-patch+json' } });
+  });
+
+  it('answers 503 with Retry-After within the timeout on every route while Redis hangs (SIGSTOP), and serves again when it resumes', async () => {
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      await expectEveryRouteUnavailable(user, email);
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    expect((await user.get('/auth/me')).status).toBe(200);
+  });
+
+  it('fails at once, with no offline queue, while Redis is down: 100 concurrent requests, all 503, none hanging', async () => {
+    await redis.kill();
+
+    await expectEveryRouteUnavailable(user, email);
+    const started = performance.now();
+    const burst = await Promise.all(Array.from({ length: 100 }, () => user.get('/auth/me')));
+    const ms = Math.round(performance.now() - started);
+    console.log(`100 concurrent GET /auth/me with Redis down: ${burst.filter((r) => r.status === 503).length} x 503 in ${ms} ms`);
+    expect(burst.map((response) => response.status)).toEqual(Array(100).fill(503));
+    expect(ms).toBeLessThan(TIMEOUT_MS + 5 * SLACK_MS);
+  });
+
+  it('stays alive and ready, with /health/store naming the problem', async () => {
+    expect(kura.child.exitCode).toBeNull();
+    expect((await browser().get('/health/live')).status).toBe(200);
+    expect((await browser().get('/health/ready')).status).toBe(200);
+    const store = await browser().get('/health/store');
+    expect(store.status).toBe(503);
+    expect(store.body.checks.store.message).toMatch(/Redis is not connected/);
+  });
+
+  it('holds a process that starts while Redis is down out of the Service: it starts, is not ready, and becomes ready when Redis appears', async () => {
+    const late = await startKuraProcess(env);
+    try {
+      const ready = await new HttpClient(late.baseUrl).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.lifecycle.message).toMatch(/^starting: the session store has not answered yet: Redis is not connected/);
+      expect((await new HttpClient(late.baseUrl).get('/auth/me')).status).toBe(401); // no cookie: needs no store
+
+      // Redis comes back after the crash: same port, same data folder, the append-only file replayed.
+      redis = await startRedisServer({ dir: dataDir, port: redis.port, appendOnly: true });
+
+      expect(await statusWithin(10_000, () => new HttpClient(late.baseUrl).get('/health/ready'))).toBe(200);
+      // The late process serves the session made before the crash: nothing was lost with Redis's restart.
+      const me = await new HttpClient(late.baseUrl).get('/auth/me', { headers: { cookie: await user.jar.getCookieString(kura.baseUrl) }, cookies: false });
+      expect(me.status).toBe(200);
+      expect(me.body.user.email).toBe(email);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('recovers without a restart once Redis is back, with the session, its data and the account intact', async () => {
+    expect(await statusWithin(10_000, () => browser().get('/health/store'))).toBe(200);
+    expect((await user.get('/auth/me')).body.user.email).toBe(email);
+    expect((await user.get('/session/data')).body).toMatchObject({ data: { cart: ['tea'] } });
+    expect((await browser().post('/auth/login', { email, password: PASSWORD })).status).toBe(200);
+    expect(kura.child.exitCode).toBeNull();
+  });
+});
