@@ -15,13 +15,15 @@
 //   --latency ms   the proxy delays every DynamoDB call by this much (a network hop, as to real DynamoDB)
 import { fork, spawn } from 'node:child_process';
 import { createHash, randomBytes, scrypt } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { benchChart } from './chart.mjs';
+import { startRedis as startRedisServer } from '../shared/redis.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -29,7 +31,10 @@ const option = (name, fallback) => (flag(name) ? argv[argv.indexOf(`--${name}`) 
 const QUICK = flag('quick');
 const SECONDS = Number(option('seconds', QUICK ? 1 : 10));
 const REDIS_SECONDS = Number(option('seconds', QUICK ? 1 : 8));
-const GROUPS = option('group', 'dynamodb,redis').split(',');
+const { redisServerMissing } = await import('../../test/support/redis-server.ts');
+const noRedis = redisServerMissing();
+if (noRedis) console.warn(`SKIPPING the Redis group: ${noRedis}`);
+const GROUPS = option('group', 'dynamodb,redis').split(',').filter((group) => !(group === 'redis' && noRedis));
 const CONNECTIONS = Number(option('connections', QUICK ? 8 : 32));
 const USERS = CONNECTIONS; // one session per connection: no artificial contention on one session
 const LATENCY_MS = Number(option('latency', 0));
@@ -87,12 +92,15 @@ async function startProxy(target) {
   };
 }
 
-/** The Redis group's one redis-server, its command counter, and a client to seed the one-GET reference. */
+/**
+ * The Redis group's one redis-server (append-only persistence, as production runs it), its command counter, and
+ * a client to seed the one-GET reference.
+ */
 async function startRedis() {
-  const { startRedisServer } = await import('../../test/support/redis-server.ts');
   const { redisCommandCounter } = await import('../../test/support/redis-command-counter.ts');
   const { createClient } = await import('redis');
-  const server = await startRedisServer();
+  const dir = await mkdtemp(join(tmpdir(), 'kura-bench-redis-'));
+  const server = await startRedisServer({ dir });
   const counter = await redisCommandCounter(server.url);
   const seeder = createClient({ url: server.url });
   await seeder.connect();
@@ -100,8 +108,9 @@ async function startRedis() {
     seeder.destroy();
     await counter.close();
     await server.stop();
+    await rm(dir, { recursive: true, force: true });
   };
-  return { url: server.url, pid: server.pid, counter, seeder };
+  return { url: server.url, pid: server.child.pid, counter, seeder };
 }
 
 const direct = (endpoint) =>
@@ -545,7 +554,7 @@ lines.push('### Goals (ratios measured side by side)', '', '| goal | measured | 
 for (const [goal, measured, target, met] of goals) lines.push(`| ${goal} | ${measured} | ${target} | ${met ? 'yes' : '**no**'} |`);
 if (complete('dynamodb')) lines.push('', `Prices: DynamoDB on-demand, ${PRICES.region}, Standard table class, as of ${PRICES.date}: $${PRICES.readPerMillionUnits} per million read request units, $${PRICES.writePerMillionUnits} per million write request units.`);
 
-const header = `Engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call (proxy)` : ''}${redis ? '; Redis: one redis-server (Debian\'s, no persistence) on loopback' : ''}. ${CONNECTIONS} connections, ${SECONDS} s per scenario (Redis: ${REDIS_SECONDS} s), ${USERS} sessions per system. ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench -- ${argv.join(' ')}\``;
+const header = `Engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call (proxy)` : ''}${redis ? '; Redis: one redis-server (Debian\'s, append-only persistence) on loopback' : ''}. ${CONNECTIONS} connections, ${SECONDS} s per scenario (Redis: ${REDIS_SECONDS} s), ${USERS} sessions per system. ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench -- ${argv.join(' ')}\``;
 const report = `${header}\n\n${lines.join('\n')}\n`;
 console.log(`\n${report}`);
 await mkdir(`${ROOT}reports`, { recursive: true });
