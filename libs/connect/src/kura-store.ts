@@ -14,6 +14,7 @@ import { SessionTooLargeError } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
+  cookieOf,
   documentBytes,
   fromDocument,
   hasChanges,
@@ -35,6 +36,7 @@ type Loaded = (error: unknown, session?: StoredSession | null) => void;
 export const MAX_SESSION_BYTES = 350_000;
 const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
+const NO_DATA: ReadonlyMap<string, string> = new Map();
 const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as kuraStoreTableDefinition() describes',
   timeoutSetting: 'connection.timeoutMs',
@@ -177,7 +179,8 @@ export class KuraStore extends EventEmitter {
     if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
     const id = itemKeyOf(checkedId(sessionId));
     const now = this.clock.now();
-    const document = toDocument(session, NOT_DATA);
+    // A touch never writes data: only the cookie is needed (and the expiry it asks for).
+    const document = call === 'touch' ? { data: NO_DATA, cookie: cookieOf(session) } : toDocument(session, NOT_DATA);
     const expiresAtMs = expiryOf(document.cookie === undefined ? undefined : JSON.parse(document.cookie), now, this.ttlMs);
     if (expiresAtMs <= now) return this.items.delete(id);
     const read = this.reads.of(session, id);
