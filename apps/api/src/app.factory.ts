@@ -94,7 +94,10 @@ export async function createApp(
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
     // connection is left for the close to cut while a request is on its way (see lastCall).
     if (lifecycle.closing) reply.header('connection', 'close');
-    if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
+    // The session guard sets its no-store on the raw response (it is platform-neutral): not set twice.
+    if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
+      reply.header('cache-control', 'no-store');
+    }
   });
 
   installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
+import { describeStore } from '../storage/storage.module.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -67,8 +68,19 @@ describe('loadConfig', () => {
     [{ KURA_COOKIE_SECURE: 'false', KURA_COOKIE_NAME: '__Host-sid' }, /__Host-/],
     [{ KURA_STORE: 'dynamodb' }, /needs DYNAMODB_ENDPOINT or AWS_REGION/],
     [{ KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' }, /starts its own engine/],
+    [{ KURA_STORE: 'redis' }, /KURA_STORE=redis needs REDIS_URL/],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }, /choose with KURA_STORE=redis or KURA_STORE=dynamodb/],
   ])('refuses settings that cannot work together: %p', (env, message) => {
     expect(problemsOf(env).join('\n')).toMatch(message);
+  });
+
+  it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', () => {
+    const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
+
+    expect(store.kind).toBe('redis');
+    expect(store.redis).toEqual({ url: 'rediss://kura:s3cret@cache.example.com:6380/2', timeoutMs: 1000, keyPrefix: 'kura:' });
+    expect(describeStore(store)).toBe('session store: Redis at rediss://cache.example.com:6380/2, keys kura:*');
+    expect(loadConfig({ KURA_STORE: 'dynamodb', AWS_REGION: 'eu-west-1', REDIS_URL: 'redis://127.0.0.1:6379' }).store.kind).toBe('dynamodb');
   });
 
   it.each([
@@ -133,6 +145,9 @@ describe('loadConfig', () => {
       ['AWS_REGION', 'eu west 1'],
       ['DYNAMODB_ENDPOINT', 'localhost:8000'],
       ['KURA_STORE', 'nowhere'],
+      ['REDIS_URL', 'http://127.0.0.1:6379'],
+      ['KURA_REDIS_TIMEOUT_MS', '10'],
+      ['KURA_REDIS_KEY_PREFIX', 'has space'],
       ['KURA_DATA_DIR', '   '],
       ['KURA_CREATE_TABLES', 'maybe'],
       ['KURA_SESSIONS_TABLE', 'a b'],

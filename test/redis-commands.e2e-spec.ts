@@ -1,0 +1,130 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createClient } from 'redis';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+/**
+ * What each request costs in Redis commands, seen by Redis itself (MONITOR: every command a client sent, the
+ * commands scripts run inside excluded), not counted by Kura: the steady state is one read and no write, the
+ * idle extension one script per refresh interval, and nothing scans or lists keys on a request path.
+ */
+let redis: RedisServer;
+let observer: ReturnType<typeof createClient>;
+let monitor: ReturnType<typeof createClient>;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  observer = createClient({ url: redis.url });
+  monitor = createClient({ url: redis.url });
+  await Promise.all([observer.connect(), monitor.connect()]);
+  // Lines look like `1700000000.123456 [0 127.0.0.1:50000] "hgetall" "kura:session:{...}"`; a script's own
+  // commands show as `[0 lua]` and are not what the client sent.
+  await monitor.monitor((line: string) => {
+    if (!line.includes(' lua]')) seen.push(line.toLowerCase());
+  });
+});
+afterAll(async () => {
+  monitor?.destroy();
+  observer?.destroy();
+  await redis?.stop();
+});
+
+let marks = 0;
+/** The commands clients sent while `act` ran, counted by name (the observer's ECHO markers excluded). */
+async function commandsDuring(act: () => Promise<unknown>): Promise<Record<string, number>> {
+  const [start, end] = [`"echo" "start-${(marks += 1)}"`, `"echo" "end-${marks}"`];
+  await observer.echo(`start-${marks}`);
+  await act();
+  await observer.echo(`end-${marks}`);
+  for (const giveUpAt = Date.now() + 5000; !seen.some((line) => line.endsWith(end)) && Date.now() < giveUpAt; ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const from = seen.findIndex((line) => line.endsWith(start));
+  const to = seen.findIndex((line) => line.endsWith(end));
+  const counts: Record<string, number> = {};
+  for (const line of seen.slice(from + 1, to)) {
+    const command = /\] "([^"]+)"/.exec(line)?.[1]?.toLowerCase() ?? '?';
+    counts[command] = (counts[command] ?? 0) + 1;
+  }
+  return counts;
+}
+
+async function kuraWith(extra: Record<string, string> = {}) {
+  const { app, baseUrl } = await startKuraInProcess({
+    KURA_STORE: 'redis',
+    REDIS_URL: redis.url,
+    KURA_REDIS_KEY_PREFIX: `t${Math.random().toString(36).slice(2, 8)}:`,
+    KURA_PASSWORD_HASH_COST: '12',
+    KURA_LOG_LEVEL: 'warn',
+    ...extra,
+  });
+  return { app, baseUrl, measure: commandsDuring };
+}
+
+describe('Redis commands per request, counted at the server', () => {
+  let kura: Awaited<ReturnType<typeof kuraWith>>;
+  let app: NestFastifyApplication;
+  beforeAll(async () => {
+    kura = await kuraWith({ KURA_SESSION_IDLE_TIMEOUT: '60', KURA_SESSION_REFRESH_INTERVAL: '1' });
+    app = kura.app;
+  });
+  afterAll(() => app.close());
+
+  it('serves GET /auth/me at steady state with exactly one HGETALL and no write', async () => {
+    const steady = await kuraWith();
+    try {
+      const browser = new HttpClient(steady.baseUrl);
+      await browser.signUpAndLogIn(uniqueEmail());
+
+      const counts = await steady.measure(async () => {
+        for (let i = 0; i < 20; i += 1) expect((await browser.get('/auth/me')).status).toBe(200);
+      });
+
+      expect(counts).toEqual({ hgetall: 20 });
+    } finally {
+      await steady.app.close();
+    }
+  });
+
+  it('extends the idle expiry with one script once the refresh interval has passed', async () => {
+    const [warmUp, browser] = [new HttpClient(kura.baseUrl), new HttpClient(kura.baseUrl)];
+    await warmUp.signUpAndLogIn(uniqueEmail());
+    await browser.signUpAndLogIn(uniqueEmail());
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The first extension on a fresh server also loads the script (NOSCRIPT, then EVAL): not the steady cost.
+    await warmUp.get('/auth/me');
+
+    const counts = await kura.measure(() => browser.get('/auth/me'));
+
+    expect(counts).toEqual({ hgetall: 1, evalsha: 1 });
+  });
+
+  it('logs in with single-key steps only: no KEYS, no SCAN, no MULTI spanning keys', async () => {
+    const api = new HttpClient(kura.baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+
+    const counts = await kura.measure(() => api.post('/auth/login', { email, password: 'correct horse battery' }));
+
+    console.log(`a login on Redis: ${JSON.stringify(counts)}`);
+    expect(Object.keys(counts).filter((command) => ['keys', 'scan', 'multi', 'exec', 'watch'].includes(command))).toEqual([]);
+    expect(counts).toEqual({
+      scard: 4, // the failed-login counters of the account and the client
+      hgetall: 1, // the account
+      // Scripts: reserving the attempt in both counters, the session, its listing index, the user's register.
+      evalsha: 5,
+      srem: 1, // withdrawing the attempt from the client's counter once the password was right
+      unlink: 1, // clearing the account's counter
+    });
+  });
+
+  it('rejects an unknown but well-formed token with one read and no write, a malformed one with no command', async () => {
+    const unknown = await kura.measure(() => new HttpClient(kura.baseUrl).get('/auth/me', { headers: { authorization: `Bearer ${'A'.repeat(43)}` } }));
+    const malformed = await kura.measure(() => new HttpClient(kura.baseUrl).get('/auth/me', { headers: { authorization: 'Bearer nope' } }));
+
+    expect(unknown).toEqual({ hgetall: 1 });
+    expect(malformed).toEqual({});
+  });
+});
