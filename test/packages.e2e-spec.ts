@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testEndpoint } from './support/engine.js';
 import { installPacked, PACKAGES, type PackedPackages, packPackages } from './support/packed-packages.js';
+import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 /**
  * The libraries as someone outside this repository gets them: built (`npm run build:packages`), packed with
@@ -48,9 +49,11 @@ for (const name of ${JSON.stringify(PACKAGES.map((name) => `@kura/${name}`))}) c
     await writeFile(
       join(app, 'check.ts'),
       `import { KuraStore, type KuraStoreOptions, StoreUnavailableError } from '@kura/connect';
+import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import { SessionModule, SessionGuard } from '@kura/session';
 const options: KuraStoreOptions = { tableName: 'sessions', connection: { region: 'eu-west-1' } };
 export const store: KuraStore = new KuraStore(options);
+export const onRedis: KuraStore = new KuraStore({ adapter: new RedisConnectSessionStore(connectRedis({ url: 'redis://127.0.0.1:6379' })) });
 export const all = [SessionModule, SessionGuard, StoreUnavailableError];
 `,
     );
@@ -74,5 +77,28 @@ store.close();`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
 
     expect(JSON.parse(stdout)).toEqual({ user: 'ada', after: null });
+  }, 60_000);
+
+  (redisServerMissing() ? it.skip : it)('keep an express-session session in Redis through the installed KuraStore and @kura/redis, as the README has it', async () => {
+    const server = await startRedisServer();
+    try {
+      const script = `import { KuraStore } from '@kura/connect';
+import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
+const redis = connectRedis({ url: '${server.url}' });
+await redis.open();
+const store = new KuraStore({ adapter: new RedisConnectSessionStore(redis, { keyPrefix: 'kura:', commandTimeoutMs: 1000 }) });
+const session = { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), httpOnly: true, path: '/' }, user: 'ada' };
+await store.set('sid-1', session);
+const read = await store.get('sid-1');
+const keys = await redis.sendCommand(['KEYS', 'kura:connect:*']);
+await store.destroy('sid-1');
+console.log(JSON.stringify({ user: read?.user, keys: keys.length, ensured: (await store.ensureTable()) ?? null, after: (await store.get('sid-1')) ?? null }));
+await redis.close();`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+
+      expect(JSON.parse(stdout)).toEqual({ user: 'ada', keys: 1, ensured: null, after: null });
+    } finally {
+      await server.stop();
+    }
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort } from './free-port.ts';
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
 export function redisServerMissing(): string | undefined {
@@ -81,4 +81,19 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop, kill: () => end('SIGKILL') };
+}
+
+/**
+ * What `call` settles with (its value, or what it threw) while the server is paused with SIGSTOP, as a Redis
+ * that stopped answering, and how long it took; the server runs again afterwards.
+ */
+export async function settledWhilePaused(server: RedisServer, call: () => Promise<unknown>): Promise<{ outcome: unknown; ms: number }> {
+  process.kill(server.pid, 'SIGSTOP');
+  const started = Date.now();
+  try {
+    const outcome = await call().catch((error: unknown) => error);
+    return { outcome, ms: Date.now() - started };
+  } finally {
+    process.kill(server.pid, 'SIGCONT');
+  }
 }

@@ -5,3 +5,6 @@ export const settings: { host: string; port: number; usersTable: string; session
 export const client: DynamoDBClient;
 export function verifyLogin(email: unknown, password: unknown): Promise<{ id: string; email: string } | undefined>;
 export function announce(address: string): void;
+export const redisUrl: string | undefined;
+export function redisClient(): Promise<import('redis').RedisClientType>;
+export function referenceKey(id: string): string;

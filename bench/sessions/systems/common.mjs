@@ -38,6 +38,20 @@ export async function verifyLogin(email, password) {
   return timingSafeEqual(key, Buffer.from(hash, 'base64')) ? { id: Item.id.S, email: Item.email.S } : undefined;
 }
 
+/** The Redis group (`REDIS_URL` set): the same apps with their sessions in Redis, on the bench's one redis-server. */
+export const redisUrl = process.env.REDIS_URL;
+
+/** A connected node-redis client, made as connect-redis's README makes it (`createClient()`, `connect()`). */
+export async function redisClient() {
+  const { createClient } = await import('redis');
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  return redis;
+}
+
+/** The string the one-GET reference reads per request: the session's user, by the token's hash. */
+export const referenceKey = (id) => `bench:me:${id}`;
+
 /** Tells the orchestrator where the app listens. */
 export function announce(address) {
   process.stdout.write(`listening ${address}\n`);

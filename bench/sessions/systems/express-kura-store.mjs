@@ -1,12 +1,18 @@
-// express-session + Kura's KuraStore (@kura/connect), configured like the connect-dynamodb anchor (resave: false,
-// saveUninitialized: false, the same cookie). Session data is kept as top-level session keys, as KuraStore's
+// express-session + Kura's KuraStore (@kura/connect) on DynamoDB, or with REDIS_URL on Redis (@kura/redis's
+// RedisConnectSessionStore), configured like the anchor (resave: false, saveUninitialized: false, the same cookie). Session data is kept as top-level session keys, as KuraStore's
 // README advises: a save writes only the keys its request changed, so concurrent updates of different keys keep.
 import express from 'express';
 import session from 'express-session';
 import { KuraStore } from '../../../dist/libs/connect/src/index.js';
-import { announce, client, settings, verifyLogin } from './common.mjs';
+import { connectRedis, RedisConnectSessionStore } from '../../../dist/libs/redis/src/index.js';
+import { announce, client, redisUrl, settings, verifyLogin } from './common.mjs';
 
-const store = new KuraStore({ client, tableName: settings.kuraStoreTable });
+async function onRedis() {
+  const redis = connectRedis({ url: redisUrl });
+  await redis.open();
+  return new KuraStore({ adapter: new RedisConnectSessionStore(redis) });
+}
+const store = redisUrl ? await onRedis() : new KuraStore({ client, tableName: settings.kuraStoreTable });
 await store.ensureTable();
 const app = express();
 app.use(

@@ -1,15 +1,16 @@
-// Anchor: Express 5 + express-session + connect-dynamodb, configured as their READMEs recommend
-// (resave: false, saveUninitialized: false).
+// Anchor: Express 5 + express-session + connect-dynamodb, or with REDIS_URL connect-redis, configured as their
+// READMEs recommend (resave: false, saveUninitialized: false; connect-redis: `new RedisStore({ client })`).
 import express from 'express';
 import session from 'express-session';
 import connectDynamoDb from 'connect-dynamodb';
-import { announce, client, settings, verifyLogin } from './common.mjs';
+import { RedisStore } from 'connect-redis';
+import { announce, client, redisClient, redisUrl, settings, verifyLogin } from './common.mjs';
 
 const DynamoDBStore = connectDynamoDb({ session });
 const app = express();
 app.use(
   session({
-    store: new DynamoDBStore({ client, table: settings.sessionsTable }),
+    store: redisUrl ? new RedisStore({ client: await redisClient() }) : new DynamoDBStore({ client, table: settings.sessionsTable }),
     secret: settings.secret,
     name: 'sid',
     resave: false,

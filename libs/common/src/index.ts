@@ -1,2 +1,3 @@
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { type Clock, systemClock, ManualClock } from './clock.js';
+export type { ConnectSessionStore, ConnectSessionItem, ConnectSessionChange } from './connect-session-store.port.js';

@@ -13,6 +13,9 @@ const require = createRequire(import.meta.url);
  * express-session.
  */
 export function expressCreateSession(): ExpressSessionModule['Store']['prototype']['createSession'] {
-  const expressSession = require('express-session') as ExpressSessionModule;
-  return expressSession.Store.prototype.createSession;
+  // Once: `require` resolves the name again on every call, measurable on a path taken by every request.
+  createSession ??= (require('express-session') as ExpressSessionModule).Store.prototype.createSession;
+  return createSession;
 }
+
+let createSession: ExpressSessionModule['Store']['prototype']['createSession'] | undefined;

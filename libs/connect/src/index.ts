@@ -1,12 +1,13 @@
 /**
- * @kura/connect — `KuraStore`, a session store for express-session and @fastify/session on DynamoDB, built on
- * Kura's DynamoDB adapter: hashed session ids, writes only of what changed, expiry on every read, bounded
- * calls, and outages as `StoreUnavailableError` for a 503.
+ * @kura/connect — `KuraStore`, a session store for express-session and @fastify/session on DynamoDB (Kura's
+ * DynamoDB adapter) or on any `ConnectSessionStore` adapter (`@kura/redis`'s `RedisConnectSessionStore`):
+ * hashed session ids, writes only of what changed, expiry on every read, bounded calls, and outages as
+ * `StoreUnavailableError` for a 503.
  */
 export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.js';
 export { type KuraStoreOptions, type DynamoDbClient, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
-export { StoreUnavailableError } from '@kura/common';
+export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange } from '@kura/common';
 export {
   connectSessionTableDefinition as kuraStoreTableDefinition,
   createDynamoDbClients,

@@ -1,6 +1,8 @@
 import { KuraStoreOptionsError, resolveKuraStoreOptions } from './kura-store.options.js';
 
 const connection = { region: 'eu-west-1' };
+const nothing = async (): Promise<undefined> => undefined;
+const adapter = { read: nothing, replace: nothing, update: async () => false, delete: nothing };
 const problemsOf = (options: unknown): readonly string[] => {
   try {
     resolveKuraStoreOptions(options as never);
@@ -29,6 +31,10 @@ describe('resolveKuraStoreOptions', () => {
     expect(resolveKuraStoreOptions({ client }).client).toBe(client);
   });
 
+  it('takes an adapter of the storage port instead of DynamoDB', () => {
+    expect(resolveKuraStoreOptions({ adapter })).toMatchObject({ adapter, connection: undefined, client: undefined });
+  });
+
   it('lists every problem in one error', () => {
     const options = {
       tableName: 'x',
@@ -40,7 +46,7 @@ describe('resolveKuraStoreOptions', () => {
     };
 
     expect(problemsOf(options)).toEqual([
-      'unknown option "ttl" (known: tableName, connection, client, ttlSeconds, touchFraction, consistentRead, clock)',
+      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, touchFraction, consistentRead, clock)',
       'tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"',
       'unknown connection option "port" (known: region, endpoint, timeoutMs, maxAttempts, credentials, callLog)',
       'connection.region must be an AWS region like eu-west-1, got "Europe"',
@@ -56,12 +62,20 @@ describe('resolveKuraStoreOptions', () => {
 
   it('says the message of every problem on its own line', () => {
     expect(() => resolveKuraStoreOptions({ tableName: 'x', ttlSeconds: 0 })).toThrow(
-      'Invalid KuraStore options:\n- tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"\n- give connection ({ region, endpoint?, timeoutMs?, ... }) or client (a DynamoDBClient)\n- ttlSeconds must be a positive integer, got 0',
+      'Invalid KuraStore options:\n- tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"\n- give connection ({ region, endpoint?, timeoutMs?, ... }) or client (a DynamoDBClient) for DynamoDB, or adapter (a ConnectSessionStore, e.g. RedisConnectSessionStore from @kura/redis)\n- ttlSeconds must be a positive integer, got 0',
     );
   });
 
   it.each([
-    ['both a client and a connection', { client: { send: () => 1 }, connection }, 'give either client or connection, not both'],
+    ['both a client and a connection', { client: { send: () => 1 }, connection }, 'give one of connection, client or adapter, not connection and client'],
+    ['an adapter and a connection', { adapter, connection }, 'give one of connection, client or adapter, not connection and adapter'],
+    [
+      'an adapter that is no ConnectSessionStore',
+      { adapter: { read: nothing } },
+      'adapter must be a ConnectSessionStore (read, replace, update, delete), such as RedisConnectSessionStore from @kura/redis; it has no replace, update, delete',
+    ],
+    ['a table name with an adapter', { adapter, tableName: 'sessions' }, 'tableName configures DynamoDB and does not go with adapter: configure the adapter itself'],
+    ['consistentRead with an adapter', { adapter, consistentRead: false }, 'consistentRead configures DynamoDB and does not go with adapter: configure the adapter itself'],
     ['a client that is no DynamoDBClient', { client: {} }, 'client must be a DynamoDBClient from @aws-sdk/client-dynamodb'],
     ['a clock without now()', { connection, clock: {} }, 'clock must have a now() method'],
   ])('refuses %s', (_case, options, problem) => {

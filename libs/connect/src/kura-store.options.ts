@@ -1,10 +1,18 @@
-import { type Clock, systemClock } from '@kura/common';
+import { type Clock, type ConnectSessionStore, systemClock } from '@kura/common';
 import type { DynamoDbClients, DynamoDbConnectionOptions } from '@kura/dynamodb';
 
 /** The AWS SDK's `DynamoDBClient` (from `@aws-sdk/client-dynamodb`). */
 export type DynamoDbClient = DynamoDbClients['client'];
 
 export interface KuraStoreOptions {
+  /**
+   * Another storage than DynamoDB: an adapter of `ConnectSessionStore` (from `@kura/common`), such as
+   * `new RedisConnectSessionStore(redisClient)` from `@kura/redis`. Its client is yours (`close()` leaves it
+   * open). Give this, `connection` or `client`; `tableName` and `consistentRead` are DynamoDB's, so they do not
+   * go with it.
+   * @example new KuraStore({ adapter: new RedisConnectSessionStore(redis) })
+   */
+  adapter?: ConnectSessionStore;
   /**
    * The table sessions live in: key `id` (string), TTL on `expiresAt` (see `kuraStoreTableDefinition` and
    * `KuraStore.ensureTable`).
@@ -13,13 +21,13 @@ export interface KuraStoreOptions {
   tableName?: string;
   /**
    * Where DynamoDB is, for clients the store makes and owns (`close()` ends them), every call bounded:
-   * `{ region, endpoint?, timeoutMs? (1000), maxAttempts? (3), credentials?, callLog? }`. Give this or `client`.
+   * `{ region, endpoint?, timeoutMs? (1000), maxAttempts? (3), credentials?, callLog? }`. Give this, `client` or `adapter`.
    */
   connection?: DynamoDbConnectionOptions;
   /**
    * A `DynamoDBClient` of your own, shared and closed by you. Its timeouts are yours to bound: make it with
    * `createDynamoDbClients` from `@kura/dynamodb`, or set a request handler with `requestTimeout` and
-   * `throwOnRequestTimeout: true`. Give this or `connection`.
+   * `throwOnRequestTimeout: true`. Give this, `connection` or `adapter`.
    */
   client?: DynamoDbClient;
   /**
@@ -50,6 +58,7 @@ export interface KuraStoreOptions {
 /** Options after defaults were applied and checked. */
 export interface KuraStoreSettings {
   readonly tableName: string;
+  readonly adapter: ConnectSessionStore | undefined;
   readonly connection: DynamoDbConnectionOptions | undefined;
   readonly client: DynamoDbClient | undefined;
   readonly ttlMs: number;
@@ -69,7 +78,7 @@ export class KuraStoreOptionsError extends Error {
   }
 }
 
-const KNOWN = new Set(['tableName', 'connection', 'client', 'ttlSeconds', 'touchFraction', 'consistentRead', 'clock']);
+const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'touchFraction', 'consistentRead', 'clock']);
 const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
@@ -86,10 +95,12 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   if (typeof tableName !== 'string' || !TABLE_NAME.test(tableName)) {
     problems.push(`tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got ${JSON.stringify(tableName)}`);
   }
-  if (options.client !== undefined && options.connection !== undefined) problems.push('give either client or connection, not both');
-  if (options.client === undefined && options.connection === undefined) {
-    problems.push('give connection ({ region, endpoint?, timeoutMs?, ... }) or client (a DynamoDBClient)');
+  const storages = (['connection', 'client', 'adapter'] as const).filter((name) => options[name] !== undefined);
+  if (storages.length > 1) problems.push(`give one of connection, client or adapter, not ${storages.join(' and ')}`);
+  if (storages.length === 0) {
+    problems.push('give connection ({ region, endpoint?, timeoutMs?, ... }) or client (a DynamoDBClient) for DynamoDB, or adapter (a ConnectSessionStore, e.g. RedisConnectSessionStore from @kura/redis)');
   }
+  if (options.adapter !== undefined) problems.push(...adapterProblems(options));
   if (options.client !== undefined && typeof (options.client as { send?: unknown } | null)?.send !== 'function') {
     problems.push('client must be a DynamoDBClient from @aws-sdk/client-dynamodb');
   }
@@ -104,6 +115,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
 
   return {
     tableName,
+    adapter: options.adapter,
     connection: options.connection,
     client: options.client,
     ttlMs: ttlSeconds * 1000,
@@ -111,6 +123,21 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     consistentRead,
     clock: options.clock ?? systemClock,
   };
+}
+
+const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete'] as const;
+
+function adapterProblems(options: KuraStoreOptions): string[] {
+  const problems: string[] = [];
+  const adapter = options.adapter as unknown as Partial<Record<string, unknown>> | null;
+  const missing = ADAPTER_METHODS.filter((method) => typeof adapter?.[method] !== 'function');
+  if (missing.length > 0) {
+    problems.push(`adapter must be a ConnectSessionStore (read, replace, update, delete), such as RedisConnectSessionStore from @kura/redis; it has no ${missing.join(', ')}`);
+  }
+  for (const name of ['tableName', 'consistentRead'] as const) {
+    if (options[name] !== undefined) problems.push(`${name} configures DynamoDB and does not go with adapter: configure the adapter itself`);
+  }
+  return problems;
 }
 
 function connectionProblems(connection: DynamoDbConnectionOptions): string[] {

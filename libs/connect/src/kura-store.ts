@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Clock } from '@kura/common';
+import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import {
-  type ConnectSessionItem,
   createDynamoDbClients,
   DynamoDbConnectSessionStore,
   ensureConnectSessionTable,
@@ -15,6 +14,7 @@ import { SessionTooLargeError } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
+  cookieOf,
   documentBytes,
   fromDocument,
   hasChanges,
@@ -36,6 +36,7 @@ type Loaded = (error: unknown, session?: StoredSession | null) => void;
 export const MAX_SESSION_BYTES = 350_000;
 const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
+const NO_DATA: ReadonlyMap<string, string> = new Map();
 const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as kuraStoreTableDefinition() describes',
   timeoutSetting: 'connection.timeoutMs',
@@ -43,26 +44,29 @@ const WORDING: StoreErrorWording = {
 };
 
 /**
- * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB.
+ * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB (`connection` or
+ * `client`), or on any adapter of the `ConnectSessionStore` port (`adapter`), such as `@kura/redis`'s
+ * `RedisConnectSessionStore`.
  *
  * - The item key is the SHA-256 of the session id: a dump of the table logs nobody in.
  * - A save writes only the top-level keys its request changed relative to what it read, so concurrent requests
  *   changing different keys of one session all keep their changes.
  * - A session whose data did not change is written only when the touch rule says its expiry must move.
  * - Expiry is checked on every read; a destroyed session is gone on every replica at once (consistent reads).
- * - Every failure to reach DynamoDB is a `StoreUnavailableError` (with `retryAfterSeconds`), for a 503.
+ * - Every failure to reach the storage is a `StoreUnavailableError` (with `retryAfterSeconds`), for a 503.
  *
  * Callbacks as both libraries call them; without a callback each method returns a promise.
  */
 export class KuraStore extends EventEmitter {
-  /** The table sessions live in. */
-  readonly tableName: string;
+  /** The DynamoDB table sessions live in; `undefined` with an `adapter`. */
+  readonly tableName: string | undefined;
   /** Installed by express-session (`store.generate = ...`): makes a new session on a request. */
   declare generate?: (req: object) => void;
 
-  private readonly client: DynamoDbClient;
+  /** The DynamoDB client, when DynamoDB is the storage. */
+  private readonly client: DynamoDbClient | undefined;
   private readonly ownsClient: boolean;
-  private readonly items: DynamoDbConnectSessionStore;
+  private readonly items: ConnectSessionStore;
   private readonly reads = new SessionReads();
   private readonly ttlMs: number;
   private readonly touchFraction: number;
@@ -72,10 +76,14 @@ export class KuraStore extends EventEmitter {
   constructor(options: KuraStoreOptions) {
     super();
     const settings = resolveKuraStoreOptions(options);
-    this.tableName = settings.tableName;
-    this.ownsClient = settings.client === undefined;
-    this.client = settings.client ?? createDynamoDbClients(settings.connection!).client;
-    this.items = new DynamoDbConnectSessionStore(this.client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING });
+    this.ownsClient = settings.connection !== undefined;
+    if (settings.adapter) {
+      this.items = settings.adapter;
+    } else {
+      this.tableName = settings.tableName;
+      this.client = settings.client ?? createDynamoDbClients(settings.connection!).client;
+      this.items = new DynamoDbConnectSessionStore(this.client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING });
+    }
     this.ttlMs = settings.ttlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
@@ -144,14 +152,18 @@ export class KuraStore extends EventEmitter {
     });
   }
 
-  /** Creates the table (key `id`, TTL on `expiresAt`, on demand) if it is missing. For development and tests. */
-  ensureTable(): Promise<TableBootstrapStep> {
+  /**
+   * DynamoDB: creates the table (key `id`, TTL on `expiresAt`, on demand) if it is missing, for development and
+   * tests. With an `adapter` there is nothing to create (Redis needs no schema): resolves to `undefined`.
+   */
+  async ensureTable(): Promise<TableBootstrapStep | undefined> {
+    if (!this.client || !this.tableName) return undefined;
     return ensureConnectSessionTable(this.client, this.tableName);
   }
 
-  /** Ends the DynamoDB client the store made from `connection` (a `client` you gave stays yours). */
+  /** Ends the DynamoDB client the store made from `connection` (a `client` or an `adapter` you gave stays yours). */
   close(): void {
-    if (this.ownsClient) this.client.destroy();
+    if (this.ownsClient) this.client?.destroy();
   }
 
   private async read(sessionId: string): Promise<StoredSession | null> {
@@ -167,7 +179,8 @@ export class KuraStore extends EventEmitter {
     if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
     const id = itemKeyOf(checkedId(sessionId));
     const now = this.clock.now();
-    const document = toDocument(session, NOT_DATA);
+    // A touch never writes data: only the cookie is needed (and the expiry it asks for).
+    const document = call === 'touch' ? { data: NO_DATA, cookie: cookieOf(session) } : toDocument(session, NOT_DATA);
     const expiresAtMs = expiryOf(document.cookie === undefined ? undefined : JSON.parse(document.cookie), now, this.ttlMs);
     if (expiresAtMs <= now) return this.items.delete(id);
     const read = this.reads.of(session, id);

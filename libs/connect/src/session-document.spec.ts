@@ -1,4 +1,4 @@
-import { applyChanges, changesBetween, documentBytes, fromDocument, sameCookieSettings, toDocument } from './session-document.js';
+import { applyChanges, changesBetween, cookieOf, documentBytes, fromDocument, sameCookieSettings, toDocument } from './session-document.js';
 
 const json = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]));
 
@@ -76,5 +76,17 @@ describe('sameCookieSettings', () => {
 describe('documentBytes', () => {
   it('counts names and values in UTF-8', () => {
     expect(documentBytes({ data: new Map([['é', '"日"']]), cookie: undefined })).toBe(2 + 5);
+  });
+});
+
+describe('cookieOf', () => {
+  const inherited = Object.create({ cookie: { path: '/' } }) as object;
+  it.each([
+    ['a cookie', { user: 'ada', cookie: { path: '/', expires: new Date(0) } }],
+    ['no cookie', { user: 'ada' }],
+    ['a cookie with no JSON form', { cookie: undefined }],
+    ['an inherited cookie only', inherited],
+  ])('gives the cookie exactly as toDocument does, for a session with %s', (_case, session) => {
+    expect(cookieOf(session)).toEqual(toDocument(session, new Set()).cookie);
   });
 });

@@ -28,6 +28,14 @@ export function toDocument(session: object, skip: ReadonlySet<string>): SessionD
   return { data, cookie };
 }
 
+/**
+ * Only the cookie (JSON text) of a session, as `toDocument` would give it: what a touch needs, without turning
+ * every other key into JSON on a path every request takes.
+ */
+export function cookieOf(session: object): string | undefined {
+  return Object.prototype.propertyIsEnumerable.call(session, 'cookie') ? (JSON.stringify((session as { cookie: unknown }).cookie) as string | undefined) : undefined;
+}
+
 /** The session object a store hands the framework: each key parsed back, the cookie included. */
 export function fromDocument(document: SessionDocument): Record<string, unknown> {
   // fromEntries defines own properties: a key `__proto__` stays data and never becomes the prototype.

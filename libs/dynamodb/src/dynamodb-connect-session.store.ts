@@ -6,34 +6,11 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
-/** A stored express-session / @fastify/session session, as `@kura/connect` reads and writes it. */
-export interface ConnectSessionItem {
-  /** Each top-level key of the session but `cookie`, as JSON text. */
-  readonly data: ReadonlyMap<string, string>;
-  /** The session's cookie, as JSON text. */
-  readonly cookie: string | undefined;
-  /** When the session ends, epoch milliseconds. */
-  readonly expiresAtMs: number;
-  /**
-   * Random, set when the item is written whole. A change meant for the session a request read names it, so
-   * it never lands on a session that was destroyed and written again meanwhile.
-   */
-  readonly generation: string;
-}
-
-/** What one save changes: only the keys it names, so concurrent saves of other keys are kept. */
-export interface ConnectSessionChange {
-  /** Top-level keys to write (JSON text). */
-  readonly set: ReadonlyMap<string, string>;
-  /** Top-level keys to delete. */
-  readonly remove: readonly string[];
-  /** The cookie to keep (JSON text), or `undefined` to drop it. */
-  readonly cookie: string | undefined;
-  readonly expiresAtMs: number;
-}
+export type { ConnectSessionChange, ConnectSessionItem } from '@kura/common';
 
 export interface DynamoDbConnectSessionStoreOptions {
   /** The table (see `connectSessionTableDefinition`). */
@@ -69,7 +46,7 @@ export const decodeDataKey = (name: string): string => (name.startsWith('\u0000'
  * writes only the keys it changed. Expired items are absent on read, whether or not TTL deleted them yet.
  * Changes never re-create a session that was destroyed, has expired, or was written whole since it was read.
  */
-export class DynamoDbConnectSessionStore {
+export class DynamoDbConnectSessionStore implements ConnectSessionStore {
   private readonly table: string;
   private readonly consistentRead: boolean;
   private readonly wording: StoreErrorWording | undefined;

@@ -7,5 +7,6 @@ export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-sessio
 export { RedisSessionDataStore } from './redis-session-data.store.js';
 export { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
 export { RedisUserStore } from './redis-user.store.js';
+export { RedisConnectSessionStore } from './redis-connect-session.store.js';
 export { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 export type { RedisCommander } from './redis-script.js';

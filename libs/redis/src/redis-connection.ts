@@ -1,4 +1,4 @@
-import type { RedisCommander } from './redis-script.js';
+import { type RedisCommander, withDeadline } from './redis-script.js';
 import { createRedisClient, type RedisConnectionOptions } from './redis-client.js';
 
 /**
@@ -24,7 +24,7 @@ export function connectRedis(options: RedisConnectionOptions = {}): RedisConnect
   let closed = false;
   return {
     description: describeRedisUrl(options.url ?? 'redis://127.0.0.1:6379'),
-    sendCommand: (args) => client.sendCommand(args),
+    sendCommand: withDeadline(client, options.commandTimeoutMs ?? 1000).sendCommand,
     open() {
       opening ??= client.connect().then(
         () => undefined,

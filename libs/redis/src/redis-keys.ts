@@ -18,6 +18,11 @@ export interface RedisKeys {
   attempts(key: string): string;
   /** An account (a hash), keyed by normalised email; it never expires. */
   user(email: string): string;
+  /**
+   * An express-session / @fastify/session session kept by `@kura/connect`'s KuraStore (a hash), keyed by the
+   * SHA-256 of its session id (computed by KuraStore).
+   */
+  connect(id: string): string;
   /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
   pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
 }
@@ -40,6 +45,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     sessionsOf: (userId) => `${prefix}sessions-of:${tag(userId)}`,
     attempts: (key) => `${prefix}attempts:${tag(key)}`,
     user: (email) => `${prefix}user:${tag(email)}`,
+    connect: (id) => `${prefix}connect:${tag(id)}`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };
 }

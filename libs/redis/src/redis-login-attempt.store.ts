@@ -1,7 +1,7 @@
 import type { LoginAttemptStore } from '@kura/accounts';
 import { storeUnavailable } from './redis-errors.js';
-import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+import { RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
 
 /**
  * Adds an attempt while the counter holds fewer than the bound (or already holds it: a retry), and keeps the
@@ -16,18 +16,7 @@ if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPI
 return 1`);
 
 /** Failed-login counters in Redis: a set of attempt ids per counter, bounded atomically by a script. */
-export class RedisLoginAttemptStore implements LoginAttemptStore {
-  private readonly keys: RedisKeys;
-  private readonly redis: RedisCommander;
-
-  constructor(
-    redis: RedisCommander,
-    options: RedisStoreOptions = {},
-  ) {
-    this.keys = redisKeys(options.keyPrefix);
-    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
-  }
-
+export class RedisLoginAttemptStore extends RedisStoreBase implements LoginAttemptStore {
   async counts(keys: readonly string[]): Promise<number[]> {
     try {
       // One SCARD per key (each counter may live in its own cluster slot); node-redis pipelines them.

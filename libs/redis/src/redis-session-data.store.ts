@@ -1,7 +1,7 @@
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { storeUnavailable } from './redis-errors.js';
-import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+import { RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
 
 /**
  * Writes the document only on the version read. KEYS: data. ARGV: expected version, JSON, expiry (epoch ms).
@@ -21,18 +21,7 @@ if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPI
 return 1`);
 
 /** Session documents in Redis: a hash per document (`d` JSON, `v` version), written optimistically by version. */
-export class RedisSessionDataStore implements SessionDataStore {
-  private readonly keys: RedisKeys;
-  private readonly redis: RedisCommander;
-
-  constructor(
-    redis: RedisCommander,
-    options: RedisStoreOptions = {},
-  ) {
-    this.keys = redisKeys(options.keyPrefix);
-    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
-  }
-
+export class RedisSessionDataStore extends RedisStoreBase implements SessionDataStore {
   async read(sessionId: string): Promise<SessionData> {
     let reply: [string | null, string | null];
     try {

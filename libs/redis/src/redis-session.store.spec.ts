@@ -1,6 +1,6 @@
 import { StoreUnavailableError } from '@kura/common';
 import { generateSessionToken, sessionIdOf } from '@kura/session';
-import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createRedisClient } from './redis-client.js';
 import { idOfKey, redisKeys } from './redis-keys.js';
 import { RedisSessionStore } from './redis-session.store.js';
@@ -55,18 +55,13 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     const client = createRedisClient({ url: server.url });
     await client.connect();
     const store = new RedisSessionStore(client, { commandTimeoutMs: 300 });
-    process.kill(server.pid, 'SIGSTOP');
-    try {
-      const started = Date.now();
-      const failure = await store.end(id(), Date.now()).catch((error: unknown) => error);
 
-      expect(failure).toBeInstanceOf(StoreUnavailableError);
-      expect((failure as StoreUnavailableError).reason).toMatch(/command timeout/);
-      expect(Date.now() - started).toBeLessThan(1500);
-    } finally {
-      process.kill(server.pid, 'SIGCONT');
-      client.destroy();
-    }
+    const { outcome, ms } = await settledWhilePaused(server, () => store.end(id(), Date.now()));
+    client.destroy();
+
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as StoreUnavailableError).reason).toMatch(/command timeout/);
+    expect(ms).toBeLessThan(1500);
   });
 });
 

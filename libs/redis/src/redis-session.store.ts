@@ -11,8 +11,9 @@ import {
 } from '@kura/session';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
-import { idOfKey, redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
+import { type RedisCommander, RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
 
 export interface RedisSessionStoreOptions extends RedisStoreOptions {
   /**
@@ -149,17 +150,14 @@ function entriesOf(register: Record<string, string>): RegisterEntry[] {
  * Every conditional step is one Lua script on one key; steps on different keys are sequenced as in the DynamoDB
  * adapter, so the protocol of docs/concurrency.md holds unchanged, on a single node or a cluster.
  */
-export class RedisSessionStore implements SessionStore {
-  private readonly keys: RedisKeys;
-  private readonly redis: RedisCommander;
+export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   private readonly retainExpiredMs: number;
 
   constructor(
     redis: RedisCommander,
     options: RedisSessionStoreOptions = {},
   ) {
-    this.keys = redisKeys(options.keyPrefix);
-    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
+    super(redis, options);
     this.retainExpiredMs = options.retainExpiredMs ?? 86_400_000;
   }
 

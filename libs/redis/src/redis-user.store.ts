@@ -1,8 +1,8 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '@kura/accounts';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
-import { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript, withDeadline } from './redis-script.js';
+import { RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
 
 /**
  * Writes the account unless the email already has one; returns the id of the account that is there now (this
@@ -30,15 +30,7 @@ return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);
  * durable as the server's persistence (AOF with `appendfsync everysec` loses at most a second on a crash).
  * Uniqueness of an email is the key itself; each write is one script on one key, and every write is safe to retry.
  */
-export class RedisUserStore implements UserStore {
-  private readonly keys: RedisKeys;
-  private readonly redis: RedisCommander;
-
-  constructor(redis: RedisCommander, options: RedisStoreOptions = {}) {
-    this.keys = redisKeys(options.keyPrefix);
-    this.redis = withDeadline(redis, options.commandTimeoutMs ?? 1000);
-  }
-
+export class RedisUserStore extends RedisStoreBase implements UserStore {
   async insert(user: UserRecord): Promise<void> {
     const fields = [
       ['id', user.id],

@@ -1,0 +1,51 @@
+/**
+ * The storage port of `@kura/connect`'s `KuraStore` (the express-session / @fastify/session store): four calls
+ * on one session each, keyed by the SHA-256 of the session id (computed by `KuraStore`, never by an adapter).
+ * `@kura/dynamodb` and `@kura/redis` implement it. It lives here, not in `@kura/connect`, because
+ * `@kura/connect` depends on `@kura/dynamodb` (its default adapter): a port there would make a cycle, and
+ * `@kura/redis` would pull in DynamoDB and the AWS SDK to implement it.
+ *
+ * Every adapter: treats an expired session as absent on every read, whatever its engine has freed yet; never
+ * lets `update` re-create a session that was deleted, expired or replaced; throws `StoreUnavailableError` for
+ * every failure to get an answer (never "absent").
+ */
+export interface ConnectSessionStore {
+  /** The live session under `id`; `undefined` when there is none or it expired by `now` (epoch ms). */
+  read(id: string, now: number): Promise<ConnectSessionItem | undefined>;
+  /** Writes the session whole, whatever was there (a new session, or a save that read nothing). */
+  replace(id: string, item: ConnectSessionItem): Promise<void>;
+  /**
+   * Applies `change` to the live session `id` of `generation` (any generation when `undefined`), atomically.
+   * False when there is no such session (deleted, expired by `now`, or replaced since it was read): nothing
+   * was written.
+   */
+  update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean>;
+  /** Deletes the session; deleting one that is not there is not an error. */
+  delete(id: string): Promise<void>;
+}
+
+/** A stored express-session / @fastify/session session, as `@kura/connect` reads and writes it. */
+export interface ConnectSessionItem {
+  /** Each top-level key of the session but `cookie`, as JSON text. */
+  readonly data: ReadonlyMap<string, string>;
+  /** The session's cookie, as JSON text. */
+  readonly cookie: string | undefined;
+  /** When the session ends, epoch milliseconds. */
+  readonly expiresAtMs: number;
+  /**
+   * Random, set when the item is written whole. A change meant for the session a request read names it, so
+   * it never lands on a session that was destroyed and written again meanwhile.
+   */
+  readonly generation: string;
+}
+
+/** What one save changes: only the keys it names, so concurrent saves of other keys are kept. */
+export interface ConnectSessionChange {
+  /** Top-level keys to write (JSON text). */
+  readonly set: ReadonlyMap<string, string>;
+  /** Top-level keys to delete. */
+  readonly remove: readonly string[];
+  /** The cookie to keep (JSON text), or `undefined` to drop it. */
+  readonly cookie: string | undefined;
+  readonly expiresAtMs: number;
+}

@@ -1,0 +1,131 @@
+import { StoreUnavailableError } from '@kura/common';
+import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
+import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
+import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { createRedisClient } from './redis-client.js';
+import { RedisConnectSessionStore } from './redis-connect-session.store.js';
+
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING RedisConnectSessionStore: ${missing}`);
+const describeWithRedis = missing ? describe.skip : describe;
+
+if (!missing) {
+  connectSessionStoreContract('Redis (its own redis-server)', async () => {
+    const server = await startRedisServer();
+    const client = createRedisClient({ url: server.url });
+    await client.connect();
+    return {
+      sut: new RedisConnectSessionStore(client),
+      close: async () => {
+        client.destroy();
+        await server.stop();
+      },
+    };
+  });
+}
+
+describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
+  let server: RedisServer;
+  let client: ReturnType<typeof createRedisClient>;
+  let sut: RedisConnectSessionStore;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = createRedisClient({ url: server.url });
+    await client.connect();
+    sut = new RedisConnectSessionStore(client, { keyPrefix: 'app:' });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await server?.stop();
+  });
+
+  it('keeps a session as one hash under its hashed id, expiring (PEXPIREAT) when the session does', async () => {
+    const id = newConnectId();
+    const written = connectSession({ user: { name: 'ada' } });
+
+    await sut.replace(id, written);
+
+    const key = `app:connect:{${id}}`;
+    expect(await client.sendCommand(['HGETALL', key])).toEqual([
+      'gen', written.generation, 'exp', String(written.expiresAtMs), 'cookie', written.cookie, 'd:user', '{"name":"ada"}',
+    ]);
+    expect(Number(await client.sendCommand(['PEXPIRETIME', key]))).toBe(written.expiresAtMs);
+  });
+
+  it('moves the key\'s expiry with the session\'s', async () => {
+    const id = newConnectId();
+    const written = connectSession({});
+    await sut.replace(id, written);
+    const later = written.expiresAtMs + 60_000;
+
+    await sut.update(id, written.generation, { set: new Map(), remove: [], cookie: written.cookie, expiresAtMs: later }, Date.now());
+
+    expect(Number(await client.sendCommand(['PEXPIRETIME', `app:connect:{${id}}`]))).toBe(later);
+  });
+
+  it('reads with one HGETALL and writes nothing; replaces and updates with one script each; deletes with UNLINK', async () => {
+    const counter = await redisCommandCounter(server.url);
+    try {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' });
+      await counter.take();
+
+      await sut.read(id, Date.now());
+      expect(await counter.take()).toEqual({ commands: 1, writes: 0, byCommand: { hgetall: 1 } });
+      await sut.replace(id, written);
+      await sut.update(id, written.generation, { set: new Map([['a', '1']]), remove: [], cookie: written.cookie, expiresAtMs: written.expiresAtMs }, Date.now());
+      // Redis counts the commands a script runs too: only EVALSHA is sent.
+      const { byCommand } = await counter.take();
+      expect(Object.keys(byCommand).filter((name) => !['hset', 'hdel', 'del', 'hmget', 'pexpireat'].includes(name))).toEqual(['evalsha']);
+      expect(byCommand.evalsha).toBe(2);
+      await sut.delete(id);
+      expect(await counter.take()).toEqual({ commands: 1, writes: 1, byCommand: { unlink: 1 } });
+    } finally {
+      await counter.close();
+    }
+  });
+});
+
+describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
+  let server: RedisServer;
+  beforeEach(async () => {
+    server = await startRedisServer();
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  it('fails at once with StoreUnavailableError, never "absent", when Redis went away', async () => {
+    const client = createRedisClient({ url: server.url });
+    await client.connect();
+    const sut = new RedisConnectSessionStore(client);
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    const failures = await Promise.all([
+      sut.read(newConnectId(), Date.now()).catch((error: unknown) => error),
+      sut.replace(newConnectId(), connectSession({})).catch((error: unknown) => error),
+      sut.update(newConnectId(), undefined, { set: new Map(), remove: [], cookie: undefined, expiresAtMs: Date.now() + 1000 }, Date.now()).catch((error: unknown) => error),
+      sut.delete(newConnectId()).catch((error: unknown) => error),
+    ]);
+
+    expect(failures.map((failure) => failure instanceof StoreUnavailableError && failure.operation)).toEqual(['connect.get', 'connect.set', 'connect.touch', 'connect.destroy']);
+    expect((failures[0] as StoreUnavailableError).reason).toMatch(/not connected/);
+    expect(Date.now() - started).toBeLessThan(500);
+    client.destroy();
+  });
+
+  it('fails within the command timeout when Redis stops answering', async () => {
+    const client = createRedisClient({ url: server.url });
+    await client.connect();
+    const sut = new RedisConnectSessionStore(client, { commandTimeoutMs: 300 });
+
+    const { outcome, ms } = await settledWhilePaused(server, () => sut.read(newConnectId(), Date.now()));
+    client.destroy();
+
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as StoreUnavailableError).reason).toMatch(/timeout/);
+    expect(ms).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,105 @@
+import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import { storeUnavailable } from './redis-errors.js';
+import { hashOf } from './redis-hash.js';
+import { RedisScript } from './redis-script.js';
+import { RedisStoreBase } from './redis-store.base.js';
+
+/** Hash fields: the generation, the expiry (epoch ms), the cookie (JSON), and `d:<key>` per session key (JSON). */
+const GENERATION = 'gen';
+const EXPIRES_AT_MS = 'exp';
+const COOKIE = 'cookie';
+const DATA = 'd:';
+/** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
+const LUA_CHUNK = `
+local function each_chunk(command, first, last)
+  for i = first, last, 200 do redis.call(command, KEYS[1], unpack(ARGV, i, math.min(i + 199, last))) end
+end`;
+
+/**
+ * Writes the session whole, whatever was there. KEYS: session.
+ * ARGV: expiry (epoch ms), generation, has cookie ('1'/'0'), cookie, then field/value pairs.
+ */
+const REPLACE = new RedisScript(`${LUA_CHUNK}
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '${GENERATION}', ARGV[2], '${EXPIRES_AT_MS}', ARGV[1])
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], '${COOKIE}', ARGV[4]) end
+each_chunk('HSET', 5, #ARGV)
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`);
+
+/**
+ * Applies a change to the live session of a generation: nothing when the key is gone, of another generation, or
+ * expired (its stored expiry not after `now`). KEYS: session. ARGV: now, check generation ('1'/'0'),
+ * generation, expiry (epoch ms), has cookie ('1'/'0'), cookie, number of field/value arguments, the
+ * field/value pairs, then the fields to delete. Returns 1 when written, 0 otherwise.
+ */
+const UPDATE = new RedisScript(`${LUA_CHUNK}
+local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}')
+if not held[1] then return 0 end
+if ARGV[2] == '1' and held[1] ~= ARGV[3] then return 0 end
+if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
+local last = 7 + tonumber(ARGV[7])
+each_chunk('HSET', 8, last)
+each_chunk('HDEL', last + 1, #ARGV)
+redis.call('HSET', KEYS[1], '${EXPIRES_AT_MS}', ARGV[4])
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], '${COOKIE}', ARGV[6]) else redis.call('HDEL', KEYS[1], '${COOKIE}') end
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1`);
+
+/**
+ * express-session and @fastify/session sessions in Redis for `@kura/connect`'s KuraStore (`new KuraStore({
+ * adapter: new RedisConnectSessionStore(client) })`): one hash per session at `<prefix>connect:{<SHA-256 of the
+ * session id>}`, a field per top-level session key (JSON), so a save writes only the keys it changed.
+ *
+ * - A read is one `HGETALL` and never writes; a session whose expiry has passed is absent, whatever Redis has
+ *   freed yet (`PEXPIREAT` frees it at its expiry).
+ * - `replace` and `update` are each one Lua script on one key (Redis Cluster ready): `update` writes only to the
+ *   live session of the generation its request read, so a destroyed, expired or replaced session stays so.
+ * - Every command has a deadline; every failure is a `StoreUnavailableError` (operation `connect.get`,
+ *   `connect.set`, `connect.touch` or `connect.destroy`), never "absent".
+ */
+export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
+  async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
+    let fields: Record<string, string>;
+    try {
+      fields = hashOf(await this.redis.sendCommand(['HGETALL', this.keys.connect(id)]));
+    } catch (error) {
+      throw storeUnavailable('connect.get', error);
+    }
+    const expiresAtMs = Number(fields[EXPIRES_AT_MS]);
+    const generation = fields[GENERATION];
+    if (generation === undefined || !(expiresAtMs > now)) return undefined;
+    const data = new Map(Object.entries(fields).filter(([field]) => field.startsWith(DATA)).map(([field, json]) => [field.slice(DATA.length), json]));
+    return { data, cookie: fields[COOKIE], expiresAtMs, generation };
+  }
+
+  async replace(id: string, item: ConnectSessionItem): Promise<void> {
+    const pairs = [...item.data].flatMap(([key, json]) => [DATA + key, json]);
+    try {
+      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, item.generation, ...cookieArgs(item.cookie), ...pairs]);
+    } catch (error) {
+      throw storeUnavailable('connect.set', error);
+    }
+  }
+
+  async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
+    const pairs = [...change.set].flatMap(([key, json]) => [DATA + key, json]);
+    const removed = change.remove.map((key) => DATA + key);
+    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, ...cookieArgs(change.cookie), pairs.length, ...pairs, ...removed];
+    try {
+      return Number(await UPDATE.run(this.redis, [this.keys.connect(id)], args)) === 1;
+    } catch (error) {
+      throw storeUnavailable(pairs.length + removed.length === 0 ? 'connect.touch' : 'connect.set', error);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.redis.sendCommand(['UNLINK', this.keys.connect(id)]);
+    } catch (error) {
+      throw storeUnavailable('connect.destroy', error);
+    }
+  }
+}
+
+const cookieArgs = (cookie: string | undefined) => (cookie === undefined ? ['0', ''] : ['1', cookie]);

@@ -1,0 +1,170 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+
+const HOUR = 3_600_000;
+
+export const newConnectId = () => randomBytes(32).toString('base64url');
+
+/** A session as KuraStore writes it: each key as JSON text, a cookie, an hour to live, a new generation. */
+export const connectSession = (data: Record<string, unknown>, overrides: Partial<ConnectSessionItem> = {}): ConnectSessionItem => ({
+  data: new Map(Object.entries(data).map(([key, value]) => [key, JSON.stringify(value)])),
+  cookie: JSON.stringify({ originalMaxAge: HOUR, path: '/' }),
+  expiresAtMs: Date.now() + HOUR,
+  generation: randomUUID(),
+  ...overrides,
+});
+
+const change = (set: Record<string, unknown>, remove: string[] = []): ConnectSessionChange => ({
+  set: new Map(Object.entries(set).map(([key, value]) => [key, JSON.stringify(value)])),
+  remove,
+  cookie: JSON.stringify({ originalMaxAge: HOUR }),
+  expiresAtMs: Date.now() + HOUR,
+});
+
+/**
+ * What every adapter of KuraStore's storage port (`ConnectSessionStore`) owes it, run unchanged against each
+ * real engine: `open` gives the adapter on a fresh engine (or table) and is called once per suite.
+ */
+export function connectSessionStoreContract(name: string, open: () => Promise<{ sut: ConnectSessionStore; close(): Promise<void> }>): void {
+  describe(`the connect session store contract on ${name}`, () => {
+    let sut: ConnectSessionStore;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ sut, close } = await open());
+    });
+    afterAll(() => close?.());
+
+    const dataOf = async (id: string) => Object.fromEntries([...((await sut.read(id, Date.now()))?.data ?? [])].map(([key, json]) => [key, JSON.parse(json)]));
+
+    it('reads back what it wrote, keys an engine might refuse included', async () => {
+      const id = newConnectId();
+      const written = connectSession({ '': 'empty', '\u0000x': 'nul', '__proto__': { polluted: true }, 'a.b[0]': 1, 'd:x': 'prefix', cookie2: 2, 日本: [null, 'x'] });
+
+      await sut.replace(id, written);
+
+      expect(await sut.read(id, Date.now())).toEqual(written);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('reads a session without a cookie as one without a cookie', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' }, { cookie: undefined });
+
+      await sut.replace(id, written);
+
+      expect(await sut.read(id, Date.now())).toEqual(written);
+    });
+
+    it('finds nothing where nothing was written', async () => {
+      expect(await sut.read(newConnectId(), Date.now())).toBeUndefined();
+    });
+
+    it('treats an expired session as absent, though the engine has not freed it yet', async () => {
+      const id = newConnectId();
+      const expiresAtMs = Date.now() + 2000;
+      await sut.replace(id, connectSession({ user: 'ada' }, { expiresAtMs }));
+
+      expect(await sut.read(id, expiresAtMs - 1)).toBeDefined();
+      expect(await sut.read(id, expiresAtMs)).toBeUndefined();
+    });
+
+    it('replaces a session whole, keys it no longer has included', async () => {
+      const id = newConnectId();
+      await sut.replace(id, connectSession({ a: 1, b: 2 }));
+
+      await sut.replace(id, connectSession({ c: 3 }));
+
+      expect(await dataOf(id)).toEqual({ c: 3 });
+    });
+
+    it('changes only the keys it is given, so concurrent changes of other keys are all kept', async () => {
+      const id = newConnectId();
+      const { generation } = connectSession({});
+      await sut.replace(id, connectSession({ keep: 1, drop: 2 }, { generation }));
+
+      await Promise.all([
+        sut.update(id, generation, change({ a: 'A' }), Date.now()),
+        sut.update(id, generation, change({ b: 'B' }, ['drop']), Date.now()),
+        sut.update(id, generation, change({ c: { nested: true } }), Date.now()),
+      ]);
+
+      expect(await dataOf(id)).toEqual({ keep: 1, a: 'A', b: 'B', c: { nested: true } });
+    });
+
+    it('writes a change of hundreds of keys', async () => {
+      const id = newConnectId();
+      const { generation } = connectSession({});
+      await sut.replace(id, connectSession({ gone: 0 }, { generation }));
+      const many = Object.fromEntries(Array.from({ length: 250 }, (_, index) => [`key-${index}`, index]));
+
+      expect(await sut.update(id, generation, change(many, ['gone']), Date.now())).toBe(true);
+
+      expect(await dataOf(id)).toEqual(many);
+    });
+
+    it.each([
+      ['destroyed', async (id: string) => sut.delete(id), undefined],
+      ['written whole again since it was read', async (id: string) => sut.replace(id, connectSession({ other: true })), { other: true }],
+    ])('writes nothing to a session %s', async (_case, meanwhile, left) => {
+      const id = newConnectId();
+      const { generation } = connectSession({});
+      await sut.replace(id, connectSession({ user: 'ada' }, { generation }));
+      await meanwhile(id);
+
+      expect(await sut.update(id, generation, change({ late: true }), Date.now())).toBe(false);
+
+      expect(left === undefined ? await sut.read(id, Date.now()) : await dataOf(id)).toEqual(left);
+    });
+
+    it('never creates a session that was never written, whatever generation it names', async () => {
+      const id = newConnectId();
+
+      expect(await sut.update(id, undefined, change({ late: true }), Date.now())).toBe(false);
+
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+
+    it('never brings an expired session back', async () => {
+      const id = newConnectId();
+      const expiresAtMs = Date.now() + 2000;
+      await sut.replace(id, connectSession({ user: 'ada' }, { expiresAtMs }));
+
+      expect(await sut.update(id, undefined, change({ late: true }), expiresAtMs + 1)).toBe(false);
+
+      expect(await sut.read(id, expiresAtMs - 1)).toMatchObject({ expiresAtMs });
+      expect(await dataOf(id)).toEqual({ user: 'ada' });
+    });
+
+    it('moves the expiry and the cookie without touching the data', async () => {
+      const id = newConnectId();
+      const { generation } = connectSession({});
+      await sut.replace(id, connectSession({ user: 'ada' }, { generation }));
+      const later = { set: new Map(), remove: [], cookie: '{"moved":true}', expiresAtMs: Date.now() + 2 * HOUR };
+
+      expect(await sut.update(id, generation, later, Date.now())).toBe(true);
+
+      expect(await sut.read(id, Date.now())).toMatchObject({ cookie: '{"moved":true}', expiresAtMs: later.expiresAtMs, generation });
+      expect(await dataOf(id)).toEqual({ user: 'ada' });
+    });
+
+    it('drops the cookie when a change has none', async () => {
+      const id = newConnectId();
+      const { generation } = connectSession({});
+      await sut.replace(id, connectSession({ user: 'ada' }, { generation }));
+
+      expect(await sut.update(id, generation, { ...change({}), cookie: undefined }, Date.now())).toBe(true);
+
+      expect((await sut.read(id, Date.now()))?.cookie).toBeUndefined();
+    });
+
+    it('deletes a session, and deleting a missing one is no error', async () => {
+      const id = newConnectId();
+      await sut.replace(id, connectSession({ user: 'ada' }));
+
+      await sut.delete(id);
+      await sut.delete(id);
+
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+  });
+}

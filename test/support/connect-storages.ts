@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbCallLog, type DynamoDbConnectionOptions } from '@kura/connect';
+import { ensureConnectSessionTable } from '@kura/dynamodb';
+import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
+import type { ConnectStorage, StoreOptionsHandle } from '../contracts/connect-app.suite.js';
+import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './engine.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { freePort } from './free-port.js';
+import { redisCommandCounter } from './redis-command-counter.js';
+import { type RedisServer, redisServerMissing, startRedisServer } from './redis-server.js';
+import { startTcpFaultProxy, type TcpFaultProxy } from './tcp-fault-proxy.js';
+
+/** Calls that fail: each one gets 300 ms and a single attempt. */
+const FAILING_MS = 300;
+
+/**
+ * KuraStore on DynamoDB Local, each store with its own client (`connection`), on a fresh table; calls counted
+ * by each store's `DynamoDbCallLog`, faults injected by an HTTP proxy in front of the engine.
+ */
+export function dynamoDbStorage(label: string): ConnectStorage {
+  const tableName = `${label}${randomBytes(4).toString('hex')}-connect`;
+  const { client } = testClients();
+  const logs: DynamoDbCallLog[] = [];
+  let proxy: FaultProxy;
+  const connection = (extra: Partial<DynamoDbConnectionOptions> = {}) => ({
+    region: 'us-east-1',
+    endpoint: testEndpoint(),
+    credentials: LOCAL_CREDENTIALS,
+    timeoutMs: 5000,
+    ...extra,
+  });
+  const handle = (extra: Partial<DynamoDbConnectionOptions>): StoreOptionsHandle => ({ options: { tableName, connection: connection(extra) }, close: async () => undefined });
+  return {
+    name: 'DynamoDB Local',
+    freedAtExpiry: false,
+    setUp: async () => {
+      await ensureConnectSessionTable(client, tableName);
+      proxy = await startFaultProxy(testEndpoint());
+    },
+    tearDown: async () => {
+      await proxy?.close();
+      client.destroy();
+    },
+    healthy: async () => {
+      const callLog = new DynamoDbCallLog();
+      logs.push(callLog);
+      return handle({ callLog });
+    },
+    faulty: async () => handle({ timeoutMs: FAILING_MS, maxAttempts: 1, endpoint: proxy.endpoint }),
+    refused: async () => handle({ timeoutMs: FAILING_MS, maxAttempts: 1, endpoint: `http://127.0.0.1:${await freePort()}` }),
+    stall: () => proxy.set('blackhole'),
+    pass: () => proxy.set('pass'),
+    holdWrites: () => void proxy.hold((operation) => operation === 'UpdateItem'),
+    resetCosts: async () => logs.forEach((log) => log.reset()),
+    costs: async () => {
+      const totals = logs.map((log) => log.snapshot());
+      const sum = (pick: (calls: (typeof totals)[number]) => number) => totals.reduce((total, calls) => total + pick(calls), 0);
+      // One capacity unit per read: strongly consistent, so a logout elsewhere is seen at once.
+      return { reads: sum((calls) => calls.reads), writes: sum((calls) => calls.writes), consistentReads: sum((calls) => calls.readCapacityUnits), commands: sum((calls) => calls.reads + calls.writes) };
+    },
+    dump: async () => JSON.stringify((await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }))).Items),
+  };
+}
+
+/**
+ * KuraStore on its own `redis-server` through `RedisConnectSessionStore` (`adapter`), each store with its own
+ * connection; commands counted at the server (`INFO commandstats`), faults injected by a TCP proxy.
+ */
+export function redisStorage(): ConnectStorage {
+  let server: RedisServer;
+  let proxy: TcpFaultProxy;
+  let counter: Awaited<ReturnType<typeof redisCommandCounter>>;
+  let inspector: ReturnType<typeof connectRedis>;
+  const store = async (url: string, commandTimeoutMs: number, { waitForConnection = true } = {}): Promise<StoreOptionsHandle> => {
+    const redis = connectRedis({ url });
+    const opened = redis.open();
+    if (waitForConnection) await opened;
+    return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close: () => redis.close() };
+  };
+  return {
+    name: 'Redis',
+    freedAtExpiry: true,
+    setUp: async () => {
+      server = await startRedisServer();
+      proxy = await startTcpFaultProxy(server.port);
+      counter = await redisCommandCounter(server.url);
+      inspector = connectRedis({ url: server.url });
+      await inspector.open();
+    },
+    tearDown: async () => {
+      await Promise.all([inspector?.close(), counter?.close(), proxy?.close()]);
+      await server?.stop();
+    },
+    healthy: () => store(server.url, 5000),
+    faulty: () => store(`redis://127.0.0.1:${proxy.port}`, FAILING_MS),
+    refused: async () => store(`redis://127.0.0.1:${await freePort()}`, FAILING_MS, { waitForConnection: false }),
+    stall: () => proxy.set('blackhole'),
+    pass: () => proxy.set('pass'),
+    holdWrites: () => proxy.holdWhen((chunk) => /EVALSHA|UNLINK/i.test(chunk.toString('latin1'))),
+    resetCosts: async () => void (await counter.take()),
+    costs: async () => {
+      const { commands, byCommand } = await counter.take();
+      const reads = byCommand.hgetall ?? 0;
+      // Redis reads from the primary it is connected to: every read sees every acknowledged write.
+      return { reads, writes: (byCommand.evalsha ?? 0) + (byCommand.eval ?? 0) + (byCommand.unlink ?? 0), consistentReads: reads, commands };
+    },
+    dump: async () => {
+      const keys = (await inspector.sendCommand(['KEYS', '*'])) as string[];
+      return JSON.stringify(await Promise.all(keys.map(async (key) => [key, await inspector.sendCommand(['HGETALL', key])])));
+    },
+  };
+}
+
+/** Runs `suite` on DynamoDB Local and, where `redis-server` is installed, on Redis (else says why it skips). */
+export function onEveryStorage(label: string, suite: (storage: ConnectStorage) => void): void {
+  suite(dynamoDbStorage(label));
+  const missing = redisServerMissing();
+  if (!missing) return suite(redisStorage());
+  console.warn(`SKIPPING the KuraStore runs on Redis: ${missing}`);
+  describe.skip('KuraStore on Redis', () => it('needs redis-server', () => undefined));
+}
