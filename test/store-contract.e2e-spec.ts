@@ -1,11 +1,12 @@
 import { InMemoryLoginAttemptStore } from '@kura/accounts';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, ensureKuraTables } from '@kura/dynamodb';
-import { createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore } from '@kura/redis';
+import { connectRedis, createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
 import { freshTables, testClients } from './support/engine.js';
+import { startRedisCluster } from './support/redis-cluster.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -53,6 +54,51 @@ if (redisMissing) {
     });
     await client.connect();
     return { sessions: new RedisSessionStore(client), data: new RedisSessionDataStore(client), attempts: new RedisLoginAttemptStore(client) };
+  });
+
+  /** A Redis Cluster of three masters, reached through one seed node; shared by the contract and the user store. */
+  const onCluster = (() => {
+    let opened: Promise<ReturnType<typeof connectRedis>> | undefined;
+    return () =>
+      (opened ??= (async () => {
+        const cluster = await startRedisCluster();
+        const redis = connectRedis({ url: cluster.url, cluster: true });
+        closers.push(async () => {
+          await redis.close();
+          await cluster.stop();
+        });
+        await redis.open();
+        return redis;
+      })());
+  })();
+
+  storeContract('a Redis Cluster of three masters', async () => {
+    const redis = await onCluster();
+    return { sessions: new RedisSessionStore(redis), data: new RedisSessionDataStore(redis), attempts: new RedisLoginAttemptStore(redis) };
+  });
+
+  describe('the Redis user store on a Redis Cluster of three masters', () => {
+    it('inserts accounts across the slots, finds them, refuses a taken email, and replaces a password only from the expected hash', async () => {
+      const users = new RedisUserStore(await onCluster());
+      const emails = Array.from({ length: 12 }, (_, index) => `user-${index}-${Date.now()}@example.com`);
+      for (const [index, email] of emails.entries()) {
+        await users.insert({ id: `u${index}`, email, name: null, passwordHash: 'h0', createdAt: 1, credentialVersion: 0 });
+      }
+
+      for (const [index, email] of emails.entries()) expect((await users.findByEmail(email))?.id).toBe(`u${index}`);
+      await expect(users.insert({ id: 'other', email: emails[0]!, name: null, passwordHash: 'x', createdAt: 2 })).rejects.toThrow();
+      expect(await users.replacePasswordHash(emails[1]!, 'wrong', 'h1')).toBeUndefined();
+      expect(await users.replacePasswordHash(emails[1]!, 'h0', 'h1')).toBe(1);
+      expect((await users.findByEmail(emails[1]!))?.passwordHash).toBe('h1');
+    });
+
+    it('spreads the keys over every master, so removeAll has to scan each one', async () => {
+      const redis = await onCluster();
+      const sizes = await Promise.all((redis.masters?.() ?? []).map(async (master) => Number(await master.sendCommand(['DBSIZE']))));
+
+      expect(sizes).toHaveLength(3);
+      expect(sizes.every((size) => size > 0)).toBe(true);
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ export interface RedisServer {
 }
 
 /** Whether something on the port answers PING with PONG. */
-function answers(port: number): Promise<boolean> {
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const done = (ok: boolean) => {
@@ -39,16 +39,33 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+export interface RedisServerOptions {
+  /** More `redis-server` arguments, after the defaults (a later directive wins): `['--appendonly', 'yes']`, say. */
+  args?: string[];
+  /** A config file's text, written to the server's dir and given first (`redis-sentinel` needs one it can rewrite). */
+  config?: (port: number) => string;
+  /** The program. @default 'redis-server' */
+  program?: 'redis-server' | 'redis-sentinel';
+}
+
 /**
- * Its own `redis-server` on a free loopback port, persisting nothing (no RDB, no AOF) in a temp dir: started,
- * awaited until it answers PING, and stopped (and its dir removed) by `stop`.
+ * Its own `redis-server` on a free loopback port, persisting nothing (no RDB, no AOF unless `options.args` says so)
+ * in a temp dir: started, awaited until it answers PING, and stopped (and its dir removed) by `stop`.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'kura-redis-'));
   const port = await freePort();
+  const program = options.program ?? 'redis-server';
+  const configFile = join(dir, `${program}.conf`);
+  if (options.config) await writeFile(configFile, options.config(port));
   const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+    program,
+    [
+      ...(options.config ? [configFile] : []),
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      ...(program === 'redis-server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes'] : []),
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -21,18 +21,32 @@ export interface RedisConnectionOptions {
  * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown.
  */
 export function createRedisClient(options: RedisConnectionOptions = {}): RedisClientType {
-  const maxDelay = options.maxReconnectDelayMs ?? 2000;
-  const client = createClient({
-    url: options.url ?? 'redis://127.0.0.1:6379',
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 2000,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
-    },
-  });
+  const { url, commandOptions, disableOfflineQueue, socket } = redisClientDefaults(options);
+  const client = createClient({ url, commandOptions, disableOfflineQueue, socket });
   // node-redis emits connection failures as 'error' events; unhandled, they would crash the process. The
   // commands that fail meanwhile carry the error to their callers as StoreUnavailableError.
   client.on('error', () => undefined);
   return client as unknown as RedisClientType;
+}
+
+/**
+ * The fail-fast settings of every node-redis client Kura makes (one server, each node of a cluster, each master a
+ * sentinel names), with the URL's user, password and TLS spelled out for the clients that take no URL.
+ */
+export function redisClientDefaults(options: RedisConnectionOptions) {
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const parsed = new URL(url);
+  const maxDelay = options.maxReconnectDelayMs ?? 2000;
+  return {
+    url,
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    socket: {
+      ...(parsed.protocol === 'rediss:' ? { tls: true as const } : {}),
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+    },
+  };
 }

@@ -1,0 +1,76 @@
+import { redisCli, until } from './redis-cluster.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+
+export interface RedisSentinelSetup {
+  readonly masterName: string;
+  /** The master at start: SIGKILL its `pid` to make the sentinels fail over. */
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  readonly sentinels: readonly RedisServer[];
+  /** The sentinels' addresses, for the client. */
+  readonly sentinelNodes: readonly { host: string; port: number }[];
+  /** The port the sentinels name as master right now. */
+  currentMasterPort(): Promise<number>;
+  /** Stops every process and removes their dirs; calling it again is harmless. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A master and one replica (both append-only, `appendfsync everysec`) and three `redis-sentinel`s watching the
+ * master (quorum 2, down after `downAfterMs`), all on free loopback ports with their own dirs; resolves once the
+ * replica is in sync and every sentinel knows the replica and the other two sentinels.
+ */
+export async function startRedisSentinels(options: { masterName?: string; downAfterMs?: number } = {}): Promise<RedisSentinelSetup> {
+  const masterName = options.masterName ?? 'mymaster';
+  const downAfterMs = options.downAfterMs ?? 1000;
+  const servers: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+  };
+  try {
+    const durable = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
+    const master = await startRedisServer({ args: durable });
+    servers.push(master);
+    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(master.port)] });
+    servers.push(replica);
+    await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    const sentinels: RedisServer[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      const sentinel = await startRedisServer({
+        program: 'redis-sentinel',
+        config: () =>
+          [
+            `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 2`,
+            `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
+            `sentinel failover-timeout ${masterName} 3000`,
+            `sentinel parallel-syncs ${masterName} 1`,
+            '',
+          ].join('\n'),
+      });
+      servers.push(sentinel);
+      sentinels.push(sentinel);
+    }
+    for (const sentinel of sentinels) {
+      await until(`sentinel ${sentinel.port} to see the replica and two other sentinels`, async () => {
+        const fields = (await redisCli(sentinel.port, 'SENTINEL', 'MASTER', masterName)).split('\n');
+        const field = (name: string) => fields[fields.indexOf(name) + 1];
+        return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
+      });
+    }
+    return {
+      masterName,
+      master,
+      replica,
+      sentinels,
+      sentinelNodes: sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port })),
+      async currentMasterPort() {
+        const reply = await redisCli(sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName);
+        return Number(reply.trim().split('\n')[1]);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
