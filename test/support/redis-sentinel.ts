@@ -1,11 +1,60 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { redisCli, until } from './redis-cluster.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
+
+/**
+ * The replica's link to its master, through a relay on loopback: `lag()` stops passing the master's stream to the
+ * replica (the replica still looks connected, as on a congested or partitioned network), so writes the master
+ * acknowledges from then on exist on the master only.
+ */
+export interface ReplicationLink {
+  readonly port: number;
+  lag(): void;
+  close(): Promise<void>;
+}
+
+async function startReplicationLink(masterPort: number): Promise<ReplicationLink> {
+  let lagging = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((replica) => {
+    const master = connect(masterPort, '127.0.0.1');
+    for (const socket of [replica, master]) {
+      sockets.add(socket);
+      // Without it, Nagle's algorithm and delayed ACKs would add ~40 ms to every WAIT the replica answers.
+      socket.setNoDelay(true);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        replica.destroy();
+        master.destroy();
+      });
+    }
+    replica.on('data', (chunk) => master.write(chunk));
+    master.on('data', (chunk) => {
+      if (!lagging) replica.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    lag: () => {
+      lagging = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 export interface RedisSentinelSetup {
   readonly masterName: string;
   /** The master at start: SIGKILL its `pid` to make the sentinels fail over. */
   readonly master: RedisServer;
   readonly replica: RedisServer;
+  /** The replica's link to the master (see {@link ReplicationLink}). */
+  readonly link: ReplicationLink;
   readonly sentinels: readonly RedisServer[];
   /** The sentinels' addresses, for the client. */
   readonly sentinelNodes: readonly { host: string; port: number }[];
@@ -23,7 +72,7 @@ export interface RedisSentinelSetup {
 export async function startRedisSentinels(options: { masterName?: string; downAfterMs?: number } = {}): Promise<RedisSentinelSetup> {
   const masterName = options.masterName ?? 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
-  const servers: RedisServer[] = [];
+  const servers: { stop(): Promise<void> }[] = [];
   const stop = async () => {
     await Promise.all(servers.map((server) => server.stop()));
   };
@@ -31,7 +80,9 @@ export async function startRedisSentinels(options: { masterName?: string; downAf
     const durable = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
     const master = await startRedisServer({ args: durable });
     servers.push(master);
-    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(master.port)] });
+    const link = await startReplicationLink(master.port);
+    servers.push({ stop: () => link.close() });
+    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(link.port)] });
     servers.push(replica);
     await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
     const sentinels: RedisServer[] = [];
@@ -61,6 +112,7 @@ export async function startRedisSentinels(options: { masterName?: string; downAf
       masterName,
       master,
       replica,
+      link,
       sentinels,
       sentinelNodes: sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port })),
       async currentMasterPort() {

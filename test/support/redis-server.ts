@@ -44,6 +44,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** A config file's text, written to the server's dir and given first (`redis-sentinel` needs one it can rewrite). */
   config?: (port: number) => string;
+  /** The port (a restart on the same one, say). @default a free one */
+  port?: number;
   /** The program. @default 'redis-server' */
   program?: 'redis-server' | 'redis-sentinel';
 }
@@ -54,7 +56,7 @@ export interface RedisServerOptions {
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'kura-redis-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const program = options.program ?? 'redis-server';
   const configFile = join(dir, `${program}.conf`);
   if (options.config) await writeFile(configFile, options.config(port));

@@ -204,7 +204,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       () => undefined,
     );
   return {
-    description: describeTopology(options),
+    description: describeRedis(options),
     sendCommand: (args) => shared.send(args),
     async sendDurable(args: string[]) {
       if (!durable) return shared.send(args);
@@ -226,14 +226,14 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
 }
 
 /** What a connection reaches, for logs: no credentials. */
-function describeTopology(options: RedisTopologyOptions): string {
+export function describeRedis(options: RedisTopologyOptions): string {
   const url = describeRedisUrl(options.url ?? 'redis://127.0.0.1:6379');
   const wait = options.waitForReplicas?.replicas ? `, durable writes wait for ${options.waitForReplicas.replicas} replica(s)` : '';
   if (options.cluster) return `Redis Cluster seeded by ${url}${wait}`;
   if (options.sentinels) {
     return `Redis master ${options.masterName ?? 'mymaster'} via sentinels ${options.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}${wait}`;
   }
-  return `${url}${wait}`;
+  return `Redis at ${url}${wait}`;
 }
 
 /** `redis://user:***@host:port/db` → `redis://host:port/db` (TLS kept visible as `rediss://`): safe to log. */
