@@ -279,6 +279,57 @@ if (missing) {
     }, 120_000);
   });
 
+  describe('a demoted master (READONLY) and a manual failover, through connectRedis', () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    afterAll(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    });
+    const newRecord = () => {
+      const now = Date.now();
+      return { id: sessionIdOf(generateSessionToken()), user: { id: 'readonly-user', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 };
+    };
+
+    it('answers a write on a replica (a demoted master) with StoreUnavailableError naming read-only, never a raw error', async () => {
+      const redis = await startRedisSentinels({ relay: false });
+      cleanups.push(() => redis.stop());
+      const direct = connectRedis({ url: redis.replica.url });
+      cleanups.push(() => direct.close());
+      await direct.open();
+
+      const refused = await new RedisSessionStore(direct).insert(newRecord()).catch((error: unknown) => error);
+
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect((refused as StoreUnavailableError).reason).toMatch(/read-only replica/);
+
+      // Through the sentinels, the same store follows SENTINEL FAILOVER (the master demoted, the replica promoted)
+      // without a restart: writes fail with StoreUnavailableError at most while it switches, then land on the new master.
+      const followed = connectRedis({ sentinels: redis.sentinelNodes, masterName: redis.masterName });
+      cleanups.push(() => followed.close());
+      await followed.open();
+      const store = new RedisSessionStore(followed);
+      await store.insert(newRecord());
+      expect(await redisCli(redis.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', redis.masterName)).toBe('OK\n');
+      const failures: unknown[] = [];
+      let landed: string | undefined;
+      await until('a write on the new master', async () => {
+        const record = newRecord();
+        try {
+          await store.insert(record);
+        } catch (error) {
+          failures.push(error);
+          return false;
+        }
+        if ((await redis.currentMasterPort()) !== redis.replica.port) return false;
+        landed = record.id;
+        return true;
+      }, 30_000);
+      console.log(`SENTINEL FAILOVER: ${failures.length} write(s) refused while switching, as ${[...new Set(failures.map((error) => (error as StoreUnavailableError).reason))].join('; ') || 'none'}`);
+
+      expect(failures.every((error) => error instanceof StoreUnavailableError)).toBe(true);
+      expect(await redisCli(redis.replica.port, 'HGET', `kura:session:{${landed}}`, 'userId')).toBe('readonly-user\n');
+    }, 60_000);
+  });
+
   describe('WAIT on the durable writes, on a master and a replica', () => {
     const servers: RedisServer[] = [];
     const connections: RedisConnection[] = [];

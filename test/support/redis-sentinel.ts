@@ -69,7 +69,9 @@ export interface RedisSentinelSetup {
  * master (quorum 2, down after `downAfterMs`), all on free loopback ports with their own dirs; resolves once the
  * replica is in sync and every sentinel knows the replica and the other two sentinels.
  */
-export async function startRedisSentinels(options: { masterName?: string; downAfterMs?: number } = {}): Promise<RedisSentinelSetup> {
+export async function startRedisSentinels(
+  options: { masterName?: string; downAfterMs?: number; /** Replicate through a {@link ReplicationLink} (then the sentinels refuse a manual SENTINEL FAILOVER: the replica names the relay as its master). @default true */ relay?: boolean } = {},
+): Promise<RedisSentinelSetup> {
   const masterName = options.masterName ?? 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
   const servers: { stop(): Promise<void> }[] = [];
@@ -82,7 +84,7 @@ export async function startRedisSentinels(options: { masterName?: string; downAf
     servers.push(master);
     const link = await startReplicationLink(master.port);
     servers.push({ stop: () => link.close() });
-    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(link.port)] });
+    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(options.relay === false ? master.port : link.port)] });
     servers.push(replica);
     await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
     const sentinels: RedisServer[] = [];
