@@ -141,7 +141,7 @@ function sentinelLink(options: RedisTopologyOptions): RedisLink {
  * A link that (re)connects in the background: a cluster or sentinel client that could not connect at first is
  * thrown away and made again after a pause, until `close`. Meanwhile commands fail at once.
  */
-function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink & { opened: Promise<void> } {
+function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
   let link: RedisLink | undefined;
   let closed = false;
   const current = () => {
@@ -168,9 +168,6 @@ function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink & { o
     sendThen: async (args, then) => current().sendThen(args, then),
     masters: () => current().masters?.() ?? [],
     connect: () => (opened ??= connect()),
-    get opened() {
-      return (opened ??= connect());
-    },
     async close() {
       closed = true;
       await link?.close();
