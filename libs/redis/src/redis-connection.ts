@@ -36,10 +36,12 @@ export interface RedisTopologyOptions extends RedisConnectionOptions {
   /**
    * Writes that must survive a failover (login, logout, revocation, password change, registration) are followed
    * by `WAIT replicas timeoutMs` on a connection of their own (WAIT blocks its connection and counts only its
-   * writes); fewer acknowledgements than `replicas` fail the write with `StoreUnavailableError`.
-   * @default { replicas: 0 } (no WAIT)
+   * writes); fewer acknowledgements than `replicas` fail the write with `StoreUnavailableError`. A WAIT holds up
+   * everything behind it on its connection until the replicas answer, so durable writes spread over `connections`
+   * of their own (each takes the next durable write when it has the fewest in flight).
+   * @default { replicas: 0 } (no WAIT); `connections` 4
    */
-  waitForReplicas?: { replicas: number; timeoutMs: number };
+  waitForReplicas?: { replicas: number; timeoutMs: number; connections?: number };
 }
 
 /** One way of reaching Redis (a client, a cluster, a sentinel-backed master), as the connection drives it. */
@@ -184,14 +186,14 @@ function linkFor(options: RedisTopologyOptions): RedisLink {
 
 /**
  * A {@link RedisConnection} to one Redis server (or a primary behind one address) given by `options.url`, to a
- * Redis Cluster (`cluster`), or to the master the `sentinels` name. With `waitForReplicas`, a second connection
- * of the same kind carries the durable writes (`sendDurable`), each followed by WAIT.
+ * Redis Cluster (`cluster`), or to the master the `sentinels` name. With `waitForReplicas`, a few more connections
+ * of the same kind carry the durable writes (`sendDurable`), each followed by WAIT.
  */
 export function connectRedis(options: RedisTopologyOptions = {}): RedisConnection {
   const shared = linkFor(options);
   const replicas = options.waitForReplicas?.replicas ?? 0;
   const waitMs = options.waitForReplicas?.timeoutMs ?? 500;
-  const durable = replicas > 0 ? linkFor(options) : undefined;
+  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => ({ link: linkFor(options), busy: 0 })) : [];
   let opening: Promise<void> | undefined;
   let closed = false;
   const connect = (link: RedisLink) =>
@@ -204,20 +206,26 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
     description: describeRedis(options),
     sendCommand: (args) => shared.send(args),
     async sendDurable(args: string[]) {
-      if (!durable) return shared.send(args);
-      const [reply, acknowledged] = await durable.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
-      if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
-      return reply;
+      if (durable.length === 0) return shared.send(args);
+      const lane = durable.reduce((idlest, other) => (other.busy < idlest.busy ? other : idlest));
+      lane.busy += 1;
+      try {
+        const [reply, acknowledged] = await lane.link.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
+        if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
+        return reply;
+      } finally {
+        lane.busy -= 1;
+      }
     },
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
-      opening ??= Promise.all([connect(shared), durable && connect(durable)]).then(() => undefined);
+      opening ??= Promise.all([shared, ...durable.map(({ link }) => link)].map(connect)).then(() => undefined);
       return opening;
     },
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([shared.close(), durable?.close()]);
+      await Promise.all([shared, ...durable.map(({ link }) => link)].map((link) => link.close()));
     },
   };
 }
