@@ -16,8 +16,13 @@ import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-se
  */
 
 const LAG_AT_MS = 2000;
-const KILL_AT_MS = 2500;
+/** The master dies once this many operations were acknowledged while its replica lagged (or after KILL_WITHIN_MS). */
+const ACKNOWLEDGED_WHILE_LAGGING = 16;
+const KILL_WITHIN_MS = 3000;
+/** Accounts that log in, log out, log out everywhere and change password in turn. */
 const WORKERS = 6;
+/** Accounts that only log in: their sessions stay live unless a failover loses them. */
+const WITNESSES = 2;
 const OPERATIONS = ['login', 'login', 'logout', 'login', 'logout-all', 'login', 'password'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
@@ -40,6 +45,8 @@ interface Account {
 interface Figures {
   operations: number;
   acknowledged: Record<Operation, number>;
+  /** Operations begun after the replica fell behind and acknowledged before the kill: WAIT must refuse them all. */
+  acknowledgedOnTheMasterOnly: number;
   /** 503 answers (StoreUnavailableError), from the replica falling behind to the end of the load. */
   unavailable: number;
   /** Answers that are neither an acknowledgement nor a 503: there must be none. */
@@ -101,7 +108,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   cleanups.push(() => app.close());
 
   const accounts: Account[] = [];
-  for (let index = 0; index < WORKERS; index += 1) {
+  for (let index = 0; index < WORKERS + WITNESSES; index += 1) {
     const account: Account = { email: `failover-${waitReplicas}-${index}-${Date.now()}@example.com`, password: 'password-0 correct horse', candidates: undefined, replaced: [], tokens: [] };
     await until('Kura to register an account on Redis', async () => (await call(baseUrl, 'POST', '/auth/register', { json: { email: account.email, password: account.password } })).status === 201, 15_000);
     accounts.push(account);
@@ -109,6 +116,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
 
   const figures: Figures = {
     operations: 0,
+    acknowledgedOnTheMasterOnly: 0,
     acknowledged: { login: 0, logout: 0, 'logout-all': 0, password: 0 },
     unavailable: 0,
     unexpected: [],
@@ -132,6 +140,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
     figures.operations += 1;
     if (acknowledged) {
       figures.acknowledged[operation] += 1;
+      if (began > lagAt && killAt === Infinity) figures.acknowledgedOnTheMasterOnly += 1;
       if ((operation === 'login' || operation === 'logout') && began < start + LAG_AT_MS - 200) latencies[operation].push(performance.now() - began);
       if (operation === 'login' && began > killAt && figures.recoveredAfterMs === undefined) figures.recoveredAfterMs = Math.round(performance.now() - killAt);
     } else if (status === 503) figures.unavailable += 1;
@@ -152,9 +161,9 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
     }
   };
 
-  const work = async (account: Account) => {
+  const work = async (account: Account, operations: readonly Operation[]) => {
     for (let step = 0; performance.now() < stopAt; step += 1) {
-      const operation = OPERATIONS[step % OPERATIONS.length]!;
+      const operation = operations[step % operations.length]!;
       const live = account.tokens.filter((token) => token.state === 'live');
       const current = live.at(-1);
       if (operation === 'login' || !current || account.candidates) {
@@ -186,15 +195,22 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
     }
   };
 
-  const load = Promise.all(accounts.map((account) => work(account)));
+  const load = Promise.all(accounts.map((account, index) => work(account, index < WORKERS ? OPERATIONS : ['login'])));
   await new Promise((resolve) => setTimeout(resolve, LAG_AT_MS));
   lagAt = performance.now();
+  const acknowledgedAtLag = Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0);
   redis.link.lag();
-  await new Promise((resolve) => setTimeout(resolve, KILL_AT_MS - LAG_AT_MS));
+  await until(
+    'operations acknowledged while the replica lags',
+    async () =>
+      Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0) - acknowledgedAtLag >= ACKNOWLEDGED_WHILE_LAGGING ||
+      performance.now() - lagAt > KILL_WITHIN_MS,
+  );
   const acknowledgedBeforeKill = accounts.map((account) => ({
     tokens: account.tokens.filter((token) => token.state !== 'uncertain').map((token) => ({ ...token })),
     replaced: [...account.replaced],
   }));
+  const acknowledgedWhileLagging = Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0) - acknowledgedAtLag;
   killAt = performance.now();
   process.kill(redis.master.pid, 'SIGKILL');
   await until('the sentinels to promote the replica', async () => (await redis.currentMasterPort()) === redis.replica.port, 30_000);
@@ -236,7 +252,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   }
   console.log(
     [
-      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms before the master was SIGKILLed; promoted after ${promotedAfterMs} ms`,
+      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${promotedAfterMs} ms`,
       `  operations ${figures.operations} (acknowledged ${JSON.stringify(figures.acknowledged)}), 503s ${figures.unavailable}, other answers ${figures.unexpected.length}`,
       `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill`,
       `  checked ${figures.checkedSessions} sessions and ${figures.checkedPasswords} replaced passwords acknowledged before the kill:` +
@@ -263,6 +279,7 @@ if (missing) {
       const figures = await killTheMasterUnderLoad(1, cleanups);
 
       expect(figures.unexpected).toEqual([]);
+      expect(figures.acknowledgedOnTheMasterOnly).toBe(0);
       expect(figures.acknowledged.login).toBeGreaterThan(20);
       expect(figures.acknowledged.logout + figures.acknowledged['logout-all']).toBeGreaterThan(5);
       expect(figures.acknowledged.password).toBeGreaterThan(0);
@@ -275,6 +292,7 @@ if (missing) {
       const figures = await killTheMasterUnderLoad(0, cleanups);
 
       // (Its other answers are 401s: logins with a password whose acknowledged change the failover undid.)
+      expect(figures.acknowledgedOnTheMasterOnly).toBeGreaterThan(0);
       expect(figures.undone + figures.lost + figures.passwordsBack).toBeGreaterThan(0);
     }, 120_000);
   });

@@ -70,7 +70,7 @@ export interface RedisSentinelSetup {
  * replica is in sync and every sentinel knows the replica and the other two sentinels.
  */
 export async function startRedisSentinels(
-  options: { masterName?: string; downAfterMs?: number; /** Replicate through a {@link ReplicationLink} (then the sentinels refuse a manual SENTINEL FAILOVER: the replica names the relay as its master). @default true */ relay?: boolean } = {},
+  options: { masterName?: string; downAfterMs?: number; /** Replicate through a {@link ReplicationLink} (the sentinels then refuse a manual SENTINEL FAILOVER: the replica names the relay as its master). @default true */ relay?: boolean } = {},
 ): Promise<RedisSentinelSetup> {
   const masterName = options.masterName ?? 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
@@ -95,7 +95,9 @@ export async function startRedisSentinels(
           [
             `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 2`,
             `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
-            `sentinel failover-timeout ${masterName} 3000`,
+            // Also how long the sentinels leave a replica that names another master (the relay) before pointing it at
+            // the master directly (+fix-slave-config), which would take the relay out of the path: 30 s outlasts a test.
+            `sentinel failover-timeout ${masterName} 30000`,
             `sentinel parallel-syncs ${masterName} 1`,
             '',
           ].join('\n'),
