@@ -161,7 +161,7 @@ function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
         return;
       } catch {
         await candidate.close().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
       }
     }
   };

@@ -55,7 +55,8 @@ export function withDeadline(redis: RedisCommander, ms: number): RedisCommander 
     (send: (args: string[]) => Promise<unknown>) =>
     (args: string[]): Promise<unknown> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms);
+        // Unreferenced: a deadline alone never keeps a process (or a test worker) alive.
+        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms).unref();
         send(args).then(
           (reply) => {
             clearTimeout(timer);
