@@ -119,7 +119,8 @@ function sentinelLink(options: RedisTopologyOptions): RedisLink {
     name: options.masterName ?? 'mymaster',
     sentinelRootNodes: options.sentinels!.map(({ host, port }) => ({ host, port })),
     nodeClientOptions,
-    sentinelClientOptions: { socket: nodeClientOptions.socket },
+    // The sentinels themselves: plain TCP without credentials (the URL's user, password and TLS are the data nodes').
+    sentinelClientOptions: { socket: { connectTimeout: nodeClientOptions.socket.connectTimeout } },
     // READONLY (a demoted master) or a lost connection makes the client ask the sentinels again, a few times.
     maxCommandRediscovers: 4,
     // The sentinels' pub/sub announces a failover; this also catches one announced while disconnected.
