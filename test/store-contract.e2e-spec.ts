@@ -99,7 +99,7 @@ if (redisMissing) {
       await onCluster();
       const cluster = clusterUrl!;
       const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'redis', REDIS_URL: cluster, KURA_REDIS_CLUSTER: 'true', KURA_PASSWORD_HASH_COST: '10', KURA_LOG_LEVEL: 'error' });
-      closers.push(() => app.close());
+      try {
       const email = `cluster-${Date.now()}@example.com`;
       const post = (path: string, body: unknown, token?: string) =>
         fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -112,6 +112,10 @@ if (redisMissing) {
       expect(await me(token)).toBe(200);
       expect((await post('/auth/logout', {}, token)).status).toBe(204);
       expect(await me(token)).toBe(401);
+      } finally {
+        // Before the cluster stops (the closers stop it in afterAll): a client left reconnecting would outlive the test.
+        await app.close();
+      }
     });
 
     it('spreads the keys over every master, so removeAll has to scan each one', async () => {

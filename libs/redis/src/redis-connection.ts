@@ -108,7 +108,8 @@ function clusterLink(options: RedisTopologyOptions): RedisLink {
       })),
     connect: () => cluster.connect(),
     async close() {
-      await cluster.close().catch(() => cluster.destroy());
+      await cluster.close().catch(() => undefined);
+      cluster.destroy();
     },
   };
 }
