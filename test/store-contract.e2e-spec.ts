@@ -1,11 +1,13 @@
 import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
-import { createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
+import { connectRedis, createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
 import { freshTables, testClients } from './support/engine.js';
+import { startKuraInProcess } from './support/kura-app.js';
+import { startRedisCluster, until } from './support/redis-cluster.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -59,6 +61,67 @@ if (redisMissing) {
       attempts: new RedisLoginAttemptStore(client),
       users: new RedisUserStore(client),
     };
+  });
+
+  /** A Redis Cluster of three masters, reached through one seed node; shared by the contract and the user store. */
+  let clusterUrl: string | undefined;
+  const onCluster = (() => {
+    let opened: Promise<ReturnType<typeof connectRedis>> | undefined;
+    return () =>
+      (opened ??= (async () => {
+        const cluster = await startRedisCluster();
+        clusterUrl = cluster.url;
+        const redis = connectRedis({ url: cluster.url, cluster: true });
+        closers.push(async () => {
+          await redis.close();
+          await cluster.stop();
+        });
+        await redis.open();
+        return redis;
+      })());
+  })();
+
+  storeContract('a Redis Cluster of three masters', async () => {
+    const redis = await onCluster();
+    return {
+      sessions: new RedisSessionStore(redis),
+      data: new RedisSessionDataStore(redis),
+      attempts: new RedisLoginAttemptStore(redis),
+      users: new RedisUserStore(redis),
+    };
+  });
+
+  describe('Kura on a Redis Cluster of three masters', () => {
+    it('serves Kura itself with KURA_REDIS_CLUSTER=true: register, log in, read, log out', async () => {
+      await onCluster();
+      const cluster = clusterUrl!;
+      const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'redis', REDIS_URL: cluster, KURA_REDIS_CLUSTER: 'true', KURA_PASSWORD_HASH_COST: '10', KURA_LOG_LEVEL: 'error' });
+      try {
+      const email = `cluster-${Date.now()}@example.com`;
+      const post = (path: string, body: unknown, token?: string) =>
+        fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      const me = async (token: string) => (await fetch(`${baseUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+      // It serves once the cluster client has connected in the background (503 until then).
+      await until('Kura to be ready on the cluster', async () => (await fetch(`${baseUrl}/health/ready`)).status === 200);
+      expect((await post('/auth/register', { email, password: 'cluster correct horse' })).status).toBe(201);
+      const { token } = (await (await post('/auth/login', { email, password: 'cluster correct horse', transport: 'bearer' })).json()) as { token: string };
+      expect(await me(token)).toBe(200);
+      expect((await post('/auth/logout', {}, token)).status).toBe(204);
+      expect(await me(token)).toBe(401);
+      } finally {
+        // Before the cluster stops (the closers stop it in afterAll): a client left reconnecting would outlive the test.
+        await app.close();
+      }
+    });
+
+    it('spreads the keys over every master, so removeAll has to scan each one', async () => {
+      const redis = await onCluster();
+      const sizes = await Promise.all((redis.masters?.() ?? []).map(async (master) => Number(await master.sendCommand(['DBSIZE']))));
+
+      expect(sizes).toHaveLength(3);
+      expect(sizes.every((size) => size > 0)).toBe(true);
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,14 +20,14 @@ export interface RedisServer {
   readonly port: number;
   /** The server's process id (to pause it with SIGSTOP, say). */
   readonly pid: number;
-  /** Stops the server and removes its dir (unless it was given); calling it again is harmless. */
+  /** Stops the server and removes its dir; calling it again is harmless. */
   stop(): Promise<void>;
   /** Kills the server (SIGKILL: no shutdown, no final save), as a crash would. */
   kill(): Promise<void>;
 }
 
 /** Whether something on the port answers PING with PONG. */
-function answers(port: number): Promise<boolean> {
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const done = (ok: boolean) => {
@@ -42,25 +42,39 @@ function answers(port: number): Promise<boolean> {
 }
 
 export interface RedisServerOptions {
-  /** The port to listen on (to start a server again where it was). @default a free one */
+  /** More `redis-server` arguments, after the defaults (a later directive wins): `['--appendonly', 'yes']`, say. */
+  args?: string[];
+  /** A config file's text, written to the server's dir and given first (`redis-sentinel` needs one it can rewrite). */
+  config?: (port: number) => string;
+  /** The port (a restart on the same one, say). @default a free one */
   port?: number;
   /** The data folder, kept by `stop` (to restart on the same data). @default a temp folder `stop` removes */
   dir?: string;
   /** Append-only persistence (`appendfsync everysec`). @default false: nothing persisted */
   appendOnly?: boolean;
+  /** The program. @default 'redis-server' */
+  program?: 'redis-server' | 'redis-sentinel';
 }
 
 /**
- * Its own `redis-server` on a loopback port, by default persisting nothing (no RDB, no AOF) in a temp dir:
- * started, awaited until it answers PING, and stopped by `stop` (SIGTERM; `kill` is SIGKILL, a crash).
+ * Its own `redis-server` on a free loopback port, persisting nothing (no RDB, no AOF unless `options.args` says so)
+ * in a temp dir: started, awaited until it answers PING, and stopped (and its dir removed) by `stop`.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kura-redis-')));
   const port = options.port ?? (await freePort());
-  const persistence = options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
+  const program = options.program ?? 'redis-server';
+  const configFile = join(dir, `${program}.conf`);
+  if (options.config) await writeFile(configFile, options.config(port));
   const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--protected-mode', 'yes'],
+    program,
+    [
+      ...(options.config ? [configFile] : []),
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      ...(program === 'redis-server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes'] : []),
+      ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : []),
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -1,5 +1,7 @@
-import { type RedisCommander, withDeadline } from './redis-script.js';
-import { createRedisClient, type RedisConnectionOptions } from './redis-client.js';
+import { createCluster, createSentinel } from 'redis';
+import type { RedisCommander } from './redis-script.js';
+import { createRedisClient, redisClientDefaults, type RedisConnectionOptions } from './redis-client.js';
+import { ReplicaAckError } from './redis-errors.js';
 
 /**
  * A live connection to Redis for Kura's stores: commands go through `sendCommand` (the stores' only way in),
@@ -17,29 +19,228 @@ export interface RedisConnection extends RedisCommander {
   readonly description: string;
 }
 
-/** A {@link RedisConnection} to one Redis server (or a primary behind one address) given by `options.url`. */
-export function connectRedis(options: RedisConnectionOptions = {}): RedisConnection {
+/** Where Redis is: one server (the default), a Redis Cluster, or a master found through Sentinel. */
+export interface RedisTopologyOptions extends RedisConnectionOptions {
+  /**
+   * A Redis Cluster: `url` is a seed node (its user, password and TLS apply to every node); each command goes to
+   * the master owning its first key, keyless ones (PING, INFO) to any master, and `masters()` reaches each one.
+   */
+  cluster?: boolean;
+  /**
+   * Sentinels to ask where the master of `masterName` is; commands follow the master after a failover. Only the
+   * user, password and TLS of `url` are used (for the data nodes).
+   */
+  sentinels?: readonly { host: string; port: number }[];
+  /** The master's name in the sentinels' configuration. @default 'mymaster' */
+  masterName?: string;
+  /**
+   * Writes that must survive a failover (login, logout, revocation, password change, registration) are followed
+   * by `WAIT replicas timeoutMs` on a connection of their own (WAIT blocks its connection and counts only its
+   * writes); fewer acknowledgements than `replicas` fail the write with `StoreUnavailableError`. A WAIT holds up
+   * everything behind it on its connection until the replicas answer, so durable writes spread over `connections`
+   * of their own (each takes the next durable write when it has the fewest in flight).
+   * @default { replicas: 0 } (no WAIT); `connections` 4
+   */
+  waitForReplicas?: { replicas: number; timeoutMs: number; connections?: number };
+}
+
+/** One way of reaching Redis (a client, a cluster, a sentinel-backed master), as the connection drives it. */
+interface RedisLink {
+  send(args: string[]): Promise<unknown>;
+  /** `args`, then `then`, pipelined on the same connection (the one that owns `args`' first key). */
+  sendThen(args: string[], then: string[]): Promise<[unknown, unknown]>;
+  /** A commander per master (a cluster's); absent on a single node. */
+  masters?(): RedisCommander[];
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Commands without a key: on a cluster they go to any master. */
+const KEYLESS = new Set(['PING', 'INFO', 'SCAN', 'WAIT', 'SCRIPT', 'DBSIZE', 'FLUSHALL', 'FLUSHDB', 'TIME', 'ROLE', 'CONFIG', 'CLIENT', 'CLUSTER']);
+
+/** The key a command is routed by: EVAL/EVALSHA's first key (when it has any), else its first argument. */
+export function firstKeyOf(args: readonly string[]): string | undefined {
+  const name = args[0]?.toUpperCase() ?? '';
+  if (name === 'EVALSHA' || name === 'EVAL' || name === 'FCALL') return Number(args[2]) > 0 ? args[3] : undefined;
+  return KEYLESS.has(name) ? undefined : args[1];
+}
+
+/** A command sent while the client is away: fails at once (a pipeline would otherwise wait for the reconnect). */
+function offline(): Error {
+  return new Error('The client is offline (reconnecting)');
+}
+
+function singleLink(options: RedisConnectionOptions): RedisLink {
   const client = createRedisClient(options);
+  return {
+    send: (args) => client.sendCommand(args),
+    async sendThen(args, then) {
+      if (!client.isReady) throw offline();
+      return (await client.multi().addCommand(args).addCommand(then).execAsPipeline()) as [unknown, unknown];
+    },
+    connect: () => client.connect(),
+    async close() {
+      if (client.isOpen) await client.close().catch(() => client.destroy());
+      else client.destroy();
+    },
+  };
+}
+
+function clusterLink(options: RedisTopologyOptions): RedisLink {
+  const seed = new URL(options.url ?? 'redis://127.0.0.1:6379');
+  const { url: _url, ...defaults } = redisClientDefaults(options);
+  const cluster = createCluster({
+    rootNodes: [{ socket: { host: seed.hostname, port: Number(seed.port || 6379) } }],
+    defaults,
+    // A node that stops answering is dropped from the slot map and found again by the next command.
+    maxCommandRedirections: 4,
+  });
+  cluster.on('error', () => undefined);
+  return {
+    send: (args) => cluster.sendCommand(firstKeyOf(args), false, args),
+    async sendThen(args, then) {
+      const key = firstKeyOf(args);
+      return (await cluster.multi(key).addCommand(key, false, args).addCommand(key, false, then).execAsPipeline()) as [unknown, unknown];
+    },
+    masters: () =>
+      cluster.masters.map((master) => ({
+        sendCommand: async (args: string[]) => (await cluster.nodeClient(master)).sendCommand(args),
+      })),
+    connect: () => cluster.connect(),
+    async close() {
+      await cluster.close().catch(() => undefined);
+      cluster.destroy();
+    },
+  };
+}
+
+function sentinelLink(options: RedisTopologyOptions): RedisLink {
+  const { url: _url, ...nodeClientOptions } = redisClientDefaults(options);
+  const sentinel = createSentinel({
+    name: options.masterName ?? 'mymaster',
+    sentinelRootNodes: options.sentinels!.map(({ host, port }) => ({ host, port })),
+    nodeClientOptions,
+    // The sentinels themselves: plain TCP without credentials (the URL's user, password and TLS are the data nodes').
+    sentinelClientOptions: { socket: { connectTimeout: nodeClientOptions.socket.connectTimeout } },
+    // READONLY (a demoted master) or a lost connection makes the client ask the sentinels again, a few times.
+    maxCommandRediscovers: 4,
+    // The sentinels' pub/sub announces a failover; this also catches one announced while disconnected.
+    scanInterval: 1000,
+  });
+  sentinel.on('error', () => undefined);
+  return {
+    send: (args) => sentinel.sendCommand(false, args),
+    async sendThen(args, then) {
+      if (!sentinel.isReady) throw offline();
+      return (await sentinel.multi().addCommand(false, args).addCommand(false, then).execAsPipeline()) as [unknown, unknown];
+    },
+    connect: () => sentinel.connect(),
+    async close() {
+      await sentinel.close().catch(() => sentinel.destroy());
+    },
+  };
+}
+
+/**
+ * A link that (re)connects in the background: a cluster or sentinel client that could not connect at first is
+ * thrown away and made again after a pause, until `close`. Meanwhile commands fail at once.
+ */
+function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
+  let link: RedisLink | undefined;
+  let closed = false;
+  const current = () => {
+    if (!link) throw offline();
+    return link;
+  };
+  let opened: Promise<void> | undefined;
+  const connect = async () => {
+    while (!closed) {
+      const candidate = make();
+      try {
+        await candidate.connect();
+        if (closed) await candidate.close();
+        else link = candidate;
+        return;
+      } catch {
+        await candidate.close().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
+      }
+    }
+  };
+  return {
+    send: async (args) => current().send(args),
+    sendThen: async (args, then) => current().sendThen(args, then),
+    masters: () => current().masters?.() ?? [],
+    connect: () => (opened ??= connect()),
+    async close() {
+      closed = true;
+      await link?.close();
+    },
+  };
+}
+
+function linkFor(options: RedisTopologyOptions): RedisLink {
+  if (options.cluster && options.sentinels) throw new Error('Redis: choose Cluster or Sentinel, not both');
+  if (options.cluster) return backgroundLink(() => clusterLink(options), options.maxReconnectDelayMs ?? 2000);
+  if (options.sentinels) return backgroundLink(() => sentinelLink(options), options.maxReconnectDelayMs ?? 2000);
+  return singleLink(options);
+}
+
+/**
+ * A {@link RedisConnection} to one Redis server (or a primary behind one address) given by `options.url`, to a
+ * Redis Cluster (`cluster`), or to the master the `sentinels` name. With `waitForReplicas`, a few more connections
+ * of the same kind carry the durable writes (`sendDurable`), each followed by WAIT.
+ */
+export function connectRedis(options: RedisTopologyOptions = {}): RedisConnection {
+  const shared = linkFor(options);
+  const replicas = options.waitForReplicas?.replicas ?? 0;
+  const waitMs = options.waitForReplicas?.timeoutMs ?? 500;
+  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => ({ link: linkFor(options), busy: 0 })) : [];
   let opening: Promise<void> | undefined;
   let closed = false;
+  const connect = (link: RedisLink) =>
+    link.connect().then(
+      () => undefined,
+      // connect() rejects only when the client is closed while connecting: nothing left to wait for.
+      () => undefined,
+    );
   return {
-    description: describeRedisUrl(options.url ?? 'redis://127.0.0.1:6379'),
-    sendCommand: withDeadline(client, options.commandTimeoutMs ?? 1000).sendCommand,
+    description: describeRedis(options),
+    sendCommand: (args) => shared.send(args),
+    async sendDurable(args: string[]) {
+      if (durable.length === 0) return shared.send(args);
+      const lane = durable.reduce((idlest, other) => (other.busy < idlest.busy ? other : idlest));
+      lane.busy += 1;
+      try {
+        const [reply, acknowledged] = await lane.link.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
+        if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
+        return reply;
+      } finally {
+        lane.busy -= 1;
+      }
+    },
+    ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
-      opening ??= client.connect().then(
-        () => undefined,
-        // connect() rejects only when the client is closed while connecting: nothing left to wait for.
-        () => undefined,
-      );
+      opening ??= Promise.all([shared, ...durable.map(({ link }) => link)].map(connect)).then(() => undefined);
       return opening;
     },
     async close() {
       if (closed) return;
       closed = true;
-      if (client.isOpen) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      await Promise.all([shared, ...durable.map(({ link }) => link)].map((link) => link.close()));
     },
   };
+}
+
+/** What a connection reaches, for logs: no credentials. */
+export function describeRedis(options: RedisTopologyOptions): string {
+  const url = describeRedisUrl(options.url ?? 'redis://127.0.0.1:6379');
+  const wait = options.waitForReplicas?.replicas ? `, durable writes wait for ${options.waitForReplicas.replicas} replica(s)` : '';
+  if (options.cluster) return `Redis Cluster seeded by ${url}${wait}`;
+  if (options.sentinels) {
+    return `Redis master ${options.masterName ?? 'mymaster'} via sentinels ${options.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}${wait}`;
+  }
+  return `Redis at ${url}${wait}`;
 }
 
 /** `redis://user:***@host:port/db` → `redis://host:port/db` (TLS kept visible as `rediss://`): safe to log. */

@@ -3,6 +3,14 @@ import { createHash } from 'node:crypto';
 /** What the adapters need of a node-redis client: one raw command at a time (RESP2 replies). */
 export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;
+  /**
+   * A write that must survive a failover (a login, a logout or revocation, a password change): sent, then
+   * confirmed by the replicas the connection is configured to wait for (`WAIT` on the same connection), else it
+   * fails. Without it (or with no replicas to wait for) such writes go through `sendCommand`.
+   */
+  sendDurable?(args: string[]): Promise<unknown>;
+  /** A commander per master, on a Redis Cluster (for the one SCAN, `removeAll`); absent on a single node. */
+  masters?(): RedisCommander[];
 }
 
 /**
@@ -16,13 +24,15 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: RedisCommander, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  /** Runs the script; `durable` sends it through `sendDurable` (see {@link RedisCommander}) when there is one. */
+  async run(client: RedisCommander, keys: readonly string[], args: readonly (string | number)[], durable = false): Promise<unknown> {
+    const send = (command: string[]) => (durable && client.sendDurable ? client.sendDurable(command) : client.sendCommand(command));
     const tail = [String(keys.length), ...keys, ...args.map(String)];
     try {
-      return await client.sendCommand(['EVALSHA', this.sha, ...tail]);
+      return await send(['EVALSHA', this.sha, ...tail]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.sendCommand(['EVAL', this.source, ...tail]);
+      return send(['EVAL', this.source, ...tail]);
     }
   }
 }
@@ -41,11 +51,13 @@ export class CommandDeadlineError extends Error {
  * comes, is dropped.
  */
 export function withDeadline(redis: RedisCommander, ms: number): RedisCommander {
-  return {
-    sendCommand: (args) =>
+  const bounded =
+    (send: (args: string[]) => Promise<unknown>) =>
+    (args: string[]): Promise<unknown> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms);
-        redis.sendCommand(args).then(
+        // Unreferenced: a deadline alone never keeps a process (or a test worker) alive.
+        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms).unref();
+        send(args).then(
           (reply) => {
             clearTimeout(timer);
             resolve(reply);
@@ -55,6 +67,12 @@ export function withDeadline(redis: RedisCommander, ms: number): RedisCommander 
             reject(error);
           },
         );
-      }),
+      });
+  const sendDurable = redis.sendDurable?.bind(redis);
+  const masters = redis.masters?.bind(redis);
+  return {
+    sendCommand: bounded((args) => redis.sendCommand(args)),
+    ...(sendDurable ? { sendDurable: bounded(sendDurable) } : {}),
+    ...(masters ? { masters: () => masters().map((master) => withDeadline(master, ms)) } : {}),
   };
 }

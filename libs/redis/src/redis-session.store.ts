@@ -29,6 +29,14 @@ export interface RedisSessionStoreOptions extends RedisStoreOptions {
 const REGISTER_PREFIX = 's:';
 /** Fields removed by one HDEL. */
 const UNREGISTER_CHUNK = 500;
+/**
+ * The steps a failover must not undo, sent with `sendDurable` (WAIT for replicas, when configured): the session
+ * written at login, its tombstone at logout or revocation, and the register's raised credential version. The rest
+ * (the listing index, idle extensions, deleting an ended session's data, unregistering) may be lost with a
+ * failover without undoing anything acknowledged: the index is pruned on read, an extension is redone on the next
+ * request, and the tombstone already ends the session.
+ */
+const DURABLE = true;
 /** Everything a session hash holds but its owner: what ending it removes (its TTL stays: the tombstone's lifetime). */
 const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'dataId', 'userAgent', 'ip'];
 
@@ -168,7 +176,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   async insert(record: SessionRecord): Promise<void> {
     const written = await this.call('session.insert', () =>
-      INSERT.run(this.redis, [this.keys.session(record.id)], [record.user.id, record.createdAt, this.keyExpiry(record), ...fieldsOf(record)]),
+      INSERT.run(this.redis, [this.keys.session(record.id)], [record.user.id, record.createdAt, this.keyExpiry(record), ...fieldsOf(record)], DURABLE),
     );
     // 256-bit random ids do not collide; a taken id means a broken random source or an ended session: never overwrite.
     if (Number(written) === 0) throw storeUnavailable('session.insert', new Error(`Session id ${record.id} is already taken`));
@@ -202,7 +210,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const reply = (await this.call('session.end', () =>
-      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, ...SESSION_BODY]),
+      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, ...SESSION_BODY], DURABLE),
     )) as [string, number, string?, string?, string?] | null;
     if (!reply) return undefined;
     const [userId, first, dataId, idle, absolute] = reply;
@@ -219,6 +227,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
         this.redis,
         [this.keys.register(userId)],
         [`${REGISTER_PREFIX}${entry.id}`, `${entry.absoluteExpiresAt}:${entry.credentialVersion}`, entry.credentialVersion, entry.absoluteExpiresAt],
+        DURABLE,
       ),
     );
     if (reply === null) return { outcome: 'stale' };
@@ -285,7 +294,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   /**
    * The one SCAN in this package, for the operator's "end every session": ends each session (tombstones, as
    * every ending does, deleting its data), then deletes the remaining documents, registers and indexes;
-   * failed-login counters stay. On a cluster, run it against each primary.
+   * failed-login counters stay. On a Redis Cluster it scans every master (`RedisCommander.masters`).
    */
   async removeAll(now: number): Promise<number> {
     let live = 0;
@@ -302,14 +311,16 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   }
 
   private async scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = (await this.call('session.removeAll', () =>
-        this.redis.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']),
-      )) as [string, string[]];
-      if (keys.length > 0) await each(keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const node of this.redis.masters?.() ?? [this.redis]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await this.call('session.removeAll', () =>
+          node.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']),
+        )) as [string, string[]];
+        if (keys.length > 0) await each(keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   }
 
   private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {

@@ -29,6 +29,7 @@ return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);
  * a `noeviction` or `volatile-*` policy (`RedisSessionStore.ping` refuses an `allkeys-*` one), and they are as
  * durable as the server's persistence (AOF with `appendfsync everysec` loses at most a second on a crash).
  * Uniqueness of an email is the key itself; each write is one script on one key, and every write is safe to retry.
+ * Both writes (a new account, a password change) are durable (`sendDurable`): WAIT for replicas when configured.
  */
 export class RedisUserStore extends RedisStoreBase implements UserStore {
   async insert(user: UserRecord): Promise<void> {
@@ -42,7 +43,7 @@ export class RedisUserStore extends RedisStoreBase implements UserStore {
     ].flat();
     let owner: unknown;
     try {
-      owner = await INSERT.run(this.redis, [this.keys.user(user.email)], fields);
+      owner = await INSERT.run(this.redis, [this.keys.user(user.email)], fields, true);
     } catch (error) {
       throw storeUnavailable('user.insert', error);
     }
@@ -72,7 +73,7 @@ export class RedisUserStore extends RedisStoreBase implements UserStore {
   async replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined> {
     let version: unknown;
     try {
-      version = await REPLACE_PASSWORD.run(this.redis, [this.keys.user(email)], [expectedHash, newHash]);
+      version = await REPLACE_PASSWORD.run(this.redis, [this.keys.user(email)], [expectedHash, newHash], true);
     } catch (error) {
       throw storeUnavailable('user.replacePasswordHash', error);
     }

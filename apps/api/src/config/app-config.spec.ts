@@ -78,7 +78,7 @@ describe('loadConfig', () => {
     const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
 
     expect(store.kind).toBe('redis');
-    expect(store.redis).toEqual({ url: 'rediss://kura:s3cret@cache.example.com:6380/2', timeoutMs: 1000, keyPrefix: 'kura:' });
+    expect(store.redis).toMatchObject({ url: 'rediss://kura:s3cret@cache.example.com:6380/2', timeoutMs: 1000, keyPrefix: 'kura:' });
     expect(describeStore(store)).toBe('session store: Redis at rediss://cache.example.com:6380/2, keys kura:*');
     expect(loadConfig({ KURA_STORE: 'dynamodb', AWS_REGION: 'eu-west-1', REDIS_URL: 'redis://127.0.0.1:6379' }).store.kind).toBe('dynamodb');
   });
@@ -136,6 +136,25 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reaches Redis through sentinels, with WAIT for replicas on the durable writes, when told to', () => {
+    const { redis } = loadConfig({
+      REDIS_URL: 'redis://kura:secret@127.0.0.1:6379',
+      KURA_REDIS_SENTINELS: '10.0.0.1:26379,sentinel-2.internal:26380',
+      KURA_REDIS_WAIT_REPLICAS: '1',
+    }).store;
+
+    expect(redis).toMatchObject({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'sentinel-2.internal', port: 26380 },
+      ],
+      masterName: 'mymaster',
+      cluster: false,
+      waitForReplicas: { replicas: 1, timeoutMs: 500 },
+    });
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', KURA_REDIS_CLUSTER: 'true', KURA_REDIS_SENTINELS: 'a:1' }).join('\n')).toMatch(/^KURA_REDIS_CLUSTER and KURA_REDIS_SENTINELS exclude each other/m);
+  });
+
   describe('every variable', () => {
     // One bad value per variable Kura validates: each is refused as a configuration problem that names it, so
     // the process stops with the one message before doing anything (no stack, no failure after start).
@@ -147,7 +166,12 @@ describe('loadConfig', () => {
       ['KURA_STORE', 'nowhere'],
       ['REDIS_URL', 'http://127.0.0.1:6379'],
       ['KURA_REDIS_TIMEOUT_MS', '10'],
-      ['KURA_REDIS_KEY_PREFIX', 'has space'],
+      ['KURA_REDIS_KEY_PREFIX', 'a prefix'],
+      ['KURA_REDIS_CLUSTER', 'maybe'],
+      ['KURA_REDIS_SENTINELS', 'sentinel-without-port'],
+      ['KURA_REDIS_SENTINEL_MASTER', 'a name'],
+      ['KURA_REDIS_WAIT_REPLICAS', '-1'],
+      ['KURA_REDIS_WAIT_TIMEOUT_MS', '1000', { KURA_REDIS_WAIT_REPLICAS: '1' }],
       ['KURA_DATA_DIR', '   '],
       ['KURA_CREATE_TABLES', 'maybe'],
       ['KURA_SESSIONS_TABLE', 'a b'],

@@ -80,6 +80,13 @@ export interface RedisSettings {
   readonly timeoutMs: number;
   /** Prepended to every key, so one Redis can serve several deployments. */
   readonly keyPrefix: string;
+  /** A Redis Cluster seeded by `url` (`KURA_REDIS_CLUSTER`). */
+  readonly cluster?: boolean;
+  /** Sentinels naming the master (`KURA_REDIS_SENTINELS`); then `url` gives only user, password and TLS. */
+  readonly sentinels?: readonly { host: string; port: number }[];
+  readonly masterName?: string;
+  /** WAIT for this many replicas after the writes a failover must not undo (`KURA_REDIS_WAIT_REPLICAS`). */
+  readonly waitForReplicas?: { replicas: number; timeoutMs: number };
 }
 
 /** The configuration could not be used; `problems` lists every one of them. */
@@ -162,6 +169,15 @@ const environment = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' }).optional(),
   KURA_REDIS_TIMEOUT_MS: int(50, 60_000).default(1000),
   KURA_REDIS_KEY_PREFIX: z.string().regex(/^[\x21-\x7e]{0,64}$/, 'must be at most 64 printable characters without spaces').default('kura:'),
+  KURA_REDIS_CLUSTER: flag.default(false),
+  KURA_REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
+    .transform((value) => value.split(',').map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) })))
+    .optional(),
+  KURA_REDIS_SENTINEL_MASTER: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a master name as the sentinels know it').default('mymaster'),
+  KURA_REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+  KURA_REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(500),
   KURA_DATA_DIR: z
     .string()
     .regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')
@@ -279,7 +295,14 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       credentials: local ? localCredentials(env) : undefined,
       redis:
         kind === 'redis' && env.REDIS_URL
-          ? { url: env.REDIS_URL, timeoutMs: env.KURA_REDIS_TIMEOUT_MS, keyPrefix: env.KURA_REDIS_KEY_PREFIX }
+          ? {
+              url: env.REDIS_URL,
+              timeoutMs: env.KURA_REDIS_TIMEOUT_MS,
+              keyPrefix: env.KURA_REDIS_KEY_PREFIX,
+              cluster: env.KURA_REDIS_CLUSTER,
+              ...(env.KURA_REDIS_SENTINELS ? { sentinels: env.KURA_REDIS_SENTINELS, masterName: env.KURA_REDIS_SENTINEL_MASTER } : {}),
+              waitForReplicas: { replicas: env.KURA_REDIS_WAIT_REPLICAS, timeoutMs: env.KURA_REDIS_WAIT_TIMEOUT_MS },
+            }
           : undefined,
     },
     session: {
@@ -329,6 +352,10 @@ function crossCheck(env: Environment): string[] {
     problems.push('KURA_STORE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION');
   }
   if (env.KURA_STORE === 'redis' && !env.REDIS_URL) problems.push('KURA_STORE=redis needs REDIS_URL (redis://host:6379 or rediss://...)');
+  if (env.KURA_REDIS_CLUSTER && env.KURA_REDIS_SENTINELS) problems.push('KURA_REDIS_CLUSTER and KURA_REDIS_SENTINELS exclude each other');
+  if (env.KURA_REDIS_WAIT_REPLICAS > 0 && env.KURA_REDIS_WAIT_TIMEOUT_MS >= env.KURA_REDIS_TIMEOUT_MS) {
+    problems.push('KURA_REDIS_WAIT_TIMEOUT_MS must be shorter than KURA_REDIS_TIMEOUT_MS (a durable write is bounded by both)');
+  }
   if (env.REDIS_URL && env.DYNAMODB_ENDPOINT && !env.KURA_STORE) {
     problems.push('both REDIS_URL and DYNAMODB_ENDPOINT are set: choose with KURA_STORE=redis or KURA_STORE=dynamodb');
   }

@@ -8,7 +8,7 @@ import {
   DynamoDbSessionStore,
   DynamoDbUserStore,
 } from '@kura/dynamodb';
-import { connectRedis, describeRedisUrl, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
+import { connectRedis, describeRedis, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
 
@@ -73,7 +73,8 @@ export function createStores(config: AppConfig['store']): KuraStores {
  * 503 and readiness waits; once it answers, Kura serves without a restart.
  */
 function redisStores(settings: RedisSettings): KuraStores {
-  const redis = connectRedis({ url: settings.url, commandTimeoutMs: settings.timeoutMs });
+  const { keyPrefix: _prefix, timeoutMs, ...topology } = settings;
+  const redis = connectRedis({ ...topology, commandTimeoutMs: timeoutMs });
   const opened = redis.open();
   const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
   return {
@@ -90,7 +91,7 @@ function redisStores(settings: RedisSettings): KuraStores {
 /** Which store, where, and which tables, for the log line at start. */
 export function describeStore(config: AppConfig['store']): string {
   if (config.kind === 'memory') return 'session store: memory, in this process only';
-  if (config.kind === 'redis') return `session store: Redis at ${describeRedisUrl(config.redis!.url)}, keys ${config.redis!.keyPrefix}*`;
+  if (config.kind === 'redis') return `session store: ${describeRedis(config.redis!)}, keys ${config.redis!.keyPrefix}*`;
   const where = config.endpoint ? `DynamoDB at ${config.endpoint} (region ${config.region})` : `AWS DynamoDB in ${config.region}`;
   return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
 }

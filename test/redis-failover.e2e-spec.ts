@@ -1,0 +1,423 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { StoreUnavailableError } from '@kura/common';
+import { connectRedis, type RedisConnection, RedisSessionStore } from '@kura/redis';
+import { generateSessionToken, sessionIdOf } from '@kura/session';
+import { startKuraInProcess } from './support/kura-app.js';
+import { redisCli, until } from './support/redis-cluster.js';
+import { redisServerMissing, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
+
+/**
+ * Kura on Redis Sentinel (a master, one replica, three sentinels), under load through its HTTP API: logins,
+ * logouts, logout-all and password changes run continuously on several accounts; the replica falls behind (its
+ * link stops passing the master's stream) and then the master is SIGKILLed, as when a master dies with writes
+ * not yet replicated. The sentinels promote the replica, Kura follows it, the old master comes back as a replica,
+ * and every operation acknowledged before the kill is checked against what the new master holds.
+ */
+
+const LAG_AT_MS = 2000;
+/** The master dies once this many operations were acknowledged while its replica lagged (or after KILL_WITHIN_MS). */
+const ACKNOWLEDGED_WHILE_LAGGING = 16;
+const KILL_WITHIN_MS = 3000;
+/** Accounts that log in, log out, log out everywhere and change password in turn. */
+const WORKERS = 6;
+/** Accounts that only log in: their sessions stay live unless a failover loses them. */
+const WITNESSES = 2;
+const OPERATIONS = ['login', 'login', 'logout', 'login', 'logout-all', 'login', 'password'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+interface Token {
+  readonly token: string;
+  /** `live`: acknowledged login, not ended by us; `ended`: a logout, logout-all or password change acknowledged it ended; `uncertain`: one that ends it failed. */
+  state: 'live' | 'ended' | 'uncertain';
+}
+
+interface Account {
+  readonly email: string;
+  password: string;
+  /** After an unacknowledged password change: either password may hold. */
+  candidates: string[] | undefined;
+  /** Passwords an acknowledged change replaced: each must stay refused. */
+  readonly replaced: string[];
+  readonly tokens: Token[];
+}
+
+interface Figures {
+  operations: number;
+  acknowledged: Record<Operation, number>;
+  /** Operations begun after the replica fell behind and acknowledged before the kill: WAIT must refuse them all. */
+  acknowledgedOnTheMasterOnly: number;
+  /** 503 answers (StoreUnavailableError), from the replica falling behind to the end of the load. */
+  unavailable: number;
+  /** Answers that are neither an acknowledgement nor a 503: there must be none. */
+  unexpected: string[];
+  /** From the kill to the first acknowledged login that started after it. */
+  recoveredAfterMs: number | undefined;
+  /** Sessions whose ending was acknowledged that authenticate again. */
+  undone: number;
+  /** Sessions whose login was acknowledged, never ended by us, that no longer authenticate. */
+  lost: number;
+  /** Passwords replaced by an acknowledged change that log in again. */
+  passwordsBack: number;
+  checkedSessions: number;
+  checkedPasswords: number;
+  /** Latency of acknowledged logins and logouts before the replica fell behind (ms). */
+  latency: Record<'login' | 'logout', { p50: number; p99: number; count: number }>;
+}
+
+async function call(baseUrl: string, method: string, path: string, options: { token?: string; json?: unknown } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.json !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(new URL(path, baseUrl), {
+    method,
+    headers,
+    ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+}
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2));
+};
+
+/** Runs the scenario with `WAIT waitReplicas` on the durable writes (0: none) and returns what it measured. */
+async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Promise<unknown>)[]): Promise<Figures> {
+  const redis: RedisSentinelSetup = await startRedisSentinels();
+  cleanups.push(() => redis.stop());
+  const restarted: { stop(): Promise<void> }[] = [];
+  cleanups.push(() => Promise.all(restarted.map((server) => server.stop())));
+  const { app, baseUrl }: { app: NestFastifyApplication; baseUrl: string } = await startKuraInProcess({
+    KURA_STORE: 'redis',
+    // With sentinels, only the URL's user, password and TLS count: the sentinels say where the master is.
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    KURA_REDIS_SENTINELS: redis.sentinelNodes.map(({ host, port }) => `${host}:${port}`).join(','),
+    KURA_REDIS_SENTINEL_MASTER: redis.masterName,
+    KURA_REDIS_WAIT_REPLICAS: String(waitReplicas),
+    KURA_REDIS_WAIT_TIMEOUT_MS: '300',
+    KURA_REDIS_TIMEOUT_MS: '1000',
+    KURA_PASSWORD_HASH_COST: '10',
+    KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: '10000',
+    KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '10000',
+    KURA_LOG_LEVEL: 'error',
+  });
+  cleanups.push(() => app.close());
+
+  const accounts: Account[] = [];
+  for (let index = 0; index < WORKERS + WITNESSES; index += 1) {
+    const account: Account = { email: `failover-${waitReplicas}-${index}-${Date.now()}@example.com`, password: 'password-0 correct horse', candidates: undefined, replaced: [], tokens: [] };
+    await until('Kura to register an account on Redis', async () => (await call(baseUrl, 'POST', '/auth/register', { json: { email: account.email, password: account.password } })).status === 201, 15_000);
+    accounts.push(account);
+  }
+
+  const figures: Figures = {
+    operations: 0,
+    acknowledgedOnTheMasterOnly: 0,
+    acknowledged: { login: 0, logout: 0, 'logout-all': 0, password: 0 },
+    unavailable: 0,
+    unexpected: [],
+    recoveredAfterMs: undefined,
+    undone: 0,
+    lost: 0,
+    passwordsBack: 0,
+    checkedSessions: 0,
+    checkedPasswords: 0,
+    latency: { login: { p50: 0, p99: 0, count: 0 }, logout: { p50: 0, p99: 0, count: 0 } },
+  };
+  const latencies = { login: [] as number[], logout: [] as number[] };
+  // Every instant below is performance.now().
+  const start = performance.now();
+  let lagAt = Infinity;
+  let killAt = Infinity;
+  let stopAt = Infinity;
+  let passwords = 0;
+
+  const note = (operation: Operation, status: number, acknowledged: boolean, began: number) => {
+    figures.operations += 1;
+    if (acknowledged) {
+      figures.acknowledged[operation] += 1;
+      if (began > lagAt && killAt === Infinity) figures.acknowledgedOnTheMasterOnly += 1;
+      if ((operation === 'login' || operation === 'logout') && began < start + LAG_AT_MS - 200) latencies[operation].push(performance.now() - began);
+      if (operation === 'login' && began > killAt && figures.recoveredAfterMs === undefined) figures.recoveredAfterMs = Math.round(performance.now() - killAt);
+    } else if (status === 503) figures.unavailable += 1;
+    else figures.unexpected.push(`${operation}: ${status}`);
+  };
+
+  const login = async (account: Account) => {
+    for (const password of account.candidates ?? [account.password]) {
+      const began = performance.now();
+      const answer = await call(baseUrl, 'POST', '/auth/login', { json: { email: account.email, password, transport: 'bearer' } });
+      if (answer.status === 401 && account.candidates) continue;
+      note('login', answer.status, answer.status === 200, began);
+      if (answer.status !== 200) return;
+      account.password = password;
+      account.candidates = undefined;
+      account.tokens.push({ token: (answer.body as { token: string }).token, state: 'live' });
+      return;
+    }
+  };
+
+  const work = async (account: Account, operations: readonly Operation[]) => {
+    for (let step = 0; performance.now() < stopAt; step += 1) {
+      const operation = operations[step % operations.length]!;
+      const live = account.tokens.filter((token) => token.state === 'live');
+      const current = live.at(-1);
+      if (operation === 'login' || !current || account.candidates) {
+        await login(account);
+        continue;
+      }
+      const began = performance.now();
+      if (operation === 'logout') {
+        const answer = await call(baseUrl, 'POST', '/auth/logout', { token: current.token });
+        note('logout', answer.status, answer.status === 204, began);
+        current.state = answer.status === 204 ? 'ended' : 'uncertain';
+      } else if (operation === 'logout-all') {
+        const answer = await call(baseUrl, 'POST', '/auth/logout-all', { token: current.token });
+        note('logout-all', answer.status, answer.status === 200, began);
+        for (const token of live) token.state = answer.status === 200 ? 'ended' : 'uncertain';
+      } else {
+        const next = `password-${(passwords += 1)} correct horse`;
+        const answer = await call(baseUrl, 'POST', '/auth/password', { token: current.token, json: { currentPassword: account.password, newPassword: next } });
+        note('password', answer.status, answer.status === 200, began);
+        for (const token of live) token.state = answer.status === 200 ? 'ended' : 'uncertain';
+        if (answer.status === 200) {
+          account.replaced.push(account.password);
+          account.password = next;
+          account.tokens.push({ token: (answer.body as { token: string }).token, state: 'live' });
+        } else {
+          account.candidates = [account.password, next];
+        }
+      }
+    }
+  };
+
+  const load = Promise.all(accounts.map((account, index) => work(account, index < WORKERS ? OPERATIONS : ['login'])));
+  await new Promise((resolve) => setTimeout(resolve, LAG_AT_MS));
+  lagAt = performance.now();
+  const acknowledgedAtLag = Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0);
+  redis.link.lag();
+  await until(
+    'operations acknowledged while the replica lags',
+    async () =>
+      Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0) - acknowledgedAtLag >= ACKNOWLEDGED_WHILE_LAGGING ||
+      performance.now() - lagAt > KILL_WITHIN_MS,
+  );
+  const acknowledgedBeforeKill = accounts.map((account) => ({
+    tokens: account.tokens.filter((token) => token.state !== 'uncertain').map((token) => ({ ...token })),
+    replaced: [...account.replaced],
+  }));
+  const acknowledgedWhileLagging = Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0) - acknowledgedAtLag;
+  killAt = performance.now();
+  process.kill(redis.master.pid, 'SIGKILL');
+  await until('the sentinels to promote the replica', async () => (await redis.currentMasterPort()) === redis.replica.port, 30_000);
+  const promotedAfterMs = Math.round(performance.now() - killAt);
+  // The old master comes back as a replica of the new one (an operator or Kubernetes restarts it; the sentinels
+  // would demote it too, on their next INFO round, up to 10 s later). Until then WAIT 1 has no replica to count.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  restarted.push(await startRedisServer({ port: redis.master.port, args: ['--appendonly', 'yes', '--replicaof', '127.0.0.1', String(redis.replica.port)] }));
+  await until('Kura to log in again after the failover', async () => figures.recoveredAfterMs !== undefined, 30_000);
+  stopAt = performance.now() + 1500;
+  await load;
+
+  // Afterwards: every session and password as acknowledged before the kill, read through Kura (retrying a 503).
+  const answered = async (path: string, options: Parameters<typeof call>[3]) => {
+    for (let attempt = 0; ; attempt += 1) {
+      const answer = await call(baseUrl, path === '/auth/me' ? 'GET' : 'POST', path, options);
+      if (answer.status !== 503 || attempt > 50) return answer.status;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  for (const [index, before] of acknowledgedBeforeKill.entries()) {
+    const account = accounts[index]!;
+    for (const token of before.tokens) {
+      // Still live then, and ended or put in doubt by us after: only what we know is checked.
+      const now = account.tokens.find((other) => other.token === token.token)!;
+      if (token.state === 'live' && now.state !== 'live') continue;
+      figures.checkedSessions += 1;
+      const status = await answered('/auth/me', { token: token.token });
+      if (token.state === 'ended' && status === 200) figures.undone += 1;
+      if (token.state === 'live' && status === 401) figures.lost += 1;
+    }
+    for (const password of before.replaced) {
+      figures.checkedPasswords += 1;
+      if ((await answered('/auth/login', { json: { email: account.email, password, transport: 'bearer' } })) === 200) figures.passwordsBack += 1;
+    }
+  }
+  for (const operation of ['login', 'logout'] as const) {
+    figures.latency[operation] = { p50: percentile(latencies[operation], 50), p99: percentile(latencies[operation], 99), count: latencies[operation].length };
+  }
+  console.log(
+    [
+      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${promotedAfterMs} ms`,
+      `  operations ${figures.operations} (acknowledged ${JSON.stringify(figures.acknowledged)}), 503s ${figures.unavailable}, other answers ${figures.unexpected.length}`,
+      `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill`,
+      `  checked ${figures.checkedSessions} sessions and ${figures.checkedPasswords} replaced passwords acknowledged before the kill:` +
+        ` undone logouts/revocations ${figures.undone}, lost logins ${figures.lost}, replaced passwords accepted again ${figures.passwordsBack}`,
+      `  before the lag: login p50 ${figures.latency.login.p50} ms p99 ${figures.latency.login.p99} ms (n=${figures.latency.login.count}),` +
+        ` logout p50 ${figures.latency.logout.p50} ms p99 ${figures.latency.logout.p99} ms (n=${figures.latency.logout.count})`,
+    ].join('\n'),
+  );
+  return figures;
+}
+
+const missing = redisServerMissing();
+if (missing) {
+  console.warn(`SKIPPING the Redis failover test: ${missing}`);
+  describe.skip('Kura on Redis Sentinel', () => it('needs redis-server and redis-sentinel', () => undefined));
+} else {
+  describe('Kura on Redis Sentinel: the master is SIGKILLed under load while its replica lags', () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    });
+
+    it('with WAIT for one replica, follows the new master and undoes no acknowledged logout, revocation or password change, and loses no login', async () => {
+      const figures = await killTheMasterUnderLoad(1, cleanups);
+
+      expect(figures.unexpected).toEqual([]);
+      expect(figures.acknowledgedOnTheMasterOnly).toBe(0);
+      expect(figures.acknowledged.login).toBeGreaterThan(20);
+      expect(figures.acknowledged.logout + figures.acknowledged['logout-all']).toBeGreaterThan(5);
+      expect(figures.acknowledged.password).toBeGreaterThan(0);
+      expect(figures.checkedSessions).toBeGreaterThan(10);
+      expect({ undone: figures.undone, lost: figures.lost, passwordsBack: figures.passwordsBack }).toEqual({ undone: 0, lost: 0, passwordsBack: 0 });
+      expect(figures.recoveredAfterMs).toBeLessThan(20_000);
+    }, 120_000);
+
+    it('without WAIT, the same failover undoes or loses writes Kura acknowledged (why WAIT is there)', async () => {
+      const figures = await killTheMasterUnderLoad(0, cleanups);
+
+      // (Its other answers are 401s: logins with a password whose acknowledged change the failover undid.)
+      expect(figures.acknowledgedOnTheMasterOnly).toBeGreaterThan(0);
+      expect(figures.undone + figures.lost + figures.passwordsBack).toBeGreaterThan(0);
+    }, 120_000);
+  });
+
+  describe('a demoted master (READONLY) and a manual failover, through connectRedis', () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    afterAll(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    });
+    const newRecord = () => {
+      const now = Date.now();
+      return { id: sessionIdOf(generateSessionToken()), user: { id: 'readonly-user', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 };
+    };
+
+    it('answers a write on a replica (a demoted master) with StoreUnavailableError naming read-only, never a raw error', async () => {
+      const redis = await startRedisSentinels({ relay: false });
+      cleanups.push(() => redis.stop());
+      const direct = connectRedis({ url: redis.replica.url });
+      cleanups.push(() => direct.close());
+      await direct.open();
+
+      const refused = await new RedisSessionStore(direct).insert(newRecord()).catch((error: unknown) => error);
+
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect((refused as StoreUnavailableError).reason).toMatch(/read-only replica/);
+
+      // Through the sentinels, the same store follows SENTINEL FAILOVER (the master demoted, the replica promoted)
+      // without a restart: writes fail with StoreUnavailableError at most while it switches, then land on the new master.
+      const followed = connectRedis({ sentinels: redis.sentinelNodes, masterName: redis.masterName });
+      cleanups.push(() => followed.close());
+      await followed.open();
+      const store = new RedisSessionStore(followed);
+      await store.insert(newRecord());
+      expect(await redisCli(redis.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', redis.masterName)).toBe('OK\n');
+      const failures: unknown[] = [];
+      let landed: string | undefined;
+      await until('a write on the new master', async () => {
+        const record = newRecord();
+        try {
+          await store.insert(record);
+        } catch (error) {
+          failures.push(error);
+          return false;
+        }
+        if ((await redis.currentMasterPort()) !== redis.replica.port) return false;
+        landed = record.id;
+        return true;
+      }, 30_000);
+      console.log(`SENTINEL FAILOVER: ${failures.length} write(s) refused while switching, as ${[...new Set(failures.map((error) => (error as StoreUnavailableError).reason))].join('; ') || 'none'}`);
+
+      expect(failures.every((error) => error instanceof StoreUnavailableError)).toBe(true);
+      expect(await redisCli(redis.replica.port, 'HGET', `kura:session:{${landed}}`, 'userId')).toBe('readonly-user\n');
+    }, 60_000);
+  });
+
+  describe('WAIT on the durable writes, on a master and a replica', () => {
+    const servers: RedisServer[] = [];
+    const connections: RedisConnection[] = [];
+    let master: RedisServer;
+    let replica: RedisServer;
+    beforeAll(async () => {
+      master = await startRedisServer();
+      servers.push(master);
+      replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+      servers.push(replica);
+      await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    });
+    afterAll(async () => {
+      for (const connection of connections) await connection.close();
+      for (const server of servers) await server.stop();
+    });
+    const storeOn = async (replicas: number) => {
+      const connection = connectRedis({ url: master.url, waitForReplicas: { replicas, timeoutMs: 300 } });
+      connections.push(connection);
+      await connection.open();
+      return new RedisSessionStore(connection);
+    };
+    const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await redisCli(master.port, 'INFO', 'commandstats'))?.[1] ?? 0);
+
+    it('costs this much per login (session write + register) and logout (tombstone), one at a time and 16 at once', async () => {
+      const ROUNDS = 800;
+      const rows: string[] = [];
+      for (const concurrency of [1, 16]) {
+        for (const replicas of [0, 1, 0, 1]) {
+          const store = await storeOn(replicas);
+          const waitsBefore = await waits();
+          const times = { login: [] as number[], logout: [] as number[] };
+          const client = async (worker: number) => {
+            for (let round = 0; round < ROUNDS / concurrency; round += 1) {
+              const now = Date.now();
+              const record = { id: sessionIdOf(generateSessionToken()), user: { id: `bench-${worker}-${round % 20}`, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 };
+              let began = performance.now();
+              await store.insert(record);
+              await store.register(record.user.id, { id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion: 0 }, now);
+              times.login.push(performance.now() - began);
+              began = performance.now();
+              await store.end(record.id, now);
+              times.logout.push(performance.now() - began);
+            }
+          };
+          await Promise.all(Array.from({ length: concurrency }, (_, worker) => client(worker)));
+          // Three durable writes per round with WAIT on (insert, register, end), none with it off.
+          expect((await waits()) - waitsBefore).toBe(replicas === 0 ? 0 : 3 * ROUNDS);
+          rows.push(
+            `  ${String(concurrency).padStart(2)} at once, WAIT ${replicas === 0 ? 'off' : '1  '}: login p50 ${percentile(times.login, 50)} ms p99 ${percentile(times.login, 99)} ms;` +
+              ` logout p50 ${percentile(times.logout, 50)} ms p99 ${percentile(times.logout, 99)} ms`,
+          );
+        }
+      }
+      console.log(`The latency of WAIT 1 (Redis 7.0.15, master and replica on loopback, ${ROUNDS} logins and logouts per row, store level):\n${rows.join('\n')}`);
+    }, 180_000);
+
+    it('refuses a durable write no replica confirmed in time, as StoreUnavailableError saying so, and accepts it again once the replica answers', async () => {
+      const store = await storeOn(1);
+      const now = Date.now();
+      const record = (id: string) => ({ id, user: { id: 'wait-user', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 });
+      process.kill(replica.pid, 'SIGSTOP');
+      try {
+        const refused = await store.insert(record(sessionIdOf(generateSessionToken()))).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(StoreUnavailableError);
+        expect((refused as StoreUnavailableError).reason).toMatch(/0 of 1 replica\(s\) confirmed the write within 300 ms.*retrying is safe/);
+      } finally {
+        process.kill(replica.pid, 'SIGCONT');
+      }
+      await expect(store.insert(record(sessionIdOf(generateSessionToken())))).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+
+const run = promisify(execFile);
+
+/** One `redis-cli` command against a loopback port, its reply as text. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+/** Polls `check` every 100 ms until it holds, or fails with `what` after `ms`. */
+export async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const giveUpAt = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > giveUpAt) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface RedisCluster {
+  /** A seed URL (the first master's): the client discovers the others. */
+  readonly url: string;
+  readonly nodes: readonly RedisServer[];
+  /** Stops every node and removes their dirs; calling it again is harmless. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas) on free loopback ports, each with its own dir (and its
+ * `cluster-config-file` there), created by `redis-cli --cluster create` and awaited until every node reports
+ * `cluster_state:ok`.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    for (let index = 0; index < masters; index += 1) {
+      nodes.push(
+        await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+      );
+    }
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    for (const node of nodes) {
+      await until(`cluster_state:ok on ${node.port}`, async () => (await redisCli(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: nodes[0]!.url, nodes, stop };
+}
