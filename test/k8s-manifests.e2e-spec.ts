@@ -1,9 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { chromium } from 'playwright-core';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -12,9 +15,11 @@ import { loadConfig } from '../apps/api/src/config/app-config.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './support/chromium.js';
 import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 import { type PodSpec, restrictedViolations } from './support/pod-security.js';
+import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 /**
  * The Kubernetes manifests, rendered offline with kustomize and checked against the Kubernetes schemas and
@@ -34,6 +39,7 @@ type K8sObject = {
 const MODELS: Record<string, { new (data: any): { validate(): void } }> = {
   'v1/Namespace': Namespace,
   'apps/v1/Deployment': Deployment,
+  'apps/v1/StatefulSet': StatefulSet,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
   'v1/ServiceAccount': ServiceAccount,
@@ -64,7 +70,40 @@ const kubernetesSection = () => readFileSync('docs/kubernetes.md', 'utf8');
 
 const describeIfKubectl = kubectlAvailable() ? describe : describe.skip;
 
-describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
+/** A real store for Kura, with a switch that makes it fail (and heal) under a running Kura. */
+interface FailingStore {
+  readonly env: Record<string, string>;
+  fail(): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/** DynamoDB Local behind a proxy that resets every call while failing. */
+async function failingDynamoDb(): Promise<FailingStore> {
+  const proxy: FaultProxy = await startFaultProxy(testEndpoint());
+  return {
+    env: kuraEnv(await freshTables(), proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2' }),
+    fail: () => proxy.set('reset'),
+    heal: () => proxy.set('pass'),
+    close: () => proxy.close(),
+  };
+}
+
+/** A redis-server of its own, stopped (SIGSTOP: connections stay open, nothing answers) while failing. */
+async function failingRedis(): Promise<FailingStore> {
+  const server = await startRedisServer();
+  return {
+    env: { KURA_STORE: 'redis', REDIS_URL: server.url, KURA_REDIS_TIMEOUT_MS: '500', KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' },
+    fail: () => process.kill(server.pid, 'SIGSTOP'),
+    heal: () => process.kill(server.pid, 'SIGCONT'),
+    close: async () => {
+      process.kill(server.pid, 'SIGCONT');
+      await server.stop();
+    },
+  };
+}
+
+describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) => {
   let objects: K8sObject[];
   const find = (kind: string, name = 'kura') => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
   beforeAll(() => {
@@ -81,8 +120,16 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
   });
 
   it('selects the pods it means to: Deployment, Service and PodDisruptionBudget selectors match the pod labels', () => {
-    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
-      expect(deployment.spec.template.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
+    const workloads = objects.filter((o) => o.spec?.template?.metadata?.labels);
+    for (const workload of workloads) {
+      expect(workload.spec.template.metadata.labels).toMatchObject(workload.spec.selector.matchLabels);
+    }
+    // Every Service reaches the pods of exactly one workload, on a port those pods name.
+    for (const service of objects.filter((o) => o.kind === 'Service')) {
+      const selected = workloads.filter((w) => Object.entries(service.spec.selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+      expect([service.metadata.name, selected.length]).toEqual([service.metadata.name, 1]);
+      const named = selected[0]!.spec.template.spec.containers.flatMap((c: { ports?: { name: string }[] }) => c.ports?.map((p) => p.name) ?? []);
+      for (const port of service.spec.ports) expect(named).toContain(port.targetPort);
     }
     const podLabels = find('Deployment').spec.template.metadata.labels;
     expect(podLabels).toMatchObject(find('Service').spec.selector);
@@ -158,22 +205,23 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
     if (ingress.spec.ingressClassName) expect(patched).toContain(ingress.spec.ingressClassName);
   });
 
-  describe('probes', () => {
+  // On the store the overlay's Kura uses: DynamoDB (Local) behind a fault proxy, or a real redis-server.
+  (overlay === 'redis' && redisServerMissing() ? describe.skip : describe)('probes', () => {
     let app: NestFastifyApplication;
-    let proxy: FaultProxy;
+    let store: FailingStore;
     let http: HttpClient;
     let paths: string[];
     const container = () => find('Deployment').spec.template.spec.containers[0];
     beforeAll(async () => {
-      proxy = await startFaultProxy(testEndpoint());
+      store = overlay === 'redis' ? await failingRedis() : await failingDynamoDb();
       let baseUrl: string;
-      ({ app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables(), proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2' })));
+      ({ app, baseUrl } = await startKuraInProcess(store.env));
       http = new HttpClient(baseUrl);
       paths = Object.keys((await http.get('/docs/openapi.json')).body.paths);
     });
     afterAll(async () => {
       await app?.close();
-      await proxy?.close();
+      await store?.close();
     });
 
     it('probe paths that the app serves', () => {
@@ -197,7 +245,7 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
     it('answers every probe with 200 while the store fails, once the replica has started: the Service keeps its endpoints', async () => {
       await http.signUpAndLogIn(uniqueEmail('probes'));
       expect((await http.get(container().readinessProbe.httpGet.path)).status).toBe(200);
-      proxy.set('reset');
+      store.fail();
       try {
         for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
           expect([probe, (await http.get(container()[probe].httpGet.path)).status]).toEqual([probe, 200]);
@@ -208,7 +256,7 @@ describeIfKubectl.each(['aws', 'local'])('the %s overlay', (overlay) => {
         expect(me.status).toBe(503);
         expect(Number(me.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       } finally {
-        proxy.set('pass');
+        store.heal();
       }
       expect((await http.get('/health/store')).status).toBe(200);
     });
@@ -362,12 +410,218 @@ describe('the Kubernetes page (docs/kubernetes.md)', () => {
     expect(section).toMatch(/Retry-After/);
   });
 
-  it('describes the two overlays right after announcing them', () => {
+  it('describes the three overlays right after announcing them', () => {
     const section = kubernetesSection();
-    const [, after] = section.split(/with two overlays[^\n]*:\s*\n/);
+    const [, after] = section.split(/with three overlays[^\n]*:\s*\n/);
     expect(after).toBeDefined();
     const next = after!.trimStart().split('\n\n')[0]!;
     expect(next).toMatch(/`local`/);
     expect(next).toMatch(/`aws`/);
+    expect(next).toMatch(/`redis`/);
+  });
+
+  it('applies the redis overlay as it applies the local one, and sends Redis users to docs/redis.md', () => {
+    const section = kubernetesSection();
+    expect(section).toMatch(/kubectl apply -k infra\/k8s\/overlays\/redis/);
+    expect(section).toMatch(/port-forward svc\/kura 3000:80/);
+    expect(section).toContain('(redis.md)');
+  });
+});
+
+describeIfKubectl('the redis overlay specifically', () => {
+  let objects: K8sObject[];
+  const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+  const redisSet = () => find('StatefulSet', 'redis');
+  const redisContainer = () => redisSet().spec.template.spec.containers[0];
+  /** redis.conf as rendered into the generated ConfigMap the Redis pod mounts. */
+  const redisConf = (): string => {
+    const volume = redisSet().spec.template.spec.volumes.find((v: { configMap?: unknown }) => v.configMap);
+    return find('ConfigMap', volume.configMap.name).data['redis.conf'];
+  };
+  const directive = (name: string) => redisConf().match(new RegExp(`^${name} +(.+)$`, 'm'))?.[1];
+  beforeAll(() => {
+    objects = render('redis');
+  });
+
+  it('runs Kura on Redis, at the address of the Service in front of the Redis pod', () => {
+    const { data } = find('ConfigMap', 'kura');
+    expect(data.KURA_STORE).toBe('redis');
+    const url = new URL(data.REDIS_URL);
+    expect(url.protocol).toBe('redis:');
+    const service = find('Service', url.hostname);
+    expect(service.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+    expect(service.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(url.port || 6379));
+    expect(redisSet().spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    expect(redisContainer().ports).toContainEqual(expect.objectContaining({ name: 'redis', containerPort: 6379 }));
+    // No DynamoDB settings left over, and no AWS identity: the IRSA annotation and the token are gone.
+    for (const name of ['DYNAMODB_ENDPOINT', 'KURA_SESSIONS_TABLE', 'KURA_USERS_TABLE']) expect(data[name]).toBeUndefined();
+    expect(find('ServiceAccount', 'kura').metadata.annotations).toBeUndefined();
+    expect(find('Deployment', 'kura').spec.template.spec.automountServiceAccountToken).toBe(false);
+    // A single Redis has no replica to wait for.
+    expect(data.KURA_REDIS_WAIT_REPLICAS ?? '0').toBe('0');
+  });
+
+  it('keeps Redis data on a PersistentVolume, in an append-only file, and never evicts an account', () => {
+    const { spec } = redisSet();
+    expect(spec.replicas).toBe(1);
+    // Accounts outlive the StatefulSet: deleting it, or scaling it to 0, keeps the volume.
+    expect(spec.persistentVolumeClaimRetentionPolicy ?? {}).not.toMatchObject({ whenDeleted: 'Delete' });
+    expect(spec.persistentVolumeClaimRetentionPolicy ?? {}).not.toMatchObject({ whenScaled: 'Delete' });
+    const [claim] = spec.volumeClaimTemplates;
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(claim.spec.resources.requests.storage).toEqual(expect.any(String));
+    const mount = redisContainer().volumeMounts.find((m: { name: string }) => m.name === claim.metadata.name);
+    expect(mount.mountPath).toBe(directive('dir'));
+    expect(directive('appendonly')).toBe('yes');
+    expect(directive('appendfsync')).toMatch(/^(everysec|always)$/);
+    // Kura refuses to become ready on an allkeys-* policy (it could evict accounts, keys without expiry).
+    expect(directive('maxmemory-policy')).toMatch(/^(noeviction|volatile-[a-z]+)$/);
+    expect(spec.serviceName).toBe(find('Service', spec.serviceName).metadata.name);
+    expect(find('Service', spec.serviceName).spec.clusterIP).toBe('None');
+  });
+
+  it('bounds Redis: a memory limit above maxmemory, so the server refuses writes before the kernel kills it', () => {
+    const { resources } = redisContainer();
+    expect(resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    const mebibytes = (quantity: string) => Number(quantity.replace(/Mi$/, '')) * 2 ** 20;
+    const maxmemory = Number(directive('maxmemory')!.replace(/mb$/i, '')) * 2 ** 20;
+    expect(maxmemory).toBeGreaterThan(0);
+    // Room for the copy-on-write of the fork that rewrites the append-only file.
+    expect(mebibytes(resources.limits.memory)).toBeGreaterThanOrEqual(1.5 * maxmemory);
+  });
+
+  it('runs Redis non-root with a read-only root filesystem, no service account token and no service links', () => {
+    const pod = redisSet().spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: expect.any(Number), fsGroup: expect.any(Number) });
+    expect(pod.securityContext.runAsUser).not.toBe(0);
+    expect(redisContainer().securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.enableServiceLinks).toBe(false);
+  });
+
+  it('pins the Redis image to a version (no latest)', () => {
+    expect(redisContainer().image).toMatch(/^[\w./-]+:(?!latest$)\d[\w.-]*$/);
+  });
+
+  it("loads, as Kura's pods see it: the ConfigMap plus the variables Kubernetes adds for every Service", () => {
+    // Service links: each pod gets <NAME>_SERVICE_HOST, <NAME>_PORT, ... for every Service in its namespace, so a
+    // Service named kura-redis would add KURA_REDIS_* variables of its own beside Kura's settings.
+    const links: Record<string, string> = {};
+    for (const [index, service] of objects.filter((o) => o.kind === 'Service').entries()) {
+      const name = service.metadata.name.toUpperCase().replace(/-/g, '_');
+      expect(name).not.toMatch(/^KURA_REDIS/);
+      const ip = `10.96.0.${index + 10}`;
+      const [first] = service.spec.ports;
+      Object.assign(links, { [`${name}_SERVICE_HOST`]: ip, [`${name}_SERVICE_PORT`]: String(first.port), [`${name}_PORT`]: `tcp://${ip}:${first.port}` });
+      for (const port of service.spec.ports) {
+        const prefix = `${name}_PORT_${port.port}_TCP`;
+        Object.assign(links, { [`${name}_SERVICE_PORT_${port.name.toUpperCase()}`]: String(port.port), [prefix]: `tcp://${ip}:${port.port}` });
+        Object.assign(links, { [`${prefix}_PROTO`]: 'tcp', [`${prefix}_PORT`]: String(port.port), [`${prefix}_ADDR`]: ip });
+      }
+    }
+    const { data } = find('ConfigMap', 'kura');
+    const { store } = loadConfig({ ...links, ...data });
+    expect(store.kind).toBe('redis');
+    expect(store.redis).toMatchObject({ url: data.REDIS_URL, keyPrefix: 'kura:' });
+  });
+
+  (redisServerMissing() ? describe.skip : describe)('on a real redis-server', () => {
+    let dir: string;
+    let port: number;
+    let server: ChildProcess;
+    const cli = (...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+    /** A probe's command, run here against the test server instead of the pod's 127.0.0.1:6379. */
+    const probe = (name: string, at = port) => {
+      const { exec, timeoutSeconds } = redisContainer()[name];
+      const [command, ...args] = exec.command as string[];
+      return spawnSync(command!, args.map((arg) => arg.replace(/\b6379\b/g, String(at))), { timeout: timeoutSeconds * 1000 }).status;
+    };
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'kura-redis-overlay-'));
+      port = await freePort();
+      // The rendered redis.conf, as the pod has it, but for its data directory (the pod's volume mount).
+      await writeFile(join(dir, 'redis.conf'), redisConf().replace(/^dir .+$/m, `dir ${dir}`));
+      server = spawn('redis-server', [join(dir, 'redis.conf'), '--port', String(port), '--bind', '127.0.0.1'], { stdio: 'ignore' });
+      for (let tries = 0; probe('readinessProbe') !== 0; tries++) {
+        if (tries > 100) throw new Error('redis-server did not start with the overlay redis.conf');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    });
+    afterAll(async () => {
+      if (server?.exitCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      }
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('starts from the overlay redis.conf with append-only persistence and the policy the file names', () => {
+      expect(cli('config', 'get', 'appendonly')).toBe('appendonly\nyes');
+      expect(cli('config', 'get', 'maxmemory-policy')).toBe(`maxmemory-policy\n${directive('maxmemory-policy')}`);
+      expect(cli('config', 'get', 'maxmemory')).toBe(`maxmemory\n${Number(directive('maxmemory')!.replace(/mb$/i, '')) * 2 ** 20}`);
+      expect(cli('set', 'kura:probe', '1')).toBe('OK');
+      expect(readdirSync(join(dir, 'appendonlydir')).some((file) => file.endsWith('.incr.aof'))).toBe(true);
+    });
+
+    it("serves Kura configured by the overlay's ConfigMap (REDIS_URL pointed here): ready, and a user logs in", async () => {
+      const { data } = find('ConfigMap', 'kura');
+      const url = new URL(data.REDIS_URL);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      const env = { ...data, REDIS_URL: url.toString(), HOST: '127.0.0.1', KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
+      const { app, baseUrl } = await startKuraInProcess(env);
+      try {
+        const http = new HttpClient(baseUrl);
+        expect((await http.get('/health/ready')).status).toBe(200);
+        await http.signUpAndLogIn(uniqueEmail('redis-overlay'));
+        expect((await http.get('/auth/me')).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('has probes that pass while Redis answers and fail when it does not', async () => {
+      expect(probe('readinessProbe')).toBe(0);
+      expect(probe('livenessProbe')).toBe(0);
+      const nobody = await freePort();
+      expect(probe('readinessProbe', nobody)).not.toBe(0);
+      expect(probe('livenessProbe', nobody)).not.toBe(0);
+      process.kill(server.pid!, 'SIGSTOP');
+      try {
+        // A server that accepts but never answers: the probe's timeoutSeconds fails it, as the kubelet would.
+        expect(probe('readinessProbe')).not.toBe(0);
+      } finally {
+        process.kill(server.pid!, 'SIGCONT');
+      }
+      expect(probe('readinessProbe')).toBe(0);
+    });
+  });
+});
+
+describeIfKubectl("docs/redis.md's patches for a managed Redis (ElastiCache, MemoryDB) from EKS", () => {
+  it('applied to the aws overlay, run Kura on Redis with REDIS_URL from the Secret the page creates', async () => {
+    const page = readFileSync('docs/redis.md', 'utf8');
+    const patches = /```yaml\n# in the overlay's kustomization\.yaml, patches:\n([\s\S]*?)```/.exec(page)?.[1];
+    const secret = /kubectl -n kura create secret generic (\S+) --from-literal=REDIS_URL='([^']+)'/.exec(page);
+    expect(patches).toBeDefined();
+    expect(secret).not.toBeNull();
+    // A copy of the aws overlay, as the page says: kustomize takes only relative paths, so it lives in the tree.
+    await mkdir('.scratch', { recursive: true });
+    const dir = await mkdtemp('.scratch/redis-overlay-');
+    try {
+      await writeFile(join(dir, 'kustomization.yaml'), `resources:\n  - ../../infra/k8s/overlays/aws\npatches:\n${patches}`);
+      const objects = renderDir(dir);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kura')!;
+      const sources = deployment.spec.template.spec.containers[0].envFrom;
+      expect(sources).toContainEqual({ secretRef: { name: secret![1] } });
+      const { data } = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kura')!;
+      const { store } = loadConfig({ ...data, REDIS_URL: secret![2]! });
+      expect(store.kind).toBe('redis');
+      expect(store.redis?.url).toBe(secret![2]);
+      expect(new URL(secret![2]!).protocol).toBe('rediss:');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
