@@ -11,6 +11,10 @@ const result = await build({
   entryPoints: { index: 'dist/apps/api/src/lambda.js' },
   outdir,
   outExtension: { '.js': '.mjs' },
+  // Redis's client (node-redis) is imported only when KURA_STORE=redis: a chunk of its own, loaded then.
+  splitting: true,
+  inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
+  chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
 });
 const { size } = await stat(`${outdir}/index.mjs`);

@@ -65,7 +65,7 @@ async function run(args: readonly string[]): Promise<number> {
     process.stderr.write(`${store}\n`);
     return 1;
   }
-  const stores = createStores(store);
+  const stores = await createStores(store);
   await stores.connected(CONNECT_WITHIN_MS);
   const settings = resolveSessionSettings({ store: stores.sessions });
   const sessions = new SessionService(settings, new SessionCache(settings));

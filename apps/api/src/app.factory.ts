@@ -49,7 +49,7 @@ export async function createApp(
   instanceId: string = randomUUID(),
   metrics?: KuraMetrics,
 ): Promise<NestFastifyApplication> {
-  logger.log(describeStore(config.store), 'Store');
+  logger.log(await describeStore(config.store), 'Store');
   if (config.http.trustProxy === true) {
     logger.warn(
       'KURA_TRUST_PROXY=true: every proxy hop is trusted, so any client chooses its own address (login limits, session list); set a hop count or the proxy addresses unless you control every hop',

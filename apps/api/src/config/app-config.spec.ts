@@ -74,12 +74,12 @@ describe('loadConfig', () => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
 
-  it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', () => {
+  it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', async () => {
     const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
 
     expect(store.kind).toBe('redis');
     expect(store.redis).toMatchObject({ url: 'rediss://kura:s3cret@cache.example.com:6380/2', timeoutMs: 1000, keyPrefix: 'kura:' });
-    expect(describeStore(store)).toBe('session store: Redis at rediss://cache.example.com:6380/2, keys kura:*');
+    expect(await describeStore(store)).toBe('session store: Redis at rediss://cache.example.com:6380/2, keys kura:*');
     expect(loadConfig({ KURA_STORE: 'dynamodb', AWS_REGION: 'eu-west-1', REDIS_URL: 'redis://127.0.0.1:6379' }).store.kind).toBe('dynamodb');
   });
 

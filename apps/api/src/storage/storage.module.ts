@@ -8,7 +8,6 @@ import {
   DynamoDbSessionStore,
   DynamoDbUserStore,
 } from '@kura/dynamodb';
-import { connectRedis, describeRedis, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
 
@@ -30,7 +29,7 @@ export interface KuraStores {
   close(): Promise<void> | void;
 }
 
-export function createStores(config: AppConfig['store']): KuraStores {
+export async function createStores(config: AppConfig['store']): Promise<KuraStores> {
   if (config.kind === 'memory') {
     const sessions = new InMemorySessionStore();
     return {
@@ -72,7 +71,9 @@ export function createStores(config: AppConfig['store']): KuraStores {
  * delete them). The connection opens in the background: until Redis answers, every route that needs it answers
  * 503 and readiness waits; once it answers, Kura serves without a restart.
  */
-function redisStores(settings: RedisSettings): KuraStores {
+async function redisStores(settings: RedisSettings): Promise<KuraStores> {
+  // Loaded only here: the Lambda bundle keeps Redis's client in a chunk of its own that DynamoDB users never load.
+  const { connectRedis, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
   const { keyPrefix: _prefix, timeoutMs, ...topology } = settings;
   const redis = connectRedis({ ...topology, commandTimeoutMs: timeoutMs });
   const opened = redis.open();
@@ -89,9 +90,12 @@ function redisStores(settings: RedisSettings): KuraStores {
 }
 
 /** Which store, where, and which tables, for the log line at start. */
-export function describeStore(config: AppConfig['store']): string {
+export async function describeStore(config: AppConfig['store']): Promise<string> {
   if (config.kind === 'memory') return 'session store: memory, in this process only';
-  if (config.kind === 'redis') return `session store: ${describeRedis(config.redis!)}, keys ${config.redis!.keyPrefix}*`;
+  if (config.kind === 'redis') {
+    const { describeRedis } = await import('@kura/redis');
+    return `session store: ${describeRedis(config.redis!)}, keys ${config.redis!.keyPrefix}*`;
+  }
   const where = config.endpoint ? `DynamoDB at ${config.endpoint} (region ${config.region})` : `AWS DynamoDB in ${config.region}`;
   return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
 }
