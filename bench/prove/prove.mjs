@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { startRedis } from '../shared/redis.mjs';
 import { proveChart } from './chart.mjs';
-import { startNginx } from './nginx.mjs';
+import { startNginx } from 'kura-check/nginx';
 import { deployment, startReplica as startKuraReplica, waitReady } from './replica.mjs';
 
 const argv = process.argv.slice(2);
