@@ -100,7 +100,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       recorder.phase = 'rolling';
       event(`${mode}: rolling restart (SIGTERM, wait, replace) of replicas 1-${replicas}`);
       for (const slot of slots) {
-        await current[slot.index].stop('SIGTERM');
+        const stopping = Date.now();
+        const { signal } = await current[slot.index].stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000);
+        const took = ((Date.now() - stopping) / 1000).toFixed(1);
+        event(`${mode}: replica ${slot.index + 1} stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);
         await launch(slot);
         await sleep(pace.betweenRestarts);
       }

@@ -1,0 +1,146 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+
+/**
+ * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: each is run with
+ * --quick --json, as `npx kura-check` runs it, and the test checks the verdict, the evidence and the exit code.
+ * Each run gets its own loopback addresses (--host-base), so it does not meet another test's replicas.
+ */
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'apps/check/bin/kura-check.js');
+const fixture = (name: string) => join(ROOT, 'test/fixtures/check', name, 'scenario.yaml');
+
+interface Evidence {
+  mode: string;
+  phase: string;
+  step: string;
+  request: string;
+  replica: number | null;
+  status: number;
+  body: string;
+}
+interface Phase {
+  requests: number;
+  failures: number;
+}
+interface Report {
+  verdict: string | null;
+  exitCode: number;
+  error?: string;
+  evidence: Evidence[];
+  modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
+}
+
+function check(args: string[]): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? Number((error as { code?: number }).code) : 0;
+      resolve({ code, report: JSON.parse(stdout || '{}') as Report, stderr, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+const installed = (command: string, args: string[]) => {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const nginx = installed('nginx', ['-v']);
+const php = installed('php', ['--version']);
+if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not installed (apt-get install nginx-light)');
+if (!php) console.warn('SKIPPING the kura-check PHP fixture: php is not installed (apt-get install php-cli)');
+
+describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
+  it('refuses an unknown key, naming it and where it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'start: node server.js\nlogin: { path: /login, methd: POST }\ncheck: { path: /me }\n');
+    const { code, report, stderr } = await check([file, '--json']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n')).toEqual([`kura-check: could not judge: invalid scenario ${file}: unknown key "methd" in login`]);
+  });
+
+  it('refuses a scenario with neither start nor image, and a missing file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.json');
+    await writeFile(file, JSON.stringify({ login: { path: '/login' }, check: { path: '/me' } }));
+    expect((await check([file])).stderr).toMatch(/needs "start" \(or "image"\)\n$/);
+    const missing = await check([join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml: ENOENT/);
+  });
+});
+
+const timed = (name: string, seconds: number) => console.log(`kura-check --quick ${name}: ${seconds.toFixed(1)} s`);
+
+(nginx ? describe : describe.skip)('kura-check --quick on apps of several designs', () => {
+  it('express-session with its MemoryStore: needs affinity, with a 401 under round robin as evidence', async () => {
+    const { code, report, seconds } = await check([fixture('express-memory'), '--quick', '--json', '--host-base', '41']);
+    timed('express-memory', seconds);
+    expect(report.verdict).toBe('needs affinity');
+    expect(code).toBe(1);
+    expect(report.exitCode).toBe(1);
+    const first = report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')!;
+    expect(first).toMatchObject({ phase: 'steady', request: 'GET /me', status: 401 });
+    expect(first.body).toContain('not logged in');
+    expect([1, 2, 3]).toContain(first.replica);
+    // Affinity hides it while nothing restarts; the kill or the rolling restart then loses sessions.
+    const affinity = report.modes['cookie-affinity']!;
+    expect(affinity.phases.steady!.failures).toBe(0);
+    expect(affinity.phases.kill!.failures + affinity.phases.rolling!.failures).toBeGreaterThan(0);
+    expect(Object.keys(report.modes['round-robin']!.perReplica).sort()).toEqual(['1', '2', '3']);
+  }, 120_000);
+
+  it('a Python http.server app with sessions in a dict: needs affinity', async () => {
+    const { code, report, seconds } = await check([fixture('python-dict'), '--quick', '--json', '--host-base', '51']);
+    timed('python-dict', seconds);
+    expect(report.verdict).toBe('needs affinity');
+    expect(code).toBe(1);
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ status: 401, body: '{"error": "no session"}' });
+  }, 120_000);
+
+  (php ? it : it.skip)("PHP's built-in server with file sessions in each replica's own temp folder: not stateless", async () => {
+    const { code, report, seconds } = await check([fixture('php-files'), '--quick', '--json', '--host-base', '61']);
+    timed('php-files', seconds);
+    expect(report.verdict).toBe('needs affinity');
+    expect(code).toBe(1);
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
+  }, 120_000);
+
+  it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
+    const { code, report, seconds } = await check([fixture('jwt-cookie'), '--quick', '--json', '--host-base', '71']);
+    timed('jwt-cookie', seconds);
+    expect(report.verdict).toBe('stateless');
+    expect(code).toBe(0);
+    expect(report.evidence).toEqual([]);
+    for (const mode of Object.values(report.modes)) {
+      expect(mode.logins).toBeGreaterThan(0);
+      for (const phase of Object.values(mode.phases)) expect(phase).toMatchObject({ failures: 0 });
+      expect(Object.values(mode.phases).every((phase) => phase.requests > 0)).toBe(true);
+    }
+  }, 120_000);
+
+  it('an app that takes a while to start: waited for (GET /health), then judged: stateless', async () => {
+    const { code, report, seconds } = await check([fixture('slow-start'), '--quick', '--json', '--host-base', '81']);
+    timed('slow-start', seconds);
+    expect(report.verdict).toBe('stateless');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
+    const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
+    timed('ignores-port', seconds);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    const line = stderr.trim().split('\n').at(-1)!;
+    expect(line).toMatch(/^kura-check: could not judge: the app ignored PORT: replica \d \(127\.0\.0\.9\d:\d+\) was told HOST=127\.0\.0\.9\d PORT=\d+ but listens on 127\.0\.0\.9\d:39217$/);
+  }, 60_000);
+});
