@@ -2,7 +2,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import dynalite from 'dynalite';
 
 /**
  * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: each is run with
@@ -34,10 +35,10 @@ interface Report {
   modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
-function check(args: string[]): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
+function check(args: string[], env: Record<string, string> = {}): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? Number((error as { code?: number }).code) : 0;
       resolve({ code, report: JSON.parse(stdout || '{}') as Report, stderr, seconds: (Date.now() - started) / 1000 });
     });
@@ -76,6 +77,15 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     const missing = await check([join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml: ENOENT/);
+  });
+
+  it('refuses an env value naming a variable of its own environment that is not set', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'start: node server.js\nenv: { SECRET: "${KURA_CHECK_SPEC_UNSET}" }\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    const { code, stderr } = await check([file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`kura-check: could not judge: invalid scenario ${file}: env.SECRET uses \${KURA_CHECK_SPEC_UNSET}, which is not set\n`);
   });
 });
 
@@ -143,4 +153,34 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
     const line = stderr.trim().split('\n').at(-1)!;
     expect(line).toMatch(/^kura-check: could not judge: the app ignored PORT: replica \d \(127\.0\.0\.9\d:\d+\) was told HOST=127\.0\.0\.9\d PORT=\d+ but listens on 127\.0\.0\.9\d:39217$/);
   }, 60_000);
+});
+
+/** Apps whose sessions live in a store every replica shares: one dynalite, started here, its address passed on. */
+(nginx ? describe : describe.skip)('kura-check --quick on apps with a shared session store', () => {
+  let engine: ReturnType<typeof dynalite>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    engine = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = engine.address() as { port: number };
+    env = { KURA_ROOT: ROOT, DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` };
+  });
+  afterAll(() => new Promise<void>((resolve) => engine.close(() => resolve())));
+
+  it('express-session with KuraStore: stateless, through the kill and the rolling restart', async () => {
+    const { code, report, seconds } = await check([fixture('express-kurastore'), '--quick', '--json', '--host-base', '131'], env);
+    timed('express-kurastore', seconds);
+    expect(report.verdict).toBe('stateless');
+    expect(code).toBe(0);
+    expect(report.evidence).toEqual([]);
+    expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
+    const { code, report, seconds } = await check([fixture('kura'), '--quick', '--json', '--host-base', '141'], env);
+    timed('kura', seconds);
+    expect(report.verdict).toBe('stateless');
+    expect(code).toBe(0);
+    expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
+  }, 240_000);
 });

@@ -38,6 +38,22 @@ export function checkScenario(value, file = 'scenario') {
   return scenario;
 }
 
+/**
+ * `${NAME}` in an `env` value is taken from kura-check's own environment (a secret in CI, the address of a shared
+ * store started beforehand); the replicas see nothing else of it.
+ */
+export function expandEnv(env, file = 'scenario') {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      String(value).replace(/\$\{(\w+)\}/g, (_, name) => {
+        if (process.env[name] === undefined) throw new CannotJudge(`invalid scenario ${file}: env.${key} uses \${${name}}, which is not set`);
+        return process.env[name];
+      }),
+    ]),
+  );
+}
+
 /** Reads a YAML or JSON scenario file; relative `cwd` is taken from the file's folder. */
 export async function loadScenario(file) {
   const path = resolve(file);
@@ -54,6 +70,7 @@ export async function loadScenario(file) {
     throw new CannotJudge(`invalid scenario ${file}: ${error.message.split('\n')[0]}`);
   }
   const scenario = checkScenario(value, file);
+  scenario.env = expandEnv(scenario.env ?? {}, file);
   scenario.name ??= basename(path).replace(/\.(ya?ml|json)$/, '');
   scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
   return scenario;
