@@ -145,6 +145,34 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
     expect(code).toBe(0);
   }, 120_000);
 
+  it('a JWT login with a per-process cart: needs affinity, and the evidence is the state (read), not the login (check)', async () => {
+    const { code, report, seconds } = await check([fixture('jwt-memory-cart'), '--quick', '--json', '--host-base', '151']);
+    timed('jwt-memory-cart', seconds);
+    expect(report.verdict).toBe('needs affinity');
+    expect(code).toBe(1);
+    expect(report.evidence.map((e) => e.step)).not.toContain('check');
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
+  }, 120_000);
+
+  it('a session cookie with Path=/login, which the jar never sends to /me: breaks even with affinity', async () => {
+    const { code, report, seconds } = await check([fixture('cookie-path'), '--quick', '--json', '--host-base', '161']);
+    timed('cookie-path', seconds);
+    expect(report.verdict).toBe('breaks even with affinity');
+    expect(code).toBe(1);
+    expect(report.evidence.find((e) => e.mode === 'cookie-affinity')).toMatchObject({ phase: 'steady', step: 'check', status: 401 });
+  }, 120_000);
+
+  it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
+    const keys = await mkdtemp(join(tmpdir(), 'kura-check-keys-'));
+    const { code, report, seconds } = await check([fixture('restart-key'), '--quick', '--json', '--host-base', '171'], { KEY_DIR: keys });
+    timed('restart-key', seconds);
+    expect(report.verdict).toBe('loses state on restart');
+    expect(code).toBe(1);
+    for (const mode of Object.values(report.modes)) expect(mode.phases.steady!.failures).toBe(0);
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'check', status: 401 });
+    expect(['kill', 'rolling']).toContain(report.evidence[0]!.phase);
+  }, 120_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     timed('ignores-port', seconds);

@@ -80,6 +80,7 @@ export async function startReplica({ scenario, work, index, generation, host, po
   };
   /** SIGKILL: at once. SIGTERM: as Kubernetes does, then SIGKILL after `graceMs` if it has not exited. */
   const stop = async (signal = 'SIGTERM', graceMs = 10_000) => {
+    replica.stopping = true;
     signalGroup(signal);
     const timer = setTimeout(() => signalGroup('SIGKILL'), signal === 'SIGKILL' ? 0 : graceMs);
     const result = await exited;
@@ -87,7 +88,8 @@ export async function startReplica({ scenario, work, index, generation, host, po
     signalGroup('SIGKILL'); // anything the app left behind in its group
     return result;
   };
-  return { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, dir };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, dir, stopping: false };
+  return replica;
 }
 
 // ------------------------------------------------------------- what the app really listens on (Linux /proc)

@@ -75,7 +75,7 @@ function replicaTable(json) {
 function evidenceLines(json) {
   if (!json.evidence.length) return ['(no failing request)'];
   return json.evidence.map(
-    (e) => `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): replica ${e.replica ?? '-'} answered ${e.status}${e.body ? ` "${e.body}"` : ''}`,
+    (e) => `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): replica ${e.replica ?? '-'} answered ${e.status}${e.body ? ` "${e.body}"` : ''}${e.note ? ` (${e.note})` : ''}`,
   );
 }
 

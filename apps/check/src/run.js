@@ -70,7 +70,11 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const launch = async (slot) => {
       const replica = await startReplica({ scenario, work, ...slot });
       running.add(replica);
-      replica.exited.then(() => running.delete(replica));
+      replica.exited.then(({ code, signal }) => {
+        running.delete(replica);
+        // A crash is part of what the users saw: the timeline says when, and the app's last line.
+        if (!replica.stopping) event(`replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`);
+      });
       current[slot.index] = replica;
       await waitReady(replica, scenario);
       slot.generation += 1;
@@ -93,6 +97,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       recorder.phase = 'kill';
       const victim = slots[1 % replicas];
       event(`${mode}: SIGKILL replica ${victim.index + 1}, then a replacement`);
+      recorder.disruptions += 1;
       await current[victim.index].stop('SIGKILL');
       await launch(victim);
       await sleep(pace.afterKill);
@@ -101,6 +106,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       event(`${mode}: rolling restart (SIGTERM, wait, replace) of replicas 1-${replicas}`);
       for (const slot of slots) {
         const stopping = Date.now();
+        recorder.disruptions += 1;
         const { signal } = await current[slot.index].stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000);
         const took = ((Date.now() - stopping) / 1000).toFixed(1);
         event(`${mode}: replica ${slot.index + 1} stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);

@@ -10,7 +10,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function fill(value, vars) {
   if (typeof value === 'string') return value.replace(/\{(user|step)\}/g, (_, key) => String(vars[key]));
   if (Array.isArray(value)) return value.map((item) => fill(item, vars));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fill(item, vars)]));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [fill(key, vars), fill(item, vars)]));
   return value;
 }
 
@@ -28,6 +28,7 @@ export class Recorder {
     this.usersAffected = new Set();
     this.balancerRetries = 0;
     this.logins = 0;
+    this.disruptions = 0; // kills and restarts so far: a write seen before one must still be seen after it
   }
 
   #phase() {
@@ -40,7 +41,7 @@ export class Recorder {
     counts.requests += 1;
   }
 
-  failure(user, kind, { method, path, replica, status, text }) {
+  failure(user, kind, { method, path, replica, status, text, note }) {
     const phase = this.#phase();
     phase.failures += 1;
     phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
@@ -55,6 +56,7 @@ export class Recorder {
       status,
       body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT),
       atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
+      ...(note ? { note } : {}),
     };
   }
 }
@@ -125,7 +127,11 @@ export class VirtualUser {
         }
         ok = typeof this.token === 'string' && this.token !== '';
       }
-      if (ok) return (this.recorder.logins += 1), true;
+      if (ok) {
+        this.recorder.logins += 1;
+        this.verified = undefined; // what an earlier session wrote is not expected any more
+        return true;
+      }
       this.recorder.failure(this.id, 'login', answer);
     }
     return false;
@@ -152,11 +158,16 @@ export class VirtualUser {
           continue;
         }
         const shown = await this.send(read);
-        if (!this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars: shown.vars })) {
-          this.recorder.failure(this.id, 'read', shown);
+        // The latest write, and, when a replica was killed or restarted since, the last write seen before that.
+        const before = this.verified && this.verified.disruptions !== this.recorder.disruptions ? this.verified.step : undefined;
+        const kept = before === undefined || this.#expect(read, shown, { defaultStatus: () => true, vars: { ...shown.vars, step: before } });
+        if (!kept || !this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars: shown.vars })) {
+          const note = kept ? undefined : `the write of step ${before}, acknowledged before a replica was killed or restarted, is gone`;
+          this.recorder.failure(this.id, 'read', { ...shown, note });
           if (!(await this.login())) return;
           continue;
         }
+        this.verified = { step: this.step, disruptions: this.recorder.disruptions };
       }
       await sleep(20);
     }
