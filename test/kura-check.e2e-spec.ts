@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -146,8 +146,14 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
   }, 120_000);
 
   it('a JWT login with a per-process cart: needs affinity, and the evidence is the state (read), not the login (check)', async () => {
-    const { code, report, seconds } = await check([fixture('jwt-memory-cart'), '--quick', '--json', '--host-base', '151']);
+    const reports = await mkdtemp(join(tmpdir(), 'kura-check-report-'));
+    const { code, report, seconds } = await check([fixture('jwt-memory-cart'), '--quick', '--json', '--host-base', '151', '--report', join(reports, 'cart.md')]);
     timed('jwt-memory-cart', seconds);
+    const markdown = await readFile(join(reports, 'cart.md'), 'utf8');
+    expect(markdown).toMatch(/^# kura-check: JWT login \+ per-process cart — needs affinity\n/);
+    expect(markdown).toContain('![requests as expected and failed, by balancer and phase](cart.svg)');
+    expect(markdown).toMatch(/- read: GET \/cart under round robin, steady/);
+    expect(await readFile(join(reports, 'cart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*round robin: steady[\s\S]*% of requests failed/);
     expect(report.verdict).toBe('needs affinity');
     expect(code).toBe(1);
     expect(report.evidence.map((e) => e.step)).not.toContain('check');

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
 // Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
-import { writeFile } from 'node:fs/promises';
+import { access, constants, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCheck } from '../src/run.js';
-import { toJSON, toMarkdown, toText } from '../src/report.js';
+import { toJSON, toMarkdown, toSvg, toText } from '../src/report.js';
 import { CannotJudge, loadScenario } from '../src/scenario.js';
 import { EXIT } from '../src/verdict.js';
 
 const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
   --quick        a short run (about 20 s), for CI
   --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
-  --report FILE  also write a Markdown report
+  --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
   --replicas N   override the scenario's replicas (2-9)
   --users N      virtual users (default 8, --quick 4)
   --host-base N  replicas on 127.0.0.N, N+1, ... and the balancer on 127.0.0.(N-1) (default 11)
@@ -55,13 +56,22 @@ const progress = (line) => process.stderr.write(`${new Date().toISOString().slic
 try {
   const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 240), progress };
   const scenario = await loadScenario(positionals[0]);
+  // Before the run, not after it: a report that cannot be written would throw the run's result away.
+  if (values.report) {
+    const folder = dirname(resolve(values.report));
+    await access(folder, constants.W_OK).catch(() => {
+      throw new CannotJudge(`cannot write the report in ${folder}: no such folder, or not writable`);
+    });
+  }
   options.replicas ??= scenario.replicas;
   if (options.hostBase !== undefined && options.hostBase + options.replicas > 255) throw new CannotJudge('--host-base leaves no room for the replicas below 127.0.0.255');
   const json = toJSON(scenario, await runCheck(scenario, options));
   process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
   if (values.report) {
-    await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0] }));
-    progress(`report: ${values.report}`);
+    const svg = values.report.replace(/(\.md)?$/, '.svg');
+    await writeFile(svg, toSvg(json));
+    await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0], chart: basename(svg) }));
+    progress(`report: ${values.report} and ${svg}`);
   }
   process.exitCode = json.exitCode;
 } catch (error) {

@@ -1,4 +1,5 @@
 // What a run found, three ways: one JSON object (--json), a table for the terminal, a Markdown report (--report).
+import { keptChart } from './chart.js';
 import { EXIT } from './verdict.js';
 
 const PHASES = ['steady', 'kill', 'rolling'];
@@ -96,8 +97,20 @@ export function toText(json) {
   ].join('\n');
 }
 
-/** The same as Markdown, with the timeline, for --report. */
-export function toMarkdown(json, { scenarioFile } = {}) {
+/** For --report: per balancer and phase, the share of requests answered as expected, and the share that failed. */
+export function toSvg(json) {
+  const rows = Object.entries(json.modes).flatMap(([mode, data]) =>
+    PHASES.map((phase) => {
+      const { requests, failures } = data.phases[phase];
+      const failedPercent = (100 * failures) / Math.max(1, requests);
+      return { name: `${MODE_NAMES[mode]}: ${PHASE_NAMES[phase]}`, keptPercent: 100 - failedPercent, failedPercent };
+    }),
+  );
+  return keptChart(rows, { title: `kura-check: ${json.app} — ${json.verdict}`, kept: 'of requests as expected', failed: 'of requests failed' });
+}
+
+/** The same as Markdown, with the timeline, for --report (`chart`: the SVG file's name, beside it). */
+export function toMarkdown(json, { scenarioFile, chart } = {}) {
   return [
     `# kura-check: ${json.app} — ${json.verdict}`,
     '',
@@ -107,6 +120,7 @@ export function toMarkdown(json, { scenarioFile } = {}) {
     '',
     '## Requests and failures by balancer and phase',
     '',
+    ...(chart ? [`![requests as expected and failed, by balancer and phase](${chart})`, ''] : []),
     phaseTable(json),
     '',
     '## Requests per replica',
