@@ -32,6 +32,7 @@ interface Report {
   exitCode: number;
   error?: string;
   evidence: Evidence[];
+  events: { atSeconds: number; what: string }[];
   modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
@@ -89,15 +90,19 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 });
 
-const timed = (name: string, seconds: number) => console.log(`kura-check --quick ${name}: ${seconds.toFixed(1)} s`);
+/** Runs a fixture with --quick --json, says how long it took, checks the verdict and its exit code (0 or 1). */
+async function judged(name: string, hostBase: number, verdict: string, { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {}) {
+  const { code, report, seconds } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase), ...args], env);
+  console.log(`kura-check --quick ${name}: ${seconds.toFixed(1)} s`);
+  expect(report.verdict).toBe(verdict);
+  expect(code).toBe(verdict === 'stateless' ? 0 : 1);
+  expect(report.exitCode).toBe(code);
+  return report;
+}
 
 (nginx ? describe : describe.skip)('kura-check --quick on apps of several designs', () => {
   it('express-session with its MemoryStore: needs affinity, with a 401 under round robin as evidence', async () => {
-    const { code, report, seconds } = await check([fixture('express-memory'), '--quick', '--json', '--host-base', '41']);
-    timed('express-memory', seconds);
-    expect(report.verdict).toBe('needs affinity');
-    expect(code).toBe(1);
-    expect(report.exitCode).toBe(1);
+    const report = await judged('express-memory', 41, 'needs affinity');
     const first = report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')!;
     expect(first).toMatchObject({ phase: 'steady', request: 'GET /me', status: 401 });
     expect(first.body).toContain('not logged in');
@@ -110,26 +115,17 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
   }, 120_000);
 
   it('a Python http.server app with sessions in a dict: needs affinity', async () => {
-    const { code, report, seconds } = await check([fixture('python-dict'), '--quick', '--json', '--host-base', '51']);
-    timed('python-dict', seconds);
-    expect(report.verdict).toBe('needs affinity');
-    expect(code).toBe(1);
+    const report = await judged('python-dict', 51, 'needs affinity');
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ status: 401, body: '{"error": "no session"}' });
   }, 120_000);
 
   (php ? it : it.skip)("PHP's built-in server with file sessions in each replica's own temp folder: not stateless", async () => {
-    const { code, report, seconds } = await check([fixture('php-files'), '--quick', '--json', '--host-base', '61']);
-    timed('php-files', seconds);
-    expect(report.verdict).toBe('needs affinity');
-    expect(code).toBe(1);
+    const report = await judged('php-files', 61, 'needs affinity');
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
   }, 120_000);
 
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
-    const { code, report, seconds } = await check([fixture('jwt-cookie'), '--quick', '--json', '--host-base', '71']);
-    timed('jwt-cookie', seconds);
-    expect(report.verdict).toBe('stateless');
-    expect(code).toBe(0);
+    const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);
     for (const mode of Object.values(report.modes)) {
       expect(mode.logins).toBeGreaterThan(0);
@@ -139,41 +135,32 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
   }, 120_000);
 
   it('an app that takes a while to start: waited for (GET /health), then judged: stateless', async () => {
-    const { code, report, seconds } = await check([fixture('slow-start'), '--quick', '--json', '--host-base', '81']);
-    timed('slow-start', seconds);
-    expect(report.verdict).toBe('stateless');
-    expect(code).toBe(0);
+    const report = await judged('slow-start', 81, 'stateless');
+    // It listens 1.5 s after it starts: the users began only once all three answered /health.
+    expect(report.events.find((e) => e.what === '3 replicas ready')!.atSeconds).toBeGreaterThanOrEqual(1.5);
+    expect(report.evidence).toEqual([]);
   }, 120_000);
 
   it('a JWT login with a per-process cart: needs affinity, and the evidence is the state (read), not the login (check)', async () => {
     const reports = await mkdtemp(join(tmpdir(), 'kura-check-report-'));
-    const { code, report, seconds } = await check([fixture('jwt-memory-cart'), '--quick', '--json', '--host-base', '151', '--report', join(reports, 'cart.md')]);
-    timed('jwt-memory-cart', seconds);
+    const report = await judged('jwt-memory-cart', 151, 'needs affinity', { args: ['--report', join(reports, 'cart.md')] });
     const markdown = await readFile(join(reports, 'cart.md'), 'utf8');
     expect(markdown).toMatch(/^# kura-check: JWT login \+ per-process cart — needs affinity\n/);
     expect(markdown).toContain('![requests as expected and failed, by balancer and phase](cart.svg)');
     expect(markdown).toMatch(/- read: GET \/cart under round robin, steady/);
     expect(await readFile(join(reports, 'cart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*round robin: steady[\s\S]*% of requests failed/);
-    expect(report.verdict).toBe('needs affinity');
-    expect(code).toBe(1);
     expect(report.evidence.map((e) => e.step)).not.toContain('check');
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
   }, 120_000);
 
   it('a session cookie with Path=/login, which the jar never sends to /me: breaks even with affinity', async () => {
-    const { code, report, seconds } = await check([fixture('cookie-path'), '--quick', '--json', '--host-base', '161']);
-    timed('cookie-path', seconds);
-    expect(report.verdict).toBe('breaks even with affinity');
-    expect(code).toBe(1);
+    const report = await judged('cookie-path', 161, 'breaks even with affinity');
     expect(report.evidence.find((e) => e.mode === 'cookie-affinity')).toMatchObject({ phase: 'steady', step: 'check', status: 401 });
   }, 120_000);
 
   it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
     const keys = await mkdtemp(join(tmpdir(), 'kura-check-keys-'));
-    const { code, report, seconds } = await check([fixture('restart-key'), '--quick', '--json', '--host-base', '171'], { KEY_DIR: keys });
-    timed('restart-key', seconds);
-    expect(report.verdict).toBe('loses state on restart');
-    expect(code).toBe(1);
+    const report = await judged('restart-key', 171, 'loses state on restart', { env: { KEY_DIR: keys } });
     for (const mode of Object.values(report.modes)) expect(mode.phases.steady!.failures).toBe(0);
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'check', status: 401 });
     expect(['kill', 'rolling']).toContain(report.evidence[0]!.phase);
@@ -181,7 +168,7 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
-    timed('ignores-port', seconds);
+    console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);
     expect(code).toBe(2);
     expect(report.verdict).toBeNull();
     const line = stderr.trim().split('\n').at(-1)!;
@@ -202,19 +189,13 @@ const timed = (name: string, seconds: number) => console.log(`kura-check --quick
   afterAll(() => new Promise<void>((resolve) => engine.close(() => resolve())));
 
   it('express-session with KuraStore: stateless, through the kill and the rolling restart', async () => {
-    const { code, report, seconds } = await check([fixture('express-kurastore'), '--quick', '--json', '--host-base', '131'], env);
-    timed('express-kurastore', seconds);
-    expect(report.verdict).toBe('stateless');
-    expect(code).toBe(0);
+    const report = await judged('express-kurastore', 131, 'stateless', { env });
     expect(report.evidence).toEqual([]);
     expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
   }, 180_000);
 
   it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
-    const { code, report, seconds } = await check([fixture('kura'), '--quick', '--json', '--host-base', '141'], env);
-    timed('kura', seconds);
-    expect(report.verdict).toBe('stateless');
-    expect(code).toBe(0);
+    const report = await judged('kura', 141, 'stateless', { env });
     expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
   }, 240_000);
 });
