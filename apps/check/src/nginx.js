@@ -57,7 +57,11 @@ ${location}
 `;
 }
 
-/** Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up. */
+/**
+ * Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up.
+ * `route(upstreams)` changes the replicas it sends to (a configuration reload), as Kubernetes changes a
+ * Service's endpoints: a pod leaves them when it is told to stop, and joins them once it is ready.
+ */
 export async function startNginx(options) {
   await mkdir(options.dir, { recursive: true });
   const file = join(options.dir, 'nginx.conf');
@@ -66,7 +70,12 @@ export async function startNginx(options) {
   for (let i = 0; i < 50; i += 1) {
     try {
       await fetch(`http://${options.listen}${options.probe ?? '/'}`);
-      return { stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
+      const route = async (upstreams) => {
+        await writeFile(file, nginxConfig({ ...options, upstreams }));
+        child.kill('SIGHUP');
+        await new Promise((resolve) => setTimeout(resolve, 150)); // the old workers stop taking connections
+      };
+      return { route, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
     } catch {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -86,9 +86,15 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
 
     const names = Array.from({ length: pace.users }, (_, id) => `vu${id + 1}-${Math.random().toString(36).slice(2, 8)}`);
     const modes = {};
+    const addressOf = (slot) => `${slot.host}:${slot.port}`;
+    // The balancer sends only to ready replicas, as a Service does: out before a stop, back in once ready.
+    const endpoints = new Set(slots.map(addressOf));
+    const reroute = () => nginx.route(slots.map(addressOf).filter((address) => endpoints.has(address)));
+    const leave = (slot) => (endpoints.delete(addressOf(slot)), reroute());
+    const enter = (slot) => (endpoints.add(addressOf(slot)), reroute());
     for (const mode of MODES) {
       const recorder = new Recorder(mode);
-      nginx = await startNginx({ dir: join(work, mode), listen, upstreams: slots.map((s) => `${s.host}:${s.port}`), mode });
+      nginx = await startNginx({ dir: join(work, mode), listen, upstreams: slots.map(addressOf), mode });
       event(`${mode}: ${pace.users} users log in and use the app`);
       const people = names.map((name, id) => new VirtualUser({ id: id + 1, name, scenario, base: `http://${listen}`, recorder, replicaOf }));
       const journeys = people.map((user) => user.run());
@@ -99,7 +105,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       event(`${mode}: SIGKILL replica ${victim.index + 1}, then a replacement`);
       recorder.disruptions += 1;
       await current[victim.index].stop('SIGKILL');
+      await leave(victim); // Kubernetes notices the dead pod and takes it out of the endpoints
       await launch(victim);
+      await enter(victim);
       await sleep(pace.afterKill);
 
       recorder.phase = 'rolling';
@@ -107,10 +115,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       for (const slot of slots) {
         const stopping = Date.now();
         recorder.disruptions += 1;
+        await leave(slot);
         const { signal } = await current[slot.index].stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000);
         const took = ((Date.now() - stopping) / 1000).toFixed(1);
         event(`${mode}: replica ${slot.index + 1} stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);
         await launch(slot);
+        await enter(slot);
         await sleep(pace.betweenRestarts);
       }
       await sleep(pace.afterRestarts);

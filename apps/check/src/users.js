@@ -6,9 +6,12 @@ import { CookieJar } from 'tough-cookie';
 const EXCERPT = 160;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** {user} and {step} in every string of a request's path, headers and body. */
+/**
+ * {user} and {step} in every string (and key) of a request's path, headers and body; {step-N} is the step N
+ * steps ago, to keep a bounded window of writes (a merge patch that adds step-{step} and removes step-{step-5}).
+ */
 function fill(value, vars) {
-  if (typeof value === 'string') return value.replace(/\{(user|step)\}/g, (_, key) => String(vars[key]));
+  if (typeof value === 'string') return value.replace(/\{(user|step)(?:-(\d+))?\}/g, (_, key, back) => String(back ? vars[key] - Number(back) : vars[key]));
   if (Array.isArray(value)) return value.map((item) => fill(item, vars));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [fill(key, vars), fill(item, vars)]));
   return value;
