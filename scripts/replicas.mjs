@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNginx } from '../bench/prove/nginx.mjs';
+import { startNginx } from 'kura-check/nginx';
 import { startReplica, waitReady } from '../bench/prove/replica.mjs';
 
 const argv = process.argv.slice(2);

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import { startRedis } from '../shared/redis.mjs';
-import { proveChart } from './chart.mjs';
-import { startNginx } from './nginx.mjs';
+import { keptChart } from 'kura-check/chart';
+import { startNginx } from 'kura-check/nginx';
 import { deployment, startReplica as startKuraReplica, waitReady } from './replica.mjs';
 
 const argv = process.argv.slice(2);
@@ -266,12 +266,13 @@ try {
   );
   await writeFile(
     join(ROOT, 'reports/prove.svg'),
-    proveChart(
+    keptChart(
       Object.entries(results).map(([design, s]) => ({
         name: NAMES[design],
         keptPercent: (100 * (USERS - s.lostSessions.size)) / USERS,
-        unexpected401Percent: (100 * s.unexpected401) / Math.max(1, s.requests),
+        failedPercent: (100 * s.unexpected401) / Math.max(1, s.requests),
       })),
+      { title: 'Sessions on replicas: kills and a rolling restart (npm run prove)' },
     ),
   );
   console.log('report: reports/prove.md and reports/prove.svg');

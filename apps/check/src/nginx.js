@@ -1,4 +1,5 @@
 // nginx from Debian as the Service/Ingress in front of the replicas, on loopback, in a folder of its own.
+// Used by kura-check (any app) and by Kura's own harness (bench/prove, scripts/replicas.mjs).
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,6 +57,11 @@ ${location}
 `;
 }
 
+/**
+ * Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up.
+ * `route(upstreams)` changes the replicas it sends to (a configuration reload), as Kubernetes changes a
+ * Service's endpoints: a pod leaves them when it is told to stop, and joins them once it is ready.
+ */
 export async function startNginx(options) {
   await mkdir(options.dir, { recursive: true });
   const file = join(options.dir, 'nginx.conf');
@@ -63,8 +69,13 @@ export async function startNginx(options) {
   const child = spawn('nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 50; i += 1) {
     try {
-      await fetch(`http://${options.listen}/health/live`);
-      return { stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
+      await fetch(`http://${options.listen}${options.probe ?? '/'}`);
+      const route = async (upstreams) => {
+        await writeFile(file, nginxConfig({ ...options, upstreams }));
+        child.kill('SIGHUP');
+        await new Promise((resolve) => setTimeout(resolve, 150)); // the old workers stop taking connections
+      };
+      return { route, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
     } catch {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

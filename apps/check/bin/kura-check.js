@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
+// Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
+import { access, constants, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCheck } from '../src/run.js';
+import { toJSON, toMarkdown, toSvg, toText } from '../src/report.js';
+import { CannotJudge, loadScenario } from '../src/scenario.js';
+import { EXIT } from '../src/verdict.js';
+
+const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
+  --quick        a short run (about 20 s), for CI
+  --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
+  --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
+  --replicas N   override the scenario's replicas (2-9)
+  --users N      virtual users (default 8, --quick 4)
+  --host-base N  replicas on 127.0.0.N, N+1, ... and the balancer on 127.0.0.(N-1) (default 11)
+exit code: 0 stateless, 1 not stateless, 2 could not judge`;
+
+let args;
+try {
+  args = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
+      report: { type: 'string' },
+      replicas: { type: 'string' },
+      users: { type: 'string' },
+      'host-base': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (error) {
+  process.stderr.write(`kura-check: ${error.message}\n${USAGE}\n`);
+  process.exit(EXIT.cannotJudge);
+}
+const { values, positionals } = args;
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (positionals.length !== 1) {
+  process.stderr.write(`kura-check: give one scenario file\n${USAGE}\n`);
+  process.exit(EXIT.cannotJudge);
+}
+const integer = (name, min, max) => {
+  if (values[name] === undefined) return undefined;
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CannotJudge(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+};
+
+const progress = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ▸ ${line}\n`);
+try {
+  const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 240), progress };
+  const scenario = await loadScenario(positionals[0]);
+  // Before the run, not after it: a report that cannot be written would throw the run's result away.
+  if (values.report) {
+    const folder = dirname(resolve(values.report));
+    await access(folder, constants.W_OK).catch(() => {
+      throw new CannotJudge(`cannot write the report in ${folder}: no such folder, or not writable`);
+    });
+  }
+  options.replicas ??= scenario.replicas;
+  if (options.hostBase !== undefined && options.hostBase + options.replicas > 255) throw new CannotJudge('--host-base leaves no room for the replicas below 127.0.0.255');
+  const json = toJSON(scenario, await runCheck(scenario, options));
+  process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
+  if (values.report) {
+    const svg = values.report.replace(/(\.md)?$/, '.svg');
+    await writeFile(svg, toSvg(json));
+    await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0], chart: basename(svg) }));
+    progress(`report: ${values.report} and ${svg}`);
+  }
+  process.exitCode = json.exitCode;
+} catch (error) {
+  // Anything unforeseen is also "could not judge" (2), never a verdict: 1 would read as "not stateless".
+  const message = error instanceof CannotJudge ? error.message : `internal error: ${error.stack}`;
+  if (values.json) process.stdout.write(`${JSON.stringify({ tool: 'kura-check', verdict: null, exitCode: EXIT.cannotJudge, error: message })}\n`);
+  process.stderr.write(`kura-check: could not judge: ${message}\n`);
+  process.exitCode = EXIT.cannotJudge;
+}

@@ -1,0 +1,205 @@
+// One replica of any app, isolated as a pod would be: its own loopback address and port, its own TMPDIR and
+// HOME, and its own copy of the app's folder (dependency folders are linked, not copied). A replacement starts
+// from a fresh copy, as a new pod starts from its image.
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { CannotJudge } from './scenario.js';
+
+/** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
+const LINKED = new Set(['node_modules', '.venv', 'venv', 'vendor', '.git', 'target', '__pycache__']);
+
+async function copyApp(from, to) {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const [source, target] = [join(from, entry.name), join(to, entry.name)];
+    if (LINKED.has(entry.name) || entry.isSymbolicLink()) await symlink(entry.isSymbolicLink() ? resolve(from, await readlink(source)) : source, target);
+    else if (entry.isDirectory()) await copyApp(source, target);
+    else if (entry.isFile()) await copyFile(source, target);
+  }
+}
+
+/** The node_modules the app resolves from when it has none of its own: the nearest one above its folder. */
+async function inheritedNodeModules(appDir) {
+  if (await stat(join(appDir, 'node_modules')).then(() => true, () => false)) return undefined;
+  for (let dir = dirname(appDir); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules');
+    if (await stat(candidate).then((s) => s.isDirectory(), () => false)) return candidate;
+  }
+  return undefined;
+}
+
+/** A port free on `host` now (the kernel's choice), for a replica or the balancer. */
+export function freePort(host) {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const substitute = (text, values) => text.replace(/\{(host|port)\}/g, (_, key) => values[key]);
+
+/**
+ * Starts replica `index` (`generation` counts its replacements) at host:port from a fresh copy of
+ * `scenario.cwd` under `work`. Returns { index, host, port, address, child, logs, stop(signal) }.
+ */
+export async function startReplica({ scenario, work, index, generation, host, port }) {
+  const dir = join(work, `replica-${index + 1}.${generation}`);
+  const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
+  await copyApp(scenario.cwd, app);
+  const inherited = await inheritedNodeModules(scenario.cwd);
+  if (inherited) await symlink(inherited, join(app, 'node_modules'));
+  await mkdir(tmp, { recursive: true });
+  await mkdir(home, { recursive: true });
+  const passed = Object.fromEntries(['PATH', 'LANG', 'LC_ALL', 'TZ'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]));
+  const extra = Object.fromEntries(Object.entries(scenario.env ?? {}).map(([key, value]) => [key, String(value)]));
+  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home };
+  // Its own process group, so that a signal reaches the app and not only the shell that started it.
+  const child = spawn('/bin/sh', ['-c', substitute(scenario.start, { host, port })], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(join(dir, 'output.log'));
+  const logs = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => {
+      log.write(chunk);
+      logs.push(...chunk.toString().split('\n').filter(Boolean));
+      logs.splice(0, Math.max(0, logs.length - 20));
+    });
+  }
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => (log.end(), resolve({ code, signal }))));
+  const signalGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  /** SIGKILL: at once. SIGTERM: as Kubernetes does, then SIGKILL after `graceMs` if it has not exited. */
+  const stop = async (signal = 'SIGTERM', graceMs = 10_000) => {
+    replica.stopping = true;
+    signalGroup(signal);
+    const timer = setTimeout(() => signalGroup('SIGKILL'), signal === 'SIGKILL' ? 0 : graceMs);
+    const result = await exited;
+    clearTimeout(timer);
+    signalGroup('SIGKILL'); // anything the app left behind in its group
+    return result;
+  };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, dir, stopping: false };
+  return replica;
+}
+
+// ------------------------------------------------------------- what the app really listens on (Linux /proc)
+const hexIPv4 = (hex) => hex.match(/../g).reverse().map((byte) => parseInt(byte, 16)).join('.');
+function decodeAddress(hex) {
+  const [address, port] = hex.split(':');
+  const p = parseInt(port, 16);
+  if (address.length === 8) return `${hexIPv4(address)}:${p}`;
+  if (/^0+$/.test(address)) return `[::]:${p}`;
+  if (address.startsWith('0000000000000000FFFF0000')) return `${hexIPv4(address.slice(24))}:${p}`;
+  if (address === '00000000000000000000000001000000') return `[::1]:${p}`;
+  return `[${address}]:${p}`;
+}
+
+async function listeningSockets() {
+  const byInode = new Map();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] === '0A') byInode.set(fields[9], decodeAddress(fields[1]));
+    }
+  }
+  return byInode;
+}
+
+async function processTree(root) {
+  const parents = new Map();
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const ppid = text.slice(text.lastIndexOf(')') + 2).split(' ')[1];
+    if (ppid) parents.set(Number(pid), Number(ppid));
+  }
+  const tree = new Set([root]);
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grown = true));
+  }
+  return [...tree];
+}
+
+/** The addresses the replica's processes listen on (empty where /proc cannot tell). */
+export async function listensOn(replica) {
+  const sockets = await listeningSockets();
+  const found = new Set();
+  for (const pid of await processTree(replica.child.pid)) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode && sockets.has(inode)) found.add(sockets.get(inode));
+    }
+  }
+  return [...found];
+}
+
+// ------------------------------------------------------------- readiness
+const accepts = (host, port) =>
+  new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    const done = (ok) => (socket.destroy(), resolve(ok));
+    socket.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
+  });
+
+async function answers(url) {
+  try {
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status >= 200 && response.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+const IGNORED_FOR_MS = 3000;
+
+/**
+ * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections).
+ * CannotJudge if it exits first, never becomes ready in `startTimeout`, or listens elsewhere than HOST:PORT
+ * for 3 s (it ignored PORT or HOST).
+ */
+export async function waitReady(replica, scenario) {
+  const deadline = Date.now() + scenario.startTimeout * 1000;
+  const name = `replica ${replica.index + 1} (${replica.address})`;
+  let elsewhereSince;
+  let exit;
+  replica.exited.then((result) => (exit = result));
+  for (let poll = 0; ; poll += 1) {
+    if (exit) {
+      const last = replica.logs.at(-1);
+      throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}`);
+    }
+    const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : await accepts(replica.host, replica.port);
+    if (ready) return;
+    if (poll % 5 === 0) {
+      const addresses = await listensOn(replica);
+      const ours = addresses.some((address) => [replica.address, `0.0.0.0:${replica.port}`, `[::]:${replica.port}`].includes(address));
+      if (addresses.length && !ours) {
+        elsewhereSince ??= Date.now();
+        if (Date.now() - elsewhereSince >= IGNORED_FOR_MS) {
+          const what = addresses.some((address) => address.endsWith(`:${replica.port}`)) ? 'HOST' : 'PORT';
+          throw new CannotJudge(
+            `the app ignored ${what}: ${name} was told HOST=${replica.host} PORT=${replica.port} but listens on ${addresses.join(', ')}`,
+          );
+        }
+      } else elsewhereSince = undefined;
+    }
+    if (Date.now() > deadline) {
+      throw new CannotJudge(`${name} never became ready in ${scenario.startTimeout} s (${scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'the port did not accept connections'})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,139 @@
+// What a run found, three ways: one JSON object (--json), a table for the terminal, a Markdown report (--report).
+import { keptChart } from './chart.js';
+import { EXIT } from './verdict.js';
+
+const PHASES = ['steady', 'kill', 'rolling'];
+const KINDS = ['login', 'check', 'write', 'read'];
+const MODE_NAMES = { 'round-robin': 'round robin', 'cookie-affinity': 'cookie affinity' };
+const PHASE_NAMES = { steady: 'steady', kill: 'after SIGKILL', rolling: 'rolling restart' };
+
+const MEANING = {
+  stateless: 'nothing was lost under round robin, a SIGKILL or a rolling restart: any replica serves any user.',
+  'needs affinity':
+    'sessions or state live in one replica: round robin loses them, and affinity only hides that until the replica dies or is rolled.',
+  'breaks even with affinity': 'users lost their session or state even while every request went to the same replica.',
+  'loses state on restart': 'round robin is fine, but a killed or restarted replica takes sessions or state with it.',
+};
+
+/** The run as one plain object: the verdict, counts per mode, phase and replica, and the evidence. */
+export function toJSON(scenario, result) {
+  const modes = {};
+  const evidence = [];
+  for (const [mode, recorder] of Object.entries(result.modes)) {
+    const phases = Object.fromEntries(PHASES.map((phase) => [phase, recorder.phases[phase] ?? { requests: 0, failures: 0, byKind: {} }]));
+    const modeEvidence = KINDS.map((kind) => recorder.evidence[kind]).filter(Boolean);
+    evidence.push(...modeEvidence);
+    modes[mode] = {
+      logins: recorder.logins,
+      usersAffected: recorder.usersAffected.size,
+      balancerRetries: recorder.balancerRetries,
+      phases,
+      perReplica: recorder.perReplica,
+      evidence: modeEvidence,
+    };
+  }
+  return {
+    tool: 'kura-check',
+    app: scenario.name,
+    verdict: result.verdict,
+    meaning: MEANING[result.verdict],
+    exitCode: result.verdict === 'stateless' ? EXIT.stateless : EXIT.notStateless,
+    replicas: result.replicas,
+    users: result.users,
+    seconds: result.seconds,
+    modes,
+    evidence,
+    events: result.events,
+  };
+}
+
+const pad = (cells, widths) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
+function table(header, rows) {
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => String(row[i]).length)));
+  return [pad(header, widths), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map((row) => pad(row, widths))].join('\n');
+}
+
+function phaseTable(json) {
+  const rows = [];
+  for (const [mode, data] of Object.entries(json.modes)) {
+    for (const phase of PHASES) {
+      const p = data.phases[phase];
+      rows.push([MODE_NAMES[mode], PHASE_NAMES[phase], p.requests, p.failures, ...KINDS.map((kind) => p.byKind[kind] ?? 0)]);
+    }
+  }
+  return table(['balancer', 'phase', 'requests', 'failed', ...KINDS.map((k) => `failed ${k}`)], rows);
+}
+
+function replicaTable(json) {
+  const names = [...new Set(Object.values(json.modes).flatMap((m) => Object.keys(m.perReplica)))].sort();
+  const rows = Object.entries(json.modes).map(([mode, data]) => [
+    MODE_NAMES[mode],
+    ...names.map((name) => (data.perReplica[name] ? `${data.perReplica[name].requests} (${data.perReplica[name].failures} failed)` : '-')),
+  ]);
+  return table(['balancer', ...names.map((name) => (name === 'none' ? 'no replica' : `replica ${name}`))], rows);
+}
+
+function evidenceLines(json) {
+  if (!json.evidence.length) return ['(no failing request)'];
+  return json.evidence.map(
+    (e) => `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): replica ${e.replica ?? '-'} answered ${e.status}${e.body ? ` "${e.body}"` : ''}${e.note ? ` (${e.note})` : ''}`,
+  );
+}
+
+/** The terminal's view: tables, first failures, verdict. */
+export function toText(json) {
+  return [
+    `kura-check: ${json.app}, ${json.replicas} replicas, ${json.users} users, ${json.seconds} s`,
+    '',
+    phaseTable(json),
+    '',
+    'requests per replica:',
+    replicaTable(json),
+    '',
+    'first failing request of each kind:',
+    ...evidenceLines(json),
+    '',
+    `verdict: ${json.verdict} — ${json.meaning}`,
+  ].join('\n');
+}
+
+/** For --report: per balancer and phase, the share of requests answered as expected, and the share that failed. */
+export function toSvg(json) {
+  const rows = Object.entries(json.modes).flatMap(([mode, data]) =>
+    PHASES.map((phase) => {
+      const { requests, failures } = data.phases[phase];
+      const failedPercent = (100 * failures) / Math.max(1, requests);
+      return { name: `${MODE_NAMES[mode]}: ${PHASE_NAMES[phase]}`, keptPercent: 100 - failedPercent, failedPercent };
+    }),
+  );
+  return keptChart(rows, { title: `kura-check: ${json.app} — ${json.verdict}`, kept: 'of requests as expected', failed: 'of requests failed' });
+}
+
+/** The same as Markdown, with the timeline, for --report (`chart`: the SVG file's name, beside it). */
+export function toMarkdown(json, { scenarioFile, chart } = {}) {
+  return [
+    `# kura-check: ${json.app} — ${json.verdict}`,
+    '',
+    `**Verdict: \`${json.verdict}\`** — ${json.meaning} (exit code ${json.exitCode})`,
+    '',
+    `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
+    '',
+    '## Requests and failures by balancer and phase',
+    '',
+    ...(chart ? [`![requests as expected and failed, by balancer and phase](${chart})`, ''] : []),
+    phaseTable(json),
+    '',
+    '## Requests per replica',
+    '',
+    replicaTable(json),
+    '',
+    '## First failing request of each kind',
+    '',
+    ...evidenceLines(json),
+    '',
+    '## Timeline',
+    '',
+    ...json.events.map((e) => `- ${e.atSeconds} s: ${e.what}`),
+    '',
+  ].join('\n');
+}

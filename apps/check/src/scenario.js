@@ -1,0 +1,77 @@
+// A scenario file (YAML or JSON) read, checked against scenario.schema.json, and given its defaults.
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+
+const schema = JSON.parse(await readFile(new URL('../scenario.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv2020({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema);
+
+/** Why kura-check could not judge: said in one line, exit code 2. */
+export class CannotJudge extends Error {}
+
+/** One line for the first schema error a person should fix: unknown keys first, by name and place. */
+function oneLine(errors) {
+  const unknown = errors.find((error) => error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties');
+  const where = (error) => (error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'the scenario');
+  if (unknown) {
+    const key = unknown.params.additionalProperty ?? unknown.params.unevaluatedProperty;
+    return `unknown key "${key}" in ${where(unknown)}`;
+  }
+  const error = errors.find((e) => e.keyword !== 'oneOf' && e.keyword !== 'if') ?? errors[0];
+  if (error.keyword === 'required') return `${where(error)} needs "${error.params.missingProperty}"`;
+  if (error.keyword === 'dependentRequired') return `"${error.params.property}" needs "${error.params.missingProperty}" beside it`;
+  if (error.keyword === 'not') return `${where(error)}: give only one of json, form and body`;
+  return `${where(error)} ${error.message}`;
+}
+
+/** Checks a parsed scenario; throws CannotJudge with one line. `file` only names it in messages. */
+export function checkScenario(value, file = 'scenario') {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CannotJudge(`invalid scenario ${file}: not a mapping of keys`);
+  const scenario = structuredClone(value);
+  if (!validate(scenario)) {
+    const startAndImage = scenario.start !== undefined && scenario.image !== undefined;
+    const neither = scenario.start === undefined && scenario.image === undefined;
+    const line = startAndImage ? 'give "start" or "image", not both' : neither ? 'the scenario needs "start" (or "image")' : oneLine(validate.errors);
+    throw new CannotJudge(`invalid scenario ${file}: ${line}`);
+  }
+  return scenario;
+}
+
+/**
+ * `${NAME}` in an `env` value is taken from kura-check's own environment (a secret in CI, the address of a shared
+ * store started beforehand); the replicas see nothing else of it.
+ */
+export function expandEnv(env, file = 'scenario') {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      String(value).replace(/\$\{(\w+)\}/g, (_, name) => {
+        if (process.env[name] === undefined) throw new CannotJudge(`invalid scenario ${file}: env.${key} uses \${${name}}, which is not set`);
+        return process.env[name];
+      }),
+    ]),
+  );
+}
+
+/** Reads a YAML or JSON scenario file; relative `cwd` is taken from the file's folder. */
+export async function loadScenario(file) {
+  const path = resolve(file);
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CannotJudge(`cannot read scenario ${file}: ${error.code ?? error.message}`);
+  }
+  let value;
+  try {
+    value = extname(path) === '.json' ? JSON.parse(text) : parse(text);
+  } catch (error) {
+    throw new CannotJudge(`invalid scenario ${file}: ${error.message.split('\n')[0]}`);
+  }
+  const scenario = checkScenario(value, file);
+  scenario.env = expandEnv(scenario.env ?? {}, file);
+  scenario.name ??= basename(path).replace(/\.(ya?ml|json)$/, '');
+  scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
+  return scenario;
+}

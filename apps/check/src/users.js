@@ -1,0 +1,178 @@
+// Virtual users that behave like a browser through the balancer: a cookie jar (Path, Max-Age/Expires, Secure on
+// loopback), an optional bearer token, and a loop of check, write, read; every answer recorded against the phase
+// and the replica that served it.
+import { CookieJar } from 'tough-cookie';
+
+const EXCERPT = 160;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * {user} and {step} in every string (and key) of a request's path, headers and body; {step-N} is the step N
+ * steps ago, to keep a bounded window of writes (a merge patch that adds step-{step} and removes step-{step-5}).
+ */
+function fill(value, vars) {
+  if (typeof value === 'string') return value.replace(/\{(user|step)(?:-(\d+))?\}/g, (_, key, back) => String(back ? vars[key] - Number(back) : vars[key]));
+  if (Array.isArray(value)) return value.map((item) => fill(item, vars));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [fill(key, vars), fill(item, vars)]));
+  return value;
+}
+
+const dotted = (object, path) => path.split('.').reduce((value, key) => (value == null ? undefined : value[key]), object);
+
+/** Counts of one balancer mode: per phase, per replica, and the first failing request of each kind. */
+export class Recorder {
+  constructor(mode) {
+    this.mode = mode;
+    this.phase = 'steady';
+    this.started = Date.now();
+    this.phases = {};
+    this.perReplica = {};
+    this.evidence = {};
+    this.usersAffected = new Set();
+    this.balancerRetries = 0;
+    this.logins = 0;
+    this.disruptions = 0; // kills and restarts so far: a write seen before one must still be seen after it
+  }
+
+  #phase() {
+    return (this.phases[this.phase] ??= { requests: 0, failures: 0, byKind: {} });
+  }
+
+  request(replica) {
+    this.#phase().requests += 1;
+    const counts = (this.perReplica[replica ?? 'none'] ??= { requests: 0, failures: 0 });
+    counts.requests += 1;
+  }
+
+  failure(user, kind, { method, path, replica, status, text, note }) {
+    const phase = this.#phase();
+    phase.failures += 1;
+    phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
+    (this.perReplica[replica ?? 'none'] ??= { requests: 0, failures: 0 }).failures += 1;
+    this.usersAffected.add(user);
+    this.evidence[kind] ??= {
+      mode: this.mode,
+      phase: this.phase,
+      step: kind,
+      request: `${method} ${path}`,
+      replica: replica ?? null,
+      status,
+      body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT),
+      atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
+      ...(note ? { note } : {}),
+    };
+  }
+}
+
+export class VirtualUser {
+  constructor({ id, name, scenario, base, recorder, replicaOf }) {
+    Object.assign(this, { id, name, scenario, base, recorder, replicaOf });
+    this.jar = new CookieJar();
+    this.step = 0;
+    this.stopped = false;
+  }
+
+  /** One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. */
+  async send(spec) {
+    const vars = { user: this.name, step: this.step };
+    const path = fill(spec.path, vars);
+    const url = new URL(path, this.base).href;
+    const headers = { ...fill(spec.headers ?? {}, vars) };
+    let body;
+    if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), (headers['content-type'] ??= 'application/json'));
+    else if (spec.form) ((body = new URLSearchParams(fill(spec.form, vars)).toString()), (headers['content-type'] ??= 'application/x-www-form-urlencoded'));
+    else if (spec.body !== undefined) body = fill(spec.body, vars);
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const method = spec.method ?? 'GET';
+    for (let attempt = 0; ; attempt += 1) {
+      const cookie = await this.jar.getCookieString(url);
+      let response;
+      let text = '';
+      try {
+        response = await fetch(url, { method, headers: { ...headers, ...(cookie ? { cookie } : {}) }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+        text = await response.text();
+      } catch {
+        response = undefined; // the connection broke, before or during the answer
+      }
+      const status = response?.status ?? 0;
+      if ((status === 0 || status === 502 || status === 504) && attempt < 20 && !this.stopped) {
+        this.recorder.balancerRetries += 1;
+        await sleep(150);
+        continue;
+      }
+      for (const header of response?.headers.getSetCookie() ?? []) await this.jar.setCookie(header, url, { ignoreError: true });
+      const replica = this.replicaOf(response?.headers.get('x-kura-upstream'));
+      this.recorder.request(replica);
+      return { method, path, status, text, replica, vars };
+    }
+  }
+
+  #expect(spec, answer, { defaultStatus, vars }) {
+    const statusOk = spec.status !== undefined ? answer.status === spec.status : defaultStatus(answer.status);
+    return statusOk && (spec.contains === undefined || answer.text.includes(fill(spec.contains, vars)));
+  }
+
+  async setup() {
+    for (const spec of this.scenario.setup ?? []) await this.send(spec);
+  }
+
+  /** Logs in (up to 5 attempts, each failure recorded); false if it never succeeds. */
+  async login() {
+    const spec = this.scenario.login;
+    for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
+      const answer = await this.send(spec);
+      let ok = this.#expect(spec, answer, { defaultStatus: (s) => s >= 200 && s < 400, vars: answer.vars });
+      if (ok && spec.token) {
+        try {
+          this.token = dotted(JSON.parse(answer.text), spec.token);
+        } catch {
+          this.token = undefined;
+        }
+        ok = typeof this.token === 'string' && this.token !== '';
+      }
+      if (ok) {
+        this.recorder.logins += 1;
+        this.verified = undefined; // what an earlier session wrote is not expected any more
+        return true;
+      }
+      this.recorder.failure(this.id, 'login', answer);
+    }
+    return false;
+  }
+
+  /** Until stop(): check, then write and read; a failed check or read means a new login, as a person would. */
+  async run() {
+    const { check, write, read } = this.scenario;
+    await this.setup();
+    if (!(await this.login())) return;
+    while (!this.stopped) {
+      this.step += 1;
+      const answer = await this.send(check);
+      if (!this.#expect(check, answer, { defaultStatus: (s) => s === 200, vars: answer.vars })) {
+        this.recorder.failure(this.id, 'check', answer);
+        if (!(await this.login())) return;
+        continue;
+      }
+      if (write) {
+        const written = await this.send(write);
+        if (!this.#expect(write, written, { defaultStatus: (s) => s >= 200 && s < 300, vars: written.vars })) {
+          this.recorder.failure(this.id, 'write', written);
+          if (!(await this.login())) return;
+          continue;
+        }
+        const shown = await this.send(read);
+        // The latest write, and, when a replica was killed or restarted since, the last write seen before that.
+        const before = this.verified && this.verified.disruptions !== this.recorder.disruptions ? this.verified.step : undefined;
+        const kept = before === undefined || this.#expect(read, shown, { defaultStatus: () => true, vars: { ...shown.vars, step: before } });
+        if (!kept || !this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars: shown.vars })) {
+          const note = kept ? undefined : `the write of step ${before}, acknowledged before a replica was killed or restarted, is gone`;
+          this.recorder.failure(this.id, 'read', { ...shown, note });
+          if (!(await this.login())) return;
+          continue;
+        }
+        this.verified = { step: this.step, disruptions: this.recorder.disruptions };
+      }
+      await sleep(20);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import dynalite from 'dynalite';
+
+/**
+ * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: each is run with
+ * --quick --json, as `npx kura-check` runs it, and the test checks the verdict, the evidence and the exit code.
+ * Each run gets its own loopback addresses (--host-base), so it does not meet another test's replicas.
+ */
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'apps/check/bin/kura-check.js');
+const fixture = (name: string) => join(ROOT, 'test/fixtures/check', name, 'scenario.yaml');
+
+interface Evidence {
+  mode: string;
+  phase: string;
+  step: string;
+  request: string;
+  replica: number | null;
+  status: number;
+  body: string;
+}
+interface Phase {
+  requests: number;
+  failures: number;
+}
+interface Report {
+  verdict: string | null;
+  exitCode: number;
+  error?: string;
+  evidence: Evidence[];
+  events: { atSeconds: number; what: string }[];
+  modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
+}
+
+function check(args: string[], env: Record<string, string> = {}): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? Number((error as { code?: number }).code) : 0;
+      resolve({ code, report: JSON.parse(stdout || '{}') as Report, stderr, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+const installed = (command: string, args: string[]) => {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const nginx = installed('nginx', ['-v']);
+const php = installed('php', ['--version']);
+if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not installed (apt-get install nginx-light)');
+if (!php) console.warn('SKIPPING the kura-check PHP fixture: php is not installed (apt-get install php-cli)');
+
+describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
+  it('refuses an unknown key, naming it and where it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'start: node server.js\nlogin: { path: /login, methd: POST }\ncheck: { path: /me }\n');
+    const { code, report, stderr } = await check([file, '--json']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n')).toEqual([`kura-check: could not judge: invalid scenario ${file}: unknown key "methd" in login`]);
+  });
+
+  it('refuses a scenario with neither start nor image, and a missing file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.json');
+    await writeFile(file, JSON.stringify({ login: { path: '/login' }, check: { path: '/me' } }));
+    expect((await check([file])).stderr).toMatch(/needs "start" \(or "image"\)\n$/);
+    const missing = await check([join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml: ENOENT/);
+  });
+
+  it('refuses an env value naming a variable of its own environment that is not set', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'start: node server.js\nenv: { SECRET: "${KURA_CHECK_SPEC_UNSET}" }\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    const { code, stderr } = await check([file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`kura-check: could not judge: invalid scenario ${file}: env.SECRET uses \${KURA_CHECK_SPEC_UNSET}, which is not set\n`);
+  });
+});
+
+/** Runs a fixture with --quick --json, says how long it took, checks the verdict and its exit code (0 or 1). */
+async function judged(name: string, hostBase: number, verdict: string, { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {}) {
+  const { code, report, seconds } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase), ...args], env);
+  console.log(`kura-check --quick ${name}: ${seconds.toFixed(1)} s`);
+  expect(report.verdict).toBe(verdict);
+  expect(code).toBe(verdict === 'stateless' ? 0 : 1);
+  expect(report.exitCode).toBe(code);
+  return report;
+}
+
+(nginx ? describe : describe.skip)('kura-check --quick on apps of several designs', () => {
+  it('express-session with its MemoryStore: needs affinity, with a 401 under round robin as evidence', async () => {
+    const report = await judged('express-memory', 41, 'needs affinity');
+    const first = report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')!;
+    expect(first).toMatchObject({ phase: 'steady', request: 'GET /me', status: 401 });
+    expect(first.body).toContain('not logged in');
+    expect([1, 2, 3]).toContain(first.replica);
+    // Affinity hides it while nothing restarts; the kill or the rolling restart then loses sessions.
+    const affinity = report.modes['cookie-affinity']!;
+    expect(affinity.phases.steady!.failures).toBe(0);
+    expect(affinity.phases.kill!.failures + affinity.phases.rolling!.failures).toBeGreaterThan(0);
+    expect(Object.keys(report.modes['round-robin']!.perReplica).sort()).toEqual(['1', '2', '3']);
+  }, 120_000);
+
+  it('a Python http.server app with sessions in a dict: needs affinity', async () => {
+    const report = await judged('python-dict', 51, 'needs affinity');
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ status: 401, body: '{"error": "no session"}' });
+  }, 120_000);
+
+  (php ? it : it.skip)("PHP's built-in server with file sessions in each replica's own temp folder: not stateless", async () => {
+    const report = await judged('php-files', 61, 'needs affinity');
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
+  }, 120_000);
+
+  it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
+    const report = await judged('jwt-cookie', 71, 'stateless');
+    expect(report.evidence).toEqual([]);
+    for (const mode of Object.values(report.modes)) {
+      expect(mode.logins).toBeGreaterThan(0);
+      for (const phase of Object.values(mode.phases)) expect(phase).toMatchObject({ failures: 0 });
+      expect(Object.values(mode.phases).every((phase) => phase.requests > 0)).toBe(true);
+    }
+  }, 120_000);
+
+  it('an app that takes a while to start: waited for (GET /health), then judged: stateless', async () => {
+    const report = await judged('slow-start', 81, 'stateless');
+    // It listens 1.5 s after it starts: the users began only once all three answered /health.
+    expect(report.events.find((e) => e.what === '3 replicas ready')!.atSeconds).toBeGreaterThanOrEqual(1.5);
+    expect(report.evidence).toEqual([]);
+  }, 120_000);
+
+  it('a JWT login with a per-process cart: needs affinity, and the evidence is the state (read), not the login (check)', async () => {
+    const reports = await mkdtemp(join(tmpdir(), 'kura-check-report-'));
+    const report = await judged('jwt-memory-cart', 151, 'needs affinity', { args: ['--report', join(reports, 'cart.md')] });
+    const markdown = await readFile(join(reports, 'cart.md'), 'utf8');
+    expect(markdown).toMatch(/^# kura-check: JWT login \+ per-process cart — needs affinity\n/);
+    expect(markdown).toContain('![requests as expected and failed, by balancer and phase](cart.svg)');
+    expect(markdown).toMatch(/- read: GET \/cart under round robin, steady/);
+    expect(await readFile(join(reports, 'cart.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*round robin: steady[\s\S]*% of requests failed/);
+    expect(report.evidence.map((e) => e.step)).not.toContain('check');
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
+  }, 120_000);
+
+  it('a session cookie with Path=/login, which the jar never sends to /me: breaks even with affinity', async () => {
+    const report = await judged('cookie-path', 161, 'breaks even with affinity');
+    expect(report.evidence.find((e) => e.mode === 'cookie-affinity')).toMatchObject({ phase: 'steady', step: 'check', status: 401 });
+  }, 120_000);
+
+  it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
+    const keys = await mkdtemp(join(tmpdir(), 'kura-check-keys-'));
+    const report = await judged('restart-key', 171, 'loses state on restart', { env: { KEY_DIR: keys } });
+    for (const mode of Object.values(report.modes)) expect(mode.phases.steady!.failures).toBe(0);
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'check', status: 401 });
+    expect(['kill', 'rolling']).toContain(report.evidence[0]!.phase);
+  }, 120_000);
+
+  it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
+    const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
+    console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    const line = stderr.trim().split('\n').at(-1)!;
+    expect(line).toMatch(/^kura-check: could not judge: the app ignored PORT: replica \d \(127\.0\.0\.9\d:\d+\) was told HOST=127\.0\.0\.9\d PORT=\d+ but listens on 127\.0\.0\.9\d:39217$/);
+  }, 60_000);
+});
+
+/** Apps whose sessions live in a store every replica shares: one dynalite, started here, its address passed on. */
+(nginx ? describe : describe.skip)('kura-check --quick on apps with a shared session store', () => {
+  let engine: ReturnType<typeof dynalite>;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    engine = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = engine.address() as { port: number };
+    env = { KURA_ROOT: ROOT, DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` };
+  });
+  afterAll(() => new Promise<void>((resolve) => engine.close(() => resolve())));
+
+  it('express-session with KuraStore: stateless, through the kill and the rolling restart', async () => {
+    const report = await judged('express-kurastore', 131, 'stateless', { env });
+    expect(report.evidence).toEqual([]);
+    expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
+    const report = await judged('kura', 141, 'stateless', { env });
+    expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
+  }, 240_000);
+});
