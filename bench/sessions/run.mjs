@@ -110,7 +110,7 @@ async function startRedis() {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
-  return { url: server.url, pid: server.child.pid, counter, seeder };
+  return { url: server.url, pid: server.pid, counter, seeder };
 }
 
 const direct = (endpoint) =>
