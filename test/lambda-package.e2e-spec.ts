@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
+import { coldStartFiles } from '../scripts/lambda-bundle-files.mjs';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
@@ -24,27 +25,8 @@ beforeAll(async () => {
   zip = new AdmZip(`${ROOT}.serverless/kura.zip`);
 }, 120_000);
 
-/**
- * The files a cold start loads (the entry and the chunks it imports statically, from esbuild's metafile) and
- * their size; `lazy`: the chunks only a dynamic import loads, with the packages in them.
- */
-async function coldStartBytes() {
-  const meta = JSON.parse(await readFile(`${ROOT}.build/lambda-meta.json`, 'utf8')) as {
-    outputs: Record<string, { bytes: number; inputs: Record<string, unknown>; imports?: { path: string; kind: string }[] }>;
-  };
-  const files = new Set<string>();
-  const visit = (file: string) => {
-    if (files.has(file) || !meta.outputs[file]) return;
-    files.add(file);
-    for (const imported of meta.outputs[file].imports ?? []) if (imported.kind === 'import-statement') visit(imported.path);
-  };
-  visit('.build/lambda/index.mjs');
-  const size = [...files].reduce((sum, file) => sum + meta.outputs[file]!.bytes, 0);
-  const lazy = Object.keys(meta.outputs)
-    .filter((file) => !files.has(file))
-    .map((file) => ({ file, inputs: Object.keys(meta.outputs[file]!.inputs).join(' ') }));
-  return { files: [...files], size, lazy };
-}
+/** The files a cold start loads, their size, and the chunks only a dynamic import loads (scripts/lambda-bundle-files). */
+const coldStartBytes = () => coldStartFiles(ROOT);
 
 const resourcesOf = (type: string) => Object.values<any>(template.Resources).filter((resource) => resource.Type === type);
 

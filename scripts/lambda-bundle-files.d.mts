@@ -1,0 +1,6 @@
+/** What a Lambda cold start loads from the split bundle, and the chunks only a dynamic import loads. */
+export function coldStartFiles(root: string): Promise<{
+  files: string[];
+  size: number;
+  lazy: { file: string; inputs: string }[];
+}>;
