@@ -45,10 +45,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
   const event = (what) => (events.push({ atSeconds: at(), what }), progress(what));
   let nginx;
-  const onInterrupt = () => void cleanup().then(() => process.exit(130));
+  // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned.
+  const onInterrupt = (signal) => void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   async function cleanup() {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     await nginx?.stop().catch(() => {});
     await Promise.all([...running].map((replica) => replica.stop('SIGKILL')));
     await rm(work, { recursive: true, force: true });
