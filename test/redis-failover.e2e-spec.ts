@@ -4,7 +4,7 @@ import { connectRedis, type RedisConnection, RedisSessionStore } from '@kura/red
 import { generateSessionToken, sessionIdOf } from '@kura/session';
 import { startKuraInProcess } from './support/kura-app.js';
 import { redisCli, until } from './support/redis-cluster.js';
-import { redisServerMissing, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
 
 /**
@@ -264,11 +264,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   return figures;
 }
 
-const missing = redisServerMissing();
-if (missing) {
-  console.warn(`SKIPPING the Redis failover test: ${missing}`);
-  describe.skip('Kura on Redis Sentinel', () => it('needs redis-server and redis-sentinel', () => undefined));
-} else {
+if (redisRunsPossible('Kura on Redis Sentinel')) {
   describe('Kura on Redis Sentinel: the master is SIGKILLed under load while its replica lags', () => {
     const cleanups: (() => Promise<unknown>)[] = [];
     afterEach(async () => {

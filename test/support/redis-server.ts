@@ -15,6 +15,18 @@ export function redisServerMissing(): string | undefined {
   }
 }
 
+/**
+ * Whether the Redis runs of a test file can go ahead. Where `redis-server` is missing they are skipped the way
+ * every missing tool's tests are: a skipped test named `what`, giving the reason, which the run's skip list reports.
+ */
+export function redisRunsPossible(what: string): boolean {
+  const missing = redisServerMissing();
+  if (!missing) return true;
+  console.warn(`SKIPPING ${what}: ${missing}`);
+  describe.skip(what, () => it(`needs ${missing}`, () => undefined));
+  return false;
+}
+
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
