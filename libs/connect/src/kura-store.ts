@@ -15,9 +15,11 @@ import {
   applyChanges,
   changesBetween,
   cookieOf,
+  cookieSettingsOf,
   documentBytes,
   fromDocument,
   hasChanges,
+  liveCookieOf,
   type SessionChanges,
   type SessionDocument,
   sameCookieSettings,
@@ -36,7 +38,6 @@ type Loaded = (error: unknown, session?: StoredSession | null) => void;
 export const MAX_SESSION_BYTES = 350_000;
 const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
-const NO_DATA: ReadonlyMap<string, string> = new Map();
 const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as kuraStoreTableDefinition() describes',
   timeoutSetting: 'connection.timeoutMs',
@@ -171,7 +172,7 @@ export class KuraStore extends EventEmitter {
     const item = await this.items.read(id, this.clock.now());
     if (!item) return null;
     const loaded = fromDocument(item);
-    this.reads.mark(loaded, { id, generation: item.generation, data: item.data, cookie: item.cookie, expiresAtMs: item.expiresAtMs });
+    this.reads.mark(loaded, { id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
     return loaded;
   }
 
@@ -179,26 +180,30 @@ export class KuraStore extends EventEmitter {
     if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
     const id = itemKeyOf(checkedId(sessionId));
     const now = this.clock.now();
-    // A touch never writes data: only the cookie is needed (and the expiry it asks for).
-    const document = call === 'touch' ? { data: NO_DATA, cookie: cookieOf(session) } : toDocument(session, NOT_DATA);
-    const expiresAtMs = expiryOf(document.cookie === undefined ? undefined : JSON.parse(document.cookie), now, this.ttlMs);
+    // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
+    const cookie = liveCookieOf(session);
+    const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
     if (expiresAtMs <= now) return this.items.delete(id);
     const read = this.reads.of(session, id);
     if (!read) {
-      if (call === 'touch') return void (await this.items.update(id, undefined, { ...NO_CHANGES, cookie: document.cookie, expiresAtMs }, now));
-      const written: ConnectSessionItem = { ...document, expiresAtMs, generation: randomUUID() };
+      // A touch never writes data: only the cookie (and the expiry it asks for).
+      if (call === 'touch') return void (await this.items.update(id, undefined, { ...NO_CHANGES, cookie: cookieOf(session), expiresAtMs }, now));
+      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
       checkSize(written);
       await this.items.replace(id, written);
-      this.reads.remember(session, { id, ...written });
+      this.reads.remember(session, { id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
       return;
     }
-    const changes = call === 'touch' ? NO_CHANGES : changesBetween(read.data, document.data);
-    const moved = !sameCookieSettings(read.cookie, document.cookie) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
+    const settings = cookieSettingsOf(cookie);
+    const moved = !sameCookieSettings(read.cookie, settings) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
+    const document = call === 'touch' ? undefined : toDocument(session, NOT_DATA);
+    const changes = document ? changesBetween(read.data, document.data) : NO_CHANGES;
     if (!hasChanges(changes) && !moved) return;
+    const cookieJson = document ? document.cookie : cookieOf(session);
     const data = applyChanges(read.data, changes);
-    checkSize({ data, cookie: document.cookie });
-    if (await this.items.update(id, read.generation, { ...changes, cookie: document.cookie, expiresAtMs }, now)) {
-      this.reads.remember(session, { ...read, data, cookie: document.cookie, expiresAtMs });
+    checkSize({ data, cookie: cookieJson });
+    if (await this.items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)) {
+      this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs });
     }
   }
 }

@@ -1,4 +1,5 @@
-import { applyChanges, changesBetween, cookieOf, documentBytes, fromDocument, sameCookieSettings, toDocument } from './session-document.js';
+import { createRequire } from 'node:module';
+import { applyChanges, changesBetween, cookieOf, cookieSettingsOf, documentBytes, fromDocument, liveCookieOf, sameCookieSettings, toDocument } from './session-document.js';
 
 const json = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]));
 
@@ -47,29 +48,67 @@ describe('changesBetween (the merge rule)', () => {
   });
 });
 
+/** express-session's own Cookie class, as its Session holds it. */
+const { Cookie: ExpressCookie } = createRequire(import.meta.url)('express-session') as {
+  Cookie: new (options: object) => { maxAge: number; sameSite: string; toJSON(): object };
+};
+
 describe('sameCookieSettings', () => {
-  const cookie = (fields: Record<string, unknown>) => JSON.stringify({ path: '/', httpOnly: true, originalMaxAge: 60_000, ...fields });
+  const fields = (extra: Record<string, unknown>) => ({ path: '/', httpOnly: true, originalMaxAge: 60_000, ...extra });
+  /** As read: the settings of the stored JSON text. */
+  const read = (extra: Record<string, unknown> = {}) => cookieSettingsOf(JSON.parse(JSON.stringify(fields(extra))));
+  const same = (a: unknown, b: unknown) => sameCookieSettings(cookieSettingsOf(a), cookieSettingsOf(b));
 
   it('ignores the expiry, which moves on every request', () => {
-    expect(sameCookieSettings(cookie({ expires: '2026-01-01T00:00:00.000Z' }), cookie({ expires: '2026-01-01T00:01:00.000Z', originalExpires: 'x' }))).toBe(true);
+    expect(sameCookieSettings(read({ expires: '2026-01-01T00:00:00.000Z' }), read({ expires: '2026-01-01T00:01:00.000Z', originalExpires: 'x' }))).toBe(true);
   });
 
   it.each([
-    ['a new maxAge', cookie({ originalMaxAge: 120_000 })],
-    ['another path', cookie({ path: '/app' })],
+    ['a new maxAge', read({ originalMaxAge: 120_000 })],
+    ['another path', read({ path: '/app' })],
+    ['a field added', read({ domain: 'example.com' })],
+    ['a field removed', cookieSettingsOf({ path: '/', originalMaxAge: 60_000 })],
     ['no cookie', undefined],
   ])('sees %s', (_case, other) => {
-    expect(sameCookieSettings(cookie({}), other)).toBe(false);
+    expect(sameCookieSettings(read(), other)).toBe(false);
+    expect(sameCookieSettings(other, read())).toBe(false);
   });
 
   it('ignores the millisecond drift of originalMaxAge that express-session makes when it resets the expiry', () => {
-    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_999 }))).toBe(true);
-    expect(sameCookieSettings(cookie({ originalMaxAge: 1_800_000 }), cookie({ originalMaxAge: 1_799_000 }))).toBe(false);
-    expect(sameCookieSettings(cookie({ originalMaxAge: null }), cookie({ originalMaxAge: 1_800_000 }))).toBe(false);
+    expect(sameCookieSettings(read({ originalMaxAge: 1_800_000 }), read({ originalMaxAge: 1_799_999 }))).toBe(true);
+    expect(sameCookieSettings(read({ originalMaxAge: 1_800_000 }), read({ originalMaxAge: 1_799_000 }))).toBe(false);
+    expect(sameCookieSettings(read({ originalMaxAge: null }), read({ originalMaxAge: 1_800_000 }))).toBe(false);
   });
 
   it('does not care about field order', () => {
-    expect(sameCookieSettings('{"a":1,"b":2}', '{"b":2,"a":1}')).toBe(true);
+    expect(same({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
+  });
+
+  it('compares as JSON: a field JSON leaves out is absent, a Date is its ISO text', () => {
+    expect(same({ path: '/', domain: undefined }, { path: '/' })).toBe(true);
+    expect(same({ at: new Date(0) }, { at: '1970-01-01T00:00:00.000Z' })).toBe(true);
+    expect(same({ nested: { a: 1 } }, { nested: { a: 1 } })).toBe(true);
+    expect(same({ nested: { a: 1 } }, { nested: { a: 2 } })).toBe(false);
+    expect(same('text', 'text')).toBe(true);
+    expect(same('text', { path: '/' })).toBe(false);
+  });
+
+  it("finds express-session's live Cookie the same as its stored JSON, whatever its expiry", () => {
+    const cookie = new ExpressCookie({ path: '/', httpOnly: true, sameSite: 'lax', maxAge: 1_800_000 });
+    const stored = cookieSettingsOf(JSON.parse(JSON.stringify(cookie)));
+    cookie.maxAge = 1_800_000; // what express-session's touch does: a new expiry
+
+    expect(sameCookieSettings(stored, cookieSettingsOf(liveCookieOf({ cookie })))).toBe(true);
+    cookie.sameSite = 'strict';
+    expect(sameCookieSettings(stored, cookieSettingsOf(liveCookieOf({ cookie })))).toBe(false);
+  });
+
+  it('keeps a copy: changing the cookie later does not change its settings', () => {
+    const cookie = fields({});
+    const settings = cookieSettingsOf(cookie);
+    cookie.path = '/elsewhere';
+
+    expect(settings?.path).toBe('/');
   });
 });
 
@@ -88,5 +127,7 @@ describe('cookieOf', () => {
     ['an inherited cookie only', inherited],
   ])('gives the cookie exactly as toDocument does, for a session with %s', (_case, session) => {
     expect(cookieOf(session)).toEqual(toDocument(session, new Set()).cookie);
+    const live = liveCookieOf(session);
+    expect(live === undefined ? undefined : JSON.stringify(live)).toEqual(cookieOf(session));
   });
 });

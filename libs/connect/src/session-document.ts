@@ -38,8 +38,12 @@ export function cookieOf(session: object): string | undefined {
 
 /** The session object a store hands the framework: each key parsed back, the cookie included. */
 export function fromDocument(document: SessionDocument): Record<string, unknown> {
-  // fromEntries defines own properties: a key `__proto__` stays data and never becomes the prototype.
-  const session: Record<string, unknown> = Object.fromEntries([...document.data].map(([key, json]) => [key, JSON.parse(json)]));
+  const session: Record<string, unknown> = {};
+  for (const [key, json] of document.data) {
+    // A key `__proto__` stays data and never becomes the prototype.
+    if (key === '__proto__') Object.defineProperty(session, key, { value: JSON.parse(json), enumerable: true, configurable: true, writable: true });
+    else session[key] = JSON.parse(json);
+  }
   if (document.cookie !== undefined) session.cookie = JSON.parse(document.cookie);
   return session;
 }
@@ -66,8 +70,17 @@ export function applyChanges(read: ReadonlyMap<string, string>, changes: Session
   return next;
 }
 
-/** Cookie fields that move on every request; the rest are the cookie's settings. */
-const MOVING_COOKIE_FIELDS = new Set(['expires', 'originalExpires', 'originalMaxAge']);
+/**
+ * A cookie's settings (`path`, `maxAge`, `sameSite`, ...) as JSON would keep them: every field but the expiry,
+ * which moves on every request and which the touch rule decides on. A copy, taken without turning the cookie
+ * into JSON text, because every request compares the cookie it read with the one it holds.
+ */
+export type CookieSettings = Readonly<Record<string, unknown>>;
+
+/** Cookie fields that move on every request (`originalMaxAge` is compared apart, with its drift allowed). */
+const EXPIRY_FIELDS = new Set(['expires', 'originalExpires']);
+/** The settings of a cookie that is not a JSON object (no framework makes one): its whole JSON text. */
+const WHOLE = '\u0000json';
 /**
  * express-session recomputes `originalMaxAge` from `expires` and the clock whenever it resets the expiry, so it
  * drifts by a millisecond now and then: smaller differences are not a new setting.
@@ -75,28 +88,40 @@ const MOVING_COOKIE_FIELDS = new Set(['expires', 'originalExpires', 'originalMax
 const MAX_AGE_DRIFT_MS = 1000;
 
 /**
- * Whether two cookies (JSON text) carry the same settings (`path`, `maxAge`, `sameSite`, ...), ignoring the
- * expiry, which the touch rule decides on.
+ * The cookie of a session as `JSON.stringify` would see it (its `toJSON()` applied), without making the text:
+ * `undefined` when the session has none, as {@link cookieOf} would give it.
  */
-export function sameCookieSettings(a: string | undefined, b: string | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  const [x, y] = [parseCookie(a), parseCookie(b)];
-  if (x === undefined || y === undefined) return false;
-  const maxAges = [x.originalMaxAge, y.originalMaxAge];
-  const sameMaxAge =
-    maxAges[0] === maxAges[1] || (typeof maxAges[0] === 'number' && typeof maxAges[1] === 'number' && Math.abs(maxAges[0] - maxAges[1]) < MAX_AGE_DRIFT_MS);
-  return sameMaxAge && settingsOf(x) === settingsOf(y);
+export function liveCookieOf(session: object): unknown {
+  if (!Object.prototype.propertyIsEnumerable.call(session, 'cookie')) return undefined;
+  const cookie = (session as { cookie: unknown }).cookie;
+  const value = typeof cookie === 'object' && cookie !== null && typeof (cookie as { toJSON?: unknown }).toJSON === 'function' ? (cookie as { toJSON(key: string): unknown }).toJSON('cookie') : cookie;
+  return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
 }
 
-function parseCookie(json: string): Record<string, unknown> | undefined {
-  const cookie: unknown = JSON.parse(json);
-  return typeof cookie === 'object' && cookie !== null && !Array.isArray(cookie) ? (cookie as Record<string, unknown>) : undefined;
+/** The settings of a cookie as {@link liveCookieOf} or `JSON.parse` gives it; `undefined` for no cookie. */
+export function cookieSettingsOf(cookie: unknown): CookieSettings | undefined {
+  if (cookie === undefined) return undefined;
+  if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie) || cookie instanceof Date) return { [WHOLE]: JSON.stringify(cookie) };
+  const settings: Record<string, unknown> = {};
+  // `__proto__` is no cookie setting, and assigning it would set the prototype.
+  for (const field of Object.keys(cookie)) if (!EXPIRY_FIELDS.has(field) && field !== '__proto__') settings[field] = (cookie as Record<string, unknown>)[field];
+  return settings;
 }
 
-function settingsOf(cookie: Record<string, unknown>): string {
-  return JSON.stringify(Object.entries(cookie).filter(([field]) => !MOVING_COOKIE_FIELDS.has(field)).sort(([x], [y]) => (x < y ? -1 : 1)));
+/**
+ * Whether two cookies carry the same settings, as their JSON would say: a field JSON leaves out (undefined)
+ * counts as absent, field order does not count, and `originalMaxAge` may drift by under a second.
+ */
+export function sameCookieSettings(a: CookieSettings | undefined, b: CookieSettings | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  for (const field in a) if (field !== 'originalMaxAge' && !sameJson(a[field], b[field])) return false;
+  for (const field in b) if (!(field in a) && JSON.stringify(b[field]) !== undefined) return false;
+  const [x, y] = [a.originalMaxAge, b.originalMaxAge];
+  return sameJson(x, y) || (typeof x === 'number' && typeof y === 'number' && Math.abs(x - y) < MAX_AGE_DRIFT_MS);
 }
+
+/** Equal as JSON: the same value, or the same JSON text (a `Date` and its ISO string are the same). */
+const sameJson = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
 
 /** The size DynamoDB counts for the item, near enough: names and values in UTF-8. */
 export function documentBytes(document: SessionDocument): number {

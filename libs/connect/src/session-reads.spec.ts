@@ -61,4 +61,30 @@ describe('SessionReads', () => {
 
     expect(sut.of(session, 'key-1')).toBe(written);
   });
+
+  it('keeps the base out of sight: JSON, for...in and Object.keys see only the session', () => {
+    const sut = new SessionReads();
+    const session = { user: 'ada' };
+    sut.remember(session, read());
+
+    expect(JSON.stringify(session)).toBe('{"user":"ada"}');
+    expect(Object.keys(session)).toEqual(['user']);
+    expect(Object.entries(session)).toEqual([['user', 'ada']]);
+  });
+
+  it('remembers the base of a session object that cannot take a property, too', () => {
+    const sut = new SessionReads();
+    const session = Object.freeze({ user: 'ada' });
+    sut.remember(session, read());
+
+    expect(sut.of(session, 'key-1')).toEqual(read());
+  });
+
+  it("keeps each store's bases apart", () => {
+    const [one, other] = [new SessionReads(), new SessionReads()];
+    const session = {};
+    one.remember(session, read());
+
+    expect(other.of(session, 'key-1')).toBeUndefined();
+  });
 });

@@ -1,3 +1,5 @@
+import type { CookieSettings } from './session-document.js';
+
 /** What a request read of its session: the base its save is compared with. */
 export interface SessionRead {
   /** The item key (the SHA-256 of the session id): a read of another session never serves as a base. */
@@ -5,7 +7,7 @@ export interface SessionRead {
   readonly generation: string;
   /** Each top-level key as read (or as this request last wrote it), JSON text. */
   readonly data: ReadonlyMap<string, string>;
-  readonly cookie: string | undefined;
+  readonly cookie: CookieSettings | undefined;
   readonly expiresAtMs: number;
 }
 
@@ -17,33 +19,36 @@ export interface SessionRead {
  */
 export const READ_MARKER_KEY = '__kura';
 
-/** The opaque value under {@link READ_MARKER_KEY}. */
+/** The opaque value under {@link READ_MARKER_KEY}: it carries the read, and its JSON form is nothing. */
 class ReadMarker {
+  constructor(readonly read: SessionRead) {}
+
   toJSON(): undefined {
     return undefined;
   }
 }
 
 /**
- * Remembers, per session object, what its request read, without holding either alive (WeakMaps): the base
- * that lets a save write only the keys its request changed.
+ * Remembers, per session object, what its request read: the base that lets a save write only the keys its
+ * request changed. The base lives on the session object itself (under a symbol, or in a WeakMap for an object
+ * that cannot take one), so it is gone with it; a WeakMap entry per request would cost the garbage collector
+ * more than the rest of the store's work.
  *
  * - express-session turns what `get` returned into its `Session` through `store.createSession(req, sess)`,
- *   which the store overrides: the read is attached to that `Session` itself (`adopt`).
+ *   which the store overrides: the read is attached to that `Session` itself (`take`, then `remember`).
  * - @fastify/session copies what `get` returned onto its own `Session`, marker included; the marker leads back
  *   to the read (`of`).
  * After each write, the session object's base becomes what its request now knows (`remember`). A session
  * found gone when written keeps its base, so a later save of the same object cannot re-create it either.
  */
 export class SessionReads {
-  private readonly byMarker = new WeakMap<ReadMarker, SessionRead>();
-  private readonly bySession = new WeakMap<object, SessionRead>();
+  /** Where a session object keeps its base: a symbol of this store's own, which JSON, `for...in` and `Object.keys` never see. */
+  private readonly base = Symbol('kura.sessionRead');
+  private readonly sealed = new WeakMap<object, SessionRead>();
 
-  /** Marks what `get` returns with its read. */
+  /** Marks what `get` returns with its read (`loaded` is a plain object the store just made). */
   mark(loaded: Record<string, unknown>, read: SessionRead): void {
-    const marker = new ReadMarker();
-    this.byMarker.set(marker, read);
-    Object.defineProperty(loaded, READ_MARKER_KEY, { value: marker, enumerable: true, configurable: true, writable: true });
+    loaded[READ_MARKER_KEY] = new ReadMarker(read);
   }
 
   /** Takes the marker off what `get` returned (express-session), giving back the read it carried. */
@@ -51,17 +56,19 @@ export class SessionReads {
     const marker = loaded[READ_MARKER_KEY];
     if (!(marker instanceof ReadMarker)) return undefined;
     delete loaded[READ_MARKER_KEY];
-    return this.byMarker.get(marker);
+    return marker.read;
   }
 
   /** The base for a save of `session` under item key `id`, if its request read that session. */
   of(session: object, id: string): SessionRead | undefined {
-    const marker = (session as Record<string, unknown>)[READ_MARKER_KEY];
-    const read = this.bySession.get(session) ?? (marker instanceof ReadMarker ? this.byMarker.get(marker) : undefined);
+    const held = session as Record<string | symbol, unknown>;
+    const marker = held[READ_MARKER_KEY];
+    const read = (held[this.base] as SessionRead | undefined) ?? this.sealed.get(session) ?? (marker instanceof ReadMarker ? marker.read : undefined);
     return read?.id === id ? read : undefined;
   }
 
   remember(session: object, read: SessionRead): void {
-    this.bySession.set(session, read);
+    if (Object.isExtensible(session)) (session as Record<symbol, unknown>)[this.base] = read;
+    else this.sealed.set(session, read);
   }
 }

@@ -28,7 +28,8 @@ export interface RedisKeys {
 }
 
 /** Braces in an id would move the hash tag: they are escaped so the tag is always the whole id. */
-const tag = (value: string) => `{${value.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')}}`;
+const tag = (value: string) => (NEEDS_ESCAPE.test(value) ? `{${value.replaceAll('%', '%25').replaceAll('{', '%7B').replaceAll('}', '%7D')}}` : `{${value}}`);
+const NEEDS_ESCAPE = /[%{}]/;
 
 /** The id inside a key's hash tag (the inverse of the escaping above). */
 export function idOfKey(key: string): string {
