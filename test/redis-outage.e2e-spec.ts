@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -21,13 +22,16 @@ let dataDir: string;
 let redis: RedisServer;
 let kura: KuraProcess;
 let env: Record<string, string>;
+let metricsUrl: string;
 const browser = () => new HttpClient(kura.baseUrl);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'kura-redis-outage-'));
   redis = await startRedisServer({ dir: dataDir, appendOnly: true });
   env = { KURA_STORE: 'redis', REDIS_URL: redis.url, KURA_REDIS_TIMEOUT_MS: String(TIMEOUT_MS), KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
-  kura = await startKuraProcess(env);
+  const metricsPort = await freePort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  kura = await startKuraProcess({ ...env, KURA_METRICS_PORT: String(metricsPort) });
 }, 60_000);
 afterAll(async () => {
   await kura?.stop();
@@ -141,5 +145,16 @@ describe('Kura on Redis', () => {
     expect((await user.get('/session/data')).body).toMatchObject({ data: { cart: ['tea'] } });
     expect((await browser().post('/auth/login', { email, password: PASSWORD })).status).toBe(200);
     expect(kura.child.exitCode).toBeNull();
+  });
+
+  it('counts every Redis command for Prometheus, by name and outcome, with its round trip: the outage shows as errors', async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    console.log(text.split('\n').filter((line) => line.startsWith('kura_redis_commands_total')).join('\n'));
+
+    expect(value(/^kura_redis_commands_total\{command="HGETALL",outcome="ok",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^kura_redis_commands_total\{command="HGETALL",outcome="error",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(100);
+    expect(value(/^kura_redis_commands_total\{command="EVALSHA",outcome="ok",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^kura_redis_command_duration_seconds_count\{[^}]*command="HGETALL"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(103);
   });
 });

@@ -103,8 +103,9 @@ export async function createApp(
   installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });
   if (metrics) {
     metrics.observeHttp(fastify);
-    const { calls } = app.get<KuraStores>(KURA_STORES);
+    const { calls, redisCommands } = app.get<KuraStores>(KURA_STORES);
     if (calls) metrics.observeStore(calls);
+    if (redisCommands) metrics.observeRedis(redisCommands);
   }
 
   app.useGlobalPipes(

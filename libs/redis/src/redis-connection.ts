@@ -1,6 +1,7 @@
 import { createCluster, createSentinel } from 'redis';
 import type { RedisCommander } from './redis-script.js';
 import { createRedisClient, redisClientDefaults, type RedisConnectionOptions } from './redis-client.js';
+import type { RedisCommandLog } from './redis-command-log.js';
 import { ReplicaAckError } from './redis-errors.js';
 
 /**
@@ -42,6 +43,8 @@ export interface RedisTopologyOptions extends RedisConnectionOptions {
    * @default { replicas: 0 } (no WAIT); `connections` 4
    */
   waitForReplicas?: { replicas: number; timeoutMs: number; connections?: number };
+  /** Counts every command and its round trip (for metrics). */
+  commandLog?: RedisCommandLog;
 }
 
 /** One way of reaching Redis (a client, a cluster, a sentinel-backed master), as the connection drives it. */
@@ -204,21 +207,23 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       // connect() rejects only when the client is closed while connecting: nothing left to wait for.
       () => undefined,
     );
+  const log = options.commandLog;
+  const durableSend = async (args: string[]) => {
+    if (durable.length === 0) return shared.send(args);
+    const lane = durable.reduce((idlest, other) => (other.busy < idlest.busy ? other : idlest));
+    lane.busy += 1;
+    try {
+      const [reply, acknowledged] = await lane.link.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
+      if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
+      return reply;
+    } finally {
+      lane.busy -= 1;
+    }
+  };
   return {
     description: describeRedis(options),
-    sendCommand: (args) => shared.send(args),
-    async sendDurable(args: string[]) {
-      if (durable.length === 0) return shared.send(args);
-      const lane = durable.reduce((idlest, other) => (other.busy < idlest.busy ? other : idlest));
-      lane.busy += 1;
-      try {
-        const [reply, acknowledged] = await lane.link.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
-        if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
-        return reply;
-      } finally {
-        lane.busy -= 1;
-      }
-    },
+    sendCommand: log ? (args) => log.time(args, () => shared.send(args)) : (args) => shared.send(args),
+    sendDurable: log ? (args) => log.time(args, () => durableSend(args)) : durableSend,
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
       opening ??= Promise.all([shared, ...durable.map(({ link }) => link)].map(connect)).then(() => undefined);

@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { DynamoDbCallLog } from '@kura/dynamodb';
+import type { RedisCommandLog } from '@kura/redis';
 import type { SessionEvent } from '@kura/session';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics (prom-client) for operators on Kubernetes: HTTP requests by route and status with their
- * duration, every DynamoDB call by operation and outcome with the capacity it consumed, and the process's own
+ * duration, every DynamoDB call by operation and outcome with the capacity it consumed (or, on Redis, every
+ * command by name and outcome with its round trip), and the process's own
  * (event loop lag, heap, GC). Served on a port of their own, so the Ingress never exposes them.
  */
 export class KuraMetrics {
@@ -34,6 +36,19 @@ export class KuraMetrics {
     name: 'kura_dynamodb_consumed_capacity_units_total',
     help: 'Capacity units DynamoDB reported as consumed, by operation (the basis of the on-demand bill)',
     labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  private readonly redisCommands = new Counter({
+    name: 'kura_redis_commands_total',
+    help: 'Redis commands sent (a script counts once, as EVALSHA), by command and outcome',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly redisDuration = new Histogram({
+    name: 'kura_redis_command_duration_seconds',
+    help: "A Redis command's round trip (a durable write's WAIT for replicas included), by command",
+    labelNames: ['command'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
 
@@ -69,6 +84,14 @@ export class KuraMetrics {
     calls.onCall(({ operation, capacityUnits, failed }) => {
       this.storeCalls.inc({ operation, outcome: failed ? 'error' : 'ok' });
       if (capacityUnits > 0) this.capacity.inc({ operation }, capacityUnits);
+    });
+  }
+
+  /** Counts every command the stores send to Redis, with its round trip. */
+  observeRedis(commands: RedisCommandLog): void {
+    commands.onCommand(({ name, failed, seconds }) => {
+      this.redisCommands.inc({ command: name, outcome: failed ? 'error' : 'ok' });
+      this.redisDuration.observe({ command: name }, seconds);
     });
   }
 

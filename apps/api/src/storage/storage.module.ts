@@ -9,6 +9,7 @@ import {
   DynamoDbUserStore,
 } from '@kura/dynamodb';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
+import type { RedisCommandLog } from '@kura/redis';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
 
 export const KURA_STORES = Symbol('kura:stores');
@@ -21,6 +22,8 @@ export interface KuraStores {
   readonly loginAttempts: LoginAttemptStore;
   /** Every DynamoDB call made through these stores (absent for the memory and Redis stores). */
   readonly calls: DynamoDbCallLog | undefined;
+  /** Every Redis command these stores send (only for the Redis stores). */
+  readonly redisCommands?: RedisCommandLog;
   /**
    * Resolves once the store can take commands, or after `withinMs`, whichever comes first (for one-shot commands;
    * the service never waits: it answers 503 until the store is there).
@@ -73,9 +76,10 @@ export async function createStores(config: AppConfig['store']): Promise<KuraStor
  */
 async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   // Loaded only here: the Lambda bundle keeps Redis's client in a chunk of its own that DynamoDB users never load.
-  const { connectRedis, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
+  const { connectRedis, RedisCommandLog, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
   const { keyPrefix: _prefix, timeoutMs, ...topology } = settings;
-  const redis = connectRedis({ ...topology, commandTimeoutMs: timeoutMs });
+  const redisCommands = new RedisCommandLog();
+  const redis = connectRedis({ ...topology, commandTimeoutMs: timeoutMs, commandLog: redisCommands });
   const opened = redis.open();
   const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
   return {
@@ -84,6 +88,7 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
     users: new RedisUserStore(redis, options),
     loginAttempts: new RedisLoginAttemptStore(redis, options),
     calls: undefined,
+    redisCommands,
     connected: (withinMs) => Promise.race([opened, new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]),
     close: () => redis.close(),
   };
