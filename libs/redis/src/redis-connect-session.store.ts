@@ -15,33 +15,31 @@ local function each_chunk(command, first, last)
 end`;
 
 /**
- * Writes the session whole, whatever was there. KEYS: session.
- * ARGV: expiry (epoch ms), generation, has cookie ('1'/'0'), cookie, then field/value pairs.
+ * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
+ * only for a very large session). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the
+ * generation, the expiry and the cookie among them).
  */
 const REPLACE = new RedisScript(`${LUA_CHUNK}
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '${GENERATION}', ARGV[2], '${EXPIRES_AT_MS}', ARGV[1])
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], '${COOKIE}', ARGV[4]) end
-each_chunk('HSET', 5, #ARGV)
+each_chunk('HSET', 2, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
 
 /**
  * Applies a change to the live session of a generation: nothing when the key is gone, of another generation, or
  * expired (its stored expiry not after `now`). KEYS: session. ARGV: now, check generation ('1'/'0'),
- * generation, expiry (epoch ms), has cookie ('1'/'0'), cookie, number of field/value arguments, the
- * field/value pairs, then the fields to delete. Returns 1 when written, 0 otherwise.
+ * generation, expiry (epoch ms), number of field/value arguments, the field/value pairs (the expiry and the
+ * cookie among them), then the fields to delete (the cookie, when it has gone). Returns 1 when written, 0
+ * otherwise. A steady change is HMGET, one HSET and PEXPIREAT.
  */
 const UPDATE = new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}')
 if not held[1] then return 0 end
 if ARGV[2] == '1' and held[1] ~= ARGV[3] then return 0 end
 if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
-local last = 7 + tonumber(ARGV[7])
-each_chunk('HSET', 8, last)
+local last = 5 + tonumber(ARGV[5])
+each_chunk('HSET', 6, last)
 each_chunk('HDEL', last + 1, #ARGV)
-redis.call('HSET', KEYS[1], '${EXPIRES_AT_MS}', ARGV[4])
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], '${COOKIE}', ARGV[6]) else redis.call('HDEL', KEYS[1], '${COOKIE}') end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1`);
 
@@ -84,22 +82,25 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
-    const pairs = [...item.data].flatMap(([key, json]) => [DATA + key, json]);
+    const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
+    for (const [key, json] of item.data) fields.push(DATA + key, json);
     try {
-      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, item.generation, ...cookieArgs(item.cookie), ...pairs]);
+      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields]);
     } catch (error) {
       throw storeUnavailable('connect.set', error);
     }
   }
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
-    const pairs = [...change.set].flatMap(([key, json]) => [DATA + key, json]);
+    const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
+    for (const [key, json] of change.set) fields.push(DATA + key, json);
     const removed = change.remove.map((key) => DATA + key);
-    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, ...cookieArgs(change.cookie), pairs.length, ...pairs, ...removed];
+    if (change.cookie === undefined) removed.push(COOKIE);
+    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, fields.length, ...fields, ...removed];
     try {
       return Number(await UPDATE.run(this.redis, [this.keys.connect(id)], args)) === 1;
     } catch (error) {
-      throw storeUnavailable(pairs.length + removed.length === 0 ? 'connect.touch' : 'connect.set', error);
+      throw storeUnavailable(change.set.size + change.remove.length === 0 ? 'connect.touch' : 'connect.set', error);
     }
   }
 
@@ -112,4 +113,3 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 }
 
-const cookieArgs = (cookie: string | undefined) => (cookie === undefined ? ['0', ''] : ['1', cookie]);
