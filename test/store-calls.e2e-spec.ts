@@ -69,6 +69,26 @@ describe('the write budget', () => {
   });
 });
 
+describe('the cost of session data', () => {
+  it('reads the session and its data in one round trip: GET is one BatchGetItem, PATCH one BatchGetItem and one PutItem', async () => {
+    const kura = await kuraWith();
+    try {
+      const browser = new HttpClient(kura.baseUrl);
+      await browser.signUpAndLogIn(uniqueEmail());
+      const patch = () => browser.request('PATCH', '/session/data', { body: '{"cart":["tea"]}', headers: { 'content-type': 'application/merge-patch+json' } });
+      const calls = (totals: DynamoDbCallTotals) => Object.fromEntries(Object.entries(totals.byOperation).map(([operation, { calls }]) => [operation, calls]));
+
+      expect(calls(await kura.measure(async () => expect((await patch()).status).toBe(200)))).toEqual({ BatchGetItem: 1, PutItem: 1 });
+      expect(calls(await kura.measure(async () => expect((await patch()).status).toBe(200)))).toEqual({ BatchGetItem: 1, PutItem: 1 });
+      const read = await kura.measure(async () => expect((await browser.get('/session/data')).body).toEqual({ data: { cart: ['tea'] }, version: 2 }));
+      expect(calls(read)).toEqual({ BatchGetItem: 1 });
+      expect(read.readCapacityUnits).toBe(2);
+    } finally {
+      await kura.app.close();
+    }
+  });
+});
+
 describe('the cost of a login', () => {
   it('reads the failure counters and the user, reserves the attempt, writes and registers the session: nothing else', async () => {
     const kura = await kuraWith();

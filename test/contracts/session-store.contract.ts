@@ -290,6 +290,23 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
 
         expect(await sut.data.read(id)).toEqual({ data: { a: 3 }, version: 2 });
       });
+
+      it('reads a session with its data in one go, where the adapter offers it, exactly as find and read would', async () => {
+        if (!sut.sessions.findWithData) return; // optional: the session core then reads them one after the other
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+
+        expect(await sut.sessions.findWithData(record.id, now)).toEqual({ record, data: { data: {}, version: 0 } });
+        expect(await sut.data.write(record.id, { cart: ['tea'] }, 0, now + HOUR)).toBe(true);
+        expect(await sut.sessions.findWithData(record.id, now)).toEqual({ record, data: { data: { cart: ['tea'] }, version: 1 } });
+
+        const absent = newRecord(now).id;
+        expect(await sut.sessions.findWithData(absent, now)).toEqual({ record: undefined, data: { data: {}, version: 0 } });
+        expect((await sut.sessions.findWithData(record.id, record.idleExpiresAt + HOUR * 8))?.record).toBeUndefined();
+        await sut.sessions.end(record.id, now);
+        expect((await sut.sessions.findWithData(record.id, now)).record).toBeUndefined();
+      });
     });
 
     describe('failed-login counters', () => {

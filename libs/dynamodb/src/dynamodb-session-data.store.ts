@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
@@ -18,8 +19,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
   ) {}
 
   async read(sessionId: string): Promise<SessionData> {
-    const item = await this.item(sessionId, 'sessionData.read');
-    return item ? { data: JSON.parse(item.document) as Record<string, unknown>, version: item.version } : { data: {}, version: 0 };
+    return sessionDataOf(await this.item(sessionId, 'sessionData.read'));
   }
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
@@ -82,4 +82,15 @@ interface DataItem {
   document: string;
   version: number;
   writeId?: string;
+}
+
+/** The data an item holds (`{}` at version 0 when there is none). */
+function sessionDataOf(item: Pick<DataItem, 'document' | 'version'> | undefined): SessionData {
+  return item ? { data: JSON.parse(item.document) as Record<string, unknown>, version: item.version } : { data: {}, version: 0 };
+}
+
+/** The data a data item holds, read with the low-level client (as `DynamoDbSessionStore.findWithData` does). */
+export function sessionDataOfAttributes(raw: Record<string, AttributeValue> | undefined): SessionData {
+  const document = raw?.document?.S;
+  return sessionDataOf(document === undefined ? undefined : { document, version: Number(raw!.version?.N ?? 0) });
 }

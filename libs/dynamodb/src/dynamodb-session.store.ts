@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
 import {
   effectiveExpiry,
@@ -15,12 +15,14 @@ import {
   type EndOptions,
   type RegisterEntry,
   type RegisterOutcome,
+  type SessionData,
   type SessionExtension,
   type SessionRecord,
   type SessionStore,
 } from '@kura/session';
 import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';
 import { itemKeys, type StateTableItem } from './state-table-keys.js';
 import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
 
@@ -168,6 +170,31 @@ export class DynamoDbSessionStore implements SessionStore {
     // DynamoDB deletes expired items only "within a few days": an expired item that is still there is absent.
     if (!item || item.expiresAt * 1000 <= now) return undefined;
     return toRecord(item);
+  }
+
+  /**
+   * The session and its own data item in one BatchGetItem, both strongly consistent (two read units, one round
+   * trip). Keys DynamoDB leaves unprocessed (throttling) are read again one by one.
+   */
+  async findWithData(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }> {
+    const dataKey = itemKeys.data(id);
+    let result: BatchGetItemCommandOutput;
+    try {
+      result = await this.documents.send(
+        new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: [{ id: { S: id } }, { id: { S: dataKey } }], ConsistentRead: true } }, ...CAPACITY }),
+      );
+    } catch (error) {
+      throw storeUnavailable('session.find', error);
+    }
+    if ((result.UnprocessedKeys?.[this.table]?.Keys?.length ?? 0) > 0) {
+      const [record, data] = await Promise.all([this.find(id, now), new DynamoDbSessionDataStore(this.documents, this.table).read(id)]);
+      return { record, data };
+    }
+    const items = result.Responses?.[this.table] ?? [];
+    const session = items.find((raw) => raw.id?.S === id);
+    const item = session && fromAttributes(session);
+    const live = item && item.expiresAt * 1000 > now ? toRecord(item) : undefined;
+    return { record: live, data: sessionDataOfAttributes(items.find((raw) => raw.id?.S === dataKey)) };
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {

@@ -40,6 +40,10 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return record && effectiveExpiry(record) > now ? record : undefined;
   }
 
+  async findWithData(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }> {
+    return { record: await this.find(id, now), data: this.document(id) };
+  }
+
   async extend(id: string, change: SessionExtension): Promise<boolean> {
     const record = this.live(id);
     if (!record) return false;

@@ -13,7 +13,7 @@ export {
   isValidCookieName,
   isOrigin,
 } from './session.options.js';
-export { SessionService, type CreateSessionOptions } from './session.service.js';
+export { SessionService, type AuthenticateOptions, type CreateSessionOptions } from './session.service.js';
 export { SessionDataService } from './session-data.service.js';
 export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
@@ -26,7 +26,7 @@ export {
   type TokenSource,
   type TransportKind,
 } from './session-transport.js';
-export { SessionGuard, CacheableSession, type CookieReply, transportOf } from './session.guard.js';
+export { SessionGuard, CacheableSession, WithSessionData, type CookieReply, transportOf } from './session.guard.js';
 export { CrossSiteRequestGuard, type CrossSiteSource, crossSiteReason } from './cross-site-request.guard.js';
 export { CurrentSession, ResponseCookies, type ResponseCookieJar } from './session.decorators.js';
 export {

@@ -27,16 +27,23 @@ export class SessionDataService {
     return this.settings.dataStore;
   }
 
-  read(session: SessionRecord): Promise<SessionData> {
-    return this.store.read(dataIdOf(session));
+  /** The data; `read`, when given, is what the guard read with the session (`AuthenticatedSession.data`). */
+  read(session: SessionRecord, read?: SessionData): Promise<SessionData> {
+    return read ? Promise.resolve(read) : this.store.read(dataIdOf(session));
   }
 
-  /** Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`). */
-  async patch(session: SessionRecord, patch: unknown, ifMatch?: number): Promise<SessionData> {
+  /**
+   * Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`).
+   * `read`, when given, is what the guard read with the session: the first attempt starts from it (its write is
+   * conditional on its version like any other), every later one reads again.
+   */
+  async patch(session: SessionRecord, patch: unknown, ifMatch?: number, read?: SessionData): Promise<SessionData> {
     if (!isObject(patch)) throw new InvalidSessionDataError('A session data patch must be a JSON object');
     const key = dataIdOf(session);
+    let prefetched = read;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const current = await this.store.read(key);
+      const current = prefetched ?? (await this.store.read(key));
+      prefetched = undefined;
       if (ifMatch !== undefined && current.version !== ifMatch) throw new SessionDataConflictError(current.version);
       const data = this.merge(current.data, patch);
       if (await this.store.write(key, data, current.version, session.absoluteExpiresAt)) {

@@ -1,3 +1,4 @@
+import type { SessionData } from './session-data-store.port.js';
 import type { SessionRecord } from './session.types.js';
 
 /** Nest injection token for the configured {@link SessionStore}. */
@@ -61,6 +62,13 @@ export interface SessionStore {
 
   /** Reads a session by id (strongly consistent unless configured otherwise); `undefined` if absent, ended or expired. */
   find(id: string, now: number): Promise<SessionRecord | undefined>;
+
+  /**
+   * Optional: `find`, and the session data document kept under data id `id` (as `SessionDataStore.read` gives it,
+   * strongly consistent), in one round trip, for routes that use the data right after authenticating. The
+   * document is the session's own unless the session was re-authenticated (its `dataId` names another).
+   */
+  findWithData?(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }>;
 
   /**
    * Moves the idle expiry forward. Returns `false` when the session no longer exists (it was ended between the

@@ -13,6 +13,7 @@ export type CookieReply = HttpResponseLike;
 
 const SESSION = Symbol('kura:session');
 const CACHEABLE = 'kura:session-cacheable';
+const WITH_DATA = 'kura:session-with-data';
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /**
@@ -21,6 +22,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * can never change anything, whatever cache it still holds.
  */
 export const CacheableSession = () => SetMetadata(CACHEABLE, true);
+
+/**
+ * Marks a route (or a controller) that reads or changes the session's data right after the guard: the guard
+ * reads the data with the session in one round trip where the store can, and hands it on as
+ * `AuthenticatedSession.data` (`SessionDataService` takes it as its first read).
+ */
+export const WithSessionData = () => SetMetadata(WITH_DATA, true);
 
 /** The request after the guard ran: the checked session and how its token came. */
 export interface SessionCarrier {
@@ -47,7 +55,8 @@ export class SessionGuard implements CanActivate {
     const reply = http.getResponse<HttpResponseLike>();
     const { token, kind, cache } = this.transport.read(request);
     const cacheable = SAFE_METHODS.has(request.method.toUpperCase()) && this.reflector.get<boolean>(CACHEABLE, context.getHandler()) === true;
-    const session = await this.sessions.authenticate(token, cacheable ? cache : undefined);
+    const withData = this.reflector.getAllAndOverride<boolean>(WITH_DATA, [context.getHandler(), context.getClass()]) === true;
+    const session = await this.sessions.authenticate(token, cacheable ? cache : undefined, { withData });
     request[SESSION] = { session, kind };
     setResponseHeader(reply, 'cache-control', 'no-store');
     if (kind === 'cookie') {

@@ -224,6 +224,64 @@ describe('SessionService re-authentication window', () => {
     expect(await data.read(renewed.record)).toEqual({ data: { cart: ['tea'], wishlist: ['scones'] }, version: 2 });
   });
 
+  describe('with the data (a @WithSessionData() route)', () => {
+    function withData() {
+      const clock = new ManualClock();
+      const store = new InMemorySessionStore();
+      const settings = resolveSessionSettings({ store, dataStore: store, clock, cache: { ttlSeconds: 15, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+      const sut = new SessionService(settings, new SessionCache(settings));
+      return { sut, store, clock, data: new SessionDataService(settings), findWithData: jest.spyOn(store, 'findWithData'), read: jest.spyOn(store, 'read') };
+    }
+
+    it('reads the session and its data together, and the data service starts from what was read', async () => {
+      const { sut, data, findWithData, read } = withData();
+      const { token, record } = await sut.create(user);
+      await data.patch(record, { cart: ['tea'] });
+      read.mockClear();
+
+      const session = await sut.authenticate(token, undefined, { withData: true });
+
+      expect(findWithData).toHaveBeenCalledTimes(1);
+      expect(session.data).toEqual({ data: { cart: ['tea'] }, version: 1 });
+      expect(await data.read(session.record, session.data)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+      expect(await data.patch(session.record, { tea: 'green' }, undefined, session.data)).toEqual({ data: { cart: ['tea'], tea: 'green' }, version: 2 });
+      expect(read).not.toHaveBeenCalled();
+    });
+
+    it('never hands over a stale read as current: a write in between makes the first attempt fail and the next read again', async () => {
+      const { sut, data, read } = withData();
+      const { token, record } = await sut.create(user);
+      const session = await sut.authenticate(token, undefined, { withData: true });
+      await data.patch(record, { other: 'tab' }); // lands after the guard's read
+
+      expect(await data.patch(session.record, { mine: 1 }, undefined, session.data)).toEqual({ data: { other: 'tab', mine: 1 }, version: 2 });
+      expect(read).toHaveBeenCalled();
+      await expect(data.patch(session.record, { strict: 1 }, 0, session.data)).rejects.toMatchObject({ currentVersion: 2 });
+    });
+
+    it("brings no data for a re-authenticated session, whose data lives under its first session's id: the service reads it there", async () => {
+      const { sut, data } = withData();
+      const { token, record } = await sut.create(user);
+      await data.patch(record, { cart: ['tea'] });
+      const renewed = await sut.reauthenticated(await sut.authenticate(token));
+
+      const session = await sut.authenticate(renewed.token, undefined, { withData: true });
+
+      expect(session.data).toBeUndefined();
+      expect(await data.read(session.record, session.data)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+    });
+
+    it('brings no data when the signed cache vouched for the session (no store read)', async () => {
+      const { sut } = withData();
+      const { token } = await sut.create(user);
+      const first = await sut.authenticate(token);
+
+      const cached = await sut.authenticate(token, first.cache!.jws, { withData: true });
+
+      expect(cached.data).toBeUndefined();
+    });
+  });
+
   it('treats a record stored before the field existed as authenticated at its creation', async () => {
     const { sut, clock } = setup();
     const { record } = await sut.create(user);

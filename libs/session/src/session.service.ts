@@ -35,6 +35,15 @@ function addressOf(ip: string | undefined): string | undefined {
 /** Sessions ended at once by a sweep: enough to be quick, few enough not to trip the engine's throttling. */
 const SWEEP_CONCURRENCY = 8;
 
+/** What a route needs besides the checked session. */
+export interface AuthenticateOptions {
+  /**
+   * The session's data too, read in the same round trip when the store can (`findWithData`): the route reads or
+   * changes it next. Only a store read brings it (not the signed cache).
+   */
+  readonly withData?: boolean;
+}
+
 /** How a new session comes to be. */
 export interface CreateSessionOptions {
   /**
@@ -111,16 +120,16 @@ export class SessionService {
    * With the signed cache on, a valid cache token for this very session stands in for the store read; pass
    * one only where the request changes nothing (the cache cannot know of a revocation).
    */
-  async authenticate(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
+  async authenticate(token: string | undefined, cached?: string, options: AuthenticateOptions = {}): Promise<AuthenticatedSession> {
     try {
-      return await this.check(token, cached);
+      return await this.check(token, cached, options.withData === true);
     } catch (error) {
       if (error instanceof SessionRejectedError) this.settings.events({ type: 'rejected', reason: error.reason });
       throw error;
     }
   }
 
-  private async check(token: string | undefined, cached?: string): Promise<AuthenticatedSession> {
+  private async check(token: string | undefined, cached: string | undefined, withData: boolean): Promise<AuthenticatedSession> {
     if (token === undefined || token === '') throw new SessionRejectedError('missing');
     if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
     const id = sessionIdOf(token);
@@ -129,24 +138,26 @@ export class SessionService {
       this.settings.events({ type: 'authenticated', source: 'cache' });
       return { token, record: fromCache, extended: false };
     }
-    const session = await this.fromStore(token, id);
+    const session = await this.fromStore(token, id, withData);
     this.settings.events({ type: 'authenticated', source: 'store' });
     if (session.extended) this.settings.events({ type: 'extended' });
     if (!this.cache.enabled) return session;
     return { ...session, cache: await this.cache.issue(session.record) };
   }
 
-  private async fromStore(token: string, id: string): Promise<AuthenticatedSession> {
+  private async fromStore(token: string, id: string, withData: boolean): Promise<AuthenticatedSession> {
     const { clock, store } = this.settings;
     const now = clock.now();
-    const record = await store.find(id, now);
+    const { record, data } = withData && store.findWithData ? await store.findWithData(id, now) : { record: await store.find(id, now), data: undefined };
     if (!record) throw new SessionRejectedError('unknown');
     if (effectiveExpiry(record) <= now) throw new SessionRejectedError('expired');
-    if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false };
+    // The document read under `id` is this session's data only if the session keeps its data under its own id.
+    const own = data !== undefined && dataIdOf(record) === id ? { data } : {};
+    if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false, ...own };
 
     const change = this.seen(record, now);
     if (!(await store.extend(record.id, change))) throw new SessionRejectedError('revoked');
-    return { token, record: { ...record, ...change }, extended: true };
+    return { token, record: { ...record, ...change }, extended: true, ...own };
   }
 
   /** A use of the session at `now`: the idle expiry moves forward, never past the absolute one. */

@@ -1,3 +1,4 @@
+import type { SessionData } from './session-data-store.port.js';
 /**
  * The user a session belongs to, as the app identified them at login. The session layer uses only `id` (the key
  * of the user's session register); `email` and `name` are kept as given and handed back on every request, so an
@@ -54,6 +55,11 @@ export interface AuthenticatedSession {
   readonly extended: boolean;
   /** A fresh signed cache to hand the client, when the cache is on and the store was read for this request. */
   readonly cache?: { readonly jws: string; readonly expiresAt: number };
+  /**
+   * This session's data, read in the same round trip as the session itself: only on `@WithSessionData()` routes,
+   * when the store was read and can do both at once (`SessionStore.findWithData`).
+   */
+  readonly data?: SessionData;
 }
 
 /**

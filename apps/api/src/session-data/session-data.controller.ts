@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard } from '@kura/session';
+import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard, WithSessionData } from '@kura/session';
 import * as z from 'zod';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
@@ -28,6 +28,7 @@ const SessionDataResponse = z
 @ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
 @ApiProblem(503, 'The store is unavailable, or the data is under heavy contention; try again after Retry-After.', RETRY_AFTER)
 @UseGuards(SessionGuard)
+@WithSessionData()
 @Controller('session/data')
 export class SessionDataController {
   constructor(private readonly data: SessionDataService) {}
@@ -40,7 +41,7 @@ export class SessionDataController {
   })
   @ApiOkResponse({ description: 'The data and its version.', standardSchema: SessionDataResponse, headers: ETAG })
   async read(@CurrentSession() session: AuthenticatedSession, @ResponseHeaders() headers: ResponseHeaderWriter) {
-    return tagged(await this.data.read(session.record), headers);
+    return tagged(await this.data.read(session.record, session.data), headers);
   }
 
   @Patch()
@@ -69,7 +70,7 @@ export class SessionDataController {
     @ResponseHeaders() headers: ResponseHeaderWriter,
   ) {
     const version = versionFromIfMatch(ifMatch);
-    return tagged(await this.data.patch(session.record, patch, version === null ? -1 : version), headers);
+    return tagged(await this.data.patch(session.record, patch, version === null ? -1 : version, session.data), headers);
   }
 }
 
