@@ -1,5 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { ManualClock } from '@kura/common';
-import { base64url, decodeJwt, decodeProtectedHeader, type JWTHeaderParameters, type JWTPayload, SignJWT } from 'jose';
+import { base64url, decodeJwt, decodeProtectedHeader, errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { InMemorySessionStore } from './in-memory-session.store.js';
 import { resolveSessionSettings } from './session.options.js';
 import { effectiveExpiry, type SessionRecord } from './session.types.js';
@@ -338,3 +339,62 @@ describe('SessionCache', () => {
     });
   });
 });
+
+/** A compact JWS signed directly (jose refuses to sign some of these headers). */
+function rawSigned(header: object, claims: object, secret: Uint8Array): string {
+  const input = `${encode(header)}.${encode(claims)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+describe('the hand-written verification (node:crypto, for speed)', () => {
+  /** What jose's own jwtVerify says of a token, with the options the cache used to give it. */
+  async function joseAccepts(jws: string, keys: SessionCacheKey[], now: number): Promise<boolean> {
+    const key = (header: { kid?: string }) => {
+      const found = keys.find((candidate) => candidate.kid === header.kid);
+      if (!found) throw new errors.JWKSNoMatchingKey();
+      return found.secret;
+    };
+    return jwtVerify(jws, key, { algorithms: ['HS256'], typ: 'kura-session-cache+jwt', requiredClaims: ['exp', 'iat', 'sid', 'sub'], currentDate: new Date(now) }).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  it('agrees with jose on genuine, altered and forged tokens', async () => {
+    const { sut, clock } = setup({ keys: [k1, k2] });
+    const now = clock.now();
+    const record = sessionAt(now);
+    const { jws, header, claims } = await genuine(sut, record);
+    const [h, p, sig] = jws.split('.') as [string, string, string];
+    const seconds = Math.floor(now / SECOND);
+    const flipped = base64url.encode(base64url.decode(sig).map((byte, index) => (index === 5 ? byte ^ 0x10 : byte)));
+    const corpus: [string, string][] = [
+      ['genuine', jws],
+      ['signed by the second key', await sign(claims, { ...header, kid: 'k2' }, k2.secret)],
+      ['payload changed', `${h}.${encode({ ...claims, sub: 'u-admin' })}.${sig}`],
+      ['signature changed', `${h}.${p}.${flipped}`],
+      ['signature cut', `${h}.${p}.${sig.slice(0, -2)}`],
+      ['not base64url', `${h}.${p}.${sig.slice(0, -1)}*`],
+      ['alg none', `${encode({ ...header, alg: 'none' })}.${p}.`],
+      ['HS512', await sign(claims, { ...header, alg: 'HS512' }, k1.secret)],
+      ['typ JWT', await sign(claims, { ...header, typ: 'JWT' }, k1.secret)],
+      ['unknown kid', await sign(claims, { ...header, kid: 'k9' }, k1.secret)],
+      ['crit header', rawSigned({ ...header, crit: ['x'], x: 1 }, claims, k1.secret)],
+      ['b64 false', rawSigned({ ...header, b64: false, crit: ['b64'] }, claims, k1.secret)],
+      ['typ with application/', rawSigned({ ...header, typ: 'application/kura-session-cache+jwt' }, claims, k1.secret)],
+      ['expired', await sign({ ...claims, exp: seconds }, header, k1.secret)],
+      ['not yet valid', await sign({ ...claims, nbf: seconds + 10 }, header, k1.secret)],
+      ['valid from now', await sign({ ...claims, nbf: seconds }, header, k1.secret)],
+      ['exp as text', await sign({ ...claims, exp: String(seconds + 30) } as unknown as JWTPayload, header, k1.secret)],
+      ['payload an array', `${h}.${base64url.encode('[1,2]')}.${sig}`],
+      ['four parts', `${jws}.x`],
+    ];
+
+    for (const [name, token] of corpus) {
+      const ours = (await sut.verify(token, record.id)) !== undefined;
+      expect({ name, ours }).toEqual({ name, ours: await joseAccepts(token, [k1, k2], now) });
+    }
+    expect((await sut.verify(jws, record.id)) !== undefined).toBe(true);
+  });
+});
+
