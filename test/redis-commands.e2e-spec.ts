@@ -101,6 +101,17 @@ describe('Redis commands per request, counted at the server', () => {
     expect(counts).toEqual({ hgetall: 1, evalsha: 1 });
   });
 
+  it('reads the session with its data in one script, and changes the data with one more: PATCH /session/data is two round trips', async () => {
+    const browser = new HttpClient(kura.baseUrl);
+    await browser.signUpAndLogIn(uniqueEmail());
+    const patch = () => browser.request('PATCH', '/session/data', { body: '{"cart":["tea"]}', headers: { 'content-type': 'application/merge-patch+json' } });
+    await patch(); // loads the scripts on a fresh server (NOSCRIPT, then EVAL): not the steady cost
+
+    // MONITOR shows what clients send, not what the scripts run inside (the read: HGETALL + HMGET of two keys in one slot).
+    expect(await kura.measure(async () => expect((await patch()).status).toBe(200))).toEqual({ evalsha: 2 });
+    expect(await kura.measure(async () => expect((await browser.get('/session/data')).status).toBe(200))).toEqual({ evalsha: 1 });
+  });
+
   it('logs in with single-key steps only: no KEYS, no SCAN, no MULTI spanning keys', async () => {
     const api = new HttpClient(kura.baseUrl);
     const email = uniqueEmail();

@@ -361,6 +361,7 @@ const SYSTEMS = [
   { key: 'fastify-kura', name: '@fastify/session + KuraStore', kind: 'cookie', script: 'fastify-kura-store.mjs', scenarios: ['me', 'update'] },
   { key: 'limit', name: 'limit: one consistent GetItem, plain Fastify', kind: 'limit', script: 'single-getitem.mjs', scenarios: ['me'] },
   { key: 'nest', name: 'reference: one consistent GetItem, minimal NestJS', kind: 'limit', script: 'nest-getitem.ts', scenarios: ['me'] },
+  { key: 'nest-memory', name: 'reference: minimal NestJS, no session, from memory', kind: 'limit', script: 'nest-memory.ts', scenarios: ['me'] },
   { key: 'ceiling', name: 'ceiling: plain Fastify, no session', kind: 'ceiling', script: 'plain-fastify.mjs', scenarios: ['me', 'update'] },
   // The Redis group: the same apps with REDIS_URL, on the one redis-server.
   { key: 'redis-anchor', group: 'redis', name: 'express-session + connect-redis', kind: 'cookie', script: 'express-session.mjs', scenarios: ['me', 'update'] },
@@ -372,7 +373,7 @@ const SYSTEMS = [
 // --systems kura-strict,limit runs a subset (the goals need all of them).
 const ONLY = option('systems', '').split(',').filter(Boolean);
 const inGroups = SYSTEMS.filter((system) => GROUPS.includes(system.group));
-const selected = ONLY.length > 0 ? inGroups.filter((system) => ONLY.includes(system.key) || (system.key === 'kura-strict' && (ONLY.includes('limit') || ONLY.includes('nest')))) : inGroups;
+const selected = ONLY.length > 0 ? inGroups.filter((system) => ONLY.includes(system.key) || (system.key === 'kura-strict' && ['limit', 'nest', 'nest-memory'].some((key) => ONLY.includes(key)))) : inGroups;
 /** Whether every system of a group runs (its goals need all of them). */
 const complete = (group) => ONLY.length === 0 && GROUPS.includes(group);
 const engine = await startEngine();
@@ -400,6 +401,7 @@ try {
     const sessions = await openSessions(system, started.url);
     if (system.key === 'kura-strict') kuraTokens = sessions.map((session) => session.token);
     running.set(system, { ...started, sessions });
+    system.rss = { idle: await rssMiB(started.pid) };
   }
   for (const scenario of Object.keys(SCENARIOS)) {
     const systems = selected.filter((system) => wanted(system).includes(scenario));
@@ -427,6 +429,7 @@ try {
       }
     }
   }
+  for (const system of selected) system.rss.loaded = await rssMiB(running.get(system).pid);
   for (const system of selected.filter((candidate) => wanted(candidate).includes('update') && candidate.kind !== 'ceiling')) {
     const { url, sessions } = running.get(system);
     const [fresh] = await openSessions({ ...system, key: `${system.key}-lost` }, url).catch(() => [sessions[0]]);
@@ -435,6 +438,13 @@ try {
 } finally {
   for (const { stop } of running.values()) await stop();
   await stopAll();
+}
+
+/** Resident memory of a process (MiB), from /proc: what a Kubernetes node packs replicas by. */
+async function rssMiB(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  return kib / 1024;
 }
 
 /** One row per system and scenario: the rounds added up (requests, calls, CPU), latency from every round. */
@@ -502,6 +512,12 @@ for (const [scenario, { title }] of Object.entries(SCENARIOS)) {
   }
   lines.push('');
 }
+lines.push('### Memory per replica (resident, MiB)', '', '| system | idle (sessions open) | after the run | requests served |', '| --- | ---: | ---: | ---: |');
+for (const system of selected) {
+  const served = results.filter((row) => row.system === system).reduce((total, row) => total + row.result.requests.total, 0);
+  lines.push(`| ${system.name} | ${fixed(system.rss.idle, 1)} | ${fixed(system.rss.loaded, 1)} | ${served} |`);
+}
+lines.push('');
 lines.push(`### ${CONCURRENT_UPDATES} concurrent session-data updates to one session (each adds its own key)`, '', '| system | updates lost |', '| --- | ---: |');
 for (const system of selected.filter((s) => s.lost !== undefined)) lines.push(`| ${system.name} | ${system.lost} of ${CONCURRENT_UPDATES} |`);
 lines.push('');
@@ -534,6 +550,25 @@ function dynamoDbGoals() {
     ['cost per million authenticated requests, connect-dynamodb vs Kura strict', `${fixed(anchors[0].costPerMillion / strict.costPerMillion, 1)}x`, 'at most 6x for one consistent read', anchors[0].costPerMillion >= 5.5 * strict.costPerMillion],
   );
   if (strict.writes >= 0.01) failures.push(`Kura strict wrote ${strict.writes} times per authenticated request`);
+  leanGoals(strict, cached);
+}
+
+/** Kura's own cost over NestJS doing the same work (issue 17). */
+function leanGoals(strict, cached) {
+  const reference = metric('nest');
+  const memory = metric('nest-memory');
+  const patch = metric('kura-strict', 'update');
+  const anchorPatch = metric('express', 'update');
+  const kuraSystem = selected.find((system) => system.key === 'kura-strict');
+  const nestSystem = selected.find((system) => system.key === 'nest');
+  const expressSystem = selected.find((system) => system.key === 'express');
+  goals.push(
+    ['PATCH /session/data, Kura strict vs express-session + connect-dynamodb, req/s', `${fixed(patch.rps / anchorPatch.rps)}x (p99 ${patch.p99} vs ${anchorPatch.p99} ms; lost ${kuraSystem.lost} vs ${expressSystem.lost} of ${CONCURRENT_UPDATES})`, 'target >= 1.0x, 0 lost, p99 no worse', patch.rps / anchorPatch.rps >= 1 && kuraSystem.lost === 0 && patch.p99 <= anchorPatch.p99],
+    ['Kura cache vs minimal NestJS from memory, req/s', `${fixed(cached.rps / memory.rps)}x`, 'target >= 0.85x', cached.rps / memory.rps >= 0.85],
+    ['Kura strict vs one-GetItem limit, req/s (issue 17)', `${fixed(strict.rps / metric('limit').rps)}x`, 'target >= 0.95x', strict.rps / metric('limit').rps >= 0.95],
+    ['server CPU per request, Kura strict vs minimal NestJS one-GetItem', `${fixed(strict.cpuUs / reference.cpuUs)}x (${Math.round(strict.cpuUs)} vs ${Math.round(reference.cpuUs)} µs)`, 'target <= 1.05x', strict.cpuUs / reference.cpuUs <= 1.05],
+    ['resident memory after the run, Kura strict vs minimal NestJS one-GetItem', `${fixed(kuraSystem.rss.loaded / nestSystem.rss.loaded)}x (${fixed(kuraSystem.rss.loaded, 1)} vs ${fixed(nestSystem.rss.loaded, 1)} MiB; idle ${fixed(kuraSystem.rss.idle, 1)} vs ${fixed(nestSystem.rss.idle, 1)})`, 'target <= 1.2x', kuraSystem.rss.loaded / nestSystem.rss.loaded <= 1.2],
+  );
 }
 
 /** On Redis the framework dominates, so the goals compare like with like (issue 15). */

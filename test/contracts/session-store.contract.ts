@@ -292,20 +292,24 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       });
 
       it('reads a session with its data in one go, where the adapter offers it, exactly as find and read would', async () => {
-        if (!sut.sessions.findWithData) return; // optional: the session core then reads them one after the other
+        const { sessions, data } = sut;
+        if (!sessions.findWithData) return; // optional: the session core then reads them one after the other
         const now = Date.now();
         const record = newRecord(now);
-        await sut.sessions.insert(record);
+        await sessions.insert(record);
 
-        expect(await sut.sessions.findWithData(record.id, now)).toEqual({ record, data: { data: {}, version: 0 } });
-        expect(await sut.data.write(record.id, { cart: ['tea'] }, 0, now + HOUR)).toBe(true);
-        expect(await sut.sessions.findWithData(record.id, now)).toEqual({ record, data: { data: { cart: ['tea'] }, version: 1 } });
+        expect(await sessions.findWithData(record.id, now, data)).toEqual({ record, data: { data: {}, version: 0 } });
+        expect(await data.write(record.id, { cart: ['tea'] }, 0, now + HOUR)).toBe(true);
+        expect(await sessions.findWithData(record.id, now, data)).toEqual({ record, data: { data: { cart: ['tea'] }, version: 1 } });
 
         const absent = newRecord(now).id;
-        expect(await sut.sessions.findWithData(absent, now)).toEqual({ record: undefined, data: { data: {}, version: 0 } });
-        expect((await sut.sessions.findWithData(record.id, record.idleExpiresAt + HOUR * 8))?.record).toBeUndefined();
-        await sut.sessions.end(record.id, now);
-        expect((await sut.sessions.findWithData(record.id, now)).record).toBeUndefined();
+        expect(await sessions.findWithData(absent, now, data)).toEqual({ record: undefined, data: { data: {}, version: 0 } });
+        expect((await sessions.findWithData(record.id, record.idleExpiresAt + HOUR * 8, data)).record).toBeUndefined();
+        // A data store that is not the adapter's own (another table, prefix or connection): no data, never the wrong one.
+        const foreign = { read: async () => ({ data: { wrong: true }, version: 9 }), write: async () => false, retain: async () => undefined };
+        expect(await sessions.findWithData(record.id, now, foreign)).toEqual({ record, data: undefined });
+        await sessions.end(record.id, now);
+        expect((await sessions.findWithData(record.id, now, data)).record).toBeUndefined();
       });
     });
 

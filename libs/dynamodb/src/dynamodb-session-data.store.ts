@@ -18,6 +18,11 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
     private readonly tableName: string,
   ) {}
 
+  /** Whether this store's items are in `tableName` through `documents` (so a session store there can read them). */
+  keepsItemsIn(documents: DynamoDBDocumentClient, tableName: string): boolean {
+    return documents === this.documents && tableName === this.tableName;
+  }
+
   async read(sessionId: string): Promise<SessionData> {
     return sessionDataOf(await this.item(sessionId, 'sessionData.read'));
   }

@@ -16,6 +16,7 @@ import {
   type RegisterEntry,
   type RegisterOutcome,
   type SessionData,
+  type SessionDataStore,
   type SessionExtension,
   type SessionRecord,
   type SessionStore,
@@ -176,7 +177,8 @@ export class DynamoDbSessionStore implements SessionStore {
    * The session and its own data item in one BatchGetItem, both strongly consistent (two read units, one round
    * trip). Keys DynamoDB leaves unprocessed (throttling) are read again one by one.
    */
-  async findWithData(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }> {
+  async findWithData(id: string, now: number, dataStore: SessionDataStore): Promise<{ record: SessionRecord | undefined; data: SessionData | undefined }> {
+    if (!(dataStore instanceof DynamoDbSessionDataStore && dataStore.keepsItemsIn(this.documents, this.table))) return { record: await this.find(id, now), data: undefined };
     const dataKey = itemKeys.data(id);
     let result: BatchGetItemCommandOutput;
     try {

@@ -5,6 +5,8 @@ import {
   type EndOptions,
   type RegisterEntry,
   type RegisterOutcome,
+  type SessionData,
+  type SessionDataStore,
   type SessionExtension,
   type SessionRecord,
   type SessionStore,
@@ -13,6 +15,7 @@ import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript } from './redis-script.js';
+import { RedisSessionDataStore } from './redis-session-data.store.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
 export interface RedisSessionStoreOptions extends RedisStoreOptions {
@@ -46,6 +49,13 @@ const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'idleExpiresAt
  * tombstone of an ended one: no `createdAt`): 0, nothing written. Written: 2.
  * KEYS: session. ARGV: userId, createdAt, expiry (epoch ms), then field/value pairs.
  */
+/**
+ * A session and its data document, read together (one round trip; the two keys share their hash tag, so one
+ * slot). KEYS: session, data. Returns the session's HGETALL and the document's `d` and `v`.
+ */
+const FIND_WITH_DATA = new RedisScript(`
+return { redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'd', 'v') }`);
+
 const INSERT = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt')
@@ -192,6 +202,16 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     // Redis expires keys on its own clock: a session past its expiry on ours is absent all the same.
     if (!record || effectiveExpiry(record) <= now) return undefined;
     return record;
+  }
+
+  async findWithData(id: string, now: number, dataStore: SessionDataStore): Promise<{ record: SessionRecord | undefined; data: SessionData | undefined }> {
+    if (!(dataStore instanceof RedisSessionDataStore && this.sharesKeysWith(dataStore))) return { record: await this.find(id, now), data: undefined };
+    const [session, [document, version]] = (await this.call('session.find', () =>
+      FIND_WITH_DATA.run(this.redis, [this.keys.session(id), this.keys.data(id)], []),
+    )) as [unknown, [string | null, string | null]];
+    const record = recordOf({ ...hashOf(session), id });
+    const data = document === null || version === null ? { data: {}, version: 0 } : { data: JSON.parse(document) as Record<string, unknown>, version: Number(version) };
+    return { record: record && effectiveExpiry(record) > now ? record : undefined, data };
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {

@@ -40,8 +40,8 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     return record && effectiveExpiry(record) > now ? record : undefined;
   }
 
-  async findWithData(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }> {
-    return { record: await this.find(id, now), data: this.document(id) };
+  async findWithData(id: string, now: number, dataStore: SessionDataStore): Promise<{ record: SessionRecord | undefined; data: SessionData | undefined }> {
+    return { record: await this.find(id, now), data: dataStore === this ? this.document(id) : undefined };
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { SessionData } from './session-data-store.port.js';
+import type { SessionData, SessionDataStore } from './session-data-store.port.js';
 import type { SessionRecord } from './session.types.js';
 
 /** Nest injection token for the configured {@link SessionStore}. */
@@ -64,11 +64,13 @@ export interface SessionStore {
   find(id: string, now: number): Promise<SessionRecord | undefined>;
 
   /**
-   * Optional: `find`, and the session data document kept under data id `id` (as `SessionDataStore.read` gives it,
-   * strongly consistent), in one round trip, for routes that use the data right after authenticating. The
-   * document is the session's own unless the session was re-authenticated (its `dataId` names another).
+   * Optional: `find`, and the document `dataStore` keeps under data id `id` (as its `read` gives it, strongly
+   * consistent), in one round trip, for routes that use the data right after authenticating. `data` is
+   * `undefined` when `dataStore` is not this adapter's own (another table, prefix or connection): the caller
+   * then reads it itself. The document is the session's own unless the session was re-authenticated (its
+   * `dataId` names another).
    */
-  findWithData?(id: string, now: number): Promise<{ record: SessionRecord | undefined; data: SessionData }>;
+  findWithData?(id: string, now: number, dataStore: SessionDataStore): Promise<{ record: SessionRecord | undefined; data: SessionData | undefined }>;
 
   /**
    * Moves the idle expiry forward. Returns `false` when the session no longer exists (it was ended between the

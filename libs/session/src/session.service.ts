@@ -146,9 +146,9 @@ export class SessionService {
   }
 
   private async fromStore(token: string, id: string, withData: boolean): Promise<AuthenticatedSession> {
-    const { clock, store } = this.settings;
+    const { clock, store, dataStore } = this.settings;
     const now = clock.now();
-    const { record, data } = withData && store.findWithData ? await store.findWithData(id, now) : { record: await store.find(id, now), data: undefined };
+    const { record, data } = withData && dataStore && store.findWithData ? await store.findWithData(id, now, dataStore) : { record: await store.find(id, now), data: undefined };
     if (!record) throw new SessionRejectedError('unknown');
     if (effectiveExpiry(record) <= now) throw new SessionRejectedError('expired');
     // The document read under `id` is this session's data only if the session keeps its data under its own id.
