@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/session';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
@@ -30,19 +30,21 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
     const writeId = randomUUID();
     try {
+      // Every patch's write: the low-level command with the item spelled out, without the document client's
+      // generic marshalling (as the session read does).
       await this.documents.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            id: itemKeys.data(sessionId),
-            document: JSON.stringify(data),
-            version: expectedVersion + 1,
-            writeId,
-            expiresAt: Math.ceil(expiresAt / 1000),
+            id: { S: itemKeys.data(sessionId) },
+            document: { S: JSON.stringify(data) },
+            version: { N: String(expectedVersion + 1) },
+            writeId: { S: writeId },
+            expiresAt: { N: String(Math.ceil(expiresAt / 1000)) },
           },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(id)' }
-            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
