@@ -2,11 +2,10 @@ import type { AddressInfo } from 'node:net';
 import type { ConsoleLogger } from '@nestjs/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
-import { DataDirInUseError, startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
+import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
 import { listening, PortInUseError } from './port-in-use.error.js';
-import { KuraMetrics } from './observability/metrics.js';
 import { initTables } from './storage/tables.js';
 
 /** How long open connections may carry one more request once new ones are refused (see lastCall). */
@@ -17,7 +16,9 @@ async function main(): Promise<void> {
   let config = configOrExit();
   const logger = createLogger(config.log);
 
-  const embedded = config.store.kind === 'embedded' ? await startEmbeddedDynamoDb(config.store.dataDir) : undefined;
+  // The embedded engine (dynalite, LevelDB) and the metrics (prom-client) are loaded only when used: a replica
+  // on a real store does not carry them in memory.
+  const embedded = config.store.kind === 'embedded' ? await (await import('./embedded/embedded-dynamodb.js')).startEmbeddedDynamoDb(config.store.dataDir) : undefined;
   if (embedded) {
     config = { ...config, store: { ...config.store, endpoint: embedded.endpoint } };
     logger.log(`embedded DynamoDB (dynalite) at ${embedded.endpoint}, data in ${config.store.dataDir}`, 'Store');
@@ -61,7 +62,7 @@ async function serve(config: AppConfig, logger: ConsoleLogger) {
   }
   if (config.store.createTables) await initTables(config.store, logger);
 
-  const metrics = config.metrics.port === undefined ? undefined : new KuraMetrics();
+  const metrics = config.metrics.port === undefined ? undefined : new (await import('./observability/metrics.js')).KuraMetrics();
   const app = await createApp(config, logger, undefined, metrics);
   await listening('PORT', config.http.port, () => app.listen({ host: config.http.host, port: config.http.port }));
   const metricsPort = config.metrics.port;

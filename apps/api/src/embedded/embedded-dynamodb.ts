@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { engineAnswers } from '@kura/dynamodb';
+import { DataDirInUseError } from './data-dir-in-use.error.js';
 
 /** A DynamoDB-compatible engine inside this process, for `npm start` with no setup. */
 export interface EmbeddedDynamoDb {
@@ -11,22 +12,7 @@ export interface EmbeddedDynamoDb {
   close(): Promise<void>;
 }
 
-/**
- * Another process owns the data folder: LevelDB lets one process at a time open it, so a second engine on the
- * same folder cannot start (dynalite would fail later with "Database is closed" on its first request).
- */
-export class DataDirInUseError extends Error {
-  override readonly name = 'DataDirInUseError';
-
-  constructor(
-    readonly dataDir: string,
-    readonly endpoint: string | undefined,
-  ) {
-    const where = endpoint ? ` (its engine answers at ${endpoint})` : '';
-    const share = endpoint ? `, share its engine with DYNAMODB_ENDPOINT=${endpoint}` : '';
-    super(`${dataDir} (KURA_DATA_DIR) is in use by another Kura, npm run replicas or npm run db:serve${where}: stop it${share}, or set another KURA_DATA_DIR`);
-  }
-}
+export { DataDirInUseError } from './data-dir-in-use.error.js';
 
 /**
  * The file in the data folder where the process that owns the engine writes its address (`http://127.0.0.1:PORT`),
