@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { effectiveExpiry, type SessionRecord } from './session.types.js';
 
@@ -25,6 +25,13 @@ interface CacheClaims extends JWTPayload {
   aa?: number;
   di?: string;
 }
+
+/**
+ * jose, loaded on the first use of the cache: a deployment without the cache (the default) never loads it, which a
+ * Lambda cold start notices. Once loaded it is kept, so steady requests pay no `import()`.
+ */
+let jose: typeof import('jose') | undefined;
+const loadJose = async () => (jose ??= await import('jose'));
 
 /**
  * The opt-in signed session cache: a short-lived JWS (HS256, `kid` in the header) that lets any replica accept
@@ -61,6 +68,7 @@ export class SessionCache {
       ...(record.dataId === undefined ? {} : { di: record.dataId }),
     };
     const exp = Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000);
+    const { SignJWT } = jose ?? (await loadJose());
     const jws = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TYPE })
       .setIssuedAt(Math.floor(now / 1000))
@@ -77,6 +85,7 @@ export class SessionCache {
     const cache = this.settings.cache;
     if (!cache || !jws) return undefined;
     const now = this.settings.clock.now();
+    const { errors, jwtVerify } = jose ?? (await loadJose());
     try {
       const { payload } = await jwtVerify<CacheClaims>(
         jws,
