@@ -28,8 +28,9 @@ console.log(`package check: ${relative(process.cwd(), zipPath)}`);
 const zip = new AdmZip(zipPath);
 const entries = zip.getEntries().filter((entry) => !entry.isDirectory);
 const unzipped = entries.reduce((sum, entry) => sum + entry.header.size, 0);
-// The zip: the bundle only, its entry and the chunks it loads (node-redis is one, loaded only on Redis).
-const BUNDLE_FILE = /^\.build\/lambda\/(index|chunks\/[\w-]+)\.mjs$/;
+// The zip: the bundle only, its entry, the app and the chunks it loads (node-redis is one, loaded only on Redis),
+// and the compile cache.
+const BUNDLE_FILE = /^\.build\/lambda\/((index|app|chunks\/[\w-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/;
 check(
   entries.length >= 1 && entries.every((entry) => BUNDLE_FILE.test(entry.entryName)),
   `zip: ${kib((await stat(zipPath)).size)}, ${entries.length} file(s), all the bundle's (${kib(unzipped)} unzipped)`,
@@ -48,7 +49,7 @@ if (handlerEntry) {
     const module = await import(pathToFileURL(join(scratch, handlerEntry.entryName)).href);
     exported = typeof module[exportName] === 'function' ? `exports function ${exportName}` : `exports no function ${exportName}`;
     // Every chunk loads from the zip too: a chunk loaded only later (Redis's) must not miss a module either.
-    for (const entry of entries) await import(pathToFileURL(join(scratch, entry.entryName)).href);
+    for (const entry of entries.filter((entry) => entry.entryName.endsWith('.mjs'))) await import(pathToFileURL(join(scratch, entry.entryName)).href);
   } catch (error) {
     exported = `does not load: ${error.message}`;
   } finally {
@@ -78,6 +79,14 @@ const statements = ofType('AWS::IAM::Role').flatMap((role) => (role.Properties.P
 const dynamo = statements.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith('dynamodb:'));
 const broad = dynamo.filter((action) => /\*|Scan|Table$/.test(action));
 check(dynamo.length > 0 && broad.length === 0, `role: ${dynamo.length} DynamoDB actions (${dynamo.map((a) => a.slice(9)).join(' ')})${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`);
+// The compile cache: which Node version, architecture and user it was made for. One made for another architecture
+// is no error (V8 refuses it and compiles as without one) but gains nothing: said here, not failed.
+const cacheTags = [...new Set(entries.map((entry) => /^\.build\/lambda\/compile-cache\/([^/]+)\//.exec(entry.entryName)?.[1]).filter(Boolean))];
+const functionArch = { arm64: 'arm64', x86_64: 'x64' }[props.Architectures?.[0] ?? 'x86_64'];
+const cacheFits = cacheTags.some((tag) => tag.includes(`-${functionArch}-`));
+console.log(
+  `  note compile cache: ${cacheTags.join(', ') || 'none'}${cacheFits ? '' : `: not made for ${functionArch}, so unused there (docs/lambda.md, "Compile cache")`}`,
+);
 const routes = ofType('AWS::ApiGatewayV2::Route').map((route) => route.Properties.RouteKey);
 check(routes.length > 0, `routes: ${routes.join(', ') || 'none'}`);
 const outputs = Object.keys(template.Outputs ?? {});

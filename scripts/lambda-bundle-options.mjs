@@ -6,8 +6,9 @@ import { createRequire } from 'node:module';
 /**
  * `import ... from 'node:http'` in an ES module makes Node build the module's ES facade, which reads every export,
  * including the lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters, which load all of undici (measured:
- * about 25 ms of a 280 ms cold start). The AWS SDK's HTTP handler imports `node:http` that way. This plugin hands
- * those imports the CommonJS module instead, with the same named exports except the three lazy ones (still
+ * about 25 ms of a 280 ms cold start). The AWS SDK's HTTP handler imports `node:http` that way, with `import()` for
+ * an http:// endpoint (DynamoDB Local, dynalite, serverless-offline; AWS's own endpoints are https). This plugin hands
+ * those imports, static and dynamic, the CommonJS module instead, with the same named exports except the three lazy ones (still
  * reachable on the default export). Hand-written because no bundler option or plugin does this.
  */
 const lazyHttpExports = new Set(['WebSocket', 'CloseEvent', 'MessageEvent']);
@@ -15,7 +16,7 @@ const httpWithoutUndici = {
   name: 'http-without-undici',
   setup(build) {
     build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
-      args.kind === 'import-statement' ? { path: 'node:http', namespace: 'http-without-undici' } : undefined,
+      args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: 'node:http', namespace: 'http-without-undici' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'http-without-undici' }, () => {
       const names = Object.keys(createRequire(import.meta.url)('node:http')).filter((name) => !lazyHttpExports.has(name));
@@ -23,6 +24,29 @@ const httpWithoutUndici = {
         contents: `const http = require('node:http');\nexport default http;\nexport const { ${names.join(', ')} } = http;\n`,
         loader: 'js',
       };
+    });
+  },
+};
+
+/**
+ * @nestjs/swagger declares no `sideEffects`, so esbuild keeps every module its index re-exports, the document
+ * scanner and schema converters included, although Kura's routes use only its decorators at load. Its modules
+ * only define classes and functions (the one assignment at load, `SwaggerModule.metadataLoader`, concerns
+ * SwaggerModule alone), so they are marked free of side effects: what the decorators need stays in the bundle,
+ * the document builder goes to the chunk that builds the document on its first request.
+ */
+const swaggerWithoutSideEffects = {
+  name: 'swagger-without-side-effects',
+  setup(build) {
+    build.onResolve({ filter: /^@nestjs\/swagger$/ }, async (args) => {
+      if (args.pluginData?.swagger) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { swagger: true } });
+      return { ...resolved, sideEffects: false };
+    });
+    build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData?.swagger || !args.importer.includes('/node_modules/@nestjs/swagger/')) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { swagger: true } });
+      return { ...resolved, sideEffects: false };
     });
   },
 };
@@ -41,7 +65,7 @@ export const lambdaBundleOptions = {
     'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
   },
   format: 'esm',
-  plugins: [httpWithoutUndici],
+  plugins: [httpWithoutUndici, swaggerWithoutSideEffects],
   target: 'node24',
   minify: true,
   keepNames: true, // Nest resolves providers and logs contexts by class name

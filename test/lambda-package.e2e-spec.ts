@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
-import { coldStartFiles } from '../scripts/lambda-bundle-files.mjs';
+import { coldStartFiles, compileCacheFiles } from '../scripts/lambda-bundle-files.mjs';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
@@ -33,14 +33,24 @@ const resourcesOf = (type: string) => Object.values<any>(template.Resources).fil
 describe('the deployable artifact', () => {
   it('holds the bundle and nothing else: no node_modules, no sources, no tests', () => {
     const names = zip.getEntries().map((entry) => entry.entryName);
-    expect(names).toContain('.build/lambda/index.mjs');
-    for (const name of names) expect(name).toMatch(/^\.build\/lambda\/(index|chunks\/[\w-]+)\.mjs$/);
+    expect(names).toEqual(expect.arrayContaining(['.build/lambda/index.mjs', '.build/lambda/app.mjs']));
+    for (const name of names) expect(name).toMatch(/^\.build\/lambda\/((index|app|chunks\/[\w-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/);
   });
 
-  it('keeps what a cold start loads under 1.5 MB unzipped, with Redis\'s client in a chunk of its own', async () => {
+  it('keeps what a cold start loads under 1.3 MB unzipped, with Redis\'s client and the OpenAPI builder in chunks of their own', async () => {
     const { size, lazy } = await coldStartBytes();
-    expect(size).toBeLessThan(1_500_000);
+    expect(size).toBeLessThan(1_300_000);
     expect(lazy.some((file) => /@redis\/client/.test(file.inputs))).toBe(true);
+    expect(lazy.some((file) => /@nestjs\/swagger\/dist\/swagger-scanner/.test(file.inputs))).toBe(true);
+  });
+
+  it('ships a compile cache that is world-readable, for the Node that built it', async () => {
+    const { files, tags } = await compileCacheFiles(ROOT);
+    expect(tags).toEqual([expect.stringMatching(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-`))]);
+    const modes = await Promise.all(files.map(async (file) => (await stat(file)).mode & 0o777));
+    expect(modes.every((mode) => (mode & 0o444) === 0o444)).toBe(true);
+    const zipped = zip.getEntries().filter((entry) => entry.entryName.startsWith('.build/lambda/compile-cache/') && !entry.isDirectory);
+    expect(zipped).toHaveLength(files.length);
   });
 
   it('is the size docs/lambda.md states, within 10%', async () => {
@@ -165,6 +175,48 @@ describe('the bundle on its own', () => {
       });
       expect(stdout.trim()).toBe('200');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the compile cache', () => {
+  it('serves a cold start from the bytecode made at build time, reading the read-only cache and writing nothing', async () => {
+    const { chmod, cp, mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-compile-cache-`);
+    const files = async () =>
+      Promise.all(
+        (await readdir(dir, { recursive: true, withFileTypes: true }))
+          .filter((entry) => entry.isFile())
+          .map(async (entry) => `${entry.parentPath}/${entry.name} ${(await readFile(`${entry.parentPath}/${entry.name}`)).toString('base64')}`),
+      );
+    try {
+      zip.extractAllTo(dir, true);
+      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        await chmod(`${entry.parentPath}/${entry.name}`, entry.isDirectory() ? 0o555 : 0o444);
+      }
+      const before = (await files()).sort();
+      const script = `
+        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
+        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
+          headers: { host: 'x' }, isBase64Encoded: false,
+          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
+          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
+        console.log(result.statusCode);`;
+      const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH ?? '', NODE_DEBUG_NATIVE: 'COMPILE_CACHE', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error' },
+      });
+
+      expect(stdout.trim().split('\n').pop()).toBe('200');
+      const log = stdout + stderr;
+      expect(log).toMatch(/V8 code cache for ESM file:\/\/\S+\/app\.mjs was accepted/);
+      expect(log).not.toMatch(/was rejected|writing cache/);
+      expect((await files()).sort()).toEqual(before);
+    } finally {
+      await chmod(dir, 0o755);
+      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) if (entry.isDirectory()) await chmod(`${entry.parentPath}/${entry.name}`, 0o755);
       await rm(dir, { recursive: true, force: true });
     }
   });

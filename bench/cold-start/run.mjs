@@ -3,15 +3,17 @@
 //   bare Node        — a process that prints and exits (the floor)
 //   plain Fastify    — a minimal Fastify handler doing the same DynamoDB read, bundled the same way
 //   minimal NestJS   — the smallest NestJS-on-Fastify handler doing the same read (what the framework costs)
-//   Kura             — .build/lambda/index.mjs (npm run bundle)
-// Reports median and p90 spawn-to-response and the ratio to plain Fastify (goal: within 1.3x).
+//   Kura             — .build/lambda/index.mjs (npm run bundle): the entry, which turns on the compile cache
+//                      made at build time, then loads app.mjs; the whole folder read-only, as on Lambda
+//   Kura, no cache   — the same app.mjs loaded directly, with no compile cache
+// Reports median and p90 spawn-to-response and the ratios to plain Fastify and to minimal NestJS.
 // Usage: node bench/cold-start/run.mjs [--runs N]   (npm run bench:cold-start; --quick for 5 runs)
 import { spawn } from 'node:child_process';
-import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { coldStartFiles } from '../../scripts/lambda-bundle-files.mjs';
+import { coldStartFiles, compileCacheFiles } from '../../scripts/lambda-bundle-files.mjs';
 import dynalite from 'dynalite';
 import { lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
 
@@ -41,8 +43,8 @@ const { client } = createDynamoDbClients({ endpoint, region: 'us-east-1', creden
 await ensureKuraTables(client, { sessions: env.KURA_SESSIONS_TABLE, users: env.KURA_USERS_TABLE });
 client.destroy();
 
-// A user and a bearer session, made through Kura's own bundle.
-const kuraBundle = join(root, '.build/lambda/index.mjs');
+// A user and a bearer session, made through Kura's own bundle (app.mjs: this process must not use or write the cache).
+const kuraBundle = join(root, '.build/lambda/app.mjs');
 const { handler: kura } = await import(kuraBundle);
 const call = (method, path, body) =>
   kura(
@@ -60,11 +62,29 @@ const { token } = JSON.parse((await call('POST', '/auth/login', { email: 'bench@
 // Both handlers run from a folder with no node_modules, as on Lambda: an optional package that a bundle
 // looks for at start-up and finds in the project's node_modules would otherwise be loaded and timed too.
 const outdir = await mkdtemp(join(tmpdir(), 'kura-bench-'));
-const kuraArtifact = join(outdir, 'kura.mjs');
-await copyFile(kuraBundle, kuraArtifact);
-// The chunks the entry imports (the bundle is split: Redis's client loads only with KURA_STORE=redis).
-await cp(join(root, '.build/lambda/chunks'), join(outdir, 'chunks'), { recursive: true });
-const kuraLoaded = (await coldStartFiles(root)).size;
+// The whole artifact folder: the entry, app.mjs, the chunks it imports (the bundle is split: Redis's client loads
+// only with KURA_STORE=redis) and the compile cache. Read-only, as Lambda's code directory is, and checked
+// unchanged after the runs: every sample reads the cache made at build time and none writes one.
+const kuraDir = join(outdir, 'kura');
+await cp(join(root, '.build/lambda'), kuraDir, { recursive: true });
+const kuraArtifact = join(kuraDir, 'index.mjs');
+const kuraNoCacheDir = join(outdir, 'kura-no-cache');
+await cp(join(root, '.build/lambda'), kuraNoCacheDir, { recursive: true, filter: (source) => !source.includes('compile-cache') });
+const kuraNoCache = join(kuraNoCacheDir, 'app.mjs');
+const snapshot = async (dir) => {
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  return (await Promise.all(files.map(async (entry) => `${join(entry.parentPath, entry.name)} ${(await readFile(join(entry.parentPath, entry.name))).toString('base64')}`))).sort().join('\n');
+};
+const readOnly = async (dir) => {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o555 : 0o444);
+  await chmod(dir, 0o555);
+};
+await readOnly(kuraDir);
+await readOnly(kuraNoCacheDir);
+const artifacts = async () => (await snapshot(kuraDir)) + (await snapshot(kuraNoCacheDir));
+const before = await artifacts();
+const { size: kuraLoaded } = await coldStartFiles(root);
+const { size: cacheBytes } = await compileCacheFiles(root);
 // The baseline, bundled with exactly the options of Kura's handler (scripts/lambda-bundle-options.mjs).
 const plainBundle = join(outdir, 'plain.mjs');
 await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle });
@@ -95,6 +115,7 @@ const targets = [
   ['bare Node', 'bare'],
   ['plain Fastify + GetItem', plainBundle],
   ['minimal NestJS on Fastify + GetItem', nestBundle],
+  ['Kura, no compile cache', kuraNoCache],
   ['Kura (bundle)', kuraArtifact],
 ];
 const samples = Object.fromEntries(targets.map(([name]) => [name, []]));
@@ -113,10 +134,19 @@ console.log('| target | median ms | p90 ms | median vs plain Fastify | vs minima
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, target] of targets) {
   const median = quantile(samples[name], 0.5);
-  const bytes = target === kuraArtifact ? kuraLoaded : target === 'bare' ? undefined : (await stat(target)).size;
-  const size = bytes === undefined ? '—' : `${(bytes / 1024).toFixed(0)} KiB`;
+  const bytes = target === kuraArtifact || target === kuraNoCache ? kuraLoaded : target === 'bare' ? undefined : (await stat(target)).size;
+  const cache = target === kuraArtifact ? ` + ${(cacheBytes / 1024).toFixed(0)} KiB cache` : '';
+  const size = bytes === undefined ? '—' : `${(bytes / 1024).toFixed(0)} KiB${cache}`;
   console.log(`| ${name} | ${median.toFixed(0)} | ${quantile(samples[name], 0.9).toFixed(0)} | ${(median / plainMedian).toFixed(2)}x | ${(median / nestMedian).toFixed(2)}x | ${size} |`);
 }
+const unchanged = (await artifacts()) === before;
+console.log(`\nartifact folders after the runs: ${unchanged ? 'unchanged (read-only, the build-time cache only)' : 'CHANGED: a run wrote into the code folder'}`);
+await chmod(outdir, 0o755);
+for (const dir of [kuraDir, kuraNoCacheDir]) {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) if (entry.isDirectory()) await chmod(join(entry.parentPath, entry.name), 0o755);
+  await chmod(dir, 0o755);
+}
 await rm(outdir, { recursive: true, force: true });
+if (!unchanged) process.exitCode = 1;
 server.close();
-process.exit(0);
+process.exit(process.exitCode ?? 0);

@@ -112,7 +112,7 @@ export async function createApp(
     new StandardSchemaValidationPipe({ exceptionFactory: (issues) => new RequestValidationError(issues) }),
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
-  setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name, config.http.docsUi);
+  await setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name, config.http.docsUi);
   await app.init();
   return app;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { type JWTPayload, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { effectiveExpiry, type SessionRecord } from './session.types.js';
 
@@ -26,6 +26,13 @@ interface CacheClaims extends JWTPayload {
   aa?: number;
   di?: string;
 }
+
+/**
+ * jose (which signs the cache tokens), loaded on the first token issued: a deployment without the cache (the
+ * default) never loads it, which a Lambda cold start notices. Verifying needs no jose (see `verifiedClaims`).
+ */
+let jose: typeof import('jose') | undefined;
+const loadJose = async () => (jose ??= await import('jose'));
 
 /**
  * The opt-in signed session cache: a short-lived JWS (HS256, `kid` in the header) that lets any replica accept
@@ -62,6 +69,7 @@ export class SessionCache {
       ...(record.dataId === undefined ? {} : { di: record.dataId }),
     };
     const exp = Math.floor(Math.min(now + cache.ttlMs, effectiveExpiry(record)) / 1000);
+    const { SignJWT } = jose ?? (await loadJose());
     const jws = await new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid: signing.kid, typ: TYPE })
       .setIssuedAt(Math.floor(now / 1000))

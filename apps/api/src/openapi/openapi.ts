@@ -1,75 +1,30 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 
 export const DOCS_PATH = 'docs';
-
-/** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
-const PROBLEM_JSON = 'application/problem+json';
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+export const DOCUMENT_PATH = `${DOCS_PATH}/openapi.json`;
 
 /**
- * Serves the OpenAPI explorer at `/docs` and the document at `/docs/openapi.json`. Both security schemes are
- * declared: the session cookie (set by login, sent by the browser) and a bearer token (pasted into Authorize).
- * With `ui` off, only the document is served. `npm run lint:api` checks the document with Spectral (OWASP API
- * Security Top 10) and Redocly.
+ * Serves the OpenAPI document at `/docs/openapi.json` and, with `ui`, the explorer at `/docs`. The document is
+ * built on its first request, not at boot, so a Lambda cold start or a replica's start does not pay for an
+ * explorer nobody has asked for yet; without the UI (the Lambda), @nestjs/swagger's document builder is not even
+ * loaded until then (`openapi-document.ts` is a chunk of its own in the bundle).
  */
-export function setupOpenApi(app: INestApplication, cookieName: string, ui: boolean): void {
-  const config = new DocumentBuilder()
-    .setTitle('Kura')
-    .setDescription(
-      'Web sessions kept outside the machine. Register, log in (cookie or bearer), call `/auth/me`, log out. ' +
-        'Every replica and every Lambda invocation sees the same sessions. Errors are RFC 9457 problem documents.',
-    )
-    .setVersion('0.1.0')
-    .setLicense('MIT', 'https://spdx.org/licenses/MIT.html')
-    // Relative: the document is served by the API it describes, at the root of the same origin, wherever that is.
-    .addServer('/', 'The origin serving this document: Kura serves the same API at its root in every environment (local, staging, production).', undefined, {
-      // OWASP API9 asks each server to say whether it is internal: this is the API clients use.
-      'x-internal': false,
-    })
-    .addTag('auth', 'Accounts, login and logout.')
-    .addTag('sessions', "The caller's own sessions, and password changes.")
-    .addTag('session data', 'A small JSON document per login, safe under concurrent writes.')
-    .addTag('health', 'Probes for Kubernetes and load balancers, and the store for dashboards; they take no credentials.')
-    .addCookieAuth(cookieName, {
-      type: 'apiKey',
-      in: 'cookie',
-      name: cookieName,
-      description: 'The HttpOnly session cookie a login with `transport: "cookie"` sets; browsers send it by themselves.',
-    })
-    .addBearerAuth({
-      type: 'http',
-      scheme: 'bearer',
-      // Not a JWT: a random token the server looks up (by its SHA-256) on every request, revocable at once.
-      bearerFormat: 'opaque',
-      description:
-        'The `token` from a login with `transport: "bearer"`: 256 random bits in 43 base64url characters, not a JWT. ' +
-        'The server stores only its SHA-256 and checks it on every request, so logout and revocation are immediate.',
-    })
-    .build();
-  // A factory, not a document: the routes are scanned on the first request for the document, not at boot, so a
-  // Lambda cold start or a replica's start does not pay for an explorer nobody has asked for yet.
-  // (SwaggerModule builds it once and keeps it.)
-  SwaggerModule.setup(DOCS_PATH, app, () => withProblemMediaType(SwaggerModule.createDocument(app, config)), {
-    jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
-    // Without the UI no static assets are served: the Lambda bundle ships the document only.
-    ui,
-    raw: ['json'],
-    customSiteTitle: 'Kura API',
-    swaggerOptions: { withCredentials: true, persistAuthorization: false, tryItOutEnabled: true },
-  });
-}
-
-/** Declares every error response (4xx, 5xx) as `application/problem+json`, the media type Kura sends. */
-function withProblemMediaType(document: OpenAPIObject): OpenAPIObject {
-  for (const item of Object.values(document.paths)) {
-    for (const method of METHODS) {
-      for (const [status, response] of Object.entries(item[method]?.responses ?? {})) {
-        if (Number(status) < 400 || !response || '$ref' in response) continue;
-        const json = response.content?.['application/json'];
-        if (json) response.content = { [PROBLEM_JSON]: json };
-      }
-    }
+export async function setupOpenApi(app: INestApplication, cookieName: string, ui: boolean): Promise<void> {
+  if (ui) {
+    (await import('./openapi-document.js')).serveExplorer(app, DOCUMENT_PATH, cookieName);
+    return;
   }
-  return document;
+  // What SwaggerModule serves at the same path (its JSON route, the same reply), with the builder loaded lazily.
+  let document: Promise<string> | undefined;
+  const build = async () => JSON.stringify(((await import('./openapi-document.js')).buildOpenApiDocument(app, cookieName)) satisfies OpenAPIObject);
+  app.getHttpAdapter().get(`/${DOCUMENT_PATH}`, async (_request: unknown, reply: FastifyReply) => {
+    reply.type('application/json');
+    document ??= build().catch((error: unknown) => {
+      document = undefined;
+      throw error;
+    });
+    return reply.send(await document);
+  });
 }

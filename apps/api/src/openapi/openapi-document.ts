@@ -1,0 +1,78 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DOCS_PATH } from './openapi.js';
+
+/** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
+const PROBLEM_JSON = 'application/problem+json';
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * Kura's OpenAPI document, built from the routes' decorators. Both security schemes are declared: the session
+ * cookie (set by login, sent by the browser) and a bearer token (pasted into Authorize). Loaded only when the
+ * document is first asked for (see `setupOpenApi`): @nestjs/swagger's scanner and schema converters are not part of
+ * a cold start. `npm run lint:api` checks the document with Spectral (OWASP API Security Top 10) and Redocly.
+ */
+export function buildOpenApiDocument(app: INestApplication, cookieName: string): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Kura')
+    .setDescription(
+      'Web sessions kept outside the machine. Register, log in (cookie or bearer), call `/auth/me`, log out. ' +
+        'Every replica and every Lambda invocation sees the same sessions. Errors are RFC 9457 problem documents.',
+    )
+    .setVersion('0.1.0')
+    .setLicense('MIT', 'https://spdx.org/licenses/MIT.html')
+    // Relative: the document is served by the API it describes, at the root of the same origin, wherever that is.
+    .addServer('/', 'The origin serving this document: Kura serves the same API at its root in every environment (local, staging, production).', undefined, {
+      // OWASP API9 asks each server to say whether it is internal: this is the API clients use.
+      'x-internal': false,
+    })
+    .addTag('auth', 'Accounts, login and logout.')
+    .addTag('sessions', "The caller's own sessions, and password changes.")
+    .addTag('session data', 'A small JSON document per login, safe under concurrent writes.')
+    .addTag('health', 'Probes for Kubernetes and load balancers, and the store for dashboards; they take no credentials.')
+    .addCookieAuth(cookieName, {
+      type: 'apiKey',
+      in: 'cookie',
+      name: cookieName,
+      description: 'The HttpOnly session cookie a login with `transport: "cookie"` sets; browsers send it by themselves.',
+    })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      // Not a JWT: a random token the server looks up (by its SHA-256) on every request, revocable at once.
+      bearerFormat: 'opaque',
+      description:
+        'The `token` from a login with `transport: "bearer"`: 256 random bits in 43 base64url characters, not a JWT. ' +
+        'The server stores only its SHA-256 and checks it on every request, so logout and revocation are immediate.',
+    })
+    .build();
+  return withProblemMediaType(SwaggerModule.createDocument(app, config));
+}
+
+/**
+ * Serves the explorer at `/docs` and the document at `documentPath`, both from @nestjs/swagger. A factory, not a
+ * document: SwaggerModule builds it on its first request and keeps it.
+ */
+export function serveExplorer(app: INestApplication, documentPath: string, cookieName: string): void {
+  SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app, cookieName), {
+    jsonDocumentUrl: documentPath,
+    ui: true,
+    raw: ['json'],
+    customSiteTitle: 'Kura API',
+    swaggerOptions: { withCredentials: true, persistAuthorization: false, tryItOutEnabled: true },
+  });
+}
+
+/** Declares every error response (4xx, 5xx) as `application/problem+json`, the media type Kura sends. */
+function withProblemMediaType(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      for (const [status, response] of Object.entries(item[method]?.responses ?? {})) {
+        if (Number(status) < 400 || !response || '$ref' in response) continue;
+        const json = response.content?.['application/json'];
+        if (json) response.content = { [PROBLEM_JSON]: json };
+      }
+    }
+  }
+  return document;
+}
