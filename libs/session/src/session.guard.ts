@@ -54,8 +54,9 @@ export class SessionGuard implements CanActivate {
     const request = http.getRequest<TokenSource & SessionCarrier & { method: string }>();
     const reply = http.getResponse<HttpResponseLike>();
     const { token, kind, cache } = this.transport.read(request);
-    const cacheable = SAFE_METHODS.has(request.method.toUpperCase()) && this.reflector.get<boolean>(CACHEABLE, context.getHandler()) === true;
-    const withData = this.reflector.getAllAndOverride<boolean>(WITH_DATA, [context.getHandler(), context.getClass()]) === true;
+    const route = this.routeOf(context);
+    const cacheable = route.cacheable && SAFE_METHODS.has(request.method.toUpperCase());
+    const withData = route.withData;
     const session = await this.sessions.authenticate(token, cacheable ? cache : undefined, { withData });
     request[SESSION] = { session, kind };
     setResponseHeader(reply, 'cache-control', 'no-store');
@@ -67,6 +68,27 @@ export class SessionGuard implements CanActivate {
     }
     return true;
   }
+
+  /** What a route's decorators ask of the guard, read once per handler (metadata does not change at run time). */
+  private routeOf(context: ExecutionContext): RouteNeeds {
+    const handler = context.getHandler();
+    let needs = this.routes.get(handler);
+    if (!needs) {
+      needs = {
+        cacheable: this.reflector.get<boolean>(CACHEABLE, handler) === true,
+        withData: this.reflector.getAllAndOverride<boolean>(WITH_DATA, [handler, context.getClass()]) === true,
+      };
+      this.routes.set(handler, needs);
+    }
+    return needs;
+  }
+
+  private readonly routes = new WeakMap<object, RouteNeeds>();
+}
+
+interface RouteNeeds {
+  readonly cacheable: boolean;
+  readonly withData: boolean;
 }
 
 /** How the checked session's token came on this request. */
