@@ -41,6 +41,7 @@ describe('a scenario, checked before anything runs', () => {
     const { start: _, ...rest } = minimal;
     expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080 })).toBeUndefined();
     expect(refusal({ ...rest, image: 'localhost/app:1' })).toBe('invalid scenario scenario.yaml: "image" needs "port" beside it');
+    expect(refusal({ ...minimal, port: 8080 })).toBe('invalid scenario scenario.yaml: "port" needs "image" beside it');
   });
 
   it.each([
