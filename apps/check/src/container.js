@@ -106,7 +106,7 @@ function startContainer(engine, { scenario, index, generation, host, port }) {
     const onPort = addresses.some((address) => address.endsWith(`:${scenario.port}`));
     return onPort
       ? `the image listens only on ${addresses.join(', ')} inside its container: a published port cannot reach it (it must listen on 0.0.0.0:${scenario.port})`
-      : `the image does not listen on its "port" ${scenario.port}: replica ${index + 1} (${scenario.image}) listens on ${addresses.join(', ')} inside its container`;
+      : `the image does not listen on its "port" ${scenario.port}: replica ${index + 1} (${host}:${port}, ${scenario.image}) listens on ${addresses.join(', ')} inside its container`;
   };
   const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, container: name, stopping: false };
   return replica;
