@@ -15,11 +15,14 @@ export const MODES = ['round-robin', 'cookie-affinity'];
 
 /**
  * How long each part lasts (ms), and how many users per balancer: the default run and --quick. `steady` starts
- * once every user has logged in (or given up), bounded by `loginWait`.
+ * once every user has logged in (or given up), bounded by `loginWait`. `think`: each user's pause after a check,
+ * write and read, as a person pauses between clicks: users that never pause keep both cores of a small machine
+ * busy, and every new replica then starts slower (Kura, on a busy 2-core machine: about 8 s with a 20 ms pause,
+ * about 5 s with 100 ms), which is most of a run's time.
  */
 export const PACE = {
-  default: { users: 8, loginWait: 10_000, steady: 6000, afterKill: 4000, betweenRestarts: 1000, afterRestarts: 2500 },
-  quick: { users: 4, loginWait: 5000, steady: 1500, afterKill: 1200, betweenRestarts: 200, afterRestarts: 800 },
+  default: { users: 8, think: 100, loginWait: 10_000, steady: 6000, afterKill: 4000, betweenRestarts: 1000, afterRestarts: 2500 },
+  quick: { users: 4, think: 100, loginWait: 5000, steady: 1500, afterKill: 1200, betweenRestarts: 200, afterRestarts: 800 },
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -113,7 +116,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
-        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf }));
+        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, thinkMs: pace.think }));
       }
     });
     event(`steady: ${pace.users} users log in and use the app through each balancer (round robin, cookie affinity)`);

@@ -65,8 +65,9 @@ export class Recorder {
 }
 
 export class VirtualUser {
-  constructor({ id, name, scenario, base, recorder, replicaOf }) {
-    Object.assign(this, { id, name, scenario, base, recorder, replicaOf });
+  /** `thinkMs`: the pause after each check, write and read, as a person's between two clicks. */
+  constructor({ id, name, scenario, base, recorder, replicaOf, thinkMs = 100 }) {
+    Object.assign(this, { id, name, scenario, base, recorder, replicaOf, thinkMs });
     this.jar = new CookieJar();
     this.step = 0;
     this.stopped = false;
@@ -180,7 +181,7 @@ export class VirtualUser {
         }
         this.verified = { step: this.step, disruptions: this.recorder.disruptions };
       }
-      await sleep(20);
+      await sleep(this.thinkMs);
     }
   }
 }
