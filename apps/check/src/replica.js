@@ -46,7 +46,8 @@ const substitute = (text, values) => text.replace(/\{(host|port)\}/g, (_, key) =
 
 /**
  * Starts replica `index` (`generation` counts its replacements) at host:port from a fresh copy of
- * `scenario.cwd` under `work`. Returns { index, host, port, address, child, logs, stop(signal) }.
+ * `scenario.cwd` under `work`, or, for a scenario with `image`, as a container of `runtime` (container.js).
+ * Returns { index, host, port, address, child, logs, exited, stop(signal, graceMs), misplaced() }.
  */
 export async function startReplica({ scenario, runtime, work, index, generation, host, port }) {
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
