@@ -56,13 +56,27 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
   const event = (what) => (events.push({ atSeconds: at(), what }), progress(what));
   const balancers = [];
-  // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned.
-  const onInterrupt = (signal) => void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
+  // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned,
+  // those still starting included; once cleanup has begun, nothing new starts.
+  const starting = new Set();
+  let ending = false;
+  /** Starts something (a replica, an nginx) that cleanup must see: `keep` files it as soon as it exists. */
+  const start = (begin, keep) => {
+    if (ending) return Promise.reject(new CannotJudge(`interrupted (${interrupted})`));
+    const started = begin().then((thing) => (keep(thing), thing));
+    starting.add(started);
+    started.catch(() => {}).finally(() => starting.delete(started));
+    return started;
+  };
+  let interrupted;
+  const onInterrupt = (signal) => ((interrupted = signal), void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130)));
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   async function cleanup() {
+    ending = true;
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
+    await Promise.allSettled([...starting]);
     await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
     await Promise.all([...running].map((replica) => replica.stop('SIGKILL')));
     await rm(work, { recursive: true, force: true });
@@ -84,8 +98,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const current = [];
     const launch = async (slot) => {
       byAddress.set(addressOf(slot), slot.index + 1);
-      const replica = await startReplica({ scenario, runtime, work, ...slot });
-      running.add(replica);
+      const replica = await start(() => startReplica({ scenario, runtime, work, ...slot }), (started) => running.add(started));
       replica.exited.then(({ code, signal }) => {
         running.delete(replica);
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
@@ -112,7 +125,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const people = [];
     const listens = [];
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
-    balancers.push(...(await Promise.all(recorders.map(({ mode }, i) => startNginx({ dir: join(work, mode), listen: listens[i], upstreams: [...endpoints], mode })))));
+    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode });
+    await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
@@ -177,6 +191,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}`);
     }
     return { verdict: verdictOf(modes), modes, events, replicas, users: pace.users, seconds: at() };
+  } catch (error) {
+    // What an interruption broke (a replica killed while starting) is not what the app did.
+    throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;
   } finally {
     await cleanup();
   }
