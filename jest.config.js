@@ -24,7 +24,8 @@ export default {
     '^@kura/(common|session|accounts|dynamodb|connect|redis)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  // kura-check (apps/check) is plain JavaScript: its unit specs are too, beside its sources.
+  testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/apps/check/src/*.spec.js', '<rootDir>/test/**/*.e2e-spec.ts'],
   // The examples are standalone apps with their own package.json and node_modules: not part of this project's run.
   modulePathIgnorePatterns: ['<rootDir>/apps/examples/'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/examples/'],

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -165,6 +165,18 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'check', status: 401 });
     expect(['kill', 'rolling']).toContain(report.evidence[0]!.phase);
   }, 120_000);
+
+  it('an image where neither podman nor docker is installed: exit 2 in one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'image: localhost/app:1\nport: 8080\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    // A PATH that has nginx and nothing else.
+    await mkdir(join(dir, 'bin'));
+    await symlink(execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim(), join(dir, 'bin/nginx'));
+    const { code, stderr } = await check([file, '--quick'], { PATH: join(dir, 'bin') });
+    expect(code).toBe(2);
+    expect(stderr).toBe('kura-check: could not judge: "image" needs podman or docker, and neither is installed (apt-get install podman)\n');
+  });
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);

@@ -10,11 +10,11 @@ import { CannotJudge, loadScenario } from '../src/scenario.js';
 import { EXIT } from '../src/verdict.js';
 
 const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
-  --quick        a short run (about 20 s), for CI
+  --quick        a short run (10-40 s, as the app starts), for CI
   --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
   --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
   --replicas N   override the scenario's replicas (2-9)
-  --users N      virtual users (default 8, --quick 4)
+  --users N      virtual users per balancer (default 8, --quick 4)
   --host-base N  replicas on 127.0.0.N, N+1, ... and the balancer on 127.0.0.(N-1) (default 11)
 exit code: 0 stateless, 1 not stateless, 2 could not judge`;
 

@@ -75,11 +75,13 @@ export async function startNginx(options) {
         child.kill('SIGHUP');
         await new Promise((resolve) => setTimeout(resolve, 150)); // the old workers stop taking connections
       };
-      return { route, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGQUIT'))) };
+      const stop = () => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGQUIT'))));
+      return { route, stop };
     } catch {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+  child.kill('SIGKILL'); // never left behind
   throw new Error('nginx did not start');
 }

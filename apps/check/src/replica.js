@@ -46,9 +46,11 @@ const substitute = (text, values) => text.replace(/\{(host|port)\}/g, (_, key) =
 
 /**
  * Starts replica `index` (`generation` counts its replacements) at host:port from a fresh copy of
- * `scenario.cwd` under `work`. Returns { index, host, port, address, child, logs, stop(signal) }.
+ * `scenario.cwd` under `work`, or, for a scenario with `image`, as a container of `runtime` (container.js).
+ * Returns { index, host, port, address, child, logs, exited, stop(signal, graceMs), misplaced() }.
  */
-export async function startReplica({ scenario, work, index, generation, host, port }) {
+export async function startReplica({ scenario, runtime, work, index, generation, host, port }) {
+  if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
   await copyApp(scenario.cwd, app);
@@ -88,7 +90,14 @@ export async function startReplica({ scenario, work, index, generation, host, po
     signalGroup('SIGKILL'); // anything the app left behind in its group
     return result;
   };
-  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, dir, stopping: false };
+  /** Where it listens instead of HOST:PORT, after a while (undefined while that is fine or cannot be told). */
+  const misplaced = async () => {
+    const addresses = await listensOn(replica);
+    if (!addresses.length || addresses.some((address) => [replica.address, `0.0.0.0:${port}`, `[::]:${port}`].includes(address))) return undefined;
+    const what = addresses.some((address) => address.endsWith(`:${port}`)) ? 'HOST' : 'PORT';
+    return `the app ignored ${what}: replica ${index + 1} (${replica.address}) was told HOST=${host} PORT=${port} but listens on ${addresses.join(', ')}`;
+  };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, dir, stopping: false };
   return replica;
 }
 
@@ -104,9 +113,10 @@ function decodeAddress(hex) {
   return `[${address}]:${p}`;
 }
 
-async function listeningSockets() {
+/** Listening TCP sockets by inode, in the network namespace of `proc` (`/proc/PID` for a container's). */
+export async function listeningSockets(proc = '/proc') {
   const byInode = new Map();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const file of [`${proc}/net/tcp`, `${proc}/net/tcp6`]) {
     const text = await readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
@@ -165,6 +175,8 @@ async function answers(url) {
 }
 
 const IGNORED_FOR_MS = 3000;
+const POLL_MS = 25;
+const WHERE_EVERY_MS = 500; // reading /proc for every process costs more than a connection attempt
 
 /**
  * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections).
@@ -175,31 +187,27 @@ export async function waitReady(replica, scenario) {
   const deadline = Date.now() + scenario.startTimeout * 1000;
   const name = `replica ${replica.index + 1} (${replica.address})`;
   let elsewhereSince;
+  let lookedAt = Date.now();
   let exit;
   replica.exited.then((result) => (exit = result));
-  for (let poll = 0; ; poll += 1) {
+  for (;;) {
     if (exit) {
       const last = replica.logs.at(-1);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}`);
     }
     const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : await accepts(replica.host, replica.port);
     if (ready) return;
-    if (poll % 5 === 0) {
-      const addresses = await listensOn(replica);
-      const ours = addresses.some((address) => [replica.address, `0.0.0.0:${replica.port}`, `[::]:${replica.port}`].includes(address));
-      if (addresses.length && !ours) {
+    if (Date.now() - lookedAt >= WHERE_EVERY_MS) {
+      lookedAt = Date.now();
+      const elsewhere = await replica.misplaced();
+      if (elsewhere) {
         elsewhereSince ??= Date.now();
-        if (Date.now() - elsewhereSince >= IGNORED_FOR_MS) {
-          const what = addresses.some((address) => address.endsWith(`:${replica.port}`)) ? 'HOST' : 'PORT';
-          throw new CannotJudge(
-            `the app ignored ${what}: ${name} was told HOST=${replica.host} PORT=${replica.port} but listens on ${addresses.join(', ')}`,
-          );
-        }
+        if (Date.now() - elsewhereSince >= IGNORED_FOR_MS) throw new CannotJudge(elsewhere);
       } else elsewhereSince = undefined;
     }
     if (Date.now() > deadline) {
       throw new CannotJudge(`${name} never became ready in ${scenario.startTimeout} s (${scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'the port did not accept connections'})`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

@@ -1,5 +1,6 @@
-// The run: replicas on their own loopback addresses, nginx in front, virtual users; under round robin, then
-// under cookie affinity: steady traffic, a SIGKILL and a replacement, a rolling restart (SIGTERM, wait, replace).
+// The run: replicas on their own loopback addresses, two balancers in front of them at once (round robin, and
+// cookie affinity as ingress-nginx does it), each with its own virtual users; steady traffic, a SIGKILL and a
+// replacement, then a rolling restart as a Deployment does it (a replacement first, then SIGTERM to the old one).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +13,16 @@ import { verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 
-/** How long each part lasts (ms), and how many users: the default run and --quick. */
+/**
+ * How long each part lasts (ms), and how many users per balancer: the default run and --quick. `steady` starts
+ * once every user has logged in (or given up), bounded by `loginWait`. `think`: each user's pause after a check,
+ * write and read, as a person pauses between clicks: users that never pause keep both cores of a small machine
+ * busy, and every new replica then starts slower (Kura, on a busy 2-core machine: about 8 s with a 20 ms pause,
+ * about 5 s with 100 ms), which is most of a run's time.
+ */
 export const PACE = {
-  default: { users: 8, steady: 6000, afterKill: 4000, betweenRestarts: 1000, afterRestarts: 2500 },
-  quick: { users: 4, steady: 1500, afterKill: 1200, betweenRestarts: 200, afterRestarts: 800 },
+  default: { users: 8, think: 100, loginWait: 10_000, steady: 6000, afterKill: 4000, betweenRestarts: 1000, afterRestarts: 2500 },
+  quick: { users: 4, think: 100, loginWait: 5000, steady: 1500, afterKill: 1200, betweenRestarts: 200, afterRestarts: 800 },
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,10 +40,14 @@ function nginxInstalled() {
  * Runs the scenario and returns { verdict, modes, events, replicas, users, seconds }. Throws CannotJudge when it
  * cannot judge (the app never became ready, ignored PORT/HOST, no user could ever log in, nginx missing).
  * `progress(line)` is told what happens; `hostBase` is the last octet of the first address (127.0.0.x).
+ *
+ * Both balancers send to the same replicas at the same time, each with its own users: what one balancer's users
+ * do cannot reach the other's sessions (distinct users), and every kill and restart is seen by both, in half
+ * the time two runs one after the other would take.
  */
 export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, progress = () => {} } = {}) {
-  if (scenario.image) throw new CannotJudge('"image" is not supported yet by this version of kura-check: give "start"');
   if (!nginxInstalled()) throw new CannotJudge('nginx is not installed (apt-get install nginx-light): kura-check uses it as the balancer');
+  const runtime = scenario.image ? await import('./container.js').then((m) => m.containerRuntime(scenario)) : undefined;
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'kura-check-'));
@@ -44,15 +55,29 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const events = [];
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
   const event = (what) => (events.push({ atSeconds: at(), what }), progress(what));
-  let nginx;
-  // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned.
-  const onInterrupt = (signal) => void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
+  const balancers = [];
+  // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned,
+  // those still starting included; once cleanup has begun, nothing new starts.
+  const starting = new Set();
+  let ending = false;
+  /** Starts something (a replica, an nginx) that cleanup must see: `keep` files it as soon as it exists. */
+  const start = (begin, keep) => {
+    if (ending) return Promise.reject(new CannotJudge(`interrupted (${interrupted})`));
+    const started = begin().then((thing) => (keep(thing), thing));
+    starting.add(started);
+    started.catch(() => {}).finally(() => starting.delete(started));
+    return started;
+  };
+  let interrupted;
+  const onInterrupt = (signal) => ((interrupted = signal), void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130)));
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   async function cleanup() {
+    ending = true;
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
-    await nginx?.stop().catch(() => {});
+    await Promise.allSettled([...starting]);
+    await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
     await Promise.all([...running].map((replica) => replica.stop('SIGKILL')));
     await rm(work, { recursive: true, force: true });
   }
@@ -64,82 +89,111 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       slots.push({ index, host, port: await freePort(host), generation: 0 });
     }
     const lbHost = `127.0.0.${hostBase - 1}`;
-    const listen = `${lbHost}:${await freePort(lbHost)}`;
-    const byAddress = new Map(slots.map((slot) => [`${slot.host}:${slot.port}`, slot.index + 1]));
+    const addressOf = (slot) => `${slot.host}:${slot.port}`;
+    // Which replica an address is: a replacement in a rolling restart has a new port, as a new pod has a new IP.
+    const byAddress = new Map();
     // $upstream_addr lists every replica tried (", " retries, " : " internal redirects): the last one served.
     const replicaOf = (header) => byAddress.get((header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1)) ?? null;
 
     const current = [];
     const launch = async (slot) => {
-      const replica = await startReplica({ scenario, work, ...slot });
-      running.add(replica);
+      byAddress.set(addressOf(slot), slot.index + 1);
+      const replica = await start(() => startReplica({ scenario, runtime, work, ...slot }), (started) => running.add(started));
       replica.exited.then(({ code, signal }) => {
         running.delete(replica);
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
         if (!replica.stopping) event(`replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`);
       });
       current[slot.index] = replica;
+      const starting = Date.now();
       await waitReady(replica, scenario);
+      // How long a new replica takes to be ready is most of a run's time, and worth knowing of any app.
+      if (slot.generation > 0) event(`replica ${slot.index + 1} (${replica.address}): a new one ready in ${((Date.now() - starting) / 1000).toFixed(1)} s`);
       slot.generation += 1;
       return replica;
     };
-    progress(`starting ${replicas} replicas of ${scenario.name}: ${slots.map((s) => `${s.host}:${s.port}`).join(', ')}`);
+    progress(`starting ${replicas} replicas of ${scenario.name}${scenario.image ? ` (${runtime.name} image ${scenario.image})` : ''}: ${slots.map(addressOf).join(', ')}`);
     await Promise.all(slots.map(launch));
     event(`${replicas} replicas ready`);
 
-    const names = Array.from({ length: pace.users }, (_, id) => `vu${id + 1}-${Math.random().toString(36).slice(2, 8)}`);
-    const modes = {};
-    const addressOf = (slot) => `${slot.host}:${slot.port}`;
-    // The balancer sends only to ready replicas, as a Service does: out before a stop, back in once ready.
+    // The balancers send only to ready replicas, as a Service does: out before a stop, back in once ready.
     const endpoints = new Set(slots.map(addressOf));
-    const reroute = () => nginx.route(slots.map(addressOf).filter((address) => endpoints.has(address)));
-    const leave = (slot) => (endpoints.delete(addressOf(slot)), reroute());
-    const enter = (slot) => (endpoints.add(addressOf(slot)), reroute());
-    for (const mode of MODES) {
-      const recorder = new Recorder(mode);
-      nginx = await startNginx({ dir: join(work, mode), listen, upstreams: slots.map(addressOf), mode });
-      event(`${mode}: ${pace.users} users log in and use the app`);
-      const people = names.map((name, id) => new VirtualUser({ id: id + 1, name, scenario, base: `http://${listen}`, recorder, replicaOf }));
-      const journeys = people.map((user) => user.run());
-      await sleep(pace.steady);
-
-      recorder.phase = 'kill';
-      const victim = slots[1 % replicas];
-      event(`${mode}: SIGKILL replica ${victim.index + 1}, then a replacement`);
-      recorder.disruptions += 1;
-      await current[victim.index].stop('SIGKILL');
-      await leave(victim); // Kubernetes notices the dead pod and takes it out of the endpoints
-      await launch(victim);
-      await enter(victim);
-      await sleep(pace.afterKill);
-
-      recorder.phase = 'rolling';
-      event(`${mode}: rolling restart (SIGTERM, wait, replace) of replicas 1-${replicas}`);
-      for (const slot of slots) {
-        const stopping = Date.now();
-        recorder.disruptions += 1;
-        await leave(slot);
-        const { signal } = await current[slot.index].stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000);
-        const took = ((Date.now() - stopping) / 1000).toFixed(1);
-        event(`${mode}: replica ${slot.index + 1} stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);
-        await launch(slot);
-        await enter(slot);
-        await sleep(pace.betweenRestarts);
+    const reroute = () => Promise.all(balancers.map((balancer) => balancer.route([...endpoints])));
+    const recorders = MODES.map((mode) => new Recorder(mode));
+    const phase = (name) => recorders.forEach((recorder) => (recorder.phase = name));
+    const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
+    const people = [];
+    const listens = [];
+    for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
+    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode });
+    await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
+    recorders.forEach((recorder, i) => {
+      for (let id = 1; id <= pace.users; id += 1) {
+        const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
+        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, thinkMs: pace.think }));
       }
-      await sleep(pace.afterRestarts);
-      for (const user of people) user.stopped = true;
-      await Promise.all(journeys);
-      await nginx.stop();
-      nginx = undefined;
-      modes[mode] = recorder;
-      const lost = Object.values(recorder.phases).reduce((sum, phase) => sum + phase.failures, 0);
-      event(`${mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
+    });
+    event(`steady: ${pace.users} users log in and use the app through each balancer (round robin, cookie affinity)`);
+    const journeys = people.map((user) => user.run());
+    await Promise.race([Promise.all(people.map((user) => user.loggedIn)), sleep(pace.loginWait)]);
+    await sleep(pace.steady);
+
+    phase('kill');
+    const victim = slots[1 % replicas];
+    const killed = current[victim.index];
+    event(`SIGKILL replica ${victim.index + 1}, and a new one in its place (a new port, as a new pod has a new IP)`);
+    disrupted();
+    const dead = killed.stop('SIGKILL'); // a container takes a moment to go: its replacement need not wait
+    endpoints.delete(killed.address);
+    await reroute(); // Kubernetes notices the dead pod and takes it out of the endpoints
+    victim.port = await freePort(victim.host);
+    await launch(victim);
+    endpoints.add(addressOf(victim));
+    await reroute();
+    await dead;
+    await sleep(pace.afterKill);
+
+    // As a Deployment's default strategy (maxSurge 25%, rounded up; maxUnavailable 25%, rounded down) does with
+    // a few replicas: a new replica first, and once it is ready, SIGTERM to an old one; the next new one starts
+    // while the old one is still stopping.
+    phase('rolling');
+    event(`rolling restart of replicas 1-${replicas}: a replacement ready, then SIGTERM to the old one`);
+    const stops = [];
+    for (const slot of slots) {
+      const old = current[slot.index];
+      slot.port = await freePort(slot.host);
+      await launch(slot);
+      endpoints.add(addressOf(slot));
+      endpoints.delete(old.address);
+      disrupted();
+      await reroute(); // one reload: the new replica in, the old one out, before it is told to stop
+      const stopping = Date.now();
+      stops.push(
+        old.stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000).then(({ signal }) => {
+          const took = ((Date.now() - stopping) / 1000).toFixed(1);
+          event(`replica ${slot.index + 1} (${old.address}) stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);
+        }),
+      );
+      await sleep(pace.betweenRestarts);
     }
-    if (Object.values(modes).every((mode) => mode.logins === 0)) {
+    await Promise.all(stops);
+    await sleep(pace.afterRestarts);
+    for (const user of people) user.stopped = true;
+    await Promise.all(journeys);
+
+    const modes = Object.fromEntries(recorders.map((recorder) => [recorder.mode, recorder]));
+    for (const recorder of recorders) {
+      const lost = Object.values(recorder.phases).reduce((sum, p) => sum + p.failures, 0);
+      event(`${recorder.mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
+    }
+    if (recorders.every((recorder) => recorder.logins === 0)) {
       const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
       throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}`);
     }
     return { verdict: verdictOf(modes), modes, events, replicas, users: pace.users, seconds: at() };
+  } catch (error) {
+    // What an interruption broke (a replica killed while starting) is not what the app did.
+    throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;
   } finally {
     await cleanup();
   }

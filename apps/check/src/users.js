@@ -65,12 +65,17 @@ export class Recorder {
 }
 
 export class VirtualUser {
-  constructor({ id, name, scenario, base, recorder, replicaOf }) {
-    Object.assign(this, { id, name, scenario, base, recorder, replicaOf });
+  /** `thinkMs`: the pause after each check, write and read, as a person's between two clicks. */
+  constructor({ id, name, scenario, base, recorder, replicaOf, thinkMs = 100 }) {
+    Object.assign(this, { id, name, scenario, base, recorder, replicaOf, thinkMs });
     this.jar = new CookieJar();
     this.step = 0;
     this.stopped = false;
+    /** Settles once the first login succeeded or was given up: steady traffic is measured from then on. */
+    this.loggedIn = new Promise((resolve) => (this.#firstLogin = resolve));
   }
+
+  #firstLogin;
 
   /** One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. */
   async send(spec) {
@@ -143,8 +148,12 @@ export class VirtualUser {
   /** Until stop(): check, then write and read; a failed check or read means a new login, as a person would. */
   async run() {
     const { check, write, read } = this.scenario;
-    await this.setup();
-    if (!(await this.login())) return;
+    try {
+      await this.setup();
+      if (!(await this.login())) return;
+    } finally {
+      this.#firstLogin();
+    }
     while (!this.stopped) {
       this.step += 1;
       const answer = await this.send(check);
@@ -172,7 +181,7 @@ export class VirtualUser {
         }
         this.verified = { step: this.step, disruptions: this.recorder.disruptions };
       }
-      await sleep(20);
+      await sleep(this.thinkMs);
     }
   }
 }

@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { CannotJudge, checkScenario } from './scenario.js';
+
+const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
+
+/** The one line checkScenario refuses `value` with, or undefined when it accepts it. */
+function refusal(value) {
+  try {
+    checkScenario(value, 'scenario.yaml');
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CannotJudge);
+    return error.message;
+  }
+}
+
+describe('a scenario, checked before anything runs', () => {
+  it('accepts the smallest scenario and gives it its defaults', () => {
+    const scenario = checkScenario(minimal);
+    expect(scenario).toMatchObject({ replicas: 3, startTimeout: 30, terminationGracePeriodSeconds: 10, check: { method: 'GET' } });
+    expect(minimal).not.toHaveProperty('replicas'); // the caller's object is left as it was
+  });
+
+  it.each([
+    ['at the top', { ...minimal, replica: 3 }, 'unknown key "replica" in the scenario'],
+    ['in login', { ...minimal, login: { path: '/login', methd: 'POST' } }, 'unknown key "methd" in login'],
+    ['in check', { ...minimal, check: { path: '/me', contain: 'x' } }, 'unknown key "contain" in check'],
+    ['in a setup request', { ...minimal, setup: [{ path: '/register', jsn: {} }] }, 'unknown key "jsn" in setup.0'],
+    ['token outside login', { ...minimal, check: { path: '/me', token: 'access' } }, 'unknown key "token" in check'],
+  ])('refuses an unknown key %s, naming it and where it is', (_, value, line) => {
+    expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
+  });
+
+  it('refuses both start and image, and neither', () => {
+    expect(refusal({ ...minimal, image: 'localhost/app:1', port: 8080 })).toBe('invalid scenario scenario.yaml: give "start" or "image", not both');
+    const { start: _, ...neither } = minimal;
+    expect(refusal(neither)).toBe('invalid scenario scenario.yaml: the scenario needs "start" (or "image")');
+  });
+
+  it('takes an image with its port, and refuses an image without one', () => {
+    const { start: _, ...rest } = minimal;
+    expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080 })).toBeUndefined();
+    expect(refusal({ ...rest, image: 'localhost/app:1' })).toBe('invalid scenario scenario.yaml: "image" needs "port" beside it');
+    expect(refusal({ ...minimal, port: 8080 })).toBe('invalid scenario scenario.yaml: "port" needs "image" beside it');
+  });
+
+  it.each([
+    ['a missing login', { start: 'x', check: { path: '/me' } }, 'the scenario needs "login"'],
+    ['a path without its slash', { ...minimal, check: { path: 'me' } }, 'check.path must match pattern "^/"'],
+    ['one replica', { ...minimal, replicas: 1 }, 'replicas must be >= 2'],
+    ['two bodies', { ...minimal, login: { path: '/login', json: {}, form: {} } }, 'login: give only one of json, form and body'],
+    ['a write without a read', { ...minimal, write: { method: 'POST', path: '/cart' } }, '"write" needs "read" beside it'],
+  ])('refuses %s in one line', (_, value, line) => {
+    expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
+  });
+
+  it('refuses what is not a mapping of keys', () => {
+    expect(refusal(['start'])).toBe('invalid scenario scenario.yaml: not a mapping of keys');
+    expect(refusal(null)).toBe('invalid scenario scenario.yaml: not a mapping of keys');
+  });
+});

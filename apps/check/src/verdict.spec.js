@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import { Recorder } from './users.js';
+import { EXIT, VERDICTS, verdictOf } from './verdict.js';
+
+/**
+ * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
+ * `{ rr: { steady: 3 }, affinity: { kill: 1 } }` is three failed checks in round robin's steady phase and one
+ * after affinity's SIGKILL; every phase also saw requests that went well.
+ */
+function seen({ rr = {}, affinity = {} } = {}) {
+  const record = (mode, failures) => {
+    const recorder = new Recorder(mode);
+    for (const phase of ['steady', 'kill', 'rolling']) {
+      recorder.phase = phase;
+      for (let i = 0; i < 10; i += 1) recorder.request(1 + (i % 3));
+      for (let i = 0; i < (failures[phase] ?? 0); i += 1) {
+        recorder.failure(i + 1, 'check', { method: 'GET', path: '/me', replica: 2, status: 401, text: 'not logged in' });
+      }
+    }
+    return recorder;
+  };
+  return { 'round-robin': record('round-robin', rr), 'cookie-affinity': record('cookie-affinity', affinity) };
+}
+
+describe('the verdict, from the failures seen per balancer and phase', () => {
+  it('names exactly four verdicts', () => {
+    expect(VERDICTS).toEqual(['stateless', 'needs affinity', 'breaks even with affinity', 'loses state on restart']);
+    expect(EXIT).toEqual({ stateless: 0, notStateless: 1, cannotJudge: 2 });
+  });
+
+  it.each([
+    ['nothing failed anywhere', {}, 'stateless'],
+    // The in-memory case: round robin loses sessions at once, affinity only until the user's replica goes.
+    ['round robin fails at once, affinity only after the kill and the restarts', { rr: { steady: 5, kill: 4, rolling: 9 }, affinity: { kill: 2, rolling: 3 } }, 'needs affinity'],
+    ['round robin fails at once, affinity never (no user was pinned to a replica that went)', { rr: { steady: 5 } }, 'needs affinity'],
+    ['round robin fails only in its steady phase', { rr: { steady: 1 } }, 'needs affinity'],
+    ['affinity fails while nothing restarts', { rr: { steady: 5, kill: 5, rolling: 5 }, affinity: { steady: 1, kill: 1, rolling: 1 } }, 'breaks even with affinity'],
+    ["failures only in affinity's steady phase", { affinity: { steady: 1 } }, 'breaks even with affinity'],
+    ['round robin fine, but its kill loses sessions', { rr: { kill: 1 } }, 'loses state on restart'],
+    ['round robin fine, but its rolling restart loses sessions', { rr: { rolling: 2 } }, 'loses state on restart'],
+    ['failures only after the kill, under affinity', { affinity: { kill: 1 } }, 'loses state on restart'],
+    ['failures only in the rolling restart, under affinity', { affinity: { rolling: 1 } }, 'loses state on restart'],
+    ['failures after every kill and restart, none while steady', { rr: { kill: 3, rolling: 3 }, affinity: { kill: 3, rolling: 3 } }, 'loses state on restart'],
+  ])('%s: %j is "%s"', (_, failures, verdict) => {
+    expect(verdictOf(seen(failures))).toBe(verdict);
+  });
+
+  it('counts a failure of any step (a lost cart read as much as a lost login)', () => {
+    const modes = seen();
+    modes['round-robin'].phase = 'steady';
+    modes['round-robin'].failure(1, 'read', { method: 'GET', path: '/cart', replica: 3, status: 200, text: '[]' });
+    expect(verdictOf(modes)).toBe('needs affinity');
+  });
+
+  it('takes a phase that saw no request at all (it never began) as one without failures', () => {
+    const rr = new Recorder('round-robin');
+    rr.request(1);
+    const affinity = new Recorder('cookie-affinity');
+    affinity.phase = 'rolling';
+    affinity.failure(1, 'check', { method: 'GET', path: '/me', replica: 1, status: 401, text: '' });
+    expect(verdictOf({ 'round-robin': rr, 'cookie-affinity': new Recorder('cookie-affinity') })).toBe('stateless');
+    expect(verdictOf({ 'round-robin': rr, 'cookie-affinity': affinity })).toBe('loses state on restart');
+  });
+
+  it('never gives anything but one of the four names', () => {
+    const phases = ['steady', 'kill', 'rolling'];
+    for (let mask = 0; mask < 64; mask += 1) {
+      const rr = Object.fromEntries(phases.map((phase, i) => [phase, (mask >> i) & 1]));
+      const affinity = Object.fromEntries(phases.map((phase, i) => [phase, (mask >> (i + 3)) & 1]));
+      const verdict = verdictOf(seen({ rr, affinity }));
+      expect(VERDICTS).toContain(verdict);
+      expect(verdict === 'stateless').toBe(mask === 0);
+    }
+  });
+});
