@@ -21,8 +21,17 @@ describe('RedisCommandLog', () => {
 
   it('never makes a metric label out of anything but a command name', async () => {
     const sut = new RedisCommandLog();
+    sut.onCommand(() => undefined);
     await sut.time(['user@example.com secret'], async () => 'x');
 
     expect(Object.keys(sut.snapshot())).toEqual(['OTHER']);
+  });
+
+  it('counts nothing, and measures nothing, while nobody listens', async () => {
+    const sut = new RedisCommandLog();
+
+    await expect(sut.time(['GET', 'k'], async () => 'reply')).resolves.toBe('reply');
+
+    expect(sut.snapshot()).toEqual({});
   });
 });

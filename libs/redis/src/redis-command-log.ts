@@ -3,7 +3,7 @@ export type RedisCommandListener = (command: { name: string; failed: boolean; se
 
 /**
  * Counts every command Kura's stores send to Redis (by name: `HGETALL`, `EVALSHA`, ... and whether it failed)
- * and how long its round trip took. Give it to `connectRedis` (`commandLog`) and add listeners for metrics; a
+ * and how long its round trip took, from the first listener on (without one, a command costs nothing extra). Give it to `connectRedis` (`commandLog`) and add listeners for metrics; a
  * durable write's `WAIT` is part of its command's round trip, not a command of its own. Aggregates only, so it
  * can stay on in production.
  */
@@ -33,8 +33,9 @@ export class RedisCommandLog {
     this.totals = new Map();
   }
 
-  /** `send`, counted: its name, outcome and round trip. */
+  /** `send`, counted: its name, outcome and round trip (only while someone listens: nothing to pay otherwise). */
   async time<T>(args: readonly string[], send: () => Promise<T>): Promise<T> {
+    if (this.listeners.length === 0) return send();
     const started = performance.now();
     try {
       const reply = await send();
