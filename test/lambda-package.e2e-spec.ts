@@ -153,6 +153,15 @@ describe('the CloudFormation template', () => {
   });
 });
 
+/** A module script that loads the packaged handler extracted in `dir` and prints the status of a GET /health/live. */
+const liveProbe = (dir: string) => `
+        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
+        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
+          headers: { host: 'x' }, isBase64Encoded: false,
+          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
+          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
+        console.log(result.statusCode);`;
+
 describe('the bundle on its own', () => {
   it('loads and serves from a folder with no node_modules, as it will on Lambda', async () => {
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
@@ -160,13 +169,7 @@ describe('the bundle on its own', () => {
     const dir = await mkdtemp(`${tmpdir()}/kura-artifact-`);
     try {
       zip.extractAllTo(dir, true);
-      const script = `
-        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
-        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
-          headers: { host: 'x' }, isBase64Encoded: false,
-          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
-          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
-        console.log(result.statusCode);
+      const script = `${liveProbe(dir)}
         process.exit(0);`;
       await writeFile(`${dir}/invoke.mjs`, script);
       const { stdout } = await run(process.execPath, [`${dir}/invoke.mjs`], {
@@ -197,13 +200,7 @@ describe('the compile cache', () => {
         await chmod(`${entry.parentPath}/${entry.name}`, entry.isDirectory() ? 0o555 : 0o444);
       }
       const before = (await files()).sort();
-      const script = `
-        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
-        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
-          headers: { host: 'x' }, isBase64Encoded: false,
-          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
-          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
-        console.log(result.statusCode);`;
+      const script = liveProbe(dir);
       const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], {
         cwd: tmpdir(),
         env: { PATH: process.env.PATH ?? '', NODE_DEBUG_NATIVE: 'COMPILE_CACHE', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error' },

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '@kura/common';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
+import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createRedisClient } from './redis-client.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
@@ -130,20 +131,10 @@ describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
 });
 
 describeWithRedis('RedisConnectSessionStore with a session of many keys', () => {
-  let server: RedisServer;
-  let client: ReturnType<typeof createRedisClient>;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    client = createRedisClient({ url: server.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await server?.stop();
-  });
+  const redis = redisServerWithClient();
 
   it('writes and changes 500 keys at once (in chunks far below Lua\'s stack limit), losing none', async () => {
-    const sut = new RedisConnectSessionStore(client);
+    const sut = new RedisConnectSessionStore(redis.client);
     const id = newConnectId();
     const keys = Array.from({ length: 500 }, (_, index) => `key-${index}`);
     const written = connectSession(Object.fromEntries(keys.map((key) => [key, key])));

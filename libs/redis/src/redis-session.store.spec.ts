@@ -2,6 +2,7 @@ import { StoreUnavailableError } from '@kura/common';
 import { generateSessionToken, sessionIdOf } from '@kura/session';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createRedisClient } from './redis-client.js';
+import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { idOfKey, redisKeys } from './redis-keys.js';
 import { RedisSessionStore } from './redis-session.store.js';
 
@@ -66,23 +67,13 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
 });
 
 (missing ? describe.skip : describe)('RedisSessionStore keys', () => {
-  let server: RedisServer;
-  let client: ReturnType<typeof createRedisClient>;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    client = createRedisClient({ url: server.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await server.stop();
-  });
+  const redis = redisServerWithClient();
 
   const HOUR = 3_600_000;
-  const expireTime = async (key: string) => Number(await client.sendCommand(['PEXPIRETIME', key]));
+  const expireTime = async (key: string) => Number(await redis.client.sendCommand(['PEXPIRETIME', key]));
 
   it('lets Redis free every key it writes: sessions a while after expiry, tombstones keep that, registers only move later', async () => {
-    const store = new RedisSessionStore(client, { retainExpiredMs: HOUR });
+    const store = new RedisSessionStore(redis.client, { retainExpiredMs: HOUR });
     const keys = redisKeys();
     const now = Date.now();
     const id = sessionIdOf(generateSessionToken());
@@ -94,7 +85,7 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
 
     await store.end(id, now);
     expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
-    expect(await client.sendCommand(['HGETALL', keys.session(id)])).toEqual(['userId', user.id, 'endedAt', String(now)]);
+    expect(await redis.client.sendCommand(['HGETALL', keys.session(id)])).toEqual(['userId', user.id, 'endedAt', String(now)]);
 
     await store.register(user.id, { id: 'a', absoluteExpiresAt: now + 8 * HOUR, credentialVersion: 0 }, now);
     await store.register(user.id, { id: 'b', absoluteExpiresAt: now + 2 * HOUR, credentialVersion: 0 }, now);

@@ -1,0 +1,28 @@
+import { createRedisClient } from '../../libs/redis/src/redis-client.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
+
+/**
+ * Inside a `describe`: a redis-server of its own and a client connected to it, started before the block's tests
+ * and stopped after them. Read them through the getters once the tests run.
+ */
+export function redisServerWithClient(): { readonly server: RedisServer; readonly client: ReturnType<typeof createRedisClient> } {
+  let server: RedisServer | undefined;
+  let client: ReturnType<typeof createRedisClient> | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = createRedisClient({ url: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get client() {
+      return client!;
+    },
+  };
+}
