@@ -14,8 +14,8 @@ import { SessionTooLargeError } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
-  cookieOf,
   cookieSettingsOf,
+  cookieText,
   documentBytes,
   fromDocument,
   hasChanges,
@@ -187,7 +187,7 @@ export class KuraStore extends EventEmitter {
     const read = this.reads.of(session, id);
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
-      if (call === 'touch') return void (await this.items.update(id, undefined, { ...NO_CHANGES, cookie: cookieOf(session), expiresAtMs }, now));
+      if (call === 'touch') return void (await this.items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now));
       const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
       checkSize(written);
       await this.items.replace(id, written);
@@ -199,7 +199,7 @@ export class KuraStore extends EventEmitter {
     const document = call === 'touch' ? undefined : toDocument(session, NOT_DATA);
     const changes = document ? changesBetween(read.data, document.data) : NO_CHANGES;
     if (!hasChanges(changes) && !moved) return;
-    const cookieJson = document ? document.cookie : cookieOf(session);
+    const cookieJson = document ? document.cookie : cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
     if (await this.items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)) {

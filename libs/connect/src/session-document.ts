@@ -28,12 +28,9 @@ export function toDocument(session: object, skip: ReadonlySet<string>): SessionD
   return { data, cookie };
 }
 
-/**
- * Only the cookie (JSON text) of a session, as `toDocument` would give it: what a touch needs, without turning
- * every other key into JSON on a path every request takes.
- */
-export function cookieOf(session: object): string | undefined {
-  return Object.prototype.propertyIsEnumerable.call(session, 'cookie') ? (JSON.stringify((session as { cookie: unknown }).cookie) as string | undefined) : undefined;
+/** A cookie as {@link liveCookieOf} gives it, as JSON text. */
+export function cookieText(cookie: unknown): string | undefined {
+  return cookie === undefined ? undefined : (JSON.stringify(cookie) as string | undefined);
 }
 
 /** The session object a store hands the framework: each key parsed back, the cookie included. */
@@ -89,7 +86,7 @@ const MAX_AGE_DRIFT_MS = 1000;
 
 /**
  * The cookie of a session as `JSON.stringify` would see it (its `toJSON()` applied), without making the text:
- * `undefined` when the session has none, as {@link cookieOf} would give it.
+ * `undefined` when the session has none, as `toDocument` would leave it out.
  */
 export function liveCookieOf(session: object): unknown {
   if (!Object.prototype.propertyIsEnumerable.call(session, 'cookie')) return undefined;

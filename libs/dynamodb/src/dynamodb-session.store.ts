@@ -106,6 +106,15 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
   };
 }
 
+/**
+ * The session a raw item holds, or `undefined` when there is none or it has expired: DynamoDB deletes expired items
+ * only "within a few days", and an expired item that is still there is absent.
+ */
+function liveRecordOf(raw: Record<string, AttributeValue> | undefined, now: number): SessionRecord | undefined {
+  const item = raw && fromAttributes(raw);
+  return item && item.expiresAt * 1000 > now ? toRecord(item) : undefined;
+}
+
 function toRecord(item: SessionItem): SessionRecord {
   return {
     id: item.id,
@@ -157,20 +166,18 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async find(id: string, now: number): Promise<SessionRecord | undefined> {
-    let item: SessionItem | undefined;
+    let raw: Record<string, AttributeValue> | undefined;
     try {
       // The hot path of every request: the low-level command and a direct reading of the item's few known
       // attributes, without the document client's generic marshalling (measured in npm run bench).
       const result = await this.documents.send(
         new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: this.consistentRead, ...CAPACITY }),
       );
-      item = result.Item && fromAttributes(result.Item);
+      raw = result.Item;
     } catch (error) {
       throw storeUnavailable('session.find', error);
     }
-    // DynamoDB deletes expired items only "within a few days": an expired item that is still there is absent.
-    if (!item || item.expiresAt * 1000 <= now) return undefined;
-    return toRecord(item);
+    return liveRecordOf(raw, now);
   }
 
   /**
@@ -189,14 +196,12 @@ export class DynamoDbSessionStore implements SessionStore {
       throw storeUnavailable('session.find', error);
     }
     if ((result.UnprocessedKeys?.[this.table]?.Keys?.length ?? 0) > 0) {
-      const [record, data] = await Promise.all([this.find(id, now), new DynamoDbSessionDataStore(this.documents, this.table).read(id)]);
+      const [record, data] = await Promise.all([this.find(id, now), dataStore.read(id)]);
       return { record, data };
     }
     const items = result.Responses?.[this.table] ?? [];
-    const session = items.find((raw) => raw.id?.S === id);
-    const item = session && fromAttributes(session);
-    const live = item && item.expiresAt * 1000 > now ? toRecord(item) : undefined;
-    return { record: live, data: sessionDataOfAttributes(items.find((raw) => raw.id?.S === dataKey)) };
+    const itemOf = (key: string) => items.find((raw) => raw.id?.S === key);
+    return { record: liveRecordOf(itemOf(id), now), data: sessionDataOfAttributes(itemOf(dataKey)) };
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {

@@ -23,15 +23,13 @@ return 1`);
 /** Session documents in Redis: a hash per document (`d` JSON, `v` version), written optimistically by version. */
 export class RedisSessionDataStore extends RedisStoreBase implements SessionDataStore {
   async read(sessionId: string): Promise<SessionData> {
-    let reply: [string | null, string | null];
+    let reply: unknown;
     try {
-      reply = (await this.redis.sendCommand(['HMGET', this.keys.data(sessionId), 'd', 'v'])) as [string | null, string | null];
+      reply = await this.redis.sendCommand(['HMGET', this.keys.data(sessionId), 'd', 'v']);
     } catch (error) {
       throw storeUnavailable('sessionData.read', error);
     }
-    const [data, version] = reply;
-    if (data === null || version === null) return { data: {}, version: 0 };
-    return { data: JSON.parse(data) as Record<string, unknown>, version: Number(version) };
+    return sessionDataOf(reply);
   }
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
@@ -50,4 +48,11 @@ export class RedisSessionDataStore extends RedisStoreBase implements SessionData
       throw storeUnavailable('sessionData.retain', error);
     }
   }
+}
+
+/** The data an `HMGET <document> d v` reply holds (`{}` at version 0 when there is none). */
+export function sessionDataOf(reply: unknown): SessionData {
+  const [data, version] = reply as [string | null, string | null];
+  if (data === null || version === null) return { data: {}, version: 0 };
+  return { data: JSON.parse(data) as Record<string, unknown>, version: Number(version) };
 }

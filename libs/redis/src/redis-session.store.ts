@@ -15,7 +15,7 @@ import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript } from './redis-script.js';
-import { RedisSessionDataStore } from './redis-session-data.store.js';
+import { RedisSessionDataStore, sessionDataOf } from './redis-session-data.store.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
 export interface RedisSessionStoreOptions extends RedisStoreOptions {
@@ -132,6 +132,12 @@ function fieldsOf(record: SessionRecord): string[] {
 }
 
 /** A live session from its hash; `undefined` for an absent key or a tombstone. */
+/** The live session an `HGETALL <session>` reply holds: Redis expires keys on its own clock, so a session past its expiry on ours is absent all the same. */
+function liveRecordOf(reply: unknown, id: string, now: number): SessionRecord | undefined {
+  const record = recordOf({ ...hashOf(reply), id });
+  return record && effectiveExpiry(record) > now ? record : undefined;
+}
+
 function recordOf(hash: Record<string, string>): SessionRecord | undefined {
   if (hash.createdAt === undefined || hash.userId === undefined) return undefined;
   const number = (name: string) => (hash[name] === undefined ? undefined : Number(hash[name]));
@@ -197,21 +203,15 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   }
 
   async find(id: string, now: number): Promise<SessionRecord | undefined> {
-    const hash = hashOf(await this.call('session.find', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)])));
-    const record = recordOf({ ...hash, id });
-    // Redis expires keys on its own clock: a session past its expiry on ours is absent all the same.
-    if (!record || effectiveExpiry(record) <= now) return undefined;
-    return record;
+    return liveRecordOf(await this.call('session.find', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)])), id, now);
   }
 
   async findWithData(id: string, now: number, dataStore: SessionDataStore): Promise<{ record: SessionRecord | undefined; data: SessionData | undefined }> {
     if (!(dataStore instanceof RedisSessionDataStore && this.sharesKeysWith(dataStore))) return { record: await this.find(id, now), data: undefined };
-    const [session, [document, version]] = (await this.call('session.find', () =>
+    const [session, document] = (await this.call('session.find', () =>
       FIND_WITH_DATA.run(this.redis, [this.keys.session(id), this.keys.data(id)], []),
-    )) as [unknown, [string | null, string | null]];
-    const record = recordOf({ ...hashOf(session), id });
-    const data = document === null || version === null ? { data: {}, version: 0 } : { data: JSON.parse(document) as Record<string, unknown>, version: Number(version) };
-    return { record: record && effectiveExpiry(record) > now ? record : undefined, data };
+    )) as [unknown, unknown];
+    return { record: liveRecordOf(session, id, now), data: sessionDataOf(document) };
   }
 
   async extend(id: string, change: SessionExtension): Promise<boolean> {
