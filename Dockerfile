@@ -28,7 +28,12 @@ COPY tsconfig.json nest-cli.json .swcrc ./
 COPY types ./types
 COPY libs ./libs
 COPY apps ./apps
-RUN npm run build
+COPY scripts/bundle-server.mjs scripts/server-bundle-options.mjs scripts/lambda-bundle-options.mjs ./scripts/
+COPY scripts/bundle-stubs ./scripts/bundle-stubs
+# The server runs from one bundled file (scripts/bundle-server.mjs): ready in about half the time, with about a
+# third less memory, than when Node resolves and loads node_modules file by file. dist/ stays for the operator
+# commands (node dist/apps/api/src/admin.js), node_modules for them and for the bundle's few externals.
+RUN npm run build && npm run bundle:server
 
 # --- runtime dependencies only: no dev dependencies, no install scripts ----------------------------------------
 FROM ${BASE_IMAGE} AS deps
@@ -53,8 +58,9 @@ WORKDIR /app
 # Owned by root and not writable by the service's user.
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/.build/server ./server
 COPY package.json ./
 USER 10001:10001
 EXPOSE 3000
 # The Deployment (infra/k8s/base/deployment.yaml) runs the same command.
-CMD ["node", "dist/apps/api/src/main.js"]
+CMD ["node", "server/main.mjs"]

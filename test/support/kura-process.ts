@@ -1,11 +1,27 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './dynamodb-local.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import.meta.url));
+/**
+ * What runs: `server`, the bundled server the image and the Deployment run (`npm run bundle:server`), or `dist`,
+ * the compiled sources `npm start` runs.
+ */
+export type KuraArtifact = 'server' | 'dist';
+const DIST_MAIN = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import.meta.url));
+const MAINS: Record<KuraArtifact, string> = { dist: DIST_MAIN, server: fileURLToPath(new URL('../../.build/server/main.mjs', import.meta.url)) };
 
-/** Kura as its own operating-system process (the built `main.js`, as `npm start` runs it). */
+function mainOf(artifact: KuraArtifact): string {
+  const main = MAINS[artifact];
+  if (!existsSync(main)) throw new Error(`${main} is missing: run the tests through \`npm test\` (it builds and bundles first)`);
+  // A bundle older than the build would test yesterday's code.
+  if (artifact === 'server' && statSync(main).mtimeMs < statSync(DIST_MAIN).mtimeMs) {
+    throw new Error(`${main} is older than ${DIST_MAIN}: run \`npm run bundle:server\` (npm test does)`);
+  }
+  return main;
+}
+
+/** Kura as its own operating-system process. */
 export interface KuraProcess {
   readonly baseUrl: string;
   readonly child: ChildProcess;
@@ -13,10 +29,9 @@ export interface KuraProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns `node dist/apps/api/src/main.js` and resolves once it says where it listens. */
-export async function startKuraProcess(env: Record<string, string>): Promise<KuraProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run the tests through \`npm test\` (it builds first)`);
-  const child = spawn(process.execPath, [MAIN], {
+/** Spawns Kura (by default the bundled server, as the image runs it) and resolves once it says where it listens. */
+export async function startKuraProcess(env: Record<string, string>, artifact: KuraArtifact = 'server'): Promise<KuraProcess> {
+  const child = spawn(process.execPath, [mainOf(artifact)], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...env, KURA_LOG_LEVEL: 'log' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

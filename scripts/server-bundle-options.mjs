@@ -1,0 +1,23 @@
+// How Kura's long-running server is bundled (scripts/bundle-server.mjs, for the image and the Deployment): the
+// Lambda bundle's options with three differences:
+// - the AWS SDK's whole credential chain stays (IRSA, EKS Pod Identity, instance metadata, profiles), each provider
+//   a chunk loaded only when the chain reaches it;
+// - the explorer UI's static files are served (@fastify/static is bundled; swagger-ui-dist is not, because it
+//   finds its files next to its own module);
+// - the embedded engine (dynalite, LevelDB: native code and files of their own) stays in node_modules, loaded
+//   only when KURA_STORE=embedded, which the image never uses.
+// Shared with `npm run bench`, whose NestJS references are bundled with exactly these options, so that Kura and
+// the references run the same framework code the same way.
+import { lambdaBundleOptions } from './lambda-bundle-options.mjs';
+
+/** The Lambda bundle's externals that a server needs after all. */
+const serverNeeds = (name) => name === '@fastify/static' || /^@aws-sdk\/(credential-provider-|token-providers|nested-clients)|^@smithy\/credential-provider-imds/.test(name);
+
+export const serverBundleOptions = {
+  ...lambdaBundleOptions,
+  external: [...lambdaBundleOptions.external.filter((name) => !serverNeeds(name)), 'swagger-ui-dist', 'swagger-ui-dist/*', 'dynalite', 'classic-level'],
+  splitting: true,
+  inject: [new URL('./bundle-stubs/reflect-metadata-first.mjs', import.meta.url).pathname],
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+};
