@@ -121,7 +121,7 @@ export class VirtualUser {
     for (const spec of this.scenario.setup ?? []) await this.send(spec);
   }
 
-  /** Logs in (up to 5 attempts, each failure recorded); false if it never succeeds. */
+  /** Logs in (up to 5 attempts, a pause between them, each failure recorded); false if it never succeeds. */
   async login() {
     const spec = this.scenario.login;
     for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
@@ -141,8 +141,19 @@ export class VirtualUser {
         return true;
       }
       this.recorder.failure(this.id, 'login', answer);
+      await sleep(this.thinkMs); // and tries again, as a person would, after a moment
     }
     return false;
+  }
+
+  /**
+   * Logs in again after a failed check, write or read, after the same pause as between two clicks: a person who
+   * finds themselves logged out does not log in again within the millisecond, and users that never pause keep a
+   * small machine's cores busy with an app that keeps failing (each replacement replica then starts slower).
+   */
+  async #loginAgain() {
+    await sleep(this.thinkMs);
+    return this.login();
   }
 
   /** Until stop(): check, then write and read; a failed check or read means a new login, as a person would. */
@@ -159,14 +170,14 @@ export class VirtualUser {
       const answer = await this.send(check);
       if (!this.#expect(check, answer, { defaultStatus: (s) => s === 200, vars: answer.vars })) {
         this.recorder.failure(this.id, 'check', answer);
-        if (!(await this.login())) return;
+        if (!(await this.#loginAgain())) return;
         continue;
       }
       if (write) {
         const written = await this.send(write);
         if (!this.#expect(write, written, { defaultStatus: (s) => s >= 200 && s < 300, vars: written.vars })) {
           this.recorder.failure(this.id, 'write', written);
-          if (!(await this.login())) return;
+          if (!(await this.#loginAgain())) return;
           continue;
         }
         const shown = await this.send(read);
@@ -176,7 +187,7 @@ export class VirtualUser {
         if (!kept || !this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars: shown.vars })) {
           const note = kept ? undefined : `the write of step ${before}, acknowledged before a replica was killed or restarted, is gone`;
           this.recorder.failure(this.id, 'read', { ...shown, note });
-          if (!(await this.login())) return;
+          if (!(await this.#loginAgain())) return;
           continue;
         }
         this.verified = { step: this.step, disruptions: this.recorder.disruptions };
