@@ -171,18 +171,22 @@ const email = (system, i) => `bench-${system}-${i}@example.com`;
 const password = (i) => `benchmark password ${i}`;
 
 // ------------------------------------------------------------------ systems
-const KURA_MAIN = `${ROOT}dist/apps/api/src/main.js`;
+// Kura as the image and the Deployment run it: the bundled server (npm run bundle:server).
+const KURA_MAIN = `${ROOT}.build/server/main.mjs`;
 let nextAddress = 31;
 
 /**
- * TypeScript with decorators (the NestJS reference): its own files bundled by esbuild, every package left to
- * node_modules as Kura's are, so both run the same framework code unbundled.
+ * TypeScript with decorators (the NestJS references): bundled with exactly the options Kura's server is bundled
+ * with (scripts/server-bundle-options.mjs), so that both run the same framework code the same way, one file
+ * each, and the comparison measures the code, not the bundling.
  */
 async function compiled(script) {
   const { build } = await import('esbuild');
-  const outfile = `${HERE}systems/.${script.replace(/\.ts$/, '.compiled.mjs')}`;
-  await build({ entryPoints: [`${HERE}systems/${script}`], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node24', logLevel: 'warning' });
-  return outfile;
+  const { serverBundleOptions } = await import('../../scripts/server-bundle-options.mjs');
+  const name = script.replace(/\.ts$/, '');
+  const outdir = `${HERE}systems/.compiled/${name}`;
+  await build({ ...serverBundleOptions, entryPoints: { [name]: `${HERE}systems/${script}` }, outdir });
+  return `${outdir}/${name}.mjs`;
 }
 
 async function startSystem(system, endpoint, tables) {

@@ -43,8 +43,10 @@ export const redisUrl = process.env.REDIS_URL;
 
 /** A connected node-redis client, made as connect-redis's README makes it (`createClient()`, `connect()`). */
 export async function redisClient() {
-  const { createClient } = await import('redis');
-  const redis = createClient({ url: redisUrl });
+  // node-redis is CommonJS: its module.exports is the default export both unbundled and bundled (esbuild gives a
+  // dynamic import of CommonJS no named exports).
+  const { default: nodeRedis } = await import('redis');
+  const redis = nodeRedis.createClient({ url: redisUrl });
   await redis.connect();
   return redis;
 }
