@@ -206,6 +206,13 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
   }, 180_000);
 
+  it('sessions in KuraStore but the cart in process memory: needs affinity, the evidence a read, never a check', async () => {
+    const report = await judged('kurastore-memory-cart', 121, 'needs affinity', { env });
+    expect(report.evidence.map((e) => e.step)).not.toContain('check');
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
+    for (const mode of Object.values(report.modes)) expect(mode.logins).toBeGreaterThan(0);
+  }, 180_000);
+
   it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
     const report = await judged('kura', 141, 'stateless', { env });
     expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
