@@ -10,7 +10,7 @@ import { CannotJudge, loadScenario } from '../src/scenario.js';
 import { EXIT } from '../src/verdict.js';
 
 const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
-  --quick        a short run (10-40 s, as the app starts), for CI
+  --quick        a short run (6-20 s, as the app starts), for CI
   --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
   --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
   --replicas N   override the scenario's replicas (2-9)
