@@ -28,7 +28,7 @@ COPY tsconfig.json nest-cli.json .swcrc ./
 COPY types ./types
 COPY libs ./libs
 COPY apps ./apps
-COPY scripts/bundle-server.mjs scripts/server-bundle-options.mjs scripts/lambda-bundle-options.mjs ./scripts/
+COPY scripts/bundle-server.mjs scripts/server-bundle-options.mjs scripts/bundle-names.mjs scripts/lambda-bundle-options.mjs ./scripts/
 COPY scripts/bundle-stubs ./scripts/bundle-stubs
 # The server runs from one bundled file (scripts/bundle-server.mjs): ready in about half the time, with about a
 # third less memory, than when Node resolves and loads node_modules file by file. dist/ stays for the operator

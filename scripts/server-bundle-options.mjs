@@ -6,8 +6,12 @@
 //   finds its files next to its own module);
 // - the embedded engine (dynalite, LevelDB: native code and files of their own) stays in node_modules, loaded
 //   only when KURA_STORE=embedded, which the image never uses.
-// Shared with `npm run bench`, whose NestJS references are bundled with exactly these options, so that Kura and
-// the references run the same framework code the same way.
+// - it is not minified (a server does not pay for its size; the next pass needs esbuild's helper names), and the
+//   names esbuild keeps are kept only where they cost nothing per request (scripts/bundle-names.mjs).
+// Shared with `npm run bench`, whose NestJS references are bundled with exactly these options and this pass, so
+// that Kura and the references run the same framework code the same way.
+import { build } from 'esbuild';
+import { dropClosureNamesIn } from './bundle-names.mjs';
 import { lambdaBundleOptions } from './lambda-bundle-options.mjs';
 
 /** The Lambda bundle's externals that a server needs after all. */
@@ -16,8 +20,15 @@ const serverNeeds = (name) => name === '@fastify/static' || /^@aws-sdk\/(credent
 export const serverBundleOptions = {
   ...lambdaBundleOptions,
   external: [...lambdaBundleOptions.external.filter((name) => !serverNeeds(name)), 'swagger-ui-dist', 'swagger-ui-dist/*', 'dynalite', 'classic-level'],
+  minify: false,
   splitting: true,
   inject: [new URL('./bundle-stubs/reflect-metadata-first.mjs', import.meta.url).pathname],
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
 };
+
+/** Bundles `entryPoints` into `outdir` with serverBundleOptions, then drops the per-call `__name` calls. */
+export async function buildServerBundle({ entryPoints, outdir }) {
+  await build({ ...serverBundleOptions, entryPoints, outdir });
+  return { namesDropped: await dropClosureNamesIn(outdir) };
+}

@@ -176,16 +176,15 @@ const KURA_MAIN = `${ROOT}.build/server/main.mjs`;
 let nextAddress = 31;
 
 /**
- * TypeScript with decorators (the NestJS references): bundled with exactly the options Kura's server is bundled
- * with (scripts/server-bundle-options.mjs), so that both run the same framework code the same way, one file
+ * TypeScript with decorators (the NestJS references): bundled exactly as Kura's server is bundled
+ * (scripts/server-bundle-options.mjs), so that both run the same framework code the same way, one file
  * each, and the comparison measures the code, not the bundling.
  */
 async function compiled(script) {
-  const { build } = await import('esbuild');
-  const { serverBundleOptions } = await import('../../scripts/server-bundle-options.mjs');
+  const { buildServerBundle } = await import('../../scripts/server-bundle-options.mjs');
   const name = script.replace(/\.ts$/, '');
   const outdir = `${HERE}systems/.compiled/${name}`;
-  await build({ ...serverBundleOptions, entryPoints: { [name]: `${HERE}systems/${script}` }, outdir });
+  await buildServerBundle({ entryPoints: { [name]: `${HERE}systems/${script}` }, outdir });
   return `${outdir}/${name}.mjs`;
 }
 
