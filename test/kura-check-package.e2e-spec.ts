@@ -1,0 +1,62 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { npm } from './support/packed-packages.js';
+
+/**
+ * kura-check as someone outside this repository gets it: `npm pack` in apps/check, the tarball installed into an
+ * empty folder elsewhere (its dependencies from npm's cache, as any install), and `npx kura-check` run there on a
+ * copy of a fixture that needs nothing from this repository (the Python app). Nothing here may reach the
+ * repository's own node_modules.
+ */
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function nginxInstalled(): boolean {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const nginx = nginxInstalled();
+if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not installed (apt-get install nginx-light)');
+
+(nginx ? describe : describe.skip)('kura-check, packed and installed outside the repository', () => {
+  let work: string;
+  let app: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'kura-check-package-'));
+    await npm(['pack', '--pack-destination', work, '--silent'], join(ROOT, 'apps/check'));
+    const tarball = (await readdir(work)).find((file) => file.endsWith('.tgz'))!;
+    app = join(work, 'someone-else');
+    await cp(join(ROOT, 'test/fixtures/check/python-dict'), app, { recursive: true });
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-else', private: true }));
+    await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(work, tarball)], app);
+  }, 180_000);
+
+  afterAll(() => rm(work, { recursive: true, force: true }));
+
+  it('holds its sources, schema, README and bin only, and brings its dependencies (yaml, ajv, tough-cookie)', async () => {
+    const installed = join(app, 'node_modules/kura-check');
+    expect((await readdir(installed)).sort()).toEqual(['README.md', 'bin', 'package.json', 'scenario.schema.json', 'src']);
+    expect((await readdir(join(installed, 'src'))).filter((file) => file.endsWith('.spec.js'))).toEqual([]);
+    expect(await readdir(join(app, 'node_modules'))).toEqual(expect.arrayContaining(['kura-check', 'yaml', 'ajv', 'tough-cookie']));
+  });
+
+  it('judges an app by `npx kura-check`, from the app’s own folder: needs affinity, exit 1', async () => {
+    // Node 24 first on PATH, as on a machine where it is the node: the bin's `#!/usr/bin/env node` finds it.
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' };
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile('npx', ['--no-install', 'kura-check', 'scenario.yaml', '--quick', '--json', '--host-base', '101'], { cwd: app, env }, (error, stdout) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
+      );
+    });
+    const report = JSON.parse(stdout) as { verdict: string; exitCode: number };
+    expect(report.verdict).toBe('needs affinity');
+    expect(code).toBe(1);
+  }, 120_000);
+});
