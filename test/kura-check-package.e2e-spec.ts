@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { installed } from './support/installed.js';
 import { npm } from './support/packed-packages.js';
 
 /**
@@ -13,15 +14,7 @@ import { npm } from './support/packed-packages.js';
  */
 const ROOT = new URL('..', import.meta.url).pathname;
 
-function nginxInstalled(): boolean {
-  try {
-    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const nginx = nginxInstalled();
+const nginx = installed('nginx', ['-v']);
 if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not installed (apt-get install nginx-light)');
 
 (nginx ? describe : describe.skip)('kura-check, packed and installed outside the repository', () => {

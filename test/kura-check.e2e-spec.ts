@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import dynalite from 'dynalite';
+import { installed } from './support/installed.js';
 
 /**
  * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: each is run with
@@ -46,14 +47,6 @@ function check(args: string[], env: Record<string, string> = {}): Promise<{ code
   });
 }
 
-const installed = (command: string, args: string[]) => {
-  try {
-    execFileSync(command, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const nginx = installed('nginx', ['-v']);
 const php = installed('php', ['--version']);
 if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not installed (apt-get install nginx-light)');

@@ -1,6 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { installed } from './support/installed.js';
 
 /**
  * The replica harness (`npm run prove`), shortened: 3 replicas of the built app behind Debian's nginx, virtual
@@ -11,15 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
 
-function nginxMissing(): boolean {
-  try {
-    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-}
-const missing = nginxMissing();
+const missing = !installed('nginx', ['-v']);
 if (missing) console.warn('SKIPPING the replica harness test: nginx is not installed (apt-get install nginx-light)');
 
 (missing ? describe.skip : describe)('npm run prove --quick (in-memory control, Kura on DynamoDB, Kura on Redis)', () => {
