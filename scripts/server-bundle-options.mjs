@@ -1,5 +1,5 @@
 // How Kura's long-running server is bundled (scripts/bundle-server.mjs, for the image and the Deployment): the
-// Lambda bundle's options with three differences:
+// Lambda bundle's options with four differences:
 // - the AWS SDK's whole credential chain stays (IRSA, EKS Pod Identity, instance metadata, profiles), each provider
 //   a chunk loaded only when the chain reaches it;
 // - the explorer UI's static files are served (@fastify/static is bundled; swagger-ui-dist is not, because it
