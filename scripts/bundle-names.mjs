@@ -19,7 +19,6 @@ const isFunctionValue = (node) => node.type === 'FunctionExpression' || node.typ
 export function dropClosureNames(code) {
   const ast = parse(code, { sourceType: 'module', errorRecovery: false });
   const edits = new MagicString(code);
-  // Names of functions declared inside functions, per declaring function (a statement `__name(f, "f")` names one).
   let removed = 0;
   const visit = (node, depth, declared) => {
     if (!node || typeof node.type !== 'string') return;
@@ -27,6 +26,7 @@ export function dropClosureNames(code) {
     let names = declared;
     if (FUNCTIONS.has(node.type)) {
       inner = depth + 1;
+      // The functions this one declares: a statement `__name(f, "f")` in its body names one of them.
       names = new Set();
       const body = node.body?.type === 'BlockStatement' ? node.body.body : [];
       for (const statement of body) if (statement.type === 'FunctionDeclaration' && statement.id) names.add(statement.id.name);
