@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import fastifyCookie from '@fastify/cookie';
 import { type ConsoleLogger, Logger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -80,7 +79,6 @@ export async function createApp(
     logger,
     bodyParser: false,
   });
-  await app.register(fastifyCookie);
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
