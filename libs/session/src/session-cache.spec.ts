@@ -156,6 +156,19 @@ describe('SessionCache', () => {
       expect(await sut.verify(tampered, record.id)).toBeUndefined();
     });
 
+    it('whose payload was changed after the genuine token was accepted and remembered (same signature)', async () => {
+      const { sut, clock } = setup();
+      const record = sessionAt(clock.now());
+      const { jws, claims } = await genuine(sut, record);
+      const [header, , signature] = jws.split('.');
+      expect(await sut.verify(jws, record.id)).toEqual(record);
+
+      const tampered = `${header}.${encode({ ...claims, sub: 'u-admin' })}.${signature}`;
+
+      expect(await sut.verify(tampered, record.id)).toBeUndefined();
+      expect(await sut.verify(jws, record.id)).toEqual(record);
+    });
+
     it('whose signature was changed', async () => {
       const { sut, clock } = setup();
       const record = sessionAt(clock.now());

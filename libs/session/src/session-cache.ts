@@ -86,37 +86,51 @@ export class SessionCache {
     const cache = this.settings.cache;
     if (!cache || !jws) return undefined;
     const now = this.settings.clock.now();
-    const payload = this.verified(jws, cache.keys);
-    if (!payload || !inForce(payload, now) || payload.sid !== sessionId) return undefined;
-    const record: SessionRecord = {
-      id: payload.sid,
-      user: { id: payload.sub, ...(typeof payload.email === 'string' ? { email: payload.email } : {}), name: payload.name },
-      createdAt: payload.ca,
-      lastSeenAt: payload.ls,
-      idleExpiresAt: payload.ie,
-      absoluteExpiresAt: payload.ae,
-      ...(typeof payload.aa === 'number' ? { authenticatedAt: payload.aa } : {}),
-      ...(typeof payload.di === 'string' ? { dataId: payload.di } : {}),
-    };
-    return effectiveExpiry(record) > now ? record : undefined;
+    const verified = this.verified(jws, cache.keys);
+    if (!verified || !inForce(verified.claims, now) || verified.claims.sid !== sessionId) return undefined;
+    return effectiveExpiry(verified.record) > now ? verified.record : undefined;
   }
 
   /**
-   * The claims of a token whose signature and shape were checked, remembered by the token's exact text: a
-   * client sends the same token until it is reissued, so most requests skip the HMAC. Bounded (emptied when
-   * full); time is checked on every use (`inForce`), and only tokens that verified are remembered.
+   * A token whose signature and shape were checked, with the session it vouches for, remembered: a client sends
+   * the same token until it is reissued, so most requests skip the HMAC and the record is made once (frozen, as
+   * it is shared). Found by the signature segment, which is shorter to hash than the whole token, and used only
+   * when the whole text is the same. Bounded (emptied when full); time is checked on every use (`inForce`),
+   * and only tokens that verified are remembered.
    */
-  private verified(jws: string, keys: readonly SessionCacheKey[]): CacheClaims | undefined {
-    const known = this.checked.get(jws);
-    if (known) return known;
+  private verified(jws: string, keys: readonly SessionCacheKey[]): VerifiedToken | undefined {
+    const signature = jws.slice(jws.lastIndexOf('.') + 1);
+    const known = this.checked.get(signature);
+    if (known?.jws === jws) return known;
     const claims = verifiedClaims(jws, keys);
     if (!claims) return undefined;
     if (this.checked.size >= CHECKED_TOKENS) this.checked.clear();
-    this.checked.set(jws, claims);
-    return claims;
+    const verified: VerifiedToken = { jws, claims, record: recordOf(claims) };
+    this.checked.set(signature, verified);
+    return verified;
   }
 
-  private readonly checked = new Map<string, CacheClaims>();
+  private readonly checked = new Map<string, VerifiedToken>();
+}
+
+interface VerifiedToken {
+  readonly jws: string;
+  readonly claims: CacheClaims;
+  readonly record: SessionRecord;
+}
+
+/** The session record a cache token's claims describe, frozen. */
+function recordOf(claims: CacheClaims): SessionRecord {
+  return Object.freeze({
+    id: claims.sid,
+    user: Object.freeze({ id: claims.sub, ...(typeof claims.email === 'string' ? { email: claims.email } : {}), name: claims.name }),
+    createdAt: claims.ca,
+    lastSeenAt: claims.ls,
+    idleExpiresAt: claims.ie,
+    absoluteExpiresAt: claims.ae,
+    ...(typeof claims.aa === 'number' ? { authenticatedAt: claims.aa } : {}),
+    ...(typeof claims.di === 'string' ? { dataId: claims.di } : {}),
+  });
 }
 
 /** How many verified tokens a replica remembers: about 4 MB at most. */
