@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { type ConsoleLogger, Logger, type LogLevel, StandardSchemaValidationPipe } from '@nestjs/common';
+import { type ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,7 +10,6 @@ import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
-import { RequestValidationError } from './http/request-validation.error.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { KuraLogger } from './observability/kura-logger.js';
@@ -106,9 +105,7 @@ export async function createApp(
     if (redisCommands) metrics.observeRedis(redisCommands);
   }
 
-  app.useGlobalPipes(
-    new StandardSchemaValidationPipe({ exceptionFactory: (issues) => new RequestValidationError(issues) }),
-  );
+  // Bodies are checked where they are declared (`@ValidBody(schema)`, http/valid-body.ts), not by a global pipe.
   app.useGlobalFilters(new ProblemDetailsFilter());
   await setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name, config.http.docsUi);
   await app.init();

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AccountService, type PublicUser } from '@kura/accounts';
 import {
@@ -18,6 +18,7 @@ import { LoginBody, LoginResponse, MeResponse, RegisterBody, UserResponse } from
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
+import { ValidBody } from '../http/valid-body.js';
 
 @ApiTags('auth')
 @ApiDefect()
@@ -40,7 +41,7 @@ export class AuthController {
   @ApiBodyProblems('Or it is not a valid registration: `errors` says what is wrong.')
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(409, 'The email already has an account.')
-  register(@Body({ schema: RegisterBody }) body: RegisterBody): Promise<PublicUser> {
+  register(@ValidBody(RegisterBody) body: RegisterBody): Promise<PublicUser> {
     return this.accounts.register(body);
   }
 
@@ -60,7 +61,7 @@ export class AuthController {
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(429, 'Too many failed logins for this account or client; try again after Retry-After.', RETRY_AFTER)
   async login(
-    @Body({ schema: LoginBody }) body: LoginBody,
+    @ValidBody(LoginBody) body: LoginBody,
     @Req() request: TokenSource,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,

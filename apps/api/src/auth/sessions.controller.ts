@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AccountService } from '@kura/accounts';
 import {
@@ -29,6 +29,7 @@ import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/prob
 import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
+import { ValidBody } from '../http/valid-body.js';
 
 /** Password confirmations are counted and limited like logins. */
 const TOO_MANY_FAILURES = 'Too many failed password checks for this account or client; try again after Retry-After.';
@@ -125,7 +126,7 @@ export class SessionsController {
   async reauthenticate(
     @CurrentSession() current: AuthenticatedSession,
     @CurrentTransport() kind: TransportKind,
-    @Body({ schema: ReauthenticateBody }) body: ReauthenticateBody,
+    @ValidBody(ReauthenticateBody) body: ReauthenticateBody,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {
@@ -147,7 +148,7 @@ export class SessionsController {
   async changePassword(
     @CurrentSession() current: AuthenticatedSession,
     @CurrentTransport() kind: TransportKind,
-    @Body({ schema: PasswordChangeBody }) body: PasswordChangeBody,
+    @ValidBody(PasswordChangeBody) body: PasswordChangeBody,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
   ) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard, WithSessionData } from '@kura/session';
 import * as z from 'zod';
@@ -6,6 +6,7 @@ import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/prob
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
 import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
+import { ValidBody } from '../http/valid-body.js';
 
 const MergePatch = z
   .record(z.string(), z.unknown())
@@ -65,7 +66,7 @@ export class SessionDataController {
   @ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT, or the data would exceed KURA_SESSION_DATA_LIMIT bytes.')
   async patch(
     @CurrentSession() session: AuthenticatedSession,
-    @Body({ schema: MergePatch }) patch: Record<string, unknown>,
+    @ValidBody(MergePatch) patch: Record<string, unknown>,
     @Headers('if-match') ifMatch: string | undefined,
     @ResponseHeaders() headers: ResponseHeaderWriter,
   ) {
