@@ -1,7 +1,7 @@
 // Instructions per request, counted by valgrind (cachegrind), for Kura's own cost over NestJS on its hot path:
 // Kura with the signed session cache and Kura strict, both on the in-process memory store (so no store client is
 // counted), against the minimal NestJS app answering from memory (bench/sessions/systems/nest-memory.ts, bundled
-// the same way). Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction
+// the same way); and Kura on Redis against the minimal NestJS app doing one Redis GET (nest-getitem.ts). Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction
 // counts do not: this is the figure to compare two versions of Kura's request path with.
 //
 // Method: each target runs twice under `valgrind --tool=cachegrind --cache-sim=no`, with Node's --single-threaded
@@ -14,6 +14,7 @@
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
 // Needs valgrind (Debian: apt-get install valgrind). About 1.5 minutes per target on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -32,11 +33,27 @@ if (spawnSync('valgrind', ['--version']).error) {
 
 const cacheKeys = `bench:${'A'.repeat(43)}`;
 const TARGETS = {
-  nest: { name: 'reference: minimal NestJS, no session, from memory', script: 'nest-memory', session: false },
-  'kura-cache': { name: 'Kura, signed session cache, memory store', session: true, env: { KURA_SESSION_CACHE_SECONDS: '300', KURA_SESSION_CACHE_KEYS: cacheKeys } },
-  'kura-strict': { name: 'Kura, strict, memory store', session: true, env: {} },
+  nest: { name: 'reference: minimal NestJS, no session, from memory', script: 'nest-memory', reference: 'nest' },
+  'kura-cache': { name: 'Kura, signed session cache, memory store', session: true, env: { KURA_SESSION_CACHE_SECONDS: '300', KURA_SESSION_CACHE_KEYS: cacheKeys }, reference: 'nest' },
+  'kura-strict': { name: 'Kura, strict, memory store', session: true, env: {}, reference: 'nest' },
+  // On Redis (a redis-server started here; its own instructions are not counted, only the app's).
+  'nest-redis': { name: 'reference: minimal NestJS doing one Redis GET', script: 'nest-getitem', redis: true, seeded: true, reference: 'nest-redis' },
+  'kura-redis': { name: 'Kura on Redis (KURA_STORE=redis), strict', session: true, redis: true, env: { KURA_STORE: 'redis' }, reference: 'nest-redis' },
 };
 const chosen = option('targets', Object.keys(TARGETS).join(',')).split(',');
+const redis = chosen.some((key) => TARGETS[key]?.redis) ? await startRedis() : undefined;
+
+/** A redis-server in a temporary folder, and a client to seed the reference's session. */
+async function startRedis() {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { startRedis: startServer } = await import('../shared/redis.mjs');
+  const server = await startServer({ dir: await mkdtemp(join(tmpdir(), 'kura-instructions-redis-')) });
+  const { default: nodeRedis } = await import('redis');
+  const client = nodeRedis.createClient({ url: server.url });
+  await client.connect();
+  return { ...server, client };
+}
 
 /** The reference bundled exactly as `npm run bench` bundles it (the same esbuild options as Kura's server). */
 async function referenceBundle(name) {
@@ -51,7 +68,7 @@ async function instructions(target, requests) {
   const script = target.script ? await referenceBundle(target.script) : KURA_MAIN;
   const env = {
     PATH: process.env.PATH, HOST: '127.0.0.61', PORT: '0', KURA_STORE: 'memory', KURA_COOKIE_SECURE: 'false', KURA_PASSWORD_HASH_COST: '10',
-    KURA_DOCS_UI: 'false', KURA_ACCESS_LOG: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...target.env,
+    KURA_DOCS_UI: 'false', KURA_ACCESS_LOG: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...(target.redis ? { REDIS_URL: redis.url } : {}), ...target.env,
   };
   const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', script];
   const child = spawn('valgrind', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,6 +85,13 @@ async function instructions(target, requests) {
     exited.then(() => reject(new Error(`${target.name} did not start:\n${out}\n${err}`)));
   });
   let headers = { authorization: 'Bearer anything' };
+  if (target.seeded) {
+    // The session the one-GET reference reads: its user, under the hash of a random token (as run.mjs seeds it).
+    const token = randomBytes(32).toString('base64url');
+    const { referenceKey } = await import('../sessions/systems/common.mjs');
+    await redis.client.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify({ id: 'seeded', email: 'seeded@example.com' }));
+    headers = { authorization: `Bearer ${token}` };
+  }
   if (target.session) {
     const post = (path, body) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await post('/auth/register', { email: 'bench@example.com', password: 'a benchmark password' });
@@ -96,10 +120,14 @@ for (const key of chosen) {
   results.push({ key, name: target.name, perRequest });
   console.log(`${target.name}: ${(perRequest / 1000).toFixed(1)}k instructions per GET /auth/me`);
 }
-const reference = results.find((result) => result.key === 'nest');
+if (redis) {
+  await redis.client.quit();
+  await redis.stop();
+}
 console.log('');
-console.log(`| target (GET /auth/me, ${LONG - SHORT} requests after ${WARMUP} warm-up) | instructions/request | vs minimal NestJS |`);
+console.log(`| target (GET /auth/me, ${LONG - SHORT} requests after ${WARMUP} warm-up) | instructions/request | vs its NestJS reference |`);
 console.log('| --- | ---: | ---: |');
 for (const result of results) {
+  const reference = results.find((candidate) => candidate.key === TARGETS[result.key].reference);
   console.log(`| ${result.name} | ${(result.perRequest / 1000).toFixed(1)}k | ${reference ? `${(result.perRequest / reference.perRequest).toFixed(2)}x` : '—'} |`);
 }
