@@ -55,13 +55,20 @@ async function startRedis() {
   return { ...server, client };
 }
 
-/** The reference bundled exactly as `npm run bench` bundles it (the same esbuild options as Kura's server). */
-async function referenceBundle(name) {
-  const { buildServerBundle } = await import('../../scripts/server-bundle-options.mjs');
-  const outdir = join(root, `bench/sessions/systems/.compiled/${name}`);
-  await buildServerBundle({ entryPoints: { [name]: join(root, `bench/sessions/systems/${name}.ts`) }, outdir });
-  return join(outdir, `${name}.mjs`);
+/**
+ * The reference bundled exactly as `npm run bench` bundles it (the same esbuild options as Kura's server), once:
+ * the two runs of a target start together, and two builds writing one file at once leave it half written.
+ */
+function referenceBundle(name) {
+  bundles[name] ??= (async () => {
+    const { buildServerBundle } = await import('../../scripts/server-bundle-options.mjs');
+    const outdir = join(root, `bench/sessions/systems/.compiled/${name}`);
+    await buildServerBundle({ entryPoints: { [name]: join(root, `bench/sessions/systems/${name}.ts`) }, outdir });
+    return join(outdir, `${name}.mjs`);
+  })();
+  return bundles[name];
 }
+const bundles = {};
 
 /** Total instructions of one run that serves `requests` measured requests after the warm-up. */
 async function instructions(target, requests) {
