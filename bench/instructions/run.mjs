@@ -1,8 +1,11 @@
 // Instructions per request, counted by valgrind (cachegrind), for Kura's own cost over NestJS on its hot path:
 // Kura with the signed session cache and Kura strict, both on the in-process memory store (so no store client is
 // counted), against the minimal NestJS app answering from memory (bench/sessions/systems/nest-memory.ts, bundled
-// the same way); and Kura on Redis against the minimal NestJS app doing one Redis GET (nest-getitem.ts). Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction
-// counts do not: this is the figure to compare two versions of Kura's request path with.
+// the same way); Kura on Redis against the minimal NestJS app doing one Redis GET (nest-getitem.ts); and
+// express-session with KuraStore on Redis against express-session + connect-redis (both as `npm run bench` runs
+// them). Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction counts do
+// not: this is the figure to compare two versions of Kura's request path with. They count user space only: a
+// system call costs one instruction here, so compare system calls apart (strace -c).
 //
 // Method: each target runs twice under `valgrind --tool=cachegrind --cache-sim=no`, with Node's --single-threaded
 // (the JIT compiles and the GC runs on the main thread, where they are counted, and in a repeatable order). Each
@@ -14,7 +17,7 @@
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
 // Needs valgrind (Debian: apt-get install valgrind). About 1.5 minutes per target on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -39,6 +42,9 @@ const TARGETS = {
   // On Redis (a redis-server started here; its own instructions are not counted, only the app's).
   'nest-redis': { name: 'reference: minimal NestJS doing one Redis GET', script: 'nest-getitem', redis: true, seeded: true, reference: 'nest-redis' },
   'kura-redis': { name: 'Kura on Redis (KURA_STORE=redis), strict', session: true, redis: true, env: { KURA_STORE: 'redis' }, reference: 'nest-redis' },
+  // express-session on Redis, as `npm run bench` runs it (unbundled): the connect-redis anchor and KuraStore.
+  'express-redis': { name: 'reference: express-session + connect-redis', script: 'express-session.mjs', redis: true, cookie: 'connect-redis', reference: 'express-redis' },
+  'express-kura-redis': { name: 'express-session + KuraStore on Redis', script: 'express-kura-store.mjs', redis: true, cookie: 'kura', reference: 'express-redis' },
 };
 const chosen = option('targets', Object.keys(TARGETS).join(',')).split(',');
 const redis = chosen.some((key) => TARGETS[key]?.redis) ? await startRedis() : undefined;
@@ -72,7 +78,7 @@ const bundles = {};
 
 /** Total instructions of one run that serves `requests` measured requests after the warm-up. */
 async function instructions(target, requests) {
-  const script = target.script ? await referenceBundle(target.script) : KURA_MAIN;
+  const script = target.cookie ? join(root, 'bench/sessions/systems', target.script) : target.script ? await referenceBundle(target.script) : KURA_MAIN;
   const env = {
     PATH: process.env.PATH, HOST: '127.0.0.61', PORT: '0', KURA_STORE: 'memory', KURA_COOKIE_SECURE: 'false', KURA_PASSWORD_HASH_COST: '10',
     KURA_DOCS_UI: 'false', KURA_ACCESS_LOG: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...(target.redis ? { REDIS_URL: redis.url } : {}), ...target.env,
@@ -99,6 +105,7 @@ async function instructions(target, requests) {
     await redis.client.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify({ id: 'seeded', email: 'seeded@example.com' }));
     headers = { authorization: `Bearer ${token}` };
   }
+  if (target.cookie) headers = { cookie: await seedCookieSession(target.cookie) };
   if (target.session) {
     const post = (path, body) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await post('/auth/register', { email: 'bench@example.com', password: 'a benchmark password' });
@@ -115,6 +122,33 @@ async function instructions(target, requests) {
   const total = /I\s+refs:\s+([\d,]+)/.exec(err)?.[1];
   if (!total) throw new Error(`${target.name}: no instruction count from valgrind:\n${err.slice(-2000)}`);
   return Number(total.replace(/,/g, ''));
+}
+
+/**
+ * A logged-in express-session session, written by the store the target uses (connect-redis or KuraStore), and the
+ * `sid` cookie that carries it, signed as express-session signs it (cookie-signature: HMAC-SHA256, base64 unpadded).
+ */
+async function seedCookieSession(store) {
+  const { settings } = await import('../sessions/systems/common.mjs');
+  const id = randomBytes(24).toString('base64url');
+  const maxAge = 30 * 60 * 1000;
+  const session = {
+    cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), secure: false, httpOnly: true, path: '/', sameSite: 'lax' },
+    user: { id: 'seeded', email: 'seeded@example.com' },
+  };
+  if (store === 'connect-redis') {
+    const { RedisStore } = await import('connect-redis');
+    await new RedisStore({ client: redis.client }).set(id, session);
+  } else {
+    const { KuraStore } = await import('../../dist/libs/connect/src/index.js');
+    const { connectRedis, RedisConnectSessionStore } = await import('../../dist/libs/redis/src/index.js');
+    const connection = connectRedis({ url: redis.url });
+    await connection.open();
+    await new KuraStore({ adapter: new RedisConnectSessionStore(connection) }).set(id, session);
+    await connection.close();
+  }
+  const signature = createHmac('sha256', settings.secret).update(id).digest('base64').replace(/=+$/, '');
+  return `sid=${encodeURIComponent(`s:${id}.${signature}`)}`;
 }
 
 const results = [];
