@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError } from '@kura/connect';
+import { KuraStore, StoreUnavailableError } from '@kura/connect';
 import { connectSessionTableDefinition } from '@kura/dynamodb';
 import { RedisStore } from 'connect-redis';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -9,15 +9,20 @@ import session from 'express-session';
 import { createClient } from 'redis';
 import { connectAppSuite, type RunningApp, runningApp, type SessionFramework } from './contracts/connect-app.suite.js';
 import { onEveryStorage } from './support/connect-storages.js';
-import { testClients } from './support/engine.js';
+import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './support/engine.js';
 import { HttpClient } from './support/http-client.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 const SECRET = 'a secret long enough for express-session';
+type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
-/** The app as its README would have it: express-session with KuraStore, explicit saves, 503 on outages. */
-function expressApp(store: object) {
+/**
+ * The app as its README would have it: express-session with KuraStore, explicit saves, 503 on outages (`before`:
+ * a middleware ahead of express-session, for a test that looks under it).
+ */
+function expressApp(store: object, before?: Middleware) {
   const app = express();
+  if (before) app.use(before);
   app.use(session({ store, secret: SECRET, name: 'sid', resave: false, saveUninitialized: false, cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false } }));
   app.post('/login', (req: Request, res: Response, next: NextFunction) =>
     req.session.regenerate((error?: unknown) => {
@@ -42,8 +47,12 @@ function expressApp(store: object) {
 }
 
 async function listen(store: object): Promise<RunningApp> {
+  return listenWith(store);
+}
+
+async function listenWith(store: object, before?: Middleware): Promise<RunningApp> {
   const server = await new Promise<Server>((resolve) => {
-    const listening = expressApp(store).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = expressApp(store, before).listen(0, '127.0.0.1', () => resolve(listening));
   });
   return runningApp(server);
 }
@@ -106,6 +115,34 @@ describe('the stores KuraStore replaces, for comparison', () => {
     } finally {
       for (const client of clients) client.destroy();
       await server.stop();
+    }
+  });
+});
+
+describe('express-session with KuraStore at steady state', () => {
+  it('sends each answer whole: a touch that writes nothing calls back before it returns', async () => {
+    const store = new KuraStore({ tableName: `x${Date.now().toString(36)}-whole`, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS } });
+    await store.ensureTable();
+    // express-session sends an answer through `res.end` alone when the store's touch has called back by the time
+    // it returns; otherwise it first `res.write`s all but the answer's last byte, and ends with that byte once the
+    // touch calls back: two writes to the socket instead of one. Counted here, below express-session.
+    let partialWrites = 0;
+    const app = await listenWith(store, (_req, res, next) => {
+      const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+      res.write = ((...args: unknown[]) => ((partialWrites += 1), write(...args))) as typeof res.write;
+      next();
+    });
+    try {
+      const user = new HttpClient('http://127.0.0.1/');
+      await user.post(`${app.url}/login?user=ada`);
+      partialWrites = 0;
+
+      for (let request = 0; request < 5; request += 1) expect((await user.get(`${app.url}/me`)).body).toEqual({ user: { name: 'ada' } });
+
+      expect(partialWrites).toBe(0);
+    } finally {
+      await app.close();
+      store.close();
     }
   });
 });

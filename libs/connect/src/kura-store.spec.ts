@@ -91,6 +91,24 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await touchAfter(1 * MINUTE)).toBe(0);
   });
 
+  it('calls back before touch returns when there is nothing to write, and only once the write is done otherwise', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    /** Whether the callback had come when `touch` returned, and the writes once it came. */
+    const touchAfter = async (ms: number) => {
+      clock.advance(ms);
+      const loaded = (await sut.get(sid))!;
+      callLog.reset();
+      let calledBack = false;
+      const done = new Promise<unknown[]>((resolve) => sut.touch(sid, { ...loaded, cookie: sessionFor({}).cookie }, (...args) => ((calledBack = true), resolve(args))));
+      const atReturn = calledBack;
+      return { atReturn, args: await done, writes: writes() };
+    };
+
+    expect(await touchAfter(2 * MINUTE)).toEqual({ atReturn: true, args: [null], writes: 0 });
+    expect(await touchAfter(1 * MINUTE)).toEqual({ atReturn: false, args: [null, undefined], writes: 1 });
+  });
+
   it('writes nothing when a session it loaded is saved unchanged (@fastify/session saves on every request)', async () => {
     const sid = newSid();
     await sut.set(sid, sessionFor({ user: 'ada', cart: [1] }));
