@@ -46,11 +46,7 @@ function expressApp(store: object, before?: Middleware) {
   return app;
 }
 
-async function listen(store: object): Promise<RunningApp> {
-  return listenWith(store);
-}
-
-async function listenWith(store: object, before?: Middleware): Promise<RunningApp> {
+async function listen(store: object, before?: Middleware): Promise<RunningApp> {
   const server = await new Promise<Server>((resolve) => {
     const listening = expressApp(store, before).listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -70,7 +66,7 @@ const redisMissing = redisServerMissing();
 
 /** How many of 50 concurrent requests, each setting a different key of one session over two instances, are lost. */
 async function lostOf50(stores: [object, object]): Promise<number> {
-  const apps = await Promise.all(stores.map(listen));
+  const apps = await Promise.all(stores.map((store) => listen(store)));
   try {
     const user = new HttpClient('http://127.0.0.1/');
     await user.post(`${apps[0]!.url}/login?user=ada`);
@@ -127,7 +123,7 @@ describe('express-session with KuraStore at steady state', () => {
     // it returns; otherwise it first `res.write`s all but the answer's last byte, and ends with that byte once the
     // touch calls back: two writes to the socket instead of one. Counted here, below express-session.
     let partialWrites = 0;
-    const app = await listenWith(store, (_req, res, next) => {
+    const app = await listen(store, (_req, res, next) => {
       const write = res.write.bind(res) as (...args: unknown[]) => boolean;
       res.write = ((...args: unknown[]) => ((partialWrites += 1), write(...args))) as typeof res.write;
       next();

@@ -113,7 +113,7 @@ export class KuraStore extends EventEmitter {
    * Moves the session's expiry, if the touch rule says it must; never writes its data. When nothing is to be
    * written (a steady request), the callback runs at once, before `touch` returns: express-session then sends its
    * response in one write, where a later callback makes it hold back the response's last byte until the store
-   * answers and send it in a second write (measured: about a sixth of a request's CPU, mostly system calls).
+   * answers and send it in a second write (strace: 3.1 system calls per steady request, against 2.1).
    */
   touch(sessionId: string, session: object): Promise<void>;
   touch(sessionId: string, session: object, callback: Done): void;
