@@ -80,9 +80,10 @@ export class SessionCache {
 
   /**
    * The session a cache token vouches for, if it verifies (allowed algorithm, known key, unexpired, and for
-   * exactly this session); `undefined` otherwise, and the caller asks the store.
+   * exactly this session); `undefined` otherwise, and the caller asks the store. Synchronous: the HMAC is
+   * node:crypto's, and a request that has no cache token pays for no promise.
    */
-  async verify(jws: string | undefined, sessionId: string): Promise<SessionRecord | undefined> {
+  verify(jws: string | undefined, sessionId: string): SessionRecord | undefined {
     const cache = this.settings.cache;
     if (!cache || !jws) return undefined;
     const now = this.settings.clock.now();

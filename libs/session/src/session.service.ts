@@ -121,28 +121,25 @@ export class SessionService {
    * one only where the request changes nothing (the cache cannot know of a revocation).
    */
   async authenticate(token: string | undefined, cached?: string, options: AuthenticateOptions = {}): Promise<AuthenticatedSession> {
+    // One async frame for the whole check: a request on the hot path pays for as few promises as it can.
     try {
-      return await this.check(token, cached, options.withData === true);
+      if (token === undefined || token === '') throw new SessionRejectedError('missing');
+      if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
+      const id = sessionIdOf(token);
+      const fromCache = this.cache.verify(cached, id);
+      if (fromCache) {
+        this.settings.events({ type: 'authenticated', source: 'cache' });
+        return { token, record: fromCache, extended: false };
+      }
+      const session = await this.fromStore(token, id, options.withData === true);
+      this.settings.events({ type: 'authenticated', source: 'store' });
+      if (session.extended) this.settings.events({ type: 'extended' });
+      if (!this.cache.enabled) return session;
+      return { ...session, cache: await this.cache.issue(session.record) };
     } catch (error) {
       if (error instanceof SessionRejectedError) this.settings.events({ type: 'rejected', reason: error.reason });
       throw error;
     }
-  }
-
-  private async check(token: string | undefined, cached: string | undefined, withData: boolean): Promise<AuthenticatedSession> {
-    if (token === undefined || token === '') throw new SessionRejectedError('missing');
-    if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
-    const id = sessionIdOf(token);
-    const fromCache = await this.cache.verify(cached, id);
-    if (fromCache) {
-      this.settings.events({ type: 'authenticated', source: 'cache' });
-      return { token, record: fromCache, extended: false };
-    }
-    const session = await this.fromStore(token, id, withData);
-    this.settings.events({ type: 'authenticated', source: 'store' });
-    if (session.extended) this.settings.events({ type: 'extended' });
-    if (!this.cache.enabled) return session;
-    return { ...session, cache: await this.cache.issue(session.record) };
   }
 
   private async fromStore(token: string, id: string, withData: boolean): Promise<AuthenticatedSession> {
