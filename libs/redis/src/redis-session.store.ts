@@ -131,28 +131,52 @@ function fieldsOf(record: SessionRecord): string[] {
   return fields.filter(([, value]) => value !== undefined).flatMap(([name, value]) => [name, String(value)]);
 }
 
-/** A live session from its hash; `undefined` for an absent key or a tombstone. */
 /** The live session an `HGETALL <session>` reply holds: Redis expires keys on its own clock, so a session past its expiry on ours is absent all the same. */
 function liveRecordOf(reply: unknown, id: string, now: number): SessionRecord | undefined {
-  const record = recordOf({ ...hashOf(reply), id });
+  const record = recordOf(reply, id);
   return record && effectiveExpiry(record) > now ? record : undefined;
 }
 
-function recordOf(hash: Record<string, string>): SessionRecord | undefined {
-  if (hash.createdAt === undefined || hash.userId === undefined) return undefined;
-  const number = (name: string) => (hash[name] === undefined ? undefined : Number(hash[name]));
-  return {
-    id: hash.id ?? '',
-    user: { id: hash.userId, ...(hash.email !== undefined ? { email: hash.email } : {}), name: hash.name ?? null },
-    createdAt: number('createdAt')!,
-    lastSeenAt: number('lastSeenAt')!,
-    idleExpiresAt: number('idleExpiresAt')!,
-    absoluteExpiresAt: number('absoluteExpiresAt')!,
-    ...(hash.authenticatedAt !== undefined ? { authenticatedAt: number('authenticatedAt')! } : {}),
-    ...(hash.dataId !== undefined ? { dataId: hash.dataId } : {}),
-    ...(hash.userAgent !== undefined ? { userAgent: hash.userAgent } : {}),
-    ...(hash.ip !== undefined ? { ip: hash.ip } : {}),
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The session an `HGETALL` reply (a flat list of names and values) holds, read in one pass: this is every strict
+ * request's read, and an object of the hash then a copy of it cost more than the rest of the decoding. `undefined`
+ * for an absent key or a tombstone (no `createdAt`).
+ */
+function recordOf(reply: unknown, id: string): SessionRecord | undefined {
+  const flat = (reply ?? []) as string[];
+  let userId, email, name, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, authenticatedAt, dataId, userAgent, ip: string | undefined;
+  for (let index = 0; index + 1 < flat.length; index += 2) {
+    const value = flat[index + 1];
+    switch (flat[index]) {
+      case 'userId': userId = value; break;
+      case 'email': email = value; break;
+      case 'name': name = value; break;
+      case 'createdAt': createdAt = value; break;
+      case 'lastSeenAt': lastSeenAt = value; break;
+      case 'idleExpiresAt': idleExpiresAt = value; break;
+      case 'absoluteExpiresAt': absoluteExpiresAt = value; break;
+      case 'authenticatedAt': authenticatedAt = value; break;
+      case 'dataId': dataId = value; break;
+      case 'userAgent': userAgent = value; break;
+      case 'ip': ip = value; break;
+    }
+  }
+  if (createdAt === undefined || userId === undefined) return undefined;
+  const record: Writable<SessionRecord> = {
+    id,
+    user: email === undefined ? { id: userId, name: name ?? null } : { id: userId, email, name: name ?? null },
+    createdAt: Number(createdAt),
+    lastSeenAt: Number(lastSeenAt),
+    idleExpiresAt: Number(idleExpiresAt),
+    absoluteExpiresAt: Number(absoluteExpiresAt),
   };
+  if (authenticatedAt !== undefined) record.authenticatedAt = Number(authenticatedAt);
+  if (dataId !== undefined) record.dataId = dataId;
+  if (userAgent !== undefined) record.userAgent = userAgent;
+  if (ip !== undefined) record.ip = ip;
+  return record;
 }
 
 /** The sessions a register names. */
@@ -283,7 +307,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
       );
       const gone: string[] = [];
       ids.forEach((id, position) => {
-        const record = recordOf({ ...hashOf(hashes[position]), id });
+        const record = recordOf(hashes[position], id);
         if (!record) gone.push(id);
         else if (effectiveExpiry(record) > now) records.push(record);
       });
