@@ -85,7 +85,9 @@ export async function createApp(
   fastify.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'error'));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
-  fastify.addHook('onSend', async (request, reply) => {
+  // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
+  // promise's turn later.
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
@@ -95,6 +97,7 @@ export async function createApp(
     if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
       reply.header('cache-control', 'no-store');
     }
+    done();
   });
 
   installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });

@@ -72,10 +72,11 @@ export class KuraMetrics {
 
   /** Counts every answered request of this Fastify instance. */
   observeHttp(fastify: FastifyInstance): void {
-    fastify.addHook('onResponse', async (request, reply) => {
+    fastify.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? '(no route)';
       this.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
       this.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      done();
     });
   }
 

@@ -24,7 +24,7 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
  */
 export function installRequestLog(fastify: FastifyInstance, logger: LoggerService, options: { accessLog: boolean; json: boolean }): void {
   if (!options.accessLog) return;
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const line = {
       event: 'request',
       requestId: request.id,
@@ -35,5 +35,6 @@ export function installRequestLog(fastify: FastifyInstance, logger: LoggerServic
     };
     // JSON for machines; one short line for a person at a terminal.
     logger.log(options.json ? line : `${line.method} ${line.route} ${line.status} ${line.durationMs} ms [${line.requestId}]`, 'Http');
+    done();
   });
 }
