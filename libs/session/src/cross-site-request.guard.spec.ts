@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CrossSiteRequestGuard, crossSiteReason } from './cross-site-request.guard.js';
 import { InMemorySessionStore } from './in-memory-session.store.js';
 import { CrossSiteRequestError } from './session.errors.js';
@@ -18,7 +18,8 @@ function cookieRequest(headers: Record<string, string> = {}, method = 'POST') {
     cookies: { '__Host-kura_session': 'T'.repeat(43) },
   };
 }
-const contextOf = (request: object) => ({ switchToHttp: () => ({ getRequest: () => request }) }) as unknown as ExecutionContext;
+/** Nest's own HTTP execution context: request, response, next. */
+const contextOf = (request: object) => new ExecutionContextHost([request, {}, () => {}]);
 const FROM_ANOTHER_SITE = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' };
 
 describe('CrossSiteRequestGuard', () => {

@@ -1,4 +1,5 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { httpRequestOf } from './http-exchange.js';
 import { CrossSiteRequestError } from './session.errors.js';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { SessionTransport, type TokenSource } from './session-transport.js';
@@ -34,7 +35,7 @@ export class CrossSiteRequestGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<CrossSiteSource>();
+    const request = httpRequestOf<CrossSiteSource>(context);
     if (SAFE_METHODS.has(request.method.toUpperCase())) return true;
     const { token, kind } = this.transport.read(request);
     if (kind === 'bearer' || token === undefined) return true;

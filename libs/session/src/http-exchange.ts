@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { ArgumentsHost } from '@nestjs/common';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { CookieSpec } from './session-transport.js';
 
@@ -9,6 +10,19 @@ import type { CookieSpec } from './session-transport.js';
  * `raw`. So no cookie plugin (`@fastify/cookie`, `cookie-parser`) is needed, and cookies already parsed by
  * one are used as they are.
  */
+
+/**
+ * The request and the response of an HTTP context, by position (Nest's documented order for HTTP: request,
+ * response, next). Not `switchToHttp()`: it assigns three new closures to the context on every call, and the
+ * guards and the session parameter run on every authenticated request.
+ */
+export function httpRequestOf<Request>(context: ArgumentsHost): Request {
+  return context.getArgByIndex<Request>(0);
+}
+
+export function httpResponseOf<Response>(context: ArgumentsHost): Response {
+  return context.getArgByIndex<Response>(1);
+}
 
 /** The parts of a request the session layer reads: headers, and cookies if a plugin already parsed them. */
 export interface HttpRequestLike {

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { appendCookie, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
+import { appendCookie, httpRequestOf, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
 import { type SessionCarrier, sessionOf } from './session.guard.js';
 import type { CookieSpec } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
@@ -7,7 +7,7 @@ import type { AuthenticatedSession } from './session.types.js';
 /** The session checked by `SessionGuard` for this request. */
 export const CurrentSession = createParamDecorator(
   (_: unknown, context: ExecutionContext): AuthenticatedSession =>
-    sessionOf(context.switchToHttp().getRequest<SessionCarrier>()).session,
+    sessionOf(httpRequestOf<SessionCarrier>(context)).session,
 );
 
 /** Writes session cookies on this request's response, without handing the controller the raw reply. */

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { SessionService } from './session.service.js';
 import { CACHE_HEADER, SessionTransport, type TokenSource, type TransportKind } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
-import { appendCookie, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
+import { appendCookie, httpRequestOf, httpResponseOf, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
 
 /**
  * The reply the session layer writes to: a Fastify reply or an Express (Node) response.
@@ -50,9 +50,8 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<TokenSource & SessionCarrier & { method: string }>();
-    const reply = http.getResponse<HttpResponseLike>();
+    const request = httpRequestOf<TokenSource & SessionCarrier & { method: string }>(context);
+    const reply = httpResponseOf<HttpResponseLike>(context);
     const { token, kind, cache } = this.transport.read(request);
     const route = this.routeOf(context);
     const cacheable = route.cacheable && SAFE_METHODS.has(request.method.toUpperCase());
