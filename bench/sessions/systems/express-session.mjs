@@ -10,7 +10,7 @@ const DynamoDBStore = connectDynamoDb({ session });
 const app = express();
 app.use(
   session({
-    store: redisUrl ? new RedisStore({ client: await redisClient() }) : new DynamoDBStore({ client, table: settings.sessionsTable }),
+    store: redisUrl ? new RedisStore({ client: await redisClient(), disableTouch: process.env.BENCH_DISABLE_TOUCH === '1' }) : new DynamoDBStore({ client, table: settings.sessionsTable }),
     secret: settings.secret,
     name: 'sid',
     resave: false,
