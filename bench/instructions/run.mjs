@@ -11,11 +11,13 @@
 // (the JIT compiles and the GC runs on the main thread, where they are counted, and in a repeatable order). Each
 // run starts the server, opens one session, serves WARMUP requests, then N requests, and stops; the two runs differ
 // only in N, so (instructions of the long run - the short one) / (N2 - N1) is the cost of one request, with start,
-// warm-up and shutdown cancelled out. Two runs of the same build agree within 0.5%.
+// warm-up and shutdown cancelled out. The warm-up must be long enough for V8 to have finished optimising: after
+// 3,000 requests the minimal NestJS app on Redis was still compiling, and four runs of it counted 93k, 231k, 258k
+// and 395k per request; after 10,000, 314k and 318k (2026-12-01). Repeats agree within a few percent.
 //
-// Usage: npm run bench:instructions [-- --warmup 3000 --short 1000 --long 4000 --targets nest,kura-cache,kura-strict]
+// Usage: npm run bench:instructions [-- --warmup 10000 --short 2000 --long 8000 --targets nest,kura-cache,kura-strict]
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
-// Needs valgrind (Debian: apt-get install valgrind). About 1.5 minutes per target on 2 cores.
+// Needs valgrind (Debian: apt-get install valgrind). About 3 minutes per target on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -23,9 +25,9 @@ import autocannon from 'autocannon';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
-const WARMUP = Number(option('warmup', 3000));
-const SHORT = Number(option('short', 1000));
-const LONG = Number(option('long', 4000));
+const WARMUP = Number(option('warmup', 10000));
+const SHORT = Number(option('short', 2000));
+const LONG = Number(option('long', 8000));
 const root = new URL('../../', import.meta.url).pathname;
 const KURA_MAIN = option('main', join(root, '.build/server/main.mjs'));
 
