@@ -623,7 +623,8 @@ function leanGoals(strict, cached) {
  * median of those ratios: on a shared host a slow minute then spoils one round's ratio, not the run's.
  */
 function pairedRatio(key, over, scenario = 'me') {
-  const rounds = (k) => results.filter((row) => row.system.key === k && row.scenario === scenario).map((row) => row.result.requests.average);
+  // By now each system's rounds are one combined row (see combined): its `rounds` keep them in order.
+  const rounds = (k) => results.find((row) => row.system.key === k && row.scenario === scenario).rounds.map((result) => result.requests.average);
   const [mine, theirs] = [rounds(key), rounds(over)];
   const ratios = mine.map((rps, round) => rps / theirs[round]).sort((x, y) => x - y);
   const middle = ratios.length / 2;
