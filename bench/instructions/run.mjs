@@ -17,7 +17,7 @@
 //
 // Usage: npm run bench:instructions [-- --warmup 10000 --short 2000 --long 8000 --targets nest,kura-cache,kura-strict]
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
-// Needs valgrind (Debian: apt-get install valgrind). About 3 minutes per target on 2 cores.
+// Needs valgrind (Debian: apt-get install valgrind). About 1.5 minutes per target on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
