@@ -146,7 +146,9 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  */
 function recordOf(reply: unknown, id: string): SessionRecord | undefined {
   const flat = (reply ?? []) as string[];
-  let userId, email, name, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, authenticatedAt, dataId, userAgent, ip: string | undefined;
+  let userId: string | undefined, email: string | undefined, name: string | undefined, createdAt: string | undefined;
+  let lastSeenAt: string | undefined, idleExpiresAt: string | undefined, absoluteExpiresAt: string | undefined;
+  let authenticatedAt: string | undefined, dataId: string | undefined, userAgent: string | undefined, ip: string | undefined;
   for (let index = 0; index + 1 < flat.length; index += 2) {
     const value = flat[index + 1];
     switch (flat[index]) {
