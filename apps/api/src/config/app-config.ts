@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOrigin, isValidCookieName } from '@kura/session';
 
 /**
@@ -98,10 +98,13 @@ export class ConfigError extends Error {
   }
 }
 
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z.pipe(
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']),
+  z.transform((value) => value === 'true' || value === '1' || value === 'yes'),
+);
+const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** Reports a problem from inside a transform (zod/mini's transforms get the parse payload, not classic's `addIssue`). */
+const addProblem = (context: z.core.ParsePayload, message: string) => context.issues.push({ code: 'custom', message, input: context.value });
 const TRUST_PROXY_FORMS = 'expected false, a hop count, addresses/CIDRs or true';
 
 /** An IPv4 or IPv6 address, optionally with a prefix length: `10.0.0.0/8`, `fd00::/8`, `192.168.1.1`. */
@@ -112,40 +115,40 @@ function isAddressOrRange(entry: string): boolean {
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
-const trustProxy = z.string().transform((value, context): TrustProxy => {
+const trustProxy = z.pipe(z.string(), z.transform((value: string, context): TrustProxy => {
   const keyword = value.trim().toLowerCase();
   if (keyword === 'false' || keyword === '0' || keyword === 'no') return false;
   if (keyword === 'true') return true;
   if (/^\d+$/.test(keyword)) {
     if (Number.isSafeInteger(Number(keyword))) return Number(keyword);
-    context.addIssue({ code: 'custom', message: `hop count ${keyword} is too large; ${TRUST_PROXY_FORMS}` });
+    addProblem(context, `hop count ${keyword} is too large; ${TRUST_PROXY_FORMS}`);
     return z.NEVER;
   }
   const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
   const bad = entries.filter((entry) => !isAddressOrRange(entry));
   if (entries.length === 0 || bad.length > 0) {
     const what = bad.length > 0 ? `${bad.map((entry) => `"${entry}"`).join(', ')}: not an IP address or CIDR` : 'no address';
-    context.addIssue({ code: 'custom', message: `${what}; ${TRUST_PROXY_FORMS}` });
+    addProblem(context, `${what}; ${TRUST_PROXY_FORMS}`);
     return z.NEVER;
   }
   return entries;
-});
+}));
 /**
  * Where to listen: an IP address (`127.0.0.1`, `0.0.0.0`, `::`) or `localhost`. A host name would be resolved
  * only when the server starts listening, and could name another machine: refused here, before anything starts.
  */
 const listenAddress = z
   .string()
-  .refine((value) => isIP(value) !== 0 || value === 'localhost', 'must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::) or localhost');
+  .check(z.refine((value) => isIP(value) !== 0 || value === 'localhost', 'must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::) or localhost'));
 const port = int(0, 65_535);
-const origins = z.string().transform((value, context) => {
+const origins = z.pipe(z.string(), z.transform((value: string, context) => {
   const entries = value.split(',').map((origin) => origin.trim()).filter(Boolean);
   for (const entry of entries.filter((origin) => !isOrigin(origin))) {
-    context.addIssue({ code: 'custom', message: `"${entry}" is not an origin like https://app.example.com (scheme, host and port only)` });
+    addProblem(context, `"${entry}" is not an origin like https://app.example.com (scheme, host and port only)`);
   }
   return entries;
-});
-const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -');
+}));
+const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -'));
 
 /** Every environment variable Kura reads, with its default. The configuration table in docs/configuration.md mirrors this. */
 /**
@@ -158,86 +161,81 @@ const DYNAMODB_TIMEOUT_MS = 1000;
 const EMBEDDED_TIMEOUT_MS = 5000;
 
 const environment = z.object({
-  PORT: port.default(3000),
-  HOST: listenAddress.default('127.0.0.1'),
-  AWS_REGION: z
-    .string()
-    .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1')
-    .optional(),
-  DYNAMODB_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  KURA_STORE: z.enum(['embedded', 'dynamodb', 'redis', 'memory']).optional(),
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' }).optional(),
-  KURA_REDIS_TIMEOUT_MS: int(50, 60_000).default(1000),
-  KURA_REDIS_KEY_PREFIX: z.string().regex(/^[\x21-\x7e]{0,64}$/, 'must be at most 64 printable characters without spaces').default('kura:'),
-  KURA_REDIS_CLUSTER: flag.default(false),
-  KURA_REDIS_SENTINELS: z
-    .string()
-    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')
-    .transform((value) => value.split(',').map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) })))
-    .optional(),
-  KURA_REDIS_SENTINEL_MASTER: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be a master name as the sentinels know it').default('mymaster'),
-  KURA_REDIS_WAIT_REPLICAS: int(0, 16).default(0),
-  KURA_REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(500),
-  KURA_DATA_DIR: z
-    .string()
-    .regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')
-    .default('.data/dynalite'),
-  KURA_CREATE_TABLES: flag.optional(),
-  KURA_SESSIONS_TABLE: tableName.default('kura-sessions'),
-  KURA_USERS_TABLE: tableName.default('kura-users'),
-  KURA_CONSISTENT_READS: flag.default(true),
-  KURA_DYNAMODB_TIMEOUT_MS: int(50, 60_000).optional(), // default: see storeTimeoutMs
-  KURA_DYNAMODB_MAX_ATTEMPTS: int(1, 10).default(3),
-  KURA_DB_PORT: port.default(8000),
-  KURA_SESSION_IDLE_TIMEOUT: int(1, 31_536_000).default(1800),
-  KURA_SESSION_ABSOLUTE_TIMEOUT: int(1, 31_536_000).default(28_800),
-  KURA_SESSION_REFRESH_INTERVAL: int(1, 31_536_000).optional(),
-  KURA_REAUTH_WINDOW: int(1, 86_400).default(300),
-  KURA_SESSION_DATA_LIMIT: int(64, 350_000).default(8192),
-  KURA_TRUSTED_ORIGINS: origins.default([]),
-  KURA_SESSION_CACHE_SECONDS: int(0, 300).default(0),
-  KURA_SESSION_CACHE_KEYS: z
-    .string()
-    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
-    .pipe(
-      z.array(
-        z
-          .string()
-          .regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'),
+  PORT: z._default(port, 3000),
+  HOST: z._default(listenAddress, '127.0.0.1'),
+  AWS_REGION: z.optional(z.string().check(z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1'))),
+  DYNAMODB_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
+  KURA_STORE: z.optional(z.enum(['embedded', 'dynamodb', 'redis', 'memory'])),
+  REDIS_URL: z.optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' })),
+  KURA_REDIS_TIMEOUT_MS: z._default(int(50, 60_000), 1000),
+  KURA_REDIS_KEY_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7e]{0,64}$/, 'must be at most 64 printable characters without spaces')), 'kura:'),
+  KURA_REDIS_CLUSTER: z._default(flag, false),
+  KURA_REDIS_SENTINELS: z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')),
+      z.transform((value: string) => value.split(',').map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) }))),
+    ),
+  ),
+  KURA_REDIS_SENTINEL_MASTER: z._default(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'must be a master name as the sentinels know it')), 'mymaster'),
+  KURA_REDIS_WAIT_REPLICAS: z._default(int(0, 16), 0),
+  KURA_REDIS_WAIT_TIMEOUT_MS: z._default(int(1, 60_000), 500),
+  KURA_DATA_DIR: z._default(
+    z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')),
+    '.data/dynalite',
+  ),
+  KURA_CREATE_TABLES: z.optional(flag),
+  KURA_SESSIONS_TABLE: z._default(tableName, 'kura-sessions'),
+  KURA_USERS_TABLE: z._default(tableName, 'kura-users'),
+  KURA_CONSISTENT_READS: z._default(flag, true),
+  KURA_DYNAMODB_TIMEOUT_MS: z.optional(int(50, 60_000)), // default: see storeTimeoutMs
+  KURA_DYNAMODB_MAX_ATTEMPTS: z._default(int(1, 10), 3),
+  KURA_DB_PORT: z._default(port, 8000),
+  KURA_SESSION_IDLE_TIMEOUT: z._default(int(1, 31_536_000), 1800),
+  KURA_SESSION_ABSOLUTE_TIMEOUT: z._default(int(1, 31_536_000), 28_800),
+  KURA_SESSION_REFRESH_INTERVAL: z.optional(int(1, 31_536_000)),
+  KURA_REAUTH_WINDOW: z._default(int(1, 86_400), 300),
+  KURA_SESSION_DATA_LIMIT: z._default(int(64, 350_000), 8192),
+  KURA_TRUSTED_ORIGINS: z._default(origins, []),
+  KURA_SESSION_CACHE_SECONDS: z._default(int(0, 300), 0),
+  KURA_SESSION_CACHE_KEYS: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
       ),
-    )
-    .optional(),
-  KURA_COOKIE_SECURE: flag.default(true),
-  KURA_COOKIE_NAME: z
-    .string()
-    .refine(isValidCookieName, 'must be a cookie name a browser accepts: letters, digits and !#$%&\'*+-.^_`|~, no spaces or ;')
-    .optional(),
-  KURA_PASSWORD_HASH_COST: int(10, 20).default(17),
-  UV_THREADPOOL_SIZE: int(1, 1024).default(4), // Node's own; read here only to size password hashing
+      z.array(z.string().check(z.regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'))),
+    ),
+  ),
+  KURA_COOKIE_SECURE: z._default(flag, true),
+  KURA_COOKIE_NAME: z.optional(
+    z.string().check(z.refine(isValidCookieName, 'must be a cookie name a browser accepts: letters, digits and !#$%&\'*+-.^_`|~, no spaces or ;')),
+  ),
+  KURA_PASSWORD_HASH_COST: z._default(int(10, 20), 17),
+  UV_THREADPOOL_SIZE: z._default(int(1, 1024), 4), // Node's own; read here only to size password hashing
   // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
-  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 10_000).default(10),
-  KURA_LOGIN_MAX_FAILURES_PER_CLIENT: int(1, 10_000).default(100),
-  KURA_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
-  KURA_SHUTDOWN_DRAIN_SECONDS: int(0, 120).default(5),
-  KURA_SHUTDOWN_TIMEOUT_SECONDS: int(1, 120).default(10),
-  KURA_BODY_LIMIT: int(1024, 10_485_760).default(16_384),
+  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: z._default(int(1, 10_000), 10),
+  KURA_LOGIN_MAX_FAILURES_PER_CLIENT: z._default(int(1, 10_000), 100),
+  KURA_LOGIN_FAILURE_WINDOW: z._default(int(1, 86_400), 900),
+  KURA_SHUTDOWN_DRAIN_SECONDS: z._default(int(0, 120), 5),
+  KURA_SHUTDOWN_TIMEOUT_SECONDS: z._default(int(1, 120), 10),
+  KURA_BODY_LIMIT: z._default(int(1024, 10_485_760), 16_384),
   // Fastify's 72 s: above the 60 s idle timeout of an ALB and of nginx's upstream keepalive, so the balancer, not
   // Kura, closes an idle connection and never sends a request on one Kura is closing.
-  KURA_KEEP_ALIVE_TIMEOUT: int(1, 4000).default(72),
-  KURA_TRUST_PROXY: trustProxy.optional(),
-  KURA_DOCS_UI: flag.default(true),
-  KURA_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
-  KURA_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
-  KURA_ACCESS_LOG: flag.default(true),
-  KURA_METRICS_PORT: port.optional(), // 0: any free port (tests)
-  KURA_METRICS_HOST: listenAddress.optional(),
+  KURA_KEEP_ALIVE_TIMEOUT: z._default(int(1, 4000), 72),
+  KURA_TRUST_PROXY: z.optional(trustProxy),
+  KURA_DOCS_UI: z._default(flag, true),
+  KURA_LOG_LEVEL: z._default(z.enum(['error', 'warn', 'log', 'debug', 'verbose']), 'log'),
+  KURA_LOG_FORMAT: z._default(z.enum(['text', 'json']), 'text'),
+  KURA_ACCESS_LOG: z._default(flag, true),
+  KURA_METRICS_PORT: z.optional(port), // 0: any free port (tests)
+  KURA_METRICS_HOST: z.optional(listenAddress),
   // Read only to tell whether AWS credentials are present (the SDK reads them itself), and checked so that a
   // half-given credential is a configuration problem now rather than "no credentials" at the first request.
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_SECRET_ACCESS_KEY: z.string().optional(),
-  AWS_WEB_IDENTITY_TOKEN_FILE: z.string().refine(isAbsolute, 'must be an absolute path (IRSA mounts the token file)').optional(),
-  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.url({ protocol: /^https?$/ }).optional(),
-  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.string().startsWith('/', 'must be a path starting with /').optional(),
+  AWS_ACCESS_KEY_ID: z.optional(z.string()),
+  AWS_SECRET_ACCESS_KEY: z.optional(z.string()),
+  AWS_WEB_IDENTITY_TOKEN_FILE: z.optional(z.string().check(z.refine(isAbsolute, 'must be an absolute path (IRSA mounts the token file)'))),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.optional(z.url({ protocol: /^https?$/ })),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.optional(z.string().check(z.startsWith('/', 'must be a path starting with /'))),
 });
 
 /** Their presence alone says AWS credentials are there; any value is the SDK's to judge. */

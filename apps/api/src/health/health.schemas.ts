@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * One check's state. A down check says why in one line: readiness's `starting: …` or `shutting down`, or the
@@ -7,15 +7,15 @@ import * as z from 'zod';
  */
 const Check = z.object({
   status: z.enum(['up', 'down']),
-  message: z.string().max(512).optional(),
+  message: z.optional(z.string().check(z.maxLength(512))),
 });
 
 /** What each check reported, by name: `lifecycle` for readiness, `store` for the store; liveness has none. */
 export const HealthChecks = z
-  .object({ lifecycle: Check.optional(), store: Check.optional() })
-  .meta({ id: 'HealthChecks' });
+  .object({ lifecycle: z.optional(Check), store: z.optional(Check) })
+  .register(z.globalRegistry, { id: 'HealthChecks' });
 
 /** A passing health check (`@nestjs/terminus`'s report); a failing one is a 503 problem with `checks`. */
 export const HealthResponse = z
   .object({ status: z.enum(['ok']), info: HealthChecks, error: HealthChecks, details: HealthChecks })
-  .meta({ id: 'Health' });
+  .register(z.globalRegistry, { id: 'Health' });

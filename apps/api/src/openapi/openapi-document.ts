@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, type StandardSchemaConverter, SwaggerModule } from '@nestjs/swagger';
+import * as z from 'zod/mini';
 import { DOCS_PATH } from './openapi.js';
 
 /** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
@@ -46,8 +47,23 @@ export function buildOpenApiDocument(app: INestApplication, cookieName: string):
         'The server stores only its SHA-256 and checks it on every request, so logout and revocation are immediate.',
     })
     .build();
-  return withProblemMediaType(SwaggerModule.createDocument(app, config));
+  return withProblemMediaType(SwaggerModule.createDocument(app, config, { standardSchemaConverter: zodJsonSchema }));
 }
+
+/**
+ * The JSON Schema of a zod schema, as zod's classic API offers it through `~standard.jsonSchema` and
+ * @nestjs/swagger reads it. Kura's schemas are `zod/mini` ones (see `schema-meta.ts`), which leave the JSON Schema
+ * generator out of their prototypes: it is loaded here, with the document builder, not at a cold start. Named
+ * schemas (`.register(z.globalRegistry, { id })`) come back as definitions, which become components.
+ */
+const zodJsonSchema: StandardSchemaConverter = (schema, { schemaType }) => {
+  if (typeof schema !== 'object' || schema === null || !('_zod' in schema)) return undefined;
+  const { definitions, $schema: _dialect, ...root } = z.toJSONSchema(schema as z.core.$ZodType, { target: 'openapi-3.0', io: schemaType }) as {
+    definitions?: Record<string, unknown>;
+    $schema?: string;
+  };
+  return { schema: root, components: definitions ?? {} };
+};
 
 /**
  * Serves the explorer at `/docs` and the document at `documentPath`, both from @nestjs/swagger. A factory, not a

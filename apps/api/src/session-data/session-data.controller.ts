@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard, WithSessionData } from '@kura/session';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
 import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
@@ -10,13 +11,13 @@ import { ValidBody } from '../http/valid-body.js';
 
 const MergePatch = z
   .record(z.string(), z.unknown())
-  .meta({ id: 'SessionDataPatch', description: 'An RFC 7396 JSON merge patch: keys to set, `null` to remove.' });
+  .register(z.globalRegistry, { id: 'SessionDataPatch', description: 'An RFC 7396 JSON merge patch: keys to set, `null` to remove.' });
 const SessionDataResponse = z
   .object({
-    data: z.record(z.string(), z.unknown()).describe('Any JSON object, at most KURA_SESSION_DATA_LIMIT bytes (8 KiB by default).'),
-    version: z.int().min(0).meta({ format: 'int64' }),
+    data: described(z.record(z.string(), z.unknown()), 'Any JSON object, at most KURA_SESSION_DATA_LIMIT bytes (8 KiB by default).'),
+    version: z.int().check(z.minimum(0), z.meta({ format: 'int64' })),
   })
-  .meta({ id: 'SessionData' });
+  .register(z.globalRegistry, { id: 'SessionData' });
 
 /**
  * A small JSON document per session (a cart, a form in progress), shared by every replica and safe under
