@@ -510,7 +510,6 @@ function combined(rows) {
   return [...merged.values()].map((row) => {
     const sum = (pick) => row.rounds.reduce((total, result) => total + pick(result), 0);
     const worst = (pick) => Math.max(...row.rounds.map(pick));
-    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     return {
       ...row,
       result: {
@@ -625,11 +624,16 @@ function leanGoals(strict, cached) {
 function pairedRatio(key, over, scenario = 'me') {
   // By now each system's rounds are one combined row (see combined): its `rounds` keep them in order.
   const rounds = (k) => results.find((row) => row.system.key === k && row.scenario === scenario).rounds.map((result) => result.requests.average);
-  const [mine, theirs] = [rounds(key), rounds(over)];
-  const ratios = mine.map((rps, round) => rps / theirs[round]).sort((x, y) => x - y);
-  const middle = ratios.length / 2;
-  const median = ratios.length % 2 ? ratios[Math.floor(middle)] : (ratios[middle - 1] + ratios[middle]) / 2;
-  return { median, rounds: mine.map((rps, round) => fixed(rps / theirs[round])).join(', ') };
+  const theirs = rounds(over);
+  const ratios = rounds(key).map((rps, round) => rps / theirs[round]);
+  return { median: median(ratios), rounds: ratios.map((ratio) => fixed(ratio)).join(', ') };
+}
+
+/** The middle value; with an even count, the mean of the two in the middle. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(middle)] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**

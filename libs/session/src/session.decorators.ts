@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { appendCookie, httpRequestOf, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
+import { appendCookie, httpRequestOf, httpResponseOf, type HttpResponseLike, setResponseHeader } from './http-exchange.js';
 import { type SessionCarrier, sessionOf } from './session.guard.js';
 import type { CookieSpec } from './session-transport.js';
 import type { AuthenticatedSession } from './session.types.js';
@@ -20,7 +20,7 @@ export interface ResponseCookieJar {
  * Fastify and Express alike: each cookie becomes a `Set-Cookie` header on Node's response.
  */
 export const ResponseCookies = createParamDecorator((_: unknown, context: ExecutionContext): ResponseCookieJar => {
-  const reply = context.switchToHttp().getResponse<HttpResponseLike>();
+  const reply = httpResponseOf<HttpResponseLike>(context);
   return {
     set(...cookies: CookieSpec[]) {
       setResponseHeader(reply, 'cache-control', 'no-store');

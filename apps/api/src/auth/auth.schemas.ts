@@ -5,8 +5,8 @@ const email = z.email({ error: 'must be an email address' }).check(z.maxLength(2
 
 /**
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
- * one character, as NIST SP 800-63B asks of passwords), where zod's `minLength`/`maxLength` checks count UTF-16 units. The
- * API document shows the same `minLength`/`maxLength`, so it and the server agree on every string.
+ * one character, as NIST SP 800-63B asks of passwords), where zod's `minLength`/`maxLength` checks count UTF-16
+ * units. The API document shows the same `minLength`/`maxLength`, so it and the server agree on every string.
  */
 export function chars(min: number, max: number) {
   const length = (value: string) => [...value].length;
@@ -102,19 +102,19 @@ export const SessionListResponse = z
   .object({
     sessions: described(
       z
-      .array(
-        z.object({
-          id: base64url256(),
-          createdAt: instant(),
-          lastSeenAt: instant(),
-          expiresAt: instant(),
-          idleExpiresAt: instant(),
-          userAgent: described(z.nullable(z.string().check(z.maxLength(256))), 'As the client sent it at login, cut to 256 characters.'),
-          ip: described(z.nullable(z.string().check(z.maxLength(45), z.regex(/^[0-9A-Fa-f:.]+$/))), 'The IP address the login came from.'),
-          current: described(z.boolean(), 'The session making this request.'),
-        }),
-      )
-      .check(z.maxLength(SESSION_LIST_LIMIT)),
+        .array(
+          z.object({
+            id: base64url256(),
+            createdAt: instant(),
+            lastSeenAt: instant(),
+            expiresAt: instant(),
+            idleExpiresAt: instant(),
+            userAgent: described(z.nullable(z.string().check(z.maxLength(256))), 'As the client sent it at login, cut to 256 characters.'),
+            ip: described(z.nullable(z.string().check(z.maxLength(45), z.regex(/^[0-9A-Fa-f:.]+$/))), 'The IP address the login came from.'),
+            current: described(z.boolean(), 'The session making this request.'),
+          }),
+        )
+        .check(z.maxLength(SESSION_LIST_LIMIT)),
       `The newest ${SESSION_LIST_LIMIT}, the current session always among them.`,
     ),
   })
