@@ -2,8 +2,9 @@
 // token's hash (one strongly consistent GetItem, or one Redis GET). The reference for NestJS's own cost, in both
 // benchmarks (cold start as a Lambda handler, throughput as a server).
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
-import { Controller, Get, Headers, Module, UnauthorizedException } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { Controller, Get, Header, Headers, Module, UnauthorizedException } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 
 /** The session's user by the token's hash, or nothing. */
@@ -14,6 +15,20 @@ export function meModule(client: DynamoDBClient, table: string | undefined) {
   return meModuleWith(async (id) => {
     const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }));
     return Item ? { id: Item.userId?.S, email: Item.email?.S } : undefined;
+  });
+}
+
+/** `meModule` answering as Kura does (`meModuleAnswering`): the same GetItem, of Kura's session item. */
+export function meModuleAnsweringFrom(client: DynamoDBClient, table: string | undefined) {
+  return meModuleAnswering(async (id) => {
+    const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }));
+    if (!Item?.userId?.S) return undefined;
+    return {
+      user: { id: Item.userId.S, email: Item.email?.S, name: Item.name?.S ?? null },
+      createdAt: Number(Item.createdAt?.N),
+      idleExpiresAt: Number(Item.idleExpiresAt?.N),
+      absoluteExpiresAt: Number(Item.absoluteExpiresAt?.N),
+    };
   });
 }
 
@@ -36,3 +51,58 @@ export function meModuleWith(find: FindSessionUser) {
   class MeModule {}
   return MeModule;
 }
+
+/** What a session lookup returns for `meModuleAnswering`: the user and the three times Kura reports. */
+export interface SessionOfReference {
+  user: { id: string; email?: string; name: string | null };
+  createdAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+}
+
+/**
+ * The same lookup answering exactly what Kura answers to GET /auth/me: the user and the session's view (its id
+ * and three ISO times) in the body, `Cache-Control: no-store`; `withKuraHeaders` adds the instance header and a
+ * request id. Kura's answer is part of the API it documents, so this is the reference that compares like with
+ * like; the bare `meModuleWith` shows what that answer costs.
+ */
+export function meModuleAnswering(find: (id: string) => Promise<SessionOfReference | undefined>) {
+  @Controller('auth')
+  class MeController {
+    @Get('me')
+    @Header('Cache-Control', 'no-store')
+    async me(@Headers('authorization') authorization = '') {
+      const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
+      if (!token) throw new UnauthorizedException();
+      const id = createHash('sha256').update(token).digest('base64url');
+      const session = await find(id);
+      if (!session) throw new UnauthorizedException();
+      return {
+        user: session.user,
+        session: {
+          id,
+          createdAt: new Date(session.createdAt).toISOString(),
+          expiresAt: new Date(session.absoluteExpiresAt).toISOString(),
+          idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
+        },
+      };
+    }
+  }
+
+  @Module({ controllers: [MeController] })
+  class MeModule {}
+  return MeModule;
+}
+
+/** Kura's two per-response headers, set as Kura sets them (one `onSend` hook): the instance and the request id. */
+export function withKuraHeaders(fastify: FastifyInstance): void {
+  const instance = randomUUID();
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
+    reply.header('kura-instance', instance);
+    reply.header('x-request-id', request.id);
+    done();
+  });
+}
+
+/** Fastify's options for `withKuraHeaders`: a request id per request, as Kura makes it (a new UUID). */
+export const kuraRequestIds = { genReqId: () => randomUUID() };
