@@ -32,15 +32,20 @@ export function meModuleAnsweringFrom(client: DynamoDBClient, table: string | un
   });
 }
 
+/** The session id a bearer token stands for (its SHA-256, as Kura keys sessions); 401 without one. */
+function sessionIdFrom(authorization: string): string {
+  const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
+  if (!token) throw new UnauthorizedException();
+  return createHash('sha256').update(token).digest('base64url');
+}
+
 /** The module doing one lookup per request, `find`. */
 export function meModuleWith(find: FindSessionUser) {
   @Controller('auth')
   class MeController {
     @Get('me')
     async me(@Headers('authorization') authorization = '') {
-      const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
-      if (!token) throw new UnauthorizedException();
-      const id = createHash('sha256').update(token).digest('base64url');
+      const id = sessionIdFrom(authorization);
       const user = await find(id);
       if (!user) throw new UnauthorizedException();
       return { user };
@@ -72,9 +77,7 @@ export function meModuleAnswering(find: (id: string) => Promise<SessionOfReferen
     @Get('me')
     @Header('Cache-Control', 'no-store')
     async me(@Headers('authorization') authorization = '') {
-      const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
-      if (!token) throw new UnauthorizedException();
-      const id = createHash('sha256').update(token).digest('base64url');
+      const id = sessionIdFrom(authorization);
       const session = await find(id);
       if (!session) throw new UnauthorizedException();
       return {
