@@ -94,6 +94,33 @@ describe('npm run sessions -- revoke-user, on the default setup (the embedded en
     await expect(readFile(join(dataDir, 'endpoint'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('stops cleanly, endpoint file removed, when signalled while still starting (a SIGTERM before it listens)', async () => {
+    // The engine is up (its file written) and Nest is still starting: before signals were taken from the start,
+    // SIGTERM's default action ended the process here and left the file naming an engine that was gone. Now
+    // the signal is kept and the server stops the usual way once it is up.
+    const child = spawn(process.execPath, [join(ROOT, '.build/server/main.mjs')], {
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', KURA_LOG_LEVEL: 'log', ...defaults() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.push({ stop: () => stopProcess(child) });
+    let output = '';
+    child.stderr.on('data', (chunk) => (output += chunk));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('embedded DynamoDB (dynalite) at')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`Kura exited before its engine was up:\n${output}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+
+    expect(await exited).toBe(0);
+    expect(output).toContain('SIGTERM while starting');
+    expect(output).toContain('closed');
+    await expect(readFile(join(dataDir, 'endpoint'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('ends the session when the engine runs apart (`npm run db:serve`, as under `npm run replicas`)', async () => {
     const engine = started(await startDbServe({ ...defaults(), KURA_DB_PORT: String(await freePort()) }));
     const endpoint = /ready at (http:\/\/[\d.:]+)/.exec(engine.output())![1]!;

@@ -16,6 +16,21 @@ async function main(): Promise<void> {
   let config = configOrExit();
   const logger = createLogger(config.log);
 
+  // Signals are taken from the start. Without a listener, SIGTERM's default action ends the process at once:
+  // a SIGTERM that came right after "listening" (a test under load; an orchestrator scaling down a pod that
+  // had just started) left the data folder's endpoint file naming an engine that was gone. One that comes while
+  // starting is kept, and the server stops the usual way as soon as it is up, without a drain (nobody has
+  // been sent to it yet).
+  let stop: ((signal: string, drain?: boolean) => Promise<void>) | undefined;
+  let signalledWhileStarting: string | undefined;
+  const onSignal = (signal: string) => {
+    if (stop) return void stop(signal);
+    signalledWhileStarting = signal;
+    logger.log(`${signal} while starting: stopping as soon as started`, 'Main');
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
   // The embedded engine (dynalite, LevelDB) and the metrics (prom-client) are loaded only when used: a replica
   // on a real store does not carry them in memory.
   const embedded = config.store.kind === 'embedded' ? await (await import('./embedded/embedded-dynamodb.js')).startEmbeddedDynamoDb(config.store.dataDir) : undefined;
@@ -32,9 +47,9 @@ async function main(): Promise<void> {
   // Graceful shutdown: turn not-ready, keep serving while the load balancer notices, stop accepting connections
   // while open ones carry their last request, then close (Fastify finishes requests in flight and closes idle
   // connections), all within a hard deadline.
-  const stop = async (signal: string) => {
+  stop = async (signal: string, drain = true) => {
     // A person pressing Ctrl-C wants it gone now; an orchestrator's SIGTERM gets the drain.
-    const drainSeconds = signal === 'SIGTERM' ? config.shutdown.drainSeconds : 0;
+    const drainSeconds = signal === 'SIGTERM' && drain ? config.shutdown.drainSeconds : 0;
     const { closeTimeoutSeconds } = config.shutdown;
     logger.log(`${signal}: not ready; draining for ${drainSeconds}s, then closing`, 'Main');
     const lifecycle = app.get(Lifecycle);
@@ -52,8 +67,7 @@ async function main(): Promise<void> {
     logger.log('closed', 'Main');
     process.exit(0);
   };
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
+  if (signalledWhileStarting) void stop(signalledWhileStarting, false);
 }
 
 async function serve(config: AppConfig, logger: ConsoleLogger) {
