@@ -43,6 +43,15 @@ const ENGINE = option('engine', 'local');
 const HASH_COST = Number(option('hash-cost', QUICK ? 12 : 17)); // Kura's default is 17 (OWASP's minimum)
 const WARMUP = Number(option('warmup', QUICK ? 0 : 3));
 const CONCURRENT_UPDATES = 50;
+const FIXED_RATE = flag('fixed-rate');
+/** The comparisons `--fixed-rate` measures at one rate each: Kura first, then what it is compared with. */
+const FIXED_FAMILIES = [
+  ['kura-strict', 'nest', 'nest-answer', 'limit'],
+  ['kura-cache', 'nest-memory', 'nest-memory-answer'],
+  ['redis-kura', 'redis-nest', 'redis-nest-answer'],
+  ['redis-express-kura', 'redis-anchor', 'redis-limit'],
+];
+const fixedRate = [];
 // The Redis group is pinned (with 2 cores or more, and util-linux's taskset): each system under test runs on a core
 // of its own, the last, while the load generator and redis-server share the others, so a system's figure is what
 // one core of it serves (as with a CPU limit of 1 on Kubernetes). Unpinned on this 2-core machine, the load
@@ -322,7 +331,7 @@ async function settle(pid) {
 }
 
 // ------------------------------------------------------------------ scenarios
-function load(url, request, seconds = SECONDS) {
+function load(url, request, seconds = SECONDS, rate = undefined) {
   return new Promise((resolve, reject) => {
     // Counted here, not in autocannon's per-connection context: with a single request in the list, autocannon
     // resets that context before every request (so a counter kept there was always 1, and every update sent the
@@ -330,7 +339,7 @@ function load(url, request, seconds = SECONDS) {
     let sent = 0;
     const instance = autocannon(
       {
-        url, connections: CONNECTIONS, duration: seconds,
+        url, connections: CONNECTIONS, duration: seconds, ...(rate ? { overallRate: rate } : {}),
         requests: [{
           setupRequest(req) {
             sent += 1;
@@ -347,8 +356,8 @@ function load(url, request, seconds = SECONDS) {
 const SCENARIOS = {
   me: {
     title: 'Authenticated GET /auth/me (the hot path)',
-    run: (url, sessions, _system, seconds) =>
-      load(url, (req, i) => ({ ...req, method: 'GET', path: '/auth/me', headers: { ...sessions[i].headers } }), seconds),
+    run: (url, sessions, _system, seconds, rate) =>
+      load(url, (req, i) => ({ ...req, method: 'GET', path: '/auth/me', headers: { ...sessions[i].headers } }), seconds, rate),
   },
   update: {
     title: 'Session data update: PATCH /session/data (read-modify-write of a small document)',
@@ -491,9 +500,40 @@ try {
     const [fresh] = await openSessions({ ...system, key: `${system.key}-lost` }, url).catch(() => [sessions[0]]);
     system.lost = await lostUpdates(url, fresh ?? sessions[0]);
   }
+  if (FIXED_RATE) await fixedRatePass();
 } finally {
   for (const { stop } of running.values()) await stop();
   await stopAll();
+}
+
+/**
+ * `--fixed-rate`: CPU per GET /auth/me with every system of a comparison driven at one rate they can all hold
+ * (60% of the slowest one's median req/s in this run), in interleaved rounds. At saturation a faster system also
+ * does more per turn of its event loop, so CPU per request there mixes what a request costs with how loaded the
+ * process was; at one rate it does not.
+ */
+async function fixedRatePass() {
+  const saturated = (key) => median(results.filter((row) => row.system.key === key && row.scenario === 'me').map((row) => row.result.requests.average));
+  for (const family of FIXED_FAMILIES) {
+    const systems = family.map((key) => selected.find((system) => system.key === key)).filter(Boolean);
+    if (systems.length < 2) continue;
+    const rate = Math.max(1, Math.round((0.6 * Math.min(...systems.map((system) => saturated(system.key)))) / 10) * 10);
+    const rounds = new Map(systems.map((system) => [system, []]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const system of systems) {
+        const { url, sessions, pid } = running.get(system);
+        placeLoad(system);
+        await refreshCaches(system, url, sessions);
+        const before = await cpuMs(pid);
+        const result = await SCENARIOS.me.run(url, sessions, system, secondsOf(system), rate);
+        await settle(pid);
+        const usPerRequest = ((await cpuMs(pid)) - before) * 1000 / Math.max(1, result.requests.total);
+        rounds.get(system).push(usPerRequest);
+        console.log(`  ${system.name} · me at ${rate} req/s (round ${round + 1}): ${usPerRequest.toFixed(1)} µs/req, ${result.non2xx} non-2xx`);
+      }
+    }
+    fixedRate.push({ rate, rows: systems.map((system) => ({ system, rounds: rounds.get(system), median: median(rounds.get(system)) })) });
+  }
 }
 
 /** The load generator (this process) and redis-server off the pinned system's core while it is measured. */
@@ -572,6 +612,13 @@ for (const [scenario, { title }] of Object.entries(SCENARIOS)) {
   for (const row of rows) {
     const m = perRequest(row);
     lines.push(`| ${row.system.name} | ${Math.round(m.rps)} | ${m.p50} | ${m.p99} | ${Math.round(m.cpuUs)} | ${fixed(m.commands)} | ${fixed(m.writes)} | ${m.errors} |`);
+  }
+  lines.push('');
+}
+if (fixedRate.length > 0) {
+  lines.push('### CPU per request at one fixed rate (`--fixed-rate`): GET /auth/me', '', '| system | rate, req/s | server CPU µs/req (median) | rounds | CPU vs the group’s first row |', '| --- | ---: | ---: | --- | ---: |');
+  for (const { rate, rows } of fixedRate) {
+    for (const row of rows) lines.push(`| ${row.system.name} | ${rate} | ${fixed(row.median, 1)} | ${row.rounds.map((us) => fixed(us, 1)).join(', ')} | ${fixed(row.median / rows[0].median)}x |`);
   }
   lines.push('');
 }
