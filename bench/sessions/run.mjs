@@ -280,13 +280,10 @@ async function openSessions(system, url) {
       sessions.push({ headers: { authorization: `Bearer ${kuraTokens[i]}` } });
     } else if (system.kind === 'seeded') {
       const token = randomBytes(32).toString('base64url');
-      const { referenceKey } = await import('./systems/common.mjs');
+      const { referenceKey, referenceSession } = await import('./systems/common.mjs');
       const user = { id: `seeded-${i}`, email: email('seeded', i) };
       // The reference answering as Kura does reads what Kura's answer needs: the user and the session's times.
-      const now = Date.now();
-      const value = system.env?.BENCH_KURA_ANSWER
-        ? { user: { ...user, name: null }, createdAt: now, idleExpiresAt: now + 1_800_000, absoluteExpiresAt: now + 28_800_000 }
-        : user;
+      const value = system.env?.BENCH_KURA_ANSWER ? referenceSession(user) : user;
       await redis.seeder.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify(value));
       sessions.push({ headers: { authorization: `Bearer ${token}` } });
     } else {
@@ -331,7 +328,7 @@ async function settle(pid) {
 }
 
 // ------------------------------------------------------------------ scenarios
-function load(url, request, seconds = SECONDS, rate = undefined) {
+function load(url, request, seconds = SECONDS, rate) {
   return new Promise((resolve, reject) => {
     // Counted here, not in autocannon's per-connection context: with a single request in the list, autocannon
     // resets that context before every request (so a counter kept there was always 1, and every update sent the

@@ -8,3 +8,7 @@ export function announce(address: string): void;
 export const redisUrl: string | undefined;
 export function redisClient(): Promise<import('redis').RedisClientType>;
 export function referenceKey(id: string): string;
+export function referenceSession(
+  user: { id: string; email?: string },
+  now?: number,
+): { user: { id: string; email?: string; name: null }; createdAt: number; idleExpiresAt: number; absoluteExpiresAt: number };

@@ -54,6 +54,14 @@ export async function redisClient() {
 /** The string the one-GET reference reads per request: the session's user, by the token's hash. */
 export const referenceKey = (id) => `bench:me:${id}`;
 
+/**
+ * What the references answering as Kura does hold for a session: its user and the three times Kura reports
+ * (Kura's defaults: 30 minutes idle, 8 hours absolute).
+ */
+export function referenceSession(user, now = Date.now()) {
+  return { user: { ...user, name: null }, createdAt: now, idleExpiresAt: now + 1_800_000, absoluteExpiresAt: now + 28_800_000 };
+}
+
 /** Tells the orchestrator where the app listens. */
 export function announce(address) {
   process.stdout.write(`listening ${address}\n`);

@@ -1,6 +1,6 @@
 // A reference between the limit and Kura: the smallest NestJS-on-Fastify app doing the same one consistent
 // GetItem per request (bench/shared/nest-me.ts, also the cold-start benchmark's); with REDIS_URL, one Redis GET.
-// Kura minus this is Kura's own cost; this minus the limit is what NestJS costs. With BENCH_KURA_ANSWER=1 (Redis
+// Kura minus this is Kura's own cost; this minus the limit is what NestJS costs. With BENCH_KURA_ANSWER=1
 // it answers exactly what Kura answers (the session's view, Kura's headers): Kura minus that is what Kura's session
 // handling costs, its documented answer aside. Bundled by run.mjs with esbuild (local files only).
 import { NestFactory } from '@nestjs/core';

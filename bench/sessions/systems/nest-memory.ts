@@ -5,13 +5,12 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { kuraRequestIds, meModuleAnswering, meModuleWith, withKuraHeaders } from '../../shared/nest-me.ts';
-import { announce, settings } from './common.mjs';
+import { announce, referenceSession, settings } from './common.mjs';
 
 // With BENCH_KURA_ANSWER=1 it answers exactly what Kura answers (the session's view, Kura's headers).
 const kuraAnswer = process.env.BENCH_KURA_ANSWER === '1';
 const user = { id: 'memory', email: 'memory@example.com' };
-const now = Date.now();
-const session = { user: { ...user, name: null }, createdAt: now, idleExpiresAt: now + 1_800_000, absoluteExpiresAt: now + 28_800_000 };
+const session = referenceSession(user);
 const module = kuraAnswer ? meModuleAnswering(async () => session) : meModuleWith(async () => user);
 const app = await NestFactory.create(module, new FastifyAdapter(kuraAnswer ? kuraRequestIds : undefined), { logger: ['error'] });
 if (kuraAnswer) withKuraHeaders(app.getHttpAdapter().getInstance());
