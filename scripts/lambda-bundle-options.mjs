@@ -2,6 +2,7 @@
 // (scripts/bundle-lambda.mjs) and by the cold-start benchmark, whose plain-Fastify baseline is bundled with exactly
 // the same options so that the comparison measures the code, not the bundling.
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 /**
  * `import ... from 'node:http'` in an ES module makes Node build the module's ES facade, which reads every export,
@@ -51,6 +52,55 @@ const swaggerWithoutSideEffects = {
   },
 };
 
+/**
+ * Fastify requires pino (with its worker-thread transport, sonic-boom, redaction and serializers: 67 KiB minified)
+ * only when its own logger is turned on (`logger` or `loggerInstance`), which Kura never does: Kura logs through
+ * Nest's logger, and the references of the benchmarks through none. esbuild bundles every `require()` it finds,
+ * called or not, so a cold start read those bytes for nothing. This plugin puts that part of Fastify
+ * (`lib/logger-pino.js` and what it needs) in a file of its own beside the chunks, `chunks/fastify-logger.mjs`,
+ * which Fastify's `require('./logger-pino.js')` loads (Node's `require` of an ES module) the first time a logger is
+ * turned on. Found by recording which CommonJS modules of the bundle a cold start and its first requests
+ * initialise: of 829, these were the only ones never initialised. Hand-written because no bundler option or
+ * plugin splits at a `require()`.
+ */
+const LOGGER_FILE = 'fastify-logger.mjs';
+const fastifyLoggerApart = {
+  name: 'fastify-logger-apart',
+  setup(build) {
+    let used = false;
+    let loggerPino;
+    build.onResolve({ filter: /^\.\/logger-pino(\.js)?$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]fastify[\\/]lib[\\/]logger-factory\.js$/.test(args.importer)) return undefined;
+      used = true;
+      loggerPino = join(args.resolveDir, 'logger-pino.js');
+      return { path: loggerPino, namespace: 'fastify-logger-apart' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'fastify-logger-apart' }, (args) => {
+      // The names Fastify takes from the module, read from the module itself.
+      const names = Object.keys(createRequire(import.meta.url)(args.path));
+      return {
+        contents:
+          `import { createRequire } from 'node:module';\n` +
+          `const here = new URL(import.meta.url);\n` +
+          // The code lands in the entry's file or in a chunk (chunks/...): the logger file is in chunks/ either way.
+          `const file = /\\/chunks\\/[^/]+$/.test(here.pathname) ? './${LOGGER_FILE}' : './chunks/${LOGGER_FILE}';\n` +
+          `const logger = createRequire(here)(file).default;\n` +
+          `export const { ${names.join(', ')} } = logger;\n`,
+        loader: 'js',
+        resolveDir: dirname(args.path),
+      };
+    });
+    build.onEnd(async (result) => {
+      if (!used || result.errors.length > 0) return;
+      const { outdir, outfile } = build.initialOptions;
+      const folder = join(outdir ?? dirname(outfile), 'chunks');
+      // The same options as the bundle it belongs to, as one file.
+      const { outdir: _dir, outfile: _file, outExtension: _ext, splitting: _split, chunkNames: _chunks, inject: _inject, metafile: _meta, ...same } = build.initialOptions;
+      await build.esbuild.build({ ...same, plugins: [], entryPoints: [loggerPino], outfile: join(folder, LOGGER_FILE) });
+    });
+  },
+};
+
 export const lambdaBundleOptions = {
   absWorkingDir: new URL('..', import.meta.url).pathname,
   bundle: true,
@@ -65,7 +115,7 @@ export const lambdaBundleOptions = {
     'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
   },
   format: 'esm',
-  plugins: [httpWithoutUndici, swaggerWithoutSideEffects],
+  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, fastifyLoggerApart],
   target: 'node24',
   minify: true,
   keepNames: true, // Nest resolves providers and logs contexts by class name

@@ -42,6 +42,8 @@ describe('the deployable artifact', () => {
     expect(size).toBeLessThan(1_300_000);
     expect(lazy.some((file) => /@redis\/client/.test(file.inputs))).toBe(true);
     expect(lazy.some((file) => /@nestjs\/swagger\/dist\/swagger-scanner/.test(file.inputs))).toBe(true);
+    // Fastify's pino logger, which Kura never turns on, is shipped beside the chunks and loaded by none of them.
+    expect(zip.getEntry('.build/lambda/chunks/fastify-logger.mjs')).not.toBeNull();
   });
 
   it('ships a compile cache that is world-readable, for the Node that built it', async () => {
