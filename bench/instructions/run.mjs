@@ -3,7 +3,9 @@
 // counted), against the minimal NestJS app answering from memory (bench/sessions/systems/nest-memory.ts, bundled
 // the same way); Kura on Redis against the minimal NestJS app doing one Redis GET (nest-getitem.ts); and
 // express-session with KuraStore on Redis against express-session + connect-redis (both as `npm run bench` runs
-// them). Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction counts do
+// them) and against the bound any store has there (connect-redis doing one GET and no touch). The NestJS references
+// also run answering exactly what Kura answers (`nest-answer`, `nest-redis-answer`: the session's view and Kura's
+// headers), so that Kura minus them is what its session handling costs, its documented answer aside. Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction counts do
 // not: this is the figure to compare two versions of Kura's request path with. They count user space only: a
 // system call costs one instruction here, so compare system calls apart (strace -c).
 //
@@ -13,7 +15,10 @@
 // only in N, so (instructions of the long run - the short one) / (N2 - N1) is the cost of one request, with start,
 // warm-up and shutdown cancelled out. The warm-up must be long enough for V8 to have finished optimising: after
 // 3,000 requests the minimal NestJS app on Redis was still compiling, and four runs of it counted 93k, 231k, 258k
-// and 395k per request; after 10,000, 314k and 318k (2026-12-01). Repeats agree within a few percent.
+// and 395k per request; after 10,000, 314k and 318k (2026-12-01). Repeats agree within a few percent on a quiet
+// machine, but not while other processes run: how many requests the server finds per turn of its event loop
+// depends on its speed against the load generator's, and it changes the count. Kura on Redis counted 303k with a
+// bundle build and another benchmark running, 210k and 213k alone (2026-12-01).
 //
 // Usage: npm run bench:instructions [-- --warmup 10000 --short 2000 --long 8000 --targets nest,kura-cache,kura-strict]
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
@@ -41,11 +46,16 @@ const TARGETS = {
   nest: { name: 'reference: minimal NestJS, no session, from memory', script: 'nest-memory', reference: 'nest' },
   'kura-cache': { name: 'Kura, signed session cache, memory store', session: true, env: { KURA_SESSION_CACHE_SECONDS: '300', KURA_SESSION_CACHE_KEYS: cacheKeys }, reference: 'nest' },
   'kura-strict': { name: 'Kura, strict, memory store', session: true, env: {}, reference: 'nest' },
+  // The reference answering exactly what Kura answers (the session's view, Kura's headers): like with like.
+  'nest-answer': { name: "reference: minimal NestJS from memory, Kura's answer", script: 'nest-memory', env: { BENCH_KURA_ANSWER: '1' }, reference: 'nest' },
   // On Redis (a redis-server started here; its own instructions are not counted, only the app's).
   'nest-redis': { name: 'reference: minimal NestJS doing one Redis GET', script: 'nest-getitem', redis: true, seeded: true, reference: 'nest-redis' },
+  'nest-redis-answer': { name: "reference: minimal NestJS doing one Redis GET, Kura's answer", script: 'nest-getitem', redis: true, seeded: true, env: { BENCH_KURA_ANSWER: '1' }, reference: 'nest-redis' },
   'kura-redis': { name: 'Kura on Redis (KURA_STORE=redis), strict', session: true, redis: true, env: { KURA_STORE: 'redis' }, reference: 'nest-redis' },
   // express-session on Redis, as `npm run bench` runs it (unbundled): the connect-redis anchor and KuraStore.
   'express-redis': { name: 'reference: express-session + connect-redis', script: 'express-session.mjs', redis: true, cookie: 'connect-redis', reference: 'express-redis' },
+  // The most any store can do under express-session: one GET and no touch (connect-redis with disableTouch).
+  'express-redis-limit': { name: 'bound: express-session + one GET (connect-redis, disableTouch)', script: 'express-session.mjs', redis: true, cookie: 'connect-redis', env: { BENCH_DISABLE_TOUCH: '1' }, reference: 'express-redis' },
   'express-kura-redis': { name: 'express-session + KuraStore on Redis', script: 'express-kura-store.mjs', redis: true, cookie: 'kura', reference: 'express-redis' },
 };
 const chosen = option('targets', Object.keys(TARGETS).join(',')).split(',');
@@ -103,8 +113,10 @@ async function instructions(target, requests) {
   if (target.seeded) {
     // The session the one-GET reference reads: its user, under the hash of a random token (as run.mjs seeds it).
     const token = randomBytes(32).toString('base64url');
-    const { referenceKey } = await import('../sessions/systems/common.mjs');
-    await redis.client.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify({ id: 'seeded', email: 'seeded@example.com' }));
+    const { referenceKey, referenceSession } = await import('../sessions/systems/common.mjs');
+    const user = { id: 'seeded', email: 'seeded@example.com' };
+    const value = target.env?.BENCH_KURA_ANSWER ? referenceSession(user) : user;
+    await redis.client.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify(value));
     headers = { authorization: `Bearer ${token}` };
   }
   if (target.cookie) headers = { cookie: await seedCookieSession(target.cookie) };
@@ -168,7 +180,7 @@ if (redis) {
   await redis.stop();
 }
 console.log('');
-console.log(`| target (GET /auth/me, ${LONG - SHORT} requests after ${WARMUP} warm-up) | instructions/request | vs its NestJS reference |`);
+console.log(`| target (GET /auth/me, ${LONG - SHORT} requests after ${WARMUP} warm-up) | instructions/request | vs its reference |`);
 console.log('| --- | ---: | ---: |');
 for (const result of results) {
   const reference = results.find((candidate) => candidate.key === TARGETS[result.key].reference);
