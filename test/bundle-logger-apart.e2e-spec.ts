@@ -30,7 +30,7 @@ describe('bundles keep Fastify’s logger apart, and it still works when turned 
     process.stdout.write('status ' + reply.statusCode + '\\n');
     await app.close();
   `;
-  const pinoIn = (metafile: Metafile, output: string) => Object.keys(metafile.outputs[output]?.inputs ?? {}).filter((input) => /node_modules\/(pino|thread-stream|sonic-boom)\//.test(input));
+  const pinoIn = (metafile: Metafile | undefined, output: string) => Object.keys(metafile!.outputs[output]?.inputs ?? {}).filter((input) => /node_modules\/(pino|thread-stream|sonic-boom)\//.test(input));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kura-logger-apart-'));
@@ -44,7 +44,7 @@ describe('bundles keep Fastify’s logger apart, and it still works when turned 
   it('one file: the logger is required from chunks/ beside it', async () => {
     const out = join(dir, 'single');
     const { metafile } = await build({ ...lambdaBundleOptions, nodePaths, entryPoints: [join(dir, 'one.mjs')], outfile: join(out, 'one.mjs'), metafile: true });
-    expect(pinoIn(metafile, Object.keys(metafile.outputs)[0]!)).toEqual([]);
+    expect(pinoIn(metafile, Object.keys(metafile!.outputs)[0]!)).toEqual([]);
     expect(await readdir(join(out, 'chunks'))).toEqual(['fastify-logger.mjs']);
     const { stdout } = await run(process.execPath, [join(out, 'one.mjs')], { cwd: out });
     expect(stdout).toContain('status 200');
@@ -64,7 +64,7 @@ describe('bundles keep Fastify’s logger apart, and it still works when turned 
       chunkNames: 'chunks/[name]-[hash]',
       metafile: true,
     });
-    for (const output of Object.keys(metafile.outputs)) expect(pinoIn(metafile, output)).toEqual([]);
+    for (const output of Object.keys(metafile!.outputs)) expect(pinoIn(metafile, output)).toEqual([]);
     const chunks = await readdir(join(out, 'chunks'));
     expect(chunks).toContain('fastify-logger.mjs');
     expect(chunks.length).toBeGreaterThan(1);
