@@ -59,9 +59,9 @@ const swaggerWithoutSideEffects = {
  * called or not, so a cold start read those bytes for nothing. This plugin puts that part of Fastify
  * (`lib/logger-pino.js` and what it needs) in a file of its own beside the chunks, `chunks/fastify-logger.mjs`,
  * which Fastify's `require('./logger-pino.js')` loads (Node's `require` of an ES module) the first time a logger is
- * turned on. Found by recording which CommonJS modules of the bundle a cold start and its first requests
- * initialise: of 829, these were the only ones never initialised. Hand-written because no bundler option or
- * plugin splits at a `require()`.
+ * turned on. Found by recording which CommonJS modules of the cold path a cold start and its first requests
+ * initialise (bench/cold-start/unrun-modules.mjs): these were the only ones never initialised. Hand-written because
+ * no bundler option or plugin splits at a `require()`.
  */
 const LOGGER_FILE = 'fastify-logger.mjs';
 const fastifyLoggerApart = {
