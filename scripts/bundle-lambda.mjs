@@ -10,21 +10,11 @@ import { chmod, copyFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { lambdaBundleOptions } from './lambda-bundle-options.mjs';
+import { lambdaHandlerOptions } from './lambda-bundle-options.mjs';
 
 const outdir = '.build/lambda';
 await rm(outdir, { recursive: true, force: true });
-const result = await build({
-  ...lambdaBundleOptions,
-  entryPoints: { app: 'dist/apps/api/src/lambda.js' },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  // Redis's client (node-redis) is imported only when KURA_STORE=redis: a chunk of its own, loaded then.
-  splitting: true,
-  inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
-  chunkNames: 'chunks/[name]-[hash]',
-  metafile: true,
-});
+const result = await build({ ...lambdaHandlerOptions(outdir), metafile: true });
 await copyFile('scripts/lambda-loader.mjs', `${outdir}/index.mjs`);
 const { size } = await stat(`${outdir}/app.mjs`);
 console.log(`bundle: ${outdir}/app.mjs ${(size / 1024).toFixed(0)} KiB`);

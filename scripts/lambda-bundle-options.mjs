@@ -175,3 +175,19 @@ export const lambdaBundleOptions = {
   ],
   logLevel: 'warning',
 };
+
+/**
+ * Kura's Lambda handler as `npm run bundle` builds it into `outdir`: `app.mjs` and its chunks (chunks/). The app is
+ * split: Redis's client (node-redis) is imported only when KURA_STORE=redis, a chunk of its own, loaded then.
+ */
+export function lambdaHandlerOptions(outdir) {
+  return {
+    ...lambdaBundleOptions,
+    entryPoints: { app: 'dist/apps/api/src/lambda.js' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
+    chunkNames: 'chunks/[name]-[hash]',
+  };
+}

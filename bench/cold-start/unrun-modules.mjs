@@ -13,23 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
+import { lambdaHandlerOptions } from '../../scripts/lambda-bundle-options.mjs';
 import { coldStartFiles } from '../../scripts/lambda-bundle-files.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const outdir = await mkdtemp(join(tmpdir(), 'kura-unrun-'));
 const record = join(outdir, 'initialised.json');
 try {
-  await build({
-    ...lambdaBundleOptions,
-    minify: false,
-    entryPoints: { app: 'dist/apps/api/src/lambda.js' },
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
-    inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
-    chunkNames: 'chunks/[name]-[hash]',
-  });
+  await build({ ...lambdaHandlerOptions(outdir), minify: false });
   const files = ['app.mjs', ...(await readdir(join(outdir, 'chunks'))).map((file) => join('chunks', file))];
   const wrapped = new Set();
   let patched = 0;
