@@ -15,10 +15,12 @@
 // only in N, so (instructions of the long run - the short one) / (N2 - N1) is the cost of one request, with start,
 // warm-up and shutdown cancelled out. The warm-up must be long enough for V8 to have finished optimising: after
 // 3,000 requests the minimal NestJS app on Redis was still compiling, and four runs of it counted 93k, 231k, 258k
-// and 395k per request; after 10,000, 314k and 318k (2026-12-01). Repeats agree within a few percent on a quiet
-// machine, but not while other processes run: how many requests the server finds per turn of its event loop
-// depends on its speed against the load generator's, and it changes the count. Kura on Redis counted 303k with a
-// bundle build and another benchmark running, 210k and 213k alone (2026-12-01).
+// and 395k per request; after 10,000, 314k and 318k (2026-12-01). Counts are not exact repeats: how many requests
+// the server finds per turn of its event loop, and so how many commands its Redis client writes at once, depends on
+// its speed against the load generator's. On a quiet machine Kura's own counts moved by under 6% between runs, a
+// reference's by up to 30% (the answering reference on Redis: 163.8k, 214.7k, 218.4k); other load moves them
+// further (Kura on Redis: 303k with a build and another benchmark running, 208k-221k alone). Compare medians of
+// several runs, on a quiet machine.
 //
 // Usage: npm run bench:instructions [-- --warmup 10000 --short 2000 --long 8000 --targets nest,kura-cache,kura-strict]
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
