@@ -5,8 +5,9 @@
 // express-session with KuraStore on Redis against express-session + connect-redis (both as `npm run bench` runs
 // them) and against the bound any store has there (connect-redis doing one GET and no touch). The NestJS references
 // also run answering exactly what Kura answers (`nest-answer`, `nest-redis-answer`: the session's view and Kura's
-// headers), so that Kura minus them is what its session handling costs, its documented answer aside. Requests per second on this shared 2-core machine move by up to 40% between rounds; instruction counts do
-// not: this is the figure to compare two versions of Kura's request path with. They count user space only: a
+// headers), so that Kura minus them is what its session handling costs, its documented answer aside. Requests per
+// second on this shared 2-core machine move by up to 40% between rounds; instruction counts move much less (see
+// below): this is the figure to compare two versions of Kura's request path with. They count user space only: a
 // system call costs one instruction here, so compare system calls apart (strace -c).
 //
 // Method: each target runs twice under `valgrind --tool=cachegrind --cache-sim=no`, with Node's --single-threaded
