@@ -18,7 +18,7 @@
 // 3,000 requests the minimal NestJS app on Redis was still compiling, and four runs of it counted 93k, 231k, 258k
 // and 395k per request; after 10,000, 314k and 318k (2026-12-01). Counts are not exact repeats: how many requests
 // the server finds per turn of its event loop, and so how many commands its Redis client writes at once, depends on
-// its speed against the load generator's. On a quiet machine Kura's own counts moved by under 6% between runs, a
+// its speed against the load generator's. On a quiet machine Kura's own counts moved by 6% at most between runs, a
 // reference's by up to 30% (the answering reference on Redis: 163.8k, 214.7k, 218.4k); other load moves them
 // further (Kura on Redis: 303k with a build and another benchmark running, 208k-221k alone). Compare medians of
 // several runs, on a quiet machine.
