@@ -28,7 +28,7 @@
 //                                    [--main path/to/another/build/main.mjs]   (to compare two versions of Kura)
 // Needs valgrind (Debian: apt-get install valgrind). About 1.5 minutes per target on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -118,10 +118,8 @@ async function instructions(target, requests) {
   if (target.seeded) {
     // The session the one-GET reference reads: its user, under the hash of a random token (as run.mjs seeds it).
     const token = randomBytes(32).toString('base64url');
-    const { referenceKey, referenceSession } = await import('../sessions/systems/common.mjs');
-    const user = { id: 'seeded', email: 'seeded@example.com' };
-    const value = target.env?.BENCH_KURA_ANSWER ? referenceSession(user) : user;
-    await redis.client.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify(value));
+    const { seedReference } = await import('../sessions/systems/common.mjs');
+    await seedReference(redis.client, token, { id: 'seeded', email: 'seeded@example.com' }, Boolean(target.env?.BENCH_KURA_ANSWER));
     headers = { authorization: `Bearer ${token}` };
   }
   if (target.cookie) headers = { cookie: await seedCookieSession(target.cookie) };

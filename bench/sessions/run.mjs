@@ -15,7 +15,7 @@
 //   --latency ms   the proxy delays every DynamoDB call by this much (a network hop, as to real DynamoDB)
 //   --no-pin       the Redis group unpinned (see PIN below)
 import { fork, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes, scrypt } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { cpus, tmpdir } from 'node:os';
@@ -280,11 +280,9 @@ async function openSessions(system, url) {
       sessions.push({ headers: { authorization: `Bearer ${kuraTokens[i]}` } });
     } else if (system.kind === 'seeded') {
       const token = randomBytes(32).toString('base64url');
-      const { referenceKey, referenceSession } = await import('./systems/common.mjs');
-      const user = { id: `seeded-${i}`, email: email('seeded', i) };
+      const { seedReference } = await import('./systems/common.mjs');
       // The reference answering as Kura does reads what Kura's answer needs: the user and the session's times.
-      const value = system.env?.BENCH_KURA_ANSWER ? referenceSession(user) : user;
-      await redis.seeder.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify(value));
+      await seedReference(redis.seeder, token, { id: `seeded-${i}`, email: email('seeded', i) }, Boolean(system.env?.BENCH_KURA_ANSWER));
       sessions.push({ headers: { authorization: `Bearer ${token}` } });
     } else {
       sessions.push({ headers: { authorization: 'Bearer anything' } });

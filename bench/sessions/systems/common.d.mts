@@ -12,3 +12,9 @@ export function referenceSession(
   user: { id: string; email?: string },
   now?: number,
 ): { user: { id: string; email?: string; name: null }; createdAt: number; idleExpiresAt: number; absoluteExpiresAt: number };
+export function seedReference(
+  redis: { set(key: string, value: string): Promise<unknown> },
+  token: string,
+  user: { id: string; email?: string },
+  answering: boolean,
+): Promise<void>;

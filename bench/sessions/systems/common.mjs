@@ -1,7 +1,7 @@
 // What every anchor app shares, so that they differ from Kura only in how they keep sessions: the same DynamoDB
 // engine (through the counting proxy), the same users table, and the same password hashing as Kura (scrypt with
 // Kura's parameters and PHC format), so the login scenario compares like with like.
-import { scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHash, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -60,6 +60,15 @@ export const referenceKey = (id) => `bench:me:${id}`;
  */
 export function referenceSession(user, now = Date.now()) {
   return { user: { ...user, name: null }, createdAt: now, idleExpiresAt: now + 1_800_000, absoluteExpiresAt: now + 28_800_000 };
+}
+
+/**
+ * Writes the session the one-GET reference reads for `token` (under the hash of the token, as Kura keys sessions):
+ * its user, or, for the reference answering as Kura does, `referenceSession(user)`.
+ */
+export async function seedReference(redis, token, user, answering) {
+  const value = answering ? referenceSession(user) : user;
+  await redis.set(referenceKey(createHash('sha256').update(token).digest('base64url')), JSON.stringify(value));
 }
 
 /** Tells the orchestrator where the app listens. */
