@@ -53,6 +53,8 @@ interface Figures {
   unexpected: string[];
   /** From the kill to the first acknowledged login that started after it. */
   recoveredAfterMs: number | undefined;
+  /** From the kill to the sentinels naming the replica as master (Redis Sentinel's time, not Kura's). */
+  promotedAfterMs: number;
   /** Sessions whose ending was acknowledged that authenticate again. */
   undone: number;
   /** Sessions whose login was acknowledged, never ended by us, that no longer authenticate. */
@@ -121,6 +123,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
     unavailable: 0,
     unexpected: [],
     recoveredAfterMs: undefined,
+    promotedAfterMs: 0,
     undone: 0,
     lost: 0,
     passwordsBack: 0,
@@ -213,8 +216,11 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   const acknowledgedWhileLagging = Object.values(figures.acknowledged).reduce((sum, count) => sum + count, 0) - acknowledgedAtLag;
   killAt = performance.now();
   process.kill(redis.master.pid, 'SIGKILL');
-  await until('the sentinels to promote the replica', async () => (await redis.currentMasterPort()) === redis.replica.port, 30_000);
-  const promotedAfterMs = Math.round(performance.now() - killAt);
+  // Usually 2-3 s. A sentinel that voted for another one which then did not fail over waits twice the
+  // failover-timeout (2 x 30 s, see startRedisSentinels) before it tries again: once in about five CI runs
+  // (2026-12-01), the promotion outlasted a 30 s wait. The wait covers that retry.
+  await until('the sentinels to promote the replica', async () => (await redis.currentMasterPort()) === redis.replica.port, 75_000);
+  figures.promotedAfterMs = Math.round(performance.now() - killAt);
   // The old master comes back as a replica of the new one (an operator or Kubernetes restarts it; the sentinels
   // would demote it too, on their next INFO round, up to 10 s later). Until then WAIT 1 has no replica to count.
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -252,9 +258,9 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   }
   console.log(
     [
-      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${promotedAfterMs} ms`,
+      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${figures.promotedAfterMs} ms`,
       `  operations ${figures.operations} (acknowledged ${JSON.stringify(figures.acknowledged)}), 503s ${figures.unavailable}, other answers ${figures.unexpected.length}`,
-      `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill`,
+      `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill (${(figures.recoveredAfterMs ?? NaN) - figures.promotedAfterMs} ms after the promotion)`,
       `  checked ${figures.checkedSessions} sessions and ${figures.checkedPasswords} replaced passwords acknowledged before the kill:` +
         ` undone logouts/revocations ${figures.undone}, lost logins ${figures.lost}, replaced passwords accepted again ${figures.passwordsBack}`,
       `  before the lag: login p50 ${figures.latency.login.p50} ms p99 ${figures.latency.login.p99} ms (n=${figures.latency.login.count}),` +
@@ -281,8 +287,9 @@ if (redisRunsPossible('Kura on Redis Sentinel')) {
       expect(figures.acknowledged.password).toBeGreaterThan(0);
       expect(figures.checkedSessions).toBeGreaterThan(10);
       expect({ undone: figures.undone, lost: figures.lost, passwordsBack: figures.passwordsBack }).toEqual({ undone: 0, lost: 0, passwordsBack: 0 });
-      expect(figures.recoveredAfterMs).toBeLessThan(20_000);
-    }, 120_000);
+      // Kura's part: following the new master once the sentinels name it (how long they take to elect is theirs).
+      expect(figures.recoveredAfterMs! - figures.promotedAfterMs).toBeLessThan(15_000);
+    }, 180_000);
 
     it('without WAIT, the same failover undoes or loses writes Kura acknowledged (why WAIT is there)', async () => {
       const figures = await killTheMasterUnderLoad(0, cleanups);
@@ -290,7 +297,7 @@ if (redisRunsPossible('Kura on Redis Sentinel')) {
       // (Its other answers are 401s: logins with a password whose acknowledged change the failover undid.)
       expect(figures.acknowledgedOnTheMasterOnly).toBeGreaterThan(0);
       expect(figures.undone + figures.lost + figures.passwordsBack).toBeGreaterThan(0);
-    }, 120_000);
+    }, 180_000);
   });
 
   describe('a demoted master (READONLY) and a manual failover, through connectRedis', () => {
