@@ -1,7 +1,7 @@
 import { toJSONSchema } from 'zod/mini';
 import { LoginBody, RegisterBody } from './auth.schemas.js';
 
-const registration = (fields: Record<string, unknown>) => RegisterBody.safeParse({ email: 'ada@example.com', password: 'correct horse', ...fields });
+const registration = (fields: Record<string, unknown>) => RegisterBody.schema.safeParse({ email: 'ada@example.com', password: 'correct horse', ...fields });
 
 describe('request schemas', () => {
   it.each([
@@ -23,7 +23,7 @@ describe('request schemas', () => {
   });
 
   it('shows the same limits in the API document', () => {
-    const schema = toJSONSchema(RegisterBody, { target: 'openapi-3.0', io: 'input' }) as any;
+    const schema = toJSONSchema(RegisterBody.schema, { target: 'openapi-3.0', io: 'input' }) as any;
     const { properties } = schema.definitions.RegisterRequest;
 
     expect(properties.password).toMatchObject({ type: 'string', minLength: 8, maxLength: 128 });
@@ -31,7 +31,7 @@ describe('request schemas', () => {
   });
 
   it('refuses a login password longer than any registration accepts, and nothing shorter', () => {
-    expect(LoginBody.safeParse({ email: 'ada@example.com', password: '🔑'.repeat(128) }).success).toBe(true);
-    expect(LoginBody.safeParse({ email: 'ada@example.com', password: 'x'.repeat(129) }).success).toBe(false);
+    expect(LoginBody.schema.safeParse({ email: 'ada@example.com', password: '🔑'.repeat(128) }).success).toBe(true);
+    expect(LoginBody.schema.safeParse({ email: 'ada@example.com', password: 'x'.repeat(129) }).success).toBe(false);
   });
 });

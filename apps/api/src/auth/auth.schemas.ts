@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { described } from '../openapi/schema-meta.js';
+import { deferred, described, type Infer } from '../openapi/schema-meta.js';
 
-const email = z.email({ error: 'must be an email address' }).check(z.maxLength(254));
+const email = () => z.email({ error: 'must be an email address' }).check(z.maxLength(254));
 
 /**
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
@@ -19,78 +19,86 @@ export function chars(min: number, max: number) {
     );
 }
 
-export const RegisterBody = z
-  .strictObject({
-    email,
-    password: chars(8, 128),
-    // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
-    name: z.optional(chars(1, 100).check(z.regex(/\S/, 'must not be blank'))),
-  })
-  .register(z.globalRegistry, { id: 'RegisterRequest' });
-export type RegisterBody = z.infer<typeof RegisterBody>;
+export const RegisterBody = deferred(() =>
+  z
+    .strictObject({
+      email: email(),
+      password: chars(8, 128),
+      // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
+      name: z.optional(chars(1, 100).check(z.regex(/\S/, 'must not be blank'))),
+    })
+    .register(z.globalRegistry, { id: 'RegisterRequest' }),
+);
+export type RegisterBody = Infer<typeof RegisterBody>;
 
-export const LoginBody = z
-  .strictObject({
-    email,
-    password: chars(1, 128),
-    transport: described(
-      z._default(z.enum(['cookie', 'bearer']), 'cookie'),
-      '`cookie` (default) sets an HttpOnly session cookie; `bearer` returns the token in the body instead.',
-    ),
-  })
-  .register(z.globalRegistry, { id: 'LoginRequest' });
-export type LoginBody = z.infer<typeof LoginBody>;
+export const LoginBody = deferred(() =>
+  z
+    .strictObject({
+      email: email(),
+      password: chars(1, 128),
+      transport: described(
+        z._default(z.enum(['cookie', 'bearer']), 'cookie'),
+        '`cookie` (default) sets an HttpOnly session cookie; `bearer` returns the token in the body instead.',
+      ),
+    })
+    .register(z.globalRegistry, { id: 'LoginRequest' }),
+);
+export type LoginBody = Infer<typeof LoginBody>;
 
 /** What the server sends, as it makes it: the limits below hold for every value, not only for new ones. */
-const userId = z.uuid().check(z.maxLength(36));
-const storedEmail = z.email().check(z.maxLength(254));
-const storedName = z.nullable(chars(1, 100).check(z.regex(/\S/)));
+const userId = () => z.uuid().check(z.maxLength(36));
+const storedEmail = () => z.email().check(z.maxLength(254));
+const storedName = () => z.nullable(chars(1, 100).check(z.regex(/\S/)));
 /** `Date#toISOString()`: 24 characters for every year Kura will see. */
 const instant = () => z.iso.datetime().check(z.maxLength(24));
 /** 32 random bytes, or a SHA-256 digest, in base64url. */
 const base64url256 = () => z.string().check(z.maxLength(43), z.regex(/^[A-Za-z0-9_-]{43}$/));
 
-export const UserResponse = z
-  .object({ id: userId, email: storedEmail, name: storedName, createdAt: instant() })
-  .register(z.globalRegistry, { id: 'User' });
+export const UserResponse = deferred(() =>
+  z.object({ id: userId(), email: storedEmail(), name: storedName(), createdAt: instant() }).register(z.globalRegistry, { id: 'User' }),
+);
 
-const SessionUserResponse = z
-  .object({ id: userId, email: storedEmail, name: storedName })
-  .register(z.globalRegistry, { id: 'SessionUser' });
+const SessionUserResponse = deferred(() =>
+  z.object({ id: userId(), email: storedEmail(), name: storedName() }).register(z.globalRegistry, { id: 'SessionUser' }),
+);
 
-export const SessionResponse = z
-  .object({
-    id: described(base64url256(), 'Public session id (a hash of the token, never the token itself).'),
-    createdAt: instant(),
-    expiresAt: described(instant(), 'Absolute expiry: the session ends then, however active.'),
-    idleExpiresAt: described(instant(), 'Idle expiry: pushed forward while the session is used.'),
-  })
-  .register(z.globalRegistry, { id: 'Session' });
+export const SessionResponse = deferred(() =>
+  z
+    .object({
+      id: described(base64url256(), 'Public session id (a hash of the token, never the token itself).'),
+      createdAt: instant(),
+      expiresAt: described(instant(), 'Absolute expiry: the session ends then, however active.'),
+      idleExpiresAt: described(instant(), 'Idle expiry: pushed forward while the session is used.'),
+    })
+    .register(z.globalRegistry, { id: 'Session' }),
+);
 
-export const LoginResponse = z
-  .object({
-    user: SessionUserResponse,
-    session: SessionResponse,
-    token: described(z.optional(base64url256()), 'Only with `transport: "bearer"`: send it as `Authorization: Bearer <token>`.'),
-  })
-  .register(z.globalRegistry, { id: 'LoginResponse' });
+export const LoginResponse = deferred(() =>
+  z
+    .object({
+      user: SessionUserResponse.schema,
+      session: SessionResponse.schema,
+      token: described(z.optional(base64url256()), 'Only with `transport: "bearer"`: send it as `Authorization: Bearer <token>`.'),
+    })
+    .register(z.globalRegistry, { id: 'LoginResponse' }),
+);
 
-export const MeResponse = z.object({ user: SessionUserResponse, session: SessionResponse }).register(z.globalRegistry, { id: 'Me' });
+export const MeResponse = deferred(() =>
+  z.object({ user: SessionUserResponse.schema, session: SessionResponse.schema }).register(z.globalRegistry, { id: 'Me' }),
+);
 
+export const PasswordChangeBody = deferred(() =>
+  z
+    .strictObject({
+      currentPassword: chars(1, 128),
+      newPassword: chars(8, 128),
+    })
+    .register(z.globalRegistry, { id: 'PasswordChangeRequest' }),
+);
+export type PasswordChangeBody = Infer<typeof PasswordChangeBody>;
 
-
-export const PasswordChangeBody = z
-  .strictObject({
-    currentPassword: chars(1, 128),
-    newPassword: chars(8, 128),
-  })
-  .register(z.globalRegistry, { id: 'PasswordChangeRequest' });
-export type PasswordChangeBody = z.infer<typeof PasswordChangeBody>;
-
-export const ReauthenticateBody = z
-  .strictObject({ password: chars(1, 128) })
-  .register(z.globalRegistry, { id: 'ReauthenticateRequest' });
-export type ReauthenticateBody = z.infer<typeof ReauthenticateBody>;
+export const ReauthenticateBody = deferred(() => z.strictObject({ password: chars(1, 128) }).register(z.globalRegistry, { id: 'ReauthenticateRequest' }));
+export type ReauthenticateBody = Infer<typeof ReauthenticateBody>;
 
 /**
  * The most sessions `GET /auth/sessions` lists: the newest. A user may hold more (every login is one, until it
@@ -98,28 +106,32 @@ export type ReauthenticateBody = z.infer<typeof ReauthenticateBody>;
  */
 export const SESSION_LIST_LIMIT = 100;
 
-export const SessionListResponse = z
-  .object({
-    sessions: described(
-      z
-        .array(
-          z.object({
-            id: base64url256(),
-            createdAt: instant(),
-            lastSeenAt: instant(),
-            expiresAt: instant(),
-            idleExpiresAt: instant(),
-            userAgent: described(z.nullable(z.string().check(z.maxLength(256))), 'As the client sent it at login, cut to 256 characters.'),
-            ip: described(z.nullable(z.string().check(z.maxLength(45), z.regex(/^[0-9A-Fa-f:.]+$/))), 'The IP address the login came from.'),
-            current: described(z.boolean(), 'The session making this request.'),
-          }),
-        )
-        .check(z.maxLength(SESSION_LIST_LIMIT)),
-      `The newest ${SESSION_LIST_LIMIT}, the current session always among them.`,
-    ),
-  })
-  .register(z.globalRegistry, { id: 'SessionList' });
+export const SessionListResponse = deferred(() =>
+  z
+    .object({
+      sessions: described(
+        z
+          .array(
+            z.object({
+              id: base64url256(),
+              createdAt: instant(),
+              lastSeenAt: instant(),
+              expiresAt: instant(),
+              idleExpiresAt: instant(),
+              userAgent: described(z.nullable(z.string().check(z.maxLength(256))), 'As the client sent it at login, cut to 256 characters.'),
+              ip: described(z.nullable(z.string().check(z.maxLength(45), z.regex(/^[0-9A-Fa-f:.]+$/))), 'The IP address the login came from.'),
+              current: described(z.boolean(), 'The session making this request.'),
+            }),
+          )
+          .check(z.maxLength(SESSION_LIST_LIMIT)),
+        `The newest ${SESSION_LIST_LIMIT}, the current session always among them.`,
+      ),
+    })
+    .register(z.globalRegistry, { id: 'SessionList' }),
+);
 
-export const RevokedResponse = z
-  .object({ revoked: z.int32().check(z.minimum(0), z.meta({ format: 'int32', description: 'How many of the sessions were still live.' })) })
-  .register(z.globalRegistry, { id: 'Revoked' });
+export const RevokedResponse = deferred(() =>
+  z
+    .object({ revoked: z.int32().check(z.minimum(0), z.meta({ format: 'int32', description: 'How many of the sessions were still live.' })) })
+    .register(z.globalRegistry, { id: 'Revoked' }),
+);

@@ -2,36 +2,38 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type HeadersObject } from '@nestjs/swagger';
 import * as z from 'zod/mini';
 import { HealthChecks } from '../health/health.schemas.js';
-import { described } from '../openapi/schema-meta.js';
+import { deferred, described } from '../openapi/schema-meta.js';
 import { PROBLEM_DETAIL_LIMIT, PROBLEM_TYPES } from './problem-details.js';
 import { FIELD_ERROR_LIMITS } from './request-validation.error.js';
 
 /** The OpenAPI shape of every error response (RFC 9457 problem details, see `toProblem`). */
-export const ProblemResponse = z
-  .object({
-    type: described(z.enum(PROBLEM_TYPES), 'What went wrong; `about:blank` for plain HTTP errors (no route, a bad URL).'),
-    title: described(z.string().check(z.maxLength(64)), "The status code's reason phrase."),
-    status: z.int().check(z.minimum(100), z.maximum(599), z.meta({ format: 'int32' })),
-    detail: z.optional(z.string().check(z.maxLength(PROBLEM_DETAIL_LIMIT))),
-    errors: described(
-      z.optional(
-        z
-          .array(
-            z.object({
-              pointer: described(
-                z.string().check(z.maxLength(FIELD_ERROR_LIMITS.pointer), z.regex(/^\//)),
-                'Where in the body: `/email`, or `/` for the whole body.',
-              ),
-              detail: z.string().check(z.maxLength(FIELD_ERROR_LIMITS.detail)),
-            }),
-          )
-          .check(z.maxLength(FIELD_ERROR_LIMITS.count)),
+export const ProblemResponse = deferred(() =>
+  z
+    .object({
+      type: described(z.enum(PROBLEM_TYPES), 'What went wrong; `about:blank` for plain HTTP errors (no route, a bad URL).'),
+      title: described(z.string().check(z.maxLength(64)), "The status code's reason phrase."),
+      status: z.int().check(z.minimum(100), z.maximum(599), z.meta({ format: 'int32' })),
+      detail: z.optional(z.string().check(z.maxLength(PROBLEM_DETAIL_LIMIT))),
+      errors: described(
+        z.optional(
+          z
+            .array(
+              z.object({
+                pointer: described(
+                  z.string().check(z.maxLength(FIELD_ERROR_LIMITS.pointer), z.regex(/^\//)),
+                  'Where in the body: `/email`, or `/` for the whole body.',
+                ),
+                detail: z.string().check(z.maxLength(FIELD_ERROR_LIMITS.detail)),
+              }),
+            )
+            .check(z.maxLength(FIELD_ERROR_LIMITS.count)),
+        ),
+        `With \`invalid-request\`: what is wrong with the body, field by field (the first ${FIELD_ERROR_LIMITS.count}).`,
       ),
-      `With \`invalid-request\`: what is wrong with the body, field by field (the first ${FIELD_ERROR_LIMITS.count}).`,
-    ),
-    checks: described(z.optional(HealthChecks), 'From /health/ready and /health/store: what each check reported.'),
-  })
-  .register(z.globalRegistry, { id: 'Problem' });
+      checks: described(z.optional(HealthChecks.schema), 'From /health/ready and /health/store: what each check reported.'),
+    })
+    .register(z.globalRegistry, { id: 'Problem' }),
+);
 
 /** Documents one error response: a problem document (its media type is set in `openapi.ts`), with its headers. */
 export function ApiProblem(status: number, description: string, headers?: HeadersObject): MethodDecorator & ClassDecorator {

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, type StandardSchemaConverter, SwaggerModule } from '@nestjs/swagger';
 import * as z from 'zod/mini';
 import { DOCS_PATH } from './openapi.js';
+import { DeferredSchema } from './schema-meta.js';
 
 /** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
 const PROBLEM_JSON = 'application/problem+json';
@@ -54,9 +55,11 @@ export function buildOpenApiDocument(app: INestApplication, cookieName: string):
  * The JSON Schema of a zod schema, as zod's classic API offers it through `~standard.jsonSchema` and
  * @nestjs/swagger reads it. Kura's schemas are `zod/mini` ones (see `schema-meta.ts`), which leave the JSON Schema
  * generator out of their prototypes: it is loaded here, with the document builder, not at a cold start. Named
- * schemas (`.register(z.globalRegistry, { id })`) come back as definitions, which become components.
+ * schemas (`.register(z.globalRegistry, { id })`) come back as definitions, which become components. A deferred
+ * schema is built here, with what it registers, if no request has built it yet.
  */
-const zodJsonSchema: StandardSchemaConverter = (schema, { schemaType }) => {
+const zodJsonSchema: StandardSchemaConverter = (given, { schemaType }) => {
+  const schema = given instanceof DeferredSchema ? given.schema : given;
   if (typeof schema !== 'object' || schema === null || !('_zod' in schema)) return undefined;
   const { definitions, $schema: _dialect, ...root } = z.toJSONSchema(schema as z.core.$ZodType, { target: 'openapi-3.0', io: schemaType }) as {
     definitions?: Record<string, unknown>;

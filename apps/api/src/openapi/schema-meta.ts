@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import * as z from 'zod/mini';
 
 /**
@@ -17,3 +18,38 @@ export function described<T extends z.ZodMiniType>(schema: T, description: strin
   return schema;
 }
 
+/**
+ * A schema built the first time it is used, not when its module loads. Kura's decorators take their schemas when
+ * a controller class is defined, but a cold start serving `GET /auth/me` needs none of them: the response schemas
+ * only describe the API document, and a body schema is needed by the first request to its route. Built at load,
+ * they cost every Lambda cold start about 14 M instructions, 1.2% of it (BENCHMARKS.md). A standard schema itself, so
+ * Nest's validation pipe and @nestjs/swagger take it as they take the zod schema; the document's converter reads
+ * `schema`. Everything registered about the schema (its id, descriptions) is registered when it is built, which
+ * the document's converter does before it reads the registry.
+ */
+export class DeferredSchema<T extends z.ZodMiniType> implements StandardSchemaV1<z.input<T>, z.output<T>> {
+  private built: T | undefined;
+
+  constructor(private readonly build: () => T) {}
+
+  /** The zod schema, built on first use. */
+  get schema(): T {
+    this.built ??= this.build();
+    return this.built;
+  }
+
+  /** Whether it has been built yet (`schema-meta.spec.ts` checks that a cold start builds none). */
+  get isBuilt(): boolean {
+    return this.built !== undefined;
+  }
+
+  get '~standard'(): StandardSchemaV1.Props<z.input<T>, z.output<T>> {
+    return this.schema['~standard'];
+  }
+}
+
+/** `build()`'s schema, built when first used (see `DeferredSchema`). */
+export const deferred = <T extends z.ZodMiniType>(build: () => T): DeferredSchema<T> => new DeferredSchema(build);
+
+/** What a deferred schema's parse returns: `z.infer` for a `DeferredSchema`. */
+export type Infer<S> = S extends DeferredSchema<infer T> ? z.output<T> : never;

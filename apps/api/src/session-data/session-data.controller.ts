@@ -2,22 +2,26 @@ import { Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard, WithSessionData } from '@kura/session';
 import * as z from 'zod/mini';
-import { described } from '../openapi/schema-meta.js';
+import { deferred, described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, versionFromIfMatch } from '../http/etag.js';
 import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 
-const MergePatch = z
-  .record(z.string(), z.unknown())
-  .register(z.globalRegistry, { id: 'SessionDataPatch', description: 'An RFC 7396 JSON merge patch: keys to set, `null` to remove.' });
-const SessionDataResponse = z
-  .object({
-    data: described(z.record(z.string(), z.unknown()), 'Any JSON object, at most KURA_SESSION_DATA_LIMIT bytes (8 KiB by default).'),
-    version: z.int().check(z.minimum(0), z.meta({ format: 'int64' })),
-  })
-  .register(z.globalRegistry, { id: 'SessionData' });
+const MergePatch = deferred(() =>
+  z
+    .record(z.string(), z.unknown())
+    .register(z.globalRegistry, { id: 'SessionDataPatch', description: 'An RFC 7396 JSON merge patch: keys to set, `null` to remove.' }),
+);
+const SessionDataResponse = deferred(() =>
+  z
+    .object({
+      data: described(z.record(z.string(), z.unknown()), 'Any JSON object, at most KURA_SESSION_DATA_LIMIT bytes (8 KiB by default).'),
+      version: z.int().check(z.minimum(0), z.meta({ format: 'int64' })),
+    })
+    .register(z.globalRegistry, { id: 'SessionData' }),
+);
 
 /**
  * A small JSON document per session (a cart, a form in progress), shared by every replica and safe under
