@@ -7,8 +7,13 @@
 //                      made at build time, then loads app.mjs; the whole folder read-only, as on Lambda
 //   Kura, no cache   — the same app.mjs loaded directly, with no compile cache
 // Reports median and p90 spawn-to-response and the ratios to plain Fastify and to minimal NestJS.
-// Usage: node bench/cold-start/run.mjs [--runs N]   (npm run bench:cold-start; --quick for 5 runs)
-import { spawn } from 'node:child_process';
+// With --instructions [N], it then counts each target's instructions per cold start, N times each (default 3),
+// under valgrind's cachegrind with Node's --single-threaded: a count that load on the machine does not move,
+// where times on a shared host move by 10% or more between runs. V8 refuses a compile cache made under other
+// flags, so Kura's counted copy carries a cache made by the same warm-up under --single-threaded.
+// Usage: node bench/cold-start/run.mjs [--runs N] [--instructions [N]]
+//        (npm run bench:cold-start; --quick for 5 runs; --instructions needs valgrind: apt-get install valgrind)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +24,12 @@ import { lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--quick') ? 5 : Number(argv[argv.indexOf('--runs') + 1] || 30);
+const countArg = argv.indexOf('--instructions');
+const counts = countArg === -1 ? 0 : /^\d+$/.test(argv[countArg + 1] ?? '') ? Number(argv[countArg + 1]) : 3;
+if (counts > 0 && spawnSync('valgrind', ['--version']).error) {
+  console.error('--instructions needs valgrind (Debian: apt-get install valgrind)');
+  process.exit(2);
+}
 const here = new URL('.', import.meta.url).pathname;
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -81,7 +92,14 @@ const readOnly = async (dir) => {
 };
 await readOnly(kuraDir);
 await readOnly(kuraNoCacheDir);
-const artifacts = async () => (await snapshot(kuraDir)) + (await snapshot(kuraNoCacheDir));
+// For --instructions: the same artifact, its compile cache made again by the same warm-up under --single-threaded.
+const kuraCountedDir = join(outdir, 'kura-single-threaded');
+if (counts > 0) {
+  await cp(join(root, '.build/lambda'), kuraCountedDir, { recursive: true, filter: (source) => !source.includes('compile-cache') });
+  execFileSync(process.execPath, ['--single-threaded', join(root, 'scripts/lambda-compile-cache.mjs'), join(kuraCountedDir, 'index.mjs')], { env: { PATH: process.env.PATH ?? '' } });
+  await readOnly(kuraCountedDir);
+}
+const artifacts = async () => (await snapshot(kuraDir)) + (await snapshot(kuraNoCacheDir)) + (counts > 0 ? await snapshot(kuraCountedDir) : '');
 const before = await artifacts();
 const { size: kuraLoaded } = await coldStartFiles(root);
 const { size: cacheBytes } = await compileCacheFiles(root);
@@ -90,6 +108,24 @@ const plainBundle = join(outdir, 'plain.mjs');
 await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle });
 const nestBundle = join(outdir, 'nest.mjs');
 await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-nest-handler.ts')], outfile: nestBundle });
+
+/** Instructions (user space, every thread) of one cold start of `target`, in millions. */
+function instructions(target) {
+  return new Promise((resolve, reject) => {
+    const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', join(here, 'invoke-once.mjs'), target, token];
+    const child = spawn('valgrind', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.once('error', reject);
+    child.on('exit', () => {
+      const refs = /I\s+refs:\s+([\d,]+)/.exec(err);
+      if (!refs || !/^200\b/m.test(out)) reject(new Error(`${target}: ${out}${err.slice(-2000)}`));
+      else resolve(Number(refs[1].replaceAll(',', '')) / 1e6);
+    });
+  });
+}
 
 function sample(target) {
   return new Promise((resolve, reject) => {
@@ -139,10 +175,28 @@ for (const [name, target] of targets) {
   const size = bytes === undefined ? '—' : `${(bytes / 1024).toFixed(0)} KiB${cache}`;
   console.log(`| ${name} | ${median.toFixed(0)} | ${quantile(samples[name], 0.9).toFixed(0)} | ${(median / plainMedian).toFixed(2)}x | ${(median / nestMedian).toFixed(2)}x | ${size} |`);
 }
+if (counts > 0) {
+  const counted = [
+    ['plain Fastify + GetItem', plainBundle],
+    ['minimal NestJS on Fastify + GetItem', nestBundle],
+    ['Kura, no compile cache', kuraNoCache],
+    ['Kura (bundle, its cache made under --single-threaded)', join(kuraCountedDir, 'index.mjs')],
+  ];
+  const found = Object.fromEntries(counted.map(([name]) => [name, []]));
+  for (let i = 0; i < counts; i += 1) for (const [name, target] of counted) found[name].push(await instructions(target));
+  const nestCount = quantile(found['minimal NestJS on Fastify + GetItem'], 0.5);
+  console.log(`\ninstructions per cold start (valgrind cachegrind, node --single-threaded), ${counts} runs each\n`);
+  console.log('| target | median M instructions | runs | vs minimal NestJS |');
+  console.log('| --- | ---: | --- | ---: |');
+  for (const [name] of counted) {
+    const median = quantile(found[name], 0.5);
+    console.log(`| ${name} | ${median.toFixed(1)} | ${found[name].map((count) => count.toFixed(1)).join(', ')} | ${(median / nestCount).toFixed(2)}x |`);
+  }
+}
 const unchanged = (await artifacts()) === before;
 console.log(`\nartifact folders after the runs: ${unchanged ? 'unchanged (read-only, the build-time cache only)' : 'CHANGED: a run wrote into the code folder'}`);
 await chmod(outdir, 0o755);
-for (const dir of [kuraDir, kuraNoCacheDir]) {
+for (const dir of counts > 0 ? [kuraDir, kuraNoCacheDir, kuraCountedDir] : [kuraDir, kuraNoCacheDir]) {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) if (entry.isDirectory()) await chmod(join(entry.parentPath, entry.name), 0o755);
   await chmod(dir, 0o755);
 }
