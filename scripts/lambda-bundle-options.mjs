@@ -1,8 +1,12 @@
 // How Kura's Lambda handler is bundled: one ESM file with only what Kura uses. Shared by `npm run bundle`
 // (scripts/bundle-lambda.mjs) and by the cold-start benchmark, whose plain-Fastify baseline is bundled with exactly
 // the same options so that the comparison measures the code, not the bundling.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * `import ... from 'node:http'` in an ES module makes Node build the module's ES facade, which reads every export,
@@ -34,7 +38,8 @@ const httpWithoutUndici = {
  * scanner and schema converters included, although Kura's routes use only its decorators at load. Its modules
  * only define classes and functions (the one assignment at load, `SwaggerModule.metadataLoader`, concerns
  * SwaggerModule alone), so they are marked free of side effects: what the decorators need stays in the bundle,
- * the document builder goes to the chunk that builds the document on its first request.
+ * the document builder goes to the chunk that builds the document on its first request. (The server's bundle; the
+ * Lambda's has no Swagger at all, see `prebuiltOpenApi`.)
  */
 const swaggerWithoutSideEffects = {
   name: 'swagger-without-side-effects',
@@ -97,6 +102,56 @@ const fastifyLoggerApart = {
       // The same options as the bundle it belongs to, as one file.
       const { outdir: _dir, outfile: _file, outExtension: _ext, splitting: _split, chunkNames: _chunks, inject: _inject, metafile: _meta, ...same } = build.initialOptions;
       await build.esbuild.build({ ...same, plugins: [], entryPoints: [loggerPino], outfile: join(folder, LOGGER_FILE) });
+    });
+  },
+};
+
+/**
+ * The Lambda serves the OpenAPI document but not the explorer (KURA_DOCS_UI=false), and the document is the same
+ * for every function built from the same code: only the session cookie's name comes from the configuration. So
+ * the Lambda bundle carries the document, built once at bundle time by scripts/openapi-document.mjs from the same
+ * routes, and @nestjs/swagger's decorators are erased from it: they only record metadata for a document builder
+ * the Lambda no longer runs. Measured: 57 KiB less for a cold start to load (Swagger's decorators, es-toolkit, and
+ * zod's JSON Schema generator, which only the document builder used) and about 24 M fewer instructions (2%,
+ * BENCHMARKS.md). The document module (`openapi/openapi-document.js`, loaded on the document's first request) is
+ * replaced by one that serves the carried document with the function's cookie name. test/lambda-package checks
+ * that the Lambda serves what the server serves, with a cookie name of its own. Hand-written: no bundler plugin
+ * does this. A Swagger name other than a decorator (`Api...`) in the Lambda's code fails the build.
+ */
+const COOKIE_NAME_PLACEHOLDER = 'kura-cookie-name-at-run-time';
+const prebuiltOpenApi = {
+  name: 'prebuilt-openapi',
+  setup(build) {
+    build.onResolve({ filter: /^@nestjs\/swagger$/ }, () => ({ path: '@nestjs/swagger', namespace: 'swagger-decorators-erased' }));
+    build.onLoad({ filter: /.*/, namespace: 'swagger-decorators-erased' }, async () => {
+      const decorators = Object.keys(await import('@nestjs/swagger')).filter((name) => /^Api[A-Z]/.test(name));
+      return { contents: `const erased = () => () => undefined;\nexport const ${decorators.map((name) => `${name} = erased`).join(', ')};\n`, loader: 'js' };
+    });
+    build.onResolve({ filter: /^\.\/openapi-document\.js$/ }, (args) =>
+      /[\\/]openapi[\\/]openapi\.js$/.test(args.importer) ? { path: join(args.resolveDir, 'openapi-document.js'), namespace: 'openapi-prebuilt' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'openapi-prebuilt' }, async () => {
+      const scratch = await mkdtemp(join(tmpdir(), 'kura-openapi-'));
+      try {
+        const file = join(scratch, 'openapi.json');
+        await promisify(execFile)(process.execPath, [new URL('./openapi-document.mjs', import.meta.url).pathname, file, COOKIE_NAME_PLACEHOLDER], {
+          env: { PATH: process.env.PATH ?? '' },
+        });
+        const text = await readFile(file, 'utf8');
+        return {
+          contents:
+            `const document = ${JSON.stringify(text)};\n` +
+            `export function buildOpenApiDocument(_app, cookieName) {\n` +
+            `  return JSON.parse(document.replaceAll(${JSON.stringify(JSON.stringify(COOKIE_NAME_PLACEHOLDER))}, JSON.stringify(cookieName)));\n` +
+            `}\n` +
+            `export function serveExplorer() {\n` +
+            `  throw new Error('The Lambda bundle serves the OpenAPI document, not the explorer: set KURA_DOCS_UI=false');\n` +
+            `}\n`,
+          loader: 'js',
+        };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
     });
   },
 };
@@ -178,7 +233,8 @@ export const lambdaBundleOptions = {
 
 /**
  * Kura's Lambda handler as `npm run bundle` builds it into `outdir`: `app.mjs` and its chunks (chunks/). The app is
- * split: Redis's client (node-redis) is imported only when KURA_STORE=redis, a chunk of its own, loaded then.
+ * split: Redis's client (node-redis) is imported only when KURA_STORE=redis, a chunk of its own, loaded then. It
+ * carries its OpenAPI document, built at bundle time (`prebuiltOpenApi`).
  */
 export function lambdaHandlerOptions(outdir) {
   return {
@@ -186,6 +242,7 @@ export function lambdaHandlerOptions(outdir) {
     entryPoints: { app: 'dist/apps/api/src/lambda.js' },
     outdir,
     outExtension: { '.js': '.mjs' },
+    plugins: [...lambdaBundleOptions.plugins.filter((plugin) => plugin !== swaggerWithoutSideEffects), prebuiltOpenApi],
     splitting: true,
     inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
     chunkNames: 'chunks/[name]-[hash]',

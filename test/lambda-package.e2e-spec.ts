@@ -37,11 +37,14 @@ describe('the deployable artifact', () => {
     for (const name of names) expect(name).toMatch(/^\.build\/lambda\/((index|app|chunks\/[\w-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/);
   });
 
-  it('keeps what a cold start loads under 1.2 MB unzipped, with Redis\'s client, the OpenAPI builder and Fastify\'s logger apart', async () => {
+  it('keeps what a cold start loads under 1.1 MB unzipped, with Redis\'s client, the OpenAPI document and Fastify\'s logger apart', async () => {
     const { size, lazy } = await coldStartBytes();
-    expect(size).toBeLessThan(1_200_000);
+    expect(size).toBeLessThan(1_100_000);
     expect(lazy.some((file) => /@redis\/client/.test(file.inputs))).toBe(true);
-    expect(lazy.some((file) => /@nestjs\/swagger\/dist\/swagger-scanner/.test(file.inputs))).toBe(true);
+    expect(lazy.some((file) => /^openapi-prebuilt:.*openapi-document\.js$/.test(file.inputs))).toBe(true);
+    // Swagger's decorators are erased and its document builder is not needed: none of it, nor its helpers, is shipped.
+    const inputs = Object.values(JSON.parse(await readFile(`${ROOT}.build/lambda-meta.json`, 'utf8')).outputs).flatMap((output) => Object.keys((output as { inputs: object }).inputs));
+    expect(inputs.filter((input) => /node_modules\/(@nestjs\/swagger|es-toolkit|swagger-ui-dist)\//.test(input))).toEqual([]);
     // Fastify's pino logger, which Kura never turns on, is shipped beside the chunks and loaded by none of them.
     expect(zip.getEntry('.build/lambda/chunks/fastify-logger.mjs')).not.toBeNull();
   });
@@ -222,12 +225,18 @@ describe('the compile cache', () => {
 });
 
 describe('the OpenAPI document in the bundle', () => {
-  it('is the one the server builds, served at /docs/openapi.json', async () => {
-    const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn' });
+  // The bundle carries the document built at bundle time, with the function's own cookie name put in at run time.
+  it.each([
+    ['the default cookie name', {}],
+    ['a cookie name of its own', { KURA_COOKIE_NAME: 'sid.kura' }],
+  ])('is the one the server builds, served at /docs/openapi.json, with %s', async (_, cookie: Record<string, string>) => {
+    const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'memory', KURA_LOG_LEVEL: 'warn', ...cookie });
     const fromServer = (await new HttpClient(baseUrl).get('/docs/openapi.json')).body;
     await app.close();
+    // app.mjs, not the entry: the entry turns on the compile cache, which would write the document chunk's bytecode
+    // into the build folder (a folder Lambda never lets it write; the cache test checks the folder as built).
     const script = `
-      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/index.mjs`)});
+      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/app.mjs`)});
       const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/docs/openapi.json', rawQueryString: '',
         headers: { host: 'x' }, isBase64Encoded: false,
         requestContext: { http: { method: 'GET', path: '/docs/openapi.json', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
@@ -235,9 +244,29 @@ describe('the OpenAPI document in the bundle', () => {
       process.stdout.write(result.body);
       process.exit(0);`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error' },
+      env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error', ...cookie },
     });
 
     expect(JSON.parse(stdout)).toEqual(fromServer);
+    expect(fromServer.components.securitySchemes.cookie.name).toBe(cookie.KURA_COOKIE_NAME ?? '__Host-kura_session');
+  });
+
+  it('is all the bundle serves: asked for the explorer too (KURA_DOCS_UI=true), it fails the invocation and says why', async () => {
+    const script = `
+      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/app.mjs`)});
+      try {
+        await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '', headers: { host: 'x' }, isBase64Encoded: false,
+          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
+          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
+        process.stdout.write('served');
+      } catch (error) {
+        process.stdout.write(String(error.message));
+      }
+      process.exit(0);`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'true', KURA_LOG_LEVEL: 'error' },
+    });
+
+    expect(stdout).toBe('The Lambda bundle serves the OpenAPI document, not the explorer: set KURA_DOCS_UI=false');
   });
 });
