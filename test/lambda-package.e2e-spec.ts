@@ -158,14 +158,19 @@ describe('the CloudFormation template', () => {
   });
 });
 
+/**
+ * A module script that imports the handler `module` exports and, with `event` (an HTTP API GET of `path`) and
+ * `context` in scope, runs `then`.
+ */
+const invoking = (module: string, path: string, then: string) => `
+        const { handler } = await import(${JSON.stringify(module)});
+        const event = { version: '2.0', routeKey: '$default', rawPath: ${JSON.stringify(path)}, rawQueryString: '', headers: { host: 'x' }, isBase64Encoded: false,
+          requestContext: { http: { method: 'GET', path: ${JSON.stringify(path)}, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } };
+        const context = { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 };
+        ${then}`;
+
 /** A module script that loads the packaged handler extracted in `dir` and prints the status of a GET /health/live. */
-const liveProbe = (dir: string) => `
-        const { handler } = await import(${JSON.stringify(`${dir}/.build/lambda/index.mjs`)});
-        const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '',
-          headers: { host: 'x' }, isBase64Encoded: false,
-          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
-          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
-        console.log(result.statusCode);`;
+const liveProbe = (dir: string) => invoking(`${dir}/.build/lambda/index.mjs`, '/health/live', 'console.log((await handler(event, context)).statusCode);');
 
 describe('the bundle on its own', () => {
   it('loads and serves from a folder with no node_modules, as it will on Lambda', async () => {
@@ -235,14 +240,7 @@ describe('the OpenAPI document in the bundle', () => {
     await app.close();
     // app.mjs, not the entry: the entry turns on the compile cache, which would write the document chunk's bytecode
     // into the build folder (a folder Lambda never lets it write; the cache test checks the folder as built).
-    const script = `
-      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/app.mjs`)});
-      const result = await handler({ version: '2.0', routeKey: '$default', rawPath: '/docs/openapi.json', rawQueryString: '',
-        headers: { host: 'x' }, isBase64Encoded: false,
-        requestContext: { http: { method: 'GET', path: '/docs/openapi.json', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
-        { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
-      process.stdout.write(result.body);
-      process.exit(0);`;
+    const script = invoking(`${ROOT}.build/lambda/app.mjs`, '/docs/openapi.json', 'process.stdout.write((await handler(event, context)).body);\n        process.exit(0);');
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'false', KURA_LOG_LEVEL: 'error', ...cookie },
     });
@@ -252,17 +250,11 @@ describe('the OpenAPI document in the bundle', () => {
   });
 
   it('is all the bundle serves: asked for the explorer too (KURA_DOCS_UI=true), it fails the invocation and says why', async () => {
-    const script = `
-      const { handler } = await import(${JSON.stringify(`${ROOT}.build/lambda/app.mjs`)});
-      try {
-        await handler({ version: '2.0', routeKey: '$default', rawPath: '/health/live', rawQueryString: '', headers: { host: 'x' }, isBase64Encoded: false,
-          requestContext: { http: { method: 'GET', path: '/health/live', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' }, requestId: 'r', stage: '$default', timeEpoch: 0 } },
-          { awsRequestId: 'r', getRemainingTimeInMillis: () => 1000 });
-        process.stdout.write('served');
-      } catch (error) {
-        process.stdout.write(String(error.message));
-      }
-      process.exit(0);`;
+    const script = invoking(
+      `${ROOT}.build/lambda/app.mjs`,
+      '/health/live',
+      "try { await handler(event, context); process.stdout.write('served'); } catch (error) { process.stdout.write(String(error.message)); }\n        process.exit(0);",
+    );
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       env: { PATH: process.env.PATH ?? '', KURA_STORE: 'memory', KURA_DOCS_UI: 'true', KURA_LOG_LEVEL: 'error' },
     });

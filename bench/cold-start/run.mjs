@@ -99,7 +99,8 @@ if (counts > 0) {
   execFileSync(process.execPath, ['--single-threaded', join(root, 'scripts/lambda-compile-cache.mjs'), join(kuraCountedDir, 'index.mjs')], { env: { PATH: process.env.PATH ?? '' } });
   await readOnly(kuraCountedDir);
 }
-const artifacts = async () => (await snapshot(kuraDir)) + (await snapshot(kuraNoCacheDir)) + (counts > 0 ? await snapshot(kuraCountedDir) : '');
+const artifactDirs = counts > 0 ? [kuraDir, kuraNoCacheDir, kuraCountedDir] : [kuraDir, kuraNoCacheDir];
+const artifacts = async () => (await Promise.all(artifactDirs.map(snapshot))).join('\n');
 const before = await artifacts();
 const { size: kuraLoaded } = await coldStartFiles(root);
 const { size: cacheBytes } = await compileCacheFiles(root);
@@ -196,7 +197,7 @@ if (counts > 0) {
 const unchanged = (await artifacts()) === before;
 console.log(`\nartifact folders after the runs: ${unchanged ? 'unchanged (read-only, the build-time cache only)' : 'CHANGED: a run wrote into the code folder'}`);
 await chmod(outdir, 0o755);
-for (const dir of counts > 0 ? [kuraDir, kuraNoCacheDir, kuraCountedDir] : [kuraDir, kuraNoCacheDir]) {
+for (const dir of artifactDirs) {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) if (entry.isDirectory()) await chmod(join(entry.parentPath, entry.name), 0o755);
   await chmod(dir, 0o755);
 }
