@@ -9,12 +9,13 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
-import { lambdaHandlerOptions } from './lambda-bundle-options.mjs';
+import { buildLambdaBundle, lambdaHandlerOptions } from './lambda-bundle-options.mjs';
 
 const outdir = '.build/lambda';
 await rm(outdir, { recursive: true, force: true });
-const result = await build({ ...lambdaHandlerOptions(outdir), metafile: true });
+const result = await buildLambdaBundle({ ...lambdaHandlerOptions(outdir), metafile: true });
+const dropped = Object.values(result.namesDropped).reduce((sum, count) => sum + count, 0);
+console.log(`names: ${dropped} dropped from packages that read none (scripts/bundle-names.mjs)`);
 await copyFile('scripts/lambda-loader.mjs', `${outdir}/index.mjs`);
 const { size } = await stat(`${outdir}/app.mjs`);
 console.log(`bundle: ${outdir}/app.mjs ${(size / 1024).toFixed(0)} KiB`);

@@ -17,10 +17,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { coldStartFiles, compileCacheFiles } from '../../scripts/lambda-bundle-files.mjs';
 import dynalite from 'dynalite';
-import { lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
+import { buildLambdaBundle, lambdaBundleOptions } from '../../scripts/lambda-bundle-options.mjs';
 
 const argv = process.argv.slice(2);
 const runs = argv.includes('--quick') ? 5 : Number(argv[argv.indexOf('--runs') + 1] || 30);
@@ -106,9 +105,9 @@ const { size: kuraLoaded } = await coldStartFiles(root);
 const { size: cacheBytes } = await compileCacheFiles(root);
 // The baseline, bundled with exactly the options of Kura's handler (scripts/lambda-bundle-options.mjs).
 const plainBundle = join(outdir, 'plain.mjs');
-await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle });
+await buildLambdaBundle({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-fastify-handler.mjs')], outfile: plainBundle });
 const nestBundle = join(outdir, 'nest.mjs');
-await build({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-nest-handler.ts')], outfile: nestBundle });
+await buildLambdaBundle({ ...lambdaBundleOptions, entryPoints: [join(here, 'plain-nest-handler.ts')], outfile: nestBundle });
 
 /** Instructions (user space, every thread) of one cold start of `target`, in millions. */
 function instructions(target) {
