@@ -158,6 +158,68 @@ const prebuiltOpenApi = {
   },
 };
 
+/**
+ * find-my-way (Fastify's router) checks every regular expression in a route with safe-regex2, which parses it with
+ * ret (15 KiB together), and checks three patterns of its own when it loads. Kura's routes have no regular
+ * expression. This plugin gives find-my-way, in place of safe-regex2, a table of the patterns it checks when it
+ * loads, each found safe by the real safe-regex2 at bundle time (in a child process that loads find-my-way with a
+ * recording safe-regex2), and an error for any other pattern: a route with a regular expression fails at start,
+ * saying why, rather than go unchecked. Hand-written: no bundler option does this.
+ */
+export const safeRegexAtBundleTime = {
+  name: 'safe-regex-at-bundle-time',
+  setup(build) {
+    build.onResolve({ filter: /^safe-regex2$/ }, (args) =>
+      /[\\/]node_modules[\\/]find-my-way[\\/]/.test(args.importer) ? { path: args.importer, namespace: 'safe-regex-at-bundle-time' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'safe-regex-at-bundle-time' }, async (args) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=commonjs', '-e', PATTERNS_CHECKED_AT_LOAD, args.path], { env: { PATH: process.env.PATH ?? '' } });
+      const checked = JSON.parse(stdout);
+      const unsafe = checked.filter(([, safe]) => !safe);
+      if (checked.length === 0 || unsafe.length > 0) throw new Error(`find-my-way checked ${checked.length} pattern(s) when it loaded, unsafe: ${JSON.stringify(unsafe)}`);
+      return {
+        contents:
+          `const checked = new Set(${JSON.stringify(checked.map(([pattern]) => pattern))});\n` +
+          `module.exports = function isRegexSafe(re) {\n` +
+          `  if (checked.has(String(re))) return true;\n` +
+          `  throw new Error('Kura\\'s Lambda bundle has no ReDoS check for regular expressions in routes (none of its routes has one): ' + re);\n` +
+          `};\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+// Run with find-my-way's path: prints the patterns it hands safe-regex2 when it loads, with the real verdicts.
+const PATTERNS_CHECKED_AT_LOAD = `
+  const { dirname } = require('node:path');
+  const importer = process.argv[1];
+  const real = require.resolve('safe-regex2', { paths: [dirname(importer)] });
+  const isRegexSafe = require(real);
+  const seen = [];
+  require.cache[real] = { id: real, filename: real, loaded: true, exports: (re) => { const safe = isRegexSafe(re); seen.push([String(re), safe]); return safe; } };
+  require(importer);
+  process.stdout.write(JSON.stringify(seen));
+`;
+
+/**
+ * light-my-request checks the options of every \`inject\` against a JSON schema (its compiled validator: 16 KiB)
+ * unless told \`validate: false\`. Kura's Lambda handler injects each event through @fastify/aws-lambda, which builds
+ * those options itself, and passes \`validate: false\` (apps/api/src/lambda.ts, \`withUnvalidatedInject\`). So Kura's
+ * bundle carries, in the validator's place, an error for a call that did not.
+ */
+const injectValidatorLeftOut = {
+  name: 'inject-validator-left-out',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/lib\/config-validator(\.js)?$/ }, (args) =>
+      /[\\/]node_modules[\\/]light-my-request[\\/]index\.js$/.test(args.importer) ? { path: args.importer, namespace: 'inject-validator-left-out' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'inject-validator-left-out' }, () => ({
+      contents: `module.exports = function validate() {\n  throw new Error('Kura\\'s Lambda bundle leaves out light-my-request\\'s option validator: inject with validate: false');\n};\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 export const lambdaBundleOptions = {
   absWorkingDir: new URL('..', import.meta.url).pathname,
   bundle: true,
@@ -172,7 +234,7 @@ export const lambdaBundleOptions = {
     'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
   },
   format: 'esm',
-  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, fastifyLoggerApart],
+  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, fastifyLoggerApart, safeRegexAtBundleTime],
   target: 'node24',
   minify: true,
   // Nest logs by class name, node-redis's and jose's errors are told apart by it: names are kept, then dropped where
@@ -246,7 +308,7 @@ export function lambdaHandlerOptions(outdir) {
     entryPoints: { app: 'dist/apps/api/src/lambda.js' },
     outdir,
     outExtension: { '.js': '.mjs' },
-    plugins: [...lambdaBundleOptions.plugins.filter((plugin) => plugin !== swaggerWithoutSideEffects), prebuiltOpenApi],
+    plugins: [...lambdaBundleOptions.plugins.filter((plugin) => plugin !== swaggerWithoutSideEffects), prebuiltOpenApi, injectValidatorLeftOut],
     splitting: true,
     inject: ['scripts/bundle-stubs/reflect-metadata-first.mjs'],
     chunkNames: 'chunks/[name]-[hash]',

@@ -1,5 +1,6 @@
 import awsLambdaFastify, { type PromiseHandler } from '@fastify/aws-lambda';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createApp } from './app.factory.js';
 import { loadConfig } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
@@ -29,9 +30,21 @@ async function boot(): Promise<Booted> {
     (request.raw.socket as { encrypted?: boolean }).encrypted = request.headers['x-forwarded-proto'] === 'https';
   });
   return {
-    serve: awsLambdaFastify(fastify, { callbackWaitsForEmptyEventLoop: false }),
+    serve: awsLambdaFastify(withUnvalidatedInject(fastify), { callbackWaitsForEmptyEventLoop: false }),
     metrics: calls && new InvocationMetrics(calls),
   };
+}
+
+/**
+ * Each event reaches Fastify through light-my-request's `inject`, which by default checks the request's options
+ * against a JSON schema on every call. @fastify/aws-lambda builds those options from the event itself, so the
+ * check can never fail: Kura turns it off (`validate: false`, a light-my-request option), and the Lambda bundle
+ * leaves the schema's validator out (16 KiB; scripts/lambda-bundle-options.mjs, `injectValidatorLeftOut`).
+ */
+function withUnvalidatedInject(fastify: FastifyInstance): FastifyInstance {
+  const inject = ((options: InjectOptions, callback: (error: Error | null, response?: unknown) => void) =>
+    fastify.inject({ ...options, validate: false } as InjectOptions, callback as never)) as FastifyInstance['inject'];
+  return Object.create(fastify, { inject: { value: inject } }) as FastifyInstance;
 }
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context) {
