@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoDbCallLog } from './dynamodb-call-log.js';
+import { RequestSigningSha256 } from './request-signing-sha256.js';
 
 export interface DynamoDbConnectionOptions {
   /** Region for signing and routing. */
@@ -48,6 +49,8 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
+    // The SDK's own hashing, less Node 24's cost for an HMAC keyed by bytes (about 10 µs per request).
+    sha256: RequestSigningSha256,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: timeoutMs,
       requestTimeout: timeoutMs,

@@ -3,6 +3,7 @@
  * dynalite). The only lib that imports the AWS SDK.
  */
 export { createDynamoDbClients, type DynamoDbClients, type DynamoDbConnectionOptions } from './dynamodb-client.js';
+export { RequestSigningSha256 } from './request-signing-sha256.js';
 export { DynamoDbSessionStore, type DynamoDbSessionStoreOptions } from './dynamodb-session.store.js';
 export { DynamoDbUserStore } from './dynamodb-user.store.js';
 export { ensureKuraTables, type TableBootstrapStep } from './table-bootstrap.js';
