@@ -11,6 +11,7 @@ export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionIte
 export {
   connectSessionTableDefinition as kuraStoreTableDefinition,
   createDynamoDbClients,
+  RequestSigningSha256,
   DynamoDbCallLog,
   type DynamoDbConnectionOptions,
   type DynamoDbCallTotals,
