@@ -1,7 +1,7 @@
 // What a Lambda cold start loads from the split bundle (`npm run bundle`): the entry (index.mjs, which turns the
-// compile cache on), app.mjs and the chunks it imports statically, read from esbuild's metafile, and their size on disk; `lazy` lists the
-// chunks only a dynamic import loads (Redis's client). The compile cache is counted apart: it is bytecode that
-// V8 reads instead of compiling, not code.
+// compile cache on), app.mjs and the chunks it imports statically, read from esbuild's metafile, and their size on
+// disk; `lazy` lists the chunks only a dynamic import loads (Redis's client). The compile cache is counted apart:
+// it is bytecode that V8 reads instead of compiling, not code.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -20,7 +20,7 @@ export async function coldStartFiles(root) {
   const sizes = await Promise.all([entry, ...files].map(async (file) => (await stat(join(root, file))).size));
   const size = sizes.reduce((sum, bytes) => sum + bytes, 0);
   const lazy = Object.keys(meta.outputs)
-    .filter((file) => !files.has(file))
+    .filter((file) => !files.has(file) && !file.endsWith('.map')) // the maps are the names pass's, then removed
     .map((file) => ({ file, inputs: Object.keys(meta.outputs[file].inputs).join(' ') }));
   return { files: [entry, ...files], size, lazy };
 }

@@ -202,9 +202,9 @@ const PATTERNS_CHECKED_AT_LOAD = `
 `;
 
 /**
- * light-my-request checks the options of every \`inject\` against a JSON schema (its compiled validator: 16 KiB)
- * unless told \`validate: false\`. Kura's Lambda handler injects each event through @fastify/aws-lambda, which builds
- * those options itself, and passes \`validate: false\` (apps/api/src/lambda.ts, \`withUnvalidatedInject\`). So Kura's
+ * light-my-request checks the options of every `inject` against a JSON schema (its compiled validator: 16 KiB)
+ * unless told `validate: false`. Kura's Lambda handler injects each event through @fastify/aws-lambda, which builds
+ * those options itself, and passes `validate: false` (apps/api/src/lambda.ts, `withUnvalidatedInject`). So Kura's
  * bundle carries, in the validator's place, an error for a call that did not.
  */
 const injectValidatorLeftOut = {
