@@ -37,7 +37,7 @@ const noRedis = redisServerMissing();
 if (noRedis) console.warn(`SKIPPING the Redis group: ${noRedis}`);
 const GROUPS = option('group', 'dynamodb,redis').split(',').filter((group) => !(group === 'redis' && noRedis));
 const CONNECTIONS = Number(option('connections', QUICK ? 8 : 32));
-const USERS = CONNECTIONS; // one session per connection: no artificial contention on one session
+const USERS = CONNECTIONS; // one session per request in flight: no artificial contention on one session (see load)
 const LATENCY_MS = Number(option('latency', 0));
 const ENGINE = option('engine', 'local');
 const HASH_COST = Number(option('hash-cost', QUICK ? 12 : 17)); // Kura's default is 17 (OWASP's minimum)
@@ -330,15 +330,28 @@ function load(url, request, seconds = SECONDS, rate) {
   return new Promise((resolve, reject) => {
     // Counted here, not in autocannon's per-connection context: with a single request in the list, autocannon
     // resets that context before every request (so a counter kept there was always 1, and every update sent the
-    // same body). Requests take the sessions in turn; each update carries a new value.
+    // same body). Each update carries a new value.
+    //
+    // Each request takes a session that no request in flight holds, and gives it back with its answer. autocannon
+    // sends one request at a time per connection, so USERS (= CONNECTIONS) sessions always suffice. Taking them in
+    // turn by count instead (as until 2026-12-01) let a slow request's session be sent again before it was
+    // answered: about 3% of PATCHes then raced on one session, which Kura retried (1.06 reads and 1.03 writes per
+    // patch) and the anchors silently lost. Contention is measured on its own ("50 concurrent updates").
+    // A request that times out never gives its session back; once none is free, requests fall back to turns.
+    const free = Array.from({ length: USERS }, (_, i) => i);
     let sent = 0;
     const instance = autocannon(
       {
         url, connections: CONNECTIONS, duration: seconds, ...(rate ? { overallRate: rate } : {}),
         requests: [{
-          setupRequest(req) {
+          setupRequest(req, context) {
             sent += 1;
-            return request(req, sent % USERS, sent);
+            context.held = free.pop();
+            return request(req, context.held ?? sent % USERS, sent);
+          },
+          onResponse(_status, _body, context) {
+            if (context.held !== undefined) free.push(context.held);
+            context.held = undefined;
           },
         }],
       },
