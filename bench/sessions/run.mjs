@@ -41,9 +41,9 @@ const USERS = CONNECTIONS; // one session per request in flight: no artificial c
 const LATENCY_MS = Number(option('latency', 0));
 const ENGINE = option('engine', 'local');
 const HASH_COST = Number(option('hash-cost', QUICK ? 12 : 17)); // Kura's default is 17 (OWASP's minimum)
-// Seconds of unmeasured load per system and scenario before the rounds. 3 s (until 2026-12-01) left Kura's first
-// PATCH round 10-20% under its others in every run (449-501 req/s against 547-732), and whichever system's first
-// round was slow lost its p99: 10 s is about 5,000 patches and 10,000 reads, as bench:instructions warms up.
+// Seconds of unmeasured load per system and scenario before the rounds. With 3 s (until 2026-12-01), Kura strict's
+// first PATCH round was the lowest of its rounds in all five runs made so (442-501 req/s), and the system whose
+// first round was slow lost on p99: 10 s is about 5,000 patches or 10,000 reads, as bench:instructions warms up.
 const WARMUP = Number(option('warmup', QUICK ? 0 : 10));
 const CONCURRENT_UPDATES = 50;
 const FIXED_RATE = flag('fixed-rate');
@@ -344,8 +344,8 @@ function load(url, request, seconds = SECONDS, rate) {
     // Each request takes a session that no request in flight holds, and gives it back with its answer. autocannon
     // sends one request at a time per connection, so USERS (= CONNECTIONS) sessions always suffice. Taking them in
     // turn by count instead (as until 2026-12-01) let a slow request's session be sent again before it was
-    // answered: about 3% of PATCHes then raced on one session, which Kura retried (1.06 reads and 1.03 writes per
-    // patch) and the anchors silently lost. Contention is measured on its own ("50 concurrent updates").
+    // answered: about 3% of PATCHes then raced on one session, which Kura retried (up to 1.06 reads and 1.03 writes
+    // per patch) and the anchors silently lost. Contention is measured on its own ("50 concurrent updates").
     // A request that times out never gives its session back; once none is free, requests fall back to turns.
     const free = Array.from({ length: USERS }, (_, i) => i);
     let sent = 0;
