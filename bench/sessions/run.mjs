@@ -334,6 +334,14 @@ async function settle(pid) {
   }
 }
 
+/**
+ * The systems in the order a round measures them: every other round reversed, so that no system is always the
+ * first after the warm-up (or after another scenario) and pays alone for what the engine and the machine still settle.
+ */
+function inRoundOrder(systems, round) {
+  return round % 2 === 0 ? systems : [...systems].reverse();
+}
+
 // ------------------------------------------------------------------ scenarios
 function load(url, request, seconds = SECONDS, rate) {
   return new Promise((resolve, reject) => {
@@ -491,9 +499,7 @@ try {
       }
     }
     for (let round = 0; round < (scenario === 'login' ? 1 : ROUNDS); round += 1) {
-      // Every other round in reverse order, so that no system is always the first after the warm-up (or after
-      // another scenario) and pays alone for what the engine and the machine still settle.
-      for (const system of round % 2 === 0 ? systems : [...systems].reverse()) {
+      for (const system of inRoundOrder(systems, round)) {
         const { url, sessions, pid } = running.get(system);
         placeLoad(system);
         await refreshCaches(system, url, sessions);
@@ -539,7 +545,7 @@ async function fixedRatePass() {
     const rate = Math.max(1, Math.round((0.6 * Math.min(...systems.map((system) => saturated(system.key)))) / 10) * 10);
     const rounds = new Map(systems.map((system) => [system, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const system of round % 2 === 0 ? systems : [...systems].reverse()) {
+      for (const system of inRoundOrder(systems, round)) {
         const { url, sessions, pid } = running.get(system);
         placeLoad(system);
         await refreshCaches(system, url, sessions);
