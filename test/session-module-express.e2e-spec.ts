@@ -11,6 +11,7 @@ import {
   Module,
   Post,
   Req,
+  Res,
   UseGuards,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
@@ -77,12 +78,52 @@ class DemoController {
     return { user: session.record.user.name };
   }
 
+  /** A login that also sets a cookie of the app's own, through the platform's API, before Kura's cookie. */
+  @Post('login-with-theme')
+  @HttpCode(200)
+  async loginWithTheme(
+    @Body() body: { user: string },
+    @Res({ passthrough: true }) response: PlatformResponse,
+    @ResponseCookies() cookies: ResponseCookieJar,
+  ) {
+    appendAppCookie(response, 'theme=dark; Path=/');
+    const { token, record } = await this.sessions.create({ id: `demo:${body.user}`, name: body.user }, {});
+    cookies.set(this.transport.cookieFor(token, record));
+    appendAppCookie(response, 'seen=1; Path=/');
+    return { user: body.user };
+  }
+
+  /** A guarded route whose handler sets a cookie of the app's own after the guard renewed the session's. */
+  @Get('me-with-theme')
+  @UseGuards(SessionGuard)
+  meWithTheme(@CurrentSession() session: AuthenticatedSession, @Res({ passthrough: true }) response: PlatformResponse) {
+    appendAppCookie(response, 'theme=light; Path=/');
+    return { user: session.record.user.name };
+  }
+
   @Post('logout')
   @HttpCode(204)
   async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
     const { token } = this.transport.read(request);
     if (token) await this.sessions.revoke(token);
     cookies.set(...this.transport.expiredCookies());
+  }
+}
+
+/** Express's response or Fastify's reply, as `@Res()` hands it over. */
+type PlatformResponse = { cookie(name: string, value: string, options: object): void } | { header(name: string, value: string): void; raw: object };
+
+/**
+ * Adds a cookie as an app on each platform does: Express's `res.cookie`, or Fastify's `reply.header('set-cookie',
+ * ...)`, which Fastify documents as adding to the cookies already set (as @fastify/cookie does).
+ */
+function appendAppCookie(response: PlatformResponse, cookie: string): void {
+  if ('raw' in response) {
+    response.header('set-cookie', cookie);
+  } else {
+    const [pair] = cookie.split(';');
+    const [name, value] = pair!.split('=');
+    response.cookie(name!, value!, { path: '/' });
   }
 }
 
@@ -227,6 +268,32 @@ describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platfo
     expect(others).toEqual([]);
     expect(renewed).toMatch(SESSION_COOKIE);
     expect(SESSION_COOKIE.exec(renewed!)![1]).toBe(token);
+  });
+
+  it("keeps the session cookie beside the app's own cookies, set before and after it through the platform's API", async () => {
+    const user = browser();
+
+    const login = await user.post(`${first.url}/login-with-theme`, { user: 'ada' });
+
+    expect(login.status).toBe(200);
+    const cookies = login.headers.getSetCookie();
+    expect(cookies).toHaveLength(3);
+    expect(cookies).toEqual(expect.arrayContaining([expect.stringMatching(SESSION_COOKIE), 'theme=dark; Path=/', 'seen=1; Path=/']));
+    expect((await user.get(`${first.url}/me`)).status).toBe(200);
+  });
+
+  it("keeps the guard's renewed cookie beside a cookie the handler sets after it", async () => {
+    const user = browser();
+    await user.post(`${first.url}/login`, { user: 'ada' });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const me = await user.get(`${first.url}/me-with-theme`);
+
+    expect(me.status).toBe(200);
+    const cookies = me.headers.getSetCookie();
+    expect(cookies).toHaveLength(2);
+    expect(cookies).toEqual(expect.arrayContaining([expect.stringMatching(SESSION_COOKIE), 'theme=light; Path=/']));
+    expect(me.headers.get('cache-control')).toBe('no-store');
   });
 
   it('answers /me with a bearer token, and sets no cookie for it', async () => {

@@ -93,8 +93,9 @@ export async function createApp(
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
     // connection is left for the close to cut while a request is on its way (see lastCall).
     if (lifecycle.closing) reply.header('connection', 'close');
-    // The session guard sets its no-store on the raw response (it is platform-neutral): not set twice.
-    if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
+    // Not set twice: the session guard has set it already on authenticated responses (`hasHeader` also sees a
+    // header set on Node's response).
+    if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
       reply.header('cache-control', 'no-store');
     }
     done();

@@ -17,7 +17,7 @@ export interface ResponseCookieJar {
 
 /**
  * Injects a {@link ResponseCookieJar} for the current response (login and logout set and clear cookies), on
- * Fastify and Express alike: each cookie becomes a `Set-Cookie` header on Node's response.
+ * Fastify and Express alike: each cookie becomes a `Set-Cookie` header beside any the app sets (`appendCookie`).
  */
 export const ResponseCookies = createParamDecorator((_: unknown, context: ExecutionContext): ResponseCookieJar => {
   const reply = httpResponseOf<HttpResponseLike>(context);
