@@ -49,14 +49,24 @@ export class SessionGuard implements CanActivate {
     private readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous when the signed cache vouches for the session (no store read, and no promise for Nest to wait
+   * on); otherwise the store is asked.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = httpRequestOf<TokenSource & SessionCarrier & { method: string }>(context);
     const reply = httpResponseOf<HttpResponseLike>(context);
     const { token, kind, cache } = this.transport.read(request);
     const route = this.routeOf(context);
     const cacheable = route.cacheable && SAFE_METHODS.has(request.method.toUpperCase());
-    const withData = route.withData;
-    const session = await this.sessions.authenticate(token, cacheable ? cache : undefined, { withData });
+    const vouched = cacheable ? this.sessions.vouchedByCache(token, cache) : undefined;
+    if (vouched) return this.admit(request, reply, vouched, kind);
+    // The cache, if any, was tried just now: the store decides.
+    return this.sessions.authenticate(token, undefined, { withData: route.withData }).then((session) => this.admit(request, reply, session, kind));
+  }
+
+  /** Lets the request through with its checked session: `@CurrentSession()` finds it, and the reply is marked. */
+  private admit(request: SessionCarrier, reply: HttpResponseLike, session: AuthenticatedSession, kind: TransportKind): true {
     request[SESSION] = { session, kind };
     setResponseHeader(reply, 'cache-control', 'no-store');
     if (kind === 'cookie') {

@@ -481,6 +481,33 @@ describe('SessionService checks of its own', () => {
     expect(fromCache).toMatchObject({ extended: false, record: { id: fromStore.record.id, user } });
     expect(fromCache.cache).toBeUndefined();
   });
+
+  it("vouches at once (no promise, no store read) only for a cache token of the presented token's own live session", async () => {
+    const clock = new ManualClock();
+    const store = new InMemorySessionStore();
+    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    const [mine, other] = [await sut.create(user), await sut.create(user)];
+    const { cache } = await sut.authenticate(mine.token);
+    const find = jest.spyOn(store, 'find');
+
+    expect(sut.vouchedByCache(mine.token, cache!.jws)).toMatchObject({ token: mine.token, extended: false, record: { id: mine.record.id } });
+    expect(sut.vouchedByCache(other.token, cache!.jws)).toBeUndefined();
+    expect(sut.vouchedByCache(undefined, cache!.jws)).toBeUndefined();
+    expect(sut.vouchedByCache('not a token', cache!.jws)).toBeUndefined();
+    expect(sut.vouchedByCache(mine.token, undefined)).toBeUndefined();
+    expect(sut.vouchedByCache(mine.token, `${cache!.jws}x`)).toBeUndefined();
+    clock.advance(30_000);
+    expect(sut.vouchedByCache(mine.token, cache!.jws)).toBeUndefined();
+    expect(find).not.toHaveBeenCalled();
+  });
+
+  it('never vouches without the cache configured, whatever is presented', async () => {
+    const { sut } = setup();
+    const { token } = await sut.create(user);
+
+    expect(sut.vouchedByCache(token, 'a.b.c')).toBeUndefined();
+  });
 });
 
 describe('SessionService events', () => {
