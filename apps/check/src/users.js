@@ -71,6 +71,9 @@ export class VirtualUser {
     this.jar = new CookieJar();
     this.step = 0;
     this.stopped = false;
+    /** Checks answered so far, passed or failed; `finished` once the journey has ended (stopped, or given up). */
+    this.checks = 0;
+    this.finished = false;
     /** Settles once the first login succeeded or was given up: steady traffic is measured from then on. */
     this.loggedIn = new Promise((resolve) => (this.#firstLogin = resolve));
   }
@@ -158,6 +161,14 @@ export class VirtualUser {
 
   /** Until stop(): check, then write and read; a failed check or read means a new login, as a person would. */
   async run() {
+    try {
+      await this.#journey();
+    } finally {
+      this.finished = true;
+    }
+  }
+
+  async #journey() {
     const { check, write, read } = this.scenario;
     try {
       await this.setup();
@@ -168,6 +179,7 @@ export class VirtualUser {
     while (!this.stopped) {
       this.step += 1;
       const answer = await this.send(check);
+      this.checks += 1;
       if (!this.#expect(check, answer, { defaultStatus: (s) => s === 200, vars: answer.vars })) {
         this.recorder.failure(this.id, 'check', answer);
         if (!(await this.#loginAgain())) return;
