@@ -55,6 +55,8 @@ interface Figures {
   recoveredAfterMs: number | undefined;
   /** From the kill to the sentinels naming the replica as master (Redis Sentinel's time, not Kura's). */
   promotedAfterMs: number;
+  /** When SENTINEL FAILOVER was sent, if the sentinels had not promoted the replica on their own by then. */
+  failoverForcedAfterMs?: number;
   /** Sessions whose ending was acknowledged that authenticate again. */
   undone: number;
   /** Sessions whose login was acknowledged, never ended by us, that no longer authenticate. */
@@ -218,8 +220,24 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   process.kill(redis.master.pid, 'SIGKILL');
   // Usually 2-3 s. A sentinel that voted for another one which then did not fail over waits twice the
   // failover-timeout (2 x 30 s, see startRedisSentinels) before it tries again: once in about five CI runs
-  // (2026-12-01), the promotion outlasted a 30 s wait. The wait covers that retry.
-  await until('the sentinels to promote the replica', async () => (await redis.currentMasterPort()) === redis.replica.port, 75_000);
+  // (2026-12-01) the promotion outlasted 30 s, and once (2026-12-02) 75 s. This test is about Kura following a
+  // promotion, not about the sentinels' election: after 20 s without one, each sentinel is asked as an operator
+  // would, with SENTINEL FAILOVER (which needs no agreement), again every 10 s. The figures say when it was.
+  let nudgedAt = 0;
+  await until(
+    'the sentinels to promote the replica',
+    async () => {
+      if ((await redis.currentMasterPort()) === redis.replica.port) return true;
+      const now = performance.now();
+      if (now - killAt > 20_000 && now - nudgedAt > 10_000) {
+        nudgedAt = now;
+        figures.failoverForcedAfterMs ??= Math.round(now - killAt);
+        for (const sentinel of redis.sentinels) await redisCli(sentinel.port, 'SENTINEL', 'FAILOVER', redis.masterName).catch(() => undefined);
+      }
+      return false;
+    },
+    75_000,
+  );
   figures.promotedAfterMs = Math.round(performance.now() - killAt);
   // The old master comes back as a replica of the new one (an operator or Kubernetes restarts it; the sentinels
   // would demote it too, on their next INFO round, up to 10 s later). Until then WAIT 1 has no replica to count.
@@ -258,7 +276,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   }
   console.log(
     [
-      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${figures.promotedAfterMs} ms`,
+      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${figures.promotedAfterMs} ms${figures.failoverForcedAfterMs === undefined ? '' : ` (SENTINEL FAILOVER sent after ${figures.failoverForcedAfterMs} ms)`}`,
       `  operations ${figures.operations} (acknowledged ${JSON.stringify(figures.acknowledged)}), 503s ${figures.unavailable}, other answers ${figures.unexpected.length}`,
       `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill (${(figures.recoveredAfterMs ?? NaN) - figures.promotedAfterMs} ms after the promotion)`,
       `  checked ${figures.checkedSessions} sessions and ${figures.checkedPasswords} replaced passwords acknowledged before the kill:` +
