@@ -125,9 +125,9 @@ export class SessionService {
     try {
       if (token === undefined || token === '') throw new SessionRejectedError('missing');
       if (!isWellFormedToken(token)) throw new SessionRejectedError('malformed');
-      const fromCache = this.vouchedByCache(token, cached);
-      if (fromCache) return fromCache;
       const id = sessionIdOf(token);
+      const fromCache = this.fromCache(token, id, cached);
+      if (fromCache) return fromCache;
       const session = await this.fromStore(token, id, options.withData === true);
       this.settings.events({ type: 'authenticated', source: 'store' });
       if (session.extended) this.settings.events({ type: 'extended' });
@@ -143,12 +143,16 @@ export class SessionService {
    * The session a signed cache token vouches for, checked at once, with no store read and no promise: the
    * guard's path for a request the cache answers. `undefined` when the cache cannot vouch (no cache or no cache
    * token, a token missing or malformed, a cache token that does not verify, is out of force or names another
-   * session): then `authenticate` decides, and throws where it must. The same rule as `authenticate`'s, which
-   * calls this first.
+   * session): then `authenticate` decides, and throws where it must. The same rule as `authenticate`'s.
    */
   vouchedByCache(token: string | undefined, cached: string | undefined): AuthenticatedSession | undefined {
     if (cached === undefined || token === undefined || !this.cache.enabled || !isWellFormedToken(token)) return undefined;
-    const record = this.cache.verify(cached, sessionIdOf(token));
+    return this.fromCache(token, sessionIdOf(token), cached);
+  }
+
+  /** The session a cache token vouches for, given a well-formed token and its session id. */
+  private fromCache(token: string, id: string, cached: string | undefined): AuthenticatedSession | undefined {
+    const record = this.cache.verify(cached, id);
     if (!record) return undefined;
     this.settings.events({ type: 'authenticated', source: 'cache' });
     return { token, record, extended: false };
