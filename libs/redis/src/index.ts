@@ -1,7 +1,7 @@
 /**
  * @kura/redis — Kura's storage on Redis 7+ (node-redis v5). The only lib that imports a Redis client.
  */
-export { createRedisClient, type RedisConnectionOptions } from './redis-client.js';
+export { createRedisClient, type RedisConnectionOptions, type RedisTlsOptions } from './redis-client.js';
 export { RedisCommandLog, type RedisCommandListener } from './redis-command-log.js';
 export { connectRedis, describeRedis, describeRedisUrl, type RedisConnection, type RedisTopologyOptions } from './redis-connection.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store.js';

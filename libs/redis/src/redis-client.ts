@@ -1,4 +1,5 @@
 import { createClient, type RedisClientType } from 'redis';
+import { noteConnectFailure } from './redis-errors.js';
 
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
@@ -14,6 +15,19 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** The longest pause between reconnection attempts (ms); the client keeps trying in the background. @default 2000 */
   maxReconnectDelayMs?: number;
+  /**
+   * With a `rediss://` URL: the certificate authorities to trust (PEM) instead of Node's own list, and a client
+   * certificate and its key (PEM) for a server that asks for one (Redis's `tls-auth-clients yes`, its default).
+   * The server's certificate is always verified, and must name the URL's host.
+   */
+  tls?: RedisTlsOptions;
+}
+
+/** PEM texts (or buffers) for a TLS connection to Redis. */
+export interface RedisTlsOptions {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 /**
@@ -27,8 +41,8 @@ export function createRedisClient(options: RedisConnectionOptions = {}): RedisCl
   const { url, disableOfflineQueue, socket } = redisClientDefaults(options);
   const client = createClient({ url, disableOfflineQueue, socket });
   // node-redis emits connection failures as 'error' events; unhandled, they would crash the process. The
-  // commands that fail meanwhile carry the error to their callers as StoreUnavailableError.
-  client.on('error', () => undefined);
+  // commands refused meanwhile reach their callers as StoreUnavailableError, saying why the last attempt failed.
+  watchConnectFailures(client, client);
   return client as unknown as RedisClientType;
 }
 
@@ -39,6 +53,8 @@ export function createRedisClient(options: RedisConnectionOptions = {}): RedisCl
 export function redisClientDefaults(options: RedisConnectionOptions) {
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const parsed = new URL(url);
+  if (options.tls && parsed.protocol !== 'rediss:') throw new Error('Redis: TLS options need a rediss:// URL');
+  if (Boolean(options.tls?.cert) !== Boolean(options.tls?.key)) throw new Error('Redis: a client certificate needs its key, and a key its certificate');
   const maxDelay = options.maxReconnectDelayMs ?? 2000;
   return {
     url,
@@ -46,9 +62,24 @@ export function redisClientDefaults(options: RedisConnectionOptions) {
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     disableOfflineQueue: true,
     socket: {
-      ...(parsed.protocol === 'rediss:' ? { tls: true as const } : {}),
+      ...(parsed.protocol === 'rediss:' ? { tls: true as const, ...pickTls(options.tls) } : {}),
       connectTimeout: options.connectTimeoutMs ?? 2000,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
     },
   };
+}
+
+/** Only the TLS settings this package offers: nothing that could turn certificate checks off. */
+function pickTls(tls: RedisTlsOptions | undefined): RedisTlsOptions {
+  if (!tls) return {};
+  return { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) };
+}
+
+/**
+ * Handles a node-redis client's (or cluster's, or sentinel's) `error` events, which would otherwise crash the
+ * process, by remembering the latest as why `owner` is not connected, until the client is ready again.
+ */
+export function watchConnectFailures(emitter: { on(event: string, listener: (...args: any[]) => void): unknown }, owner: object): void {
+  emitter.on('error', (error: unknown) => noteConnectFailure(owner, error));
+  emitter.on('ready', () => noteConnectFailure(owner, undefined));
 }

@@ -1,8 +1,8 @@
 import { createCluster, createSentinel } from 'redis';
 import type { RedisCommander } from './redis-script.js';
-import { createRedisClient, redisClientDefaults, type RedisConnectionOptions } from './redis-client.js';
+import { createRedisClient, redisClientDefaults, type RedisConnectionOptions, watchConnectFailures } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
-import { ReplicaAckError } from './redis-errors.js';
+import { noteConnectFailure, ReplicaAckError } from './redis-errors.js';
 
 /**
  * A live connection to Redis for Kura's stores: commands go through `sendCommand` (the stores' only way in),
@@ -73,8 +73,9 @@ function offline(): Error {
   return new Error('The client is offline (reconnecting)');
 }
 
-function singleLink(options: RedisConnectionOptions): RedisLink {
+function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
   const client = createRedisClient(options);
+  watchConnectFailures(client, owner);
   return {
     send: (args) => client.sendCommand(args),
     async sendThen(args, then) {
@@ -89,7 +90,7 @@ function singleLink(options: RedisConnectionOptions): RedisLink {
   };
 }
 
-function clusterLink(options: RedisTopologyOptions): RedisLink {
+function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
   const seed = new URL(options.url ?? 'redis://127.0.0.1:6379');
   const { url: _url, ...defaults } = redisClientDefaults(options);
   const cluster = createCluster({
@@ -98,7 +99,7 @@ function clusterLink(options: RedisTopologyOptions): RedisLink {
     // A node that stops answering is dropped from the slot map and found again by the next command.
     maxCommandRedirections: 4,
   });
-  cluster.on('error', () => undefined);
+  watchConnectFailures(cluster, owner);
   return {
     send: (args) => cluster.sendCommand(firstKeyOf(args), false, args),
     async sendThen(args, then) {
@@ -117,7 +118,7 @@ function clusterLink(options: RedisTopologyOptions): RedisLink {
   };
 }
 
-function sentinelLink(options: RedisTopologyOptions): RedisLink {
+function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
   const { url: _url, ...nodeClientOptions } = redisClientDefaults(options);
   const sentinel = createSentinel({
     name: options.masterName ?? 'mymaster',
@@ -130,7 +131,7 @@ function sentinelLink(options: RedisTopologyOptions): RedisLink {
     // The sentinels' pub/sub announces a failover; this also catches one announced while disconnected.
     scanInterval: 1000,
   });
-  sentinel.on('error', () => undefined);
+  watchConnectFailures(sentinel, owner);
   return {
     send: (args) => sentinel.sendCommand(false, args),
     async sendThen(args, then) {
@@ -148,7 +149,7 @@ function sentinelLink(options: RedisTopologyOptions): RedisLink {
  * A link that (re)connects in the background: a cluster or sentinel client that could not connect at first is
  * thrown away and made again after a pause, until `close`. Meanwhile commands fail at once.
  */
-function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
+function backgroundLink(make: () => RedisLink, retryMs: number, owner: object): RedisLink {
   let link: RedisLink | undefined;
   let closed = false;
   const current = () => {
@@ -163,8 +164,10 @@ function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
         await candidate.connect();
         if (closed) await candidate.close();
         else link = candidate;
+        noteConnectFailure(owner, undefined);
         return;
-      } catch {
+      } catch (error) {
+        noteConnectFailure(owner, error);
         await candidate.close().catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
       }
@@ -182,11 +185,12 @@ function backgroundLink(make: () => RedisLink, retryMs: number): RedisLink {
   };
 }
 
-function linkFor(options: RedisTopologyOptions): RedisLink {
+/** The link `options` describe; its connect failures are noted on `owner` (the connection the stores are given). */
+function linkFor(options: RedisTopologyOptions, owner: object): RedisLink {
   if (options.cluster && options.sentinels) throw new Error('Redis: choose Cluster or Sentinel, not both');
-  if (options.cluster) return backgroundLink(() => clusterLink(options), options.maxReconnectDelayMs ?? 2000);
-  if (options.sentinels) return backgroundLink(() => sentinelLink(options), options.maxReconnectDelayMs ?? 2000);
-  return singleLink(options);
+  if (options.cluster) return backgroundLink(() => clusterLink(options, owner), options.maxReconnectDelayMs ?? 2000, owner);
+  if (options.sentinels) return backgroundLink(() => sentinelLink(options, owner), options.maxReconnectDelayMs ?? 2000, owner);
+  return singleLink(options, owner);
 }
 
 /**
@@ -195,10 +199,12 @@ function linkFor(options: RedisTopologyOptions): RedisLink {
  * of the same kind carry the durable writes (`sendDurable`), each followed by WAIT.
  */
 export function connectRedis(options: RedisTopologyOptions = {}): RedisConnection {
-  const shared = linkFor(options);
+  // Made first, filled in below: the links note why they could not connect on it, for the stores' errors.
+  const connection = {} as RedisConnection;
+  const shared = linkFor(options, connection);
   const replicas = options.waitForReplicas?.replicas ?? 0;
   const waitMs = options.waitForReplicas?.timeoutMs ?? 500;
-  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => ({ link: linkFor(options), busy: 0 })) : [];
+  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => ({ link: linkFor(options, connection), busy: 0 })) : [];
   let opening: Promise<void> | undefined;
   let closed = false;
   const connect = (link: RedisLink) =>
@@ -220,7 +226,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       lane.busy -= 1;
     }
   };
-  return {
+  return Object.assign<RedisConnection, RedisConnection>(connection, {
     description: describeRedis(options),
     sendCommand: log ? (args) => log.time(args, () => shared.send(args)) : (args) => shared.send(args),
     sendDurable: log ? (args) => log.time(args, () => durableSend(args)) : durableSend,
@@ -234,7 +240,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       closed = true;
       await Promise.all([shared, ...durable.map(({ link }) => link)].map((link) => link.close()));
     },
-  };
+  });
 }
 
 /** What a connection reaches, for logs: no credentials. */

@@ -1,20 +1,42 @@
 import { StoreUnavailableError } from '@kura/common';
 
-/** One line an operator can act on, from what node-redis threw; no address, no secret. */
+const NOT_CONNECTED = 'Redis is not connected';
+const RECONNECTING = 'the client reconnects in the background; commands are not queued meanwhile';
+
+/** Whether `error` says the client has no connection now (node-redis's offline or closed errors, or our own). */
+function isNotConnected(name: string, message: string): boolean {
+  return name === 'ClientOfflineError' || name === 'ClientClosedError' || /offline|closed/i.test(message);
+}
+
+/** One line an operator can act on, from what node-redis or the socket threw; no address, no secret. */
 function reasonOf(error: unknown): string {
   const name = error instanceof Error ? error.constructor.name || error.name : '';
   const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
   if (error instanceof ReplicaAckError) {
     return `only ${error.acknowledged} of ${error.required} replica(s) confirmed the write within ${error.timeoutMs} ms, so it might not survive a failover (retrying is safe)`;
   }
-  if (name === 'ClientOfflineError' || name === 'ClientClosedError' || /offline|closed/i.test(message)) {
-    return 'Redis is not connected (the client reconnects in the background; commands are not queued meanwhile)';
-  }
+  if (error instanceof RedisNotConnectedError) return `${NOT_CONNECTED} (${RECONNECTING}); ${connectFailureOf(error.cause)}`;
+  if (/^NOPERM/.test(message)) return `Redis's ACL refused a command to this user: ${firstLine(message)} (see the ACL Kura needs in its Redis docs)`;
+  if (/^NOAUTH|^WRONGPASS/.test(message)) return 'Redis refused the credentials (check the user and password in the connection URL)';
+  if (isNotConnected(name, message)) return `${NOT_CONNECTED} (${RECONNECTING})`;
   if (name === 'TimeoutError' || name === 'CommandTimeoutDuringMaintenanceError' || /timeout/i.test(message)) {
     return 'Redis did not answer within the command timeout';
   }
   if (name === 'ConnectionTimeoutError') return 'Redis could not be reached within the connect timeout';
-  if (/^NOAUTH|^WRONGPASS/.test(message)) return 'Redis refused the credentials (check the connection URL)';
+  if (typeof code === 'string') {
+    if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)/.test(code)) {
+      return `Redis refused the TLS handshake (${code}): it asks for a client certificate it trusts`;
+    }
+    if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) {
+      return `Redis's TLS certificate was not accepted (${code}): trust the authority that signed it, and use a host name the certificate names`;
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `the TLS handshake with Redis failed (${code}): a port that speaks plain TCP needs a redis:// URL`;
+    if (code.startsWith('ERR_SSL')) return `the TLS handshake with Redis failed (${code})`;
+    if (code === 'ECONNRESET') return 'the connection to Redis was reset (ECONNRESET)';
+    if (code === 'ECONNREFUSED') return 'nothing accepts connections at the host and port of the URL (connection refused)';
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name in the URL does not resolve (${code})`;
+  }
   if (/^OOM/.test(message)) return 'Redis is out of memory (maxmemory reached)';
   if (/^READONLY/.test(message)) return 'Redis answered from a read-only replica (a failover is under way, or the URL names a replica)';
   if (/^LOADING/.test(message)) return 'Redis is still loading its dataset';
@@ -22,10 +44,29 @@ function reasonOf(error: unknown): string {
   return 'the store could not be reached';
 }
 
+/** Why the last connection attempt failed, as `reasonOf` words it, without repeating that Redis is not connected. */
+function connectFailureOf(cause: unknown): string {
+  // node-redis's Sentinel client wraps a node's error in a plain Error naming the node: the reason is the cause's.
+  while (cause instanceof Error && cause.constructor === Error && cause.cause !== undefined) cause = cause.cause;
+  const name = cause instanceof Error ? cause.constructor.name : '';
+  if (name === 'SocketClosedUnexpectedlyError' || (cause as { code?: unknown } | undefined)?.code === 'ECONNRESET') {
+    return 'the last attempt was cut off as it opened (a server that takes only TLS does that to plain connections: is the URL rediss://?)';
+  }
+  const reason = reasonOf(cause);
+  return reason.startsWith(NOT_CONNECTED) ? 'the last attempt did not connect' : `the last attempt failed: ${reason}`;
+}
+
+const firstLine = (text: string) => text.split('\n', 1)[0]!.slice(0, 200);
+
 /** Any failure to use Redis, as the domain error every store throws. */
 export function storeUnavailable(operation: string, error: unknown): StoreUnavailableError {
   if (error instanceof StoreUnavailableError) return error;
   return new StoreUnavailableError(operation, { cause: error, reason: reasonOf(error) });
+}
+
+/** Whether Redis refused the command because the user's ACL does not allow it. */
+export function isPermissionDenied(error: unknown): boolean {
+  return error instanceof Error && /^NOPERM/.test(error.message);
 }
 
 /** A durable write that fewer replicas than required acknowledged within the WAIT timeout. */
@@ -37,4 +78,34 @@ export class ReplicaAckError extends Error {
   ) {
     super(`WAIT: ${acknowledged} of ${required} replica(s) acknowledged the write within ${timeoutMs} ms`);
   }
+}
+
+/** A command refused because the client is not connected, with why its last attempt to connect failed. */
+export class RedisNotConnectedError extends Error {
+  constructor(cause: unknown) {
+    super('Redis is not connected', { cause });
+  }
+}
+
+/**
+ * Why each client or connection last failed to connect, so that a command refused meanwhile can say why (wrong
+ * password, a certificate not trusted, nothing listening) instead of only "not connected". Keyed by the object
+ * the stores are given; forgotten once it connects.
+ */
+const connectFailures = new WeakMap<object, unknown>();
+
+/** Records (or, with `undefined`, forgets) why `owner` last failed to connect. */
+export function noteConnectFailure(owner: object, error: unknown): void {
+  if (error === undefined) connectFailures.delete(owner);
+  else connectFailures.set(owner, error);
+}
+
+/**
+ * `error` as the stores should see it: a "not connected" refusal from `owner` carries the reason its last
+ * connection attempt failed, when one is known; anything else is returned as it is.
+ */
+export function withConnectFailure(owner: object, error: unknown): unknown {
+  const failure = connectFailures.get(owner);
+  if (failure === undefined || !(error instanceof Error) || !isNotConnected(error.constructor.name || error.name, error.message)) return error;
+  return new RedisNotConnectedError(failure);
 }

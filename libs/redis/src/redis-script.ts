@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { withConnectFailure } from './redis-errors.js';
 
 /** What the adapters need of a node-redis client: one raw command at a time (RESP2 replies). */
 export interface RedisCommander {
@@ -64,7 +65,7 @@ export function withDeadline(redis: RedisCommander, ms: number): RedisCommander 
           },
           (error: unknown) => {
             clearTimeout(timer);
-            reject(error);
+            reject(withConnectFailure(redis, error));
           },
         );
       });

@@ -11,7 +11,7 @@ import {
   type SessionRecord,
   type SessionStore,
 } from '@kura/session';
-import { storeUnavailable } from './redis-errors.js';
+import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript } from './redis-script.js';
@@ -326,9 +326,19 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
    * delete accounts, sessions and login counters to make room, so it is reported as unavailable (the service then
    * never becomes ready). `noeviction` (writes fail with OOM, a 503) is the recommended policy; `volatile-*`
    * keeps accounts (no expiry) but may end sessions early under memory pressure.
+   *
+   * An ACL user without `INFO` (as `+@all -@dangerous` makes one) gets a `PING` instead: Redis answers, and its
+   * eviction policy goes unchecked, which the docs' ACL avoids by allowing `info`.
    */
   async ping(): Promise<void> {
-    const info = await this.call('session.ping', () => this.redis.sendCommand(['INFO', 'memory']));
+    let info: unknown;
+    try {
+      info = await this.redis.sendCommand(['INFO', 'memory']);
+    } catch (error) {
+      if (!isPermissionDenied(error)) throw storeUnavailable('session.ping', error);
+      await this.call('session.ping', () => this.redis.sendCommand(['PING']));
+      return;
+    }
     const policy = /^maxmemory_policy:(\S+)/m.exec(String(info))?.[1];
     if (policy?.startsWith('allkeys-')) {
       throw new StoreUnavailableError('session.ping', {

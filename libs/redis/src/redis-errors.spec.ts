@@ -1,0 +1,64 @@
+import { noteConnectFailure, RedisNotConnectedError, storeUnavailable, withConnectFailure } from './redis-errors.js';
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+/** node-redis's offline refusal, as its class name is what tells it apart. */
+class ClientOfflineError extends Error {
+  constructor() {
+    super('The client is offline');
+  }
+}
+class SocketClosedUnexpectedlyError extends Error {}
+
+describe('the reason a Redis failure gives the operator', () => {
+  it.each([
+    ['an ACL refusal', new Error("NOPERM User kura has no permissions to run the 'info' command"), /^Redis's ACL refused a command to this user: NOPERM User kura has no permissions to run the 'info' command/],
+    ['a wrong password', new Error('WRONGPASS invalid username-password pair or user is disabled.'), /^Redis refused the credentials/],
+    ['a certificate not trusted', withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), /TLS certificate was not accepted \(SELF_SIGNED_CERT_IN_CHAIN\)/],
+    ['a certificate for another host', withCode("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID'), /TLS certificate was not accepted \(ERR_TLS_CERT_ALTNAME_INVALID\)/],
+    ['a client certificate asked for', withCode('alert certificate required', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), /asks for a client certificate/],
+    ['TLS to a plain port', withCode('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'), /a port that speaks plain TCP needs a redis:\/\/ URL/],
+    ['nothing listening', withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED'), /^nothing accepts connections/],
+    ['a host that does not resolve', withCode('getaddrinfo ENOTFOUND redis.invalid', 'ENOTFOUND'), /does not resolve \(ENOTFOUND\)/],
+  ])('%s', (_case, error, reason) => {
+    expect(storeUnavailable('session.find', error).reason).toMatch(reason);
+  });
+
+  it('names no address or secret: only the error text Redis wrote, or a code', () => {
+    const reason = storeUnavailable('session.find', withCode('connect ECONNREFUSED 10.1.2.3:6379', 'ECONNREFUSED')).reason;
+
+    expect(reason).not.toContain('10.1.2.3');
+  });
+});
+
+describe('a command refused while the client is not connected', () => {
+  it('says why the last attempt to connect failed, once one did', () => {
+    const owner = {};
+    expect(storeUnavailable('session.find', withConnectFailure(owner, new ClientOfflineError())).reason).toBe(
+      'Redis is not connected (the client reconnects in the background; commands are not queued meanwhile)',
+    );
+
+    noteConnectFailure(owner, new Error('WRONGPASS invalid username-password pair or user is disabled.'));
+    const refused = withConnectFailure(owner, new ClientOfflineError());
+
+    expect(refused).toBeInstanceOf(RedisNotConnectedError);
+    expect(storeUnavailable('session.find', refused).reason).toMatch(/^Redis is not connected \(.*\); the last attempt failed: Redis refused the credentials/);
+  });
+
+  it('reads through the Sentinel client’s wrapping, and hints at TLS when the server cuts a new connection off', () => {
+    const owner = {};
+    noteConnectFailure(owner, new Error('Master Client (127.0.0.1:6380): closed', { cause: new SocketClosedUnexpectedlyError('Socket closed unexpectedly') }));
+
+    expect(storeUnavailable('x', withConnectFailure(owner, new ClientOfflineError())).reason).toMatch(/cut off as it opened .*is the URL rediss:\/\/\?/);
+  });
+
+  it('forgets the failure once connected, and leaves every other error as it is', () => {
+    const owner = {};
+    noteConnectFailure(owner, withCode('connect ECONNREFUSED', 'ECONNREFUSED'));
+    const timeout = new Error('Redis command timeout: no answer within 500 ms');
+
+    expect(withConnectFailure(owner, timeout)).toBe(timeout);
+    noteConnectFailure(owner, undefined);
+    const offline = new ClientOfflineError();
+    expect(withConnectFailure(owner, offline)).toBe(offline);
+  });
+});
