@@ -87,6 +87,11 @@ export interface RedisSettings {
   readonly masterName?: string;
   /** WAIT for this many replicas after the writes a failover must not undo (`KURA_REDIS_WAIT_REPLICAS`). */
   readonly waitForReplicas?: { replicas: number; timeoutMs: number };
+  /**
+   * With `rediss://`: PEM files of the authorities to trust instead of Node's list (`KURA_REDIS_TLS_CA_FILE`), and
+   * of a client certificate and its key for a server that asks for one (`KURA_REDIS_TLS_CERT_FILE`, `..._KEY_FILE`).
+   */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
 }
 
 /** The configuration could not be used; `problems` lists every one of them. */
@@ -148,6 +153,7 @@ const origins = z.pipe(z.string(), z.transform((value: string, context) => {
   }
   return entries;
 }));
+const pemFile = z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be the path of a PEM file'));
 const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -'));
 
 /** Every environment variable Kura reads, with its default. The configuration table in docs/configuration.md mirrors this. */
@@ -179,6 +185,9 @@ const environment = z.object({
   KURA_REDIS_SENTINEL_MASTER: z._default(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'must be a master name as the sentinels know it')), 'mymaster'),
   KURA_REDIS_WAIT_REPLICAS: z._default(int(0, 16), 0),
   KURA_REDIS_WAIT_TIMEOUT_MS: z._default(int(1, 60_000), 500),
+  KURA_REDIS_TLS_CA_FILE: z.optional(pemFile),
+  KURA_REDIS_TLS_CERT_FILE: z.optional(pemFile),
+  KURA_REDIS_TLS_KEY_FILE: z.optional(pemFile),
   KURA_DATA_DIR: z._default(
     z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')),
     '.data/dynalite',
@@ -300,6 +309,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
               cluster: env.KURA_REDIS_CLUSTER,
               ...(env.KURA_REDIS_SENTINELS ? { sentinels: env.KURA_REDIS_SENTINELS, masterName: env.KURA_REDIS_SENTINEL_MASTER } : {}),
               waitForReplicas: { replicas: env.KURA_REDIS_WAIT_REPLICAS, timeoutMs: env.KURA_REDIS_WAIT_TIMEOUT_MS },
+              ...(redisTlsFiles(env) ? { tls: redisTlsFiles(env) } : {}),
             }
           : undefined,
     },
@@ -337,6 +347,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   };
 }
 
+/** The TLS files given for Redis, or `undefined` when none is. */
+function redisTlsFiles(env: Environment): RedisSettings['tls'] {
+  const files = {
+    ...(env.KURA_REDIS_TLS_CA_FILE ? { caFile: env.KURA_REDIS_TLS_CA_FILE } : {}),
+    ...(env.KURA_REDIS_TLS_CERT_FILE ? { certFile: env.KURA_REDIS_TLS_CERT_FILE } : {}),
+    ...(env.KURA_REDIS_TLS_KEY_FILE ? { keyFile: env.KURA_REDIS_TLS_KEY_FILE } : {}),
+  };
+  return Object.keys(files).length > 0 ? files : undefined;
+}
+
 /** Local engines accept any credentials; the SDK still needs some to sign with. */
 function localCredentials(env: Environment) {
   return env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
@@ -351,6 +371,11 @@ function crossCheck(env: Environment): string[] {
   }
   if (env.KURA_STORE === 'redis' && !env.REDIS_URL) problems.push('KURA_STORE=redis needs REDIS_URL (redis://host:6379 or rediss://...)');
   if (env.KURA_REDIS_CLUSTER && env.KURA_REDIS_SENTINELS) problems.push('KURA_REDIS_CLUSTER and KURA_REDIS_SENTINELS exclude each other');
+  for (const variable of ['KURA_REDIS_TLS_CA_FILE', 'KURA_REDIS_TLS_CERT_FILE', 'KURA_REDIS_TLS_KEY_FILE'] as const) {
+    if (env[variable] && !env.REDIS_URL?.startsWith('rediss://')) problems.push(`${variable} needs a rediss:// REDIS_URL (TLS)`);
+  }
+  if (env.KURA_REDIS_TLS_CERT_FILE && !env.KURA_REDIS_TLS_KEY_FILE) problems.push('KURA_REDIS_TLS_CERT_FILE needs KURA_REDIS_TLS_KEY_FILE, its key');
+  if (env.KURA_REDIS_TLS_KEY_FILE && !env.KURA_REDIS_TLS_CERT_FILE) problems.push('KURA_REDIS_TLS_KEY_FILE needs KURA_REDIS_TLS_CERT_FILE, its certificate');
   if (env.KURA_REDIS_WAIT_REPLICAS > 0 && env.KURA_REDIS_WAIT_TIMEOUT_MS >= env.KURA_REDIS_TIMEOUT_MS) {
     problems.push('KURA_REDIS_WAIT_TIMEOUT_MS must be shorter than KURA_REDIS_TIMEOUT_MS (a durable write is bounded by both)');
   }

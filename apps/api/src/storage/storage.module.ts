@@ -1,4 +1,5 @@
 import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { readFile } from 'node:fs/promises';
 import { InMemoryLoginAttemptStore, InMemoryUserStore, type LoginAttemptStore, type UserStore } from '@kura/accounts';
 import {
   createDynamoDbClients,
@@ -9,7 +10,7 @@ import {
   DynamoDbUserStore,
 } from '@kura/dynamodb';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
-import type { RedisCommandLog } from '@kura/redis';
+import type { RedisCommandLog, RedisTlsOptions } from '@kura/redis';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
 
 export const KURA_STORES = Symbol('kura:stores');
@@ -77,9 +78,10 @@ export async function createStores(config: AppConfig['store']): Promise<KuraStor
 async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   // Loaded only here: the Lambda bundle keeps Redis's client in a chunk of its own that DynamoDB users never load.
   const { connectRedis, RedisCommandLog, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
-  const { keyPrefix: _prefix, timeoutMs, ...topology } = settings;
+  const { keyPrefix: _prefix, timeoutMs, tls: tlsFiles, ...topology } = settings;
   const redisCommands = new RedisCommandLog();
-  const redis = connectRedis({ ...topology, commandTimeoutMs: timeoutMs, commandLog: redisCommands });
+  const tls = tlsFiles ? await readTlsFiles(tlsFiles) : undefined;
+  const redis = connectRedis({ ...topology, ...(tls ? { tls } : {}), commandTimeoutMs: timeoutMs, commandLog: redisCommands });
   const opened = redis.open();
   const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
   return {
@@ -94,12 +96,31 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   };
 }
 
+/** The PEM texts of Redis's TLS files; one that cannot be read stops the start, naming its variable. */
+async function readTlsFiles(files: NonNullable<RedisSettings['tls']>): Promise<RedisTlsOptions> {
+  const read = async (variable: string, path: string | undefined) => {
+    if (!path) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new Error(`${variable}=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  };
+  const [ca, cert, key] = await Promise.all([
+    read('KURA_REDIS_TLS_CA_FILE', files.caFile),
+    read('KURA_REDIS_TLS_CERT_FILE', files.certFile),
+    read('KURA_REDIS_TLS_KEY_FILE', files.keyFile),
+  ]);
+  return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
+}
+
 /** Which store, where, and which tables, for the log line at start. */
 export async function describeStore(config: AppConfig['store']): Promise<string> {
   if (config.kind === 'memory') return 'session store: memory, in this process only';
   if (config.kind === 'redis') {
     const { describeRedis } = await import('@kura/redis');
-    return `session store: ${describeRedis(config.redis!)}, keys ${config.redis!.keyPrefix}*`;
+    const { tls: _files, ...where } = config.redis!;
+    return `session store: ${describeRedis(where)}, keys ${where.keyPrefix}*`;
   }
   const where = config.endpoint ? `DynamoDB at ${config.endpoint} (region ${config.region})` : `AWS DynamoDB in ${config.region}`;
   return `session store: ${where}, tables ${config.tables.sessions} and ${config.tables.users}`;
