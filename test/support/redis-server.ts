@@ -87,10 +87,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : []),
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // Redis logs to stdout, and says there why it would not start (a port taken, a line of its config refused).
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    if (output.length < 4000) output += chunk.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -102,7 +107,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   while (!(await answers(port))) {
     if (child.exitCode !== null || Date.now() > giveUpAt) {
       await stop();
-      throw new Error(`redis-server did not start on port ${port}: ${stderr.trim() || 'no answer to PING'}`);
+      throw new Error(`redis-server did not start on port ${port}: ${output.trim() || 'no answer to PING'}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -1,0 +1,220 @@
+import { StoreUnavailableError } from '@kura/common';
+import { connectRedis, RedisConnectSessionStore, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore, type RedisConnection, type RedisTlsOptions } from '@kura/redis';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectSessionStoreContract } from './contracts/connect-session-store.contract.js';
+import { storeContract } from './contracts/session-store.contract.js';
+import { freePort } from './support/free-port.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
+import { redisCli, until } from './support/redis-cluster.js';
+import { type RedisServer, redisServerMissing, startRedisServer } from './support/redis-server.js';
+import { makeTestCertificates, opensslMissing, type TestCertificates } from './support/redis-tls.js';
+
+/**
+ * Kura on Redis as production runs it: TLS with the server's certificate checked (mutual TLS here, Redis's own
+ * default for `tls-auth-clients`), as an ACL user allowed only the commands and keys Kura needs: the very line
+ * docs/redis.md gives, read from there. Redis's `ACL LOG` must show no command or key refused to that user. And
+ * when Kura cannot connect, the operator is told why in one line (credentials, certificate, TLS or not), where
+ * before every cause read "Redis is not connected".
+ */
+const missing = redisServerMissing() ?? opensslMissing();
+if (missing) console.warn(`SKIPPING Redis over TLS with an ACL user: ${missing}`);
+const describeWith = missing ? describe.skip : describe;
+
+const KURA_PASSWORD = 'kura-pass@1:/%'; // reserved characters: the URL must carry them percent-encoded
+const ADMIN_PASSWORD = 'admin-pass';
+const HARDENED_PASSWORD = 'hardened-pass';
+
+/** The ACL line of docs/redis.md, for user `kura`, with its placeholder password replaced. */
+async function documentedAcl(): Promise<string> {
+  const docs = await readFile(new URL('../docs/redis.md', import.meta.url), 'utf8');
+  const line = docs.split('\n').find((text) => text.startsWith('user kura on '));
+  if (!line) throw new Error('docs/redis.md has no "user kura on ..." line');
+  return line.replace('>PASSWORD', `>${KURA_PASSWORD}`);
+}
+
+let dir: string;
+let certificates: TestCertificates;
+let redis: RedisServer;
+let tlsPort: number;
+const opened: RedisConnection[] = [];
+
+const url = (user: string, password: string, scheme = 'rediss') => `${scheme}://${user}:${encodeURIComponent(password)}@localhost:${tlsPort}`;
+const mutualTls = (): RedisTlsOptions => ({ ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey });
+const admin = (...args: string[]) => redisCli(redis.port, '--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning', ...args);
+
+/** A connection as Kura's stores are given one, opened (or left trying, for the failures). */
+async function connect(redisUrl: string, tls?: RedisTlsOptions, options: { wait?: boolean } = {}): Promise<RedisConnection> {
+  const connection = connectRedis({ url: redisUrl, ...(tls ? { tls } : {}), maxReconnectDelayMs: 200 });
+  opened.push(connection);
+  const opening = connection.open();
+  if (options.wait !== false) await opening;
+  return connection;
+}
+
+if (!missing) {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kura-redis-tls-'));
+    certificates = await makeTestCertificates(dir);
+    tlsPort = await freePort();
+    const acl = await documentedAcl();
+    // The plain port serves the harness only (its readiness PING, and the admin reading ACL LOG); Kura uses TLS.
+    redis = await startRedisServer({
+      config: () =>
+        [
+          `tls-port ${tlsPort}`,
+          `tls-cert-file ${certificates.files.serverCert}`,
+          `tls-key-file ${certificates.files.serverKey}`,
+          `tls-ca-cert-file ${certificates.files.ca}`,
+          'tls-auth-clients yes',
+          'user default on nopass resetchannels -@all +ping',
+          `user admin on >${ADMIN_PASSWORD} ~* &* +@all`,
+          acl,
+          // The ACL many operators write (and ElastiCache's docs show): everything but @dangerous, so no INFO.
+          `user hardened on >${HARDENED_PASSWORD} resetchannels ~kura:* +@all -@dangerous`,
+          '',
+        ].join('\n'),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(opened.map((connection) => connection.close()));
+    await redis?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  storeContract('Redis over mutual TLS, as the ACL user docs/redis.md gives', async () => {
+    const connection = await connect(url('kura', KURA_PASSWORD), mutualTls());
+    return {
+      sessions: new RedisSessionStore(connection),
+      data: new RedisSessionDataStore(connection),
+      attempts: new RedisLoginAttemptStore(connection),
+      users: new RedisUserStore(connection),
+    };
+  });
+
+  connectSessionStoreContract('Redis over mutual TLS, as the ACL user docs/redis.md gives', async () => ({
+    sut: new RedisConnectSessionStore(await connect(url('kura', KURA_PASSWORD), mutualTls())),
+    close: async () => undefined,
+  }));
+}
+
+describeWith('Kura on Redis over mutual TLS, as the documented ACL user', () => {
+  let kura: KuraProcess;
+  beforeAll(async () => {
+    kura = await startKuraProcess({
+      KURA_STORE: 'redis',
+      REDIS_URL: url('kura', KURA_PASSWORD),
+      KURA_REDIS_TLS_CA_FILE: certificates.files.ca,
+      KURA_REDIS_TLS_CERT_FILE: certificates.files.clientCert,
+      KURA_REDIS_TLS_KEY_FILE: certificates.files.clientKey,
+      KURA_PASSWORD_HASH_COST: '12',
+    });
+  }, 60_000);
+  afterAll(() => kura?.stop());
+
+  it('becomes ready and serves every kind of request: register, log in, read, data, list, password, log out', async () => {
+    await until('Kura to be ready over TLS', async () => (await fetch(`${kura.baseUrl}/health/ready`)).status === 200);
+    const browser = new HttpClient(kura.baseUrl);
+    const email = uniqueEmail('tls');
+    await browser.signUpAndLogIn(email);
+
+    expect((await browser.get('/auth/me')).status).toBe(200);
+    const patched = await browser.request('PATCH', '/session/data', { body: '{"theme":"dark"}', headers: { 'content-type': 'application/merge-patch+json' } });
+    expect(patched.status).toBe(200);
+    expect((await browser.get('/session/data')).body).toMatchObject({ data: { theme: 'dark' } });
+    expect((await browser.get('/auth/sessions')).status).toBe(200);
+    expect((await browser.post('/auth/password', { currentPassword: 'correct horse battery', newPassword: 'correct horse battery staple' })).status).toBe(200);
+    expect((await browser.post('/auth/logout')).status).toBe(204);
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect((await fetch(`${kura.baseUrl}/health/store`)).status).toBe(200);
+  });
+});
+
+describeWith('Kura says why it cannot connect', () => {
+  /** The reason a store gives while its connection cannot be made (after a few attempts). */
+  async function reasonWith(redisUrl: string, tls?: RedisTlsOptions): Promise<string> {
+    const connection = await connect(redisUrl, tls, { wait: false });
+    const store = new RedisSessionStore(connection, { commandTimeoutMs: 500 });
+    let reason = '';
+    await until('a failed connection attempt to be reported', async () => {
+      reason = await store.ping().then(
+        () => 'connected',
+        (error: unknown) => (error instanceof StoreUnavailableError ? error.reason : String(error)),
+      );
+      return /last attempt/.test(reason) || reason === 'connected';
+    });
+    return reason;
+  }
+
+  it.each([
+    ['a wrong password', () => url('kura', 'not the password'), mutualTls, /Redis refused the credentials/],
+    ['a server certificate from an authority not trusted', () => url('kura', KURA_PASSWORD), () => ({ cert: certificates.clientCert, key: certificates.clientKey }), /TLS certificate was not accepted \(SELF_SIGNED_CERT_IN_CHAIN\)/],
+    ['no client certificate, where Redis asks for one', () => url('kura', KURA_PASSWORD), () => ({ ca: certificates.ca }), /refused the TLS handshake \(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\): it asks for a client certificate/],
+    ['redis:// to a port that takes only TLS', () => url('kura', KURA_PASSWORD, 'redis'), () => undefined, /is the URL rediss:\/\//],
+  ])('%s', async (_what, redisUrl, tls, expected) => {
+    const reason = await reasonWith(redisUrl(), tls());
+    console.log(`${_what}: ${reason}`);
+
+    expect(reason).toMatch(/^Redis is not connected/);
+    expect(reason).toMatch(expected);
+    expect(reason).not.toContain(KURA_PASSWORD);
+    expect(reason).not.toContain('not the password');
+  });
+
+  it('at start: readiness and /health/store say it, the credentials named and not shown', async () => {
+    const kura = await startKuraProcess({
+      KURA_STORE: 'redis',
+      REDIS_URL: url('kura', 'not the password'),
+      KURA_REDIS_TLS_CA_FILE: certificates.files.ca,
+      KURA_REDIS_TLS_CERT_FILE: certificates.files.clientCert,
+      KURA_REDIS_TLS_KEY_FILE: certificates.files.clientKey,
+    });
+    try {
+      let message = '';
+      await until('readiness to name the credentials', async () => {
+        const ready = await fetch(`${kura.baseUrl}/health/ready`);
+        message = ((await ready.json()) as { checks: { lifecycle: { message?: string } } }).checks.lifecycle.message ?? '';
+        return ready.status === 503 && /refused the credentials/.test(message);
+      });
+      const store = (await (await fetch(`${kura.baseUrl}/health/store`)).json()) as { checks: { store: { message: string } } };
+
+      expect(message).toMatch(/^starting: the session store has not answered yet: Redis is not connected/);
+      expect(store.checks.store.message).toMatch(/refused the credentials/);
+      expect(kura.output()).not.toContain('not the password');
+    } finally {
+      await kura.stop();
+    }
+  }, 60_000);
+});
+
+describeWith('an ACL user without INFO (+@all -@dangerous)', () => {
+  it('is refused INFO, and Kura is ready all the same: Redis answers, its eviction policy goes unchecked', async () => {
+    const connection = await connect(url('hardened', HARDENED_PASSWORD), mutualTls());
+
+    await expect(connection.sendCommand(['INFO', 'memory'])).rejects.toThrow(/^NOPERM/);
+    await expect(new RedisSessionStore(connection).ping()).resolves.toBeUndefined();
+  });
+});
+
+describeWith("Redis's ACL log, after everything above", () => {
+  it('shows no command or key refused to Kura’s user', async () => {
+    const lines = (await admin('ACL', 'LOG', '128')).split('\n');
+    // redis-cli prints each entry as field, value lines, starting with "count": refusals of commands, keys or
+    // channels to `kura` would show as entries with that username. Failed logins (reason "auth") are the tests' own.
+    const entries: Record<string, string>[] = [];
+    for (let index = 0; index + 1 < lines.length; index += 2) {
+      if (lines[index] === 'count') entries.push({});
+      const entry = entries.at(-1);
+      if (entry) entry[lines[index]!] = lines[index + 1]!;
+    }
+    const refusedToKura = entries.filter((entry) => entry.username === 'kura' && entry.reason !== 'auth');
+    console.log(`ACL LOG: ${entries.length} entries (${entries.map((entry) => `${entry.username} ${entry.reason} ${entry.object}`).join('; ')})`);
+
+    expect(refusedToKura).toEqual([]);
+    // The log is read as it should be: it names the hardened user's refused INFO.
+    expect(entries).toContainEqual(expect.objectContaining({ username: 'hardened', reason: 'command', object: 'info' }));
+  });
+});
