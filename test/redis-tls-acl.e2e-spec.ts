@@ -8,7 +8,7 @@ import { storeContract } from './contracts/session-store.contract.js';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
-import { redisCli, until } from './support/redis-cluster.js';
+import { type RedisCluster, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
 import { type RedisServer, redisServerMissing, startRedisServer } from './support/redis-server.js';
 import { makeTestCertificates, opensslMissing, type TestCertificates } from './support/redis-tls.js';
 
@@ -35,15 +35,36 @@ async function documentedAcl(): Promise<string> {
   return line.replace('>PASSWORD', `>${KURA_PASSWORD}`);
 }
 
+/**
+ * A redis-server's config: data on `tlsPort` over mutual TLS only (the plain port, given apart, serves the harness:
+ * its readiness PING, and the admin reading ACL LOG), with the documented `acl` line and the users the tests need.
+ */
+function serverConfig(tlsPort: number, acl: string, extra: string[] = []): string {
+  return [
+    `tls-port ${tlsPort}`,
+    `tls-cert-file ${certificates.files.serverCert}`,
+    `tls-key-file ${certificates.files.serverKey}`,
+    `tls-ca-cert-file ${certificates.files.ca}`,
+    'tls-auth-clients yes',
+    'user default on nopass resetchannels -@all +ping',
+    `user admin on >${ADMIN_PASSWORD} ~* &* +@all`,
+    acl,
+    // The ACL many operators write (and ElastiCache's docs show): everything but @dangerous, so no INFO.
+    `user hardened on >${HARDENED_PASSWORD} resetchannels ~kura:* +@all -@dangerous`,
+    ...extra,
+    '',
+  ].join('\n');
+}
+
 let dir: string;
 let certificates: TestCertificates;
 let redis: RedisServer;
+let cluster: RedisCluster | undefined;
 let tlsPort: number;
 const opened: RedisConnection[] = [];
 
 const url = (user: string, password: string, scheme = 'rediss') => `${scheme}://${user}:${encodeURIComponent(password)}@localhost:${tlsPort}`;
 const mutualTls = (): RedisTlsOptions => ({ ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey });
-const admin = (...args: string[]) => redisCli(redis.port, '--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning', ...args);
 
 /** A connection as Kura's stores are given one, opened (or left trying, for the failures). */
 async function connect(redisUrl: string, tls?: RedisTlsOptions, options: { wait?: boolean } = {}): Promise<RedisConnection> {
@@ -61,32 +82,43 @@ if (!missing) {
     tlsPort = await freePort();
     const acl = await documentedAcl();
     // The plain port serves the harness only (its readiness PING, and the admin reading ACL LOG); Kura uses TLS.
-    redis = await startRedisServer({
-      config: () =>
-        [
-          `tls-port ${tlsPort}`,
-          `tls-cert-file ${certificates.files.serverCert}`,
-          `tls-key-file ${certificates.files.serverKey}`,
-          `tls-ca-cert-file ${certificates.files.ca}`,
-          'tls-auth-clients yes',
-          'user default on nopass resetchannels -@all +ping',
-          `user admin on >${ADMIN_PASSWORD} ~* &* +@all`,
-          acl,
-          // The ACL many operators write (and ElastiCache's docs show): everything but @dangerous, so no INFO.
-          `user hardened on >${HARDENED_PASSWORD} resetchannels ~kura:* +@all -@dangerous`,
-          '',
-        ].join('\n'),
-    });
+    redis = await startRedisServer({ config: () => serverConfig(tlsPort, acl) });
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all(opened.map((connection) => connection.close()));
-    await redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   storeContract('Redis over mutual TLS, as the ACL user docs/redis.md gives', async () => {
     const connection = await connect(url('kura', KURA_PASSWORD), mutualTls());
+    return {
+      sessions: new RedisSessionStore(connection),
+      data: new RedisSessionDataStore(connection),
+      attempts: new RedisLoginAttemptStore(connection),
+      users: new RedisUserStore(connection),
+    };
+  });
+
+  storeContract('a Redis Cluster of three masters over mutual TLS (MemoryDB-like), as the documented ACL user', async () => {
+    const acl = await documentedAcl();
+    const tlsPorts: number[] = [];
+    cluster = await startRedisCluster(3, {
+      // TLS among the nodes too (tls-cluster): CLUSTER SLOTS then gives a TLS client the nodes' TLS ports.
+      config: async () => {
+        const port = await freePort();
+        tlsPorts.push(port);
+        // The bus port is otherwise the TLS port + 10000, which another node's random port may hold.
+        const busPort = await freePort();
+        return () => serverConfig(port, acl, ['tls-cluster yes', `cluster-port ${busPort}`]);
+      },
+      cliArgs: ['--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning'],
+    });
+    const connection = connectRedis({ url: `rediss://kura:${encodeURIComponent(KURA_PASSWORD)}@127.0.0.1:${tlsPorts[0]}`, cluster: true, tls: mutualTls(), maxReconnectDelayMs: 200 });
+    opened.push(connection);
+    await connection.open();
+    await until('the cluster client to connect over TLS', async () => (await connection.sendCommand(['PING'])) === 'PONG');
     return {
       sessions: new RedisSessionStore(connection),
       data: new RedisSessionDataStore(connection),
@@ -200,19 +232,23 @@ describeWith('an ACL user without INFO (+@all -@dangerous)', () => {
 });
 
 describeWith("Redis's ACL log, after everything above", () => {
-  it('shows no command or key refused to Kura’s user', async () => {
-    const lines = (await admin('ACL', 'LOG', '128')).split('\n');
+  it('shows no command or key refused to Kura’s user, on the server and on every node of the cluster', async () => {
+    const ports = [redis.port, ...(cluster?.nodes.map((node) => node.port) ?? [])];
     // redis-cli prints each entry as field, value lines, starting with "count": refusals of commands, keys or
     // channels to `kura` would show as entries with that username. Failed logins (reason "auth") are the tests' own.
     const entries: Record<string, string>[] = [];
-    for (let index = 0; index + 1 < lines.length; index += 2) {
-      if (lines[index] === 'count') entries.push({});
-      const entry = entries.at(-1);
-      if (entry) entry[lines[index]!] = lines[index + 1]!;
+    for (const port of ports) {
+      const lines = (await redisCli(port, '--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning', 'ACL', 'LOG', '128')).split('\n');
+      for (let index = 0; index + 1 < lines.length; index += 2) {
+        if (lines[index] === 'count') entries.push({ port: String(port) });
+        const entry = entries.at(-1);
+        if (entry) entry[lines[index]!] = lines[index + 1]!;
+      }
     }
     const refusedToKura = entries.filter((entry) => entry.username === 'kura' && entry.reason !== 'auth');
     console.log(`ACL LOG: ${entries.length} entries (${entries.map((entry) => `${entry.username} ${entry.reason} ${entry.object}`).join('; ')})`);
 
+    expect(ports).toHaveLength(4);
     expect(refusedToKura).toEqual([]);
     // The log is read as it should be: it names the hardened user's refused INFO.
     expect(entries).toContainEqual(expect.objectContaining({ username: 'hardened', reason: 'command', object: 'info' }));

@@ -20,6 +20,13 @@ export async function until(what: string, check: () => Promise<boolean>, ms = 20
   }
 }
 
+export interface RedisClusterOptions {
+  /** Each node's config file (a TLS port, ACL users), made anew per node: its text for the node's plain port. */
+  config?: () => Promise<(port: number) => string>;
+  /** redis-cli's arguments to create and watch the cluster on the plain ports (an ACL user that may). */
+  cliArgs?: string[];
+}
+
 export interface RedisCluster {
   /** A seed URL (the first master's): the client discovers the others. */
   readonly url: string;
@@ -33,7 +40,7 @@ export interface RedisCluster {
  * `cluster-config-file` there), created by `redis-cli --cluster create` and awaited until every node reports
  * `cluster_state:ok`.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.stop()));
@@ -41,13 +48,19 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   try {
     for (let index = 0; index < masters; index += 1) {
       nodes.push(
-        await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+        await startRedisServer({
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+          ...(options.config ? { config: await options.config() } : {}),
+        }),
       );
     }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    const auth = options.cliArgs ?? [];
+    await run('redis-cli', [...auth, '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }).catch((error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`redis-cli --cluster create failed: ${error.stdout ?? ''}${error.stderr ?? ''}`.slice(0, 2000));
+    });
     for (const node of nodes) {
-      await until(`cluster_state:ok on ${node.port}`, async () => (await redisCli(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+      await until(`cluster_state:ok on ${node.port}`, async () => (await redisCli(node.port, ...auth, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
     }
   } catch (error) {
     await stop();

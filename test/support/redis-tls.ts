@@ -37,7 +37,8 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
     await run('openssl', ['req', ...newKey, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`), '-subj', subject]);
     await run('openssl', ['x509', '-req', '-in', path(`${name}.csr`), '-CA', path('ca.crt'), '-CAkey', path('ca.key'), '-CAcreateserial', '-out', path(`${name}.crt`), '-days', '2', '-extfile', path(`${name}.ext`)]);
   };
-  await signed('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  // clientAuth too: the nodes of a TLS cluster (tls-cluster) present it to one another on the cluster bus.
+  await signed('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
   await signed('client', '/CN=kura', 'extendedKeyUsage=clientAuth\n');
   const files = { ca: path('ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key'), clientCert: path('client.crt'), clientKey: path('client.key') };
   return { files, ca: await readFile(files.ca, 'utf8'), clientCert: await readFile(files.clientCert, 'utf8'), clientKey: await readFile(files.clientKey, 'utf8') };
