@@ -196,7 +196,7 @@ describeWith('Kura says why it cannot connect', () => {
     expect(reason).not.toContain('not the password');
   });
 
-  it('at start: readiness and /health/store say it, the credentials named and not shown', async () => {
+  it('at start: the log, readiness and /health/store say it, the credentials named and not shown', async () => {
     const kura = await startKuraProcess({
       KURA_STORE: 'redis',
       REDIS_URL: url('kura', 'not the password'),
@@ -215,6 +215,7 @@ describeWith('Kura says why it cannot connect', () => {
 
       expect(message).toMatch(/^starting: the session store has not answered yet: Redis is not connected/);
       expect(store.checks.store.message).toMatch(/refused the credentials/);
+      expect(kura.output()).toMatch(/the session store does not answer yet: Redis is not connected .*refused the credentials/);
       expect(kura.output()).not.toContain('not the password');
     } finally {
       await kura.stop();

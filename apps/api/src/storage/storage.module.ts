@@ -1,5 +1,6 @@
-import { type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
+import { StoreUnavailableError } from '@kura/common';
 import { InMemoryLoginAttemptStore, InMemoryUserStore, type LoginAttemptStore, type UserStore } from '@kura/accounts';
 import {
   createDynamoDbClients,
@@ -26,10 +27,10 @@ export interface KuraStores {
   /** Every Redis command these stores send (only for the Redis stores). */
   readonly redisCommands?: RedisCommandLog;
   /**
-   * Resolves once the store can take commands, or after `withinMs`, whichever comes first (for one-shot commands;
-   * the service never waits: it answers 503 until the store is there).
+   * Resolves once the store can take commands (`true`), or after `withinMs` (`false`), whichever comes first
+   * (for one-shot commands; the service never waits: it answers 503 until the store is there).
    */
-  connected(withinMs: number): Promise<void>;
+  connected(withinMs: number): Promise<boolean>;
   close(): Promise<void> | void;
 }
 
@@ -42,7 +43,7 @@ export async function createStores(config: AppConfig['store']): Promise<KuraStor
       users: new InMemoryUserStore(),
       loginAttempts: new InMemoryLoginAttemptStore(),
       calls: undefined,
-      connected: async () => undefined,
+      connected: async () => true,
       close() {},
     };
   }
@@ -65,7 +66,7 @@ export async function createStores(config: AppConfig['store']): Promise<KuraStor
     users: new DynamoDbUserStore(documents, config.tables.users),
     loginAttempts: new DynamoDbLoginAttemptStore(documents, config.tables.sessions),
     calls,
-    connected: async () => undefined,
+    connected: async () => true,
     close: () => client.destroy(),
   };
 }
@@ -91,7 +92,7 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
     loginAttempts: new RedisLoginAttemptStore(redis, options),
     calls: undefined,
     redisCommands,
-    connected: (withinMs) => Promise.race([opened, new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]),
+    connected: (withinMs) => Promise.race([opened.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, withinMs, false).unref())]),
     close: () => redis.close(),
   };
 }
@@ -139,7 +140,12 @@ export class StorageModule implements OnApplicationBootstrap, OnApplicationShutd
   constructor(@Inject(KURA_STORES) private readonly stores: KuraStores) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.stores.connected(CONNECT_AT_START_MS);
+    if (await this.stores.connected(CONNECT_AT_START_MS)) return;
+    // Said once at start, so an operator who starts Kura by hand sees why before any probe or request asks.
+    await this.stores.sessions.ping().catch((error: unknown) => {
+      const reason = error instanceof StoreUnavailableError ? error.reason : String(error);
+      new Logger('Store').warn(`the session store does not answer yet: ${reason}. Routes that need it answer 503 until it does.`);
+    });
   }
 
   static forConfig(config: AppConfig['store']): DynamicModule {
