@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,7 +31,10 @@ async function prepare(example: Example, packed: PackedPackages): Promise<string
   const manifest = JSON.parse(await readFile(join(folder, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
   for (const name of Object.keys(manifest.dependencies)) if (name.startsWith('@kura/')) delete manifest.dependencies[name];
   await writeFile(join(folder, 'package.json'), JSON.stringify(manifest, null, 2));
-  await installPacked(folder, packed);
+  // The express-session and @fastify/session apps get only what KuraStore needs, as a user of them would: not
+  // @kura/session or @kura/accounts (the storage packages take those as optional peers), so not NestJS either.
+  const nest = example.startsWith('nest-');
+  await installPacked(folder, nest ? packed : { ...packed, tarballs: packed.tarballs.filter((tarball) => !/kura-(session|accounts)-/.test(tarball)) });
   if (manifest.scripts.build) await npm(['run', '-s', 'build'], folder);
   return folder;
 }
@@ -126,6 +130,10 @@ describe.each(EXAMPLES)('the %s example, installed outside the repository from t
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
     await proxy?.close();
+  });
+
+  it(example.startsWith('nest-') ? 'is a NestJS app' : 'runs without NestJS (none is installed)', () => {
+    expect(existsSync(join(folders.get(example)!, 'node_modules/@nestjs/core'))).toBe(example.startsWith('nest-'));
   });
 
   it('keeps a login made on one process for the other, and a logout on the other ends it on the first', async () => {

@@ -1,11 +1,5 @@
-/** Registration with an email that already has an account. Mapped to 409. */
-export class EmailTakenError extends Error {
-  override readonly name = 'EmailTakenError';
-
-  constructor() {
-    super('An account with this email already exists');
-  }
-}
+/** Registration with an email that already has an account. Mapped to 409. (Defined in `@kura/common`.) */
+export { EmailTakenError } from '@kura/common';
 
 /**
  * Wrong email or password. One error for both, so a response never says which emails have accounts.

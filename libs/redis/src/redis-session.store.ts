@@ -1,16 +1,5 @@
-import { StoreUnavailableError } from '@kura/common';
-import {
-  effectiveExpiry,
-  type EndedSession,
-  type EndOptions,
-  type RegisterEntry,
-  type RegisterOutcome,
-  type SessionData,
-  type SessionDataStore,
-  type SessionExtension,
-  type SessionRecord,
-  type SessionStore,
-} from '@kura/session';
+import { effectiveExpiry, StoreUnavailableError } from '@kura/common';
+import type { EndedSession, EndOptions, RegisterEntry, RegisterOutcome, SessionData, SessionDataStore, SessionExtension, SessionRecord, SessionStore } from '@kura/session';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';

@@ -1,4 +1,5 @@
-import { EmailTakenError, type UserRecord, type UserStore } from '@kura/accounts';
+import { EmailTakenError } from '@kura/common';
+import type { UserRecord, UserStore } from '@kura/accounts';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { RedisScript } from './redis-script.js';

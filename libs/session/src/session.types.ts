@@ -116,6 +116,4 @@ export function dataIdOf(record: Pick<SessionRecord, 'id' | 'dataId'>): string {
 }
 
 /** When a record stops being valid: the earlier of its idle and absolute expiry (epoch ms). */
-export function effectiveExpiry(record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
-  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
-}
+export { effectiveExpiry } from '@kura/common';
