@@ -8,7 +8,8 @@ export interface RedisConnectionOptions {
    * Not a client setting: each store bounds every command's whole round trip with its own `commandTimeoutMs`
    * (default 1000). node-redis's own command timeout is left off on purpose: it only covers commands still
    * waiting to be written and, measured, cuts a client's throughput by about two thirds (a timer and an abort
-   * signal per command).
+   * signal per command). `connectRedis` also gives a close this long for the replies in flight, then cuts the
+   * connection.
    */
   commandTimeoutMs?: number;
   /** How long connecting may take (ms). @default 2000 */

@@ -68,6 +68,34 @@ export function firstKeyOf(args: readonly string[]): string | undefined {
   return KEYLESS.has(name) ? undefined : args[1];
 }
 
+/**
+ * Whether `work` settled within `ms`. Closing waits this long at most for the replies in flight: node-redis's own
+ * `close` waits until every command sent has its reply, so a Redis that stopped answering (paused, partitioned)
+ * would otherwise hold a shutdown until the process is killed.
+ */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  const settled = await Promise.race([work.then(() => true, () => true), late]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/**
+ * Cuts a cluster's or sentinel's connections after a close that did not finish in time. node-redis fails the
+ * commands still waiting, then may refuse to destroy sockets its `close` already marked as closing.
+ */
+function forceClosed(destroy: () => void): void {
+  try {
+    destroy();
+  } catch {
+    // Closing already: the sockets end when Redis answers or the process exits.
+  }
+}
+
+/** How long a close waits for replies in flight: no longer than a command may take anyway. */
+const closeTimeoutOf = (options: RedisConnectionOptions) => options.commandTimeoutMs ?? 1000;
+
 /** A command sent while the client is away: fails at once (a pipeline would otherwise wait for the reconnect). */
 function offline(): Error {
   return new Error('The client is offline (reconnecting)');
@@ -84,8 +112,11 @@ function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
     },
     connect: () => client.connect(),
     async close() {
-      if (client.isOpen) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      if (!client.isOpen) return client.destroy();
+      // Replies come in order: once a PING sent now is answered, so is every command sent before it. Then the
+      // connection is cut (a Redis that stopped answering gets the command timeout, no more).
+      await within(closeTimeoutOf(options), client.isReady ? client.sendCommand(['PING']) : Promise.resolve());
+      client.destroy();
     },
   };
 }
@@ -112,8 +143,8 @@ function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
       })),
     connect: () => cluster.connect(),
     async close() {
-      await cluster.close().catch(() => undefined);
-      cluster.destroy();
+      if (await within(closeTimeoutOf(options), cluster.close())) return;
+      forceClosed(() => cluster.destroy());
     },
   };
 }
@@ -140,7 +171,8 @@ function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
     },
     connect: () => sentinel.connect(),
     async close() {
-      await sentinel.close().catch(() => sentinel.destroy());
+      if (await within(closeTimeoutOf(options), sentinel.close())) return;
+      forceClosed(() => sentinel.destroy());
     },
   };
 }

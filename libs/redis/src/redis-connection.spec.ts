@@ -1,0 +1,48 @@
+import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { connectRedis } from './redis-connection.js';
+
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING connectRedis on a real redis-server: ${missing}`);
+const describeWithRedis = missing ? describe.skip : describe;
+
+describeWithRedis('connectRedis on a real redis-server', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('closes within the command timeout when Redis stopped answering with a command in flight, which then fails', async () => {
+    const connection = connectRedis({ url: server.url, commandTimeoutMs: 300 });
+    await connection.open();
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      const inFlight = connection.sendCommand(['PING']).then(
+        () => 'answered',
+        () => 'failed',
+      );
+      const started = Date.now();
+
+      await connection.close();
+      const ms = Date.now() - started;
+      console.log(`closed in ${ms} ms with a command in flight to a paused Redis`);
+
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(2000);
+      expect(await inFlight).toBe('failed');
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+  });
+
+  it('closes at once when nothing is in flight', async () => {
+    const connection = connectRedis({ url: server.url, commandTimeoutMs: 5000 });
+    await connection.open();
+    await connection.sendCommand(['PING']);
+    const started = Date.now();
+
+    await connection.close();
+
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
