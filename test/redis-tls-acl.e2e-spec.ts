@@ -223,6 +223,42 @@ describeWith('Kura says why it cannot connect', () => {
   }, 60_000);
 });
 
+describeWith('an AUTH token instead of an ACL user, and a database named in the URL', () => {
+  const TOKEN = 'an-auth-token/with:reserved@chars';
+  let tokenServer: RedisServer;
+  let tokenTlsPort: number;
+  beforeAll(async () => {
+    tokenTlsPort = await freePort();
+    // ElastiCache's AUTH token without RBAC: the default user's password (requirepass), over TLS.
+    tokenServer = await startRedisServer({
+      config: () =>
+        [
+          `tls-port ${tokenTlsPort}`,
+          `tls-cert-file ${certificates.files.serverCert}`,
+          `tls-key-file ${certificates.files.serverKey}`,
+          `tls-ca-cert-file ${certificates.files.ca}`,
+          'tls-auth-clients no',
+          '',
+        ].join('\n'),
+    });
+    // Set once the harness has seen it answer PING (which it sends without AUTH).
+    await redisCli(tokenServer.port, 'CONFIG', 'SET', 'requirepass', TOKEN);
+  });
+  afterAll(() => tokenServer?.stop());
+
+  it('connects with rediss://:TOKEN@host/2 and keeps Kura\u2019s keys in database 2', async () => {
+    const connection = await connect(`rediss://:${encodeURIComponent(TOKEN)}@localhost:${tokenTlsPort}/2`, { ca: certificates.ca });
+    const sessions = new RedisSessionStore(connection);
+    await sessions.ping();
+    const data = new RedisSessionDataStore(connection);
+    await data.write('token-data', { theme: 'dark' }, 0, Date.now() + 60_000);
+
+    const size = (db: string) => redisCli(tokenServer.port, '--pass', TOKEN, '--no-auth-warning', '-n', db, 'DBSIZE');
+    expect(Number(await size('2'))).toBeGreaterThan(0);
+    expect(Number(await size('0'))).toBe(0);
+  });
+});
+
 describeWith('an ACL user without INFO (+@all -@dangerous)', () => {
   it('is refused INFO, and Kura is ready all the same: Redis answers, its eviction policy goes unchecked', async () => {
     const connection = await connect(url('hardened', HARDENED_PASSWORD), mutualTls());
