@@ -41,11 +41,7 @@ async function documentedAcl(): Promise<string> {
  */
 function serverConfig(tlsPort: number, acl: string, extra: string[] = []): string {
   return [
-    `tls-port ${tlsPort}`,
-    `tls-cert-file ${certificates.files.serverCert}`,
-    `tls-key-file ${certificates.files.serverKey}`,
-    `tls-ca-cert-file ${certificates.files.ca}`,
-    'tls-auth-clients yes',
+    ...tlsOn(tlsPort, 'yes'),
     'user default on nopass resetchannels -@all +ping',
     `user admin on >${ADMIN_PASSWORD} ~* &* +@all`,
     acl,
@@ -54,6 +50,17 @@ function serverConfig(tlsPort: number, acl: string, extra: string[] = []): strin
     ...extra,
     '',
   ].join('\n');
+}
+
+/** A redis-server's TLS directives: the data on `tlsPort`, with the test's certificates; client certificates asked or not. */
+function tlsOn(tlsPort: number, authClients: 'yes' | 'no'): string[] {
+  return [
+    `tls-port ${tlsPort}`,
+    `tls-cert-file ${certificates.files.serverCert}`,
+    `tls-key-file ${certificates.files.serverKey}`,
+    `tls-ca-cert-file ${certificates.files.ca}`,
+    `tls-auth-clients ${authClients}`,
+  ];
 }
 
 let dir: string;
@@ -230,17 +237,7 @@ describeWith('an AUTH token instead of an ACL user, and a database named in the 
   beforeAll(async () => {
     tokenTlsPort = await freePort();
     // ElastiCache's AUTH token without RBAC: the default user's password (requirepass), over TLS.
-    tokenServer = await startRedisServer({
-      config: () =>
-        [
-          `tls-port ${tokenTlsPort}`,
-          `tls-cert-file ${certificates.files.serverCert}`,
-          `tls-key-file ${certificates.files.serverKey}`,
-          `tls-ca-cert-file ${certificates.files.ca}`,
-          'tls-auth-clients no',
-          '',
-        ].join('\n'),
-    });
+    tokenServer = await startRedisServer({ config: () => [...tlsOn(tokenTlsPort, 'no'), ''].join('\n') });
     // Set once the harness has seen it answer PING (which it sends without AUTH).
     await redisCli(tokenServer.port, 'CONFIG', 'SET', 'requirepass', TOKEN);
   });
