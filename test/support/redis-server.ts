@@ -1,18 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { installed } from './installed.ts';
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
 export function redisServerMissing(): string | undefined {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'redis-server is not installed (apt-get install redis-server)';
-  }
+  return installed('redis-server') ? undefined : 'redis-server is not installed (apt-get install redis-server)';
 }
 
 /**

@@ -1,18 +1,14 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { installed } from './installed.js';
 
 const run = promisify(execFile);
 
 /** Why the TLS tests cannot run here (no `openssl` to make their certificates), or `undefined`. */
 export function opensslMissing(): string | undefined {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'openssl is not installed (apt-get install openssl)';
-  }
+  return installed('openssl', ['version']) ? undefined : 'openssl is not installed (apt-get install openssl)';
 }
 
 export interface TestCertificates {

@@ -69,21 +69,21 @@ export function firstKeyOf(args: readonly string[]): string | undefined {
 }
 
 /**
- * Whether `work` settled within `ms`. Closing waits this long at most for the replies in flight: node-redis's own
- * `close` waits until every command sent has its reply, so a Redis that stopped answering (paused, partitioned)
- * would otherwise hold a shutdown until the process is killed.
+ * Whether `work` succeeded within `ms` (`false` if it failed or took longer). Closing waits this long at most for
+ * the replies in flight: node-redis's own `close` waits until every command sent has its reply, so a Redis that
+ * stopped answering (paused, partitioned) would otherwise hold a shutdown until the process is killed.
  */
 async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  const settled = await Promise.race([work.then(() => true, () => true), late]);
+  const settled = await Promise.race([work.then(() => true, () => false), late]);
   clearTimeout(timer);
   return settled;
 }
 
 /**
- * Cuts a cluster's or sentinel's connections after a close that did not finish in time. node-redis fails the
- * commands still waiting, then may refuse to destroy sockets its `close` already marked as closing.
+ * Cuts a cluster's or sentinel's connections after a close that failed or did not finish in time. node-redis
+ * fails the commands still waiting, then may refuse to destroy sockets its `close` already marked as closing.
  */
 function forceClosed(destroy: () => void): void {
   try {

@@ -153,7 +153,9 @@ const origins = z.pipe(z.string(), z.transform((value: string, context) => {
   }
   return entries;
 }));
-const pemFile = z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be the path of a PEM file'));
+/** A file or folder path: not blank, no control characters. */
+const path = (message: string) => z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, message));
+const pemFile = path('must be the path of a PEM file (not blank, no control characters)');
 const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -'));
 
 /** Every environment variable Kura reads, with its default. The configuration table in docs/configuration.md mirrors this. */
@@ -189,7 +191,7 @@ const environment = z.object({
   KURA_REDIS_TLS_CERT_FILE: z.optional(pemFile),
   KURA_REDIS_TLS_KEY_FILE: z.optional(pemFile),
   KURA_DATA_DIR: z._default(
-    z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, 'must be a folder path (not blank, no control characters)')),
+    path('must be a folder path (not blank, no control characters)'),
     '.data/dynalite',
   ),
   KURA_CREATE_TABLES: z.optional(flag),
@@ -279,6 +281,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
 
   const kind = env.KURA_STORE ?? (env.REDIS_URL ? 'redis' : env.DYNAMODB_ENDPOINT || hasAwsCredentials(env, present) ? 'dynamodb' : 'embedded');
   const local = kind === 'embedded' || env.DYNAMODB_ENDPOINT !== undefined;
+  const redisTls = redisTlsFiles(env);
   return {
     http: {
       host: env.HOST,
@@ -309,7 +312,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
               cluster: env.KURA_REDIS_CLUSTER,
               ...(env.KURA_REDIS_SENTINELS ? { sentinels: env.KURA_REDIS_SENTINELS, masterName: env.KURA_REDIS_SENTINEL_MASTER } : {}),
               waitForReplicas: { replicas: env.KURA_REDIS_WAIT_REPLICAS, timeoutMs: env.KURA_REDIS_WAIT_TIMEOUT_MS },
-              ...(redisTlsFiles(env) ? { tls: redisTlsFiles(env) } : {}),
+              ...(redisTls ? { tls: redisTls } : {}),
             }
           : undefined,
     },
