@@ -23,8 +23,15 @@ beforeAll(async () => {
   const app = join(outside, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
-  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis@5', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
-}, 240_000);
+  // `redis` with no version, as the README has it: whatever npm gives a new user today.
+  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
+  // An app still on node-redis 5, which the peer range also takes: KuraStore's packages only.
+  const older = join(outside, 'app-redis5');
+  await mkdir(older);
+  await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
+  const kuraStoreOnly = packed.tarballs.filter((tarball) => /kura-(common|dynamodb|connect|redis)-/.test(tarball));
+  await installPacked(older, { ...packed, tarballs: kuraStoreOnly }, ['@aws-sdk/client-dynamodb@3', 'redis@5', 'express-session@1']);
+}, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
 describe('the packed libraries', () => {
@@ -79,10 +86,14 @@ store.close();`;
     expect(JSON.parse(stdout)).toEqual({ user: 'ada', after: null });
   }, 60_000);
 
-  (redisServerMissing() ? it.skip : it)('keep an express-session session in Redis through the installed KuraStore and @kura/redis, as the README has it', async () => {
+  (redisServerMissing() ? it.skip : it).each([
+    ['app', 6],
+    ['app-redis5', 5],
+  ])('keep an express-session session in Redis through the installed KuraStore and @kura/redis, as the README has it (%s: node-redis %i)', async (folder, major) => {
     const server = await startRedisServer();
     try {
-      const script = `import { KuraStore } from '@kura/connect';
+      const script = `import { createRequire } from 'node:module';
+import { KuraStore } from '@kura/connect';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 const redis = connectRedis({ url: '${server.url}' });
 await redis.open();
@@ -91,12 +102,14 @@ const session = { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() 
 await store.set('sid-1', session);
 const read = await store.get('sid-1');
 const keys = await redis.sendCommand(['KEYS', 'kura:connect:*']);
+const protocol = /\\bresp=(\\d)/.exec(String(await redis.sendCommand(['CLIENT', 'INFO'])))?.[1];
 await store.destroy('sid-1');
-console.log(JSON.stringify({ user: read?.user, keys: keys.length, ensured: (await store.ensureTable()) ?? null, after: (await store.get('sid-1')) ?? null }));
+const nodeRedis = Number(createRequire(import.meta.url)('redis/package.json').version.split('.')[0]);
+console.log(JSON.stringify({ nodeRedis, protocol, user: read?.user, keys: keys.length, ensured: (await store.ensureTable()) ?? null, after: (await store.get('sid-1')) ?? null }));
 await redis.close();`;
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, folder) });
 
-      expect(JSON.parse(stdout)).toEqual({ user: 'ada', keys: 1, ensured: null, after: null });
+      expect(JSON.parse(stdout)).toEqual({ nodeRedis: major, protocol: '2', user: 'ada', keys: 1, ensured: null, after: null });
     } finally {
       await server.stop();
     }

@@ -3,6 +3,7 @@ import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionSto
 import { connectRedis, createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
+import { createClient } from 'redis';
 import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
 import { freshTables, testClients } from './support/engine.js';
@@ -46,6 +47,24 @@ if (redisRunsPossible('the store contract on Redis')) {
   storeContract('Redis (its own redis-server)', async () => {
     const server = await startRedisServer();
     const client = createRedisClient({ url: server.url });
+    closers.push(async () => {
+      client.destroy();
+      await server.stop();
+    });
+    await client.connect();
+    return {
+      sessions: new RedisSessionStore(client),
+      data: new RedisSessionDataStore(client),
+      attempts: new RedisLoginAttemptStore(client),
+      users: new RedisUserStore(client),
+    };
+  });
+
+  // An app may hand the adapters a client of its own: node-redis v6's defaults speak RESP3 (maps, booleans).
+  storeContract("Redis through an app's own client (node-redis's createClient defaults)", async () => {
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    client.on('error', () => undefined);
     closers.push(async () => {
       client.destroy();
       await server.stop();
@@ -117,6 +136,14 @@ if (redisRunsPossible('the store contract on Redis')) {
 
       expect(sizes).toHaveLength(3);
       expect(sizes.every((size) => size > 0)).toBe(true);
+    });
+
+    it("speaks RESP2 to every master, whatever the installed node-redis's default (v6: RESP3)", async () => {
+      const redis = await onCluster();
+      // CLIENT INFO describes the very connection that sends it, as each master sees it.
+      const protocols = await Promise.all((redis.masters?.() ?? []).map(async (master) => /\bresp=(\d)/.exec(String(await master.sendCommand(['CLIENT', 'INFO'])))?.[1]));
+
+      expect(protocols).toEqual(['2', '2', '2']);
     });
   });
 }

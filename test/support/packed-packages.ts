@@ -70,5 +70,9 @@ async function buildAndPack(destination: string): Promise<PackedPackages> {
  * registry, and whatever its package.json already lists, from npm's cache where it can.
  */
 export async function installPacked(cwd: string, packed: PackedPackages, others: string[] = []): Promise<void> {
-  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.tarballs, ...others], cwd);
+  const { stderr } = await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.tarballs, ...others], cwd);
+  // npm installs over a peer range it cannot meet with a warning only: the user would be left with a version the
+  // package was never tested with (as `npm install @kura/redis redis` did once node-redis 6 came out).
+  const conflict = /Could not resolve dependency:[\s\S]*?(peer \S+ from \S+)/.exec(stderr);
+  if (conflict || /ERESOLVE/.test(stderr)) throw new Error(`npm install in ${cwd} met a peer dependency it could not satisfy (${conflict?.[1] ?? 'ERESOLVE'}):\n${stderr}`);
 }

@@ -1,5 +1,5 @@
 /**
- * @kura/redis — Kura's storage on Redis 7+ (node-redis v5). The only lib that imports a Redis client.
+ * @kura/redis — Kura's storage on Redis 7+ (node-redis v5 or v6). The only lib that imports a Redis client.
  */
 export { createRedisClient, type RedisConnectionOptions, type RedisTlsOptions } from './redis-client.js';
 export { RedisCommandLog, type RedisCommandListener } from './redis-command-log.js';

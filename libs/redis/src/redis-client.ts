@@ -1,6 +1,9 @@
 import { createClient, type RedisClientType } from 'redis';
 import { noteConnectFailure } from './redis-errors.js';
 
+/** Where Kura looks for Redis when no URL is given. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
   url?: string;
@@ -39,11 +42,11 @@ export interface RedisTlsOptions {
  * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown.
  */
 export function createRedisClient(options: RedisConnectionOptions = {}): RedisClientType {
-  const { url, disableOfflineQueue, socket } = redisClientDefaults(options);
-  const client = createClient({ url, disableOfflineQueue, socket });
+  const { url, RESP, commandOptions, disableOfflineQueue, socket } = redisClientDefaults(options);
+  const client = createClient({ url, RESP, commandOptions, disableOfflineQueue, socket });
   // node-redis emits connection failures as 'error' events; unhandled, they would crash the process. The
   // commands refused meanwhile reach their callers as StoreUnavailableError, saying why the last attempt failed.
-  watchConnectFailures(client, client);
+  watchConnectFailures(client, client, url);
   return client as unknown as RedisClientType;
 }
 
@@ -52,19 +55,26 @@ export function createRedisClient(options: RedisConnectionOptions = {}): RedisCl
  * sentinel names), with the URL's user, password and TLS spelled out for the clients that take no URL.
  */
 export function redisClientDefaults(options: RedisConnectionOptions) {
-  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const url = options.url ?? DEFAULT_REDIS_URL;
   const parsed = new URL(url);
   if (options.tls && parsed.protocol !== 'rediss:') throw new Error('Redis: TLS options need a rediss:// URL');
   if (Boolean(options.tls?.cert) !== Boolean(options.tls?.key)) throw new Error('Redis: a client certificate needs its key, and a key its certificate');
   const maxDelay = options.maxReconnectDelayMs ?? 2000;
   return {
     url,
+    // The stores read RESP2 replies. node-redis v5 speaks RESP2 unless told otherwise, v6 RESP3: say it.
+    RESP: 2 as const,
+    // node-redis v6 puts a 5 s timeout on every command by default (v5: none); the stores bound each round trip
+    // themselves (`commandTimeoutMs`), and a timer per command in the client cut its throughput (see README).
+    commandOptions: { timeout: undefined },
     ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     disableOfflineQueue: true,
     socket: {
       ...(parsed.protocol === 'rediss:' ? { tls: true as const, ...pickTls(options.tls) } : {}),
       connectTimeout: options.connectTimeoutMs ?? 2000,
+      // node-redis v5's default (v6 waits 30 s): an idle connection whose peer vanished is found as soon as before.
+      keepAliveInitialDelay: 5000,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
     },
   };
@@ -80,7 +90,8 @@ function pickTls(tls: RedisTlsOptions | undefined): RedisTlsOptions {
  * Handles a node-redis client's (or cluster's, or sentinel's) `error` events, which would otherwise crash the
  * process, by remembering the latest as why `owner` is not connected, until the client is ready again.
  */
-export function watchConnectFailures(emitter: { on(event: string, listener: (...args: any[]) => void): unknown }, owner: object): void {
-  emitter.on('error', (error: unknown) => noteConnectFailure(owner, error));
+export function watchConnectFailures(emitter: { on(event: string, listener: (...args: any[]) => void): unknown }, owner: object, url: string): void {
+  const overTls = new URL(url).protocol === 'rediss:';
+  emitter.on('error', (error: unknown) => noteConnectFailure(owner, error, overTls));
   emitter.on('ready', () => noteConnectFailure(owner, undefined));
 }

@@ -3,6 +3,7 @@ import { connectSession, connectSessionStoreContract, newConnectId } from '../..
 import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
 import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { createClient } from 'redis';
 import { createRedisClient } from './redis-client.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
@@ -14,6 +15,21 @@ if (!missing) {
   connectSessionStoreContract('Redis (its own redis-server)', async () => {
     const server = await startRedisServer();
     const client = createRedisClient({ url: server.url });
+    await client.connect();
+    return {
+      sut: new RedisConnectSessionStore(client),
+      close: async () => {
+        client.destroy();
+        await server.stop();
+      },
+    };
+  });
+
+  // An app may hand the adapter a client of its own: node-redis v6's defaults speak RESP3 (maps, booleans).
+  connectSessionStoreContract("Redis through an app's own client (node-redis's createClient defaults)", async () => {
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    client.on('error', () => undefined);
     await client.connect();
     return {
       sut: new RedisConnectSessionStore(client),

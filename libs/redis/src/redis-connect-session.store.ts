@@ -1,5 +1,6 @@
 import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
+import { flatHashOf } from './redis-hash.js';
 import { RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
@@ -63,8 +64,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     } catch (error) {
       throw storeUnavailable('connect.get', error);
     }
-    // The RESP2 reply is a flat list of field, value: read in one pass, on a path every request takes.
-    const flat = (reply ?? []) as string[];
+    // Read in one pass, on a path every request takes.
+    const flat = flatHashOf(reply);
     const data = new Map<string, string>();
     let generation: string | undefined;
     let expiresAtMs = NaN;

@@ -1,4 +1,6 @@
 import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { createClient } from 'redis';
+import { createRedisClient } from './redis-client.js';
 import { connectRedis } from './redis-connection.js';
 
 const missing = redisServerMissing();
@@ -32,6 +34,26 @@ describeWithRedis('connectRedis on a real redis-server', () => {
       expect(await inFlight).toBe('failed');
     } finally {
       process.kill(server.pid, 'SIGCONT');
+    }
+  });
+
+  it("speaks RESP2, the replies the stores read, whatever the installed node-redis's default (v6: RESP3)", async () => {
+    const connection = connectRedis({ url: server.url });
+    const client = createRedisClient({ url: server.url });
+    const theirs = createClient({ url: server.url });
+    await Promise.all([connection.open(), client.connect(), theirs.connect()]);
+    try {
+      // CLIENT INFO describes the very connection that sends it, as Redis sees it.
+      const protocolOf = async (sender: { sendCommand(args: string[]): Promise<unknown> }) => /\bresp=(\d)/.exec(String(await sender.sendCommand(['CLIENT', 'INFO'])))?.[1];
+
+      expect(await protocolOf(connection)).toBe('2');
+      expect(await protocolOf(client)).toBe('2');
+      // What a client made with node-redis's defaults would have spoken (the repository installs v6).
+      expect(await protocolOf(theirs)).toBe('3');
+    } finally {
+      client.destroy();
+      theirs.destroy();
+      await connection.close();
     }
   });
 

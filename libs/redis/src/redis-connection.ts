@@ -1,6 +1,6 @@
 import { createCluster, createSentinel } from 'redis';
 import type { RedisCommander } from './redis-script.js';
-import { createRedisClient, redisClientDefaults, type RedisConnectionOptions, watchConnectFailures } from './redis-client.js';
+import { createRedisClient, DEFAULT_REDIS_URL, redisClientDefaults, type RedisConnectionOptions, watchConnectFailures } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
 import { noteConnectFailure, ReplicaAckError } from './redis-errors.js';
 
@@ -103,7 +103,7 @@ function offline(): Error {
 
 function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
   const client = createRedisClient(options);
-  watchConnectFailures(client, owner);
+  watchConnectFailures(client, owner, options.url ?? DEFAULT_REDIS_URL);
   return {
     send: (args) => client.sendCommand(args),
     async sendThen(args, then) {
@@ -122,15 +122,18 @@ function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
 }
 
 function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
-  const seed = new URL(options.url ?? 'redis://127.0.0.1:6379');
+  const seed = new URL(options.url ?? DEFAULT_REDIS_URL);
   const { url: _url, ...defaults } = redisClientDefaults(options);
   const cluster = createCluster({
+    // A cluster hands its own protocol and command options to every node's client, whatever `defaults` say.
+    RESP: defaults.RESP,
+    commandOptions: defaults.commandOptions,
     rootNodes: [{ socket: { host: seed.hostname, port: Number(seed.port || 6379) } }],
     defaults,
     // A node that stops answering is dropped from the slot map and found again by the next command.
     maxCommandRedirections: 4,
   });
-  watchConnectFailures(cluster, owner);
+  watchConnectFailures(cluster, owner, seed.href);
   return {
     send: (args) => cluster.sendCommand(firstKeyOf(args), false, args),
     async sendThen(args, then) {
@@ -150,8 +153,11 @@ function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
 }
 
 function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
-  const { url: _url, ...nodeClientOptions } = redisClientDefaults(options);
+  const { url: _url, RESP, commandOptions, ...nodeClientOptions } = redisClientDefaults(options);
   const sentinel = createSentinel({
+    // A sentinel client's protocol and command options are its own, not its nodes' (node-redis v6).
+    RESP,
+    commandOptions,
     name: options.masterName ?? 'mymaster',
     sentinelRootNodes: options.sentinels!.map(({ host, port }) => ({ host, port })),
     nodeClientOptions,
@@ -162,7 +168,7 @@ function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
     // The sentinels' pub/sub announces a failover; this also catches one announced while disconnected.
     scanInterval: 1000,
   });
-  watchConnectFailures(sentinel, owner);
+  watchConnectFailures(sentinel, owner, options.url ?? DEFAULT_REDIS_URL);
   return {
     send: (args) => sentinel.sendCommand(false, args),
     async sendThen(args, then) {
@@ -277,7 +283,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
 
 /** What a connection reaches, for logs: no credentials. */
 export function describeRedis(options: RedisTopologyOptions): string {
-  const url = describeRedisUrl(options.url ?? 'redis://127.0.0.1:6379');
+  const url = describeRedisUrl(options.url ?? DEFAULT_REDIS_URL);
   const wait = options.waitForReplicas?.replicas ? `, durable writes wait for ${options.waitForReplicas.replicas} replica(s)` : '';
   if (options.cluster) return `Redis Cluster seeded by ${url}${wait}`;
   if (options.sentinels) {

@@ -51,6 +51,19 @@ describe('a command refused while the client is not connected', () => {
     expect(storeUnavailable('x', withConnectFailure(owner, new ClientOfflineError())).reason).toMatch(/cut off as it opened .*is the URL rediss:\/\/\?/);
   });
 
+  it('over TLS, points at the client certificate instead: a Redis that asks for one cuts the connection off (node-redis 6 reports no alert)', () => {
+    const direct = {};
+    const throughSentinel = {};
+    noteConnectFailure(direct, new SocketClosedUnexpectedlyError('Socket closed unexpectedly'), true);
+    noteConnectFailure(throughSentinel, new Error('Master Client (127.0.0.1:6380): closed', { cause: withCode('read ECONNRESET', 'ECONNRESET') }), true);
+
+    for (const owner of [direct, throughSentinel]) {
+      const reason = storeUnavailable('x', withConnectFailure(owner, new ClientOfflineError())).reason;
+      expect(reason).toMatch(/cut off as its TLS connection opened \(a Redis that asks for a client certificate .*tls\.cert and tls\.key/);
+      expect(reason).not.toMatch(/rediss:/);
+    }
+  });
+
   it('forgets the failure once connected, and leaves every other error as it is', () => {
     const owner = {};
     noteConnectFailure(owner, withCode('connect ECONNREFUSED', 'ECONNREFUSED'));

@@ -45,15 +45,38 @@ function reasonOf(error: unknown): string {
 }
 
 /** Why the last connection attempt failed, as `reasonOf` words it, without repeating that Redis is not connected. */
-function connectFailureOf(cause: unknown): string {
-  // node-redis's Sentinel client wraps a node's error in a plain Error naming the node: the reason is the cause's.
-  while (cause instanceof Error && cause.constructor === Error && cause.cause !== undefined) cause = cause.cause;
-  const name = cause instanceof Error ? cause.constructor.name : '';
-  if (name === 'SocketClosedUnexpectedlyError' || (cause as { code?: unknown } | undefined)?.code === 'ECONNRESET') {
+function connectFailureOf(failure: unknown): string {
+  if (failure instanceof TlsCutOffError) {
+    return 'the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE)';
+  }
+  const cause = unwrapped(failure);
+  if (isCutOff(cause)) {
     return 'the last attempt was cut off as it opened (a server that takes only TLS does that to plain connections: is the URL rediss://?)';
   }
   const reason = reasonOf(cause);
   return reason.startsWith(NOT_CONNECTED) ? 'the last attempt did not connect' : `the last attempt failed: ${reason}`;
+}
+
+/** node-redis's Sentinel client wraps a node's error in a plain Error naming the node: the reason is the cause's. */
+function unwrapped(error: unknown): unknown {
+  while (error instanceof Error && error.constructor === Error && error.cause !== undefined) error = error.cause;
+  return error;
+}
+
+/** A connection the server closed or reset before it was ready. */
+function isCutOff(error: unknown): boolean {
+  return (error instanceof Error && error.constructor.name === 'SocketClosedUnexpectedlyError') || (error as { code?: unknown } | undefined)?.code === 'ECONNRESET';
+}
+
+/**
+ * A TLS connection cut off as it opened. With TLS 1.3 the client's handshake ends before the server checks the
+ * client's certificate; Redis then sends an alert and closes. node-redis 5 reported the alert
+ * (`ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`), node-redis 6 only the closed socket.
+ */
+class TlsCutOffError extends Error {
+  constructor(cause: unknown) {
+    super('The TLS connection to Redis was cut off as it opened', { cause });
+  }
 }
 
 const firstLine = (text: string) => text.split('\n', 1)[0]!.slice(0, 200);
@@ -94,10 +117,10 @@ export class RedisNotConnectedError extends Error {
  */
 const connectFailures = new WeakMap<object, unknown>();
 
-/** Records (or, with `undefined`, forgets) why `owner` last failed to connect. */
-export function noteConnectFailure(owner: object, error: unknown): void {
+/** Records (or, with `undefined`, forgets) why `owner` last failed to connect (`overTls`: over a rediss:// URL). */
+export function noteConnectFailure(owner: object, error: unknown, overTls = false): void {
   if (error === undefined) connectFailures.delete(owner);
-  else connectFailures.set(owner, error);
+  else connectFailures.set(owner, overTls && isCutOff(unwrapped(error)) ? new TlsCutOffError(error) : error);
 }
 
 /**

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { withConnectFailure } from './redis-errors.js';
 
-/** What the adapters need of a node-redis client: one raw command at a time (RESP2 replies). */
+/**
+ * What the adapters need of a node-redis client: one raw command at a time. Replies may come in RESP2 (what
+ * Kura's own clients speak) or RESP3 (node-redis v6's default for a client of your own): the adapters read both.
+ */
 export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;
   /**
@@ -29,12 +32,16 @@ export class RedisScript {
   async run(client: RedisCommander, keys: readonly string[], args: readonly (string | number)[], durable = false): Promise<unknown> {
     const send = (command: string[]) => (durable && client.sendDurable ? client.sendDurable(command) : client.sendCommand(command));
     const tail = [String(keys.length), ...keys, ...args.map(String)];
+    let reply: unknown;
     try {
-      return await send(['EVALSHA', this.sha, ...tail]);
+      reply = await send(['EVALSHA', this.sha, ...tail]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return send(['EVAL', this.source, ...tail]);
+      reply = await send(['EVAL', this.source, ...tail]);
     }
+    // A script's `return false` is nil in RESP2. Redis 7.0 sends nil to a RESP3 client too (measured), but a
+    // server that sent RESP3's false would have a refusal (a stale register) read as success: nil either way.
+    return reply === false ? null : reply;
   }
 }
 

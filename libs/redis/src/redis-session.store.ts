@@ -1,7 +1,7 @@
 import { effectiveExpiry, StoreUnavailableError } from '@kura/common';
 import type { EndedSession, EndOptions, RegisterEntry, RegisterOutcome, SessionData, SessionDataStore, SessionExtension, SessionRecord, SessionStore } from '@kura/session';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
-import { hashOf } from './redis-hash.js';
+import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
 import { type RedisCommander, RedisScript } from './redis-script.js';
 import { RedisSessionDataStore, sessionDataOf } from './redis-session-data.store.js';
@@ -134,7 +134,7 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  * for an absent key or a tombstone (no `createdAt`).
  */
 function recordOf(reply: unknown, id: string): SessionRecord | undefined {
-  const flat = (reply ?? []) as string[];
+  const flat = flatHashOf(reply);
   let userId: string | undefined, email: string | undefined, name: string | undefined, createdAt: string | undefined;
   let lastSeenAt: string | undefined, idleExpiresAt: string | undefined, absoluteExpiresAt: string | undefined;
   let authenticatedAt: string | undefined, dataId: string | undefined, userAgent: string | undefined, ip: string | undefined;
