@@ -229,6 +229,8 @@ async function startSystem(system, endpoint, tables) {
     PATH: process.env.PATH, HOST: host, PORT: '0', DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'kuralocal', AWS_SECRET_ACCESS_KEY: 'kuralocal', KURA_SESSIONS_TABLE: tables.sessions,
     ...(system.group === 'redis' ? { REDIS_URL: redis.url } : {}), ...system.env,
+    // BENCH_REDIS_DEFAULTS=6: the references' node-redis clients on node-redis 6's own defaults (common.mjs)
+    ...(process.env.BENCH_REDIS_DEFAULTS ? { BENCH_REDIS_DEFAULTS: process.env.BENCH_REDIS_DEFAULTS } : {}),
     // e.g. BENCH_NODE_OPTIONS=--cpu-prof to profile every system under load
     ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
   };

@@ -41,12 +41,18 @@ export async function verifyLogin(email, password) {
 /** The Redis group (`REDIS_URL` set): the same apps with their sessions in Redis, on the bench's one redis-server. */
 export const redisUrl = process.env.REDIS_URL;
 
-/** A connected node-redis client, made as connect-redis's README makes it (`createClient()`, `connect()`). */
+/**
+ * A connected node-redis client, made as connect-redis's README makes it (`createClient()`, `connect()`), with
+ * node-redis 5's defaults spelled out: RESP2 and no per-command timeout, the settings Kura's own clients use.
+ * node-redis 6's defaults (RESP3, a 5 s timeout per command, an `AbortSignal.timeout` each) slow the references
+ * down, so Kura's ratios would improve for a reason that is not Kura's: `BENCH_REDIS_DEFAULTS=6` measures them so.
+ */
 export async function redisClient() {
   // node-redis is CommonJS: its module.exports is the default export both unbundled and bundled (esbuild gives a
   // dynamic import of CommonJS no named exports).
   const { default: nodeRedis } = await import('redis');
-  const redis = nodeRedis.createClient({ url: redisUrl });
+  const asVersion5 = process.env.BENCH_REDIS_DEFAULTS !== '6';
+  const redis = nodeRedis.createClient({ url: redisUrl, ...(asVersion5 ? { RESP: 2, commandOptions: { timeout: undefined } } : {}) });
   await redis.connect();
   return redis;
 }
