@@ -44,9 +44,10 @@ storeContract('dynalite (the embedded engine)', async () => {
 });
 
 if (redisRunsPossible('the store contract on Redis')) {
-  storeContract('Redis (its own redis-server)', async () => {
+  /** The four Redis stores on a redis-server of their own, through a client `connect` makes for its URL. */
+  async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>): Promise<StoreUnderTest> {
     const server = await startRedisServer();
-    const client = createRedisClient({ url: server.url });
+    const client = connect(server.url);
     closers.push(async () => {
       client.destroy();
       await server.stop();
@@ -58,25 +59,14 @@ if (redisRunsPossible('the store contract on Redis')) {
       attempts: new RedisLoginAttemptStore(client),
       users: new RedisUserStore(client),
     };
-  });
+  }
+
+  storeContract('Redis (its own redis-server)', () => onRedisServer((url) => createRedisClient({ url })));
 
   // An app may hand the adapters a client of its own: node-redis v6's defaults speak RESP3 (maps, booleans).
-  storeContract("Redis through an app's own client (node-redis's createClient defaults)", async () => {
-    const server = await startRedisServer();
-    const client = createClient({ url: server.url });
-    client.on('error', () => undefined);
-    closers.push(async () => {
-      client.destroy();
-      await server.stop();
-    });
-    await client.connect();
-    return {
-      sessions: new RedisSessionStore(client),
-      data: new RedisSessionDataStore(client),
-      attempts: new RedisLoginAttemptStore(client),
-      users: new RedisUserStore(client),
-    };
-  });
+  storeContract("Redis through an app's own client (node-redis's createClient defaults)", () =>
+    onRedisServer((url) => createClient({ url }).on('error', () => undefined)),
+  );
 
   /** A Redis Cluster of three masters, reached through one seed node; shared by the contract and the user store. */
   let clusterUrl: string | undefined;

@@ -11,34 +11,26 @@ const missing = redisServerMissing();
 if (missing) console.warn(`SKIPPING RedisConnectSessionStore: ${missing}`);
 const describeWithRedis = missing ? describe.skip : describe;
 
-if (!missing) {
-  connectSessionStoreContract('Redis (its own redis-server)', async () => {
-    const server = await startRedisServer();
-    const client = createRedisClient({ url: server.url });
-    await client.connect();
-    return {
-      sut: new RedisConnectSessionStore(client),
-      close: async () => {
-        client.destroy();
-        await server.stop();
-      },
-    };
-  });
+/** The adapter on a redis-server of its own, through a client `connect` makes for its URL. */
+async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>) {
+  const server = await startRedisServer();
+  const client = connect(server.url);
+  await client.connect();
+  return {
+    sut: new RedisConnectSessionStore(client),
+    close: async () => {
+      client.destroy();
+      await server.stop();
+    },
+  };
+}
 
+if (!missing) {
+  connectSessionStoreContract('Redis (its own redis-server)', () => onRedisServer((url) => createRedisClient({ url })));
   // An app may hand the adapter a client of its own: node-redis v6's defaults speak RESP3 (maps, booleans).
-  connectSessionStoreContract("Redis through an app's own client (node-redis's createClient defaults)", async () => {
-    const server = await startRedisServer();
-    const client = createClient({ url: server.url });
-    client.on('error', () => undefined);
-    await client.connect();
-    return {
-      sut: new RedisConnectSessionStore(client),
-      close: async () => {
-        client.destroy();
-        await server.stop();
-      },
-    };
-  });
+  connectSessionStoreContract("Redis through an app's own client (node-redis's createClient defaults)", () =>
+    onRedisServer((url) => createClient({ url }).on('error', () => undefined)),
+  );
 }
 
 describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
