@@ -178,27 +178,28 @@ export class KuraStore extends EventEmitter {
     const item = await this.items.read(id, this.clock.now());
     if (!item) return null;
     const loaded = fromDocument(item);
-    this.reads.mark(loaded, { id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
+    this.reads.mark(loaded, { sessionId, id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
     return loaded;
   }
 
   /** The write a save needs, or `undefined` when it needs none: decided without waiting, so a steady request does not. */
   private save(sessionId: string, session: object, call: 'set' | 'touch'): Promise<void> | undefined {
     if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
-    const id = itemKeyOf(checkedId(sessionId));
+    const read = this.reads.of(session, checkedId(sessionId));
+    // The item key its read already holds: a steady request hashes the id once, to read.
+    const id = read ? read.id : itemKeyOf(sessionId);
     const now = this.clock.now();
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
     const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
     if (expiresAtMs <= now) return this.items.delete(id);
-    const read = this.reads.of(session, id);
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now).then(() => undefined);
       const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
       checkSize(written);
       return this.items.replace(id, written).then(() => {
-        this.reads.remember(session, { id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
+        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
       });
     }
     const settings = cookieSettingsOf(cookie);

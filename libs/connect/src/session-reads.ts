@@ -2,7 +2,8 @@ import type { CookieSettings } from './session-document.js';
 
 /** What a request read of its session: the base its save is compared with. */
 export interface SessionRead {
-  /** The item key (the SHA-256 of the session id): a read of another session never serves as a base. */
+  /** The session id the request read (a read of another session never serves as a base), and its item key. */
+  readonly sessionId: string;
   readonly id: string;
   readonly generation: string;
   /** Each top-level key as read (or as this request last wrote it), JSON text. */
@@ -59,12 +60,12 @@ export class SessionReads {
     return marker.read;
   }
 
-  /** The base for a save of `session` under item key `id`, if its request read that session. */
-  of(session: object, id: string): SessionRead | undefined {
+  /** The base for a save of `session` under `sessionId`, if its request read that session. */
+  of(session: object, sessionId: string): SessionRead | undefined {
     const held = session as Record<string | symbol, unknown>;
     const marker = held[READ_MARKER_KEY];
     const read = (held[this.base] as SessionRead | undefined) ?? this.sealed.get(session) ?? (marker instanceof ReadMarker ? marker.read : undefined);
-    return read?.id === id ? read : undefined;
+    return read?.sessionId === sessionId ? read : undefined;
   }
 
   remember(session: object, read: SessionRead): void {
