@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '@kura/common';
-import { connectRedis, RedisConnectSessionStore, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore, type RedisConnection, type RedisTlsOptions } from '@kura/redis';
+import { connectRedis, RedisConnectSessionStore, RedisSessionDataStore, RedisSessionStore, type RedisConnection, type RedisTlsOptions } from '@kura/redis';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
 import { type RedisCluster, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
+import { redisStores } from './support/redis-fixture.js';
 import { type RedisServer, redisServerMissing, startRedisServer } from './support/redis-server.js';
 import { makeTestCertificates, opensslMissing, type TestCertificates } from './support/redis-tls.js';
 
@@ -69,6 +70,9 @@ let redis: RedisServer;
 let cluster: RedisCluster | undefined;
 let tlsPort: number;
 const opened: RedisConnection[] = [];
+/** Behind Sentinel: the master and the replica (data over mutual TLS), the three sentinels, and Kura's connection. */
+const sentinelSet: { dataNodes: RedisServer[]; replicaTlsPort?: number; sentinels: RedisServer[]; connection?: RedisConnection } = { dataNodes: [], sentinels: [] };
+const SENTINEL_MASTER = 'kura-tls';
 
 const url = (user: string, password: string, scheme = 'rediss') => `${scheme}://${user}:${encodeURIComponent(password)}@localhost:${tlsPort}`;
 const mutualTls = (): RedisTlsOptions => ({ ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey });
@@ -94,18 +98,13 @@ if (!missing) {
 
   afterAll(async () => {
     await Promise.all(opened.map((connection) => connection.close()));
-    await Promise.all([redis?.stop(), cluster?.stop()]);
+    await Promise.all([redis?.stop(), cluster?.stop(), ...[...sentinelSet.dataNodes, ...sentinelSet.sentinels].map((server) => server.stop())]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   storeContract('Redis over mutual TLS, as the ACL user docs/redis.md gives', async () => {
     const connection = await connect(url('kura', KURA_PASSWORD), mutualTls());
-    return {
-      sessions: new RedisSessionStore(connection),
-      data: new RedisSessionDataStore(connection),
-      attempts: new RedisLoginAttemptStore(connection),
-      users: new RedisUserStore(connection),
-    };
+    return redisStores(connection);
   });
 
   storeContract('a Redis Cluster of three masters over mutual TLS (MemoryDB-like), as the documented ACL user', async () => {
@@ -126,12 +125,62 @@ if (!missing) {
     opened.push(connection);
     await connection.open();
     await until('the cluster client to connect over TLS', async () => (await connection.sendCommand(['PING'])) === 'PONG');
-    return {
-      sessions: new RedisSessionStore(connection),
-      data: new RedisSessionDataStore(connection),
-      attempts: new RedisLoginAttemptStore(connection),
-      users: new RedisUserStore(connection),
-    };
+    return redisStores(connection);
+  });
+
+  storeContract('Redis behind Sentinel, its master and replica over mutual TLS, as the documented ACL user', async () => {
+    const acl = await documentedAcl();
+    const [masterTls, replicaTls] = [await freePort(), await freePort()];
+    sentinelSet.replicaTlsPort = replicaTls;
+    // Replication over TLS too, as admin: the default user may only PING.
+    const replication = ['tls-replication yes', 'masteruser admin', `masterauth ${ADMIN_PASSWORD}`];
+    const master = await startRedisServer({ config: () => serverConfig(masterTls, acl, replication) });
+    sentinelSet.dataNodes.push(master);
+    const replica = await startRedisServer({ config: () => serverConfig(replicaTls, acl, [...replication, `replicaof 127.0.0.1 ${masterTls}`]) });
+    sentinelSet.dataNodes.push(replica);
+    await until('the replica to sync over TLS', async () => (await asAdmin(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    for (let index = 0; index < 3; index += 1) {
+      const sentinelTls = await freePort();
+      const sentinel = await startRedisServer({
+        program: 'redis-sentinel',
+        config: () =>
+          [
+            // The sentinels watch the data nodes over TLS (tls-replication), as admin, and so talk to one another over
+            // TLS too (their tls-port, which they announce); Kura reaches them on their plain port.
+            `tls-port ${sentinelTls}`,
+            `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${masterTls} 2`,
+            `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
+            `sentinel failover-timeout ${SENTINEL_MASTER} 30000`,
+            `sentinel auth-user ${SENTINEL_MASTER} admin`,
+            `sentinel auth-pass ${SENTINEL_MASTER} ${ADMIN_PASSWORD}`,
+            'tls-replication yes',
+            `tls-cert-file ${certificates.files.serverCert}`,
+            `tls-key-file ${certificates.files.serverKey}`,
+            `tls-ca-cert-file ${certificates.files.ca}`,
+            '',
+          ].join('\n'),
+      });
+      sentinelSet.sentinels.push(sentinel);
+    }
+    for (const sentinel of sentinelSet.sentinels) {
+      await until(`sentinel ${sentinel.port} to see the replica and two other sentinels`, async () => {
+        const fields = (await redisCli(sentinel.port, 'SENTINEL', 'MASTER', SENTINEL_MASTER)).split('\n');
+        const field = (name: string) => fields[fields.indexOf(name) + 1];
+        return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
+      });
+    }
+    // As docs/redis.md has it: the URL gives only the user, the password and TLS; the sentinels name the master.
+    const connection = connectRedis({
+      url: `rediss://kura:${encodeURIComponent(KURA_PASSWORD)}@ignored`,
+      sentinels: sentinelSet.sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port })),
+      masterName: SENTINEL_MASTER,
+      tls: mutualTls(),
+      maxReconnectDelayMs: 200,
+    });
+    opened.push(connection);
+    sentinelSet.connection = connection;
+    await connection.open();
+    return redisStores(connection);
   });
 
   connectSessionStoreContract('Redis over mutual TLS, as the ACL user docs/redis.md gives', async () => ({
@@ -265,25 +314,70 @@ describeWith('an ACL user without INFO (+@all -@dangerous)', () => {
   });
 });
 
-describeWith("Redis's ACL log, after everything above", () => {
-  it('shows no command or key refused to Kura’s user, on the server and on every node of the cluster', async () => {
-    const ports = [redis.port, ...(cluster?.nodes.map((node) => node.port) ?? [])];
-    // redis-cli prints each entry as field, value lines, starting with "count": refusals of commands, keys or
-    // channels to `kura` would show as entries with that username. Failed logins (reason "auth") are the tests' own.
-    const entries: Record<string, string>[] = [];
-    for (const port of ports) {
-      const lines = (await redisCli(port, '--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning', 'ACL', 'LOG', '128')).split('\n');
-      for (let index = 0; index + 1 < lines.length; index += 2) {
-        if (lines[index] === 'count') entries.push({ port: String(port) });
-        const entry = entries.at(-1);
-        if (entry) entry[lines[index]!] = lines[index + 1]!;
-      }
+describeWith('Redis behind Sentinel over TLS, when its master dies', () => {
+  it('follows the replica the sentinels promote, over TLS, as the documented ACL user, and keeps what was acknowledged', async () => {
+    const [master, replica] = sentinelSet.dataNodes;
+    const data = new RedisSessionDataStore(sentinelSet.connection!, { commandTimeoutMs: 500 });
+    expect(await data.write('before-failover', { kept: true }, 0, Date.now() + 60_000)).toBe(true);
+    // Read before it dies: the master's ACL log goes with it.
+    const refusedOnMaster = (await aclLog([master!.port])).filter(refusedToKura);
+    await until('the replica to have the write', async () => (await asAdmin(replica!.port, 'EXISTS', 'kura:data:{before-failover}')).trim() === '1');
+
+    await master!.kill();
+    const started = Date.now();
+    let after: unknown;
+    await until(
+      'Kura to write through the promoted replica',
+      async () => {
+        after = await data.write('after-failover', { written: true }, 0, Date.now() + 60_000);
+        return after === true;
+      },
+      30_000,
+    );
+    console.log(`Sentinel over TLS: Kura wrote to the promoted replica ${Date.now() - started} ms after the master was killed`);
+
+    expect(refusedOnMaster).toEqual([]);
+    expect((await data.read('before-failover')).data).toEqual({ kept: true });
+    expect((await data.read('after-failover')).data).toEqual({ written: true });
+    // The sentinels name the replica's TLS port as the master now.
+    expect(Number((await redisCli(sentinelSet.sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER)).trim().split('\n')[1])).toBe(sentinelSet.replicaTlsPort);
+  }, 60_000);
+});
+
+/** redis-cli on a server's plain port, as admin. */
+function asAdmin(port: number, ...args: string[]): Promise<string> {
+  return redisCli(port, '--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning', ...args);
+}
+
+/**
+ * The ACL LOG entries of these servers. redis-cli prints each entry as field, value lines, starting with "count":
+ * refusals of commands, keys or channels to `kura` show as entries with that username.
+ */
+async function aclLog(ports: number[]): Promise<Record<string, string>[]> {
+  const entries: Record<string, string>[] = [];
+  for (const port of ports) {
+    const lines = (await asAdmin(port, 'ACL', 'LOG', '128')).split('\n');
+    for (let index = 0; index + 1 < lines.length; index += 2) {
+      if (lines[index] === 'count') entries.push({ port: String(port) });
+      const entry = entries.at(-1);
+      if (entry) entry[lines[index]!] = lines[index + 1]!;
     }
-    const refusedToKura = entries.filter((entry) => entry.username === 'kura' && entry.reason !== 'auth');
+  }
+  return entries;
+}
+
+/** A refusal to Kura's user; failed logins (reason "auth") are the tests' own. */
+const refusedToKura = (entry: Record<string, string>) => entry.username === 'kura' && entry.reason !== 'auth';
+
+describeWith("Redis's ACL log, after everything above", () => {
+  it('shows no command or key refused to Kura’s user, on the server, on every node of the cluster and on the promoted replica', async () => {
+    const ports = [redis.port, ...(cluster?.nodes.map((node) => node.port) ?? []), sentinelSet.dataNodes[1]!.port];
+    const entries = await aclLog(ports);
+    const refused = entries.filter(refusedToKura);
     console.log(`ACL LOG: ${entries.length} entries (${entries.map((entry) => `${entry.username} ${entry.reason} ${entry.object}`).join('; ')})`);
 
-    expect(ports).toHaveLength(4);
-    expect(refusedToKura).toEqual([]);
+    expect(ports).toHaveLength(5);
+    expect(refused).toEqual([]);
     // The log is read as it should be: it names the hardened user's refused INFO.
     expect(entries).toContainEqual(expect.objectContaining({ username: 'hardened', reason: 'command', object: 'info' }));
   });

@@ -1,6 +1,6 @@
 import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
-import { connectRedis, createRedisClient, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } from '@kura/redis';
+import { connectRedis, createRedisClient } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import { createClient } from 'redis';
@@ -9,6 +9,7 @@ import { storeContract, type StoreUnderTest } from './contracts/session-store.co
 import { freshTables, testClients } from './support/engine.js';
 import { startKuraInProcess } from './support/kura-app.js';
 import { startRedisCluster, until } from './support/redis-cluster.js';
+import { redisStores } from './support/redis-fixture.js';
 import { redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
 const closers: (() => unknown)[] = [];
@@ -53,12 +54,7 @@ if (redisRunsPossible('the store contract on Redis')) {
       await server.stop();
     });
     await client.connect();
-    return {
-      sessions: new RedisSessionStore(client),
-      data: new RedisSessionDataStore(client),
-      attempts: new RedisLoginAttemptStore(client),
-      users: new RedisUserStore(client),
-    };
+    return redisStores(client);
   }
 
   storeContract('Redis (its own redis-server)', () => onRedisServer((url) => createRedisClient({ url })));
@@ -88,12 +84,7 @@ if (redisRunsPossible('the store contract on Redis')) {
 
   storeContract('a Redis Cluster of three masters', async () => {
     const redis = await onCluster();
-    return {
-      sessions: new RedisSessionStore(redis),
-      data: new RedisSessionDataStore(redis),
-      attempts: new RedisLoginAttemptStore(redis),
-      users: new RedisUserStore(redis),
-    };
+    return redisStores(redis);
   });
 
   describe('Kura on a Redis Cluster of three masters', () => {

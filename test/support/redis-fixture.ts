@@ -1,3 +1,5 @@
+import { RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore, type RedisCommander } from '@kura/redis';
+import type { StoreUnderTest } from '../contracts/session-store.contract.js';
 import { createRedisClient } from '../../libs/redis/src/redis-client.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
@@ -24,5 +26,15 @@ export function redisServerWithClient(): { readonly server: RedisServer; readonl
     get client() {
       return client!;
     },
+  };
+}
+
+/** Kura's four Redis stores on one client or connection, as the store contract takes them. */
+export function redisStores(redis: RedisCommander): StoreUnderTest {
+  return {
+    sessions: new RedisSessionStore(redis),
+    data: new RedisSessionDataStore(redis),
+    attempts: new RedisLoginAttemptStore(redis),
+    users: new RedisUserStore(redis),
   };
 }
