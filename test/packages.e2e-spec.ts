@@ -86,6 +86,34 @@ store.close();`;
     expect(JSON.parse(stdout)).toEqual({ user: 'ada', after: null });
   }, 60_000);
 
+  (redisServerMissing() ? it.skip : it)('load no AWS SDK for KuraStore on Redis, and load it for KuraStore on DynamoDB only once a store is made', async () => {
+    const server = await startRedisServer();
+    try {
+      // Every module the process loads, as Node resolves it (module.registerHooks, Node 24).
+      const script = `import { registerHooks } from 'node:module';
+const loaded = new Set();
+registerHooks({ resolve(specifier, context, next) { const resolved = next(specifier, context); loaded.add(resolved.url); return resolved; } });
+const aws = () => [...loaded].filter((url) => /@aws-sdk|@smithy|@kura\\/dynamodb/.test(url)).length;
+const { KuraStore } = await import('@kura/connect');
+const { connectRedis, RedisConnectSessionStore } = await import('@kura/redis');
+const redis = connectRedis({ url: '${server.url}' });
+await redis.open();
+const store = new KuraStore({ adapter: new RedisConnectSessionStore(redis) });
+await store.set('sid-1', { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), path: '/' }, user: 'ada' });
+const onRedis = { user: (await store.get('sid-1'))?.user, aws: aws() };
+await redis.close();
+const onDynamoDb = new KuraStore({ connection: { region: 'us-east-1', endpoint: '${testEndpoint()}', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } } });
+await onDynamoDb.ensureTable();
+console.log(JSON.stringify({ onRedis, dynamoDbLoaded: aws() > 0 }));
+onDynamoDb.close();`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+
+      expect(JSON.parse(stdout)).toEqual({ onRedis: { user: 'ada', aws: 0 }, dynamoDbLoaded: true });
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
   (redisServerMissing() ? it.skip : it).each([
     ['app', 6],
     ['app-redis5', 5],

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDbCallLog, type DynamoDbConnectionOptions } from '@kura/connect';
+import { DynamoDbCallLog, type DynamoDbConnectionOptions } from '@kura/dynamodb';
 import { ensureConnectSessionTable } from '@kura/dynamodb';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import type { ConnectStorage, StoreOptionsHandle } from '../contracts/connect-app.suite.js';

@@ -8,11 +8,6 @@ export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.j
 export { type KuraStoreOptions, type DynamoDbClient, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
 export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange } from '@kura/common';
-export {
-  connectSessionTableDefinition as kuraStoreTableDefinition,
-  createDynamoDbClients,
-  RequestSigningSha256,
-  DynamoDbCallLog,
-  type DynamoDbConnectionOptions,
-  type DynamoDbCallTotals,
-} from '@kura/dynamodb';
+// The DynamoDB helpers (createDynamoDbClients, DynamoDbCallLog, RequestSigningSha256, the table's definition) are
+// @kura/dynamodb's: importing them from here would load the AWS SDK into every app, Redis ones included.
+export type { DynamoDbConnectionOptions, DynamoDbCallTotals } from '@kura/dynamodb';

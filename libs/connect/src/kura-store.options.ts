@@ -14,7 +14,7 @@ export interface KuraStoreOptions {
    */
   adapter?: ConnectSessionStore;
   /**
-   * The table sessions live in: key `id` (string), TTL on `expiresAt` (see `kuraStoreTableDefinition` and
+   * The table sessions live in: key `id` (string), TTL on `expiresAt` (see `connectSessionTableDefinition` in `@kura/dynamodb` and
    * `KuraStore.ensureTable`).
    * @default 'kura-connect-sessions'
    */

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
-import {
-  createDynamoDbClients,
-  DynamoDbConnectSessionStore,
-  ensureConnectSessionTable,
-  type StoreErrorWording,
-  type TableBootstrapStep,
-} from '@kura/dynamodb';
+import type { StoreErrorWording, TableBootstrapStep } from '@kura/dynamodb';
 import { expressCreateSession } from './express-session-store.js';
 import { type DynamoDbClient, type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
 import { SessionTooLargeError } from './session-too-large.error.js';
@@ -39,10 +33,17 @@ export const MAX_SESSION_BYTES = 350_000;
 const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
 const WORDING: StoreErrorWording = {
-  createTable: 'call store.ensureTable() or create it as kuraStoreTableDefinition() describes',
+  createTable: 'call store.ensureTable() or create it as connectSessionTableDefinition() (@kura/dynamodb) describes',
   timeoutSetting: 'connection.timeoutMs',
   endpointSetting: 'connection.endpoint',
 };
+
+let dynamoDb: Promise<typeof import('@kura/dynamodb')> | undefined;
+/**
+ * Kura's DynamoDB adapter and the AWS SDK under it, loaded only by a store that keeps its sessions in DynamoDB:
+ * on Redis, an app never loads them (about 100 ms and 8 MiB of resident memory at start, measured).
+ */
+const loadDynamoDb = () => (dynamoDb ??= import('@kura/dynamodb'));
 
 /**
  * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB (`connection` or
@@ -64,10 +65,13 @@ export class KuraStore extends EventEmitter {
   /** Installed by express-session (`store.generate = ...`): makes a new session on a request. */
   declare generate?: (req: object) => void;
 
-  /** The DynamoDB client, when DynamoDB is the storage. */
-  private readonly client: DynamoDbClient | undefined;
+  /** The DynamoDB client, when DynamoDB is the storage (once its adapter has loaded). */
+  private client: DynamoDbClient | undefined;
   private readonly ownsClient: boolean;
-  private readonly items: ConnectSessionStore;
+  private closed = false;
+  /** The storage: the adapter given, or the DynamoDB adapter once loaded (`storage` until then). */
+  private items: ConnectSessionStore | undefined;
+  private readonly storage: Promise<ConnectSessionStore>;
   private readonly reads = new SessionReads();
   private readonly ttlMs: number;
   private readonly touchFraction: number;
@@ -80,10 +84,17 @@ export class KuraStore extends EventEmitter {
     this.ownsClient = settings.connection !== undefined;
     if (settings.adapter) {
       this.items = settings.adapter;
+      this.storage = Promise.resolve(settings.adapter);
     } else {
       this.tableName = settings.tableName;
-      this.client = settings.client ?? createDynamoDbClients(settings.connection!).client;
-      this.items = new DynamoDbConnectSessionStore(this.client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING });
+      this.storage = loadDynamoDb().then((dynamodb) => {
+        const client = settings.client ?? dynamodb.createDynamoDbClients(settings.connection!).client;
+        this.client = client;
+        if (this.closed && this.ownsClient) client.destroy();
+        return (this.items = new dynamodb.DynamoDbConnectSessionStore(client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING }));
+      });
+      // Unhandled, a failure to load would end the process; the first call that needs the storage reports it.
+      this.storage.catch(() => undefined);
     }
     this.ttlMs = settings.ttlMs;
     this.touchFraction = settings.touchFraction;
@@ -126,7 +137,7 @@ export class KuraStore extends EventEmitter {
   destroy(sessionId: string, callback: Done): void;
   destroy(sessionId: string, callback?: Done): Promise<void> | void {
     return settle(
-      Promise.resolve().then(() => this.items.delete(itemKeyOf(checkedId(sessionId)))),
+      Promise.resolve().then(() => this.write((items) => items.delete(itemKeyOf(checkedId(sessionId))))),
       callback,
     );
   }
@@ -164,18 +175,26 @@ export class KuraStore extends EventEmitter {
    * tests. With an `adapter` there is nothing to create (Redis needs no schema): resolves to `undefined`.
    */
   async ensureTable(): Promise<TableBootstrapStep | undefined> {
-    if (!this.client || !this.tableName) return undefined;
-    return ensureConnectSessionTable(this.client, this.tableName);
+    if (!this.tableName) return undefined;
+    await this.storage;
+    return (await loadDynamoDb()).ensureConnectSessionTable(this.client!, this.tableName);
   }
 
   /** Ends the DynamoDB client the store made from `connection` (a `client` or an `adapter` you gave stays yours). */
   close(): void {
+    this.closed = true;
     if (this.ownsClient) this.client?.destroy();
+  }
+
+  /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
+  private write<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
+    return this.items ? call(this.items) : this.storage.then(call);
   }
 
   private async read(sessionId: string): Promise<StoredSession | null> {
     const id = itemKeyOf(checkedId(sessionId));
-    const item = await this.items.read(id, this.clock.now());
+    const items = this.items ?? (await this.storage);
+    const item = await items.read(id, this.clock.now());
     if (!item) return null;
     const loaded = fromDocument(item);
     this.reads.mark(loaded, { sessionId, id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
@@ -192,13 +211,13 @@ export class KuraStore extends EventEmitter {
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
     const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
-    if (expiresAtMs <= now) return this.items.delete(id);
+    if (expiresAtMs <= now) return this.write((items) => items.delete(id));
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
-      if (call === 'touch') return this.items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now).then(() => undefined);
+      if (call === 'touch') return this.write((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
       const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
       checkSize(written);
-      return this.items.replace(id, written).then(() => {
+      return this.write((items) => items.replace(id, written)).then(() => {
         this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
       });
     }
@@ -210,7 +229,7 @@ export class KuraStore extends EventEmitter {
     const cookieJson = document ? document.cookie : cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
-    return this.items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now).then((written) => {
+    return this.write((items) => items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)).then((written) => {
       if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs });
     });
   }
