@@ -114,6 +114,29 @@ onDynamoDb.close();`;
     }
   }, 60_000);
 
+  it('bundle with esbuild, as for Lambda: KuraStore on DynamoDB finds the adapter it loads on demand inside the bundle', async () => {
+    const app = join(outside, 'app');
+    const table = `pkg-bundled-${Date.now().toString(36)}`;
+    await writeFile(
+      join(app, 'bundled.mjs'),
+      `import { KuraStore } from '@kura/connect';
+const store = new KuraStore({ tableName: '${table}', connection: { region: 'us-east-1', endpoint: '${testEndpoint()}', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } } });
+await store.ensureTable();
+await store.set('sid-1', { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), path: '/' }, user: 'ada' });
+console.log(JSON.stringify({ user: (await store.get('sid-1'))?.user }));
+store.close();
+`,
+    );
+    // The bundle runs from a folder with no node_modules: everything it needs must be inside it. The banner gives the
+    // AWS SDK's CommonJS a require, as any ESM bundle of it needs.
+    const bundle = join(outside, 'bundled', 'app.mjs');
+    const esbuild = join(ROOT, 'node_modules/esbuild/bin/esbuild');
+    await run(esbuild, ['bundled.mjs', '--bundle', '--platform=node', '--format=esm', `--outfile=${bundle}`, '--log-level=warning', "--banner:js=import { createRequire as kuraRequire } from 'node:module'; const require = kuraRequire(import.meta.url);"], { cwd: app });
+    const { stdout } = await run(process.execPath, [bundle], { cwd: join(outside, 'bundled') });
+
+    expect(JSON.parse(stdout)).toEqual({ user: 'ada' });
+  }, 60_000);
+
   (redisServerMissing() ? it.skip : it).each([
     ['app', 6],
     ['app-redis5', 5],
