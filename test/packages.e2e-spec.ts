@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +26,13 @@ beforeAll(async () => {
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
   // `redis` with no version, as the README has it: whatever npm gives a new user today.
   await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
-  // An app still on node-redis 5, which the peer range also takes: KuraStore's packages only.
+  // An express-session app on Redis, still on node-redis 5 (the peer range also takes it): KuraStore's packages for
+  // Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
   const older = join(outside, 'app-redis5');
   await mkdir(older);
   await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
-  const kuraStoreOnly = packed.tarballs.filter((tarball) => /kura-(common|dynamodb|connect|redis)-/.test(tarball));
-  await installPacked(older, { ...packed, tarballs: kuraStoreOnly }, ['@aws-sdk/client-dynamodb@3', 'redis@5', 'express-session@1']);
+  const kuraStoreOnRedis = packed.tarballs.filter((tarball) => /kura-(common|connect|redis)-/.test(tarball));
+  await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'express-session@1']);
 }, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
@@ -113,6 +115,18 @@ onDynamoDb.close();`;
       await server.stop();
     }
   }, 60_000);
+
+  it('install KuraStore on Redis without the AWS SDK, and a store on DynamoDB there says what to install', async () => {
+    const older = join(outside, 'app-redis5');
+    const script = `import { KuraStore } from '@kura/connect';
+const store = new KuraStore({ connection: { region: 'us-east-1' } });
+console.log(JSON.stringify({ error: await store.ensureTable().then(() => 'none', (error) => error.message) }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: older });
+
+    expect(existsSync(join(older, 'node_modules/@aws-sdk'))).toBe(false);
+    expect(existsSync(join(older, 'node_modules/@kura/dynamodb'))).toBe(false);
+    expect(JSON.parse(stdout).error).toBe('KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @kura/dynamodb @aws-sdk/client-dynamodb');
+  });
 
   it('bundle with esbuild, as for Lambda: KuraStore on DynamoDB finds the adapter it loads on demand inside the bundle', async () => {
     const app = join(outside, 'app');

@@ -40,10 +40,14 @@ const WORDING: StoreErrorWording = {
 
 let dynamoDb: Promise<typeof import('@kura/dynamodb')> | undefined;
 /**
- * Kura's DynamoDB adapter and the AWS SDK under it, loaded only by a store that keeps its sessions in DynamoDB:
- * on Redis, an app never loads them (about 100 ms and 8 MiB of resident memory at start, measured).
+ * Kura's DynamoDB adapter and the AWS SDK under it, optional peers loaded only by a store that keeps its sessions
+ * in DynamoDB: an app on Redis neither installs nor loads them (about 100 ms and 8 MiB of resident memory at start,
+ * measured). The `.catch` on the import itself also tells a bundler (esbuild) that the package may be missing.
  */
-const loadDynamoDb = () => (dynamoDb ??= import('@kura/dynamodb'));
+const loadDynamoDb = () =>
+  (dynamoDb ??= import('@kura/dynamodb').catch((error: unknown) => {
+    throw new Error('KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @kura/dynamodb @aws-sdk/client-dynamodb', { cause: error });
+  }));
 
 /**
  * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB (`connection` or
