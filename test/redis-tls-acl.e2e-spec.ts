@@ -9,6 +9,7 @@ import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
 import { type RedisCluster, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
+import { startSentinels } from './support/redis-sentinel.js';
 import { redisStores } from './support/redis-fixture.js';
 import { type RedisServer, redisServerMissing, startRedisServer } from './support/redis-server.js';
 import { makeTestCertificates, opensslMissing, type TestCertificates } from './support/redis-tls.js';
@@ -139,36 +140,24 @@ if (!missing) {
     const replica = await startRedisServer({ config: () => serverConfig(replicaTls, acl, [...replication, `replicaof 127.0.0.1 ${masterTls}`]) });
     sentinelSet.dataNodes.push(replica);
     await until('the replica to sync over TLS', async () => (await asAdmin(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
-    for (let index = 0; index < 3; index += 1) {
-      const sentinelTls = await freePort();
-      const sentinel = await startRedisServer({
-        program: 'redis-sentinel',
-        config: () =>
-          [
-            // The sentinels watch the data nodes over TLS (tls-replication), as admin, and so talk to one another over
-            // TLS too (their tls-port, which they announce); Kura reaches them on their plain port.
-            `tls-port ${sentinelTls}`,
-            `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${masterTls} 2`,
-            `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
-            `sentinel failover-timeout ${SENTINEL_MASTER} 30000`,
-            `sentinel auth-user ${SENTINEL_MASTER} admin`,
-            `sentinel auth-pass ${SENTINEL_MASTER} ${ADMIN_PASSWORD}`,
-            'tls-replication yes',
-            `tls-cert-file ${certificates.files.serverCert}`,
-            `tls-key-file ${certificates.files.serverKey}`,
-            `tls-ca-cert-file ${certificates.files.ca}`,
-            '',
-          ].join('\n'),
-      });
-      sentinelSet.sentinels.push(sentinel);
-    }
-    for (const sentinel of sentinelSet.sentinels) {
-      await until(`sentinel ${sentinel.port} to see the replica and two other sentinels`, async () => {
-        const fields = (await redisCli(sentinel.port, 'SENTINEL', 'MASTER', SENTINEL_MASTER)).split('\n');
-        const field = (name: string) => fields[fields.indexOf(name) + 1];
-        return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
-      });
-    }
+    await startSentinels(
+      {
+        masterName: SENTINEL_MASTER,
+        masterPort: masterTls,
+        // The sentinels watch the data nodes over TLS (tls-replication), as admin, and so talk to one another over TLS
+        // too (their tls-port, which they announce); Kura reaches them on their plain port.
+        config: async () => [
+          `tls-port ${await freePort()}`,
+          'tls-replication yes',
+          `tls-cert-file ${certificates.files.serverCert}`,
+          `tls-key-file ${certificates.files.serverKey}`,
+          `tls-ca-cert-file ${certificates.files.ca}`,
+          `sentinel auth-user ${SENTINEL_MASTER} admin`,
+          `sentinel auth-pass ${SENTINEL_MASTER} ${ADMIN_PASSWORD}`,
+        ],
+      },
+      (sentinel) => sentinelSet.sentinels.push(sentinel),
+    );
     // As docs/redis.md has it: the URL gives only the user, the password and TLS; the sentinels name the master.
     const connection = connectRedis({
       url: `rediss://kura:${encodeURIComponent(KURA_PASSWORD)}@ignored`,

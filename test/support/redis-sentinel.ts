@@ -87,31 +87,7 @@ export async function startRedisSentinels(
     const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(options.relay === false ? master.port : link.port)] });
     servers.push(replica);
     await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
-    const sentinels: RedisServer[] = [];
-    for (let index = 0; index < 3; index += 1) {
-      const sentinel = await startRedisServer({
-        program: 'redis-sentinel',
-        config: () =>
-          [
-            `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 2`,
-            `sentinel down-after-milliseconds ${masterName} ${downAfterMs}`,
-            // Also how long the sentinels leave a replica that names another master (the relay) before pointing it at
-            // the master directly (+fix-slave-config), which would take the relay out of the path: 30 s outlasts a test.
-            `sentinel failover-timeout ${masterName} 30000`,
-            `sentinel parallel-syncs ${masterName} 1`,
-            '',
-          ].join('\n'),
-      });
-      servers.push(sentinel);
-      sentinels.push(sentinel);
-    }
-    for (const sentinel of sentinels) {
-      await until(`sentinel ${sentinel.port} to see the replica and two other sentinels`, async () => {
-        const fields = (await redisCli(sentinel.port, 'SENTINEL', 'MASTER', masterName)).split('\n');
-        const field = (name: string) => fields[fields.indexOf(name) + 1];
-        return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
-      });
-    }
+    const sentinels = await startSentinels({ masterName, masterPort: master.port, downAfterMs }, (sentinel) => servers.push(sentinel));
     return {
       masterName,
       master,
@@ -129,4 +105,45 @@ export async function startRedisSentinels(
     await stop();
     throw error;
   }
+}
+
+/**
+ * Three `redis-sentinel`s watching the master at `masterPort` (quorum 2, down after `downAfterMs`, 1000 by default),
+ * and `config` lines of their own (TLS, credentials: `config(index)` for each); resolves once each knows one replica and the other two.
+ * `started` gets each one as it starts, so that a caller can stop them all whatever happens after.
+ */
+export async function startSentinels(
+  options: { masterName: string; masterPort: number; downAfterMs?: number; config?: (index: number) => Promise<string[]> | string[] },
+  started: (sentinel: RedisServer) => void,
+): Promise<RedisServer[]> {
+  const { masterName } = options;
+  const sentinels: RedisServer[] = [];
+  for (let index = 0; index < 3; index += 1) {
+    const own = (await options.config?.(index)) ?? [];
+    const sentinel = await startRedisServer({
+      program: 'redis-sentinel',
+      config: () =>
+        [
+          `sentinel monitor ${masterName} 127.0.0.1 ${options.masterPort} 2`,
+          `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
+          // Also how long the sentinels leave a replica that names another master (a relay) before pointing it at
+          // the master directly (+fix-slave-config), which would take the relay out of the path: 30 s outlasts a test.
+          `sentinel failover-timeout ${masterName} 30000`,
+          `sentinel parallel-syncs ${masterName} 1`,
+          // After the monitor line, which the master's own directives (auth-user, ...) refer to.
+          ...own,
+          '',
+        ].join('\n'),
+    });
+    started(sentinel);
+    sentinels.push(sentinel);
+  }
+  for (const sentinel of sentinels) {
+    await until(`sentinel ${sentinel.port} to see the replica and two other sentinels`, async () => {
+      const fields = (await redisCli(sentinel.port, 'SENTINEL', 'MASTER', masterName)).split('\n');
+      const field = (name: string) => fields[fields.indexOf(name) + 1];
+      return field('num-slaves') === '1' && field('num-other-sentinels') === '2';
+    });
+  }
+  return sentinels;
 }

@@ -122,8 +122,8 @@ function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
 }
 
 function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
-  const seed = new URL(options.url ?? DEFAULT_REDIS_URL);
-  const { url: _url, ...defaults } = redisClientDefaults(options);
+  const { url, ...defaults } = redisClientDefaults(options);
+  const seed = new URL(url);
   const cluster = createCluster({
     // A cluster hands its own protocol and command options to every node's client, whatever `defaults` say.
     RESP: defaults.RESP,
@@ -133,7 +133,7 @@ function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
     // A node that stops answering is dropped from the slot map and found again by the next command.
     maxCommandRedirections: 4,
   });
-  watchConnectFailures(cluster, owner, seed.href);
+  watchConnectFailures(cluster, owner, url);
   return {
     send: (args) => cluster.sendCommand(firstKeyOf(args), false, args),
     async sendThen(args, then) {
@@ -153,7 +153,7 @@ function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
 }
 
 function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
-  const { url: _url, RESP, commandOptions, ...nodeClientOptions } = redisClientDefaults(options);
+  const { url, RESP, commandOptions, ...nodeClientOptions } = redisClientDefaults(options);
   const sentinel = createSentinel({
     // A sentinel client's protocol and command options are its own, not its nodes' (node-redis v6).
     RESP,
@@ -168,7 +168,7 @@ function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
     // The sentinels' pub/sub announces a failover; this also catches one announced while disconnected.
     scanInterval: 1000,
   });
-  watchConnectFailures(sentinel, owner, options.url ?? DEFAULT_REDIS_URL);
+  watchConnectFailures(sentinel, owner, url);
   return {
     send: (args) => sentinel.sendCommand(false, args),
     async sendThen(args, then) {
