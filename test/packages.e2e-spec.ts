@@ -33,8 +33,21 @@ beforeAll(async () => {
   await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
   const kuraStoreOnRedis = packed.tarballs.filter((tarball) => /kura-(common|connect|redis)-/.test(tarball));
   await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'express-session@1']);
+  // An express-session app on DynamoDB: KuraStore's packages for DynamoDB only, no NestJS.
+  const onDynamoDb = join(outside, 'app-dynamodb');
+  await mkdir(onDynamoDb);
+  await writeFile(join(onDynamoDb, 'package.json'), JSON.stringify({ name: 'an-app-on-dynamodb', private: true, type: 'module' }));
+  const kuraStoreOnDynamoDb = packed.tarballs.filter((tarball) => /kura-(common|connect|dynamodb)-/.test(tarball));
+  await installPacked(onDynamoDb, { ...packed, tarballs: kuraStoreOnDynamoDb }, ['@aws-sdk/client-dynamodb@3', 'express-session@1']);
 }, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
+
+/** Runs the repository's TypeScript on `file` in `folder`, strict, NodeNext, with library declarations checked. */
+function typeCheck(folder: string, file: string) {
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--experimentalDecorators', file];
+  return run(process.execPath, [tsc, ...args], { cwd: folder });
+}
 
 describe('the packed libraries', () => {
   it.each(PACKAGES)('@kura/%s holds its compiled code, types and manifest, and no tests or sources', (name) => {
@@ -66,10 +79,37 @@ export const onRedis: KuraStore = new KuraStore({ adapter: new RedisConnectSessi
 export const all = [SessionModule, SessionGuard, StoreUnavailableError];
 `,
     );
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--experimentalDecorators', 'check.ts'];
+    await expect(typeCheck(app, 'check.ts')).resolves.toBeDefined();
+  }, 60_000);
 
-    await expect(run(process.execPath, [tsc, ...args], { cwd: app })).resolves.toBeDefined();
+  // `skipLibCheck` is off (tsc's own default): every declaration the packages ship is checked, and none may name a
+  // package the app does not have (@kura/dynamodb and the AWS SDK on Redis; @kura/session, @kura/accounts, NestJS).
+  it.each([
+    {
+      folder: 'app-redis5',
+      source: `import { KuraStore, type KuraStoreOptions, type DynamoDbConnectionOptions, type TableBootstrapStep } from '@kura/connect';
+import { connectRedis, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
+const options: KuraStoreOptions = { adapter: new RedisConnectSessionStore(connectRedis({ url: 'redis://127.0.0.1:6379' })) };
+export const store: KuraStore = new KuraStore(options);
+export const ensured: Promise<TableBootstrapStep | undefined> = store.ensureTable();
+export const connection: DynamoDbConnectionOptions = { region: 'eu-west-1' };
+export const kinds = [RedisSessionStore];
+`,
+    },
+    {
+      folder: 'app-dynamodb',
+      source: `import { KuraStore, type KuraStoreOptions } from '@kura/connect';
+import { createDynamoDbClients, DynamoDbCallLog, DynamoDbSessionStore } from '@kura/dynamodb';
+const options: KuraStoreOptions = { connection: { region: 'eu-west-1', callLog: new DynamoDbCallLog() } };
+export const store: KuraStore = new KuraStore(options);
+export const own: KuraStore = new KuraStore({ client: createDynamoDbClients({ region: 'eu-west-1' }).client });
+export const kinds = [DynamoDbSessionStore];
+`,
+    },
+  ])('give TypeScript their types in KuraStore alone ($folder), library declarations checked too', async ({ folder, source }) => {
+    await writeFile(join(outside, folder, 'check.ts'), source);
+
+    await expect(typeCheck(join(outside, folder), 'check.ts')).resolves.toBeDefined();
   }, 60_000);
 
   it('keep an express-session session in DynamoDB through the installed KuraStore', async () => {

@@ -1,13 +1,6 @@
-/** A user as stored. `email` is normalised (trimmed, lower-case) and unique. Times are epoch milliseconds. */
-export interface UserRecord {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string | null;
-  readonly passwordHash: string;
-  readonly createdAt: number;
-  /** Goes up by one with every password change; sessions issued on an older version end with it. Absent: 0. */
-  readonly credentialVersion?: number;
-}
+import type { UserRecord } from '@kura/common';
+
+export type { UserRecord } from '@kura/common';
 
 /** What may be shown of a user. */
 export interface PublicUser {

@@ -1,5 +1,10 @@
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { type Clock, systemClock, ManualClock } from './clock.js';
 export type { ConnectSessionStore, ConnectSessionItem, ConnectSessionChange } from './connect-session-store.port.js';
+export type { SessionRecord, SessionUser } from './session-record.js';
+export type { SessionStore, SessionExtension, RegisterEntry, RegisterOutcome, EndOptions, EndedSession } from './session-store.port.js';
+export type { SessionData, SessionDataStore } from './session-data-store.port.js';
+export type { UserRecord, UserStore } from './user-store.port.js';
+export type { LoginAttemptStore } from './login-attempt-store.port.js';
 export { effectiveExpiry } from './session-expiry.js';
 export { EmailTakenError } from './email-taken.error.js';

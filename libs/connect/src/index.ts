@@ -5,9 +5,10 @@
  * `StoreUnavailableError` for a 503.
  */
 export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.js';
-export { type KuraStoreOptions, type DynamoDbClient, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
+export { type KuraStoreOptions, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
 export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange } from '@kura/common';
 // The DynamoDB helpers (createDynamoDbClients, DynamoDbCallLog, RequestSigningSha256, the table's definition) are
 // @kura/dynamodb's: importing them from here would load the AWS SDK into every app, Redis ones included.
-export type { DynamoDbConnectionOptions, DynamoDbCallTotals } from '@kura/dynamodb';
+// Their types are declared here by shape (see dynamodb.types.ts): a project on Redis has no @kura/dynamodb to take them from.
+export type { DynamoDbConnectionOptions, DynamoDbClient, DynamoDbCallTotals, TableBootstrapStep } from './dynamodb.types.js';

@@ -1,8 +1,5 @@
 import { type Clock, type ConnectSessionStore, systemClock } from '@kura/common';
-import type { DynamoDbClients, DynamoDbConnectionOptions } from '@kura/dynamodb';
-
-/** The AWS SDK's `DynamoDBClient` (from `@aws-sdk/client-dynamodb`). */
-export type DynamoDbClient = DynamoDbClients['client'];
+import type { DynamoDbClient, DynamoDbConnectionOptions } from './dynamodb.types.js';
 
 export interface KuraStoreOptions {
   /**

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
-import type { StoreErrorWording, TableBootstrapStep } from '@kura/dynamodb';
+import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
-import { type DynamoDbClient, type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
+import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
 import { SessionTooLargeError } from './session-too-large.error.js';
 import {
   applyChanges,
@@ -70,7 +72,7 @@ export class KuraStore extends EventEmitter {
   declare generate?: (req: object) => void;
 
   /** The DynamoDB client, when DynamoDB is the storage (once its adapter has loaded). */
-  private client: DynamoDbClient | undefined;
+  private client: DynamoDBClient | undefined;
   private readonly ownsClient: boolean;
   private closed = false;
   /** The storage: the adapter given, or the DynamoDB adapter once loaded (`storage` until then). */
@@ -92,7 +94,8 @@ export class KuraStore extends EventEmitter {
     } else {
       this.tableName = settings.tableName;
       this.storage = loadDynamoDb().then((dynamodb) => {
-        const client = settings.client ?? dynamodb.createDynamoDbClients(settings.connection!).client;
+        // The options' shapes stand for these types (dynamodb.types.ts), and the options were checked.
+        const client = (settings.client as DynamoDBClient | undefined) ?? dynamodb.createDynamoDbClients(settings.connection as ConnectionOptions).client;
         this.client = client;
         if (this.closed && this.ownsClient) client.destroy();
         return (this.items = new dynamodb.DynamoDbConnectSessionStore(client, { tableName: settings.tableName, consistentRead: settings.consistentRead, wording: WORDING }));

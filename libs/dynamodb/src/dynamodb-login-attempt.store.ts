@@ -1,5 +1,5 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LoginAttemptStore } from '@kura/accounts';
+import type { LoginAttemptStore } from '@kura/common';
 import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';

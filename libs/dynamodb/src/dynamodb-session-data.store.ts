@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { SessionData, SessionDataStore } from '@kura/session';
+import type { SessionData, SessionDataStore } from '@kura/common';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 

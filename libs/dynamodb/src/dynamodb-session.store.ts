@@ -1,4 +1,4 @@
-import { effectiveExpiry } from '@kura/common';
+import { effectiveExpiry, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
-import type { EndedSession, EndOptions, RegisterEntry, RegisterOutcome, SessionData, SessionDataStore, SessionExtension, SessionRecord, SessionStore } from '@kura/session';
 import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';

@@ -1,6 +1,5 @@
-import { EmailTakenError } from '@kura/common';
+import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { UserRecord, UserStore } from '@kura/accounts';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */

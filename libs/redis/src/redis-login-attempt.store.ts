@@ -1,4 +1,4 @@
-import type { LoginAttemptStore } from '@kura/accounts';
+import type { LoginAttemptStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';

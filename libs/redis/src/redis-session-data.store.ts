@@ -1,4 +1,4 @@
-import type { SessionData, SessionDataStore } from '@kura/session';
+import type { SessionData, SessionDataStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';

@@ -1,5 +1,4 @@
-import { effectiveExpiry, StoreUnavailableError } from '@kura/common';
-import type { EndedSession, EndOptions, RegisterEntry, RegisterOutcome, SessionData, SessionDataStore, SessionExtension, SessionRecord, SessionStore } from '@kura/session';
+import { effectiveExpiry, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';

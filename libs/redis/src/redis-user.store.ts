@@ -1,5 +1,4 @@
-import { EmailTakenError } from '@kura/common';
-import type { UserRecord, UserStore } from '@kura/accounts';
+import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
 import { RedisScript } from './redis-script.js';

@@ -1,0 +1,23 @@
+/** A session's application state: a JSON object and the version it was written at (0: never written). */
+export interface SessionData {
+  readonly data: Record<string, unknown>;
+  readonly version: number;
+}
+
+/**
+ * Per-session JSON documents, written with optimistic concurrency: a write names the version it read and
+ * fails if another write landed in between, so no update is ever lost.
+ */
+export interface SessionDataStore {
+  /** The document, strongly consistent; `{data: {}, version: 0}` when none was written. */
+  read(sessionId: string): Promise<SessionData>;
+
+  /**
+   * Writes `data` as version `expectedVersion + 1` if the stored version is still `expectedVersion`.
+   * Returns `false` (writing nothing) when it is not. `expiresAt` (epoch ms) bounds how long the engine keeps it.
+   */
+  write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean>;
+
+  /** Keeps the document at least until `expiresAt` (epoch ms): a new session took it over. Absent documents stay absent. */
+  retain(sessionId: string, expiresAt: number): Promise<void>;
+}

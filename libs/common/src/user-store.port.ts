@@ -1,0 +1,26 @@
+/** A user as stored. `email` is normalised (trimmed, lower-case) and unique. Times are epoch milliseconds. */
+export interface UserRecord {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly passwordHash: string;
+  readonly createdAt: number;
+  /** Goes up by one with every password change; sessions issued on an older version end with it. Absent: 0. */
+  readonly credentialVersion?: number;
+}
+
+/**
+ * Where accounts live. Failures to reach the engine throw `StoreUnavailableError`. Every write is safe to
+ * retry: a write whose answer was lost and that is sent again recognises its own effect.
+ */
+export interface UserStore {
+  /** Stores a new user; throws `EmailTakenError` if the email already has another account (atomically). */
+  insert(user: UserRecord): Promise<void>;
+  /** Reads a user by normalised email, strongly consistent. */
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  /**
+   * Replaces the password hash if it is still `expectedHash`, raising the credential version by one; returns
+   * the new version, or `undefined` (nothing written) when the hash had changed.
+   */
+  replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined>;
+}
