@@ -11,6 +11,7 @@ import { type RedisServer, startRedisServer } from './support/redis-server.js';
  */
 type Handler = (event: ReturnType<typeof httpApiEvent>, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 let handler: Handler;
+let shutdown: () => Promise<void>;
 let redis: RedisServer | undefined;
 let port: number;
 const context = { awsRequestId: 'test', getRemainingTimeInMillis: () => 10_000 } as Context;
@@ -28,9 +29,11 @@ beforeAll(async () => {
     KURA_DOCS_UI: 'false',
     AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api',
   });
-  ({ handler } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler });
+  ({ handler, shutdown } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler; shutdown: typeof shutdown });
 });
 afterAll(async () => {
+  // The environment's app first: its Redis client would keep reconnecting to the stopped server, holding Jest's worker.
+  await shutdown();
   await redis?.stop();
 });
 

@@ -13,6 +13,7 @@ import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
  * come from `serverless.yml`). Configuration problems fail that invocation with every problem listed.
  */
 interface Booted {
+  readonly app: Awaited<ReturnType<typeof createApp>>;
   readonly serve: PromiseHandler<APIGatewayProxyEventV2>;
   /** Absent with the memory store: there are no DynamoDB calls to report. */
   readonly metrics: InvocationMetrics | undefined;
@@ -30,6 +31,7 @@ async function boot(): Promise<Booted> {
     (request.raw.socket as { encrypted?: boolean }).encrypted = request.headers['x-forwarded-proto'] === 'https';
   });
   return {
+    app,
     serve: awsLambdaFastify(withUnvalidatedInject(fastify), { callbackWaitsForEmptyEventLoop: false }),
     metrics: calls && new InvocationMetrics(calls),
   };
@@ -56,6 +58,17 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
   const result = await serve(withRequestId(event, context.awsRequestId), context);
   metrics?.flush(context.awsRequestId, result.statusCode);
   return result;
+}
+
+/**
+ * Ends this environment's app and its store connections (a Redis client would otherwise keep reconnecting to a
+ * server that went away); the next invocation boots a new one. For tests, and for a runtime that announces its end.
+ */
+export async function shutdown(): Promise<void> {
+  const ending = booted;
+  booted = undefined;
+  const app = await ending?.then(({ app }) => app, () => undefined);
+  await app?.close();
 }
 
 /**
