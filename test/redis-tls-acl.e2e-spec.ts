@@ -314,15 +314,7 @@ describeWith('Redis behind Sentinel over TLS, when its master dies', () => {
 
     await master!.kill();
     const started = Date.now();
-    let after: unknown;
-    await until(
-      'Kura to write through the promoted replica',
-      async () => {
-        after = await data.write('after-failover', { written: true }, 0, Date.now() + 60_000);
-        return after === true;
-      },
-      30_000,
-    );
+    await until('Kura to write through the promoted replica', async () => (await data.write('after-failover', { written: true }, 0, Date.now() + 60_000)) === true, 30_000);
     console.log(`Sentinel over TLS: Kura wrote to the promoted replica ${Date.now() - started} ms after the master was killed`);
 
     expect(refusedOnMaster).toEqual([]);

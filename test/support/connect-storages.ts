@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDbCallLog, type DynamoDbConnectionOptions } from '@kura/dynamodb';
-import { ensureConnectSessionTable } from '@kura/dynamodb';
+import { DynamoDbCallLog, type DynamoDbConnectionOptions, ensureConnectSessionTable } from '@kura/dynamodb';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import type { ConnectStorage, StoreOptionsHandle } from '../contracts/connect-app.suite.js';
 import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './engine.js';

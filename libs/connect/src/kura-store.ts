@@ -144,7 +144,7 @@ export class KuraStore extends EventEmitter {
   destroy(sessionId: string, callback: Done): void;
   destroy(sessionId: string, callback?: Done): Promise<void> | void {
     return settle(
-      Promise.resolve().then(() => this.write((items) => items.delete(itemKeyOf(checkedId(sessionId))))),
+      Promise.resolve().then(() => this.onStorage((items) => items.delete(itemKeyOf(checkedId(sessionId))))),
       callback,
     );
   }
@@ -194,14 +194,13 @@ export class KuraStore extends EventEmitter {
   }
 
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
-  private write<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
+  private onStorage<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
     return this.items ? call(this.items) : this.storage.then(call);
   }
 
   private async read(sessionId: string): Promise<StoredSession | null> {
     const id = itemKeyOf(checkedId(sessionId));
-    const items = this.items ?? (await this.storage);
-    const item = await items.read(id, this.clock.now());
+    const item = await this.onStorage((items) => items.read(id, this.clock.now()));
     if (!item) return null;
     const loaded = fromDocument(item);
     this.reads.mark(loaded, { sessionId, id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
@@ -218,13 +217,13 @@ export class KuraStore extends EventEmitter {
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
     const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
-    if (expiresAtMs <= now) return this.write((items) => items.delete(id));
+    if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id));
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
-      if (call === 'touch') return this.write((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
+      if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
       const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
       checkSize(written);
-      return this.write((items) => items.replace(id, written)).then(() => {
+      return this.onStorage((items) => items.replace(id, written)).then(() => {
         this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
       });
     }
@@ -236,7 +235,7 @@ export class KuraStore extends EventEmitter {
     const cookieJson = document ? document.cookie : cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
-    return this.write((items) => items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)).then((written) => {
+    return this.onStorage((items) => items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)).then((written) => {
       if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs });
     });
   }
