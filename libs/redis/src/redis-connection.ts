@@ -2,7 +2,8 @@ import { createCluster, createSentinel } from 'redis';
 import type { RedisCommander } from './redis-script.js';
 import { createRedisClient, DEFAULT_REDIS_URL, redisClientDefaults, type RedisConnectionOptions, watchConnectFailures } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
-import { noteConnectFailure, ReplicaAckError } from './redis-errors.js';
+import { durableWrites } from './redis-durable.js';
+import { noteConnectFailure } from './redis-errors.js';
 
 /**
  * A live connection to Redis for Kura's stores: commands go through `sendCommand` (the stores' only way in),
@@ -242,7 +243,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
   const shared = linkFor(options, connection);
   const replicas = options.waitForReplicas?.replicas ?? 0;
   const waitMs = options.waitForReplicas?.timeoutMs ?? 500;
-  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => ({ link: linkFor(options, connection), busy: 0 })) : [];
+  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => linkFor(options, connection)) : [];
   let opening: Promise<void> | undefined;
   let closed = false;
   const connect = (link: RedisLink) =>
@@ -252,31 +253,20 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       () => undefined,
     );
   const log = options.commandLog;
-  const durableSend = async (args: string[]) => {
-    if (durable.length === 0) return shared.send(args);
-    const lane = durable.reduce((idlest, other) => (other.busy < idlest.busy ? other : idlest));
-    lane.busy += 1;
-    try {
-      const [reply, acknowledged] = await lane.link.sendThen(args, ['WAIT', String(replicas), String(waitMs)]);
-      if (Number(acknowledged) < replicas) throw new ReplicaAckError(Number(acknowledged), replicas, waitMs);
-      return reply;
-    } finally {
-      lane.busy -= 1;
-    }
-  };
+  const durableSend = durable.length === 0 ? (args: string[]) => shared.send(args) : durableWrites(durable.map((link) => (args, then) => link.sendThen(args, then)), replicas, waitMs);
   return Object.assign<RedisConnection, RedisConnection>(connection, {
     description: describeRedis(options),
     sendCommand: log ? (args) => log.time(args, () => shared.send(args)) : (args) => shared.send(args),
     sendDurable: log ? (args) => log.time(args, () => durableSend(args)) : durableSend,
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
-      opening ??= Promise.all([shared, ...durable.map(({ link }) => link)].map(connect)).then(() => undefined);
+      opening ??= Promise.all([shared, ...durable].map(connect)).then(() => undefined);
       return opening;
     },
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([shared, ...durable.map(({ link }) => link)].map((link) => link.close()));
+      await Promise.all([shared, ...durable].map((link) => link.close()));
     },
   });
 }
