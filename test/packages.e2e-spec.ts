@@ -25,14 +25,14 @@ beforeAll(async () => {
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
   // `redis` with no version, as the README has it: whatever npm gives a new user today.
-  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
-  // An express-session app on Redis, still on node-redis 5 (the peer range also takes it): KuraStore's packages for
-  // Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
+  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
+  // An express-session app on Redis, still on node-redis 5 and ioredis 5 (the peer ranges also take them):
+  // KuraStore's packages for Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
   const older = join(outside, 'app-redis5');
   await mkdir(older);
   await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
   const kuraStoreOnRedis = packed.tarballs.filter((tarball) => /kura-(common|connect|redis)-/.test(tarball));
-  await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'express-session@1']);
+  await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'ioredis@5', 'express-session@1']);
   // An express-session app on DynamoDB: KuraStore's packages for DynamoDB only, no NestJS.
   const onDynamoDb = join(outside, 'app-dynamodb');
   await mkdir(onDynamoDb);
@@ -88,9 +88,13 @@ export const all = [SessionModule, SessionGuard, StoreUnavailableError];
     {
       folder: 'app-redis5',
       source: `import { KuraStore, type KuraStoreOptions, type DynamoDbConnectionOptions, type TableBootstrapStep } from '@kura/connect';
-import { connectRedis, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
+import { connectRedis, fromIoredis, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
+import { Cluster, Redis } from 'ioredis';
 const options: KuraStoreOptions = { adapter: new RedisConnectSessionStore(connectRedis({ url: 'redis://127.0.0.1:6379' })) };
 export const store: KuraStore = new KuraStore(options);
+const ioredis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+export const onIoredis: KuraStore = new KuraStore({ adapter: new RedisConnectSessionStore(fromIoredis(ioredis, { waitForReplicas: { replicas: 1, timeoutMs: 500, connections: [ioredis.duplicate()] } })) });
+export const onIoredisCluster = new RedisSessionStore(fromIoredis(new Cluster([{ host: '127.0.0.1', port: 7000 }], { lazyConnect: true })));
 export const ensured: Promise<TableBootstrapStep | undefined> = store.ensureTable();
 export const connection: DynamoDbConnectionOptions = { region: 'eu-west-1' };
 export const kinds = [RedisSessionStore];
@@ -189,6 +193,34 @@ store.close();
     const { stdout } = await run(process.execPath, [bundle], { cwd: join(outside, 'bundled') });
 
     expect(JSON.parse(stdout)).toEqual({ user: 'ada' });
+  }, 60_000);
+
+  (redisServerMissing() ? it.skip : it).each([
+    ['app', 6],
+    ['app-redis5', 5],
+  ])("keep an express-session session in Redis through the installed KuraStore on an app's own ioredis client (%s: ioredis %i)", async (folder, major) => {
+    const server = await startRedisServer();
+    try {
+      const script = `import { createRequire } from 'node:module';
+import { KuraStore } from '@kura/connect';
+import { fromIoredis, RedisConnectSessionStore } from '@kura/redis';
+import { Redis } from 'ioredis';
+const client = new Redis('${server.url}', { enableOfflineQueue: false, lazyConnect: true });
+await client.connect();
+const store = new KuraStore({ adapter: new RedisConnectSessionStore(fromIoredis(client)) });
+await store.set('sid-1', { cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), httpOnly: true, path: '/' }, user: 'ada' });
+const read = await store.get('sid-1');
+const keys = await client.keys('kura:connect:*');
+await store.destroy('sid-1');
+const ioredis = Number(createRequire(import.meta.url)('ioredis/package.json').version.split('.')[0]);
+console.log(JSON.stringify({ ioredis, user: read?.user, keys: keys.length, after: (await store.get('sid-1')) ?? null }));
+client.disconnect();`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, folder) });
+
+      expect(JSON.parse(stdout)).toEqual({ ioredis: major, user: 'ada', keys: 1, after: null });
+    } finally {
+      await server.stop();
+    }
   }, 60_000);
 
   (redisServerMissing() ? it.skip : it).each([

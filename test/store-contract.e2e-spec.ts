@@ -1,8 +1,10 @@
 import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
+import { StoreUnavailableError } from '@kura/common';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
-import { connectRedis, createRedisClient } from '@kura/redis';
+import { connectRedis, createRedisClient, fromIoredis } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
+import { Cluster, Redis } from 'ioredis';
 import { createClient } from 'redis';
 import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
@@ -64,6 +66,18 @@ if (redisRunsPossible('the store contract on Redis')) {
     onRedisServer((url) => createClient({ url }).on('error', () => undefined)),
   );
 
+  // An app on ioredis hands the stores its own client: no second Redis library, its own settings.
+  storeContract("Redis through an app's own ioredis client", async () => {
+    const server = await startRedisServer();
+    const client = new Redis(server.url, { enableOfflineQueue: false, lazyConnect: true });
+    closers.push(async () => {
+      client.disconnect();
+      await server.stop();
+    });
+    await client.connect();
+    return redisStores(fromIoredis(client));
+  });
+
   /** A Redis Cluster of three masters, reached through one seed node; shared by the contract and the user store. */
   let clusterUrl: string | undefined;
   const onCluster = (() => {
@@ -84,6 +98,18 @@ if (redisRunsPossible('the store contract on Redis')) {
 
   storeContract('a Redis Cluster of three masters', async () => {
     const redis = await onCluster();
+    return redisStores(redis);
+  });
+
+  storeContract("a Redis Cluster of three masters through an app's own ioredis Cluster", async () => {
+    await onCluster();
+    const seed = new URL(clusterUrl!);
+    const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
+    closers.unshift(() => cluster.disconnect());
+    await cluster.connect();
+    const redis = fromIoredis(cluster);
+    // removeAll scans every master: the commander reaches each one.
+    expect(redis.masters?.()).toHaveLength(3);
     return redisStores(redis);
   });
 
@@ -117,6 +143,27 @@ if (redisRunsPossible('the store contract on Redis')) {
 
       expect(sizes).toHaveLength(3);
       expect(sizes.every((size) => size > 0)).toBe(true);
+    });
+
+    it('through ioredis: a durable write goes out with its WAIT in one pipeline, which a Cluster takes', async () => {
+      await onCluster();
+      const seed = new URL(clusterUrl!);
+      const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
+      try {
+        await cluster.connect();
+        // A Cluster sends a pipeline to the one node that owns its keys; WAIT has none. These masters have no
+        // replicas, so WAIT 1 answers 0 after its timeout: the write is made, and refused as not durable.
+        const sessions = redisStores(fromIoredis(cluster, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).sessions;
+        const now = Date.now();
+        const error = await sessions
+          .insert({ id: `durable-${now}`, user: { id: 'u', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 })
+          .then(() => undefined, (thrown: unknown) => thrown as StoreUnavailableError);
+
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(error!.reason).toMatch(/^only 0 of 1 replica\(s\) confirmed the write within 100 ms/);
+      } finally {
+        cluster.disconnect();
+      }
     });
 
     it("speaks RESP2 to every master, whatever the installed node-redis's default (v6: RESP3)", async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbCallLog, type DynamoDbConnectionOptions, ensureConnectSessionTable } from '@kura/dynamodb';
-import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
+import { connectRedis, fromIoredis, RedisConnectSessionStore, type RedisCommander } from '@kura/redis';
+import { Redis } from 'ioredis';
 import type { ConnectStorage, StoreOptionsHandle } from '../contracts/connect-app.suite.js';
 import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './engine.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
@@ -62,23 +63,42 @@ export function dynamoDbStorage(label: string): ConnectStorage {
   };
 }
 
+/** A Redis connection for one store, and how to end it: `connectRedis`'s (node-redis), or an app's own ioredis. */
+type RedisClientFor = (url: string, waitForConnection: boolean) => Promise<{ redis: RedisCommander; close(): Promise<unknown> }>;
+
+const nodeRedis: RedisClientFor = async (url, waitForConnection) => {
+  const redis = connectRedis({ url });
+  const opened = redis.open();
+  if (waitForConnection) await opened;
+  return { redis, close: () => redis.close() };
+};
+
+/** ioredis as its README makes a client, but with no offline queue (what Kura's docs ask of an app on ioredis). */
+const ioredis: RedisClientFor = async (url, waitForConnection) => {
+  const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => 100 });
+  const connected = client.connect();
+  if (waitForConnection) await connected;
+  else connected.catch(() => undefined);
+  return { redis: fromIoredis(client), close: async () => client.disconnect() };
+};
+
 /**
  * KuraStore on its own `redis-server` through `RedisConnectSessionStore` (`adapter`), each store with its own
- * connection; commands counted at the server (`INFO commandstats`), faults injected by a TCP proxy.
+ * connection (node-redis through `connectRedis`, or ioredis through `fromIoredis`); commands counted at the server
+ * (`INFO commandstats`), faults injected by a TCP proxy.
  */
-export function redisStorage(): ConnectStorage {
+export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis'): ConnectStorage {
   let server: RedisServer;
   let proxy: TcpFaultProxy;
   let counter: Awaited<ReturnType<typeof redisCommandCounter>>;
   let inspector: ReturnType<typeof connectRedis>;
+  const connect = client === 'ioredis' ? ioredis : nodeRedis;
   const store = async (url: string, commandTimeoutMs: number, { waitForConnection = true } = {}): Promise<StoreOptionsHandle> => {
-    const redis = connectRedis({ url });
-    const opened = redis.open();
-    if (waitForConnection) await opened;
-    return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close: () => redis.close() };
+    const { redis, close } = await connect(url, waitForConnection);
+    return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close: async () => void (await close()) };
   };
   return {
-    name: 'Redis',
+    name: client === 'ioredis' ? 'Redis through ioredis' : 'Redis',
     freedAtExpiry: true,
     setUp: async () => {
       server = await startRedisServer();
@@ -111,8 +131,11 @@ export function redisStorage(): ConnectStorage {
   };
 }
 
-/** Runs `suite` on DynamoDB Local and, where `redis-server` is installed, on Redis (else says why it skips). */
+/** Runs `suite` on DynamoDB Local and, where `redis-server` is installed, on Redis through each client (else says why it skips). */
 export function onEveryStorage(label: string, suite: (storage: ConnectStorage) => void): void {
   suite(dynamoDbStorage(label));
-  if (redisRunsPossible('KuraStore on Redis')) suite(redisStorage());
+  if (redisRunsPossible('KuraStore on Redis')) {
+    suite(redisStorage());
+    suite(redisStorage('ioredis'));
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * @kura/redis — Kura's storage on Redis 7+ (node-redis v5 or v6). The only lib that imports a Redis client.
+ * @kura/redis — Kura's storage on Redis 7+, through node-redis (v5 or v6: `connectRedis`, `createRedisClient`) or
+ * an ioredis client of your own (v5 or v6: `fromIoredis`). The only lib that talks to a Redis client.
  */
 export { createRedisClient, type RedisConnectionOptions, type RedisTlsOptions } from './redis-client.js';
 export { RedisCommandLog, type RedisCommandListener } from './redis-command-log.js';
@@ -9,5 +10,6 @@ export { RedisSessionDataStore } from './redis-session-data.store.js';
 export { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
 export { RedisUserStore } from './redis-user.store.js';
 export { RedisConnectSessionStore } from './redis-connect-session.store.js';
+export { fromIoredis, type IoredisClient, type IoredisCommanderOptions, type IoredisPipeline } from './redis-ioredis.js';
 export { redisKeys, type RedisKeys, type RedisStoreOptions } from './redis-keys.js';
 export type { RedisCommander } from './redis-script.js';

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { withConnectFailure } from './redis-errors.js';
 
 /**
- * What the adapters need of a node-redis client: one raw command at a time. Replies may come in RESP2 (what
- * Kura's own clients speak) or RESP3 (node-redis v6's default for a client of your own): the adapters read both.
+ * What the adapters need of a Redis client (node-redis's, or ioredis's through `fromIoredis`): one raw command at
+ * a time. Replies may come in RESP2 (what Kura's own clients speak) or RESP3 (the default of node-redis v6 and
+ * ioredis v6 for a client of your own): the adapters read both.
  */
 export interface RedisCommander {
   sendCommand(args: string[]): Promise<unknown>;

@@ -1,0 +1,154 @@
+import { once } from 'node:events';
+import { StoreUnavailableError } from '@kura/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
+import { until } from '../../../test/support/redis-cluster.js';
+import { answers, redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { RedisConnectSessionStore } from './redis-connect-session.store.js';
+import { fromIoredis } from './redis-ioredis.js';
+import { RedisSessionStore } from './redis-session.store.js';
+
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING fromIoredis: ${missing}`);
+const describeWithRedis = missing ? describe.skip : describe;
+
+/** What an app on ioredis is told to set: no offline queue, so an outage fails commands at once. */
+const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, retryStrategy: () => 50 };
+
+/** An ioredis client on `url`, connected. */
+async function ioredis(url: string, options: RedisOptions = {}): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, ...options });
+  await client.connect();
+  return client;
+}
+
+if (!missing) {
+  /** The adapter on a redis-server of its own, through an ioredis client made with `options`. */
+  const onRedisServer = (options: RedisOptions) => async () => {
+    const server = await startRedisServer();
+    const client = await ioredis(server.url, options);
+    return {
+      sut: new RedisConnectSessionStore(fromIoredis(client)),
+      close: async () => {
+        client.disconnect();
+        await server.stop();
+      },
+    };
+  };
+  // ioredis 6 speaks RESP3 by default (map replies as flat lists); RESP2 as ioredis 5 does; RESP3 with objects.
+  connectSessionStoreContract("Redis through an app's own ioredis client (its defaults)", onRedisServer({}));
+  connectSessionStoreContract('Redis through ioredis on RESP2 without an offline queue', onRedisServer({ ...FAIL_FAST, protocol: 2 }));
+  connectSessionStoreContract("Redis through ioredis with RESP3's own reply shapes", onRedisServer({ ...FAIL_FAST, replyMapping: 'resp3' }));
+}
+
+describeWithRedis('fromIoredis when Redis goes away', () => {
+  const session = () => ({ id: newConnectId(), item: connectSession({ user: 'ada' }) });
+  const failureOf = async (work: Promise<unknown>) => {
+    const started = Date.now();
+    const error = await work.then(() => undefined, (thrown: unknown) => thrown);
+    return { error: error as StoreUnavailableError, ms: Date.now() - started };
+  };
+
+  it('fails at once without an offline queue, says why, and serves again when Redis is back, on the same client', async () => {
+    let server: RedisServer = await startRedisServer();
+    const { port } = server;
+    const client = await ioredis(server.url, FAIL_FAST);
+    try {
+      const sut = new RedisConnectSessionStore(fromIoredis(client), { commandTimeoutMs: 1000 });
+      const { id, item } = session();
+      await sut.replace(id, item);
+      const refused = once(client, 'error');
+      await server.stop();
+      // The client's next attempt to connect is refused: that is the reason a command refused meanwhile gives.
+      await refused;
+
+      const { error, ms } = await failureOf(sut.read(id, Date.now()));
+
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(error.reason).toMatch(/^Redis is not connected .*the last attempt failed: nothing accepts connections/);
+      console.log(`  ioredis without an offline queue, Redis stopped: StoreUnavailableError after ${ms} ms (deadline 1000 ms)`);
+      expect(ms).toBeLessThan(500);
+
+      server = await startRedisServer({ port });
+      await until('the same client to serve again', async () => (await sut.read(newConnectId(), Date.now()).then(() => true, () => false)));
+      await sut.replace(id, item);
+      expect(await sut.read(id, Date.now())).toEqual(item);
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it("with ioredis's default offline queue, a command still fails within the store's deadline", async () => {
+    const server = await startRedisServer();
+    const client = await ioredis(server.url, { retryStrategy: () => 50 });
+    try {
+      const sut = new RedisConnectSessionStore(fromIoredis(client), { commandTimeoutMs: 300 });
+      await server.stop();
+      expect(await answers(server.port)).toBe(false);
+
+      const { error, ms } = await failureOf(sut.read(newConnectId(), Date.now()));
+
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(error.reason).toBe('Redis did not answer within the command timeout');
+      console.log(`  ioredis with its offline queue, Redis stopped: StoreUnavailableError after ${ms} ms (deadline 300 ms)`);
+      expect(ms).toBeGreaterThanOrEqual(290);
+      expect(ms).toBeLessThan(1000);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)', () => {
+  let master: RedisServer;
+  let replica: RedisServer;
+  let client: Redis;
+  let lane: Redis;
+  beforeAll(async () => {
+    master = await startRedisServer();
+    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    client = await ioredis(master.url, FAIL_FAST);
+    lane = client.duplicate();
+    await lane.connect();
+    const onReplica = await ioredis(replica.url);
+    try {
+      await until('the replica to be in sync', async () => /master_link_status:up/.test(await onReplica.info('replication')));
+    } finally {
+      onReplica.disconnect();
+    }
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    lane?.disconnect();
+    await replica?.stop();
+    await master?.stop();
+  });
+
+  it('acknowledges a login once the replica has it, on a connection of its own', async () => {
+    const sut = new RedisSessionStore(fromIoredis(client, { waitForReplicas: { replicas: 1, timeoutMs: 1000, connections: [lane] } }));
+    const id = newConnectId();
+    const now = Date.now();
+
+    await sut.insert({ id, user: { id: 'u1', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 });
+
+    const onReplica = await ioredis(replica.url);
+    try {
+      expect(await onReplica.exists(`kura:session:{${id}}`)).toBe(1);
+    } finally {
+      onReplica.disconnect();
+    }
+  });
+
+  it('fails a durable write that no replica confirmed in time, with a reason that says so', async () => {
+    const sut = new RedisSessionStore(fromIoredis(client, { waitForReplicas: { replicas: 2, timeoutMs: 200, connections: [lane] } }));
+    const now = Date.now();
+
+    const error = await sut
+      .insert({ id: newConnectId(), user: { id: 'u2', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 })
+      .then(() => undefined, (thrown: unknown) => thrown as StoreUnavailableError);
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error!.reason).toMatch(/^only 1 of 2 replica\(s\) confirmed the write within 200 ms/);
+  });
+});

@@ -1,0 +1,81 @@
+import { durableWrites, type PipelinedPair } from './redis-durable.js';
+import { noteConnectFailure } from './redis-errors.js';
+import type { RedisCommander } from './redis-script.js';
+
+/**
+ * What Kura uses of an ioredis `Redis` or `Cluster` (v5 or v6), declared by its shape: this package imports
+ * nothing from ioredis, so an app on node-redis installs no ioredis, and one on ioredis no second client.
+ */
+export interface IoredisClient {
+  call(command: string, ...args: string[]): Promise<unknown>;
+  pipeline(): IoredisPipeline;
+  on(event: 'error' | 'ready', listener: (...args: any[]) => void): unknown;
+  /** `true` on a `Cluster`. */
+  readonly isCluster: boolean;
+  /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
+  nodes?(role: 'master'): IoredisClient[];
+}
+
+/** An ioredis pipeline: commands queued, then sent together on one connection. */
+export interface IoredisPipeline {
+  call(command: string, ...args: string[]): IoredisPipeline;
+  exec(): Promise<[error: Error | null, result: unknown][] | null>;
+}
+
+export interface IoredisCommanderOptions {
+  /**
+   * Writes that must survive a failover (login, logout, revocation, password change, registration) are followed
+   * by `WAIT replicas timeoutMs` on the same connection; fewer acknowledgements fail the write with
+   * `StoreUnavailableError` (retrying it is safe). A WAIT holds up every command behind it on its connection
+   * until the replicas answer: give `connections` of their own for these writes (`[client.duplicate(), ...]`),
+   * or they share the client's. @default { replicas: 0 } (no WAIT)
+   */
+  waitForReplicas?: { replicas: number; timeoutMs: number; connections?: readonly IoredisClient[] };
+}
+
+/**
+ * Kura's Redis stores on an ioredis client of your own (`Redis`, or `Cluster` for Redis Cluster; Sentinel and
+ * TLS are the client's own settings): `new RedisSessionStore(fromIoredis(redis))`, and the same for every store.
+ * The client stays yours to connect and to `quit()`.
+ *
+ * Each store bounds every command by its own deadline (`commandTimeoutMs`), whatever the client's settings. For
+ * a Redis outage to fail requests at once instead of queueing them until the deadline, make the client with
+ * `enableOfflineQueue: false` (ioredis queues commands while disconnected by default, and sends them when it
+ * reconnects). Replies may come in RESP2 or RESP3 (ioredis 6's default): the stores read both.
+ */
+export function fromIoredis(client: IoredisClient, options: IoredisCommanderOptions = {}): RedisCommander {
+  const commander: RedisCommander = { sendCommand: sender(client) };
+  // Why the client cannot connect, for the stores' errors (and, handled, no "Unhandled error event" lines).
+  client.on('error', (error: unknown) => noteConnectFailure(commander, error));
+  client.on('ready', () => noteConnectFailure(commander, undefined));
+  const replicas = options.waitForReplicas?.replicas ?? 0;
+  if (replicas > 0) {
+    const { timeoutMs, connections = [client] } = options.waitForReplicas!;
+    commander.sendDurable = durableWrites((connections.length > 0 ? connections : [client]).map(pipelined), replicas, timeoutMs);
+  }
+  if (client.isCluster && client.nodes) {
+    const nodes = client.nodes.bind(client);
+    commander.masters = () => nodes('master').map((master) => ({ sendCommand: sender(master) }));
+  }
+  return commander;
+}
+
+/** One raw command, as the stores send it: `['HGETALL', key]` becomes `call('HGETALL', key)`. */
+function sender(client: IoredisClient): (args: string[]) => Promise<unknown> {
+  return (args) => client.call(args[0]!, ...args.slice(1));
+}
+
+/**
+ * `args`, then `then`, in one pipeline: one connection, in order (on a cluster, the one owning `args`' key;
+ * `then` carries no key).
+ */
+function pipelined(client: IoredisClient): PipelinedPair {
+  return async (args, then) => {
+    const replies = await client.pipeline().call(args[0]!, ...args.slice(1)).call(then[0]!, ...then.slice(1)).exec();
+    if (!replies) throw new Error('The client is offline (reconnecting)');
+    const [[writeError, reply], [thenError, thenReply]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+    if (writeError) throw writeError;
+    if (thenError) throw thenError;
+    return [reply, thenReply];
+  };
+}
