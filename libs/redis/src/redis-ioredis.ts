@@ -4,7 +4,8 @@ import type { RedisCommander } from './redis-script.js';
 
 /**
  * What Kura uses of an ioredis `Redis` or `Cluster` (v5 or v6), declared by its shape: this package imports
- * nothing from ioredis, so an app on node-redis installs no ioredis, and one on ioredis no second client.
+ * nothing from ioredis, so an app on node-redis installs none. (An app on ioredis still gets node-redis, this
+ * package's peer, installed and loaded; its stores then talk through the app's ioredis client alone.)
  */
 export interface IoredisClient {
   call(command: string, ...args: string[]): Promise<unknown>;
