@@ -4,6 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { until } from '../../../test/support/redis-cluster.js';
 import { answers, redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { RedisCommandLog } from './redis-command-log.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 import { fromIoredis } from './redis-ioredis.js';
 import { RedisSessionStore } from './redis-session.store.js';
@@ -96,6 +97,31 @@ describeWithRedis('fromIoredis when Redis goes away', () => {
       expect(ms).toBeLessThan(1000);
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describeWithRedis('fromIoredis with a commandLog', () => {
+  it('counts each command the stores send, by name and outcome, as connectRedis does', async () => {
+    const server = await startRedisServer();
+    const client = await ioredis(server.url, FAIL_FAST);
+    try {
+      const log = new RedisCommandLog();
+      const seen: string[] = [];
+      log.onCommand(({ name, failed }) => seen.push(`${name}${failed ? ' failed' : ''}`));
+      const sut = new RedisConnectSessionStore(fromIoredis(client, { commandLog: log }));
+      const { id, item } = { id: newConnectId(), item: connectSession({ user: 'ada' }) };
+
+      await sut.replace(id, item);
+      await sut.read(id, Date.now());
+      await sut.delete(id);
+
+      // The first script run meets NOSCRIPT (counted as a failed EVALSHA), then loads it with EVAL.
+      expect(seen).toEqual(['EVALSHA failed', 'EVAL', 'HGETALL', 'UNLINK']);
+      expect(log.snapshot()).toEqual({ EVALSHA: { calls: 1, failures: 1 }, EVAL: { calls: 1, failures: 0 }, HGETALL: { calls: 1, failures: 0 }, UNLINK: { calls: 1, failures: 0 } });
+    } finally {
+      client.disconnect();
+      await server.stop();
     }
   });
 });

@@ -1,3 +1,4 @@
+import type { RedisCommandLog } from './redis-command-log.js';
 import { durableWrites, type PipelinedPair } from './redis-durable.js';
 import { noteConnectFailure } from './redis-errors.js';
 import type { RedisCommander } from './redis-script.js';
@@ -32,6 +33,8 @@ export interface IoredisCommanderOptions {
    * or they share the client's. @default { replicas: 0 } (no WAIT)
    */
   waitForReplicas?: { replicas: number; timeoutMs: number; connections?: readonly IoredisClient[] };
+  /** Counts every command the stores send and its round trip (for metrics), as with `connectRedis`. */
+  commandLog?: RedisCommandLog;
 }
 
 /**
@@ -45,14 +48,16 @@ export interface IoredisCommanderOptions {
  * reconnects). Replies may come in RESP2 or RESP3 (ioredis 6's default): the stores read both.
  */
 export function fromIoredis(client: IoredisClient, options: IoredisCommanderOptions = {}): RedisCommander {
-  const commander: RedisCommander = { sendCommand: sender(client) };
+  const log = options.commandLog;
+  const counted = (send: (args: string[]) => Promise<unknown>) => (log ? (args: string[]) => log.time(args, () => send(args)) : send);
+  const commander: RedisCommander = { sendCommand: counted(sender(client)) };
   // Why the client cannot connect, for the stores' errors (and, handled, no "Unhandled error event" lines).
   client.on('error', (error: unknown) => noteConnectFailure(commander, error));
   client.on('ready', () => noteConnectFailure(commander, undefined));
   const replicas = options.waitForReplicas?.replicas ?? 0;
   if (replicas > 0) {
     const { timeoutMs, connections = [client] } = options.waitForReplicas!;
-    commander.sendDurable = durableWrites((connections.length > 0 ? connections : [client]).map(pipelined), replicas, timeoutMs);
+    commander.sendDurable = counted(durableWrites((connections.length > 0 ? connections : [client]).map(pipelined), replicas, timeoutMs));
   }
   if (client.isCluster && client.nodes) {
     const nodes = client.nodes.bind(client);
