@@ -66,7 +66,7 @@ if (redisRunsPossible('the store contract on Redis')) {
     onRedisServer((url) => createClient({ url }).on('error', () => undefined)),
   );
 
-  // An app on ioredis hands the stores its own client: no second Redis library, its own settings.
+  // An app on ioredis hands the stores its own client, with its own settings: no second connection to configure.
   storeContract("Redis through an app's own ioredis client", async () => {
     const server = await startRedisServer();
     const client = new Redis(server.url, { enableOfflineQueue: false, lazyConnect: true });
