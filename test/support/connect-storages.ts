@@ -64,7 +64,7 @@ export function dynamoDbStorage(label: string): ConnectStorage {
 }
 
 /** A Redis connection for one store, and how to end it: `connectRedis`'s (node-redis), or an app's own ioredis. */
-type RedisClientFor = (url: string, waitForConnection: boolean) => Promise<{ redis: RedisCommander; close(): Promise<unknown> }>;
+type RedisClientFor = (url: string, waitForConnection: boolean) => Promise<{ redis: RedisCommander; close(): Promise<void> }>;
 
 const nodeRedis: RedisClientFor = async (url, waitForConnection) => {
   const redis = connectRedis({ url });
@@ -95,7 +95,7 @@ export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis'): C
   const connect = client === 'ioredis' ? ioredis : nodeRedis;
   const store = async (url: string, commandTimeoutMs: number, { waitForConnection = true } = {}): Promise<StoreOptionsHandle> => {
     const { redis, close } = await connect(url, waitForConnection);
-    return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close: async () => void (await close()) };
+    return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close };
   };
   return {
     name: client === 'ioredis' ? 'Redis through ioredis' : 'Redis',

@@ -16,6 +16,12 @@ const describeWithRedis = missing ? describe.skip : describe;
 /** What an app on ioredis is told to set: no offline queue, so an outage fails commands at once. */
 const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, retryStrategy: () => 50 };
 
+/** A new session of `userId`, an hour to live, as a login writes it. */
+function sessionRecord(userId: string) {
+  const now = Date.now();
+  return { id: newConnectId(), user: { id: userId, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 3_600_000 };
+}
+
 /** An ioredis client on `url`, connected. */
 async function ioredis(url: string, options: RedisOptions = {}): Promise<Redis> {
   const client = new Redis(url, { lazyConnect: true, ...options });
@@ -110,9 +116,9 @@ describeWithRedis('fromIoredis with a commandLog', () => {
       const seen: string[] = [];
       log.onCommand(({ name, failed }) => seen.push(`${name}${failed ? ' failed' : ''}`));
       const sut = new RedisConnectSessionStore(fromIoredis(client, { commandLog: log }));
-      const { id, item } = { id: newConnectId(), item: connectSession({ user: 'ada' }) };
+      const id = newConnectId();
 
-      await sut.replace(id, item);
+      await sut.replace(id, connectSession({ user: 'ada' }));
       await sut.read(id, Date.now());
       await sut.delete(id);
 
@@ -153,14 +159,13 @@ describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)
 
   it('acknowledges a login once the replica has it, on a connection of its own', async () => {
     const sut = new RedisSessionStore(fromIoredis(client, { waitForReplicas: { replicas: 1, timeoutMs: 1000, connections: [lane] } }));
-    const id = newConnectId();
-    const now = Date.now();
+    const record = sessionRecord('u1');
 
-    await sut.insert({ id, user: { id: 'u1', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 });
+    await sut.insert(record);
 
     const onReplica = await ioredis(replica.url);
     try {
-      expect(await onReplica.exists(`kura:session:{${id}}`)).toBe(1);
+      expect(await onReplica.exists(`kura:session:{${record.id}}`)).toBe(1);
     } finally {
       onReplica.disconnect();
     }
@@ -168,10 +173,8 @@ describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)
 
   it('fails a durable write that no replica confirmed in time, with a reason that says so', async () => {
     const sut = new RedisSessionStore(fromIoredis(client, { waitForReplicas: { replicas: 2, timeoutMs: 200, connections: [lane] } }));
-    const now = Date.now();
-
     const error = await sut
-      .insert({ id: newConnectId(), user: { id: 'u2', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 })
+      .insert(sessionRecord('u2'))
       .then(() => undefined, (thrown: unknown) => thrown as StoreUnavailableError);
 
     expect(error).toBeInstanceOf(StoreUnavailableError);

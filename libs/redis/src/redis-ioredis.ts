@@ -54,10 +54,10 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
   // Why the client cannot connect, for the stores' errors (and, handled, no "Unhandled error event" lines).
   client.on('error', (error: unknown) => noteConnectFailure(commander, error));
   client.on('ready', () => noteConnectFailure(commander, undefined));
-  const replicas = options.waitForReplicas?.replicas ?? 0;
-  if (replicas > 0) {
-    const { timeoutMs, connections = [client] } = options.waitForReplicas!;
-    commander.sendDurable = counted(durableWrites((connections.length > 0 ? connections : [client]).map(pipelined), replicas, timeoutMs));
+  const wait = options.waitForReplicas;
+  if (wait && wait.replicas > 0) {
+    const lanes = wait.connections?.length ? wait.connections : [client];
+    commander.sendDurable = counted(durableWrites(lanes.map(pipelined), wait.replicas, wait.timeoutMs));
   }
   if (client.isCluster && client.nodes) {
     const nodes = client.nodes.bind(client);
