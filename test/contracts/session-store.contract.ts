@@ -140,8 +140,11 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const past = Date.now() - 2 * HOUR;
         const record = newRecord(past, { idleExpiresAt: past + 60_000 });
         await sut.sessions.insert(record);
+        const ended = await sut.sessions.end(record.id, Date.now());
 
-        expect(await sut.sessions.end(record.id, Date.now())).toEqual({ userId: record.user.id, live: false });
+        // A TTL may delete an expired item at any time after its expiry (DynamoDB Local's sweeper once did, between
+        // this insert and the end): a session gone is not live either. What is found must be found not live.
+        expect([undefined, { userId: record.user.id, live: false }]).toContainEqual(ended);
       });
 
       it('ends a session by owner only for its owner, and says nothing of an unknown id', async () => {
