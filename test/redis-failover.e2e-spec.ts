@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { generateSessionToken, sessionIdOf } from '@kura/session';
 import { startKuraInProcess } from './support/kura-app.js';
 import { redisCli, until } from './support/redis-cluster.js';
-import { redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { FLAVOUR_NAMES, type RedisFlavour, redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
 
 /**
@@ -92,8 +92,8 @@ const percentile = (values: number[], p: number) => {
 };
 
 /** Runs the scenario with `WAIT waitReplicas` on the durable writes (0: none) and returns what it measured. */
-async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Promise<unknown>)[]): Promise<Figures> {
-  const redis: RedisSentinelSetup = await startRedisSentinels();
+async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Promise<unknown>)[], flavour: RedisFlavour = 'redis'): Promise<Figures> {
+  const redis: RedisSentinelSetup = await startRedisSentinels({ flavour });
   cleanups.push(() => redis.stop());
   const restarted: { stop(): Promise<void> }[] = [];
   cleanups.push(() => Promise.all(restarted.map((server) => server.stop())));
@@ -244,7 +244,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   // The old master comes back as a replica of the new one (an operator or Kubernetes restarts it; the sentinels
   // would demote it too, on their next INFO round, up to 10 s later). Until then WAIT 1 has no replica to count.
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  restarted.push(await startRedisServer({ port: redis.master.port, args: ['--appendonly', 'yes', '--replicaof', '127.0.0.1', String(redis.replica.port)] }));
+  restarted.push(await startRedisServer({ flavour, port: redis.master.port, args: ['--appendonly', 'yes', '--replicaof', '127.0.0.1', String(redis.replica.port)] }));
   await until('Kura to log in again after the failover', async () => figures.recoveredAfterMs !== undefined, 30_000);
   stopAt = performance.now() + 1500;
   await load;
@@ -278,7 +278,7 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   }
   console.log(
     [
-      `Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${figures.promotedAfterMs} ms${figures.failoverForcedAfterMs === undefined ? '' : ` (SENTINEL FAILOVER sent after ${figures.failoverForcedAfterMs} ms)`}`,
+      `${FLAVOUR_NAMES[flavour]} Sentinel failover, WAIT ${waitReplicas === 0 ? 'off' : `${waitReplicas} replica (300 ms)`}: replica lagging ${Math.round(killAt - lagAt)} ms (${acknowledgedWhileLagging} operations acknowledged meanwhile, ${figures.acknowledgedOnTheMasterOnly} of them begun after it fell behind) before the master was SIGKILLed; promoted after ${figures.promotedAfterMs} ms${figures.failoverForcedAfterMs === undefined ? '' : ` (SENTINEL FAILOVER sent after ${figures.failoverForcedAfterMs} ms)`}`,
       `  operations ${figures.operations} (acknowledged ${JSON.stringify(figures.acknowledged)}), 503s ${figures.unavailable}, other answers ${figures.unexpected.length}`,
       `  Kura logged in again ${figures.recoveredAfterMs} ms after the kill (${(figures.recoveredAfterMs ?? NaN) - figures.promotedAfterMs} ms after the promotion)`,
       `  checked ${figures.checkedSessions} sessions and ${figures.checkedPasswords} replaced passwords acknowledged before the kill:` +
@@ -290,6 +290,19 @@ async function killTheMasterUnderLoad(waitReplicas: number, cleanups: (() => Pro
   return figures;
 }
 
+/** What a failover with WAIT must leave: every acknowledged write in place, and Kura serving again on the new master. */
+function expectNothingAcknowledgedUndone(figures: Figures): void {
+  expect(figures.unexpected).toEqual([]);
+  expect(figures.acknowledgedOnTheMasterOnly).toBe(0);
+  expect(figures.acknowledged.login).toBeGreaterThan(20);
+  expect(figures.acknowledged.logout + figures.acknowledged['logout-all']).toBeGreaterThan(5);
+  expect(figures.acknowledged.password).toBeGreaterThan(0);
+  expect(figures.checkedSessions).toBeGreaterThan(10);
+  expect({ undone: figures.undone, lost: figures.lost, passwordsBack: figures.passwordsBack }).toEqual({ undone: 0, lost: 0, passwordsBack: 0 });
+  // Kura's part: following the new master once the sentinels name it (how long they take to elect is theirs).
+  expect(figures.recoveredAfterMs! - figures.promotedAfterMs).toBeLessThan(15_000);
+}
+
 if (redisRunsPossible('Kura on Redis Sentinel')) {
   describe('Kura on Redis Sentinel: the master is SIGKILLed under load while its replica lags', () => {
     const cleanups: (() => Promise<unknown>)[] = [];
@@ -298,17 +311,7 @@ if (redisRunsPossible('Kura on Redis Sentinel')) {
     });
 
     it('with WAIT for one replica, follows the new master and undoes no acknowledged logout, revocation or password change, and loses no login', async () => {
-      const figures = await killTheMasterUnderLoad(1, cleanups);
-
-      expect(figures.unexpected).toEqual([]);
-      expect(figures.acknowledgedOnTheMasterOnly).toBe(0);
-      expect(figures.acknowledged.login).toBeGreaterThan(20);
-      expect(figures.acknowledged.logout + figures.acknowledged['logout-all']).toBeGreaterThan(5);
-      expect(figures.acknowledged.password).toBeGreaterThan(0);
-      expect(figures.checkedSessions).toBeGreaterThan(10);
-      expect({ undone: figures.undone, lost: figures.lost, passwordsBack: figures.passwordsBack }).toEqual({ undone: 0, lost: 0, passwordsBack: 0 });
-      // Kura's part: following the new master once the sentinels name it (how long they take to elect is theirs).
-      expect(figures.recoveredAfterMs! - figures.promotedAfterMs).toBeLessThan(15_000);
+      expectNothingAcknowledgedUndone(await killTheMasterUnderLoad(1, cleanups));
     }, 180_000);
 
     it('without WAIT, the same failover undoes or loses writes Kura acknowledged (why WAIT is there)', async () => {
@@ -483,5 +486,18 @@ if (redisRunsPossible('Kura on Redis Sentinel')) {
       }
       await expect(store.insert(record(sessionIdOf(generateSessionToken())))).resolves.toBeUndefined();
     });
+  });
+}
+
+if (redisRunsPossible('Kura on Valkey Sentinel', 'valkey')) {
+  describe("Kura on Valkey Sentinel: the same failover, on Valkey 8's servers and sentinels", () => {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    });
+
+    it('with WAIT for one replica, follows the new master and undoes no acknowledged logout, revocation or password change, and loses no login', async () => {
+      expectNothingAcknowledgedUndone(await killTheMasterUnderLoad(1, cleanups, 'valkey'));
+    }, 180_000);
   });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
+import { FLAVOUR_NAMES, type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
 /**
  * Kura on Redis when Redis goes away, hangs, crashes and comes back, with its own redis-server (append-only
@@ -18,27 +18,6 @@ const TIMEOUT_MS = 500;
 const SLACK_MS = 400;
 const PASSWORD = 'correct horse battery';
 
-let dataDir: string;
-let redis: RedisServer;
-let kura: KuraProcess;
-let env: Record<string, string>;
-let metricsUrl: string;
-const browser = () => new HttpClient(kura.baseUrl);
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kura-redis-outage-'));
-  redis = await startRedisServer({ dir: dataDir, appendOnly: true });
-  env = { KURA_STORE: 'redis', REDIS_URL: redis.url, KURA_REDIS_TIMEOUT_MS: String(TIMEOUT_MS), KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
-  const metricsPort = await freePort();
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  kura = await startKuraProcess({ ...env, KURA_METRICS_PORT: String(metricsPort) });
-}, 60_000);
-afterAll(async () => {
-  await kura?.stop();
-  await redis?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
-
 const ROUTES: [string, (client: HttpClient, email: string) => Promise<{ status: number; headers: Headers; body: any }>][] = [
   ['GET /auth/me', (client) => client.get('/auth/me')],
   ['GET /session/data', (client) => client.get('/session/data')],
@@ -50,14 +29,14 @@ const ROUTES: [string, (client: HttpClient, email: string) => Promise<{ status: 
 ];
 
 /** Every route, timed: each must answer 503 + Retry-After within the command timeout (plus slack). */
-async function expectEveryRouteUnavailable(user: HttpClient, email: string) {
+async function expectEveryRouteUnavailable(user: HttpClient, email: string, server: string) {
   const outcomes = [];
   for (const [route, call] of ROUTES) {
     const started = performance.now();
     const response = await call(user, email);
     outcomes.push({ route, status: response.status, retryAfter: response.headers.get('retry-after'), ms: Math.round(performance.now() - started), type: response.body?.type });
   }
-  console.log(`Redis unavailable: ${outcomes.map((o) => `${o.route} ${o.status} in ${o.ms} ms`).join('; ')}`);
+  console.log(`${server} unavailable: ${outcomes.map((o) => `${o.route} ${o.status} in ${o.ms} ms`).join('; ')}`);
   for (const outcome of outcomes) {
     expect(outcome).toMatchObject({ status: 503, type: 'urn:kura:problem:store-unavailable' });
     expect(Number(outcome.retryAfter)).toBeGreaterThanOrEqual(1);
@@ -76,7 +55,31 @@ async function statusWithin(ms: number, ask: () => Promise<{ status: number }>):
   return status;
 }
 
-describe('Kura on Redis', () => {
+/** Redis, and Valkey where `valkey-server` is installed (`.ci/run` installs it). */
+const FLAVOURS = (['redis', 'valkey'] as const).filter((flavour) => flavour === 'redis' || redisRunsPossible('Kura on Valkey, when Valkey goes away', flavour));
+
+describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour] })))('Kura on $name', ({ flavour }) => {
+  let dataDir: string;
+  let redis: RedisServer;
+  let kura: KuraProcess;
+  let env: Record<string, string>;
+  let metricsUrl: string;
+  const browser = () => new HttpClient(kura.baseUrl);
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'kura-redis-outage-'));
+    redis = await startRedisServer({ dir: dataDir, appendOnly: true, flavour });
+    env = { KURA_STORE: 'redis', REDIS_URL: redis.url, KURA_REDIS_TIMEOUT_MS: String(TIMEOUT_MS), KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn' };
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    kura = await startKuraProcess({ ...env, KURA_METRICS_PORT: String(metricsPort) });
+  }, 60_000);
+  afterAll(async () => {
+    await kura?.stop();
+    await redis?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
   let user: HttpClient;
   const email = uniqueEmail();
 
@@ -90,7 +93,7 @@ describe('Kura on Redis', () => {
   it('answers 503 with Retry-After within the timeout on every route while Redis hangs (SIGSTOP), and serves again when it resumes', async () => {
     process.kill(redis.pid, 'SIGSTOP');
     try {
-      await expectEveryRouteUnavailable(user, email);
+      await expectEveryRouteUnavailable(user, email, FLAVOUR_NAMES[flavour]);
     } finally {
       process.kill(redis.pid, 'SIGCONT');
     }
@@ -100,11 +103,11 @@ describe('Kura on Redis', () => {
   it('fails at once, with no offline queue, while Redis is down: 100 concurrent requests, all 503, none hanging', async () => {
     await redis.kill();
 
-    await expectEveryRouteUnavailable(user, email);
+    await expectEveryRouteUnavailable(user, email, FLAVOUR_NAMES[flavour]);
     const started = performance.now();
     const burst = await Promise.all(Array.from({ length: 100 }, () => user.get('/auth/me')));
     const ms = Math.round(performance.now() - started);
-    console.log(`100 concurrent GET /auth/me with Redis down: ${burst.filter((r) => r.status === 503).length} x 503 in ${ms} ms`);
+    console.log(`100 concurrent GET /auth/me with ${FLAVOUR_NAMES[flavour]} down: ${burst.filter((r) => r.status === 503).length} x 503 in ${ms} ms`);
     expect(burst.map((response) => response.status)).toEqual(Array(100).fill(503));
     expect(ms).toBeLessThan(TIMEOUT_MS + 5 * SLACK_MS);
   });
@@ -127,7 +130,7 @@ describe('Kura on Redis', () => {
       expect((await new HttpClient(late.baseUrl).get('/auth/me')).status).toBe(401); // no cookie: needs no store
 
       // Redis comes back after the crash: same port, same data folder, the append-only file replayed.
-      redis = await startRedisServer({ dir: dataDir, port: redis.port, appendOnly: true });
+      redis = await startRedisServer({ dir: dataDir, port: redis.port, appendOnly: true, flavour });
 
       expect(await statusWithin(10_000, () => new HttpClient(late.baseUrl).get('/health/ready'))).toBe(200);
       // The late process serves the session made before the crash: nothing was lost with Redis's restart.

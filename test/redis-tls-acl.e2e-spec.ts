@@ -350,6 +350,51 @@ async function aclLog(ports: number[]): Promise<Record<string, string>[]> {
 /** A refusal to Kura's user; failed logins (reason "auth") are the tests' own. */
 const refusedToKura = (entry: Record<string, string>) => entry.username === 'kura' && entry.reason !== 'auth';
 
+/**
+ * Valkey 8 as ElastiCache and self-hosted clusters now run it: the same mutual TLS and the same documented ACL line,
+ * with the one addition docs/redis.md names for Redis 7.2+ and Valkey (`+client|setinfo`, the greeting node-redis
+ * sends on connecting). The line as written for Redis 7.0 works there too; only that greeting lands in the log.
+ */
+const valkeyMissing = missing ?? redisServerMissing('valkey');
+if (valkeyMissing) console.warn(`SKIPPING Valkey over TLS with an ACL user: ${valkeyMissing}`);
+(valkeyMissing ? describe.skip : describe)('Valkey over mutual TLS, as the ACL user docs/redis.md gives', () => {
+  let valkey: RedisServer;
+  let valkeyTlsPort: number;
+  const valkeyUrl = (user: string) => `rediss://${user}:${encodeURIComponent(KURA_PASSWORD)}@localhost:${valkeyTlsPort}`;
+  beforeAll(async () => {
+    valkeyTlsPort = await freePort();
+    const acl = await documentedAcl();
+    // `kura`: the documented line plus what the docs add for Valkey; `kura-as-written`: the line exactly as written.
+    const users = [`${acl} +client|setinfo`, acl.replace('user kura on ', 'user kura-as-written on ')];
+    valkey = await startRedisServer({ flavour: 'valkey', config: () => serverConfig(valkeyTlsPort, users.join('\n')) });
+  }, 60_000);
+  afterAll(() => valkey?.stop());
+
+  it('is Valkey', async () => {
+    expect(await asAdmin(valkey.port, 'INFO', 'server')).toMatch(/^server_name:valkey\r?$/m);
+  });
+
+  storeContract('Valkey over mutual TLS, as the documented ACL user', async () => redisStores(await connect(valkeyUrl('kura'), mutualTls())));
+
+  connectSessionStoreContract('Valkey over mutual TLS, as the documented ACL user', async () => ({
+    sut: new RedisConnectSessionStore(await connect(valkeyUrl('kura'), mutualTls())),
+    close: async () => undefined,
+  }));
+
+  it('logs no refusal to that user; the line as written for Redis 7.0 works too, with only the greeting refused', async () => {
+    const asWritten = await connect(valkeyUrl('kura-as-written'), mutualTls());
+    await new RedisSessionStore(asWritten).ping();
+    await new RedisSessionDataStore(asWritten).write('as-written', { kept: true }, 0, Date.now() + 60_000);
+    const entries = await aclLog([valkey.port]);
+    console.log(`Valkey ACL LOG: ${entries.length} entries (${entries.map((entry) => `${entry.username} ${entry.reason} ${entry.object}`).join('; ')})`);
+
+    expect(entries.filter(refusedToKura)).toEqual([]);
+    const refusedAsWritten = entries.filter((entry) => entry.username === 'kura-as-written' && entry.reason !== 'auth');
+    expect(refusedAsWritten.length).toBeGreaterThan(0);
+    expect(new Set(refusedAsWritten.map((entry) => entry.object))).toEqual(new Set(['client|setinfo']));
+  });
+});
+
 describeWith("Redis's ACL log, after everything above", () => {
   it('shows no command or key refused to Kura’s user, on the server, on every node of the cluster and on the promoted replica', async () => {
     const ports = [redis.port, ...(cluster?.nodes.map((node) => node.port) ?? []), sentinelSet.dataNodes[1]!.port];

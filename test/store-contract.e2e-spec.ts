@@ -12,7 +12,7 @@ import { freshTables, testClients } from './support/engine.js';
 import { startKuraInProcess } from './support/kura-app.js';
 import { startRedisCluster, until } from './support/redis-cluster.js';
 import { redisStores } from './support/redis-fixture.js';
-import { redisRunsPossible, startRedisServer } from './support/redis-server.js';
+import { type RedisFlavour, redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
 const closers: (() => unknown)[] = [];
 afterAll(async () => {
@@ -48,8 +48,8 @@ storeContract('dynalite (the embedded engine)', async () => {
 
 if (redisRunsPossible('the store contract on Redis')) {
   /** The four Redis stores on a redis-server of their own, through a client `connect` makes for its URL. */
-  async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>): Promise<StoreUnderTest> {
-    const server = await startRedisServer();
+  async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>, flavour: RedisFlavour = 'redis'): Promise<StoreUnderTest> {
+    const server = await startRedisServer({ flavour });
     const client = connect(server.url);
     closers.push(async () => {
       client.destroy();
@@ -173,6 +173,34 @@ if (redisRunsPossible('the store contract on Redis')) {
 
       expect(protocols).toEqual(['2', '2', '2']);
     });
+  });
+}
+
+if (redisRunsPossible('the store contract on Valkey', 'valkey')) {
+  // The docs say Kura runs on Valkey too (ElastiCache's default engine now): the same suite, on Valkey 8's servers.
+  storeContract('Valkey (its own valkey-server)', async () => {
+    const server = await startRedisServer({ flavour: 'valkey' });
+    const client = createRedisClient({ url: server.url });
+    closers.push(async () => {
+      client.destroy();
+      await server.stop();
+    });
+    await client.connect();
+    const version = /valkey_version:(\S+)/.exec(String(await client.sendCommand(['INFO', 'server'])))?.[1];
+    expect(version).toMatch(/^[89]\./);
+    return redisStores(client);
+  });
+
+  storeContract('a Valkey Cluster of three masters', async () => {
+    const cluster = await startRedisCluster(3, { flavour: 'valkey' });
+    const redis = connectRedis({ url: cluster.url, cluster: true });
+    closers.push(async () => {
+      await redis.close();
+      await cluster.stop();
+    });
+    await redis.open();
+    expect(redis.masters?.()).toHaveLength(3);
+    return redisStores(redis);
   });
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freshTables, kuraEnv } from './engine.js';
-import { type RedisServer, redisRunsPossible, startRedisServer } from './redis-server.js';
+import { FLAVOUR_NAMES, type RedisFlavour, type RedisServer, redisRunsPossible, startRedisServer } from './redis-server.js';
 
 /** A shared store the cross-process suites run on: the environment that points Kura at fresh, empty state on it. */
 export interface Backend {
@@ -14,28 +14,36 @@ const dynamoDbLocal: Backend = {
   env: async (extra = {}) => kuraEnv(await freshTables(), undefined, extra),
 };
 
-/** One redis-server per test file, started on first use and stopped after the file's last test. */
-let redis: Promise<RedisServer> | undefined;
+/** One server per flavour per test file, started on first use and stopped after the file's last test. */
+const servers = new Map<RedisFlavour, Promise<RedisServer>>();
 afterAll(async () => {
-  await (await redis)?.stop();
-  redis = undefined;
+  for (const server of servers.values()) await (await server).stop();
+  servers.clear();
 });
 
-const redisBackend: Backend = {
-  name: 'Redis',
-  async env(extra = {}) {
-    redis ??= startRedisServer();
-    const server = await redis;
-    return {
-      KURA_STORE: 'redis',
-      REDIS_URL: server.url,
-      KURA_REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
-      KURA_PASSWORD_HASH_COST: '12',
-      KURA_LOG_LEVEL: 'warn',
-      ...extra,
-    };
-  },
-};
+function redisBackend(flavour: RedisFlavour): Backend {
+  return {
+    name: FLAVOUR_NAMES[flavour],
+    async env(extra = {}) {
+      if (!servers.has(flavour)) servers.set(flavour, startRedisServer({ flavour }));
+      const server = await servers.get(flavour)!;
+      return {
+        KURA_STORE: 'redis',
+        REDIS_URL: server.url,
+        KURA_REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
+        KURA_PASSWORD_HASH_COST: '12',
+        KURA_LOG_LEVEL: 'warn',
+        ...extra,
+      };
+    },
+  };
+}
 
-/** Every shared store Kura runs on (Redis where `redis-server` is installed, as `.ci/run` installs it). */
-export const BACKENDS: readonly Backend[] = redisRunsPossible('the runs on Redis') ? [dynamoDbLocal, redisBackend] : [dynamoDbLocal];
+/**
+ * Every shared store Kura runs on: DynamoDB Local, Redis where `redis-server` is installed and Valkey where
+ * `valkey-server` is (`.ci/run` installs both).
+ */
+export const BACKENDS: readonly Backend[] = [
+  dynamoDbLocal,
+  ...(['redis', 'valkey'] as const).filter((flavour) => redisRunsPossible(`the runs on ${FLAVOUR_NAMES[flavour]}`, flavour)).map(redisBackend),
+];

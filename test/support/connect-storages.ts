@@ -8,7 +8,7 @@ import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './engine.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { freePort } from './free-port.js';
 import { redisCommandCounter } from './redis-command-counter.js';
-import { type RedisServer, redisRunsPossible, startRedisServer } from './redis-server.js';
+import { FLAVOUR_NAMES, type RedisFlavour, type RedisServer, redisRunsPossible, startRedisServer } from './redis-server.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from './tcp-fault-proxy.js';
 
 /** Calls that fail: each one gets 300 ms and a single attempt. */
@@ -87,7 +87,7 @@ const ioredis: RedisClientFor = async (url, waitForConnection) => {
  * connection (node-redis through `connectRedis`, or ioredis through `fromIoredis`); commands counted at the server
  * (`INFO commandstats`), faults injected by a TCP proxy.
  */
-export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis'): ConnectStorage {
+export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis', flavour: RedisFlavour = 'redis'): ConnectStorage {
   let server: RedisServer;
   let proxy: TcpFaultProxy;
   let counter: Awaited<ReturnType<typeof redisCommandCounter>>;
@@ -98,10 +98,10 @@ export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis'): C
     return { options: { adapter: new RedisConnectSessionStore(redis, { commandTimeoutMs }) }, close };
   };
   return {
-    name: client === 'ioredis' ? 'Redis through ioredis' : 'Redis',
+    name: `${FLAVOUR_NAMES[flavour]}${client === 'ioredis' ? ' through ioredis' : ''}`,
     freedAtExpiry: true,
     setUp: async () => {
-      server = await startRedisServer();
+      server = await startRedisServer({ flavour });
       proxy = await startTcpFaultProxy(server.port);
       counter = await redisCommandCounter(server.url);
       inspector = connectRedis({ url: server.url });
@@ -131,11 +131,15 @@ export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis'): C
   };
 }
 
-/** Runs `suite` on DynamoDB Local and, where `redis-server` is installed, on Redis through each client (else says why it skips). */
+/**
+ * Runs `suite` on DynamoDB Local, on Redis through each client, and on Valkey (where `redis-server` and
+ * `valkey-server` are installed; else says why it skips).
+ */
 export function onEveryStorage(label: string, suite: (storage: ConnectStorage) => void): void {
   suite(dynamoDbStorage(label));
   if (redisRunsPossible('KuraStore on Redis')) {
     suite(redisStorage());
     suite(redisStorage('ioredis'));
   }
+  if (redisRunsPossible('KuraStore on Valkey', 'valkey')) suite(redisStorage('node-redis', 'valkey'));
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { type RedisFlavour, startRedisServer, type RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +25,8 @@ export interface RedisClusterOptions {
   config?: () => Promise<(port: number) => string>;
   /** redis-cli's arguments to create and watch the cluster on the plain ports (an ACL user that may). */
   cliArgs?: string[];
+  /** Redis's servers, or Valkey's (redis-cli creates and watches either). @default 'redis' */
+  flavour?: RedisFlavour;
 }
 
 export interface RedisCluster {
@@ -50,6 +52,7 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
       nodes.push(
         await startRedisServer({
           args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+          flavour: options.flavour,
           ...(options.config ? { config: await options.config() } : {}),
         }),
       );

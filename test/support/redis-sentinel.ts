@@ -1,6 +1,6 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { redisCli, until } from './redis-cluster.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { type RedisFlavour, startRedisServer, type RedisServer } from './redis-server.js';
 
 /**
  * The replica's link to its master, through a relay on loopback: `lag()` stops passing the master's stream to the
@@ -70,8 +70,16 @@ export interface RedisSentinelSetup {
  * replica is in sync and every sentinel knows the replica and the other two sentinels.
  */
 export async function startRedisSentinels(
-  options: { masterName?: string; downAfterMs?: number; /** Replicate through a {@link ReplicationLink} (the sentinels then refuse a manual SENTINEL FAILOVER: the replica names the relay as its master). @default true */ relay?: boolean } = {},
+  options: {
+    masterName?: string;
+    downAfterMs?: number;
+    /** Replicate through a {@link ReplicationLink} (the sentinels then refuse a manual SENTINEL FAILOVER: the replica names the relay as its master). @default true */
+    relay?: boolean;
+    /** Redis's servers and sentinels, or Valkey's. @default 'redis' */
+    flavour?: RedisFlavour;
+  } = {},
 ): Promise<RedisSentinelSetup> {
+  const { flavour } = options;
   const masterName = options.masterName ?? 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
   const servers: { stop(): Promise<void> }[] = [];
@@ -80,14 +88,14 @@ export async function startRedisSentinels(
   };
   try {
     const durable = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
-    const master = await startRedisServer({ args: durable });
+    const master = await startRedisServer({ args: durable, flavour });
     servers.push(master);
     const link = await startReplicationLink(master.port);
     servers.push({ stop: () => link.close() });
-    const replica = await startRedisServer({ args: [...durable, '--replicaof', '127.0.0.1', String(options.relay === false ? master.port : link.port)] });
+    const replica = await startRedisServer({ flavour, args: [...durable, '--replicaof', '127.0.0.1', String(options.relay === false ? master.port : link.port)] });
     servers.push(replica);
     await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
-    const sentinels = await startSentinels({ masterName, masterPort: master.port, downAfterMs }, (sentinel) => servers.push(sentinel));
+    const sentinels = await startSentinels({ masterName, masterPort: master.port, downAfterMs, flavour }, (sentinel) => servers.push(sentinel));
     return {
       masterName,
       master,
@@ -113,7 +121,7 @@ export async function startRedisSentinels(
  * `started` gets each one as it starts, so that a caller can stop them all whatever happens after.
  */
 export async function startSentinels(
-  options: { masterName: string; masterPort: number; downAfterMs?: number; config?: (index: number) => Promise<string[]> | string[] },
+  options: { masterName: string; masterPort: number; downAfterMs?: number; config?: (index: number) => Promise<string[]> | string[]; flavour?: RedisFlavour },
   started: (sentinel: RedisServer) => void,
 ): Promise<RedisServer[]> {
   const { masterName } = options;
@@ -121,7 +129,8 @@ export async function startSentinels(
   for (let index = 0; index < 3; index += 1) {
     const own = (await options.config?.(index)) ?? [];
     const sentinel = await startRedisServer({
-      program: 'redis-sentinel',
+      program: 'sentinel',
+      flavour: options.flavour,
       config: () =>
         [
           `sentinel monitor ${masterName} 127.0.0.1 ${options.masterPort} 2`,

@@ -6,17 +6,29 @@ import { join } from 'node:path';
 import { freePort } from './free-port.ts';
 import { installed } from './installed.ts';
 
-/** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
-export function redisServerMissing(): string | undefined {
-  return installed('redis-server') ? undefined : 'redis-server is not installed (apt-get install redis-server)';
+/**
+ * The servers Kura's Redis adapters are tested on: Redis 7 (Debian's `redis-server`, `redis-sentinel`) and Valkey 8
+ * (Debian bookworm-backports' `valkey-server`, `valkey-sentinel`), which the docs say Kura runs on as well.
+ */
+export type RedisFlavour = 'redis' | 'valkey';
+
+/** How tests name each flavour's servers. */
+export const FLAVOUR_NAMES: Record<RedisFlavour, string> = { redis: 'Redis', valkey: 'Valkey' };
+
+/** Why Redis tests cannot run here, or `undefined` when `redis-server` (or `valkey-server`) is installed. */
+export function redisServerMissing(flavour: RedisFlavour = 'redis'): string | undefined {
+  if (installed(`${flavour}-server`)) return undefined;
+  return flavour === 'redis'
+    ? 'redis-server is not installed (apt-get install redis-server)'
+    : 'valkey-server is not installed (apt-get install -t bookworm-backports valkey-server valkey-sentinel, as .ci/run does)';
 }
 
 /**
  * Whether the Redis runs of a test file can go ahead. Where `redis-server` is missing they are skipped the way
  * every missing tool's tests are: a skipped test named `what`, giving the reason, which the run's skip list reports.
  */
-export function redisRunsPossible(what: string): boolean {
-  const missing = redisServerMissing();
+export function redisRunsPossible(what: string, flavour: RedisFlavour = 'redis'): boolean {
+  const missing = redisServerMissing(flavour);
   if (!missing) return true;
   console.warn(`SKIPPING ${what}: ${missing}`);
   describe.skip(what, () => it(`needs ${missing}`, () => undefined));
@@ -60,18 +72,21 @@ export interface RedisServerOptions {
   dir?: string;
   /** Append-only persistence (`appendfsync everysec`). @default false: nothing persisted */
   appendOnly?: boolean;
-  /** The program. @default 'redis-server' */
-  program?: 'redis-server' | 'redis-sentinel';
+  /** The program: a data node or a sentinel. @default 'server' */
+  program?: 'server' | 'sentinel';
+  /** Whose: Redis's (`redis-server`) or Valkey's (`valkey-server`). @default 'redis' */
+  flavour?: RedisFlavour;
 }
 
 /**
- * Its own `redis-server` on a free loopback port, persisting nothing (no RDB, no AOF unless `options.args` says so)
+ * Its own `redis-server` (or `valkey-server`, or either's sentinel) on a free loopback port, persisting nothing (no RDB, no AOF unless `options.args` says so)
  * in a temp dir: started, awaited until it answers PING, and stopped (and its dir removed) by `stop`.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kura-redis-')));
   const port = options.port ?? (await freePort());
-  const program = options.program ?? 'redis-server';
+  const role = options.program ?? 'server';
+  const program = `${options.flavour ?? 'redis'}-${role}`;
   const configFile = join(dir, `${program}.conf`);
   if (options.config) await writeFile(configFile, options.config(port));
   const child: ChildProcess = spawn(
@@ -79,7 +94,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     [
       ...(options.config ? [configFile] : []),
       ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
-      ...(program === 'redis-server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes'] : []),
+      ...(role === 'server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes'] : []),
       ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : []),
       ...(options.args ?? []),
     ],
@@ -103,7 +118,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   while (!(await answers(port))) {
     if (child.exitCode !== null || Date.now() > giveUpAt) {
       await stop();
-      throw new Error(`redis-server did not start on port ${port}: ${output.trim() || 'no answer to PING'}`);
+      throw new Error(`${program} did not start on port ${port}: ${output.trim() || 'no answer to PING'}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
