@@ -27,6 +27,8 @@ export interface RedisClusterOptions {
   cliArgs?: string[];
   /** Redis's servers, or Valkey's (redis-cli creates and watches either). @default 'redis' */
   flavour?: RedisFlavour;
+  /** Replicas per master (each on a port of its own, in sync before this resolves). @default 0 */
+  replicas?: number;
 }
 
 export interface RedisCluster {
@@ -37,10 +39,13 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
+/** The arguments that make a server a cluster node (its `nodes.conf` in its own dir; failed after 2 s of silence). */
+export const CLUSTER_NODE_ARGS = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'];
+
 /**
- * A Redis Cluster of three masters (no replicas) on free loopback ports, each with its own dir (and its
- * `cluster-config-file` there), created by `redis-cli --cluster create` and awaited until every node reports
- * `cluster_state:ok`.
+ * A Redis Cluster of three masters (and `replicas` per master, none by default) on free loopback ports, each with
+ * its own dir (and its `cluster-config-file` there), created by `redis-cli --cluster create` and awaited until every
+ * node reports `cluster_state:ok` and every replica is in sync.
  */
 export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
@@ -48,10 +53,11 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     await Promise.all(nodes.map((node) => node.stop()));
   };
   try {
-    for (let index = 0; index < masters; index += 1) {
+    const replicas = options.replicas ?? 0;
+    for (let index = 0; index < masters * (1 + replicas); index += 1) {
       nodes.push(
         await startRedisServer({
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'],
+          args: CLUSTER_NODE_ARGS,
           flavour: options.flavour,
           ...(options.config ? { config: await options.config() } : {}),
         }),
@@ -59,15 +65,50 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     const auth = options.cliArgs ?? [];
-    await run('redis-cli', [...auth, '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }).catch((error: { stdout?: string; stderr?: string }) => {
+    await run('redis-cli', [...auth, '--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 }).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`redis-cli --cluster create failed: ${error.stdout ?? ''}${error.stderr ?? ''}`.slice(0, 2000));
     });
     for (const node of nodes) {
       await until(`cluster_state:ok on ${node.port}`, async () => (await redisCli(node.port, ...auth, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+    }
+    for (const node of (await clusterNodes(nodes[0]!.port, auth)).filter((known) => known.role === 'replica')) {
+      await until(`replica ${node.port} to sync`, async () => (await redisCli(node.port, ...auth, 'INFO', 'replication')).includes('master_link_status:up'));
     }
   } catch (error) {
     await stop();
     throw error;
   }
   return { url: nodes[0]!.url, nodes, stop };
+}
+
+/** One node as `CLUSTER NODES` describes it. */
+export interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly role: 'master' | 'replica';
+  /** A replica's master's id. */
+  readonly masterId: string | undefined;
+  /** Marked failed (`fail`) by the cluster. */
+  readonly failed: boolean;
+}
+
+/**
+ * The cluster as the node on `port` sees it (`CLUSTER NODES`: id, address@bus-port, flags, master, ...), failed
+ * nodes included.
+ */
+export async function clusterNodes(port: number, auth: string[] = []): Promise<ClusterNode[]> {
+  return (await redisCli(port, ...auth, 'CLUSTER', 'NODES'))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [id, address, flags, master] = line.split(' ');
+      const flagList = flags!.split(',');
+      return {
+        id: id!,
+        port: Number(/:(\d+)@/.exec(address!)?.[1]),
+        role: flagList.includes('master') ? 'master' : 'replica',
+        masterId: master === '-' ? undefined : master,
+        failed: flagList.includes('fail'),
+      };
+    });
 }
