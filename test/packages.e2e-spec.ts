@@ -33,6 +33,12 @@ beforeAll(async () => {
   await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
   const kuraStoreOnRedis = packed.tarballs.filter((tarball) => /kura-(common|connect|redis)-/.test(tarball));
   await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'ioredis@5', 'express-session@1']);
+  // An express-session app on its own ioredis client: KuraStore's packages for Redis, and no node-redis (an optional
+  // peer, which npm leaves out).
+  const onIoredis = join(outside, 'app-ioredis');
+  await mkdir(onIoredis);
+  await writeFile(join(onIoredis, 'package.json'), JSON.stringify({ name: 'an-app-on-ioredis', private: true, type: 'module' }));
+  await installPacked(onIoredis, { ...packed, tarballs: kuraStoreOnRedis }, ['ioredis@6', 'express-session@1']);
   // An express-session app on DynamoDB: KuraStore's packages for DynamoDB only, no NestJS.
   const onDynamoDb = join(outside, 'app-dynamodb');
   await mkdir(onDynamoDb);
@@ -98,6 +104,17 @@ export const onIoredisCluster = new RedisSessionStore(fromIoredis(new Cluster([{
 export const ensured: Promise<TableBootstrapStep | undefined> = store.ensureTable();
 export const connection: DynamoDbConnectionOptions = { region: 'eu-west-1' };
 export const kinds = [RedisSessionStore];
+`,
+    },
+    {
+      folder: 'app-ioredis',
+      source: `import { KuraStore } from '@kura/connect';
+import { fromIoredis, RedisCommandLog, RedisConnectSessionStore, RedisSessionStore, type RedisClient } from '@kura/redis';
+import { Redis } from 'ioredis';
+const client = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+export const store: KuraStore = new KuraStore({ adapter: new RedisConnectSessionStore(fromIoredis(client, { commandLog: new RedisCommandLog() })) });
+export const sessions = new RedisSessionStore(fromIoredis(client));
+export type Unused = RedisClient;
 `,
     },
     {
@@ -195,9 +212,23 @@ store.close();
     expect(JSON.parse(stdout)).toEqual({ user: 'ada' });
   }, 60_000);
 
+  it('install KuraStore on an ioredis app without node-redis, and connectRedis there says what to install', async () => {
+    const app = join(outside, 'app-ioredis');
+    const script = `import { connectRedis, createRedisClient } from '@kura/redis';
+const refused = (error) => error.message;
+console.log(JSON.stringify({ open: await connectRedis({ url: 'redis://127.0.0.1:1' }).open().then(() => 'opened', refused), client: await createRedisClient().then(() => 'made', refused) }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+
+    expect(existsSync(join(app, 'node_modules/redis'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/@redis'))).toBe(false);
+    const message = '@kura/redis: connectRedis and createRedisClient need node-redis: npm install redis (or give the stores your own ioredis client with fromIoredis)';
+    expect(JSON.parse(stdout)).toEqual({ open: message, client: message });
+  });
+
   (redisServerMissing() ? it.skip : it).each([
     ['app', 6],
     ['app-redis5', 5],
+    ['app-ioredis', 6],
   ])("keep an express-session session in Redis through the installed KuraStore on an app's own ioredis client (%s: ioredis %i)", async (folder, major) => {
     const server = await startRedisServer();
     try {

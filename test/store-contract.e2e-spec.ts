@@ -1,7 +1,7 @@
 import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
-import { connectRedis, createRedisClient, fromIoredis } from '@kura/redis';
+import { connectRedis, createRedisClient, fromIoredis, type RedisCommander } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import { Cluster, Redis } from 'ioredis';
@@ -47,10 +47,13 @@ storeContract('dynalite (the embedded engine)', async () => {
 });
 
 if (redisRunsPossible('the store contract on Redis')) {
+  /** A client the test connects and destroys: node-redis's own, or the one createRedisClient makes. */
+  type Connectable = RedisCommander & { connect(): Promise<unknown>; destroy(): void };
+
   /** The four Redis stores on a redis-server of their own, through a client `connect` makes for its URL. */
-  async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>, flavour: RedisFlavour = 'redis'): Promise<StoreUnderTest> {
+  async function onRedisServer(connect: (url: string) => Connectable | Promise<Connectable>, flavour: RedisFlavour = 'redis'): Promise<StoreUnderTest> {
     const server = await startRedisServer({ flavour });
-    const client = connect(server.url);
+    const client = await connect(server.url);
     closers.push(async () => {
       client.destroy();
       await server.stop();
@@ -180,7 +183,7 @@ if (redisRunsPossible('the store contract on Valkey', 'valkey')) {
   // The docs say Kura runs on Valkey too (ElastiCache's default engine now): the same suite, on Valkey 8's servers.
   storeContract('Valkey (its own valkey-server)', async () => {
     const server = await startRedisServer({ flavour: 'valkey' });
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     closers.push(async () => {
       client.destroy();
       await server.stop();

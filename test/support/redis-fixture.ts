@@ -1,18 +1,18 @@
 import { RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore, type RedisCommander } from '@kura/redis';
 import type { StoreUnderTest } from '../contracts/session-store.contract.js';
-import { createRedisClient } from '../../libs/redis/src/redis-client.js';
+import { createRedisClient, type RedisClient } from '../../libs/redis/src/redis-client.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
 /**
  * Inside a `describe`: a redis-server of its own and a client connected to it, started before the block's tests
  * and stopped after them. Read them through the getters once the tests run.
  */
-export function redisServerWithClient(): { readonly server: RedisServer; readonly client: ReturnType<typeof createRedisClient> } {
+export function redisServerWithClient(): { readonly server: RedisServer; readonly client: RedisClient } {
   let server: RedisServer | undefined;
-  let client: ReturnType<typeof createRedisClient> | undefined;
+  let client: RedisClient | undefined;
   beforeAll(async () => {
     server = await startRedisServer();
-    client = createRedisClient({ url: server.url });
+    client = await createRedisClient({ url: server.url });
     await client.connect();
   });
   afterAll(async () => {

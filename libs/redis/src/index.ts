@@ -1,8 +1,9 @@
 /**
- * @kura/redis — Kura's storage on Redis 7+, through node-redis (v5 or v6: `connectRedis`, `createRedisClient`) or
- * an ioredis client of your own (v5 or v6: `fromIoredis`). The only lib that talks to a Redis client.
+ * @kura/redis — Kura's storage on Redis 7+ or Valkey, through node-redis (v5 or v6: `connectRedis`,
+ * `createRedisClient`, which load it on first use) or an ioredis client of your own (v5 or v6: `fromIoredis`, with
+ * no node-redis installed). The only lib that talks to a Redis client.
  */
-export { createRedisClient, type RedisConnectionOptions, type RedisTlsOptions } from './redis-client.js';
+export { createRedisClient, type RedisClient, type RedisConnectionOptions, type RedisTlsOptions } from './redis-client.js';
 export { RedisCommandLog, type RedisCommandListener } from './redis-command-log.js';
 export { connectRedis, describeRedis, describeRedisUrl, type RedisConnection, type RedisTopologyOptions } from './redis-connection.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './redis-session.store.js';

@@ -4,17 +4,21 @@ import { redisCommandCounter } from '../../../test/support/redis-command-counter
 import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createClient } from 'redis';
-import { createRedisClient } from './redis-client.js';
+import { createRedisClient, type RedisClient } from './redis-client.js';
+import type { RedisCommander } from './redis-script.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
 const missing = redisServerMissing();
 if (missing) console.warn(`SKIPPING RedisConnectSessionStore: ${missing}`);
 const describeWithRedis = missing ? describe.skip : describe;
 
+/** A client the test connects and destroys: node-redis's own, or the one createRedisClient makes. */
+type Connectable = RedisCommander & { connect(): Promise<unknown>; destroy(): void };
+
 /** The adapter on a redis-server of its own, through a client `connect` makes for its URL. */
-async function onRedisServer(connect: (url: string) => ReturnType<typeof createClient> | ReturnType<typeof createRedisClient>) {
+async function onRedisServer(connect: (url: string) => Connectable | Promise<Connectable>) {
   const server = await startRedisServer();
-  const client = connect(server.url);
+  const client = await connect(server.url);
   await client.connect();
   return {
     sut: new RedisConnectSessionStore(client),
@@ -35,11 +39,11 @@ if (!missing) {
 
 describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
   let server: RedisServer;
-  let client: ReturnType<typeof createRedisClient>;
+  let client: RedisClient;
   let sut: RedisConnectSessionStore;
   beforeAll(async () => {
     server = await startRedisServer();
-    client = createRedisClient({ url: server.url });
+    client = await createRedisClient({ url: server.url });
     await client.connect();
     sut = new RedisConnectSessionStore(client, { keyPrefix: 'app:' });
   });
@@ -104,7 +108,7 @@ describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
   });
 
   it('fails at once with StoreUnavailableError, never "absent", when Redis went away', async () => {
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     await client.connect();
     const sut = new RedisConnectSessionStore(client);
     await server.stop();
@@ -125,7 +129,7 @@ describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
   });
 
   it('fails within the command timeout when Redis stops answering', async () => {
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     await client.connect();
     const sut = new RedisConnectSessionStore(client, { commandTimeoutMs: 300 });
 

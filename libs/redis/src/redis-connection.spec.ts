@@ -39,7 +39,7 @@ describeWithRedis('connectRedis on a real redis-server', () => {
 
   it("speaks RESP2, the replies the stores read, whatever the installed node-redis's default (v6: RESP3)", async () => {
     const connection = connectRedis({ url: server.url });
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     const theirs = createClient({ url: server.url });
     await Promise.all([connection.open(), client.connect(), theirs.connect()]);
     try {

@@ -1,6 +1,6 @@
-import { createCluster, createSentinel } from 'redis';
+import { DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, redisClientDefaults, watchConnectFailures } from './node-redis.js';
 import type { RedisCommander } from './redis-script.js';
-import { createRedisClient, DEFAULT_REDIS_URL, redisClientDefaults, type RedisConnectionOptions, watchConnectFailures } from './redis-client.js';
+import type { RedisConnectionOptions } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
 import { durableWrites } from './redis-durable.js';
 import { noteConnectFailure } from './redis-errors.js';
@@ -102,9 +102,8 @@ function offline(): Error {
   return new Error('The client is offline (reconnecting)');
 }
 
-function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
-  const client = createRedisClient(options);
-  watchConnectFailures(client, owner, options.url ?? DEFAULT_REDIS_URL);
+function singleLink(redis: NodeRedis, options: RedisConnectionOptions, owner: object): RedisLink {
+  const client = newClient(redis, options, owner);
   return {
     send: (args) => client.sendCommand(args),
     async sendThen(args, then) {
@@ -122,10 +121,10 @@ function singleLink(options: RedisConnectionOptions, owner: object): RedisLink {
   };
 }
 
-function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
+function clusterLink(redis: NodeRedis, options: RedisTopologyOptions, owner: object): RedisLink {
   const { url, ...defaults } = redisClientDefaults(options);
   const seed = new URL(url);
-  const cluster = createCluster({
+  const cluster = redis.createCluster({
     // A cluster hands its own protocol and command options to every node's client, whatever `defaults` say.
     RESP: defaults.RESP,
     commandOptions: defaults.commandOptions,
@@ -153,9 +152,9 @@ function clusterLink(options: RedisTopologyOptions, owner: object): RedisLink {
   };
 }
 
-function sentinelLink(options: RedisTopologyOptions, owner: object): RedisLink {
+function sentinelLink(redis: NodeRedis, options: RedisTopologyOptions, owner: object): RedisLink {
   const { url, RESP, commandOptions, ...nodeClientOptions } = redisClientDefaults(options);
-  const sentinel = createSentinel({
+  const sentinel = redis.createSentinel({
     // A sentinel client's protocol and command options are its own, not its nodes' (node-redis v6).
     RESP,
     commandOptions,
@@ -225,11 +224,34 @@ function backgroundLink(make: () => RedisLink, retryMs: number, owner: object): 
 }
 
 /** The link `options` describe; its connect failures are noted on `owner` (the connection the stores are given). */
-function linkFor(options: RedisTopologyOptions, owner: object): RedisLink {
-  if (options.cluster && options.sentinels) throw new Error('Redis: choose Cluster or Sentinel, not both');
-  if (options.cluster) return backgroundLink(() => clusterLink(options, owner), options.maxReconnectDelayMs ?? 2000, owner);
-  if (options.sentinels) return backgroundLink(() => sentinelLink(options, owner), options.maxReconnectDelayMs ?? 2000, owner);
-  return singleLink(options, owner);
+function linkFor(redis: NodeRedis, options: RedisTopologyOptions, owner: object): RedisLink {
+  if (options.cluster) return backgroundLink(() => clusterLink(redis, options, owner), options.maxReconnectDelayMs ?? 2000, owner);
+  if (options.sentinels) return backgroundLink(() => sentinelLink(redis, options, owner), options.maxReconnectDelayMs ?? 2000, owner);
+  return singleLink(redis, options, owner);
+}
+
+/**
+ * A link made once node-redis has loaded (by `connect`): until then every command fails at once, as while
+ * disconnected. A command is handed straight to the link once there is one (no extra promise on the way).
+ */
+function lazyLink(make: (redis: NodeRedis) => RedisLink): RedisLink {
+  let link: RedisLink | undefined;
+  let made: Promise<RedisLink> | undefined;
+  let closed = false;
+  return {
+    send: (args) => (link ? link.send(args) : Promise.reject(offline())),
+    sendThen: (args, then) => (link ? link.sendThen(args, then) : Promise.reject(offline())),
+    masters: () => link?.masters?.() ?? [],
+    async connect() {
+      made ??= loadNodeRedis().then((redis) => (link = make(redis)));
+      const ready = await made;
+      if (!closed) await ready.connect();
+    },
+    async close() {
+      closed = true;
+      await link?.close();
+    },
+  };
 }
 
 /**
@@ -240,10 +262,14 @@ function linkFor(options: RedisTopologyOptions, owner: object): RedisLink {
 export function connectRedis(options: RedisTopologyOptions = {}): RedisConnection {
   // Made first, filled in below: the links note why they could not connect on it, for the stores' errors.
   const connection = {} as RedisConnection;
-  const shared = linkFor(options, connection);
+  // Checked now, before node-redis loads: options that contradict each other fail the call, not a later open().
+  if (options.cluster && options.sentinels) throw new Error('Redis: choose Cluster or Sentinel, not both');
+  redisClientDefaults(options);
+  const make = () => lazyLink((redis) => linkFor(redis, options, connection));
+  const shared = make();
   const replicas = options.waitForReplicas?.replicas ?? 0;
   const waitMs = options.waitForReplicas?.timeoutMs ?? 500;
-  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, () => linkFor(options, connection)) : [];
+  const durable = replicas > 0 ? Array.from({ length: Math.max(1, options.waitForReplicas?.connections ?? 4) }, make) : [];
   let opening: Promise<void> | undefined;
   let closed = false;
   const connect = (link: RedisLink) =>
@@ -260,7 +286,10 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
     sendDurable: log ? (args) => log.time(args, () => durableSend(args)) : durableSend,
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
-      opening ??= Promise.all([shared, ...durable].map(connect)).then(() => undefined);
+      // Rejects only when node-redis is missing (saying what to install); a Redis that does not answer yet does not.
+      opening ??= loadNodeRedis().then(async () => {
+        await Promise.all([shared, ...durable].map(connect));
+      });
       return opening;
     },
     async close() {

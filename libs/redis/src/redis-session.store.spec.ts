@@ -34,7 +34,7 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
   const id = () => sessionIdOf(generateSessionToken());
 
   it('fails at once with StoreUnavailableError, never "absent", when Redis went away (no offline queue)', async () => {
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     await client.connect();
     const store = new RedisSessionStore(client);
     await store.ping();
@@ -53,7 +53,7 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
   });
 
   it('fails within the command timeout when Redis stops answering', async () => {
-    const client = createRedisClient({ url: server.url });
+    const client = await createRedisClient({ url: server.url });
     await client.connect();
     const store = new RedisSessionStore(client, { commandTimeoutMs: 300 });
 
