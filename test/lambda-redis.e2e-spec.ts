@@ -1,4 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cookiesFrom, httpApiEvent } from './support/lambda-events.js';
 import { uniqueEmail } from './support/http-client.js';
 import { freePort } from './support/free-port.js';
@@ -74,4 +77,23 @@ describe('the Lambda handler on Redis', () => {
     }));
     expect(clients.split('\n').filter((line) => line.includes('cmd=') && !line.includes('cmd=client')).length).toBe(1);
   });
+
+  it('works the same from the bundle `serverless deploy` ships (.build/lambda), where node-redis is a chunk loaded on demand', async () => {
+    const email = uniqueEmail();
+    const events = [
+      httpApiEvent('POST', '/auth/register', { body: { email, password: PASSWORD } }),
+      httpApiEvent('POST', '/auth/login', { body: { email, password: PASSWORD } }),
+    ];
+    // A cold start of its own, in a process of its own, as Lambda runs the bundle; exits when the events are answered.
+    const script = `const { handler } = await import(process.argv[1]);
+const statuses = [];
+for (const event of JSON.parse(process.argv[2])) statuses.push((await handler(event, { awsRequestId: 'bundle', getRemainingTimeInMillis: () => 10000 })).statusCode);
+console.log(JSON.stringify(statuses));
+process.exit(0);`;
+    const bundle = fileURLToPath(new URL('../.build/lambda/index.mjs', import.meta.url));
+    const env = { PATH: process.env.PATH ?? '', KURA_STORE: 'redis', REDIS_URL: redis!.url, KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'warn', KURA_DOCS_UI: 'false', AWS_LAMBDA_FUNCTION_NAME: 'kura-test-bundle' };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, bundle, JSON.stringify(events)], { env, timeout: 30_000 });
+
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([201, 200]);
+  }, 40_000);
 });
