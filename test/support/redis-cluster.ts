@@ -71,8 +71,15 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     for (const node of nodes) {
       await until(`cluster_state:ok on ${node.port}`, async () => (await redisCli(node.port, ...auth, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
     }
-    for (const node of (await clusterNodes(nodes[0]!.port, auth)).filter((known) => known.role === 'replica')) {
-      await until(`replica ${node.port} to sync`, async () => (await redisCli(node.port, ...auth, 'INFO', 'replication')).includes('master_link_status:up'));
+    if (replicas > 0) {
+      // Each master sees its replicas connected and in sync (a master's own count: the seed's gossip may lag).
+      for (const node of nodes) {
+        await until(`node ${node.port} to be a master with ${replicas} replica(s) in sync, or a replica in sync`, async () => {
+          const replication = await redisCli(node.port, ...auth, 'INFO', 'replication');
+          if (replication.includes('role:slave')) return replication.includes('master_link_status:up');
+          return new RegExp(`connected_slaves:${replicas}\\b`).test(replication) && (replication.match(/state=online/g) ?? []).length === replicas;
+        });
+      }
     }
   } catch (error) {
     await stop();
