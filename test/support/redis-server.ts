@@ -24,8 +24,8 @@ export function redisServerMissing(flavour: RedisFlavour = 'redis'): string | un
 }
 
 /**
- * Whether the Redis runs of a test file can go ahead. Where `redis-server` is missing they are skipped the way
- * every missing tool's tests are: a skipped test named `what`, giving the reason, which the run's skip list reports.
+ * Whether the Redis (or Valkey) runs of a test file can go ahead. Where the server is missing they are skipped the
+ * way every missing tool's tests are: a skipped test named `what`, giving the reason, which the run's skip list reports.
  */
 export function redisRunsPossible(what: string, flavour: RedisFlavour = 'redis'): boolean {
   const missing = redisServerMissing(flavour);
@@ -79,8 +79,9 @@ export interface RedisServerOptions {
 }
 
 /**
- * Its own `redis-server` (or `valkey-server`, or either's sentinel) on a free loopback port, persisting nothing (no RDB, no AOF unless `options.args` says so)
- * in a temp dir: started, awaited until it answers PING, and stopped (and its dir removed) by `stop`.
+ * Its own `redis-server` (or `valkey-server`, or either's sentinel) on a free loopback port, persisting nothing (no
+ * RDB, no AOF unless `options.args` says so) in a temp dir: started, awaited until it answers PING, and stopped (and
+ * its dir removed) by `stop`.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kura-redis-')));
