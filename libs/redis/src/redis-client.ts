@@ -55,8 +55,8 @@ export interface RedisClient extends RedisCommander {
  * background with capped backoff. Its connection failures are handled (unhandled, node-redis's `error` events
  * would end the process); commands refused meanwhile reach the stores' callers as `StoreUnavailableError`, saying
  * why the last attempt failed. Resolves once node-redis has loaded (an optional peer: `npm install redis`); call
- * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown.
- * @throws Error when node-redis is not installed, or the options contradict each other
+ * `await client.connect()` before use and `client.close()` (or `destroy()`) on shutdown. Rejects when node-redis is
+ * not installed (saying `npm install redis`), or when the options contradict each other.
  */
 export async function createRedisClient(options: RedisConnectionOptions = {}): Promise<RedisClient> {
   return newClient(await loadNodeRedis(), options) as unknown as RedisClient;
