@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 import { clusterNodes, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
-import { FLAVOUR_NAMES, redisRunsPossible } from './support/redis-server.js';
+import { possibleFlavours } from './support/redis-server.js';
 
 /**
  * Kura on a Redis Cluster while the cluster moves slots (online resharding, as an operator scaling ElastiCache or
@@ -16,20 +17,16 @@ const run = promisify(execFile);
 const USERS = 6;
 const PASSWORD = 'correct horse battery';
 
-interface Answer {
-  status: number;
-  body: any;
-}
-
-async function call(baseUrl: string, method: string, path: string, options: { token?: string; json?: unknown; patch?: unknown } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  if (options.patch !== undefined) headers['content-type'] = 'application/merge-patch+json';
-  const body = options.json ?? options.patch;
-  const response = await fetch(new URL(path, baseUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+/** One request as a bearer client (no cookies): JSON, or a merge patch. */
+function call(baseUrl: string, method: string, path: string, options: { token?: string; json?: unknown; patch?: unknown } = {}): Promise<TestResponse> {
+  return new HttpClient(baseUrl).request(method, path, {
+    cookies: false,
+    json: options.json ?? options.patch,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.patch !== undefined ? { 'content-type': 'application/merge-patch+json' } : {}),
+    },
+  });
 }
 
 interface User {
@@ -42,9 +39,7 @@ interface User {
   readonly ended: string[];
 }
 
-const FLAVOURS = (['redis', 'valkey'] as const).filter((flavour) => redisRunsPossible(`Kura on a ${FLAVOUR_NAMES[flavour]} Cluster while its slots move`, flavour));
-
-describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour] })))('Kura on a $name Cluster while every slot of one master moves to another', ({ flavour }) => {
+describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its slots move`))('Kura on a $name Cluster while every slot of one master moves to another', ({ flavour, name }) => {
   let cluster: RedisCluster;
   let app: NestFastifyApplication;
   let baseUrl: string;
@@ -77,13 +72,7 @@ describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour]
     const masters = (await clusterNodes(seedPort)).filter((node) => node.role === 'master');
     const from = masters.find((node) => node.port !== seedPort)!;
     const to = masters.find((node) => node.port === seedPort)!;
-    const slotsOf = async (id: string) => {
-      const line = (await run('redis-cli', ['-p', String(seedPort), 'CLUSTER', 'NODES'])).stdout.split('\n').find((text) => text.startsWith(id))!;
-      return line.split(' ').slice(8).reduce((total, range) => {
-        const [first, last] = range.split('-').map(Number);
-        return total + (last === undefined ? 1 : last - first! + 1);
-      }, 0);
-    };
+    const slotsOf = async (id: string) => (await clusterNodes(seedPort)).find((node) => node.id === id)!.slots;
     const moving = await slotsOf(from.id);
 
     const failures: string[] = [];
@@ -134,7 +123,7 @@ describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour]
     }
     const left = await slotsOf(from.id);
     console.log(
-      `${FLAVOUR_NAMES[flavour]} Cluster, ${moving} slots moved from one master to another in ${movedInMs} ms under load: ` +
+      `${name} Cluster, ${moving} slots moved from one master to another in ${movedInMs} ms under load: ` +
         `${counts.reads} reads, ${counts.updates} updates, ${counts.logins} logins, ${counts.logouts} logouts; ` +
         `failed ${failures.length}${failures.length ? ` (${[...new Set(failures)].join(', ')})` : ''}; keys not as last acknowledged ${missing}; logouts undone ${undone}`,
     );

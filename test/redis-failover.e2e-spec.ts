@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { generateSessionToken, sessionIdOf } from '@kura/session';
 import { startKuraInProcess } from './support/kura-app.js';
 import { CLUSTER_NODE_ARGS, clusterNodes, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
-import { FLAVOUR_NAMES, type RedisFlavour, redisRunsPossible, redisServerMissing, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { FLAVOUR_NAMES, possibleFlavours, type RedisFlavour, redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
 
 /**
@@ -397,10 +397,8 @@ function cleanedAfterEach(): (() => Promise<unknown>)[] {
   return cleanups;
 }
 
-/** Redis where `redis-server` is installed, and Valkey where `valkey-server` is (`.ci/run` installs both). */
-const FLAVOURS = (['redis', 'valkey'] as const).filter((flavour) => redisRunsPossible(`Kura on ${FLAVOUR_NAMES[flavour]}, its master SIGKILLed under load`, flavour));
-
-describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour] })))('Kura on $name: the master is SIGKILLed under load', ({ flavour }) => {
+// Redis where `redis-server` is installed, and Valkey where `valkey-server` is (`.ci/run` installs both).
+describe.each(possibleFlavours((name) => `Kura on ${name}, its master SIGKILLed under load`))('Kura on $name: the master is SIGKILLed under load', ({ flavour }) => {
   const cleanups = cleanedAfterEach();
 
   it('behind Sentinel, its replica lagging, with WAIT for one replica: follows the new master and undoes no acknowledged logout, revocation or password change, and loses no login', async () => {
@@ -423,7 +421,7 @@ describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour]
   }
 });
 
-if (!redisServerMissing()) {
+if (redisRunsPossible('Kura on Redis: a demoted master, and the cost of WAIT')) {
   describe('a demoted master (READONLY) and a manual failover, through connectRedis', () => {
     const cleanups: (() => Promise<unknown>)[] = [];
     afterAll(async () => {

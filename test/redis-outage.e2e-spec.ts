@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
-import { FLAVOUR_NAMES, type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
+import { possibleFlavours, type RedisServer, startRedisServer } from './support/redis-server.js';
 
 /**
  * Kura on Redis when Redis goes away, hangs, crashes and comes back, with its own redis-server (append-only
@@ -55,10 +55,8 @@ async function statusWithin(ms: number, ask: () => Promise<{ status: number }>):
   return status;
 }
 
-/** Redis, and Valkey where `valkey-server` is installed (`.ci/run` installs it). */
-const FLAVOURS = (['redis', 'valkey'] as const).filter((flavour) => flavour === 'redis' || redisRunsPossible('Kura on Valkey, when Valkey goes away', flavour));
-
-describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour] })))('Kura on $name', ({ flavour }) => {
+// Redis and Valkey, each where its server is installed (`.ci/run` installs both).
+describe.each(possibleFlavours((name) => `Kura on ${name}, when it goes away`))('Kura on $name', ({ flavour, name }) => {
   let dataDir: string;
   let redis: RedisServer;
   let kura: KuraProcess;
@@ -93,7 +91,7 @@ describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour]
   it('answers 503 with Retry-After within the timeout on every route while Redis hangs (SIGSTOP), and serves again when it resumes', async () => {
     process.kill(redis.pid, 'SIGSTOP');
     try {
-      await expectEveryRouteUnavailable(user, email, FLAVOUR_NAMES[flavour]);
+      await expectEveryRouteUnavailable(user, email, name);
     } finally {
       process.kill(redis.pid, 'SIGCONT');
     }
@@ -103,11 +101,11 @@ describe.each(FLAVOURS.map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour]
   it('fails at once, with no offline queue, while Redis is down: 100 concurrent requests, all 503, none hanging', async () => {
     await redis.kill();
 
-    await expectEveryRouteUnavailable(user, email, FLAVOUR_NAMES[flavour]);
+    await expectEveryRouteUnavailable(user, email, name);
     const started = performance.now();
     const burst = await Promise.all(Array.from({ length: 100 }, () => user.get('/auth/me')));
     const ms = Math.round(performance.now() - started);
-    console.log(`100 concurrent GET /auth/me with ${FLAVOUR_NAMES[flavour]} down: ${burst.filter((r) => r.status === 503).length} x 503 in ${ms} ms`);
+    console.log(`100 concurrent GET /auth/me with ${name} down: ${burst.filter((r) => r.status === 503).length} x 503 in ${ms} ms`);
     expect(burst.map((response) => response.status)).toEqual(Array(100).fill(503));
     expect(ms).toBeLessThan(TIMEOUT_MS + 5 * SLACK_MS);
   });

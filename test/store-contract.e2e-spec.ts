@@ -1,7 +1,7 @@
 import { InMemoryLoginAttemptStore, InMemoryUserStore } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import { DynamoDbLoginAttemptStore, DynamoDbSessionDataStore, DynamoDbSessionStore, DynamoDbUserStore, ensureKuraTables } from '@kura/dynamodb';
-import { connectRedis, createRedisClient, fromIoredis, type RedisCommander } from '@kura/redis';
+import { connectRedis, createRedisClient, fromIoredis, type RedisCommander, type RedisConnection } from '@kura/redis';
 import { InMemorySessionStore } from '@kura/session';
 import dynalite from 'dynalite';
 import { Cluster, Redis } from 'ioredis';
@@ -46,21 +46,47 @@ storeContract('dynalite (the embedded engine)', async () => {
   return onDynamoDb(endpoint);
 });
 
-if (redisRunsPossible('the store contract on Redis')) {
-  /** A client the test connects and destroys: node-redis's own, or the one createRedisClient makes. */
-  type Connectable = RedisCommander & { connect(): Promise<unknown>; destroy(): void };
+/** A client the test connects and destroys: node-redis's own, or the one createRedisClient makes. */
+type Connectable = RedisCommander & { connect(): Promise<unknown>; destroy(): void };
 
-  /** The four Redis stores on a redis-server of their own, through a client `connect` makes for its URL. */
-  async function onRedisServer(connect: (url: string) => Connectable | Promise<Connectable>, flavour: RedisFlavour = 'redis'): Promise<StoreUnderTest> {
-    const server = await startRedisServer({ flavour });
-    const client = await connect(server.url);
-    closers.push(async () => {
-      client.destroy();
-      await server.stop();
-    });
-    await client.connect();
-    return redisStores(client);
+/**
+ * The four Redis stores on a server of their own (Redis's, or Valkey's, checked to be Valkey), through a client
+ * `connect` makes for its URL.
+ */
+async function onRedisServer(connect: (url: string) => Connectable | Promise<Connectable>, flavour: RedisFlavour = 'redis'): Promise<StoreUnderTest> {
+  const server = await startRedisServer({ flavour });
+  const client = await connect(server.url);
+  closers.push(async () => {
+    client.destroy();
+    await server.stop();
+  });
+  await client.connect();
+  if (flavour === 'valkey') expect(String(await client.sendCommand(['INFO', 'server']))).toMatch(/^valkey_version:[89]\./m);
+  return redisStores(client);
+}
+
+/** A cluster of three masters per flavour, reached through one seed node (its URL), shared by this file's tests. */
+const clusters = new Map<RedisFlavour, Promise<{ redis: RedisConnection; url: string }>>();
+function onCluster(flavour: RedisFlavour = 'redis'): Promise<{ redis: RedisConnection; url: string }> {
+  if (!clusters.has(flavour)) {
+    clusters.set(
+      flavour,
+      (async () => {
+        const cluster = await startRedisCluster(3, { flavour });
+        const redis = connectRedis({ url: cluster.url, cluster: true });
+        closers.push(async () => {
+          await redis.close();
+          await cluster.stop();
+        });
+        await redis.open();
+        return { redis, url: cluster.url };
+      })(),
+    );
   }
+  return clusters.get(flavour)!;
+}
+
+if (redisRunsPossible('the store contract on Redis')) {
 
   storeContract('Redis (its own redis-server)', () => onRedisServer((url) => createRedisClient({ url })));
 
@@ -81,32 +107,10 @@ if (redisRunsPossible('the store contract on Redis')) {
     return redisStores(fromIoredis(client));
   });
 
-  /** A Redis Cluster of three masters, reached through one seed node; shared by the contract and the user store. */
-  let clusterUrl: string | undefined;
-  const onCluster = (() => {
-    let opened: Promise<ReturnType<typeof connectRedis>> | undefined;
-    return () =>
-      (opened ??= (async () => {
-        const cluster = await startRedisCluster();
-        clusterUrl = cluster.url;
-        const redis = connectRedis({ url: cluster.url, cluster: true });
-        closers.push(async () => {
-          await redis.close();
-          await cluster.stop();
-        });
-        await redis.open();
-        return redis;
-      })());
-  })();
-
-  storeContract('a Redis Cluster of three masters', async () => {
-    const redis = await onCluster();
-    return redisStores(redis);
-  });
+  storeContract('a Redis Cluster of three masters', async () => redisStores((await onCluster()).redis));
 
   storeContract("a Redis Cluster of three masters through an app's own ioredis Cluster", async () => {
-    await onCluster();
-    const seed = new URL(clusterUrl!);
+    const seed = new URL((await onCluster()).url);
     const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
     closers.unshift(() => cluster.disconnect());
     await cluster.connect();
@@ -118,8 +122,7 @@ if (redisRunsPossible('the store contract on Redis')) {
 
   describe('Kura on a Redis Cluster of three masters', () => {
     it('serves Kura itself with KURA_REDIS_CLUSTER=true: register, log in, read, log out', async () => {
-      await onCluster();
-      const cluster = clusterUrl!;
+      const cluster = (await onCluster()).url;
       const { app, baseUrl } = await startKuraInProcess({ KURA_STORE: 'redis', REDIS_URL: cluster, KURA_REDIS_CLUSTER: 'true', KURA_PASSWORD_HASH_COST: '10', KURA_LOG_LEVEL: 'error' });
       try {
       const email = `cluster-${Date.now()}@example.com`;
@@ -141,7 +144,7 @@ if (redisRunsPossible('the store contract on Redis')) {
     });
 
     it('spreads the keys over every master, so removeAll has to scan each one', async () => {
-      const redis = await onCluster();
+      const { redis } = await onCluster();
       const sizes = await Promise.all((redis.masters?.() ?? []).map(async (master) => Number(await master.sendCommand(['DBSIZE']))));
 
       expect(sizes).toHaveLength(3);
@@ -149,8 +152,7 @@ if (redisRunsPossible('the store contract on Redis')) {
     });
 
     it('through ioredis: a durable write goes out with its WAIT in one pipeline, which a Cluster takes', async () => {
-      await onCluster();
-      const seed = new URL(clusterUrl!);
+      const seed = new URL((await onCluster()).url);
       const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
       try {
         await cluster.connect();
@@ -170,7 +172,7 @@ if (redisRunsPossible('the store contract on Redis')) {
     });
 
     it("speaks RESP2 to every master, whatever the installed node-redis's default (v6: RESP3)", async () => {
-      const redis = await onCluster();
+      const { redis } = await onCluster();
       // CLIENT INFO describes the very connection that sends it, as each master sees it.
       const protocols = await Promise.all((redis.masters?.() ?? []).map(async (master) => /\bresp=(\d)/.exec(String(await master.sendCommand(['CLIENT', 'INFO'])))?.[1]));
 
@@ -181,27 +183,10 @@ if (redisRunsPossible('the store contract on Redis')) {
 
 if (redisRunsPossible('the store contract on Valkey', 'valkey')) {
   // The docs say Kura runs on Valkey too (ElastiCache's default engine now): the same suite, on Valkey 8's servers.
-  storeContract('Valkey (its own valkey-server)', async () => {
-    const server = await startRedisServer({ flavour: 'valkey' });
-    const client = await createRedisClient({ url: server.url });
-    closers.push(async () => {
-      client.destroy();
-      await server.stop();
-    });
-    await client.connect();
-    const version = /valkey_version:(\S+)/.exec(String(await client.sendCommand(['INFO', 'server'])))?.[1];
-    expect(version).toMatch(/^[89]\./);
-    return redisStores(client);
-  });
+  storeContract('Valkey (its own valkey-server)', () => onRedisServer((url) => createRedisClient({ url }), 'valkey'));
 
   storeContract('a Valkey Cluster of three masters', async () => {
-    const cluster = await startRedisCluster(3, { flavour: 'valkey' });
-    const redis = connectRedis({ url: cluster.url, cluster: true });
-    closers.push(async () => {
-      await redis.close();
-      await cluster.stop();
-    });
-    await redis.open();
+    const { redis } = await onCluster('valkey');
     expect(redis.masters?.()).toHaveLength(3);
     return redisStores(redis);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { freshTables, kuraEnv } from './engine.js';
-import { FLAVOUR_NAMES, type RedisFlavour, type RedisServer, redisRunsPossible, startRedisServer } from './redis-server.js';
+import { FLAVOUR_NAMES, possibleFlavours, type RedisFlavour, type RedisServer, startRedisServer } from './redis-server.js';
 
 /** A shared store the cross-process suites run on: the environment that points Kura at fresh, empty state on it. */
 export interface Backend {
@@ -45,5 +45,5 @@ function redisBackend(flavour: RedisFlavour): Backend {
  */
 export const BACKENDS: readonly Backend[] = [
   dynamoDbLocal,
-  ...(['redis', 'valkey'] as const).filter((flavour) => redisRunsPossible(`the runs on ${FLAVOUR_NAMES[flavour]}`, flavour)).map(redisBackend),
+  ...possibleFlavours((name) => `the runs on ${name}`).map(({ flavour }) => redisBackend(flavour)),
 ];

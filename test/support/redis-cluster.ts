@@ -95,27 +95,30 @@ export interface ClusterNode {
   readonly role: 'master' | 'replica';
   /** A replica's master's id. */
   readonly masterId: string | undefined;
-  /** Marked failed (`fail`) by the cluster. */
-  readonly failed: boolean;
+  /** How many hash slots it serves (a master's ranges, `first-last` or one slot each). */
+  readonly slots: number;
 }
 
 /**
- * The cluster as the node on `port` sees it (`CLUSTER NODES`: id, address@bus-port, flags, master, ...), failed
- * nodes included.
+ * The cluster as the node on `port` sees it (`CLUSTER NODES`: id, address@bus-port, flags, master, ping, pong,
+ * epoch, link state, then the slot ranges), failed nodes included.
  */
 export async function clusterNodes(port: number, auth: string[] = []): Promise<ClusterNode[]> {
   return (await redisCli(port, ...auth, 'CLUSTER', 'NODES'))
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
-      const [id, address, flags, master] = line.split(' ');
-      const flagList = flags!.split(',');
+      const [id, address, flags, master, , , , , ...ranges] = line.split(' ');
       return {
         id: id!,
         port: Number(/:(\d+)@/.exec(address!)?.[1]),
-        role: flagList.includes('master') ? 'master' : 'replica',
+        role: flags!.split(',').includes('master') ? 'master' : 'replica',
         masterId: master === '-' ? undefined : master,
-        failed: flagList.includes('fail'),
+        // Slots in migration show as [slot->-node] or [slot-<-node]: not served by this one yet, not counted.
+        slots: ranges.filter((range) => !range.startsWith('[')).reduce((total, range) => {
+          const [first, last = first] = range.split('-').map(Number);
+          return total + last! - first! + 1;
+        }, 0),
       };
     });
 }

@@ -35,6 +35,14 @@ export function redisRunsPossible(what: string, flavour: RedisFlavour = 'redis')
   return false;
 }
 
+/**
+ * The flavours whose servers are installed, each with its name, for `describe.each(...)('... $name', ...)`; each
+ * missing one is skipped as `redisRunsPossible` skips, under `what(name)`.
+ */
+export function possibleFlavours(what: (name: string) => string): { flavour: RedisFlavour; name: string }[] {
+  return (['redis', 'valkey'] as const).filter((flavour) => redisRunsPossible(what(FLAVOUR_NAMES[flavour]), flavour)).map((flavour) => ({ flavour, name: FLAVOUR_NAMES[flavour] }));
+}
+
 export interface RedisServer {
   readonly url: string;
   readonly port: number;
