@@ -421,8 +421,43 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       });
     });
 
+    it('ends every session of every user and keeps each register: a session begun meanwhile stays registered, a replaced credential stays refused', async () => {
+      // Last (with the next case): it ends every session in the store that the other cases share.
+      const now = Date.now();
+      // A user whose password was changed (credential version 2) before the sweep.
+      const changed = newRecord(now);
+      await sut.sessions.insert(changed);
+      await sut.sessions.register(changed.user.id, entryOf(changed, 2), now);
+      for (let n = 0; n < 60; n += 1) await sut.sessions.insert(newRecord(now));
+      // Logins of one user while the sweep runs: each inserted, then registered, as SessionService does.
+      const during = newRecord(now);
+      const begun: SessionRecord[] = [];
+      let sweeping = true;
+      const logins = (async () => {
+        while (sweeping) {
+          const record = newRecord(now, { user: during.user });
+          await sut.sessions.insert(record);
+          await sut.sessions.register(record.user.id, entryOf(record), now);
+          begun.push(record);
+        }
+      })();
+
+      await sut.sessions.removeAll(now);
+      sweeping = false;
+      await logins;
+
+      // Whatever the sweep did not end is still in the user's register, so logout-all and a password change end it.
+      const registered = new Set((await sut.sessions.registered(during.user.id)).map((entry) => entry.id));
+      const survivors = [];
+      for (const record of begun) if (await sut.sessions.find(record.id, now)) survivors.push(record.id);
+      expect(survivors.filter((id) => !registered.has(id))).toEqual([]);
+      expect(begun.length).toBeGreaterThan(0);
+      // The register kept its credential version: a login that checked the replaced password is refused.
+      expect(await sut.sessions.find(changed.id, now)).toBeUndefined();
+      expect(await sut.sessions.register(changed.user.id, entryOf(newRecord(now, { user: changed.user }), 1), now)).toEqual({ outcome: 'stale' });
+    });
+
     it('ends every session of every user and counts the live ones', async () => {
-      // Last: it empties the store that the other cases share.
       const now = Date.now();
       const live = [newRecord(now), newRecord(now)];
       const ended = newRecord(now);

@@ -7,4 +7,5 @@ export type { SessionData, SessionDataStore } from './session-data-store.port.js
 export type { UserRecord, UserStore } from './user-store.port.js';
 export type { LoginAttemptStore } from './login-attempt-store.port.js';
 export { effectiveExpiry } from './session-expiry.js';
+export { endedByUser } from './ended-by-user.js';
 export { EmailTakenError } from './email-taken.error.js';

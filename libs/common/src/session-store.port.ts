@@ -97,8 +97,12 @@ export interface SessionStore {
   unregister(userId: string, ids: readonly string[]): Promise<void>;
 
   /**
-   * Ends every session of every user, with their data and registers: the operator's last resort (a
-   * suspected token leak). Walks the whole store; never on a request path. Returns how many were live.
+   * Ends every session of every user, with its data, and drops each from its user's register: the operator's last
+   * resort (a suspected token leak). Walks the whole store; never on a request path. Returns how many were live.
+   *
+   * It removes nothing it did not end: a session begun while it runs may outlive it, but stays in its register
+   * (so a logout-all or a password change still ends it), and each register keeps its credential version (so a
+   * login that checked a replaced password stays refused).
    */
   removeAll(now: number): Promise<number>;
 

@@ -1,4 +1,4 @@
-import { effectiveExpiry, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
+import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -351,8 +351,10 @@ export class DynamoDbSessionStore implements SessionStore {
 
   /**
    * The one Scan in Kura, for the operator's "end every session": pages through the keys only (a projection),
-   * ending sessions (tombstones, as every ending does), deleting their data and the users' registers;
-   * failed-login counters stay.
+   * ending sessions (tombstones, as every ending does, deleting their data) and dropping each from its user's
+   * register. Nothing else is deleted: a register or a document the scan passes may belong to a session begun
+   * after the scan passed its key, which must stay registered, with its data (registers and documents of ended
+   * sessions expire with them). Failed-login counters stay.
    */
   async removeAll(now: number): Promise<number> {
     let live = 0;
@@ -371,8 +373,7 @@ export class DynamoDbSessionStore implements SessionStore {
       const sessions = ids.filter((id) => !id.includes('#'));
       const ended = await Promise.all(sessions.map((id) => limit(() => this.end(id, now))));
       live += ended.filter((session) => session?.live).length;
-      const others = ids.filter((id) => id.startsWith('data#') || id.startsWith('user#'));
-      await deleteItems(this.documents, this.table, others, 'session.removeAll');
+      await Promise.all([...endedByUser(sessions, ended)].map(([userId, ids]) => limit(() => this.unregister(userId, ids))));
       start = page.LastEvaluatedKey;
     } while (start);
     return live;

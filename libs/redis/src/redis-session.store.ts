@@ -1,4 +1,4 @@
-import { effectiveExpiry, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -337,20 +337,19 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   /**
    * The one SCAN in this package, for the operator's "end every session": ends each session (tombstones, as
-   * every ending does, deleting its data), then deletes the remaining documents, registers and indexes;
-   * failed-login counters stay. On a Redis Cluster it scans every master (`RedisCommander.masters`).
+   * every ending does, deleting its data and leaving the user's index) and drops it from its user's register.
+   * Nothing else is deleted: a register, index or document may belong to a session begun after the scan passed
+   * its key, which must stay registered, with its data (those of ended sessions expire with them). Failed-login
+   * counters stay. On a Redis Cluster it scans every master (`RedisCommander.masters`).
    */
   async removeAll(now: number): Promise<number> {
     let live = 0;
     await this.scan(this.keys.pattern('session'), async (keys) => {
-      const ended = await Promise.all(keys.map((key) => this.end(idOfKey(key), now)));
+      const ids = keys.map(idOfKey);
+      const ended = await Promise.all(ids.map((id) => this.end(id, now)));
       live += ended.filter((session) => session?.live).length;
+      await Promise.all([...endedByUser(ids, ended)].map(([userId, own]) => this.unregister(userId, own)));
     });
-    for (const kind of ['data', 'register', 'sessions-of'] as const) {
-      await this.scan(this.keys.pattern(kind), async (keys) => {
-        await Promise.all(keys.map((key) => this.call('session.removeAll', () => this.redis.sendCommand(['UNLINK', key]))));
-      });
-    }
     return live;
   }
 

@@ -86,9 +86,13 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
 
   async removeAll(now: number): Promise<number> {
     let live = 0;
-    for (const id of this.records.keys()) if ((await this.end(id, now))?.live) live += 1;
-    this.registers.clear();
-    this.documents.clear();
+    // The sessions there are now: one begun while it runs is not ended (as a scan that passed its key would not).
+    for (const id of [...this.records.keys()]) {
+      const ended = await this.end(id, now);
+      if (!ended) continue;
+      if (ended.live) live += 1;
+      await this.unregister(ended.userId, [id]);
+    }
     return live;
   }
 
