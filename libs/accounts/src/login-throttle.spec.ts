@@ -1,4 +1,4 @@
-import { ManualClock } from '@kura/common';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { TooManyLoginAttemptsError } from './account.errors.js';
 import { InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -122,6 +122,23 @@ describe('LoginThrottle', () => {
     await (await sut.begin('ada@example.com', '10.0.0.1')).abandoned();
 
     await expect(sut.begin('ada@example.com', '10.0.0.1')).resolves.toBeDefined();
+  });
+
+  it('gives back what one counter took when the other could not be reached: a store failure is no failed login', async () => {
+    const { sut, store } = setup(2, 5);
+    const reserve = store.reserve.bind(store);
+    let calls = 0;
+    // The account's counter is reserved first, then the client's: the client's fails every time.
+    store.reserve = async (key, ...rest) => {
+      calls += 1;
+      if (calls % 2 === 0) throw new StoreUnavailableError('attempts.reserve', { reason: 'throttled' });
+      return reserve(key, ...rest);
+    };
+    for (let i = 0; i < 3; i += 1) await expect(sut.begin('ada@example.com', '10.0.0.1')).rejects.toBeInstanceOf(StoreUnavailableError);
+    store.reserve = reserve;
+
+    await fail(sut, 'ada@example.com', '10.0.0.1', 2); // the account's limit is all still there
+    await refusal(sut.begin('ada@example.com', '10.0.0.1'));
   });
 
   it('keeps no email or address in its counter keys', async () => {

@@ -81,8 +81,16 @@ export class LoginThrottle {
 
     const attempt = randomBytes(16).toString('base64url');
     const expiresAt = (window + 2) * this.windowMs;
-    const reserved = await Promise.all(room.map(({ scope, below }) => this.store.reserve(scope.current, attempt, below, expiresAt)));
+    const outcomes = await Promise.allSettled(room.map(({ scope, below }) => this.store.reserve(scope.current, attempt, below, expiresAt)));
+    const reserved = outcomes.map((outcome) => outcome.status === 'fulfilled' && outcome.value);
     const release = () => Promise.all(room.map(({ scope }, index) => (reserved[index] ? this.store.release(scope.current, attempt) : undefined)));
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) {
+      // No password is checked, so the counters that did take the attempt give it back: a store failure on one
+      // counter must not count as a failed login on the other (best effort: the store is likely down).
+      await release().catch(() => undefined);
+      throw failed.reason;
+    }
     const refused = reserved.indexOf(false);
     if (refused >= 0) {
       await release();
