@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import { connectAppSuite, type RunningApp, runningApp, type SessionFramework } from './contracts/connect-app.suite.js';
 import { onEveryStorage } from './support/connect-storages.js';
 import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './support/engine.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 import { HttpClient } from './support/http-client.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
@@ -139,6 +140,40 @@ describe('express-session with KuraStore at steady state', () => {
     } finally {
       await app.close();
       store.close();
+    }
+  });
+});
+
+describe("express-session with KuraStore on DynamoDB Local, the login's write overtaken by the logout", () => {
+  // Found by the review of 2026-12-02: the engine holds the login's first PutItem past the SDK's timeout, the SDK
+  // sends it again and that attempt answers, the user logs out, and only then does the first attempt land. Before
+  // the fix it wrote the session back, and the logged-out cookie was logged in again.
+  it('keeps the logged-out session logged out when that first write lands after the logout', async () => {
+    const proxy = await startFaultProxy(testEndpoint());
+    const tableName = `late${Date.now().toString(36)}`;
+    const setup = new KuraStore({ tableName, connection: { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, endpoint: testEndpoint() } });
+    await setup.ensureTable();
+    setup.close();
+    // Each attempt may take 1 s; then the SDK sends the call again.
+    const store = new KuraStore({ tableName, connection: { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, endpoint: proxy.endpoint, timeoutMs: 1000 } });
+    const app = await listen(store);
+    try {
+      const firstAttempt = proxy.hold((operation, body) => operation === 'PutItem' && body.includes('"user"'));
+      const user = new HttpClient('http://127.0.0.1/');
+      expect((await user.post(`${app.url}/login?user=ada`)).status).toBe(200);
+      await firstAttempt.held;
+      const cookie = await user.jar.getCookieString(app.url);
+      expect((await user.get(`${app.url}/me`)).status).toBe(200);
+      expect((await user.post(`${app.url}/logout`)).status).toBe(204);
+
+      firstAttempt.release();
+      await firstAttempt.answered;
+
+      expect((await user.get(`${app.url}/me`, { cookies: false, headers: { cookie } })).status).toBe(401);
+    } finally {
+      await app.close();
+      store.close();
+      await proxy.close();
     }
   });
 });

@@ -103,7 +103,7 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
     });
 
     it.each([
-      ['destroyed', async (id: string) => sut.delete(id), undefined],
+      ['destroyed', async (id: string) => sut.delete(id, Date.now()), undefined],
       ['written whole again since it was read', async (id: string) => sut.replace(id, connectSession({ other: true })), { other: true }],
     ])('writes nothing to a session %s', async (_case, meanwhile, left) => {
       const id = newConnectId();
@@ -157,12 +157,48 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect((await sut.read(id, Date.now()))?.cookie).toBeUndefined();
     });
 
+    it('keeps a deleted session deleted: a replace still on its way (an SDK retry, a delayed write) writes nothing', async () => {
+      const id = newConnectId();
+      const login = connectSession({ user: 'ada' });
+      await sut.replace(id, login);
+      await sut.delete(id, Date.now());
+
+      // The same write again, as when its first attempt lands after the logout; and any other whole write.
+      await sut.replace(id, login);
+      await sut.replace(id, connectSession({ user: 'mallory' }));
+
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+      expect(await sut.update(id, login.generation, change({ cart: 1 }), Date.now())).toBe(false);
+      expect(await sut.update(id, undefined, change({ cart: 1 }), Date.now())).toBe(false);
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+
+    it('keeps a session deleted before its first write landed deleted (the logout overtook the login)', async () => {
+      const id = newConnectId();
+      await sut.delete(id, Date.now());
+
+      await sut.replace(id, connectSession({ user: 'ada' }));
+
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+
+    it('never lets a whole write delivered twice undo the changes made after it', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' });
+      await sut.replace(id, written);
+      expect(await sut.update(id, written.generation, change({ cart: 3 }), Date.now())).toBe(true);
+
+      await sut.replace(id, written);
+
+      expect(await dataOf(id)).toEqual({ user: 'ada', cart: 3 });
+    });
+
     it('deletes a session, and deleting a missing one is no error', async () => {
       const id = newConnectId();
       await sut.replace(id, connectSession({ user: 'ada' }));
 
-      await sut.delete(id);
-      await sut.delete(id);
+      await sut.delete(id, Date.now());
+      await sut.delete(id, Date.now());
 
       expect(await sut.read(id, Date.now())).toBeUndefined();
     });

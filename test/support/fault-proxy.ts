@@ -25,9 +25,9 @@ export interface FaultProxy {
   set(mode: FaultMode, options?: { delayMs?: number }): void;
   /**
    * Holds the next call that matches until `release()`, to force one interleaving: `held` resolves once such a
-   * call has arrived (and is being held).
+   * call has arrived (and is being held), `answered` once the engine answered it after the release.
    */
-  hold(filter: CallFilter): { held: Promise<void>; release(): void };
+  hold(filter: CallFilter): { held: Promise<void>; release(): void; answered: Promise<void> };
   /**
    * Lets the next `times` matching calls reach the engine, then cuts the connection instead of passing the
    * answer back: the write happened, the client never heard, and its SDK retries.
@@ -48,13 +48,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let delayMs = 0;
   let calls = 0;
   let operations: Record<string, number> = {};
-  const holds: { filter: CallFilter; arrived: () => void; released: Promise<void> }[] = [];
+  const holds: { filter: CallFilter; arrived: () => void; released: Promise<void>; answered: () => void }[] = [];
   const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void) => {
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
+        answer.once('end', () => answered?.());
         if (loseAnswer) {
           answer.resume();
           answer.on('end', () => req.socket.destroy());
@@ -76,7 +77,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (hold) {
       holds.splice(holds.indexOf(hold), 1);
       hold.arrived();
-      void hold.released.then(() => forward(req, res, body));
+      void hold.released.then(() => forward(req, res, body, false, hold.answered));
       return true;
     }
     const loss = losses.find((candidate) => candidate.left > 0 && candidate.filter(operation, text));
@@ -140,8 +141,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       let release!: () => void;
       const held = new Promise<void>((resolve) => (arrived = resolve));
       const released = new Promise<void>((resolve) => (release = resolve));
-      holds.push({ filter, arrived, released });
-      return { held, release };
+      let answered!: () => void;
+      const answeredPromise = new Promise<void>((resolve) => (answered = resolve));
+      holds.push({ filter, arrived, released, answered });
+      return { held, release, answered: answeredPromise };
     },
     loseAnswer(filter, times = 1) {
       let lost!: () => void;

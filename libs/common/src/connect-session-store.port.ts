@@ -12,7 +12,11 @@
 export interface ConnectSessionStore {
   /** The live session under `id`; `undefined` when there is none or it expired by `now` (epoch ms). */
   read(id: string, now: number): Promise<ConnectSessionItem | undefined>;
-  /** Writes the session whole, whatever was there (a new session, or a save that read nothing). */
+  /**
+   * Writes the session whole, whatever was there (a new session, or a save that read nothing), except where
+   * `delete` left its mark (a deleted session stays deleted) or the item already holds `item.generation` (this
+   * very write, retried or landing late, never overwrites the changes made after it). Either way it resolves.
+   */
   replace(id: string, item: ConnectSessionItem): Promise<void>;
   /**
    * Applies `change` to the live session `id` of `generation` (any generation when `undefined`), atomically.
@@ -20,9 +24,20 @@ export interface ConnectSessionStore {
    * was written.
    */
   update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean>;
-  /** Deletes the session; deleting one that is not there is not an error. */
-  delete(id: string): Promise<void>;
+  /**
+   * Deletes the session, and leaves a mark under its id for {@link DELETED_SESSION_MARK_MS}, so that a `replace`
+   * still on its way (an SDK retry, a write delayed in the network) cannot bring it back after a logout; the
+   * engine frees the mark (`now`: epoch ms). Deleting one that is not there is not an error (it leaves the mark too).
+   */
+  delete(id: string, now: number): Promise<void>;
 }
+
+/**
+ * How long a deleted session's mark stands (ms): longer than any write sent before the deletion can take to land.
+ * An AWS request is refused 5 minutes after it was signed, and a Redis command waits at most the store's
+ * timeout on a connection that stays open; an hour leaves a wide margin for a clock that drifts.
+ */
+export const DELETED_SESSION_MARK_MS = 60 * 60_000;
 
 /** A stored express-session / @fastify/session session, as `@kura/connect` reads and writes it. */
 export interface ConnectSessionItem {

@@ -1,6 +1,6 @@
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { type Clock, systemClock, ManualClock } from './clock.js';
-export type { ConnectSessionStore, ConnectSessionItem, ConnectSessionChange } from './connect-session-store.port.js';
+export { type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange, DELETED_SESSION_MARK_MS } from './connect-session-store.port.js';
 export type { SessionRecord, SessionUser } from './session-record.js';
 export type { SessionStore, SessionExtension, RegisterEntry, RegisterOutcome, EndOptions, EndedSession } from './session-store.port.js';
 export type { SessionData, SessionDataStore } from './session-data-store.port.js';

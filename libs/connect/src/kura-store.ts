@@ -139,12 +139,15 @@ export class KuraStore extends EventEmitter {
     return settleSave(() => this.save(sessionId, session, 'touch'), callback);
   }
 
-  /** Deletes the session: the next read on any replica finds nothing. Destroying a missing session succeeds. */
+  /**
+   * Deletes the session: the next read on any replica finds nothing, and no save still on its way can bring it
+   * back (the storage keeps a mark for an hour). Destroying a missing session succeeds.
+   */
   destroy(sessionId: string): Promise<void>;
   destroy(sessionId: string, callback: Done): void;
   destroy(sessionId: string, callback?: Done): Promise<void> | void {
     return settle(
-      Promise.resolve().then(() => this.onStorage((items) => items.delete(itemKeyOf(checkedId(sessionId))))),
+      Promise.resolve().then(() => this.onStorage((items) => items.delete(itemKeyOf(checkedId(sessionId)), this.clock.now()))),
       callback,
     );
   }
@@ -217,7 +220,7 @@ export class KuraStore extends EventEmitter {
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
     const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
-    if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id));
+    if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id, now));
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);

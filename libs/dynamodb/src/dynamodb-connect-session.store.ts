@@ -1,12 +1,11 @@
 import {
   type AttributeValue,
-  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import { type ConnectSessionChange, type ConnectSessionItem, type ConnectSessionStore, DELETED_SESSION_MARK_MS } from '@kura/common';
 import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
@@ -76,7 +75,11 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     };
   }
 
-  /** Writes the session whole, whatever was there (a new session, or a save that read nothing). */
+  /**
+   * Writes the session whole, whatever was there, but never over a deleted session's mark (it has no generation)
+   * nor over an item of the same generation (this write, retried by the SDK or delivered late): both fail the
+   * condition, and that is success.
+   */
   async replace(id: string, session: ConnectSessionItem): Promise<void> {
     const item: Record<string, AttributeValue> = {
       id: { S: id },
@@ -86,7 +89,20 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       generation: { S: session.generation },
       ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
     };
-    await this.send('connect.set', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ...CAPACITY })));
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(id) OR (attribute_exists(#gen) AND #gen <> :gen)',
+          ExpressionAttributeNames: { '#gen': NAMES['#gen'] },
+          ExpressionAttributeValues: { ':gen': { S: session.generation } },
+          ...CAPACITY,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw storeUnavailable('connect.set', error, this.table, this.wording);
+    }
   }
 
   /**
@@ -106,9 +122,23 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     return true;
   }
 
-  /** Deletes the session; deleting one that is not there is not an error. */
-  async delete(id: string): Promise<void> {
-    await this.send('connect.destroy', () => this.client.send(new DeleteItemCommand({ TableName: this.table, Key: { id: { S: id } }, ...CAPACITY })));
+  /**
+   * Deletes the session: its item becomes a mark with nothing but the key and a TTL (`DELETED_SESSION_MARK_MS`
+   * from now), which reads as absent and which no `replace` or `update` writes over. One write, as a DeleteItem is.
+   */
+  async delete(id: string, now: number): Promise<void> {
+    await this.send('connect.destroy', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { id: { S: id } },
+          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen',
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':exp': { N: String(Math.ceil((now + DELETED_SESSION_MARK_MS) / 1000)) } },
+          ...CAPACITY,
+        }),
+      ),
+    );
   }
 
   private async updateOnce(

@@ -1,4 +1,4 @@
-import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import { type ConnectSessionChange, type ConnectSessionItem, type ConnectSessionStore, DELETED_SESSION_MARK_MS } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
 import { RedisScript } from './redis-script.js';
@@ -9,6 +9,8 @@ const GENERATION = 'gen';
 const EXPIRES_AT_MS = 'exp';
 const COOKIE = 'cookie';
 const DATA = 'd:';
+/** The one field of a deleted session's mark. */
+const DELETED = 'deleted';
 /** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
 const LUA_CHUNK = `
 local function each_chunk(command, first, last)
@@ -17,10 +19,13 @@ end`;
 
 /**
  * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
- * only for a very large session). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the
- * generation, the expiry and the cookie among them).
+ * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
+ * write, delivered late). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first,
+ * the expiry and the cookie among them). Returns 1 when written, 0 otherwise.
  */
 const REPLACE = new RedisScript(`${LUA_CHUNK}
+local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
+if held[1] or held[2] == ARGV[3] then return 0 end
 redis.call('DEL', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
@@ -42,6 +47,16 @@ local last = 5 + tonumber(ARGV[5])
 each_chunk('HSET', 6, last)
 each_chunk('HDEL', last + 1, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1`);
+
+/**
+ * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
+ * REPLACE or UPDATE writes over. KEYS: session.
+ */
+const DELETE = new RedisScript(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '${DELETED}', '1')
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
 
 /**
@@ -105,9 +120,9 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     }
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, now: number): Promise<void> {
     try {
-      await this.redis.sendCommand(['UNLINK', this.keys.connect(id)]);
+      await DELETE.run(this.redis, [this.keys.connect(id)], [now + DELETED_SESSION_MARK_MS]);
     } catch (error) {
       throw storeUnavailable('connect.destroy', error);
     }
