@@ -37,8 +37,13 @@ export function idOfKey(key: string): string {
   return inner.replaceAll('%7D', '}').replaceAll('%7B', '{').replaceAll('%25', '%');
 }
 
-/** The keys under `prefix` (default `kura:`), so one Redis can serve several deployments. */
+/**
+ * The keys under `prefix` (default `kura:`), so one Redis can serve several deployments. The prefix may hold no
+ * brace: Redis Cluster hashes the first `{…}` of a key, so a brace in the prefix would send every key to one slot,
+ * or split a session from its data (CROSSSLOT).
+ */
 export function redisKeys(prefix = 'kura:'): RedisKeys {
+  if (/[{}]/.test(prefix)) throw new TypeError(`The Redis key prefix may not contain { or } (Redis Cluster hash tags): ${JSON.stringify(prefix)}`);
   return {
     session: (id) => `${prefix}session:${tag(id)}`,
     data: (id) => `${prefix}data:${tag(id)}`,

@@ -19,6 +19,15 @@ export interface RedisCommander {
 }
 
 /**
+ * Lua that writes `field, value` (a field of KEYS[1] and the value it already holds) again, for a durable script
+ * that finds its write already made (a retry of a write whose answer or WAIT failed). Without a write, nothing
+ * is propagated, and the `WAIT` that follows counts only this connection's own writes on Valkey 8 and Redis 7.2+:
+ * it would confirm at once, though the first attempt may still be on the master alone. A replica that acknowledges
+ * this write has every write before it, the first attempt's included (replication keeps their order).
+ */
+export const REASSERT = (fieldAndValue: string) => `redis.call('HSET', KEYS[1], ${fieldAndValue})`;
+
+/**
  * A Lua script run by its SHA1 (EVALSHA), loaded on first use and after a restart or SCRIPT FLUSH (NOSCRIPT):
  * the script body crosses the wire once, not on every call. Each script touches exactly the keys it is given.
  */

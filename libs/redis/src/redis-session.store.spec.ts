@@ -14,6 +14,10 @@ describe('redisKeys', () => {
     for (const id of ['abc', 'u{1}%', '%7B', '}{']) expect(idOfKey(keys.session(id))).toBe(id);
   });
 
+  it('refuses a prefix with a brace, which would move every key of a Redis Cluster to one slot or split a session from its data', () => {
+    for (const prefix of ['tenant{a}:', 'kura{', '}']) expect(() => redisKeys(prefix)).toThrow(/may not contain \{ or \}/);
+  });
+
   it('escapes glob characters of the prefix in the removeAll pattern', () => {
     expect(redisKeys('a*[b]:').pattern('session')).toBe('a\\*\\[b\\]:session:*');
   });

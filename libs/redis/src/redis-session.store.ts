@@ -2,7 +2,7 @@ import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type 
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
-import { type RedisCommander, RedisScript } from './redis-script.js';
+import { REASSERT, type RedisCommander, RedisScript } from './redis-script.js';
 import { RedisSessionDataStore, sessionDataOf } from './redis-session-data.store.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
@@ -47,7 +47,10 @@ return { redis.call('HGETALL', KEYS[1]), redis.call('HMGET', KEYS[2], 'd', 'v') 
 const INSERT = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt')
-  if held[1] == ARGV[1] and held[2] == ARGV[2] then return 1 end
+  if held[1] == ARGV[1] and held[2] == ARGV[2] then
+    ${REASSERT("'userId', held[1]")}
+    return 1
+  end
   return 0
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
@@ -74,7 +77,10 @@ const END = new RedisScript(`
 local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt', 'dataId', 'idleExpiresAt', 'absoluteExpiresAt')
 if not held[1] then return false end
 if ARGV[1] ~= '' and held[1] ~= ARGV[1] then return false end
-if not held[2] then return {held[1], 0} end
+if not held[2] then
+  ${REASSERT("'endedAt', redis.call('HGET', KEYS[1], 'endedAt') or ARGV[2]")}
+  return {held[1], 0}
+end
 redis.call('HDEL', KEYS[1], unpack(ARGV, 3))
 redis.call('HSET', KEYS[1], 'endedAt', ARGV[2])
 return {held[1], 1, held[3] or '', held[4], held[5]}`);

@@ -1,7 +1,7 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { hashOf } from './redis-hash.js';
-import { RedisScript } from './redis-script.js';
+import { REASSERT, RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
 /**
@@ -9,7 +9,11 @@ import { RedisStoreBase } from './redis-store.base.js';
  * one, or the one that was there first). KEYS: user. ARGV: field, value, field, value, ...
  */
 const INSERT = new RedisScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV))
+else
+  ${REASSERT("'id', redis.call('HGET', KEYS[1], 'id')")}
+end
 return redis.call('HGET', KEYS[1], 'id')`);
 
 /**
@@ -19,7 +23,10 @@ return redis.call('HGET', KEYS[1], 'id')`);
  */
 const REPLACE_PASSWORD = new RedisScript(`
 local current = redis.call('HGET', KEYS[1], 'passwordHash')
-if current == ARGV[2] then return tonumber(redis.call('HGET', KEYS[1], 'credentialVersion') or '0') end
+if current == ARGV[2] then
+  ${REASSERT("'passwordHash', current")}
+  return tonumber(redis.call('HGET', KEYS[1], 'credentialVersion') or '0')
+end
 if current ~= ARGV[1] then return -1 end
 redis.call('HSET', KEYS[1], 'passwordHash', ARGV[2])
 return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);

@@ -166,7 +166,7 @@ describe('loadConfig', () => {
       ['KURA_STORE', 'nowhere'],
       ['REDIS_URL', 'http://127.0.0.1:6379'],
       ['KURA_REDIS_TIMEOUT_MS', '10'],
-      ['KURA_REDIS_KEY_PREFIX', 'a prefix'],
+      ['KURA_REDIS_KEY_PREFIX', 'tenant{a}:'],
       ['KURA_REDIS_CLUSTER', 'maybe'],
       ['KURA_REDIS_SENTINELS', 'sentinel-without-port'],
       ['KURA_REDIS_SENTINEL_MASTER', 'a name'],

@@ -176,7 +176,8 @@ const environment = z.object({
   KURA_STORE: z.optional(z.enum(['embedded', 'dynamodb', 'redis', 'memory'])),
   REDIS_URL: z.optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' })),
   KURA_REDIS_TIMEOUT_MS: z._default(int(50, 60_000), 1000),
-  KURA_REDIS_KEY_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7e]{0,64}$/, 'must be at most 64 printable characters without spaces')), 'kura:'),
+  // No braces: Redis Cluster hashes the first {…} of a key, and the prefix comes first (see redisKeys).
+  KURA_REDIS_KEY_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7a|~]{0,64}$/, 'must be at most 64 printable characters, without spaces or braces')), 'kura:'),
   KURA_REDIS_CLUSTER: z._default(flag, false),
   KURA_REDIS_SENTINELS: z.optional(
     z.pipe(
