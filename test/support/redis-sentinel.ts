@@ -1,52 +1,6 @@
-import { connect, createServer, type Socket } from 'node:net';
 import { redisCli, until } from './redis-cluster.js';
+import { type ReplicationLink, startReplicationLink } from './replication-link.js';
 import { type RedisFlavour, startRedisServer, type RedisServer } from './redis-server.js';
-
-/**
- * The replica's link to its master, through a relay on loopback: `lag()` stops passing the master's stream to the
- * replica (the replica still looks connected, as on a congested or partitioned network), so writes the master
- * acknowledges from then on exist on the master only.
- */
-export interface ReplicationLink {
-  readonly port: number;
-  lag(): void;
-  close(): Promise<void>;
-}
-
-async function startReplicationLink(masterPort: number): Promise<ReplicationLink> {
-  let lagging = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((replica) => {
-    const master = connect(masterPort, '127.0.0.1');
-    for (const socket of [replica, master]) {
-      sockets.add(socket);
-      // Without it, Nagle's algorithm and delayed ACKs would add ~40 ms to every WAIT the replica answers.
-      socket.setNoDelay(true);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        sockets.delete(socket);
-        replica.destroy();
-        master.destroy();
-      });
-    }
-    replica.on('data', (chunk) => master.write(chunk));
-    master.on('data', (chunk) => {
-      if (!lagging) replica.write(chunk);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    lag: () => {
-      lagging = true;
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 export interface RedisSentinelSetup {
   readonly masterName: string;
