@@ -127,6 +127,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     }
   }, 120_000);
 
+  it("a signed-cookie app that reads cookies with Python's SimpleCookie: stateless, also when affinity re-pins", async () => {
+    // SimpleCookie drops the whole Cookie header when one cookie in it is malformed. The affinity balancer's route
+    // cookie once held nginx's list of the upstreams it tried after a replica died ("a : b"): the session cookie
+    // went with it, and the app was judged "loses state on restart" (found by a stranger's check, 2026-12-02).
+    const report = await judged('python-signed-cookie', 111, 'stateless');
+    expect(report.evidence).toEqual([]);
+    expect(report.modes['cookie-affinity']!.phases.kill!.requests).toBeGreaterThan(0);
+  }, 120_000);
+
   it('an app that takes a while to start: waited for (GET /health), then judged: stateless', async () => {
     const report = await judged('slow-start', 81, 'stateless');
     // It listens 1.5 s after it starts: the users began only once all three answered /health.

@@ -4,6 +4,6 @@ export { freePort, listensOn, startReplica, waitReady } from './replica.js';
 export { keptChart } from './chart.js';
 export { toJSON, toMarkdown, toSvg, toText } from './report.js';
 export { MODES, PACE, runCheck } from './run.js';
-export { CannotJudge, checkScenario, loadScenario } from './scenario.js';
+export { CannotJudge, cautionsOf, checkScenario, loadScenario } from './scenario.js';
 export { Recorder, VirtualUser } from './users.js';
 export { EXIT, VERDICTS, verdictOf } from './verdict.js';

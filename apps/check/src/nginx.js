@@ -30,7 +30,7 @@ export function nginxConfig({ dir, listen, upstreams, mode }) {
     }
     location @pin {
       proxy_pass http://kura;${proxy}
-      add_header Set-Cookie "kura_route=$upstream_addr; Path=/; HttpOnly" always;
+      add_header Set-Cookie "kura_route=$kura_pinned; Path=/; HttpOnly" always;
     }`;
   return `worker_processes 1;
 daemon off;
@@ -45,6 +45,10 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   map $cookie_kura_route $kura_route { default ""; "~^127\\.0\\.0\\.\\d+:\\d+$" $cookie_kura_route; }
+  # The replica that answered: the last address of $upstream_addr, which lists every upstream tried ("a, b", and
+  # "a : b" after the error_page to @pin). The list itself, with its spaces, is no valid cookie value, and strict
+  # parsers (Python's SimpleCookie) then drop the app's own cookies from the same header.
+  map $upstream_addr $kura_pinned { default ""; "~(?<last>127\\.0\\.0\\.\\d+:\\d+)$" $last; }
   upstream kura {
 ${servers}
     keepalive 32;

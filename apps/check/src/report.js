@@ -1,5 +1,6 @@
 // What a run found, three ways: one JSON object (--json), a table for the terminal, a Markdown report (--report).
 import { keptChart } from './chart.js';
+import { cautionsOf } from './scenario.js';
 import { EXIT } from './verdict.js';
 
 const PHASES = ['steady', 'kill', 'rolling'];
@@ -43,6 +44,7 @@ export function toJSON(scenario, result) {
     seconds: result.seconds,
     modes,
     evidence,
+    cautions: cautionsOf(scenario),
     events: result.events,
   };
 }
@@ -93,6 +95,7 @@ export function toText(json) {
     'first failing request of each kind:',
     ...evidenceLines(json),
     '',
+    ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
     `verdict: ${json.verdict} — ${json.meaning}`,
   ].join('\n');
 }
@@ -116,6 +119,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     '',
     `**Verdict: \`${json.verdict}\`** — ${json.meaning} (exit code ${json.exitCode})`,
     '',
+    ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
     '',
     '## Requests and failures by balancer and phase',

@@ -10,6 +10,20 @@ const validate = new Ajv2020({ allErrors: true, useDefaults: true, strict: true,
 /** Why kura-check could not judge: said in one line, exit code 2. */
 export class CannotJudge extends Error {}
 
+/**
+ * What could make the verdict wrong for this scenario on this machine, read from it before the run: state the
+ * replicas share here that pods would not (see "Limits" in the README).
+ */
+export function cautionsOf(scenario) {
+  const cautions = [];
+  if (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start) && !scenario.start.includes('session.save_path')) {
+    cautions.push(
+      "PHP keeps file sessions in session.save_path, which Debian's php.ini sets to /var/lib/php/sessions: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path=\"$TMPDIR\" to judge the replicas as separate pods",
+    );
+  }
+  return cautions;
+}
+
 /** One line for the first schema error a person should fix: unknown keys first, by name and place. */
 function oneLine(errors) {
   const unknown = errors.find((error) => error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties');

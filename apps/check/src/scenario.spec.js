@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CannotJudge, checkScenario } from './scenario.js';
+import { CannotJudge, cautionsOf, checkScenario } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
 
@@ -57,5 +57,14 @@ describe('a scenario, checked before anything runs', () => {
   it('refuses what is not a mapping of keys', () => {
     expect(refusal(['start'])).toBe('invalid scenario scenario.yaml: not a mapping of keys');
     expect(refusal(null)).toBe('invalid scenario scenario.yaml: not a mapping of keys');
+  });
+});
+
+describe('cautions read from a scenario', () => {
+  it("warns that PHP's file sessions may be shared by every replica here, unless the scenario moves them", () => {
+    expect(cautionsOf({ ...minimal, start: 'php -S {host}:{port} index.php' })).toEqual([expect.stringMatching(/^PHP keeps file sessions in session\.save_path.*-d session\.save_path="\$TMPDIR"/)]);
+    expect(cautionsOf({ ...minimal, start: 'exec php -d session.save_path="$TMPDIR" -S {host}:{port} index.php' })).toEqual([]);
+    expect(cautionsOf(minimal)).toEqual([]);
+    expect(cautionsOf({ ...minimal, start: undefined, image: 'php:8' })).toEqual([]);
   });
 });
