@@ -44,7 +44,8 @@ beforeAll(async () => {
   await mkdir(onDynamoDb);
   await writeFile(join(onDynamoDb, 'package.json'), JSON.stringify({ name: 'an-app-on-dynamodb', private: true, type: 'module' }));
   const kuraStoreOnDynamoDb = packed.tarballs.filter((tarball) => /kura-(common|connect|dynamodb)-/.test(tarball));
-  await installPacked(onDynamoDb, { ...packed, tarballs: kuraStoreOnDynamoDb }, ['@aws-sdk/client-dynamodb@3', 'express-session@1']);
+  // With express-session's own types from DefinitelyTyped, as a TypeScript app has them.
+  await installPacked(onDynamoDb, { ...packed, tarballs: kuraStoreOnDynamoDb }, ['@aws-sdk/client-dynamodb@3', 'express-session@1', '@types/express-session@1']);
 }, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
@@ -121,8 +122,12 @@ export type Unused = RedisClient;
       folder: 'app-dynamodb',
       source: `import { KuraStore, type KuraStoreOptions } from '@kura/connect';
 import { createDynamoDbClients, DynamoDbCallLog, DynamoDbSessionStore } from '@kura/dynamodb';
+import session from 'express-session';
 const options: KuraStoreOptions = { connection: { region: 'eu-west-1', callLog: new DynamoDbCallLog() } };
 export const store: KuraStore = new KuraStore(options);
+// What @types/express-session asks of a store (a stranger's strict app was refused this before 2026-12-02).
+export const asExpressStore: session.Store = new KuraStore(options);
+export const middleware = session({ store: new KuraStore(options), secret: 'a secret', resave: false, saveUninitialized: false });
 export const own: KuraStore = new KuraStore({ client: createDynamoDbClients({ region: 'eu-west-1' }).client });
 export const kinds = [DynamoDbSessionStore];
 `,
@@ -175,6 +180,26 @@ onDynamoDb.close();`;
     } finally {
       await server.stop();
     }
+  }, 60_000);
+
+  it('tell a store pointed at a local engine without credentials how to give them, as a StoreUnavailableError', async () => {
+    // A stranger's first try (2026-12-02): ensureTable() threw the SDK's raw CredentialsProviderError, and requests
+    // answered 503 saying "set connection.endpoint", which was set. No credentials anywhere here, and no instance
+    // metadata asked for (it is not on loopback).
+    const script = `import { KuraStore } from '@kura/connect';
+const store = new KuraStore({ tableName: 'no-credentials', connection: { region: 'us-east-1', endpoint: '${testEndpoint()}' } });
+const error = await store.ensureTable().then(() => undefined, (caught) => caught);
+console.log(JSON.stringify({ name: error?.constructor.name, operation: error?.operation, reason: error?.reason }));
+store.close();`;
+    const env = { PATH: process.env.PATH, HOME: outside, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(outside, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(outside, 'none') };
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app'), env });
+
+    expect(JSON.parse(stdout)).toEqual({
+      name: 'StoreUnavailableError',
+      operation: 'connect.ensureTable',
+      reason:
+        'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or for a local engine give connection.credentials (any accessKeyId and secretAccessKey will do)',
+    });
   }, 60_000);
 
   it('install KuraStore on Redis without the AWS SDK, and a store on DynamoDB there says what to install', async () => {

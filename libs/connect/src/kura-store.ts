@@ -27,8 +27,16 @@ import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
 
 /** A session as `get` hands it to express-session or @fastify/session: plain JSON data, `cookie` included. */
 export type StoredSession = Record<string, unknown>;
+/**
+ * A session object as the frameworks' own types name it (`SessionData` and `Session` in @types/express-session,
+ * `Fastify.Session` in @fastify/session), which this package does not import: `any` at these few places of the
+ * callback API, so that `KuraStore` is assignable to express-session's `Store` and @fastify/session's
+ * `SessionStore` under `strict` (`test/packages` checks it against @types/express-session).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FrameworkSession = any;
 type Done = (error?: unknown) => void;
-type Loaded = (error: unknown, session?: StoredSession | null) => void;
+type Loaded = (error: unknown, session?: FrameworkSession) => void;
 
 /** Largest session kept, in bytes of names and JSON: DynamoDB refuses items over 400 KB. */
 export const MAX_SESSION_BYTES = 350_000;
@@ -38,6 +46,7 @@ const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as connectSessionTableDefinition() (@kura/dynamodb) describes',
   timeoutSetting: 'connection.timeoutMs',
   endpointSetting: 'connection.endpoint',
+  localCredentials: 'for a local engine give connection.credentials (any accessKeyId and secretAccessKey will do)',
 };
 
 let dynamoDb: Promise<typeof import('@kura/dynamodb')> | undefined;
@@ -156,15 +165,16 @@ export class KuraStore extends EventEmitter {
    * express-session: turns what `get` returned into its `Session` (its own `Store.prototype.createSession`), and
    * remembers what was read as the base that session's saves are compared with.
    */
-  createSession(req: object, sess: StoredSession): object {
-    const read = this.reads.take(sess);
-    const session = expressCreateSession().call(this, req, sess);
+  createSession(req: object, sess: object): FrameworkSession {
+    const loaded = sess as StoredSession;
+    const read = this.reads.take(loaded);
+    const session = expressCreateSession().call(this, req, loaded);
     if (read) this.reads.remember(session, read);
     return session;
   }
 
   /** express-session's `Store#load`: a live `Session` for `sessionId`, or nothing. */
-  load(sessionId: string, callback: (error: unknown, session?: object) => void): void {
+  load(sessionId: string, callback: (error: unknown, session?: FrameworkSession) => void): void {
     this.get(sessionId, (error, sess) => {
       if (error) return callback(error);
       if (!sess) return callback(null);
@@ -187,7 +197,7 @@ export class KuraStore extends EventEmitter {
   async ensureTable(): Promise<TableBootstrapStep | undefined> {
     if (!this.tableName) return undefined;
     await this.storage;
-    return (await loadDynamoDb()).ensureConnectSessionTable(this.client!, this.tableName);
+    return (await loadDynamoDb()).ensureConnectSessionTable(this.client!, this.tableName, WORDING);
   }
 
   /** Ends the DynamoDB client the store made from `connection` (a `client` or an `adapter` you gave stays yours). */

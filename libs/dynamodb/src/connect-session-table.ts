@@ -1,4 +1,5 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { ensureTable, type TableBootstrapStep } from './table-bootstrap.js';
 
 /** The attribute DynamoDB's TTL deletes `@kura/connect` sessions by: epoch seconds. */
@@ -17,7 +18,14 @@ export function connectSessionTableDefinition(tableName: string): CreateTableCom
   };
 }
 
-/** Creates the table and turns its TTL on where they are missing. Idempotent; for development and tests. */
-export function ensureConnectSessionTable(client: DynamoDBClient, tableName: string): Promise<TableBootstrapStep> {
-  return ensureTable(client, connectSessionTableDefinition(tableName), CONNECT_SESSION_TTL_ATTRIBUTE);
+/**
+ * Creates the table and turns its TTL on where they are missing. Idempotent; for development and tests. A failure
+ * is a `StoreUnavailableError` (operation `connect.ensureTable`) whose reason says what to do, in `wording`'s terms.
+ */
+export async function ensureConnectSessionTable(client: DynamoDBClient, tableName: string, wording?: StoreErrorWording): Promise<TableBootstrapStep> {
+  try {
+    return await ensureTable(client, connectSessionTableDefinition(tableName), CONNECT_SESSION_TTL_ATTRIBUTE);
+  } catch (error) {
+    throw storeUnavailable('connect.ensureTable', error, tableName, wording);
+  }
 }

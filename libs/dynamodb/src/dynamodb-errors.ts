@@ -41,6 +41,11 @@ export interface StoreErrorWording {
   timeoutSetting: string;
   /** The setting that points at a local engine (`DYNAMODB_ENDPOINT`). */
   endpointSetting: string;
+  /**
+   * How a local engine gets credentials, when setting the endpoint does not give them (any will do, but the SDK
+   * needs some to sign with). @default `set ${endpointSetting} for a local engine` (the Kura service then uses its own)
+   */
+  localCredentials?: string;
 }
 
 const KURA_SERVICE_WORDING: StoreErrorWording = {
@@ -64,7 +69,7 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
       return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: ${wording.createTable}`;
     }
     if (name === 'CredentialsProviderError') {
-      return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or set ${wording.endpointSetting} for a local engine`;
+      return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or ${wording.localCredentials ?? `set ${wording.endpointSetting} for a local engine`}`;
     }
     if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
     if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";
