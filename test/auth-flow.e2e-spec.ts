@@ -78,8 +78,9 @@ describe('cookie sessions', () => {
     expect(logout.headers.getSetCookie()).toEqual([
       '__Host-kura_session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax',
     ]);
-    // Key, owner and TTL only: nothing left to log in with, and nothing a late write could bring back.
-    expect(Object.keys((await sessionItem(session.id)) ?? {}).sort()).toEqual(['endedAt', 'expiresAt', 'id', 'userId']);
+    // Key, owner, TTL and when it would have expired (for the ending's own retry): no personal detail, nothing left
+    // to log in with, and nothing a late write could bring back.
+    expect(Object.keys((await sessionItem(session.id)) ?? {}).sort()).toEqual(['absoluteExpiresAt', 'endedAt', 'endedBy', 'expiresAt', 'id', 'idleExpiresAt', 'userId']);
   });
 
   it('issues a new session on every login and ends the one the client brought (ASVS 7.2.4)', async () => {

@@ -47,6 +47,8 @@ async function loggedIn(baseUrl: string, email: string, password = PASSWORD) {
 
 const raw = async (id: string) => (await documents.send(new GetCommand({ TableName: tables.sessions, Key: { id }, ConsistentRead: true }))).Item;
 const isPut = (operation: string) => operation === 'PutItem';
+/** A session-data write (an UpdateItem of a `data#` item). */
+const isDataWrite = (operation: string, body: string) => operation === 'UpdateItem' && body.includes('"data#');
 
 describe('1. no session outlives a revocation it raced', () => {
   let baseUrl: string;
@@ -135,13 +137,53 @@ describe('4. a write whose answer was lost is recognised when the SDK sends it a
     const email = await newUser(baseUrl);
     const { browser } = await loggedIn(baseUrl, email);
     expect((await browser.request('PATCH', '/session/data', { json: { step: 1 } })).status).toBe(200);
-    const { lost } = proxy.loseAnswer((operation, body) => isPut(operation) && body.includes('step') && body.includes('2'));
+    const { lost } = proxy.loseAnswer((operation, body) => isDataWrite(operation, body) && body.includes('2'));
 
     const update = await browser.request('PATCH', '/session/data', { json: { step: 2 }, headers: { 'if-match': '"1"' } });
 
     await lost;
     expect(update.status).toBe(200);
     expect((await browser.get('/session/data')).body).toEqual({ data: { step: 2 }, version: 2 });
+  });
+
+  // Found by the review of 2026-12-02: another patch landed between the lost answer and the SDK's retry.
+  it.each([
+    ['with If-Match: its own write (200), not a 412', '"2"', 200],
+    ['without If-Match: once, not merged again over the patch that came after it', undefined, 200],
+  ])('applies a data update whose answer was lost and whose retry met a later update, %s', async (_, ifMatch, status) => {
+    const email = await newUser(baseUrl);
+    const { browser } = await loggedIn(baseUrl, email);
+    expect((await browser.request('PATCH', '/session/data', { json: { step: 1 } })).status).toBe(200);
+    expect((await browser.request('PATCH', '/session/data', { json: { step: 2 } })).status).toBe(200);
+    const mine = (operation: string, body: string) => isDataWrite(operation, body) && body.includes('first');
+    const { lost } = proxy.loseAnswer(mine);
+    const retry = proxy.hold(mine);
+
+    const first = browser.request('PATCH', '/session/data', { json: { step: 'first' }, headers: ifMatch ? { 'if-match': ifMatch } : {} });
+    await lost;
+    await retry.held;
+    // Another patch of the same session lands on top of it (version 4) before the SDK sends the first one again.
+    expect((await browser.request('PATCH', '/session/data', { json: { step: 'second' } })).status).toBe(200);
+    retry.release();
+
+    expect((await first).status).toBe(status);
+    expect((await browser.get('/session/data')).body).toEqual({ data: { step: 'second' }, version: 4 });
+  });
+
+  // Found by the review of 2026-12-02: the retry found its own tombstone and took the session for already ended.
+  it('re-authenticates (200, a new session), not a 401 that logs the user out, when the answer to its ending was lost', async () => {
+    const email = await newUser(baseUrl);
+    const { browser } = await loggedIn(baseUrl, email);
+    const before = (await browser.get('/auth/me')).body.session.id as string;
+    const { lost } = proxy.loseAnswer((operation, body) => operation === 'UpdateItem' && body.includes(before) && body.includes('endedAt'));
+
+    const confirmed = await browser.post('/auth/reauthenticate', { password: PASSWORD });
+
+    await lost;
+    expect(confirmed.status).toBe(200);
+    const me = await browser.get('/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body.session.id).not.toBe(before);
   });
 
   it('ends one of your sessions (204), not a 404 for the session it just ended', async () => {

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/common';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
@@ -9,8 +9,10 @@ import { itemKeys } from './state-table-keys.js';
  * Session data as its own item next to the session (`data#<session id>`), so authenticating a request never
  * pays to read it. The document is kept as a JSON string: exactly what was written comes back, and its size
  * is what the limit counts. Writes are conditional on the version read: a concurrent write makes them fail.
- * Each write carries a random write id, so a write whose answer was lost and that the SDK sent again knows
- * its own item when the retry fails its condition (not a conflict: it already happened).
+ * Each write leaves a random write id in the slot of the version it makes (`w0`..`w3`, by version), so a write
+ * whose answer was lost and that the SDK sent again knows its own write when the retry fails its condition (not
+ * a conflict: it already happened), even after up to three later writes (the review of 2026-12-02 had another
+ * patch land between the lost answer and the retry: the write was reported failed, and merged again on top).
  */
 export class DynamoDbSessionDataStore implements SessionDataStore {
   constructor(
@@ -28,23 +30,25 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
   }
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
-    const writeId = randomUUID();
+    const writeId = randomBytes(12).toString('base64url');
+    const slot = writeSlotOf(expectedVersion + 1);
     try {
-      // Every patch's write: the low-level command with the item spelled out, without the document client's
-      // generic marshalling (as the session read does).
+      // Every patch's write: the low-level command with the values spelled out, without the document client's
+      // generic marshalling (as the session read does). An update, so the other write slots stay.
       await this.documents.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Item: {
-            id: { S: itemKeys.data(sessionId) },
-            document: { S: JSON.stringify(data) },
-            version: { N: String(expectedVersion + 1) },
-            writeId: { S: writeId },
-            expiresAt: { N: String(Math.ceil(expiresAt / 1000)) },
+          Key: { id: { S: itemKeys.data(sessionId) } },
+          UpdateExpression: 'SET #document = :document, #version = :next, #slot = :writeId, #expiresAt = :ttl',
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(id)' : '#version = :expected',
+          ExpressionAttributeNames: { '#document': 'document', '#version': 'version', '#slot': slot, '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: {
+            ':document': { S: JSON.stringify(data) },
+            ':next': { N: String(expectedVersion + 1) },
+            ':writeId': { S: writeId },
+            ':ttl': { N: String(Math.ceil(expiresAt / 1000)) },
+            ...(expectedVersion === 0 ? {} : { ':expected': { N: String(expectedVersion) } }),
           },
-          ...(expectedVersion === 0
-            ? { ConditionExpression: 'attribute_not_exists(id)' }
-            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -52,7 +56,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.write', error);
     }
-    return (await this.item(sessionId, 'sessionData.write'))?.writeId === writeId;
+    return (await this.item(sessionId, 'sessionData.write'))?.[slot] === writeId;
   }
 
   async retain(sessionId: string, expiresAt: number): Promise<void> {
@@ -88,8 +92,14 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
 interface DataItem {
   document: string;
   version: number;
-  writeId?: string;
+  /** Write ids by version (`writeSlotOf`). */
+  [slot: `w${number}`]: string | undefined;
 }
+
+/** How many of the latest writes a document remembers the ids of. */
+const WRITE_SLOTS = 4;
+/** The attribute holding the id of the write that made `version`. */
+const writeSlotOf = (version: number): `w${number}` => `w${version % WRITE_SLOTS}`;
 
 /** The data an item holds (`{}` at version 0 when there is none). */
 function sessionDataOf(item: Pick<DataItem, 'document' | 'version'> | undefined): SessionData {

@@ -145,7 +145,7 @@ describe('sessions of a user on DynamoDB Local', () => {
     newRecord(createdAt, { user: { id: userId, email: `${userId}@example.com`, name: null }, absoluteExpiresAt: absolute });
   const entry = (record: SessionRecord) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion: 0 });
 
-  it('ends a session with a tombstone that keeps only its key, owner and TTL, out of the by-user index', async () => {
+  it('ends a session with a tombstone that keeps only its key, owner, TTL and expiry times, out of the by-user index', async () => {
     const now = Date.now();
     const { record } = userRecord('tombstoned', now);
     await sut.insert(record);
@@ -153,7 +153,7 @@ describe('sessions of a user on DynamoDB Local', () => {
     await sut.end(record.id, now);
 
     const item = await rawItem(record.id);
-    expect(Object.keys(item ?? {}).sort()).toEqual(['endedAt', 'expiresAt', 'id', 'userId']);
+    expect(Object.keys(item ?? {}).sort()).toEqual(['absoluteExpiresAt', 'endedAt', 'endedBy', 'expiresAt', 'id', 'idleExpiresAt', 'userId']);
     expect(item?.expiresAt).toBe(Math.ceil((now + 1_800_000) / 1000));
   });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
@@ -57,7 +58,12 @@ const REGISTER_PREFIX = 's:';
 /** Names removed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit. */
 const UNREGISTER_CHUNK = 100;
 /** Everything a session item holds but its key, its owner and its TTL: what ending it removes. */
-const SESSION_BODY = ['createdAt', 'email', '#name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'dataId', 'userAgent', 'ip'];
+/**
+ * What an ending removes: the session's body, which makes the item a tombstone (no `createdAt`), its personal
+ * details included. The expiry times and the data id stay, so that the ending's own retry can answer as the first
+ * attempt did (`endedBy`), and go when the tombstone does.
+ */
+const SESSION_BODY = ['createdAt', 'email', '#name', 'lastSeenAt', 'authenticatedAt', 'userAgent', 'ip'];
 
 function toItem(record: SessionRecord): SessionItem {
   const { user, ...rest } = record;
@@ -220,6 +226,10 @@ export class DynamoDbSessionStore implements SessionStore {
 
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const { owner } = options;
+    // The SDK sends the same call again when an answer is lost: `endedBy` then names this call, and the retry
+    // answers as the first ending (live, data deleted), not as a later one (the review of 2026-12-02 found a
+    // re-authentication answered 401, its user logged out, after the answer to its ending was lost).
+    const call = randomBytes(9).toString('base64url');
     let old: Record<string, unknown> | undefined;
     try {
       const result = await this.documents.send(
@@ -228,9 +238,9 @@ export class DynamoDbSessionStore implements SessionStore {
           Key: { id },
           // Only session items (live or ended) have userId: never creates an item, never touches another kind.
           ConditionExpression: owner === undefined ? 'attribute_exists(userId)' : 'userId = :owner',
-          UpdateExpression: `SET endedAt = if_not_exists(endedAt, :now) REMOVE ${SESSION_BODY.join(', ')}`,
+          UpdateExpression: `SET endedAt = if_not_exists(endedAt, :now), endedBy = if_not_exists(endedBy, :call) REMOVE ${SESSION_BODY.join(', ')}`,
           ExpressionAttributeNames: { '#name': 'name' },
-          ExpressionAttributeValues: { ':now': now, ...(owner === undefined ? {} : { ':owner': owner }) },
+          ExpressionAttributeValues: { ':now': now, ':call': call, ...(owner === undefined ? {} : { ':owner': owner }) },
           ReturnValues: 'ALL_OLD',
           ...CAPACITY,
         }),
@@ -240,8 +250,9 @@ export class DynamoDbSessionStore implements SessionStore {
       if (isConditionalCheckFailure(error)) return undefined;
       throw storeUnavailable('session.end', error);
     }
-    // Only the first ending (the item still had its body) owns the data; a tombstone's data is long gone.
-    const first = typeof old?.createdAt === 'number';
+    // Only the first ending (the item still had its body, or this is its own retry) owns the data; a tombstone's
+    // data is long gone.
+    const first = typeof old?.createdAt === 'number' || old?.endedBy === call;
     if (first && !options.keepData) {
       const dataId = typeof old!.dataId === 'string' ? old!.dataId : id;
       await deleteItems(this.documents, this.table, [itemKeys.data(dataId)], 'session.end');

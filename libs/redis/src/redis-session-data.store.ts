@@ -1,16 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import type { SessionData, SessionDataStore } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
 /**
- * Writes the document only on the version read. KEYS: data. ARGV: expected version, JSON, expiry (epoch ms).
- * Returns 1 when written, 0 when the stored version moved on.
+ * Writes the document only on the version read, leaving the write's id in the slot of the version it makes.
+ * KEYS: data. ARGV: expected version, JSON, expiry (epoch ms), write id, its slot (`w0`..`w3`). Returns 1 when
+ * written, or when this very write was made already (a command sent again: ioredis resends what was in flight
+ * when a connection dropped), 0 when the stored version moved on.
  */
 const WRITE = new RedisScript(`
 local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if version ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version + 1)
+if version ~= tonumber(ARGV[1]) then
+  if redis.call('HGET', KEYS[1], ARGV[5]) == ARGV[4] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version + 1, ARGV[5], ARGV[4])
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return 1`);
 
@@ -20,7 +26,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return 1`);
 
-/** Session documents in Redis: a hash per document (`d` JSON, `v` version), written optimistically by version. */
+/** How many of the latest writes a document remembers the ids of. */
+const WRITE_SLOTS = 4;
+
+/**
+ * Session documents in Redis: a hash per document (`d` JSON, `v` version, and the ids of the latest writes),
+ * written optimistically by version.
+ */
 export class RedisSessionDataStore extends RedisStoreBase implements SessionDataStore {
   async read(sessionId: string): Promise<SessionData> {
     let reply: unknown;
@@ -34,7 +46,9 @@ export class RedisSessionDataStore extends RedisStoreBase implements SessionData
 
   async write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean> {
     try {
-      const written = await WRITE.run(this.redis, [this.keys.data(sessionId)], [expectedVersion, JSON.stringify(data), expiresAt]);
+      const writeId = randomBytes(12).toString('base64url');
+      const slot = `w${(expectedVersion + 1) % WRITE_SLOTS}`;
+      const written = await WRITE.run(this.redis, [this.keys.data(sessionId)], [expectedVersion, JSON.stringify(data), expiresAt, writeId, slot]);
       return Number(written) === 1;
     } catch (error) {
       throw storeUnavailable('sessionData.write', error);

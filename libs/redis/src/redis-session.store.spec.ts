@@ -89,7 +89,9 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
 
     await store.end(id, now);
     expect(await expireTime(keys.session(id))).toBe(now + HOUR / 2 + HOUR);
-    expect(await redis.client.sendCommand(['HGETALL', keys.session(id)])).toEqual(['userId', user.id, 'endedAt', String(now)]);
+    const tombstone = Object.fromEntries(((await redis.client.sendCommand(['HGETALL', keys.session(id)])) as string[]).flatMap((value, index, all) => (index % 2 === 0 ? [[value, all[index + 1]]] : [])));
+    expect(Object.keys(tombstone).sort()).toEqual(['absoluteExpiresAt', 'endedAt', 'endedBy', 'idleExpiresAt', 'userId']);
+    expect(tombstone).toMatchObject({ userId: user.id, endedAt: String(now) });
 
     await store.register(user.id, { id: 'a', absoluteExpiresAt: now + 8 * HOUR, credentialVersion: 0 }, now);
     await store.register(user.id, { id: 'b', absoluteExpiresAt: now + 2 * HOUR, credentialVersion: 0 }, now);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
@@ -29,7 +30,12 @@ const UNREGISTER_CHUNK = 500;
  */
 const DURABLE = true;
 /** Everything a session hash holds but its owner: what ending it removes (its TTL stays: the tombstone's lifetime). */
-const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'authenticatedAt', 'dataId', 'userAgent', 'ip'];
+/**
+ * What an ending removes: the session's body, which makes the hash a tombstone (no `createdAt`), its personal
+ * details included. The expiry times and the data id stay, so that the ending sent again (ioredis resends what
+ * was in flight when a connection dropped) can answer as the first one did (`endedBy`).
+ */
+const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'authenticatedAt', 'userAgent', 'ip'];
 
 /**
  * Writes a new session unless its key exists. A key held by the same user with the same `createdAt` is this
@@ -68,10 +74,10 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
 
 /**
- * Ends a session: leaves a tombstone (owner and `endedAt`, the key's TTL unchanged) so no late write brings it
- * back. KEYS: session. ARGV: owner ('' for any), now, then the body fields to remove.
+ * Ends a session: leaves a tombstone (owner, `endedAt` and `endedBy`, the key's TTL unchanged) so no late write
+ * brings it back. KEYS: session. ARGV: owner ('' for any), now, this call's id, then the body fields to remove.
  * Returns nil when there is no session (of that owner); `{userId, 0}` for a tombstone;
- * `{userId, 1, dataId or '', idleExpiresAt, absoluteExpiresAt}` the first time.
+ * `{userId, 1, dataId or '', idleExpiresAt, absoluteExpiresAt}` the first time, and to that call sent again.
  */
 const END = new RedisScript(`
 local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt', 'dataId', 'idleExpiresAt', 'absoluteExpiresAt')
@@ -79,10 +85,11 @@ if not held[1] then return false end
 if ARGV[1] ~= '' and held[1] ~= ARGV[1] then return false end
 if not held[2] then
   ${REASSERT("'endedAt', redis.call('HGET', KEYS[1], 'endedAt') or ARGV[2]")}
+  if redis.call('HGET', KEYS[1], 'endedBy') == ARGV[3] then return {held[1], 1, held[3] or '', held[4], held[5]} end
   return {held[1], 0}
 end
-redis.call('HDEL', KEYS[1], unpack(ARGV, 3))
-redis.call('HSET', KEYS[1], 'endedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'endedAt', ARGV[2], 'endedBy', ARGV[3])
 return {held[1], 1, held[3] or '', held[4], held[5]}`);
 
 /**
@@ -250,7 +257,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const reply = (await this.call('session.end', () =>
-      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, ...SESSION_BODY], DURABLE),
+      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, randomBytes(9).toString('base64url'), ...SESSION_BODY], DURABLE),
     )) as [string, number, string?, string?, string?] | null;
     if (!reply) return undefined;
     const [userId, first, dataId, idle, absolute] = reply;
