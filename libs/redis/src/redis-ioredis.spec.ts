@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { once } from 'node:events';
 import { StoreUnavailableError } from '@kura/common';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -179,5 +180,31 @@ describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)
 
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error!.reason).toMatch(/^only 1 of 2 replica\(s\) confirmed the write within 200 ms/);
+  });
+});
+
+describe('fromIoredis and a client that resends in-flight commands after a reconnect', () => {
+  it('warns once per client unless autoResendUnfulfilledCommands is false (a write could land after its request failed)', () => {
+    const warnings: string[] = [];
+    const emit = jest.spyOn(process, 'emitWarning').mockImplementation(((warning: string, options?: { code?: string }) => {
+      warnings.push(`${options?.code}: ${warning}`);
+    }) as typeof process.emitWarning);
+    const clients: Redis[] = [];
+    const client = (options: RedisOptions) => {
+      const made = new Redis({ lazyConnect: true, enableOfflineQueue: false, ...options });
+      clients.push(made);
+      return made;
+    };
+    try {
+      const resending = client({});
+      fromIoredis(resending);
+      fromIoredis(resending);
+      fromIoredis(client({ autoResendUnfulfilledCommands: false }));
+
+      expect(warnings).toEqual([expect.stringMatching(/^KURA_IOREDIS_RESENDS: .*autoResendUnfulfilledCommands: false/)]);
+    } finally {
+      emit.mockRestore();
+      for (const made of clients) made.disconnect();
+    }
   });
 });

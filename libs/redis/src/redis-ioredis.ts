@@ -16,6 +16,8 @@ export interface IoredisClient {
   readonly isCluster: boolean;
   /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
   nodes?(role: 'master'): IoredisClient[];
+  /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`). */
+  readonly options?: { autoResendUnfulfilledCommands?: boolean; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
 }
 
 /** An ioredis pipeline: commands queued, then sent together on one connection. */
@@ -45,9 +47,12 @@ export interface IoredisCommanderOptions {
  * Each store bounds every command by its own deadline (`commandTimeoutMs`), whatever the client's settings. For
  * a Redis outage to fail requests at once instead of queueing them until the deadline, make the client with
  * `enableOfflineQueue: false` (ioredis queues commands while disconnected by default, and sends them when it
- * reconnects). Replies may come in RESP2 or RESP3 (ioredis 6's default): the stores read both.
+ * reconnects), and `autoResendUnfulfilledCommands: false` (by default ioredis sends again, once reconnected, the
+ * commands in flight when the connection dropped, so a write may be made after its request failed: a
+ * `KuraRedisWarning` says so, once per client). Replies may come in RESP2 or RESP3 (ioredis 6's default): the stores read both.
  */
 export function fromIoredis(client: IoredisClient, options: IoredisCommanderOptions = {}): RedisCommander {
+  warnIfResending(client);
   const log = options.commandLog;
   const counted = (send: (args: string[]) => Promise<unknown>) => (log ? (args: string[]) => log.time(args, () => send(args)) : send);
   const commander: RedisCommander = { sendCommand: counted(sender(client)) };
@@ -64,6 +69,18 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
     commander.masters = () => nodes('master').map((master) => ({ sendCommand: sender(master) }));
   }
   return commander;
+}
+
+const warnedOfResending = new WeakSet<IoredisClient>();
+/** Once per client: one that resends in-flight commands after a reconnect (ioredis's default). */
+function warnIfResending(client: IoredisClient): void {
+  const settings = client.isCluster ? client.options?.redisOptions : client.options;
+  if (warnedOfResending.has(client) || settings?.autoResendUnfulfilledCommands === false) return;
+  warnedOfResending.add(client);
+  process.emitWarning(
+    'this ioredis client sends again, after a reconnect, the commands that were in flight when its connection dropped: a session write may then be made after its request failed. Make it with autoResendUnfulfilledCommands: false (and enableOfflineQueue: false).',
+    { type: 'KuraRedisWarning', code: 'KURA_IOREDIS_RESENDS' },
+  );
 }
 
 /** One raw command, as the stores send it: `['HGETALL', key]` becomes `call('HGETALL', key)`. */
