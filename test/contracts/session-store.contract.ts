@@ -153,6 +153,8 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         await sut.sessions.insert(record);
 
         expect(await sut.sessions.end(record.id, now, { owner: 'intruder' })).toBeUndefined();
+        // An empty id is an owner like any other, not "any owner".
+        expect(await sut.sessions.end(record.id, now, { owner: '' })).toBeUndefined();
         expect(await sut.sessions.find(record.id, now)).toEqual(record);
         expect(await sut.sessions.end(sessionIdOf(generateSessionToken()), now)).toBeUndefined();
         expect(await sut.sessions.end(record.id, now, { owner: record.user.id })).toEqual({ userId: record.user.id, live: true });

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { once } from 'node:events';
 import { StoreUnavailableError } from '@kura/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { until } from '../../../test/support/redis-cluster.js';
 import { answers, redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
@@ -183,13 +183,13 @@ describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)
   });
 });
 
-describe('fromIoredis and a client that resends in-flight commands after a reconnect', () => {
-  it('warns once per client unless autoResendUnfulfilledCommands is false (a write could land after its request failed)', () => {
+describe('fromIoredis and client settings that weaken what the stores promise', () => {
+  it('warns once per client that resends (a write could land after its request failed), or whose Cluster reads from replicas', () => {
     const warnings: string[] = [];
     const emit = jest.spyOn(process, 'emitWarning').mockImplementation(((warning: string, options?: { code?: string }) => {
       warnings.push(`${options?.code}: ${warning}`);
     }) as typeof process.emitWarning);
-    const clients: Redis[] = [];
+    const clients: { disconnect(): void }[] = [];
     const client = (options: RedisOptions) => {
       const made = new Redis({ lazyConnect: true, enableOfflineQueue: false, ...options });
       clients.push(made);
@@ -202,6 +202,15 @@ describe('fromIoredis and a client that resends in-flight commands after a recon
       fromIoredis(client({ autoResendUnfulfilledCommands: false }));
 
       expect(warnings).toEqual([expect.stringMatching(/^KURA_IOREDIS_RESENDS: .*autoResendUnfulfilledCommands: false/)]);
+
+      // A Cluster reading from replicas could miss a logout the master acknowledged.
+      warnings.length = 0;
+      const replicaReads = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true, scaleReads: 'slave', redisOptions: { autoResendUnfulfilledCommands: false } });
+      const masterReads = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } });
+      clients.push(replicaReads, masterReads);
+      fromIoredis(replicaReads);
+      fromIoredis(masterReads);
+      expect(warnings).toEqual([expect.stringMatching(/^KURA_IOREDIS_REPLICA_READS: .*scaleReads: "slave"/)]);
     } finally {
       emit.mockRestore();
       for (const made of clients) made.disconnect();

@@ -17,7 +17,7 @@ export interface IoredisClient {
   /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
   nodes?(role: 'master'): IoredisClient[];
   /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`). */
-  readonly options?: { autoResendUnfulfilledCommands?: boolean; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
+  readonly options?: { autoResendUnfulfilledCommands?: boolean; scaleReads?: unknown; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
 }
 
 /** An ioredis pipeline: commands queued, then sent together on one connection. */
@@ -52,7 +52,7 @@ export interface IoredisCommanderOptions {
  * `KuraRedisWarning` says so, once per client). Replies may come in RESP2 or RESP3 (ioredis 6's default): the stores read both.
  */
 export function fromIoredis(client: IoredisClient, options: IoredisCommanderOptions = {}): RedisCommander {
-  warnIfResending(client);
+  warnOfWeakSettings(client);
   const log = options.commandLog;
   const counted = (send: (args: string[]) => Promise<unknown>) => (log ? (args: string[]) => log.time(args, () => send(args)) : send);
   const commander: RedisCommander = { sendCommand: counted(sender(client)) };
@@ -71,16 +71,29 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
   return commander;
 }
 
-const warnedOfResending = new WeakSet<IoredisClient>();
-/** Once per client: one that resends in-flight commands after a reconnect (ioredis's default). */
-function warnIfResending(client: IoredisClient): void {
+const warned = new WeakSet<IoredisClient>();
+/**
+ * Once per client, the settings that weaken what the stores promise: resending in-flight commands after a
+ * reconnect (ioredis's default), and a Cluster reading from replicas (`scaleReads` other than 'master'), where a
+ * session read may miss a logout the master has acknowledged.
+ */
+function warnOfWeakSettings(client: IoredisClient): void {
+  if (warned.has(client)) return;
+  warned.add(client);
   const settings = client.isCluster ? client.options?.redisOptions : client.options;
-  if (warnedOfResending.has(client) || settings?.autoResendUnfulfilledCommands === false) return;
-  warnedOfResending.add(client);
-  process.emitWarning(
-    'this ioredis client sends again, after a reconnect, the commands that were in flight when its connection dropped: a session write may then be made after its request failed. Make it with autoResendUnfulfilledCommands: false (and enableOfflineQueue: false).',
-    { type: 'KuraRedisWarning', code: 'KURA_IOREDIS_RESENDS' },
-  );
+  if (settings?.autoResendUnfulfilledCommands !== false) {
+    process.emitWarning(
+      'this ioredis client sends again, after a reconnect, the commands that were in flight when its connection dropped: a session write may then be made after its request failed. Make it with autoResendUnfulfilledCommands: false (and enableOfflineQueue: false).',
+      { type: 'KuraRedisWarning', code: 'KURA_IOREDIS_RESENDS' },
+    );
+  }
+  const scaleReads = client.isCluster ? (client.options?.scaleReads ?? 'master') : 'master';
+  if (scaleReads !== 'master') {
+    process.emitWarning(
+      `this ioredis Cluster reads from replicas (scaleReads: ${JSON.stringify(scaleReads)}): a session read there may not see a logout or revocation the master has acknowledged yet. Leave scaleReads at 'master' for Kura's stores.`,
+      { type: 'KuraRedisWarning', code: 'KURA_IOREDIS_REPLICA_READS' },
+    );
+  }
 }
 
 /** One raw command, as the stores send it: `['HGETALL', key]` becomes `call('HGETALL', key)`. */

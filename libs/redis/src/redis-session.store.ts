@@ -75,21 +75,22 @@ return 1`);
 
 /**
  * Ends a session: leaves a tombstone (owner, `endedAt` and `endedBy`, the key's TTL unchanged) so no late write
- * brings it back. KEYS: session. ARGV: owner ('' for any), now, this call's id, then the body fields to remove.
+ * brings it back. KEYS: session. ARGV: whether to check the owner ('1' or '0': an empty user id is an id too),
+ * the owner, now, this call's id, then the body fields to remove.
  * Returns nil when there is no session (of that owner); `{userId, 0}` for a tombstone;
  * `{userId, 1, dataId or '', idleExpiresAt, absoluteExpiresAt}` the first time, and to that call sent again.
  */
 const END = new RedisScript(`
 local held = redis.call('HMGET', KEYS[1], 'userId', 'createdAt', 'dataId', 'idleExpiresAt', 'absoluteExpiresAt')
 if not held[1] then return false end
-if ARGV[1] ~= '' and held[1] ~= ARGV[1] then return false end
+if ARGV[1] == '1' and held[1] ~= ARGV[2] then return false end
 if not held[2] then
-  ${REASSERT("'endedAt', redis.call('HGET', KEYS[1], 'endedAt') or ARGV[2]")}
-  if redis.call('HGET', KEYS[1], 'endedBy') == ARGV[3] then return {held[1], 1, held[3] or '', held[4], held[5]} end
+  ${REASSERT("'endedAt', redis.call('HGET', KEYS[1], 'endedAt') or ARGV[3]")}
+  if redis.call('HGET', KEYS[1], 'endedBy') == ARGV[4] then return {held[1], 1, held[3] or '', held[4], held[5]} end
   return {held[1], 0}
 end
-redis.call('HDEL', KEYS[1], unpack(ARGV, 4))
-redis.call('HSET', KEYS[1], 'endedAt', ARGV[2], 'endedBy', ARGV[3])
+redis.call('HDEL', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'endedAt', ARGV[3], 'endedBy', ARGV[4])
 return {held[1], 1, held[3] or '', held[4], held[5]}`);
 
 /**
@@ -257,7 +258,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const reply = (await this.call('session.end', () =>
-      END.run(this.redis, [this.keys.session(id)], [options.owner ?? '', now, randomBytes(9).toString('base64url'), ...SESSION_BODY], DURABLE),
+      END.run(this.redis, [this.keys.session(id)], [options.owner === undefined ? '0' : '1', options.owner ?? '', now, randomBytes(9).toString('base64url'), ...SESSION_BODY], DURABLE),
     )) as [string, number, string?, string?, string?] | null;
     if (!reply) return undefined;
     const [userId, first, dataId, idle, absolute] = reply;
