@@ -57,7 +57,6 @@ const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
 const REGISTER_PREFIX = 's:';
 /** Names removed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit. */
 const UNREGISTER_CHUNK = 100;
-/** Everything a session item holds but its key, its owner and its TTL: what ending it removes. */
 /**
  * What an ending removes: the session's body, which makes the item a tombstone (no `createdAt`), its personal
  * details included. The expiry times and the data id stay, so that the ending's own retry can answer as the first

@@ -29,11 +29,11 @@ const UNREGISTER_CHUNK = 500;
  * request, and the tombstone already ends the session.
  */
 const DURABLE = true;
-/** Everything a session hash holds but its owner: what ending it removes (its TTL stays: the tombstone's lifetime). */
 /**
  * What an ending removes: the session's body, which makes the hash a tombstone (no `createdAt`), its personal
- * details included. The expiry times and the data id stay, so that the ending sent again (ioredis resends what
- * was in flight when a connection dropped) can answer as the first one did (`endedBy`).
+ * details included. The owner, the expiry times and the data id stay, so that the ending sent again (ioredis
+ * resends what was in flight when a connection dropped) can answer as the first one did (`endedBy`); the key's
+ * TTL stays too: the tombstone's lifetime.
  */
 const SESSION_BODY = ['createdAt', 'email', 'name', 'lastSeenAt', 'authenticatedAt', 'userAgent', 'ip'];
 
