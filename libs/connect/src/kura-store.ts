@@ -33,7 +33,6 @@ export type StoredSession = Record<string, unknown>;
  * callback API, so that `KuraStore` is assignable to express-session's `Store` and @fastify/session's
  * `SessionStore` under `strict` (`test/packages` checks it against @types/express-session).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FrameworkSession = any;
 type Done = (error?: unknown) => void;
 type Loaded = (error: unknown, session?: FrameworkSession) => void;

@@ -6,13 +6,14 @@ import { RedisStoreBase } from './redis-store.base.js';
 
 /**
  * Writes the account unless the email already has one; returns the id of the account that is there now (this
- * one, or the one that was there first). KEYS: user. ARGV: field, value, field, value, ...
+ * one, or the one that was there first). Its own retry writes the id again, so the WAIT after it covers the first
+ * attempt; an email taken by another account writes nothing. KEYS: user. ARGV: 'id', the id, then field, value, ...
  */
 const INSERT = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], unpack(ARGV))
-else
-  ${REASSERT("'id', redis.call('HGET', KEYS[1], 'id')")}
+elseif redis.call('HGET', KEYS[1], 'id') == ARGV[2] then
+  ${REASSERT("'id', ARGV[2]")}
 end
 return redis.call('HGET', KEYS[1], 'id')`);
 
