@@ -1,21 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LOCAL_CREDENTIALS, testEndpoint } from './support/engine.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
-import { installPacked, npm, type PackedPackages, packPackages } from './support/packed-packages.js';
+import { installNode, installPacked, npm, type PackedPackages, packPackages } from './support/packed-packages.js';
 
 /**
  * The four examples in `apps/examples`, as a new user gets them: each copied to an empty folder outside the
  * repository, its `@kura/*` dependencies replaced by the packed tarballs, installed, built (`npm run build` where
  * it has one) and started twice with `npm start`, two processes on two loopback addresses sharing one table in
  * DynamoDB Local. Their DynamoDB calls go through a proxy that counts them by operation.
+ *
+ * Each runs on Node 24 (the project's own); one app without NestJS and one with it run again on Node 22, the
+ * oldest line the packages' `engines` take (22.12: `require` of an ES module, which a CommonJS app needs).
  */
 const EXAMPLES = ['nest-express', 'nest-fastify', 'express-session', 'fastify-session'] as const;
 type Example = (typeof EXAMPLES)[number];
+const RUNS = [...EXAMPLES.map((example) => ({ example, node: 24 })), { example: 'express-session', node: 22 }, { example: 'nest-fastify', node: 22 }] as const;
+/** The folder that holds each Node's binary, put first on the examples' PATH. */
+const nodeFolders = new Map<number, string>([[24, dirname(process.execPath)]]);
 const ROOT = new URL('..', import.meta.url).pathname;
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -41,17 +47,37 @@ async function prepare(example: Example, packed: PackedPackages): Promise<string
 
 interface ExampleProcess {
   readonly url: string;
+  /** The executables the process group runs now (npm, its shell, node), as `/proc` names them. */
+  executables(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-/** `npm start` in its own process group (npm, its shell and node), resolved once the app says where it listens. */
-async function start(folder: string, env: Record<string, string>): Promise<ExampleProcess> {
+/** The executable of every process in the process group `group`, read from `/proc`. */
+async function executablesOf(group: number): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    try {
+      // The fields after the command's closing parenthesis: state, ppid, pgrp, ...
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === group) found.push(await realpath(`/proc/${pid}/exe`));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * `npm start` in its own process group (npm, its shell and node), resolved once the app says where it listens, on
+ * the Node whose folder is `nodeFolder` (first on PATH: npm runs the `node` it finds there).
+ */
+async function start(folder: string, nodeFolder: string, env: Record<string, string>): Promise<ExampleProcess> {
   const child: ChildProcess = spawn('npm', ['start', '--silent'], {
     cwd: folder,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The Node that runs this test (24) first on PATH, as the project's own scripts have it.
-    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? tmpdir(), npm_config_update_notifier: 'false', ...env },
+    env: { PATH: `${nodeFolder}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? tmpdir(), npm_config_update_notifier: 'false', ...env },
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -68,6 +94,7 @@ async function start(folder: string, env: Record<string, string>): Promise<Examp
   });
   return {
     url,
+    executables: () => executablesOf(child.pid!),
     stop: async () => {
       if (child.exitCode !== null) return;
       process.kill(-child.pid!, 'SIGTERM');
@@ -101,13 +128,14 @@ beforeAll(async () => {
   const packed = await packPackages(join(outside, 'tarballs'));
   // One install at a time: npm installs in parallel on two cores are slower than in turn.
   for (const example of EXAMPLES) folders.set(example, await prepare(example, packed));
-}, 300_000);
+  nodeFolders.set(22, await installNode(22, join(outside, 'node22')));
+}, 420_000);
 afterAll(async () => {
   if (measured.length) console.log(`DynamoDB calls for 10 steady-state GET /me:\n${measured.join('\n')}`);
   await rm(outside, { recursive: true, force: true });
 });
 
-describe.each(EXAMPLES)('the %s example, installed outside the repository from the tarballs', (example) => {
+describe.each(RUNS)('the $example example on Node $node, installed outside the repository from the tarballs', ({ example, node }) => {
   let proxy: FaultProxy;
   let first: ExampleProcess;
   let second: ExampleProcess;
@@ -118,14 +146,14 @@ describe.each(EXAMPLES)('the %s example, installed outside the repository from t
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      SESSIONS_TABLE: `ex${randomBytes(4).toString('hex')}-${example}`,
+      SESSIONS_TABLE: `ex${randomBytes(4).toString('hex')}-${example}-${node}`,
       USERS_TABLE: `ex${randomBytes(4).toString('hex')}-users`,
       SESSION_SECRET: randomBytes(32).toString('base64url'),
       PORT: '0',
     };
     // The first process creates the tables; the second finds them.
-    first = await start(folders.get(example)!, { ...env, HOST: '127.0.0.2', KURA_CREATE_TABLES: 'true' });
-    second = await start(folders.get(example)!, { ...env, HOST: '127.0.0.3' });
+    first = await start(folders.get(example)!, nodeFolders.get(node)!, { ...env, HOST: '127.0.0.2', KURA_CREATE_TABLES: 'true' });
+    second = await start(folders.get(example)!, nodeFolders.get(node)!, { ...env, HOST: '127.0.0.3' });
   }, 90_000);
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
@@ -134,6 +162,15 @@ describe.each(EXAMPLES)('the %s example, installed outside the repository from t
 
   it(example.startsWith('nest-') ? 'is a NestJS app' : 'runs without NestJS (none is installed)', () => {
     expect(existsSync(join(folders.get(example)!, 'node_modules/@nestjs/core'))).toBe(example.startsWith('nest-'));
+  });
+
+  it(`runs on Node ${node}: every Node process of both is that Node's binary`, async () => {
+    const binary = await realpath(join(nodeFolders.get(node)!, 'node'));
+    const running = [...(await first.executables()), ...(await second.executables())].filter((file) => basename(file) === 'node');
+
+    expect(running.length).toBeGreaterThanOrEqual(2); // npm and the app, in each
+    expect(new Set(running)).toEqual(new Set([binary]));
+    expect(String(execFileSync(binary, ['--version']))).toMatch(new RegExp(`^v${node}\\.`));
   });
 
   it('keeps a login made on one process for the other, and a logout on the other ends it on the first', async () => {
@@ -174,7 +211,7 @@ describe.each(EXAMPLES)('the %s example, installed outside the repository from t
     const calls = Object.entries(proxy.operations);
     const reads = calls.filter(([operation]) => READS.has(operation)).reduce((sum, [, count]) => sum + count, 0);
     const writes = calls.filter(([operation]) => WRITES.has(operation)).reduce((sum, [, count]) => sum + count, 0);
-    measured.push(`  ${example}: ${reads} reads, ${writes} writes (${JSON.stringify(proxy.operations)})`);
+    measured.push(`  ${example} on Node ${node}: ${reads} reads, ${writes} writes (${JSON.stringify(proxy.operations)})`);
     expect(reads).toBeLessThanOrEqual(10);
     expect(writes).toBe(0);
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testEndpoint } from './support/engine.js';
-import { installPacked, PACKAGES, type PackedPackages, packPackages } from './support/packed-packages.js';
+import { installNode, installPacked, PACKAGES, type PackedPackages, packPackages } from './support/packed-packages.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
 /**
@@ -49,6 +49,10 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
+/** Node 22, the oldest line the packages' `engines` take, installed once on first use. */
+let node22Folder: Promise<string> | undefined;
+const node22 = () => (node22Folder ??= installNode(22, join(outside, 'node22')));
+
 /** Runs the repository's TypeScript on `file` in `folder`, strict, NodeNext, with library declarations checked. */
 function typeCheck(folder: string, file: string) {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -71,6 +75,20 @@ for (const name of ${JSON.stringify(PACKAGES.map((name) => `@kura/${name}`))}) c
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
 
     for (const name of PACKAGES) expect(stdout).toMatch(new RegExp(`@kura/${name} [1-9]\\d*`));
+  });
+
+  // Most express-session apps are CommonJS: they `require` the packages, which are ES modules (Node 22.12+ and 24
+  // load them so, as long as none of their modules awaits at top level).
+  it('load from a CommonJS app, with require', async () => {
+    const script = `require('reflect-metadata');
+for (const name of ${JSON.stringify(PACKAGES.map((name) => `@kura/${name}`))}) console.log(name, Object.keys(require(name)).length);
+const { KuraStore } = require('@kura/connect');
+console.log('KuraStore', typeof new KuraStore({ connection: { region: 'eu-west-1' } }).get);`;
+    const { stdout, stderr } = await run(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: join(outside, 'app') });
+
+    for (const name of PACKAGES) expect(stdout).toMatch(new RegExp(`@kura/${name} [1-9]\\d*`));
+    expect(stdout).toContain('KuraStore function');
+    expect(stderr).toBe('');
   });
 
   it('give TypeScript their types from outside the repository (NodeNext)', async () => {
@@ -280,9 +298,10 @@ client.disconnect();`;
   }, 60_000);
 
   (redisServerMissing() ? it.skip : it).each([
-    ['app', 6],
-    ['app-redis5', 5],
-  ])('keep an express-session session in Redis through the installed KuraStore and @kura/redis, as the README has it (%s: node-redis %i)', async (folder, major) => {
+    ['app', 6, 24],
+    ['app-redis5', 5, 24],
+    ['app', 6, 22],
+  ])('keep an express-session session in Redis through the installed KuraStore and @kura/redis, as the README has it (%s: node-redis %i, Node %i)', async (folder, major, node) => {
     const server = await startRedisServer();
     try {
       const script = `import { createRequire } from 'node:module';
@@ -298,13 +317,14 @@ const keys = await redis.sendCommand(['KEYS', 'kura:connect:*']);
 const protocol = /\\bresp=(\\d)/.exec(String(await redis.sendCommand(['CLIENT', 'INFO'])))?.[1];
 await store.destroy('sid-1');
 const nodeRedis = Number(createRequire(import.meta.url)('redis/package.json').version.split('.')[0]);
-console.log(JSON.stringify({ nodeRedis, protocol, user: read?.user, keys: keys.length, ensured: (await store.ensureTable()) ?? null, after: (await store.get('sid-1')) ?? null }));
+console.log(JSON.stringify({ node: Number(process.versions.node.split('.')[0]), nodeRedis, protocol, user: read?.user, keys: keys.length, ensured: (await store.ensureTable()) ?? null, after: (await store.get('sid-1')) ?? null }));
 await redis.close();`;
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, folder) });
+      const binary = node === 24 ? process.execPath : join(await node22(), 'node');
+      const { stdout } = await run(binary, ['--input-type=module', '-e', script], { cwd: join(outside, folder) });
 
-      expect(JSON.parse(stdout)).toEqual({ nodeRedis: major, protocol: '2', user: 'ada', keys: 1, ensured: null, after: null });
+      expect(JSON.parse(stdout)).toEqual({ node, nodeRedis: major, protocol: '2', user: 'ada', keys: 1, ensured: null, after: null });
     } finally {
       await server.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -76,3 +76,13 @@ export async function installPacked(cwd: string, packed: PackedPackages, others:
   const conflict = /Could not resolve dependency:[\s\S]*?(peer \S+ from \S+)/.exec(stderr);
   if (conflict || /ERESOLVE/.test(stderr)) throw new Error(`npm install in ${cwd} met a peer dependency it could not satisfy (${conflict?.[1] ?? 'ERESOLVE'}):\n${stderr}`);
 }
+
+/**
+ * Installs Node `major` as npm has it (the `node` package, whose install fetches the binary from the npm registry)
+ * into `folder`, and answers the folder that holds its `node`, to put first on a PATH.
+ */
+export async function installNode(major: number, folder: string): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', `node@${major}`], folder);
+  return join(folder, 'node_modules/.bin');
+}
