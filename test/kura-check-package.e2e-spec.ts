@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { installed } from './support/installed.js';
-import { npm } from './support/packed-packages.js';
+import { installNode, npm } from './support/packed-packages.js';
 
 /**
  * kura-check as someone outside this repository gets it: `npm pack` in apps/check, the tarball installed into an
@@ -13,6 +14,7 @@ import { npm } from './support/packed-packages.js';
  * repository's own node_modules.
  */
 const ROOT = new URL('..', import.meta.url).pathname;
+const run = promisify(execFile);
 
 const nginx = installed('nginx', ['-v']);
 if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not installed (apt-get install nginx-light)');
@@ -40,16 +42,18 @@ if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not ins
     expect(await readdir(join(app, 'node_modules'))).toEqual(expect.arrayContaining(['kura-check', 'yaml', 'ajv', 'tough-cookie']));
   });
 
-  it('judges an app by `npx kura-check`, from the app’s own folder: needs affinity, exit 1', async () => {
-    // Node 24 first on PATH, as on a machine where it is the node: the bin's `#!/usr/bin/env node` finds it.
-    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' };
+  // Node 24 first on PATH, as on a machine where it is the node (the bin's `#!/usr/bin/env node` finds it); then
+  // Node 22, the oldest line its `engines` take.
+  it.each([24, 22])('judges an app by `npx kura-check`, from the app’s own folder, on Node %i: needs affinity, exit 1', async (major) => {
+    const nodeFolder = major === 24 ? dirname(process.execPath) : await installNode(major, join(work, `node${major}`));
+    const env = { ...process.env, PATH: `${nodeFolder}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' };
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       execFile('npx', ['--no-install', 'kura-check', 'scenario.yaml', '--quick', '--json', '--host-base', '101'], { cwd: app, env }, (error, stdout) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
       );
     });
     const report = JSON.parse(stdout) as { verdict: string; exitCode: number };
-    expect(report.verdict).toBe('needs affinity');
-    expect(code).toBe(1);
+    const { stdout: version } = await run(join(nodeFolder, 'node'), ['--version']);
+    expect({ node: version.trim().split('.')[0], verdict: report.verdict, code }).toEqual({ node: `v${major}`, verdict: 'needs affinity', code: 1 });
   }, 120_000);
 });
