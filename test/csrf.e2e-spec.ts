@@ -72,6 +72,39 @@ describe.each(BACKENDS)('on $name', (backend) => {
     });
   });
 
+  describe('requests with no session cookie (login CSRF)', () => {
+    it.each([
+      ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+      ['a foreign Origin', { origin: 'https://evil.example' }],
+    ])('a login or a registration with %s is refused with 403, sets no cookie and changes nothing', async (_case, headers) => {
+      // The attacker's own account, which a forged login would put the victim's browser in.
+      const attacker = new HttpClient(baseUrl);
+      const email = uniqueEmail();
+      await attacker.post('/auth/register', { email, password: 'correct horse battery' });
+      const victim = new HttpClient(baseUrl);
+
+      const login = await victim.post('/auth/login', { email, password: 'correct horse battery' }, { headers });
+      const register = await victim.post('/auth/register', { email: uniqueEmail(), password: 'correct horse battery' }, { headers });
+
+      for (const response of [login, register]) {
+        expect({ status: response.status, setCookie: response.headers.get('set-cookie') }).toEqual({ status: 403, setCookie: null });
+        expect(response.body).toMatchObject({ type: 'urn:kura:problem:cross-site-request' });
+      }
+      expect((await victim.get('/auth/me')).status).toBe(401);
+      // The forged attempt was not counted as a failed login either: the account still logs in.
+      expect((await attacker.post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(200);
+    });
+
+    it('a login from its own Origin or a trusted one is served', async () => {
+      const email = uniqueEmail();
+      await new HttpClient(baseUrl).post('/auth/register', { email, password: 'correct horse battery' });
+
+      for (const origin of [baseUrl, 'https://app.example.com']) {
+        expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'correct horse battery' }, { headers: { origin } })).status).toBe(200);
+      }
+    });
+  });
+
   describe('bearer requests', () => {
     it('are not affected by Origin or Sec-Fetch-Site', async () => {
       const api = new HttpClient(baseUrl);

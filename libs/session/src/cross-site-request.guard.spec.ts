@@ -33,8 +33,18 @@ describe('CrossSiteRequestGuard', () => {
     expect(sut.canActivate(contextOf(request))).toBe(true);
   });
 
-  it('lets a request with no session cookie through: there is no session to forge a change to', () => {
-    expect(sut.canActivate(contextOf({ ...cookieRequest(FROM_ANOTHER_SITE), cookies: {} }))).toBe(true);
+  // Login CSRF: a form on another site logs the victim's browser in to the attacker's account. With SameSite=Lax
+  // the browser sends no session cookie on such a post even when the victim is logged in.
+  it('refuses a request with no session cookie from another site too (login CSRF)', () => {
+    expect(() => sut.canActivate(contextOf({ ...cookieRequest(FROM_ANOTHER_SITE), cookies: {} }))).toThrow(CrossSiteRequestError);
+    expect(() => sut.canActivate(contextOf({ ...cookieRequest({ origin: 'https://evil.example' }), cookies: {} }))).toThrow(CrossSiteRequestError);
+  });
+
+  it('lets a request with no session cookie through from its own or a trusted origin, or from no browser', () => {
+    const allowed: Record<string, string>[] = [{ origin: 'https://api.example.com', 'sec-fetch-site': 'same-origin' }, { origin: 'https://app.example.com' }, {}];
+    for (const headers of allowed) {
+      expect(sut.canActivate(contextOf({ ...cookieRequest(headers), cookies: {} }))).toBe(true);
+    }
   });
 
   it.each([

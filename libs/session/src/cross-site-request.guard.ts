@@ -21,11 +21,14 @@ export interface CrossSiteSource extends TokenSource {
 
 /**
  * CSRF defence for cookie sessions (OWASP: Fetch Metadata and Origin verification). A state-changing request
- * that carries the session cookie is refused when the browser says it comes from another site
+ * that is not bearer-authenticated is refused when the browser says it comes from another site
  * (`Sec-Fetch-Site: cross-site`) or from an `Origin` that is opaque (`null`) or neither the request's own
- * origin (scheme, host and port) nor a trusted one. Bearer requests are not affected: browsers never attach a
- * bearer token on their own. Requests with neither header (non-browser clients) pass. Apply it to every route
- * (`APP_GUARD`).
+ * origin (scheme, host and port) nor a trusted one. That includes requests with no session cookie: a login form
+ * posted from another site would otherwise log the victim's browser in to the attacker's account (login CSRF),
+ * and with `SameSite=Lax` even a logged-in victim's cookie stays off such a post. Bearer requests are not
+ * affected: browsers never attach a bearer token on their own. Requests with neither header (non-browser
+ * clients) pass. Apply it to every route (`APP_GUARD`); a page on another origin that logs in or changes
+ * anything needs its origin in `trustedOrigins`.
  */
 @Injectable()
 export class CrossSiteRequestGuard implements CanActivate {
@@ -37,8 +40,7 @@ export class CrossSiteRequestGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = httpRequestOf<CrossSiteSource>(context);
     if (SAFE_METHODS.has(request.method.toUpperCase())) return true;
-    const { token, kind } = this.transport.read(request);
-    if (kind === 'bearer' || token === undefined) return true;
+    if (this.transport.read(request).kind === 'bearer') return true;
     const reason = crossSiteReason(request, this.settings.trustedOrigins);
     if (reason) throw new CrossSiteRequestError(reason);
     return true;
