@@ -24,6 +24,7 @@ describe('storeUnavailable', () => {
     ['a refused connection', nodeError('ECONNREFUSED'), undefined, 'connection refused: nothing listens at the DynamoDB endpoint'],
     ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],
     ['an unknown host', nodeError('ENOTFOUND'), undefined, "the DynamoDB endpoint's host name does not resolve"],
+    ['a request DynamoDB refuses as invalid', sdkError('ValidationException', { $metadata: { httpStatusCode: 400 } }), undefined, 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?'],
     ['a server error', sdkError('InternalServerError', { $metadata: { httpStatusCode: 500 } }), undefined, 'DynamoDB answered 500 (InternalServerError)'],
     ['anything else', new TypeError('boom'), undefined, 'the store could not be reached (TypeError)'],
   ])('gives the reason for %s in one line', (_case, cause, table, reason) => {

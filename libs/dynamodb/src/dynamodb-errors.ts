@@ -74,6 +74,9 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
     if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
     if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";
     if (THROTTLING.has(name)) return `throttled by DynamoDB (${name})`;
+    // Not an outage, though nothing better than 503 can be said: a key or item over DynamoDB's limits (2048-byte
+    // keys, 400 KB items) that no check before the call caught. Retrying will not help; the reason says so.
+    if (name === 'ValidationException') return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
     if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
     if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';

@@ -13,7 +13,7 @@ export {
   isValidCookieName,
   isOrigin,
 } from './session.options.js';
-export { SessionService, type AuthenticateOptions, type CreateSessionOptions } from './session.service.js';
+export { SessionService, type AuthenticateOptions, type CreateSessionOptions, MAX_SESSION_USER_FIELD_BYTES } from './session.service.js';
 export { SessionDataService } from './session-data.service.js';
 export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
@@ -58,6 +58,7 @@ export {
   SessionDataTooLargeError,
   SessionDataContentionError,
   InvalidSessionDataError,
+  InvalidSessionUserError,
   CrossSiteRequestError,
 } from './session.errors.js';
 /** What the store throws when it cannot answer: map it to 503 with `Retry-After: retryAfterSeconds`. */

@@ -75,6 +75,20 @@ export class InvalidSessionDataError extends Error {
   override readonly name = 'InvalidSessionDataError';
 }
 
+/**
+ * `SessionService.create` was given a user it cannot keep: an empty `id`, or an `id`, `email` or `name` over
+ * `MAX_SESSION_USER_FIELD_BYTES` of UTF-8 (DynamoDB refuses a key over 2048 bytes, and each is copied into every
+ * session). Nothing was written. Mapped to 400: an app that takes the id from what the user typed (a login name)
+ * passes the user's own mistake on.
+ */
+export class InvalidSessionUserError extends Error {
+  override readonly name = 'InvalidSessionUserError';
+
+  constructor(readonly field: 'id' | 'email' | 'name', reason: string) {
+    super(`The session's user ${field} ${reason}`);
+  }
+}
+
 /** So many writers hit the same session data at once that the retries ran out. Mapped to 503 with Retry-After. */
 export class SessionDataContentionError extends Error {
   override readonly name = 'SessionDataContentionError';

@@ -58,6 +58,23 @@ describe('SessionService', () => {
     expect((await sut.authenticate(token)).record.user).toEqual({ id: 'app-user-7', name: null });
   });
 
+  // DynamoDB refuses a key over 2048 bytes, and answered that (a ValidationException) after the session item was
+  // written: the app saw a store outage (503) and an item was left behind. An app keying users by login name
+  // passes whatever was typed.
+  it.each([
+    ['an empty id', { id: '' }, 'id'],
+    ['an id over 1024 bytes of UTF-8', { id: 'é'.repeat(513) }, 'id'],
+    ['an email over 1024 bytes', { id: 'u', email: `${'a'.repeat(1020)}@x.io` }, 'email'],
+    ['a name over 1024 bytes', { id: 'u', name: 'n'.repeat(1025) }, 'name'],
+  ])('refuses %s before writing anything', async (_case, refused, field) => {
+    const { sut, store } = setup();
+    const insert = jest.spyOn(store, 'insert');
+
+    await expect(sut.create(refused)).rejects.toMatchObject({ name: 'InvalidSessionUserError', field });
+    expect(insert).not.toHaveBeenCalled();
+    await expect(sut.create({ id: 'é'.repeat(512), email: 'e@x.io', name: 'n'.repeat(1024) })).resolves.toBeDefined();
+  });
+
   it('issues a different session on every login', async () => {
     const { sut } = setup();
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
 import {
+  InvalidSessionUserError,
   ReauthenticationRequiredError,
   SessionNotFoundError,
   SessionRejectedError,
@@ -78,6 +79,7 @@ export class SessionService {
 
   /** Issues a brand-new session; a token the client already had is never reused (it ends, see `replaces`). */
   async create(user: SessionUser, client: ClientInfo = {}, options: CreateSessionOptions = {}): Promise<IssuedSession> {
+    checkSessionUser(user);
     const issued = await this.issue(user, client, options.credentialVersion ?? 0);
     if (options.replaces) await this.revoke(options.replaces);
     return issued;
@@ -266,5 +268,19 @@ export class SessionService {
   /** Whether the store answers; for readiness probes. */
   async ping(): Promise<void> {
     await this.settings.store.ping();
+  }
+}
+
+/** The most UTF-8 bytes a session's user `id`, `email` or `name` may have (`InvalidSessionUserError` beyond). */
+export const MAX_SESSION_USER_FIELD_BYTES = 1024;
+
+/** Refuses, before anything is written, a user no store could key or should copy into every session. */
+function checkSessionUser(user: SessionUser): void {
+  if (typeof user.id !== 'string' || user.id === '') throw new InvalidSessionUserError('id', 'must be a non-empty string');
+  for (const field of ['id', 'email', 'name'] as const) {
+    const value = user[field];
+    if (typeof value === 'string' && Buffer.byteLength(value, 'utf8') > MAX_SESSION_USER_FIELD_BYTES) {
+      throw new InvalidSessionUserError(field, `is over ${MAX_SESSION_USER_FIELD_BYTES} bytes`);
+    }
   }
 }

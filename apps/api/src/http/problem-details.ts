@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '@kura/common';
 import {
   CrossSiteRequestError,
   InvalidSessionDataError,
+  InvalidSessionUserError,
   SessionDataConflictError,
   SessionDataContentionError,
   SessionDataTooLargeError,
@@ -144,6 +145,9 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof InvalidSessionDataError) {
     return respond(400, 'invalid-session-data', error.message);
+  }
+  if (error instanceof InvalidSessionUserError) {
+    return respond(400, 'invalid-request', error.message); // the API's own users have UUIDs: only a library user meets it
   }
   if (error instanceof SessionDataContentionError) {
     return respond(503, 'session-data-contention', 'Too many concurrent updates of this session data; try again.', {
