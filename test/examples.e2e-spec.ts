@@ -187,6 +187,20 @@ describe.each(RUNS)('the $example example on Node $node, installed outside the r
     expect((await send(`${first.url}/me`, 'GET')).status).toBe(401);
   });
 
+  // The NestJS examples key the session's user by the name typed at login: one DynamoDB cannot key (over its
+  // 2048-byte limit) answered 503 "store unavailable" and left a session item behind, before SessionService
+  // checked it.
+  if (example.startsWith('nest-')) {
+    it('answers a login name over 1 KB with 400, and writes nothing', async () => {
+      proxy.set('pass'); // counts from zero
+
+      const response = await send(`${first.url}/login`, 'POST', '', { user: 'x'.repeat(2100) });
+
+      expect({ status: response.status, setCookie: response.headers.get('set-cookie') }).toEqual({ status: 400, setCookie: null });
+      expect(Object.keys(proxy.operations).filter((operation) => WRITES.has(operation))).toEqual([]);
+    });
+  }
+
   it('answers 503 with Retry-After when DynamoDB cannot answer, and 200 again once it can', async () => {
     const cookie = await logIn(first.url, 'edsger');
     proxy.set('reset'); // every DynamoDB call has its connection cut
