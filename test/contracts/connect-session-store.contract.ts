@@ -135,6 +135,20 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect(await dataOf(id)).toEqual({ user: 'ada' });
     });
 
+    // ASVS 7.3.2: a session in constant use still ends. KuraStore never asks for an expiry past the absolute one,
+    // but an update from elsewhere (a touch of a session it did not read) may: the read refuses the session then.
+    it('ends a session at its absolute expiry, however far an update moved its expiry, and keeps it through updates', async () => {
+      const id = newConnectId();
+      const absoluteExpiresAtMs = Date.now() + 2000;
+      const written = connectSession({ user: 'ada' }, { absoluteExpiresAtMs });
+      await sut.replace(id, written);
+
+      expect(await sut.read(id, Date.now())).toEqual(written);
+      expect(await sut.update(id, written.generation, { ...change({ n: 1 }), expiresAtMs: Date.now() + 2 * HOUR }, Date.now())).toBe(true);
+      expect(await sut.read(id, absoluteExpiresAtMs - 1)).toMatchObject({ absoluteExpiresAtMs, generation: written.generation });
+      expect(await sut.read(id, absoluteExpiresAtMs)).toBeUndefined();
+    });
+
     it('moves the expiry and the cookie without touching the data', async () => {
       const id = newConnectId();
       const { generation } = connectSession({});

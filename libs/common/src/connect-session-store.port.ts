@@ -48,6 +48,11 @@ export interface ConnectSessionItem {
   /** When the session ends, epoch milliseconds. */
   readonly expiresAtMs: number;
   /**
+   * When the session ends however it is used (its absolute lifetime, ASVS 7.3.2), epoch milliseconds; none when
+   * absent. Written by `replace` only: `update` never moves it, and a read treats the session as absent from then.
+   */
+  readonly absoluteExpiresAtMs?: number;
+  /**
    * Random, set when the item is written whole. A change meant for the session a request read names it, so
    * it never lands on a session that was destroyed and written again meanwhile.
    */

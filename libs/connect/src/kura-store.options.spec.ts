@@ -35,18 +35,25 @@ describe('resolveKuraStoreOptions', () => {
     expect(resolveKuraStoreOptions({ adapter })).toMatchObject({ adapter, connection: undefined, client: undefined });
   });
 
+  it('gives sessions an absolute lifetime of one day unless told another, or none (null)', () => {
+    expect(resolveKuraStoreOptions({ adapter }).absoluteTtlMs).toBe(86_400_000);
+    expect(resolveKuraStoreOptions({ adapter, absoluteTtlSeconds: 3600 }).absoluteTtlMs).toBe(3_600_000);
+    expect(resolveKuraStoreOptions({ adapter, absoluteTtlSeconds: null }).absoluteTtlMs).toBeUndefined();
+  });
+
   it('lists every problem in one error', () => {
     const options = {
       tableName: 'x',
       connection: { region: 'Europe', endpoint: 'localhost:8000', timeoutMs: 0, maxAttempts: 0, credentials: { accessKeyId: 'a' }, port: 1 },
       ttlSeconds: -1,
+      absoluteTtlSeconds: 0,
       touchFraction: 1,
       consistentRead: 'yes',
       ttl: 60,
     };
 
     expect(problemsOf(options)).toEqual([
-      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, touchFraction, consistentRead, clock)',
+      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock)',
       'tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"',
       'unknown connection option "port" (known: region, endpoint, timeoutMs, maxAttempts, credentials, callLog)',
       'connection.region must be an AWS region like eu-west-1, got "Europe"',
@@ -55,6 +62,7 @@ describe('resolveKuraStoreOptions', () => {
       'connection.maxAttempts must be an integer from 1 to 10, got 0',
       'connection.credentials needs both accessKeyId and secretAccessKey (or leave it out for the default provider chain)',
       'ttlSeconds must be a positive integer, got -1',
+      'absoluteTtlSeconds must be a positive integer, or null for no absolute lifetime, got 0',
       'touchFraction must be a number from 0 (write on every touch) up to but not including 1, got 1',
       'consistentRead must be true or false, got yes',
     ]);

@@ -34,6 +34,14 @@ export interface KuraStoreOptions {
    */
   ttlSeconds?: number;
   /**
+   * Seconds a session may live from the moment it was written whole (made, or regenerated at login) however
+   * actively it is used: its absolute lifetime (ASVS 7.3.2). The cookie's rolling expiry never carries it past
+   * that. `null`: no absolute lifetime (express-session's and connect-redis's own behaviour). Set it to your
+   * "remember me" span if the app keeps users logged in longer.
+   * @default 86400 (one day)
+   */
+  absoluteTtlSeconds?: number | null;
+  /**
    * The touch rule: a session whose data did not change is written only when its stored expiry lags the one its
    * cookie asks for by at least this fraction of the cookie's lifetime. 0 writes on every request.
    * @default 0.1 (a 30-minute session: at most one write per 3 minutes of use; idle, it ends after 27 to 30)
@@ -59,6 +67,8 @@ export interface KuraStoreSettings {
   readonly connection: DynamoDbConnectionOptions | undefined;
   readonly client: DynamoDbClient | undefined;
   readonly ttlMs: number;
+  /** The absolute lifetime, or `undefined` for none. */
+  readonly absoluteTtlMs: number | undefined;
   readonly touchFraction: number;
   readonly consistentRead: boolean;
   readonly clock: Clock;
@@ -75,7 +85,7 @@ export class KuraStoreOptionsError extends Error {
   }
 }
 
-const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'touchFraction', 'consistentRead', 'clock']);
+const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock']);
 const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
@@ -85,6 +95,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   const problems: string[] = [];
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const ttlSeconds = options.ttlSeconds ?? 86_400;
+  const absoluteTtlSeconds = options.absoluteTtlSeconds === undefined ? 86_400 : options.absoluteTtlSeconds;
   const touchFraction = options.touchFraction ?? 0.1;
   const consistentRead = options.consistentRead ?? true;
 
@@ -103,6 +114,9 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   }
   if (options.connection !== undefined) problems.push(...connectionProblems(options.connection));
   if (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0) problems.push(`ttlSeconds must be a positive integer, got ${String(ttlSeconds)}`);
+  if (absoluteTtlSeconds !== null && (typeof absoluteTtlSeconds !== 'number' || !Number.isInteger(absoluteTtlSeconds) || absoluteTtlSeconds <= 0)) {
+    problems.push(`absoluteTtlSeconds must be a positive integer, or null for no absolute lifetime, got ${String(absoluteTtlSeconds)}`);
+  }
   if (typeof touchFraction !== 'number' || !(touchFraction >= 0 && touchFraction < 1)) {
     problems.push(`touchFraction must be a number from 0 (write on every touch) up to but not including 1, got ${String(touchFraction)}`);
   }
@@ -116,6 +130,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     connection: options.connection,
     client: options.client,
     ttlMs: ttlSeconds * 1000,
+    absoluteTtlMs: absoluteTtlSeconds === null ? undefined : absoluteTtlSeconds * 1000,
     touchFraction,
     consistentRead,
     clock: options.clock ?? systemClock,

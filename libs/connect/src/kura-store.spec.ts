@@ -94,6 +94,42 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await touchAfter(1 * MINUTE)).toEqual({ atReturn: true, args: [null], writes: 0 });
   });
 
+  // ASVS 7.3.2. A reviewer kept a session with a rolling 3 s cookie alive for 12 s by using it every second.
+  it('ends a session at its absolute lifetime however actively it is used, and never stores an expiry past it', async () => {
+    const store = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: 10 * 60, touchFraction: 0 });
+    const sid = newSid();
+    const start = clock.now();
+    await store.set(sid, sessionFor({ user: 'ada' }));
+
+    const seen: boolean[] = [];
+    for (let minute = 2; minute <= 12; minute += 2) {
+      clock.advance(2 * MINUTE);
+      const loaded = await store.get(sid);
+      seen.push(loaded !== null);
+      // A rolling cookie: every request asks for 30 more minutes.
+      if (loaded) await store.touch(sid, { ...loaded, cookie: sessionFor({}).cookie });
+    }
+    const { Items } = await testClients().client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: itemKeyOf(sid) } } }));
+    store.close();
+
+    expect(seen).toEqual([true, true, true, true, false, false]);
+    expect(Number(Items![0]!.expiresAtMs!.N)).toBeLessThanOrEqual(start + 10 * MINUTE);
+  });
+
+  it('keeps a session in use as long as its cookie asks with absoluteTtlSeconds: null', async () => {
+    const store = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: null, touchFraction: 0 });
+    const sid = newSid();
+    await store.set(sid, sessionFor({ user: 'ada' }));
+    for (let hour = 0; hour < 30; hour += 1) {
+      clock.advance(20 * MINUTE);
+      const loaded = (await store.get(sid))!;
+      await store.touch(sid, { ...loaded, cookie: sessionFor({}).cookie });
+    }
+    store.close();
+
+    expect(dataOf(await sut.get(sid))).toEqual({ user: 'ada' });
+  });
+
   it('writes nothing when a session it loaded is saved unchanged (@fastify/session saves on every request)', async () => {
     const sid = newSid();
     await sut.set(sid, sessionFor({ user: 'ada', cart: [1] }));

@@ -88,6 +88,7 @@ export class KuraStore extends EventEmitter {
   private readonly storage: Promise<ConnectSessionStore>;
   private readonly reads = new SessionReads();
   private readonly ttlMs: number;
+  private readonly absoluteTtlMs: number | undefined;
   private readonly touchFraction: number;
   private readonly clock: Clock;
 
@@ -112,6 +113,7 @@ export class KuraStore extends EventEmitter {
       this.storage.catch(() => undefined);
     }
     this.ttlMs = settings.ttlMs;
+    this.absoluteTtlMs = settings.absoluteTtlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
   }
@@ -215,7 +217,15 @@ export class KuraStore extends EventEmitter {
     const item = await this.onStorage((items) => items.read(id, this.clock.now()));
     if (!item) return null;
     const loaded = fromDocument(item);
-    this.reads.mark(loaded, { sessionId, id, generation: item.generation, data: item.data, cookie: cookieSettingsOf(loaded.cookie), expiresAtMs: item.expiresAtMs });
+    this.reads.mark(loaded, {
+      sessionId,
+      id,
+      generation: item.generation,
+      data: item.data,
+      cookie: cookieSettingsOf(loaded.cookie),
+      expiresAtMs: item.expiresAtMs,
+      absoluteExpiresAtMs: item.absoluteExpiresAtMs,
+    });
     return loaded;
   }
 
@@ -228,15 +238,18 @@ export class KuraStore extends EventEmitter {
     const now = this.clock.now();
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
-    const expiresAtMs = expiryOf(cookie, now, this.ttlMs);
+    // A session written whole starts its absolute lifetime now; one read keeps the one it has. The cookie's
+    // expiry never goes past it (a touch of a session this store did not read may: the read refuses it then).
+    const absoluteExpiresAtMs = read ? read.absoluteExpiresAtMs : this.absoluteTtlMs === undefined ? undefined : now + this.absoluteTtlMs;
+    const expiresAtMs = Math.min(expiryOf(cookie, now, this.ttlMs), absoluteExpiresAtMs ?? Infinity);
     if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id, now));
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
-      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, generation: randomUUID() };
+      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: randomUUID() };
       checkSize(written);
       return this.onStorage((items) => items.replace(id, written)).then(() => {
-        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs });
+        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs });
       });
     }
     const settings = cookieSettingsOf(cookie);

@@ -1,6 +1,6 @@
 import { READ_MARKER_KEY, type SessionRead, SessionReads } from './session-reads.js';
 
-const read = (sessionId = 'key-1'): SessionRead => ({ sessionId, id: `sha-256 of ${sessionId}`, generation: 'g1', data: new Map([['user', '"ada"']]), cookie: undefined, expiresAtMs: 1 });
+const read = (sessionId = 'key-1'): SessionRead => ({ sessionId, id: `sha-256 of ${sessionId}`, generation: 'g1', data: new Map([['user', '"ada"']]), cookie: undefined, expiresAtMs: 1, absoluteExpiresAtMs: undefined });
 
 describe('SessionReads', () => {
   it('leads from a copy of what get returned (as @fastify/session makes) back to the read', () => {

@@ -10,6 +10,8 @@ export interface SessionRead {
   readonly data: ReadonlyMap<string, string>;
   readonly cookie: CookieSettings | undefined;
   readonly expiresAtMs: number;
+  /** When the session ends however it is used, as stored; none for a session stored without one. */
+  readonly absoluteExpiresAtMs: number | undefined;
 }
 
 /**

@@ -67,10 +67,13 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     const item = result.Item;
     const expiresAtMs = Number(item?.expiresAtMs?.N);
     if (!item || !(expiresAtMs > now)) return undefined;
+    const absoluteExpiresAtMs = item.absoluteExpiresAtMs?.N === undefined ? undefined : Number(item.absoluteExpiresAtMs.N);
+    if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
     return {
       data: new Map(Object.entries(item.data?.M ?? {}).map(([name, value]) => [decodeDataKey(name), value.S ?? 'null'])),
       cookie: item.cookie?.S,
       expiresAtMs,
+      ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
       generation: item.generation?.S ?? '',
     };
   }
@@ -86,6 +89,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       data: { M: Object.fromEntries([...session.data].map(([key, json]) => [encodeDataKey(key), { S: json }])) },
       [CONNECT_SESSION_TTL_ATTRIBUTE]: { N: String(Math.ceil(session.expiresAtMs / 1000)) },
       expiresAtMs: { N: String(session.expiresAtMs) },
+      ...(session.absoluteExpiresAtMs !== undefined ? { absoluteExpiresAtMs: { N: String(session.absoluteExpiresAtMs) } } : {}),
       generation: { S: session.generation },
       ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
     };

@@ -7,6 +7,8 @@ import { RedisStoreBase } from './redis-store.base.js';
 /** Hash fields: the generation, the expiry (epoch ms), the cookie (JSON), and `d:<key>` per session key (JSON). */
 const GENERATION = 'gen';
 const EXPIRES_AT_MS = 'exp';
+/** The absolute expiry (epoch ms), when the session has one: written whole with it, never by an update. */
+const ABSOLUTE_EXPIRES_AT_MS = 'abs';
 const COOKIE = 'cookie';
 const DATA = 'd:';
 /** The one field of a deleted session's mark. */
@@ -84,6 +86,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const data = new Map<string, string>();
     let generation: string | undefined;
     let expiresAtMs = NaN;
+    let absoluteExpiresAtMs: number | undefined;
     let cookie: string | undefined;
     for (let index = 0; index + 1 < flat.length; index += 2) {
       const field = flat[index]!;
@@ -92,13 +95,16 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === GENERATION) generation = value;
       else if (field === EXPIRES_AT_MS) expiresAtMs = Number(value);
       else if (field === COOKIE) cookie = value;
+      else if (field === ABSOLUTE_EXPIRES_AT_MS) absoluteExpiresAtMs = Number(value);
     }
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
-    return { data, cookie, expiresAtMs, generation };
+    if (absoluteExpiresAtMs === undefined) return { data, cookie, expiresAtMs, generation };
+    return absoluteExpiresAtMs > now ? { data, cookie, expiresAtMs, absoluteExpiresAtMs, generation } : undefined;
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
+    if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     for (const [key, json] of item.data) fields.push(DATA + key, json);
     try {
       await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields]);
