@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     config = { ...config, store: { ...config.store, endpoint: embedded.endpoint } };
     logger.log(`embedded DynamoDB (dynalite) at ${embedded.endpoint}, data in ${config.store.dataDir}`, 'Store');
   }
+  if (config.store.warning) logger.warn(config.store.warning, 'Store');
   const served = await serve(config, logger).catch(async (error: unknown) => {
     await embedded?.close(); // never leave the data folder's endpoint file naming an engine that is gone
     throw error;

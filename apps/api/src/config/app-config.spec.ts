@@ -36,6 +36,15 @@ describe('loadConfig', () => {
     expect(config.store).toMatchObject({ kind: 'dynamodb', region: 'eu-west-1', endpoint: undefined, credentials: undefined });
   });
 
+  // A reviewer followed docs/kubernetes.md with credentials from `aws configure`: `AWS_REGION=... npm start` quietly
+  // kept sessions in this process.
+  it('says, with AWS_REGION but no credentials in the environment, that it uses the embedded engine and how to choose DynamoDB', () => {
+    expect(loadConfig({ AWS_REGION: 'eu-west-1' }).store).toMatchObject({ kind: 'embedded', warning: expect.stringContaining('set KURA_STORE=dynamodb') });
+    expect(loadConfig({}).store.warning).toBeUndefined();
+    expect(loadConfig({ AWS_REGION: 'eu-west-1', KURA_STORE: 'embedded' }).store.warning).toBeUndefined();
+    expect(loadConfig({ AWS_REGION: 'eu-west-1', KURA_STORE: 'dynamodb' }).store).toMatchObject({ kind: 'dynamodb', credentials: undefined });
+  });
+
   it('gives a remote engine a second per call and the embedded one, which shares the process CPU, five', () => {
     expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).store.timeoutMs).toBe(1000);
     expect(loadConfig({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }).store.timeoutMs).toBe(1000);

@@ -44,6 +44,8 @@ export interface AppConfig {
     readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
     /** Where Redis is, when `kind` is `redis`. */
     readonly redis: RedisSettings | undefined;
+    /** Said once at start when the store chosen may not be the one meant (the embedded engine with AWS_REGION set). */
+    readonly warning?: string;
   };
   readonly session: {
     readonly idleTimeoutSeconds: number;
@@ -316,6 +318,16 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
               ...(redisTls ? { tls: redisTls } : {}),
             }
           : undefined,
+      // AWS_REGION without credentials in the environment: the SDK may still find some (a profile file, SSO, an
+      // instance role), but the choice is not guessed from files or the network. Sessions in this process alone
+      // are what Kura exists to avoid, so say so.
+      ...(kind === 'embedded' && !env.KURA_STORE && env.AWS_REGION
+        ? {
+            warning:
+              'AWS_REGION is set but no AWS credentials are in the environment: using the embedded engine, whose sessions live on this machine only. ' +
+              'For DynamoDB with the SDK’s own credentials (a profile, SSO, an instance role), set KURA_STORE=dynamodb',
+          }
+        : {}),
     },
     session: {
       idleTimeoutSeconds: env.KURA_SESSION_IDLE_TIMEOUT,
