@@ -4,7 +4,7 @@
 // data patch on every step) while one replica is killed with SIGKILL and replaced, then every replica is
 // restarted in turn (SIGTERM, as a rolling update does). Finally each user logs out through the load balancer
 // and every replica is asked directly whether it still accepts the old session.
-// The same scenario runs under three designs:
+// The same scenario runs under four designs:
 //   (a) in-memory sessions + round robin        (b) in-memory sessions + cookie affinity
 //   (c) Kura: DynamoDB sessions + round robin      (d) Kura: Redis sessions + round robin
 // Options: --quick (short, for CI), --replicas N, --users N, --seconds N, --designs a,b,c,d, --rounds N
