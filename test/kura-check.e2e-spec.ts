@@ -180,6 +180,17 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(stderr).toBe('kura-check: could not judge: "image" needs podman or docker, and neither is installed (apt-get install podman)\n');
   });
 
+  it('a check that a logged-out user passes too (a guest page, no contains): exit 2, never stateless', async () => {
+    // The app keeps sessions in a per-process Map, but its /me answers 200 to anyone: a check without `contains`
+    // passed after every lost session, and the app was judged stateless (found by a stranger's review, 2026-12-02).
+    const { code, report, stderr } = await check([fixture('guest-page'), '--quick', '--json', '--host-base', '126']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toBe(
+      'kura-check: could not judge: the check passes without logging in: GET /me answered 200 "<html>Hello guest, <a href="/login">log in</a></html>" to a user with no cookie or token; give check.contains (or check.status) that only a logged-in user gets, e.g. contains: "{user}"',
+    );
+  }, 60_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);

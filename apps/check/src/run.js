@@ -135,6 +135,17 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
     const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
+    // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
+    // session from a kept one, and every app would pass for stateless. Sent once through round robin.
+    const anonymous = new VirtualUser({ id: 0, name: `anonymous-${Math.random().toString(36).slice(2, 8)}`, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0 });
+    for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
+      const passed = await anonymous.passesWithoutLogin(kind);
+      if (passed) {
+        throw new CannotJudge(
+          `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${passed.text.replace(/\s+/g, ' ').trim().slice(0, 80)}" to a user with no cookie or token; give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`,
+        );
+      }
+    }
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;

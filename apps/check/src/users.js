@@ -120,6 +120,17 @@ export class VirtualUser {
     return statusOk && (spec.contains === undefined || answer.text.includes(fill(spec.contains, vars)));
   }
 
+  /**
+   * The negative control: `kind` (check or read) sent once by this user, who has not logged in (an empty jar, no
+   * token). Returns the answer when it passes as a logged-in answer would, else undefined.
+   */
+  async passesWithoutLogin(kind) {
+    const spec = this.scenario[kind];
+    this.step += 1;
+    const answer = await this.send(spec);
+    return this.#expect(spec, answer, { defaultStatus: (s) => s === 200, vars: answer.vars }) ? answer : undefined;
+  }
+
   async setup() {
     for (const spec of this.scenario.setup ?? []) await this.send(spec);
   }
