@@ -49,6 +49,11 @@ export function checkScenario(value, file = 'scenario') {
     const line = startAndImage ? 'give "start" or "image", not both' : neither ? 'the scenario needs "start" (or "image")' : oneLine(validate.errors);
     throw new CannotJudge(`invalid scenario ${file}: ${line}`);
   }
+  // A read that does not name the step it must show passes on any answer that has the rest (a cart, any cart):
+  // a write lost with its replica is never seen, and state kept in one process passes for stateless.
+  if (scenario.read && !/\{step(-\d+)?\}/.test(scenario.read.contains ?? '')) {
+    throw new CannotJudge(`invalid scenario ${file}: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen`);
+  }
   return scenario;
 }
 

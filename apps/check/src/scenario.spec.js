@@ -54,6 +54,16 @@ describe('a scenario, checked before anything runs', () => {
     expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
   });
 
+  it('refuses a read that cannot show the write: its contains has no {step}', () => {
+    // A per-process cart with read: { contains: "cart" } was judged stateless (found by a stranger's review, 2026-12-02).
+    const write = { method: 'POST', path: '/cart', json: { item: '{user}-{step}' }, status: 201 };
+    const line = 'invalid scenario scenario.yaml: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen';
+    expect(refusal({ ...minimal, write, read: { path: '/cart', contains: 'cart' } })).toBe(line);
+    expect(refusal({ ...minimal, write, read: { path: '/cart' } })).toBe(line);
+    expect(refusal({ ...minimal, write, read: { path: '/cart', contains: '{user}-{step}' } })).toBeUndefined();
+    expect(refusal({ ...minimal, write, read: { path: '/data', contains: '"step-{step-1}"' } })).toBeUndefined();
+  });
+
   it('refuses what is not a mapping of keys', () => {
     expect(refusal(['start'])).toBe('invalid scenario scenario.yaml: not a mapping of keys');
     expect(refusal(null)).toBe('invalid scenario scenario.yaml: not a mapping of keys');
