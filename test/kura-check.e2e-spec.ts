@@ -155,9 +155,21 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
   }, 120_000);
 
-  it('a session cookie with Path=/login, which the jar never sends to /me: breaks even with affinity', async () => {
-    const report = await judged('cookie-path', 161, 'breaks even with affinity');
-    expect(report.evidence.find((e) => e.mode === 'cookie-affinity')).toMatchObject({ phase: 'steady', step: 'check', status: 401 });
+  it('a check with a typo in contains, which never passes for anyone: exit 2 naming the step and the answer, not a verdict', async () => {
+    // It was judged "breaks even with affinity", exit 1, for a stateless app (found by a stranger's review, 2026-12-02).
+    const { code, report, stderr } = await check([fixture('check-typo'), '--quick', '--json', '--host-base', '136']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^kura-check: could not judge: the check never succeeded, not even under cookie affinity before any replica was killed or restarted: GET \/me answered 200 "\{"user":"vu\d-\w+"\}"; check the scenario's check \(status, contains\) and login$/,
+    );
+  }, 120_000);
+
+  it('a session cookie with Path=/login, which the jar never sends to /me: exit 2, the check never succeeded (401)', async () => {
+    // No user ever passes a check, one replica or many: nothing to say about replicas, and the answer says why.
+    const { code, stderr } = await check([fixture('cookie-path'), '--quick', '--json', '--host-base', '161']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 /);
   }, 120_000);
 
   it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {

@@ -217,6 +217,19 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
       throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}`);
     }
+    // A step that never passed, even for users pinned to one replica before anything was restarted, is a
+    // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
+    // it cannot send), not a finding about replicas: say which step, and what the app answered.
+    const pinned = modes['cookie-affinity'];
+    for (const kind of ['check', 'write', 'read']) {
+      const first = pinned.evidence[kind];
+      if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
+        const where = first.location ? ` (Location: ${first.location})` : '';
+        throw new CannotJudge(
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"; check the scenario's ${kind} (status, contains) and login`,
+        );
+      }
+    }
     return { verdict: verdictOf(modes), modes, events, replicas, users: pace.users, seconds: at() };
   } catch (error) {
     // What an interruption broke (a replica killed while starting) is not what the app did.
