@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -115,6 +115,19 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   (php ? it : it.skip)("PHP's built-in server with file sessions in each replica's own temp folder: not stateless", async () => {
     const report = await judged('php-files', 61, 'needs affinity');
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
+  }, 120_000);
+
+  (php ? it : it.skip)('PHP file sessions in a folder every replica shares on this machine: exit 2, not stateless', async () => {
+    // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
+    // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
+    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
+    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toBe(
+      `kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
+    );
+    await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {

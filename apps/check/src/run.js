@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from './nginx.js';
 import { freePort, startReplica, waitReady } from './replica.js';
-import { CannotJudge } from './scenario.js';
+import { CannotJudge, cautionsOf } from './scenario.js';
 import { Recorder, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
@@ -230,7 +230,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         );
       }
     }
-    return { verdict: verdictOf(modes), modes, events, replicas, users: pace.users, seconds: at() };
+    const verdict = verdictOf(modes);
+    // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
+    // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
+    // stands (sharing can only hide losses), with the caution beside it.
+    const cautions = cautionsOf(scenario);
+    if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at() };
   } catch (error) {
     // What an interruption broke (a replica killed while starting) is not what the app did.
     throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;

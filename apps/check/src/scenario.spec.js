@@ -77,4 +77,15 @@ describe('cautions read from a scenario', () => {
     expect(cautionsOf(minimal)).toEqual([]);
     expect(cautionsOf({ ...minimal, start: undefined, image: 'php:8' })).toEqual([]);
   });
+
+  it('reads the save path PHP will use, not whether the scenario names it', () => {
+    // -d session.save_path=/tmp silenced the caution, and the app was judged stateless (a stranger's review, 2026-12-02).
+    const php = (path, env) => cautionsOf({ ...minimal, env, start: `exec php -d session.save_path=${path} -S {host}:{port} index.php` });
+    expect(php('/tmp')).toEqual([expect.stringMatching(/^PHP keeps file sessions in session\.save_path, here \/tmp: every replica on this machine shares/)]);
+    expect(php('"/var/lib/php/sessions"')).toEqual([expect.stringContaining('here /var/lib/php/sessions:')]);
+    expect(php('"$SESSIONS"', { SESSIONS: '/srv/sessions' })).toEqual([expect.stringContaining('here /srv/sessions:')]);
+    expect(php('"2;/tmp"')).toEqual([expect.stringContaining('here /tmp:')]);
+    for (const own of ['"$TMPDIR"', "'${HOME}/sessions'", 'sessions', '""']) expect(php(own)).toEqual([]);
+    expect(php('"$SESSIONS"', { SESSIONS: 'var/sessions' })).toEqual([]);
+  });
 });
