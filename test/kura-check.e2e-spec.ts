@@ -216,6 +216,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     );
   }, 60_000);
 
+  it('an app that redirects everything to https: exit 2 naming the redirect, and no nginx left behind', async () => {
+    // nginx's start-up probe followed the redirect: "internal error: nginx did not start", two orphaned nginx
+    // workers per try still listening (found by a stranger's review, 2026-12-02).
+    const { code, stderr } = await check([fixture('force-https'), '--quick', '--json', '--host-base', '192']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 301 \(Location: https:\/\/127\.0\.0\.191:\d+\/me\) /);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.191'], { encoding: 'utf8' })).toBe('');
+  }, 120_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);
