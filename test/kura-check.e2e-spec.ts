@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -117,6 +117,19 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
   }, 120_000);
 
+  (php ? it : it.skip)('PHP file sessions in a folder every replica shares on this machine: exit 2, not stateless', async () => {
+    // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
+    // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
+    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
+    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toBe(
+      `kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
+    );
+    await rm(sessions, { recursive: true, force: true });
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);
@@ -155,9 +168,21 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'read', request: 'GET /cart', status: 200 });
   }, 120_000);
 
-  it('a session cookie with Path=/login, which the jar never sends to /me: breaks even with affinity', async () => {
-    const report = await judged('cookie-path', 161, 'breaks even with affinity');
-    expect(report.evidence.find((e) => e.mode === 'cookie-affinity')).toMatchObject({ phase: 'steady', step: 'check', status: 401 });
+  it('a check with a typo in contains, which never passes for anyone: exit 2 naming the step and the answer, not a verdict', async () => {
+    // It was judged "breaks even with affinity", exit 1, for a stateless app (found by a stranger's review, 2026-12-02).
+    const { code, report, stderr } = await check([fixture('check-typo'), '--quick', '--json', '--host-base', '136']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^kura-check: could not judge: the check never succeeded, not even under cookie affinity before any replica was killed or restarted: GET \/me answered 200 "\{"user":"vu\d-\w+"\}"; check the scenario's check \(status, contains\) and login$/,
+    );
+  }, 120_000);
+
+  it('a session cookie with Path=/login, which the jar never sends to /me: exit 2, the check never succeeded (401)', async () => {
+    // No user ever passes a check, one replica or many: nothing to say about replicas, and the answer says why.
+    const { code, stderr } = await check([fixture('cookie-path'), '--quick', '--json', '--host-base', '161']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 /);
   }, 120_000);
 
   it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
@@ -179,6 +204,26 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(code).toBe(2);
     expect(stderr).toBe('kura-check: could not judge: "image" needs podman or docker, and neither is installed (apt-get install podman)\n');
   });
+
+  it('a check that a logged-out user passes too (a guest page, no contains): exit 2, never stateless', async () => {
+    // The app keeps sessions in a per-process Map, but its /me answers 200 to anyone: a check without `contains`
+    // passed after every lost session, and the app was judged stateless (found by a stranger's review, 2026-12-02).
+    const { code, report, stderr } = await check([fixture('guest-page'), '--quick', '--json', '--host-base', '126']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toBe(
+      'kura-check: could not judge: the check passes without logging in: GET /me answered 200 "<html>Hello guest, <a href="/login">log in</a></html>" to a user with no cookie or token; give check.contains (or check.status) that only a logged-in user gets, e.g. contains: "{user}"',
+    );
+  }, 60_000);
+
+  it('an app that redirects everything to https: exit 2 naming the redirect, and no nginx left behind', async () => {
+    // nginx's start-up probe followed the redirect: "internal error: nginx did not start", two orphaned nginx
+    // workers per try still listening (found by a stranger's review, 2026-12-02).
+    const { code, stderr } = await check([fixture('force-https'), '--quick', '--json', '--host-base', '192']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 301 \(Location: https:\/\/127\.0\.0\.191:\d+\/me\) /);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.191'], { encoding: 'utf8' })).toBe('');
+  }, 120_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);

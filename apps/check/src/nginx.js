@@ -73,7 +73,9 @@ export async function startNginx(options) {
   const child = spawn('nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 50; i += 1) {
     try {
-      await fetch(`http://${options.listen}${options.probe ?? '/'}`);
+      // Any answer will do, a redirect too: followed, an app that sends everything to https:// (force-SSL) or to
+      // itself (a loop) made this throw 50 times and nginx "did not start".
+      await fetch(`http://${options.listen}${options.probe ?? '/'}`, { redirect: 'manual' });
       const route = async (upstreams) => {
         await writeFile(file, nginxConfig({ ...options, upstreams }));
         child.kill('SIGHUP');
@@ -86,6 +88,13 @@ export async function startNginx(options) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  child.kill('SIGKILL'); // never left behind
+  // Never left behind, its workers neither: SIGTERM makes the master stop them (a SIGKILL left them orphaned,
+  // still listening), then SIGKILL if it has not gone within a second.
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
   throw new Error('nginx did not start');
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from './nginx.js';
 import { freePort, startReplica, waitReady } from './replica.js';
-import { CannotJudge } from './scenario.js';
+import { CannotJudge, cautionsOf } from './scenario.js';
 import { Recorder, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
@@ -135,6 +135,17 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
     const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
+    // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
+    // session from a kept one, and every app would pass for stateless. Sent once through round robin.
+    const anonymous = new VirtualUser({ id: 0, name: `anonymous-${Math.random().toString(36).slice(2, 8)}`, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0 });
+    for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
+      const passed = await anonymous.passesWithoutLogin(kind);
+      if (passed) {
+        throw new CannotJudge(
+          `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${passed.text.replace(/\s+/g, ' ').trim().slice(0, 80)}" to a user with no cookie or token; give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`,
+        );
+      }
+    }
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
@@ -206,7 +217,26 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
       throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}`);
     }
-    return { verdict: verdictOf(modes), modes, events, replicas, users: pace.users, seconds: at() };
+    // A step that never passed, even for users pinned to one replica before anything was restarted, is a
+    // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
+    // it cannot send), not a finding about replicas: say which step, and what the app answered.
+    const pinned = modes['cookie-affinity'];
+    for (const kind of ['check', 'write', 'read']) {
+      const first = pinned.evidence[kind];
+      if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
+        const where = first.location ? ` (Location: ${first.location})` : '';
+        throw new CannotJudge(
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"; check the scenario's ${kind} (status, contains) and login`,
+        );
+      }
+    }
+    const verdict = verdictOf(modes);
+    // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
+    // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
+    // stands (sharing can only hide losses), with the caution beside it.
+    const cautions = cautionsOf(scenario);
+    if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at() };
   } catch (error) {
     // What an interruption broke (a replica killed while starting) is not what the app did.
     throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;

@@ -1,4 +1,5 @@
 // A scenario file (YAML or JSON) read, checked against scenario.schema.json, and given its defaults.
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -10,16 +11,50 @@ const validate = new Ajv2020({ allErrors: true, useDefaults: true, strict: true,
 /** Why kura-check could not judge: said in one line, exit code 2. */
 export class CannotJudge extends Error {}
 
+/** Variables a replica has to itself (see replica.js): a path under one of them is private to the replica. */
+const PRIVATE_VARIABLES = new Set(['TMPDIR', 'TMP', 'TEMP', 'HOME']);
+
+/** PHP's session.save_path as its php.ini on this machine sets it, or undefined when php cannot say. */
+function phpDefaultSavePath() {
+  try {
+    return execFileSync('php', ['-r', 'echo ini_get("session.save_path");'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The folder PHP keeps file sessions in, as the replicas will see it: the value given to `-d
+ * session.save_path=` in `start` (its variables taken from `env`), or else php.ini's. 'private' when every
+ * replica has its own (empty, meaning the temp folder, TMPDIR; under $TMPDIR or $HOME; relative to the replica's
+ * copy of the app), else the shared path itself.
+ */
+function phpSavePath(scenario) {
+  const given = /-d\s*session\.save_path\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S*))/.exec(scenario.start);
+  let value = given ? (given[1] ?? given[2] ?? given[3]) : phpDefaultSavePath();
+  if (value === undefined) return "Debian's /var/lib/php/sessions, or wherever this machine's php.ini puts it";
+  value = value.split(';').at(-1).trim(); // "N;MODE;/path": the path is last
+  const variable = /^\$(?:\{(\w+)\}|(\w+))/.exec(value);
+  const name = variable?.[1] ?? variable?.[2];
+  if (name && PRIVATE_VARIABLES.has(name)) return 'private';
+  if (name) value = String(scenario.env?.[name] ?? '') + value.slice(variable[0].length);
+  return value === '' || !value.startsWith('/') ? 'private' : value;
+}
+
 /**
  * What could make the verdict wrong for this scenario on this machine, read from it before the run: state the
- * replicas share here that pods would not (see "Limits" in the README).
+ * replicas share here that pods would not (see "Limits" in the README). It looks at the value the app will use,
+ * not at whether the scenario mentions it: `-d session.save_path=/tmp` is as shared as Debian's default.
  */
 export function cautionsOf(scenario) {
   const cautions = [];
-  if (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start) && !scenario.start.includes('session.save_path')) {
-    cautions.push(
-      "PHP keeps file sessions in session.save_path, which Debian's php.ini sets to /var/lib/php/sessions: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path=\"$TMPDIR\" to judge the replicas as separate pods",
-    );
+  if (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start)) {
+    const path = phpSavePath(scenario);
+    if (path !== 'private') {
+      cautions.push(
+        `PHP keeps file sessions in session.save_path, here ${path}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
+      );
+    }
   }
   return cautions;
 }
@@ -48,6 +83,11 @@ export function checkScenario(value, file = 'scenario') {
     const neither = scenario.start === undefined && scenario.image === undefined;
     const line = startAndImage ? 'give "start" or "image", not both' : neither ? 'the scenario needs "start" (or "image")' : oneLine(validate.errors);
     throw new CannotJudge(`invalid scenario ${file}: ${line}`);
+  }
+  // A read that does not name the step it must show passes on any answer that has the rest (a cart, any cart):
+  // a write lost with its replica is never seen, and state kept in one process passes for stateless.
+  if (scenario.read && !/\{step(-\d+)?\}/.test(scenario.read.contains ?? '')) {
+    throw new CannotJudge(`invalid scenario ${file}: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen`);
   }
   return scenario;
 }

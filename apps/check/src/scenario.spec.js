@@ -54,6 +54,16 @@ describe('a scenario, checked before anything runs', () => {
     expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
   });
 
+  it('refuses a read that cannot show the write: its contains has no {step}', () => {
+    // A per-process cart with read: { contains: "cart" } was judged stateless (found by a stranger's review, 2026-12-02).
+    const write = { method: 'POST', path: '/cart', json: { item: '{user}-{step}' }, status: 201 };
+    const line = 'invalid scenario scenario.yaml: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen';
+    expect(refusal({ ...minimal, write, read: { path: '/cart', contains: 'cart' } })).toBe(line);
+    expect(refusal({ ...minimal, write, read: { path: '/cart' } })).toBe(line);
+    expect(refusal({ ...minimal, write, read: { path: '/cart', contains: '{user}-{step}' } })).toBeUndefined();
+    expect(refusal({ ...minimal, write, read: { path: '/data', contains: '"step-{step-1}"' } })).toBeUndefined();
+  });
+
   it('refuses what is not a mapping of keys', () => {
     expect(refusal(['start'])).toBe('invalid scenario scenario.yaml: not a mapping of keys');
     expect(refusal(null)).toBe('invalid scenario scenario.yaml: not a mapping of keys');
@@ -66,5 +76,16 @@ describe('cautions read from a scenario', () => {
     expect(cautionsOf({ ...minimal, start: 'exec php -d session.save_path="$TMPDIR" -S {host}:{port} index.php' })).toEqual([]);
     expect(cautionsOf(minimal)).toEqual([]);
     expect(cautionsOf({ ...minimal, start: undefined, image: 'php:8' })).toEqual([]);
+  });
+
+  it('reads the save path PHP will use, not whether the scenario names it', () => {
+    // -d session.save_path=/tmp silenced the caution, and the app was judged stateless (a stranger's review, 2026-12-02).
+    const php = (path, env) => cautionsOf({ ...minimal, env, start: `exec php -d session.save_path=${path} -S {host}:{port} index.php` });
+    expect(php('/tmp')).toEqual([expect.stringMatching(/^PHP keeps file sessions in session\.save_path, here \/tmp: every replica on this machine shares/)]);
+    expect(php('"/var/lib/php/sessions"')).toEqual([expect.stringContaining('here /var/lib/php/sessions:')]);
+    expect(php('"$SESSIONS"', { SESSIONS: '/srv/sessions' })).toEqual([expect.stringContaining('here /srv/sessions:')]);
+    expect(php('"2;/tmp"')).toEqual([expect.stringContaining('here /tmp:')]);
+    for (const own of ['"$TMPDIR"', "'${HOME}/sessions'", 'sessions', '""']) expect(php(own)).toEqual([]);
+    expect(php('"$SESSIONS"', { SESSIONS: 'var/sessions' })).toEqual([]);
   });
 });

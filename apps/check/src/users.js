@@ -32,6 +32,13 @@ export class Recorder {
     this.balancerRetries = 0;
     this.logins = 0;
     this.disruptions = 0; // kills and restarts so far: a write seen before one must still be seen after it
+    /** Steps that passed, per phase and kind: a step that never passes says more about the scenario than the app. */
+    this.successes = {};
+  }
+
+  success(kind) {
+    const phase = (this.successes[this.phase] ??= {});
+    phase[kind] = (phase[kind] ?? 0) + 1;
   }
 
   #phase() {
@@ -44,7 +51,7 @@ export class Recorder {
     counts.requests += 1;
   }
 
-  failure(user, kind, { method, path, replica, status, text, note }) {
+  failure(user, kind, { method, path, replica, status, text, note, location }) {
     const phase = this.#phase();
     phase.failures += 1;
     phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
@@ -58,6 +65,7 @@ export class Recorder {
       replica: replica ?? null,
       status,
       body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT),
+      ...(location ? { location } : {}),
       atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
       ...(note ? { note } : {}),
     };
@@ -111,13 +119,25 @@ export class VirtualUser {
       for (const header of response?.headers.getSetCookie() ?? []) await this.jar.setCookie(header, url, { ignoreError: true });
       const replica = this.replicaOf(response?.headers.get('x-kura-upstream'));
       this.recorder.request(replica);
-      return { method, path, status, text, replica, vars };
+      const location = status >= 300 && status < 400 ? (response?.headers.get('location') ?? undefined) : undefined;
+      return { method, path, status, text, replica, vars, ...(location ? { location } : {}) };
     }
   }
 
   #expect(spec, answer, { defaultStatus, vars }) {
     const statusOk = spec.status !== undefined ? answer.status === spec.status : defaultStatus(answer.status);
     return statusOk && (spec.contains === undefined || answer.text.includes(fill(spec.contains, vars)));
+  }
+
+  /**
+   * The negative control: `kind` (check or read) sent once by this user, who has not logged in (an empty jar, no
+   * token). Returns the answer when it passes as a logged-in answer would, else undefined.
+   */
+  async passesWithoutLogin(kind) {
+    const spec = this.scenario[kind];
+    this.step += 1;
+    const answer = await this.send(spec);
+    return this.#expect(spec, answer, { defaultStatus: (s) => s === 200, vars: answer.vars }) ? answer : undefined;
   }
 
   async setup() {
@@ -185,6 +205,7 @@ export class VirtualUser {
         if (!(await this.#loginAgain())) return;
         continue;
       }
+      this.recorder.success('check');
       if (write) {
         const written = await this.send(write);
         if (!this.#expect(write, written, { defaultStatus: (s) => s >= 200 && s < 300, vars: written.vars })) {
@@ -192,6 +213,7 @@ export class VirtualUser {
           if (!(await this.#loginAgain())) return;
           continue;
         }
+        this.recorder.success('write');
         const shown = await this.send(read);
         // The latest write, and, when a replica was killed or restarted since, the last write seen before that.
         const before = this.verified && this.verified.disruptions !== this.recorder.disruptions ? this.verified.step : undefined;
@@ -202,6 +224,7 @@ export class VirtualUser {
           if (!(await this.#loginAgain())) return;
           continue;
         }
+        this.recorder.success('read');
         this.verified = { step: this.step, disruptions: this.recorder.disruptions };
       }
       await sleep(this.thinkMs);
