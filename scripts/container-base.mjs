@@ -3,8 +3,8 @@
 // the base as a build argument, so the image test (and anyone without registry access) builds on this one.
 // Usage: node scripts/container-base.mjs [--tag localhost/kura-node-base:24]   (needs root for debootstrap)
 import { execFile } from 'node:child_process';
-import { cp, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -37,9 +37,12 @@ export async function ensureBaseImage(tag = BASE_TAG) {
   await mkdir(join(rootfs, 'usr/local/lib/node_modules'), { recursive: true });
   await cp(node, join(rootfs, 'usr/local/bin/node'));
   await run('strip', [join(rootfs, 'usr/local/bin/node')]).catch(() => undefined); // debug symbols: 18 MB
-  const { stdout: globalRoot } = await run('npm', ['root', '-g']);
+  // The npm on PATH, found by its file (bin/npm-cli.js in its package): `npm root -g` answers for the node that
+  // runs it, and with the project's Node 24 first on PATH (jest run directly) that is node_modules/node's.
+  const { stdout: npmOnPath } = await run('sh', ['-c', 'command -v npm']);
+  const npmPackage = dirname(dirname(await realpath(npmOnPath.trim())));
   await rm(join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true, force: true });
-  await cp(join(globalRoot.trim(), 'npm'), join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true });
+  await cp(npmPackage, join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true });
   for (const bin of ['npm', 'npx']) {
     await rm(join(rootfs, 'usr/local/bin', bin), { force: true });
     await symlink(`../lib/node_modules/npm/bin/${bin}-cli.js`, join(rootfs, 'usr/local/bin', bin));
