@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -82,6 +83,30 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(stderr).toBe(`kura-check: could not judge: invalid scenario ${file}: env.SECRET uses \${KURA_CHECK_SPEC_UNSET}, which is not set\n`);
   });
 });
+
+/** Whether process `pid` still runs (a zombie, ended but not yet reaped by whoever inherited it, does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Running processes whose environment holds `entry` (NAME=value), from /proc. */
+function processesWith(entry: string): number[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && running(Number(pid)))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 /** Runs a fixture with --quick --json, says how long it took, checks the verdict and its exit code (0 or 1). */
 async function judged(name: string, hostBase: number, verdict: string, { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {}) {
@@ -223,6 +248,75 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(code).toBe(2);
     expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 301 \(Location: https:\/\/127\.0\.0\.191:\d+\/me\) /);
     expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.191'], { encoding: 'utf8' })).toBe('');
+  }, 120_000);
+
+  it('an app that keeps only its latest value: stateless (the write before a kill is read back before the next replaces it)', async () => {
+    // It was judged "loses state on restart": the value written before the kill was looked for after the next write
+    // had replaced it (found by a review, 2026-12-02).
+    const report = await judged('latest-value', 201, 'stateless');
+    expect(report.evidence).toEqual([]);
+    for (const mode of Object.values(report.modes)) expect(mode.phases.kill!.requests + mode.phases.rolling!.requests).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a start command that leaves the app in the background: exit 2 saying so, and every process of it ended', async () => {
+    // kura-check forgot the replica once its start command had returned: the app went on listening, and kura-check,
+    // its output pipes still open, never exited (found by a review, 2026-12-02).
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const { code, report, stderr } = await check([fixture('background-start'), '--quick', '--json', '--host-base', '206'], { KURA_CHECK_PID_DIR: pids });
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^kura-check: could not judge: replica \d \(127\.0\.0\.20\d:\d+\): the start command returned \(code 0\) and left the app running in the background; start it in the foreground/,
+    );
+    // Ended before it could even say its pid: looked for by the variable the scenario gave it.
+    expect(processesWith(`PID_DIR=${pids}`)).toEqual([]);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.206'], { encoding: 'utf8' })).toBe('');
+    await rm(pids, { recursive: true, force: true });
+  }, 120_000);
+
+  it('an app that leaves the process group (setsid): judged (stateless), and no process of any replica left', async () => {
+    // A signal to the group missed the app: each stopped replica went on listening (found by a review, 2026-12-02).
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const report = await judged('setsid-start', 211, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
+    expect(report.evidence).toEqual([]);
+    const started = await readdir(pids);
+    expect(started.length).toBeGreaterThanOrEqual(6); // three, then one for the kill and three for the rolling restart
+    expect(started.filter((pid) => running(Number(pid)))).toEqual([]);
+    expect(processesWith(`PID_DIR=${pids}`)).toEqual([]);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.211'], { encoding: 'utf8' })).toBe('');
+    await rm(pids, { recursive: true, force: true });
+  }, 120_000);
+
+  it('TMPDIR inside the app folder: the replicas copy the app, not kura-check\'s own folder within it', async () => {
+    // Each copy went into kura-check's folder, inside the app, which it copied again (found by a review, 2026-12-02).
+    const app = await mkdtemp(join(tmpdir(), 'kura-check-app-'));
+    await cp(join(ROOT, 'test/fixtures/check/jwt-cookie'), app, { recursive: true });
+    await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+    await mkdir(join(app, 'tmp'));
+    const scenario = (await readFile(fixture('jwt-cookie'), 'utf8')).replace(/^start:/m, 'cwd: .\nstart:');
+    await writeFile(join(app, 'scenario.yaml'), scenario);
+    const { code, report } = await check([join(app, 'scenario.yaml'), '--quick', '--json', '--host-base', '216'], { TMPDIR: join(app, 'tmp') });
+    expect(report.error).toBeUndefined();
+    expect([code, report.verdict]).toEqual([0, 'stateless']);
+    expect(await readdir(join(app, 'tmp'))).toEqual([]); // and its folder removed at the end
+    await rm(app, { recursive: true, force: true });
+  }, 120_000);
+
+  it('a session cookie for another domain, which browsers refuse: exit 2 naming the refused Set-Cookie and why', async () => {
+    const { code, stderr } = await check([fixture('cookie-domain'), '--quick', '--json', '--host-base', '221']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the users' jar refused the app's cookie, as a browser would: Set-Cookie: token=…; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1800; Domain=app\.example\.com \(Cookie not in this host's domain\. Cookie:app\.example\.com Request:127\.0\.0\.220\)$/,
+    );
+  }, 120_000);
+
+  it('an app that answers 503 while it drains: stateless, the affinity balancer sends nobody to a replica told to stop', async () => {
+    const report = await judged('drain-503', 226, 'stateless');
+    expect(report.evidence).toEqual([]);
+    // It drained: each old replica took its 1.5 s after SIGTERM.
+    const stops = report.events.filter((e) => / stopped \d+\.\d s after SIGTERM$/.test(e.what));
+    expect(stops).toHaveLength(3);
+    for (const stop of stops) expect(Number(/ stopped (\d+\.\d) s/.exec(stop.what)![1])).toBeGreaterThanOrEqual(1.4);
   }, 120_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
  */
 export function nginxConfig({ dir, listen, upstreams, mode }) {
   const servers = upstreams.map((address) => `    server ${address} max_fails=1 fail_timeout=1s;`).join('\n');
+  const pinnable = upstreams.map((address) => `    "${address}" $cookie_kura_route;`).join('\n');
   const proxy = `
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -44,7 +45,12 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  map $cookie_kura_route $kura_route { default ""; "~^127\\.0\\.0\\.\\d+:\\d+$" $cookie_kura_route; }
+  # A route cookie counts only while its replica is in the endpoints, as ingress-nginx's sticky sessions: a pod
+  # that left them (told to stop, draining) gets no more of its users, who are pinned anew.
+  map $cookie_kura_route $kura_route {
+    default "";
+${pinnable}
+  }
   # The replica that answered: the last address of $upstream_addr, which lists every upstream tried ("a, b", and
   # "a : b" after the error_page to @pin). The list itself, with its spaces, is no valid cookie value, and strict
   # parsers (Python's SimpleCookie) then drop the app's own cookies from the same header.

@@ -11,12 +11,14 @@ import { CannotJudge } from './scenario.js';
 /** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
 const LINKED = new Set(['node_modules', '.venv', 'venv', 'vendor', '.git', 'target', '__pycache__']);
 
-async function copyApp(from, to) {
+/** Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself. */
+async function copyApp(from, to, work) {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)];
+    if (source === work) continue;
     if (LINKED.has(entry.name) || entry.isSymbolicLink()) await symlink(entry.isSymbolicLink() ? resolve(from, await readlink(source)) : source, target);
-    else if (entry.isDirectory()) await copyApp(source, target);
+    else if (entry.isDirectory()) await copyApp(source, target, work);
     else if (entry.isFile()) await copyFile(source, target);
   }
 }
@@ -42,6 +44,33 @@ export function freePort(host) {
   });
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The variable that marks a replica's processes (its value: the replica's folder, unique to it). */
+const MARK = 'KURA_CHECK_REPLICA';
+
+/**
+ * The processes whose environment carries `MARK=mark` (read from /proc; those of other users cannot be read),
+ * all, or those outside process group `outsideGroup`.
+ */
+export async function markedProcesses(mark, { outsideGroup } = {}) {
+  const needle = Buffer.from(`${MARK}=${mark}\0`);
+  const found = [];
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const environ = await readFile(`/proc/${pid}/environ`).catch(() => undefined);
+    if (!environ) continue;
+    const at = environ.indexOf(needle);
+    if (!(at === 0 || (at > 0 && environ[at - 1] === 0))) continue;
+    if (outsideGroup !== undefined) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === outsideGroup) continue;
+    }
+    found.push(Number(pid));
+  }
+  return found;
+}
+
 const substitute = (text, values) => text.replace(/\{(host|port)\}/g, (_, key) => values[key]);
 
 /**
@@ -53,14 +82,17 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
-  await copyApp(scenario.cwd, app);
+  await copyApp(scenario.cwd, app, work);
   const inherited = await inheritedNodeModules(scenario.cwd);
   if (inherited) await symlink(inherited, join(app, 'node_modules'));
   await mkdir(tmp, { recursive: true });
   await mkdir(home, { recursive: true });
   const passed = Object.fromEntries(['PATH', 'LANG', 'LC_ALL', 'TZ'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]));
   const extra = Object.fromEntries(Object.entries(scenario.env ?? {}).map(([key, value]) => [key, String(value)]));
-  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home };
+  // The mark: every process of this replica inherits it, also one that leaves its process group (setsid, a
+  // daemon), and stop() ends them all by it, as a pod's end ends every process in it.
+  const mark = dir;
+  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, [MARK]: mark };
   // Its own process group, so that a signal reaches the app and not only the shell that started it.
   const child = spawn('/bin/sh', ['-c', substitute(scenario.start, { host, port })], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, 'output.log'));
@@ -80,16 +112,44 @@ export async function startReplica({ scenario, runtime, work, index, generation,
       // already gone
     }
   };
-  /** SIGKILL: at once. SIGTERM: as Kubernetes does, then SIGKILL after `graceMs` if it has not exited. */
+  /** Its group, and what left it (setsid, a daemon's double fork): every process that carries its mark. */
+  const signalAll = async (signal) => {
+    signalGroup(signal);
+    // Only those outside the group: a second SIGTERM ends at once an app that drains on the first.
+    for (const pid of await markedProcesses(mark, { outsideGroup: child.pid })) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  /**
+   * SIGKILL: at once. SIGTERM: as Kubernetes does, then SIGKILL after `graceMs` to whatever of it still runs.
+   * Done once the start command and every process of the replica have gone (a pod ends with all its
+   * processes); the pipes are closed then, so that nothing the app left behind keeps kura-check waiting.
+   */
   const stop = async (signal = 'SIGTERM', graceMs = 10_000) => {
     replica.stopping = true;
-    signalGroup(signal);
-    const timer = setTimeout(() => signalGroup('SIGKILL'), signal === 'SIGKILL' ? 0 : graceMs);
+    await signalAll(signal);
+    const deadline = Date.now() + (signal === 'SIGKILL' ? 0 : graceMs);
+    let killed = false;
+    for (;;) {
+      const done = (await Promise.race([exited.then(() => true), sleep(100).then(() => false)])) && (await markedProcesses(mark)).length === 0;
+      if (done) break;
+      if (Date.now() >= deadline) {
+        killed ||= signal !== 'SIGKILL';
+        await signalAll('SIGKILL');
+        if (Date.now() >= deadline + 5000) break; // a process in uninterruptible sleep: not waited for forever
+      }
+    }
     const result = await exited;
-    clearTimeout(timer);
     signalGroup('SIGKILL'); // anything the app left behind in its group
-    return result;
+    for (const stream of [child.stdout, child.stderr]) stream.destroy();
+    return killed ? { ...result, signal: 'SIGKILL' } : result;
   };
+  /** Processes of this replica still running after its start command has returned (a start that daemonizes). */
+  const leftBehind = async () => (await markedProcesses(mark)).length > 0;
   /** Where it listens instead of HOST:PORT, after a while (undefined while that is fine or cannot be told). */
   const misplaced = async () => {
     const addresses = await listensOn(replica);
@@ -97,7 +157,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
     const what = addresses.some((address) => address.endsWith(`:${port}`)) ? 'HOST' : 'PORT';
     return `the app ignored ${what}: replica ${index + 1} (${replica.address}) was told HOST=${host} PORT=${port} but listens on ${addresses.join(', ')}`;
   };
-  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, dir, stopping: false };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, leftBehind, dir, stopping: false };
   return replica;
 }
 
@@ -192,6 +252,13 @@ export async function waitReady(replica, scenario) {
   replica.exited.then((result) => (exit = result));
   for (;;) {
     if (exit) {
+      // A start command that returns and leaves the app running (`node server.js &`, a daemon): a container whose
+      // command returns has ended, whatever it left, and so has this replica.
+      if (exit.code === 0 && (await replica.leftBehind?.())) {
+        throw new CannotJudge(
+          `${name}: the start command returned (code 0) and left the app running in the background; start it in the foreground, as a container's command must run (no "&", no daemon mode; "exec" it)`,
+        );
+      }
       const last = replica.logs.at(-1);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}`);
     }

@@ -20,10 +20,15 @@ const MEANING = {
 export function toJSON(scenario, result) {
   const modes = {};
   const evidence = [];
+  const refusedCookies = {};
   for (const [mode, recorder] of Object.entries(result.modes)) {
     const phases = Object.fromEntries(PHASES.map((phase) => [phase, recorder.phases[phase] ?? { requests: 0, failures: 0, byKind: {} }]));
     const modeEvidence = KINDS.map((kind) => recorder.evidence[kind]).filter(Boolean);
     evidence.push(...modeEvidence);
+    for (const refused of Object.values(recorder.refusedCookies ?? {})) {
+      const seen = (refusedCookies[refused.name] ??= { ...refused, count: 0 });
+      seen.count += refused.count;
+    }
     modes[mode] = {
       logins: recorder.logins,
       usersAffected: recorder.usersAffected.size,
@@ -44,6 +49,7 @@ export function toJSON(scenario, result) {
     seconds: result.seconds,
     modes,
     evidence,
+    refusedCookies: Object.values(refusedCookies),
     cautions: cautionsOf(scenario),
     events: result.events,
   };
@@ -75,6 +81,11 @@ function replicaTable(json) {
   return table(['balancer', ...names.map((name) => (name === 'none' ? 'no replica' : `replica ${name}`))], rows);
 }
 
+/** Cookies the users' jar refused, as a browser would: one line each. */
+export function refusedCookieLines(refused = []) {
+  return refused.map((r) => `- cookie refused ${r.count} time${r.count === 1 ? '' : 's'}, as a browser refuses it: Set-Cookie: ${r.header} (${r.reason})`);
+}
+
 function evidenceLines(json) {
   if (!json.evidence.length) return ['(no failing request)'];
   return json.evidence.map(
@@ -94,6 +105,7 @@ export function toText(json) {
     '',
     'first failing request of each kind:',
     ...evidenceLines(json),
+    ...refusedCookieLines(json.refusedCookies),
     '',
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
     `verdict: ${json.verdict} — ${json.meaning}`,
@@ -134,6 +146,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     '## First failing request of each kind',
     '',
     ...evidenceLines(json),
+    ...refusedCookieLines(json.refusedCookies),
     '',
     '## Timeline',
     '',

@@ -59,7 +59,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'kura-check-'));
-  const running = new Set();
+  const running = new Set(); // every replica started, until stopped: one that exited by itself may have left processes
   const events = [];
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
   const event = (what) => (events.push({ atSeconds: at(), what }), progress(what));
@@ -86,7 +86,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     process.off('SIGTERM', onInterrupt);
     await Promise.allSettled([...starting]);
     await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
-    await Promise.all([...running].map((replica) => replica.stop('SIGKILL')));
+    await Promise.all([...running].map((replica) => replica.stop('SIGKILL').finally(() => running.delete(replica))));
     await rm(work, { recursive: true, force: true });
   }
 
@@ -108,7 +108,6 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       byAddress.set(addressOf(slot), slot.index + 1);
       const replica = await start(() => startReplica({ scenario, runtime, work, ...slot }), (started) => running.add(started));
       replica.exited.then(({ code, signal }) => {
-        running.delete(replica);
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
         if (!replica.stopping) event(`replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`);
       });
@@ -213,9 +212,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const lost = Object.values(recorder.phases).reduce((sum, p) => sum + p.failures, 0);
       event(`${recorder.mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
     }
+    // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
+    const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
+    const refusedNote = refused ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})` : '';
     if (recorders.every((recorder) => recorder.logins === 0)) {
       const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
-      throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}`);
+      throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}${refusedNote}`);
     }
     // A step that never passed, even for users pinned to one replica before anything was restarted, is a
     // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
@@ -226,7 +228,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
         const where = first.location ? ` (Location: ${first.location})` : '';
         throw new CannotJudge(
-          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"; check the scenario's ${kind} (status, contains) and login`,
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
     }
