@@ -319,6 +319,18 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     for (const stop of stops) expect(Number(/ stopped (\d+\.\d) s/.exec(stop.what)![1])).toBeGreaterThanOrEqual(1.4);
   }, 120_000);
 
+  it('an app with stray 500s that have nothing to do with sessions: stateless, the 500s counted apart', async () => {
+    const report = await judged('stray-500', 231, 'stateless');
+    expect(report.evidence).toEqual([]);
+    const errors = Object.values(report.modes).map((mode) => (mode as unknown as { serverErrors: { count: number } }).serverErrors.count);
+    expect(errors.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('in-memory sessions answering 500 where the session is missing: still needs affinity (one more try hides no loss)', async () => {
+    const report = await judged('memory-500', 236, 'needs affinity');
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ phase: 'steady', request: 'GET /me', status: 500 });
+  }, 120_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);

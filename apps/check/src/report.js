@@ -33,6 +33,7 @@ export function toJSON(scenario, result) {
       logins: recorder.logins,
       usersAffected: recorder.usersAffected.size,
       balancerRetries: recorder.balancerRetries,
+      serverErrors: recorder.serverErrors ?? { count: 0 },
       phases,
       perReplica: recorder.perReplica,
       evidence: modeEvidence,
@@ -81,6 +82,16 @@ function replicaTable(json) {
   return table(['balancer', ...names.map((name) => (name === 'none' ? 'no replica' : `replica ${name}`))], rows);
 }
 
+/** Server errors that a second try passed: counted apart, one line per balancer that saw any. */
+export function serverErrorLines(json) {
+  return Object.entries(json.modes)
+    .filter(([, data]) => data.serverErrors?.count > 0)
+    .map(([mode, { serverErrors: { count, first } }]) => {
+      const example = first ? `; the first: ${first.request}, ${PHASE_NAMES[first.phase]}, replica ${first.replica ?? '-'} answered ${first.status}${first.body ? ` "${first.body}"` : ''}` : '';
+      return `- ${MODE_NAMES[mode]}: ${count} answer${count === 1 ? '' : 's'} 5xx that passed when sent again (counted apart, not as losses)${example}`;
+    });
+}
+
 /** Cookies the users' jar refused, as a browser would: one line each. */
 export function refusedCookieLines(refused = []) {
   return refused.map((r) => `- cookie refused ${r.count} time${r.count === 1 ? '' : 's'}, as a browser refuses it: Set-Cookie: ${r.header} (${r.reason})`);
@@ -105,6 +116,7 @@ export function toText(json) {
     '',
     'first failing request of each kind:',
     ...evidenceLines(json),
+    ...serverErrorLines(json),
     ...refusedCookieLines(json.refusedCookies),
     '',
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
@@ -146,6 +158,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     '## First failing request of each kind',
     '',
     ...evidenceLines(json),
+    ...serverErrorLines(json),
     ...refusedCookieLines(json.refusedCookies),
     '',
     '## Timeline',

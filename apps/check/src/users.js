@@ -36,6 +36,14 @@ export class Recorder {
     this.successes = {};
     /** Set-Cookie headers the jar refused, as a browser would (by cookie name): what made a session never stick. */
     this.refusedCookies = {};
+    /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
+    this.serverErrors = { count: 0, first: undefined };
+  }
+
+  /** A 5xx answer to a step that passed when sent again: a server error, not a lost session or write. */
+  serverError(kind, { method, path, replica, status, text }) {
+    this.serverErrors.count += 1;
+    this.serverErrors.first ??= { phase: this.phase, step: kind, request: `${method} ${path}`, replica: replica ?? null, status, body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT) };
   }
 
   /** A Set-Cookie the jar refused: the first of each name kept, its value hidden, with the reason and a count. */
@@ -157,9 +165,13 @@ export class VirtualUser {
     for (const spec of this.scenario.setup ?? []) await this.send(spec);
   }
 
-  /** Logs in (up to 5 attempts, a pause between them, each failure recorded); false if it never succeeds. */
+  /**
+   * Logs in (up to 5 attempts, a pause between them, each failure recorded); false if it never succeeds. A 5xx
+   * followed by a login that passes is a server error (counted apart), as in #step.
+   */
   async login() {
     const spec = this.scenario.login;
+    let serverError;
     for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
       const answer = await this.send(spec);
       let ok = this.#expect(spec, answer, { defaultStatus: (s) => s >= 200 && s < 400, vars: answer.vars });
@@ -172,13 +184,18 @@ export class VirtualUser {
         ok = typeof this.token === 'string' && this.token !== '';
       }
       if (ok) {
+        if (serverError) this.recorder.serverError('login', serverError);
         this.recorder.logins += 1;
         this.verified = undefined; // what an earlier session wrote is not expected any more
         return true;
       }
-      this.recorder.failure(this.id, 'login', answer);
+      if (serverError) this.recorder.failure(this.id, 'login', serverError);
+      serverError = undefined;
+      if (answer.status >= 500) serverError = answer;
+      else this.recorder.failure(this.id, 'login', answer);
       await sleep(this.thinkMs); // and tries again, as a person would, after a moment
     }
+    if (serverError) this.recorder.failure(this.id, 'login', serverError);
     return false;
   }
 
@@ -190,6 +207,33 @@ export class VirtualUser {
   async #loginAgain() {
     await sleep(this.thinkMs);
     return this.login();
+  }
+
+  /**
+   * One step (check, write or read) sent and judged, recorded as a success or a failure; true if it passed.
+   * `step`: the step whose write a read must show (default: this one), `note` what its absence means. An answer
+   * 5xx (nginx's 502/504 are retried in send()) is sent once more after a pause, as a person reloads: a server
+   * error says nothing of the session by itself, and a stray 500 judged "breaks even with affinity" an app that
+   * keeps nothing. Passed the second time, the first is counted apart (serverErrors), not as a loss.
+   */
+  async #step(kind, spec, defaultStatus, { step, note } = {}) {
+    const judge = (answer) => this.#expect(spec, answer, { defaultStatus, vars: step === undefined ? answer.vars : { ...answer.vars, step } });
+    let answer = await this.send(spec);
+    let passed = judge(answer);
+    if (!passed && answer.status >= 500 && !this.stopped) {
+      const first = answer;
+      await sleep(this.thinkMs);
+      answer = await this.send(spec);
+      passed = judge(answer);
+      if (passed) this.recorder.serverError(kind, first);
+    }
+    if (passed) {
+      this.recorder.success(kind);
+      return true;
+    }
+    const statusOk = spec.status !== undefined ? answer.status === spec.status : defaultStatus(answer.status);
+    this.recorder.failure(this.id, kind, { ...answer, note: statusOk ? note : undefined });
+    return false;
   }
 
   /** Until stop(): check, then write and read; a failed check or read means a new login, as a person would. */
@@ -209,49 +253,33 @@ export class VirtualUser {
     } finally {
       this.#firstLogin();
     }
+    const is200 = (s) => s === 200;
     while (!this.stopped) {
       this.step += 1;
-      const answer = await this.send(check);
+      const checked = await this.#step('check', check, is200);
       this.checks += 1;
-      if (!this.#expect(check, answer, { defaultStatus: (s) => s === 200, vars: answer.vars })) {
-        this.recorder.failure(this.id, 'check', answer);
+      if (!checked) {
         if (!(await this.#loginAgain())) return;
         continue;
       }
-      this.recorder.success('check');
       if (write) {
         // After a kill or a restart, first the last write seen before it, read back before anything is written
         // over it: read after the next write, an app that keeps only the latest value (a last note, a one-item
         // cart) showed the new value, not the old one, and was judged "loses state on restart".
         if (this.verified && this.verified.disruptions !== this.recorder.disruptions) {
           const before = this.verified.step;
-          const shown = await this.send(read);
-          const vars = { ...shown.vars, step: before };
-          if (!this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars })) {
-            const statusOk = read.status !== undefined ? shown.status === read.status : shown.status === 200;
-            const note = statusOk ? `the write of step ${before}, acknowledged before a replica was killed or restarted, is gone` : undefined;
-            this.recorder.failure(this.id, 'read', { ...shown, note });
+          const note = `the write of step ${before}, acknowledged before a replica was killed or restarted, is gone`;
+          if (!(await this.#step('read', read, is200, { step: before, note }))) {
             if (!(await this.#loginAgain())) return;
             continue;
           }
-          this.recorder.success('read');
           this.verified = { step: before, disruptions: this.recorder.disruptions };
         }
         const seen = this.recorder.disruptions; // one that begins while this write is under way: read back again
-        const written = await this.send(write);
-        if (!this.#expect(write, written, { defaultStatus: (s) => s >= 200 && s < 300, vars: written.vars })) {
-          this.recorder.failure(this.id, 'write', written);
+        if (!(await this.#step('write', write, (s) => s >= 200 && s < 300)) || !(await this.#step('read', read, is200))) {
           if (!(await this.#loginAgain())) return;
           continue;
         }
-        this.recorder.success('write');
-        const shown = await this.send(read);
-        if (!this.#expect(read, shown, { defaultStatus: (s) => s === 200, vars: shown.vars })) {
-          this.recorder.failure(this.id, 'read', shown);
-          if (!(await this.#loginAgain())) return;
-          continue;
-        }
-        this.recorder.success('read');
         this.verified = { step: this.step, disruptions: seen };
       }
       await sleep(this.thinkMs);
