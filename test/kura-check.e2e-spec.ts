@@ -331,6 +331,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ phase: 'steady', request: 'GET /me', status: 500 });
   }, 120_000);
 
+  it('a replica that crashes during steady traffic: exit 2 naming the crash, not "breaks even with affinity"', async () => {
+    const { code, report, stderr } = await check([fixture('crash'), '--quick', '--json', '--host-base', '146']);
+    expect(code).toBe(2);
+    expect(report.verdict).toBeNull();
+    expect(stderr.trim().split('\n').at(-1)).toBe(
+      'kura-check: could not judge: replica 2 exited by itself (code 1): Error: out of memory (a crash the fixture makes), during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again',
+    );
+  }, 120_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);

@@ -104,12 +104,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const replicaOf = (header) => byAddress.get((header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1)) ?? null;
 
     const current = [];
+    const crashes = []; // replicas that exited by themselves, and in which phase
+    let currentPhase = 'steady';
     const launch = async (slot) => {
       byAddress.set(addressOf(slot), slot.index + 1);
       const replica = await start(() => startReplica({ scenario, runtime, work, ...slot }), (started) => running.add(started));
       replica.exited.then(({ code, signal }) => {
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
-        if (!replica.stopping) event(`replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`);
+        if (!replica.stopping) {
+          const what = `replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`;
+          crashes.push({ phase: currentPhase, what });
+          event(what);
+        }
       });
       current[slot.index] = replica;
       const starting = Date.now();
@@ -127,7 +133,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const endpoints = new Set(slots.map(addressOf));
     const reroute = () => Promise.all(balancers.map((balancer) => balancer.route([...endpoints])));
     const recorders = MODES.map((mode) => new Recorder(mode));
-    const phase = (name) => recorders.forEach((recorder) => (recorder.phase = name));
+    const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
     const people = [];
     const listens = [];
@@ -231,6 +237,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
+    }
+    // A replica that crashed during steady traffic took what lived in it: its users' losses then say nothing of
+    // round robin against affinity, and "breaks even with affinity" would be the crash's verdict, not the app's.
+    const crash = crashes.find((c) => c.phase === 'steady');
+    if (crash && recorders.some((recorder) => (recorder.phases.steady?.failures ?? 0) > 0)) {
+      throw new CannotJudge(`${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`);
     }
     const verdict = verdictOf(modes);
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
