@@ -236,6 +236,18 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
     });
   });
 
+  it('stops `npm start` on a busy PORT with one line naming PORT, and no second ERROR line from Nest', async () => {
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = busy.address() as { port: number };
+
+    const result = await run(process.execPath, [dist('main.js')], { ...defaults(), HOST: '127.0.0.1', PORT: String(port), NO_COLOR: '1' });
+
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/ERROR|EADDRINUSE/);
+    expect(result.stderr).toBe(`port ${port} (PORT) is in use by another process: stop it, or set PORT to a free port\n`);
+  });
+
   it('stops `npm run offline` with that line, not a stack', async () => {
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));

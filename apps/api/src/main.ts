@@ -5,7 +5,7 @@ import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
-import { listening, PortInUseError } from './port-in-use.error.js';
+import { assertPortFree, listening, PortInUseError } from './port-in-use.error.js';
 import { initTables } from './storage/tables.js';
 
 /** How long open connections may carry one more request once new ones are refused (see lastCall). */
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  await assertPortFree('PORT', config.http.host, config.http.port);
+  if (config.metrics.port !== undefined) await assertPortFree('KURA_METRICS_PORT', config.metrics.host, config.metrics.port);
 
   // The embedded engine (dynalite, LevelDB) and the metrics (prom-client) are loaded only when used: a replica
   // on a real store does not carry them in memory.
