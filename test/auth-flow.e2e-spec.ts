@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { freshTables, kuraEnv, testClients } from './support/engine.js';
@@ -273,6 +274,31 @@ describe('a token placed in a URL is never reflected', () => {
     expect(response.body).toMatchObject({ status, title: expect.any(String) });
     expect(response.text).not.toContain(TOKEN);
     expect([...response.headers.values()].join('\n')).not.toContain(TOKEN);
+  });
+});
+
+describe('requests the HTTP parser refuses before any route', () => {
+  /** Sends raw bytes and reads the whole answer (the server closes the connection after it). */
+  function raw(bytes: string): Promise<string> {
+    const { hostname, port } = new URL(baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(bytes));
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk)).on('close', () => resolve(answer)).on('error', reject);
+    });
+  }
+
+  it.each([
+    ['headers over the 16 KB limit', `GET /auth/me HTTP/1.1\r\nHost: kura\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'The request headers are too large.'],
+    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400, 'The request is not valid HTTP.'],
+  ])('answers %s with an RFC 9457 problem, as every other error, and closes', async (_case, bytes, status, detail) => {
+    const answer = await raw(bytes);
+    const [head, body] = answer.split('\r\n\r\n');
+
+    expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(head).toContain('\r\nContent-Type: application/problem+json\r\n');
+    expect(head).toContain('\r\nConnection: close');
+    expect(JSON.parse(body!)).toEqual({ type: 'about:blank', title: expect.any(String), status, detail });
   });
 });
 

@@ -9,6 +9,7 @@ import { SESSION_SETTINGS, type SessionSettings } from '@kura/session';
 import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
+import { clientErrorHandler } from './http/client-error.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
@@ -72,6 +73,8 @@ export async function createApp(
     // A URL the router cannot take (undecodable, an over-long parameter) is answered before Nest sees the
     // request, by default with Fastify's own body, which quotes the URL: answer it as every other error.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, new Logger('Http')),
+    // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
+    clientErrorHandler,
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, metrics?.sessionEvents), adapter, {
