@@ -71,6 +71,10 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/KURA_PASSWORD_HASH_COST/);
   });
 
+  it.each([['eighty'], ['99999'], ['-1'], ['80.5']])('says what a number must be, in words, for PORT=%s (not zod\'s "Invalid input")', (value) => {
+    expect(problemsOf({ PORT: value })).toEqual(['PORT: must be a whole number from 0 to 65535']);
+  });
+
   it.each([
     [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_ABSOLUTE_TIMEOUT: '60' }, /ABSOLUTE_TIMEOUT must not be shorter/],
     [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_REFRESH_INTERVAL: '600' }, /REFRESH_INTERVAL must be shorter/],

@@ -109,7 +109,11 @@ const flag = z.pipe(
   z.enum(['true', 'false', '1', '0', 'yes', 'no']),
   z.transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
-const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+/** A whole number in [min, max]; anything else (`abc`, `1.5`, `99999` for a port) is said in those words. */
+const int = (min: number, max: number) => {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error }).check(z.int({ error }), z.minimum(min, { error }), z.maximum(max, { error }));
+};
 /** Reports a problem from inside a transform (zod/mini's transforms get the parse payload, not classic's `addIssue`). */
 const addProblem = (context: z.core.ParsePayload, message: string) => context.issues.push({ code: 'custom', message, input: context.value });
 const TRUST_PROXY_FORMS = 'expected false, a hop count, addresses/CIDRs or true';
