@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,6 +38,23 @@ describe('npm run db:init', () => {
     const failure = await run(process.execPath, [DB_INIT], { env: { PATH: env.PATH } }).catch((error: unknown) => error);
 
     expect(failure).toMatchObject({ code: 2, stderr: expect.stringMatching(/DYNAMODB_ENDPOINT/) });
+  });
+
+  it('says in one line why it could not create the tables (nothing listens at DYNAMODB_ENDPOINT), not a stack', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve())); // a port nothing listens on
+
+    const failure = await run(process.execPath, [DB_INIT], { env: { ...env, DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` } }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: 1, stderr: 'db:init: the store could not answer: connection refused: nothing listens at the DynamoDB endpoint\n' });
+  });
+
+  it('has nothing to create on Redis, and says so (exit 0)', async () => {
+    const done = await run(process.execPath, [DB_INIT], { env: { PATH: env.PATH, KURA_STORE: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' } });
+
+    expect(done).toEqual({ stdout: 'db:init: nothing to create, KURA_STORE=redis keeps no tables (db:init is for DynamoDB)\n', stderr: '' });
   });
 
   it('refuses invalid configuration, listing every problem', async () => {

@@ -248,6 +248,20 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
     expect(result.stderr).toBe(`port ${port} (PORT) is in use by another process: stop it, or set PORT to a free port\n`);
   });
 
+  it('stops `npm start` in one line when KURA_CREATE_TABLES cannot reach DYNAMODB_ENDPOINT, not a stack', async () => {
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = busy.address() as { port: number };
+    await new Promise<void>((resolve) => busy.close(() => resolve())); // a port nothing listens on
+    busy = createServer().listen(0, '127.0.0.1'); // for afterEach
+
+    const env = { ...defaults(), KURA_STORE: 'dynamodb', DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}`, KURA_CREATE_TABLES: 'true', PORT: '0' };
+    const result = await run(process.execPath, [dist('main.js')], env);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('could not create the tables (KURA_CREATE_TABLES): the store could not answer: connection refused: nothing listens at the DynamoDB endpoint\n');
+  });
+
   it('stops `npm run offline` with that line, not a stack', async () => {
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { ConsoleLogger } from '@nestjs/common';
+import { StoreUnavailableError } from '@kura/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
@@ -7,6 +8,13 @@ import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
 import { assertPortFree, listening, PortInUseError } from './port-in-use.error.js';
 import { initTables } from './storage/tables.js';
+
+/** KURA_CREATE_TABLES could not create the tables: why, in one line. */
+class TablesNotCreatedError extends Error {
+  constructor(reason: string) {
+    super(`could not create the tables (KURA_CREATE_TABLES): the store could not answer: ${reason}`);
+  }
+}
 
 /** How long open connections may carry one more request once new ones are refused (see lastCall). */
 const LAST_CALL_MS = 1000;
@@ -77,7 +85,11 @@ async function serve(config: AppConfig, logger: ConsoleLogger) {
   if (config.store.kind === 'memory') {
     logger.warn('KURA_STORE=memory: sessions live in this process only and die with it (demonstration only)', 'Store');
   }
-  if (config.store.createTables) await initTables(config.store, logger);
+  if (config.store.createTables) {
+    await initTables(config.store, logger).catch((error: unknown) => {
+      throw error instanceof StoreUnavailableError ? new TablesNotCreatedError(error.reason) : error;
+    });
+  }
 
   const metrics = config.metrics.port === undefined ? undefined : new (await import('./observability/metrics.js')).KuraMetrics();
   const app = await createApp(config, logger, undefined, metrics);
@@ -107,8 +119,9 @@ function configOrExit(): AppConfig {
 try {
   await main();
 } catch (error) {
-  // What a newcomer can meet at start (the data folder or a port taken by another process): one line, no stack.
-  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError)) throw error;
+  // What a newcomer can meet at start (the data folder or a port taken by another process, tables that could not
+  // be created with KURA_CREATE_TABLES): one line, no stack.
+  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError || error instanceof TablesNotCreatedError)) throw error;
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }

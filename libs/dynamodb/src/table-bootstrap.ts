@@ -7,6 +7,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { storeUnavailable } from './dynamodb-errors.js';
 import { type KuraTableNames, kuraTableDefinitions, SESSION_TTL_ATTRIBUTE } from './kura-tables.js';
 
 /** What `ensureKuraTables` did to each table, for the log. */
@@ -21,13 +22,19 @@ const hasName = (error: unknown, ...names: string[]) => error instanceof Error &
 
 /**
  * Creates Kura's tables, index and TTL setting where they are missing. Idempotent and safe to run from
- * several processes at once. Meant for `npm run db:init`, the embedded engine and tests; production tables
+ * several processes at once. Throws `StoreUnavailableError` (`@kura/common`), its `reason` in one line. Meant for `npm run db:init`, the embedded engine and tests; production tables
  * come from infrastructure code.
  */
 export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNames): Promise<TableBootstrapStep[]> {
   const steps: TableBootstrapStep[] = [];
   for (const definition of kuraTableDefinitions(names)) {
-    steps.push(await ensureTable(client, definition, definition.TableName === names.sessions ? SESSION_TTL_ATTRIBUTE : undefined));
+    try {
+      steps.push(await ensureTable(client, definition, definition.TableName === names.sessions ? SESSION_TTL_ATTRIBUTE : undefined));
+    } catch (error) {
+      // The SDK's error (connection refused, no credentials, access denied) as the domain error, its reason in one
+      // line: `npm run db:init` and a start that creates tables say why, not a stack.
+      throw storeUnavailable(`ensure table ${definition.TableName}`, error, definition.TableName);
+    }
   }
   return steps;
 }
