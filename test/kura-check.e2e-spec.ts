@@ -108,6 +108,14 @@ function processesWith(entry: string): number[] {
     .map(Number);
 }
 
+/** Runs a fixture that kura-check cannot judge: checks exit 2 and no verdict, returns the last line on stderr. */
+async function notJudged(name: string, hostBase: number, env: Record<string, string> = {}): Promise<string> {
+  const { code, report, stderr } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase)], env);
+  expect(code).toBe(2);
+  expect(report.verdict).toBeNull();
+  return stderr.trim().split('\n').at(-1)!;
+}
+
 /** Runs a fixture with --quick --json, says how long it took, checks the verdict and its exit code (0 or 1). */
 async function judged(name: string, hostBase: number, verdict: string, { env = {}, args = [] }: { env?: Record<string, string>; args?: string[] } = {}) {
   const { code, report, seconds } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase), ...args], env);
@@ -146,10 +154,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
     // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
     const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
-    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187'], { KURA_CHECK_PHP_SESSIONS: sessions });
-    expect(code).toBe(2);
-    expect(report.verdict).toBeNull();
-    expect(stderr.trim().split('\n').at(-1)).toBe(
+    const line = await notJudged('php-shared-sessions', 187, { KURA_CHECK_PHP_SESSIONS: sessions });
+    expect(line).toBe(
       `kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
     );
     await rm(sessions, { recursive: true, force: true });
@@ -195,19 +201,16 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
 
   it('a check with a typo in contains, which never passes for anyone: exit 2 naming the step and the answer, not a verdict', async () => {
     // It was judged "breaks even with affinity", exit 1, for a stateless app (found by a stranger's review, 2026-12-02).
-    const { code, report, stderr } = await check([fixture('check-typo'), '--quick', '--json', '--host-base', '136']);
-    expect(code).toBe(2);
-    expect(report.verdict).toBeNull();
-    expect(stderr.trim().split('\n').at(-1)).toMatch(
+    const line = await notJudged('check-typo', 136);
+    expect(line).toMatch(
       /^kura-check: could not judge: the check never succeeded, not even under cookie affinity before any replica was killed or restarted: GET \/me answered 200 "\{"user":"vu\d-\w+"\}"; check the scenario's check \(status, contains\) and login$/,
     );
   }, 120_000);
 
   it('a session cookie with Path=/login, which the jar never sends to /me: exit 2, the check never succeeded (401)', async () => {
     // No user ever passes a check, one replica or many: nothing to say about replicas, and the answer says why.
-    const { code, stderr } = await check([fixture('cookie-path'), '--quick', '--json', '--host-base', '161']);
-    expect(code).toBe(2);
-    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 /);
+    const line = await notJudged('cookie-path', 161);
+    expect(line).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 /);
   }, 120_000);
 
   it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
@@ -233,10 +236,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('a check that a logged-out user passes too (a guest page, no contains): exit 2, never stateless', async () => {
     // The app keeps sessions in a per-process Map, but its /me answers 200 to anyone: a check without `contains`
     // passed after every lost session, and the app was judged stateless (found by a stranger's review, 2026-12-02).
-    const { code, report, stderr } = await check([fixture('guest-page'), '--quick', '--json', '--host-base', '126']);
-    expect(code).toBe(2);
-    expect(report.verdict).toBeNull();
-    expect(stderr.trim().split('\n').at(-1)).toBe(
+    const line = await notJudged('guest-page', 126);
+    expect(line).toBe(
       'kura-check: could not judge: the check passes without logging in: GET /me answered 200 "<html>Hello guest, <a href="/login">log in</a></html>" to a user with no cookie or token; give check.contains (or check.status) that only a logged-in user gets, e.g. contains: "{user}"',
     );
   }, 60_000);
@@ -244,9 +245,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('an app that redirects everything to https: exit 2 naming the redirect, and no nginx left behind', async () => {
     // nginx's start-up probe followed the redirect: "internal error: nginx did not start", two orphaned nginx
     // workers per try still listening (found by a stranger's review, 2026-12-02).
-    const { code, stderr } = await check([fixture('force-https'), '--quick', '--json', '--host-base', '192']);
-    expect(code).toBe(2);
-    expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 301 \(Location: https:\/\/127\.0\.0\.191:\d+\/me\) /);
+    const line = await notJudged('force-https', 192);
+    expect(line).toMatch(/^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 301 \(Location: https:\/\/127\.0\.0\.191:\d+\/me\) /);
     expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.191'], { encoding: 'utf8' })).toBe('');
   }, 120_000);
 
@@ -262,10 +262,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     // kura-check forgot the replica once its start command had returned: the app went on listening, and kura-check,
     // its output pipes still open, never exited (found by a review, 2026-12-02).
     const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
-    const { code, report, stderr } = await check([fixture('background-start'), '--quick', '--json', '--host-base', '206'], { KURA_CHECK_PID_DIR: pids });
-    expect(code).toBe(2);
-    expect(report.verdict).toBeNull();
-    expect(stderr.trim().split('\n').at(-1)).toMatch(
+    const line = await notJudged('background-start', 206, { KURA_CHECK_PID_DIR: pids });
+    expect(line).toMatch(
       /^kura-check: could not judge: replica \d \(127\.0\.0\.20\d:\d+\): the start command returned \(code 0\) and left the app running in the background; start it in the foreground/,
     );
     // Ended before it could even say its pid: looked for by the variable the scenario gave it.
@@ -303,9 +301,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('a session cookie for another domain, which browsers refuse: exit 2 naming the refused Set-Cookie and why', async () => {
-    const { code, stderr } = await check([fixture('cookie-domain'), '--quick', '--json', '--host-base', '221']);
-    expect(code).toBe(2);
-    expect(stderr.trim().split('\n').at(-1)).toMatch(
+    const line = await notJudged('cookie-domain', 221);
+    expect(line).toMatch(
       /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the users' jar refused the app's cookie, as a browser would: Set-Cookie: token=…; Path=\/; HttpOnly; SameSite=Lax; Max-Age=1800; Domain=app\.example\.com \(Cookie not in this host's domain\. Cookie:app\.example\.com Request:127\.0\.0\.220\)$/,
     );
   }, 120_000);
@@ -332,10 +329,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('a replica that crashes during steady traffic: exit 2 naming the crash, not "breaks even with affinity"', async () => {
-    const { code, report, stderr } = await check([fixture('crash'), '--quick', '--json', '--host-base', '146']);
-    expect(code).toBe(2);
-    expect(report.verdict).toBeNull();
-    expect(stderr.trim().split('\n').at(-1)).toBe(
+    const line = await notJudged('crash', 146);
+    expect(line).toBe(
       'kura-check: could not judge: replica 2 exited by itself (code 1): Error: out of memory (a crash the fixture makes), during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again',
     );
   }, 120_000);
