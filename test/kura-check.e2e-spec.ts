@@ -150,14 +150,21 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
   }, 120_000);
 
-  (php ? it : it.skip)('PHP file sessions in a folder every replica shares on this machine: exit 2, not stateless', async () => {
+  (php ? it : it.skip)('PHP file sessions in a folder every replica shares on this machine: never stateless, the caution said', async () => {
     // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
     // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
     const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
-    const line = await notJudged('php-shared-sessions', 187, { KURA_CHECK_PHP_SESSIONS: sessions });
-    expect(line).toBe(
-      `kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
-    );
+    const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
+    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    // Nothing lost: exit 2, "could not judge on this machine". A loss stands as a verdict (exit 1) with the
+    // caution beside it: once in about ten runs on a busy machine a read answered 401 during the rolling restart
+    // (PHP's built-in server ends at once on SIGTERM; the cause inside PHP is not pinned down). Never exit 0.
+    if (code === 2) {
+      expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
+    } else {
+      expect([code, report.verdict]).toEqual([1, 'loses state on restart']);
+      expect((report as unknown as { cautions: string[] }).cautions).toEqual([caution]);
+    }
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
