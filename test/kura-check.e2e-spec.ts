@@ -38,6 +38,15 @@ interface Report {
   modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
+/** kura-check's exit code and raw output. */
+function checkRaw(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr });
+    });
+  });
+}
+
 function check(args: string[], env: Record<string, string> = {}): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
@@ -72,6 +81,15 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     const missing = await check([join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml: ENOENT/);
+  });
+
+  it('refuses --report naming a folder before the run, in one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const { code, stdout, stderr } = await checkRaw([fixture('jwt-cookie'), '--json', '--report', `${dir}/`]);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ verdict: null, exitCode: 2 }); // one JSON object, not a verdict then an error
+    expect(stderr).toBe(`kura-check: could not judge: --report ${dir}/ is a folder: give a file name, e.g. ${dir}/report.md\n`);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses an env value naming a variable of its own environment that is not set', async () => {
@@ -341,6 +359,46 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
       'kura-check: could not judge: replica 2 exited by itself (code 1): Error: out of memory (a crash the fixture makes), during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again',
     );
   }, 120_000);
+
+  it('an app that closes the connection where the session is missing: needs affinity, the checks failing under round robin', async () => {
+    // nginx sent the GET on to the next replica until one had the session, and kura-check retried every 502: round
+    // robin looked fine, and the verdict was "loses state on restart" (found by a review, 2026-12-03).
+    const report = await judged('drop-connection', 21, 'needs affinity');
+    expect(report.modes['round-robin']!.phases.steady!.failures).toBeGreaterThan(0);
+    expect((report.modes['round-robin']!.phases.steady as unknown as { byKind: Record<string, number> }).byKind.check).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a cookie that grows past nginx\'s 4 KB header buffer: exit 2 naming nginx\'s refusal, not a verdict', async () => {
+    const line = await notJudged('big-cookie', 31);
+    expect(line).toBe(
+      'kura-check: could not judge: the balancer refused some of the app\'s answers (nginx: "upstream sent too big header while reading response header from upstream"): headers over 4 KB, as a growing cookie makes them; ingress-nginx\'s default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes',
+    );
+  }, 120_000);
+
+  it('a check that answers after 12 s (a long poll): exit 2, no check answered, nothing counted as lost', async () => {
+    const line = await notJudged('long-poll', 156);
+    expect(line).toMatch(/^kura-check: could not judge: no check was answered in \d+ s of steady traffic: kura-check cannot judge what it cannot see answered; give a check that answers at once \(not a long poll\)$/);
+  }, 120_000);
+
+  it('sessions in files under a relative link inside the app: each replica has its own (needs affinity), the original untouched', async () => {
+    const state = join(ROOT, 'test/fixtures/check/linked-folder/state');
+    const before = await readdir(state);
+    await judged('linked-folder', 166, 'needs affinity');
+    expect(await readdir(state)).toEqual(before);
+  }, 120_000);
+
+  it('SIGHUP (a closed terminal): kura-check stops every replica and nginx, and removes its folder', async () => {
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--quick', '--host-base', '176'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids } });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 100 && (await readdir(pids)).length < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await readdir(pids)).length).toBeGreaterThanOrEqual(3);
+    child.kill('SIGHUP');
+    expect(await exited).toBe(129);
+    expect(processesWith(`PID_DIR=${pids}`)).toEqual([]);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.175'], { encoding: 'utf8' })).toBe('');
+    await rm(pids, { recursive: true, force: true });
+  }, 60_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);

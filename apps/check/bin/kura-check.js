@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
 // Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
-import { access, constants, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCheck } from '../src/run.js';
 import { toJSON, toMarkdown, toSvg, toText } from '../src/report.js';
@@ -58,6 +58,8 @@ try {
   const scenario = await loadScenario(positionals[0]);
   // Before the run, not after it: a report that cannot be written would throw the run's result away.
   if (values.report) {
+    const isFolder = values.report.endsWith('/') || (await stat(values.report).then((s) => s.isDirectory(), () => false));
+    if (isFolder) throw new CannotJudge(`--report ${values.report} is a folder: give a file name, e.g. ${join(values.report, 'report.md')}`);
     const folder = dirname(resolve(values.report));
     await access(folder, constants.W_OK).catch(() => {
       throw new CannotJudge(`cannot write the report in ${folder}: no such folder, or not writable`);
@@ -66,13 +68,14 @@ try {
   options.replicas ??= scenario.replicas;
   if (options.hostBase !== undefined && options.hostBase + options.replicas > 255) throw new CannotJudge('--host-base leaves no room for the replicas below 127.0.0.255');
   const json = toJSON(scenario, await runCheck(scenario, options));
-  process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
+  // The report first: the result is printed once, after anything that could still fail.
   if (values.report) {
     const svg = values.report.replace(/(\.md)?$/, '.svg');
     await writeFile(svg, toSvg(json));
     await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0], chart: basename(svg) }));
     progress(`report: ${values.report} and ${svg}`);
   }
+  process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
   process.exitCode = json.exitCode;
 } catch (error) {
   // Anything unforeseen is also "could not judge" (2), never a verdict: 1 would read as "not stateless".

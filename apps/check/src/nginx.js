@@ -1,23 +1,36 @@
 // nginx from Debian as the Service/Ingress in front of the replicas, on loopback, in a folder of its own.
 // Used by kura-check (any app) and by Kura's own harness (bench/prove, scripts/replicas.mjs).
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
  * `round-robin`: a Service/Ingress with no affinity. `cookie-affinity`: what ingress-nginx's `affinity: cookie`
  * does, in open-source nginx: the first response pins the client to the replica that served it (a route
  * cookie), later requests go there, and when that replica is gone the client is re-pinned elsewhere.
+ * `nextUpstream`: nginx's default of trying the next replica after an error (as ingress-nginx does); kura-check
+ * turns it off, as a Service, so that no replica's failure is hidden behind another's answer.
  */
-export function nginxConfig({ dir, listen, upstreams, mode }) {
-  const servers = upstreams.map((address) => `    server ${address} max_fails=1 fail_timeout=1s;`).join('\n');
+export function nginxConfig({ dir, listen, upstreams, mode, nextUpstream = true }) {
+  // No passive health marking (max_fails=0): one replica that dropped a connection made nginx answer "no live
+  // upstreams" to every user for a second, and those 502s hid which replica failed whom.
+  const servers = upstreams.map((address) => `    server ${address} max_fails=0;`).join('\n');
   const pinnable = upstreams.map((address) => `    "${address}" $cookie_kura_route;`).join('\n');
   const proxy = `
-      proxy_http_version 1.1;
+      proxy_http_version 1.1;${
+        nextUpstream
+          ? ''
+          : `
+      # As a Service: a request is never sent on to another replica. A replica that drops the connection of a
+      # user whose session it lacks is that replica's answer, not something another replica's should hide.
+      proxy_next_upstream off;`
+      }
       proxy_set_header Connection "";
       proxy_set_header Host $http_host; # with the port: the CSRF check compares it with Origin
       proxy_set_header X-Forwarded-For $remote_addr;
-      add_header X-Kura-Upstream $upstream_addr always;`;
+      add_header X-Kura-Upstream $upstream_addr always;
+      # "-" for an upstream nginx could not connect to (a replica gone): only such a 502 never reached the app.
+      add_header X-Kura-Upstream-Connect $upstream_connect_time always;`;
   const location =
     mode === 'round-robin'
       ? `    location / {
@@ -88,7 +101,12 @@ export async function startNginx(options) {
         await new Promise((resolve) => setTimeout(resolve, 150)); // the old workers stop taking connections
       };
       const stop = () => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGQUIT'))));
-      return { route, stop };
+      /** The first answer nginx refused from a replica (headers over its 4 KB buffer, an invalid header), or undefined. */
+      const refusedAnswer = async () => {
+        const log = await readFile(join(options.dir, 'error.log'), 'utf8').catch(() => '');
+        return /upstream sent (?:too big header|invalid header)[^,]*/.exec(log)?.[0];
+      };
+      return { route, stop, refusedAnswer };
     } catch {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

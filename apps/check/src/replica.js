@@ -5,20 +5,26 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CannotJudge } from './scenario.js';
 
 /** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
 const LINKED = new Set(['node_modules', '.venv', 'venv', 'vendor', '.git', 'target', '__pycache__']);
 
 /** Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself. */
-async function copyApp(from, to, work) {
+async function copyApp(from, to, work, appRoot = from) {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)];
     if (source === work) continue;
-    if (LINKED.has(entry.name) || entry.isSymbolicLink()) await symlink(entry.isSymbolicLink() ? resolve(from, await readlink(source)) : source, target);
-    else if (entry.isDirectory()) await copyApp(source, target, work);
+    if (entry.isSymbolicLink()) {
+      // A relative link that stays inside the app is copied as it is, so it points into this replica's copy (as
+      // in a pod's image); others point where they pointed (re-made absolute, the copy lies elsewhere).
+      const link = await readlink(source);
+      const inside = !isAbsolute(link) && !relative(appRoot, resolve(from, link)).startsWith('..');
+      await symlink(inside ? link : resolve(from, link), target);
+    } else if (LINKED.has(entry.name)) await symlink(source, target);
+    else if (entry.isDirectory()) await copyApp(source, target, work, appRoot);
     else if (entry.isFile()) await copyFile(source, target);
   }
 }
@@ -45,6 +51,15 @@ export function freePort(host) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The line of a replica's last output that says why it ended: the last error line (`Error: …`, an exception,
+ * a panic), else the last line that is not a stack frame or Node's closing `Node.js v24…` banner.
+ */
+export function whyItEnded(logs) {
+  const lines = logs.filter((line) => line.trim() && !/^\s+at\s|^\s*\^+\s*$|^Node\.js v\d/.test(line));
+  return lines.findLast((line) => /\b\w*(Error|Exception)\b|\bpanic\b|\bFatal\b/i.test(line)) ?? lines.at(-1);
+}
 
 /** The variable that marks a replica's processes (its value: the replica's folder, unique to it). */
 const MARK = 'KURA_CHECK_REPLICA';
@@ -259,7 +274,7 @@ export async function waitReady(replica, scenario) {
           `${name}: the start command returned (code 0) and left the app running in the background; start it in the foreground, as a container's command must run (no "&", no daemon mode; "exec" it)`,
         );
       }
-      const last = replica.logs.at(-1);
+      const last = whyItEnded(replica.logs);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}`);
     }
     const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : await accepts(replica.host, replica.port);

@@ -6,9 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from './nginx.js';
-import { freePort, startReplica, waitReady } from './replica.js';
+import { freePort, startReplica, waitReady, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf } from './scenario.js';
-import { Recorder, VirtualUser } from './users.js';
+import { Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
@@ -77,13 +77,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     return started;
   };
   let interrupted;
-  const onInterrupt = (signal) => ((interrupted = signal), void cleanup().then(() => process.exit(signal === 'SIGTERM' ? 143 : 130)));
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  const onInterrupt = (signal) => ((interrupted = signal), void cleanup().then(() => process.exit({ SIGTERM: 143, SIGHUP: 129 }[signal] ?? 130)));
+  // SIGHUP: the terminal closed, an ssh session dropped; the replicas are in groups of their own and would stay.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, onInterrupt);
   async function cleanup() {
     ending = true;
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(signal, onInterrupt);
     await Promise.allSettled([...starting]);
     await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
     await Promise.all([...running].map((replica) => replica.stop('SIGKILL').finally(() => running.delete(replica))));
@@ -112,7 +111,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       replica.exited.then(({ code, signal }) => {
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
         if (!replica.stopping) {
-          const what = `replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${replica.logs.at(-1).slice(0, 160)}` : ''}`;
+          const what = `replica ${slot.index + 1} exited by itself (${signal ?? `code ${code}`})${replica.logs.length ? `: ${whyItEnded(replica.logs)?.slice(0, 160) ?? ''}` : ''}`;
           crashes.push({ phase: currentPhase, what });
           event(what);
         }
@@ -138,7 +137,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const people = [];
     const listens = [];
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
-    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode });
+    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
     // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
     // session from a kept one, and every app would pass for stateless. Sent once through round robin.
@@ -158,6 +157,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       }
     });
     event(`steady: ${pace.users} users log in and use the app through each balancer (round robin, cookie affinity)`);
+    const steadyFrom = Date.now();
     const journeys = people.map((user) => user.run());
     await Promise.race([Promise.all(people.map((user) => user.loggedIn)), sleep(pace.loginWait)]);
     await sleep(pace.steady);
@@ -169,6 +169,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS) && recorders.filter((r) => r.mode === 'round-robin').every(reachedAll),
       pace.steady * 4,
     );
+
+    // Nothing to judge if no check was answered during steady traffic (a long poll as the check, an app too slow
+    // to answer): said, not judged. Answers cut off later by a kill or the run's end would otherwise be the
+    // only "failures".
+    if (recorders.some((recorder) => recorder.logins > 0) && people.every((user) => user.checks === 0)) {
+      for (const user of people) user.stopped = true;
+      const slow = recorders.find((recorder) => recorder.timeouts.count > 0)?.timeouts.first;
+      const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
+      throw new CannotJudge(
+        `no check was answered in ${waited} s of steady traffic${slow ? ` (${slow} had no answer within ${REQUEST_TIMEOUT_MS / 1000} s)` : ''}: kura-check cannot judge what it cannot see answered; give a check that answers at once (not a long poll)`,
+      );
+    }
 
     phase('kill');
     const victim = slots[1 % replicas];
@@ -222,6 +234,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
     const refusedNote = refused ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})` : '';
     if (recorders.every((recorder) => recorder.logins === 0)) {
+      const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
+      if (setup) throw new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);
       const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
       throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}${refusedNote}`);
     }
@@ -237,6 +251,14 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
+    }
+    // An answer the balancer refused (a Set-Cookie that grew past nginx's 4 KB header buffer) is a 502 in whatever
+    // phase it happens to come: a real failure, though not the one a verdict would name.
+    const refusedAnswer = (await Promise.all(balancers.map((balancer) => balancer.refusedAnswer()))).find(Boolean);
+    if (refusedAnswer && recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0))) {
+      throw new CannotJudge(
+        `the balancer refused some of the app's answers (nginx: "${refusedAnswer}"): headers over 4 KB, as a growing cookie makes them; ingress-nginx's default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes`,
+      );
     }
     // A replica that crashed during steady traffic took what lived in it: its users' losses then say nothing of
     // round robin against affinity, and "breaks even with affinity" would be the crash's verdict, not the app's.

@@ -13,6 +13,8 @@ export class CannotJudge extends Error {}
 
 /** Variables a replica has to itself (see replica.js): a path under one of them is private to the replica. */
 const PRIVATE_VARIABLES = new Set(['TMPDIR', 'TMP', 'TEMP', 'HOME']);
+/** Variables kura-check gives each replica its own value of: never taken from kura-check's environment. */
+const PER_REPLICA = new Set([...PRIVATE_VARIABLES, 'HOST', 'PORT', 'KURA_CHECK_REPLICA']);
 
 /** PHP's session.save_path as its php.ini on this machine sets it, or undefined when php cannot say. */
 function phpDefaultSavePath() {
@@ -101,6 +103,13 @@ export function expandEnv(env, file = 'scenario') {
     Object.entries(env).map(([key, value]) => [
       key,
       String(value).replace(/\$\{(\w+)\}/g, (_, name) => {
+        // Filled now, from kura-check's own environment: a replica's own HOME or PORT would come out as kura-check's,
+        // one folder or port every replica shares.
+        if (PER_REPLICA.has(name)) {
+          throw new CannotJudge(
+            `invalid scenario ${file}: env.${key} uses \${${name}}, which would be kura-check's own ${name}, not the replica's: use $${name} in start (the replica's), or a path relative to the app`,
+          );
+        }
         if (process.env[name] === undefined) throw new CannotJudge(`invalid scenario ${file}: env.${key} uses \${${name}}, which is not set`);
         return process.env[name];
       }),

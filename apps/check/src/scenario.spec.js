@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { CannotJudge, cautionsOf, checkScenario } from './scenario.js';
+import { whyItEnded } from './replica.js';
+import { CannotJudge, cautionsOf, checkScenario, expandEnv } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
 
@@ -87,5 +88,34 @@ describe('cautions read from a scenario', () => {
     expect(php('"2;/tmp"')).toEqual([expect.stringContaining('here /tmp:')]);
     for (const own of ['"$TMPDIR"', "'${HOME}/sessions'", 'sessions', '""']) expect(php(own)).toEqual([]);
     expect(php('"$SESSIONS"', { SESSIONS: 'var/sessions' })).toEqual([]);
+  });
+});
+
+describe('env values that name a variable, filled from kura-check\'s own environment', () => {
+  it.each(['HOME', 'TMPDIR', 'PORT', 'HOST'])('refuses ${%s}, which each replica has its own value of', (name) => {
+    // ${HOME}/sessions.db was kura-check's HOME, one file every replica shared: a SQLite session store passed for
+    // stateless (found by a review, 2026-12-03).
+    expect(() => expandEnv({ DB: `\${${name}}/sessions.db` }, 'scenario.yaml')).toThrow(
+      new CannotJudge(`invalid scenario scenario.yaml: env.DB uses \${${name}}, which would be kura-check's own ${name}, not the replica's: use $${name} in start (the replica's), or a path relative to the app`),
+    );
+  });
+
+  it('fills any other, and leaves $NAME without braces to the replica\'s shell', () => {
+    process.env.KURA_CHECK_SPEC_SET = 'from kura-check';
+    expect(expandEnv({ A: '${KURA_CHECK_SPEC_SET}', B: '$HOME/x' })).toEqual({ A: 'from kura-check', B: '$HOME/x' });
+    delete process.env.KURA_CHECK_SPEC_SET;
+  });
+});
+
+describe('why a replica ended, from its last output', () => {
+  it("takes Node's error line, not its closing version banner", () => {
+    // "exited (code 1) before it was ready: Node.js v24.21.0" (found by a review, 2026-12-03).
+    const logs = ['file:///app/server.js:3', "throw new Error('DATABASE_URL is not set');", '^', '', 'Error: DATABASE_URL is not set', '    at file:///app/server.js:3:7', '    at ModuleJob.run (node:internal/modules/esm/module_job:271:25)', '', 'Node.js v24.21.0'];
+    expect(whyItEnded(logs)).toBe('Error: DATABASE_URL is not set');
+  });
+
+  it("takes Python's exception line, and the last line when none says error", () => {
+    expect(whyItEnded(['Traceback (most recent call last):', '  File "app.py", line 3', 'OSError: [Errno 98] Address already in use'])).toBe('OSError: [Errno 98] Address already in use');
+    expect(whyItEnded(['listening', 'bye'])).toBe('bye');
   });
 });

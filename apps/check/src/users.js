@@ -4,6 +4,8 @@
 import { CookieJar } from 'tough-cookie';
 
 const EXCERPT = 160;
+/** How long kura-check waits for one answer: one that takes longer is not judged (see Recorder.timeout). */
+export const REQUEST_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -38,12 +40,20 @@ export class Recorder {
     this.refusedCookies = {};
     /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
     this.serverErrors = { count: 0, first: undefined };
+    /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
+    this.timeouts = { count: 0, first: undefined };
   }
 
   /** A 5xx answer to a step that passed when sent again: a server error, not a lost session or write. */
   serverError(kind, { method, path, replica, status, text }) {
     this.serverErrors.count += 1;
     this.serverErrors.first ??= { phase: this.phase, step: kind, request: `${method} ${path}`, replica: replica ?? null, status, body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT) };
+  }
+
+  /** A request with no answer within REQUEST_TIMEOUT_MS: counted, the first kept; not a loss. */
+  timeout({ method, path }) {
+    this.timeouts.count += 1;
+    this.timeouts.first ??= `${method} ${path}`;
   }
 
   /** A Set-Cookie the jar refused: the first of each name kept, its value hidden, with the reason and a count. */
@@ -98,6 +108,8 @@ export class VirtualUser {
     this.stopped = false;
     /** Checks answered so far, passed or failed; `finished` once the journey has ended (stopped, or given up). */
     this.checks = 0;
+    /** Requests of this user that had no answer in time. */
+    this.unanswered = 0;
     this.finished = false;
     /** Settles once the first login succeeded or was given up: steady traffic is measured from then on. */
     this.loggedIn = new Promise((resolve) => (this.#firstLogin = resolve));
@@ -122,13 +134,23 @@ export class VirtualUser {
       let response;
       let text = '';
       try {
-        response = await fetch(url, { method, headers: { ...headers, ...(cookie ? { cookie } : {}) }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+        response = await fetch(url, { method, headers: { ...headers, ...(cookie ? { cookie } : {}) }, body, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         text = await response.text();
-      } catch {
+      } catch (error) {
+        // kura-check's own limit, or the run ending: neither is an answer of the app, and neither is a loss.
+        if (error?.name === 'TimeoutError' || this.stopped) {
+          const unanswered = { method, path, status: 0, text: '', replica: null, vars, ...(this.stopped ? { cut: true } : { timedOut: true }) };
+          if (!this.stopped) ((this.unanswered += 1), this.recorder.timeout(unanswered));
+          return unanswered;
+        }
         response = undefined; // the connection broke, before or during the answer
       }
       const status = response?.status ?? 0;
-      if ((status === 0 || status === 502 || status === 504) && attempt < 20 && !this.stopped) {
+      // A 502/504 from a replica nginx did connect to is that replica's answer (it dropped the connection, or sent
+      // what nginx refused), not a replica gone: retried here, an app that drops the connection of a user whose
+      // session it lacks reached the one that has it within 20 tries, and round robin looked fine.
+      const connected = (response?.headers.get('x-kura-upstream-connect') ?? '-').split(/\s*[,:]\s+/).at(-1) !== '-';
+      if ((status === 0 || ((status === 502 || status === 504) && !connected)) && attempt < 20 && !this.stopped) {
         this.recorder.balancerRetries += 1;
         await sleep(150);
         continue;
@@ -136,7 +158,10 @@ export class VirtualUser {
       // What a browser refuses is refused here too, and said (a Domain not the host's, a __Host- cookie with a
       // Path): a session cookie dropped without a word once left only a 401 to go on.
       for (const header of response?.headers.getSetCookie() ?? []) {
-        await this.jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(header, error.message));
+        // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
+        const [pair] = header.split(';');
+        if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
+        else await this.jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(header, error.message));
       }
       const replica = this.replicaOf(response?.headers.get('x-kura-upstream'));
       this.recorder.request(replica);
@@ -161,8 +186,14 @@ export class VirtualUser {
     return this.#expect(spec, answer, { defaultStatus: (s) => s === 200, vars: answer.vars }) ? answer : undefined;
   }
 
+  /** The setup requests; one answering another status than its `status` is kept as evidence (the first). */
   async setup() {
-    for (const spec of this.scenario.setup ?? []) await this.send(spec);
+    for (const [index, spec] of (this.scenario.setup ?? []).entries()) {
+      const answer = await this.send(spec);
+      if (spec.status !== undefined && !answer.cut && answer.status !== spec.status) {
+        this.recorder.setupFailed ??= `setup ${index + 1} (${answer.method} ${answer.path}) answered ${answer.status} ${answer.text.replace(/\s+/g, ' ').trim().slice(0, 80)}, not ${spec.status}`;
+      }
+    }
   }
 
   /**
@@ -174,6 +205,8 @@ export class VirtualUser {
     let serverError;
     for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
       const answer = await this.send(spec);
+      if (answer.cut) return false;
+      if (answer.timedOut) continue; // no answer in time: tried again, not counted as a failed login
       let ok = this.#expect(spec, answer, { defaultStatus: (s) => s >= 200 && s < 400, vars: answer.vars });
       if (ok && spec.token) {
         try {
@@ -205,6 +238,7 @@ export class VirtualUser {
    * small machine's cores busy with an app that keeps failing (each replacement replica then starts slower).
    */
   async #loginAgain() {
+    this.token = undefined; // as a client drops a token that was refused: an app may refuse it on /login too
     await sleep(this.thinkMs);
     return this.login();
   }
@@ -219,11 +253,13 @@ export class VirtualUser {
   async #step(kind, spec, defaultStatus, { step, note } = {}) {
     const judge = (answer) => this.#expect(spec, answer, { defaultStatus, vars: step === undefined ? answer.vars : { ...answer.vars, step } });
     let answer = await this.send(spec);
+    if (answer.cut || answer.timedOut) return !answer.timedOut; // no answer to judge: a timeout ends the round
     let passed = judge(answer);
     if (!passed && answer.status >= 500 && !this.stopped) {
       const first = answer;
       await sleep(this.thinkMs);
       answer = await this.send(spec);
+      if (answer.cut || answer.timedOut) return !answer.timedOut;
       passed = judge(answer);
       if (passed) this.recorder.serverError(kind, first);
     }
@@ -256,8 +292,9 @@ export class VirtualUser {
     const is200 = (s) => s === 200;
     while (!this.stopped) {
       this.step += 1;
+      const unanswered = this.unanswered;
       const checked = await this.#step('check', check, is200);
-      this.checks += 1;
+      if (this.unanswered === unanswered) this.checks += 1; // answered: a check that can be judged
       if (!checked) {
         if (!(await this.#loginAgain())) return;
         continue;
