@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import dynalite from 'dynalite';
 import { installed } from './support/installed.js';
@@ -399,6 +399,16 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.175'], { encoding: 'utf8' })).toBe('');
     await rm(pids, { recursive: true, force: true });
   }, 60_000);
+
+  it('a check on a public page named after the user: exit 2, caught by the negative control with a logged-in name', async () => {
+    const users = join(await mkdtemp(join(tmpdir(), 'kura-check-users-')), 'users.txt');
+    await writeFile(users, '');
+    const line = await notJudged('public-profile', 116, { KURA_CHECK_USERS_FILE: users });
+    expect(line).toMatch(
+      /^kura-check: could not judge: the check passes without logging in: GET \/users\/(vu1-\w+) answered 200 "\{"profile":"\1"\}" to a user with no cookie or token \(named as the logged-in \1\); give a check that only the user logged in passes \(a page of one's own, as \/me\), not a public one$/,
+    );
+    await rm(dirname(users), { recursive: true, force: true });
+  }, 120_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);

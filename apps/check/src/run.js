@@ -140,16 +140,21 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
     // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
-    // session from a kept one, and every app would pass for stateless. Sent once through round robin.
-    const anonymous = new VirtualUser({ id: 0, name: `anonymous-${Math.random().toString(36).slice(2, 8)}`, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0 });
-    for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
-      const passed = await anonymous.passesWithoutLogin(kind);
-      if (passed) {
-        throw new CannotJudge(
-          `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${passed.text.replace(/\s+/g, ' ').trim().slice(0, 80)}" to a user with no cookie or token; give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`,
-        );
+    // session from a kept one, and every app would pass for stateless. Sent once through round robin, by a user
+    // with a name of its own now, and again below with the name of a user who has logged in.
+    const negativeControl = async (name, named = '') => {
+      const stranger = new VirtualUser({ id: 0, name, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0 });
+      for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
+        const passed = await stranger.passesWithoutLogin(kind);
+        if (passed) {
+          for (const user of people) user.stopped = true;
+          throw new CannotJudge(
+            `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${passed.text.replace(/\s+/g, ' ').trim().slice(0, 80)}" to a user with no cookie or token${named}; ${named ? `give a ${kind} that only the user logged in passes (a page of one's own, as /me), not a public one` : `give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`}`,
+          );
+        }
       }
-    }
+    };
+    await negativeControl(`anonymous-${Math.random().toString(36).slice(2, 8)}`);
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
@@ -160,6 +165,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const steadyFrom = Date.now();
     const journeys = people.map((user) => user.run());
     await Promise.race([Promise.all(people.map((user) => user.loggedIn)), sleep(pace.loginWait)]);
+    // A public page named after the user (/users/{user}) passes for a made-up name only once that user exists:
+    // asked again with a logged-in user's name, from an empty jar.
+    const known = people.find((user) => user.loggedInOnce);
+    if (known) await negativeControl(known.name, ` (named as the logged-in ${known.name})`);
     await sleep(pace.steady);
     // Steady traffic is judged once it has happened: every user has made a few checks (or given up), and round
     // robin has reached every replica. A busy machine, or nginx setting a replica aside for a second after one

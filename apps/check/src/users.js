@@ -219,6 +219,7 @@ export class VirtualUser {
       if (ok) {
         if (serverError) this.recorder.serverError('login', serverError);
         this.recorder.logins += 1;
+        this.loggedInOnce = true;
         this.verified = undefined; // what an earlier session wrote is not expected any more
         return true;
       }
