@@ -83,6 +83,15 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(missing.stderr).toMatch(/cannot read scenario .*nope\.yaml: ENOENT/);
   });
 
+  it('refuses a cwd that is not a folder in one line, not a stack', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'cwd: ./nowhere\nstart: node server.js\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    const { code, stderr } = await check([file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`kura-check: could not judge: invalid scenario ${file}: cwd ${join(dir, 'nowhere')} is not a folder\n`);
+  });
+
   it('refuses --report naming a folder before the run, in one line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
     const { code, stdout, stderr } = await checkRaw([fixture('jwt-cookie'), '--json', '--report', `${dir}/`]);

@@ -43,7 +43,10 @@ export function toJSON(scenario, result) {
     tool: 'kura-check',
     app: scenario.name,
     verdict: result.verdict,
-    meaning: MEANING[result.verdict],
+    meaning:
+      result.verdict === 'needs affinity' && ['kill', 'rolling'].every((phase) => (result.modes['cookie-affinity']?.phases[phase]?.failures ?? 0) === 0)
+        ? 'round robin reads state missing or stale on other replicas (a per-replica copy or cache), while under affinity nothing was lost, not even through the kill and the rolling restart.'
+        : MEANING[result.verdict],
     exitCode: result.verdict === 'stateless' ? EXIT.stateless : EXIT.notStateless,
     replicas: result.replicas,
     users: result.users,

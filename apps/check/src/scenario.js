@@ -1,6 +1,6 @@
 // A scenario file (YAML or JSON) read, checked against scenario.schema.json, and given its defaults.
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
@@ -73,6 +73,7 @@ function oneLine(errors) {
   if (error.keyword === 'required') return `${where(error)} needs "${error.params.missingProperty}"`;
   if (error.keyword === 'dependentRequired') return `"${error.params.property}" needs "${error.params.missingProperty}" beside it`;
   if (error.keyword === 'not') return `${where(error)}: give only one of json, form and body`;
+  if (error.keyword === 'enum') return `${where(error)} must be one of ${error.params.allowedValues.join(', ')}`;
   return `${where(error)} ${error.message}`;
 }
 
@@ -136,5 +137,6 @@ export async function loadScenario(file) {
   scenario.env = expandEnv(scenario.env ?? {}, file);
   scenario.name ??= basename(path).replace(/\.(ya?ml|json)$/, '');
   scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
+  if (!(await stat(scenario.cwd).then((s) => s.isDirectory(), () => false))) throw new CannotJudge(`invalid scenario ${file}: cwd ${scenario.cwd} is not a folder`);
   return scenario;
 }

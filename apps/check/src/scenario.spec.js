@@ -119,3 +119,9 @@ describe('why a replica ended, from its last output', () => {
     expect(whyItEnded(['listening', 'bye'])).toBe('bye');
   });
 });
+
+describe('one-line refusals a person can act on', () => {
+  it('lists the methods when one is not known (post in lower case, a likely slip)', () => {
+    expect(refusal({ ...minimal, login: { method: 'post', path: '/login' } })).toBe('invalid scenario scenario.yaml: login.method must be one of GET, POST, PUT, PATCH, DELETE, HEAD');
+  });
+});

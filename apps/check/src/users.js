@@ -208,13 +208,19 @@ export class VirtualUser {
       if (answer.cut) return false;
       if (answer.timedOut) continue; // no answer in time: tried again, not counted as a failed login
       let ok = this.#expect(spec, answer, { defaultStatus: (s) => s >= 200 && s < 400, vars: answer.vars });
+      let shown = answer;
       if (ok && spec.token) {
+        let parsed;
         try {
-          this.token = dotted(JSON.parse(answer.text), spec.token);
+          parsed = JSON.parse(answer.text);
+          this.token = dotted(parsed, spec.token);
         } catch {
           this.token = undefined;
         }
         ok = typeof this.token === 'string' && this.token !== '';
+        // Said without the answer itself, which holds credentials: where the token was looked for, and what is there.
+        const keys = parsed && typeof parsed === 'object' ? `keys: ${Object.keys(parsed).join(', ') || 'none'}` : 'not JSON';
+        if (!ok) shown = { ...answer, text: `(login.token "${spec.token}" is not a string in the answer; ${keys})` };
       }
       if (ok) {
         if (serverError) this.recorder.serverError('login', serverError);
@@ -226,7 +232,7 @@ export class VirtualUser {
       if (serverError) this.recorder.failure(this.id, 'login', serverError);
       serverError = undefined;
       if (answer.status >= 500) serverError = answer;
-      else this.recorder.failure(this.id, 'login', answer);
+      else this.recorder.failure(this.id, 'login', shown);
       await sleep(this.thinkMs); // and tries again, as a person would, after a moment
     }
     if (serverError) this.recorder.failure(this.id, 'login', serverError);
