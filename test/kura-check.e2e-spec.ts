@@ -195,6 +195,22 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
+  (php ? it : it.skip)('PHP file sessions started through a script: never stateless (PHP is seen by what runs)', async () => {
+    // start: exec ./serve.sh gave "stateless", exit 0, with Debian's shared /var/lib/php/sessions (found by a
+    // review, 2026-12-03). Where php.ini names a shared folder: the caution and exit 2; where it leaves the temp
+    // folder (each replica's own): needs affinity.
+    const { code, report, stderr } = await check([fixture('php-wrapper'), '--quick', '--json', '--host-base', '196']);
+    expect([1, 2]).toContain(code);
+    if (code === 2) expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session\.save_path, here \/\S+: /);
+    else expect(report.verdict).toBe('needs affinity');
+  }, 120_000);
+
+  (php ? it : it.skip)('a PHP app that never starts a session: stateless, no caution', async () => {
+    // Always exit 2, "the replicas shared state here", because start ran php (found by a review, 2026-12-03).
+    const report = await judged('php-no-session', 106, 'stateless');
+    expect((report as unknown as { cautions: string[] }).cautions).toEqual([]);
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);

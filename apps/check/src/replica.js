@@ -61,6 +61,30 @@ export function whyItEnded(logs) {
   return lines.findLast((line) => /\b\w*(Error|Exception)\b|\bpanic\b|\bFatal\b/i.test(line)) ?? lines.at(-1);
 }
 
+/**
+ * What PHP runs in this replica, read from /proc once it is ready (php, php-fpm, php-cgi, frankenphp, started
+ * directly or through a script): `{ savePath, sessionName, replicaDir }` from its `-d` arguments (undefined when
+ * not given), or undefined when no PHP process runs there (or it is a container).
+ */
+export async function phpOf(replica) {
+  if (!replica.leftBehind) return undefined; // a container: its own file system
+  for (const pid of await markedProcesses(replica.dir)) {
+    const exe = (await readlink(`/proc/${pid}/exe`).catch(() => '')).split('/').at(-1);
+    if (!/^(php|frankenphp)/.test(exe)) continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const setting = (name) => {
+      let value;
+      argv.forEach((arg, i) => {
+        const given = arg === '-d' ? argv[i + 1] : arg.startsWith('-d') ? arg.slice(2) : undefined;
+        if (given?.startsWith(`${name}=`)) value = given.slice(name.length + 1);
+      });
+      return value;
+    };
+    return { savePath: setting('session.save_path'), sessionName: setting('session.name'), replicaDir: replica.dir };
+  }
+  return undefined;
+}
+
 /** The variable that marks a replica's processes (its value: the replica's folder, unique to it). */
 const MARK = 'KURA_CHECK_REPLICA';
 

@@ -54,7 +54,7 @@ export function toJSON(scenario, result) {
     modes,
     evidence,
     refusedCookies: Object.values(refusedCookies),
-    cautions: cautionsOf(scenario),
+    cautions: result.cautions ?? cautionsOf(scenario),
     events: result.events,
   };
 }

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from './nginx.js';
-import { freePort, startReplica, waitReady, whyItEnded } from './replica.js';
+import { freePort, phpOf, startReplica, waitReady, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf } from './scenario.js';
 import { Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
@@ -127,6 +127,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     progress(`starting ${replicas} replicas of ${scenario.name}${scenario.image ? ` (${runtime.name} image ${scenario.image})` : ''}: ${slots.map(addressOf).join(', ')}`);
     await Promise.all(slots.map(launch));
     event(`${replicas} replicas ready`);
+    // PHP is recognised by what runs, not by the words of `start` (a script, composer, make may start it).
+    const php = await phpOf(current[0]);
 
     // The balancers send only to ready replicas, as a Service does: out before a stop, back in once ready.
     const endpoints = new Set(slots.map(addressOf));
@@ -279,9 +281,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
     // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
     // stands (sharing can only hide losses), with the caution beside it.
-    const cautions = cautionsOf(scenario);
+    const cautions = cautionsOf(scenario, { php, sessionCookies: new Set(recorders.flatMap((recorder) => [...recorder.cookieNames])) });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at() };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions };
   } catch (error) {
     // What an interruption broke (a replica killed while starting) is not what the app did.
     throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;

@@ -31,7 +31,14 @@ function phpDefaultSavePath() {
  * replica has its own (empty, meaning the temp folder, TMPDIR; under $TMPDIR or $HOME; relative to the replica's
  * copy of the app), else the shared path itself.
  */
-function phpSavePath(scenario) {
+function phpSavePath(scenario, seen) {
+  if (seen) {
+    // What the running PHP was given (its argv, variables already filled): under the replica's own folder, private.
+    const value = seen.savePath ?? phpDefaultSavePath();
+    if (value === undefined) return "Debian's /var/lib/php/sessions, or wherever this machine's php.ini puts it";
+    const path = value.split(';').at(-1).trim();
+    return path === '' || !path.startsWith('/') || path.startsWith(`${seen.replicaDir}/`) ? 'private' : path;
+  }
   const given = /-d\s*session\.save_path\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S*))/.exec(scenario.start);
   let value = given ? (given[1] ?? given[2] ?? given[3]) : phpDefaultSavePath();
   if (value === undefined) return "Debian's /var/lib/php/sessions, or wherever this machine's php.ini puts it";
@@ -48,10 +55,14 @@ function phpSavePath(scenario) {
  * replicas share here that pods would not (see "Limits" in the README). It looks at the value the app will use,
  * not at whether the scenario mentions it: `-d session.save_path=/tmp` is as shared as Debian's default.
  */
-export function cautionsOf(scenario) {
+export function cautionsOf(scenario, { php, sessionCookies } = {}) {
   const cautions = [];
-  if (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start)) {
-    const path = phpSavePath(scenario);
+  // `php`: what the run saw of a PHP process in a replica (see replica.js phpOf); without it, `start` is read.
+  // `sessionCookies`: the cookie names the app set, when known: no PHP session cookie, no file session.
+  const runsPhp = php !== undefined || (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start));
+  const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID');
+  if (runsPhp && usedSessions) {
+    const path = phpSavePath(scenario, php);
     if (path !== 'private') {
       cautions.push(
         `PHP keeps file sessions in session.save_path, here ${path}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,

@@ -125,3 +125,18 @@ describe('one-line refusals a person can act on', () => {
     expect(refusal({ ...minimal, login: { method: 'post', path: '/login' } })).toBe('invalid scenario scenario.yaml: login.method must be one of GET, POST, PUT, PATCH, DELETE, HEAD');
   });
 });
+
+describe('the PHP caution, from what ran', () => {
+  const seen = (savePath) => ({ savePath, sessionName: undefined, replicaDir: '/tmp/kura-check-x/replica-1.0' });
+
+  it('cautions for a PHP started by a script, by the save path it runs with', () => {
+    expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh' }, { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['PHPSESSID']) })).toEqual([
+      expect.stringMatching(/^PHP keeps file sessions in session\.save_path, here \/var\/lib\/php\/sessions: /),
+    ]);
+  });
+
+  it("says nothing for a save path in the replica's own folder, or when no PHP session cookie was ever set", () => {
+    expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh' }, { php: seen('/tmp/kura-check-x/replica-1.0/tmp'), sessionCookies: new Set(['PHPSESSID']) })).toEqual([]);
+    expect(cautionsOf({ ...minimal, start: 'exec php -S {host}:{port} index.php' }, { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['state']) })).toEqual([]);
+  });
+});

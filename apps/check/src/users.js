@@ -38,6 +38,8 @@ export class Recorder {
     this.successes = {};
     /** Set-Cookie headers the jar refused, as a browser would (by cookie name): what made a session never stick. */
     this.refusedCookies = {};
+    /** The names of every cookie the app set (whether a PHP session was used, for the caution). */
+    this.cookieNames = new Set();
     /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
     this.serverErrors = { count: 0, first: undefined };
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
@@ -158,6 +160,7 @@ export class VirtualUser {
       // What a browser refuses is refused here too, and said (a Domain not the host's, a __Host- cookie with a
       // Path): a session cookie dropped without a word once left only a 401 to go on.
       for (const header of response?.headers.getSetCookie() ?? []) {
+        this.recorder.cookieNames.add(header.split('=')[0].trim());
         // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
         const [pair] = header.split(';');
         if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
