@@ -335,6 +335,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(pids, { recursive: true, force: true });
   }, 120_000);
 
+  it('a helper process with a session of its own and a clean environment: ended with its replica', async () => {
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    await judged('helper-process', 96, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
+    const started = await readdir(pids);
+    expect(started.length).toBeGreaterThanOrEqual(12); // each replica and its helper
+    expect(started.filter((pid) => running(Number(pid)))).toEqual([]);
+    await rm(pids, { recursive: true, force: true });
+  }, 120_000);
+
   it('TMPDIR inside the app folder: the replicas copy the app, not kura-check\'s own folder within it', async () => {
     // Each copy went into kura-check's folder, inside the app, which it copied again (found by a review, 2026-12-02).
     const app = await mkdtemp(join(tmpdir(), 'kura-check-app-'));

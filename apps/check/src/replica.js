@@ -89,8 +89,8 @@ export async function phpOf(replica) {
 const MARK = 'KURA_CHECK_REPLICA';
 
 /**
- * The processes whose environment carries `MARK=mark` (read from /proc; those of other users cannot be read),
- * all, or those outside process group `outsideGroup`.
+ * The processes whose environment carries `MARK=mark`, or whose working folder lies in the replica's folder `mark`
+ * (read from /proc; those of other users cannot be read), all, or those outside process group `outsideGroup`.
  */
 export async function markedProcesses(mark, { outsideGroup } = {}) {
   const needle = Buffer.from(`${MARK}=${mark}\0`);
@@ -100,7 +100,9 @@ export async function markedProcesses(mark, { outsideGroup } = {}) {
     const environ = await readFile(`/proc/${pid}/environ`).catch(() => undefined);
     if (!environ) continue;
     const at = environ.indexOf(needle);
-    if (!(at === 0 || (at > 0 && environ[at - 1] === 0))) continue;
+    // Or its working folder in the replica's (a helper started with a clean environment and a session of its own).
+    const inside = at === 0 || (at > 0 && environ[at - 1] === 0) || `${await readlink(`/proc/${pid}/cwd`).catch(() => '')}/`.startsWith(`${mark}/`);
+    if (!inside) continue;
     if (outsideGroup !== undefined) {
       const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === outsideGroup) continue;
