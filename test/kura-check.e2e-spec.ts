@@ -444,6 +444,13 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(dirname(users), { recursive: true, force: true });
   }, 120_000);
 
+  it('a cookie set only over https, behind the http balancer: exit 2 saying the app never set a cookie', async () => {
+    const line = await notJudged('secure-cookie-http', 26);
+    expect(line).toMatch(
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie \(no Set-Cookie on any answer, the login's included\), and the scenario reads no token: a Secure session cookie behind this http balancer\? send X-Forwarded-Proto: https in the requests' headers$/,
+    );
+  }, 120_000);
+
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
     const { code, report, stderr, seconds } = await check([fixture('ignores-port'), '--quick', '--json', '--host-base', '91']);
     console.log(`kura-check --quick ignores-port: ${seconds.toFixed(1)} s`);

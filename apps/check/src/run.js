@@ -243,7 +243,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     }
     // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
     const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
-    const refusedNote = refused ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})` : '';
+    const noCookie = !scenario.login.token && recorders.every((recorder) => recorder.cookieNames.size === 0);
+    const refusedNote = refused
+      ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})`
+      : noCookie
+        ? '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https in the requests\' headers'
+        : '';
     if (recorders.every((recorder) => recorder.logins === 0)) {
       const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
       if (setup) throw new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);

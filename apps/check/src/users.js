@@ -160,7 +160,8 @@ export class VirtualUser {
       // What a browser refuses is refused here too, and said (a Domain not the host's, a __Host- cookie with a
       // Path): a session cookie dropped without a word once left only a 401 to go on.
       for (const header of response?.headers.getSetCookie() ?? []) {
-        this.recorder.cookieNames.add(header.split('=')[0].trim());
+        const name = header.split('=')[0].trim();
+        if (name !== 'kura_route') this.recorder.cookieNames.add(name); // the app's, not the affinity balancer's
         // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
         const [pair] = header.split(';');
         if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
