@@ -28,14 +28,16 @@ interface Evidence {
 interface Phase {
   requests: number;
   failures: number;
+  byKind: Record<string, number>;
 }
 interface Report {
   verdict: string | null;
   exitCode: number;
   error?: string;
   evidence: Evidence[];
+  cautions: string[];
   events: { atSeconds: number; what: string }[];
-  modes: Record<string, { logins: number; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
+  modes: Record<string, { logins: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
 /** kura-check's exit code and raw output. */
@@ -190,7 +192,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
       expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
     } else {
       expect([code, report.verdict]).toEqual([1, 'loses state on restart']);
-      expect((report as unknown as { cautions: string[] }).cautions).toEqual([caution]);
+      expect(report.cautions).toEqual([caution]);
     }
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
@@ -208,7 +210,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   (php ? it : it.skip)('a PHP app that never starts a session: stateless, no caution', async () => {
     // Always exit 2, "the replicas shared state here", because start ran php (found by a review, 2026-12-03).
     const report = await judged('php-no-session', 106, 'stateless');
-    expect((report as unknown as { cautions: string[] }).cautions).toEqual([]);
+    expect(report.cautions).toEqual([]);
   }, 120_000);
 
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
@@ -378,7 +380,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('an app with stray 500s that have nothing to do with sessions: stateless, the 500s counted apart', async () => {
     const report = await judged('stray-500', 231, 'stateless');
     expect(report.evidence).toEqual([]);
-    const errors = Object.values(report.modes).map((mode) => (mode as unknown as { serverErrors: { count: number } }).serverErrors.count);
+    const errors = Object.values(report.modes).map((mode) => mode.serverErrors.count);
     expect(errors.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   }, 120_000);
 
@@ -399,7 +401,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     // robin looked fine, and the verdict was "loses state on restart" (found by a review, 2026-12-03).
     const report = await judged('drop-connection', 21, 'needs affinity');
     expect(report.modes['round-robin']!.phases.steady!.failures).toBeGreaterThan(0);
-    expect((report.modes['round-robin']!.phases.steady as unknown as { byKind: Record<string, number> }).byKind.check).toBeGreaterThan(0);
+    expect(report.modes['round-robin']!.phases.steady!.byKind.check).toBeGreaterThan(0);
   }, 120_000);
 
   it('a cookie that grows past nginx\'s 4 KB header buffer: exit 2 naming nginx\'s refusal, not a verdict', async () => {

@@ -67,7 +67,7 @@ export function whyItEnded(logs) {
  * not given), or undefined when no PHP process runs there (or it is a container).
  */
 export async function phpOf(replica) {
-  if (!replica.leftBehind) return undefined; // a container: its own file system
+  if (replica.container) return undefined; // a container: its own file system
   for (const pid of await markedProcesses(replica.dir)) {
     const exe = (await readlink(`/proc/${pid}/exe`).catch(() => '')).split('/').at(-1);
     if (!/^(php|frankenphp)/.test(exe)) continue;

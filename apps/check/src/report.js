@@ -25,7 +25,7 @@ export function toJSON(scenario, result) {
     const phases = Object.fromEntries(PHASES.map((phase) => [phase, recorder.phases[phase] ?? { requests: 0, failures: 0, byKind: {} }]));
     const modeEvidence = KINDS.map((kind) => recorder.evidence[kind]).filter(Boolean);
     evidence.push(...modeEvidence);
-    for (const refused of Object.values(recorder.refusedCookies ?? {})) {
+    for (const refused of Object.values(recorder.refusedCookies)) {
       const seen = (refusedCookies[refused.name] ??= { ...refused, count: 0 });
       seen.count += refused.count;
     }
@@ -33,7 +33,7 @@ export function toJSON(scenario, result) {
       logins: recorder.logins,
       usersAffected: recorder.usersAffected.size,
       balancerRetries: recorder.balancerRetries,
-      serverErrors: recorder.serverErrors ?? { count: 0 },
+      serverErrors: recorder.serverErrors,
       phases,
       perReplica: recorder.perReplica,
       evidence: modeEvidence,

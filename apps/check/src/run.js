@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startNginx } from './nginx.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf } from './scenario.js';
-import { Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
+import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
@@ -59,6 +59,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'kura-check-'));
+  const people = []; // the virtual users: stopped however the run ends, a verdict or not
   const running = new Set(); // every replica started, until stopped: one that exited by itself may have left processes
   const events = [];
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
@@ -136,7 +137,6 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const recorders = MODES.map((mode) => new Recorder(mode));
     const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
-    const people = [];
     const listens = [];
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
     const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false });
@@ -149,9 +149,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
         const passed = await stranger.passesWithoutLogin(kind);
         if (passed) {
-          for (const user of people) user.stopped = true;
           throw new CannotJudge(
-            `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${passed.text.replace(/\s+/g, ' ').trim().slice(0, 80)}" to a user with no cookie or token${named}; ${named ? `give a ${kind} that only the user logged in passes (a page of one's own, as /me), not a public one` : `give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`}`,
+            `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${excerpt(passed.text, 80)}" to a user with no cookie or token${named}; ${named ? `give a ${kind} that only the user logged in passes (a page of one's own, as /me), not a public one` : `give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`}`,
           );
         }
       }
@@ -185,7 +184,6 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // to answer): said, not judged. Answers cut off later by a kill or the run's end would otherwise be the
     // only "failures".
     if (recorders.some((recorder) => recorder.logins > 0) && people.every((user) => user.checks === 0)) {
-      for (const user of people) user.stopped = true;
       const slow = recorders.find((recorder) => recorder.timeouts.count > 0)?.timeouts.first;
       const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
       throw new CannotJudge(
@@ -290,6 +288,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
     return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions };
   } catch (error) {
+    for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.
     throw interrupted ? new CannotJudge(`interrupted (${interrupted})`) : error;
   } finally {

@@ -8,6 +8,12 @@ const EXCERPT = 160;
 export const REQUEST_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An answer's body on one line, cut to `length`: what evidence and one-line messages quote. */
+/** What #step says of a request with no answer: the run ended (true: nothing failed), or a timeout (undefined). */
+const unjudged = (answer) => (answer.cut ? true : undefined);
+
+export const excerpt = (text, length = EXCERPT) => text.replace(/\s+/g, ' ').trim().slice(0, length);
+
 /**
  * {user} and {step} in every string (and key) of a request's path, headers and body; {step-N} is the step N
  * steps ago, to keep a bounded window of writes (a merge patch that adds step-{step} and removes step-{step-5}).
@@ -49,7 +55,7 @@ export class Recorder {
   /** A 5xx answer to a step that passed when sent again: a server error, not a lost session or write. */
   serverError(kind, { method, path, replica, status, text }) {
     this.serverErrors.count += 1;
-    this.serverErrors.first ??= { phase: this.phase, step: kind, request: `${method} ${path}`, replica: replica ?? null, status, body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT) };
+    this.serverErrors.first ??= { phase: this.phase, step: kind, request: `${method} ${path}`, replica: replica ?? null, status, body: excerpt(text) };
   }
 
   /** A request with no answer within REQUEST_TIMEOUT_MS: counted, the first kept; not a loss. */
@@ -59,8 +65,7 @@ export class Recorder {
   }
 
   /** A Set-Cookie the jar refused: the first of each name kept, its value hidden, with the reason and a count. */
-  refusedCookie(header, reason) {
-    const name = header.split('=')[0].trim();
+  refusedCookie(name, header, reason) {
     const refused = (this.refusedCookies[name] ??= { name, header: header.replace(/=[^;]*/, '=…').slice(0, EXCERPT), reason, count: 0 });
     refused.count += 1;
   }
@@ -93,7 +98,7 @@ export class Recorder {
       request: `${method} ${path}`,
       replica: replica ?? null,
       status,
-      body: text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT),
+      body: excerpt(text),
       ...(location ? { location } : {}),
       atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
       ...(note ? { note } : {}),
@@ -110,8 +115,6 @@ export class VirtualUser {
     this.stopped = false;
     /** Checks answered so far, passed or failed; `finished` once the journey has ended (stopped, or given up). */
     this.checks = 0;
-    /** Requests of this user that had no answer in time. */
-    this.unanswered = 0;
     this.finished = false;
     /** Settles once the first login succeeded or was given up: steady traffic is measured from then on. */
     this.loggedIn = new Promise((resolve) => (this.#firstLogin = resolve));
@@ -142,7 +145,7 @@ export class VirtualUser {
         // kura-check's own limit, or the run ending: neither is an answer of the app, and neither is a loss.
         if (error?.name === 'TimeoutError' || this.stopped) {
           const unanswered = { method, path, status: 0, text: '', replica: null, vars, ...(this.stopped ? { cut: true } : { timedOut: true }) };
-          if (!this.stopped) ((this.unanswered += 1), this.recorder.timeout(unanswered));
+          if (!this.stopped) this.recorder.timeout(unanswered);
           return unanswered;
         }
         response = undefined; // the connection broke, before or during the answer
@@ -164,8 +167,8 @@ export class VirtualUser {
         if (name !== 'kura_route') this.recorder.cookieNames.add(name); // the app's, not the affinity balancer's
         // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
         const [pair] = header.split(';');
-        if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
-        else await this.jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(header, error.message));
+        if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(name, header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
+        else await this.jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(name, header, error.message));
       }
       const replica = this.replicaOf(response?.headers.get('x-kura-upstream'));
       this.recorder.request(replica);
@@ -195,7 +198,7 @@ export class VirtualUser {
     for (const [index, spec] of (this.scenario.setup ?? []).entries()) {
       const answer = await this.send(spec);
       if (spec.status !== undefined && !answer.cut && answer.status !== spec.status) {
-        this.recorder.setupFailed ??= `setup ${index + 1} (${answer.method} ${answer.path}) answered ${answer.status} ${answer.text.replace(/\s+/g, ' ').trim().slice(0, 80)}, not ${spec.status}`;
+        this.recorder.setupFailed ??= `setup ${index + 1} (${answer.method} ${answer.path}) answered ${answer.status} ${excerpt(answer.text, 80)}, not ${spec.status}`;
       }
     }
   }
@@ -255,7 +258,8 @@ export class VirtualUser {
   }
 
   /**
-   * One step (check, write or read) sent and judged, recorded as a success or a failure; true if it passed.
+   * One step (check, write or read) sent and judged, recorded as a success or a failure; true if it passed,
+   * undefined if it had no answer in time (neither), true too when the run ended while it was under way.
    * `step`: the step whose write a read must show (default: this one), `note` what its absence means. An answer
    * 5xx (nginx's 502/504 are retried in send()) is sent once more after a pause, as a person reloads: a server
    * error says nothing of the session by itself, and a stray 500 judged "breaks even with affinity" an app that
@@ -264,13 +268,13 @@ export class VirtualUser {
   async #step(kind, spec, defaultStatus, { step, note } = {}) {
     const judge = (answer) => this.#expect(spec, answer, { defaultStatus, vars: step === undefined ? answer.vars : { ...answer.vars, step } });
     let answer = await this.send(spec);
-    if (answer.cut || answer.timedOut) return !answer.timedOut; // no answer to judge: a timeout ends the round
+    if (answer.cut || answer.timedOut) return unjudged(answer);
     let passed = judge(answer);
     if (!passed && answer.status >= 500 && !this.stopped) {
       const first = answer;
       await sleep(this.thinkMs);
       answer = await this.send(spec);
-      if (answer.cut || answer.timedOut) return !answer.timedOut;
+      if (answer.cut || answer.timedOut) return unjudged(answer);
       passed = judge(answer);
       if (passed) this.recorder.serverError(kind, first);
     }
@@ -303,9 +307,8 @@ export class VirtualUser {
     const is200 = (s) => s === 200;
     while (!this.stopped) {
       this.step += 1;
-      const unanswered = this.unanswered;
       const checked = await this.#step('check', check, is200);
-      if (this.unanswered === unanswered) this.checks += 1; // answered: a check that can be judged
+      if (checked !== undefined) this.checks += 1; // answered: a check that can be judged
       if (!checked) {
         if (!(await this.#loginAgain())) return;
         continue;
