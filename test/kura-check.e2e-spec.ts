@@ -404,6 +404,14 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.modes['round-robin']!.phases.steady!.byKind.check).toBeGreaterThan(0);
   }, 120_000);
 
+  it('a fixed extra port on every address (metrics): exit 2 naming the port and the way out, which then judges the app', async () => {
+    const line = await notJudged('extra-port', 36);
+    expect(line).toMatch(
+      /^kura-check: could not judge: replica \d \(127\.0\.0\.3\d:\d+\) exited \(code 1\) before it was ready: Error: listen EADDRINUSE: address already in use 0\.0\.0\.0:39461; port 39461 \(not its PORT, \d+\) was taken, by another replica or another program here: .* bind any fixed extra port \(metrics, admin\) to \$HOST in start$/,
+    );
+    await judged('extra-port-host', 46, 'needs affinity');
+  }, 120_000);
+
   it('a cookie that grows past nginx\'s 4 KB header buffer: exit 2 naming nginx\'s refusal, not a verdict', async () => {
     const line = await notJudged('big-cookie', 31);
     expect(line).toBe(
@@ -423,14 +431,23 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(await readdir(state)).toEqual(before);
   }, 120_000);
 
-  it('SIGHUP (a closed terminal): kura-check stops every replica and nginx, and removes its folder', async () => {
+  it('SIGHUP (a closed terminal): kura-check stops every replica and nginx, removes its folder, and with --json says so in JSON', async () => {
     const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
-    const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--quick', '--host-base', '176'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids } });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--quick', '--json', '--host-base', '176'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids } });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     for (let i = 0; i < 100 && (await readdir(pids)).length < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await readdir(pids)).length).toBeGreaterThanOrEqual(3);
     child.kill('SIGHUP');
     expect(await exited).toBe(129);
+    // One JSON object, as a CI job killed by its timeout would want to read; nothing else on stdout.
+    expect(JSON.parse(stdout)).toEqual({
+      tool: 'kura-check',
+      verdict: null,
+      exitCode: 129,
+      error: 'interrupted (SIGHUP) before a verdict: stopping every replica and balancer it started',
+    });
     expect(processesWith(`PID_DIR=${pids}`)).toEqual([]);
     expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.175'], { encoding: 'utf8' })).toBe('');
     await rm(pids, { recursive: true, force: true });

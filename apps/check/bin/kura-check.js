@@ -15,7 +15,7 @@ const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--repo
   --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
   --replicas N   override the scenario's replicas (2-9)
   --users N      virtual users per balancer (default 8, --quick 4)
-  --host-base N  replicas on 127.0.0.N, N+1, ... and the balancer on 127.0.0.(N-1) (default 11)
+  --host-base N  replicas on 127.0.0.N, N+1, ... (replacements on 127.0.1.N, ...) and the balancer on 127.0.0.(N-1) (default 11)
 exit code: 0 stateless, 1 not stateless, 2 could not judge`;
 
 let args;
@@ -53,34 +53,51 @@ const integer = (name, min, max) => {
 };
 
 const progress = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ▸ ${line}\n`);
-try {
-  const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 240), progress };
-  const scenario = await loadScenario(positionals[0]);
-  // Before the run, not after it: a report that cannot be written would throw the run's result away.
-  if (values.report) {
-    const isFolder = values.report.endsWith('/') || (await stat(values.report).then((s) => s.isDirectory(), () => false));
-    if (isFolder) throw new CannotJudge(`--report ${values.report} is a folder: give a file name, e.g. ${join(values.report, 'report.md')}`);
-    const folder = dirname(resolve(values.report));
-    await access(folder, constants.W_OK).catch(() => {
-      throw new CannotJudge(`cannot write the report in ${folder}: no such folder, or not writable`);
-    });
+/**
+ * Ctrl-C, a CI job's timeout (SIGTERM), a closed terminal: said as "could not judge" is, with the signal's exit
+ * code, while kura-check stops what it started; the run's own ending then prints nothing.
+ */
+let stopping = false;
+const interrupted = (signal, exitCode) => {
+  stopping = true;
+  const message = `interrupted (${signal}) before a verdict: stopping every replica and balancer it started`;
+  if (values.json) process.stdout.write(`${JSON.stringify({ tool: 'kura-check', verdict: null, exitCode, error: message })}\n`);
+  process.stderr.write(`kura-check: ${message}\n`);
+};
+/** The run and its one result on stdout; nothing once interrupted (said when it came, and what it broke is not what the app did). */
+async function main() {
+  try {
+    const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 240), progress, interrupted };
+    const scenario = await loadScenario(positionals[0]);
+    // Before the run, not after it: a report that cannot be written would throw the run's result away.
+    if (values.report) {
+      const isFolder = values.report.endsWith('/') || (await stat(values.report).then((s) => s.isDirectory(), () => false));
+      if (isFolder) throw new CannotJudge(`--report ${values.report} is a folder: give a file name, e.g. ${join(values.report, 'report.md')}`);
+      const folder = dirname(resolve(values.report));
+      await access(folder, constants.W_OK).catch(() => {
+        throw new CannotJudge(`cannot write the report in ${folder}: no such folder, or not writable`);
+      });
+    }
+    options.replicas ??= scenario.replicas;
+    if (options.hostBase !== undefined && options.hostBase + options.replicas > 255) throw new CannotJudge('--host-base leaves no room for the replicas below 127.0.0.255');
+    const json = toJSON(scenario, await runCheck(scenario, options));
+    if (stopping) return;
+    // The report first: the result is printed once, after anything that could still fail.
+    if (values.report) {
+      const svg = values.report.replace(/(\.md)?$/, '.svg');
+      await writeFile(svg, toSvg(json));
+      await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0], chart: basename(svg) }));
+      progress(`report: ${values.report} and ${svg}`);
+    }
+    process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
+    process.exitCode = json.exitCode;
+  } catch (error) {
+    if (stopping) return;
+    // Anything unforeseen is also "could not judge" (2), never a verdict: 1 would read as "not stateless".
+    const message = error instanceof CannotJudge ? error.message : `internal error: ${error.stack}`;
+    if (values.json) process.stdout.write(`${JSON.stringify({ tool: 'kura-check', verdict: null, exitCode: EXIT.cannotJudge, error: message })}\n`);
+    process.stderr.write(`kura-check: could not judge: ${message}\n`);
+    process.exitCode = EXIT.cannotJudge;
   }
-  options.replicas ??= scenario.replicas;
-  if (options.hostBase !== undefined && options.hostBase + options.replicas > 255) throw new CannotJudge('--host-base leaves no room for the replicas below 127.0.0.255');
-  const json = toJSON(scenario, await runCheck(scenario, options));
-  // The report first: the result is printed once, after anything that could still fail.
-  if (values.report) {
-    const svg = values.report.replace(/(\.md)?$/, '.svg');
-    await writeFile(svg, toSvg(json));
-    await writeFile(values.report, toMarkdown(json, { scenarioFile: positionals[0], chart: basename(svg) }));
-    progress(`report: ${values.report} and ${svg}`);
-  }
-  process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${toText(json)}\n`);
-  process.exitCode = json.exitCode;
-} catch (error) {
-  // Anything unforeseen is also "could not judge" (2), never a verdict: 1 would read as "not stateless".
-  const message = error instanceof CannotJudge ? error.message : `internal error: ${error.stack}`;
-  if (values.json) process.stdout.write(`${JSON.stringify({ tool: 'kura-check', verdict: null, exitCode: EXIT.cannotJudge, error: message })}\n`);
-  process.stderr.write(`kura-check: could not judge: ${message}\n`);
-  process.exitCode = EXIT.cannotJudge;
 }
+await main();

@@ -57,8 +57,26 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * a panic), else the last line that is not a stack frame or Node's closing `Node.js v24…` banner.
  */
 export function whyItEnded(logs) {
-  const lines = logs.filter((line) => line.trim() && !/^\s+at\s|^\s*\^+\s*$|^Node\.js v\d/.test(line));
+  // Node's trailer of an unhandled 'error' event ("Emitted 'error' event on Server instance at:") is not the error.
+  const lines = logs.filter((line) => line.trim() && !/^\s+at\s|^\s*\^+\s*$|^Node\.js v\d|^Emitted 'error' event /.test(line));
   return lines.findLast((line) => /\b\w*(Error|Exception)\b|\bpanic\b|\bFatal\b/i.test(line)) ?? lines.at(-1);
+}
+
+/**
+ * When a replica could not listen on a port of its own choosing (not its PORT) because another replica holds it:
+ * what to do, as a sentence to append, else ''. Each pod has its own address, so a fixed second port (metrics, an
+ * admin page) clashes only here, where the replicas share the machine, unless it is bound to the replica's HOST.
+ */
+export function portClashOf(logs, port) {
+  for (const line of logs) {
+    if (!/EADDRINUSE|address already in use/i.test(line)) continue;
+    // host:port as Node (0.0.0.0:9100, :::9100), PHP ([::]:9100) and Go (tcp :9100:) print it; the last one.
+    const taken = [...line.matchAll(/(?:^|[\s([])(?:(?:\d{1,3}\.){3}\d{1,3}|\[[\da-f:.]*\]|::|localhost)?:(\d{1,5})\b/gi)].at(-1)?.[1];
+    if (taken && Number(taken) === port) return '';
+    const which = taken ? `port ${taken} (not its PORT, ${port}) was taken, by another replica or another program here` : 'a port it asked for was taken, by another replica or another program here';
+    return `; ${which}: replicas here share one machine, where pods have an address each, so listen on HOST:PORT and bind any fixed extra port (metrics, admin) to $HOST in start`;
+  }
+  return '';
 }
 
 /**
@@ -301,7 +319,7 @@ export async function waitReady(replica, scenario) {
         );
       }
       const last = whyItEnded(replica.logs);
-      throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}`);
+      throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}${portClashOf(replica.logs, replica.port)}`);
     }
     const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : await accepts(replica.host, replica.port);
     if (ready) return;

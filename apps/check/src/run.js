@@ -12,6 +12,8 @@ import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
+/** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
+export const INTERRUPTED_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 /**
  * How long each part lasts (ms), and how many users per balancer: the default run and --quick. `steady` starts
@@ -53,7 +55,7 @@ function nginxInstalled() {
  * do cannot reach the other's sessions (distinct users), and every kill and restart is seen by both, in half
  * the time two runs one after the other would take.
  */
-export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, progress = () => {} } = {}) {
+export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
   if (!nginxInstalled()) throw new CannotJudge('nginx is not installed (apt-get install nginx-light): kura-check uses it as the balancer');
   const runtime = scenario.image ? await import('./container.js').then((m) => m.containerRuntime(scenario)) : undefined;
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
@@ -78,12 +80,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     return started;
   };
   let interrupted;
-  const onInterrupt = (signal) => ((interrupted = signal), void cleanup().then(() => process.exit({ SIGTERM: 143, SIGHUP: 129 }[signal] ?? 130)));
+  // `interrupted(signal, exitCode)` is told at once (the CLI says so, in JSON with --json, and prints nothing
+  // else); after cleanup the process exits as a shell reports a signal: 128 + its number.
+  const onInterrupt = (signal) => {
+    interrupted = signal;
+    onInterrupted(signal, INTERRUPTED_EXIT[signal]);
+    void cleanup().then(() => process.exit(INTERRUPTED_EXIT[signal]));
+  };
   // SIGHUP: the terminal closed, an ssh session dropped; the replicas are in groups of their own and would stay.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, onInterrupt);
+  for (const signal of Object.keys(INTERRUPTED_EXIT)) process.once(signal, onInterrupt);
   async function cleanup() {
     ending = true;
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(signal, onInterrupt);
+    for (const signal of Object.keys(INTERRUPTED_EXIT)) process.off(signal, onInterrupt);
     await Promise.allSettled([...starting]);
     await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
     await Promise.all([...running].map((replica) => replica.stop('SIGKILL').finally(() => running.delete(replica))));
@@ -94,11 +102,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const slots = [];
     for (let index = 0; index < replicas; index += 1) {
       const host = `127.0.0.${hostBase + index}`;
-      slots.push({ index, host, port: await freePort(host), generation: 0 });
+      slots.push({ index, octet: hostBase + index, host, port: await freePort(host), generation: 0 });
     }
     const lbHost = `127.0.0.${hostBase - 1}`;
     const addressOf = (slot) => `${slot.host}:${slot.port}`;
-    // Which replica an address is: a replacement in a rolling restart has a new port, as a new pod has a new IP.
+    // A replacement gets an address of its own, as a new pod gets a new IP: 127.0.<generation>.<octet> (all of
+    // 127/8 is loopback). A new port alone would not do for an app that also opens a fixed port (metrics) on its
+    // HOST: the old replica, still stopping, holds it there.
+    const readdress = async (slot) => {
+      slot.host = `127.0.${slot.generation}.${slot.octet}`;
+      slot.port = await freePort(slot.host);
+    };
+    // Which replica an address is: a replacement has a new address, as a new pod has a new IP.
     const byAddress = new Map();
     // $upstream_addr lists every replica tried (", " retries, " : " internal redirects): the last one served.
     const replicaOf = (header) => byAddress.get((header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1)) ?? null;
@@ -194,12 +209,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     phase('kill');
     const victim = slots[1 % replicas];
     const killed = current[victim.index];
-    event(`SIGKILL replica ${victim.index + 1}, and a new one in its place (a new port, as a new pod has a new IP)`);
+    event(`SIGKILL replica ${victim.index + 1}, and a new one in its place (a new address, as a new pod has a new IP)`);
     disrupted();
     const dead = killed.stop('SIGKILL'); // a container takes a moment to go: its replacement need not wait
     endpoints.delete(killed.address);
     await reroute(); // Kubernetes notices the dead pod and takes it out of the endpoints
-    victim.port = await freePort(victim.host);
+    await readdress(victim);
     await launch(victim);
     endpoints.add(addressOf(victim));
     await reroute();
@@ -214,7 +229,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const stops = [];
     for (const slot of slots) {
       const old = current[slot.index];
-      slot.port = await freePort(slot.host);
+      await readdress(slot);
       await launch(slot);
       endpoints.add(addressOf(slot));
       endpoints.delete(old.address);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { whyItEnded } from './replica.js';
+import { portClashOf, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf, checkScenario, expandEnv } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
@@ -117,6 +117,27 @@ describe('why a replica ended, from its last output', () => {
   it("takes Python's exception line, and the last line when none says error", () => {
     expect(whyItEnded(['Traceback (most recent call last):', '  File "app.py", line 3', 'OSError: [Errno 98] Address already in use'])).toBe('OSError: [Errno 98] Address already in use');
     expect(whyItEnded(['listening', 'bye'])).toBe('bye');
+  });
+
+  it("takes an unhandled 'error' event's error, not Node's trailer after it", () => {
+    // Node 24's output for a server that cannot listen, as a replica's last lines hold it.
+    const logs = ['node:events:486', "      throw er; // Unhandled 'error' event", '      ^', '', 'Error: listen EADDRINUSE: address already in use 0.0.0.0:39461', '    at Server.setupListenHandle [as _listen2] (node:net:1940:16)', "Emitted 'error' event on Server instance at:", '    at emitErrorNT (node:net:1919:8)', '  code: \'EADDRINUSE\',', '  port: 39461', '}', '', 'Node.js v24.21.0'];
+    expect(whyItEnded(logs)).toBe('Error: listen EADDRINUSE: address already in use 0.0.0.0:39461');
+  });
+});
+
+describe('a fixed extra port another replica holds', () => {
+  const logs = (line) => ['starting', line];
+  it('names the port, and says to bind it to $HOST, for the messages of Node, PHP, Go and Python', () => {
+    expect(portClashOf(logs('Error: listen EADDRINUSE: address already in use :::9100'), 40000)).toMatch(/^; port 9100 \(not its PORT, 40000\) was taken, by another replica or another program here: .* to \$HOST in start$/);
+    expect(portClashOf(logs('[Thu Dec  3 07:00:00 2026] Failed to listen on 0.0.0.0:9100 (reason: Address already in use)'), 40000)).toMatch(/^; port 9100 \(not its PORT/);
+    expect(portClashOf(logs('listen tcp :9100: bind: address already in use'), 40000)).toMatch(/^; port 9100 \(not its PORT/);
+    expect(portClashOf(logs('OSError: [Errno 98] Address already in use'), 40000)).toMatch(/^; a port it asked for was taken/);
+  });
+
+  it('says nothing when the port taken is its PORT, or nothing was taken', () => {
+    expect(portClashOf(logs('Error: listen EADDRINUSE: address already in use 127.0.0.12:40000'), 40000)).toBe('');
+    expect(portClashOf(logs('Error: DATABASE_URL is not set'), 40000)).toBe('');
   });
 });
 
