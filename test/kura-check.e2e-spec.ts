@@ -207,6 +207,22 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     else expect(report.verdict).toBe('needs affinity');
   }, 120_000);
 
+  (php ? it : it.skip)("PHP with its own php.ini (-c) keeping sessions in TMPDIR: needs affinity, no caution from this machine's php.ini", async () => {
+    // The caution named Debian's /var/lib/php/sessions, which this PHP never used (a limit noted in session 25).
+    const report = await judged('php-ini-file', 56, 'needs affinity');
+    expect(report.cautions).toEqual([]);
+  }, 120_000);
+
+  (php ? it : it.skip)('PHP configured through PHPRC, sessions in a shared folder: never stateless, the caution names that folder', async () => {
+    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-phprc-sessions-'));
+    const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
+    const { code, report, stderr } = await check([fixture('php-phprc'), '--quick', '--json', '--host-base', '66'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    // As for -d session.save_path above: exit 2 when nothing was lost, a loss (rarely, PHP's server on SIGTERM) stands with the caution.
+    if (code === 2) expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
+    else expect([code, report.cautions]).toEqual([1, [caution]]);
+    await rm(sessions, { recursive: true, force: true });
+  }, 120_000);
+
   (php ? it : it.skip)('a PHP app that never starts a session: stateless, no caution', async () => {
     // Always exit 2, "the replicas shared state here", because start ran php (found by a review, 2026-12-03).
     const report = await judged('php-no-session', 106, 'stateless');

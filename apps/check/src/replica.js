@@ -1,7 +1,7 @@
 // One replica of any app, isolated as a pod would be: its own loopback address and port, its own TMPDIR and
 // HOME, and its own copy of the app's folder (dependency folders are linked, not copied). A replacement starts
 // from a fresh copy, as a new pod starts from its image.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -81,13 +81,16 @@ export function portClashOf(logs, port) {
 
 /**
  * What PHP runs in this replica, read from /proc once it is ready (php, php-fpm, php-cgi, frankenphp, started
- * directly or through a script): `{ savePath, sessionName, replicaDir }` from its `-d` arguments (undefined when
- * not given), or undefined when no PHP process runs there (or it is a container).
+ * directly or through a script): `{ savePath, sessionName, replicaDir }`, or undefined when no PHP process runs
+ * there (or it is a container). For PHP's CLI (`php -S`, the built-in server) the values are asked of that same
+ * binary with its own configuration: its `-c`/`-n`/`-d` arguments, working folder and `PHPRC`/`PHP_INI_SCAN_DIR`;
+ * for the others, its `-d` arguments (undefined when not given: then this machine's php.ini is read).
  */
 export async function phpOf(replica) {
   if (replica.container) return undefined; // a container: its own file system
   for (const pid of await markedProcesses(replica.dir)) {
-    const exe = (await readlink(`/proc/${pid}/exe`).catch(() => '')).split('/').at(-1);
+    const exePath = await readlink(`/proc/${pid}/exe`).catch(() => '');
+    const exe = exePath.split('/').at(-1);
     if (!/^(php|frankenphp)/.test(exe)) continue;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
     const setting = (name) => {
@@ -98,9 +101,47 @@ export async function phpOf(replica) {
       });
       return value;
     };
-    return { savePath: setting('session.save_path'), sessionName: setting('session.name'), replicaDir: replica.dir };
+    const given = { savePath: setting('session.save_path'), sessionName: setting('session.name'), replicaDir: replica.dir };
+    if (!/^php[\d.]*$/.test(exe)) return given;
+    return { ...given, ...(await askPhpCli(pid, exePath, argv)) };
   }
   return undefined;
+}
+
+/** Options of PHP's CLI that take a value as the next argument: those that choose its configuration, and the rest. */
+const PHP_CONFIG_OPTIONS = new Set(['-c', '--php-ini', '-d', '--define']);
+const PHP_VALUE_OPTIONS = new Set(['-S', '--server', '-t', '--docroot', '-f', '--file', '-r', '--run', '-B', '--process-begin', '-R', '--process-code', '-F', '--process-file', '-E', '--process-end', '-z', '--zend-extension', '--rf', '--rc', '--re', '--rz', '--ri']);
+
+/** The arguments of PHP's CLI that choose its configuration (`-c`, `-n`, `-d`, with their values), up to its script. */
+export function phpConfigArguments(argv) {
+  const kept = [];
+  for (let i = 1; i < argv.length; i += 1) {
+    const arg = argv[i];
+    if (PHP_CONFIG_OPTIONS.has(arg)) kept.push(arg, argv[++i] ?? '');
+    else if (/^-[cd]./.test(arg) || arg === '-n' || arg === '--no-php-ini') kept.push(arg);
+    else if (PHP_VALUE_OPTIONS.has(arg)) i += 1;
+    else if (arg === '--' || !arg.startsWith('-')) break; // the script: what follows is its own
+  }
+  return kept;
+}
+
+/**
+ * session.save_path and session.name as PHP process `pid` has them, asked of its own binary with its own
+ * configuration (arguments, working folder, environment); {} when that cannot be told.
+ */
+async function askPhpCli(pid, exePath, argv) {
+  // Its whole environment: PHPRC and PHP_INI_SCAN_DIR find the files, and php.ini may name any variable (${SESSIONS}).
+  const environ = (await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+  const env = Object.fromEntries(environ.map((entry) => entry.split(/=(.*)/s)));
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  const code = 'echo ini_get("session.save_path"), "\\n", ini_get("session.name");';
+  return new Promise((done) => {
+    execFile(exePath, [...phpConfigArguments(argv), '-r', code], { cwd, env, timeout: 5000, encoding: 'utf8' }, (error, stdout) => {
+      if (error) return done({});
+      const [savePath, sessionName] = stdout.split('\n');
+      done({ savePath, sessionName: sessionName || undefined });
+    });
+  });
 }
 
 /** The variable that marks a replica's processes (its value: the replica's folder, unique to it). */

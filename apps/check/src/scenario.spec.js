@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { portClashOf, whyItEnded } from './replica.js';
+import { phpConfigArguments, portClashOf, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf, checkScenario, expandEnv } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
@@ -159,5 +159,13 @@ describe('the PHP caution, from what ran', () => {
   it("says nothing for a save path in the replica's own folder, or when no PHP session cookie was ever set", () => {
     expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh' }, { php: seen('/tmp/kura-check-x/replica-1.0/tmp'), sessionCookies: new Set(['PHPSESSID']) })).toEqual([]);
     expect(cautionsOf({ ...minimal, start: 'exec php -S {host}:{port} index.php' }, { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['state']) })).toEqual([]);
+  });
+});
+
+describe("the arguments that choose PHP's configuration", () => {
+  it('keeps -c, -n and -d with their values, skips the values of other options, and stops at the script', () => {
+    expect(phpConfigArguments(['php', '-S', '127.0.0.11:8000', '-c', 'php.ini', '-dsession.name=SID', '-n', 'index.php', '-d', 'x=1'])).toEqual(['-c', 'php.ini', '-dsession.name=SID', '-n']);
+    expect(phpConfigArguments(['php', '-t', 'public', '--php-ini', '/etc/app.ini', '-d', 'session.save_path=/tmp', '-S', 'h:1'])).toEqual(['--php-ini', '/etc/app.ini', '-d', 'session.save_path=/tmp']);
+    expect(phpConfigArguments(['php', 'server.php', '-c', 'x.ini'])).toEqual([]);
   });
 });
