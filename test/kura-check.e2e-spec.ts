@@ -526,3 +526,42 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
   }, 240_000);
 });
+
+(nginx ? describe : describe.skip)("kura-check's cookie-affinity balancer", () => {
+  it('pins a user to a replica on any loopback address, a replacement on 127.0.1.x as one on 127.0.0.x', async () => {
+    // Replacements moved to 127.0.<generation>.x, and the route cookie still took only 127.0.0.x: users pinned
+    // to a replacement got an empty kura_route and went round robin from then on (found by a review, 2026-12-03).
+    const { startNginx } = await import('../apps/check/src/nginx.js');
+    const { createServer } = await import('node:http');
+    const hosts = ['127.0.1.196', '127.0.2.196'];
+    const servers = await Promise.all(
+      hosts.map(
+        (host) =>
+          new Promise<import('node:http').Server>((resolve) => {
+            const server = createServer((_req, res) => res.end(host));
+            server.listen(0, host, () => resolve(server));
+          }),
+      ),
+    );
+    const upstreams = servers.map((server, i) => `${hosts[i]}:${(server.address() as { port: number }).port}`);
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-affinity-'));
+    const { freePort } = await import('../apps/check/src/replica.js');
+    const listen = `127.0.0.195:${await freePort('127.0.0.195')}`;
+    const balancer = await startNginx({ dir, listen, upstreams, mode: 'cookie-affinity', nextUpstream: false });
+    try {
+      const first = await fetch(`http://${listen}/`);
+      const route = /kura_route=([^;]*)/.exec(first.headers.get('set-cookie') ?? '')?.[1];
+      expect(upstreams).toContain(route);
+      const served = await first.text();
+      for (let i = 0; i < 6; i += 1) {
+        const again = await fetch(`http://${listen}/`, { headers: { cookie: `kura_route=${route}` } });
+        expect(await again.text()).toBe(served);
+        expect(again.headers.get('set-cookie')).toBeNull();
+      }
+    } finally {
+      await balancer.stop();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

@@ -67,7 +67,8 @@ ${pinnable}
   # The replica that answered: the last address of $upstream_addr, which lists every upstream tried ("a, b", and
   # "a : b" after the error_page to @pin). The list itself, with its spaces, is no valid cookie value, and strict
   # parsers (Python's SimpleCookie) then drop the app's own cookies from the same header.
-  map $upstream_addr $kura_pinned { default ""; "~(?<last>127\\.0\\.0\\.\\d+:\\d+)$" $last; }
+  # Any loopback address: kura-check's replacements live on 127.0.1.x, 127.0.2.x, ...
+  map $upstream_addr $kura_pinned { default ""; "~(?<last>127\\.\\d+\\.\\d+\\.\\d+:\\d+)$" $last; }
   upstream kura {
 ${servers}
     keepalive 32;
