@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,5 +94,6 @@ const containersOfThisRun = async () =>
       'kura-check: could not judge: image localhost/kura-check-absent:none is not on this machine (podman images), and kura-check never pulls: build or pull it first\n',
     );
     expect(await run('podman', ['image', 'exists', 'localhost/kura-check-absent:none'], { env }).then(() => true, () => false)).toBe(false);
+    await rm(dir, { recursive: true, force: true });
   });
 });

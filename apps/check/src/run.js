@@ -89,13 +89,20 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   };
   // SIGHUP: the terminal closed, an ssh session dropped; the replicas are in groups of their own and would stay.
   for (const signal of Object.keys(INTERRUPTED_EXIT)) process.once(signal, onInterrupt);
+  // A signal during cleanup (Ctrl-C twice, a CI's SIGTERM then SIGINT) must not end kura-check before the replicas:
+  // it would leave them all running. Said, and otherwise ignored (SIGKILL still ends kura-check, see Limits).
+  const stillStopping = (signal) => progress(`${signal}: still stopping every replica and balancer; kura-check exits once they have gone`);
   async function cleanup() {
     ending = true;
-    for (const signal of Object.keys(INTERRUPTED_EXIT)) process.off(signal, onInterrupt);
-    await Promise.allSettled([...starting]);
-    await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
-    await Promise.all([...running].map((replica) => replica.stop('SIGKILL').finally(() => running.delete(replica))));
-    await rm(work, { recursive: true, force: true });
+    for (const signal of Object.keys(INTERRUPTED_EXIT)) process.off(signal, onInterrupt).on(signal, stillStopping);
+    try {
+      await Promise.allSettled([...starting]);
+      await Promise.all(balancers.splice(0).map((balancer) => balancer.stop().catch(() => {})));
+      await Promise.all([...running].map((replica) => replica.stop('SIGKILL').finally(() => running.delete(replica))));
+      await rm(work, { recursive: true, force: true });
+    } finally {
+      for (const signal of Object.keys(INTERRUPTED_EXIT)) process.off(signal, stillStopping);
+    }
   }
 
   try {
