@@ -535,7 +535,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('pins a user to a replica on any loopback address, a replacement on 127.0.1.x as one on 127.0.0.x', async () => {
     // Replacements moved to 127.0.<generation>.x, and the route cookie still took only 127.0.0.x: users pinned
     // to a replacement got an empty kura_route and went round robin from then on (found by a review, 2026-12-03).
-    const { startNginx } = await import('../apps/check/src/nginx.js');
+    // kura-check is plain JavaScript with no type declarations: its modules are loaded by URL, typed by use.
+    const { startNginx } = await import(new URL('../apps/check/src/nginx.js', import.meta.url).href);
     const { createServer } = await import('node:http');
     const hosts = ['127.0.1.196', '127.0.2.196'];
     const servers = await Promise.all(
@@ -549,7 +550,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     );
     const upstreams = servers.map((server, i) => `${hosts[i]}:${(server.address() as { port: number }).port}`);
     const dir = await mkdtemp(join(tmpdir(), 'kura-check-affinity-'));
-    const { freePort } = await import('../apps/check/src/replica.js');
+    const { freePort } = await import(new URL('../apps/check/src/replica.js', import.meta.url).href);
     const listen = `127.0.0.195:${await freePort('127.0.0.195')}`;
     const balancer = await startNginx({ dir, listen, upstreams, mode: 'cookie-affinity', nextUpstream: false });
     try {
