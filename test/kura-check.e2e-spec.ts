@@ -223,6 +223,19 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
+  (php ? it : it.skip)("PHP sessions named in code (session_name) in php.ini's shared folder: never stateless, found by their files", async () => {
+    // "stateless", exit 0: the caution looked only for a cookie named PHPSESSID (found by a review, 2026-12-03).
+    const savePath = execFileSync('php', ['-r', 'echo ini_get("session.save_path");'], { encoding: 'utf8' }).split(';').at(-1)!;
+    const { code, report, stderr } = await check([fixture('php-session-name'), '--quick', '--json', '--host-base', '16']);
+    if (!savePath.startsWith('/')) {
+      expect(report.verdict).toBe('needs affinity'); // a php.ini that leaves the temp folder: each replica's own
+      return;
+    }
+    const caution = `PHP keeps file sessions in session.save_path, here ${savePath}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
+    if (code === 2) expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
+    else expect([code, report.cautions]).toEqual([1, [caution]]);
+  }, 120_000);
+
   (php ? it : it.skip)('a PHP app that never starts a session: stateless, no caution', async () => {
     // Always exit 2, "the replicas shared state here", because start ran php (found by a review, 2026-12-03).
     const report = await judged('php-no-session', 106, 'stateless');

@@ -306,7 +306,11 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
     // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
     // stands (sharing can only hide losses), with the caution beside it.
-    const cautions = cautionsOf(scenario, { php, sessionCookies: new Set(recorders.flatMap((recorder) => [...recorder.cookieNames])) });
+    const cautions = cautionsOf(scenario, {
+      php,
+      sessionCookies: new Set(recorders.flatMap((recorder) => [...recorder.cookieNames])),
+      cookieValues: recorders.flatMap((recorder) => [...recorder.cookieValues]),
+    });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
     return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions };
   } catch (error) {

@@ -1,6 +1,8 @@
 // A scenario file (YAML or JSON) read, checked against scenario.schema.json, and given its defaults.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
@@ -50,20 +52,35 @@ function phpSavePath(scenario, seen) {
   return value === '' || !value.startsWith('/') ? 'private' : value;
 }
 
+/** PHP's session id characters (session.sid_bits_per_character 4, 5 or 6). */
+const PHP_SESSION_ID = /^[a-zA-Z0-9,-]{16,256}$/;
+
+/**
+ * Whether `value` is the id of a file session in folder `path`, directly or N levels down ("N;/path" makes
+ * folders named by the id's first characters; N up to 3 looked at). The folder need not be readable, only
+ * searchable, as Debian's /var/lib/php/sessions (mode 1733) is to everyone.
+ */
+function phpSessionFileExists(path, value) {
+  if (!PHP_SESSION_ID.test(value)) return false;
+  return [0, 1, 2, 3].some((levels) => existsSync(join(path, ...value.slice(0, levels), `sess_${value}`)));
+}
+
 /**
  * What could make the verdict wrong for this scenario on this machine, read from it before the run: state the
  * replicas share here that pods would not (see "Limits" in the README). It looks at the value the app will use,
  * not at whether the scenario mentions it: `-d session.save_path=/tmp` is as shared as Debian's default.
  */
-export function cautionsOf(scenario, { php, sessionCookies } = {}) {
+export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [] } = {}) {
   const cautions = [];
   // `php`: what the run saw of a PHP process in a replica (see replica.js phpOf); without it, `start` is read.
-  // `sessionCookies`: the cookie names the app set, when known: no PHP session cookie, no file session.
+  // `sessionCookies`: the cookie names the app set, when known; `cookieValues`: their values. No cookie by PHP's
+  // session name and no value that names a session file in the save path: no file session. An app names its
+  // session cookie in code (session_name()) as often as not, so the file is looked for too.
   const runsPhp = php !== undefined || (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start));
-  const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID');
-  if (runsPhp && usedSessions) {
+  if (runsPhp) {
     const path = phpSavePath(scenario, php);
-    if (path !== 'private') {
+    const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID') || (path !== 'private' && cookieValues.some((value) => phpSessionFileExists(path, value)));
+    if (path !== 'private' && usedSessions) {
       cautions.push(
         `PHP keeps file sessions in session.save_path, here ${path}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
       );

@@ -28,6 +28,9 @@ function fill(value, vars) {
 const dotted = (object, path) => path.split('.').reduce((value, key) => (value == null ? undefined : value[key]), object);
 
 /** Counts of one balancer mode: per phase, per replica, and the first failing request of each kind. */
+/** Cookie values a recorder keeps, at most: enough to find a PHP session's file, bounded for a long run. */
+const COOKIE_VALUES = 256;
+
 export class Recorder {
   constructor(mode) {
     this.mode = mode;
@@ -46,6 +49,8 @@ export class Recorder {
     this.refusedCookies = {};
     /** The names of every cookie the app set (whether a PHP session was used, for the caution). */
     this.cookieNames = new Set();
+    /** Their values, the first COOKIE_VALUES kept: a PHP session named in code is found by its file. */
+    this.cookieValues = new Set();
     /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
     this.serverErrors = { count: 0, first: undefined };
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
@@ -164,7 +169,11 @@ export class VirtualUser {
       // Path): a session cookie dropped without a word once left only a 401 to go on.
       for (const header of response?.headers.getSetCookie() ?? []) {
         const name = header.split('=')[0].trim();
-        if (name !== 'kura_route') this.recorder.cookieNames.add(name); // the app's, not the affinity balancer's
+        if (name !== 'kura_route') {
+          // The app's, not the affinity balancer's.
+          this.recorder.cookieNames.add(name);
+          if (this.recorder.cookieValues.size < COOKIE_VALUES) this.recorder.cookieValues.add(header.slice(header.indexOf('=') + 1).split(';')[0].trim());
+        }
         // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
         const [pair] = header.split(';');
         if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(name, header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
