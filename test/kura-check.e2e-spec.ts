@@ -242,6 +242,19 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.cautions).toEqual([]);
   }, 120_000);
 
+  it('a key the app keeps in node_modules/.cache: each replica its own (needs affinity), nothing written to the original', async () => {
+    // node_modules was linked whole into every replica: one key for all, "stateless", and a key file left in the
+    // user's node_modules (found by a review, 2026-12-03). The fixture inherits the project's node_modules.
+    const written = join(ROOT, 'node_modules/.cache/kura-check-key');
+    await rm(written, { recursive: true, force: true });
+    try {
+      await judged('node-modules-cache', 6, 'needs affinity');
+      expect(readdirSync(join(ROOT, 'node_modules')).includes('.cache') ? readdirSync(join(ROOT, 'node_modules/.cache')) : []).not.toContain('kura-check-key');
+    } finally {
+      await rm(written, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);

@@ -9,7 +9,20 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CannotJudge } from './scenario.js';
 
 /** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
-const LINKED = new Set(['node_modules', '.venv', 'venv', 'vendor', '.git', 'target', '__pycache__']);
+const LINKED = new Set(['.venv', 'venv', 'vendor', '.git', 'target', '__pycache__']);
+
+/**
+ * node_modules, made a folder of the replica's own that links each package (not copied: hundreds of MB), and
+ * with a copy of its `.cache`: packages write there at run time (find-cache-dir's `node_modules/.cache/<name>`,
+ * a key made on first start), and linked whole, every replica shared it, and it landed in the user's folder.
+ */
+async function linkNodeModules(from, to) {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    if (entry.name === '.cache' && entry.isDirectory()) await copyApp(join(from, entry.name), join(to, entry.name), undefined);
+    else await symlink(join(from, entry.name), join(to, entry.name));
+  }
+}
 
 /** Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself. */
 async function copyApp(from, to, work, appRoot = from) {
@@ -23,7 +36,8 @@ async function copyApp(from, to, work, appRoot = from) {
       const link = await readlink(source);
       const inside = !isAbsolute(link) && !relative(appRoot, resolve(from, link)).startsWith('..');
       await symlink(inside ? link : resolve(from, link), target);
-    } else if (LINKED.has(entry.name)) await symlink(source, target);
+    } else if (entry.name === 'node_modules' && entry.isDirectory()) await linkNodeModules(source, target);
+    else if (LINKED.has(entry.name)) await symlink(source, target);
     else if (entry.isDirectory()) await copyApp(source, target, work, appRoot);
     else if (entry.isFile()) await copyFile(source, target);
   }
@@ -184,7 +198,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
   await copyApp(scenario.cwd, app, work);
   const inherited = await inheritedNodeModules(scenario.cwd);
-  if (inherited) await symlink(inherited, join(app, 'node_modules'));
+  if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'));
   await mkdir(tmp, { recursive: true });
   await mkdir(home, { recursive: true });
   const passed = Object.fromEntries(['PATH', 'LANG', 'LC_ALL', 'TZ'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]));
