@@ -206,7 +206,11 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   // The mark: every process of this replica inherits it, also one that leaves its process group (setsid, a
   // daemon), and stop() ends them all by it, as a pod's end ends every process in it.
   const mark = dir;
-  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, [MARK]: mark };
+  // A JVM takes neither TMPDIR nor HOME from the environment (java.io.tmpdir stays /tmp, which every replica here
+  // shares; user.home comes from the password file): told through JAVA_TOOL_OPTIONS, which every JVM reads, after
+  // the scenario's own options so that these win.
+  const java = `${extra.JAVA_TOOL_OPTIONS ? `${extra.JAVA_TOOL_OPTIONS} ` : ''}-Djava.io.tmpdir=${tmp} -Duser.home=${home}`;
+  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, JAVA_TOOL_OPTIONS: java, [MARK]: mark };
   // Its own process group, so that a signal reaches the app and not only the shell that started it.
   const child = spawn('/bin/sh', ['-c', substitute(scenario.start, { host, port })], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, 'output.log'));
