@@ -262,6 +262,12 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await judged('java-tmpdir', 76, 'needs affinity');
   }, 120_000);
 
+  it('an app answering 503 while it warms up, with no ready in the scenario: waited for, then judged: stateless', async () => {
+    // Each new replica's first answers were 503s: "no virtual user could log in" (found by a review, 2026-12-03).
+    const report = await judged('warmup-503', 86, 'stateless');
+    expect(report.evidence).toEqual([]);
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);

@@ -352,12 +352,27 @@ async function answers(url) {
   }
 }
 
+/**
+ * Without `ready`: whether the app, once it accepts connections, has stopped answering 503 (Service Unavailable,
+ * "warming up"), as a readiness probe reads it. Any other answer, or none within 2 s, is ready: the port decides.
+ */
+async function notWarmingUp(url) {
+  try {
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status !== 503;
+  } catch {
+    return true;
+  }
+}
+
 const IGNORED_FOR_MS = 3000;
 const POLL_MS = 25;
 const WHERE_EVERY_MS = 500; // reading /proc for every process costs more than a connection attempt
 
 /**
- * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections).
+ * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections and `/`
+ * answers anything but 503).
  * CannotJudge if it exits first, never becomes ready in `startTimeout`, or listens elsewhere than HOST:PORT
  * for 3 s (it ignored PORT or HOST).
  */
@@ -380,7 +395,7 @@ export async function waitReady(replica, scenario) {
       const last = whyItEnded(replica.logs);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}${portClashOf(replica.logs, replica.port)}`);
     }
-    const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : await accepts(replica.host, replica.port);
+    const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : (await accepts(replica.host, replica.port)) && (await notWarmingUp(`http://${replica.address}/`));
     if (ready) return;
     if (Date.now() - lookedAt >= WHERE_EVERY_MS) {
       lookedAt = Date.now();
