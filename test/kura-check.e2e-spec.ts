@@ -268,6 +268,20 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence).toEqual([]);
   }, 120_000);
 
+  it('an app that accepts connections and never answers: exit 2 within a minute, saying the login had no answer', async () => {
+    // 100 s, 70 of them silent, then "answered 502" and a Secure-cookie hint (found by a review, 2026-12-03).
+    const started = Date.now();
+    const line = await notJudged('never-answers', 241);
+    expect(line).toMatch(/^kura-check: could not judge: no virtual user could log in: POST \/login had no answer within 10 s \(the app accepts connections but does not answer: .*\)$/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+
+  it('a login that redirects to a callback setting the cookie: exit 2 naming the redirect, not a Secure cookie', async () => {
+    const line = await notJudged('login-redirect', 246);
+    expect(line).toMatch(/the login answered 303 to \/auth\/callback\?… and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie$/);
+    expect(line).not.toContain('Secure');
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);

@@ -67,7 +67,7 @@ const interrupted = (signal, exitCode) => {
 /** The run and its one result on stdout; nothing once interrupted (said when it came, and what it broke is not what the app did). */
 async function main() {
   try {
-    const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 240), progress, interrupted };
+    const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 250), progress, interrupted };
     const scenario = await loadScenario(positionals[0]);
     // Before the run, not after it: a report that cannot be written would throw the run's result away.
     if (values.report) {

@@ -94,8 +94,11 @@ export async function startNginx(options) {
   for (let i = 0; i < 50; i += 1) {
     try {
       // Any answer will do, a redirect too: followed, an app that sends everything to https:// (force-SSL) or to
-      // itself (a loop) made this throw 50 times and nginx "did not start".
-      await fetch(`http://${options.listen}${options.probe ?? '/'}`, { redirect: 'manual' });
+      // itself (a loop) made this throw 50 times and nginx "did not start". No answer within 2 s is nginx up and
+      // waiting on the app: an app that never answers kept this waiting for nginx's 60 s proxy timeout.
+      await fetch(`http://${options.listen}${options.probe ?? '/'}`, { redirect: 'manual', signal: AbortSignal.timeout(2000) }).catch((error) => {
+        if (error?.name !== 'TimeoutError') throw error;
+      });
       const route = async (upstreams) => {
         await writeFile(file, nginxConfig({ ...options, upstreams }));
         child.kill('SIGHUP');

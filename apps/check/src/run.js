@@ -157,6 +157,44 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const endpoints = new Set(slots.map(addressOf));
     const reroute = () => Promise.all(balancers.map((balancer) => balancer.route([...endpoints])));
     const recorders = MODES.map((mode) => new Recorder(mode));
+    // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
+    const cookieNote = () => {
+      const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
+      const noCookie = !scenario.login.token && recorders.every((recorder) => recorder.cookieNames.size === 0);
+      const [pinned, roundRobin] = ['cookie-affinity', 'round-robin'].map((mode) => recorders.find((recorder) => recorder.mode === mode));
+      const firstLogin = pinned.evidence.login ?? roundRobin.evidence.login;
+      const redirect = recorders.map((recorder) => recorder.loginRedirect).find(Boolean);
+      // Why no cookie came, as far as it can be told: a refusal, a login that redirects to where the cookie is set,
+      // or (when the login answered as it should) a Secure cookie the http balancer never carried. A login that
+      // failed (503, 502) says why by itself.
+      const refusedNote = refused
+        ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})`
+        : !noCookie
+          ? ''
+          : redirect
+            ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie`
+            : firstLogin && !(firstLogin.status >= 200 && firstLogin.status < 400)
+              ? ''
+              : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https in the requests\' headers';
+      return { refusedNote, firstLogin };
+    };
+    /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
+    const nobodyLoggedIn = () => {
+      const { refusedNote, firstLogin } = cookieNote();
+      const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
+      if (setup) return new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);
+      const unanswered = recorders.map((recorder) => recorder.timeouts.first).find((request) => request === `${scenario.login.method} ${scenario.login.path}`);
+      // A login the app answered says why; one that had no answer does, unless the app answered another (a 502 or
+      // 504 is the balancer's: a replica killed under the request).
+      const answered = firstLogin && ![502, 504].includes(firstLogin.status);
+      const why =
+        unanswered && !answered
+          ? `: ${unanswered} had no answer within ${REQUEST_TIMEOUT_MS / 1000} s (the app accepts connections but does not answer: still starting, stuck, or not HTTP? give ready a path that answers once the app can serve)`
+          : firstLogin
+            ? `: ${firstLogin.request} answered ${firstLogin.status} ${firstLogin.body.slice(0, 80)}`
+            : '';
+      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}`);
+    };
     const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
     const listens = [];
@@ -201,6 +239,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS) && recorders.filter((r) => r.mode === 'round-robin').every(reachedAll),
       pace.steady * 4,
     );
+
+    // No user logged in through all of steady traffic: a kill and a rolling restart would tell nothing more, and
+    // cost a minute of a first try with a scenario that does not fit the app yet. Said now.
+    if (recorders.every((recorder) => recorder.logins === 0)) throw nobodyLoggedIn();
 
     // Nothing to judge if no check was answered during steady traffic (a long poll as the check, an app too slow
     // to answer): said, not judged. Answers cut off later by a kill or the run's end would otherwise be the
@@ -261,20 +303,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const lost = Object.values(recorder.phases).reduce((sum, p) => sum + p.failures, 0);
       event(`${recorder.mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
     }
-    // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
-    const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
-    const noCookie = !scenario.login.token && recorders.every((recorder) => recorder.cookieNames.size === 0);
-    const refusedNote = refused
-      ? `; the users' jar refused the app's cookie, as a browser would: Set-Cookie: ${refused.header} (${refused.reason})`
-      : noCookie
-        ? '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https in the requests\' headers'
-        : '';
-    if (recorders.every((recorder) => recorder.logins === 0)) {
-      const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
-      if (setup) throw new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);
-      const first = modes['cookie-affinity'].evidence.login ?? modes['round-robin'].evidence.login;
-      throw new CannotJudge(`no virtual user could log in${first ? `: ${first.request} answered ${first.status} ${first.body.slice(0, 80)}` : ''}${refusedNote}`);
-    }
+    const { refusedNote } = cookieNote();
+    if (recorders.every((recorder) => recorder.logins === 0)) throw nobodyLoggedIn();
     // A step that never passed, even for users pinned to one replica before anything was restarted, is a
     // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
     // it cannot send), not a finding about replicas: say which step, and what the app answered.

@@ -53,6 +53,8 @@ export class Recorder {
     this.cookieValues = new Set();
     /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
     this.serverErrors = { count: 0, first: undefined };
+    /** A login that passed as a redirect (303 to a callback): the first, with its Location. */
+    this.loginRedirect = undefined;
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
     this.timeouts = { count: 0, first: undefined };
   }
@@ -240,6 +242,7 @@ export class VirtualUser {
       }
       if (ok) {
         if (serverError) this.recorder.serverError('login', serverError);
+        if (answer.location) this.recorder.loginRedirect ??= { status: answer.status, location: answer.location };
         this.recorder.logins += 1;
         this.loggedInOnce = true;
         this.verified = undefined; // what an earlier session wrote is not expected any more
