@@ -282,6 +282,12 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(line).not.toContain('Secure');
   }, 120_000);
 
+  it('an app limiting logins per client address: stateless, each virtual user coming from an address of its own', async () => {
+    // Every user came from one address: most logins answered 429, "breaks even with affinity" (found by a review, 2026-12-03).
+    const report = await judged('login-ratelimit', 240, 'stateless');
+    expect(report.evidence).toEqual([]);
+  }, 120_000);
+
   it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
     const report = await judged('jwt-cookie', 71, 'stateless');
     expect(report.evidence).toEqual([]);

@@ -34,6 +34,12 @@ async function until(done, maxMs) {
   for (const end = Date.now() + maxMs; !done() && Date.now() < end; ) await sleep(50);
 }
 
+/**
+ * The loopback address virtual user `id` of balancer `mode` (0, 1; 2 for the negative control) connects from:
+ * 127.200.<mode>.<id + 1>, one per person, as the balancer's X-Forwarded-For then shows (all of 127/8 is local).
+ */
+const userAddress = (mode, id) => `127.200.${mode}.${id + 1}`;
+
 /** Checks each user makes, at least, before steady traffic is judged. */
 const STEADY_CHECKS = 3;
 
@@ -205,21 +211,25 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // session from a kept one, and every app would pass for stateless. Sent once through round robin, by a user
     // with a name of its own now, and again below with the name of a user who has logged in.
     const negativeControl = async (name, named = '') => {
-      const stranger = new VirtualUser({ id: 0, name, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0 });
-      for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
-        const passed = await stranger.passesWithoutLogin(kind);
-        if (passed) {
-          throw new CannotJudge(
-            `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${excerpt(passed.text, 80)}" to a user with no cookie or token${named}; ${named ? `give a ${kind} that only the user logged in passes (a page of one's own, as /me), not a public one` : `give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`}`,
-          );
+      const stranger = new VirtualUser({ id: 0, name, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0, localAddress: userAddress(2, 0) });
+      try {
+        for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
+          const passed = await stranger.passesWithoutLogin(kind);
+          if (passed) {
+            throw new CannotJudge(
+              `the ${kind} passes without logging in: ${passed.method} ${passed.path} answered ${passed.status} "${excerpt(passed.text, 80)}" to a user with no cookie or token${named}; ${named ? `give a ${kind} that only the user logged in passes (a page of one's own, as /me), not a public one` : `give ${kind}.contains (or ${kind}.status) that only a logged-in user gets, e.g. contains: "{user}"`}`,
+            );
+          }
         }
+      } finally {
+        stranger.close();
       }
     };
     await negativeControl(`anonymous-${Math.random().toString(36).slice(2, 8)}`);
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
-        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, thinkMs: pace.think }));
+        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, thinkMs: pace.think, localAddress: userAddress(i, id) }));
       }
     });
     event(`steady: ${pace.users} users log in and use the app through each balancer (round robin, cookie affinity)`);

@@ -2,6 +2,7 @@
 // loopback), an optional bearer token, and a loop of check, write, read; every answer recorded against the phase
 // and the replica that served it.
 import { CookieJar } from 'tough-cookie';
+import { Agent, fetch } from 'undici';
 
 const EXCERPT = 160;
 /** How long kura-check waits for one answer: one that takes longer is not judged (see Recorder.timeout). */
@@ -115,8 +116,14 @@ export class Recorder {
 
 export class VirtualUser {
   /** `thinkMs`: the pause after each check, write and read, as a person's between two clicks. */
-  constructor({ id, name, scenario, base, recorder, replicaOf, thinkMs = 100 }) {
+  /**
+   * `localAddress`: the loopback address this user's connections come from, its own: the balancer puts it in
+   * X-Forwarded-For, so an app that limits logins or requests per client address sees people, not one client
+   * (with every user on one address, such an app was judged "breaks even with affinity").
+   */
+  constructor({ id, name, scenario, base, recorder, replicaOf, thinkMs = 100, localAddress }) {
     Object.assign(this, { id, name, scenario, base, recorder, replicaOf, thinkMs });
+    this.agent = new Agent(localAddress ? { localAddress } : {});
     this.jar = new CookieJar(undefined, { prefixSecurity: 'strict' }); // a __Host-/__Secure- misuse throws, with why
     this.step = 0;
     this.stopped = false;
@@ -146,7 +153,7 @@ export class VirtualUser {
       let response;
       let text = '';
       try {
-        response = await fetch(url, { method, headers: { ...headers, ...(cookie ? { cookie } : {}) }, body, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        response = await fetch(url, { method, headers: { ...headers, ...(cookie ? { cookie } : {}) }, body, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), dispatcher: this.agent });
         text = await response.text();
       } catch (error) {
         // kura-check's own limit, or the run ending: neither is an answer of the app, and neither is a loss.
@@ -305,7 +312,13 @@ export class VirtualUser {
       await this.#journey();
     } finally {
       this.finished = true;
+      this.close();
     }
+  }
+
+  /** Closes this user's connections (at once: nothing is waited for once its journey has ended). */
+  close() {
+    this.agent.destroy().catch(() => {});
   }
 
   async #journey() {
