@@ -130,6 +130,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const byAddress = new Map();
     // $upstream_addr lists every replica tried (", " retries, " : " internal redirects): the last one served.
     const replicaOf = (header) => byAddress.get((header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1)) ?? null;
+    // Replicas killed or told to stop: a request they cut (a 502 from nginx after it had connected) was cut by the
+    // stop, as a pod's own requests are when it ends without draining, not answered by the app (see VirtualUser).
+    const stopped = new Set();
+    const cutByStop = (header) => stopped.has((header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1));
 
     const current = [];
     const crashes = []; // replicas that exited by themselves, and in which phase
@@ -211,7 +215,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // session from a kept one, and every app would pass for stateless. Sent once through round robin, by a user
     // with a name of its own now, and again below with the name of a user who has logged in.
     const negativeControl = async (name, named = '') => {
-      const stranger = new VirtualUser({ id: 0, name, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, thinkMs: 0, localAddress: userAddress(2, 0) });
+      const stranger = new VirtualUser({ id: 0, name, scenario, base: `http://${listens[0]}`, recorder: new Recorder('negative control'), replicaOf, cutByStop, thinkMs: 0, localAddress: userAddress(2, 0) });
       try {
         for (const kind of ['check', ...(scenario.read ? ['read'] : [])]) {
           const passed = await stranger.passesWithoutLogin(kind);
@@ -229,7 +233,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     recorders.forEach((recorder, i) => {
       for (let id = 1; id <= pace.users; id += 1) {
         const name = `vu${id}-${Math.random().toString(36).slice(2, 8)}`;
-        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, thinkMs: pace.think, localAddress: userAddress(i, id) }));
+        people.push(new VirtualUser({ id, name, scenario, base: `http://${listens[i]}`, recorder, replicaOf, cutByStop, thinkMs: pace.think, localAddress: userAddress(i, id) }));
       }
     });
     event(`steady: ${pace.users} users log in and use the app through each balancer (round robin, cookie affinity)`);
@@ -270,6 +274,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const killed = current[victim.index];
     event(`SIGKILL replica ${victim.index + 1}, and a new one in its place (a new address, as a new pod has a new IP)`);
     disrupted();
+    stopped.add(killed.address);
     const dead = killed.stop('SIGKILL'); // a container takes a moment to go: its replacement need not wait
     endpoints.delete(killed.address);
     await reroute(); // Kubernetes notices the dead pod and takes it out of the endpoints
@@ -295,6 +300,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       disrupted();
       await reroute(); // one reload: the new replica in, the old one out, before it is told to stop
       const stopping = Date.now();
+      stopped.add(old.address);
       stops.push(
         old.stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000).then(({ signal }) => {
           const took = ((Date.now() - stopping) / 1000).toFixed(1);

@@ -121,8 +121,8 @@ export class VirtualUser {
    * X-Forwarded-For, so an app that limits logins or requests per client address sees people, not one client
    * (with every user on one address, such an app was judged "breaks even with affinity").
    */
-  constructor({ id, name, scenario, base, recorder, replicaOf, thinkMs = 100, localAddress }) {
-    Object.assign(this, { id, name, scenario, base, recorder, replicaOf, thinkMs });
+  constructor({ id, name, scenario, base, recorder, replicaOf, cutByStop = () => false, thinkMs = 100, localAddress }) {
+    Object.assign(this, { id, name, scenario, base, recorder, replicaOf, cutByStop, thinkMs });
     this.agent = new Agent(localAddress ? { localAddress } : {});
     this.jar = new CookieJar(undefined, { prefixSecurity: 'strict' }); // a __Host-/__Secure- misuse throws, with why
     this.step = 0;
@@ -168,8 +168,11 @@ export class VirtualUser {
       // A 502/504 from a replica nginx did connect to is that replica's answer (it dropped the connection, or sent
       // what nginx refused), not a replica gone: retried here, an app that drops the connection of a user whose
       // session it lacks reached the one that has it within 20 tries, and round robin looked fine.
+      // A replica that was killed or told to stop cut it: it is sent again too, as to a replica gone (a pod that ends
+      // without draining cuts its requests; an app judged on its sessions does not lose one by that).
       const connected = (response?.headers.get('x-kura-upstream-connect') ?? '-').split(/\s*[,:]\s+/).at(-1) !== '-';
-      if ((status === 0 || ((status === 502 || status === 504) && !connected)) && attempt < 20 && !this.stopped) {
+      const cut = (status === 502 || status === 504) && (!connected || this.cutByStop(response?.headers.get('x-kura-upstream')));
+      if ((status === 0 || cut) && attempt < 20 && !this.stopped) {
         this.recorder.balancerRetries += 1;
         await sleep(150);
         continue;
