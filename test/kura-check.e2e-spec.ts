@@ -539,6 +539,17 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(pids, { recursive: true, force: true });
   }, 60_000);
 
+  it('piped into a reader that goes away (| head -1): the run goes on and leaves nothing running', async () => {
+    // EPIPE on its next write ended kura-check at once, its replicas and nginx left running (found 2026-12-03).
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+      execFile('/bin/sh', ['-c', `"${process.execPath}" "${BIN}" "${fixture('jwt-cookie')}" --quick --host-base 250 2>&1 | head -1`], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve({ stdout: out }))),
+    );
+    expect(stdout).toMatch(/starting 3 replicas/);
+    // The shell waits for kura-check too: by now it has ended, and cleaned up.
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.249'], { encoding: 'utf8' })).toBe('');
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.250'], { encoding: 'utf8' })).toBe('');
+  }, 120_000);
+
   it('a check on a public page named after the user: exit 2, caught by the negative control with a logged-in name', async () => {
     const users = join(await mkdtemp(join(tmpdir(), 'kura-check-users-')), 'users.txt');
     await writeFile(users, '');

@@ -52,6 +52,10 @@ const integer = (name, min, max) => {
   return n;
 };
 
+// A reader that went away (`kura-check … | head`) makes every later write fail with EPIPE, which unhandled ended
+// kura-check at once and left its replicas and balancers running. What no one reads is dropped; the run goes on
+// and cleans up after itself.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 const progress = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ▸ ${line}\n`);
 /**
  * Ctrl-C, a CI job's timeout (SIGTERM), a closed terminal: said as "could not judge" is, with the signal's exit
