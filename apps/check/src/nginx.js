@@ -82,6 +82,12 @@ ${location}
 }
 
 /**
+ * The last address of an `$upstream_addr`-style header (`X-Kura-Upstream`, `X-Kura-Upstream-Connect`), which lists
+ * every upstream tried (", " retries, " : " internal redirects): the one that served, or undefined.
+ */
+export const lastUpstream = (header) => (header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1);
+
+/**
  * Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up.
  * `route(upstreams)` changes the replicas it sends to (a configuration reload), as Kubernetes changes a
  * Service's endpoints: a pod leaves them when it is told to stop, and joins them once it is ready.

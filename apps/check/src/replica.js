@@ -342,27 +342,14 @@ const accepts = (host, port) =>
     socket.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
   });
 
-async function answers(url) {
+/** The status `url` answers within 2 s (redirects not followed), or undefined when it answers nothing. */
+async function statusOf(url) {
   try {
     const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
-    return response.status >= 200 && response.status < 400;
+    return response.status;
   } catch {
-    return false;
-  }
-}
-
-/**
- * Without `ready`: whether the app, once it accepts connections, has stopped answering 503 (Service Unavailable,
- * "warming up"), as a readiness probe reads it. Any other answer, or none within 2 s, is ready: the port decides.
- */
-async function notWarmingUp(url) {
-  try {
-    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status !== 503;
-  } catch {
-    return true;
+    return undefined;
   }
 }
 
@@ -395,7 +382,11 @@ export async function waitReady(replica, scenario) {
       const last = whyItEnded(replica.logs);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}${portClashOf(replica.logs, replica.port)}`);
     }
-    const ready = scenario.ready ? await answers(`http://${replica.address}${scenario.ready}`) : (await accepts(replica.host, replica.port)) && (await notWarmingUp(`http://${replica.address}/`));
+    // Without `ready`: once the port accepts and `/` has stopped answering 503 ("warming up"), as a readiness
+    // probe reads 503; any other answer, or none within 2 s, and the port decides.
+    const ready = scenario.ready
+      ? (await statusOf(`http://${replica.address}${scenario.ready}`).then((status) => status >= 200 && status < 400))
+      : (await accepts(replica.host, replica.port)) && (await statusOf(`http://${replica.address}/`)) !== 503;
     if (ready) return;
     if (Date.now() - lookedAt >= WHERE_EVERY_MS) {
       lookedAt = Date.now();

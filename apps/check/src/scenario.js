@@ -2,8 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 
@@ -77,10 +76,10 @@ export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [] } 
   // session name and no value that names a session file in the save path: no file session. An app names its
   // session cookie in code (session_name()) as often as not, so the file is looked for too.
   const runsPhp = php !== undefined || (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start));
-  if (runsPhp) {
-    const path = phpSavePath(scenario, php);
-    const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID') || (path !== 'private' && cookieValues.some((value) => phpSessionFileExists(path, value)));
-    if (path !== 'private' && usedSessions) {
+  const path = runsPhp ? phpSavePath(scenario, php) : 'private';
+  if (path !== 'private') {
+    const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID') || cookieValues.some((value) => phpSessionFileExists(path, value));
+    if (usedSessions) {
       cautions.push(
         `PHP keeps file sessions in session.save_path, here ${path}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`,
       );

@@ -3,6 +3,7 @@
 // and the replica that served it.
 import { CookieJar } from 'tough-cookie';
 import { Agent, fetch } from 'undici';
+import { lastUpstream } from './nginx.js';
 
 const EXCERPT = 160;
 /** How long kura-check waits for one answer: one that takes longer is not judged (see Recorder.timeout). */
@@ -170,7 +171,7 @@ export class VirtualUser {
       // session it lacks reached the one that has it within 20 tries, and round robin looked fine.
       // A replica that was killed or told to stop cut it: it is sent again too, as to a replica gone (a pod that ends
       // without draining cuts its requests; an app judged on its sessions does not lose one by that).
-      const connected = (response?.headers.get('x-kura-upstream-connect') ?? '-').split(/\s*[,:]\s+/).at(-1) !== '-';
+      const connected = (lastUpstream(response?.headers.get('x-kura-upstream-connect')) ?? '-') !== '-';
       const cut = (status === 502 || status === 504) && (!connected || this.cutByStop(response?.headers.get('x-kura-upstream')));
       if ((status === 0 || cut) && attempt < 20 && !this.stopped) {
         this.recorder.balancerRetries += 1;
