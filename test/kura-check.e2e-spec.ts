@@ -1,6 +1,6 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -36,6 +36,7 @@ interface Report {
   error?: string;
   evidence: Evidence[];
   cautions: string[];
+  files?: { private: boolean; sharedHere?: string[]; shared: string[]; why?: string };
   events: { atSeconds: number; what: string }[];
   modes: Record<string, { logins: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
@@ -63,6 +64,7 @@ const nginx = installed('nginx', ['-v']);
 const php = installed('php', ['--version']);
 if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not installed (apt-get install nginx-light)');
 if (!php) console.warn('SKIPPING the kura-check PHP fixture: php is not installed (apt-get install php-cli)');
+const redis = installed('redis-server', ['--version']);
 const jdk = installed('javac', ['-version']);
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
@@ -103,6 +105,17 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(JSON.parse(stdout)).toMatchObject({ verdict: null, exitCode: 2 }); // one JSON object, not a verdict then an error
     expect(stderr).toBe(`kura-check: could not judge: --report ${dir}/ is a folder: give a file name, e.g. ${dir}/report.md\n`);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refuses a shared path that is relative or missing, in one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const file = join(dir, 'scenario.yaml');
+    const scenario = (shared: string) => `start: node server.js\nshared: [${JSON.stringify(shared)}]\nlogin: { path: /login }\ncheck: { path: /me }\n`;
+    await writeFile(file, scenario('sessions'));
+    expect((await check([file])).stderr).toBe(`kura-check: could not judge: invalid scenario ${file}: shared[0] sessions is not an absolute path\n`);
+    await writeFile(file, scenario(`${dir}/volume`));
+    const missing = await check([file]);
+    expect([missing.code, missing.stderr]).toEqual([2, `kura-check: could not judge: invalid scenario ${file}: shared[0] ${dir}/volume does not exist (create it before the run, as the volume would be)\n`]);
   });
 
   it('refuses an env value naming a variable of its own environment that is not set', async () => {
@@ -181,12 +194,23 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
   }, 120_000);
 
-  (php ? it : it.skip)('PHP file sessions in a folder every replica shares on this machine: never stateless, the caution said', async () => {
+  (php ? it : it.skip)('PHP file sessions in a folder every process here shares: each replica sees its own (needs affinity), no caution', async () => {
+    // In each replica's own view of the files, the folder -d session.save_path names is that replica's alone, as
+    // in a pod: judged, not cautioned about.
+    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
+    const report = await judged('php-shared-sessions', 116, 'needs affinity', { env: { KURA_CHECK_PHP_SESSIONS: sessions } });
+    expect(report.cautions).toEqual([]);
+    expect(await readdir(sessions)).toEqual([]); // nothing reached the real folder
+    await rm(sessions, { recursive: true, force: true });
+  }, 120_000);
+
+  (php ? it : it.skip)('--shared-files, PHP file sessions in a folder every replica shares: never stateless, the caution said', async () => {
     // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
     // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
+    // Where replicas cannot have their own view of the files (--shared-files here), the caution still says so.
     const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
     const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
-    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187', '--shared-files'], { KURA_CHECK_PHP_SESSIONS: sessions });
     // Nothing lost: exit 2, "could not judge on this machine". A loss stands as a verdict (exit 1) with the
     // caution beside it: once in about ten runs on a busy machine a read answered 401 during the rolling restart
     // (PHP's built-in server ends at once on SIGTERM; the cause inside PHP is not pinned down). Never exit 0.
@@ -199,11 +223,16 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
-  (php ? it : it.skip)('PHP file sessions started through a script: never stateless (PHP is seen by what runs)', async () => {
+  (php ? it : it.skip)("PHP file sessions in php.ini's folder (Debian's /var/lib/php/sessions), started through a script: needs affinity", async () => {
+    const report = await judged('php-wrapper', 126, 'needs affinity');
+    expect(report.cautions).toEqual([]);
+  }, 120_000);
+
+  (php ? it : it.skip)('--shared-files, PHP file sessions started through a script: never stateless (PHP is seen by what runs)', async () => {
     // start: exec ./serve.sh gave "stateless", exit 0, with Debian's shared /var/lib/php/sessions (found by a
     // review, 2026-12-03). Where php.ini names a shared folder: the caution and exit 2; where it leaves the temp
     // folder (each replica's own): needs affinity.
-    const { code, report, stderr } = await check([fixture('php-wrapper'), '--quick', '--json', '--host-base', '196']);
+    const { code, report, stderr } = await check([fixture('php-wrapper'), '--quick', '--json', '--host-base', '196', '--shared-files']);
     expect([1, 2]).toContain(code);
     if (code === 2) expect(stderr.trim().split('\n').at(-1)).toMatch(/^kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: PHP keeps file sessions in session\.save_path, here \/\S+: /);
     else expect(report.verdict).toBe('needs affinity');
@@ -215,20 +244,20 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.cautions).toEqual([]);
   }, 120_000);
 
-  (php ? it : it.skip)('PHP configured through PHPRC, sessions in a shared folder: never stateless, the caution names that folder', async () => {
+  (php ? it : it.skip)('--shared-files, PHP configured through PHPRC, sessions in a shared folder: never stateless, the caution names that folder', async () => {
     const sessions = await mkdtemp(join(tmpdir(), 'kura-check-phprc-sessions-'));
     const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
-    const { code, report, stderr } = await check([fixture('php-phprc'), '--quick', '--json', '--host-base', '66'], { KURA_CHECK_PHP_SESSIONS: sessions });
+    const { code, report, stderr } = await check([fixture('php-phprc'), '--quick', '--json', '--host-base', '66', '--shared-files'], { KURA_CHECK_PHP_SESSIONS: sessions });
     // As for -d session.save_path above: exit 2 when nothing was lost, a loss (rarely, PHP's server on SIGTERM) stands with the caution.
     if (code === 2) expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
     else expect([code, report.cautions]).toEqual([1, [caution]]);
     await rm(sessions, { recursive: true, force: true });
   }, 120_000);
 
-  (php ? it : it.skip)("PHP sessions named in code (session_name) in php.ini's shared folder: never stateless, found by their files", async () => {
+  (php ? it : it.skip)("--shared-files, PHP sessions named in code (session_name) in php.ini's shared folder: never stateless, found by their files", async () => {
     // "stateless", exit 0: the caution looked only for a cookie named PHPSESSID (found by a review, 2026-12-03).
     const savePath = execFileSync('php', ['-r', 'echo ini_get("session.save_path");'], { encoding: 'utf8' }).split(';').at(-1)!;
-    const { code, report, stderr } = await check([fixture('php-session-name'), '--quick', '--json', '--host-base', '16']);
+    const { code, report, stderr } = await check([fixture('php-session-name'), '--quick', '--json', '--host-base', '16', '--shared-files']);
     if (!savePath.startsWith('/')) {
       expect(report.verdict).toBe('needs affinity'); // a php.ini that leaves the temp folder: each replica's own
       return;
@@ -236,6 +265,63 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     const caution = `PHP keeps file sessions in session.save_path, here ${savePath}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
     if (code === 2) expect(stderr.trim().split('\n').at(-1)).toBe(`kura-check: could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution}`);
     else expect([code, report.cautions]).toEqual([1, [caution]]);
+  }, 120_000);
+
+  it('sessions as files at a path in the code (/tmp/…): each replica sees its own files (needs affinity), nothing written to the real /tmp', async () => {
+    // "stateless", exit 0: every replica wrote to this machine's one /tmp, where pods each have their own (the
+    // README's Limits said so, "a Node app writing sessions to /tmp/sessions").
+    const path = '/tmp/kura-check-fixed-path-sessions';
+    await rm(path, { recursive: true, force: true });
+    const report = await judged('fixed-path-sessions', 146, 'needs affinity');
+    expect(report.files).toMatchObject({ private: true, sharedHere: [], shared: [] });
+    expect(existsSync(path)).toBe(false);
+  }, 120_000);
+
+  it('--shared-files: the same app on this machine\'s shared files passes for stateless (what the private view prevents), and says so', async () => {
+    const path = '/tmp/kura-check-fixed-path-sessions';
+    const report = await judged('fixed-path-sessions', 146, 'stateless', { args: ['--shared-files'] });
+    expect(report.files).toEqual({ private: false, why: '--shared-files', shared: [] });
+    expect(existsSync(path)).toBe(true);
+    await rm(path, { recursive: true, force: true });
+  }, 120_000);
+
+  it("where replicas cannot have views of their own (no util-linux unshare here): they share this machine's files, and the report says why", async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'kura-check-path-'));
+    await symlink(process.execPath, join(bin, 'node'));
+    await symlink(execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim(), join(bin, 'nginx'));
+    const path = '/tmp/kura-check-fixed-path-sessions';
+    await rm(path, { recursive: true, force: true });
+    const report = await judged('fixed-path-sessions', 146, 'stateless', { env: { PATH: bin } });
+    expect(report.files).toEqual({ private: false, why: 'unshare is not installed (util-linux)', shared: [] });
+    await rm(path, { recursive: true, force: true });
+    await rm(bin, { recursive: true, force: true });
+  }, 120_000);
+
+  it("sessions as files above the app's folder (../../sessions, kura-check's run folder): needs affinity", async () => {
+    await judged('parent-path-sessions', 156, 'needs affinity');
+  }, 120_000);
+
+  it('sessions as files on a folder the scenario names in shared (a volume every pod mounts): stateless', async () => {
+    const volume = await mkdtemp(join(tmpdir(), 'kura-check-volume-'));
+    const report = await judged('shared-volume-sessions', 161, 'stateless', { env: { KURA_CHECK_SESSIONS_VOLUME: volume } });
+    expect(report.files).toMatchObject({ private: true, sharedHere: [], shared: [volume] });
+    expect((await readdir(volume)).length).toBeGreaterThan(0); // the replicas wrote to the real folder
+    await rm(volume, { recursive: true, force: true });
+  }, 120_000);
+
+  (redis ? it : it.skip)('sessions in a Redis reached through a Unix socket in /tmp: the socket stays reachable in every view, stateless', async () => {
+    // An overlay hides a socket's server (connecting through it is refused): the sockets servers listen on are
+    // passed through, as a database is reachable from every pod.
+    const dir = await mkdtemp(join(tmpdir(), 'kura-check-redis-socket-'));
+    const socket = join(dir, 'redis.sock');
+    const server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      await judged('unix-socket-sessions', 31, 'stateless', { env: { KURA_CHECK_REDIS_SOCKET: socket } });
+    } finally {
+      server.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   (php ? it : it.skip)('a PHP app that never starts a session: stateless, no caution', async () => {

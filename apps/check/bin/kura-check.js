@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
+// kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N] [--shared-files]
 // Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
 import { access, constants, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -9,13 +9,15 @@ import { toJSON, toMarkdown, toSvg, toText } from '../src/report.js';
 import { CannotJudge, loadScenario } from '../src/scenario.js';
 import { EXIT } from '../src/verdict.js';
 
-const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N]
+const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N] [--shared-files]
   --quick        a short run (6-20 s, as the app starts), for CI
   --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
   --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
   --replicas N   override the scenario's replicas (2-9)
   --users N      virtual users per balancer (default 8, --quick 4)
   --host-base N  replicas on 127.0.0.N, N+1, ... (replacements on 127.0.1.N, ...) and the balancer on 127.0.0.(N-1) (default 11)
+  --shared-files replicas write to this machine's own files outside their folders, as one process would (default:
+                 each replica's own view, as a pod's; see the README)
 exit code: 0 stateless, 1 not stateless, 2 could not judge`;
 
 let args;
@@ -29,6 +31,7 @@ try {
       replicas: { type: 'string' },
       users: { type: 'string' },
       'host-base': { type: 'string' },
+      'shared-files': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,7 +74,7 @@ const interrupted = (signal, exitCode) => {
 /** The run and its one result on stdout; nothing once interrupted (said when it came, and what it broke is not what the app did). */
 async function main() {
   try {
-    const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 250), progress, interrupted };
+    const options = { quick: values.quick, replicas: integer('replicas', 2, 9), users: integer('users', 1, 200), hostBase: integer('host-base', 2, 250), sharedFiles: values['shared-files'], progress, interrupted };
     const scenario = await loadScenario(positionals[0]);
     // Before the run, not after it: a report that cannot be written would throw the run's result away.
     if (values.report) {

@@ -1,11 +1,13 @@
 // One replica of any app, isolated as a pod would be: its own loopback address and port, its own TMPDIR and
-// HOME, and its own copy of the app's folder (dependency folders are linked, not copied). A replacement starts
-// from a fresh copy, as a new pod starts from its image.
+// HOME, its own copy of the app's folder (dependency folders are linked, not copied) and, where Linux allows it,
+// its own view of the machine's files (private-files.js). A replacement starts from a fresh copy, as a new pod
+// starts from its image.
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isolatedCommand, viewRoot } from './private-files.js';
 import { CannotJudge } from './scenario.js';
 
 /** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
@@ -103,7 +105,7 @@ export function portClashOf(logs, port) {
 export async function phpOf(replica) {
   if (replica.container) return undefined; // a container: its own file system
   for (const pid of await markedProcesses(replica.dir)) {
-    const exePath = await readlink(`/proc/${pid}/exe`).catch(() => '');
+    const exePath = replica.outside(await readlink(`/proc/${pid}/exe`).catch(() => ''));
     const exe = exePath.split('/').at(-1);
     if (!/^(php|frankenphp)/.test(exe)) continue;
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
@@ -117,7 +119,7 @@ export async function phpOf(replica) {
     };
     const given = { savePath: setting('session.save_path'), sessionName: setting('session.name'), replicaDir: replica.dir };
     if (!/^php[\d.]*$/.test(exe)) return given;
-    return { ...given, ...(await askPhpCli(pid, exePath, argv)) };
+    return { ...given, ...(await askPhpCli(pid, exePath, argv, replica.outside)) };
   }
   return undefined;
 }
@@ -143,14 +145,14 @@ export function phpConfigArguments(argv) {
  * session.save_path and session.name as PHP process `pid` has them, asked of its own binary with its own
  * configuration (arguments, working folder, environment); {} when that cannot be told.
  */
-async function askPhpCli(pid, exePath, argv) {
+async function askPhpCli(pid, exePath, argv, outside) {
   // Its whole environment: PHPRC and PHP_INI_SCAN_DIR find the files, and php.ini may name any variable (${SESSIONS}).
   const environ = (await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
   const env = Object.fromEntries(environ.map((entry) => entry.split(/=(.*)/s)));
-  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  const cwd = outside(await readlink(`/proc/${pid}/cwd`).catch(() => ''));
   const code = 'echo ini_get("session.save_path"), "\\n", ini_get("session.name");';
   return new Promise((done) => {
-    execFile(exePath, [...phpConfigArguments(argv), '-r', code], { cwd, env, timeout: 5000, encoding: 'utf8' }, (error, stdout) => {
+    execFile(exePath, [...phpConfigArguments(argv), '-r', code], { cwd: cwd || undefined, env, timeout: 5000, encoding: 'utf8' }, (error, stdout) => {
       if (error) return done({});
       const [savePath, sessionName] = stdout.split('\n');
       done({ savePath, sessionName: sessionName || undefined });
@@ -189,10 +191,11 @@ const substitute = (text, values) => text.replace(/\{(host|port)\}/g, (_, key) =
 
 /**
  * Starts replica `index` (`generation` counts its replacements) at host:port from a fresh copy of
- * `scenario.cwd` under `work`, or, for a scenario with `image`, as a container of `runtime` (container.js).
+ * `scenario.cwd` under `work`, or, for a scenario with `image`, as a container of `runtime` (container.js); in a
+ * view of the files of its own when `files.private` (private-files.js `privateFiles`).
  * Returns { index, host, port, address, child, logs, exited, stop(signal, graceMs), misplaced() }.
  */
-export async function startReplica({ scenario, runtime, work, index, generation, host, port }) {
+export async function startReplica({ scenario, runtime, work, index, generation, host, port, files }) {
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
@@ -212,7 +215,9 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   const java = `${extra.JAVA_TOOL_OPTIONS ? `${extra.JAVA_TOOL_OPTIONS} ` : ''}-Djava.io.tmpdir=${tmp} -Duser.home=${home}`;
   const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, JAVA_TOOL_OPTIONS: java, [MARK]: mark };
   // Its own process group, so that a signal reaches the app and not only the shell that started it.
-  const child = spawn('/bin/sh', ['-c', substitute(scenario.start, { host, port })], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = substitute(scenario.start, { host, port });
+  const [file, args] = files?.private ? await isolatedCommand({ dir, app, start, shared: scenario.shared, userNamespace: files.userNamespace, unshare: files.unshare }) : ['/bin/sh', ['-c', start]];
+  const child = spawn(file, args, { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, 'output.log'));
   const logs = [];
   for (const stream of [child.stdout, child.stderr]) {
@@ -275,7 +280,10 @@ export async function startReplica({ scenario, runtime, work, index, generation,
     const what = addresses.some((address) => address.endsWith(`:${port}`)) ? 'HOST' : 'PORT';
     return `the app ignored ${what}: replica ${index + 1} (${replica.address}) was told HOST=${host} PORT=${port} but listens on ${addresses.join(', ')}`;
   };
-  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, leftBehind, dir, stopping: false };
+  /** A path one of its processes names (/proc/PID/exe, cwd), as it is seen from here. */
+  const view = files?.private ? viewRoot(dir) : undefined;
+  const outside = (path) => (view && path.startsWith(`${view}/`) ? path.slice(view.length) : path);
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, leftBehind, outside, dir, stopping: false };
   return replica;
 }
 

@@ -55,6 +55,9 @@ export function toJSON(scenario, result) {
     evidence,
     refusedCookies: Object.values(refusedCookies),
     cautions: result.cautions ?? cautionsOf(scenario),
+    // What the replicas shared of this machine's files: `private` (each its own view), `sharedHere` (folders the
+    // kernel would not overlay), `shared` (the scenario's), `why` (when not private). Absent for an image.
+    ...(result.files ? { files: result.files } : {}),
     events: result.events,
   };
 }
@@ -95,6 +98,14 @@ export function serverErrorLines(json) {
     });
 }
 
+/** What the replicas share of this machine's files, in words (`files`: privateFiles' answer). */
+export function filesLine(files, shared = []) {
+  const declared = shared.length ? `; shared, as the scenario says: ${shared.join(', ')}` : '';
+  if (!files.private) return `each replica has its own copy of the app, TMPDIR and HOME; anything else it writes (a fixed path: /tmp/…, /var/…) every replica shares here, where pods would not (${files.why})${declared}`;
+  const refused = files.sharedHere?.length ? `; shared as they are, the kernel would not overlay them: ${files.sharedHere.join(', ')}` : '';
+  return `each replica's own: it sees this machine's files as they are, and what it writes outside its folder (/tmp/…, /var/…) only it sees, as a pod${refused}${declared}`;
+}
+
 /** Cookies the users' jar refused, as a browser would: one line each. */
 export function refusedCookieLines(refused = []) {
   return refused.map((r) => `- cookie refused ${r.count} time${r.count === 1 ? '' : 's'}, as a browser refuses it: Set-Cookie: ${r.header} (${r.reason})`);
@@ -111,6 +122,7 @@ function evidenceLines(json) {
 export function toText(json) {
   return [
     `kura-check: ${json.app}, ${json.replicas} replicas, ${json.users} users, ${json.seconds} s`,
+    ...(json.files ? [`files: ${filesLine(json.files, json.files.shared)}`] : []),
     '',
     phaseTable(json),
     '',
@@ -149,6 +161,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
     '',
+    ...(json.files ? [`Files: ${filesLine(json.files, json.files.shared)}.`, ''] : []),
     '## Requests and failures by balancer and phase',
     '',
     ...(chart ? [`![requests as expected and failed, by balancer and phase](${chart})`, ''] : []),

@@ -6,6 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastUpstream, startNginx } from './nginx.js';
+import { privateFiles } from './private-files.js';
+import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded } from './replica.js';
 import { CannotJudge, cautionsOf } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
@@ -43,6 +45,13 @@ const userAddress = (mode, id) => `127.200.${mode}.${id + 1}`;
 /** Checks each user makes, at least, before steady traffic is judged. */
 const STEADY_CHECKS = 3;
 
+/** What `--json` says of the files (`files` in report.js). */
+const filesReport = (files, shared = []) => ({
+  private: files.private,
+  ...(files.private ? { sharedHere: files.sharedHere, userNamespace: files.userNamespace } : { why: files.why }),
+  shared,
+});
+
 function nginxInstalled() {
   try {
     execFileSync('nginx', ['-v'], { stdio: 'ignore' });
@@ -61,7 +70,7 @@ function nginxInstalled() {
  * do cannot reach the other's sessions (distinct users), and every kill and restart is seen by both, in half
  * the time two runs one after the other would take.
  */
-export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
+export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, sharedFiles = false, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
   if (!nginxInstalled()) throw new CannotJudge('nginx is not installed (apt-get install nginx-light): kura-check uses it as the balancer');
   const runtime = scenario.image ? await import('./container.js').then((m) => m.containerRuntime(scenario)) : undefined;
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
@@ -112,6 +121,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   }
 
   try {
+    // Each replica's own view of the machine's files, as each pod has its image's (tried once here); else what
+    // isolation TMPDIR, HOME and the copy give, and the cautions (scenario.js) look for what replicas share.
+    const files = scenario.image ? undefined : sharedFiles ? { private: false, why: '--shared-files' } : await privateFiles(work, { shared: scenario.shared });
     const slots = [];
     for (let index = 0; index < replicas; index += 1) {
       const host = `127.0.0.${hostBase + index}`;
@@ -139,7 +151,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     let currentPhase = 'steady';
     const launch = async (slot) => {
       byAddress.set(addressOf(slot), slot.index + 1);
-      const replica = await start(() => startReplica({ scenario, runtime, work, ...slot }), (started) => running.add(started));
+      const replica = await start(() => startReplica({ scenario, runtime, work, files, ...slot }), (started) => running.add(started));
       replica.exited.then(({ code, signal }) => {
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
         if (!replica.stopping) {
@@ -157,6 +169,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       return replica;
     };
     progress(`starting ${replicas} replicas of ${scenario.name}${scenario.image ? ` (${runtime.name} image ${scenario.image})` : ''}: ${slots.map(addressOf).join(', ')}`);
+    if (files) progress(`files: ${filesLine(files, scenario.shared)}`);
     await Promise.all(slots.map(launch));
     event(`${replicas} replicas ready`);
     // PHP is recognised by what runs, not by the words of `start` (a script, composer, make may start it).
@@ -355,9 +368,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       php,
       sessionCookies: new Set(recorders.flatMap((recorder) => [...recorder.cookieNames])),
       cookieValues: recorders.flatMap((recorder) => [...recorder.cookieValues]),
+      files,
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.

@@ -1,8 +1,8 @@
 // A scenario file (YAML or JSON) read, checked against scenario.schema.json, and given its defaults.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 
@@ -51,6 +51,8 @@ function phpSavePath(scenario, seen) {
   return value === '' || !value.startsWith('/') ? 'private' : value;
 }
 
+const within = (path, folder) => path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`);
+
 /** PHP's session id characters (session.sid_bits_per_character 4, 5 or 6). */
 const PHP_SESSION_ID = /^[a-zA-Z0-9,-]{16,256}$/;
 
@@ -69,7 +71,7 @@ function phpSessionFileExists(path, value) {
  * replicas share here that pods would not (see "Limits" in the README). It looks at the value the app will use,
  * not at whether the scenario mentions it: `-d session.save_path=/tmp` is as shared as Debian's default.
  */
-export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [] } = {}) {
+export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [], files } = {}) {
   const cautions = [];
   // `php`: what the run saw of a PHP process in a replica (see replica.js phpOf); without it, `start` is read.
   // `sessionCookies`: the cookie names the app set, when known; `cookieValues`: their values. No cookie by PHP's
@@ -77,7 +79,10 @@ export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [] } 
   // session cookie in code (session_name()) as often as not, so the file is looked for too.
   const runsPhp = php !== undefined || (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start));
   const path = runsPhp ? phpSavePath(scenario, php) : 'private';
-  if (path !== 'private') {
+  // Shared here only where the replicas share it: not in a view of their own (but for a folder the kernel would not
+  // overlay), and not where the scenario says pods share it too (a volume every pod mounts).
+  const sharedHere = path !== 'private' && (!files?.private || files.sharedHere.some((folder) => within(path, folder))) && !(scenario.shared ?? []).some((folder) => within(path, folder));
+  if (sharedHere) {
     const usedSessions = sessionCookies === undefined || sessionCookies.has(php?.sessionName ?? 'PHPSESSID') || cookieValues.some((value) => phpSessionFileExists(path, value));
     if (usedSessions) {
       cautions.push(
@@ -114,6 +119,7 @@ export function checkScenario(value, file = 'scenario') {
     const line = startAndImage ? 'give "start" or "image", not both' : neither ? 'the scenario needs "start" (or "image")' : oneLine(validate.errors);
     throw new CannotJudge(`invalid scenario ${file}: ${line}`);
   }
+  if (scenario.shared && scenario.image) throw new CannotJudge(`invalid scenario ${file}: shared is for start; an image's containers share only what kura-check gives them`);
   // A read that does not name the step it must show passes on any answer that has the rest (a cart, any cart):
   // a write lost with its replica is never seen, and state kept in one process passes for stateless.
   if (scenario.read && !/\{step(-\d+)?\}/.test(scenario.read.contains ?? '')) {
@@ -127,22 +133,38 @@ export function checkScenario(value, file = 'scenario') {
  * store started beforehand); the replicas see nothing else of it.
  */
 export function expandEnv(env, file = 'scenario') {
-  return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => [
-      key,
-      String(value).replace(/\$\{(\w+)\}/g, (_, name) => {
-        // Filled now, from kura-check's own environment: a replica's own HOME or PORT would come out as kura-check's,
-        // one folder or port every replica shares.
-        if (PER_REPLICA.has(name)) {
-          throw new CannotJudge(
-            `invalid scenario ${file}: env.${key} uses \${${name}}, which would be kura-check's own ${name}, not the replica's: use $${name} in start (the replica's), or a path relative to the app`,
-          );
-        }
-        if (process.env[name] === undefined) throw new CannotJudge(`invalid scenario ${file}: env.${key} uses \${${name}}, which is not set`);
-        return process.env[name];
-      }),
-    ]),
-  );
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, expanded(String(value), `env.${key}`, file)]));
+}
+
+/** `text` with each `${NAME}` filled from kura-check's own environment; `where` names it in messages. */
+function expanded(text, where, file) {
+  return text.replace(/\$\{(\w+)\}/g, (_, name) => {
+    // Filled now, from kura-check's own environment: a replica's own HOME or PORT would come out as kura-check's,
+    // one folder or port every replica shares.
+    if (PER_REPLICA.has(name)) {
+      throw new CannotJudge(
+        `invalid scenario ${file}: ${where} uses \${${name}}, which would be kura-check's own ${name}, not the replica's: use $${name} in start (the replica's), or a path relative to the app`,
+      );
+    }
+    if (process.env[name] === undefined) throw new CannotJudge(`invalid scenario ${file}: ${where} uses \${${name}}, which is not set`);
+    return process.env[name];
+  });
+}
+
+/**
+ * `shared` made paths: `${NAME}` filled as in `env`, each absolute, existing, and resolved through links (the
+ * mount takes the real place).
+ */
+async function sharedPaths(shared, file) {
+  const paths = [];
+  for (const [i, value] of shared.entries()) {
+    const path = expanded(value, `shared[${i}]`, file);
+    if (!isAbsolute(path)) throw new CannotJudge(`invalid scenario ${file}: shared[${i}] ${path} is not an absolute path`);
+    const real = await realpath(path).catch(() => undefined);
+    if (!real) throw new CannotJudge(`invalid scenario ${file}: shared[${i}] ${path} does not exist (create it before the run, as the volume would be)`);
+    paths.push(real);
+  }
+  return paths;
 }
 
 /** Reads a YAML or JSON scenario file; relative `cwd` is taken from the file's folder. */
@@ -162,6 +184,7 @@ export async function loadScenario(file) {
   }
   const scenario = checkScenario(value, file);
   scenario.env = expandEnv(scenario.env ?? {}, file);
+  if (scenario.shared) scenario.shared = await sharedPaths(scenario.shared, file);
   scenario.name ??= basename(path).replace(/\.(ya?ml|json)$/, '');
   scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
   if (!(await stat(scenario.cwd).then((s) => s.isDirectory(), () => false))) throw new CannotJudge(`invalid scenario ${file}: cwd ${scenario.cwd} is not a folder`);

@@ -38,6 +38,12 @@ describe('a scenario, checked before anything runs', () => {
     expect(refusal(neither)).toBe('invalid scenario scenario.yaml: the scenario needs "start" (or "image")');
   });
 
+  it('refuses shared beside an image (its containers share only what kura-check gives them)', () => {
+    const { start: _, ...rest } = minimal;
+    expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080, shared: ['/srv'] })).toBe("invalid scenario scenario.yaml: shared is for start; an image's containers share only what kura-check gives them");
+    expect(refusal({ ...minimal, shared: ['/srv'] })).toBeUndefined();
+  });
+
   it('takes an image with its port, and refuses an image without one', () => {
     const { start: _, ...rest } = minimal;
     expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080 })).toBeUndefined();
@@ -154,6 +160,21 @@ describe('the PHP caution, from what ran', () => {
     expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh' }, { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['PHPSESSID']) })).toEqual([
       expect.stringMatching(/^PHP keeps file sessions in session\.save_path, here \/var\/lib\/php\/sessions: /),
     ]);
+  });
+
+  it("says nothing where each replica has its own view of the files, unless the kernel left that folder shared", () => {
+    const used = { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['PHPSESSID']) };
+    const scenario = { ...minimal, start: 'exec ./serve.sh' };
+    expect(cautionsOf(scenario, { ...used, files: { private: true, sharedHere: [] } })).toEqual([]);
+    expect(cautionsOf(scenario, { ...used, files: { private: true, sharedHere: ['/var'] } })).toEqual([expect.stringContaining('here /var/lib/php/sessions:')]);
+    expect(cautionsOf(scenario, { ...used, files: { private: true, sharedHere: ['/var/lib/php/sessions-old'] } })).toEqual([]);
+    expect(cautionsOf(scenario, { ...used, files: { private: false, why: '--shared-files' } })).toEqual([expect.stringContaining('here /var/lib/php/sessions:')]);
+  });
+
+  it('says nothing for a save path the scenario declares shared, as a volume every pod mounts', () => {
+    const used = { php: seen('/srv/sessions/php'), sessionCookies: new Set(['PHPSESSID']) };
+    expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh', shared: ['/srv/sessions'] }, used)).toEqual([]);
+    expect(cautionsOf({ ...minimal, start: 'exec ./serve.sh', shared: ['/srv/sess'] }, used)).toEqual([expect.stringContaining('here /srv/sessions/php:')]);
   });
 
   it("says nothing for a save path in the replica's own folder, or when no PHP session cookie was ever set", () => {

@@ -1,0 +1,167 @@
+// Each replica's own view of this machine's files, as a pod has its image's: a mount namespace (Linux, util-linux's
+// `unshare`) in which every top-level folder is an overlay of the real one, so a replica reads the machine as it is
+// and what it writes outside its own folder (/tmp/sessions, PHP's /var/lib/php/sessions, ../../sessions.db) is its
+// own, in memory, gone with it. What pods do share stays shared: the network (loopback servers), the Unix sockets
+// servers listen on (a database's, php-fpm's), /proc, /sys, /dev, and the folders a scenario names in `shared` (a
+// volume every pod mounts: NFS, EFS). No library does this for a command line; bubblewrap would, but Debian 12's
+// has no overlays, and `unshare` and `mount` are on every Linux that has a shell.
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Top-level folders passed through as they are: the kernel's views, and the devices (/dev/shm made private). */
+const PASSED_THROUGH = new Set(['/proc', '/sys', '/dev']);
+/** The folder, inside a replica's, where its view is built (a tmpfs, seen only in the replica's namespace). */
+const VIEW = 'files';
+/** Where the script notes a folder it could not make private (the overlay refused it), in the replica's folder. */
+const NOTE = 'shared-folders';
+
+/** Where the view is built, `mount` and the rest are looked for first in the system's folders (whatever PATH `env` gives the app). */
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const quote = (text) => `'${String(text).replaceAll("'", "'\\''")}'`;
+const under = (path, folder) => path === folder || path.startsWith(folder === '/' ? '/' : `${folder}/`);
+const isRoot = () => process.getuid?.() === 0;
+
+/** Mount points as /proc/self/mountinfo names them (its octal escapes undone). */
+async function mountPoints() {
+  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ')[4].replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))));
+}
+
+/** The Unix sockets servers listen on here (paths that exist and are sockets): they stay reachable, as services. */
+async function listeningSockets() {
+  const text = await readFile('/proc/net/unix', 'utf8').catch(() => '');
+  const paths = new Set();
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // Flags 00010000: accepting connections; the path is the rest of the line (it may hold spaces).
+    const path = fields.slice(7).join(' ');
+    if (fields[3] === '00010000' && path.startsWith('/')) paths.add(path);
+  }
+  const sockets = [];
+  for (const path of paths) if (await stat(path).then((s) => s.isSocket(), () => false)) sockets.push(path);
+  return sockets;
+}
+
+/**
+ * The shell script that builds replica `dir`'s view and runs `start` in it, from `app` (see the top of this file).
+ * Run as `unshare --mount /bin/sh -c <script>`, or in a user namespace of the user's own (`userNamespace`: `--user
+ * --map-root-user`, and `start` then runs as the user again, in a second one that maps it back).
+ */
+async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
+  const view = join(dir, VIEW);
+  const root = join(view, 'root');
+  const layers = join(view, 'layers');
+  const lines = [
+    'set -e',
+    // The app's PATH back before `start` (a shell variable, not exported: the app does not see it).
+    `kura_check_path=$PATH; PATH=${SYSTEM_PATH}:$PATH`,
+    `mount -t tmpfs -o mode=0755 kura-check-replica ${quote(view)}`,
+    `mkdir ${quote(root)} ${quote(layers)}`,
+  ];
+  const overlaid = [];
+  for (const name of (await readdir('/')).sort()) {
+    const path = `/${name}`;
+    const at = quote(join(root, name));
+    const entry = await lstat(path).catch(() => undefined);
+    if (!entry) continue;
+    if (entry.isSymbolicLink()) lines.push(`ln -s ${quote(await readlink(path))} ${at}`);
+    else if (entry.isDirectory() && PASSED_THROUGH.has(path)) lines.push(`mkdir ${at}`, `mount --rbind ${quote(path)} ${at}`);
+    else if (entry.isDirectory()) {
+      overlaid.push(path);
+      const [upper, work] = [join(layers, name), join(layers, `${name}.work`)];
+      // Where the kernel refuses an overlay (a user namespace over a folder with mounts inside, an old kernel),
+      // the folder is shared as it is, and noted: kura-check says so, and the PHP caution looks there.
+      lines.push(
+        `mkdir ${at} ${quote(upper)} ${quote(work)}`,
+        `mount -t overlay kura-check-replica -o ${quote(`lowerdir=${path},upperdir=${upper},workdir=${work}`)} ${at} 2>/dev/null || { echo ${quote(path)} >> ${quote(join(dir, NOTE))}; mount --rbind ${quote(path)} ${at}; }`,
+      );
+    } else if (entry.isFile()) lines.push(`touch ${at}`, `mount --bind ${quote(path)} ${at}`);
+  }
+  // POSIX shared memory is each pod's own too.
+  lines.push(`mount -t tmpfs -o mode=1777 kura-check-shm ${quote(join(root, 'dev/shm'))} 2>/dev/null || true`);
+  // Mounts inside an overlaid folder (an overlay shows only its lower folder's own file system): as they are.
+  const inside = (await mountPoints()).filter((path) => path !== '/' && overlaid.some((folder) => under(path, folder)) && !overlaid.includes(path));
+  const outermost = inside.filter((path) => !inside.some((other) => other !== path && under(path, other)));
+  for (const path of outermost.sort()) lines.push(`mount --rbind ${quote(path)} ${quote(root + path)} 2>/dev/null || true`);
+  // (Those in folders passed through or mounted as they are are there already.)
+  const reached = [...PASSED_THROUGH, ...outermost, ...shared];
+  for (const path of await listeningSockets()) {
+    if (!reached.some((folder) => under(path, folder))) lines.push(`mount --bind ${quote(path)} ${quote(root + path)} 2>/dev/null || true`);
+  }
+  for (const path of shared) lines.push(`mount --rbind ${quote(path)} ${quote(root + path)}`);
+  // The replica's own folder is the real one: its copy of the app, its TMPDIR and HOME, as before.
+  lines.push(`mount --bind ${quote(dir)} ${quote(root + dir)}`, 'cd /');
+  const user = userNamespace ? `--user --map-user=${process.getuid()} --map-group=${process.getgid()} ` : '';
+  lines.push('PATH=$kura_check_path', `exec ${quote(unshare)} ${user}--root=${quote(root)} --wd=${quote(app)} /bin/sh -c ${quote(start)}`);
+  return lines.join('\n');
+}
+
+/**
+ * The command that runs `start` for replica `dir` in its own view of the files: [file, args] for spawn.
+ * `shared`: absolute paths every replica shares as it is (the scenario's `shared`); `userNamespace`: as
+ * `privateFiles` found it must be.
+ */
+export async function isolatedCommand({ dir, app, start, shared = [], userNamespace = false, unshare }) {
+  await mkdir(join(dir, VIEW), { recursive: true });
+  const script = await viewScript({ dir, app, start, shared, userNamespace, unshare });
+  return [unshare, [...(userNamespace ? ['--user', '--map-root-user'] : []), '--mount', '/bin/sh', '-c', script]];
+}
+
+/** util-linux's `unshare` as kura-check's own PATH finds it (an app's `env` may give it another PATH), or undefined. */
+async function findUnshare() {
+  for (const folder of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const path = join(folder, 'unshare');
+    if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
+  }
+  return undefined;
+}
+
+/** The view's folder inside a replica's: what its processes' paths (/proc/PID/exe, cwd) start with, seen from here. */
+export const viewRoot = (dir) => join(dir, VIEW, 'root');
+
+/**
+ * Whether replicas can have their own view of the files here: tried once, in `work`, with a command that checks
+ * its view (a file written to /tmp in it must not appear here): as root with a mount namespace alone, else (a
+ * container without CAP_SYS_ADMIN, or not root) in a user namespace. Resolves to `{ private: true, sharedHere,
+ * userNamespace }` (`sharedHere`: the folders the kernel would not overlay, shared as they are) or `{ private:
+ * false, why }` (the last attempt's error).
+ */
+export async function privateFiles(work, { shared = [] } = {}) {
+  if (process.platform !== 'linux') return { private: false, why: 'not Linux (a mount namespace is needed)' };
+  const unshare = await findUnshare();
+  if (!unshare) return { private: false, why: 'unshare is not installed (util-linux)' };
+  let tried;
+  for (const userNamespace of isRoot() ? [false, true] : [true]) {
+    tried = await tryView(work, shared, userNamespace, unshare);
+    if (tried.private) return { ...tried, userNamespace, unshare };
+  }
+  return tried;
+}
+
+async function tryView(work, shared, userNamespace, unshare) {
+  const dir = join(work, `files-probe${userNamespace ? '-user' : ''}`);
+  const app = join(dir, 'app');
+  await mkdir(app, { recursive: true });
+  const probe = `/tmp/kura-check-probe-${process.pid}-${Date.now()}`;
+  try {
+    const [file, args] = await isolatedCommand({ dir, app, start: `echo private > ${probe} && test "$(pwd)" = ${quote(app)}`, shared, userNamespace, unshare });
+    const failure = await new Promise((resolve) => {
+      execFile(file, args, { timeout: 10_000, encoding: 'utf8' }, (error, _stdout, stderr) => {
+        resolve(error ? stderr.trim().split('\n').at(-1) || error.message.split('\n')[0] : undefined);
+      });
+    });
+    if (failure) return { private: false, why: failure };
+    if (await stat(probe).then(() => true, () => false)) return { private: false, why: `a file written to ${probe} in a replica's view appeared outside it` };
+    const noted = await readFile(join(dir, NOTE), 'utf8').catch(() => '');
+    return { private: true, sharedHere: noted.split('\n').filter(Boolean) };
+  } finally {
+    await rm(probe, { force: true });
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
