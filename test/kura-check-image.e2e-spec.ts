@@ -84,6 +84,17 @@ const containersOfThisRun = async () =>
     expect(await containersOfThisRun()).toEqual([]);
   }, 120_000);
 
+  it('kura-check SIGKILLed under load: its reaper removes every container', async () => {
+    const child = execFile(process.execPath, [BIN, join(FIXTURE, 'scenario.yaml'), '--host-base', '181'], { env });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    for (let i = 0; i < 600 && !stderr.includes('steady:'); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await containersOfThisRun()).toHaveLength(3);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 300 && (await containersOfThisRun()).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await containersOfThisRun()).toEqual([]);
+  }, 120_000);
+
   it('an image that is not on this machine: exit 2 in one line, nothing pulled', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kura-check-image-'));
     const file = join(dir, 'scenario.yaml');

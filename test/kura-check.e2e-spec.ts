@@ -625,6 +625,31 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(pids, { recursive: true, force: true });
   }, 60_000);
 
+  it('SIGKILL of kura-check itself (no cleanup of its own): its reaper ends every replica and nginx and removes its folder', async () => {
+    // Every replica (its setsid'ed app included) and both nginx stayed, listening, and the run folder too: a limit
+    // the README named until the reaper (reaper.js), which kura-check tells of what it starts.
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const temp = await mkdtemp(join(tmpdir(), 'kura-check-tmpdir-'));
+    const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--host-base', '186'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids, TMPDIR: temp } });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Once both balancers run too (users under way).
+    for (let i = 0; i < 300 && !stderr.includes('steady:'); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await readdir(pids)).length).toBeGreaterThanOrEqual(3);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.185'], { encoding: 'utf8' })).not.toBe('');
+    expect(await readdir(temp)).toHaveLength(1); // the run's folder
+    child.kill('SIGKILL');
+    await exited;
+    const gone = () => processesWith(`PID_DIR=${pids}`).length === 0 && execFileSync('ss', ['-Hltn', 'src', '127.0.0.185'], { encoding: 'utf8' }) === '' && readdirSync(temp).length === 0;
+    for (let i = 0; i < 100 && !gone(); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processesWith(`PID_DIR=${pids}`)).toEqual([]);
+    expect(execFileSync('ss', ['-Hltn', 'src', '127.0.0.185'], { encoding: 'utf8' })).toBe('');
+    expect(await readdir(temp)).toEqual([]);
+    await rm(pids, { recursive: true, force: true });
+    await rm(temp, { recursive: true, force: true });
+  }, 60_000);
+
   it('piped into a reader that goes away (| head -1): the run goes on and leaves nothing running', async () => {
     // EPIPE on its next write ended kura-check at once, its replicas and nginx left running (found 2026-12-03).
     const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>

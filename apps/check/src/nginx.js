@@ -89,6 +89,7 @@ export const lastUpstream = (header) => (header ?? '').split(/\s*[,:]\s+/).filte
 
 /**
  * Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up.
+ * `spawned(pid)`, if given, is told nginx's process id at once (before it is ready).
  * `route(upstreams)` changes the replicas it sends to (a configuration reload), as Kubernetes changes a
  * Service's endpoints: a pod leaves them when it is told to stop, and joins them once it is ready.
  */
@@ -97,6 +98,7 @@ export async function startNginx(options) {
   const file = join(options.dir, 'nginx.conf');
   await writeFile(file, nginxConfig(options));
   const child = spawn('nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  options.spawned?.(child.pid);
   for (let i = 0; i < 50; i += 1) {
     try {
       // Any answer will do, a redirect too: followed, an app that sends everything to https:// (force-SSL) or to

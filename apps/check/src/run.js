@@ -1,10 +1,11 @@
 // The run: replicas on their own loopback addresses, two balancers in front of them at once (round robin, and
 // cookie affinity as ingress-nginx does it), each with its own virtual users; steady traffic, a SIGKILL and a
 // replacement, then a rolling restart as a Deployment does it (a replacement first, then SIGTERM to the old one).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { lastUpstream, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
@@ -45,6 +46,26 @@ const userAddress = (mode, id) => `127.200.${mode}.${id + 1}`;
 /** Checks each user makes, at least, before steady traffic is judged. */
 const STEADY_CHECKS = 3;
 
+/**
+ * The reaper (reaper.js), told of everything the run starts: if kura-check is ended without cleaning up (SIGKILL),
+ * it ends what was started and removes `work`. `done()` once the run has cleaned up by itself.
+ */
+function startReaper(work) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./reaper.js', import.meta.url)), work], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.unref();
+  child.stdin.unref(); // neither keeps kura-check running
+  child.stdin.on('error', () => {}); // a reaper that could not start: the run goes on, as before it existed
+  const tell = (message) => child.stdin.writable && child.stdin.write(`${JSON.stringify(message)}\n`);
+  /** Resolves once "done" has reached the reaper's input (or cannot): a process.exit before that would let it reap. */
+  const done = () =>
+    new Promise((resolve) => {
+      if (!child.stdin.writable) return resolve();
+      child.stdin.once('error', resolve);
+      child.stdin.end(`${JSON.stringify('done')}\n`, resolve);
+    });
+  return { tell, done };
+}
+
 /** What `--json` says of the files (`files` in report.js). */
 const filesReport = (files, shared = []) => ({
   private: files.private,
@@ -76,6 +97,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'kura-check-'));
+  const reaper = startReaper(work);
+  if (runtime) reaper.tell({ containers: { engine: runtime.name, label: `kura-check=${process.pid}` } });
   const people = []; // the virtual users: stopped however the run ends, a verdict or not
   const running = new Set(); // every replica started, until stopped: one that exited by itself may have left processes
   const events = [];
@@ -117,6 +140,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       await rm(work, { recursive: true, force: true });
     } finally {
       for (const signal of Object.keys(INTERRUPTED_EXIT)) process.off(signal, stillStopping);
+      await reaper.done();
     }
   }
 
@@ -151,7 +175,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     let currentPhase = 'steady';
     const launch = async (slot) => {
       byAddress.set(addressOf(slot), slot.index + 1);
-      const replica = await start(() => startReplica({ scenario, runtime, work, files, ...slot }), (started) => running.add(started));
+      const replica = await start(
+        () => startReplica({ scenario, runtime, work, files, ...slot }),
+        (started) => (running.add(started), started.container || reaper.tell({ replica: { group: started.child.pid, mark: started.dir } })),
+      );
       replica.exited.then(({ code, signal }) => {
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
         if (!replica.stopping) {
@@ -221,7 +248,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
     const listens = [];
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
-    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false });
+    const spawned = (pid) => reaper.tell({ nginx: pid });
+    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false, spawned });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
     // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
     // session from a kept one, and every app would pass for stateless. Sent once through round robin, by a user
