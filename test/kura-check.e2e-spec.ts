@@ -514,6 +514,33 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(pids, { recursive: true, force: true });
   }, 120_000);
 
+  it('a helper with a session of its own, a clean environment and another working folder (/): ended with its replica', async () => {
+    // Outlived the run: found by none of group, mark and working folder (a limit the README named). In the replica's
+    // own view of the files, every process of it has the view as its root.
+    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    await judged('helper-elsewhere', 191, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
+    const started = await readdir(pids);
+    expect(started.length).toBeGreaterThanOrEqual(12); // each replica and its helper
+    expect(started.filter((pid) => running(Number(pid)))).toEqual([]);
+    await rm(pids, { recursive: true, force: true });
+  }, 120_000);
+
+  it("a process of yours working in a replica's folder: not taken for the replica's, left running", async () => {
+    // A `tail -f output.log` started in a replica's folder was ended with the replica (a limit the README named).
+    const temp = await mkdtemp(join(tmpdir(), 'kura-check-tmpdir-'));
+    const child = execFile(process.execPath, [BIN, fixture('jwt-cookie'), '--quick', '--host-base', '191'], { env: { ...process.env, TMPDIR: temp } });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    for (let i = 0; i < 300 && !stderr.includes('replicas ready'); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    const [run] = await readdir(temp);
+    const yours = spawn('sleep', ['60'], { cwd: join(temp, run!, 'replica-1.0', 'app'), stdio: 'ignore' });
+    await exited;
+    expect(running(yours.pid!)).toBe(true);
+    yours.kill('SIGKILL');
+    await rm(temp, { recursive: true, force: true });
+  }, 120_000);
+
   it('TMPDIR inside the app folder: the replicas copy the app, not kura-check\'s own folder within it', async () => {
     // Each copy went into kura-check's folder, inside the app, which it copied again (found by a review, 2026-12-02).
     const app = await mkdtemp(join(tmpdir(), 'kura-check-app-'));

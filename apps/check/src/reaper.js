@@ -49,13 +49,13 @@ async function reap() {
   const workers = (await Promise.all(masters.map(childrenOf))).flat();
   for (const pid of masters) kill(pid, 'SIGTERM');
   // A replica's group, if it is still the replica's (a process in it carries the mark): its number may be another's now.
-  for (const { group, mark } of replicas) {
-    const groups = await Promise.all((await markedProcesses(mark)).map(groupOf));
+  for (const { group, mark, view } of replicas) {
+    const groups = await Promise.all((await markedProcesses(mark, { view })).map(groupOf));
     if (groups.includes(group)) kill(-group, 'SIGKILL');
   }
   // What left a replica's group (setsid, a daemon): by its mark, until none is left (one may fork meanwhile).
   for (let round = 0; round < 5; round += 1) {
-    const left = (await Promise.all(replicas.map(({ mark }) => markedProcesses(mark)))).flat();
+    const left = (await Promise.all(replicas.map(({ mark, view }) => markedProcesses(mark, { view })))).flat();
     if (!left.length) break;
     for (const pid of left) kill(pid, 'SIGKILL');
     await sleep(100);

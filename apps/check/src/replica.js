@@ -104,7 +104,7 @@ export function portClashOf(logs, port) {
  */
 export async function phpOf(replica) {
   if (replica.container) return undefined; // a container: its own file system
-  for (const pid of await markedProcesses(replica.dir)) {
+  for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
     const exePath = replica.outside(await readlink(`/proc/${pid}/exe`).catch(() => ''));
     const exe = exePath.split('/').at(-1);
     if (!/^(php|frankenphp)/.test(exe)) continue;
@@ -164,10 +164,12 @@ async function askPhpCli(pid, exePath, argv, outside) {
 const MARK = 'KURA_CHECK_REPLICA';
 
 /**
- * The processes whose environment carries `MARK=mark`, or whose working folder lies in the replica's folder `mark`
- * (read from /proc; those of other users cannot be read), all, or those outside process group `outsideGroup`.
+ * The processes whose environment carries `MARK=mark`, or that run in the replica's view of the files `view` (their
+ * root is it, wherever their working folder: private-files.js), or, without a view, whose working folder lies in
+ * the replica's folder `mark` (read from /proc; those of other users cannot be read), all, or those outside process
+ * group `outsideGroup`.
  */
-export async function markedProcesses(mark, { outsideGroup } = {}) {
+export async function markedProcesses(mark, { outsideGroup, view } = {}) {
   const needle = Buffer.from(`${MARK}=${mark}\0`);
   const found = [];
   for (const pid of await readdir('/proc').catch(() => [])) {
@@ -175,8 +177,12 @@ export async function markedProcesses(mark, { outsideGroup } = {}) {
     const environ = await readFile(`/proc/${pid}/environ`).catch(() => undefined);
     if (!environ) continue;
     const at = environ.indexOf(needle);
-    // Or its working folder in the replica's (a helper started with a clean environment and a session of its own).
-    const inside = at === 0 || (at > 0 && environ[at - 1] === 0) || `${await readlink(`/proc/${pid}/cwd`).catch(() => '')}/`.startsWith(`${mark}/`);
+    // Or, for a helper started with a clean environment and a session of its own: the root it sees (then a process
+    // of yours working in the replica's folder is not taken for one of its), else its working folder.
+    const inside =
+      at === 0 ||
+      (at > 0 && environ[at - 1] === 0) ||
+      (view ? (await readlink(`/proc/${pid}/root`).catch(() => '')) === view : `${await readlink(`/proc/${pid}/cwd`).catch(() => '')}/`.startsWith(`${mark}/`));
     if (!inside) continue;
     if (outsideGroup !== undefined) {
       const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
@@ -216,6 +222,8 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, JAVA_TOOL_OPTIONS: java, [MARK]: mark };
   // Its own process group, so that a signal reaches the app and not only the shell that started it.
   const start = substitute(scenario.start, { host, port });
+  /** Its own view of the files, where its processes' root is (undefined without one). */
+  const view = files?.private ? viewRoot(dir) : undefined;
   const [file, args] = files?.private ? await isolatedCommand({ dir, app, start, shared: scenario.shared, userNamespace: files.userNamespace, unshare: files.unshare }) : ['/bin/sh', ['-c', start]];
   const child = spawn(file, args, { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, 'output.log'));
@@ -239,7 +247,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   const signalAll = async (signal) => {
     signalGroup(signal);
     // Only those outside the group: a second SIGTERM ends at once an app that drains on the first.
-    for (const pid of await markedProcesses(mark, { outsideGroup: child.pid })) {
+    for (const pid of await markedProcesses(mark, { outsideGroup: child.pid, view })) {
       try {
         process.kill(pid, signal);
       } catch {
@@ -258,7 +266,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
     const deadline = Date.now() + (signal === 'SIGKILL' ? 0 : graceMs);
     let killed = false;
     for (;;) {
-      const done = (await Promise.race([exited.then(() => true), sleep(100).then(() => false)])) && (await markedProcesses(mark)).length === 0;
+      const done = (await Promise.race([exited.then(() => true), sleep(100).then(() => false)])) && (await markedProcesses(mark, { view })).length === 0;
       if (done) break;
       if (Date.now() >= deadline) {
         killed ||= signal !== 'SIGKILL';
@@ -272,7 +280,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
     return killed ? { ...result, signal: 'SIGKILL' } : result;
   };
   /** Processes of this replica still running after its start command has returned (a start that daemonizes). */
-  const leftBehind = async () => (await markedProcesses(mark)).length > 0;
+  const leftBehind = async () => (await markedProcesses(mark, { view })).length > 0;
   /** Where it listens instead of HOST:PORT, after a while (undefined while that is fine or cannot be told). */
   const misplaced = async () => {
     const addresses = await listensOn(replica);
@@ -281,9 +289,8 @@ export async function startReplica({ scenario, runtime, work, index, generation,
     return `the app ignored ${what}: replica ${index + 1} (${replica.address}) was told HOST=${host} PORT=${port} but listens on ${addresses.join(', ')}`;
   };
   /** A path one of its processes names (/proc/PID/exe, cwd), as it is seen from here. */
-  const view = files?.private ? viewRoot(dir) : undefined;
   const outside = (path) => (view && path.startsWith(`${view}/`) ? path.slice(view.length) : path);
-  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, leftBehind, outside, dir, stopping: false };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, leftBehind, outside, dir, view, stopping: false };
   return replica;
 }
 

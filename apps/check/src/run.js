@@ -177,7 +177,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       byAddress.set(addressOf(slot), slot.index + 1);
       const replica = await start(
         () => startReplica({ scenario, runtime, work, files, ...slot }),
-        (started) => (running.add(started), started.container || reaper.tell({ replica: { group: started.child.pid, mark: started.dir } })),
+        (started) => (running.add(started), started.container || reaper.tell({ replica: { group: started.child.pid, mark: started.dir, view: started.view } })),
       );
       replica.exited.then(({ code, signal }) => {
         // A crash is part of what the users saw: the timeline says when, and the app's last line.
