@@ -505,20 +505,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     await rm(pids, { recursive: true, force: true });
   }, 120_000);
 
-  it('a helper process with a session of its own and a clean environment: ended with its replica', async () => {
+  // A helper in a session of its own with a clean environment, working in its replica's folder or in / (the latter
+  // outlived the run before replicas had views of their own: found by none of group, mark and working folder). In a
+  // replica's view, every process of it has the view as its root.
+  it.each([
+    ['helper-process', "in its replica's folder", 96],
+    ['helper-elsewhere', 'in /', 191],
+  ])('a helper process with a session of its own and a clean environment (%s, working %s): ended with its replica', async (name, _where, hostBase) => {
     const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
-    await judged('helper-process', 96, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
-    const started = await readdir(pids);
-    expect(started.length).toBeGreaterThanOrEqual(12); // each replica and its helper
-    expect(started.filter((pid) => running(Number(pid)))).toEqual([]);
-    await rm(pids, { recursive: true, force: true });
-  }, 120_000);
-
-  it('a helper with a session of its own, a clean environment and another working folder (/): ended with its replica', async () => {
-    // Outlived the run: found by none of group, mark and working folder (a limit the README named). In the replica's
-    // own view of the files, every process of it has the view as its root.
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
-    await judged('helper-elsewhere', 191, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
+    await judged(name, hostBase, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
     const started = await readdir(pids);
     expect(started.length).toBeGreaterThanOrEqual(12); // each replica and its helper
     expect(started.filter((pid) => running(Number(pid)))).toEqual([]);
