@@ -5,7 +5,7 @@
 // ends what it was told of, as Ctrl-C would have, and removes the run's folder.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { markedProcesses } from './replica.js';
+import { markedProcesses, procStat } from './replica.js';
 
 const [work] = process.argv.slice(2);
 const replicas = [];
@@ -26,20 +26,12 @@ const kill = (pid, signal) => {
 async function childrenOf(pid) {
   const children = [];
   for (const entry of await readdir('/proc').catch(() => [])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    if (/^\d+$/.test(entry) && (await procStat(entry))?.ppid === pid) children.push(Number(entry));
   }
   return children;
 }
 
 const isNginx = async (pid) => (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).startsWith('nginx');
-
-/** The process group of `pid`. */
-async function groupOf(pid) {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-}
 
 async function reap() {
   // nginx first (SIGTERM: its master stops its workers), so that nothing is sent on to replicas that are going;
@@ -50,7 +42,7 @@ async function reap() {
   for (const pid of masters) kill(pid, 'SIGTERM');
   // A replica's group, if it is still the replica's (a process in it carries the mark): its number may be another's now.
   for (const { group, mark, view } of replicas) {
-    const groups = await Promise.all((await markedProcesses(mark, { view })).map(groupOf));
+    const groups = await Promise.all((await markedProcesses(mark, { view })).map(async (pid) => (await procStat(pid))?.group));
     if (groups.includes(group)) kill(-group, 'SIGKILL');
   }
   // What left a replica's group (setsid, a daemon): by its mark, until none is left (one may fork meanwhile).

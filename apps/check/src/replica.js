@@ -160,6 +160,14 @@ async function askPhpCli(pid, exePath, argv, outside) {
   });
 }
 
+/** Fields of /proc/PID/stat after the command's name (which may hold spaces): `{ ppid, group }`, or undefined once gone. */
+export async function procStat(pid) {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!text) return undefined;
+  const [, ppid, group] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(ppid), group: Number(group) };
+}
+
 /** The variable that marks a replica's processes (its value: the replica's folder, unique to it). */
 const MARK = 'KURA_CHECK_REPLICA';
 
@@ -184,10 +192,7 @@ export async function markedProcesses(mark, { outsideGroup, view } = {}) {
       (at > 0 && environ[at - 1] === 0) ||
       (view ? (await readlink(`/proc/${pid}/root`).catch(() => '')) === view : `${await readlink(`/proc/${pid}/cwd`).catch(() => '')}/`.startsWith(`${mark}/`));
     if (!inside) continue;
-    if (outsideGroup !== undefined) {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === outsideGroup) continue;
-    }
+    if (outsideGroup !== undefined && (await procStat(pid))?.group === outsideGroup) continue;
     found.push(Number(pid));
   }
   return found;
@@ -323,9 +328,8 @@ async function processTree(root) {
   const parents = new Map();
   for (const pid of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(pid)) continue;
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    const ppid = text.slice(text.lastIndexOf(')') + 2).split(' ')[1];
-    if (ppid) parents.set(Number(pid), Number(ppid));
+    const ppid = (await procStat(pid))?.ppid;
+    if (ppid !== undefined) parents.set(Number(pid), ppid);
   }
   const tree = new Set([root]);
   for (let grown = true; grown; ) {

@@ -98,8 +98,9 @@ export function serverErrorLines(json) {
     });
 }
 
-/** What the replicas share of this machine's files, in words (`files`: privateFiles' answer). */
-export function filesLine(files, shared = []) {
+/** What the replicas share of this machine's files, in words (`files`: as `--json` gives it). */
+export function filesLine(files) {
+  const { shared = [] } = files;
   const declared = shared.length ? `; shared, as the scenario says: ${shared.join(', ')}` : '';
   if (!files.private) return `each replica has its own copy of the app, TMPDIR and HOME; anything else it writes (a fixed path: /tmp/…, /var/…) every replica shares here, where pods would not (${files.why})${declared}`;
   const refused = files.sharedHere?.length ? `; shared as they are, the kernel would not overlay them: ${files.sharedHere.join(', ')}` : '';
@@ -122,7 +123,7 @@ function evidenceLines(json) {
 export function toText(json) {
   return [
     `kura-check: ${json.app}, ${json.replicas} replicas, ${json.users} users, ${json.seconds} s`,
-    ...(json.files ? [`files: ${filesLine(json.files, json.files.shared)}`] : []),
+    ...(json.files ? [`files: ${filesLine(json.files)}`] : []),
     '',
     phaseTable(json),
     '',
@@ -161,7 +162,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
     '',
-    ...(json.files ? [`Files: ${filesLine(json.files, json.files.shared)}.`, ''] : []),
+    ...(json.files ? [`Files: ${filesLine(json.files)}.`, ''] : []),
     '## Requests and failures by balancer and phase',
     '',
     ...(chart ? [`![requests as expected and failed, by balancer and phase](${chart})`, ''] : []),

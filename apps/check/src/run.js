@@ -10,7 +10,7 @@ import { lastUpstream, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded } from './replica.js';
-import { CannotJudge, cautionsOf } from './scenario.js';
+import { CannotJudge, cautionsOf, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
@@ -196,11 +196,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       return replica;
     };
     progress(`starting ${replicas} replicas of ${scenario.name}${scenario.image ? ` (${runtime.name} image ${scenario.image})` : ''}: ${slots.map(addressOf).join(', ')}`);
-    if (files) progress(`files: ${filesLine(files, scenario.shared)}`);
+    if (files) progress(`files: ${filesLine(filesReport(files, scenario.shared))}`);
     await Promise.all(slots.map(launch));
     event(`${replicas} replicas ready`);
-    // PHP is recognised by what runs, not by the words of `start` (a script, composer, make may start it).
-    const php = await phpOf(current[0]);
+    // PHP is recognised by what runs, not by the words of `start` (a script, composer, make may start it); only where
+    // the replicas share some of this machine's files (scenario.js cautionsOf).
+    const php = sharesFiles(files) ? await phpOf(current[0]) : undefined;
 
     // The balancers send only to ready replicas, as a Service does: out before a stop, back in once ready.
     const endpoints = new Set(slots.map(addressOf));

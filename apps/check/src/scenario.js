@@ -51,6 +51,12 @@ function phpSavePath(scenario, seen) {
   return value === '' || !value.startsWith('/') ? 'private' : value;
 }
 
+/**
+ * Whether replicas may share some of this machine's files (`files`: privateFiles' answer, private-files.js): none
+ * when each has a view of its own that the kernel overlaid whole. Without `files` (before a run): may.
+ */
+export const sharesFiles = (files) => !files?.private || files.sharedHere.length > 0;
+
 const within = (path, folder) => path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`);
 
 /** PHP's session id characters (session.sid_bits_per_character 4, 5 or 6). */
@@ -77,6 +83,7 @@ export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [], f
   // `sessionCookies`: the cookie names the app set, when known; `cookieValues`: their values. No cookie by PHP's
   // session name and no value that names a session file in the save path: no file session. An app names its
   // session cookie in code (session_name()) as often as not, so the file is looked for too.
+  if (!sharesFiles(files)) return cautions;
   const runsPhp = php !== undefined || (typeof scenario.start === 'string' && /\bphp\b/.test(scenario.start));
   const path = runsPhp ? phpSavePath(scenario, php) : 'private';
   // Shared here only where the replicas share it: not in a view of their own (but for a folder the kernel would not
