@@ -30,7 +30,10 @@ export function nginxConfig({ dir, listen, upstreams, mode, nextUpstream = true 
       proxy_set_header X-Forwarded-For $remote_addr;
       add_header X-Kura-Upstream $upstream_addr always;
       # "-" for an upstream nginx could not connect to (a replica gone): only such a 502 never reached the app.
-      add_header X-Kura-Upstream-Connect $upstream_connect_time always;`;
+      add_header X-Kura-Upstream-Connect $upstream_connect_time always;
+      # "|" for an answer whose body ends where the replica closed the connection (no Content-Length, not chunked:
+      # PHP's built-in server, HTTP/1.0): cut short by a stop, it looks whole (see VirtualUser).
+      add_header X-Kura-Upstream-Framing "$upstream_http_content_length|$upstream_http_transfer_encoding" always;`;
   const location =
     mode === 'round-robin'
       ? `    location / {
