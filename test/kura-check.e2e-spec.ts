@@ -32,10 +32,12 @@ interface Phase {
 }
 interface Report {
   verdict: string | null;
+  meaning: string;
   exitCode: number;
   error?: string;
   evidence: Evidence[];
   cautions: string[];
+  workers?: { count: number; command: string };
   files?: { private: boolean; sharedHere?: string[]; shared: string[]; why?: string };
   events: { atSeconds: number; what: string }[];
   modes: Record<string, { logins: number; balancerRetries: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
@@ -66,6 +68,8 @@ if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not install
 if (!php) console.warn('SKIPPING the kura-check PHP fixture: php is not installed (apt-get install php-cli)');
 const redis = installed('redis-server', ['--version']);
 const jdk = installed('javac', ['-version']);
+const gunicorn = installed('gunicorn', ['--version']);
+if (!gunicorn) console.warn('SKIPPING the kura-check Flask fixtures: gunicorn is not installed (apt-get install gunicorn python3-flask)');
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
@@ -331,6 +335,26 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     const report = await judged('php-no-session', 106, 'stateless');
     expect(report.cautions).toEqual([]);
   }, 120_000);
+
+  (gunicorn ? describe : describe.skip)("Flask's signed-cookie sessions under gunicorn, two workers per replica", () => {
+    it('with one SECRET_KEY every replica shares: stateless', async () => {
+      const report = await judged('flask-gunicorn', 66, 'stateless');
+      expect(report.evidence).toEqual([]);
+    }, 120_000);
+
+    it('with no SECRET_KEY, a key made by each worker: breaks even with affinity, the workers named as why', async () => {
+      // Affinity pins a user to a replica, not to one of its processes: the two workers of one replica refuse each
+      // other's cookies. The meaning names what runs there, or a reader looks for a bug in the balancer.
+      const report = await judged('flask-gunicorn-no-key', 91, 'breaks even with affinity');
+      expect(report.workers).toEqual({ count: 3, command: expect.stringMatching(/gunicorn --workers 2 --bind 127\.\d+\.\d+\.9[1-3]:\d+ app:app$/) });
+      expect(report.meaning).toContain('each replica ran 3 processes with one command line');
+    }, 120_000);
+
+    it('with no SECRET_KEY but --preload, one key per replica: needs affinity', async () => {
+      const report = await judged('flask-gunicorn-preload', 101, 'needs affinity');
+      expect(report.meaning).not.toContain('processes');
+    }, 120_000);
+  });
 
   it('a key the app keeps in node_modules/.cache: each replica its own (needs affinity), nothing written to the original', async () => {
     // node_modules was linked whole into every replica: one key for all, "stateless", and a key file left in the

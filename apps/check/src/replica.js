@@ -124,6 +124,22 @@ export async function phpOf(replica) {
   return undefined;
 }
 
+/**
+ * The most processes of a replica that share one command line, as `{ count, command }` (forked workers: gunicorn's,
+ * a Node cluster's, a php-fpm pool's), or undefined when no two do, or for a container. A balancer's affinity pins
+ * a user to a replica, not to one of its processes: what one of them keeps in memory, the others lack.
+ */
+export async function workersOf(replica) {
+  if (replica.container) return undefined;
+  const counts = new Map();
+  for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
+    const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ');
+    if (command) counts.set(command, (counts.get(command) ?? 0) + 1);
+  }
+  const [command, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
+  return count > 1 ? { count, command: command.length > 120 ? `${command.slice(0, 119)}…` : command } : undefined;
+}
+
 /** Options of PHP's CLI that take a value as the next argument: those that choose its configuration, and the rest. */
 const PHP_CONFIG_OPTIONS = new Set(['-c', '--php-ini', '-d', '--define']);
 const PHP_VALUE_OPTIONS = new Set(['-S', '--server', '-t', '--docroot', '-f', '--file', '-r', '--run', '-B', '--process-begin', '-R', '--process-code', '-F', '--process-file', '-E', '--process-end', '-z', '--zend-extension', '--rf', '--rc', '--re', '--rz', '--ri']);

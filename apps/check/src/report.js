@@ -16,6 +16,17 @@ const MEANING = {
   'loses state on restart': 'round robin is fine, but a killed or restarted replica takes sessions or state with it.',
 };
 
+/** The verdict's meaning, said more precisely where the run shows more. */
+function meaningOf({ verdict, modes, workers }) {
+  if (verdict === 'needs affinity' && ['kill', 'rolling'].every((phase) => (modes['cookie-affinity']?.phases[phase]?.failures ?? 0) === 0)) {
+    return 'round robin reads state missing or stale on other replicas (a per-replica copy or cache), while under affinity nothing was lost, not even through the kill and the rolling restart.';
+  }
+  if (verdict === 'breaks even with affinity' && workers) {
+    return `${MEANING[verdict].slice(0, -1)}: each replica ran ${workers.count} processes with one command line (\`${workers.command}\`), a server's forked workers, and affinity pins a user to a replica, not to one of its processes; what one keeps in its memory (sessions, a key made at start) the others lack.`;
+  }
+  return MEANING[verdict];
+}
+
 /** The run as one plain object: the verdict, counts per mode, phase and replica, and the evidence. */
 export function toJSON(scenario, result) {
   const modes = {};
@@ -43,10 +54,7 @@ export function toJSON(scenario, result) {
     tool: 'kura-check',
     app: scenario.name,
     verdict: result.verdict,
-    meaning:
-      result.verdict === 'needs affinity' && ['kill', 'rolling'].every((phase) => (result.modes['cookie-affinity']?.phases[phase]?.failures ?? 0) === 0)
-        ? 'round robin reads state missing or stale on other replicas (a per-replica copy or cache), while under affinity nothing was lost, not even through the kill and the rolling restart.'
-        : MEANING[result.verdict],
+    meaning: meaningOf(result),
     exitCode: result.verdict === 'stateless' ? EXIT.stateless : EXIT.notStateless,
     replicas: result.replicas,
     users: result.users,
@@ -58,6 +66,8 @@ export function toJSON(scenario, result) {
     // What the replicas shared of this machine's files: `private` (each its own view), `sharedHere` (folders the
     // kernel would not overlay), `shared` (the scenario's), `why` (when not private). Absent for an image.
     ...(result.files ? { files: result.files } : {}),
+    // The most processes of a replica with one command line (forked workers), when two or more: `count`, `command`.
+    ...(result.workers ? { workers: result.workers } : {}),
     events: result.events,
   };
 }

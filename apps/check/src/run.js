@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { lastUpstream, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
-import { freePort, phpOf, startReplica, waitReady, whyItEnded } from './replica.js';
+import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
@@ -390,6 +390,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       throw new CannotJudge(`${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`);
     }
     const verdict = verdictOf(modes);
+    // Several processes behind one replica's port explain a loss under affinity (report.js says so).
+    const workers = await workersOf(current[0]);
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
     // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
     // stands (sharing can only hide losses), with the caution beside it.
@@ -400,7 +402,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       files,
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared) };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.
