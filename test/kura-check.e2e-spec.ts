@@ -70,6 +70,9 @@ const redis = installed('redis-server', ['--version']);
 const jdk = installed('javac', ['-version']);
 const gunicorn = installed('gunicorn', ['--version']);
 if (!gunicorn) console.warn('SKIPPING the kura-check Flask fixtures: gunicorn is not installed (apt-get install gunicorn python3-flask)');
+// Debian's gunicorn runs Debian's python3, which needs Debian's Django.
+const django = gunicorn && installed('/usr/bin/python3', ['-c', 'import django']);
+if (!django) console.warn('SKIPPING the kura-check Django fixtures: gunicorn or python3-django is not installed (apt-get install gunicorn python3-django)');
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
@@ -353,6 +356,45 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     it('with no SECRET_KEY but --preload, one key per replica: needs affinity', async () => {
       const report = await judged('flask-gunicorn-preload', 101, 'needs affinity');
       expect(report.meaning).not.toContain('processes');
+    }, 120_000);
+  });
+
+  (django ? describe : describe.skip)('Django under gunicorn, with its CSRF protection on every POST', () => {
+    it("database sessions (SQLite in each replica's copy): needs affinity, the login page's token taken with capture", async () => {
+      // Without capture and {cookie:NAME}, no virtual user could log in to a Django app: its login form wants the
+      // token of the page it came from, and its scripts send the csrftoken cookie back in X-CSRFToken.
+      const report = await judged('django-sessions', 66, 'needs affinity');
+      expect(report.evidence.find((e) => e.mode === 'round-robin' && e.phase === 'steady')).toMatchObject({ status: 401 });
+    }, 120_000);
+
+    it('signed-cookie sessions with a shared SECRET_KEY: stateless, the rotated csrftoken cookie sent back on every POST', async () => {
+      const report = await judged('django-signed-cookies', 91, 'stateless');
+      expect(report.evidence).toEqual([]);
+    }, 120_000);
+
+    it.each([
+      ['without its token: exit 2, the refusal quoted by its words and what to add said', {}, 'POST /login/ answered 403 Forbidden (403) CSRF verification failed. Request aborted.', '; the app wants a CSRF token: take it from the login page with login.before and capture, or send its cookie back in a header with {cookie:NAME} (README: "CSRF tokens")'],
+      [
+        'with a capture that finds nothing: exit 2 naming the capture and the page it looked in',
+        { before: { path: '/login/', capture: { csrf: 'name="csrf_token" value="([^"]+)"' } }, form: { user: '{user}', csrfmiddlewaretoken: '{csrf}' } },
+        'POST /login/ answered 403',
+        '; capture csrf found nothing in the answer to GET /login/ (200 "<!doctype html><title>Log in</title><form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="',
+      ],
+    ])('%s', async (_, login, answered, said) => {
+      const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+      try {
+        const file = join(dir, 'scenario.json');
+        const cwd = join(ROOT, 'test/fixtures/check/django-sessions');
+        const env = { SECRET_KEY: 'k', SESSION_ENGINE: 'django.contrib.sessions.backends.signed_cookies' };
+        await writeFile(file, JSON.stringify({ cwd, start: 'exec gunicorn --bind {host}:{port} app:application', env, login: { method: 'POST', path: '/login/', form: { user: '{user}' }, ...login }, check: { path: '/me', contains: '{user}' } }));
+        const { code, stderr } = await checkRaw([file, '--quick', '--host-base', '101']);
+        expect(code).toBe(2);
+        const line = stderr.trim().split('\n').at(-1)!;
+        expect(line).toContain(`kura-check: could not judge: no virtual user could log in: ${answered}`);
+        expect(line).toContain(said);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }, 120_000);
   });
 

@@ -228,6 +228,11 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
               : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https in the requests\' headers';
       return { refusedNote, firstLogin };
     };
+    /** A capture that found nothing (the first), as the end of a line: often why a login or a step never passed. */
+    const captureNote = () => {
+      const missed = recorders.map((recorder) => recorder.captureMissed).find(Boolean);
+      return missed ? `; ${missed}` : '';
+    };
     /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
     const nobodyLoggedIn = () => {
       const { refusedNote, firstLogin } = cookieNote();
@@ -243,7 +248,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           : firstLogin
             ? `: ${firstLogin.request} answered ${firstLogin.status} ${firstLogin.body.slice(0, 80)}`
             : '';
-      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}`);
+      // A refusal for want of a CSRF token (Django's 403, Laravel's 419, csurf's 403): what the scenario lacks, said.
+      const csrf =
+        answered && (firstLogin.status === 419 || (firstLogin.status === 403 && /csrf|xsrf/i.test(firstLogin.body))) && !JSON.stringify(scenario).match(/"capture"|\{cookie:/)
+          ? '; the app wants a CSRF token: take it from the login page with login.before and capture, or send its cookie back in a header with {cookie:NAME} (README: "CSRF tokens")'
+          : '';
+      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}${captureNote()}${csrf}`);
     };
     const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
@@ -371,7 +381,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
         const where = first.location ? ` (Location: ${first.location})` : '';
         throw new CannotJudge(
-          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || `; check the scenario's ${kind} (status, contains) and login`}`,
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
     }

@@ -108,12 +108,74 @@ function oneLine(errors) {
     const key = unknown.params.additionalProperty ?? unknown.params.unevaluatedProperty;
     return `unknown key "${key}" in ${where(unknown)}`;
   }
+  const badName = errors.find((e) => e.keyword === 'propertyNames');
+  if (badName) return `${where(badName)}: "${badName.params.propertyName}" is not a name a placeholder can take (letters, digits and _, not first a digit)`;
   const error = errors.find((e) => e.keyword !== 'oneOf' && e.keyword !== 'if') ?? errors[0];
   if (error.keyword === 'required') return `${where(error)} needs "${error.params.missingProperty}"`;
   if (error.keyword === 'dependentRequired') return `"${error.params.property}" needs "${error.params.missingProperty}" beside it`;
   if (error.keyword === 'not') return `${where(error)}: give only one of json, form and body`;
   if (error.keyword === 'enum') return `${where(error)} must be one of ${error.params.allowedValues.join(', ')}`;
   return `${where(error)} ${error.message}`;
+}
+
+/**
+ * A placeholder in a request: {user}, {step} or {step-N} (groups 1, 2), {cookie:NAME} (group 3), or {NAME}, what a
+ * capture took (group 4). Filled by users.js; a {NAME} that no capture names is refused here, before the run.
+ */
+export const PLACEHOLDER = /\{(?:(user|step)(?:-(\d+))?|cookie:([^{}\s]+)|([A-Za-z_]\w*))\}/g;
+
+/** The scenario's requests with where each is: [where, spec], in the order a user sends them. */
+const requestsOf = (scenario) => [
+  ...(scenario.setup ?? []).map((spec, i) => [`setup[${i}]`, spec]),
+  ...(scenario.login.before ? [['login.before', scenario.login.before]] : []),
+  ['login', scenario.login],
+  ['check', scenario.check],
+  ...(scenario.write ? [['write', scenario.write], ['read', scenario.read]] : []),
+];
+
+/** Every string of a request that placeholders are filled in (keys too), with where it is. */
+function* requestStrings(where, spec) {
+  const walk = function* (value, at) {
+    if (typeof value === 'string') yield [at, value];
+    else if (Array.isArray(value)) for (const [i, item] of value.entries()) yield* walk(item, `${at}[${i}]`);
+    else if (value && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        yield [`${at} (a key)`, key];
+        yield* walk(item, `${at}.${key}`);
+      }
+    }
+  };
+  for (const field of ['path', 'headers', 'json', 'form', 'body', 'contains']) if (spec[field] !== undefined) yield* walk(spec[field], `${where}.${field}`);
+}
+
+/**
+ * Captures compiled (each a valid regular expression, no name that is a placeholder of its own), and every {NAME}
+ * a request uses named by one: a misspelt {usr} or a capture never declared was sent as it stands, and the login
+ * failed with nothing said of why.
+ */
+function checkPlaceholders(scenario, file) {
+  const captured = new Set();
+  for (const [where, spec] of requestsOf(scenario)) {
+    for (const [name, source] of Object.entries(spec.capture ?? {})) {
+      if (['user', 'step', 'cookie'].includes(name)) throw new CannotJudge(`invalid scenario ${file}: ${where}.capture.${name}: {${name}} is kura-check's own placeholder; give the capture another name`);
+      try {
+        new RegExp(source);
+      } catch (error) {
+        throw new CannotJudge(`invalid scenario ${file}: ${where}.capture.${name} is not a regular expression: ${error.message}`);
+      }
+      captured.add(name);
+    }
+  }
+  for (const [where, spec] of requestsOf(scenario)) {
+    for (const [at, text] of requestStrings(where, spec)) {
+      for (const [, , , , name] of text.matchAll(PLACEHOLDER)) {
+        if (name !== undefined && !captured.has(name)) {
+          const known = captured.size ? `, and what the captures give: ${[...captured].map((n) => `{${n}}`).join(', ')}` : '';
+          throw new CannotJudge(`invalid scenario ${file}: ${at} uses {${name}}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME}${known})`);
+        }
+      }
+    }
+  }
 }
 
 /** Checks a parsed scenario; throws CannotJudge with one line. `file` only names it in messages. */
@@ -132,6 +194,7 @@ export function checkScenario(value, file = 'scenario') {
   if (scenario.read && !/\{step(-\d+)?\}/.test(scenario.read.contains ?? '')) {
     throw new CannotJudge(`invalid scenario ${file}: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen`);
   }
+  checkPlaceholders(scenario, file);
   return scenario;
 }
 

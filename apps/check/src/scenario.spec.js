@@ -77,6 +77,31 @@ describe('a scenario, checked before anything runs', () => {
   });
 });
 
+describe('placeholders and captures (CSRF tokens), checked before anything runs', () => {
+  const form = { method: 'POST', path: '/login/', form: { user: '{user}', csrfmiddlewaretoken: '{csrf}' } };
+  const page = { path: '/login/', capture: { csrf: 'name="csrfmiddlewaretoken" value="([^"]+)"' } };
+
+  it("accepts a {NAME} a capture gives (the login page's, before each login) and {cookie:NAME}", () => {
+    expect(refusal({ ...minimal, login: { ...form, before: page } })).toBeUndefined();
+    expect(refusal({ ...minimal, write: { method: 'POST', path: '/cart', headers: { 'X-CSRFToken': '{cookie:csrftoken}' }, json: { item: '{step}' } }, read: { path: '/cart', contains: '{step}' } })).toBeUndefined();
+  });
+
+  it.each([
+    ['no capture at all', { ...minimal, login: form }, 'login.form.csrfmiddlewaretoken uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})'],
+    ['a misspelt {user}', { ...minimal, check: { path: '/users/{usr}' } }, 'check.path uses {usr}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})'],
+    ['a capture of another name', { ...minimal, login: { ...form, before: { ...page, capture: { token: 'x' } } } }, 'login.form.csrfmiddlewaretoken uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME}, and what the captures give: {token})'],
+    ['a capture named as a placeholder', { ...minimal, check: { path: '/me', capture: { user: 'x' } } }, "check.capture.user: {user} is kura-check's own placeholder; give the capture another name"],
+    ['a capture that is no regular expression', { ...minimal, login: { ...form, before: { ...page, capture: { csrf: 'value="(' } } } }, 'login.before.capture.csrf is not a regular expression: Invalid regular expression: /value="(/: Unterminated group'],
+    ['a capture name that is no identifier', { ...minimal, check: { path: '/me', capture: { 'csrf-token': 'x' } } }, 'check.capture: "csrf-token" is not a name a placeholder can take (letters, digits and _, not first a digit)'],
+  ])('refuses %s, in one line', (_, value, line) => {
+    expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
+  });
+
+  it('leaves braces that are no placeholder alone (a JSON body as text)', () => {
+    expect(refusal({ ...minimal, login: { method: 'POST', path: '/login', body: '{"user":"{user}"}' } })).toBeUndefined();
+  });
+});
+
 describe('cautions read from a scenario', () => {
   it("warns that PHP's file sessions may be shared by every replica here, unless the scenario moves them", () => {
     expect(cautionsOf({ ...minimal, start: 'php -S {host}:{port} index.php' })).toEqual([expect.stringMatching(/^PHP keeps file sessions in session\.save_path.*-d session\.save_path="\$TMPDIR"/)]);

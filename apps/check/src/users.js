@@ -4,24 +4,60 @@
 import { CookieJar } from 'tough-cookie';
 import { Agent, fetch } from 'undici';
 import { lastUpstream } from './nginx.js';
+import { PLACEHOLDER } from './scenario.js';
 
 const EXCERPT = 160;
 /** How long kura-check waits for one answer: one that takes longer is not judged (see Recorder.timeout). */
 export const REQUEST_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** An answer's body on one line, cut to `length`: what evidence and one-line messages quote. */
 /** What #step says of a request with no answer: the run ended (true: nothing failed), or a timeout (undefined). */
 const unjudged = (answer) => (answer.cut ? true : undefined);
 
-export const excerpt = (text, length = EXCERPT) => text.replace(/\s+/g, ' ').trim().slice(0, length);
+/** `text` on one line, cut to `length`. */
+const oneLine = (text, length) => text.replace(/\s+/g, ' ').trim().slice(0, length);
+
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };
 
 /**
- * {user} and {step} in every string (and key) of a request's path, headers and body; {step-N} is the step N
- * steps ago, to keep a bounded window of writes (a merge patch that adds step-{step} and removes step-{step-5}).
+ * An answer's body on one line, cut to `length`: what evidence and one-line messages quote. A whole HTML page
+ * (`<!doctype`) by its words: its head, styles and scripts filled the excerpt, and Django's "CSRF verification
+ * failed" was never quoted.
+ */
+export const excerpt = (text, length = EXCERPT) => {
+  const words = /^\s*<!doctype/i.test(text)
+    ? text
+        .replace(/<(head|style|script)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, name) => ENTITIES[name])
+    : text;
+  return oneLine(words, length);
+};
+
+/** A cookie's value as a page's script reads it for a header (axios, Angular): URL-decoded where it can be. */
+const decoded = (value) => {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+};
+
+/**
+ * The placeholders (scenario.js PLACEHOLDER) in every string (and key) of a request's path, headers and body:
+ * {user}, {step}; {step-N}, the step N steps ago, to keep a bounded window of writes (a merge patch that adds
+ * step-{step} and removes step-{step-5}); {cookie:NAME}, the user's cookie NAME as the request will send it
+ * (double-submit CSRF: Django's csrftoken, Laravel's XSRF-TOKEN), empty when it has none; {NAME}, what a
+ * `capture` took from an earlier answer of this user (a CSRF token in a form), empty before any.
  */
 function fill(value, vars) {
-  if (typeof value === 'string') return value.replace(/\{(user|step)(?:-(\d+))?\}/g, (_, key, back) => String(back ? vars[key] - Number(back) : vars[key]));
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (_, key, back, cookie, name) => {
+      if (key) return String(back ? vars[key] - Number(back) : vars[key]);
+      if (cookie !== undefined) return vars.cookies?.[cookie] === undefined ? '' : decoded(vars.cookies[cookie]);
+      return vars.captured?.[name] ?? '';
+    });
+  }
   if (Array.isArray(value)) return value.map((item) => fill(item, vars));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [fill(key, vars), fill(item, vars)]));
   return value;
@@ -56,6 +92,8 @@ export class Recorder {
     this.cookieNames = new Set();
     /** Their values, the first COOKIE_VALUES kept: a PHP session named in code is found by its file. */
     this.cookieValues = new Set();
+    /** The first capture that found nothing in its answer, in words (said when nobody could log in). */
+    this.captureMissed = undefined;
     /** 5xx answers that passed when sent again (see VirtualUser's #step): how many, and the first. */
     this.serverErrors = { count: 0, first: undefined };
     /** A login that passed as a redirect (303 to a callback): the first, with its Location. */
@@ -130,6 +168,8 @@ export class VirtualUser {
     this.agent = new Agent(localAddress ? { localAddress } : {});
     this.jar = new CookieJar(undefined, { prefixSecurity: 'strict' }); // a __Host-/__Secure- misuse throws, with why
     this.step = 0;
+    /** What this user's `capture`s took from answers so far, by name ({NAME} in later requests). */
+    this.captured = {};
     this.stopped = false;
     /** Checks answered so far, passed or failed; `finished` once the journey has ended (stopped, or given up). */
     this.checks = 0;
@@ -142,9 +182,10 @@ export class VirtualUser {
 
   /** One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. */
   async send(spec) {
-    const vars = { user: this.name, step: this.step };
+    const vars = { user: this.name, step: this.step, captured: { ...this.captured } };
     const path = fill(spec.path, vars);
     const url = new URL(path, this.base).href;
+    vars.cookies = Object.fromEntries((await this.jar.getCookies(url)).map((cookie) => [cookie.key, cookie.value]));
     const headers = { ...fill(spec.headers ?? {}, vars) };
     let body;
     if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), (headers['content-type'] ??= 'application/json'));
@@ -202,7 +243,18 @@ export class VirtualUser {
       // A body that ends where the replica closed the connection, from a replica killed or told to stop: it may
       // have been cut short there (the headers sent, the body not yet), and nothing on the wire tells (#sendWhole).
       const cutShort = response?.headers.get('x-kura-upstream-framing') === '|' && this.cutByStop(upstream);
+      if (spec.capture) this.#capture(spec.capture, { method, path, status, text });
       return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
+    }
+  }
+
+  /** What `capture` (NAME to a regular expression) finds in `answer`'s body, kept for {NAME}; the first miss said. */
+  #capture(capture, answer) {
+    for (const [name, source] of Object.entries(capture)) {
+      const match = new RegExp(source).exec(answer.text);
+      if (match) this.captured[name] = match[1] ?? match[0];
+      // Quoted as it is, markup and all: what the expression was tried on.
+      else this.recorder.captureMissed ??= `capture ${name} found nothing in the answer to ${answer.method} ${answer.path} (${answer.status} "${oneLine(answer.text, 120)}")`;
     }
   }
 
@@ -270,6 +322,8 @@ export class VirtualUser {
     const whole = (answer) => this.#expect(spec, answer, { defaultStatus, vars: answer.vars }) && (!spec.token || tokenIn(answer) !== undefined);
     let serverError;
     for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
+      // The login page first, where the scenario says so: what the login needs (a CSRF token) is taken from it.
+      if (spec.before && (await this.send(spec.before)).cut) return false;
       const answer = await this.#sendWhole(spec, defaultStatus, whole);
       if (answer.cut) return false;
       if (answer.timedOut) continue; // no answer in time: tried again, not counted as a failed login
