@@ -339,6 +339,12 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.cautions).toEqual([]);
   }, 120_000);
 
+  it("express-session's MemoryStore under Node's cluster module: breaks even with affinity, the two workers named as why", async () => {
+    const report = await judged('express-memory-cluster', 106, 'breaks even with affinity');
+    expect(report.workers).toEqual({ count: 2, command: expect.stringMatching(/node cluster\.js$/) });
+    expect(report.meaning).toContain('each replica ran 2 processes with one command line');
+  }, 120_000);
+
   (gunicorn ? describe : describe.skip)("Flask's signed-cookie sessions under gunicorn, two workers per replica", () => {
     it('with one SECRET_KEY every replica shares: stateless', async () => {
       const report = await judged('flask-gunicorn', 66, 'stateless');

@@ -133,7 +133,8 @@ export async function workersOf(replica) {
   if (replica.container) return undefined;
   const counts = new Map();
   for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
-    const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ');
+    // Paths into the replica's copy said as the app's own (cluster.js, not /tmp/kura-check-…/replica-1.1/app/cluster.js).
+    const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ').replaceAll(`${join(replica.dir, 'app')}/`, '');
     if (command) counts.set(command, (counts.get(command) ?? 0) + 1);
   }
   const [command, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
