@@ -378,25 +378,39 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
       expect(report.evidence).toEqual([]);
     }, 120_000);
 
+    const login = { method: 'POST', path: '/login/', form: { user: '{user}' } };
+    const byCookie = { ...login, before: { path: '/login/' }, headers: { 'X-CSRFToken': '{cookie:csrftoken}' } };
+    const cart = { write: { method: 'POST', path: '/cart', json: { item: '{user}-{step}' }, status: 201 }, read: { path: '/cart', contains: '{user}-{step}' } };
     it.each([
-      ['without its token: exit 2, the refusal quoted by its words and what to add said', {}, 'POST /login/ answered 403 Forbidden (403) CSRF verification failed. Request aborted.', '; the app wants a CSRF token: take it from the login page with login.before and capture, or send its cookie back in a header with {cookie:NAME} (README: "CSRF tokens")'],
       [
-        'with a capture that finds nothing: exit 2 naming the capture and the page it looked in',
-        { before: { path: '/login/', capture: { csrf: 'name="csrf_token" value="([^"]+)"' } }, form: { user: '{user}', csrfmiddlewaretoken: '{csrf}' } },
-        'POST /login/ answered 403',
+        'a login without its token: exit 2, the refusal quoted by its words and what to add said',
+        { login },
+        'no virtual user could log in: POST /login/ answered 403 Forbidden (403) CSRF verification failed. Request aborted.',
+        '; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME} (the login page: login.before) (README: "CSRF tokens")',
+      ],
+      [
+        'a login whose capture finds nothing: exit 2 naming the capture and the page it looked in',
+        { login: { ...login, before: { path: '/login/', capture: { csrf: 'name="csrf_token" value="([^"]+)"' } }, form: { user: '{user}', csrfmiddlewaretoken: '{csrf}' } } },
+        'no virtual user could log in: POST /login/ answered 403',
         '; capture csrf found nothing in the answer to GET /login/ (200 "<!doctype html><title>Log in</title><form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="',
       ],
-    ])('%s', async (_, login, answered, said) => {
+      [
+        'a login with its token and a write without: exit 2, the write named',
+        { login: byCookie, ...cart },
+        'the write never succeeded, not even under cookie affinity before any replica was killed or restarted: POST /cart answered 403 "Forbidden (403) CSRF verification failed.',
+        '; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME} (README: "CSRF tokens")',
+      ],
+    ])('%s', async (_, requests, what, said) => {
       const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
       try {
         const file = join(dir, 'scenario.json');
         const cwd = join(ROOT, 'test/fixtures/check/django-sessions');
         const env = { SECRET_KEY: 'k', SESSION_ENGINE: 'django.contrib.sessions.backends.signed_cookies' };
-        await writeFile(file, JSON.stringify({ cwd, start: 'exec gunicorn --bind {host}:{port} app:application', env, login: { method: 'POST', path: '/login/', form: { user: '{user}' }, ...login }, check: { path: '/me', contains: '{user}' } }));
+        await writeFile(file, JSON.stringify({ cwd, start: 'exec gunicorn --bind {host}:{port} app:application', env, check: { path: '/me', contains: '{user}' }, ...requests }));
         const { code, stderr } = await checkRaw([file, '--quick', '--host-base', '101']);
         expect(code).toBe(2);
         const line = stderr.trim().split('\n').at(-1)!;
-        expect(line).toContain(`kura-check: could not judge: no virtual user could log in: ${answered}`);
+        expect(line).toContain(`kura-check: could not judge: ${what}`);
         expect(line).toContain(said);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -233,6 +233,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const missed = recorders.map((recorder) => recorder.captureMissed).find(Boolean);
       return missed ? `; ${missed}` : '';
     };
+    /**
+     * What a request (`spec`) that sends no token lacks, as the end of a line, where `answer` (evidence: `status`,
+     * `body`) is a refusal for want of a CSRF token: Laravel's 419, a 403 that says CSRF or XSRF (Django's, csurf's).
+     */
+    const csrfNote = (answer, spec) => {
+      const { contains, capture, before, ...sent } = spec;
+      const sendsToken = /\{cookie:[^{}]+\}|\{(?!(?:user|step)\b)[A-Za-z_]\w*\}/.test(JSON.stringify(sent));
+      const refused = answer && (answer.status === 419 || (answer.status === 403 && /csrf|xsrf/i.test(answer.body)));
+      return refused && !sendsToken
+        ? `; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME}${spec === scenario.login ? ' (the login page: login.before)' : ''} (README: "CSRF tokens")`
+        : '';
+    };
     /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
     const nobodyLoggedIn = () => {
       const { refusedNote, firstLogin } = cookieNote();
@@ -248,12 +260,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           : firstLogin
             ? `: ${firstLogin.request} answered ${firstLogin.status} ${firstLogin.body.slice(0, 80)}`
             : '';
-      // A refusal for want of a CSRF token (Django's 403, Laravel's 419, csurf's 403): what the scenario lacks, said.
-      const csrf =
-        answered && (firstLogin.status === 419 || (firstLogin.status === 403 && /csrf|xsrf/i.test(firstLogin.body))) && !JSON.stringify(scenario).match(/"capture"|\{cookie:/)
-          ? '; the app wants a CSRF token: take it from the login page with login.before and capture, or send its cookie back in a header with {cookie:NAME} (README: "CSRF tokens")'
-          : '';
-      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}${captureNote()}${csrf}`);
+      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}${captureNote()}${answered ? csrfNote(firstLogin, scenario.login) : ''}`);
     };
     const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
@@ -381,7 +388,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
         const where = first.location ? ` (Location: ${first.location})` : '';
         throw new CannotJudge(
-          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || `; check the scenario's ${kind} (status, contains) and login`}`,
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
     }

@@ -243,18 +243,21 @@ export class VirtualUser {
       // A body that ends where the replica closed the connection, from a replica killed or told to stop: it may
       // have been cut short there (the headers sent, the body not yet), and nothing on the wire tells (#sendWhole).
       const cutShort = response?.headers.get('x-kura-upstream-framing') === '|' && this.cutByStop(upstream);
-      if (spec.capture) this.#capture(spec.capture, { method, path, status, text });
+      if (spec.capture) this.#capture(spec.capture, { method, path, status, text, cutShort });
       return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
     }
   }
 
-  /** What `capture` (NAME to a regular expression) finds in `answer`'s body, kept for {NAME}; the first miss said. */
+  /**
+   * What `capture` (NAME to a regular expression) finds in `answer`'s body, kept for {NAME}; the first miss said,
+   * unless the body may have been cut short by a stop (then it is sent again, see #sendWhole).
+   */
   #capture(capture, answer) {
     for (const [name, source] of Object.entries(capture)) {
       const match = new RegExp(source).exec(answer.text);
       if (match) this.captured[name] = match[1] ?? match[0];
       // Quoted as it is, markup and all: what the expression was tried on.
-      else this.recorder.captureMissed ??= `capture ${name} found nothing in the answer to ${answer.method} ${answer.path} (${answer.status} "${oneLine(answer.text, 120)}")`;
+      else if (!answer.cutShort) this.recorder.captureMissed ??= `capture ${name} found nothing in the answer to ${answer.method} ${answer.path} (${answer.status} "${oneLine(answer.text, 120)}")`;
     }
   }
 
