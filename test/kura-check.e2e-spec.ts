@@ -43,6 +43,15 @@ interface Report {
   modes: Record<string, { logins: number; balancerRetries: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
+/** Folders the tests make in the temp folder, removed once the file's tests have run (230 were left in /tmp). */
+const scratches: string[] = [];
+async function scratch(prefix = 'kura-check-spec-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  scratches.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(scratches.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 /** kura-check's exit code and raw output. */
 function checkRaw(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -77,7 +86,7 @@ if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.j
 
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
   it('refuses an unknown key, naming it and where it is', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
     await writeFile(file, 'start: node server.js\nlogin: { path: /login, methd: POST }\ncheck: { path: /me }\n');
     const { code, report, stderr } = await check([file, '--json']);
@@ -87,7 +96,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 
   it('refuses a scenario with neither start nor image, and a missing file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.json');
     await writeFile(file, JSON.stringify({ login: { path: '/login' }, check: { path: '/me' } }));
     expect((await check([file])).stderr).toMatch(/needs "start" \(or "image"\)\n$/);
@@ -97,7 +106,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 
   it('refuses a cwd that is not a folder in one line, not a stack', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
     await writeFile(file, 'cwd: ./nowhere\nstart: node server.js\nlogin: { path: /login }\ncheck: { path: /me }\n');
     const { code, stderr } = await check([file]);
@@ -106,7 +115,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 
   it('refuses --report naming a folder before the run, in one line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const { code, stdout, stderr } = await checkRaw([fixture('jwt-cookie'), '--json', '--report', `${dir}/`]);
     expect(code).toBe(2);
     expect(JSON.parse(stdout)).toMatchObject({ verdict: null, exitCode: 2 }); // one JSON object, not a verdict then an error
@@ -115,7 +124,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 
   it('refuses a shared path that is relative or missing, in one line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
     const scenario = (shared: string) => `start: node server.js\nshared: [${JSON.stringify(shared)}]\nlogin: { path: /login }\ncheck: { path: /me }\n`;
     await writeFile(file, scenario('sessions'));
@@ -126,7 +135,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   });
 
   it('refuses an env value naming a variable of its own environment that is not set', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
     await writeFile(file, 'start: node server.js\nenv: { SECRET: "${KURA_CHECK_SPEC_UNSET}" }\nlogin: { path: /login }\ncheck: { path: /me }\n');
     const { code, stderr } = await check([file]);
@@ -206,7 +215,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   (php ? it : it.skip)('PHP file sessions in a folder every process here shares: each replica sees its own (needs affinity), no caution', async () => {
     // In each replica's own view of the files, the folder -d session.save_path names is that replica's alone, as
     // in a pod: judged, not cautioned about.
-    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
+    const sessions = await scratch('kura-check-php-sessions-');
     const report = await judged('php-shared-sessions', 116, 'needs affinity', { env: { KURA_CHECK_PHP_SESSIONS: sessions } });
     expect(report.cautions).toEqual([]);
     expect(await readdir(sessions)).toEqual([]); // nothing reached the real folder
@@ -217,7 +226,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     // -d session.save_path=/tmp (or a shared folder given in env) gave "stateless", exit 0, without even a caution
     // (found by a stranger's review, 2026-12-02): pods would each have their own folder, and lose the sessions.
     // Where replicas cannot have their own view of the files (--shared-files here), the caution still says so.
-    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-php-sessions-'));
+    const sessions = await scratch('kura-check-php-sessions-');
     const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
     const { code, report, stderr } = await check([fixture('php-shared-sessions'), '--quick', '--json', '--host-base', '187', '--shared-files'], { KURA_CHECK_PHP_SESSIONS: sessions });
     // Nothing lost: exit 2, "could not judge on this machine". A loss stands as a verdict (exit 1) with the
@@ -254,7 +263,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   (php ? it : it.skip)('--shared-files, PHP configured through PHPRC, sessions in a shared folder: never stateless, the caution names that folder', async () => {
-    const sessions = await mkdtemp(join(tmpdir(), 'kura-check-phprc-sessions-'));
+    const sessions = await scratch('kura-check-phprc-sessions-');
     const caution = `PHP keeps file sessions in session.save_path, here ${sessions}: every replica on this machine shares that folder, where pods would not; start PHP with -d session.save_path="$TMPDIR" to judge the replicas as separate pods`;
     const { code, report, stderr } = await check([fixture('php-phprc'), '--quick', '--json', '--host-base', '66', '--shared-files'], { KURA_CHECK_PHP_SESSIONS: sessions });
     // As for -d session.save_path above: exit 2 when nothing was lost, a loss (rarely, PHP's server on SIGTERM) stands with the caution.
@@ -295,7 +304,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it("where replicas cannot have views of their own (no util-linux unshare here): they share this machine's files, and the report says why", async () => {
-    const bin = await mkdtemp(join(tmpdir(), 'kura-check-path-'));
+    const bin = await scratch('kura-check-path-');
     await symlink(process.execPath, join(bin, 'node'));
     await symlink(execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim(), join(bin, 'nginx'));
     const path = '/tmp/kura-check-fixed-path-sessions';
@@ -311,7 +320,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('sessions as files on a folder the scenario names in shared (a volume every pod mounts): stateless', async () => {
-    const volume = await mkdtemp(join(tmpdir(), 'kura-check-volume-'));
+    const volume = await scratch('kura-check-volume-');
     const report = await judged('shared-volume-sessions', 161, 'stateless', { env: { KURA_CHECK_SESSIONS_VOLUME: volume } });
     expect(report.files).toMatchObject({ private: true, sharedHere: [], shared: [volume] });
     expect((await readdir(volume)).length).toBeGreaterThan(0); // the replicas wrote to the real folder
@@ -321,7 +330,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   (redis ? it : it.skip)('sessions in a Redis reached through a Unix socket in /tmp: the socket stays reachable in every view, stateless', async () => {
     // An overlay hides a socket's server (connecting through it is refused): the sockets servers listen on are
     // passed through, as a database is reachable from every pod.
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-redis-socket-'));
+    const dir = await scratch('kura-check-redis-socket-');
     const socket = join(dir, 'redis.sock');
     const server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
@@ -401,7 +410,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
         '; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME} (README: "CSRF tokens")',
       ],
     ])('%s', async (_, requests, what, said) => {
-      const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+      const dir = await scratch();
       try {
         const file = join(dir, 'scenario.json');
         const cwd = join(ROOT, 'test/fixtures/check/django-sessions');
@@ -505,7 +514,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('a JWT login with a per-process cart: needs affinity, and the evidence is the state (read), not the login (check)', async () => {
-    const reports = await mkdtemp(join(tmpdir(), 'kura-check-report-'));
+    const reports = await scratch('kura-check-report-');
     const report = await judged('jwt-memory-cart', 151, 'needs affinity', { args: ['--report', join(reports, 'cart.md')] });
     const markdown = await readFile(join(reports, 'cart.md'), 'utf8');
     expect(markdown).toMatch(/^# kura-check: JWT login \+ per-process cart — needs affinity\n/);
@@ -531,7 +540,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('a signing key in a shared folder, remade at every start: loses state on restart', async () => {
-    const keys = await mkdtemp(join(tmpdir(), 'kura-check-keys-'));
+    const keys = await scratch('kura-check-keys-');
     const report = await judged('restart-key', 171, 'loses state on restart', { env: { KEY_DIR: keys } });
     for (const mode of Object.values(report.modes)) expect(mode.phases.steady!.failures).toBe(0);
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ step: 'check', status: 401 });
@@ -539,7 +548,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('an image where neither podman nor docker is installed: exit 2 in one line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-spec-'));
+    const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
     await writeFile(file, 'image: localhost/app:1\nport: 8080\nlogin: { path: /login }\ncheck: { path: /me }\n');
     // A PATH that has nginx and nothing else.
@@ -578,7 +587,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('a start command that leaves the app in the background: exit 2 saying so, and every process of it ended', async () => {
     // kura-check forgot the replica once its start command had returned: the app went on listening, and kura-check,
     // its output pipes still open, never exited (found by a review, 2026-12-02).
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const pids = await scratch('kura-check-pids-');
     const line = await notJudged('background-start', 206, { KURA_CHECK_PID_DIR: pids });
     expect(line).toMatch(
       /^kura-check: could not judge: replica \d \(127\.0\.0\.20\d:\d+\): the start command returned \(code 0\) and left the app running in the background; start it in the foreground/,
@@ -591,7 +600,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
 
   it('an app that leaves the process group (setsid): judged (stateless), and no process of any replica left', async () => {
     // A signal to the group missed the app: each stopped replica went on listening (found by a review, 2026-12-02).
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const pids = await scratch('kura-check-pids-');
     const report = await judged('setsid-start', 211, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
     expect(report.evidence).toEqual([]);
     const started = await readdir(pids);
@@ -609,7 +618,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     ['helper-process', "in its replica's folder", 96],
     ['helper-elsewhere', 'in /', 191],
   ])('a helper process with a session of its own and a clean environment (%s, working %s): ended with its replica', async (name, _where, hostBase) => {
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const pids = await scratch('kura-check-pids-');
     await judged(name, hostBase, 'stateless', { env: { KURA_CHECK_PID_DIR: pids } });
     const started = await readdir(pids);
     expect(started.length).toBeGreaterThanOrEqual(12); // each replica and its helper
@@ -619,7 +628,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
 
   it("a process of yours working in a replica's folder: not taken for the replica's, left running", async () => {
     // A `tail -f output.log` started in a replica's folder was ended with the replica (a limit the README named).
-    const temp = await mkdtemp(join(tmpdir(), 'kura-check-tmpdir-'));
+    const temp = await scratch('kura-check-tmpdir-');
     const child = execFile(process.execPath, [BIN, fixture('jwt-cookie'), '--quick', '--host-base', '191'], { env: { ...process.env, TMPDIR: temp } });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
@@ -635,7 +644,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
 
   it('TMPDIR inside the app folder: the replicas copy the app, not kura-check\'s own folder within it', async () => {
     // Each copy went into kura-check's folder, inside the app, which it copied again (found by a review, 2026-12-02).
-    const app = await mkdtemp(join(tmpdir(), 'kura-check-app-'));
+    const app = await scratch('kura-check-app-');
     await cp(join(ROOT, 'test/fixtures/check/jwt-cookie'), app, { recursive: true });
     await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'));
     await mkdir(join(app, 'tmp'));
@@ -719,7 +728,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('SIGHUP (a closed terminal): kura-check stops every replica and nginx, removes its folder, and with --json says so in JSON', async () => {
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
+    const pids = await scratch('kura-check-pids-');
     const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--quick', '--json', '--host-base', '176'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids } });
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -747,8 +756,8 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('SIGKILL of kura-check itself (no cleanup of its own): its reaper ends every replica and nginx and removes its folder', async () => {
     // Every replica (its setsid'ed app included) and both nginx stayed, listening, and the run folder too: a limit
     // the README named until the reaper (reaper.js), which kura-check tells of what it starts.
-    const pids = await mkdtemp(join(tmpdir(), 'kura-check-pids-'));
-    const temp = await mkdtemp(join(tmpdir(), 'kura-check-tmpdir-'));
+    const pids = await scratch('kura-check-pids-');
+    const temp = await scratch('kura-check-tmpdir-');
     const child = execFile(process.execPath, [BIN, fixture('setsid-start'), '--host-base', '186'], { env: { ...process.env, KURA_CHECK_PID_DIR: pids, TMPDIR: temp } });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
@@ -781,7 +790,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   }, 120_000);
 
   it('a check on a public page named after the user: exit 2, caught by the negative control with a logged-in name', async () => {
-    const users = join(await mkdtemp(join(tmpdir(), 'kura-check-users-')), 'users.txt');
+    const users = join(await scratch('kura-check-users-'), 'users.txt');
     await writeFile(users, '');
     const line = await notJudged('public-profile', 116, { KURA_CHECK_USERS_FILE: users });
     expect(line).toMatch(
@@ -856,7 +865,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
       ),
     );
     const upstreams = servers.map((server, i) => `${hosts[i]}:${(server.address() as { port: number }).port}`);
-    const dir = await mkdtemp(join(tmpdir(), 'kura-check-affinity-'));
+    const dir = await scratch('kura-check-affinity-');
     const { freePort } = await import(new URL('../apps/check/src/replica.js', import.meta.url).href);
     const listen = `127.0.0.195:${await freePort('127.0.0.195')}`;
     const balancer = await startNginx({ dir, listen, upstreams, mode: 'cookie-affinity', nextUpstream: false });
