@@ -354,6 +354,14 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.meaning).toContain('each replica ran 2 processes with one command line');
   }, 120_000);
 
+  it('sessions whose id travels in an X-Auth-Token header, not a cookie: taken with capture, sent back: needs affinity', async () => {
+    // Spring Session's header resolver works so. Under cookie affinity (the balancer's route cookie) every step
+    // passes before any replica is stopped: the header was taken from the login and sent back.
+    const report = await judged('header-session', 111, 'needs affinity');
+    expect(report.modes['cookie-affinity']!.phases.steady!.failures).toBe(0);
+    expect(report.modes['cookie-affinity']!.phases.steady!.requests).toBeGreaterThan(10);
+  }, 120_000);
+
   (gunicorn ? describe : describe.skip)("Flask's signed-cookie sessions under gunicorn, two workers per replica", () => {
     it('with one SECRET_KEY every replica shares: stateless', async () => {
       const report = await judged('flask-gunicorn', 66, 'stateless');

@@ -156,12 +156,14 @@ function* requestStrings(where, spec) {
 function checkPlaceholders(scenario, file) {
   const captured = new Set();
   for (const [where, spec] of requestsOf(scenario)) {
-    for (const [name, source] of Object.entries(spec.capture ?? {})) {
+    for (const [name, taken] of Object.entries(spec.capture ?? {})) {
       if (['user', 'step', 'cookie'].includes(name)) throw new CannotJudge(`invalid scenario ${file}: ${where}.capture.${name}: {${name}} is kura-check's own placeholder; give the capture another name`);
+      const source = typeof taken === 'string' ? taken : taken.regex;
+      const at = typeof taken === 'string' ? `${where}.capture.${name}` : `${where}.capture.${name}.regex`;
       try {
-        new RegExp(source);
+        if (source !== undefined) new RegExp(source);
       } catch (error) {
-        throw new CannotJudge(`invalid scenario ${file}: ${where}.capture.${name} is not a regular expression: ${error.message}`);
+        throw new CannotJudge(`invalid scenario ${file}: ${at} is not a regular expression: ${error.message}`);
       }
       captured.add(name);
     }

@@ -97,6 +97,14 @@ describe('placeholders and captures (CSRF tokens), checked before anything runs'
     expect(refusal(value)).toBe(`invalid scenario scenario.yaml: ${line}`);
   });
 
+  it('accepts a header taken whole or by a regular expression, and refuses a bad one by its place', () => {
+    const login = (taken) => ({ ...minimal, login: { method: 'POST', path: '/login', capture: { sid: taken } }, check: { path: '/me', headers: { 'X-Auth-Token': '{sid}' } } });
+    expect(refusal(login({ header: 'X-Auth-Token' }))).toBeUndefined();
+    expect(refusal(login({ header: 'Authorization', regex: '^Bearer (.+)$' }))).toBeUndefined();
+    expect(refusal(login({ header: 'Authorization', regex: '(' }))).toBe('invalid scenario scenario.yaml: login.capture.sid.regex is not a regular expression: Invalid regular expression: /(/: Unterminated group');
+    expect(refusal(login({ headr: 'X-Auth-Token' }))).toBe('invalid scenario scenario.yaml: unknown key "headr" in login.capture.sid');
+  });
+
   it('leaves braces that are no placeholder alone (a JSON body as text)', () => {
     expect(refusal({ ...minimal, login: { method: 'POST', path: '/login', body: '{"user":"{user}"}' } })).toBeUndefined();
   });

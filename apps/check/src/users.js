@@ -243,19 +243,24 @@ export class VirtualUser {
       // A body that ends where the replica closed the connection, from a replica killed or told to stop: it may
       // have been cut short there (the headers sent, the body not yet), and nothing on the wire tells (#sendWhole).
       const cutShort = response?.headers.get('x-kura-upstream-framing') === '|' && this.cutByStop(upstream);
-      if (spec.capture) this.#capture(spec.capture, { method, path, status, text, cutShort });
+      if (spec.capture) this.#capture(spec.capture, { method, path, status, text, headers: response?.headers, cutShort });
       return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
     }
   }
 
   /**
-   * What `capture` (NAME to a regular expression) finds in `answer`'s body, kept for {NAME}; the first miss said,
-   * unless the body may have been cut short by a stop (then it is sent again, see #sendWhole).
+   * What `capture` finds in `answer`, kept for {NAME}: NAME to a regular expression on the body, or to `{ header,
+   * regex? }` for a header's value (the whole value without regex). The first miss is said, unless the body may
+   * have been cut short by a stop (then it is sent again, see #sendWhole).
    */
   #capture(capture, answer) {
-    for (const [name, source] of Object.entries(capture)) {
-      const match = new RegExp(source).exec(answer.text);
+    for (const [name, taken] of Object.entries(capture)) {
+      const header = typeof taken === 'string' ? undefined : taken.header;
+      const value = header === undefined ? answer.text : (answer.headers?.get(header) ?? undefined);
+      const source = typeof taken === 'string' ? taken : taken.regex;
+      const match = value === undefined ? null : source === undefined ? [value] : new RegExp(source).exec(value);
       if (match) this.captured[name] = match[1] ?? match[0];
+      else if (header !== undefined) this.recorder.captureMissed ??= `capture ${name} found ${value === undefined ? `no header ${header}` : `nothing in header ${header} ("${oneLine(value, 80)}")`} in the answer to ${answer.method} ${answer.path} (${answer.status})`;
       // Quoted as it is, markup and all: what the expression was tried on.
       else if (!answer.cutShort) this.recorder.captureMissed ??= `capture ${name} found nothing in the answer to ${answer.method} ${answer.path} (${answer.status} "${oneLine(answer.text, 120)}")`;
     }
