@@ -82,6 +82,9 @@ if (!gunicorn) console.warn('SKIPPING the kura-check Flask fixtures: gunicorn is
 // Debian's gunicorn runs Debian's python3, which needs Debian's Django.
 const django = gunicorn && installed('/usr/bin/python3', ['-c', 'import django']);
 if (!django) console.warn('SKIPPING the kura-check Django fixtures: gunicorn or python3-django is not installed (apt-get install gunicorn python3-django)');
+// Debian's Rails 6.1 and WEBrick, on Debian's ruby.
+const rails = installed('ruby', ['-e', 'require "rails"; require "webrick"']);
+if (!rails) console.warn('SKIPPING the kura-check Rails fixtures: ruby-rails or ruby-webrick is not installed (apt-get install ruby-rails ruby-webrick)');
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
@@ -432,6 +435,20 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    }, 120_000);
+  });
+
+  (rails ? describe : describe.skip)("Rails, with its CSRF token kept in the session", () => {
+    it('sessions in a memory cache store: needs affinity, the login refused (422) where the login page came from another replica', async () => {
+      // The form's token is taken from the login page, and after login (reset_session makes a new one) from each
+      // page's csrf-token meta tag; under round robin the token lives in the replica that served the login page.
+      const report = await judged('rails-sessions', 116, 'needs affinity');
+      expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'login')).toMatchObject({ request: 'POST /login', status: 422 });
+    }, 120_000);
+
+    it("Rails' default cookie store with one SECRET_KEY_BASE: stateless, every write carrying the page's token", async () => {
+      const report = await judged('rails-cookie-store', 121, 'stateless');
+      expect(report.evidence).toEqual([]);
     }, 120_000);
   });
 
