@@ -10,7 +10,7 @@ import { lastUpstream, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
-import { CannotJudge, cautionsOf, sharesFiles } from './scenario.js';
+import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { verdictOf } from './verdict.js';
 
@@ -238,10 +238,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
      * `body`) is a refusal for want of a CSRF token: Laravel's 419, a 403 that says CSRF or XSRF (Django's, csurf's).
      */
     const csrfNote = (answer, spec) => {
-      const { contains, capture, before, ...sent } = spec;
-      const sendsToken = /\{cookie:[^{}]+\}|\{(?!(?:user|step)\b)[A-Za-z_]\w*\}/.test(JSON.stringify(sent));
       const refused = answer && (answer.status === 419 || (answer.status === 403 && /csrf|xsrf/i.test(answer.body)));
-      return refused && !sendsToken
+      return refused && !sendsTaken(spec)
         ? `; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME}${spec === scenario.login ? ' (the login page: login.before)' : ''} (README: "CSRF tokens")`
         : '';
     };

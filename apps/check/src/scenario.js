@@ -133,8 +133,8 @@ const requestsOf = (scenario) => [
   ...(scenario.write ? [['write', scenario.write], ['read', scenario.read]] : []),
 ];
 
-/** Every string of a request that placeholders are filled in (keys too), with where it is. */
-function* requestStrings(where, spec) {
+/** Every string of a request that placeholders are filled in (keys too), with where it is; `fields`: which. */
+function* requestStrings(where, spec, fields = ['path', 'headers', 'json', 'form', 'body', 'contains']) {
   const walk = function* (value, at) {
     if (typeof value === 'string') yield [at, value];
     else if (Array.isArray(value)) for (const [i, item] of value.entries()) yield* walk(item, `${at}[${i}]`);
@@ -145,7 +145,15 @@ function* requestStrings(where, spec) {
       }
     }
   };
-  for (const field of ['path', 'headers', 'json', 'form', 'body', 'contains']) if (spec[field] !== undefined) yield* walk(spec[field], `${where}.${field}`);
+  for (const field of fields) if (spec[field] !== undefined) yield* walk(spec[field], `${where}.${field}`);
+}
+
+/** Whether a request sends something taken from an earlier answer or a cookie ({NAME}, {cookie:NAME}): a token. */
+export function sendsTaken(spec) {
+  for (const [, text] of requestStrings('', spec, ['path', 'headers', 'json', 'form', 'body'])) {
+    for (const [, , , cookie, name] of text.matchAll(PLACEHOLDER)) if (cookie !== undefined || name !== undefined) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { phpConfigArguments, portClashOf, whyItEnded } from './replica.js';
-import { CannotJudge, cautionsOf, checkScenario, expandEnv } from './scenario.js';
+import { CannotJudge, cautionsOf, checkScenario, expandEnv, sendsTaken } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
 
@@ -103,6 +103,13 @@ describe('placeholders and captures (CSRF tokens), checked before anything runs'
     expect(refusal(login({ header: 'Authorization', regex: '^Bearer (.+)$' }))).toBeUndefined();
     expect(refusal(login({ header: 'Authorization', regex: '(' }))).toBe('invalid scenario scenario.yaml: login.capture.sid.regex is not a regular expression: Invalid regular expression: /(/: Unterminated group');
     expect(refusal(login({ headr: 'X-Auth-Token' }))).toBe('invalid scenario scenario.yaml: unknown key "headr" in login.capture.sid');
+  });
+
+  it('tells a request that sends something taken (a cookie, a capture) from one that sends only {user} and {step}', () => {
+    expect(sendsTaken({ path: '/cart', headers: { 'X-CSRFToken': '{cookie:csrftoken}' } })).toBe(true);
+    expect(sendsTaken(form)).toBe(true);
+    expect(sendsTaken({ path: '/cart/{user}', json: { item: '{user}-{step}', old: '{step-5}' } })).toBe(false);
+    expect(sendsTaken({ path: '/me', contains: '{csrf}', capture: { csrf: 'x' } })).toBe(false); // what it checks, not what it sends
   });
 
   it('leaves braces that are no placeholder alone (a JSON body as text)', () => {

@@ -54,7 +54,7 @@ function fill(value, vars) {
   if (typeof value === 'string') {
     return value.replace(PLACEHOLDER, (_, key, back, cookie, name) => {
       if (key) return String(back ? vars[key] - Number(back) : vars[key]);
-      if (cookie !== undefined) return vars.cookies?.[cookie] === undefined ? '' : decoded(vars.cookies[cookie]);
+      if (cookie !== undefined) return decoded(vars.cookie?.(cookie) ?? '');
       return vars.captured?.[name] ?? '';
     });
   }
@@ -185,7 +185,8 @@ export class VirtualUser {
     const vars = { user: this.name, step: this.step, captured: { ...this.captured } };
     const path = fill(spec.path, vars);
     const url = new URL(path, this.base).href;
-    vars.cookies = Object.fromEntries((await this.jar.getCookies(url)).map((cookie) => [cookie.key, cookie.value]));
+    // Looked up only for a request that names a cookie (the jar's memory store answers at once).
+    vars.cookie = (name) => this.jar.getCookiesSync(url).find((cookie) => cookie.key === name)?.value;
     const headers = { ...fill(spec.headers ?? {}, vars) };
     let body;
     if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), (headers['content-type'] ??= 'application/json'));
@@ -323,11 +324,12 @@ export class VirtualUser {
         return undefined;
       }
     };
-    const tokenIn = (answer) => {
-      const token = dotted(json(answer), spec.token);
+    /** The token at `spec.token` in a parsed answer, or undefined when it is no string or empty. */
+    const tokenIn = (parsed) => {
+      const token = dotted(parsed, spec.token);
       return typeof token === 'string' && token !== '' ? token : undefined;
     };
-    const whole = (answer) => this.#expect(spec, answer, { defaultStatus, vars: answer.vars }) && (!spec.token || tokenIn(answer) !== undefined);
+    const whole = (answer) => this.#expect(spec, answer, { defaultStatus, vars: answer.vars }) && (!spec.token || tokenIn(json(answer)) !== undefined);
     let serverError;
     for (let attempt = 0; attempt < 5 && !this.stopped; attempt += 1) {
       // The login page first, where the scenario says so: what the login needs (a CSRF token) is taken from it.
@@ -339,7 +341,7 @@ export class VirtualUser {
       let shown = answer;
       if (ok && spec.token) {
         const parsed = json(answer);
-        this.token = tokenIn(answer);
+        this.token = tokenIn(parsed);
         ok = this.token !== undefined;
         // Said without the answer itself, which holds credentials: where the token was looked for, and what is there.
         const keys = parsed && typeof parsed === 'object' ? `keys: ${Object.keys(parsed).join(', ') || 'none'}` : 'not JSON';
