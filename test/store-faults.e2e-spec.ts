@@ -48,6 +48,61 @@ async function answered<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+// A global table in multi-Region strong consistency refuses a write that meets one to the same item from another
+// Region (docs/concurrency.md, "Across AWS Regions"). No engine here has global tables: the proxy answers as
+// DynamoDB does, and the real SDK under Kura's client settings decides what to do with it. Before the outages
+// below: they spend the SDK's retry quota (5 tokens a retry, 500 in all, 1 back per call that succeeds at once), and
+// a client that has spent it retries nothing until successes refill it, as the SDK means it to after an outage.
+describe('a write refused for a concurrent write in another Region (ReplicatedWriteConflictException)', () => {
+  const CONFLICT = 'ReplicatedWriteConflictException';
+  let writer: HttpClient;
+  beforeAll(async () => {
+    writer = new HttpClient(baseUrl);
+    await writer.signUpAndLogIn(uniqueEmail('conflict'));
+  });
+  const patch = (client: HttpClient, value: string) =>
+    client.request('PATCH', '/session/data', { json: { note: value }, headers: { 'content-type': 'application/merge-patch+json' } });
+  const writing = (value: string) => (operation: string, body: string) => operation === 'UpdateItem' && body.includes(value);
+
+  it('is sent again by the SDK, and the patch lands once', async () => {
+    proxy.set('pass');
+    const { refused } = proxy.refuse(writing('scone'), CONFLICT);
+
+    const response = await answered(patch(writer, 'scone'));
+
+    await refused;
+    expect(response.status).toBe(200);
+    expect(proxy.operations.UpdateItem).toBe(2);
+    expect((await writer.get('/session/data')).body.data).toEqual({ note: 'scone' });
+  });
+
+  it('outlasting every attempt: 503 with Retry-After, and the data as it was', async () => {
+    proxy.set('pass');
+    proxy.refuse(writing('crumpet'), CONFLICT, ATTEMPTS);
+
+    const response = await answered(patch(writer, 'crumpet'));
+
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(response.body).toMatchObject({ type: 'urn:kura:problem:store-unavailable', status: 503 });
+    expect(proxy.operations.UpdateItem).toBe(ATTEMPTS);
+    expect((await writer.get('/session/data')).body.data).toEqual({ note: 'scone' });
+  });
+
+  it('on a logout: sent again, the logout answered and final', async () => {
+    proxy.set('pass');
+    const leaving = new HttpClient(baseUrl);
+    await leaving.signUpAndLogIn(uniqueEmail('conflict'));
+    const { refused } = proxy.refuse((operation, body) => operation === 'UpdateItem' && body.includes('endedBy'), CONFLICT);
+
+    const logout = await answered(leaving.post('/auth/logout'));
+
+    await refused;
+    expect(logout.status).toBe(204);
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+  });
+});
+
 const faults: [string, FaultMode, { delayMs?: number }][] = [
   ['latency beyond the call timeout', 'latency', { delayMs: 1_000 }],
   ['connections reset', 'reset', {}],

@@ -33,6 +33,11 @@ export interface FaultProxy {
    * answer back: the write happened, the client never heard, and its SDK retries.
    */
   loseAnswer(filter: CallFilter, times?: number): { lost: Promise<void> };
+  /**
+   * Answers the next `times` matching calls with DynamoDB's error `type` (HTTP 400) instead of passing them on,
+   * as a global table refuses a write that meets one from another Region (`ReplicatedWriteConflictException`).
+   */
+  refuse(filter: CallFilter, type: string, times?: number): { refused: Promise<void> };
   close(): Promise<void>;
 }
 
@@ -50,6 +55,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let operations: Record<string, number> = {};
   const holds: { filter: CallFilter; arrived: () => void; released: Promise<void>; answered: () => void }[] = [];
   const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
+  const refusals: { filter: CallFilter; type: string; left: number; refused: () => void }[] = [];
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void) => {
     const out = httpRequest(
@@ -78,6 +84,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       holds.splice(holds.indexOf(hold), 1);
       hold.arrived();
       void hold.released.then(() => forward(req, res, body, false, hold.answered));
+      return true;
+    }
+    const refusal = refusals.find((candidate) => candidate.left > 0 && candidate.filter(operation, text));
+    if (refusal) {
+      refusal.left -= 1;
+      if (refusal.left === 0) refusals.splice(refusals.indexOf(refusal), 1);
+      refusal.refused();
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(DYNAMODB_ERROR(refusal.type, 'The request was rejected because one or more items in the request are being modified by a request in another Region.'));
       return true;
     }
     const loss = losses.find((candidate) => candidate.left > 0 && candidate.filter(operation, text));
@@ -151,6 +166,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const promise = new Promise<void>((resolve) => (lost = resolve));
       losses.push({ filter, left: times, lost });
       return { lost: promise };
+    },
+    refuse(filter, type, times = 1) {
+      let refused!: () => void;
+      const promise = new Promise<void>((resolve) => (refused = resolve));
+      refusals.push({ filter, type, left: times, refused });
+      return { refused: promise };
     },
     set(next, options = {}) {
       mode = next;

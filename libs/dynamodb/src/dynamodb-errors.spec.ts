@@ -20,6 +20,12 @@ describe('storeUnavailable', () => {
     ['expired credentials', sdkError('ExpiredTokenException'), undefined, 'AWS credentials refused by DynamoDB (ExpiredTokenException)'],
     ['a role without the permission', sdkError('AccessDeniedException'), undefined, "access denied: the role lacks one of Kura's DynamoDB actions on its tables"],
     ['throttling', sdkError('ProvisionedThroughputExceededException'), undefined, 'throttled by DynamoDB (ProvisionedThroughputExceededException)'],
+    [
+      'a write refused by a global table for a concurrent write in another Region',
+      sdkError('ReplicatedWriteConflictException', { $metadata: { httpStatusCode: 400 } }),
+      undefined,
+      'a write to the same item in another Region conflicted (ReplicatedWriteConflictException), after retries',
+    ],
     ['a timeout', sdkError('TimeoutError'), undefined, 'no answer within KURA_DYNAMODB_TIMEOUT_MS'],
     ['a refused connection', nodeError('ECONNREFUSED'), undefined, 'connection refused: nothing listens at the DynamoDB endpoint'],
     ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],

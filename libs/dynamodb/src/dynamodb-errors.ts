@@ -74,6 +74,11 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
     if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
     if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";
     if (THROTTLING.has(name)) return `throttled by DynamoDB (${name})`;
+    // A global table in multi-Region strong consistency refuses a write that meets one to the same item from another
+    // Region. The SDK retries it (its model marks it retryable); this is what outlasted the retries.
+    if (name === 'ReplicatedWriteConflictException') {
+      return 'a write to the same item in another Region conflicted (ReplicatedWriteConflictException), after retries';
+    }
     // Not an outage, though nothing better than 503 can be said: a key or item over DynamoDB's limits (2048-byte
     // keys, 400 KB items) that no check before the call caught. Retrying will not help; the reason says so.
     if (name === 'ValidationException') return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
