@@ -70,6 +70,47 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
   });
 });
 
+(missing ? describe.skip : describe)('RedisSessionStore.ping: whether Redis can be trusted with accounts and sessions', () => {
+  const servers: RedisServer[] = [];
+  const clients: { destroy(): void }[] = [];
+  afterEach(async () => {
+    clients.splice(0).forEach((client) => client.destroy());
+    await Promise.all(servers.splice(0).map((server) => server.stop()));
+  });
+  const storeOn = async (options: Parameters<typeof startRedisServer>[0] = {}) => {
+    const server = await startRedisServer(options);
+    servers.push(server);
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    clients.push(client);
+    return { server, store: new RedisSessionStore(client) };
+  };
+  const reasonOf = (store: RedisSessionStore) =>
+    store.ping().then(
+      () => undefined,
+      (error: unknown) => (error instanceof StoreUnavailableError ? error.reason : error),
+    );
+
+  it('answers for a master with a policy that evicts nothing Kura keeps without expiry', async () => {
+    const { store } = await storeOn({ args: ['--maxmemory-policy', 'volatile-lru'] });
+
+    expect(await reasonOf(store)).toBeUndefined();
+  });
+
+  it('refuses an allkeys-* eviction policy, which could evict accounts', async () => {
+    const { store } = await storeOn({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+
+    expect(await reasonOf(store)).toMatch(/^Redis's maxmemory-policy is allkeys-lru, which may evict accounts and sessions/);
+  });
+
+  it('refuses a replica, which would answer every read and refuse every login and logout', async () => {
+    const { server: master } = await storeOn();
+    const { store: onReplica } = await storeOn({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+
+    expect(await reasonOf(onReplica)).toMatch(/^Redis answered from a replica, which refuses every write \(READONLY\): point the URL at the master/);
+  });
+});
+
 (missing ? describe.skip : describe)('RedisSessionStore keys', () => {
   const redis = redisServerWithClient();
 

@@ -324,27 +324,36 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
   }
 
   /**
-   * Whether Redis answers and can be trusted with accounts and sessions: an `allkeys-*` eviction policy could
-   * delete accounts, sessions and login counters to make room, so it is reported as unavailable (the service then
-   * never becomes ready). `noeviction` (writes fail with OOM, a 503) is the recommended policy; `volatile-*`
-   * keeps accounts (no expiry) but may end sessions early under memory pressure.
+   * Whether Redis answers and can be trusted with accounts and sessions, reported as unavailable (the service then
+   * never becomes ready) where it cannot:
+   * - an `allkeys-*` eviction policy could delete accounts, sessions and login counters to make room. `noeviction`
+   *   (writes fail with OOM, a 503) is the recommended policy; `volatile-*` keeps accounts (no expiry) but may end
+   *   sessions early under memory pressure;
+   * - a replica (a URL naming ElastiCache's reader endpoint, a replica's own address, a Global Datastore's
+   *   secondary) answers every read and refuses every login and logout with `READONLY`.
    *
-   * An ACL user without `INFO` (as `+@all -@dangerous` makes one) gets a `PING` instead: Redis answers, and its
-   * eviction policy goes unchecked, which the docs' ACL avoids by allowing `info`.
+   * One `INFO` with no section: its default sections hold both answers on every Redis and Valkey (Redis 6 takes
+   * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one) gets a `PING` instead:
+   * Redis answers, and neither is checked, which the docs' ACL avoids by allowing `info`.
    */
   async ping(): Promise<void> {
-    let info: unknown;
+    let info: string;
     try {
-      info = await this.redis.sendCommand(['INFO', 'memory']);
+      info = String(await this.redis.sendCommand(['INFO']));
     } catch (error) {
       if (!isPermissionDenied(error)) throw storeUnavailable('session.ping', error);
       await this.call('session.ping', () => this.redis.sendCommand(['PING']));
       return;
     }
-    const policy = /^maxmemory_policy:(\S+)/m.exec(String(info))?.[1];
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     if (policy?.startsWith('allkeys-')) {
       throw new StoreUnavailableError('session.ping', {
         reason: `Redis's maxmemory-policy is ${policy}, which may evict accounts and sessions: set it to noeviction (or a volatile-* policy)`,
+      });
+    }
+    if (/^role:slave\r?$/m.test(info)) {
+      throw new StoreUnavailableError('session.ping', {
+        reason: 'Redis answered from a replica, which refuses every write (READONLY): point the URL at the master (ElastiCache: the primary endpoint, not the reader endpoint)',
       });
     }
   }
