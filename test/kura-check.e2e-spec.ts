@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import dynalite from 'dynalite';
+import { parse } from 'yaml';
 import { installed } from './support/installed.js';
 
 /**
@@ -369,6 +370,15 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     expect(report.modes['cookie-affinity']!.phases.steady!.requests).toBeGreaterThan(10);
   }, 120_000);
 
+  it("a bearer token from the login's JSON (login.token at a dotted path), sent as Authorization: needs affinity", async () => {
+    // Under cookie affinity (the balancer's route cookie, which the user's jar keeps beside the token) every step
+    // passes before any replica is stopped: the token was read from the login's answer and sent on every request.
+    const report = await judged('bearer-session', 231, 'needs affinity');
+    expect(report.modes['cookie-affinity']!.phases.steady!.failures).toBe(0);
+    expect(report.modes['cookie-affinity']!.phases.steady!.requests).toBeGreaterThan(10);
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ status: 401 });
+  }, 120_000);
+
   (gunicorn ? describe : describe.skip)("Flask's signed-cookie sessions under gunicorn, two workers per replica", () => {
     it('with one SECRET_KEY every replica shares: stateless', async () => {
       const report = await judged('flask-gunicorn', 66, 'stateless');
@@ -453,6 +463,24 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
     it("Rails' default cookie store with one SECRET_KEY_BASE: stateless, every write carrying the page's token", async () => {
       const report = await judged('rails-cookie-store', 121, 'stateless');
       expect(report.evidence).toEqual([]);
+    }, 120_000);
+
+    it("a login without the form's token: exit 2, Rails' empty 422 read as the CSRF refusal it is, and what to add said", async () => {
+      const dir = await scratch();
+      const fixture = parse(readFileSync(join(ROOT, 'test/fixtures/check/rails-cookie-store/scenario.yaml'), 'utf8'));
+      const file = join(dir, 'scenario.json');
+      const { before: _page, ...login } = fixture.login;
+      await writeFile(
+        file,
+        JSON.stringify({ ...fixture, cwd: join(ROOT, 'test/fixtures/check/rails-sessions'), login: { ...login, form: { user: '{user}' } }, write: undefined, read: undefined }),
+      );
+      const { code, stderr } = await checkRaw([file, '--quick', '--host-base', '191']);
+      expect(code).toBe(2);
+      const line = stderr.trim().split('\n').at(-1)!;
+      expect(line).toContain('kura-check: could not judge: no virtual user could log in: POST /login answered 422');
+      expect(line).toContain(
+        `; the app wants a CSRF token with it (Rails' 422 for a request without its authenticity_token): send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME} (the login page: login.before) (README: "CSRF tokens")`,
+      );
     }, 120_000);
   });
 

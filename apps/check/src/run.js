@@ -235,12 +235,14 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     };
     /**
      * What a request (`spec`) that sends no token lacks, as the end of a line, where `answer` (evidence: `status`,
-     * `body`) is a refusal for want of a CSRF token: Laravel's 419, a 403 that says CSRF or XSRF (Django's, csurf's).
+     * `body`) is a refusal for want of a CSRF token: Laravel's 419, a 403 that says CSRF or XSRF (Django's, csurf's),
+     * Rails' 422 (in production an empty body, or its public 422 page; in development the exception's name).
      */
     const csrfNote = (answer, spec) => {
-      const refused = answer && (answer.status === 419 || (answer.status === 403 && /csrf|xsrf/i.test(answer.body)));
+      const rails = answer?.status === 422 && (answer.body.trim() === '' || /authenticity.?token|change you wanted was rejected/i.test(answer.body));
+      const refused = answer && (rails || answer.status === 419 || (answer.status === 403 && /csrf|xsrf/i.test(answer.body)));
       return refused && !sendsTaken(spec)
-        ? `; the app wants a CSRF token with it: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME}${spec === scenario.login ? ' (the login page: login.before)' : ''} (README: "CSRF tokens")`
+        ? `; the app wants a CSRF token with it${rails ? " (Rails' 422 for a request without its authenticity_token)" : ''}: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME}${spec === scenario.login ? ' (the login page: login.before)' : ''} (README: "CSRF tokens")`
         : '';
     };
     /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
