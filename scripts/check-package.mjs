@@ -89,6 +89,10 @@ console.log(
 );
 const routes = ofType('AWS::ApiGatewayV2::Route').map((route) => route.Properties.RouteKey);
 check(routes.length > 0, `routes: ${routes.join(', ') || 'none'}`);
+// The alarms (docs/lambda.md#alarms): on the API's 5xx share, and on the function's errors and throttles.
+const alarms = ofType('AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties);
+const watched = alarms.map((alarm) => alarm.MetricName ?? alarm.Metrics?.filter((metric) => metric.MetricStat).map((metric) => metric.MetricStat.Metric.MetricName).join('/'));
+check(['5xx/Count', 'Errors', 'Throttles'].every((name) => watched.includes(name)), `alarms: ${alarms.map((alarm, i) => `${alarm.AlarmName} (${watched[i]})`).join(', ') || 'none'}`);
 const outputs = Object.keys(template.Outputs ?? {});
 check(['ApiUrl', 'SessionsTableName', 'UsersTableName'].every((name) => outputs.includes(name)), `outputs: ${outputs.join(', ')}`);
 

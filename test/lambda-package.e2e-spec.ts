@@ -91,6 +91,7 @@ describe('npm run package', () => {
     expect(stdout).toMatch(/ok +table: kura-ci-sessions \(TTL on expiresAt, index byUser, point-in-time recovery, encryption\)/);
     expect(stdout).toMatch(/ok +role: 7 DynamoDB actions/);
     expect(stdout).toMatch(/ok +routes: \$default/);
+    expect(stdout).toMatch(/ok +alarms: kura-ci-5xx \(5xx\/Count\), kura-ci-function-errors \(Errors\), kura-ci-function-throttles \(Throttles\)/);
     expect(stdout).toMatch(/package check passed/);
   });
 
@@ -153,6 +154,33 @@ describe('the CloudFormation template', () => {
     );
     expect(JSON.stringify(dynamo)).not.toMatch(/"\*"|Scan|CreateTable|DeleteTable/);
     expect(JSON.stringify(dynamo.find((s: any) => s.Action.includes('dynamodb:Query')).Resource)).toContain('/index/byUser');
+  });
+
+  it("raises alarms on the API's 5xx share and on the function's errors and throttles, notifying a topic only where given", () => {
+    const alarms = Object.fromEntries(resourcesOf('AWS::CloudWatch::Alarm').map((alarm) => [alarm.Properties.AlarmName, alarm.Properties]));
+    expect(Object.keys(alarms).sort()).toEqual(['kura-ci-5xx', 'kura-ci-function-errors', 'kura-ci-function-throttles']);
+    // The 5xx share: API Gateway's 5xx over its Count, per minute, for the HTTP API this template makes.
+    const share = alarms['kura-ci-5xx'];
+    const stats = Object.fromEntries(share.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat]));
+    for (const [id, name] of [['failed', '5xx'], ['requests', 'Count']]) {
+      expect(stats[id]).toEqual({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: name, Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] }, Period: 60, Stat: 'Sum' });
+    }
+    expect(share.Metrics.filter((m: any) => m.ReturnData).map((m: any) => m.Expression)).toEqual(['IF(requests > 0, failed / requests, 0)']);
+    expect(share).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0.05, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(template.Resources.HttpApi.Type).toBe('AWS::ApiGatewayV2::Api');
+    // The function's own, on the function this template makes.
+    for (const [name, metric] of [['kura-ci-function-errors', 'Errors'], ['kura-ci-function-throttles', 'Throttles']] as const) {
+      expect(alarms[name]).toMatchObject({
+        Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'ApiLambdaFunction' } }],
+        Statistic: 'Sum', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, TreatMissingData: 'notBreaching',
+      });
+    }
+    // No topic given (the default): every action is CloudFormation's "no value" under a condition that is false.
+    expect(template.Conditions.NotifyAlarms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    for (const alarm of Object.values<any>(alarms)) {
+      for (const actions of [alarm.AlarmActions, alarm.OKActions]) expect(actions).toEqual({ 'Fn::If': ['NotifyAlarms', [''], { Ref: 'AWS::NoValue' }] });
+    }
+    for (const alarm of Object.values<any>(alarms)) expect(alarm.AlarmDescription).toContain('docs/lambda.md#alarms');
   });
 
   it('routes every path of the HTTP API to the function and outputs the URL and table names', () => {
