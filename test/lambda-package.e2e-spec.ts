@@ -162,7 +162,7 @@ describe('the CloudFormation template', () => {
     // The 5xx share: API Gateway's 5xx over its Count, per minute, for the HTTP API this template makes.
     const share = alarms['kura-ci-5xx'];
     const stats = Object.fromEntries(share.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat]));
-    for (const [id, name] of [['failed', '5xx'], ['requests', 'Count']]) {
+    for (const [id, name] of [['failed', '5xx'], ['requests', 'Count']] as const) {
       expect(stats[id]).toEqual({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: name, Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] }, Period: 60, Stat: 'Sum' });
     }
     expect(share.Metrics.filter((m: any) => m.ReturnData).map((m: any) => m.Expression)).toEqual(['IF(requests > 0, failed / requests, 0)']);

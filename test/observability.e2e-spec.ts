@@ -89,6 +89,8 @@ describe('Prometheus metrics', () => {
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
 
   beforeAll(async () => {
+    // An email already taken: the account's conditional insert is refused, an answer (409) and no DynamoDB error.
+    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email, password: 'another secret passphrase' })).status).toBe(409);
     const response = await fetch(metricsUrl);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     text = await response.text();
@@ -102,6 +104,9 @@ describe('Prometheus metrics', () => {
 
   it('count DynamoDB calls by operation and outcome, and the capacity they consumed', () => {
     expect(value(/^kura_dynamodb_calls_total\{operation="GetItem",outcome="ok",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    // Refused conditions are counted as such, not as errors: this journey had none of those.
+    expect(value(/^kura_dynamodb_calls_total\{operation="PutItem",outcome="condition_failed",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(text).not.toMatch(/^kura_dynamodb_calls_total\{[^}]*outcome="error"/m);
     expect(value(/^kura_dynamodb_consumed_capacity_units_total\{operation="GetItem",service="kura"\} ([\d.]+)/m)).toBeGreaterThan(0);
     expect(text).toMatch(/^kura_nodejs_eventloop_lag_seconds/m);
   });

@@ -46,5 +46,5 @@ export interface DynamoDbCallTotals {
   writes: number;
   readCapacityUnits: number;
   writeCapacityUnits: number;
-  byOperation: Record<string, { calls: number; failures: number; capacityUnits: number }>;
+  byOperation: Record<string, { calls: number; failures: number; refusals: number; capacityUnits: number }>;
 }

@@ -5,7 +5,13 @@ export type DynamoDbCallKind = 'read' | 'write' | 'other';
 /** Totals for one DynamoDB operation (GetItem, UpdateItem, ...). */
 export interface OperationTotals {
   calls: number;
+  /** Calls DynamoDB could not answer (after the SDK's retries): timeouts, throttling, server errors, ... */
   failures: number;
+  /**
+   * Conditional writes DynamoDB refused (`ConditionalCheckFailedException`): answers, not failures. Kura's rules
+   * expect them (a race lost, an email taken, a session already ended), so they are counted apart from failures.
+   */
+  refusals: number;
   capacityUnits: number;
 }
 
@@ -30,8 +36,11 @@ export function kindOf(operation: string): DynamoDbCallKind {
  * DynamoDB reports for it (`ReturnConsumedCapacity`). Aggregates only, so it can stay on in production; tests
  * assert per-request counts with it and benchmarks report cost.
  */
-/** Told of every call as it completes: for metrics (Prometheus counters, CloudWatch EMF). */
-export type DynamoDbCallListener = (call: { operation: string; kind: DynamoDbCallKind; capacityUnits: number; failed: boolean }) => void;
+/**
+ * Told of every call as it completes: for metrics (Prometheus counters, CloudWatch EMF). `failed`: DynamoDB could
+ * not answer; `refused`: a condition was not met (an answer, see {@link OperationTotals.refusals}).
+ */
+export type DynamoDbCallListener = (call: { operation: string; kind: DynamoDbCallKind; capacityUnits: number; failed: boolean; refused: boolean }) => void;
 
 export class DynamoDbCallLog {
   private totals: DynamoDbCallTotals = DynamoDbCallLog.empty();
@@ -46,7 +55,7 @@ export class DynamoDbCallLog {
     return { reads: 0, writes: 0, readCapacityUnits: 0, writeCapacityUnits: 0, byOperation: {} };
   }
 
-  record(operation: string, capacityUnits: number, failed: boolean): void {
+  record(operation: string, capacityUnits: number, failed: boolean, refused = false): void {
     const kind = kindOf(operation);
     if (kind === 'read') {
       this.totals.reads += 1;
@@ -55,11 +64,12 @@ export class DynamoDbCallLog {
       this.totals.writes += 1;
       this.totals.writeCapacityUnits += capacityUnits;
     }
-    const entry = (this.totals.byOperation[operation] ??= { calls: 0, failures: 0, capacityUnits: 0 });
+    const entry = (this.totals.byOperation[operation] ??= { calls: 0, failures: 0, refusals: 0, capacityUnits: 0 });
     entry.calls += 1;
     entry.capacityUnits += capacityUnits;
     if (failed) entry.failures += 1;
-    for (const listener of this.listeners) listener({ operation, kind, capacityUnits, failed });
+    if (refused) entry.refusals += 1;
+    for (const listener of this.listeners) listener({ operation, kind, capacityUnits, failed, refused });
   }
 
   /** A copy of the totals. */
@@ -81,7 +91,8 @@ export class DynamoDbCallLog {
           this.record(operation, capacityOf((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity), false);
           return result;
         } catch (error) {
-          this.record(operation, 0, true);
+          const refused = error instanceof Error && error.name === 'ConditionalCheckFailedException';
+          this.record(operation, 0, !refused, refused);
           throw error;
         }
       },

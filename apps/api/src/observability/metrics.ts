@@ -28,7 +28,7 @@ export class KuraMetrics {
   });
   private readonly storeCalls = new Counter({
     name: 'kura_dynamodb_calls_total',
-    help: 'DynamoDB calls (one per command, retries included), by operation and outcome',
+    help: 'DynamoDB calls (one per command, retries included), by operation and outcome: ok, condition_failed (a conditional write refused, as Kura\'s rules expect: a race lost, an email taken), error (no answer)',
     labelNames: ['operation', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -82,8 +82,8 @@ export class KuraMetrics {
 
   /** Counts every call the stores make to DynamoDB. */
   observeStore(calls: DynamoDbCallLog): void {
-    calls.onCall(({ operation, capacityUnits, failed }) => {
-      this.storeCalls.inc({ operation, outcome: failed ? 'error' : 'ok' });
+    calls.onCall(({ operation, capacityUnits, failed, refused }) => {
+      this.storeCalls.inc({ operation, outcome: failed ? 'error' : refused ? 'condition_failed' : 'ok' });
       if (capacityUnits > 0) this.capacity.inc({ operation }, capacityUnits);
     });
   }
