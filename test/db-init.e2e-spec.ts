@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { testClients, testEndpoint } from './support/engine.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 
 const run = promisify(execFile);
 const DB_INIT = fileURLToPath(new URL('../dist/apps/api/src/db-init.js', import.meta.url));
@@ -32,6 +33,35 @@ describe('npm run db:init', () => {
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: `${prefix}-sessions` }));
     client.destroy();
     expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
+  });
+
+  // DynamoDB Local has no global tables: the proxy gives the sessions table's description the replicas AWS would.
+  it.each([
+    ['eventual', 'absent, as on tables made before MRSC', true],
+    ['eventual', 'EVENTUAL', true],
+    ['strong', 'STRONG', false],
+  ])('names a global table in multi-Region %s consistency (MultiRegionConsistency %s), and warns where it cannot keep Kura\'s guarantees', async (mode, stated, warns) => {
+    const given = stated.startsWith('absent') ? undefined : stated;
+    const proxy = await startFaultProxy(testEndpoint());
+    try {
+      const table = `${prefix}-sessions`;
+      proxy.amend(
+        (operation, body) => operation === 'DescribeTable' && JSON.parse(body).TableName === table,
+        (answer) => {
+          const description = answer.Table as Record<string, unknown>;
+          return { Table: { ...description, Replicas: [{ RegionName: 'us-east-1' }, { RegionName: 'eu-west-1' }], ...(given ? { MultiRegionConsistency: given } : {}) } };
+        },
+      );
+      const { stdout } = await run(process.execPath, [DB_INIT], { env: { ...env, DYNAMODB_ENDPOINT: proxy.endpoint } });
+
+      expect(stdout).toContain(`table ${table}: exists, TTL enabled, a global table in us-east-1, eu-west-1 (multi-Region ${mode} consistency)`);
+      expect(stdout.includes(`table ${table} is a global table in multi-Region eventual consistency`)).toBe(warns);
+      const users = stdout.split('\n').find((line) => line.includes(`table ${prefix}-users:`));
+      expect(users).toContain(`table ${prefix}-users: exists, TTL n/a`);
+      expect(users).not.toContain('global');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('refuses to run without a configured engine, saying why', async () => {

@@ -38,6 +38,11 @@ export interface FaultProxy {
    * as a global table refuses a write that meets one from another Region (`ReplicatedWriteConflictException`).
    */
   refuse(filter: CallFilter, type: string, times?: number): { refused: Promise<void> };
+  /**
+   * From now on, passes the engine's JSON answer to every matching call through `rewrite` (what AWS would say that
+   * the local engine cannot: a table's global replicas, say).
+   */
+  amend(filter: CallFilter, rewrite: (answer: Record<string, unknown>) => Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -56,8 +61,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const holds: { filter: CallFilter; arrived: () => void; released: Promise<void>; answered: () => void }[] = [];
   const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
   const refusals: { filter: CallFilter; type: string; left: number; refused: () => void }[] = [];
+  const amendments: { filter: CallFilter; rewrite: (answer: Record<string, unknown>) => Record<string, unknown> }[] = [];
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void) => {
+    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const amendment = amendments.find((candidate) => candidate.filter(operation, body.toString()));
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
@@ -65,6 +73,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         if (loseAnswer) {
           answer.resume();
           answer.on('end', () => req.socket.destroy());
+          return;
+        }
+        if (amendment && answer.statusCode === 200) {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => {
+            const amended = Buffer.from(JSON.stringify(amendment.rewrite(JSON.parse(Buffer.concat(chunks).toString()))));
+            // The body's checksum and length were the engine's: the amended body goes without the one, with its own other.
+            const { 'x-amz-crc32': _crc, 'content-length': _length, ...headers } = answer.headers;
+            res.writeHead(200, { ...headers, 'content-length': String(amended.length) });
+            res.end(amended);
+          });
           return;
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -166,6 +186,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const promise = new Promise<void>((resolve) => (lost = resolve));
       losses.push({ filter, left: times, lost });
       return { lost: promise };
+    },
+    amend(filter, rewrite) {
+      amendments.push({ filter, rewrite });
     },
     refuse(filter, type, times = 1) {
       let refused!: () => void;

@@ -38,6 +38,12 @@ export interface TableBootstrapStep {
   created: boolean;
   /** `enabled` (now or before), `unsupported` (the engine has no TTL API: dynalite), or `n/a`. */
   ttl: 'enabled' | 'unsupported' | 'n/a';
+  /**
+   * Where the table is a DynamoDB global table: its Regions and consistency mode. `eventual` does not keep the
+   * store's guarantees across Regions: a destroy in one Region can be undone by a write in another (Kura's
+   * docs/concurrency.md, "Across AWS Regions").
+   */
+  global?: { consistency: 'eventual' | 'strong'; regions: string[] };
 }
 
 /** What a `DynamoDbCallLog` counted since its last reset (`@kura/dynamodb`'s `DynamoDbCallTotals`). */

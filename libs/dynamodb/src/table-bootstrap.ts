@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type TableDescription,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -16,6 +17,11 @@ export interface TableBootstrapStep {
   created: boolean;
   /** `enabled` (now or before), `unsupported` (the engine has no TTL API: dynalite), or `n/a`. */
   ttl: 'enabled' | 'unsupported' | 'n/a';
+  /**
+   * Where the table is a DynamoDB global table: its replicas' Regions and its consistency mode. `eventual` (MREC)
+   * does not keep Kura's guarantees across Regions (docs/concurrency.md, "Across AWS Regions").
+   */
+  global?: { consistency: 'eventual' | 'strong'; regions: string[] };
 }
 
 const hasName = (error: unknown, ...names: string[]) => error instanceof Error && names.includes(error.name);
@@ -45,19 +51,30 @@ export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableN
  */
 export async function ensureTable(client: DynamoDBClient, definition: CreateTableCommandInput, ttlAttribute: string | undefined): Promise<TableBootstrapStep> {
   const table = definition.TableName!;
-  const created = await createIfMissing(client, definition);
+  const existing = await describeIfThere(client, table);
+  const created = existing ? false : await create(client, definition);
   await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: table });
   const ttl = ttlAttribute ? await enableTtl(client, table, ttlAttribute) : 'n/a';
-  return { table, created, ttl };
+  const replicas = existing?.Replicas ?? [];
+  const global =
+    replicas.length > 0
+      ? { consistency: existing?.MultiRegionConsistency === 'STRONG' ? ('strong' as const) : ('eventual' as const), regions: replicas.map((replica) => replica.RegionName ?? '?') }
+      : undefined;
+  return { table, created, ttl, ...(global ? { global } : {}) };
 }
 
-async function createIfMissing(client: DynamoDBClient, definition: CreateTableCommandInput) {
+/** The table's description, or undefined where it does not exist. */
+async function describeIfThere(client: DynamoDBClient, table: string): Promise<TableDescription | undefined> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: definition.TableName }));
-    return false;
+    return (await client.send(new DescribeTableCommand({ TableName: table }))).Table ?? {};
   } catch (error) {
     if (!hasName(error, 'ResourceNotFoundException')) throw error;
+    return undefined;
   }
+}
+
+/** Creates the table; false where another process created it first. */
+async function create(client: DynamoDBClient, definition: CreateTableCommandInput): Promise<boolean> {
   try {
     await client.send(new CreateTableCommand(definition));
     return true;

@@ -14,7 +14,16 @@ export async function initTables(config: AppConfig['store'], logger: LoggerServi
   try {
     for (const step of await ensureKuraTables(client, config.tables)) {
       const ttl = step.ttl === 'unsupported' ? 'TTL not supported by this engine (expiry is enforced on read)' : `TTL ${step.ttl}`;
-      logger.log(`table ${step.table}: ${step.created ? 'created' : 'exists'}, ${ttl}`, 'Tables');
+      const where = step.global ? `, a global table in ${step.global.regions.join(', ')} (multi-Region ${step.global.consistency} consistency)` : '';
+      logger.log(`table ${step.table}: ${step.created ? 'created' : 'exists'}, ${ttl}${where}`, 'Tables');
+      if (step.global?.consistency === 'eventual') {
+        logger.warn(
+          `table ${step.table} is a global table in multi-Region eventual consistency: two Regions writing one item settle it by last writer wins, ` +
+            `so a logout in one Region can be undone by a write in another; use multi-Region strong consistency, or keep each user's requests ` +
+            `in one Region (docs/concurrency.md, "Across AWS Regions")`,
+          'Tables',
+        );
+      }
     }
   } finally {
     client.destroy();
