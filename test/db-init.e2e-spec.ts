@@ -42,6 +42,7 @@ describe('npm run db:init', () => {
     ['strong', 'STRONG', false],
   ])('names a global table in multi-Region %s consistency (MultiRegionConsistency %s), and warns where it cannot keep Kura\'s guarantees', async (mode, stated, warns) => {
     const given = stated.startsWith('absent') ? undefined : stated;
+    await run(process.execPath, [DB_INIT], { env }); // the tables there, whatever ran before: only a table that exists has replicas
     const proxy = await startFaultProxy(testEndpoint());
     try {
       const table = `${prefix}-sessions`;

@@ -172,9 +172,9 @@ function processesWith(entry: string): number[] {
     .map(Number);
 }
 
-/** Runs a fixture that kura-check cannot judge: checks exit 2 and no verdict, returns the last line on stderr. */
+/** Runs a fixture (its name, or a scenario file's path) that kura-check cannot judge: checks exit 2 and no verdict, returns the last line on stderr. */
 async function notJudged(name: string, hostBase: number, env: Record<string, string> = {}): Promise<string> {
-  const { code, report, stderr } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase)], env);
+  const { code, report, stderr } = await check([name.includes('/') ? name : fixture(name), '--quick', '--json', '--host-base', String(hostBase)], env);
   expect(code).toBe(2);
   expect(report.verdict).toBeNull();
   return stderr.trim().split('\n').at(-1)!;
@@ -441,9 +441,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
         const cwd = join(ROOT, 'test/fixtures/check/django-sessions');
         const env = { SECRET_KEY: 'k', SESSION_ENGINE: 'django.contrib.sessions.backends.signed_cookies' };
         await writeFile(file, JSON.stringify({ cwd, start: 'exec gunicorn --bind {host}:{port} app:application', env, check: { path: '/me', contains: '{user}' }, ...requests }));
-        const { code, stderr } = await checkRaw([file, '--quick', '--host-base', '101']);
-        expect(code).toBe(2);
-        const line = stderr.trim().split('\n').at(-1)!;
+        const line = await notJudged(file, 101);
         expect(line).toContain(`kura-check: could not judge: ${what}`);
         expect(line).toContain(said);
       } finally {
@@ -474,9 +472,7 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
         file,
         JSON.stringify({ ...fixture, cwd: join(ROOT, 'test/fixtures/check/rails-sessions'), login: { ...login, form: { user: '{user}' } }, write: undefined, read: undefined }),
       );
-      const { code, stderr } = await checkRaw([file, '--quick', '--host-base', '191']);
-      expect(code).toBe(2);
-      const line = stderr.trim().split('\n').at(-1)!;
+      const line = await notJudged(file, 191);
       expect(line).toContain('kura-check: could not judge: no virtual user could log in: POST /login answered 422');
       expect(line).toContain(
         `; the app wants a CSRF token with it (Rails' 422 for a request without its authenticity_token): send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME} (the login page: login.before) (README: "CSRF tokens")`,

@@ -46,6 +46,9 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** The DynamoDB operation a call asks for (`PutItem`, ...), from its `X-Amz-Target` header. */
+const operationOf = (req: IncomingMessage) => String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+
 const DYNAMODB_ERROR = (type: string, message: string) =>
   JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
 
@@ -64,7 +67,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const amendments: { filter: CallFilter; rewrite: (answer: Record<string, unknown>) => Record<string, unknown> }[] = [];
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void) => {
-    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const operation = operationOf(req);
     const amendment = amendments.find((candidate) => candidate.filter(operation, body.toString()));
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
@@ -97,7 +100,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   /** One-shot faults first: they apply whatever the mode. True when the call was taken care of. */
   const oneShot = (req: IncomingMessage, res: ServerResponse, body: Buffer): boolean => {
-    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const operation = operationOf(req);
     const text = body.toString();
     const hold = holds.find((candidate) => candidate.filter(operation, text));
     if (hold) {
@@ -131,7 +134,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       calls += 1;
-      const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const operation = operationOf(req);
       operations[operation] = (operations[operation] ?? 0) + 1;
       const body = Buffer.concat(chunks);
       if (oneShot(req, res, body)) return;
