@@ -103,6 +103,19 @@ describe('a write refused for a concurrent write in another Region (ReplicatedWr
   });
 });
 
+// Also before the outages, for the SDK's retry quota: on a loaded machine a call can outlast the 300 ms bound with
+// the 50 ms added, and is then sent again, as it would be in production; after an outage it would not be.
+describe('latency within the call timeout', () => {
+  afterAll(() => proxy.set('pass'));
+
+  it('is only slower: the session is checked and served (a fault mode that does not fail everything)', async () => {
+    proxy.set('latency', { delayMs: 50 });
+    expect((await answered(user.get('/auth/me'))).status).toBe(200);
+    expect(proxy.calls).toBeGreaterThanOrEqual(1);
+    expect(proxy.calls).toBeLessThanOrEqual(ATTEMPTS);
+  });
+});
+
 const faults: [string, FaultMode, { delayMs?: number }][] = [
   ['latency beyond the call timeout', 'latency', { delayMs: 1_000 }],
   ['connections reset', 'reset', {}],
@@ -141,16 +154,6 @@ describe.each(faults)('DynamoDB fault: %s', (_name, mode, options) => {
     expect((await answered(anonymous.get('/docs/openapi.json'))).status).toBe(200);
     expect((await answered(anonymous.get('/health/ready'))).status).toBe(200);
     expect((await answered(anonymous.get('/health/store'))).status).toBe(503);
-  });
-});
-
-describe('latency within the call timeout', () => {
-  afterAll(() => proxy.set('pass'));
-
-  it('is only slower: the session is checked and served (a fault mode that does not fail everything)', async () => {
-    proxy.set('latency', { delayMs: 50 });
-    expect((await answered(user.get('/auth/me'))).status).toBe(200);
-    expect(proxy.calls).toBe(1);
   });
 });
 
