@@ -149,6 +149,20 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect(await sut.read(id, absoluteExpiresAtMs)).toBeUndefined();
     });
 
+    // A session stored before KuraStore had absolute lifetimes (test/stored-formats) is given one at its next save.
+    it('gives a session stored without an absolute expiry the one a change carries, and ends it there', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' });
+      await sut.replace(id, written);
+      expect((await sut.read(id, Date.now()))?.absoluteExpiresAtMs).toBeUndefined();
+      const absoluteExpiresAtMs = Date.now() + 2000;
+
+      expect(await sut.update(id, written.generation, { ...change({}), expiresAtMs: Date.now() + 2 * HOUR, absoluteExpiresAtMs }, Date.now())).toBe(true);
+
+      expect(await sut.read(id, absoluteExpiresAtMs - 1)).toMatchObject({ absoluteExpiresAtMs, generation: written.generation });
+      expect(await sut.read(id, absoluteExpiresAtMs)).toBeUndefined();
+    });
+
     it('moves the expiry and the cookie without touching the data', async () => {
       const id = newConnectId();
       const { generation } = connectSession({});

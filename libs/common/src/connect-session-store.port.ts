@@ -68,4 +68,9 @@ export interface ConnectSessionChange {
   /** The cookie to keep (JSON text), or `undefined` to drop it. */
   readonly cookie: string | undefined;
   readonly expiresAtMs: number;
+  /**
+   * An absolute end to give a session that has none (stored before KuraStore had absolute lifetimes, or while
+   * it was configured without one), epoch milliseconds; absent, the stored one stays as it is.
+   */
+  readonly absoluteExpiresAtMs?: number;
 }

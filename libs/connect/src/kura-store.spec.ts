@@ -116,6 +116,35 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(Number(Items![0]!.expiresAtMs!.N)).toBeLessThanOrEqual(start + 10 * MINUTE);
   });
 
+  // Sessions stored by KuraStore before it had absolute lifetimes have none (test/stored-formats holds them): after
+  // the upgrade they would otherwise live for as long as they are used.
+  it('gives a session stored without an absolute lifetime one at its first save, with one write, and ends it there', async () => {
+    const before = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: null });
+    const after = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: 10 * 60 });
+    const sid = newSid();
+    await before.set(sid, sessionFor({ user: 'ada' }));
+    before.close();
+
+    clock.advance(1000);
+    const stamped = clock.now();
+    const loaded = (await after.get(sid))!;
+    callLog.reset();
+    await after.touch(sid, loaded);
+    expect(writes()).toBe(1);
+    const seen: boolean[] = [];
+    for (let minute = 2; minute <= 12; minute += 2) {
+      clock.advance(2 * MINUTE);
+      const again = await after.get(sid);
+      seen.push(again !== null);
+      if (again) await after.touch(sid, { ...again, cookie: sessionFor({}).cookie });
+    }
+    const { Items } = await testClients().client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: itemKeyOf(sid) } } }));
+    after.close();
+
+    expect(seen).toEqual([true, true, true, true, false, false]);
+    expect(Number(Items![0]!.absoluteExpiresAtMs!.N)).toBe(stamped + 10 * MINUTE);
+  });
+
   it('keeps a session in use as long as its cookie asks with absoluteTtlSeconds: null', async () => {
     const store = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: null, touchFraction: 0 });
     const sid = newSid();

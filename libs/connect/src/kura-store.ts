@@ -238,9 +238,11 @@ export class KuraStore extends EventEmitter {
     const now = this.clock.now();
     // The cookie as JSON would see it, but not yet as text: a steady request only compares it, and writes nothing.
     const cookie = liveCookieOf(session);
-    // A session written whole starts its absolute lifetime now; one read keeps the one it has. The cookie's
-    // expiry never goes past it (a touch of a session this store did not read may: the read refuses it then).
-    const absoluteExpiresAtMs = read ? read.absoluteExpiresAtMs : this.absoluteTtlMs === undefined ? undefined : now + this.absoluteTtlMs;
+    // A session written whole starts its absolute lifetime now; one read keeps the one it has, and one stored
+    // without any (before KuraStore had them, or under absoluteTtlSeconds: null) starts it now, written at once.
+    // The cookie's expiry never goes past it (a touch of a session this store did not read may: the read refuses it then).
+    const starting = this.absoluteTtlMs === undefined || (read && read.absoluteExpiresAtMs !== undefined) ? undefined : now + this.absoluteTtlMs;
+    const absoluteExpiresAtMs = read?.absoluteExpiresAtMs ?? starting;
     const expiresAtMs = Math.min(expiryOf(cookie, now, this.ttlMs), absoluteExpiresAtMs ?? Infinity);
     if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id, now));
     if (!read) {
@@ -253,15 +255,16 @@ export class KuraStore extends EventEmitter {
       });
     }
     const settings = cookieSettingsOf(cookie);
-    const moved = !sameCookieSettings(read.cookie, settings) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
+    const moved = starting !== undefined || !sameCookieSettings(read.cookie, settings) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
     const document = call === 'touch' ? undefined : toDocument(session, NOT_DATA);
     const changes = document ? changesBetween(read.data, document.data) : NO_CHANGES;
     if (!hasChanges(changes) && !moved) return undefined;
     const cookieJson = document ? document.cookie : cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
-    return this.onStorage((items) => items.update(id, read.generation, { ...changes, cookie: cookieJson, expiresAtMs }, now)).then((written) => {
-      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs });
+    const change = { ...changes, cookie: cookieJson, expiresAtMs, ...(starting === undefined ? {} : { absoluteExpiresAtMs: starting }) };
+    return this.onStorage((items) => items.update(id, read.generation, change, now)).then((written) => {
+      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs });
     });
   }
 }

@@ -149,7 +149,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     id: string,
     generation: string | undefined,
     keys: { key: string; json: string | undefined }[],
-    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs'> | undefined,
+    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs' | 'absoluteExpiresAtMs'> | undefined,
     now: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#gen': NAMES['#gen'], '#expMs': NAMES['#expMs'] };
@@ -171,6 +171,11 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       set.push('#exp = :exp', '#expMs = :expMs');
       values[':exp'] = { N: String(Math.ceil(expiry.expiresAtMs / 1000)) };
       values[':expMs'] = { N: String(expiry.expiresAtMs) };
+      if (expiry.absoluteExpiresAtMs !== undefined) {
+        names['#absMs'] = 'absoluteExpiresAtMs';
+        set.push('#absMs = :absMs');
+        values[':absMs'] = { N: String(expiry.absoluteExpiresAtMs) };
+      }
       if (expiry.cookie === undefined) remove.push('#cookie');
       else {
         set.push('#cookie = :cookie');

@@ -115,6 +115,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
+    if (change.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(change.absoluteExpiresAtMs));
     for (const [key, json] of change.set) fields.push(DATA + key, json);
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
