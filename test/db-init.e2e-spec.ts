@@ -3,7 +3,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DescribeTimeToLiveCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { kuraTableDefinitions } from '@kura/dynamodb';
+import { HttpClient } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
 import { testClients, testEndpoint } from './support/engine.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 
@@ -94,5 +97,103 @@ describe('npm run db:init', () => {
     }).catch((error: unknown) => error);
 
     expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/KURA_SESSIONS_TABLE[\s\S]*KURA_DYNAMODB_TIMEOUT_MS/) });
+  });
+
+  // Tables made by other infrastructure code (Terraform, CDK, a console) with another key, without Kura's index, or
+  // with TTL on another attribute: each of Kura's calls would fail alike. db:init checks a table that exists and
+  // says what differs, changing nothing.
+  describe('on a table that exists but is not the one Kura needs', () => {
+    const [sessions, users] = kuraTableDefinitions({ sessions: 'sessions', users: 'users' }) as [CreateTableCommandInput, CreateTableCommandInput];
+    const index = sessions.GlobalSecondaryIndexes![0]!;
+    const string = (name: string) => ({ AttributeName: name, AttributeType: 'S' as const });
+    const cases: [string, (table: string) => Partial<Record<'sessions' | 'users', CreateTableCommandInput>>, RegExp, string[]][] = [
+      [
+        'the sessions keyed another way, and without the index',
+        (table) => ({ sessions: { TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [string('pk')], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] } }),
+        /-sessions$/,
+        [
+          "its key is pk (string, partition key), Kura's items have id (string, partition key)",
+          'it has no index byUser (userId (string, partition key), createdAt (number, sort key), every attribute projected), which lists a user\'s sessions',
+        ],
+      ],
+      [
+        'the key a number',
+        (table) => ({ sessions: { ...sessions, TableName: table, AttributeDefinitions: sessions.AttributeDefinitions!.map((one) => (one.AttributeName === 'id' ? { AttributeName: 'id', AttributeType: 'N' } : one)) } }),
+        /-sessions$/,
+        ["its key is id (number, partition key), Kura's items have id (string, partition key)"],
+      ],
+      [
+        'the index projecting keys only',
+        (table) => ({ sessions: { ...sessions, TableName: table, GlobalSecondaryIndexes: [{ ...index, Projection: { ProjectionType: 'KEYS_ONLY' } }] } }),
+        /-sessions$/,
+        ["its index byUser projects KEYS_ONLY, Kura needs ALL (a session's listing reads it from the index)"],
+      ],
+      [
+        'the users keyed by an id',
+        (table) => ({ users: { ...users, TableName: table.replace(/-sessions$/, '-users'), AttributeDefinitions: [string('id')], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } }),
+        /-users$/,
+        ["its key is id (string, partition key), Kura's items have email (string, partition key)"],
+      ],
+    ];
+
+    it.each(cases)('%s: exit 1, every difference in one line, and nothing changed', async (_name, make, which, differences) => {
+      const mine = `mis${randomBytes(3).toString('hex')}`;
+      const mineEnv = { ...env, KURA_SESSIONS_TABLE: `${mine}-sessions`, KURA_USERS_TABLE: `${mine}-users` };
+      const { client } = testClients();
+      try {
+        for (const definition of Object.values(make(`${mine}-sessions`))) await client.send(new CreateTableCommand(definition));
+
+        const failure = await run(process.execPath, [DB_INIT], { env: mineEnv }).catch((error: unknown) => error);
+
+        const table = [`${mine}-sessions`, `${mine}-users`].find((name) => which.test(name));
+        expect(failure).toMatchObject({ code: 1, stderr: `db:init: table ${table} is not as Kura needs it (nothing was changed): ${differences.join('; ')}\n` });
+        if (table === `${mine}-sessions`) {
+          const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
+          expect(ttl.TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
+        }
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('TTL on another attribute: exit 1, saying which, and the TTL left as it was', async () => {
+      const mine = `ttl${randomBytes(3).toString('hex')}`;
+      const { client } = testClients();
+      try {
+        await client.send(new CreateTableCommand({ ...sessions, TableName: `${mine}-sessions` }));
+        await client.send(new UpdateTimeToLiveCommand({ TableName: `${mine}-sessions`, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+
+        const failure = await run(process.execPath, [DB_INIT], { env: { ...env, KURA_SESSIONS_TABLE: `${mine}-sessions`, KURA_USERS_TABLE: `${mine}-users` } }).catch((error: unknown) => error);
+
+        expect(failure).toMatchObject({
+          code: 1,
+          stderr: `db:init: table ${mine}-sessions is not as Kura needs it (nothing was changed): its TTL deletes items by ttl, Kura's items expire by expiresAt (turn that TTL off, then run this again)\n`,
+        });
+        expect((await client.send(new DescribeTimeToLiveCommand({ TableName: `${mine}-sessions` }))).TimeToLiveDescription).toMatchObject({ AttributeName: 'ttl', TimeToLiveStatus: 'ENABLED' });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('and a Kura started on such a table says why every call fails, on /health/store and in each 503', async () => {
+      const mine = `run${randomBytes(3).toString('hex')}`;
+      const { client } = testClients();
+      await client.send(new CreateTableCommand({ TableName: `${mine}-sessions`, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [string('pk')], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+      await client.send(new CreateTableCommand({ ...users, TableName: `${mine}-users` }));
+      client.destroy();
+      const { app, baseUrl } = await startKuraInProcess({ ...env, KURA_SESSIONS_TABLE: `${mine}-sessions`, KURA_USERS_TABLE: `${mine}-users`, KURA_PASSWORD_HASH_COST: '10', KURA_LOG_LEVEL: 'error' });
+      try {
+        const store = await new HttpClient(baseUrl).get('/health/store');
+        expect(store.status).toBe(503);
+        expect(store.body.checks.store.message).toBe(`table ${mine}-sessions has another key than Kura's items (ValidationException): npm run db:init lists what differs`);
+
+        const visitor = new HttpClient(baseUrl);
+        expect((await visitor.post('/auth/register', { email: `${mine}@example.com`, password: 'correct horse battery' })).status).toBe(201);
+        const login = await visitor.post('/auth/login', { email: `${mine}@example.com`, password: 'correct horse battery' });
+        expect([login.status, login.body.type]).toEqual([503, 'urn:kura:problem:store-unavailable']);
+      } finally {
+        await app.close();
+      }
+    });
   });
 });

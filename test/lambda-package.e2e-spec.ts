@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
+import { kuraTableDefinitions, tableDifferences } from '@kura/dynamodb';
 import { coldStartFiles, compileCacheFiles } from '../scripts/lambda-bundle-files.mjs';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -138,6 +139,10 @@ describe('the CloudFormation template', () => {
       SSESpecification: { SSEEnabled: true },
     });
     expect(sessions.GlobalSecondaryIndexes[0]).toMatchObject({ IndexName: 'byUser' });
+    // Every key, type and index as Kura's items need them: the check db:init makes of a table that exists.
+    const [sessionsNeeded, usersNeeded] = kuraTableDefinitions({ sessions: 'kura-ci-sessions', users: 'kura-ci-users' });
+    expect(tableDifferences(sessionsNeeded!, sessions)).toEqual([]);
+    expect(tableDifferences(usersNeeded!, template.Resources.UsersTable.Properties)).toEqual([]);
     expect(template.Resources.UsersTable.Properties).toMatchObject({
       TableName: 'kura-ci-users',
       KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],

@@ -1,5 +1,6 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { StoreUnavailableError } from '@kura/common';
+import { TableMismatchError } from '@kura/dynamodb';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { initTables } from './storage/tables.js';
 
@@ -23,6 +24,7 @@ try {
 } catch (error) {
   if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
   else if (error instanceof StoreUnavailableError) process.stderr.write(`db:init: the store could not answer: ${error.reason}\n`);
+  else if (error instanceof TableMismatchError) process.stderr.write(`db:init: ${error.message}\n`);
   else throw error;
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { ConsoleLogger } from '@nestjs/common';
 import { StoreUnavailableError } from '@kura/common';
+import { TableMismatchError } from '@kura/dynamodb';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
@@ -12,7 +13,7 @@ import { initTables } from './storage/tables.js';
 /** KURA_CREATE_TABLES could not create the tables: why, in one line. */
 class TablesNotCreatedError extends Error {
   constructor(reason: string) {
-    super(`could not create the tables (KURA_CREATE_TABLES): the store could not answer: ${reason}`);
+    super(`could not create the tables (KURA_CREATE_TABLES): ${reason}`);
   }
 }
 
@@ -87,7 +88,8 @@ async function serve(config: AppConfig, logger: ConsoleLogger) {
   }
   if (config.store.createTables) {
     await initTables(config.store, logger).catch((error: unknown) => {
-      throw error instanceof StoreUnavailableError ? new TablesNotCreatedError(error.reason) : error;
+      if (error instanceof StoreUnavailableError) throw new TablesNotCreatedError(`the store could not answer: ${error.reason}`);
+      throw error instanceof TableMismatchError ? new TablesNotCreatedError(error.message) : error;
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { DynamoDbCallLog } from '@kura/dynamodb';
 import { freePort } from '../../../test/support/free-port.js';
@@ -143,6 +143,22 @@ describe('KuraStore on DynamoDB Local', () => {
 
     expect(seen).toEqual([true, true, true, true, false, false]);
     expect(Number(Items![0]!.absoluteExpiresAtMs!.N)).toBe(stamped + 10 * MINUTE);
+  });
+
+  it('refuses, in ensureTable, a table that exists with another key, saying what differs and changing nothing', async () => {
+    const other = `c${randomBytes(4).toString('hex')}-other`;
+    const { client } = testClients();
+    await client.send(new CreateTableCommand({ TableName: other, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'sid', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'sid', KeyType: 'HASH' }] }));
+    client.destroy();
+    const store = new KuraStore({ tableName: other, connection, clock });
+
+    await expect(store.ensureTable()).rejects.toMatchObject({
+      name: 'TableMismatchError',
+      message: `table ${other} is not as Kura needs it (nothing was changed): its key is sid (string, partition key), Kura's items have id (string, partition key)`,
+    });
+    // And every call on it says the same, for a 503.
+    await expect(store.get(newSid())).rejects.toMatchObject({ reason: `table ${other} has another key than Kura's items (ValidationException): store.ensureTable() lists what differs` });
+    store.close();
   });
 
   it('keeps a session in use as long as its cookie asks with absoluteTtlSeconds: null', async () => {

@@ -43,6 +43,7 @@ const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
 const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as connectSessionTableDefinition() (@kura/dynamodb) describes',
+  checkTable: 'store.ensureTable() lists what differs',
   timeoutSetting: 'connection.timeoutMs',
   endpointSetting: 'connection.endpoint',
   localCredentials: 'for a local engine give connection.credentials (any accessKeyId and secretAccessKey will do)',

@@ -1,6 +1,6 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
-import { ensureTable, type TableBootstrapStep } from './table-bootstrap.js';
+import { ensureTable, type TableBootstrapStep, TableMismatchError } from './table-bootstrap.js';
 
 /** The attribute DynamoDB's TTL deletes `@kura/connect` sessions by: epoch seconds. */
 export const CONNECT_SESSION_TTL_ATTRIBUTE = 'expiresAt';
@@ -26,6 +26,7 @@ export async function ensureConnectSessionTable(client: DynamoDBClient, tableNam
   try {
     return await ensureTable(client, connectSessionTableDefinition(tableName), CONNECT_SESSION_TTL_ATTRIBUTE);
   } catch (error) {
+    if (error instanceof TableMismatchError) throw error;
     throw storeUnavailable('connect.ensureTable', error, tableName, wording);
   }
 }

@@ -31,6 +31,24 @@ describe('storeUnavailable', () => {
     ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],
     ['an unknown host', nodeError('ENOTFOUND'), undefined, "the DynamoDB endpoint's host name does not resolve"],
     ['a request DynamoDB refuses as invalid', sdkError('ValidationException', { $metadata: { httpStatusCode: 400 } }), undefined, 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?'],
+    // AWS's words for a key not the table's (GetItem, PutItem) and a missing index (Query), and DynamoDB Local's.
+    ...[
+      'The provided key element does not match the schema',
+      'One or more parameter values were invalid: Missing the key pk in the item',
+      'One or more parameter values were invalid: Type mismatch for key id expected: N actual: S',
+      'One of the required keys was not given a value',
+    ].map((message): [string, Error, string, string] => [
+      `a table keyed otherwise ("${message}")`,
+      Object.assign(new Error(message), { name: 'ValidationException' }),
+      'kura-sessions',
+      "table kura-sessions has another key than Kura's items (ValidationException): npm run db:init lists what differs",
+    ]),
+    [
+      'a table without the index',
+      Object.assign(new Error('The table does not have the specified index: byUser'), { name: 'ValidationException' }),
+      'kura-sessions',
+      'table kura-sessions lacks the index Kura queries (ValidationException): npm run db:init lists what differs',
+    ],
     ['a server error', sdkError('InternalServerError', { $metadata: { httpStatusCode: 500 } }), undefined, 'DynamoDB answered 500 (InternalServerError)'],
     ['anything else', new TypeError('boom'), undefined, 'the store could not be reached (TypeError)'],
   ])('gives the reason for %s in one line', (_case, cause, table, reason) => {

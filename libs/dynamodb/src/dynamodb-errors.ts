@@ -37,6 +37,11 @@ export function storeUnavailable(operation: string, error: unknown, table?: stri
 export interface StoreErrorWording {
   /** What creates a missing table (`run npm run db:init`). */
   createTable: string;
+  /**
+   * What says how an existing table differs from the one Kura's items need (`npm run db:init lists what differs`).
+   * @default `compare it with kuraTableDefinitions() (@kura/dynamodb), or call ensureKuraTables(), which lists what differs`
+   */
+  checkTable?: string;
   /** The setting that bounds each call (`KURA_DYNAMODB_TIMEOUT_MS`). */
   timeoutSetting: string;
   /** The setting that points at a local engine (`DYNAMODB_ENDPOINT`). */
@@ -50,6 +55,7 @@ export interface StoreErrorWording {
 
 const KURA_SERVICE_WORDING: StoreErrorWording = {
   createTable: 'run npm run db:init',
+  checkTable: 'npm run db:init lists what differs',
   timeoutSetting: 'KURA_DYNAMODB_TIMEOUT_MS',
   endpointSetting: 'DYNAMODB_ENDPOINT',
 };
@@ -81,7 +87,14 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
     }
     // Not an outage, though nothing better than 503 can be said: a key or item over DynamoDB's limits (2048-byte
     // keys, 400 KB items) that no check before the call caught. Retrying will not help; the reason says so.
-    if (name === 'ValidationException') return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
+    if (name === 'ValidationException') {
+      // A table made by other infrastructure code with another key or without the index: every call fails alike.
+      const check = wording.checkTable ?? 'compare it with kuraTableDefinitions() (@kura/dynamodb), or call ensureKuraTables(), which lists what differs';
+      const which = table ? `table ${table}` : 'a table Kura uses';
+      if (KEY_MISMATCH.test(error.message)) return `${which} has another key than Kura's items (ValidationException): ${check}`;
+      if (NO_SUCH_INDEX.test(error.message)) return `${which} lacks the index Kura queries (ValidationException): ${check}`;
+      return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
+    }
     if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
     if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';
@@ -91,6 +104,10 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
   }
   return `the store could not be reached${chain[0] ? ` (${chain[0].name})` : ''}`;
 }
+
+/** DynamoDB's words for a key that is not the table's: read to choose a reason, never put into one. */
+const KEY_MISMATCH = /does not match the schema|Type mismatch for key|Missing the key|required keys was not given a value/i;
+const NO_SUCH_INDEX = /does not have the specified index/i;
 
 interface ErrorShape {
   readonly name: string;

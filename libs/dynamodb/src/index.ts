@@ -6,7 +6,7 @@ export { createDynamoDbClients, type DynamoDbClients, type DynamoDbConnectionOpt
 export { RequestSigningSha256 } from './request-signing-sha256.js';
 export { DynamoDbSessionStore, type DynamoDbSessionStoreOptions } from './dynamodb-session.store.js';
 export { DynamoDbUserStore } from './dynamodb-user.store.js';
-export { ensureKuraTables, type TableBootstrapStep } from './table-bootstrap.js';
+export { ensureKuraTables, type TableBootstrapStep, TableMismatchError, tableDifferences, type TableShape } from './table-bootstrap.js';
 export { connectSessionTableDefinition, ensureConnectSessionTable, CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
 export {
   DynamoDbConnectSessionStore,
