@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { stopProcess } from './support/dynamodb-local.js';
+import { testClients, testEndpoint } from './support/engine.js';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
@@ -260,6 +262,22 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('could not create the tables (KURA_CREATE_TABLES): the store could not answer: connection refused: nothing listens at the DynamoDB endpoint\n');
+  });
+
+  it('stops `npm start` in one line when KURA_CREATE_TABLES finds a table that is not the one Kura needs, changing nothing', async () => {
+    const sessions = `start${Date.now().toString(36)}-sessions`;
+    const { client } = testClients();
+    await client.send(new CreateTableCommand({ TableName: sessions, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+    client.destroy();
+
+    const env = { ...defaults(), KURA_STORE: 'dynamodb', DYNAMODB_ENDPOINT: testEndpoint(), KURA_SESSIONS_TABLE: sessions, KURA_CREATE_TABLES: 'true', PORT: '0' };
+    const result = await run(process.execPath, [dist('main.js')], env);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `could not create the tables (KURA_CREATE_TABLES): table ${sessions} is not as Kura needs it (nothing was changed): its key is pk (string, partition key), Kura's items have id (string, partition key); ` +
+        "it has no index byUser (userId (string, partition key), createdAt (number, sort key), every attribute projected), which lists a user's sessions\n",
+    );
   });
 
   it('stops `npm run offline` with that line, not a stack', async () => {
