@@ -86,6 +86,37 @@ describe('npm run sessions -- revoke-user, on the default setup (the embedded en
     expect((await browser.get('/auth/me')).status).toBe(401);
   });
 
+  it('lists a user\'s sessions (device, address, times) and ends the one named, on the running Kura at once', async () => {
+    const kura = await startKura();
+    const email = uniqueEmail('operator');
+    const laptop = new HttpClient(kura.baseUrl);
+    await laptop.signUpAndLogIn(email, PASSWORD);
+    const phone = new HttpClient(kura.baseUrl);
+    const phoneLogin = await phone.post('/auth/login', { email, password: PASSWORD }, { headers: { 'user-agent': 'Phone/1.0' } });
+    const phoneSession = phoneLogin.body.session.id as string;
+
+    const listed = await sessions(['list-user', email], defaults());
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`2 live session(s) of ${email}`);
+    // Newest first: the phone's, then the laptop's; each with its id, times, address and user agent.
+    expect(lines[1]).toMatch(new RegExp(`^${phoneSession}  created \\S+Z  last seen \\S+Z  ends \\S+Z \\(at the latest \\S+Z\\)  from 127\\.0\\.0\\.1  "Phone/1\\.0"$`));
+    expect(lines).toHaveLength(3);
+
+    const revoked = await sessions(['revoke-session', email, phoneSession], defaults());
+
+    expect(revoked).toEqual({ code: 0, stdout: `ended session ${phoneSession} of ${email}\n`, stderr: '' });
+    expect((await phone.get('/auth/me')).status).toBe(401);
+    expect((await laptop.get('/auth/me')).status).toBe(200);
+    expect((await sessions(['list-user', email], defaults())).stdout).toMatch(/^1 live session\(s\) of /);
+    const unknown = 'A'.repeat(43);
+    expect(await sessions(['revoke-session', email, unknown], defaults())).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${email} has no session ${unknown} (npm run sessions -- list-user ${email} lists them)\n`,
+    });
+  });
+
   it('finds the running engine through the endpoint file in the data folder, removed when Kura stops', async () => {
     const kura = await startKura();
     const endpoint = (await readFile(join(dataDir, 'endpoint'), 'utf8')).trim();
@@ -169,11 +200,14 @@ describe('npm run sessions, called wrongly', () => {
     ['a wrong command', ['revoke-everything']],
     ['revoke-user without an email', ['revoke-user']],
     ['revoke-all with an argument', ['revoke-all', 'ada@example.com']],
+    ['list-user without an email', ['list-user']],
+    ['revoke-session without an id', ['revoke-session', 'ada@example.com']],
+    ['revoke-session with one argument too many', ['revoke-session', 'ada@example.com', 'x', 'y']],
   ])('prints its usage for %s (exit 2), before anything about stores', async (_case, args) => {
     // Nothing runs on this data folder, and the configuration is bad: neither is mentioned.
     const result = await sessions(args, { ...defaults(), KURA_STORE: 'nowhere' });
 
-    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- revoke-user <email> | revoke-all\n' });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all\n' });
   });
 });
 
@@ -190,7 +224,7 @@ describe('npm run sessions, on a fresh clone', () => {
     const result = await run('npm', ['run', '--silent', 'sessions'], {}, clone);
 
     expect(result.stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
-    expect(result.stderr).toContain('usage: npm run sessions -- revoke-user <email> | revoke-all\n');
+    expect(result.stderr).toContain('usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all\n');
     expect(result.code).toBe(2);
   }, 120_000);
 });

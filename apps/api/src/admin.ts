@@ -1,33 +1,57 @@
 import { normaliseEmail } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
-import { resolveSessionSettings, SessionCache, SessionService } from '@kura/session';
+import { isWellFormedSessionId, resolveSessionSettings, SessionCache, SessionNotFoundError, SessionService } from '@kura/session';
+import type { SessionRecord } from '@kura/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { runningEngine } from './embedded/embedded-dynamodb.js';
 import { createStores } from './storage/storage.module.js';
 
 /**
  * `npm run sessions -- <command>`: what an operator does to sessions, on the store Kura uses (ASVS 7.4.5).
- *   revoke-user <email>   end every session of one user, on every replica at once
- *   revoke-all            end every session of every user (a suspected leak); the only command that scans
+ *   list-user <email>             one user's live sessions, newest first: id, times, device and address
+ *   revoke-session <email> <id>   end one of them (a lost or stolen device), on every replica at once
+ *   revoke-user <email>           end every session of one user, on every replica at once
+ *   revoke-all                    end every session of every user (a suspected leak); the only command that scans
  * Runs with the same environment as the service. With no DYNAMODB_ENDPOINT (the default, embedded engine) it
  * talks to the engine that `npm start`, `npm run replicas` or `npm run db:serve` is running on KURA_DATA_DIR,
  * whose address that process wrote to the data folder. On Kubernetes: `kubectl exec deploy/kura -- node
  * dist/apps/api/src/admin.js revoke-user ada@example.com`. With the signed cache on, replicas may accept a
  * cached session for up to KURA_SESSION_CACHE_SECONDS more.
  */
-const USAGE = 'usage: npm run sessions -- revoke-user <email> | revoke-all';
+const USAGE = 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all';
+
+/** As many as the API lists (GET /auth/sessions). */
+const LIST_LIMIT = 100;
 
 /** How long a command waits for a store that connects (Redis) before its first call fails with the reason. */
 const CONNECT_WITHIN_MS = 5000;
 
-type Command = { readonly name: 'revoke-user'; readonly email: string } | { readonly name: 'revoke-all' };
+type Command =
+  | { readonly name: 'list-user' | 'revoke-user'; readonly email: string }
+  | { readonly name: 'revoke-session'; readonly email: string; readonly id: string }
+  | { readonly name: 'revoke-all' };
 
 function parse(args: readonly string[]): Command | undefined {
-  const [name, argument, ...rest] = args;
+  const [name, first, second, ...rest] = args;
   if (rest.length > 0) return undefined;
-  if (name === 'revoke-user' && argument) return { name, email: argument };
-  if (name === 'revoke-all' && argument === undefined) return { name };
+  if ((name === 'list-user' || name === 'revoke-user') && first && second === undefined) return { name, email: first };
+  if (name === 'revoke-session' && first && second) return { name, email: first, id: second };
+  if (name === 'revoke-all' && first === undefined) return { name };
   return undefined;
+}
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** One session in one line: what an operator needs to tell a user's devices apart. */
+function lineOf(record: SessionRecord): string {
+  return [
+    record.id,
+    `created ${iso(record.createdAt)}`,
+    `last seen ${iso(record.lastSeenAt)}`,
+    `ends ${iso(Math.min(record.idleExpiresAt, record.absoluteExpiresAt))} (at the latest ${iso(record.absoluteExpiresAt)})`,
+    `from ${record.ip ?? 'an unknown address'}`,
+    JSON.stringify(record.userAgent ?? ''),
+  ].join('  ');
 }
 
 /** The store's configuration with the endpoint of the engine to talk to, or a one-line reason why there is none. */
@@ -79,8 +103,29 @@ async function run(args: readonly string[]): Promise<number> {
       process.stderr.write(`no account for ${command.email}\n`);
       return 1;
     }
-    process.stdout.write(`ended ${await sessions.revokeAllOfUser(user.id)} session(s) of ${user.email}\n`);
-    return 0;
+    switch (command.name) {
+      case 'list-user': {
+        // From the same index as GET /auth/sessions: a login of the last second may not show yet.
+        const listed = await sessions.listOfUser(user.id, LIST_LIMIT);
+        const lines = listed.map((record) => `${lineOf(record)}\n`).join('');
+        process.stdout.write(`${listed.length} live session(s) of ${user.email}${listed.length === LIST_LIMIT ? ` (the newest ${LIST_LIMIT})` : ''}\n${lines}`);
+        return 0;
+      }
+      case 'revoke-session':
+        try {
+          if (!isWellFormedSessionId(command.id)) throw new SessionNotFoundError();
+          await sessions.revokeOwned(user.id, command.id);
+        } catch (error) {
+          if (!(error instanceof SessionNotFoundError)) throw error;
+          process.stderr.write(`${user.email} has no session ${command.id} (npm run sessions -- list-user ${command.email} lists them)\n`);
+          return 1;
+        }
+        process.stdout.write(`ended session ${command.id} of ${user.email}\n`);
+        return 0;
+      case 'revoke-user':
+        process.stdout.write(`ended ${await sessions.revokeAllOfUser(user.id)} session(s) of ${user.email}\n`);
+        return 0;
+    }
   } finally {
     await stores.close();
   }
