@@ -29,6 +29,27 @@ const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cooki
 /** The session's data as JSON sees it (the marker @fastify/session carries has no JSON form), cookie aside. */
 const dataOf = (session: Record<string, unknown> | null) => session && (({ cookie: _cookie, ...data }) => data)(JSON.parse(JSON.stringify(session)));
 const writes = () => callLog.snapshot().writes;
+/** Whether the session was there at each of six requests two minutes apart, each asking for 30 more minutes (a rolling cookie). */
+async function usedEveryTwoMinutes(store: KuraStore, sid: string): Promise<boolean[]> {
+  const seen: boolean[] = [];
+  for (let minute = 2; minute <= 12; minute += 2) {
+    clock.advance(2 * MINUTE);
+    const loaded = await store.get(sid);
+    seen.push(loaded !== null);
+    if (loaded) await store.touch(sid, { ...loaded, cookie: sessionFor({}).cookie });
+  }
+  return seen;
+}
+/** The session's item as DynamoDB holds it. */
+async function storedItem(sid: string) {
+  const { client } = testClients();
+  try {
+    const { Items } = await client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: itemKeyOf(sid) } } }));
+    return Items![0]!;
+  } finally {
+    client.destroy();
+  }
+}
 
 describe('KuraStore on DynamoDB Local', () => {
   it('calls back (null, null) for a session it never saw, and resolves null without a callback', async () => {
@@ -101,19 +122,12 @@ describe('KuraStore on DynamoDB Local', () => {
     const start = clock.now();
     await store.set(sid, sessionFor({ user: 'ada' }));
 
-    const seen: boolean[] = [];
-    for (let minute = 2; minute <= 12; minute += 2) {
-      clock.advance(2 * MINUTE);
-      const loaded = await store.get(sid);
-      seen.push(loaded !== null);
-      // A rolling cookie: every request asks for 30 more minutes.
-      if (loaded) await store.touch(sid, { ...loaded, cookie: sessionFor({}).cookie });
-    }
-    const { Items } = await testClients().client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: itemKeyOf(sid) } } }));
+    const seen = await usedEveryTwoMinutes(store, sid);
+    const item = await storedItem(sid);
     store.close();
 
     expect(seen).toEqual([true, true, true, true, false, false]);
-    expect(Number(Items![0]!.expiresAtMs!.N)).toBeLessThanOrEqual(start + 10 * MINUTE);
+    expect(Number(item.expiresAtMs!.N)).toBeLessThanOrEqual(start + 10 * MINUTE);
   });
 
   // Sessions stored by KuraStore before it had absolute lifetimes have none (test/stored-formats holds them): after
@@ -131,18 +145,12 @@ describe('KuraStore on DynamoDB Local', () => {
     callLog.reset();
     await after.touch(sid, loaded);
     expect(writes()).toBe(1);
-    const seen: boolean[] = [];
-    for (let minute = 2; minute <= 12; minute += 2) {
-      clock.advance(2 * MINUTE);
-      const again = await after.get(sid);
-      seen.push(again !== null);
-      if (again) await after.touch(sid, { ...again, cookie: sessionFor({}).cookie });
-    }
-    const { Items } = await testClients().client.send(new ScanCommand({ TableName: tableName, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: itemKeyOf(sid) } } }));
+    const seen = await usedEveryTwoMinutes(after, sid);
+    const item = await storedItem(sid);
     after.close();
 
     expect(seen).toEqual([true, true, true, true, false, false]);
-    expect(Number(Items![0]!.absoluteExpiresAtMs!.N)).toBe(stamped + 10 * MINUTE);
+    expect(Number(item.absoluteExpiresAtMs!.N)).toBe(stamped + 10 * MINUTE);
   });
 
   it('refuses, in ensureTable, a table that exists with another key, saying what differs and changing nothing', async () => {
