@@ -22,6 +22,7 @@ const NOT_RATE_LIMITED = [
   operation('get', '/auth/sessions'),
   operation('delete', '/auth/sessions/{id}'),
   operation('post', '/auth/logout-all'),
+  operation('delete', '/auth/account'),
   operation('get', '/session/data'),
   operation('patch', '/session/data'),
   ...HEALTH,

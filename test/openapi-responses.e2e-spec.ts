@@ -182,6 +182,14 @@ describe('a journey through Prism', () => {
     await exchange(client(), 'GET', '/auth/me', { status: 401 }, bearer(token));
   });
 
+  it('deletes an account (204), its sessions ending with it', async () => {
+    const leaving = uniqueEmail('openapi-leaving');
+    await exchange(client(), 'POST', '/auth/register', { status: 201 }, { json: { email: leaving, password: PASSWORD } });
+    const login = await exchange(client(), 'POST', '/auth/login', { status: 200 }, { json: { email: leaving, password: PASSWORD, transport: 'bearer' } });
+    await exchange(client(), 'DELETE', '/auth/account', { status: 204 }, bearer(login.body.token));
+    await exchange(client(), 'DELETE', '/auth/account', { status: 401 }, bearer(login.body.token));
+  });
+
   it('answers the probes', async () => {
     for (const probe of ['/health/live', '/health/ready', '/health/store']) await exchange(client(), 'GET', probe, { status: 200 });
   });
@@ -252,6 +260,8 @@ it('has seen every answer the journey set out to produce', () => {
       'POST /auth/reauthenticate 403',
       'POST /auth/password 200',
       'POST /auth/logout-all 200',
+      'DELETE /auth/account 204',
+      'DELETE /auth/account 401',
       'GET /health/ready 503',
       'GET /health/store 503',
     ]),

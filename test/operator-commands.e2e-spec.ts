@@ -117,6 +117,19 @@ describe('npm run sessions -- revoke-user, on the default setup (the embedded en
     });
   });
 
+  it('deletes an account: its sessions end on the running Kura at once, its password is refused, its email is free', async () => {
+    const kura = await startKura();
+    const { email, browser } = await loggedInUser(kura.baseUrl);
+
+    const deleted = await sessions(['delete-account', email], defaults());
+
+    expect(deleted).toEqual({ code: 0, stdout: `deleted the account of ${email}: ended 1 session(s)\n`, stderr: '' });
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect((await new HttpClient(kura.baseUrl).post('/auth/login', { email, password: PASSWORD })).status).toBe(401);
+    expect(await sessions(['delete-account', email], defaults())).toEqual({ code: 1, stdout: '', stderr: `no account for ${email}\n` });
+    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email, password: PASSWORD })).status).toBe(201);
+  });
+
   it('finds the running engine through the endpoint file in the data folder, removed when Kura stops', async () => {
     const kura = await startKura();
     const endpoint = (await readFile(join(dataDir, 'endpoint'), 'utf8')).trim();
@@ -201,13 +214,14 @@ describe('npm run sessions, called wrongly', () => {
     ['revoke-user without an email', ['revoke-user']],
     ['revoke-all with an argument', ['revoke-all', 'ada@example.com']],
     ['list-user without an email', ['list-user']],
+    ['delete-account without an email', ['delete-account']],
     ['revoke-session without an id', ['revoke-session', 'ada@example.com']],
     ['revoke-session with one argument too many', ['revoke-session', 'ada@example.com', 'x', 'y']],
   ])('prints its usage for %s (exit 2), before anything about stores', async (_case, args) => {
     // Nothing runs on this data folder, and the configuration is bad: neither is mentioned.
     const result = await sessions(args, { ...defaults(), KURA_STORE: 'nowhere' });
 
-    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all\n' });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
   });
 });
 
@@ -224,7 +238,7 @@ describe('npm run sessions, on a fresh clone', () => {
     const result = await run('npm', ['run', '--silent', 'sessions'], {}, clone);
 
     expect(result.stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
-    expect(result.stderr).toContain('usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all\n');
+    expect(result.stderr).toContain('usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n');
     expect(result.code).toBe(2);
   }, 120_000);
 });

@@ -412,6 +412,23 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.users.replacePasswordHash(fresh(), 'x', 'y')).toBeUndefined();
       });
 
+      it('removes an account only while it holds the expected hash, and takes a retry, or none there, as done', async () => {
+        const ada = account(fresh());
+        await sut.users.insert(ada);
+
+        expect(await sut.users.remove(ada.email, '$deleted$not-this-one')).toBe(false);
+        expect(await sut.users.findByEmail(ada.email)).toEqual(ada);
+        expect(await sut.users.remove(ada.email, ada.passwordHash)).toBe(true);
+        expect(await sut.users.findByEmail(ada.email)).toBeUndefined();
+        // Its retry, after an answer that was lost, and an email that never had an account.
+        expect(await sut.users.remove(ada.email, ada.passwordHash)).toBe(true);
+        expect(await sut.users.remove(fresh(), 'x')).toBe(true);
+        // The email is free again, for a new account.
+        const again = { ...account(ada.email), id: crypto.randomUUID() };
+        await sut.users.insert(again);
+        expect(await sut.users.findByEmail(ada.email)).toEqual(again);
+      });
+
       it('lets one of many concurrent password changes from the same hash win', async () => {
         const ada = account(fresh());
         await sut.users.insert(ada);

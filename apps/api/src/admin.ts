@@ -1,9 +1,10 @@
-import { normaliseEmail } from '@kura/accounts';
+import { AccountService, normaliseEmail, PasswordHasher } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import { isWellFormedSessionId, resolveSessionSettings, SessionCache, SessionNotFoundError, SessionService } from '@kura/session';
 import type { SessionRecord } from '@kura/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { runningEngine } from './embedded/embedded-dynamodb.js';
+import { deleteAccount } from './auth/account-deletion.js';
 import { createStores } from './storage/storage.module.js';
 
 /**
@@ -12,13 +13,14 @@ import { createStores } from './storage/storage.module.js';
  *   revoke-session <email> <id>   end one of them (a lost or stolen device), on every replica at once
  *   revoke-user <email>           end every session of one user, on every replica at once
  *   revoke-all                    end every session of every user (a suspected leak); the only command that scans
+ *   delete-account <email>        delete an account: its sessions end with their data, the email is free again
  * Runs with the same environment as the service. With no DYNAMODB_ENDPOINT (the default, embedded engine) it
  * talks to the engine that `npm start`, `npm run replicas` or `npm run db:serve` is running on KURA_DATA_DIR,
  * whose address that process wrote to the data folder. On Kubernetes: `kubectl exec deploy/kura -- node
  * dist/apps/api/src/admin.js revoke-user ada@example.com`. With the signed cache on, replicas may accept a
  * cached session for up to KURA_SESSION_CACHE_SECONDS more.
  */
-const USAGE = 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all';
+const USAGE = 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
 
 /** As many as the API lists (GET /auth/sessions). */
 const LIST_LIMIT = 100;
@@ -27,14 +29,14 @@ const LIST_LIMIT = 100;
 const CONNECT_WITHIN_MS = 5000;
 
 type Command =
-  | { readonly name: 'list-user' | 'revoke-user'; readonly email: string }
+  | { readonly name: 'list-user' | 'revoke-user' | 'delete-account'; readonly email: string }
   | { readonly name: 'revoke-session'; readonly email: string; readonly id: string }
   | { readonly name: 'revoke-all' };
 
 function parse(args: readonly string[]): Command | undefined {
   const [name, first, second, ...rest] = args;
   if (rest.length > 0) return undefined;
-  if ((name === 'list-user' || name === 'revoke-user') && first && second === undefined) return { name, email: first };
+  if ((name === 'list-user' || name === 'revoke-user' || name === 'delete-account') && first && second === undefined) return { name, email: first };
   if (name === 'revoke-session' && first && second) return { name, email: first, id: second };
   if (name === 'revoke-all' && first === undefined) return { name };
   return undefined;
@@ -96,6 +98,16 @@ async function run(args: readonly string[]): Promise<number> {
   try {
     if (command.name === 'revoke-all') {
       process.stdout.write(`ended ${await sessions.revokeAll()} session(s)\n`);
+      return 0;
+    }
+    if (command.name === 'delete-account') {
+      // Nothing here hashes a password: the hasher is only the service's other half.
+      const ended = await deleteAccount(new AccountService(stores.users, new PasswordHasher()), sessions, command.email);
+      if (ended === undefined) {
+        process.stderr.write(`no account for ${command.email}\n`);
+        return 1;
+      }
+      process.stdout.write(`deleted the account of ${normaliseEmail(command.email)}: ended ${ended} session(s)\n`);
       return 0;
     }
     const user = await stores.users.findByEmail(normaliseEmail(command.email));

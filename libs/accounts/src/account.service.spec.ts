@@ -124,4 +124,41 @@ describe('AccountService with a login throttle', () => {
     await expect(sut.confirmPassword('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
     await expect(sut.confirmPassword('ada@example.com', 'wrong')).rejects.toBeInstanceOf(ReauthenticationFailedError);
   });
+
+  describe('closing and removing an account (its deletion)', () => {
+    it('closes it like a password change to one nobody knows, knows a retry as its own, and then removes it', async () => {
+      const { sut, store } = setup();
+      await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
+
+      const closed = (await sut.closeAccount('ADA@example.com'))!;
+
+      expect(closed).toMatchObject({ email: 'ada@example.com', credentialVersion: 1 });
+      await expect(sut.verifyCredentials('ada@example.com', 'analytical engine')).rejects.toBeInstanceOf(InvalidCredentialsError);
+      // A deletion that stopped after this step and is asked for again goes on from the same closing.
+      expect(await sut.closeAccount('ada@example.com')).toEqual(closed);
+      await sut.removeAccount(closed);
+      expect(await store.findByEmail('ada@example.com')).toBeUndefined();
+      expect(await sut.closeAccount('ada@example.com')).toBeUndefined();
+    });
+
+    it('closes from the new password when a change lands between its read and its write', async () => {
+      const { sut, store } = setup();
+      await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
+      const findByEmail = store.findByEmail.bind(store);
+      let raced = false;
+      jest.spyOn(store, 'findByEmail').mockImplementation(async (email) => {
+        const user = await findByEmail(email);
+        if (!raced && user) {
+          raced = true;
+          await store.replacePasswordHash(email, user.passwordHash, 'a hash set by a change meanwhile');
+        }
+        return user;
+      });
+
+      const closed = (await sut.closeAccount('ada@example.com'))!;
+
+      expect(closed.credentialVersion).toBe(2);
+      expect((await findByEmail('ada@example.com'))!.passwordHash).toBe(closed.mark);
+    });
+  });
 });

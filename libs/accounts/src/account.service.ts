@@ -1,10 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, systemClock } from '@kura/common';
+import { type Clock, StoreUnavailableError, systemClock } from '@kura/common';
 import { InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
 import { normaliseEmail, type PublicUser, toPublicUser, type UserRecord, type VerifiedUser } from './account.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { UserStore } from './user-store.port.js';
+
+/** What an account's deletion has done so far: no password opens it any more (`closeAccount`). */
+export interface ClosedAccount {
+  readonly userId: string;
+  readonly email: string;
+  /** The credential version the closing raised: sessions issued on older ones must end. */
+  readonly credentialVersion: number;
+  /** The hash it now holds, which no password matches; `removeAccount` deletes only an account holding it. */
+  readonly mark: string;
+}
+
+/** A closed account's hash: not a PHC string, so no password ever verifies against it. */
+const DELETION_MARK = '$deleted$';
+/** How often a closing tries again when a password change lands between its read and its write. */
+const CLOSING_ATTEMPTS = 3;
 
 export interface Registration {
   readonly email: string;
@@ -54,6 +69,34 @@ export class AccountService {
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (version === undefined) throw new ReauthenticationFailedError();
     return version;
+  }
+
+  /**
+   * The first step of deleting an account: its password hash is replaced by a mark no password matches, raising
+   * the credential version like a password change, so that from here on no login succeeds and one already past
+   * its password check is refused when it registers its session (`SessionService.closeAll`, with the version
+   * returned). An account already closed (a deletion that did not finish) is returned as it is. `undefined`:
+   * there is no such account.
+   */
+  async closeAccount(email: string): Promise<ClosedAccount | undefined> {
+    const normalised = normaliseEmail(email);
+    for (let attempt = 0; attempt < CLOSING_ATTEMPTS; attempt += 1) {
+      const user = await this.store.findByEmail(normalised);
+      if (!user) return undefined;
+      const closed = { userId: user.id, email: user.email };
+      if (user.passwordHash.startsWith(DELETION_MARK)) return { ...closed, credentialVersion: user.credentialVersion ?? 0, mark: user.passwordHash };
+      // Unique, so that a retry of this write knows it as its own (as a new password's salted hash is).
+      const mark = `${DELETION_MARK}${randomUUID()}`;
+      const credentialVersion = await this.store.replacePasswordHash(normalised, user.passwordHash, mark);
+      if (credentialVersion !== undefined) return { ...closed, credentialVersion, mark };
+      // A password change landed between the read and the write: close from the new hash.
+    }
+    throw new StoreUnavailableError('user.close', { retryAfterSeconds: 1, reason: `the account's password changed at every attempt to close it (${CLOSING_ATTEMPTS})` });
+  }
+
+  /** The last step of deleting an account: it is removed, and its email free to register again. */
+  async removeAccount(closed: ClosedAccount): Promise<void> {
+    await this.store.remove(closed.email, closed.mark);
   }
 
   /**

@@ -27,4 +27,11 @@ export class InMemoryUserStore implements UserStore {
     this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash, credentialVersion }));
     return credentialVersion;
   }
+
+  async remove(email: string, expectedHash: string): Promise<boolean> {
+    const stored = this.users.get(email);
+    if (stored !== undefined && (JSON.parse(stored) as UserRecord).passwordHash !== expectedHash) return false;
+    this.users.delete(email);
+    return true;
+  }
 }

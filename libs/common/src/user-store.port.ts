@@ -23,4 +23,9 @@ export interface UserStore {
    * the new version, or `undefined` (nothing written) when the hash had changed.
    */
   replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined>;
+  /**
+   * Deletes the account if its hash is still `expectedHash`: `true` when no account is left under the email (this
+   * call, its retry, or none was there), `false` when one with another hash is (nothing deleted).
+   */
+  remove(email: string, expectedHash: string): Promise<boolean>;
 }

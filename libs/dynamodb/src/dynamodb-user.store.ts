@@ -1,5 +1,5 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */
@@ -58,5 +58,24 @@ export class DynamoDbUserStore implements UserStore {
     // A retried change that met its own first attempt: the new hash (salted, so unique) is already there.
     const user = await this.findByEmail(email);
     return user?.passwordHash === newHash ? (user.credentialVersion ?? 0) : undefined;
+  }
+
+  async remove(email: string, expectedHash: string): Promise<boolean> {
+    try {
+      // Gone already is gone: a retry of this delete, or nothing there, succeeds alike.
+      await this.documents.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { email },
+          ConditionExpression: 'attribute_not_exists(email) OR passwordHash = :expected',
+          ExpressionAttributeValues: { ':expected': expectedHash },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw storeUnavailable('user.remove', error);
+    }
   }
 }

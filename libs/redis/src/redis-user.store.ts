@@ -33,11 +33,24 @@ redis.call('HSET', KEYS[1], 'passwordHash', ARGV[2])
 return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);
 
 /**
+ * Deletes the account if its hash is still the expected one; an account gone already counts as deleted.
+ * KEYS: user. ARGV: expected hash. Returns 1 when no account is left, 0 when one with another hash is. A retry
+ * that finds it gone writes nothing, so its WAIT may confirm before the first attempt's deletion reached a
+ * replica: an account that a failover brings back still holds the deletion's mark, which no password matches,
+ * and the next deletion removes it.
+ */
+const REMOVE = new RedisScript(`
+local current = redis.call('HGET', KEYS[1], 'passwordHash')
+if current and current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`);
+
+/**
  * Accounts in Redis, one hash per normalised email, with no expiry: keys without a TTL are never evicted under
  * a `noeviction` or `volatile-*` policy (`RedisSessionStore.ping` refuses an `allkeys-*` one), and they are as
  * durable as the server's persistence (AOF with `appendfsync everysec` loses at most a second on a crash).
  * Uniqueness of an email is the key itself; each write is one script on one key, and every write is safe to retry.
- * Both writes (a new account, a password change) are durable (`sendDurable`): WAIT for replicas when configured.
+ * Every write (a new account, a password change, a deletion) is durable (`sendDurable`): WAIT for replicas when configured.
  */
 export class RedisUserStore extends RedisStoreBase implements UserStore {
   async insert(user: UserRecord): Promise<void> {
@@ -86,5 +99,13 @@ export class RedisUserStore extends RedisStoreBase implements UserStore {
       throw storeUnavailable('user.replacePasswordHash', error);
     }
     return Number(version) < 0 ? undefined : Number(version);
+  }
+
+  async remove(email: string, expectedHash: string): Promise<boolean> {
+    try {
+      return Number(await REMOVE.run(this.redis, [this.keys.user(email)], [expectedHash], true)) === 1;
+    } catch (error) {
+      throw storeUnavailable('user.remove', error);
+    }
   }
 }

@@ -15,7 +15,7 @@ import { sessionIdOf } from './session-token.js';
  * landed, the guarantees of docs/concurrency.md must hold.
  */
 
-type Operation = 'login-old' | 'login-new' | 'logout-all' | 'change-password' | 'logout' | 'revoke-user' | 'reauthenticate' | 'use';
+type Operation = 'login-old' | 'login-new' | 'logout-all' | 'change-password' | 'logout' | 'revoke-user' | 'reauthenticate' | 'use' | 'delete-account';
 
 const OLD = 'old password';
 const NEW = 'new password';
@@ -77,6 +77,7 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
   const revocations: { startedAt: number; answeredAt: number; keeps?: string }[] = [];
   const changes: { version: number; answeredAt: number }[] = [];
   const loggedOut: { token: string; answeredAt: number }[] = [];
+  const deletions: { answeredAt: number }[] = [];
 
   const run = async (operation: Operation, index: number) => {
     const startedAt = (tick += 1);
@@ -117,6 +118,18 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
       case 'use':
         await sessions.authenticate(victim.token);
         return;
+      case 'delete-account': {
+        // The API's deletion (apps/api's deleteAccount): close the account, end its sessions, remove it.
+        const closed = await accounts.closeAccount(EMAIL);
+        if (closed) {
+          await sessions.closeAll(closed.userId, closed.credentialVersion);
+          await accounts.removeAccount(closed);
+        }
+        const answeredAt = (tick += 1);
+        revocations.push({ startedAt, answeredAt });
+        deletions.push({ answeredAt });
+        return;
+      }
     }
   };
 
@@ -131,7 +144,8 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
   const now = clock.now();
   const live = async (token: string) => (await rawSessions.find(sessionIdOf(token), now)) !== undefined;
   const registered = new Set((await rawSessions.registered(user.id)).map((entry) => entry.id));
-  const currentVersion = (await rawUsers.findByEmail(EMAIL))!.credentialVersion ?? 0;
+  const account = await rawUsers.findByEmail(EMAIL);
+  const currentVersion = account?.credentialVersion ?? 0;
   const violations: string[] = [];
 
   for (const session of issued) {
@@ -148,6 +162,11 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
     if (!registered.has(sessionIdOf(session.token))) violations.push('a live session is missing from its register: no later sweep would find it');
   }
   for (const { token } of loggedOut) if (await live(token)) violations.push('a session was still live after its logout answered');
+  // A deletion that answered leaves nothing: no account, and no session, whenever its login answered.
+  if (deletions.length > 0) {
+    if (account) violations.push('the account is still there after its deletion answered');
+    for (const session of issued) if (await live(session.token)) violations.push(`a session answered at ${session.answeredAt} is live after the account's deletion`);
+  }
   // Nothing over-eager: a session whose login began after every revocation answered, on current credentials, stays.
   const lastAnswer = Math.max(0, ...revocations.map((revocation) => revocation.answeredAt));
   for (const session of issued) {
@@ -169,9 +188,10 @@ describe('session operations under every interleaving of their store calls', () 
     'revoke-user',
     'reauthenticate',
     'use',
+    'delete-account',
   );
 
-  it('never lets a session outlive a revocation that began after its login answered, nor a password change, and loses none', async () => {
+  it('never lets a session outlive a revocation that began after its login answered, a password change or the account, and loses none', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(operation, { minLength: 2, maxLength: 4 }), async (s, operations) => {
         const violations = await play(s, operations);

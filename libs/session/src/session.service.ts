@@ -70,6 +70,9 @@ export interface CreateSessionOptions {
  * ends what it names. So a session whose login was answered before a sweep began is always found by it, and a
  * login whose credentials a password change replaced is refused by the register before its token leaves.
  */
+/** The register entry `closeAll` leaves: never a session's id (those are 43 characters of base64url). */
+const CLOSED_REGISTER_ENTRY = 'closed';
+
 @Injectable()
 export class SessionService {
   constructor(
@@ -245,6 +248,21 @@ export class SessionService {
   async revokeAllOfUser(userId: string, keep?: string): Promise<number> {
     const entries = await this.settings.store.registered(userId);
     return this.endAll(userId, entries.filter((entry) => entry.id !== keep));
+  }
+
+  /**
+   * Ends every session of the user (but `keep`) and moves their register to `credentialVersion` without a new
+   * session: a login that checked older credentials and registers after this is refused
+   * (`StaleCredentialsError`), and one that registered before is among those ended. For an account's deletion
+   * (after `AccountService.closeAccount`, which raised the version). Returns how many live sessions ended.
+   */
+  async closeAll(userId: string, credentialVersion: number, keep?: string): Promise<number> {
+    const { clock, store } = this.settings;
+    const now = clock.now();
+    // An entry no session holds, expired at once (so the next registration drops it): only the version stays.
+    const registered = await store.register(userId, { id: CLOSED_REGISTER_ENTRY, absoluteExpiresAt: now, credentialVersion }, now);
+    if (registered.outcome === 'stale') return this.revokeAllOfUser(userId, keep);
+    return this.endAll(userId, registered.older.filter((entry) => entry.id !== keep));
   }
 
   /** Ends the sessions, then drops them from the register; returns how many were still live. */

@@ -30,12 +30,13 @@ import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
+import { deleteAccount } from './account-deletion.js';
 
 /** Password confirmations are counted and limited like logins. */
 const TOO_MANY_FAILURES = 'Too many failed password checks for this account or client; try again after Retry-After.';
 const REAUTHENTICATION_REQUIRED = 'the password was not confirmed recently enough (POST /auth/reauthenticate, KURA_REAUTH_WINDOW)';
 
-/** A user's view of their own sessions: list them, end one, end all, and change the password. */
+/** A user's view of their own sessions and account: list them, end one, end all, change the password, delete the account. */
 @ApiTags('sessions')
 @ApiCookieAuth()
 @ApiBearerAuth()
@@ -106,6 +107,28 @@ export class SessionsController {
     const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
     cookies.set(...this.transport.expiredCookies());
     return { revoked };
+  }
+
+  @Delete('account')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: "Delete the caller's account: every session ends with its data, on every replica at once, and the email is free again",
+    description:
+      'No login succeeds once the deletion begins, and one already past its password check is refused. A deletion ' +
+      'that fails part way (503) has already closed the account; sent again, it finishes.',
+  })
+  @ApiNoContentResponse({ description: 'The account and every session of it are gone; the cookie is cleared.' })
+  @ApiBodyProblems()
+  @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
+  async deleteAccount(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+    // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
+    this.sessions.requireRecentAuthentication(current.record);
+    await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id);
+    // This session last: until here, a deletion that failed part way can be asked for again.
+    await this.sessions.revokeOwned(current.record.user.id, current.record.id).catch((error: unknown) => {
+      if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
+    });
+    cookies.set(...this.transport.expiredCookies());
   }
 
   @Post('reauthenticate')

@@ -1,0 +1,116 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { BACKENDS } from './support/backends.js';
+import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { startKuraInProcess } from './support/kura-app.js';
+
+/**
+ * DELETE /auth/account (docs/http-api.md): the account, every session of it on every replica, and their data go;
+ * no login succeeds from the moment it begins, one in flight is refused, and the email can be registered again
+ * as a new account. On every store, across two Kura processes sharing it.
+ */
+const PASSWORD = 'correct horse battery';
+const patch = (client: HttpClient, body: unknown) => client.request('PATCH', '/session/data', { json: body, headers: { 'content-type': 'application/merge-patch+json' } });
+
+describe.each(BACKENDS)('on $name', (backend) => {
+  const apps: NestFastifyApplication[] = [];
+  let a: string;
+  let b: string;
+  beforeAll(async () => {
+    const env = await backend.env({ KURA_REAUTH_WINDOW: '2' });
+    const first = await startKuraInProcess(env);
+    const second = await startKuraInProcess(env);
+    apps.push(first.app, second.app);
+    [a, b] = [first.baseUrl, second.baseUrl];
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+  });
+
+  it('ends every session of the account on every replica with its data, refuses its password, and frees its email', async () => {
+    const email = uniqueEmail('leaving');
+    const laptop = new HttpClient(a);
+    await laptop.signUpAndLogIn(email, PASSWORD);
+    expect((await patch(laptop, { cart: ['tea'] })).status).toBe(200);
+    const phone = new HttpClient(b);
+    const bearer = (await phone.post('/auth/login', { email, password: PASSWORD, transport: 'bearer' })).body.token as string;
+
+    const deleted = await laptop.request('DELETE', '/auth/account');
+
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.getSetCookie().join('\n')).toMatch(/__Host-kura_session=;.*Max-Age=0|__Host-kura_session=;.*Expires=Thu, 01 Jan 1970/);
+    for (const base of [a, b]) {
+      expect((await new HttpClient(base).get('/auth/me', { headers: { authorization: `Bearer ${bearer}` }, cookies: false })).status).toBe(401);
+    }
+    expect((await laptop.get('/auth/me')).status).toBe(401);
+    expect((await new HttpClient(b).post('/auth/login', { email, password: PASSWORD })).status).toBe(401);
+
+    // The email is free: a new account, with nothing of the old one's sessions or data.
+    const again = new HttpClient(b);
+    const fresh = await again.signUpAndLogIn(email, 'a different passphrase');
+    expect(fresh.user.email).toBe(email);
+    expect((await again.get('/session/data')).body.data).toEqual({});
+    expect((await again.get('/auth/sessions')).body.sessions).toHaveLength(1);
+  });
+
+  it('needs the password proved recently (403), and then deletes nothing', async () => {
+    const email = uniqueEmail('staying');
+    const browser = new HttpClient(a);
+    await browser.signUpAndLogIn(email, PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // past KURA_REAUTH_WINDOW
+
+    const refused = await browser.request('DELETE', '/auth/account');
+
+    expect(refused.status).toBe(403);
+    expect(refused.body.type).toBe('urn:kura:problem:reauthentication-required');
+    expect((await browser.get('/auth/me')).status).toBe(200);
+    expect((await new HttpClient(b).post('/auth/login', { email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it('is refused cross-site for a cookie session (403), like every state change', async () => {
+    const browser = new HttpClient(a);
+    await browser.signUpAndLogIn(uniqueEmail('forged'), PASSWORD);
+
+    const forged = await browser.request('DELETE', '/auth/account', { headers: { 'sec-fetch-site': 'cross-site' } });
+
+    expect(forged.status).toBe(403);
+    expect((await browser.get('/auth/me')).status).toBe(200);
+  });
+});
+
+// The dangerous interleaving, forced: a login that has checked the password and written its session is held
+// before it registers; the deletion runs to the end meanwhile. Released, the login must not hand out a session.
+describe('a login in flight while the account is deleted (DynamoDB Local, a proxy holding its register write)', () => {
+  let proxy: FaultProxy;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    ({ app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables(), proxy.endpoint, { KURA_DYNAMODB_TIMEOUT_MS: '5000' })));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  it('is refused: no token leaves, and no session of the deleted account is live', async () => {
+    const email = uniqueEmail('racing');
+    const owner = new HttpClient(baseUrl);
+    await owner.signUpAndLogIn(email, PASSWORD);
+    const userId = (await owner.get('/auth/me')).body.user.id as string;
+    // The login's registration (an UpdateItem of the user's register naming a session), not the deletion's own.
+    const { held, release } = proxy.hold((operation, body) => operation === 'UpdateItem' && body.includes(`user#${userId}`) && !body.includes('s:closed'));
+    const thief = new HttpClient(baseUrl);
+    const login = thief.post('/auth/login', { email, password: PASSWORD, transport: 'bearer' });
+    await held;
+
+    expect((await owner.request('DELETE', '/auth/account')).status).toBe(204);
+    release();
+    const answered = await login;
+
+    expect(answered.status).toBe(401);
+    expect(answered.body.token).toBeUndefined();
+    expect((await owner.get('/auth/me')).status).toBe(401);
+  });
+});
