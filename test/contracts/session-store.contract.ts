@@ -416,13 +416,13 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const ada = account(fresh());
         await sut.users.insert(ada);
 
-        expect(await sut.users.remove(ada.email, '$deleted$not-this-one')).toBe(false);
+        expect(await sut.users.remove!(ada.email, '$deleted$not-this-one')).toBe(false);
         expect(await sut.users.findByEmail(ada.email)).toEqual(ada);
-        expect(await sut.users.remove(ada.email, ada.passwordHash)).toBe(true);
+        expect(await sut.users.remove!(ada.email, ada.passwordHash)).toBe(true);
         expect(await sut.users.findByEmail(ada.email)).toBeUndefined();
         // Its retry, after an answer that was lost, and an email that never had an account.
-        expect(await sut.users.remove(ada.email, ada.passwordHash)).toBe(true);
-        expect(await sut.users.remove(fresh(), 'x')).toBe(true);
+        expect(await sut.users.remove!(ada.email, ada.passwordHash)).toBe(true);
+        expect(await sut.users.remove!(fresh(), 'x')).toBe(true);
         // The email is free again, for a new account.
         const again = { ...account(ada.email), id: crypto.randomUUID() };
         await sut.users.insert(again);

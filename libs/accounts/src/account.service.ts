@@ -79,6 +79,8 @@ export class AccountService {
    * there is no such account.
    */
   async closeAccount(email: string): Promise<ClosedAccount | undefined> {
+    // Before anything changes: a closed account that cannot be removed would be left unusable.
+    this.removable();
     const normalised = normaliseEmail(email);
     for (let attempt = 0; attempt < CLOSING_ATTEMPTS; attempt += 1) {
       const user = await this.store.findByEmail(normalised);
@@ -96,7 +98,12 @@ export class AccountService {
 
   /** The last step of deleting an account: it is removed, and its email free to register again. */
   async removeAccount(closed: ClosedAccount): Promise<void> {
-    await this.store.remove(closed.email, closed.mark);
+    await this.removable()(closed.email, closed.mark);
+  }
+
+  private removable(): NonNullable<UserStore['remove']> {
+    if (!this.store.remove) throw new TypeError('This UserStore cannot delete accounts: it has no remove(email, expectedHash)');
+    return this.store.remove.bind(this.store);
   }
 
   /**

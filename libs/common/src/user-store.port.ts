@@ -25,7 +25,8 @@ export interface UserStore {
   replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined>;
   /**
    * Deletes the account if its hash is still `expectedHash`: `true` when no account is left under the email (this
-   * call, its retry, or none was there), `false` when one with another hash is (nothing deleted).
+   * call, its retry, or none was there), `false` when one with another hash is (nothing deleted). Optional, so
+   * that a store written before accounts could be deleted still serves everything else; Kura's adapters have it.
    */
-  remove(email: string, expectedHash: string): Promise<boolean>;
+  remove?(email: string, expectedHash: string): Promise<boolean>;
 }
