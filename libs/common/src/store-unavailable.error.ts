@@ -15,9 +15,12 @@ export class StoreUnavailableError extends Error {
     readonly operation: string,
     options?: { cause?: unknown; retryAfterSeconds?: number; reason?: string },
   ) {
-    super(`The store did not complete "${operation}"`, { cause: options?.cause });
+    const reason = options?.reason ?? 'the store could not be reached';
+    // The reason in the message too: an app that prints an uncaught one (a stack at start, a framework's default
+    // handler) shows why, not only that.
+    super(`The store did not complete "${operation}": ${reason}`, { cause: options?.cause });
     this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
-    this.reason = options?.reason ?? 'the store could not be reached';
+    this.reason = reason;
   }
 
   readonly retryAfterSeconds: number;
