@@ -42,6 +42,8 @@ const USER_AGENT = 'stored-formats-test/1.0';
 interface Credentials {
   alice: { email: string; password: string; bearer: string; cookie: string; ended: string };
   bob: { email: string; oldPassword: string; password: string; before: string; after: string };
+  /** An account deleted (since stop 41): its sessions' tombstones and its closed register stay until their TTL. */
+  carol?: { email: string; password: string };
   /** An express-session session id KuraStore keeps, with what was set in it. */
   connect: { sid: string; session: Record<string, unknown> };
 }
@@ -167,6 +169,13 @@ async function writeJourney(baseUrl: string, connectStore: KuraStore): Promise<C
   const changing = (await bearerLogin(bob.email, bob.oldPassword)).body.token as string;
   const changed = await expectStatus(client(baseUrl, changing).request('POST', '/auth/password', { currentPassword: bob.oldPassword, newPassword: bob.password }), 200, 'password change');
 
+  // Carol: a session with data, then her account deleted.
+  const carol = { email: `carol-${tag}@example.com`, password: 'leaving for good, thanks' };
+  await expectStatus(anonymous.request('POST', '/auth/register', carol), 201, 'register carol');
+  const leaving = (await bearerLogin(carol.email, carol.password)).body.token as string;
+  await expectStatus(patch(leaving, { basket: ['bread'] }), 200, 'carol patch');
+  await expectStatus(client(baseUrl, leaving).request('DELETE', '/auth/account'), 204, 'account deletion');
+
   // express-session's session, as it hands it to its store.
   const sid = randomBytes(18).toString('base64url');
   const session = {
@@ -179,12 +188,13 @@ async function writeJourney(baseUrl: string, connectStore: KuraStore): Promise<C
   return {
     alice: { ...alice, bearer, cookie, ended },
     bob: { ...bob, before, after: changed.body.token as string },
+    carol,
     connect: { sid, session },
   };
 }
 
 /** What a release that reads `credentials`' store must find, and be able to do. */
-async function expectJourneyKept(baseUrl: string, connectStore: KuraStore, { alice, bob, connect }: Credentials): Promise<void> {
+async function expectJourneyKept(baseUrl: string, connectStore: KuraStore, { alice, bob, carol, connect }: Credentials): Promise<void> {
   const asAlice = client(baseUrl, alice.bearer);
   const me = await asAlice.request('GET', '/auth/me');
   expect([me.status, me.body.user?.email, me.body.user?.name]).toEqual([200, alice.email, 'Alice']);
@@ -216,6 +226,13 @@ async function expectJourneyKept(baseUrl: string, connectStore: KuraStore, { ali
   expect([everywhere.status, everywhere.body.revoked]).toEqual([200, 3]);
   for (const token of [alice.bearer, fresh.body.token]) expect((await client(baseUrl, token).request('GET', '/auth/me')).status).toBe(401);
   expect((await client(baseUrl).request('GET', '/auth/me', undefined, { cookie: `__Host-kura_session=${alice.cookie}` })).status).toBe(401);
+
+  // A deleted account stays deleted, and its email can be registered again (what it left behind is in the way of neither).
+  if (carol) {
+    expect((await login(carol.email, carol.password)).status).toBe(401);
+    expect((await client(baseUrl).request('POST', '/auth/register', carol)).status).toBe(201);
+    expect((await login(carol.email, carol.password)).status).toBe(200);
+  }
 
   // KuraStore: the session as express-session stored it, changed, ended.
   const stored = await connectStore.get(connect.sid);
