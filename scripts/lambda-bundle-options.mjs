@@ -121,9 +121,40 @@ const fastifyLoggerApart = {
  * does this. A Swagger name other than a decorator (`Api...`) in the Lambda's code fails the build.
  */
 const COOKIE_NAME_PLACEHOLDER = 'kura-cookie-name-at-run-time';
+/** What an OpenAPI decorator's call becomes in the Lambda's code: a decorator that does nothing, with no arguments. */
+const ERASED = '__kuraOpenApiErased';
+
+/**
+ * The Lambda's app code with every call of an OpenAPI decorator (`Api...`: Swagger's, and Kura's own wrappers of them
+ * such as `ApiProblem`) made a no-op without arguments: their summaries, descriptions and the schemas only the
+ * document names are in the prebuilt document already, and would otherwise be parsed on every cold start. Rewritten
+ * on swc's syntax tree (what builds `dist`), not by pattern: a description may hold any character.
+ */
+async function withoutOpenApiArguments(path) {
+  const source = await readFile(path, 'utf8');
+  if (!/\bApi[A-Z]\w*\(/.test(source)) return undefined;
+  const { parseSync, printSync } = await import('@swc/core');
+  const tree = parseSync(source, { syntax: 'ecmascript' });
+  let erased = 0;
+  const visit = (node) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    if (node.type === 'CallExpression' && node.callee?.type === 'Identifier' && /^Api[A-Z]/.test(node.callee.value)) {
+      node.callee = { ...node.callee, value: ERASED };
+      node.arguments = [];
+      erased += 1;
+    }
+    for (const key of Object.keys(node)) if (key !== 'span') visit(node[key]);
+  };
+  visit(tree);
+  if (erased === 0) return undefined;
+  return { contents: `const ${ERASED} = () => () => undefined;\n${printSync(tree).code}`, loader: 'js' };
+}
+
 const prebuiltOpenApi = {
   name: 'prebuilt-openapi',
   setup(build) {
+    build.onLoad({ filter: /[\\/]dist[\\/]apps[\\/]api[\\/]src[\\/].*\.js$/ }, (args) => withoutOpenApiArguments(args.path));
     build.onResolve({ filter: /^@nestjs\/swagger$/ }, () => ({ path: '@nestjs/swagger', namespace: 'swagger-decorators-erased' }));
     build.onLoad({ filter: /.*/, namespace: 'swagger-decorators-erased' }, async () => {
       const decorators = Object.keys(await import('@nestjs/swagger')).filter((name) => /^Api[A-Z]/.test(name));

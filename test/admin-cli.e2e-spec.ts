@@ -74,6 +74,6 @@ describe('npm run sessions', () => {
 
   it('says what is wrong: an unknown account (1), a wrong command (2)', async () => {
     expect(await admin('revoke-user', 'nobody@example.com')).toMatchObject({ code: 1, stderr: 'no account for nobody@example.com\n' });
-    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: npm run sessions -- revoke-user <email> | revoke-all\n' });
+    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
   });
 });

@@ -1,5 +1,6 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */
@@ -62,13 +63,14 @@ export class DynamoDbUserStore implements UserStore {
 
   async remove(email: string, expectedHash: string): Promise<boolean> {
     try {
-      // Gone already is gone: a retry of this delete, or nothing there, succeeds alike.
+      // Gone already is gone: a retry of this delete, or nothing there, succeeds alike. The low-level command (the
+      // document client's DeleteCommand would add its code to every cold start for this one rare call).
       await this.documents.send(
-        new DeleteCommand({
+        new DeleteItemCommand({
           TableName: this.tableName,
-          Key: { email },
+          Key: { email: { S: email } },
           ConditionExpression: 'attribute_not_exists(email) OR passwordHash = :expected',
-          ExpressionAttributeValues: { ':expected': expectedHash },
+          ExpressionAttributeValues: { ':expected': { S: expectedHash } },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );

@@ -34,5 +34,7 @@ function reasonOf(error: unknown, problem: Problem): string {
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
-  return `${error.message}${cause}`;
+  // The store's message ends with the reason, which the line already carries: the operation is what it adds.
+  const what = error instanceof StoreUnavailableError ? `${error.operation} failed` : error.message;
+  return `${what}${cause}`;
 }
