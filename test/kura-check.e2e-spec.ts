@@ -138,6 +138,18 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect([missing.code, missing.stderr]).toEqual([2, `kura-check: could not judge: invalid scenario ${file}: shared[0] ${dir}/volume does not exist (create it before the run, as the volume would be)\n`]);
   });
 
+  (existsSync('/usr/sbin/nginx') ? it : it.skip)("finds Debian's /usr/sbin/nginx with a PATH that lacks /usr/sbin (a user other than root's)", async () => {
+    // "nginx is not installed (apt-get install nginx-light)" was said beside /usr/sbin/nginx (a stranger's
+    // walkthrough, 2026-12). An image scenario on a PATH of nothing: nginx found, podman then missing.
+    const dir = await scratch();
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'image: localhost/app:1\nport: 8080\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    await mkdir(join(dir, 'bin'));
+    const { code, stderr } = await check([file, '--quick'], { PATH: join(dir, 'bin') });
+    expect(code).toBe(2);
+    expect(stderr).toBe('kura-check: could not judge: "image" needs podman or docker, and neither is installed (apt-get install podman)\n');
+  });
+
   it('refuses an env value naming a variable of its own environment that is not set', async () => {
     const dir = await scratch();
     const file = join(dir, 'scenario.yaml');
