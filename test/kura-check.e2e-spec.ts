@@ -867,8 +867,12 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('a cookie set only over https, behind the http balancer: exit 2 saying the app never set a cookie', async () => {
     const line = await notJudged('secure-cookie-http', 26);
     expect(line).toMatch(
-      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie \(no Set-Cookie on any answer, the login's included\), and the scenario reads no token: a Secure session cookie behind this http balancer\? send X-Forwarded-Proto: https in the requests' headers$/,
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie \(no Set-Cookie on any answer, the login's included\), and the scenario reads no token: a Secure session cookie behind this http balancer\? send X-Forwarded-Proto: https with every request: headers: \{ X-Forwarded-Proto: https \} at the scenario's top level$/,
     );
+  }, 120_000);
+
+  it('the same Secure cookie with X-Forwarded-Proto: https in the top-level headers, sent with every request: stateless', async () => {
+    await judged('secure-cookie-forwarded', 176, 'stateless');
   }, 120_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {
