@@ -88,6 +88,17 @@ const rails = installed('ruby', ['-e', 'require "rails"; require "webrick"']);
 if (!rails) console.warn('SKIPPING the kura-check Rails fixtures: ruby-rails or ruby-webrick is not installed (apt-get install ruby-rails ruby-webrick)');
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
+describe('kura-check: its command line', () => {
+  it('--version prints the version of its package.json and exits 0; --help lists it', async () => {
+    // "Unknown option '--version'" (a stranger's walkthrough, 2026-12).
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'apps/check/package.json'), 'utf8')) as { version: string };
+    expect(await checkRaw(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    const help = await checkRaw(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}--version {6}print kura-check's version \(\d+\.\d+\.\d+\) and exit$/m);
+  });
+});
+
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
   it('refuses an unknown key, naming it and where it is', async () => {
     const dir = await scratch();
