@@ -4,6 +4,9 @@ import { describe, expect, it } from '@jest/globals';
 /** The README, kept true to the schema and package.json it describes. */
 const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
 const schema = JSON.parse(await readFile(new URL('../scenario.schema.json', import.meta.url), 'utf8'));
+const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+/** The repository's own package.json, whose pack:packages the README names. */
+const root = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'));
 
 /** The rows of the Markdown table that follows `heading` (its first table), as arrays of trimmed cells. */
 function tableAfter(heading) {
@@ -37,5 +40,28 @@ describe("the README's scenario reference", () => {
     }
     expect(schema.$defs.requestFields.properties.method.default).toBe('GET');
     expect(rows.find(([field]) => field === '`method`')[2]).toBe('`GET`');
+  });
+});
+
+describe("the README's first screen: how to run it", () => {
+  const firstScreen = readme.slice(0, readme.indexOf('\n## '));
+
+  it("names the package's dependencies, all of them", () => {
+    const named = /its dependencies: ([^)]*)\)/.exec(firstScreen)?.[1];
+    expect(named?.match(/`[^`]+`/g)?.map((name) => name.replaceAll('`', '')).sort()).toEqual(Object.keys(pkg.dependencies).sort());
+  });
+
+  it('says plainly that npx kura-check outside the clone asks the npm registry for a name this project does not own', () => {
+    expect(firstScreen).toMatch(/only inside a clone of this repository/);
+    expect(firstScreen).toMatch(/asks the npm registry for a package named `kura-check`, which this project does not own/);
+    expect(firstScreen).toContain('`npm ci` once, then `npx kura-check /path/to/scenario.yaml`');
+  });
+
+  it('gives the tarball way, as the root package.json makes it: npm run pack:packages, then node_modules/.bin/kura-check', () => {
+    expect(root.scripts['pack:packages']).toMatch(/npm pack --workspaces --pack-destination \.packs\b/);
+    expect(root.workspaces).toContain('apps/check');
+    expect(firstScreen).toContain('`npm run pack:packages`');
+    expect(firstScreen).toContain(`\`npm install <clone>/.packs/${pkg.name}-${pkg.version}.tgz\``);
+    expect(firstScreen).toContain('`node_modules/.bin/kura-check scenario.yaml`');
   });
 });
