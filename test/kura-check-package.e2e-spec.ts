@@ -35,11 +35,11 @@ if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not ins
 
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  it('holds its sources, schema, README and bin only, and brings its dependencies (yaml, ajv, tough-cookie)', async () => {
+  it('holds its sources, schema, README and bin only, and brings its dependencies (yaml, ajv, tough-cookie, undici)', async () => {
     const installed = join(app, 'node_modules/kura-check');
     expect((await readdir(installed)).sort()).toEqual(['README.md', 'bin', 'package.json', 'scenario.schema.json', 'src']);
     expect((await readdir(join(installed, 'src'))).filter((file) => file.endsWith('.spec.js'))).toEqual([]);
-    expect(await readdir(join(app, 'node_modules'))).toEqual(expect.arrayContaining(['kura-check', 'yaml', 'ajv', 'tough-cookie']));
+    expect(await readdir(join(app, 'node_modules'))).toEqual(expect.arrayContaining(['kura-check', 'yaml', 'ajv', 'tough-cookie', 'undici']));
   });
 
   // Node 24 first on PATH, as on a machine where it is the node (the bin's `#!/usr/bin/env node` finds it); then

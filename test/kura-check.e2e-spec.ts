@@ -88,6 +88,17 @@ const rails = installed('ruby', ['-e', 'require "rails"; require "webrick"']);
 if (!rails) console.warn('SKIPPING the kura-check Rails fixtures: ruby-rails or ruby-webrick is not installed (apt-get install ruby-rails ruby-webrick)');
 if (!jdk) console.warn('SKIPPING the kura-check Java fixture: no JDK (java App.java needs one: apt-get install openjdk-17-jdk-headless)');
 
+describe('kura-check: its command line', () => {
+  it('--version prints the version of its package.json and exits 0; --help lists it', async () => {
+    // "Unknown option '--version'" (a stranger's walkthrough, 2026-12).
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'apps/check/package.json'), 'utf8')) as { version: string };
+    expect(await checkRaw(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    const help = await checkRaw(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}--version {6}print kura-check's version \(\d+\.\d+\.\d+\) and exit$/m);
+  });
+});
+
 describe('kura-check: scenarios it cannot judge, in one line and exit code 2', () => {
   it('refuses an unknown key, naming it and where it is', async () => {
     const dir = await scratch();
@@ -136,6 +147,18 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     await writeFile(file, scenario(`${dir}/volume`));
     const missing = await check([file]);
     expect([missing.code, missing.stderr]).toEqual([2, `kura-check: could not judge: invalid scenario ${file}: shared[0] ${dir}/volume does not exist (create it before the run, as the volume would be)\n`]);
+  });
+
+  (existsSync('/usr/sbin/nginx') ? it : it.skip)("finds Debian's /usr/sbin/nginx with a PATH that lacks /usr/sbin (a user other than root's)", async () => {
+    // "nginx is not installed (apt-get install nginx-light)" was said beside /usr/sbin/nginx (a stranger's
+    // walkthrough, 2026-12). An image scenario on a PATH of nothing: nginx found, podman then missing.
+    const dir = await scratch();
+    const file = join(dir, 'scenario.yaml');
+    await writeFile(file, 'image: localhost/app:1\nport: 8080\nlogin: { path: /login }\ncheck: { path: /me }\n');
+    await mkdir(join(dir, 'bin'));
+    const { code, stderr } = await check([file, '--quick'], { PATH: join(dir, 'bin') });
+    expect(code).toBe(2);
+    expect(stderr).toBe('kura-check: could not judge: "image" needs podman or docker, and neither is installed (apt-get install podman)\n');
   });
 
   it('refuses an env value naming a variable of its own environment that is not set', async () => {
@@ -855,8 +878,12 @@ async function judged(name: string, hostBase: number, verdict: string, { env = {
   it('a cookie set only over https, behind the http balancer: exit 2 saying the app never set a cookie', async () => {
     const line = await notJudged('secure-cookie-http', 26);
     expect(line).toMatch(
-      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie \(no Set-Cookie on any answer, the login's included\), and the scenario reads no token: a Secure session cookie behind this http balancer\? send X-Forwarded-Proto: https in the requests' headers$/,
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie \(no Set-Cookie on any answer, the login's included\), and the scenario reads no token: a Secure session cookie behind this http balancer\? send X-Forwarded-Proto: https with every request: headers: \{ X-Forwarded-Proto: https \} at the scenario's top level$/,
     );
+  }, 120_000);
+
+  it('the same Secure cookie with X-Forwarded-Proto: https in the top-level headers, sent with every request: stateless', async () => {
+    await judged('secure-cookie-forwarded', 176, 'stateless');
   }, 120_000);
 
   it('an app that ignores PORT: exit 2 and one line that says where it listens instead', async () => {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N] [--shared-files]
+// kura-check --version | --help
 // Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
+import { readFileSync } from 'node:fs';
 import { access, constants, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +11,11 @@ import { toJSON, toMarkdown, toSvg, toText } from '../src/report.js';
 import { CannotJudge, loadScenario } from '../src/scenario.js';
 import { EXIT } from '../src/verdict.js';
 
+/** This package's version, from its package.json (the one installed with it, in the repository or from its tarball). */
+const { version: VERSION } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
 const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N] [--shared-files]
+       kura-check --version | --help
   --quick        a short run (6-20 s, as the app starts), for CI
   --json         print one JSON object (verdict, phases, counts, evidence) instead of the table
   --report FILE  also write a Markdown report, and beside it an SVG chart (FILE.svg)
@@ -18,6 +24,8 @@ const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--repo
   --host-base N  replicas on 127.0.0.N, N+1, ... (replacements on 127.0.1.N, ...) and the balancer on 127.0.0.(N-1) (default 11)
   --shared-files replicas write to this machine's own files outside their folders, as one process would (default:
                  each replica's own view, as a pod's; see the README)
+  --version      print kura-check's version (${VERSION}) and exit
+  --help, -h     print this and exit
 exit code: 0 stateless, 1 not stateless, 2 could not judge`;
 
 let args;
@@ -33,6 +41,7 @@ try {
       'host-base': { type: 'string' },
       'shared-files': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
 } catch (error) {
@@ -40,6 +49,10 @@ try {
   process.exit(EXIT.cannotJudge);
 }
 const { values, positionals } = args;
+if (values.version) {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);

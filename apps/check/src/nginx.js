@@ -1,8 +1,35 @@
 // nginx from Debian as the Service/Ingress in front of the replicas, on loopback, in a folder of its own.
 // Used by kura-check (any app) and by Kura's own harness (bench/prove, scripts/replicas.mjs).
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+
+/**
+ * Where nginx is looked for after PATH: Debian installs it as /usr/sbin/nginx, and a user other than root has no
+ * /usr/sbin on PATH there (`PATH=/usr/bin:/bin` was told "nginx is not installed" beside /usr/sbin/nginx).
+ */
+export const NGINX_FALLBACKS = ['/usr/sbin', '/sbin'];
+
+/** What kura-check says when nginx is nowhere it looks. */
+export const NGINX_MISSING = `nginx was not found on PATH nor in ${NGINX_FALLBACKS.join(' or ')}: kura-check uses it as the balancer (install it: apt-get install nginx-light)`;
+
+/**
+ * The nginx to run: the first executable file named `nginx` in a folder of `path` (absolute folders only), then
+ * in `fallbacks`; undefined when there is none.
+ */
+export function findNginx({ path = process.env.PATH ?? '', fallbacks = NGINX_FALLBACKS } = {}) {
+  for (const folder of [...path.split(':').filter((entry) => isAbsolute(entry)), ...fallbacks]) {
+    const file = join(folder, 'nginx');
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
 
 /**
  * `round-robin`: a Service/Ingress with no affinity. `cookie-affinity`: what ingress-nginx's `affinity: cookie`
@@ -91,7 +118,8 @@ ${location}
 export const lastUpstream = (header) => (header ?? '').split(/\s*[,:]\s+/).filter(Boolean).at(-1);
 
 /**
- * Starts nginx and resolves once it answers anything on `probe` (default `/`): the upstreams must be up.
+ * Starts nginx (`bin`, default: the one findNginx finds) and resolves once it answers anything on `probe` (default
+ * `/`): the upstreams must be up.
  * `spawned(pid)`, if given, is told nginx's process id at once (before it is ready).
  * `route(upstreams)` changes the replicas it sends to (a configuration reload), as Kubernetes changes a
  * Service's endpoints: a pod leaves them when it is told to stop, and joins them once it is ready.
@@ -100,7 +128,7 @@ export async function startNginx(options) {
   await mkdir(options.dir, { recursive: true });
   const file = join(options.dir, 'nginx.conf');
   await writeFile(file, nginxConfig(options));
-  const child = spawn('nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(options.bin ?? findNginx() ?? 'nginx', ['-c', file, '-p', options.dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   options.spawned?.(child.pid);
   for (let i = 0; i < 50; i += 1) {
     try {

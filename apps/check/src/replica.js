@@ -79,6 +79,20 @@ export function whyItEnded(logs) {
 }
 
 /**
+ * The last `count` lines a replica printed (stdout and stderr as they came), trimmed, blank ones left out, each cut
+ * to 200 characters, as the end of a one-line message: why a replica never became ready is most often there
+ * ("waiting for the database"), as a crash's reason is in its last error line. Only what the app printed.
+ */
+export function lastOutput(logs, count = 10) {
+  const lines = logs
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-count)
+    .map((line) => (line.length > 200 ? `${line.slice(0, 199)}…` : line));
+  return lines.length ? `; its last output: ${lines.join(' | ')}` : '; it printed nothing';
+}
+
+/**
  * When a replica could not listen on a port of its own choosing (not its PORT) because another replica holds it:
  * what to do, as a sentence to append, else ''. Each pod has its own address, so a fixed second port (metrics, an
  * admin page) clashes only here, where the replicas share the machine, unless it is bound to the replica's HOST.
@@ -396,8 +410,8 @@ const WHERE_EVERY_MS = 500; // reading /proc for every process costs more than a
 /**
  * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections and `/`
  * answers anything but 503).
- * CannotJudge if it exits first, never becomes ready in `startTimeout`, or listens elsewhere than HOST:PORT
- * for 3 s (it ignored PORT or HOST).
+ * CannotJudge if it exits first (its error line quoted), never becomes ready in `startTimeout` (its last lines of
+ * output quoted), or listens elsewhere than HOST:PORT for 3 s (it ignored PORT or HOST).
  */
 export async function waitReady(replica, scenario) {
   const deadline = Date.now() + scenario.startTimeout * 1000;
@@ -433,7 +447,9 @@ export async function waitReady(replica, scenario) {
       } else elsewhereSince = undefined;
     }
     if (Date.now() > deadline) {
-      throw new CannotJudge(`${name} never became ready in ${scenario.startTimeout} s (${scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'the port did not accept connections'})`);
+      throw new CannotJudge(
+        `${name} never became ready in ${scenario.startTimeout} s (${scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'the port did not accept connections'})${lastOutput(replica.logs)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

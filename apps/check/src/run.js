@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lastUpstream, startNginx } from './nginx.js';
+import { findNginx, lastUpstream, NGINX_MISSING, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
@@ -73,12 +73,14 @@ const filesReport = (files, shared = []) => ({
   shared,
 });
 
+/** The nginx to run (on PATH, else in /usr/sbin or /sbin: nginx.js findNginx), once it has answered `-v`; else undefined. */
 function nginxInstalled() {
+  const bin = findNginx();
   try {
-    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    return true;
+    if (bin) execFileSync(bin, ['-v'], { stdio: 'ignore' });
+    return bin;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -92,7 +94,8 @@ function nginxInstalled() {
  * the time two runs one after the other would take.
  */
 export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, sharedFiles = false, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
-  if (!nginxInstalled()) throw new CannotJudge('nginx is not installed (apt-get install nginx-light): kura-check uses it as the balancer');
+  const nginx = nginxInstalled();
+  if (!nginx) throw new CannotJudge(NGINX_MISSING);
   const runtime = scenario.image ? await import('./container.js').then((m) => m.containerRuntime(scenario)) : undefined;
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
@@ -225,7 +228,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
             ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie`
             : firstLogin && !(firstLogin.status >= 200 && firstLogin.status < 400)
               ? ''
-              : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https in the requests\' headers';
+              : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario\'s top level';
       return { refusedNote, firstLogin };
     };
     /** A capture that found nothing (the first), as the end of a line: often why a login or a step never passed. */
@@ -267,7 +270,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const listens = [];
     for (const _ of recorders) listens.push(`${lbHost}:${await freePort(lbHost)}`);
     const spawned = (pid) => reaper.tell({ nginx: pid });
-    const begin = (mode, listen) => () => startNginx({ dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false, spawned });
+    const begin = (mode, listen) => () => startNginx({ bin: nginx, dir: join(work, mode), listen, upstreams: [...endpoints], mode, nextUpstream: false, spawned });
     await Promise.all(recorders.map(({ mode }, i) => start(begin(mode, listens[i]), (balancer) => balancers.push(balancer))));
     // The negative control: a check (or read) that someone who never logged in also passes cannot tell a lost
     // session from a kept one, and every app would pass for stateless. Sent once through round robin, by a user

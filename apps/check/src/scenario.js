@@ -145,7 +145,7 @@ function* requestStrings(where, spec, fields = ['path', 'headers', 'json', 'form
       }
     }
   };
-  for (const field of fields) if (spec[field] !== undefined) yield* walk(spec[field], `${where}.${field}`);
+  for (const field of fields) if (spec[field] !== undefined) yield* walk(spec[field], where ? `${where}.${field}` : field);
 }
 
 /** Whether a request sends something taken from an earlier answer or a cookie ({NAME}, {cookie:NAME}): a token. */
@@ -176,7 +176,8 @@ function checkPlaceholders(scenario, file) {
       captured.add(name);
     }
   }
-  for (const [where, spec] of requestsOf(scenario)) {
+  // The top-level headers first, by their own place (headers.X-CSRF): they go with every request.
+  for (const [where, spec] of [['', { headers: scenario.headers }], ...requestsOf(scenario)]) {
     for (const [at, text] of requestStrings(where, spec)) {
       for (const [, , , , name] of text.matchAll(PLACEHOLDER)) {
         if (name !== undefined && !captured.has(name)) {
@@ -205,7 +206,17 @@ export function checkScenario(value, file = 'scenario') {
     throw new CannotJudge(`invalid scenario ${file}: read.contains must name the write with {step}, as write sends it (e.g. contains: "{user}-{step}"): without it a lost write is never seen`);
   }
   checkPlaceholders(scenario, file);
+  if (scenario.headers) for (const [, spec] of requestsOf(scenario)) spec.headers = withHeaders(scenario.headers, spec.headers);
   return scenario;
+}
+
+/**
+ * The scenario's top-level `headers` with a request's own `headers` (`own`) over them: one of `own` replaces a
+ * top-level header of the same name, in any case (HTTP's names are), rather than sending both.
+ */
+function withHeaders(common, own = {}) {
+  const names = new Set(Object.keys(own).map((name) => name.toLowerCase()));
+  return { ...Object.fromEntries(Object.entries(common).filter(([name]) => !names.has(name.toLowerCase()))), ...own };
 }
 
 /**

@@ -117,6 +117,33 @@ describe('placeholders and captures (CSRF tokens), checked before anything runs'
   });
 });
 
+describe('headers for every request (top-level headers)', () => {
+  const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Tenant': 'shop' };
+  const write = { method: 'POST', path: '/cart', json: { item: '{user}-{step}' } };
+  const read = { path: '/cart', contains: '{user}-{step}' };
+
+  it('sends them with every request the scenario makes: setup, login.before, login, check, write, read', () => {
+    const scenario = checkScenario({ ...minimal, headers: forwarded, setup: [{ method: 'POST', path: '/register' }], login: { method: 'POST', path: '/login', before: { path: '/login' } }, write, read });
+    for (const spec of [scenario.setup[0], scenario.login.before, scenario.login, scenario.check, scenario.write, scenario.read]) expect(spec.headers).toEqual(forwarded);
+  });
+
+  it("lets a request's own header replace one of them by name, in any case, and keeps the request's others", () => {
+    const scenario = checkScenario({ ...minimal, headers: forwarded, check: { path: '/me', headers: { 'x-forwarded-proto': 'http', 'X-Auth-Token': 't' } } });
+    expect(scenario.check.headers).toEqual({ 'X-Tenant': 'shop', 'x-forwarded-proto': 'http', 'X-Auth-Token': 't' });
+    expect(scenario.login.headers).toEqual(forwarded);
+    expect(scenario.headers).toEqual(forwarded);
+  });
+
+  it('fills placeholders in them as in a request, and refuses a {NAME} no capture names by its place', () => {
+    expect(refusal({ ...minimal, headers: { 'X-CSRFToken': '{cookie:csrftoken}' } })).toBeUndefined();
+    expect(sendsTaken(checkScenario({ ...minimal, headers: { 'X-CSRFToken': '{cookie:csrftoken}' } }).login)).toBe(true);
+    expect(refusal({ ...minimal, headers: { 'X-CSRF': '{csrf}' } })).toBe(
+      'invalid scenario scenario.yaml: headers.X-CSRF uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})',
+    );
+    expect(refusal({ ...minimal, headers: { 'X-Forwarded-Proto': 443 } })).toBe('invalid scenario scenario.yaml: headers.X-Forwarded-Proto must be string');
+  });
+});
+
 describe('cautions read from a scenario', () => {
   it("warns that PHP's file sessions may be shared by every replica here, unless the scenario moves them", () => {
     expect(cautionsOf({ ...minimal, start: 'php -S {host}:{port} index.php' })).toEqual([expect.stringMatching(/^PHP keeps file sessions in session\.save_path.*-d session\.save_path="\$TMPDIR"/)]);

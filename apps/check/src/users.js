@@ -188,11 +188,18 @@ export class VirtualUser {
     // Looked up only for a request that names a cookie (the jar's memory store answers at once).
     vars.cookie = (name) => this.jar.getCookiesSync(url).find((cookie) => cookie.key === name)?.value;
     const headers = { ...fill(spec.headers ?? {}, vars) };
+    // Header names in any case: `Content-Type` beside a `content-type` of kura-check's own reached the app as one
+    // header, the two values joined ("application/vnd.api+json, application/json").
+    const named = (name) => Object.keys(headers).some((key) => key.toLowerCase() === name);
     let body;
-    if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), (headers['content-type'] ??= 'application/json'));
-    else if (spec.form) ((body = new URLSearchParams(fill(spec.form, vars)).toString()), (headers['content-type'] ??= 'application/x-www-form-urlencoded'));
+    if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), named('content-type') || (headers['content-type'] = 'application/json'));
+    else if (spec.form) ((body = new URLSearchParams(fill(spec.form, vars)).toString()), named('content-type') || (headers['content-type'] = 'application/x-www-form-urlencoded'));
     else if (spec.body !== undefined) body = fill(spec.body, vars);
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.token) {
+      // The login's token is this user's credential: it replaces an Authorization the headers give.
+      for (const key of Object.keys(headers)) if (key.toLowerCase() === 'authorization') delete headers[key];
+      headers.authorization = `Bearer ${this.token}`;
+    }
     const method = spec.method ?? 'GET';
     for (let attempt = 0; ; attempt += 1) {
       const cookie = await this.jar.getCookieString(url);

@@ -1,0 +1,53 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort, lastOutput, startReplica, waitReady } from './replica.js';
+import { CannotJudge } from './scenario.js';
+
+describe('a replica that never becomes ready', () => {
+  let dir;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kura-check-replica-spec-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** Starts a replica of an app whose server.js is `code`, and returns how waitReady refused it. */
+  async function neverReady(name, code, scenario = {}) {
+    const app = join(dir, name);
+    await mkdir(app);
+    await writeFile(join(app, 'server.js'), code);
+    const work = join(dir, `${name}-work`);
+    await mkdir(work);
+    const host = '127.0.0.1';
+    const replica = await startReplica({ scenario: { start: `exec ${process.execPath} server.js`, cwd: app, startTimeout: 0.6, ...scenario }, work, index: 1, generation: 0, host, port: await freePort(host) });
+    try {
+      await waitReady(replica, { startTimeout: 0.6, ...scenario });
+      return undefined;
+    } catch (error) {
+      expect(error).toBeInstanceOf(CannotJudge);
+      return error.message.replace(replica.address, 'ADDRESS');
+    } finally {
+      await replica.stop('SIGKILL');
+    }
+  }
+
+  it('quotes what it printed (stderr as stdout), as a crash is quoted', async () => {
+    // It said only "never became ready in 30 s (the port did not accept connections)": why was in its output.
+    const line = await neverReady('waits-for-db', "console.log('starting');\nconsole.error('waiting for the database');\nsetInterval(() => {}, 1000);\n");
+    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (the port did not accept connections); its last output: starting | waiting for the database');
+  });
+
+  it('says so when it printed nothing, and with `ready` names the path it polled', async () => {
+    const line = await neverReady('silent', 'setInterval(() => {}, 1000);\n', { ready: '/health' });
+    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (GET /health did not answer 2xx/3xx); it printed nothing');
+  });
+});
+
+describe("a replica's last output, quoted on one line", () => {
+  it('keeps the last 10 lines, trimmed, blank ones left out, each cut to 200 characters', () => {
+    const logs = ['  one  ', '', ...Array.from({ length: 11 }, (_, i) => `line ${i + 2}`), 'x'.repeat(300)];
+    expect(lastOutput(logs)).toBe(`; its last output: ${[...Array.from({ length: 9 }, (_, i) => `line ${i + 4}`), `${'x'.repeat(199)}…`].join(' | ')}`);
+    expect(lastOutput(['   ', ''])).toBe('; it printed nothing');
+  });
+});

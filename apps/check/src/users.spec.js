@@ -1,0 +1,45 @@
+import { createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { checkScenario } from './scenario.js';
+import { Recorder, VirtualUser } from './users.js';
+
+describe('the headers a virtual user sends', () => {
+  let server;
+  let base;
+  beforeAll(async () => {
+    // Answers with the headers it got: what the app sees.
+    server = createServer((req, res) => res.end(JSON.stringify(req.headers)));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${server.address().port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  /** The headers the server got for `spec`, sent by a user of `scenario` (checked and given its defaults). */
+  async function received(spec, scenario = {}, token) {
+    const loaded = checkScenario({ start: 'x', login: { path: '/login' }, check: spec, ...scenario });
+    const user = new VirtualUser({ id: 1, name: 'vu1-abc', scenario: loaded, base, recorder: new Recorder('round-robin'), replicaOf: () => null });
+    user.token = token;
+    try {
+      return JSON.parse((await user.send(loaded.check)).text);
+    } finally {
+      user.close();
+    }
+  }
+
+  it("sends the scenario's top-level headers, placeholders filled, a request's own replacing one by name in any case", async () => {
+    const headers = await received({ path: '/me', headers: { 'x-tenant': 'own' } }, { headers: { 'X-Forwarded-Proto': 'https', 'X-Tenant': 'shop', 'X-User': '{user}' } });
+    expect(headers).toMatchObject({ 'x-forwarded-proto': 'https', 'x-tenant': 'own', 'x-user': 'vu1-abc' });
+  });
+
+  it('keeps a Content-Type given in any case with a json or form body, instead of sending two joined', async () => {
+    // `Content-Type` beside kura-check's own `content-type` reached the app as "application/vnd.api+json, application/json".
+    expect((await received({ method: 'POST', path: '/me', headers: { 'Content-Type': 'application/vnd.api+json' }, json: { a: 1 } }))['content-type']).toBe('application/vnd.api+json');
+    expect((await received({ method: 'POST', path: '/me', form: { a: 1 } }, { headers: { 'CONTENT-TYPE': 'application/x-www-form-urlencoded; charset=utf-8' } }))['content-type']).toBe('application/x-www-form-urlencoded; charset=utf-8');
+    expect((await received({ method: 'POST', path: '/me', json: { a: 1 } }))['content-type']).toBe('application/json');
+  });
+
+  it("sends the login's token as the one Authorization, over one the headers give", async () => {
+    expect((await received({ path: '/me' }, { headers: { Authorization: 'Basic c3RhZ2luZzp4' } }, 'the-token')).authorization).toBe('Bearer the-token');
+    expect((await received({ path: '/me' }, { headers: { Authorization: 'Basic c3RhZ2luZzp4' } })).authorization).toBe('Basic c3RhZ2luZzp4');
+  });
+});
