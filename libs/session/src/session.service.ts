@@ -61,6 +61,9 @@ export interface CreateSessionOptions {
 }
 
 
+/** The register entry `closeAll` leaves: never a session's id (those are 43 characters of base64url). */
+const CLOSED_REGISTER_ENTRY = 'closed';
+
 /**
  * The session lifecycle: issue on login, check on every request (idle and absolute expiry, whatever the
  * store's TTL has or has not deleted yet), extend within a write budget, revoke on logout.
@@ -70,9 +73,6 @@ export interface CreateSessionOptions {
  * ends what it names. So a session whose login was answered before a sweep began is always found by it, and a
  * login whose credentials a password change replaced is refused by the register before its token leaves.
  */
-/** The register entry `closeAll` leaves: never a session's id (those are 43 characters of base64url). */
-const CLOSED_REGISTER_ENTRY = 'closed';
-
 @Injectable()
 export class SessionService {
   constructor(
