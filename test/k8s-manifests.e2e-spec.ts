@@ -7,7 +7,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { chromium } from 'playwright-core';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { Ingress, NetworkPolicy as NetworkPolicyModel } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
@@ -18,6 +18,7 @@ import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
+import { allowed, isolating, namespaceLabels, type NetworkPolicy, type Pod, type Source } from './support/network-policy.js';
 import { type PodSpec, restrictedViolations } from './support/pod-security.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
 
@@ -44,6 +45,7 @@ const MODELS: Record<string, { new (data: any): { validate(): void } }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/ServiceAccount': ServiceAccount,
   'networking.k8s.io/v1/Ingress': Ingress,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicyModel,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
 };
@@ -191,6 +193,70 @@ describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) =>
     });
   });
 
+  it('lets only the ingress controller reach Kura, Prometheus its metrics, and only Kura its store (NetworkPolicy)', () => {
+    const namespace = kustomization(overlay).namespace as string;
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as NetworkPolicy[];
+    const pods = new Map<string, Pod>(
+      objects
+        .filter((o) => o.spec?.template?.spec?.containers)
+        .map((o) => [o.metadata.name, { namespace, labels: o.spec.template.metadata.labels, ports: o.spec.template.spec.containers.flatMap((c: { ports?: Pod['ports'] }) => c.ports ?? []) }]),
+    );
+    const kura = pods.get('kura')!;
+    const stores = [...pods.entries()].filter(([name]) => name !== 'kura');
+    const port = (pod: Pod, name: string) => pod.ports!.find((p) => p.name === name)!.containerPort;
+    const namespaces = new Map([namespace, 'ingress-nginx', 'kube-system', 'monitoring', 'default'].map((name) => [name, namespaceLabels(name)]));
+    const from = (namespace: string, labels: Record<string, string>): Source => ({ pod: { namespace, labels } });
+    // The controllers and Prometheus as their charts and k3s label them; then pods that must be kept out.
+    const controllers: [string, Source][] = [
+      ['ingress-nginx', from('ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/instance': 'ingress-nginx' })],
+      ['Traefik (k3s)', from('kube-system', { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik-kube-system' })],
+    ];
+    const prometheus = from('monitoring', { 'app.kubernetes.io/name': 'prometheus', prometheus: 'k8s' });
+    const strangers: [string, Source][] = [
+      ['a pod in default', from('default', { app: 'shell' })],
+      ['a pod in default labelled as ingress-nginx', from('default', { 'app.kubernetes.io/name': 'ingress-nginx' })],
+      ["ingress-nginx's admission job", from('ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx-admission' })],
+      ["a pod in Kura's namespace", from(namespace, { run: 'debug' })],
+      ['a pod in monitoring labelled as Traefik', from('monitoring', { 'app.kubernetes.io/name': 'traefik' })],
+      ...stores.map(([name, pod]): [string, Source] => [name, { pod }]),
+      ['an address on the internet', { address: '203.0.113.9' }],
+    ];
+    const may = (source: Source, target: Pod, portName: string) => allowed(policies, { source, target, port: port(target, portName), namespaces });
+
+    // Every pod the overlay runs is isolated, and every port a policy names is one its pods have.
+    for (const [name, pod] of pods) expect([name, isolating(policies, pod).length > 0]).toEqual([name, true]);
+    for (const policy of policies) {
+      const selected = [...pods.values()].filter((pod) => isolating([policy], pod).length);
+      expect([policy.metadata.name, selected.length > 0]).toEqual([policy.metadata.name, true]);
+      for (const rule of policy.spec.ingress ?? []) for (const { port: p } of rule.ports ?? []) if (typeof p === 'string') for (const pod of selected) expect(pod.ports!.map((c) => c.name)).toContain(p);
+    }
+    const verdicts: Record<string, boolean> = {};
+    for (const [name, source] of controllers) {
+      verdicts[`${name} → kura:http`] = may(source, kura, 'http');
+      verdicts[`${name} → kura:metrics`] = may(source, kura, 'metrics');
+    }
+    verdicts['Prometheus → kura:metrics'] = may(prometheus, kura, 'metrics');
+    verdicts['Prometheus → kura:http'] = may(prometheus, kura, 'http');
+    for (const [name, source] of strangers) {
+      verdicts[`${name} → kura:http`] = may(source, kura, 'http');
+      verdicts[`${name} → kura:metrics`] = may(source, kura, 'metrics');
+    }
+    for (const [store, pod] of stores) {
+      const storePort = pod.ports![0]!.name!;
+      verdicts[`kura → ${store}`] = may({ pod: kura }, pod, storePort);
+      for (const [name, source] of [...controllers, ['Prometheus', prometheus] as [string, Source], ...strangers]) if (name !== store) verdicts[`${name} → ${store}`] = may(source, pod, storePort);
+    }
+    if (overlay === 'aws') {
+      verdicts['the ALB (an address in its subnets) → kura:http'] = may({ address: '10.0.17.4' }, kura, 'http');
+      verdicts['the ALB (an address in its subnets) → kura:metrics'] = may({ address: '10.0.17.4' }, kura, 'metrics');
+    }
+    const expected = Object.fromEntries(
+      Object.keys(verdicts).map((flow) => [flow, /^(ingress-nginx|Traefik \(k3s\)|the ALB.*) → kura:http$|^Prometheus → kura:metrics$|^kura → /.test(flow)]),
+    );
+    expect(verdicts).toEqual(expected);
+    expect(Object.keys(verdicts).length).toBeGreaterThanOrEqual(20);
+  });
+
   it('runs only pods that the Pod Security "restricted" profile admits', () => {
     const pods = podSpecs(objects);
     expect(pods.length).toBeGreaterThan(0);
@@ -260,6 +326,89 @@ describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) =>
       }
       expect((await http.get('/health/store')).status).toBe(200);
     });
+  });
+});
+
+/** The NetworkPolicy reading the overlays are checked with (support/network-policy.ts), on the Kubernetes documentation's examples. */
+describe('reading NetworkPolicies as Kubernetes documents them', () => {
+  const namespaces = new Map([
+    ['default', namespaceLabels('default')],
+    ['myproject', namespaceLabels('myproject', { project: 'myproject' })],
+    ['other', namespaceLabels('other')],
+  ]);
+  const pod = (namespace: string, labels: Record<string, string>): Pod => ({ namespace, labels, ports: [{ name: 'redis', containerPort: 6379 }] });
+  const db = pod('default', { role: 'db' });
+  // The page's test-network-policy (its ingress part).
+  const example: NetworkPolicy = {
+    metadata: { name: 'test-network-policy', namespace: 'default' },
+    spec: {
+      podSelector: { matchLabels: { role: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [{ ipBlock: { cidr: '172.17.0.0/16', except: ['172.17.1.0/24'] } }, { namespaceSelector: { matchLabels: { project: 'myproject' } } }, { podSelector: { matchLabels: { role: 'frontend' } } }],
+          ports: [{ protocol: 'TCP', port: 6379 }],
+        },
+      ],
+    },
+  };
+  const may = (policies: NetworkPolicy[], source: Source, target = db, port = 6379, protocol = 'TCP') => allowed(policies, { source, target, port, protocol, namespaces });
+
+  it('allows what a rule lists, on its ports only, and leaves the pods it does not select open', () => {
+    expect(may([example], { pod: pod('default', { role: 'frontend' }) })).toBe(true);
+    expect(may([example], { pod: pod('default', { role: 'frontend' }) }, db, 80)).toBe(false);
+    expect(may([example], { pod: pod('default', { role: 'frontend' }) }, db, 6379, 'UDP')).toBe(false);
+    expect(may([example], { pod: pod('myproject', { any: 'pod' }) })).toBe(true);
+    expect(may([example], { pod: pod('other', { role: 'frontend' }) })).toBe(false); // a podSelector alone: the policy's namespace
+    expect(may([example], { pod: pod('default', { role: 'backend' }) })).toBe(false);
+    expect(may([example], { address: '172.17.2.3' })).toBe(true);
+    expect(may([example], { address: '172.17.1.5' })).toBe(false); // in except
+    expect(may([example], { address: '10.1.2.3' })).toBe(false);
+    expect(may([example], { pod: pod('other', {}) }, pod('default', { role: 'web' }), 80)).toBe(true); // not selected: not isolated
+  });
+
+  it('reads a namespaceSelector and a podSelector in one peer as both, in two peers as either', () => {
+    const policy = (from: NetworkPolicy['spec']['ingress']): NetworkPolicy => ({ metadata: { name: 'p', namespace: 'default' }, spec: { podSelector: { matchLabels: { role: 'db' } }, ingress: from } });
+    const both = policy([{ from: [{ namespaceSelector: { matchLabels: { project: 'myproject' } }, podSelector: { matchLabels: { role: 'client' } } }] }]);
+    const either = policy([{ from: [{ namespaceSelector: { matchLabels: { project: 'myproject' } } }, { podSelector: { matchLabels: { role: 'client' } } }] }]);
+    expect(may([both], { pod: pod('myproject', { role: 'client' }) })).toBe(true);
+    expect(may([both], { pod: pod('myproject', { role: 'other' }) })).toBe(false);
+    expect(may([both], { pod: pod('default', { role: 'client' }) })).toBe(false);
+    expect(may([either], { pod: pod('myproject', { role: 'other' }) })).toBe(true);
+    expect(may([either], { pod: pod('default', { role: 'client' }) })).toBe(true);
+    expect(may([either], { pod: pod('other', { role: 'client' }) })).toBe(false);
+  });
+
+  it('denies all with an empty ingress list, allows all with an empty rule, and adds policies together', () => {
+    const denyAll: NetworkPolicy = { metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const allowAll: NetworkPolicy = { metadata: { name: 'all', namespace: 'default' }, spec: { podSelector: {}, ingress: [{}] } };
+    const egressOnly: NetworkPolicy = { metadata: { name: 'egress', namespace: 'default' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [] } };
+    const source: Source = { pod: pod('other', {}) };
+    expect(may([denyAll], source)).toBe(false);
+    expect(may([allowAll], source)).toBe(true);
+    expect(may([denyAll, allowAll], source)).toBe(true);
+    expect(may([egressOnly], source)).toBe(true);
+    expect(may([denyAll], source, pod('other', {}))).toBe(true); // another namespace's policy
+  });
+
+  it('resolves a named port on the destination pod, and matches nothing where the pod has no such name', () => {
+    const named: NetworkPolicy = { metadata: { name: 'n', namespace: 'default' }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 'redis' }] }] } };
+    const source: Source = { pod: pod('other', {}) };
+    expect(may([named], source)).toBe(true);
+    expect(may([named], source, db, 6380)).toBe(false);
+    expect(may([named], source, { namespace: 'default', labels: {}, ports: [{ name: 'http', containerPort: 6379 }] })).toBe(false);
+  });
+
+  it('matches selector expressions as the API does', () => {
+    const expression = (operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', values?: string[]): NetworkPolicy => ({
+      metadata: { name: 'e', namespace: 'default' },
+      spec: { podSelector: { matchLabels: { role: 'db' } }, ingress: [{ from: [{ podSelector: { matchExpressions: [{ key: 'tier', operator, values }] } }] }] },
+    });
+    const tier = (value?: string): Source => ({ pod: pod('default', value === undefined ? {} : { tier: value }) });
+    expect([may([expression('In', ['a', 'b'])], tier('a')), may([expression('In', ['a', 'b'])], tier('c')), may([expression('In', ['a'])], tier())]).toEqual([true, false, false]);
+    expect([may([expression('NotIn', ['a'])], tier('a')), may([expression('NotIn', ['a'])], tier('c')), may([expression('NotIn', ['a'])], tier())]).toEqual([false, true, true]);
+    expect([may([expression('Exists')], tier('x')), may([expression('Exists')], tier())]).toEqual([true, false]);
+    expect([may([expression('DoesNotExist')], tier('x')), may([expression('DoesNotExist')], tier())]).toEqual([false, true]);
   });
 });
 
