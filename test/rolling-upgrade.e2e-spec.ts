@@ -50,6 +50,7 @@ const missing = steps.filter(({ older }) => !hasCommit(older.commit));
 if (missing.length > 0) console.log(`SKIPPING the rolling upgrades from ${missing.map(({ older }) => `stop ${older.stop}`).join(', ')}: their commits are not in this clone (a shallow one?)`);
 
 const runnable = steps.filter(({ older }) => hasCommit(older.commit));
+if (steps.length === 0) console.log('SKIPPING the rolling upgrades: fewer than two formats are recorded in test/fixtures/stored');
 if (runnable.length === 0) it.skip('has no two recorded formats to roll between', () => undefined);
 
 describe.each(runnable.map((step) => [step.older.stop, step.newer.stop, step] as const))(
