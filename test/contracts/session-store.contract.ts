@@ -225,7 +225,7 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const first = newRecord(now);
         const second = newRecord(now, { user: first.user });
 
-        expect(await sut.sessions.register(first.user.id, entryOf(first), now)).toEqual({ outcome: 'registered', older: [] });
+        expect(await sut.sessions.register(first.user.id, entryOf(first), now)).toEqual({ outcome: 'registered', older: [], current: [] });
         await sut.sessions.register(first.user.id, entryOf(second), now);
         expect((await sut.sessions.registered(first.user.id)).map((entry) => entry.id).sort()).toEqual([first.id, second.id].sort());
 
@@ -246,7 +246,7 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const late = newRecord(now, { user: old.user });
         await sut.sessions.register(old.user.id, entryOf(old, 0), now);
 
-        expect(await sut.sessions.register(old.user.id, entryOf(renewed, 1), now)).toEqual({ outcome: 'registered', older: [entryOf(old, 0)] });
+        expect(await sut.sessions.register(old.user.id, entryOf(renewed, 1), now)).toEqual({ outcome: 'registered', older: [entryOf(old, 0)], current: [] });
         expect(await sut.sessions.register(old.user.id, entryOf(late, 0), now)).toEqual({ outcome: 'stale' });
         expect((await sut.sessions.registered(old.user.id)).map((entry) => entry.id).sort()).toEqual([old.id, renewed.id].sort());
       });
@@ -256,7 +256,7 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         const record = newRecord(now);
 
         await sut.sessions.register(record.user.id, entryOf(record, 2), now);
-        expect(await sut.sessions.register(record.user.id, entryOf(record, 2), now)).toEqual({ outcome: 'registered', older: [] });
+        expect(await sut.sessions.register(record.user.id, entryOf(record, 2), now)).toEqual({ outcome: 'registered', older: [], current: [] });
 
         expect(await sut.sessions.registered(record.user.id)).toEqual([entryOf(record, 2)]);
       });
@@ -270,6 +270,23 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         await sut.sessions.register(gone.user.id, entryOf(live), now);
 
         expect(await sut.sessions.registered(gone.user.id)).toEqual([entryOf(live)]);
+      });
+
+      it('answers with the other sessions on the same credentials still ahead of their absolute expiry (for a limit per user)', async () => {
+        const now = Date.now();
+        const older = newRecord(now);
+        const expired = newRecord(now - 9 * HOUR, { user: older.user, absoluteExpiresAt: now - HOUR });
+        const [first, second, third] = [0, 1, 2].map(() => newRecord(now, { user: older.user })) as [SessionRecord, SessionRecord, SessionRecord];
+        await sut.sessions.register(older.user.id, entryOf(older, 0), now);
+        await sut.sessions.register(older.user.id, entryOf(expired, 1), now - 9 * HOUR);
+        await sut.sessions.register(older.user.id, entryOf(first, 1), now);
+        await sut.sessions.register(older.user.id, entryOf(second, 1), now);
+
+        const outcome = await sut.sessions.register(older.user.id, entryOf(third, 1), now);
+
+        expect(outcome).toEqual({ outcome: 'registered', older: [entryOf(older, 0)], current: expect.any(Array) });
+        const current = outcome.outcome === 'registered' ? [...(outcome.current ?? [])] : [];
+        expect(current.sort((a, b) => a.id.localeCompare(b.id))).toEqual([entryOf(first, 1), entryOf(second, 1)].sort((a, b) => a.id.localeCompare(b.id)));
       });
 
       it('unregisters hundreds of sessions in one call', async () => {

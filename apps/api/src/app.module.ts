@@ -27,6 +27,7 @@ export class AppModule {
             idleTimeoutSeconds: config.session.idleTimeoutSeconds,
             absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
             reauthenticationWindowSeconds: config.session.reauthenticationWindowSeconds,
+            ...(config.session.maxSessionsPerUser ? { maxSessionsPerUser: config.session.maxSessionsPerUser } : {}),
             ...(sessionEvents ? { events: sessionEvents } : {}),
             ...(config.session.refreshIntervalSeconds ? { refreshIntervalSeconds: config.session.refreshIntervalSeconds } : {}),
             cookie: {

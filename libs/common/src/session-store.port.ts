@@ -15,12 +15,31 @@ export interface RegisterEntry {
 
 /**
  * What `register` did: `registered`, with the entries of sessions issued on older credentials that must now
- * end (a password change whose sweep did not finish); or `stale`: the register has already moved to newer
+ * end (a password change whose sweep did not finish), and the other entries on the same credentials whose
+ * absolute expiry is still ahead (`current`: sessions that may be live, as the register held them once this
+ * entry was in; for a limit on sessions per user); or `stale`: the register has already moved to newer
  * credentials than the ones this session was issued on, and nothing was written.
  */
 export type RegisterOutcome =
-  | { readonly outcome: 'registered'; readonly older: readonly RegisterEntry[] }
+  | {
+      readonly outcome: 'registered';
+      readonly older: readonly RegisterEntry[];
+      /** Optional for adapters written before it: `SessionService` then reads the register when it needs them. */
+      readonly current?: readonly RegisterEntry[];
+    }
   | { readonly outcome: 'stale' };
+
+/**
+ * The entries `register` answers with, from the register as it stands with `entry` in it: older credentials,
+ * and the others on `entry`'s credentials still ahead of their absolute expiry. Shared by every adapter.
+ */
+export function registerOutcome(entries: readonly RegisterEntry[], entry: RegisterEntry, now: number): RegisterOutcome {
+  return {
+    outcome: 'registered',
+    older: entries.filter((other) => other.credentialVersion < entry.credentialVersion),
+    current: entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt > now && other.id !== entry.id),
+  };
+}
 
 /** How `end` ends a session. */
 export interface EndOptions {

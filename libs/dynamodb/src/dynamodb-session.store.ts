@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
+import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -286,10 +286,9 @@ export class DynamoDbSessionStore implements SessionStore {
       }));
     if (!attributes) return { outcome: 'stale' };
     const entries = entriesOf(attributes);
-    const older = entries.filter((other) => other.credentialVersion < entry.credentialVersion);
     const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
     if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    return { outcome: 'registered', older };
+    return registerOutcome(entries, entry, now);
   }
 
   async registered(userId: string): Promise<RegisterEntry[]> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -280,10 +280,9 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     );
     if (reply === null) return { outcome: 'stale' };
     const entries = entriesOf(hashOf(reply));
-    const older = entries.filter((other) => other.credentialVersion < entry.credentialVersion);
     const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
     if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    return { outcome: 'registered', older };
+    return registerOutcome(entries, entry, now);
   }
 
   async registered(userId: string): Promise<RegisterEntry[]> {

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '@kura/common';
+import { registerOutcome, StoreUnavailableError } from '@kura/common';
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
 import type { EndOptions, EndedSession, RegisterEntry, RegisterOutcome, SessionExtension, SessionStore } from './session-store.port.js';
 import { dataIdOf, effectiveExpiry, type SessionRecord } from './session.types.js';
@@ -70,8 +70,7 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
     for (const other of Object.values(register.entries)) if (other.absoluteExpiresAt <= now && other.credentialVersion >= entry.credentialVersion) delete register.entries[other.id];
     register.entries[entry.id] = entry;
     this.registers.set(userId, JSON.stringify(register));
-    const older = Object.values(register.entries).filter((other) => other.credentialVersion < entry.credentialVersion);
-    return { outcome: 'registered', older };
+    return registerOutcome(Object.values(register.entries), entry, now);
   }
 
   async registered(userId: string): Promise<RegisterEntry[]> {

@@ -51,7 +51,7 @@ interface Issued {
   answeredAt: number;
 }
 
-async function play(s: fc.Scheduler, operations: Operation[]) {
+async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser?: number) {
   const clock = new ManualClock();
   const rawSessions = new InMemorySessionStore();
   const rawUsers = new InMemoryUserStore();
@@ -61,6 +61,7 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
     dataStore: rawSessions,
     clock,
     refreshIntervalSeconds: 1,
+    ...(maxSessionsPerUser ? { maxSessionsPerUser } : {}),
   });
   const sessions = new SessionService(settings, new SessionCache(settings));
   const accounts = new AccountService(scheduled<UserStore>(s, rawUsers, 'users', ghosts), plainHasher, clock);
@@ -167,8 +168,18 @@ async function play(s: fc.Scheduler, operations: Operation[]) {
     if (account) violations.push('the account is still there after its deletion answered');
     for (const session of issued) if (await live(session.token)) violations.push(`a session answered at ${session.answeredAt} is live after the account's deletion`);
   }
-  // Nothing over-eager: a session whose login began after every revocation answered, on current credentials, stays.
   const lastAnswer = Math.max(0, ...revocations.map((revocation) => revocation.answeredAt));
+  if (maxSessionsPerUser !== undefined) {
+    // Within the limit once everything answered, and never by ending every session a login began afterwards.
+    const stillLive = (await Promise.all(issued.map(({ token }) => live(token)))).filter(Boolean).length;
+    if (stillLive > maxSessionsPerUser) violations.push(`${stillLive} sessions live, over the limit of ${maxSessionsPerUser}`);
+    const late = issued.filter((session) => session.startedAt > lastAnswer && session.credentialVersion === currentVersion && !loggedOut.some(({ token }) => token === session.token));
+    if (late.length > 0 && !(await Promise.all(late.map(({ token }) => live(token)))).some(Boolean)) {
+      violations.push('every session whose login began after every revocation answered was ended by the limit');
+    }
+    return violations;
+  }
+  // Nothing over-eager: a session whose login began after every revocation answered, on current credentials, stays.
   for (const session of issued) {
     const endedByLogout = loggedOut.some(({ token }) => token === session.token);
     if (session.startedAt > lastAnswer && session.credentialVersion === currentVersion && !endedByLogout && !(await live(session.token))) {
@@ -195,6 +206,18 @@ describe('session operations under every interleaving of their store calls', () 
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(operation, { minLength: 2, maxLength: 4 }), async (s, operations) => {
         const violations = await play(s, operations);
+        if (violations.length > 0) throw new Error(`${violations.join('\n')}\nschedule:\n${s.report().map((task) => task.label).join('\n')}`);
+      }),
+      { numRuns: Number(process.env.INTERLEAVING_RUNS ?? 1000) },
+    );
+  }, 120_000);
+
+  // With a limit of 2 sessions per user (two exist before the race), logins mostly, among everything else.
+  const mostlyLogins = fc.oneof({ arbitrary: fc.constantFrom<Operation>('login-old', 'login-new'), weight: 3 }, { arbitrary: operation, weight: 1 });
+  it('keeps every guarantee within a limit on sessions per user, and never more sessions than the limit once all answered', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(mostlyLogins, { minLength: 2, maxLength: 4 }), async (s, operations) => {
+        const violations = await play(s, operations, 2);
         if (violations.length > 0) throw new Error(`${violations.join('\n')}\nschedule:\n${s.report().map((task) => task.label).join('\n')}`);
       }),
       { numRuns: Number(process.env.INTERLEAVING_RUNS ?? 1000) },

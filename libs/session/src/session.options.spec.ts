@@ -134,6 +134,16 @@ describe('resolveSessionSettings', () => {
     ]);
   });
 
+  it.each([0, -1, 1.5, 101, Number.NaN])('rejects a limit on sessions per user of %p', (maxSessionsPerUser) => {
+    expect(problemsOf({ maxSessionsPerUser })).toEqual([`maxSessionsPerUser must be an integer from 1 to 100, got ${maxSessionsPerUser}`]);
+  });
+
+  it('has no limit on sessions per user unless given one, and takes 1 to 100', () => {
+    expect(resolveSessionSettings({ store: new InMemorySessionStore() }).maxSessionsPerUser).toBeUndefined();
+    expect(problemsOf({ maxSessionsPerUser: 1 })).toEqual([]);
+    expect(problemsOf({ maxSessionsPerUser: 100 })).toEqual([]);
+  });
+
   it('accepts the smallest positive values', () => {
     expect(
       problemsOf({ idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 2, refreshIntervalSeconds: 1, reauthenticationWindowSeconds: 1 }),

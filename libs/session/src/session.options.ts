@@ -47,6 +47,14 @@ export interface SessionModuleOptions {
    * @default a tenth of the idle timeout (180 with the default idle timeout)
    */
   refreshIntervalSeconds?: number;
+  /**
+   * The most sessions one user may have at once (devices, browsers, API clients). A login that would pass it
+   * ends the user's least recently used sessions (by when each was last used, as the idle extension records it)
+   * so that the new one fits. It never refuses the login: a stolen or lost device would otherwise lock its
+   * owner out until that session expired. Sessions ended this way answer 401 at their next request.
+   * @default unlimited
+   */
+  maxSessionsPerUser?: number;
   /** How the token travels when the client chose cookies. */
   cookie?: SessionCookieOptions;
   /**
@@ -94,6 +102,7 @@ export interface SessionSettings {
   readonly absoluteTimeoutMs: number;
   readonly refreshIntervalMs: number;
   readonly reauthenticationWindowMs: number;
+  readonly maxSessionsPerUser: number | undefined;
   readonly events: (event: SessionEvent) => void;
   readonly cookie: Required<SessionCookieOptions>;
   readonly dataStore: SessionDataStore | undefined;
@@ -102,6 +111,9 @@ export interface SessionSettings {
   readonly cache: { readonly ttlMs: number; readonly keys: readonly SessionCacheKey[] } | undefined;
   readonly clock: Clock;
 }
+
+/** The highest `maxSessionsPerUser`: a login at the limit reads each of the user's other sessions once. */
+const MAX_SESSIONS_PER_USER = 100;
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -127,6 +139,10 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   if (!isPositiveInteger(absolute)) problems.push(`absoluteTimeoutSeconds must be a positive integer, got ${absolute}`);
   if (!isPositiveInteger(refresh)) problems.push(`refreshIntervalSeconds must be a positive integer, got ${refresh}`);
   if (!isPositiveInteger(reauthenticationWindow)) problems.push(`reauthenticationWindowSeconds must be a positive integer, got ${reauthenticationWindow}`);
+  const maxSessions = options.maxSessionsPerUser;
+  if (maxSessions !== undefined && (!isPositiveInteger(maxSessions) || maxSessions > MAX_SESSIONS_PER_USER)) {
+    problems.push(`maxSessionsPerUser must be an integer from 1 to ${MAX_SESSIONS_PER_USER}, got ${maxSessions}`);
+  }
   if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
   if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
   if (!isValidCookieName(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
@@ -158,6 +174,7 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     absoluteTimeoutMs: absolute * 1000,
     refreshIntervalMs: refresh * 1000,
     reauthenticationWindowMs: reauthenticationWindow * 1000,
+    maxSessionsPerUser: maxSessions,
     events: options.events ?? (() => {}),
     cookie: { secure, name, sameSite },
     dataStore: options.dataStore,

@@ -570,3 +570,104 @@ describe('SessionService events', () => {
     ]);
   });
 });
+
+describe('SessionService with a limit on sessions per user (maxSessionsPerUser)', () => {
+  function limited(max: number, store: InMemorySessionStore = new InMemorySessionStore()) {
+    const clock = new ManualClock();
+    const events: SessionEvent[] = [];
+    const settings = resolveSessionSettings({ store, clock, maxSessionsPerUser: max, refreshIntervalSeconds: 60, events: (event) => events.push(event) });
+    return { sut: new SessionService(settings, new SessionCache(settings)), store, clock, events };
+  }
+  const live = async (sut: SessionService, tokens: string[]) =>
+    Promise.all(tokens.map((token) => sut.authenticate(token).then(() => true, () => false)));
+
+  it('ends the least recently used session when a login would pass the limit, and never refuses the login', async () => {
+    const { sut, clock, events } = limited(2);
+    const phone = await sut.create(user);
+    clock.advance(MINUTE);
+    const laptop = await sut.create(user);
+    clock.advance(2 * MINUTE);
+    await sut.authenticate(phone.token); // used again after the refresh interval: now the laptop is the least recent
+    events.length = 0;
+
+    const tablet = await sut.create(user);
+
+    expect(await live(sut, [phone.token, laptop.token, tablet.token])).toEqual([true, false, true]);
+    expect(events).toContainEqual({ type: 'evicted', count: 1 });
+    expect(await sut.listOfUser(user.id, 10)).toHaveLength(2);
+  });
+
+  it('ends the oldest login where none was used since (lastSeenAt ties broken by when they began)', async () => {
+    const { sut, clock } = limited(3);
+    const sessions = [];
+    for (let i = 0; i < 5; i += 1) {
+      sessions.push(await sut.create(user));
+      clock.advance(1000);
+    }
+    expect(await live(sut, sessions.map((s) => s.token))).toEqual([false, false, true, true, true]);
+  });
+
+  it('keeps other users out of it, and a limit of 1 leaves only the newest login', async () => {
+    const { sut } = limited(1);
+    const other = await sut.create({ id: 'u-2' });
+    const first = await sut.create(user);
+    const second = await sut.create(user);
+    expect(await live(sut, [other.token, first.token, second.token])).toEqual([true, false, true]);
+  });
+
+  it('does not count the session a login replaces, nor ended or expired ones still in the register', async () => {
+    const { sut, store, clock } = limited(2);
+    const b = await sut.create(user);
+    clock.advance(MINUTE);
+    const a = await sut.create(user); // the most recently used: were it counted, `b` would be ended for `c`
+    // Logging in again from the browser that holds `a`: `a` ends anyway, so `b` stays.
+    const c = await sut.create(user, {}, { replaces: a.token });
+    expect(await live(sut, [a.token, b.token, c.token])).toEqual([false, true, true]);
+
+    // An ended session whose register entry a crash left behind takes no room, and its entry goes.
+    await store.end(b.record.id, clock.now());
+    const d = await sut.create(user);
+    expect(await live(sut, [c.token, d.token])).toEqual([true, true]);
+    expect((await store.registered(user.id)).map((entry) => entry.id).sort()).toEqual([c.record.id, d.record.id].sort());
+  });
+
+  it('leaves a re-authentication and a password change within the limit without ending another session', async () => {
+    const { sut } = limited(2);
+    const a = await sut.create(user);
+    const b = await sut.create(user);
+
+    const renewed = await sut.reauthenticated(await sut.authenticate(b.token));
+    expect(await live(sut, [a.token, renewed.token])).toEqual([true, true]);
+
+    const changed = await sut.create(user, {}, { credentialVersion: 1, replaces: renewed.token });
+    expect(await live(sut, [a.token, renewed.token, changed.token])).toEqual([false, false, true]);
+  });
+
+  it('reads the register itself from a store whose register answers without `current` (an adapter written before it)', async () => {
+    const store = new InMemorySessionStore();
+    const register = store.register.bind(store);
+    jest.spyOn(store, 'register').mockImplementation(async (...args) => {
+      const outcome = await register(...args);
+      return outcome.outcome === 'registered' ? { outcome: 'registered', older: outcome.older } : outcome;
+    });
+    const { sut, clock } = limited(2, store);
+    const sessions = [];
+    for (let i = 0; i < 3; i += 1) {
+      sessions.push(await sut.create(user));
+      clock.advance(1000);
+    }
+    expect(await live(sut, sessions.map((s) => s.token))).toEqual([false, true, true]);
+  });
+
+  it('reads nothing more while the user is under the limit', async () => {
+    const { sut, store } = limited(3);
+    await sut.create(user);
+    const find = jest.spyOn(store, 'find');
+    const registered = jest.spyOn(store, 'registered');
+    await sut.create(user);
+    await sut.create(user);
+    expect([find.mock.calls.length, registered.mock.calls.length]).toEqual([0, 0]);
+    await sut.create(user); // at the limit: the three others are read once each
+    expect([find.mock.calls.length, registered.mock.calls.length]).toEqual([3, 0]);
+  });
+});

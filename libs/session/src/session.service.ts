@@ -83,12 +83,14 @@ export class SessionService {
   /** Issues a brand-new session; a token the client already had is never reused (it ends, see `replaces`). */
   async create(user: SessionUser, client: ClientInfo = {}, options: CreateSessionOptions = {}): Promise<IssuedSession> {
     checkSessionUser(user);
-    const issued = await this.issue(user, client, options.credentialVersion ?? 0);
+    // The session the client presented ends right after: it does not count against the limit on sessions.
+    const replaced = options.replaces && isWellFormedToken(options.replaces) ? sessionIdOf(options.replaces) : undefined;
+    const issued = await this.issue(user, client, options.credentialVersion ?? 0, undefined, replaced);
     if (options.replaces) await this.revoke(options.replaces);
     return issued;
   }
 
-  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string): Promise<IssuedSession> {
+  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string, replaced?: string): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
     const now = clock.now();
     const token = generateSessionToken();
@@ -115,8 +117,36 @@ export class SessionService {
     }
     // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
     if (registered.older.length > 0) await this.endAll(user.id, registered.older);
+    if (this.settings.maxSessionsPerUser !== undefined) {
+      const current = registered.current ?? (await store.registered(user.id)).filter((entry) => entry.credentialVersion >= credentialVersion && entry.absoluteExpiresAt > now);
+      await this.keepWithinLimit(user.id, current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
+    }
     this.settings.events({ type: 'created' });
     return { token, record };
+  }
+
+  /**
+   * After a login registered its session: when the user's other sessions (`others`, as the register held them
+   * with the new one in) leave no room for it under `maxSessionsPerUser`, ends the least recently used of them
+   * until it fits. Reads those sessions only then (at most the limit's worth, in parallel); entries of sessions
+   * already ended or expired are dropped from the register and take no room. Once every login of a user has
+   * answered, the last to register has made room among everything registered before it, so the user has at
+   * most the limit (docs/concurrency.md).
+   */
+  private async keepWithinLimit(userId: string, others: readonly RegisterEntry[]): Promise<void> {
+    const { clock, maxSessionsPerUser: max = Infinity, store } = this.settings;
+    if (others.length < max) return;
+    const now = clock.now();
+    const limit = pLimit(SWEEP_CONCURRENCY);
+    const records = await Promise.all(others.map((entry) => limit(() => store.find(entry.id, now))));
+    const gone = others.filter((_, index) => !records[index] || effectiveExpiry(records[index]) <= now);
+    if (gone.length > 0) await store.unregister(userId, gone.map((entry) => entry.id));
+    const live = others
+      .map((entry, index) => ({ entry, record: records[index]! }))
+      .filter(({ record }) => record && effectiveExpiry(record) > now)
+      .sort((a, b) => a.record.lastSeenAt - b.record.lastSeenAt || a.record.createdAt - b.record.createdAt || (a.entry.id < b.entry.id ? -1 : 1));
+    const excess = live.length - (max - 1);
+    if (excess > 0) await this.endAll(userId, live.slice(0, excess).map(({ entry }) => entry), 'evicted');
   }
 
   /**
@@ -266,7 +296,7 @@ export class SessionService {
   }
 
   /** Ends the sessions, then drops them from the register; returns how many were still live. */
-  private async endAll(userId: string, entries: readonly RegisterEntry[]): Promise<number> {
+  private async endAll(userId: string, entries: readonly RegisterEntry[], why: 'revoked' | 'evicted' = 'revoked'): Promise<number> {
     if (entries.length === 0) return 0;
     const { clock, store } = this.settings;
     const now = clock.now();
@@ -274,7 +304,7 @@ export class SessionService {
     const ended = await Promise.all(entries.map((entry) => limit(() => store.end(entry.id, now))));
     await store.unregister(userId, entries.map((entry) => entry.id));
     const count = ended.filter((session) => session?.live).length;
-    this.settings.events({ type: 'revoked', count });
+    this.settings.events({ type: why, count });
     return count;
   }
 

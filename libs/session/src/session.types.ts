@@ -39,7 +39,9 @@ export type SessionEvent =
   | { readonly type: 'rejected'; readonly reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' }
   | { readonly type: 'extended' }
   | { readonly type: 'reauthenticated' }
-  | { readonly type: 'revoked'; readonly count: number };
+  | { readonly type: 'revoked'; readonly count: number }
+  /** Sessions a login ended to keep its user within `maxSessionsPerUser`. */
+  | { readonly type: 'evicted'; readonly count: number };
 
 /** The public, JSON-ready view of a session (never the token). */
 export interface SessionView {

@@ -51,7 +51,8 @@ export class AuthController {
     summary: 'Log in: a new session, as an HttpOnly cookie or a bearer token',
     description:
       'Needs no credentials but the email and password. A session the client came with (cookie or bearer) ends once ' +
-      'the new one exists. Failed logins are limited per account and per client address (KURA_LOGIN_MAX_FAILURES_*): ' +
+      'the new one exists. Where KURA_MAX_SESSIONS_PER_USER is set and the user is at it, their least recently used ' +
+      'sessions end so this one fits (the login is never refused for it). Failed logins are limited per account and per client address (KURA_LOGIN_MAX_FAILURES_*): ' +
       'past the limit the answer is 429 before the password is checked.',
     security: [],
   })

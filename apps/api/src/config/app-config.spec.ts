@@ -21,6 +21,8 @@ describe('loadConfig', () => {
     expect(config.store).toMatchObject({ kind: 'embedded', createTables: true, consistentReads: true });
     expect(config.session).toMatchObject({ idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 28_800, cookieSecure: true });
     expect(config.passwordHashCost).toBe(17);
+    expect(config.session.maxSessionsPerUser).toBeUndefined(); // no limit on sessions per user
+    expect(loadConfig({ KURA_MAX_SESSIONS_PER_USER: '5' }).session.maxSessionsPerUser).toBe(5);
   });
 
   it('uses a configured engine and starts nothing embedded when DYNAMODB_ENDPOINT is set', () => {
@@ -200,6 +202,7 @@ describe('loadConfig', () => {
       ['KURA_SESSION_ABSOLUTE_TIMEOUT', 'forever'],
       ['KURA_SESSION_REFRESH_INTERVAL', '0'],
       ['KURA_REAUTH_WINDOW', '0'],
+      ['KURA_MAX_SESSIONS_PER_USER', '101'],
       ['KURA_SESSION_DATA_LIMIT', '10'],
       ['KURA_TRUSTED_ORIGINS', 'app.example.com'],
       ['KURA_SESSION_CACHE_SECONDS', '301'],

@@ -52,6 +52,8 @@ export interface AppConfig {
     readonly absoluteTimeoutSeconds: number;
     readonly refreshIntervalSeconds: number | undefined;
     readonly reauthenticationWindowSeconds: number;
+    /** The most sessions one user may have at once; `undefined`: no limit. */
+    readonly maxSessionsPerUser: number | undefined;
     readonly cookieSecure: boolean;
     readonly cookieName: string | undefined;
     readonly dataMaxBytes: number;
@@ -212,6 +214,7 @@ const environment = z.object({
   KURA_SESSION_ABSOLUTE_TIMEOUT: z._default(int(1, 31_536_000), 28_800),
   KURA_SESSION_REFRESH_INTERVAL: z.optional(int(1, 31_536_000)),
   KURA_REAUTH_WINDOW: z._default(int(1, 86_400), 300),
+  KURA_MAX_SESSIONS_PER_USER: z.optional(int(1, 100)),
   KURA_SESSION_DATA_LIMIT: z._default(int(64, 350_000), 8192),
   KURA_TRUSTED_ORIGINS: z._default(origins, []),
   KURA_SESSION_CACHE_SECONDS: z._default(int(0, 300), 0),
@@ -338,6 +341,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       absoluteTimeoutSeconds: env.KURA_SESSION_ABSOLUTE_TIMEOUT,
       refreshIntervalSeconds: env.KURA_SESSION_REFRESH_INTERVAL,
       reauthenticationWindowSeconds: env.KURA_REAUTH_WINDOW,
+      maxSessionsPerUser: env.KURA_MAX_SESSIONS_PER_USER,
       cookieSecure: env.KURA_COOKIE_SECURE,
       cookieName: env.KURA_COOKIE_NAME,
       dataMaxBytes: env.KURA_SESSION_DATA_LIMIT,

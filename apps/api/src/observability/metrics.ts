@@ -54,7 +54,7 @@ export class KuraMetrics {
 
   private readonly sessions = new Counter({
     name: 'kura_session_events_total',
-    help: 'Session events: created, authenticated (by store or cache), rejected (by reason), extended, reauthenticated, revoked',
+    help: 'Session events: created, authenticated (by store or cache), rejected (by reason), extended, reauthenticated, revoked, evicted (ended by a login past the sessions-per-user limit)',
     labelNames: ['event', 'detail'] as const,
     registers: [this.registry],
   });
@@ -62,7 +62,7 @@ export class KuraMetrics {
   /** Counts session events; give it to the session module (`events`). */
   readonly sessionEvents = (event: SessionEvent): void => {
     const detail = event.type === 'authenticated' ? event.source : event.type === 'rejected' ? event.reason : '';
-    this.sessions.inc({ event: event.type, detail }, event.type === 'revoked' ? event.count : 1);
+    this.sessions.inc({ event: event.type, detail }, event.type === 'revoked' || event.type === 'evicted' ? event.count : 1);
   };
 
   constructor() {
