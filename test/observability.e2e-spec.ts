@@ -17,7 +17,7 @@ const secrets: string[] = [password, newPassword, wrongPassword];
 
 beforeAll(async () => {
   kura = await startKuraProcess(
-    kuraEnv(await freshTables(), undefined, { KURA_LOG_FORMAT: 'json', KURA_METRICS_PORT: '0', KURA_COOKIE_SECURE: 'false' }),
+    kuraEnv(await freshTables(), undefined, { KURA_LOG_FORMAT: 'json', KURA_METRICS_PORT: '0', KURA_COOKIE_SECURE: 'false', KURA_MAX_SESSIONS_PER_USER: '2' }),
   );
   metricsUrl = /Prometheus metrics on (http:\/\/[\d.:]+\/metrics)/.exec(kura.output())![1]!;
 
@@ -36,9 +36,30 @@ beforeAll(async () => {
   expect(changed.status).toBe(200);
   secrets.push(...(await browser.jar.getCookies(kura.baseUrl)).map((cookie) => cookie.value));
   expect((await browser.post('/auth/logout')).status).toBe(204);
+  expect((await new HttpClient(kura.baseUrl).post('/auth/login', { email: uniqueEmail('nobody'), password })).status).toBe(401);
+
+  // Devices past the limit of 2 sessions, one ended by another, all ended, a confirmation, and the account deleted.
+  const device = async () => {
+    const body = (await new HttpClient(kura.baseUrl).post('/auth/login', { email, password: newPassword, transport: 'bearer' })).body;
+    secrets.push(body.token);
+    return { id: body.session.id as string, as: (method: string, path: string, json?: unknown) => new HttpClient(kura.baseUrl).request(method, path, { ...(json ? { json } : {}), headers: { authorization: `Bearer ${body.token}` }, cookies: false }) };
+  };
+  const [phone, laptop, tablet] = [await device(), await device(), await device()]; // the tablet's login ends the phone's session
+  journey.evicted = phone.id;
+  expect((await laptop.as('DELETE', `/auth/sessions/${tablet.id}`)).status).toBe(204);
+  expect((await laptop.as('POST', '/auth/logout-all')).status).toBe(200);
+  const last = await device();
+  expect((await last.as('POST', '/auth/reauthenticate', { password: wrongPassword })).status).toBe(403);
+  const renewed = await last.as('POST', '/auth/reauthenticate', { password: newPassword });
+  expect(renewed.status).toBe(200);
+  secrets.push(renewed.body.token);
+  const deleted = await new HttpClient(kura.baseUrl).request('DELETE', '/auth/account', { headers: { authorization: `Bearer ${renewed.body.token}` }, cookies: false });
+  expect(deleted.status).toBe(204);
+  Object.assign(journey, { phone: phone.id, laptop: laptop.id, tablet: tablet.id, last: last.id, renewed: renewed.body.session.id });
   // A request's line is written once its response has gone: wait for the last one.
-  for (let i = 0; i < 50 && !kura.output().includes('"route":"/auth/logout"'); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 50 && !kura.output().includes('"route":"/auth/account"'); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
 }, 60_000);
+const journey: Record<string, string> = {};
 
 afterAll(() => kura?.stop());
 
@@ -58,6 +79,48 @@ describe('logs', () => {
       expect(entry.requestId).toEqual(expect.any(String));
       expect(entry.durationMs).toEqual(expect.any(Number));
     }
+  });
+
+  it('audit every change to the account and its sessions: what, whose, which session, from where, in which request', () => {
+    const entries = lines().map((line) => JSON.parse(line));
+    const audit = entries.filter((entry) => entry.message?.event === 'audit');
+    for (const entry of audit) expect(entry.context).toBe('Audit');
+    const events = audit.map((entry) => entry.message);
+    expect(events.map((event) => event.action)).toEqual([
+      'account.registered',
+      'login.failed',
+      'login.succeeded',
+      'login.succeeded',
+      'password.changed',
+      'logout',
+      'login.failed',
+      'login.succeeded',
+      'login.succeeded',
+      'login.succeeded',
+      'sessions.evicted',
+      'session.revoked',
+      'sessions.revoked',
+      'login.succeeded',
+      'password.check-failed',
+      'session.reauthenticated',
+      'account.deleted',
+    ]);
+    const userId = events[0].userId as string;
+    expect(userId).toMatch(/^[0-9a-f-]{36}$/);
+    for (const event of events) {
+      expect(event.userId ?? event.account).toBe(event.account ? 'none' : userId);
+      expect(event.ip).toBe('127.0.0.1');
+      // The request it happened in, as the access log has it.
+      expect(entries.some((entry) => entry.message?.event === 'request' && entry.message.requestId === event.requestId)).toBe(true);
+    }
+    expect(events[6]).toMatchObject({ action: 'login.failed', account: 'none' });
+    expect(events[10]).toMatchObject({ sessionIds: [journey.phone], by: journey.tablet });
+    expect(events[11]).toMatchObject({ sessionId: journey.tablet, by: journey.laptop });
+    expect(events[12]).toMatchObject({ count: 1, by: journey.laptop });
+    expect(events[15]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
+    expect(events[16]).toMatchObject({ count: 1, by: journey.renewed });
+    // The logout ended the session the password change issued.
+    expect(events[5].sessionId).toBe(events[4].sessionId);
   });
 
   it('contain no password, token or cookie value, and no email', () => {
@@ -90,7 +153,9 @@ describe('Prometheus metrics', () => {
 
   beforeAll(async () => {
     // An email already taken: the account's conditional insert is refused, an answer (409) and no DynamoDB error.
-    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email, password: 'another secret passphrase' })).status).toBe(409);
+    const taken = uniqueEmail('taken'); // the journey's account was deleted, its email is free again
+    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email: taken, password })).status).toBe(201);
+    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email: taken, password: 'another secret passphrase' })).status).toBe(409);
     const response = await fetch(metricsUrl);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     text = await response.text();
@@ -98,7 +163,7 @@ describe('Prometheus metrics', () => {
 
   it('count requests by route pattern and status, with durations', () => {
     expect(value(/^kura_http_requests_total\{method="GET",route="\/auth\/me",status="200",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
-    expect(value(/^kura_http_requests_total\{method="POST",route="\/auth\/login",status="401",service="kura"\} (\d+)/m)).toBe(1);
+    expect(value(/^kura_http_requests_total\{method="POST",route="\/auth\/login",status="401",service="kura"\} (\d+)/m)).toBe(2); // a wrong password, and an email with no account
     expect(value(/^kura_http_request_duration_seconds_count\{[^}]*route="\/auth\/me"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(2);
   });
 
@@ -111,10 +176,11 @@ describe('Prometheus metrics', () => {
     expect(text).toMatch(/^kura_nodejs_eventloop_lag_seconds/m);
   });
 
-  it('count session events: created, authenticated from the store, revoked', () => {
+  it('count session events: created, authenticated from the store, revoked, evicted by the limit', () => {
     expect(value(/^kura_session_events_total\{event="created",detail="",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^kura_session_events_total\{event="authenticated",detail="store",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^kura_session_events_total\{event="revoked",detail="",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^kura_session_events_total\{event="evicted",detail="",service="kura"\} (\d+)/m)).toBe(1);
   });
 
   it('are served on their own port only, not next to the API', async () => {

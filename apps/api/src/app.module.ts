@@ -44,7 +44,7 @@ export class AppModule {
             loginThrottle: { store: stores.loginAttempts, ...config.loginThrottle },
           }),
         }),
-        AuthModule,
+        AuthModule.forConfig({ audit: config.log.auditLog }),
         SessionDataModule,
         HealthModule,
       ],

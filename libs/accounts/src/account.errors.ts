@@ -3,12 +3,13 @@ export { EmailTakenError } from '@kura/common';
 
 /**
  * Wrong email or password. One error for both, so a response never says which emails have accounts.
- * Mapped to 401.
+ * Mapped to 401. `userId`: the account whose password was wrong, for the app's audit log only (absent when no
+ * account has the email); never part of an answer.
  */
 export class InvalidCredentialsError extends Error {
   override readonly name = 'InvalidCredentialsError';
 
-  constructor() {
+  constructor(readonly userId?: string) {
     super('Invalid email or password');
   }
 }

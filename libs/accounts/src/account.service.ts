@@ -56,7 +56,7 @@ export class AccountService {
    * checked, whether the account exists or not.
    */
   async verifyCredentials(email: string, password: string, client?: string): Promise<VerifiedUser> {
-    return verified(await this.checkPassword(email, password, client, () => new InvalidCredentialsError()));
+    return verified(await this.checkPassword(email, password, client, (userId) => new InvalidCredentialsError(userId)));
   }
 
   /**
@@ -120,7 +120,7 @@ export class AccountService {
    * hashing work for an unknown account as for a wrong password, `failure()` thrown on either (the
    * reservation stays, as the failure's count).
    */
-  private async checkPassword(email: string, password: string, client: string | undefined, failure: () => Error): Promise<UserRecord> {
+  private async checkPassword(email: string, password: string, client: string | undefined, failure: (userId?: string) => Error): Promise<UserRecord> {
     const normalised = normaliseEmail(email);
     // The user is read while the attempt is reserved (one round trip less); nothing is checked before both.
     const [reserved, found] = await Promise.allSettled([this.throttle?.begin(normalised, client), this.store.findByEmail(normalised)]);
@@ -137,7 +137,7 @@ export class AccountService {
       await attempt?.abandoned().catch(() => undefined);
       throw error;
     }
-    if (!user || !valid) throw failure();
+    if (!user || !valid) throw failure(user?.id);
     await attempt?.succeeded();
     return user;
   }

@@ -328,6 +328,16 @@ describe('SessionService revocation and credential versions', () => {
   }
   const entry = (record: SessionRecord, credentialVersion = 0) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion });
 
+  it('says which session a revocation ended, and whether it was live; nothing for an unknown or malformed token', async () => {
+    const { sut } = withEvents();
+    const { token, record } = await sut.create(user);
+
+    expect(await sut.revoke(token)).toEqual({ userId: user.id, sessionId: record.id, live: true });
+    expect(await sut.revoke(token)).toEqual({ userId: user.id, sessionId: record.id, live: false });
+    expect(await sut.revoke('x'.repeat(43))).toBeUndefined();
+    expect(await sut.revoke('not a token')).toBeUndefined();
+  });
+
   it('ends the session a login was presented with, once the new one exists', async () => {
     const { sut } = withEvents();
     const before = await sut.create(user);
@@ -593,6 +603,8 @@ describe('SessionService with a limit on sessions per user (maxSessionsPerUser)'
     const tablet = await sut.create(user);
 
     expect(await live(sut, [phone.token, laptop.token, tablet.token])).toEqual([true, false, true]);
+    expect(tablet.evicted).toEqual([laptop.record.id]);
+    expect(laptop.evicted).toBeUndefined();
     expect(events).toContainEqual({ type: 'evicted', count: 1 });
     expect(await sut.listOfUser(user.id, 10)).toHaveLength(2);
   });

@@ -117,12 +117,13 @@ export class SessionService {
     }
     // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
     if (registered.older.length > 0) await this.endAll(user.id, registered.older);
+    let evicted: readonly string[] = [];
     if (this.settings.maxSessionsPerUser !== undefined) {
       const current = registered.current ?? (await store.registered(user.id)).filter((entry) => entry.credentialVersion >= credentialVersion && entry.absoluteExpiresAt > now);
-      await this.keepWithinLimit(user.id, current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
+      evicted = await this.keepWithinLimit(user.id, current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
     }
     this.settings.events({ type: 'created' });
-    return { token, record };
+    return evicted.length > 0 ? { token, record, evicted } : { token, record };
   }
 
   /**
@@ -133,9 +134,9 @@ export class SessionService {
    * answered, the last to register has made room among everything registered before it, so the user has at
    * most the limit (docs/concurrency.md).
    */
-  private async keepWithinLimit(userId: string, others: readonly RegisterEntry[]): Promise<void> {
+  private async keepWithinLimit(userId: string, others: readonly RegisterEntry[]): Promise<readonly string[]> {
     const { clock, maxSessionsPerUser: max = Infinity, store } = this.settings;
-    if (others.length < max) return;
+    if (others.length < max) return [];
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
     const records = await Promise.all(others.map((entry) => limit(() => store.find(entry.id, now))));
@@ -146,7 +147,10 @@ export class SessionService {
       .filter(({ record }) => record && effectiveExpiry(record) > now)
       .sort((a, b) => a.record.lastSeenAt - b.record.lastSeenAt || a.record.createdAt - b.record.createdAt || (a.entry.id < b.entry.id ? -1 : 1));
     const excess = live.length - (max - 1);
-    if (excess > 0) await this.endAll(userId, live.slice(0, excess).map(({ entry }) => entry), 'evicted');
+    if (excess <= 0) return [];
+    const evicted = live.slice(0, excess).map(({ entry }) => entry);
+    await this.endAll(userId, evicted, 'evicted');
+    return evicted.map((entry) => entry.id);
   }
 
   /**
@@ -245,14 +249,18 @@ export class SessionService {
     }
   }
 
-  /** Ends the session a token belongs to, for every process sharing the store. Ending an unknown token is a no-op. */
-  async revoke(token: string): Promise<void> {
-    if (!isWellFormedToken(token)) return;
+  /**
+   * Ends the session a token belongs to, for every process sharing the store, and says which it was (whose, its
+   * id, and whether it was still usable); ending an unknown token is a no-op (`undefined`).
+   */
+  async revoke(token: string): Promise<{ readonly userId: string; readonly sessionId: string; readonly live: boolean } | undefined> {
+    if (!isWellFormedToken(token)) return undefined;
     const id = sessionIdOf(token);
     const ended = await this.settings.store.end(id, this.settings.clock.now());
-    if (!ended) return;
+    if (!ended) return undefined;
     await this.settings.store.unregister(ended.userId, [id]);
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
+    return { userId: ended.userId, sessionId: id, live: ended.live };
   }
 
   /**

@@ -12,6 +12,8 @@ export interface ClientInfo {
 export interface IssuedSession {
   readonly token: string;
   readonly record: SessionRecord;
+  /** The ids of the user's sessions this login ended to stay within `maxSessionsPerUser` (absent: none). */
+  readonly evicted?: readonly string[];
 }
 
 /** A session that passed every check on this request. */

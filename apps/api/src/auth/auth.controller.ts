@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { AccountService, type PublicUser } from '@kura/accounts';
+import { AccountService, InvalidCredentialsError, type PublicUser } from '@kura/accounts';
 import {
   type AuthenticatedSession,
   CacheableSession,
@@ -19,6 +19,8 @@ import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/prob
 import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
+import { AuditLog, type AuditRequest } from '../observability/audit-log.js';
+import { Audited } from './audit-request.decorator.js';
 
 @ApiTags('auth')
 @ApiDefect()
@@ -29,6 +31,7 @@ export class AuthController {
     private readonly accounts: AccountService,
     private readonly sessions: SessionService,
     private readonly transport: SessionTransport,
+    private readonly audit: AuditLog,
   ) {}
 
   @Post('register')
@@ -41,8 +44,10 @@ export class AuthController {
   @ApiBodyProblems('Or it is not a valid registration: `errors` says what is wrong.')
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(409, 'The email already has an account.')
-  register(@ValidBody(RegisterBody) body: RegisterBody): Promise<PublicUser> {
-    return this.accounts.register(body);
+  async register(@ValidBody(RegisterBody) body: RegisterBody, @Audited() request: AuditRequest): Promise<PublicUser> {
+    const user = await this.accounts.register(body);
+    this.audit.record(request, 'account.registered', { userId: user.id });
+    return user;
   }
 
   @Post('login')
@@ -66,11 +71,17 @@ export class AuthController {
     @Req() request: TokenSource,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
   ) {
-    const user = await this.accounts.verifyCredentials(body.email, body.password, client.ip);
+    const user = await this.accounts.verifyCredentials(body.email, body.password, client.ip).catch((error: unknown) => {
+      if (error instanceof InvalidCredentialsError) this.audit.record(audited, 'login.failed', error.userId ? { userId: error.userId } : { account: 'none' });
+      throw error;
+    });
     // A login never keeps the session the client came with (ASVS 7.2.4): it ends once the new one exists.
     const { token: presented } = this.transport.read(request);
-    const { token, record } = await this.sessions.create(user, client, { credentialVersion: user.credentialVersion, replaces: presented });
+    const { token, record, evicted } = await this.sessions.create(user, client, { credentialVersion: user.credentialVersion, replaces: presented });
+    this.audit.record(audited, 'login.succeeded', { userId: user.id, sessionId: record.id });
+    if (evicted) this.audit.record(audited, 'sessions.evicted', { userId: user.id, sessionIds: evicted, by: record.id });
     const result = { user: record.user, session: toSessionView(record) };
     if (body.transport === 'bearer') return { ...result, token };
     cookies.set(this.transport.cookieFor(token, record));
@@ -107,9 +118,10 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'Logged out (also when there was no session).' })
   @ApiBodyProblems()
   @ApiProblem(403, CROSS_SITE)
-  async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+  async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest): Promise<void> {
     const { token } = this.transport.read(request);
-    if (token) await this.sessions.revoke(token);
+    const ended = token ? await this.sessions.revoke(token) : undefined;
+    if (ended?.live) this.audit.record(audited, 'logout', { userId: ended.userId, sessionId: ended.sessionId });
     cookies.set(...this.transport.expiredCookies());
   }
 }

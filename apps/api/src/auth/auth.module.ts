@@ -1,7 +1,19 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AUDIT_LOG_ENABLED, AuditLog } from '../observability/audit-log.js';
 import { AuthController } from './auth.controller.js';
 import { SessionsController } from './sessions.controller.js';
 
-/** Register, login, me and logout over HTTP. Sessions and accounts come from their (global) modules. */
-@Module({ controllers: [AuthController, SessionsController] })
-export class AuthModule {}
+/**
+ * Register, login, me and logout over HTTP, each change audited (`AuditLog`). Sessions and accounts come from
+ * their (global) modules.
+ */
+@Module({})
+export class AuthModule {
+  static forConfig({ audit }: { audit: boolean }): DynamicModule {
+    return {
+      module: AuthModule,
+      controllers: [AuthController, SessionsController],
+      providers: [AuditLog, { provide: AUDIT_LOG_ENABLED, useValue: audit }],
+    };
+  }
+}

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AccountService } from '@kura/accounts';
+import { AccountService, ReauthenticationFailedError } from '@kura/accounts';
 import {
   type AuthenticatedSession,
   type ClientInfo,
@@ -31,6 +31,8 @@ import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 import { deleteAccount } from './account-deletion.js';
+import { AuditLog, type AuditRequest } from '../observability/audit-log.js';
+import { Audited } from './audit-request.decorator.js';
 
 /** Password confirmations are counted and limited like logins. */
 const TOO_MANY_FAILURES = 'Too many failed password checks for this account or client; try again after Retry-After.';
@@ -50,6 +52,7 @@ export class SessionsController {
     private readonly sessions: SessionService,
     private readonly accounts: AccountService,
     private readonly transport: SessionTransport,
+    private readonly audit: AuditLog,
   ) {}
 
   @Get('sessions')
@@ -85,11 +88,13 @@ export class SessionsController {
     @CurrentSession() current: AuthenticatedSession,
     @Param('id') id: string,
     @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
   ): Promise<void> {
     if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
     // Ending this very session is a logout; ending another one needs the password proved recently (ASVS 7.5.2).
     if (id !== current.record.id) this.sessions.requireRecentAuthentication(current.record);
     await this.sessions.revokeOwned(current.record.user.id, id);
+    this.audit.record(audited, id === current.record.id ? 'logout' : 'session.revoked', { userId: current.record.user.id, sessionId: id, by: current.record.id });
     if (id === current.record.id) cookies.set(...this.transport.expiredCookies());
   }
 
@@ -102,9 +107,10 @@ export class SessionsController {
   @ApiOkResponse({ description: 'Every session ended; the cookie is cleared.', standardSchema: RevokedResponse })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
-  async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar) {
+  async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest) {
     this.sessions.requireRecentAuthentication(current.record);
     const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
+    this.audit.record(audited, 'sessions.revoked', { userId: current.record.user.id, count: revoked, by: current.record.id });
     cookies.set(...this.transport.expiredCookies());
     return { revoked };
   }
@@ -120,10 +126,11 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'The account and every session of it are gone; the cookie is cleared.' })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
-  async deleteAccount(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar): Promise<void> {
+  async deleteAccount(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
     this.sessions.requireRecentAuthentication(current.record);
-    await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id);
+    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id);
+    this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: (ended ?? 0) + 1, by: current.record.id });
     // This session last: until here, a deletion that failed part way can be asked for again.
     await this.sessions.revokeOwned(current.record.user.id, current.record.id).catch((error: unknown) => {
       if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
@@ -152,9 +159,14 @@ export class SessionsController {
     @ValidBody(ReauthenticateBody) body: ReauthenticateBody,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
   ) {
-    const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip);
-    return this.answer(kind, await this.sessions.reauthenticated(current, client, user.credentialVersion), cookies);
+    const { user: owner } = current.record;
+    const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip).catch(this.failedCheck(audited, owner.id));
+    const renewed = await this.sessions.reauthenticated(current, client, user.credentialVersion);
+    this.audit.record(audited, 'session.reauthenticated', { userId: owner.id, sessionId: renewed.record.id, by: current.record.id });
+    if (renewed.evicted) this.audit.record(audited, 'sessions.evicted', { userId: owner.id, sessionIds: renewed.evicted, by: renewed.record.id });
+    return this.answer(kind, renewed, cookies);
   }
 
   @Post('password')
@@ -174,12 +186,25 @@ export class SessionsController {
     @ValidBody(PasswordChangeBody) body: PasswordChangeBody,
     @Client() client: ClientInfo,
     @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
   ) {
     const { user } = current.record;
-    const credentialVersion = await this.accounts.changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip);
+    const credentialVersion = await this.accounts
+      .changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip)
+      .catch(this.failedCheck(audited, user.id));
     // The first session on the new credentials ends every session on the old ones, this one included, and
     // refuses any login still in flight with the old password.
-    return this.answer(kind, await this.sessions.create(user, client, { credentialVersion }), cookies);
+    const issued = await this.sessions.create(user, client, { credentialVersion });
+    this.audit.record(audited, 'password.changed', { userId: user.id, sessionId: issued.record.id, by: current.record.id });
+    return this.answer(kind, issued, cookies);
+  }
+
+  /** Records a wrong password given to confirm a change (counted like a failed login), and passes the error on. */
+  private failedCheck(audited: AuditRequest, userId: string) {
+    return (error: unknown): never => {
+      if (error instanceof ReauthenticationFailedError) this.audit.record(audited, 'password.check-failed', { userId });
+      throw error;
+    };
   }
 
   /** A new session, handed over the way the replaced one travelled. */

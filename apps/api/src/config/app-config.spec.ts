@@ -223,6 +223,7 @@ describe('loadConfig', () => {
       ['KURA_LOG_LEVEL', 'loud'],
       ['KURA_LOG_FORMAT', 'xml'],
       ['KURA_ACCESS_LOG', 'maybe'],
+      ['KURA_AUDIT_LOG', 'perhaps'],
       ['KURA_METRICS_PORT', '70000'],
       ['KURA_METRICS_HOST', 'metrics.example'],
       ['AWS_ACCESS_KEY_ID', 'AKIAEXAMPLEKEY', { AWS_REGION: 'eu-west-1' }],

@@ -71,7 +71,7 @@ export interface AppConfig {
     readonly maxFailuresPerClient: number;
     readonly windowSeconds: number;
   };
-  readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean; readonly accessLog: boolean };
+  readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean; readonly accessLog: boolean; readonly auditLog: boolean };
   /** Prometheus metrics on their own port (not behind the Ingress); undefined: none. */
   readonly metrics: { readonly port: number | undefined; readonly host: string };
 }
@@ -248,6 +248,7 @@ const environment = z.object({
   KURA_LOG_LEVEL: z._default(z.enum(['error', 'warn', 'log', 'debug', 'verbose']), 'log'),
   KURA_LOG_FORMAT: z._default(z.enum(['text', 'json']), 'text'),
   KURA_ACCESS_LOG: z._default(flag, true),
+  KURA_AUDIT_LOG: z._default(flag, true),
   KURA_METRICS_PORT: z.optional(port), // 0: any free port (tests)
   KURA_METRICS_HOST: z.optional(listenAddress),
   // Read only to tell whether AWS credentials are present (the SDK reads them itself), and checked so that a
@@ -366,7 +367,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
       maxFailuresPerClient: env.KURA_LOGIN_MAX_FAILURES_PER_CLIENT,
       windowSeconds: env.KURA_LOGIN_FAILURE_WINDOW,
     },
-    log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json', accessLog: env.KURA_ACCESS_LOG },
+    log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json', accessLog: env.KURA_ACCESS_LOG, auditLog: env.KURA_AUDIT_LOG },
     metrics: { port: env.KURA_METRICS_PORT, host: env.KURA_METRICS_HOST ?? env.HOST },
   };
 }
