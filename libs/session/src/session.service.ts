@@ -129,10 +129,12 @@ export class SessionService {
   /**
    * After a login registered its session: when the user's other sessions (`others`, as the register held them
    * with the new one in) leave no room for it under `maxSessionsPerUser`, ends the least recently used of them
-   * until it fits. Reads those sessions only then (at most the limit's worth, in parallel); entries of sessions
-   * already ended or expired are dropped from the register and take no room. Once every login of a user has
-   * answered, the last to register has made room among everything registered before it, so the user has at
-   * most the limit (docs/concurrency.md).
+   * until it fits. Reads those sessions only then (at most the limit's worth, in parallel); sessions already
+   * ended or expired take no room. Their entries stay: with eventually consistent reads
+   * (`KURA_CONSISTENT_READS=false`) a session inserted a moment ago may not be found yet, and dropping its entry
+   * would hide it from the next logout-all (G3); whatever ends a session removes its entry. Once every login of a
+   * user has answered, the last to register has made room among everything registered before it, so the user
+   * has at most the limit (docs/concurrency.md).
    */
   private async keepWithinLimit(userId: string, others: readonly RegisterEntry[]): Promise<readonly string[]> {
     const { clock, maxSessionsPerUser: max = Infinity, store } = this.settings;
@@ -140,8 +142,6 @@ export class SessionService {
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
     const records = await Promise.all(others.map((entry) => limit(() => store.find(entry.id, now))));
-    const gone = others.filter((_, index) => !records[index] || effectiveExpiry(records[index]) <= now);
-    if (gone.length > 0) await store.unregister(userId, gone.map((entry) => entry.id));
     const live = others
       .map((entry, index) => ({ entry, record: records[index]! }))
       .filter(({ record }) => record && effectiveExpiry(record) > now)
