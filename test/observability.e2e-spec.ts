@@ -17,7 +17,7 @@ const secrets: string[] = [password, newPassword, wrongPassword];
 
 beforeAll(async () => {
   kura = await startKuraProcess(
-    kuraEnv(await freshTables(), undefined, { KURA_LOG_FORMAT: 'json', KURA_METRICS_PORT: '0', KURA_COOKIE_SECURE: 'false', KURA_MAX_SESSIONS_PER_USER: '2' }),
+    kuraEnv(await freshTables(), undefined, { KURA_LOG_FORMAT: 'json', KURA_METRICS_PORT: '0', KURA_COOKIE_SECURE: 'false', KURA_MAX_SESSIONS_PER_USER: '2', KURA_AUDIT_LOG: 'true' }),
   );
   metricsUrl = /Prometheus metrics on (http:\/\/[\d.:]+\/metrics)/.exec(kura.output())![1]!;
 

@@ -33,6 +33,7 @@ function redisBackend(flavour: RedisFlavour): Backend {
         KURA_REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
         KURA_PASSWORD_HASH_COST: '12',
         KURA_LOG_LEVEL: 'warn',
+        KURA_AUDIT_LOG: 'false',
         ...extra,
       };
     },

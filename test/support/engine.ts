@@ -36,6 +36,8 @@ export function kuraEnv(tables: KuraTableNames, endpoint = testEndpoint(), extra
     KURA_USERS_TABLE: tables.users,
     KURA_PASSWORD_HASH_COST: '12',
     KURA_LOG_LEVEL: 'warn',
+    // The audit log ignores the level (test/observability reads it): off here, or every login prints a line.
+    KURA_AUDIT_LOG: 'false',
     ...extra,
   };
 }

@@ -44,7 +44,7 @@ export class AppModule {
             loginThrottle: { store: stores.loginAttempts, ...config.loginThrottle },
           }),
         }),
-        AuthModule.forConfig({ audit: config.log.auditLog }),
+        AuthModule.forConfig({ enabled: config.log.auditLog, json: config.log.json }),
         SessionDataModule,
         HealthModule,
       ],

@@ -14,12 +14,16 @@ export class InvalidCredentialsError extends Error {
   }
 }
 
-/** A signed-in user failed to confirm their current password for a sensitive change. Mapped to 403. */
+/**
+ * A signed-in user failed to confirm their current password for a sensitive change. Mapped to 403. `raced`:
+ * the password was right, but another change replaced it first (two changes at once: only one can win); for
+ * the app's audit log, which must not call that a wrong password.
+ */
 export class ReauthenticationFailedError extends Error {
   override readonly name = 'ReauthenticationFailedError';
 
-  constructor() {
-    super('The current password is not correct');
+  constructor(readonly raced = false) {
+    super(raced ? 'The password was changed by another request meanwhile' : 'The current password is not correct');
   }
 }
 

@@ -67,7 +67,7 @@ export class AccountService {
   async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<number> {
     const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError());
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
-    if (version === undefined) throw new ReauthenticationFailedError();
+    if (version === undefined) throw new ReauthenticationFailedError(true);
     return version;
   }
 

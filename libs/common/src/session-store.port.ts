@@ -24,8 +24,8 @@ export type RegisterOutcome =
   | {
       readonly outcome: 'registered';
       readonly older: readonly RegisterEntry[];
-      /** Optional for adapters written before it: `SessionService` then reads the register when it needs them. */
-      readonly current?: readonly RegisterEntry[];
+      /** `SessionService` needs it for `maxSessionsPerUser`; `registerOutcome` makes both lists. */
+      readonly current: readonly RegisterEntry[];
     }
   | { readonly outcome: 'stale' };
 

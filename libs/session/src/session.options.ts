@@ -51,7 +51,9 @@ export interface SessionModuleOptions {
    * The most sessions one user may have at once (devices, browsers, API clients). A login that would pass it
    * ends the user's least recently used sessions (by when each was last used, as the idle extension records it)
    * so that the new one fits. It never refuses the login: a stolen or lost device would otherwise lock its
-   * owner out until that session expired. Sessions ended this way answer 401 at their next request.
+   * owner out until that session expired. Sessions ended this way answer 401 at their next request. The store's
+   * reads must be strongly consistent (the default of Kura's DynamoDB adapter): a session a read did not show yet
+   * would be taken for ended.
    * @default unlimited
    */
   maxSessionsPerUser?: number;

@@ -86,8 +86,8 @@ export class SessionService {
     // The session the client presented ends right after: it does not count against the limit on sessions.
     const replaced = options.replaces && isWellFormedToken(options.replaces) ? sessionIdOf(options.replaces) : undefined;
     const issued = await this.issue(user, client, options.credentialVersion ?? 0, undefined, replaced);
-    if (options.replaces) await this.revoke(options.replaces);
-    return issued;
+    const ended = options.replaces ? await this.revoke(options.replaces) : undefined;
+    return ended?.live ? { ...issued, replaced: { userId: ended.userId, sessionId: ended.sessionId } } : issued;
   }
 
   private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string, replaced?: string): Promise<IssuedSession> {
@@ -119,8 +119,10 @@ export class SessionService {
     if (registered.older.length > 0) await this.endAll(user.id, registered.older);
     let evicted: readonly string[] = [];
     if (this.settings.maxSessionsPerUser !== undefined) {
-      const current = registered.current ?? (await store.registered(user.id)).filter((entry) => entry.credentialVersion >= credentialVersion && entry.absoluteExpiresAt > now);
-      evicted = await this.keepWithinLimit(user.id, current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
+      // Read after this registration, the register would also name logins registered later, which this one must
+      // not end: only the register's own answer says what was there before.
+      if (!registered.current) throw new Error('maxSessionsPerUser needs a session store whose register() answers `current` (every adapter in Kura does)');
+      evicted = await this.keepWithinLimit(user.id, registered.current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
     }
     this.settings.events({ type: 'created' });
     return evicted.length > 0 ? { token, record, evicted } : { token, record };
@@ -129,12 +131,13 @@ export class SessionService {
   /**
    * After a login registered its session: when the user's other sessions (`others`, as the register held them
    * with the new one in) leave no room for it under `maxSessionsPerUser`, ends the least recently used of them
-   * until it fits. Reads those sessions only then (at most the limit's worth, in parallel); sessions already
-   * ended or expired take no room. Their entries stay: with eventually consistent reads
-   * (`KURA_CONSISTENT_READS=false`) a session inserted a moment ago may not be found yet, and dropping its entry
-   * would hide it from the next logout-all (G3); whatever ends a session removes its entry. Once every login of a
-   * user has answered, the last to register has made room among everything registered before it, so the user
-   * has at most the limit (docs/concurrency.md).
+   * until it fits, and returns the ids of those it ended while they were live. Reads those sessions only then,
+   * in parallel. A session the store does not return (ended, or past its idle expiry, which a use already in
+   * flight could still push forward) takes no room and is ended too, for good, so that no use can bring it back
+   * out of the limit's sight; ending an ended one changes nothing. The reads must be strongly consistent (the
+   * default; `KURA_CONSISTENT_READS=false` is refused with a limit): a session inserted a moment before that a
+   * read did not show would be ended. Once every login of a user has answered, the last to register has made
+   * room among everything registered before it, so the user has at most the limit (docs/concurrency.md, G7).
    */
   private async keepWithinLimit(userId: string, others: readonly RegisterEntry[]): Promise<readonly string[]> {
     const { clock, maxSessionsPerUser: max = Infinity, store } = this.settings;
@@ -142,15 +145,16 @@ export class SessionService {
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
     const records = await Promise.all(others.map((entry) => limit(() => store.find(entry.id, now))));
+    const gone = others.filter((_, index) => !records[index] || effectiveExpiry(records[index]) <= now);
     const live = others
       .map((entry, index) => ({ entry, record: records[index]! }))
       .filter(({ record }) => record && effectiveExpiry(record) > now)
       .sort((a, b) => a.record.lastSeenAt - b.record.lastSeenAt || a.record.createdAt - b.record.createdAt || (a.entry.id < b.entry.id ? -1 : 1));
-    const excess = live.length - (max - 1);
-    if (excess <= 0) return [];
-    const evicted = live.slice(0, excess).map(({ entry }) => entry);
-    await this.endAll(userId, evicted, 'evicted');
-    return evicted.map((entry) => entry.id);
+    const excess = Math.max(0, live.length - (max - 1));
+    const chosen = live.slice(0, excess).map(({ entry }) => entry);
+    if (chosen.length === 0 && gone.length === 0) return [];
+    const ended = await this.endEntries(userId, [...chosen, ...gone], 'evicted');
+    return ended.filter(({ live: wasLive }) => wasLive).map(({ id }) => id);
   }
 
   /**
@@ -271,12 +275,16 @@ export class SessionService {
     return this.settings.store.listOfUser(userId, this.settings.clock.now(), limit);
   }
 
-  /** Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session. */
-  async revokeOwned(userId: string, sessionId: string): Promise<void> {
+  /**
+   * Ends one of the user's sessions by its public id; `SessionNotFoundError` if they have no such session.
+   * Resolves to whether it was still live (`false`: it had ended already, and nothing changed).
+   */
+  async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
     const ended = await this.settings.store.end(sessionId, this.settings.clock.now(), { owner: userId });
     if (!ended) throw new SessionNotFoundError();
     await this.settings.store.unregister(userId, [sessionId]);
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
+    return ended.live;
   }
 
   /**
@@ -304,16 +312,20 @@ export class SessionService {
   }
 
   /** Ends the sessions, then drops them from the register; returns how many were still live. */
-  private async endAll(userId: string, entries: readonly RegisterEntry[], why: 'revoked' | 'evicted' = 'revoked'): Promise<number> {
+  private async endAll(userId: string, entries: readonly RegisterEntry[]): Promise<number> {
     if (entries.length === 0) return 0;
+    return (await this.endEntries(userId, entries, 'revoked')).filter((session) => session.live).length;
+  }
+
+  /** Ends the sessions, then drops them from the register; says of each whether it was still live. */
+  private async endEntries(userId: string, entries: readonly RegisterEntry[], why: 'revoked' | 'evicted'): Promise<{ id: string; live: boolean }[]> {
     const { clock, store } = this.settings;
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
-    const ended = await Promise.all(entries.map((entry) => limit(() => store.end(entry.id, now))));
+    const ended = await Promise.all(entries.map(async (entry) => ({ id: entry.id, live: (await limit(() => store.end(entry.id, now)))?.live === true })));
     await store.unregister(userId, entries.map((entry) => entry.id));
-    const count = ended.filter((session) => session?.live).length;
-    this.settings.events({ type: why, count });
-    return count;
+    this.settings.events({ type: why, count: ended.filter((session) => session.live).length });
+    return ended;
   }
 
   /** Ends every session of every user; the operator's last resort. Returns how many were live. */

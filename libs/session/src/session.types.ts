@@ -12,8 +12,10 @@ export interface ClientInfo {
 export interface IssuedSession {
   readonly token: string;
   readonly record: SessionRecord;
-  /** The ids of the user's sessions this login ended to stay within `maxSessionsPerUser` (absent: none). */
+  /** The ids of the user's sessions this login ended, live, to stay within `maxSessionsPerUser` (absent: none). */
   readonly evicted?: readonly string[];
+  /** The live session this login replaced (`replaces`) and ended: whose it was (possibly another user's) and its id. */
+  readonly replaced?: { readonly userId: string; readonly sessionId: string };
 }
 
 /** A session that passed every check on this request. */

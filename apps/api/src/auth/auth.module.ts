@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AUDIT_LOG_ENABLED, AuditLog } from '../observability/audit-log.js';
+import { AUDIT_LOG_OPTIONS, AuditLog, type AuditLogOptions } from '../observability/audit-log.js';
 import { AuthController } from './auth.controller.js';
 import { SessionsController } from './sessions.controller.js';
 
@@ -9,11 +9,11 @@ import { SessionsController } from './sessions.controller.js';
  */
 @Module({})
 export class AuthModule {
-  static forConfig({ audit }: { audit: boolean }): DynamicModule {
+  static forConfig(audit: AuditLogOptions): DynamicModule {
     return {
       module: AuthModule,
       controllers: [AuthController, SessionsController],
-      providers: [AuditLog, { provide: AUDIT_LOG_ENABLED, useValue: audit }],
+      providers: [AuditLog, { provide: AUDIT_LOG_OPTIONS, useValue: audit }],
     };
   }
 }

@@ -93,8 +93,8 @@ export class SessionsController {
     if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
     // Ending this very session is a logout; ending another one needs the password proved recently (ASVS 7.5.2).
     if (id !== current.record.id) this.sessions.requireRecentAuthentication(current.record);
-    await this.sessions.revokeOwned(current.record.user.id, id);
-    this.audit.record(audited, id === current.record.id ? 'logout' : 'session.revoked', { userId: current.record.user.id, sessionId: id, by: current.record.id });
+    const wasLive = await this.sessions.revokeOwned(current.record.user.id, id);
+    if (wasLive) this.audit.record(audited, id === current.record.id ? 'logout' : 'session.revoked', { userId: current.record.user.id, sessionId: id, by: current.record.id });
     if (id === current.record.id) cookies.set(...this.transport.expiredCookies());
   }
 
@@ -130,7 +130,8 @@ export class SessionsController {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
     this.sessions.requireRecentAuthentication(current.record);
     const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id);
-    this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: (ended ?? 0) + 1, by: current.record.id });
+    // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
+    if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
     // This session last: until here, a deletion that failed part way can be asked for again.
     await this.sessions.revokeOwned(current.record.user.id, current.record.id).catch((error: unknown) => {
       if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
@@ -193,16 +194,24 @@ export class SessionsController {
       .changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip)
       .catch(this.failedCheck(audited, user.id));
     // The first session on the new credentials ends every session on the old ones, this one included, and
-    // refuses any login still in flight with the old password.
-    const issued = await this.sessions.create(user, client, { credentialVersion });
+    // refuses any login still in flight with the old password. The password has changed whether or not that
+    // succeeds (a store failure: 503, and the next login or logout-all ends the rest): the line is written either way.
+    const issued = await this.sessions.create(user, client, { credentialVersion }).catch((error: unknown) => {
+      this.audit.record(audited, 'password.changed', { userId: user.id, by: current.record.id });
+      throw error;
+    });
     this.audit.record(audited, 'password.changed', { userId: user.id, sessionId: issued.record.id, by: current.record.id });
+    if (issued.evicted) this.audit.record(audited, 'sessions.evicted', { userId: user.id, sessionIds: issued.evicted, by: issued.record.id });
     return this.answer(kind, issued, cookies);
   }
 
-  /** Records a wrong password given to confirm a change (counted like a failed login), and passes the error on. */
+  /**
+   * Records a wrong password given to confirm a change (counted like a failed login), and passes the error on; a
+   * right one that lost a race with another change (`raced`) is not a failed check.
+   */
   private failedCheck(audited: AuditRequest, userId: string) {
     return (error: unknown): never => {
-      if (error instanceof ReauthenticationFailedError) this.audit.record(audited, 'password.check-failed', { userId });
+      if (error instanceof ReauthenticationFailedError && !error.raced) this.audit.record(audited, 'password.check-failed', { userId });
       throw error;
     };
   }

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     expect(config.passwordHashCost).toBe(17);
     expect(config.session.maxSessionsPerUser).toBeUndefined(); // no limit on sessions per user
     expect(loadConfig({ KURA_MAX_SESSIONS_PER_USER: '5' }).session.maxSessionsPerUser).toBe(5);
+    expect(problemsOf({ KURA_MAX_SESSIONS_PER_USER: '5', KURA_CONSISTENT_READS: 'false' }).join('\n')).toMatch(/^KURA_MAX_SESSIONS_PER_USER needs KURA_CONSISTENT_READS=true/m);
   });
 
   it('uses a configured engine and starts nothing embedded when DYNAMODB_ENDPOINT is set', () => {

@@ -416,6 +416,11 @@ function crossCheck(env: Environment): string[] {
   if (env.KURA_SESSION_REFRESH_INTERVAL !== undefined && env.KURA_SESSION_REFRESH_INTERVAL >= env.KURA_SESSION_IDLE_TIMEOUT) {
     problems.push('KURA_SESSION_REFRESH_INTERVAL must be shorter than KURA_SESSION_IDLE_TIMEOUT');
   }
+  if (env.KURA_MAX_SESSIONS_PER_USER !== undefined && !env.KURA_CONSISTENT_READS) {
+    // The limit reads the user's sessions to choose which to end: an eventually consistent read can miss a login
+    // of the last second, which would then be ended as gone.
+    problems.push('KURA_MAX_SESSIONS_PER_USER needs KURA_CONSISTENT_READS=true (the default): the limit must see every session it counts');
+  }
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
   }

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { KuraLogger } from './kura-logger.js';
 
 /**
  * What the audit log records: every change to who may use an account and its sessions, with who asked, from
@@ -42,20 +43,27 @@ export interface AuditRequest {
   readonly ip: string;
 }
 
-/** Nest injection token: whether audit lines are written (`KURA_AUDIT_LOG`). */
-export const AUDIT_LOG_ENABLED = Symbol('kura:audit-log-enabled');
+/** Nest injection token for the audit log's settings: whether it writes (`KURA_AUDIT_LOG`), and in JSON. */
+export const AUDIT_LOG_OPTIONS = Symbol('kura:audit-log-options');
+export interface AuditLogOptions {
+  readonly enabled: boolean;
+  readonly json: boolean;
+}
 
 /**
- * Writes one line per audit event, context `Audit`, through the app's logger: JSON with `KURA_LOG_FORMAT=json`,
- * else one `key=value` line (`event=audit action=login.succeeded requestId=… ip=… userId=… sessionId=…`).
+ * Writes one line per audit event, context `Audit`: JSON with `KURA_LOG_FORMAT=json`, else one `key=value` line
+ * (`event=audit action=login.succeeded requestId=… ip=… userId=… sessionId=…`). Through a logger of its own, so
+ * that `KURA_LOG_LEVEL=warn` (quieter logs) does not silence the audit: only `KURA_AUDIT_LOG=false` does.
  */
 @Injectable()
 export class AuditLog {
-  private readonly logger = new Logger('Audit');
+  private readonly logger: KuraLogger | undefined;
 
-  constructor(@Inject(AUDIT_LOG_ENABLED) private readonly enabled: boolean) {}
+  constructor(@Inject(AUDIT_LOG_OPTIONS) { enabled, json }: AuditLogOptions) {
+    this.logger = enabled ? new KuraLogger('Audit', { json, logLevels: ['log'], prefix: 'Kura' }) : undefined;
+  }
 
   record(request: AuditRequest, action: AuditAction, details: AuditDetails): void {
-    if (this.enabled) this.logger.log({ event: 'audit', action, requestId: request.id, ip: request.ip, ...details });
+    this.logger?.log({ event: 'audit', action, requestId: request.id, ip: request.ip, ...details });
   }
 }

@@ -1,0 +1,123 @@
+import { jest } from '@jest/globals';
+import { AccountService, InMemoryUserStore, type PasswordHasher } from '@kura/accounts';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import { InMemorySessionStore, resolveSessionSettings, SessionCache, SessionService, SessionTransport } from '@kura/session';
+import { AuditLog } from '../observability/audit-log.js';
+import { AuthController } from './auth.controller.js';
+import { SessionsController } from './sessions.controller.js';
+
+/**
+ * The audit log says what happened, no more and no less: the cases where a line must not be written (nothing
+ * ended, a right password that lost a race) or must be (a password changed though its new session failed, the
+ * session a login replaced). Found in review; test/observability reads the lines of a whole journey.
+ */
+const plainHasher = {
+  hash: async (password: string) => `plain:${password}`,
+  verify: async (password: string, hash: string) => hash === `plain:${password}`,
+  verifyDecoy: async () => false,
+} as unknown as PasswordHasher;
+
+async function setup() {
+  const clock = new ManualClock();
+  const settings = resolveSessionSettings({ store: new InMemorySessionStore(), clock });
+  const sessions = new SessionService(settings, new SessionCache(settings));
+  const accounts = new AccountService(new InMemoryUserStore(), plainHasher, clock);
+  const audit = new AuditLog({ enabled: true, json: true });
+  const record = jest.spyOn(audit, 'record').mockImplementation(() => undefined);
+  const transport = new SessionTransport(settings);
+  const controller = new SessionsController(sessions, accounts, transport, audit);
+  const auth = new AuthController(accounts, sessions, transport, audit);
+  await accounts.register({ email: 'ada@example.com', password: 'old password' });
+  const user = await accounts.verifyCredentials('ada@example.com', 'old password');
+  const cookies = { set: () => undefined } as never;
+  const request = { id: 'req-00000001', ip: '192.0.2.1' };
+  const actions = () => record.mock.calls.map(([, action]) => action);
+  return { sessions, accounts, controller, auth, record, actions, user, cookies, request };
+}
+
+describe('the audit log', () => {
+  it('writes no `session.revoked` for a session that had already ended', async () => {
+    const { sessions, controller, actions, user, cookies, request } = await setup();
+    const current = await sessions.authenticate((await sessions.create(user)).token);
+    const other = await sessions.create(user);
+    await sessions.revoke(other.token); // logged out on its own device earlier
+
+    await controller.revoke(current, other.record.id, cookies, request);
+
+    expect(actions()).not.toContain('session.revoked');
+  });
+
+  it('does not call a right password that lost a race with another change a failed check', async () => {
+    const { sessions, controller, actions, user, cookies, request } = await setup();
+    const a = await sessions.authenticate((await sessions.create(user)).token);
+    const b = await sessions.authenticate((await sessions.create(user)).token);
+
+    const results = await Promise.allSettled([
+      controller.changePassword(a, 'bearer', { currentPassword: 'old password', newPassword: 'new password A' } as never, {}, cookies, request),
+      controller.changePassword(b, 'bearer', { currentPassword: 'old password', newPassword: 'new password B' } as never, {}, cookies, request),
+    ]);
+
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(actions()).toEqual(['password.changed']);
+  });
+
+  it('records a wrong current password as a failed check', async () => {
+    const { sessions, controller, record, user, cookies, request } = await setup();
+    const current = await sessions.authenticate((await sessions.create(user)).token);
+
+    await expect(controller.changePassword(current, 'bearer', { currentPassword: 'wrong', newPassword: 'new password' } as never, {}, cookies, request)).rejects.toThrow();
+
+    expect(record).toHaveBeenCalledWith(request, 'password.check-failed', { userId: user.id });
+  });
+
+  it('records a password change whose new session could not be issued (a store outage): the password did change', async () => {
+    const { sessions, accounts, controller, actions, user, cookies, request } = await setup();
+    const current = await sessions.authenticate((await sessions.create(user)).token);
+    jest.spyOn(sessions, 'create').mockRejectedValueOnce(new StoreUnavailableError('session.register'));
+
+    await expect(controller.changePassword(current, 'bearer', { currentPassword: 'old password', newPassword: 'new password' } as never, {}, cookies, request)).rejects.toThrow(StoreUnavailableError);
+
+    await expect(accounts.verifyCredentials('ada@example.com', 'new password')).resolves.toBeDefined();
+    expect(actions()).toEqual(['password.changed']);
+  });
+
+  it('records the live session a login replaced on the device, even another user\'s, as logged out by the new one', async () => {
+    const { sessions, auth, record, accounts, cookies, request } = await setup();
+    await accounts.register({ email: 'bob@example.com', password: 'bob password' });
+    const bob = await sessions.create(await accounts.verifyCredentials('bob@example.com', 'bob password'));
+    const presented = { headers: { authorization: `Bearer ${bob.token}` } } as never;
+
+    const answer = await auth.login({ email: 'ada@example.com', password: 'old password', transport: 'bearer' }, presented, {}, cookies, request);
+
+    expect(record).toHaveBeenCalledWith(request, 'logout', { userId: bob.record.user.id, sessionId: bob.record.id, by: answer.session.id });
+  });
+});
+
+describe('AuditLog', () => {
+  function written(run: () => void): string[] {
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      run();
+    } finally {
+      spy.mockRestore();
+    }
+    return lines;
+  }
+
+  it('writes one JSON line per event with its own logger, whatever level the app logs at, and nothing when off', async () => {
+    const { Logger } = await import('@nestjs/common');
+    Logger.overrideLogger(['error']); // KURA_LOG_LEVEL=error for the app's own lines
+    try {
+      const lines = written(() => new AuditLog({ enabled: true, json: true }).record({ id: 'req-1', ip: '192.0.2.1' }, 'logout', { userId: 'u-1', sessionId: 's-1' }));
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ context: 'Audit', message: { event: 'audit', action: 'logout', requestId: 'req-1', ip: '192.0.2.1', userId: 'u-1', sessionId: 's-1' } });
+      expect(written(() => new AuditLog({ enabled: false, json: true }).record({ id: 'req-1', ip: '192.0.2.1' }, 'logout', {}))).toEqual([]);
+    } finally {
+      Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']);
+    }
+  });
+});
