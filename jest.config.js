@@ -32,7 +32,11 @@ export default {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
-  maxWorkers: 2,
+  // Three test files at once on CI's two cores: most of the run waits on other processes (kura-check's replicas
+  // and nginx, Redis failovers, npm installs), and the kura-check tests, most of the run's length, are split in two
+  // files that run side by side (test/support/kura-check-spec.ts). With two, one worker ran kura-check alone for
+  // about 1100 s of a 1260 s run.
+  maxWorkers: 3,
   // The default reporter says nothing of a wholly skipped test file: the second one prints why each was skipped.
   reporters: ['default', '<rootDir>/test/support/skip-reasons.reporter.mjs'],
 };
