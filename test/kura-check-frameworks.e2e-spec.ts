@@ -1,31 +1,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import dynalite from 'dynalite';
 import { parse } from 'yaml';
-import {
-  BIN,
-  check,
-  checkRaw,
-  django,
-  fixture,
-  gunicorn,
-  jdk,
-  judged,
-  nginx,
-  notJudged,
-  php,
-  processesWith,
-  rails,
-  redis,
-  type Report,
-  ROOT,
-  running,
-  scratch,
-} from './support/kura-check-spec.js';
+import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, processesWith, rails, ROOT, running, scratch } from './support/kura-check-spec.js';
 
 /**
  * kura-check (apps/check), continued from test/kura-check.e2e-spec.ts (two files so that Jest runs them side by

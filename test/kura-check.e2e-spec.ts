@@ -1,31 +1,10 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import dynalite from 'dynalite';
-import { parse } from 'yaml';
-import {
-  BIN,
-  check,
-  checkRaw,
-  django,
-  fixture,
-  gunicorn,
-  jdk,
-  judged,
-  nginx,
-  notJudged,
-  php,
-  processesWith,
-  rails,
-  redis,
-  type Report,
-  ROOT,
-  running,
-  scratch,
-} from './support/kura-check-spec.js';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { check, checkRaw, fixture, jdk, judged, nginx, notJudged, php, redis, ROOT, scratch } from './support/kura-check-spec.js';
 
 /**
  * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: its command line,
