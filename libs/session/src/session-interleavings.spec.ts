@@ -15,9 +15,12 @@ import { sessionIdOf } from './session-token.js';
  * landed, the guarantees of docs/concurrency.md must hold.
  */
 
-type Operation = 'login-old' | 'login-new' | 'logout-all' | 'change-password' | 'logout' | 'revoke-user' | 'reauthenticate' | 'use' | 'delete-account';
+type Operation = 'login-old' | 'login-new' | 'logout-all' | 'change-password' | 'logout' | 'revoke-user' | 'reauthenticate' | 'use' | 'delete-account' | 'idle';
 
 const OLD = 'old password';
+/** The default idle timeout, and how long before the race the first two sessions were made. */
+const IDLE_TIMEOUT_MS = 1800 * 1000;
+const BEFORE_RACE_MS = 5000;
 const NEW = 'new password';
 const EMAIL = 'ada@example.com';
 
@@ -71,9 +74,10 @@ async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser
   const setup = new SessionService(unscheduledSettings, new SessionCache(unscheduledSettings));
   const user = await new AccountService(rawUsers, plainHasher, clock).register({ email: EMAIL, password: OLD });
   const before = [await setup.create(user), await setup.create(user)];
-  clock.advance(5000); // past the refresh interval: a use extends the session (a write that races too)
+  clock.advance(BEFORE_RACE_MS); // past the refresh interval: a use extends the session (a write that races too)
 
   let tick = 0;
+  let idled = false;
   const issued: Issued[] = before.map(({ token }) => ({ token, credentialVersion: 0, startedAt: 0, answeredAt: 0 }));
   const revocations: { startedAt: number; answeredAt: number; keeps?: string }[] = [];
   const changes: { version: number; answeredAt: number }[] = [];
@@ -118,6 +122,13 @@ async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser
       }
       case 'use':
         await sessions.authenticate(victim.token);
+        return;
+      case 'idle':
+        // Time passes mid-race, once: the two sessions made before it are past their idle expiry, unless a use
+        // extended them (a use already in flight may still do so); the race's own logins are not (twice would
+        // expire them too, which the checks below would take for sessions ended).
+        if (!idled) clock.advance(IDLE_TIMEOUT_MS - BEFORE_RACE_MS + 1);
+        idled = true;
         return;
       case 'delete-account': {
         // The API's deletion (apps/api's deleteAccount): close the account, end its sessions, remove it.
@@ -170,12 +181,14 @@ async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser
   }
   const lastAnswer = Math.max(0, ...revocations.map((revocation) => revocation.answeredAt));
   if (maxSessionsPerUser !== undefined) {
-    // Within the limit once everything answered, and never by ending every session a login began afterwards.
+    // Within the limit once everything answered (G7), and never over-eager: the limit never ends the session
+    // registered last, so where nothing else ended sessions of the race, one of them is live. (Which one is not
+    // for the test to say: with the clock standing still, the least recently used is decided by the ids.)
     const stillLive = (await Promise.all(issued.map(({ token }) => live(token)))).filter(Boolean).length;
     if (stillLive > maxSessionsPerUser) violations.push(`${stillLive} sessions live, over the limit of ${maxSessionsPerUser}`);
-    const late = issued.filter((session) => session.startedAt > lastAnswer && session.credentialVersion === currentVersion && !loggedOut.some(({ token }) => token === session.token));
-    if (late.length > 0 && !(await Promise.all(late.map(({ token }) => live(token)))).some(Boolean)) {
-      violations.push('every session whose login began after every revocation answered was ended by the limit');
+    const raced = issued.filter((session) => session.startedAt > 0);
+    if (revocations.length === 0 && raced.length > 0 && !(await Promise.all(raced.map(({ token }) => live(token)))).some(Boolean)) {
+      violations.push('the limit ended every session the race issued, the last registered included');
     }
     return violations;
   }
@@ -212,8 +225,14 @@ describe('session operations under every interleaving of their store calls', () 
     );
   }, 120_000);
 
-  // With a limit of 2 sessions per user (two exist before the race), logins mostly, among everything else.
-  const mostlyLogins = fc.oneof({ arbitrary: fc.constantFrom<Operation>('login-old', 'login-new'), weight: 3 }, { arbitrary: operation, weight: 1 });
+  // With a limit of 2 sessions per user (two exist before the race), logins mostly, among everything else, and
+  // time passing: a login at the limit that read a session just past its idle expiry while a use extended it left
+  // it usable, over the limit and out of its register (found in review; the spec had never let time pass).
+  const mostlyLogins = fc.oneof(
+    { arbitrary: fc.constantFrom<Operation>('login-old', 'login-new'), weight: 3 },
+    { arbitrary: fc.constantFrom<Operation>('use', 'idle'), weight: 1 },
+    { arbitrary: operation, weight: 1 },
+  );
   it('keeps every guarantee within a limit on sessions per user, and never more sessions than the limit once all answered', async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(mostlyLogins, { minLength: 2, maxLength: 4 }), async (s, operations) => {
