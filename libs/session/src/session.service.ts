@@ -144,11 +144,11 @@ export class SessionService {
     if (others.length < max) return [];
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
+    // `find` returns no record past its expiry (the port's contract): what it returns is live.
     const records = await Promise.all(others.map((entry) => limit(() => store.find(entry.id, now))));
-    const gone = others.filter((_, index) => !records[index] || effectiveExpiry(records[index]) <= now);
+    const gone = others.filter((_, index) => !records[index]);
     const live = others
-      .map((entry, index) => ({ entry, record: records[index]! }))
-      .filter(({ record }) => record && effectiveExpiry(record) > now)
+      .flatMap((entry, index) => (records[index] ? [{ entry, record: records[index] }] : []))
       .sort((a, b) => a.record.lastSeenAt - b.record.lastSeenAt || a.record.createdAt - b.record.createdAt || (a.entry.id < b.entry.id ? -1 : 1));
     const excess = Math.max(0, live.length - (max - 1));
     const chosen = live.slice(0, excess).map(({ entry }) => entry);

@@ -79,9 +79,10 @@ export class AuthController {
     });
     // A login never keeps the session the client came with (ASVS 7.2.4): it ends once the new one exists.
     const { token: presented } = this.transport.read(request);
-    const { token, record, evicted, replaced } = await this.sessions.create(user, client, { credentialVersion: user.credentialVersion, replaces: presented });
+    const issued = await this.sessions.create(user, client, { credentialVersion: user.credentialVersion, replaces: presented });
+    const { token, record, replaced } = issued;
     this.audit.record(audited, 'login.succeeded', { userId: user.id, sessionId: record.id });
-    if (evicted) this.audit.record(audited, 'sessions.evicted', { userId: user.id, sessionIds: evicted, by: record.id });
+    this.audit.evictions(audited, user.id, issued);
     // The session this browser or client held (maybe another user's) ended with this login.
     if (replaced) this.audit.record(audited, 'logout', { userId: replaced.userId, sessionId: replaced.sessionId, by: record.id });
     const result = { user: record.user, session: toSessionView(record) };

@@ -166,7 +166,7 @@ export class SessionsController {
     const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip).catch(this.failedCheck(audited, owner.id));
     const renewed = await this.sessions.reauthenticated(current, client, user.credentialVersion);
     this.audit.record(audited, 'session.reauthenticated', { userId: owner.id, sessionId: renewed.record.id, by: current.record.id });
-    if (renewed.evicted) this.audit.record(audited, 'sessions.evicted', { userId: owner.id, sessionIds: renewed.evicted, by: renewed.record.id });
+    this.audit.evictions(audited, owner.id, renewed);
     return this.answer(kind, renewed, cookies);
   }
 
@@ -201,7 +201,7 @@ export class SessionsController {
       throw error;
     });
     this.audit.record(audited, 'password.changed', { userId: user.id, sessionId: issued.record.id, by: current.record.id });
-    if (issued.evicted) this.audit.record(audited, 'sessions.evicted', { userId: user.id, sessionIds: issued.evicted, by: issued.record.id });
+    this.audit.evictions(audited, user.id, issued);
     return this.answer(kind, issued, cookies);
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { IssuedSession } from '@kura/session';
 import { KuraLogger } from './kura-logger.js';
 
 /**
@@ -65,5 +66,10 @@ export class AuditLog {
 
   record(request: AuditRequest, action: AuditAction, details: AuditDetails): void {
     this.logger?.log({ event: 'audit', action, requestId: request.id, ip: request.ip, ...details });
+  }
+
+  /** `sessions.evicted` for the sessions a new session ended past the limit on sessions per user, if it ended any. */
+  evictions(request: AuditRequest, userId: string, issued: IssuedSession): void {
+    if (issued.evicted) this.record(request, 'sessions.evicted', { userId, sessionIds: issued.evicted, by: issued.record.id });
   }
 }
