@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import type { ConnectSessionChange, ConnectSessionItem, ConnectSessionStore, UserIndexEntry } from '@kura/common';
 
 const HOUR = 3_600_000;
 
@@ -219,6 +219,76 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       await sut.replace(id, written);
 
       expect(await dataOf(id)).toEqual({ user: 'ada', cart: 3 });
+    });
+
+    describe('user indexes', () => {
+      const newUser = () => randomBytes(32).toString('base64url');
+      const sorted = (entries: readonly UserIndexEntry[]) => [...entries].sort((a, b) => a.addedAtMs - b.addedAtMs || a.id.localeCompare(b.id));
+
+      it('keeps what was added to one index, each user apart, and counts it', async () => {
+        const [ada, bob] = [newUser(), newUser()];
+        const [first, second, other] = [{ id: newConnectId(), addedAtMs: 1_000 }, { id: newConnectId(), addedAtMs: 2_000 }, { id: newConnectId(), addedAtMs: 1_000 }];
+
+        expect(await sut.addToUserIndex(ada, first, Date.now() + HOUR)).toBe(1);
+        expect(await sut.addToUserIndex(ada, second, Date.now() + HOUR)).toBe(2);
+        expect(await sut.addToUserIndex(bob, other, undefined)).toBe(1);
+
+        expect(sorted(await sut.userIndex(ada))).toEqual([first, second]);
+        expect(await sut.userIndex(bob)).toEqual([other]);
+        expect(await sut.userIndex(newUser())).toEqual([]);
+      });
+
+      it('adds an entry once however often the addition is retried', async () => {
+        const user = newUser();
+        const entry = { id: newConnectId(), addedAtMs: Date.now() };
+
+        await sut.addToUserIndex(user, entry, Date.now() + HOUR);
+        expect(await sut.addToUserIndex(user, entry, Date.now() + HOUR)).toBe(1);
+
+        expect(await sut.userIndex(user)).toEqual([entry]);
+      });
+
+      it('removes exactly the entries named: the same session added again at another time stays', async () => {
+        const user = newUser();
+        const id = newConnectId();
+        const [old, again, other] = [{ id, addedAtMs: 1_000 }, { id, addedAtMs: 5_000 }, { id: newConnectId(), addedAtMs: 1_000 }];
+        for (const entry of [old, again, other]) await sut.addToUserIndex(user, entry, undefined);
+
+        await sut.removeFromUserIndex(user, [old, other]);
+        await sut.removeFromUserIndex(user, [old, other]);
+
+        expect(await sut.userIndex(user)).toEqual([again]);
+      });
+
+      it('removes entries that are not there, or from an index that is not there, without error and without making one', async () => {
+        const user = newUser();
+
+        await sut.removeFromUserIndex(user, [{ id: newConnectId(), addedAtMs: 1 }]);
+        await sut.removeFromUserIndex(user, []);
+
+        expect(await sut.userIndex(user)).toEqual([]);
+        expect(await sut.addToUserIndex(user, { id: newConnectId(), addedAtMs: 2 }, Date.now() + HOUR)).toBe(1);
+      });
+
+      it('starts an index anew once every entry was removed', async () => {
+        const user = newUser();
+        const first = { id: newConnectId(), addedAtMs: 1 };
+        await sut.addToUserIndex(user, first, Date.now() + HOUR);
+        await sut.removeFromUserIndex(user, [first]);
+        const next = { id: newConnectId(), addedAtMs: 2 };
+
+        expect(await sut.addToUserIndex(user, next, undefined)).toBe(1);
+        expect(await sut.userIndex(user)).toEqual([next]);
+      });
+
+      it('loses none of 50 concurrent additions to one index', async () => {
+        const user = newUser();
+        const entries = Array.from({ length: 50 }, (_, index) => ({ id: newConnectId(), addedAtMs: index }));
+
+        await Promise.all(entries.map((entry, index) => sut.addToUserIndex(user, entry, index % 2 ? undefined : Date.now() + HOUR)));
+
+        expect(sorted(await sut.userIndex(user))).toEqual(entries);
+      });
     });
 
     it('deletes a session, and deleting a missing one is no error', async () => {

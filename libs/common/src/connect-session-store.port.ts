@@ -30,6 +30,36 @@ export interface ConnectSessionStore {
    * engine frees the mark (`now`: epoch ms). Deleting one that is not there is not an error (it leaves the mark too).
    */
   delete(id: string, now: number): Promise<void>;
+  /**
+   * Adds `entry` to the user index `user` (a key KuraStore computed from the user's id): the sessions written with
+   * that user, so they can be listed and ended together. The index lasts until `untilMs` at least (its expiry
+   * only ever moves later), or for good when `untilMs` is `undefined` (and stays so while it holds entries).
+   * Resolves to how many entries the index holds. Safe to retry.
+   */
+  addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number>;
+  /** Every entry of the user index `user`, in no order (none when there is no such index); strongly consistent. */
+  userIndex(user: string): Promise<UserIndexEntry[]>;
+  /**
+   * Removes exactly these entries: one added again since (another `addedAtMs` for the same session) stays.
+   * Removing an entry that is not there is not an error. Safe to retry.
+   */
+  removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void>;
+}
+
+/** One entry of a user index: a session's item key, and when the entry was added (epoch ms). */
+export interface UserIndexEntry {
+  readonly id: string;
+  readonly addedAtMs: number;
+}
+
+/** An entry as one string (`<addedAtMs>:<id>`), the member adapters keep in a set: two additions of one session are two members. */
+export const userIndexMember = (entry: UserIndexEntry): string => `${entry.addedAtMs}:${entry.id}`;
+
+/** The entry a member stands for; `undefined` for a string that is not a member. */
+export function userIndexEntryOf(member: string): UserIndexEntry | undefined {
+  const colon = member.indexOf(':');
+  const addedAtMs = Number(member.slice(0, colon));
+  return colon > 0 && Number.isSafeInteger(addedAtMs) && colon < member.length - 1 ? { id: member.slice(colon + 1), addedAtMs } : undefined;
 }
 
 /**

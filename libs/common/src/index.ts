@@ -1,6 +1,14 @@
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { type Clock, systemClock, ManualClock } from './clock.js';
-export { type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange, DELETED_SESSION_MARK_MS } from './connect-session-store.port.js';
+export {
+  type ConnectSessionStore,
+  type ConnectSessionItem,
+  type ConnectSessionChange,
+  type UserIndexEntry,
+  DELETED_SESSION_MARK_MS,
+  userIndexMember,
+  userIndexEntryOf,
+} from './connect-session-store.port.js';
 export type { SessionRecord, SessionUser } from './session-record.js';
 export { type SessionStore, type SessionExtension, type RegisterEntry, type RegisterOutcome, type EndOptions, type EndedSession, registerOutcome } from './session-store.port.js';
 export type { SessionData, SessionDataStore } from './session-data-store.port.js';

@@ -2,7 +2,7 @@ import { KuraStoreOptionsError, resolveKuraStoreOptions } from './kura-store.opt
 
 const connection = { region: 'eu-west-1' };
 const nothing = async (): Promise<undefined> => undefined;
-const adapter = { read: nothing, replace: nothing, update: async () => false, delete: nothing };
+const adapter = { read: nothing, replace: nothing, update: async () => false, delete: nothing, addToUserIndex: async () => 1, userIndex: async () => [], removeFromUserIndex: nothing };
 const problemsOf = (options: unknown): readonly string[] => {
   try {
     resolveKuraStoreOptions(options as never);
@@ -53,7 +53,7 @@ describe('resolveKuraStoreOptions', () => {
     };
 
     expect(problemsOf(options)).toEqual([
-      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock)',
+      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock, userOf)',
       'tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"',
       'unknown connection option "port" (known: region, endpoint, timeoutMs, maxAttempts, credentials, callLog)',
       'connection.region must be an AWS region like eu-west-1, got "Europe"',
@@ -80,12 +80,13 @@ describe('resolveKuraStoreOptions', () => {
     [
       'an adapter that is no ConnectSessionStore',
       { adapter: { read: nothing } },
-      'adapter must be a ConnectSessionStore (read, replace, update, delete), such as RedisConnectSessionStore from @kura/redis; it has no replace, update, delete',
+      'adapter must be a ConnectSessionStore (read, replace, update, delete, addToUserIndex, userIndex, removeFromUserIndex), such as RedisConnectSessionStore from @kura/redis; it has no replace, update, delete, addToUserIndex, userIndex, removeFromUserIndex',
     ],
     ['a table name with an adapter', { adapter, tableName: 'sessions' }, 'tableName configures DynamoDB and does not go with adapter: configure the adapter itself'],
     ['consistentRead with an adapter', { adapter, consistentRead: false }, 'consistentRead configures DynamoDB and does not go with adapter: configure the adapter itself'],
     ['a client that is no DynamoDBClient', { client: {} }, 'client must be a DynamoDBClient from @aws-sdk/client-dynamodb'],
     ['a clock without now()', { connection, clock: {} }, 'clock must have a now() method'],
+    ['a userOf that is not a function', { connection, userOf: 'user' }, "userOf must be a function of the session giving its user's id, e.g. (session) => session.user"],
   ])('refuses %s', (_case, options, problem) => {
     expect(problemsOf(options)).toEqual([problem]);
   });

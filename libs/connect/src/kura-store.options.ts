@@ -54,6 +54,14 @@ export interface KuraStoreOptions {
    */
   consistentRead?: boolean;
   /**
+   * Whose a session is: `(session) => session.user`, or for Passport `(session) => session.passport?.user`. A
+   * non-empty string or a finite number is the user's id; anything else, no user. With it, the store keeps an
+   * index per user (one write more when a session first names its user, at login; nothing on other requests), so
+   * the app can list a user's sessions and end them: `sessionsOf`, `destroySessionsOf` (log out everywhere; the
+   * others after a password change), `destroySessionOf`.
+   */
+  userOf?: (session: Record<string, unknown>) => unknown;
+  /**
    * Source of the current time for expiry.
    * @default the system clock
    */
@@ -72,6 +80,7 @@ export interface KuraStoreSettings {
   readonly touchFraction: number;
   readonly consistentRead: boolean;
   readonly clock: Clock;
+  readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
 }
 
 export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
@@ -85,7 +94,7 @@ export class KuraStoreOptionsError extends Error {
   }
 }
 
-const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock']);
+const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock', 'userOf']);
 const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
@@ -122,6 +131,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   }
   if (typeof consistentRead !== 'boolean') problems.push(`consistentRead must be true or false, got ${String(consistentRead)}`);
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') problems.push('clock must have a now() method');
+  if (options.userOf !== undefined && typeof options.userOf !== 'function') problems.push('userOf must be a function of the session giving its user\'s id, e.g. (session) => session.user');
   if (problems.length > 0) throw new KuraStoreOptionsError(problems);
 
   return {
@@ -134,17 +144,18 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     touchFraction,
     consistentRead,
     clock: options.clock ?? systemClock,
+    userOf: options.userOf,
   };
 }
 
-const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete'] as const;
+const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex'] as const;
 
 function adapterProblems(options: KuraStoreOptions): string[] {
   const problems: string[] = [];
   const adapter = options.adapter as unknown as Partial<Record<string, unknown>> | null;
   const missing = ADAPTER_METHODS.filter((method) => typeof adapter?.[method] !== 'function');
   if (missing.length > 0) {
-    problems.push(`adapter must be a ConnectSessionStore (read, replace, update, delete), such as RedisConnectSessionStore from @kura/redis; it has no ${missing.join(', ')}`);
+    problems.push(`adapter must be a ConnectSessionStore (${ADAPTER_METHODS.join(', ')}), such as RedisConnectSessionStore from @kura/redis; it has no ${missing.join(', ')}`);
   }
   for (const name of ['tableName', 'consistentRead'] as const) {
     if (options[name] !== undefined) problems.push(`${name} configures DynamoDB and does not go with adapter: configure the adapter itself`);

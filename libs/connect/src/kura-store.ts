@@ -24,6 +24,7 @@ import {
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
 import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
+import { type UserSession, UserSessions, userIdOf } from './user-sessions.js';
 
 /** A session as `get` hands it to express-session or @fastify/session: plain JSON data, `cookie` included. */
 export type StoredSession = Record<string, unknown>;
@@ -92,6 +93,8 @@ export class KuraStore extends EventEmitter {
   private readonly absoluteTtlMs: number | undefined;
   private readonly touchFraction: number;
   private readonly clock: Clock;
+  /** The user index, with the `userOf` option. */
+  private readonly users: UserSessions | undefined;
 
   /** @throws KuraStoreOptionsError listing every problem with `options` */
   constructor(options: KuraStoreOptions) {
@@ -117,6 +120,7 @@ export class KuraStore extends EventEmitter {
     this.absoluteTtlMs = settings.absoluteTtlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
+    this.users = settings.userOf && new UserSessions(settings.userOf);
   }
 
   /** The live session `sessionId`, or `null` when there is none (never written, destroyed or expired). */
@@ -193,6 +197,39 @@ export class KuraStore extends EventEmitter {
   }
 
   /**
+   * The user's live sessions, the most recently logged in first (needs the `userOf` option). Each has a `handle`
+   * for `destroySessionOf`, and the session as stored, for the app to show what it keeps there (a device, a place).
+   * @param options.current the session id of the request asking, to mark its session `current`
+   */
+  async sessionsOf(userId: string | number, options: { current?: string } = {}): Promise<UserSession[]> {
+    const { users, user } = this.indexFor(userId, 'sessionsOf');
+    const current = options.current === undefined ? undefined : itemKeyOf(checkedId(options.current));
+    return this.onStorage((items) => users.list(items, user, current, this.clock.now()));
+  }
+
+  /**
+   * Ends every session of the user on every replica at once (needs the `userOf` option): "log out everywhere",
+   * or with `except` the request's own session id, "end my other sessions" after a password change (ASVS 7.4.3).
+   * A login whose session was still being written when this began is ended too. Resolves to how many live
+   * sessions of the user it ended.
+   */
+  async destroySessionsOf(userId: string | number, options: { except?: string } = {}): Promise<number> {
+    const { users, user } = this.indexFor(userId, 'destroySessionsOf');
+    const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
+    return this.onStorage((items) => users.destroyAll(items, user, except, this.clock.now()));
+  }
+
+  /**
+   * Ends the user's session of `handle` (from `sessionsOf`), and only if it is that user's: false, and nothing
+   * written, when the user has no live session of that handle. Needs the `userOf` option.
+   */
+  async destroySessionOf(userId: string | number, handle: string): Promise<boolean> {
+    const { users, user } = this.indexFor(userId, 'destroySessionOf');
+    if (typeof handle !== 'string' || handle === '') throw new TypeError('KuraStore.destroySessionOf: the handle must be a non-empty string (from sessionsOf)');
+    return this.onStorage((items) => users.destroyOne(items, user, handle, this.clock.now()));
+  }
+
+  /**
    * DynamoDB: creates the table (key `id`, TTL on `expiresAt`, on demand) if it is missing, for development and
    * tests. With an `adapter` there is nothing to create (Redis needs no schema): resolves to `undefined`.
    */
@@ -208,6 +245,13 @@ export class KuraStore extends EventEmitter {
     if (this.ownsClient) this.client?.destroy();
   }
 
+  private indexFor(userId: string | number, method: string): { users: UserSessions; user: string } {
+    if (!this.users) throw new Error(`KuraStore.${method} needs the userOf option, which tells the store whose each session is: new KuraStore({ ..., userOf: (session) => session.user })`);
+    const user = userIdOf(userId);
+    if (user === undefined) throw new TypeError(`KuraStore.${method}: the user id must be a non-empty string or a finite number`);
+    return { users: this.users, user };
+  }
+
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
   private onStorage<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
     return this.items ? call(this.items) : this.storage.then(call);
@@ -218,6 +262,7 @@ export class KuraStore extends EventEmitter {
     const item = await this.onStorage((items) => items.read(id, this.clock.now()));
     if (!item) return null;
     const loaded = fromDocument(item);
+    const user = this.users?.userOfSession(loaded);
     this.reads.mark(loaded, {
       sessionId,
       id,
@@ -226,6 +271,7 @@ export class KuraStore extends EventEmitter {
       cookie: cookieSettingsOf(loaded.cookie),
       expiresAtMs: item.expiresAtMs,
       absoluteExpiresAtMs: item.absoluteExpiresAtMs,
+      user,
     });
     return loaded;
   }
@@ -251,8 +297,13 @@ export class KuraStore extends EventEmitter {
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
       const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: randomUUID() };
       checkSize(written);
-      return this.onStorage((items) => items.replace(id, written)).then(() => {
-        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs });
+      const user = this.users?.userOfSession(session);
+      return this.onStorage(async (items) => {
+        // The user's index first: a session is never live with a user whose index does not name it.
+        if (user !== undefined) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+        await items.replace(id, written);
+      }).then(() => {
+        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs, user });
       });
     }
     const settings = cookieSettingsOf(cookie);
@@ -264,8 +315,15 @@ export class KuraStore extends EventEmitter {
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
     const change = { ...changes, cookie: cookieJson, expiresAtMs, ...(starting === undefined ? {} : { absoluteExpiresAtMs: starting }) };
-    return this.onStorage((items) => items.update(id, read.generation, change, now)).then((written) => {
-      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs });
+    // A session that now names a user it did not name when read (a login that kept its session id) joins that
+    // user's index before the change is written.
+    const user = document && this.users ? this.users.userOfSession(session) : read.user;
+    const joins = user !== undefined && user !== read.user;
+    return this.onStorage(async (items) => {
+      if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+      return items.update(id, read.generation, change, now);
+    }).then((written) => {
+      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user });
     });
   }
 }

@@ -12,6 +12,8 @@ export interface SessionRead {
   readonly expiresAtMs: number;
   /** When the session ends however it is used, as stored; none for a session stored without one. */
   readonly absoluteExpiresAtMs: number | undefined;
+  /** Whose the session was, by the store's `userOf` (none without it). */
+  readonly user?: string | undefined;
 }
 
 /**

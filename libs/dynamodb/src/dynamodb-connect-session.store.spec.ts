@@ -28,6 +28,29 @@ describe('DynamoDbConnectSessionStore on DynamoDB Local', () => {
     expect(raw.Item?.expiresAt?.N).toBe(String(Math.ceil(expiresAtMs / 1000)));
   });
 
+  it("gives a user index the latest expiry it was asked for as its TTL, or none once asked for none, while it holds entries", async () => {
+    const user = randomBytes(32).toString('base64url');
+    const ttl = async () => (await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: `user:${user}` } }, ConsistentRead: true }))).Item?.expiresAt?.N;
+    const entry = (addedAtMs: number) => ({ id: newConnectId(), addedAtMs });
+    const inSeconds = (ms: number) => String(Math.ceil(ms / 1000));
+    const base = Date.now() + 3_600_000;
+
+    await sut.addToUserIndex(user, entry(1), base);
+    expect(await ttl()).toBe(inSeconds(base));
+    await sut.addToUserIndex(user, entry(2), base - 60_000);
+    expect(await ttl()).toBe(inSeconds(base));
+    await sut.addToUserIndex(user, entry(3), base + 60_000);
+    expect(await ttl()).toBe(inSeconds(base + 60_000));
+    await sut.addToUserIndex(user, entry(4), undefined);
+    expect(await ttl()).toBeUndefined();
+    await sut.addToUserIndex(user, entry(5), base + 120_000);
+    expect(await ttl()).toBeUndefined();
+
+    await sut.removeFromUserIndex(user, await sut.userIndex(user));
+    await sut.addToUserIndex(user, entry(6), base);
+    expect(await ttl()).toBe(inSeconds(base));
+  });
+
   it('reports a missing table as the store being unavailable, naming the remedy it was given', async () => {
     const wording = { createTable: 'call store.ensureTable()', timeoutSetting: 'timeoutMs', endpointSetting: 'endpoint' };
     const missing = new DynamoDbConnectSessionStore(client, { tableName: 'no-such-table', wording });

@@ -5,7 +5,15 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type ConnectSessionChange, type ConnectSessionItem, type ConnectSessionStore, DELETED_SESSION_MARK_MS } from '@kura/common';
+import {
+  type ConnectSessionChange,
+  type ConnectSessionItem,
+  type ConnectSessionStore,
+  DELETED_SESSION_MARK_MS,
+  type UserIndexEntry,
+  userIndexEntryOf,
+  userIndexMember,
+} from '@kura/common';
 import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
@@ -31,6 +39,13 @@ const CHANGES_PER_CALL = 100;
 const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
 /** Attribute names, all through placeholders (`data` is a DynamoDB reserved word); DynamoDB refuses unused ones. */
 const NAMES = { '#data': 'data', '#cookie': 'cookie', '#exp': CONNECT_SESSION_TTL_ATTRIBUTE, '#expMs': 'expiresAtMs', '#gen': 'generation' } as const;
+
+/**
+ * A user index's item key: `user:` and the key KuraStore gives, which no session's item key (base64url, no colon)
+ * can equal. Its members are a string set, `sessions`.
+ */
+const userIndexKey = (user: string) => ({ id: { S: `user:${user}` } });
+const INDEX_NAMES = { '#s': 'sessions', '#exp': CONNECT_SESSION_TTL_ATTRIBUTE } as const;
 
 /**
  * DynamoDB refuses an empty attribute name, and a session may have a key `""`. Keys that are empty or start
@@ -142,6 +157,71 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
           ...CAPACITY,
         }),
       ),
+    );
+  }
+
+  /**
+   * One UpdateItem adding the member to the set. With an expiry, the item's TTL is raised to it when the item is
+   * new or its TTL is earlier (a refused condition means the expiry stays: the member is added again without it);
+   * without one, the TTL goes, and an item that holds members and no TTL never gets one back.
+   */
+  async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
+    const member = { ':m': { SS: [userIndexMember(entry)] } };
+    const add = (expression: string, values: Record<string, AttributeValue>, condition?: string) =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: userIndexKey(user),
+          UpdateExpression: expression,
+          ...(condition ? { ConditionExpression: condition } : {}),
+          ExpressionAttributeNames: expression.includes('#exp') ? INDEX_NAMES : { '#s': INDEX_NAMES['#s'] },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+          ...CAPACITY,
+        }),
+      );
+    try {
+      let result;
+      if (untilMs === undefined) result = await add('ADD #s :m REMOVE #exp', member);
+      else {
+        try {
+          result = await add('ADD #s :m SET #exp = :exp', { ...member, ':exp': { N: String(Math.ceil(untilMs / 1000)) } }, 'attribute_not_exists(#s) OR #exp < :exp');
+        } catch (error) {
+          if (!isConditionalCheckFailure(error)) throw error;
+          result = await add('ADD #s :m', member);
+        }
+      }
+      return result.Attributes?.sessions?.SS?.length ?? 1;
+    } catch (error) {
+      throw storeUnavailable('connect.index', error, this.table, this.wording);
+    }
+  }
+
+  async userIndex(user: string): Promise<UserIndexEntry[]> {
+    const result = await this.send('connect.index', () =>
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: userIndexKey(user), ConsistentRead: true, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': INDEX_NAMES['#s'] }, ...CAPACITY })),
+    );
+    return (result.Item?.sessions?.SS ?? []).map(userIndexEntryOf).filter((entry) => entry !== undefined);
+  }
+
+  /** One UpdateItem deleting the members from the set (DynamoDB drops the attribute when it empties). */
+  async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.send('connect.index', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: userIndexKey(user),
+          UpdateExpression: 'DELETE #s :m',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: { '#s': INDEX_NAMES['#s'] },
+          ExpressionAttributeValues: { ':m': { SS: [...new Set(entries.map(userIndexMember))] } },
+          ...CAPACITY,
+        }),
+      ).catch((error: unknown) => {
+        // No index at all: nothing to remove (and no item made for it).
+        if (!isConditionalCheckFailure(error)) throw error;
+      }),
     );
   }
 

@@ -76,6 +76,31 @@ describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
     expect(Number(await client.sendCommand(['PEXPIRETIME', `app:connect:{${id}}`]))).toBe(later);
   });
 
+  it('gives a user index (a set) the latest expiry it was asked for, or none once asked for none, while it holds entries', async () => {
+    const user = newConnectId();
+    const key = `app:connect-user:{${user}}`;
+    const expiry = async () => Number(await client.sendCommand(['PEXPIRETIME', key]));
+    const entry = (addedAtMs: number) => ({ id: newConnectId(), addedAtMs });
+    const base = Date.now() + 3_600_000;
+
+    await sut.addToUserIndex(user, entry(1), base);
+    expect(await expiry()).toBe(base);
+    await sut.addToUserIndex(user, entry(2), base - 60_000);
+    expect(await expiry()).toBe(base);
+    await sut.addToUserIndex(user, entry(3), base + 60_000);
+    expect(await expiry()).toBe(base + 60_000);
+    await sut.addToUserIndex(user, entry(4), undefined);
+    expect(await expiry()).toBe(-1);
+    await sut.addToUserIndex(user, entry(5), base + 120_000);
+    expect(await expiry()).toBe(-1);
+    expect(await client.sendCommand(['SCARD', key])).toBe(5);
+
+    await sut.removeFromUserIndex(user, await sut.userIndex(user));
+    expect(await expiry()).toBe(-2);
+    await sut.addToUserIndex(user, entry(6), base);
+    expect(await expiry()).toBe(base);
+  });
+
   it('reads with one HGETALL and writes nothing; replaces, updates and deletes with one script each', async () => {
     const counter = await redisCommandCounter(server.url);
     try {

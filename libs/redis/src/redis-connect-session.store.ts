@@ -1,4 +1,12 @@
-import { type ConnectSessionChange, type ConnectSessionItem, type ConnectSessionStore, DELETED_SESSION_MARK_MS } from '@kura/common';
+import {
+  type ConnectSessionChange,
+  type ConnectSessionItem,
+  type ConnectSessionStore,
+  DELETED_SESSION_MARK_MS,
+  type UserIndexEntry,
+  userIndexEntryOf,
+  userIndexMember,
+} from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
 import { RedisScript } from './redis-script.js';
@@ -60,6 +68,18 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], '${DELETED}', '1')
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
+
+/**
+ * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
+ * none). A new index expires then; an index with an expiry keeps the later one; '' makes it last, and an index
+ * that holds members and no expiry never gets one back. Returns how many members it holds.
+ */
+const ADD_TO_INDEX = new RedisScript(`
+local expiry = redis.call('PEXPIRETIME', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
+elseif expiry == -2 or (expiry >= 0 and expiry < tonumber(ARGV[2])) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return redis.call('SCARD', KEYS[1])`);
 
 /**
  * express-session and @fastify/session sessions in Redis for `@kura/connect`'s KuraStore (`new KuraStore({
@@ -124,6 +144,33 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       return Number(await UPDATE.run(this.redis, [this.keys.connect(id)], args)) === 1;
     } catch (error) {
       throw storeUnavailable(change.set.size + change.remove.length === 0 ? 'connect.touch' : 'connect.set', error);
+    }
+  }
+
+  async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
+    try {
+      return Number(await ADD_TO_INDEX.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs]));
+    } catch (error) {
+      throw storeUnavailable('connect.index', error);
+    }
+  }
+
+  async userIndex(user: string): Promise<UserIndexEntry[]> {
+    let members: unknown;
+    try {
+      members = await this.redis.sendCommand(['SMEMBERS', this.keys.connectUser(user)]);
+    } catch (error) {
+      throw storeUnavailable('connect.index', error);
+    }
+    return (Array.isArray(members) ? members : []).map((member) => userIndexEntryOf(String(member))).filter((entry) => entry !== undefined);
+  }
+
+  async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.redis.sendCommand(['SREM', this.keys.connectUser(user), ...entries.map(userIndexMember)]);
+    } catch (error) {
+      throw storeUnavailable('connect.index', error);
     }
   }
 

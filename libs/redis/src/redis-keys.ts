@@ -23,6 +23,8 @@ export interface RedisKeys {
    * SHA-256 of its session id (computed by KuraStore).
    */
   connect(id: string): string;
+  /** A user index of KuraStore's (a set of `<added at>:<session's key>`), keyed by the hash KuraStore made of the user's id. */
+  connectUser(user: string): string;
   /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
   pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
 }
@@ -52,6 +54,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     attempts: (key) => `${prefix}attempts:${tag(key)}`,
     user: (email) => `${prefix}user:${tag(email)}`,
     connect: (id) => `${prefix}connect:${tag(id)}`,
+    connectUser: (user) => `${prefix}connect-user:${tag(user)}`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };
 }

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
+import { createDynamoDbClients, DynamoDbCallLog, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
+import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
+import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
+import { KuraStore } from './kura-store.js';
+import { itemKeyOf } from './session-key.js';
+import { userIndexKeyOf } from './user-sessions.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const tableName = `u${randomBytes(4).toString('hex')}-kura-users`;
+const clock = new ManualClock(Date.now());
+const callLog = new DynamoDbCallLog();
+const connection = { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 };
+const { client } = createDynamoDbClients({ ...connection, callLog });
+/** The adapter under every store here, so a test can look at a user's index itself. */
+const adapter = new DynamoDbConnectSessionStore(client, { tableName });
+const userOf = (session: Record<string, unknown>) => session.user;
+let sut: KuraStore;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  await ensureConnectSessionTable(client, tableName);
+  sut = new KuraStore({ adapter, clock, userOf });
+  proxy = await startFaultProxy(testEndpoint());
+});
+afterAll(async () => {
+  await proxy.close();
+  client.destroy();
+});
+beforeEach(() => callLog.reset());
+
+const newSid = () => randomBytes(18).toString('base64url');
+const newUser = () => `user-${randomBytes(6).toString('hex')}`;
+const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), path: '/' }, ...data });
+const writes = () => callLog.snapshot().writes;
+/** A login as the frameworks make one: a new session id, written whole with the user (after `regenerate`). */
+async function logIn(user: string | number, data: Record<string, unknown> = {}, store = sut): Promise<string> {
+  const sid = newSid();
+  await store.set(sid, sessionFor({ user, ...data }));
+  return sid;
+}
+const indexOf = (user: string) => adapter.userIndex(userIndexKeyOf(user));
+
+describe('KuraStore: every session of a user (the userOf option)', () => {
+  it('lists the live sessions of a user, newest first, with what they hold, and no one else\'s', async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const laptop = await logIn(ada, { device: 'laptop' });
+    clock.advance(1000);
+    const phone = await logIn(ada, { device: 'phone' });
+    await logIn(bob, { device: 'bob' });
+    await sut.set(newSid(), sessionFor({ cart: 1 })); // anonymous: in no index
+
+    const listed = await sut.sessionsOf(ada, { current: phone });
+
+    expect(listed.map((entry) => [entry.session.device, entry.current])).toEqual([
+      ['phone', true],
+      ['laptop', false],
+    ]);
+    expect(listed[0]!.expiresAt.getTime()).toBe(clock.now() + 30 * MINUTE);
+    expect(listed[0]!.session).toMatchObject({ user: ada, cookie: { originalMaxAge: 30 * MINUTE } });
+    // A handle is neither the session id nor the key it is stored under.
+    for (const sid of [laptop, phone]) expect(listed.map((entry) => entry.handle)).not.toContain(sid);
+    expect(listed.map((entry) => entry.handle)).not.toContain(itemKeyOf(laptop));
+  });
+
+  it('costs a login one write more (the index), and a steady request or a save that keeps its user nothing more', async () => {
+    const user = newUser();
+
+    const sid = await logIn(user);
+    expect(writes()).toBe(2);
+
+    callLog.reset();
+    const loaded = (await sut.get(sid))!;
+    await sut.touch(sid, loaded);
+    expect(callLog.snapshot()).toMatchObject({ reads: 1, writes: 0 });
+
+    callLog.reset();
+    await sut.set(sid, { ...(await sut.get(sid))!, cart: 3 });
+    expect(writes()).toBe(1);
+  });
+
+  it('ends every other session of the user on "log out everywhere else", and keeps the current one and other users\'', async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const [first, second, current] = [await logIn(ada), await logIn(ada), await logIn(ada)];
+    const bobs = await logIn(bob);
+
+    expect(await sut.destroySessionsOf(ada, { except: current })).toBe(2);
+
+    expect(await sut.get(first)).toBeNull();
+    expect(await sut.get(second)).toBeNull();
+    expect(await sut.get(current)).not.toBeNull();
+    expect(await sut.get(bobs)).not.toBeNull();
+    expect((await sut.sessionsOf(ada)).map((entry) => entry.current)).toEqual([false]);
+    expect(await indexOf(ada)).toEqual([expect.objectContaining({ id: itemKeyOf(current) })]);
+    // A user id given as a number is the same user as its decimal text.
+    const numbered = await logIn(42);
+    expect(await sut.destroySessionsOf('42')).toBeGreaterThanOrEqual(1);
+    expect(await sut.get(numbered)).toBeNull();
+  });
+
+  it('indexes a session that names its user only later (a login that kept its session id), before the change is written', async () => {
+    const user = newUser();
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ cart: 1 }));
+    expect(await indexOf(user)).toEqual([]);
+
+    await sut.set(sid, { ...(await sut.get(sid))!, user });
+
+    expect((await sut.sessionsOf(user)).map((entry) => entry.session.cart)).toEqual([1]);
+    expect(await sut.destroySessionsOf(user)).toBe(1);
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('lists a session that changed hands under its new user only', async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const sid = await logIn(ada);
+
+    await sut.set(sid, { ...(await sut.get(sid))!, user: bob });
+
+    expect(await sut.sessionsOf(ada)).toEqual([]);
+    expect(await sut.sessionsOf(bob)).toHaveLength(1);
+  });
+
+  it('ends one session by its handle, only if it is that user\'s', async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const [phone, laptop] = [await logIn(ada, { device: 'phone' }), await logIn(ada, { device: 'laptop' })];
+    const bobs = await logIn(bob);
+    const handleOf = async (user: string, device: string) => (await sut.sessionsOf(user)).find((entry) => entry.session.device === device)!.handle;
+    const phoneHandle = await handleOf(ada, 'phone');
+    const bobsHandle = (await sut.sessionsOf(bob))[0]!.handle;
+
+    expect(await sut.destroySessionOf(ada, bobsHandle)).toBe(false);
+    expect(await sut.destroySessionOf(bob, phoneHandle)).toBe(false);
+    expect(await sut.destroySessionOf(ada, 'no-such-handle')).toBe(false);
+    expect(await sut.get(bobs)).not.toBeNull();
+    expect(await sut.get(phone)).not.toBeNull();
+
+    expect(await sut.destroySessionOf(ada, phoneHandle)).toBe(true);
+
+    expect(await sut.get(phone)).toBeNull();
+    expect(await sut.get(laptop)).not.toBeNull();
+    expect(await sut.destroySessionOf(ada, phoneHandle)).toBe(false);
+  });
+
+  it('ends a login whose session was still being written when "log out everywhere" ran: its write lands on a deleted session', async () => {
+    const user = newUser();
+    const { client: proxied } = createDynamoDbClients({ ...connection, endpoint: proxy.endpoint });
+    const slow = new KuraStore({ adapter: new DynamoDbConnectSessionStore(proxied, { tableName }), clock, userOf });
+    try {
+      // The login's index entry is written; its session's write (PutItem) is held on its way.
+      const write = proxy.hold((operation) => operation === 'PutItem');
+      const sid = newSid();
+      const login = slow.set(sid, sessionFor({ user }));
+      await write.held;
+
+      expect(await sut.destroySessionsOf(user)).toBe(0);
+      write.release();
+      await login;
+
+      expect(await sut.get(sid)).toBeNull();
+      expect(await sut.sessionsOf(user)).toEqual([]);
+    } finally {
+      proxied.destroy();
+    }
+  });
+
+  it('writes nothing of a login whose index entry could not be written, and says the store is unavailable', async () => {
+    const user = newUser();
+    const failing: ConnectSessionStore = {
+      read: (...args) => adapter.read(...args),
+      replace: (...args) => adapter.replace(...args),
+      update: (...args) => adapter.update(...args),
+      delete: (...args) => adapter.delete(...args),
+      userIndex: (...args) => adapter.userIndex(...args),
+      removeFromUserIndex: (...args) => adapter.removeFromUserIndex(...args),
+      addToUserIndex: () => Promise.reject(new StoreUnavailableError('connect.index', { retryAfterSeconds: 1, reason: 'test' })),
+    };
+    const store = new KuraStore({ adapter: failing, clock, userOf });
+    const sid = newSid();
+
+    await expect(store.set(sid, sessionFor({ user }))).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(await sut.get(sid)).toBeNull();
+    // A session that already named its user is saved as usual.
+    const kept = await logIn(user);
+    await store.set(kept, { ...(await store.get(kept))!, cart: 1 });
+    expect(await sut.get(kept)).toMatchObject({ cart: 1 });
+  });
+
+  it('keeps an ended session\'s entry for an hour (a write may still be on its way), then prunes it when listing', async () => {
+    const user = newUser();
+    const ended = await logIn(user);
+    const live = newSid();
+    await sut.set(live, sessionFor({ user }, 3 * HOUR));
+    await sut.destroy(ended);
+
+    expect(await sut.sessionsOf(user)).toHaveLength(1);
+    expect(await indexOf(user)).toHaveLength(2);
+
+    clock.advance(HOUR + 1000);
+    await sut.set(live, { ...(await sut.get(live))!, seen: 1 });
+    expect(await sut.sessionsOf(user)).toHaveLength(1);
+    expect(await indexOf(user)).toEqual([expect.objectContaining({ id: itemKeyOf(live) })]);
+  });
+
+  it('prunes a large index as logins add to it, keeping every live session', async () => {
+    const user = newUser();
+    for (let index = 0; index < 70; index++) await sut.destroy(await logIn(user));
+    expect(await indexOf(user)).toHaveLength(70);
+    clock.advance(HOUR + 1000);
+
+    const live: string[] = [];
+    for (let index = 0; index < 10; index++) live.push(await logIn(user));
+
+    expect((await indexOf(user)).map((entry) => entry.id).sort()).toEqual(live.map(itemKeyOf).sort());
+    expect(await sut.destroySessionsOf(user)).toBe(10);
+  });
+
+  it('gives the index the sessions\' absolute lifetime as its expiry, so the engine frees it once every session is past it', async () => {
+    const user = newUser();
+    await logIn(user);
+    const stored = await client.send(
+      new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({ TableName: tableName, Key: { id: { S: `user:${userIndexKeyOf(user)}` } }, ConsistentRead: true }),
+    );
+
+    // KuraStore's default absolute lifetime: one day from the login.
+    expect(Number(stored.Item?.expiresAt?.N)).toBe(Math.ceil((clock.now() + 24 * HOUR) / 1000));
+  });
+
+  it('says what is missing when asked about users without userOf, or for no user', async () => {
+    const plain = new KuraStore({ adapter, clock });
+
+    await expect(() => plain.sessionsOf('ada')).rejects.toThrow('KuraStore.sessionsOf needs the userOf option');
+    await expect(() => plain.destroySessionsOf('ada')).rejects.toThrow('KuraStore.destroySessionsOf needs the userOf option');
+    await expect(() => sut.destroySessionsOf('')).rejects.toThrow('the user id must be a non-empty string or a finite number');
+    await expect(() => sut.destroySessionOf('ada', '')).rejects.toThrow('the handle must be a non-empty string');
+  });
+});

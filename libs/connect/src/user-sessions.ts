@@ -1,0 +1,150 @@
+import { hash } from 'node:crypto';
+import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry } from '@kura/common';
+import { fromDocument } from './session-document.js';
+
+/** Who a session belongs to, as the app says (`KuraStore`'s `userOf` option). */
+export type UserOf = (session: Record<string, unknown>) => unknown;
+
+/** One of a user's live sessions, as `KuraStore.sessionsOf` lists it. */
+export interface UserSession {
+  /**
+   * Names the session to `destroySessionOf`, e.g. from a "log out that device" button: derived from its stored
+   * key, so it neither is nor leads to the session id (the cookie's secret), and it is not the storage's key either.
+   */
+  readonly handle: string;
+  /** Whether it is the session of the id given as `current`. */
+  readonly current: boolean;
+  /** When it ends unless used again. */
+  readonly expiresAt: Date;
+  /** The session as stored (what `get` hands the framework, `cookie` included): whatever the app keeps to show, such as a device name. */
+  readonly session: Record<string, unknown>;
+}
+
+/** A user's id as the index knows it: a non-empty string, or a finite number as its decimal text; anything else is no user. */
+export function userIdOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
+/** The key of a user's index: the SHA-256 of the user's id (and a prefix no session id shares), base64url. */
+export const userIndexKeyOf = (userId: string): string => hash('sha256', `user\u0000${userId}`, 'base64url');
+
+/** A session's handle (see {@link UserSession.handle}): 128 bits of the SHA-256 of its item key. */
+export const handleOf = (itemKey: string): string => hash('sha256', `handle\u0000${itemKey}`, 'base64url').slice(0, 22);
+
+/**
+ * How long an entry stays in an index whatever its session's state: the login that added it writes the session
+ * right after, and that write may still be on its way (as long as a deleted session's mark stands).
+ */
+const YOUNG_MS = DELETED_SESSION_MARK_MS;
+/** An index larger than this is pruned at every {@link PRUNE_EVERY}th entry a login adds. */
+const PRUNE_ABOVE = 64;
+const PRUNE_EVERY = 16;
+/** Storage calls at once when a user's sessions are read or ended. */
+const CALLS_AT_ONCE = 16;
+
+/** A session an index names: its entries, and what a read found. */
+interface Indexed {
+  readonly id: string;
+  readonly entries: UserIndexEntry[];
+  readonly newestMs: number;
+  /** The session as read, when it is live. */
+  readonly session: Record<string, unknown> | undefined;
+  readonly expiresAtMs: number;
+  /** Live, and the user's by `userOf`. */
+  readonly mine: boolean;
+}
+
+/**
+ * KuraStore's user index: which sessions were written with a user, so they can be listed and ended together
+ * (ASVS 7.4.3, 7.4.5, 7.5.2), as Spring Session's principal-name index does for Java apps.
+ *
+ * The rule everything rests on: **a session is added to its user's index before it is written with that user**.
+ * So a session live with a user was in that index before it was, and ending every session the index names ends
+ * it. Entries are never taken out on a read alone: a session's entry goes when the session was ended through the
+ * index, or, when pruned, only once it is older than any write still on its way (`YOUNG_MS`) and its session is
+ * gone or someone else's. A login adding its entry again is another entry (another time), which a removal of the
+ * old one leaves in place.
+ */
+export class UserSessions {
+  constructor(private readonly userOf: UserOf) {}
+
+  /** The user a session belongs to, or `undefined`. */
+  userOfSession(session: object): string | undefined {
+    return userIdOf(this.userOf(session as Record<string, unknown>));
+  }
+
+  /** Adds session `id` to `userId`'s index, before it is written with that user; prunes a large index now and then. */
+  async add(items: ConnectSessionStore, userId: string, id: string, untilMs: number | undefined, now: number): Promise<void> {
+    const count = await items.addToUserIndex(userIndexKeyOf(userId), { id, addedAtMs: now }, untilMs);
+    if (count > PRUNE_ABOVE && count % PRUNE_EVERY === 0) await this.prune(items, userId, await this.indexed(items, userId, now), now);
+  }
+
+  /** The user's live sessions, newest entry first; the index is pruned on the way. */
+  async list(items: ConnectSessionStore, userId: string, currentId: string | undefined, now: number): Promise<UserSession[]> {
+    const indexed = await this.indexed(items, userId, now);
+    await this.prune(items, userId, indexed, now);
+    return indexed
+      .filter((entry) => entry.mine)
+      .sort((a, b) => b.newestMs - a.newestMs)
+      .map((entry) => ({ handle: handleOf(entry.id), current: entry.id === currentId, expiresAt: new Date(entry.expiresAtMs), session: entry.session! }));
+  }
+
+  /**
+   * Ends every session the user's index names but `exceptId` (each left deleted for good, as `destroy` leaves
+   * it, so a login's write still on its way cannot land), then takes their entries out. Resolves to how many of
+   * them were live and the user's.
+   */
+  async destroyAll(items: ConnectSessionStore, userId: string, exceptId: string | undefined, now: number): Promise<number> {
+    const targets = (await this.indexed(items, userId, now)).filter((entry) => entry.id !== exceptId);
+    await eachAtMost(CALLS_AT_ONCE, targets, (entry) => items.delete(entry.id, now));
+    await items.removeFromUserIndex(userIndexKeyOf(userId), targets.flatMap((entry) => entry.entries));
+    return targets.filter((entry) => entry.mine).length;
+  }
+
+  /** Ends the user's live session of `handle`; false when the user has none of that handle (nothing is written). */
+  async destroyOne(items: ConnectSessionStore, userId: string, handle: string, now: number): Promise<boolean> {
+    const [target] = await this.indexed(items, userId, now, (id) => handleOf(id) === handle);
+    if (!target?.mine) return false;
+    await items.delete(target.id, now);
+    await items.removeFromUserIndex(userIndexKeyOf(userId), target.entries);
+    return true;
+  }
+
+  /** The sessions the user's index names (those `wanted` lets through), each read. */
+  private async indexed(items: ConnectSessionStore, userId: string, now: number, wanted: (id: string) => boolean = () => true): Promise<Indexed[]> {
+    const byId = new Map<string, UserIndexEntry[]>();
+    for (const entry of await items.userIndex(userIndexKeyOf(userId))) {
+      if (!wanted(entry.id)) continue;
+      const entries = byId.get(entry.id);
+      if (entries) entries.push(entry);
+      else byId.set(entry.id, [entry]);
+    }
+    return eachAtMost(CALLS_AT_ONCE, [...byId], async ([id, entries]) => {
+      const item = await items.read(id, now);
+      const session = item && fromDocument(item);
+      const newestMs = Math.max(...entries.map((entry) => entry.addedAtMs));
+      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, mine: session !== undefined && this.userOfSession(session) === userId };
+    });
+  }
+
+  /** Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer entry repeats. */
+  private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<void> {
+    const stale = indexed.flatMap((session) => session.entries.filter((entry) => entry.addedAtMs < now - YOUNG_MS && (!session.mine || entry.addedAtMs < session.newestMs)));
+    await items.removeFromUserIndex(userIndexKeyOf(userId), stale);
+  }
+}
+
+/** `work` on every item, at most `limit` at a time; the results in the items' order. */
+async function eachAtMost<T, R>(limit: number, items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
