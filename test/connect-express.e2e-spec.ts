@@ -40,6 +40,16 @@ function expressApp(store: object, before?: Middleware) {
     req.session.save((error?: unknown) => (error ? next(error) : res.json({})));
   });
   app.post('/logout', (req: Request, res: Response, next: NextFunction) => req.session.destroy((error?: unknown) => (error ? next(error) : res.status(204).end())));
+  // Every session of the user (KuraStore's userOf option): list them, end the others or all, end one by its handle.
+  const kura = store as KuraStore;
+  const signedIn = (handler: (user: string, req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
+    const user = (req.session.user as { name?: string } | undefined)?.name;
+    if (!user) return void res.status(401).json({ status: 401 });
+    handler(user, req, res).catch(next);
+  };
+  app.get('/sessions', signedIn(async (user, req, res) => res.json((await kura.sessionsOf(user, { current: req.sessionID })).map(({ handle, current }) => ({ handle, current })))));
+  app.post('/logout-everywhere', signedIn(async (user, req, res) => res.json({ ended: await kura.destroySessionsOf(user, req.query.others ? { except: req.sessionID } : {}) })));
+  app.delete('/sessions/:handle', signedIn(async (user, req, res) => res.status((await kura.destroySessionOf(user, req.params.handle!)) ? 204 : 404).end()));
   app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (!(error instanceof StoreUnavailableError)) return next(error);
     res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json({ title: 'Service Unavailable' });

@@ -1,7 +1,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import { type KuraStore, StoreUnavailableError } from '@kura/connect';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import { connectAppSuite, type RunningApp, runningApp, type SessionFramework } from './contracts/connect-app.suite.js';
 import { onEveryStorage } from './support/connect-storages.js';
 
@@ -54,6 +54,23 @@ async function fastifyApp(store: KuraStore): Promise<RunningApp> {
   app.post('/logout', async (request, reply) => {
     await request.session.destroy();
     return reply.code(204).send();
+  });
+  // Every session of the user (KuraStore's userOf option): list them, end the others or all, end one by its handle.
+  const userOf = (request: FastifyRequest) => (request.session.get('user') as { name?: string } | undefined)?.name;
+  app.get('/sessions', async (request, reply) => {
+    const user = userOf(request);
+    if (!user) return reply.code(401).send({ status: 401 });
+    return (await store.sessionsOf(user, { current: request.session.sessionId })).map(({ handle, current }) => ({ handle, current }));
+  });
+  app.post<Query>('/logout-everywhere', async (request, reply) => {
+    const user = userOf(request);
+    if (!user) return reply.code(401).send({ status: 401 });
+    return { ended: await store.destroySessionsOf(user, request.query.others ? { except: request.session.sessionId } : {}) };
+  });
+  app.delete<Query>('/sessions/:handle', async (request, reply) => {
+    const user = userOf(request);
+    if (!user) return reply.code(401).send({ status: 401 });
+    return reply.code((await store.destroySessionOf(user, request.params.handle!)) ? 204 : 404).send();
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return runningApp(app.server, () => app.close());

@@ -28,6 +28,8 @@ declare module 'express' {
 
   interface Request {
     session: ExpressSession;
+    /** The request's session id (express-session). */
+    readonly sessionID: string;
     readonly params: Record<string, string>;
     readonly query: Record<string, string | undefined>;
   }
@@ -45,5 +47,6 @@ declare module 'express' {
     use(handler: (error: unknown, request: Request, response: Response, next: NextFunction) => void): this;
     get(path: string, handler: (request: Request, response: Response, next: NextFunction) => void): this;
     post(path: string, handler: (request: Request, response: Response, next: NextFunction) => void): this;
+    delete(path: string, handler: (request: Request, response: Response, next: NextFunction) => void): this;
   }
 }

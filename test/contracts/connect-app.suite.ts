@@ -66,6 +66,8 @@ export interface ConnectStorage {
   holdWrites(): void;
   resetCosts(): Promise<void>;
   costs(): Promise<StorageCosts>;
+  /** Whether the storage still holds a session's item (its key, whatever it holds: a deleted session's mark too). */
+  holds(itemKey: string): Promise<boolean>;
   /** Everything stored, as text, to look for what must (not) be there. */
   dump(): Promise<string>;
 }
@@ -78,7 +80,8 @@ interface Instance extends RunningApp {
 }
 
 async function startInstance(framework: SessionFramework, handle: StoreOptionsHandle): Promise<Instance> {
-  const store = new KuraStore(handle.options);
+  // Whose each session is, as the apps keep it (`{ user: { name } }`): the user index behind /sessions and /logout-everywhere.
+  const store = new KuraStore({ ...handle.options, userOf: (session) => (session.user as { name?: unknown } | undefined)?.name });
   const app = await framework.start(store);
   return {
     url: app.url,
@@ -163,8 +166,7 @@ export function connectAppSuite(framework: SessionFramework, storage: ConnectSto
         for (const instance of [first, second]) {
           expect((await user.get(`${instance.url}/me`, { cookies: false, headers: { cookie: replayed } })).status).toBe(401);
         }
-        const stored = (await storage.dump()).includes(hashOf(sessionIdOf(replayed)));
-        expect(stored).toBe(!storage.freedAtExpiry);
+        expect(await storage.holds(hashOf(sessionIdOf(replayed)))).toBe(!storage.freedAtExpiry);
       });
 
       it('costs one consistent read and no write per authenticated GET at steady state, nothing else', async () => {
@@ -194,6 +196,57 @@ export function connectAppSuite(framework: SessionFramework, storage: ConnectSto
         const lost = Array.from({ length: 50 }, (_, index) => `k${index}`).filter((key) => stored[key] === undefined);
         expect(lost).toEqual([]);
         expect(stored.user).toEqual({ name: 'ada' });
+      });
+    });
+
+    describe('every session of a user, on two instances', () => {
+      let users = 0;
+      /** A user of the test's own, logged in on each instance given, one browser per login. */
+      const logInAs = async (instances: Instance[]) => {
+        const name = `user-${framework.name.length}-${Date.now()}-${(users += 1)}`;
+        const browsers: HttpClient[] = [];
+        for (const instance of instances) {
+          const user = browser();
+          expect((await user.post(`${instance.url}/login?user=${name}`)).status).toBe(200);
+          browsers.push(user);
+        }
+        return browsers;
+      };
+      const statusOf = async (user: HttpClient, instance: Instance) => (await user.get(`${instance.url}/me`)).status;
+
+      it('lists them from either instance, and "log out my other sessions" ends them on both at once, keeping this one', async () => {
+        const [laptop, phone, here] = await logInAs([first, second, first]);
+        const [someoneElse] = await logInAs([second]);
+
+        const listed = (await here!.get(`${second.url}/sessions`)).body as { handle: string; current: boolean }[];
+        expect(listed.map(({ current }) => current).sort()).toEqual([false, false, true]);
+
+        expect((await here!.post(`${second.url}/logout-everywhere?others=1`)).body).toEqual({ ended: 2 });
+
+        for (const instance of [first, second]) {
+          expect([await statusOf(laptop!, instance), await statusOf(phone!, instance), await statusOf(here!, instance), await statusOf(someoneElse!, instance)]).toEqual([401, 401, 200, 200]);
+        }
+        expect(((await here!.get(`${first.url}/sessions`)).body as unknown[]).length).toBe(1);
+      });
+
+      it('"log out everywhere" ends this session too', async () => {
+        const [laptop, here] = await logInAs([second, first]);
+
+        expect((await here!.post(`${first.url}/logout-everywhere`)).body).toEqual({ ended: 2 });
+
+        expect([await statusOf(laptop!, first), await statusOf(here!, second)]).toEqual([401, 401]);
+      });
+
+      it('ends one session by the handle the list gave, and no other user can end it', async () => {
+        const [laptop, phone] = await logInAs([first, second]);
+        const [someoneElse] = await logInAs([first]);
+        const phoneHandle = ((await laptop!.get(`${first.url}/sessions`)).body as { handle: string; current: boolean }[]).find(({ current }) => !current)!.handle;
+        const laptopHandle = ((await phone!.get(`${first.url}/sessions`)).body as { handle: string; current: boolean }[]).find(({ current }) => !current)!.handle;
+
+        expect((await someoneElse!.request('DELETE', `${second.url}/sessions/${laptopHandle}`)).status).toBe(404);
+        expect((await laptop!.request('DELETE', `${second.url}/sessions/${phoneHandle}`)).status).toBe(204);
+
+        expect([await statusOf(laptop!, second), await statusOf(phone!, first), await statusOf(someoneElse!, second)]).toEqual([200, 401, 200]);
       });
     });
 

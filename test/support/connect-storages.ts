@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbCallLog, type DynamoDbConnectionOptions, ensureConnectSessionTable } from '@kura/dynamodb';
-import { connectRedis, fromIoredis, RedisConnectSessionStore, type RedisCommander } from '@kura/redis';
+import { connectRedis, fromIoredis, RedisConnectSessionStore, type RedisCommander, redisKeys } from '@kura/redis';
 import { Redis } from 'ioredis';
 import type { ConnectStorage, StoreOptionsHandle } from '../contracts/connect-app.suite.js';
 import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './engine.js';
@@ -59,6 +59,7 @@ export function dynamoDbStorage(label: string): ConnectStorage {
       // One capacity unit per read: strongly consistent, so a logout elsewhere is seen at once.
       return { reads: sum((calls) => calls.reads), writes: sum((calls) => calls.writes), consistentReads: sum((calls) => calls.readCapacityUnits), commands: sum((calls) => calls.reads + calls.writes) };
     },
+    holds: async (itemKey) => (await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: itemKey } }, ConsistentRead: true }))).Item !== undefined,
     dump: async () => JSON.stringify((await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }))).Items),
   };
 }
@@ -124,9 +125,12 @@ export function redisStorage(client: 'node-redis' | 'ioredis' = 'node-redis', fl
       // Redis reads from the primary it is connected to: every read sees every acknowledged write.
       return { reads, writes: (byCommand.evalsha ?? 0) + (byCommand.eval ?? 0) + (byCommand.unlink ?? 0), consistentReads: reads, commands };
     },
+    holds: async (itemKey) => Number(await inspector.sendCommand(['EXISTS', redisKeys().connect(itemKey)])) === 1,
     dump: async () => {
       const keys = (await inspector.sendCommand(['KEYS', '*'])) as string[];
-      return JSON.stringify(await Promise.all(keys.map(async (key) => [key, await inspector.sendCommand(['HGETALL', key])])));
+      // Sessions are hashes; users' indexes (KuraStore's userOf) are sets.
+      const contentOf = async (key: string) => inspector.sendCommand([(await inspector.sendCommand(['TYPE', key])) === 'set' ? 'SMEMBERS' : 'HGETALL', key]);
+      return JSON.stringify(await Promise.all(keys.map(async (key) => [key, await contentOf(key)])));
     },
   };
 }
