@@ -183,6 +183,20 @@ describe.each(RUNS)('the $example example on Node $node, installed outside the r
     expect((await send(`${first.url}/me`, 'GET', cookie)).status).toBe(401);
   });
 
+  if (!example.startsWith('nest-')) {
+    it("logs a user out everywhere: every session of theirs on both processes, and no one else's", async () => {
+      const [laptop, phone, someoneElse] = [await logIn(first.url, 'barbara'), await logIn(second.url, 'barbara'), await logIn(second.url, 'frances')];
+
+      const ended = await send(`${second.url}/logout-everywhere`, 'POST', phone);
+
+      expect({ status: ended.status, body: await ended.json() }).toEqual({ status: 200, body: { ended: 2 } });
+      for (const { url } of [first, second]) {
+        const statuses = await Promise.all([laptop, phone, someoneElse].map(async (cookie) => (await send(`${url}/me`, 'GET', cookie)).status));
+        expect(statuses).toEqual([401, 401, 200]);
+      }
+    });
+  }
+
   it('answers GET /me without a session with 401', async () => {
     expect((await send(`${first.url}/me`, 'GET')).status).toBe(401);
   });

@@ -36,6 +36,8 @@ import {
  * every earlier one stays, and is read.
  */
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'stored');
+/** KuraStore's user index (since stop 43): sessions written before it (older fixtures) join it when first read. */
+const userOf = (session: Record<string, unknown>) => session.user;
 const RECORD = process.env.KURA_RECORD_STORED_FORMAT;
 const USER_AGENT = 'stored-formats-test/1.0';
 
@@ -84,7 +86,7 @@ const dynamoDb: StoreKind<DynamoDbDump> = {
     const { client } = testClients();
     await ensureConnectSessionTable(client, connect).finally(() => client.destroy());
     const names = { sessions: tables.sessions, users: tables.users, connect };
-    const connectStore = new KuraStore({ tableName: connect, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 } });
+    const connectStore = new KuraStore({ tableName: connect, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 }, userOf });
     return {
       env: kuraEnv(tables, undefined, { KURA_LOG_LEVEL: 'error' }),
       connectStore,
@@ -110,7 +112,7 @@ const redis: StoreKind<RedisEntry[]> = {
     const keyPrefix = `t${randomBytes(4).toString('hex')}:`;
     const connection = connectRedis({ url });
     await connection.open();
-    const connectStore = new KuraStore({ adapter: new RedisConnectSessionStore(connection, { keyPrefix }) });
+    const connectStore = new KuraStore({ adapter: new RedisConnectSessionStore(connection, { keyPrefix }), userOf });
     return {
       env: { KURA_STORE: 'redis', REDIS_URL: url, KURA_REDIS_KEY_PREFIX: keyPrefix, KURA_PASSWORD_HASH_COST: '12', KURA_LOG_LEVEL: 'error' },
       connectStore,
@@ -239,7 +241,9 @@ async function expectJourneyKept(baseUrl: string, connectStore: KuraStore, { ali
   expect(stored).toMatchObject({ user: 'alice', cart: ['tea', 'scone'], cookie: { originalMaxAge: 1_800_000, path: '/' } });
   await connectStore.set(connect.sid, { ...stored, cart: ['tea'] });
   expect(await connectStore.get(connect.sid)).toMatchObject({ user: 'alice', cart: ['tea'] });
-  await connectStore.destroy(connect.sid);
+  // In alice's index (written with it, or joined when first read), and ended through it.
+  expect((await connectStore.sessionsOf('alice')).map(({ session }) => session.cart)).toEqual([['tea']]);
+  expect(await connectStore.destroySessionsOf('alice')).toBe(1);
   expect(await connectStore.get(connect.sid)).toBeNull();
 }
 

@@ -7,6 +7,7 @@ const env = process.env;
 const store = new KuraStore({
   tableName: env.SESSIONS_TABLE ?? 'kura-example-sessions',
   connection: { region: env.AWS_REGION ?? 'us-east-1', endpoint: env.DYNAMODB_ENDPOINT },
+  userOf: (session) => session.user, // whose each session is: lets the store end them all (below)
 });
 if (env.KURA_CREATE_TABLES === 'true') await store.ensureTable();
 if (!env.SESSION_SECRET) console.warn('SESSION_SECRET is not set: a random one is used, so no other process accepts these cookies');
@@ -36,6 +37,16 @@ app.get('/me', (req, res) => (req.session.user ? res.json({ user: req.session.us
 app.post('/logout', (req, res, next) =>
   req.session.destroy((error) => (error ? next(error) : res.clearCookie('connect.sid').status(204).end())),
 );
+
+// Every session of this user, on every process: "log out everywhere" (a lost phone, a password changed).
+// With { except: req.sessionID } and without the destroy, "log out my other sessions" instead.
+app.post('/logout-everywhere', (req, res, next) => {
+  if (!req.session.user) return res.status(401).json({ title: 'Unauthorized' });
+  store.destroySessionsOf(req.session.user, { except: req.sessionID }).then(
+    (others) => req.session.destroy((error) => (error ? next(error) : res.clearCookie('connect.sid').json({ ended: others + 1 }))),
+    next,
+  );
+});
 
 // DynamoDB could not answer: 503, and when to try again.
 app.use((error, req, res, next) => {

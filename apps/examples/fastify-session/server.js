@@ -8,6 +8,7 @@ const env = process.env;
 const store = new KuraStore({
   tableName: env.SESSIONS_TABLE ?? 'kura-example-sessions',
   connection: { region: env.AWS_REGION ?? 'us-east-1', endpoint: env.DYNAMODB_ENDPOINT },
+  userOf: (session) => session.user, // whose each session is: lets the store end them all (below)
 });
 if (env.KURA_CREATE_TABLES === 'true') await store.ensureTable();
 if (!env.SESSION_SECRET) console.warn('SESSION_SECRET is not set: a random one is used, so no other process accepts these cookies');
@@ -44,6 +45,15 @@ app.get('/me', async (request, reply) => {
 app.post('/logout', async (request, reply) => {
   await request.session.destroy();
   return reply.code(204).send();
+});
+// Every session of this user, on every process: "log out everywhere" (a lost phone, a password changed).
+// With { except: request.session.sessionId } and without the destroy, "log out my other sessions" instead.
+app.post('/logout-everywhere', async (request, reply) => {
+  const user = request.session.get('user');
+  if (!user) return reply.code(401).send({ title: 'Unauthorized' });
+  const others = await store.destroySessionsOf(user, { except: request.session.sessionId });
+  await request.session.destroy();
+  return { ended: others + 1 };
 });
 
 const address = await app.listen({ port: Number(env.PORT ?? 3000), host: env.HOST ?? '127.0.0.1' });

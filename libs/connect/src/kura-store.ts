@@ -263,6 +263,9 @@ export class KuraStore extends EventEmitter {
     if (!item) return null;
     const loaded = fromDocument(item);
     const user = this.users?.userOfSession(loaded);
+    // A session with a user that was written whole by a store without `userOf` (before it was turned on, or by a
+    // replica not yet given it) may be in no index: it joins its user's, once per process.
+    if (user !== undefined && !this.users!.indexedWhenWritten(item.generation)) await this.onStorage((items) => this.users!.catchUp(items, user, id, item.absoluteExpiresAtMs, this.clock.now()));
     this.reads.mark(loaded, {
       sessionId,
       id,
@@ -295,7 +298,7 @@ export class KuraStore extends EventEmitter {
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
-      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: randomUUID() };
+      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: this.users ? this.users.generation() : randomUUID() };
       checkSize(written);
       const user = this.users?.userOfSession(session);
       return this.onStorage(async (items) => {

@@ -113,6 +113,27 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it('adds a session written before userOf was turned on to its user\'s index when it is first read, once per process', async () => {
+    const user = newUser();
+    const before = new KuraStore({ adapter, clock });
+    const sid = newSid();
+    await before.set(sid, sessionFor({ user }));
+    expect(await indexOf(user)).toEqual([]);
+
+    callLog.reset();
+    expect(await sut.get(sid)).toMatchObject({ user });
+    expect(writes()).toBe(1);
+    callLog.reset();
+    await sut.get(sid);
+    expect(writes()).toBe(0);
+    // Another process (another store) adds it once too: an entry more, which changes nothing.
+    await new KuraStore({ adapter, clock, userOf }).get(sid);
+    expect(writes()).toBe(1);
+
+    expect(await sut.destroySessionsOf(user)).toBe(1);
+    expect(await sut.get(sid)).toBeNull();
+  });
+
   it('lists a session that changed hands under its new user only', async () => {
     const [ada, bob] = [newUser(), newUser()];
     const sid = await logIn(ada);

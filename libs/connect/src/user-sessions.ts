@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry } from '@kura/common';
 import { fromDocument } from './session-document.js';
 
@@ -42,6 +42,14 @@ const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
 /** Storage calls at once when a user's sessions are read or ended. */
 const CALLS_AT_ONCE = 16;
+/**
+ * How a store with `userOf` marks the generation of a session it writes whole (a login, a new session): such a
+ * session joins its user's index before it names that user. One without the mark was written by a store without
+ * `userOf`, and may be in no index.
+ */
+const INDEXED_MARK = 'u.';
+/** How many sessions a process remembers having caught up (then it forgets them all, and may add some again). */
+const CAUGHT_UP_MAX = 10_000;
 
 /** A session an index names: its entries, and what a read found. */
 interface Indexed {
@@ -67,7 +75,33 @@ interface Indexed {
  * old one leaves in place.
  */
 export class UserSessions {
+  /** Item keys of sessions without the mark this process added to their user's index. */
+  private readonly caughtUp = new Set<string>();
+
   constructor(private readonly userOf: UserOf) {}
+
+  /** A generation for a session written whole by this store: marked as one that joins its index as it should. */
+  generation(): string {
+    return `${INDEXED_MARK}${randomUUID()}`;
+  }
+
+  /** Whether a session of this generation was written whole by a store with `userOf`. */
+  indexedWhenWritten(generation: string): boolean {
+    return generation.startsWith(INDEXED_MARK);
+  }
+
+  /**
+   * Adds a session written by a store without `userOf` to its user's index, once per process: turning `userOf` on
+   * in a running app (or rolling it out replica by replica) leaves no live session beyond `destroySessionsOf`'s
+   * reach once a replica with it has read the session. Its cost is one write per such session and process, and
+   * nothing once those sessions are gone.
+   */
+  async catchUp(items: ConnectSessionStore, userId: string, id: string, untilMs: number | undefined, now: number): Promise<void> {
+    if (this.caughtUp.has(id)) return;
+    await this.add(items, userId, id, untilMs, now);
+    if (this.caughtUp.size >= CAUGHT_UP_MAX) this.caughtUp.clear();
+    this.caughtUp.add(id);
+  }
 
   /** The user a session belongs to, or `undefined`. */
   userOfSession(session: object): string | undefined {

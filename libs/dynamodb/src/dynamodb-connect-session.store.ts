@@ -162,7 +162,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
 
   /**
    * One UpdateItem adding the member to the set. With an expiry, the item's TTL is raised to it when the item is
-   * new or its TTL is earlier (a refused condition means the expiry stays: the member is added again without it);
+   * new or its TTL is not later (one call; a refused condition means a later expiry stays: the member is added again without it);
    * without one, the TTL goes, and an item that holds members and no TTL never gets one back.
    */
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
@@ -185,7 +185,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       if (untilMs === undefined) result = await add('ADD #s :m REMOVE #exp', member);
       else {
         try {
-          result = await add('ADD #s :m SET #exp = :exp', { ...member, ':exp': { N: String(Math.ceil(untilMs / 1000)) } }, 'attribute_not_exists(#s) OR #exp < :exp');
+          result = await add('ADD #s :m SET #exp = :exp', { ...member, ':exp': { N: String(Math.ceil(untilMs / 1000)) } }, 'attribute_not_exists(#s) OR #exp <= :exp');
         } catch (error) {
           if (!isConditionalCheckFailure(error)) throw error;
           result = await add('ADD #s :m', member);
