@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { testEndpoint } from './support/engine.js';
 import { installNode, installPacked, PACKAGES, type PackedPackages, packPackages } from './support/packed-packages.js';
@@ -14,6 +14,11 @@ import { redisServerMissing, startRedisServer } from './support/redis-server.js'
  * already has, then imported, type-checked and used there against DynamoDB Local.
  */
 const run = promisify(execFile);
+/** The script a package's `bin` names, run with this Node (not whatever `node` is first on the PATH). */
+const binOf = (pkg: string, bin: string) => {
+  const folder = join(new URL('..', import.meta.url).pathname, 'node_modules', pkg);
+  return join(folder, (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[bin]!);
+};
 const ROOT = new URL('..', import.meta.url).pathname;
 
 let outside: string;
@@ -78,6 +83,22 @@ describe('the packed libraries', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
     expect(files.filter((file) => !/^(package\.json|README\.md|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);
     expect(files.filter((file) => /spec|test/.test(file))).toEqual([]);
+  });
+
+  // Two linters nobody here wrote, run on the tarballs as a registry's users would: publint (the manifest's fields
+  // against the files it ships; --strict fails on its suggestions too) and arethetypeswrong (the types every
+  // TypeScript resolution mode finds for every entry point). Its one rule left out, cjs-resolves-to-esm, says that
+  // `require` reaches an ES module: the packages are ES modules, which Node 22.12+ `require`s (next test).
+  it.each(PACKAGES)('@kura/%s passes publint --strict and arethetypeswrong', async (name) => {
+    const tarball = packed.tarballs.find((file) => basename(file).startsWith(`kura-${name}-`))!;
+
+    const publint = await run(process.execPath, [binOf('publint', 'publint'), '--strict', tarball]).catch((failure: { stdout: string; stderr: string }) => failure);
+    expect(`${publint.stdout}${publint.stderr}`).toContain('All good!');
+    const attw = await run(process.execPath, [binOf('@arethetypeswrong/cli', 'attw'), tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'json'], { maxBuffer: 16 * 1024 * 1024 }).catch(
+      (failure: { stdout: string; stderr: string }) => failure,
+    );
+    const report = JSON.parse(attw.stdout) as { analysis: { problems: { kind: string; entrypoint?: string; resolutionKind?: string }[] } };
+    expect(report.analysis.problems.filter((problem) => problem.kind !== 'CJSResolvesToESM')).toEqual([]);
   });
 
   it('install from the tarballs outside the repository, and each imports', async () => {
