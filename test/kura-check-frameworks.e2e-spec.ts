@@ -187,7 +187,8 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     await cp(join(ROOT, 'test/fixtures/check/jwt-cookie'), app, { recursive: true });
     await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'));
     await mkdir(join(app, 'tmp'));
-    const scenario = (await readFile(fixture('jwt-cookie'), 'utf8')).replace(/^start:/m, 'cwd: .\nstart:');
+    // Without the logout (the fixture's own run judges it): this run is about where the copies go.
+    const scenario = (await readFile(fixture('jwt-cookie'), 'utf8')).replace(/^start:/m, 'cwd: .\nstart:').replace(/^logout:.*$/m, '');
     await writeFile(join(app, 'scenario.yaml'), scenario);
     const { code, report } = await check([join(app, 'scenario.yaml'), '--quick', '--json', '--host-base', '216'], { TMPDIR: join(app, 'tmp') });
     expect(report.error).toBeUndefined();
@@ -374,6 +375,9 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
   it('express-session with KuraStore: stateless, through the kill and the rolling restart', async () => {
     const report = await judged('express-kurastore', 131, 'stateless', { env });
     expect(report.evidence).toEqual([]);
+    // Its logout (destroy) ends the session on every replica: the cookie from before it passes nowhere.
+    expect(report.logout).toMatchObject({ effective: true, logout: { status: 204, passed: true } });
+    expect(report.logout!.replicas.map((replica) => [replica.before, replica.after])).toEqual([[true, false], [true, false], [true, false]]);
     expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
   }, 180_000);
 

@@ -333,9 +333,14 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.evidence).toEqual([]);
   }, 120_000);
 
-  it('a signed-JWT cookie app: stateless, nothing lost, no evidence, exit 0', async () => {
-    const report = await judged('jwt-cookie', 71, 'stateless');
+  it('a signed-JWT cookie app: stateless, nothing lost, no evidence; but its logout leaves the session usable on every replica: exit 1', async () => {
+    const report = await judged('jwt-cookie', 71, 'stateless', { exitCode: 1 });
     expect(report.evidence).toEqual([]);
+    // The check passed on each replica before the logout, and still does with the cookie from before it.
+    expect(report.logout).toMatchObject({ effective: false, logout: { status: 204, passed: true } });
+    expect(report.logout!.replicas).toHaveLength(3);
+    expect(report.logout!.replicas.every((replica) => replica.before && replica.after)).toBe(true);
+    expect(report.logout!.line).toMatch(/^NOT effective: after POST \/logout answered 204, the check sent with the cookies and token from before it still passed on 3 of 3 replicas \(replica \d answered 200 /);
     for (const mode of Object.values(report.modes)) {
       expect(mode.logins).toBeGreaterThan(0);
       for (const phase of Object.values(mode.phases)) expect(phase).toMatchObject({ failures: 0 });

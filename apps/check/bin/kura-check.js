@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // kura-check <scenario.yaml|json> [--quick] [--json] [--report file.md] [--replicas N] [--users N] [--host-base N] [--shared-files]
 // kura-check --version | --help
-// Exit code 0: stateless. 1: not stateless (the verdict says how). 2: could not judge (said in one line).
+// Exit code 0: stateless. 1: not stateless (the verdict says how), or a logout that does not end the session. 2: could not judge (said in one line).
 import { readFileSync } from 'node:fs';
 import { access, constants, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -26,7 +26,7 @@ const USAGE = `usage: kura-check <scenario.yaml|json> [--quick] [--json] [--repo
                  each replica's own view, as a pod's; see the README)
   --version      print kura-check's version (${VERSION}) and exit
   --help, -h     print this and exit
-exit code: 0 stateless, 1 not stateless, 2 could not judge`;
+exit code: 0 stateless, 1 not stateless (or, with the scenario's logout, a logout that leaves the session usable), 2 could not judge`;
 
 let args;
 try {

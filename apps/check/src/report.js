@@ -55,7 +55,8 @@ export function toJSON(scenario, result) {
     app: scenario.name,
     verdict: result.verdict,
     meaning: meaningOf(result),
-    exitCode: result.verdict === 'stateless' ? EXIT.stateless : EXIT.notStateless,
+    // A logout that leaves the session usable is a finding too, whatever the verdict (the scenario's `logout`).
+    exitCode: result.verdict === 'stateless' && result.logout?.effective !== false ? EXIT.stateless : EXIT.notStateless,
     replicas: result.replicas,
     users: result.users,
     seconds: result.seconds,
@@ -68,6 +69,8 @@ export function toJSON(scenario, result) {
     ...(result.files ? { files: result.files } : {}),
     // The most processes of a replica with one command line (forked workers), when two or more: `count`, `command`.
     ...(result.workers ? { workers: result.workers } : {}),
+    // With the scenario's `logout`: whether a logout ends the session on every replica (run.js logoutOf).
+    ...(result.logout ? { logout: result.logout } : {}),
     events: result.events,
   };
 }
@@ -129,6 +132,9 @@ function evidenceLines(json) {
   );
 }
 
+/** After the verdict, where a logout leaves the session usable: why the exit code is 1 whatever the verdict says. */
+const logoutAfterVerdict = (json) => (json.logout?.effective === false ? ' But a logout does not end the session (above): exit 1.' : '');
+
 /** The terminal's view: tables, first failures, verdict. */
 export function toText(json) {
   return [
@@ -146,7 +152,8 @@ export function toText(json) {
     ...refusedCookieLines(json.refusedCookies),
     '',
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
-    `verdict: ${json.verdict} — ${json.meaning}`,
+    ...(json.logout ? [`logout: ${json.logout.line}`] : []),
+    `verdict: ${json.verdict} — ${json.meaning}${logoutAfterVerdict(json)}`,
   ].join('\n');
 }
 
@@ -167,9 +174,10 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
   return [
     `# kura-check: ${json.app} — ${json.verdict}`,
     '',
-    `**Verdict: \`${json.verdict}\`** — ${json.meaning} (exit code ${json.exitCode})`,
+    `**Verdict: \`${json.verdict}\`** — ${json.meaning}${logoutAfterVerdict(json)} (exit code ${json.exitCode})`,
     '',
     ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
+    ...(json.logout ? [`**Logout:** ${json.logout.line}.`, ''] : []),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
     '',
     ...(json.files ? [`Files: ${filesLine(json.files)}.`, ''] : []),

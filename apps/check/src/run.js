@@ -12,7 +12,7 @@ import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
-import { verdictOf } from './verdict.js';
+import { logoutOf, verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 /** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
@@ -374,6 +374,17 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     await sleep(pace.afterRestarts);
     for (const user of people) user.stopped = true;
     await Promise.all(journeys);
+    // The scenario's logout, on replicas that have all been replaced: it must end the session on every one.
+    let logout;
+    if (scenario.logout) {
+      const prober = new VirtualUser({ id: 1, name: `logout-${Math.random().toString(36).slice(2, 8)}`, scenario, base: `http://${listens[1]}`, recorder: new Recorder('logout probe'), replicaOf, cutByStop, thinkMs: pace.think, localAddress: userAddress(2, 1) });
+      try {
+        logout = logoutOf(await prober.logoutProbe([...endpoints]));
+      } finally {
+        prober.close();
+      }
+      event(`logout: ${logout.line}`);
+    }
 
     const modes = Object.fromEntries(recorders.map((recorder) => [recorder.mode, recorder]));
     for (const recorder of recorders) {
@@ -422,7 +433,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       files,
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, ...(logout ? { logout } : {}) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.

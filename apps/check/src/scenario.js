@@ -131,6 +131,7 @@ const requestsOf = (scenario) => [
   ['login', scenario.login],
   ['check', scenario.check],
   ...(scenario.write ? [['write', scenario.write], ['read', scenario.read]] : []),
+  ...(scenario.logout ? [['logout', scenario.logout]] : []),
 ];
 
 /** Every string of a request that placeholders are filled in (keys too), with where it is; `fields`: which. */

@@ -89,6 +89,7 @@ describe('placeholders and captures (CSRF tokens), checked before anything runs'
   it.each([
     ['no capture at all', { ...minimal, login: form }, 'login.form.csrfmiddlewaretoken uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})'],
     ['a misspelt {user}', { ...minimal, check: { path: '/users/{usr}' } }, 'check.path uses {usr}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})'],
+    ['a logout with a token never captured', { ...minimal, logout: { method: 'POST', path: '/logout', headers: { 'X-CSRF-Token': '{csrf}' } } }, 'logout.headers.X-CSRF-Token uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME})'],
     ['a capture of another name', { ...minimal, login: { ...form, before: { ...page, capture: { token: 'x' } } } }, 'login.form.csrfmiddlewaretoken uses {csrf}, which no capture names (the placeholders are {user}, {step}, {step-N}, {cookie:NAME}, and what the captures give: {token})'],
     ['a capture named as a placeholder', { ...minimal, check: { path: '/me', capture: { user: 'x' } } }, "check.capture.user: {user} is kura-check's own placeholder; give the capture another name"],
     ['a capture that is no regular expression', { ...minimal, login: { ...form, before: { ...page, capture: { csrf: 'value="(' } } } }, 'login.before.capture.csrf is not a regular expression: Invalid regular expression: /value="(/: Unterminated group'],

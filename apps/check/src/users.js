@@ -180,8 +180,11 @@ export class VirtualUser {
 
   #firstLogin;
 
-  /** One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. */
-  async send(spec) {
+  /**
+   * One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. `cookie`: the
+   * Cookie header to send instead of the jar's (the logout probe's credentials from before its logout).
+   */
+  async send(spec, { cookie: fixedCookie } = {}) {
     const vars = { user: this.name, step: this.step, captured: { ...this.captured } };
     const path = fill(spec.path, vars);
     const url = new URL(path, this.base).href;
@@ -202,7 +205,7 @@ export class VirtualUser {
     }
     const method = spec.method ?? 'GET';
     for (let attempt = 0; ; attempt += 1) {
-      const cookie = await this.jar.getCookieString(url);
+      const cookie = fixedCookie ?? (await this.jar.getCookieString(url));
       let response;
       let text = '';
       try {
@@ -305,6 +308,38 @@ export class VirtualUser {
     this.step += 1;
     const answer = await this.send(spec);
     return this.#expect(spec, answer, { defaultStatus: (s) => s === 200, vars: answer.vars }) ? answer : undefined;
+  }
+
+  /**
+   * The logout probe (the scenario's `logout`), for a user of the cookie-affinity balancer: logs in, sends the check
+   * to each replica in turn (`routes`: their addresses, which the balancer's route cookie pins a request to), logs
+   * out, then sends the same check to each again with the credentials from before the logout (its cookies and
+   * token), as someone who kept a copy of them would. Returns `{ loggedIn: false }`, or `{ loggedIn: true, logout,
+   * replicas: [{ address, before, after }] }`, each answer `{ replica, status, passed, text }`.
+   */
+  async logoutProbe(routes) {
+    await this.setup();
+    if (!(await this.login())) return { loggedIn: false };
+    const { check, logout } = this.scenario;
+    this.step += 1;
+    const url = new URL(fill(check.path, { user: this.name, step: this.step, captured: { ...this.captured } }), this.base).href;
+    const kept = (await this.jar.getCookieString(url)).split('; ').filter((pair) => pair !== '' && !pair.startsWith('kura_route='));
+    const is200 = (s) => s === 200;
+    const checkOn = async (address) => {
+      const answer = await this.send(check, { cookie: [...kept, `kura_route=${address}`].join('; ') });
+      return { replica: answer.replica, status: answer.status, passed: this.#expect(check, answer, { defaultStatus: is200, vars: answer.vars }), text: excerpt(answer.text, 80) };
+    };
+    const before = [];
+    for (const address of routes) before.push(await checkOn(address));
+    const out = await this.send(logout);
+    const loggedOut = this.#expect(logout, out, { defaultStatus: (s) => s >= 200 && s < 400, vars: out.vars });
+    const after = [];
+    for (const address of routes) after.push(await checkOn(address));
+    return {
+      loggedIn: true,
+      logout: { request: `${out.method} ${out.path}`, replica: out.replica, status: out.status, passed: loggedOut, text: excerpt(out.text, 80) },
+      replicas: routes.map((address, index) => ({ address, before: before[index], after: after[index] })),
+    };
   }
 
   /** The setup requests; one answering another status than its `status` is kept as evidence (the first). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -71,5 +71,35 @@ describe('the verdict, from the failures seen per balancer and phase', () => {
       expect(VERDICTS).toContain(verdict);
       expect(verdict === 'stateless').toBe(mask === 0);
     }
+  });
+});
+
+describe('the logout, from what the check answered on each replica before and after it', () => {
+  const answer = (replica, passed, status = passed ? 200 : 401) => ({ replica, status, passed, text: passed ? '{"user":"logout-x"}' : '{"error":"no session"}' });
+  const logout = { request: 'POST /logout', replica: 1, status: 204, passed: true, text: '' };
+  const probe = (pairs) => ({ loggedIn: true, logout, replicas: pairs.map(([before, after], i) => ({ address: `127.0.0.${11 + i}:80`, before: answer(i + 1, before), after: answer(i + 1, after) })) });
+
+  it('is effective when the credentials from before it pass nowhere (sessions shared, or in the one replica that ended it)', () => {
+    expect(logoutOf(probe([[true, false], [true, false], [true, false]]))).toMatchObject({ effective: true, line: 'effective: after POST /logout, the check sent with the cookies and token from before it passed on none of 3 replicas (it passed on 3 before)' });
+    expect(logoutOf(probe([[false, false], [true, false], [false, false]]))).toMatchObject({ effective: true });
+  });
+
+  it('is not effective where they still pass, on every replica (the session in the cookie) or on some (copies in replicas)', () => {
+    const everywhere = logoutOf(probe([[true, true], [true, true], [true, true]]));
+    expect(everywhere).toMatchObject({ effective: false, stillIn: [1, 2, 3] });
+    expect(everywhere.line).toMatch(/^NOT effective: after POST \/logout answered 204, .* still passed on 3 of 3 replicas \(replica 1 answered 200 "\{"user":"logout-x"\}"\): the session lives on in the cookie or token itself/);
+    const some = logoutOf(probe([[true, false], [true, true], [true, false]]));
+    expect(some).toMatchObject({ effective: false, stillIn: [2] });
+    expect(some.line).toContain("still passed on 1 of 3 replicas (replica 2 answered 200");
+    expect(some.line).not.toContain('the cookie or token itself');
+  });
+
+  it('is not judged when the probe could not log in, the logout failed, or the check passed nowhere even before', () => {
+    expect(logoutOf({ loggedIn: false })).toEqual({ effective: null, line: 'not judged: the probe could not log in' });
+    expect(logoutOf({ ...probe([[true, true]]), logout: { ...logout, status: 403, passed: false, text: 'CSRF' } })).toMatchObject({
+      effective: null,
+      line: 'not judged: the logout, POST /logout, replica 1 answered 403 "CSRF", not what the scenario\'s logout expects',
+    });
+    expect(logoutOf(probe([[false, false], [false, false]]))).toMatchObject({ effective: null });
   });
 });
