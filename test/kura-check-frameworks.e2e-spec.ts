@@ -391,6 +391,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
   it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
     const report = await judged('kura', 141, 'stateless', { env });
     expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
+    expect(report.logout).toMatchObject({ effective: true, logout: { request: 'POST /auth/logout', passed: true } });
   }, 240_000);
 });
 

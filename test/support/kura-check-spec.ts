@@ -43,7 +43,7 @@ export interface Report {
   files?: { private: boolean; sharedHere?: string[]; shared: string[]; why?: string };
   events: { atSeconds: number; what: string }[];
   /** With the scenario's logout: whether it ends the session on every replica. */
-  logout?: { effective: boolean | null; line: string; stillIn?: number[]; logout?: { status: number; passed: boolean }; replicas: { replica: number | null; before: boolean; after: boolean; status: number }[] };
+  logout?: { effective: boolean | null; line: string; stillIn?: number[]; logout?: { request: string; status: number; passed: boolean }; replicas: { replica: number | null; before: boolean; after: boolean; status: number }[] };
   modes: Record<string, { logins: number; balancerRetries: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 
