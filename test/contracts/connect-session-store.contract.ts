@@ -163,6 +163,36 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect(await sut.read(id, absoluteExpiresAtMs)).toBeUndefined();
     });
 
+    // Two saves may each find a session without one (stored before KuraStore had absolute lifetimes): the first to
+    // land gives it, and the user index it joined was told to last as long (a review found a later save moving it).
+    it('keeps the absolute expiry a session has, whatever a later change carries', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' });
+      await sut.replace(id, written);
+      const first = Date.now() + 2 * HOUR;
+
+      await sut.update(id, written.generation, { ...change({}), absoluteExpiresAtMs: first }, Date.now());
+      await sut.update(id, written.generation, { ...change({ n: 1 }), absoluteExpiresAtMs: first + HOUR }, Date.now());
+
+      expect((await sut.read(id, Date.now()))?.absoluteExpiresAtMs).toBe(first);
+    });
+
+    it('keeps the note of the user index a session joined: written whole with it, set by a change, kept by a change without one', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' }, { indexed: '-:ada' });
+      await sut.replace(id, written);
+      expect(await sut.read(id, Date.now())).toEqual(written);
+
+      await sut.update(id, written.generation, { ...change({ user: 'bob' }), indexed: '123:bob' }, Date.now());
+      expect((await sut.read(id, Date.now()))?.indexed).toBe('123:bob');
+      await sut.update(id, written.generation, change({ cart: 1 }), Date.now());
+      expect((await sut.read(id, Date.now()))?.indexed).toBe('123:bob');
+
+      const plain = newConnectId();
+      await sut.replace(plain, connectSession({}));
+      expect((await sut.read(plain, Date.now()))?.indexed).toBeUndefined();
+    });
+
     it('moves the expiry and the cookie without touching the data', async () => {
       const id = newConnectId();
       const { generation } = connectSession({});

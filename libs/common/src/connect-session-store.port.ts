@@ -83,6 +83,11 @@ export interface ConnectSessionItem {
    */
   readonly absoluteExpiresAtMs?: number;
   /**
+   * KuraStore's note of the user index the session was added to (`<absolute end or '-'>:<user id>`), stored as it
+   * is: written whole with the item, or by a change that carries one; a change without one leaves it.
+   */
+  readonly indexed?: string;
+  /**
    * Random, set when the item is written whole. A change meant for the session a request read names it, so
    * it never lands on a session that was destroyed and written again meanwhile.
    */
@@ -100,7 +105,10 @@ export interface ConnectSessionChange {
   readonly expiresAtMs: number;
   /**
    * An absolute end to give a session that has none (stored before KuraStore had absolute lifetimes, or while
-   * it was configured without one), epoch milliseconds; absent, the stored one stays as it is.
+   * it was configured without one), epoch milliseconds. Written only where the session has none: one it has
+   * (another change gave it one first) stays as it is.
    */
   readonly absoluteExpiresAtMs?: number;
+  /** A new `indexed` note (see {@link ConnectSessionItem.indexed}); absent, the stored one stays. */
+  readonly indexed?: string;
 }

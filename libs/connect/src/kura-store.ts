@@ -24,7 +24,7 @@ import {
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
 import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
-import { type UserSession, UserSessions, userIdOf } from './user-sessions.js';
+import { indexNote, type UserSession, UserSessions, userIdOf } from './user-sessions.js';
 
 /** A session as `get` hands it to express-session or @fastify/session: plain JSON data, `cookie` included. */
 export type StoredSession = Record<string, unknown>;
@@ -252,6 +252,13 @@ export class KuraStore extends EventEmitter {
     return { users: this.users, user };
   }
 
+  /** Adds a session read with a user to that user's index, then notes it on the session (unless it changed since). */
+  private async catchUp(items: ConnectSessionStore, user: string, id: string, item: ConnectSessionItem): Promise<void> {
+    const now = this.clock.now();
+    await this.users!.add(items, user, id, item.absoluteExpiresAtMs, now);
+    await items.update(id, item.generation, { set: new Map(), remove: [], cookie: item.cookie, expiresAtMs: item.expiresAtMs, indexed: indexNote(user, item.absoluteExpiresAtMs) }, now);
+  }
+
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
   private onStorage<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
     return this.items ? call(this.items) : this.storage.then(call);
@@ -263,9 +270,10 @@ export class KuraStore extends EventEmitter {
     if (!item) return null;
     const loaded = fromDocument(item);
     const user = this.users?.userOfSession(loaded);
-    // A session with a user that was written whole by a store without `userOf` (before it was turned on, or by a
-    // replica not yet given it) may be in no index: it joins its user's, once per process.
-    if (user !== undefined && !this.users!.indexedWhenWritten(item.generation)) await this.onStorage((items) => this.users!.catchUp(items, user, id, item.absoluteExpiresAtMs, this.clock.now()));
+    // A session whose note does not say it joined this user's index until its absolute end (written by a store
+    // without `userOf`, before it was turned on or by a replica not given it yet; given another user or a later
+    // end by one) joins it now, and the note says so: once, not on every read.
+    if (user !== undefined && item.indexed !== indexNote(user, item.absoluteExpiresAtMs)) await this.onStorage((items) => this.catchUp(items, user, id, item));
     this.reads.mark(loaded, {
       sessionId,
       id,
@@ -298,9 +306,10 @@ export class KuraStore extends EventEmitter {
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
-      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: this.users ? this.users.generation() : randomUUID() };
+      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: randomUUID() };
       checkSize(written);
       const user = this.users?.userOfSession(session);
+      if (user !== undefined) (written as { indexed?: string }).indexed = indexNote(user, absoluteExpiresAtMs);
       return this.onStorage(async (items) => {
         // The user's index first: a session is never live with a user whose index does not name it.
         if (user !== undefined) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
@@ -324,7 +333,7 @@ export class KuraStore extends EventEmitter {
     const joins = user !== undefined && user !== read.user;
     return this.onStorage(async (items) => {
       if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
-      return items.update(id, read.generation, change, now);
+      return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now);
     }).then((written) => {
       if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user });
     });

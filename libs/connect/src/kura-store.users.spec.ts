@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
 import { createDynamoDbClients, DynamoDbCallLog, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
@@ -42,6 +43,7 @@ async function logIn(user: string | number, data: Record<string, unknown> = {}, 
   return sid;
 }
 const indexOf = (user: string) => adapter.userIndex(userIndexKeyOf(user));
+const rawItem = async (id: string) => (await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
 
 describe('KuraStore: every session of a user (the userOf option)', () => {
   it('lists the live sessions of a user, newest first, with what they hold, and no one else\'s', async () => {
@@ -113,7 +115,7 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
     expect(await sut.get(sid)).toBeNull();
   });
 
-  it('adds a session written before userOf was turned on to its user\'s index when it is first read, once per process', async () => {
+  it('adds a session written before userOf was turned on to its user\'s index when it is first read, once for good', async () => {
     const user = newUser();
     const before = new KuraStore({ adapter, clock });
     const sid = newSid();
@@ -122,16 +124,101 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
 
     callLog.reset();
     expect(await sut.get(sid)).toMatchObject({ user });
-    expect(writes()).toBe(1);
+    expect(writes()).toBe(2); // the entry, then the note on the session that it joined
     callLog.reset();
     await sut.get(sid);
-    expect(writes()).toBe(0);
-    // Another process (another store) adds it once too: an entry more, which changes nothing.
+    // Another process (another store), or this one restarted, finds the note: nothing more to write.
     await new KuraStore({ adapter, clock, userOf }).get(sid);
-    expect(writes()).toBe(1);
+    expect(writes()).toBe(0);
 
     expect(await sut.destroySessionsOf(user)).toBe(1);
     expect(await sut.get(sid)).toBeNull();
+  });
+
+  // Found by a review: the note was once a mark on the generation ("written whole by a store with userOf"), which
+  // an update keeps; a login that kept its session id, saved by a replica without userOf, was in no index for good.
+  it('indexes a login saved by a replica without userOf (a rolling upgrade, or a rollback) once a replica with it reads the session', async () => {
+    const old = new KuraStore({ adapter, clock });
+    const user = newUser();
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ cart: 1 }));
+    await old.set(sid, { ...(await old.get(sid))!, user });
+
+    expect(await sut.get(sid)).toMatchObject({ user });
+
+    expect(await sut.sessionsOf(user)).toHaveLength(1);
+    expect(await sut.destroySessionsOf(user)).toBe(1);
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  // Found by a review: a concurrent save gave the session a later absolute end than the one the login gave the index.
+  it('never lets the index expire before a session of its user: a later absolute end written meanwhile is caught up on the next read', async () => {
+    const legacy = new KuraStore({ adapter, clock, absoluteTtlSeconds: null });
+    const short = new KuraStore({ adapter, clock, userOf, absoluteTtlSeconds: 3600 });
+    const long = new KuraStore({ adapter, clock, userOf, absoluteTtlSeconds: 10 * 3600 });
+    const user = newUser();
+    const sid = newSid();
+    await legacy.set(sid, sessionFor({ cart: 1 }));
+    const [onShort, onLong] = [(await short.get(sid))!, (await long.get(sid))!];
+    // The later save lands first, giving the session an absolute end of 10 h; the login's own (1 h) no longer changes it.
+    await long.set(sid, { ...onLong, cart: 2 });
+    await short.set(sid, { ...onShort, user });
+    const absoluteEnd = Number((await rawItem(itemKeyOf(sid)))!.absoluteExpiresAtMs!.N);
+    expect(absoluteEnd).toBe(clock.now() + 10 * HOUR);
+
+    await sut.get(sid);
+
+    expect(Number((await rawItem(`user:${userIndexKeyOf(user)}`))!.expiresAt!.N) * 1000).toBeGreaterThanOrEqual(absoluteEnd);
+  });
+
+  // Found by a review: an index item that reached DynamoDB's 400 KB refused every addition, and the prune that
+  // would have emptied it ran only after a successful one: the user could never log in again.
+  it('prunes an index the storage refuses to add to (DynamoDB\'s 400 KB item), then adds: the user logs in', async () => {
+    const user = newUser();
+    const twoHoursAgo = clock.now() - 2 * HOUR;
+    // Entries of sessions long gone, with keys made long (2000 bytes, DynamoDB's keys stop at 2048) so that about
+    // two hundred fill most of the item, then ones as long as a real entry until no other fits.
+    let next = 0;
+    for (const length of [2000, 43]) {
+      for (;;) {
+        try {
+          await client.send(
+            new UpdateItemCommand({
+              TableName: tableName,
+              Key: { id: { S: `user:${userIndexKeyOf(user)}` } },
+              UpdateExpression: 'ADD #s :m',
+              ExpressionAttributeNames: { '#s': 'sessions' },
+              ExpressionAttributeValues: { ':m': { SS: [`${twoHoursAgo + next}:${String(next++).padStart(length, 'k')}`] } },
+            }),
+          );
+        } catch (error) {
+          if (!String(error).includes('maximum allowed size')) throw error;
+          break;
+        }
+      }
+    }
+    expect((await indexOf(user)).length).toBeGreaterThan(190);
+
+    const sid = await logIn(user);
+
+    expect((await indexOf(user)).map((entry) => entry.id)).toEqual([itemKeyOf(sid)]);
+  });
+
+  // Found by a review: the user object itself (a common shape) was taken as "no user", so nothing was indexed and
+  // destroySessionsOf ended nothing while it seemed to work.
+  it('refuses a userOf that gives something other than an id, writing nothing, and takes undefined, null, false and "" as no user', async () => {
+    const sid = newSid();
+
+    await expect(sut.set(sid, sessionFor({ user: { id: 'ada', name: 'Ada' } }))).rejects.toThrow(
+      "KuraStore: userOf gave an object, not a user's id (a non-empty string or a number; undefined or null for no user): give the id, e.g. (session) => session.user?.id",
+    );
+
+    expect(await sut.get(sid)).toBeNull();
+    for (const none of [undefined, null, false, '']) {
+      const anonymous = newSid();
+      await sut.set(anonymous, sessionFor({ user: none }));
+      expect(await sut.get(anonymous)).not.toBeNull();
+    }
   });
 
   it('lists a session that changed hands under its new user only', async () => {
@@ -242,12 +329,10 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
   it('gives the index the sessions\' absolute lifetime as its expiry, so the engine frees it once every session is past it', async () => {
     const user = newUser();
     await logIn(user);
-    const stored = await client.send(
-      new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({ TableName: tableName, Key: { id: { S: `user:${userIndexKeyOf(user)}` } }, ConsistentRead: true }),
-    );
+    const stored = await rawItem(`user:${userIndexKeyOf(user)}`);
 
     // KuraStore's default absolute lifetime: one day from the login.
-    expect(Number(stored.Item?.expiresAt?.N)).toBe(Math.ceil((clock.now() + 24 * HOUR) / 1000));
+    expect(Number(stored?.expiresAt?.N)).toBe(Math.ceil((clock.now() + 24 * HOUR) / 1000));
   });
 
   it('says what is missing when asked about users without userOf, or for no user', async () => {

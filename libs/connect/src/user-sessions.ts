@@ -1,4 +1,4 @@
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry } from '@kura/common';
 import { fromDocument } from './session-document.js';
 
@@ -20,11 +20,26 @@ export interface UserSession {
   readonly session: Record<string, unknown>;
 }
 
-/** A user's id as the index knows it: a non-empty string, or a finite number as its decimal text; anything else is no user. */
+/**
+ * A user's id as the index knows it: a non-empty string, or a finite number as its decimal text. `undefined`,
+ * `null`, `false` and `''` are no user (a session before its login). Anything else (the user object itself, say)
+ * is a `userOf` that cannot be what was meant, and throws: taken as "no user", every login would be in no index,
+ * and "log out everywhere" would end nothing while seeming to work.
+ */
 export function userIdOf(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+  if (value === undefined || value === null || value === false || value === '') return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  const what = typeof value === 'object' ? 'an object' : typeof value === 'number' ? String(value) : `a ${typeof value}`;
+  throw new TypeError(`KuraStore: userOf gave ${what}, not a user's id (a non-empty string or a number; undefined or null for no user): give the id, e.g. (session) => session.user?.id`);
 }
+
+/**
+ * The note a session carries of the user index it joined (`ConnectSessionItem.indexed`): the user, and the
+ * absolute end the index was told to last until ('-' for none). A session whose note differs from what it is now
+ * (another user, a later absolute end, or none: written by a store without `userOf`) joins its index again.
+ */
+export const indexNote = (userId: string, absoluteExpiresAtMs: number | undefined): string => `${absoluteExpiresAtMs ?? '-'}:${userId}`;
 
 /** The key of a user's index: the SHA-256 of the user's id (and a prefix no session id shares), base64url. */
 export const userIndexKeyOf = (userId: string): string => hash('sha256', `user\u0000${userId}`, 'base64url');
@@ -40,16 +55,14 @@ const YOUNG_MS = DELETED_SESSION_MARK_MS;
 /** An index larger than this is pruned at every {@link PRUNE_EVERY}th entry a login adds. */
 const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
+/**
+ * The most sessions a user keeps at once (and entries an index holds after a prune): a login past it ends the
+ * user's oldest sessions. 1000 entries are about 57 KB, far below DynamoDB's 400 KB item.
+ */
+export const MAX_SESSIONS_PER_USER = 1000;
 /** Storage calls at once when a user's sessions are read or ended. */
 const CALLS_AT_ONCE = 16;
-/**
- * How a store with `userOf` marks the generation of a session it writes whole (a login, a new session): such a
- * session joins its user's index before it names that user. One without the mark was written by a store without
- * `userOf`, and may be in no index.
- */
-const INDEXED_MARK = 'u.';
-/** How many sessions a process remembers having caught up (then it forgets them all, and may add some again). */
-const CAUGHT_UP_MAX = 10_000;
+
 
 /** A session an index names: its entries, and what a read found. */
 interface Indexed {
@@ -75,43 +88,47 @@ interface Indexed {
  * old one leaves in place.
  */
 export class UserSessions {
-  /** Item keys of sessions without the mark this process added to their user's index. */
-  private readonly caughtUp = new Set<string>();
-
   constructor(private readonly userOf: UserOf) {}
-
-  /** A generation for a session written whole by this store: marked as one that joins its index as it should. */
-  generation(): string {
-    return `${INDEXED_MARK}${randomUUID()}`;
-  }
-
-  /** Whether a session of this generation was written whole by a store with `userOf`. */
-  indexedWhenWritten(generation: string): boolean {
-    return generation.startsWith(INDEXED_MARK);
-  }
-
-  /**
-   * Adds a session written by a store without `userOf` to its user's index, once per process: turning `userOf` on
-   * in a running app (or rolling it out replica by replica) leaves no live session beyond `destroySessionsOf`'s
-   * reach once a replica with it has read the session. Its cost is one write per such session and process, and
-   * nothing once those sessions are gone.
-   */
-  async catchUp(items: ConnectSessionStore, userId: string, id: string, untilMs: number | undefined, now: number): Promise<void> {
-    if (this.caughtUp.has(id)) return;
-    await this.add(items, userId, id, untilMs, now);
-    if (this.caughtUp.size >= CAUGHT_UP_MAX) this.caughtUp.clear();
-    this.caughtUp.add(id);
-  }
 
   /** The user a session belongs to, or `undefined`. */
   userOfSession(session: object): string | undefined {
     return userIdOf(this.userOf(session as Record<string, unknown>));
   }
 
-  /** Adds session `id` to `userId`'s index, before it is written with that user; prunes a large index now and then. */
+  /**
+   * Adds session `id` to `userId`'s index, before it is written with that user; prunes a large index now and then,
+   * and past {@link MAX_SESSIONS_PER_USER} ends the user's oldest sessions. An addition the storage refuses (an
+   * index grown past what one item holds) prunes the index, then is tried once more.
+   */
   async add(items: ConnectSessionStore, userId: string, id: string, untilMs: number | undefined, now: number): Promise<void> {
-    const count = await items.addToUserIndex(userIndexKeyOf(userId), { id, addedAtMs: now }, untilMs);
-    if (count > PRUNE_ABOVE && count % PRUNE_EVERY === 0) await this.prune(items, userId, await this.indexed(items, userId, now), now);
+    const entry = { id, addedAtMs: now };
+    let count: number;
+    try {
+      count = await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
+    } catch (error) {
+      // An outage fails the prune too, and the first error is the one to report.
+      await this.prune(items, userId, await this.indexed(items, userId, now), now).catch(() => {
+        throw error;
+      });
+      count = await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
+    }
+    if (count > MAX_SESSIONS_PER_USER) await this.cap(items, userId, id, now);
+    else if (count > PRUNE_ABOVE && count % PRUNE_EVERY === 0) await this.prune(items, userId, await this.indexed(items, userId, now), now);
+  }
+
+  /**
+   * Prunes the index, then ends the user's oldest sessions (by their newest entry) until it holds at most
+   * {@link MAX_SESSIONS_PER_USER}, never the one being added (`keep`).
+   */
+  private async cap(items: ConnectSessionStore, userId: string, keep: string, now: number): Promise<void> {
+    const indexed = await this.indexed(items, userId, now);
+    const stale = await this.prune(items, userId, indexed, now);
+    const left = indexed.filter((session) => session.entries.some((entry) => !stale.has(entry)));
+    const over = left.length - MAX_SESSIONS_PER_USER;
+    if (over <= 0) return;
+    const oldest = left.filter((session) => session.id !== keep).sort((a, b) => a.newestMs - b.newestMs).slice(0, over);
+    await eachAtMost(CALLS_AT_ONCE, oldest, (session) => items.delete(session.id, now));
+    await items.removeFromUserIndex(userIndexKeyOf(userId), oldest.flatMap((session) => session.entries));
   }
 
   /** The user's live sessions, newest entry first; the index is pruned on the way. */
@@ -158,14 +175,27 @@ export class UserSessions {
       const item = await items.read(id, now);
       const session = item && fromDocument(item);
       const newestMs = Math.max(...entries.map((entry) => entry.addedAtMs));
-      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, mine: session !== undefined && this.userOfSession(session) === userId };
+      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, mine: session !== undefined && this.belongsTo(session, userId) };
     });
   }
 
-  /** Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer entry repeats. */
-  private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<void> {
+  /** Whether a session is the user's; a `userOf` that throws on it says no (the session is still ended with the rest). */
+  private belongsTo(session: Record<string, unknown>, userId: string): boolean {
+    try {
+      return this.userOfSession(session) === userId;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer
+   * entry repeats; resolves to those entries.
+   */
+  private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<Set<UserIndexEntry>> {
     const stale = indexed.flatMap((session) => session.entries.filter((entry) => entry.addedAtMs < now - YOUNG_MS && (!session.mine || entry.addedAtMs < session.newestMs)));
     await items.removeFromUserIndex(userIndexKeyOf(userId), stale);
+    return new Set(stale);
   }
 }
 

@@ -28,7 +28,7 @@ describe('DynamoDbConnectSessionStore on DynamoDB Local', () => {
     expect(raw.Item?.expiresAt?.N).toBe(String(Math.ceil(expiresAtMs / 1000)));
   });
 
-  it("gives a user index the latest expiry it was asked for as its TTL, or none once asked for none, while it holds entries", async () => {
+  it("gives a user index the latest expiry it was asked for as its TTL, or none once asked for none, while it holds entries; an emptied one goes", async () => {
     const user = randomBytes(32).toString('base64url');
     const ttl = async () => (await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: `user:${user}` } }, ConsistentRead: true }))).Item?.expiresAt?.N;
     const entry = (addedAtMs: number) => ({ id: newConnectId(), addedAtMs });
@@ -46,7 +46,9 @@ describe('DynamoDbConnectSessionStore on DynamoDB Local', () => {
     await sut.addToUserIndex(user, entry(5), base + 120_000);
     expect(await ttl()).toBeUndefined();
 
+    // Emptied, it is given a TTL of now, so DynamoDB deletes it (it had none, and would have stayed for good).
     await sut.removeFromUserIndex(user, await sut.userIndex(user));
+    expect(Number(await ttl())).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
     await sut.addToUserIndex(user, entry(6), base);
     expect(await ttl()).toBe(inSeconds(base));
   });

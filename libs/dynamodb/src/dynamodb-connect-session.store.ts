@@ -89,6 +89,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       cookie: item.cookie?.S,
       expiresAtMs,
       ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
+      ...(item.indexed?.S === undefined ? {} : { indexed: item.indexed.S }),
       generation: item.generation?.S ?? '',
     };
   }
@@ -107,6 +108,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       ...(session.absoluteExpiresAtMs !== undefined ? { absoluteExpiresAtMs: { N: String(session.absoluteExpiresAtMs) } } : {}),
       generation: { S: session.generation },
       ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
+      ...(session.indexed !== undefined ? { indexed: { S: session.indexed } } : {}),
     };
     try {
       await this.client.send(
@@ -204,32 +206,42 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     return (result.Item?.sessions?.SS ?? []).map(userIndexEntryOf).filter((entry) => entry !== undefined);
   }
 
-  /** One UpdateItem deleting the members from the set (DynamoDB drops the attribute when it empties). */
+  /**
+   * One UpdateItem deleting the members from the set (DynamoDB drops the attribute when it empties). An index left
+   * empty is given a TTL of now, so DynamoDB deletes it (an index that had no expiry would otherwise stay for
+   * good); an addition meanwhile keeps it, by the condition, and its own TTL rule.
+   */
   async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.send('connect.index', () =>
+    const update = (expression: string, condition: string, values: Record<string, AttributeValue>) =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: userIndexKey(user),
-          UpdateExpression: 'DELETE #s :m',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: { '#s': INDEX_NAMES['#s'] },
-          ExpressionAttributeValues: { ':m': { SS: [...new Set(entries.map(userIndexMember))] } },
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: expression.includes('#exp') ? INDEX_NAMES : { '#s': INDEX_NAMES['#s'] },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
           ...CAPACITY,
         }),
-      ).catch((error: unknown) => {
-        // No index at all: nothing to remove (and no item made for it).
+      );
+    await this.send('connect.index', async () => {
+      try {
+        const removed = await update('DELETE #s :m', 'attribute_exists(id)', { ':m': { SS: [...new Set(entries.map(userIndexMember))] } });
+        if (removed.Attributes?.sessions === undefined) await update('SET #exp = :now', 'attribute_not_exists(#s)', { ':now': { N: String(Math.floor(Date.now() / 1000)) } });
+      } catch (error) {
+        // No index at all (nothing to remove, and no item made for it), or one added to again meanwhile.
         if (!isConditionalCheckFailure(error)) throw error;
-      }),
-    );
+      }
+    });
   }
 
   private async updateOnce(
     id: string,
     generation: string | undefined,
     keys: { key: string; json: string | undefined }[],
-    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs' | 'absoluteExpiresAtMs'> | undefined,
+    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs' | 'absoluteExpiresAtMs' | 'indexed'> | undefined,
     now: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#gen': NAMES['#gen'], '#expMs': NAMES['#expMs'] };
@@ -252,9 +264,15 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       values[':exp'] = { N: String(Math.ceil(expiry.expiresAtMs / 1000)) };
       values[':expMs'] = { N: String(expiry.expiresAtMs) };
       if (expiry.absoluteExpiresAtMs !== undefined) {
+        // Only where the session has none: one another change gave it first stays.
         names['#absMs'] = 'absoluteExpiresAtMs';
-        set.push('#absMs = :absMs');
+        set.push('#absMs = if_not_exists(#absMs, :absMs)');
         values[':absMs'] = { N: String(expiry.absoluteExpiresAtMs) };
+      }
+      if (expiry.indexed !== undefined) {
+        names['#ix'] = 'indexed';
+        set.push('#ix = :ix');
+        values[':ix'] = { S: expiry.indexed };
       }
       if (expiry.cookie === undefined) remove.push('#cookie');
       else {

@@ -18,6 +18,8 @@ const EXPIRES_AT_MS = 'exp';
 /** The absolute expiry (epoch ms), when the session has one: written whole with it, never by an update. */
 const ABSOLUTE_EXPIRES_AT_MS = 'abs';
 const COOKIE = 'cookie';
+/** KuraStore's note of the user index the session joined (ConnectSessionItem.indexed), when it has one. */
+const INDEXED = 'ix';
 const DATA = 'd:';
 /** The one field of a deleted session's mark. */
 const DELETED = 'deleted';
@@ -44,18 +46,20 @@ return 1`);
 /**
  * Applies a change to the live session of a generation: nothing when the key is gone, of another generation, or
  * expired (its stored expiry not after `now`). KEYS: session. ARGV: now, check generation ('1'/'0'),
- * generation, expiry (epoch ms), number of field/value arguments, the field/value pairs (the expiry and the
- * cookie among them), then the fields to delete (the cookie, when it has gone). Returns 1 when written, 0
- * otherwise. A steady change is HMGET, one HSET and PEXPIREAT.
+ * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
+ * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
+ * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
+ * PEXPIREAT.
  */
 const UPDATE = new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}')
 if not held[1] then return 0 end
 if ARGV[2] == '1' and held[1] ~= ARGV[3] then return 0 end
 if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
-local last = 5 + tonumber(ARGV[5])
-each_chunk('HSET', 6, last)
+local last = 6 + tonumber(ARGV[6])
+each_chunk('HSET', 7, last)
 each_chunk('HDEL', last + 1, #ARGV)
+if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1`);
 
@@ -108,6 +112,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     let expiresAtMs = NaN;
     let absoluteExpiresAtMs: number | undefined;
     let cookie: string | undefined;
+    let indexed: string | undefined;
     for (let index = 0; index + 1 < flat.length; index += 2) {
       const field = flat[index]!;
       const value = flat[index + 1]!;
@@ -116,15 +121,20 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === EXPIRES_AT_MS) expiresAtMs = Number(value);
       else if (field === COOKIE) cookie = value;
       else if (field === ABSOLUTE_EXPIRES_AT_MS) absoluteExpiresAtMs = Number(value);
+      else if (field === INDEXED) indexed = value;
     }
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
-    if (absoluteExpiresAtMs === undefined) return { data, cookie, expiresAtMs, generation };
-    return absoluteExpiresAtMs > now ? { data, cookie, expiresAtMs, absoluteExpiresAtMs, generation } : undefined;
+    if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
+    const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
+    if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
+    if (indexed !== undefined) item.indexed = indexed;
+    return item;
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
+    if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
     for (const [key, json] of item.data) fields.push(DATA + key, json);
     try {
       await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields]);
@@ -135,11 +145,11 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
-    if (change.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(change.absoluteExpiresAtMs));
+    if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
-    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, fields.length, ...fields, ...removed];
+    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
     try {
       return Number(await UPDATE.run(this.redis, [this.keys.connect(id)], args)) === 1;
     } catch (error) {
