@@ -340,7 +340,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.logout).toMatchObject({ effective: false, logout: { status: 204, passed: true } });
     expect(report.logout!.replicas).toHaveLength(3);
     expect(report.logout!.replicas.every((replica) => replica.before && replica.after)).toBe(true);
-    expect(report.logout!.line).toMatch(/^NOT effective: after POST \/logout answered 204, the check sent with the cookies and token from before it still passed on 3 of 3 replicas \(replica \d answered 200 /);
+    expect(report.logout!.line).toMatch(/^NOT effective: after POST \/logout answered 204, the check sent with the cookies and token from just before it still passed on 3 of 3 replicas \(replica \d answered 200 /);
     for (const mode of Object.values(report.modes)) {
       expect(mode.logins).toBeGreaterThan(0);
       for (const phase of Object.values(mode.phases)) expect(phase).toMatchObject({ failures: 0 });

@@ -133,7 +133,7 @@ function evidenceLines(json) {
 }
 
 /** After the verdict, where a logout leaves the session usable: why the exit code is 1 whatever the verdict says. */
-const logoutAfterVerdict = (json) => (json.logout?.effective === false ? ' But a logout does not end the session (above): exit 1.' : '');
+const logoutAfterVerdict = (json) => (json.logout?.effective === false ? ' But a logout does not end the session (see the logout line): exit 1.' : '');
 
 /** The terminal's view: tables, first failures, verdict. */
 export function toText(json) {

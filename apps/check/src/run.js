@@ -384,6 +384,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         prober.close();
       }
       event(`logout: ${logout.line}`);
+      // A logout the run could not judge is a scenario that does not fit the app, as a check that never passes.
+      if (logout.effective === null) throw new CannotJudge(`the logout could not be judged: ${logout.line.replace(/^not judged: /, '')}`);
     }
 
     const modes = Object.fromEntries(recorders.map((recorder) => [recorder.mode, recorder]));

@@ -181,15 +181,17 @@ export class VirtualUser {
   #firstLogin;
 
   /**
-   * One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. `cookie`: the
-   * Cookie header to send instead of the jar's (the logout probe's credentials from before its logout).
+   * One request as a browser makes it; 502/504 and broken connections (a replica gone) are retried. `as`: other
+   * credentials to send it with, and to keep what it answers in, instead of this user's own (`{ jar, captured,
+   * token }`: the logout probe's copies).
    */
-  async send(spec, { cookie: fixedCookie } = {}) {
-    const vars = { user: this.name, step: this.step, captured: { ...this.captured } };
+  async send(spec, as = this) {
+    const jar = as.jar;
+    const vars = { user: this.name, step: this.step, captured: { ...as.captured } };
     const path = fill(spec.path, vars);
     const url = new URL(path, this.base).href;
     // Looked up only for a request that names a cookie (the jar's memory store answers at once).
-    vars.cookie = (name) => this.jar.getCookiesSync(url).find((cookie) => cookie.key === name)?.value;
+    vars.cookie = (name) => jar.getCookiesSync(url).find((cookie) => cookie.key === name)?.value;
     const headers = { ...fill(spec.headers ?? {}, vars) };
     // Header names in any case: `Content-Type` beside a `content-type` of kura-check's own reached the app as one
     // header, the two values joined ("application/vnd.api+json, application/json").
@@ -198,14 +200,14 @@ export class VirtualUser {
     if (spec.json !== undefined) ((body = JSON.stringify(fill(spec.json, vars))), named('content-type') || (headers['content-type'] = 'application/json'));
     else if (spec.form) ((body = new URLSearchParams(fill(spec.form, vars)).toString()), named('content-type') || (headers['content-type'] = 'application/x-www-form-urlencoded'));
     else if (spec.body !== undefined) body = fill(spec.body, vars);
-    if (this.token) {
+    if (as.token) {
       // The login's token is this user's credential: it replaces an Authorization the headers give.
       for (const key of Object.keys(headers)) if (key.toLowerCase() === 'authorization') delete headers[key];
-      headers.authorization = `Bearer ${this.token}`;
+      headers.authorization = `Bearer ${as.token}`;
     }
     const method = spec.method ?? 'GET';
     for (let attempt = 0; ; attempt += 1) {
-      const cookie = fixedCookie ?? (await this.jar.getCookieString(url));
+      const cookie = await jar.getCookieString(url);
       let response;
       let text = '';
       try {
@@ -245,7 +247,7 @@ export class VirtualUser {
         // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
         const [pair] = header.split(';');
         if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(name, header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
-        else await this.jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(name, header, error.message));
+        else await jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(name, header, error.message));
       }
       const upstream = response?.headers.get('x-kura-upstream');
       const replica = this.replicaOf(upstream);
@@ -254,7 +256,7 @@ export class VirtualUser {
       // A body that ends where the replica closed the connection, from a replica killed or told to stop: it may
       // have been cut short there (the headers sent, the body not yet), and nothing on the wire tells (#sendWhole).
       const cutShort = response?.headers.get('x-kura-upstream-framing') === '|' && this.cutByStop(upstream);
-      if (spec.capture) this.#capture(spec.capture, { method, path, status, text, headers: response?.headers, cutShort });
+      if (spec.capture) this.#capture(spec.capture, { method, path, status, text, headers: response?.headers, cutShort }, as.captured);
       return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
     }
   }
@@ -264,13 +266,13 @@ export class VirtualUser {
    * regex? }` for a header's value (the whole value without regex). The first miss is said, unless the body may
    * have been cut short by a stop (then it is sent again, see #sendWhole).
    */
-  #capture(capture, answer) {
+  #capture(capture, answer, into) {
     for (const [name, taken] of Object.entries(capture)) {
       const header = typeof taken === 'string' ? undefined : taken.header;
       const value = header === undefined ? answer.text : (answer.headers?.get(header) ?? undefined);
       const source = typeof taken === 'string' ? taken : taken.regex;
       const match = value === undefined ? null : source === undefined ? [value] : new RegExp(source).exec(value);
-      if (match) this.captured[name] = match[1] ?? match[0];
+      if (match) into[name] = match[1] ?? match[0];
       else if (header !== undefined) this.recorder.captureMissed ??= `capture ${name} found ${value === undefined ? `no header ${header}` : `nothing in header ${header} ("${oneLine(value, 80)}")`} in the answer to ${answer.method} ${answer.path} (${answer.status})`;
       // Quoted as it is, markup and all: what the expression was tried on.
       else if (!answer.cutShort) this.recorder.captureMissed ??= `capture ${name} found nothing in the answer to ${answer.method} ${answer.path} (${answer.status} "${oneLine(answer.text, 120)}")`;
@@ -311,33 +313,48 @@ export class VirtualUser {
   }
 
   /**
-   * The logout probe (the scenario's `logout`), for a user of the cookie-affinity balancer: logs in, sends the check
-   * to each replica in turn (`routes`: their addresses, which the balancer's route cookie pins a request to), logs
-   * out, then sends the same check to each again with the credentials from before the logout (its cookies and
-   * token), as someone who kept a copy of them would. Returns `{ loggedIn: false }`, or `{ loggedIn: true, logout,
-   * replicas: [{ address, before, after }] }`, each answer `{ replica, status, passed, text }`.
+   * The logout probe (the scenario's `logout`), for a user of the cookie-affinity balancer. It logs in; sends the
+   * check to each replica in turn (`routes`: their addresses, which the balancer's route cookie pins a request to),
+   * each time with a copy of its credentials (cookies, captures, token), so that nothing a replica answers (a
+   * session cookie deleted or replaced where it has none) reaches its own; checks once more with its own, so that
+   * the credentials it keeps are the latest (an app may renew them); keeps a copy of them; logs out; then sends the
+   * check to each replica again with a copy of what it kept, as someone holding a copy of the cookie would.
+   * A 5xx or no answer is sent again, twice, as in a step. Returns `{ loggedIn, current, logout, replicas }`, each
+   * answer `{ replica, status, passed, text }` (see logoutOf).
    */
   async logoutProbe(routes) {
     await this.setup();
-    if (!(await this.login())) return { loggedIn: false };
+    if (!(await this.login())) return { loggedIn: false, why: this.recorder.evidence.login };
     const { check, logout } = this.scenario;
-    this.step += 1;
-    const url = new URL(fill(check.path, { user: this.name, step: this.step, captured: { ...this.captured } }), this.base).href;
-    const kept = (await this.jar.getCookieString(url)).split('; ').filter((pair) => pair !== '' && !pair.startsWith('kura_route='));
     const is200 = (s) => s === 200;
-    const checkOn = async (address) => {
-      const answer = await this.send(check, { cookie: [...kept, `kura_route=${address}`].join('; ') });
-      return { replica: answer.replica, status: answer.status, passed: this.#expect(check, answer, { defaultStatus: is200, vars: answer.vars }), text: excerpt(answer.text, 80) };
+    const copy = (from) => ({ jar: from.jar.cloneSync(), captured: { ...from.captured }, token: from.token });
+    const pinned = (from, address) => {
+      const as = copy(from);
+      as.jar.setCookieSync(`kura_route=${address}; Path=/`, this.base);
+      return as;
     };
+    const judged = async (spec, defaultStatus, as) => {
+      let answer;
+      for (const pause of [0, this.thinkMs, 4 * this.thinkMs]) {
+        await sleep(pause);
+        answer = await this.send(spec, as);
+        if (answer.status > 0 && answer.status < 500) break;
+      }
+      return { replica: answer.replica, status: answer.status, passed: this.#expect(spec, answer, { defaultStatus, vars: answer.vars }), text: excerpt(answer.text, 80) };
+    };
+    this.step += 1;
     const before = [];
-    for (const address of routes) before.push(await checkOn(address));
-    const out = await this.send(logout);
-    const loggedOut = this.#expect(logout, out, { defaultStatus: (s) => s >= 200 && s < 400, vars: out.vars });
+    for (const address of routes) before.push(await judged(check, is200, pinned(this, address)));
+    const current = await judged(check, is200, this);
+    if (!current.passed) return { loggedIn: true, current, replicas: [] };
+    const kept = copy(this);
+    const out = await judged(logout, (s) => s >= 200 && s < 400, this);
     const after = [];
-    for (const address of routes) after.push(await checkOn(address));
+    for (const address of routes) after.push(await judged(check, is200, pinned(kept, address)));
     return {
       loggedIn: true,
-      logout: { request: `${out.method} ${out.path}`, replica: out.replica, status: out.status, passed: loggedOut, text: excerpt(out.text, 80) },
+      current,
+      logout: { request: `${logout.method ?? 'GET'} ${fill(logout.path, { user: this.name, step: this.step, captured: { ...this.captured } })}`, ...out },
       replicas: routes.map((address, index) => ({ address, before: before[index], after: after[index] })),
     };
   }

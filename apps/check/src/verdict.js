@@ -23,29 +23,46 @@ export function verdictOf(modes) {
 
 /**
  * What the logout probe found (VirtualUser.logoutProbe), as `--json` gives it: `effective` true (the check with
- * the credentials from before the logout passes on no replica), false (it still passes on some: `stillIn` names
- * them), or null (not judged: `line` says why); `replicas` each replica's check before and after; `line` in words.
+ * the credentials from just before the logout passes on no replica that answered it), false (it still passes on
+ * some: `stillIn` names them), or null (not judged, which the run reports as exit 2: `line` says why); `replicas`
+ * each replica's check before and after (passed or not, and the status after); `line` in words.
  */
 export function logoutOf(probe) {
-  if (!probe.loggedIn) return { effective: null, line: 'not judged: the probe could not log in' };
+  const said = (answer) => (answer.status === 0 ? 'had no answer in time' : `replica ${answer.replica ?? '-'} answered ${answer.status}${answer.text ? ` "${answer.text}"` : ''}`);
+  if (!probe.loggedIn) return { effective: null, line: `not judged: the probe could not log in${probe.why ? ` (${probe.why.request} answered ${probe.why.status} "${probe.why.body.slice(0, 80)}")` : ''}` };
+  if (!probe.current.passed) {
+    return {
+      effective: null,
+      line: `not judged: the check no longer passed with the probe's own cookies and token just before the logout (${said(probe.current)}): an app that replaces its session id at every request leaves no copy to send again; take logout out of the scenario`,
+    };
+  }
   const { logout } = probe;
   const replicas = probe.replicas.map(({ before, after }) => ({ replica: after.replica ?? before.replica, before: before.passed, after: after.passed, status: after.status }));
-  const said = (answer) => `replica ${answer.replica ?? '-'} answered ${answer.status}${answer.text ? ` "${answer.text}"` : ''}`;
-  if (!logout.passed) return { effective: null, replicas, logout, line: `not judged: the logout, ${logout.request}, ${said(logout)}, not what the scenario's logout expects` };
-  const stillIn = probe.replicas.filter(({ after }) => after.passed);
+  if (!logout.passed) {
+    const csrf = [403, 419, 422].includes(logout.status) ? '; a CSRF token? send it as the other requests do ({cookie:NAME}, or a capture)' : '';
+    return { effective: null, replicas, logout, line: `not judged: the logout, ${logout.request}, ${said(logout)}, not what the scenario's logout expects${csrf}` };
+  }
+  const answered = probe.replicas.filter(({ after }) => after.status > 0 && after.status < 500);
+  const stillIn = answered.filter(({ after }) => after.passed);
   if (stillIn.length > 0) {
     const first = stillIn[0].after;
+    const where = stillIn.length === replicas.length ? 'the cookie or token itself (a signed one, as JWT and cookie-session keep it), or every replica\'s copy of it' : "those replicas' copies of it (a cache)";
     return {
       effective: false,
       stillIn: stillIn.map(({ after }) => after.replica),
       replicas,
       logout,
-      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)}): the session lives on in ${stillIn.length === replicas.length ? 'the cookie or token itself (a signed one, as JWT and cookie-session keep it) or' : ''} those replicas' copies, and whoever holds a copy of it (a stolen cookie) stays logged in`,
+      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from just before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)}): the session lives on in ${where}, and whoever holds a copy of the cookie (a stolen one) stays logged in`,
     };
   }
-  if (!probe.replicas.some(({ before }) => before.passed)) {
-    return { effective: null, replicas, logout, line: 'not judged: before the logout, the check passed on no replica when sent to each (the session lives in one replica, and that one was replaced?)' };
+  if (answered.length === 0) {
+    return { effective: null, replicas, logout, line: `not judged: after the logout no replica answered the check with a status below 500 (${said(probe.replicas[0].after)})` };
   }
-  const held = probe.replicas.filter(({ before }) => before.passed).length;
-  return { effective: true, replicas, logout, line: `effective: after ${logout.request}, the check sent with the cookies and token from before it passed on none of ${replicas.length} replicas (it passed on ${held} before)` };
+  const unanswered = replicas.length - answered.length;
+  return {
+    effective: true,
+    replicas,
+    logout,
+    line: `effective: after ${logout.request}, the check sent with the cookies and token from just before it passed on none of ${answered.length} replicas${unanswered ? ` (${unanswered} gave no answer below 500)` : ''}`,
+  };
 }

@@ -77,11 +77,11 @@ describe('the verdict, from the failures seen per balancer and phase', () => {
 describe('the logout, from what the check answered on each replica before and after it', () => {
   const answer = (replica, passed, status = passed ? 200 : 401) => ({ replica, status, passed, text: passed ? '{"user":"logout-x"}' : '{"error":"no session"}' });
   const logout = { request: 'POST /logout', replica: 1, status: 204, passed: true, text: '' };
-  const probe = (pairs) => ({ loggedIn: true, logout, replicas: pairs.map(([before, after], i) => ({ address: `127.0.0.${11 + i}:80`, before: answer(i + 1, before), after: answer(i + 1, after) })) });
+  const probe = (pairs) => ({ loggedIn: true, current: answer(1, true), logout, replicas: pairs.map(([before, after], i) => ({ address: `127.0.0.${11 + i}:80`, before: answer(i + 1, before), after: typeof after === 'number' ? answer(i + 1, false, after) : answer(i + 1, after) })) });
 
-  it('is effective when the credentials from before it pass nowhere (sessions shared, or in the one replica that ended it)', () => {
-    expect(logoutOf(probe([[true, false], [true, false], [true, false]]))).toMatchObject({ effective: true, line: 'effective: after POST /logout, the check sent with the cookies and token from before it passed on none of 3 replicas (it passed on 3 before)' });
-    expect(logoutOf(probe([[false, false], [true, false], [false, false]]))).toMatchObject({ effective: true });
+  it('is effective when the credentials from just before it pass nowhere (sessions shared, or in the one replica that ended it)', () => {
+    expect(logoutOf(probe([[true, false], [true, false], [true, false]]))).toMatchObject({ effective: true, line: 'effective: after POST /logout, the check sent with the cookies and token from just before it passed on none of 3 replicas' });
+    expect(logoutOf(probe([[false, false], [true, false], [false, 503]]))).toMatchObject({ effective: true, line: expect.stringContaining('passed on none of 2 replicas (1 gave no answer below 500)') });
   });
 
   it('is not effective where they still pass, on every replica (the session in the cookie) or on some (copies in replicas)', () => {
@@ -91,15 +91,16 @@ describe('the logout, from what the check answered on each replica before and af
     const some = logoutOf(probe([[true, false], [true, true], [true, false]]));
     expect(some).toMatchObject({ effective: false, stillIn: [2] });
     expect(some.line).toContain("still passed on 1 of 3 replicas (replica 2 answered 200");
-    expect(some.line).not.toContain('the cookie or token itself');
+    expect(some.line).toContain("those replicas' copies of it (a cache)");
   });
 
-  it('is not judged when the probe could not log in, the logout failed, or the check passed nowhere even before', () => {
+  it('is not judged when the probe could not log in, its own check failed just before the logout, the logout failed, or no replica answered after it', () => {
     expect(logoutOf({ loggedIn: false })).toEqual({ effective: null, line: 'not judged: the probe could not log in' });
+    expect(logoutOf({ ...probe([[true, true]]), current: answer(1, false) })).toMatchObject({ effective: null, line: expect.stringContaining('an app that replaces its session id at every request') });
     expect(logoutOf({ ...probe([[true, true]]), logout: { ...logout, status: 403, passed: false, text: 'CSRF' } })).toMatchObject({
       effective: null,
-      line: 'not judged: the logout, POST /logout, replica 1 answered 403 "CSRF", not what the scenario\'s logout expects',
+      line: 'not judged: the logout, POST /logout, replica 1 answered 403 "CSRF", not what the scenario\'s logout expects; a CSRF token? send it as the other requests do ({cookie:NAME}, or a capture)',
     });
-    expect(logoutOf(probe([[false, false], [false, false]]))).toMatchObject({ effective: null });
+    expect(logoutOf(probe([[true, 502], [true, 0]]))).toMatchObject({ effective: null });
   });
 });
