@@ -193,6 +193,36 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect((await sut.read(plain, Date.now()))?.indexed).toBeUndefined();
     });
 
+    it('writes the note of the user index alone: a change saved since the read keeps its cookie and expiry', async () => {
+      const id = newConnectId();
+      const written = connectSession({ user: 'ada' });
+      await sut.replace(id, written);
+      const later = { ...change({ remember: true }), cookie: '{"originalMaxAge":2592000000}', expiresAtMs: Date.now() + 20 * HOUR };
+      await sut.update(id, written.generation, later, Date.now());
+
+      expect(await sut.noteIndexed(id, written.generation, '-:ada', Date.now())).toBe(true);
+
+      expect(await sut.read(id, Date.now())).toMatchObject({ indexed: '-:ada', cookie: later.cookie, expiresAtMs: later.expiresAtMs, generation: written.generation });
+      expect(await dataOf(id)).toEqual({ user: 'ada', remember: true });
+    });
+
+    it('writes no note on a session written whole again, deleted, expired or never written', async () => {
+      const id = newConnectId();
+      const expiresAtMs = Date.now() + HOUR;
+      const first = connectSession({ user: 'ada' }, { expiresAtMs });
+      await sut.replace(id, first);
+
+      expect(await sut.noteIndexed(id, first.generation, '-:ada', expiresAtMs)).toBe(false);
+      const second = connectSession({ user: 'bob' });
+      await sut.replace(id, second);
+      expect(await sut.noteIndexed(id, first.generation, '-:ada', Date.now())).toBe(false);
+      expect((await sut.read(id, Date.now()))?.indexed).toBeUndefined();
+      await sut.delete(id, Date.now());
+      expect(await sut.noteIndexed(id, second.generation, '-:bob', Date.now())).toBe(false);
+      expect(await sut.noteIndexed(newConnectId(), second.generation, '-:bob', Date.now())).toBe(false);
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+
     it('moves the expiry and the cookie without touching the data', async () => {
       const id = newConnectId();
       const { generation } = connectSession({});

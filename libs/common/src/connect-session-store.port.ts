@@ -44,6 +44,21 @@ export interface ConnectSessionStore {
    * Removing an entry that is not there is not an error. Safe to retry.
    */
   removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void>;
+  /**
+   * Writes `note` as the live session `id`'s `indexed` note, and nothing else (its cookie, expiry and data stay as
+   * they are, whatever was saved since it was read), if it still is of `generation` and not expired by `now`.
+   * False when it is not (nothing written).
+   */
+  noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean>;
+}
+
+/**
+ * An adapter's `addToUserIndex` refused because the index holds as much as the storage keeps in one place (a
+ * DynamoDB item's 400 KB): KuraStore prunes the index and tries again. Any other failure is a
+ * `StoreUnavailableError`.
+ */
+export class UserIndexFullError extends Error {
+  override readonly name = 'UserIndexFullError';
 }
 
 /** One entry of a user index: a session's item key, and when the entry was added (epoch ms). */

@@ -8,6 +8,7 @@ export {
   DELETED_SESSION_MARK_MS,
   userIndexMember,
   userIndexEntryOf,
+  UserIndexFullError,
 } from './connect-session-store.port.js';
 export type { SessionRecord, SessionUser } from './session-record.js';
 export { type SessionStore, type SessionExtension, type RegisterEntry, type RegisterOutcome, type EndOptions, type EndedSession, registerOutcome } from './session-store.port.js';

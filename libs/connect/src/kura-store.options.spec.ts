@@ -2,7 +2,9 @@ import { KuraStoreOptionsError, resolveKuraStoreOptions } from './kura-store.opt
 
 const connection = { region: 'eu-west-1' };
 const nothing = async (): Promise<undefined> => undefined;
-const adapter = { read: nothing, replace: nothing, update: async () => false, delete: nothing, addToUserIndex: async () => 1, userIndex: async () => [], removeFromUserIndex: nothing };
+/** An adapter of the port as it was before user indexes. */
+const earlierAdapter = { read: nothing, replace: nothing, update: async (): Promise<boolean> => false, delete: nothing };
+const adapter = { read: nothing, replace: nothing, update: async (): Promise<boolean> => false, delete: nothing, addToUserIndex: async () => 1, userIndex: async () => [], removeFromUserIndex: nothing, noteIndexed: async () => true };
 const problemsOf = (options: unknown): readonly string[] => {
   try {
     resolveKuraStoreOptions(options as never);
@@ -80,12 +82,17 @@ describe('resolveKuraStoreOptions', () => {
     [
       'an adapter that is no ConnectSessionStore',
       { adapter: { read: nothing } },
-      'adapter must be a ConnectSessionStore (read, replace, update, delete, addToUserIndex, userIndex, removeFromUserIndex), such as RedisConnectSessionStore from @kura/redis; it has no replace, update, delete, addToUserIndex, userIndex, removeFromUserIndex',
+      'adapter must be a ConnectSessionStore (read, replace, update, delete), such as RedisConnectSessionStore from @kura/redis; it has no replace, update, delete',
     ],
     ['a table name with an adapter', { adapter, tableName: 'sessions' }, 'tableName configures DynamoDB and does not go with adapter: configure the adapter itself'],
     ['consistentRead with an adapter', { adapter, consistentRead: false }, 'consistentRead configures DynamoDB and does not go with adapter: configure the adapter itself'],
     ['a client that is no DynamoDBClient', { client: {} }, 'client must be a DynamoDBClient from @aws-sdk/client-dynamodb'],
     ['a clock without now()', { connection, clock: {} }, 'clock must have a now() method'],
+    [
+      'userOf with an adapter written to the port before user indexes',
+      { adapter: earlierAdapter, userOf: () => 'ada' },
+      'userOf needs an adapter that keeps user indexes (addToUserIndex, userIndex, removeFromUserIndex, noteIndexed, and the indexed note on sessions: the connect store contract); this one has no addToUserIndex, userIndex, removeFromUserIndex, noteIndexed',
+    ],
     ['a userOf that is not a function', { connection, userOf: 'user' }, "userOf must be a function of the session giving its user's id, e.g. (session) => session.user"],
   ])('refuses %s', (_case, options, problem) => {
     expect(problemsOf(options)).toEqual([problem]);

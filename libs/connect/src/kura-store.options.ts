@@ -148,7 +148,9 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   };
 }
 
-const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex'] as const;
+const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete'] as const;
+/** What the user index (`userOf`) needs of an adapter besides: one written to the port before it has none. */
+const INDEX_METHODS = ['addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
 
 function adapterProblems(options: KuraStoreOptions): string[] {
   const problems: string[] = [];
@@ -156,6 +158,10 @@ function adapterProblems(options: KuraStoreOptions): string[] {
   const missing = ADAPTER_METHODS.filter((method) => typeof adapter?.[method] !== 'function');
   if (missing.length > 0) {
     problems.push(`adapter must be a ConnectSessionStore (${ADAPTER_METHODS.join(', ')}), such as RedisConnectSessionStore from @kura/redis; it has no ${missing.join(', ')}`);
+  }
+  const missingIndex = INDEX_METHODS.filter((method) => typeof adapter?.[method] !== 'function');
+  if (options.userOf !== undefined && missing.length === 0 && missingIndex.length > 0) {
+    problems.push(`userOf needs an adapter that keeps user indexes (${INDEX_METHODS.join(', ')}, and the indexed note on sessions: the connect store contract); this one has no ${missingIndex.join(', ')}`);
   }
   for (const name of ['tableName', 'consistentRead'] as const) {
     if (options[name] !== undefined) problems.push(`${name} configures DynamoDB and does not go with adapter: configure the adapter itself`);

@@ -256,7 +256,8 @@ export class KuraStore extends EventEmitter {
   private async catchUp(items: ConnectSessionStore, user: string, id: string, item: ConnectSessionItem): Promise<void> {
     const now = this.clock.now();
     await this.users!.add(items, user, id, item.absoluteExpiresAtMs, now);
-    await items.update(id, item.generation, { set: new Map(), remove: [], cookie: item.cookie, expiresAtMs: item.expiresAtMs, indexed: indexNote(user, item.absoluteExpiresAtMs) }, now);
+    // The note alone: a save that landed since this read keeps its cookie and expiry.
+    await items.noteIndexed(id, item.generation, indexNote(user, item.absoluteExpiresAtMs), now);
   }
 
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */

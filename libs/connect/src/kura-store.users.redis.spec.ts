@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ManualClock } from '@kura/common';
+import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
 import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
 import { redisServerMissing, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
@@ -8,7 +8,8 @@ import { MAX_SESSIONS_PER_USER, userIndexKeyOf } from './user-sessions.js';
 
 /**
  * KuraStore's user index on a redis-server of its own, for what is quicker to show there than on DynamoDB Local
- * (kura-store.users.spec): the cap of a user's sessions, which takes a thousand logins.
+ * (kura-store.users.spec): the cap of a user's sessions, which takes a thousand logins, and the cases a second
+ * review found (2026-12-04), each failing on the code before it.
  */
 const missing = redisServerMissing();
 if (missing) console.warn(`SKIPPING KuraStore's user index on Redis: ${missing}`);
@@ -18,6 +19,35 @@ const clock = new ManualClock(Date.now());
 const userOf = (session: Record<string, unknown>) => session.user;
 const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** The adapter with every call counted, and any call replaced. */
+function wrap(inner: ConnectSessionStore, over: Partial<ConnectSessionStore> = {}) {
+  const calls: Record<string, number> = {};
+  const names = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+  const adapter = Object.fromEntries(
+    names.map((name) => [
+      name,
+      (...args: unknown[]) => {
+        calls[name] = (calls[name] ?? 0) + 1;
+        return ((over[name] ?? inner[name]) as (...a: unknown[]) => unknown).apply(inner, args);
+      },
+    ]),
+  ) as unknown as ConnectSessionStore;
+  return { adapter, calls, reset: () => Object.keys(calls).forEach((key) => delete calls[key]) };
+}
+/** A thousand logins of `user`, a hundred at a time, each hundred a millisecond after the one before. */
+async function thousandLogins(store: KuraStore, user: string): Promise<string[]> {
+  const sids: string[] = [];
+  for (let start = 0; start < MAX_SESSIONS_PER_USER; start += 100) {
+    const batch = Array.from({ length: 100 }, () => newSid());
+    sids.push(...batch);
+    await Promise.all(batch.map((sid) => store.set(sid, sessionFor({ user }))));
+    clock.advance(1);
+  }
+  return sids;
+}
 const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), path: '/' }, ...data });
 
 describeWithRedis('KuraStore: every session of a user, on Redis', () => {
@@ -37,26 +67,98 @@ describeWithRedis('KuraStore: every session of a user, on Redis', () => {
     await server?.stop();
   });
 
-  it(`keeps at most ${MAX_SESSIONS_PER_USER} sessions of a user: a login past that ends the oldest`, async () => {
+  it(`keeps at most ${MAX_SESSIONS_PER_USER} sessions of a user: a login past that ends the oldest, down to 900, so the next logins read nothing more`, async () => {
+    const counted = wrap(adapter);
+    const store = new KuraStore({ adapter: counted.adapter, clock, userOf });
     const user = newUser();
-    const sids: string[] = [];
-    for (let start = 0; start < MAX_SESSIONS_PER_USER; start += 100) {
-      const batch = Array.from({ length: 100 }, () => newSid());
-      sids.push(...batch);
-      await Promise.all(batch.map((sid) => sut.set(sid, sessionFor({ user }))));
-      clock.advance(1); // each hundred logged in a millisecond after the one before
-    }
+    const sids = await thousandLogins(store, user);
 
     const latest = newSid();
-    await sut.set(latest, sessionFor({ user }));
+    await store.set(latest, sessionFor({ user }));
 
     const indexed = new Set((await adapter.userIndex(userIndexKeyOf(user))).map((entry) => entry.id));
-    expect(indexed.size).toBe(MAX_SESSIONS_PER_USER);
+    expect(indexed.size).toBe(900);
     expect(indexed.has(itemKeyOf(latest))).toBe(true);
-    const ended = (await Promise.all(sids.map((sid) => sut.get(sid)))).filter((session) => session === null);
-    expect(ended).toHaveLength(1);
+    const ended = (await Promise.all(sids.map((sid) => sut.get(sid)))).map((session) => session === null);
+    // 101 ended, the oldest: the first hundred, and one of the hundred logged in a millisecond later.
+    expect(ended.filter(Boolean)).toHaveLength(101);
+    expect(ended.slice(0, 100).every(Boolean)).toBe(true);
+    expect(ended.slice(200).some(Boolean)).toBe(false);
     expect(await sut.get(latest)).not.toBeNull();
-    // The one ended was among the first hundred.
-    expect((await Promise.all(sids.slice(0, 100).map((sid) => sut.get(sid)))).filter((session) => session === null)).toHaveLength(1);
+    // Found by a review: every login past the cap read all 1000 sessions again.
+    for (let login = 0; login < 3; login += 1) {
+      counted.reset();
+      await store.set(newSid(), sessionFor({ user }));
+      expect(counted.calls.read ?? 0).toBe(0);
+    }
+  }, 60_000);
+
+  // Found by a review: the cap counted, and ended, a session another user had taken over within the hour.
+  it("never ends another user's session at the cap", async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const shared = newSid();
+    await sut.set(shared, sessionFor({ user: ada }));
+    clock.advance(1);
+    await sut.set(shared, { ...(await sut.get(shared))!, user: bob });
+    await thousandLogins(sut, ada);
+
+    expect(await sut.get(shared)).toMatchObject({ user: bob });
+  }, 60_000);
+
+  // Found by a review: the catch-up wrote the cookie and expiry its read had found, over a save that landed meanwhile.
+  it('keeps what a concurrent save wrote when a session read without its note joins its index', async () => {
+    const legacy = new KuraStore({ adapter, clock });
+    const user = newUser();
+    const sid = newSid();
+    await legacy.set(sid, sessionFor({ user }, 30 * MINUTE));
+    clock.advance(25 * MINUTE);
+    const other = new KuraStore({ adapter, clock, userOf });
+    let concurrent: (() => Promise<void>) | undefined = async () => {
+      const session = (await other.get(sid))!;
+      await other.set(sid, { ...session, cookie: { ...(session.cookie as object), originalMaxAge: 30 * DAY, expires: new Date(clock.now() + 30 * DAY).toISOString() }, remember: true });
+    };
+    // This replica's index write takes longer than the other request, which saves meanwhile.
+    const slow = wrap(adapter, {
+      addToUserIndex: async (...args) => {
+        const run = concurrent;
+        concurrent = undefined;
+        if (run) await run();
+        return adapter.addToUserIndex(...args);
+      },
+    });
+
+    await new KuraStore({ adapter: slow.adapter, clock, userOf }).get(sid);
+
+    const stored = (await adapter.read(itemKeyOf(sid), clock.now()))!;
+    expect(stored.data.get('remember')).toBe('true');
+    expect(JSON.parse(stored.cookie!).originalMaxAge).toBe(30 * DAY);
+    expect(stored.expiresAtMs).toBeGreaterThan(clock.now() + HOUR);
+  });
+
+  // Found by a review: any failure to add (a timeout) made the login read every session of the user first.
+  it('reports an index write that timed out as it is, without reading the user\'s sessions', async () => {
+    const user = newUser();
+    for (let index = 0; index < 100; index++) await sut.set(newSid(), sessionFor({ user }));
+    const flaky = wrap(adapter, { addToUserIndex: () => Promise.reject(new StoreUnavailableError('connect.index', { retryAfterSeconds: 1, reason: 'timed out' })) });
+
+    await expect(new KuraStore({ adapter: flaky.adapter, clock, userOf }).set(newSid(), sessionFor({ user }))).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(flaky.calls.read ?? 0).toBe(0);
+  });
+
+  // Found by a review: a session on which one replica's userOf throws counted as someone else's, and a listing there
+  // pruned its entry, though another replica's userOf reads it as the user's.
+  it("keeps the entry of a session another replica's userOf throws on", async () => {
+    const user = newUser();
+    const next = new KuraStore({ adapter, clock, userOf: (session) => (session.user as { id?: string } | undefined)?.id });
+    const previous = new KuraStore({ adapter, clock, userOf });
+    const sid = newSid();
+    await next.set(sid, sessionFor({ user: { id: user } }, 3 * HOUR));
+    clock.advance(HOUR + 1000);
+
+    await previous.sessionsOf(user);
+
+    expect(await next.destroySessionsOf(user)).toBe(1);
+    expect(await next.get(sid)).toBeNull();
   });
 });

@@ -283,6 +283,7 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
       delete: (...args) => adapter.delete(...args),
       userIndex: (...args) => adapter.userIndex(...args),
       removeFromUserIndex: (...args) => adapter.removeFromUserIndex(...args),
+      noteIndexed: (...args) => adapter.noteIndexed(...args),
       addToUserIndex: () => Promise.reject(new StoreUnavailableError('connect.index', { retryAfterSeconds: 1, reason: 'test' })),
     };
     const store = new KuraStore({ adapter: failing, clock, userOf });

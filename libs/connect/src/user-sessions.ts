@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry } from '@kura/common';
+import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry, UserIndexFullError } from '@kura/common';
 import { fromDocument } from './session-document.js';
 
 /** Who a session belongs to, as the app says (`KuraStore`'s `userOf` option). */
@@ -56,10 +56,12 @@ const YOUNG_MS = DELETED_SESSION_MARK_MS;
 const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
 /**
- * The most sessions a user keeps at once (and entries an index holds after a prune): a login past it ends the
- * user's oldest sessions. 1000 entries are about 57 KB, far below DynamoDB's 400 KB item.
+ * The most sessions a user keeps at once: a login that finds more entries than this ends the user's oldest
+ * sessions, down to {@link TRIM_TO} (so the next hundred logins read nothing more). 1000 entries are about 57 KB,
+ * far below DynamoDB's 400 KB item.
  */
 export const MAX_SESSIONS_PER_USER = 1000;
+const TRIM_TO = 900;
 /** Storage calls at once when a user's sessions are read or ended. */
 const CALLS_AT_ONCE = 16;
 
@@ -72,7 +74,11 @@ interface Indexed {
   /** The session as read, when it is live. */
   readonly session: Record<string, unknown> | undefined;
   readonly expiresAtMs: number;
-  /** Live, and the user's by `userOf`. */
+  /**
+   * Whose the session is: `mine` (live, the user's by `userOf`), `other` (live, another user's), `gone`, or
+   * `unknown` (`userOf` threw on it: another replica's `userOf` may not, so its entries stay).
+   */
+  readonly owner: 'mine' | 'other' | 'gone' | 'unknown';
   readonly mine: boolean;
 }
 
@@ -106,10 +112,9 @@ export class UserSessions {
     try {
       count = await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
     } catch (error) {
-      // An outage fails the prune too, and the first error is the one to report.
-      await this.prune(items, userId, await this.indexed(items, userId, now), now).catch(() => {
-        throw error;
-      });
+      // Only an index too large for the storage is pruned and tried again; an outage is reported as it is.
+      if (!(error instanceof UserIndexFullError)) throw error;
+      await this.prune(items, userId, await this.indexed(items, userId, now), now);
       count = await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
     }
     if (count > MAX_SESSIONS_PER_USER) await this.cap(items, userId, id, now);
@@ -117,16 +122,15 @@ export class UserSessions {
   }
 
   /**
-   * Prunes the index, then ends the user's oldest sessions (by their newest entry) until it holds at most
-   * {@link MAX_SESSIONS_PER_USER}, never the one being added (`keep`).
+   * Prunes the index, then, if the user has more than {@link MAX_SESSIONS_PER_USER} live sessions, ends the oldest
+   * (by their newest entry) down to {@link TRIM_TO}: only the user's own, never the one being added (`keep`).
    */
   private async cap(items: ConnectSessionStore, userId: string, keep: string, now: number): Promise<void> {
     const indexed = await this.indexed(items, userId, now);
-    const stale = await this.prune(items, userId, indexed, now);
-    const left = indexed.filter((session) => session.entries.some((entry) => !stale.has(entry)));
-    const over = left.length - MAX_SESSIONS_PER_USER;
-    if (over <= 0) return;
-    const oldest = left.filter((session) => session.id !== keep).sort((a, b) => a.newestMs - b.newestMs).slice(0, over);
+    await this.prune(items, userId, indexed, now);
+    const mine = indexed.filter((session) => session.owner === 'mine' && session.id !== keep);
+    if (mine.length + 1 <= MAX_SESSIONS_PER_USER) return;
+    const oldest = mine.sort((a, b) => a.newestMs - b.newestMs).slice(0, mine.length + 1 - TRIM_TO);
     await eachAtMost(CALLS_AT_ONCE, oldest, (session) => items.delete(session.id, now));
     await items.removeFromUserIndex(userIndexKeyOf(userId), oldest.flatMap((session) => session.entries));
   }
@@ -175,16 +179,17 @@ export class UserSessions {
       const item = await items.read(id, now);
       const session = item && fromDocument(item);
       const newestMs = Math.max(...entries.map((entry) => entry.addedAtMs));
-      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, mine: session !== undefined && this.belongsTo(session, userId) };
+      const owner = session === undefined ? 'gone' : this.ownerOf(session, userId);
+      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, owner, mine: owner === 'mine' };
     });
   }
 
-  /** Whether a session is the user's; a `userOf` that throws on it says no (the session is still ended with the rest). */
-  private belongsTo(session: Record<string, unknown>, userId: string): boolean {
+  /** Whose a live session is; `unknown` when `userOf` throws on it (it is not listed, and is still ended with the rest). */
+  private ownerOf(session: Record<string, unknown>, userId: string): 'mine' | 'other' | 'unknown' {
     try {
-      return this.userOfSession(session) === userId;
+      return this.userOfSession(session) === userId ? 'mine' : 'other';
     } catch {
-      return false;
+      return 'unknown';
     }
   }
 
@@ -193,7 +198,11 @@ export class UserSessions {
    * entry repeats; resolves to those entries.
    */
   private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<Set<UserIndexEntry>> {
-    const stale = indexed.flatMap((session) => session.entries.filter((entry) => entry.addedAtMs < now - YOUNG_MS && (!session.mine || entry.addedAtMs < session.newestMs)));
+    const stale = indexed.flatMap((session) =>
+      session.entries.filter(
+        (entry) => entry.addedAtMs < now - YOUNG_MS && (session.owner === 'gone' || session.owner === 'other' || entry.addedAtMs < session.newestMs),
+      ),
+    );
     await items.removeFromUserIndex(userIndexKeyOf(userId), stale);
     return new Set(stale);
   }

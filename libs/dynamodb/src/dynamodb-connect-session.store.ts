@@ -12,6 +12,7 @@ import {
   DELETED_SESSION_MARK_MS,
   type UserIndexEntry,
   userIndexEntryOf,
+  UserIndexFullError,
   userIndexMember,
 } from '@kura/common';
 import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
@@ -38,7 +39,15 @@ export interface DynamoDbConnectSessionStoreOptions {
 const CHANGES_PER_CALL = 100;
 const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
 /** Attribute names, all through placeholders (`data` is a DynamoDB reserved word); DynamoDB refuses unused ones. */
-const NAMES = { '#data': 'data', '#cookie': 'cookie', '#exp': CONNECT_SESSION_TTL_ATTRIBUTE, '#expMs': 'expiresAtMs', '#gen': 'generation' } as const;
+const NAMES = {
+  '#data': 'data',
+  '#cookie': 'cookie',
+  '#exp': CONNECT_SESSION_TTL_ATTRIBUTE,
+  '#expMs': 'expiresAtMs',
+  '#gen': 'generation',
+  '#absMs': 'absoluteExpiresAtMs',
+  '#ix': 'indexed',
+} as const;
 
 /**
  * A user index's item key: `user:` and the key KuraStore gives, which no session's item key (base64url, no colon)
@@ -153,7 +162,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: { id: { S: id } },
-          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen',
+          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen, #absMs, #ix',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: { ':exp': { N: String(Math.ceil((now + DELETED_SESSION_MARK_MS) / 1000)) } },
           ...CAPACITY,
@@ -195,6 +204,29 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       }
       return result.Attributes?.sessions?.SS?.length ?? 1;
     } catch (error) {
+      if (error instanceof Error && error.name === 'ValidationException' && /maximum allowed size/i.test(error.message)) {
+        throw new UserIndexFullError(`the user index ${user} holds as much as one DynamoDB item can (400 KB)`, { cause: error });
+      }
+      throw storeUnavailable('connect.index', error, this.table, this.wording);
+    }
+  }
+
+  async noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { id: { S: id } },
+          UpdateExpression: 'SET #ix = :ix',
+          ConditionExpression: '#gen = :gen AND #expMs > :now',
+          ExpressionAttributeNames: { '#ix': NAMES['#ix'], '#gen': NAMES['#gen'], '#expMs': NAMES['#expMs'] },
+          ExpressionAttributeValues: { ':ix': { S: note }, ':gen': { S: generation }, ':now': { N: String(now) } },
+          ...CAPACITY,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
       throw storeUnavailable('connect.index', error, this.table, this.wording);
     }
   }

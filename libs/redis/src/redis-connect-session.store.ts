@@ -86,6 +86,16 @@ elseif expiry == -2 or (expiry >= 0 and expiry < tonumber(ARGV[2])) then redis.c
 return redis.call('SCARD', KEYS[1])`);
 
 /**
+ * Writes the note of the user index a session joined, and nothing else, on the live session of a generation. KEYS:
+ * session. ARGV: now, generation, note. Returns 1 when written, 0 otherwise.
+ */
+const NOTE_INDEXED = new RedisScript(`
+local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}')
+if held[1] ~= ARGV[2] or not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
+redis.call('HSET', KEYS[1], '${INDEXED}', ARGV[3])
+return 1`);
+
+/**
  * express-session and @fastify/session sessions in Redis for `@kura/connect`'s KuraStore (`new KuraStore({
  * adapter: new RedisConnectSessionStore(client) })`): one hash per session at `<prefix>connect:{<SHA-256 of the
  * session id>}`, a field per top-level session key (JSON), so a save writes only the keys it changed.
@@ -179,6 +189,14 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (entries.length === 0) return;
     try {
       await this.redis.sendCommand(['SREM', this.keys.connectUser(user), ...entries.map(userIndexMember)]);
+    } catch (error) {
+      throw storeUnavailable('connect.index', error);
+    }
+  }
+
+  async noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean> {
+    try {
+      return Number(await NOTE_INDEXED.run(this.redis, [this.keys.connect(id)], [now, generation, note])) === 1;
     } catch (error) {
       throw storeUnavailable('connect.index', error);
     }
