@@ -307,10 +307,15 @@ export class KuraStore extends EventEmitter {
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
-      const written: ConnectSessionItem = { ...toDocument(session, NOT_DATA), expiresAtMs, ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }), generation: randomUUID() };
-      checkSize(written);
       const user = this.users?.userOfSession(session);
-      if (user !== undefined) (written as { indexed?: string }).indexed = indexNote(user, absoluteExpiresAtMs);
+      const written: ConnectSessionItem = {
+        ...toDocument(session, NOT_DATA),
+        expiresAtMs,
+        ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
+        ...(user === undefined ? {} : { indexed: indexNote(user, absoluteExpiresAtMs) }),
+        generation: randomUUID(),
+      };
+      checkSize(written);
       return this.onStorage(async (items) => {
         // The user's index first: a session is never live with a user whose index does not name it.
         if (user !== undefined) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);

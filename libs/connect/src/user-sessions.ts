@@ -65,7 +65,6 @@ const TRIM_TO = 900;
 /** Storage calls at once when a user's sessions are read or ended. */
 const CALLS_AT_ONCE = 16;
 
-
 /** A session an index names: its entries, and what a read found. */
 interface Indexed {
   readonly id: string;
@@ -193,18 +192,14 @@ export class UserSessions {
     }
   }
 
-  /**
-   * Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer
-   * entry repeats; resolves to those entries.
-   */
-  private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<Set<UserIndexEntry>> {
+  /** Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer entry repeats. */
+  private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<void> {
     const stale = indexed.flatMap((session) =>
       session.entries.filter(
         (entry) => entry.addedAtMs < now - YOUNG_MS && (session.owner === 'gone' || session.owner === 'other' || entry.addedAtMs < session.newestMs),
       ),
     );
     await items.removeFromUserIndex(userIndexKeyOf(userId), stale);
-    return new Set(stale);
   }
 }
 
