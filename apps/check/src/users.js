@@ -320,7 +320,7 @@ export class VirtualUser {
    * the credentials it keeps are the latest (an app may renew them); keeps a copy of them; logs out; then sends the
    * check to each replica again with a copy of what it kept, as someone holding a copy of the cookie would.
    * A 5xx or no answer is sent again, twice, as in a step. Returns `{ loggedIn, current, logout, replicas }`, each
-   * answer `{ replica, status, passed, text }` (see logoutOf).
+   * answer `{ request, replica, status, passed, text }` (see logoutOf).
    */
   async logoutProbe(routes) {
     await this.setup();
@@ -340,7 +340,7 @@ export class VirtualUser {
         answer = await this.send(spec, as);
         if (answer.status > 0 && answer.status < 500) break;
       }
-      return { replica: answer.replica, status: answer.status, passed: this.#expect(spec, answer, { defaultStatus, vars: answer.vars }), text: excerpt(answer.text, 80) };
+      return { request: `${answer.method} ${answer.path}`, replica: answer.replica, status: answer.status, passed: this.#expect(spec, answer, { defaultStatus, vars: answer.vars }), text: excerpt(answer.text, 80) };
     };
     this.step += 1;
     const before = [];
@@ -354,7 +354,7 @@ export class VirtualUser {
     return {
       loggedIn: true,
       current,
-      logout: { request: `${logout.method ?? 'GET'} ${fill(logout.path, { user: this.name, step: this.step, captured: { ...this.captured } })}`, ...out },
+      logout: out,
       replicas: routes.map((address, index) => ({ address, before: before[index], after: after[index] })),
     };
   }

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry, UserIndexFullError } from '@kura/common';
+import pLimit from 'p-limit';
 import { fromDocument } from './session-document.js';
 
 /** Who a session belongs to, as the app says (`KuraStore`'s `userOf` option). */
@@ -78,7 +79,6 @@ interface Indexed {
    * `unknown` (`userOf` threw on it: another replica's `userOf` may not, so its entries stay).
    */
   readonly owner: 'mine' | 'other' | 'gone' | 'unknown';
-  readonly mine: boolean;
 }
 
 /**
@@ -130,7 +130,7 @@ export class UserSessions {
     const mine = indexed.filter((session) => session.owner === 'mine' && session.id !== keep);
     if (mine.length + 1 <= MAX_SESSIONS_PER_USER) return;
     const oldest = mine.sort((a, b) => a.newestMs - b.newestMs).slice(0, mine.length + 1 - TRIM_TO);
-    await eachAtMost(CALLS_AT_ONCE, oldest, (session) => items.delete(session.id, now));
+    await pLimit(CALLS_AT_ONCE).map(oldest, (session) => items.delete(session.id, now));
     await items.removeFromUserIndex(userIndexKeyOf(userId), oldest.flatMap((session) => session.entries));
   }
 
@@ -139,7 +139,7 @@ export class UserSessions {
     const indexed = await this.indexed(items, userId, now);
     await this.prune(items, userId, indexed, now);
     return indexed
-      .filter((entry) => entry.mine)
+      .filter((entry) => entry.owner === 'mine')
       .sort((a, b) => b.newestMs - a.newestMs)
       .map((entry) => ({ handle: handleOf(entry.id), current: entry.id === currentId, expiresAt: new Date(entry.expiresAtMs), session: entry.session! }));
   }
@@ -151,15 +151,15 @@ export class UserSessions {
    */
   async destroyAll(items: ConnectSessionStore, userId: string, exceptId: string | undefined, now: number): Promise<number> {
     const targets = (await this.indexed(items, userId, now)).filter((entry) => entry.id !== exceptId);
-    await eachAtMost(CALLS_AT_ONCE, targets, (entry) => items.delete(entry.id, now));
+    await pLimit(CALLS_AT_ONCE).map(targets, (entry) => items.delete(entry.id, now));
     await items.removeFromUserIndex(userIndexKeyOf(userId), targets.flatMap((entry) => entry.entries));
-    return targets.filter((entry) => entry.mine).length;
+    return targets.filter((entry) => entry.owner === 'mine').length;
   }
 
   /** Ends the user's live session of `handle`; false when the user has none of that handle (nothing is written). */
   async destroyOne(items: ConnectSessionStore, userId: string, handle: string, now: number): Promise<boolean> {
     const [target] = await this.indexed(items, userId, now, (id) => handleOf(id) === handle);
-    if (!target?.mine) return false;
+    if (target?.owner !== 'mine') return false;
     await items.delete(target.id, now);
     await items.removeFromUserIndex(userIndexKeyOf(userId), target.entries);
     return true;
@@ -174,12 +174,12 @@ export class UserSessions {
       if (entries) entries.push(entry);
       else byId.set(entry.id, [entry]);
     }
-    return eachAtMost(CALLS_AT_ONCE, [...byId], async ([id, entries]) => {
+    return pLimit(CALLS_AT_ONCE).map([...byId], async ([id, entries]) => {
       const item = await items.read(id, now);
       const session = item && fromDocument(item);
       const newestMs = Math.max(...entries.map((entry) => entry.addedAtMs));
       const owner = session === undefined ? 'gone' : this.ownerOf(session, userId);
-      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, owner, mine: owner === 'mine' };
+      return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, owner };
     });
   }
 
@@ -203,16 +203,3 @@ export class UserSessions {
   }
 }
 
-/** `work` on every item, at most `limit` at a time; the results in the items' order. */
-async function eachAtMost<T, R>(limit: number, items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

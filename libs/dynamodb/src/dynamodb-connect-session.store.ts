@@ -178,19 +178,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
    */
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
     const member = { ':m': { SS: [userIndexMember(entry)] } };
-    const add = (expression: string, values: Record<string, AttributeValue>, condition?: string) =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: userIndexKey(user),
-          UpdateExpression: expression,
-          ...(condition ? { ConditionExpression: condition } : {}),
-          ExpressionAttributeNames: expression.includes('#exp') ? INDEX_NAMES : { '#s': INDEX_NAMES['#s'] },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-          ...CAPACITY,
-        }),
-      );
+    const add = (expression: string, values: Record<string, AttributeValue>, condition?: string) => this.updateIndex(user, expression, values, condition);
     try {
       let result;
       if (untilMs === undefined) result = await add('ADD #s :m REMOVE #exp', member);
@@ -245,28 +233,34 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
    */
   async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const update = (expression: string, condition: string, values: Record<string, AttributeValue>) =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: userIndexKey(user),
-          UpdateExpression: expression,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: expression.includes('#exp') ? INDEX_NAMES : { '#s': INDEX_NAMES['#s'] },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-          ...CAPACITY,
-        }),
-      );
     await this.send('connect.index', async () => {
       try {
-        const removed = await update('DELETE #s :m', 'attribute_exists(id)', { ':m': { SS: [...new Set(entries.map(userIndexMember))] } });
-        if (removed.Attributes?.sessions === undefined) await update('SET #exp = :now', 'attribute_not_exists(#s)', { ':now': { N: String(Math.floor(Date.now() / 1000)) } });
+        const removed = await this.updateIndex(user, 'DELETE #s :m', { ':m': { SS: [...new Set(entries.map(userIndexMember))] } }, 'attribute_exists(id)');
+        if (removed.Attributes?.sessions === undefined) {
+          await this.updateIndex(user, 'SET #exp = :now', { ':now': { N: String(Math.floor(Date.now() / 1000)) } }, 'attribute_not_exists(#s)');
+        }
       } catch (error) {
         // No index at all (nothing to remove, and no item made for it), or one added to again meanwhile.
         if (!isConditionalCheckFailure(error)) throw error;
       }
     });
+  }
+
+  /** One UpdateItem on a user index's item, answering with the attributes it changed. */
+  private updateIndex(user: string, expression: string, values: Record<string, AttributeValue>, condition?: string) {
+    return this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: userIndexKey(user),
+        UpdateExpression: expression,
+        ...(condition ? { ConditionExpression: condition } : {}),
+        // DynamoDB refuses a name no expression uses: #exp only where one does.
+        ExpressionAttributeNames: expression.includes('#exp') || condition?.includes('#exp') ? INDEX_NAMES : { '#s': INDEX_NAMES['#s'] },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
+        ...CAPACITY,
+      }),
+    );
   }
 
   private async updateOnce(
