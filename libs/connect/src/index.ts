@@ -8,6 +8,7 @@ export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.j
 export { type KuraStoreOptions, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
 export type { UserSession } from './user-sessions.js';
+export type { PreviousSessionStore } from './previous-store.js';
 export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange, type UserIndexEntry } from '@kura/common';
 // The DynamoDB helpers (createDynamoDbClients, DynamoDbCallLog, RequestSigningSha256, the table's definition) are
 // @kura/dynamodb's: importing them from here would load the AWS SDK into every app, Redis ones included.

@@ -55,7 +55,7 @@ describe('resolveKuraStoreOptions', () => {
     };
 
     expect(problemsOf(options)).toEqual([
-      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock, userOf)',
+      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock, userOf, migrateFrom)',
       'tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"',
       'unknown connection option "port" (known: region, endpoint, timeoutMs, maxAttempts, credentials, callLog)',
       'connection.region must be an AWS region like eu-west-1, got "Europe"',
@@ -104,5 +104,18 @@ describe('resolveKuraStoreOptions', () => {
 
   it('accepts a fraction of 0, for a write on every touch', () => {
     expect(resolveKuraStoreOptions({ connection, touchFraction: 0 }).touchFraction).toBe(0);
+  });
+
+  it('migrateFrom: refuses a store without get, set and destroy, a bad timeout and an unknown key, naming each problem', () => {
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {} } as never, timeoutMs: 0 } })).toThrow(
+      /migrateFrom.store must be an express-session or @fastify\/session store \(get, set, destroy\), such as connect-redis's RedisStore; it has no set, destroy[\s\S]*migrateFrom.timeoutMs must be a positive integer/,
+    );
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttl: 1 } as never })).toThrow(/unknown migrateFrom option "ttl"/);
+  });
+
+  it('migrateFrom: a timeout of 1000 ms unless told another', () => {
+    const store = { get() {}, set() {}, destroy() {} };
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250 } }).migrateFrom?.timeoutMs).toBe(250);
   });
 });

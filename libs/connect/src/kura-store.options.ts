@@ -1,5 +1,6 @@
 import { type Clock, type ConnectSessionStore, systemClock } from '@kura/common';
 import type { DynamoDbClient, DynamoDbConnectionOptions } from './dynamodb.types.js';
+import type { PreviousSessionStore } from './previous-store.js';
 
 export interface KuraStoreOptions {
   /**
@@ -62,6 +63,16 @@ export interface KuraStoreOptions {
    */
   userOf?: (session: Record<string, unknown>) => unknown;
   /**
+   * The store the app kept its sessions in until now (connect-redis's `RedisStore`, connect-dynamodb, …), so that
+   * switching to KuraStore logs nobody out: a session id KuraStore does not know is looked up there, and a session
+   * found is moved, once, on its first request (written here, and replaced there by a stub of its cookie alone).
+   * Logouts reach both stores. Every call is bounded by `timeoutMs` (default 1000); a failure of the previous store
+   * is a `StoreUnavailableError`, never "logged out". Remove the option once the longest session the previous store
+   * could hold has expired. See "Moving from another store" in the README.
+   * @example migrateFrom: { store: new RedisStore({ client: redis }) }
+   */
+  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number };
+  /**
    * Source of the current time for expiry.
    * @default the system clock
    */
@@ -81,6 +92,7 @@ export interface KuraStoreSettings {
   readonly consistentRead: boolean;
   readonly clock: Clock;
   readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
+  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number } | undefined;
 }
 
 export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
@@ -94,7 +106,7 @@ export class KuraStoreOptionsError extends Error {
   }
 }
 
-const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock', 'userOf']);
+const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock', 'userOf', 'migrateFrom']);
 const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
@@ -132,6 +144,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   if (typeof consistentRead !== 'boolean') problems.push(`consistentRead must be true or false, got ${String(consistentRead)}`);
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') problems.push('clock must have a now() method');
   if (options.userOf !== undefined && typeof options.userOf !== 'function') problems.push('userOf must be a function of the session giving its user\'s id, e.g. (session) => session.user');
+  if (options.migrateFrom !== undefined) problems.push(...migrateFromProblems(options.migrateFrom));
   if (problems.length > 0) throw new KuraStoreOptionsError(problems);
 
   return {
@@ -145,7 +158,22 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     consistentRead,
     clock: options.clock ?? systemClock,
     userOf: options.userOf,
+    migrateFrom: options.migrateFrom && { store: options.migrateFrom.store, timeoutMs: options.migrateFrom.timeoutMs ?? 1000 },
   };
+}
+
+const PREVIOUS_STORE_METHODS = ['get', 'set', 'destroy'] as const;
+
+function migrateFromProblems(migrateFrom: NonNullable<KuraStoreOptions['migrateFrom']>): string[] {
+  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs? }, store being the express-session store the sessions are in now'];
+  const problems: string[] = [];
+  for (const key of Object.keys(migrateFrom)) if (key !== 'store' && key !== 'timeoutMs') problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs)`);
+  const store = migrateFrom.store as unknown as Partial<Record<string, unknown>> | null | undefined;
+  const missing = PREVIOUS_STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
+  if (missing.length > 0) problems.push(`migrateFrom.store must be an express-session or @fastify/session store (get, set, destroy), such as connect-redis's RedisStore; it has no ${missing.join(', ')}`);
+  const { timeoutMs } = migrateFrom;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) problems.push(`migrateFrom.timeoutMs must be a positive integer (milliseconds), got ${String(timeoutMs)}`);
+  return problems;
 }
 
 const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete'] as const;

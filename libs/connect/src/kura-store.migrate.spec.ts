@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisServer } from '../../../test/support/redis-server.js';
+import { KuraStore } from './kura-store.js';
+import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
+import { itemKeyOf } from './session-key.js';
+
+/**
+ * `migrateFrom`: an app switching from connect-redis to KuraStore keeps every login, on real servers (connect-redis
+ * on one redis-server, KuraStore on another), including the interleavings with an old replica still running
+ * connect-redis during the rollout, and an outage of the previous store. The journey through real apps is
+ * `test/connect-migrate.e2e-spec`.
+ */
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING KuraStore's migrateFrom: ${missing}`);
+const describeWithRedis = missing ? describe.skip : describe;
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const clock = new ManualClock(Date.now());
+const newSid = () => randomBytes(18).toString('base64url');
+const newUser = () => `user-${randomBytes(6).toString('hex')}`;
+const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data });
+const userOf = (session: Record<string, unknown>) => session.user;
+type Settle = (error: unknown, value?: unknown) => void;
+
+/**
+ * connect-redis with a hook before each call of `name` (its number, from 1), to play an old replica's request
+ * into a move, or to fail the call (a hook that rejects).
+ */
+function hooked(store: RedisStore, name: 'get' | 'set' | 'destroy', before: (call: number) => Promise<void>): PreviousSessionStore {
+  let calls = 0;
+  const call = (method: 'get' | 'set' | 'destroy') => (...args: unknown[]) => {
+    const done = args.at(-1) as Settle;
+    if (method !== name) return (store[method] as (...a: unknown[]) => unknown).apply(store, args);
+    calls += 1;
+    void before(calls).then(() => (store[method] as (...a: unknown[]) => unknown).apply(store, args), (error: unknown) => done(error));
+  };
+  return { get: call('get'), set: call('set'), destroy: call('destroy') } as PreviousSessionStore;
+}
+
+describeWithRedis('KuraStore: moving sessions from the previous store (migrateFrom)', () => {
+  let previousServer: RedisServer;
+  let kuraServer: RedisServer;
+  let previousClient: ReturnType<typeof createClient>;
+  let kuraClient: RedisClient;
+  let previous: RedisStore;
+  let adapter: RedisConnectSessionStore;
+  let sut: KuraStore;
+  /** What connect-redis holds under `sid`, parsed. */
+  const held = async (sid: string) => {
+    const raw = await previousClient.get(`sess:${sid}`);
+    return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
+  };
+  /** A session an old replica made, through connect-redis itself. */
+  const oldLogin = async (data: Record<string, unknown>) => {
+    const sid = newSid();
+    await previous.set(sid, sessionFor(data) as never);
+    return sid;
+  };
+
+  beforeAll(async () => {
+    [previousServer, kuraServer] = await Promise.all([startRedisServer(), startRedisServer()]);
+    previousClient = createClient({ url: previousServer.url });
+    await previousClient.connect();
+    previous = new RedisStore({ client: previousClient });
+    kuraClient = await createRedisClient({ url: kuraServer.url });
+    await kuraClient.connect();
+    adapter = new RedisConnectSessionStore(kuraClient);
+    sut = new KuraStore({ adapter, clock, migrateFrom: { store: previous }, userOf });
+  });
+  afterAll(async () => {
+    previousClient?.destroy();
+    kuraClient?.destroy();
+    await Promise.all([previousServer?.stop(), kuraServer?.stop()]);
+  });
+
+  it('moves a session on its first read, data and cookie as they were; leaves a stub of its cookie alone; never reads the previous store again', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1, 2] });
+    const before = await held(sid);
+
+    const moved = await sut.get(sid);
+
+    expect(JSON.parse(JSON.stringify(moved))).toEqual({ cookie: before!.cookie, user: 'ada', cart: [1, 2] });
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toMatchObject({ data: new Map([['user', '"ada"'], ['cart', '[1,2]']]) });
+    expect(await held(sid)).toEqual({ cookie: before!.cookie, [MOVED_KEY]: new Date(clock.now()).toISOString() });
+    // The previous store's expiry follows the stub's cookie, as connect-redis sets it.
+    expect(await previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(29 * 60);
+
+    const gets = jest.spyOn(previous, 'get');
+    try {
+      expect(JSON.stringify(await sut.get(sid))).toEqual(JSON.stringify(moved));
+      expect(gets).not.toHaveBeenCalled();
+    } finally {
+      gets.mockRestore();
+    }
+  });
+
+  it('a moved session is KuraStore\'s: saves write only what changed, the user joins the index, the absolute lifetime starts at the move', async () => {
+    const user = newUser();
+    const sid = await oldLogin({ user, theme: 'dark' });
+
+    const session = (await sut.get(sid))!;
+    await sut.set(sid, { ...session, theme: 'light' });
+
+    expect(await sut.get(sid)).toMatchObject({ user, theme: 'light' });
+    expect((await sut.sessionsOf(user, { current: sid })).map((entry) => entry.current)).toEqual([true]);
+    const item = await adapter.read(itemKeyOf(sid), clock.now());
+    expect(item?.absoluteExpiresAtMs).toBe(clock.now() + DAY);
+  });
+
+  it('finds nothing for a session id neither store knows, an expired session, or a stub: nothing written anywhere', async () => {
+    const unknown = newSid();
+    const expired = await oldLogin({ user: 'ada' });
+    clock.advance(31 * MINUTE); // past its cookie's expiry, before connect-redis's own expiry frees it (real time)
+    try {
+      expect(await sut.get(unknown)).toBeNull();
+      expect(await sut.get(expired)).toBeNull();
+      expect(await held(unknown)).toBeNull();
+      expect(await held(expired)).toMatchObject({ user: 'ada' });
+      expect(await adapter.read(itemKeyOf(expired), clock.now())).toBeUndefined();
+    } finally {
+      clock.advance(-31 * MINUTE);
+    }
+  });
+
+  it('20 requests moving one session at once, each then setting a key of its own: every one finds the session, every key is kept', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    const stores = Array.from({ length: 4 }, () => new KuraStore({ adapter, clock, migrateFrom: { store: previous } }));
+
+    const found = await Promise.all(
+      Array.from({ length: 20 }, async (_, index) => {
+        const store = stores[index % 4]!;
+        const session = await store.get(sid);
+        if (session) await store.set(sid, { ...session, [`k${index}`]: index });
+        return session?.user;
+      }),
+    );
+
+    expect(found).toEqual(Array(20).fill('ada'));
+    const stored = (await sut.get(sid))!;
+    expect(Array.from({ length: 20 }, (_, index) => stored[`k${index}`])).toEqual(Array.from({ length: 20 }, (_, index) => index));
+    expect((await held(sid))?.[MOVED_KEY]).toBeDefined();
+  });
+
+  describe('two requests moving one session, one behind the other', () => {
+    /** A store whose first `read` here, or first `get` there, is answered, then held until `go` is called. */
+    function lagging(where: 'here' | 'there') {
+      let go!: () => void;
+      const gate = new Promise<void>((resolve) => (go = resolve));
+      let held = false;
+      const holdOnce = async <T>(answer: Promise<T>): Promise<T> => {
+        const value = await answer;
+        if (!held) {
+          held = true;
+          await gate;
+        }
+        return value;
+      };
+      const methods = ['replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+      const laggingAdapter = {
+        ...(Object.fromEntries(methods.map((name) => [name, (adapter[name] as (...a: unknown[]) => unknown).bind(adapter)])) as Pick<RedisConnectSessionStore, (typeof methods)[number]>),
+        read: (id: string, now: number) => (where === 'here' ? holdOnce(adapter.read(id, now)) : adapter.read(id, now)),
+      };
+      const laggingPrevious: PreviousSessionStore = {
+        get: (sid, done) => void (where === 'there' ? holdOnce(previous.get(sid)) : previous.get(sid)).then((value) => done(null, value), done),
+        set: (sid, session, done) => previous.set(sid, session as never, done),
+        destroy: (sid, done) => previous.destroy(sid, done),
+      };
+      return { store: new KuraStore({ adapter: laggingAdapter, clock, migrateFrom: { store: laggingPrevious } }), go };
+    }
+
+    it('the one behind finds the stub of the first: it serves what the first moved, changes since included', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const behind = lagging('here');
+      const second = behind.store.get(sid); // found nothing here before the first moved it
+      const first = (await sut.get(sid))!;
+      await sut.set(sid, { ...first, step: 1 });
+      behind.go();
+
+      expect(await second).toMatchObject({ user: 'ada', step: 1 });
+    });
+
+    it('the one behind read the previous store before the first moved it: its write leaves the first\'s changes in place', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const behind = lagging('there');
+      const second = behind.store.get(sid);
+      const first = (await sut.get(sid))!;
+      await sut.set(sid, { ...first, step: 1 });
+      behind.go();
+
+      const late = (await second)!;
+      await behind.store.set(sid, { ...late, other: 2 });
+      expect(await sut.get(sid)).toMatchObject({ user: 'ada', step: 1, other: 2 });
+    });
+  });
+
+  it('a logout on KuraStore reaches the previous store: an old replica finds no session, and no later read moves it back', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    await sut.get(sid);
+
+    await sut.destroy(sid);
+
+    expect(await held(sid)).toBeNull();
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('an old replica\'s logout between the move\'s write and its stub wins: the moved copy is deleted', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    // The move's second read of the previous store (its check after writing here) comes after an old replica's logout.
+    const store = new KuraStore({ adapter, clock, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await previous.destroy(sid)))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('a logout whose previous store failed stays a logout: the mark keeps the copy there from moving, and the next read leaves a stub over it', async () => {
+    // Not moved yet: a logout on a replica whose connection to the previous store just failed.
+    const sid = await oldLogin({ user: 'ada' });
+    const failing = new KuraStore({ adapter, clock, migrateFrom: { store: hooked(previous, 'destroy', () => Promise.reject(new Error('connection lost'))) } });
+
+    await expect(failing.destroy(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await held(sid)).toMatchObject({ user: 'ada' });
+
+    expect(await sut.get(sid)).toBeNull();
+    expect(await held(sid)).toMatchObject({ [MOVED_KEY]: expect.any(String) });
+    expect(await held(sid)).not.toHaveProperty('user');
+  });
+
+  it('"log out everywhere" ends the user\'s sessions still in the previous store, even one whose move had begun', async () => {
+    const user = newUser();
+    const moved = await oldLogin({ user, device: 'laptop' });
+    const waiting = await oldLogin({ user, device: 'phone' });
+    const racing = await oldLogin({ user, device: 'tablet' });
+    await sut.get(moved);
+    // The tablet's move reads the previous store, and "log out everywhere" runs before it writes here.
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const reachedAdd = new Promise<void>((resolve) => (reached = resolve));
+    const methods = ['read', 'replace', 'update', 'delete', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    const racer = new KuraStore({
+      adapter: {
+        ...(Object.fromEntries(methods.map((name) => [name, (adapter[name] as (...a: unknown[]) => unknown).bind(adapter)])) as Pick<RedisConnectSessionStore, (typeof methods)[number]>),
+        addToUserIndex: async (...args: Parameters<RedisConnectSessionStore['addToUserIndex']>) => {
+          reached();
+          await paused;
+          return adapter.addToUserIndex(...args);
+        },
+      },
+      clock,
+      userOf,
+      migrateFrom: { store: previous },
+    });
+    const tablet = racer.get(racing);
+    await reachedAdd;
+
+    expect(await sut.destroySessionsOf(user, { except: moved })).toBe(0);
+    release();
+
+    expect(await tablet).toBeNull();
+    expect(await sut.get(waiting)).toBeNull();
+    expect(await held(waiting)).toBeNull();
+    expect(await sut.get(moved)).toMatchObject({ device: 'laptop' });
+    // Another user's are not touched.
+    const other = await oldLogin({ user: newUser() });
+    expect(await sut.get(other)).not.toBeNull();
+  });
+
+  it('the previous store down or stalled: StoreUnavailableError within migrateFrom.timeoutMs, never "no session"; a session already moved is served without it', async () => {
+    const moved = await oldLogin({ user: 'ada' });
+    const waiting = await oldLogin({ user: 'ada' });
+    await sut.get(moved);
+    const store = new KuraStore({ adapter, clock, migrateFrom: { store: previous, timeoutMs: 300 } });
+
+    const { outcome, ms } = await settledWhilePaused(previousServer, () => Promise.all([store.get(waiting), store.get(moved)]).catch((error: unknown) => error));
+
+    console.info(`previous store stalled: answered in ${ms} ms`);
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as StoreUnavailableError).retryAfterSeconds).toBe(1);
+    expect(ms).toBeLessThan(1000);
+    expect(await store.get(moved)).toMatchObject({ user: 'ada' });
+    expect(await store.get(waiting)).toMatchObject({ user: 'ada' });
+  });
+});
+
+describe('migrateFrom, unit', () => {
+  it('a store that throws, or calls back with an error, is a StoreUnavailableError that carries the cause', async () => {
+    const cause = new Error('connection refused');
+    const adapter = { read: async () => undefined, replace: async () => undefined, update: async () => false, delete: async () => undefined } as never;
+    const throwing: PreviousSessionStore = { get: () => { throw cause; }, set: (_s, _v, done: Settle) => done(null), destroy: (_s, done: Settle) => done(cause) };
+
+    const store = new KuraStore({ adapter, migrateFrom: { store: throwing } });
+
+    await expect(store.get('sid')).rejects.toMatchObject({ name: 'StoreUnavailableError', operation: 'migrateFrom.get', cause });
+    await expect(store.destroy('sid')).rejects.toMatchObject({ name: 'StoreUnavailableError', operation: 'migrateFrom.destroy', cause });
+  });
+});

@@ -1,0 +1,77 @@
+import { StoreUnavailableError } from '@kura/common';
+
+type Callback<T> = (error: unknown, value?: T) => void;
+
+/**
+ * The store an app used before KuraStore, as express-session and @fastify/session call stores: connect-redis,
+ * connect-dynamodb, connect-pg-simple, connect-mongo, … Only these three methods are used, with callbacks (every
+ * such store takes one; connect-redis also returns a promise, which is then left alone).
+ */
+export interface PreviousSessionStore {
+  get(sessionId: string, callback: Callback<unknown>): unknown;
+  set(sessionId: string, session: object, callback: Callback<unknown>): unknown;
+  destroy(sessionId: string, callback: Callback<unknown>): unknown;
+}
+
+/**
+ * The key of the stub a moved session leaves in the previous store: a session of nothing but its cookie and this
+ * (when it moved, ISO 8601). An old replica still running the previous store finds the user logged out there,
+ * under the same session id, so the browser keeps its cookie; KuraStore reads the stub as "nothing to move".
+ */
+export const MOVED_KEY = 'kuraMovedAt';
+
+/**
+ * The previous store, every call bounded by `timeoutMs`: a call that fails or does not answer in time is a
+ * `StoreUnavailableError` (a 503), never "no session", so an outage of the previous store never logs anyone out
+ * and never hangs a request.
+ */
+export class PreviousStore {
+  constructor(
+    private readonly store: PreviousSessionStore,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The session the previous store holds under `sessionId`; `'moved'` for the stub of one that moved; `undefined` for none. */
+  async get(sessionId: string): Promise<Record<string, unknown> | 'moved' | undefined> {
+    const session = await this.call<unknown>('get', (done) => this.store.get(sessionId, done));
+    if (typeof session !== 'object' || session === null || Array.isArray(session)) return undefined;
+    return Object.hasOwn(session, MOVED_KEY) ? 'moved' : (session as Record<string, unknown>);
+  }
+
+  /**
+   * Replaces the session with the stub of a moved one, its cookie kept (the previous store's expiry follows it);
+   * a session without a cookie, which neither framework could load as a stub, is destroyed instead.
+   */
+  leaveStub(sessionId: string, cookie: unknown, now: number): Promise<void> {
+    if (typeof cookie !== 'object' || cookie === null) return this.destroy(sessionId);
+    const stub = { cookie, [MOVED_KEY]: new Date(now).toISOString() };
+    return this.call('set', (done) => this.store.set(sessionId, stub, done)).then(() => undefined);
+  }
+
+  destroy(sessionId: string): Promise<void> {
+    return this.call('destroy', (done) => this.store.destroy(sessionId, done)).then(() => undefined);
+  }
+
+  private call<T>(operation: string, start: (done: Callback<T>) => unknown): Promise<T> {
+    const name = `migrateFrom.${operation}`;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreUnavailableError(name, { reason: `the previous session store did not answer within ${this.timeoutMs} ms (migrateFrom.timeoutMs)` })), this.timeoutMs);
+      const done: Callback<T> = (error, value) => {
+        clearTimeout(timer);
+        if (error) reject(error instanceof StoreUnavailableError ? error : new StoreUnavailableError(name, { cause: error, reason: 'the previous session store (migrateFrom) failed' }));
+        else resolve(value as T);
+      };
+      try {
+        const returned = start(done);
+        // A store that also returns a promise (connect-redis) has reported through the callback already.
+        if (isThenable(returned)) returned.then(undefined, () => undefined);
+      } catch (error) {
+        done(error);
+      }
+    });
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
