@@ -231,7 +231,7 @@ describe('the bundle on its own', () => {
 
 describe('the compile cache', () => {
   it('serves a cold start from the bytecode made at build time, reading the read-only cache and writing nothing', async () => {
-    const { chmod, cp, mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { chmod, mkdtemp, readdir, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(`${tmpdir()}/kura-compile-cache-`);
     const files = async () =>

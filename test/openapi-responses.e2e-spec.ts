@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { freePort } from './support/free-port.js';
-import { HttpClient, type TestResponse, uniqueEmail } from './support/http-client.js';
+import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
 import { type PrismProxy, startPrismProxy, type Violation, violationsOf } from './support/prism-proxy.js';
 

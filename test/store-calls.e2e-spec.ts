@@ -1,4 +1,3 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DynamoDbCallTotals } from '@kura/dynamodb';
 import { KURA_STORES, type KuraStores } from '../apps/api/src/storage/storage.module.js';
 import { freshTables, kuraEnv } from './support/engine.js';

@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';
-import { itemKeys, type StateTableItem } from './state-table-keys.js';
+import { itemKeys } from './state-table-keys.js';
 import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
 
 export interface DynamoDbSessionStoreOptions {

@@ -552,7 +552,7 @@ describe('SessionService events', () => {
   }
 
   it('tells of a revocation of one of your own sessions once, when it was live', async () => {
-    const { sut, clock, events } = withCacheAndEvents();
+    const { sut, events } = withCacheAndEvents();
     await sut.create(user);
     const other = await sut.create(user);
     events.length = 0;
