@@ -25,6 +25,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
       const report = await judged('flask-gunicorn-no-key', 91, 'breaks even with affinity');
       expect(report.workers).toEqual({ count: 3, command: expect.stringMatching(/gunicorn --workers 2 --bind 127\.\d+\.\d+\.9[1-3]:\d+ app:app$/) });
       expect(report.meaning).toContain('each replica ran 3 processes with one command line');
+      expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie session is the session cookie Flask sets by default: .*SECRET_KEY: every replica, and every worker, needs the same one/)]);
     }, 120_000);
 
     it('with no SECRET_KEY but --preload, one key per replica: needs affinity', async () => {
@@ -39,6 +40,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
       // token of the page it came from, and its scripts send the csrftoken cookie back in X-CSRFToken.
       const report = await judged('django-sessions', 66, 'needs affinity');
       expect(report.evidence.find((e) => e.mode === 'round-robin' && e.phase === 'steady')).toMatchObject({ status: 401 });
+      expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie sessionid is the session cookie Django sets by default/)]);
     }, 120_000);
 
     it('signed-cookie sessions with a shared SECRET_KEY: stateless, the rotated csrftoken cookie sent back on every POST', async () => {
@@ -89,6 +91,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
       // The form's token is taken from the login page, and after login (reset_session makes a new one) from each
       // page's csrf-token meta tag; under round robin the token lives in the replica that served the login page.
       const report = await judged('rails-sessions', 116, 'needs affinity');
+      expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie _app_session is the session cookie Rails sets by default/)]);
       expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'login')).toMatchObject({ request: 'POST /login', status: 422 });
     }, 120_000);
 
@@ -389,6 +392,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
 
   it('Kura itself (built), with its Secure __Host- cookie on loopback: stateless', async () => {
     const report = await judged('kura', 141, 'stateless', { env });
+    expect(report.nextSteps).toEqual([]);
     expect(report.modes['round-robin']!.logins).toBeGreaterThan(0);
     expect(report.logout).toMatchObject({ effective: true, logout: { request: 'POST /auth/logout', passed: true } });
   }, 240_000);

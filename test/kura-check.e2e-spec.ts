@@ -106,6 +106,9 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(affinity.phases.steady!.failures).toBe(0);
     expect(affinity.phases.kill!.failures + affinity.phases.rolling!.failures).toBeGreaterThan(0);
     expect(Object.keys(report.modes['round-robin']!.perReplica).sort()).toEqual(['1', '2', '3']);
+    // What to do: express-session's cookie names the remedy.
+    expect(report.sessionCookies).toEqual(['connect.sid']);
+    expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie connect\.sid is the session cookie express-session sets by default: without a store/)]);
   }, 120_000);
 
   it('a Python http.server app with sessions in a dict: needs affinity', async () => {
@@ -116,6 +119,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   (php ? it : it.skip)("PHP's built-in server with file sessions in each replica's own temp folder: not stateless", async () => {
     const report = await judged('php-files', 61, 'needs affinity');
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
+    expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis/)]);
   }, 120_000);
 
   (php ? it : it.skip)('PHP file sessions in a folder every process here shares: each replica sees its own (needs affinity), no caution', async () => {
@@ -338,6 +342,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     // The check passed on each replica before the logout, and still does with the cookie from before it.
     expect(report.logout).toMatchObject({ effective: false, logout: { status: 204, passed: true } });
     expect(report.logout!.replicas).toHaveLength(3);
+    expect(report.nextSteps).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked/)]);
     expect(report.logout!.replicas.every((replica) => replica.before && replica.after)).toBe(true);
     expect(report.logout!.line).toMatch(/^NOT effective: after POST \/logout answered 204, the check sent with the cookies and token from just before it still passed on 3 of 3 replicas \(replica \d answered 200 /);
     for (const mode of Object.values(report.modes)) {

@@ -44,6 +44,9 @@ export interface Report {
   events: { atSeconds: number; what: string }[];
   /** With the scenario's logout: whether it ends the session on every replica. */
   logout?: { effective: boolean | null; line: string; stillIn?: number[]; logout?: { request: string; status: number; passed: boolean }; replicas: { replica: number | null; before: boolean; after: boolean; status: number }[] };
+  /** The names of the cookies the app set, and what to do about the verdict. */
+  sessionCookies: string[];
+  nextSteps: string[];
   modes: Record<string, { logins: number; balancerRetries: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }
 

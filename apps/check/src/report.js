@@ -1,4 +1,5 @@
 // What a run found, three ways: one JSON object (--json), a table for the terminal, a Markdown report (--report).
+import { nextStepsOf } from './advice.js';
 import { keptChart } from './chart.js';
 import { cautionsOf } from './scenario.js';
 import { EXIT } from './verdict.js';
@@ -71,6 +72,9 @@ export function toJSON(scenario, result) {
     ...(result.workers ? { workers: result.workers } : {}),
     // With the scenario's `logout`: whether a logout ends the session on every replica (run.js logoutOf).
     ...(result.logout ? { logout: result.logout } : {}),
+    // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
+    sessionCookies: result.sessionCookies ?? [],
+    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies }),
     events: result.events,
   };
 }
@@ -154,6 +158,7 @@ export function toText(json) {
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
     ...(json.logout ? [`logout: ${json.logout.line}`] : []),
     `verdict: ${json.verdict} — ${json.meaning}${logoutAfterVerdict(json)}`,
+    ...(json.nextSteps ?? []).map((step) => `what to do: ${step}`),
   ].join('\n');
 }
 
@@ -178,6 +183,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     '',
     ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
     ...(json.logout ? [`**Logout:** ${json.logout.line}.`, ''] : []),
+    ...(json.nextSteps?.length ? ['**What to do:**', '', ...json.nextSteps.map((step) => `- ${step}`), ''] : []),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,
     '',
     ...(json.files ? [`Files: ${filesLine(json.files)}.`, ''] : []),

@@ -428,14 +428,15 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that
     // separate pods would lose: "stateless" would be this machine's answer, not the app's. A failure verdict
     // stands (sharing can only hide losses), with the caution beside it.
+    const sessionCookies = new Set(recorders.flatMap((recorder) => [...recorder.cookieNames]));
     const cautions = cautionsOf(scenario, {
       php,
-      sessionCookies: new Set(recorders.flatMap((recorder) => [...recorder.cookieNames])),
+      sessionCookies,
       cookieValues: recorders.flatMap((recorder) => [...recorder.cookieValues]),
       files,
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, ...(logout ? { logout } : {}) };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.

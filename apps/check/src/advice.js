@@ -1,0 +1,81 @@
+// What to do about a verdict: the known remedy for the session the app uses, told by the cookie it sets (each
+// framework names its session cookie by default), or the general one. Advice, never part of the verdict.
+
+const KURA_CONNECT = 'KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out)';
+
+/**
+ * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one.
+ * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string }[]}
+ */
+const BY_COOKIE = [
+  {
+    name: 'connect.sid',
+    framework: 'express-session',
+    remedy: `without a store it keeps sessions in each process's memory (MemoryStore): give it one every replica reaches, such as ${KURA_CONNECT}`,
+  },
+  {
+    name: 'sessionId',
+    framework: '@fastify/session',
+    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}`,
+  },
+  {
+    name: 'PHPSESSID',
+    framework: 'PHP',
+    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis, or a database handler every replica reaches',
+  },
+  {
+    name: 'sessionid',
+    framework: 'Django',
+    remedy: 'SESSION_ENGINE keeps sessions where it says: with the database (the default), one database every replica uses, not a SQLite file in each; with cache or cached_db, a shared cache (Redis, Memcached), not LocMemCache; with signed_cookies, one SECRET_KEY for every replica',
+  },
+  {
+    name: 'session',
+    framework: 'Flask',
+    remedy: "Flask's session is a cookie signed with SECRET_KEY: every replica, and every worker, needs the same one (from the environment or a Secret, never made at start); server-side sessions (Flask-Session) need a store every replica reaches, such as Redis",
+  },
+  {
+    name: (cookie) => /^_[\w-]+_session$/.test(cookie),
+    framework: 'Rails',
+    remedy: 'the cookie store signs and encrypts with secret_key_base: one for every replica (SECRET_KEY_BASE or RAILS_MASTER_KEY); a cache or database store must be one every replica reaches (Redis, the database), not :memory_store or a file store',
+  },
+  {
+    name: 'JSESSIONID',
+    framework: 'a Java servlet container',
+    remedy: "HttpSession lives in the JVM that made it: Spring Session with Redis or JDBC, or the container's own session replication",
+  },
+  {
+    name: 'laravel_session',
+    framework: 'Laravel',
+    remedy: 'SESSION_DRIVER=redis or database (not file or array), and one APP_KEY for every replica',
+  },
+  {
+    name: (cookie) => cookie === '.AspNetCore.Session' || cookie.startsWith('.AspNetCore.'),
+    framework: 'ASP.NET Core',
+    remedy: 'session state in a distributed cache every replica reaches (AddStackExchangeRedisCache), and the Data Protection keys shared by every replica (PersistKeysToStackExchangeRedis or a shared folder)',
+  },
+];
+
+const GENERAL =
+  `keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), and give every replica the same signing keys, from the environment, never made at start`;
+
+const LOGOUT =
+  'a logout must end the session where requests are checked: a signed token (a JWT) stays valid until it expires wherever it is sent. Keep the session on the server (a store every replica reads, as above), or a list of revoked tokens every replica reads, and expire tokens soon';
+
+/**
+ * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
+ * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[] }} json the run, as `toJSON` gives it
+ * @returns {string[]}
+ */
+export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
+  const steps = [];
+  if (verdict !== 'stateless') {
+    const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => (typeof name === 'string' ? cookie === name : name(cookie))));
+    if (known.length === 0) steps.push(GENERAL);
+    for (const { name, framework, remedy } of known) {
+      const cookie = typeof name === 'string' ? name : sessionCookies.find(name);
+      steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${remedy}`);
+    }
+  }
+  if (logout?.effective === false) steps.push(LOGOUT);
+  return steps;
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { nextStepsOf } from './advice.js';
+import { toMarkdown, toText } from './report.js';
+
+describe('what to do, after the verdict', () => {
+  it.each([
+    ['connect.sid', /^the cookie connect\.sid is the session cookie express-session sets by default: without a store it keeps sessions in each process's memory \(MemoryStore\).*KuraStore/],
+    ['sessionId', /^the cookie sessionId is the session cookie @fastify\/session sets by default: .*KuraStore/],
+    ['PHPSESSID', /^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis/],
+    ['sessionid', /^the cookie sessionid is the session cookie Django sets by default: .*not a SQLite file in each.*LocMemCache.*one SECRET_KEY/],
+    ['session', /^the cookie session is the session cookie Flask sets by default: .*the same one/],
+    ['_shop_session', /^the cookie _shop_session is the session cookie Rails sets by default: .*secret_key_base/],
+    ['JSESSIONID', /Spring Session/],
+    ['laravel_session', /SESSION_DRIVER=redis/],
+    ['.AspNetCore.Session', /AddStackExchangeRedisCache/],
+  ])('names the remedy of the framework whose session cookie is %s', (cookie, advice) => {
+    const steps = nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['csrftoken', cookie] });
+    expect(steps).toHaveLength(1);
+    expect(steps[0]).toMatch(advice);
+  });
+
+  it('gives the general remedy when no cookie names a framework, or none was set (a token app)', () => {
+    for (const sessionCookies of [['state'], [], undefined]) {
+      expect(nextStepsOf({ verdict: 'breaks even with affinity', sessionCookies })).toEqual([expect.stringMatching(/^keep sessions, and anything else a user's next request needs, where every replica reaches them/)]);
+    }
+  });
+
+  it('says nothing for a stateless app whose logout works, or was not tried; a logout that does not end the session has its own step', () => {
+    expect(nextStepsOf({ verdict: 'stateless', sessionCookies: ['connect.sid'] })).toEqual([]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: true }, sessionCookies: ['connect.sid'] })).toEqual([]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: null } })).toEqual([]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['token'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token \(a JWT\) stays valid/)]);
+    expect(nextStepsOf({ verdict: 'needs affinity', logout: { effective: false }, sessionCookies: ['connect.sid'] })).toHaveLength(2);
+  });
+
+  it('is printed after the verdict, and in the report under its own heading', () => {
+    const json = { app: 'a', verdict: 'needs affinity', meaning: 'm.', exitCode: 1, replicas: 3, users: 4, seconds: 1, modes: {}, evidence: [], refusedCookies: [], events: [], nextSteps: nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] }) };
+    expect(toText(json).split('\n').slice(-2)).toEqual(['verdict: needs affinity — m.', expect.stringMatching(/^what to do: the cookie connect\.sid is the session cookie express-session sets/)]);
+    expect(toMarkdown(json)).toMatch(/\*\*What to do:\*\*\n\n- the cookie connect\.sid is the session cookie express-session sets/);
+  });
+});
