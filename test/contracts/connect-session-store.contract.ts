@@ -177,6 +177,24 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect((await sut.read(id, Date.now()))?.absoluteExpiresAtMs).toBe(first);
     });
 
+    it('keeps when a session was moved here: written whole with it, kept by every change, absent on a session made here', async () => {
+      const id = newConnectId();
+      const movedAtMs = Date.now() - 1000;
+      const written = connectSession({ user: 'ada' }, { movedAtMs });
+      await sut.replace(id, written);
+
+      expect(await sut.read(id, Date.now())).toEqual(written);
+      expect(await sut.update(id, written.generation, { ...change({ n: 1 }), indexed: '-:ada' }, Date.now())).toBe(true);
+      expect(await sut.update(id, undefined, change({ n: 2 }), Date.now())).toBe(true);
+      expect((await sut.read(id, Date.now()))?.movedAtMs).toBe(movedAtMs);
+      const made = newConnectId();
+      await sut.replace(made, connectSession({ user: 'bob' }));
+      expect((await sut.read(made, Date.now()))?.movedAtMs).toBeUndefined();
+      // Deleted, and written whole again (a replace of another generation after the mark has gone is a new session).
+      await sut.delete(id, Date.now());
+      expect(await sut.read(id, Date.now())).toBeUndefined();
+    });
+
     it('keeps the note of the user index a session joined: written whole with it, set by a change, kept by a change without one', async () => {
       const id = newConnectId();
       const written = connectSession({ user: 'ada' }, { indexed: '-:ada' });

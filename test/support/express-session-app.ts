@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { type KuraStore, StoreUnavailableError } from '@kura/connect';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import session from 'express-session';
+import session, { type SessionOptions } from 'express-session';
 import { type RunningApp, runningApp } from '../contracts/connect-app.suite.js';
 
 export const SECRET = 'a secret long enough for express-session';
@@ -11,10 +11,10 @@ export type Middleware = (req: Request, res: Response, next: NextFunction) => vo
  * The app as its README would have it: express-session with KuraStore, explicit saves, 503 on outages (`before`:
  * a middleware ahead of express-session, for a test that looks under it).
  */
-export function expressApp(store: object, before?: Middleware) {
+export function expressApp(store: object, before?: Middleware, settings: Partial<SessionOptions> = {}) {
   const app = express();
   if (before) app.use(before);
-  app.use(session({ store, secret: SECRET, name: 'sid', resave: false, saveUninitialized: false, cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false } }));
+  app.use(session({ store, secret: SECRET, name: 'sid', resave: false, saveUninitialized: false, cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false }, ...settings }));
   app.post('/login', (req: Request, res: Response, next: NextFunction) =>
     req.session.regenerate((error?: unknown) => {
       if (error) return next(error);
@@ -47,9 +47,9 @@ export function expressApp(store: object, before?: Middleware) {
   return app;
 }
 
-export async function listen(store: object, before?: Middleware): Promise<RunningApp> {
+export async function listen(store: object, before?: Middleware, settings?: Partial<SessionOptions>): Promise<RunningApp> {
   const server = await new Promise<Server>((resolve) => {
-    const listening = expressApp(store, before).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = expressApp(store, before, settings).listen(0, '127.0.0.1', () => resolve(listening));
   });
   return runningApp(server);
 }

@@ -103,6 +103,11 @@ export interface ConnectSessionItem {
    */
   readonly indexed?: string;
   /**
+   * When KuraStore moved the session here from the store the app used before (its `migrateFrom` option), epoch
+   * milliseconds; none for a session made here. Written by `replace` only, kept by every change, gone with `delete`.
+   */
+  readonly movedAtMs?: number;
+  /**
    * Random, set when the item is written whole. A change meant for the session a request read names it, so
    * it never lands on a session that was destroyed and written again meanwhile.
    */

@@ -4,9 +4,9 @@
  * hashed session ids, writes only of what changed, expiry on every read, bounded calls, and outages as
  * `StoreUnavailableError` for a 503.
  */
-export { KuraStore, type StoredSession, MAX_SESSION_BYTES } from './kura-store.js';
+export { KuraStore, type StoredSession } from './kura-store.js';
 export { type KuraStoreOptions, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
-export { SessionTooLargeError } from './session-too-large.error.js';
+export { SessionTooLargeError, MAX_SESSION_BYTES } from './session-too-large.error.js';
 export type { UserSession } from './user-sessions.js';
 export type { PreviousSessionStore } from './previous-store.js';
 export { StoreUnavailableError, type ConnectSessionStore, type ConnectSessionItem, type ConnectSessionChange, type UserIndexEntry } from '@kura/common';

@@ -19,7 +19,8 @@ const missing = redisServerMissing();
 if (missing) console.warn(`SKIPPING KuraStore's migrateFrom: ${missing}`);
 const describeWithRedis = missing ? describe.skip : describe;
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const clock = new ManualClock(Date.now());
 const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
@@ -78,22 +79,36 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     await Promise.all([previousServer?.stop(), kuraServer?.stop()]);
   });
 
-  it('moves a session on its first read, data and cookie as they were; leaves a stub of its cookie alone; never reads the previous store again', async () => {
+  it('moves a session on its first read, data and cookie as they were; leaves a stub of its cookie there that lasts the rollout; after the rollout, never reads the previous store again', async () => {
     const sid = await oldLogin({ user: 'ada', cart: [1, 2] });
     const before = await held(sid);
 
     const moved = await sut.get(sid);
 
     expect(JSON.parse(JSON.stringify(moved))).toEqual({ cookie: before!.cookie, user: 'ada', cart: [1, 2] });
-    expect(await adapter.read(itemKeyOf(sid), clock.now())).toMatchObject({ data: new Map([['user', '"ada"'], ['cart', '[1,2]']]) });
-    expect(await held(sid)).toEqual({ cookie: before!.cookie, [MOVED_KEY]: new Date(clock.now()).toISOString() });
-    // The previous store's expiry follows the stub's cookie, as connect-redis sets it.
-    expect(await previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(29 * 60);
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toMatchObject({ data: new Map([['user', '"ada"'], ['cart', '[1,2]']]), movedAtMs: clock.now() });
+    // The stub's cookie lasts until the rollout (an hour) ends, and a minute more: connect-redis's expiry follows it.
+    const stubUntil = new Date(clock.now() + HOUR + MINUTE).toISOString();
+    expect(await held(sid)).toEqual({ cookie: { ...(before!.cookie as object), expires: stubUntil }, [MOVED_KEY]: new Date(clock.now()).toISOString() });
+    expect(await previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(60 * 60);
 
     const gets = jest.spyOn(previous, 'get');
     try {
+      // During the rollout, each read looks at the previous store: the stub is there, the session stays.
       expect(JSON.stringify(await sut.get(sid))).toEqual(JSON.stringify(moved));
-      expect(gets).not.toHaveBeenCalled();
+      expect(gets).toHaveBeenCalledTimes(1);
+      gets.mockClear();
+      // After it (ten minutes here), never.
+      const shortRollout = new KuraStore({ adapter, clock, migrateFrom: { store: previous, rolloutSeconds: 600 } });
+      clock.advance(11 * MINUTE);
+      try {
+        const later = (await shortRollout.get(sid))!;
+        await shortRollout.set(sid, { ...later, cart: [3] });
+        expect(await shortRollout.get(sid)).toMatchObject({ user: 'ada', cart: [3] });
+        expect(gets).not.toHaveBeenCalled();
+      } finally {
+        clock.advance(-11 * MINUTE);
+      }
     } finally {
       gets.mockRestore();
     }
@@ -112,16 +127,21 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(item?.absoluteExpiresAtMs).toBe(clock.now() + DAY);
   });
 
-  it('finds nothing for a session id neither store knows, an expired session, or a stub: nothing written anywhere', async () => {
+  it('finds nothing for a session id neither store knows: nothing written anywhere', async () => {
     const unknown = newSid();
-    const expired = await oldLogin({ user: 'ada' });
-    clock.advance(31 * MINUTE); // past its cookie's expiry, before connect-redis's own expiry frees it (real time)
+
+    expect(await sut.get(unknown)).toBeNull();
+
+    expect(await held(unknown)).toBeNull();
+    expect(await adapter.read(itemKeyOf(unknown), clock.now())).toBeUndefined();
+  });
+
+  it('moves a session the previous store still holds though the cookie inside it says it expired (its touch moved only that store\'s expiry): for one lifetime from now', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    clock.advance(31 * MINUTE); // past the cookie's expires; connect-redis keeps it (its TTL runs in real time)
     try {
-      expect(await sut.get(unknown)).toBeNull();
-      expect(await sut.get(expired)).toBeNull();
-      expect(await held(unknown)).toBeNull();
-      expect(await held(expired)).toMatchObject({ user: 'ada' });
-      expect(await adapter.read(itemKeyOf(expired), clock.now())).toBeUndefined();
+      expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+      expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + 30 * MINUTE);
     } finally {
       clock.advance(-31 * MINUTE);
     }
@@ -219,7 +239,7 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await sut.get(sid)).toBeNull();
   });
 
-  it('a logout whose previous store failed stays a logout: the mark keeps the copy there from moving, and the next read leaves a stub over it', async () => {
+  it('a logout whose previous store failed stays a logout: the session\'s record keeps the copy there from ever moving, without asking the previous store again', async () => {
     // Not moved yet: a logout on a replica whose connection to the previous store just failed.
     const sid = await oldLogin({ user: 'ada' });
     const failing = new KuraStore({ adapter, clock, migrateFrom: { store: hooked(previous, 'destroy', () => Promise.reject(new Error('connection lost'))) } });
@@ -227,9 +247,13 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     await expect(failing.destroy(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(await held(sid)).toMatchObject({ user: 'ada' });
 
-    expect(await sut.get(sid)).toBeNull();
-    expect(await held(sid)).toMatchObject({ [MOVED_KEY]: expect.any(String) });
-    expect(await held(sid)).not.toHaveProperty('user');
+    const gets = jest.spyOn(previous, 'get');
+    try {
+      expect(await sut.get(sid)).toBeNull();
+      expect(gets).not.toHaveBeenCalled();
+    } finally {
+      gets.mockRestore();
+    }
   });
 
   it('"log out everywhere" ends the user\'s sessions still in the previous store, even one whose move had begun', async () => {
@@ -292,7 +316,7 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
 describe('migrateFrom, unit', () => {
   it('a store that throws, or calls back with an error, is a StoreUnavailableError that carries the cause', async () => {
     const cause = new Error('connection refused');
-    const adapter = { read: async () => undefined, replace: async () => undefined, update: async () => false, delete: async () => undefined } as never;
+    const adapter = { read: async () => undefined, replace: async () => undefined, update: async () => false, delete: async () => undefined, addToUserIndex: async () => 1, userIndex: async () => [], removeFromUserIndex: async () => undefined, noteIndexed: async () => false } as never;
     const throwing: PreviousSessionStore = { get: () => { throw cause; }, set: (_s, _v, done: Settle) => done(null), destroy: (_s, done: Settle) => done(cause) };
 
     const store = new KuraStore({ adapter, migrateFrom: { store: throwing } });

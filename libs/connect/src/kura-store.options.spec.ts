@@ -93,6 +93,11 @@ describe('resolveKuraStoreOptions', () => {
       { adapter: earlierAdapter, userOf: () => 'ada' },
       'userOf needs an adapter that keeps user indexes (addToUserIndex, userIndex, removeFromUserIndex, noteIndexed, and the indexed note on sessions: the connect store contract); this one has no addToUserIndex, userIndex, removeFromUserIndex, noteIndexed',
     ],
+    [
+      'migrateFrom with an adapter written to the port before user indexes (its records are kept there)',
+      { adapter: earlierAdapter, migrateFrom: { store: { get() {}, set() {}, destroy() {} } } },
+      'migrateFrom needs an adapter that keeps user indexes (addToUserIndex, userIndex, removeFromUserIndex, noteIndexed, and the indexed note on sessions: the connect store contract); this one has no addToUserIndex, userIndex, removeFromUserIndex, noteIndexed',
+    ],
     ['a userOf that is not a function', { connection, userOf: 'user' }, "userOf must be a function of the session giving its user's id, e.g. (session) => session.user"],
   ])('refuses %s', (_case, options, problem) => {
     expect(problemsOf(options)).toEqual([problem]);
@@ -111,11 +116,12 @@ describe('resolveKuraStoreOptions', () => {
       /migrateFrom.store must be an express-session or @fastify\/session store \(get, set, destroy\), such as connect-redis's RedisStore; it has no set, destroy[\s\S]*migrateFrom.timeoutMs must be a positive integer/,
     );
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttl: 1 } as never })).toThrow(/unknown migrateFrom option "ttl"/);
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, rolloutSeconds: -1 } })).toThrow(/migrateFrom.rolloutSeconds must be an integer from 0/);
   });
 
-  it('migrateFrom: a timeout of 1000 ms unless told another', () => {
+  it('migrateFrom: a timeout of 1000 ms and a rollout of an hour unless told others', () => {
     const store = { get() {}, set() {}, destroy() {} };
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000 });
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250 } }).migrateFrom?.timeoutMs).toBe(250);
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000, rolloutMs: 3_600_000 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250, rolloutSeconds: 0 } }).migrateFrom).toEqual({ store, timeoutMs: 250, rolloutMs: 0 });
   });
 });

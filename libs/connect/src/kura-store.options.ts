@@ -67,11 +67,13 @@ export interface KuraStoreOptions {
    * switching to KuraStore logs nobody out: a session id KuraStore does not know is looked up there, and a session
    * found is moved, once, on its first request (written here, and replaced there by a stub of its cookie alone).
    * Logouts reach both stores. Every call is bounded by `timeoutMs` (default 1000); a failure of the previous store
-   * is a `StoreUnavailableError`, never "logged out". Remove the option once the longest session the previous store
-   * could hold has expired. See "Moving from another store" in the README.
+   * is a `StoreUnavailableError`, never "logged out". For `rolloutSeconds` after a session moved (default 3600: as
+   * long as old replicas running the previous store may still serve requests; 0 when none run beside this one),
+   * each read of it also looks at the previous store, so a logout there ends it here. Remove the option once the
+   * longest session the previous store could hold has expired. See "Moving from another store" in the README.
    * @example migrateFrom: { store: new RedisStore({ client: redis }) }
    */
-  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number };
+  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number; rolloutSeconds?: number };
   /**
    * Source of the current time for expiry.
    * @default the system clock
@@ -92,7 +94,7 @@ export interface KuraStoreSettings {
   readonly consistentRead: boolean;
   readonly clock: Clock;
   readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
-  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number } | undefined;
+  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number; readonly rolloutMs: number } | undefined;
 }
 
 export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
@@ -158,26 +160,30 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     consistentRead,
     clock: options.clock ?? systemClock,
     userOf: options.userOf,
-    migrateFrom: options.migrateFrom && { store: options.migrateFrom.store, timeoutMs: options.migrateFrom.timeoutMs ?? 1000 },
+    migrateFrom: options.migrateFrom && { store: options.migrateFrom.store, timeoutMs: options.migrateFrom.timeoutMs ?? 1000, rolloutMs: (options.migrateFrom.rolloutSeconds ?? 3600) * 1000 },
   };
 }
 
 const PREVIOUS_STORE_METHODS = ['get', 'set', 'destroy'] as const;
 
 function migrateFromProblems(migrateFrom: NonNullable<KuraStoreOptions['migrateFrom']>): string[] {
-  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs? }, store being the express-session store the sessions are in now'];
+  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs?, rolloutSeconds? }, store being the express-session store the sessions are in now'];
   const problems: string[] = [];
-  for (const key of Object.keys(migrateFrom)) if (key !== 'store' && key !== 'timeoutMs') problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs)`);
+  for (const key of Object.keys(migrateFrom)) if (!['store', 'timeoutMs', 'rolloutSeconds'].includes(key)) problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs, rolloutSeconds)`);
   const store = migrateFrom.store as unknown as Partial<Record<string, unknown>> | null | undefined;
   const missing = PREVIOUS_STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
   if (missing.length > 0) problems.push(`migrateFrom.store must be an express-session or @fastify/session store (get, set, destroy), such as connect-redis's RedisStore; it has no ${missing.join(', ')}`);
   const { timeoutMs } = migrateFrom;
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) problems.push(`migrateFrom.timeoutMs must be a positive integer (milliseconds), got ${String(timeoutMs)}`);
+  const { rolloutSeconds } = migrateFrom;
+  if (rolloutSeconds !== undefined && !(Number.isInteger(rolloutSeconds) && rolloutSeconds >= 0)) {
+    problems.push(`migrateFrom.rolloutSeconds must be an integer from 0 (no old replica runs beside this one), got ${String(rolloutSeconds)}`);
+  }
   return problems;
 }
 
 const ADAPTER_METHODS = ['read', 'replace', 'update', 'delete'] as const;
-/** What the user index (`userOf`) needs of an adapter besides: one written to the port before it has none. */
+/** What the user index (`userOf`) and `migrateFrom`'s records need of an adapter besides: one written to the port before them has none. */
 const INDEX_METHODS = ['addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
 
 function adapterProblems(options: KuraStoreOptions): string[] {
@@ -188,8 +194,10 @@ function adapterProblems(options: KuraStoreOptions): string[] {
     problems.push(`adapter must be a ConnectSessionStore (${ADAPTER_METHODS.join(', ')}), such as RedisConnectSessionStore from @kura/redis; it has no ${missing.join(', ')}`);
   }
   const missingIndex = INDEX_METHODS.filter((method) => typeof adapter?.[method] !== 'function');
-  if (options.userOf !== undefined && missing.length === 0 && missingIndex.length > 0) {
-    problems.push(`userOf needs an adapter that keeps user indexes (${INDEX_METHODS.join(', ')}, and the indexed note on sessions: the connect store contract); this one has no ${missingIndex.join(', ')}`);
+  if (missing.length === 0 && missingIndex.length > 0) {
+    for (const option of ['userOf', 'migrateFrom'] as const) {
+      if (options[option] !== undefined) problems.push(`${option} needs an adapter that keeps user indexes (${INDEX_METHODS.join(', ')}, and the indexed note on sessions: the connect store contract); this one has no ${missingIndex.join(', ')}`);
+    }
   }
   for (const name of ['tableName', 'consistentRead'] as const) {
     if (options[name] !== undefined) problems.push(`${name} configures DynamoDB and does not go with adapter: configure the adapter itself`);

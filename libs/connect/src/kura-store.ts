@@ -1,4 +1,4 @@
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
@@ -6,23 +6,22 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
-import { SessionTooLargeError } from './session-too-large.error.js';
+import { checkSize } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
   cookieSettingsOf,
   cookieText,
-  documentBytes,
   fromDocument,
   hasChanges,
   liveCookieOf,
   type SessionChanges,
-  type SessionDocument,
   sameCookieSettings,
   toDocument,
 } from './session-document.js';
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
+import { Migration } from './migration.js';
 import { PreviousStore } from './previous-store.js';
 import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
 import { indexNote, type UserSession, UserSessions, userIdOf } from './user-sessions.js';
@@ -39,8 +38,6 @@ type FrameworkSession = any;
 type Done = (error?: unknown) => void;
 type Loaded = (error: unknown, session?: FrameworkSession) => void;
 
-/** Largest session kept, in bytes of names and JSON: DynamoDB refuses items over 400 KB. */
-export const MAX_SESSION_BYTES = 350_000;
 const NOT_DATA = new Set([READ_MARKER_KEY]);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
 const WORDING: StoreErrorWording = {
@@ -96,8 +93,8 @@ export class KuraStore extends EventEmitter {
   private readonly clock: Clock;
   /** The user index, with the `userOf` option. */
   private readonly users: UserSessions | undefined;
-  /** The store sessions are moved from, with the `migrateFrom` option. */
-  private readonly previous: PreviousStore | undefined;
+  /** Sessions moving from the store the app used before, with the `migrateFrom` option. */
+  private readonly migration: Migration | undefined;
 
   /** @throws KuraStoreOptionsError listing every problem with `options` */
   constructor(options: KuraStoreOptions) {
@@ -124,7 +121,17 @@ export class KuraStore extends EventEmitter {
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
     this.users = settings.userOf && new UserSessions(settings.userOf);
-    this.previous = settings.migrateFrom && new PreviousStore(settings.migrateFrom.store, settings.migrateFrom.timeoutMs);
+    const { migrateFrom } = settings;
+    this.migration =
+      migrateFrom &&
+      new Migration({
+        previous: new PreviousStore(migrateFrom.store, migrateFrom.timeoutMs),
+        rolloutMs: migrateFrom.rolloutMs,
+        ttlMs: this.ttlMs,
+        absoluteTtlMs: this.absoluteTtlMs,
+        users: this.users,
+        notData: NOT_DATA,
+      });
   }
 
   /** The live session `sessionId`, or `null` when there is none (never written, destroyed or expired). */
@@ -167,10 +174,9 @@ export class KuraStore extends EventEmitter {
   destroy(sessionId: string, callback: Done): void;
   destroy(sessionId: string, callback?: Done): Promise<void> | void {
     return settle(
-      Promise.resolve().then(async () => {
-        await this.onStorage((items) => items.delete(itemKeyOf(checkedId(sessionId)), this.clock.now()));
-        // After the mark: a move under way now finds either the mark or no session to move.
-        await this.previous?.destroy(sessionId);
+      Promise.resolve().then(() => {
+        const id = itemKeyOf(checkedId(sessionId));
+        return this.onStorage((items) => (this.migration ? this.migration.destroy(items, sessionId, id, this.clock.now()) : items.delete(id, this.clock.now())));
       }),
       callback,
     );
@@ -226,8 +232,8 @@ export class KuraStore extends EventEmitter {
     const { users, user } = this.indexFor(userId, 'destroySessionsOf');
     const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
     return this.onStorage(async (items) => {
-      // Sessions still in the previous store cannot be found by user: the mark ends each of them where it would move.
-      if (this.previous) await items.addToUserIndex(previousEndKeyOf(user), { id: PREVIOUS_ENDED, addedAtMs: this.clock.now() }, undefined);
+      // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
+      await this.migration?.endUser(items, user, this.clock.now());
       return users.destroyAll(items, user, except, this.clock.now());
     });
   }
@@ -280,9 +286,16 @@ export class KuraStore extends EventEmitter {
 
   private async read(sessionId: string): Promise<StoredSession | null> {
     const id = itemKeyOf(checkedId(sessionId));
-    const item = await this.onStorage((items) => items.read(id, this.clock.now()));
-    if (!item) return this.previous ? this.onStorage((items) => this.move(items, this.previous!, sessionId, id)) : null;
-    return this.loaded(sessionId, id, item);
+    const item = await this.onStorage((items) => (this.migration ? this.readMigrating(items, this.migration, sessionId, id) : items.read(id, this.clock.now())));
+    return item ? this.loaded(sessionId, id, item) : null;
+  }
+
+  /** A read with `migrateFrom`: a session this store does not hold may move here; one that moved may have ended there. */
+  private async readMigrating(items: ConnectSessionStore, migration: Migration, sessionId: string, id: string): Promise<ConnectSessionItem | undefined> {
+    const now = this.clock.now();
+    const item = await items.read(id, now);
+    if (item) return (await migration.stillLive(items, sessionId, id, item, now)) ? item : undefined;
+    return (await migration.move(items, sessionId, id, now)) ? items.read(id, this.clock.now()) : undefined;
   }
 
   /** What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered. */
@@ -304,57 +317,6 @@ export class KuraStore extends EventEmitter {
       user,
     });
     return loaded;
-  }
-
-  /**
-   * Moves the session `sessionId` from the previous store, if it holds one: written here whole (the same item for
-   * every request that moves the same session at once), then replaced there by a stub of its cookie. Resolves to
-   * the session as stored here afterwards, or `null`.
-   */
-  private async move(items: ConnectSessionStore, previous: PreviousStore, sessionId: string, id: string): Promise<StoredSession | null> {
-    const found = await previous.get(sessionId);
-    // Moved by another request meanwhile: its write landed before its stub.
-    if (found === 'moved') return this.current(items, sessionId, id);
-    if (!found) return null;
-    const now = this.clock.now();
-    const absoluteExpiresAtMs = this.absoluteTtlMs === undefined ? undefined : now + this.absoluteTtlMs;
-    const expiresAtMs = Math.min(expiryOf(found.cookie, now, this.ttlMs), absoluteExpiresAtMs ?? Infinity);
-    if (expiresAtMs <= now) return null;
-    const user = this.users?.userOfSession(found);
-    const written: ConnectSessionItem = {
-      ...toDocument(found, NOT_DATA),
-      expiresAtMs,
-      ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
-      ...(user === undefined ? {} : { indexed: indexNote(user, absoluteExpiresAtMs) }),
-      // Of the session's key and content: requests moving the same session at once write the same item, and
-      // `replace` leaves an item of its own generation as it is, changes made since included.
-      generation: `moved-${hash('sha256', `${id}\u0000${JSON.stringify(found)}`, 'base64url')}`,
-    };
-    checkSize(written);
-    if (user !== undefined) {
-      // The index first, as for every session written with a user; then the mark of a "log out everywhere" made
-      // since the move began, which ends the user's sessions still in the previous store.
-      await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
-      if ((await items.userIndex(previousEndKeyOf(user))).length > 0) {
-        await previous.destroy(sessionId);
-        return null;
-      }
-    }
-    await items.replace(id, written);
-    // An old replica still on the previous store may have ended the session meanwhile (a logout): so it stays.
-    const still = await previous.get(sessionId);
-    if (still === undefined) {
-      await items.delete(id, now);
-      return null;
-    }
-    if (still !== 'moved') await previous.leaveStub(sessionId, found.cookie, now);
-    return this.current(items, sessionId, id);
-  }
-
-  /** The session as stored here now (after a move: the move's, another's, or none if ended meanwhile). */
-  private async current(items: ConnectSessionStore, sessionId: string, id: string): Promise<StoredSession | null> {
-    const item = await items.read(id, this.clock.now());
-    return item ? this.loaded(sessionId, id, item) : null;
   }
 
   /** The write a save needs, or `undefined` when it needs none: decided without waiting, so a steady request does not. */
@@ -415,19 +377,9 @@ export class KuraStore extends EventEmitter {
   }
 }
 
-/** The one entry of a user's mark that every session of theirs still in the previous store is ended. */
-const PREVIOUS_ENDED = 'previous-store-sessions-ended';
-/** Where that mark is kept: an index of its own, beside the user's. */
-const previousEndKeyOf = (userId: string): string => hash('sha256', `previous-ended\u0000${userId}`, 'base64url');
-
 function checkedId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('KuraStore: the session id must be a non-empty string');
   return sessionId;
-}
-
-function checkSize(document: SessionDocument): void {
-  const bytes = documentBytes(document);
-  if (bytes > MAX_SESSION_BYTES) throw new SessionTooLargeError(bytes, MAX_SESSION_BYTES);
 }
 
 /**

@@ -42,9 +42,9 @@ export class PreviousStore {
    * Replaces the session with the stub of a moved one, its cookie kept (the previous store's expiry follows it);
    * a session without a cookie, which neither framework could load as a stub, is destroyed instead.
    */
-  leaveStub(sessionId: string, cookie: unknown, now: number): Promise<void> {
+  leaveStub(sessionId: string, cookie: unknown, movedAtMs: number): Promise<void> {
     if (typeof cookie !== 'object' || cookie === null) return this.destroy(sessionId);
-    const stub = { cookie, [MOVED_KEY]: new Date(now).toISOString() };
+    const stub = { cookie, [MOVED_KEY]: new Date(movedAtMs).toISOString() };
     return this.call('set', (done) => this.store.set(sessionId, stub, done)).then(() => undefined);
   }
 

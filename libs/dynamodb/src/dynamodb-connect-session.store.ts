@@ -47,6 +47,7 @@ const NAMES = {
   '#gen': 'generation',
   '#absMs': 'absoluteExpiresAtMs',
   '#ix': 'indexed',
+  '#mv': 'movedAtMs',
 } as const;
 
 /**
@@ -99,6 +100,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       expiresAtMs,
       ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
       ...(item.indexed?.S === undefined ? {} : { indexed: item.indexed.S }),
+      ...(item.movedAtMs?.N === undefined ? {} : { movedAtMs: Number(item.movedAtMs.N) }),
       generation: item.generation?.S ?? '',
     };
   }
@@ -118,6 +120,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       generation: { S: session.generation },
       ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
       ...(session.indexed !== undefined ? { indexed: { S: session.indexed } } : {}),
+      ...(session.movedAtMs !== undefined ? { movedAtMs: { N: String(session.movedAtMs) } } : {}),
     };
     try {
       await this.client.send(
@@ -162,7 +165,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: { id: { S: id } },
-          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen, #absMs, #ix',
+          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen, #absMs, #ix, #mv',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: { ':exp': { N: String(Math.ceil((now + DELETED_SESSION_MARK_MS) / 1000)) } },
           ...CAPACITY,

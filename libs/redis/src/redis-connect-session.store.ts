@@ -20,6 +20,8 @@ const ABSOLUTE_EXPIRES_AT_MS = 'abs';
 const COOKIE = 'cookie';
 /** KuraStore's note of the user index the session joined (ConnectSessionItem.indexed), when it has one. */
 const INDEXED = 'ix';
+/** When KuraStore moved the session here from a previous store (epoch ms; ConnectSessionItem.movedAtMs). */
+const MOVED_AT_MS = 'mv';
 const DATA = 'd:';
 /** The one field of a deleted session's mark. */
 const DELETED = 'deleted';
@@ -123,6 +125,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     let absoluteExpiresAtMs: number | undefined;
     let cookie: string | undefined;
     let indexed: string | undefined;
+    let movedAtMs: number | undefined;
     for (let index = 0; index + 1 < flat.length; index += 2) {
       const field = flat[index]!;
       const value = flat[index + 1]!;
@@ -132,12 +135,14 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === COOKIE) cookie = value;
       else if (field === ABSOLUTE_EXPIRES_AT_MS) absoluteExpiresAtMs = Number(value);
       else if (field === INDEXED) indexed = value;
+      else if (field === MOVED_AT_MS) movedAtMs = Number(value);
     }
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
     if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
     const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
     if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
     if (indexed !== undefined) item.indexed = indexed;
+    if (movedAtMs !== undefined) item.movedAtMs = movedAtMs;
     return item;
   }
 
@@ -145,6 +150,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
+    if (item.movedAtMs !== undefined) fields.push(MOVED_AT_MS, String(item.movedAtMs));
     for (const [key, json] of item.data) fields.push(DATA + key, json);
     try {
       await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields]);

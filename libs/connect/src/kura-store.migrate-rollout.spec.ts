@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { redisServerMissing, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { KuraStore } from './kura-store.js';
+import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
+
+/**
+ * `migrateFrom` while old replicas still run the previous store, and after: what an adversarial review of the first
+ * design found (2026-12-04), each case failing on that design (connect-redis on one redis-server, KuraStore on
+ * another). The first design kept a move's outcome only in the previous store's stub and an hour-long deletion mark.
+ *
+ * "Time passing" is played with Redis's own expiry, not by deleting keys: a store whose clock is set in the past
+ * writes its marks/items with PEXPIREAT in the past, so Redis frees them at once, as it would an hour (a day)
+ * later. Cookies are given real expiries (days ahead), so connect-redis keeps the previous store's copies.
+ */
+const missing = redisServerMissing();
+const describeWithRedis = missing ? describe.skip : describe;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const WEEK = 7 * 24 * HOUR;
+const newSid = () => randomBytes(18).toString('base64url');
+const newUser = () => `user-${randomBytes(6).toString('hex')}`;
+/** A session as express-session stores it, its cookie expiring a week from real now. */
+const sessionFor = (data: Record<string, unknown>) => ({ cookie: { originalMaxAge: WEEK, expires: new Date(Date.now() + WEEK).toISOString(), httpOnly: true, path: '/' }, ...data });
+const userOf = (session: Record<string, unknown>) => session.user;
+type Settle = (error: unknown, value?: unknown) => void;
+
+describeWithRedis('KuraStore migrateFrom during and after a rolling update', () => {
+  let previousServer: RedisServer;
+  let kuraServer: RedisServer;
+  let previousClient: ReturnType<typeof createClient>;
+  let kuraClient: RedisClient;
+  let previous: RedisStore;
+  let adapter: RedisConnectSessionStore;
+  /** A new replica, real clock. */
+  let sut: KuraStore;
+  const held = async (sid: string) => {
+    const raw = await previousClient.get(`sess:${sid}`);
+    return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
+  };
+  /** An old replica's save (express-session/@fastify/session on connect-redis): unconditional SET. */
+  const oldSave = (sid: string, session: object) => previous.set(sid, session as never);
+  const oldLogin = async (data: Record<string, unknown>) => {
+    const sid = newSid();
+    await oldSave(sid, sessionFor(data));
+    return sid;
+  };
+  /** A replica whose clock reads `agoMs` before real now (its marks and items are freed by Redis that much earlier). */
+  const replicaAgo = (agoMs: number, migrateFrom: PreviousSessionStore = previous) =>
+    new KuraStore({ adapter, clock: new ManualClock(Date.now() - agoMs), userOf, migrateFrom: { store: migrateFrom } });
+
+  beforeAll(async () => {
+    [previousServer, kuraServer] = await Promise.all([startRedisServer(), startRedisServer()]);
+    previousClient = createClient({ url: previousServer.url });
+    await previousClient.connect();
+    previous = new RedisStore({ client: previousClient });
+    kuraClient = await createRedisClient({ url: kuraServer.url });
+    await kuraClient.connect();
+    adapter = new RedisConnectSessionStore(kuraClient);
+    sut = new KuraStore({ adapter, userOf, migrateFrom: { store: previous } });
+  });
+  afterAll(async () => {
+    previousClient?.destroy();
+    kuraClient?.destroy();
+    await Promise.all([previousServer?.stop(), kuraServer?.stop()]);
+  });
+
+  it('a logout on an old replica after the move (it destroys the stub and answers 204) ends the session on every new replica', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // moved; stub left there
+    // The user clicks "log out"; during the rollout the load balancer sends it to an old replica:
+    // express-session loads the stub and req.session.destroy() deletes it in connect-redis. Acknowledged.
+    await new Promise<void>((resolve, reject) => previous.destroy(sid, (error) => (error ? reject(error) : resolve())));
+    expect(await held(sid)).toBeNull();
+
+    // Next request, on a new replica: logged out there too.
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  it('a logout whose call to the previous store failed stays a logout after KuraStore\'s deletion mark expires (1 h)', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    const failingDestroy: PreviousSessionStore = {
+      get: (id, done) => previous.get(id, done as never),
+      set: (id, session, done) => previous.set(id, session as never, done as never),
+      destroy: (_id, done: Settle) => done(new Error('connection lost')),
+    };
+    // The logout happened 61 minutes ago, on a replica whose connection to the previous store failed.
+    await expect(replicaAgo(61 * MINUTE, failingDestroy).destroy(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await held(sid)).toMatchObject({ user: 'ada' });
+
+    // Nobody used the cookie within the hour (README: "the next read leaves a stub over it"); now someone does.
+    expect(await sut.get(sid)).toBeNull();
+  });
+
+  describe('an old replica\'s request that loaded the session before the move saves it after (resave: true, @fastify/session rolling: true): the whole session is back in the previous store', () => {
+    it('destroySessionOf (end one device) holds an hour later', async () => {
+      const user = newUser();
+      const sid = await oldLogin({ user, device: 'stolen laptop' });
+      const loadedByOldReplica = await held(sid); // an old replica's request, in flight
+      const movedAnHourAgo = replicaAgo(61 * MINUTE);
+      expect(await movedAnHourAgo.get(sid)).toMatchObject({ user });
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      await oldSave(sid, loadedByOldReplica!); // its end-of-request save lands over the stub
+      expect(await held(sid)).not.toHaveProperty(MOVED_KEY);
+
+      // The user ends the stolen laptop's session from the sessions page (61 minutes ago).
+      const [entry] = await movedAnHourAgo.sessionsOf(user);
+      expect(await movedAnHourAgo.destroySessionOf(user, entry!.handle)).toBe(true);
+
+      // The thief waited an hour.
+      expect(await sut.get(sid)).toBeNull();
+    });
+
+    it('a logout on a new replica (destroy reached both stores) holds an hour later', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const loadedByOldReplica = await held(sid);
+      const anHourAgo = replicaAgo(61 * MINUTE);
+      expect(await anHourAgo.get(sid)).toMatchObject({ user: 'ada' });
+      await anHourAgo.destroy(sid); // logout, acknowledged: KuraStore's mark, and DEL in connect-redis
+      expect(await held(sid)).toBeNull();
+      await oldSave(sid, loadedByOldReplica!); // the old replica's in-flight request ends after it
+
+      expect(await sut.get(sid)).toBeNull();
+    });
+
+    it('a session whose KuraStore copy reached its absolute lifetime does not move again', async () => {
+      // Absolute lifetime 1 s here, for a real Redis to free the item in real time (as it would after 24 h).
+      const replica = new KuraStore({ adapter, userOf, absoluteTtlSeconds: 1, migrateFrom: { store: previous } });
+      const sid = await oldLogin({ user: 'ada' });
+      const loadedByOldReplica = await held(sid);
+      expect(await replica.get(sid)).toMatchObject({ user: 'ada' });
+      await oldSave(sid, loadedByOldReplica!);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+
+      // Its absolute lifetime is over: the user must log in again.
+      expect(await replica.get(sid)).toBeNull();
+    });
+  });
+
+  it('two moves that read different contents (an old replica saved between): the late one leaves an acknowledged save in place', async () => {
+    const sid = await oldLogin({ user: 'ada', role: 'admin' });
+    // Move B reads the previous store, then is slow to write here (a GC pause, a slow network).
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reachedReplace!: () => void;
+    const atReplace = new Promise<void>((resolve) => (reachedReplace = resolve));
+    const methods = ['read', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    const slow = new KuraStore({
+      adapter: {
+        ...(Object.fromEntries(methods.map((name) => [name, (adapter[name] as (...a: unknown[]) => unknown).bind(adapter)])) as Pick<RedisConnectSessionStore, (typeof methods)[number]>),
+        replace: async (...args: Parameters<RedisConnectSessionStore['replace']>) => {
+          reachedReplace();
+          await gate;
+          return adapter.replace(...args);
+        },
+      },
+      migrateFrom: { store: previous },
+    });
+    const moveB = slow.get(sid);
+    await atReplace;
+    // An old replica's request saves the session (express-session resave / rolling: at least the cookie's expiry changes).
+    const current = (await held(sid))!;
+    await oldSave(sid, { ...current, cookie: { ...(current.cookie as object), expires: new Date(Date.now() + WEEK + 1000).toISOString() } });
+    // Move A, on another new replica, moves it and its request saves a change (privileges dropped), acknowledged.
+    const moved = (await sut.get(sid))!;
+    await sut.set(sid, { ...moved, role: 'reader' });
+    expect(await sut.get(sid)).toMatchObject({ role: 'reader' });
+
+    release();
+    await moveB;
+
+    expect(await sut.get(sid)).toMatchObject({ role: 'reader' });
+  });
+
+  it('after "log out everywhere", a login on an old replica during the rollout is ended when it reaches a new replica (the safe side, documented)', async () => {
+    const user = newUser();
+    const laptop = await oldLogin({ user });
+    expect(await sut.get(laptop)).toMatchObject({ user });
+    await sut.destroySessionsOf(user, { except: laptop }); // e.g. after a password change
+
+    // The user logs in on the phone; the request lands on an old replica: a new session in connect-redis, which
+    // KuraStore cannot tell from one made before the mark.
+    const phone = await oldLogin({ user });
+    expect(await sut.get(phone)).toBeNull();
+    expect(await sut.get(laptop)).toMatchObject({ user });
+  });
+
+  it('with the previous store down, a logout or regenerate (login) of a session KuraStore itself made needs nothing of it', async () => {
+    const down: PreviousSessionStore = {
+      get: (_id, done: Settle) => done(new Error('ECONNREFUSED')),
+      set: (_id, _s, done: Settle) => done(new Error('ECONNREFUSED')),
+      destroy: (_id, done: Settle) => done(new Error('ECONNREFUSED')),
+    };
+    const replica = new KuraStore({ adapter, userOf, migrateFrom: { store: down } });
+    const sid = newSid(); // generated by this replica's express-session: never in the previous store
+    await replica.set(sid, sessionFor({ user: 'ada' }));
+    expect(await replica.get(sid)).toMatchObject({ user: 'ada' });
+
+    await expect(replica.destroy(sid)).resolves.toBeUndefined();
+  });
+  it('with the previous store down, a browser whose session was moved and then logged out gets "no session", not a 503 on every request', async () => {
+    let down = false;
+    const flaky: PreviousSessionStore = {
+      get: (id, done: Settle) => (down ? done(new Error('ECONNREFUSED')) : previous.get(id, done as never)),
+      set: (id, session, done: Settle) => (down ? done(new Error('ECONNREFUSED')) : previous.set(id, session as never, done as never)),
+      destroy: (id, done: Settle) => (down ? done(new Error('ECONNREFUSED')) : previous.destroy(id, done as never)),
+    };
+    const replica = new KuraStore({ adapter, userOf, migrateFrom: { store: flaky } });
+    const sid = await oldLogin({ user: 'ada' });
+    expect(await replica.get(sid)).toMatchObject({ user: 'ada' });
+    await replica.destroy(sid); // logged out; express-session leaves the cookie in the browser
+    down = true;
+
+    await expect(replica.get(sid)).resolves.toBeNull();
+  });
+});

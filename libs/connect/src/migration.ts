@@ -1,0 +1,178 @@
+import { hash } from 'node:crypto';
+import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import type { PreviousStore } from './previous-store.js';
+import { toDocument } from './session-document.js';
+import { expiryOf } from './session-expiry.js';
+import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
+import { indexNote, type UserSessions } from './user-sessions.js';
+
+/** What `Migration` needs of its store's settings. */
+export interface MigrationSettings {
+  readonly previous: PreviousStore;
+  /** How long after a session moved old replicas may still run the previous store (ms). */
+  readonly rolloutMs: number;
+  readonly ttlMs: number;
+  readonly absoluteTtlMs: number | undefined;
+  readonly users: UserSessions | undefined;
+  /** Keys KuraStore does not treat as session data (the read marker). */
+  readonly notData: ReadonlySet<string>;
+}
+
+/** The entry of a session's record that it was moved or ended, and of a user's that their unmoved sessions ended. */
+const ENTRY = 'previous-store';
+/**
+ * Where a session's record lives: a set of its own under the user-index methods of the port (a set whose expiry
+ * only ever moves later), keyed apart from any user's index and from the session itself.
+ */
+const recordKeyOf = (id: string): string => hash('sha256', `previous-moved\u0000${id}`, 'base64url');
+/** Where a user's mark of `destroySessionsOf` lives. */
+const userMarkKeyOf = (userId: string): string => hash('sha256', `previous-ended\u0000${userId}`, 'base64url');
+/** A moved session's generation: one per session key, so a move landing late never writes over another's, nor over the saves since. */
+const movedGeneration = (id: string): string => `moved-${hash('sha256', `moved\u0000${id}`, 'base64url')}`;
+
+/**
+ * KuraStore's `migrateFrom`: sessions move from the store the app used before, each on its first request, while
+ * old replicas may still run that store (a rolling update). Three records keep every ending an ending:
+ *
+ * - **the session's record** (here): written when it moves, or when it is destroyed here without having moved;
+ *   while it stands (as long as the previous store could hold the session), the session never moves again,
+ *   whatever the previous store holds by then (an old replica's save written over the stub, a copy whose removal
+ *   failed) and whether or not this store still holds it (deleted, expired, past its absolute end);
+ * - **the stub** (there): the session's cookie and `kuraMovedAt`, so old replicas find the user logged out there,
+ *   under the same session id;
+ * - **the item's `movedAtMs`** (here): for `rolloutMs` after the move, each read of the session looks at the
+ *   previous store too, and a session an old replica ended there (its logout deleted the stub) ends here.
+ */
+export class Migration {
+  constructor(private readonly settings: MigrationSettings) {}
+
+  /**
+   * Moves the session `sessionId` (key `id`), which this store does not hold, from the previous store. True when
+   * this store may hold it now (moved here, by this call or another), false when there is nothing to move.
+   */
+  async move(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<boolean> {
+    const { previous, users } = this.settings;
+    // Moved or ended before: never again (without asking the previous store, which an ended session's requests
+    // would otherwise keep asking). A move under way has written its item before its record.
+    if ((await items.userIndex(recordKeyOf(id))).length > 0) return true;
+    const found = await previous.get(sessionId);
+    // The stub of a move made meanwhile, whose item landed before it.
+    if (found === 'moved') return true;
+    if (!found) return false;
+    const written = this.itemOf(found, id, now);
+    if (!written) return false;
+    const user = users?.userOfSession(found);
+    if (user !== undefined) {
+      // The index first, as for every session written with a user; then the mark of a "log out everywhere" made
+      // since this move began, which ends the user's sessions still in the previous store.
+      await users!.add(items, user, id, written.absoluteExpiresAtMs, now);
+      if ((await items.userIndex(userMarkKeyOf(user))).length > 0) {
+        await this.record(items, id, now, written);
+        await previous.destroy(sessionId);
+        return false;
+      }
+    }
+    await items.replace(id, written);
+    await this.record(items, id, now, written);
+    // An old replica may have ended the session meanwhile (a logout): so it stays.
+    const still = await previous.get(sessionId);
+    if (still === undefined) {
+      await items.delete(id, now);
+      return false;
+    }
+    if (still !== 'moved') await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
+    return true;
+  }
+
+  /**
+   * A moved session read within `rolloutMs` of its move, when old replicas may still run: false when one of them
+   * ended it (its logout deleted the stub): it is deleted here too. A whole session an old replica saved over the
+   * stub (a request that loaded it before the move) gets the stub back.
+   */
+  async stillLive(items: ConnectSessionStore, sessionId: string, id: string, item: ConnectSessionItem, now: number): Promise<boolean> {
+    if (item.movedAtMs === undefined || now >= item.movedAtMs + this.settings.rolloutMs) return true;
+    const there = await this.settings.previous.get(sessionId);
+    if (there === undefined) {
+      await items.delete(id, now);
+      return false;
+    }
+    if (there !== 'moved') await this.settings.previous.leaveStub(sessionId, this.stubCookieOf(there.cookie, item.movedAtMs), item.movedAtMs);
+    return true;
+  }
+
+  /**
+   * `destroy`: a session made here is deleted, as without `migrateFrom` (the previous store never held it). One
+   * moved here, or one this store does not hold (still in the previous store, perhaps), first gets its record, is
+   * deleted here, then destroyed there while old replicas may run, so none of them serves it either.
+   */
+  async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
+    const item = await items.read(id, now);
+    if (item && item.movedAtMs === undefined) return items.delete(id, now);
+    await this.record(items, id, now, item);
+    await items.delete(id, now);
+    if (!item || now < item.movedAtMs! + this.settings.rolloutMs) await this.settings.previous.destroy(sessionId);
+  }
+
+  /** Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. */
+  async endUser(items: ConnectSessionStore, userId: string, now: number): Promise<void> {
+    await items.addToUserIndex(userMarkKeyOf(userId), { id: ENTRY, addedAtMs: now }, undefined);
+  }
+
+  /**
+   * The session found in the previous store as this store writes it: its data and cookie as they were, alive as
+   * long as the previous store keeps it (express-session's `touch` on connect-redis or connect-dynamodb moves only
+   * that store's expiry, not the cookie's `expires` inside the session: an expiry in the past is read as one
+   * lifetime from now), its absolute lifetime starting now. `undefined` when it cannot move (expired, too large).
+   */
+  private itemOf(found: Record<string, unknown>, id: string, now: number): ConnectSessionItem | undefined {
+    const { absoluteTtlMs, users, notData } = this.settings;
+    const absoluteExpiresAtMs = absoluteTtlMs === undefined ? undefined : now + absoluteTtlMs;
+    const liveUntil = Math.max(expiryOf(found.cookie, now, this.settings.ttlMs), now + this.lifetimeOf(found.cookie));
+    const expiresAtMs = Math.min(liveUntil, absoluteExpiresAtMs ?? Infinity);
+    if (!(expiresAtMs > now)) return undefined;
+    const user = users?.userOfSession(found);
+    const written: ConnectSessionItem = {
+      ...toDocument(found, notData),
+      expiresAtMs,
+      ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
+      ...(user === undefined ? {} : { indexed: indexNote(user, absoluteExpiresAtMs) }),
+      movedAtMs: now,
+      generation: movedGeneration(id),
+    };
+    try {
+      checkSize(written);
+    } catch (error) {
+      // Left where it is: an error here would fail every request of that browser, the login page's included.
+      if (error instanceof SessionTooLargeError) return undefined;
+      throw error;
+    }
+    return written;
+  }
+
+  /** A session's lifetime by its cookie (`originalMaxAge`), or the store's for a browser-session cookie. */
+  private lifetimeOf(cookie: unknown): number {
+    const maxAge = typeof cookie === 'object' && cookie !== null ? (cookie as { originalMaxAge?: unknown }).originalMaxAge : undefined;
+    return typeof maxAge === 'number' && maxAge > 0 ? maxAge : this.settings.ttlMs;
+  }
+
+  /**
+   * Records that the session moved or ended, for as long as the previous store could hold it: old replicas may
+   * extend it there until the rollout ends, by a lifetime at most.
+   */
+  private record(items: ConnectSessionStore, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<number> {
+    const cookie = item?.cookie === undefined ? undefined : (JSON.parse(item.cookie) as unknown);
+    const lifetime = Math.max(this.lifetimeOf(cookie), (item?.expiresAtMs ?? now) - now);
+    return items.addToUserIndex(recordKeyOf(id), { id: ENTRY, addedAtMs: now }, now + this.settings.rolloutMs + lifetime);
+  }
+
+  /**
+   * The stub's cookie: the session's, lasting at least until the rollout ends, so that the previous store keeps the
+   * stub while old replicas may run (a stub gone then reads as an old replica's logout).
+   */
+  private stubCookieOf(cookie: unknown, movedAtMs: number): unknown {
+    // A browser-session cookie (no expiry) is kept as the store's own lifetime says (connect-redis: a day).
+    if (typeof cookie !== 'object' || cookie === null || !(cookie as { expires?: unknown }).expires) return cookie;
+    const until = movedAtMs + this.settings.rolloutMs + 60_000;
+    return expiryOf(cookie, 0, 0) >= until ? cookie : { ...cookie, expires: new Date(until).toISOString() };
+  }
+}
