@@ -1,59 +1,17 @@
-import fastifyCookie from '@fastify/cookie';
-import fastifySession from '@fastify/session';
-import { KuraStore, StoreUnavailableError } from '@kura/connect';
+import { KuraStore } from '@kura/connect';
 import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
-import Fastify from 'fastify';
 import { createClient } from 'redis';
-import { type RunningApp, runningApp } from './contracts/connect-app.suite.js';
+import type { RunningApp } from './contracts/connect-app.suite.js';
+import { fastifyApp } from './support/fastify-session-app.js';
 import { HttpClient } from './support/http-client.js';
 import { type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
-
-declare module 'fastify' {
-  interface Session {
-    [key: string]: unknown;
-  }
-}
 
 /**
  * `migrateFrom` with @fastify/session 11 (its defaults: rolling, a save on every request), an old replica on
  * connect-redis beside a new one on KuraStore, over real HTTP. (test/connect-migrate does it with express-session,
  * from connect-redis and connect-dynamodb.)
  */
-const SECRET = 'a secret of at least 32 characters for @fastify/session';
-
-async function fastifyApp(store: object): Promise<RunningApp> {
-  const app = Fastify();
-  await app.register(fastifyCookie);
-  await app.register(fastifySession, { store: store as never, secret: SECRET, cookieName: 'sid', saveUninitialized: false, cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false } });
-  app.setErrorHandler((error, request, reply) => {
-    if (!(error instanceof StoreUnavailableError)) return reply.send(error);
-    (request as { session: unknown }).session = null;
-    return reply.code(503).header('retry-after', error.retryAfterSeconds).send({ title: 'Service Unavailable' });
-  });
-  type Query = { Querystring: Record<string, string | undefined>; Params: Record<string, string> };
-  app.post<Query>('/login', async (request) => {
-    await request.session.regenerate();
-    request.session.set('user', { name: request.query.user });
-    return { user: request.session.get('user') };
-  });
-  app.get('/me', async (request, reply) => {
-    const user = request.session.get('user');
-    return user ? { user } : reply.code(401).send({ status: 401 });
-  });
-  app.get('/session', async (request) => JSON.parse(JSON.stringify(request.session)) as unknown);
-  app.post<Query>('/keys/:key', async (request) => {
-    request.session.set(request.params.key!, request.query.value);
-    return {};
-  });
-  app.post('/logout', async (request, reply) => {
-    await request.session.destroy();
-    return reply.code(204).send();
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return runningApp(app.server, () => app.close());
-}
-
 const describeWithRedis = redisRunsPossible('@fastify/session moving from connect-redis') ? describe : describe.skip;
 
 describeWithRedis('@fastify/session moving from connect-redis to KuraStore, during a rolling update', () => {

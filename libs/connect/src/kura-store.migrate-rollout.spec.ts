@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
-import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
-import { RedisStore } from 'connect-redis';
-import { createClient } from 'redis';
-import { redisServerMissing, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import type { RedisConnectSessionStore } from '@kura/redis';
+import type { RedisStore } from 'connect-redis';
+import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { redisServerMissing } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 
@@ -29,18 +29,12 @@ const userOf = (session: Record<string, unknown>) => session.user;
 type Settle = (error: unknown, value?: unknown) => void;
 
 describeWithRedis('KuraStore migrateFrom during and after a rolling update', () => {
-  let previousServer: RedisServer;
-  let kuraServer: RedisServer;
-  let previousClient: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
+  const redis = previousAndKuraOnRedis();
+  // Set by the fixture's beforeAll, which runs first.
   let previous: RedisStore;
   let adapter: RedisConnectSessionStore;
-  /** A new replica, real clock. */
   let sut: KuraStore;
-  const held = async (sid: string) => {
-    const raw = await previousClient.get(`sess:${sid}`);
-    return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
-  };
+  const held = (sid: string) => redis.held(sid);
   /** An old replica's save (express-session/@fastify/session on connect-redis): unconditional SET. */
   const oldSave = (sid: string, session: object) => previous.set(sid, session as never);
   const oldLogin = async (data: Record<string, unknown>) => {
@@ -52,20 +46,9 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
   const replicaAgo = (agoMs: number, migrateFrom: PreviousSessionStore = previous) =>
     new KuraStore({ adapter, clock: new ManualClock(Date.now() - agoMs), userOf, migrateFrom: { store: migrateFrom } });
 
-  beforeAll(async () => {
-    [previousServer, kuraServer] = await Promise.all([startRedisServer(), startRedisServer()]);
-    previousClient = createClient({ url: previousServer.url });
-    await previousClient.connect();
-    previous = new RedisStore({ client: previousClient });
-    kuraClient = await createRedisClient({ url: kuraServer.url });
-    await kuraClient.connect();
-    adapter = new RedisConnectSessionStore(kuraClient);
+  beforeAll(() => {
+    ({ previous, adapter } = redis);
     sut = new KuraStore({ adapter, userOf, migrateFrom: { store: previous } });
-  });
-  afterAll(async () => {
-    previousClient?.destroy();
-    kuraClient?.destroy();
-    await Promise.all([previousServer?.stop(), kuraServer?.stop()]);
   });
 
   it('a logout on an old replica after the move (it destroys the stub and answers 204) ends the session on every new replica', async () => {

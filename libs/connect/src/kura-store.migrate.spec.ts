@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
-import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
+import type { RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
-import { createClient } from 'redis';
-import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisServer } from '../../../test/support/redis-server.js';
+import { type PreviousAndKura, previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { redisServerMissing, type RedisServer, settledWhilePaused } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 import { itemKeyOf } from './session-key.js';
@@ -44,18 +44,14 @@ function hooked(store: RedisStore, name: 'get' | 'set' | 'destroy', before: (cal
 }
 
 describeWithRedis('KuraStore: moving sessions from the previous store (migrateFrom)', () => {
-  let previousServer: RedisServer;
-  let kuraServer: RedisServer;
-  let previousClient: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
+  const redis = previousAndKuraOnRedis();
+  // Set by the fixture's beforeAll, which runs first.
   let previous: RedisStore;
   let adapter: RedisConnectSessionStore;
+  let previousClient: PreviousAndKura['previousClient'];
+  let previousServer: RedisServer;
   let sut: KuraStore;
-  /** What connect-redis holds under `sid`, parsed. */
-  const held = async (sid: string) => {
-    const raw = await previousClient.get(`sess:${sid}`);
-    return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
-  };
+  const held = (sid: string) => redis.held(sid);
   /** A session an old replica made, through connect-redis itself. */
   const oldLogin = async (data: Record<string, unknown>) => {
     const sid = newSid();
@@ -63,20 +59,9 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     return sid;
   };
 
-  beforeAll(async () => {
-    [previousServer, kuraServer] = await Promise.all([startRedisServer(), startRedisServer()]);
-    previousClient = createClient({ url: previousServer.url });
-    await previousClient.connect();
-    previous = new RedisStore({ client: previousClient });
-    kuraClient = await createRedisClient({ url: kuraServer.url });
-    await kuraClient.connect();
-    adapter = new RedisConnectSessionStore(kuraClient);
+  beforeAll(() => {
+    ({ previous, adapter, previousClient, previousServer } = redis);
     sut = new KuraStore({ adapter, clock, migrateFrom: { store: previous }, userOf });
-  });
-  afterAll(async () => {
-    previousClient?.destroy();
-    kuraClient?.destroy();
-    await Promise.all([previousServer?.stop(), kuraServer?.stop()]);
   });
 
   it('moves a session on its first read, data and cookie as they were; leaves a stub of its cookie there that lasts the rollout; after the rollout, never reads the previous store again', async () => {

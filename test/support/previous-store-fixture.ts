@@ -1,0 +1,48 @@
+import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import { type RedisServer, startRedisServer } from './redis-server.js';
+
+/**
+ * For KuraStore's `migrateFrom` specs: connect-redis (the previous store, as old replicas run it) on a redis-server
+ * of its own, and KuraStore's Redis adapter on another, started before the file's tests and stopped after.
+ */
+export interface PreviousAndKura {
+  readonly previousServer: RedisServer;
+  readonly previousClient: ReturnType<typeof createClient>;
+  /** connect-redis, configured as its README says. */
+  readonly previous: RedisStore;
+  readonly adapter: RedisConnectSessionStore;
+  /** What connect-redis holds under `sid`, parsed; `null` for nothing. */
+  held(sid: string): Promise<Record<string, unknown> | null>;
+}
+
+export function previousAndKuraOnRedis(): PreviousAndKura {
+  const servers: RedisServer[] = [];
+  let previousClient: ReturnType<typeof createClient>;
+  let kuraClient: RedisClient;
+  const fixture = {} as { -readonly [K in keyof PreviousAndKura]: PreviousAndKura[K] };
+  beforeAll(async () => {
+    servers.push(...(await Promise.all([startRedisServer(), startRedisServer()])));
+    previousClient = createClient({ url: servers[0]!.url });
+    await previousClient.connect();
+    kuraClient = await createRedisClient({ url: servers[1]!.url });
+    await kuraClient.connect();
+    Object.assign(fixture, {
+      previousServer: servers[0]!,
+      previousClient,
+      previous: new RedisStore({ client: previousClient }),
+      adapter: new RedisConnectSessionStore(kuraClient),
+    });
+  });
+  afterAll(async () => {
+    previousClient?.destroy();
+    kuraClient?.destroy();
+    await Promise.all(servers.map((server) => server.stop()));
+  });
+  fixture.held = async (sid) => {
+    const raw = await previousClient.get(`sess:${sid}`);
+    return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
+  };
+  return fixture;
+}
