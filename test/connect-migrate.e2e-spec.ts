@@ -10,6 +10,7 @@ import type { RunningApp } from './contracts/connect-app.suite.js';
 import { LOCAL_CREDENTIALS, testClients, testEndpoint } from './support/engine.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { listen } from './support/express-session-app.js';
+import { fastifyApp } from './support/fastify-session-app.js';
 import { HttpClient } from './support/http-client.js';
 import { type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
@@ -261,5 +262,82 @@ describe.each(previousStores.map((make) => [make().name, make] as const))('movin
     expect(await client.pTTL(key!)).toBeGreaterThan(0);
 
     expect((await user.get(`${fresh.url}/me`)).status).toBe(200);
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The stub must last the rollout: a stub gone from the previous store then reads as an old replica's logout. Three
+ * ways it went early, found by a second review (each logged an active user out on the new replicas): express-session
+ * on an old replica touching it (its expiry reset to the cookie's maxAge), @fastify/session saving it on every
+ * request, and connect-redis with a fixed ttl and browser-session cookies. Idle timeouts of 2 s stand for 30 minutes.
+ */
+(redisRunsPossible('the stub lasting the rollout') ? describe : describe.skip)('moving from connect-redis: the stub lasts the rollout, whatever old replicas do with it', () => {
+  let servers: RedisServer[];
+  let client: ReturnType<typeof createClient>;
+  let kuraClient: RedisClient;
+  const apps: RunningApp[] = [];
+  beforeAll(async () => {
+    servers = await Promise.all([startRedisServer(), startRedisServer()]);
+    client = createClient({ url: servers[0]!.url });
+    kuraClient = await createRedisClient({ url: servers[1]!.url });
+    await Promise.all([client.connect(), kuraClient.connect()]);
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    client?.destroy();
+    kuraClient?.destroy();
+    await Promise.all((servers ?? []).map((server) => server.stop()));
+  });
+  const kura = () => new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), migrateFrom: { store: new RedisStore({ client }) } });
+  /** An active user on the new replica: a request every 0.5 s for `ms`; the statuses. */
+  const activeOn = async (user: HttpClient, app: RunningApp, ms: number) => {
+    const statuses: number[] = [];
+    for (let waited = 0; waited < ms; waited += 500) {
+      await sleep(500);
+      statuses.push((await user.get(`${app.url}/me`)).status);
+    }
+    return statuses;
+  };
+
+  it('express-session (rolling, idle timeout 2 s): a request on an old replica after the move touches the stub; the user, active on a new replica, stays logged in', async () => {
+    const settings = { rolling: true, cookie: { maxAge: 2000, httpOnly: true, sameSite: 'lax' as const, secure: false } };
+    const old = await listen(new RedisStore({ client }), undefined, settings);
+    const fresh = await listen(kura(), undefined, settings);
+    apps.push(old, fresh);
+    const user = new HttpClient(old.url);
+    expect((await user.post(`${old.url}/login?user=ada`)).status).toBe(200);
+    expect((await user.get(`${fresh.url}/me`)).status).toBe(200); // moved; stub lasts rollout + 60 s
+    // The load balancer sends one request to an old replica: it sees the stub (401) and express-session touches it.
+    expect((await user.get(`${old.url}/me`)).status).toBe(401);
+    const [key] = await client.keys('sess:*');
+    expect(await client.pTTL(key!)).toBeGreaterThan(3_600_000); // the rollout, and then some
+
+    expect(await activeOn(user, fresh, 3500)).toEqual(Array(7).fill(200));
+  });
+
+  it('@fastify/session (its default rolling: a save on every request) on an old replica rewrites the stub; the user, active on a new replica, stays logged in', async () => {
+    const old = await fastifyApp(new RedisStore({ client }), { maxAge: 2000 });
+    const fresh = await fastifyApp(kura(), { maxAge: 2000 });
+    apps.push(old, fresh);
+    const user = new HttpClient(old.url);
+    expect((await user.post(`${old.url}/login?user=bob`)).status).toBe(200);
+    expect((await user.get(`${fresh.url}/me`)).status).toBe(200);
+    expect((await user.get(`${old.url}/me`)).status).toBe(401);
+
+    expect(await activeOn(user, fresh, 3500)).toEqual(Array(7).fill(200));
+  });
+
+  it('connect-redis with a fixed ttl (2 s) and browser-session cookies (express-session\'s default): the stub outlives the ttl; the user stays logged in', async () => {
+    const settings = { cookie: { httpOnly: true, sameSite: 'lax' as const, secure: false } };
+    const old = await listen(new RedisStore({ client, ttl: 2 }), undefined, settings);
+    const fresh = await listen(new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), migrateFrom: { store: new RedisStore({ client, ttl: 2 }) } }), undefined, settings);
+    apps.push(old, fresh);
+    const user = new HttpClient(old.url);
+    expect((await user.post(`${old.url}/login?user=cy`)).status).toBe(200);
+    expect((await user.get(`${fresh.url}/me`)).status).toBe(200);
+
+    expect(await activeOn(user, fresh, 3500)).toEqual(Array(7).fill(200));
   });
 });

@@ -17,7 +17,7 @@ const SECRET = 'a secret of at least 32 characters for @fastify/session';
  * outages. @fastify/session's defaults stay (rolling: true saves the session on every request); only
  * saveUninitialized is off.
  */
-export async function fastifyApp(store: object): Promise<RunningApp> {
+export async function fastifyApp(store: object, { maxAge = 30 * 60_000 }: { maxAge?: number } = {}): Promise<RunningApp> {
   const app = Fastify();
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
@@ -25,7 +25,7 @@ export async function fastifyApp(store: object): Promise<RunningApp> {
     secret: SECRET,
     cookieName: 'sid',
     saveUninitialized: false,
-    cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false },
+    cookie: { maxAge, httpOnly: true, sameSite: 'lax', secure: false },
   });
   app.setErrorHandler((error, request, reply) => {
     if (!(error instanceof StoreUnavailableError)) return reply.send(error);

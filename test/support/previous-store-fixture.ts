@@ -13,6 +13,8 @@ export interface PreviousAndKura {
   /** connect-redis, configured as its README says. */
   readonly previous: RedisStore;
   readonly adapter: RedisConnectSessionStore;
+  /** The client under `adapter`, to look at what KuraStore wrote (a key's time to live). */
+  readonly kuraClient: RedisClient;
   /** What connect-redis holds under `sid`, parsed; `null` for nothing. */
   held(sid: string): Promise<Record<string, unknown> | null>;
 }
@@ -33,6 +35,7 @@ export function previousAndKuraOnRedis(): PreviousAndKura {
       previousClient,
       previous: new RedisStore({ client: previousClient }),
       adapter: new RedisConnectSessionStore(kuraClient),
+      kuraClient,
     });
   });
   afterAll(async () => {

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import type { RedisConnectSessionStore } from '@kura/redis';
 import type { RedisStore } from 'connect-redis';
 import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
 import { redisServerMissing } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
+import { itemKeyOf } from './session-key.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 
 /**
@@ -21,6 +22,7 @@ const describeWithRedis = missing ? describe.skip : describe;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const WEEK = 7 * 24 * HOUR;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
 /** A session as express-session stores it, its cookie expiring a week from real now. */
@@ -169,6 +171,92 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
     const phone = await oldLogin({ user });
     expect(await sut.get(phone)).toBeNull();
     expect(await sut.get(laptop)).toMatchObject({ user });
+  });
+
+  describe('time passing: the record outlives every copy the previous store could keep', () => {
+    // Scaled: KuraStore's idle timeout 2 s (think 30 minutes), a rollout of 1 s (think an hour); connect-redis keeps a
+    // browser-session cookie's session its own day, as it does. Found by a second review: the record lasted the
+    // rollout and KuraStore's idle timeout only, and a logout after the rollout did not reach the previous store.
+    const browserSession = (data: Record<string, unknown>) => ({ cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, ...data });
+    const replica = () => new KuraStore({ adapter, userOf, ttlSeconds: 2, migrateFrom: { store: previous, rolloutSeconds: 1 } });
+    const recordTtl = (sid: string) => redis.kuraClient.sendCommand(['PTTL', `kura:connect-user:{${hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url')}}`]);
+
+    it('a logout on a new replica after the rollout destroys the copy an old replica left there, and the record lasts longer than that store would have kept it', async () => {
+      const sut = replica();
+      const sid = newSid();
+      await oldSave(sid, browserSession({ user: 'ada' }));
+      const loadedByOldReplica = await held(sid);
+      expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+      await oldSave(sid, loadedByOldReplica!); // an old replica's request in flight lands over the stub (kept a day)
+      await sleep(1100); // the rollout is over; the user is still active
+
+      await sut.destroy(sid);
+
+      expect(await held(sid)).toBeNull();
+      expect(Number(await recordTtl(sid))).toBeGreaterThan(24 * HOUR);
+      expect(await sut.get(sid)).toBeNull();
+    });
+
+    it('a session past KuraStore\'s idle timeout does not come back from a copy an old replica left there', async () => {
+      const sut = replica();
+      const sid = newSid();
+      await oldSave(sid, browserSession({ user: 'bob' }));
+      const loadedByOldReplica = await held(sid);
+      expect(await sut.get(sid)).toMatchObject({ user: 'bob' });
+      await oldSave(sid, loadedByOldReplica!);
+      await sleep(3500); // idle past KuraStore's 2 s, and past the rollout
+
+      expect(await sut.get(sid)).toBeNull();
+      expect(await held(sid)).toMatchObject({ user: 'bob' }); // still there, never moved again
+    });
+
+    it('the largest maxAge express-session can hold moves, and logs out', async () => {
+      const sut = new KuraStore({ adapter, userOf, absoluteTtlSeconds: null, migrateFrom: { store: previous } });
+      const sid = newSid();
+      const maxAge = 8.64e15 - Date.now() - 1;
+      await oldSave(sid, { cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), httpOnly: true, path: '/' }, user: 'eve' });
+      expect(await sut.get(sid)).toMatchObject({ user: 'eve' });
+      await sut.destroy(sid);
+      expect(await sut.get(sid)).toBeNull();
+    });
+  });
+
+  describe('a session made here, with the previous store down', () => {
+    const down: PreviousSessionStore = {
+      get: (_id, done: Settle) => done(new Error('ECONNREFUSED')),
+      set: (_id, _s, done: Settle) => done(new Error('ECONNREFUSED')),
+      destroy: (_id, done: Settle) => done(new Error('ECONNREFUSED')),
+    };
+    const madeHere = async (sut: KuraStore, ms: number) => {
+      const sid = newSid();
+      await sut.set(sid, { cookie: { originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), httpOnly: true, path: '/' }, user: 'cy' });
+      return sid;
+    };
+
+    it('logged out: its cookie, still sent, finds "no session" (its record), not a 503', async () => {
+      const sut = new KuraStore({ adapter, userOf, migrateFrom: { store: down } });
+      const sid = await madeHere(sut, 60_000);
+      await sut.destroy(sid);
+
+      await expect(sut.get(sid)).resolves.toBeNull();
+    });
+
+    it('expired: an id KuraStore no longer knows, looked up in the previous store, so a 503 while it is down (documented)', async () => {
+      const sut = new KuraStore({ adapter, userOf, migrateFrom: { store: down } });
+      const sid = await madeHere(sut, 300);
+      await sleep(500);
+
+      await expect(sut.get(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+
+  it('with userOf, someone logging in as another user on a moved session\'s stub (an old replica, an app that keeps the session id at login) ends the moved session: the browser is theirs now', async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+    // A shared computer: on an old replica the stub reads as nobody, and bob logs in on it without a new session id.
+    await oldSave(sid, { ...(await held(sid))!, user: 'bob' });
+
+    expect(await sut.get(sid)).toBeNull();
   });
 
   it('with the previous store down, a logout or regenerate (login) of a session KuraStore itself made needs nothing of it', async () => {

@@ -117,11 +117,12 @@ describe('resolveKuraStoreOptions', () => {
     );
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttl: 1 } as never })).toThrow(/unknown migrateFrom option "ttl"/);
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, rolloutSeconds: -1 } })).toThrow(/migrateFrom.rolloutSeconds must be an integer from 0/);
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttlSeconds: 0 } })).toThrow(/migrateFrom.ttlSeconds must be a positive integer/);
   });
 
-  it('migrateFrom: a timeout of 1000 ms and a rollout of an hour unless told others', () => {
+  it('migrateFrom: a timeout of 1000 ms, a rollout of an hour and a previous store keeping a session a day, unless told others', () => {
     const store = { get() {}, set() {}, destroy() {} };
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000, rolloutMs: 3_600_000 });
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250, rolloutSeconds: 0 } }).migrateFrom).toEqual({ store, timeoutMs: 250, rolloutMs: 0 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000, rolloutMs: 3_600_000, ttlMs: 86_400_000 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250, rolloutSeconds: 0, ttlSeconds: 7 } }).migrateFrom).toEqual({ store, timeoutMs: 250, rolloutMs: 0, ttlMs: 7000 });
   });
 });

@@ -69,11 +69,13 @@ export interface KuraStoreOptions {
    * Logouts reach both stores. Every call is bounded by `timeoutMs` (default 1000); a failure of the previous store
    * is a `StoreUnavailableError`, never "logged out". For `rolloutSeconds` after a session moved (default 3600: as
    * long as old replicas running the previous store may still serve requests; 0 when none run beside this one),
-   * each read of it also looks at the previous store, so a logout there ends it here. Remove the option once the
-   * longest session the previous store could hold has expired. See "Moving from another store" in the README.
+   * each read of it also looks at the previous store, so a logout there ends it here. `ttlSeconds` (default 86400,
+   * connect-redis's and connect-dynamodb's own): how long the previous store keeps a session whose cookie has no
+   * expiry. Remove the option once the longest session the previous store could hold has expired. See "Moving from
+   * another store" in the README.
    * @example migrateFrom: { store: new RedisStore({ client: redis }) }
    */
-  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number; rolloutSeconds?: number };
+  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number; rolloutSeconds?: number; ttlSeconds?: number };
   /**
    * Source of the current time for expiry.
    * @default the system clock
@@ -94,7 +96,7 @@ export interface KuraStoreSettings {
   readonly consistentRead: boolean;
   readonly clock: Clock;
   readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
-  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number; readonly rolloutMs: number } | undefined;
+  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number; readonly rolloutMs: number; readonly ttlMs: number } | undefined;
 }
 
 export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
@@ -160,16 +162,21 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     consistentRead,
     clock: options.clock ?? systemClock,
     userOf: options.userOf,
-    migrateFrom: options.migrateFrom && { store: options.migrateFrom.store, timeoutMs: options.migrateFrom.timeoutMs ?? 1000, rolloutMs: (options.migrateFrom.rolloutSeconds ?? 3600) * 1000 },
+    migrateFrom: options.migrateFrom && {
+      store: options.migrateFrom.store,
+      timeoutMs: options.migrateFrom.timeoutMs ?? 1000,
+      rolloutMs: (options.migrateFrom.rolloutSeconds ?? 3600) * 1000,
+      ttlMs: (options.migrateFrom.ttlSeconds ?? 86_400) * 1000,
+    },
   };
 }
 
 const PREVIOUS_STORE_METHODS = ['get', 'set', 'destroy'] as const;
 
 function migrateFromProblems(migrateFrom: NonNullable<KuraStoreOptions['migrateFrom']>): string[] {
-  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs?, rolloutSeconds? }, store being the express-session store the sessions are in now'];
+  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs?, rolloutSeconds?, ttlSeconds? }, store being the express-session store the sessions are in now'];
   const problems: string[] = [];
-  for (const key of Object.keys(migrateFrom)) if (!['store', 'timeoutMs', 'rolloutSeconds'].includes(key)) problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs, rolloutSeconds)`);
+  for (const key of Object.keys(migrateFrom)) if (!['store', 'timeoutMs', 'rolloutSeconds', 'ttlSeconds'].includes(key)) problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs, rolloutSeconds, ttlSeconds)`);
   const store = migrateFrom.store as unknown as Partial<Record<string, unknown>> | null | undefined;
   const missing = PREVIOUS_STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
   if (missing.length > 0) problems.push(`migrateFrom.store must be an express-session or @fastify/session store (get, set, destroy), such as connect-redis's RedisStore; it has no ${missing.join(', ')}`);
@@ -178,6 +185,10 @@ function migrateFromProblems(migrateFrom: NonNullable<KuraStoreOptions['migrateF
   const { rolloutSeconds } = migrateFrom;
   if (rolloutSeconds !== undefined && !(Number.isInteger(rolloutSeconds) && rolloutSeconds >= 0)) {
     problems.push(`migrateFrom.rolloutSeconds must be an integer from 0 (no old replica runs beside this one), got ${String(rolloutSeconds)}`);
+  }
+  const { ttlSeconds } = migrateFrom;
+  if (ttlSeconds !== undefined && !(Number.isInteger(ttlSeconds) && ttlSeconds > 0)) {
+    problems.push(`migrateFrom.ttlSeconds must be a positive integer (how long the previous store keeps a session whose cookie has no expiry), got ${String(ttlSeconds)}`);
   }
   return problems;
 }

@@ -127,6 +127,7 @@ export class KuraStore extends EventEmitter {
       new Migration({
         previous: new PreviousStore(migrateFrom.store, migrateFrom.timeoutMs),
         rolloutMs: migrateFrom.rolloutMs,
+        previousTtlMs: migrateFrom.ttlMs,
         ttlMs: this.ttlMs,
         absoluteTtlMs: this.absoluteTtlMs,
         users: this.users,

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { PreviousStore } from './previous-store.js';
-import { toDocument } from './session-document.js';
+import { fromDocument, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
 import { indexNote, type UserSessions } from './user-sessions.js';
@@ -11,6 +11,8 @@ export interface MigrationSettings {
   readonly previous: PreviousStore;
   /** How long after a session moved old replicas may still run the previous store (ms). */
   readonly rolloutMs: number;
+  /** How long the previous store keeps a session whose cookie has no expiry (ms). */
+  readonly previousTtlMs: number;
   readonly ttlMs: number;
   readonly absoluteTtlMs: number | undefined;
   readonly users: UserSessions | undefined;
@@ -18,6 +20,11 @@ export interface MigrationSettings {
   readonly notData: ReadonlySet<string>;
 }
 
+/**
+ * Slack for clocks that differ between replicas and the stores: a record outlives what it guards, and a stub the
+ * rollout, by this much.
+ */
+const MARGIN_MS = 5 * 60_000;
 /** The entry of a session's record that it was moved or ended, and of a user's that their unmoved sessions ended. */
 const ENTRY = 'previous-store';
 /**
@@ -55,10 +62,11 @@ export class Migration {
     // Moved or ended before: never again (without asking the previous store, which an ended session's requests
     // would otherwise keep asking). A move under way has written its item before its record.
     if ((await items.userIndex(recordKeyOf(id))).length > 0) return true;
-    const found = await previous.get(sessionId);
+    const there = await previous.get(sessionId);
+    if (!there) return false;
     // The stub of a move made meanwhile, whose item landed before it.
-    if (found === 'moved') return true;
-    if (!found) return false;
+    if (there.moved) return true;
+    const found = there.session;
     const written = this.itemOf(found, id, now);
     if (!written) return false;
     const user = users?.userOfSession(found);
@@ -80,37 +88,50 @@ export class Migration {
       await items.delete(id, now);
       return false;
     }
-    if (still !== 'moved') await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
+    if (!still.moved) await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
     return true;
   }
 
   /**
    * A moved session read within `rolloutMs` of its move, when old replicas may still run: false when one of them
-   * ended it (its logout deleted the stub): it is deleted here too. A whole session an old replica saved over the
-   * stub (a request that loaded it before the move) gets the stub back.
+   * ended it, and it is deleted here too: its logout deleted the stub, or (with `userOf`) someone logged in on the
+   * stub as another user (an app that keeps the session id at login: the browser is that user's now, not the moved
+   * session's). A whole session an old replica saved over the stub (a request that loaded it before the move) gets
+   * the stub back.
    */
   async stillLive(items: ConnectSessionStore, sessionId: string, id: string, item: ConnectSessionItem, now: number): Promise<boolean> {
     if (item.movedAtMs === undefined || now >= item.movedAtMs + this.settings.rolloutMs) return true;
     const there = await this.settings.previous.get(sessionId);
-    if (there === undefined) {
+    if (!there || (there.moved && this.anotherUser(there.session, item))) {
       await items.delete(id, now);
       return false;
     }
-    if (there !== 'moved') await this.settings.previous.leaveStub(sessionId, this.stubCookieOf(there.cookie, item.movedAtMs), item.movedAtMs);
+    if (!there.moved) await this.settings.previous.leaveStub(sessionId, this.stubCookieOf(there.session.cookie, item.movedAtMs), item.movedAtMs);
     return true;
   }
 
+  /** Whether the stub names a user (`userOf`) other than the moved session's. */
+  private anotherUser(stub: Record<string, unknown>, item: ConnectSessionItem): boolean {
+    const { users } = this.settings;
+    if (!users) return false;
+    try {
+      const user = users.userOfSession(stub);
+      return user !== undefined && user !== users.userOfSession(fromDocument(item));
+    } catch {
+      return false; // a user KuraStore cannot read is none it can compare
+    }
+  }
+
   /**
-   * `destroy`: a session made here is deleted, as without `migrateFrom` (the previous store never held it). One
-   * moved here, or one this store does not hold (still in the previous store, perhaps), first gets its record, is
-   * deleted here, then destroyed there while old replicas may run, so none of them serves it either.
+   * `destroy`: the session's record first (a session made here too: its cookie, still in the browser, then never
+   * sends KuraStore to the previous store again), then the session is deleted here, and, unless it was made here,
+   * destroyed in the previous store too, so that no old replica serves it and no copy there outlives the record.
    */
   async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
     const item = await items.read(id, now);
-    if (item && item.movedAtMs === undefined) return items.delete(id, now);
     await this.record(items, id, now, item);
     await items.delete(id, now);
-    if (!item || now < item.movedAtMs! + this.settings.rolloutMs) await this.settings.previous.destroy(sessionId);
+    if (!item || item.movedAtMs !== undefined) await this.settings.previous.destroy(sessionId);
   }
 
   /** Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. */
@@ -156,23 +177,27 @@ export class Migration {
   }
 
   /**
-   * Records that the session moved or ended, for as long as the previous store could hold it: old replicas may
-   * extend it there until the rollout ends, by a lifetime at most.
+   * Records that the session moved or ended, for as long as the previous store could hold a copy: old replicas may
+   * write one there until the rollout ends, which that store keeps a lifetime at most (the cookie's, or the store's
+   * own for a cookie without one), and a clock may be off by a margin.
    */
   private record(items: ConnectSessionStore, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<number> {
     const cookie = item?.cookie === undefined ? undefined : (JSON.parse(item.cookie) as unknown);
-    const lifetime = Math.max(this.lifetimeOf(cookie), (item?.expiresAtMs ?? now) - now);
-    return items.addToUserIndex(recordKeyOf(id), { id: ENTRY, addedAtMs: now }, now + this.settings.rolloutMs + lifetime);
+    const lifetime = Math.max(this.lifetimeOf(cookie), this.settings.previousTtlMs, (item?.expiresAtMs ?? now) - now);
+    return items.addToUserIndex(recordKeyOf(id), { id: ENTRY, addedAtMs: now }, now + this.settings.rolloutMs + lifetime + MARGIN_MS);
   }
 
   /**
-   * The stub's cookie: the session's, lasting at least until the rollout ends, so that the previous store keeps the
-   * stub while old replicas may run (a stub gone then reads as an old replica's logout).
+   * The stub's cookie: the session's, made to last until the rollout ends (and a margin), so that the previous store
+   * keeps the stub while old replicas may run (a stub gone then reads as an old replica's logout). Both its
+   * `expires` and its `originalMaxAge`: an old replica's request resets the expiry to now + `originalMaxAge`
+   * (express-session's touch, @fastify/session's load), which then can only carry it further.
    */
   private stubCookieOf(cookie: unknown, movedAtMs: number): unknown {
-    // A browser-session cookie (no expiry) is kept as the store's own lifetime says (connect-redis: a day).
-    if (typeof cookie !== 'object' || cookie === null || !(cookie as { expires?: unknown }).expires) return cookie;
-    const until = movedAtMs + this.settings.rolloutMs + 60_000;
-    return expiryOf(cookie, 0, 0) >= until ? cookie : { ...cookie, expires: new Date(until).toISOString() };
+    if (typeof cookie !== 'object' || cookie === null) return cookie;
+    const lasting = this.settings.rolloutMs + MARGIN_MS;
+    const { originalMaxAge } = cookie as { originalMaxAge?: unknown };
+    const until = Math.max(expiryOf(cookie, 0, 0), movedAtMs + lasting);
+    return { ...cookie, originalMaxAge: Math.max(typeof originalMaxAge === 'number' ? originalMaxAge : 0, lasting), expires: new Date(until).toISOString() };
   }
 }

@@ -31,11 +31,11 @@ export class PreviousStore {
     private readonly timeoutMs: number,
   ) {}
 
-  /** The session the previous store holds under `sessionId`; `'moved'` for the stub of one that moved; `undefined` for none. */
-  async get(sessionId: string): Promise<Record<string, unknown> | 'moved' | undefined> {
+  /** What the previous store holds under `sessionId`: a session, or the stub of one that moved (`moved`); `undefined` for none. */
+  async get(sessionId: string): Promise<{ readonly session: Record<string, unknown>; readonly moved: boolean } | undefined> {
     const session = await this.call<unknown>('get', (done) => this.store.get(sessionId, done));
     if (typeof session !== 'object' || session === null || Array.isArray(session)) return undefined;
-    return Object.hasOwn(session, MOVED_KEY) ? 'moved' : (session as Record<string, unknown>);
+    return { session: session as Record<string, unknown>, moved: Object.hasOwn(session, MOVED_KEY) };
   }
 
   /**
