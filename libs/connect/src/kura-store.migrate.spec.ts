@@ -100,6 +100,41 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     }
   });
 
+  it('costs, counted: a move, a read during the rollout and after it, a logout; a session made here costs what it does without migrateFrom', async () => {
+    const calls: Record<string, number> = {};
+    const names = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    const counted = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => ((calls[name] = (calls[name] ?? 0) + 1), (adapter[name] as (...a: unknown[]) => unknown).apply(adapter, args))]));
+    const there: Record<string, number> = {};
+    const countedPrevious = Object.fromEntries((['get', 'set', 'destroy'] as const).map((name) => [name, (...args: unknown[]) => ((there[name] = (there[name] ?? 0) + 1), (previous[name] as (...a: unknown[]) => unknown).apply(previous, args))]));
+    const store = new KuraStore({ adapter: counted as never, clock, migrateFrom: { store: countedPrevious as never, rolloutSeconds: 600 } });
+    const costOf = async (step: () => Promise<unknown>) => {
+      for (const tally of [calls, there]) for (const key of Object.keys(tally)) delete tally[key];
+      await step();
+      return { here: { ...calls }, there: { ...there } };
+    };
+    const sid = await oldLogin({ user: 'ada' });
+
+    // The move: the record looked for, the session read there, written here with its record, read there again, the stub, read back.
+    expect(await costOf(() => store.get(sid))).toEqual({ here: { read: 2, userIndex: 1, replace: 1, addToUserIndex: 1 }, there: { get: 2, set: 1 } });
+    // During the rollout: one read here, one there, no write anywhere.
+    expect(await costOf(() => store.get(sid))).toEqual({ here: { read: 1 }, there: { get: 1 } });
+    // After it: what any session costs.
+    clock.advance(11 * MINUTE);
+    try {
+      expect(await costOf(() => store.get(sid))).toEqual({ here: { read: 1 }, there: {} });
+      // A logout: read, record, delete here; destroyed there.
+      expect(await costOf(() => store.destroy(sid))).toEqual({ here: { read: 1, addToUserIndex: 1, delete: 1 }, there: { destroy: 1 } });
+    } finally {
+      clock.advance(-11 * MINUTE);
+    }
+    // A session made here: one read, and nothing there.
+    const made = newSid();
+    await store.set(made, sessionFor({ user: 'bob' }));
+    expect(await costOf(() => store.get(made))).toEqual({ here: { read: 1 }, there: {} });
+    // A new visitor's cookie (an id neither store knows): the record looked for here, one read there.
+    expect(await costOf(() => store.get(newSid()))).toEqual({ here: { read: 1, userIndex: 1 }, there: { get: 1 } });
+  });
+
   it('a moved session is KuraStore\'s: saves write only what changed, the user joins the index, the absolute lifetime starts at the move', async () => {
     const user = newUser();
     const sid = await oldLogin({ user, theme: 'dark' });
