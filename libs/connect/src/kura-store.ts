@@ -6,6 +6,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
+import { Migration } from './migration.js';
+import { PreviousStore } from './previous-store.js';
 import { checkSize } from './session-too-large.error.js';
 import {
   applyChanges,
@@ -21,8 +23,6 @@ import {
 } from './session-document.js';
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
-import { Migration } from './migration.js';
-import { PreviousStore } from './previous-store.js';
 import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
 import { indexNote, type UserSession, UserSessions, userIdOf } from './user-sessions.js';
 
@@ -168,8 +168,9 @@ export class KuraStore extends EventEmitter {
 
   /**
    * Deletes the session: the next read on any replica finds nothing, and no save still on its way can bring it
-   * back (the storage keeps a mark for an hour). Destroying a missing session succeeds. With `migrateFrom`, the
-   * session is destroyed in the previous store too (an old replica still running it logs the user out as well).
+   * back (the storage keeps a mark for an hour). Destroying a missing session succeeds. With `migrateFrom`, a
+   * session that did not start here is destroyed in the previous store too (an old replica still running it logs the
+   * user out as well), and none ever moves here again.
    */
   destroy(sessionId: string): Promise<void>;
   destroy(sessionId: string, callback: Done): void;
