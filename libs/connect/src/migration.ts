@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import { type ConnectSessionItem, type ConnectSessionStore, StoreUnavailableError } from '@kura/common';
 import type { PreviousStore } from './previous-store.js';
 import { fromDocument, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
@@ -124,14 +124,19 @@ export class Migration {
 
   /**
    * `destroy`: the session's record first (a session made here too: its cookie, still in the browser, then never
-   * sends KuraStore to the previous store again), then the session is deleted here, and, unless it was made here,
-   * destroyed in the previous store too, so that no old replica serves it and no copy there outlives the record.
+   * sends KuraStore to the previous store again), then the session is deleted here, and a moved one is destroyed in
+   * the previous store too, so that no old replica serves it. An id this store does not hold (most often the fresh
+   * session a login regenerates, which no store holds) is destroyed there too, but a failure there does not fail
+   * the login: the record keeps it from ever moving, and an old replica could serve it only once that store is back.
    */
   async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
     const item = await items.read(id, now);
     await this.record(items, id, now, item);
     await items.delete(id, now);
-    if (!item || item.movedAtMs !== undefined) await this.settings.previous.destroy(sessionId);
+    if (item?.movedAtMs !== undefined) await this.settings.previous.destroy(sessionId);
+    else if (!item) await this.settings.previous.destroy(sessionId).catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    });
   }
 
   /** Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. */
