@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import type { RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
 import { type PreviousAndKura, previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
-import { redisServerMissing, type RedisServer, settledWhilePaused } from '../../../test/support/redis-server.js';
+import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisServer } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 import { itemKeyOf } from './session-key.js';
@@ -133,6 +134,40 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await costOf(() => store.get(made))).toEqual({ here: { read: 1 }, there: {} });
     // A new visitor's cookie (an id neither store knows): the record looked for here, one read there.
     expect(await costOf(() => store.get(newSid()))).toEqual({ here: { read: 1, userIndex: 1 }, there: { get: 1 } });
+    // A login: express-session's regenerate destroys the request's fresh session id, which no store holds.
+    expect(await costOf(() => new Promise((resolve) => store.regenerate({ sessionID: newSid() }, resolve)))).toEqual({ here: { read: 1, delete: 1 }, there: { destroy: 1 } });
+    // With userOf, a move also adds the session to its user's index and looks for the user's mark.
+    const indexed = new KuraStore({ adapter: counted as never, clock, userOf, migrateFrom: { store: countedPrevious as never } });
+    const another = await oldLogin({ user: newUser() });
+    expect(await costOf(() => indexed.get(another))).toEqual({ here: { read: 2, userIndex: 2, replace: 1, addToUserIndex: 2 }, there: { get: 2, set: 1 } });
+  });
+
+  it('a login does not depend on the previous store: with it gone, regenerating a fresh session id succeeds (the id gets its record instead)', async () => {
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url, socket: { reconnectStrategy: 50 } });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = new KuraStore({ adapter, clock, migrateFrom: { store: new RedisStore({ client }), timeoutMs: 300 } });
+    try {
+      await server.stop();
+      const fresh = newSid();
+
+      expect(await new Promise((resolve) => store.regenerate({ sessionID: fresh }, resolve))).toBeNull();
+
+      expect(await store.get(fresh)).toBeNull(); // its record answers, without the previous store
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('"log out everywhere" leaves one mark for the user in the previous store\'s stead, the same one however often it is called', async () => {
+    const user = newUser();
+    for (let call = 0; call < 20; call += 1) {
+      await sut.destroySessionsOf(user);
+      clock.advance(1);
+    }
+
+    expect(await adapter.userIndex(hash('sha256', `previous-ended\u0000${user}`, 'base64url'))).toHaveLength(1);
   });
 
   it('a moved session is KuraStore\'s: saves write only what changed, the user joins the index, the absolute lifetime starts at the move', async () => {

@@ -235,7 +235,7 @@ export class KuraStore extends EventEmitter {
     const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
     return this.onStorage(async (items) => {
       // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
-      await this.migration?.endUser(items, user, this.clock.now());
+      await this.migration?.endUser(items, user);
       return users.destroyAll(items, user, except, this.clock.now());
     });
   }

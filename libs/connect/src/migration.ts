@@ -123,25 +123,34 @@ export class Migration {
   }
 
   /**
-   * `destroy`: the session's record first (a session made here too: its cookie, still in the browser, then never
-   * sends KuraStore to the previous store again), then the session is deleted here, and a moved one is destroyed in
-   * the previous store too, so that no old replica serves it. An id this store does not hold (most often the fresh
-   * session a login regenerates, which no store holds) is destroyed there too, but a failure there does not fail
-   * the login: the record keeps it from ever moving, and an old replica could serve it only once that store is back.
+   * `destroy`: a session this store holds gets its record first (one made here too: its cookie, still in the
+   * browser, then never sends KuraStore to the previous store again); it is deleted here, and a moved one is
+   * destroyed in the previous store too, so that no old replica serves it (a failure there fails the logout). An id
+   * this store does not hold (most often the fresh session a login regenerates, which no store holds) is destroyed
+   * there too, but a failure there does not fail the login: the id gets its record instead, which keeps any copy
+   * there from ever moving.
    */
   async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
     const item = await items.read(id, now);
-    await this.record(items, id, now, item);
+    if (item) await this.record(items, id, now, item);
     await items.delete(id, now);
-    if (item?.movedAtMs !== undefined) await this.settings.previous.destroy(sessionId);
-    else if (!item) await this.settings.previous.destroy(sessionId).catch((error: unknown) => {
+    if (item?.movedAtMs !== undefined) return this.settings.previous.destroy(sessionId);
+    if (item) return;
+    try {
+      await this.settings.previous.destroy(sessionId);
+    } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-    });
+      await this.record(items, id, now, undefined);
+    }
   }
 
-  /** Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. */
-  async endUser(items: ConnectSessionStore, userId: string, now: number): Promise<void> {
-    await items.addToUserIndex(userMarkKeyOf(userId), { id: ENTRY, addedAtMs: now }, undefined);
+  /**
+   * Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. The mark
+   * is one member, the same every time (a move only asks whether there is one), so it stays one small item however
+   * often the user ends their sessions.
+   */
+  async endUser(items: ConnectSessionStore, userId: string): Promise<void> {
+    await items.addToUserIndex(userMarkKeyOf(userId), { id: ENTRY, addedAtMs: 0 }, undefined);
   }
 
   /**
