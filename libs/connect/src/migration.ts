@@ -41,8 +41,9 @@ const movedGeneration = (id: string): string => `moved-${hash('sha256', `moved\u
  * KuraStore's `migrateFrom`: sessions move from the store the app used before, each on its first request, while
  * old replicas may still run that store (a rolling update). Three records keep every ending an ending:
  *
- * - **the session's record** (here): written when it moves, or when it is destroyed here without having moved;
- *   while it stands (as long as the previous store could hold the session), the session never moves again,
+ * - **the session's record** (here): written when it moves, when this store destroys it, or when destroying an id
+ *   this store does not hold failed in the previous store; while it stands (as long as the previous store could
+ *   hold a copy), the session never moves again,
  *   whatever the previous store holds by then (an old replica's save written over the stub, a copy whose removal
  *   failed) and whether or not this store still holds it (deleted, expired, past its absolute end);
  * - **the stub** (there): the session's cookie and `kuraMovedAt`, so old replicas find the user logged out there,
@@ -198,7 +199,8 @@ export class Migration {
   private record(items: ConnectSessionStore, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<number> {
     const cookie = item?.cookie === undefined ? undefined : (JSON.parse(item.cookie) as unknown);
     const lifetime = Math.max(this.lifetimeOf(cookie), this.settings.previousTtlMs, (item?.expiresAtMs ?? now) - now);
-    return items.addToUserIndex(recordKeyOf(id), { id: ENTRY, addedAtMs: now }, now + this.settings.rolloutMs + lifetime + MARGIN_MS);
+    // One member, the same every time (only whether there is one counts); its expiry only ever moves later.
+    return items.addToUserIndex(recordKeyOf(id), { id: ENTRY, addedAtMs: 0 }, now + this.settings.rolloutMs + lifetime + MARGIN_MS);
   }
 
   /**
