@@ -234,12 +234,15 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     );
   }, 120_000);
 
-  it('an app that closes the connection where the session is missing: needs affinity, the checks failing under round robin', async () => {
+  it('an app that closes the connection where the session is missing: needs affinity, its GETs failing under round robin', async () => {
     // nginx sent the GET on to the next replica until one had the session, and kura-check retried every 502: round
     // robin looked fine, and the verdict was "loses state on restart" (found by a review, 2026-12-03).
+    // The GETs (check and read) are what nginx sent on: which of them fail depends on how the users' requests fall
+    // on the replicas (a CI run on a slow machine saw read, write and no check failures), so both count.
     const report = await judged('drop-connection', 21, 'needs affinity');
-    expect(report.modes['round-robin']!.phases.steady!.failures).toBeGreaterThan(0);
-    expect(report.modes['round-robin']!.phases.steady!.byKind.check).toBeGreaterThan(0);
+    const { failures, byKind } = report.modes['round-robin']!.phases.steady!;
+    expect(failures).toBeGreaterThan(0);
+    expect((byKind.check ?? 0) + (byKind.read ?? 0)).toBeGreaterThan(0);
   }, 120_000);
 
   it('a fixed extra port on every address (metrics): exit 2 naming the port and the way out, which then judges the app', async () => {
