@@ -1,11 +1,9 @@
 import { KuraStore } from '@kura/connect';
-import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
-import { RedisStore } from 'connect-redis';
-import { createClient } from 'redis';
 import type { RunningApp } from './contracts/connect-app.suite.js';
 import { fastifyApp } from './support/fastify-session-app.js';
 import { HttpClient } from './support/http-client.js';
-import { type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
+import { previousAndKuraOnRedis } from './support/previous-store-fixture.js';
+import { redisRunsPossible } from './support/redis-server.js';
 
 /**
  * `migrateFrom` with @fastify/session 11 (its defaults: rolling, a save on every request), an old replica on
@@ -15,26 +13,14 @@ import { type RedisServer, redisRunsPossible, startRedisServer } from './support
 const describeWithRedis = redisRunsPossible('@fastify/session moving from connect-redis') ? describe : describe.skip;
 
 describeWithRedis('@fastify/session moving from connect-redis to KuraStore, during a rolling update', () => {
-  let servers: RedisServer[];
-  let client: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
+  const redis = previousAndKuraOnRedis();
   let old: RunningApp;
   let fresh: RunningApp;
   beforeAll(async () => {
-    servers = await Promise.all([startRedisServer(), startRedisServer()]);
-    client = createClient({ url: servers[0]!.url });
-    kuraClient = await createRedisClient({ url: servers[1]!.url });
-    await Promise.all([client.connect(), kuraClient.connect()]);
-    old = await fastifyApp(new RedisStore({ client }));
-    const store = new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), userOf: (s) => (s.user as { name?: string } | undefined)?.name, migrateFrom: { store: new RedisStore({ client }) } });
-    fresh = await fastifyApp(store);
+    old = await fastifyApp(redis.previous);
+    fresh = await fastifyApp(new KuraStore({ adapter: redis.adapter, userOf: (s) => (s.user as { name?: string } | undefined)?.name, migrateFrom: { store: redis.previous } }));
   });
-  afterAll(async () => {
-    await Promise.all([old, fresh].filter(Boolean).map((app) => app.close()));
-    client?.destroy();
-    kuraClient?.destroy();
-    await Promise.all((servers ?? []).map((server) => server.stop()));
-  });
+  afterAll(() => Promise.all([old, fresh].filter(Boolean).map((app) => app.close())));
 
   it('a user logged in on the old replica is logged in on the new one with the same data; the old one sees a stub; changes and logout hold', async () => {
     const user = new HttpClient(old.url);

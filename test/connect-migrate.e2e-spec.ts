@@ -12,6 +12,7 @@ import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { listen } from './support/express-session-app.js';
 import { fastifyApp } from './support/fastify-session-app.js';
 import { HttpClient } from './support/http-client.js';
+import { type PreviousAndKura, previousAndKuraOnRedis } from './support/previous-store-fixture.js';
 import { type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
 /**
@@ -228,26 +229,17 @@ describe.each(previousStores.map((make) => [make().name, make] as const))('movin
  * that store's expiry, never the cookie stored inside the session, whose `expires` goes stale. Found by a review.
  */
 (redisRunsPossible('moving a sliding session from connect-redis') ? describe : describe.skip)('moving an express-session app with rolling: true from connect-redis', () => {
-  let servers: RedisServer[];
-  let client: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
+  const redis = previousAndKuraOnRedis();
+  let client: PreviousAndKura['previousClient'];
   let old: RunningApp;
   let fresh: RunningApp;
   const sliding = { rolling: true, cookie: { maxAge: 2000, httpOnly: true, sameSite: 'lax' as const, secure: false } };
   beforeAll(async () => {
-    servers = await Promise.all([startRedisServer(), startRedisServer()]);
-    client = createClient({ url: servers[0]!.url });
-    kuraClient = await createRedisClient({ url: servers[1]!.url });
-    await Promise.all([client.connect(), kuraClient.connect()]);
-    old = await listen(new RedisStore({ client }), undefined, sliding);
-    fresh = await listen(new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), migrateFrom: { store: new RedisStore({ client }) } }), undefined, sliding);
+    client = redis.previousClient;
+    old = await listen(redis.previous, undefined, sliding);
+    fresh = await listen(new KuraStore({ adapter: redis.adapter, migrateFrom: { store: redis.previous } }), undefined, sliding);
   });
-  afterAll(async () => {
-    await Promise.all([old, fresh].filter(Boolean).map((app) => app.close()));
-    client?.destroy();
-    kuraClient?.destroy();
-    await Promise.all((servers ?? []).map((server) => server.stop()));
-  });
+  afterAll(() => Promise.all([old, fresh].filter(Boolean).map((app) => app.close())));
 
   it('an active user (idle timeout 2 s, a request every 0.6 s for 3 s) is still logged in after the switch', async () => {
     const user = new HttpClient(old.url);
@@ -274,23 +266,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * request, and connect-redis with a fixed ttl and browser-session cookies. Idle timeouts of 2 s stand for 30 minutes.
  */
 (redisRunsPossible('the stub lasting the rollout') ? describe : describe.skip)('moving from connect-redis: the stub lasts the rollout, whatever old replicas do with it', () => {
-  let servers: RedisServer[];
-  let client: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
+  const redis = previousAndKuraOnRedis();
+  let client: PreviousAndKura['previousClient'];
   const apps: RunningApp[] = [];
-  beforeAll(async () => {
-    servers = await Promise.all([startRedisServer(), startRedisServer()]);
-    client = createClient({ url: servers[0]!.url });
-    kuraClient = await createRedisClient({ url: servers[1]!.url });
-    await Promise.all([client.connect(), kuraClient.connect()]);
-  });
-  afterAll(async () => {
-    await Promise.all(apps.map((app) => app.close()));
-    client?.destroy();
-    kuraClient?.destroy();
-    await Promise.all((servers ?? []).map((server) => server.stop()));
-  });
-  const kura = () => new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), migrateFrom: { store: new RedisStore({ client }) } });
+  beforeAll(() => void (client = redis.previousClient));
+  afterAll(() => Promise.all(apps.map((app) => app.close())));
+  const kura = () => new KuraStore({ adapter: redis.adapter, migrateFrom: { store: redis.previous } });
   /** An active user on the new replica: a request every 0.5 s for `ms`; the statuses. */
   const activeOn = async (user: HttpClient, app: RunningApp, ms: number) => {
     const statuses: number[] = [];
@@ -332,7 +313,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   it('connect-redis with a fixed ttl (2 s) and browser-session cookies (express-session\'s default): the stub outlives the ttl; the user stays logged in', async () => {
     const settings = { cookie: { httpOnly: true, sameSite: 'lax' as const, secure: false } };
     const old = await listen(new RedisStore({ client, ttl: 2 }), undefined, settings);
-    const fresh = await listen(new KuraStore({ adapter: new RedisConnectSessionStore(kuraClient), migrateFrom: { store: new RedisStore({ client, ttl: 2 }) } }), undefined, settings);
+    const fresh = await listen(new KuraStore({ adapter: redis.adapter, migrateFrom: { store: new RedisStore({ client, ttl: 2 }) } }), undefined, settings);
     apps.push(old, fresh);
     const user = new HttpClient(old.url);
     expect((await user.post(`${old.url}/login?user=cy`)).status).toBe(200);

@@ -2,7 +2,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import type { RedisConnectSessionStore } from '@kura/redis';
 import type { RedisStore } from 'connect-redis';
-import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { holding, previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
 import { redisServerMissing } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
 import { itemKeyOf } from './session-key.js';
@@ -128,24 +128,10 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
   it('two moves that read different contents (an old replica saved between): the late one leaves an acknowledged save in place', async () => {
     const sid = await oldLogin({ user: 'ada', role: 'admin' });
     // Move B reads the previous store, then is slow to write here (a GC pause, a slow network).
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let reachedReplace!: () => void;
-    const atReplace = new Promise<void>((resolve) => (reachedReplace = resolve));
-    const methods = ['read', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
-    const slow = new KuraStore({
-      adapter: {
-        ...(Object.fromEntries(methods.map((name) => [name, (adapter[name] as (...a: unknown[]) => unknown).bind(adapter)])) as Pick<RedisConnectSessionStore, (typeof methods)[number]>),
-        replace: async (...args: Parameters<RedisConnectSessionStore['replace']>) => {
-          reachedReplace();
-          await gate;
-          return adapter.replace(...args);
-        },
-      },
-      migrateFrom: { store: previous },
-    });
+    const replaceHeld = holding(adapter, 'replace');
+    const slow = new KuraStore({ adapter: replaceHeld.adapter, migrateFrom: { store: previous } });
     const moveB = slow.get(sid);
-    await atReplace;
+    await replaceHeld.reached;
     // An old replica's request saves the session (express-session resave / rolling: at least the cookie's expiry changes).
     const current = (await held(sid))!;
     await oldSave(sid, { ...current, cookie: { ...(current.cookie as object), expires: new Date(Date.now() + WEEK + 1000).toISOString() } });
@@ -154,7 +140,7 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
     await sut.set(sid, { ...moved, role: 'reader' });
     expect(await sut.get(sid)).toMatchObject({ role: 'reader' });
 
-    release();
+    replaceHeld.release();
     await moveB;
 
     expect(await sut.get(sid)).toMatchObject({ role: 'reader' });
@@ -181,13 +167,19 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
     const replica = () => new KuraStore({ adapter, userOf, ttlSeconds: 2, migrateFrom: { store: previous, rolloutSeconds: 1 } });
     const recordTtl = (sid: string) => redis.kuraClient.sendCommand(['PTTL', `kura:connect-user:{${hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url')}}`]);
 
+    /** A session moved by `sut`, whose whole copy an old replica's request in flight then wrote over the stub (kept a day). */
+    async function movedWithCopyLeft(sut: KuraStore, user: string): Promise<string> {
+      const sid = newSid();
+      await oldSave(sid, browserSession({ user }));
+      const loadedByOldReplica = await held(sid);
+      expect(await sut.get(sid)).toMatchObject({ user });
+      await oldSave(sid, loadedByOldReplica!);
+      return sid;
+    }
+
     it('a logout on a new replica after the rollout destroys the copy an old replica left there, and the record lasts longer than that store would have kept it', async () => {
       const sut = replica();
-      const sid = newSid();
-      await oldSave(sid, browserSession({ user: 'ada' }));
-      const loadedByOldReplica = await held(sid);
-      expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
-      await oldSave(sid, loadedByOldReplica!); // an old replica's request in flight lands over the stub (kept a day)
+      const sid = await movedWithCopyLeft(sut, 'ada');
       await sleep(1100); // the rollout is over; the user is still active
 
       await sut.destroy(sid);
@@ -199,11 +191,7 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
 
     it('a session past KuraStore\'s idle timeout does not come back from a copy an old replica left there', async () => {
       const sut = replica();
-      const sid = newSid();
-      await oldSave(sid, browserSession({ user: 'bob' }));
-      const loadedByOldReplica = await held(sid);
-      expect(await sut.get(sid)).toMatchObject({ user: 'bob' });
-      await oldSave(sid, loadedByOldReplica!);
+      const sid = await movedWithCopyLeft(sut, 'bob');
       await sleep(3500); // idle past KuraStore's 2 s, and past the rollout
 
       expect(await sut.get(sid)).toBeNull();

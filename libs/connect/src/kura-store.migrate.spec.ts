@@ -4,7 +4,7 @@ import { ManualClock, StoreUnavailableError } from '@kura/common';
 import type { RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { type PreviousAndKura, previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { holding, type PreviousAndKura, previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
 import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisServer } from '../../../test/support/redis-server.js';
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
@@ -320,29 +320,13 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     const racing = await oldLogin({ user, device: 'tablet' });
     await sut.get(moved);
     // The tablet's move reads the previous store, and "log out everywhere" runs before it writes here.
-    let release!: () => void;
-    const paused = new Promise<void>((resolve) => (release = resolve));
-    let reached!: () => void;
-    const reachedAdd = new Promise<void>((resolve) => (reached = resolve));
-    const methods = ['read', 'replace', 'update', 'delete', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
-    const racer = new KuraStore({
-      adapter: {
-        ...(Object.fromEntries(methods.map((name) => [name, (adapter[name] as (...a: unknown[]) => unknown).bind(adapter)])) as Pick<RedisConnectSessionStore, (typeof methods)[number]>),
-        addToUserIndex: async (...args: Parameters<RedisConnectSessionStore['addToUserIndex']>) => {
-          reached();
-          await paused;
-          return adapter.addToUserIndex(...args);
-        },
-      },
-      clock,
-      userOf,
-      migrateFrom: { store: previous },
-    });
+    const addHeld = holding(adapter, 'addToUserIndex');
+    const racer = new KuraStore({ adapter: addHeld.adapter, clock, userOf, migrateFrom: { store: previous } });
     const tablet = racer.get(racing);
-    await reachedAdd;
+    await addHeld.reached;
 
     expect(await sut.destroySessionsOf(user, { except: moved })).toBe(0);
-    release();
+    addHeld.release();
 
     expect(await tablet).toBeNull();
     expect(await sut.get(waiting)).toBeNull();
