@@ -3,7 +3,9 @@ import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { check, checkRaw, fixture, jdk, judged, nginx, notJudged, php, redis, ROOT, scratch } from './support/kura-check-spec.js';
+import { createClient } from 'redis';
+import { check, checkRaw, fixture, jdk, judged, nginx, notJudged, php, phpRedis, redis, ROOT, scratch } from './support/kura-check-spec.js';
+import { startRedisServer } from './support/redis-server.js';
 
 /**
  * kura-check (apps/check) on apps of several designs and languages, kept in test/fixtures/check: its command line,
@@ -120,6 +122,27 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     const report = await judged('php-files', 61, 'needs affinity');
     expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 401 });
     expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis/)]);
+  }, 120_000);
+
+  (phpRedis ? it : it.skip)('the same PHP app as the advice says, session.save_handler = redis (phpredis) on one Redis: stateless, no next steps', async () => {
+    // The advice above, followed: until this test nothing showed that it makes the app stateless.
+    const server = await startRedisServer();
+    const client = createClient({ url: server.url });
+    try {
+      const report = await judged('php-redis-sessions', 61, 'stateless', { env: { KURA_CHECK_REDIS_PORT: String(server.port) } });
+      expect(report.sessionCookies).toEqual(['PHPSESSID']);
+      expect(report.nextSteps).toEqual([]);
+      expect(report.cautions).toEqual([]);
+      // The sessions are in that Redis, as phpredis keeps them: every virtual user of both balancers logged in there.
+      await client.connect();
+      const keys = await client.keys('PHPREDIS_SESSION:*');
+      expect(keys.length).toBeGreaterThan(0);
+      const names = new Set((await client.mGet(keys)).flatMap((value) => /user\|s:\d+:"([^"]+)"/.exec(value ?? '')?.slice(1) ?? []));
+      expect(names.size).toBe(2 * report.users);
+    } finally {
+      client.destroy();
+      await server.stop();
+    }
   }, 120_000);
 
   (php ? it : it.skip)('PHP file sessions in a folder every process here shares: each replica sees its own (needs affinity), no caution', async () => {

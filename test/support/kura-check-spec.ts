@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from '@jest/globals';
 import { installed } from './installed.js';
+import { redisServerMissing } from './redis-server.js';
 
 
 /**
@@ -37,6 +38,8 @@ export interface Report {
   meaning: string;
   exitCode: number;
   error?: string;
+  /** Virtual users per balancer. */
+  users: number;
   evidence: Evidence[];
   cautions: string[];
   workers?: { count: number; command: string };
@@ -83,6 +86,9 @@ export const php = installed('php', ['--version']);
 if (!nginx) console.warn('SKIPPING the kura-check fixtures: nginx is not installed (apt-get install nginx-light)');
 if (!php) console.warn('SKIPPING the kura-check PHP fixture: php is not installed (apt-get install php-cli)');
 export const redis = installed('redis-server', ['--version']);
+// PHP's sessions in Redis, as the advice for PHPSESSID says: phpredis (Debian's php-redis) and a redis-server to hold them.
+export const phpRedis = php && redis && installed('php', ['--ri', 'redis']);
+if (php && !phpRedis) console.warn(`SKIPPING the kura-check PHP Redis-sessions fixture: ${redisServerMissing() ?? 'phpredis is not installed (apt-get install php-redis)'}`);
 export const jdk = installed('javac', ['-version']);
 export const gunicorn = installed('gunicorn', ['--version']);
 if (!gunicorn) console.warn('SKIPPING the kura-check Flask fixtures: gunicorn is not installed (apt-get install gunicorn python3-flask)');
