@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type ConnectSessionChange,
   type ConnectSessionItem,
@@ -9,7 +10,7 @@ import {
 } from '@kura/common';
 import { storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
-import { RedisScript } from './redis-script.js';
+import { REASSERT, RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
 
 /** Hash fields: the generation, the expiry (epoch ms), the cookie (JSON), and `d:<key>` per session key (JSON). */
@@ -23,8 +24,15 @@ const INDEXED = 'ix';
 /** When KuraStore moved the session here from a previous store (epoch ms; ConnectSessionItem.movedAtMs). */
 const MOVED_AT_MS = 'mv';
 const DATA = 'd:';
+/**
+ * A save's token while no replica has confirmed it (with `WAIT` configured): written with the save, removed once
+ * the replicas confirmed it. A read that finds one confirms it first (see `read`).
+ */
+const UNCONFIRMED = 'uc';
 /** The one field of a deleted session's mark. */
 const DELETED = 'deleted';
+/** Sent with `sendDurable` (see the class's comment). */
+const DURABLE = true;
 /** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
 const LUA_CHUNK = `
 local function each_chunk(command, first, last)
@@ -34,12 +42,17 @@ end`;
 /**
  * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
  * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
- * write, delivered late). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first,
- * the expiry and the cookie among them). Returns 1 when written, 0 otherwise.
+ * write, delivered late or retried: its generation is written again, so that the WAIT after it waits for the
+ * first attempt). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first, the
+ * expiry and the cookie among them). Returns 1 when written, 0 otherwise.
  */
 const REPLACE = new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
-if held[1] or held[2] == ARGV[3] then return 0 end
+if held[1] then return 0 end
+if held[2] == ARGV[3] then
+  ${REASSERT(`'${GENERATION}', ARGV[3]`)}
+  return 0
+end
 redis.call('DEL', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
@@ -78,14 +91,31 @@ return 1`);
 /**
  * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
  * none). A new index expires then; an index with an expiry keeps the later one; '' makes it last, and an index
- * that holds members and no expiry never gets one back. Returns how many members it holds.
+ * that holds members and no expiry never gets one back. Returns how many members it holds. A member already
+ * there (a retry, or a mark written again) is written again, so that the WAIT after it waits for the first.
  */
 const ADD_TO_INDEX = new RedisScript(`
 local expiry = redis.call('PEXPIRETIME', KEYS[1])
-redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
+  redis.call('SREM', KEYS[1], ARGV[1])
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
 if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
 elseif expiry == -2 or (expiry >= 0 and expiry < tonumber(ARGV[2])) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
 return redis.call('SCARD', KEYS[1])`);
+
+/**
+ * Makes the replicas confirm a save that was not confirmed: writes its token again (if the session is still
+ * there), so that the WAIT after it waits for everything before it, the save included. KEYS: session. ARGV: the token.
+ */
+const CONFIRM = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then ${REASSERT(`'${UNCONFIRMED}', ARGV[1]`)} end
+return 1`);
+
+/** Removes a save's token once the replicas confirmed it, unless a later save wrote its own. KEYS: session. ARGV: the token. */
+const CONFIRMED = new RedisScript(`
+if redis.call('HGET', KEYS[1], '${UNCONFIRMED}') == ARGV[1] then redis.call('HDEL', KEYS[1], '${UNCONFIRMED}') end
+return 1`);
 
 /**
  * Writes the note of the user index a session joined, and nothing else, on the live session of a generation. KEYS:
@@ -108,6 +138,12 @@ return 1`);
  *   live session of the generation its request read, so a destroyed, expired or replaced session stays so.
  * - Every command has a deadline; every failure is a `StoreUnavailableError` (operation `connect.get`,
  *   `connect.set`, `connect.touch` or `connect.destroy`), never "absent".
+ * - The writes a failover must not undo go through `sendDurable` (`WAIT` for the replicas the connection is
+ *   configured to wait for: `connectRedis({ waitForReplicas })`, `fromIoredis(client, { waitForReplicas })`): a
+ *   session written whole (a login, a new session), a save that changes the session's data (a user set or
+ *   removed), a deletion (a logout, `destroySessionsOf`) and a user index's entry or mark. A touch (the idle
+ *   extension), an index's pruning and the catch-up note do not wait: lost with a failover, each is made again by
+ *   the next request, and none brings back a session that ended.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
@@ -126,6 +162,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     let cookie: string | undefined;
     let indexed: string | undefined;
     let movedAtMs: number | undefined;
+    let unconfirmed: string | undefined;
     for (let index = 0; index + 1 < flat.length; index += 2) {
       const field = flat[index]!;
       const value = flat[index + 1]!;
@@ -136,14 +173,28 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === ABSOLUTE_EXPIRES_AT_MS) absoluteExpiresAtMs = Number(value);
       else if (field === INDEXED) indexed = value;
       else if (field === MOVED_AT_MS) movedAtMs = Number(value);
+      else if (field === UNCONFIRMED) unconfirmed = value;
     }
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
     if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
+    // A save the replicas did not confirm (refused, its process gone before it knew): the master already holds it,
+    // so a retry of that save would find nothing to write, and be acknowledged with nothing the replicas have.
+    if (unconfirmed !== undefined) await this.confirm(id, unconfirmed);
     const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
     if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
     if (indexed !== undefined) item.indexed = indexed;
     if (movedAtMs !== undefined) item.movedAtMs = movedAtMs;
     return item;
+  }
+
+  /** Has the replicas confirm the unconfirmed save `token` names, then forgets it; refused as `connect.get` while they cannot. */
+  private async confirm(id: string, token: string): Promise<void> {
+    try {
+      await CONFIRM.run(this.redis, [this.keys.connect(id)], [token], DURABLE);
+      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [token]);
+    } catch (error) {
+      throw storeUnavailable('connect.get', error);
+    }
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
@@ -153,7 +204,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (item.movedAtMs !== undefined) fields.push(MOVED_AT_MS, String(item.movedAtMs));
     for (const [key, json] of item.data) fields.push(DATA + key, json);
     try {
-      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields]);
+      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields], DURABLE);
     } catch (error) {
       throw storeUnavailable('connect.set', error);
     }
@@ -163,19 +214,27 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
+    const touch = change.set.size + change.remove.length === 0;
+    // A save of data, with replicas to wait for, carries a token until they confirm it.
+    const token = touch || !this.redis.sendDurable ? undefined : randomBytes(9).toString('base64url');
+    if (token) fields.push(UNCONFIRMED, token);
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
     const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
+    const key = this.keys.connect(id);
     try {
-      return Number(await UPDATE.run(this.redis, [this.keys.connect(id)], args)) === 1;
+      const written = Number(await UPDATE.run(this.redis, [key], args, !touch)) === 1;
+      // Left behind (this call failed), the token only makes the next read confirm the save again.
+      if (written && token) await CONFIRMED.run(this.redis, [key], [token]).catch(() => undefined);
+      return written;
     } catch (error) {
-      throw storeUnavailable(change.set.size + change.remove.length === 0 ? 'connect.touch' : 'connect.set', error);
+      throw storeUnavailable(touch ? 'connect.touch' : 'connect.set', error);
     }
   }
 
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
     try {
-      return Number(await ADD_TO_INDEX.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs]));
+      return Number(await ADD_TO_INDEX.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
     } catch (error) {
       throw storeUnavailable('connect.index', error);
     }
@@ -210,7 +269,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   async delete(id: string, now: number): Promise<void> {
     try {
-      await DELETE.run(this.redis, [this.keys.connect(id)], [now + DELETED_SESSION_MARK_MS]);
+      await DELETE.run(this.redis, [this.keys.connect(id)], [now + DELETED_SESSION_MARK_MS], DURABLE);
     } catch (error) {
       throw storeUnavailable('connect.destroy', error);
     }

@@ -279,11 +279,12 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
       () => undefined,
     );
   const log = options.commandLog;
-  const durableSend = durable.length === 0 ? (args: string[]) => shared.send(args) : durableWrites(durable.map((link) => (args, then) => link.sendThen(args, then)), replicas, waitMs);
+  // Only with replicas to wait for: a store tells by its presence whether a write can be confirmed (RedisCommander).
+  const durableSend = durable.length === 0 ? undefined : durableWrites(durable.map((link) => (args, then) => link.sendThen(args, then)), replicas, waitMs);
   return Object.assign<RedisConnection, RedisConnection>(connection, {
     description: describeRedis(options),
     sendCommand: log ? (args) => log.time(args, () => shared.send(args)) : (args) => shared.send(args),
-    sendDurable: log ? (args) => log.time(args, () => durableSend(args)) : durableSend,
+    ...(durableSend ? { sendDurable: log ? (args: string[]) => log.time(args, () => durableSend(args)) : durableSend } : {}),
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
       // Rejects only when node-redis is missing (saying what to install); a Redis that does not answer yet does not.

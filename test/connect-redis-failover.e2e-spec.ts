@@ -1,0 +1,222 @@
+import { StoreUnavailableError } from '@kura/common';
+import { KuraStore } from '@kura/connect';
+import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
+import { randomUUID } from 'node:crypto';
+import { redisCli, until } from './support/redis-cluster.js';
+import { possibleFlavours, type RedisFlavour, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { startReplicationLink } from './support/replication-link.js';
+
+/**
+ * KuraStore (express-session, @fastify/session) on a Redis master whose replica falls behind (its link stops
+ * passing the master's stream, as on a congested or partitioned network), then the master dies and the replica is
+ * promoted, as Sentinel or ElastiCache would. With `waitForReplicas`, every write that ends a session (a logout, a
+ * save that forgets the user, "log out everywhere") or starts one (a login) waits for the replica: refused while it
+ * lags, so nothing acknowledged is undone or lost. Without it, the same failover undoes acknowledged logouts: why
+ * the WAIT is there. Kura's own service is put through the same, under load and behind real sentinels, in
+ * `test/redis-failover`.
+ */
+const WAIT_MS = 300;
+const MINUTE = 60_000;
+const sessionOf = (user: string | undefined) => ({ cookie: { originalMaxAge: 30 * MINUTE, expires: new Date(Date.now() + 30 * MINUTE).toISOString(), httpOnly: true, path: '/' }, ...(user ? { user } : {}) });
+type Stored = { user?: string } | null;
+
+interface Pair {
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  lag(): void;
+  /** KuraStore's Redis adapter on the master, with `WAIT` for one replica or none, on a connection of its own. */
+  adapterOnMaster(wait: boolean): Promise<RedisConnectSessionStore>;
+  /** A KuraStore on it (`userOf`: the session's `user`). */
+  storeOnMaster(wait: boolean): Promise<KuraStore>;
+  /** The master SIGKILLed and the replica promoted (`REPLICAOF NO ONE`); a KuraStore on it, to read what survived. */
+  failOver(): Promise<KuraStore>;
+}
+
+function masterAndReplica(flavour: RedisFlavour): () => Pair {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let pair: Pair;
+  beforeEach(async () => {
+    const master = await startRedisServer({ flavour });
+    cleanups.push(() => master.stop());
+    const link = await startReplicationLink(master.port);
+    cleanups.push(() => link.close());
+    const replica = await startRedisServer({ flavour, args: ['--replicaof', '127.0.0.1', String(link.port)] });
+    cleanups.push(() => replica.stop());
+    await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    const adapterOn = async (url: string, wait: boolean) => {
+      const connection = connectRedis({ url, ...(wait ? { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } } : {}) });
+      cleanups.push(() => connection.close());
+      await connection.open();
+      return new RedisConnectSessionStore(connection);
+    };
+    const storeOn = async (url: string, wait: boolean) => new KuraStore({ adapter: await adapterOn(url, wait), userOf: (session) => session.user });
+    pair = {
+      master,
+      replica,
+      lag: () => link.lag(),
+      adapterOnMaster: (wait) => adapterOn(master.url, wait),
+      storeOnMaster: (wait) => storeOn(master.url, wait),
+      failOver: async () => {
+        process.kill(master.pid, 'SIGKILL');
+        await redisCli(replica.port, 'REPLICAOF', 'NO', 'ONE');
+        return storeOn(replica.url, false);
+      },
+    };
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+  return () => pair;
+}
+
+/** Until the replica has every write the master made so far. */
+async function caughtUp({ master, replica }: Pair): Promise<void> {
+  const offset = async (port: number, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await redisCli(port, 'INFO', 'replication'))?.[1] ?? -1);
+  const target = await offset(master.port, 'master_repl_offset');
+  await until('the replica to catch up', async () => (await offset(replica.port, 'slave_repl_offset')) >= target);
+}
+
+const outcome = (call: Promise<unknown>) => call.then(() => 'acknowledged' as const, (error: unknown) => (error instanceof StoreUnavailableError ? ('refused' as const) : Promise.reject(error)));
+
+interface Run {
+  /** Each write made after the replica fell behind, and whether the master acknowledged it. */
+  readonly outcomes: Record<string, 'acknowledged' | 'refused'>;
+  /** The same write retried from another replica of the app (another connection): refused again, or acknowledged. */
+  readonly retried: Record<string, 'acknowledged' | 'refused'>;
+  /** What the promoted replica holds for each, read through KuraStore. */
+  readonly after: Record<string, Stored>;
+}
+
+/**
+ * Five users logged in (acknowledged, and on the replica); then, with the replica behind: two logouts, a save that
+ * forgets the user, a "log out everywhere", a new login and an idle extension (a touch), each tried once and, where
+ * refused, once more from another connection. Then the failover, and what each session is on the promoted replica.
+ */
+async function logoutsWhileTheReplicaLags(pair: Pair, wait: boolean): Promise<Run> {
+  const [app, otherApp] = [await pair.storeOnMaster(wait), await pair.storeOnMaster(wait)];
+  const sids = Object.fromEntries(['logout', 'second-logout', 'forgets-user', 'everywhere', 'witness', 'login'].map((name) => [name, randomUUID()]));
+  for (const name of ['logout', 'second-logout', 'forgets-user', 'everywhere', 'witness']) await app.set(sids[name]!, sessionOf(name));
+  await caughtUp(pair);
+
+  pair.lag();
+  const writes: Record<string, (store: KuraStore) => Promise<unknown>> = {
+    logout: (store) => store.destroy(sids.logout!),
+    'second-logout': (store) => store.destroy(sids['second-logout']!),
+    'forgets-user': async (store) => {
+      const session = (await store.get(sids['forgets-user']!)) as Record<string, unknown>;
+      delete session.user;
+      await store.set(sids['forgets-user']!, session);
+    },
+    everywhere: (store) => store.destroySessionsOf('everywhere'),
+    login: (store) => store.set(sids.login!, sessionOf('login')),
+    touch: (store) => store.touch(sids.witness!, sessionOf('witness')),
+  };
+  const outcomes: Run['outcomes'] = {};
+  const retried: Run['retried'] = {};
+  for (const [name, write] of Object.entries(writes)) {
+    outcomes[name] = await outcome(write(app));
+    if (outcomes[name] === 'refused') retried[name] = await outcome(write(otherApp));
+  }
+
+  const promoted = await pair.failOver();
+  const after: Run['after'] = {};
+  for (const [name, sid] of Object.entries(sids)) after[name] = (await promoted.get(sid)) as Stored;
+  return { outcomes, retried, after };
+}
+
+/** Acknowledged ends of a session (at the first try or the retry) that the failover undid, and acknowledged logins it lost. */
+function undoneAndLost({ outcomes, retried, after }: Run): { undone: string[]; lost: string[] } {
+  const acknowledged = (name: string) => outcomes[name] === 'acknowledged' || retried[name] === 'acknowledged';
+  return {
+    undone: ['logout', 'second-logout', 'forgets-user', 'everywhere'].filter((name) => acknowledged(name) && after[name]?.user !== undefined),
+    lost: ['login'].filter((name) => acknowledged(name) && after[name] === null),
+  };
+}
+
+describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with the replica behind`))('KuraStore on $name: the master dies while its replica lags', ({ flavour }) => {
+  const pair = masterAndReplica(flavour);
+
+  it('with WAIT for one replica: every logout and login is refused while it lags (a retry from another replica too), so the promotion undoes and loses nothing acknowledged', async () => {
+    const run = await logoutsWhileTheReplicaLags(pair(), true);
+    const { undone, lost } = undoneAndLost(run);
+    console.log(`KuraStore on ${flavour}, WAIT 1 (${WAIT_MS} ms), replica lagging: ${JSON.stringify(run.outcomes)}; undone ${undone.length}, lost ${lost.length}`);
+
+    expect(run.outcomes).toEqual({ logout: 'refused', 'second-logout': 'refused', 'forgets-user': 'refused', everywhere: 'refused', login: 'refused', touch: 'acknowledged' });
+    // Valkey 8 and Redis 7.2+ count only what WAIT's own connection wrote: a retry that found its write made, and
+    // wrote nothing, would be confirmed at once. A save that forgot the user, retried, finds the user already gone
+    // on the master and has nothing to write: its read confirms the save the master holds first.
+    expect(run.retried).toEqual({ logout: 'refused', 'second-logout': 'refused', 'forgets-user': 'refused', everywhere: 'refused', login: 'refused' });
+    expect({ undone, lost }).toEqual({ undone: [], lost: [] });
+    // The witness, logged in before the replica fell behind, is there.
+    expect(run.after.witness?.user).toBe('witness');
+  }, 60_000);
+
+  it('without WAIT (the control): the same failover brings back every logout the master acknowledged and loses the login', async () => {
+    const run = await logoutsWhileTheReplicaLags(pair(), false);
+    const { undone, lost } = undoneAndLost(run);
+    console.log(`KuraStore on ${flavour}, no WAIT, replica lagging: undone ${undone.join(', ') || 'none'}; lost ${lost.join(', ') || 'none'}`);
+
+    expect(Object.values(run.outcomes).every((result) => result === 'acknowledged')).toBe(true);
+    expect({ undone, lost }).toEqual({ undone: ['logout', 'second-logout', 'forgets-user', 'everywhere'], lost: ['login'] });
+  }, 60_000);
+
+  it("refuses again, while the replica lags, a retried whole write or index entry that finds itself made (a move's fixed generation, a user's mark written again)", async () => {
+    const [id, item] = [randomUUID(), { data: new Map([['user', '"ada"']]), cookie: '{}', expiresAtMs: Date.now() + MINUTE, generation: `moved-${randomUUID()}` }];
+    const entry = { id: randomUUID(), addedAtMs: 0 };
+    const writes: Record<string, (adapter: RedisConnectSessionStore) => Promise<unknown>> = {
+      replace: (adapter) => adapter.replace(id, item),
+      addToUserIndex: (adapter) => adapter.addToUserIndex('ada', entry, undefined),
+    };
+    // Each write on connections that wrote nothing else: WAIT on Valkey 8 waits for its own connection's last write.
+    const adapters = Object.fromEntries(await Promise.all(Object.keys(writes).map(async (name) => [name, [await pair().adapterOnMaster(true), await pair().adapterOnMaster(true)]] as const)));
+    pair().lag();
+
+    const outcomes: Record<string, string[]> = {};
+    for (const [name, write] of Object.entries(writes)) {
+      outcomes[name] = [];
+      for (const adapter of adapters[name]!) outcomes[name].push(await outcome(write(adapter)));
+    }
+
+    expect(outcomes).toEqual({ replace: ['refused', 'refused'], addToUserIndex: ['refused', 'refused'] });
+  }, 30_000);
+
+  it('WAITs only where a failover could undo something: a login, a save of data, a logout, log out everywhere; never a read or a touch', async () => {
+    const { master } = pair();
+    const store = await pair().storeOnMaster(true);
+    const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await redisCli(master.port, 'INFO', 'commandstats'))?.[1] ?? 0);
+    const counted = async (call: () => Promise<unknown>) => {
+      const before = await waits();
+      await call();
+      return (await waits()) - before;
+    };
+    const [sid, other] = [randomUUID(), randomUUID()];
+    // Every script loaded once (the first call of each is an EVALSHA refused with NOSCRIPT, then an EVAL, each waited for).
+    const warm = randomUUID();
+    await store.set(warm, sessionOf('warm-up'));
+    const warmed = (await store.get(warm)) as Record<string, unknown>;
+    warmed.cart = [];
+    await store.set(warm, warmed);
+    await store.destroy(warm);
+
+    const counts = {
+      // The user's index entry, then the session.
+      login: await counted(() => store.set(sid, sessionOf('ada'))),
+      read: await counted(() => store.get(sid)),
+      touch: await counted(() => store.touch(sid, sessionOf('ada'))),
+      // The session as read, changed in place (KuraStore knows what it read by the object).
+      save: await counted(async () => {
+        const session = (await store.get(sid)) as Record<string, unknown>;
+        session.cart = ['tea'];
+        await store.set(sid, session);
+      }),
+      logout: await counted(() => store.destroy(sid)),
+      // One deletion per session of the user's.
+      everywhere: await (async () => {
+        for (const id of [other, randomUUID()]) await store.set(id, sessionOf('grace'));
+        return counted(() => store.destroySessionsOf('grace'));
+      })(),
+    };
+
+    expect(counts).toEqual({ login: 2, read: 0, touch: 0, save: 1, logout: 1, everywhere: 2 });
+  });
+});
