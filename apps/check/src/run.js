@@ -384,8 +384,6 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         prober.close();
       }
       event(`logout: ${logout.line}`);
-      // A logout the run could not judge is a scenario that does not fit the app, as a check that never passes.
-      if (logout.effective === null) throw new CannotJudge(`the logout could not be judged: ${logout.line.replace(/^not judged: /, '')}`);
     }
 
     const modes = Object.fromEntries(recorders.map((recorder) => [recorder.mode, recorder]));
@@ -408,6 +406,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         );
       }
     }
+    // A logout the run could not judge is a scenario that does not fit the app, as a check that never passes; said
+    // after a step that never passed, whose line says why (a Secure cookie the http balancer never carried), where
+    // the probe could only guess at a session id replaced at every request.
+    if (logout?.effective === null) throw new CannotJudge(`the logout could not be judged: ${logout.line.replace(/^not judged: /, '')}`);
     // An answer the balancer refused (a Set-Cookie that grew past nginx's 4 KB header buffer) is a 502 in whatever
     // phase it happens to come: a real failure, though not the one a verdict would name.
     const refusedAnswer = (await Promise.all(balancers.map((balancer) => balancer.refusedAnswer()))).find(Boolean);
