@@ -1,7 +1,8 @@
 // What to do about a verdict: the known remedy for the session the app uses, told by the cookie it sets (each
 // framework names its session cookie by default), or the general one. Advice, never part of the verdict.
 
-const KURA_CONNECT = 'KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out)';
+const KURA_CONNECT =
+  "KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out; not on the npm registry yet, so never npm install @kura/connect by name: in Kura's clone, npm run pack:packages packs it into .packs/, and libs/connect/README.md says which tarballs to install)";
 
 /**
  * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one.
@@ -21,7 +22,7 @@ const BY_COOKIE = [
   {
     name: 'PHPSESSID',
     framework: 'PHP',
-    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis, or a database handler every replica reaches',
+    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis (and redis.session.locking_enabled = 1, as the files handler locks: else two requests of one user at once can lose a write), or a database handler every replica reaches',
   },
   {
     name: 'sessionid',
