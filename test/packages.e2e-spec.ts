@@ -30,7 +30,8 @@ beforeAll(async () => {
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
   // `redis` with no version, as the README has it: whatever npm gives a new user today.
-  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1']);
+  // connect-redis: the store an app switching to KuraStore comes from (migrateFrom).
+  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1', 'connect-redis']);
   // An express-session app on Redis, still on node-redis 5 and ioredis 5 (the peer ranges also take them):
   // KuraStore's packages for Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
   const older = join(outside, 'app-redis5');
@@ -359,4 +360,35 @@ await redis.close();`;
       await server.stop();
     }
   }, 120_000);
+
+  (redisServerMissing() ? it.skip : it)("move a connect-redis session with migrateFrom, as libs/connect's README has it, and log it out there too", async () => {
+    const server = await startRedisServer();
+    try {
+      const script = `import { KuraStore } from '@kura/connect';
+import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+const appRedis = createClient({ url: '${server.url}' });
+await appRedis.connect();
+const previous = new RedisStore({ client: appRedis });
+const redis = connectRedis({ url: '${server.url}' });
+await redis.open();
+const store = new KuraStore({ adapter: new RedisConnectSessionStore(redis), userOf: (session) => session.user, migrateFrom: { store: previous } });
+// A session connect-redis holds from before the switch.
+const cookie = { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), httpOnly: true, path: '/' };
+await new Promise((resolve, reject) => previous.set('sid-old', { cookie, user: 'ada', cart: ['tea'] }, (error) => (error ? reject(error) : resolve())));
+const moved = await store.get('sid-old');
+const stub = JSON.parse(await appRedis.get('sess:sid-old'));
+const sessions = (await store.sessionsOf('ada')).length;
+await store.destroy('sid-old');
+console.log(JSON.stringify({ user: moved?.user, cart: moved?.cart, stubUser: stub.user ?? null, sessions, after: (await store.get('sid-old')) ?? null, there: await appRedis.get('sess:sid-old') }));
+appRedis.destroy();
+await redis.close();`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
+
+      expect(JSON.parse(stdout)).toEqual({ user: 'ada', cart: ['tea'], stubUser: null, sessions: 1, after: null, there: null });
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });
