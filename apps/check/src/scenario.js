@@ -277,7 +277,9 @@ export async function loadScenario(file) {
   const scenario = checkScenario(value, file);
   scenario.env = expandEnv(scenario.env ?? {}, file);
   if (scenario.shared) scenario.shared = await sharedPaths(scenario.shared, file);
-  scenario.name ??= basename(path).replace(/\.(ya?ml|json)$/, '');
+  // Unnamed: after its file, or after its folder where the file has a generic name (scenario.yaml, kura-check.yml).
+  const stem = basename(path).replace(/\.(ya?ml|json)$/, '');
+  scenario.name ??= /^(scenario|kura-check|check)$/i.test(stem) ? basename(dirname(path)) : stem;
   scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
   if (!(await stat(scenario.cwd).then((s) => s.isDirectory(), () => false))) throw new CannotJudge(`invalid scenario ${file}: cwd ${scenario.cwd} is not a folder`);
   return scenario;

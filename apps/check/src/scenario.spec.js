@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { phpConfigArguments, portClashOf, whyItEnded } from './replica.js';
-import { CannotJudge, cautionsOf, checkScenario, expandEnv, sendsTaken } from './scenario.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CannotJudge, cautionsOf, checkScenario, expandEnv, loadScenario, sendsTaken } from './scenario.js';
 
 const minimal = { start: 'node server.js', login: { method: 'POST', path: '/login' }, check: { path: '/me' } };
 
@@ -74,6 +77,27 @@ describe('a scenario, checked before anything runs', () => {
   it('refuses what is not a mapping of keys', () => {
     expect(refusal(['start'])).toBe('invalid scenario scenario.yaml: not a mapping of keys');
     expect(refusal(null)).toBe('invalid scenario scenario.yaml: not a mapping of keys');
+  });
+});
+
+describe("a scenario's name, where it gives none", () => {
+  it('is its file\'s, or its folder\'s where the file has a generic name (a newcomer\'s scenario.yaml named the run "scenario")', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kura-check-name-'));
+    try {
+      await mkdir(join(folder, 'shop-app'));
+      const text = 'start: node server.js\nlogin: { method: POST, path: /login }\ncheck: { path: /me }\n';
+      const names = {};
+      for (const file of ['shop-app/scenario.yaml', 'shop-app/kura-check.yml', 'shop-app/checkout.yaml']) {
+        await writeFile(join(folder, file), text);
+        names[file] = (await loadScenario(join(folder, file))).name;
+      }
+      await writeFile(join(folder, 'shop-app/named.yaml'), `name: the shop\n${text}`);
+      names.named = (await loadScenario(join(folder, 'shop-app/named.yaml'))).name;
+
+      expect(names).toEqual({ 'shop-app/scenario.yaml': 'shop-app', 'shop-app/kura-check.yml': 'shop-app', 'shop-app/checkout.yaml': 'checkout', named: 'the shop' });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 
