@@ -55,7 +55,7 @@ describe('resolveKuraStoreOptions', () => {
     };
 
     expect(problemsOf(options)).toEqual([
-      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock, userOf, migrateFrom)',
+      'unknown option "ttl" (known: tableName, connection, client, adapter, ttlSeconds, absoluteTtlSeconds, touchFraction, consistentRead, clock, userOf, credentialOf, migrateFrom)',
       'tableName must be 3 to 255 characters of A-Z a-z 0-9 _ . - (a DynamoDB table name), got "x"',
       'unknown connection option "port" (known: region, endpoint, timeoutMs, maxAttempts, credentials, callLog)',
       'connection.region must be an AWS region like eu-west-1, got "Europe"',

@@ -63,6 +63,15 @@ export interface KuraStoreOptions {
    */
   userOf?: (session: Record<string, unknown>) => unknown;
   /**
+   * The credential a session was made with (needs `userOf`): `(session) => session.passwordVersion`, a value the
+   * app reads with the password it checks at login and keeps in the session (a version it raises at each change,
+   * or when the password last changed; a string or a number, never the password). With it,
+   * `destroySessionsOf(user, { except, credential })` after a password change also refuses a login that checked
+   * the old password and is still on its way: its save fails with `CredentialReplacedError`. A login costs one
+   * read more; nothing else does.
+   */
+  credentialOf?: (session: Record<string, unknown>) => unknown;
+  /**
    * The store the app kept its sessions in until now (connect-redis's `RedisStore`, connect-dynamodb, …), so that
    * switching to KuraStore logs nobody out: a session id KuraStore does not know is looked up there, and a session
    * found is moved, once, on its first request (written here, and replaced there by a stub of its cookie alone).
@@ -96,6 +105,7 @@ export interface KuraStoreSettings {
   readonly consistentRead: boolean;
   readonly clock: Clock;
   readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
+  readonly credentialOf: ((session: Record<string, unknown>) => unknown) | undefined;
   readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number; readonly rolloutMs: number; readonly ttlMs: number } | undefined;
 }
 
@@ -110,7 +120,7 @@ export class KuraStoreOptionsError extends Error {
   }
 }
 
-const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock', 'userOf', 'migrateFrom']);
+const KNOWN = new Set(['tableName', 'connection', 'client', 'adapter', 'ttlSeconds', 'absoluteTtlSeconds', 'touchFraction', 'consistentRead', 'clock', 'userOf', 'credentialOf', 'migrateFrom']);
 const KNOWN_CONNECTION = new Set(['region', 'endpoint', 'timeoutMs', 'maxAttempts', 'credentials', 'callLog']);
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
@@ -148,6 +158,8 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
   if (typeof consistentRead !== 'boolean') problems.push(`consistentRead must be true or false, got ${String(consistentRead)}`);
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') problems.push('clock must have a now() method');
   if (options.userOf !== undefined && typeof options.userOf !== 'function') problems.push('userOf must be a function of the session giving its user\'s id, e.g. (session) => session.user');
+  if (options.credentialOf !== undefined && typeof options.credentialOf !== 'function') problems.push('credentialOf must be a function of the session giving the credential it was made with, e.g. (session) => session.passwordVersion');
+  else if (options.credentialOf !== undefined && options.userOf === undefined) problems.push('credentialOf needs userOf: a credential is replaced for a user');
   if (options.migrateFrom !== undefined) problems.push(...migrateFromProblems(options.migrateFrom));
   if (problems.length > 0) throw new KuraStoreOptionsError(problems);
 
@@ -162,6 +174,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     consistentRead,
     clock: options.clock ?? systemClock,
     userOf: options.userOf,
+    credentialOf: options.credentialOf,
     migrateFrom: options.migrateFrom && {
       store: options.migrateFrom.store,
       timeoutMs: options.migrateFrom.timeoutMs ?? 1000,

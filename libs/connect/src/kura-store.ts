@@ -120,7 +120,7 @@ export class KuraStore extends EventEmitter {
     this.absoluteTtlMs = settings.absoluteTtlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
-    this.users = settings.userOf && new UserSessions(settings.userOf);
+    this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf);
     const { migrateFrom } = settings;
     this.migration =
       migrateFrom &&
@@ -227,13 +227,16 @@ export class KuraStore extends EventEmitter {
   /**
    * Ends every session of the user on every replica at once (needs the `userOf` option): "log out everywhere",
    * or with `except` the request's own session id, "end my other sessions" after a password change (ASVS 7.4.3).
-   * A login whose session was still being written when this began is ended too. Resolves to how many live
-   * sessions of the user it ended.
+   * A login whose session was still being written when this began is ended too. With `credential` (the one the
+   * password change replaced, as `credentialOf` tells it), so is a login that checked it and has not yet added its
+   * session to the index: its save fails with `CredentialReplacedError`. Resolves to how many live sessions of the
+   * user it ended.
    */
-  async destroySessionsOf(userId: string | number, options: { except?: string } = {}): Promise<number> {
+  async destroySessionsOf(userId: string | number, options: { except?: string; credential?: string | number } = {}): Promise<number> {
     const { users, user } = this.indexFor(userId, 'destroySessionsOf');
     const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
     return this.onStorage(async (items) => {
+      if (options.credential !== undefined) await users.replaceCredential(items, user, options.credential, this.clock.now());
       // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
       await this.migration?.endUser(items, user);
       return users.destroyAll(items, user, except, this.clock.now());
@@ -350,8 +353,12 @@ export class KuraStore extends EventEmitter {
       };
       checkSize(written);
       return this.onStorage(async (items) => {
-        // The user's index first: a session is never live with a user whose index does not name it.
-        if (user !== undefined) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+        // The user's index first: a session is never live with a user whose index does not name it. Then its
+        // credential, unless replaced meanwhile (credentialOf).
+        if (user !== undefined) {
+          await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+          await this.users!.checkCredential(items, user, session, now);
+        }
         await items.replace(id, written);
       }).then(() => {
         this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs, user });
@@ -371,7 +378,10 @@ export class KuraStore extends EventEmitter {
     const user = document && this.users ? this.users.userOfSession(session) : read.user;
     const joins = user !== undefined && user !== read.user;
     return this.onStorage(async (items) => {
-      if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+      if (joins) {
+        await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+        await this.users!.checkCredential(items, user, session, now);
+      }
       return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now);
     }).then((written) => {
       if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user });

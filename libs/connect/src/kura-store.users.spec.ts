@@ -4,7 +4,10 @@ import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@k
 import { createDynamoDbClients, DynamoDbCallLog, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
 import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
+import { holding } from '../../../test/support/held-adapter.js';
+import { CredentialReplacedError } from './credential-replaced.error.js';
 import { KuraStore } from './kura-store.js';
+import { KuraStoreOptionsError } from './kura-store.options.js';
 import { itemKeyOf } from './session-key.js';
 import { userIndexKeyOf } from './user-sessions.js';
 
@@ -343,5 +346,104 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
     await expect(() => plain.destroySessionsOf('ada')).rejects.toThrow('KuraStore.destroySessionsOf needs the userOf option');
     await expect(() => sut.destroySessionsOf('')).rejects.toThrow('the user id must be a non-empty string or a finite number');
     await expect(() => sut.destroySessionOf('ada', '')).rejects.toThrow('the handle must be a non-empty string');
+  });
+});
+
+describe('KuraStore: a login that checked a password a change replaced (the credentialOf option)', () => {
+  // The app keeps the password's version in the session at login (read with the hash it checks), and names the
+  // version a change replaced when it ends the user's other sessions.
+  const credentialOf = (session: Record<string, unknown>) => session.passwordVersion;
+  const withCredentials = new KuraStore({ adapter, clock, userOf, credentialOf });
+  /** A login that checked version `version` and is held just before its session joins the user's index. */
+  function heldLogin(user: string, version: number, options: { credentialOf?: typeof credentialOf } = { credentialOf }) {
+    const held = holding(adapter, 'addToUserIndex');
+    const store = new KuraStore({ adapter: held.adapter, clock, userOf, ...options });
+    const sid = newSid();
+    const login = store.set(sid, sessionFor({ user, passwordVersion: version })).then(() => 'saved', (error: unknown) => error);
+    return { sid, login, reached: held.reached, release: held.release };
+  }
+
+  it("refuses a login that checked the old password and joins the index after the change's destroySessionsOf read it; writes nothing of it", async () => {
+    const user = newUser();
+    const login = heldLogin(user, 1);
+    await login.reached;
+
+    // The change (on another replica): version 2 replaces 1; the index does not name the held login yet.
+    expect(await withCredentials.destroySessionsOf(user, { credential: 1 })).toBe(0);
+    login.release();
+
+    expect(await login.login).toBeInstanceOf(CredentialReplacedError);
+    expect(await sut.get(login.sid)).toBeNull();
+    // A login with the new password is kept.
+    const fresh = await logIn(user, { passwordVersion: 2 }, withCredentials);
+    expect(await sut.get(fresh)).toMatchObject({ user, passwordVersion: 2 });
+  });
+
+  it('without credentialOf (the control), the same login outlives the change: the window the option closes', async () => {
+    const user = newUser();
+    const login = heldLogin(user, 1, {});
+    await login.reached;
+
+    await sut.destroySessionsOf(user);
+    login.release();
+
+    expect(await login.login).toBe('saved');
+    expect(await sut.get(login.sid)).toMatchObject({ user, passwordVersion: 1 });
+  });
+
+  it('ends a login that joined the index before the change read it, as without credentialOf; other users and credentials are not refused', async () => {
+    const [ada, bob] = [newUser(), newUser()];
+    const before = await logIn(ada, { passwordVersion: 1 }, withCredentials);
+    const bobs = await logIn(bob, { passwordVersion: 1 }, withCredentials);
+
+    expect(await withCredentials.destroySessionsOf(ada, { credential: 1 })).toBe(1);
+
+    expect(await sut.get(before)).toBeNull();
+    expect(await sut.get(bobs)).toMatchObject({ user: bob });
+    expect(await sut.get(await logIn(bob, { passwordVersion: 1 }, withCredentials))).toMatchObject({ user: bob });
+    expect(await sut.get(await logIn(ada, { passwordVersion: 3 }, withCredentials))).toMatchObject({ user: ada });
+  });
+
+  it('refuses a session that names its user later (a login that kept its session id) with a replaced credential', async () => {
+    const user = newUser();
+    await withCredentials.destroySessionsOf(user, { credential: 'v1' });
+    const sid = await logIn('', {}, withCredentials); // anonymous first
+    const session = (await withCredentials.get(sid))!;
+
+    await expect(withCredentials.set(sid, { ...session, user, passwordVersion: 'v1' })).rejects.toBeInstanceOf(CredentialReplacedError);
+    expect(await sut.get(sid)).not.toMatchObject({ user });
+  });
+
+  it("forgets a replaced credential once no login that checked it can still be on its way (an hour)", async () => {
+    const user = newUser();
+    await withCredentials.destroySessionsOf(user, { credential: 1 });
+    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
+
+    clock.advance(HOUR + 1);
+    expect(await sut.get(await logIn(user, { passwordVersion: 1 }, withCredentials))).toMatchObject({ user });
+  });
+
+  it('costs a login one read more, and a steady request or a save nothing more', async () => {
+    const user = newUser();
+    const plain = await logIn(user, { passwordVersion: 1 });
+    const plainCosts = callLog.snapshot();
+    callLog.reset();
+
+    const sid = await logIn(user, { passwordVersion: 1 }, withCredentials);
+    expect(callLog.snapshot()).toMatchObject({ reads: plainCosts.reads + 1, writes: plainCosts.writes });
+
+    callLog.reset();
+    const loaded = (await withCredentials.get(sid))!;
+    await withCredentials.touch(sid, loaded);
+    expect(callLog.snapshot()).toMatchObject({ reads: 1, writes: 0 });
+    expect(plain).not.toBe(sid);
+  });
+
+  it('says what is wrong with the option or the credential', async () => {
+    expect(() => new KuraStore({ adapter, credentialOf })).toThrow(KuraStoreOptionsError);
+    expect(() => new KuraStore({ adapter, credentialOf })).toThrow('credentialOf needs userOf');
+    await expect(sut.destroySessionsOf('ada', { credential: 1 })).rejects.toThrow('{ credential } needs the credentialOf option');
+    await expect(withCredentials.destroySessionsOf('ada', { credential: {} as unknown as string })).rejects.toThrow('{ credential } was an object: give a non-empty string or a finite number');
+    await expect(withCredentials.set(newSid(), sessionFor({ user: 'ada', passwordVersion: { v: 1 } }))).rejects.toThrow('credentialOf gave an object');
   });
 });

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry, UserIndexFullError } from '@kura/common';
 import pLimit from 'p-limit';
+import { CredentialReplacedError } from './credential-replaced.error.js';
 import { fromDocument } from './session-document.js';
 
 /** Who a session belongs to, as the app says (`KuraStore`'s `userOf` option). */
@@ -35,6 +36,14 @@ export function userIdOf(value: unknown): string | undefined {
   throw new TypeError(`KuraStore: userOf gave ${what}, not a user's id (a non-empty string or a number; undefined or null for no user): give the id, e.g. (session) => session.user?.id`);
 }
 
+/** A credential as text: a non-empty string, or a finite number as its decimal text (as a user's id). */
+function credentialIdOf(value: unknown, what: string): string {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  const desc = value === null || typeof value === 'object' ? 'an object' : typeof value === 'number' ? String(value) : value === '' ? 'an empty string' : `a ${typeof value}`;
+  throw new TypeError(`${what} ${desc}: give a non-empty string or a finite number, such as a password version`);
+}
+
 /**
  * The note a session carries of the user index it joined (`ConnectSessionItem.indexed`): the user, and the
  * absolute end the index was told to last until ('-' for none). A session whose note differs from what it is now
@@ -45,6 +54,11 @@ export const indexNote = (userId: string, absoluteExpiresAtMs: number | undefine
 /** The key of a user's index: the SHA-256 of the user's id (and a prefix no session id shares), base64url. */
 export const userIndexKeyOf = (userId: string): string => hash('sha256', `user\u0000${userId}`, 'base64url');
 
+/** Where a user's replaced credentials are noted: a set of its own under the user-index methods, keyed apart from the index. */
+const replacedKeyOf = (userId: string): string => hash('sha256', `credential-replaced\u0000${userId}`, 'base64url');
+/** A credential as its note names it: the SHA-256 of its text, so the storage never holds what the app keeps. */
+const credentialKeyOf = (credential: string): string => hash('sha256', `credential\u0000${credential}`, 'base64url');
+
 /** A session's handle (see {@link UserSession.handle}): 128 bits of the SHA-256 of its item key. */
 export const handleOf = (itemKey: string): string => hash('sha256', `handle\u0000${itemKey}`, 'base64url').slice(0, 22);
 
@@ -53,6 +67,11 @@ export const handleOf = (itemKey: string): string => hash('sha256', `handle\u000
  * right after, and that write may still be on its way (as long as a deleted session's mark stands).
  */
 const YOUNG_MS = DELETED_SESSION_MARK_MS;
+/**
+ * How long a replaced credential refuses logins: longer than any login is on its way between its check of the
+ * password and its session's write (every session made with it before is ended by `destroySessionsOf` itself).
+ */
+const REPLACED_MS = DELETED_SESSION_MARK_MS;
 /** An index larger than this is pruned at every {@link PRUNE_EVERY}th entry a login adds. */
 const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
@@ -93,11 +112,40 @@ interface Indexed {
  * old one leaves in place.
  */
 export class UserSessions {
-  constructor(private readonly userOf: UserOf) {}
+  constructor(
+    private readonly userOf: UserOf,
+    private readonly credentialOf?: UserOf,
+  ) {}
 
   /** The user a session belongs to, or `undefined`. */
   userOfSession(session: object): string | undefined {
     return userIdOf(this.userOf(session as Record<string, unknown>));
+  }
+
+  /**
+   * Notes that `userId`'s `credential` was replaced, before `destroyAll` reads the index (the order the check
+   * below rests on): a login that checked it and adds its entry after that read finds the note.
+   */
+  async replaceCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
+    if (!this.credentialOf) throw new TypeError('KuraStore.destroySessionsOf: { credential } needs the credentialOf option, which tells the credential of each session');
+    const text = credentialIdOf(credential, 'KuraStore.destroySessionsOf: { credential } was');
+    await items.addToUserIndex(replacedKeyOf(userId), { id: credentialKeyOf(text), addedAtMs: now }, now + REPLACED_MS);
+  }
+
+  /**
+   * After a session's entry joined `userId`'s index and before it is written with that user: refuses it when the
+   * credential it was made with was replaced meanwhile. Either the replacement's `destroySessionsOf` read the index
+   * after the entry was added, and ends the session, or the note was there before this read. One read, only with
+   * `credentialOf` and a session that has a credential.
+   * @throws CredentialReplacedError
+   */
+  async checkCredential(items: ConnectSessionStore, userId: string, session: object, now: number): Promise<void> {
+    if (!this.credentialOf) return;
+    const credential = this.credentialOf(session as Record<string, unknown>);
+    if (credential === undefined || credential === null || credential === '') return;
+    const key = credentialKeyOf(credentialIdOf(credential, 'KuraStore: credentialOf gave'));
+    const replaced = await items.userIndex(replacedKeyOf(userId));
+    if (replaced.some((entry) => entry.id === key && entry.addedAtMs > now - REPLACED_MS)) throw new CredentialReplacedError();
   }
 
   /**
