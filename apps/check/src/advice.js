@@ -22,7 +22,7 @@ const BY_COOKIE = [
   {
     name: 'PHPSESSID',
     framework: 'PHP',
-    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis (and redis.session.locking_enabled = 1, as the files handler locks: else two requests of one user at once can lose a write), or a database handler every replica reaches',
+    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis, or a database handler every replica reaches',
   },
   {
     name: 'sessionid',

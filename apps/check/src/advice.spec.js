@@ -6,7 +6,7 @@ describe('what to do, after the verdict', () => {
   it.each([
     ['connect.sid', /^the cookie connect\.sid is the session cookie express-session sets by default: without a store it keeps sessions in each process's memory \(MemoryStore\).*KuraStore.*never npm install @kura\/connect by name.*npm run pack:packages/],
     ['sessionId', /^the cookie sessionId is the session cookie @fastify\/session sets by default: .*KuraStore/],
-    ['PHPSESSID', /^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis.*redis\.session\.locking_enabled = 1/],
+    ['PHPSESSID', /^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis/],
     ['sessionid', /^the cookie sessionid is the session cookie Django sets by default: .*not a SQLite file in each.*LocMemCache.*one SECRET_KEY/],
     ['session', /^the cookie session is the session cookie Flask sets by default: .*the same one/],
     ['_shop_session', /^the cookie _shop_session is the session cookie Rails sets by default: .*secret_key_base/],
