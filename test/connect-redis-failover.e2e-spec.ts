@@ -3,8 +3,8 @@ import { KuraStore } from '@kura/connect';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import { randomUUID } from 'node:crypto';
 import { redisCli, until } from './support/redis-cluster.js';
-import { possibleFlavours, type RedisFlavour, type RedisServer, startRedisServer } from './support/redis-server.js';
-import { startReplicationLink } from './support/replication-link.js';
+import { possibleFlavours, type RedisFlavour, type RedisServer } from './support/redis-server.js';
+import { masterWithLaggingReplica } from './support/replication-link.js';
 
 /**
  * KuraStore (express-session, @fastify/session) on a Redis master whose replica falls behind (its link stops
@@ -36,13 +36,7 @@ function masterAndReplica(flavour: RedisFlavour): () => Pair {
   const cleanups: (() => Promise<unknown>)[] = [];
   let pair: Pair;
   beforeEach(async () => {
-    const master = await startRedisServer({ flavour });
-    cleanups.push(() => master.stop());
-    const link = await startReplicationLink(master.port);
-    cleanups.push(() => link.close());
-    const replica = await startRedisServer({ flavour, args: ['--replicaof', '127.0.0.1', String(link.port)] });
-    cleanups.push(() => replica.stop());
-    await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    const { master, replica, link } = await masterWithLaggingReplica(flavour, cleanups);
     const adapterOn = async (url: string, wait: boolean) => {
       const connection = connectRedis({ url, ...(wait ? { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } } : {}) });
       cleanups.push(() => connection.close());

@@ -8,7 +8,7 @@ import { startKuraInProcess } from './support/kura-app.js';
 import { CLUSTER_NODE_ARGS, clusterNodes, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
 import { FLAVOUR_NAMES, possibleFlavours, type RedisFlavour, redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
-import { startReplicationLink } from './support/replication-link.js';
+import { masterWithLaggingReplica, startReplicationLink } from './support/replication-link.js';
 
 /**
  * Kura on Redis Sentinel (a master, one replica, three sentinels), under load through its HTTP API: logins,
@@ -650,13 +650,7 @@ describe.each(possibleFlavours((name) => `Kura on ${name}: a durable write retri
   const cleanups = cleanedAfterEach();
 
   it('is refused again while no replica has it: a logout, a login, a registration and a password change', async () => {
-    const master = await startRedisServer({ flavour });
-    cleanups.push(() => master.stop());
-    const link = await startReplicationLink(master.port);
-    cleanups.push(() => link.close());
-    const replica = await startRedisServer({ flavour, args: ['--replicaof', '127.0.0.1', String(link.port)] });
-    cleanups.push(() => replica.stop());
-    await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    const { master, link } = await masterWithLaggingReplica(flavour, cleanups);
     // Two of Kura's replicas (pods): the client retries a 503 and another one serves it.
     const pod = async () => {
       const connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } });

@@ -1,4 +1,6 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { redisCli, until } from './redis-cluster.js';
+import { type RedisFlavour, type RedisServer, startRedisServer } from './redis-server.js';
 
 /**
  * A replica's link to its master, through a relay on loopback: `lag()` stops passing the master's stream to the
@@ -50,4 +52,19 @@ export async function startReplicationLink(masterPort: number): Promise<Replicat
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/**
+ * A master and a replica of it whose link can lag (`link.lag()`), started and in sync; each is pushed onto
+ * `cleanups` (run in reverse to stop them).
+ */
+export async function masterWithLaggingReplica(flavour: RedisFlavour, cleanups: (() => Promise<unknown>)[]): Promise<{ master: RedisServer; replica: RedisServer; link: ReplicationLink }> {
+  const master = await startRedisServer({ flavour });
+  cleanups.push(() => master.stop());
+  const link = await startReplicationLink(master.port);
+  cleanups.push(() => link.close());
+  const replica = await startRedisServer({ flavour, args: ['--replicaof', '127.0.0.1', String(link.port)] });
+  cleanups.push(() => replica.stop());
+  await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+  return { master, replica, link };
 }
