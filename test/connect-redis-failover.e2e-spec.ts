@@ -2,6 +2,7 @@ import { StoreUnavailableError } from '@kura/common';
 import { KuraStore } from '@kura/connect';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import { randomUUID } from 'node:crypto';
+import { percentile } from './support/percentile.js';
 import { redisCli, until } from './support/redis-cluster.js';
 import { possibleFlavours, type RedisFlavour, type RedisServer } from './support/redis-server.js';
 import { masterWithLaggingReplica } from './support/replication-link.js';
@@ -62,6 +63,9 @@ function masterAndReplica(flavour: RedisFlavour): () => Pair {
   });
   return () => pair;
 }
+
+/** How many WAITs the server has run. */
+const waitsOn = async (server: RedisServer) => Number(/cmdstat_wait:calls=(\d+)/.exec(await redisCli(server.port, 'INFO', 'commandstats'))?.[1] ?? 0);
 
 /** Until the replica has every write the master made so far. */
 async function caughtUp({ master, replica }: Pair): Promise<void> {
@@ -177,7 +181,7 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
   it('WAITs only where a failover could undo something: a login, a save of data, a logout, log out everywhere; never a read or a touch', async () => {
     const { master } = pair();
     const store = await pair().storeOnMaster(true);
-    const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await redisCli(master.port, 'INFO', 'commandstats'))?.[1] ?? 0);
+    const waits = () => waitsOn(master);
     const counted = async (call: () => Promise<unknown>) => {
       const before = await waits();
       await call();
@@ -213,4 +217,37 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
 
     expect(counts).toEqual({ login: 2, read: 0, touch: 0, save: 1, logout: 1, everywhere: 2 });
   });
+
+  it('costs this much per login, save of data and logout with WAIT 1 and without (master and replica on loopback, one at a time)', async () => {
+    const ROUNDS = 300;
+    const rows: string[] = [];
+    const waited: number[] = [];
+    for (const wait of [false, true, false, true]) {
+      const store = await pair().storeOnMaster(wait);
+      const waitsBefore = await waitsOn(pair().master);
+      const times = { login: [] as number[], save: [] as number[], logout: [] as number[] };
+      const timed = async (kind: keyof typeof times, call: () => Promise<unknown>) => {
+        const began = performance.now();
+        await call();
+        times[kind].push(performance.now() - began);
+      };
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const sid = randomUUID();
+        await timed('login', () => store.set(sid, sessionOf(`user-${round % 20}`)));
+        const session = (await store.get(sid)) as Record<string, unknown>;
+        session.cart = [round];
+        await timed('save', () => store.set(sid, session));
+        await timed('logout', () => store.destroy(sid));
+      }
+      waited.push((await waitsOn(pair().master)) - waitsBefore);
+      rows.push(`  WAIT ${wait ? '1  ' : 'off'}: ${Object.entries(times).map(([kind, ms]) => `${kind} p50 ${percentile(ms, 50)} ms p99 ${percentile(ms, 99)} ms`).join('; ')}`);
+    }
+    console.log(`KuraStore on ${flavour}, the latency of WAIT 1 (${ROUNDS} logins with userOf, saves and logouts per row, store level):\n${rows.join('\n')}`);
+    // Each round waits four times with WAIT on (a login's index entry and session, the save, the logout; the first
+    // row's scripts loaded with EVALSHA refused, then EVAL, a few more), never without.
+    expect(waited[0]).toBe(0);
+    expect(waited[2]).toBe(0);
+    expect(waited[3]).toBe(4 * ROUNDS);
+    expect(waited[1]).toBeGreaterThanOrEqual(4 * ROUNDS);
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { connectRedis, fromIoredis, type RedisConnection, RedisSessionStore, Red
 import { Redis } from 'ioredis';
 import { generateSessionToken, sessionIdOf } from '@kura/session';
 import { startKuraInProcess } from './support/kura-app.js';
+import { percentile } from './support/percentile.js';
 import { CLUSTER_NODE_ARGS, clusterNodes, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
 import { FLAVOUR_NAMES, possibleFlavours, type RedisFlavour, redisRunsPossible, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { startRedisSentinels, type RedisSentinelSetup } from './support/redis-sentinel.js';
@@ -96,12 +97,6 @@ async function call(baseUrl: string, method: string, path: string, options: { to
   // A 503's Warning header says why the store did not answer.
   return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text, warning: response.headers.get('warning') };
 }
-
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2));
-};
 
 /** Where the scenario runs: how Kura reaches the master, how its replica falls behind, and how the master fails. */
 interface FailoverSetup {
