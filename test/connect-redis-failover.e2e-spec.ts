@@ -1,11 +1,13 @@
-import { StoreUnavailableError } from '@kura/common';
+import { type Clock, StoreUnavailableError } from '@kura/common';
 import { KuraStore } from '@kura/connect';
 import { connectRedis, RedisConnectSessionStore } from '@kura/redis';
 import { randomUUID } from 'node:crypto';
 import { percentile } from './support/percentile.js';
-import { redisCli, until } from './support/redis-cluster.js';
-import { possibleFlavours, type RedisFlavour, type RedisServer } from './support/redis-server.js';
-import { masterWithLaggingReplica } from './support/replication-link.js';
+import { itemKeyOf } from '../libs/connect/src/session-key.js';
+import { userIndexKeyOf } from '../libs/connect/src/user-sessions.js';
+import { CLUSTER_NODE_ARGS, clusterNodes, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
+import { possibleFlavours, type RedisFlavour, type RedisServer, startRedisServer } from './support/redis-server.js';
+import { masterWithLaggingReplica, startReplicationLink } from './support/replication-link.js';
 
 /**
  * KuraStore (express-session, @fastify/session) on a Redis master whose replica falls behind (its link stops
@@ -18,7 +20,12 @@ import { masterWithLaggingReplica } from './support/replication-link.js';
  */
 const WAIT_MS = 300;
 const MINUTE = 60_000;
-const sessionOf = (user: string | undefined) => ({ cookie: { originalMaxAge: 30 * MINUTE, expires: new Date(Date.now() + 30 * MINUTE).toISOString(), httpOnly: true, path: '/' }, ...(user ? { user } : {}) });
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const sessionOf = (user: string | undefined, lifetimeMs = 30 * MINUTE) => ({
+  cookie: { originalMaxAge: lifetimeMs, expires: new Date(Date.now() + lifetimeMs).toISOString(), httpOnly: true, path: '/' },
+  ...(user ? { user } : {}),
+});
 type Stored = { user?: string } | null;
 
 interface Pair {
@@ -27,8 +34,8 @@ interface Pair {
   lag(): void;
   /** KuraStore's Redis adapter on the master, with `WAIT` for one replica or none, on a connection of its own. */
   adapterOnMaster(wait: boolean): Promise<RedisConnectSessionStore>;
-  /** A KuraStore on it (`userOf`: the session's `user`). */
-  storeOnMaster(wait: boolean): Promise<KuraStore>;
+  /** A KuraStore on it (`userOf`: the session's `user`), on `clock` if given. */
+  storeOnMaster(wait: boolean, clock?: Clock): Promise<KuraStore>;
   /** The master SIGKILLed and the replica promoted (`REPLICAOF NO ONE`); a KuraStore on it, to read what survived. */
   failOver(): Promise<KuraStore>;
 }
@@ -44,13 +51,14 @@ function masterAndReplica(flavour: RedisFlavour): () => Pair {
       await connection.open();
       return new RedisConnectSessionStore(connection);
     };
-    const storeOn = async (url: string, wait: boolean) => new KuraStore({ adapter: await adapterOn(url, wait), userOf: (session) => session.user });
+    const storeOn = async (url: string, wait: boolean, clock?: Clock) =>
+      new KuraStore({ adapter: await adapterOn(url, wait), userOf: (session) => session.user, ...(clock ? { clock } : {}) });
     pair = {
       master,
       replica,
       lag: () => link.lag(),
       adapterOnMaster: (wait) => adapterOn(master.url, wait),
-      storeOnMaster: (wait) => storeOn(master.url, wait),
+      storeOnMaster: (wait, clock) => storeOn(master.url, wait, clock),
       failOver: async () => {
         process.kill(master.pid, 'SIGKILL');
         await redisCli(replica.port, 'REPLICAOF', 'NO', 'ONE');
@@ -158,6 +166,60 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     expect({ undone, lost }).toEqual({ undone: ['logout', 'second-logout', 'forgets-user', 'everywhere'], lost: ['login'] });
   }, 60_000);
 
+  it('refuses "log out everywhere" again, and the listing of the sessions between, while the deletions are on the master only (else the listing pruned their entries and the retry ended nothing)', async () => {
+    // The user's sessions were logged in two hours ago (past the index's young-entry hour: a listing prunes the
+    // entries of sessions it reads as gone).
+    let offset = 0;
+    const app = await pair().storeOnMaster(true, { now: () => Date.now() + offset });
+    const sids = [randomUUID(), randomUUID()];
+    for (const sid of sids) await app.set(sid, sessionOf('ada', 2 * DAY));
+    await caughtUp(pair());
+    offset = 2 * HOUR;
+
+    pair().lag();
+    const outcomes = {
+      everywhere: await outcome(app.destroySessionsOf('ada')),
+      // The page the button is on, listing the user's sessions: the master has them deleted, unconfirmed.
+      listing: await outcome(app.sessionsOf('ada')),
+      retried: await outcome(app.destroySessionsOf('ada')),
+    };
+    const promoted = await pair().failOver();
+    const loggedIn = (await Promise.all(sids.map(async (sid) => ((await promoted.get(sid)) as Stored)?.user))).filter(Boolean).length;
+
+    expect(outcomes).toEqual({ everywhere: 'refused', listing: 'refused', retried: 'refused' });
+    // Nothing was acknowledged: the failover brings the sessions back, as it would any write it never confirmed.
+    expect(loggedIn).toBe(2);
+  }, 60_000);
+
+  it('refuses ending one session by its handle again while the first attempt is on the master only (else the retry read it as gone and answered false)', async () => {
+    const app = await pair().storeOnMaster(true);
+    const sid = randomUUID();
+    await app.set(sid, sessionOf('ada'));
+    const { handle } = (await app.sessionsOf('ada'))[0]!;
+    await caughtUp(pair());
+
+    pair().lag();
+    const outcomes = [await outcome(app.destroySessionOf('ada', handle)), await outcome(app.destroySessionOf('ada', handle))];
+
+    expect(outcomes).toEqual(['refused', 'refused']);
+  }, 60_000);
+
+  it('refuses a save that forgets the user, from another replica of the app, landing on a logout the replicas do not have (else it wrote nothing, waited for nothing, and was acknowledged)', async () => {
+    const [app, otherApp] = [await pair().storeOnMaster(true), await pair().storeOnMaster(true)];
+    const sid = randomUUID();
+    await app.set(sid, sessionOf('ada'));
+    await caughtUp(pair());
+    // Another tab's request, on another replica of the app, has read the session.
+    const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
+
+    pair().lag();
+    const logout = await outcome(app.destroy(sid));
+    delete loaded.user;
+    const forget = await outcome(otherApp.set(sid, loaded));
+
+    expect({ logout, forget }).toEqual({ logout: 'refused', forget: 'refused' });
+  }, 60_000);
+
   it("refuses again, while the replica lags, a retried whole write or index entry that finds itself made (a move's fixed generation, a user's mark written again)", async () => {
     const [id, item] = [randomUUID(), { data: new Map([['user', '"ada"']]), cookie: '{}', expiresAtMs: Date.now() + MINUTE, generation: `moved-${randomUUID()}` }];
     const entry = { id: randomUUID(), addedAtMs: 0 };
@@ -250,4 +312,85 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     expect(waited[3]).toBe(4 * ROUNDS);
     expect(waited[1]).toBeGreaterThanOrEqual(4 * ROUNDS);
   }, 120_000);
+});
+
+/** Redis Cluster's hash slot of a key's `{tag}` (CRC16/XMODEM of the tag, mod 16384). */
+function slotOf(key: string): number {
+  const tag = /\{([^}]+)\}/.exec(key)?.[1] ?? key;
+  let crc = 0;
+  for (const byte of Buffer.from(tag)) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+describe.each(possibleFlavours((name) => `KuraStore on a ${name} Cluster with replicas`))('KuraStore on a $name Cluster with WAIT: the index on one master, the sessions on another', ({ flavour }) => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+
+  it('ends the sessions at the next "log out everywhere" after their master failed over: the listing between, refused, pruned nothing (else the index on another master lost their entries for good)', async () => {
+    const cluster = await startRedisCluster(3, { flavour, replicas: 1 });
+    cleanups.push(() => cluster.stop());
+    const seedPort = cluster.nodes[0]!.port;
+    const master = (await clusterNodes(seedPort)).find((node) => node.role === 'master' && node.port !== seedPort)!;
+    const replica = (await clusterNodes(seedPort)).find((node) => node.masterId === master.id)!;
+    const link = await startReplicationLink(master.port);
+    cleanups.push(() => link.close());
+    await redisCli(master.port, 'CONFIG', 'SET', 'cluster-announce-port', String(link.port));
+    await until('the replica to replicate through the relay', async () => {
+      const replication = await redisCli(replica.port, 'INFO', 'replication');
+      return replication.includes(`master_port:${link.port}`) && replication.includes('master_link_status:up');
+    });
+    const line = (await redisCli(seedPort, 'CLUSTER', 'NODES')).split('\n').find((row) => row.startsWith(master.id))!;
+    const ranges = line.trim().split(' ').slice(8).filter((range) => !range.startsWith('[')).map((range) => range.split('-').map(Number) as [number, number?]);
+    const onMaster = (key: string) => ranges.some(([first, last = first]) => slotOf(key) >= first && slotOf(key) <= last);
+
+    const connection = connectRedis({ url: cluster.url, cluster: true, waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } });
+    cleanups.push(() => connection.close());
+    await connection.open();
+    let offset = 0;
+    const store = new KuraStore({ adapter: new RedisConnectSessionStore(connection), userOf: (session) => session.user, clock: { now: () => Date.now() + offset } });
+    // The user's index on another master than their sessions.
+    let user = 'ada';
+    for (let n = 0; onMaster(`kura:connect-user:{${userIndexKeyOf(user)}}`); n += 1) user = `ada-${n}`;
+    const sids: string[] = [];
+    while (sids.length < 2) {
+      const sid = randomUUID();
+      if (onMaster(`kura:connect:{${itemKeyOf(sid)}}`)) sids.push(sid);
+    }
+    for (const sid of sids) await store.set(sid, sessionOf(user, 2 * DAY));
+    const offsetOf = async (port: number, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await redisCli(port, 'INFO', 'replication'))?.[1] ?? -1);
+    const target = await offsetOf(master.port, 'master_repl_offset');
+    await until('the replica to catch up', async () => (await offsetOf(replica.port, 'slave_repl_offset')) >= target);
+    offset = 2 * HOUR; // logged in two hours ago
+
+    link.lag();
+    const first = await outcome(store.destroySessionsOf(user));
+    const listed = await outcome(store.sessionsOf(user));
+
+    process.kill(cluster.nodes.find((node) => node.port === master.port)!.pid, 'SIGKILL');
+    await until('the cluster to promote the replica', async () => (await clusterNodes(replica.port)).find((node) => node.id === replica.id)?.role === 'master', 60_000);
+    // The promoted master has no replica (WAIT 1 refuses every durable write) until a new node replicates it.
+    const node = await startRedisServer({ flavour, args: CLUSTER_NODE_ARGS });
+    cleanups.push(() => node.stop());
+    await redisCli(node.port, 'CLUSTER', 'MEET', '127.0.0.1', String(seedPort));
+    await until('the new node to know the promoted master', async () => (await clusterNodes(node.port)).some((known) => known.id === replica.id));
+    await until('the new node to replicate the promoted master', async () => (await redisCli(node.port, 'CLUSTER', 'REPLICATE', replica.id)).trim() === 'OK');
+    // "Log out everywhere" again, on the cluster as it is now: acknowledged.
+    let ended: number | undefined;
+    await until('destroySessionsOf to be acknowledged', async () => ((ended = await store.destroySessionsOf(user)), true), 30_000);
+    let loggedIn = 0;
+    await until('the sessions to be read', async () => {
+      loggedIn = (await Promise.all(sids.map(async (sid) => ((await store.get(sid)) as Stored)?.user))).filter((name) => name === user).length;
+      return true;
+    }, 30_000);
+    console.log(`${flavour} Cluster: destroySessionsOf ${first}, sessionsOf listed ${listed}; after the failover destroySessionsOf acknowledged (${ended} ended), sessions still logged in: ${loggedIn}`);
+
+    expect({ first, listed }).toEqual({ first: 'refused', listed: 'refused' });
+    // (How many it counts as ended depends on how many tries before the new replica deleted them unconfirmed.)
+    expect(loggedIn).toBe(0);
+  }, 180_000);
 });

@@ -285,6 +285,21 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it("keeps a session's record expiring when a replica whose clock is a minute behind writes it again (a logout after the move): its one member written again once emptied the set, and Redis dropped its expiry", async () => {
+    const sid = await oldLogin({ user: 'ada' });
+    const behind = new KuraStore({ adapter, clock: { now: () => clock.now() - MINUTE }, migrateFrom: { store: previous }, userOf });
+    const recordKey = `kura:connect-user:{${hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url')}}`;
+    const ttl = async () => Number(await redis.kuraClient.sendCommand(['PTTL', recordKey]));
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // moved: its record written
+    const afterMove = await ttl();
+    await behind.destroy(sid); // the record written again, with an end a minute earlier
+    const afterLogout = await ttl();
+
+    expect(afterMove).toBeGreaterThan(DAY);
+    expect(afterLogout).toBeGreaterThan(DAY);
+  });
+
   it('an old replica\'s logout between the move\'s write and its stub wins: the moved copy is deleted', async () => {
     const sid = await oldLogin({ user: 'ada' });
     // The move's second read of the previous store (its check after writing here) comes after an old replica's logout.

@@ -76,6 +76,19 @@ describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
     expect(Number(await client.sendCommand(['PEXPIRETIME', `app:connect:{${id}}`]))).toBe(later);
   });
 
+  it('keeps the expiry of an index of one member when that member is written again with an earlier end (a retry, a mark)', async () => {
+    const user = newConnectId();
+    const key = `app:connect-user:{${user}}`;
+    const entry = { id: 'mark', addedAtMs: 0 };
+    const end = Date.now() + 2 * 86_400_000;
+    await sut.addToUserIndex(user, entry, end);
+
+    await sut.addToUserIndex(user, entry, end - 86_400_000);
+
+    expect(Number(await client.sendCommand(['PEXPIRETIME', key]))).toBe(end);
+    expect(await sut.userIndex(user)).toEqual([entry]);
+  });
+
   it('gives a user index (a set) the latest expiry it was asked for, or none once asked for none, while it holds entries', async () => {
     const user = newConnectId();
     const key = `app:connect-user:{${user}}`;

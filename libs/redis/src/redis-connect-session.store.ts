@@ -29,8 +29,12 @@ const DATA = 'd:';
  * the replicas confirmed it. A read that finds one confirms it first (see `read`).
  */
 const UNCONFIRMED = 'uc';
-/** The one field of a deleted session's mark. */
+/** The one field of a deleted session's mark: `UNCONFIRMED_MARK` until the replicas confirmed the deletion. */
 const DELETED = 'deleted';
+const CONFIRMED_MARK = '1';
+const UNCONFIRMED_MARK = 'u';
+/** The member an index entry written again adds and takes out (not a `<ms>:<id>` entry: never read as one). */
+const REWRITE_MEMBER = 'rewrite';
 /** Sent with `sendDurable` (see the class's comment). */
 const DURABLE = true;
 /** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
@@ -42,13 +46,16 @@ end`;
 /**
  * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
  * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
- * write, delivered late or retried: its generation is written again, so that the WAIT after it waits for the
- * first attempt). KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first, the
+ * write, delivered late or retried). Refused, it writes what refused it again (the mark, the generation), so that
+ * the WAIT after it waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first, the
  * expiry and the cookie among them). Returns 1 when written, 0 otherwise.
  */
 const REPLACE = new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
-if held[1] then return 0 end
+if held[1] then
+  ${REASSERT(`'${DELETED}', held[1]`)}
+  return 0
+end
 if held[2] == ARGV[3] then
   ${REASSERT(`'${GENERATION}', ARGV[3]`)}
   return 0
@@ -64,12 +71,19 @@ return 1`);
  * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
  * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
  * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
- * PEXPIREAT.
+ * PEXPIREAT. Refused by a deletion's mark or another generation, it writes that again (see REPLACE): a save that
+ * lands on a logout the replicas do not have yet waits for it, and is refused with it.
  */
 const UPDATE = new RedisScript(`${LUA_CHUNK}
-local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}')
-if not held[1] then return 0 end
-if ARGV[2] == '1' and held[1] ~= ARGV[3] then return 0 end
+local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
+if not held[1] then
+  if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end
+  return 0
+end
+if ARGV[2] == '1' and held[1] ~= ARGV[3] then
+  ${REASSERT(`'${GENERATION}', held[1]`)}
+  return 0
+end
 if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
 local last = 6 + tonumber(ARGV[6])
 each_chunk('HSET', 7, last)
@@ -80,11 +94,12 @@ return 1`);
 
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
- * REPLACE or UPDATE writes over. KEYS: session.
+ * REPLACE or UPDATE writes over. KEYS: session. ARGV[2]: the mark's value, `UNCONFIRMED_MARK` until the replicas
+ * confirmed the deletion (with WAIT), `CONFIRMED_MARK` otherwise.
  */
 const DELETE = new RedisScript(`
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '${DELETED}', '1')
+redis.call('HSET', KEYS[1], '${DELETED}', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
 
@@ -92,29 +107,39 @@ return 1`);
  * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
  * none). A new index expires then; an index with an expiry keeps the later one; '' makes it last, and an index
  * that holds members and no expiry never gets one back. Returns how many members it holds. A member already
- * there (a retry, or a mark written again) is written again, so that the WAIT after it waits for the first.
+ * there (a retry, or a mark written again) is written again, so that the WAIT after it waits for the first: a
+ * member of its own added and taken out in the same script (taking that member out and adding it back would empty
+ * a set of one, which Redis deletes with its expiry).
  */
 const ADD_TO_INDEX = new RedisScript(`
 local expiry = redis.call('PEXPIRETIME', KEYS[1])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
-  redis.call('SREM', KEYS[1], ARGV[1])
-  redis.call('SADD', KEYS[1], ARGV[1])
+  redis.call('SADD', KEYS[1], '${REWRITE_MEMBER}')
+  redis.call('SREM', KEYS[1], '${REWRITE_MEMBER}')
 end
 if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
 elseif expiry == -2 or (expiry >= 0 and expiry < tonumber(ARGV[2])) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
 return redis.call('SCARD', KEYS[1])`);
 
 /**
- * Makes the replicas confirm a save that was not confirmed: writes its token again (if the session is still
- * there), so that the WAIT after it waits for everything before it, the save included. KEYS: session. ARGV: the token.
+ * Makes the replicas confirm a write they have not (a save's token, a deletion's mark): writes the field again,
+ * whatever it holds now, so that the WAIT after it waits for everything before it. Nothing when the field is gone
+ * (confirmed meanwhile, or the session deleted, which confirms itself). KEYS: session. ARGV: the field.
  */
 const CONFIRM = new RedisScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then ${REASSERT(`'${UNCONFIRMED}', ARGV[1]`)} end
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then ${REASSERT(`ARGV[1], held`)} end
 return 1`);
 
-/** Removes a save's token once the replicas confirmed it, unless a later save wrote its own. KEYS: session. ARGV: the token. */
+/**
+ * Once the replicas confirmed a write: its field goes (a save's token), or holds what says so (a deletion's
+ * mark), unless a later write of the same kind wrote its own. KEYS: session. ARGV: the field, the value written,
+ * the value that says confirmed ('' to remove the field).
+ */
 const CONFIRMED = new RedisScript(`
-if redis.call('HGET', KEYS[1], '${UNCONFIRMED}') == ARGV[1] then redis.call('HDEL', KEYS[1], '${UNCONFIRMED}') end
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+end
 return 1`);
 
 /**
@@ -143,7 +168,9 @@ return 1`);
  *   session written whole (a login, a new session), a save that changes the session's data (a user set or
  *   removed), a deletion (a logout, `destroySessionsOf`) and a user index's entry or mark. A touch (the idle
  *   extension), an index's pruning and the catch-up note do not wait: lost with a failover, each is made again by
- *   the next request, and none brings back a session that ended.
+ *   the next request. Nothing is decided on a write the replicas have not confirmed: a save's token and a
+ *   deletion's unconfirmed mark are confirmed by the read that finds them, and a refused write writes again what
+ *   refused it, so that its WAIT covers that too.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
@@ -163,6 +190,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     let indexed: string | undefined;
     let movedAtMs: number | undefined;
     let unconfirmed: string | undefined;
+    let deleted: string | undefined;
     for (let index = 0; index + 1 < flat.length; index += 2) {
       const field = flat[index]!;
       const value = flat[index + 1]!;
@@ -174,12 +202,16 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === INDEXED) indexed = value;
       else if (field === MOVED_AT_MS) movedAtMs = Number(value);
       else if (field === UNCONFIRMED) unconfirmed = value;
+      else if (field === DELETED) deleted = value;
     }
+    // A deletion the replicas did not confirm reads as absent only once they do: else a retry of the logout, or
+    // a pruning of the user's index, would take the master's word for it, write nothing, and wait for nothing.
+    if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK);
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
     if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
     // A save the replicas did not confirm (refused, its process gone before it knew): the master already holds it,
     // so a retry of that save would find nothing to write, and be acknowledged with nothing the replicas have.
-    if (unconfirmed !== undefined) await this.confirm(id, unconfirmed);
+    if (unconfirmed !== undefined) await this.confirm(id, UNCONFIRMED, unconfirmed, '');
     const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
     if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
     if (indexed !== undefined) item.indexed = indexed;
@@ -187,11 +219,14 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     return item;
   }
 
-  /** Has the replicas confirm the unconfirmed save `token` names, then forgets it; refused as `connect.get` while they cannot. */
-  private async confirm(id: string, token: string): Promise<void> {
+  /**
+   * Has the replicas confirm the write whose `field` holds `written` (a save's token, a deletion's mark), then
+   * notes it (`confirmed`: what the field then holds, '' for nothing); refused as `connect.get` while they cannot.
+   */
+  private async confirm(id: string, field: string, written: string, confirmed: string): Promise<void> {
     try {
-      await CONFIRM.run(this.redis, [this.keys.connect(id)], [token], DURABLE);
-      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [token]);
+      await CONFIRM.run(this.redis, [this.keys.connect(id)], [field], DURABLE);
+      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [field, written, confirmed]);
     } catch (error) {
       throw storeUnavailable('connect.get', error);
     }
@@ -225,7 +260,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     try {
       const written = Number(await UPDATE.run(this.redis, [key], args, !touch)) === 1;
       // Left behind (this call failed), the token only makes the next read confirm the save again.
-      if (written && token) await CONFIRMED.run(this.redis, [key], [token]).catch(() => undefined);
+      if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
       return written;
     } catch (error) {
       throw storeUnavailable(touch ? 'connect.touch' : 'connect.set', error);
@@ -268,8 +303,12 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async delete(id: string, now: number): Promise<void> {
+    const key = this.keys.connect(id);
+    // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
+    const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;
     try {
-      await DELETE.run(this.redis, [this.keys.connect(id)], [now + DELETED_SESSION_MARK_MS], DURABLE);
+      await DELETE.run(this.redis, [key], [now + DELETED_SESSION_MARK_MS, mark], DURABLE);
+      if (mark === UNCONFIRMED_MARK) await CONFIRMED.run(this.redis, [key], [DELETED, mark, CONFIRMED_MARK]).catch(() => undefined);
     } catch (error) {
       throw storeUnavailable('connect.destroy', error);
     }
