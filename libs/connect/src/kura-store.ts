@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
@@ -120,7 +121,7 @@ export class KuraStore extends EventEmitter {
     this.absoluteTtlMs = settings.absoluteTtlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
-    this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf);
+    this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf, settings.absoluteTtlMs ?? settings.ttlMs);
     const { migrateFrom } = settings;
     this.migration =
       migrateFrom &&
@@ -235,8 +236,11 @@ export class KuraStore extends EventEmitter {
   async destroySessionsOf(userId: string | number, options: { except?: string; credential?: string | number } = {}): Promise<number> {
     const { users, user } = this.indexFor(userId, 'destroySessionsOf');
     const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
+    // No credential (null, '': an account that had no password) replaces nothing; a wrong one throws before any call.
+    const credential = options.credential === undefined || options.credential === null || options.credential === '' ? undefined : options.credential;
+    if (credential !== undefined) users.checkReplaceable(credential);
     return this.onStorage(async (items) => {
-      if (options.credential !== undefined) await users.replaceCredential(items, user, options.credential, this.clock.now());
+      if (credential !== undefined) await users.replaceCredential(items, user, credential, this.clock.now());
       // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
       await this.migration?.endUser(items, user);
       return users.destroyAll(items, user, except, this.clock.now());
@@ -320,6 +324,7 @@ export class KuraStore extends EventEmitter {
       expiresAtMs: item.expiresAtMs,
       absoluteExpiresAtMs: item.absoluteExpiresAtMs,
       user,
+      credential: this.users?.credentialOfSession(loaded),
     });
     return loaded;
   }
@@ -344,6 +349,7 @@ export class KuraStore extends EventEmitter {
       // A touch never writes data: only the cookie (and the expiry it asks for).
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
       const user = this.users?.userOfSession(session);
+      const credential = user === undefined ? undefined : this.users!.credentialOfSession(session);
       const written: ConnectSessionItem = {
         ...toDocument(session, NOT_DATA),
         expiresAtMs,
@@ -357,11 +363,11 @@ export class KuraStore extends EventEmitter {
         // credential, unless replaced meanwhile (credentialOf).
         if (user !== undefined) {
           await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
-          await this.users!.checkCredential(items, user, session, now);
+          if (credential !== undefined) await this.refusedIfReplaced(items, user, credential, id, now);
         }
         await items.replace(id, written);
       }).then(() => {
-        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs, user });
+        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs, user, credential });
       });
     }
     const settings = cookieSettingsOf(cookie);
@@ -377,15 +383,31 @@ export class KuraStore extends EventEmitter {
     // user's index before the change is written.
     const user = document && this.users ? this.users.userOfSession(session) : read.user;
     const joins = user !== undefined && user !== read.user;
+    // A credential is checked where the session gets it with its user, in this save or a later one (Passport's
+    // login saves the user before the app can add anything).
+    const credential = document && this.users ? this.users.credentialOfSession(session) : read.credential;
+    const checks = user !== undefined && credential !== undefined && (joins || credential !== read.credential);
     return this.onStorage(async (items) => {
-      if (joins) {
-        await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
-        await this.users!.checkCredential(items, user, session, now);
-      }
+      if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
+      if (checks) await this.refusedIfReplaced(items, user, credential, id, now);
       return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now);
     }).then((written) => {
-      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user });
+      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user, credential });
     });
+  }
+
+  /**
+   * The credential check of a save that gives a session its user or its credential: refused, whatever is stored
+   * under the id is deleted as well (it may be live for the user since an earlier save, or hold the login's
+   * pending step), then the refusal thrown.
+   */
+  private async refusedIfReplaced(items: ConnectSessionStore, user: string, credential: string, id: string, now: number): Promise<void> {
+    try {
+      await this.users!.checkCredential(items, user, credential, now);
+    } catch (error) {
+      if (error instanceof CredentialReplacedError) await items.delete(id, now);
+      throw error;
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { CredentialReplacedError } from './credential-replaced.error.js';
 import { KuraStore } from './kura-store.js';
 import { KuraStoreOptionsError } from './kura-store.options.js';
 import { itemKeyOf } from './session-key.js';
-import { userIndexKeyOf } from './user-sessions.js';
+import { replacedKeyOf, userIndexKeyOf } from './user-sessions.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -411,16 +411,21 @@ describe('KuraStore: a login that checked a password a change replaced (the cred
     const session = (await withCredentials.get(sid))!;
 
     await expect(withCredentials.set(sid, { ...session, user, passwordVersion: 'v1' })).rejects.toBeInstanceOf(CredentialReplacedError);
-    expect(await sut.get(sid)).not.toMatchObject({ user });
+    // Deleted: whatever the id held (the anonymous session) is not kept for a login that was refused.
+    expect(await sut.get(sid)).toBeNull();
   });
 
-  it("forgets a replaced credential once no login that checked it can still be on its way (an hour)", async () => {
+  it("forgets a replaced credential once no session made with it can still live (the absolute lifetime, a day by default), and prunes its note at the next change", async () => {
     const user = newUser();
     await withCredentials.destroySessionsOf(user, { credential: 1 });
     await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
-
     clock.advance(HOUR + 1);
+    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
+
+    clock.advance(24 * HOUR);
     expect(await sut.get(await logIn(user, { passwordVersion: 1 }, withCredentials))).toMatchObject({ user });
+    await withCredentials.destroySessionsOf(user, { credential: 2 });
+    expect((await adapter.userIndex(replacedKeyOf(user))).map((entry) => entry.addedAtMs)).toEqual([clock.now()]);
   });
 
   it('costs a login one read more, and a steady request or a save nothing more', async () => {

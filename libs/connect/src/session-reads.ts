@@ -14,6 +14,8 @@ export interface SessionRead {
   readonly absoluteExpiresAtMs: number | undefined;
   /** Whose the session was, by the store's `userOf` (none without it). */
   readonly user?: string | undefined;
+  /** The credential it was made with, by the store's `credentialOf` (none without it). */
+  readonly credential?: string | undefined;
 }
 
 /**

@@ -55,7 +55,7 @@ export const indexNote = (userId: string, absoluteExpiresAtMs: number | undefine
 export const userIndexKeyOf = (userId: string): string => hash('sha256', `user\u0000${userId}`, 'base64url');
 
 /** Where a user's replaced credentials are noted: a set of its own under the user-index methods, keyed apart from the index. */
-const replacedKeyOf = (userId: string): string => hash('sha256', `credential-replaced\u0000${userId}`, 'base64url');
+export const replacedKeyOf = (userId: string): string => hash('sha256', `credential-replaced\u0000${userId}`, 'base64url');
 /** A credential as its note names it: the SHA-256 of its text, so the storage never holds what the app keeps. */
 const credentialKeyOf = (credential: string): string => hash('sha256', `credential\u0000${credential}`, 'base64url');
 
@@ -67,11 +67,7 @@ export const handleOf = (itemKey: string): string => hash('sha256', `handle\u000
  * right after, and that write may still be on its way (as long as a deleted session's mark stands).
  */
 const YOUNG_MS = DELETED_SESSION_MARK_MS;
-/**
- * How long a replaced credential refuses logins: longer than any login is on its way between its check of the
- * password and its session's write (every session made with it before is ended by `destroySessionsOf` itself).
- */
-const REPLACED_MS = DELETED_SESSION_MARK_MS;
+
 /** An index larger than this is pruned at every {@link PRUNE_EVERY}th entry a login adds. */
 const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
@@ -112,10 +108,33 @@ interface Indexed {
  * old one leaves in place.
  */
 export class UserSessions {
+  /**
+   * How long a replaced credential refuses sessions: as long as a session made with it can live, for one may hold
+   * it before it names its user (a second factor, a terms page after the password step), in no index meanwhile.
+   */
+  private readonly replacedMs: number;
+
+  /** @param lifetimeMs the longest a session lives (the absolute lifetime, else the idle one) */
   constructor(
     private readonly userOf: UserOf,
-    private readonly credentialOf?: UserOf,
-  ) {}
+    private readonly credentialOf: UserOf | undefined,
+    lifetimeMs: number,
+  ) {
+    this.replacedMs = Math.max(lifetimeMs, DELETED_SESSION_MARK_MS);
+  }
+
+  /** The credential a session was made with (`credentialOf`), or `undefined` (none, or no such option). */
+  credentialOfSession(session: object): string | undefined {
+    if (!this.credentialOf) return undefined;
+    const credential = this.credentialOf(session as Record<string, unknown>);
+    return credential === undefined || credential === null || credential === '' ? undefined : credentialIdOf(credential, 'KuraStore: credentialOf gave');
+  }
+
+  /** Throws, before anything is written, what `replaceCredential` would refuse. */
+  checkReplaceable(credential: unknown): void {
+    if (!this.credentialOf) throw new TypeError('KuraStore.destroySessionsOf: { credential } needs the credentialOf option, which tells the credential of each session');
+    credentialIdOf(credential, 'KuraStore.destroySessionsOf: { credential } was');
+  }
 
   /** The user a session belongs to, or `undefined`. */
   userOfSession(session: object): string | undefined {
@@ -127,9 +146,12 @@ export class UserSessions {
    * below rests on): a login that checked it and adds its entry after that read finds the note.
    */
   async replaceCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
-    if (!this.credentialOf) throw new TypeError('KuraStore.destroySessionsOf: { credential } needs the credentialOf option, which tells the credential of each session');
-    const text = credentialIdOf(credential, 'KuraStore.destroySessionsOf: { credential } was');
-    await items.addToUserIndex(replacedKeyOf(userId), { id: credentialKeyOf(text), addedAtMs: now }, now + REPLACED_MS);
+    this.checkReplaceable(credential);
+    const key = replacedKeyOf(userId);
+    await items.addToUserIndex(key, { id: credentialKeyOf(String(credential)), addedAtMs: now }, now + this.replacedMs);
+    // Notes no session can hold any more go (the set stays small however often the password changes).
+    const old = (await items.userIndex(key)).filter((entry) => entry.addedAtMs <= now - this.replacedMs);
+    await items.removeFromUserIndex(key, old);
   }
 
   /**
@@ -139,13 +161,11 @@ export class UserSessions {
    * `credentialOf` and a session that has a credential.
    * @throws CredentialReplacedError
    */
-  async checkCredential(items: ConnectSessionStore, userId: string, session: object, now: number): Promise<void> {
-    if (!this.credentialOf) return;
-    const credential = this.credentialOf(session as Record<string, unknown>);
-    if (credential === undefined || credential === null || credential === '') return;
-    const key = credentialKeyOf(credentialIdOf(credential, 'KuraStore: credentialOf gave'));
+  async checkCredential(items: ConnectSessionStore, userId: string, credential: string | undefined, now: number): Promise<void> {
+    if (credential === undefined) return;
+    const key = credentialKeyOf(credential);
     const replaced = await items.userIndex(replacedKeyOf(userId));
-    if (replaced.some((entry) => entry.id === key && entry.addedAtMs > now - REPLACED_MS)) throw new CredentialReplacedError();
+    if (replaced.some((entry) => entry.id === key && entry.addedAtMs > now - this.replacedMs)) throw new CredentialReplacedError();
   }
 
   /**
