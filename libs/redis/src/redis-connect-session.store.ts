@@ -47,8 +47,9 @@ end`;
  * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
  * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
  * write, delivered late or retried). Refused, it writes what refused it again (the mark, the generation), so that
- * the WAIT after it waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry (epoch ms), then field/value pairs (the generation first, the
- * expiry and the cookie among them). Returns 1 when written, 0 otherwise.
+ * the WAIT after it waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
+ * (epoch ms), then field/value pairs (the generation first, the expiry and the cookie among them). Returns 1 when
+ * written, 0 otherwise.
  */
 const REPLACE = new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
