@@ -281,7 +281,7 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
   });
 
   it('costs this much per login, save of data and logout with WAIT 1 and without (master and replica on loopback, one at a time)', async () => {
-    const ROUNDS = 300;
+    const ROUNDS = 200;
     const rows: string[] = [];
     const waited: number[] = [];
     for (const wait of [false, true, false, true]) {
