@@ -1,29 +1,38 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { type ConnectSessionStore, ManualClock } from '@kura/common';
+import { type Clock, type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
 import { createDynamoDbClients, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
 import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
 import { holding } from '../../../test/support/held-adapter.js';
+import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
 import { redisServerMissing, type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import { KuraStore } from './kura-store.js';
+import { credentialKeyOfUser } from './user-sessions.js';
 
 /**
- * `credentialOf` with `destroySessionsOf(user, { credential })`, on DynamoDB Local and on a redis-server of its own,
- * where a review (2026-12-04) broke the first version: a credential that comes in a later save than the user (as
- * Passport's login makes it), a login with a step after the password that outlived the note's first hour, and a
- * change with no previous password. Each test failed on that version. The held-login race itself is in
- * kura-store.users.spec.
+ * `credentialOf` with `destroySessionsOf(user, { credential })` (the credential now in force: a login made with
+ * another is refused), on DynamoDB Local and on a redis-server of its own, where two reviews (2026-12-04) broke the
+ * first versions: a credential that comes in a later save than the user (as Passport's login makes it); a login with
+ * a step after the password that outlived a note kept for a time (an hour, then a session's lifetime: a rolling
+ * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
+ * behind); a failed check leaving the first save live; a change with no previous password. Each test failed on the
+ * version it was written against. The held-login race itself is in kura-store.users.spec.
  */
-const MINUTE = 60_000;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const clock = new ManualClock(Date.now());
 const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
 const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), path: '/' }, ...data });
 const userOf = (session: Record<string, unknown>) => session.user;
 const credentialOf = (session: Record<string, unknown>) => session.passwordVersion;
+/** A browser-session cookie (no maxAge): the store's `ttlSeconds` is its idle lifetime. */
+const browserSessionFor = (data: Record<string, unknown>) => ({ cookie: { originalMaxAge: null, path: '/' }, ...data });
+const outcome = (work: Promise<unknown>) => work.then(() => 'saved', (error: unknown) => error);
 
 const tableName = `c${randomBytes(4).toString('hex')}-kura-cred`;
 const { client: dynamo } = createDynamoDbClients({ region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 });
@@ -66,7 +75,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     const firstSave = loginStore.set(sid, session);
     await held.reached;
 
-    await changeStore.destroySessionsOf(user, { credential: 1 });
+    await changeStore.destroySessionsOf(user, { credential: 2 });
     held.release();
     await firstSave;
     // The app adds the version the login checked, in the same request, on the same session object.
@@ -87,7 +96,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     // Password checked (version 1): the session holds the pending login, no user yet.
     await store.set(sid, sessionFor({ pendingUser: user, passwordVersion: 1 }, 3 * HOUR));
 
-    await store.destroySessionsOf(user, { credential: 1 });
+    await store.destroySessionsOf(user, { credential: 2 });
     clock.advance(HOUR + MINUTE);
     const loaded = (await store.get(sid))!;
     expect(loaded).toMatchObject({ pendingUser: user, passwordVersion: 1 });
@@ -96,10 +105,8 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
   });
 
-  // The README's change passes `credential: replaced` straight from the app; an account whose first password this is
-  // (it signed up with a provider) has none replaced, often null from the database: nothing to note, every other
-  // session ended all the same.
-  run('ends the other sessions of a password change whose replaced credential is null (no previous password)', async () => {
+  // A change that gives no credential (null from the database): nothing noted, every other session ended all the same.
+  run('ends the other sessions of a change that gives no credential (null)', async () => {
     const user = newUser();
     const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
     const [other, current] = [newSid(), newSid()];
@@ -112,6 +119,84 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     );
 
     expect({ ended, other: await store.get(other) }).toEqual({ ended: 1, other: null });
+  });
+
+  // Under absoluteTtlSeconds: null a session used within its idle lifetime lives for ever: a step after the password
+  // (a pending login, version 1 checked, no user yet) outlived a note kept the idle lifetime, then named its user.
+  run('refuses a step after the password that names its user after the note, on a store without an absolute lifetime (absoluteTtlSeconds: null, a rolling session)', async () => {
+    const user = newUser();
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf, absoluteTtlSeconds: null, ttlSeconds: 3600 });
+    const sid = newSid();
+    // Password checked (version 1): the session holds the pending login, no user yet.
+    await store.set(sid, browserSessionFor({ pendingUser: user, passwordVersion: 1 }));
+
+    await store.destroySessionsOf(user, { credential: 2 });
+    // The browser keeps the pending session alive: a request every half hour, for three hours.
+    for (let step = 0; step < 6; step += 1) {
+      clock.advance(30 * MINUTE);
+      const loaded = (await store.get(sid))!;
+      expect(loaded).toMatchObject({ pendingUser: user, passwordVersion: 1 });
+      await store.touch(sid, loaded);
+    }
+    const loaded = (await store.get(sid))!;
+    const saved = await outcome(store.set(sid, { ...loaded, user, pendingUser: undefined }));
+
+    expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
+  });
+
+  // A note kept for a time was measured on the clock of the replica that made the change: one two minutes behind
+  // left a window at the end of the session's life where the pending login named its user unchecked.
+  run('refuses a step after the password that names its user near the end of its life, when the replica that made the change has a clock two minutes behind', async () => {
+    const user = newUser();
+    const behind: Clock = { now: () => clock.now() - 2 * MINUTE };
+    const loginStore = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf, absoluteTtlSeconds: 3600 });
+    const changeStore = new KuraStore({ adapter: adapter(), clock: behind, userOf, credentialOf, absoluteTtlSeconds: 3600 });
+    const sid = newSid();
+    // Password checked (version 1) a second before the change.
+    await loginStore.set(sid, sessionFor({ pendingUser: user, passwordVersion: 1 }, 3 * HOUR));
+    clock.advance(SECOND);
+
+    await changeStore.destroySessionsOf(user, { credential: 2 });
+    // Thirty seconds before the session's absolute end (an hour after it was written): still live.
+    clock.advance(HOUR - 31 * SECOND);
+    const loaded = (await loginStore.get(sid))!;
+    expect(loaded).toMatchObject({ pendingUser: user, passwordVersion: 1 });
+    const saved = await outcome(loginStore.set(sid, { ...loaded, user, pendingUser: undefined }));
+
+    expect({ saved, live: await loginStore.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
+  });
+
+  // Passport's login saves the user, then the app the version: the session is live for the user between the two. A
+  // second save that cannot read the note (one failed call) fails with StoreUnavailableError, and deletes the session:
+  // else it stayed live for the user, with no credential, and no later save would check it.
+  run('does not leave a login that checked the replaced password live for the user when the check of its later save cannot be made (a failed read)', async () => {
+    const user = newUser();
+    const held = holding(adapter(), 'addToUserIndex');
+    let failNoteRead = false;
+    const flaky: ConnectSessionStore = Object.assign(Object.create(null), held.adapter, {
+      userIndex: async (key: string) => {
+        if (failNoteRead && key === credentialKeyOfUser(user)) {
+          failNoteRead = false;
+          throw new StoreUnavailableError('connect.index', { reason: 'no answer within connection.timeoutMs' });
+        }
+        return held.adapter.userIndex(key);
+      },
+    });
+    const loginStore = new KuraStore({ adapter: flaky, clock, userOf, credentialOf });
+    const changeStore = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    const sid = newSid();
+    const session: Record<string, unknown> = sessionFor({ user });
+    const firstSave = loginStore.set(sid, session);
+    await held.reached;
+    await changeStore.destroySessionsOf(user, { credential: 2 });
+    held.release();
+    await firstSave;
+    session.passwordVersion = 1;
+    failNoteRead = true;
+    const secondSave = await outcome(loginStore.set(sid, session));
+
+    const live = await changeStore.get(sid);
+    expect({ secondSave: String(secondSave), live: live && { user: live.user } }).toEqual({ secondSave: expect.stringContaining('StoreUnavailableError'), live: null });
   });
 });
 
@@ -147,7 +232,7 @@ describe('KuraStore credentialOf under Passport (express-session, passport-local
     try {
       const login = fetch(`${base}/login`, { method: 'POST', body: `username=${user}&password=old`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       await held.reached;
-      await changeStore.destroySessionsOf(user, { credential: 1 });
+      await changeStore.destroySessionsOf(user, { credential: 2 });
       held.release();
       const answer = await login;
       const cookie = answer.headers.get('set-cookie')?.split(';')[0] ?? '';
@@ -159,5 +244,31 @@ describe('KuraStore credentialOf under Passport (express-session, passport-local
       held.release();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+// migrateFrom: a session moving from the previous store starts its absolute lifetime when it moves. A pending login
+// (version 1 checked, no user) made in the previous store before the change moved after it and outlived a note kept
+// a day from the change, then named its user unchecked.
+const describeWithRedis = redisMissing ? describe.skip : describe;
+describeWithRedis('KuraStore credentialOf: a step after the password that moves from the previous store (migrateFrom)', () => {
+  const fixture = previousAndKuraOnRedis();
+
+  it('refuses a pending login made in the previous store before the change, moved after it, when it names its user', async () => {
+    const user = newUser();
+    const store = new KuraStore({ adapter: fixture.adapter, clock, userOf, credentialOf, migrateFrom: { store: fixture.previous } });
+    const sid = newSid();
+    // An old replica (connect-redis) checked version 1: the pending login, no user yet, a three-day cookie.
+    await new Promise<void>((resolve, reject) => fixture.previous.set(sid, sessionFor({ pendingUser: user, passwordVersion: 1 }, 3 * DAY) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+
+    await store.destroySessionsOf(user, { credential: 2 });
+    clock.advance(20 * HOUR);
+    expect(await store.get(sid)).toMatchObject({ pendingUser: user, passwordVersion: 1 }); // moves now
+    clock.advance(6 * HOUR);
+    const loaded = (await store.get(sid))!;
+    expect(loaded).toMatchObject({ pendingUser: user, passwordVersion: 1 });
+    const saved = await outcome(store.set(sid, { ...loaded, user, pendingUser: undefined }));
+
+    expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
   });
 });

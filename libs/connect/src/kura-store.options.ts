@@ -66,10 +66,10 @@ export interface KuraStoreOptions {
    * The credential a session was made with (needs `userOf`): `(session) => session.passwordVersion`, a value the
    * app reads with the password it checks at login and keeps in the session (a version it raises at each change,
    * or when the password last changed; a string or a number, never the password). With it,
-   * `destroySessionsOf(user, { except, credential })` after a password change also refuses a login that checked
-   * the old password and is still on its way (or holds it in a step before its user): the save that gives the
-   * session its user or its credential fails with `CredentialReplacedError`, and the session is deleted. A login
-   * costs one read more, a change one write and one read; nothing else does. Every replica needs it.
+   * `destroySessionsOf(user, { except, credential })` after a password change (the version now in force) also
+   * refuses, from then on, every session made with another version when it names its user, a login still on its
+   * way included: that save fails with `CredentialReplacedError`, and the session is deleted. A login costs one
+   * read more, a change one write, one read and one removal; nothing else does. Every replica needs it.
    */
   credentialOf?: (session: Record<string, unknown>) => unknown;
   /**

@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
@@ -121,7 +120,7 @@ export class KuraStore extends EventEmitter {
     this.absoluteTtlMs = settings.absoluteTtlMs;
     this.touchFraction = settings.touchFraction;
     this.clock = settings.clock;
-    this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf, settings.absoluteTtlMs ?? settings.ttlMs);
+    this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf);
     const { migrateFrom } = settings;
     this.migration =
       migrateFrom &&
@@ -228,19 +227,19 @@ export class KuraStore extends EventEmitter {
   /**
    * Ends every session of the user on every replica at once (needs the `userOf` option): "log out everywhere",
    * or with `except` the request's own session id, "end my other sessions" after a password change (ASVS 7.4.3).
-   * A login whose session was still being written when this began is ended too. With `credential` (the one the
-   * password change replaced, as `credentialOf` tells it), so is a login that checked it and has not yet added its
-   * session to the index: its save fails with `CredentialReplacedError`. Resolves to how many live sessions of the
-   * user it ended.
+   * A login whose session was still being written when this began is ended too. With `credential` (the version
+   * a password change put in force, as `credentialOf` tells it), every session made with another is refused from
+   * then on when it names its user, a login not yet in the index included: its save fails with
+   * `CredentialReplacedError`. Resolves to how many live sessions of the user it ended.
    */
   async destroySessionsOf(userId: string | number, options: { except?: string; credential?: string | number } = {}): Promise<number> {
     const { users, user } = this.indexFor(userId, 'destroySessionsOf');
     const except = options.except === undefined ? undefined : itemKeyOf(checkedId(options.except));
     // No credential (null, '': an account that had no password) replaces nothing; a wrong one throws before any call.
     const credential = options.credential === undefined || options.credential === null || options.credential === '' ? undefined : options.credential;
-    if (credential !== undefined) users.checkReplaceable(credential);
+    if (credential !== undefined) users.checkSettable(credential);
     return this.onStorage(async (items) => {
-      if (credential !== undefined) await users.replaceCredential(items, user, credential, this.clock.now());
+      if (credential !== undefined) await users.setCredential(items, user, credential, this.clock.now());
       // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
       await this.migration?.endUser(items, user);
       return users.destroyAll(items, user, except, this.clock.now());
@@ -397,15 +396,15 @@ export class KuraStore extends EventEmitter {
   }
 
   /**
-   * The credential check of a save that gives a session its user or its credential: refused, whatever is stored
-   * under the id is deleted as well (it may be live for the user since an earlier save, or hold the login's
-   * pending step), then the refusal thrown.
+   * The credential check of a save that gives a session its user or its credential. Refused, or not made (the
+   * storage failed), whatever is stored under the id is deleted as well (it may be live for the user since an
+   * earlier save, or hold the login's pending step; at worst the user logs in again), then the error thrown.
    */
   private async refusedIfReplaced(items: ConnectSessionStore, user: string, credential: string, id: string, now: number): Promise<void> {
     try {
-      await this.users!.checkCredential(items, user, credential, now);
+      await this.users!.checkCredential(items, user, credential);
     } catch (error) {
-      if (error instanceof CredentialReplacedError) await items.delete(id, now);
+      await items.delete(id, now).catch(() => undefined);
       throw error;
     }
   }

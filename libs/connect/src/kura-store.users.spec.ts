@@ -9,7 +9,7 @@ import { CredentialReplacedError } from './credential-replaced.error.js';
 import { KuraStore } from './kura-store.js';
 import { KuraStoreOptionsError } from './kura-store.options.js';
 import { itemKeyOf } from './session-key.js';
-import { replacedKeyOf, userIndexKeyOf } from './user-sessions.js';
+import { credentialKeyOfUser, userIndexKeyOf } from './user-sessions.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -368,8 +368,8 @@ describe('KuraStore: a login that checked a password a change replaced (the cred
     const login = heldLogin(user, 1);
     await login.reached;
 
-    // The change (on another replica): version 2 replaces 1; the index does not name the held login yet.
-    expect(await withCredentials.destroySessionsOf(user, { credential: 1 })).toBe(0);
+    // The change (on another replica): version 2 in force; the index does not name the held login yet.
+    expect(await withCredentials.destroySessionsOf(user, { credential: 2 })).toBe(0);
     login.release();
 
     expect(await login.login).toBeInstanceOf(CredentialReplacedError);
@@ -391,22 +391,23 @@ describe('KuraStore: a login that checked a password a change replaced (the cred
     expect(await sut.get(login.sid)).toMatchObject({ user, passwordVersion: 1 });
   });
 
-  it('ends a login that joined the index before the change read it, as without credentialOf; other users and credentials are not refused', async () => {
+  it('ends a login that joined the index before the change read it, as without credentialOf; other users, and the credential in force, are not refused', async () => {
     const [ada, bob] = [newUser(), newUser()];
     const before = await logIn(ada, { passwordVersion: 1 }, withCredentials);
     const bobs = await logIn(bob, { passwordVersion: 1 }, withCredentials);
 
-    expect(await withCredentials.destroySessionsOf(ada, { credential: 1 })).toBe(1);
+    expect(await withCredentials.destroySessionsOf(ada, { credential: 2 })).toBe(1);
 
     expect(await sut.get(before)).toBeNull();
     expect(await sut.get(bobs)).toMatchObject({ user: bob });
     expect(await sut.get(await logIn(bob, { passwordVersion: 1 }, withCredentials))).toMatchObject({ user: bob });
-    expect(await sut.get(await logIn(ada, { passwordVersion: 3 }, withCredentials))).toMatchObject({ user: ada });
+    expect(await sut.get(await logIn(ada, { passwordVersion: 2 }, withCredentials))).toMatchObject({ user: ada });
+    await expect(withCredentials.set(newSid(), sessionFor({ user: ada, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
   });
 
   it('refuses a session that names its user later (a login that kept its session id) with a replaced credential', async () => {
     const user = newUser();
-    await withCredentials.destroySessionsOf(user, { credential: 'v1' });
+    await withCredentials.destroySessionsOf(user, { credential: 'v2' });
     const sid = await logIn('', {}, withCredentials); // anonymous first
     const session = (await withCredentials.get(sid))!;
 
@@ -415,17 +416,16 @@ describe('KuraStore: a login that checked a password a change replaced (the cred
     expect(await sut.get(sid)).toBeNull();
   });
 
-  it("forgets a replaced credential once no session made with it can still live (the absolute lifetime, a day by default), and prunes its note at the next change", async () => {
+  it('refuses a login with an old credential however late (the note never expires, whatever the clocks), and keeps one note however often the password changes', async () => {
     const user = newUser();
-    await withCredentials.destroySessionsOf(user, { credential: 1 });
-    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
-    clock.advance(HOUR + 1);
-    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
-
-    clock.advance(24 * HOUR);
-    expect(await sut.get(await logIn(user, { passwordVersion: 1 }, withCredentials))).toMatchObject({ user });
     await withCredentials.destroySessionsOf(user, { credential: 2 });
-    expect((await adapter.userIndex(replacedKeyOf(user))).map((entry) => entry.addedAtMs)).toEqual([clock.now()]);
+    clock.advance(3 * 24 * HOUR);
+
+    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
+    expect(await sut.get(await logIn(user, { passwordVersion: 2 }, withCredentials))).toMatchObject({ user });
+    for (const version of [3, 4, 5]) await withCredentials.destroySessionsOf(user, { credential: version });
+    expect((await adapter.userIndex(credentialKeyOfUser(user))).length).toBe(1);
+    await expect(withCredentials.set(newSid(), sessionFor({ user, passwordVersion: 4 }))).rejects.toBeInstanceOf(CredentialReplacedError);
   });
 
   it('costs a login one read more, and a steady request or a save nothing more', async () => {

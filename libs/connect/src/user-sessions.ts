@@ -54,10 +54,13 @@ export const indexNote = (userId: string, absoluteExpiresAtMs: number | undefine
 /** The key of a user's index: the SHA-256 of the user's id (and a prefix no session id shares), base64url. */
 export const userIndexKeyOf = (userId: string): string => hash('sha256', `user\u0000${userId}`, 'base64url');
 
-/** Where a user's replaced credentials are noted: a set of its own under the user-index methods, keyed apart from the index. */
-export const replacedKeyOf = (userId: string): string => hash('sha256', `credential-replaced\u0000${userId}`, 'base64url');
+/**
+ * Where a user's credential in force is noted (from their first `destroySessionsOf` with one): a set of its own under
+ * the user-index methods, keyed apart from the index, one member (two while two changes race), never expiring.
+ */
+export const credentialKeyOfUser = (userId: string): string => hash('sha256', `credential-current\u0000${userId}`, 'base64url');
 /** A credential as its note names it: the SHA-256 of its text, so the storage never holds what the app keeps. */
-const credentialKeyOf = (credential: string): string => hash('sha256', `credential\u0000${credential}`, 'base64url');
+const credentialMemberOf = (credential: string): string => hash('sha256', `credential\u0000${credential}`, 'base64url');
 
 /** A session's handle (see {@link UserSession.handle}): 128 bits of the SHA-256 of its item key. */
 export const handleOf = (itemKey: string): string => hash('sha256', `handle\u0000${itemKey}`, 'base64url').slice(0, 22);
@@ -108,20 +111,10 @@ interface Indexed {
  * old one leaves in place.
  */
 export class UserSessions {
-  /**
-   * How long a replaced credential refuses sessions: as long as a session made with it can live, for one may hold
-   * it before it names its user (a second factor, a terms page after the password step), in no index meanwhile.
-   */
-  private readonly replacedMs: number;
-
-  /** @param lifetimeMs the longest a session lives (the absolute lifetime, else the idle one) */
   constructor(
     private readonly userOf: UserOf,
     private readonly credentialOf: UserOf | undefined,
-    lifetimeMs: number,
-  ) {
-    this.replacedMs = Math.max(lifetimeMs, DELETED_SESSION_MARK_MS);
-  }
+  ) {}
 
   /** The credential a session was made with (`credentialOf`), or `undefined` (none, or no such option). */
   credentialOfSession(session: object): string | undefined {
@@ -130,8 +123,8 @@ export class UserSessions {
     return credential === undefined || credential === null || credential === '' ? undefined : credentialIdOf(credential, 'KuraStore: credentialOf gave');
   }
 
-  /** Throws, before anything is written, what `replaceCredential` would refuse. */
-  checkReplaceable(credential: unknown): void {
+  /** Throws, before anything is written, what `setCredential` would refuse. */
+  checkSettable(credential: unknown): void {
     if (!this.credentialOf) throw new TypeError('KuraStore.destroySessionsOf: { credential } needs the credentialOf option, which tells the credential of each session');
     credentialIdOf(credential, 'KuraStore.destroySessionsOf: { credential } was');
   }
@@ -142,30 +135,33 @@ export class UserSessions {
   }
 
   /**
-   * Notes that `userId`'s `credential` was replaced, before `destroyAll` reads the index (the order the check
-   * below rests on): a login that checked it and adds its entry after that read finds the note.
+   * Notes that `credential` is `userId`'s credential in force (a password change's new version), before
+   * `destroyAll` reads the index (the order the check below rests on): a login made with any other that adds its
+   * entry after that read finds the note. The note replaces the one before (this member added, then every other
+   * taken out: two changes racing may leave both theirs in force). It never expires, and it is one member whatever
+   * the number of changes: a session made with an old credential is refused whenever it names its user, however long
+   * it lived before (a step after the password), whatever the clocks.
    */
-  async replaceCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
-    this.checkReplaceable(credential);
-    const key = replacedKeyOf(userId);
-    await items.addToUserIndex(key, { id: credentialKeyOf(String(credential)), addedAtMs: now }, now + this.replacedMs);
-    // Notes no session can hold any more go (the set stays small however often the password changes).
-    const old = (await items.userIndex(key)).filter((entry) => entry.addedAtMs <= now - this.replacedMs);
-    await items.removeFromUserIndex(key, old);
+  async setCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
+    this.checkSettable(credential);
+    const key = credentialKeyOfUser(userId);
+    const member = credentialMemberOf(String(credential));
+    await items.addToUserIndex(key, { id: member, addedAtMs: now }, undefined);
+    await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.id !== member));
   }
 
   /**
-   * After a session's entry joined `userId`'s index and before it is written with that user: refuses it when the
-   * credential it was made with was replaced meanwhile. Either the replacement's `destroySessionsOf` read the index
-   * after the entry was added, and ends the session, or the note was there before this read. One read, only with
-   * `credentialOf` and a session that has a credential.
+   * After a session joined `userId`'s index and before it is written with that user or its credential: refuses it
+   * when the user's credential in force (noted by a change) is another. Either the change's `destroySessionsOf` read
+   * the index after the entry was added, and ends the session, or the note was there before this read. One read,
+   * only with `credentialOf` and a session that has a credential.
    * @throws CredentialReplacedError
    */
-  async checkCredential(items: ConnectSessionStore, userId: string, credential: string | undefined, now: number): Promise<void> {
+  async checkCredential(items: ConnectSessionStore, userId: string, credential: string | undefined): Promise<void> {
     if (credential === undefined) return;
-    const key = credentialKeyOf(credential);
-    const replaced = await items.userIndex(replacedKeyOf(userId));
-    if (replaced.some((entry) => entry.id === key && entry.addedAtMs > now - this.replacedMs)) throw new CredentialReplacedError();
+    const inForce = await items.userIndex(credentialKeyOfUser(userId));
+    const member = credentialMemberOf(credential);
+    if (inForce.length > 0 && !inForce.some((entry) => entry.id === member)) throw new CredentialReplacedError();
   }
 
   /**
