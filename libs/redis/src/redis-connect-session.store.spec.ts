@@ -114,6 +114,34 @@ describeWithRedis('RedisConnectSessionStore on a real redis-server', () => {
     expect(await expiry()).toBe(base);
   });
 
+  it('without waitForReplicas (no WAIT follows), writes nothing where it refuses: a save, a touch or a whole write landing on a logout or another generation, an index entry already there', async () => {
+    // Redis's count of changes (dirty): writes of the same value count too. Nothing saves the RDB on a test server.
+    const dirty = async () => Number(/rdb_changes_since_last_save:(\d+)/.exec(String(await client.sendCommand(['INFO', 'persistence'])))![1]);
+    const [deleted, replaced] = [newConnectId(), newConnectId()];
+    const first = connectSession({ user: 'ada' });
+    await sut.replace(deleted, first);
+    await sut.delete(deleted, Date.now());
+    await sut.replace(replaced, first);
+    await sut.replace(replaced, connectSession({ user: 'grace' }));
+    const [user, entry, end] = [newConnectId(), { id: newConnectId(), addedAtMs: 1 }, Date.now() + 3_600_000];
+    await sut.addToUserIndex(user, entry, end);
+    const change = { set: new Map([['cart', '[]']]), remove: [], cookie: first.cookie, expiresAtMs: first.expiresAtMs };
+    const before = await dirty();
+
+    const refused = {
+      saveOnLogout: await sut.update(deleted, first.generation, change, Date.now()),
+      saveOnAnotherGeneration: await sut.update(replaced, first.generation, change, Date.now()),
+      touchOnLogout: await sut.update(deleted, undefined, { ...change, set: new Map() }, Date.now()),
+    };
+    await sut.replace(deleted, connectSession({ user: 'ada' }));
+    await sut.addToUserIndex(user, entry, end);
+    const changes = (await dirty()) - before;
+
+    expect(refused).toEqual({ saveOnLogout: false, saveOnAnotherGeneration: false, touchOnLogout: false });
+    // Before 0cd63c4 none of these wrote; a write with no WAIT after it confirms nothing.
+    expect(changes).toBe(0);
+  });
+
   it('reads with one HGETALL and writes nothing; replaces, updates and deletes with one script each', async () => {
     const counter = await redisCommandCounter(server.url);
     try {

@@ -46,25 +46,27 @@ end`;
 /**
  * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
  * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
- * write, delivered late or retried). Refused, it writes what refused it again (the mark, the generation), so that
- * the WAIT after it waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
+ * write, delivered late or retried). Refused, and a WAIT to follow (`waited`), it writes what refused it again
+ * (the mark, the generation), so that the WAIT waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
  * (epoch ms), then field/value pairs (the generation first, the expiry and the cookie among them). Returns 1 when
  * written, 0 otherwise.
  */
-const REPLACE = new RedisScript(`${LUA_CHUNK}
+const replaceScript = (waited: boolean) =>
+  new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
 if held[1] then
-  ${REASSERT(`'${DELETED}', held[1]`)}
+  ${waited ? REASSERT(`'${DELETED}', held[1]`) : ''}
   return 0
 end
 if held[2] == ARGV[3] then
-  ${REASSERT(`'${GENERATION}', ARGV[3]`)}
+  ${waited ? REASSERT(`'${GENERATION}', ARGV[3]`) : ''}
   return 0
 end
 redis.call('DEL', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`);
+const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
 
 /**
  * Applies a change to the live session of a generation: nothing when the key is gone, of another generation, or
@@ -72,17 +74,18 @@ return 1`);
  * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
  * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
  * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
- * PEXPIREAT. Refused by a deletion's mark or another generation, it writes that again (see REPLACE): a save that
- * lands on a logout the replicas do not have yet waits for it, and is refused with it.
+ * PEXPIREAT. Refused by a deletion's mark or another generation, and a WAIT to follow, it writes that again (see
+ * REPLACE): a save that lands on a logout the replicas do not have yet waits for it, and is refused with it.
  */
-const UPDATE = new RedisScript(`${LUA_CHUNK}
+const updateScript = (waited: boolean) =>
+  new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
 if not held[1] then
-  if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end
+  ${waited ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
   return 0
 end
 if ARGV[2] == '1' and held[1] ~= ARGV[3] then
-  ${REASSERT(`'${GENERATION}', held[1]`)}
+  ${waited ? REASSERT(`'${GENERATION}', held[1]`) : ''}
   return 0
 end
 if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
@@ -92,6 +95,7 @@ each_chunk('HDEL', last + 1, #ARGV)
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return 1`);
+const UPDATE = { plain: updateScript(false), waited: updateScript(true) };
 
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
@@ -108,28 +112,33 @@ return 1`);
  * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
  * none). A new index expires then; an index with an expiry keeps the later one; '' makes it last, and an index
  * that holds members and no expiry never gets one back. Returns how many members it holds. A member already
- * there (a retry, or a mark written again) is written again, so that the WAIT after it waits for the first: a
+ * there (a retry, or a mark written again), with a WAIT to follow, is written again, so that the WAIT waits for the first: a
  * member of its own added and taken out in the same script (taking that member out and adding it back would empty
  * a set of one, which Redis deletes with its expiry).
  */
-const ADD_TO_INDEX = new RedisScript(`
+const addToIndexScript = (waited: boolean) =>
+  new RedisScript(`
 local expiry = redis.call('PEXPIRETIME', KEYS[1])
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then
-  redis.call('SADD', KEYS[1], '${REWRITE_MEMBER}')
-  redis.call('SREM', KEYS[1], '${REWRITE_MEMBER}')
+  ${waited ? `redis.call('SADD', KEYS[1], '${REWRITE_MEMBER}')
+  redis.call('SREM', KEYS[1], '${REWRITE_MEMBER}')` : ''}
 end
 if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
 elseif expiry == -2 or (expiry >= 0 and expiry < tonumber(ARGV[2])) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
 return redis.call('SCARD', KEYS[1])`);
+const ADD_TO_INDEX = { plain: addToIndexScript(false), waited: addToIndexScript(true) };
 
 /**
  * Makes the replicas confirm a write they have not (a save's token, a deletion's mark): writes the field again,
- * whatever it holds now, so that the WAIT after it waits for everything before it. Nothing when the field is gone
- * (confirmed meanwhile, or the session deleted, which confirms itself). KEYS: session. ARGV: the field.
+ * whatever it holds now, or, when it is gone (confirmed meanwhile, or written over by a deletion or a whole write
+ * since the read), what the key holds now (the mark, the generation), so that the WAIT after it waits for
+ * everything before it. Nothing only when the key is gone (expired). KEYS: session. ARGV: the field.
  */
 const CONFIRM = new RedisScript(`
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held then ${REASSERT(`ARGV[1], held`)} end
+local held = redis.call('HMGET', KEYS[1], ARGV[1], '${DELETED}', '${GENERATION}')
+if held[1] then ${REASSERT(`ARGV[1], held[1]`)}
+elseif held[2] then ${REASSERT(`'${DELETED}', held[2]`)}
+elseif held[3] then ${REASSERT(`'${GENERATION}', held[3]`)} end
 return 1`);
 
 /**
@@ -158,8 +167,9 @@ return 1`);
  * adapter: new RedisConnectSessionStore(client) })`): one hash per session at `<prefix>connect:{<SHA-256 of the
  * session id>}`, a field per top-level session key (JSON), so a save writes only the keys it changed.
  *
- * - A read is one `HGETALL` and never writes; a session whose expiry has passed is absent, whatever Redis has
- *   freed yet (`PEXPIREAT` frees it at its expiry).
+ * - A read is one `HGETALL` and never writes (but, with WAIT configured, to have the replicas confirm a write they
+ *   have not: see below); a session whose expiry has passed is absent, whatever Redis has freed yet (`PEXPIREAT`
+ *   frees it at its expiry).
  * - `replace` and `update` are each one Lua script on one key (Redis Cluster ready): `update` writes only to the
  *   live session of the generation its request read, so a destroyed, expired or replaced session stays so.
  * - Every command has a deadline; every failure is a `StoreUnavailableError` (operation `connect.get`,
@@ -169,9 +179,9 @@ return 1`);
  *   session written whole (a login, a new session), a save that changes the session's data (a user set or
  *   removed), a deletion (a logout, `destroySessionsOf`) and a user index's entry or mark. A touch (the idle
  *   extension), an index's pruning and the catch-up note do not wait: lost with a failover, each is made again by
- *   the next request. Nothing is decided on a write the replicas have not confirmed: a save's token and a
- *   deletion's unconfirmed mark are confirmed by the read that finds them, and a refused write writes again what
- *   refused it, so that its WAIT covers that too.
+ *   the next request. Nothing is decided on a write the replicas have not confirmed: a whole write's or a save's
+ *   token and a deletion's unconfirmed mark are confirmed by the read that finds them, and a refused write writes
+ *   again what refused it, so that its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
@@ -239,8 +249,13 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
     if (item.movedAtMs !== undefined) fields.push(MOVED_AT_MS, String(item.movedAtMs));
     for (const [key, json] of item.data) fields.push(DATA + key, json);
+    // With replicas to wait for, the session carries a token until they confirm it (a login's, as a save's).
+    const token = this.redis.sendDurable ? randomBytes(9).toString('base64url') : undefined;
+    if (token) fields.push(UNCONFIRMED, token);
+    const key = this.keys.connect(id);
     try {
-      await REPLACE.run(this.redis, [this.keys.connect(id)], [item.expiresAtMs, ...fields], DURABLE);
+      const written = Number(await (token ? REPLACE.waited : REPLACE.plain).run(this.redis, [key], [item.expiresAtMs, ...fields], DURABLE)) === 1;
+      if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
     } catch (error) {
       throw storeUnavailable('connect.set', error);
     }
@@ -259,7 +274,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
     const key = this.keys.connect(id);
     try {
-      const written = Number(await UPDATE.run(this.redis, [key], args, !touch)) === 1;
+      const waited = !touch && this.redis.sendDurable !== undefined;
+      const written = Number(await (waited ? UPDATE.waited : UPDATE.plain).run(this.redis, [key], args, !touch)) === 1;
       // Left behind (this call failed), the token only makes the next read confirm the save again.
       if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
       return written;
@@ -270,7 +286,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
     try {
-      return Number(await ADD_TO_INDEX.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
+      const script = this.redis.sendDurable ? ADD_TO_INDEX.waited : ADD_TO_INDEX.plain;
+      return Number(await script.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
     } catch (error) {
       throw storeUnavailable('connect.index', error);
     }
