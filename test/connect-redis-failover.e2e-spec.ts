@@ -72,6 +72,15 @@ function masterAndReplica(flavour: RedisFlavour): () => Pair {
   return () => pair;
 }
 
+/** Two replicas of the app (each a KuraStore with WAIT on a connection of its own) and ada's session, on the replica too. */
+async function adaOnTwoApps(pair: Pair): Promise<{ app: KuraStore; otherApp: KuraStore; sid: string }> {
+  const [app, otherApp] = [await pair.storeOnMaster(true), await pair.storeOnMaster(true)];
+  const sid = randomUUID();
+  await app.set(sid, sessionOf('ada'));
+  await caughtUp(pair);
+  return { app, otherApp, sid };
+}
+
 /** How many WAITs the server has run. */
 const waitsOn = async (server: RedisServer) => Number(/cmdstat_wait:calls=(\d+)/.exec(await redisCli(server.port, 'INFO', 'commandstats'))?.[1] ?? 0);
 
@@ -205,10 +214,7 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
   }, 60_000);
 
   it('refuses a save that forgets the user, from another replica of the app, landing on a logout the replicas do not have (else it wrote nothing, waited for nothing, and was acknowledged)', async () => {
-    const [app, otherApp] = [await pair().storeOnMaster(true), await pair().storeOnMaster(true)];
-    const sid = randomUUID();
-    await app.set(sid, sessionOf('ada'));
-    await caughtUp(pair());
+    const { app, otherApp, sid } = await adaOnTwoApps(pair());
     // Another tab's request, on another replica of the app, has read the session.
     const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
 
@@ -221,10 +227,7 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
   }, 60_000);
 
   it('refuses a retried "forget the user" save whose read found the first save unconfirmed, though a logout landed between that read and its confirmation (else the confirmation wrote nothing, waited for nothing, and the retry was acknowledged)', async () => {
-    const [app, logoutApp] = [await pair().storeOnMaster(true), await pair().storeOnMaster(true)];
-    const sid = randomUUID();
-    await app.set(sid, sessionOf('ada'));
-    await caughtUp(pair());
+    const { app, otherApp: logoutApp, sid } = await adaOnTwoApps(pair());
 
     pair().lag();
     // The first "forget the user" save: made on the master, refused (no replica has it).

@@ -34,6 +34,28 @@ const credentialOf = (session: Record<string, unknown>) => session.passwordVersi
 const browserSessionFor = (data: Record<string, unknown>) => ({ cookie: { originalMaxAge: null, path: '/' }, ...data });
 const outcome = (work: Promise<unknown>) => work.then(() => 'saved', (error: unknown) => error);
 
+/**
+ * A login that checked version 1, saved as Passport's is: the user alone (held before its index entry while a change
+ * puts version 2 in force), then the version, on the same session object. What its second save did, and what the
+ * session is after. `wrap` dresses the login's adapter; `beforeSecond` runs just before the second save.
+ */
+async function userThenVersion(base: ConnectSessionStore, user: string, wrap = (held: ConnectSessionStore) => held, beforeSecond: () => unknown = () => undefined) {
+  const held = holding(base, 'addToUserIndex');
+  const loginStore = new KuraStore({ adapter: wrap(held.adapter), clock, userOf, credentialOf });
+  const changeStore = new KuraStore({ adapter: base, clock, userOf, credentialOf });
+  const sid = newSid();
+  const session: Record<string, unknown> = sessionFor({ user });
+  const firstSave = loginStore.set(sid, session);
+  await held.reached;
+  await changeStore.destroySessionsOf(user, { credential: 2 });
+  held.release();
+  await firstSave;
+  session.passwordVersion = 1;
+  beforeSecond();
+  const secondSave = await outcome(loginStore.set(sid, session));
+  return { secondSave, live: await changeStore.get(sid) };
+}
+
 const tableName = `c${randomBytes(4).toString('hex')}-kura-cred`;
 const { client: dynamo } = createDynamoDbClients({ region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 });
 const redisMissing = redisServerMissing();
@@ -65,24 +87,8 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
   // keeps the version beside the user adds it after that, in a second save: checked there, and the session, live for
   // the user since the first, deleted.
   run('refuses a login that checked the replaced password when its credential comes in a later save than its user (Passport)', async () => {
-    const user = newUser();
-    const held = holding(adapter(), 'addToUserIndex');
-    const loginStore = new KuraStore({ adapter: held.adapter, clock, userOf, credentialOf });
-    const changeStore = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
-    const sid = newSid();
-    // The login checked version 1; its first save (the user alone) is held before its index entry.
-    const session: Record<string, unknown> = sessionFor({ user });
-    const firstSave = loginStore.set(sid, session);
-    await held.reached;
+    const { secondSave, live } = await userThenVersion(adapter(), newUser());
 
-    await changeStore.destroySessionsOf(user, { credential: 2 });
-    held.release();
-    await firstSave;
-    // The app adds the version the login checked, in the same request, on the same session object.
-    session.passwordVersion = 1;
-    const secondSave = await loginStore.set(sid, session).then(() => 'saved', (error: unknown) => error);
-
-    const live = await changeStore.get(sid);
     expect({ secondSave, live }).toEqual({ secondSave: expect.any(CredentialReplacedError), live: null });
   });
 
@@ -171,31 +177,19 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
   // else it stayed live for the user, with no credential, and no later save would check it.
   run('does not leave a login that checked the replaced password live for the user when the check of its later save cannot be made (a failed read)', async () => {
     const user = newUser();
-    const held = holding(adapter(), 'addToUserIndex');
     let failNoteRead = false;
-    const flaky: ConnectSessionStore = Object.assign(Object.create(null), held.adapter, {
-      userIndex: async (key: string) => {
-        if (failNoteRead && key === credentialKeyOfUser(user)) {
-          failNoteRead = false;
-          throw new StoreUnavailableError('connect.index', { reason: 'no answer within connection.timeoutMs' });
-        }
-        return held.adapter.userIndex(key);
-      },
-    });
-    const loginStore = new KuraStore({ adapter: flaky, clock, userOf, credentialOf });
-    const changeStore = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
-    const sid = newSid();
-    const session: Record<string, unknown> = sessionFor({ user });
-    const firstSave = loginStore.set(sid, session);
-    await held.reached;
-    await changeStore.destroySessionsOf(user, { credential: 2 });
-    held.release();
-    await firstSave;
-    session.passwordVersion = 1;
-    failNoteRead = true;
-    const secondSave = await outcome(loginStore.set(sid, session));
+    const flaky = (held: ConnectSessionStore): ConnectSessionStore =>
+      Object.assign(Object.create(null), held, {
+        userIndex: async (key: string) => {
+          if (failNoteRead && key === credentialKeyOfUser(user)) {
+            failNoteRead = false;
+            throw new StoreUnavailableError('connect.index', { reason: 'no answer within connection.timeoutMs' });
+          }
+          return held.userIndex(key);
+        },
+      });
+    const { secondSave, live } = await userThenVersion(adapter(), user, flaky, () => (failNoteRead = true));
 
-    const live = await changeStore.get(sid);
     expect({ secondSave: String(secondSave), live: live && { user: live.user } }).toEqual({ secondSave: expect.stringContaining('StoreUnavailableError'), live: null });
   });
 });
