@@ -271,6 +271,30 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     }
   }, 60_000);
 
+  it('refuses the next read of a session whose refused "forget the user" save also shortened its lifetime, once that shorter end has passed on the master (else the master, having freed the key at the unconfirmed end, answered "no session" and the failover brought the user back)', async () => {
+    const [app, otherApp] = [await pair().storeOnMaster(true), await pair().storeOnMaster(true)];
+    const sid = randomUUID();
+    await app.set(sid, sessionOf('ada'));
+    await caughtUp(pair());
+
+    pair().lag();
+    // "Forget the user", the anonymous session given a short cookie: made on the master, refused (no replica has it).
+    const session = (await app.get(sid)) as Record<string, unknown>;
+    delete session.user;
+    session.cookie = { ...(session.cookie as object), originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString() };
+    const first = await outcome(app.set(sid, session));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    // The browser's next request, on another replica of the app: the master has freed the key at the refused end.
+    const next = await outcome(otherApp.get(sid));
+    const promoted = await pair().failOver();
+    const after = ((await promoted.get(sid)) as Stored)?.user;
+    console.log(`KuraStore on ${flavour}: shortening forget-the-user save ${first}; next read ${next}; after the failover the session's user: ${after}`);
+
+    expect(first).toBe('refused');
+    expect({ next, after }).toEqual({ next: 'refused', after: 'ada' });
+  }, 60_000);
+
   it('refuses reading a session whose login (its whole write) no replica confirmed, as it refuses one whose login kept its id (a save): else a refused login is served as logged in until the failover drops it', async () => {
     const plain = async () => new KuraStore({ adapter: await pair().adapterOnMaster(true) });
     const [app, otherApp] = [await plain(), await plain()];

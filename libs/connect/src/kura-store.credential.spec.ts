@@ -13,12 +13,12 @@ import { credentialKeyOfUser } from './user-sessions.js';
 
 /**
  * `credentialOf` with `destroySessionsOf(user, { credential })` (the credential now in force: a login made with
- * another is refused), on DynamoDB Local and on a redis-server of its own, where two reviews (2026-12-04) broke the
+ * another is refused), on DynamoDB Local and on a redis-server of its own, where three reviews (2026-12-04) broke the
  * first versions: a credential that comes in a later save than the user (as Passport's login makes it); a login with
  * a step after the password that outlived a note kept for a time (an hour, then a session's lifetime: a rolling
  * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
- * behind); a failed check leaving the first save live; a change with no previous password. Each test failed on the
- * version it was written against. The held-login race itself is in kura-store.users.spec.
+ * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. Each
+ * test failed on the version it was written against. The held-login race itself is in kura-store.users.spec.
  */
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -33,6 +33,27 @@ const credentialOf = (session: Record<string, unknown>) => session.passwordVersi
 /** A browser-session cookie (no maxAge): the store's `ttlSeconds` is its idle lifetime. */
 const browserSessionFor = (data: Record<string, unknown>) => ({ cookie: { originalMaxAge: null, path: '/' }, ...data });
 const outcome = (work: Promise<unknown>) => work.then(() => 'saved', (error: unknown) => error);
+
+/** `adapter` whose `method` calls on `key` wait until `parties` of them arrived (all go on together). */
+function barrier(adapter: ConnectSessionStore, method: 'userIndex' | 'addToUserIndex', key: string, parties: number): ConnectSessionStore {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return new Proxy(adapter, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (name !== method || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: unknown[]) => {
+        if (args[0] === key) {
+          arrived += 1;
+          if (arrived >= parties) open();
+          await opened;
+        }
+        return value.apply(target, args);
+      };
+    },
+  });
+}
 
 /**
  * A login that checked version 1, saved as Passport's is: the user alone (held before its index entry while a change
@@ -191,6 +212,43 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     const { secondSave, live } = await userThenVersion(adapter(), user, flaky, () => (failNoteRead = true));
 
     expect({ secondSave: String(secondSave), live: live && { user: live.user } }).toEqual({ secondSave: expect.stringContaining('StoreUnavailableError'), live: null });
+  });
+
+  // Two changes (v2, then v3) whose notes are added before either reads: each took out the other's member, and the
+  // note was left empty, read as "no change ever": the first password's login was let through. Now each takes out
+  // only the lower versions.
+  run('refuses a login with the first password after two racing changes both finished', async () => {
+    const user = newUser();
+    const base = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await base.destroySessionsOf(user, { credential: 1 });
+    const gated = barrier(adapter(), 'userIndex', credentialKeyOfUser(user), 2);
+    const changeA = new KuraStore({ adapter: gated, clock, userOf, credentialOf });
+    const changeB = new KuraStore({ adapter: gated, clock, userOf, credentialOf });
+    await Promise.all([changeA.destroySessionsOf(user, { credential: 2 }), changeB.destroySessionsOf(user, { credential: 3 })]);
+
+    const inForce = (await adapter().userIndex(credentialKeyOfUser(user))).length;
+    const sid = newSid();
+    const saved = await base.set(sid, sessionFor({ user, passwordVersion: 1 })).then(() => 'saved', (error: unknown) => error);
+    expect({ inForce, saved, live: await base.get(sid) }).toEqual({ inForce: 1, saved: expect.any(CredentialReplacedError), live: null });
+  });
+
+  // The change to v2 reaches the storage after the change to v3 finished (its add was slower): v2 alone was left in
+  // force for good, and the password in force (v3) refused at every login. Now the higher integer version is in force.
+  run('lets the password in force log in after a slower change to the previous one finished', async () => {
+    const user = newUser();
+    const base = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await base.destroySessionsOf(user, { credential: 1 });
+    const held = barrier(adapter(), 'addToUserIndex', credentialKeyOfUser(user), 2);
+    const slow = new KuraStore({ adapter: held, clock, userOf, credentialOf });
+    const toV2 = slow.destroySessionsOf(user, { credential: 2 });
+    await base.destroySessionsOf(user, { credential: 3 });
+    await held.addToUserIndex(credentialKeyOfUser(user), { id: 'x', addedAtMs: 0 }, undefined).catch(() => undefined); // opens the barrier
+    await toV2;
+    await adapter().removeFromUserIndex(credentialKeyOfUser(user), [{ id: 'x', addedAtMs: 0 }]);
+
+    const sid = newSid();
+    const saved = await base.set(sid, sessionFor({ user, passwordVersion: 3 })).then(() => 'saved', (error: unknown) => error);
+    expect(saved).toBe('saved');
   });
 });
 

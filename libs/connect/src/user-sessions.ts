@@ -137,31 +137,34 @@ export class UserSessions {
   /**
    * Notes that `credential` is `userId`'s credential in force (a password change's new version), before
    * `destroyAll` reads the index (the order the check below rests on): a login made with any other that adds its
-   * entry after that read finds the note. The note replaces the one before (this member added, then every other
-   * taken out: two changes racing may leave both theirs in force). It never expires, and it is one member whatever
-   * the number of changes: a session made with an old credential is refused whenever it names its user, however long
-   * it lived before (a step after the password), whatever the clocks.
+   * entry after that read finds the note. Each version is noted with its order (an integer version is its own
+   * order, so racing changes keep the highest whatever the order their calls land in; another, the time of the
+   * change: give one kind for a user), and the ones before it are taken out: the note never empties, and the highest order is in force. It
+   * never expires: a session made with an old credential is refused whenever it names its user, however long it
+   * lived before (a step after the password).
    */
   async setCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
     this.checkSettable(credential);
     const key = credentialKeyOfUser(userId);
-    const member = credentialMemberOf(String(credential));
-    await items.addToUserIndex(key, { id: member, addedAtMs: now }, undefined);
-    await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.id !== member));
+    const mine = { id: credentialMemberOf(String(credential)), addedAtMs: Number.isSafeInteger(credential) ? (credential as number) : now };
+    await items.addToUserIndex(key, mine, undefined);
+    await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.addedAtMs < mine.addedAtMs));
   }
 
   /**
    * After a session joined `userId`'s index and before it is written with that user or its credential: refuses it
-   * when the user's credential in force (noted by a change) is another. Either the change's `destroySessionsOf` read
-   * the index after the entry was added, and ends the session, or the note was there before this read. One read,
-   * only with `credentialOf` and a session that has a credential.
+   * when the user's credential in force (noted by a change: the highest order) is another. Either the change's
+   * `destroySessionsOf` read the index after the entry was added, and ends the session, or the note was there
+   * before this read. One read, only with `credentialOf` and a session that has a credential.
    * @throws CredentialReplacedError
    */
   async checkCredential(items: ConnectSessionStore, userId: string, credential: string | undefined): Promise<void> {
     if (credential === undefined) return;
-    const inForce = await items.userIndex(credentialKeyOfUser(userId));
+    const noted = await items.userIndex(credentialKeyOfUser(userId));
+    if (noted.length === 0) return;
+    const highest = Math.max(...noted.map((entry) => entry.addedAtMs));
     const member = credentialMemberOf(credential);
-    if (inForce.length > 0 && !inForce.some((entry) => entry.id === member)) throw new CredentialReplacedError();
+    if (!noted.some((entry) => entry.addedAtMs === highest && entry.id === member)) throw new CredentialReplacedError();
   }
 
   /**

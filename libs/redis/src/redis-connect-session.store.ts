@@ -75,7 +75,9 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
  * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
  * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
  * PEXPIREAT. Refused by a deletion's mark or another generation, and a WAIT to follow, it writes that again (see
- * REPLACE): a save that lands on a logout the replicas do not have yet waits for it, and is refused with it.
+ * REPLACE): a save that lands on a logout the replicas do not have yet waits for it, and is refused with it. With a
+ * WAIT to follow, the key's own expiry only moves later (the `exp` field says when the session ends): a save that
+ * shortens it and is refused must not have the master free the key, and its token, at an end no replica has.
  */
 const updateScript = (waited: boolean) =>
   new RedisScript(`${LUA_CHUNK}
@@ -93,7 +95,12 @@ local last = 6 + tonumber(ARGV[6])
 each_chunk('HSET', 7, last)
 each_chunk('HDEL', last + 1, #ARGV)
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+${
+    waited
+      ? `local freed = redis.call('PEXPIRETIME', KEYS[1])
+if freed < 0 or freed < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end`
+      : `redis.call('PEXPIREAT', KEYS[1], ARGV[4])`
+  }
 return 1`);
 const UPDATE = { plain: updateScript(false), waited: updateScript(true) };
 
@@ -218,11 +225,12 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     // A deletion the replicas did not confirm reads as absent only once they do: else a retry of the logout, or
     // a pruning of the user's index, would take the master's word for it, write nothing, and wait for nothing.
     if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK);
+    // A login or save the replicas did not confirm (refused, its process gone before it knew): the master already
+    // holds it, so a retry would find nothing to write, and be acknowledged with nothing the replicas have. Before
+    // the expiry is judged: a save that shortened it ends the session on the master alone.
+    if (unconfirmed !== undefined) await this.confirm(id, UNCONFIRMED, unconfirmed, '');
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
     if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
-    // A save the replicas did not confirm (refused, its process gone before it knew): the master already holds it,
-    // so a retry of that save would find nothing to write, and be acknowledged with nothing the replicas have.
-    if (unconfirmed !== undefined) await this.confirm(id, UNCONFIRMED, unconfirmed, '');
     const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
     if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
     if (indexed !== undefined) item.indexed = indexed;
