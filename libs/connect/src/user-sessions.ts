@@ -139,9 +139,9 @@ export class UserSessions {
    * `destroyAll` reads the index (the order the check below rests on): a login made with any other that adds its
    * entry after that read finds the note. Each version is noted with its order (an integer version is its own
    * order, so racing changes keep the highest whatever the order their calls land in; another, the time of the
-   * change: give one kind for a user), and the ones before it are taken out: the note never empties, and the highest order is in force. It
-   * never expires: a session made with an old credential is refused whenever it names its user, however long it
-   * lived before (a step after the password).
+   * change: give one kind for a user), and the ones before it are taken out: the note never empties, and the
+   * highest order is in force. It never expires: a session made with an old credential is refused whenever it names
+   * its user, however long it lived before (a step after the password).
    */
   async setCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
     this.checkSettable(credential);
