@@ -127,7 +127,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     clock.advance(HOUR + MINUTE);
     const loaded = (await store.get(sid))!;
     expect(loaded).toMatchObject({ pendingUser: user, passwordVersion: 1 });
-    const saved = await store.set(sid, { ...loaded, user, pendingUser: undefined }).then(() => 'saved', (error: unknown) => error);
+    const saved = await outcome(store.set(sid, { ...loaded, user, pendingUser: undefined }));
 
     expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
   });
@@ -228,7 +228,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
 
     const inForce = (await adapter().userIndex(credentialKeyOfUser(user))).length;
     const sid = newSid();
-    const saved = await base.set(sid, sessionFor({ user, passwordVersion: 1 })).then(() => 'saved', (error: unknown) => error);
+    const saved = await outcome(base.set(sid, sessionFor({ user, passwordVersion: 1 })));
     expect({ inForce, saved, live: await base.get(sid) }).toEqual({ inForce: 1, saved: expect.any(CredentialReplacedError), live: null });
   });
 
@@ -247,7 +247,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     await adapter().removeFromUserIndex(credentialKeyOfUser(user), [{ id: 'x', addedAtMs: 0 }]);
 
     const sid = newSid();
-    const saved = await base.set(sid, sessionFor({ user, passwordVersion: 3 })).then(() => 'saved', (error: unknown) => error);
+    const saved = await outcome(base.set(sid, sessionFor({ user, passwordVersion: 3 })));
     expect(saved).toBe('saved');
   });
 });
