@@ -2,6 +2,8 @@ import { redisServerMissing, startRedisServer, type RedisServer } from '../../..
 import { createClient } from 'redis';
 import { createRedisClient } from './redis-client.js';
 import { connectRedis } from './redis-connection.js';
+import { ReplicaAckError } from './redis-errors.js';
+import { RedisScript } from './redis-script.js';
 
 const missing = redisServerMissing();
 if (missing) console.warn(`SKIPPING connectRedis on a real redis-server: ${missing}`);
@@ -53,6 +55,27 @@ describeWithRedis('connectRedis on a real redis-server', () => {
     } finally {
       client.destroy();
       theirs.destroy();
+      await connection.close();
+    }
+  });
+
+  it('sends a durable script whole: a server that has not loaded it (a master just promoted) makes it WAIT once, not twice', async () => {
+    // No replica here, so every WAIT runs to its timeout: as on a master whose replica is down or lagging.
+    const connection = connectRedis({ url: server.url, commandTimeoutMs: 5000, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
+    await connection.open();
+    const calls = async (command: string) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(String(await connection.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+    try {
+      await connection.sendCommand(['SCRIPT', 'FLUSH']);
+      const [waits, evalshas] = [await calls('wait'), await calls('evalsha')];
+
+      const outcome = await new RedisScript("return redis.call('SET', KEYS[1], ARGV[1])").run(connection, ['durable-once'], ['v'], true).catch((error: unknown) => error);
+
+      expect(outcome).toBeInstanceOf(ReplicaAckError);
+      // An EVALSHA refused with NOSCRIPT would have had its WAIT run to the timeout too, before the EVAL and its own:
+      // twice the time, past a command deadline set at less than two WAIT timeouts (a deadline error, not the refusal).
+      expect([(await calls('wait')) - waits, (await calls('evalsha')) - evalshas]).toEqual([1, 0]);
+      expect(await connection.sendCommand(['GET', 'durable-once'])).toBe('v');
+    } finally {
       await connection.close();
     }
   });

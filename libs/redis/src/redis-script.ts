@@ -30,6 +30,9 @@ export const REASSERT = (fieldAndValue: string) => `redis.call('HSET', KEYS[1], 
 /**
  * A Lua script run by its SHA1 (EVALSHA), loaded on first use and after a restart or SCRIPT FLUSH (NOSCRIPT):
  * the script body crosses the wire once, not on every call. Each script touches exactly the keys it is given.
+ * A durable run (`sendDurable`) sends the body itself (EVAL; Redis caches it by its SHA1 all the same): its WAIT is
+ * pipelined behind it, so an EVALSHA refused with NOSCRIPT (a master just promoted has no scripts) would have its
+ * WAIT wait out the timeout while replicas lag, then the EVAL its own: twice the time, past the command deadline.
  */
 export class RedisScript {
   private readonly sha: string;
@@ -40,14 +43,16 @@ export class RedisScript {
 
   /** Runs the script; `durable` sends it through `sendDurable` (see {@link RedisCommander}) when there is one. */
   async run(client: RedisCommander, keys: readonly string[], args: readonly (string | number)[], durable = false): Promise<unknown> {
-    const send = (command: string[]) => (durable && client.sendDurable ? client.sendDurable(command) : client.sendCommand(command));
     const tail = [String(keys.length), ...keys, ...args.map(String)];
     let reply: unknown;
-    try {
-      reply = await send(['EVALSHA', this.sha, ...tail]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      reply = await send(['EVAL', this.source, ...tail]);
+    if (durable && client.sendDurable) reply = await client.sendDurable(['EVAL', this.source, ...tail]);
+    else {
+      try {
+        reply = await client.sendCommand(['EVALSHA', this.sha, ...tail]);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        reply = await client.sendCommand(['EVAL', this.source, ...tail]);
+      }
     }
     // A script's `return false` is nil in RESP2. Redis 7.0 sends nil to a RESP3 client too (measured), but a
     // server that sent RESP3's false would have a refusal (a stale register) read as success: nil either way.
