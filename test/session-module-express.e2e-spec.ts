@@ -1,10 +1,7 @@
 import 'reflect-metadata';
 import {
-  type ArgumentsHost,
   Body,
-  Catch,
   Controller,
-  type ExceptionFilter,
   Get,
   HttpCode,
   type INestApplication,
@@ -14,7 +11,7 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createDynamoDbClients, DynamoDbSessionStore, type KuraTableNames } from '@kura/dynamodb';
@@ -22,7 +19,6 @@ import {
   type AuthenticatedSession,
   CACHE_HEADER,
   CacheableSession,
-  CrossSiteRequestError,
   CrossSiteRequestGuard,
   CurrentSession,
   ResponseCookies,
@@ -30,10 +26,9 @@ import {
   SessionGuard,
   SessionModule,
   type SessionModuleOptions,
-  SessionRejectedError,
+  SessionErrorFilter,
   SessionService,
   SessionTransport,
-  StoreUnavailableError,
   type TokenSource,
 } from '@kura/session';
 import { randomBytes } from 'node:crypto';
@@ -127,36 +122,12 @@ function appendAppCookie(response: PlatformResponse, cookie: string): void {
   }
 }
 
-/**
- * How an app maps the session layer's errors, on either platform (Nest's HttpAdapterHost writes the reply):
- * no valid session is 401, a store that cannot answer is 503 with Retry-After. Without such a filter Nest
- * answers both with 500.
- */
-@Catch(SessionRejectedError, StoreUnavailableError, CrossSiteRequestError)
-class SessionErrorFilter implements ExceptionFilter {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-
-  catch(error: SessionRejectedError | StoreUnavailableError | CrossSiteRequestError, host: ArgumentsHost): void {
-    const { httpAdapter } = this.adapterHost;
-    const response = host.switchToHttp().getResponse<unknown>();
-    if (error instanceof CrossSiteRequestError) {
-      httpAdapter.reply(response, { status: 403, title: 'Forbidden' }, 403);
-      return;
-    }
-    if (error instanceof StoreUnavailableError) {
-      httpAdapter.setHeader(response, 'retry-after', String(error.retryAfterSeconds));
-      httpAdapter.reply(response, { status: 503, title: 'Service Unavailable' }, 503);
-      return;
-    }
-    httpAdapter.setHeader(response, 'www-authenticate', 'Bearer');
-    httpAdapter.reply(response, { status: 401, title: 'Unauthorized' }, 401);
-  }
-}
-
 type Platform = 'express' | 'fastify';
 
 interface Instance {
   readonly url: string;
+  /** What the app logged as warnings (its logger prints nothing). */
+  readonly warnings: string[];
   close(): Promise<void>;
 }
 
@@ -193,12 +164,16 @@ async function startInstance(
   class DemoModule {}
 
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-  const app: INestApplication = await NestFactory.create(DemoModule, adapter, { logger: false });
+  const warnings: string[] = [];
+  const quiet = () => undefined;
+  const logger = { log: quiet, error: quiet, debug: quiet, verbose: quiet, fatal: quiet, warn: (message: unknown) => void warnings.push(String(message)) };
+  const app: INestApplication = await NestFactory.create(DemoModule, adapter, { logger });
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as import('node:http').Server;
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    warnings,
     close: async () => {
       server.closeAllConnections();
       await app.close();
@@ -311,6 +286,9 @@ describe.each<Platform>(['express', 'fastify'])('SessionModule on @nestjs/platfo
 
     expect(me.status).toBe(401);
     expect(me.headers.get('www-authenticate')).toBe('Bearer');
+    // @kura/session's SessionErrorFilter: an RFC 9457 problem document.
+    expect(me.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(me.body).toEqual({ type: 'urn:kura:problem:session-required', title: 'Unauthorized', status: 401, detail: 'A valid session is required.' });
   });
 
   it('ends the session on logout, clears the cookie, and refuses the old token after', async () => {
@@ -451,6 +429,7 @@ describe.each<Platform>(['express', 'fastify'])('a store outage on @nestjs/platf
     const user = browser();
     await user.post(`${instance.url}/login`, { user: 'ada' });
     proxy.set('reset');
+    const logged = instance.warnings.length;
 
     const me = await user.get(`${instance.url}/me`);
     const login = await browser().post(`${instance.url}/login`, { user: 'lin' });
@@ -458,8 +437,13 @@ describe.each<Platform>(['express', 'fastify'])('a store outage on @nestjs/platf
     for (const answer of [me, login]) {
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(answer.body).toMatchObject({ type: 'urn:kura:problem:store-unavailable', status: 503 });
     }
     expect(login.headers.getSetCookie()).toEqual([]);
+    // The outage shows in the app's log, with the store's reason, once per refused request.
+    const warnings = instance.warnings.slice(logged);
+    expect(warnings).toHaveLength(2);
+    for (const warning of warnings) expect(warning).toMatch(/^503: session\.\w+ failed: .+/);
   });
 
   it('serves the session again once the store is back', async () => {

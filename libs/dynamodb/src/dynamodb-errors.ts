@@ -58,6 +58,8 @@ const KURA_SERVICE_WORDING: StoreErrorWording = {
   checkTable: 'npm run db:init lists what differs',
   timeoutSetting: 'KURA_DYNAMODB_TIMEOUT_MS',
   endpointSetting: 'DYNAMODB_ENDPOINT',
+  // The default for an app's own stores too (`@kura/session` on DynamoDbSessionStore), which have no DYNAMODB_ENDPOINT.
+  localCredentials: "for a local engine set DYNAMODB_ENDPOINT (Kura's service) or give createDynamoDbClients credentials (any will do)",
 };
 
 /**

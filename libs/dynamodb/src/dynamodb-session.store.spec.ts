@@ -62,6 +62,14 @@ describe('ensureKuraTables on DynamoDB Local', () => {
       { table: tables.users, created: false, ttl: 'n/a' },
     ]);
   });
+
+  it('makes the sessions table alone for an app with accounts of its own (no users table named)', async () => {
+    const sessions = `${tables.sessions}-alone`;
+
+    const steps = await ensureKuraTables(client, { sessions });
+
+    expect(steps).toEqual([{ table: sessions, created: true, ttl: 'enabled' }]);
+  });
 });
 
 describe('DynamoDbSessionStore on DynamoDB Local', () => {

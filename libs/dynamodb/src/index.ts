@@ -19,6 +19,7 @@ export { engineAnswers } from './engine-probe.js';
 export {
   kuraTableDefinitions,
   type KuraTableNames,
+  type KuraTableNamesToEnsure,
   DEFAULT_TABLE_NAMES,
   SESSION_TTL_ATTRIBUTE,
   SESSIONS_BY_USER_INDEX,

@@ -16,38 +16,41 @@ export const SESSION_TTL_ATTRIBUTE = 'expiresAt';
 /** The index of sessions by user (newest first when queried backwards). */
 export const SESSIONS_BY_USER_INDEX = 'byUser';
 
+/** The tables {@link kuraTableDefinitions} makes: the users table only when named (an app with accounts of its own has none). */
+export type KuraTableNamesToEnsure = Pick<KuraTableNames, 'sessions'> & Partial<Pick<KuraTableNames, 'users'>>;
+
 /**
  * Two tables, each with one job:
  * - sessions: key `id` (SHA-256 of the token), TTL on `expiresAt`, index `byUser` (userId, createdAt);
- * - users: key `email` (normalised), so uniqueness is one conditional put, with no transaction needed.
+ * - users (when named): key `email` (normalised), so uniqueness is one conditional put, with no transaction needed.
  */
-export function kuraTableDefinitions(names: KuraTableNames): CreateTableCommandInput[] {
-  return [
-    {
-      TableName: names.sessions,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'id', AttributeType: 'S' },
-        { AttributeName: 'userId', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'N' },
-      ],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: SESSIONS_BY_USER_INDEX,
-          KeySchema: [
-            { AttributeName: 'userId', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    },
-    {
-      TableName: names.users,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'email', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
-    },
-  ];
+export function kuraTableDefinitions(names: KuraTableNamesToEnsure): CreateTableCommandInput[] {
+  const sessions: CreateTableCommandInput = {
+    TableName: names.sessions,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'id', AttributeType: 'S' },
+      { AttributeName: 'userId', AttributeType: 'S' },
+      { AttributeName: 'createdAt', AttributeType: 'N' },
+    ],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: SESSIONS_BY_USER_INDEX,
+        KeySchema: [
+          { AttributeName: 'userId', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+  if (names.users === undefined) return [sessions];
+  const users: CreateTableCommandInput = {
+    TableName: names.users,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'email', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
+  };
+  return [sessions, users];
 }

@@ -11,7 +11,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { storeUnavailable } from './dynamodb-errors.js';
-import { type KuraTableNames, kuraTableDefinitions, SESSION_TTL_ATTRIBUTE } from './kura-tables.js';
+import { type KuraTableNamesToEnsure, kuraTableDefinitions, SESSION_TTL_ATTRIBUTE } from './kura-tables.js';
 
 /** What `ensureKuraTables` did to each table, for the log. */
 export interface TableBootstrapStep {
@@ -94,7 +94,7 @@ export function tableDifferences(wanted: CreateTableCommandInput, actual: TableS
  * several processes at once. Throws `StoreUnavailableError` (`@kura/common`), its `reason` in one line. Meant for `npm run db:init`, the embedded engine and tests; production tables
  * come from infrastructure code.
  */
-export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNames): Promise<TableBootstrapStep[]> {
+export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNamesToEnsure): Promise<TableBootstrapStep[]> {
   const steps: TableBootstrapStep[] = [];
   for (const definition of kuraTableDefinitions(names)) {
     try {

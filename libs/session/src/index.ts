@@ -61,6 +61,7 @@ export {
   InvalidSessionUserError,
   CrossSiteRequestError,
 } from './session.errors.js';
+export { SessionErrorFilter, sessionProblemOf, type SessionProblem } from './session-error.filter.js';
 /** What the store throws when it cannot answer: map it to 503 with `Retry-After: retryAfterSeconds`. */
 export { StoreUnavailableError } from '@kura/common';
 export { generateSessionToken, isWellFormedToken, isWellFormedSessionId, sessionIdOf } from './session-token.js';

@@ -1,8 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { CrossSiteRequestGuard, SessionModule, type SessionStore } from '@kura/session';
+import { CrossSiteRequestGuard, SessionErrorFilter, SessionModule, type SessionStore } from '@kura/session';
 import { AuthController } from './auth.controller.js';
-import { SessionErrorFilter } from './session-error.filter.js';
 
 @Module({})
 export class AppModule {
