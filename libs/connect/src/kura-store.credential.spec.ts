@@ -17,8 +17,9 @@ import { credentialKeyOfUser } from './user-sessions.js';
  * first versions: a credential that comes in a later save than the user (as Passport's login makes it); a login with
  * a step after the password that outlived a note kept for a time (an hour, then a session's lifetime: a rolling
  * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
- * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. Each
- * test failed on the version it was written against. The held-login race itself is in kura-store.users.spec.
+ * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. A
+ * fourth (same day) added a change after another made on a replica whose clock was ahead. Each test failed on the
+ * version it was written against. The held-login race itself is in kura-store.users.spec.
  */
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -249,6 +250,27 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     const sid = newSid();
     const saved = await outcome(base.set(sid, sessionFor({ user, passwordVersion: 3 })));
     expect(saved).toBe('saved');
+  });
+
+  // A version that is not an integer (a string: a salt, a timestamp's text) was ordered by the clock of the replica
+  // that made the change: one two minutes ahead outranked the next change, made a minute later on a replica with the
+  // right clock, for good. The password in force was refused at every login, and a login on its way with the replaced
+  // one let through. Now a change outranks every version noted before it, whatever the clocks.
+  run('puts the later of two password changes in force (string versions) when the earlier was made on a replica whose clock is ahead', async () => {
+    const user = newUser();
+    const ahead: Clock = { now: () => clock.now() + 2 * MINUTE };
+    await new KuraStore({ adapter: adapter(), clock: ahead, userOf, credentialOf }).destroySessionsOf(user, { credential: 'pw-a' });
+    clock.advance(MINUTE);
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await store.destroySessionsOf(user, { credential: 'pw-b' });
+
+    const [withB, withA] = [newSid(), newSid()];
+    const saved = { b: await outcome(store.set(withB, sessionFor({ user, passwordVersion: 'pw-b' }))), a: await outcome(store.set(withA, sessionFor({ user, passwordVersion: 'pw-a' }))) };
+    expect({ saved, b: await store.get(withB), a: await store.get(withA) }).toEqual({
+      saved: { b: 'saved', a: expect.any(CredentialReplacedError) },
+      b: expect.objectContaining({ user, passwordVersion: 'pw-b' }),
+      a: null,
+    });
   });
 });
 
