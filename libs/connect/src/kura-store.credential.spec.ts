@@ -18,8 +18,9 @@ import { credentialKeyOfUser } from './user-sessions.js';
  * a step after the password that outlived a note kept for a time (an hour, then a session's lifetime: a rolling
  * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
  * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. A
- * fourth (same day) added a change after another made on a replica whose clock was ahead. Each test failed on the
- * version it was written against. The held-login race itself is in kura-store.users.spec.
+ * fourth (same day) added a change after another made on a replica whose clock was ahead, and a session in no index
+ * (written before userOf) made with the replaced credential, read after the change. Each test failed on the version
+ * it was written against. The held-login race itself is in kura-store.users.spec.
  */
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -271,6 +272,27 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
       b: expect.objectContaining({ user, passwordVersion: 'pw-b' }),
       a: null,
     });
+  });
+
+  // A session written with its user by a replica not given userOf yet (a rolling update turning it on) is in no index:
+  // the change cannot end it, and it joins the index when a replica with userOf first reads it. It joined with the
+  // replaced version, and was served as logged in. Now its joining checks the version, as a save's does.
+  run('does not serve a session in no index (written before userOf) made with the replaced credential when it is first read after the change', async () => {
+    const user = newUser();
+    const sid = newSid();
+    await new KuraStore({ adapter: adapter(), clock }).set(sid, sessionFor({ user, passwordVersion: 1 }));
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    const kept = newSid();
+    await new KuraStore({ adapter: adapter(), clock }).set(kept, sessionFor({ user, passwordVersion: 2 }));
+
+    await store.destroySessionsOf(user, { credential: 2 });
+
+    expect({ replaced: await store.get(sid), again: await new KuraStore({ adapter: adapter(), clock }).get(sid), inForce: await store.get(kept) }).toEqual({
+      replaced: null,
+      again: null,
+      inForce: expect.objectContaining({ user, passwordVersion: 2 }),
+    });
+    expect((await store.sessionsOf(user)).map((listed) => listed.session.passwordVersion)).toEqual([2]);
   });
 });
 
