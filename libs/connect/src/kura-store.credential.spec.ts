@@ -19,7 +19,8 @@ import { credentialKeyOfUser } from './user-sessions.js';
  * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
  * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. A
  * fourth (same day) added a change after another made on a replica whose clock was ahead, and a session in no index
- * (written before userOf) made with the replaced credential, read after the change. Each test failed on the version
+ * (written before userOf) made with the replaced credential, read after the change, and a logged-in session that
+ * moved from the previous store after a change made by a store without migrateFrom. Each test failed on the version
  * it was written against. The held-login race itself is in kura-store.users.spec.
  */
 const SECOND = 1000;
@@ -347,7 +348,7 @@ describe('KuraStore credentialOf under Passport (express-session, passport-local
 // (version 1 checked, no user) made in the previous store before the change moved after it and outlived a note kept
 // a day from the change, then named its user unchecked.
 const describeWithRedis = redisMissing ? describe.skip : describe;
-describeWithRedis('KuraStore credentialOf: a step after the password that moves from the previous store (migrateFrom)', () => {
+describeWithRedis('KuraStore credentialOf: sessions that move from the previous store (migrateFrom)', () => {
   const fixture = previousAndKuraOnRedis();
 
   it('refuses a pending login made in the previous store before the change, moved after it, when it names its user', async () => {
@@ -366,5 +367,26 @@ describeWithRedis('KuraStore credentialOf: a step after the password that moves 
     const saved = await outcome(store.set(sid, { ...loaded, user, pendingUser: undefined }));
 
     expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
+  });
+
+  // The user's mark that keeps sessions from moving is written by a destroySessionsOf on a store with migrateFrom; a
+  // change made elsewhere (an operator's script, another service on the same storage, a replica configured without it)
+  // notes the credential alone. A session that already named its user moved unchecked, and was served as logged in
+  // with the replaced password. Now a move checks the credential after the session joined the index, as a save does.
+  it('does not move a logged-in session made with the replaced credential after a change made by a store without migrateFrom', async () => {
+    const user = newUser();
+    const sid = newSid();
+    await new Promise<void>((resolve, reject) => fixture.previous.set(sid, sessionFor({ user, passwordVersion: 1 }) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+    const kept = newSid();
+    await new Promise<void>((resolve, reject) => fixture.previous.set(kept, sessionFor({ user, passwordVersion: 2 }) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+
+    await new KuraStore({ adapter: fixture.adapter, clock, userOf, credentialOf }).destroySessionsOf(user, { credential: 2 });
+    const store = new KuraStore({ adapter: fixture.adapter, clock, userOf, credentialOf, migrateFrom: { store: fixture.previous } });
+
+    expect({ replaced: await store.get(sid), again: await store.get(sid), inForce: await store.get(kept) }).toEqual({
+      replaced: null,
+      again: null,
+      inForce: expect.objectContaining({ user, passwordVersion: 2 }),
+    });
   });
 });
