@@ -17,8 +17,11 @@ import { credentialKeyOfUser } from './user-sessions.js';
  * first versions: a credential that comes in a later save than the user (as Passport's login makes it); a login with
  * a step after the password that outlived a note kept for a time (an hour, then a session's lifetime: a rolling
  * session without an absolute end, a move from the previous store that starts a new lifetime, a replica's clock
- * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. Each
- * test failed on the version it was written against. The held-login race itself is in kura-store.users.spec.
+ * behind); a failed check leaving the first save live; a change with no previous password; two changes racing. A
+ * fourth (same day) added a change after another made on a replica whose clock was ahead, and a session in no index
+ * (written before userOf) made with the replaced credential, read after the change, and a logged-in session that
+ * moved from the previous store after a change made by a store without migrateFrom. Each test failed on the version
+ * it was written against. The held-login race itself is in kura-store.users.spec.
  */
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -250,6 +253,48 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     const saved = await outcome(base.set(sid, sessionFor({ user, passwordVersion: 3 })));
     expect(saved).toBe('saved');
   });
+
+  // A version that is not an integer (a string: a salt, a timestamp's text) was ordered by the clock of the replica
+  // that made the change: one two minutes ahead outranked the next change, made a minute later on a replica with the
+  // right clock, for good. The password in force was refused at every login, and a login on its way with the replaced
+  // one let through. Now a change outranks every version noted before it, whatever the clocks.
+  run('puts the later of two password changes in force (string versions) when the earlier was made on a replica whose clock is ahead', async () => {
+    const user = newUser();
+    const ahead: Clock = { now: () => clock.now() + 2 * MINUTE };
+    await new KuraStore({ adapter: adapter(), clock: ahead, userOf, credentialOf }).destroySessionsOf(user, { credential: 'pw-a' });
+    clock.advance(MINUTE);
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await store.destroySessionsOf(user, { credential: 'pw-b' });
+
+    const [withB, withA] = [newSid(), newSid()];
+    const saved = { b: await outcome(store.set(withB, sessionFor({ user, passwordVersion: 'pw-b' }))), a: await outcome(store.set(withA, sessionFor({ user, passwordVersion: 'pw-a' }))) };
+    expect({ saved, b: await store.get(withB), a: await store.get(withA) }).toEqual({
+      saved: { b: 'saved', a: expect.any(CredentialReplacedError) },
+      b: expect.objectContaining({ user, passwordVersion: 'pw-b' }),
+      a: null,
+    });
+  });
+
+  // A session written with its user by a replica not given userOf yet (a rolling update turning it on) is in no index:
+  // the change cannot end it, and it joins the index when a replica with userOf first reads it. It joined with the
+  // replaced version, and was served as logged in. Now its joining checks the version, as a save's does.
+  run('does not serve a session in no index (written before userOf) made with the replaced credential when it is first read after the change', async () => {
+    const user = newUser();
+    const sid = newSid();
+    await new KuraStore({ adapter: adapter(), clock }).set(sid, sessionFor({ user, passwordVersion: 1 }));
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    const kept = newSid();
+    await new KuraStore({ adapter: adapter(), clock }).set(kept, sessionFor({ user, passwordVersion: 2 }));
+
+    await store.destroySessionsOf(user, { credential: 2 });
+
+    expect({ replaced: await store.get(sid), again: await new KuraStore({ adapter: adapter(), clock }).get(sid), inForce: await store.get(kept) }).toEqual({
+      replaced: null,
+      again: null,
+      inForce: expect.objectContaining({ user, passwordVersion: 2 }),
+    });
+    expect((await store.sessionsOf(user)).map((listed) => listed.session.passwordVersion)).toEqual([2]);
+  });
 });
 
 // The same Passport login over HTTP: express-session, passport-local, the version set beside the user after
@@ -303,7 +348,7 @@ describe('KuraStore credentialOf under Passport (express-session, passport-local
 // (version 1 checked, no user) made in the previous store before the change moved after it and outlived a note kept
 // a day from the change, then named its user unchecked.
 const describeWithRedis = redisMissing ? describe.skip : describe;
-describeWithRedis('KuraStore credentialOf: a step after the password that moves from the previous store (migrateFrom)', () => {
+describeWithRedis('KuraStore credentialOf: sessions that move from the previous store (migrateFrom)', () => {
   const fixture = previousAndKuraOnRedis();
 
   it('refuses a pending login made in the previous store before the change, moved after it, when it names its user', async () => {
@@ -322,5 +367,26 @@ describeWithRedis('KuraStore credentialOf: a step after the password that moves 
     const saved = await outcome(store.set(sid, { ...loaded, user, pendingUser: undefined }));
 
     expect({ saved, live: await store.get(sid) }).toEqual({ saved: expect.any(CredentialReplacedError), live: null });
+  });
+
+  // The user's mark that keeps sessions from moving is written by a destroySessionsOf on a store with migrateFrom; a
+  // change made elsewhere (an operator's script, another service on the same storage, a replica configured without it)
+  // notes the credential alone. A session that already named its user moved unchecked, and was served as logged in
+  // with the replaced password. Now a move checks the credential after the session joined the index, as a save does.
+  it('does not move a logged-in session made with the replaced credential after a change made by a store without migrateFrom', async () => {
+    const user = newUser();
+    const sid = newSid();
+    await new Promise<void>((resolve, reject) => fixture.previous.set(sid, sessionFor({ user, passwordVersion: 1 }) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+    const kept = newSid();
+    await new Promise<void>((resolve, reject) => fixture.previous.set(kept, sessionFor({ user, passwordVersion: 2 }) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+
+    await new KuraStore({ adapter: fixture.adapter, clock, userOf, credentialOf }).destroySessionsOf(user, { credential: 2 });
+    const store = new KuraStore({ adapter: fixture.adapter, clock, userOf, credentialOf, migrateFrom: { store: fixture.previous } });
+
+    expect({ replaced: await store.get(sid), again: await store.get(sid), inForce: await store.get(kept) }).toEqual({
+      replaced: null,
+      again: null,
+      inForce: expect.objectContaining({ user, passwordVersion: 2 }),
+    });
   });
 });

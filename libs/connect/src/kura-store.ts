@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
@@ -279,12 +280,24 @@ export class KuraStore extends EventEmitter {
     return { users: this.users, user };
   }
 
-  /** Adds a session read with a user to that user's index, then notes it on the session (unless it changed since). */
-  private async catchUp(items: ConnectSessionStore, user: string, id: string, item: ConnectSessionItem): Promise<void> {
+  /**
+   * Adds a session read with a user to that user's index, then notes it on the session (unless it changed since).
+   * False, and the session deleted, when it was made with a credential a change replaced (`credentialOf`): in no
+   * index, no `destroySessionsOf` could end it, so it is checked as it joins, as a save that names its user is.
+   */
+  private async catchUp(items: ConnectSessionStore, user: string, credential: string | undefined, id: string, item: ConnectSessionItem): Promise<boolean> {
     const now = this.clock.now();
     await this.users!.add(items, user, id, item.absoluteExpiresAtMs, now);
+    try {
+      await this.users!.checkCredential(items, user, credential);
+    } catch (error) {
+      if (!(error instanceof CredentialReplacedError)) throw error;
+      await items.delete(id, now);
+      return false;
+    }
     // The note alone: a save that landed since this read keeps its cookie and expiry.
     await items.noteIndexed(id, item.generation, indexNote(user, item.absoluteExpiresAtMs), now);
+    return true;
   }
 
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
@@ -306,14 +319,16 @@ export class KuraStore extends EventEmitter {
     return (await migration.move(items, sessionId, id, now)) ? items.read(id, this.clock.now()) : undefined;
   }
 
-  /** What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered. */
-  private async loaded(sessionId: string, id: string, item: ConnectSessionItem): Promise<StoredSession> {
+  /** What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered; `null` when it was refused. */
+  private async loaded(sessionId: string, id: string, item: ConnectSessionItem): Promise<StoredSession | null> {
     const loaded = fromDocument(item);
     const user = this.users?.userOfSession(loaded);
+    const credential = this.users?.credentialOfSession(loaded);
     // A session whose note does not say it joined this user's index until its absolute end (written by a store
     // without `userOf`, before it was turned on or by a replica not given it yet; given another user or a later
-    // end by one) joins it now, and the note says so: once, not on every read.
-    if (user !== undefined && item.indexed !== indexNote(user, item.absoluteExpiresAtMs)) await this.onStorage((items) => this.catchUp(items, user, id, item));
+    // end by one) joins it now, and the note says so: once, not on every read. One made with a replaced credential is
+    // deleted instead.
+    if (user !== undefined && item.indexed !== indexNote(user, item.absoluteExpiresAtMs) && !(await this.onStorage((items) => this.catchUp(items, user, credential, id, item)))) return null;
     this.reads.mark(loaded, {
       sessionId,
       id,
@@ -323,7 +338,7 @@ export class KuraStore extends EventEmitter {
       expiresAtMs: item.expiresAtMs,
       absoluteExpiresAtMs: item.absoluteExpiresAtMs,
       user,
-      credential: this.users?.credentialOfSession(loaded),
+      credential,
     });
     return loaded;
   }

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { type ConnectSessionItem, type ConnectSessionStore, StoreUnavailableError } from '@kura/common';
+import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { PreviousStore } from './previous-store.js';
 import { fromDocument, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
@@ -73,9 +74,11 @@ export class Migration {
     const user = users?.userOfSession(found);
     if (user !== undefined) {
       // The index first, as for every session written with a user; then the mark of a "log out everywhere" made
-      // since this move began, which ends the user's sessions still in the previous store.
+      // since this move began, which ends the user's sessions still in the previous store, and (`credentialOf`) the
+      // credential, as every save that gives a session its user checks it: a change made by a store without
+      // `migrateFrom` leaves no mark.
       await users!.add(items, user, id, written.absoluteExpiresAtMs, now);
-      if ((await items.userIndex(userMarkKeyOf(user))).length > 0) {
+      if ((await items.userIndex(userMarkKeyOf(user))).length > 0 || (await this.replaced(items, user, found))) {
         await this.record(items, id, now, written);
         await previous.destroy(sessionId);
         return false;
@@ -91,6 +94,18 @@ export class Migration {
     }
     if (!still.moved) await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
     return true;
+  }
+
+  /** Whether the session was made with a credential a change replaced (`credentialOf`). */
+  private async replaced(items: ConnectSessionStore, user: string, session: Record<string, unknown>): Promise<boolean> {
+    const { users } = this.settings;
+    try {
+      await users!.checkCredential(items, user, users!.credentialOfSession(session));
+      return false;
+    } catch (error) {
+      if (error instanceof CredentialReplacedError) return true;
+      throw error;
+    }
   }
 
   /**

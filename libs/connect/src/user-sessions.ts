@@ -139,14 +139,19 @@ export class UserSessions {
    * `destroyAll` reads the index (the order the check below rests on): a login made with any other that adds its
    * entry after that read finds the note. Each version is noted with its order (an integer version is its own
    * order, so racing changes keep the highest whatever the order their calls land in; another, the time of the
-   * change: give one kind for a user), and the ones before it are taken out: the note never empties, and the
-   * highest order is in force. It never expires: a session made with an old credential is refused whenever it names
-   * its user, however long it lived before (a step after the password).
+   * change, past every order noted before it, so that a change made after another outranks it whatever the clocks
+   * of the replicas that made them: give one kind for a user), and the ones before it are taken out: the note never
+   * empties, and the highest order is in force. It never expires: a session made with an old credential is refused
+   * whenever it names its user, however long it lived before (a step after the password).
    */
   async setCredential(items: ConnectSessionStore, userId: string, credential: string | number, now: number): Promise<void> {
     this.checkSettable(credential);
     const key = credentialKeyOfUser(userId);
-    const mine = { id: credentialMemberOf(String(credential)), addedAtMs: Number.isSafeInteger(credential) ? (credential as number) : now };
+    // The time alone let a replica whose clock is ahead outrank the change made after it, for good.
+    const order = Number.isSafeInteger(credential)
+      ? (credential as number)
+      : Math.max(now, ...(await items.userIndex(key)).map((entry) => Math.min(entry.addedAtMs + 1, Number.MAX_SAFE_INTEGER)));
+    const mine = { id: credentialMemberOf(String(credential)), addedAtMs: order };
     await items.addToUserIndex(key, mine, undefined);
     await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.addedAtMs < mine.addedAtMs));
   }
