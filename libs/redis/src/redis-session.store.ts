@@ -95,14 +95,18 @@ return {held[1], 1, held[3] or '', held[4], held[5]}`);
 
 /**
  * Adds a session to its user's register unless the register has moved to newer credentials (nil: stale);
- * raises the register's version; moves its expiry forward only, never back. Returns the register (HGETALL).
- * KEYS: register. ARGV: field, value, credential version, expiry (epoch ms).
+ * raises the register's version. Returns the register (HGETALL). The register never expires (`PERSIST` takes the
+ * expiry registers had before): under a `volatile-*` eviction policy (ElastiCache's default is `volatile-lru`)
+ * Redis evicts only keys with one, and a register, read by revocations alone, is the least recently used of a
+ * user's keys; evicted, it left "log out everywhere" and a password change ending none of the sessions still live.
+ * It holds one field per live session (ended ones leave it) and the version: one small hash per user, as accounts.
+ * KEYS: register. ARGV: field, value, credential version.
  */
 const REGISTER = new RedisScript(`
 local cv = redis.call('HGET', KEYS[1], 'cv')
 if cv and tonumber(cv) > tonumber(ARGV[3]) then return false end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'cv', ARGV[3])
-if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
+redis.call('PERSIST', KEYS[1])
 return redis.call('HGETALL', KEYS[1])`);
 
 /**
@@ -274,7 +278,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
       REGISTER.run(
         this.redis,
         [this.keys.register(userId)],
-        [`${REGISTER_PREFIX}${entry.id}`, `${entry.absoluteExpiresAt}:${entry.credentialVersion}`, entry.credentialVersion, entry.absoluteExpiresAt],
+        [`${REGISTER_PREFIX}${entry.id}`, `${entry.absoluteExpiresAt}:${entry.credentialVersion}`, entry.credentialVersion],
         DURABLE,
       ),
     );
