@@ -1,31 +1,19 @@
 import { StoreUnavailableError } from '@kura/common';
 import { sessionProblemOf } from './session-error.filter.js';
-import {
-  CrossSiteRequestError,
-  InvalidSessionDataError,
-  InvalidSessionUserError,
-  ReauthenticationRequiredError,
-  SessionDataConflictError,
-  SessionDataContentionError,
-  SessionDataTooLargeError,
-  SessionNotFoundError,
-  SessionOptionsError,
-  SessionRejectedError,
-  StaleCredentialsError,
-} from './session.errors.js';
+import * as errors from './session.errors.js';
 
 describe('sessionProblemOf: the README table of errors and statuses', () => {
   it.each([
-    [new SessionRejectedError('expired'), 401, 'session-required', { 'www-authenticate': 'Bearer' }],
-    [new StaleCredentialsError(), 401, 'invalid-credentials', {}],
-    [new CrossSiteRequestError('Origin: null'), 403, 'cross-site-request', {}],
-    [new ReauthenticationRequiredError(300), 403, 'reauthentication-required', {}],
-    [new SessionNotFoundError(), 404, 'session-not-found', {}],
-    [new SessionDataConflictError(7), 412, 'session-data-changed', { etag: '"7"' }],
-    [new SessionDataTooLargeError(8192), 413, 'session-data-too-large', {}],
-    [new InvalidSessionDataError('a patch must be a JSON object'), 400, 'invalid-session-data', {}],
-    [new InvalidSessionUserError('id', 'is empty'), 400, 'invalid-request', {}],
-    [new SessionDataContentionError(8), 503, 'session-data-contention', { 'retry-after': '1' }],
+    [new errors.SessionRejectedError('expired'), 401, 'session-required', { 'www-authenticate': 'Bearer' }],
+    [new errors.StaleCredentialsError(), 401, 'invalid-credentials', {}],
+    [new errors.CrossSiteRequestError('Origin: null'), 403, 'cross-site-request', {}],
+    [new errors.ReauthenticationRequiredError(300), 403, 'reauthentication-required', {}],
+    [new errors.SessionNotFoundError(), 404, 'session-not-found', {}],
+    [new errors.SessionDataConflictError(7), 412, 'session-data-changed', { etag: '"7"' }],
+    [new errors.SessionDataTooLargeError(8192), 413, 'session-data-too-large', {}],
+    [new errors.InvalidSessionDataError('a patch must be a JSON object'), 400, 'invalid-session-data', {}],
+    [new errors.InvalidSessionUserError('id', 'is empty'), 400, 'invalid-request', {}],
+    [new errors.SessionDataContentionError(8), 503, 'session-data-contention', { 'retry-after': '1' }],
     [new StoreUnavailableError('session.find', { retryAfterSeconds: 2, reason: 'no answer within 1000 ms' }), 503, 'store-unavailable', { 'retry-after': '2' }],
   ])('%s → %i', (error, status, slug, headers) => {
     const problem = sessionProblemOf(error)!;
@@ -43,7 +31,7 @@ describe('sessionProblemOf: the README table of errors and statuses', () => {
 
   it('is undefined for errors that are not the session layer\'s, a boot-time options error among them', () => {
     expect(sessionProblemOf(new Error('boom'))).toBeUndefined();
-    expect(sessionProblemOf(new SessionOptionsError(['store is required']))).toBeUndefined();
+    expect(sessionProblemOf(new errors.SessionOptionsError(['store is required']))).toBeUndefined();
     expect(sessionProblemOf('a string')).toBeUndefined();
   });
 });
