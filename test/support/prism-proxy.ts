@@ -26,7 +26,17 @@ export interface PrismProxy {
  * breaks the document (in the request or in the response) is listed in its `sl-violations` header.
  */
 export async function startPrismProxy(document: string, upstream: string): Promise<PrismProxy> {
-  const port = await freePort();
+  // A free port can be taken by another test file's server between the check and Prism's bind: then another port.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startPrismOnce(document, upstream, await freePort());
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof Error) || !error.message.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startPrismOnce(document: string, upstream: string, port: number): Promise<PrismProxy> {
   const child: ChildProcess = spawn(process.execPath, [PRISM, 'proxy', document, upstream, '--host', '127.0.0.1', '--port', String(port), '--errors=false'], {
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
