@@ -71,7 +71,9 @@ export const kuraLibsWithoutSideEffects = {
   name: 'kura-libs-without-side-effects',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, async (args) => {
-      if (args.pluginData?.kuraLib) return undefined;
+      // Only imports made by the build's own output (dist/): never a package's (the Swagger plugin resolves those,
+      // and each resolving the other's imports again would never end).
+      if (args.pluginData?.kuraLib || !args.importer.includes('/dist/') || args.importer.includes('/node_modules/')) return undefined;
       const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: { kuraLib: true } });
       return resolved.path.includes('/dist/libs/') ? { ...resolved, sideEffects: false } : undefined;
     });
