@@ -295,6 +295,50 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     expect({ next, after }).toEqual({ next: 'refused', after: 'ada' });
   }, 60_000);
 
+  const shortCookie = (session: Record<string, unknown>) => ({ ...(session.cookie as object), originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString() });
+  it.each<[string, (app: KuraStore, sid: string) => Promise<unknown>, 'acknowledged' | 'refused']>([
+    [
+      'a save of data that shortened its lifetime (refused)',
+      async (app, sid) => {
+        const session = (await app.get(sid)) as Record<string, unknown>;
+        session.cart = ['tea'];
+        session.cookie = shortCookie(session);
+        await app.set(sid, session);
+      },
+      'refused',
+    ],
+    [
+      'a touch that shortened it (the cookie given a shorter maxAge; a touch does not wait)',
+      async (app, sid) => {
+        const session = (await app.get(sid)) as Record<string, unknown>;
+        session.cookie = shortCookie(session);
+        await app.touch(sid, session);
+      },
+      'acknowledged',
+    ],
+    ['a whole write of an anonymous session with a shorter lifetime (refused)', (app, sid) => app.set(sid, sessionOf(undefined, 1000)), 'refused'],
+  ])(
+    'refuses a save that forgets the user, read before and landing once %s ended the session on the master alone (else it found it ended, wrote nothing, waited for nothing, and was acknowledged: the failover brought the user back)',
+    async (_, end, ending) => {
+      const { app, otherApp, sid } = await adaOnTwoApps(pair());
+      // Another tab's request, on another replica of the app, has read the session.
+      const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
+
+      pair().lag();
+      const ended = await outcome(end(app, sid));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      delete loaded.user;
+      const forget = await outcome(otherApp.set(sid, loaded));
+      const promoted = await pair().failOver();
+      const after = ((await promoted.get(sid)) as Stored)?.user;
+      console.log(`KuraStore on ${flavour}: the session ended on the master alone (${ended}); a forget-the-user save read before ${forget}; after the failover the session's user: ${after}`);
+
+      expect(ended).toBe(ending);
+      expect({ forget, after }).toEqual({ forget: 'refused', after: 'ada' });
+    },
+    60_000,
+  );
+
   it('refuses reading a session whose login (its whole write) no replica confirmed, as it refuses one whose login kept its id (a save): else a refused login is served as logged in until the failover drops it', async () => {
     const plain = async () => new KuraStore({ adapter: await pair().adapterOnMaster(true) });
     const [app, otherApp] = [await plain(), await plain()];

@@ -49,7 +49,8 @@ end`;
  * write, delivered late or retried). Refused, and a WAIT to follow (`waited`), it writes what refused it again
  * (the mark, the generation), so that the WAIT waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
  * (epoch ms), then field/value pairs (the generation first, the expiry and the cookie among them). Returns 1 when
- * written, 0 otherwise.
+ * written, 0 otherwise. With a WAIT to follow, the key's own expiry only moves later (see UPDATE): a whole write
+ * with a nearer end, refused, must not have the master free the key at an end no replica has.
  */
 const replaceScript = (waited: boolean) =>
   new RedisScript(`${LUA_CHUNK}
@@ -62,9 +63,10 @@ if held[2] == ARGV[3] then
   ${waited ? REASSERT(`'${GENERATION}', ARGV[3]`) : ''}
   return 0
 end
+${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
 redis.call('DEL', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
 const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
 
@@ -74,35 +76,41 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
  * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
  * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
  * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
- * PEXPIREAT. Refused by a deletion's mark or another generation, and a WAIT to follow, it writes that again (see
- * REPLACE): a save that lands on a logout the replicas do not have yet waits for it, and is refused with it. With a
- * WAIT to follow, the key's own expiry only moves later (the `exp` field says when the session ends): a save that
- * shortens it and is refused must not have the master free the key, and its token, at an end no replica has.
+ * PEXPIREAT. Refused by a deletion's mark, another generation or the session's end, and a WAIT to follow
+ * (`reassert`), it writes that again (see REPLACE): a save that lands on a logout, or an end, the replicas do not
+ * have yet waits for it, and is refused with it. With replicas (`later`, a touch too), the key's own expiry only
+ * moves later (the `exp` field says when the session ends): a write the replicas may not have (a save refused, a
+ * touch, which never waits) must not have the master free the key, and its token, at an end no replica has; a
+ * save that then found nothing would wait for nothing, and be acknowledged with the session live on the replicas.
  */
-const updateScript = (waited: boolean) =>
+const updateScript = ({ reassert, later }: { reassert: boolean; later: boolean }) =>
   new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
 if not held[1] then
-  ${waited ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
+  ${reassert ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
   return 0
 end
 if ARGV[2] == '1' and held[1] ~= ARGV[3] then
-  ${waited ? REASSERT(`'${GENERATION}', held[1]`) : ''}
+  ${reassert ? REASSERT(`'${GENERATION}', held[1]`) : ''}
   return 0
 end
-if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
+if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then
+  ${reassert ? `if held[2] then ${REASSERT(`'${EXPIRES_AT_MS}', held[2]`)} end` : ''}
+  return 0
+end
 local last = 6 + tonumber(ARGV[6])
 each_chunk('HSET', 7, last)
 each_chunk('HDEL', last + 1, #ARGV)
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
 ${
-    waited
+    later
       ? `local freed = redis.call('PEXPIRETIME', KEYS[1])
 if freed < 0 or freed < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end`
       : `redis.call('PEXPIREAT', KEYS[1], ARGV[4])`
   }
 return 1`);
-const UPDATE = { plain: updateScript(false), waited: updateScript(true) };
+/** Without replicas; a save of data with a WAIT to follow; a touch with replicas (it does not wait). */
+const UPDATE = { plain: updateScript({ reassert: false, later: false }), waited: updateScript({ reassert: true, later: true }), touch: updateScript({ reassert: false, later: true }) };
 
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
@@ -282,8 +290,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
     const key = this.keys.connect(id);
     try {
-      const waited = !touch && this.redis.sendDurable !== undefined;
-      const written = Number(await (waited ? UPDATE.waited : UPDATE.plain).run(this.redis, [key], args, !touch)) === 1;
+      const script = this.redis.sendDurable === undefined ? UPDATE.plain : touch ? UPDATE.touch : UPDATE.waited;
+      const written = Number(await script.run(this.redis, [key], args, !touch)) === 1;
       // Left behind (this call failed), the token only makes the next read confirm the save again.
       if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
       return written;
