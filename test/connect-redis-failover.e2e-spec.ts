@@ -339,6 +339,28 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     60_000,
   );
 
+  it('refuses ending a session by its handle, and its next read, once a touch that shortened it ended it on the master alone (else destroySessionOf answered false, "no such session", and the failover brought it back)', async () => {
+    const { app, otherApp, sid } = await adaOnTwoApps(pair());
+    const { handle } = (await otherApp.sessionsOf('ada'))[0]!;
+
+    pair().lag();
+    // The cookie given a shorter maxAge, the data unchanged: express-session touches (no WAIT), acknowledged.
+    const session = (await app.get(sid)) as Record<string, unknown>;
+    session.cookie = shortCookie(session);
+    const touched = await outcome(app.touch(sid, session));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    // "Log out that device" on another replica of the app, then the browser's next request.
+    let found: boolean | undefined;
+    const ending = await outcome(otherApp.destroySessionOf('ada', handle).then((ended) => (found = ended)));
+    const next = await outcome(otherApp.get(sid));
+    const promoted = await pair().failOver();
+    const after = ((await promoted.get(sid)) as Stored)?.user;
+    console.log(`KuraStore on ${flavour}: a shortening touch ${touched}; destroySessionOf ${ending} (${found}); the next read ${next}; after the failover the session's user: ${after}`);
+
+    expect({ touched, ending, next, after }).toEqual({ touched: 'acknowledged', ending: 'refused', next: 'refused', after: 'ada' });
+  }, 60_000);
+
   it('refuses reading a session whose login (its whole write) no replica confirmed, as it refuses one whose login kept its id (a save): else a refused login is served as logged in until the failover drops it', async () => {
     const plain = async () => new KuraStore({ adapter: await pair().adapterOnMaster(true) });
     const [app, otherApp] = [await plain(), await plain()];

@@ -82,8 +82,11 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
  * moves later (the `exp` field says when the session ends): a write the replicas may not have (a save refused, a
  * touch, which never waits) must not have the master free the key, and its token, at an end no replica has; a
  * save that then found nothing would wait for nothing, and be acknowledged with the session live on the replicas.
+ * A touch with replicas (`touchToken`: ARGV's last, after the fields to delete) that brings the session's end
+ * nearer writes that token as a save does: a read finding the session ended by it (or a listing, or the handle of
+ * `destroySessionOf`) has the replicas confirm it first, else it would answer "no session" on the master's word.
  */
-const updateScript = ({ reassert, later }: { reassert: boolean; later: boolean }) =>
+const updateScript = ({ reassert, later, touchToken }: { reassert: boolean; later: boolean; touchToken: boolean }) =>
   new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
 if not held[1] then
@@ -100,8 +103,9 @@ if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then
 end
 local last = 6 + tonumber(ARGV[6])
 each_chunk('HSET', 7, last)
-each_chunk('HDEL', last + 1, #ARGV)
+each_chunk('HDEL', last + 1, #ARGV${touchToken ? ' - 1' : ''})
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
+${touchToken ? `if tonumber(ARGV[4]) < tonumber(held[2]) then redis.call('HSET', KEYS[1], '${UNCONFIRMED}', ARGV[#ARGV]) end` : ''}
 ${
     later
       ? `local freed = redis.call('PEXPIRETIME', KEYS[1])
@@ -110,7 +114,11 @@ if freed < 0 or freed < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], 
   }
 return 1`);
 /** Without replicas; a save of data with a WAIT to follow; a touch with replicas (it does not wait). */
-const UPDATE = { plain: updateScript({ reassert: false, later: false }), waited: updateScript({ reassert: true, later: true }), touch: updateScript({ reassert: false, later: true }) };
+const UPDATE = {
+  plain: updateScript({ reassert: false, later: false, touchToken: false }),
+  waited: updateScript({ reassert: true, later: true, touchToken: false }),
+  touch: updateScript({ reassert: false, later: true, touchToken: true }),
+};
 
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
@@ -282,18 +290,20 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
     const touch = change.set.size + change.remove.length === 0;
-    // A save of data, with replicas to wait for, carries a token until they confirm it.
-    const token = touch || !this.redis.sendDurable ? undefined : randomBytes(9).toString('base64url');
-    if (token) fields.push(UNCONFIRMED, token);
+    // A save of data, with replicas to wait for, carries a token until they confirm it; a touch, one the script
+    // writes only if it brings the session's end nearer (see UPDATE).
+    const token = this.redis.sendDurable ? randomBytes(9).toString('base64url') : undefined;
+    if (token && !touch) fields.push(UNCONFIRMED, token);
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
+    if (token && touch) removed.push(token);
     const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
     const key = this.keys.connect(id);
     try {
       const script = this.redis.sendDurable === undefined ? UPDATE.plain : touch ? UPDATE.touch : UPDATE.waited;
       const written = Number(await script.run(this.redis, [key], args, !touch)) === 1;
       // Left behind (this call failed), the token only makes the next read confirm the save again.
-      if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
+      if (written && token && !touch) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
       return written;
     } catch (error) {
       throw storeUnavailable(touch ? 'connect.touch' : 'connect.set', error);
