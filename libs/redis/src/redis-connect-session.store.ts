@@ -202,9 +202,10 @@ return 1`);
  *   session written whole (a login, a new session), a save that changes the session's data (a user set or
  *   removed), a deletion (a logout, `destroySessionsOf`) and a user index's entry or mark. A touch (the idle
  *   extension), an index's pruning and the catch-up note do not wait: lost with a failover, each is made again by
- *   the next request. Nothing is decided on a write the replicas have not confirmed: a whole write's or a save's
- *   token and a deletion's unconfirmed mark are confirmed by the read that finds them, and a refused write writes
- *   again what refused it, so that its WAIT covers that too. Without WAIT none of this is written.
+ *   the next request. Nothing is decided on a write the replicas have not confirmed: a whole write's, a save's or a
+ *   nearer end's token (a touch's) and a deletion's unconfirmed mark are confirmed by the read that finds them (and
+ *   no key is freed before the replicas would free it), and a refused write writes again what refused it, so that
+ *   its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
