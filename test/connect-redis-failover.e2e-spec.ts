@@ -339,6 +339,38 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     60_000,
   );
 
+  it('refuses a save that forgets the user, and the next read, once a logout no replica confirmed has outlived its mark\'s hour on the master (else the master freed the mark, the save found nothing and was acknowledged, the read answered "no session", and the failover brought the user back)', async () => {
+    const { otherApp, sid } = await adaOnTwoApps(pair());
+    // The logout's replica of the app has its clock an hour behind, less a second: its mark, meant to stand an
+    // hour, ends a second from now, as an hour of lag would have it.
+    const lateApp = await pair().storeOnMaster(true, { now: () => Date.now() - HOUR + 1000 });
+    const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
+
+    pair().lag();
+    const logout = await outcome(lateApp.destroy(sid));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    delete loaded.user;
+    const forget = await outcome(otherApp.set(sid, loaded));
+    const next = await outcome(otherApp.get(sid));
+    const promoted = await pair().failOver();
+    const after = ((await promoted.get(sid)) as Stored)?.user;
+    console.log(`KuraStore on ${flavour}: a logout ${logout}, its mark's hour over on the master; a forget-the-user save read before ${forget}; the next read ${next}; after the failover the session's user: ${after}`);
+
+    expect({ logout, forget, next, after }).toEqual({ logout: 'refused', forget: 'refused', next: 'refused', after: 'ada' });
+  }, 60_000);
+
+  it("frees a confirmed logout's mark at its hour, however long the session would have lived (kept longer only while no replica confirmed it)", async () => {
+    const app = await pair().storeOnMaster(true);
+    const sid = randomUUID();
+    await app.set(sid, sessionOf('ada', 2 * DAY));
+
+    await app.destroy(sid);
+
+    const freedAt = Number((await redisCli(pair().master.port, 'PEXPIRETIME', `kura:connect:{${itemKeyOf(sid)}}`)).trim());
+    expect(freedAt).toBeGreaterThan(Date.now() + HOUR - MINUTE);
+    expect(freedAt).toBeLessThanOrEqual(Date.now() + HOUR);
+  });
+
   it('refuses ending a session by its handle, and its next read, once a touch that shortened it ended it on the master alone (else destroySessionOf answered false, "no such session", and the failover brought it back)', async () => {
     const { app, otherApp, sid } = await adaOnTwoApps(pair());
     const { handle } = (await otherApp.sessionsOf('ada'))[0]!;

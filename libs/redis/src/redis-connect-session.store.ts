@@ -123,13 +123,19 @@ const UPDATE = {
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
  * REPLACE or UPDATE writes over. KEYS: session. ARGV[2]: the mark's value, `UNCONFIRMED_MARK` until the replicas
- * confirmed the deletion (with WAIT), `CONFIRMED_MARK` otherwise.
+ * confirmed the deletion (with WAIT), `CONFIRMED_MARK` otherwise. With a WAIT to follow, the key's own expiry only
+ * moves later (see UPDATE): a mark the replicas never confirmed must stand as long as the session they still hold
+ * could, else the master frees it after its hour and answers "no session" (and a save finds nothing to wait for)
+ * on its word alone; once confirmed, the mark is brought back to its end (see CONFIRMED).
  */
-const DELETE = new RedisScript(`
+const deleteScript = (waited: boolean) =>
+  new RedisScript(`
+${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], '${DELETED}', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
+const DELETE = { plain: deleteScript(false), waited: deleteScript(true) };
 
 /**
  * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
@@ -167,11 +173,13 @@ return 1`);
 /**
  * Once the replicas confirmed a write: its field goes (a save's token), or holds what says so (a deletion's
  * mark), unless a later write of the same kind wrote its own. KEYS: session. ARGV: the field, the value written,
- * the value that says confirmed ('' to remove the field).
+ * the value that says confirmed ('' to remove the field), and for a mark its end (epoch ms): a key kept longer
+ * while unconfirmed (see DELETE) is freed then.
  */
 const CONFIRMED = new RedisScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+  if ARGV[4] and redis.call('PEXPIRETIME', KEYS[1]) > tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
 end
 return 1`);
 
@@ -241,7 +249,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     }
     // A deletion the replicas did not confirm reads as absent only once they do: else a retry of the logout, or
     // a pruning of the user's index, would take the master's word for it, write nothing, and wait for nothing.
-    if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK);
+    if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK, now + DELETED_SESSION_MARK_MS);
     // A login or save the replicas did not confirm (refused, its process gone before it knew): the master already
     // holds it, so a retry would find nothing to write, and be acknowledged with nothing the replicas have. Before
     // the expiry is judged: a save that shortened it ends the session on the master alone.
@@ -257,12 +265,13 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   /**
    * Has the replicas confirm the write whose `field` holds `written` (a save's token, a deletion's mark), then
-   * notes it (`confirmed`: what the field then holds, '' for nothing); refused as `connect.get` while they cannot.
+   * notes it (`confirmed`: what the field then holds, '' for nothing; a mark's end, for a mark); refused as
+   * `connect.get` while they cannot.
    */
-  private async confirm(id: string, field: string, written: string, confirmed: string): Promise<void> {
+  private async confirm(id: string, field: string, written: string, confirmed: string, markEndMs?: number): Promise<void> {
     try {
       await CONFIRM.run(this.redis, [this.keys.connect(id)], [field], DURABLE);
-      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [field, written, confirmed]);
+      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [field, written, confirmed, ...(markEndMs === undefined ? [] : [markEndMs])]);
     } catch (error) {
       throw storeUnavailable('connect.get', error);
     }
@@ -352,8 +361,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
     const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;
     try {
-      await DELETE.run(this.redis, [key], [now + DELETED_SESSION_MARK_MS, mark], DURABLE);
-      if (mark === UNCONFIRMED_MARK) await CONFIRMED.run(this.redis, [key], [DELETED, mark, CONFIRMED_MARK]).catch(() => undefined);
+      await (mark === UNCONFIRMED_MARK ? DELETE.waited : DELETE.plain).run(this.redis, [key], [now + DELETED_SESSION_MARK_MS, mark], DURABLE);
+      if (mark === UNCONFIRMED_MARK) await CONFIRMED.run(this.redis, [key], [DELETED, mark, CONFIRMED_MARK, now + DELETED_SESSION_MARK_MS]).catch(() => undefined);
     } catch (error) {
       throw storeUnavailable('connect.destroy', error);
     }
