@@ -295,6 +295,104 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
     expect({ next, after }).toEqual({ next: 'refused', after: 'ada' });
   }, 60_000);
 
+  const shortCookie = (session: Record<string, unknown>) => ({ ...(session.cookie as object), originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString() });
+  it.each<[string, (app: KuraStore, sid: string) => Promise<unknown>, 'acknowledged' | 'refused']>([
+    [
+      'a save of data that shortened its lifetime (refused)',
+      async (app, sid) => {
+        const session = (await app.get(sid)) as Record<string, unknown>;
+        session.cart = ['tea'];
+        session.cookie = shortCookie(session);
+        await app.set(sid, session);
+      },
+      'refused',
+    ],
+    [
+      'a touch that shortened it (the cookie given a shorter maxAge; a touch does not wait)',
+      async (app, sid) => {
+        const session = (await app.get(sid)) as Record<string, unknown>;
+        session.cookie = shortCookie(session);
+        await app.touch(sid, session);
+      },
+      'acknowledged',
+    ],
+    ['a whole write of an anonymous session with a shorter lifetime (refused)', (app, sid) => app.set(sid, sessionOf(undefined, 1000)), 'refused'],
+  ])(
+    'refuses a save that forgets the user, read before and landing once %s ended the session on the master alone (else it found it ended, wrote nothing, waited for nothing, and was acknowledged: the failover brought the user back)',
+    async (_, end, ending) => {
+      const { app, otherApp, sid } = await adaOnTwoApps(pair());
+      // Another tab's request, on another replica of the app, has read the session.
+      const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
+
+      pair().lag();
+      const ended = await outcome(end(app, sid));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      delete loaded.user;
+      const forget = await outcome(otherApp.set(sid, loaded));
+      const promoted = await pair().failOver();
+      const after = ((await promoted.get(sid)) as Stored)?.user;
+      console.log(`KuraStore on ${flavour}: the session ended on the master alone (${ended}); a forget-the-user save read before ${forget}; after the failover the session's user: ${after}`);
+
+      expect(ended).toBe(ending);
+      expect({ forget, after }).toEqual({ forget: 'refused', after: 'ada' });
+    },
+    60_000,
+  );
+
+  it('refuses a save that forgets the user, and the next read, once a logout no replica confirmed has outlived its mark\'s hour on the master (else the master freed the mark, the save found nothing and was acknowledged, the read answered "no session", and the failover brought the user back)', async () => {
+    const { otherApp, sid } = await adaOnTwoApps(pair());
+    // The logout's replica of the app has its clock an hour behind, less a second: its mark, meant to stand an
+    // hour, ends a second from now, as an hour of lag would have it.
+    const lateApp = await pair().storeOnMaster(true, { now: () => Date.now() - HOUR + 1000 });
+    const loaded = (await otherApp.get(sid)) as Record<string, unknown>;
+
+    pair().lag();
+    const logout = await outcome(lateApp.destroy(sid));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    delete loaded.user;
+    const forget = await outcome(otherApp.set(sid, loaded));
+    const next = await outcome(otherApp.get(sid));
+    const promoted = await pair().failOver();
+    const after = ((await promoted.get(sid)) as Stored)?.user;
+    console.log(`KuraStore on ${flavour}: a logout ${logout}, its mark's hour over on the master; a forget-the-user save read before ${forget}; the next read ${next}; after the failover the session's user: ${after}`);
+
+    expect({ logout, forget, next, after }).toEqual({ logout: 'refused', forget: 'refused', next: 'refused', after: 'ada' });
+  }, 60_000);
+
+  it("frees a confirmed logout's mark at its hour, however long the session would have lived (kept longer only while no replica confirmed it)", async () => {
+    const app = await pair().storeOnMaster(true);
+    const sid = randomUUID();
+    await app.set(sid, sessionOf('ada', 2 * DAY));
+
+    await app.destroy(sid);
+
+    const freedAt = Number((await redisCli(pair().master.port, 'PEXPIRETIME', `kura:connect:{${itemKeyOf(sid)}}`)).trim());
+    expect(freedAt).toBeGreaterThan(Date.now() + HOUR - MINUTE);
+    expect(freedAt).toBeLessThanOrEqual(Date.now() + HOUR);
+  });
+
+  it('refuses ending a session by its handle, and its next read, once a touch that shortened it ended it on the master alone (else destroySessionOf answered false, "no such session", and the failover brought it back)', async () => {
+    const { app, otherApp, sid } = await adaOnTwoApps(pair());
+    const { handle } = (await otherApp.sessionsOf('ada'))[0]!;
+
+    pair().lag();
+    // The cookie given a shorter maxAge, the data unchanged: express-session touches (no WAIT), acknowledged.
+    const session = (await app.get(sid)) as Record<string, unknown>;
+    session.cookie = shortCookie(session);
+    const touched = await outcome(app.touch(sid, session));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    // "Log out that device" on another replica of the app, then the browser's next request.
+    let found: boolean | undefined;
+    const ending = await outcome(otherApp.destroySessionOf('ada', handle).then((ended) => (found = ended)));
+    const next = await outcome(otherApp.get(sid));
+    const promoted = await pair().failOver();
+    const after = ((await promoted.get(sid)) as Stored)?.user;
+    console.log(`KuraStore on ${flavour}: a shortening touch ${touched}; destroySessionOf ${ending} (${found}); the next read ${next}; after the failover the session's user: ${after}`);
+
+    expect({ touched, ending, next, after }).toEqual({ touched: 'acknowledged', ending: 'refused', next: 'refused', after: 'ada' });
+  }, 60_000);
+
   it('refuses reading a session whose login (its whole write) no replica confirmed, as it refuses one whose login kept its id (a save): else a refused login is served as logged in until the failover drops it', async () => {
     const plain = async () => new KuraStore({ adapter: await pair().adapterOnMaster(true) });
     const [app, otherApp] = [await plain(), await plain()];

@@ -49,7 +49,8 @@ end`;
  * write, delivered late or retried). Refused, and a WAIT to follow (`waited`), it writes what refused it again
  * (the mark, the generation), so that the WAIT waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
  * (epoch ms), then field/value pairs (the generation first, the expiry and the cookie among them). Returns 1 when
- * written, 0 otherwise.
+ * written, 0 otherwise. With a WAIT to follow, the key's own expiry only moves later (see UPDATE): a whole write
+ * with a nearer end, refused, must not have the master free the key at an end no replica has.
  */
 const replaceScript = (waited: boolean) =>
   new RedisScript(`${LUA_CHUNK}
@@ -62,9 +63,10 @@ if held[2] == ARGV[3] then
   ${waited ? REASSERT(`'${GENERATION}', ARGV[3]`) : ''}
   return 0
 end
+${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
 redis.call('DEL', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
 const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
 
@@ -74,46 +76,66 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
  * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
  * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
  * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
- * PEXPIREAT. Refused by a deletion's mark or another generation, and a WAIT to follow, it writes that again (see
- * REPLACE): a save that lands on a logout the replicas do not have yet waits for it, and is refused with it. With a
- * WAIT to follow, the key's own expiry only moves later (the `exp` field says when the session ends): a save that
- * shortens it and is refused must not have the master free the key, and its token, at an end no replica has.
+ * PEXPIREAT. Refused by a deletion's mark, another generation or the session's end, and a WAIT to follow
+ * (`reassert`), it writes that again (see REPLACE): a save that lands on a logout, or an end, the replicas do not
+ * have yet waits for it, and is refused with it. With replicas (`later`, a touch too), the key's own expiry only
+ * moves later (the `exp` field says when the session ends): a write the replicas may not have (a save refused, a
+ * touch, which never waits) must not have the master free the key, and its token, at an end no replica has; a
+ * save that then found nothing would wait for nothing, and be acknowledged with the session live on the replicas.
+ * A touch with replicas (`touchToken`: ARGV's last, after the fields to delete) that brings the session's end
+ * nearer writes that token as a save does: a read finding the session ended by it (or a listing, or the handle of
+ * `destroySessionOf`) has the replicas confirm it first, else it would answer "no session" on the master's word.
  */
-const updateScript = (waited: boolean) =>
+const updateScript = ({ reassert, later, touchToken }: { reassert: boolean; later: boolean; touchToken: boolean }) =>
   new RedisScript(`${LUA_CHUNK}
 local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
 if not held[1] then
-  ${waited ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
+  ${reassert ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
   return 0
 end
 if ARGV[2] == '1' and held[1] ~= ARGV[3] then
-  ${waited ? REASSERT(`'${GENERATION}', held[1]`) : ''}
+  ${reassert ? REASSERT(`'${GENERATION}', held[1]`) : ''}
   return 0
 end
-if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then return 0 end
+if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then
+  ${reassert ? `if held[2] then ${REASSERT(`'${EXPIRES_AT_MS}', held[2]`)} end` : ''}
+  return 0
+end
 local last = 6 + tonumber(ARGV[6])
 each_chunk('HSET', 7, last)
-each_chunk('HDEL', last + 1, #ARGV)
+each_chunk('HDEL', last + 1, #ARGV${touchToken ? ' - 1' : ''})
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
+${touchToken ? `if tonumber(ARGV[4]) < tonumber(held[2]) then redis.call('HSET', KEYS[1], '${UNCONFIRMED}', ARGV[#ARGV]) end` : ''}
 ${
-    waited
+    later
       ? `local freed = redis.call('PEXPIRETIME', KEYS[1])
 if freed < 0 or freed < tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end`
       : `redis.call('PEXPIREAT', KEYS[1], ARGV[4])`
   }
 return 1`);
-const UPDATE = { plain: updateScript(false), waited: updateScript(true) };
+/** Without replicas; a save of data with a WAIT to follow; a touch with replicas (it does not wait). */
+const UPDATE = {
+  plain: updateScript({ reassert: false, later: false, touchToken: false }),
+  waited: updateScript({ reassert: true, later: true, touchToken: false }),
+  touch: updateScript({ reassert: false, later: true, touchToken: true }),
+};
 
 /**
  * Deletes the session, leaving a mark (one field, freed at ARGV[1], epoch ms) that reads as absent and that no
  * REPLACE or UPDATE writes over. KEYS: session. ARGV[2]: the mark's value, `UNCONFIRMED_MARK` until the replicas
- * confirmed the deletion (with WAIT), `CONFIRMED_MARK` otherwise.
+ * confirmed the deletion (with WAIT), `CONFIRMED_MARK` otherwise. With a WAIT to follow, the key's own expiry only
+ * moves later (see UPDATE): a mark the replicas never confirmed must stand as long as the session they still hold
+ * could, else the master frees it after its hour and answers "no session" (and a save finds nothing to wait for)
+ * on its word alone; once confirmed, the mark is brought back to its end (see CONFIRMED).
  */
-const DELETE = new RedisScript(`
+const deleteScript = (waited: boolean) =>
+  new RedisScript(`
+${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], '${DELETED}', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
+const DELETE = { plain: deleteScript(false), waited: deleteScript(true) };
 
 /**
  * Adds a member to a user index (a set). KEYS: the index. ARGV: the member, the expiry (epoch ms, or '' for
@@ -151,11 +173,13 @@ return 1`);
 /**
  * Once the replicas confirmed a write: its field goes (a save's token), or holds what says so (a deletion's
  * mark), unless a later write of the same kind wrote its own. KEYS: session. ARGV: the field, the value written,
- * the value that says confirmed ('' to remove the field).
+ * the value that says confirmed ('' to remove the field), and for a mark its end (epoch ms): a key kept longer
+ * while unconfirmed (see DELETE) is freed then.
  */
 const CONFIRMED = new RedisScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+  if ARGV[4] and redis.call('PEXPIRETIME', KEYS[1]) > tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
 end
 return 1`);
 
@@ -186,9 +210,10 @@ return 1`);
  *   session written whole (a login, a new session), a save that changes the session's data (a user set or
  *   removed), a deletion (a logout, `destroySessionsOf`) and a user index's entry or mark. A touch (the idle
  *   extension), an index's pruning and the catch-up note do not wait: lost with a failover, each is made again by
- *   the next request. Nothing is decided on a write the replicas have not confirmed: a whole write's or a save's
- *   token and a deletion's unconfirmed mark are confirmed by the read that finds them, and a refused write writes
- *   again what refused it, so that its WAIT covers that too. Without WAIT none of this is written.
+ *   the next request. Nothing is decided on a write the replicas have not confirmed: a whole write's, a save's or a
+ *   nearer end's token (a touch's) and a deletion's unconfirmed mark are confirmed by the read that finds them (and
+ *   no key is freed before the replicas would free it), and a refused write writes again what refused it, so that
+ *   its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
@@ -224,7 +249,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     }
     // A deletion the replicas did not confirm reads as absent only once they do: else a retry of the logout, or
     // a pruning of the user's index, would take the master's word for it, write nothing, and wait for nothing.
-    if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK);
+    if (deleted === UNCONFIRMED_MARK) await this.confirm(id, DELETED, deleted, CONFIRMED_MARK, now + DELETED_SESSION_MARK_MS);
     // A login or save the replicas did not confirm (refused, its process gone before it knew): the master already
     // holds it, so a retry would find nothing to write, and be acknowledged with nothing the replicas have. Before
     // the expiry is judged: a save that shortened it ends the session on the master alone.
@@ -240,12 +265,13 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   /**
    * Has the replicas confirm the write whose `field` holds `written` (a save's token, a deletion's mark), then
-   * notes it (`confirmed`: what the field then holds, '' for nothing); refused as `connect.get` while they cannot.
+   * notes it (`confirmed`: what the field then holds, '' for nothing; a mark's end, for a mark); refused as
+   * `connect.get` while they cannot.
    */
-  private async confirm(id: string, field: string, written: string, confirmed: string): Promise<void> {
+  private async confirm(id: string, field: string, written: string, confirmed: string, markEndMs?: number): Promise<void> {
     try {
       await CONFIRM.run(this.redis, [this.keys.connect(id)], [field], DURABLE);
-      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [field, written, confirmed]);
+      await CONFIRMED.run(this.redis, [this.keys.connect(id)], [field, written, confirmed, ...(markEndMs === undefined ? [] : [markEndMs])]);
     } catch (error) {
       throw storeUnavailable('connect.get', error);
     }
@@ -274,18 +300,20 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
     const touch = change.set.size + change.remove.length === 0;
-    // A save of data, with replicas to wait for, carries a token until they confirm it.
-    const token = touch || !this.redis.sendDurable ? undefined : randomBytes(9).toString('base64url');
-    if (token) fields.push(UNCONFIRMED, token);
+    // A save of data, with replicas to wait for, carries a token until they confirm it; a touch, one the script
+    // writes only if it brings the session's end nearer (see UPDATE).
+    const token = this.redis.sendDurable ? randomBytes(9).toString('base64url') : undefined;
+    if (token && !touch) fields.push(UNCONFIRMED, token);
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
+    if (token && touch) removed.push(token);
     const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
     const key = this.keys.connect(id);
     try {
-      const waited = !touch && this.redis.sendDurable !== undefined;
-      const written = Number(await (waited ? UPDATE.waited : UPDATE.plain).run(this.redis, [key], args, !touch)) === 1;
+      const script = this.redis.sendDurable === undefined ? UPDATE.plain : touch ? UPDATE.touch : UPDATE.waited;
+      const written = Number(await script.run(this.redis, [key], args, !touch)) === 1;
       // Left behind (this call failed), the token only makes the next read confirm the save again.
-      if (written && token) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
+      if (written && token && !touch) await CONFIRMED.run(this.redis, [key], [UNCONFIRMED, token, '']).catch(() => undefined);
       return written;
     } catch (error) {
       throw storeUnavailable(touch ? 'connect.touch' : 'connect.set', error);
@@ -333,8 +361,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
     const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;
     try {
-      await DELETE.run(this.redis, [key], [now + DELETED_SESSION_MARK_MS, mark], DURABLE);
-      if (mark === UNCONFIRMED_MARK) await CONFIRMED.run(this.redis, [key], [DELETED, mark, CONFIRMED_MARK]).catch(() => undefined);
+      await (mark === UNCONFIRMED_MARK ? DELETE.waited : DELETE.plain).run(this.redis, [key], [now + DELETED_SESSION_MARK_MS, mark], DURABLE);
+      if (mark === UNCONFIRMED_MARK) await CONFIRMED.run(this.redis, [key], [DELETED, mark, CONFIRMED_MARK, now + DELETED_SESSION_MARK_MS]).catch(() => undefined);
     } catch (error) {
       throw storeUnavailable('connect.destroy', error);
     }
