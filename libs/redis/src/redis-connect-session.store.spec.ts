@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '@kura/common';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
@@ -233,5 +234,38 @@ describeWithRedis('RedisConnectSessionStore with a session of many keys', () => 
     const read = await sut.read(id, Date.now());
     expect(read?.data).toEqual(set);
     expect(read?.cookie).toBeUndefined();
+  });
+});
+
+describeWithRedis('RedisConnectSessionStore and an eviction policy', () => {
+  const warningsAfterOneRead = async (args: string[]) => {
+    const server = await startRedisServer({ args });
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    const warnings: string[] = [];
+    const emit = jest.spyOn(process, 'emitWarning').mockImplementation(((warning: string, options?: { code?: string }) => {
+      warnings.push(`${options?.code}: ${warning}`);
+    }) as typeof process.emitWarning);
+    try {
+      const store = new RedisConnectSessionStore(client);
+      for (let read = 0; read < 3; read += 1) await store.read(newConnectId(), Date.now());
+      // The check is not awaited by the read: let its INFO come back.
+      await client.sendCommand(['PING']);
+      return warnings;
+    } finally {
+      emit.mockRestore();
+      client.destroy();
+      await server.stop();
+    }
+  };
+
+  it('warns once when Redis may evict what keeps ended sessions ended (volatile-lru, ElastiCache\'s default)', async () => {
+    expect(await warningsAfterOneRead(['--maxmemory-policy', 'volatile-lru'])).toEqual([
+      expect.stringMatching(/^KURA_REDIS_EVICTION: Redis's maxmemory-policy is volatile-lru: .* KuraStore needs noeviction/),
+    ]);
+  });
+
+  it('says nothing under noeviction, Redis\'s default', async () => {
+    expect(await warningsAfterOneRead([])).toEqual([]);
   });
 });

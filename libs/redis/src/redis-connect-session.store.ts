@@ -8,7 +8,7 @@ import {
   userIndexEntryOf,
   userIndexMember,
 } from '@kura/common';
-import { storeUnavailable } from './redis-errors.js';
+import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
 import { REASSERT, RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
@@ -216,7 +216,11 @@ return 1`);
  *   its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
+  /** Whether Redis's eviction policy was read (once per store; again after a failure to read it). */
+  private evictionChecked: Promise<void> | undefined;
+
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
+    this.evictionChecked ??= this.warnOfEviction();
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(['HGETALL', this.keys.connect(id)]);
@@ -261,6 +265,28 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (indexed !== undefined) item.indexed = indexed;
     if (movedAtMs !== undefined) item.movedAtMs = movedAtMs;
     return item;
+  }
+
+  /**
+   * Warns (`KuraRedisWarning`, code `KURA_REDIS_EVICTION`) when Redis may evict keys: a deletion's mark or a user's
+   * index evicted lets an ended session back in, or hides one from `destroySessionsOf` (KuraStore needs
+   * `noeviction`; ElastiCache's default is `volatile-lru`). One `INFO memory` beside the first read, not awaited; a
+   * user the ACL refuses it is not warned, and a failure to answer is tried again at the next read.
+   */
+  private async warnOfEviction(): Promise<void> {
+    let info: string;
+    try {
+      info = String(await this.redis.sendCommand(['INFO', 'memory']));
+    } catch (error) {
+      if (!isPermissionDenied(error)) this.evictionChecked = undefined;
+      return;
+    }
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    if (policy === undefined || policy === 'noeviction') return;
+    process.emitWarning(
+      `Redis's maxmemory-policy is ${policy}: under memory pressure it may evict the marks that keep ended sessions ended and the user indexes destroySessionsOf reads, letting a logged-out session back in. KuraStore needs noeviction (Redis's default; on ElastiCache, a parameter group of your own).`,
+      { type: 'KuraRedisWarning', code: 'KURA_REDIS_EVICTION' },
+    );
   }
 
   /**
