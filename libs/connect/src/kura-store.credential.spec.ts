@@ -217,13 +217,19 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
     expect({ secondSave: String(secondSave), live: live && { user: live.user } }).toEqual({ secondSave: expect.stringContaining('StoreUnavailableError'), live: null });
   });
 
+  /** A user whose password is at version 1, and a store that changed it there. */
+  const atVersion1 = async () => {
+    const user = newUser();
+    const base = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await base.destroySessionsOf(user, { credential: 1 });
+    return { user, base };
+  };
+
   // Two changes (v2, then v3) whose notes are added before either reads: each took out the other's member, and the
   // note was left empty, read as "no change ever": the first password's login was let through. Now each takes out
   // only the lower versions.
   run('refuses a login with the first password after two racing changes both finished', async () => {
-    const user = newUser();
-    const base = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
-    await base.destroySessionsOf(user, { credential: 1 });
+    const { user, base } = await atVersion1();
     const gated = barrier(adapter(), 'userIndex', credentialKeyOfUser(user), 2);
     const changeA = new KuraStore({ adapter: gated, clock, userOf, credentialOf });
     const changeB = new KuraStore({ adapter: gated, clock, userOf, credentialOf });
@@ -238,9 +244,7 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
   // The change to v2 reaches the storage after the change to v3 finished (its add was slower): v2 alone was left in
   // force for good, and the password in force (v3) refused at every login. Now the higher integer version is in force.
   run('lets the password in force log in after a slower change to the previous one finished', async () => {
-    const user = newUser();
-    const base = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
-    await base.destroySessionsOf(user, { credential: 1 });
+    const { user, base } = await atVersion1();
     const held = barrier(adapter(), 'addToUserIndex', credentialKeyOfUser(user), 2);
     const slow = new KuraStore({ adapter: held, clock, userOf, credentialOf });
     const toV2 = slow.destroySessionsOf(user, { credential: 2 });

@@ -61,7 +61,8 @@ export {
   InvalidSessionUserError,
   CrossSiteRequestError,
 } from './session.errors.js';
-export { SessionErrorFilter, sessionProblemOf, type SessionProblem } from './session-error.filter.js';
+export { SessionErrorFilter } from './session-error.filter.js';
+export { sessionProblemOf, type SessionProblem } from './session-problem.js';
 /** What the store throws when it cannot answer: map it to 503 with `Retry-After: retryAfterSeconds`. */
 export { StoreUnavailableError } from '@kura/common';
 export { generateSessionToken, isWellFormedToken, isWellFormedSessionId, sessionIdOf } from './session-token.js';

@@ -1,19 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from '@kura/accounts';
-import { StoreUnavailableError } from '@kura/common';
-import {
-  CrossSiteRequestError,
-  InvalidSessionDataError,
-  InvalidSessionUserError,
-  SessionDataConflictError,
-  SessionDataContentionError,
-  SessionDataTooLargeError,
-  SessionNotFoundError,
-  ReauthenticationRequiredError,
-  SessionRejectedError,
-  StaleCredentialsError,
-} from '@kura/session';
-import { etagOf } from './etag.js';
+import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
 
@@ -109,58 +96,28 @@ export function toProblem(error: unknown): ProblemResponse {
     response.problem.errors = error.errors;
     return response;
   }
-  if (error instanceof SessionRejectedError) {
-    return respond(401, 'session-required', 'A valid session is required.', { 'www-authenticate': 'Bearer' });
+  // The session layer's errors, as @kura/session's own filter answers them (one table, sessionProblemOf); only the
+  // confirmation's detail names this API's route.
+  const session = sessionProblemOf(error);
+  if (session) {
+    const detail = error instanceof ReauthenticationRequiredError
+      ? `Confirm your password (POST /auth/reauthenticate) and try again within ${error.windowSeconds} seconds.`
+      : session.detail;
+    return { problem: { type: session.type, title: session.title, status: session.status, detail: detail.slice(0, PROBLEM_DETAIL_LIMIT) }, headers: { ...session.headers }, unexpected: false };
   }
   if (error instanceof InvalidCredentialsError) {
     return respond(401, 'invalid-credentials', 'Invalid email or password.');
-  }
-  if (error instanceof StaleCredentialsError) {
-    return respond(401, 'invalid-credentials', 'The password changed while signing in; sign in with the new one.');
   }
   if (error instanceof TooManyLoginAttemptsError) {
     return respond(429, 'too-many-login-attempts', 'Too many failed logins; try again later.', {
       'retry-after': String(error.retryAfterSeconds),
     });
   }
-  if (error instanceof CrossSiteRequestError) {
-    return respond(403, 'cross-site-request', 'A request from another site may not change this session.');
-  }
   if (error instanceof ReauthenticationFailedError) {
     return respond(403, 'reauthentication-failed', 'The current password is not correct.');
   }
-  if (error instanceof ReauthenticationRequiredError) {
-    return respond(403, 'reauthentication-required', `Confirm your password (POST /auth/reauthenticate) and try again within ${error.windowSeconds} seconds.`);
-  }
-  if (error instanceof SessionNotFoundError) {
-    return respond(404, 'session-not-found', 'You have no session with this id.');
-  }
-  if (error instanceof SessionDataConflictError) {
-    return respond(412, 'session-data-changed', 'The session data changed since the version in If-Match.', {
-      etag: etagOf(error.currentVersion),
-    });
-  }
-  if (error instanceof SessionDataTooLargeError) {
-    return respond(413, 'session-data-too-large', `Session data is limited to ${error.limitBytes} bytes of JSON.`);
-  }
-  if (error instanceof InvalidSessionDataError) {
-    return respond(400, 'invalid-session-data', error.message);
-  }
-  if (error instanceof InvalidSessionUserError) {
-    return respond(400, 'invalid-request', error.message); // the API's own users have UUIDs: only a library user meets it
-  }
-  if (error instanceof SessionDataContentionError) {
-    return respond(503, 'session-data-contention', 'Too many concurrent updates of this session data; try again.', {
-      'retry-after': '1',
-    });
-  }
   if (error instanceof EmailTakenError) {
     return respond(409, 'email-taken', 'An account with this email already exists.');
-  }
-  if (error instanceof StoreUnavailableError) {
-    return respond(503, 'store-unavailable', 'The session store is unavailable; try again shortly.', {
-      'retry-after': String(error.retryAfterSeconds),
-    });
   }
   if (error instanceof HttpException) {
     // Kura throws none itself: these are Nest's, and their messages quote the request (`Cannot GET /path?query`).

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '@kura/common';
-import { sessionProblemOf } from './session-error.filter.js';
+import { sessionProblemOf } from './session-problem.js';
 import * as errors from './session.errors.js';
 
 describe('sessionProblemOf: the README table of errors and statuses', () => {
