@@ -258,11 +258,15 @@ store.close();`;
     const script = `import { KuraStore } from '@kura/connect';
 const store = new KuraStore({ connection: { region: 'us-east-1' } });
 console.log(JSON.stringify({ error: await store.ensureTable().then(() => 'none', (error) => error.message) }));`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: older });
+    const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: older });
 
     expect(existsSync(join(older, 'node_modules/@aws-sdk'))).toBe(false);
     expect(existsSync(join(older, 'node_modules/@kura/dynamodb'))).toBe(false);
-    expect(JSON.parse(stdout).error).toBe('KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @kura/dynamodb @aws-sdk/client-dynamodb');
+    // The tarball, never the package by name (a stranger followed "npm install @kura/dynamodb" to the registry, 2026-12-04).
+    const said = "KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @aws-sdk/client-dynamodb <Kura's clone>/.packs/kura-dynamodb-0.1.0.tgz (npm run pack:packages makes it; not @kura/dynamodb by name: the @kura scope on the npm registry is not Kura's), or give an adapter (Redis: @kura/redis)";
+    expect(JSON.parse(stdout).error).toBe(said);
+    // At once, as the store is made, not only with the first request that needs it.
+    expect(stderr).toContain(`KuraStoreWarning: ${said}`);
   });
 
   it('bundle with esbuild, as for Lambda: KuraStore on DynamoDB finds the adapter it loads on demand inside the bundle', async () => {

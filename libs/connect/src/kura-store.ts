@@ -57,8 +57,14 @@ let dynamoDb: Promise<typeof import('@kura/dynamodb')> | undefined;
  */
 const loadDynamoDb = () =>
   (dynamoDb ??= import('@kura/dynamodb').catch((error: unknown) => {
-    throw new Error('KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @kura/dynamodb @aws-sdk/client-dynamodb', { cause: error });
+    // Not "npm install @kura/dynamodb": the registry's @kura scope is not this project's, so that could install
+    // anyone's code. Said at once as a warning too: the first request, which fails with it, may come much later.
+    process.emitWarning(MISSING_DYNAMODB, { type: 'KuraStoreWarning', code: 'KURA_DYNAMODB_MISSING' });
+    throw new Error(MISSING_DYNAMODB, { cause: error });
   }));
+/** What a store on DynamoDB says when its adapter is not installed. */
+const MISSING_DYNAMODB =
+  "KuraStore: sessions in DynamoDB (connection or client) need @kura/dynamodb and @aws-sdk/client-dynamodb: npm install @aws-sdk/client-dynamodb <Kura's clone>/.packs/kura-dynamodb-0.1.0.tgz (npm run pack:packages makes it; not @kura/dynamodb by name: the @kura scope on the npm registry is not Kura's), or give an adapter (Redis: @kura/redis)";
 
 /**
  * A session store for express-session (1.18+) and @fastify/session (11) on DynamoDB (`connection` or
