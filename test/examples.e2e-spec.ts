@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -72,8 +72,8 @@ async function executablesOf(group: number): Promise<string[]> {
  * `npm start` in its own process group (npm, its shell and node), resolved once the app says where it listens, on
  * the Node whose folder is `nodeFolder` (first on PATH: npm runs the `node` it finds there).
  */
-async function start(folder: string, nodeFolder: string, env: Record<string, string>): Promise<ExampleProcess> {
-  const child: ChildProcess = spawn('npm', ['start', '--silent'], {
+async function start(folder: string, nodeFolder: string, env: Record<string, string>, command = ['npm', 'start', '--silent']): Promise<ExampleProcess> {
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     cwd: folder,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -242,5 +242,101 @@ describe.each(RUNS)('the $example example on Node $node, installed outside the r
     measured.push(`  ${example} on Node ${node}: ${reads} reads, ${writes} writes (${JSON.stringify(proxy.operations)})`);
     expect(reads).toBeLessThanOrEqual(10);
     expect(writes).toBe(0);
+  });
+});
+
+/** A code block of the README: the first after `marker`. */
+function readmeSnippet(marker: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('```js\n', readme.indexOf(marker)) + '```js\n'.length;
+  return readme.slice(start, readme.indexOf('```', start));
+}
+
+/**
+ * The README's express-session and @fastify/session snippets as a stranger copies them (2026-12-04: the Fastify one
+ * crashed without @fastify/cookie, neither set a cookie behind a proxy, and a store outage answered 500), with only a
+ * login, a page and a logout around them: run in the examples' folders (their packages from the tarballs), on
+ * DynamoDB Local through the endpoint the AWS SDK takes from the environment, behind a proxy that says https.
+ */
+describe.each([
+  { framework: 'express-session', example: 'express-session', marker: '**express-session** (`@kura/connect`' },
+  { framework: '@fastify/session', example: 'fastify-session', marker: '**@fastify/session** (' },
+] as const)("the README's $framework snippet, as written", ({ example, marker }) => {
+  const routes =
+    example === 'express-session'
+      ? `app.use(express.json());
+app.post('/login', (req, res, next) => req.session.regenerate((error) => { if (error) return next(error); req.session.user = req.body.user; res.json({ user: req.session.user }); }));
+app.get('/me', (req, res) => (req.session.user ? res.json({ user: req.session.user }) : res.status(401).end()));
+app.post('/logout', (req, res, next) => req.session.destroy((error) => (error ? next(error) : res.status(204).end())));
+`
+      : `app.post('/login', async (request) => { await request.session.regenerate(); request.session.set('user', request.body.user); return { user: request.body.user }; });
+app.get('/me', async (request, reply) => (request.session.get('user') ? { user: request.session.get('user') } : reply.code(401).send()));
+app.post('/logout', async (request, reply) => { await request.session.destroy(); return reply.code(204).send(); });
+`;
+  const listen =
+    example === 'express-session'
+      ? "const server = app.listen(0, process.env.HOST, () => console.log(`listening on http://${process.env.HOST}:${server.address().port}`));\n"
+      : "console.log(`listening on ${await app.listen({ port: 0, host: process.env.HOST })}`);\n";
+  let proxy: FaultProxy;
+  let app: ExampleProcess;
+  beforeAll(async () => {
+    const snippet = readmeSnippet(marker);
+    // The routes go where the snippet's comment puts them: before express's error handler (last in the snippet).
+    const at = example === 'express-session' ? snippet.indexOf('app.use((error') : snippet.length;
+    const table = "await new KuraStore({ connection: { region: 'eu-west-1' } }).ensureTable(); // the snippet's table, which it does not make\n";
+    await writeFile(join(folders.get(example)!, 'readme.mjs'), `${snippet.slice(0, at)}${routes}${snippet.slice(at)}${table}${listen}`);
+    proxy = await startFaultProxy(testEndpoint());
+    app = await start(
+      folders.get(example)!,
+      nodeFolders.get(24)!,
+      {
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        SESSION_SECRET: randomBytes(32).toString('base64url'),
+        HOST: '127.0.0.4',
+      },
+      ['node', 'readme.mjs'],
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await proxy?.close();
+  });
+
+  /**
+   * A request as the TLS-ending proxy in front of the app forwards it, its body read (express-session holds back
+   * the last byte of a login's answer until the session is saved).
+   */
+  const viaProxy = async (path: string, method: 'GET' | 'POST', cookie = '', body?: unknown) => {
+    const response = await fetch(`${app.url}${path}`, {
+      method,
+      headers: { 'x-forwarded-proto': 'https', ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    await response.arrayBuffer();
+    return response;
+  };
+
+  it('logs in behind a TLS-ending proxy with a __Host- cookie, and a logout ends the session', async () => {
+    const login = await viaProxy('/login', 'POST', '', { user: 'ada' });
+    const setCookie = login.headers.getSetCookie();
+
+    expect({ status: login.status, setCookie }).toEqual({ status: 200, setCookie: [expect.stringMatching(/^__Host-sid=[^;]+;.*Secure/)] });
+    const cookie = cookiesOf(login);
+    expect((await viaProxy('/me', 'GET', cookie)).status).toBe(200);
+    expect((await viaProxy('/logout', 'POST', cookie)).status).toBe(204);
+    expect((await viaProxy('/me', 'GET', cookie)).status).toBe(401);
+  });
+
+  it('answers a store outage with 503 and Retry-After, not 500, and 200 once DynamoDB is back', async () => {
+    const cookie = cookiesOf(await viaProxy('/login', 'POST', '', { user: 'edsger' }));
+    proxy.set('reset');
+
+    const unavailable = await viaProxy('/me', 'GET', cookie);
+    proxy.set('pass');
+
+    expect({ status: unavailable.status, retryAfter: unavailable.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: expect.stringMatching(/^[1-9]\d*$/) });
+    expect((await viaProxy('/me', 'GET', cookie)).status).toBe(200);
   });
 });
