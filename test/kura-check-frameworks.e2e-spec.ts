@@ -351,6 +351,19 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     );
   }, 120_000);
 
+  it('the same header sent to an app that does not trust its proxy: exit 2 after steady traffic alone, saying to trust the proxy', async () => {
+    const { code, report, stderr, seconds } = await check([fixture('secure-cookie-untrusted'), '--quick', '--json', '--host-base', '26']);
+    console.log(`kura-check --quick secure-cookie-untrusted: ${seconds.toFixed(1)} s`);
+
+    expect({ code, verdict: report.verdict }).toEqual({ code: 2, verdict: null });
+    // Not the header the scenario already sends (a stranger was told to add it, and was told again once added).
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie .*, though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so \(Express: app\.set\('trust proxy', 1\); Fastify: trustProxy: true;.*\)$/,
+    );
+    // Nothing after steady traffic: no kill, no rolling restart, no logout probe guessing at a session id replaced at every request.
+    expect(stderr).not.toMatch(/SIGKILL|rolling restart|logout:/);
+  }, 120_000);
+
   it('the same Secure cookie with X-Forwarded-Proto: https in the top-level headers, sent with every request: stateless', async () => {
     await judged('secure-cookie-forwarded', 176, 'stateless');
   }, 120_000);

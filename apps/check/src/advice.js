@@ -60,7 +60,14 @@ const GENERAL =
   `keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), and give every replica the same signing keys, from the environment, never made at start`;
 
 const LOGOUT =
-  'a logout must end the session where requests are checked: a signed token (a JWT) stays valid until it expires wherever it is sent. Keep the session on the server (a store every replica reads, as above), or a list of revoked tokens every replica reads, and expire tokens soon';
+  'a logout must end the session where requests are checked: a signed token (a JWT, a signed session cookie) stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
+
+/** What keeps the session on the server, for the frameworks whose default session lives in a signed cookie. */
+const LOGOUT_BY_COOKIE = [
+  { name: 'session', remedy: "Flask's default session is the signed cookie itself: Flask-Session keeps it server-side (SESSION_TYPE redis, one Redis every replica reaches); cookie-session (express, the same cookie name) is a signed cookie too: express-session with a store every replica reaches" },
+  { name: (cookie) => /^_[\w-]+_session$/.test(cookie), remedy: "Rails' default cookie store keeps the session in the cookie: a cache store on Redis or the activerecord-session_store ends it on the server" },
+  { name: 'sessionid', remedy: "Django's signed_cookies engine keeps the session in the cookie: the db or cache SESSION_ENGINE ends it on the server" },
+];
 
 /**
  * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
@@ -77,6 +84,9 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
       steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${remedy}`);
     }
   }
-  if (logout?.effective === false) steps.push(LOGOUT);
+  if (logout?.effective === false) {
+    const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => (typeof name === 'string' ? cookie === name : name(cookie))));
+    steps.push(known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
+  }
   return steps;
 }

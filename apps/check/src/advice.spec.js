@@ -29,7 +29,11 @@ describe('what to do, after the verdict', () => {
     expect(nextStepsOf({ verdict: 'stateless', sessionCookies: ['connect.sid'] })).toEqual([]);
     expect(nextStepsOf({ verdict: 'stateless', logout: { effective: true }, sessionCookies: ['connect.sid'] })).toEqual([]);
     expect(nextStepsOf({ verdict: 'stateless', logout: { effective: null } })).toEqual([]);
-    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['token'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token \(a JWT\) stays valid/)]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['token'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token \(a JWT, a signed session cookie\) stays valid.*, in a store every replica reads \(Redis, a database, DynamoDB\)/)]);
+    // Said with nothing "above" it to point to (a stranger's Flask run, 2026-12-04), and with the framework's own way.
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['session'] })).toEqual([expect.not.stringContaining('as above')]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['session'] })[0]).toMatch(/Flask-Session keeps it server-side/);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: ['_shop_session'] })[0]).toMatch(/activerecord-session_store/);
     expect(nextStepsOf({ verdict: 'needs affinity', logout: { effective: false }, sessionCookies: ['connect.sid'] })).toHaveLength(2);
   });
 

@@ -210,6 +210,8 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const endpoints = new Set(slots.map(addressOf));
     const reroute = () => Promise.all(balancers.map((balancer) => balancer.route([...endpoints])));
     const recorders = MODES.map((mode) => new Recorder(mode));
+    /** Whether the login already tells the app it came over https (the scenario's headers, top level or its own). */
+    const forwardsHttps = () => Object.entries(scenario.login.headers ?? {}).some(([name, value]) => name.toLowerCase() === 'x-forwarded-proto' && /^https$/i.test(String(value)));
     // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
     const cookieNote = () => {
       const refused = recorders.flatMap((recorder) => Object.values(recorder.refusedCookies))[0];
@@ -228,7 +230,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
             ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie`
             : firstLogin && !(firstLogin.status >= 200 && firstLogin.status < 400)
               ? ''
-              : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario\'s top level';
+              : forwardsHttps()
+                ? "; the app never set a cookie (no Set-Cookie on any answer, the login's included), and the scenario reads no token, though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so (Express: app.set('trust proxy', 1); Fastify: trustProxy: true; NestJS: the same on its platform; Django: SECURE_PROXY_SSL_HEADER; Flask: werkzeug's ProxyFix; Rails: config.assume_ssl)"
+                : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario\'s top level';
       return { refusedNote, firstLogin };
     };
     /** A capture that found nothing (the first), as the end of a line: often why a login or a step never passed. */
@@ -330,6 +334,22 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       );
     }
 
+    // A step that never passed, even for users pinned to one replica before anything was restarted, is a
+    // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
+    // it cannot send, a cookie the app never set), not a finding about replicas: said now, with what the app
+    // answered, before a kill and a rolling restart that could tell nothing more (and before a logout probe,
+    // which could only guess why its check failed).
+    const pinned = recorders.find((recorder) => recorder.mode === 'cookie-affinity');
+    const { refusedNote } = cookieNote();
+    for (const kind of ['check', 'write', 'read']) {
+      const first = pinned.evidence[kind];
+      if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
+        const where = first.location ? ` (Location: ${first.location})` : '';
+        throw new CannotJudge(
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
+        );
+      }
+    }
     phase('kill');
     const victim = slots[1 % replicas];
     const killed = current[victim.index];
@@ -391,21 +411,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const lost = Object.values(recorder.phases).reduce((sum, p) => sum + p.failures, 0);
       event(`${recorder.mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
     }
-    // (Nobody logged in was said after steady traffic: logins only add up.)
-    const { refusedNote } = cookieNote();
-    // A step that never passed, even for users pinned to one replica before anything was restarted, is a
-    // scenario the app does not follow (a contains with a typo, a form field the app does not know, a CSRF token
-    // it cannot send), not a finding about replicas: say which step, and what the app answered.
-    const pinned = modes['cookie-affinity'];
-    for (const kind of ['check', 'write', 'read']) {
-      const first = pinned.evidence[kind];
-      if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
-        const where = first.location ? ` (Location: ${first.location})` : '';
-        throw new CannotJudge(
-          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
-        );
-      }
-    }
+    // (Nobody logged in, and a step that never passed, were said after steady traffic: logins only add up.)
     // A logout the run could not judge is a scenario that does not fit the app, as a check that never passes; said
     // after a step that never passed, whose line says why (a Secure cookie the http balancer never carried), where
     // the probe could only guess at a session id replaced at every request.

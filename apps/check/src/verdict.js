@@ -59,10 +59,13 @@ export function logoutOf(probe) {
     return { effective: null, replicas, logout, line: `not judged: after the logout no replica answered the check with a status below 500 (${said(probe.replicas[0].after)})` };
   }
   const unanswered = replicas.length - answered.length;
+  // An app that keeps its sessions in one replica passed on that one alone before the logout: "none after" is
+  // then no praise of how it scales out, and the line says so.
+  const before = answered.filter(({ before }) => before.passed).length;
   return {
     effective: true,
     replicas,
     logout,
-    line: `effective: after ${logout.request}, the check sent with the cookies and token from just before it passed on none of ${answered.length} replicas${unanswered ? ` (${unanswered} gave no answer below 500)` : ''}`,
+    line: `effective: after ${logout.request}, the check sent with the cookies and token from just before it passed on none of ${answered.length} replicas${unanswered ? ` (${unanswered} gave no answer below 500)` : ''}${before < answered.length ? `; before it, on ${before} of them: the session lived in ${before === 1 ? 'one replica' : 'some replicas'} only (see the verdict)` : ''}`,
   };
 }
