@@ -44,7 +44,8 @@ app.get('/me', async (request, reply) => {
 });
 app.post('/logout', async (request, reply) => {
   await request.session.destroy();
-  return reply.code(204).send();
+  // @fastify/session leaves the browser its cookie, which names an ended session: cleared, as express-session's example does.
+  return reply.clearCookie('sessionId', { path: '/' }).code(204).send();
 });
 // Every session of this user, on every process: "log out everywhere" (a lost phone, a password changed).
 // With { except: request.session.sessionId } and without the destroy, "log out my other sessions" instead.
