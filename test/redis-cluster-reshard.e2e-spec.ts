@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { StoreUnavailableError } from '@kura/common';
+import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Cluster } from 'ioredis';
+import { connectSession } from './contracts/connect-session-store.contract.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { clusterNodes, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
+import { type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -137,4 +141,169 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
     expect(failures).toEqual([]);
     expect({ missing, undone }).toEqual({ missing: 0, undone: 0 });
   }, 180_000);
+});
+
+/** How long each durable write's WAIT may take. */
+const WAIT_MS = 300;
+
+/** A commander on a cluster with WAIT for one replica, as each client Kura supports makes it, and its closing. */
+interface DurableClient {
+  readonly client: string;
+  open(url: string): Promise<{ redis: RedisCommander; close(): Promise<unknown> }>;
+}
+
+/** An ioredis Cluster seeded by `url`, made as fromIoredis asks (no offline queue, nothing resent), connected. */
+async function ioredisCluster(url: string): Promise<Cluster> {
+  const seed = new URL(url);
+  const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } });
+  await cluster.connect();
+  return cluster;
+}
+
+const DURABLE_CLIENTS: DurableClient[] = [
+  {
+    client: 'node-redis (connectRedis)',
+    async open(url) {
+      const connection = connectRedis({ url, cluster: true, waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } });
+      await connection.open();
+      return { redis: connection, close: () => connection.close() };
+    },
+  },
+  {
+    client: 'an ioredis Cluster',
+    async open(url) {
+      const cluster = await ioredisCluster(url);
+      return { redis: fromIoredis(cluster as unknown as IoredisClient, { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } }), close: async () => cluster.disconnect() };
+    },
+  },
+  {
+    client: 'an ioredis Cluster with durable writes on a duplicate of their own',
+    async open(url) {
+      const cluster = await ioredisCluster(url);
+      const lane = cluster.duplicate();
+      await lane.connect();
+      const connections = [lane as unknown as IoredisClient];
+      return {
+        redis: fromIoredis(cluster as unknown as IoredisClient, { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS, connections } }),
+        close: async () => {
+          lane.disconnect();
+          cluster.disconnect();
+        },
+      };
+    },
+  },
+];
+
+/** `count` session ids whose keys all hash to one slot (ids are each key's hash tag). */
+function idsInOneSlot(count: number): { slot: number; ids: string[] } {
+  const first = `s${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const slot = hashSlotOf(`{${first}}`);
+  const ids = [first];
+  for (let n = 0; ids.length < count; n += 1) if (hashSlotOf(`{${first}-${n}}`) === slot) ids.push(`${first}-${n}`);
+  return { slot, ids };
+}
+
+/** A new session of `userId`, an hour to live, as a login writes it. */
+function sessionRecord(id: string, userId: string) {
+  const now = Date.now();
+  return { id, user: { id: userId, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 3_600_000 };
+}
+
+/** Whether a store call was acknowledged, or why it was refused. */
+const outcome = (work: Promise<unknown>) =>
+  work.then(
+    () => 'acknowledged',
+    (error: unknown) => `refused: ${error instanceof StoreUnavailableError ? error.reason : String(error)}`,
+  );
+const REFUSED_BY_WAIT = expect.stringMatching(/^refused: only 0 of 1 replica\(s\) confirmed the write/);
+
+describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster while a slot moves`))('Durable writes (WAIT) on a $name Cluster with a replica per master, while a slot moves', ({ flavour }) => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3, { flavour, replicas: 1 });
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  /** The master serving `slot`, another master to move it to, and that master's replica. */
+  const placesOf = async (slot: number) => {
+    const nodes = await clusterNodes(cluster.nodes[0]!.port);
+    const source = nodes.find((node) => node.role === 'master' && node.ranges.some(([first, last]) => slot >= first && slot <= last))!;
+    const target = nodes.find((node) => node.role === 'master' && node.id !== source.id)!;
+    const targetReplica = nodes.find((node) => node.masterId === target.id)!;
+    return { source, target, masters: nodes.filter((node) => node.role === 'master'), targetReplica: cluster.nodes.find((node) => node.port === targetReplica.port)! };
+  };
+  /** `work` while `replica` stops acknowledging (paused), then until it has caught up with its master again. */
+  const whilePaused = async <T>(replica: { pid: number; port: number }, master: ClusterNode, work: () => Promise<T>): Promise<T> => {
+    process.kill(replica.pid, 'SIGSTOP');
+    try {
+      return await work();
+    } finally {
+      process.kill(replica.pid, 'SIGCONT');
+      await until('the replica to catch up', async () => {
+        const info = await redisCli(master.port, 'INFO', 'replication');
+        return /,offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
+      });
+    }
+  };
+
+  it.each(DURABLE_CLIENTS)(
+    '$client: a write sent to the old owner (ASK while the slot moves, MOVED once it has) is made on the new one, and acknowledged only once its replica has it',
+    async ({ open }) => {
+      const { redis, close } = await open(cluster.url);
+      try {
+        const sessions = new RedisSessionStore(redis);
+        const connect = new RedisConnectSessionStore(redis);
+        const { slot, ids } = idsInOneSlot(9);
+        const [moving, ...fresh] = ids as [string, ...string[]];
+        await sessions.insert(sessionRecord(moving, 'ada'));
+        await connect.replace(moving, connectSession({ user: 'ada' }));
+        const { source, target, masters, targetReplica } = await placesOf(slot);
+
+        // As redis-cli --cluster reshard moves a slot: importing, migrating, then its keys, a few at a time.
+        await redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+        await redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+        expect(await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:session:{${moving}}`, `kura:connect:{${moving}}`)).toMatch(/OK/);
+        // The old owner answers ASK for keys it no longer has (or never had): the new one makes the write.
+        const asked = {
+          logout: await outcome(sessions.end(moving, Date.now())),
+          login: await outcome(sessions.insert(sessionRecord(fresh[0]!, 'ada'))),
+          connectLogout: await outcome(connect.delete(moving, Date.now())),
+          connectLogin: await outcome(connect.replace(fresh[1]!, connectSession({ user: 'ada' }))),
+        };
+        const askedUnreplicated = await whilePaused(targetReplica, target, async () => ({
+          login: await outcome(sessions.insert(sessionRecord(fresh[2]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[3]!, connectSession({ user: 'ada' }))),
+        }));
+
+        for (const master of [target, source, ...masters.filter((node) => node.id !== target.id && node.id !== source.id)]) {
+          await redisCli(master.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
+        }
+        // The slot has moved: the old owner answers MOVED.
+        const moved = {
+          login: await outcome(sessions.insert(sessionRecord(fresh[4]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[5]!, connectSession({ user: 'ada' }))),
+        };
+        const movedUnreplicated = await whilePaused(targetReplica, target, async () => ({
+          login: await outcome(sessions.insert(sessionRecord(fresh[6]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[7]!, connectSession({ user: 'ada' }))),
+        }));
+
+        expect({ asked, moved }).toEqual({
+          asked: { logout: 'acknowledged', login: 'acknowledged', connectLogout: 'acknowledged', connectLogin: 'acknowledged' },
+          moved: { login: 'acknowledged', connectLogin: 'acknowledged' },
+        });
+        // Its WAIT ran where the write was made: with that node's replica paused, nothing is acknowledged.
+        expect({ askedUnreplicated, movedUnreplicated }).toEqual({
+          askedUnreplicated: { login: REFUSED_BY_WAIT, connectLogin: REFUSED_BY_WAIT },
+          movedUnreplicated: { login: REFUSED_BY_WAIT, connectLogin: REFUSED_BY_WAIT },
+        });
+        expect(await sessions.find(moving, Date.now())).toBeUndefined();
+        expect(await connect.read(moving, Date.now())).toBeUndefined();
+        expect(await sessions.find(fresh[4]!, Date.now())).toMatchObject({ id: fresh[4] });
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
 });
