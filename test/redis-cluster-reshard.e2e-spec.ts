@@ -306,4 +306,64 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
     },
     60_000,
   );
+
+  it('refuses no login or logout while redis-cli --cluster reshard moves slots, on either client, through either store', async () => {
+    const opened = await Promise.all(DURABLE_CLIENTS.slice(0, 2).map(async ({ client, open }) => ({ client, ...(await open(cluster.url)) })));
+    try {
+      const seedPort = cluster.nodes[0]!.port;
+      const masters = (await clusterNodes(seedPort)).filter((node) => node.role === 'master');
+      const [from, to] = [masters.find((node) => node.port !== seedPort)!, masters.find((node) => node.port === seedPort)!];
+      let moved = false;
+      const counts: Record<string, { acknowledged: number; refused: number; refusedOnceMoved: number; reasons: Set<string>; undone: number }> = {};
+      /** Logs in and out, again and again, until a while after the move: each step counted, each logout checked. */
+      const work = async (name: string, login: (id: string) => Promise<unknown>, logout: (id: string) => Promise<unknown>, ended: (id: string) => Promise<boolean>) => {
+        const count = (counts[name] = { acknowledged: 0, refused: 0, refusedOnceMoved: 0, reasons: new Set<string>(), undone: 0 });
+        for (let step = 0, after = 0; !moved || after < 30; step += 1, after += moved ? 1 : 0) {
+          const id = `${name.replace(/\W+/g, '-')}-${step}-${Math.random().toString(36).slice(2)}`;
+          for (const write of [login, logout]) {
+            const result = await outcome(write(id));
+            if (result === 'acknowledged') count.acknowledged += 1;
+            else {
+              count.refused += 1;
+              // A client that never learns where the moved slots went goes on refusing their writes.
+              if (moved) count.refusedOnceMoved += 1;
+              count.reasons.add(result);
+              break;
+            }
+            if (write === logout && !(await ended(id))) count.undone += 1;
+          }
+        }
+      };
+      const load = Promise.all(
+        opened.flatMap(({ client, redis }) => {
+          const sessions = new RedisSessionStore(redis);
+          const connect = new RedisConnectSessionStore(redis);
+          return [
+            work(`${client}, RedisSessionStore`, (id) => sessions.insert(sessionRecord(id, 'ada')), (id) => sessions.end(id, Date.now()), async (id) => (await sessions.find(id, Date.now())) === undefined),
+            work(`${client}, RedisConnectSessionStore`, (id) => connect.replace(id, connectSession({ user: 'ada' })), (id) => connect.delete(id, Date.now()), async (id) => (await connect.read(id, Date.now())) === undefined),
+          ];
+        }),
+      );
+      const started = performance.now();
+      await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', '1500', '--cluster-pipeline', '5', '--cluster-yes'], {
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const movedInMs = Math.round(performance.now() - started);
+      moved = true;
+      await load;
+
+      const lines = Object.entries(counts).map(
+        ([name, { acknowledged, refused, refusedOnceMoved, reasons, undone }]) =>
+          `  ${name}: ${acknowledged} acknowledged, ${refused} refused (${refusedOnceMoved} once moved)${reasons.size ? ` (${[...reasons].join('; ')})` : ''}, ${undone} logouts undone`,
+      );
+      console.log(`${flavour} Cluster, 1500 slots moved in ${movedInMs} ms under durable logins and logouts (WAIT 1):\n${lines.join('\n')}`);
+      for (const { acknowledged, refused, undone } of Object.values(counts)) {
+        expect(acknowledged).toBeGreaterThan(60);
+        expect({ refused, undone }).toEqual({ refused: 0, undone: 0 });
+      }
+    } finally {
+      await Promise.all(opened.map(({ close }) => close()));
+    }
+  }, 90_000);
 });
