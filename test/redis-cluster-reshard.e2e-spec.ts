@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { StoreUnavailableError } from '@kura/common';
 import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
@@ -366,4 +367,39 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
       await Promise.all(opened.map(({ close }) => close()));
     }
   }, 90_000);
+});
+
+/** The ACL line of docs/redis.md, for user `kura` with password `kura-pass`. */
+async function documentedAcl(): Promise<string> {
+  const docs = await readFile(new URL('../docs/redis.md', import.meta.url), 'utf8');
+  return docs.split('\n').find((text) => text.startsWith('user kura on '))!.replace('>PASSWORD', '>kura-pass');
+}
+
+describe.each(possibleFlavours((name) => `a ${name} Cluster's moving slot, as the documented ACL user`))('A $name Cluster while a slot moves, as the ACL user docs/redis.md gives', ({ flavour }) => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    const acl = await documentedAcl();
+    cluster = await startRedisCluster(3, { flavour, config: async () => () => `${acl}\n` });
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it('reads a session whose key has moved on ahead of its slot: the client may send ASKING, which Redis asks of it then', async () => {
+    const connection = connectRedis({ url: cluster.url.replace('redis://', 'redis://kura:kura-pass@'), cluster: true });
+    await connection.open();
+    try {
+      const sessions = new RedisSessionStore(connection);
+      const { slot, ids } = idsInOneSlot(1);
+      await sessions.insert(sessionRecord(ids[0]!, 'ada'));
+      const masters = (await clusterNodes(cluster.nodes[0]!.port)).filter((node) => node.role === 'master');
+      const source = masters.find((node) => node.ranges.some(([first, last]) => slot >= first && slot <= last))!;
+      const target = masters.find((node) => node.id !== source.id)!;
+      await redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+      await redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+      await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:session:{${ids[0]}}`);
+
+      expect(await outcome(sessions.find(ids[0]!, Date.now()))).toBe('acknowledged');
+    } finally {
+      await connection.close();
+    }
+  });
 });
