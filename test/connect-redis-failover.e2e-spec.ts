@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { percentile } from './support/percentile.js';
 import { itemKeyOf } from '../libs/connect/src/session-key.js';
 import { userIndexKeyOf } from '../libs/connect/src/user-sessions.js';
-import { CLUSTER_NODE_ARGS, clusterNodes, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
+import { CLUSTER_NODE_ARGS, clusterNodes, hashSlotOf, redisCli, startRedisCluster, until } from './support/redis-cluster.js';
 import { possibleFlavours, type RedisFlavour, type RedisServer, startRedisServer } from './support/redis-server.js';
 import { masterWithLaggingReplica, startReplicationLink } from './support/replication-link.js';
 
@@ -507,17 +507,6 @@ describe.each(possibleFlavours((name) => `KuraStore on ${name}, a failover with 
   }, 120_000);
 });
 
-/** Redis Cluster's hash slot of a key's `{tag}` (CRC16/XMODEM of the tag, mod 16384). */
-function slotOf(key: string): number {
-  const tag = /\{([^}]+)\}/.exec(key)?.[1] ?? key;
-  let crc = 0;
-  for (const byte of Buffer.from(tag)) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
-
 describe.each(possibleFlavours((name) => `KuraStore on a ${name} Cluster with replicas`))('KuraStore on a $name Cluster with WAIT: the index on one master, the sessions on another', ({ flavour }) => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
@@ -539,7 +528,7 @@ describe.each(possibleFlavours((name) => `KuraStore on a ${name} Cluster with re
     });
     const line = (await redisCli(seedPort, 'CLUSTER', 'NODES')).split('\n').find((row) => row.startsWith(master.id))!;
     const ranges = line.trim().split(' ').slice(8).filter((range) => !range.startsWith('[')).map((range) => range.split('-').map(Number) as [number, number?]);
-    const onMaster = (key: string) => ranges.some(([first, last = first]) => slotOf(key) >= first && slotOf(key) <= last);
+    const onMaster = (key: string) => ranges.some(([first, last = first]) => hashSlotOf(key) >= first && hashSlotOf(key) <= last);
 
     const connection = connectRedis({ url: cluster.url, cluster: true, waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } });
     cleanups.push(() => connection.close());

@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { StoreUnavailableError } from '@kura/common';
+import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Cluster } from 'ioredis';
+import { connectSession } from './contracts/connect-session-store.contract.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { clusterNodes, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
+import { type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -137,4 +142,264 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
     expect(failures).toEqual([]);
     expect({ missing, undone }).toEqual({ missing: 0, undone: 0 });
   }, 180_000);
+});
+
+/** How long each durable write's WAIT may take. */
+const WAIT_MS = 300;
+
+/** A commander on a cluster with WAIT for one replica, as each client Kura supports makes it, and its closing. */
+interface DurableClient {
+  readonly client: string;
+  open(url: string): Promise<{ redis: RedisCommander; close(): Promise<unknown> }>;
+}
+
+/** An ioredis Cluster seeded by `url`, made as fromIoredis asks (no offline queue, nothing resent), connected. */
+async function ioredisCluster(url: string): Promise<Cluster> {
+  const seed = new URL(url);
+  const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } });
+  await cluster.connect();
+  return cluster;
+}
+
+const DURABLE_CLIENTS: DurableClient[] = [
+  {
+    client: 'node-redis (connectRedis)',
+    async open(url) {
+      const connection = connectRedis({ url, cluster: true, waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } });
+      await connection.open();
+      return { redis: connection, close: () => connection.close() };
+    },
+  },
+  {
+    client: 'an ioredis Cluster',
+    async open(url) {
+      const cluster = await ioredisCluster(url);
+      return { redis: fromIoredis(cluster as unknown as IoredisClient, { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } }), close: async () => cluster.disconnect() };
+    },
+  },
+  {
+    client: 'an ioredis Cluster with durable writes on a duplicate of their own',
+    async open(url) {
+      const cluster = await ioredisCluster(url);
+      const lane = cluster.duplicate();
+      await lane.connect();
+      const connections = [lane as unknown as IoredisClient];
+      return {
+        redis: fromIoredis(cluster as unknown as IoredisClient, { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS, connections } }),
+        close: async () => {
+          lane.disconnect();
+          cluster.disconnect();
+        },
+      };
+    },
+  },
+];
+
+/** `count` session ids whose keys all hash to one slot (ids are each key's hash tag). */
+function idsInOneSlot(count: number): { slot: number; ids: string[] } {
+  const first = `s${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const slot = hashSlotOf(`{${first}}`);
+  const ids = [first];
+  for (let n = 0; ids.length < count; n += 1) if (hashSlotOf(`{${first}-${n}}`) === slot) ids.push(`${first}-${n}`);
+  return { slot, ids };
+}
+
+/** A new session of `userId`, an hour to live, as a login writes it. */
+function sessionRecord(id: string, userId: string) {
+  const now = Date.now();
+  return { id, user: { id: userId, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 3_600_000 };
+}
+
+/** Whether a store call was acknowledged, or why it was refused. */
+const outcome = (work: Promise<unknown>) =>
+  work.then(
+    () => 'acknowledged',
+    (error: unknown) => `refused: ${error instanceof StoreUnavailableError ? error.reason : String(error)}`,
+  );
+const REFUSED_BY_WAIT = expect.stringMatching(/^refused: only 0 of 1 replica\(s\) confirmed the write/);
+
+describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster while a slot moves`))('Durable writes (WAIT) on a $name Cluster with a replica per master, while a slot moves', ({ flavour }) => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3, { flavour, replicas: 1 });
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  /** The master serving `slot`, another master to move it to, and that master's replica. */
+  const placesOf = async (slot: number) => {
+    const nodes = await clusterNodes(cluster.nodes[0]!.port);
+    const source = nodes.find((node) => node.role === 'master' && node.ranges.some(([first, last]) => slot >= first && slot <= last))!;
+    const target = nodes.find((node) => node.role === 'master' && node.id !== source.id)!;
+    const targetReplica = nodes.find((node) => node.masterId === target.id)!;
+    return { source, target, masters: nodes.filter((node) => node.role === 'master'), targetReplica: cluster.nodes.find((node) => node.port === targetReplica.port)! };
+  };
+  /** `work` while `replica` stops acknowledging (paused), then until it has caught up with its master again. */
+  const whilePaused = async <T>(replica: { pid: number; port: number }, master: ClusterNode, work: () => Promise<T>): Promise<T> => {
+    process.kill(replica.pid, 'SIGSTOP');
+    try {
+      return await work();
+    } finally {
+      process.kill(replica.pid, 'SIGCONT');
+      await until('the replica to catch up', async () => {
+        const info = await redisCli(master.port, 'INFO', 'replication');
+        return /,offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
+      });
+    }
+  };
+
+  it.each(DURABLE_CLIENTS)(
+    '$client: a write sent to the old owner (ASK while the slot moves, MOVED once it has) is made on the new one, and acknowledged only once its replica has it',
+    async ({ open }) => {
+      const { redis, close } = await open(cluster.url);
+      try {
+        const sessions = new RedisSessionStore(redis);
+        const connect = new RedisConnectSessionStore(redis);
+        const { slot, ids } = idsInOneSlot(9);
+        const [moving, ...fresh] = ids as [string, ...string[]];
+        await sessions.insert(sessionRecord(moving, 'ada'));
+        await connect.replace(moving, connectSession({ user: 'ada' }));
+        const { source, target, masters, targetReplica } = await placesOf(slot);
+
+        // As redis-cli --cluster reshard moves a slot: importing, migrating, then its keys, a few at a time.
+        await redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+        await redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+        expect(await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:session:{${moving}}`, `kura:connect:{${moving}}`)).toMatch(/OK/);
+        // The old owner answers ASK for keys it no longer has (or never had): the new one makes the write.
+        const asked = {
+          logout: await outcome(sessions.end(moving, Date.now())),
+          login: await outcome(sessions.insert(sessionRecord(fresh[0]!, 'ada'))),
+          connectLogout: await outcome(connect.delete(moving, Date.now())),
+          connectLogin: await outcome(connect.replace(fresh[1]!, connectSession({ user: 'ada' }))),
+        };
+        const askedUnreplicated = await whilePaused(targetReplica, target, async () => ({
+          login: await outcome(sessions.insert(sessionRecord(fresh[2]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[3]!, connectSession({ user: 'ada' }))),
+        }));
+
+        for (const master of [target, source, ...masters.filter((node) => node.id !== target.id && node.id !== source.id)]) {
+          await redisCli(master.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
+        }
+        // The slot has moved: the old owner answers MOVED.
+        const moved = {
+          login: await outcome(sessions.insert(sessionRecord(fresh[4]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[5]!, connectSession({ user: 'ada' }))),
+        };
+        const movedUnreplicated = await whilePaused(targetReplica, target, async () => ({
+          login: await outcome(sessions.insert(sessionRecord(fresh[6]!, 'ada'))),
+          connectLogin: await outcome(connect.replace(fresh[7]!, connectSession({ user: 'ada' }))),
+        }));
+
+        expect({ asked, moved }).toEqual({
+          asked: { logout: 'acknowledged', login: 'acknowledged', connectLogout: 'acknowledged', connectLogin: 'acknowledged' },
+          moved: { login: 'acknowledged', connectLogin: 'acknowledged' },
+        });
+        // Its WAIT ran where the write was made: with that node's replica paused, nothing is acknowledged.
+        expect({ askedUnreplicated, movedUnreplicated }).toEqual({
+          askedUnreplicated: { login: REFUSED_BY_WAIT, connectLogin: REFUSED_BY_WAIT },
+          movedUnreplicated: { login: REFUSED_BY_WAIT, connectLogin: REFUSED_BY_WAIT },
+        });
+        expect(await sessions.find(moving, Date.now())).toBeUndefined();
+        expect(await connect.read(moving, Date.now())).toBeUndefined();
+        expect(await sessions.find(fresh[4]!, Date.now())).toMatchObject({ id: fresh[4] });
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
+
+  it('refuses no login or logout while redis-cli --cluster reshard moves slots, on either client, through either store', async () => {
+    const opened = await Promise.all(DURABLE_CLIENTS.slice(0, 2).map(async ({ client, open }) => ({ client, ...(await open(cluster.url)) })));
+    try {
+      const seedPort = cluster.nodes[0]!.port;
+      const masters = (await clusterNodes(seedPort)).filter((node) => node.role === 'master');
+      const [from, to] = [masters.find((node) => node.port !== seedPort)!, masters.find((node) => node.port === seedPort)!];
+      let moved = false;
+      const counts: Record<string, { acknowledged: number; refused: number; refusedOnceMoved: number; reasons: Set<string>; undone: number }> = {};
+      /** Logs in and out, again and again, until a while after the move: each step counted, each logout checked. */
+      const work = async (name: string, login: (id: string) => Promise<unknown>, logout: (id: string) => Promise<unknown>, ended: (id: string) => Promise<boolean>) => {
+        const count = (counts[name] = { acknowledged: 0, refused: 0, refusedOnceMoved: 0, reasons: new Set<string>(), undone: 0 });
+        for (let step = 0, after = 0; !moved || after < 30; step += 1, after += moved ? 1 : 0) {
+          const id = `${name.replace(/\W+/g, '-')}-${step}-${Math.random().toString(36).slice(2)}`;
+          for (const write of [login, logout]) {
+            const result = await outcome(write(id));
+            if (result === 'acknowledged') count.acknowledged += 1;
+            else {
+              count.refused += 1;
+              // A client that never learns where the moved slots went goes on refusing their writes.
+              if (moved) count.refusedOnceMoved += 1;
+              count.reasons.add(result);
+              break;
+            }
+            if (write === logout && !(await ended(id))) count.undone += 1;
+          }
+        }
+      };
+      const load = Promise.all(
+        opened.flatMap(({ client, redis }) => {
+          const sessions = new RedisSessionStore(redis);
+          const connect = new RedisConnectSessionStore(redis);
+          return [
+            work(`${client}, RedisSessionStore`, (id) => sessions.insert(sessionRecord(id, 'ada')), (id) => sessions.end(id, Date.now()), async (id) => (await sessions.find(id, Date.now())) === undefined),
+            work(`${client}, RedisConnectSessionStore`, (id) => connect.replace(id, connectSession({ user: 'ada' })), (id) => connect.delete(id, Date.now()), async (id) => (await connect.read(id, Date.now())) === undefined),
+          ];
+        }),
+      );
+      const started = performance.now();
+      await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', '1500', '--cluster-pipeline', '5', '--cluster-yes'], {
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const movedInMs = Math.round(performance.now() - started);
+      moved = true;
+      await load;
+
+      const lines = Object.entries(counts).map(
+        ([name, { acknowledged, refused, refusedOnceMoved, reasons, undone }]) =>
+          `  ${name}: ${acknowledged} acknowledged, ${refused} refused (${refusedOnceMoved} once moved)${reasons.size ? ` (${[...reasons].join('; ')})` : ''}, ${undone} logouts undone`,
+      );
+      console.log(`${flavour} Cluster, 1500 slots moved in ${movedInMs} ms under durable logins and logouts (WAIT 1):\n${lines.join('\n')}`);
+      for (const { acknowledged, refused, undone } of Object.values(counts)) {
+        expect(acknowledged).toBeGreaterThan(60);
+        expect({ refused, undone }).toEqual({ refused: 0, undone: 0 });
+      }
+    } finally {
+      await Promise.all(opened.map(({ close }) => close()));
+    }
+  }, 90_000);
+});
+
+/** The ACL line of docs/redis.md, for user `kura` with password `kura-pass`. */
+async function documentedAcl(): Promise<string> {
+  const docs = await readFile(new URL('../docs/redis.md', import.meta.url), 'utf8');
+  return docs.split('\n').find((text) => text.startsWith('user kura on '))!.replace('>PASSWORD', '>kura-pass');
+}
+
+describe.each(possibleFlavours((name) => `a ${name} Cluster's moving slot, as the documented ACL user`))('A $name Cluster while a slot moves, as the ACL user docs/redis.md gives', ({ flavour }) => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    const acl = await documentedAcl();
+    cluster = await startRedisCluster(3, { flavour, config: async () => () => `${acl}\n` });
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it('reads a session whose key has moved on ahead of its slot: the client may send ASKING, which Redis asks of it then', async () => {
+    const connection = connectRedis({ url: cluster.url.replace('redis://', 'redis://kura:kura-pass@'), cluster: true });
+    await connection.open();
+    try {
+      const sessions = new RedisSessionStore(connection);
+      const { slot, ids } = idsInOneSlot(1);
+      await sessions.insert(sessionRecord(ids[0]!, 'ada'));
+      const masters = (await clusterNodes(cluster.nodes[0]!.port)).filter((node) => node.role === 'master');
+      const source = masters.find((node) => node.ranges.some(([first, last]) => slot >= first && slot <= last))!;
+      const target = masters.find((node) => node.id !== source.id)!;
+      await redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+      await redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+      await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:session:{${ids[0]}}`);
+
+      expect(await outcome(sessions.find(ids[0]!, Date.now()))).toBe('acknowledged');
+    } finally {
+      await connection.close();
+    }
+  });
 });

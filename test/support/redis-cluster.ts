@@ -97,6 +97,8 @@ export interface ClusterNode {
   readonly masterId: string | undefined;
   /** How many hash slots it serves (a master's ranges, `first-last` or one slot each). */
   readonly slots: number;
+  /** The slots it serves, as inclusive ranges. */
+  readonly ranges: readonly (readonly [number, number])[];
 }
 
 /**
@@ -112,13 +114,27 @@ export async function clusterNodes(port: number, auth: string[] = []): Promise<C
       return {
         id: id!,
         port: Number(/:(\d+)@/.exec(address!)?.[1]),
-        role: flags!.split(',').includes('master') ? 'master' : 'replica',
+        role: flags!.split(',').includes('master') ? ('master' as const) : ('replica' as const),
         masterId: master === '-' ? undefined : master,
         // Slots in migration show as [slot->-node] or [slot-<-node]: not served by this one yet, not counted.
-        slots: ranges.filter((range) => !range.startsWith('[')).reduce((total, range) => {
-          const [first, last = first] = range.split('-').map(Number);
-          return total + last! - first! + 1;
-        }, 0),
+        ranges: ranges
+          .filter((range) => !range.startsWith('['))
+          .map((range) => {
+            const [first, last = first] = range.split('-').map(Number);
+            return [first!, last!] as const;
+          }),
       };
-    });
+    })
+    .map((node) => ({ ...node, slots: node.ranges.reduce((total, [first, last]) => total + last - first + 1, 0) }));
+}
+
+/** Redis Cluster's hash slot of a key (CRC16/XMODEM of its `{tag}`, or of the whole key without one, mod 16384). */
+export function hashSlotOf(key: string): number {
+  const tag = /\{([^}]+)\}/.exec(key)?.[1] ?? key;
+  let crc = 0;
+  for (const byte of Buffer.from(tag)) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
 }

@@ -2,7 +2,7 @@ import { DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, redisClien
 import type { RedisCommander } from './redis-script.js';
 import type { RedisConnectionOptions } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
-import { durableWrites } from './redis-durable.js';
+import { durableWrites, followingRedirections } from './redis-durable.js';
 import { noteConnectFailure } from './redis-errors.js';
 
 /**
@@ -136,10 +136,20 @@ function clusterLink(redis: NodeRedis, options: RedisTopologyOptions, owner: obj
   watchConnectFailures(cluster, owner, url);
   return {
     send: (args) => cluster.sendCommand(firstKeyOf(args), false, args),
-    async sendThen(args, then) {
-      const key = firstKeyOf(args);
-      return (await cluster.multi(key).addCommand(key, false, args).addCommand(key, false, then).execAsPipeline()) as [unknown, unknown];
-    },
+    sendThen: followingRedirections({
+      async routed(args, then) {
+        const key = firstKeyOf(args);
+        return (await cluster.multi(key).addCommand(key, false, args).addCommand(key, false, then).execAsPipeline()) as [unknown, unknown];
+      },
+      asking: (address) => async (args, then) => {
+        const master = cluster.masters.find((node) => node.address === address);
+        if (!master) throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
+        const client = await cluster.nodeClient(master);
+        const [, reply, thenReply] = await client.multi().addCommand(['ASKING']).addCommand(args).addCommand(then).execAsPipeline();
+        return [reply, thenReply];
+      },
+      relearn: (args) => cluster.sendCommand(firstKeyOf(args), false, ['EXISTS', firstKeyOf(args)!]),
+    }),
     masters: () =>
       cluster.masters.map((master) => ({
         sendCommand: async (args: string[]) => (await cluster.nodeClient(master)).sendCommand(args),

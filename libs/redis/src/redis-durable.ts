@@ -25,3 +25,46 @@ export function durableWrites(lanes: readonly PipelinedPair[], replicas: number,
     }
   };
 }
+
+/** How a Redis Cluster client sends a durable write and its WAIT. */
+export interface ClusterPairs {
+  /** The pair on the master the client's slot map names for the write's key. */
+  routed: PipelinedPair;
+  /** `ASKING`, then the pair, pipelined on the client's connection to the master at `address` (`host:port`). */
+  asking(address: string): PipelinedPair;
+  /** Has the client learn the current owner of the write's slot: a read of its key, routed and redirected by the client. */
+  relearn(args: string[]): Promise<unknown>;
+}
+
+/** As many redirections as a command of `connectRedis` follows (its `maxCommandRedirections`). */
+const MAX_REDIRECTIONS = 4;
+
+/**
+ * The pair on a Redis Cluster, following the redirections that neither client follows for a pipeline holding a
+ * write and WAIT (node-redis follows none in a pipeline; ioredis resends one only if every command that did not
+ * fail is read-only, and WAIT is not): else every durable write of a moving slot fails while it moves (`ASK`), and
+ * after, until the client learns the new owner from another command (`MOVED`), which a lane of durable writes
+ * alone never sends. A redirected write was not run, so sending it again is safe. It is sent whole again, the
+ * write with its WAIT on one connection, so the WAIT always runs where the write was made: a WAIT on the old owner
+ * would count none of the write's replicas (trivially all of its own).
+ */
+export function followingRedirections({ routed, asking, relearn }: ClusterPairs): PipelinedPair {
+  return async (args, then) => {
+    let send = routed;
+    for (let redirections = 0; ; redirections += 1) {
+      try {
+        return await send(args, then);
+      } catch (error) {
+        const redirection = error instanceof Error ? /^(MOVED|ASK) \d+ (\S+)/.exec(error.message) : null;
+        if (!redirection || redirections === MAX_REDIRECTIONS) throw error;
+        // ASK: the key is moving to that node, which serves it only to a command right after ASKING. MOVED: the
+        // slot is that node's now; once the client has learned so, its own routing sends the next writes there.
+        if (redirection[1] === 'ASK') send = asking(redirection[2]!);
+        else {
+          await relearn(args);
+          send = routed;
+        }
+      }
+    }
+  };
+}

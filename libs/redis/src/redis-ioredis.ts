@@ -1,5 +1,6 @@
 import type { RedisCommandLog } from './redis-command-log.js';
-import { durableWrites, type PipelinedPair } from './redis-durable.js';
+import { durableWrites, followingRedirections, type PipelinedPair } from './redis-durable.js';
+import { firstKeyOf } from './redis-connection.js';
 import { noteConnectFailure } from './redis-errors.js';
 import type { RedisCommander } from './redis-script.js';
 
@@ -16,8 +17,8 @@ export interface IoredisClient {
   readonly isCluster: boolean;
   /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
   nodes?(role: 'master'): IoredisClient[];
-  /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`). */
-  readonly options?: { autoResendUnfulfilledCommands?: boolean; scaleReads?: unknown; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
+  /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`; a cluster node's are its address). */
+  readonly options?: { host?: string; port?: number; autoResendUnfulfilledCommands?: boolean; scaleReads?: unknown; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
 }
 
 /** An ioredis pipeline: commands queued, then sent together on one connection. */
@@ -62,7 +63,7 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
   const wait = options.waitForReplicas;
   if (wait && wait.replicas > 0) {
     const lanes = wait.connections?.length ? wait.connections : [client];
-    commander.sendDurable = counted(durableWrites(lanes.map(pipelined), wait.replicas, wait.timeoutMs));
+    commander.sendDurable = counted(durableWrites(lanes.map(laneOf), wait.replicas, wait.timeoutMs));
   }
   if (client.isCluster && client.nodes) {
     const nodes = client.nodes.bind(client);
@@ -101,17 +102,33 @@ function sender(client: IoredisClient): (args: string[]) => Promise<unknown> {
   return (args) => client.call(args[0]!, ...args.slice(1));
 }
 
+/** The pair on `lane`: on a cluster, following MOVED and ASK to the node that makes the write (see followingRedirections). */
+function laneOf(lane: IoredisClient): PipelinedPair {
+  if (!lane.isCluster || !lane.nodes) return pipelined(lane, []);
+  const nodes = lane.nodes.bind(lane);
+  return followingRedirections({
+    routed: pipelined(lane, []),
+    asking(address) {
+      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === address);
+      if (!master) throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
+      return pipelined(master, [['ASKING']]);
+    },
+    relearn: (args) => lane.call('EXISTS', firstKeyOf(args)!),
+  });
+}
+
 /**
- * `args`, then `then`, in one pipeline: one connection, in order (on a cluster, the one owning `args`' key;
- * `then` carries no key).
+ * `before`, `args`, then `then`, in one pipeline: one connection, in order (on a cluster, the one owning `args`'
+ * key; `then` carries no key). The replies of `args` and `then`.
  */
-function pipelined(client: IoredisClient): PipelinedPair {
+function pipelined(client: IoredisClient, before: string[][]): PipelinedPair {
   return async (args, then) => {
-    const replies = await client.pipeline().call(args[0]!, ...args.slice(1)).call(then[0]!, ...then.slice(1)).exec();
+    let pipeline = client.pipeline();
+    for (const command of [...before, args, then]) pipeline = pipeline.call(command[0]!, ...command.slice(1));
+    const replies = await pipeline.exec();
     if (!replies) throw new Error('The client is offline (reconnecting)');
-    const [[writeError, reply], [thenError, thenReply]] = replies as [[Error | null, unknown], [Error | null, unknown]];
-    if (writeError) throw writeError;
-    if (thenError) throw thenError;
-    return [reply, thenReply];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    return [replies.at(-2)![1], replies.at(-1)![1]];
   };
 }
