@@ -17,6 +17,7 @@ const expressSession: SessionFramework = {
   name: 'express-session',
   errorHandler: 'the error middleware',
   start: listen,
+  startWithoutHandler: (store) => listen(store, undefined, undefined, { errorHandler: false }),
   // express-session signs as `s:<sid>.<signature>`.
   sessionIdOf: (signed) => signed.slice(2, signed.lastIndexOf('.')),
 };

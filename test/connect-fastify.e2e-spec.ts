@@ -6,6 +6,7 @@ const fastifySessionFramework: SessionFramework = {
   name: '@fastify/session',
   errorHandler: 'setErrorHandler',
   start: fastifyApp,
+  startWithoutHandler: (store) => fastifyApp(store, { errorHandler: false }),
   // @fastify/cookie signs as `<sid>.<signature>`.
   sessionIdOf: (signed) => signed.slice(0, signed.lastIndexOf('.')),
 };

@@ -27,6 +27,8 @@ export interface SessionFramework {
   /** Where the app turns `StoreUnavailableError` into a 503 ('the error middleware', 'setErrorHandler'). */
   readonly errorHandler: string;
   start(store: KuraStore): Promise<RunningApp>;
+  /** The same app without that handler: the framework's own answers a store outage. */
+  startWithoutHandler(store: KuraStore): Promise<RunningApp>;
   /** The session id inside the cookie's (URL-decoded, signed) value. */
   sessionIdOf(signed: string): string;
 }
@@ -79,10 +81,10 @@ interface Instance extends RunningApp {
   readonly store: KuraStore;
 }
 
-async function startInstance(framework: SessionFramework, handle: StoreOptionsHandle): Promise<Instance> {
+async function startInstance(framework: SessionFramework, handle: StoreOptionsHandle, start = framework.start): Promise<Instance> {
   // Whose each session is, as the apps keep it (`{ user: { name } }`): the user index behind /sessions and /logout-everywhere.
   const store = new KuraStore({ ...handle.options, userOf: (session) => (session.user as { name?: unknown } | undefined)?.name });
-  const app = await framework.start(store);
+  const app = await start(store);
   return {
     url: app.url,
     store,
@@ -286,6 +288,22 @@ export function connectAppSuite(framework: SessionFramework, storage: ConnectSto
           expectUnavailable(await call());
         }
         expect((await user.get(`${first.url}/me`)).body).toEqual({ user: { name: 'ada' } });
+      });
+
+      // A stranger's copy of the README's snippet, without the handler (2026-12-04), answered every visitor 500.
+      it(`answers 503 with Retry-After through ${framework.name}'s own error handler, in an app without one of its own`, async () => {
+        const bare = await startInstance(framework, await storage.refused(), framework.startWithoutHandler);
+        try {
+          storage.pass();
+          const user = browser();
+          await logIn(user, first);
+
+          const response = await user.get(`${bare.url}/me`);
+
+          expect({ status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '1' });
+        } finally {
+          await bare.close();
+        }
       });
 
       it('answers 503 when the save after the handler cannot be written, and writes nothing', async () => {

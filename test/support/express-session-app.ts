@@ -11,7 +11,7 @@ export type Middleware = (req: Request, res: Response, next: NextFunction) => vo
  * The app as its README would have it: express-session with KuraStore, explicit saves, 503 on outages (`before`:
  * a middleware ahead of express-session, for a test that looks under it).
  */
-export function expressApp(store: object, before?: Middleware, settings: Partial<SessionOptions> = {}) {
+export function expressApp(store: object, before?: Middleware, settings: Partial<SessionOptions> = {}, { errorHandler = true }: { errorHandler?: boolean } = {}) {
   const app = express();
   if (before) app.use(before);
   app.use(session({ store, secret: SECRET, name: 'sid', resave: false, saveUninitialized: false, cookie: { maxAge: 30 * 60_000, httpOnly: true, sameSite: 'lax', secure: false }, ...settings }));
@@ -40,16 +40,17 @@ export function expressApp(store: object, before?: Middleware, settings: Partial
   app.get('/sessions', signedIn(async (user, req, res) => res.json((await kura.sessionsOf(user, { current: req.sessionID })).map(({ handle, current }) => ({ handle, current })))));
   app.post('/logout-everywhere', signedIn(async (user, req, res) => res.json({ ended: await kura.destroySessionsOf(user, req.query.others ? { except: req.sessionID } : {}) })));
   app.delete('/sessions/:handle', signedIn(async (user, req, res) => res.status((await kura.destroySessionOf(user, req.params.handle!)) ? 204 : 404).end()));
-  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+  // Without it (errorHandler: false), express's own handler answers what the error says.
+  if (errorHandler) app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (!(error instanceof StoreUnavailableError)) return next(error);
     res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json({ title: 'Service Unavailable' });
   });
   return app;
 }
 
-export async function listen(store: object, before?: Middleware, settings?: Partial<SessionOptions>): Promise<RunningApp> {
+export async function listen(store: object, before?: Middleware, settings?: Partial<SessionOptions>, options?: { errorHandler?: boolean }): Promise<RunningApp> {
   const server = await new Promise<Server>((resolve) => {
-    const listening = expressApp(store, before, settings).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = expressApp(store, before, settings, options).listen(0, '127.0.0.1', () => resolve(listening));
   });
   return runningApp(server);
 }

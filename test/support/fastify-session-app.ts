@@ -17,7 +17,7 @@ const SECRET = 'a secret of at least 32 characters for @fastify/session';
  * outages. @fastify/session's defaults stay (rolling: true saves the session on every request); only
  * saveUninitialized is off.
  */
-export async function fastifyApp(store: object, { maxAge = 30 * 60_000 }: { maxAge?: number } = {}): Promise<RunningApp> {
+export async function fastifyApp(store: object, { maxAge = 30 * 60_000, errorHandler = true }: { maxAge?: number; errorHandler?: boolean } = {}): Promise<RunningApp> {
   const app = Fastify();
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
@@ -27,7 +27,8 @@ export async function fastifyApp(store: object, { maxAge = 30 * 60_000 }: { maxA
     saveUninitialized: false,
     cookie: { maxAge, httpOnly: true, sameSite: 'lax', secure: false },
   });
-  app.setErrorHandler((error, request, reply) => {
+  // Without it (errorHandler: false), Fastify's own handler answers what the error says.
+  if (errorHandler) app.setErrorHandler((error, request, reply) => {
     if (!(error instanceof StoreUnavailableError)) return reply.send(error);
     // @fastify/session would save the session again while sending the 503 (and clear or set its cookie):
     // the store is down, so that save fails too and Fastify answers 500 instead. Leave the session out.

@@ -21,9 +21,21 @@ export class StoreUnavailableError extends Error {
     super(`The store did not complete "${operation}": ${reason}`, { cause: options?.cause });
     this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
     this.reason = reason;
+    this.headers = { 'Retry-After': String(this.retryAfterSeconds) };
   }
 
   readonly retryAfterSeconds: number;
+
+  /**
+   * 503, for a framework's own error handler: express's (finalhandler) and Fastify's answer an error with its
+   * `status`/`statusCode` and set its `headers`, so an app that has no handler of its own for this error (a
+   * stranger's copy of a snippet without it, 2026-12-04) answers 503 with `Retry-After`, not 500. An app's handler
+   * (Kura's, `SessionErrorFilter`) answers it as before.
+   */
+  readonly status = 503;
+  readonly statusCode = 503;
+  /** `Retry-After`, as `retryAfterSeconds` says: set by those handlers. */
+  readonly headers: Readonly<Record<string, string>>;
 
   /** Why the store could not answer, in one line (see the constructor). @default 'the store could not be reached' */
   readonly reason: string;
