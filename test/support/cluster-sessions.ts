@@ -16,11 +16,12 @@ export function sessionRecord(id: string, userId: string) {
   return { id, user: { id: userId, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 3_600_000 };
 }
 
-/** Whether a store call was acknowledged, or why it was refused. */
+/** Whether a store call was acknowledged, or why it was refused (and what the client said, in brackets). */
 export const outcome = (work: Promise<unknown>) =>
   work.then(
     () => 'acknowledged',
-    (error: unknown) => `refused: ${error instanceof StoreUnavailableError ? error.reason : String(error)}`,
+    (error: unknown) =>
+      `refused: ${error instanceof StoreUnavailableError ? `${error.reason}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error)}`,
   );
 
 /** A durable write refused because its replica did not confirm it in time. */
