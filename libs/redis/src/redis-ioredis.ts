@@ -18,7 +18,13 @@ export interface IoredisClient {
   /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
   nodes?(role: 'master'): IoredisClient[];
   /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`; a cluster node's are its address). */
-  readonly options?: { host?: string; port?: number; autoResendUnfulfilledCommands?: boolean; scaleReads?: unknown; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
+  readonly options?: {
+    host?: string;
+    port?: number;
+    autoResendUnfulfilledCommands?: boolean;
+    scaleReads?: unknown;
+    redisOptions?: { autoResendUnfulfilledCommands?: boolean };
+  };
 }
 
 /** An ioredis pipeline: commands queued, then sent together on one connection. */
@@ -110,8 +116,7 @@ function laneOf(lane: IoredisClient): PipelinedPair {
     routed: pipelined(lane, []),
     asking(address) {
       const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === address);
-      if (!master) throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
-      return pipelined(master, [['ASKING']]);
+      return master && pipelined(master, [['ASKING']]);
     },
     relearn: (args) => lane.call('EXISTS', firstKeyOf(args)!),
   });
