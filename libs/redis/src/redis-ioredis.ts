@@ -24,6 +24,8 @@ export interface IoredisClient {
     autoResendUnfulfilledCommands?: boolean;
     scaleReads?: unknown;
     redisOptions?: { autoResendUnfulfilledCommands?: boolean };
+    /** A `Cluster`'s map from the addresses nodes announce to the ones it reaches them at. */
+    natMap?: Record<string, { host: string; port: number }> | ((address: string) => { host: string; port: number } | null);
   };
 }
 
@@ -115,7 +117,11 @@ function laneOf(lane: IoredisClient): PipelinedPair {
   return followingRedirections({
     routed: pipelined(lane, []),
     asking(address) {
-      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === address);
+      // The redirection names the address the node announces; ioredis knows each node by the one its natMap gives.
+      const natMap = lane.options?.natMap;
+      const mapped = typeof natMap === 'function' ? natMap(address) : natMap?.[address];
+      const reached = mapped ? `${mapped.host}:${mapped.port}` : address;
+      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === reached);
       return master && pipelined(master, [['ASKING']]);
     },
     relearn: (args) => lane.call('EXISTS', firstKeyOf(args)!),
