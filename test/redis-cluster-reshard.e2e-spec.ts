@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { StoreUnavailableError } from '@kura/common';
 import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Cluster } from 'ioredis';
 import { connectSession } from './contracts/connect-session-store.contract.js';
+import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
+import { type ClusterNode, clusterNodes, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -194,29 +194,6 @@ const DURABLE_CLIENTS: DurableClient[] = [
     },
   },
 ];
-
-/** `count` session ids whose keys all hash to one slot (ids are each key's hash tag). */
-function idsInOneSlot(count: number): { slot: number; ids: string[] } {
-  const first = `s${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const slot = hashSlotOf(`{${first}}`);
-  const ids = [first];
-  for (let n = 0; ids.length < count; n += 1) if (hashSlotOf(`{${first}-${n}}`) === slot) ids.push(`${first}-${n}`);
-  return { slot, ids };
-}
-
-/** A new session of `userId`, an hour to live, as a login writes it. */
-function sessionRecord(id: string, userId: string) {
-  const now = Date.now();
-  return { id, user: { id: userId, name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 3_600_000 };
-}
-
-/** Whether a store call was acknowledged, or why it was refused. */
-const outcome = (work: Promise<unknown>) =>
-  work.then(
-    () => 'acknowledged',
-    (error: unknown) => `refused: ${error instanceof StoreUnavailableError ? error.reason : String(error)}`,
-  );
-const REFUSED_BY_WAIT = expect.stringMatching(/^refused: only 0 of 1 replica\(s\) confirmed the write/);
 
 describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster while a slot moves`))('Durable writes (WAIT) on a $name Cluster with a replica per master, while a slot moves', ({ flavour }) => {
   let cluster: RedisCluster;

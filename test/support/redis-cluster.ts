@@ -29,6 +29,8 @@ export interface RedisClusterOptions {
   flavour?: RedisFlavour;
   /** Replicas per master (each on a port of its own, in sync before this resolves). @default 0 */
   replicas?: number;
+  /** More arguments for every node, after the cluster's own (`--cluster-announce-ip`, say). */
+  args?: string[];
 }
 
 export interface RedisCluster {
@@ -57,7 +59,7 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     for (let index = 0; index < masters * (1 + replicas); index += 1) {
       nodes.push(
         await startRedisServer({
-          args: CLUSTER_NODE_ARGS,
+          args: [...CLUSTER_NODE_ARGS, ...(options.args ?? [])],
           flavour: options.flavour,
           ...(options.config ? { config: await options.config() } : {}),
         }),
@@ -86,6 +88,55 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     throw error;
   }
   return { url: nodes[0]!.url, nodes, stop };
+}
+
+/** A shard added to a running cluster: a master serving no slot yet, and its replica. */
+export interface AddedShard {
+  /** The new master's node id. */
+  readonly id: string;
+  readonly master: RedisServer;
+  readonly replica: RedisServer;
+  /** Stops both nodes; calling it again is harmless. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Scales `cluster` out as an operator does: a new master joined with `redis-cli --cluster add-node` (it serves no
+ * slot until a reshard gives it some), then its replica (`--cluster-slave`), awaited until every node knows both
+ * and the replica is in sync. `options` are the ones the cluster was started with.
+ */
+export async function addShard(cluster: RedisCluster, options: RedisClusterOptions = {}): Promise<AddedShard> {
+  const start = async () => startRedisServer({ args: [...CLUSTER_NODE_ARGS, ...(options.args ?? [])], flavour: options.flavour, ...(options.config ? { config: await options.config() } : {}) });
+  const added: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(added.map((node) => node.stop()));
+  };
+  const auth = options.cliArgs ?? [];
+  const seed = `127.0.0.1:${cluster.nodes[0]!.port}`;
+  const everyNodeKnows = async (id: string) => {
+    for (const node of [...cluster.nodes, ...added]) {
+      await until(`node ${node.port} to know ${id}`, async () => (await clusterNodes(node.port, auth)).some((known) => known.id === id));
+    }
+  };
+  try {
+    const master = await start();
+    added.push(master);
+    await run('redis-cli', [...auth, '--cluster', 'add-node', `127.0.0.1:${master.port}`, seed], { timeout: 30_000 });
+    const id = (await redisCli(master.port, ...auth, 'CLUSTER', 'MYID')).trim();
+    await everyNodeKnows(id);
+    const replica = await start();
+    added.push(replica);
+    await run('redis-cli', [...auth, '--cluster', 'add-node', `127.0.0.1:${replica.port}`, seed, '--cluster-slave', '--cluster-master-id', id], { timeout: 30_000 });
+    await everyNodeKnows((await redisCli(replica.port, ...auth, 'CLUSTER', 'MYID')).trim());
+    await until(`the new master's replica to be in sync`, async () => {
+      const replication = await redisCli(master.port, ...auth, 'INFO', 'replication');
+      return /connected_slaves:1\b/.test(replication) && replication.includes('state=online');
+    });
+    return { id, master, replica, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** One node as `CLUSTER NODES` describes it. */

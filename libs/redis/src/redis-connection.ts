@@ -141,12 +141,16 @@ function clusterLink(redis: NodeRedis, options: RedisTopologyOptions, owner: obj
         const key = firstKeyOf(args);
         return (await cluster.multi(key).addCommand(key, false, args).addCommand(key, false, then).execAsPipeline()) as [unknown, unknown];
       },
-      asking: (address) => async (args, then) => {
+      asking(address) {
         const master = cluster.masters.find((node) => node.address === address);
-        if (!master) throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
-        const client = await cluster.nodeClient(master);
-        const [, reply, thenReply] = await client.multi().addCommand(['ASKING']).addCommand(args).addCommand(then).execAsPipeline();
-        return [reply, thenReply];
+        return (
+          master &&
+          (async (args, then) => {
+            const client = await cluster.nodeClient(master);
+            const [, reply, thenReply] = await client.multi().addCommand(['ASKING']).addCommand(args).addCommand(then).execAsPipeline();
+            return [reply, thenReply];
+          })
+        );
       },
       relearn: (args) => cluster.sendCommand(firstKeyOf(args), false, ['EXISTS', firstKeyOf(args)!]),
     }),

@@ -30,10 +30,18 @@ export function durableWrites(lanes: readonly PipelinedPair[], replicas: number,
 export interface ClusterPairs {
   /** The pair on the master the client's slot map names for the write's key. */
   routed: PipelinedPair;
-  /** `ASKING`, then the pair, pipelined on the client's connection to the master at `address` (`host:port`). */
-  asking(address: string): PipelinedPair;
+  /**
+   * `ASKING`, then the pair, pipelined on the client's connection to the master at `address` (`host:port`, as the
+   * cluster announces it); `undefined` while the client does not know that master.
+   */
+  asking(address: string): PipelinedPair | undefined;
   /** Has the client learn the current owner of the write's slot: a read of its key, routed and redirected by the client. */
   relearn(args: string[]): Promise<unknown>;
+}
+
+/** A pair that fails: the cluster redirected a write to a master the client could not learn of. */
+function unknown(address: string): PipelinedPair {
+  throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
 }
 
 /** As many redirections as a command of `connectRedis` follows (its `maxCommandRedirections`). */
@@ -59,8 +67,13 @@ export function followingRedirections({ routed, asking, relearn }: ClusterPairs)
         if (!redirection || redirections === MAX_REDIRECTIONS) throw error;
         // ASK: the key is moving to that node, which serves it only to a command right after ASKING. MOVED: the
         // slot is that node's now; once the client has learned so, its own routing sends the next writes there.
-        if (redirection[1] === 'ASK') send = asking(redirection[2]!);
-        else {
+        // A master the client does not know yet (one just added, getting its first slots) is met the client's own
+        // way: a read of the key through its routing follows the ASK there too. ioredis forgets a master serving no
+        // slot at its next refresh, so one met and forgotten meanwhile is asked for again, as a redirection.
+        if (redirection[1] === 'ASK') {
+          const address = redirection[2]!;
+          send = asking(address) ?? (await relearn(args), asking(address)) ?? (redirections < MAX_REDIRECTIONS - 1 ? routed : unknown(address));
+        } else {
           await relearn(args);
           send = routed;
         }

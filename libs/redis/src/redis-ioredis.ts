@@ -18,7 +18,15 @@ export interface IoredisClient {
   /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
   nodes?(role: 'master'): IoredisClient[];
   /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`; a cluster node's are its address). */
-  readonly options?: { host?: string; port?: number; autoResendUnfulfilledCommands?: boolean; scaleReads?: unknown; redisOptions?: { autoResendUnfulfilledCommands?: boolean } };
+  readonly options?: {
+    host?: string;
+    port?: number;
+    autoResendUnfulfilledCommands?: boolean;
+    scaleReads?: unknown;
+    redisOptions?: { autoResendUnfulfilledCommands?: boolean };
+    /** A `Cluster`'s map from the addresses nodes announce to the ones it reaches them at. */
+    natMap?: Record<string, { host: string; port: number }> | ((address: string) => { host: string; port: number } | null);
+  };
 }
 
 /** An ioredis pipeline: commands queued, then sent together on one connection. */
@@ -109,9 +117,12 @@ function laneOf(lane: IoredisClient): PipelinedPair {
   return followingRedirections({
     routed: pipelined(lane, []),
     asking(address) {
-      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === address);
-      if (!master) throw new Error(`Redis Cluster redirected a write to ${address}, a master this client does not know`);
-      return pipelined(master, [['ASKING']]);
+      // The redirection names the address the node announces; ioredis knows each node by the one its natMap gives.
+      const natMap = lane.options?.natMap;
+      const mapped = typeof natMap === 'function' ? natMap(address) : natMap?.[address];
+      const reached = mapped ? `${mapped.host}:${mapped.port}` : address;
+      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === reached);
+      return master && pipelined(master, [['ASKING']]);
     },
     relearn: (args) => lane.call('EXISTS', firstKeyOf(args)!),
   });
