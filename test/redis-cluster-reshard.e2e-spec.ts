@@ -285,6 +285,41 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
     60_000,
   );
 
+  // A script that deleted its key before writing it again (a whole write, a logout's mark) lost it mid-script on the
+  // old owner of a slot on the move: the key gone, the next command was refused ("a non local key") with the DEL
+  // already made, and a whole write of a live session deleted it with a 503 (a scale-out review, 2026-12-04).
+  it.each([
+    { wait: 'with WAIT 1', waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } },
+    { wait: 'without WAIT', waitForReplicas: undefined },
+  ])('$wait: a whole write and a logout of a session still on the old owner of a moving slot are made there, the key never deleted mid-script', async ({ waitForReplicas }) => {
+    const redis = connectRedis({ url: cluster.url, cluster: true, ...(waitForReplicas ? { waitForReplicas } : {}) });
+    await redis.open();
+    try {
+      const connect = new RedisConnectSessionStore(redis);
+      const { slot, ids } = idsInOneSlot(3);
+      const [rewritten, loggedOut, migrated] = ids as [string, string, string];
+      for (const id of ids) await connect.replace(id, connectSession({ user: 'ada', cart: 'before' }));
+      const { source, target, masters } = await placesOf(slot);
+      await redisCli(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+      await redisCli(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+      // One key of the slot already moved, as redis-cli --cluster reshard moves them a few at a time; the others still here.
+      expect(await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:connect:{${migrated}}`)).toMatch(/OK/);
+
+      const written = connectSession({ user: 'ada', cart: 'after' });
+      const outcomes = { replace: await outcome(connect.replace(rewritten, written)), logout: await outcome(connect.delete(loggedOut, Date.now())) };
+      const [afterReplace, afterLogout] = [await connect.read(rewritten, Date.now()), await connect.read(loggedOut, Date.now())];
+
+      for (const id of [rewritten, loggedOut]) await redisCli(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', `kura:connect:{${id}}`);
+      for (const master of [target, source, ...masters.filter((node) => node.id !== target.id && node.id !== source.id)]) {
+        await redisCli(master.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
+      }
+      expect(outcomes).toEqual({ replace: 'acknowledged', logout: 'acknowledged' });
+      expect({ afterReplace: afterReplace?.data, afterLogout }).toEqual({ afterReplace: written.data, afterLogout: undefined });
+    } finally {
+      await redis.close();
+    }
+  }, 60_000);
+
   it('refuses no login or logout while redis-cli --cluster reshard moves slots, on either client, through either store', async () => {
     const opened = await Promise.all(DURABLE_CLIENTS.slice(0, 2).map(async ({ client, open }) => ({ client, ...(await open(cluster.url)) })));
     try {

@@ -42,9 +42,26 @@ const LUA_CHUNK = `
 local function each_chunk(command, first, last)
   for i = first, last, 200 do redis.call(command, KEYS[1], unpack(ARGV, i, math.min(i + 199, last))) end
 end`;
+/**
+ * Takes out the fields of `held` (the key's fields before this script wrote) that it did not write again (`written`,
+ * a set). The key is written before its old fields go, never deleted and written again: on the old owner of a
+ * Redis Cluster slot on the move, a key that vanishes mid-script makes the next command fail ("a non local key")
+ * with the deletion already made, and a whole write of a live session then deleted it.
+ */
+const LUA_REMOVE_OTHERS = `
+local function fields_from(first)
+  local written = {}
+  for i = first, #ARGV, 2 do written[ARGV[i]] = true end
+  return written
+end
+local function remove_others(held, written)
+  local gone = {}
+  for _, field in ipairs(held) do if not written[field] then gone[#gone + 1] = field end end
+  for i = 1, #gone, 200 do redis.call('HDEL', KEYS[1], unpack(gone, i, math.min(i + 199, #gone))) end
+end`;
 
 /**
- * Writes the session whole, whatever was there: its old fields go, then one HSET writes every field (in chunks
+ * Writes the session whole, whatever was there: one HSET writes every field, then its other old fields go (in chunks
  * only for a very large session). Nothing over a deleted session's mark, nor over the same generation (this
  * write, delivered late or retried). Refused, and a WAIT to follow (`waited`), it writes what refused it again
  * (the mark, the generation), so that the WAIT waits for that too: a refusal is then as confirmed as a write. KEYS: session. ARGV: expiry
@@ -53,7 +70,7 @@ end`;
  * with a nearer end, refused, must not have the master free the key at an end no replica has.
  */
 const replaceScript = (waited: boolean) =>
-  new RedisScript(`${LUA_CHUNK}
+  new RedisScript(`${LUA_CHUNK}${LUA_REMOVE_OTHERS}
 local held = redis.call('HMGET', KEYS[1], '${DELETED}', '${GENERATION}')
 if held[1] then
   ${waited ? REASSERT(`'${DELETED}', held[1]`) : ''}
@@ -64,8 +81,9 @@ if held[2] == ARGV[3] then
   return 0
 end
 ${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
-redis.call('DEL', KEYS[1])
+local fields = redis.call('HKEYS', KEYS[1])
 each_chunk('HSET', 2, #ARGV)
+remove_others(fields, fields_from(2))
 ${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
 const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
@@ -129,10 +147,11 @@ const UPDATE = {
  * on its word alone; once confirmed, the mark is brought back to its end (see CONFIRMED).
  */
 const deleteScript = (waited: boolean) =>
-  new RedisScript(`
+  new RedisScript(`${LUA_REMOVE_OTHERS}
 ${waited ? `local freed = redis.call('PEXPIRETIME', KEYS[1])` : ''}
-redis.call('DEL', KEYS[1])
+local fields = redis.call('HKEYS', KEYS[1])
 redis.call('HSET', KEYS[1], '${DELETED}', ARGV[2])
+remove_others(fields, { ['${DELETED}'] = true })
 ${waited ? `if freed > tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], freed) else redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end` : `redis.call('PEXPIREAT', KEYS[1], ARGV[1])`}
 return 1`);
 const DELETE = { plain: deleteScript(false), waited: deleteScript(true) };
