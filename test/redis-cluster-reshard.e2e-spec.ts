@@ -8,7 +8,7 @@ import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { type ClusterNode, clusterNodes, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
+import { clusterNodes, redisCli, type RedisCluster, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -209,19 +209,6 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
     const target = nodes.find((node) => node.role === 'master' && node.id !== source.id)!;
     const targetReplica = nodes.find((node) => node.masterId === target.id)!;
     return { source, target, masters: nodes.filter((node) => node.role === 'master'), targetReplica: cluster.nodes.find((node) => node.port === targetReplica.port)! };
-  };
-  /** `work` while `replica` stops acknowledging (paused), then until it has caught up with its master again. */
-  const whilePaused = async <T>(replica: { pid: number; port: number }, master: ClusterNode, work: () => Promise<T>): Promise<T> => {
-    process.kill(replica.pid, 'SIGSTOP');
-    try {
-      return await work();
-    } finally {
-      process.kill(replica.pid, 'SIGCONT');
-      await until('the replica to catch up', async () => {
-        const info = await redisCli(master.port, 'INFO', 'replication');
-        return /,offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
-      });
-    }
   };
 
   it.each(DURABLE_CLIENTS)(

@@ -4,7 +4,7 @@ import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, Red
 import { Cluster, type ClusterOptions } from 'ioredis';
 import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
-import { type AddedShard, addShard, type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until } from './support/redis-cluster.js';
+import { type AddedShard, addShard, type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -76,19 +76,6 @@ async function finishMoving(slot: number, target: ClusterNode, masters: readonly
   for (const master of [target, ...masters.filter((node) => node.id !== target.id)]) await redisCli(master.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
 }
 
-/** `work` while `replica` stops acknowledging (paused), then until it has caught up with `master` again. */
-async function whilePaused<T>(replica: { pid: number }, master: { port: number }, work: () => Promise<T>): Promise<T> {
-  process.kill(replica.pid, 'SIGSTOP');
-  try {
-    return await work();
-  } finally {
-    process.kill(replica.pid, 'SIGCONT');
-    await until('the replica to catch up', async () => {
-      const info = await redisCli(master.port, 'INFO', 'replication');
-      return /,offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
-    });
-  }
-}
 
 /** Nodes that announce 127.0.0.2 (as nodes behind NAT announce an address of their own) and listen on 127.0.0.1 too. */
 const ANNOUNCING = ['--bind', '127.0.0.1', '127.0.0.2', '--cluster-announce-ip', '127.0.0.2'];

@@ -189,3 +189,17 @@ export function hashSlotOf(key: string): number {
   }
   return crc % 16384;
 }
+
+/** `work` while `replica` stops acknowledging (paused), then until it has caught up with `master` again. */
+export async function whilePaused<T>(replica: { pid: number }, master: { port: number }, work: () => Promise<T>): Promise<T> {
+  process.kill(replica.pid, 'SIGSTOP');
+  try {
+    return await work();
+  } finally {
+    process.kill(replica.pid, 'SIGCONT');
+    await until('the replica to catch up', async () => {
+      const info = await redisCli(master.port, 'INFO', 'replication');
+      return /,offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
+    });
+  }
+}
