@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Cluster } from 'ioredis';
@@ -8,7 +6,7 @@ import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { clusterNodes, redisCli, type RedisCluster, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
+import { clusterNodes, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -18,7 +16,6 @@ import { possibleFlavours } from './support/redis-server.js';
  * and logouts. The client follows MOVED and ASK; Kura's scripts each touch one key, so none spans a slot in transit.
  * Nothing acknowledged may be lost, and no request may fail for it.
  */
-const run = promisify(execFile);
 const USERS = 6;
 const PASSWORD = 'correct horse battery';
 
@@ -112,13 +109,8 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
       }
     };
     const load = Promise.all(users.map(work));
-    const started = performance.now();
     // Every slot of `from`, to the seed node, a few keys per MIGRATE: the move spans the whole load.
-    await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', String(moving), '--cluster-pipeline', '5', '--cluster-yes'], {
-      timeout: 120_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const movedInMs = Math.round(performance.now() - started);
+    const movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: moving, pipeline: 5, timeoutMs: 120_000 });
     moved = true;
     await load;
 
@@ -344,12 +336,7 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
           ];
         }),
       );
-      const started = performance.now();
-      await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', from.id, '--cluster-to', to.id, '--cluster-slots', '1500', '--cluster-pipeline', '5', '--cluster-yes'], {
-        timeout: 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      const movedInMs = Math.round(performance.now() - started);
+      const movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: 1500, pipeline: 5, timeoutMs: 60_000 });
       moved = true;
       await load;
 

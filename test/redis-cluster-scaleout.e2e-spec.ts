@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, RedisConnectSessionStore, RedisSessionStore } from '@kura/redis';
 import { Cluster, type ClusterOptions } from 'ioredis';
 import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
-import { type AddedShard, addShard, type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
+import { type AddedShard, addShard, type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -14,7 +12,6 @@ import { possibleFlavours } from './support/redis-server.js';
  * heard of. Nothing acknowledged may be lost or undone, and a durable write is acknowledged only once the replica of
  * the master that made it has it.
  */
-const run = promisify(execFile);
 /** How long each durable write's WAIT may take. */
 const WAIT_MS = 300;
 
@@ -269,12 +266,7 @@ describe.each(FLAVOURS)('Kura on a $name Cluster (3 masters, a replica each$nat)
         ];
       }),
     );
-    const started = performance.now();
-    await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', source.id, '--cluster-to', shard.id, '--cluster-slots', String(MOVING_SLOTS), '--cluster-pipeline', '1', '--cluster-yes'], {
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const movedInMs = Math.round(performance.now() - started);
+    const movedInMs = await reshard(seedPort, { from: source.id, to: shard.id, slots: MOVING_SLOTS, pipeline: 1, timeoutMs: 60_000 });
     moved = true;
     await load;
 

@@ -203,3 +203,16 @@ export async function whilePaused<T>(replica: { pid: number }, master: { port: n
     });
   }
 }
+
+/**
+ * Moves `slots` slots from master `from` to master `to` as an operator does, with `redis-cli --cluster reshard`
+ * (MIGRATE, `pipeline` keys at a time), through the node at `seedPort`; resolves to how long the move took (ms).
+ */
+export async function reshard(seedPort: number, { from, to, slots, pipeline, timeoutMs }: { from: string; to: string; slots: number; pipeline: number; timeoutMs: number }): Promise<number> {
+  const started = performance.now();
+  await run('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${seedPort}`, '--cluster-from', from, '--cluster-to', to, '--cluster-slots', String(slots), '--cluster-pipeline', String(pipeline), '--cluster-yes'], {
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return Math.round(performance.now() - started);
+}

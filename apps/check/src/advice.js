@@ -69,6 +69,9 @@ const LOGOUT_BY_COOKIE = [
   { name: 'sessionid', remedy: "Django's signed_cookies engine keeps the session in the cookie: the db or cache SESSION_ENGINE ends it on the server" },
 ];
 
+/** Whether `name` (a cookie name, or a test of one) names `cookie`. */
+const names = (name, cookie) => (typeof name === 'string' ? cookie === name : name(cookie));
+
 /**
  * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
  * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[] }} json the run, as `toJSON` gives it
@@ -77,7 +80,7 @@ const LOGOUT_BY_COOKIE = [
 export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
   const steps = [];
   if (verdict !== 'stateless') {
-    const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => (typeof name === 'string' ? cookie === name : name(cookie))));
+    const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     if (known.length === 0) steps.push(GENERAL);
     for (const { name, framework, remedy } of known) {
       const cookie = typeof name === 'string' ? name : sessionCookies.find(name);
@@ -85,7 +88,7 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
     }
   }
   if (logout?.effective === false) {
-    const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => (typeof name === 'string' ? cookie === name : name(cookie))));
+    const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     steps.push(known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
   }
   return steps;

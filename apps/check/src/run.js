@@ -230,9 +230,11 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
             ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie`
             : firstLogin && !(firstLogin.status >= 200 && firstLogin.status < 400)
               ? ''
-              : forwardsHttps()
-                ? "; the app never set a cookie (no Set-Cookie on any answer, the login's included), and the scenario reads no token, though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so (Express: app.set('trust proxy', 1); Fastify: trustProxy: true; NestJS: the same on its platform; Django: SECURE_PROXY_SSL_HEADER; Flask: werkzeug's ProxyFix; Rails: config.assume_ssl)"
-                : '; the app never set a cookie (no Set-Cookie on any answer, the login\'s included), and the scenario reads no token: a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario\'s top level';
+              : `; the app never set a cookie (no Set-Cookie on any answer, the login's included), and the scenario reads no token${
+                  forwardsHttps()
+                    ? ", though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so (Express: app.set('trust proxy', 1); Fastify: trustProxy: true; NestJS: the same on its platform; Django: SECURE_PROXY_SSL_HEADER; Flask: werkzeug's ProxyFix; Rails: config.assume_ssl)"
+                    : ": a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario's top level"
+                }`;
       return { refusedNote, firstLogin };
     };
     /** A capture that found nothing (the first), as the end of a line: often why a login or a step never passed. */

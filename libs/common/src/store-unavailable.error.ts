@@ -27,12 +27,11 @@ export class StoreUnavailableError extends Error {
   readonly retryAfterSeconds: number;
 
   /**
-   * 503, for a framework's own error handler: express's (finalhandler) and Fastify's answer an error with its
-   * `status`/`statusCode` and set its `headers`, so an app that has no handler of its own for this error (a
-   * stranger's copy of a snippet without it, 2026-12-04) answers 503 with `Retry-After`, not 500. An app's handler
-   * (Kura's, `SessionErrorFilter`) answers it as before.
+   * 503, for a framework's own error handler: express's (finalhandler) and Fastify's both answer an error with its
+   * `statusCode` and set its `headers`, so an app that has no handler of its own for this error (a stranger's copy
+   * of a snippet without it, 2026-12-04) answers 503 with `Retry-After`, not 500. An app's handler (Kura's,
+   * `SessionErrorFilter`) answers it as before.
    */
-  readonly status = 503;
   readonly statusCode = 503;
   /** `Retry-After`, as `retryAfterSeconds` says: set by those handlers. */
   readonly headers: Readonly<Record<string, string>>;
