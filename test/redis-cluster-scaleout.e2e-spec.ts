@@ -200,7 +200,10 @@ describe.each(FLAVOURS)('Kura on a $name Cluster (3 masters, a replica each$nat)
   }, 60_000);
 
   it('loses no acknowledged login or logout while redis-cli --cluster reshard gives it slots, with WAIT 1 and without; refuses none but what the clients\' own routing refuses, each served when retried', async () => {
-    const { opened, shard } = await scaleOut([nodeRedis(true), ioredisNatMapped(true), nodeRedis(false), ioredisNatMapped(false)]);
+    // ioredis without a natMap here (the nodes listen on the announced address too): under load, ioredis with one
+    // follows a MOVED to no connection (redis/ioredis#1582) and lets an ASKING it sent on a dropped connection reject
+    // unhandled ("Connection is closed."), which failed a CI rehearsal; Kura's natMap handling is the test above's.
+    const { opened, shard } = await scaleOut([nodeRedis(true), ioredis(true), nodeRedis(false), ioredis(false)]);
     const seedPort = cluster.nodes[0]!.port;
     const source = (await clusterNodes(seedPort)).filter((node) => node.role === 'master').sort((a, b) => b.slots - a.slots)[0]!;
     // redis-cli --cluster reshard takes a source's slots lowest first: the load goes to those, where the moves are.
