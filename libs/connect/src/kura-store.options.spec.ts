@@ -115,14 +115,15 @@ describe('resolveKuraStoreOptions', () => {
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {} } as never, timeoutMs: 0 } })).toThrow(
       /migrateFrom.store must be an express-session or @fastify\/session store \(get, set, destroy\), such as connect-redis's RedisStore; it has no set, destroy[\s\S]*migrateFrom.timeoutMs must be a positive integer/,
     );
-    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttl: 1 } as never })).toThrow(/unknown migrateFrom option "ttl"/);
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttl: 1 } as never })).toThrow(/unknown migrateFrom option "ttl" \(known: store, move, timeoutMs, rolloutSeconds, ttlSeconds\)/);
+    expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, move: 'no' } as never })).toThrow(/migrateFrom.move must be true \(move each session here on its first request\) or false \(follow only\), got no/);
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, rolloutSeconds: -1 } })).toThrow(/migrateFrom.rolloutSeconds must be an integer from 0/);
     expect(() => resolveKuraStoreOptions({ connection, migrateFrom: { store: { get() {}, set() {}, destroy() {} }, ttlSeconds: 0 } })).toThrow(/migrateFrom.ttlSeconds must be a positive integer/);
   });
 
   it('migrateFrom: a timeout of 1000 ms, a rollout of an hour and a previous store keeping a session a day, unless told others', () => {
     const store = { get() {}, set() {}, destroy() {} };
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, timeoutMs: 1000, rolloutMs: 3_600_000, ttlMs: 86_400_000 });
-    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250, rolloutSeconds: 0, ttlSeconds: 7 } }).migrateFrom).toEqual({ store, timeoutMs: 250, rolloutMs: 0, ttlMs: 7000 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store } }).migrateFrom).toEqual({ store, move: true, timeoutMs: 1000, rolloutMs: 3_600_000, ttlMs: 86_400_000 });
+    expect(resolveKuraStoreOptions({ connection, migrateFrom: { store, timeoutMs: 250, rolloutSeconds: 0, ttlSeconds: 7, move: false } }).migrateFrom).toEqual({ store, move: false, timeoutMs: 250, rolloutMs: 0, ttlMs: 7000 });
   });
 });

@@ -83,9 +83,13 @@ export interface KuraStoreOptions {
    * connect-redis's and connect-dynamodb's own): how long the previous store keeps a session whose cookie has no
    * expiry. Remove the option once the longest session the previous store could hold has expired. See "Moving from
    * another store" in the README.
+   *
+   * `move: false` (default `true`) makes a replica that follows without moving, for a rollout that logs nobody out
+   * even behind round robin: deploy it first, beside the old replicas (it serves sessions from the previous store,
+   * writes logins and their changes there, and follows moved sessions here), then the moving version beside it.
    * @example migrateFrom: { store: new RedisStore({ client: redis }) }
    */
-  migrateFrom?: { store: PreviousSessionStore; timeoutMs?: number; rolloutSeconds?: number; ttlSeconds?: number };
+  migrateFrom?: { store: PreviousSessionStore; move?: boolean; timeoutMs?: number; rolloutSeconds?: number; ttlSeconds?: number };
   /**
    * Source of the current time for expiry.
    * @default the system clock
@@ -107,7 +111,9 @@ export interface KuraStoreSettings {
   readonly clock: Clock;
   readonly userOf: ((session: Record<string, unknown>) => unknown) | undefined;
   readonly credentialOf: ((session: Record<string, unknown>) => unknown) | undefined;
-  readonly migrateFrom: { readonly store: PreviousSessionStore; readonly timeoutMs: number; readonly rolloutMs: number; readonly ttlMs: number } | undefined;
+  readonly migrateFrom:
+    | { readonly store: PreviousSessionStore; readonly move: boolean; readonly timeoutMs: number; readonly rolloutMs: number; readonly ttlMs: number }
+    | undefined;
 }
 
 export const DEFAULT_TABLE_NAME = 'kura-connect-sessions';
@@ -178,6 +184,7 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
     credentialOf: options.credentialOf,
     migrateFrom: options.migrateFrom && {
       store: options.migrateFrom.store,
+      move: options.migrateFrom.move ?? true,
       timeoutMs: options.migrateFrom.timeoutMs ?? 1000,
       rolloutMs: (options.migrateFrom.rolloutSeconds ?? 3600) * 1000,
       ttlMs: (options.migrateFrom.ttlSeconds ?? 86_400) * 1000,
@@ -186,11 +193,13 @@ export function resolveKuraStoreOptions(options: KuraStoreOptions): KuraStoreSet
 }
 
 const PREVIOUS_STORE_METHODS = ['get', 'set', 'destroy'] as const;
+const MIGRATE_FROM_KEYS = ['store', 'move', 'timeoutMs', 'rolloutSeconds', 'ttlSeconds'];
 
 function migrateFromProblems(migrateFrom: NonNullable<KuraStoreOptions['migrateFrom']>): string[] {
-  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, timeoutMs?, rolloutSeconds?, ttlSeconds? }, store being the express-session store the sessions are in now'];
+  if (typeof migrateFrom !== 'object' || migrateFrom === null) return ['migrateFrom must be an object: { store, move?, timeoutMs?, rolloutSeconds?, ttlSeconds? }, store being the express-session store the sessions are in now'];
   const problems: string[] = [];
-  for (const key of Object.keys(migrateFrom)) if (!['store', 'timeoutMs', 'rolloutSeconds', 'ttlSeconds'].includes(key)) problems.push(`unknown migrateFrom option "${key}" (known: store, timeoutMs, rolloutSeconds, ttlSeconds)`);
+  for (const key of Object.keys(migrateFrom)) if (!MIGRATE_FROM_KEYS.includes(key)) problems.push(`unknown migrateFrom option "${key}" (known: ${MIGRATE_FROM_KEYS.join(', ')})`);
+  if (migrateFrom.move !== undefined && typeof migrateFrom.move !== 'boolean') problems.push(`migrateFrom.move must be true (move each session here on its first request) or false (follow only), got ${String(migrateFrom.move)}`);
   const store = migrateFrom.store as unknown as Partial<Record<string, unknown>> | null | undefined;
   const missing = PREVIOUS_STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
   if (missing.length > 0) problems.push(`migrateFrom.store must be an express-session or @fastify/session store (get, set, destroy), such as connect-redis's RedisStore; it has no ${missing.join(', ')}`);

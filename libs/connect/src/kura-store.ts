@@ -7,6 +7,7 @@ import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { TableBootstrapStep } from './dynamodb.types.js';
 import { expressCreateSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
+import { Following, type SessionThere } from './following.js';
 import { Migration } from './migration.js';
 import { PreviousStore } from './previous-store.js';
 import { checkSize } from './session-too-large.error.js';
@@ -24,7 +25,7 @@ import {
 } from './session-document.js';
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
-import { READ_MARKER_KEY, SessionReads } from './session-reads.js';
+import { READ_MARKER_KEY, type SessionRead, SessionReads } from './session-reads.js';
 import { indexNote, type UserSession, UserSessions, userIdOf } from './user-sessions.js';
 
 /** A session as `get` hands it to express-session or @fastify/session: plain JSON data, `cookie` included. */
@@ -102,6 +103,8 @@ export class KuraStore extends EventEmitter {
   private readonly users: UserSessions | undefined;
   /** Sessions moving from the store the app used before, with the `migrateFrom` option. */
   private readonly migration: Migration | undefined;
+  /** With `migrateFrom` and `move: false`: sessions served from the previous store, moved ones from here. */
+  private readonly following: Following | undefined;
 
   /** @throws KuraStoreOptionsError listing every problem with `options` */
   constructor(options: KuraStoreOptions) {
@@ -129,10 +132,11 @@ export class KuraStore extends EventEmitter {
     this.clock = settings.clock;
     this.users = settings.userOf && new UserSessions(settings.userOf, settings.credentialOf);
     const { migrateFrom } = settings;
+    const previous = migrateFrom && new PreviousStore(migrateFrom.store, migrateFrom.timeoutMs);
     this.migration =
-      migrateFrom &&
+      previous &&
       new Migration({
-        previous: new PreviousStore(migrateFrom.store, migrateFrom.timeoutMs),
+        previous,
         rolloutMs: migrateFrom.rolloutMs,
         previousTtlMs: migrateFrom.ttlMs,
         ttlMs: this.ttlMs,
@@ -140,6 +144,7 @@ export class KuraStore extends EventEmitter {
         users: this.users,
         notData: NOT_DATA,
       });
+    this.following = previous && !migrateFrom.move ? new Following(this.migration!, previous, this.users, NOT_DATA) : undefined;
   }
 
   /** The live session `sessionId`, or `null` when there is none (never written, destroyed or expired). */
@@ -185,7 +190,11 @@ export class KuraStore extends EventEmitter {
     return settle(
       Promise.resolve().then(() => {
         const id = itemKeyOf(checkedId(sessionId));
-        return this.onStorage((items) => (this.migration ? this.migration.destroy(items, sessionId, id, this.clock.now()) : items.delete(id, this.clock.now())));
+        return this.onStorage((items) => {
+          const now = this.clock.now();
+          if (this.following) return this.following.destroy(items, sessionId, id, now);
+          return this.migration ? this.migration.destroy(items, sessionId, id, now) : items.delete(id, now);
+        });
       }),
       callback,
     );
@@ -248,7 +257,7 @@ export class KuraStore extends EventEmitter {
     return this.onStorage(async (items) => {
       if (credential !== undefined) await users.setCredential(items, user, credential, this.clock.now());
       // Sessions still in the previous store cannot be found by user: a mark ends each of them where it would move.
-      await this.migration?.endUser(items, user);
+      await this.migration?.endUser(items, user, except);
       return users.destroyAll(items, user, except, this.clock.now());
     });
   }
@@ -314,15 +323,41 @@ export class KuraStore extends EventEmitter {
   private async read(sessionId: string): Promise<StoredSession | null> {
     const id = itemKeyOf(checkedId(sessionId));
     const item = await this.onStorage((items) => (this.migration ? this.readMigrating(items, this.migration, sessionId, id) : items.read(id, this.clock.now())));
-    return item ? this.loaded(sessionId, id, item) : null;
+    if (!item) return null;
+    return 'there' in item ? this.loadedThere(sessionId, id, item) : this.loaded(sessionId, id, item);
   }
 
-  /** A read with `migrateFrom`: a session this store does not hold may move here; one that moved may have ended there. */
-  private async readMigrating(items: ConnectSessionStore, migration: Migration, sessionId: string, id: string): Promise<ConnectSessionItem | undefined> {
+  /**
+   * A read with `migrateFrom`: a session this store does not hold may move here (or, following, be served from the
+   * previous store); one that moved may have ended there.
+   */
+  private async readMigrating(items: ConnectSessionStore, migration: Migration, sessionId: string, id: string): Promise<ConnectSessionItem | SessionThere | undefined> {
     const now = this.clock.now();
     const item = await items.read(id, now);
     if (item) return (await migration.stillLive(items, sessionId, id, item, now)) ? item : undefined;
+    if (this.following) return this.following.read(items, sessionId, id, now);
     return (await migration.move(items, sessionId, id, now)) ? items.read(id, this.clock.now()) : undefined;
+  }
+
+  /** What `get` hands the framework for a session a following replica serves from the previous store, its read remembered. */
+  private loadedThere(sessionId: string, id: string, found: SessionThere): StoredSession {
+    const loaded = found.there;
+    const user = this.users?.userOfSession(loaded);
+    const credential = user === undefined ? undefined : this.users!.credentialOfSession(loaded);
+    const data = toDocument(loaded, NOT_DATA).data;
+    this.reads.mark(loaded, { sessionId, id, generation: '', data, cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, user, credential, there: { seen: found.seen } });
+    return loaded;
+  }
+
+  /** A following replica's save of a session served from the previous store, or of a new one (a login): whole, there. */
+  private saveThere(sessionId: string, session: object, call: 'set' | 'touch', read: SessionRead | undefined): Promise<void> {
+    const { [READ_MARKER_KEY]: _marker, ...plain } = session as Record<string, unknown>;
+    if (call === 'touch') return this.following!.touch(sessionId, plain, read?.there?.seen);
+    const id = read ? read.id : itemKeyOf(sessionId);
+    const base = read && { data: read.data, user: read.user, credential: read.credential, seen: read.there?.seen };
+    return this.onStorage((items) => this.following!.save(items, sessionId, id, plain, base, this.clock.now())).then((saved) => {
+      this.reads.remember(session, { sessionId, id, generation: '', cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, ...saved, there: { seen: saved.seen } });
+    });
   }
 
   /** What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered; `null` when it was refused. */
@@ -353,6 +388,7 @@ export class KuraStore extends EventEmitter {
   private save(sessionId: string, session: object, call: 'set' | 'touch'): Promise<void> | undefined {
     if (typeof session !== 'object' || session === null) throw new TypeError(`KuraStore.${call}: the session must be an object`);
     const read = this.reads.of(session, checkedId(sessionId));
+    if (this.following && (read === undefined || read.there)) return this.saveThere(sessionId, session, call, read);
     // The item key its read already holds: a steady request hashes the id once, to read.
     const id = read ? read.id : itemKeyOf(sessionId);
     const now = this.clock.now();

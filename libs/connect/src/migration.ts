@@ -63,7 +63,7 @@ export class Migration {
     const { previous, users } = this.settings;
     // Moved or ended before: never again (without asking the previous store, which an ended session's requests
     // would otherwise keep asking). A move under way has written its item before its record.
-    if ((await items.userIndex(recordKeyOf(id))).length > 0) return true;
+    if (await this.recorded(items, id)) return true;
     const there = await previous.get(sessionId);
     if (!there) return false;
     // The stub of a move made meanwhile, whose item landed before it.
@@ -78,7 +78,7 @@ export class Migration {
       // credential, as every save that gives a session its user checks it: a change made by a store without
       // `migrateFrom` leaves no mark.
       await users!.add(items, user, id, written.absoluteExpiresAtMs, now);
-      if ((await items.userIndex(userMarkKeyOf(user))).length > 0 || (await this.replaced(items, user, found))) {
+      if ((await this.endedByMark(items, user, there.seen, id)) || (await this.replaced(items, user, found))) {
         await this.record(items, id, now, written);
         await previous.destroy(sessionId);
         return false;
@@ -161,12 +161,34 @@ export class Migration {
   }
 
   /**
-   * Before `destroySessionsOf`: the user's sessions still in the previous store end where they would move. The mark
-   * is one member, the same every time (a move only asks whether there is one), so it stays one small item however
-   * often the user ends their sessions.
+   * Before `destroySessionsOf`: the user's sessions still in the previous store end where a Kura replica reads them
+   * (a move, a following replica's read), but `exceptId`'s (the item key of the request's own session). The mark
+   * counts the endings (its member's `addedAtMs`, one more than the highest there: no clock), and each takes the
+   * ones before it out, so it stays one small item however often the user ends their sessions. A session a following
+   * replica wrote with that user carries the count it saw (`kuraMarkSeen`): only a later ending ends it. One
+   * without a count (an old replica's) is ended by any, a mark of the version before counts included (count 0).
    */
-  async endUser(items: ConnectSessionStore, userId: string): Promise<void> {
-    await items.addToUserIndex(userMarkKeyOf(userId), { id: ENTRY, addedAtMs: 0 }, undefined);
+  async endUser(items: ConnectSessionStore, userId: string, exceptId: string | undefined): Promise<void> {
+    const key = userMarkKeyOf(userId);
+    const count = (await this.markCount(items, userId)) + 1;
+    await items.addToUserIndex(key, { id: exceptId === undefined ? ENTRY : `${ENTRY}:${exceptId}`, addedAtMs: count }, undefined);
+    await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.addedAtMs < count));
+  }
+
+  /** How many times the user's sessions were ended everywhere (0 for never): what a session written with that user now has seen. */
+  async markCount(items: ConnectSessionStore, userId: string): Promise<number> {
+    return Math.max(0, ...(await items.userIndex(userMarkKeyOf(userId))).map((entry) => entry.addedAtMs));
+  }
+
+  /** Whether an ending of the user's sessions came after the session `id` was written with that user (`seen`: the count it saw). */
+  async endedByMark(items: ConnectSessionStore, userId: string, seen: number | undefined, id: string): Promise<boolean> {
+    const spared = `${ENTRY}:${id}`;
+    return (await items.userIndex(userMarkKeyOf(userId))).some((entry) => entry.addedAtMs > (seen ?? -1) && entry.id !== spared);
+  }
+
+  /** Whether the session `id` moved here or ended (its record stands). */
+  async recorded(items: ConnectSessionStore, id: string): Promise<boolean> {
+    return (await items.userIndex(recordKeyOf(id))).length > 0;
   }
 
   /**
@@ -211,7 +233,7 @@ export class Migration {
    * write one there until the rollout ends, which that store keeps a lifetime at most (the cookie's, or the store's
    * own for a cookie without one), and a clock may be off by a margin.
    */
-  private record(items: ConnectSessionStore, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<number> {
+  record(items: ConnectSessionStore, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<number> {
     const cookie = item?.cookie === undefined ? undefined : (JSON.parse(item.cookie) as unknown);
     const lifetime = Math.max(this.lifetimeOf(cookie), this.settings.previousTtlMs, (item?.expiresAtMs ?? now) - now);
     // One member, the same every time (only whether there is one counts); its expiry only ever moves later.
@@ -224,7 +246,7 @@ export class Migration {
    * `expires` and its `originalMaxAge`: an old replica's request resets the expiry to now + `originalMaxAge`
    * (express-session's touch, @fastify/session's load), which then can only carry it further.
    */
-  private stubCookieOf(cookie: unknown, movedAtMs: number): unknown {
+  stubCookieOf(cookie: unknown, movedAtMs: number): unknown {
     if (typeof cookie !== 'object' || cookie === null) return cookie;
     const lasting = this.settings.rolloutMs + MARGIN_MS;
     const { originalMaxAge } = cookie as { originalMaxAge?: unknown };

@@ -11,6 +11,8 @@ export interface PreviousSessionStore {
   get(sessionId: string, callback: Callback<unknown>): unknown;
   set(sessionId: string, session: object, callback: Callback<unknown>): unknown;
   destroy(sessionId: string, callback: Callback<unknown>): unknown;
+  /** Called by a following replica (`move: false`) where the app's old replicas call it: on a session served from there. */
+  touch?(sessionId: string, session: object, callback: Callback<unknown>): unknown;
 }
 
 /**
@@ -19,6 +21,23 @@ export interface PreviousSessionStore {
  * under the same session id, so the browser keeps its cookie; KuraStore reads the stub as "nothing to move".
  */
 export const MOVED_KEY = 'kuraMovedAt';
+
+/**
+ * The key under which a following replica (`move: false`) writes, in a session it saves there with a user, how many
+ * times that user's sessions had been ended everywhere (`destroySessionsOf`) when the session got its user: a later
+ * ending ends it where any Kura replica reads it, an earlier one does not. Kept by old replicas as any other key;
+ * never handed to the app by KuraStore, nor moved.
+ */
+export const MARK_SEEN_KEY = 'kuraMarkSeen';
+
+/** What the previous store holds under a session id: a session, or the stub of one that moved (`moved`). */
+export interface PreviousSession {
+  /** The session as the app keeps it (without {@link MARK_SEEN_KEY}). */
+  readonly session: Record<string, unknown>;
+  readonly moved: boolean;
+  /** {@link MARK_SEEN_KEY}'s count, when a following replica wrote one. */
+  readonly seen: number | undefined;
+}
 
 /**
  * The previous store, every call bounded by `timeoutMs`: a call that fails or does not answer in time is a
@@ -31,11 +50,26 @@ export class PreviousStore {
     private readonly timeoutMs: number,
   ) {}
 
-  /** What the previous store holds under `sessionId`: a session, or the stub of one that moved (`moved`); `undefined` for none. */
-  async get(sessionId: string): Promise<{ readonly session: Record<string, unknown>; readonly moved: boolean } | undefined> {
-    const session = await this.call<unknown>('get', (done) => this.store.get(sessionId, done));
-    if (typeof session !== 'object' || session === null || Array.isArray(session)) return undefined;
-    return { session: session as Record<string, unknown>, moved: Object.hasOwn(session, MOVED_KEY) };
+  /** What the previous store holds under `sessionId`; `undefined` for none. */
+  async get(sessionId: string): Promise<PreviousSession | undefined> {
+    const found = await this.call<unknown>('get', (done) => this.store.get(sessionId, done));
+    if (typeof found !== 'object' || found === null || Array.isArray(found)) return undefined;
+    const { [MARK_SEEN_KEY]: seen, ...session } = found as Record<string, unknown>;
+    return { session, moved: Object.hasOwn(session, MOVED_KEY), seen: Number.isSafeInteger(seen) ? (seen as number) : undefined };
+  }
+
+  /** Writes the session whole (a following replica's save), with the count of endings its user had seen, if it has a user. */
+  set(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
+    const written = seen === undefined ? session : { ...session, [MARK_SEEN_KEY]: seen };
+    return this.call('set', (done) => this.store.set(sessionId, written, done)).then(() => undefined);
+  }
+
+  /** The previous store's `touch`, as old replicas call it; nothing for a store without one (old replicas call none). */
+  touch(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
+    const { store } = this;
+    if (typeof store.touch !== 'function') return Promise.resolve();
+    const touched = seen === undefined ? session : { ...session, [MARK_SEEN_KEY]: seen };
+    return this.call('touch', (done) => store.touch!(sessionId, touched, done)).then(() => undefined);
   }
 
   /**

@@ -16,6 +16,12 @@ export interface SessionRead {
   readonly user?: string | undefined;
   /** The credential it was made with, by the store's `credentialOf` (none without it). */
   readonly credential?: string | undefined;
+  /**
+   * A following replica's read of a session in the previous store (`migrateFrom` with `move: false`): the count of
+   * endings of its user's sessions it was written with. Its save goes there, whole; `generation` and the expiries
+   * are not this store's then.
+   */
+  readonly there?: { readonly seen: number | undefined };
 }
 
 /**

@@ -1,0 +1,116 @@
+import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import type { Migration } from './migration.js';
+import type { PreviousStore } from './previous-store.js';
+import { changesBetween, hasChanges, toDocument } from './session-document.js';
+import type { UserSessions } from './user-sessions.js';
+
+/** A session a following replica serves from the previous store: as the app keeps it, and the count of endings it saw. */
+export interface SessionThere {
+  readonly there: Record<string, unknown>;
+  readonly seen: number | undefined;
+}
+
+/** What a following replica's save of a session in the previous store knows of its read (none for a new session). */
+export interface ThereRead {
+  readonly data: ReadonlyMap<string, string>;
+  readonly user: string | undefined;
+  readonly credential: string | undefined;
+  readonly seen: number | undefined;
+}
+
+/**
+ * `migrateFrom` with `move: false`: a replica that follows the move without making it, the first step of a rollout
+ * that logs nobody out. Deployed beside the app's old replicas (which run the previous store alone), it is one of
+ * them as they see it: a session KuraStore does not hold it serves from the previous store, and it writes there the
+ * logins it makes and the changes to sessions it found there. Deployed beside moving replicas (the second step), it
+ * serves from KuraStore every session they moved: their stub there sends it here, and so does their record.
+ *
+ * The endings still reach every Kura replica: a logout here ends the session in both stores (a failure of the
+ * previous store fails it: a session there is live there), a session a record says moved or ended is never served
+ * from there, and `destroySessionsOf`'s mark ends a session there written with its user before it (see
+ * `Migration.endUser`), when any Kura replica reads it.
+ */
+export class Following {
+  constructor(
+    private readonly migration: Migration,
+    private readonly previous: PreviousStore,
+    private readonly users: UserSessions | undefined,
+    private readonly notData: ReadonlySet<string>,
+  ) {}
+
+  /**
+   * The session `sessionId` (key `id`), which this store did not hold when read: here after all (moved since, by a
+   * moving replica), there, or none (ended, or never made). A session there that an ending of its user's sessions
+   * came after is ended in both stores.
+   */
+  async read(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<ConnectSessionItem | SessionThere | undefined> {
+    // Moved or ended: whatever the previous store holds under the id (an old replica's save over a stub) is not served.
+    if (await this.migration.recorded(items, id)) return items.read(id, now);
+    const there = await this.previous.get(sessionId);
+    if (!there) return undefined;
+    // The stub of a move, whose item landed before it.
+    if (there.moved) return items.read(id, now);
+    const user = this.users?.userOfSession(there.session);
+    if (user !== undefined && (await this.migration.endedByMark(items, user, there.seen, id))) {
+      await this.end(items, sessionId, id, now, undefined);
+      return undefined;
+    }
+    return { there: there.session, seen: there.seen };
+  }
+
+  /**
+   * Saves a session whole to the previous store: one served from there (`read`), or a new one (a login). A session
+   * that gets its user here carries the count of endings of that user's sessions it saw, read before it is written
+   * (an ending landing meanwhile ends it), and with `credentialOf` its credential is checked as KuraStore checks every
+   * save that gives a session its user (refused: deleted there, and `CredentialReplacedError` thrown).
+   *
+   * A moving replica may have moved the session after this request read it there: this save then wrote over its stub.
+   * So a save of a session read there reads the record after writing: moved, the save's changes are made to the
+   * moved session here too (only the keys the request changed) and the stub goes back; ended, the session goes from
+   * there again. Resolves to what the save's next one compares with.
+   */
+  async save(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, read: ThereRead | undefined, now: number): Promise<ThereRead> {
+    const user = this.users?.userOfSession(session);
+    const credential = user === undefined ? undefined : this.users!.credentialOfSession(session);
+    const joins = user !== undefined && user !== read?.user;
+    const seen = user === undefined ? undefined : joins || read?.seen === undefined ? await this.migration.markCount(items, user) : read.seen;
+    if (user !== undefined && credential !== undefined && (joins || credential !== read?.credential)) {
+      try {
+        await this.users!.checkCredential(items, user, credential);
+      } catch (error) {
+        await this.previous.destroy(sessionId).catch(() => undefined);
+        throw error;
+      }
+    }
+    await this.previous.set(sessionId, session, seen);
+    if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, session, read.data, now);
+    return { data: toDocument(session, this.notData).data, user, credential, seen };
+  }
+
+  /** The previous store's touch of a session served from there, as old replicas make it. */
+  touch(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
+    return this.previous.touch(sessionId, session, seen);
+  }
+
+  /** A logout: the session ends in both stores, and its record keeps any copy left there from being served or moved. */
+  async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
+    await this.end(items, sessionId, id, now, await items.read(id, now));
+  }
+
+  private async end(items: ConnectSessionStore, sessionId: string, id: string, now: number, item: ConnectSessionItem | undefined): Promise<void> {
+    await this.migration.record(items, id, now, item);
+    await items.delete(id, now);
+    await this.previous.destroy(sessionId);
+  }
+
+  /** A save there that a move (or an ending) came before: its changes go here, and the stub back there. */
+  private async afterMove(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, readData: ReadonlyMap<string, string>, now: number): Promise<void> {
+    const item = await items.read(id, now);
+    if (!item) return this.previous.destroy(sessionId);
+    const changes = changesBetween(readData, toDocument(session, this.notData).data);
+    if (hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
+    const movedAtMs = item.movedAtMs ?? now;
+    const cookie: unknown = item.cookie === undefined ? undefined : JSON.parse(item.cookie);
+    await this.previous.leaveStub(sessionId, this.migration.stubCookieOf(cookie, movedAtMs), movedAtMs);
+  }
+}

@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock, StoreUnavailableError } from '@kura/common';
+import type { RedisConnectSessionStore } from '@kura/redis';
+import type { RedisStore } from 'connect-redis';
+import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { redisServerMissing, type RedisServer } from '../../../test/support/redis-server.js';
+import { CredentialReplacedError } from './credential-replaced.error.js';
+import { KuraStore } from './kura-store.js';
+import { MARK_SEEN_KEY, MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
+import { itemKeyOf } from './session-key.js';
+
+/**
+ * `migrateFrom` with `move: false`, the first step of a rollout that logs nobody out: a following replica beside the
+ * app's old replicas (connect-redis alone), then beside moving replicas. Each interleaving on real servers
+ * (connect-redis on one redis-server, KuraStore on another); the journey through real apps behind round robin is
+ * `test/connect-migrate-follow.e2e-spec`.
+ */
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING KuraStore's following replica: ${missing}`);
+const describeWithRedis = missing ? describe.skip : describe;
+const MINUTE = 60_000;
+const clock = new ManualClock(Date.now());
+const newSid = () => randomBytes(18).toString('base64url');
+const newUser = () => `user-${randomBytes(6).toString('hex')}`;
+const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data });
+const userOf = (session: Record<string, unknown>) => session.user;
+const credentialOf = (session: Record<string, unknown>) => session.pw;
+/** The session as JSON would save it (what the app sees, without the store's read marker). */
+const plain = (session: unknown) => JSON.parse(JSON.stringify(session)) as Record<string, unknown>;
+
+describeWithRedis('KuraStore following the move (migrateFrom with move: false)', () => {
+  const redis = previousAndKuraOnRedis();
+  let previous: RedisStore;
+  let adapter: RedisConnectSessionStore;
+  let previousServer: RedisServer;
+  /** The replicas of each version: following, and moving. */
+  let follower: KuraStore;
+  let mover: KuraStore;
+  const held = (sid: string) => redis.held(sid);
+  const oldSave = (sid: string, session: object) => previous.set(sid, session as never);
+  const oldLogin = async (data: Record<string, unknown>) => {
+    const sid = newSid();
+    await oldSave(sid, sessionFor(data));
+    return sid;
+  };
+  /** A login on a replica: a fresh session id, written with its user (express-session's regenerate, then its save). */
+  const login = async (replica: KuraStore, data: Record<string, unknown>) => {
+    const sid = newSid();
+    await replica.set(sid, sessionFor(data));
+    return sid;
+  };
+  const movedHere = async (sid: string) => (await adapter.read(itemKeyOf(sid), clock.now())) !== undefined;
+
+  beforeAll(() => {
+    ({ previous, adapter, previousServer } = redis);
+    follower = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous, move: false } });
+    mover = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous } });
+  });
+
+  describe('beside old replicas (the first step): one of them, as they see it', () => {
+    it('serves a session an old replica made without moving it, and saves its changes there, where old replicas read them', async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+
+      const loaded = await follower.get(sid);
+      expect(plain(loaded)).toEqual({ ...plain(sessionFor({})), user: 'ada', cart: [1] });
+      loaded!.cart = [1, 2];
+      await follower.set(sid, loaded!);
+
+      expect(await movedHere(sid)).toBe(false);
+      // What an old replica loads: the change, and how many endings of ada's sessions the session has seen (none).
+      expect(await held(sid)).toEqual({ ...plain(sessionFor({})), user: 'ada', cart: [1, 2], [MARK_SEEN_KEY]: 0 });
+      // Never handed to the app.
+      expect(plain(await follower.get(sid))).not.toHaveProperty(MARK_SEEN_KEY);
+    });
+
+    it('writes a login there, which old replicas serve; a session without a user carries no count', async () => {
+      const sid = await login(follower, { user: 'bob' });
+      expect(await held(sid)).toMatchObject({ user: 'bob', [MARK_SEEN_KEY]: 0 });
+      expect(await movedHere(sid)).toBe(false);
+      const visitor = await login(follower, { theme: 'dark' });
+      expect(await held(visitor)).toEqual({ ...plain(sessionFor({})), theme: 'dark' });
+    });
+
+    it('a logout here ends the session there too, and an old replica\'s request in flight writing it back is never served by a Kura replica', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const inFlight = await held(sid);
+      expect(await follower.get(sid)).toMatchObject({ user: 'ada' });
+
+      await follower.destroy(sid);
+      expect(await held(sid)).toBeNull();
+      await oldSave(sid, inFlight!); // the old replica's request ends after the logout
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull(); // nor moved, later
+    });
+
+    it('a logout on an old replica is one here: nothing left to serve', async () => {
+      const sid = await login(follower, { user: 'ada' });
+      await new Promise<void>((resolve, reject) => previous.destroy(sid, (error) => (error ? reject(error) : resolve())));
+      expect(await follower.get(sid)).toBeNull();
+    });
+
+    it('touches there as old replicas do (connect-redis\'s touch moves its expiry), and writes nothing for it here', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      await redis.previousClient.expire(`sess:${sid}`, 60);
+      const loaded = await follower.get(sid);
+      await follower.touch(sid, loaded!);
+      expect(await redis.previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(25 * 60);
+      expect(await movedHere(sid)).toBe(false);
+    });
+
+    it('an outage of the previous store is a 503 for every session there, never a logout nor a login written elsewhere', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const stalled = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: previous, move: false, timeoutMs: 200 } });
+      process.kill(previousServer.pid, 'SIGSTOP');
+      try {
+        await expect(stalled.get(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+        const fresh = newSid();
+        await expect(stalled.set(fresh, sessionFor({ user: 'bob' }))).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(stalled.destroy(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+        expect(await movedHere(fresh)).toBe(false);
+      } finally {
+        process.kill(previousServer.pid, 'SIGCONT');
+      }
+      // The logout, sent again once the store is back, ends it.
+      await stalled.destroy(sid);
+      expect(await held(sid)).toBeNull();
+    });
+  });
+
+  describe('beside moving replicas (the second step): every moved session served from here', () => {
+    it('serves a session a moving replica moved, and saves its changes here, where the moving replicas read them', async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' });
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+
+      const loaded = await follower.get(sid);
+      expect(plain(loaded)).toMatchObject({ user: 'ada', cart: [1] });
+      loaded!.cart = [1, 2];
+      await follower.set(sid, loaded!);
+
+      expect(await mover.get(sid)).toMatchObject({ cart: [1, 2] });
+      expect(await held(sid)).toHaveProperty(MOVED_KEY); // the stub stays a stub
+    });
+
+    it('a change saved here after a moving replica moved the session this request had read there reaches the moved session; the stub goes back', async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1], theme: 'light' });
+      const loaded = await follower.get(sid); // served from there
+      expect(await mover.get(sid)).toMatchObject({ cart: [1] }); // moved meanwhile
+      const moved = await mover.get(sid);
+      moved!.theme = 'dark'; // a change on a moving replica meanwhile
+      await mover.set(sid, moved!);
+
+      loaded!.cart = [1, 2];
+      await follower.set(sid, loaded!); // lands over the stub
+
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(plain(await mover.get(sid))).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'dark' });
+      expect(plain(await follower.get(sid))).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'dark' });
+    });
+
+    it('a save here after a moving replica logged the session out (this request had read it there) brings it back nowhere', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const loaded = await follower.get(sid);
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' });
+      await mover.destroy(sid);
+
+      loaded!.cart = [9];
+      await follower.set(sid, loaded!);
+
+      expect(await held(sid)).toBeNull();
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    it('a login here is moved by a moving replica on its next request there, into its user\'s index', async () => {
+      const user = newUser();
+      const sid = await login(follower, { user });
+      expect(await mover.get(sid)).toMatchObject({ user });
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(await mover.sessionsOf(user)).toHaveLength(1);
+      expect(plain(await follower.get(sid))).toMatchObject({ user });
+    });
+
+    it('a logout here of a moved session ends it in both stores', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' });
+      await follower.destroy(sid);
+      expect(await held(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+      expect(await follower.get(sid)).toBeNull();
+    });
+  });
+
+  describe('ending every session of a user (destroySessionsOf) reaches the sessions still there', () => {
+    it('ends an old replica\'s session and a login made here before it, on every Kura replica; a login made after it lives', async () => {
+      const user = newUser();
+      const old = await oldLogin({ user });
+      const before = await login(follower, { user });
+
+      await follower.destroySessionsOf(user);
+      const after = await login(follower, { user });
+
+      expect(await follower.get(old)).toBeNull();
+      expect(await held(old)).toBeNull();
+      expect(await mover.get(before)).toBeNull();
+      expect(await follower.get(before)).toBeNull();
+      expect(await follower.get(after)).toMatchObject({ user });
+      expect(await mover.get(after)).toMatchObject({ user }); // and moves
+    });
+
+    it('spares the session of the request asking ("end my other sessions"), though it is still there', async () => {
+      const user = newUser();
+      const current = await login(follower, { user });
+      const other = await login(follower, { user });
+      const loaded = await follower.get(current);
+
+      await follower.destroySessionsOf(user, { except: current });
+      loaded!.note = 'after';
+      await follower.set(current, loaded!);
+
+      expect(await follower.get(other)).toBeNull();
+      expect(await follower.get(current)).toMatchObject({ user, note: 'after' });
+      expect(await mover.get(current)).toMatchObject({ user, note: 'after' });
+    });
+
+    it('a login on its way when the ending lands (it counted the endings before) is ended at its first read', async () => {
+      const user = newUser();
+      // The login read the count (0) and its write is on its way: it lands after the ending.
+      const sid = newSid();
+      const slow: PreviousSessionStore = {
+        get: (id, done) => previous.get(id, done as never),
+        set: (id, session, done) => void follower.destroySessionsOf(user).then(() => previous.set(id, session as never, done as never), done),
+        destroy: (id, done) => previous.destroy(id, done as never),
+      };
+      const racing = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: slow, move: false } });
+      await racing.set(sid, sessionFor({ user }));
+      expect(await held(sid)).toMatchObject({ user, [MARK_SEEN_KEY]: 0 });
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    it('with credentialOf: a login here made with a credential a change replaced is refused and left nowhere', async () => {
+      const user = newUser();
+      await mover.destroySessionsOf(user, { credential: 2 });
+      const sid = newSid();
+      await expect(follower.set(sid, sessionFor({ user, pw: 1 }))).rejects.toBeInstanceOf(CredentialReplacedError);
+      expect(await held(sid)).toBeNull();
+      const fine = await login(follower, { user, pw: 2 });
+      expect(await follower.get(fine)).toMatchObject({ user, pw: 2 });
+    });
+
+    it('a mark the version before left (no count) still ends the sessions old replicas made, and not a login made here since', async () => {
+      const user = newUser();
+      const old = await oldLogin({ user });
+      // What a moving replica of the version before wrote for destroySessionsOf: one member, "0:previous-store".
+      const { createHash } = await import('node:crypto');
+      const markKey = createHash('sha256').update(`previous-ended\u0000${user}`).digest('base64url');
+      await adapter.addToUserIndex(markKey, { id: 'previous-store', addedAtMs: 0 }, undefined);
+      const since = await login(follower, { user });
+
+      expect(await follower.get(old)).toBeNull();
+      expect(await follower.get(since)).toMatchObject({ user });
+    });
+  });
+
+  it('costs, counted: a session served from there, saved there, a login, a logout', async () => {
+    const calls: Record<string, number> = {};
+    const names = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    const counted = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => ((calls[name] = (calls[name] ?? 0) + 1), (adapter[name] as (...a: unknown[]) => unknown).apply(adapter, args))]));
+    const there: Record<string, number> = {};
+    const countedPrevious = Object.fromEntries((['get', 'set', 'destroy', 'touch'] as const).map((name) => [name, (...args: unknown[]) => ((there[name] = (there[name] ?? 0) + 1), (previous[name] as (...a: unknown[]) => unknown).apply(previous, args))]));
+    const store = new KuraStore({ adapter: counted as never, clock, userOf, migrateFrom: { store: countedPrevious as never, move: false } });
+    const costOf = async (step: () => Promise<unknown>) => {
+      for (const tally of [calls, there]) for (const key of Object.keys(tally)) delete tally[key];
+      await step();
+      return { here: { ...calls }, there: { ...there } };
+    };
+    const sid = await oldLogin({ user: newUser() });
+
+    // A read: the session and its record here, the user's mark; the session there.
+    expect(await costOf(() => store.get(sid))).toEqual({ here: { read: 1, userIndex: 2 }, there: { get: 1 } });
+    const loaded = await store.get(sid);
+    loaded!.cart = [1];
+    // A save of a session an old replica wrote: the count of endings (it has none yet), the write there, the record.
+    expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 2 }, there: { set: 1 } });
+    // Its next save: the write there, the record.
+    loaded!.cart = [1, 2];
+    expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
+    expect(await costOf(() => store.touch(sid, loaded!))).toEqual({ here: {}, there: { touch: 1 } });
+    // A login: the count, the write there.
+    expect(await costOf(() => store.set(newSid(), sessionFor({ user: 'bob' })))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
+    // A logout: the session here, its record, its deletion; destroyed there.
+    expect(await costOf(() => store.destroy(sid))).toEqual({ here: { read: 1, addToUserIndex: 1, delete: 1 }, there: { destroy: 1 } });
+  });
+});
