@@ -159,6 +159,30 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
       expect(plain(await follower.get(sid))).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'dark' });
     });
 
+    it('a change saved here during a move (before its second read there, or between that read and its stub) is never lost', async () => {
+      for (const when of ['second read', 'stub'] as const) {
+        const sid = await oldLogin({ user: 'ada', cart: [1] });
+        const loaded = await follower.get(sid); // read there, before the move
+        const saveHere = async () => {
+          loaded!.cart = [1, when];
+          await follower.set(sid, loaded!);
+        };
+        // The moving replica's previous store: the follower's save lands just before the move's second read, or its stub.
+        let gets = 0;
+        const racing: PreviousSessionStore = {
+          get: (id, done) => void ((gets += 1) === 2 && when === 'second read' ? saveHere() : Promise.resolve()).then(() => previous.get(id, done as never)),
+          set: (id, session, done) => void (when === 'stub' ? saveHere() : Promise.resolve()).then(() => previous.set(id, session as never, done as never)),
+          destroy: (id, done) => previous.destroy(id, done as never),
+        };
+        const moving = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: racing } });
+
+        expect(await moving.get(sid)).toMatchObject({ user: 'ada' });
+
+        expect(await held(sid)).toHaveProperty(MOVED_KEY);
+        expect(plain(await mover.get(sid))).toMatchObject({ user: 'ada', cart: [1, when] });
+      }
+    });
+
     it('a save here after a moving replica logged the session out (this request had read it there) brings it back nowhere', async () => {
       const sid = await oldLogin({ user: 'ada' });
       const loaded = await follower.get(sid);

@@ -311,6 +311,31 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it('an old replica\'s save between the move\'s two reads of the previous store comes with it: the keys it changed are made to the moved session, then the stub is left', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1], theme: 'light' });
+    const oldReplicaSave = async () => {
+      const loaded = await held(sid);
+      await previous.set(sid, { ...loaded, cart: [1, 2] } as never);
+    };
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await oldReplicaSave()))) } });
+
+    expect(await store.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'light' });
+
+    expect(await held(sid)).toHaveProperty(MOVED_KEY);
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'light' });
+  });
+
+  it('an old replica\'s login of another user on the session between the move\'s two reads ends what moved: the browser is theirs now', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const anotherLogin = async () => void (await previous.set(sid, sessionFor({ user: 'mallory' }) as never));
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await anotherLogin()))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull();
+  });
+
   it('a destroy of an id not held here whose call to the previous store fails still ends it: the record keeps the copy there from ever moving, without asking the previous store again', async () => {
     // Not moved yet (an app destroying an id it did not read; most often, a login's regenerate of a fresh id): the
     // connection to the previous store just failed. The destroy resolves: a login does not fail for it.

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { type ConnectSessionItem, type ConnectSessionStore, StoreUnavailableError } from '@kura/common';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { PreviousStore } from './previous-store.js';
-import { fromDocument, toDocument } from './session-document.js';
+import { changesBetween, fromDocument, hasChanges, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
 import { indexNote, type UserSessions } from './user-sessions.js';
@@ -92,8 +92,38 @@ export class Migration {
       await items.delete(id, now);
       return false;
     }
-    if (!still.moved) await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
+    if (still.moved) return true;
+    if (!(await this.carriedOver(items, id, found, still.session, now))) return false;
+    await previous.leaveStub(sessionId, this.stubCookieOf(found.cookie, now), now);
     return true;
+  }
+
+  /**
+   * A save there between a move's two reads (an old or a following replica's request), which the stub would write
+   * over: its changes (the keys it changed) are made to the moved session too. False, and the moved session deleted,
+   * when the save gave the session another user (a login that kept the session id): the browser is that user's now,
+   * and the session's record keeps what was moved from coming back.
+   */
+  private async carriedOver(items: ConnectSessionStore, id: string, found: Record<string, unknown>, still: Record<string, unknown>, now: number): Promise<boolean> {
+    const { notData, users } = this.settings;
+    const changes = changesBetween(toDocument(found, notData).data, toDocument(still, notData).data);
+    if (!hasChanges(changes)) return true;
+    if (users && !this.sameUser(found, still)) {
+      await items.delete(id, now);
+      return false;
+    }
+    const item = await items.read(id, now);
+    if (item) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
+    return true;
+  }
+
+  /** Whether two copies of a session name one user (`userOf`); a user KuraStore cannot read is none it can compare. */
+  private sameUser(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+    try {
+      return this.settings.users!.userOfSession(a) === this.settings.users!.userOfSession(b);
+    } catch {
+      return false;
+    }
   }
 
   /** Whether the session was made with a credential a change replaced (`credentialOf`). */
