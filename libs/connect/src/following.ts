@@ -51,11 +51,15 @@ export class Following {
     // The stub of a move, whose item landed before it.
     if (there.moved) return items.read(id, now);
     const user = this.users?.userOfSession(there.session);
-    if (user !== undefined && (await this.migration.endedByMark(items, user, there.seen, id))) {
+    if (user === undefined) return { there: there.session, seen: undefined };
+    const endings = await this.migration.endingsOf(items, user);
+    if (endings.end(there.seen, id)) {
       await this.end(items, sessionId, id, now, undefined);
       return undefined;
     }
-    return { there: there.session, seen: there.seen };
+    // An old replica's session (no count) is as live as the endings this read saw say: a save writes that count, so an
+    // ending landing after this read ends it still.
+    return { there: there.session, seen: there.seen ?? endings.count };
   }
 
   /**
@@ -73,7 +77,8 @@ export class Following {
     const user = this.users?.userOfSession(session);
     const credential = user === undefined ? undefined : this.users!.credentialOfSession(session);
     const joins = user !== undefined && user !== read?.user;
-    const seen = user === undefined ? undefined : joins || read?.seen === undefined ? await this.migration.markCount(items, user) : read.seen;
+    // Counted before the write: an ending landing meanwhile ends what this writes.
+    const seen = user === undefined ? undefined : joins || read?.seen === undefined ? (await this.migration.endingsOf(items, user)).count : read.seen;
     if (user !== undefined && credential !== undefined && (joins || credential !== read?.credential)) {
       try {
         await this.users!.checkCredential(items, user, credential);
@@ -83,7 +88,7 @@ export class Following {
       }
     }
     await this.previous.set(sessionId, session, seen);
-    if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, session, read.data, now);
+    if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, session, read.data, user === read.user, now);
     return { data: toDocument(session, this.notData).data, user, credential, seen };
   }
 
@@ -103,10 +108,15 @@ export class Following {
     await this.previous.destroy(sessionId);
   }
 
-  /** A save there that a move (or an ending) came before: its changes go here, and the stub back there. */
-  private async afterMove(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, readData: ReadonlyMap<string, string>, now: number): Promise<void> {
+  /**
+   * A save there that a move (or an ending) came before: its changes go here, and the stub back there. A save that
+   * gave the session another user (a login that kept the session id) ends it in both stores instead: what moved is
+   * the previous user's, and the login was not checked as a login here is (its user's index, its endings).
+   */
+  private async afterMove(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, readData: ReadonlyMap<string, string>, sameUser: boolean, now: number): Promise<void> {
     const item = await items.read(id, now);
-    if (!item) return this.previous.destroy(sessionId);
+    if (item && !sameUser) await items.delete(id, now);
+    if (!item || !sameUser) return this.previous.destroy(sessionId);
     const changes = changesBetween(readData, toDocument(session, this.notData).data);
     if (hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
     const movedAtMs = item.movedAtMs ?? now;

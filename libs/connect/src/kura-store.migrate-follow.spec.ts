@@ -197,6 +197,19 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
       expect(await mover.get(sid)).toBeNull();
     });
 
+    it('a login keeping the session id, saved here after a moving replica moved the session, ends it in both stores: what moved is the previous user\'s', async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+      const loaded = await follower.get(sid);
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' });
+
+      loaded!.user = 'mallory'; // an app that does not regenerate the id at login
+      await follower.set(sid, loaded!);
+
+      expect(await held(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+      expect(await follower.get(sid)).toBeNull();
+    });
+
     it('a login here is moved by a moving replica on its next request there, into its user\'s index', async () => {
       const user = newUser();
       const sid = await login(follower, { user });
@@ -265,6 +278,44 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
       expect(await mover.get(sid)).toBeNull();
     });
 
+    it('a save here of an old replica\'s session after an ending that landed since its read keeps it ended', async () => {
+      const user = newUser();
+      const sid = await oldLogin({ user, cart: [1] });
+      const loaded = await follower.get(sid); // no ending yet: served
+
+      await mover.destroySessionsOf(user); // on another replica, while the request runs
+      loaded!.cart = [1, 2];
+      await follower.set(sid, loaded!); // written there with the count its read saw
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    it('two "end my other sessions" at once, from two devices, end each other (as without migrateFrom)', async () => {
+      const user = newUser();
+      const phone = await login(follower, { user });
+      const laptop = await oldLogin({ user });
+      expect(await follower.get(phone)).toMatchObject({ user });
+      expect(await follower.get(laptop)).toMatchObject({ user });
+
+      await follower.destroySessionsOf(user, { except: phone });
+      await mover.destroySessionsOf(user, { except: laptop }); // its request read the laptop's session before the phone's ending
+
+      expect(await follower.get(phone)).toBeNull();
+      expect(await follower.get(laptop)).toBeNull();
+    });
+
+    it('the mark stays a few members: an ending sparing none takes out every one before it, one sparing a session the ones sparing it', async () => {
+      const user = newUser();
+      const { createHash } = await import('node:crypto');
+      const markKey = createHash('sha256').update(`previous-ended\u0000${user}`).digest('base64url');
+      const phone = await login(follower, { user });
+      for (let i = 0; i < 3; i += 1) await follower.destroySessionsOf(user, { except: phone });
+      expect((await adapter.userIndex(markKey)).map((entry) => entry.addedAtMs)).toEqual([3]);
+      await follower.destroySessionsOf(user);
+      expect((await adapter.userIndex(markKey)).map((entry) => entry.addedAtMs)).toEqual([4]);
+    });
+
     it('with credentialOf: a login here made with a credential a change replaced is refused and left nowhere', async () => {
       const user = newUser();
       await mover.destroySessionsOf(user, { credential: 2 });
@@ -307,9 +358,8 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
     expect(await costOf(() => store.get(sid))).toEqual({ here: { read: 1, userIndex: 2 }, there: { get: 1 } });
     const loaded = await store.get(sid);
     loaded!.cart = [1];
-    // A save of a session an old replica wrote: the count of endings (it has none yet), the write there, the record.
-    expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 2 }, there: { set: 1 } });
-    // Its next save: the write there, the record.
+    // A save (of a session an old replica wrote: with the count of endings its read saw): the write there, the record.
+    expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
     loaded!.cart = [1, 2];
     expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
     expect(await costOf(() => store.touch(sid, loaded!))).toEqual({ here: {}, there: { touch: 1 } });

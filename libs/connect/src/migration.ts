@@ -7,6 +7,14 @@ import { expiryOf } from './session-expiry.js';
 import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
 import { indexNote, type UserSessions } from './user-sessions.js';
 
+/** The endings of a user's sessions still in the previous store (`Migration.endingsOf`). */
+export interface Endings {
+  /** How many there were: what a session written with the user now has seen. */
+  readonly count: number;
+  /** Whether one came after the session `id` was written with its user (`seen`: the count it saw; none, an old replica's) and does not spare it. */
+  end(seen: number | undefined, id: string): boolean;
+}
+
 /** What `Migration` needs of its store's settings. */
 export interface MigrationSettings {
   readonly previous: PreviousStore;
@@ -78,7 +86,7 @@ export class Migration {
       // credential, as every save that gives a session its user checks it: a change made by a store without
       // `migrateFrom` leaves no mark.
       await users!.add(items, user, id, written.absoluteExpiresAtMs, now);
-      if ((await this.endedByMark(items, user, there.seen, id)) || (await this.replaced(items, user, found))) {
+      if ((await this.endingsOf(items, user)).end(there.seen, id) || (await this.replaced(items, user, found))) {
         await this.record(items, id, now, written);
         await previous.destroy(sessionId);
         return false;
@@ -193,27 +201,28 @@ export class Migration {
   /**
    * Before `destroySessionsOf`: the user's sessions still in the previous store end where a Kura replica reads them
    * (a move, a following replica's read), but `exceptId`'s (the item key of the request's own session). The mark
-   * counts the endings (its member's `addedAtMs`, one more than the highest there: no clock), and each takes the
-   * ones before it out, so it stays one small item however often the user ends their sessions. A session a following
-   * replica wrote with that user carries the count it saw (`kuraMarkSeen`): only a later ending ends it. One
-   * without a count (an old replica's) is ended by any, a mark of the version before counts included (count 0).
+   * counts the endings (its members' `addedAtMs`: one more than the highest there, no clock). A session a following
+   * replica wrote with that user carries the count it saw (`kuraMarkSeen`): only a later ending ends it. One without
+   * a count (an old replica's) is ended by any, a mark of the version before counts included (count 0). An ending
+   * takes out those before it that end nothing it does not (all of them when it spares none; else the ones sparing
+   * the same session), so the mark stays a few small members however often the user ends their sessions, and two
+   * "end my other sessions" at once, from two devices, end each other.
    */
   async endUser(items: ConnectSessionStore, userId: string, exceptId: string | undefined): Promise<void> {
     const key = userMarkKeyOf(userId);
-    const count = (await this.markCount(items, userId)) + 1;
-    await items.addToUserIndex(key, { id: exceptId === undefined ? ENTRY : `${ENTRY}:${exceptId}`, addedAtMs: count }, undefined);
-    await items.removeFromUserIndex(key, (await items.userIndex(key)).filter((entry) => entry.addedAtMs < count));
+    const mine = { id: exceptId === undefined ? ENTRY : `${ENTRY}:${exceptId}`, addedAtMs: (await this.endingsOf(items, userId)).count + 1 };
+    await items.addToUserIndex(key, mine, undefined);
+    const covered = (await items.userIndex(key)).filter((entry) => entry.addedAtMs < mine.addedAtMs && (mine.id === ENTRY || entry.id === mine.id));
+    await items.removeFromUserIndex(key, covered);
   }
 
-  /** How many times the user's sessions were ended everywhere (0 for never): what a session written with that user now has seen. */
-  async markCount(items: ConnectSessionStore, userId: string): Promise<number> {
-    return Math.max(0, ...(await items.userIndex(userMarkKeyOf(userId))).map((entry) => entry.addedAtMs));
-  }
-
-  /** Whether an ending of the user's sessions came after the session `id` was written with that user (`seen`: the count it saw). */
-  async endedByMark(items: ConnectSessionStore, userId: string, seen: number | undefined, id: string): Promise<boolean> {
-    const spared = `${ENTRY}:${id}`;
-    return (await items.userIndex(userMarkKeyOf(userId))).some((entry) => entry.addedAtMs > (seen ?? -1) && entry.id !== spared);
+  /** The endings of the user's sessions (`endUser`): how many there were, and whether one ends a session. */
+  async endingsOf(items: ConnectSessionStore, userId: string): Promise<Endings> {
+    const entries = await items.userIndex(userMarkKeyOf(userId));
+    return {
+      count: Math.max(0, ...entries.map((entry) => entry.addedAtMs)),
+      end: (seen, id) => entries.some((entry) => entry.addedAtMs > (seen ?? -1) && entry.id !== `${ENTRY}:${id}`),
+    };
   }
 
   /** Whether the session `id` moved here or ended (its record stands). */
