@@ -92,9 +92,15 @@ export class Following {
     return { data: toDocument(session, this.notData).data, user, credential, seen };
   }
 
-  /** The previous store's touch of a session served from there, as old replicas make it. */
-  touch(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
-    return this.previous.touch(sessionId, session, seen);
+  /**
+   * The previous store's touch of a session served from there, as old replicas make it. A moving replica may have
+   * moved the session since the request read it: the touch (the session's own lifetime) then landed on the stub,
+   * which must last the rollout (a stub gone reads as a logout there), so the record is read after it, and a moved
+   * session's stub written again.
+   */
+  async touch(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, seen: number | undefined, now: number): Promise<void> {
+    await this.previous.touch(sessionId, session, seen);
+    if (await this.migration.recorded(items, id)) await this.afterMove(items, sessionId, id, session, toDocument(session, this.notData).data, true, now);
   }
 
   /** A logout: the session ends in both stores, and its record keeps any copy left there from being served or moved. */

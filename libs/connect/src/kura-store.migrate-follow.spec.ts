@@ -179,6 +179,18 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
       }
     });
 
+    it('a touch here of a session a moving replica moved since the request read it leaves the stub lasting the rollout (a stub gone reads as a logout)', async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const loaded = await follower.get(sid); // an unchanged request, served from there
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' }); // the user's other tab: moved, the stub lasts the rollout and 5 minutes
+
+      await follower.touch(sid, loaded!); // express-session's touch at the end of the first request: the session's 30 minutes
+
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(await redis.previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(60 * 60);
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' });
+    });
+
     it('a save here after a moving replica logged the session out (this request had read it there) brings it back nowhere', async () => {
       const sid = await oldLogin({ user: 'ada' });
       const loaded = await follower.get(sid);
@@ -358,7 +370,7 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
     expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
     loaded!.cart = [1, 2];
     expect(await costOf(() => store.set(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
-    expect(await costOf(() => store.touch(sid, loaded!))).toEqual({ here: {}, there: { touch: 1 } });
+    expect(await costOf(() => store.touch(sid, loaded!))).toEqual({ here: { userIndex: 1 }, there: { touch: 1 } });
     // A login: the count, the write there.
     expect(await costOf(() => store.set(newSid(), sessionFor({ user: 'bob' })))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
     // A logout: the session here, its record, its deletion; destroyed there.

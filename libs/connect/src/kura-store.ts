@@ -352,8 +352,8 @@ export class KuraStore extends EventEmitter {
   /** A following replica's save of a session served from the previous store, or of a new one (a login): whole, there. */
   private saveThere(sessionId: string, session: object, call: 'set' | 'touch', read: SessionRead | undefined): Promise<void> {
     const { [READ_MARKER_KEY]: _marker, ...plain } = session as Record<string, unknown>;
-    if (call === 'touch') return this.following!.touch(sessionId, plain, read?.there?.seen);
     const id = read ? read.id : itemKeyOf(sessionId);
+    if (call === 'touch') return this.onStorage((items) => this.following!.touch(items, sessionId, id, plain, read?.there?.seen, this.clock.now()));
     const base = read && { data: read.data, user: read.user, credential: read.credential, seen: read.there?.seen };
     return this.onStorage((items) => this.following!.save(items, sessionId, id, plain, base, this.clock.now())).then((saved) => {
       this.reads.remember(session, { sessionId, id, generation: '', cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, ...saved, there: { seen: saved.seen } });
