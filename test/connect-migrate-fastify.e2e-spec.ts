@@ -49,3 +49,44 @@ describeWithRedis('@fastify/session moving from connect-redis to KuraStore, duri
     expect((await user.get(`${fresh.url}/me`)).status).toBe(401);
   });
 });
+
+describeWithRedis('@fastify/session: the two-step rollout (following replicas first, then moving ones) logs nobody out', () => {
+  const redis = previousAndKuraOnRedis();
+  const userOf = (s: Record<string, unknown>) => (s.user as { name?: string } | undefined)?.name;
+  let old: RunningApp;
+  let following: RunningApp;
+  let moving: RunningApp;
+  let movingStore: KuraStore;
+  beforeAll(async () => {
+    old = await fastifyApp(redis.previous);
+    following = await fastifyApp(new KuraStore({ adapter: redis.adapter, userOf, migrateFrom: { store: redis.previous, move: false } }));
+    movingStore = new KuraStore({ adapter: redis.adapter, userOf, migrateFrom: { store: redis.previous } });
+    moving = await fastifyApp(movingStore);
+  });
+  afterAll(() => Promise.all([old, following, moving].filter(Boolean).map((app) => app.close())));
+
+  it('step 1, an old and a following replica: each serves the other\'s logins and changes; step 2, a following and a moving replica: every session on both, changes and logout hold', async () => {
+    const ada = new HttpClient(old.url);
+    const bob = new HttpClient(following.url);
+    expect((await ada.post(`${old.url}/login?user=ada`)).status).toBe(200);
+    expect((await ada.post(`${following.url}/keys/cart?value=3`)).status).toBe(200);
+    expect((await ada.get(`${old.url}/session`)).body).toMatchObject({ user: { name: 'ada' }, cart: '3' });
+    expect((await bob.post(`${following.url}/login?user=bob`)).status).toBe(200);
+    expect((await bob.get(`${old.url}/me`)).status).toBe(200);
+    expect((await bob.post(`${old.url}/keys/cart?value=1`)).status).toBe(200);
+    expect((await bob.get(`${following.url}/session`)).body).toMatchObject({ user: { name: 'bob' }, cart: '1' });
+
+    // Step 2: no old replica serves any more.
+    expect((await ada.get(`${moving.url}/session`)).body).toMatchObject({ user: { name: 'ada' }, cart: '3' }); // moved
+    expect((await ada.get(`${following.url}/session`)).body).toMatchObject({ user: { name: 'ada' }, cart: '3' });
+    expect((await ada.post(`${following.url}/keys/cart?value=4`)).status).toBe(200);
+    expect((await ada.get(`${moving.url}/session`)).body).toMatchObject({ user: { name: 'ada' }, cart: '4' });
+    for (const app of [following, moving, following]) expect((await bob.get(`${app.url}/me`)).status).toBe(200);
+    expect(await movingStore.sessionsOf('bob')).toHaveLength(1); // moved, into its user's index
+
+    expect((await ada.post(`${following.url}/logout`)).status).toBe(204);
+    for (const app of [moving, following]) expect((await ada.get(`${app.url}/me`)).status).toBe(401);
+    expect((await bob.post(`${moving.url}/logout`)).status).toBe(204);
+    for (const app of [moving, following]) expect((await bob.get(`${app.url}/me`)).status).toBe(401);
+  });
+});

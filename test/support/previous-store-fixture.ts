@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
@@ -17,6 +18,10 @@ export interface PreviousAndKura {
   readonly kuraClient: RedisClient;
   /** What connect-redis holds under `sid`, parsed; `null` for nothing. */
   held(sid: string): Promise<Record<string, unknown> | null>;
+  /** An old replica's save (express-session or @fastify/session on connect-redis): an unconditional SET. */
+  oldSave(sid: string, session: object): Promise<unknown>;
+  /** An old replica's login: `session` saved under a fresh session id, which it resolves to. */
+  oldLogin(session: object): Promise<string>;
 }
 
 export function previousAndKuraOnRedis(): PreviousAndKura {
@@ -46,6 +51,12 @@ export function previousAndKuraOnRedis(): PreviousAndKura {
   fixture.held = async (sid) => {
     const raw = await previousClient.get(`sess:${sid}`);
     return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
+  };
+  fixture.oldSave = (sid, session) => fixture.previous.set(sid, session as never);
+  fixture.oldLogin = async (session) => {
+    const sid = randomBytes(18).toString('base64url');
+    await fixture.oldSave(sid, session);
+    return sid;
   };
   return fixture;
 }

@@ -37,12 +37,8 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
   let follower: KuraStore;
   let mover: KuraStore;
   const held = (sid: string) => redis.held(sid);
-  const oldSave = (sid: string, session: object) => previous.set(sid, session as never);
-  const oldLogin = async (data: Record<string, unknown>) => {
-    const sid = newSid();
-    await oldSave(sid, sessionFor(data));
-    return sid;
-  };
+  const oldSave = (sid: string, session: object) => redis.oldSave(sid, session);
+  const oldLogin = (data: Record<string, unknown>) => redis.oldLogin(sessionFor(data));
   /** A login on a replica: a fresh session id, written with its user (express-session's regenerate, then its save). */
   const login = async (replica: KuraStore, data: Record<string, unknown>) => {
     const sid = newSid();

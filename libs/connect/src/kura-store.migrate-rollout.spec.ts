@@ -38,13 +38,8 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
   let adapter: RedisConnectSessionStore;
   let sut: KuraStore;
   const held = (sid: string) => redis.held(sid);
-  /** An old replica's save (express-session/@fastify/session on connect-redis): unconditional SET. */
-  const oldSave = (sid: string, session: object) => previous.set(sid, session as never);
-  const oldLogin = async (data: Record<string, unknown>) => {
-    const sid = newSid();
-    await oldSave(sid, sessionFor(data));
-    return sid;
-  };
+  const oldSave = (sid: string, session: object) => redis.oldSave(sid, session);
+  const oldLogin = (data: Record<string, unknown>) => redis.oldLogin(sessionFor(data));
   /** A replica whose clock reads `agoMs` before real now (its marks and items are freed by Redis that much earlier). */
   const replicaAgo = (agoMs: number, migrateFrom: PreviousSessionStore = previous) =>
     new KuraStore({ adapter, clock: new ManualClock(Date.now() - agoMs), userOf, migrateFrom: { store: migrateFrom } });
