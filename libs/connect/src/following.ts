@@ -1,6 +1,6 @@
 import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { Migration } from './migration.js';
-import type { PreviousStore } from './previous-store.js';
+import { type MarkSeen, type PreviousStore, seenBy } from './previous-store.js';
 import { changesBetween, hasChanges, toDocument } from './session-document.js';
 import type { UserSessions } from './user-sessions.js';
 
@@ -53,13 +53,14 @@ export class Following {
     const user = this.users?.userOfSession(there.session);
     if (user === undefined) return { there: there.session, seen: undefined };
     const endings = await this.migration.endingsOf(items, user);
-    if (endings.end(there.seen, id)) {
+    const seen = seenBy(there, user);
+    if (endings.end(seen, id)) {
       await this.end(items, sessionId, id, now, undefined);
       return undefined;
     }
     // An old replica's session (no count) is as live as the endings this read saw say: a save writes that count, so an
     // ending landing after this read ends it still.
-    return { there: there.session, seen: there.seen ?? endings.count };
+    return { there: there.session, seen: seen ?? endings.count };
   }
 
   /**
@@ -87,7 +88,7 @@ export class Following {
         throw error;
       }
     }
-    await this.previous.set(sessionId, session, seen);
+    await this.previous.set(sessionId, session, user === undefined ? undefined : { user, count: seen! });
     if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, session, read.data, user === read.user, now);
     return { data: toDocument(session, this.notData).data, user, credential, seen };
   }
@@ -98,7 +99,7 @@ export class Following {
    * which must last the rollout (a stub gone reads as a logout there), so the record is read after it, and a moved
    * session's stub written again.
    */
-  async touch(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, seen: number | undefined, now: number): Promise<void> {
+  async touch(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, seen: MarkSeen | undefined, now: number): Promise<void> {
     await this.previous.touch(sessionId, session, seen);
     if (await this.migration.recorded(items, id)) await this.afterMove(items, sessionId, id, session, toDocument(session, this.notData).data, true, now);
   }

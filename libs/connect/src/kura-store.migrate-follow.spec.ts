@@ -64,14 +64,14 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
 
       expect(await movedHere(sid)).toBe(false);
       // What an old replica loads: the change, and how many endings of ada's sessions the session has seen (none).
-      expect(await held(sid)).toEqual({ ...plain(sessionFor({})), user: 'ada', cart: [1, 2], [MARK_SEEN_KEY]: 0 });
+      expect(await held(sid)).toEqual({ ...plain(sessionFor({})), user: 'ada', cart: [1, 2], [MARK_SEEN_KEY]: { count: 0, of: expect.any(String) } });
       // Never handed to the app.
       expect(plain(await follower.get(sid))).not.toHaveProperty(MARK_SEEN_KEY);
     });
 
     it('writes a login there, which old replicas serve; a session without a user carries no count', async () => {
       const sid = await login(follower, { user: 'bob' });
-      expect(await held(sid)).toMatchObject({ user: 'bob', [MARK_SEEN_KEY]: 0 });
+      expect(await held(sid)).toMatchObject({ user: 'bob', [MARK_SEEN_KEY]: { count: 0, of: expect.any(String) } });
       expect(await movedHere(sid)).toBe(false);
       const visitor = await login(follower, { theme: 'dark' });
       expect(await held(visitor)).toEqual({ ...plain(sessionFor({})), theme: 'dark' });
@@ -280,7 +280,7 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
       };
       const racing = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: slow, move: false } });
       await racing.set(sid, sessionFor({ user }));
-      expect(await held(sid)).toMatchObject({ user, [MARK_SEEN_KEY]: 0 });
+      expect(await held(sid)).toMatchObject({ user, [MARK_SEEN_KEY]: { count: 0, of: expect.any(String) } });
 
       expect(await follower.get(sid)).toBeNull();
       expect(await mover.get(sid)).toBeNull();

@@ -353,7 +353,10 @@ export class KuraStore extends EventEmitter {
   private saveThere(sessionId: string, session: object, call: 'set' | 'touch', read: SessionRead | undefined): Promise<void> {
     const { [READ_MARKER_KEY]: _marker, ...plain } = session as Record<string, unknown>;
     const id = read ? read.id : itemKeyOf(sessionId);
-    if (call === 'touch') return this.onStorage((items) => this.following!.touch(items, sessionId, id, plain, read?.there?.seen, this.clock.now()));
+    if (call === 'touch') {
+      const seen = read?.user !== undefined && read.there?.seen !== undefined ? { user: read.user, count: read.there.seen } : undefined;
+      return this.onStorage((items) => this.following!.touch(items, sessionId, id, plain, seen, this.clock.now()));
+    }
     const base = read && { data: read.data, user: read.user, credential: read.credential, seen: read.there?.seen };
     return this.onStorage((items) => this.following!.save(items, sessionId, id, plain, base, this.clock.now())).then((saved) => {
       this.reads.remember(session, { sessionId, id, generation: '', cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, ...saved, there: { seen: saved.seen } });

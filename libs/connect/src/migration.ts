@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { type ConnectSessionItem, type ConnectSessionStore, StoreUnavailableError } from '@kura/common';
 import { CredentialReplacedError } from './credential-replaced.error.js';
-import type { PreviousStore } from './previous-store.js';
+import { type PreviousStore, seenBy } from './previous-store.js';
 import { changesBetween, fromDocument, hasChanges, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
@@ -86,7 +86,7 @@ export class Migration {
       // credential, as every save that gives a session its user checks it: a change made by a store without
       // `migrateFrom` leaves no mark.
       await users!.add(items, user, id, written.absoluteExpiresAtMs, now);
-      if ((await this.endingsOf(items, user)).end(there.seen, id) || (await this.replaced(items, user, found))) {
+      if ((await this.endingsOf(items, user)).end(seenBy(there, user), id) || (await this.replaced(items, user, found))) {
         await this.record(items, id, now, written);
         await previous.destroy(sessionId);
         return false;
@@ -212,8 +212,14 @@ export class Migration {
     const key = userMarkKeyOf(userId);
     const mine = { id: exceptId === undefined ? ENTRY : `${ENTRY}:${exceptId}`, addedAtMs: (await this.endingsOf(items, userId)).count + 1 };
     await items.addToUserIndex(key, mine, undefined);
-    const covered = (await items.userIndex(key)).filter((entry) => entry.addedAtMs < mine.addedAtMs && (mine.id === ENTRY || entry.id === mine.id));
-    await items.removeFromUserIndex(key, covered);
+    // Kept: the highest entry, and the highest sparing another session (or none): whatever session any other entry
+    // ends, one of these two ends too (its count is as high, and it does not spare that session), so the mark stays
+    // two members however many sessions "end my other sessions" spared (it grew by one for each). Ranked by count,
+    // then by id, the same on every replica: an entry a concurrent ending takes out is below two that stay.
+    const ranked = (await items.userIndex(key)).sort((a, b) => b.addedAtMs - a.addedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const [highest] = ranked;
+    const other = highest?.id === ENTRY ? undefined : ranked.find((entry) => entry.id !== highest?.id); // one sparing none covers all
+    await items.removeFromUserIndex(key, ranked.filter((entry) => entry !== highest && entry !== other));
   }
 
   /** The endings of the user's sessions (`endUser`): how many there were, and whether one ends a session. */

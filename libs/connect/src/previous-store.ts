@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { StoreUnavailableError } from '@kura/common';
 
 type Callback<T> = (error: unknown, value?: T) => void;
@@ -26,17 +27,36 @@ export const MOVED_KEY = 'kuraMovedAt';
  * The key under which a following replica (`move: false`) writes, in a session it saves there with a user, how many
  * times that user's sessions had been ended everywhere (`destroySessionsOf`) when the session got its user: a later
  * ending ends it where any Kura replica reads it, an earlier one does not. Kept by old replicas as any other key;
- * never handed to the app by KuraStore, nor moved.
+ * never handed to the app by KuraStore, nor moved. It names the user it counts for (`{ count, of }`, `of` a hash of
+ * the user's id): an old replica that gives the session another user (an app keeping the session id at login) keeps
+ * it, and another user's count is none for that user.
  */
 export const MARK_SEEN_KEY = 'kuraMarkSeen';
+
+/** The count of endings of `user`'s sessions a session saw, as a following replica writes it there. */
+export interface MarkSeen {
+  readonly user: string;
+  readonly count: number;
+}
+
+const markSeenOf = (user: string): string => hash('sha256', `mark-seen\u0000${user}`, 'base64url').slice(0, 22);
+
+/** The count of endings the session there saw of `user`'s sessions; none when it has none, or one for another user. */
+export function seenBy(there: PreviousSession, user: string): number | undefined {
+  return there.seen !== undefined && there.seen.of === markSeenOf(user) ? there.seen.count : undefined;
+}
+
+function withMarkSeen(session: Record<string, unknown>, seen: MarkSeen | undefined): Record<string, unknown> {
+  return seen === undefined ? session : { ...session, [MARK_SEEN_KEY]: { count: seen.count, of: markSeenOf(seen.user) } };
+}
 
 /** What the previous store holds under a session id: a session, or the stub of one that moved (`moved`). */
 export interface PreviousSession {
   /** The session as the app keeps it (without {@link MARK_SEEN_KEY}). */
   readonly session: Record<string, unknown>;
   readonly moved: boolean;
-  /** {@link MARK_SEEN_KEY}'s count, when a following replica wrote one. */
-  readonly seen: number | undefined;
+  /** {@link MARK_SEEN_KEY}, when a following replica wrote one (read it with {@link seenBy}). */
+  readonly seen: { readonly count: number; readonly of: string } | undefined;
 }
 
 /**
@@ -55,20 +75,21 @@ export class PreviousStore {
     const found = await this.call<unknown>('get', (done) => this.store.get(sessionId, done));
     if (typeof found !== 'object' || found === null || Array.isArray(found)) return undefined;
     const { [MARK_SEEN_KEY]: seen, ...session } = found as Record<string, unknown>;
-    return { session, moved: Object.hasOwn(session, MOVED_KEY), seen: Number.isSafeInteger(seen) ? (seen as number) : undefined };
+    const { count, of } = (typeof seen === 'object' && seen !== null ? seen : {}) as { count?: unknown; of?: unknown };
+    return { session, moved: Object.hasOwn(session, MOVED_KEY), seen: Number.isSafeInteger(count) && typeof of === 'string' ? { count: count as number, of } : undefined };
   }
 
   /** Writes the session whole (a following replica's save), with the count of endings its user had seen, if it has a user. */
-  set(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
-    const written = seen === undefined ? session : { ...session, [MARK_SEEN_KEY]: seen };
+  set(sessionId: string, session: Record<string, unknown>, seen: MarkSeen | undefined): Promise<void> {
+    const written = withMarkSeen(session, seen);
     return this.call('set', (done) => this.store.set(sessionId, written, done)).then(() => undefined);
   }
 
   /** The previous store's `touch`, as old replicas call it; nothing for a store without one (old replicas call none). */
-  touch(sessionId: string, session: Record<string, unknown>, seen: number | undefined): Promise<void> {
+  touch(sessionId: string, session: Record<string, unknown>, seen: MarkSeen | undefined): Promise<void> {
     const { store } = this;
     if (typeof store.touch !== 'function') return Promise.resolve();
-    const touched = seen === undefined ? session : { ...session, [MARK_SEEN_KEY]: seen };
+    const touched = withMarkSeen(session, seen);
     return this.call('touch', (done) => store.touch!(sessionId, touched, done)).then(() => undefined);
   }
 
