@@ -365,7 +365,7 @@ await redis.close();`;
     }
   }, 120_000);
 
-  (redisServerMissing() ? it.skip : it)("move a connect-redis session with migrateFrom, as libs/connect's README has it, and log it out there too", async () => {
+  (redisServerMissing() ? it.skip : it)("move a connect-redis session with migrateFrom, as libs/connect's README has it, and log it out there too; follow one with move: false", async () => {
     const server = await startRedisServer();
     try {
       const script = `import { KuraStore } from '@kura/connect';
@@ -385,12 +385,18 @@ const moved = await store.get('sid-old');
 const stub = JSON.parse(await appRedis.get('sess:sid-old'));
 const sessions = (await store.sessionsOf('ada')).length;
 await store.destroy('sid-old');
-console.log(JSON.stringify({ user: moved?.user, cart: moved?.cart, stubUser: stub.user ?? null, sessions, after: (await store.get('sid-old')) ?? null, there: await appRedis.get('sess:sid-old') }));
+// A following replica (step 1 of the two-step rollout): serves what is there, writes a login there.
+const follower = new KuraStore({ adapter: new RedisConnectSessionStore(redis), userOf: (session) => session.user, migrateFrom: { store: previous, move: false } });
+await new Promise((resolve, reject) => previous.set('sid-kept', { cookie, user: 'bob' }, (error) => (error ? reject(error) : resolve())));
+const followed = (await follower.get('sid-kept'))?.user;
+await follower.set('sid-login', { cookie, user: 'cy' });
+const loginThere = JSON.parse(await appRedis.get('sess:sid-login')).user;
+console.log(JSON.stringify({ user: moved?.user, cart: moved?.cart, stubUser: stub.user ?? null, sessions, after: (await store.get('sid-old')) ?? null, there: await appRedis.get('sess:sid-old'), followed, loginThere }));
 appRedis.destroy();
 await redis.close();`;
       const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: join(outside, 'app') });
 
-      expect(JSON.parse(stdout)).toEqual({ user: 'ada', cart: ['tea'], stubUser: null, sessions: 1, after: null, there: null });
+      expect(JSON.parse(stdout)).toEqual({ user: 'ada', cart: ['tea'], stubUser: null, sessions: 1, after: null, there: null, followed: 'bob', loginThere: 'cy' });
     } finally {
       await server.stop();
     }
