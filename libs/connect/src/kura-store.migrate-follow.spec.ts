@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { ManualClock, StoreUnavailableError } from '@kura/common';
-import type { RedisConnectSessionStore } from '@kura/redis';
+import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
+import { createDynamoDbClients, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import type { RedisStore } from 'connect-redis';
+import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
 import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
 import { redisServerMissing, type RedisServer } from '../../../test/support/redis-server.js';
 import { CredentialReplacedError } from './credential-replaced.error.js';
@@ -28,10 +29,22 @@ const credentialOf = (session: Record<string, unknown>) => session.pw;
 /** The session as JSON would save it (what the app sees, without the store's read marker). */
 const plain = (session: unknown) => JSON.parse(JSON.stringify(session)) as Record<string, unknown>;
 
-describeWithRedis('KuraStore following the move (migrateFrom with move: false)', () => {
+/** KuraStore's storage under both kinds of replica: Redis (a redis-server of its own) or DynamoDB (DynamoDB Local). */
+const storages = {
+  Redis: async (onRedis: ConnectSessionStore) => ({ adapter: onRedis, close: () => undefined }),
+  DynamoDB: async () => {
+    const { client } = createDynamoDbClients({ region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 });
+    const tableName = `f${randomBytes(4).toString('hex')}-kura-follow`;
+    await ensureConnectSessionTable(client, tableName);
+    return { adapter: new DynamoDbConnectSessionStore(client, { tableName }) as ConnectSessionStore, close: () => client.destroy() };
+  },
+};
+
+describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('KuraStore following the move (migrateFrom with move: false), KuraStore on %s', (storage) => {
   const redis = previousAndKuraOnRedis();
   let previous: RedisStore;
-  let adapter: RedisConnectSessionStore;
+  let adapter: ConnectSessionStore;
+  let closeStorage: () => void;
   let previousServer: RedisServer;
   /** The replicas of each version: following, and moving. */
   let follower: KuraStore;
@@ -47,8 +60,10 @@ describeWithRedis('KuraStore following the move (migrateFrom with move: false)',
   };
   const movedHere = async (sid: string) => (await adapter.read(itemKeyOf(sid), clock.now())) !== undefined;
 
-  beforeAll(() => {
-    ({ previous, adapter, previousServer } = redis);
+  afterAll(() => closeStorage?.());
+  beforeAll(async () => {
+    ({ previous, previousServer } = redis);
+    ({ adapter, close: closeStorage } = await storages[storage](redis.adapter));
     follower = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous, move: false } });
     mover = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous } });
   });
