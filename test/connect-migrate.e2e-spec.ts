@@ -94,15 +94,21 @@ describe.each(previousStores.map((make) => [make().name, make] as const))('movin
   let old: RunningApp;
   let replicas: RunningApp[];
   let stores: KuraStore[];
+  /** A following replica (`move: false`), the first step of the two-step rollout. */
+  let follower: RunningApp;
+  let followerStore: KuraStore;
   beforeAll(async () => {
     await previous.setUp();
     old = await listen(previous.store());
-    stores = [0, 1].map(() => new KuraStore({ ...previous.kura(), userOf: (stored) => (stored.user as { name?: string } | undefined)?.name, migrateFrom: { store: previous.store(), timeoutMs: 2000 } }));
+    const userOf = (stored: Record<string, unknown>) => (stored.user as { name?: string } | undefined)?.name;
+    stores = [0, 1].map(() => new KuraStore({ ...previous.kura(), userOf, migrateFrom: { store: previous.store(), timeoutMs: 2000 } }));
     replicas = await Promise.all(stores.map((store) => listen(store)));
+    followerStore = new KuraStore({ ...previous.kura(), userOf, migrateFrom: { store: previous.store(), move: false, timeoutMs: 2000 } });
+    follower = await listen(followerStore);
   });
   afterAll(async () => {
-    await Promise.all([old, ...(replicas ?? [])].filter(Boolean).map((app) => app.close()));
-    for (const store of stores ?? []) store.close();
+    await Promise.all([old, follower, ...(replicas ?? [])].filter(Boolean).map((app) => app.close()));
+    for (const store of [...(stores ?? []), followerStore]) store?.close();
     await previous.tearDown();
   });
 
@@ -153,6 +159,25 @@ describe.each(previousStores.map((make) => [make().name, make] as const))('movin
     const neverCookie = await never.jar.getCookieString(old.url);
     expect((await never.post(`${replicas[0]!.url}/logout`)).status).toBe(204);
     for (const app of [old, replicas[1]!]) expect((await never.get(`${app.url}/me`, { cookies: false, headers: { cookie: neverCookie } })).status).toBe(401);
+  });
+
+  it('a following replica (move: false) and the old one serve each other\'s logins and changes; beside moving replicas, it serves what they moved; a logout on it holds everywhere', async () => {
+    const user = await loggedInBefore('ivy');
+    expect((await user.get(`${follower.url}/session`)).body).toMatchObject({ user: { name: 'ivy' }, cart: '3' });
+    expect((await user.post(`${follower.url}/keys/cart?value=5`)).status).toBe(200);
+    expect((await user.get(`${old.url}/session`)).body).toMatchObject({ user: { name: 'ivy' }, cart: '5' });
+    const fresh = new HttpClient(follower.url);
+    expect((await fresh.post(`${follower.url}/login?user=jo`)).status).toBe(200);
+    expect(await me(fresh, old)).toBe(200);
+
+    // Step 2: moving replicas beside the following one (the old one is gone).
+    expect((await user.get(`${replicas[0]!.url}/session`)).body).toMatchObject({ user: { name: 'ivy' }, cart: '5' });
+    expect((await user.post(`${follower.url}/keys/cart?value=6`)).status).toBe(200);
+    expect((await user.get(`${replicas[1]!.url}/session`)).body).toMatchObject({ user: { name: 'ivy' }, cart: '6' });
+    for (const app of [replicas[0]!, follower, replicas[1]!]) expect(await me(fresh, app)).toBe(200);
+    const cookie = await fresh.jar.getCookieString(follower.url);
+    expect((await fresh.post(`${follower.url}/logout`)).status).toBe(204);
+    for (const app of [replicas[0]!, replicas[1]!, follower, old]) expect((await fresh.get(`${app.url}/me`, { cookies: false, headers: { cookie } })).status).toBe(401);
   });
 
   it('a logout that lands on the old replica after the move (it deletes the stub) ends the session on the new ones too', async () => {
