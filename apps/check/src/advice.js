@@ -2,7 +2,7 @@
 // framework names its session cookie by default), or the general one. Advice, never part of the verdict.
 
 const KURA_CONNECT =
-  "KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out; not on the npm registry yet, so never npm install @kura/connect by name: in Kura's clone, npm run pack:packages packs it into .packs/, and libs/connect/README.md says which tarballs to install)";
+  "KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out, behind round robin too when rolled out in two steps (move: false first); not on the npm registry yet, so never npm install @kura/connect by name: in Kura's clone, npm run pack:packages packs it into .packs/, and libs/connect/README.md says which tarballs to install)";
 
 /**
  * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one.
