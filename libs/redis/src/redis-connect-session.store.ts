@@ -4,6 +4,7 @@ import {
   type ConnectSessionItem,
   type ConnectSessionStore,
   DELETED_SESSION_MARK_MS,
+  StoreUnavailableError,
   type UserIndexEntry,
   userIndexEntryOf,
   userIndexMember,
@@ -37,6 +38,8 @@ const UNCONFIRMED_MARK = 'u';
 const REWRITE_MEMBER = 'rewrite';
 /** Sent with `sendDurable` (see the class's comment). */
 const DURABLE = true;
+/** How often a store refusing under an `allkeys-*` eviction policy reads the policy again (ms). */
+const EVICTION_RECHECK_MS = 1000;
 /** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
 const LUA_CHUNK = `
 local function each_chunk(command, first, last)
@@ -235,11 +238,14 @@ return 1`);
  *   its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
-  /** Whether Redis's eviction policy was read (once per store; again after a failure to read it). */
+  /** Whether Redis's eviction policy was read (once per store; again after a failure to read it, and while refused). */
   private evictionChecked: Promise<void> | undefined;
+  /** Set while Redis's eviction policy is an `allkeys-*` one: every call refuses with it. */
+  private evictionRefusal: { readonly reason: string; readonly atMs: number } | undefined;
 
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
-    this.evictionChecked ??= this.warnOfEviction();
+    this.evictionChecked ??= this.checkEviction();
+    this.refuseUnderEviction('connect.get');
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(['HGETALL', this.keys.connect(id)]);
@@ -287,12 +293,17 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   /**
-   * Warns (`KuraRedisWarning`, code `KURA_REDIS_EVICTION`) when Redis may evict keys: a deletion's mark or a user's
-   * index evicted lets an ended session back in, or hides one from `destroySessionsOf` (KuraStore needs
-   * `noeviction`; ElastiCache's default is `volatile-lru`). One `INFO memory` beside the first read, not awaited; a
-   * user the ACL refuses it is not warned, and a failure to answer is tried again at the next read.
+   * Reads Redis's eviction policy: one `INFO memory` beside the first read, not awaited (a user the ACL refuses it is
+   * not checked; a failure to answer is tried again at the next read). KuraStore needs `noeviction`:
+   * - under an `allkeys-*` policy Redis may evict what has no expiry too (a user's credential in force, the endings
+   *   of `destroySessionsOf`), undoing a password change: every call is refused (a 503 whose reason says so), as
+   *   Kura's service is never ready on one, and the policy read again at most every second while it lasts, so a
+   *   `CONFIG SET maxmemory-policy noeviction` ends it without a restart;
+   * - under a `volatile-*` one (ElastiCache's default is `volatile-lru`), a deletion's mark or a user's index evicted
+   *   lets an ended session back in, or hides one from `destroySessionsOf`: a warning (`KuraRedisWarning`, code
+   *   `KURA_REDIS_EVICTION`), once.
    */
-  private async warnOfEviction(): Promise<void> {
+  private async checkEviction(): Promise<void> {
     let info: string;
     try {
       info = String(await this.redis.sendCommand(['INFO', 'memory']));
@@ -301,11 +312,28 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       return;
     }
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    if (policy?.startsWith('allkeys-')) {
+      const reason = `Redis's maxmemory-policy is ${policy}, which may evict a user's credential in force and the endings of their sessions, undoing a password change or a logout: KuraStore needs noeviction (CONFIG SET maxmemory-policy noeviction, or on ElastiCache a parameter group of your own)`;
+      this.evictionRefusal = { reason, atMs: Date.now() };
+      return;
+    }
+    this.evictionRefusal = undefined;
     if (policy === undefined || policy === 'noeviction') return;
     process.emitWarning(
       `Redis's maxmemory-policy is ${policy}: under memory pressure it may evict the marks that keep ended sessions ended and the user indexes destroySessionsOf reads, letting a logged-out session back in. KuraStore needs noeviction (Redis's default; on ElastiCache, a parameter group of your own).`,
       { type: 'KuraRedisWarning', code: 'KURA_REDIS_EVICTION' },
     );
+  }
+
+  /** Throws while Redis's eviction policy is an `allkeys-*` one, reading it again at most every second. */
+  private refuseUnderEviction(operation: string): void {
+    const refusal = this.evictionRefusal;
+    if (!refusal) return;
+    if (Date.now() - refusal.atMs >= EVICTION_RECHECK_MS) {
+      this.evictionRefusal = { ...refusal, atMs: Date.now() };
+      this.evictionChecked = this.checkEviction();
+    }
+    throw new StoreUnavailableError(operation, { reason: refusal.reason });
   }
 
   /**
@@ -323,6 +351,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
+    this.refuseUnderEviction('connect.set');
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
@@ -341,6 +370,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
+    this.refuseUnderEviction('connect.set');
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
@@ -366,6 +396,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
+    this.refuseUnderEviction('connect.set');
     try {
       const script = this.redis.sendDurable ? ADD_TO_INDEX.waited : ADD_TO_INDEX.plain;
       return Number(await script.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
@@ -375,6 +406,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async userIndex(user: string): Promise<UserIndexEntry[]> {
+    this.refuseUnderEviction('connect.get');
     let members: unknown;
     try {
       members = await this.redis.sendCommand(['SMEMBERS', this.keys.connectUser(user)]);
@@ -385,6 +417,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
+    this.refuseUnderEviction('connect.set');
     if (entries.length === 0) return;
     try {
       await this.redis.sendCommand(['SREM', this.keys.connectUser(user), ...entries.map(userIndexMember)]);
@@ -394,6 +427,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean> {
+    this.refuseUnderEviction('connect.set');
     try {
       return Number(await NOTE_INDEXED.run(this.redis, [this.keys.connect(id)], [now, generation, note])) === 1;
     } catch (error) {
@@ -402,6 +436,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async delete(id: string, now: number): Promise<void> {
+    this.refuseUnderEviction('connect.destroy');
     const key = this.keys.connect(id);
     // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
     const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;
