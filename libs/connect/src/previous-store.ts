@@ -95,11 +95,13 @@ export class PreviousStore {
 
   /**
    * Replaces the session with the stub of a moved one, its cookie kept (the previous store's expiry follows it);
-   * a session without a cookie, which neither framework could load as a stub, is destroyed instead.
+   * a session without a cookie, which neither framework could load as a stub, is destroyed instead. The cookie is
+   * handed over as express-session's `Cookie` is, with a `maxAge` (what is left of it, never in its JSON): some
+   * stores set their expiry by that alone (connect-dynamodb: one day without it, however long the stub must last).
    */
   leaveStub(sessionId: string, cookie: unknown, movedAtMs: number): Promise<void> {
     if (typeof cookie !== 'object' || cookie === null) return this.destroy(sessionId);
-    const stub = { cookie, [MOVED_KEY]: new Date(movedAtMs).toISOString() };
+    const stub = { cookie: withMaxAge(cookie), [MOVED_KEY]: new Date(movedAtMs).toISOString() };
     return this.call('set', (done) => this.store.set(sessionId, stub, done)).then(() => undefined);
   }
 
@@ -125,6 +127,14 @@ export class PreviousStore {
       }
     });
   }
+}
+
+/** A copy of `cookie` whose `maxAge` (not enumerable, so no store writes it) is what is left of it, as express-session's `Cookie#maxAge`. */
+function withMaxAge(cookie: object): object {
+  const copy = { ...cookie };
+  const expires = new Date((cookie as { expires?: unknown }).expires as string).getTime();
+  if (Number.isFinite(expires)) Object.defineProperty(copy, 'maxAge', { get: () => expires - Date.now(), enumerable: false, configurable: true });
+  return copy;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
