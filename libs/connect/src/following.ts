@@ -1,7 +1,8 @@
 import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { Migration } from './migration.js';
 import { type MarkSeen, type PreviousStore, seenBy } from './previous-store.js';
-import { changesBetween, hasChanges, toDocument } from './session-document.js';
+import { changesBetween, cookieText, hasChanges, toDocument } from './session-document.js';
+import { expiryOf } from './session-expiry.js';
 import type { UserSessions } from './user-sessions.js';
 
 /** A session a following replica serves from the previous store: as the app keeps it, and the count of endings it saw. */
@@ -55,7 +56,7 @@ export class Following {
     const endings = await this.migration.endingsOf(items, user);
     const seen = seenBy(there, user);
     if (endings.end(seen, id)) {
-      await this.end(items, sessionId, id, now, undefined);
+      await this.end(items, sessionId, id, now, recordedAs(there.session, now));
       return undefined;
     }
     // An old replica's session (no count) is as live as the endings this read saw say: a save writes that count, so an
@@ -104,12 +105,19 @@ export class Following {
     if (await this.migration.recorded(items, id)) await this.afterMove(items, sessionId, id, session, toDocument(session, this.notData).data, true, now);
   }
 
-  /** A logout: the session ends in both stores, and its record keeps any copy left there from being served or moved. */
+  /**
+   * A logout: the session ends in both stores, and its record keeps any copy left there from being served or moved.
+   * A session not held here is read there first: its record must outlive a copy an old replica's request in flight
+   * writes back, which the previous store keeps for the cookie's lifetime (a "remember me" cookie's 30 days), longer
+   * than its own `ttl`.
+   */
   async destroy(items: ConnectSessionStore, sessionId: string, id: string, now: number): Promise<void> {
-    await this.end(items, sessionId, id, now, await items.read(id, now));
+    const item = await items.read(id, now);
+    const there = item ? undefined : await this.previous.get(sessionId);
+    await this.end(items, sessionId, id, now, item ?? (there && recordedAs(there.session, now)));
   }
 
-  private async end(items: ConnectSessionStore, sessionId: string, id: string, now: number, item: ConnectSessionItem | undefined): Promise<void> {
+  private async end(items: ConnectSessionStore, sessionId: string, id: string, now: number, item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> | undefined): Promise<void> {
     await this.migration.record(items, id, now, item);
     await items.delete(id, now);
     await this.previous.destroy(sessionId);
@@ -130,4 +138,9 @@ export class Following {
     const cookie: unknown = item.cookie === undefined ? undefined : JSON.parse(item.cookie);
     await this.previous.leaveStub(sessionId, this.migration.stubCookieOf(cookie, movedAtMs), movedAtMs);
   }
+}
+
+/** A session there as its record counts it: its cookie's lifetime (`Migration.record`), which a copy written back gets. */
+function recordedAs(session: Record<string, unknown>, now: number): Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs'> {
+  return { cookie: cookieText(session.cookie), expiresAtMs: Math.max(now, expiryOf(session.cookie, now, 0)) };
 }

@@ -50,6 +50,53 @@ describeWithRedis('KuraStore following the move: second review', () => {
     mover = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous } });
   });
 
+  describe('the record outlives every copy there a Kura replica could serve (a "remember me" cookie of 30 days)', () => {
+    const DAYS_30 = 30 * 24 * 60 * MINUTE;
+    /** A follower whose record writes are seen: the latest expiry a record was given. */
+    const watched = () => {
+      let recordUntil = 0;
+      const store = new KuraStore({
+        adapter: hooked(adapter, {
+          addToUserIndex: (add, key, entry, untilMs) => {
+            if (entry.id === 'previous-store' && entry.addedAtMs === 0 && untilMs !== undefined) recordUntil = Math.max(recordUntil, untilMs);
+            return add(key, entry, untilMs);
+          },
+        }),
+        clock,
+        userOf,
+        credentialOf,
+        migrateFrom: { store: previous, move: false },
+      });
+      return { store, recordUntil: () => recordUntil };
+    };
+    const heldUntil = async (sid: string) => Date.now() + (await redis.previousClient.pTTL(`sess:${sid}`));
+
+    it("a logout on a follower: the copy an old replica's request in flight writes back outlives no record", async () => {
+      const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, DAYS_30));
+      const inFlight = await held(sid); // an old replica's request has loaded it…
+      const { store, recordUntil } = watched();
+      expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+      await store.destroy(sid); // …the user logs out on a follower…
+      await redis.oldSave(sid, inFlight!); // …and the old replica's request saves it back (connect-redis: for its cookie's 30 days)
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(recordUntil()).toBeGreaterThanOrEqual(await heldUntil(sid)); // observed: the rollout and one day, not 30
+    });
+
+    it('an ending a follower reads: the copy an old replica\'s request in flight writes back outlives no record', async () => {
+      const user = newUser();
+      const sid = await redis.oldLogin(sessionFor({ user }, DAYS_30));
+      const inFlight = await held(sid);
+      await follower.destroySessionsOf(user);
+      const { store, recordUntil } = watched();
+      expect(await store.get(sid)).toBeNull(); // ended, in both stores
+      await redis.oldSave(sid, inFlight!);
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(recordUntil()).toBeGreaterThanOrEqual(await heldUntil(sid));
+    });
+  });
+
   it('on connect-dynamodb, the stub lasts the rollout (connect-dynamodb sets its expiry by the cookie\'s maxAge, which JSON has not)', async () => {
     // connect-dynamodb's own expiry rule (DynamoDBStore#getExpiresValue, run on every set): epoch seconds.
     const DynamoDbStore = (createRequire(import.meta.url)('connect-dynamodb') as (connect: { Store: unknown }) => { prototype: { getExpiresValue(sess: object): number } })({ Store: function Store() {} });
