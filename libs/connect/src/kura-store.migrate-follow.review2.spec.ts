@@ -50,6 +50,42 @@ describeWithRedis('KuraStore following the move: second review', () => {
     mover = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous } });
   });
 
+  // Not fixed (no small fix: see the report of follow-review2). The move carries over a follower's save that saw no
+  // record relative to what it read first (`found`); but `stillLive` on any Kura replica (B) that reads the moved
+  // item before the move's second read finds the follower's whole session there and puts the stub back over it,
+  // with no base to carry it over from: the move's second read then finds a stub and carries nothing. Order: A's
+  // item written, C's save there and its read of the record (none yet), B's read and stub, A's record and second
+  // read. Two moves at once do the same (the second's `replace` lands on the first's item, a no-op, and its stub,
+  // compared with its own read, carries nothing). Acknowledged to C, lost. it.failing until then.
+  it.failing("a follower's save landing during a move, with a third request reading the moved session before the move's second read, is not lost", async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loaded = await follower.get(sid); // request C, on a follower, reads the session there
+    loaded!.cart = [1, 2];
+    let once = false;
+    // Request A, on a mover, moves the session: right after its item is written (before its record)…
+    const moving = new KuraStore({
+      adapter: hooked(adapter, {
+        replace: async (replace, id, item) => {
+          await replace(id, item);
+          if (once) return;
+          once = true;
+          await follower.set(sid, loaded!); // …C saves its change (acknowledged): no record yet, so the move is to carry it over…
+          expect(await mover.get(sid)).toMatchObject({ user: 'ada' }); // …and request B, on any Kura replica, reads the moved session.
+        },
+      }),
+      clock,
+      userOf,
+      credentialOf,
+      migrateFrom: { store: previous },
+    });
+    expect(await moving.get(sid)).toMatchObject({ user: 'ada' });
+    expect(once).toBe(true);
+
+    expect(await held(sid)).toHaveProperty(MOVED_KEY);
+    expect(await mover.get(sid)).toMatchObject({ cart: [1, 2] });
+    expect(await follower.get(sid)).toMatchObject({ cart: [1, 2] });
+  });
+
   describe('the record outlives every copy there a Kura replica could serve (a "remember me" cookie of 30 days)', () => {
     const DAYS_30 = 30 * 24 * 60 * MINUTE;
     /** A follower whose record writes are seen: the latest expiry a record was given. */
