@@ -50,14 +50,13 @@ describeWithRedis('KuraStore following the move: second review', () => {
     mover = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: previous } });
   });
 
-  // Not fixed (no small fix: see the report of follow-review2). The move carries over a follower's save that saw no
-  // record relative to what it read first (`found`); but `stillLive` on any Kura replica (B) that reads the moved
-  // item before the move's second read finds the follower's whole session there and puts the stub back over it,
-  // with no base to carry it over from: the move's second read then finds a stub and carries nothing. Order: A's
-  // item written, C's save there and its read of the record (none yet), B's read and stub, A's record and second
-  // read. Two moves at once do the same (the second's `replace` lands on the first's item, a no-op, and its stub,
-  // compared with its own read, carries nothing). Acknowledged to C, lost. it.failing until then.
-  it.failing("a follower's save landing during a move, with a third request reading the moved session before the move's second read, is not lost", async () => {
+  // A move carries over a follower's save that saw no record relative to what it read first (`found`); `stillLive` on
+  // any Kura replica (B) that read the moved item before the move's second read put the stub back over the
+  // follower's whole session, with no base to carry it over from, and the move's second read then found a stub and
+  // carried nothing: acknowledged to C, lost. Order: A's item written, C's save there and its read of the record
+  // (none yet), B's read, A's record and second read. `stillLive` now leaves a whole session there to the move for
+  // 30 s (MOVE_SETTLE_MS).
+  it("a follower's save landing during a move, with a third request reading the moved session before the move's second read, is not lost", async () => {
     const sid = await oldLogin({ user: 'ada', cart: [1] });
     const loaded = await follower.get(sid); // request C, on a follower, reads the session there
     loaded!.cart = [1, 2];

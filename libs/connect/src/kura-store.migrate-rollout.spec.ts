@@ -61,6 +61,22 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it('a whole session an old replica saved over the stub gets the stub back at a new replica\'s read once the move has settled (30 s); before, it is left to the move\'s own second read, which carries such a save over', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loadedByOldReplica = await held(sid); // an old replica's request, in flight
+    const clock = new ManualClock(Date.now());
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: previous } });
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' }); // moved: the stub there
+    await oldSave(sid, loadedByOldReplica!); // its end-of-request save lands over the stub
+
+    clock.advance(10_000);
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+    expect(await held(sid)).not.toHaveProperty(MOVED_KEY);
+    clock.advance(25_000);
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+    expect(await held(sid)).toHaveProperty(MOVED_KEY);
+  });
+
   it('a destroy whose call to the previous store failed stays a destroy after KuraStore\'s deletion mark expires (1 h)', async () => {
     const sid = await oldLogin({ user: 'ada' });
     const failingDestroy: PreviousSessionStore = {

@@ -34,6 +34,11 @@ export interface MigrationSettings {
  * rollout, by this much.
  */
 const MARGIN_MS = 5 * 60_000;
+/**
+ * Longer than a move takes (its calls are each bounded, by `migrateFrom.timeoutMs` and the storage's timeouts):
+ * until then, a read of the moved session leaves a whole session there to the move's own second read.
+ */
+const MOVE_SETTLE_MS = 30_000;
 /** The entry of a session's record that it was moved or ended, and of a user's that their unmoved sessions ended. */
 const ENTRY = 'previous-store';
 /**
@@ -151,7 +156,7 @@ export class Migration {
    * ended it, and it is deleted here too: its logout deleted the stub, or (with `userOf`) someone logged in on the
    * stub as another user (an app that keeps the session id at login: the browser is that user's now, not the moved
    * session's). A whole session an old replica saved over the stub (a request that loaded it before the move) gets
-   * the stub back.
+   * the stub back, once the move has settled (`MOVE_SETTLE_MS`).
    */
   async stillLive(items: ConnectSessionStore, sessionId: string, id: string, item: ConnectSessionItem, now: number): Promise<boolean> {
     if (item.movedAtMs === undefined || now >= item.movedAtMs + this.settings.rolloutMs) return true;
@@ -160,7 +165,9 @@ export class Migration {
       await items.delete(id, now);
       return false;
     }
-    if (!there.moved) await this.settings.previous.leaveStub(sessionId, this.stubCookieOf(there.session.cookie, item.movedAtMs), item.movedAtMs);
+    // A whole session there within MOVE_SETTLE_MS of the move may be a save its move will still carry over (its second
+    // read there): writing the stub over it first would lose that save. Only a settled move's stub is written again.
+    if (!there.moved && now >= item.movedAtMs + MOVE_SETTLE_MS) await this.settings.previous.leaveStub(sessionId, this.stubCookieOf(there.session.cookie, item.movedAtMs), item.movedAtMs);
     return true;
   }
 
