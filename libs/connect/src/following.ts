@@ -55,7 +55,9 @@ export class Following {
     if (user === undefined) return { there: there.session, seen: undefined };
     const endings = await this.migration.endingsOf(items, user);
     const seen = seenBy(there, user);
-    if (endings.end(seen, id)) {
+    // With credentialOf, the credential too, as a move checks it: a change whose ending failed to leave its mark
+    // (destroySessionsOf notes the credential first) still refuses the sessions made with the one it replaced.
+    if (endings.end(seen, id) || (await this.migration.replaced(items, user, there.session))) {
       await this.end(items, sessionId, id, now, recordedAs(there.session, now));
       return undefined;
     }

@@ -339,6 +339,16 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       expect((await adapter.userIndex(markKey)).map((entry) => entry.addedAtMs)).toEqual([4]);
     });
 
+    it('with credentialOf: a session there made with a credential a change replaced is refused here, though the change left no mark (made by a store without migrateFrom, or its ending failed)', async () => {
+      const user = newUser();
+      const sid = await oldLogin({ user, pw: 1 });
+      await new KuraStore({ adapter, clock, userOf, credentialOf }).destroySessionsOf(user, { credential: 2 });
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await held(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
     it('with credentialOf: a login here made with a credential a change replaced is refused and left nowhere', async () => {
       const user = newUser();
       await mover.destroySessionsOf(user, { credential: 2 });

@@ -140,7 +140,7 @@ export class Migration {
   }
 
   /** Whether the session was made with a credential a change replaced (`credentialOf`). */
-  private async replaced(items: ConnectSessionStore, user: string, session: Record<string, unknown>): Promise<boolean> {
+  async replaced(items: ConnectSessionStore, user: string, session: Record<string, unknown>): Promise<boolean> {
     const { users } = this.settings;
     try {
       await users!.checkCredential(items, user, users!.credentialOfSession(session));
