@@ -1,14 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KuraStore, StoreUnavailableError } from '@kura/connect';
-import { createRedisClient, type RedisClient, RedisConnectSessionStore } from '@kura/redis';
 import { RedisStore } from 'connect-redis';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type SessionOptions } from 'express-session';
-import { createClient } from 'redis';
 import { SECRET } from './support/express-session-app.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
-import { type RedisServer, redisRunsPossible, startRedisServer } from './support/redis-server.js';
+import { previousAndKuraOnRedis } from './support/previous-store-fixture.js';
+import { redisRunsPossible } from './support/redis-server.js';
 
 /**
  * The rollout `migrateFrom: { store, move: false }` is for, played whole behind round robin: an app on connect-redis
@@ -130,10 +129,8 @@ function cartApp(store: object, kura: KuraStore | undefined, settings: Partial<S
 }
 
 (redisRunsPossible('the two-step rollout from connect-redis through followers') ? describe : describe.skip)('from connect-redis to KuraStore in two rolling updates: followers (move: false), then movers', () => {
-  const servers: RedisServer[] = [];
-  let previousClient: ReturnType<typeof createClient>;
-  let kuraClient: RedisClient;
-  let adapter: RedisConnectSessionStore;
+  // connect-redis on one redis-server, KuraStore on another.
+  const redis = previousAndKuraOnRedis();
   /** The replicas behind the load balancer, by slot; a replacement takes one slot. */
   const slots: Replica[] = [];
   const users: User[] = [];
@@ -145,12 +142,12 @@ function cartApp(store: object, kura: KuraStore | undefined, settings: Partial<S
   let logins = 0;
 
   async function start(kind: Kind, settings?: Partial<SessionOptions>): Promise<Replica> {
-    const previous = new RedisStore({ client: previousClient });
+    const previous = new RedisStore({ client: redis.previousClient });
     const userOf = (stored: Record<string, unknown>) => (stored.user as { name?: string } | undefined)?.name;
     const kura =
       kind === 'old'
         ? undefined
-        : new KuraStore({ adapter, userOf, migrateFrom: kind === 'follower' ? { store: previous, move: false } : { store: previous } });
+        : new KuraStore({ adapter: redis.adapter, userOf, migrateFrom: kind === 'follower' ? { store: previous, move: false } : { store: previous } });
     const server = await new Promise<Server>((resolve) => {
       const listening = cartApp(kura ?? previous, kura, settings).listen(0, '127.0.0.61', () => resolve(listening));
     });
@@ -167,19 +164,10 @@ function cartApp(store: object, kura: KuraStore | undefined, settings: Partial<S
   }
 
   beforeAll(async () => {
-    servers.push(...(await Promise.all([startRedisServer(), startRedisServer()])));
-    previousClient = createClient({ url: servers[0]!.url });
-    await previousClient.connect();
-    kuraClient = await createRedisClient({ url: servers[1]!.url });
-    await kuraClient.connect();
-    adapter = new RedisConnectSessionStore(kuraClient);
     slots.push(...(await Promise.all(PHASES[0]!.map((kind) => start(kind)))));
   });
   afterAll(async () => {
     await Promise.all(slots.map((replica) => replica.close()));
-    previousClient?.destroy();
-    kuraClient?.destroy();
-    await Promise.all(servers.map((server) => server.stop()));
     console.log(
       `two-step rollout, all phases: ${totals.requests} requests; ${totals.loggedOut} answered 401 to a logged-in user, ${totals.lost} acknowledged cart items missing from a read, ${totals.foreign} answers with another user's session, ${totals.revived} served an ended session, ${totals.failed} failed; ${logins} logins, ${ended.length} sessions ended`,
     );

@@ -1,9 +1,11 @@
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
 import { createDynamoDbClients, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import type { RedisStore } from 'connect-redis';
 import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
 import { previousAndKuraOnRedis } from '../../../test/support/previous-store-fixture.js';
+import { credentialOf, newSid, newUser, sessionsOn, userOf } from '../../../test/support/migrate-sessions.js';
 import { redisServerMissing, type RedisServer } from '../../../test/support/redis-server.js';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import { KuraStore } from './kura-store.js';
@@ -21,13 +23,22 @@ if (missing) console.warn(`SKIPPING KuraStore's following replica: ${missing}`);
 const describeWithRedis = missing ? describe.skip : describe;
 const MINUTE = 60_000;
 const clock = new ManualClock(Date.now());
-const newSid = () => randomBytes(18).toString('base64url');
-const newUser = () => `user-${randomBytes(6).toString('hex')}`;
-const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data });
-const userOf = (session: Record<string, unknown>) => session.user;
-const credentialOf = (session: Record<string, unknown>) => session.pw;
+const sessionFor = sessionsOn(clock);
 /** The session as JSON would save it (what the app sees, without the store's read marker). */
 const plain = (session: unknown) => JSON.parse(JSON.stringify(session)) as Record<string, unknown>;
+
+/** `adapter` with some of its calls replaced (each given the original). */
+function hooked(adapter: ConnectSessionStore, hooks: Partial<{ [K in keyof ConnectSessionStore]: (original: ConnectSessionStore[K], ...args: Parameters<ConnectSessionStore[K]>) => ReturnType<ConnectSessionStore[K]> }>): ConnectSessionStore {
+  return new Proxy(adapter, {
+    get(target, name, receiver) {
+      const original = Reflect.get(target, name, receiver) as unknown;
+      const hook = (hooks as Record<string | symbol, ((...args: unknown[]) => unknown) | undefined>)[name];
+      if (typeof original !== 'function') return original;
+      const bound = (original as (...args: unknown[]) => unknown).bind(target);
+      return hook ? (...args: unknown[]) => hook(bound, ...args) : bound;
+    },
+  });
+}
 
 /** KuraStore's storage under both kinds of replica: Redis (a redis-server of its own) or DynamoDB (DynamoDB Local). */
 const storages = {
@@ -400,5 +411,225 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
     expect(await costOf(() => store.set(newSid(), sessionFor({ user: 'bob' })))).toEqual({ here: { userIndex: 1 }, there: { set: 1 } });
     // A logout: the session here, its record, its deletion; read there (its cookie's lifetime, which its record must outlast), destroyed there.
     expect(await costOf(() => store.destroy(sid))).toEqual({ here: { read: 1, addToUserIndex: 1, delete: 1 }, there: { get: 1, destroy: 1 } });
+  });
+  describe('found by the first review', () => {
+
+    it("a follower's request in flight across a \"log out everywhere\" saving an old replica's session does not make it outlive the ending", async () => {
+      const user = newUser();
+      const sid = await oldLogin({ user, cart: [] });
+      const loaded = await follower.get(sid); // the request is authenticated…
+      await follower.destroySessionsOf(user); // …"log out everywhere" from another device lands…
+      loaded!.cart = [1];
+      await follower.set(sid, loaded!); // …and the request saves its change (resave, rolling @fastify/session: every request)
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    it("a follower's save landing during a mover's move (after the move read the previous store) is not lost", async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+      const loaded = await follower.get(sid);
+      loaded!.cart = [1, 2];
+      let saved = false;
+      // The mover's move reads the session there; the follower's request saves its change (acknowledged) before the move records it.
+      const hooked: PreviousSessionStore = {
+        get: (id, done) =>
+          void previous.get(id, (error, value) => {
+            if (saved || id !== sid) return done(error, value);
+            saved = true;
+            follower.set(sid, loaded!).then(() => done(error, value), done);
+          }),
+        set: (id, session, done) => previous.set(id, session as never, done as never),
+        destroy: (id, done) => previous.destroy(id, done as never),
+      };
+      const moving = new KuraStore({ adapter, clock, userOf, credentialOf, migrateFrom: { store: hooked } });
+      expect(await moving.get(sid)).toMatchObject({ user: 'ada' });
+      expect(saved).toBe(true);
+
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2] });
+      expect(await follower.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2] });
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+    });
+
+    it('"end my other sessions" from a session the first one ended, its request in flight, does not bring it back', async () => {
+      const user = newUser();
+      const first = await oldLogin({ user });
+      const second = await oldLogin({ user });
+      expect(await follower.get(second)).toMatchObject({ user }); // the second device's request is authenticated…
+      await follower.destroySessionsOf(user, { except: first }); // …the first device ends its other sessions, the second's included…
+      await follower.destroySessionsOf(user, { except: second }); // …then the second's request ends its "other" sessions
+
+      expect(await follower.get(first)).toBeNull(); // ended by the second
+      expect(await follower.get(second)).toBeNull(); // ended by the first
+      expect(await mover.get(second)).toBeNull();
+    });
+
+    it('the mark stays two members however many sessions "end my other sessions" spares, and each ending still ends what it ended', async () => {
+      const user = newUser();
+      const sids = await Promise.all([1, 2, 3, 4, 5].map(() => oldLogin({ user })));
+      for (const sid of sids) await follower.destroySessionsOf(user, { except: sid });
+      const { createHash } = await import('node:crypto');
+      const markKey = createHash('sha256').update(`previous-ended\u0000${user}`).digest('base64url');
+      expect(await adapter.userIndex(markKey)).toHaveLength(2);
+      for (const sid of sids) expect(await follower.get(sid)).toBeNull(); // each ended by an ending sparing another
+    });
+
+    it('a login keeping its session id, saved by a follower after a mover moved that session, is in its user\'s index: "log out everywhere" ends it', async () => {
+      const user = newUser();
+      const sid = await oldLogin({ theme: 'dark' }); // a visitor
+      const loaded = await follower.get(sid);
+      expect(await mover.get(sid)).toMatchObject({ theme: 'dark' }); // another request of that browser, on a mover
+      loaded!.user = user; // the login, in an app that keeps the session id
+      await follower.set(sid, loaded!); // on main since acf58f6: the login ends in both stores (on follow-review: it joins the index)
+
+      await mover.destroySessionsOf(user);
+      expect(await mover.get(sid)).toBeNull();
+      expect(await follower.get(sid)).toBeNull();
+    });
+
+    it("a follower's touch of a session a mover moved meanwhile leaves the stub lasting the rollout (a stub gone early is an old replica's logout)", async () => {
+      const sid = await oldLogin({ user: 'ada' });
+      const loaded = await follower.get(sid); // a steady request…
+      expect(await mover.get(sid)).toMatchObject({ user: 'ada' }); // …the session moves meanwhile…
+      await follower.touch(sid, loaded!); // …and express-session touches what the request loaded (connect-redis: EXPIRE by its cookie)
+
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(await redis.previousClient.ttl(`sess:${sid}`)).toBeGreaterThan(3600);
+    });
+
+    it("an old replica's login as another user on a session a follower wrote (an app keeping the session id) is ended by that user's \"log out everywhere\"", async () => {
+      const ada = newUser();
+      const bob = newUser();
+      await follower.destroySessionsOf(ada);
+      await follower.destroySessionsOf(ada); // ada's sessions were ended twice: a session written for ada now has seen 2
+      const sid = await login(follower, { user: ada });
+      // On an old replica, the browser logs out (the user taken off) and bob logs in on the same session id.
+      const there = await held(sid);
+      await oldSave(sid, { ...there, user: bob });
+
+      await follower.destroySessionsOf(bob); // bob's first ending
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    // Not fixed (a limitation of the design, as in the moving mode, where the README says so): an old replica writes no
+    // count, so a login it makes after a "log out everywhere" cannot be told from a session made before it. The
+    // following replica ends it at its next request there, in both stores: behind round robin, every login of that user
+    // that lands on an old replica is logged out again, for as long as the first step lasts. it.failing until then.
+    it.failing("a login on an old replica after that user's \"log out everywhere\" on a follower is not logged out by the follower", async () => {
+      const user = newUser();
+      await follower.destroySessionsOf(user); // log out everywhere, on a follower
+      const sid = await oldLogin({ user }); // the user logs in again; round robin sends the login to an old replica
+
+      expect(await follower.get(sid)).toMatchObject({ user }); // observed: null, and the session destroyed there too
+      expect(await held(sid)).toMatchObject({ user });
+    });
+  });
+
+  describe('found by the second review', () => {
+
+    // A move carries over a follower's save that saw no record relative to what it read first (`found`); `stillLive` on
+    // any Kura replica (B) that read the moved item before the move's second read put the stub back over the
+    // follower's whole session, with no base to carry it over from, and the move's second read then found a stub and
+    // carried nothing: acknowledged to C, lost. Order: A's item written, C's save there and its read of the record
+    // (none yet), B's read, A's record and second read. `stillLive` now leaves a whole session there to the move for
+    // 30 s (MOVE_SETTLE_MS).
+    it("a follower's save landing during a move, with a third request reading the moved session before the move's second read, is not lost", async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+      const loaded = await follower.get(sid); // request C, on a follower, reads the session there
+      loaded!.cart = [1, 2];
+      let once = false;
+      // Request A, on a mover, moves the session: right after its item is written (before its record)…
+      const moving = new KuraStore({
+        adapter: hooked(adapter, {
+          replace: async (replace, id, item) => {
+            await replace(id, item);
+            if (once) return;
+            once = true;
+            await follower.set(sid, loaded!); // …C saves its change (acknowledged): no record yet, so the move is to carry it over…
+            expect(await mover.get(sid)).toMatchObject({ user: 'ada' }); // …and request B, on any Kura replica, reads the moved session.
+          },
+        }),
+        clock,
+        userOf,
+        credentialOf,
+        migrateFrom: { store: previous },
+      });
+      expect(await moving.get(sid)).toMatchObject({ user: 'ada' });
+      expect(once).toBe(true);
+
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(await mover.get(sid)).toMatchObject({ cart: [1, 2] });
+      expect(await follower.get(sid)).toMatchObject({ cart: [1, 2] });
+    });
+
+    describe('the record outlives every copy there a Kura replica could serve (a "remember me" cookie of 30 days)', () => {
+      const DAYS_30 = 30 * 24 * 60 * MINUTE;
+      /** A follower whose record writes are seen: the latest expiry a record was given. */
+      const watched = () => {
+        let recordUntil = 0;
+        const store = new KuraStore({
+          adapter: hooked(adapter, {
+            addToUserIndex: (add, key, entry, untilMs) => {
+              if (entry.id === 'previous-store' && entry.addedAtMs === 0 && untilMs !== undefined) recordUntil = Math.max(recordUntil, untilMs);
+              return add(key, entry, untilMs);
+            },
+          }),
+          clock,
+          userOf,
+          credentialOf,
+          migrateFrom: { store: previous, move: false },
+        });
+        return { store, recordUntil: () => recordUntil };
+      };
+      const heldUntil = async (sid: string) => Date.now() + (await redis.previousClient.pTTL(`sess:${sid}`));
+
+      it("a logout on a follower: the copy an old replica's request in flight writes back outlives no record", async () => {
+        const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, DAYS_30));
+        const inFlight = await held(sid); // an old replica's request has loaded it…
+        const { store, recordUntil } = watched();
+        expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+        await store.destroy(sid); // …the user logs out on a follower…
+        await redis.oldSave(sid, inFlight!); // …and the old replica's request saves it back (connect-redis: for its cookie's 30 days)
+
+        expect(await follower.get(sid)).toBeNull();
+        expect(recordUntil()).toBeGreaterThanOrEqual(await heldUntil(sid)); // observed: the rollout and one day, not 30
+      });
+
+      it('an ending a follower reads: the copy an old replica\'s request in flight writes back outlives no record', async () => {
+        const user = newUser();
+        const sid = await redis.oldLogin(sessionFor({ user }, DAYS_30));
+        const inFlight = await held(sid);
+        await follower.destroySessionsOf(user);
+        const { store, recordUntil } = watched();
+        expect(await store.get(sid)).toBeNull(); // ended, in both stores
+        await redis.oldSave(sid, inFlight!);
+
+        expect(await follower.get(sid)).toBeNull();
+        expect(recordUntil()).toBeGreaterThanOrEqual(await heldUntil(sid));
+      });
+    });
+
+    it('on connect-dynamodb, the stub lasts the rollout (connect-dynamodb sets its expiry by the cookie\'s maxAge, which JSON has not)', async () => {
+      // connect-dynamodb's own expiry rule (DynamoDBStore#getExpiresValue, run on every set): epoch seconds.
+      const DynamoDbStore = (createRequire(import.meta.url)('connect-dynamodb') as (connect: { Store: unknown }) => { prototype: { getExpiresValue(sess: object): number } })({ Store: function Store() {} });
+      const expiresThere: Record<string, number> = {};
+      const recorded: PreviousSessionStore = {
+        get: (id, done) => previous.get(id, done as never),
+        set: (id, session, done) => {
+          expiresThere[id] = DynamoDbStore.prototype.getExpiresValue(session) * 1000;
+          return previous.set(id, session as never, done as never);
+        },
+        destroy: (id, done) => previous.destroy(id, done as never),
+      };
+      const rolloutSeconds = 3 * 24 * 3600; // a canary rollout of three days
+      const moving = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: recorded, rolloutSeconds } });
+      const sid = await oldLogin({ user: 'ada' });
+      expect(await moving.get(sid)).toMatchObject({ user: 'ada' });
+
+      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      // A stub gone within the rollout reads as an old replica's logout: observed, one day (connect-dynamodb's default).
+      expect(expiresThere[sid]).toBeGreaterThanOrEqual(Date.now() + rolloutSeconds * 1000);
+    });
   });
 });
