@@ -155,13 +155,15 @@ export class Migration {
    * A moved session read within `rolloutMs` of its move, when old replicas may still run: false when one of them
    * ended it, and it is deleted here too: its logout deleted the stub, or (with `userOf`) someone logged in on the
    * stub as another user (an app that keeps the session id at login: the browser is that user's now, not the moved
-   * session's). A whole session an old replica saved over the stub (a request that loaded it before the move) gets
-   * the stub back, once the move has settled (`MOVE_SETTLE_MS`).
+   * session's). The same for a whole session there naming another user: an old replica's write-back, left there for
+   * `MOVE_SETTLE_MS`, is what old replicas serve meanwhile, and a login on it is one on the stub (as a move's second
+   * read ends what it moved on finding one). A whole session an old replica saved over the stub (a request that
+   * loaded it before the move) gets the stub back, once the move has settled (`MOVE_SETTLE_MS`).
    */
   async stillLive(items: ConnectSessionStore, sessionId: string, id: string, item: ConnectSessionItem, now: number): Promise<boolean> {
     if (item.movedAtMs === undefined || now >= item.movedAtMs + this.settings.rolloutMs) return true;
     const there = await this.settings.previous.get(sessionId);
-    if (!there || (there.moved && this.anotherUser(there.session, item))) {
+    if (!there || this.anotherUser(there.session, item)) {
       await items.delete(id, now);
       return false;
     }
@@ -171,12 +173,12 @@ export class Migration {
     return true;
   }
 
-  /** Whether the stub names a user (`userOf`) other than the moved session's. */
-  private anotherUser(stub: Record<string, unknown>, item: ConnectSessionItem): boolean {
+  /** Whether what the previous store holds (the stub, or a whole session written over it) names a user (`userOf`) other than the moved session's. */
+  private anotherUser(there: Record<string, unknown>, item: ConnectSessionItem): boolean {
     const { users } = this.settings;
     if (!users) return false;
     try {
-      const user = users.userOfSession(stub);
+      const user = users.userOfSession(there);
       return user !== undefined && user !== users.userOfSession(fromDocument(item));
     } catch {
       return false; // a user KuraStore cannot read is none it can compare
@@ -211,9 +213,9 @@ export class Migration {
    * counts the endings (its members' `addedAtMs`: one more than the highest there, no clock). A session a following
    * replica wrote with that user carries the count it saw (`kuraMarkSeen`): only a later ending ends it. One without
    * a count (an old replica's) is ended by any, a mark of the version before counts included (count 0). An ending
-   * takes out those before it that end nothing it does not (all of them when it spares none; else the ones sparing
-   * the same session), so the mark stays a few small members however often the user ends their sessions, and two
-   * "end my other sessions" at once, from two devices, end each other.
+   * takes out every entry but the two that cover all the others (below), so the mark stays a few small members
+   * however often the user ends their sessions, and two "end my other sessions" at once, from two devices, end each
+   * other (every interleaving of three at once: `kura-store.migrate.review3.spec`).
    */
   async endUser(items: ConnectSessionStore, userId: string, exceptId: string | undefined): Promise<void> {
     const key = userMarkKeyOf(userId);

@@ -240,11 +240,10 @@ return 1`);
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
   /** Whether Redis's eviction policy was read (once per store; again after a failure to read it, and while refused). */
   private evictionChecked: Promise<void> | undefined;
-  /** Set while Redis's eviction policy is an `allkeys-*` one: every call refuses with it. */
+  /** Set while Redis's eviction policy is an `allkeys-*` one: every call refuses with it (`atMs`: monotonic, `performance.now()`). */
   private evictionRefusal: { readonly reason: string; readonly atMs: number } | undefined;
 
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
-    this.evictionChecked ??= this.checkEviction();
     this.refuseUnderEviction('connect.get');
     let reply: unknown;
     try {
@@ -293,8 +292,10 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   /**
-   * Reads Redis's eviction policy: one `INFO memory` beside the first read, not awaited (a user the ACL refuses it is
-   * not checked; a failure to answer is tried again at the next read). KuraStore needs `noeviction`:
+   * Reads Redis's eviction policy: one `INFO memory` beside the store's first call, awaited only by a write made
+   * before it answered (a write is what the policy may evict; a process's first calls may all be writes: a login on
+   * a fresh replica, `destroySessionsOf` from a worker). A user the ACL refuses it is not checked, nor refused; a
+   * failure to answer is tried again at the next call. KuraStore needs `noeviction`:
    * - under an `allkeys-*` policy Redis may evict what has no expiry too (a user's credential in force, the endings
    *   of `destroySessionsOf`), undoing a password change: every call is refused (a 503 whose reason says so), as
    *   Kura's service is never ready on one, and the policy read again at most every second while it lasts, so a
@@ -308,13 +309,15 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     try {
       info = String(await this.redis.sendCommand(['INFO', 'memory']));
     } catch (error) {
-      if (!isPermissionDenied(error)) this.evictionChecked = undefined;
+      // Not checked: nor refused (a refusal kept here would last for good, its re-check refused every time).
+      if (isPermissionDenied(error)) this.evictionRefusal = undefined;
+      else this.evictionChecked = undefined;
       return;
     }
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     if (policy?.startsWith('allkeys-')) {
       const reason = `Redis's maxmemory-policy is ${policy}, which may evict a user's credential in force and the endings of their sessions, undoing a password change or a logout: KuraStore needs noeviction (CONFIG SET maxmemory-policy noeviction, or on ElastiCache a parameter group of your own)`;
-      this.evictionRefusal = { reason, atMs: Date.now() };
+      this.evictionRefusal = { reason, atMs: performance.now() };
       return;
     }
     this.evictionRefusal = undefined;
@@ -325,15 +328,26 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     );
   }
 
-  /** Throws while Redis's eviction policy is an `allkeys-*` one, reading it again at most every second. */
+  /**
+   * Throws while Redis's eviction policy is an `allkeys-*` one, reading it again at most every second (a monotonic
+   * second: a wall clock stepped back must not hold the refusal longer). Asks for the policy at the store's first
+   * call, whatever it is.
+   */
   private refuseUnderEviction(operation: string): void {
+    this.evictionChecked ??= this.checkEviction();
     const refusal = this.evictionRefusal;
     if (!refusal) return;
-    if (Date.now() - refusal.atMs >= EVICTION_RECHECK_MS) {
-      this.evictionRefusal = { ...refusal, atMs: Date.now() };
+    if (performance.now() - refusal.atMs >= EVICTION_RECHECK_MS) {
+      this.evictionRefusal = { ...refusal, atMs: performance.now() };
       this.evictionChecked = this.checkEviction();
     }
     throw new StoreUnavailableError(operation, { reason: refusal.reason });
+  }
+
+  /** A write's {@link refuseUnderEviction}: made before the policy's first answer, it waits for it (one round trip, once). */
+  private async refuseWriteUnderEviction(operation: string): Promise<void> {
+    await (this.evictionChecked ??= this.checkEviction());
+    this.refuseUnderEviction(operation);
   }
 
   /**
@@ -351,7 +365,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
-    this.refuseUnderEviction('connect.set');
+    await this.refuseWriteUnderEviction('connect.set');
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
@@ -370,7 +384,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
-    this.refuseUnderEviction('connect.set');
+    await this.refuseWriteUnderEviction('connect.set');
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
@@ -396,7 +410,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
-    this.refuseUnderEviction('connect.set');
+    await this.refuseWriteUnderEviction('connect.set');
     try {
       const script = this.redis.sendDurable ? ADD_TO_INDEX.waited : ADD_TO_INDEX.plain;
       return Number(await script.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
@@ -417,7 +431,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
-    this.refuseUnderEviction('connect.set');
+    await this.refuseWriteUnderEviction('connect.set');
     if (entries.length === 0) return;
     try {
       await this.redis.sendCommand(['SREM', this.keys.connectUser(user), ...entries.map(userIndexMember)]);
@@ -427,7 +441,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean> {
-    this.refuseUnderEviction('connect.set');
+    await this.refuseWriteUnderEviction('connect.set');
     try {
       return Number(await NOTE_INDEXED.run(this.redis, [this.keys.connect(id)], [now, generation, note])) === 1;
     } catch (error) {
@@ -436,7 +450,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async delete(id: string, now: number): Promise<void> {
-    this.refuseUnderEviction('connect.destroy');
+    await this.refuseWriteUnderEviction('connect.destroy');
     const key = this.keys.connect(id);
     // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
     const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;
