@@ -77,6 +77,27 @@ describeWithRedis('KuraStore migrateFrom during and after a rolling update', () 
     expect(await held(sid)).toHaveProperty(MOVED_KEY);
   });
 
+  // Before MOVE_SETTLE_MS, the new replica's read at +1 s put the stub back over the old replica's write-back, and
+  // bob's login on an old replica then landed on the stub (kuraMovedAt kept): the moved session ended. Now the
+  // write-back is left there for 30 s, bob logs in on it (no kuraMovedAt), and 30 s later the stub goes over bob's
+  // login while new replicas keep serving ada's session to the browser bob logged in on.
+  it("someone logging in as another user on an old replica within 30 s of the move (on the old replica's write-back) ends the moved session, as on the stub", async () => {
+    const clock = new ManualClock(Date.now());
+    const sut = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: previous } });
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const inFlight = await held(sid); // an old replica's request has loaded it (resave: true)…
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // …a new replica moves it…
+    await oldSave(sid, inFlight!); // …and the old replica's request writes it back over the stub
+    clock.advance(1000);
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // a new replica's read within the 30 s
+    // A shared computer: on an old replica, bob logs in on that browser's session without a new session id.
+    await oldSave(sid, { ...(await held(sid))!, user: 'bob' });
+
+    clock.advance(40_000);
+    expect(await sut.get(sid)).toBeNull(); // observed: ada's session, to the browser bob logged in on
+    expect(await held(sid)).toMatchObject({ user: 'bob' }); // and bob's login there is kept, not stubbed over
+  });
+
   it('a destroy whose call to the previous store failed stays a destroy after KuraStore\'s deletion mark expires (1 h)', async () => {
     const sid = await oldLogin({ user: 'ada' });
     const failingDestroy: PreviousSessionStore = {

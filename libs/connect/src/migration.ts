@@ -215,7 +215,7 @@ export class Migration {
    * a count (an old replica's) is ended by any, a mark of the version before counts included (count 0). An ending
    * takes out every entry but the two that cover all the others (below), so the mark stays a few small members
    * however often the user ends their sessions, and two "end my other sessions" at once, from two devices, end each
-   * other (every interleaving of three at once: `kura-store.migrate.review3.spec`).
+   * other (every interleaving of three at once: `migration.endings.spec`).
    */
   async endUser(items: ConnectSessionStore, userId: string, exceptId: string | undefined): Promise<void> {
     const key = userMarkKeyOf(userId);

@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '@kura/common';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
 import { redisCommandCounter } from '../../../test/support/redis-command-counter.js';
@@ -236,77 +235,5 @@ describeWithRedis('RedisConnectSessionStore with a session of many keys', () => 
     const read = await sut.read(id, Date.now());
     expect(read?.data).toEqual(set);
     expect(read?.cookie).toBeUndefined();
-  });
-});
-
-describeWithRedis('RedisConnectSessionStore and an eviction policy', () => {
-  const warningsAfterOneRead = async (args: string[]) => {
-    const server = await startRedisServer({ args });
-    const client = await createRedisClient({ url: server.url });
-    await client.connect();
-    const warnings: string[] = [];
-    const emit = jest.spyOn(process, 'emitWarning').mockImplementation(((warning: string, options?: { code?: string }) => {
-      warnings.push(`${options?.code}: ${warning}`);
-    }) as typeof process.emitWarning);
-    try {
-      const store = new RedisConnectSessionStore(client);
-      for (let read = 0; read < 3; read += 1) await store.read(newConnectId(), Date.now());
-      // The check is not awaited by the read: let its INFO come back.
-      await client.sendCommand(['PING']);
-      return warnings;
-    } finally {
-      emit.mockRestore();
-      client.destroy();
-      await server.stop();
-    }
-  };
-
-  it('warns once when Redis may evict what keeps ended sessions ended (volatile-lru, ElastiCache\'s default)', async () => {
-    expect(await warningsAfterOneRead(['--maxmemory-policy', 'volatile-lru'])).toEqual([
-      expect.stringMatching(/^KURA_REDIS_EVICTION: Redis's maxmemory-policy is volatile-lru: .* KuraStore needs noeviction/),
-    ]);
-  });
-
-  it('says nothing under noeviction, Redis\'s default', async () => {
-    expect(await warningsAfterOneRead([])).toEqual([]);
-  });
-
-  it('refuses every call under an allkeys-* policy (it may evict a credential in force, undoing a password change), and serves again once the policy is noeviction, without a restart', async () => {
-    const server = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
-    const client = await createRedisClient({ url: server.url });
-    await client.connect();
-    try {
-      const store = new RedisConnectSessionStore(client);
-      // The policy is read beside a call, not awaited by it: its answer lands before the next PING's, and a turn of the loop more.
-      const policyRead = async () => {
-        await client.sendCommand(['PING']);
-        await new Promise((resolve) => setImmediate(resolve));
-      };
-      const id = newConnectId();
-      await store.read(id, Date.now()); // the first read asks for the policy beside it
-      await policyRead();
-
-      const refused = await Promise.allSettled([
-        store.read(id, Date.now()),
-        store.replace(id, { data: new Map(), cookie: undefined, expiresAtMs: Date.now() + 60_000, generation: 'g' }),
-        store.delete(id, Date.now()),
-        store.userIndex('u'),
-        store.addToUserIndex('u', { id, addedAtMs: 1 }, undefined),
-      ]);
-      for (const outcome of refused) {
-        expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(StoreUnavailableError) });
-        expect(String((outcome as PromiseRejectedResult).reason.reason)).toMatch(/maxmemory-policy is allkeys-lru, which may evict a user's credential in force .* KuraStore needs noeviction/);
-      }
-      expect(await client.sendCommand(['DBSIZE'])).toBe(0); // nothing written
-
-      await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      await expect(store.read(id, Date.now())).rejects.toBeInstanceOf(StoreUnavailableError); // this one reads the policy again
-      await policyRead();
-      expect(await store.read(id, Date.now())).toBeUndefined();
-    } finally {
-      client.destroy();
-      await server.stop();
-    }
   });
 });

@@ -6,17 +6,17 @@ import { createRedisClient } from './redis-client.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
 /**
- * Third review: RedisConnectSessionStore's refusal under an `allkeys-*` eviction policy. Every write it makes
- * (a session, a deletion's mark, a credential in force, `destroySessionsOf`'s endings) is refused, whatever the
- * process's first call was, and a refusal never outlives the policy.
+ * RedisConnectSessionStore and Redis's eviction policy: a warning under `volatile-*`; under `allkeys-*` every call
+ * refused, every write it makes (a session, a deletion's mark, a credential in force, `destroySessionsOf`'s endings)
+ * whatever the process's first call was, and a refusal that never outlives the policy.
  */
 const missing = redisServerMissing();
-if (missing) console.warn(`SKIPPING the third review of RedisConnectSessionStore's eviction policy: ${missing}`);
+if (missing) console.warn(`SKIPPING RedisConnectSessionStore and an eviction policy: ${missing}`);
 const describeWithRedis = missing ? describe.skip : describe;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const REFUSED = { status: 'rejected', reason: expect.any(StoreUnavailableError) };
 
-describeWithRedis('RedisConnectSessionStore under an allkeys-* policy: review', () => {
+describeWithRedis('RedisConnectSessionStore under an allkeys-* policy: every write refused, whatever the first call', () => {
   const onAllkeys = async () => {
     const server = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
     const client = await createRedisClient({ url: server.url });
@@ -100,6 +100,78 @@ describeWithRedis('RedisConnectSessionStore under an allkeys-* policy: review', 
     } finally {
       now.mockRestore();
       await close();
+    }
+  });
+});
+
+describeWithRedis('RedisConnectSessionStore and an eviction policy', () => {
+  const warningsAfterOneRead = async (args: string[]) => {
+    const server = await startRedisServer({ args });
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    const warnings: string[] = [];
+    const emit = jest.spyOn(process, 'emitWarning').mockImplementation(((warning: string, options?: { code?: string }) => {
+      warnings.push(`${options?.code}: ${warning}`);
+    }) as typeof process.emitWarning);
+    try {
+      const store = new RedisConnectSessionStore(client);
+      for (let read = 0; read < 3; read += 1) await store.read(newConnectId(), Date.now());
+      // The check is not awaited by the read: let its INFO come back.
+      await client.sendCommand(['PING']);
+      return warnings;
+    } finally {
+      emit.mockRestore();
+      client.destroy();
+      await server.stop();
+    }
+  };
+
+  it('warns once when Redis may evict what keeps ended sessions ended (volatile-lru, ElastiCache\'s default)', async () => {
+    expect(await warningsAfterOneRead(['--maxmemory-policy', 'volatile-lru'])).toEqual([
+      expect.stringMatching(/^KURA_REDIS_EVICTION: Redis's maxmemory-policy is volatile-lru: .* KuraStore needs noeviction/),
+    ]);
+  });
+
+  it('says nothing under noeviction, Redis\'s default', async () => {
+    expect(await warningsAfterOneRead([])).toEqual([]);
+  });
+
+  it('refuses every call under an allkeys-* policy (it may evict a credential in force, undoing a password change), and serves again once the policy is noeviction, without a restart', async () => {
+    const server = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    try {
+      const store = new RedisConnectSessionStore(client);
+      // The policy is read beside a call, not awaited by it: its answer lands before the next PING's, and a turn of the loop more.
+      const policyRead = async () => {
+        await client.sendCommand(['PING']);
+        await new Promise((resolve) => setImmediate(resolve));
+      };
+      const id = newConnectId();
+      await store.read(id, Date.now()); // the first read asks for the policy beside it
+      await policyRead();
+
+      const refused = await Promise.allSettled([
+        store.read(id, Date.now()),
+        store.replace(id, { data: new Map(), cookie: undefined, expiresAtMs: Date.now() + 60_000, generation: 'g' }),
+        store.delete(id, Date.now()),
+        store.userIndex('u'),
+        store.addToUserIndex('u', { id, addedAtMs: 1 }, undefined),
+      ]);
+      for (const outcome of refused) {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(StoreUnavailableError) });
+        expect(String((outcome as PromiseRejectedResult).reason.reason)).toMatch(/maxmemory-policy is allkeys-lru, which may evict a user's credential in force .* KuraStore needs noeviction/);
+      }
+      expect(await client.sendCommand(['DBSIZE'])).toBe(0); // nothing written
+
+      await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await expect(store.read(id, Date.now())).rejects.toBeInstanceOf(StoreUnavailableError); // this one reads the policy again
+      await policyRead();
+      expect(await store.read(id, Date.now())).toBeUndefined();
+    } finally {
+      client.destroy();
+      await server.stop();
     }
   });
 });
