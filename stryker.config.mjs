@@ -28,6 +28,9 @@ export default {
   ignorePatterns: [
     'dist', 'reports', 'coverage', '.data', '.scratch', '.serverless', '.build', 'bench', 'infra',
     'docs/*', '!docs/configuration.md',
+    // kura-check's fixture apps, for its end-to-end tier only: one holds a symlinked folder (linked-folder/data),
+    // which Stryker's sandbox copy cannot copy (EISDIR), and which ended every run since it was added.
+    'test/fixtures/check',
   ],
   reporters: ['clear-text', 'html', 'json', 'progress'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
