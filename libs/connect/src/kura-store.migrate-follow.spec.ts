@@ -169,6 +169,8 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       const sid = await oldLogin({ user: 'ada', cart: [1], theme: 'light' });
       const loaded = await follower.get(sid); // served from there
       expect(await mover.get(sid)).toMatchObject({ cart: [1] }); // moved meanwhile
+      const stub = await held(sid);
+      clock.advance(1000);
       const moved = await mover.get(sid);
       moved!.theme = 'dark'; // a change on a moving replica meanwhile
       await mover.set(sid, moved!);
@@ -176,7 +178,7 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       loaded!.cart = [1, 2];
       await follower.set(sid, loaded!); // lands over the stub
 
-      expect(await held(sid)).toHaveProperty(MOVED_KEY);
+      expect(await held(sid)).toEqual(stub); // the move's stub, as it was (its time the move's)
       expect(plain(await mover.get(sid))).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'dark' });
       expect(plain(await follower.get(sid))).toMatchObject({ user: 'ada', cart: [1, 2], theme: 'dark' });
     });
@@ -231,6 +233,20 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       expect(await mover.get(sid)).toBeNull();
     });
 
+    it('a move completing between this read of KuraStore and of the previous store: the stub sends it back here', async () => {
+      const sid = await oldLogin({ user: 'ada', cart: [1] });
+      let gets = 0;
+      const racing: PreviousSessionStore = {
+        // The follower's first look there comes after a moving replica moved the session (its KuraStore read found nothing).
+        get: (id, done) => void ((gets += 1) === 1 ? mover.get(sid) : Promise.resolve()).then(() => previous.get(id, done as never)),
+        set: (id, session, done) => previous.set(id, session as never, done as never),
+        destroy: (id, done) => previous.destroy(id, done as never),
+      };
+      const following = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: racing, move: false } });
+
+      expect(plain(await following.get(sid))).toMatchObject({ user: 'ada', cart: [1] });
+    });
+
     it('a login keeping the session id, saved here after a moving replica moved the session, ends it in both stores: what moved is the previous user\'s', async () => {
       const sid = await oldLogin({ user: 'ada', cart: [1] });
       const loaded = await follower.get(sid);
@@ -240,6 +256,7 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       await follower.set(sid, loaded!);
 
       expect(await held(sid)).toBeNull();
+      expect(await movedHere(sid)).toBe(false);
       expect(await mover.get(sid)).toBeNull();
       expect(await follower.get(sid)).toBeNull();
     });
@@ -261,6 +278,18 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       expect(await mover.get(sid)).toBeNull();
       expect(await follower.get(sid)).toBeNull();
     });
+  });
+
+  it('without userOf: serves and saves sessions there, and writes no count into them', async () => {
+    const plainFollower = new KuraStore({ adapter, clock, migrateFrom: { store: previous, move: false } });
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loaded = await plainFollower.get(sid);
+    loaded!.cart = [1, 2];
+    await plainFollower.set(sid, loaded!);
+    expect(await held(sid)).toEqual({ ...plain(sessionFor({})), user: 'ada', cart: [1, 2] });
+    const login = newSid();
+    await plainFollower.set(login, sessionFor({ user: 'bob' }));
+    expect(await held(login)).toEqual({ ...plain(sessionFor({})), user: 'bob' });
   });
 
   describe('ending every session of a user (destroySessionsOf) reaches the sessions still there', () => {
@@ -358,6 +387,31 @@ describeWithRedis.each(Object.keys(storages) as (keyof typeof storages)[])('Kura
       expect(await follower.get(sid)).toBeNull();
       expect(await held(sid)).toBeNull();
       expect(await mover.get(sid)).toBeNull();
+    });
+
+    it('a login keeping the session id here, of another user, counts that user\'s endings, not the previous user\'s', async () => {
+      const ada = newUser();
+      const bob = newUser();
+      for (let i = 0; i < 3; i += 1) await follower.destroySessionsOf(ada); // ada's endings: 3
+      const sid = await login(follower, { user: ada }); // written with ada's count, 3
+      const loaded = await follower.get(sid);
+      loaded!.user = bob; // bob logs in on that browser, the session id kept
+      await follower.set(sid, loaded!);
+
+      await follower.destroySessionsOf(bob); // bob's first ending: count 1
+
+      expect(await follower.get(sid)).toBeNull();
+      expect(await mover.get(sid)).toBeNull();
+    });
+
+    it('with credentialOf: a save giving a session there a credential a change replaced is refused and leaves it nowhere; the one in force is kept', async () => {
+      const user = newUser();
+      await mover.destroySessionsOf(user, { credential: 2 });
+      const sid = await login(follower, { user, pw: 2 });
+      const loaded = await follower.get(sid);
+      loaded!.pw = 1; // a credential the change replaced (an app restoring an old one)
+      await expect(follower.set(sid, loaded!)).rejects.toBeInstanceOf(CredentialReplacedError);
+      expect(await held(sid)).toBeNull();
     });
 
     it('with credentialOf: a login here made with a credential a change replaced is refused and left nowhere', async () => {
