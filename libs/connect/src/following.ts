@@ -1,7 +1,7 @@
 import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { Migration } from './migration.js';
 import { type MarkSeen, type PreviousStore, seenBy } from './previous-store.js';
-import { changesBetween, cookieText, hasChanges, toDocument } from './session-document.js';
+import { changesBetween, cookieText, hasChanges, type SessionChanges, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import type { UserSessions } from './user-sessions.js';
 
@@ -92,8 +92,9 @@ export class Following {
       }
     }
     await this.previous.set(sessionId, session, user === undefined ? undefined : { user, count: seen! });
-    if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, session, read.data, user === read.user, now);
-    return { data: toDocument(session, this.notData).data, user, credential, seen };
+    const data = toDocument(session, this.notData).data;
+    if (read && (await this.migration.recorded(items, id))) await this.afterMove(items, sessionId, id, changesBetween(read.data, data), user === read.user, now);
+    return { data, user, credential, seen };
   }
 
   /**
@@ -104,7 +105,7 @@ export class Following {
    */
   async touch(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, seen: MarkSeen | undefined, now: number): Promise<void> {
     await this.previous.touch(sessionId, session, seen);
-    if (await this.migration.recorded(items, id)) await this.afterMove(items, sessionId, id, session, toDocument(session, this.notData).data, true, now);
+    if (await this.migration.recorded(items, id)) await this.afterMove(items, sessionId, id, undefined, true, now);
   }
 
   /**
@@ -126,16 +127,16 @@ export class Following {
   }
 
   /**
-   * A save there that a move (or an ending) came before: its changes go here, and the stub back there. A save that
-   * gave the session another user (a login that kept the session id) ends it in both stores instead: what moved is
-   * the previous user's, and the login was not checked as a login here is (its user's index, its endings).
+   * A save there that a move (or an ending) came before: its `changes` (none for a touch) go here, and the stub back
+   * there. A save that gave the session another user (a login that kept the session id) ends it in both stores
+   * instead: what moved is the previous user's, and the login was not checked as a login here is (its user's index,
+   * its endings).
    */
-  private async afterMove(items: ConnectSessionStore, sessionId: string, id: string, session: Record<string, unknown>, readData: ReadonlyMap<string, string>, sameUser: boolean, now: number): Promise<void> {
+  private async afterMove(items: ConnectSessionStore, sessionId: string, id: string, changes: SessionChanges | undefined, sameUser: boolean, now: number): Promise<void> {
     const item = await items.read(id, now);
     if (item && !sameUser) await items.delete(id, now);
     if (!item || !sameUser) return this.previous.destroy(sessionId);
-    const changes = changesBetween(readData, toDocument(session, this.notData).data);
-    if (hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
+    if (changes && hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
     const movedAtMs = item.movedAtMs ?? now;
     const cookie: unknown = item.cookie === undefined ? undefined : JSON.parse(item.cookie);
     await this.previous.leaveStub(sessionId, this.migration.stubCookieOf(cookie, movedAtMs), movedAtMs);
