@@ -3,17 +3,10 @@
 // README advises: a save writes only the keys its request changed, so concurrent updates of different keys keep.
 import express from 'express';
 import session from 'express-session';
-import { KuraStore } from '../../../dist/libs/connect/src/index.js';
-import { connectRedis, RedisConnectSessionStore } from '../../../dist/libs/redis/src/index.js';
-import { announce, client, redisUrl, settings, verifyLogin } from './common.mjs';
+import { announce, settings, verifyLogin } from './common.mjs';
+import { kuraStore } from './kura-store.mjs';
 
-async function onRedis() {
-  const redis = connectRedis({ url: redisUrl });
-  await redis.open();
-  return new KuraStore({ adapter: new RedisConnectSessionStore(redis) });
-}
-const store = redisUrl ? await onRedis() : new KuraStore({ client, tableName: settings.kuraStoreTable });
-await store.ensureTable();
+const store = await kuraStore();
 const app = express();
 app.use(
   session({

@@ -1,13 +1,13 @@
 // @fastify/session (its defaults, saveUninitialized: false) + Kura's KuraStore (@kura/connect), configured like the
-// connect-dynamodb anchor. Session data is kept as top-level session keys, as KuraStore's README advises.
+// connect-dynamodb anchor, or with REDIS_URL on Redis (@kura/redis's RedisConnectSessionStore) like the connect-redis
+// one. Session data is kept as top-level session keys, as KuraStore's README advises.
 import Fastify from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import { KuraStore } from '../../../dist/libs/connect/src/index.js';
-import { announce, client, settings, verifyLogin } from './common.mjs';
+import { announce, settings, verifyLogin } from './common.mjs';
+import { kuraStore } from './kura-store.mjs';
 
-const store = new KuraStore({ client, tableName: settings.kuraStoreTable });
-await store.ensureTable();
+const store = await kuraStore();
 const app = Fastify();
 app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 await app.register(fastifyCookie);

@@ -1,17 +1,20 @@
 // Anchor: Fastify 5 + @fastify/session (its defaults, saveUninitialized: false) + connect-dynamodb as the store,
-// which @fastify/session accepts (it takes express-session compatible stores).
+// which @fastify/session accepts (it takes express-session compatible stores), or with REDIS_URL connect-redis
+// (`new RedisStore({ client })`, as its README makes it). @fastify/session's default `rolling: true` saves the
+// session at every answer: connect-redis then sends a `SET` after the `GET` of each request.
 import Fastify from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import connectDynamoDb from 'connect-dynamodb';
-import { announce, client, settings, verifyLogin } from './common.mjs';
+import { RedisStore } from 'connect-redis';
+import { announce, client, redisClient, redisUrl, settings, verifyLogin } from './common.mjs';
 
 const DynamoDBStore = connectDynamoDb({ Store: fastifySession.Store });
 const app = Fastify();
 app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 await app.register(fastifyCookie);
 await app.register(fastifySession, {
-  store: new DynamoDBStore({ client, table: settings.sessionsTable }),
+  store: redisUrl ? new RedisStore({ client: await redisClient() }) : new DynamoDBStore({ client, table: settings.sessionsTable }),
   secret: settings.secret,
   cookieName: 'sid',
   saveUninitialized: false,
