@@ -108,9 +108,9 @@ function racesOn(storage: ConnectStorage): void {
       return { browser, as: { cookies: false, headers: { cookie } } as const };
     };
     /** Starts a request on `url` held after its read; resolves once it is held, with a release that gives its answer. */
-    const held = async (url: string, as: object, query = '') => {
+    const held = async (url: string, as: object, query = '', client = new HttpClient('http://127.0.0.1/')) => {
       const name = `g${(count += 1)}`;
-      const answer = new HttpClient('http://127.0.0.1/').post(`${url}/held/${name}${query}`, undefined, as);
+      const answer = client.post(`${url}/held/${name}${query}`, undefined, as);
       await gate(name).reached;
       return async () => {
         gate(name).release();
@@ -123,7 +123,7 @@ function racesOn(storage: ConnectStorage): void {
     describe('a cookie setting changed on one instance (session.options({ maxAge }))', () => {
       // Not a defect of the merge of data keys: the cookie is written whole by every save that writes, so a request
       // that read the session before the change and did not change the cookie puts back the maxAge it read.
-      it.failing('keeps it when a request that read the session before changes a data key on the other instance', async () => {
+      it('keeps it when a request that read the session before changes a data key on the other instance', async () => {
         const { as } = await loggedIn();
         const release = await held(first, as, '?key=cart&value=1');
 
@@ -135,7 +135,7 @@ function racesOn(storage: ConnectStorage): void {
         expect(session.cookie.originalMaxAge).toBe(600_000);
       });
 
-      it.failing('keeps it when a steady request (its rolling save) that read the session before is due to move the expiry', async () => {
+      it('keeps it when a steady request (its rolling save) that read the session before is due to move the expiry', async () => {
         const { as } = await loggedIn();
         // A 20 s cookie: 2 s after the last write, the touch rule (0.1) moves the expiry on the next steady request.
         await sleep(2500);
