@@ -148,6 +148,23 @@ function racesOn(storage: ConnectStorage): void {
       });
     });
 
+    describe('an answer of the old id racing a login in the same browser', () => {
+      // @fastify/session (rolling: true) sets its cookie on every answer: the request in flight on the old id
+      // answers, after the login, with that id's cookie, which the browser keeps over the login's. KuraStore found the
+      // session gone and wrote nothing, but called back without an error (as documented), so @fastify/session set the
+      // cookie. Not the store's alone to fix: see the review's report (an error for a save of a session gone, which
+      // the app's error handler answers with `request.session = null`, or `rolling: false`).
+      it.failing('leaves the browser logged in as the login said, whichever answer comes last', async () => {
+        const { browser } = await loggedIn();
+        const release = await held(first, {}, '', browser);
+
+        expect((await browser.post(`${second}/login?user=linus`)).status).toBe(200);
+        expect((await release()).status).toBe(200);
+
+        expect((await browser.get(`${second}/session`)).body).toMatchObject({ user: { name: 'linus' } });
+      });
+    });
+
     describe('what held (a request that read the session before the other instance acted, then saved)', () => {
       it('a steady request does not bring back a session logged out on the other instance', async () => {
         const { as } = await loggedIn();
