@@ -263,6 +263,61 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       expect((await sut.read(id, Date.now()))?.cookie).toBeUndefined();
     });
 
+    describe('the cookie settings a change read (cookieSettingsRead)', () => {
+      const withSettings = (cookie: string, cookieSettings: string, expiresAtMs: number) => ({ cookie, cookieSettings, expiresAtMs });
+
+      it('reads back the fingerprint written whole and by a change, and drops it with the cookie', async () => {
+        const id = newConnectId();
+        const { generation } = connectSession({});
+        await sut.replace(id, connectSession({}, { generation, cookieSettings: 'a' }));
+        expect((await sut.read(id, Date.now()))?.cookieSettings).toBe('a');
+
+        expect(await sut.update(id, generation, { ...change({}), cookieSettings: 'b' }, Date.now())).toBe(true);
+        expect((await sut.read(id, Date.now()))?.cookieSettings).toBe('b');
+
+        expect(await sut.update(id, generation, change({}), Date.now())).toBe(true);
+        expect((await sut.read(id, Date.now()))?.cookieSettings).toBeUndefined();
+      });
+
+      it('writes the cookie and the expiry where the settings read are still stored', async () => {
+        const id = newConnectId();
+        const { generation } = connectSession({});
+        await sut.replace(id, connectSession({}, { generation, cookieSettings: 'a' }));
+        const later = Date.now() + 2 * HOUR;
+
+        expect(await sut.update(id, generation, { ...change({ x: 1 }), ...withSettings('{"mine":1}', 'a', later), cookieSettingsRead: 'a' }, Date.now())).toBe(true);
+
+        expect(await sut.read(id, Date.now())).toMatchObject({ cookie: '{"mine":1}', cookieSettings: 'a', expiresAtMs: later });
+        expect(await dataOf(id)).toEqual({ x: 1 });
+      });
+
+      it('keeps the cookie, its settings and the expiry another change wrote since, and writes the keys anyway', async () => {
+        const id = newConnectId();
+        const { generation } = connectSession({});
+        await sut.replace(id, connectSession({}, { generation, cookieSettings: 'a' }));
+        const theirs = Date.now() + 10 * HOUR;
+        await sut.update(id, generation, { ...change({}), ...withSettings('{"theirs":1}', 'b', theirs) }, Date.now());
+
+        expect(await sut.update(id, generation, { ...change({ x: 1 }), ...withSettings('{"mine":1}', 'a', Date.now() + HOUR), cookieSettingsRead: 'a' }, Date.now())).toBe(true);
+        // Nothing else to write: nothing written.
+        expect(await sut.update(id, generation, { ...change({}), ...withSettings('{"mine":1}', 'a', Date.now() + HOUR), cookieSettingsRead: 'a' }, Date.now())).toBe(false);
+
+        expect(await sut.read(id, Date.now())).toMatchObject({ cookie: '{"theirs":1}', cookieSettings: 'b', expiresAtMs: theirs });
+        expect(await dataOf(id)).toEqual({ x: 1 });
+      });
+
+      it('writes nothing on a deleted session, whatever settings it read', async () => {
+        const id = newConnectId();
+        const { generation } = connectSession({});
+        await sut.replace(id, connectSession({}, { generation, cookieSettings: 'a' }));
+        await sut.delete(id, Date.now());
+
+        expect(await sut.update(id, generation, { ...change({ x: 1 }), ...withSettings('{}', 'a', Date.now() + HOUR), cookieSettingsRead: 'b' }, Date.now())).toBe(false);
+
+        expect(await sut.read(id, Date.now())).toBeUndefined();
+      });
+    });
+
     it('keeps a deleted session deleted: a replace still on its way (an SDK retry, a delayed write) writes nothing', async () => {
       const id = newConnectId();
       const login = connectSession({ user: 'ada' });

@@ -21,7 +21,7 @@ export interface ConnectSessionStore {
   /**
    * Applies `change` to the live session `id` of `generation` (any generation when `undefined`), atomically.
    * False when there is no such session (deleted, expired by `now`, or replaced since it was read): nothing
-   * was written.
+   * was written; false too when nothing was left to write (`cookieSettingsRead` no longer stored, and nothing else).
    */
   update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean>;
   /**
@@ -108,6 +108,11 @@ export interface ConnectSessionItem {
    */
   readonly movedAtMs?: number;
   /**
+   * A fingerprint of the cookie's settings (all but its expiry), as KuraStore wrote it with the cookie; none for a
+   * session written without one. A save conditions its cookie on it (ConnectSessionChange.cookieSettingsRead).
+   */
+  readonly cookieSettings?: string;
+  /**
    * Random, set when the item is written whole. A change meant for the session a request read names it, so
    * it never lands on a session that was destroyed and written again meanwhile.
    */
@@ -131,4 +136,13 @@ export interface ConnectSessionChange {
   readonly absoluteExpiresAtMs?: number;
   /** A new `indexed` note (see {@link ConnectSessionItem.indexed}); absent, the stored one stays. */
   readonly indexed?: string;
+  /** The fingerprint of `cookie`'s settings (see {@link ConnectSessionItem.cookieSettings}); absent, none is kept. */
+  readonly cookieSettings?: string;
+  /**
+   * The fingerprint the saving request read, when it did not change the cookie's settings: `cookie`,
+   * `cookieSettings` and `expiresAtMs` are then written only where the stored fingerprint is still that one. A
+   * cookie whose settings changed since (another request changed its `maxAge`, say) stays, with its expiry; the
+   * rest of the change is written either way. Absent, the cookie and the expiry are written whatever is stored.
+   */
+  readonly cookieSettingsRead?: string;
 }

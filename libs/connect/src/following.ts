@@ -136,7 +136,7 @@ export class Following {
     const item = await items.read(id, now);
     if (item && !sameUser) await items.delete(id, now);
     if (!item || !sameUser) return this.previous.destroy(sessionId);
-    if (changes && hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
+    if (changes && hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs, ...(item.cookieSettings === undefined ? {} : { cookieSettings: item.cookieSettings }) }, now);
     const movedAtMs = item.movedAtMs ?? now;
     const cookie: unknown = item.cookie === undefined ? undefined : JSON.parse(item.cookie);
     await this.previous.leaveStub(sessionId, this.migration.stubCookieOf(cookie, movedAtMs), movedAtMs);

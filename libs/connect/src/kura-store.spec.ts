@@ -219,6 +219,24 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it('puts back no cookie setting changed since its read: a touch due to move the expiry, or a change of a key, keeps the new maxAge and its expiry', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    clock.advance(5 * MINUTE);
+    const [touching, changing, shortening] = [await sut.get(sid), await sut.get(sid), await sut.get(sid)];
+    // Five minutes left from now on ("sudo mode" over, say), then two requests that read the 30-minute cookie.
+    await sut.set(sid, { ...shortening, cookie: sessionFor({}, 5 * MINUTE).cookie });
+
+    await sut.touch(sid, { ...touching, cookie: sessionFor({}).cookie });
+    await sut.set(sid, { ...changing, cart: 1, cookie: sessionFor({}).cookie });
+
+    const stored = await sut.get(sid);
+    expect(dataOf(stored)).toEqual({ user: 'ada', cart: 1 });
+    expect((stored!.cookie as { originalMaxAge: number }).originalMaxAge).toBe(5 * MINUTE);
+    clock.advance(5 * MINUTE);
+    expect(await sut.get(sid)).toBeNull();
+  });
+
   it('writes a session whole when it was not read through the store', async () => {
     const sid = newSid();
     await sut.set(sid, sessionFor({ user: 'ada', old: 1 }));

@@ -14,6 +14,7 @@ import { checkSize } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
+  cookieSettingsFingerprint,
   cookieSettingsOf,
   cookieText,
   fromDocument,
@@ -379,6 +380,7 @@ export class KuraStore extends EventEmitter {
       generation: item.generation,
       data: item.data,
       cookie: cookieSettingsOf(loaded.cookie),
+      cookieSettingsStored: item.cookieSettings,
       expiresAtMs: item.expiresAtMs,
       absoluteExpiresAtMs: item.absoluteExpiresAtMs,
       user,
@@ -409,8 +411,10 @@ export class KuraStore extends EventEmitter {
       if (call === 'touch') return this.onStorage((items) => items.update(id, undefined, { ...NO_CHANGES, cookie: cookieText(cookie), expiresAtMs }, now)).then(() => undefined);
       const user = this.users?.userOfSession(session);
       const credential = user === undefined ? undefined : this.users!.credentialOfSession(session);
+      const settings = cookieSettingsOf(cookie);
       const written: ConnectSessionItem = {
         ...toDocument(session, NOT_DATA),
+        ...(settings === undefined ? {} : { cookieSettings: cookieSettingsFingerprint(settings) }),
         expiresAtMs,
         ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
         ...(user === undefined ? {} : { indexed: indexNote(user, absoluteExpiresAtMs) }),
@@ -426,7 +430,7 @@ export class KuraStore extends EventEmitter {
         }
         await items.replace(id, written);
       }).then(() => {
-        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: cookieSettingsOf(cookie), expiresAtMs, absoluteExpiresAtMs, user, credential });
+        this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: settings, cookieSettingsStored: written.cookieSettings, expiresAtMs, absoluteExpiresAtMs, user, credential });
       });
     }
     const settings = cookieSettingsOf(cookie);
@@ -437,7 +441,18 @@ export class KuraStore extends EventEmitter {
     const cookieJson = document ? document.cookie : cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
-    const change = { ...changes, cookie: cookieJson, expiresAtMs, ...(starting === undefined ? {} : { absoluteExpiresAtMs: starting }) };
+    // A request that did not change the cookie's settings writes its cookie and expiry only where the settings it
+    // read are still stored: settings changed since (another request's `maxAge`) are not put back as they were.
+    const fingerprint = cookieJson === undefined || settings === undefined ? undefined : cookieSettingsFingerprint(settings);
+    const cookieSettingsRead = fingerprint !== undefined && sameCookieSettings(read.cookie, settings) ? read.cookieSettingsStored : undefined;
+    const change = {
+      ...changes,
+      cookie: cookieJson,
+      expiresAtMs,
+      ...(starting === undefined ? {} : { absoluteExpiresAtMs: starting }),
+      ...(fingerprint === undefined ? {} : { cookieSettings: fingerprint }),
+      ...(cookieSettingsRead === undefined ? {} : { cookieSettingsRead }),
+    };
     // A session that now names a user it did not name when read (a login that kept its session id) joins that
     // user's index before the change is written.
     const user = document && this.users ? this.users.userOfSession(session) : read.user;
@@ -451,7 +466,7 @@ export class KuraStore extends EventEmitter {
       if (checks) await this.refusedIfReplaced(items, user, credential, id, now);
       return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now);
     }).then((written) => {
-      if (written) this.reads.remember(session, { ...read, data, cookie: settings, expiresAtMs, absoluteExpiresAtMs, user, credential });
+      if (written) this.reads.remember(session, { ...read, data, cookie: settings, cookieSettingsStored: fingerprint, expiresAtMs, absoluteExpiresAtMs, user, credential });
     });
   }
 

@@ -126,7 +126,7 @@ export class Migration {
       return false;
     }
     const item = await items.read(id, now);
-    if (item) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs }, now);
+    if (item) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs, ...(item.cookieSettings === undefined ? {} : { cookieSettings: item.cookieSettings }) }, now);
     return true;
   }
 

@@ -117,6 +117,18 @@ export function sameCookieSettings(a: CookieSettings | undefined, b: CookieSetti
   return sameJson(x, y) || (typeof x === 'number' && typeof y === 'number' && Math.abs(x - y) < MAX_AGE_DRIFT_MS);
 }
 
+/**
+ * A fingerprint of cookie settings, stored with the cookie: their JSON, fields in order, those JSON leaves out
+ * left out, `originalMaxAge` to the second (so that express-session's drift seldom changes it).
+ */
+export function cookieSettingsFingerprint(settings: CookieSettings): string {
+  const fields = Object.keys(settings)
+    .sort()
+    .map((field) => [field, field === 'originalMaxAge' && typeof settings[field] === 'number' ? Math.round(settings[field] / 1000) * 1000 : settings[field]] as const)
+    .filter(([, value]) => JSON.stringify(value) !== undefined);
+  return JSON.stringify(fields);
+}
+
 /** Equal as JSON: the same value, or the same JSON text (a `Date` and its ISO string are the same). */
 const sameJson = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
 

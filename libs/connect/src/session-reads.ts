@@ -9,6 +9,11 @@ export interface SessionRead {
   /** Each top-level key as read (or as this request last wrote it), JSON text. */
   readonly data: ReadonlyMap<string, string>;
   readonly cookie: CookieSettings | undefined;
+  /**
+   * The fingerprint of the cookie's settings as stored when read (or as this request last wrote it): a save that
+   * did not change them writes its cookie only where this one is still stored. None where unknown.
+   */
+  readonly cookieSettingsStored?: string | undefined;
   readonly expiresAtMs: number;
   /** When the session ends however it is used, as stored; none for a session stored without one. */
   readonly absoluteExpiresAtMs: number | undefined;

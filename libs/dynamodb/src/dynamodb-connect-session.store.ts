@@ -48,6 +48,7 @@ const NAMES = {
   '#absMs': 'absoluteExpiresAtMs',
   '#ix': 'indexed',
   '#mv': 'movedAtMs',
+  '#cs': 'cookieSettings',
 } as const;
 
 /**
@@ -101,6 +102,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       ...(absoluteExpiresAtMs === undefined ? {} : { absoluteExpiresAtMs }),
       ...(item.indexed?.S === undefined ? {} : { indexed: item.indexed.S }),
       ...(item.movedAtMs?.N === undefined ? {} : { movedAtMs: Number(item.movedAtMs.N) }),
+      ...(item.cookieSettings?.S === undefined ? {} : { cookieSettings: item.cookieSettings.S }),
       generation: item.generation?.S ?? '',
     };
   }
@@ -121,6 +123,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       ...(session.cookie !== undefined ? { cookie: { S: session.cookie } } : {}),
       ...(session.indexed !== undefined ? { indexed: { S: session.indexed } } : {}),
       ...(session.movedAtMs !== undefined ? { movedAtMs: { N: String(session.movedAtMs) } } : {}),
+      ...(session.cookie !== undefined && session.cookieSettings !== undefined ? { cookieSettings: { S: session.cookieSettings } } : {}),
     };
     try {
       await this.client.send(
@@ -165,7 +168,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: { id: { S: id } },
-          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen, #absMs, #ix, #mv',
+          UpdateExpression: 'SET #exp = :exp REMOVE #data, #cookie, #expMs, #gen, #absMs, #ix, #mv, #cs',
           ExpressionAttributeNames: NAMES,
           ExpressionAttributeValues: { ':exp': { N: String(Math.ceil((now + DELETED_SESSION_MARK_MS) / 1000)) } },
           ...CAPACITY,
@@ -270,7 +273,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     id: string,
     generation: string | undefined,
     keys: { key: string; json: string | undefined }[],
-    expiry: Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs' | 'absoluteExpiresAtMs' | 'indexed'> | undefined,
+    expiry: (Pick<ConnectSessionChange, 'cookie' | 'expiresAtMs' | 'absoluteExpiresAtMs' | 'indexed' | 'cookieSettings' | 'cookieSettingsRead'> & { keepCookie?: boolean }) | undefined,
     now: number,
   ): Promise<boolean> {
     const names: Record<string, string> = { '#gen': NAMES['#gen'], '#expMs': NAMES['#expMs'] };
@@ -287,11 +290,28 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         values[`:v${index}`] = { S: json };
       }
     });
-    if (expiry) {
+    // The cookie and the expiry, unless kept as stored: see `cookieRead`.
+    const cookieToo = expiry !== undefined && !expiry.keepCookie;
+    if (cookieToo) {
       Object.assign(names, { '#exp': NAMES['#exp'], '#cookie': NAMES['#cookie'] });
       set.push('#exp = :exp', '#expMs = :expMs');
       values[':exp'] = { N: String(Math.ceil(expiry.expiresAtMs / 1000)) };
       values[':expMs'] = { N: String(expiry.expiresAtMs) };
+      if (expiry.cookie === undefined) remove.push('#cookie');
+      else {
+        set.push('#cookie = :cookie');
+        values[':cookie'] = { S: expiry.cookie };
+      }
+      // The fingerprint goes with the cookie: a cookie written without one leaves none behind.
+      names['#cs'] = NAMES['#cs'];
+      if (expiry.cookie === undefined || expiry.cookieSettings === undefined) remove.push('#cs');
+      else {
+        set.push('#cs = :cs');
+        values[':cs'] = { S: expiry.cookieSettings };
+        if (expiry.cookieSettingsRead !== undefined) values[':csRead'] = { S: expiry.cookieSettingsRead };
+      }
+    }
+    if (expiry) {
       if (expiry.absoluteExpiresAtMs !== undefined) {
         // Only where the session has none: one another change gave it first stays.
         names['#absMs'] = 'absoluteExpiresAtMs';
@@ -303,13 +323,10 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         set.push('#ix = :ix');
         values[':ix'] = { S: expiry.indexed };
       }
-      if (expiry.cookie === undefined) remove.push('#cookie');
-      else {
-        set.push('#cookie = :cookie');
-        values[':cookie'] = { S: expiry.cookie };
-      }
     }
+    if (set.length === 0 && remove.length === 0) return false;
     if (generation !== undefined) values[':gen'] = { S: generation };
+    const cookieCheck = values[':csRead'] !== undefined;
     const clauses = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''];
     try {
       await this.client.send(
@@ -317,7 +334,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
           TableName: this.table,
           Key: { id: { S: id } },
           UpdateExpression: clauses.filter(Boolean).join(' '),
-          ConditionExpression: `${generation !== undefined ? '#gen = :gen' : 'attribute_exists(#gen)'} AND #expMs > :now`,
+          ConditionExpression: `${generation !== undefined ? '#gen = :gen' : 'attribute_exists(#gen)'} AND #expMs > :now${cookieCheck ? ' AND #cs = :csRead' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ...CAPACITY,
@@ -325,7 +342,8 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       );
       return true;
     } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
+      // Refused for its cookie (or for what refuses any change): the change again, the cookie and expiry kept as stored.
+      if (isConditionalCheckFailure(error)) return cookieCheck && expiry ? this.updateOnce(id, generation, keys, { ...expiry, keepCookie: true }, now) : false;
       throw storeUnavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error, this.table, this.wording);
     }
   }

@@ -20,6 +20,8 @@ const EXPIRES_AT_MS = 'exp';
 /** The absolute expiry (epoch ms), when the session has one: written whole with it, never by an update. */
 const ABSOLUTE_EXPIRES_AT_MS = 'abs';
 const COOKIE = 'cookie';
+/** The fingerprint of the cookie's settings (ConnectSessionItem.cookieSettings), written with the cookie. */
+const COOKIE_SETTINGS = 'cs';
 /** KuraStore's note of the user index the session joined (ConnectSessionItem.indexed), when it has one. */
 const INDEXED = 'ix';
 /** When KuraStore moved the session here from a previous store (epoch ms; ConnectSessionItem.movedAtMs). */
@@ -94,9 +96,12 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
 /**
  * Applies a change to the live session of a generation: nothing when the key is gone, of another generation, or
  * expired (its stored expiry not after `now`). KEYS: session. ARGV: now, check generation ('1'/'0'),
- * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), number of
- * field/value arguments, the field/value pairs (the expiry and the cookie among them), then the fields to delete
- * (the cookie, when it has gone). Returns 1 when written, 0 otherwise. A steady change is HMGET, one HSET and
+ * generation, expiry (epoch ms), an absolute end to give a session that has none ('' for none), the cookie's
+ * settings as the request read them ('' for none: see ConnectSessionChange.cookieSettingsRead), how many of the
+ * field/value arguments are the expiry and the cookie (the first ones; skipped, with the key's expiry, when the
+ * stored settings are no longer the ones read; under 6, the cookie goes without its settings, and their stored
+ * fingerprint with it), number of field/value arguments, the field/value pairs, then the fields to delete (the cookie, when it
+ * has gone). Returns 1 when written, 0 otherwise (nothing left to write counts). A steady change is HMGET, one HSET and
  * PEXPIREAT. Refused by a deletion's mark, another generation or the session's end, and a WAIT to follow
  * (`reassert`), it writes that again (see REPLACE): a save that lands on a logout, or an end, the replicas do not
  * have yet waits for it, and is refused with it. With replicas (`later`, a touch too), the key's own expiry only
@@ -109,7 +114,7 @@ const REPLACE = { plain: replaceScript(false), waited: replaceScript(true) };
  */
 const updateScript = ({ reassert, later, touchToken }: { reassert: boolean; later: boolean; touchToken: boolean }) =>
   new RedisScript(`${LUA_CHUNK}
-local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}')
+local held = redis.call('HMGET', KEYS[1], '${GENERATION}', '${EXPIRES_AT_MS}', '${DELETED}', '${COOKIE_SETTINGS}')
 if not held[1] then
   ${reassert ? `if held[3] then ${REASSERT(`'${DELETED}', held[3]`)} end` : ''}
   return 0
@@ -122,10 +127,17 @@ if not (tonumber(held[2] or '0') > tonumber(ARGV[1])) then
   ${reassert ? `if held[2] then ${REASSERT(`'${EXPIRES_AT_MS}', held[2]`)} end` : ''}
   return 0
 end
-local last = 6 + tonumber(ARGV[6])
-each_chunk('HSET', 7, last)
+local last = 8 + tonumber(ARGV[8])
+local first = 9
+if ARGV[6] ~= '' and held[4] ~= ARGV[6] then
+  first = 9 + tonumber(ARGV[7])
+  if first > last and last + 1 > #ARGV${touchToken ? ' - 1' : ''} and ARGV[5] == '' then return 0 end
+end
+each_chunk('HSET', first, last)
 each_chunk('HDEL', last + 1, #ARGV${touchToken ? ' - 1' : ''})
+if tonumber(ARGV[7]) < 6 and held[4] then redis.call('HDEL', KEYS[1], '${COOKIE_SETTINGS}') end
 if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[1], '${ABSOLUTE_EXPIRES_AT_MS}', ARGV[5]) end
+if first > 9 then return 1 end
 ${touchToken ? `if tonumber(ARGV[4]) < tonumber(held[2]) then redis.call('HSET', KEYS[1], '${UNCONFIRMED}', ARGV[#ARGV]) end` : ''}
 ${
     later
@@ -258,6 +270,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     let expiresAtMs = NaN;
     let absoluteExpiresAtMs: number | undefined;
     let cookie: string | undefined;
+    let cookieSettings: string | undefined;
     let indexed: string | undefined;
     let movedAtMs: number | undefined;
     let unconfirmed: string | undefined;
@@ -269,6 +282,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       else if (field === GENERATION) generation = value;
       else if (field === EXPIRES_AT_MS) expiresAtMs = Number(value);
       else if (field === COOKIE) cookie = value;
+      else if (field === COOKIE_SETTINGS) cookieSettings = value;
       else if (field === ABSOLUTE_EXPIRES_AT_MS) absoluteExpiresAtMs = Number(value);
       else if (field === INDEXED) indexed = value;
       else if (field === MOVED_AT_MS) movedAtMs = Number(value);
@@ -288,6 +302,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (absoluteExpiresAtMs !== undefined) item.absoluteExpiresAtMs = absoluteExpiresAtMs;
     if (indexed !== undefined) item.indexed = indexed;
     if (movedAtMs !== undefined) item.movedAtMs = movedAtMs;
+    if (cookieSettings !== undefined) item.cookieSettings = cookieSettings;
     return item;
   }
 
@@ -370,6 +385,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
     if (item.movedAtMs !== undefined) fields.push(MOVED_AT_MS, String(item.movedAtMs));
+    if (item.cookie !== undefined && item.cookieSettings !== undefined) fields.push(COOKIE_SETTINGS, item.cookieSettings);
     for (const [key, json] of item.data) fields.push(DATA + key, json);
     // With replicas to wait for, the session carries a token until they confirm it (a login's, as a save's).
     const token = this.redis.sendDurable ? randomBytes(9).toString('base64url') : undefined;
@@ -385,7 +401,11 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
     await this.refuseWriteUnderEviction('connect.set');
-    const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie])];
+    const settings = change.cookie === undefined ? undefined : change.cookieSettings;
+    const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie]), ...(settings === undefined ? [] : [COOKIE_SETTINGS, settings])];
+    // The cookie, its settings and the expiry (the fields so far) are written only where the stored settings are
+    // still those read (`cookieSettingsRead`).
+    const cookieFields = fields.length;
     if (change.indexed !== undefined) fields.push(INDEXED, change.indexed);
     for (const [key, json] of change.set) fields.push(DATA + key, json);
     const touch = change.set.size + change.remove.length === 0;
@@ -396,7 +416,9 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     const removed = change.remove.map((key) => DATA + key);
     if (change.cookie === undefined) removed.push(COOKIE);
     if (token && touch) removed.push(token);
-    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', fields.length, ...fields, ...removed];
+    // Only with a cookie and its settings to write: `removed` then holds neither, and a kept cookie loses nothing.
+    const cookieRead = settings !== undefined && change.cookieSettingsRead !== undefined ? change.cookieSettingsRead : '';
+    const args = [now, generation === undefined ? '0' : '1', generation ?? '', change.expiresAtMs, change.absoluteExpiresAtMs ?? '', cookieRead, cookieFields, fields.length, ...fields, ...removed];
     const key = this.keys.connect(id);
     try {
       const script = this.redis.sendDurable === undefined ? UPDATE.plain : touch ? UPDATE.touch : UPDATE.waited;
