@@ -10,6 +10,7 @@ import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisSer
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 import { itemKeyOf } from './session-key.js';
+import { credentialKeyOfUser } from './user-sessions.js';
 
 /**
  * `migrateFrom`: an app switching from connect-redis to KuraStore keeps every login, on real servers (connect-redis
@@ -28,6 +29,9 @@ const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
 const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data });
 const userOf = (session: Record<string, unknown>) => session.user;
+const credentialOf = (session: Record<string, unknown>) => session.pw;
+/** The key of session `sid`'s record, as KuraStore hands it to the adapter's user-index methods. */
+const recordOf = (sid: string) => hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url');
 type Settle = (error: unknown, value?: unknown) => void;
 
 /**
@@ -388,6 +392,29 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(ms).toBeLessThan(1000);
     expect(await store.get(moved)).toMatchObject({ user: 'ada' });
     expect(await store.get(waiting)).toMatchObject({ user: 'ada' });
+  });
+
+  it('a move whose credential check fails (the storage down, not a replaced credential) fails the read with StoreUnavailableError and ends nothing: the session stays there, and moves on the next request', async () => {
+    const user = newUser();
+    const sid = await oldLogin({ user, pw: 1 });
+    let down = true;
+    const methods = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    // The user's credential note is read by the move's check alone (`checkCredential`): that read fails.
+    const failing = Object.fromEntries(
+      methods.map((name) => [
+        name,
+        (...args: unknown[]) => (down && name === 'userIndex' && args[0] === credentialKeyOfUser(user) ? Promise.reject(new StoreUnavailableError('userIndex')) : (adapter[name] as (...a: unknown[]) => unknown).apply(adapter, args)),
+      ]),
+    );
+    const store = new KuraStore({ adapter: failing as never, clock, userOf, credentialOf, migrateFrom: { store: previous } });
+
+    await expect(store.get(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(await held(sid)).toMatchObject({ user, pw: 1 }); // not destroyed there
+    expect(await adapter.userIndex(recordOf(sid))).toEqual([]); // not recorded here
+    down = false;
+    expect(await store.get(sid)).toMatchObject({ user, pw: 1 });
+    expect(await held(sid)).toHaveProperty(MOVED_KEY);
   });
 });
 
