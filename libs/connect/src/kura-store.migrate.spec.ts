@@ -10,7 +10,7 @@ import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisSer
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 import { itemKeyOf } from './session-key.js';
-import { credentialKeyOfUser } from './user-sessions.js';
+import { credentialKeyOfUser, userIndexKeyOf } from './user-sessions.js';
 
 /**
  * `migrateFrom`: an app switching from connect-redis to KuraStore keeps every login, on real servers (connect-redis
@@ -32,6 +32,8 @@ const userOf = (session: Record<string, unknown>) => session.user;
 const credentialOf = (session: Record<string, unknown>) => session.pw;
 /** The key of session `sid`'s record, as KuraStore hands it to the adapter's user-index methods. */
 const recordOf = (sid: string) => hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url');
+/** Where KuraStore's adapter on Redis keeps it. */
+const recordKeyOf = (sid: string) => `kura:connect-user:{${recordOf(sid)}}`;
 type Settle = (error: unknown, value?: unknown) => void;
 
 /**
@@ -415,6 +417,29 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     down = false;
     expect(await store.get(sid)).toMatchObject({ user, pw: 1 });
     expect(await held(sid)).toHaveProperty(MOVED_KEY);
+  });
+
+  it('a session in the previous store too large for KuraStore (over 350,000 bytes) is left where it is: no session here, nothing written, no error', async () => {
+    const user = newUser();
+    const sid = await oldLogin({ user, blob: 'x'.repeat(360_000) });
+
+    expect(await sut.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await redis.kuraClient.sendCommand(['EXISTS', recordKeyOf(sid)])).toBe(0);
+    expect(await adapter.userIndex(userIndexKeyOf(user))).toEqual([]);
+    expect(await held(sid)).toMatchObject({ user, blob: expect.any(String) });
+  });
+
+  it('a session there whose cookie is null (none a framework could load) moves for the store\'s idle lifetime, and leaves no stub there (it is destroyed instead)', async () => {
+    const store = new KuraStore({ adapter, clock, userOf, ttlSeconds: 1800, migrateFrom: { store: previous } });
+    const sid = newSid();
+    await redis.oldSave(sid, { cookie: null, user: 'ada' });
+
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+
+    expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + 30 * MINUTE);
+    expect(await held(sid)).toBeNull();
   });
 });
 
