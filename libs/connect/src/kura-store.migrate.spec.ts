@@ -441,6 +441,29 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + 30 * MINUTE);
     expect(await held(sid)).toBeNull();
   });
+
+  it('a save between the move\'s two reads whose user userOf cannot read ends what moved: no user KuraStore can compare is the same user', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loaded = (await held(sid))!;
+    // userOf gives an object: not a user's id (KuraStore's userOf throws on it).
+    const unreadableSave = async () => void (await previous.set(sid, { ...loaded, user: { id: 'ada' } } as never));
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await unreadableSave()))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull(); // its record keeps what was moved from coming back
+  });
+
+  it('a whole session over the stub during the rollout whose user userOf cannot read does not end the moved session: no user KuraStore can compare is another user', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // moved: the stub there
+
+    await redis.oldSave(sid, sessionFor({ user: { id: 'mallory' } }));
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1] });
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeDefined();
+  });
 });
 
 describe('migrateFrom, unit', () => {
