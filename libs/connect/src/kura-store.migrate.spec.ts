@@ -464,6 +464,43 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1] });
     expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeDefined();
   });
+
+  it('the stub keeps a cookie lifetime longer than the rollout ("remember me" for 30 days): an old replica\'s rolling answer then keeps the browser\'s cookie as long; a cookie with no originalMaxAge gets the rollout\'s', async () => {
+    const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, 30 * DAY));
+    const before = (await held(sid))!;
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+
+    expect((await held(sid))?.cookie).toEqual({ ...(before.cookie as object), originalMaxAge: 30 * DAY });
+    // A cookie without originalMaxAge (another framework's): the stub's lasts the rollout and the margin.
+    const bare = await redis.oldLogin({ cookie: { expires: new Date(clock.now() + 30 * MINUTE).toISOString(), httpOnly: true, path: '/' }, user: 'bob' });
+    expect(await sut.get(bare)).toMatchObject({ user: 'bob' });
+    expect((await held(bare))?.cookie).toMatchObject({ originalMaxAge: HOUR + 5 * MINUTE, expires: new Date(clock.now() + HOUR + 5 * MINUTE).toISOString() });
+  });
+
+  it('a session\'s record outlives its cookie when its item ends sooner (a 30-day cookie, an absolute lifetime of a day): an old replica\'s copy written back after a logout never moves', async () => {
+    const store = new KuraStore({ adapter, clock, userOf, absoluteTtlSeconds: 86_400, migrateFrom: { store: previous } });
+    const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, 30 * DAY));
+    const loadedByOldReplica = (await held(sid))!;
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+    expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + DAY); // the item: a day
+
+    await store.destroy(sid);
+
+    // Redis frees the record in real time, not on the ManualClock: its expiry is looked at directly. The cookie's
+    // 30 days (the previous store keeps a copy as long), the rollout and the margin.
+    const recordTtl = Number(await redis.kuraClient.sendCommand(['PTTL', recordKeyOf(sid)]));
+    expect(recordTtl).toBeGreaterThan(30 * DAY + HOUR);
+    expect(recordTtl).toBeLessThanOrEqual(30 * DAY + HOUR + 5 * MINUTE); // and no longer
+    clock.advance(2 * DAY);
+    try {
+      await redis.oldSave(sid, loadedByOldReplica); // an old replica's request in flight, written back
+      expect(await store.get(sid)).toBeNull();
+      expect(await held(sid)).toMatchObject({ user: 'ada' }); // never moved again
+    } finally {
+      clock.advance(-2 * DAY);
+    }
+  });
 });
 
 describe('migrateFrom, unit', () => {
