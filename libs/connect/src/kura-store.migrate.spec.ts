@@ -501,6 +501,20 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
       clock.advance(-2 * DAY);
     }
   });
+
+  it('destroying a session made here (never moved) costs the previous store nothing', async () => {
+    const there: Record<string, number> = {};
+    const countedPrevious = Object.fromEntries((['get', 'set', 'destroy'] as const).map((name) => [name, (...args: unknown[]) => ((there[name] = (there[name] ?? 0) + 1), (previous[name] as (...a: unknown[]) => unknown).apply(previous, args))]));
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: countedPrevious as never } });
+    const made = newSid();
+    await store.set(made, sessionFor({ user: 'bob' }));
+
+    await store.destroy(made);
+
+    expect(there).toEqual({});
+    expect(await store.get(made)).toBeNull(); // its record answers
+    expect(there).toEqual({});
+  });
 });
 
 describe('migrateFrom, unit', () => {
