@@ -515,6 +515,40 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(await store.get(made)).toBeNull(); // its record answers
     expect(there).toEqual({});
   });
+
+  it('two moves of one session: the one behind, past its record check before the first wrote its record, finds the first\'s stub and serves what the first moved (a save since that wrote it whole included), not the stub', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let go!: () => void;
+    const gate = new Promise<void>((resolve) => (go = resolve));
+    // Its first read of the previous store waits, after its record check found nothing.
+    const behind = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 1 && (reach(), await gate))) } });
+    const second = behind.get(sid);
+    await reached;
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // the first move: its item, record and stub
+    // A request that saves the session whole (one it did not read through this store): a generation of its own.
+    await new KuraStore({ adapter, clock, userOf, migrateFrom: { store: previous } }).set(sid, sessionFor({ user: 'ada', cart: [1, 2] }));
+    go();
+
+    expect(await second).toMatchObject({ user: 'ada', cart: [1, 2] });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2] });
+  });
+
+  it('a logout through another KuraStore between a move\'s write and its second read, then an old replica\'s save there: the move carries nothing over to a session gone, and answers no session (no error)', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loadedByOldReplica = (await held(sid))!;
+    const logoutThenOldSave = async () => {
+      await sut.destroy(sid); // the moved item, just written: deleted here and there
+      await redis.oldSave(sid, { ...loadedByOldReplica, cart: [1, 2] }); // an old replica's request in flight
+    };
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await logoutThenOldSave()))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull();
+  });
 });
 
 describe('migrateFrom, unit', () => {
