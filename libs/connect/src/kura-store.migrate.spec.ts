@@ -10,6 +10,7 @@ import { redisServerMissing, type RedisServer, settledWhilePaused, startRedisSer
 import { KuraStore } from './kura-store.js';
 import { MOVED_KEY, type PreviousSessionStore } from './previous-store.js';
 import { itemKeyOf } from './session-key.js';
+import { credentialKeyOfUser, userIndexKeyOf } from './user-sessions.js';
 
 /**
  * `migrateFrom`: an app switching from connect-redis to KuraStore keeps every login, on real servers (connect-redis
@@ -28,6 +29,11 @@ const newSid = () => randomBytes(18).toString('base64url');
 const newUser = () => `user-${randomBytes(6).toString('hex')}`;
 const sessionFor = (data: Record<string, unknown>, ms = 30 * MINUTE) => ({ cookie: { originalMaxAge: ms, expires: new Date(clock.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data });
 const userOf = (session: Record<string, unknown>) => session.user;
+const credentialOf = (session: Record<string, unknown>) => session.pw;
+/** The key of session `sid`'s record, as KuraStore hands it to the adapter's user-index methods. */
+const recordOf = (sid: string) => hash('sha256', `previous-moved\u0000${itemKeyOf(sid)}`, 'base64url');
+/** Where KuraStore's adapter on Redis keeps it. */
+const recordKeyOf = (sid: string) => `kura:connect-user:{${recordOf(sid)}}`;
 type Settle = (error: unknown, value?: unknown) => void;
 
 /**
@@ -388,6 +394,160 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     expect(ms).toBeLessThan(1000);
     expect(await store.get(moved)).toMatchObject({ user: 'ada' });
     expect(await store.get(waiting)).toMatchObject({ user: 'ada' });
+  });
+
+  it('a move whose credential check fails (the storage down, not a replaced credential) fails the read with StoreUnavailableError and ends nothing: the session stays there, and moves on the next request', async () => {
+    const user = newUser();
+    const sid = await oldLogin({ user, pw: 1 });
+    let down = true;
+    const methods = ['read', 'replace', 'update', 'delete', 'addToUserIndex', 'userIndex', 'removeFromUserIndex', 'noteIndexed'] as const;
+    // The user's credential note is read by the move's check alone (`checkCredential`): that read fails.
+    const failing = Object.fromEntries(
+      methods.map((name) => [
+        name,
+        (...args: unknown[]) => (down && name === 'userIndex' && args[0] === credentialKeyOfUser(user) ? Promise.reject(new StoreUnavailableError('userIndex')) : (adapter[name] as (...a: unknown[]) => unknown).apply(adapter, args)),
+      ]),
+    );
+    const store = new KuraStore({ adapter: failing as never, clock, userOf, credentialOf, migrateFrom: { store: previous } });
+
+    await expect(store.get(sid)).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(await held(sid)).toMatchObject({ user, pw: 1 }); // not destroyed there
+    expect(await adapter.userIndex(recordOf(sid))).toEqual([]); // not recorded here
+    down = false;
+    expect(await store.get(sid)).toMatchObject({ user, pw: 1 });
+    expect(await held(sid)).toHaveProperty(MOVED_KEY);
+  });
+
+  it('a session in the previous store too large for KuraStore (over 350,000 bytes) is left where it is: no session here, nothing written, no error', async () => {
+    const user = newUser();
+    const sid = await oldLogin({ user, blob: 'x'.repeat(360_000) });
+
+    expect(await sut.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await redis.kuraClient.sendCommand(['EXISTS', recordKeyOf(sid)])).toBe(0);
+    expect(await adapter.userIndex(userIndexKeyOf(user))).toEqual([]);
+    expect(await held(sid)).toMatchObject({ user, blob: expect.any(String) });
+  });
+
+  it('a session there whose cookie is null (none a framework could load) moves for the store\'s idle lifetime, and leaves no stub there (it is destroyed instead)', async () => {
+    const store = new KuraStore({ adapter, clock, userOf, ttlSeconds: 1800, migrateFrom: { store: previous } });
+    const sid = newSid();
+    await redis.oldSave(sid, { cookie: null, user: 'ada' });
+
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+
+    expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + 30 * MINUTE);
+    expect(await held(sid)).toBeNull();
+  });
+
+  it('a save between the move\'s two reads whose user userOf cannot read ends what moved: no user KuraStore can compare is the same user', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loaded = (await held(sid))!;
+    // userOf gives an object: not a user's id (KuraStore's userOf throws on it).
+    const unreadableSave = async () => void (await previous.set(sid, { ...loaded, user: { id: 'ada' } } as never));
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await unreadableSave()))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull(); // its record keeps what was moved from coming back
+  });
+
+  it('a whole session over the stub during the rollout whose user userOf cannot read does not end the moved session: no user KuraStore can compare is another user', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // moved: the stub there
+
+    await redis.oldSave(sid, sessionFor({ user: { id: 'mallory' } }));
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1] });
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeDefined();
+  });
+
+  it('the stub keeps a cookie lifetime longer than the rollout ("remember me" for 30 days): an old replica\'s rolling answer then keeps the browser\'s cookie as long; a cookie with no originalMaxAge gets the rollout\'s', async () => {
+    const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, 30 * DAY));
+    const before = (await held(sid))!;
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+
+    expect((await held(sid))?.cookie).toEqual({ ...(before.cookie as object), originalMaxAge: 30 * DAY });
+    // A cookie without originalMaxAge (another framework's): the stub's lasts the rollout and the margin.
+    const bare = await redis.oldLogin({ cookie: { expires: new Date(clock.now() + 30 * MINUTE).toISOString(), httpOnly: true, path: '/' }, user: 'bob' });
+    expect(await sut.get(bare)).toMatchObject({ user: 'bob' });
+    expect((await held(bare))?.cookie).toMatchObject({ originalMaxAge: HOUR + 5 * MINUTE, expires: new Date(clock.now() + HOUR + 5 * MINUTE).toISOString() });
+  });
+
+  it('a session\'s record outlives its cookie when its item ends sooner (a 30-day cookie, an absolute lifetime of a day): an old replica\'s copy written back after a logout never moves', async () => {
+    const store = new KuraStore({ adapter, clock, userOf, absoluteTtlSeconds: 86_400, migrateFrom: { store: previous } });
+    const sid = await redis.oldLogin(sessionFor({ user: 'ada' }, 30 * DAY));
+    const loadedByOldReplica = (await held(sid))!;
+    expect(await store.get(sid)).toMatchObject({ user: 'ada' });
+    expect((await adapter.read(itemKeyOf(sid), clock.now()))?.expiresAtMs).toBe(clock.now() + DAY); // the item: a day
+
+    await store.destroy(sid);
+
+    // Redis frees the record in real time, not on the ManualClock: its expiry is looked at directly. The cookie's
+    // 30 days (the previous store keeps a copy as long), the rollout and the margin.
+    const recordTtl = Number(await redis.kuraClient.sendCommand(['PTTL', recordKeyOf(sid)]));
+    expect(recordTtl).toBeGreaterThan(30 * DAY + HOUR);
+    expect(recordTtl).toBeLessThanOrEqual(30 * DAY + HOUR + 5 * MINUTE); // and no longer
+    clock.advance(2 * DAY);
+    try {
+      await redis.oldSave(sid, loadedByOldReplica); // an old replica's request in flight, written back
+      expect(await store.get(sid)).toBeNull();
+      expect(await held(sid)).toMatchObject({ user: 'ada' }); // never moved again
+    } finally {
+      clock.advance(-2 * DAY);
+    }
+  });
+
+  it('destroying a session made here (never moved) costs the previous store nothing', async () => {
+    const there: Record<string, number> = {};
+    const countedPrevious = Object.fromEntries((['get', 'set', 'destroy'] as const).map((name) => [name, (...args: unknown[]) => ((there[name] = (there[name] ?? 0) + 1), (previous[name] as (...a: unknown[]) => unknown).apply(previous, args))]));
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: countedPrevious as never } });
+    const made = newSid();
+    await store.set(made, sessionFor({ user: 'bob' }));
+
+    await store.destroy(made);
+
+    expect(there).toEqual({});
+    expect(await store.get(made)).toBeNull(); // its record answers
+    expect(there).toEqual({});
+  });
+
+  it('two moves of one session: the one behind, past its record check before the first wrote its record, finds the first\'s stub and serves what the first moved (a save since that wrote it whole included), not the stub', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let go!: () => void;
+    const gate = new Promise<void>((resolve) => (go = resolve));
+    // Its first read of the previous store waits, after its record check found nothing.
+    const behind = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 1 && (reach(), await gate))) } });
+    const second = behind.get(sid);
+    await reached;
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' }); // the first move: its item, record and stub
+    // A request that saves the session whole (one it did not read through this store): a generation of its own.
+    await new KuraStore({ adapter, clock, userOf, migrateFrom: { store: previous } }).set(sid, sessionFor({ user: 'ada', cart: [1, 2] }));
+    go();
+
+    expect(await second).toMatchObject({ user: 'ada', cart: [1, 2] });
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada', cart: [1, 2] });
+  });
+
+  it('a logout through another KuraStore between a move\'s write and its second read, then an old replica\'s save there: the move carries nothing over to a session gone, and answers no session (no error)', async () => {
+    const sid = await oldLogin({ user: 'ada', cart: [1] });
+    const loadedByOldReplica = (await held(sid))!;
+    const logoutThenOldSave = async () => {
+      await sut.destroy(sid); // the moved item, just written: deleted here and there
+      await redis.oldSave(sid, { ...loadedByOldReplica, cart: [1, 2] }); // an old replica's request in flight
+    };
+    const store = new KuraStore({ adapter, clock, userOf, migrateFrom: { store: hooked(previous, 'get', async (call) => void (call === 2 && (await logoutThenOldSave()))) } });
+
+    expect(await store.get(sid)).toBeNull();
+
+    expect(await adapter.read(itemKeyOf(sid), clock.now())).toBeUndefined();
+    expect(await sut.get(sid)).toBeNull();
   });
 });
 
