@@ -306,6 +306,24 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
         expect(await dataOf(id)).toEqual({ x: 1 });
       });
 
+      it('writes nothing, and answers false, where a change would be refused whatever its settings: another generation, an ended session', async () => {
+        const [replaced, ended] = [newConnectId(), newConnectId()];
+        const { generation } = connectSession({});
+        await sut.replace(replaced, connectSession({ kept: 1 }, { generation, cookieSettings: 'a' }));
+        await sut.update(replaced, generation, { ...change({}), ...withSettings('{"theirs":1}', 'b', Date.now() + HOUR) }, Date.now());
+        await sut.replace(replaced, connectSession({ kept: 2 }, { cookieSettings: 'b' }));
+        const soon = Date.now() + 60_000;
+        await sut.replace(ended, connectSession({ kept: 3 }, { generation, cookieSettings: 'b', expiresAtMs: soon }));
+
+        // Settings read no longer stored either: no second try writes the keys without the cookie.
+        expect(await sut.update(replaced, generation, { ...change({ x: 1 }), ...withSettings('{"mine":1}', 'a', Date.now() + HOUR), cookieSettingsRead: 'a' }, Date.now())).toBe(false);
+        expect(await sut.update(ended, generation, { ...change({ x: 1 }), ...withSettings('{"mine":1}', 'a', soon + HOUR), cookieSettingsRead: 'a' }, soon + 1)).toBe(false);
+
+        expect(await dataOf(replaced)).toEqual({ kept: 2 });
+        expect(await sut.read(ended, Date.now())).toMatchObject({ cookieSettings: 'b', expiresAtMs: soon });
+        expect(await dataOf(ended)).toEqual({ kept: 3 });
+      });
+
       it('writes nothing on a deleted session, whatever settings it read', async () => {
         const id = newConnectId();
         const { generation } = connectSession({});

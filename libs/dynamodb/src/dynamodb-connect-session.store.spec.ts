@@ -76,3 +76,55 @@ describe('the encoding of session keys as DynamoDB names', () => {
     expect(decodeDataKey(encodeDataKey(key))).toBe(key);
   });
 });
+
+describe('DynamoDbConnectSessionStore: a change conditional on the cookie settings it read (cookieSettingsRead)', () => {
+  /** The adapter on the same table, through a client that notes each command it sends. */
+  const counted = () => {
+    const sent: string[] = [];
+    const counting = {
+      send: (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        return client.send(command as never);
+      },
+    };
+    return { sent, store: new DynamoDbConnectSessionStore(counting as unknown as typeof client, { tableName: table }) };
+  };
+  const steadySave = (expiresAtMs: number) => ({
+    set: new Map([['x', '1']]),
+    remove: [],
+    cookie: '{"originalMaxAge":3600000}',
+    cookieSettings: 'a',
+    cookieSettingsRead: 'a',
+    expiresAtMs,
+  });
+
+  it('refused by a logout, another generation or the session\'s end (not by its settings), costs one UpdateItem, not a second try without the cookie', async () => {
+    const [loggedOut, replaced, ended] = [newConnectId(), newConnectId(), newConnectId()];
+    const read = connectSession({}, { cookieSettings: 'a' });
+    const soon = Date.now() + 60_000;
+    await sut.replace(loggedOut, read);
+    await sut.delete(loggedOut, Date.now());
+    await sut.replace(replaced, connectSession({}, { cookieSettings: 'a' }));
+    await sut.replace(ended, { ...read, expiresAtMs: soon });
+
+    const { sent, store } = counted();
+    expect(await store.update(loggedOut, read.generation, steadySave(Date.now() + 3_600_000), Date.now())).toBe(false);
+    expect(await store.update(replaced, read.generation, steadySave(Date.now() + 3_600_000), Date.now())).toBe(false);
+    expect(await store.update(ended, read.generation, steadySave(soon + 3_600_000), soon + 1)).toBe(false);
+
+    expect(sent).toEqual(['UpdateItemCommand', 'UpdateItemCommand', 'UpdateItemCommand']);
+  });
+
+  it('refused for its settings alone, writes its keys with a second UpdateItem, the cookie kept', async () => {
+    const id = newConnectId();
+    const read = connectSession({}, { cookieSettings: 'a' });
+    await sut.replace(id, read);
+    await sut.update(id, read.generation, { set: new Map(), remove: [], cookie: '{"theirs":1}', cookieSettings: 'b', expiresAtMs: read.expiresAtMs - 1000 }, Date.now());
+
+    const { sent, store } = counted();
+    expect(await store.update(id, read.generation, steadySave(Date.now() + 2 * 3_600_000), Date.now())).toBe(true);
+
+    expect(sent).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+    expect(await sut.read(id, Date.now())).toMatchObject({ cookie: '{"theirs":1}', cookieSettings: 'b', expiresAtMs: read.expiresAtMs - 1000, data: new Map([['x', '1']]) });
+  });
+});

@@ -337,13 +337,17 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
           ConditionExpression: `${generation !== undefined ? '#gen = :gen' : 'attribute_exists(#gen)'} AND #expMs > :now${cookieCheck ? ' AND #cs = :csRead' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          // Refused, the item as it was says whether the settings alone refused it (see below).
+          ...(cookieCheck ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
           ...CAPACITY,
         }),
       );
       return true;
     } catch (error) {
-      // Refused for its cookie (or for what refuses any change): the change again, the cookie and expiry kept as stored.
-      if (isConditionalCheckFailure(error)) return cookieCheck && expiry ? this.updateOnce(id, generation, keys, { ...expiry, keepCookie: true }, now) : false;
+      // Refused for its cookie alone: the change again, the cookie and expiry kept as stored. Refused by what refuses
+      // any change (a logout, another generation, the session's end), as the item returned shows: nothing more. An
+      // engine that returns no item (or none there) gets the second try, which the same condition refuses.
+      if (isConditionalCheckFailure(error)) return cookieCheck && expiry && !refusedWhateverItsCookie(error, generation, now) ? this.updateOnce(id, generation, keys, { ...expiry, keepCookie: true }, now) : false;
       throw storeUnavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error, this.table, this.wording);
     }
   }
@@ -355,4 +359,15 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       throw storeUnavailable(operation, error, this.table, this.wording);
     }
   }
+}
+
+/**
+ * Whether the item a refused change returned (ReturnValuesOnConditionCheckFailure) refuses any change, its cookie
+ * aside: no generation (a deletion's mark) or another one, or an end passed by `now`. False when none was returned.
+ */
+function refusedWhateverItsCookie(error: unknown, generation: string | undefined, now: number): boolean {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  if (item === undefined) return false;
+  const held = item.generation?.S;
+  return held === undefined || (generation !== undefined && held !== generation) || !(Number(item.expiresAtMs?.N) > now);
 }

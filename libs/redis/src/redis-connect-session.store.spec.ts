@@ -5,6 +5,8 @@ import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createClient } from 'redis';
 import { createRedisClient, type RedisClient } from './redis-client.js';
+import { connectRedis, type RedisConnection } from './redis-connection.js';
+import { until } from '../../../test/support/redis-cluster.js';
 import type { RedisCommander } from './redis-script.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
@@ -235,5 +237,59 @@ describeWithRedis('RedisConnectSessionStore with a session of many keys', () => 
     const read = await sut.read(id, Date.now());
     expect(read?.data).toEqual(set);
     expect(read?.cookie).toBeUndefined();
+  });
+});
+
+describeWithRedis('RedisConnectSessionStore with waitForReplicas: a save whose cookie settings changed since its read', () => {
+  let master: RedisServer;
+  let replica: RedisServer;
+  let connection: RedisConnection;
+  let onMaster: RedisClient;
+  let onReplica: RedisClient;
+  let sut: RedisConnectSessionStore;
+  beforeAll(async () => {
+    master = await startRedisServer();
+    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    onMaster = await createRedisClient({ url: master.url });
+    await onMaster.connect();
+    onReplica = await createRedisClient({ url: replica.url });
+    await onReplica.connect();
+    await until('the replica to be in sync', async () => /master_link_status:up/.test(String(await onReplica.sendCommand(['INFO', 'replication']))));
+    connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 2000 } });
+    await connection.open();
+    sut = new RedisConnectSessionStore(connection);
+  });
+  afterAll(async () => {
+    await connection?.close();
+    onMaster?.destroy();
+    onReplica?.destroy();
+    await replica?.stop();
+    await master?.stop();
+  });
+
+  it("writes its keys, confirmed on the replica, its token gone; the other request's cookie, settings, end and the key's expiry kept", async () => {
+    const id = newConnectId();
+    const key = `kura:connect:{${id}}`;
+    const read = connectSession({}, { cookieSettings: 'a' });
+    await sut.replace(id, read);
+    // Another request shortened the session (a touch with replicas: its nearer end carries a token).
+    const theirs = Date.now() + 600_000;
+    expect(await sut.update(id, undefined, { set: new Map(), remove: [], cookie: '{"theirs":1}', cookieSettings: 'b', expiresAtMs: theirs }, Date.now())).toBe(true);
+    const freed = Number(await onMaster.sendCommand(['PEXPIRETIME', key]));
+
+    const mine = { set: new Map([['x', '1']]), remove: [], cookie: '{"mine":1}', cookieSettings: 'a', cookieSettingsRead: 'a', expiresAtMs: Date.now() + 7_200_000 };
+    expect(await sut.update(id, read.generation, mine, Date.now())).toBe(true);
+
+    const fields = async (client: RedisClient) => {
+      const flat = (await client.sendCommand(['HGETALL', key])) as string[];
+      return Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
+    };
+    // Acknowledged after WAIT: the replica has the key written.
+    expect(await fields(onReplica)).toMatchObject({ 'd:x': '1', cookie: '{"theirs":1}', cs: 'b', exp: String(theirs) });
+    const stored = await fields(onMaster);
+    expect(stored).toMatchObject({ 'd:x': '1', cookie: '{"theirs":1}', cs: 'b', exp: String(theirs) });
+    expect(stored.uc).toBeUndefined();
+    expect(Number(await onMaster.sendCommand(['PEXPIRETIME', key]))).toBe(freed);
+    expect(await sut.read(id, Date.now())).toMatchObject({ cookie: '{"theirs":1}', cookieSettings: 'b', expiresAtMs: theirs });
   });
 });
