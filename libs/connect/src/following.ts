@@ -1,7 +1,7 @@
 import type { ConnectSessionItem, ConnectSessionStore } from '@kura/common';
 import type { Migration } from './migration.js';
 import { type MarkSeen, type PreviousStore, seenBy } from './previous-store.js';
-import { changesBetween, cookieText, hasChanges, type SessionChanges, toDocument } from './session-document.js';
+import { changesBetween, cookieText, hasChanges, keysKeepingCookie, type SessionChanges, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import type { UserSessions } from './user-sessions.js';
 
@@ -136,7 +136,7 @@ export class Following {
     const item = await items.read(id, now);
     if (item && !sameUser) await items.delete(id, now);
     if (!item || !sameUser) return this.previous.destroy(sessionId);
-    if (changes && hasChanges(changes)) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs, ...(item.cookieSettings === undefined ? {} : { cookieSettings: item.cookieSettings }) }, now);
+    if (changes && hasChanges(changes)) await items.update(id, undefined, keysKeepingCookie(item, changes), now);
     const movedAtMs = item.movedAtMs ?? now;
     const cookie: unknown = item.cookie === undefined ? undefined : JSON.parse(item.cookie);
     await this.previous.leaveStub(sessionId, this.migration.stubCookieOf(cookie, movedAtMs), movedAtMs);

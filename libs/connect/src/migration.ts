@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { type ConnectSessionItem, type ConnectSessionStore, StoreUnavailableError } from '@kura/common';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import { type PreviousStore, seenBy } from './previous-store.js';
-import { changesBetween, fromDocument, hasChanges, toDocument } from './session-document.js';
+import { changesBetween, fromDocument, hasChanges, keysKeepingCookie, toDocument } from './session-document.js';
 import { expiryOf } from './session-expiry.js';
 import { checkSize, SessionTooLargeError } from './session-too-large.error.js';
 import { indexNote, type UserSessions } from './user-sessions.js';
@@ -126,7 +126,7 @@ export class Migration {
       return false;
     }
     const item = await items.read(id, now);
-    if (item) await items.update(id, undefined, { ...changes, cookie: item.cookie, expiresAtMs: item.expiresAtMs, ...(item.cookieSettings === undefined ? {} : { cookieSettings: item.cookieSettings }) }, now);
+    if (item) await items.update(id, undefined, keysKeepingCookie(item, changes), now);
     return true;
   }
 

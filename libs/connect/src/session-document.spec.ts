@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { applyChanges, changesBetween, cookieSettingsOf, cookieText, documentBytes, fromDocument, liveCookieOf, sameCookieSettings, toDocument } from './session-document.js';
+import { applyChanges, changesBetween, cookieSettingsOf, cookieText, documentBytes, fromDocument, keysKeepingCookie, liveCookieOf, sameCookieSettings, toDocument } from './session-document.js';
 
 const json = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]));
 
@@ -127,5 +127,26 @@ describe('liveCookieOf and cookieText', () => {
     ['an inherited cookie only', inherited],
   ])('gives the cookie exactly as toDocument does, for a session with %s', (_case, session) => {
     expect(cookieText(liveCookieOf(session))).toEqual(toDocument(session, new Set()).cookie);
+  });
+});
+
+describe('keysKeepingCookie', () => {
+  const changes = { set: new Map([['cart', '[1]']]), remove: ['old'] };
+
+  it("writes the keys and keeps the cookie as read, only where the settings read are still stored", () => {
+    expect(keysKeepingCookie({ cookie: '{"path":"/"}', expiresAtMs: 5, cookieSettings: 'f' }, changes)).toEqual({
+      ...changes,
+      cookie: '{"path":"/"}',
+      expiresAtMs: 5,
+      cookieSettings: 'f',
+      cookieSettingsRead: 'f',
+    });
+  });
+
+  it('writes the cookie as read unconditionally for a session stored without settings (before they were kept)', () => {
+    const sut = keysKeepingCookie({ cookie: '{"path":"/"}', expiresAtMs: 5 }, changes);
+
+    expect(sut).toEqual({ ...changes, cookie: '{"path":"/"}', expiresAtMs: 5 });
+    expect(sut).not.toHaveProperty('cookieSettingsRead');
   });
 });

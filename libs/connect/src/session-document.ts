@@ -1,3 +1,4 @@
+import type { ConnectSessionChange, ConnectSessionItem } from '@kura/common';
 /** A session as the store keeps it: each top-level key but `cookie` as JSON text, and the cookie apart. */
 export interface SessionDocument {
   readonly data: ReadonlyMap<string, string>;
@@ -60,6 +61,16 @@ export function hasChanges(changes: SessionChanges): boolean {
 }
 
 /** What the request knows after its change was written: what it read, with its own change applied. */
+/**
+ * The change that writes `changes`' keys to a stored session and keeps its cookie and expiry as `item` read them:
+ * those go only where the cookie's settings read are still stored, so a change of them made meanwhile (another
+ * request's `maxAge`) stays (ConnectSessionChange.cookieSettingsRead).
+ */
+export function keysKeepingCookie(item: Pick<ConnectSessionItem, 'cookie' | 'expiresAtMs' | 'cookieSettings'>, changes: SessionChanges): ConnectSessionChange {
+  const { cookie, expiresAtMs, cookieSettings } = item;
+  return { ...changes, cookie, expiresAtMs, ...(cookieSettings === undefined ? {} : { cookieSettings, cookieSettingsRead: cookieSettings }) };
+}
+
 export function applyChanges(read: ReadonlyMap<string, string>, changes: SessionChanges): Map<string, string> {
   const next = new Map(read);
   for (const key of changes.remove) next.delete(key);
