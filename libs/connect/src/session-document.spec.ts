@@ -26,6 +26,16 @@ describe('toDocument and fromDocument', () => {
     expect(Object.keys(sut)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it('leaves a key __proto__ as changeable as any other key: a request may set it again, or delete it', () => {
+    const sut = fromDocument({ data: new Map([['__proto__', '1']]), cookie: undefined });
+
+    sut['__proto__'] = 2; // its own data property, not the prototype's setter (and no TypeError in strict mode)
+    expect(Object.getOwnPropertyDescriptor(sut, '__proto__')?.value).toBe(2);
+    expect(Object.getPrototypeOf(sut)).toBe(Object.prototype);
+    delete sut['__proto__'];
+    expect(Object.keys(sut)).toEqual([]);
+  });
 });
 
 describe('changesBetween (the merge rule)', () => {
