@@ -290,8 +290,10 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         values[`:v${index}`] = { S: json };
       }
     });
-    // The cookie and the expiry, unless kept as stored: see `cookieRead`.
+    // The cookie and the expiry, unless kept as stored (a second try: see ConnectSessionChange.cookieSettingsRead);
+    // conditional on the settings read, when the change names them.
     const cookieToo = expiry !== undefined && !expiry.keepCookie;
+    let cookieCheck = false;
     if (cookieToo) {
       Object.assign(names, { '#exp': NAMES['#exp'], '#cookie': NAMES['#cookie'] });
       set.push('#exp = :exp', '#expMs = :expMs');
@@ -308,7 +310,10 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       else {
         set.push('#cs = :cs');
         values[':cs'] = { S: expiry.cookieSettings };
-        if (expiry.cookieSettingsRead !== undefined) values[':csRead'] = { S: expiry.cookieSettingsRead };
+        if (expiry.cookieSettingsRead !== undefined) {
+          values[':csRead'] = { S: expiry.cookieSettingsRead };
+          cookieCheck = true;
+        }
       }
     }
     if (expiry) {
@@ -326,7 +331,6 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     }
     if (set.length === 0 && remove.length === 0) return false;
     if (generation !== undefined) values[':gen'] = { S: generation };
-    const cookieCheck = values[':csRead'] !== undefined;
     const clauses = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''];
     try {
       await this.client.send(

@@ -5,8 +5,8 @@ import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createClient } from 'redis';
 import { createRedisClient, type RedisClient } from './redis-client.js';
-import { connectRedis, type RedisConnection } from './redis-connection.js';
-import { until } from '../../../test/support/redis-cluster.js';
+import { connectRedis } from './redis-connection.js';
+import { masterWithLaggingReplica } from '../../../test/support/replication-link.js';
 import type { RedisCommander } from './redis-script.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
 
@@ -241,30 +241,28 @@ describeWithRedis('RedisConnectSessionStore with a session of many keys', () => 
 });
 
 describeWithRedis('RedisConnectSessionStore with waitForReplicas: a save whose cookie settings changed since its read', () => {
-  let master: RedisServer;
-  let replica: RedisServer;
-  let connection: RedisConnection;
+  const cleanups: (() => Promise<unknown>)[] = [];
   let onMaster: RedisClient;
   let onReplica: RedisClient;
   let sut: RedisConnectSessionStore;
   beforeAll(async () => {
-    master = await startRedisServer();
-    replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    // In sync, its link never lagged here.
+    const { master, replica } = await masterWithLaggingReplica('redis', cleanups);
     onMaster = await createRedisClient({ url: master.url });
     await onMaster.connect();
     onReplica = await createRedisClient({ url: replica.url });
     await onReplica.connect();
-    await until('the replica to be in sync', async () => /master_link_status:up/.test(String(await onReplica.sendCommand(['INFO', 'replication']))));
-    connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 2000 } });
+    const connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 2000 } });
     await connection.open();
+    cleanups.push(async () => {
+      await connection.close();
+      onMaster.destroy();
+      onReplica.destroy();
+    });
     sut = new RedisConnectSessionStore(connection);
   });
   afterAll(async () => {
-    await connection?.close();
-    onMaster?.destroy();
-    onReplica?.destroy();
-    await replica?.stop();
-    await master?.stop();
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   it("writes its keys, confirmed on the replica, its token gone; the other request's cookie, settings, end and the key's expiry kept", async () => {
