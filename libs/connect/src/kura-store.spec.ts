@@ -194,6 +194,33 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(callLog.snapshot()).toMatchObject({ reads: 0, writes: 0 });
   });
 
+  it("under express-session hands back the session's keys only, and its Session still saves nothing unchanged", async () => {
+    const { default: session } = (await import('express-session')) as unknown as { default: (options: object) => unknown };
+    // express-session's cookie expires by the machine's clock.
+    const store = new KuraStore({ tableName, connection, clock: { now: () => Date.now() } });
+    // What express-session's middleware does to its store: installs generate (and createSession through Store).
+    session({ store, secret: 'a secret long enough for express-session', resave: false, saveUninitialized: false });
+    try {
+      const sid = newSid();
+      const cookie = { originalMaxAge: 30 * MINUTE, expires: new Date(Date.now() + 30 * MINUTE).toISOString(), path: '/', httpOnly: true }; // express-session's defaults
+      await store.set(sid, { cookie, user: 'ada' });
+      const loaded = (await store.get(sid))!;
+      callLog.reset();
+
+      // Nothing to take off before express-session copies it: no marker among its keys.
+      expect(Object.keys(loaded).sort()).toEqual(['cookie', 'user']);
+      const req = { sessionID: sid, sessionStore: store } as { sessionID: string; session?: { touch(): void } };
+      store.createSession(req, loaded);
+      req.session!.touch();
+      await store.touch(sid, req.session!);
+
+      expect(Object.keys(req.session!)).not.toContain('__kura');
+      expect(callLog.snapshot()).toMatchObject({ reads: 0, writes: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
   it('keeps every change when saves that read the same session change different keys', async () => {
     const sid = newSid();
     await sut.set(sid, sessionFor({ user: 'ada', a: 1, b: 2, gone: true }));

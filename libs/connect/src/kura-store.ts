@@ -14,6 +14,7 @@ import { checkSize } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
+  cookieHasSettings,
   cookieSettingsFingerprint,
   cookieSettingsOf,
   cookieText,
@@ -21,7 +22,6 @@ import {
   hasChanges,
   liveCookieOf,
   type SessionChanges,
-  sameCookieSettings,
   toDocument,
 } from './session-document.js';
 import { expiryOf, mustMoveExpiry } from './session-expiry.js';
@@ -42,6 +42,8 @@ type Done = (error?: unknown) => void;
 type Loaded = (error: unknown, session?: FrameworkSession) => void;
 
 const NOT_DATA = new Set([READ_MARKER_KEY]);
+/** The same and the cookie: what a save compares key by key (the cookie is compared by its settings, and made text only to be written). */
+const NOT_DATA_NOR_COOKIE = new Set([READ_MARKER_KEY, 'cookie']);
 const NO_CHANGES: SessionChanges = { set: new Map(), remove: [] };
 const WORDING: StoreErrorWording = {
   createTable: 'call store.ensureTable() or create it as connectSessionTableDefinition() (@kura/dynamodb) describes',
@@ -146,6 +148,14 @@ export class KuraStore extends EventEmitter {
         notData: NOT_DATA,
       });
     this.following = previous && !migrateFrom.move ? new Following(this.migration!, previous, this.users, NOT_DATA) : undefined;
+  }
+
+  /**
+   * Whether express-session runs this store (its middleware installs `generate`): it hands what `get` returned
+   * only to `createSession`, so the read can ride under a symbol; @fastify/session copies string keys only.
+   */
+  private get underExpressSession(): boolean {
+    return this.generate !== undefined;
   }
 
   /** The live session `sessionId`, or `null` when there is none (never written, destroyed or expired). */
@@ -346,7 +356,7 @@ export class KuraStore extends EventEmitter {
     const user = this.users?.userOfSession(loaded);
     const credential = user === undefined ? undefined : this.users!.credentialOfSession(loaded);
     const data = toDocument(loaded, NOT_DATA).data;
-    this.reads.mark(loaded, { sessionId, id, generation: '', data, cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, user, credential, there: { seen: found.seen } });
+    this.reads.mark(loaded, { sessionId, id, generation: '', data, cookie: undefined, expiresAtMs: 0, absoluteExpiresAtMs: undefined, user, credential, there: { seen: found.seen } }, this.underExpressSession);
     return loaded;
   }
 
@@ -364,8 +374,12 @@ export class KuraStore extends EventEmitter {
     });
   }
 
-  /** What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered; `null` when it was refused. */
-  private async loaded(sessionId: string, id: string, item: ConnectSessionItem): Promise<StoredSession | null> {
+  /**
+   * What `get` hands the framework for `item`, the session `sessionId` (item key `id`), its read remembered; `null`
+   * when it was refused. A promise only where the session must catch up with its user's index: a steady read
+   * resolves `get` without another turn.
+   */
+  private loaded(sessionId: string, id: string, item: ConnectSessionItem): StoredSession | null | Promise<StoredSession | null> {
     const loaded = fromDocument(item);
     const user = this.users?.userOfSession(loaded);
     const credential = this.users?.credentialOfSession(loaded);
@@ -373,8 +387,15 @@ export class KuraStore extends EventEmitter {
     // without `userOf`, before it was turned on or by a replica not given it yet; given another user or a later
     // end by one) joins it now, and the note says so: once, not on every read. One made with a replaced credential is
     // deleted instead.
-    if (user !== undefined && item.indexed !== indexNote(user, item.absoluteExpiresAtMs) && !(await this.onStorage((items) => this.catchUp(items, user, credential, id, item)))) return null;
-    this.reads.mark(loaded, {
+    if (user !== undefined && item.indexed !== indexNote(user, item.absoluteExpiresAtMs)) {
+      return this.onStorage((items) => this.catchUp(items, user, credential, id, item)).then((kept) => (kept ? this.marked(loaded, sessionId, id, item, user, credential) : null));
+    }
+    return this.marked(loaded, sessionId, id, item, user, credential);
+  }
+
+  /** `loaded`, marked with its read. */
+  private marked(loaded: StoredSession, sessionId: string, id: string, item: ConnectSessionItem, user: string | undefined, credential: string | undefined): StoredSession {
+    const read: SessionRead = {
       sessionId,
       id,
       generation: item.generation,
@@ -385,7 +406,8 @@ export class KuraStore extends EventEmitter {
       absoluteExpiresAtMs: item.absoluteExpiresAtMs,
       user,
       credential,
-    });
+    };
+    this.reads.mark(loaded, read, this.underExpressSession);
     return loaded;
   }
 
@@ -433,18 +455,18 @@ export class KuraStore extends EventEmitter {
         this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: settings, cookieSettingsStored: written.cookieSettings, expiresAtMs, absoluteExpiresAtMs, user, credential });
       });
     }
-    const settings = cookieSettingsOf(cookie);
-    const moved = starting !== undefined || !sameCookieSettings(read.cookie, settings) || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
-    const document = call === 'touch' ? undefined : toDocument(session, NOT_DATA);
-    const changes = document ? changesBetween(read.data, document.data) : NO_CHANGES;
+    const sameSettings = cookieHasSettings(cookie, read.cookie);
+    const moved = starting !== undefined || !sameSettings || mustMoveExpiry(read.expiresAtMs, expiresAtMs, now, this.touchFraction);
+    const changes = call === 'touch' ? NO_CHANGES : changesBetween(read.data, toDocument(session, NOT_DATA_NOR_COOKIE).data);
     if (!hasChanges(changes) && !moved) return undefined;
-    const cookieJson = document ? document.cookie : cookieText(cookie);
+    const settings = cookieSettingsOf(cookie);
+    const cookieJson = cookieText(cookie);
     const data = applyChanges(read.data, changes);
     checkSize({ data, cookie: cookieJson });
     // A request that did not change the cookie's settings writes its cookie and expiry only where the settings it
     // read are still stored: settings changed since (another request's `maxAge`) are not put back as they were.
     const fingerprint = cookieJson === undefined || settings === undefined ? undefined : cookieSettingsFingerprint(settings);
-    const cookieSettingsRead = fingerprint !== undefined && sameCookieSettings(read.cookie, settings) ? read.cookieSettingsStored : undefined;
+    const cookieSettingsRead = fingerprint !== undefined && sameSettings ? read.cookieSettingsStored : undefined;
     const change = {
       ...changes,
       cookie: cookieJson,
@@ -455,11 +477,11 @@ export class KuraStore extends EventEmitter {
     };
     // A session that now names a user it did not name when read (a login that kept its session id) joins that
     // user's index before the change is written.
-    const user = document && this.users ? this.users.userOfSession(session) : read.user;
+    const user = call === 'set' && this.users ? this.users.userOfSession(session) : read.user;
     const joins = user !== undefined && user !== read.user;
     // A credential is checked where the session gets it with its user, in this save or a later one (Passport's
     // login saves the user before the app can add anything).
-    const credential = document && this.users ? this.users.credentialOfSession(session) : read.credential;
+    const credential = call === 'set' && this.users ? this.users.credentialOfSession(session) : read.credential;
     const checks = user !== undefined && credential !== undefined && (joins || credential !== read.credential);
     return this.onStorage(async (items) => {
       if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);

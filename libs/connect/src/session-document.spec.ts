@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { applyChanges, changesBetween, cookieSettingsOf, cookieText, documentBytes, fromDocument, keysKeepingCookie, liveCookieOf, sameCookieSettings, toDocument } from './session-document.js';
+import fc from 'fast-check';
+import { applyChanges, changesBetween, cookieHasSettings, cookieSettingsOf, cookieText, documentBytes, fromDocument, keysKeepingCookie, liveCookieOf, sameCookieSettings, toDocument } from './session-document.js';
 
 const json = (entries: Record<string, unknown>) => new Map(Object.entries(entries).map(([key, value]) => [key, JSON.stringify(value)]));
 
@@ -119,6 +120,69 @@ describe('sameCookieSettings', () => {
     cookie.path = '/elsewhere';
 
     expect(settings?.path).toBe('/');
+  });
+});
+
+describe('cookieHasSettings', () => {
+  /** A value a cookie field may hold, JSON-shaped or not (what JSON leaves out, a Date, numbers JSON writes as null). */
+  const value = fc.oneof(
+    fc.constantFrom(undefined, null, true, false, 0, -0, 1_800_000, 1_799_999, 1_799_000, Number.NaN, Infinity, '/', 'lax', 'strict', '1970-01-01T00:00:00.000Z'),
+    fc.integer(),
+    fc.string({ maxLength: 4 }),
+    fc.date({ noInvalidDate: true }),
+    fc.constant(() => 1),
+    fc.record({ a: fc.constantFrom(1, 2) }),
+  );
+  /** Field names: the usual ones, the expiry's, `__proto__`, names every object inherits, and any other. */
+  const field = fc.oneof(fc.constantFrom('path', 'originalMaxAge', 'sameSite', 'domain', 'expires', 'originalExpires', '__proto__', 'toString', 'constructor', '\u0000json'), fc.string({ maxLength: 3 }));
+  /** A cookie object built field by field (so `__proto__` is an own field, as JSON.parse makes it), some fields hidden from Object.keys. */
+  const cookieObject = fc.array(fc.tuple(field, value, fc.boolean()), { maxLength: 6 }).map((entries) => {
+    const cookie: Record<string, unknown> = {};
+    for (const [key, held, hidden] of entries) Object.defineProperty(cookie, key, { value: held, enumerable: !hidden, configurable: true, writable: true });
+    return cookie;
+  });
+  const cookie = fc.oneof({ weight: 8, arbitrary: cookieObject }, { weight: 1, arbitrary: fc.constantFrom(undefined, null, 'text', 7, [1], new Date(0)) });
+
+  it('says what sameCookieSettings says of the settings and a copy of the cookie, whatever the two cookies', () => {
+    fc.assert(
+      fc.property(cookie, cookie, (read, held) => {
+        const settings = cookieSettingsOf(read);
+
+        expect(cookieHasSettings(held, settings)).toBe(sameCookieSettings(settings, cookieSettingsOf(held)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('compares a setting as its JSON text does, whatever the two values', () => {
+    fc.assert(
+      fc.property(value, value, (x, y) => {
+        expect(sameCookieSettings({ path: x }, { path: y })).toBe(JSON.stringify(x) === JSON.stringify(y));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('says it of a cookie and itself, with its expiry moved or its maxAge drifted', () => {
+    fc.assert(
+      fc.property(cookieObject, value, fc.integer({ min: -1500, max: 1500 }), (read, expires, drift) => {
+        const held = { ...read, expires, ...(typeof read.originalMaxAge === 'number' ? { originalMaxAge: read.originalMaxAge + drift } : {}) };
+        const settings = cookieSettingsOf(read);
+
+        expect(cookieHasSettings(held, settings)).toBe(sameCookieSettings(settings, cookieSettingsOf(held)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("finds express-session's live Cookie carrying the settings of its stored JSON, and not once one changed", () => {
+    const live = new ExpressCookie({ path: '/', httpOnly: true, sameSite: 'lax', maxAge: 1_800_000 });
+    const settings = cookieSettingsOf(JSON.parse(JSON.stringify(live)));
+    live.maxAge = 1_800_000;
+
+    expect(cookieHasSettings(liveCookieOf({ cookie: live }), settings)).toBe(true);
+    live.sameSite = 'strict';
+    expect(cookieHasSettings(liveCookieOf({ cookie: live }), settings)).toBe(false);
   });
 });
 

@@ -86,7 +86,7 @@ export function applyChanges(read: ReadonlyMap<string, string>, changes: Session
 export type CookieSettings = Readonly<Record<string, unknown>>;
 
 /** Cookie fields that move on every request (`originalMaxAge` is compared apart, with its drift allowed). */
-const EXPIRY_FIELDS = new Set(['expires', 'originalExpires']);
+const isExpiryField = (field: string) => field === 'expires' || field === 'originalExpires';
 /** The settings of a cookie that is not a JSON object (no framework makes one): its whole JSON text. */
 const WHOLE = '\u0000json';
 /**
@@ -112,7 +112,7 @@ export function cookieSettingsOf(cookie: unknown): CookieSettings | undefined {
   if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie) || cookie instanceof Date) return { [WHOLE]: JSON.stringify(cookie) };
   const settings: Record<string, unknown> = {};
   // `__proto__` is no cookie setting, and assigning it would set the prototype.
-  for (const field of Object.keys(cookie)) if (!EXPIRY_FIELDS.has(field) && field !== '__proto__') settings[field] = (cookie as Record<string, unknown>)[field];
+  for (const field of Object.keys(cookie)) if (!isExpiryField(field) && field !== '__proto__') settings[field] = (cookie as Record<string, unknown>)[field];
   return settings;
 }
 
@@ -124,9 +124,41 @@ export function sameCookieSettings(a: CookieSettings | undefined, b: CookieSetti
   if (a === undefined || b === undefined) return a === b;
   for (const field in a) if (field !== 'originalMaxAge' && !sameJson(a[field], b[field])) return false;
   for (const field in b) if (!(field in a) && JSON.stringify(b[field]) !== undefined) return false;
-  const [x, y] = [a.originalMaxAge, b.originalMaxAge];
-  return sameJson(x, y) || (typeof x === 'number' && typeof y === 'number' && Math.abs(x - y) < MAX_AGE_DRIFT_MS);
+  return sameMaxAge(a.originalMaxAge, b.originalMaxAge);
 }
+
+/**
+ * Whether `cookie` (as {@link liveCookieOf} gives it) carries `settings`: `sameCookieSettings(settings,
+ * cookieSettingsOf(cookie))`, without making the copy, which every steady request would make only to compare.
+ */
+export function cookieHasSettings(cookie: unknown, settings: CookieSettings | undefined): boolean {
+  if (settings === undefined || typeof cookie !== 'object' || cookie === null || Array.isArray(cookie) || cookie instanceof Date) return sameCookieSettings(settings, cookieSettingsOf(cookie));
+  const fields = cookie as Record<string, unknown>;
+  // Each setting the cookie holds (own enumerable fields, those of the expiry aside) against the settings, counting
+  // those found with a JSON form; then every setting with one must have been found. (A field `__proto__` is never
+  // a setting: no settings object owns one, and every one has it.)
+  let found = 0;
+  // for...in and hasOwn: Object.keys's fields, without making its array.
+  for (const field in fields) {
+    if (!Object.hasOwn(fields, field) || isExpiryField(field)) continue;
+    const value = fields[field];
+    if (Object.hasOwn(settings, field)) {
+      const held = settings[field];
+      if (!(field === 'originalMaxAge' ? sameMaxAge(held, value) : sameJson(held, value))) return false;
+      if (hasJson(held)) found++;
+    } else if (!(field in settings) && hasJson(value)) return false;
+  }
+  let withJson = 0;
+  for (const field in settings) if (hasJson(settings[field])) withJson++;
+  return found === withJson;
+}
+
+/** Whether JSON writes `value` (it leaves out `undefined`, functions, symbols, and what `toJSON` makes `undefined`). */
+const hasJson = (value: unknown) =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || ((typeof value === 'object' || typeof value === 'bigint') && JSON.stringify(value) !== undefined);
+
+/** `originalMaxAge` read and held: the same as JSON, or numbers less than the drift apart. */
+const sameMaxAge = (x: unknown, y: unknown) => sameJson(x, y) || (typeof x === 'number' && typeof y === 'number' && Math.abs(x - y) < MAX_AGE_DRIFT_MS);
 
 /**
  * A fingerprint of cookie settings, stored with the cookie: their JSON, fields in order, those JSON leaves out
@@ -140,8 +172,14 @@ export function cookieSettingsFingerprint(settings: CookieSettings): string {
   return JSON.stringify(fields);
 }
 
-/** Equal as JSON: the same value, or the same JSON text (a `Date` and its ISO string are the same). */
-const sameJson = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
+/**
+ * Equal as JSON: the same value, or the same JSON text (a `Date` and its ISO string are the same). Two different
+ * strings, booleans or finite numbers never have the same text: told apart without making it (the drift of
+ * `originalMaxAge` makes two numbers on most steady requests).
+ */
+const sameJson = (x: unknown, y: unknown) => x === y || (!distinctPrimitives(x, y) && JSON.stringify(x) === JSON.stringify(y));
+const distinctPrimitives = (x: unknown, y: unknown) =>
+  typeof x === typeof y && (typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x) && Number.isFinite(y)));
 
 /** The size DynamoDB counts for the item, near enough: names and values in UTF-8. */
 export function documentBytes(document: SessionDocument): number {

@@ -6,7 +6,7 @@ describe('SessionReads', () => {
   it('leads from a copy of what get returned (as @fastify/session makes) back to the read', () => {
     const sut = new SessionReads();
     const loaded: Record<string, unknown> = { user: 'ada' };
-    sut.mark(loaded, read());
+    sut.mark(loaded, read(), false);
 
     const copy = Object.fromEntries(Object.entries(loaded));
 
@@ -16,15 +16,31 @@ describe('SessionReads', () => {
   it('hides the marker from JSON, so it is never saved and never changes a session hash', () => {
     const sut = new SessionReads();
     const loaded: Record<string, unknown> = { user: 'ada' };
-    sut.mark(loaded, read());
+    sut.mark(loaded, read(), false);
 
     expect(JSON.stringify(loaded)).toBe('{"user":"ada"}');
   });
 
-  it('takes the marker off for express-session, whose Session then carries the read', () => {
+  it('marks for express-session out of sight: its Session copies nothing of it, createSession takes the read back', () => {
     const sut = new SessionReads();
     const loaded: Record<string, unknown> = { user: 'ada' };
-    sut.mark(loaded, read());
+    sut.mark(loaded, read(), true);
+
+    // express-session's Session copies what get returned with for...in, which sees string keys only.
+    const copied: Record<string, unknown> = {};
+    for (const key in loaded) copied[key] = loaded[key];
+
+    expect(copied).toEqual({ user: 'ada' });
+    expect(Object.keys(loaded)).toEqual(['user']);
+    expect(JSON.stringify(loaded)).toBe('{"user":"ada"}');
+    expect(sut.take(loaded)).toEqual(read());
+    expect(sut.of(copied, 'key-1')).toBeUndefined();
+  });
+
+  it('takes a marker made for @fastify/session off for express-session, whose Session then carries the read', () => {
+    const sut = new SessionReads();
+    const loaded: Record<string, unknown> = { user: 'ada' };
+    sut.mark(loaded, read(), false);
 
     const taken = sut.take(loaded);
     const session = { ...loaded };
@@ -53,7 +69,7 @@ describe('SessionReads', () => {
   it('prefers what the session object last wrote over what it first read', () => {
     const sut = new SessionReads();
     const loaded: Record<string, unknown> = {};
-    sut.mark(loaded, read());
+    sut.mark(loaded, read(), false);
     const session = { ...loaded };
     const written = { ...read(), data: new Map([['user', '"grace"']]) };
 

@@ -64,13 +64,24 @@ export class SessionReads {
   private readonly base = Symbol('kura.sessionRead');
   private readonly sealed = new WeakMap<object, SessionRead>();
 
-  /** Marks what `get` returns with its read (`loaded` is a plain object the store just made). */
-  mark(loaded: Record<string, unknown>, read: SessionRead): void {
-    loaded[READ_MARKER_KEY] = new ReadMarker(read);
+  /**
+   * Marks what `get` returns with its read (`loaded` is a plain object the store just made). For express-session
+   * (`hidden`), under the symbol the base lives under: its `Session` copies only string keys, and `createSession`
+   * reads the symbol back, so there is nothing to take off. Otherwise under {@link READ_MARKER_KEY}, the key
+   * @fastify/session copies onto its own `Session`.
+   */
+  mark(loaded: Record<string, unknown>, read: SessionRead, hidden: boolean): void {
+    if (hidden) (loaded as Record<symbol, unknown>)[this.base] = read;
+    else loaded[READ_MARKER_KEY] = new ReadMarker(read);
   }
 
-  /** Takes the marker off what `get` returned (express-session), giving back the read it carried. */
+  /**
+   * The read `get` marked `loaded` with, for express-session's `createSession`. A marker under
+   * {@link READ_MARKER_KEY} (a store marking for @fastify/session) is deleted, so that express-session does not copy it.
+   */
   take(loaded: Record<string, unknown>): SessionRead | undefined {
+    const hidden = (loaded as Record<symbol, unknown>)[this.base] as SessionRead | undefined;
+    if (hidden) return hidden;
     const marker = loaded[READ_MARKER_KEY];
     if (!(marker instanceof ReadMarker)) return undefined;
     delete loaded[READ_MARKER_KEY];
