@@ -132,6 +132,7 @@ describe('cookieHasSettings', () => {
     fc.date({ noInvalidDate: true }),
     fc.constant(() => 1),
     fc.record({ a: fc.constantFrom(1, 2) }),
+    fc.constant({ toJSON: () => undefined }),
   );
   /** Field names: the usual ones, the expiry's, `__proto__`, names every object inherits, and any other. */
   const field = fc.oneof(fc.constantFrom('path', 'originalMaxAge', 'sameSite', 'domain', 'expires', 'originalExpires', '__proto__', 'toString', 'constructor', '\u0000json'), fc.string({ maxLength: 3 }));
@@ -173,6 +174,24 @@ describe('cookieHasSettings', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('allows the drift to originalMaxAge alone, and only between numbers; no cookie carries no settings', () => {
+    const cases: Array<[unknown, unknown]> = [
+      [{ domain: 5_000 }, { domain: 4_500 }],
+      [{ originalMaxAge: 1_800_000 }, { originalMaxAge: '1800000' }],
+      [{ originalMaxAge: '1800000' }, { originalMaxAge: 1_800_000 }],
+      [{ originalMaxAge: 1_800_000 }, { originalMaxAge: 1_799_500 }],
+      [undefined, undefined],
+      [undefined, { path: '/' }],
+    ];
+    for (const [read, held] of cases) expect(cookieHasSettings(held, cookieSettingsOf(read))).toBe(sameCookieSettings(cookieSettingsOf(read), cookieSettingsOf(held)));
+    expect(cases.map(([read, held]) => cookieHasSettings(held, cookieSettingsOf(read)))).toEqual([false, false, false, true, true, false]);
+  });
+
+  it('throws on a setting JSON cannot write (a BigInt), as the comparison of the copy does', () => {
+    expect(() => sameCookieSettings(cookieSettingsOf({ path: '/' }), cookieSettingsOf({ path: '/', size: 1n }))).toThrow(TypeError);
+    expect(() => cookieHasSettings({ path: '/', size: 1n }, cookieSettingsOf({ path: '/' }))).toThrow(TypeError);
   });
 
   it("finds express-session's live Cookie carrying the settings of its stored JSON, and not once one changed", () => {
