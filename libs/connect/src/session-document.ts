@@ -106,13 +106,16 @@ export function liveCookieOf(session: object): unknown {
   return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
 }
 
+/** Whether a cookie is a JSON object of fields (as every framework makes it), not a value JSON writes whole. */
+const hasFields = (cookie: unknown): cookie is Record<string, unknown> => typeof cookie === 'object' && cookie !== null && !Array.isArray(cookie) && !(cookie instanceof Date);
+
 /** The settings of a cookie as {@link liveCookieOf} or `JSON.parse` gives it; `undefined` for no cookie. */
 export function cookieSettingsOf(cookie: unknown): CookieSettings | undefined {
   if (cookie === undefined) return undefined;
-  if (typeof cookie !== 'object' || cookie === null || Array.isArray(cookie) || cookie instanceof Date) return { [WHOLE]: JSON.stringify(cookie) };
+  if (!hasFields(cookie)) return { [WHOLE]: JSON.stringify(cookie) };
   const settings: Record<string, unknown> = {};
   // `__proto__` is no cookie setting, and assigning it would set the prototype.
-  for (const field of Object.keys(cookie)) if (!isExpiryField(field) && field !== '__proto__') settings[field] = (cookie as Record<string, unknown>)[field];
+  for (const field of Object.keys(cookie)) if (!isExpiryField(field) && field !== '__proto__') settings[field] = cookie[field];
   return settings;
 }
 
@@ -132,16 +135,15 @@ export function sameCookieSettings(a: CookieSettings | undefined, b: CookieSetti
  * cookieSettingsOf(cookie))`, without making the copy, which every steady request would make only to compare.
  */
 export function cookieHasSettings(cookie: unknown, settings: CookieSettings | undefined): boolean {
-  if (settings === undefined || typeof cookie !== 'object' || cookie === null || Array.isArray(cookie) || cookie instanceof Date) return sameCookieSettings(settings, cookieSettingsOf(cookie));
-  const fields = cookie as Record<string, unknown>;
+  if (settings === undefined || !hasFields(cookie)) return sameCookieSettings(settings, cookieSettingsOf(cookie));
   // Each setting the cookie holds (own enumerable fields, those of the expiry aside) against the settings, counting
   // those found with a JSON form; then every setting with one must have been found. (A field `__proto__` is never
   // a setting: no settings object owns one, and every one has it.)
   let found = 0;
   // for...in and hasOwn: Object.keys's fields, without making its array.
-  for (const field in fields) {
-    if (!Object.hasOwn(fields, field) || isExpiryField(field)) continue;
-    const value = fields[field];
+  for (const field in cookie) {
+    if (!Object.hasOwn(cookie, field) || isExpiryField(field)) continue;
+    const value = cookie[field];
     if (Object.hasOwn(settings, field)) {
       const held = settings[field];
       if (!(field === 'originalMaxAge' ? sameMaxAge(held, value) : sameJson(held, value))) return false;
