@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { StoreUnavailableError } from '@kura/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { connectSession, connectSessionStoreContract, newConnectId } from '../../../test/contracts/connect-session-store.contract.js';
@@ -7,7 +7,7 @@ import { until } from '../../../test/support/redis-cluster.js';
 import { answers, redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { RedisCommandLog } from './redis-command-log.js';
 import { RedisConnectSessionStore } from './redis-connect-session.store.js';
-import { fromIoredis } from './redis-ioredis.js';
+import { fromIoredis, type IoredisClient } from './redis-ioredis.js';
 import { RedisSessionStore } from './redis-session.store.js';
 
 const missing = redisServerMissing();
@@ -216,5 +216,32 @@ describe('fromIoredis and client settings that weaken what the stores promise', 
       emit.mockRestore();
       for (const made of clients) made.disconnect();
     }
+  });
+});
+
+describe("fromIoredis on a Cluster: the replies to ioredis's own ASKING", () => {
+  /** A node of a fake Cluster whose ASKING reply is rejected, as when ioredis drops its connection with it in flight. */
+  const dropped = () => ({ asking: () => Promise.reject(new Error('Connection is closed.')) });
+
+  it('are handled on every node, those there already and those ioredis adds later, and still rejected to whoever awaits them', async () => {
+    const events = new EventEmitter();
+    const existing = dropped();
+    const cluster = Object.assign(events, {
+      isCluster: true,
+      options: { redisOptions: { autoResendUnfulfilledCommands: false } },
+      nodes: () => [existing],
+      call: async () => 'OK',
+      pipeline: () => { throw new Error('not used'); },
+    }) as unknown as IoredisClient;
+    fromIoredis(cluster);
+    fromIoredis(cluster); // given to the stores twice: handled once
+    const added = dropped();
+    events.emit('+node', added);
+
+    // As ioredis calls it: the reply dropped. An unhandled rejection would fail this test (and end a Node process).
+    for (const node of [existing, added]) void node.asking();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(existing.asking()).rejects.toThrow('Connection is closed.');
+    await expect(added.asking()).rejects.toThrow('Connection is closed.');
   });
 });

@@ -12,11 +12,13 @@ import type { RedisCommander } from './redis-script.js';
 export interface IoredisClient {
   call(command: string, ...args: string[]): Promise<unknown>;
   pipeline(): IoredisPipeline;
-  on(event: 'error' | 'ready', listener: (...args: any[]) => void): unknown;
+  on(event: 'error' | 'ready' | '+node', listener: (...args: any[]) => void): unknown;
   /** `true` on a `Cluster`. */
   readonly isCluster: boolean;
-  /** A cluster's masters (`Cluster#nodes('master')`); absent on a single node. */
-  nodes?(role: 'master'): IoredisClient[];
+  /** A cluster's masters, or all its nodes (`Cluster#nodes`); absent on a single node. */
+  nodes?(role: 'master' | 'all'): IoredisClient[];
+  /** Sends `ASKING` (a cluster node's; ioredis sends it before a command an `ASK` redirected). */
+  asking?(): Promise<unknown>;
   /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`; a cluster node's are its address). */
   readonly options?: {
     host?: string;
@@ -69,8 +71,10 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
   client.on('error', (error: unknown) => noteConnectFailure(commander, error));
   client.on('ready', () => noteConnectFailure(commander, undefined));
   const wait = options.waitForReplicas;
+  handleAskingReplies(client);
   if (wait && wait.replicas > 0) {
     const lanes = wait.connections?.length ? wait.connections : [client];
+    lanes.forEach(handleAskingReplies);
     commander.sendDurable = counted(durableWrites(lanes.map(laneOf), wait.replicas, wait.timeoutMs));
   }
   if (client.isCluster && client.nodes) {
@@ -78,6 +82,34 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
     commander.masters = () => nodes('master').map((master) => ({ sendCommand: sender(master) }));
   }
   return commander;
+}
+
+const guarded = new WeakSet<IoredisClient>();
+/**
+ * ioredis (5, and 6 up to 6.1.0 at least) sends `ASKING` ahead of a command an `ASK` redirected and never handles its
+ * reply. When the connection to the node the slot moves to drops with it in flight, that reply's "Connection is
+ * closed." is an unhandled rejection, and Node ends the process: a refresh of the slots drops the connection to any
+ * master that serves no slot yet, which a new shard is while its first slot moves there, at every online scale-out
+ * (`redis-cli --cluster reshard`, ElastiCache's online resharding). The command itself is refused or retried by
+ * ioredis as usual (a refusal is a 503 to the stores). So on each node of a `Cluster` given to the stores, now and as
+ * ioredis adds them (`+node`), the reply to `ASKING` is handled; nothing else about the client changes. Written here
+ * because no ioredis release handles it (test/redis-cluster-scaleout fails on an unhandled rejection without it).
+ */
+function handleAskingReplies(client: IoredisClient): void {
+  if (!client.isCluster || !client.nodes || guarded.has(client)) return;
+  guarded.add(client);
+  const guard = (node: IoredisClient) => {
+    const asking = node.asking;
+    if (guarded.has(node) || typeof asking !== 'function') return;
+    guarded.add(node);
+    node.asking = function (this: IoredisClient, ...args: []) {
+      const reply = asking.apply(this, args);
+      reply.catch(() => undefined);
+      return reply;
+    };
+  };
+  client.nodes('all').forEach(guard);
+  client.on('+node', guard);
 }
 
 const warned = new WeakSet<IoredisClient>();
