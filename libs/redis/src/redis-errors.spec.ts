@@ -19,6 +19,9 @@ describe('the reason a Redis failure gives the operator', () => {
     ['TLS to a plain port', withCode('wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER'), /a port that speaks plain TCP needs a redis:\/\/ URL/],
     ['nothing listening', withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED'), /^nothing accepts connections/],
     ['a host that does not resolve', withCode('getaddrinfo ENOTFOUND redis.invalid', 'ENOTFOUND'), /does not resolve \(ENOTFOUND\)/],
+    ['ioredis out of redirections on a connection it dropped', new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'), /^Redis Cluster redirected the command more times than the client follows \(slots are moving, or a node left\): retrying is safe$/],
+    ['ioredis out of redirections', new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 4821 127.0.0.2:34993'), /^Redis Cluster redirected the command more times/],
+    ["node-redis redirected to a master it has not met", new Error('Cannot find node 127.0.0.1:37843'), /^Redis Cluster redirected the command to a node the client does not know yet \(a slot is moving to a new master\): retrying is safe$/],
   ])('%s', (_case, error, reason) => {
     expect(storeUnavailable('session.find', error).reason).toMatch(reason);
   });

@@ -19,6 +19,9 @@ function reasonOf(error: unknown): string {
   if (error instanceof RedisNotConnectedError) return `${NOT_CONNECTED} (${RECONNECTING}); ${connectFailureOf(error.cause)}`;
   if (/^NOPERM/.test(message)) return `Redis's ACL refused a command to this user: ${firstLine(message)} (see the ACL Kura needs in its Redis docs)`;
   if (/^NOAUTH|^WRONGPASS/.test(message)) return 'Redis refused the credentials (check the user and password in the connection URL)';
+  // ioredis's and node-redis's own refusals while slots move (before "closed" below: ioredis names the last error).
+  if (/^Too many Cluster redirections/.test(message)) return 'Redis Cluster redirected the command more times than the client follows (slots are moving, or a node left): retrying is safe';
+  if (/^Cannot find node /.test(message)) return 'Redis Cluster redirected the command to a node the client does not know yet (a slot is moving to a new master): retrying is safe';
   if (isNotConnected(name, message)) return `${NOT_CONNECTED} (${RECONNECTING})`;
   if (name === 'TimeoutError' || name === 'CommandTimeoutDuringMaintenanceError' || /timeout/i.test(message)) {
     return 'Redis did not answer within the command timeout';
