@@ -68,6 +68,19 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     sut = new KuraStore({ adapter, clock, migrateFrom: { store: previous }, userOf });
   });
 
+  it('gives a moved session the generation every Kura version gives it (a literal), so that in a rolling upgrade a move landing late from the other version writes over no save made since', async () => {
+    // A move writes its item with this generation, and a replace finding it already there writes nothing (the
+    // port's rule): a move landing late, or retried, leaves alone the saves made since. A version deriving it
+    // otherwise would have its late move written over them.
+    const sid = 'kura-moved-generation-golden';
+    await new Promise<void>((resolve, reject) => previous.set(sid, sessionFor({ user: 'ada' }) as never, (error?: unknown) => (error ? reject(error) : resolve())));
+
+    expect(await sut.get(sid)).toMatchObject({ user: 'ada' });
+
+    expect(itemKeyOf(sid)).toBe('32hhhJmk-zHzvFuJe8JXeoL-6HeCum_CbsiXx98zSPQ');
+    expect((await adapter.read(itemKeyOf(sid), clock.now()))?.generation).toBe('moved-WehX7FS2iyHxX3j1OFzMYAMIuY_n1K2BOKLpY0YgKrs');
+  });
+
   it('moves a session on its first read, data and cookie as they were; leaves a stub of its cookie there that lasts the rollout; after the rollout, never reads the previous store again', async () => {
     const sid = await oldLogin({ user: 'ada', cart: [1, 2] });
     const before = await held(sid);
