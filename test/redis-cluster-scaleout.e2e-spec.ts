@@ -175,9 +175,9 @@ describe.each(FLAVOURS)('Kura on a $name Cluster (3 masters, a replica each$nat)
     };
 
     // The first slot the new master gets: none of its own yet. Then a second one, once it serves the first, with
-    // writes all at once (not so for the first: several ASKs at once to a master serving no slot make ioredis drop
-    // its connection there and refuse some of them, "Too many Cluster redirections", each served when retried: the
-    // next test is that case, and the ASKING replies such a drop rejects).
+    // writes all at once (not so for the first: several ASKs at once to a master serving no slot have ioredis refuse
+    // some of them, "Too many Cluster redirections", each served when retried, which this test does not pin; what
+    // ioredis dropping its connection there does to its ASKING replies is the next test's).
     const firstSlot = await movingSlot(first, false);
     const nextSlot = await movingSlot(next, true);
     console.log(`${flavour} Cluster scaled out, writes of a slot moving to the new master:\n${opened.map(({ client }, c) => `  ${client}: first slot ${JSON.stringify(firstSlot[c])}\n    next slot ${JSON.stringify(nextSlot[c])}`).join('\n')}`);

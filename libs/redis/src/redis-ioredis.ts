@@ -89,11 +89,12 @@ const guarded = new WeakSet<IoredisClient>();
  * ioredis (5, and 6 up to 6.1.0 at least) sends `ASKING` ahead of a command an `ASK` redirected and never handles its
  * reply. When the connection to the node the slot moves to drops with it in flight, that reply's "Connection is
  * closed." is an unhandled rejection, and Node ends the process: a refresh of the slots drops the connection to any
- * master that serves no slot yet, which a new shard is while its first slot moves there, at every online scale-out
- * (`redis-cli --cluster reshard`, ElastiCache's online resharding). The command itself is refused or retried by
- * ioredis as usual (a refusal is a 503 to the stores). So on each node of a `Cluster` given to the stores, now and as
- * ioredis adds them (`+node`), the reply to `ASKING` is handled; nothing else about the client changes. Written here
- * because no ioredis release handles it (test/redis-cluster-scaleout fails on an unhandled rejection without it).
+ * master that serves no slot yet, which a new shard is while its first slot moves there, in an online scale-out
+ * (`redis-cli --cluster reshard`, ElastiCache's online resharding; 3 of 8 such runs ended a plain ioredis app, see
+ * the README). The command itself is refused or retried by ioredis as usual (a refusal is a 503 to the stores). So
+ * on each node of a `Cluster` given to the stores, now and as ioredis adds them (`+node`), the reply to `ASKING` is
+ * handled; nothing else about the client changes. Written here because no ioredis release handles it
+ * (test/redis-cluster-scaleout fails on an unhandled rejection without it).
  */
 function handleAskingReplies(client: IoredisClient): void {
   if (!client.isCluster || !client.nodes || guarded.has(client)) return;
