@@ -48,9 +48,9 @@ function unknown(address: string): PipelinedPair {
 const MAX_REDIRECTIONS = 4;
 
 /**
- * The pair on a Redis Cluster, following the redirections that neither client follows for a pipeline holding a
- * write and WAIT (node-redis follows none in a pipeline; ioredis resends one only if every command that did not
- * fail is read-only, and WAIT is not): else every durable write of a moving slot fails while it moves (`ASK`), and
+ * The pair on a Redis Cluster, following the redirections itself: node-redis follows none in a pipeline, and each
+ * pair is sent on one node's connection (ioredis 6.1's `Cluster` pipeline would send a redirected write again on its
+ * own, away from its WAIT: see fromIoredis's laneOf). Else every durable write of a moving slot fails while it moves (`ASK`), and
  * after, until the client learns the new owner from another command (`MOVED`), which a lane of durable writes
  * alone never sends. A redirected write was not run, so sending it again is safe. It is sent whole again, the
  * write with its WAIT on one connection, so the WAIT always runs where the write was made: a WAIT on the old owner

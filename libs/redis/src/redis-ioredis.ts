@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import type { RedisCommandLog } from './redis-command-log.js';
 import { durableWrites, followingRedirections, type PipelinedPair } from './redis-durable.js';
 import { firstKeyOf } from './redis-connection.js';
@@ -17,6 +18,8 @@ export interface IoredisClient {
   readonly isCluster: boolean;
   /** A cluster's masters, or all its nodes (`Cluster#nodes`); absent on a single node. */
   nodes?(role: 'master' | 'all'): IoredisClient[];
+  /** A cluster's slot map: for each slot, the `host:port` of its master, then of its replicas (`Cluster#slots`). */
+  readonly slots?: readonly (readonly string[] | undefined)[];
   /** Sends `ASKING` (a cluster node's; ioredis sends it before a command an `ASK` redirected). */
   asking?(): Promise<unknown>;
   /** The client's settings (a `Cluster` keeps its nodes' in `redisOptions`; a cluster node's are its address). */
@@ -143,22 +146,46 @@ function sender(client: IoredisClient): (args: string[]) => Promise<unknown> {
   return (args) => client.call(args[0]!, ...args.slice(1));
 }
 
-/** The pair on `lane`: on a cluster, following MOVED and ASK to the node that makes the write (see followingRedirections). */
+/**
+ * The pair on `lane`. On a cluster, pipelined on ioredis's own connection to the master its slot map names for the
+ * write's key, not through the `Cluster`: since 6.1.0, a `Cluster`'s pipeline sends a write that a node redirects
+ * (`ASK`, `MOVED`) again on its own, to the node it was sent to, while the WAIT behind it still runs where the pipeline
+ * went, and counts the old owner's replicas: a write no replica of its new owner has would be acknowledged (what
+ * test/redis-cluster-scaleout caught when ioredis 6.1.0 came). On one node's connection ioredis resends nothing, and
+ * the redirections are followed here, the write always with its WAIT (see followingRedirections).
+ */
 function laneOf(lane: IoredisClient): PipelinedPair {
   if (!lane.isCluster || !lane.nodes) return pipelined(lane, []);
-  const nodes = lane.nodes.bind(lane);
+  const relearn = (args: string[]) => lane.call('EXISTS', firstKeyOf(args)!);
   return followingRedirections({
-    routed: pipelined(lane, []),
+    async routed(args, then) {
+      const key = firstKeyOf(args)!;
+      // A slot the map does not name a master for yet (the cluster still connecting): a read of the key through
+      // ioredis's own routing connects it, or fails as its commands do (offline, not ready).
+      const master = ownerOf(lane, key) ?? (await relearn(args), ownerOf(lane, key));
+      if (!master) throw new Error(`Redis Cluster: this ioredis client knows no master for the slot of ${key}`);
+      return pipelined(master, [])(args, then);
+    },
     asking(address) {
       // The redirection names the address the node announces; ioredis knows each node by the one its natMap gives.
       const natMap = lane.options?.natMap;
       const mapped = typeof natMap === 'function' ? natMap(address) : natMap?.[address];
-      const reached = mapped ? `${mapped.host}:${mapped.port}` : address;
-      const master = nodes('master').find((node) => `${node.options?.host}:${node.options?.port}` === reached);
+      const master = nodeAt(lane, mapped ? `${mapped.host}:${mapped.port}` : address);
       return master && pipelined(master, [['ASKING']]);
     },
-    relearn: (args) => lane.call('EXISTS', firstKeyOf(args)!),
+    relearn,
   });
+}
+
+/** ioredis's connection to the master its slot map names for `key` (`slots[slot][0]`, a `host:port`), if it has one. */
+function ownerOf(cluster: IoredisClient, key: string): IoredisClient | undefined {
+  const address = cluster.slots?.[calculateSlot(key)]?.[0];
+  return address === undefined ? undefined : nodeAt(cluster, address);
+}
+
+/** ioredis's connection to the master it reaches at `address` (`host:port`). */
+function nodeAt(cluster: IoredisClient, address: string): IoredisClient | undefined {
+  return cluster.nodes!('master').find((node) => `${node.options?.host}:${node.options?.port}` === address);
 }
 
 /**
