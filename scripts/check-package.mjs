@@ -30,7 +30,7 @@ const entries = zip.getEntries().filter((entry) => !entry.isDirectory);
 const unzipped = entries.reduce((sum, entry) => sum + entry.header.size, 0);
 // The zip: the bundle only, its entry, the app and the chunks it loads (node-redis is one, loaded only on Redis),
 // and the compile cache.
-const BUNDLE_FILE = /^\.build\/lambda\/((index|app|chunks\/[\w-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/;
+const BUNDLE_FILE = /^\.build\/lambda\/((index|app|chunks\/[\w.-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/;
 check(
   entries.length >= 1 && entries.every((entry) => BUNDLE_FILE.test(entry.entryName)),
   `zip: ${kib((await stat(zipPath)).size)}, ${entries.length} file(s), all the bundle's (${kib(unzipped)} unzipped)`,

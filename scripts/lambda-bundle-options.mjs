@@ -272,6 +272,38 @@ const injectValidatorLeftOut = {
   },
 };
 
+/**
+ * Parts of NestJS on Fastify that Kura's app never reaches, left out of the Lambda bundle, each replaced by an error
+ * that says so if something reaches it after all (test/bundle-left-out):
+ * - @fastify/middie, which runs Nest middleware on Fastify (11 KB with its own path-to-regexp 9, beside Nest's 8):
+ *   Kura has no Nest middleware, and its FastifyAdapter says so (`skipMiddie: true`, apps/api/src/app.factory.ts),
+ *   so Nest never registers it;
+ * - NestJS 12.6's opt-in security features, `useSecurityHeaders()` and `enableCsrfProtection()` (12 KB): Kura sets
+ *   its own security headers and checks its own CSRF token (docs/http-api.md), and calls neither.
+ * NestJS 12.6.3 and @fastify/middie 9.3.9 took what a cold start loads from 999,359 to 1,014,140 bytes, past issue
+ * 17's 1.0 MB, with these alone. Hand-written: no bundler option replaces a module by an error.
+ */
+export const nestPartsLeftOut = {
+  name: 'nest-parts-left-out',
+  setup(build) {
+    const stub = (contents) => ({ contents, loader: 'js' });
+    build.onResolve({ filter: /^@fastify\/middie$/ }, () => ({ path: 'middie', namespace: 'nest-parts-left-out' }));
+    build.onResolve({ filter: /^\.\/security\/(security-headers|cross-origin-protection)\.js$/ }, (args) =>
+      /[\\/]@nestjs[\\/]core[\\/]nest-application\.js$/.test(args.importer) ? { path: args.path, namespace: 'nest-parts-left-out' } : undefined,
+    );
+    const leftOut = (what, instead) => `throw new Error("Kura's Lambda bundle leaves out ${what}: ${instead}")`;
+    build.onLoad({ filter: /^middie$/, namespace: 'nest-parts-left-out' }, () =>
+      stub(`export default function middie() { ${leftOut('@fastify/middie (Nest middleware on Fastify)', 'create the FastifyAdapter with skipMiddie: true, as Kura does')}; }\n`),
+    );
+    build.onLoad({ filter: /security-headers/, namespace: 'nest-parts-left-out' }, () =>
+      stub(`export function resolveSecurityHeaders() { ${leftOut("NestJS's useSecurityHeaders()", 'Kura sets its own security headers')}; }\n`),
+    );
+    build.onLoad({ filter: /cross-origin-protection/, namespace: 'nest-parts-left-out' }, () =>
+      stub(`export class CrossOriginProtection { constructor() { ${leftOut("NestJS's enableCsrfProtection()", 'Kura checks its own CSRF token')}; } }\n`),
+    );
+  },
+};
+
 export const lambdaBundleOptions = {
   absWorkingDir: new URL('..', import.meta.url).pathname,
   bundle: true,
@@ -286,7 +318,7 @@ export const lambdaBundleOptions = {
     'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
   },
   format: 'esm',
-  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, kuraLibsWithoutSideEffects, fastifyLoggerApart, safeRegexAtBundleTime],
+  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, kuraLibsWithoutSideEffects, fastifyLoggerApart, safeRegexAtBundleTime, nestPartsLeftOut],
   target: 'node24',
   minify: true,
   // Nest logs by class name, node-redis's and jose's errors are told apart by it: names are kept, then dropped where

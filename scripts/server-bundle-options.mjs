@@ -12,7 +12,7 @@
 // that Kura and the references run the same framework code the same way.
 import { build } from 'esbuild';
 import { dropClosureNamesIn } from './bundle-names.mjs';
-import { lambdaBundleOptions, safeRegexAtBundleTime } from './lambda-bundle-options.mjs';
+import { lambdaBundleOptions, nestPartsLeftOut, safeRegexAtBundleTime } from './lambda-bundle-options.mjs';
 
 /** The Lambda bundle's externals that a server needs after all. */
 const serverNeeds = (name) => name === '@fastify/static' || /^@aws-sdk\/(credential-provider-|token-providers|nested-clients)|^@smithy\/credential-provider-imds/.test(name);
@@ -21,8 +21,8 @@ export const serverBundleOptions = {
   ...lambdaBundleOptions,
   external: [...lambdaBundleOptions.external.filter((name) => !serverNeeds(name)), 'swagger-ui-dist', 'swagger-ui-dist/*', 'dynalite', 'classic-level'],
   minify: false,
-  // A server does not pay for its size: find-my-way keeps its own regular-expression check.
-  plugins: lambdaBundleOptions.plugins.filter((plugin) => plugin !== safeRegexAtBundleTime),
+  // A server does not pay for its size: find-my-way keeps its own regular-expression check, Nest all its parts.
+  plugins: lambdaBundleOptions.plugins.filter((plugin) => plugin !== safeRegexAtBundleTime && plugin !== nestPartsLeftOut),
   splitting: true,
   inject: [new URL('./bundle-stubs/reflect-metadata-first.mjs', import.meta.url).pathname],
   outExtension: { '.js': '.mjs' },

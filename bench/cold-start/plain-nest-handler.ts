@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import awsLambdaFastify from '@fastify/aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { meModule } from '../shared/nest-me.ts';
+import { meModule, referenceAdapterOptions } from '../shared/nest-me.ts';
 
 const client = new DynamoDBClient({
   region: 'us-east-1',
@@ -19,7 +19,7 @@ const noRouteSchemas = (): never => {
 type Proxy = (event: unknown, context: unknown) => Promise<unknown>;
 let proxy: Promise<Proxy> | undefined;
 async function boot() {
-  const adapter = new FastifyAdapter({ schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } } });
+  const adapter = new FastifyAdapter({ ...referenceAdapterOptions, schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } } });
   const app = await NestFactory.create(meModule(client, process.env.KURA_SESSIONS_TABLE), adapter, { logger: ['error'] });
   await app.init();
   return awsLambdaFastify(app.getHttpAdapter().getInstance() as never) as unknown as Proxy;

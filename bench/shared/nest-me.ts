@@ -129,3 +129,10 @@ export function withKuraHeaders(fastify: FastifyInstance): void {
 
 /** Fastify's options for `withKuraHeaders`: a request id per request, as Kura makes it (a new UUID). */
 export const kuraRequestIds = { genReqId: () => randomUUID() };
+
+/**
+ * The references' FastifyAdapter settings that Kura's own app has too, so neither side runs what the other does
+ * not: no Nest middleware, hence no @fastify/middie hook on every request (and none in a bundle, which leaves it
+ * out: scripts/lambda-bundle-options.mjs).
+ */
+export const referenceAdapterOptions = { skipMiddie: true } as const;

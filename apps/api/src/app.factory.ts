@@ -75,6 +75,9 @@ export async function createApp(
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, new Logger('Http')),
     // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
     clientErrorHandler,
+    // Kura has no Nest middleware: without @fastify/middie, no hook of its runs on every request, and the Lambda
+    // bundle leaves it out (scripts/lambda-bundle-options.mjs, nestPartsLeftOut).
+    skipMiddie: true,
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, metrics?.sessionEvents), adapter, {

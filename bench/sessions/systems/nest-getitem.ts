@@ -5,7 +5,7 @@
 // handling costs, its documented answer aside. Bundled by run.mjs with esbuild (local files only).
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { kuraRequestIds, meModule, meModuleAnswering, meModuleAnsweringFrom, meModuleWith, type SessionOfReference, withKuraHeaders } from '../../shared/nest-me.ts';
+import { kuraRequestIds, referenceAdapterOptions, meModule, meModuleAnswering, meModuleAnsweringFrom, meModuleWith, type SessionOfReference, withKuraHeaders } from '../../shared/nest-me.ts';
 import { announce, client, redisClient, redisUrl, referenceKey, settings } from './common.mjs';
 
 const kuraAnswer = process.env.BENCH_KURA_ANSWER === '1';
@@ -21,7 +21,7 @@ async function oneRedisGet() {
 }
 const table = process.env.KURA_SESSIONS_TABLE;
 const module = redisUrl ? await oneRedisGet() : kuraAnswer ? meModuleAnsweringFrom(client, table) : meModule(client, table);
-const app = await NestFactory.create(module, new FastifyAdapter(kuraAnswer ? kuraRequestIds : undefined), { logger: ['error'] });
+const app = await NestFactory.create(module, new FastifyAdapter({ ...referenceAdapterOptions, ...(kuraAnswer ? kuraRequestIds : {}) }), { logger: ['error'] });
 if (kuraAnswer) withKuraHeaders(app.getHttpAdapter().getInstance());
 await app.listen(settings.port, settings.host);
 announce(`${settings.host}:${(app.getHttpServer().address() as { port: number }).port}`);

@@ -4,7 +4,7 @@
 // ceiling is what NestJS costs.
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { kuraRequestIds, meModuleAnswering, meModuleWith, withKuraHeaders } from '../../shared/nest-me.ts';
+import { kuraRequestIds, referenceAdapterOptions, meModuleAnswering, meModuleWith, withKuraHeaders } from '../../shared/nest-me.ts';
 import { announce, referenceSession, settings } from './common.mjs';
 
 // With BENCH_KURA_ANSWER=1 it answers exactly what Kura answers (the session's view, Kura's headers).
@@ -12,7 +12,7 @@ const kuraAnswer = process.env.BENCH_KURA_ANSWER === '1';
 const user = { id: 'memory', email: 'memory@example.com' };
 const session = referenceSession(user);
 const module = kuraAnswer ? meModuleAnswering(async () => session) : meModuleWith(async () => user);
-const app = await NestFactory.create(module, new FastifyAdapter(kuraAnswer ? kuraRequestIds : undefined), { logger: ['error'] });
+const app = await NestFactory.create(module, new FastifyAdapter({ ...referenceAdapterOptions, ...(kuraAnswer ? kuraRequestIds : {}) }), { logger: ['error'] });
 if (kuraAnswer) withKuraHeaders(app.getHttpAdapter().getInstance());
 await app.listen(settings.port, settings.host);
 announce(`${settings.host}:${(app.getHttpServer().address() as { port: number }).port}`);
