@@ -66,5 +66,9 @@ export async function masterWithLaggingReplica(flavour: RedisFlavour, cleanups: 
   const replica = await startRedisServer({ flavour, args: ['--replicaof', '127.0.0.1', String(link.port)] });
   cleanups.push(() => replica.stop());
   await until('the replica to sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
+  // And the master to count it: the replica's link is up once it has loaded the master's snapshot, and the master
+  // puts it online only when it acknowledges that (Valkey: diskless sync), so a WAIT sent between counts none. Seen
+  // once: the first durable write of a test on Valkey refused, "only 0 of 1 replica(s) confirmed the write".
+  await until('the master to count its replica', async () => /^slave0:.*state=online/m.test(await redisCli(master.port, 'INFO', 'replication')));
   return { master, replica, link };
 }
