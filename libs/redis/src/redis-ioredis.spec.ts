@@ -245,3 +245,67 @@ describe("fromIoredis on a Cluster: the replies to ioredis's own ASKING", () => 
     await expect(added.asking()).rejects.toThrow('Connection is closed.');
   });
 });
+
+describe('fromIoredis on a Cluster: where a durable write and its WAIT go', () => {
+  /** A master of a fake Cluster at `port`: its pipelines recorded, each answered OK then one replica confirming. */
+  const master = (port: number) => {
+    const sent: string[][][] = [];
+    const node = {
+      options: { host: '127.0.0.1', port },
+      sent,
+      pipeline() {
+        const commands: string[][] = [];
+        const pipeline = {
+          call: (...command: string[]) => (commands.push(command), pipeline),
+          exec: async () => (sent.push(commands), commands.map((command) => [null, command[0] === 'WAIT' ? 1 : 'OK'] as [null, unknown])),
+        };
+        return pipeline;
+      },
+    };
+    return node;
+  };
+  /** A fake Cluster whose slot map names `owner` for every slot; `relearnt` is what a read through its routing learns. */
+  const cluster = (pool: ReturnType<typeof master>[], owner: number, relearnt = owner) => {
+    const slots: string[][] = Array.from({ length: 16384 }, () => []);
+    const name = (port: number) => slots.fill([`127.0.0.1:${port}`]);
+    name(owner);
+    const reads: string[][] = [];
+    const client = Object.assign(new EventEmitter(), {
+      isCluster: true,
+      options: { redisOptions: { autoResendUnfulfilledCommands: false } },
+      slots,
+      nodes: () => pool,
+      call: async (...command: string[]) => (reads.push(command), name(relearnt), 0),
+      // ioredis 6.1's Cluster pipeline resends a redirected write away from its WAIT: never used for the pair.
+      pipeline: () => { throw new Error("the Cluster's pipeline"); },
+    });
+    return { client: client as unknown as IoredisClient, reads };
+  };
+
+  it("go together on ioredis's connection to the master its slot map names for the key, not through the Cluster", async () => {
+    const [a, b] = [master(7001), master(7002)];
+    const { client, reads } = cluster([a, b], 7002);
+    const commander = fromIoredis(client, { waitForReplicas: { replicas: 1, timeoutMs: 300 } });
+
+    await expect(commander.sendDurable!(['SET', '{ada}', 'x'])).resolves.toBe('OK');
+    expect({ a: a.sent, b: b.sent, reads }).toEqual({ a: [], b: [[['SET', '{ada}', 'x'], ['WAIT', '1', '300']]], reads: [] });
+  });
+
+  it('to a master the map names and ioredis has no connection to (one that failed), only once a read through its routing has found the owner', async () => {
+    const [gone, promoted] = [master(7001), master(7002)];
+    const { client, reads } = cluster([promoted], gone.options.port, promoted.options.port);
+    const commander = fromIoredis(client, { waitForReplicas: { replicas: 1, timeoutMs: 300 } });
+
+    await expect(commander.sendDurable!(['SET', '{ada}', 'x'])).resolves.toBe('OK');
+    expect({ reads, promoted: promoted.sent }).toEqual({ reads: [['EXISTS', '{ada}']], promoted: [[['SET', '{ada}', 'x'], ['WAIT', '1', '300']]] });
+  });
+
+  it("is refused, a 503 from the stores, when even that read leaves the key's slot with no master ioredis is connected to", async () => {
+    const { client } = cluster([master(7002)], 7001);
+    const store = new RedisConnectSessionStore(fromIoredis(client, { waitForReplicas: { replicas: 1, timeoutMs: 300 } }));
+
+    const refusal = await store.replace(newConnectId(), connectSession({ user: 'ada' })).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect(((refusal as Error).cause as Error).message).toMatch(/^Redis Cluster: this ioredis client knows no master for the slot of kura:/);
+  });
+});

@@ -162,6 +162,8 @@ function laneOf(lane: IoredisClient): PipelinedPair {
       const key = firstKeyOf(args)!;
       // A slot the map does not name a master for yet (the cluster still connecting): a read of the key through
       // ioredis's own routing connects it, or fails as its commands do (offline, not ready).
+      // Nor one whose connection ioredis has ended (a master that failed): it leaves the pool at once, while the map
+      // still names it until ioredis refreshes it, which that read has it do.
       const master = ownerOf(lane, key) ?? (await relearn(args), ownerOf(lane, key));
       if (!master) throw new Error(`Redis Cluster: this ioredis client knows no master for the slot of ${key}`);
       return pipelined(master, [])(args, then);
