@@ -149,10 +149,11 @@ function sender(client: IoredisClient): (args: string[]) => Promise<unknown> {
 /**
  * The pair on `lane`. On a cluster, pipelined on ioredis's own connection to the master its slot map names for the
  * write's key, not through the `Cluster`: since 6.1.0, a `Cluster`'s pipeline sends a write that a node redirects
- * (`ASK`, `MOVED`) again on its own, to the node it was sent to, while the WAIT behind it still runs where the pipeline
- * went, and counts the old owner's replicas: a write no replica of its new owner has would be acknowledged (what
- * test/redis-cluster-scaleout caught when ioredis 6.1.0 came). On one node's connection ioredis resends nothing, and
- * the redirections are followed here, the write always with its WAIT (see followingRedirections).
+ * (`ASK` while its slot moves) again on its own, to the node the redirection names, while the WAIT behind it still
+ * runs where the pipeline went and counts that node's replicas: a write no replica of its new owner has would be
+ * acknowledged (what test/redis-cluster-reshard and test/redis-cluster-scaleout caught when ioredis 6.1.0 came). On
+ * one node's connection ioredis resends nothing, and the redirections are followed here, the write always with its
+ * WAIT (see followingRedirections).
  */
 function laneOf(lane: IoredisClient): PipelinedPair {
   if (!lane.isCluster || !lane.nodes) return pipelined(lane, []);
@@ -191,8 +192,8 @@ function nodeAt(cluster: IoredisClient, address: string): IoredisClient | undefi
 }
 
 /**
- * `before`, `args`, then `then`, in one pipeline: one connection, in order (on a cluster, the one owning `args`'
- * key; `then` carries no key). The replies of `args` and `then`.
+ * `before`, `args`, then `then`, in one pipeline on `client`: one connection, in order (on a cluster, a node's: see
+ * laneOf). The replies of `args` and `then`.
  */
 function pipelined(client: IoredisClient, before: string[][]): PipelinedPair {
   return async (args, then) => {
