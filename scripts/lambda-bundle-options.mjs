@@ -279,9 +279,10 @@ const injectValidatorLeftOut = {
  *   Kura has no Nest middleware, and its FastifyAdapter says so (`skipMiddie: true`, apps/api/src/app.factory.ts),
  *   so Nest never registers it;
  * - NestJS 12.6's opt-in security features, `useSecurityHeaders()` and `enableCsrfProtection()` (12 KB): Kura sets
- *   its own security headers and checks its own CSRF token (docs/http-api.md), and calls neither.
- * NestJS 12.6.3 and @fastify/middie 9.3.9 took what a cold start loads from 999,359 to 1,014,140 bytes, past issue
- * 17's 1.0 MB, with these alone. Hand-written: no bundler option replaces a module by an error.
+ *   its own security headers and refuses cross-site requests itself (docs/how-it-works.md), and calls neither.
+ * The upgrade to NestJS 12.6.3 and @fastify/middie 9.3.9 took what a cold start loads from 999,359 to 1,014,140 bytes,
+ * past issue 17's 1.0 MB; with these left out it is 990,133. Hand-written: no bundler option replaces a module by an
+ * error.
  */
 export const nestPartsLeftOut = {
   name: 'nest-parts-left-out',
@@ -299,7 +300,7 @@ export const nestPartsLeftOut = {
       stub(`export function resolveSecurityHeaders() { ${leftOut("NestJS's useSecurityHeaders()", 'Kura sets its own security headers')}; }\n`),
     );
     build.onLoad({ filter: /cross-origin-protection/, namespace: 'nest-parts-left-out' }, () =>
-      stub(`export class CrossOriginProtection { constructor() { ${leftOut("NestJS's enableCsrfProtection()", 'Kura checks its own CSRF token')}; } }\n`),
+      stub(`export class CrossOriginProtection { constructor() { ${leftOut("NestJS's enableCsrfProtection()", 'Kura refuses cross-site requests itself')}; } }\n`),
     );
   },
 };

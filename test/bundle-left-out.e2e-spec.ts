@@ -103,7 +103,7 @@ describe('what the Lambda bundle leaves out fails loudly when it is needed', () 
       "error Kura's Lambda bundle leaves out NestJS's useSecurityHeaders(): Kura sets its own security headers",
     );
     expect(await bundleAndRun('nest-csrf', nestApp(true, 'app.enableCsrfProtection();'), options)).toBe(
-      "error Kura's Lambda bundle leaves out NestJS's enableCsrfProtection(): Kura checks its own CSRF token",
+      "error Kura's Lambda bundle leaves out NestJS's enableCsrfProtection(): Kura refuses cross-site requests itself",
     );
   });
 });
