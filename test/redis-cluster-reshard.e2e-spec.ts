@@ -301,9 +301,10 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
   }, 60_000);
 
   it('refuses no login or logout while redis-cli --cluster reshard moves slots, on either client, through either store', async () => {
-    // What this counts is the refusals a move causes. Each WAIT may take 2 s here, not 300 ms: with Valkey migrating
-    // 1,500 slots beside two other test files on two cores, a replica once confirmed a write later than 300 ms
-    // (1 refusal of 3,700 writes, "only 0 of 1 replica(s) confirmed"), which no slot move caused.
+    // What this counts is the refusals that routing a write of a moving slot causes. Each WAIT may take 2 s here, not
+    // 300 ms: with Valkey migrating 1,500 slots beside two other test files on two cores, a replica once confirmed a
+    // write later than 300 ms (1 refusal of 3,700 writes, "only 0 of 1 replica(s) confirmed"): WAIT's timeout, not a
+    // redirection.
     const opened = await Promise.all(DURABLE_CLIENTS.slice(0, 2).map(async ({ client, open }) => ({ client, ...(await open(cluster.url, 2000)) })));
     try {
       const seedPort = cluster.nodes[0]!.port;
