@@ -93,16 +93,15 @@ describe('what the Lambda bundle leaves out fails loudly when it is needed', () 
   `;
 
   it('a NestJS app without middleware (skipMiddie, as Kura) serves; with @fastify/middie or Nest 12.6\'s security features it fails saying what is left out', async () => {
-    const options = lambdaBundleOptions;
-    expect(await bundleAndRun('nest', nestApp(true, ''), options)).toBe('status 200 {"ok":true}');
+    expect(await bundleAndRun('nest', nestApp(true, ''), lambdaBundleOptions)).toBe('status 200 {"ok":true}');
     // Nest registers middie as a Fastify plugin, which Fastify loads after `register` returns: the error ends the app.
-    expect(await bundleAndRun('nest-middie', nestApp(false, ''), options)).toBe(
+    expect(await bundleAndRun('nest-middie', nestApp(false, ''), lambdaBundleOptions)).toBe(
       "crash Error: Kura's Lambda bundle leaves out @fastify/middie (Nest middleware on Fastify): create the FastifyAdapter with skipMiddie: true, as Kura does",
     );
-    expect(await bundleAndRun('nest-headers', nestApp(true, 'app.useSecurityHeaders();'), options)).toBe(
+    expect(await bundleAndRun('nest-headers', nestApp(true, 'app.useSecurityHeaders();'), lambdaBundleOptions)).toBe(
       "error Kura's Lambda bundle leaves out NestJS's useSecurityHeaders(): Kura sets its own security headers",
     );
-    expect(await bundleAndRun('nest-csrf', nestApp(true, 'app.enableCsrfProtection();'), options)).toBe(
+    expect(await bundleAndRun('nest-csrf', nestApp(true, 'app.enableCsrfProtection();'), lambdaBundleOptions)).toBe(
       "error Kura's Lambda bundle leaves out NestJS's enableCsrfProtection(): Kura refuses cross-site requests itself",
     );
   });

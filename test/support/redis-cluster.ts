@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type RedisFlavour, startRedisServer, type RedisServer } from './redis-server.js';
@@ -179,16 +180,8 @@ export async function clusterNodes(port: number, auth: string[] = []): Promise<C
     .map((node) => ({ ...node, slots: node.ranges.reduce((total, [first, last]) => total + last - first + 1, 0) }));
 }
 
-/** Redis Cluster's hash slot of a key (CRC16/XMODEM of its `{tag}`, or of the whole key without one, mod 16384). */
-export function hashSlotOf(key: string): number {
-  const tag = /\{([^}]+)\}/.exec(key)?.[1] ?? key;
-  let crc = 0;
-  for (const byte of Buffer.from(tag)) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc % 16384;
-}
+/** The hash slot of `key` (its hash tag's, if it has one), as Redis computes it: the library `@kura/redis` uses. */
+export const hashSlotOf = (key: string): number => calculateSlot(key);
 
 /** `work` while `replica` stops acknowledging (paused), then until it has caught up with `master` again. */
 export async function whilePaused<T>(replica: { pid: number }, master: { port: number }, work: () => Promise<T>): Promise<T> {
