@@ -157,6 +157,47 @@ describe('with the cache on', () => {
   });
 });
 
+describe('a new cache token only where the cache may be used', () => {
+  async function bearerUser(on: Replica) {
+    const api = new HttpClient(on.baseUrl);
+    const email = uniqueEmail();
+    await api.post('/auth/register', { email, password: 'correct horse battery' });
+    const { token } = (await api.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body;
+    return { api, auth: { authorization: `Bearer ${token as string}` } };
+  }
+
+  // Found by the review of 2026-12-05: the guard signed a cache token after every store read, before the handler
+  // ran, so the answer that ended a bearer session carried a cache vouching for it, good for the whole window
+  // (for DELETE /auth/account: the session of an account that no longer exists). A cookie client's cache cookie
+  // is cleared in the same answer; a header cannot be taken back.
+  it.each([
+    ['POST /auth/logout', 'POST', '/auth/logout'],
+    ['POST /auth/logout-all', 'POST', '/auth/logout-all'],
+    ['DELETE /auth/account', 'DELETE', '/auth/account'],
+  ])('%s answers a bearer client with no cache for the session it ended', async (_name, method, path) => {
+    const { api, auth } = await bearerUser(a);
+
+    const ended = await api.request(method, path, { headers: auth });
+
+    expect(ended.status).toBeLessThan(300);
+    expect(ended.headers.get('kura-session-cache')).toBeNull();
+    expect((await api.get('/auth/me', { headers: auth })).status).toBe(401);
+  });
+
+  it('is handed out by a cacheable read, and by no route that changes the session or its data', async () => {
+    const { api, auth } = await bearerUser(a);
+
+    const patch = await api.request('PATCH', '/session/data', { headers: auth, json: { cart: ['tea'] } });
+    const list = await api.get('/auth/sessions', { headers: auth });
+    const me = await api.get('/auth/me', { headers: auth });
+
+    expect([patch.status, list.status, me.status]).toEqual([200, 200, 200]);
+    expect(patch.headers.get('kura-session-cache')).toBeNull();
+    expect(list.headers.get('kura-session-cache')).toBeNull();
+    expect(me.headers.get('kura-session-cache')).toMatch(/^eyJ/);
+  });
+});
+
 describe('the revocation delay', () => {
   it('is bounded by the cache window: a session logged out elsewhere is refused once its cache expires', async () => {
     // Two seconds: the JWS `exp` has whole-second precision, so the window is between one and two seconds.

@@ -38,8 +38,8 @@ export interface SessionCarrier {
 /**
  * Lets a request through only with a valid session, and makes it available to `@CurrentSession()`.
  * Authenticated responses are marked `Cache-Control: no-store`; when the check extended the idle expiry of a
- * cookie session, the cookie is renewed in the same response. The signed cache is consulted only on
- * `@CacheableSession()` routes read with GET or HEAD.
+ * cookie session, the cookie is renewed in the same response. The signed cache is consulted, and a new cache
+ * token handed out after a store read, only on `@CacheableSession()` routes read with GET or HEAD.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -61,8 +61,9 @@ export class SessionGuard implements CanActivate {
     const cacheable = route.cacheable && SAFE_METHODS.has(request.method.toUpperCase());
     const vouched = cacheable ? this.sessions.vouchedByCache(token, cache) : undefined;
     if (vouched) return this.admit(request, reply, vouched, kind);
-    // The cache, if any, was tried just now: the store decides.
-    return this.sessions.authenticate(token, undefined, { withData: route.withData }).then((session) => this.admit(request, reply, session, kind));
+    // The cache, if any, was tried just now: the store decides. A new cache token only where the cache may be used:
+    // a route that ends the session (logout-all, account deletion) must not answer with one vouching for it.
+    return this.sessions.authenticate(token, undefined, { withData: route.withData, issueCache: cacheable }).then((session) => this.admit(request, reply, session, kind));
   }
 
   /** Lets the request through with its checked session: `@CurrentSession()` finds it, and the reply is marked. */

@@ -291,7 +291,7 @@ describe('SessionService re-authentication window', () => {
     it('brings no data when the signed cache vouched for the session (no store read)', async () => {
       const { sut } = withData();
       const { token } = await sut.create(user);
-      const first = await sut.authenticate(token);
+      const first = await sut.authenticate(token, undefined, { issueCache: true });
 
       const cached = await sut.authenticate(token, first.cache!.jws, { withData: true });
 
@@ -500,13 +500,23 @@ describe('SessionService checks of its own', () => {
     const { token } = await sut.create(user);
     const find = jest.spyOn(store, 'find');
 
-    const fromStore = await sut.authenticate(token);
-    const fromCache = await sut.authenticate(token, fromStore.cache!.jws);
+    const fromStore = await sut.authenticate(token, undefined, { issueCache: true });
+    const fromCache = await sut.authenticate(token, fromStore.cache!.jws, { issueCache: true });
 
     expect(find).toHaveBeenCalledTimes(1);
     expect(fromStore.cache).toBeDefined();
     expect(fromCache).toMatchObject({ extended: false, record: { id: fromStore.record.id, user } });
     expect(fromCache.cache).toBeUndefined();
+  });
+
+  it('issues no cache token unless asked: a route that ends the session must not hand out one vouching for it', async () => {
+    const settings = resolveSessionSettings({ store: new InMemorySessionStore(), clock: new ManualClock(), cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const sut = new SessionService(settings, new SessionCache(settings));
+    const { token } = await sut.create(user);
+
+    expect((await sut.authenticate(token)).cache).toBeUndefined();
+    expect((await sut.authenticate(token, undefined, { withData: true })).cache).toBeUndefined();
+    expect((await sut.authenticate(token, undefined, { issueCache: true })).cache).toBeDefined();
   });
 
   it("vouches at once (no promise, no store read) only for a cache token of the presented token's own live session", async () => {
@@ -515,7 +525,7 @@ describe('SessionService checks of its own', () => {
     const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
     const sut = new SessionService(settings, new SessionCache(settings));
     const [mine, other] = [await sut.create(user), await sut.create(user)];
-    const { cache } = await sut.authenticate(mine.token);
+    const { cache } = await sut.authenticate(mine.token, undefined, { issueCache: true });
     const find = jest.spyOn(store, 'find');
 
     expect(sut.vouchedByCache(mine.token, cache!.jws)).toMatchObject({ token: mine.token, extended: false, record: { id: mine.record.id } });
@@ -566,7 +576,7 @@ describe('SessionService events', () => {
   it('says which source vouched and when a session was extended', async () => {
     const { sut, clock, events } = withCacheAndEvents();
     const { token } = await sut.create(user);
-    const fromStore = await sut.authenticate(token);
+    const fromStore = await sut.authenticate(token, undefined, { issueCache: true });
     await sut.authenticate(token, fromStore.cache!.jws);
     clock.advance(2 * MINUTE);
     await sut.authenticate(token);

@@ -43,6 +43,13 @@ export interface AuthenticateOptions {
    * changes it next. Only a store read brings it (not the signed cache).
    */
   readonly withData?: boolean;
+  /**
+   * A new signed cache token for the session, when the cache is on and the store was read (`cache` in the
+   * answer). Ask for one only on a route where the cache may be used (one that only reads): a route that ends or
+   * changes the session would otherwise hand out a token vouching for what it has just ended, which a bearer
+   * client keeps (a cookie client's cache cookie is cleared with its session, but a header cannot be).
+   */
+  readonly issueCache?: boolean;
 }
 
 /** How a new session comes to be. */
@@ -174,7 +181,7 @@ export class SessionService {
       const session = await this.fromStore(token, id, options.withData === true);
       this.settings.events({ type: 'authenticated', source: 'store' });
       if (session.extended) this.settings.events({ type: 'extended' });
-      if (!this.cache.enabled) return session;
+      if (!this.cache.enabled || options.issueCache !== true) return session;
       return { ...session, cache: await this.cache.issue(session.record) };
     } catch (error) {
       if (error instanceof SessionRejectedError) this.settings.events({ type: 'rejected', reason: error.reason });
