@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { freshTables, kuraEnv, testClients, testEndpoint } from './support/engine.js';
 import { type FaultMode, type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -17,10 +18,11 @@ let proxy: FaultProxy;
 let app: NestFastifyApplication;
 let baseUrl: string;
 let user: HttpClient;
+let tables: Awaited<ReturnType<typeof freshTables>>;
 
 beforeAll(async () => {
   proxy = await startFaultProxy(testEndpoint());
-  const tables = await freshTables();
+  tables = await freshTables();
   ({ app, baseUrl } = await startKuraInProcess(
     kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_TIMEOUT_MS: '300', KURA_DYNAMODB_MAX_ATTEMPTS: String(ATTEMPTS) }),
   ));
@@ -100,6 +102,33 @@ describe('a write refused for a concurrent write in another Region (ReplicatedWr
     await refused;
     expect(logout.status).toBe(204);
     expect((await leaving.get('/auth/me')).status).toBe(401);
+  });
+});
+
+// Found by the review of 2026-12-05 (on Redis, where a WAIT that times out does the same): an ending that landed
+// and then failed before deleting the session's data answered 503, and the client's retry, a new call, took the
+// tombstone for someone else's ending and deleted nothing: the data outlived the logout until its own expiry.
+describe('a logout whose ending landed and whose data deletion failed', () => {
+  it("answers 503, and the same logout sent again deletes the session's data", async () => {
+    proxy.set('pass');
+    const leaving = new HttpClient(baseUrl);
+    const { session } = await leaving.signUpAndLogIn(uniqueEmail('half-ended'));
+    const patch = { json: { address: '1 Main St' }, headers: { 'content-type': 'application/merge-patch+json' } };
+    expect((await leaving.request('PATCH', '/session/data', patch)).status).toBe(200);
+    const { documents, client } = testClients();
+    const dataItem = async () => (await documents.send(new GetCommand({ TableName: tables.sessions, Key: { id: `data#${session.id}` }, ConsistentRead: true }))).Item;
+    expect(await dataItem()).toBeDefined();
+    const { refused } = proxy.refuse((operation, body) => operation === 'BatchWriteItem' && body.includes('data#'), 'ReplicatedWriteConflictException', ATTEMPTS);
+
+    const first = await answered(leaving.post('/auth/logout'));
+    await refused;
+    const again = await answered(leaving.post('/auth/logout'));
+
+    expect(first.status).toBe(503);
+    expect(again.status).toBe(204);
+    expect(await dataItem()).toBeUndefined();
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+    client.destroy();
   });
 });
 

@@ -193,6 +193,20 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
       });
 
+      // The review of 2026-12-05: an ending that landed and then failed before deleting the data (a 503) was sent
+      // again by the client, a new call, which took the tombstone for someone else's ending and deleted nothing.
+      it('deletes the data again when an ending that deleted it is sent again (what a first attempt left, or a patch wrote since)', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+        await sut.sessions.end(record.id, now);
+        await sut.data.write(record.id, { cart: ['tea'] }, 0, record.absoluteExpiresAt);
+
+        expect(await sut.sessions.end(record.id, now)).toEqual({ userId: record.user.id, live: false });
+
+        expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
+      });
+
       it("lists a user's live sessions newest first, without ended, expired or other users' sessions", async () => {
         const now = Date.now();
         const older = newRecord(now - 2000);

@@ -17,4 +17,5 @@ export type { UserRecord, UserStore } from './user-store.port.js';
 export type { LoginAttemptStore } from './login-attempt-store.port.js';
 export { effectiveExpiry } from './session-expiry.js';
 export { endedByUser } from './ended-by-user.js';
+export { endingCall, endingDeletedData } from './ending-call.js';
 export { EmailTakenError } from './email-taken.error.js';

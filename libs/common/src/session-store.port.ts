@@ -98,7 +98,9 @@ export interface SessionStore {
    * Ends a session for good (a tombstone until its own expiry, so nothing can bring it back) and deletes its
    * data, unless `keepData` (the data goes on with a new session). With `owner`, only a session of that user.
    * Returns whose it was and whether it was live, or `undefined` when there was no such session (of that owner).
-   * Ending an ended session of the owner again returns it with `live: false` and touches no data.
+   * Ending an ended session of the owner again returns it with `live: false`, and deletes its data again only when
+   * the first ending deleted it (`endingCall`): what a first attempt that failed part way left, or a patch wrote
+   * since; data a new session took over is never touched.
    */
   end(id: string, now: number, options?: EndOptions): Promise<EndedSession | undefined>;
 

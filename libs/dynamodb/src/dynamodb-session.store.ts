@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -228,7 +227,7 @@ export class DynamoDbSessionStore implements SessionStore {
     // The SDK sends the same call again when an answer is lost: `endedBy` then names this call, and the retry
     // answers as the first ending (live, data deleted), not as a later one (the review of 2026-12-02 found a
     // re-authentication answered 401, its user logged out, after the answer to its ending was lost).
-    const call = randomBytes(9).toString('base64url');
+    const call = endingCall(options.keepData === true);
     let old: Record<string, unknown> | undefined;
     try {
       const result = await this.documents.send(
@@ -249,10 +248,12 @@ export class DynamoDbSessionStore implements SessionStore {
       if (isConditionalCheckFailure(error)) return undefined;
       throw storeUnavailable('session.end', error);
     }
-    // Only the first ending (the item still had its body, or this is its own retry) owns the data; a tombstone's
-    // data is long gone.
+    // The first ending (the item still had its body, or this is its own retry) owns the data. A later ending
+    // deletes it again only when the first one was to delete it (`endedBy` says so): the first may have failed
+    // after the tombstone landed (a 503), and the client's retry, a new call, finishes the job; data a new session
+    // took over (a re-authentication's ending, or one from before endings said which) is never touched.
     const first = typeof old?.createdAt === 'number' || old?.endedBy === call;
-    if (first && !options.keepData) {
+    if (!options.keepData && (first || endingDeletedData(old?.endedBy))) {
       const dataId = typeof old!.dataId === 'string' ? old!.dataId : id;
       await deleteItems(this.documents, this.table, [itemKeys.data(dataId)], 'session.end');
     }

@@ -1,9 +1,10 @@
 import { StoreUnavailableError } from '@kura/common';
-import { generateSessionToken, sessionIdOf } from '@kura/session';
+import { generateSessionToken, resolveSessionSettings, SessionCache, SessionDataService, SessionService, sessionIdOf } from '@kura/session';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { createRedisClient } from './redis-client.js';
 import { redisServerWithClient } from '../../../test/support/redis-fixture.js';
 import { idOfKey, redisKeys } from './redis-keys.js';
+import { RedisSessionDataStore } from './redis-session-data.store.js';
 import { RedisSessionStore } from './redis-session.store.js';
 
 describe('redisKeys', () => {
@@ -67,6 +68,36 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     expect(outcome).toBeInstanceOf(StoreUnavailableError);
     expect((outcome as StoreUnavailableError).reason).toMatch(/command timeout/);
     expect(ms).toBeLessThan(1500);
+  });
+
+  // The review of 2026-12-05: a logout whose ending Redis made after the request's deadline (a slow master; a WAIT
+  // that times out does the same) answered 503 before deleting the data, and the client's retry, a new call, took
+  // the tombstone for someone else's ending: the data outlived the logout until its own expiry.
+  it("deletes the session's data when a logout that answered 503 after its ending landed is sent again", async () => {
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    const settings = resolveSessionSettings({ store: new RedisSessionStore(client, { commandTimeoutMs: 100 }), dataStore: new RedisSessionDataStore(client, { commandTimeoutMs: 100 }) });
+    const sessions = new SessionService(settings, new SessionCache(settings));
+    await sessions.revoke((await sessions.create({ id: 'warm', name: null })).token); // Redis knows the scripts
+    const issued = await sessions.create({ id: 'leaving', name: null });
+    await new SessionDataService(settings).patch(issued.record, { address: '1 Main St' });
+    const dataKey = redisKeys('kura:').data(issued.record.id);
+    const pausing = await createRedisClient({ url: server.url });
+    await pausing.connect();
+
+    // Redis holds writes for 300 ms: the ending is made there after the request gave up at its 100 ms deadline.
+    await pausing.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE']);
+    const first = await sessions.revoke(issued.token).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    pausing.destroy();
+    const landed = await client.sendCommand(['HEXISTS', redisKeys('kura:').session(issued.record.id), 'endedAt']);
+    await sessions.revoke(issued.token);
+    const left = await client.sendCommand(['EXISTS', dataKey]);
+    client.destroy();
+
+    expect(first).toBeInstanceOf(StoreUnavailableError);
+    expect(landed).toBe(1);
+    expect(left).toBe(0);
   });
 });
 

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { effectiveExpiry, endedByUser, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -77,7 +76,7 @@ return 1`);
  * Ends a session: leaves a tombstone (owner, `endedAt` and `endedBy`, the key's TTL unchanged) so no late write
  * brings it back. KEYS: session. ARGV: whether to check the owner ('1' or '0': an empty user id is an id too),
  * the owner, now, this call's id, then the body fields to remove.
- * Returns nil when there is no session (of that owner); `{userId, 0}` for a tombstone;
+ * Returns nil when there is no session (of that owner); `{userId, 0, dataId or '', endedBy}` for a tombstone;
  * `{userId, 1, dataId or '', idleExpiresAt, absoluteExpiresAt}` the first time, and to that call sent again.
  */
 const END = new RedisScript(`
@@ -86,8 +85,9 @@ if not held[1] then return false end
 if ARGV[1] == '1' and held[1] ~= ARGV[2] then return false end
 if not held[2] then
   ${REASSERT("'endedAt', redis.call('HGET', KEYS[1], 'endedAt') or ARGV[3]")}
-  if redis.call('HGET', KEYS[1], 'endedBy') == ARGV[4] then return {held[1], 1, held[3] or '', held[4], held[5]} end
-  return {held[1], 0}
+  local endedBy = redis.call('HGET', KEYS[1], 'endedBy')
+  if endedBy == ARGV[4] then return {held[1], 1, held[3] or '', held[4], held[5]} end
+  return {held[1], 0, held[3] or '', endedBy or ''}
 end
 redis.call('HDEL', KEYS[1], unpack(ARGV, 5))
 redis.call('HSET', KEYS[1], 'endedAt', ARGV[3], 'endedBy', ARGV[4])
@@ -262,15 +262,19 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
 
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const reply = (await this.call('session.end', () =>
-      END.run(this.redis, [this.keys.session(id)], [options.owner === undefined ? '0' : '1', options.owner ?? '', now, randomBytes(9).toString('base64url'), ...SESSION_BODY], DURABLE),
+      END.run(this.redis, [this.keys.session(id)], [options.owner === undefined ? '0' : '1', options.owner ?? '', now, endingCall(options.keepData === true), ...SESSION_BODY], DURABLE),
     )) as [string, number, string?, string?, string?] | null;
     if (!reply) return undefined;
-    const [userId, first, dataId, idle, absolute] = reply;
-    if (Number(first) !== 1) return { userId, live: false };
-    // Only the first ending owns the data; a tombstone's data is long gone (or belongs to a successor).
-    if (!options.keepData) await this.call('session.end', () => this.redis.sendCommand(['UNLINK', this.keys.data(dataId || id)]));
+    const [userId, firstEnding, dataId, fourth, absolute] = reply;
+    const first = Number(firstEnding) === 1;
+    // The first ending owns the data. A later one deletes it again only when the first was to delete it (its
+    // `endedBy` says so): the first may have failed after its tombstone landed (a WAIT that timed out: a 503), and
+    // the client's retry, a new call, finishes the job; data a new session took over is never touched. Both steps
+    // are idempotent, so they run again on every such ending.
+    if (!options.keepData && (first || endingDeletedData(fourth))) await this.call('session.end', () => this.redis.sendCommand(['UNLINK', this.keys.data(dataId || id)]));
     await this.call('session.end', () => this.redis.sendCommand(['ZREM', this.keys.sessionsOf(userId), id]));
-    return { userId, live: effectiveExpiry({ idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) }) > now };
+    if (!first) return { userId, live: false };
+    return { userId, live: effectiveExpiry({ idleExpiresAt: Number(fourth), absoluteExpiresAt: Number(absolute) }) > now };
   }
 
   async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {

@@ -13,6 +13,8 @@ interface Tombstone {
   ended: true;
   userId: string;
   expiresAt: number;
+  /** The data id whose data the ending deleted (absent when a new session took the data over). */
+  deletedData?: string;
 }
 
 /**
@@ -54,10 +56,16 @@ export class InMemorySessionStore implements SessionStore, SessionDataStore {
   async end(id: string, now: number, options: EndOptions = {}): Promise<EndedSession | undefined> {
     const existing = this.item(id);
     if (!existing) return undefined;
-    if ('ended' in existing) return options.owner === undefined || options.owner === existing.userId ? { userId: existing.userId, live: false } : undefined;
+    if ('ended' in existing) {
+      if (options.owner !== undefined && options.owner !== existing.userId) return undefined;
+      // As the adapters do: an ending that deleted the data deletes it again when sent again (what a patch wrote
+      // since, or what a first attempt failed to delete); data a new session took over stays.
+      if (!options.keepData && existing.deletedData !== undefined) this.documents.delete(existing.deletedData);
+      return { userId: existing.userId, live: false };
+    }
     const userId = existing.user.id;
     if (options.owner !== undefined && options.owner !== userId) return undefined;
-    const tombstone: Tombstone = { ended: true, userId, expiresAt: effectiveExpiry(existing) };
+    const tombstone: Tombstone = { ended: true, userId, expiresAt: effectiveExpiry(existing), ...(options.keepData ? {} : { deletedData: dataIdOf(existing) }) };
     this.records.set(id, JSON.stringify(tombstone));
     if (!options.keepData) this.documents.delete(dataIdOf(existing));
     return { userId, live: effectiveExpiry(existing) > now };
