@@ -14,7 +14,9 @@ export interface SessionDataStore {
 
   /**
    * Writes `data` as version `expectedVersion + 1` if the stored version is still `expectedVersion`.
-   * Returns `false` (writing nothing) when it is not. `expiresAt` (epoch ms) bounds how long the engine keeps it.
+   * Returns `false` (writing nothing) when it is not. `expiresAt` (epoch ms) bounds how long the engine keeps a
+   * document this write creates; a write never shortens how long an existing one is kept (`retain` may have kept it
+   * for a new session, and a patch authenticated by the old one may still be on its way).
    */
   write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean>;
 

@@ -34,20 +34,23 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
     const slot = writeSlotOf(expectedVersion + 1);
     try {
       // Every patch's write: the low-level command with the values spelled out, without the document client's
-      // generic marshalling (as the session read does). An update, so the other write slots stay.
+      // generic marshalling (as the session read does). An update, so the other write slots stay. The expiry is
+      // set by the write that creates the document, and after that only moved forward by `retain`: a patch
+      // authenticated by a session that a re-authentication has since replaced would otherwise bring it back to the
+      // old session's end (the review of 2026-12-05).
+      const creates = expectedVersion === 0;
       await this.documents.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: { S: itemKeys.data(sessionId) } },
-          UpdateExpression: 'SET #document = :document, #version = :next, #slot = :writeId, #expiresAt = :ttl',
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(id)' : '#version = :expected',
-          ExpressionAttributeNames: { '#document': 'document', '#version': 'version', '#slot': slot, '#expiresAt': 'expiresAt' },
+          UpdateExpression: `SET #document = :document, #version = :next, #slot = :writeId${creates ? ', #expiresAt = :ttl' : ''}`,
+          ConditionExpression: creates ? 'attribute_not_exists(id)' : '#version = :expected',
+          ExpressionAttributeNames: { '#document': 'document', '#version': 'version', '#slot': slot, ...(creates ? { '#expiresAt': 'expiresAt' } : {}) },
           ExpressionAttributeValues: {
             ':document': { S: JSON.stringify(data) },
             ':next': { N: String(expectedVersion + 1) },
             ':writeId': { S: writeId },
-            ':ttl': { N: String(Math.ceil(expiresAt / 1000)) },
-            ...(expectedVersion === 0 ? {} : { ':expected': { N: String(expectedVersion) } }),
+            ...(creates ? { ':ttl': { N: String(Math.ceil(expiresAt / 1000)) } } : { ':expected': { N: String(expectedVersion) } }),
           },
           ReturnConsumedCapacity: 'TOTAL',
         }),

@@ -11,6 +11,7 @@ import {
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { SessionCache } from './session-cache.js';
 import type { RegisterEntry } from './session-store.port.js';
+import type { SessionDataStore } from './session-data-store.port.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
 import {
   type AuthenticatedSession,
@@ -247,7 +248,7 @@ export class SessionService {
     await store.unregister(ended.userId, [previous.id]);
     const device = { userAgent: previous.userAgent, ip: previous.ip, ...client };
     const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous));
-    await dataStore?.retain(dataIdOf(previous), issued.record.absoluteExpiresAt);
+    if (dataStore) await handOver(dataStore, dataIdOf(previous), issued.record.absoluteExpiresAt);
     this.settings.events({ type: 'reauthenticated' });
     return issued;
   }
@@ -358,4 +359,17 @@ function checkSessionUser(user: SessionUser): void {
       throw new InvalidSessionUserError(field, `is over ${MAX_SESSION_USER_FIELD_BYTES} bytes`);
     }
   }
+}
+
+/**
+ * Makes the data a re-authentication carries over last as long as the new session. With none written yet, an empty
+ * document is written: a patch authenticated by the old session and still on its way would otherwise create the
+ * document with the old session's expiry, after a `retain` that found nothing to keep, and the engine would drop it,
+ * acknowledged patch and all, while the new session lived on (the review of 2026-12-05, on Redis). Now that patch
+ * finds the document, merges into it, and its write keeps the expiry it finds. With a document there (or one such a
+ * patch has just made), it is retained.
+ */
+async function handOver(dataStore: SessionDataStore, dataId: string, expiresAt: number): Promise<void> {
+  if (await dataStore.write(dataId, {}, 0, expiresAt)) return;
+  await dataStore.retain(dataId, expiresAt);
 }
