@@ -16,12 +16,15 @@ export interface ConnectSessionStore {
    * Writes the session whole, whatever was there (a new session, or a save that read nothing), except where
    * `delete` left its mark (a deleted session stays deleted) or the item already holds `item.generation` (this
    * very write, retried or landing late, never overwrites the changes made after it). Either way it resolves.
+   * @throws SessionItemTooLargeError where the storage cannot hold the session in one item (nothing written)
    */
   replace(id: string, item: ConnectSessionItem): Promise<void>;
   /**
    * Applies `change` to the live session `id` of `generation` (any generation when `undefined`), atomically.
    * False when there is no such session (deleted, expired by `now`, or replaced since it was read): nothing
    * was written; false too when nothing was left to write (`cookieSettingsRead` no longer stored, and nothing else).
+   * @throws SessionItemTooLargeError where the session, changed, is more than the storage holds in one item (that
+   *   call wrote nothing; of a change of over 100 keys on DynamoDB, the calls before it were written)
    */
   update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean>;
   /**
@@ -59,6 +62,16 @@ export interface ConnectSessionStore {
  */
 export class UserIndexFullError extends Error {
   override readonly name = 'UserIndexFullError';
+}
+
+/**
+ * An adapter's `replace` or `update` refused because the session is more than the storage keeps in one place (a
+ * DynamoDB item's 400 KB), as saves of other keys merged into it had grown it: KuraStore checks each save's own size
+ * first, so only a merge reaches this. Nothing of that call was written; KuraStore reports it as its
+ * `SessionTooLargeError` (not an outage: retrying cannot help). Any other failure is a `StoreUnavailableError`.
+ */
+export class SessionItemTooLargeError extends Error {
+  override readonly name = 'SessionItemTooLargeError';
 }
 
 /** One entry of a user index: a session's item key, and when the entry was added (epoch ms). */

@@ -9,6 +9,7 @@ export {
   userIndexMember,
   userIndexEntryOf,
   UserIndexFullError,
+  SessionItemTooLargeError,
 } from './connect-session-store.port.js';
 export type { SessionRecord, SessionUser } from './session-record.js';
 export { type SessionStore, type SessionExtension, type RegisterEntry, type RegisterOutcome, type EndOptions, type EndedSession, registerOutcome } from './session-store.port.js';

@@ -290,6 +290,61 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it('refuses a session of many tiny keys as DynamoDB counts it (a byte more per key than its JSON names), not as a retryable outage', async () => {
+    // 69 900 keys of 4 characters, each 0: 5 bytes of name and JSON each, 349 500 in all, but DynamoDB counts a
+    // byte more per map element and refuses the item.
+    const data: Record<string, number> = {};
+    for (let index = 0; index < 69_900; index += 1) data[index.toString(36).padStart(4, '0')] = 0;
+    const sid = newSid();
+
+    const error = await sut.set(sid, sessionFor(data)).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(SessionTooLargeError);
+    expect(writes()).toBe(0);
+    expect(await sut.get(sid)).toBeNull();
+  }, 60_000);
+
+  it('refuses with SessionTooLargeError, not a 503, a save that DynamoDB finds too large once merged with other requests\' keys', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    // Three requests of one browser read the session, then each adds 140 KB under a key of its own: each is
+    // under the limit as its request read it, the three together are past DynamoDB's 400 KB.
+    const [a, b, c] = [await sut.get(sid), await sut.get(sid), await sut.get(sid)];
+    await sut.set(sid, { ...a!, a: 'x'.repeat(140_000) });
+    await sut.set(sid, { ...b!, b: 'y'.repeat(140_000) });
+
+    const error = await sut.set(sid, { ...c!, c: 'z'.repeat(140_000) }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(SessionTooLargeError);
+    expect(Object.keys(dataOf(await sut.get(sid))!).sort()).toEqual(['a', 'b', 'user']);
+  });
+
+  it('keeps extending a session that concurrent saves grew past the limit, and refuses only the saves that grow it further', async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    // Two requests of one browser each add 200 KB under a key of their own: each save is under the limit as its
+    // request read it, and the merged session is past it (DynamoDB still holds it: under 400 KB).
+    const [a, b] = [await sut.get(sid), await sut.get(sid)];
+    await sut.set(sid, { ...a!, a: 'x'.repeat(200_000) });
+    await sut.set(sid, { ...b!, b: 'y'.repeat(200_000) });
+    clock.advance(10 * MINUTE);
+
+    const later = await sut.get(sid);
+    // The next request moves the expiry (express-session's touch), and @fastify/session's save of an unchanged session.
+    await sut.touch(sid, { ...later!, cookie: sessionFor({}).cookie });
+    clock.advance(10 * MINUTE);
+    const latest = await sut.get(sid);
+    await sut.set(sid, { ...latest!, cookie: sessionFor({}).cookie });
+    const grown = sut.set(sid, { ...(await sut.get(sid))!, c: 1 });
+    await expect(grown).rejects.toBeInstanceOf(SessionTooLargeError);
+    const { a: _a, ...shrunk } = (await sut.get(sid))!;
+    await sut.set(sid, shrunk);
+
+    expect(later).not.toBeNull();
+    expect(latest).not.toBeNull();
+    expect(Object.keys(dataOf(await sut.get(sid))!).sort()).toEqual(['b', 'user']);
+  });
+
   it('calls back once, with no error, for set, touch and destroy', async () => {
     const sid = newSid();
     const calls: unknown[][] = [];

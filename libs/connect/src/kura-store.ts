@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Clock, ConnectSessionItem, ConnectSessionStore } from '@kura/common';
+import { type Clock, type ConnectSessionItem, type ConnectSessionStore, SessionItemTooLargeError } from '@kura/common';
 import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording } from '@kura/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CredentialReplacedError } from './credential-replaced.error.js';
@@ -10,10 +10,11 @@ import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.opt
 import { Following, type SessionThere } from './following.js';
 import { Migration } from './migration.js';
 import { PreviousStore } from './previous-store.js';
-import { checkSize } from './session-too-large.error.js';
+import { checkGrowth, checkSize, MAX_SESSION_BYTES, SessionTooLargeError } from './session-too-large.error.js';
 import {
   applyChanges,
   changesBetween,
+  documentBytes,
   cookieHasSettings,
   cookieSettingsFingerprint,
   cookieSettingsOf,
@@ -450,7 +451,7 @@ export class KuraStore extends EventEmitter {
           await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
           if (credential !== undefined) await this.refusedIfReplaced(items, user, credential, id, now);
         }
-        await items.replace(id, written);
+        await items.replace(id, written).catch(tooLarge(written));
       }).then(() => {
         this.reads.remember(session, { sessionId, id, generation: written.generation, data: written.data, cookie: settings, cookieSettingsStored: written.cookieSettings, expiresAtMs, absoluteExpiresAtMs, user, credential });
       });
@@ -462,7 +463,7 @@ export class KuraStore extends EventEmitter {
     const settings = cookieSettingsOf(cookie);
     const cookieJson = cookieText(cookie);
     const data = applyChanges(read.data, changes);
-    checkSize({ data, cookie: cookieJson });
+    checkGrowth(read.data, { data, cookie: cookieJson });
     // A request that did not change the cookie's settings writes its cookie and expiry only where the settings it
     // read are still stored: settings changed since (another request's `maxAge`) are not put back as they were.
     const fingerprint = cookieJson === undefined || settings === undefined ? undefined : cookieSettingsFingerprint(settings);
@@ -486,7 +487,7 @@ export class KuraStore extends EventEmitter {
     return this.onStorage(async (items) => {
       if (joins) await this.users!.add(items, user, id, absoluteExpiresAtMs, now);
       if (checks) await this.refusedIfReplaced(items, user, credential, id, now);
-      return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now);
+      return items.update(id, read.generation, joins ? { ...change, indexed: indexNote(user, absoluteExpiresAtMs) } : change, now).catch(tooLarge({ data, cookie: cookieJson }));
     }).then((written) => {
       if (written) this.reads.remember(session, { ...read, data, cookie: settings, cookieSettingsStored: fingerprint, expiresAtMs, absoluteExpiresAtMs, user, credential });
     });
@@ -506,6 +507,17 @@ export class KuraStore extends EventEmitter {
     }
   }
 }
+
+/**
+ * The storage's own refusal of a session too large for one item (DynamoDB's 400 KB: saves of other keys merged into
+ * it grew it past what this save measured) as the `SessionTooLargeError` the app answers with 413, not a 503.
+ */
+const tooLarge =
+  (document: Parameters<typeof documentBytes>[0]) =>
+  (error: unknown): never => {
+    if (error instanceof SessionItemTooLargeError) throw new SessionTooLargeError(documentBytes(document), MAX_SESSION_BYTES, { cause: error });
+    throw error;
+  };
 
 function checkedId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('KuraStore: the session id must be a non-empty string');

@@ -206,8 +206,15 @@ describe('cookieHasSettings', () => {
 });
 
 describe('documentBytes', () => {
-  it('counts names and values in UTF-8', () => {
-    expect(documentBytes({ data: new Map([['é', '"日"']]), cookie: undefined })).toBe(2 + 5);
+  const empty = documentBytes({ data: new Map(), cookie: undefined });
+
+  it('counts names and values in UTF-8, and a byte more per key, as DynamoDB counts a map element', () => {
+    expect(documentBytes({ data: new Map([['é', '"日"']]), cookie: undefined }) - empty).toBe(2 + 5 + 1);
+  });
+
+  it('counts the cookie twice (the fingerprint of its settings is stored beside it) and the user-index note', () => {
+    expect(documentBytes({ data: new Map(), cookie: '{"path":"/"}' }) - empty).toBe(2 * 12 + 'cookie'.length + 'cookieSettings'.length);
+    expect(documentBytes({ data: new Map(), cookie: undefined, indexed: '-:ada' }) - empty).toBe(5 + 'indexed'.length);
   });
 });
 

@@ -183,9 +183,29 @@ const sameJson = (x: unknown, y: unknown) => x === y || (!distinctPrimitives(x, 
 const distinctPrimitives = (x: unknown, y: unknown) =>
   typeof x === typeof y && (typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x) && Number.isFinite(y)));
 
-/** The size DynamoDB counts for the item, near enough: names and values in UTF-8. */
-export function documentBytes(document: SessionDocument): number {
-  let bytes = document.cookie === undefined ? 0 : Buffer.byteLength(document.cookie) + 6;
-  for (const [key, json] of document.data) bytes += Buffer.byteLength(key) + Buffer.byteLength(json);
+/**
+ * What DynamoDB counts for the item of a session, near enough ("Item sizes and formats" in its guide): every
+ * attribute's name and value in UTF-8, and in the map `data` 3 bytes and, per element, a byte beside its name and
+ * value (so many tiny keys weigh more than their JSON suggests); the cookie, and its settings' fingerprint beside
+ * it (never longer than the cookie); the user-index note; and {@link ITEM_OVERHEAD_BYTES} for the rest.
+ */
+export function documentBytes(document: SessionDocument & { readonly indexed?: string | undefined }): number {
+  let bytes = ITEM_OVERHEAD_BYTES + dataBytes(document.data);
+  if (document.cookie !== undefined) bytes += 2 * Buffer.byteLength(document.cookie) + 'cookie'.length + 'cookieSettings'.length;
+  if (document.indexed !== undefined) bytes += Buffer.byteLength(document.indexed) + 'indexed'.length;
   return bytes;
 }
+
+/** The map `data` as DynamoDB counts it: 3 bytes, and each element's name, value and one byte. */
+export function dataBytes(data: ReadonlyMap<string, string>): number {
+  let bytes = 'data'.length + 3;
+  for (const [key, json] of data) bytes += Buffer.byteLength(key) + Buffer.byteLength(json) + 1;
+  return bytes;
+}
+
+/**
+ * The item's attributes whose size does not depend on the session: its key (`id`, 43 characters), the expiries
+ * (`expiresAt`, `expiresAtMs`, `absoluteExpiresAtMs`, `movedAtMs`: names and numbers) and `generation` (a UUID)
+ * come to about 230 bytes; the rest is margin.
+ */
+export const ITEM_OVERHEAD_BYTES = 256;

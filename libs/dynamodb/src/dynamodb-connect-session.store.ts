@@ -12,6 +12,7 @@ import {
   DELETED_SESSION_MARK_MS,
   type UserIndexEntry,
   userIndexEntryOf,
+  SessionItemTooLargeError,
   UserIndexFullError,
   userIndexMember,
 } from '@kura/common';
@@ -137,6 +138,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
         }),
       );
     } catch (error) {
+      if (isItemTooLarge(error)) throw new SessionItemTooLargeError('the session is more than one DynamoDB item holds (400 KB)', { cause: error });
       if (!isConditionalCheckFailure(error)) throw storeUnavailable('connect.set', error, this.table, this.wording);
     }
   }
@@ -198,7 +200,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       }
       return result.Attributes?.sessions?.SS?.length ?? 1;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ValidationException' && /maximum allowed size/i.test(error.message)) {
+      if (isItemTooLarge(error)) {
         throw new UserIndexFullError(`the user index ${user} holds as much as one DynamoDB item can (400 KB)`, { cause: error });
       }
       throw storeUnavailable('connect.index', error, this.table, this.wording);
@@ -352,6 +354,8 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       // any change (a logout, another generation, the session's end), as the item returned shows: nothing more. An
       // engine that returns no item (or none there) gets the second try, which the same condition refuses.
       if (isConditionalCheckFailure(error)) return cookieCheck && expiry && !refusedWhateverItsCookie(error, generation, now) ? this.updateOnce(id, generation, keys, { ...expiry, keepCookie: true }, now) : false;
+      // Not an outage: the change, merged with what other saves wrote, would pass DynamoDB's 400 KB.
+      if (isItemTooLarge(error)) throw new SessionItemTooLargeError('the session, changed, is more than one DynamoDB item holds (400 KB)', { cause: error });
       throw storeUnavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error, this.table, this.wording);
     }
   }
@@ -363,6 +367,11 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       throw storeUnavailable(operation, error, this.table, this.wording);
     }
   }
+}
+
+/** DynamoDB's refusal of an item past 400 KB ("Item size has exceeded the maximum allowed size", a ValidationException). */
+function isItemTooLarge(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException' && /maximum allowed size/i.test(error.message);
 }
 
 /**
