@@ -442,6 +442,24 @@ export function connectSessionStoreContract(name: string, open: () => Promise<{ 
       });
     });
 
+    it('tells a deleted session\'s mark from a session that is not there, where the user index\'s pruning asks (readOrMark)', async () => {
+      const [live, deleted, deletedUnwritten, expired, never] = [newConnectId(), newConnectId(), newConnectId(), newConnectId(), newConnectId()];
+      const written = connectSession({ user: 'ada' });
+      await sut.replace(live, written);
+      await sut.replace(deleted, connectSession({ user: 'ada' }));
+      await sut.delete(deleted, Date.now());
+      await sut.delete(deletedUnwritten, Date.now());
+      await sut.replace(expired, connectSession({ user: 'ada' }, { expiresAtMs: Date.now() + 1000 }));
+      const now = Date.now();
+
+      expect(await sut.readOrMark!(live, now)).toEqual(await sut.read(live, now));
+      expect(await sut.readOrMark!(deleted, now)).toBe('deleted');
+      expect(await sut.readOrMark!(deletedUnwritten, now)).toBe('deleted');
+      expect(await sut.readOrMark!(expired, now + 2000)).toBeUndefined();
+      expect(await sut.readOrMark!(never, now)).toBeUndefined();
+      expect(await sut.read(deleted, now)).toBeUndefined();
+    });
+
     it('deletes a session, and deleting a missing one is no error', async () => {
       const id = newConnectId();
       await sut.replace(id, connectSession({ user: 'ada' }));

@@ -13,6 +13,13 @@ export interface ConnectSessionStore {
   /** The live session under `id`; `undefined` when there is none or it expired by `now` (epoch ms). */
   read(id: string, now: number): Promise<ConnectSessionItem | undefined>;
   /**
+   * What the user index's pruning reads of a session it names: the live session, as `read` gives it; `'deleted'`
+   * while `delete`'s mark is stored under `id` (it refuses every write until the engine frees it, so no write still
+   * on its way can bring the session back, and its entries can go at once); `undefined` when there is neither (never written yet, expired, or its mark gone). Optional: with
+   * an adapter without it, KuraStore reads with `read`, and keeps the entries of logged-out sessions for an hour.
+   */
+  readOrMark?(id: string, now: number): Promise<ConnectSessionItem | 'deleted' | undefined>;
+  /**
    * Writes the session whole, whatever was there (a new session, or a save that read nothing), except where
    * `delete` left its mark (a deleted session stays deleted) or the item already holds `item.generation` (this
    * very write, retried or landing late, never overwrites the changes made after it). Either way it resolves.

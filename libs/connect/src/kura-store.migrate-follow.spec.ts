@@ -28,7 +28,7 @@ const sessionFor = sessionsOn(clock);
 const plain = (session: unknown) => JSON.parse(JSON.stringify(session)) as Record<string, unknown>;
 
 /** `adapter` with some of its calls replaced (each given the original). */
-function hooked(adapter: ConnectSessionStore, hooks: Partial<{ [K in keyof ConnectSessionStore]: (original: ConnectSessionStore[K], ...args: Parameters<ConnectSessionStore[K]>) => ReturnType<ConnectSessionStore[K]> }>): ConnectSessionStore {
+function hooked(adapter: ConnectSessionStore, hooks: Partial<{ [K in keyof ConnectSessionStore]-?: (original: NonNullable<ConnectSessionStore[K]>, ...args: Parameters<NonNullable<ConnectSessionStore[K]>>) => ReturnType<NonNullable<ConnectSessionStore[K]>> }>): ConnectSessionStore {
   return new Proxy(adapter, {
     get(target, name, receiver) {
       const original = Reflect.get(target, name, receiver) as unknown;

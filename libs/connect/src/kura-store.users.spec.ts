@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { type ConnectSessionStore, ManualClock, StoreUnavailableError } from '@kura/common';
+import { type ConnectSessionStore, ManualClock, StoreUnavailableError, UserIndexFullError } from '@kura/common';
 import { createDynamoDbClients, DynamoDbCallLog, DynamoDbConnectSessionStore, ensureConnectSessionTable } from '@kura/dynamodb';
 import { LOCAL_CREDENTIALS, testEndpoint } from '../../../test/support/engine.js';
 import { type FaultProxy, startFaultProxy } from '../../../test/support/fault-proxy.js';
@@ -45,6 +45,18 @@ async function logIn(user: string | number, data: Record<string, unknown> = {}, 
   await store.set(sid, sessionFor({ user, ...data }));
   return sid;
 }
+/** Every call of the port on `inner`, as a plain object whose calls a test can replace. */
+const wrapped = (inner: ConnectSessionStore): ConnectSessionStore => ({
+  read: (...args) => inner.read(...args),
+  readOrMark: (...args) => inner.readOrMark!(...args),
+  replace: (...args) => inner.replace(...args),
+  update: (...args) => inner.update(...args),
+  delete: (...args) => inner.delete(...args),
+  addToUserIndex: (...args) => inner.addToUserIndex(...args),
+  userIndex: (...args) => inner.userIndex(...args),
+  removeFromUserIndex: (...args) => inner.removeFromUserIndex(...args),
+  noteIndexed: (...args) => inner.noteIndexed(...args),
+});
 const indexOf = (user: string) => adapter.userIndex(userIndexKeyOf(user));
 const rawItem = async (id: string) => (await client.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
 
@@ -301,20 +313,50 @@ describe('KuraStore: every session of a user (the userOf option)', () => {
     expect(await sut.get(kept)).toMatchObject({ cart: 1 });
   });
 
-  it('keeps an ended session\'s entry for an hour (a write may still be on its way), then prunes it when listing', async () => {
+  it('prunes a logged-out session\'s entry at once (its mark refuses a late write), and keeps for an hour the entry of a session not there yet (its write may still be on its way)', async () => {
     const user = newUser();
     const ended = await logIn(user);
     const live = newSid();
     await sut.set(live, sessionFor({ user }, 3 * HOUR));
     await sut.destroy(ended);
+    const onItsWay = { id: itemKeyOf(newSid()), addedAtMs: clock.now() };
+    await adapter.addToUserIndex(userIndexKeyOf(user), onItsWay, undefined);
 
     expect(await sut.sessionsOf(user)).toHaveLength(1);
-    expect(await indexOf(user)).toHaveLength(2);
+    expect((await indexOf(user)).map((entry) => entry.id).sort()).toEqual([itemKeyOf(live), onItsWay.id].sort());
 
     clock.advance(HOUR + 1000);
     await sut.set(live, { ...(await sut.get(live))!, seen: 1 });
     expect(await sut.sessionsOf(user)).toHaveLength(1);
     expect(await indexOf(user)).toEqual([expect.objectContaining({ id: itemKeyOf(live) })]);
+  });
+
+  it('logs a user in whose index the storage refuses as full of logged-out sessions\' entries: pruned, they make room', async () => {
+    const user = newUser();
+    for (let index = 0; index < 20; index++) await sut.destroy(await logIn(user));
+    // An index as full as one item holds, at 20 entries.
+    const full = { ...wrapped(adapter), addToUserIndex: async (...args: Parameters<ConnectSessionStore['addToUserIndex']>) => {
+      if ((await adapter.userIndex(args[0])).length >= 20) throw new UserIndexFullError('full');
+      return adapter.addToUserIndex(...args);
+    } };
+    const store = new KuraStore({ adapter: full, clock, userOf });
+
+    const sid = await logIn(user, {}, store);
+
+    expect(await sut.get(sid)).toMatchObject({ user });
+    expect(await indexOf(user)).toEqual([expect.objectContaining({ id: itemKeyOf(sid) })]);
+  });
+
+  it('fails a login with StoreUnavailableError, writing nothing of it, when its index stays full after pruning (young entries of sessions not there)', async () => {
+    const user = newUser();
+    const full = { ...wrapped(adapter), addToUserIndex: () => Promise.reject(new UserIndexFullError('full')) };
+    const store = new KuraStore({ adapter: full, clock, userOf });
+    const sid = newSid();
+
+    const error = await store.set(sid, sessionFor({ user })).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(await sut.get(sid)).toBeNull();
   });
 
   it('prunes a large index as logins add to it, keeping every live session', async () => {

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, type UserIndexEntry, UserIndexFullError } from '@kura/common';
+import { type ConnectSessionStore, DELETED_SESSION_MARK_MS, StoreUnavailableError, type UserIndexEntry, UserIndexFullError } from '@kura/common';
 import pLimit from 'p-limit';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import { fromDocument } from './session-document.js';
@@ -66,8 +66,9 @@ const credentialMemberOf = (credential: string): string => hash('sha256', `crede
 export const handleOf = (itemKey: string): string => hash('sha256', `handle\u0000${itemKey}`, 'base64url').slice(0, 22);
 
 /**
- * How long an entry stays in an index whatever its session's state: the login that added it writes the session
- * right after, and that write may still be on its way (as long as a deleted session's mark stands).
+ * How long an entry of a session that is not there stays in an index: the login that added it writes the session
+ * right after, and that write may still be on its way (as long as a deleted session's mark stands). An entry whose
+ * session reads as a deletion's mark goes at once: the mark refuses that write.
  */
 const YOUNG_MS = DELETED_SESSION_MARK_MS;
 
@@ -75,12 +76,15 @@ const YOUNG_MS = DELETED_SESSION_MARK_MS;
 const PRUNE_ABOVE = 64;
 const PRUNE_EVERY = 16;
 /**
- * The most sessions a user keeps at once: a login that finds more entries than this ends the user's oldest
- * sessions, down to {@link TRIM_TO} (so the next hundred logins read nothing more). 1000 entries are about 57 KB,
- * far below DynamoDB's 400 KB item.
+ * The most sessions a user keeps at once: a login that takes the index past this, and every hundredth after it
+ * while the index stays past it (entries of sessions not there, younger than {@link YOUNG_MS}, stay), reads the
+ * index and ends the user's oldest sessions down to {@link TRIM_TO}, so the next hundred logins read nothing more
+ * and still leave the user at most this many. 1000 entries are about 57 KB, far below DynamoDB's 400 KB item.
  */
 export const MAX_SESSIONS_PER_USER = 1000;
 const TRIM_TO = 900;
+/** Logins between two caps of an index that stays past {@link MAX_SESSIONS_PER_USER}. */
+const CAP_EVERY = MAX_SESSIONS_PER_USER - TRIM_TO;
 /** Storage calls at once when a user's sessions are read or ended. */
 const CALLS_AT_ONCE = 16;
 
@@ -93,10 +97,11 @@ interface Indexed {
   readonly session: Record<string, unknown> | undefined;
   readonly expiresAtMs: number;
   /**
-   * Whose the session is: `mine` (live, the user's by `userOf`), `other` (live, another user's), `gone`, or
-   * `unknown` (`userOf` threw on it: another replica's `userOf` may not, so its entries stay).
+   * Whose the session is: `mine` (live, the user's by `userOf`), `other` (live, another user's), `ended` (a
+   * deletion's mark stands: it never comes back), `gone` (not there: its write may still come), or `unknown`
+   * (`userOf` threw on it: another replica's `userOf` may not, so its entries stay).
    */
-  readonly owner: 'mine' | 'other' | 'gone' | 'unknown';
+  readonly owner: 'mine' | 'other' | 'ended' | 'gone' | 'unknown';
 }
 
 /**
@@ -176,6 +181,7 @@ export class UserSessions {
    * Adds session `id` to `userId`'s index, before it is written with that user; prunes a large index now and then,
    * and past {@link MAX_SESSIONS_PER_USER} ends the user's oldest sessions. An addition the storage refuses (an
    * index grown past what one item holds) prunes the index, then is tried once more.
+   * @throws StoreUnavailableError when the entry could not be added (the index still full after pruning included)
    */
   async add(items: ConnectSessionStore, userId: string, id: string, untilMs: number | undefined, now: number): Promise<void> {
     const entry = { id, addedAtMs: now };
@@ -186,21 +192,37 @@ export class UserSessions {
       // Only an index too large for the storage is pruned and tried again; an outage is reported as it is.
       if (!(error instanceof UserIndexFullError)) throw error;
       await this.prune(items, userId, await this.indexed(items, userId, now), now);
-      count = await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
+      count = await this.addAfterPruning(items, userId, entry, untilMs);
     }
-    if (count > MAX_SESSIONS_PER_USER) await this.cap(items, userId, id, now);
+    // Every addition takes the count one higher, so each hundredth past the cap is some login's.
+    if (count > MAX_SESSIONS_PER_USER && (count - MAX_SESSIONS_PER_USER - 1) % CAP_EVERY === 0) await this.cap(items, userId, id, now);
     else if (count > PRUNE_ABOVE && count % PRUNE_EVERY === 0) await this.prune(items, userId, await this.indexed(items, userId, now), now);
   }
 
   /**
-   * Prunes the index, then, if the user has more than {@link MAX_SESSIONS_PER_USER} live sessions, ends the oldest
-   * (by their newest entry) down to {@link TRIM_TO}: only the user's own, never the one being added (`keep`).
+   * The second try of an addition the storage refused as full: refused again (the index holds as many entries of
+   * sessions not there, younger than {@link YOUNG_MS}, as one item holds), the login fails as any login whose entry
+   * could not be written, with nothing of its session written.
+   */
+  private async addAfterPruning(items: ConnectSessionStore, userId: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
+    try {
+      return await items.addToUserIndex(userIndexKeyOf(userId), entry, untilMs);
+    } catch (error) {
+      if (!(error instanceof UserIndexFullError)) throw error;
+      throw new StoreUnavailableError('connect.index', { cause: error, reason: "the user's index is full of entries of recent logins whose sessions are not there; it empties as they age (an hour at most)" });
+    }
+  }
+
+  /**
+   * Prunes the index, then, if the user has more than {@link TRIM_TO} live sessions, ends the oldest (by their
+   * newest entry) down to that: only the user's own, never the one being added (`keep`). Down to {@link TRIM_TO},
+   * not {@link MAX_SESSIONS_PER_USER}: an index that stays past the cap is capped again only {@link CAP_EVERY} logins later.
    */
   private async cap(items: ConnectSessionStore, userId: string, keep: string, now: number): Promise<void> {
     const indexed = await this.indexed(items, userId, now);
     await this.prune(items, userId, indexed, now);
     const mine = indexed.filter((session) => session.owner === 'mine' && session.id !== keep);
-    if (mine.length + 1 <= MAX_SESSIONS_PER_USER) return;
+    if (mine.length + 1 <= TRIM_TO) return;
     const oldest = mine.sort((a, b) => a.newestMs - b.newestMs).slice(0, mine.length + 1 - TRIM_TO);
     await pLimit(CALLS_AT_ONCE).map(oldest, (session) => items.delete(session.id, now));
     await items.removeFromUserIndex(userIndexKeyOf(userId), oldest.flatMap((session) => session.entries));
@@ -247,10 +269,11 @@ export class UserSessions {
       else byId.set(entry.id, [entry]);
     }
     return pLimit(CALLS_AT_ONCE).map([...byId], async ([id, entries]) => {
-      const item = await items.read(id, now);
+      const found = items.readOrMark ? await items.readOrMark(id, now) : await items.read(id, now);
+      const item = found === 'deleted' ? undefined : found;
       const session = item && fromDocument(item);
       const newestMs = Math.max(...entries.map((entry) => entry.addedAtMs));
-      const owner = session === undefined ? 'gone' : this.ownerOf(session, userId);
+      const owner = found === 'deleted' ? 'ended' : session === undefined ? 'gone' : this.ownerOf(session, userId);
       return { id, entries, newestMs, session, expiresAtMs: item?.expiresAtMs ?? 0, owner };
     });
   }
@@ -264,11 +287,15 @@ export class UserSessions {
     }
   }
 
-  /** Takes out the entries that are old enough and name a session that is gone or another user's, or that a newer entry repeats. */
+  /**
+   * Takes out the entries of sessions ended for good (a deletion's mark stands), and those old enough that name a
+   * session that is gone or another user's, or that a newer entry repeats.
+   */
   private async prune(items: ConnectSessionStore, userId: string, indexed: readonly Indexed[], now: number): Promise<void> {
     const stale = indexed.flatMap((session) =>
       session.entries.filter(
-        (entry) => entry.addedAtMs < now - YOUNG_MS && (session.owner === 'gone' || session.owner === 'other' || entry.addedAtMs < session.newestMs),
+        (entry) =>
+          session.owner === 'ended' || (entry.addedAtMs < now - YOUNG_MS && (session.owner === 'gone' || session.owner === 'other' || entry.addedAtMs < session.newestMs)),
       ),
     );
     await items.removeFromUserIndex(userIndexKeyOf(userId), stale);

@@ -88,10 +88,20 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
 
   /** The live session under `id`; `undefined` when there is none or it expired by `now` (epoch ms). */
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
+    const found = await this.readOrMark(id, now);
+    return found === 'deleted' ? undefined : found;
+  }
+
+  /**
+   * As `read`, but `'deleted'` where `delete` left its mark (an item with its key and TTL alone): until DynamoDB
+   * frees it, past its TTL too, the mark refuses every write, as `replace`'s and `update`'s conditions say.
+   */
+  async readOrMark(id: string, now: number): Promise<ConnectSessionItem | 'deleted' | undefined> {
     const result = await this.send('connect.get', () =>
       this.client.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: this.consistentRead, ...CAPACITY })),
     );
     const item = result.Item;
+    if (item && item.generation === undefined && item.expiresAtMs === undefined) return 'deleted';
     const expiresAtMs = Number(item?.expiresAtMs?.N);
     if (!item || !(expiresAtMs > now)) return undefined;
     const absoluteExpiresAtMs = item.absoluteExpiresAtMs?.N === undefined ? undefined : Number(item.absoluteExpiresAtMs.N);

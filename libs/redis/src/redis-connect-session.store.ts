@@ -256,6 +256,12 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   private evictionRefusal: { readonly reason: string; readonly atMs: number } | undefined;
 
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
+    const found = await this.readOrMark(id, now);
+    return found === 'deleted' ? undefined : found;
+  }
+
+  /** As `read`, but `'deleted'` where `delete` left its mark (confirmed by the replicas first, as `read` does). */
+  async readOrMark(id: string, now: number): Promise<ConnectSessionItem | 'deleted' | undefined> {
     this.refuseUnderEviction('connect.get');
     let reply: unknown;
     try {
@@ -296,6 +302,8 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
     // holds it, so a retry would find nothing to write, and be acknowledged with nothing the replicas have. Before
     // the expiry is judged: a save that shortened it ends the session on the master alone.
     if (unconfirmed !== undefined) await this.confirm(id, UNCONFIRMED, unconfirmed, '');
+    // The key lives no longer than its mark (DELETE's PEXPIREAT): a mark found stands.
+    if (deleted !== undefined) return 'deleted';
     if (generation === undefined || !(expiresAtMs > now)) return undefined;
     if (absoluteExpiresAtMs !== undefined && !(absoluteExpiresAtMs > now)) return undefined;
     const item: { -readonly [K in keyof ConnectSessionItem]: ConnectSessionItem[K] } = { data, cookie, expiresAtMs, generation };
