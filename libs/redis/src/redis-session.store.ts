@@ -308,24 +308,33 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     if (limit <= 0) return [];
     const index = this.keys.sessionsOf(userId);
     const records: SessionRecord[] = [];
-    let start = 0;
+    // Pages by score (a session's createdAt), newest first, from where the last page ended: a login or an ending
+    // on another device between two pages moves ranks, so paging by rank listed a session twice or skipped one (the
+    // review of 2026-12-05). A page asks again for the members at its upper score it has seen (ties of one
+    // millisecond), and leaves them out.
+    let upper = '+inf';
+    const seen = new Set<string>();
+    let seenAtUpper = 0;
     for (;;) {
-      const ids = (await this.call('session.listOfUser', () =>
-        this.redis.sendCommand(['ZREVRANGE', index, String(start), String(start + limit - 1)]),
-      )) as string[];
-      const hashes = await Promise.all(
-        ids.map((id) => this.call('session.listOfUser', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)]))),
+      const count = limit + seenAtUpper;
+      const page = scoredMembersOf(
+        await this.call('session.listOfUser', () => this.redis.sendCommand(['ZRANGE', index, upper, '-inf', 'BYSCORE', 'REV', 'LIMIT', '0', String(count), 'WITHSCORES'])),
       );
+      const ids = page.filter(({ member }) => !seen.has(member)).map(({ member }) => member);
+      const hashes = await Promise.all(ids.map((id) => this.call('session.listOfUser', () => this.redis.sendCommand(['HGETALL', this.keys.session(id)]))));
       const gone: string[] = [];
       ids.forEach((id, position) => {
+        seen.add(id);
         const record = recordOf(hashes[position], id);
         if (!record) gone.push(id);
         else if (effectiveExpiry(record) > now) records.push(record);
       });
       // Ended or expired sessions (their key is a tombstone or gone) leave the index: the next listing reads less.
       if (gone.length > 0) await this.call('session.listOfUser', () => this.redis.sendCommand(['ZREM', index, ...gone]));
-      if (records.length >= limit || ids.length < limit) break;
-      start += limit - gone.length;
+      if (records.length >= limit || page.length < count) break;
+      const last = page.at(-1)!.score;
+      upper = last;
+      seenAtUpper = page.filter(({ score }) => score === last).length;
     }
     return records.slice(0, limit);
   }
@@ -403,4 +412,16 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
       throw storeUnavailable(operation, error);
     }
   }
+}
+
+/**
+ * A `ZRANGE … WITHSCORES` reply as members and their scores (as Redis writes them): a flat list of member, score in
+ * RESP2, pairs in RESP3 (node-redis v6 and ioredis 6 clients of an app's own may speak it).
+ */
+function scoredMembersOf(reply: unknown): { member: string; score: string }[] {
+  const items = (reply ?? []) as unknown[];
+  if (items.length > 0 && Array.isArray(items[0])) return (items as [unknown, unknown][]).map(([member, score]) => ({ member: String(member), score: String(score) }));
+  const pairs: { member: string; score: string }[] = [];
+  for (let index = 0; index + 1 < items.length; index += 2) pairs.push({ member: String(items[index]), score: String(items[index + 1]) });
+  return pairs;
 }
