@@ -214,6 +214,18 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     expect(response.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
   });
 
+  // Fastify refuses these before any route, and Nest wraps its errors in HttpExceptions on the way to the filter.
+  it.each([
+    ['a text body', 415, { body: 'email=a', headers: { 'content-type': 'text/plain' } }, 'The request body must be JSON.'],
+    ['bytes that are not JSON', 400, { body: '{"email":', headers: { 'content-type': 'application/json' } }, 'The request body is not valid JSON.'],
+    ['an empty JSON body', 400, { body: '', headers: { 'content-type': 'application/json' } }, 'The request body is empty.'],
+    ['a body over KURA_BODY_LIMIT', 413, { json: { email: 'a@b.co', password: 'x'.repeat(20_000) } }, 'The request body is too large.'],
+  ])('says what was wrong with %s in the problem detail', async (_case, status, options, detail) => {
+    const response = await new HttpClient(baseUrl).request('POST', '/auth/login', options);
+
+    expect(response.body).toEqual({ type: 'about:blank', title: expect.any(String), status, detail });
+  });
+
   it('lists every invalid field', async () => {
     const response = await new HttpClient(baseUrl).post('/auth/register', { email: 'nope', password: 'short' });
 

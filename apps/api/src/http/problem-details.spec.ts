@@ -1,4 +1,4 @@
-import { NotFoundException } from '@nestjs/common';
+import { HttpException, NotFoundException } from '@nestjs/common';
 import { TooManyLoginAttemptsError } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import { SessionRejectedError } from '@kura/session';
@@ -34,6 +34,21 @@ describe('toProblem', () => {
     ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, /empty/],
   ])('still says what was wrong with the body for %s', (code, status, detail) => {
     expect(toProblem(fastifyError(code, status, 'whatever Fastify said')).problem).toMatchObject({ status, detail: expect.stringMatching(detail) });
+  });
+
+  // What a filter is given in the running service: FastifyAdapter.mapException wraps every 4xx Fastify error.
+  it.each([
+    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, /too large/],
+    ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, /JSON/],
+    ['FST_ERR_CTP_INVALID_JSON_BODY', 400, /not valid JSON/],
+    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, /empty/],
+  ])('says what was wrong with the body for %s wrapped in an HttpException, as Nest hands it over', (code, status, detail) => {
+    const wrapped = new HttpException(`whatever Fastify said about /${TOKEN}`, status, { cause: fastifyError(code, status, `whatever Fastify said about /${TOKEN}`) });
+
+    const { problem } = toProblem(wrapped);
+
+    expect(problem).toEqual({ type: 'about:blank', title: expect.any(String), status, detail: expect.stringMatching(detail) });
+    expect(JSON.stringify(problem)).not.toContain(TOKEN);
   });
 });
 

@@ -120,6 +120,10 @@ export function toProblem(error: unknown): ProblemResponse {
     return respond(409, 'email-taken', 'An account with this email already exists.');
   }
   if (error instanceof HttpException) {
+    // Nest's FastifyAdapter turns Fastify's own client errors (a body that is not JSON, too large, empty) into
+    // HttpExceptions before any filter sees them, keeping the original as the cause: answer that one, in words of
+    // Kura's own.
+    if (isFastifyClientError(error.cause)) return toProblem(error.cause);
     // Kura throws none itself: these are Nest's, and their messages quote the request (`Cannot GET /path?query`).
     const status = error.getStatus();
     const response = respond(status, undefined, status === 404 ? 'No route matches this method and path.' : undefined);
