@@ -26,6 +26,6 @@ export const ETAG: HeadersObject = {
   ETag: {
     required: true,
     description: 'The version of the session data, `"<version>"`: send it back in If-Match to patch only that version.',
-    schema: { type: 'string', maxLength: 17, pattern: '^"[0-9]{1,15}"$' },
+    schema: { type: 'string', maxLength: 17, pattern: '^"(0|[1-9][0-9]{0,14})"$' },
   },
 };

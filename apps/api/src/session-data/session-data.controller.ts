@@ -62,7 +62,7 @@ export class SessionDataController {
     name: 'If-Match',
     required: false,
     description: 'The ETag of the version this patch is based on, or `*`. Any other value fails the precondition (412).',
-    schema: { type: 'string', maxLength: 17, pattern: '^(\\*|"[0-9]{1,15}")$' },
+    schema: { type: 'string', maxLength: 17, pattern: '^(\\*|"(0|[1-9][0-9]{0,14})")$' },
   })
   @ApiOkResponse({ description: 'The merged data and its new version.', standardSchema: SessionDataResponse, headers: ETAG })
   @ApiBodyProblems('Or the patch is not a JSON object, or uses a key no object may have (`__proto__`).')
