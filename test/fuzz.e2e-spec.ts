@@ -123,6 +123,27 @@ describe('bodies', () => {
     );
   });
 
+  // 16 KB (KURA_BODY_LIMIT) holds thousands of levels: deeper than a recursive walk of the body can go.
+  it.each([
+    ['POST', '/auth/register'],
+    ['POST', '/auth/login'],
+    ['POST', '/auth/reauthenticate'],
+    ['POST', '/auth/password'],
+    ['PATCH', '/session/data'],
+  ])('%s %s with a body nested thousands of levels deep: 400, never 5xx', async (method, path) => {
+    const cookie = await owner.jar.getCookieString(baseUrl);
+    const bodies = [
+      `{"password":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      `{"email":"a@example.com","extra":${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}}`,
+      `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    ];
+    for (const body of bodies) {
+      const result = await send(path, { method, headers: { cookie, 'content-type': 'application/json' }, body });
+      expect(result.status).toBe(400);
+    }
+    expect((await owner.get('/auth/me')).status).toBe(200);
+  });
+
   it('merge patches of any shape: applied or refused with a 4xx, never 5xx, the document always an object without prototype keys', async () => {
     const cookie = await owner.jar.getCookieString(baseUrl);
     await fc.assert(

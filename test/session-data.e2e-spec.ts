@@ -30,6 +30,9 @@ describe.each(BACKENDS)('on $name', (backend) => {
           headers: { ...MERGE_PATCH, ...headers, cookie },
           cookies: false,
         }),
+      /** A patch as JSON text, for what JSON.stringify cannot write (1e400) or would take too deep. */
+      send: (body: string) =>
+        new HttpClient(process.baseUrl).request('PATCH', '/session/data', { body, headers: { ...MERGE_PATCH, cookie }, cookies: false }),
     });
     return { on, browser, cookie };
   }
@@ -101,6 +104,41 @@ describe.each(BACKENDS)('on $name', (backend) => {
       const { on } = await loggedIn();
 
       expect((await on(a).patch(patch)).status).toBe(400);
+    });
+
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify would have stored as null: the client's value lost.
+    it.each(['{"price": 1e400}', '{"prices": [1, -1e400]}'])('refuses %s, a number no double holds, with 400 and stores nothing', async (body) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ keep: true });
+
+      const response = await on(a).send(body);
+
+      expect(response.body).toMatchObject({ status: 400, type: 'urn:kura:problem:invalid-session-data', detail: expect.stringMatching(/finite/) });
+      expect((await on(b).get()).body).toEqual({ data: { keep: true }, version: 1 });
+    });
+
+    // 10 KB of brackets, well under KURA_BODY_LIMIT, used to overflow the stack while merging and measuring (500).
+    it.each([
+      ['arrays 5,000 deep', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+      ['objects 2,000 deep', `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`],
+      ['objects 65 deep, one past the limit', `${'{"a":'.repeat(65)}1${'}'.repeat(65)}`],
+    ])('refuses a patch nested deeper than 64 levels (%s) with 400 and stores nothing', async (_case, body) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ keep: true });
+
+      const response = await on(a).send(body);
+
+      expect(response.body).toMatchObject({ status: 400, type: 'urn:kura:problem:invalid-session-data', detail: expect.stringMatching(/64 levels/) });
+      expect((await on(b).get()).body).toEqual({ data: { keep: true }, version: 1 });
+    });
+
+    it('accepts a patch nested 64 levels deep', async () => {
+      const { on } = await loggedIn();
+
+      const response = await on(a).send(`${'{"a":'.repeat(64)}1${'}'.repeat(64)}`);
+
+      expect(response.status).toBe(200);
+      expect(response.body.version).toBe(1);
     });
 
     it.each([

@@ -18,6 +18,7 @@ export { SessionDataService } from './session-data.service.js';
 export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
 export { applyMergePatch } from './merge-patch.js';
+export { SESSION_DATA_MAX_DEPTH } from './session-data-patch.js';
 export {
   SessionTransport,
   CACHE_HEADER,

@@ -7,14 +7,15 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;
   const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (FORBIDDEN.has(key)) throw new MergePatchKeyError(key);
+    if (FORBIDDEN_KEYS.has(key)) throw new MergePatchKeyError(key);
     if (value === null) delete result[key];
     else result[key] = applyMergePatch(result[key], value);
   }
   return result;
 }
 
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+/** The keys no object of a merge patch may have: merged naively, they reach a prototype. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 export class MergePatchKeyError extends Error {
   override readonly name = 'MergePatchKeyError';

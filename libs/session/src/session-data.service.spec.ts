@@ -7,6 +7,7 @@ import {
 } from './session.errors.js';
 import { resolveSessionSettings } from './session.options.js';
 import { SessionDataService } from './session-data.service.js';
+import { SESSION_DATA_MAX_DEPTH } from './session-data-patch.js';
 import type { SessionRecord } from './session.types.js';
 import { jest } from '@jest/globals';
 
@@ -54,6 +55,34 @@ describe('SessionDataService', () => {
     const { sut } = setup();
 
     await expect(sut.patch(session, [1])).rejects.toBeInstanceOf(InvalidSessionDataError);
+  });
+
+  it.each([
+    ['constructor at the top level', '{"constructor": 1}'],
+    ['prototype at the top level', '{"prototype": {"x": 1}}'],
+    ['__proto__ nested', '{"cart": {"__proto__": {"x": 1}}}'],
+    ['constructor nested', '{"cart": {"constructor": "x", "items": 2}}'],
+    ['prototype inside an array', '{"cart": [{"prototype": 1}]}'],
+    ['a number too large for a double (Infinity)', '{"price": 1e400}'],
+    ['a number too large for a double, in an array', '{"prices": [1, -1e400]}'],
+    ['objects nested 65 levels deep', `${'{"a":'.repeat(65)}1${'}'.repeat(65)}`],
+    ['arrays nested 5,000 deep', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+  ])('refuses a patch with %s before reading or writing anything', async (_case, body) => {
+    const { sut, store } = setup(100_000);
+    const read = jest.spyOn(store, 'read');
+    const write = jest.spyOn(store, 'write');
+
+    await expect(sut.patch(session, JSON.parse(body))).rejects.toBeInstanceOf(InvalidSessionDataError);
+
+    expect(read).not.toHaveBeenCalled();
+    expect(write).not.toHaveBeenCalled();
+  });
+
+  it(`accepts data nested ${SESSION_DATA_MAX_DEPTH} levels deep, the document itself being the first`, async () => {
+    const { sut } = setup();
+    const body = `${'{"a":'.repeat(SESSION_DATA_MAX_DEPTH)}1${'}'.repeat(SESSION_DATA_MAX_DEPTH)}`;
+
+    await expect(sut.patch(session, JSON.parse(body))).resolves.toMatchObject({ version: 1 });
   });
 
   it('gives up with SessionDataContentionError when every write loses', async () => {

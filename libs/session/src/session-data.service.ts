@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { applyMergePatch, isObject, MergePatchKeyError } from './merge-patch.js';
+import { checkSessionDataPatch } from './session-data-patch.js';
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
 import {
   InvalidSessionDataError,
@@ -33,12 +34,14 @@ export class SessionDataService {
   }
 
   /**
-   * Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`).
+   * Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`). A
+   * patch that cannot be stored as sent (`checkSessionDataPatch`) is an `InvalidSessionDataError` before any read.
    * `read`, when given, is what the guard read with the session: the first attempt starts from it (its write is
    * conditional on its version like any other), every later one reads again.
    */
   async patch(session: SessionRecord, patch: unknown, ifMatch?: number, read?: SessionData): Promise<SessionData> {
     if (!isObject(patch)) throw new InvalidSessionDataError('A session data patch must be a JSON object');
+    checkSessionDataPatch(patch);
     const key = dataIdOf(session);
     let prefetched = read;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
