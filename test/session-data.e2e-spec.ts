@@ -141,21 +141,23 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect(response.body.version).toBe(1);
     });
 
+    // Fastify's parser refuses __proto__ (and constructor.prototype); the others reach the session data, which
+    // refuses them at any depth. Nest 12.6's pipe used to delete them first, and the rest of the patch was written.
     it.each([
-      ['__proto__', '{"__proto__": {"polluted": true}}'],
-      ['constructor.prototype', '{"constructor": {"prototype": {"polluted": true}}}'],
-      ['constructor', '{"constructor": {"polluted": true}}'],
-    ])('never lets a %s key through: refused or dropped, never stored, never a 5xx', async (_case, body) => {
-      const { cookie, on } = await loggedIn();
+      ['__proto__', '{"__proto__": {"polluted": true}}', 'about:blank'],
+      ['constructor.prototype', '{"constructor": {"prototype": {"polluted": true}}}', 'about:blank'],
+      ['constructor', '{"constructor": {"polluted": true}}', 'urn:kura:problem:invalid-session-data'],
+      ['prototype', '{"prototype": {"polluted": true}}', 'urn:kura:problem:invalid-session-data'],
+      ['nested constructor', '{"cart": {"constructor": "polluted", "items": 2}}', 'urn:kura:problem:invalid-session-data'],
+      ['prototype inside an array', '{"cart": [{"prototype": "polluted"}]}', 'urn:kura:problem:invalid-session-data'],
+    ])('refuses a patch with a %s key with 400 and writes nothing', async (_case, body, type) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ cart: [1, 2, 3] });
 
-      const response = await new HttpClient(a.baseUrl).request('PATCH', '/session/data', {
-        body,
-        headers: { ...MERGE_PATCH, cookie },
-        cookies: false,
-      });
+      const response = await on(a).send(body);
 
-      expect(response.status).toBeLessThan(500);
-      expect(JSON.stringify((await on(b).get()).body)).not.toContain('polluted');
+      expect(response.body).toMatchObject({ status: 400, type });
+      expect((await on(b).get()).body).toEqual({ data: { cart: [1, 2, 3] }, version: 1 });
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
