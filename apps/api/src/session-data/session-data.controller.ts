@@ -1,6 +1,15 @@
 import { Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type AuthenticatedSession, CacheableSession, CurrentSession, type SessionData, SessionDataService, SessionGuard, WithSessionData } from '@kura/session';
+import {
+  type AuthenticatedSession,
+  CacheableSession,
+  CurrentSession,
+  SESSION_DATA_MAX_DEPTH,
+  type SessionData,
+  SessionDataService,
+  SessionGuard,
+  WithSessionData,
+} from '@kura/session';
 import * as z from 'zod/mini';
 import { deferred, described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
@@ -65,7 +74,10 @@ export class SessionDataController {
     schema: { type: 'string', maxLength: 17, pattern: '^(\\*|"(0|[1-9][0-9]{0,14})")$' },
   })
   @ApiOkResponse({ description: 'The merged data and its new version.', standardSchema: SessionDataResponse, headers: ETAG })
-  @ApiBodyProblems('Or the patch is not a JSON object, or uses a key no object may have (`__proto__`).')
+  @ApiBodyProblems(
+    'Or the patch is not a JSON object, uses a key no object may have (`__proto__`, `constructor`, `prototype`, at any depth), ' +
+      `holds a number no double can (\`1e400\`), or nests objects and arrays more than ${SESSION_DATA_MAX_DEPTH} levels deep: nothing is written.`,
+  )
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(412, 'If-Match named a version that is no longer current; ETag names the current one.', ETAG)
   @ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT, or the data would exceed KURA_SESSION_DATA_LIMIT bytes.')
