@@ -114,3 +114,53 @@ describe('a login in flight while the account is deleted (DynamoDB Local, a prox
     expect((await owner.get('/auth/me')).status).toBe(401);
   });
 });
+
+// The review of 2026-12-05: every account operation of a session found its account by the session's email. A
+// deletion that failed after the account's removal (503: "sent again, it finishes") left its asking session live,
+// someone registered the email again, and the retry deleted the newcomer's account and ended their sessions.
+describe('a deletion sent again after its email was registered again (DynamoDB Local, a proxy failing every call after the removal)', () => {
+  let proxy: FaultProxy;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  let failing = false;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    const tables = await freshTables();
+    ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '1' })));
+    // Once the account's item is removed, every later call fails, until `failing` is reset.
+    proxy.refuse(
+      (operation, body) => {
+        if (operation === 'DeleteItem' && body.includes(tables.users) && !failing) {
+          failing = true;
+          return false;
+        }
+        return failing;
+      },
+      'ProvisionedThroughputExceededException',
+      1000,
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  it("leaves the newcomer's account and sessions alone, and ends the session that asked", async () => {
+    const email = uniqueEmail('recycled');
+    const old = new HttpClient(baseUrl);
+    await old.signUpAndLogIn(email, PASSWORD);
+    const first = await old.request('DELETE', '/auth/account');
+    failing = false;
+    proxy.set('pass');
+    const newcomer = new HttpClient(baseUrl);
+    await newcomer.signUpAndLogIn(email, 'the newcomer passphrase');
+
+    const retried = await old.request('DELETE', '/auth/account');
+
+    expect(first.status).toBe(503);
+    expect(retried.status).toBe(204);
+    expect((await old.get('/auth/me')).status).toBe(401);
+    expect((await newcomer.get('/auth/me')).status).toBe(200);
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'the newcomer passphrase' })).status).toBe(200);
+  });
+});

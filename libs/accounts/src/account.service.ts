@@ -64,8 +64,8 @@ export class AccountService {
    * otherwise), and returns the new credential version: sessions issued on older ones must end. Two concurrent
    * changes cannot both win: the write is conditional on the hash that was checked.
    */
-  async changePassword(email: string, currentPassword: string, newPassword: string, client?: string): Promise<number> {
-    const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError());
+  async changePassword(email: string, currentPassword: string, newPassword: string, client?: string, account?: string): Promise<number> {
+    const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError(), account);
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (version === undefined) throw new ReauthenticationFailedError(true);
     return version;
@@ -76,15 +76,17 @@ export class AccountService {
    * the credential version like a password change, so that from here on no login succeeds and one already past
    * its password check is refused when it registers its session (`SessionService.closeAll`, with the version
    * returned). An account already closed (a deletion that did not finish) is returned as it is. `undefined`:
-   * there is no such account.
+   * there is no such account, or, with `account` (the id of the user a signed-in session belongs to), the email
+   * belongs to another account now (that user's account was deleted, and the email registered again: a deletion
+   * sent again by a session of the deleted account must not delete the newcomer's).
    */
-  async closeAccount(email: string): Promise<ClosedAccount | undefined> {
+  async closeAccount(email: string, account?: string): Promise<ClosedAccount | undefined> {
     // Before anything changes: a closed account that cannot be removed would be left unusable.
     this.removable();
     const normalised = normaliseEmail(email);
     for (let attempt = 0; attempt < CLOSING_ATTEMPTS; attempt += 1) {
       const user = await this.store.findByEmail(normalised);
-      if (!user) return undefined;
+      if (!user || (account !== undefined && user.id !== account)) return undefined;
       const closed = { userId: user.id, email: user.email };
       if (user.passwordHash.startsWith(DELETION_MARK)) return { ...closed, credentialVersion: user.credentialVersion ?? 0, mark: user.passwordHash };
       // Unique, so that a retry of this write knows it as its own (as a new password's salted hash is).
@@ -111,16 +113,18 @@ export class AccountService {
    * Throws `ReauthenticationFailedError` when it is wrong; counted and limited like logins, so a stolen session
    * cannot be used to guess the password. Returns the user with the credential version that was checked.
    */
-  async confirmPassword(email: string, password: string, client?: string): Promise<VerifiedUser> {
-    return verified(await this.checkPassword(email, password, client, () => new ReauthenticationFailedError()));
+  async confirmPassword(email: string, password: string, client?: string, account?: string): Promise<VerifiedUser> {
+    return verified(await this.checkPassword(email, password, client, () => new ReauthenticationFailedError(), account));
   }
 
   /**
    * The one password check behind logins and re-authentication: a throttled place reserved first, the same
    * hashing work for an unknown account as for a wrong password, `failure()` thrown on either (the
-   * reservation stays, as the failure's count).
+   * reservation stays, as the failure's count). With `account` (the user a signed-in session belongs to), an email
+   * that belongs to another account now is checked as an unknown one, and not counted against it: the session's
+   * account was deleted, and its email registered again by someone else.
    */
-  private async checkPassword(email: string, password: string, client: string | undefined, failure: (userId?: string) => Error): Promise<UserRecord> {
+  private async checkPassword(email: string, password: string, client: string | undefined, failure: (userId?: string) => Error, account?: string): Promise<UserRecord> {
     const normalised = normaliseEmail(email);
     // The user is read while the attempt is reserved (one round trip less); nothing is checked before both.
     const [reserved, found] = await Promise.allSettled([this.throttle?.begin(normalised, client), this.store.findByEmail(normalised)]);
@@ -128,14 +132,22 @@ export class AccountService {
     const attempt = reserved.value;
     let user: UserRecord | undefined;
     let valid: boolean;
+    let foreign = false;
     try {
       if (found.status === 'rejected') throw found.reason;
       user = found.value;
-      valid = user ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
+      // Another account's now: never checked against its hash (the same work as for an unknown email).
+      foreign = user !== undefined && account !== undefined && user.id !== account;
+      valid = user && !foreign ? await this.hasher.verify(password, user.passwordHash) : await this.hasher.verifyDecoy(password);
     } catch (error) {
       // Not a failed guess: the check could not be made. Best effort; the store is likely down.
       await attempt?.abandoned().catch(() => undefined);
       throw error;
+    }
+    if (foreign) {
+      // Not a failure of the owner's to count against them.
+      await attempt?.abandoned();
+      throw failure();
     }
     if (!user || !valid) throw failure(user?.id);
     await attempt?.succeeded();

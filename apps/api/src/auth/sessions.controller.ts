@@ -129,7 +129,7 @@ export class SessionsController {
   async deleteAccount(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
     this.sessions.requireRecentAuthentication(current.record);
-    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id);
+    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
     // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
     if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
     // This session last: until here, a deletion that failed part way can be asked for again.
@@ -163,7 +163,7 @@ export class SessionsController {
     @Audited() audited: AuditRequest,
   ) {
     const { user: owner } = current.record;
-    const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip).catch(this.failedCheck(audited, owner.id));
+    const user = await this.accounts.confirmPassword(emailOf(current.record), body.password, client.ip, owner.id).catch(this.failedCheck(audited, owner.id));
     const renewed = await this.sessions.reauthenticated(current, client, user.credentialVersion);
     this.audit.record(audited, 'session.reauthenticated', { userId: owner.id, sessionId: renewed.record.id, by: current.record.id });
     this.audit.evictions(audited, owner.id, renewed);
@@ -191,7 +191,7 @@ export class SessionsController {
   ) {
     const { user } = current.record;
     const credentialVersion = await this.accounts
-      .changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip)
+      .changePassword(emailOf(current.record), body.currentPassword, body.newPassword, client.ip, user.id)
       .catch(this.failedCheck(audited, user.id));
     // The first session on the new credentials ends every session on the old ones, this one included, and
     // refuses any login still in flight with the old password. The password has changed whether or not that
