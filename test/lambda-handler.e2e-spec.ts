@@ -105,6 +105,39 @@ describe('request ids', () => {
 
     expect(answer.headers?.['x-request-id']).toBe('trace-0123456789abcdef');
   });
+
+  // The review of 2026-12-05: a malformed one was kept for the request, which then drew a random id that neither
+  // the EMF line nor Lambda's START and REPORT lines carry.
+  it.each([
+    ['too short', 'abc'],
+    ['with a space', 'trace id 0123456789'],
+    ['two of them, joined with a comma by API Gateway', 'trace-0123456789,trace-9876543210'],
+  ])("gives the invocation's id for an X-Request-Id %s", async (_name, given) => {
+    const id = randomUUID();
+
+    const answer = await handler(offlineEvent({ 'x-request-id': given }), invocation(id));
+
+    expect(answer.headers?.['x-request-id']).toBe(id);
+  });
+});
+
+// The review of 2026-12-05: on payload 2.0, @fastify/aws-lambda decoded a query parameter's name a second time when
+// its value held a comma (as API Gateway joins a repeated parameter), and a name that decodes to a lone `%` threw out
+// of the handler: any client could fail an invocation (the function-errors alarm). Kura answers every one.
+describe('query strings as API Gateway passes them (names decoded, repeats joined with commas)', () => {
+  const withQuery = (rawQueryString: string, queryStringParameters: Record<string, string>) => ({ ...httpApiEvent('GET', '/health/live'), rawQueryString, queryStringParameters });
+
+  it.each([
+    ['a name that decodes to a lone %', '%25=a,b', { '%': 'a,b' }],
+    ['a repeated name that decodes to a lone %', '%25=1&%25=2', { '%': '1,2' }],
+    ['an undecodable name', '%25E0=x,y', { '%E0': 'x,y' }],
+    ['a repeated parameter', 'x=1&x=2', { x: '1,2' }],
+  ])('with %s is answered by Kura', async (_name, raw, parsed) => {
+    const answer = await handler(withQuery(raw, parsed), context);
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers?.['kura-instance']).toBeDefined();
+  });
 });
 
 describe('CloudWatch metrics (embedded metric format)', () => {

@@ -4,7 +4,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createApp } from './app.factory.js';
 import { loadConfig } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
-import { REQUEST_ID_HEADER } from './observability/request-log.js';
+import { isWellFormedRequestId, REQUEST_ID_HEADER } from './observability/request-log.js';
 import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 /**
@@ -32,7 +32,11 @@ async function boot(): Promise<Booted> {
   });
   return {
     app,
-    serve: awsLambdaFastify(withUnvalidatedInject(fastify), { callbackWaitsForEmptyEventLoop: false }),
+    // `parseCommaSeparatedQueryParams` off: on payload 2.0 it decodes a parameter's name a second time when its
+    // value holds a comma (API Gateway joins repeated parameters so), and a name that decodes to a lone `%`
+    // (`?%25=a,b`) threw a URIError out of the handler: any client could fail an invocation, tripping the
+    // function-errors alarm (the review of 2026-12-05). Kura reads no query parameter; Fastify still parses the URL's.
+    serve: awsLambdaFastify(withUnvalidatedInject(fastify), { callbackWaitsForEmptyEventLoop: false, parseCommaSeparatedQueryParams: false }),
     metrics: calls && new InvocationMetrics(calls),
   };
 }
@@ -72,12 +76,14 @@ export async function shutdown(): Promise<void> {
 }
 
 /**
- * A request's id on Lambda: the caller's `X-Request-Id` when it sent one (kept if well formed, as on any
- * server), else this invocation's id. That id is unique per request on AWS and under serverless-offline, whose
+ * A request's id on Lambda: the caller's `X-Request-Id` when it is well formed (as on any server), else this
+ * invocation's id. That id is unique per request on AWS and under serverless-offline, whose
  * `requestContext.requestId` (what `@fastify/aws-lambda` would use) is one constant for every request; and it
- * is the id of Lambda's own START and REPORT lines and of the EMF line, so all of a request's lines share it.
+ * is the id of Lambda's own START and REPORT lines and of the EMF line, so all of a request's lines share it. (A
+ * malformed one, or two that API Gateway joined with a comma, got a random id instead, which no line of Lambda's
+ * carried.)
  */
 function withRequestId(event: APIGatewayProxyEventV2, awsRequestId: string): APIGatewayProxyEventV2 {
-  if (event.headers?.[REQUEST_ID_HEADER]) return event;
+  if (isWellFormedRequestId(event.headers?.[REQUEST_ID_HEADER])) return event;
   return { ...event, headers: { ...event.headers, [REQUEST_ID_HEADER]: awsRequestId } };
 }

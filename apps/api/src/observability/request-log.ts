@@ -13,7 +13,12 @@ const WELL_FORMED = /^[A-Za-z0-9._:-]{8,128}$/;
  */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
   const given = headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && WELL_FORMED.test(given) ? given : randomUUID();
+  return isWellFormedRequestId(given) ? given : randomUUID();
+}
+
+/** Whether a caller's `X-Request-Id` is kept as the request's id (see `requestIdOf`). */
+export function isWellFormedRequestId(given: unknown): given is string {
+  return typeof given === 'string' && WELL_FORMED.test(given);
 }
 
 /**
