@@ -22,6 +22,14 @@ describe('request schemas', () => {
     expect(registration({ name }).success).toBe(valid);
   });
 
+  it('refuses a password or a name with a lone surrogate, which hashing would turn into U+FFFD (every such password of one length the same)', () => {
+    expect(registration({ password: '\ud800'.repeat(8) }).success).toBe(false);
+    expect(registration({ password: `correct horse\udc00` }).success).toBe(false);
+    expect(registration({ name: 'Ada\ud800' }).success).toBe(false);
+    expect(LoginBody.schema.safeParse({ email: 'ada@example.com', password: '\udc00'.repeat(8) }).success).toBe(false);
+    expect(registration({ password: '\ud83d\udd11'.repeat(8) }).success).toBe(true); // a pair is one character
+  });
+
   it('shows the same limits in the API document', () => {
     const schema = toJSONSchema(RegisterBody.schema, { target: 'openapi-3.0', io: 'input' }) as any;
     const { properties } = schema.definitions.RegisterRequest;

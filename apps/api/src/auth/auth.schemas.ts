@@ -7,12 +7,15 @@ const email = () => z.email({ error: 'must be an email address' }).check(z.maxLe
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
  * one character, as NIST SP 800-63B asks of passwords), where zod's `minLength`/`maxLength` checks count UTF-16
  * units. The API document shows the same `minLength`/`maxLength`, so it and the server agree on every string.
+ * Only well-formed text: a lone surrogate (which JSON's `\ud800` escapes can carry) becomes U+FFFD when a password
+ * is encoded for hashing, so every such password of one length was the same password (the review of 2026-12-05).
  */
 export function chars(min: number, max: number) {
   const length = (value: string) => [...value].length;
   return z
     .string()
     .check(
+      z.refine((value) => value.isWellFormed(), 'must be well-formed Unicode text (no lone surrogate)'),
       z.refine((value) => length(value) >= min, `must be at least ${min} characters`),
       z.refine((value) => length(value) <= max, `must be at most ${max} characters`),
       z.meta({ minLength: min, maxLength: max }),
