@@ -1,12 +1,14 @@
 import { jest } from '@jest/globals';
 
-/** scrypt as Node has it, counting the calls in flight at once. */
+/** scrypt as Node has it, counting the calls in flight at once and noting the cost (N) of each. */
 const inFlight = { now: 0, most: 0 };
+const costs: number[] = [];
 const realCrypto = process.getBuiltinModule('node:crypto');
 jest.unstable_mockModule('node:crypto', () => ({
   ...realCrypto,
   scrypt: (...args: unknown[]) => {
     const callback = args.pop() as (...result: unknown[]) => void;
+    costs.push((args[3] as { N: number }).N);
     inFlight.now += 1;
     inFlight.most = Math.max(inFlight.most, inFlight.now);
     (realCrypto.scrypt as (...all: unknown[]) => void)(...args, (...result: unknown[]) => {
@@ -56,6 +58,67 @@ describe('PasswordHasher', () => {
     await expect(sut.verifyDecoy('guess')).resolves.toBe(false);
 
     expect(verify).toHaveBeenCalledWith('guess', expect.stringMatching(/^\$scrypt\$ln=10,/));
+  });
+
+  describe('work per check, which must not tell an unknown email from an account', () => {
+    // Configured at 2^12; accounts hashed before at 2^10 (the cost was raised), at 2^12, and at 2^13 (lowered).
+    const hasher = new PasswordHasher({ log2Cost: 12 });
+    const hashedAt = (log2Cost: number) => new PasswordHasher({ log2Cost }).hash('right password');
+    /** The N of every scrypt computation that `check` made. */
+    const work = async (check: () => Promise<boolean>) => {
+      costs.length = 0;
+      await check();
+      return [...costs];
+    };
+    const total = (ns: number[]) => ns.reduce((sum, n) => sum + n, 0);
+
+    beforeAll(() => hasher.verifyDecoy('made once, before any check is counted'));
+
+    it('costs one hash at the configured cost for an unknown email', async () => {
+      expect(await work(() => hasher.verifyDecoy('guess'))).toEqual([2 ** 12]);
+    });
+
+    it.each(['right password', 'wrong password'])(
+      'checks %p against a hash made at a lower cost at its own cost, then pads with scrypt up to the configured cost',
+      async (password) => {
+        const stored = await hashedAt(10);
+
+        const ns = await work(() => hasher.verify(password, stored));
+
+        // 2^10 + 2^10 + 2^11 = 2^12: the same work, and the same kind of work, as the decoy's one hash.
+        expect(ns).toEqual([2 ** 10, 2 ** 10, 2 ** 11]);
+        expect(total(ns)).toBe(2 ** 12);
+      },
+    );
+
+    it('pads in the place the check took in the queue, so that under load it waits no longer than the decoy', async () => {
+      const queued = new PasswordHasher({ log2Cost: 12, maxConcurrent: 1 });
+      const stored = await hashedAt(10);
+      costs.length = 0;
+
+      await Promise.all([queued.verify('wrong password', stored), queued.hash('asked for while the check runs')]);
+
+      expect(costs).toEqual([2 ** 10, 2 ** 10, 2 ** 11, 2 ** 12]);
+    });
+
+    it('still verifies the right password against a padded hash, and only it', async () => {
+      const stored = await hashedAt(10);
+
+      await expect(hasher.verify('right password', stored)).resolves.toBe(true);
+      await expect(hasher.verify('wrong password', stored)).resolves.toBe(false);
+    });
+
+    it('checks a hash made at the configured cost once, unpadded', async () => {
+      const stored = await hashedAt(12);
+
+      expect(await work(() => hasher.verify('wrong password', stored))).toEqual([2 ** 12]);
+    });
+
+    it('checks a hash made at a higher cost at its own cost, which no padding can shorten', async () => {
+      const stored = await hashedAt(13);
+
+      expect(await work(() => hasher.verify('wrong password', stored))).toEqual([2 ** 13]);
+    });
   });
 
   it.each([9, 21, 12.5])('refuses a cost of 2^%p', (log2Cost) => {

@@ -4,7 +4,10 @@ import pLimit, { type LimitFunction } from 'p-limit';
 export interface PasswordHashingOptions {
   /**
    * scrypt cost as log2(N). OWASP's minimum is 17 (N=2^17, r=8, p=1: 128 MiB and roughly a tenth of a second
-   * per hash). Lower it only for tests; stored hashes keep their own cost, so raising it later is safe.
+   * per hash). Lower it only for tests. Stored hashes keep their own cost, and nothing rehashes them, so raising
+   * it later is safe: a check of a hash made at a lower cost is padded to the work of one at this cost (`verify`).
+   * Lowering it is not: a hash made at a higher cost still takes its own, longer time to check, which tells its
+   * account from an unknown email until its password is changed.
    * @default 17
    */
   log2Cost?: number;
@@ -61,19 +64,35 @@ export class PasswordHasher {
     return `$scrypt$ln=${this.log2Cost},r=${BLOCK_SIZE},p=${PARALLELISM}$${b64(salt)}$${b64(key)}`;
   }
 
-  /** Compares in constant time; a malformed stored hash never verifies. */
+  /**
+   * Compares in constant time; a malformed stored hash never verifies. A hash made at a lower cost than the
+   * configured one (before the cost was raised) is checked at its own cost, then padded with scrypt at 2^ln,
+   * 2^(ln+1), ... 2^(cost-1), which add up to 2^cost less 2^ln: right or wrong, the check costs the time and
+   * memory of one hash at the configured cost, as the decoy does for an unknown email. The padding assumes the
+   * r=8, p=1 Kura writes. A hash made at a higher cost (the cost was lowered) is checked at its own cost, longer
+   * than the decoy: padding the decoy to it would slow every unknown email for the sake of a few old accounts,
+   * and could not match them all unless they share one cost, so it is left as the cost of lowering the cost.
+   */
   async verify(password: string, stored: string): Promise<boolean> {
     const parts = PHC.exec(stored);
     if (!parts) return false;
     const [, ln, r, p, salt, expected] = parts as unknown as [string, string, string, string, string, string];
-    const key = await this.limit(() => scrypt(password, Buffer.from(salt, 'base64'), Number(ln), Number(r), Number(p)));
+    const saltBytes = Buffer.from(salt, 'base64');
+    // One place in the queue for check and padding, as a check at the configured cost takes: queued apart, the
+    // padding would wait behind other logins and take longer under load than the decoy does.
+    const key = await this.limit(async () => {
+      const computed = await scrypt(password, saltBytes, Number(ln), Number(r), Number(p));
+      for (let cost = Number(ln); cost < this.log2Cost; cost += 1) await scrypt(password, saltBytes, cost, BLOCK_SIZE, PARALLELISM);
+      return computed;
+    });
     const wanted = Buffer.from(expected, 'base64');
     return wanted.length === key.length && timingSafeEqual(wanted, key);
   }
 
   /**
    * Spends the same work as verifying a real password, for logins with an unknown email, so that response
-   * time does not tell which emails have accounts.
+   * time does not tell which emails have accounts: one hash at the configured cost, what `verify` spends on any
+   * stored hash made at that cost or below.
    */
   async verifyDecoy(password: string): Promise<false> {
     this.decoy ??= this.hash(randomBytes(16).toString('hex'));
