@@ -119,6 +119,10 @@ describe('PasswordHasher', () => {
 
       expect(await work(() => hasher.verify('wrong password', stored))).toEqual([2 ** 13]);
     });
+
+    it("spends one hash at the configured cost on a malformed stored hash, such as a closed account's mark", async () => {
+      expect(await work(() => hasher.verify('anything', `$deleted$${'0'.repeat(36)}`))).toEqual([2 ** 12]);
+    });
   });
 
   it.each([9, 21, 12.5])('refuses a cost of 2^%p', (log2Cost) => {

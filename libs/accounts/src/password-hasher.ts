@@ -65,17 +65,22 @@ export class PasswordHasher {
   }
 
   /**
-   * Compares in constant time; a malformed stored hash never verifies. A hash made at a lower cost than the
-   * configured one (before the cost was raised) is checked at its own cost, then padded with scrypt at 2^ln,
-   * 2^(ln+1), ... 2^(cost-1), which add up to 2^cost less 2^ln: right or wrong, the check costs the time and
-   * memory of one hash at the configured cost, as the decoy does for an unknown email. The padding assumes the
-   * r=8, p=1 Kura writes. A hash made at a higher cost (the cost was lowered) is checked at its own cost, longer
-   * than the decoy: padding the decoy to it would slow every unknown email for the sake of a few old accounts,
-   * and could not match them all unless they share one cost, so it is left as the cost of lowering the cost.
+   * Compares in constant time. A malformed stored hash never verifies, after one hash at the configured cost: a
+   * closed account holds one (`AccountService.closeAccount`) until it is removed, and a login that answered at
+   * once would tell it from an unknown email. A hash made at a lower cost than the configured one (before the
+   * cost was raised) is checked at its own cost, then padded with scrypt at 2^ln, 2^(ln+1), ... 2^(cost-1), which
+   * add up to 2^cost less 2^ln: right or wrong, the check costs the time and memory of one hash at the configured
+   * cost, as the decoy does for an unknown email. The padding assumes the r=8, p=1 Kura writes. A hash made at a
+   * higher cost (the cost was lowered) is checked at its own cost, longer than the decoy: padding the decoy to it
+   * would slow every unknown email for the sake of a few old accounts, and could not match them all unless they
+   * share one cost, so it is left as the cost of lowering the cost.
    */
   async verify(password: string, stored: string): Promise<boolean> {
     const parts = PHC.exec(stored);
-    if (!parts) return false;
+    if (!parts) {
+      await this.limit(() => scrypt(password, randomBytes(SALT_LENGTH), this.log2Cost, BLOCK_SIZE, PARALLELISM));
+      return false;
+    }
     const [, ln, r, p, salt, expected] = parts as unknown as [string, string, string, string, string, string];
     const saltBytes = Buffer.from(salt, 'base64');
     // One place in the queue for check and padding, as a check at the configured cost takes: queued apart, the
