@@ -72,10 +72,11 @@ describe('PasswordHasher', () => {
     };
     const total = (ns: number[]) => ns.reduce((sum, n) => sum + n, 0);
 
-    beforeAll(() => hasher.verifyDecoy('made once, before any check is counted'));
+    it('costs one hash at the configured cost for an unknown email, the first after start-up too', async () => {
+      const started = new PasswordHasher({ log2Cost: 12 });
 
-    it('costs one hash at the configured cost for an unknown email', async () => {
-      expect(await work(() => hasher.verifyDecoy('guess'))).toEqual([2 ** 12]);
+      expect(await work(() => started.verifyDecoy('first guess'))).toEqual([2 ** 12]);
+      expect(await work(() => started.verifyDecoy('second guess'))).toEqual([2 ** 12]);
     });
 
     it.each(['right password', 'wrong password'])(

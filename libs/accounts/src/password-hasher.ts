@@ -44,7 +44,12 @@ const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
 export class PasswordHasher {
   private readonly log2Cost: number;
   private readonly limit: LimitFunction;
-  private decoy: Promise<string> | undefined;
+  /**
+   * What an unknown email's password is checked against: a PHC string at the configured cost whose hash is random
+   * bytes, not computed, so that no password matches it and the first unknown email after start-up does not pay
+   * for making it: a check against it is one hash, like every other.
+   */
+  private readonly decoy: string;
 
   constructor(options: PasswordHashingOptions = {}) {
     this.log2Cost = options.log2Cost ?? 17;
@@ -56,6 +61,7 @@ export class PasswordHasher {
       throw new RangeError(`maxConcurrent must be a positive integer, got ${maxConcurrent}`);
     }
     this.limit = pLimit(maxConcurrent);
+    this.decoy = `$scrypt$ln=${this.log2Cost},r=${BLOCK_SIZE},p=${PARALLELISM}$${b64(randomBytes(SALT_LENGTH))}$${b64(randomBytes(KEY_LENGTH))}`;
   }
 
   async hash(password: string): Promise<string> {
@@ -100,8 +106,7 @@ export class PasswordHasher {
    * stored hash made at that cost or below.
    */
   async verifyDecoy(password: string): Promise<false> {
-    this.decoy ??= this.hash(randomBytes(16).toString('hex'));
-    await this.verify(password, await this.decoy);
+    await this.verify(password, this.decoy);
     return false;
   }
 }
