@@ -32,6 +32,7 @@ function redisBackend(flavour: RedisFlavour): Backend {
         REDIS_URL: server.url,
         KURA_REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
         KURA_PASSWORD_HASH_COST: '12',
+        KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
         KURA_LOG_LEVEL: 'warn',
         KURA_AUDIT_LOG: 'false',
         ...extra,

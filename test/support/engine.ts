@@ -35,6 +35,8 @@ export function kuraEnv(tables: KuraTableNames, endpoint = testEndpoint(), extra
     KURA_SESSIONS_TABLE: tables.sessions,
     KURA_USERS_TABLE: tables.users,
     KURA_PASSWORD_HASH_COST: '12',
+    // Every test client registers from one address: registrations are throttled per address.
+    KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
     KURA_LOG_LEVEL: 'warn',
     // The audit log ignores the level (test/observability reads it): off here, or every login prints a line.
     KURA_AUDIT_LOG: 'false',

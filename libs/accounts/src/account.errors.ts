@@ -35,3 +35,12 @@ export class TooManyLoginAttemptsError extends Error {
     super('Too many failed logins; try again later');
   }
 }
+
+/** Too many registrations from this client. Mapped to 429 with Retry-After. */
+export class TooManyRegistrationsError extends Error {
+  override readonly name = 'TooManyRegistrationsError';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many registrations from this client; try again later');
+  }
+}

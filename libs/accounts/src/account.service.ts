@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, StoreUnavailableError, systemClock } from '@kura/common';
-import { InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
 import { normaliseEmail, type PublicUser, toPublicUser, type UserRecord, type VerifiedUser } from './account.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -36,8 +36,12 @@ export class AccountService {
     private readonly throttle?: LoginThrottle,
   ) {}
 
-  /** Creates an account; throws `EmailTakenError` when the email is in use. */
-  async register(registration: Registration): Promise<PublicUser> {
+  /**
+   * Creates an account; throws `EmailTakenError` when the email is in use. With a throttle, a client past its
+   * limit of registrations gets `TooManyRegistrationsError` before any password is hashed.
+   */
+  async register(registration: Registration, client?: string): Promise<PublicUser> {
+    const attempt = await this.throttle?.beginRegistration(client);
     const user = {
       id: randomUUID(),
       email: normaliseEmail(registration.email),
@@ -45,7 +49,11 @@ export class AccountService {
       passwordHash: await this.hasher.hash(registration.password),
       createdAt: this.clock.now(),
     };
-    await this.store.insert(user);
+    await this.store.insert(user).catch(async (error: unknown) => {
+      // A taken email stays counted (that answer is what a prober is after); a write that could not be made does not.
+      if (!(error instanceof EmailTakenError)) await attempt?.abandoned().catch(() => undefined);
+      throw error;
+    });
     return toPublicUser(user);
   }
 

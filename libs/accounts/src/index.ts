@@ -9,7 +9,8 @@ export {
   InvalidCredentialsError,
   ReauthenticationFailedError,
   TooManyLoginAttemptsError,
+  TooManyRegistrationsError,
 } from './account.errors.js';
-export { LoginThrottle, type LoginThrottleOptions, type LoginAttempt } from './login-throttle.js';
+export { LoginThrottle, type LoginThrottleOptions, type LoginAttempt, type RegistrationAttempt } from './login-throttle.js';
 export { type LoginAttemptStore, InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
 export { type UserRecord, type PublicUser, type VerifiedUser, toPublicUser, normaliseEmail } from './account.types.js';

@@ -1,15 +1,16 @@
 import { ManualClock, StoreUnavailableError } from '@kura/common';
-import { TooManyLoginAttemptsError } from './account.errors.js';
+import { TooManyLoginAttemptsError, TooManyRegistrationsError } from './account.errors.js';
 import { InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
 import { LoginThrottle } from './login-throttle.js';
 
 const MINUTE = 60_000;
 const WINDOW_START = Date.UTC(2026, 0, 1, 12, 0, 0);
 
-function setup(account = 3, client = 5) {
+function setup(account = 3, client = 5, accountTotal = 30, registrations = 4) {
   const clock = new ManualClock(WINDOW_START);
   const store = new InMemoryLoginAttemptStore();
-  const sut = new LoginThrottle(store, { maxFailuresPerAccount: account, maxFailuresPerClient: client, windowSeconds: 600 }, clock);
+  const options = { maxFailuresPerAccount: account, maxFailuresPerAccountTotal: accountTotal, maxFailuresPerClient: client, maxRegistrationsPerClient: registrations, windowSeconds: 600 };
+  const sut = new LoginThrottle(store, options, clock);
   return { sut, clock, store };
 }
 
@@ -25,12 +26,49 @@ async function refusal(promise: Promise<unknown>): Promise<TooManyLoginAttemptsE
 }
 
 describe('LoginThrottle', () => {
-  it('refuses an account after its limit of failures, whichever client tries', async () => {
+  it('refuses an account to the client that reached its limit of failures on it, and to no other client', async () => {
     const { sut } = setup();
     await fail(sut, 'ada@example.com', '10.0.0.1', 3);
 
-    await refusal(sut.begin('ada@example.com', '10.0.0.2'));
+    await refusal(sut.begin('ada@example.com', '10.0.0.1'));
+    // The owner, elsewhere, is not locked out by someone else's wrong passwords.
+    await expect(sut.begin('ada@example.com', '10.0.0.2')).resolves.toBeDefined();
+    await expect(sut.begin('ada@example.com', undefined)).resolves.toBeDefined();
+  });
+
+  it('refuses an account to everyone once failures from all clients reach its ceiling', async () => {
+    const { sut } = setup(3, 100, 7);
+    for (let i = 0; i < 7; i += 1) await sut.begin('ada@example.com', `10.0.1.${i}`);
+
+    const { retryAfterSeconds } = await refusal(sut.begin('ada@example.com', '10.0.2.1'));
+    expect(retryAfterSeconds).toBeGreaterThan(0);
     await refusal(sut.begin('ada@example.com', undefined));
+    await expect(sut.begin('other@example.com', '10.0.2.1')).resolves.toBeDefined();
+  });
+
+  it('counts one IPv6 /64 as one client, in any spelling', async () => {
+    const { sut } = setup(100, 3);
+    for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:0DB8:0001:0002:0:0:0:3']) await sut.begin(`${address}@example.com`, address);
+
+    await refusal(sut.begin('fresh@example.com', '2001:db8:1:2:abcd:ef01:2345:6789'));
+    await expect(sut.begin('fresh@example.com', '2001:db8:1:3::1')).resolves.toBeDefined(); // the next /64
+  });
+
+  it('counts an IPv4-mapped IPv6 address as the IPv4 address it is', async () => {
+    const { sut } = setup(100, 3);
+    await fail(sut, 'a@example.com', '192.0.2.1', 2);
+    await sut.begin('b@example.com', '::ffff:192.0.2.1');
+
+    await refusal(sut.begin('c@example.com', '192.0.2.1'));
+    await refusal(sut.begin('c@example.com', '::ffff:c000:201'));
+    await expect(sut.begin('c@example.com', '192.0.2.2')).resolves.toBeDefined();
+  });
+
+  it("keeps one account's failures from one /64 as one pair, whichever address in it", async () => {
+    const { sut } = setup(3, 100);
+    for (let i = 1; i <= 3; i += 1) await sut.begin('ada@example.com', `2001:db8:5:6::${i}`);
+
+    await refusal(sut.begin('ada@example.com', '2001:db8:5:6::99'));
   });
 
   it('refuses a client after its limit of failures across accounts, and no other client', async () => {
@@ -53,10 +91,10 @@ describe('LoginThrottle', () => {
   });
 
   it('does not count a refused attempt, nor leave a reservation in the scope that admitted it', async () => {
-    const { sut } = setup(3, 100);
+    const { sut } = setup(3, 100, 3);
     await fail(sut, 'ada@example.com', '10.0.0.1', 3);
 
-    await refusal(sut.begin('ada@example.com', '10.0.0.7'));
+    await refusal(sut.begin('ada@example.com', '10.0.0.7')); // the account's ceiling refuses it; the pair would not
 
     // The client that was refused for the account's sake still has its whole allowance.
     for (let i = 0; i < 100; i += 1) await sut.begin(`other${i}@example.com`, '10.0.0.7');
@@ -65,7 +103,7 @@ describe('LoginThrottle', () => {
 
   it('lets the limit decay: the previous window counts less the further the current one goes', async () => {
     const { sut, clock } = setup();
-    await fail(sut, 'ada@example.com', '10.0.0.1', 3);
+    await fail(sut, 'ada@example.com', undefined, 3);
 
     clock.advance(10 * MINUTE); // next window starts: the old failures still weigh fully
     await refusal(sut.begin('ada@example.com', undefined));
@@ -104,16 +142,26 @@ describe('LoginThrottle', () => {
     expect(retryAfterSeconds).toBeGreaterThan(60);
   });
 
-  it('clears the account on success, and withdraws only its own reservation from the client', async () => {
+  it("clears the account's failures from this client on success, and withdraws only its own reservation from the client", async () => {
     const { sut } = setup();
     await fail(sut, 'ada@example.com', '10.0.0.1', 2);
     for (let i = 0; i < 2; i += 1) await sut.begin(`other${i}@example.com`, '10.0.0.1');
 
     await (await sut.begin('ada@example.com', '10.0.0.1')).succeeded();
 
-    await fail(sut, 'ada@example.com', undefined, 3); // the account starts again from zero
-    await expect(sut.begin('someone@example.com', '10.0.0.1')).resolves.toBeDefined(); // 4 of 5 for the client
-    await refusal(sut.begin('someone@example.com', '10.0.0.1'));
+    // The account starts again from zero for this client (the fourth failure is refused by the client's limit).
+    await fail(sut, 'ada@example.com', '10.0.0.1', 1);
+    await refusal(sut.begin('someone@example.com', '10.0.0.1')); // 5 of 5 for the client
+  });
+
+  it("forgives on success only this client's failures: the account's ceiling keeps the others'", async () => {
+    const { sut } = setup(3, 100, 6);
+    for (let i = 0; i < 5; i += 1) await sut.begin('ada@example.com', `10.0.1.${i}`);
+
+    await (await sut.begin('ada@example.com', '10.0.0.1')).succeeded();
+
+    await fail(sut, 'ada@example.com', '10.0.2.1', 1); // the sixth failure from all clients
+    await refusal(sut.begin('ada@example.com', '10.0.0.1'));
   });
 
   it('withdraws an abandoned attempt (the store failed before the password could be checked)', async () => {
@@ -127,11 +175,9 @@ describe('LoginThrottle', () => {
   it('gives back what one counter took when the other could not be reached: a store failure is no failed login', async () => {
     const { sut, store } = setup(2, 5);
     const reserve = store.reserve.bind(store);
-    let calls = 0;
-    // The account's counter is reserved first, then the client's: the client's fails every time.
+    // The client's counter fails every time; the account's two take the attempt.
     store.reserve = async (key, ...rest) => {
-      calls += 1;
-      if (calls % 2 === 0) throw new StoreUnavailableError('attempts.reserve', { reason: 'throttled' });
+      if (key.startsWith('client:')) throw new StoreUnavailableError('attempts.reserve', { reason: 'throttled' });
       return reserve(key, ...rest);
     };
     for (let i = 0; i < 3; i += 1) await expect(sut.begin('ada@example.com', '10.0.0.1')).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -152,7 +198,9 @@ describe('LoginThrottle', () => {
 
     await sut.begin('ada@example.com', '10.0.0.1');
 
-    expect(keys).toHaveLength(2);
+    await sut.beginRegistration('10.0.0.1');
+
+    expect(keys).toHaveLength(4);
     expect(keys.join()).not.toMatch(/ada|example|10\.0\.0\.1/);
   });
 });
@@ -171,7 +219,7 @@ describe('LoginThrottle windows', () => {
 
     await sut.begin('ada@example.com', '10.0.0.1');
 
-    expect(expiries).toEqual([WINDOW_START + 20 * MINUTE, WINDOW_START + 20 * MINUTE]);
+    expect(expiries).toEqual(Array(3).fill(WINDOW_START + 20 * MINUTE));
   });
 
   it.each([0, 3.5, 9])('lets previous-window failures fade as the window goes on (%p minutes into the next)', async (minutes) => {
@@ -230,3 +278,42 @@ describe('LoginThrottle across both windows and both scopes', () => {
     await refusal(sut.begin('other@example.com', '10.0.0.1')); // 1 + 4.5 ≥ 5
   });
 });
+
+describe('LoginThrottle registrations', () => {
+  it('admits a limit of registrations per client, then refuses with a Retry-After, and no other client', async () => {
+    const { sut } = setup();
+    for (let i = 0; i < 4; i += 1) await sut.beginRegistration('10.0.0.1');
+
+    const { retryAfterSeconds } = await registrationRefusal(sut.beginRegistration('10.0.0.1'));
+    expect(retryAfterSeconds).toBeGreaterThan(0);
+    await expect(sut.beginRegistration('10.0.0.2')).resolves.toBeDefined();
+  });
+
+  it('admits at most the limit of concurrent registrations from one client', async () => {
+    const { sut } = setup();
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => sut.beginRegistration('2001:db8::1')));
+
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(4);
+  });
+
+  it('counts registrations and failed logins apart: one does not use up the other', async () => {
+    const { sut } = setup();
+    for (let i = 0; i < 4; i += 1) await sut.beginRegistration('10.0.0.1');
+
+    await expect(sut.begin('ada@example.com', '10.0.0.1')).resolves.toBeDefined();
+  });
+
+  it('withdraws an abandoned registration', async () => {
+    const { sut } = setup();
+    for (let i = 0; i < 4; i += 1) await (await sut.beginRegistration('10.0.0.1')).abandoned();
+
+    await expect(sut.beginRegistration('10.0.0.1')).resolves.toBeDefined();
+  });
+});
+
+async function registrationRefusal(promise: Promise<unknown>): Promise<TooManyRegistrationsError> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  if (!(error instanceof TooManyRegistrationsError)) throw new Error(`expected a refusal, got ${String(error)}`);
+  return error;
+}

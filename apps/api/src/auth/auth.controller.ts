@@ -37,15 +37,19 @@ export class AuthController {
   @Post('register')
   @ApiOperation({
     summary: 'Create an account',
-    description: 'Anyone may register; no session is created (log in next). The email is stored lower-cased.',
+    description:
+      'Anyone may register; no session is created (log in next). The email is stored lower-cased. Registrations are ' +
+      'limited per client address (KURA_REGISTRATION_MAX_PER_CLIENT): past the limit the answer is 429 before the ' +
+      'password is hashed.',
     security: [],
   })
   @ApiCreatedResponse({ description: 'The new account.', standardSchema: UserResponse })
   @ApiBodyProblems('Or it is not a valid registration: `errors` says what is wrong.')
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(409, 'The email already has an account.')
-  async register(@ValidBody(RegisterBody) body: RegisterBody, @Audited() request: AuditRequest): Promise<PublicUser> {
-    const user = await this.accounts.register(body);
+  @ApiProblem(429, 'Too many registrations from this client; try again after Retry-After.', RETRY_AFTER)
+  async register(@ValidBody(RegisterBody) body: RegisterBody, @Client() client: ClientInfo, @Audited() request: AuditRequest): Promise<PublicUser> {
+    const user = await this.accounts.register(body, client.ip);
     this.audit.record(request, 'account.registered', { userId: user.id });
     return user;
   }
@@ -57,8 +61,9 @@ export class AuthController {
     description:
       'Needs no credentials but the email and password. A session the client came with (cookie or bearer) ends once ' +
       'the new one exists. Where KURA_MAX_SESSIONS_PER_USER is set and the user is at it, their least recently used ' +
-      'sessions end so this one fits (the login is never refused for it). Failed logins are limited per account and per client address (KURA_LOGIN_MAX_FAILURES_*): ' +
-      'past the limit the answer is 429 before the password is checked.',
+      'sessions end so this one fits (the login is never refused for it). Failed logins are limited per account and ' +
+      'client address, per account from all addresses, and per client address (KURA_LOGIN_MAX_FAILURES_*): past a ' +
+      'limit the answer is 429 before the password is checked.',
     security: [],
   })
   @ApiOkResponse({ description: 'Logged in; with `transport: "cookie"` the session cookie is set.', standardSchema: LoginResponse })

@@ -26,6 +26,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ KURA_MAX_SESSIONS_PER_USER: '5', KURA_CONSISTENT_READS: 'false' }).join('\n')).toMatch(/^KURA_MAX_SESSIONS_PER_USER needs KURA_CONSISTENT_READS=true/m);
   });
 
+  it("bounds an account's failed logins from all addresses at 100, or the per-address limit where that is higher", () => {
+    expect(loadConfig({}).loginThrottle).toMatchObject({ maxFailuresPerAccount: 10, maxFailuresPerAccountTotal: 100, maxRegistrationsPerClient: 20 });
+    expect(loadConfig({ KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: '500' }).loginThrottle.maxFailuresPerAccountTotal).toBe(500);
+    expect(problemsOf({ KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL: '5' }).join('\n')).toMatch(/^KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL must not be lower/m);
+  });
+
   it('uses a configured engine and starts nothing embedded when DYNAMODB_ENDPOINT is set', () => {
     const config = loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' });
 
@@ -213,7 +219,9 @@ describe('loadConfig', () => {
       ['KURA_PASSWORD_HASH_COST', '4'],
       ['UV_THREADPOOL_SIZE', '0'],
       ['KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT', '0'],
+      ['KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL', '5'],
       ['KURA_LOGIN_MAX_FAILURES_PER_CLIENT', '10001'],
+      ['KURA_REGISTRATION_MAX_PER_CLIENT', '0'],
       ['KURA_LOGIN_FAILURE_WINDOW', '0'],
       ['KURA_SHUTDOWN_DRAIN_SECONDS', '-1'],
       ['KURA_SHUTDOWN_TIMEOUT_SECONDS', '0'],

@@ -68,7 +68,9 @@ export interface AppConfig {
   readonly shutdown: { readonly drainSeconds: number; readonly closeTimeoutSeconds: number };
   readonly loginThrottle: {
     readonly maxFailuresPerAccount: number;
+    readonly maxFailuresPerAccountTotal: number;
     readonly maxFailuresPerClient: number;
+    readonly maxRegistrationsPerClient: number;
     readonly windowSeconds: number;
   };
   readonly log: { readonly level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; readonly json: boolean; readonly accessLog: boolean; readonly auditLog: boolean };
@@ -235,8 +237,11 @@ const environment = z.object({
   UV_THREADPOOL_SIZE: z._default(int(1, 1024), 4), // Node's own; read here only to size password hashing
   // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
   KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: z._default(int(1, 10_000), 10),
+  // Default: 100, or the per-account-and-client limit where that is higher.
+  KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL: z.optional(int(1, 10_000)),
   KURA_LOGIN_MAX_FAILURES_PER_CLIENT: z._default(int(1, 10_000), 100),
   KURA_LOGIN_FAILURE_WINDOW: z._default(int(1, 86_400), 900),
+  KURA_REGISTRATION_MAX_PER_CLIENT: z._default(int(1, 10_000), 20),
   KURA_SHUTDOWN_DRAIN_SECONDS: z._default(int(0, 120), 5),
   KURA_SHUTDOWN_TIMEOUT_SECONDS: z._default(int(1, 120), 10),
   KURA_BODY_LIMIT: z._default(int(1024, 10_485_760), 16_384),
@@ -364,7 +369,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },
     loginThrottle: {
       maxFailuresPerAccount: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAccountTotal: env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL ?? Math.max(100, env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT),
       maxFailuresPerClient: env.KURA_LOGIN_MAX_FAILURES_PER_CLIENT,
+      maxRegistrationsPerClient: env.KURA_REGISTRATION_MAX_PER_CLIENT,
       windowSeconds: env.KURA_LOGIN_FAILURE_WINDOW,
     },
     log: { level: env.KURA_LOG_LEVEL, json: env.KURA_LOG_FORMAT === 'json', accessLog: env.KURA_ACCESS_LOG, auditLog: env.KURA_AUDIT_LOG },
@@ -423,6 +430,9 @@ function crossCheck(env: Environment): string[] {
   }
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
+  }
+  if (env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL !== undefined && env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL < env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT) {
+    problems.push('KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL must not be lower than KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT (one address would lock the account out for everyone)');
   }
   if (env.AWS_ACCESS_KEY_ID && !env.AWS_SECRET_ACCESS_KEY) problems.push('AWS_ACCESS_KEY_ID needs AWS_SECRET_ACCESS_KEY');
   if (env.AWS_SECRET_ACCESS_KEY && !env.AWS_ACCESS_KEY_ID) problems.push('AWS_SECRET_ACCESS_KEY needs AWS_ACCESS_KEY_ID');

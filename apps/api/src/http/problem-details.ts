@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from '@kura/accounts';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError, TooManyRegistrationsError } from '@kura/accounts';
 import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
@@ -29,6 +29,7 @@ const SLUGS = [
   'session-required',
   'invalid-credentials',
   'too-many-login-attempts',
+  'too-many-registrations',
   'cross-site-request',
   'reauthentication-failed',
   'reauthentication-required',
@@ -110,6 +111,11 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof TooManyLoginAttemptsError) {
     return respond(429, 'too-many-login-attempts', 'Too many failed logins; try again later.', {
+      'retry-after': String(error.retryAfterSeconds),
+    });
+  }
+  if (error instanceof TooManyRegistrationsError) {
+    return respond(429, 'too-many-registrations', 'Too many registrations from this client; try again later.', {
       'retry-after': String(error.retryAfterSeconds),
     });
   }
