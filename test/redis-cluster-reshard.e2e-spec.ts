@@ -53,6 +53,7 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
       KURA_REDIS_CLUSTER: 'true',
       KURA_PASSWORD_HASH_COST: '10',
       KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '10000',
+      KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
       // What is tested is how the client follows the moving slots (MOVED, ASK), not latency: on a machine loaded
       // enough to stall a node past Kura's 1 s bound, that bound is test/redis-outage's subject, not this one's.
       KURA_REDIS_TIMEOUT_MS: '10000',

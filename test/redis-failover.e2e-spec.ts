@@ -239,6 +239,7 @@ async function killTheMasterUnderLoad(setup: FailoverSetup, waitReplicas: number
     KURA_PASSWORD_HASH_COST: '10',
     KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: '10000',
     KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '10000',
+    KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
     KURA_LOG_LEVEL: 'error',
   });
   cleanups.push(() => app.close());

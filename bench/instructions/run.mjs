@@ -97,7 +97,7 @@ const bundles = {};
 async function instructions(target, requests) {
   const script = target.cookie ? join(root, 'bench/sessions/systems', target.script) : target.script ? await referenceBundle(target.script) : KURA_MAIN;
   const env = {
-    PATH: process.env.PATH, HOST: '127.0.0.61', PORT: '0', KURA_STORE: 'memory', KURA_COOKIE_SECURE: 'false', KURA_PASSWORD_HASH_COST: '10',
+    PATH: process.env.PATH, HOST: '127.0.0.61', PORT: '0', KURA_STORE: 'memory', KURA_COOKIE_SECURE: 'false', KURA_PASSWORD_HASH_COST: '10', KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
     KURA_DOCS_UI: 'false', KURA_ACCESS_LOG: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...(target.redis ? { REDIS_URL: redis.url } : {}), ...target.env,
   };
   const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--single-threaded', script];

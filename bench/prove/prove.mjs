@@ -164,6 +164,7 @@ async function runDesign(design) {
     KURA_LOG_LEVEL: 'error',
     KURA_SHUTDOWN_DRAIN_SECONDS: '1',
     KURA_LOGIN_MAX_FAILURES_PER_CLIENT: '10000',
+    KURA_REGISTRATION_MAX_PER_CLIENT: '10000',
   };
   if (design === 'c') {
     engine = dynalite({ createTableMs: 0 });

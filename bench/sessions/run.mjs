@@ -242,7 +242,7 @@ async function startSystem(system, endpoint, tables) {
     if (process.env.KURA_NODE_OPTIONS) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${process.env.KURA_NODE_OPTIONS}`.trim();
     Object.assign(env, {
       KURA_STORE: 'dynamodb', KURA_USERS_TABLE: tables.users, KURA_COOKIE_SECURE: 'false', KURA_LOG_LEVEL: 'log',
-      KURA_PASSWORD_HASH_COST: String(HASH_COST), KURA_DOCS_UI: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', KURA_ACCESS_LOG: 'false',
+      KURA_PASSWORD_HASH_COST: String(HASH_COST), KURA_REGISTRATION_MAX_PER_CLIENT: '10000', KURA_DOCS_UI: 'false', KURA_SHUTDOWN_DRAIN_SECONDS: '0', KURA_ACCESS_LOG: 'false',
       ...system.env,
     });
   }
