@@ -4,7 +4,7 @@
 // starts from its image.
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, readlink, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, readlink, realpath, stat, symlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isolatedCommand, viewRoot } from './private-files.js';
@@ -26,13 +26,19 @@ async function linkNodeModules(from, to) {
   }
 }
 
-/** Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself. */
-async function copyApp(from, to, work, appRoot = from) {
+/**
+ * Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself.
+ * `shares`: folders of the app the scenario names in `shared` (a volume every pod mounts, as Laravel's storage),
+ * by their path in the app to their real path: linked to it, not copied, so that every replica writes there (a
+ * copy of each replica's own shared nothing, while the report said "shared, as the scenario says").
+ */
+export async function copyApp(from, to, work, appRoot = from, shares = new Map()) {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)];
     if (source === work) continue;
-    if (entry.isSymbolicLink()) {
+    if (shares.has(source)) await symlink(shares.get(source), target);
+    else if (entry.isSymbolicLink()) {
       // A relative link that stays inside the app is copied as it is, so it points into this replica's copy (as
       // in a pod's image); others point where they pointed (re-made absolute, the copy lies elsewhere).
       const link = await readlink(source);
@@ -40,9 +46,19 @@ async function copyApp(from, to, work, appRoot = from) {
       await symlink(inside ? link : resolve(from, link), target);
     } else if (entry.name === 'node_modules' && entry.isDirectory()) await linkNodeModules(source, target);
     else if (LINKED.has(entry.name)) await symlink(source, target);
-    else if (entry.isDirectory()) await copyApp(source, target, work, appRoot);
+    else if (entry.isDirectory()) await copyApp(source, target, work, appRoot, shares);
     else if (entry.isFile()) await copyFile(source, target);
   }
+}
+
+/**
+ * The scenario's `shared` folders inside its app's folder (they are real paths; `cwd` may not be), by their path
+ * under `cwd` to their real path: what copyApp links rather than copies.
+ */
+export async function sharesInside({ cwd, shared = [] }) {
+  const real = await realpath(cwd);
+  const inside = shared.filter((path) => path !== real && path.startsWith(`${real}/`));
+  return new Map(inside.map((path) => [join(cwd, relative(real, path)), path]));
 }
 
 /** The node_modules the app resolves from when it has none of its own: the nearest one above its folder. */
@@ -241,7 +257,7 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
-  await copyApp(scenario.cwd, app, work);
+  await copyApp(scenario.cwd, app, work, scenario.cwd, await sharesInside(scenario));
   const inherited = await inheritedNodeModules(scenario.cwd);
   if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'));
   await mkdir(tmp, { recursive: true });

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort, lastOutput, startReplica, waitReady } from './replica.js';
+import { copyApp, freePort, lastOutput, sharesInside, startReplica, waitReady } from './replica.js';
 import { CannotJudge } from './scenario.js';
 
 describe('a replica that never becomes ready', () => {
@@ -49,5 +49,29 @@ describe("a replica's last output, quoted on one line", () => {
     const logs = ['  one  ', '', ...Array.from({ length: 11 }, (_, i) => `line ${i + 2}`), 'x'.repeat(300)];
     expect(lastOutput(logs)).toBe(`; its last output: ${[...Array.from({ length: 9 }, (_, i) => `line ${i + 4}`), `${'x'.repeat(199)}…`].join(' | ')}`);
     expect(lastOutput(['   ', ''])).toBe('; it printed nothing');
+  });
+});
+
+describe("a replica's copy of the app", () => {
+  let dir;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kura-check-copy-spec-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("links a folder of the app the scenario names in shared (a volume every pod mounts) to the original, and copies the rest", async () => {
+    // Each replica wrote to its own copy of ./storage, while the report said "shared, as the scenario says" (review2).
+    const app = join(dir, 'app');
+    await mkdir(join(app, 'storage/sessions'), { recursive: true });
+    await mkdir(join(app, 'config'));
+    await writeFile(join(app, 'config/app.txt'), 'copied');
+    const scenario = { cwd: app, shared: [await realpath(join(app, 'storage'))] };
+    for (const replica of ['one', 'two']) await copyApp(app, join(dir, replica), undefined, app, await sharesInside(scenario));
+    await writeFile(join(dir, 'one/storage/sessions/abc'), 'a session');
+    expect(await readFile(join(dir, 'two/storage/sessions/abc'), 'utf8')).toBe('a session');
+    expect(await readFile(join(app, 'storage/sessions/abc'), 'utf8')).toBe('a session');
+    await writeFile(join(dir, 'one/config/app.txt'), 'changed');
+    expect(await readFile(join(dir, 'two/config/app.txt'), 'utf8')).toBe('copied');
+    expect(await sharesInside({ cwd: app, shared: ['/srv'] })).toEqual(new Map());
   });
 });

@@ -282,5 +282,9 @@ export async function loadScenario(file) {
   scenario.name ??= /^(scenario|kura-check|check)$/i.test(stem) ? basename(dirname(path)) : stem;
   scenario.cwd = resolve(dirname(path), scenario.cwd ?? '.');
   if (!(await stat(scenario.cwd).then((s) => s.isDirectory(), () => false))) throw new CannotJudge(`invalid scenario ${file}: cwd ${scenario.cwd} is not a folder`);
+  // The app's whole folder shared: no replica would have a copy of its own (a copy per pod is what an image gives).
+  const realCwd = await realpath(scenario.cwd);
+  const whole = (scenario.shared ?? []).find((path) => realCwd === path || realCwd.startsWith(`${path === '/' ? '' : path}/`));
+  if (whole) throw new CannotJudge(`invalid scenario ${file}: shared ${whole} holds the app's folder (cwd ${scenario.cwd}): name the folder inside it that every pod mounts (storage, uploads), not the app itself`);
   return scenario;
 }
