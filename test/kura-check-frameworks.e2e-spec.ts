@@ -262,7 +262,7 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
 
   it('a check that answers after 12 s (a long poll): exit 2, no check answered, nothing counted as lost', async () => {
     const line = await notJudged('long-poll', 156);
-    expect(line).toMatch(/^kura-check: could not judge: no check was answered in \d+ s of steady traffic: kura-check cannot judge what it cannot see answered; give a check that answers at once \(not a long poll\)$/);
+    expect(line).toMatch(/^kura-check: could not judge: no check was answered in \d+ s of steady traffic \(GET \/me had no answer within 10 s\): kura-check cannot judge what it cannot see answered; give a check that answers at once \(not a long poll\)$/);
   }, 120_000);
 
   it('sessions in files under a relative link inside the app: each replica has its own (needs affinity), the original untouched', async () => {

@@ -31,6 +31,8 @@ export interface Evidence {
 export interface Phase {
   requests: number;
   failures: number;
+  /** Requests with no answer within kura-check's 10 s, sent in this phase: failures too (verdict.js). */
+  timeouts: number;
   byKind: Record<string, number>;
 }
 export interface Report {

@@ -34,8 +34,9 @@ export function toJSON(scenario, result) {
   const evidence = [];
   const refusedCookies = {};
   for (const [mode, recorder] of Object.entries(result.modes)) {
-    const phases = Object.fromEntries(PHASES.map((phase) => [phase, recorder.phases[phase] ?? { requests: 0, failures: 0, byKind: {} }]));
-    const modeEvidence = KINDS.map((kind) => recorder.evidence[kind]).filter(Boolean);
+    const phases = Object.fromEntries(PHASES.map((phase) => [phase, { requests: 0, failures: 0, timeouts: 0, byKind: {}, ...recorder.phases[phase] }]));
+    // The first request with no answer in time: evidence too (counted as a failure of its phase, verdict.js).
+    const modeEvidence = [...KINDS.map((kind) => recorder.evidence[kind]), recorder.timeouts?.evidence].filter(Boolean);
     evidence.push(...modeEvidence);
     for (const refused of Object.values(recorder.refusedCookies)) {
       const seen = (refusedCookies[refused.name] ??= { ...refused, count: 0 });
@@ -90,10 +91,10 @@ function phaseTable(json) {
   for (const [mode, data] of Object.entries(json.modes)) {
     for (const phase of PHASES) {
       const p = data.phases[phase];
-      rows.push([MODE_NAMES[mode], PHASE_NAMES[phase], p.requests, p.failures, ...KINDS.map((kind) => p.byKind[kind] ?? 0)]);
+      rows.push([MODE_NAMES[mode], PHASE_NAMES[phase], p.requests, p.failures, ...KINDS.map((kind) => p.byKind[kind] ?? 0), p.timeouts ?? 0]);
     }
   }
-  return table(['balancer', 'phase', 'requests', 'failed', ...KINDS.map((k) => `failed ${k}`)], rows);
+  return table(['balancer', 'phase', 'requests', 'failed', ...KINDS.map((k) => `failed ${k}`), 'no answer in time'], rows);
 }
 
 function replicaTable(json) {
@@ -132,7 +133,10 @@ export function refusedCookieLines(refused = []) {
 function evidenceLines(json) {
   if (!json.evidence.length) return ['(no failing request)'];
   return json.evidence.map(
-    (e) => `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): replica ${e.replica ?? '-'} answered ${e.status}${e.body ? ` "${e.body}"` : ''}${e.note ? ` (${e.note})` : ''}`,
+    (e) =>
+      e.status === 0
+        ? `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): ${e.note}`
+        : `- ${e.step}: ${e.request} under ${MODE_NAMES[e.mode]}, ${PHASE_NAMES[e.phase]} (${e.atSeconds} s): replica ${e.replica ?? '-'} answered ${e.status}${e.body ? ` "${e.body}"` : ''}${e.note ? ` (${e.note})` : ''}`,
   );
 }
 

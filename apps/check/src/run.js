@@ -315,10 +315,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // Steady traffic is judged once it has happened: every user has made a few checks (or given up), and round
     // robin has reached every replica. A busy machine, or nginx setting a replica aside for a second after one
     // failed connection (max_fails), can leave the planned time short of that; it is waited for, within bounds.
+    // A check with no answer in time is waited for too (it counts as a failure of steady traffic, see verdict.js):
+    // cut short, round robin's checks to a replica that stalls were left to time out after the kill, unjudged.
     const reachedAll = (recorder) => slots.every((slot) => (recorder.perReplica[slot.index + 1]?.requests ?? 0) > 0);
     await until(
-      () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS) && recorders.filter((r) => r.mode === 'round-robin').every(reachedAll),
-      pace.steady * 4,
+      () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS || user.unansweredChecks > 0) && recorders.filter((r) => r.mode === 'round-robin').every(reachedAll),
+      Math.max(pace.steady * 4, REQUEST_TIMEOUT_MS + 2000),
     );
 
     // No user logged in through all of steady traffic: a kill and a rolling restart would tell nothing more, and
@@ -333,6 +335,18 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
       throw new CannotJudge(
         `no check was answered in ${waited} s of steady traffic${slow ? ` (${slow} had no answer within ${REQUEST_TIMEOUT_MS / 1000} s)` : ''}: kura-check cannot judge what it cannot see answered; give a check that answers at once (not a long poll)`,
+      );
+    }
+
+    // Requests with no answer in time count as failures of their balancer and phase (verdict.js): round robin's
+    // users of an app that stalls where the session is missing saw nothing else, while affinity's were answered.
+    // Where affinity's own steady traffic had unanswered requests and nothing else failed, the app is too slow or
+    // stuck here to tell a lost session from a slow answer: said, not judged ("breaks even with affinity").
+    const pinnedSteady = recorders.find((recorder) => recorder.mode === 'cookie-affinity').phases.steady;
+    if (pinnedSteady?.timeouts > 0 && pinnedSteady.failures === 0) {
+      const { evidence } = recorders.find((recorder) => recorder.mode === 'cookie-affinity').timeouts;
+      throw new CannotJudge(
+        `${pinnedSteady.timeouts} of the requests under cookie affinity had no answer within ${REQUEST_TIMEOUT_MS / 1000} s during steady traffic (the first: ${evidence.request}), while nothing was restarted and every user stayed on one replica: the app is too slow or stuck here to tell a lost session from a slow answer; give steps that answer at once, or run on a less busy machine`,
       );
     }
 
@@ -394,7 +408,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     }
     await Promise.all(stops);
     await sleep(pace.afterRestarts);
-    for (const user of people) user.stopped = true;
+    // Requests still under way are cut, not waited for: one to a replica that stalls would hold the run for up to
+    // REQUEST_TIMEOUT_MS, and a request cut once the users have stopped is not judged (users.js).
+    for (const user of people) (user.stopped = true), user.close();
     await Promise.all(journeys);
     // The scenario's logout, on replicas that have all been replaced: it must end the session on every one.
     let logout;

@@ -108,10 +108,27 @@ export class Recorder {
     this.serverErrors.first ??= { phase: this.phase, step: kind, request: `${method} ${path}`, replica: replica ?? null, status, body: excerpt(text) };
   }
 
-  /** A request with no answer within REQUEST_TIMEOUT_MS: counted, the first kept; not a loss. */
-  timeout({ method, path }) {
+  /**
+   * A request with no answer within REQUEST_TIMEOUT_MS: counted, per phase too, the first kept (`first`, and
+   * `evidence` with its phase). Judged as a failure of its phase (verdict.js): an app that stalls a request whose
+   * session it lacks showed round robin's users nothing at all, and was called stateless.
+   */
+  timeout(user, { method, path }, kind = 'request', phase = this.phase) {
     this.timeouts.count += 1;
     this.timeouts.first ??= `${method} ${path}`;
+    this.#phase(phase).timeouts += 1;
+    if (user !== undefined) this.usersAffected.add(user);
+    this.timeouts.evidence ??= {
+      mode: this.mode,
+      phase,
+      step: kind,
+      request: `${method} ${path}`,
+      replica: null,
+      status: 0,
+      body: '',
+      atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
+      note: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s, counted as a failure`,
+    };
   }
 
   /** A Set-Cookie the jar refused: the first of each name kept, its value hidden, with the reason and a count. */
@@ -125,8 +142,8 @@ export class Recorder {
     phase[kind] = (phase[kind] ?? 0) + 1;
   }
 
-  #phase() {
-    return (this.phases[this.phase] ??= { requests: 0, failures: 0, byKind: {} });
+  #phase(name = this.phase) {
+    return (this.phases[name] ??= { requests: 0, failures: 0, timeouts: 0, byKind: {} });
   }
 
   request(replica) {
@@ -173,6 +190,8 @@ export class VirtualUser {
     this.stopped = false;
     /** Checks answered so far, passed or failed; `finished` once the journey has ended (stopped, or given up). */
     this.checks = 0;
+    /** Checks that had no answer within REQUEST_TIMEOUT_MS: steady traffic waits for one, or for answered checks. */
+    this.unansweredChecks = 0;
     this.finished = false;
     /** Settles once the first login succeeded or was given up: steady traffic is measured from then on. */
     this.loggedIn = new Promise((resolve) => (this.#firstLogin = resolve));
@@ -206,6 +225,7 @@ export class VirtualUser {
       headers.authorization = `Bearer ${as.token}`;
     }
     const method = spec.method ?? 'GET';
+    const phase = this.recorder.phase; // a request with no answer in time is one of the phase it was sent in
     for (let attempt = 0; ; attempt += 1) {
       const cookie = await jar.getCookieString(url);
       let response;
@@ -217,7 +237,7 @@ export class VirtualUser {
         // kura-check's own limit, or the run ending: neither is an answer of the app, and neither is a loss.
         if (error?.name === 'TimeoutError' || this.stopped) {
           const unanswered = { method, path, status: 0, text: '', replica: null, vars, ...(this.stopped ? { cut: true } : { timedOut: true }) };
-          if (!this.stopped) this.recorder.timeout(unanswered);
+          if (!this.stopped) this.recorder.timeout(this.id, unanswered, this.#kindOf(spec), phase);
           return unanswered;
         }
         response = undefined; // the connection broke, before or during the answer
@@ -259,6 +279,12 @@ export class VirtualUser {
       if (spec.capture) this.#capture(spec.capture, { method, path, status, text, headers: response?.headers, cutShort }, as.captured);
       return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
     }
+  }
+
+  /** Which of the scenario's requests `spec` is (login, check, write, read, logout, setup), for evidence. */
+  #kindOf(spec) {
+    const kind = ['login', 'check', 'write', 'read', 'logout'].find((name) => this.scenario[name] === spec);
+    return kind ?? (spec === this.scenario.login?.before ? 'login' : (this.scenario.setup ?? []).includes(spec) ? 'setup' : 'request');
   }
 
   /**
@@ -495,6 +521,7 @@ export class VirtualUser {
       this.step += 1;
       const checked = await this.#step('check', check, is200);
       if (checked !== undefined) this.checks += 1; // answered: a check that can be judged
+      else this.unansweredChecks += 1;
       if (!checked) {
         if (!(await this.#loginAgain())) return;
         continue;

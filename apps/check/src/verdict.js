@@ -3,7 +3,13 @@ export const VERDICTS = ['stateless', 'needs affinity', 'breaks even with affini
 
 export const EXIT = { stateless: 0, notStateless: 1, cannotJudge: 2 };
 
-const failed = (mode, phase) => (mode?.phases[phase]?.failures ?? 0) > 0;
+/**
+ * Whether a balancer's users saw a failure in `phase`: an answer that was not what the step expects, or no answer
+ * within kura-check's timeout (a replica that stalls where the session is missing shows nothing else; a run where
+ * no check was answered at all, or where even affinity's steady traffic had only unanswered requests, is not
+ * judged: run.js says so first).
+ */
+const failed = (mode, phase) => (mode?.phases[phase]?.failures ?? 0) + (mode?.phases[phase]?.timeouts ?? 0) > 0;
 
 /**
  * `modes` maps 'round-robin' and 'cookie-affinity' to their recorded counts (see Recorder).

@@ -62,6 +62,23 @@ describe('the verdict, from the failures seen per balancer and phase', () => {
     expect(verdictOf({ 'round-robin': rr, 'cookie-affinity': affinity })).toBe('loses state on restart');
   });
 
+  it('counts a request with no answer in time as a failure of the phase it was sent in, with its own evidence', () => {
+    // review2: an app stalling where the session is missing; round robin got 7 requests through, none failed, and
+    // the verdict was "stateless".
+    const modes = seen();
+    const rr = modes['round-robin'];
+    rr.phase = 'kill'; // timed out after the kill, sent during steady traffic
+    rr.timeout(1, { method: 'GET', path: '/me' }, 'check', 'steady');
+    expect(rr.phases.steady).toMatchObject({ failures: 0, timeouts: 1 });
+    expect(rr.phases.kill.timeouts).toBe(0);
+    expect(rr.timeouts.evidence).toMatchObject({ mode: 'round-robin', phase: 'steady', step: 'check', request: 'GET /me', status: 0, note: 'no answer within 10 s, counted as a failure' });
+    expect(rr.usersAffected.has(1)).toBe(true);
+    expect(verdictOf(modes)).toBe('needs affinity');
+    const later = seen();
+    later['cookie-affinity'].timeout(2, { method: 'GET', path: '/me' }, 'check', 'rolling');
+    expect(verdictOf(later)).toBe('loses state on restart');
+  });
+
   it('never gives anything but one of the four names', () => {
     const phases = ['steady', 'kill', 'rolling'];
     for (let mask = 0; mask < 64; mask += 1) {
