@@ -12,7 +12,7 @@ import { filesLine } from './report.js';
 import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
-import { logoutOf, verdictOf } from './verdict.js';
+import { logoutOf, onlyWarmingUp, verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 /** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
@@ -42,6 +42,9 @@ async function until(done, maxMs) {
  * 127.200.<mode>.<id + 1>, one per person, as the balancer's X-Forwarded-For then shows (all of 127/8 is local).
  */
 const userAddress = (mode, id) => `127.200.${mode}.${id + 1}`;
+
+/** How long after joining the balancer a replica's 503 is taken as its warming up (onlyWarmingUp). */
+const WARMING_MS = 30_000;
 
 /** Checks each user makes, at least, before steady traffic is judged. */
 const STEADY_CHECKS = 3;
@@ -210,6 +213,11 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const endpoints = new Set(slots.map(addressOf));
     const reroute = () => Promise.all(balancers.map((balancer) => balancer.route([...endpoints])));
     const recorders = MODES.map((mode) => new Recorder(mode));
+    // When each replacement joined the balancers (by address): a 503 from one that joined moments ago is a replica
+    // still warming up, not a lost session (verdict.js onlyWarmingUp).
+    const joined = new Map();
+    const warming = (address) => Date.now() - (joined.get(address) ?? 0) < WARMING_MS;
+    for (const recorder of recorders) recorder.warming = warming;
     /** Whether the login already tells the app it came over https (the scenario's headers, top level or its own). */
     const forwardsHttps = () => Object.entries(scenario.login.headers ?? {}).some(([name, value]) => name.toLowerCase() === 'x-forwarded-proto' && /^https$/i.test(String(value)));
     // A cookie the jar refused (as a browser would) is most often why a login never held: said beside the answer.
@@ -378,6 +386,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     await readdress(victim);
     await launch(victim);
     endpoints.add(addressOf(victim));
+    joined.set(addressOf(victim), Date.now());
     await reroute();
     await dead;
     await sleep(pace.afterKill);
@@ -393,6 +402,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       await readdress(slot);
       await launch(slot);
       endpoints.add(addressOf(slot));
+      joined.set(addressOf(slot), Date.now());
       endpoints.delete(old.address);
       disrupted();
       await reroute(); // one reload: the new replica in, the old one out, before it is told to stop
@@ -449,6 +459,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       throw new CannotJudge(`${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`);
     }
     const verdict = verdictOf(modes);
+    if (verdict === 'loses state on restart' && onlyWarmingUp(modes)) {
+      const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status === 503);
+      throw new CannotJudge(
+        `every failure after the kill and in the rolling restart was a 503 from a replica that had joined the balancer less than ${WARMING_MS / 1000} s before${first ? ` (the first: ${first.request}, replica ${first.replica ?? '-'} answered 503 "${first.body.slice(0, 80)}")` : ''}, and nothing was lost before: new replicas still warming up after their ready check passed, not lost sessions; give ready a path that answers 2xx only once the app can serve (as a readinessProbe should), then run again`,
+      );
+    }
     // Several processes behind one replica's port explain a loss under affinity (report.js says so).
     const workers = await workersOf(current[0]);
     // Replicas that share a folder here (PHP's file sessions in /var/lib/php/sessions or /tmp) keep sessions that

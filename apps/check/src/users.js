@@ -98,6 +98,8 @@ export class Recorder {
     this.serverErrors = { count: 0, first: undefined };
     /** A login that passed as a redirect (303 to a callback): the first, with its Location. */
     this.loginRedirect = undefined;
+    /** `warming(address)`: whether the replica at that address joined the balancer moments ago (run.js sets it). */
+    this.warming = undefined;
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
     this.timeouts = { count: 0, first: undefined };
   }
@@ -152,9 +154,11 @@ export class Recorder {
     counts.requests += 1;
   }
 
-  failure(user, kind, { method, path, replica, status, text, note, location }) {
+  failure(user, kind, { method, path, replica, upstream, status, text, note, location }) {
     const phase = this.#phase();
     phase.failures += 1;
+    // A 503 from a replica that joined the balancer moments ago: it was still warming up (see verdict.js).
+    if (status === 503 && this.warming?.(upstream)) phase.warming = (phase.warming ?? 0) + 1;
     phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
     (this.perReplica[replica ?? 'none'] ??= { requests: 0, failures: 0 }).failures += 1;
     this.usersAffected.add(user);
@@ -277,7 +281,7 @@ export class VirtualUser {
       // have been cut short there (the headers sent, the body not yet), and nothing on the wire tells (#sendWhole).
       const cutShort = response?.headers.get('x-kura-upstream-framing') === '|' && this.cutByStop(upstream);
       if (spec.capture) this.#capture(spec.capture, { method, path, status, text, headers: response?.headers, cutShort }, as.captured);
-      return { method, path, status, text, replica, vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
+      return { method, path, status, text, replica, upstream: lastUpstream(upstream), vars, ...(location ? { location } : {}), ...(cutShort ? { cutShort } : {}) };
     }
   }
 

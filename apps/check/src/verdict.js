@@ -28,6 +28,23 @@ export function verdictOf(modes) {
 }
 
 /**
+ * Whether a "loses state on restart" comes only from replicas still warming up: no failure (nor request with no
+ * answer) while nothing was restarted, and every failure after the kill and in the rolling restart a 503 from a
+ * replica that had just joined the balancer (Recorder's `warming`). A stateless app whose new replicas answer 503
+ * for a moment after their ready path passes lost nothing; its `ready` path answers too early (run.js says so).
+ */
+export function onlyWarmingUp(modes) {
+  const all = Object.values(modes);
+  const later = all.flatMap((mode) => ['kill', 'rolling'].map((phase) => mode.phases[phase]).filter(Boolean));
+  const failures = later.reduce((sum, phase) => sum + phase.failures, 0);
+  return (
+    failures > 0 &&
+    all.every((mode) => !failed(mode, 'steady')) &&
+    later.every((phase) => (phase.timeouts ?? 0) === 0 && (phase.warming ?? 0) === phase.failures)
+  );
+}
+
+/**
  * What the logout probe found (VirtualUser.logoutProbe), as `--json` gives it: `effective` true (the check with
  * the credentials from just before the logout passes on no replica that answered it), false (it still passes on
  * some: `stillIn` names them), or null (not judged, which the run reports as exit 2: `line` says why); `replicas`

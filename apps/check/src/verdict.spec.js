@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, logoutOf, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -88,6 +88,40 @@ describe('the verdict, from the failures seen per balancer and phase', () => {
       expect(VERDICTS).toContain(verdict);
       expect(verdict === 'stateless').toBe(mask === 0);
     }
+  });
+});
+
+describe('failures after the kill and in the rolling restart that are only replicas warming up', () => {
+  /** `failures`: per mode and phase, [status, whether from a replica that joined moments ago]. */
+  function warmup(failures) {
+    const modes = seen();
+    for (const [mode, phases] of Object.entries(failures)) {
+      const recorder = modes[mode];
+      recorder.warming = (address) => address === '127.0.1.12:5000';
+      for (const [phase, answers] of Object.entries(phases)) {
+        recorder.phase = phase;
+        for (const [status, fresh] of answers) {
+          recorder.failure(1, 'check', { method: 'GET', path: '/me', replica: 2, upstream: fresh ? '127.0.1.12:5000' : '127.0.0.12:5000', status, text: 'warming up' });
+        }
+      }
+    }
+    return modes;
+  }
+
+  it('are: only 503s from replicas that joined moments ago, nothing lost while steady (review2: "loses state on restart")', () => {
+    const modes = warmup({ 'round-robin': { kill: [[503, true]], rolling: [[503, true]] }, 'cookie-affinity': { rolling: [[503, true]] } });
+    expect(verdictOf(modes)).toBe('loses state on restart');
+    expect(onlyWarmingUp(modes)).toBe(true);
+  });
+
+  it('are not: a 401, a 503 from a replica that was there before, a timeout, a loss while steady, or no failure at all', () => {
+    expect(onlyWarmingUp(warmup({ 'round-robin': { kill: [[503, true], [401, true]] } }))).toBe(false);
+    expect(onlyWarmingUp(warmup({ 'round-robin': { kill: [[503, true], [503, false]] } }))).toBe(false);
+    expect(onlyWarmingUp(warmup({ 'round-robin': { steady: [[503, true]], kill: [[503, true]] } }))).toBe(false);
+    const timedOut = warmup({ 'round-robin': { kill: [[503, true]] } });
+    timedOut['cookie-affinity'].timeout(1, { method: 'GET', path: '/me' }, 'check', 'rolling');
+    expect(onlyWarmingUp(timedOut)).toBe(false);
+    expect(onlyWarmingUp(seen())).toBe(false);
   });
 });
 
