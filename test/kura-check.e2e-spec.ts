@@ -455,6 +455,14 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     );
   }, 60_000);
 
+  it("a check a logged-out user passes with the user's own cookies but no session (a sign-in page greeting the last user): exit 2, never stateless", async () => {
+    // "stateless", exit 0: the negative controls sent an empty jar, never the user's last_user cookie (review, 2026-12-05).
+    const line = await notJudged('welcome-back', 191);
+    expect(line).toMatch(
+      /^kura-check: could not judge: the check passes without the session: GET \/account answered 200 "<h1>Sign in<\/h1><p>Welcome back, (vu\d-\w+)<\/p>.*" to the logged-in \1's own cookies with sid left out \(and it passed with each of its cookies left out in turn: sid, last_user\): .*; give a check that only the session passes/,
+    );
+  }, 60_000);
+
   it('memory sessions whose replica stalls where the session is missing: needs affinity, the unanswered checks counted under round robin', async () => {
     // "stateless", exit 0: a request with no answer was neither a loss nor shown (review, 2026-12-05).
     const report = await judged('stall-missing-session', 186, 'needs affinity');

@@ -319,6 +319,28 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // asked again with a logged-in user's name, from an empty jar.
     const known = people.find((user) => user.loggedInOnce);
     if (known) await negativeControl(known.name, ` (named as the logged-in ${known.name})`);
+    // The session control: both controls above send an empty jar, never the user's own cookies without its session.
+    // A sign-in page that greets a returning user by an unsigned cookie of its own ("Welcome back, {user}") passed
+    // a check of contains "{user}" whatever happened to the session: a memory-session app was called stateless.
+    // The check is sent with a logged-in user's cookies, each left out in turn, on its own replica (affinity's route
+    // cookie kept): one it still passes without is not the session; passing without every one of them in turn,
+    // it passes without the session, and a lost session cannot be told from a kept one.
+    const pinnedUser = people.find((user) => user.loggedInOnce && !user.token && user.recorder.mode === 'cookie-affinity');
+    if (pinnedUser) {
+      const control = new VirtualUser({ id: 0, name: pinnedUser.name, scenario, base: `http://${listens[1]}`, recorder: new Recorder('session control'), replicaOf, cutByStop, thinkMs: 0, localAddress: userAddress(2, 2) });
+      let passed;
+      try {
+        passed = await control.passesWithoutEachCookie(pinnedUser);
+      } finally {
+        control.close();
+      }
+      if (passed) {
+        const each = passed.cookies.length > 1 ? ` (and it passed with each of its cookies left out in turn: ${passed.cookies.join(', ')})` : '';
+        throw new CannotJudge(
+          `the check passes without the session: ${passed.method} ${passed.path} answered ${passed.status} "${excerpt(passed.text, 80)}" to the logged-in ${pinnedUser.name}'s own cookies with ${passed.without} left out${each}: what it shows does not depend on the session (a page that greets a returning user by a cookie of its own, a remember-me cookie), so a lost session cannot be told from a kept one; give a check that only the session passes (a page of one's own, as /me), or contains that only it shows`,
+        );
+      }
+    }
     await sleep(pace.steady);
     // Steady traffic is judged once it has happened: every user has made a few checks (or given up), and round
     // robin has reached every replica. A busy machine, or nginx setting a replica aside for a second after one

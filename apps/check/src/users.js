@@ -343,6 +343,30 @@ export class VirtualUser {
   }
 
   /**
+   * The session control: the check sent with `user`'s own credentials but one of its cookies left out, each in
+   * turn, as this user (who has its name and step), on the replica `user`'s balancer route cookie pins it to (that
+   * cookie is always kept). Resolves to the answer that passed with the first cookie left out when the check
+   * passed with every one of them left out in turn (no one cookie holds the session the check shows: a sign-in
+   * page greeting a returning user by a cookie of its own), else undefined. Nothing to judge (undefined) for a
+   * user with a token, or with no cookie of the app's.
+   */
+  async passesWithoutEachCookie(user) {
+    const serialized = user.jar.serializeSync();
+    const names = [...new Set(serialized.cookies.map((cookie) => cookie.key))].filter((name) => name !== 'kura_route');
+    if (user.token || names.length === 0) return undefined;
+    let first;
+    for (const name of names) {
+      this.jar = CookieJar.deserializeSync({ ...serialized, cookies: serialized.cookies.filter((cookie) => cookie.key !== name) });
+      this.captured = { ...user.captured };
+      this.step = user.step;
+      const passed = await this.passesWithoutLogin('check');
+      if (!passed) return undefined;
+      first ??= { ...passed, without: name, cookies: names };
+    }
+    return first;
+  }
+
+  /**
    * The logout probe (the scenario's `logout`), for a user of the cookie-affinity balancer. It logs in; sends the
    * check to each replica in turn (`routes`: their addresses, which the balancer's route cookie pins a request to),
    * each time with a copy of its credentials (cookies, captures, token), so that nothing a replica answers (a
