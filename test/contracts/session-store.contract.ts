@@ -78,6 +78,22 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.sessions.find(record.id, Date.now())).toBeUndefined();
       });
 
+      it('treats a session as absent from the very millisecond its effective expiry passes, idle or absolute', async () => {
+        // A few hundred milliseconds into a second, so that a TTL kept in whole seconds would still hold it.
+        const expiry = Math.floor(Date.now() / 1000) * 1000 + 60_300;
+        const idle = newRecord(expiry - 60_000, { idleExpiresAt: expiry });
+        const absolute = newRecord(expiry - 60_000, { absoluteExpiresAt: expiry });
+        await sut.sessions.insert(idle);
+        await sut.sessions.insert(absolute);
+
+        for (const record of [idle, absolute]) {
+          expect(await sut.sessions.find(record.id, expiry - 1)).toEqual(record);
+          expect(await sut.sessions.find(record.id, expiry)).toBeUndefined();
+          expect(await sut.sessions.find(record.id, expiry + 300)).toBeUndefined();
+          if (sut.sessions.findWithData) expect((await sut.sessions.findWithData(record.id, expiry + 300, sut.data)).record).toBeUndefined();
+        }
+      });
+
       it('accepts an insert sent again after its answer was lost (the same record)', async () => {
         const record = newRecord(Date.now());
         await sut.sessions.insert(record);

@@ -101,11 +101,13 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
 
 /**
  * The session a raw item holds, or `undefined` when there is none or it has expired: DynamoDB deletes expired items
- * only "within a few days", and an expired item that is still there is absent.
+ * only "within a few days", and an expired item that is still there is absent. Judged by the expiry times to the
+ * millisecond, not by the TTL attribute, which is rounded up to the second (a session would live up to a second
+ * past its expiry).
  */
 function liveRecordOf(raw: Record<string, AttributeValue> | undefined, now: number): SessionRecord | undefined {
   const item = raw && fromAttributes(raw);
-  return item && item.expiresAt * 1000 > now ? toRecord(item) : undefined;
+  return item && effectiveExpiry(item) > now ? toRecord(item) : undefined;
 }
 
 function toRecord(item: SessionItem): SessionRecord {
