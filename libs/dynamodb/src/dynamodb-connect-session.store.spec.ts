@@ -68,6 +68,18 @@ describe('DynamoDbConnectSessionStore on DynamoDB Local', () => {
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
   });
+
+  it('creates a table from several processes at once, each succeeding (the losers of the TTL race too)', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const fresh = `k${randomBytes(4).toString('hex')}`;
+
+      const processes = Array.from({ length: 4 }, () => testClients().client);
+
+      const steps = await Promise.all(processes.map((one) => ensureConnectSessionTable(one, fresh))).finally(() => processes.forEach((one) => one.destroy()));
+
+      expect(steps.map((step) => step.ttl)).toEqual(Array(4).fill(steps[0]!.ttl));
+    }
+  }, 60_000);
 });
 
 describe('the encoding of session keys as DynamoDB names', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '@kura/common';
@@ -70,6 +71,17 @@ describe('ensureKuraTables on DynamoDB Local', () => {
 
     expect(steps).toEqual([{ table: sessions, created: true, ttl: 'enabled' }]);
   });
+
+  it('makes the tables from several processes at once, each succeeding: two that see TTL off both turn it on', async () => {
+    const prefix = `c${randomBytes(4).toString('hex')}`;
+    const names = { sessions: `${prefix}-sessions`, users: `${prefix}-users` };
+
+    const processes = Array.from({ length: 4 }, () => testClients().client);
+
+    const runs = await Promise.all(processes.map((one) => ensureKuraTables(one, names))).finally(() => processes.forEach((one) => one.destroy()));
+
+    expect(runs.map((steps) => steps.map((step) => step.ttl))).toEqual(Array(4).fill(['enabled', 'n/a']));
+  }, 60_000);
 });
 
 describe('DynamoDbSessionStore on DynamoDB Local', () => {
@@ -198,3 +210,4 @@ describe('sessions of a user on DynamoDB Local', () => {
     expect(await sut.registered('legacy')).toEqual([entry(record)]);
   });
 });
+

@@ -153,24 +153,36 @@ async function create(client: DynamoDBClient, definition: CreateTableCommandInpu
 
 async function enableTtl(client: DynamoDBClient, table: string, attribute: string): Promise<TableBootstrapStep['ttl']> {
   try {
-    const current = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
-    const status = current.TimeToLiveDescription?.TimeToLiveStatus;
-    const on = current.TimeToLiveDescription?.AttributeName;
-    if ((status === 'ENABLED' || status === 'ENABLING') && on !== undefined && on !== attribute) {
-      // One TTL attribute per table, and changing it takes turning it off first (then an hour's wait): the operator's call.
-      throw new TableMismatchError(table, [`its TTL deletes items by ${on}, Kura's items expire by ${attribute} (turn that TTL off, then run this again)`]);
+    if (await ttlEnabled(client, table, attribute)) return 'enabled';
+    try {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: table,
+          TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+        }),
+      );
+    } catch (error) {
+      // Another process saw TTL off too and turned it on first: DynamoDB refuses the second (`TimeToLive is already
+      // enabled`, a ValidationException). Done, if what it turned on is what this call would have.
+      if (!hasName(error, 'ValidationException') || !(await ttlEnabled(client, table, attribute))) throw error;
     }
-    if (status === 'ENABLED' || status === 'ENABLING') return 'enabled';
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: table,
-        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
-      }),
-    );
     return 'enabled';
   } catch (error) {
     if (error instanceof TableMismatchError) throw error;
     if (hasName(error, 'UnknownOperationException')) return 'unsupported';
     throw error;
   }
+}
+
+/** Whether TTL is on (or turning on) for `attribute`; a `TableMismatchError` when it is on for another attribute. */
+async function ttlEnabled(client: DynamoDBClient, table: string, attribute: string): Promise<boolean> {
+  const current = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
+  const status = current.TimeToLiveDescription?.TimeToLiveStatus;
+  const on = current.TimeToLiveDescription?.AttributeName;
+  if (status !== 'ENABLED' && status !== 'ENABLING') return false;
+  if (on !== undefined && on !== attribute) {
+    // One TTL attribute per table, and changing it takes turning it off first (then an hour's wait): the operator's call.
+    throw new TableMismatchError(table, [`its TTL deletes items by ${on}, Kura's items expire by ${attribute} (turn that TTL off, then run this again)`]);
+  }
+  return true;
 }
