@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '@kura/common';
-import { generateSessionToken, type SessionRecord, sessionIdOf } from '@kura/session';
+import { generateSessionToken, resolveSessionSettings, SessionCache, type SessionRecord, SessionService, sessionIdOf, StaleCredentialsError } from '@kura/session';
+import { DynamoDbSessionDataStore } from './dynamodb-session-data.store.js';
 import { createServer, type Server } from 'node:net';
 import { freshTables, testClients } from '../../../test/support/engine.js';
 import { freePort } from '../../../test/support/free-port.js';
@@ -211,3 +212,45 @@ describe('sessions of a user on DynamoDB Local', () => {
   });
 });
 
+describe('the credential version a register holds', () => {
+  const settingsOf = () => resolveSessionSettings({ store: sut, dataStore: new DynamoDbSessionDataStore(documents, tables.sessions) });
+
+  it('is never left to TTL once past version 0: a closing of a user with no register keeps refusing logins that checked the old password', async () => {
+    const userId = `closed-${randomBytes(4).toString('hex')}`;
+    const settings = settingsOf();
+    const sessions = new SessionService(settings, new SessionCache(settings));
+
+    await sessions.closeAll(userId, 1);
+
+    // The closing's entry expires at once; a TTL set from it ("now") let DynamoDB delete the version it raised.
+    const register = await rawItem(`user#${userId}`);
+    expect(register).toMatchObject({ cv: 1 });
+    expect(register).not.toHaveProperty('expiresAt');
+    await expect(sessions.create({ id: userId, name: null }, {}, { credentialVersion: 0 })).rejects.toBeInstanceOf(StaleCredentialsError);
+  });
+
+  it('loses the TTL a replica from before wrote at the next registration past version 0, and keeps it at version 0', async () => {
+    const now = Date.now();
+    const userId = `mixed-${randomBytes(4).toString('hex')}`;
+    const first = newRecord(now, { user: { id: userId, name: null } }).record;
+    await sut.register(userId, { id: first.id, absoluteExpiresAt: first.absoluteExpiresAt, credentialVersion: 0 }, now);
+    expect((await rawItem(`user#${userId}`))?.expiresAt).toBe(Math.ceil(first.absoluteExpiresAt / 1000));
+    // An older replica registering at version 1 sets a TTL, as it always did.
+    await documents.send(
+      new UpdateCommand({
+        TableName: tables.sessions,
+        Key: { id: `user#${userId}` },
+        UpdateExpression: 'SET #entry = :entry, cv = :cv, expiresAt = :ttl',
+        ExpressionAttributeNames: { '#entry': 's:older-replica' },
+        ExpressionAttributeValues: { ':entry': { x: now + 3_600_000, v: 1 }, ':cv': 1, ':ttl': Math.ceil(first.absoluteExpiresAt / 1000) },
+      }),
+    );
+    const second = newRecord(now, { user: { id: userId, name: null } }).record;
+
+    await sut.register(userId, { id: second.id, absoluteExpiresAt: second.absoluteExpiresAt, credentialVersion: 1 }, now);
+
+    const register = await rawItem(`user#${userId}`);
+    expect(register).toMatchObject({ cv: 1 });
+    expect(register).not.toHaveProperty('expiresAt');
+  });
+});

@@ -264,34 +264,55 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
-    const key = { id: itemKeys.userRegister(userId) };
-    const ttl = Math.ceil(entry.absoluteExpiresAt / 1000);
-    const set = {
-      names: { '#entry': `${REGISTER_PREFIX}${entry.id}` },
-      values: { ':entry': { x: entry.absoluteExpiresAt, v: entry.credentialVersion }, ':cv': entry.credentialVersion },
-    };
-    // The register lives as long as its longest-lived session: its TTL only ever moves forward. When another
-    // login set it further (a longer timeout then, a clock ahead), the entry goes in without touching it.
-    let attributes =
-      (await this.update('session.register', {
-        Key: key,
-        ConditionExpression: '(attribute_not_exists(cv) OR cv <= :cv) AND (attribute_not_exists(expiresAt) OR expiresAt <= :ttl)',
-        UpdateExpression: 'SET #entry = :entry, cv = :cv, expiresAt = :ttl',
-        ExpressionAttributeNames: set.names,
-        ExpressionAttributeValues: { ...set.values, ':ttl': ttl },
-      })) ??
-      (await this.update('session.register', {
-        Key: key,
-        ConditionExpression: 'attribute_not_exists(cv) OR cv <= :cv',
-        UpdateExpression: 'SET #entry = :entry, cv = :cv',
-        ExpressionAttributeNames: set.names,
-        ExpressionAttributeValues: set.values,
-      }));
+    const attributes = await this.writeEntry(userId, entry);
     if (!attributes) return { outcome: 'stale' };
     const entries = entriesOf(attributes);
     const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
     if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
     return registerOutcome(entries, entry, now);
+  }
+
+  /**
+   * Writes an entry into the register unless it has moved to newer credentials (`undefined`: nothing written).
+   *
+   * A register on version 0 lives as long as its longest-lived session: its TTL only ever moves forward. When
+   * another login set it further (a longer timeout then, a clock ahead), the entry goes in without touching it.
+   * A register past version 0 is never deleted by TTL (`REMOVE expiresAt`, as Redis `PERSIST`s every register):
+   * its version is what refuses a login that checked a replaced password, or a deleted account's, and such a login
+   * may reach its register step any time later. A closing (`SessionService.closeAll`, an entry expired at once)
+   * had set the TTL to "now" on a new or expired register: the engine could then delete the version it had just
+   * raised. A replica from before this writes a TTL again on its next registration, no earlier than its own
+   * session's absolute expiry (never "now"); a newer one's next registration removes it.
+   */
+  private async writeEntry(userId: string, entry: RegisterEntry): Promise<Record<string, unknown> | undefined> {
+    const key = { id: itemKeys.userRegister(userId) };
+    const names = { '#entry': `${REGISTER_PREFIX}${entry.id}` };
+    const values = { ':entry': { x: entry.absoluteExpiresAt, v: entry.credentialVersion }, ':cv': entry.credentialVersion };
+    if (entry.credentialVersion > 0) {
+      return this.update('session.register', {
+        Key: key,
+        ConditionExpression: 'attribute_not_exists(cv) OR cv <= :cv',
+        UpdateExpression: 'SET #entry = :entry, cv = :cv REMOVE expiresAt',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
+    }
+    return (
+      (await this.update('session.register', {
+        Key: key,
+        ConditionExpression: '(attribute_not_exists(cv) OR cv <= :cv) AND (attribute_not_exists(expiresAt) OR expiresAt <= :ttl)',
+        UpdateExpression: 'SET #entry = :entry, cv = :cv, expiresAt = :ttl',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ':ttl': Math.ceil(entry.absoluteExpiresAt / 1000) },
+      })) ??
+      (await this.update('session.register', {
+        Key: key,
+        ConditionExpression: 'attribute_not_exists(cv) OR cv <= :cv',
+        UpdateExpression: 'SET #entry = :entry, cv = :cv',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }))
+    );
   }
 
   async registered(userId: string): Promise<RegisterEntry[]> {
