@@ -107,7 +107,8 @@ export interface SessionStore {
   /**
    * Adds a session to its user's register, unless the register has moved to a newer credential version than
    * `entry.credentialVersion` (`stale`). Raises the register's version to the entry's. Never shortens how long
-   * the register is kept; may drop entries whose absolute expiry is before `now`.
+   * the register is kept; may drop entries whose absolute expiry is before `now`, and entries of sessions that are
+   * over (gone, ended, or past their expiry, which it then ends first) where the register's size is bounded.
    */
   register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome>;
 

@@ -19,6 +19,16 @@ export function isConditionalCheckFailure(error: unknown): boolean {
 }
 
 /**
+ * DynamoDB refused a write that would take an item past 400 KB (`Item size to update has exceeded the maximum
+ * allowed size`), seen through the `StoreUnavailableError` the adapter wraps it in. Only its message tells it from
+ * other ValidationExceptions.
+ */
+export function isItemTooLarge(error: unknown): boolean {
+  const cause = error instanceof StoreUnavailableError ? error.cause : error;
+  return cause instanceof Error && cause.name === 'ValidationException' && /item size.*exceeded/i.test(cause.message);
+}
+
+/**
  * Every failure the adapter does not turn into a domain answer becomes `StoreUnavailableError`: network
  * errors, timeouts, throttling after the SDK's retries, server errors, a missing table. The store could not
  * decide, so nothing may be treated as absent or denied. Its `reason` says why in one line (`table`, when

@@ -212,6 +212,90 @@ describe('sessions of a user on DynamoDB Local', () => {
   });
 });
 
+describe("a user's register at DynamoDB's 400 KB item limit", () => {
+  const HOUR = 3_600_000;
+  const recordOf = (userId: string, now: number, overrides: Partial<SessionRecord> = {}) =>
+    newRecord(now, { user: { id: userId, name: null }, ...overrides }).record;
+  const entryOf = (record: SessionRecord, credentialVersion = 0) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion });
+  const registerItem = (userId: string, entries: readonly { id: string; absoluteExpiresAt: number; credentialVersion: number }[]) => ({
+    id: `user#${userId}`,
+    cv: 0,
+    expiresAt: Math.ceil(Math.max(...entries.map((entry) => entry.absoluteExpiresAt)) / 1000),
+    ...Object.fromEntries(entries.map((entry) => [`s:${entry.id}`, { x: entry.absoluteExpiresAt, v: entry.credentialVersion }])),
+  });
+  const put = (item: Record<string, unknown>) => documents.send(new PutCommand({ TableName: tables.sessions, Item: item }));
+  /** The most of `fillers` (plus `kept`) a register item holds: one entry more and DynamoDB refuses it. */
+  async function putFullest(userId: string, kept: readonly ReturnType<typeof entryOf>[], fillers: (count: number) => ReturnType<typeof entryOf>[], low: number, high: number) {
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      const fits = await put(registerItem(userId, [...kept, ...fillers(middle)])).then(() => true, () => false);
+      if (fits) low = middle;
+      else high = middle;
+    }
+    await put(registerItem(userId, [...kept, ...fillers(low)]));
+    return low;
+  }
+
+  it('makes room for a login in a register full of sessions that are over, keeping every session that may be live', async () => {
+    // One login every 4.3 s for 8 hours, never logged out: sessions that went idle, whose items TTL deleted, keep
+    // their entries until their absolute expiry. A login then answered 503 until the first of them passed.
+    const userId = `full-${randomBytes(4).toString('hex')}`;
+    const now = Date.now();
+    const live = recordOf(userId, now);
+    const ended = recordOf(userId, now);
+    // Past its idle expiry at the login (a minute on), yet still there: DynamoDB's TTL deletes within days.
+    const idle = recordOf(userId, now - 2 * HOUR, { idleExpiresAt: now + 30_000 });
+    const pastAbsolute = recordOf(userId, now - 9 * HOUR, { absoluteExpiresAt: now - HOUR });
+    for (const record of [live, ended, idle]) await sut.insert(record);
+    await sut.end(ended.id, now);
+    const gone = Array.from({ length: 7000 }, (_, index) => ({ id: randomBytes(32).toString('base64url'), absoluteExpiresAt: now + HOUR + index, credentialVersion: 0 }));
+    const kept = [live, ended, idle, pastAbsolute].map((record) => entryOf(record));
+    const count = await putFullest(userId, kept, (count) => gone.slice(0, count), 6400, 6900);
+    const login = recordOf(userId, now);
+    await sut.insert(login);
+
+    const outcome = await sut.register(userId, entryOf(login), now + 60_000);
+
+    expect(count).toBeGreaterThan(6000);
+    expect(outcome).toEqual({ outcome: 'registered', older: [], current: [entryOf(live)] });
+    expect((await sut.registered(userId)).map((entry) => entry.id).sort()).toEqual([live.id, login.id].sort());
+    // The idle session TTL had not deleted yet is ended, not only unregistered: a use in flight could extend it.
+    expect(await rawItem(idle.id)).toMatchObject({ endedAt: now + 60_000 });
+    expect(await sut.find(live.id, now)).toEqual(live);
+  }, 120_000);
+
+  it('answers 503, saying why, when the register is full of sessions that may be live', async () => {
+    const userId = `live-${randomBytes(4).toString('hex')}`;
+    const now = Date.now();
+    // Ids near DynamoDB's 2 KB key limit fill the item with a couple of hundred sessions instead of thousands.
+    const records = Array.from({ length: 220 }, () => recordOf(userId, now, { id: randomBytes(1500).toString('base64url') }));
+    const count = await putFullest(userId, [], (count) => records.slice(0, count).map((record) => entryOf(record)), 100, 220);
+    for (const record of records.slice(0, count)) await sut.insert(record);
+    const login = recordOf(userId, now, { id: randomBytes(1500).toString('base64url') });
+
+    const error = await sut.register(userId, entryOf(login), now).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).reason).toMatch(/session register is full/);
+    expect(await sut.registered(userId)).toHaveLength(count);
+  }, 60_000);
+
+  it('drops the entries of sessions that are over every hundredth login past a thousand entries, long before the limit', async () => {
+    const userId = `busy-${randomBytes(4).toString('hex')}`;
+    const now = Date.now();
+    const live = recordOf(userId, now);
+    await sut.insert(live);
+    const gone = Array.from({ length: 998 }, () => ({ id: randomBytes(32).toString('base64url'), absoluteExpiresAt: now + HOUR, credentialVersion: 0 }));
+    await put(registerItem(userId, [entryOf(live), ...gone]));
+    const login = recordOf(userId, now);
+    await sut.insert(login);
+
+    await sut.register(userId, entryOf(login), now);
+
+    expect((await sut.registered(userId)).map((entry) => entry.id).sort()).toEqual([live.id, login.id].sort());
+  }, 60_000);
+});
+
 describe('the credential version a register holds', () => {
   const settingsOf = () => resolveSessionSettings({ store: sut, dataStore: new DynamoDbSessionDataStore(documents, tables.sessions) });
 

@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -11,7 +11,7 @@ import {
 import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
 import { deleteItems } from './batch-delete.js';
-import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, isItemTooLarge, storeUnavailable } from './dynamodb-errors.js';
 import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';
 import { itemKeys } from './state-table-keys.js';
 import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
@@ -54,8 +54,23 @@ const CAPACITY = { ReturnConsumedCapacity: 'TOTAL' } as const;
  * credential version the register has moved to.
  */
 const REGISTER_PREFIX = 's:';
-/** Names removed in one UpdateItem: keeps the expression far below DynamoDB's 4 KB limit. */
-const UNREGISTER_CHUNK = 100;
+/**
+ * Names removed in one UpdateItem: `REMOVE #0, #1, …` stays below DynamoDB's 4 KB limit on an expression (about
+ * 2.4 KB). Each such write rewrites the whole register, up to 400 KB, so the fewer the better.
+ */
+const UNREGISTER_CHUNK = 400;
+/**
+ * From this many entries (about 60 KB of the 400 KB item), every `PRUNE_EVERY`-th registration drops the entries of
+ * sessions that are over (`prune`). A user whose entries are all live pays one read of them per `PRUNE_EVERY` logins.
+ */
+const PRUNE_FROM = 1000;
+const PRUNE_EVERY = 100;
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_KEYS = 100;
+/** Calls a prune has in flight at once (reads of sessions, endings). */
+const PRUNE_CONCURRENCY = 8;
+/** How often a prune asks again for keys DynamoDB left unprocessed before it gives up (a 503). */
+const UNPROCESSED_ROUNDS = 8;
 /**
  * What an ending removes: the session's body, which makes the item a tombstone (no `createdAt`), its personal
  * details included. The expiry times and the data id stay, so that the ending's own retry can answer as the first
@@ -264,12 +279,40 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async register(userId: string, entry: RegisterEntry, now: number): Promise<RegisterOutcome> {
-    const attributes = await this.writeEntry(userId, entry);
+    let attributes: Record<string, unknown> | undefined;
+    try {
+      attributes = await this.writeEntry(userId, entry);
+    } catch (error) {
+      if (!isItemTooLarge(error)) throw storeUnavailable('session.register', error);
+      // The register is one item, and DynamoDB refuses a write that would take it past 400 KB (about 6,600 entries).
+      // Entries stay until their absolute expiry unless their session is logged out, so a client that logs in every
+      // few seconds and never logs out fills it with sessions long gone: make room, and try once more.
+      const entries = await this.registered(userId);
+      await this.prune(userId, entries, now);
+      try {
+        attributes = await this.writeEntry(userId, entry);
+      } catch (error) {
+        if (!isItemTooLarge(error)) throw storeUnavailable('session.register', error);
+        throw new StoreUnavailableError('session.register', {
+          cause: error,
+          retryAfterSeconds: 60,
+          reason: `the user's session register is full (DynamoDB's 400 KB item limit) with sessions still live: end them (logout-all) or set KURA_MAX_SESSIONS_PER_USER`,
+        });
+      }
+    }
     if (!attributes) return { outcome: 'stale' };
     const entries = entriesOf(attributes);
-    const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
-    if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    return registerOutcome(entries, entry, now);
+    const outcome = registerOutcome(entries, entry, now);
+    if (entries.length >= PRUNE_FROM && entries.length % PRUNE_EVERY === 0) {
+      // Past a size, now and then (not at every login: a prune reads every entry's session), the same clean-up as
+      // when the item is full: the item stays far from its limit, and each login's write of it cheap (a write costs
+      // a unit per KB of the item, and its answer carries the whole register).
+      await this.prune(userId, entries.filter((other) => other.id !== entry.id), now);
+    } else {
+      const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
+      if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
+    }
+    return outcome;
   }
 
   /**
@@ -315,6 +358,68 @@ export class DynamoDbSessionStore implements SessionStore {
     );
   }
 
+  /**
+   * Drops from the register the entries of sessions that are over: past their absolute expiry (no read needed), or
+   * whose item, read strongly consistent, is absent, a tombstone, or past its effective (idle) expiry. An item past
+   * its expiry that is still there is ended first: a use that read it in time may still extend it, and unregistered
+   * it would then escape logout-all and a password change (G3; `keepWithinLimit` ends such sessions for the same
+   * reason). An ending taken by such a use lands on a session that had expired.
+   *
+   * No entry of a session that may still be live goes. A login inserts its item before it registers it (rule 1 of
+   * docs/concurrency.md), so an entry read from the register names an item that was written before: if it is absent
+   * now, only TTL can have deleted it, once it had expired (a live session's TTL moves only forward, and an ending
+   * leaves a tombstone until then), and nothing writes it again (`extend` only updates an item that has `createdAt`,
+   * an insert's retry comes within seconds of its own write, long before). A tombstone stays one (rule 2). A login
+   * still on its way is not in the register read here, and only the entries read are dropped.
+   */
+  private async prune(userId: string, entries: readonly RegisterEntry[], now: number): Promise<void> {
+    const over = entries.filter((entry) => entry.absoluteExpiresAt <= now).map((entry) => entry.id);
+    const ahead = entries.filter((entry) => entry.absoluteExpiresAt > now).map((entry) => entry.id);
+    const limit = pLimit(PRUNE_CONCURRENCY);
+    const chunks = Array.from({ length: Math.ceil(ahead.length / BATCH_GET_KEYS) }, (_, index) => ahead.slice(index * BATCH_GET_KEYS, (index + 1) * BATCH_GET_KEYS));
+    const items = new Map<string, Record<string, AttributeValue>>();
+    await Promise.all(chunks.map((ids) => limit(async () => (await this.readSessions(ids)).forEach((item) => items.set(item.id!.S!, item)))));
+    const expired = ahead.filter((id) => {
+      const item = items.get(id);
+      return item?.createdAt !== undefined && effectiveExpiry({ idleExpiresAt: Number(item.idleExpiresAt!.N), absoluteExpiresAt: Number(item.absoluteExpiresAt!.N) }) <= now;
+    });
+    const gone = ahead.filter((id) => items.get(id)?.createdAt === undefined);
+    await Promise.all(expired.map((id) => limit(() => this.end(id, now))));
+    await this.unregister(userId, [...over, ...gone, ...expired]);
+  }
+
+  /** The session items of `ids` (at most 100) that exist, read strongly consistent: only what tells live from over. */
+  private async readSessions(ids: readonly string[]): Promise<Record<string, AttributeValue>[]> {
+    const found: Record<string, AttributeValue>[] = [];
+    let keys: Record<string, AttributeValue>[] = ids.map((id) => ({ id: { S: id } }));
+    for (let round = 0; keys.length > 0; round += 1) {
+      // DynamoDB answers what it could within its limits (throttling, 16 MB) and names the rest: ask again, backing off.
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+      if (round > UNPROCESSED_ROUNDS) throw storeUnavailable('session.register', new Error('DynamoDB left keys unprocessed, round after round'));
+      let result: BatchGetItemCommandOutput;
+      try {
+        result = await this.documents.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: '#id, #created, #idle, #absolute',
+                ExpressionAttributeNames: { '#id': 'id', '#created': 'createdAt', '#idle': 'idleExpiresAt', '#absolute': 'absoluteExpiresAt' },
+              },
+            },
+            ...CAPACITY,
+          }),
+        );
+      } catch (error) {
+        throw storeUnavailable('session.register', error);
+      }
+      found.push(...(result.Responses?.[this.table] ?? []));
+      keys = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, AttributeValue>[];
+    }
+    return found;
+  }
+
   async registered(userId: string): Promise<RegisterEntry[]> {
     return entriesOf((await this.read(itemKeys.userRegister(userId), 'session.registered')) ?? {});
   }
@@ -322,7 +427,7 @@ export class DynamoDbSessionStore implements SessionStore {
   async unregister(userId: string, ids: readonly string[]): Promise<void> {
     for (let start = 0; start < ids.length; start += UNREGISTER_CHUNK) {
       const chunk = ids.slice(start, start + UNREGISTER_CHUNK);
-      const names = Object.fromEntries(chunk.map((id, index) => [`#s${index}`, `${REGISTER_PREFIX}${id}`]));
+      const names = Object.fromEntries(chunk.map((id, index) => [`#${index}`, `${REGISTER_PREFIX}${id}`]));
       try {
         await this.documents.send(
           new UpdateCommand({
