@@ -466,8 +466,8 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
   it('memory sessions whose replica stalls where the session is missing: needs affinity, the unanswered checks counted under round robin', async () => {
     // "stateless", exit 0: a request with no answer was neither a loss nor shown (review, 2026-12-05).
     const report = await judged('stall-missing-session', 186, 'needs affinity');
-    expect(report.modes['round-robin'].phases.steady.timeouts).toBeGreaterThan(0);
-    expect(report.modes['cookie-affinity'].phases.steady).toMatchObject({ failures: 0, timeouts: 0 });
+    expect(report.modes['round-robin']!.phases.steady!.timeouts).toBeGreaterThan(0);
+    expect(report.modes['cookie-affinity']!.phases.steady).toMatchObject({ failures: 0, timeouts: 0 });
     expect(report.evidence).toContainEqual(expect.objectContaining({ mode: 'round-robin', phase: 'steady', step: 'check', status: 0, note: 'no answer within 10 s, counted as a failure' }));
   }, 120_000);
 
