@@ -132,6 +132,60 @@ describe('a logout whose ending landed and whose data deletion failed', () => {
   });
 });
 
+// The review of 2026-12-05: when DynamoDB throttles part of a batch it answers the rest and names what it left
+// unread (UnprocessedKeys); one such answer to the login's read of its failure counters failed the login at once.
+describe('failure counters DynamoDB leaves unread (UnprocessedKeys)', () => {
+  /** How many more reads of failure counters come back with every key unread. */
+  let unread = 0;
+  beforeAll(() => {
+    let keys: unknown[] = [];
+    proxy.amend(
+      (operation, body) => {
+        if (operation !== 'BatchGetItem' || !body.includes('fail#') || unread === 0) return false;
+        keys = Object.values(JSON.parse(body).RequestItems as Record<string, { Keys: unknown[] }>)[0]!.Keys;
+        return true;
+      },
+      (answer) => {
+        if (unread === 0) return answer;
+        unread -= 1;
+        const [table] = Object.keys(answer.Responses as object);
+        return { Responses: { [table!]: [] }, UnprocessedKeys: { [table!]: { Keys: keys, ConsistentRead: true } } };
+      },
+    );
+  });
+  afterEach(() => {
+    unread = 0;
+  });
+  const registered = async () => {
+    const email = uniqueEmail('unread');
+    const api = new HttpClient(baseUrl);
+    expect((await api.post('/auth/register', { email, password: 'correct horse battery' })).status).toBe(201);
+    return { api, email };
+  };
+
+  it('are read again, and the login goes on', async () => {
+    proxy.set('pass');
+    const { api, email } = await registered();
+    unread = 2;
+
+    const login = await answered(api.post('/auth/login', { email, password: 'correct horse battery' }));
+
+    expect(login.status).toBe(200);
+    expect(unread).toBe(0);
+  });
+
+  it('left unread every time: 503 with Retry-After, never a login that was not checked', async () => {
+    proxy.set('pass');
+    const { api, email } = await registered();
+    unread = 1000;
+
+    const login = await answered(api.post('/auth/login', { email, password: 'correct horse battery' }));
+
+    expect(login.status).toBe(503);
+    expect(Number(login.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+});
+
 // Also before the outages, for the SDK's retry quota: on a loaded machine a call can outlast the 300 ms bound with
 // the 50 ms added, and is then sent again, as it would be in production; after an outage it would not be.
 describe('latency within the call timeout', () => {

@@ -4,6 +4,9 @@ import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 
+/** Reads of a batch's unread counters (UnprocessedKeys) before a login is answered 503. */
+const UNREAD_ROUNDS = 4;
+
 /**
  * Failed-login counters as items in the sessions table (`fail#<counter>`), each a string set of attempt ids
  * (its size is the count) dropped by TTL after its window: every replica and Lambda invocation shares them.
@@ -18,15 +21,21 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
 
   async counts(keys: readonly string[]): Promise<number[]> {
     const ids = keys.map(itemKeys.loginFailures);
+    const found = new Map<string, number>();
     try {
-      const result = await this.documents.send(
-        new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: ids.map((id) => ({ id })), ConsistentRead: true } },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) throw new Error('DynamoDB left failed-login counters unread');
-      const found = new Map((result.Responses?.[this.tableName] ?? []).map((item) => [item.id as string, (item.attempts as Set<string> | undefined)?.size ?? 0]));
+      // DynamoDB may leave some keys of a batch unread (UnprocessedKeys) when it throttles part of it: those are
+      // asked for again, a few times with a short pause, before the login is answered 503 (the review of
+      // 2026-12-05: one partial answer failed the login at once).
+      let pending: Record<string, unknown>[] = ids.map((id) => ({ id }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round === UNREAD_ROUNDS) throw new Error('DynamoDB left failed-login counters unread');
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+        const result = await this.documents.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) found.set(item.id as string, (item.attempts as Set<string> | undefined)?.size ?? 0);
+        pending = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
       return ids.map((id) => found.get(id) ?? 0);
     } catch (error) {
       throw storeUnavailable('loginAttempts.counts', error);
