@@ -122,7 +122,9 @@ function fromAttributes(raw: Record<string, AttributeValue>): SessionItem | unde
  */
 function liveRecordOf(raw: Record<string, AttributeValue> | undefined, now: number): SessionRecord | undefined {
   const item = raw && fromAttributes(raw);
-  return item && effectiveExpiry(item) > now ? toRecord(item) : undefined;
+  // To the millisecond by the expiry times; and never past the TTL attribute either (whole seconds, rounded up from
+  // them, so it decides only for an item whose TTL was set earlier by hand: an operator's way to end a session).
+  return item && effectiveExpiry(item) > now && item.expiresAt * 1000 > now ? toRecord(item) : undefined;
 }
 
 function toRecord(item: SessionItem): SessionRecord {
