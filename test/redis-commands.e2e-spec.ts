@@ -122,12 +122,14 @@ describe('Redis commands per request, counted at the server', () => {
     console.log(`a login on Redis: ${JSON.stringify(counts)}`);
     expect(Object.keys(counts).filter((command) => ['keys', 'scan', 'multi', 'exec', 'watch'].includes(command))).toEqual([]);
     expect(counts).toEqual({
-      scard: 4, // the failed-login counters of the account and the client
+      scard: 6, // the failed-login counters (this window's and the last): this account from this client, the account's total, the client's
       hgetall: 1, // the account
-      // Scripts: reserving the attempt in both counters, the session, its listing index, the user's register.
-      evalsha: 5,
-      srem: 1, // withdrawing the attempt from the client's counter once the password was right
-      unlink: 1, // clearing the account's counter
+      // Scripts: reserving the attempt in the three counters, the session, its listing index, the user's register.
+      evalsha: 6,
+      // Withdrawing the attempt from the account's total and the client's once the password was right (the other
+      // failures there are not the owner's to forgive: since 2026-12-05, so that one address cannot lock the owner out).
+      srem: 2,
+      unlink: 1, // clearing this account's failures from this client
     });
   });
 
