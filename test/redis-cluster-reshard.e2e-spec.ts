@@ -115,7 +115,7 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
     // never finished (a CI run on a loaded machine, 2026-12-05).
     let movedInMs: number;
     try {
-      movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: moving, pipeline: 5, timeoutMs: 120_000 });
+      movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: moving, pipeline: 5, timeoutMs: 180_000 });
     } finally {
       moved = true;
       await load;
@@ -140,7 +140,7 @@ describe.each(possibleFlavours((name) => `Kura on a ${name} Cluster while its sl
     expect(counts.updates).toBeGreaterThan(100);
     expect(failures).toEqual([]);
     expect({ missing, undone }).toEqual({ missing: 0, undone: 0 });
-  }, 180_000);
+  }, 300_000);
 });
 
 /** How long each durable write's WAIT may take. */
@@ -348,9 +348,16 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
           ];
         }),
       );
-      const movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: 1500, pipeline: 5, timeoutMs: 60_000 });
-      moved = true;
-      await load;
+      // Valkey moved these slots in 28-49 s in CI's runs beside two other files, near the 60 s it was given: a move
+      // past it left the four loops running after the test, and the file never finished (twice on 2026-12-05, once
+      // this session's new tests ran beside it). It has 150 s now, and the load stops however the move ends.
+      let movedInMs: number;
+      try {
+        movedInMs = await reshard(seedPort, { from: from.id, to: to.id, slots: 1500, pipeline: 5, timeoutMs: 150_000 });
+      } finally {
+        moved = true;
+        await load;
+      }
 
       const lines = Object.entries(counts).map(
         ([name, { acknowledged, refused, refusedOnceMoved, reasons, undone }]) =>
@@ -364,7 +371,7 @@ describe.each(possibleFlavours((name) => `durable writes on a ${name} Cluster wh
     } finally {
       await Promise.all(opened.map(({ close }) => close()));
     }
-  }, 90_000);
+  }, 240_000);
 });
 
 /** The ACL line of docs/redis.md, for user `kura` with password `kura-pass`. */
