@@ -17,7 +17,7 @@ import {
   userIndexMember,
 } from '@kura/common';
 import { CONNECT_SESSION_TTL_ATTRIBUTE } from './connect-session-table.js';
-import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, isItemTooLarge, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
 export type { ConnectSessionChange, ConnectSessionItem } from '@kura/common';
 
@@ -377,11 +377,6 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       throw storeUnavailable(operation, error, this.table, this.wording);
     }
   }
-}
-
-/** DynamoDB's refusal of an item past 400 KB ("Item size has exceeded the maximum allowed size", a ValidationException). */
-function isItemTooLarge(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ValidationException' && /maximum allowed size/i.test(error.message);
 }
 
 /**

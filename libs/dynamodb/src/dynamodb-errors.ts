@@ -19,13 +19,13 @@ export function isConditionalCheckFailure(error: unknown): boolean {
 }
 
 /**
- * DynamoDB refused a write that would take an item past 400 KB (`Item size to update has exceeded the maximum
- * allowed size`), seen through the `StoreUnavailableError` the adapter wraps it in. Only its message tells it from
+ * DynamoDB refused a write that would take an item past 400 KB (`Item size has exceeded the maximum allowed size`,
+ * `Item size to update has exceeded …`), as thrown or seen through the `StoreUnavailableError` the adapter wraps it in. Only its message tells it from
  * other ValidationExceptions.
  */
 export function isItemTooLarge(error: unknown): boolean {
   const cause = error instanceof StoreUnavailableError ? error.cause : error;
-  return cause instanceof Error && cause.name === 'ValidationException' && /item size.*exceeded/i.test(cause.message);
+  return cause instanceof Error && cause.name === 'ValidationException' && /item size.*exceeded|maximum allowed size/i.test(cause.message);
 }
 
 /**
