@@ -208,6 +208,53 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
   });
 });
 
+// Session 42's review: entries stay until their absolute expiry unless their session is logged out, and the Redis
+// register, unlike DynamoDB's, was never pruned: a client logging in every few seconds grew it by thousands, each
+// login's script returning it whole.
+(missing ? describe.skip : describe)("RedisSessionStore: a user's register past a thousand entries", () => {
+  const redis = redisServerWithClient();
+  const HOUR = 3_600_000;
+
+  it('drops the entries of sessions that are over every hundredth login, ending the idle ones still there and keeping every one that may be live', async () => {
+    const store = new RedisSessionStore(redis.client, { retainExpiredMs: HOUR });
+    const keys = redisKeys();
+    const user = { id: `busy-${Date.now()}`, name: null };
+    const now = Date.now();
+    const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+      id: sessionIdOf(generateSessionToken()), user, createdAt: now - HOUR, lastSeenAt: now - HOUR, idleExpiresAt: now + HOUR, absoluteExpiresAt: now + 8 * HOUR, ...overrides,
+    });
+    const live = session();
+    const ended = session();
+    // Past its idle expiry, its hash kept a while longer: a use that read it in time could still extend it.
+    const idle = session({ idleExpiresAt: now - 60_000 });
+    for (const record of [live, ended, idle]) await store.insert(record);
+    await store.end(ended.id, now);
+    const entry = (record: SessionRecord) => ({ id: record.id, absoluteExpiresAt: record.absoluteExpiresAt, credentialVersion: 0 });
+    // 995 sessions whose hashes Redis let go (expired long before their absolute expiry), one past its absolute expiry.
+    const gone = Array.from({ length: 995 }, () => `s:${sessionIdOf(generateSessionToken())}`);
+    const fields = [...gone.flatMap((field) => [field, `${now + HOUR}:0`]), `s:${sessionIdOf(generateSessionToken())}`, `${now - 1}:0`];
+    for (let start = 0; start < fields.length; start += 200) await redis.client.sendCommand(['HSET', keys.register(user.id), ...fields.slice(start, start + 200)]);
+    for (const record of [live, ended, idle]) await redis.client.sendCommand(['HSET', keys.register(user.id), `s:${record.id}`, `${record.absoluteExpiresAt}:0`]);
+    const login = session({ createdAt: now });
+    await store.insert(login);
+
+    // Its entry is the thousandth.
+    const outcome = await store.register(user.id, entry(login), now);
+
+    expect(outcome).toMatchObject({ outcome: 'registered' });
+    expect((await store.registered(user.id)).map((registered) => registered.id).sort()).toEqual([live.id, login.id].sort());
+    expect(await store.find(live.id, now)).toEqual(live);
+    // The idle one is ended, not only unregistered: a tombstone, which no late extension brings back.
+    expect(await redis.client.sendCommand(['HMGET', keys.session(idle.id), 'createdAt', 'endedAt'])).toEqual([null, String(now)]);
+
+    // Below the next hundred, a login reads nothing more: one entry is added, the rest left as they are.
+    const next = session({ createdAt: now });
+    await store.insert(next);
+    await store.register(user.id, entry(next), now);
+    expect(await store.registered(user.id)).toHaveLength(3);
+  }, 60_000);
+});
+
 // The review of 2026-12-05: the listing paged by rank, so a login or an ending on another device between two pages
 // listed a session twice or skipped a live one. It pages by score now.
 (missing ? describe.skip : describe)('RedisSessionStore.listOfUser while another device logs in or out', () => {

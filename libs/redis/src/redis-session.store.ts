@@ -21,6 +21,17 @@ const REGISTER_PREFIX = 's:';
 /** Fields removed by one HDEL. */
 const UNREGISTER_CHUNK = 500;
 /**
+ * From this many entries, every `PRUNE_EVERY`-th registration drops the entries of sessions that are over, as the
+ * DynamoDB adapter does (`prune`): entries stay until their absolute expiry unless their session is logged out, so
+ * a client that logs in every few seconds and never logs out grew its register by thousands, each held in memory
+ * and returned whole by every login's script. A user whose entries are all live pays one read of them per
+ * `PRUNE_EVERY` logins.
+ */
+const PRUNE_FROM = 1000;
+const PRUNE_EVERY = 100;
+/** Session reads a prune has in flight at once (pipelined on the connection). */
+const PRUNE_BATCH = 100;
+/**
  * The steps a failover must not undo, sent with `sendDurable` (WAIT for replicas, when configured): the session
  * written at login, its tombstone at logout or revocation, and the register's raised credential version. The rest
  * (the listing index, idle extensions, deleting an ended session's data, unregistering) may be lost with a
@@ -288,9 +299,44 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     );
     if (reply === null) return { outcome: 'stale' };
     const entries = entriesOf(hashOf(reply));
-    const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
-    if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    return registerOutcome(entries, entry, now);
+    const outcome = registerOutcome(entries, entry, now);
+    if (entries.length >= PRUNE_FROM && entries.length % PRUNE_EVERY === 0) {
+      await this.prune(userId, entries.filter((other) => other.id !== entry.id), now);
+    } else {
+      const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
+      if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
+    }
+    return outcome;
+  }
+
+  /**
+   * Drops from the register the entries of sessions that are over: past their absolute expiry (no read needed), or
+   * whose hash is absent, a tombstone, or past its effective (idle) expiry. A session past its expiry whose hash is
+   * still there (Redis keeps it `retainExpiredMs` longer) is ended first: a use that read it in time may still
+   * extend it, and unregistered it would then escape logout-all and a password change. No entry of a session that
+   * may still be live goes: a login writes its session before it registers it, so an absent hash was deleted by
+   * its expiry (or evicted: logged out all the same) and nothing writes it again; a login on its way is not among
+   * the entries read, and only those are dropped. The same rules as the DynamoDB adapter's prune.
+   */
+  private async prune(userId: string, entries: readonly RegisterEntry[], now: number): Promise<void> {
+    const over = entries.filter((entry) => entry.absoluteExpiresAt <= now).map((entry) => entry.id);
+    const ahead = entries.filter((entry) => entry.absoluteExpiresAt > now).map((entry) => entry.id);
+    const [gone, expired]: [string[], string[]] = [[], []];
+    for (let start = 0; start < ahead.length; start += PRUNE_BATCH) {
+      const ids = ahead.slice(start, start + PRUNE_BATCH);
+      const replies = await Promise.all(
+        ids.map((id) => this.call('session.register', () => this.redis.sendCommand(['HMGET', this.keys.session(id), 'createdAt', 'idleExpiresAt', 'absoluteExpiresAt']))),
+      );
+      ids.forEach((id, at) => {
+        const [createdAt, idle, absolute] = (replies[at] as (string | null)[] | null) ?? [];
+        if (createdAt === null || createdAt === undefined) gone.push(id);
+        else if (effectiveExpiry({ idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) }) <= now) expired.push(id);
+      });
+    }
+    for (let start = 0; start < expired.length; start += PRUNE_BATCH) {
+      await Promise.all(expired.slice(start, start + PRUNE_BATCH).map((id) => this.end(id, now)));
+    }
+    await this.unregister(userId, [...over, ...gone, ...expired]);
   }
 
   async registered(userId: string): Promise<RegisterEntry[]> {
