@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
 import { check, checkRaw, fixture, jdk, judged, nginx, notJudged, php, phpRedis, redis, ROOT, scratch } from './support/kura-check-spec.js';
+import { freePort } from './support/free-port.js';
 import { startRedisServer } from './support/redis-server.js';
 
 /**
@@ -250,6 +251,34 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.files).toEqual({ private: false, why: 'unshare is not installed (util-linux)', shared: [] });
     await rm(path, { recursive: true, force: true });
     await rm(bin, { recursive: true, force: true });
+  }, 120_000);
+
+  // Mounting needs root (CI runs as root); elsewhere the skip names why.
+  (process.getuid?.() === 0 ? it : it.skip)('sessions as files on a file system mounted inside an overlaid folder (/var/tmp on its own partition): each replica its own (needs affinity), nothing written to the real mount', async () => {
+    // "stateless", exit 0: mounts inside an overlaid folder were passed through as they are, so every replica wrote
+    // to the one real folder (session 42's review, left then).
+    const path = await scratch('kura-check-mount-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'kura-check-spec', path]);
+    try {
+      const report = await judged('nested-mount-sessions', 191, 'needs affinity', { env: { KURA_CHECK_SESSIONS_MOUNT: path } });
+      expect(report.files).toMatchObject({ private: true, sharedHere: [], shared: [] });
+      expect(await readdir(path)).toEqual([]);
+    } finally {
+      execFileSync('umount', [path]);
+    }
+  }, 120_000);
+
+  it('sessions in a sidecar that start runs on 127.0.0.1: never stateless, and the caution names the server the replicas shared', async () => {
+    // In pods each replica's sidecar is its own; here the first holds the address and every replica used it, and
+    // nothing said so (session 42's review, left then).
+    // Round robin loses nothing while every replica uses the one sidecar. Its replica's end (the kill, or the
+    // rolling restart) takes every session with it: "loses state on restart", the caution beside it. Where the
+    // sidecar's replica went last and the run ended before its users noticed, nothing was lost: exit 2, the caution
+    // as the reason (both seen here, by which replica's sidecar won the port).
+    const caution = /replica \d was connected to a server that replica \d started on 127\.0\.0\.1:\d+ \(node sidecar\.js\): on this machine the replicas share it/;
+    const { code, report, stderr } = await check([fixture('loopback-sidecar'), '--quick', '--json', '--host-base', '216'], { KURA_CHECK_SIDECAR_PORT: String(await freePort()) });
+    if (report.verdict === null) expect([code, stderr]).toEqual([2, expect.stringMatching(new RegExp(`could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution.source}`))]);
+    else expect([code, report.verdict, report.cautions]).toEqual([1, 'loses state on restart', [expect.stringMatching(caution)]]);
   }, 120_000);
 
   it("sessions as files above the app's folder (../../sessions, kura-check's run folder): needs affinity", async () => {

@@ -64,6 +64,17 @@ async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
     `mount -t tmpfs -o mode=0755 kura-check-replica ${quote(view)}`,
     `mkdir ${quote(root)} ${quote(layers)}`,
   ];
+  // Folder `path` overlaid at its place in the view, its changes in layer `layer`. Where the kernel refuses an
+  // overlay (a user namespace over a folder with mounts inside, an old kernel, a file system overlayfs cannot lie
+  // on), the folder is shared as it is, and noted: kura-check says so, and the PHP caution looks there. `tolerant`:
+  // a mount inside an overlaid folder that cannot even be bound is left out, as before, rather than failing the start.
+  const overlay = (path, layer, tolerant = false) => {
+    const [upper, work, at] = [join(layers, layer), join(layers, `${layer}.work`), quote(join(root, path))];
+    return [
+      `mkdir ${quote(upper)} ${quote(work)}`,
+      `mount -t overlay kura-check-replica -o ${quote(`lowerdir=${path},upperdir=${upper},workdir=${work}`)} ${at} 2>/dev/null || { echo ${quote(path)} >> ${quote(join(dir, NOTE))}; mount --rbind ${quote(path)} ${at}${tolerant ? ' 2>/dev/null || true' : ''}; }`,
+    ];
+  };
   const overlaid = [];
   for (const name of (await readdir('/')).sort()) {
     const path = `/${name}`;
@@ -74,23 +85,25 @@ async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
     else if (entry.isDirectory() && PASSED_THROUGH.has(path)) lines.push(`mkdir ${at}`, `mount --rbind ${quote(path)} ${at}`);
     else if (entry.isDirectory()) {
       overlaid.push(path);
-      const [upper, work] = [join(layers, name), join(layers, `${name}.work`)];
-      // Where the kernel refuses an overlay (a user namespace over a folder with mounts inside, an old kernel),
-      // the folder is shared as it is, and noted: kura-check says so, and the PHP caution looks there.
-      lines.push(
-        `mkdir ${at} ${quote(upper)} ${quote(work)}`,
-        `mount -t overlay kura-check-replica -o ${quote(`lowerdir=${path},upperdir=${upper},workdir=${work}`)} ${at} 2>/dev/null || { echo ${quote(path)} >> ${quote(join(dir, NOTE))}; mount --rbind ${quote(path)} ${at}; }`,
-      );
+      lines.push(`mkdir ${at}`, ...overlay(path, name));
     } else if (entry.isFile()) lines.push(`touch ${at}`, `mount --bind ${quote(path)} ${at}`);
   }
   // POSIX shared memory is each pod's own too.
   lines.push(`mount -t tmpfs -o mode=1777 kura-check-shm ${quote(join(root, 'dev/shm'))} 2>/dev/null || true`);
-  // Mounts inside an overlaid folder (an overlay shows only its lower folder's own file system): as they are.
-  const inside = (await mountPoints()).filter((path) => path !== '/' && overlaid.some((folder) => under(path, folder)) && !overlaid.includes(path));
-  const outermost = inside.filter((path) => !inside.some((other) => other !== path && under(path, other)));
-  for (const path of outermost.sort()) lines.push(`mount --rbind ${quote(path)} ${quote(root + path)} 2>/dev/null || true`);
-  // (Those in folders passed through or mounted as they are are there already.)
-  const reached = [...PASSED_THROUGH, ...outermost, ...shared];
+  // Mounts inside an overlaid folder (an overlay shows only its lower folder's own file system, so each is mounted
+  // again in the view), parents first: a folder on a file system of its own (/var/tmp or /srv on a partition, a
+  // tmpfs) is overlaid as the top-level ones are, so what a replica writes there is its own too; where the kernel
+  // refuses, it is shared as it is, and noted. They were all passed through as they are until 2026-12-05, so an app
+  // keeping sessions in such a folder was judged stateless on one machine's shared files. A file mounted on its own
+  // (a container's /etc/hosts) is bound as it is.
+  const inside = [...new Set(await mountPoints())].filter((path) => path !== '/' && overlaid.some((folder) => under(path, folder)) && !overlaid.includes(path)).sort();
+  for (const [index, path] of inside.entries()) {
+    const entry = await stat(path).catch(() => undefined);
+    if (entry?.isDirectory()) lines.push(...overlay(path, `mount-${index}`, true));
+    else if (entry) lines.push(`mount --bind ${quote(path)} ${quote(root + path)} 2>/dev/null || true`);
+  }
+  // (Sockets in folders passed through are there already; those in overlaid folders, mounts inside them included, are not.)
+  const reached = [...PASSED_THROUGH, ...shared];
   for (const path of await listeningSockets()) {
     if (!reached.some((folder) => under(path, folder))) lines.push(`mount --bind ${quote(path)} ${quote(root + path)} 2>/dev/null || true`);
   }

@@ -358,17 +358,22 @@ function decodeAddress(hex) {
   return `[${address}]:${p}`;
 }
 
-/** Listening TCP sockets by inode, in the network namespace of `proc` (`/proc/PID` for a container's). */
-export async function listeningSockets(proc = '/proc') {
+/** Every TCP socket in the network namespace of `proc` (`/proc/PID` for a container's), by inode: its state ('0A' listening, '01' connected) and addresses. */
+async function tcpSockets(proc = '/proc') {
   const byInode = new Map();
   for (const file of [`${proc}/net/tcp`, `${proc}/net/tcp6`]) {
     const text = await readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (fields[3] === '0A') byInode.set(fields[9], decodeAddress(fields[1]));
+      if (fields[9] && fields[9] !== '0') byInode.set(fields[9], { state: fields[3], local: decodeAddress(fields[1]), remote: decodeAddress(fields[2]) });
     }
   }
   return byInode;
+}
+
+/** Listening TCP sockets by inode (their addresses), in the network namespace of `proc`. */
+export async function listeningSockets(proc = '/proc') {
+  return new Map([...(await tcpSockets(proc))].filter(([, socket]) => socket.state === '0A').map(([inode, socket]) => [inode, socket.local]));
 }
 
 async function processTree(root) {
@@ -384,6 +389,51 @@ async function processTree(root) {
     for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grown = true));
   }
   return [...tree];
+}
+
+/** The socket inodes each process of `replica` holds (any process with its mark: a daemon that left its group too). */
+async function socketsOf(replica) {
+  const held = [];
+  for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
+      const inode = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))?.[1];
+      if (inode) held.push({ inode, pid });
+    }
+  }
+  return held;
+}
+
+const portOf = (address) => address.slice(address.lastIndexOf(':') + 1);
+const anyAddress = (address) => address.startsWith('0.0.0.0:') || address.startsWith('[::]:');
+
+/**
+ * Servers that a process of one replica started on a fixed address of this machine (127.0.0.1:6379, every address)
+ * rather than its own HOST, and that a process of another replica was connected to when asked: a sidecar (a Redis,
+ * a memcached) started by `start`, which in a pod would be the pod's own, on its own localhost. Here the first
+ * replica's holds the port, a later one's cannot open it, and every replica uses the first one's: they share state
+ * that pods would not. The app's own port is left out. [{ server, owner, user, command }] (replicas by number),
+ * empty where /proc cannot tell or for containers (each in a network of its own).
+ */
+export async function sharedServers(replicas) {
+  const live = replicas.filter((replica) => replica && !replica.container);
+  if (live.length < 2) return [];
+  const [sockets, held] = await Promise.all([tcpSockets(), Promise.all(live.map(socketsOf))]);
+  const servers = [];
+  live.forEach((replica, at) => {
+    for (const { inode, pid } of held[at]) {
+      const socket = sockets.get(inode);
+      if (socket?.state === '0A' && socket.local !== replica.address && portOf(socket.local) !== String(replica.port)) servers.push({ replica, pid, address: socket.local });
+    }
+  });
+  const found = [];
+  for (const server of servers) {
+    const reaches = (remote) => remote === server.address || (anyAddress(server.address) && portOf(remote) === portOf(server.address));
+    const user = live.find((other, at) => other !== server.replica && held[at].some(({ inode }) => sockets.get(inode)?.state === '01' && reaches(sockets.get(inode).remote)));
+    if (!user) continue;
+    const command = (await readFile(`/proc/${server.pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ').replaceAll(`${join(server.replica.dir, 'app')}/`, '');
+    found.push({ server: server.address, owner: server.replica.index + 1, user: user.index + 1, command: command.length > 80 ? `${command.slice(0, 79)}…` : command });
+  }
+  return found;
 }
 
 /** The addresses the replica's processes listen on (empty where /proc cannot tell). */

@@ -121,7 +121,9 @@ export function filesLine(files) {
   const { shared = [] } = files;
   const declared = shared.length ? `; shared, as the scenario says: ${shared.join(', ')}` : '';
   if (!files.private) return `each replica has its own copy of the app, TMPDIR and HOME; anything else it writes (a fixed path: /tmp/…, /var/…) every replica shares here, where pods would not (${files.why})${declared}`;
-  const refused = files.sharedHere?.length ? `; shared as they are, the kernel would not overlay them: ${files.sharedHere.join(', ')}` : '';
+  // A host of container mounts (/var/lib/docker/…) would fill the line: the first few, and how many more (all in --json).
+  const [named, more] = [files.sharedHere?.slice(0, 5) ?? [], (files.sharedHere?.length ?? 0) - 5];
+  const refused = named.length ? `; shared as they are, the kernel would not overlay them: ${named.join(', ')}${more > 0 ? ` and ${more} more (--json lists them)` : ''}` : '';
   return `each replica's own: it sees this machine's files as they are, and what it writes outside its folder (/tmp/…, /var/…) only it sees, as a pod${refused}${declared}`;
 }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { findNginx, lastUpstream, NGINX_MISSING, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
-import { freePort, phpOf, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
+import { freePort, phpOf, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { logoutOf, onlyWarmingUp, verdictOf } from './verdict.js';
@@ -341,7 +341,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         );
       }
     }
-    await sleep(pace.steady);
+    // A server one replica's start opened on a fixed address (127.0.0.1:6379) that the others use (replica.js
+    // sharedServers): looked for while steady traffic runs, when their connections to it are open.
+    const sidecars = new Map();
+    const lookForSidecars = async () => {
+      for (const found of await sharedServers(current)) sidecars.set(`${found.owner} ${found.server}`, found);
+    };
+    await Promise.all([sleep(pace.steady), sleep(pace.steady / 2).then(lookForSidecars)]);
     // Steady traffic is judged once it has happened: every user has made a few checks (or given up), and round
     // robin has reached every replica. A busy machine, or nginx setting a replica aside for a second after one
     // failed connection (max_fails), can leave the planned time short of that; it is waited for, within bounds.
@@ -356,6 +362,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // No user logged in through all of steady traffic: a kill and a rolling restart would tell nothing more, and
     // cost a minute of a first try with a scenario that does not fit the app yet. Said now.
     if (recorders.every((recorder) => recorder.logins === 0)) throw nobodyLoggedIn();
+    await lookForSidecars();
 
     // Nothing to judge if no check was answered during steady traffic (a long poll as the check, an app too slow
     // to answer): said, not judged. Answers cut off later by a kill or the run's end would otherwise be the
@@ -498,6 +505,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       sessionCookies,
       cookieValues: recorders.flatMap((recorder) => [...recorder.cookieValues]),
       files,
+      sidecars: [...sidecars.values()],
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
     return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}) };

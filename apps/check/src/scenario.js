@@ -77,8 +77,12 @@ function phpSessionFileExists(path, value) {
  * replicas share here that pods would not (see "Limits" in the README). It looks at the value the app will use,
  * not at whether the scenario mentions it: `-d session.save_path=/tmp` is as shared as Debian's default.
  */
-export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [], files } = {}) {
-  const cautions = [];
+export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [], files, sidecars = [] } = {}) {
+  // `sidecars`: servers one replica started on a fixed address that another used (replica.js sharedServers).
+  const cautions = sidecars.map(
+    ({ server, owner, user, command }) =>
+      `replica ${user} was connected to a server that replica ${owner} started on ${server}${command ? ` (${command})` : ''}: on this machine the replicas share it, where each pod would have its own on its own localhost; start it on $HOST, as the app, to judge the replicas as separate pods`,
+  );
   // `php`: what the run saw of a PHP process in a replica (see replica.js phpOf); without it, `start` is read.
   // `sessionCookies`: the cookie names the app set, when known; `cookieValues`: their values. No cookie by PHP's
   // session name and no value that names a session file in the save path: no file session. An app names its

@@ -254,6 +254,14 @@ describe('the PHP caution, from what ran', () => {
     ]);
   });
 
+  it('cautions for a server one replica started on a fixed address that another used, with views of their own too', () => {
+    const sidecars = [{ server: '127.0.0.1:6379', owner: 1, user: 2, command: 'redis-server --port 6379' }];
+    expect(cautionsOf(minimal, { files: { private: true, sharedHere: [] }, sidecars })).toEqual([
+      'replica 2 was connected to a server that replica 1 started on 127.0.0.1:6379 (redis-server --port 6379): on this machine the replicas share it, where each pod would have its own on its own localhost; start it on $HOST, as the app, to judge the replicas as separate pods',
+    ]);
+    expect(cautionsOf(minimal, { files: { private: true, sharedHere: [] } })).toEqual([]);
+  });
+
   it("says nothing where each replica has its own view of the files, unless the kernel left that folder shared", () => {
     const used = { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['PHPSESSID']) };
     const scenario = { ...minimal, start: 'exec ./serve.sh' };
