@@ -132,6 +132,31 @@ describe('a logout whose ending landed and whose data deletion failed', () => {
   });
 });
 
+// A logout-all ended the asking session among the others, so one that failed part way (an ending refused: a 503,
+// "try again") had often ended the session it was asked with: sent again, it answered 401, and the sessions it had
+// not reached yet lived on. The asking session now ends last, as an account deletion's does.
+describe('a logout-all one of whose endings failed', () => {
+  it('answers 503, and the same logout-all sent again ends every session', async () => {
+    proxy.set('pass');
+    const email = uniqueEmail('half-everywhere');
+    const laptop = new HttpClient(baseUrl);
+    await laptop.signUpAndLogIn(email);
+    const phone = new HttpClient(baseUrl);
+    const { session } = (await phone.post('/auth/login', { email, password: 'correct horse battery' })).body;
+    const endingPhone = (operation: string, body: string) => operation === 'UpdateItem' && body.includes('endedBy') && body.includes(session.id);
+    const { refused } = proxy.refuse(endingPhone, 'ReplicatedWriteConflictException', ATTEMPTS);
+
+    const first = await answered(laptop.post('/auth/logout-all'));
+    await refused;
+    const again = await answered(laptop.post('/auth/logout-all'));
+
+    expect(first.status).toBe(503);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ revoked: 2 });
+    expect((await phone.get('/auth/me')).status).toBe(401);
+  });
+});
+
 // The review of 2026-12-05: when DynamoDB throttles part of a batch it answers the rest and names what it left
 // unread (UnprocessedKeys); one such answer to the login's read of its failure counters failed the login at once.
 describe('failure counters DynamoDB leaves unread (UnprocessedKeys)', () => {

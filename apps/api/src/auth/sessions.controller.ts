@@ -102,15 +102,25 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'End every session of the caller, this one included, on every replica at once',
-    description: 'Reads the user\'s register of sessions, not the listing index, so a session made a moment ago ends too.',
+    description:
+      'Reads the user\'s register of sessions, not the listing index, so a session made a moment ago ends too. This one ' +
+      'ends last: a 503 part way leaves it, and the same request sent again finishes.',
   })
   @ApiOkResponse({ description: 'Every session ended; the cookie is cleared.', standardSchema: RevokedResponse })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
   async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest) {
     this.sessions.requireRecentAuthentication(current.record);
-    const revoked = await this.sessions.revokeAllOfUser(current.record.user.id);
-    this.audit.record(audited, 'sessions.revoked', { userId: current.record.user.id, count: revoked, by: current.record.id });
+    const { id: userId } = current.record.user;
+    const others = await this.sessions.revokeAllOfUser(userId, current.record.id);
+    // This session last: until here, a logout-all that failed part way (a 503) can be sent again with it, and ends
+    // the sessions it had not reached (ended first, the retry met a 401 and left them live).
+    const own = await this.sessions.revokeOwned(userId, current.record.id).catch((error: unknown) => {
+      if (!(error instanceof SessionNotFoundError)) throw error;
+      return false;
+    });
+    const revoked = others + (own ? 1 : 0);
+    this.audit.record(audited, 'sessions.revoked', { userId, count: revoked, by: current.record.id });
     cookies.set(...this.transport.expiredCookies());
     return { revoked };
   }
