@@ -282,3 +282,29 @@ describe("6 and 7. the user's register: never shortened, never overgrown, counts
     expect(Object.keys((await raw(id)) ?? {}).filter((name) => name.startsWith('s:'))).toHaveLength(0);
   }, 60_000);
 });
+
+// Left, documented (docs/concurrency.md, "The browser's cookie"): a request that extended the session renews its
+// cookie in its answer, and an answer that reaches the browser after a login's or a re-authentication's (which
+// ended that session) puts the ended session's cookie back over the new one. The next request answers 401, the
+// user signed out although both requests succeeded. Not mended: renewing the cookie is what keeps it alive as long
+// as the session's idle expiry (`renews the cookie … when a request extends the idle expiry`), and the browser
+// keeps whichever Set-Cookie comes last. The failing case says what a mend must make true.
+describe('a late answer that renewed the cookie of a session a login or re-authentication in the same browser ended', () => {
+  it.failing.each([['POST /auth/reauthenticate'], ['POST /auth/login']])('leaves the browser signed in after %s', async (route) => {
+    const baseUrl = await kura({ KURA_SESSION_REFRESH_INTERVAL: '1' });
+    const email = await newUser(baseUrl);
+    const { browser } = await loggedIn(baseUrl, email);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the refresh interval: the next request extends
+    const { held, release, answered } = proxy.hold(isDataWrite);
+    const patch = browser.request('PATCH', '/session/data', { json: { cart: ['tea'] }, headers: { 'content-type': 'application/merge-patch+json' } });
+    await held; // its session was read and extended; its answer, renewing that session's cookie, is still to come
+
+    const renewed = route === 'POST /auth/login' ? await browser.post('/auth/login', { email, password: PASSWORD }) : await browser.post('/auth/reauthenticate', { password: PASSWORD });
+    release();
+    await answered;
+
+    expect(renewed.status).toBe(200);
+    expect((await patch).status).toBe(200);
+    expect((await browser.get('/auth/me')).status).toBe(200);
+  });
+});
