@@ -164,3 +164,36 @@ describe('a deletion sent again after its email was registered again (DynamoDB L
     expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'the newcomer passphrase' })).status).toBe(200);
   });
 });
+
+// A deletion whose every step landed but the last call, dropping the asking session from the register (a cleanup:
+// an entry left names a tombstone, which every sweep ends again as not live), answered 503; sent again, as the API
+// says to, it met a 401 (its session was ended), and the client never heard that its account was gone.
+describe('a deletion whose last unregister fails (DynamoDB Local, a proxy refusing it)', () => {
+  let proxy: FaultProxy;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    const tables = await freshTables();
+    ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2' })));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  it('answers 204 once the account and its sessions are gone, and clears the cookie', async () => {
+    const email = uniqueEmail('cleanup');
+    const leaving = new HttpClient(baseUrl);
+    const { session } = await leaving.signUpAndLogIn(email, PASSWORD);
+    const { refused } = proxy.refuse((operation, body) => operation === 'UpdateItem' && body.includes('REMOVE') && body.includes(`s:${session.id}`), 'ProvisionedThroughputExceededException', 2);
+
+    const deleted = await leaving.request('DELETE', '/auth/account');
+
+    await refused;
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.getSetCookie().join('\n')).toMatch(/__Host-kura_session=;/);
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: PASSWORD })).status).toBe(401);
+  });
+});

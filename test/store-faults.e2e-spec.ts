@@ -157,6 +157,25 @@ describe('a logout-all one of whose endings failed', () => {
   });
 });
 
+// Ending the current session by its id is a logout; when only the cleanup after the ending failed (dropping it from
+// the register), the request answered 503, and sent again met a 401 with the cookie still set.
+describe('ending your own session by id, when only its unregister fails', () => {
+  it('answers 204 and clears the cookie: the session is ended', async () => {
+    proxy.set('pass');
+    const leaving = new HttpClient(baseUrl);
+    const { session } = await leaving.signUpAndLogIn(uniqueEmail('own'));
+    const unregistering = (operation: string, body: string) => operation === 'UpdateItem' && body.includes('REMOVE') && body.includes(`s:${session.id}`);
+    const { refused } = proxy.refuse(unregistering, 'ReplicatedWriteConflictException', ATTEMPTS);
+
+    const ended = await answered(leaving.request('DELETE', `/auth/sessions/${session.id}`));
+
+    await refused;
+    expect(ended.status).toBe(204);
+    expect(ended.headers.getSetCookie().join('\n')).toMatch(/__Host-kura_session=;/);
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+  });
+});
+
 // The review of 2026-12-05: when DynamoDB throttles part of a batch it answers the rest and names what it left
 // unread (UnprocessedKeys); one such answer to the login's read of its failure counters failed the login at once.
 describe('failure counters DynamoDB leaves unread (UnprocessedKeys)', () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import pLimit from 'p-limit';
+import { StoreUnavailableError } from '@kura/common';
 import {
   InvalidSessionUserError,
   ReauthenticationRequiredError,
@@ -245,7 +246,7 @@ export class SessionService {
     const previous = session.record;
     const ended = await store.end(previous.id, clock.now(), { keepData: true });
     if (!ended?.live) throw new SessionRejectedError('revoked');
-    await store.unregister(ended.userId, [previous.id]);
+    await this.unregisterEnded(ended.userId, [previous.id]);
     const device = { userAgent: previous.userAgent, ip: previous.ip, ...client };
     const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous));
     if (dataStore) await handOver(dataStore, dataIdOf(previous), issued.record.absoluteExpiresAt);
@@ -270,7 +271,7 @@ export class SessionService {
     const id = sessionIdOf(token);
     const ended = await this.settings.store.end(id, this.settings.clock.now());
     if (!ended) return undefined;
-    await this.settings.store.unregister(ended.userId, [id]);
+    await this.unregisterEnded(ended.userId, [id]);
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
     return { userId: ended.userId, sessionId: id, live: ended.live };
   }
@@ -290,7 +291,7 @@ export class SessionService {
   async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
     const ended = await this.settings.store.end(sessionId, this.settings.clock.now(), { owner: userId });
     if (!ended) throw new SessionNotFoundError();
-    await this.settings.store.unregister(userId, [sessionId]);
+    await this.unregisterEnded(userId, [sessionId]);
     if (ended.live) this.settings.events({ type: 'revoked', count: 1 });
     return ended.live;
   }
@@ -331,9 +332,22 @@ export class SessionService {
     const now = clock.now();
     const limit = pLimit(SWEEP_CONCURRENCY);
     const ended = await Promise.all(entries.map(async (entry) => ({ id: entry.id, live: (await limit(() => store.end(entry.id, now)))?.live === true })));
-    await store.unregister(userId, entries.map((entry) => entry.id));
+    await this.unregisterEnded(userId, entries.map((entry) => entry.id));
     this.settings.events({ type: why, count: ended.filter((session) => session.live).length });
     return ended;
+  }
+
+  /**
+   * Drops ended sessions from their user's register, if the store lets it: a cleanup, which fails no request once the
+   * endings have landed. An entry left names a tombstone, which a sweep ends again as not live, a login under a limit
+   * takes as gone (and ends and drops), and a registration past its absolute expiry drops (G3 holds: only entries of
+   * live sessions matter). Answered 503, it left the client holding a session already ended: sent again, as a 503 asks,
+   * a logout by id, an account's deletion or a re-authentication met a 401 (the review of 2026-12-05).
+   */
+  private async unregisterEnded(userId: string, ids: readonly string[]): Promise<void> {
+    await this.settings.store.unregister(userId, ids).catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    });
   }
 
   /** Ends every session of every user; the operator's last resort. Returns how many were live. */
