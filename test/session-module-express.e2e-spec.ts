@@ -458,6 +458,24 @@ describe.each<Platform>(['express', 'fastify'])('a store outage on @nestjs/platf
   });
 });
 
+// An app's own stores speak in this app's terms: before 2026-12-05 a stranger's log said "run npm run db:init" (a
+// script of Kura's repository) for a missing table and "KURA_DYNAMODB_TIMEOUT_MS" (Kura's service's variable) for a
+// timeout, neither of which the app has.
+describe.each<Platform>(['express', 'fastify'])('a sessions table the app has not created, on @nestjs/platform-%s', (platform) => {
+  it("is answered 503, and the app's log says how this app creates it, not how Kura's own service does", async () => {
+    const instance = await startInstance(platform, { ...tables, sessions: `missing-${randomBytes(4).toString('hex')}` });
+    try {
+      const login = await browser().post(`${instance.url}/login`, { user: 'ada' });
+
+      expect(login.status).toBe(503);
+      expect(instance.warnings).toEqual([expect.stringMatching(/^503: session\.insert failed: a table Kura uses does not exist: create it with ensureKuraTables\(\) \(@kura\/dynamodb\)/)]);
+      expect(instance.warnings.join('\n')).not.toMatch(/KURA_|npm run/);
+    } finally {
+      await instance.close();
+    }
+  });
+});
+
 /** The session token the browser holds (its cookie jar keeps it for the host, whatever the port). */
 async function cookieValue(user: HttpClient, url: string): Promise<string> {
   const cookies = await user.jar.getCookies(url);

@@ -1,5 +1,5 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { storeUnavailable } from './dynamodb-errors.js';
+import { type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH = 25;
@@ -10,7 +10,7 @@ const ATTEMPTS = 5;
  * nothing is left: a delete that was asked for is never silently dropped. Deleting is idempotent, so a retry
  * of a call whose answer was lost does no harm.
  */
-export async function deleteItems(documents: DynamoDBDocumentClient, table: string, keys: readonly string[], operation: string): Promise<void> {
+export async function deleteItems(documents: DynamoDBDocumentClient, table: string, keys: readonly string[], operation: string, wording?: StoreErrorWording): Promise<void> {
   for (let start = 0; start < keys.length; start += BATCH) {
     let requests = keys.slice(start, start + BATCH).map((id) => ({ DeleteRequest: { Key: { id } } }));
     try {
@@ -21,7 +21,7 @@ export async function deleteItems(documents: DynamoDBDocumentClient, table: stri
         requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
       }
     } catch (error) {
-      throw storeUnavailable(operation, error);
+      throw storeUnavailable(operation, error, undefined, wording);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '@kura/common';
-import { storeUnavailable } from './dynamodb-errors.js';
+import { KURA_SERVICE_WORDING, storeUnavailable } from './dynamodb-errors.js';
 
 /** Errors shaped as the AWS SDK and Node raise them (name, code, HTTP status), as seen against dynalite and AWS. */
 const sdkError = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(`${name} message`), { name, ...extra });
@@ -51,8 +51,8 @@ describe('storeUnavailable', () => {
     ],
     ['a server error', sdkError('InternalServerError', { $metadata: { httpStatusCode: 500 } }), undefined, 'DynamoDB answered 500 (InternalServerError)'],
     ['anything else', new TypeError('boom'), undefined, 'the store could not be reached (TypeError)'],
-  ])('gives the reason for %s in one line', (_case, cause, table, reason) => {
-    const error = storeUnavailable('session.ping', cause, table);
+  ])("gives the reason for %s in one line, in Kura's service's words", (_case, cause, table, reason) => {
+    const error = storeUnavailable('session.ping', cause, table, KURA_SERVICE_WORDING);
 
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error.reason).toBe(reason);
@@ -73,6 +73,30 @@ describe('storeUnavailable', () => {
   it('looks through wrapping errors for the one that says why', () => {
     const wrapped = new Error('outer', { cause: sdkError('ResourceNotFoundException') });
 
-    expect(storeUnavailable('user.find', wrapped, 'kura-users').reason).toBe('table kura-users does not exist: run npm run db:init');
+    expect(storeUnavailable('user.find', wrapped, 'kura-users', KURA_SERVICE_WORDING).reason).toBe('table kura-users does not exist: run npm run db:init');
+  });
+
+  // An app's own stores (@kura/session on DynamoDbSessionStore) have neither Kura's npm scripts nor its variables: a
+  // stranger's Nest app logged "503: session.insert failed: no answer within KURA_DYNAMODB_TIMEOUT_MS" (2026-12-05).
+  it.each([
+    ['a missing table', sdkError('ResourceNotFoundException'), 'kura-sessions', 'table kura-sessions does not exist: create it with ensureKuraTables() (@kura/dynamodb), or from kuraTableDefinitions() in your infrastructure code'],
+    ['a timeout', sdkError('TimeoutError'), undefined, "no answer within the client's timeoutMs (createDynamoDbClients)"],
+    [
+      'no credentials at all',
+      sdkError('CredentialsProviderError'),
+      undefined,
+      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or for a local engine give createDynamoDbClients credentials (any will do)',
+    ],
+    [
+      'a table keyed otherwise',
+      Object.assign(new Error('The provided key element does not match the schema'), { name: 'ValidationException' }),
+      'kura-sessions',
+      "table kura-sessions has another key than Kura's items (ValidationException): compare it with kuraTableDefinitions() (@kura/dynamodb), or call ensureKuraTables(), which lists what differs",
+    ],
+  ])("names this package's functions and options for %s by default, never Kura's service's npm scripts or variables", (_case, cause, table, reason) => {
+    const { reason: said } = storeUnavailable('session.find', cause, table);
+
+    expect(said).toBe(reason);
+    expect(said).not.toMatch(/KURA_|npm run|DYNAMODB_ENDPOINT/);
   });
 });

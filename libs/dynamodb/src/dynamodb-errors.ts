@@ -34,15 +34,16 @@ export function isItemTooLarge(error: unknown): boolean {
  * decide, so nothing may be treated as absent or denied. Its `reason` says why in one line (`table`, when
  * given, names the table the call was on).
  */
-export function storeUnavailable(operation: string, error: unknown, table?: string, wording: StoreErrorWording = KURA_SERVICE_WORDING): StoreUnavailableError {
+export function storeUnavailable(operation: string, error: unknown, table?: string, wording: StoreErrorWording = LIBRARY_WORDING): StoreUnavailableError {
   if (error instanceof StoreUnavailableError) return error;
   const throttled = error instanceof Error && THROTTLING.has(error.name);
   return new StoreUnavailableError(operation, { cause: error, retryAfterSeconds: throttled ? 2 : 1, reason: reasonFor(error, table, wording) });
 }
 
 /**
- * How a reason names its remedies. The Kura service speaks of its own command and environment; a library
- * built on this adapter (`@kura/connect`) names its own options instead.
+ * How a reason names its remedies. An app's own stores name this package's functions and options (the default);
+ * the Kura service speaks of its own command and environment (`KURA_SERVICE_WORDING`), and a library built on this
+ * adapter (`@kura/connect`) names its own options.
  */
 export interface StoreErrorWording {
   /** What creates a missing table (`run npm run db:init`). */
@@ -61,16 +62,40 @@ export interface StoreErrorWording {
    * needs some to sign with). @default `set ${endpointSetting} for a local engine` (the Kura service then uses its own)
    */
   localCredentials?: string;
+  /**
+   * The setting that bounds a user's sessions, named when the user's session register is full.
+   * @default `SessionModule's maxSessionsPerUser (@kura/session)`
+   */
+  sessionLimitSetting?: string;
 }
 
-const KURA_SERVICE_WORDING: StoreErrorWording = {
+/**
+ * The default: what an app that uses this package's stores and clients itself has. Not Kura's service's variables
+ * and commands, which such an app does not have (a stranger's Nest app logged "no answer within
+ * KURA_DYNAMODB_TIMEOUT_MS" and "run npm run db:init" before 2026-12-05).
+ */
+const LIBRARY_WORDING: StoreErrorWording = {
+  createTable: 'create it with ensureKuraTables() (@kura/dynamodb), or from kuraTableDefinitions() in your infrastructure code',
+  timeoutSetting: "the client's timeoutMs (createDynamoDbClients)",
+  endpointSetting: 'the endpoint of createDynamoDbClients',
+  localCredentials: 'for a local engine give createDynamoDbClients credentials (any will do)',
+  sessionLimitSetting: "SessionModule's maxSessionsPerUser (@kura/session)",
+};
+
+/** How Kura's own service names the remedies: its `npm run db:init` and its environment variables. */
+export const KURA_SERVICE_WORDING: StoreErrorWording = {
   createTable: 'run npm run db:init',
   checkTable: 'npm run db:init lists what differs',
   timeoutSetting: 'KURA_DYNAMODB_TIMEOUT_MS',
   endpointSetting: 'DYNAMODB_ENDPOINT',
-  // The default for an app's own stores too (`@kura/session` on DynamoDbSessionStore), which have no DYNAMODB_ENDPOINT.
   localCredentials: "for a local engine set DYNAMODB_ENDPOINT (Kura's service) or give createDynamoDbClients credentials (any will do)",
+  sessionLimitSetting: 'KURA_MAX_SESSIONS_PER_USER',
 };
+
+/** The setting `wording` names for a user's session limit. */
+export function sessionLimitSettingOf(wording: StoreErrorWording = LIBRARY_WORDING): string {
+  return wording.sessionLimitSetting ?? LIBRARY_WORDING.sessionLimitSetting!;
+}
 
 /**
  * Why a call failed, in one line an operator can act on. Built from error names, codes and statuses; nothing

@@ -1,7 +1,8 @@
+import type { StoreUnavailableError } from '@kura/common';
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LoginAttemptStore } from '@kura/common';
 import { deleteItems } from './batch-delete.js';
-import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 
 /** Reads of a batch's unread counters (UnprocessedKeys) before a login is answered 503. */
@@ -17,7 +18,14 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How failure reasons name their remedies. @default this package's functions and options */
+    private readonly options: { readonly wording?: StoreErrorWording } = {},
   ) {}
+
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
+  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+    return storeUnavailable(operation, error, table, this.options.wording);
+  }
 
   async counts(keys: readonly string[]): Promise<number[]> {
     const ids = keys.map(itemKeys.loginFailures);
@@ -38,7 +46,7 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
       }
       return ids.map((id) => found.get(id) ?? 0);
     } catch (error) {
-      throw storeUnavailable('loginAttempts.counts', error);
+      throw this.unavailable('loginAttempts.counts', error);
     }
   }
 
@@ -57,7 +65,7 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('loginAttempts.reserve', error);
+      throw this.unavailable('loginAttempts.reserve', error);
     }
   }
 
@@ -75,11 +83,11 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
       );
     } catch (error) {
       if (isConditionalCheckFailure(error)) return;
-      throw storeUnavailable('loginAttempts.release', error);
+      throw this.unavailable('loginAttempts.release', error);
     }
   }
 
   async clear(keys: readonly string[]): Promise<void> {
-    await deleteItems(this.documents, this.tableName, keys.map(itemKeys.loginFailures), 'loginAttempts.clear');
+    await deleteItems(this.documents, this.tableName, keys.map(itemKeys.loginFailures), 'loginAttempts.clear', this.options.wording);
   }
 }

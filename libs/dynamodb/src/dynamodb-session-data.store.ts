@@ -1,8 +1,9 @@
+import type { StoreUnavailableError } from '@kura/common';
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SessionData, SessionDataStore } from '@kura/common';
-import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 
 /**
@@ -18,7 +19,14 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How failure reasons name their remedies. @default this package's functions and options */
+    private readonly options: { readonly wording?: StoreErrorWording } = {},
   ) {}
+
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
+  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+    return storeUnavailable(operation, error, table, this.options.wording);
+  }
 
   /** Whether this store's items are in `tableName` through `documents` (so a session store there can read them). */
   keepsItemsIn(documents: DynamoDBDocumentClient, tableName: string): boolean {
@@ -57,7 +65,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       );
       return true;
     } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.write', error);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('sessionData.write', error);
     }
     return (await this.item(sessionId, 'sessionData.write'))?.[slot] === writeId;
   }
@@ -76,7 +84,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       );
     } catch (error) {
       // No document, or one kept long enough already: nothing to do.
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('sessionData.retain', error);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('sessionData.retain', error);
     }
   }
 
@@ -87,7 +95,7 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       );
       return result.Item as DataItem | undefined;
     } catch (error) {
-      throw storeUnavailable(operation, error);
+      throw this.unavailable(operation, error);
     }
   }
 }

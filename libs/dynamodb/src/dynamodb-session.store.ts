@@ -11,7 +11,7 @@ import {
 import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
 import { deleteItems } from './batch-delete.js';
-import { isConditionalCheckFailure, isItemTooLarge, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, isItemTooLarge, sessionLimitSettingOf, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';
 import { itemKeys } from './state-table-keys.js';
 import { SESSIONS_BY_USER_INDEX } from './kura-tables.js';
@@ -26,6 +26,11 @@ export interface DynamoDbSessionStoreOptions {
    * @default true
    */
   consistentRead?: boolean;
+  /**
+   * How the reasons of its `StoreUnavailableError`s name their remedies.
+   * @default this package's functions and options (`createDynamoDbClients`' `timeoutMs`, `ensureKuraTables`)
+   */
+  wording?: StoreErrorWording;
 }
 
 /** A session item: the record flattened (userId on top for the index) plus the TTL attribute. */
@@ -152,6 +157,7 @@ function toRecord(item: SessionItem): SessionRecord {
 export class DynamoDbSessionStore implements SessionStore {
   private readonly table: string;
   private readonly consistentRead: boolean;
+  private readonly wording: StoreErrorWording | undefined;
 
   constructor(
     private readonly documents: DynamoDBDocumentClient,
@@ -159,6 +165,12 @@ export class DynamoDbSessionStore implements SessionStore {
   ) {
     this.table = options.tableName;
     this.consistentRead = options.consistentRead ?? true;
+    this.wording = options.wording;
+  }
+
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
+  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+    return storeUnavailable(operation, error, table, this.wording);
   }
 
   async insert(record: SessionRecord): Promise<void> {
@@ -168,13 +180,13 @@ export class DynamoDbSessionStore implements SessionStore {
       );
       return;
     } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('session.insert', error);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('session.insert', error);
     }
     // The SDK retried a put whose answer was lost, and the retry met the first attempt's item: ours, so done.
     const existing = await this.read(record.id, 'session.insert');
     if (existing?.userId === record.user.id && existing.createdAt === record.createdAt) return;
     // 256-bit random ids do not collide; a taken id means a broken random source or an ended session: never overwrite.
-    throw storeUnavailable('session.insert', new Error(`Session id ${record.id} is already taken`));
+    throw this.unavailable('session.insert', new Error(`Session id ${record.id} is already taken`));
   }
 
   async find(id: string, now: number): Promise<SessionRecord | undefined> {
@@ -187,7 +199,7 @@ export class DynamoDbSessionStore implements SessionStore {
       );
       raw = result.Item;
     } catch (error) {
-      throw storeUnavailable('session.find', error);
+      throw this.unavailable('session.find', error);
     }
     return liveRecordOf(raw, now);
   }
@@ -205,7 +217,7 @@ export class DynamoDbSessionStore implements SessionStore {
         new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: [{ id: { S: id } }, { id: { S: dataKey } }], ConsistentRead: true } }, ...CAPACITY }),
       );
     } catch (error) {
-      throw storeUnavailable('session.find', error);
+      throw this.unavailable('session.find', error);
     }
     if ((result.UnprocessedKeys?.[this.table]?.Keys?.length ?? 0) > 0) {
       const [record, data] = await Promise.all([this.find(id, now), dataStore.read(id)]);
@@ -237,7 +249,7 @@ export class DynamoDbSessionStore implements SessionStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('session.extend', error);
+      throw this.unavailable('session.extend', error);
     }
   }
 
@@ -265,7 +277,7 @@ export class DynamoDbSessionStore implements SessionStore {
       old = result.Attributes;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return undefined;
-      throw storeUnavailable('session.end', error);
+      throw this.unavailable('session.end', error);
     }
     // The first ending (the item still had its body, or this is its own retry) owns the data. A later ending
     // deletes it again only when the first one was to delete it (`endedBy` says so): the first may have failed
@@ -274,7 +286,7 @@ export class DynamoDbSessionStore implements SessionStore {
     const first = typeof old?.createdAt === 'number' || old?.endedBy === call;
     if (!options.keepData && (first || endingDeletedData(old?.endedBy))) {
       const dataId = typeof old!.dataId === 'string' ? old!.dataId : id;
-      await deleteItems(this.documents, this.table, [itemKeys.data(dataId)], 'session.end');
+      await deleteItems(this.documents, this.table, [itemKeys.data(dataId)], 'session.end', this.wording);
     }
     const live = first && effectiveExpiry({ idleExpiresAt: old!.idleExpiresAt as number, absoluteExpiresAt: old!.absoluteExpiresAt as number }) > now;
     return { userId: old!.userId as string, live };
@@ -285,7 +297,7 @@ export class DynamoDbSessionStore implements SessionStore {
     try {
       attributes = await this.writeEntry(userId, entry);
     } catch (error) {
-      if (!isItemTooLarge(error)) throw storeUnavailable('session.register', error);
+      if (!isItemTooLarge(error)) throw this.unavailable('session.register', error);
       // The register is one item, and DynamoDB refuses a write that would take it past 400 KB (about 6,600 entries).
       // Entries stay until their absolute expiry unless their session is logged out, so a client that logs in every
       // few seconds and never logs out fills it with sessions long gone: make room, and try once more.
@@ -294,11 +306,11 @@ export class DynamoDbSessionStore implements SessionStore {
       try {
         attributes = await this.writeEntry(userId, entry);
       } catch (error) {
-        if (!isItemTooLarge(error)) throw storeUnavailable('session.register', error);
+        if (!isItemTooLarge(error)) throw this.unavailable('session.register', error);
         throw new StoreUnavailableError('session.register', {
           cause: error,
           retryAfterSeconds: 60,
-          reason: `the user's session register is full (DynamoDB's 400 KB item limit) with sessions still live: end them (logout-all) or set KURA_MAX_SESSIONS_PER_USER`,
+          reason: `the user's session register is full (DynamoDB's 400 KB item limit) with sessions still live: end them (logout-all) or set ${sessionLimitSettingOf(this.wording)}`,
         });
       }
     }
@@ -397,7 +409,7 @@ export class DynamoDbSessionStore implements SessionStore {
     for (let round = 0; keys.length > 0; round += 1) {
       // DynamoDB answers what it could within its limits (throttling, 16 MB) and names the rest: ask again, backing off.
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
-      if (round > UNPROCESSED_ROUNDS) throw storeUnavailable('session.register', new Error('DynamoDB left keys unprocessed, round after round'));
+      if (round > UNPROCESSED_ROUNDS) throw this.unavailable('session.register', new Error('DynamoDB left keys unprocessed, round after round'));
       let result: BatchGetItemCommandOutput;
       try {
         result = await this.documents.send(
@@ -414,7 +426,7 @@ export class DynamoDbSessionStore implements SessionStore {
           }),
         );
       } catch (error) {
-        throw storeUnavailable('session.register', error);
+        throw this.unavailable('session.register', error);
       }
       found.push(...(result.Responses?.[this.table] ?? []));
       keys = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, AttributeValue>[];
@@ -443,7 +455,7 @@ export class DynamoDbSessionStore implements SessionStore {
         );
       } catch (error) {
         if (isConditionalCheckFailure(error)) return;
-        throw storeUnavailable('session.unregister', error);
+        throw this.unavailable('session.unregister', error);
       }
     }
   }
@@ -475,7 +487,7 @@ export class DynamoDbSessionStore implements SessionStore {
         // Expired items the TTL has not deleted yet take room in a page: read on until the list is full.
       } while (start && records.length < limit);
     } catch (error) {
-      throw storeUnavailable('session.listOfUser', error);
+      throw this.unavailable('session.listOfUser', error);
     }
     return records.slice(0, limit);
   }
@@ -485,7 +497,7 @@ export class DynamoDbSessionStore implements SessionStore {
     try {
       await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: itemKeys.ping }, ...CAPACITY }));
     } catch (error) {
-      throw storeUnavailable('session.ping', error, this.table);
+      throw this.unavailable('session.ping', error, this.table);
     }
   }
 
@@ -507,7 +519,7 @@ export class DynamoDbSessionStore implements SessionStore {
           new ScanCommand({ TableName: this.table, ProjectionExpression: 'id', ConsistentRead: true, ExclusiveStartKey: start, ...CAPACITY }),
         );
       } catch (error) {
-        throw storeUnavailable('session.removeAll', error);
+        throw this.unavailable('session.removeAll', error);
       }
       const ids = (page.Items ?? []).map((item) => String(item.id));
       const sessions = ids.filter((id) => !id.includes('#'));
@@ -525,7 +537,7 @@ export class DynamoDbSessionStore implements SessionStore {
       const result = await this.documents.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: true, ...CAPACITY }));
       return result.Item;
     } catch (error) {
-      throw storeUnavailable(operation, error);
+      throw this.unavailable(operation, error);
     }
   }
 
@@ -539,7 +551,7 @@ export class DynamoDbSessionStore implements SessionStore {
       return result.Attributes ?? {};
     } catch (error) {
       if (isConditionalCheckFailure(error)) return undefined;
-      throw storeUnavailable(operation, error);
+      throw this.unavailable(operation, error);
     }
   }
 }

@@ -1,14 +1,22 @@
+import type { StoreUnavailableError } from '@kura/common';
 import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailure, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */
 export class DynamoDbUserStore implements UserStore {
   constructor(
     private readonly documents: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How failure reasons name their remedies. @default this package's functions and options */
+    private readonly options: { readonly wording?: StoreErrorWording } = {},
   ) {}
+
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
+  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+    return storeUnavailable(operation, error, table, this.options.wording);
+  }
 
   async insert(user: UserRecord): Promise<void> {
     try {
@@ -22,7 +30,7 @@ export class DynamoDbUserStore implements UserStore {
       );
       return;
     } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('user.insert', error);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('user.insert', error);
     }
     // A retried put that met its own first attempt is not a taken email.
     if ((await this.findByEmail(user.email))?.id !== user.id) throw new EmailTakenError();
@@ -35,7 +43,7 @@ export class DynamoDbUserStore implements UserStore {
       );
       return result.Item as UserRecord | undefined;
     } catch (error) {
-      throw storeUnavailable('user.findByEmail', error);
+      throw this.unavailable('user.findByEmail', error);
     }
   }
 
@@ -54,7 +62,7 @@ export class DynamoDbUserStore implements UserStore {
       );
       return result.Attributes?.credentialVersion as number;
     } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('user.replacePasswordHash', error);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('user.replacePasswordHash', error);
     }
     // A retried change that met its own first attempt: the new hash (salted, so unique) is already there.
     const user = await this.findByEmail(email);
@@ -77,7 +85,7 @@ export class DynamoDbUserStore implements UserStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('user.remove', error);
+      throw this.unavailable('user.remove', error);
     }
   }
 }

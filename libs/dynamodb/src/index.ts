@@ -14,7 +14,7 @@ export {
   type ConnectSessionItem,
   type ConnectSessionChange,
 } from './dynamodb-connect-session.store.js';
-export { type StoreErrorWording } from './dynamodb-errors.js';
+export { type StoreErrorWording, KURA_SERVICE_WORDING } from './dynamodb-errors.js';
 export { engineAnswers } from './engine-probe.js';
 export {
   kuraTableDefinitions,

@@ -10,7 +10,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { storeUnavailable } from './dynamodb-errors.js';
+import { type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { type KuraTableNamesToEnsure, kuraTableDefinitions, SESSION_TTL_ATTRIBUTE } from './kura-tables.js';
 
 /** What `ensureKuraTables` did to each table, for the log. */
@@ -92,9 +92,9 @@ export function tableDifferences(wanted: CreateTableCommandInput, actual: TableS
 /**
  * Creates Kura's tables, index and TTL setting where they are missing. Idempotent and safe to run from
  * several processes at once. Throws `StoreUnavailableError` (`@kura/common`), its `reason` in one line. Meant for `npm run db:init`, the embedded engine and tests; production tables
- * come from infrastructure code.
+ * come from infrastructure code. `options.wording`: how failure reasons name their remedies (default: this package's).
  */
-export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNamesToEnsure): Promise<TableBootstrapStep[]> {
+export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableNamesToEnsure, options: { readonly wording?: StoreErrorWording } = {}): Promise<TableBootstrapStep[]> {
   const steps: TableBootstrapStep[] = [];
   for (const definition of kuraTableDefinitions(names)) {
     try {
@@ -103,7 +103,7 @@ export async function ensureKuraTables(client: DynamoDBClient, names: KuraTableN
       if (error instanceof TableMismatchError) throw error;
       // The SDK's error (connection refused, no credentials, access denied) as the domain error, its reason in one
       // line: `npm run db:init` and a start that creates tables say why, not a stack.
-      throw storeUnavailable(`ensure table ${definition.TableName}`, error, definition.TableName);
+      throw storeUnavailable(`ensure table ${definition.TableName}`, error, definition.TableName, options.wording);
     }
   }
   return steps;

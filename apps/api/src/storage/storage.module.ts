@@ -9,6 +9,7 @@ import {
   DynamoDbSessionDataStore,
   DynamoDbSessionStore,
   DynamoDbUserStore,
+  KURA_SERVICE_WORDING,
 } from '@kura/dynamodb';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
 import type { RedisCommandLog, RedisTlsOptions } from '@kura/redis';
@@ -58,13 +59,15 @@ export async function createStores(config: AppConfig['store']): Promise<KuraStor
     credentials: config.credentials,
   });
   return {
+    // Failure reasons name the service's own command and variables (`npm run db:init`, KURA_DYNAMODB_TIMEOUT_MS).
     sessions: new DynamoDbSessionStore(documents, {
       tableName: config.tables.sessions,
       consistentRead: config.consistentReads,
+      wording: KURA_SERVICE_WORDING,
     }),
-    sessionData: new DynamoDbSessionDataStore(documents, config.tables.sessions),
-    users: new DynamoDbUserStore(documents, config.tables.users),
-    loginAttempts: new DynamoDbLoginAttemptStore(documents, config.tables.sessions),
+    sessionData: new DynamoDbSessionDataStore(documents, config.tables.sessions, { wording: KURA_SERVICE_WORDING }),
+    users: new DynamoDbUserStore(documents, config.tables.users, { wording: KURA_SERVICE_WORDING }),
+    loginAttempts: new DynamoDbLoginAttemptStore(documents, config.tables.sessions, { wording: KURA_SERVICE_WORDING }),
     calls,
     connected: async () => true,
     close: () => client.destroy(),

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { createDynamoDbClients, ensureKuraTables } from '@kura/dynamodb';
+import { createDynamoDbClients, ensureKuraTables, KURA_SERVICE_WORDING } from '@kura/dynamodb';
 import type { AppConfig } from '../config/app-config.js';
 
 /** Creates Kura's tables, index and TTL setting on the configured engine where missing (idempotent). */
@@ -12,7 +12,7 @@ export async function initTables(config: AppConfig['store'], logger: LoggerServi
     maxAttempts: config.maxAttempts,
   });
   try {
-    for (const step of await ensureKuraTables(client, config.tables)) {
+    for (const step of await ensureKuraTables(client, config.tables, { wording: KURA_SERVICE_WORDING })) {
       const ttl = step.ttl === 'unsupported' ? 'TTL not supported by this engine (expiry is enforced on read)' : `TTL ${step.ttl}`;
       const where = step.global ? `, a global table in ${step.global.regions.join(', ')} (multi-Region ${step.global.consistency} consistency)` : '';
       logger.log(`table ${step.table}: ${step.created ? 'created' : 'exists'}, ${ttl}${where}`, 'Tables');
