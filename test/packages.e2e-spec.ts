@@ -67,10 +67,16 @@ const node22 = () => (node22Folder ??= installNode(22, join(outside, 'node22')))
  */
 const UNTYPED_BY_OTHERS = "declare module 'redis-errors';\n";
 
-async function typeCheck(folder: string, file: string) {
+/**
+ * README blocks that are parts of a module shown whole above them, not modules of their own: the controller's
+ * methods for a password change, and connectRedis's options for a Cluster and for Sentinel.
+ */
+const SNIPPET_FRAGMENTS = ["@Post('login') @HttpCode(200)\nasync login(", 'const redis = connectRedis({ url: \'redis://user:secret@node-1:6379\', cluster: true })', 'const redis = connectRedis({\n  sentinels:'];
+
+async function typeCheck(folder: string, files: string | string[], flags: string[] = []) {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
   await writeFile(join(folder, 'untyped-by-others.d.ts'), UNTYPED_BY_OTHERS);
-  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--experimentalDecorators', file, 'untyped-by-others.d.ts'];
+  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), '--experimentalDecorators', ...flags, ...[files].flat(), 'untyped-by-others.d.ts'];
   // What tsc said, in the failure: `Command failed` alone names no error.
   return run(process.execPath, [tsc, ...args], { cwd: folder }).catch((error: { stdout?: string; stderr?: string }) => {
     throw new Error(`tsc found errors in ${folder}:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
@@ -138,6 +144,31 @@ export const all = [SessionModule, SessionGuard, StoreUnavailableError];
 `,
     );
     await expect(typeCheck(app, 'check.ts')).resolves.toBeDefined();
+  }, 60_000);
+
+  // A stranger starts from the READMEs' snippets. Each README's ```ts blocks go into one folder of the installed app
+  // (a block that exports a class into the file its imports name it by: AppModule into app.module.ts), and are
+  // type-checked together, strict, with the flags of a Nest CLI project (isolatedModules and emitDecoratorMetadata,
+  // under which a type imported without `type` into a decorated signature is an error). Before 2026-12-05 the
+  // README's Nest snippet was a decorator with no class and no imports, the session README's named an AuthController
+  // from nowhere and called a checkCredentials it did not have, and the ioredis one gave `new Redis` a string that may
+  // be undefined.
+  it.each(['README.md', ...PACKAGES.map((name) => `libs/${name}/README.md`)].filter((readme) => readFileSync(join(ROOT, readme), 'utf8').includes('```ts')))("type-check the TypeScript snippets of %s as an app holds them", async (readme) => {
+    const folder = join(outside, 'app', `snippets-${readme.replaceAll('/', '-').replace('.md', '')}`);
+    await mkdir(folder, { recursive: true });
+    const blocks = [...readFileSync(join(ROOT, readme), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
+    const modules = blocks.filter((block) => !SNIPPET_FRAGMENTS.some((fragment) => block.startsWith(fragment)));
+    const files = await Promise.all(
+      modules.map(async (block, index) => {
+        const exported = /^export class (\w+)/m.exec(block)?.[1];
+        const file = exported ? `${exported.replace(/([a-z0-9])([A-Z])/g, '$1.$2').toLowerCase()}.ts` : `snippet-${index + 1}.ts`;
+        await writeFile(join(folder, file), block);
+        return file;
+      }),
+    );
+
+    expect(files.length).toBeGreaterThan(0);
+    await expect(typeCheck(folder, files, ['--emitDecoratorMetadata', '--isolatedModules'])).resolves.toBeDefined();
   }, 60_000);
 
   // `skipLibCheck` is off (tsc's own default): every declaration the packages ship is checked, and none may name a
