@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
@@ -181,6 +182,27 @@ describe('Prometheus metrics', () => {
     expect(value(/^kura_session_events_total\{event="authenticated",detail="store",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^kura_session_events_total\{event="revoked",detail="",service="kura"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
     expect(value(/^kura_session_events_total\{event="evicted",detail="",service="kura"\} (\d+)/m)).toBe(1);
+  });
+
+  // Both stores read an ended or expired session as absent, so its token is rejected as `unknown`, as one never
+  // issued is. KuraTokenProbing counts those: its runbook said "a token Kura never issued", and its unit test took
+  // returning browsers for detail="expired", which a real store never yields.
+  it('count the token of a session that ended as unknown, as the token-probing alert and its runbook say', async () => {
+    const unknown = async () => Number(/^kura_session_events_total\{event="rejected",detail="unknown",service="kura"\} (\d+)/m.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    const owner = uniqueEmail('ended');
+    expect((await new HttpClient(kura.baseUrl).post('/auth/register', { email: owner, password })).status).toBe(201);
+    const token = (await new HttpClient(kura.baseUrl).post('/auth/login', { email: owner, password, transport: 'bearer' })).body.token as string;
+    const bearer = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${kura.baseUrl}/auth/logout`, { method: 'POST', headers: bearer })).status).toBe(204);
+    const before = await unknown();
+
+    expect((await fetch(`${kura.baseUrl}/auth/me`, { headers: bearer })).status).toBe(401);
+
+    expect((await unknown()) - before).toBe(1);
+    const rule = readFileSync('infra/k8s/monitoring/prometheus-rule.yaml', 'utf8');
+    const runbook = readFileSync('docs/operations.md', 'utf8').split('\n').find((line) => line.startsWith('| **KuraTokenProbing**'));
+    expect(rule).toMatch(/sessions that ended \(logged out, revoked, expired\)/);
+    expect(runbook).toMatch(/sessions that ended \(logged out, revoked, expired\)/);
   });
 
   it('are served on their own port only, not next to the API', async () => {

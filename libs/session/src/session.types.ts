@@ -35,7 +35,8 @@ export interface AuthenticatedSession {
 
 /**
  * What happened to a session, for metrics (never carries a token or an id). `authenticated` says whether the
- * store or the signed cache vouched for it; `rejected` why a presented token was refused.
+ * store or the signed cache vouched for it; `rejected` why a presented token was refused. A store reads an ended or
+ * expired session as absent (`SessionStore.find`), so its token is rejected as `unknown`, as one never issued is.
  */
 export type SessionEvent =
   | { readonly type: 'created' }
