@@ -96,6 +96,24 @@ describe('loadConfig', () => {
     expect(problemsOf(env).join('\n')).toMatch(message);
   });
 
+  // A blank value is not empty (which counts as unset): JavaScript reads ' ' as 0, so PORT=' ' listened on any free
+  // port, and KURA_REDIS_WAIT_REPLICAS=' ' turned durable writes off, both without a word.
+  it.each([
+    ['PORT', ' '],
+    ['KURA_REDIS_WAIT_REPLICAS', ' '],
+    ['KURA_SHUTDOWN_DRAIN_SECONDS', '\t'],
+    ['KURA_SESSION_CACHE_SECONDS', '  '],
+    ['KURA_METRICS_PORT', ' '],
+    ['KURA_SESSION_IDLE_TIMEOUT', '0x10'],
+    ['KURA_LOGIN_FAILURE_WINDOW', '1e3'],
+  ])('refuses %s=%p, which is no whole number, rather than reading it as another', (variable, value) => {
+    expect(problemsOf({ [variable]: value })).toEqual([expect.stringMatching(new RegExp(`^${variable}: must be a whole number from \\d+ to \\d+$`))]);
+  });
+
+  it('reads a whole number written with spaces around it, as a ConfigMap may carry it', () => {
+    expect(loadConfig({ PORT: ' 8080 ', KURA_SESSION_IDLE_TIMEOUT: '600\n' })).toMatchObject({ http: { port: 8080 }, session: { idleTimeoutSeconds: 600 } });
+  });
+
   it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', async () => {
     const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
 

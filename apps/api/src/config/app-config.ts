@@ -113,10 +113,17 @@ const flag = z.pipe(
   z.enum(['true', 'false', '1', '0', 'yes', 'no']),
   z.transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
-/** A whole number in [min, max]; anything else (`abc`, `1.5`, `99999` for a port) is said in those words. */
+/**
+ * A whole number in [min, max], in decimal digits; anything else (`abc`, `1.5`, `99999` for a port) is said in
+ * those words. Blank is not a number: JavaScript reads `' '` as 0, which for `PORT` meant any free port and for
+ * `KURA_REDIS_WAIT_REPLICAS` no durable writes, without a word (so are `0x10` and `1e3`, read as 16 and 1000).
+ */
 const int = (min: number, max: number) => {
   const error = `must be a whole number from ${min} to ${max}`;
-  return z.coerce.number({ error }).check(z.int({ error }), z.minimum(min, { error }), z.maximum(max, { error }));
+  return z.pipe(
+    z.string().check(z.regex(/^\s*[-+]?\d+\s*$/, { abort: true, error })),
+    z.coerce.number<string>({ error }).check(z.int({ error }), z.minimum(min, { error }), z.maximum(max, { error })),
+  );
 };
 /** Reports a problem from inside a transform (zod/mini's transforms get the parse payload, not classic's `addIssue`). */
 const addProblem = (context: z.core.ParsePayload, message: string) => context.issues.push({ code: 'custom', message, input: context.value });
