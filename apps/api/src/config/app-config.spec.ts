@@ -114,6 +114,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: ' 8080 ', KURA_SESSION_IDLE_TIMEOUT: '600\n' })).toMatchObject({ http: { port: 8080 }, session: { idleTimeoutSeconds: 600 } });
   });
 
+  // node-redis reads REDIS_URL's host and database only when it connects: with no host it connected to localhost,
+  // and with a database that is no number it threw inside the connection, so Kura served 503s, never ready,
+  // without saying why. A cluster or the sentinels' master ignored the database, putting the keys in database 0.
+  it.each([
+    ['no host', { REDIS_URL: 'redis://' }, /^REDIS_URL: must name the host/m],
+    ['no host, with a password', { REDIS_URL: 'redis://:secret@/2' }, /^REDIS_URL: /m],
+    ['a database that is no number', { REDIS_URL: 'redis://127.0.0.1:6379/kura' }, /^REDIS_URL: the path must be a database number/m],
+    ['a fractional database', { REDIS_URL: 'redis://127.0.0.1:6379/1.5' }, /^REDIS_URL: the path must be a database number/m],
+    ['a database with a cluster', { REDIS_URL: 'redis://127.0.0.1:7000/2', KURA_REDIS_CLUSTER: 'true' }, /^REDIS_URL names database 2, which is not used with KURA_REDIS_CLUSTER/m],
+    ['a database with sentinels', { REDIS_URL: 'redis://:pw@127.0.0.1:6379/3', KURA_REDIS_SENTINELS: '127.0.0.1:26379' }, /^REDIS_URL names database 3, which is not used with KURA_REDIS_SENTINELS/m],
+  ])('refuses a REDIS_URL with %s', (_case, env, message) => {
+    expect(problemsOf(env).join('\n')).toMatch(message);
+  });
+
+  it('takes a REDIS_URL with a database, or with database 0 on a cluster', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/15' }).store.redis?.url).toBe('redis://127.0.0.1:6379/15');
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000/0', KURA_REDIS_CLUSTER: 'true' }).store.redis?.cluster).toBe(true);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000/', KURA_REDIS_SENTINELS: '127.0.0.1:26379' }).store.redis?.sentinels).toHaveLength(1);
+  });
+
   it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', async () => {
     const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
 

@@ -173,6 +173,17 @@ const origins = z.pipe(z.string(), z.transform((value: string, context) => {
 /** A file or folder path: not blank, no control characters. */
 const path = (message: string) => z.string().check(z.regex(/^(?=.*\S)[^\u0000-\u001f]+$/, message));
 const pemFile = path('must be the path of a PEM file (not blank, no control characters)');
+/**
+ * `redis://[user:password@]host:port[/db]` or `rediss://`. The host and the database are checked here, since
+ * node-redis reads them only when it connects: with no host it connects to localhost, and a database that is not a
+ * number (`/kura`) threw inside the connection, so Kura served 503s, never ready, without saying why.
+ */
+const redisUrl = z.url({ protocol: /^rediss?$/, abort: true, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' }).check(
+  z.refine((value) => new URL(value).hostname !== '', 'must name the host: redis://host:6379'),
+  z.refine((value) => /^(\/\d{1,5})?\/?$/.test(new URL(value).pathname), 'the path must be a database number (redis://host:6379/2) or nothing'),
+);
+/** The database a Redis URL names (`/2`), or 0. */
+const redisDatabaseOf = (url: string) => Number(new URL(url).pathname.slice(1) || 0);
 const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3-255 characters of A-Z a-z 0-9 _ . -'));
 
 /** Every environment variable Kura reads, with its default. The configuration table in docs/configuration.md mirrors this. */
@@ -191,7 +202,7 @@ const environment = z.object({
   AWS_REGION: z.optional(z.string().check(z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1'))),
   DYNAMODB_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
   KURA_STORE: z.optional(z.enum(['embedded', 'dynamodb', 'redis', 'memory'])),
-  REDIS_URL: z.optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' })),
+  REDIS_URL: z.optional(redisUrl),
   KURA_REDIS_TIMEOUT_MS: z._default(int(50, 60_000), 1000),
   // No braces: Redis Cluster hashes the first {…} of a key, and the prefix comes first (see redisKeys).
   KURA_REDIS_KEY_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7a|~]{0,64}$/, 'must be at most 64 printable characters, without spaces or braces')), 'kura:'),
@@ -410,6 +421,14 @@ function crossCheck(env: Environment): string[] {
   }
   if (env.KURA_STORE === 'redis' && !env.REDIS_URL) problems.push('KURA_STORE=redis needs REDIS_URL (redis://host:6379 or rediss://...)');
   if (env.KURA_REDIS_CLUSTER && env.KURA_REDIS_SENTINELS) problems.push('KURA_REDIS_CLUSTER and KURA_REDIS_SENTINELS exclude each other');
+  // Neither uses the URL's database: a cluster has only database 0, and the sentinels' master is reached with the
+  // URL's user, password and scheme only. Kura's keys would land in database 0, beside whatever another deployment
+  // keeps there under the same prefix.
+  const database = env.REDIS_URL ? redisDatabaseOf(env.REDIS_URL) : 0;
+  if (database !== 0 && (env.KURA_REDIS_CLUSTER || env.KURA_REDIS_SENTINELS)) {
+    const why = env.KURA_REDIS_CLUSTER ? 'KURA_REDIS_CLUSTER (a cluster has only database 0)' : 'KURA_REDIS_SENTINELS (only its user, password and scheme are used)';
+    problems.push(`REDIS_URL names database ${database}, which is not used with ${why}: remove /${database}, or separate deployments with KURA_REDIS_KEY_PREFIX`);
+  }
   for (const variable of ['KURA_REDIS_TLS_CA_FILE', 'KURA_REDIS_TLS_CERT_FILE', 'KURA_REDIS_TLS_KEY_FILE'] as const) {
     if (env[variable] && !env.REDIS_URL?.startsWith('rediss://')) problems.push(`${variable} needs a rediss:// REDIS_URL (TLS)`);
   }
