@@ -134,6 +134,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000/', KURA_REDIS_SENTINELS: '127.0.0.1:26379' }).store.redis?.sentinels).toHaveLength(1);
   });
 
+  it.each(['127.0.0.1:0', '127.0.0.1:26379,127.0.0.1:65536', 'sentinel:99999'])('refuses KURA_REDIS_SENTINELS=%p, a port no sentinel can listen on', (value) => {
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', KURA_REDIS_SENTINELS: value })).toEqual(['KURA_REDIS_SENTINELS: each port must be from 1 to 65535']);
+  });
+
   it('keeps sessions in Redis when REDIS_URL is set, with its timeout and key prefix, and never logs its password', async () => {
     const { store } = loadConfig({ REDIS_URL: 'rediss://kura:s3cret@cache.example.com:6380/2' });
 

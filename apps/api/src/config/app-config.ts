@@ -209,7 +209,10 @@ const environment = z.object({
   KURA_REDIS_CLUSTER: z._default(flag, false),
   KURA_REDIS_SENTINELS: z.optional(
     z.pipe(
-      z.string().check(z.regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port...]')),
+      z.string().check(
+        z.regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, { abort: true, error: 'must be host:port[,host:port...]' }),
+        z.refine((value) => value.split(',').every((node) => Number(node.split(':')[1]) >= 1 && Number(node.split(':')[1]) <= 65_535), 'each port must be from 1 to 65535'),
+      ),
       z.transform((value: string) => value.split(',').map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) }))),
     ),
   ),
