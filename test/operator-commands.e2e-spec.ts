@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -337,5 +337,24 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
 
     expect(result.code).toBe(1);
     expect(`${result.stdout}${result.stderr}`).toBe(`port ${port} (KURA_DB_PORT) is in use by another process: stop it, or set KURA_DB_PORT to a free port\n`);
+  });
+});
+
+describe('npm start with a Redis TLS file it cannot use', () => {
+  // Read inside Nest's module factory, a missing file stopped the process with Nest's ERROR line and a stack; an
+  // empty CA file meant Node's own list of authorities, found out only as a failing handshake.
+  it.each([
+    ['a file that does not exist', 'missing.pem', undefined, 'cannot be read (ENOENT)'],
+    ['an empty file', 'empty.pem', '', 'holds no PEM text (-----BEGIN …)'],
+  ])('stops in one line naming KURA_REDIS_TLS_CA_FILE, for %s, before anything starts', async (_case, name, content, problem) => {
+    const file = join(dataDir, name);
+    if (content !== undefined) await writeFile(file, content);
+    const env = { ...defaults(), REDIS_URL: 'rediss://127.0.0.1:1', KURA_REDIS_TLS_CA_FILE: file, PORT: '0', NO_COLOR: '1' };
+
+    const result = await run(process.execPath, [dist('main.js')], env);
+
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/ERROR|\n\s+at /);
+    expect(result.stderr).toBe(`KURA_REDIS_TLS_CA_FILE=${file} ${problem}: give the path of a PEM file this process may read\n`);
   });
 });

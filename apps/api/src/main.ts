@@ -8,6 +8,7 @@ import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
 import { assertPortFree, listening, PortInUseError } from './port-in-use.error.js';
+import { readRedisTlsFiles, RedisTlsFileError } from './storage/redis-tls-files.js';
 import { initTables } from './storage/tables.js';
 
 /** KURA_CREATE_TABLES could not create the tables: why, in one line. */
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   await assertPortFree('PORT', config.http.host, config.http.port);
   if (config.metrics.port !== undefined) await assertPortFree('KURA_METRICS_PORT', config.metrics.host, config.metrics.port);
+  if (config.store.redis?.tls) await readRedisTlsFiles(config.store.redis.tls);
 
   // The embedded engine (dynalite, LevelDB) and the metrics (prom-client) are loaded only when used: a replica
   // on a real store does not carry them in memory.
@@ -122,8 +124,8 @@ try {
   await main();
 } catch (error) {
   // What a newcomer can meet at start (the data folder or a port taken by another process, tables that could not
-  // be created with KURA_CREATE_TABLES): one line, no stack.
-  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError || error instanceof TablesNotCreatedError)) throw error;
+  // be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one line, no stack.
+  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }

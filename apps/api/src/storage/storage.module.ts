@@ -1,5 +1,4 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { readFile } from 'node:fs/promises';
 import { StoreUnavailableError } from '@kura/common';
 import { InMemoryLoginAttemptStore, InMemoryUserStore, type LoginAttemptStore, type UserStore } from '@kura/accounts';
 import {
@@ -12,8 +11,9 @@ import {
   KURA_SERVICE_WORDING,
 } from '@kura/dynamodb';
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
-import type { RedisCommandLog, RedisTlsOptions } from '@kura/redis';
+import type { RedisCommandLog } from '@kura/redis';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
+import { readRedisTlsFiles } from './redis-tls-files.js';
 
 export const KURA_STORES = Symbol('kura:stores');
 
@@ -84,7 +84,7 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   const { connectRedis, RedisCommandLog, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
   const { keyPrefix: _prefix, timeoutMs, tls: tlsFiles, ...topology } = settings;
   const redisCommands = new RedisCommandLog();
-  const tls = tlsFiles ? await readTlsFiles(tlsFiles) : undefined;
+  const tls = tlsFiles ? await readRedisTlsFiles(tlsFiles) : undefined;
   const redis = connectRedis({ ...topology, ...(tls ? { tls } : {}), commandTimeoutMs: timeoutMs, commandLog: redisCommands });
   const opened = redis.open();
   const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
@@ -98,24 +98,6 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
     connected: (withinMs) => Promise.race([opened.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, withinMs, false).unref())]),
     close: () => redis.close(),
   };
-}
-
-/** The PEM texts of Redis's TLS files; one that cannot be read stops the start, naming its variable. */
-async function readTlsFiles(files: NonNullable<RedisSettings['tls']>): Promise<RedisTlsOptions> {
-  const read = async (variable: string, path: string | undefined) => {
-    if (!path) return undefined;
-    try {
-      return await readFile(path, 'utf8');
-    } catch (error) {
-      throw new Error(`${variable}=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-    }
-  };
-  const [ca, cert, key] = await Promise.all([
-    read('KURA_REDIS_TLS_CA_FILE', files.caFile),
-    read('KURA_REDIS_TLS_CERT_FILE', files.certFile),
-    read('KURA_REDIS_TLS_KEY_FILE', files.keyFile),
-  ]);
-  return { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) };
 }
 
 /** Which store, where, and which tables, for the log line at start. */
