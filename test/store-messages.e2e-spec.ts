@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { kuraEnv } from './support/engine.js';
+import { freshTables, kuraEnv } from './support/engine.js';
 import { type KuraProcess, startKuraProcess } from './support/kura-process.js';
 
 /**
@@ -64,6 +64,35 @@ describe('tables missing (the engine answers, db:init was never run)', () => {
     expect(warning).toEqual([expect.stringContaining('reason="a table Kura uses does not exist: run npm run db:init"')]);
     expect(warning[0]).toMatch(/requestId=missing-table-0001 problem=urn:kura:problem:store-unavailable /);
     for (const line of lines(kura)) expect(line).toMatch(/^\[Kura\] \d+ {2}- /); // no continuation lines, no Object(3) {…}
+  });
+});
+
+// docs/kubernetes.md: until the tables have answered, "a wrong role, region or table name keeps new pods out". Only
+// the sessions table was asked: a rollout with a mistyped KURA_USERS_TABLE replaced working pods with ready ones
+// that answered every registration and login 503.
+describe('the users table missing (a mistyped KURA_USERS_TABLE), the sessions table there', () => {
+  let kura: KuraProcess;
+  let users: string;
+
+  beforeAll(async () => {
+    const tables = await freshTables();
+    users = `${tables.users}-mistyped`;
+    kura = await start(kuraEnv({ ...tables, users }, undefined, { KURA_LOG_FORMAT: 'text' }));
+  });
+
+  it('is not ready, naming the users table and what to run, while registrations answer 503', async () => {
+    const ready = await fetch(`${kura.baseUrl}/health/ready`);
+    const registration = await fetch(`${kura.baseUrl}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }),
+    });
+
+    expect(registration.status).toBe(503);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { lifecycle: { message: string } } }).checks.lifecycle.message).toBe(
+      `starting: the user store has not answered yet: table ${users} does not exist: run npm run db:init`,
+    );
   });
 });
 

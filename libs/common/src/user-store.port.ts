@@ -29,4 +29,10 @@ export interface UserStore {
    * that a store written before accounts could be deleted still serves everything else; Kura's adapters have it.
    */
   remove?(email: string, expectedHash: string): Promise<boolean>;
+  /**
+   * One cheap call that proves the accounts can be reached (on DynamoDB: the users table exists and the role may read
+   * it), for readiness; throws `StoreUnavailableError` saying why. Optional: a store that shares its engine with the
+   * sessions (Redis, memory) is proved by the session store's `ping`.
+   */
+  ping?(): Promise<void>;
 }

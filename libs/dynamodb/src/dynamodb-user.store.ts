@@ -4,6 +4,9 @@ import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 
+/** The key `ping` reads: no registration can store it (emails are validated, and have an @). */
+const PING_EMAIL = '#ping';
+
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */
 export class DynamoDbUserStore implements UserStore {
   constructor(
@@ -44,6 +47,15 @@ export class DynamoDbUserStore implements UserStore {
       return result.Item as UserRecord | undefined;
     } catch (error) {
       throw this.unavailable('user.findByEmail', error);
+    }
+  }
+
+  /** One eventually consistent read of an email no account can have: proves the table and the role's access to it. */
+  async ping(): Promise<void> {
+    try {
+      await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { email: PING_EMAIL }, ReturnConsumedCapacity: 'TOTAL' }));
+    } catch (error) {
+      throw storeUnavailable('user.ping', error, this.tableName);
     }
   }
 

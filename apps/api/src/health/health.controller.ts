@@ -42,7 +42,7 @@ export class HealthController {
   @HealthCheck(HEALTH_CHECK)
   @ApiOperation({
     summary:
-      'This replica takes new requests; 503 only while starting (until the session store has answered it once) or ' +
+      'This replica takes new requests; 503 only while starting (until the session store, and a users table apart from it, have answered it once) or ' +
       'shutting down. A later store outage does not make it unready (see /health/store)',
     description: 'For the readiness probe and load balancers.',
     security: [],

@@ -1,15 +1,17 @@
 import { jest } from '@jest/globals';
 import type { SessionService } from '@kura/session';
 import { Lifecycle } from './lifecycle.js';
-import { Readiness, STARTING } from './readiness.js';
+import { StoreUnavailableError } from '@kura/common';
+import { Readiness, STARTING, STARTING_USERS } from './readiness.js';
 
 const storeDown = () => Promise.reject(new Error('store unreachable'));
 const storeUp = () => Promise.resolve();
 
-function readinessWith(ping: () => Promise<void>) {
+function readinessWith(ping: () => Promise<void>, usersPing: (() => Promise<void>) | undefined = storeUp) {
   const lifecycle = new Lifecycle();
   const store = { ping: jest.fn(ping) };
-  return { sut: new Readiness(lifecycle, store as unknown as SessionService), store, lifecycle };
+  const users = usersPing ? { ping: jest.fn(usersPing) } : {};
+  return { sut: new Readiness(lifecycle, store as unknown as SessionService, users), store, users, lifecycle };
 }
 
 describe('Readiness', () => {
@@ -17,6 +19,22 @@ describe('Readiness', () => {
     const { sut } = readinessWith(storeDown);
 
     expect(await sut.notReadyReason()).toBe(STARTING);
+  });
+
+  // Only the sessions table was pinged: a wrong KURA_USERS_TABLE made a ready replica that answered every login 503.
+  it('is not ready while the users table, apart from the sessions (DynamoDB), has not answered, saying why', async () => {
+    const missing = new StoreUnavailableError('user.ping', { reason: 'table kura-prod-users does not exist: run npm run db:init' });
+    const { sut, users } = readinessWith(storeUp, () => Promise.reject(missing));
+
+    expect(await sut.notReadyReason()).toBe(`${STARTING_USERS}: table kura-prod-users does not exist: run npm run db:init`);
+    (users as { ping: jest.Mock<() => Promise<void>> }).ping.mockImplementation(storeUp);
+    expect(await sut.notReadyReason()).toBeUndefined();
+  });
+
+  it('turns ready at the session store\'s first answer where the users have no store apart (Redis, memory)', async () => {
+    const { sut } = readinessWith(storeUp, undefined);
+
+    expect(await sut.notReadyReason()).toBeUndefined();
   });
 
   it('turns ready at the first answer from the store', async () => {
