@@ -358,3 +358,21 @@ describe('npm start with a Redis TLS file it cannot use', () => {
     expect(result.stderr).toBe(`KURA_REDIS_TLS_CA_FILE=${file} ${problem}: give the path of a PEM file this process may read\n`);
   });
 });
+
+describe('KURA_DATA_DIR where no folder can be made', () => {
+  // mkdir's EEXIST and its stack were printed, not the one line that names the variable.
+  it.each([
+    ['npm start', 'main.js'],
+    ['npm run db:serve', 'db-serve.js'],
+  ])('stops %s in one line naming KURA_DATA_DIR when a file is at its path', async (_command, script) => {
+    const file = join(dataDir, 'not-a-folder');
+    await writeFile(file, '');
+
+    const result = await run(process.execPath, [dist(script)], { KURA_DATA_DIR: file, PORT: '0', KURA_DB_PORT: '0', NO_COLOR: '1' });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `${file} (KURA_DATA_DIR) cannot be the embedded engine's data folder (EEXIST): give the path of a folder this process may write, or set DYNAMODB_ENDPOINT\n`,
+    );
+  });
+});

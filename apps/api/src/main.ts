@@ -5,6 +5,7 @@ import { TableMismatchError } from '@kura/dynamodb';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
+import { DataDirUnusableError } from './embedded/data-dir-unusable.error.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
 import { assertPortFree, listening, PortInUseError } from './port-in-use.error.js';
@@ -123,9 +124,10 @@ function configOrExit(): AppConfig {
 try {
   await main();
 } catch (error) {
-  // What a newcomer can meet at start (the data folder or a port taken by another process, tables that could not
-  // be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one line, no stack.
-  if (!(error instanceof DataDirInUseError || error instanceof PortInUseError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
+  // What a newcomer can meet at start (the data folder or a port taken by another process, a data folder that cannot
+  // be made, tables that could not be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one
+  // line, no stack.
+  if (!(error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortInUseError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }

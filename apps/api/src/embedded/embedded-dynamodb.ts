@@ -5,6 +5,7 @@ import { ClassicLevel } from 'classic-level';
 import dynalite from 'dynalite';
 import { engineAnswers } from '@kura/dynamodb';
 import { DataDirInUseError } from './data-dir-in-use.error.js';
+import { DataDirUnusableError } from './data-dir-unusable.error.js';
 
 /** A DynamoDB-compatible engine inside this process, for `npm start` with no setup. */
 export interface EmbeddedDynamoDb {
@@ -13,6 +14,7 @@ export interface EmbeddedDynamoDb {
 }
 
 export { DataDirInUseError } from './data-dir-in-use.error.js';
+export { DataDirUnusableError } from './data-dir-unusable.error.js';
 
 /**
  * The file in the data folder where the process that owns the engine writes its address (`http://127.0.0.1:PORT`),
@@ -27,10 +29,12 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'kuralocal', secretAccessKey: 'kuraloca
  * Starts dynalite (DynamoDB's API on LevelDB) on loopback, keeping data under `dataDir` so users and
  * sessions survive a restart. Only for local use: it has no TTL deletion and no transactions, which Kura does
  * not need (expired sessions are treated as absent on every read). Refuses with {@link DataDirInUseError} when
- * another process owns `dataDir`; rejects with the listen error (`EADDRINUSE`) when `port` is taken.
+ * another process owns `dataDir`, with {@link DataDirUnusableError} when no folder can be made there; rejects with the listen error (`EADDRINUSE`) when `port` is taken.
  */
 export async function startEmbeddedDynamoDb(dataDir: string, port = 0): Promise<EmbeddedDynamoDb> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new DataDirUnusableError(dataDir, error.code ?? String(error));
+  });
   if (await isLocked(dataDir)) throw new DataDirInUseError(dataDir, await runningEngine(dataDir));
   const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
