@@ -54,6 +54,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ AWS_REGION: 'eu-west-1', KURA_STORE: 'dynamodb' }).store).toMatchObject({ kind: 'dynamodb', credentials: undefined });
   });
 
+  // Only KURA_STORE=dynamodb was held to AWS_REGION: chosen by credentials alone, AWS got us-east-1, which overrode the
+  // region of AWS_PROFILE's own configuration (`AWS_PROFILE=prod npm run db:init` made the tables in us-east-1).
+  it.each([
+    [{ AWS_PROFILE: 'prod' }],
+    [{ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY', AWS_SECRET_ACCESS_KEY: 'example-secret' }],
+    [{ AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' }],
+  ])('refuses AWS DynamoDB chosen by credentials without AWS_REGION, rather than guess us-east-1: %p', (env) => {
+    expect(problemsOf(env).join('\n')).toMatch(/^AWS credentials in the environment choose AWS DynamoDB, which needs AWS_REGION/m);
+    expect(loadConfig({ ...env, AWS_REGION: 'eu-west-1' }).store).toMatchObject({ kind: 'dynamodb', region: 'eu-west-1' });
+    expect(loadConfig({ ...env, DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).store.kind).toBe('dynamodb');
+  });
+
   it('gives a remote engine a second per call and the embedded one, which shares the process CPU, five', () => {
     expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).store.timeoutMs).toBe(1000);
     expect(loadConfig({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }).store.timeoutMs).toBe(1000);

@@ -313,7 +313,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const env = parsed.data;
-  const problems = crossCheck(env);
+  const problems = crossCheck(env, present);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const kind = env.KURA_STORE ?? (env.REDIS_URL ? 'redis' : env.DYNAMODB_ENDPOINT || hasAwsCredentials(env, present) ? 'dynamodb' : 'embedded');
@@ -417,10 +417,15 @@ function localCredentials(env: Environment) {
     : { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' };
 }
 
-function crossCheck(env: Environment): string[] {
+function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>): string[] {
   const problems: string[] = [];
   if (env.KURA_STORE === 'dynamodb' && !env.DYNAMODB_ENDPOINT && !env.AWS_REGION) {
     problems.push('KURA_STORE=dynamodb needs DYNAMODB_ENDPOINT or AWS_REGION');
+  }
+  // AWS chosen by credentials alone gets no region guessed either: us-east-1 overrode the region of AWS_PROFILE's
+  // own configuration, so `AWS_PROFILE=prod npm run db:init` made the tables in us-east-1.
+  if (!env.KURA_STORE && !env.REDIS_URL && !env.DYNAMODB_ENDPOINT && !env.AWS_REGION && hasAwsCredentials(env, present)) {
+    problems.push('AWS credentials in the environment choose AWS DynamoDB, which needs AWS_REGION (eu-west-1, …): set it, or DYNAMODB_ENDPOINT for a local engine');
   }
   if (env.KURA_STORE === 'redis' && !env.REDIS_URL) problems.push('KURA_STORE=redis needs REDIS_URL (redis://host:6379 or rediss://...)');
   if (env.KURA_REDIS_CLUSTER && env.KURA_REDIS_SENTINELS) problems.push('KURA_REDIS_CLUSTER and KURA_REDIS_SENTINELS exclude each other');
