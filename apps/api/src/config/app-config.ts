@@ -451,6 +451,11 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
   if (env.KURA_STORE === 'embedded' && env.DYNAMODB_ENDPOINT) {
     problems.push('KURA_STORE=embedded starts its own engine: unset DYNAMODB_ENDPOINT or choose KURA_STORE=dynamodb');
   }
+  // One table cannot be keyed both ways (sessions by id, accounts by email): every call to one of them would fail.
+  const usesTables = !['redis', 'memory'].includes(env.KURA_STORE ?? (env.REDIS_URL ? 'redis' : 'dynamodb'));
+  if (usesTables && env.KURA_SESSIONS_TABLE === env.KURA_USERS_TABLE) {
+    problems.push(`KURA_SESSIONS_TABLE and KURA_USERS_TABLE are both ${env.KURA_SESSIONS_TABLE}: sessions and accounts need tables of their own (keyed by id and by email)`);
+  }
   if (env.KURA_SESSION_ABSOLUTE_TIMEOUT < env.KURA_SESSION_IDLE_TIMEOUT) {
     problems.push('KURA_SESSION_ABSOLUTE_TIMEOUT must not be shorter than KURA_SESSION_IDLE_TIMEOUT');
   }
