@@ -1,6 +1,5 @@
-import type { StoreUnavailableError } from '@kura/common';
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LoginAttemptStore } from '@kura/common';
+import type { LoginAttemptStore, StoreUnavailableError } from '@kura/common';
 import { deleteItems } from './batch-delete.js';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';

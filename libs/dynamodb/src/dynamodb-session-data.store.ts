@@ -1,8 +1,7 @@
-import type { StoreUnavailableError } from '@kura/common';
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { SessionData, SessionDataStore } from '@kura/common';
+import type { SessionData, SessionDataStore, StoreUnavailableError } from '@kura/common';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 

@@ -1,5 +1,4 @@
-import type { StoreUnavailableError } from '@kura/common';
-import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
+import { EmailTakenError, type StoreUnavailableError, type UserRecord, type UserStore } from '@kura/common';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
@@ -55,7 +54,7 @@ export class DynamoDbUserStore implements UserStore {
     try {
       await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { email: PING_EMAIL }, ReturnConsumedCapacity: 'TOTAL' }));
     } catch (error) {
-      throw storeUnavailable('user.ping', error, this.tableName);
+      throw this.unavailable('user.ping', error, this.tableName);
     }
   }
 
