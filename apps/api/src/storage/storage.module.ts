@@ -13,7 +13,6 @@ import {
 import { InMemorySessionStore, type SessionDataStore, type SessionStore } from '@kura/session';
 import type { RedisCommandLog } from '@kura/redis';
 import type { AppConfig, RedisSettings } from '../config/app-config.js';
-import { readRedisTlsFiles } from './redis-tls-files.js';
 
 export const KURA_STORES = Symbol('kura:stores');
 
@@ -84,7 +83,8 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   const { connectRedis, RedisCommandLog, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
   const { keyPrefix: _prefix, timeoutMs, tls: tlsFiles, ...topology } = settings;
   const redisCommands = new RedisCommandLog();
-  const tls = tlsFiles ? await readRedisTlsFiles(tlsFiles) : undefined;
+  // Loaded with the Redis client, only on Redis: the Lambda artifact's cold path (DynamoDB) does not carry it.
+  const tls = tlsFiles ? await (await import('./redis-tls-files.js')).readRedisTlsFiles(tlsFiles) : undefined;
   const redis = connectRedis({ ...topology, ...(tls ? { tls } : {}), commandTimeoutMs: timeoutMs, commandLog: redisCommands });
   const opened = redis.open();
   const options = { keyPrefix: settings.keyPrefix, commandTimeoutMs: settings.timeoutMs };
