@@ -76,7 +76,7 @@ describe('when DynamoDB is stopped', () => {
   });
 
   it('holds a replica that starts during the outage out of the Service: not ready until the store answers it', async () => {
-    const late = await startKuraInProcess(kuraEnv({ sessions: 'never-reached', users: 'never-reached' }, engine.endpoint, {
+    const late = await startKuraInProcess(kuraEnv({ sessions: 'never-reached', users: 'never-reached-users' }, engine.endpoint, {
       KURA_DYNAMODB_TIMEOUT_MS: '300',
       KURA_DYNAMODB_MAX_ATTEMPTS: '1',
     }));
