@@ -375,6 +375,15 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(line).not.toContain('Secure');
   }, 120_000);
 
+  it("cookies that pile up past nginx's 8 KB header line (one per cart item): exit 2 naming nginx's refusal, not a verdict on the replicas", async () => {
+    // Every user failed under both balancers, on nginx's own 400, and the app was judged "breaks even with
+    // affinity" (session 44's review, 2026-12): the replicas blamed for what the balancer refused.
+    const line = await notJudged('cookie-per-item', 248);
+    expect(line).toMatch(
+      /^kura-check: could not judge: the balancer refused some of the users' requests before any replica saw them \(nginx answered (GET|POST) \/(cart|me) with "400 Request Header Or Cookie Too Large"\): its Cookie header, \d+ bytes of cookies, is over the 8 KB nginx takes in one header line \(large_client_header_buffers; ingress-nginx's default is 4 8k too\)/,
+    );
+  }, 120_000);
+
   it('an app limiting logins per client address: stateless, each virtual user coming from an address of its own', async () => {
     // Every user came from one address: most logins answered 429, "breaks even with affinity" (found by a review, 2026-12-03).
     const report = await judged('login-ratelimit', 240, 'stateless');

@@ -76,6 +76,18 @@ const filesReport = (files, shared = []) => ({
   shared,
 });
 
+/**
+ * What kura-check says of a request the balancer refused itself (Recorder.refusedRequest): what nginx answered, what the
+ * request carried, and why an ingress would refuse it too.
+ */
+export function balancerRefusedLine({ request, status, body, cookieBytes, bodyBytes }) {
+  const why =
+    status === 413
+      ? `its body, ${bodyBytes} bytes, is over the 1 MB nginx takes by default (client_max_body_size; ingress-nginx's proxy-body-size is 1m too)`
+      : `its Cookie header, ${cookieBytes} bytes of cookies, is over the 8 KB nginx takes in one header line (large_client_header_buffers; ingress-nginx's default is 4 8k too): the app's cookies pile up in the browser, which sends them all with every request`;
+  return `the balancer refused some of the users' requests before any replica saw them (nginx answered ${request} with ${body.startsWith(String(status)) ? '' : `${status} `}"${body}"): ${why}; what the users lost there says nothing of the replicas`;
+}
+
 /** The nginx to run (on PATH, else in /usr/sbin or /sbin: nginx.js findNginx), once it has answered `-v`; else undefined. */
 function nginxInstalled() {
   const bin = findNginx();
@@ -481,6 +493,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         `the balancer refused some of the app's answers (nginx: "${refusedAnswer}"): headers over 4 KB, as a growing cookie makes them; ingress-nginx's default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes`,
       );
     }
+    // A request nginx refused itself (a Cookie header past its 8 KB: cookies that pile up, one per item) fails the
+    // same in every mode and phase: it was judged "breaks even with affinity", blaming the replicas' processes.
+    const refusedRequest = recorders.map((recorder) => recorder.balancerRefused).find(Boolean);
+    if (refusedRequest && recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0))) throw new CannotJudge(balancerRefusedLine(refusedRequest));
     // A replica that crashed during steady traffic took what lived in it: its users' losses then say nothing of
     // round robin against affinity, and "breaks even with affinity" would be the crash's verdict, not the app's.
     const crash = crashes.find((c) => c.phase === 'steady');

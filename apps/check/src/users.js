@@ -102,6 +102,17 @@ export class Recorder {
     this.warming = undefined;
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
     this.timeouts = { count: 0, first: undefined };
+    /** The first request the balancer refused itself, before any replica saw it (see refusedRequest). */
+    this.balancerRefused = undefined;
+  }
+
+  /**
+   * A request nginx answered 4xx itself, with no replica behind the answer: a Cookie header over its 8 KB line
+   * (400 "Request Header Or Cookie Too Large"), a body over its 1 MB (413). The first kept, with what the request
+   * carried. Such a user fails in every mode, and was judged "breaks even with affinity" (run.js says it instead).
+   */
+  refusedRequest({ method, path, status, text }, { cookieBytes, bodyBytes }) {
+    this.balancerRefused ??= { mode: this.mode, phase: this.phase, request: `${method} ${path}`, status, body: /<title>([^<]*)<\/title>/i.exec(text)?.[1] ?? excerpt(text, 80), cookieBytes, bodyBytes };
   }
 
   /** A 5xx answer to a step that passed when sent again: a server error, not a lost session or write. */
@@ -274,6 +285,10 @@ export class VirtualUser {
         else await jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(name, header, error.message));
       }
       const upstream = response?.headers.get('x-kura-upstream');
+      // Every answer a replica gave carries the header (nginx's add_header ... always): a 4xx without it is nginx's.
+      if (response && upstream === null && status >= 400 && status < 500) {
+        this.recorder.refusedRequest({ method, path, status, text }, { cookieBytes: Buffer.byteLength(cookie ?? ''), bodyBytes: body === undefined ? 0 : Buffer.byteLength(body) });
+      }
       const replica = this.replicaOf(upstream);
       this.recorder.request(replica);
       const location = status >= 300 && status < 400 ? (response?.headers.get('location') ?? undefined) : undefined;
