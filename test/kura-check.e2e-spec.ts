@@ -293,6 +293,17 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     await rm(volume, { recursive: true, force: true });
   }, 120_000);
 
+  it('sessions on a shared volume in a folder per host name: each replica has a host name of its own, as each pod (needs affinity)', async () => {
+    // Every replica had this machine's host name, so every one used the same folder: "stateless" (session 44's
+    // review, 2026-12), where pods, each with its own name, keep their sessions apart.
+    const volume = await scratch('kura-check-volume-');
+    const report = await judged('per-host-volume-sessions', 250, 'needs affinity', { env: { KURA_CHECK_SESSIONS_VOLUME: volume } });
+    expect(report.files).toMatchObject({ private: true, shared: [volume] });
+    // One folder per replica that ran: 3, one after the SIGKILL, three in the rolling restart.
+    expect((await readdir(volume)).sort()).toEqual(['replica-1-0', 'replica-1-1', 'replica-2-0', 'replica-2-1', 'replica-2-2', 'replica-3-0', 'replica-3-1']);
+    await rm(volume, { recursive: true, force: true });
+  }, 120_000);
+
   (redis ? it : it.skip)('sessions in a Redis reached through a Unix socket in /tmp: the socket stays reachable in every view, stateless', async () => {
     // An overlay hides a socket's server (connecting through it is refused): the sockets servers listen on are
     // passed through, as a database is reachable from every pod.

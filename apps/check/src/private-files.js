@@ -53,7 +53,7 @@ async function listeningSockets() {
  * Run as `unshare --mount /bin/sh -c <script>`, or in a user namespace of the user's own (`userNamespace`: `--user
  * --map-root-user`, and `start` then runs as the user again, in a second one that maps it back).
  */
-async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
+async function viewScript({ dir, app, start, shared, userNamespace, unshare, hostname }) {
   const view = join(dir, VIEW);
   const root = join(view, 'root');
   const layers = join(view, 'layers');
@@ -111,6 +111,9 @@ async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
   // The replica's own folder is the real one: its copy of the app, its TMPDIR and HOME, as before.
   lines.push(`mount --bind ${quote(dir)} ${quote(root + dir)}`, 'cd /');
   const user = userNamespace ? `--user --map-user=${process.getuid()} --map-group=${process.getgid()} ` : '';
+  // Each pod has a host name of its own (its name): in a UTS namespace of its own, so is each replica. With one name
+  // for all, an app keeping its state apart per host (files on a shared volume under its host name) was stateless.
+  if (hostname) lines.push(`printf %s ${quote(hostname)} > /proc/sys/kernel/hostname`);
   lines.push('PATH=$kura_check_path', `exec ${quote(unshare)} ${user}--root=${quote(root)} --wd=${quote(app)} /bin/sh -c ${quote(start)}`);
   return lines.join('\n');
 }
@@ -118,12 +121,12 @@ async function viewScript({ dir, app, start, shared, userNamespace, unshare }) {
 /**
  * The command that runs `start` for replica `dir` in its own view of the files: [file, args] for spawn.
  * `shared`: absolute paths every replica shares as it is (the scenario's `shared`); `userNamespace`: as
- * `privateFiles` found it must be.
+ * `privateFiles` found it must be; `hostname`: the replica's own, as a pod's is its name (in a UTS namespace).
  */
-export async function isolatedCommand({ dir, app, start, shared = [], userNamespace = false, unshare }) {
+export async function isolatedCommand({ dir, app, start, shared = [], userNamespace = false, unshare, hostname }) {
   await mkdir(join(dir, VIEW), { recursive: true });
-  const script = await viewScript({ dir, app, start, shared, userNamespace, unshare });
-  return [unshare, [...(userNamespace ? ['--user', '--map-root-user'] : []), '--mount', '/bin/sh', '-c', script]];
+  const script = await viewScript({ dir, app, start, shared, userNamespace, unshare, hostname });
+  return [unshare, [...(userNamespace ? ['--user', '--map-root-user'] : []), '--mount', '--uts', '/bin/sh', '-c', script]];
 }
 
 /** util-linux's `unshare` as kura-check's own PATH finds it (an app's `env` may give it another PATH), or undefined. */
@@ -163,7 +166,7 @@ async function tryView(work, shared, userNamespace, unshare) {
   await mkdir(app, { recursive: true });
   const probe = `/tmp/kura-check-probe-${process.pid}-${Date.now()}`;
   try {
-    const [file, args] = await isolatedCommand({ dir, app, start: `echo private > ${probe} && test "$(pwd)" = ${quote(app)}`, shared, userNamespace, unshare });
+    const [file, args] = await isolatedCommand({ dir, app, start: `echo private > ${probe} && test "$(pwd)" = ${quote(app)} && test "$(cat /proc/sys/kernel/hostname)" = kura-check-try`, shared, userNamespace, unshare, hostname: 'kura-check-try' });
     const failure = await new Promise((resolve) => {
       execFile(file, args, { timeout: 10_000, encoding: 'utf8' }, (error, _stdout, stderr) => {
         resolve(error ? stderr.trim().split('\n').at(-1) || error.message.split('\n')[0] : undefined);

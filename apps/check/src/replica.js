@@ -271,12 +271,15 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   // shares; user.home comes from the password file): told through JAVA_TOOL_OPTIONS, which every JVM reads, after
   // the scenario's own options so that these win.
   const java = `${extra.JAVA_TOOL_OPTIONS ? `${extra.JAVA_TOOL_OPTIONS} ` : ''}-Djava.io.tmpdir=${tmp} -Duser.home=${home}`;
-  const env = { ...passed, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, JAVA_TOOL_OPTIONS: java, [MARK]: mark };
+  // A host name of its own, as each pod has (its name, which Kubernetes puts in HOSTNAME too); a replacement gets a
+  // new one, as a new pod does. The kernel's is set only in the replica's own view (a UTS namespace with it).
+  const hostname = `replica-${index + 1}-${generation}`;
+  const env = { ...passed, HOSTNAME: hostname, ...extra, HOST: host, PORT: String(port), TMPDIR: tmp, TMP: tmp, TEMP: tmp, HOME: home, JAVA_TOOL_OPTIONS: java, [MARK]: mark };
   // Its own process group, so that a signal reaches the app and not only the shell that started it.
   const start = substitute(scenario.start, { host, port });
   /** Its own view of the files, where its processes' root is (undefined without one). */
   const view = files?.private ? viewRoot(dir) : undefined;
-  const [file, args] = files?.private ? await isolatedCommand({ dir, app, start, shared: scenario.shared, userNamespace: files.userNamespace, unshare: files.unshare }) : ['/bin/sh', ['-c', start]];
+  const [file, args] = files?.private ? await isolatedCommand({ dir, app, start, shared: scenario.shared, userNamespace: files.userNamespace, unshare: files.unshare, hostname }) : ['/bin/sh', ['-c', start]];
   const child = spawn(file, args, { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(dir, 'output.log'));
   const logs = [];
