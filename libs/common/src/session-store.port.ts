@@ -41,6 +41,25 @@ export function registerOutcome(entries: readonly RegisterEntry[], entry: Regist
   };
 }
 
+/**
+ * What a register keeps from growing: entries stay until their session is logged out or passes its absolute
+ * expiry, so a client that logs in every few seconds and never logs out fills a register with sessions long over.
+ * Past `from` entries, every `every`-th registration prunes them (reading each entry's session).
+ */
+const PRUNE = { from: 1000, every: 100 } as const;
+
+/**
+ * What an adapter's `register` cleans up once `entry` is in, from the register as it stands: past 1,000 entries, every
+ * 100th registration prunes the others (`prune`: the adapter reads their sessions, ends those past their expiry and
+ * drops every entry of a session that is over); otherwise the entries past their absolute expiry on `entry`'s
+ * credentials or newer are dropped without a read (`unregister`; older ones are the `older` of `registerOutcome`,
+ * which the caller ends). Shared by every adapter, so that each register is kept the same way.
+ */
+export function registerCleanup(entries: readonly RegisterEntry[], entry: RegisterEntry, now: number): { readonly prune: readonly RegisterEntry[] } | { readonly unregister: readonly string[] } {
+  if (entries.length >= PRUNE.from && entries.length % PRUNE.every === 0) return { prune: entries.filter((other) => other.id !== entry.id) };
+  return { unregister: entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now).map((other) => other.id) };
+}
+
 /** How `end` ends a session. */
 export interface EndOptions {
   /** Only a session of this user. */

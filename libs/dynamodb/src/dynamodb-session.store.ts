@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerCleanup, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -64,12 +64,6 @@ const REGISTER_PREFIX = 's:';
  * 2.4 KB). Each such write rewrites the whole register, up to 400 KB, so the fewer the better.
  */
 const UNREGISTER_CHUNK = 400;
-/**
- * From this many entries (about 60 KB of the 400 KB item), every `PRUNE_EVERY`-th registration drops the entries of
- * sessions that are over (`prune`). A user whose entries are all live pays one read of them per `PRUNE_EVERY` logins.
- */
-const PRUNE_FROM = 1000;
-const PRUNE_EVERY = 100;
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_KEYS = 100;
 /** Calls a prune has in flight at once (reads of sessions, endings). */
@@ -317,15 +311,12 @@ export class DynamoDbSessionStore implements SessionStore {
     if (!attributes) return { outcome: 'stale' };
     const entries = entriesOf(attributes);
     const outcome = registerOutcome(entries, entry, now);
-    if (entries.length >= PRUNE_FROM && entries.length % PRUNE_EVERY === 0) {
-      // Past a size, now and then (not at every login: a prune reads every entry's session), the same clean-up as
-      // when the item is full: the item stays far from its limit, and each login's write of it cheap (a write costs
-      // a unit per KB of the item, and its answer carries the whole register).
-      await this.prune(userId, entries.filter((other) => other.id !== entry.id), now);
-    } else {
-      const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
-      if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    }
+    // Past a size, now and then (not at every login: a prune reads every entry's session), the same clean-up as when
+    // the item is full: the item stays far from its limit, and each login's write of it cheap (a write costs a unit
+    // per KB of the item, and its answer carries the whole register).
+    const cleanup = registerCleanup(entries, entry, now);
+    if ('prune' in cleanup) await this.prune(userId, cleanup.prune, now);
+    else if (cleanup.unregister.length > 0) await this.unregister(userId, cleanup.unregister);
     return outcome;
   }
 

@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerCleanup, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -20,15 +20,6 @@ export interface RedisSessionStoreOptions extends RedisStoreOptions {
 const REGISTER_PREFIX = 's:';
 /** Fields removed by one HDEL. */
 const UNREGISTER_CHUNK = 500;
-/**
- * From this many entries, every `PRUNE_EVERY`-th registration drops the entries of sessions that are over, as the
- * DynamoDB adapter does (`prune`): entries stay until their absolute expiry unless their session is logged out, so
- * a client that logs in every few seconds and never logs out grew its register by thousands, each held in memory
- * and returned whole by every login's script. A user whose entries are all live pays one read of them per
- * `PRUNE_EVERY` logins.
- */
-const PRUNE_FROM = 1000;
-const PRUNE_EVERY = 100;
 /** Session reads a prune has in flight at once (pipelined on the connection). */
 const PRUNE_BATCH = 100;
 /**
@@ -300,12 +291,9 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     if (reply === null) return { outcome: 'stale' };
     const entries = entriesOf(hashOf(reply));
     const outcome = registerOutcome(entries, entry, now);
-    if (entries.length >= PRUNE_FROM && entries.length % PRUNE_EVERY === 0) {
-      await this.prune(userId, entries.filter((other) => other.id !== entry.id), now);
-    } else {
-      const ended = entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now);
-      if (ended.length > 0) await this.unregister(userId, ended.map((other) => other.id));
-    }
+    const cleanup = registerCleanup(entries, entry, now);
+    if ('prune' in cleanup) await this.prune(userId, cleanup.prune, now);
+    else if (cleanup.unregister.length > 0) await this.unregister(userId, cleanup.unregister);
     return outcome;
   }
 
