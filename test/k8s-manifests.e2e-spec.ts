@@ -142,7 +142,8 @@ describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) =>
 
   it('runs at least three replicas, spread, non-root, read-only, with every capability dropped', () => {
     const { spec } = find('Deployment');
-    expect(spec.replicas).toBeGreaterThanOrEqual(3);
+    // The HPA holds the count (the Deployment names none: see the next test).
+    expect(spec.replicas ?? find('HorizontalPodAutoscaler').spec.minReplicas).toBeGreaterThanOrEqual(3);
     expect(find('HorizontalPodAutoscaler').spec.minReplicas).toBeGreaterThanOrEqual(3);
     expect(spec.template.spec.topologySpreadConstraints.length).toBeGreaterThan(0);
     expect(spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
@@ -151,6 +152,17 @@ describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) =>
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
+  });
+
+  it('leaves the replica count to the HPA, so applying the overlay again never scales an autoscaled Deployment back', () => {
+    // Kubernetes' HPA page: with an HPA, remove spec.replicas from the manifest, or every `kubectl apply` (how the
+    // docs roll out each new image) sets the count back to it; from 12 replicas under load, 9 would go at once,
+    // deleted by their ReplicaSet, which no PodDisruptionBudget stops.
+    const autoscaled = objects
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((hpa) => find(hpa.spec.scaleTargetRef.kind, hpa.spec.scaleTargetRef.name));
+    expect(autoscaled.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Deployment/kura']);
+    for (const target of autoscaled) expect([target.metadata.name, target.spec.replicas]).toEqual([target.metadata.name, undefined]);
   });
 
   it('has no session affinity anywhere: not on the Service, not on the Ingress', () => {
