@@ -32,8 +32,10 @@ COPY scripts/bundle-server.mjs scripts/server-bundle-options.mjs scripts/bundle-
 COPY scripts/bundle-stubs ./scripts/bundle-stubs
 # The server runs from one bundled file (scripts/bundle-server.mjs): ready in about half the time, with about a
 # third less memory, than when Node resolves and loads node_modules file by file. dist/ stays for the operator
-# commands (node dist/apps/api/src/admin.js), node_modules for them and for the bundle's few externals.
-RUN npm run build && npm run bundle:server
+# commands (node dist/apps/api/src/admin.js), node_modules for them and for the bundle's few externals. dist/'s
+# source maps go: each holds its whole TypeScript file (sourcesContent), and nothing in the image reads them (no
+# --enable-source-maps), so they only carried the sources into the image.
+RUN npm run build && npm run bundle:server && find dist -name '*.map' -delete
 
 # --- runtime dependencies only: no dev dependencies, no install scripts ----------------------------------------
 FROM ${BASE_IMAGE} AS deps

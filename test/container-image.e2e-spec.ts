@@ -93,6 +93,15 @@ const deployment = (overlay = 'local') => {
     expect(built).toContain('apps/api/src/admin.js');
   });
 
+  it('carries none of Kura’s TypeScript sources, not even inside source maps', async () => {
+    // A declaration only TypeScript has (app-config.ts's): compiled code has none, a map's sourcesContent all of it.
+    const search = `const fs = require('node:fs');
+      const files = ['/app/dist', '/app/server'].flatMap((dir) => fs.readdirSync(dir, { recursive: true }).map((file) => dir + '/' + file));
+      console.log(JSON.stringify(files.filter((file) => fs.statSync(file).isFile() && fs.readFileSync(file, 'utf8').includes('export interface AppConfig'))))`;
+    const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', search);
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+
   /** Runs the image as the Deployment does (read-only, non-root, no capabilities), waits until it is ready. */
   async function runImage(settings: Record<string, string>, host: string, port: number): Promise<{ http: HttpClient; name: string }> {
     const name = `kura-e2e-${process.pid}-${(containers += 1)}`;
