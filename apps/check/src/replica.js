@@ -396,8 +396,13 @@ async function processTree(root) {
 
 /** The socket inodes each process of `replica` holds (any process with its mark: a daemon that left its group too). */
 async function socketsOf(replica) {
+  return socketsHeldBy(await markedProcesses(replica.dir, { view: replica.view }));
+}
+
+/** The socket inodes processes `pids` hold (their open files that are sockets), each with its holder. */
+async function socketsHeldBy(pids) {
   const held = [];
-  for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
+  for (const pid of pids) {
     for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
       const inode = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))?.[1];
       if (inode) held.push({ inode, pid });
@@ -442,15 +447,8 @@ export async function sharedServers(replicas) {
 /** The addresses the replica's processes listen on (empty where /proc cannot tell). */
 export async function listensOn(replica) {
   const sockets = await listeningSockets();
-  const found = new Set();
-  for (const pid of await processTree(replica.child.pid)) {
-    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
-      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-      if (inode && sockets.has(inode)) found.add(sockets.get(inode));
-    }
-  }
-  return [...found];
+  const held = await socketsHeldBy(await processTree(replica.child.pid));
+  return [...new Set(held.filter(({ inode }) => sockets.has(inode)).map(({ inode }) => sockets.get(inode)))];
 }
 
 // ------------------------------------------------------------- readiness

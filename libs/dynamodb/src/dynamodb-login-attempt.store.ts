@@ -1,10 +1,10 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LoginAttemptStore, StoreUnavailableError } from '@kura/common';
-import { deleteItems } from './batch-delete.js';
+import { deleteItems, sendUntilProcessed } from './batch-delete.js';
 import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { itemKeys } from './state-table-keys.js';
 
-/** Reads of a batch's unread counters (UnprocessedKeys) before a login is answered 503. */
+/** Reads of a batch of counters, the first and those of what DynamoDB left unread (UnprocessedKeys), before a login is answered 503. */
 const UNREAD_ROUNDS = 4;
 
 /**
@@ -33,16 +33,18 @@ export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
       // DynamoDB may leave some keys of a batch unread (UnprocessedKeys) when it throttles part of it: those are
       // asked for again, a few times with a short pause, before the login is answered 503 (the review of
       // 2026-12-05: one partial answer failed the login at once).
-      let pending: Record<string, unknown>[] = ids.map((id) => ({ id }));
-      for (let round = 0; pending.length > 0; round += 1) {
-        if (round === UNREAD_ROUNDS) throw new Error('DynamoDB left failed-login counters unread');
-        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
-        const result = await this.documents.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } }, ReturnConsumedCapacity: 'TOTAL' }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) found.set(item.id as string, (item.attempts as Set<string> | undefined)?.size ?? 0);
-        pending = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      }
+      const keys: Record<string, unknown>[] = ids.map((id) => ({ id }));
+      await sendUntilProcessed(
+        keys,
+        async (pending) => {
+          const result = await this.documents.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: true } }, ReturnConsumedCapacity: 'TOTAL' }),
+          );
+          for (const item of result.Responses?.[this.tableName] ?? []) found.set(item.id as string, (item.attempts as Set<string> | undefined)?.size ?? 0);
+          return (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+        },
+        UNREAD_ROUNDS,
+      );
       return ids.map((id) => found.get(id) ?? 0);
     } catch (error) {
       throw this.unavailable('loginAttempts.counts', error);

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
-import { deleteItems } from './batch-delete.js';
+import { deleteItems, sendUntilProcessed } from './batch-delete.js';
 import { isConditionalCheckFailure, isItemTooLarge, sessionLimitSettingOf, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
 import { DynamoDbSessionDataStore, sessionDataOfAttributes } from './dynamodb-session-data.store.js';
 import { itemKeys } from './state-table-keys.js';
@@ -68,8 +68,8 @@ const UNREGISTER_CHUNK = 400;
 const BATCH_GET_KEYS = 100;
 /** Calls a prune has in flight at once (reads of sessions, endings). */
 const PRUNE_CONCURRENCY = 8;
-/** How often a prune asks again for keys DynamoDB left unprocessed before it gives up (a 503). */
-const UNPROCESSED_ROUNDS = 8;
+/** Reads of a batch of a prune, the first and those of what DynamoDB left unprocessed, before it gives up (a 503). */
+const PRUNE_READ_ATTEMPTS = 9;
 /**
  * What an ending removes: the session's body, which makes the item a tombstone (no `createdAt`), its personal
  * details included. The expiry times and the data id stay, so that the ending's own retry can answer as the first
@@ -396,31 +396,31 @@ export class DynamoDbSessionStore implements SessionStore {
   /** The session items of `ids` (at most 100) that exist, read strongly consistent: only what tells live from over. */
   private async readSessions(ids: readonly string[]): Promise<Record<string, AttributeValue>[]> {
     const found: Record<string, AttributeValue>[] = [];
-    let keys: Record<string, AttributeValue>[] = ids.map((id) => ({ id: { S: id } }));
-    for (let round = 0; keys.length > 0; round += 1) {
-      // DynamoDB answers what it could within its limits (throttling, 16 MB) and names the rest: ask again, backing off.
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
-      if (round > UNPROCESSED_ROUNDS) throw this.unavailable('session.register', new Error('DynamoDB left keys unprocessed, round after round'));
-      let result: BatchGetItemCommandOutput;
-      try {
-        result = await this.documents.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: '#id, #created, #idle, #absolute',
-                ExpressionAttributeNames: { '#id': 'id', '#created': 'createdAt', '#idle': 'idleExpiresAt', '#absolute': 'absoluteExpiresAt' },
+    const keys: Record<string, AttributeValue>[] = ids.map((id) => ({ id: { S: id } }));
+    try {
+      await sendUntilProcessed(
+        keys,
+        async (pending) => {
+          const result = await this.documents.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.table]: {
+                  Keys: [...pending],
+                  ConsistentRead: true,
+                  ProjectionExpression: '#id, #created, #idle, #absolute',
+                  ExpressionAttributeNames: { '#id': 'id', '#created': 'createdAt', '#idle': 'idleExpiresAt', '#absolute': 'absoluteExpiresAt' },
+                },
               },
-            },
-            ...CAPACITY,
-          }),
-        );
-      } catch (error) {
-        throw this.unavailable('session.register', error);
-      }
-      found.push(...(result.Responses?.[this.table] ?? []));
-      keys = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, AttributeValue>[];
+              ...CAPACITY,
+            }),
+          );
+          found.push(...(result.Responses?.[this.table] ?? []));
+          return (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
+        },
+        PRUNE_READ_ATTEMPTS,
+      );
+    } catch (error) {
+      throw this.unavailable('session.register', error);
     }
     return found;
   }
