@@ -12,7 +12,7 @@ export {
   SessionItemTooLargeError,
 } from './connect-session-store.port.js';
 export type { SessionRecord, SessionUser } from './session-record.js';
-export { type SessionStore, type SessionExtension, type RegisterEntry, type RegisterOutcome, type EndOptions, type EndedSession, registerCleanup, registerOutcome } from './session-store.port.js';
+export { type SessionStore, type SessionExtension, type RegisterEntry, type RegisterOutcome, type EndOptions, type EndedSession, cleanUpRegister, type RegisterCleanupSteps, registerOutcome } from './session-store.port.js';
 export type { SessionData, SessionDataStore } from './session-data-store.port.js';
 export type { UserRecord, UserStore } from './user-store.port.js';
 export type { LoginAttemptStore } from './login-attempt-store.port.js';

@@ -1,5 +1,6 @@
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
 import type { SessionRecord } from './session-record.js';
+import { StoreUnavailableError } from './store-unavailable.error.js';
 
 /** The fields `extend` changes. */
 export type SessionExtension = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'>;
@@ -58,6 +59,28 @@ const PRUNE = { from: 1000, every: 100 } as const;
 export function registerCleanup(entries: readonly RegisterEntry[], entry: RegisterEntry, now: number): { readonly prune: readonly RegisterEntry[] } | { readonly unregister: readonly string[] } {
   if (entries.length >= PRUNE.from && entries.length % PRUNE.every === 0) return { prune: entries.filter((other) => other.id !== entry.id) };
   return { unregister: entries.filter((other) => other.credentialVersion >= entry.credentialVersion && other.absoluteExpiresAt <= now).map((other) => other.id) };
+}
+
+/** An adapter's own two steps of a register's clean-up (`registerCleanup` says which runs). */
+export interface RegisterCleanupSteps {
+  prune(entries: readonly RegisterEntry[]): Promise<void>;
+  unregister(ids: readonly string[]): Promise<void>;
+}
+
+/**
+ * Runs the clean-up `registerCleanup` chooses once `entry` is in, with the adapter's own steps. It is upkeep: the
+ * registration has landed, and what a failed clean-up leaves is dropped by a later one (or names a tombstone, which
+ * a sweep ends again as not live), so the store failing it (`StoreUnavailableError`) fails no login; answered 503,
+ * such a login left a registered session nobody held (session 44).
+ */
+export async function cleanUpRegister(entries: readonly RegisterEntry[], entry: RegisterEntry, now: number, steps: RegisterCleanupSteps): Promise<void> {
+  const cleanup = registerCleanup(entries, entry, now);
+  try {
+    if ('prune' in cleanup) await steps.prune(cleanup.prune);
+    else if (cleanup.unregister.length > 0) await steps.unregister(cleanup.unregister);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+  }
 }
 
 /** How `end` ends a session. */

@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerCleanup, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, cleanUpRegister, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -314,9 +314,7 @@ export class DynamoDbSessionStore implements SessionStore {
     // Past a size, now and then (not at every login: a prune reads every entry's session), the same clean-up as when
     // the item is full: the item stays far from its limit, and each login's write of it cheap (a write costs a unit
     // per KB of the item, and its answer carries the whole register).
-    const cleanup = registerCleanup(entries, entry, now);
-    if ('prune' in cleanup) await this.prune(userId, cleanup.prune, now);
-    else if (cleanup.unregister.length > 0) await this.unregister(userId, cleanup.unregister);
+    await cleanUpRegister(entries, entry, now, { prune: (others) => this.prune(userId, others, now), unregister: (ids) => this.unregister(userId, ids) });
     return outcome;
   }
 

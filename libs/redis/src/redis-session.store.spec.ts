@@ -253,6 +253,24 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     await store.register(user.id, entry(next), now);
     expect(await store.registered(user.id)).toHaveLength(3);
   }, 60_000);
+
+  it('registers a login all the same when the store fails its prune (upkeep, done at a later hundredth)', async () => {
+    // The prune's reads fail (HMGET refused as by a node going away); every other command reaches the real server.
+    const failingReads: RedisCommander = {
+      sendCommand: (args) => (args[0] === 'HMGET' ? Promise.reject(new Error('Connection is closed.')) : redis.client.sendCommand(args)),
+    };
+    const store = new RedisSessionStore(failingReads, { retainExpiredMs: HOUR });
+    const keys = redisKeys();
+    const user = { id: `busy-failing-${Date.now()}`, name: null };
+    const now = Date.now();
+    const fields = Array.from({ length: 999 }, () => [`s:${sessionIdOf(generateSessionToken())}`, `${now + HOUR}:0`]).flat();
+    for (let start = 0; start < fields.length; start += 200) await redis.client.sendCommand(['HSET', keys.register(user.id), ...fields.slice(start, start + 200)]);
+    const login: SessionRecord = { id: sessionIdOf(generateSessionToken()), user, createdAt: now, lastSeenAt: now, idleExpiresAt: now + HOUR, absoluteExpiresAt: now + 8 * HOUR };
+    await store.insert(login);
+
+    await expect(store.register(user.id, { id: login.id, absoluteExpiresAt: login.absoluteExpiresAt, credentialVersion: 0 }, now)).resolves.toMatchObject({ outcome: 'registered' });
+    expect(await store.registered(user.id)).toHaveLength(1000);
+  }, 60_000);
 });
 
 // The review of 2026-12-05: the listing paged by rank, so a login or an ending on another device between two pages

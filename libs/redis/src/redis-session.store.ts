@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, registerCleanup, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, cleanUpRegister, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -291,9 +291,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     if (reply === null) return { outcome: 'stale' };
     const entries = entriesOf(hashOf(reply));
     const outcome = registerOutcome(entries, entry, now);
-    const cleanup = registerCleanup(entries, entry, now);
-    if ('prune' in cleanup) await this.prune(userId, cleanup.prune, now);
-    else if (cleanup.unregister.length > 0) await this.unregister(userId, cleanup.unregister);
+    await cleanUpRegister(entries, entry, now, { prune: (others) => this.prune(userId, others, now), unregister: (ids) => this.unregister(userId, ids) });
     return outcome;
   }
 

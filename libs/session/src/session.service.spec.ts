@@ -361,6 +361,38 @@ describe('SessionService revocation and credential versions', () => {
     expect(events).not.toContainEqual({ type: 'created' });
   });
 
+  // Session 44's review: a login whose register step failed after its session was written answered 503 and left that
+  // session live and registered, a session nobody held among the user's (listed, taking a place under a limit).
+  it.each([
+    ['the register write fails', (store: InMemorySessionStore) => jest.spyOn(store, 'register').mockRejectedValueOnce(new StoreUnavailableError('session.register'))],
+    [
+      'the register write lands and its answer is lost',
+      (store: InMemorySessionStore) => {
+        const register = store.register.bind(store);
+        jest.spyOn(store, 'register').mockImplementationOnce(async (...args) => {
+          await register(...args);
+          throw new StoreUnavailableError('session.register');
+        });
+      },
+    ],
+    [
+      'ending the sessions on older credentials fails',
+      (store: InMemorySessionStore) => jest.spyOn(store, 'end').mockRejectedValueOnce(new StoreUnavailableError('session.end')),
+    ],
+  ])('ends the session a login wrote when the login fails after (%s): no session nobody holds is left', async (_, fail) => {
+    const { sut, store, clock } = setup();
+    const old = await sut.create(user);
+    fail(store);
+
+    const failed = await sut.create(user, {}, { credentialVersion: 1 }).catch((caught: unknown) => caught);
+
+    expect(failed).toBeInstanceOf(StoreUnavailableError);
+    expect((await store.listOfUser(user.id, clock.now(), 10)).map((record) => record.id)).toEqual([old.record.id]);
+    // Sent again, as a 503 asks: one new session, and the sweep of the older ones finished.
+    const retried = await sut.create(user, {}, { credentialVersion: 1 });
+    expect((await store.listOfUser(user.id, clock.now(), 10)).map((record) => record.id)).toEqual([retried.record.id]);
+  });
+
   it('ends every session on older credentials when the first session on newer ones is issued', async () => {
     const { sut, store, events } = withEvents();
     const old = [await sut.create(user), await sut.create(user)];

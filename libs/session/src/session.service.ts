@@ -117,24 +117,29 @@ export class SessionService {
       ...(addressOf(client.ip) ? { ip: addressOf(client.ip) } : {}),
     };
     // The item first, the register second: a sweep that finds the entry always finds the item to end.
-    await store.insert(record);
-    const registered = await store.register(user.id, { id: record.id, absoluteExpiresAt, credentialVersion }, now);
-    if (registered.outcome === 'stale') {
-      // The token never left this process; ending the item keeps the table honest.
-      await store.end(record.id, now);
-      throw new StaleCredentialsError();
+    try {
+      await store.insert(record);
+      const registered = await store.register(user.id, { id: record.id, absoluteExpiresAt, credentialVersion }, now);
+      if (registered.outcome === 'stale') throw new StaleCredentialsError();
+      // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
+      if (registered.older.length > 0) await this.endAll(user.id, registered.older);
+      let evicted: readonly string[] = [];
+      if (this.settings.maxSessionsPerUser !== undefined) {
+        // Read after this registration, the register would also name logins registered later, which this one must
+        // not end: only the register's own answer says what was there before.
+        if (!registered.current) throw new Error('maxSessionsPerUser needs a session store whose register() answers `current` (every adapter in Kura does)');
+        evicted = await this.keepWithinLimit(user.id, registered.current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
+      }
+      this.settings.events({ type: 'created' });
+      return evicted.length > 0 ? { token, record, evicted } : { token, record };
+    } catch (error) {
+      // The token never left this process: a login refused or failed after its session was written ends it, or the
+      // user would find a session nobody holds among theirs, taking a place under the limit until its idle expiry.
+      // Data it took over (a re-authentication's) is left as the ended session left it. If the store cannot end it,
+      // the answer is the failure all the same.
+      await store.end(record.id, now, { keepData: dataId !== undefined }).catch(() => undefined);
+      throw error;
     }
-    // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
-    if (registered.older.length > 0) await this.endAll(user.id, registered.older);
-    let evicted: readonly string[] = [];
-    if (this.settings.maxSessionsPerUser !== undefined) {
-      // Read after this registration, the register would also name logins registered later, which this one must
-      // not end: only the register's own answer says what was there before.
-      if (!registered.current) throw new Error('maxSessionsPerUser needs a session store whose register() answers `current` (every adapter in Kura does)');
-      evicted = await this.keepWithinLimit(user.id, registered.current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
-    }
-    this.settings.events({ type: 'created' });
-    return evicted.length > 0 ? { token, record, evicted } : { token, record };
   }
 
   /**
