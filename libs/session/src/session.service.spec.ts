@@ -241,6 +241,54 @@ describe('SessionService re-authentication window', () => {
     expect(await data.read(renewed.record)).toEqual({ data: { cart: ['tea'], wishlist: ['scones'] }, version: 2 });
   });
 
+  // Session 44: a re-authentication ended the presented session first, so any failure after (issuing the new one,
+  // handing the data over) answered 503 with the client's session already gone, and sending it again met a 401.
+  describe('when a re-authentication fails part way (a 503)', () => {
+    function withData() {
+      const clock = new ManualClock();
+      const store = new InMemorySessionStore();
+      const settings = resolveSessionSettings({ store, dataStore: store, clock });
+      return { clock, store, sut: new SessionService(settings, new SessionCache(settings)), data: new SessionDataService(settings) };
+    }
+    const unavailable = (operation: string) => new StoreUnavailableError(operation);
+
+    it.each([
+      ['registering the new session', (store: InMemorySessionStore) => jest.spyOn(store, 'register').mockRejectedValueOnce(unavailable('session.register'))],
+      ['handing the data over', (store: InMemorySessionStore) => jest.spyOn(store, 'write').mockRejectedValueOnce(unavailable('sessionData.write'))],
+      ['ending the presented session', (store: InMemorySessionStore) => jest.spyOn(store, 'end').mockRejectedValueOnce(unavailable('session.end'))],
+    ])('leaves the client its session when %s fails, and renews it when sent again, data and all', async (_, fail) => {
+      const { clock, store, sut, data } = withData();
+      const { token, record } = await sut.create(user);
+      await data.patch(record, { cart: ['tea'] });
+      fail(store);
+
+      const failed = await sut.reauthenticated(await sut.authenticate(token)).catch((caught: unknown) => caught);
+
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect((await sut.authenticate(token)).record.id).toBe(record.id);
+      expect((await store.listOfUser(user.id, clock.now(), 10)).map((listed) => listed.id)).toEqual([record.id]);
+      const renewed = await sut.reauthenticated(await sut.authenticate(token));
+      expect(await rejection(sut.authenticate(token))).toBe('unknown');
+      expect((await store.listOfUser(user.id, clock.now(), 10)).map((listed) => listed.id)).toEqual([renewed.record.id]);
+      expect(await data.read(renewed.record)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+    });
+
+    it('issues nothing when a logout of the presented session lands while the new one is being issued (the logout wins)', async () => {
+      const { clock, store, sut } = withData();
+      const { token } = await sut.create(user);
+      const write = store.write.bind(store);
+      // The logout lands after the new session is registered, before the presented one is ended.
+      jest.spyOn(store, 'write').mockImplementationOnce(async (...args) => {
+        await sut.revoke(token);
+        return write(...args);
+      });
+
+      expect(await rejection(sut.reauthenticated(await sut.authenticate(token)))).toBe('revoked');
+      expect(await store.listOfUser(user.id, clock.now(), 10)).toEqual([]);
+      expect(store.size).toBe(0);
+    });
+  });
+
   describe('with the data (a @WithSessionData() route)', () => {
     function withData() {
       const clock = new ManualClock();

@@ -95,10 +95,14 @@ export class SessionService {
     // The session the client presented ends right after: it does not count against the limit on sessions.
     const replaced = options.replaces && isWellFormedToken(options.replaces) ? sessionIdOf(options.replaces) : undefined;
     const issued = await this.issue(user, client, options.credentialVersion ?? 0, undefined, replaced);
-    const ended = options.replaces ? await this.revoke(options.replaces) : undefined;
+    const ended = options.replaces ? await this.handedOutAfter(issued, () => this.revoke(options.replaces!)) : undefined;
     return ended?.live ? { ...issued, replaced: { userId: ended.userId, sessionId: ended.sessionId } } : issued;
   }
 
+  /**
+   * Writes and registers a new session, as a login does; `replaced` is the session the caller ends right after (the
+   * one the client presented), which neither counts against the limit nor is among the older sessions ended here.
+   */
   private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string, replaced?: string): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
     const now = clock.now();
@@ -122,7 +126,8 @@ export class SessionService {
       const registered = await store.register(user.id, { id: record.id, absoluteExpiresAt, credentialVersion }, now);
       if (registered.outcome === 'stale') throw new StaleCredentialsError();
       // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
-      if (registered.older.length > 0) await this.endAll(user.id, registered.older);
+      const older = registered.older.filter((entry) => entry.id !== replaced);
+      if (older.length > 0) await this.endAll(user.id, older);
       let evicted: readonly string[] = [];
       if (this.settings.maxSessionsPerUser !== undefined) {
         // Read after this registration, the register would also name logins registered later, which this one must
@@ -133,13 +138,29 @@ export class SessionService {
       this.settings.events({ type: 'created' });
       return evicted.length > 0 ? { token, record, evicted } : { token, record };
     } catch (error) {
-      // The token never left this process: a login refused or failed after its session was written ends it, or the
-      // user would find a session nobody holds among theirs, taking a place under the limit until its idle expiry.
-      // Data it took over (a re-authentication's) is left as the ended session left it. If the store cannot end it,
-      // the answer is the failure all the same.
-      await store.end(record.id, now, { keepData: dataId !== undefined }).catch(() => undefined);
+      await this.abandon(record);
       throw error;
     }
+  }
+
+  /** Runs the steps a new session is handed out after; if they fail, it is abandoned and the failure is the answer. */
+  private async handedOutAfter<T>(issued: IssuedSession, steps: () => Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (error) {
+      await this.abandon(issued.record);
+      throw error;
+    }
+  }
+
+  /**
+   * Ends a session whose token never left this process: a login refused or failed after its session was written, or
+   * the user would find a session nobody holds among theirs, taking a place under the limit until its idle expiry.
+   * Data it took over (a re-authentication's) stays for the session it came from. If the store cannot end it, the
+   * caller's answer is the failure all the same.
+   */
+  private async abandon(record: SessionRecord): Promise<void> {
+    await this.settings.store.end(record.id, this.settings.clock.now(), { keepData: record.dataId !== undefined }).catch(() => undefined);
   }
 
   /**
@@ -240,21 +261,25 @@ export class SessionService {
   }
 
   /**
-   * The user has just proved their password on this session (the caller checked it): like a login, this ends
-   * the presented session and issues a new one (ASVS 7.2.4). The new session takes over the data where it is
-   * (the same data id), so an update racing the renewal lands in it and nothing is copied or lost. It opens
-   * the window in which `requireRecentAuthentication` lets it through. A session revoked meanwhile is not
-   * renewed (`SessionRejectedError`).
+   * The user has just proved their password on this session (the caller checked it): like a login, this issues a
+   * new session and ends the presented one (ASVS 7.2.4). The new session takes over the data where it is (the same
+   * data id), so an update racing the renewal lands in it and nothing is copied or lost. It opens the window in
+   * which `requireRecentAuthentication` lets it through. A session revoked meanwhile is not renewed
+   * (`SessionRejectedError`: the ending finds it ended by another call, and the new session, never handed out,
+   * ends). The presented session ends last, as a login's: a failure before (a 503) leaves the client its session,
+   * and the re-authentication sent again renews it.
    */
   async reauthenticated(session: AuthenticatedSession, client: ClientInfo = {}, credentialVersion = 0): Promise<IssuedSession> {
     const { clock, dataStore, store } = this.settings;
     const previous = session.record;
-    const ended = await store.end(previous.id, clock.now(), { keepData: true });
-    if (!ended?.live) throw new SessionRejectedError('revoked');
-    await this.unregisterEnded(ended.userId, [previous.id]);
     const device = { userAgent: previous.userAgent, ip: previous.ip, ...client };
-    const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous));
-    if (dataStore) await handOver(dataStore, dataIdOf(previous), issued.record.absoluteExpiresAt);
+    const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous), previous.id);
+    await this.handedOutAfter(issued, async () => {
+      if (dataStore) await handOver(dataStore, dataIdOf(previous), issued.record.absoluteExpiresAt);
+      const ended = await store.end(previous.id, clock.now(), { keepData: true });
+      if (!ended?.live) throw new SessionRejectedError('revoked');
+      await this.unregisterEnded(ended.userId, [previous.id]);
+    });
     this.settings.events({ type: 'reauthenticated' });
     return issued;
   }
