@@ -305,6 +305,18 @@ export const nestPartsLeftOut = {
   },
 };
 
+/**
+ * fastify checks plugins' version ranges with three of semver's functions, and `require('semver')` loads every
+ * function and class the package has (about 8 KB of the cold path past what those three need). The package itself,
+ * and only that name (its own per-function files stay reachable), resolves to a module exporting the three.
+ */
+const semverForFastify = {
+  name: 'semver-for-fastify',
+  setup(build) {
+    build.onResolve({ filter: /^semver$/ }, () => ({ path: new URL('./bundle-stubs/semver-for-fastify.cjs', import.meta.url).pathname }));
+  },
+};
+
 export const lambdaBundleOptions = {
   absWorkingDir: new URL('..', import.meta.url).pathname,
   bundle: true,
@@ -319,7 +331,7 @@ export const lambdaBundleOptions = {
     'js-yaml': './scripts/bundle-stubs/js-yaml.mjs',
   },
   format: 'esm',
-  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, kuraLibsWithoutSideEffects, fastifyLoggerApart, safeRegexAtBundleTime, nestPartsLeftOut],
+  plugins: [httpWithoutUndici, swaggerWithoutSideEffects, kuraLibsWithoutSideEffects, fastifyLoggerApart, safeRegexAtBundleTime, nestPartsLeftOut, semverForFastify],
   target: 'node24',
   minify: true,
   // Nest logs by class name, node-redis's and jose's errors are told apart by it: names are kept, then dropped where
