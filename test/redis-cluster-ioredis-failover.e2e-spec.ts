@@ -1,7 +1,7 @@
 import { fromIoredis, type IoredisClient, RedisSessionStore } from '@kura/redis';
 import { Cluster } from 'ioredis';
 import { outcome, sessionRecord } from './support/cluster-sessions.js';
-import { clusterNodes, hashSlotOf, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { clusterNodes, connectedIoredis, hashSlotOf, type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -22,7 +22,7 @@ describe.each(possibleFlavours((name) => `an ioredis Cluster on ${name} through 
     const seed = new URL(cluster.url);
     // As the libs/redis README asks of an app: no offline queue, nothing resent after a reconnect.
     client = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } });
-    await client.connect();
+    await connectedIoredis(client);
   }, 120_000);
   afterAll(async () => {
     client?.disconnect();

@@ -6,7 +6,7 @@ import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
 import { HttpClient, type TestResponse } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { clusterNodes, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
+import { clusterNodes, connectedIoredis, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -157,7 +157,7 @@ interface DurableClient {
 async function ioredisCluster(url: string): Promise<Cluster> {
   const seed = new URL(url);
   const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } });
-  await cluster.connect();
+  await connectedIoredis(cluster);
   return cluster;
 }
 

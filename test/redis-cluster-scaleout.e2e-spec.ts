@@ -3,7 +3,7 @@ import { connectRedis, fromIoredis, type IoredisClient, type RedisCommander, Red
 import { Cluster, type ClusterOptions } from 'ioredis';
 import { connectSession } from './contracts/connect-session-store.contract.js';
 import { idsInOneSlot, outcome, REFUSED_BY_WAIT, sessionRecord } from './support/cluster-sessions.js';
-import { type AddedShard, addShard, type ClusterNode, clusterNodes, hashSlotOf, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
+import { type AddedShard, addShard, type ClusterNode, clusterNodes, connectedIoredis, hashSlotOf, redisCli, type RedisCluster, reshard, startRedisCluster, until, whilePaused } from './support/redis-cluster.js';
 import { possibleFlavours } from './support/redis-server.js';
 
 /**
@@ -49,7 +49,7 @@ const nodeRedis = (wait: boolean) => async (url: string): Promise<Opened> => {
 const ioredis = (wait: boolean, options: ClusterOptions = {}) => async (url: string): Promise<Opened> => {
   const seed = new URL(url);
   const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false }, ...options });
-  await connected(cluster);
+  await connectedIoredis(cluster);
   return {
     client: `an ioredis Cluster${options.natMap ? ' with a natMap' : ''}${wait ? ', WAIT 1' : ''}`,
     redis: fromIoredis(cluster as unknown as IoredisClient, wait ? { waitForReplicas: { replicas: 1, timeoutMs: WAIT_MS } } : {}),
@@ -59,25 +59,6 @@ const ioredis = (wait: boolean, options: ClusterOptions = {}) => async (url: str
     close: async () => cluster.disconnect(),
   };
 };
-
-/**
- * Connects as an app's start does. On a loaded machine (CI's, with other suites running) the first `CLUSTER SLOTS`
- * can outlast ioredis's `slotsRefreshTimeout` (1 s): `connect()` then rejects, "None of startup nodes is available",
- * and ioredis connects again by itself (its `clusterRetryStrategy`), as an app's client would; this waits for that
- * rather than failing a test of what happens after the scale-out. Given up on, the client is disconnected (else
- * its retries keep Jest from exiting).
- */
-async function connected(cluster: Cluster): Promise<void> {
-  const ready = new Promise<void>((resolve) => cluster.once('ready', () => resolve()));
-  await cluster.connect().catch(async (error: unknown) => {
-    if (!(error instanceof Error && error.message === 'None of startup nodes is available')) throw error;
-    const waited = await Promise.race([ready.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000).unref())]);
-    if (!waited) {
-      cluster.disconnect();
-      throw error;
-    }
-  });
-}
 
 /** The master serving `slot`, as the node on `port` sees it. */
 async function ownerOf(port: number, slot: number): Promise<ClusterNode> {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { storeContract, type StoreUnderTest } from './contracts/session-store.contract.js';
 import { freshTables, testClients } from './support/engine.js';
 import { startKuraInProcess } from './support/kura-app.js';
-import { startRedisCluster, until } from './support/redis-cluster.js';
+import { connectedIoredis, startRedisCluster, until } from './support/redis-cluster.js';
 import { redisStores } from './support/redis-fixture.js';
 import { type RedisFlavour, redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
@@ -113,7 +113,7 @@ if (redisRunsPossible('the store contract on Redis')) {
     const seed = new URL((await onCluster()).url);
     const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
     closers.unshift(() => cluster.disconnect());
-    await cluster.connect();
+    await connectedIoredis(cluster);
     const redis = fromIoredis(cluster);
     // removeAll scans every master: the commander reaches each one.
     expect(redis.masters?.()).toHaveLength(3);
@@ -155,7 +155,7 @@ if (redisRunsPossible('the store contract on Redis')) {
       const seed = new URL((await onCluster()).url);
       const cluster = new Cluster([{ host: seed.hostname, port: Number(seed.port) }], { enableOfflineQueue: false, lazyConnect: true });
       try {
-        await cluster.connect();
+        await connectedIoredis(cluster);
         // A Cluster sends a pipeline to the one node that owns its keys; WAIT has none. These masters have no
         // replicas, so WAIT 1 answers 0 after its timeout: the write is made, and refused as not durable.
         const sessions = redisStores(fromIoredis(cluster, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).sessions;

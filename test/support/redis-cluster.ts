@@ -1,4 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type RedisFlavour, startRedisServer, type RedisServer } from './redis-server.js';
@@ -208,4 +209,23 @@ export async function reshard(seedPort: number, { from, to, slots, pipeline, tim
     maxBuffer: 64 * 1024 * 1024,
   });
   return Math.round(performance.now() - started);
+}
+
+/**
+ * Connects as an app's start does. On a loaded machine (CI's, with other suites running) the first `CLUSTER SLOTS`
+ * can outlast ioredis's `slotsRefreshTimeout` (1 s): `connect()` then rejects, "None of startup nodes is available",
+ * and ioredis connects again by itself (its `clusterRetryStrategy`), as an app's client would; this waits for that
+ * rather than failing a test of what happens after it connected. Given up on, the client is disconnected (else
+ * its retries keep Jest from exiting).
+ */
+export async function connectedIoredis(cluster: Cluster): Promise<void> {
+  const ready = new Promise<void>((resolve) => cluster.once('ready', () => resolve()));
+  await cluster.connect().catch(async (error: unknown) => {
+    if (!(error instanceof Error && error.message === 'None of startup nodes is available')) throw error;
+    const waited = await Promise.race([ready.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000).unref())]);
+    if (!waited) {
+      cluster.disconnect();
+      throw error;
+    }
+  });
 }
