@@ -157,6 +157,31 @@ describe('a logout-all one of whose endings failed', () => {
   });
 });
 
+// Session 44: a re-authentication ended the presented session first, so when issuing the new one failed it answered
+// 503 with the client's session already ended, and sent again (as a 503 asks) met a 401: the user was logged out.
+describe('a re-authentication whose new session could not be registered', () => {
+  it('answers 503 and leaves the session; sent again, it renews it, data and all', async () => {
+    proxy.set('pass');
+    const browser = new HttpClient(baseUrl);
+    const { session } = await browser.signUpAndLogIn(uniqueEmail('renewing'));
+    expect((await browser.request('PATCH', '/session/data', { json: { cart: ['jam'] }, headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
+    const registering = (operation: string, body: string) => operation === 'UpdateItem' && body.includes('SET #entry');
+    const { refused } = proxy.refuse(registering, 'ReplicatedWriteConflictException', ATTEMPTS);
+
+    const first = await answered(browser.post('/auth/reauthenticate', { password: 'correct horse battery' }));
+    await refused;
+
+    expect(first.status).toBe(503);
+    expect((await browser.get('/auth/me')).body).toMatchObject({ session: { id: session.id } });
+    expect((await browser.get('/auth/sessions')).body.sessions.map((listed: { id: string }) => listed.id)).toEqual([session.id]);
+    const again = await answered(browser.post('/auth/reauthenticate', { password: 'correct horse battery' }));
+    expect(again.status).toBe(200);
+    expect(again.body.session.id).not.toBe(session.id);
+    expect((await browser.get('/auth/sessions')).body.sessions.map((listed: { id: string }) => listed.id)).toEqual([again.body.session.id]);
+    expect((await browser.get('/session/data')).body).toEqual({ data: { cart: ['jam'] }, version: 1 });
+  });
+});
+
 // Ending the current session by its id is a logout; when only the cleanup after the ending failed (dropping it from
 // the register), the request answered 503, and sent again met a 401 with the cookie still set.
 describe('ending your own session by id, when only its unregister fails', () => {
