@@ -24,10 +24,14 @@ export function httpResponseOf<Response>(context: ArgumentsHost): Response {
   return context.getArgByIndex<Response>(1);
 }
 
-/** The parts of a request the session layer reads: headers, and cookies if a plugin already parsed them. */
+/**
+ * The parts of a request the session layer reads: headers, and cookies if a plugin already parsed them. A plugin's
+ * values are not always text: cookie-parser (Express) turns a value that starts with `j:` into the JSON after it,
+ * an array or an object, whatever the client sent.
+ */
 export interface HttpRequestLike {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly cookies?: Readonly<Record<string, string | undefined>> | null;
+  readonly cookies?: Readonly<Record<string, unknown>> | null;
 }
 
 /** What the session layer needs of Node's response. */
@@ -39,8 +43,11 @@ type NodeResponseLike = Pick<ServerResponse, 'appendHeader' | 'setHeader' | 'get
  */
 export type HttpResponseLike = NodeResponseLike | { readonly raw: NodeResponseLike; header?(name: string, value: string | string[]): unknown };
 
-/** The request's cookies: as a cookie plugin parsed them, or else straight from the `Cookie` header. */
-export function requestCookies(request: HttpRequestLike): Readonly<Record<string, string | undefined>> {
+/**
+ * The request's cookies: as a cookie plugin parsed them (values it made into something else than text included:
+ * see `HttpRequestLike`), or else straight from the `Cookie` header.
+ */
+export function requestCookies(request: HttpRequestLike): Readonly<Record<string, unknown>> {
   if (request.cookies && typeof request.cookies === 'object') return request.cookies;
   const header = request.headers.cookie;
   const text = Array.isArray(header) ? header.join('; ') : header;

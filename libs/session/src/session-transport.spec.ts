@@ -26,6 +26,20 @@ describe('SessionTransport', () => {
     });
   });
 
+  // The security review of 2026-12-05: cookie-parser (Express; Nest's documentation sets it up) parses a value that
+  // starts with `j:` as JSON, so a client sending `__Host-kura_session=j:["<43 characters>"]` handed the session layer
+  // an array, which the token's pattern took (as its text) and hashing then threw on: every route reading the session,
+  // and logout, answered 500 where any other value that is no token is a 401 (shown by hand: cookie-parser 1.4, Express 5).
+  it.each([
+    ['an array', [token]],
+    ['an object', { token }],
+    ['a number', 42],
+  ])("takes a cookie a plugin parsed into %s (cookie-parser's `j:` JSON cookies) as no token, and no cache", (_, value) => {
+    const read = sut.read({ headers: {}, cookies: { '__Host-kura_session': value, '__Host-kura_session_cache': value } });
+
+    expect(read).toEqual({ token: undefined, kind: 'cookie', cache: undefined });
+  });
+
   it.each(['Bearer', 'bearer', 'BEARER'])('prefers an Authorization %s header over the cookie', (scheme) => {
     const request = { headers: { authorization: `${scheme} ${token}` }, cookies: { '__Host-kura_session': 'other' } };
 

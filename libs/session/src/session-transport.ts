@@ -30,6 +30,13 @@ export interface CookieSpec {
 
 const BEARER = /^Bearer +(\S*) *$/i;
 
+/**
+ * A cookie's value as a token or a cache token: only text. cookie-parser makes `j:["<43 characters>"]` an array,
+ * which a token's pattern took for a token (as its text) and hashing then threw on: a 500 on every route reading a
+ * session, where any other value that is no token is a 401.
+ */
+const textOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
 /** The header that carries the signed session cache for bearer clients, both ways. */
 export const CACHE_HEADER = 'kura-session-cache';
 
@@ -60,7 +67,7 @@ export class SessionTransport {
       return { token: BEARER.exec(authorization)?.[1] ?? '', kind: 'bearer', cache: typeof cache === 'string' ? cache : undefined };
     }
     const cookies = requestCookies(request);
-    return { token: cookies[this.settings.cookie.name], kind: 'cookie', cache: cookies[this.cacheCookieName] };
+    return { token: textOf(cookies[this.settings.cookie.name]), kind: 'cookie', cache: textOf(cookies[this.cacheCookieName]) };
   }
 
   /** The cookie that carries the signed session cache; it lives as long as the cache token inside. */
