@@ -163,6 +163,35 @@ describe('bearer sessions', () => {
   });
 });
 
+describe('a client holding a cookie session that logs out a bearer one', () => {
+  // The security review of 2026-12-05: a client with a session cookie that also sent a bearer token (the explorer at
+  // /docs does, once Authorize is filled in) ended the bearer session, and the answer cleared the cookie while the
+  // cookie's session stayed live on the server, usable by any copy of the cookie: the user was told they were out.
+  it.each([
+    ['POST /auth/logout', (api: HttpClient, auth: object) => api.post('/auth/logout', undefined, auth)],
+    [
+      'DELETE /auth/sessions/{its own id}',
+      async (api: HttpClient, auth: object) => {
+        const own = (await api.get('/auth/me', { ...auth, cookies: false })).body.session.id as string;
+        return api.request('DELETE', `/auth/sessions/${own}`, auth);
+      },
+    ],
+  ])('%s ends the bearer session and sets no cookie: the cookie session lives on, and so does its cookie', async (_, logOut) => {
+    const browser = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await browser.signUpAndLogIn(email);
+    const { token } = (await new HttpClient(baseUrl).post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body;
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+
+    const logout = await logOut(browser, auth);
+
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie()).toEqual([]);
+    expect((await browser.get('/auth/me', { ...auth, cookies: false })).status).toBe(401);
+    expect((await browser.get('/auth/me')).status).toBe(200);
+  });
+});
+
 describe('login failures', () => {
   it('answers a wrong password and an unknown email with the same 401 body', async () => {
     const api = new HttpClient(baseUrl);

@@ -42,7 +42,7 @@ describe('the audit log', () => {
     const other = await sessions.create(user);
     await sessions.revoke(other.token); // logged out on its own device earlier
 
-    await controller.revoke(current, other.record.id, cookies, request);
+    await controller.revoke(current, 'cookie', other.record.id, cookies, request);
 
     expect(actions()).not.toContain('session.revoked');
   });

@@ -120,16 +120,20 @@ export class AuthController {
   // Or none: logging out without a session is not an error.
   @ApiSecurity({})
   @ApiOperation({
-    summary: 'End the current session everywhere and clear the cookie',
-    description: 'The session ends for good on every replica at once; its token can never be used again.',
+    summary: 'End the current session everywhere (and, for a cookie session, clear the cookie)',
+    description:
+      'The session ends for good on every replica at once; its token can never be used again. A bearer logout sets no ' +
+      'cookie: a session cookie the client also holds is another session, which lives on until it logs out too.',
   })
   @ApiNoContentResponse({ description: 'Logged out (also when there was no session).' })
   @ApiBodyProblems()
   @ApiProblem(403, CROSS_SITE)
   async logout(@Req() request: TokenSource, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest): Promise<void> {
-    const { token } = this.transport.read(request);
+    const { token, kind } = this.transport.read(request);
     const ended = token ? await this.sessions.revoke(token) : undefined;
     if (ended?.live) this.audit.record(audited, 'logout', { userId: ended.userId, sessionId: ended.sessionId });
-    cookies.set(...this.transport.expiredCookies());
+    // Only the cookie that carried the ended session is cleared: cleared by a bearer logout, a cookie the client also
+    // held left its session live on the server, held by any copy of it, while the browser was told to forget it.
+    if (kind === 'cookie') cookies.set(...this.transport.expiredCookies());
   }
 }

@@ -73,7 +73,8 @@ export class SessionsController {
   @HttpCode(204)
   @ApiOperation({
     summary: "End one of the caller's sessions (404 for any id that is not theirs)",
-    description: 'Ending the current session is a logout (the cookie is cleared); ending another needs a recent password confirmation.',
+    description:
+      'Ending the current session is a logout (a cookie session\'s cookie is cleared); ending another needs a recent password confirmation.',
   })
   @ApiParam({
     name: 'id',
@@ -86,6 +87,7 @@ export class SessionsController {
   @ApiProblem(404, 'The caller has no session with this id.')
   async revoke(
     @CurrentSession() current: AuthenticatedSession,
+    @CurrentTransport() kind: TransportKind,
     @Param('id') id: string,
     @ResponseCookies() cookies: ResponseCookieJar,
     @Audited() audited: AuditRequest,
@@ -95,7 +97,7 @@ export class SessionsController {
     if (id !== current.record.id) this.sessions.requireRecentAuthentication(current.record);
     const wasLive = await this.sessions.revokeOwned(current.record.user.id, id);
     if (wasLive) this.audit.record(audited, id === current.record.id ? 'logout' : 'session.revoked', { userId: current.record.user.id, sessionId: id, by: current.record.id });
-    if (id === current.record.id) cookies.set(...this.transport.expiredCookies());
+    if (id === current.record.id) this.forget(kind, cookies);
   }
 
   @Post('logout-all')
@@ -106,10 +108,15 @@ export class SessionsController {
       'Reads the user\'s register of sessions, not the listing index, so a session made a moment ago ends too. This one ' +
       'ends last: a 503 part way leaves it, and the same request sent again finishes.',
   })
-  @ApiOkResponse({ description: 'Every session ended; the cookie is cleared.', standardSchema: RevokedResponse })
+  @ApiOkResponse({ description: "Every session ended; a cookie session's cookie is cleared.", standardSchema: RevokedResponse })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
-  async logoutAll(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest) {
+  async logoutAll(
+    @CurrentSession() current: AuthenticatedSession,
+    @CurrentTransport() kind: TransportKind,
+    @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
+  ) {
     this.sessions.requireRecentAuthentication(current.record);
     const { id: userId } = current.record.user;
     const others = await this.sessions.revokeAllOfUser(userId, current.record.id);
@@ -121,7 +128,7 @@ export class SessionsController {
     });
     const revoked = others + (own ? 1 : 0);
     this.audit.record(audited, 'sessions.revoked', { userId, count: revoked, by: current.record.id });
-    cookies.set(...this.transport.expiredCookies());
+    this.forget(kind, cookies);
     return { revoked };
   }
 
@@ -133,10 +140,15 @@ export class SessionsController {
       'No login succeeds once the deletion begins, and one already past its password check is refused. A deletion ' +
       'that fails part way (503) has already closed the account; sent again, it finishes.',
   })
-  @ApiNoContentResponse({ description: 'The account and every session of it are gone; the cookie is cleared.' })
+  @ApiNoContentResponse({ description: "The account and every session of it are gone; a cookie session's cookie is cleared." })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or ${REAUTHENTICATION_REQUIRED}.`)
-  async deleteAccount(@CurrentSession() current: AuthenticatedSession, @ResponseCookies() cookies: ResponseCookieJar, @Audited() audited: AuditRequest): Promise<void> {
+  async deleteAccount(
+    @CurrentSession() current: AuthenticatedSession,
+    @CurrentTransport() kind: TransportKind,
+    @ResponseCookies() cookies: ResponseCookieJar,
+    @Audited() audited: AuditRequest,
+  ): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
     this.sessions.requireRecentAuthentication(current.record);
     const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
@@ -146,7 +158,7 @@ export class SessionsController {
     await this.sessions.revokeOwned(current.record.user.id, current.record.id).catch((error: unknown) => {
       if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
     });
-    cookies.set(...this.transport.expiredCookies());
+    this.forget(kind, cookies);
   }
 
   @Post('reauthenticate')
@@ -224,6 +236,15 @@ export class SessionsController {
       if (error instanceof ReauthenticationFailedError && !error.raced) this.audit.record(audited, 'password.check-failed', { userId });
       throw error;
     };
+  }
+
+  /**
+   * Makes a cookie client forget the session cookie of the session this request ended. A bearer request's answer sets
+   * no cookie: a session cookie that client also holds is another session (maybe another user's), still live, which
+   * clearing would leave running on the server, held by any copy of it.
+   */
+  private forget(kind: TransportKind, cookies: ResponseCookieJar): void {
+    if (kind === 'cookie') cookies.set(...this.transport.expiredCookies());
   }
 
   /** A new session, handed over the way the replaced one travelled. */
