@@ -191,9 +191,14 @@ describe('resolveSessionSettings', () => {
       },
     );
 
-    it.each(['__Host-kura', '__Secure-kura'])('refuses the prefix of %p on a cookie that is not Secure', (name) => {
-      const prefix = name.slice(0, name.indexOf('-') + 1);
-
+    // In any case: browsers match the prefixes case-insensitively (RFC 6265bis), so `__host-kura` without Secure was
+    // accepted here and refused by every browser (the security review of 2026-12-05).
+    it.each([
+      ['__Host-kura', '__Host-'],
+      ['__Secure-kura', '__Secure-'],
+      ['__host-kura', '__Host-'],
+      ['__SECURE-kura', '__Secure-'],
+    ])('refuses the prefix of %p on a cookie that is not Secure', (name, prefix) => {
       expect(problemsOf({ cookie: { name, secure: false } })).toEqual([`cookie.name with the ${prefix} prefix requires cookie.secure`]);
       expect(problemsOf({ cookie: { name, secure: true } })).toEqual([]);
     });

@@ -148,8 +148,9 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
   if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
   if (!isValidCookieName(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
-  if (name.startsWith('__Host-') && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
-  if (name.startsWith('__Secure-') && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure');
+  // Browsers match the prefixes whatever their case (RFC 6265bis): `__host-sid` without Secure is a cookie they refuse.
+  if (/^__host-/i.test(name) && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
+  if (/^__secure-/i.test(name) && !secure) problems.push('cookie.name with the __Secure- prefix requires cookie.secure');
   if (sameSite !== 'lax' && sameSite !== 'strict') problems.push(`cookie.sameSite must be "lax" or "strict", got "${sameSite}"`);
   if (!isPositiveInteger(dataMaxBytes) || dataMaxBytes > 350_000) {
     problems.push(`dataMaxBytes must be an integer from 1 to 350000 (DynamoDB items stop at 400 KB), got ${dataMaxBytes}`);

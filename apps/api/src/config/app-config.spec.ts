@@ -100,6 +100,7 @@ describe('loadConfig', () => {
     [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_ABSOLUTE_TIMEOUT: '60' }, /ABSOLUTE_TIMEOUT must not be shorter/],
     [{ KURA_SESSION_IDLE_TIMEOUT: '600', KURA_SESSION_REFRESH_INTERVAL: '600' }, /REFRESH_INTERVAL must be shorter/],
     [{ KURA_COOKIE_SECURE: 'false', KURA_COOKIE_NAME: '__Host-sid' }, /__Host-/],
+    [{ KURA_COOKIE_SECURE: 'false', KURA_COOKIE_NAME: '__host-sid' }, /__Host-/],
     [{ KURA_STORE: 'dynamodb' }, /needs DYNAMODB_ENDPOINT or AWS_REGION/],
     [{ KURA_STORE: 'embedded', DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' }, /starts its own engine/],
     [{ KURA_STORE: 'redis' }, /KURA_STORE=redis needs REDIS_URL/],

@@ -479,7 +479,7 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
     problems.push(`KURA_METRICS_PORT must differ from PORT (${env.PORT}): metrics are served on a port of their own`);
   }
   const cookieName = env.KURA_COOKIE_NAME;
-  if (cookieName && /^__(Host|Secure)-/.test(cookieName) && !env.KURA_COOKIE_SECURE) {
+  if (cookieName && /^__(host|secure)-/i.test(cookieName) && !env.KURA_COOKIE_SECURE) {
     problems.push('KURA_COOKIE_NAME with a __Host- or __Secure- prefix needs KURA_COOKIE_SECURE=true');
   }
   return problems;
