@@ -91,4 +91,21 @@ describe('GET /docs/openapi.json', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('swagger-ui');
   });
+
+  // The security review of 2026-12-05: the explorer sends the session cookie with its requests, and no answer of it
+  // refused framing or sniffing (ASVS 5.0 V3.4), so any site could frame it under a logged-in user's clicks.
+  it.each(['/docs', '/docs/swagger-ui-init.js', '/docs/swagger-ui.css', '/docs/openapi.json'])('serves %s unframable and unsniffable', async (path) => {
+    const answer = await http.get(path);
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-frame-options')).toBe('DENY');
+    expect(answer.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('runs no hook of the explorer on the API: its answers are JSON', async () => {
+    const answer = await http.get('/health/live');
+
+    expect(answer.headers.get('x-frame-options')).toBeNull();
+  });
 });

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, type StandardSchemaConverter, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as z from 'zod/mini';
 import { DOCS_PATH } from './openapi.js';
 import { DeferredSchema } from './schema-meta.js';
@@ -73,12 +74,32 @@ const zodJsonSchema: StandardSchemaConverter = (given, { schemaType }) => {
  * document: SwaggerModule builds it on its first request and keeps it.
  */
 export function serveExplorer(app: INestApplication, documentPath: string, cookieName: string): void {
+  withExplorerHeaders(app);
   SwaggerModule.setup(DOCS_PATH, app, () => buildOpenApiDocument(app, cookieName), {
     jsonDocumentUrl: documentPath,
     ui: true,
     raw: ['json'],
     customSiteTitle: 'Kura API',
     swaggerOptions: { withCredentials: true, persistAuthorization: false, tryItOutEnabled: true },
+  });
+}
+
+/**
+ * The headers a page with credentials must carry (ASVS 5.0 V3.4: no framing, no sniffing): the explorer sends the
+ * session cookie with every request it makes (`withCredentials`), so a page that framed it could have a logged-in user
+ * press its buttons. Set by a hook on the explorer's own routes only (Fastify's `onRoute`, as they are registered),
+ * so no other route runs one. The API's answers are JSON and `application/problem+json`, which no browser renders.
+ */
+function withExplorerHeaders(app: INestApplication): void {
+  const prefix = `/${DOCS_PATH}`;
+  const headers = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
+  const setHeaders = async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    reply.headers(headers);
+    return payload;
+  };
+  (app.getHttpAdapter().getInstance() as FastifyInstance).addHook('onRoute', (route) => {
+    if (route.url !== prefix && !route.url.startsWith(`${prefix}/`)) return;
+    route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), setHeaders];
   });
 }
 
