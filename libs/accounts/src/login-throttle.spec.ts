@@ -54,6 +54,20 @@ describe('LoginThrottle', () => {
     await expect(sut.begin('fresh@example.com', '2001:db8:1:3::1')).resolves.toBeDefined(); // the next /64
   });
 
+  // The security review of 2026-12-05: a proxy that appends the port to each X-Forwarded-For entry (Azure's
+  // Application Gateway) made each connection of one client another client, with its own failures to spend.
+  it('counts an address with the port a proxy appended as the address, whichever port', async () => {
+    const { sut } = setup(100, 3);
+    for (const address of ['192.0.2.7:50001', '192.0.2.7:50002', '192.0.2.7:50003', '[2001:db8:1:2::1]:443', '[2001:db8:1:2::9]:444', '[2001:db8:1:2::1]']) {
+      await sut.begin(`${address}@example.com`, address);
+    }
+
+    await refusal(sut.begin('e@example.com', '192.0.2.7:50004'));
+    await refusal(sut.begin('e@example.com', '192.0.2.7'));
+    await refusal(sut.begin('e@example.com', '2001:db8:1:2::5'));
+    await expect(sut.begin('e@example.com', '192.0.2.8:50001')).resolves.toBeDefined();
+  });
+
   it('counts an IPv4-mapped IPv6 address as the IPv4 address it is', async () => {
     const { sut } = setup(100, 3);
     await fail(sut, 'a@example.com', '192.0.2.1', 2);

@@ -49,6 +49,19 @@ describe('SessionService', () => {
     expect(JSON.stringify(await store.find(record.id, Date.UTC(2026, 0, 1)))).not.toContain(token);
   });
 
+  it.each([
+    ['203.0.113.9:5678', '203.0.113.9'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['not an address', undefined],
+  ])('keeps the address %p forwarded by a proxy as %p (a port some proxies append, a zone, dropped)', async (forwarded, kept) => {
+    const { sut } = setup();
+
+    const { record } = await sut.create(user, { ip: forwarded });
+
+    expect(record.ip).toBe(kept);
+  });
+
   it('takes a user the app knows only by id: the record keeps no email and a null name', async () => {
     const { sut } = setup();
 
