@@ -260,8 +260,9 @@ describe('SessionService re-authentication window', () => {
     function withData() {
       const clock = new ManualClock();
       const store = new InMemorySessionStore();
-      const settings = resolveSessionSettings({ store, dataStore: store, clock });
-      return { clock, store, sut: new SessionService(settings, new SessionCache(settings)), data: new SessionDataService(settings) };
+      const events: SessionEvent[] = [];
+      const settings = resolveSessionSettings({ store, dataStore: store, clock, events: (event) => events.push(event) });
+      return { clock, store, events, sut: new SessionService(settings, new SessionCache(settings)), data: new SessionDataService(settings) };
     }
     const unavailable = (operation: string) => new StoreUnavailableError(operation);
 
@@ -270,14 +271,16 @@ describe('SessionService re-authentication window', () => {
       ['handing the data over', (store: InMemorySessionStore) => jest.spyOn(store, 'write').mockRejectedValueOnce(unavailable('sessionData.write'))],
       ['ending the presented session', (store: InMemorySessionStore) => jest.spyOn(store, 'end').mockRejectedValueOnce(unavailable('session.end'))],
     ])('leaves the client its session when %s fails, and renews it when sent again, data and all', async (_, fail) => {
-      const { clock, store, sut, data } = withData();
+      const { clock, store, events, sut, data } = withData();
       const { token, record } = await sut.create(user);
       await data.patch(record, { cart: ['tea'] });
       fail(store);
+      events.length = 0;
 
       const failed = await sut.reauthenticated(await sut.authenticate(token)).catch((caught: unknown) => caught);
 
       expect(failed).toBeInstanceOf(StoreUnavailableError);
+      expect(events.map(({ type }) => type)).not.toContain('created');
       expect((await sut.authenticate(token)).record.id).toBe(record.id);
       expect((await store.listOfUser(user.id, clock.now(), 10)).map((listed) => listed.id)).toEqual([record.id]);
       const renewed = await sut.reauthenticated(await sut.authenticate(token));
@@ -287,8 +290,9 @@ describe('SessionService re-authentication window', () => {
     });
 
     it('issues nothing when a logout of the presented session lands while the new one is being issued (the logout wins)', async () => {
-      const { clock, store, sut } = withData();
+      const { clock, store, events, sut } = withData();
       const { token } = await sut.create(user);
+      events.length = 0;
       const write = store.write.bind(store);
       // The logout lands after the new session is registered, before the presented one is ended.
       jest.spyOn(store, 'write').mockImplementationOnce(async (...args) => {
@@ -299,6 +303,7 @@ describe('SessionService re-authentication window', () => {
       expect(await rejection(sut.reauthenticated(await sut.authenticate(token)))).toBe('revoked');
       expect(await store.listOfUser(user.id, clock.now(), 10)).toEqual([]);
       expect(store.size).toBe(0);
+      expect(events.map(({ type }) => type)).not.toContain('created');
     });
   });
 

@@ -96,12 +96,14 @@ export class SessionService {
     const replaced = options.replaces && isWellFormedToken(options.replaces) ? sessionIdOf(options.replaces) : undefined;
     const issued = await this.issue(user, client, options.credentialVersion ?? 0, undefined, replaced);
     const ended = options.replaces ? await this.handedOutAfter(issued, () => this.revoke(options.replaces!)) : undefined;
+    this.settings.events({ type: 'created' });
     return ended?.live ? { ...issued, replaced: { userId: ended.userId, sessionId: ended.sessionId } } : issued;
   }
 
   /**
    * Writes and registers a new session, as a login does; `replaced` is the session the caller ends right after (the
    * one the client presented), which neither counts against the limit nor is among the older sessions ended here.
+   * The caller says `created` once the session can be handed out.
    */
   private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string, replaced?: string): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
@@ -135,7 +137,6 @@ export class SessionService {
         if (!registered.current) throw new Error('maxSessionsPerUser needs a session store whose register() answers `current` (every adapter in Kura does)');
         evicted = await this.keepWithinLimit(user.id, registered.current.filter((entry) => entry.id !== record.id && entry.id !== replaced));
       }
-      this.settings.events({ type: 'created' });
       return evicted.length > 0 ? { token, record, evicted } : { token, record };
     } catch (error) {
       await this.abandon(record);
@@ -280,6 +281,7 @@ export class SessionService {
       if (!ended?.live) throw new SessionRejectedError('revoked');
       await this.unregisterEnded(ended.userId, [previous.id]);
     });
+    this.settings.events({ type: 'created' });
     this.settings.events({ type: 'reauthenticated' });
     return issued;
   }
