@@ -105,7 +105,7 @@ export class AuthController {
     summary: 'The current user and session',
     description:
       'Read from the session store, or, with KURA_SESSION_CACHE_SECONDS set, from the signed session cache: then a ' +
-      'session revoked on another replica can still read this for up to that many seconds.',
+      'session ended since, on any replica, can still read this for up to that many seconds.',
   })
   @ApiOkResponse({ description: 'The session is valid.', standardSchema: MeResponse })
   @ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
