@@ -349,5 +349,16 @@ describe('loadConfig', () => {
 
       expect(CONFIG_VARIABLES.filter((variable) => !documented.has(variable))).toEqual([]);
     });
+
+    it('keeps the configuration table in one piece, so each variable renders as a row of it', () => {
+      // A Markdown table ends at the first line that is not a row: the rows after it render as one paragraph of pipes.
+      const lines = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8').split('\n');
+      const start = lines.findIndex((line) => line.startsWith('| Variable |'));
+      const end = lines.findIndex((line, index) => index > start && !line.startsWith('|'));
+      const rows = lines.slice(start + 2, end);
+      const inTable = new Set(rows.flatMap((row) => [...row.split(' | ')[0]!.matchAll(/`([A-Z0-9_]+)`/g)].map(([, name]) => name)));
+
+      expect(CONFIG_VARIABLES.filter((variable) => !inTable.has(variable))).toEqual([]);
+    });
   });
 });
