@@ -315,6 +315,23 @@ describe('loadConfig', () => {
       expect(problems.join('\n')).toMatch(new RegExp(`^${variable}\\b`, 'm'));
     });
 
+    it.each(badValues)('says what %s takes when it refuses %p, never a bare "Invalid input"', (variable, value, env = {}) => {
+      const problems = problemsOf({ ...env, [variable]: value }).filter((problem) => new RegExp(`^${variable}\\b`).test(problem));
+
+      expect(problems).not.toEqual([]);
+      for (const problem of problems) expect(problem).not.toMatch(/invalid input|invalid url/i);
+    });
+
+    it.each([
+      ['KURA_STORE', 'dynamo', 'KURA_STORE: must be one of embedded, dynamodb, redis, memory'],
+      ['KURA_COOKIE_SECURE', 'off', 'KURA_COOKIE_SECURE: must be one of true, false, 1, 0, yes, no'],
+      ['KURA_LOG_LEVEL', 'info', 'KURA_LOG_LEVEL: must be one of error, warn, log, debug, verbose'],
+      ['KURA_LOG_FORMAT', 'xml', 'KURA_LOG_FORMAT: must be one of text, json'],
+      ['DYNAMODB_ENDPOINT', 'localhost:8000', 'DYNAMODB_ENDPOINT: must be an http:// or https:// URL'],
+    ])('names the values %s takes: %p is refused with %p', (variable, value, message) => {
+      expect(problemsOf({ [variable]: value })).toEqual([message]);
+    });
+
     it.each([
       ['the same port as the API', { KURA_METRICS_PORT: '3000' }],
       ['the same port as the API, given', { PORT: '8080', KURA_METRICS_PORT: '8080' }],

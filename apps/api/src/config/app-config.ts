@@ -109,8 +109,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * One of `values`, and when not, a problem that lists them: zod's own message is a bare "Invalid input", which
+ * left `KURA_STORE=dynamo` or `KURA_COOKIE_SECURE=off` to be looked up in the documentation.
+ */
+const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const flag = z.pipe(
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']),
+  oneOf(['true', 'false', '1', '0', 'yes', 'no']),
   z.transform((value) => value === 'true' || value === '1' || value === 'yes'),
 );
 /**
@@ -200,8 +206,8 @@ const environment = z.object({
   PORT: z._default(port, 3000),
   HOST: z._default(listenAddress, '127.0.0.1'),
   AWS_REGION: z.optional(z.string().check(z.regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a region name like eu-west-1'))),
-  DYNAMODB_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
-  KURA_STORE: z.optional(z.enum(['embedded', 'dynamodb', 'redis', 'memory'])),
+  DYNAMODB_ENDPOINT: z.optional(httpUrl),
+  KURA_STORE: z.optional(oneOf(['embedded', 'dynamodb', 'redis', 'memory'])),
   REDIS_URL: z.optional(redisUrl),
   KURA_REDIS_TIMEOUT_MS: z._default(int(50, 60_000), 1000),
   // No braces: Redis Cluster hashes the first {…} of a key, and the prefix comes first (see redisKeys).
@@ -271,8 +277,8 @@ const environment = z.object({
   KURA_KEEP_ALIVE_TIMEOUT: z._default(int(1, 4000), 72),
   KURA_TRUST_PROXY: z.optional(trustProxy),
   KURA_DOCS_UI: z._default(flag, true),
-  KURA_LOG_LEVEL: z._default(z.enum(['error', 'warn', 'log', 'debug', 'verbose']), 'log'),
-  KURA_LOG_FORMAT: z._default(z.enum(['text', 'json']), 'text'),
+  KURA_LOG_LEVEL: z._default(oneOf(['error', 'warn', 'log', 'debug', 'verbose']), 'log'),
+  KURA_LOG_FORMAT: z._default(oneOf(['text', 'json']), 'text'),
   KURA_ACCESS_LOG: z._default(flag, true),
   KURA_AUDIT_LOG: z._default(flag, true),
   KURA_METRICS_PORT: z.optional(port), // 0: any free port (tests)
@@ -282,7 +288,7 @@ const environment = z.object({
   AWS_ACCESS_KEY_ID: z.optional(z.string()),
   AWS_SECRET_ACCESS_KEY: z.optional(z.string()),
   AWS_WEB_IDENTITY_TOKEN_FILE: z.optional(z.string().check(z.refine(isAbsolute, 'must be an absolute path (IRSA mounts the token file)'))),
-  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.optional(z.url({ protocol: /^https?$/ })),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: z.optional(httpUrl),
   AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: z.optional(z.string().check(z.startsWith('/', 'must be a path starting with /'))),
 });
 
