@@ -49,7 +49,7 @@ export const CROSS_SITE = 'Refused: a request from another site carrying the ses
  */
 export function ApiBodyProblems(invalid?: string): MethodDecorator {
   return applyDecorators(
-    ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type).${invalid ? ` ${invalid}` : ''}`),
+    ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), or names \`__proto__\` or \`constructor.prototype\` (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
     ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
     ApiProblem(415, 'The body is not JSON.'),
   );

@@ -8,7 +8,7 @@ import { RequestValidationError } from './request-validation.error.js';
  * answered as if the key had never been sent (a strict object let it pass, a merge patch was written without it).
  * Kura refuses such keys instead: its request objects are strict, so an unknown key is a 400, and the session
  * data refuses them at any depth (400 `invalid-session-data`). `__proto__` never gets this far: Fastify's JSON
- * parser refuses it, and `constructor.prototype` with it.
+ * parser refuses it, and `constructor.prototype` with it (400 `invalid-request`, app.factory.ts).
  */
 class AsSentValidationPipe extends StandardSchemaValidationPipe {
   protected override stripProtoKeys(): void {}

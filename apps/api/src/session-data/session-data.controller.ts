@@ -75,7 +75,7 @@ export class SessionDataController {
   })
   @ApiOkResponse({ description: 'The merged data and its new version.', standardSchema: SessionDataResponse, headers: ETAG })
   @ApiBodyProblems(
-    'Or the patch is not a JSON object, uses a key no object may have (`__proto__`, `constructor`, `prototype`, at any depth), ' +
+    'Or the patch is not a JSON object, uses a key no object may have (`constructor`, `prototype`, at any depth), ' +
       `holds a number no double can (\`1e400\`), or nests objects and arrays more than ${SESSION_DATA_MAX_DEPTH} levels deep: nothing is written.`,
   )
   @ApiProblem(403, CROSS_SITE)
