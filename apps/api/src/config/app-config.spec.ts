@@ -339,6 +339,18 @@ describe('loadConfig', () => {
       expect(problemsOf(env).join('\n')).toMatch(/^KURA_METRICS_PORT must differ from PORT/m);
     });
 
+    it('refuses an idle timeout of 1 s: the idle expiry is extended at most every refresh interval, which must be shorter', () => {
+      expect(problemsOf({ KURA_SESSION_IDLE_TIMEOUT: '1' })).toEqual(['KURA_SESSION_IDLE_TIMEOUT: must be a whole number from 2 to 31536000']);
+      expect(loadConfig({ KURA_SESSION_IDLE_TIMEOUT: '2' }).session.idleTimeoutSeconds).toBe(2);
+    });
+
+    it('refuses a signed-cache key id given twice: a cache entry names the key that signed it', () => {
+      const [a, b] = ['a'.repeat(43), 'b'.repeat(43)];
+
+      expect(problemsOf({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${a}, k2:${b}, k1:${b}` })).toEqual(['KURA_SESSION_CACHE_KEYS: a key id is given twice']);
+      expect(loadConfig({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${a},k2:${b}` }).session.cache?.keys.map(({ kid }) => kid)).toEqual(['k1', 'k2']);
+    });
+
     it('lets the API and the metrics both take a free port (0), as the tests do', () => {
       expect(problemsOf({ PORT: '0', KURA_METRICS_PORT: '0' })).toEqual([]);
     });

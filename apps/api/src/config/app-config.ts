@@ -239,7 +239,8 @@ const environment = z.object({
   KURA_DYNAMODB_TIMEOUT_MS: z.optional(int(50, 60_000)), // default: see storeTimeoutMs
   KURA_DYNAMODB_MAX_ATTEMPTS: z._default(int(1, 10), 3),
   KURA_DB_PORT: z._default(port, 8000),
-  KURA_SESSION_IDLE_TIMEOUT: z._default(int(1, 31_536_000), 1800),
+  // 1 s leaves no refresh interval (at least 1 s) shorter than it: the session module would refuse it at start.
+  KURA_SESSION_IDLE_TIMEOUT: z._default(int(2, 31_536_000), 1800),
   KURA_SESSION_ABSOLUTE_TIMEOUT: z._default(int(1, 31_536_000), 28_800),
   KURA_SESSION_REFRESH_INTERVAL: z.optional(int(1, 31_536_000)),
   KURA_REAUTH_WINDOW: z._default(int(1, 86_400), 300),
@@ -253,7 +254,9 @@ const environment = z.object({
         z.string(),
         z.transform((value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
       ),
-      z.array(z.string().check(z.regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'))),
+      z.array(z.string().check(z.regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'))).check(
+        z.refine((keys) => new Set(keys.map((key) => key.split(':')[0])).size === keys.length, 'a key id is given twice'),
+      ),
     ),
   ),
   KURA_COOKIE_SECURE: z._default(flag, true),
