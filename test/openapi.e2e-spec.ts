@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -107,5 +108,33 @@ describe('GET /docs/openapi.json', () => {
     const answer = await http.get('/health/live');
 
     expect(answer.headers.get('x-frame-options')).toBeNull();
+  });
+});
+
+describe('docs/http-api.md, "every route, its answers and errors"', () => {
+  const page = readFileSync(new URL('../docs/http-api.md', import.meta.url), 'utf8');
+  const statusesIn = (text: string) => new Set([...text.matchAll(/`(\d{3})\b/g)].map(([, status]) => status!));
+  /** Each route's row of the table: `| \`METHOD /path\` | body | answers |`. */
+  const rows = new Map(
+    [...page.matchAll(/^\| `(GET|POST|PATCH|DELETE) ([^`]+)` \|[^|]*\|(.*)\|$/gm)].map(([, method, path, answers]) => [`${method!.toLowerCase()} ${path}`, answers!]),
+  );
+  /** What the page says of every route, below the table. */
+  const everyRoute = statusesIn(page.slice(page.lastIndexOf('\n|') + 1));
+
+  it('has a row for every route of the API document', () => {
+    const routes = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations as object).map((method) => `${method} ${path}`));
+
+    expect(routes.filter((route) => !rows.has(route))).toEqual([]);
+  });
+
+  it("names every status a route can answer, in the route's row or in what it says of every route", () => {
+    const unsaid = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.entries(operations as Record<string, { responses: object }>).flatMap(([method, operation]) => {
+        const said = statusesIn(rows.get(`${method} ${path}`) ?? '');
+        return Object.keys(operation.responses).filter((status) => !said.has(status) && !everyRoute.has(status)).map((status) => `${method} ${path} ${status}`);
+      }),
+    );
+
+    expect(unsaid).toEqual([]);
   });
 });
