@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** The README's first screen, as a newcomer reads it before typing anything. */
@@ -17,6 +17,17 @@ describe("the README's first screen", () => {
     expect(line).toMatch(/harmless/);
     expect(line).toMatch(/Node 24/);
   });
+
+  it('names every kind of warning npm ci prints: a newcomer reads any other as something gone wrong', () => {
+    const line = firstScreen.split('\n').find((text) => text.includes('EBADENGINE'))!;
+    // A dry run resolves the same tree from the lockfile and prints the same warnings, installing nothing and, with
+    // --offline, asking the registry nothing.
+    const output = spawnSync('npm', ['ci', '--dry-run', '--offline', '--no-audit', '--no-fund'], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const kinds = new Set([...`${output.stdout}${output.stderr}`.matchAll(/^npm warn ([A-Z]{3,})\b/gm)].map(([, kind]) => kind!));
+
+    expect(output.status).toBe(0);
+    expect([...kinds].filter((kind) => !line.includes(kind))).toEqual([]);
+  }, 120_000);
 
   it('is right about it: npm scripts run the Node 24 that npm installed, whatever the system has', () => {
     const { engines, dependencies } = JSON.parse(readFileSync('package.json', 'utf8'));
