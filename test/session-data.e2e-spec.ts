@@ -85,6 +85,22 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect((await on(b).get()).body).toEqual({ data: { n: 1 }, version: 1 });
     });
 
+    it.each([
+      ['an empty patch', {}],
+      ['a value set to what it is', { step: 'checkout' }],
+      ['the removal of a key that is not there', { coupon: null }],
+    ])('keeps the version and ETag for %s, so another client\'s If-Match still holds', async (_case, patch) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ step: 'checkout' });
+
+      const unchanged = await on(b).patch(patch);
+
+      expect(unchanged.status).toBe(200);
+      expect(unchanged.body).toEqual({ data: { step: 'checkout' }, version: 1 });
+      expect(unchanged.headers.get('etag')).toBe('"1"');
+      expect((await on(a).patch({ step: 'paid' }, { 'if-match': '"1"' })).status).toBe(200);
+    });
+
     it('refuses data past the size limit with 413 and keeps the previous version', async () => {
       const { on } = await loggedIn();
       await on(a).patch({ keep: true });

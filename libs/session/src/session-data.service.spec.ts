@@ -37,6 +37,22 @@ describe('SessionDataService', () => {
     expect(Object.keys((await sut.read(session)).data)).toHaveLength(30);
   });
 
+  it.each([
+    ['an empty patch', {}],
+    ['a value set to what it is', { cart: { apple: 2 } }],
+    ['the removal of a key that is not there', { pear: null, cart: { plum: null } }],
+  ])('writes nothing for %s: the version, and so every other If-Match, stays', async (_case, patch) => {
+    const { sut, store } = setup();
+    await sut.patch(session, { cart: { apple: 2 }, step: 'checkout' });
+    const write = jest.spyOn(store, 'write');
+
+    const result = await sut.patch(session, patch);
+
+    expect(result).toEqual({ data: { cart: { apple: 2 }, step: 'checkout' }, version: 1 });
+    expect(write).not.toHaveBeenCalled();
+    await expect(sut.patch(session, { step: 'paid' }, 1)).resolves.toMatchObject({ version: 2 });
+  });
+
   it('refuses a stale If-Match', async () => {
     const { sut } = setup();
     await sut.patch(session, { a: 1 });

@@ -49,6 +49,9 @@ export class SessionDataService {
       prefetched = undefined;
       if (ifMatch !== undefined && current.version !== ifMatch) throw new SessionDataConflictError(current.version);
       const data = this.merge(current.data, patch);
+      // A patch that changes nothing (`{}`, a value set to what it is, a key removed that is not there) writes
+      // nothing: a new version would fail every other client's If-Match for a document that did not change.
+      if (data === current.data) return current;
       if (await this.store.write(key, data, current.version, session.absoluteExpiresAt)) {
         return { data, version: current.version + 1 };
       }
@@ -58,6 +61,7 @@ export class SessionDataService {
     throw new SessionDataContentionError(MAX_ATTEMPTS);
   }
 
+  /** The merged document, or `current` itself when the patch changes nothing. */
   private merge(current: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
     let merged: unknown;
     try {
@@ -66,7 +70,10 @@ export class SessionDataService {
       if (error instanceof MergePatchKeyError) throw new InvalidSessionDataError(error.message);
       throw error;
     }
-    if (Buffer.byteLength(JSON.stringify(merged)) > this.settings.dataMaxBytes) {
+    const text = JSON.stringify(merged);
+    // A merge keeps the order of the keys it keeps and appends new ones: the same text is the same document.
+    if (text === JSON.stringify(current)) return current;
+    if (Buffer.byteLength(text) > this.settings.dataMaxBytes) {
       throw new SessionDataTooLargeError(this.settings.dataMaxBytes);
     }
     return merged as Record<string, unknown>;
