@@ -23,7 +23,7 @@ describe.each(BACKENDS)('on $name', (backend) => {
     const cookie = await browser.jar.getCookieString(a.baseUrl);
     /** The same session, on the given process. */
     const on = (process: KuraProcess) => ({
-      get: () => new HttpClient(process.baseUrl).get('/session/data', { headers: { cookie }, cookies: false }),
+      get: (headers: Record<string, string> = {}) => new HttpClient(process.baseUrl).get('/session/data', { headers: { ...headers, cookie }, cookies: false }),
       patch: (patch: unknown, headers: Record<string, string> = {}) =>
         new HttpClient(process.baseUrl).request('PATCH', '/session/data', {
           body: JSON.stringify(patch),
@@ -76,8 +76,20 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect((await on(a).get()).body).toEqual({ data: { n: 2 }, version: 2 });
     });
 
+    // RFC 9110, section 13.1.1: an If-Match list holds when any of its tags is the current ETag.
+    it.each(['"1", "2"', '"0", "1"', 'W/"0", "1"'])('applies a patch whose If-Match lists the current ETag (%p)', async (ifMatch) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
+
+      const response = await on(b).patch({ n: 2 }, { 'if-match': ifMatch });
+
+      expect(response.status).toBe(200);
+      expect(response.headers.get('etag')).toBe('"2"');
+      expect((await on(a).get()).body).toEqual({ data: { n: 2 }, version: 2 });
+    });
+
     // "0001" and "01" would name version 1 as numbers; RFC 9110 compares strong entity tags character by character.
-    it.each(['W/"1"', '"x"', '1', '"1", "2"', '"0001"', '"01"'])('refuses an If-Match it never issued (%p) with 412, changing nothing', async (ifMatch) => {
+    it.each(['W/"1"', '"x"', '1', '"0", "2"', '"0001"', '"01"'])('refuses an If-Match it never issued (%p) with 412, changing nothing', async (ifMatch) => {
       const { on } = await loggedIn();
       await on(a).patch({ n: 1 });
 
@@ -99,6 +111,60 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect(unchanged.body).toEqual({ data: { step: 'checkout' }, version: 1 });
       expect(unchanged.headers.get('etag')).toBe('"1"');
       expect((await on(a).patch({ step: 'paid' }, { 'if-match': '"1"' })).status).toBe(200);
+    });
+
+    // RFC 9110, section 13.1.2: If-None-Match compares weakly; `*` names any current version, and the data always has one.
+    it.each(['*', '"1"', 'W/"1"', '"0", "1"'])('refuses a patch whose If-None-Match (%p) names the current version with 412, changing nothing', async (ifNoneMatch) => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
+
+      const response = await on(b).patch({ n: 2 }, { 'if-none-match': ifNoneMatch });
+
+      expect(response.status).toBe(412);
+      expect(response.headers.get('etag')).toBe('"1"');
+      expect((await on(a).get()).body).toEqual({ data: { n: 1 }, version: 1 });
+    });
+
+    it('applies a patch whose If-None-Match names only other versions', async () => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
+
+      expect((await on(b).patch({ n: 2 }, { 'if-none-match': '"0"' })).body).toEqual({ data: { n: 2 }, version: 2 });
+    });
+
+    it('answers a GET whose If-None-Match names the current ETag with 304, its ETag and no body; a stale one with the data', async () => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
+
+      const unchanged = await on(b).get({ 'if-none-match': '"1"' });
+      const changed = await on(b).get({ 'if-none-match': '"0"' });
+
+      expect(unchanged.status).toBe(304);
+      expect(unchanged.headers.get('etag')).toBe('"1"');
+      expect(unchanged.headers.get('cache-control')).toBe('no-store');
+      expect(unchanged.text).toBe('');
+      expect(changed.status).toBe(200);
+      expect(changed.body).toEqual({ data: { n: 1 }, version: 1 });
+    });
+
+    it('answers a HEAD whose If-None-Match names the current ETag with 304 and the ETag', async () => {
+      const { cookie } = await loggedIn();
+
+      const response = await new HttpClient(b.baseUrl).request('HEAD', '/session/data', { headers: { cookie, 'if-none-match': '*' }, cookies: false });
+
+      expect(response.status).toBe(304);
+      expect(response.headers.get('etag')).toBe('"0"');
+    });
+
+    it('answers a GET whose If-Match names no current version with 412 and the current ETag', async () => {
+      const { on } = await loggedIn();
+      await on(a).patch({ n: 1 });
+
+      const response = await on(b).get({ 'if-match': '"0"' });
+
+      expect(response.status).toBe(412);
+      expect(response.headers.get('etag')).toBe('"1"');
+      expect((await on(b).get({ 'if-match': '"1"' })).status).toBe(200);
     });
 
     it('refuses data past the size limit with 413 and keeps the previous version', async () => {

@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { clientErrorHandler } from './http/client-error.js';
+import { notModifiedAnswer } from './http/etag.js';
 import { RequestValidationError } from './http/request-validation.error.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
@@ -111,7 +112,7 @@ export async function createApp(
   const lifecycle = app.get(Lifecycle);
   // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
   // promise's turn later.
-  fastify.addHook('onSend', (request, reply, _payload, done) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
@@ -122,7 +123,7 @@ export async function createApp(
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
       reply.header('cache-control', 'no-store');
     }
-    done();
+    done(null, notModifiedAnswer(request, reply, payload));
   });
 
   installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });

@@ -14,7 +14,7 @@ export {
   isOrigin,
 } from './session.options.js';
 export { SessionService, type AuthenticateOptions, type CreateSessionOptions, MAX_SESSION_USER_FIELD_BYTES } from './session.service.js';
-export { SessionDataService } from './session-data.service.js';
+export { SessionDataService, type SessionDataPrecondition } from './session-data.service.js';
 export { SessionCache, type SessionCacheKey } from './session-cache.js';
 export { type SessionDataStore, type SessionData, SESSION_DATA_STORE } from './session-data-store.port.js';
 export { applyMergePatch } from './merge-patch.js';

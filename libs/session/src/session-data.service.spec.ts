@@ -8,7 +8,7 @@ import {
 import { resolveSessionSettings } from './session.options.js';
 import { SessionDataService } from './session-data.service.js';
 import { SESSION_DATA_MAX_DEPTH } from './session-data-patch.js';
-import type { SessionRecord } from './session.types.js';
+import { dataIdOf, type SessionRecord } from './session.types.js';
 import { jest } from '@jest/globals';
 
 const session = { id: 's1', absoluteExpiresAt: Date.now() + 60_000 } as SessionRecord;
@@ -58,6 +58,28 @@ describe('SessionDataService', () => {
     await sut.patch(session, { a: 1 });
 
     await expect(sut.patch(session, { a: 2 }, 0)).rejects.toEqual(new SessionDataConflictError(1));
+  });
+
+  it('applies a patch to any version a precondition admits (If-Match with a list of ETags)', async () => {
+    const { sut } = setup();
+    await sut.patch(session, { a: 1 });
+
+    await expect(sut.patch(session, { a: 2 }, (version) => [1, 2].includes(version))).resolves.toEqual({ data: { a: 2 }, version: 2 });
+    await expect(sut.patch(session, { a: 3 }, (version) => version !== 2)).rejects.toEqual(new SessionDataConflictError(2));
+  });
+
+  it('asks a precondition again of the version a concurrent write made, and refuses the patch once it fails', async () => {
+    const { sut, store } = setup();
+    await sut.patch(session, { a: 1 });
+    const write = store.write.bind(store);
+    // Another patch lands between this patch's read (version 1) and its write.
+    jest.spyOn(store, 'write').mockImplementationOnce(async (id: string, data: Record<string, unknown>, expected: number) => {
+      await write(dataIdOf(session), { a: 'other' }, 1);
+      return write(id, data, expected);
+    });
+
+    await expect(sut.patch(session, { a: 'mine' }, (version) => version !== 2)).rejects.toEqual(new SessionDataConflictError(2));
+    expect(await sut.read(session)).toEqual({ data: { a: 'other' }, version: 2 });
   });
 
   it('refuses a result over the limit, counting UTF-8 bytes', async () => {

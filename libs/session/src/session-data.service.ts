@@ -11,13 +11,20 @@ import {
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { dataIdOf, type SessionRecord } from './session.types.js';
 
+/**
+ * Which versions of the data a patch may apply to: one version (HTTP's `If-Match: "<version>"`), or a test of the
+ * version (`If-Match` with a list, `If-None-Match`). Asked of the version each attempt reads, which its write is
+ * conditional on, so it holds for the version the patch lands on.
+ */
+export type SessionDataPrecondition = number | ((version: number) => boolean);
+
 /** Attempts for an unconditional patch before giving up; 50 writers on one document need about a dozen. */
 const MAX_ATTEMPTS = 16;
 
 /**
  * A small JSON document per session (a cart, a wizard's progress), safe under concurrency: every change is
- * a read, a merge and a write conditional on the version read. A strict patch (`ifMatch`) fails on any
- * intervening write; an unconditional one merges again on the new version, so no update is ever lost.
+ * a read, a merge and a write conditional on the version read. A patch with a precondition fails once the version
+ * read no longer meets it (one version named: any intervening write); an unconditional one merges again on the new version, so no update is ever lost.
  */
 @Injectable()
 export class SessionDataService {
@@ -34,20 +41,22 @@ export class SessionDataService {
   }
 
   /**
-   * Applies an RFC 7396 merge patch. With `ifMatch`, only on that version (else `SessionDataConflictError`). A
-   * patch that cannot be stored as sent (`checkSessionDataPatch`) is an `InvalidSessionDataError` before any read.
-   * `read`, when given, is what the guard read with the session: the first attempt starts from it (its write is
-   * conditional on its version like any other), every later one reads again.
+   * Applies an RFC 7396 merge patch. With a `precondition`, only on a version it admits (else
+   * `SessionDataConflictError` naming the current one): checked on the version each attempt reads, which its write
+   * is conditional on. A patch that cannot be stored as sent (`checkSessionDataPatch`) is an
+   * `InvalidSessionDataError` before any read. `read`, when given, is what the guard read with the session: the
+   * first attempt starts from it (its write is conditional on its version like any other), every later one reads again.
    */
-  async patch(session: SessionRecord, patch: unknown, ifMatch?: number, read?: SessionData): Promise<SessionData> {
+  async patch(session: SessionRecord, patch: unknown, precondition?: SessionDataPrecondition, read?: SessionData): Promise<SessionData> {
     if (!isObject(patch)) throw new InvalidSessionDataError('A session data patch must be a JSON object');
     checkSessionDataPatch(patch);
+    const admits = typeof precondition === 'number' ? (version: number) => version === precondition : precondition;
     const key = dataIdOf(session);
     let prefetched = read;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const current = prefetched ?? (await this.store.read(key));
       prefetched = undefined;
-      if (ifMatch !== undefined && current.version !== ifMatch) throw new SessionDataConflictError(current.version);
+      if (admits && !admits(current.version)) throw new SessionDataConflictError(current.version);
       const data = this.merge(current.data, patch);
       // A patch that changes nothing (`{}`, a value set to what it is, a key removed that is not there) writes
       // nothing: a new version would fail every other client's If-Match for a document that did not change.
@@ -55,8 +64,9 @@ export class SessionDataService {
       if (await this.store.write(key, data, current.version, session.absoluteExpiresAt)) {
         return { data, version: current.version + 1 };
       }
-      if (ifMatch !== undefined) throw new SessionDataConflictError((await this.store.read(key)).version);
-      await backoff(attempt);
+      // Another write landed: one version named is no longer current (the next read says which is); any other
+      // precondition is asked again of the version that write made.
+      if (typeof precondition !== 'number') await backoff(attempt);
     }
     throw new SessionDataContentionError(MAX_ATTEMPTS);
   }

@@ -63,7 +63,7 @@ export function sessionProblemOf(error: unknown): SessionProblem | undefined {
   }
   if (error instanceof SessionNotFoundError) return problem(404, 'session-not-found', 'You have no session with this id.');
   if (error instanceof SessionDataConflictError) {
-    return problem(412, 'session-data-changed', 'The session data changed since the version in If-Match.', { etag: `"${error.currentVersion}"` });
+    return problem(412, 'session-data-changed', 'The session data is not at a version If-Match or If-None-Match allows; ETag names the one it is at.', { etag: `"${error.currentVersion}"` });
   }
   if (error instanceof SessionDataTooLargeError) return problem(413, 'session-data-too-large', `Session data is limited to ${error.limitBytes} bytes of JSON.`);
   if (error instanceof InvalidSessionDataError) return problem(400, 'invalid-session-data', error.message);

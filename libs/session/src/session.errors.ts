@@ -52,7 +52,7 @@ export class SessionNotFoundError extends Error {
   }
 }
 
-/** `If-Match` named a version of the session data that is no longer current. Mapped to 412. */
+/** The version of the session data fails the precondition of the request (`If-Match`, `If-None-Match`). Mapped to 412. */
 export class SessionDataConflictError extends Error {
   override readonly name = 'SessionDataConflictError';
 

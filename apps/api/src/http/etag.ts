@@ -1,18 +1,44 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
 /** The entity tag of a session data version: a strong validator, `"<version>"`. */
 export function etagOf(version: number): string {
   return `"${version}"`;
 }
 
+/** A field that is `*` or a list of entity tags (RFC 9110, sections 5.6.1 and 8.8.3); anything else names no version. */
+const ENTITY_TAGS = /^(\s*((W\/)?"[^"]*"\s*)?(,|$))+$/;
+
 /**
- * Reads an `If-Match` header naming one version. `undefined` when absent or `*` (any current version);
- * `null` when it names no version Kura could have issued (weak tags, lists, garbage), which fails the
- * precondition.
- *
- * RFC 9110 compares strong entity tags character by character, so `"0001"` is not `"1"`: only the digits
- * `etagOf` writes (no leading zero) name a version.
+ * Whether an `If-Match` or `If-None-Match` field names `etag` (one `etagOf` wrote): `*` names any, since the data
+ * always has a current version (`{}` at 0); otherwise one of its tags, compared character by character (`"01"` is
+ * not `"1"`), a weak one (`W/"1"`) only when `weak` (If-None-Match's comparison; If-Match's is strong). An absent
+ * field names none.
  */
-export function versionFromIfMatch(header: string | undefined): number | undefined | null {
-  if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*"(0|[1-9]\d{0,14})"\s*$/.exec(header);
-  return match ? Number(match[1]) : null;
+export function namesETag(field: string | undefined, etag: string, weak: boolean): boolean {
+  if (field?.trim() === '*') return true;
+  return !!field && ENTITY_TAGS.test(field) && field.match(/(W\/)?"[^"]*"/g)?.some((tag) => tag === etag || (weak && tag === `W/${etag}`)) === true;
+}
+
+/**
+ * What `If-Match` and `If-None-Match` ask of the session data's version (RFC 9110, sections 13.1.1, 13.1.2 and
+ * 13.2.2), or `undefined` when the request sends neither: `If-Match` must name it (any tag of a list), and
+ * `If-None-Match` must not (so `If-None-Match: *` fails). A tag Kura never issued names no version.
+ */
+export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string | undefined): ((version: number) => boolean) | undefined {
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return (version) => (ifMatch === undefined || namesETag(ifMatch, etagOf(version), false)) && !namesETag(ifNoneMatch, etagOf(version), true);
+}
+
+/**
+ * An `onSend` step: a 200 to a GET or HEAD (the data's other method, PATCH, answers with an ETag too) whose ETag the request's If-None-Match names (weakly, RFC 9110, section
+ * 13.1.2) becomes 304 Not Modified, with no body and the 200's ETag and Cache-Control (section 15.4.5). Returns the
+ * payload to send.
+ */
+export function notModifiedAnswer<Payload>(request: FastifyRequest, reply: FastifyReply, payload: Payload): Payload | null {
+  const etag = reply.getHeader('etag');
+  if (reply.statusCode !== 200 || typeof etag !== 'string' || request.method === 'PATCH' || !namesETag(request.headers['if-none-match'], etag, true)) return payload;
+  // Without a payload Fastify sends no Content-Length; a HEAD keeps its payload, which Fastify's own HEAD step measures
+  // for a Content-Length equal to the 200's (the one a 304 may carry, RFC 9110, section 8.6) and never sends.
+  void reply.code(304).removeHeader('content-type');
+  return request.method === 'HEAD' ? payload : null;
 }

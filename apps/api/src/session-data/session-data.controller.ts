@@ -1,11 +1,12 @@
 import { Controller, Get, Headers, Patch, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   type AuthenticatedSession,
   CacheableSession,
   CurrentSession,
   SESSION_DATA_MAX_DEPTH,
   type SessionData,
+  SessionDataConflictError,
   SessionDataService,
   SessionGuard,
   WithSessionData,
@@ -13,7 +14,7 @@ import {
 import * as z from 'zod/mini';
 import { deferred, described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
-import { etagOf, versionFromIfMatch } from '../http/etag.js';
+import { etagOf, preconditionOf } from '../http/etag.js';
 import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
@@ -31,6 +32,9 @@ const SessionDataResponse = deferred(() =>
     })
     .register(z.globalRegistry, { id: 'SessionData' }),
 );
+
+/** `If-Match` and `If-None-Match`: `*`, or a list of entity tags (RFC 9110, sections 13.1.1 and 13.1.2). */
+const ENTITY_TAGS = { type: 'string', maxLength: 1024, pattern: '^(\\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)$' } as const;
 
 /**
  * A small JSON document per session (a cart, a form in progress), shared by every replica and safe under
@@ -54,9 +58,20 @@ export class SessionDataController {
     summary: "This session's data and its version (also as ETag)",
     description: 'Starts as `{}` at version 0. It belongs to the login: a re-authenticated session keeps it.',
   })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: '304 if one is current.', schema: ENTITY_TAGS })
+  @ApiHeader({ name: 'If-Match', required: false, description: '412 unless one is current.', schema: ENTITY_TAGS })
   @ApiOkResponse({ description: 'The data and its version.', standardSchema: SessionDataResponse, headers: ETAG })
-  async read(@CurrentSession() session: AuthenticatedSession, @ResponseHeaders() headers: ResponseHeaderWriter) {
-    return tagged(await this.data.read(session.record, session.data), headers);
+  @ApiResponse({ status: 304, description: 'If-None-Match named the current ETag.', headers: ETAG })
+  @ApiProblem(412, 'If-Match named no current ETag.', ETAG)
+  async read(
+    @CurrentSession() session: AuthenticatedSession,
+    @Headers('if-match') ifMatch: string | undefined,
+    @ResponseHeaders() headers: ResponseHeaderWriter,
+  ) {
+    const data = await this.data.read(session.record, session.data);
+    if (preconditionOf(ifMatch, undefined)?.(data.version) === false) throw new SessionDataConflictError(data.version);
+    // If-None-Match turns this 200 into a 304 as it is sent: notModifiedAnswer (http/etag.ts).
+    return tagged(data, headers);
   }
 
   @Patch()
@@ -64,14 +79,21 @@ export class SessionDataController {
     summary: 'Merge a patch into the data, atomically',
     description:
       'With `If-Match: "<version>"` the patch applies only to that version (412 otherwise). Without it, the server ' +
-      'merges again on the newest version until the write lands: concurrent patches never lose each other.',
+      'merges again on the newest version until the write lands: concurrent patches never lose each other. A patch ' +
+      'that changes nothing writes nothing.',
   })
   @ApiConsumes('application/merge-patch+json', 'application/json')
   @ApiHeader({
     name: 'If-Match',
     required: false,
-    description: 'The ETag of the version this patch is based on, or `*`. Any other value fails the precondition (412).',
-    schema: { type: 'string', maxLength: 17, pattern: '^(\\*|"(0|[1-9][0-9]{0,14})")$' },
+    description: 'ETags (strong) of the versions this patch may apply to, or `*`. Any other value: 412.',
+    schema: ENTITY_TAGS,
+  })
+  @ApiHeader({
+    name: 'If-None-Match',
+    required: false,
+    description: 'ETags of versions this patch may not apply to, or `*` (any: 412).',
+    schema: ENTITY_TAGS,
   })
   @ApiOkResponse({ description: 'The merged data and its new version.', standardSchema: SessionDataResponse, headers: ETAG })
   @ApiBodyProblems(
@@ -79,16 +101,16 @@ export class SessionDataController {
       `holds a number no double can (\`1e400\`), or nests objects and arrays more than ${SESSION_DATA_MAX_DEPTH} levels deep: nothing is written.`,
   )
   @ApiProblem(403, CROSS_SITE)
-  @ApiProblem(412, 'If-Match named a version that is no longer current; ETag names the current one.', ETAG)
+  @ApiProblem(412, 'If-Match named no current ETag, or If-None-Match named it; ETag names it.', ETAG)
   @ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT, or the data would exceed KURA_SESSION_DATA_LIMIT bytes.')
   async patch(
     @CurrentSession() session: AuthenticatedSession,
     @ValidBody(MergePatch) patch: Record<string, unknown>,
     @Headers('if-match') ifMatch: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
     @ResponseHeaders() headers: ResponseHeaderWriter,
   ) {
-    const version = versionFromIfMatch(ifMatch);
-    return tagged(await this.data.patch(session.record, patch, version === null ? -1 : version, session.data), headers);
+    return tagged(await this.data.patch(session.record, patch, preconditionOf(ifMatch, ifNoneMatch), session.data), headers);
   }
 }
 
