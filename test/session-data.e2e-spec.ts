@@ -264,6 +264,19 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect(Object.keys(final.data).sort()).toEqual(Array.from({ length: 50 }, (_, index) => `item-${index}`).sort());
     });
 
+    it('lets exactly one of 50 concurrent patches with the same If-Match through; each other answers 412 naming its version', async () => {
+      const { on } = await loggedIn();
+
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, index) => on(index % 2 === 0 ? a : b).patch({ [`item-${index}`]: index }, { 'if-match': '"0"' })),
+      );
+
+      const applied = responses.filter((response) => response.status === 200);
+      expect(applied).toHaveLength(1);
+      expect(responses.filter((response) => response.status === 412).map((response) => response.headers.get('etag'))).toEqual(Array(49).fill('"1"'));
+      expect((await on(b).get()).body).toEqual(applied[0]!.body);
+    });
+
     it('ends with the session: a new login starts with empty data', async () => {
       const email = uniqueEmail();
       const browser = new HttpClient(a.baseUrl);
