@@ -199,6 +199,22 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect((await on(b).get()).body).toEqual({ data: { keep: true }, version: 1 });
     });
 
+    // JSON is UTF-8 (RFC 8259): Fastify decoded other bytes as U+FFFD, and "caf\uFFFD" was stored and answered 200.
+    it.each(['application/merge-patch+json', 'application/json; charset=iso-8859-1'])('refuses a body that is not UTF-8 (Latin-1 "café", %s) with 400 and stores nothing', async (type) => {
+      const { on, cookie } = await loggedIn();
+      await on(a).patch({ name: 'cafe' });
+
+      const response = await fetch(`${a.baseUrl}/session/data`, {
+        method: 'PATCH',
+        headers: { 'content-type': type, cookie },
+        body: Buffer.concat([Buffer.from('{"name": "caf'), Buffer.from([0xe9]), Buffer.from('"}')]),
+      });
+
+      expect(response.status).toBe(400);
+      expect((await on(b).get()).body).toEqual({ data: { name: 'cafe' }, version: 1 });
+      expect((await on(b).patch({ name: 'café' })).body).toEqual({ data: { name: 'café' }, version: 2 });
+    });
+
     // 10 KB of brackets, well under KURA_BODY_LIMIT, used to overflow the stack while merging and measuring (500).
     it.each([
       ['arrays 5,000 deep', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`],

@@ -11,7 +11,7 @@ import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { clientErrorHandler } from './http/client-error.js';
 import { notModifiedAnswer } from './http/etag.js';
-import { RequestValidationError } from './http/request-validation.error.js';
+import { parseJsonBodies } from './http/json-body.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
@@ -20,7 +20,6 @@ import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observabili
 import type { KuraMetrics } from './observability/metrics.js';
 import { describeStore, KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
-const FORBIDDEN_KEY = [{ message: 'uses __proto__ or constructor.prototype', path: [] }];
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 function noRouteSchemas(): never {
@@ -90,24 +89,8 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
-  fastify.removeContentTypeParser(['text/plain', 'application/json']);
-  // Fastify's JSON parser refuses `__proto__` (and `constructor` holding `prototype`) at any depth, so no object is
-  // given another prototype, but says of such a body what it says of one that is not JSON: "not valid JSON", of a
-  // body that was. Told apart once the parser has refused it: a 400 `invalid-request` that names the key.
-  const json = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (request, body: string, done) =>
-    json(request, body, (error, value) => {
-      if (error) {
-        try {
-          JSON.parse(body);
-          error = new RequestValidationError(FORBIDDEN_KEY);
-        } catch {
-          // not JSON at all: Fastify's own error
-        }
-      }
-      done(error, value);
-    }),
-  );
+  fastify.removeContentTypeParser('text/plain');
+  parseJsonBodies(fastify);
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
   // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a

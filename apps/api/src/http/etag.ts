@@ -35,8 +35,11 @@ export function preconditionOf(ifMatch: string | undefined, ifNoneMatch: string 
  * payload to send.
  */
 export function notModifiedAnswer<Payload>(request: FastifyRequest, reply: FastifyReply, payload: Payload): Payload | null {
+  // Every answer passes here: what no conditional request can change returns first, before a header is looked up.
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch === undefined || reply.statusCode !== 200 || request.method === 'PATCH') return payload;
   const etag = reply.getHeader('etag');
-  if (reply.statusCode !== 200 || typeof etag !== 'string' || request.method === 'PATCH' || !namesETag(request.headers['if-none-match'], etag, true)) return payload;
+  if (typeof etag !== 'string' || !namesETag(ifNoneMatch, etag, true)) return payload;
   // Without a payload Fastify sends no Content-Length; a HEAD keeps its payload, which Fastify's own HEAD step measures
   // for a Content-Length equal to the 200's (the one a 304 may carry, RFC 9110, section 8.6) and never sends.
   void reply.code(304).removeHeader('content-type');
