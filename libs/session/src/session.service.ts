@@ -94,18 +94,30 @@ export class SessionService {
     checkSessionUser(user);
     // The session the client presented ends right after: it does not count against the limit on sessions.
     const replaced = options.replaces && isWellFormedToken(options.replaces) ? sessionIdOf(options.replaces) : undefined;
-    const issued = await this.issue(user, client, options.credentialVersion ?? 0, undefined, replaced);
-    const ended = options.replaces ? await this.handedOutAfter(issued, () => this.revoke(options.replaces!)) : undefined;
+    let ended: Awaited<ReturnType<SessionService['revoke']>>;
+    const issued = await this.issue(user, client, options.credentialVersion ?? 0, {
+      replaced,
+      replace: async () => {
+        if (options.replaces) ended = await this.revoke(options.replaces);
+      },
+    });
     this.settings.events({ type: 'created' });
     return ended?.live ? { ...issued, replaced: { userId: ended.userId, sessionId: ended.sessionId } } : issued;
   }
 
   /**
-   * Writes and registers a new session, as a login does; `replaced` is the session the caller ends right after (the
-   * one the client presented), which neither counts against the limit nor is among the older sessions ended here.
-   * The caller says `created` once the session can be handed out.
+   * Writes and registers a new session, as a login does, then runs the caller's `replace` (ending the session the
+   * client presented, `replaced`, which neither counts against the limit nor is among the older sessions ended here),
+   * and last makes room under the limit: a login whose `replace` fails ends no other session for a session it then
+   * abandons (a re-authentication racing another of the same session, the one that lost, had evicted another device's
+   * session: the interleaving spec). If any step fails, the new session is abandoned. The caller says `created`.
    */
-  private async issue(user: SessionUser, client: ClientInfo, credentialVersion: number, dataId?: string, replaced?: string): Promise<IssuedSession> {
+  private async issue(
+    user: SessionUser,
+    client: ClientInfo,
+    credentialVersion: number,
+    { dataId, replaced, replace }: { dataId?: string; replaced?: string; replace?: (record: SessionRecord) => Promise<void> } = {},
+  ): Promise<IssuedSession> {
     const { clock, idleTimeoutMs, absoluteTimeoutMs, store } = this.settings;
     const now = clock.now();
     const token = generateSessionToken();
@@ -130,6 +142,7 @@ export class SessionService {
       // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
       const older = registered.older.filter((entry) => entry.id !== replaced);
       if (older.length > 0) await this.endAll(user.id, older);
+      await replace?.(record);
       let evicted: readonly string[] = [];
       if (this.settings.maxSessionsPerUser !== undefined) {
         // Read after this registration, the register would also name logins registered later, which this one must
@@ -140,16 +153,6 @@ export class SessionService {
       return evicted.length > 0 ? { token, record, evicted } : { token, record };
     } catch (error) {
       await this.abandon(record);
-      throw error;
-    }
-  }
-
-  /** Runs the steps a new session is handed out after; if they fail, it is abandoned and the failure is the answer. */
-  private async handedOutAfter<T>(issued: IssuedSession, steps: () => Promise<T>): Promise<T> {
-    try {
-      return await steps();
-    } catch (error) {
-      await this.abandon(issued.record);
       throw error;
     }
   }
@@ -274,12 +277,15 @@ export class SessionService {
     const { clock, dataStore, store } = this.settings;
     const previous = session.record;
     const device = { userAgent: previous.userAgent, ip: previous.ip, ...client };
-    const issued = await this.issue(previous.user, device, credentialVersion, dataIdOf(previous), previous.id);
-    await this.handedOutAfter(issued, async () => {
-      if (dataStore) await handOver(dataStore, dataIdOf(previous), issued.record.absoluteExpiresAt);
-      const ended = await store.end(previous.id, clock.now(), { keepData: true });
-      if (!ended?.live) throw new SessionRejectedError('revoked');
-      await this.unregisterEnded(ended.userId, [previous.id]);
+    const issued = await this.issue(previous.user, device, credentialVersion, {
+      dataId: dataIdOf(previous),
+      replaced: previous.id,
+      replace: async (record) => {
+        if (dataStore) await handOver(dataStore, dataIdOf(previous), record.absoluteExpiresAt);
+        const ended = await store.end(previous.id, clock.now(), { keepData: true });
+        if (!ended?.live) throw new SessionRejectedError('revoked');
+        await this.unregisterEnded(ended.userId, [previous.id]);
+      },
     });
     this.settings.events({ type: 'created' });
     this.settings.events({ type: 'reauthenticated' });
