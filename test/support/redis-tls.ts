@@ -39,3 +39,13 @@ export async function makeTestCertificates(dir: string): Promise<TestCertificate
   const files = { ca: path('ca.crt'), serverCert: path('server.crt'), serverKey: path('server.key'), clientCert: path('client.crt'), clientKey: path('client.key') };
   return { files, ca: await readFile(files.ca, 'utf8'), clientCert: await readFile(files.clientCert, 'utf8'), clientKey: await readFile(files.clientKey, 'utf8') };
 }
+
+/**
+ * A server certificate, naming `localhost` and `127.0.0.1`, that the authority `makeTestCertificates` made in `dir`
+ * signed with an end before its start (`-days -1`): expired from the moment it exists. Its key is the server's.
+ */
+export async function makeExpiredServerCertificate(dir: string): Promise<string> {
+  const path = (name: string) => join(dir, name);
+  await run('openssl', ['x509', '-req', '-in', path('server.csr'), '-CA', path('ca.crt'), '-CAkey', path('ca.key'), '-CAcreateserial', '-out', path('expired.crt'), '-days', '-1', '-extfile', path('server.ext')]);
+  return path('expired.crt');
+}

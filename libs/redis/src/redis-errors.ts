@@ -31,6 +31,8 @@ function reasonOf(error: unknown): string {
     if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)/.test(code)) {
       return `Redis refused the TLS handshake (${code}): it asks for a client certificate it trusts`;
     }
+    if (code === 'CERT_HAS_EXPIRED') return `Redis's TLS certificate was not accepted (${code}): it has expired, so Redis must be given a renewed one`;
+    if (code === 'CERT_NOT_YET_VALID') return `Redis's TLS certificate was not accepted (${code}): it is not valid yet (check this machine's clock, or wait for its start date)`;
     if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) {
       return `Redis's TLS certificate was not accepted (${code}): trust the authority that signed it, and use a host name the certificate names`;
     }
@@ -44,17 +46,51 @@ function reasonOf(error: unknown): string {
   if (/^READONLY/.test(message)) return 'Redis answered from a read-only replica (a failover is under way, or the URL names a replica)';
   if (/^LOADING/.test(message)) return 'Redis is still loading its dataset';
   if (/^CROSSSLOT|^MOVED|^ASK/.test(message)) return 'Redis Cluster redirected a command: use a cluster-aware client';
-  return 'the store could not be reached';
+  return refusalOf(message) ?? 'the store could not be reached';
 }
+
+/**
+ * What Redis answered, where it answered with a refusal of its own (a setting or a state of the server, not an
+ * outage): each names the setting to look at. Redis is reachable then, so "could not be reached" would mislead.
+ */
+function refusalOf(message: string): string | undefined {
+  if (/^ERR max (number of )?clients reached/i.test(message)) {
+    return 'Redis refused the connection: it has reached its maxclients limit (raise maxclients, or find the clients holding connections: CLIENT LIST)';
+  }
+  if (/^NOREPLICAS/.test(message)) {
+    return 'Redis refuses writes: fewer replicas are connected and in sync than its min-replicas-to-write asks (check the replicas, or min-replicas-to-write and min-replicas-max-lag)';
+  }
+  if (/^MISCONF/.test(message)) {
+    return "Redis refuses writes: its last snapshot to disk failed and stop-writes-on-bgsave-error is on (Redis's log says why: the disk, or its dir)";
+  }
+  if (/^BUSY/.test(message)) {
+    return 'Redis is busy running a script or function past busy-reply-threshold and answers nothing else until it ends (SCRIPT KILL or FUNCTION KILL stops one that wrote nothing)';
+  }
+  if (/^MASTERDOWN/.test(message)) {
+    return 'Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master';
+  }
+  const unknown = /^ERR unknown command '([^']*)'/i.exec(message);
+  if (unknown || /^ERR Unknown (Redis )?command called from script/i.test(message)) {
+    const command = unknown ? `the command ${unknown[1]!.toUpperCase()}` : "a command one of Kura's scripts calls";
+    return `Redis does not know ${command}: it is renamed or disabled (rename-command), or Redis is older than 7.0 (Kura needs every command of the ACL in its Redis docs)`;
+  }
+  return undefined;
+}
+
+/**
+ * A Redis at its maxclients limit writes its refusal and closes the connection at once: a client that sent no AUTH
+ * (no password in the URL) reads it as the reply to its greeting, which node-redis drops, and sees only the close.
+ */
+const AT_MAXCLIENTS = '; so does a Redis at its maxclients limit, to a client that sends no password';
 
 /** Why the last connection attempt failed, as `reasonOf` words it, without repeating that Redis is not connected. */
 function connectFailureOf(failure: unknown): string {
   if (failure instanceof TlsCutOffError) {
-    return 'the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE)';
+    return `the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE${AT_MAXCLIENTS})`;
   }
   const cause = unwrapped(failure);
   if (isCutOff(cause)) {
-    return 'the last attempt was cut off as it opened (a server that takes only TLS does that to plain connections: is the URL rediss://?)';
+    return `the last attempt was cut off as it opened (a server that takes only TLS does that to plain connections: is the URL rediss://?${AT_MAXCLIENTS})`;
   }
   const reason = reasonOf(cause);
   return reason.startsWith(NOT_CONNECTED) ? 'the last attempt did not connect' : `the last attempt failed: ${reason}`;

@@ -1,0 +1,218 @@
+import { StoreUnavailableError } from '@kura/common';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../../test/support/free-port.js';
+import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { makeExpiredServerCertificate, makeTestCertificates, opensslMissing } from '../../../test/support/redis-tls.js';
+import { createRedisClient, type RedisClient } from './redis-client.js';
+import { connectRedis, type RedisConnection, type RedisTopologyOptions } from './redis-connection.js';
+import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+import { RedisSessionStore } from './redis-session.store.js';
+
+/**
+ * Redis refusing Kura, as operators meet it: a server at its maxclients limit, writes refused by min-replicas-to-write
+ * or a failed snapshot, a script of someone else's holding the server, commands renamed away, an expired certificate.
+ * Redis is reachable in every case and says why; the reason a 503, readiness and /health/store give must say it too,
+ * naming the setting to look at (each read "the store could not be reached", or pointed at TLS, before).
+ */
+const missing = redisServerMissing();
+if (missing) console.warn(`SKIPPING what Kura says when Redis refuses it: ${missing}`);
+
+const servers: RedisServer[] = [];
+const connections: RedisConnection[] = [];
+const clients: RedisClient[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(connections.splice(0).map((connection) => connection.close()));
+  for (const client of clients.splice(0)) client.destroy();
+  // Killed: a Redis whose snapshots fail (MISCONF's case) refuses a SIGTERM, as its shutdown's save fails too.
+  await Promise.all(servers.splice(0).map((server) => server.kill()));
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function server(options: Parameters<typeof startRedisServer>[0] = {}): Promise<RedisServer> {
+  const started = await startRedisServer(options);
+  servers.push(started);
+  return started;
+}
+
+/** A client of the operator's own (or another app's), connected. */
+async function admin(url: string): Promise<RedisClient> {
+  const client = await createRedisClient({ url });
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+/** Kura's connection, opened in the background as the service opens it. */
+function kura(options: RedisTopologyOptions): RedisConnection {
+  const connection = connectRedis({ maxReconnectDelayMs: 100, ...options });
+  connections.push(connection);
+  void connection.open();
+  return connection;
+}
+
+/** What `call` was refused with: the reason of its StoreUnavailableError. */
+async function reasonOf(call: Promise<unknown>): Promise<string> {
+  const outcome = await call.then(
+    () => 'answered',
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof StoreUnavailableError)) throw new Error(`expected a StoreUnavailableError, got ${String(outcome)}`);
+  return outcome.reason;
+}
+
+/** The reason readiness gives once Kura's connection has failed to connect at least once. */
+async function reasonWhileConnecting(connection: RedisConnection): Promise<string> {
+  const store = new RedisSessionStore(connection);
+  const giveUpAt = Date.now() + 10_000;
+  for (;;) {
+    const reason = await reasonOf(store.ping()).catch((error: unknown) => String(error));
+    if (/last attempt/.test(reason) || Date.now() > giveUpAt) return reason;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The reason `call` is refused with once Kura is connected (refusals meanwhile say it is not connected). */
+async function reasonWhileRefused(call: () => Promise<unknown>): Promise<string> {
+  const giveUpAt = Date.now() + 10_000;
+  for (;;) {
+    const reason = await reasonOf(call());
+    if (!reason.startsWith('Redis is not connected') || Date.now() > giveUpAt) return reason;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const giveUpAt = Date.now() + 10_000;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+(missing ? describe.skip : describe)('what Kura says when Redis refuses it', () => {
+  describe('a Redis at its maxclients limit', () => {
+    it.each([
+      ['with a password in the URL, Redis refusing its AUTH', ':kura-pass@', /^Redis is not connected .*the last attempt failed: Redis refused the connection: it has reached its maxclients limit/],
+      ['without one, the refusal dropped with the greeting', '', /^Redis is not connected .*the last attempt was cut off as it opened \(.*rediss:\/\/\?; so does a Redis at its maxclients limit/],
+    ])('%s: names maxclients, then serves once it is raised, without a restart', async (_case, credentials, expected) => {
+      const redis = await server();
+      const operator = await admin(redis.url);
+      if (credentials) await operator.sendCommand(['CONFIG', 'SET', 'requirepass', 'kura-pass']);
+      // Only the operator's own connection fits: Kura's every attempt is refused.
+      await operator.sendCommand(['CONFIG', 'SET', 'maxclients', '1']);
+      const connection = kura({ url: `redis://${credentials}127.0.0.1:${redis.port}` });
+
+      const reason = await reasonWhileConnecting(connection);
+
+      expect(reason).toMatch(expected);
+      await operator.sendCommand(['CONFIG', 'SET', 'maxclients', '100']);
+      await until('Kura to connect', async () => (await connection.sendCommand(['PING'])) === 'PONG');
+    });
+  });
+
+  it('a write refused by min-replicas-to-write (NOREPLICAS) names it; reads are served meanwhile', async () => {
+    const redis = await server({ args: ['--min-replicas-to-write', '1'] });
+    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+    await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+
+    const reason = await reasonOf(attempts.reserve('a', 'attempt-1', 5, Date.now() + 60_000));
+
+    expect(reason).toBe(
+      'Redis refuses writes: fewer replicas are connected and in sync than its min-replicas-to-write asks (check the replicas, or min-replicas-to-write and min-replicas-max-lag)',
+    );
+    expect(await attempts.counts(['a'])).toEqual([0]);
+  });
+
+  it('a write refused after a snapshot failed (MISCONF) says so and where to look', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-redis-misconf-'));
+    dirs.push(dir);
+    await mkdir(join(dir, 'data'));
+    const redis = await server({ dir: join(dir, 'data') });
+    const operator = await admin(redis.url);
+    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+    await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+    // Snapshots on, and Redis's folder gone: the next BGSAVE fails, whoever runs Redis (root included).
+    await rm(join(dir, 'data'), { recursive: true });
+    await operator.sendCommand(['CONFIG', 'SET', 'save', '3600 1']);
+    await operator.sendCommand(['BGSAVE']);
+    await until('the snapshot to fail', async () => String(await operator.sendCommand(['INFO', 'persistence'])).includes('rdb_last_bgsave_status:err'));
+
+    const reason = await reasonOf(attempts.release('a', 'attempt-1'));
+
+    expect(reason).toMatch(/^Redis refuses writes: its last snapshot to disk failed and stop-writes-on-bgsave-error is on/);
+  });
+
+  it("a script of someone else's running past busy-reply-threshold (BUSY) is named, not taken for an outage", async () => {
+    const redis = await server({ args: ['--busy-reply-threshold', '100'] });
+    const other = await admin(redis.url);
+    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+    await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+    const spinning = other.sendCommand(['EVAL', "local t = redis.call('TIME')[1] while redis.call('TIME')[1] - t < 2 do end", '0']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const reason = await reasonOf(attempts.counts(['a']));
+
+    expect(reason).toMatch(/^Redis is busy running a script or function past busy-reply-threshold/);
+    await spinning;
+  });
+
+  it('a replica that lost its master and serves no stale data (MASTERDOWN) is named, with the fix', async () => {
+    const redis = await server();
+    const operator = await admin(redis.url);
+    // Made by hand the replica of a master nothing listens on: the link never comes up.
+    await operator.sendCommand(['CONFIG', 'SET', 'replica-serve-stale-data', 'no']);
+    await operator.sendCommand(['REPLICAOF', '127.0.0.1', String(await freePort())]);
+    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+
+    const reason = await reasonWhileRefused(() => attempts.counts(['a']));
+
+    expect(reason).toBe('Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master');
+  });
+
+  describe('commands renamed or disabled (rename-command)', () => {
+    const renaming = (...commands: string[]) => () => `${commands.map((command) => `rename-command ${command} ""`).join('\n')}\n`;
+
+    it('a command Kura sends names the command and rename-command', async () => {
+      const redis = await server({ config: renaming('EVALSHA') });
+      const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+      await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+
+      const reason = await reasonOf(attempts.reserve('a', 'attempt-1', 5, Date.now() + 60_000));
+
+      expect(reason).toBe('Redis does not know the command EVALSHA: it is renamed or disabled (rename-command), or Redis is older than 7.0 (Kura needs every command of the ACL in its Redis docs)');
+    });
+
+    it("a command Kura's scripts call says so, and rename-command", async () => {
+      const redis = await server({ config: renaming('SADD') });
+      const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+      await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+
+      const reason = await reasonOf(attempts.reserve('a', 'attempt-1', 5, Date.now() + 60_000));
+
+      expect(reason).toMatch(/^Redis does not know a command one of Kura's scripts calls: it is renamed or disabled \(rename-command\)/);
+    });
+  });
+
+  (opensslMissing() ? describe.skip : describe)('over TLS', () => {
+    it("an expired server certificate is named as expired, not as an authority to trust", async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kura-redis-expired-'));
+      dirs.push(dir);
+      const certificates = await makeTestCertificates(dir);
+      const expired = await makeExpiredServerCertificate(dir);
+      const tlsPort = await freePort();
+      await server({
+        config: () =>
+          [`tls-port ${tlsPort}`, `tls-cert-file ${expired}`, `tls-key-file ${certificates.files.serverKey}`, `tls-ca-cert-file ${certificates.files.ca}`, 'tls-auth-clients no', ''].join('\n'),
+      });
+      const connection = kura({ url: `rediss://localhost:${tlsPort}`, tls: { ca: certificates.ca } });
+
+      const reason = await reasonWhileConnecting(connection);
+
+      expect(reason).toMatch(/the last attempt failed: Redis's TLS certificate was not accepted \(CERT_HAS_EXPIRED\): it has expired, so Redis must be given a renewed one$/);
+    });
+  });
+});
