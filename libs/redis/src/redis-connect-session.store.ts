@@ -9,7 +9,7 @@ import {
   userIndexEntryOf,
   userIndexMember,
 } from '@kura/common';
-import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
+import { isCommandUnavailable, storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
 import { REASSERT, RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
@@ -317,7 +317,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   /**
    * Reads Redis's eviction policy: one `INFO memory` beside the store's first call, awaited only by a write made
    * before it answered (a write is what the policy may evict; a process's first calls may all be writes: a login on
-   * a fresh replica, `destroySessionsOf` from a worker). A user the ACL refuses it is not checked, nor refused; a
+   * a fresh replica, `destroySessionsOf` from a worker). A user the ACL refuses it (or a server that renamed it) is not checked, nor refused; a
    * failure to answer is tried again at the next call. KuraStore needs `noeviction`:
    * - under an `allkeys-*` policy Redis may evict what has no expiry too (a user's credential in force, the endings
    *   of `destroySessionsOf`), undoing a password change: every call is refused (a 503 whose reason says so), as
@@ -333,7 +333,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
       info = String(await this.redis.sendCommand(['INFO', 'memory']));
     } catch (error) {
       // Not checked: nor refused (a refusal kept here would last for good, its re-check refused every time).
-      if (isPermissionDenied(error)) this.evictionRefusal = undefined;
+      if (isCommandUnavailable(error)) this.evictionRefusal = undefined;
       else this.evictionChecked = undefined;
       return;
     }

@@ -131,6 +131,14 @@ export function isPermissionDenied(error: unknown): boolean {
   return error instanceof Error && /^NOPERM/.test(error.message);
 }
 
+/**
+ * Whether this connection may not send the command at all: the user's ACL does not allow it, or the server renamed
+ * or disabled it (`rename-command`, which hardened servers do to `INFO` and `CONFIG`). Sending it again changes nothing.
+ */
+export function isCommandUnavailable(error: unknown): boolean {
+  return isPermissionDenied(error) || (error instanceof Error && /^ERR unknown command /i.test(error.message));
+}
+
 /** A durable write that fewer replicas than required acknowledged within the WAIT timeout. */
 export class ReplicaAckError extends Error {
   constructor(

@@ -176,6 +176,13 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   describe('commands renamed or disabled (rename-command)', () => {
     const renaming = (...commands: string[]) => () => `${commands.map((command) => `rename-command ${command} ""`).join('\n')}\n`;
 
+    it('INFO: Kura checks Redis with PING instead and becomes ready, as for an ACL user without INFO', async () => {
+      const redis = await server({ config: renaming('INFO') });
+      const sessions = new RedisSessionStore(kura({ url: redis.url }));
+
+      await until('Kura to be ready', async () => (await sessions.ping(), true));
+    });
+
     it('a command Kura sends names the command and rename-command', async () => {
       const redis = await server({ config: renaming('EVALSHA') });
       const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));

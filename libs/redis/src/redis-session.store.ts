@@ -1,5 +1,5 @@
 import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, cleanUpRegister, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
-import { isPermissionDenied, storeUnavailable } from './redis-errors.js';
+import { isCommandUnavailable, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
 import { REASSERT, type RedisCommander, RedisScript } from './redis-script.js';
@@ -381,15 +381,16 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
    *   secondary) answers every read and refuses every login and logout with `READONLY`.
    *
    * One `INFO` with no section: its default sections hold both answers on every Redis and Valkey (Redis 6 takes
-   * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one) gets a `PING` instead:
-   * Redis answers, and neither is checked, which the docs' ACL avoids by allowing `info`.
+   * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one), or a server that renamed it
+   * (`rename-command INFO …`), gets a `PING` instead: Redis answers, and neither is checked, which the docs' ACL avoids
+   * by allowing `info`. (A renamed `INFO` read as an outage kept the service from ever becoming ready.)
    */
   async ping(): Promise<void> {
     let info: string;
     try {
       info = String(await this.redis.sendCommand(['INFO']));
     } catch (error) {
-      if (!isPermissionDenied(error)) throw storeUnavailable('session.ping', error);
+      if (!isCommandUnavailable(error)) throw storeUnavailable('session.ping', error);
       await this.call('session.ping', () => this.redis.sendCommand(['PING']));
       return;
     }
