@@ -66,6 +66,9 @@ function refusalOf(message: string): string | undefined {
   if (/^BUSY/.test(message)) {
     return 'Redis is busy running a script or function past busy-reply-threshold and answers nothing else until it ends (SCRIPT KILL or FUNCTION KILL stops one that wrote nothing)';
   }
+  if (/^CLUSTERDOWN/.test(message)) {
+    return 'Redis Cluster refuses commands while it is down (CLUSTERDOWN): a master failed with no replica promoted yet, or a slot has no master (CLUSTER INFO and CLUSTER NODES say which)';
+  }
   if (/^MASTERDOWN/.test(message)) {
     return 'Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master';
   }

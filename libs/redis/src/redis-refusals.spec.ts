@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/support/free-port.js';
+import { type RedisCluster, redisCli, startRedisCluster } from '../../../test/support/redis-cluster.js';
 import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { makeExpiredServerCertificate, makeTestCertificates, opensslMissing } from '../../../test/support/redis-tls.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
@@ -23,12 +24,14 @@ const servers: RedisServer[] = [];
 const connections: RedisConnection[] = [];
 const clients: RedisClient[] = [];
 const dirs: string[] = [];
+const clusters: RedisCluster[] = [];
 
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
   for (const client of clients.splice(0)) client.destroy();
   // Killed: a Redis whose snapshots fail (MISCONF's case) refuses a SIGTERM, as its shutdown's save fails too.
   await Promise.all(servers.splice(0).map((server) => server.kill()));
+  await Promise.all(clusters.splice(0).map((cluster) => cluster.stop()));
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -171,6 +174,22 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     const reason = await reasonWhileRefused(() => attempts.counts(['a']));
 
     expect(reason).toBe('Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master');
+  });
+
+  it('a Redis Cluster down, a master lost without a replica (CLUSTERDOWN), is named on the masters still up', async () => {
+    const cluster = await startRedisCluster(3);
+    clusters.push(cluster);
+    const attempts = new RedisLoginAttemptStore(kura({ url: cluster.url, cluster: true }));
+    const keys = Array.from({ length: 30 }, (_, index) => `counter-${index}`);
+    await until('Kura to connect', async () => (await attempts.counts(keys)).length === keys.length);
+    await cluster.nodes[2]!.kill();
+    await until('the cluster to be down', async () => (await redisCli(cluster.nodes[0]!.port, 'CLUSTER', 'INFO')).includes('cluster_state:fail'));
+
+    // One key at a time: those of the dead master's slots are not connected; the others, Redis refuses.
+    const reasons = await Promise.all(keys.map((key) => reasonOf(attempts.counts([key]))));
+
+    expect(reasons).toContain('Redis Cluster refuses commands while it is down (CLUSTERDOWN): a master failed with no replica promoted yet, or a slot has no master (CLUSTER INFO and CLUSTER NODES say which)');
+    expect(reasons).not.toContain('the store could not be reached');
   });
 
   describe('commands renamed or disabled (rename-command)', () => {
