@@ -18,6 +18,9 @@ function reasonOf(error: unknown): string {
   }
   if (error instanceof RedisNotConnectedError) return `${NOT_CONNECTED} (${RECONNECTING}); ${connectFailureOf(error.cause)}`;
   if (/^NOPERM/.test(message)) return `Redis's ACL refused a command to this user: ${firstLine(message)} (see the ACL Kura needs in its Redis docs)`;
+  // Inside a script Redis 7.0 and Valkey 8 refuse with ERR, and only Valkey names the command; ACL LOG names it on both.
+  const inScript = /^ERR (ACL failure in script: |(?=The user executing the script ))(.*?)(?: script: \w+, on @user_script:\d+\.)?$/m.exec(message);
+  if (inScript) return `Redis's ACL refused this user a command one of Kura's scripts runs: ${inScript[2]!.slice(0, 200)} (ACL LOG names it; see the ACL Kura needs in its Redis docs)`;
   if (/^NOAUTH|^WRONGPASS/.test(message)) return 'Redis refused the credentials (check the user and password in the connection URL)';
   // ioredis's and node-redis's own refusals while slots move (before "closed" below: ioredis names the last error).
   if (/^Too many Cluster redirections/.test(message)) return 'Redis Cluster redirected the command more times than the client follows (slots are moving, or a node left): retrying is safe';

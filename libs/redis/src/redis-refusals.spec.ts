@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/support/free-port.js';
 import { type RedisCluster, redisCli, startRedisCluster } from '../../../test/support/redis-cluster.js';
-import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { possibleFlavours, redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { makeExpiredServerCertificate, makeTestCertificates, opensslMissing } from '../../../test/support/redis-tls.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 import { connectRedis, type RedisConnection, type RedisTopologyOptions } from './redis-connection.js';
@@ -115,6 +115,20 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
       await operator.sendCommand(['CONFIG', 'SET', 'maxclients', '100']);
       await until('Kura to connect', async () => (await connection.sendCommand(['PING'])) === 'PONG');
     });
+  });
+
+  it.each(possibleFlavours((name) => `an ACL refusal inside a script, on ${name}`))("an ACL user without a command Kura's scripts run is told so, on $name", async ({ flavour }) => {
+    const redis = await server({ flavour });
+    const operator = await admin(redis.url);
+    // The documented line less +pexpiretime, which only scripts send.
+    await operator.sendCommand(['ACL', 'SETUSER', 'kura', 'on', '>kura-pass', 'resetkeys', '~kura:*', '-@all', '+ping', '+info', '+eval', '+evalsha', '+scard', '+sismember', '+sadd', '+pexpireat']);
+    const attempts = new RedisLoginAttemptStore(kura({ url: `redis://kura:kura-pass@127.0.0.1:${redis.port}` }));
+    await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+
+    const reason = await reasonOf(attempts.reserve('a', 'attempt-1', 5, Date.now() + 60_000));
+
+    expect(reason).toMatch(/^Redis's ACL refused this user a command one of Kura's scripts runs: .* \(ACL LOG names it; see the ACL Kura needs in its Redis docs\)$/);
+    expect(reason).not.toMatch(/script: \w+/);
   });
 
   it('a write refused by min-replicas-to-write (NOREPLICAS) names it; reads are served meanwhile', async () => {
