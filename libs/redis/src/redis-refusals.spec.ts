@@ -1,5 +1,8 @@
 import { StoreUnavailableError } from '@kura/common';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/support/free-port.js';
@@ -25,6 +28,7 @@ const connections: RedisConnection[] = [];
 const clients: RedisClient[] = [];
 const dirs: string[] = [];
 const clusters: RedisCluster[] = [];
+const spawned: ChildProcess[] = [];
 
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
@@ -32,6 +36,7 @@ afterEach(async () => {
   // Killed: a Redis whose snapshots fail (MISCONF's case) refuses a SIGTERM, as its shutdown's save fails too.
   await Promise.all(servers.splice(0).map((server) => server.kill()));
   await Promise.all(clusters.splice(0).map((cluster) => cluster.stop()));
+  await Promise.all(spawned.splice(0).map((child) => (child.exitCode === null && child.kill('SIGKILL') ? once(child, 'exit') : undefined)));
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -86,6 +91,19 @@ async function reasonWhileRefused(call: () => Promise<unknown>): Promise<string>
     if (!reason.startsWith('Redis is not connected') || Date.now() > giveUpAt) return reason;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** What Redis answers a PING with on a plain socket of its own (LOADING while it loads). */
+function reasonOfRaw(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('error', () => resolve(''));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk.toString().slice(1));
+    });
+  });
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -204,6 +222,28 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
     expect(reasons).toContain('Redis Cluster refuses commands while it is down (CLUSTERDOWN): a master failed with no replica promoted yet, or a slot has no master (CLUSTER INFO and CLUSTER NODES say which)');
     expect(reasons).not.toContain('the store could not be reached');
+  });
+
+  it('a Redis still loading its dataset after a restart is not called up: readiness and /health/store say so until it has loaded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kura-redis-loading-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const before = await server({ dir, port });
+    const operator = await admin(before.url);
+    await operator.sendCommand(['EVAL', "for i = 1, 30000 do redis.call('SET', 'other-app:' .. i, i) end", '0']);
+    await operator.sendCommand(['SAVE']);
+    operator.destroy();
+    await before.kill();
+    // The same data, loaded slowly (100 µs a key: about 3 s), answering meanwhile.
+    const loading = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--key-load-delay', '100', '--loading-process-events-interval-bytes', '1024'], { stdio: 'ignore' });
+    spawned.push(loading);
+    const sessions = new RedisSessionStore(kura({ url: before.url }));
+    await until('Redis to answer while loading', async () => /^LOADING/.test(await reasonOfRaw(port)));
+
+    const reason = await reasonWhileRefused(() => sessions.ping());
+
+    expect(reason).toBe('Redis is still loading its dataset');
+    await until('Redis to have loaded', async () => (await sessions.ping(), true));
   });
 
   describe('commands renamed or disabled (rename-command)', () => {

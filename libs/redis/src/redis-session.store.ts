@@ -378,7 +378,8 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
    *   (writes fail with OOM, a 503) is the recommended policy; `volatile-*` keeps accounts (no expiry) but may end
    *   sessions early under memory pressure;
    * - a replica (a URL naming ElastiCache's reader endpoint, a replica's own address, a Global Datastore's
-   *   secondary) answers every read and refuses every login and logout with `READONLY`.
+   *   secondary) answers every read and refuses every login and logout with `READONLY`;
+   * - a Redis loading its dataset (`loading:1`) answers `INFO` and refuses everything else with `LOADING`.
    *
    * One `INFO` with no section: its default sections hold both answers on every Redis and Valkey (Redis 6 takes
    * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one), or a server that renamed it
@@ -400,6 +401,9 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
         reason: `Redis's maxmemory-policy is ${policy}, which may evict accounts and sessions: set it to noeviction (or a volatile-* policy)`,
       });
     }
+    // INFO is answered while Redis loads its dataset (after a restart, from its append-only file or snapshot), when
+    // every other command is refused with LOADING: Redis answers, but serves nothing yet.
+    if (/^loading:1\r?$/m.test(info)) throw new StoreUnavailableError('session.ping', { reason: 'Redis is still loading its dataset' });
     if (/^role:slave\r?$/m.test(info)) {
       throw new StoreUnavailableError('session.ping', {
         reason: 'Redis answered from a replica, which refuses every write (READONLY): point the URL at the master (ElastiCache: the primary endpoint, not the reader endpoint)',
