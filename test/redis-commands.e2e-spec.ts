@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { readFile } from 'node:fs/promises';
 import { createClient } from 'redis';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -139,5 +140,36 @@ describe('Redis commands per request, counted at the server', () => {
 
     expect(unknown).toEqual({ hgetall: 1 });
     expect(malformed).toEqual({});
+  });
+});
+
+/**
+ * Connections count against Redis's `maxclients` (ElastiCache's is fixed at 65,000): an operator sizes it, or learns why
+ * new pods are refused, from how many each Kura process opens. docs/redis.md gives the numbers; Redis counts them here.
+ */
+describe('the connections a Kura process opens, counted at the server', () => {
+  /** docs/redis.md's numbers: connections per process, and how many more KURA_REDIS_WAIT_REPLICAS adds. */
+  async function documented(): Promise<{ base: number; durable: number }> {
+    const docs = await readFile(new URL('../docs/redis.md', import.meta.url), 'utf8');
+    const stated = /each Kura process[^.]*? opens (\d+) connection[^.]*?, and (\d+) more with `KURA_REDIS_WAIT_REPLICAS`/.exec(docs.replace(/\s+/g, ' '));
+    if (!stated) throw new Error('docs/redis.md does not say how many connections each Kura process opens');
+    return { base: Number(stated[1]), durable: Number(stated[2]) };
+  }
+
+  /** How many connections Redis holds that are not the test's own. */
+  const clients = async () => String(await observer.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length;
+
+  it.each([
+    ['without WAIT', {}, false],
+    ['with KURA_REDIS_WAIT_REPLICAS=1', { KURA_REDIS_WAIT_REPLICAS: '1' }, true],
+  ])('%s: as many as docs/redis.md says', async (_case, extra, durable) => {
+    const { base, durable: more } = await documented();
+    const before = await clients();
+    const { app } = await kuraWith(extra);
+    try {
+      expect((await clients()) - before).toBe(base + (durable ? more : 0));
+    } finally {
+      await app.close();
+    }
   });
 });
