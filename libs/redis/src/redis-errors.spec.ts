@@ -21,6 +21,9 @@ describe('the reason a Redis failure gives the operator', () => {
     ['a host that does not resolve', withCode('getaddrinfo ENOTFOUND redis.invalid', 'ENOTFOUND'), /does not resolve \(ENOTFOUND\)/],
     ['ioredis out of redirections on a connection it dropped', new Error('Too many Cluster redirections. Last error: Error: Connection is closed.'), /^Redis Cluster redirected the command more times than the client follows \(slots are moving, or a node left\): retrying is safe$/],
     ['ioredis out of redirections', new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 4821 127.0.0.2:34993'), /^Redis Cluster redirected the command more times/],
+    // Redis 6's shapes (no server of that version here; Redis 7 and Valkey 8 are in redis-refusals.spec): Kura needs 7.
+    ['Redis 6 not knowing a command', new Error('ERR unknown command `EVALSHA`, with args beginning with: `abc`'), /^Redis does not know the command EVALSHA: .*older than 7\.0/],
+    ['Redis 6 not knowing a command a script calls', new Error('ERR Error running script (call to f_1): @user_script:2: @user_script: 2: Unknown Redis command called from Lua script'), /^Redis does not know a command one of Kura's scripts calls: .*older than 7\.0/],
     ["node-redis redirected to a master it has not met", new Error('Cannot find node 127.0.0.1:37843'), /^Redis Cluster redirected the command to a node the client does not know yet \(a slot is moving to a new master\): retrying is safe$/],
   ])('%s', (_case, error, reason) => {
     expect(storeUnavailable('session.find', error).reason).toMatch(reason);

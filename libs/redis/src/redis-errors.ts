@@ -75,8 +75,9 @@ function refusalOf(message: string): string | undefined {
   if (/^MASTERDOWN/.test(message)) {
     return 'Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master';
   }
-  const unknown = /^ERR unknown command '([^']*)'/i.exec(message);
-  if (unknown || /^ERR Unknown (Redis )?command called from script/i.test(message)) {
+  // Redis 7 and Valkey quote the name with '…', Redis 6 with `…` (and says "from Lua script" inside one).
+  const unknown = /^ERR unknown command ['`]([^'`]*)['`]/i.exec(message);
+  if (unknown || /^ERR .*Unknown (Redis )?command called from (Lua )?script/i.test(message)) {
     const command = unknown ? `the command ${unknown[1]!.toUpperCase()}` : "a command one of Kura's scripts calls";
     return `Redis does not know ${command}: it is renamed or disabled (rename-command), or Redis is older than 7.0 (Kura needs every command of the ACL in its Redis docs)`;
   }
