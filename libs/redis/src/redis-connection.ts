@@ -298,7 +298,7 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
   return Object.assign<RedisConnection, RedisConnection>(connection, {
     description: describeRedis(options),
     sendCommand: log ? (args) => log.time(args, () => shared.send(args)) : (args) => shared.send(args),
-    ...(durableSend ? { sendDurable: log ? (args: string[]) => log.time(args, () => durableSend(args)) : durableSend } : {}),
+    ...(durableSend ? { sendDurable: log ? (args: string[]) => log.time(args, () => durableSend(args)) : durableSend, replicasToWait: replicas } : {}),
     ...(options.cluster ? { masters: () => shared.masters!() } : {}),
     open() {
       // Rejects only when node-redis is missing (saying what to install); a Redis that does not answer yet does not.

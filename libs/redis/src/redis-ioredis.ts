@@ -79,6 +79,7 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
     const lanes = wait.connections?.length ? wait.connections : [client];
     lanes.forEach(handleAskingReplies);
     commander.sendDurable = counted(durableWrites(lanes.map(laneOf), wait.replicas, wait.timeoutMs));
+    Object.assign(commander, { replicasToWait: wait.replicas });
   }
   if (client.isCluster && client.nodes) {
     const nodes = client.nodes.bind(client);

@@ -246,6 +246,22 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     await until('Redis to have loaded', async () => (await sessions.ping(), true));
   });
 
+  it('with durable writes, a master with fewer replicas than they wait for is not called up: readiness and /health/store say so until one connects', async () => {
+    const master = await server();
+    const connection = kura({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
+    const sessions = new RedisSessionStore(connection);
+    const attempts = new RedisLoginAttemptStore(connection);
+    await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
+
+    const reason = await reasonOf(sessions.ping());
+
+    expect(reason).toBe(
+      'Redis has 0 replica(s) connected, fewer than the 1 each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are',
+    );
+    await server({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    await until('the replica to connect', async () => (await sessions.ping(), true));
+  });
+
   describe('commands renamed or disabled (rename-command)', () => {
     const renaming = (...commands: string[]) => () => `${commands.map((command) => `rename-command ${command} ""`).join('\n')}\n`;
 

@@ -14,6 +14,11 @@ export interface RedisCommander {
    * fails. Without it (or with no replicas to wait for) such writes go through `sendCommand`.
    */
   sendDurable?(args: string[]): Promise<unknown>;
+  /**
+   * How many replicas `sendDurable` waits for (its `WAIT`), with it: a Redis with fewer connected refuses every such
+   * write, which `RedisSessionStore.ping` reports. Absent without replicas to wait for.
+   */
+  readonly replicasToWait?: number;
   /** A commander per master, on a Redis Cluster (for the one SCAN, `removeAll`); absent on a single node. */
   masters?(): RedisCommander[];
 }
@@ -95,7 +100,7 @@ export function withDeadline(redis: RedisCommander, ms: number): RedisCommander 
   const masters = redis.masters?.bind(redis);
   return {
     sendCommand: bounded((args) => redis.sendCommand(args)),
-    ...(sendDurable ? { sendDurable: bounded(sendDurable) } : {}),
+    ...(sendDurable ? { sendDurable: bounded(sendDurable), ...(redis.replicasToWait ? { replicasToWait: redis.replicasToWait } : {}) } : {}),
     ...(masters ? { masters: () => masters().map((master) => withDeadline(master, ms)) } : {}),
   };
 }

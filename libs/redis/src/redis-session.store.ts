@@ -379,7 +379,9 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
    *   sessions early under memory pressure;
    * - a replica (a URL naming ElastiCache's reader endpoint, a replica's own address, a Global Datastore's
    *   secondary) answers every read and refuses every login and logout with `READONLY`;
-   * - a Redis loading its dataset (`loading:1`) answers `INFO` and refuses everything else with `LOADING`.
+   * - a Redis loading its dataset (`loading:1`) answers `INFO` and refuses everything else with `LOADING`;
+   * - with durable writes (`replicasToWait`), a master with fewer replicas connected refuses every login, logout and
+   *   registration after its `WAIT` (on a cluster, the master `INFO` reached is the one checked).
    *
    * One `INFO` with no section: its default sections hold both answers on every Redis and Valkey (Redis 6 takes
    * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one), or a server that renamed it
@@ -407,6 +409,13 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     if (/^role:slave\r?$/m.test(info)) {
       throw new StoreUnavailableError('session.ping', {
         reason: 'Redis answered from a replica, which refuses every write (READONLY): point the URL at the master (ElastiCache: the primary endpoint, not the reader endpoint)',
+      });
+    }
+    const required = this.redis.replicasToWait ?? 0;
+    const connected = Number(/^connected_slaves:(\d+)\r?$/m.exec(info)?.[1] ?? required);
+    if (connected < required) {
+      throw new StoreUnavailableError('session.ping', {
+        reason: `Redis has ${connected} replica(s) connected, fewer than the ${required} each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are`,
       });
     }
   }
