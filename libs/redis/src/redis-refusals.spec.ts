@@ -246,7 +246,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     await until('Redis to have loaded', async () => (await sessions.ping(), true));
   });
 
-  it('with durable writes, a master with fewer replicas than they wait for is not called up: readiness and /health/store say so until one connects', async () => {
+  it('with durable writes, a master with fewer replicas than they wait for is not called up: readiness and /health/store say so until one is in sync', async () => {
     const master = await server();
     const connection = kura({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
     const sessions = new RedisSessionStore(connection);
@@ -256,10 +256,12 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     const reason = await reasonOf(sessions.ping());
 
     expect(reason).toBe(
-      'Redis has 0 replica(s) connected, fewer than the 1 each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are',
+      'Redis has 0 replica(s) in sync, fewer than the 1 each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are',
     );
     await server({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await until('the replica to connect', async () => (await sessions.ping(), true));
+    await until('the replica to be in sync', async () => (await sessions.ping(), true));
+    // Up means a durable write is confirmed: a replica connected but still syncing would not have confirmed it.
+    expect(await connection.sendDurable!(['EVAL', "return redis.call('SET', KEYS[1], '1')", '1', 'kura:probe'])).toBe('OK');
   });
 
   describe('commands renamed or disabled (rename-command)', () => {

@@ -412,10 +412,11 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
       });
     }
     const required = this.redis.replicasToWait ?? 0;
-    const connected = Number(/^connected_slaves:(\d+)\r?$/m.exec(info)?.[1] ?? required);
-    if (connected < required) {
+    // Only a replica in sync (state=online) acknowledges a WAIT: connected_slaves counts those still syncing too.
+    const online = info.match(/^slave\d+:.*\bstate=online\b/gm)?.length ?? 0;
+    if (online < required) {
       throw new StoreUnavailableError('session.ping', {
-        reason: `Redis has ${connected} replica(s) connected, fewer than the ${required} each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are`,
+        reason: `Redis has ${online} replica(s) in sync, fewer than the ${required} each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are`,
       });
     }
   }
