@@ -105,7 +105,9 @@ describe('Redis commands per request, counted at the server', () => {
   it('reads the session with its data in one script, and changes the data with one more: PATCH /session/data is two round trips', async () => {
     const browser = new HttpClient(kura.baseUrl);
     await browser.signUpAndLogIn(uniqueEmail());
-    const patch = () => browser.request('PATCH', '/session/data', { body: '{"cart":["tea"]}', headers: { 'content-type': 'application/merge-patch+json' } });
+    // Each patch changes the data: one that changes nothing writes nothing (one script).
+    let round = 0;
+    const patch = () => browser.request('PATCH', '/session/data', { body: JSON.stringify({ cart: ['tea'], round: (round += 1) }), headers: { 'content-type': 'application/merge-patch+json' } });
     await patch(); // loads the scripts on a fresh server (NOSCRIPT, then EVAL): not the steady cost
 
     // MONITOR shows what clients send, not what the scripts run inside (the read: HGETALL + HMGET of two keys in one slot).
