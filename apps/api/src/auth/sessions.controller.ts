@@ -196,7 +196,9 @@ export class SessionsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Change the password: every other session ends, and this one is replaced by a new one',
-    description: 'The new session travels the way this request authenticated (cookie, or `token` for bearer).',
+    description:
+      'The new session travels the way this request authenticated (cookie, or `token` for bearer). It starts with no ' +
+      'session data: the old sessions\' data ends with them (a re-authentication, unlike this, carries it over).',
   })
   @ApiOkResponse({ description: 'Password changed: the new session.', standardSchema: LoginResponse })
   @ApiBodyProblems('Or it is not `{currentPassword, newPassword}`: `errors` says what is wrong.')
