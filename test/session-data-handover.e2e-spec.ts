@@ -89,6 +89,21 @@ describe.each([dynamoDb, ...redisEngines])('the data a re-authentication hands o
     expect(owner.absoluteExpiresAt).toBeGreaterThan(first.record.absoluteExpiresAt);
   });
 
+  // Session 44 (the session-data review): the handover wrote an empty document as version 1, so a client holding the
+  // ETag "0" of a session with no data met a 412 after its re-authentication, for a document nobody had changed.
+  it('keeps the version of a session with no data through the renewal ("0"), and a patch on it then lands as version 1', async () => {
+    const { clock, sessions, data } = service();
+    const first = await sessions.create(user);
+    clock.advance(HOUR);
+
+    const renewed = await sessions.reauthenticated(await sessions.authenticate(first.token));
+    const owner = (await sessions.authenticate(renewed.token)).record;
+
+    expect(await data.read(owner)).toEqual({ data: {}, version: 0 });
+    expect(await data.patch(owner, { cart: ['book'] }, 0)).toEqual({ data: { cart: ['book'] }, version: 1 });
+    expect(roundedUp(await stores.expiryOf(first.record.id))).toBe(roundedUp(owner.absoluteExpiresAt));
+  });
+
   it('keeps a document that was there as long as the new session, whatever a patch of the old session writes after', async () => {
     const { clock, sessions, data } = service();
     const first = await sessions.create(user);

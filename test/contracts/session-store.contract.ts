@@ -178,6 +178,23 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.sessions.end(record.id, now, { owner: record.user.id })).toEqual({ userId: record.user.id, live: false });
       });
 
+      it('creates an absent document on retain, empty at version 0, which the write of its first version takes', async () => {
+        const now = Date.now();
+        const record = newRecord(now);
+        await sut.sessions.insert(record);
+
+        await sut.data.retain(record.id, record.absoluteExpiresAt + 60_000);
+
+        expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
+        expect(await sut.data.write(record.id, { cart: ['tea'] }, 1, record.absoluteExpiresAt)).toBe(false);
+        expect(await sut.data.write(record.id, { cart: ['tea'] }, 0, record.absoluteExpiresAt)).toBe(true);
+        expect(await sut.data.read(record.id)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+        await sut.data.retain(record.id, record.absoluteExpiresAt + 120_000);
+        expect(await sut.data.read(record.id)).toEqual({ data: { cart: ['tea'] }, version: 1 });
+        await sut.sessions.end(record.id, now);
+        expect(await sut.data.read(record.id)).toEqual({ data: {}, version: 0 });
+      });
+
       it('keeps the data when a new session takes it over, and a later ending of the old one leaves it alone', async () => {
         const now = Date.now();
         const record = newRecord(now);

@@ -20,6 +20,11 @@ export interface SessionDataStore {
    */
   write(sessionId: string, data: Record<string, unknown>, expectedVersion: number, expiresAt: number): Promise<boolean>;
 
-  /** Keeps the document at least until `expiresAt` (epoch ms): a new session took it over. Absent documents stay absent. */
+  /**
+   * Keeps the document at least until `expiresAt` (epoch ms): a new session took it over. An absent one is created
+   * empty at version 0 (what `read` answers for none), kept as long: the write of its first version, a patch the old
+   * session authenticated still on its way, finds it and keeps that expiry; its version, and so its ETag, stays 0
+   * until a write changes it.
+   */
   retain(sessionId: string, expiresAt: number): Promise<void>;
 }

@@ -44,20 +44,22 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
       // generic marshalling (as the session read does). An update, so the other write slots stay. The expiry is
       // set by the write that creates the document, and after that only moved forward by `retain`: a patch
       // authenticated by a session that a re-authentication has since replaced would otherwise bring it back to the
-      // old session's end (the review of 2026-12-05).
+      // old session's end (the review of 2026-12-05). The first version's write also takes the empty version 0
+      // `retain` may have created, keeping its expiry (`if_not_exists`).
       const creates = expectedVersion === 0;
       await this.documents.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { id: { S: itemKeys.data(sessionId) } },
-          UpdateExpression: `SET #document = :document, #version = :next, #slot = :writeId${creates ? ', #expiresAt = :ttl' : ''}`,
-          ConditionExpression: creates ? 'attribute_not_exists(id)' : '#version = :expected',
+          UpdateExpression: `SET #document = :document, #version = :next, #slot = :writeId${creates ? ', #expiresAt = if_not_exists(#expiresAt, :ttl)' : ''}`,
+          ConditionExpression: creates ? 'attribute_not_exists(id) OR #version = :expected' : '#version = :expected',
           ExpressionAttributeNames: { '#document': 'document', '#version': 'version', '#slot': slot, ...(creates ? { '#expiresAt': 'expiresAt' } : {}) },
           ExpressionAttributeValues: {
             ':document': { S: JSON.stringify(data) },
             ':next': { N: String(expectedVersion + 1) },
             ':writeId': { S: writeId },
-            ...(creates ? { ':ttl': { N: String(Math.ceil(expiresAt / 1000)) } } : { ':expected': { N: String(expectedVersion) } }),
+            ':expected': { N: String(expectedVersion) },
+            ...(creates ? { ':ttl': { N: String(Math.ceil(expiresAt / 1000)) } } : {}),
           },
           ReturnConsumedCapacity: 'TOTAL',
         }),
@@ -75,14 +77,16 @@ export class DynamoDbSessionDataStore implements SessionDataStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: itemKeys.data(sessionId) },
-          ConditionExpression: 'attribute_exists(id) AND expiresAt < :ttl',
-          UpdateExpression: 'SET expiresAt = :ttl',
-          ExpressionAttributeValues: { ':ttl': Math.ceil(expiresAt / 1000) },
+          // An absent document is created empty at version 0, which the write of its first version takes as it is.
+          ConditionExpression: 'attribute_not_exists(id) OR expiresAt < :ttl',
+          UpdateExpression: 'SET expiresAt = :ttl, #document = if_not_exists(#document, :empty), #version = if_not_exists(#version, :zero)',
+          ExpressionAttributeNames: { '#document': 'document', '#version': 'version' },
+          ExpressionAttributeValues: { ':ttl': Math.ceil(expiresAt / 1000), ':empty': '{}', ':zero': 0 },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
     } catch (error) {
-      // No document, or one kept long enough already: nothing to do.
+      // One kept long enough already: nothing to do.
       if (!isConditionalCheckFailure(error)) throw this.unavailable('sessionData.retain', error);
     }
   }

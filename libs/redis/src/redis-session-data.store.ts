@@ -20,9 +20,12 @@ redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', version + 1, ARGV[5], ARGV[4])
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return 1`);
 
-/** Keeps an existing document at least until the expiry. KEYS: data. ARGV: expiry (epoch ms). */
+/**
+ * Keeps a document at least until the expiry, an absent one created empty at version 0 (which WRITE takes as the
+ * version it finds, keeping the longer expiry). KEYS: data. ARGV: expiry (epoch ms).
+ */
 const RETAIN = new RedisScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'd', '{}', 'v', 0) end
 if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', KEYS[1], ARGV[1]) end
 return 1`);
 

@@ -268,7 +268,7 @@ describe('SessionService re-authentication window', () => {
 
     it.each([
       ['registering the new session', (store: InMemorySessionStore) => jest.spyOn(store, 'register').mockRejectedValueOnce(unavailable('session.register'))],
-      ['handing the data over', (store: InMemorySessionStore) => jest.spyOn(store, 'write').mockRejectedValueOnce(unavailable('sessionData.write'))],
+      ['handing the data over', (store: InMemorySessionStore) => jest.spyOn(store, 'retain').mockRejectedValueOnce(unavailable('sessionData.retain'))],
       ['ending the presented session', (store: InMemorySessionStore) => jest.spyOn(store, 'end').mockRejectedValueOnce(unavailable('session.end'))],
     ])('leaves the client its session when %s fails, and renews it when sent again, data and all', async (_, fail) => {
       const { clock, store, events, sut, data } = withData();
@@ -293,11 +293,11 @@ describe('SessionService re-authentication window', () => {
       const { clock, store, events, sut } = withData();
       const { token } = await sut.create(user);
       events.length = 0;
-      const write = store.write.bind(store);
+      const retain = store.retain.bind(store);
       // The logout lands after the new session is registered, before the presented one is ended.
-      jest.spyOn(store, 'write').mockImplementationOnce(async (...args) => {
+      jest.spyOn(store, 'retain').mockImplementationOnce(async (...args) => {
         await sut.revoke(token);
-        return write(...args);
+        return retain(...args);
       });
 
       expect(await rejection(sut.reauthenticated(await sut.authenticate(token)))).toBe('revoked');

@@ -12,7 +12,6 @@ import {
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
 import { SessionCache } from './session-cache.js';
 import type { RegisterEntry } from './session-store.port.js';
-import type { SessionDataStore } from './session-data-store.port.js';
 import { generateSessionToken, isWellFormedToken, sessionIdOf } from './session-token.js';
 import {
   type AuthenticatedSession,
@@ -281,7 +280,11 @@ export class SessionService {
       dataId: dataIdOf(previous),
       replaced: previous.id,
       replace: async (record) => {
-        if (dataStore) await handOver(dataStore, dataIdOf(previous), record.absoluteExpiresAt);
+        // The data lasts as long as the new session: kept, or with none written yet created empty at version 0 (its
+        // ETag stays "0"), so that a patch the old session authenticated, still on its way, merges into it and keeps
+        // that expiry instead of creating it with the old session's (the engine would then drop it, acknowledged
+        // patch and all, while the new session lived on: the review of 2026-12-05).
+        if (dataStore) await dataStore.retain(dataIdOf(previous), record.absoluteExpiresAt);
         const ended = await store.end(previous.id, clock.now(), { keepData: true });
         if (!ended?.live) throw new SessionRejectedError('revoked');
         await this.unregisterEnded(ended.userId, [previous.id]);
@@ -411,17 +414,4 @@ function checkSessionUser(user: SessionUser): void {
       throw new InvalidSessionUserError(field, `is over ${MAX_SESSION_USER_FIELD_BYTES} bytes`);
     }
   }
-}
-
-/**
- * Makes the data a re-authentication carries over last as long as the new session. With none written yet, an empty
- * document is written: a patch authenticated by the old session and still on its way would otherwise create the
- * document with the old session's expiry, after a `retain` that found nothing to keep, and the engine would drop it,
- * acknowledged patch and all, while the new session lived on (the review of 2026-12-05, on Redis). Now that patch
- * finds the document, merges into it, and its write keeps the expiry it finds. With a document there (or one such a
- * patch has just made), it is retained.
- */
-async function handOver(dataStore: SessionDataStore, dataId: string, expiresAt: number): Promise<void> {
-  if (await dataStore.write(dataId, {}, 0, expiresAt)) return;
-  await dataStore.retain(dataId, expiresAt);
 }
