@@ -64,6 +64,17 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect(response.body).toEqual({ data: { a: 1 }, version: 1 });
     });
 
+    // RFC 5789, section 2.2: a 415 to a PATCH names the patch formats the resource takes (the session-data review).
+    it('refuses a patch in another media type with 415 naming the ones it takes (Accept-Patch), changing nothing', async () => {
+      const { on } = await loggedIn();
+
+      const response = await on(b).patch({ a: 1 }, { 'content-type': 'application/json-patch+json' });
+
+      expect(response.status).toBe(415);
+      expect(response.headers.get('accept-patch')).toBe('application/merge-patch+json, application/json');
+      expect((await on(a).get()).body).toEqual({ data: {}, version: 0 });
+    });
+
     it('applies a patch with a current If-Match and refuses a stale one with 412 and the current ETag', async () => {
       const { on } = await loggedIn();
       await on(a).patch({ n: 1 });

@@ -20,8 +20,13 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   // The request id ties these lines to the access log line and to the X-Request-Id the client saw.
   if (unexpected) logger.error({ requestId: request.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   else if (problem.status === 503) logger.warn({ requestId: request.id, problem: problem.type, reason: reasonOf(error, problem), cause: describe(error) });
+  // A PATCH refused for its media type says which it takes (RFC 5789, section 2.2): Kura's one PATCH reads JSON only.
+  if (problem.status === 415 && request.method === 'PATCH') void reply.header('accept-patch', ACCEPT_PATCH);
   void reply.status(problem.status).headers(headers).type('application/problem+json').send(problem);
 }
+
+/** The media types `PATCH /session/data` takes. */
+export const ACCEPT_PATCH = 'application/merge-patch+json, application/json';
 
 /** Why the answer is 503, in the words readiness uses: the store's reason, or each failing check's. */
 function reasonOf(error: unknown, problem: Problem): string {

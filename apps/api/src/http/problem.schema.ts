@@ -47,11 +47,11 @@ export const CROSS_SITE = 'Refused: a request from another site carrying the ses
  * The answers Fastify gives on every POST, PATCH and DELETE before the route sees the request: it reads a body
  * on each of them, whether or not the route needs one. `invalid` describes the route's own 400, if any.
  */
-export function ApiBodyProblems(invalid?: string): MethodDecorator {
+export function ApiBodyProblems(invalid?: string, unsupported?: HeadersObject): MethodDecorator {
   return applyDecorators(
     ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), or names \`__proto__\` or \`constructor.prototype\` (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
     ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
-    ApiProblem(415, 'The body is not JSON.'),
+    ApiProblem(415, 'The body is not JSON.', unsupported),
   );
 }
 

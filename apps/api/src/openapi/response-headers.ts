@@ -1,4 +1,5 @@
 import type { HeadersObject } from '@nestjs/swagger';
+import { ACCEPT_PATCH } from '../http/problem-details.filter.js';
 
 /**
  * Response headers as the API document declares them, each only on the responses that carry it. Retry-After is
@@ -27,5 +28,14 @@ export const ETAG: HeadersObject = {
     required: true,
     description: 'The version of the session data, `"<version>"`: send it back in If-Match to patch only that version.',
     schema: { type: 'string', maxLength: 17, pattern: '^"(0|[1-9][0-9]{0,14})"$' },
+  },
+};
+
+/** Sent with a 415 to `PATCH /session/data` (RFC 5789, section 2.2): the patch formats it takes. */
+export const ACCEPT_PATCH_HEADER: HeadersObject = {
+  'Accept-Patch': {
+    required: true,
+    description: 'The media types the patch may be sent as.',
+    schema: { type: 'string', enum: [ACCEPT_PATCH] },
   },
 };

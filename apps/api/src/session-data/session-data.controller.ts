@@ -15,7 +15,7 @@ import * as z from 'zod/mini';
 import { deferred, described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, preconditionOf } from '../http/etag.js';
-import { ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
+import { ACCEPT_PATCH_HEADER, ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 
@@ -99,6 +99,7 @@ export class SessionDataController {
   @ApiBodyProblems(
     'Or the patch is not a JSON object, uses a key no object may have (`constructor`, `prototype`, at any depth), ' +
       `holds a number no double can (\`1e400\`), or nests objects and arrays more than ${SESSION_DATA_MAX_DEPTH} levels deep: nothing is written.`,
+    ACCEPT_PATCH_HEADER,
   )
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(412, 'If-Match named no current ETag, or If-None-Match named it; ETag names it.', ETAG)
