@@ -133,17 +133,13 @@ export function storeUnavailable(operation: string, error: unknown): StoreUnavai
   return new StoreUnavailableError(operation, { cause: error, reason: reasonOf(error) });
 }
 
-/** Whether Redis refused the command because the user's ACL does not allow it. */
-export function isPermissionDenied(error: unknown): boolean {
-  return error instanceof Error && /^NOPERM/.test(error.message);
-}
-
 /**
- * Whether this connection may not send the command at all: the user's ACL does not allow it, or the server renamed
- * or disabled it (`rename-command`, which hardened servers do to `INFO` and `CONFIG`). Sending it again changes nothing.
+ * Whether this connection may not send the command at all: the user's ACL does not allow it (`NOPERM`), or the server
+ * renamed or disabled it (`rename-command`, which hardened servers do to `INFO` and `CONFIG`). Sending it again
+ * changes nothing.
  */
 export function isCommandUnavailable(error: unknown): boolean {
-  return isPermissionDenied(error) || (error instanceof Error && /^ERR unknown command /i.test(error.message));
+  return error instanceof Error && /^(NOPERM|ERR unknown command )/i.test(error.message);
 }
 
 /** A durable write that fewer replicas than required acknowledged within the WAIT timeout. */

@@ -157,10 +157,10 @@ export class SessionService {
   }
 
   /**
-   * Ends a session whose token never left this process: a login refused or failed after its session was written, or
-   * the user would find a session nobody holds among theirs, taking a place under the limit until its idle expiry.
-   * Data it took over (a re-authentication's) stays for the session it came from. If the store cannot end it, the
-   * caller's answer is the failure all the same.
+   * Ends a session whose token never left this process (a login or re-authentication refused, or failed, after it
+   * was written): left live, the user would find a session nobody holds among theirs, taking a place under the limit
+   * until its idle expiry. Data it took over (a re-authentication's) stays. If the store cannot end it, the caller's
+   * answer is the failure all the same.
    */
   private async abandon(record: SessionRecord): Promise<void> {
     await this.settings.store.end(record.id, this.settings.clock.now(), { keepData: record.dataId !== undefined }).catch(() => undefined);
