@@ -25,6 +25,8 @@ export interface RedisKeys {
   connect(id: string): string;
   /** A user index of KuraStore's (a set of `<added at>:<session's key>`), keyed by the hash KuraStore made of the user's id. */
   connectUser(user: string): string;
+  /** The key `ping` writes to learn whether Redis takes writes (a hash that expires a minute after each write). */
+  health(): string;
   /** The pattern matching every key of one kind, for `removeAll` only (SCAN, never on a request path). */
   pattern(kind: 'session' | 'data' | 'register' | 'sessions-of'): string;
 }
@@ -55,6 +57,7 @@ export function redisKeys(prefix = 'kura:'): RedisKeys {
     user: (email) => `${prefix}user:${tag(email)}`,
     connect: (id) => `${prefix}connect:${tag(id)}`,
     connectUser: (user) => `${prefix}connect-user:${tag(user)}`,
+    health: () => `${prefix}health`,
     pattern: (kind) => `${escapeGlob(prefix)}${kind}:*`,
   };
 }

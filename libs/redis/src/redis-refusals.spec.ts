@@ -151,7 +151,8 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
   it('a write refused by min-replicas-to-write (NOREPLICAS) names it; reads are served meanwhile', async () => {
     const redis = await server({ args: ['--min-replicas-to-write', '1'] });
-    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+    const connection = kura({ url: redis.url });
+    const attempts = new RedisLoginAttemptStore(connection);
     await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
 
     const reason = await reasonOf(attempts.reserve('a', 'attempt-1', 5, Date.now() + 60_000));
@@ -160,6 +161,26 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
       'Redis refuses writes: fewer replicas are connected and in sync than its min-replicas-to-write asks (check the replicas, or min-replicas-to-write and min-replicas-max-lag)',
     );
     expect(await attempts.counts(['a'])).toEqual([0]);
+    // Readiness and /health/store say so too (INFO, a read, is answered: they were up while every login failed).
+    expect(await reasonOf(new RedisSessionStore(connection).ping())).toBe(reason);
+  });
+
+  it('a Redis out of memory under noeviction (OOM) is not called up, and is again once it has room', async () => {
+    const redis = await server();
+    const operator = await admin(redis.url);
+    const sessions = new RedisSessionStore(kura({ url: redis.url }));
+    await until('Kura to be ready', async () => (await sessions.ping(), true));
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory', '1']);
+
+    expect(await reasonOf(sessions.ping())).toBe('Redis is out of memory (maxmemory reached)');
+
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+    await expect(sessions.ping()).resolves.toBeUndefined();
+    // The write it makes to learn this expires: nothing of it stays in Redis.
+    const ttl = Number(await operator.sendCommand(['PTTL', 'kura:health']));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
   it('a write refused after a snapshot failed (MISCONF) says so and where to look', async () => {
@@ -168,7 +189,8 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     await mkdir(join(dir, 'data'));
     const redis = await server({ dir: join(dir, 'data') });
     const operator = await admin(redis.url);
-    const attempts = new RedisLoginAttemptStore(kura({ url: redis.url }));
+    const connection = kura({ url: redis.url });
+    const attempts = new RedisLoginAttemptStore(connection);
     await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
     // Snapshots on, and Redis's folder gone: the next BGSAVE fails, whoever runs Redis (root included).
     await rm(join(dir, 'data'), { recursive: true });
@@ -179,6 +201,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     const reason = await reasonOf(attempts.release('a', 'attempt-1'));
 
     expect(reason).toMatch(/^Redis refuses writes: its last snapshot to disk failed and stop-writes-on-bgsave-error is on/);
+    expect(await reasonOf(new RedisSessionStore(connection).ping())).toBe(reason);
   });
 
   it("a script of someone else's running past busy-reply-threshold (BUSY) is named, not taken for an outage", async () => {
@@ -267,7 +290,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   describe('commands renamed or disabled (rename-command)', () => {
     const renaming = (...commands: string[]) => () => `${commands.map((command) => `rename-command ${command} ""`).join('\n')}\n`;
 
-    it('INFO: Kura checks Redis with PING instead and becomes ready, as for an ACL user without INFO', async () => {
+    it('INFO: Kura does without its checks and becomes ready, as for an ACL user without INFO', async () => {
       const redis = await server({ config: renaming('INFO') });
       const sessions = new RedisSessionStore(kura({ url: redis.url }));
 

@@ -383,42 +383,29 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
    * - with durable writes (`replicasToWait`), a master with fewer replicas connected refuses every login, logout and
    *   registration after its `WAIT` (on a cluster, the master `INFO` reached is the one checked).
    *
-   * One `INFO` with no section: its default sections hold both answers on every Redis and Valkey (Redis 6 takes
+   * - a Redis refusing writes while it answers reads: out of memory under `noeviction` (OOM), a failed snapshot
+   *   with `stop-writes-on-bgsave-error` (MISCONF), fewer replicas than `min-replicas-to-write` (NOREPLICAS). `INFO`
+   *   is a read, answered all the same, so one small write follows it: an `HSET` of the `health` key and its
+   *   `PEXPIREAT` a minute on (both in the docs' ACL), refused in each of those states as a login would be.
+   *
+   * One `INFO` with no section: its default sections hold these answers on every Redis and Valkey (Redis 6 takes
    * one section at most). An ACL user without `INFO` (as `+@all -@dangerous` makes one), or a server that renamed it
-   * (`rename-command INFO …`), gets a `PING` instead: Redis answers, and neither is checked, which the docs' ACL avoids
-   * by allowing `info`. (A renamed `INFO` read as an outage kept the service from ever becoming ready.)
+   * (`rename-command INFO …`), gets no `INFO` checks, only the write: Redis answers, and the policy is not checked,
+   * which the docs' ACL avoids by allowing `info`. (A renamed `INFO` read as an outage kept the service from ever
+   * becoming ready.)
    */
   async ping(): Promise<void> {
-    let info: string;
+    let info: string | undefined;
     try {
       info = String(await this.redis.sendCommand(['INFO']));
     } catch (error) {
       if (!isCommandUnavailable(error)) throw storeUnavailable('session.ping', error);
-      await this.call('session.ping', () => this.redis.sendCommand(['PING']));
-      return;
     }
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (policy?.startsWith('allkeys-')) {
-      throw new StoreUnavailableError('session.ping', {
-        reason: `Redis's maxmemory-policy is ${policy}, which may evict accounts and sessions: set it to noeviction (or a volatile-* policy)`,
-      });
-    }
-    // INFO is answered while Redis loads its dataset (after a restart, from its append-only file or snapshot), when
-    // every other command is refused with LOADING: Redis answers, but serves nothing yet.
-    if (/^loading:1\r?$/m.test(info)) throw new StoreUnavailableError('session.ping', { reason: 'Redis is still loading its dataset' });
-    if (/^role:slave\r?$/m.test(info)) {
-      throw new StoreUnavailableError('session.ping', {
-        reason: 'Redis answered from a replica, which refuses every write (READONLY): point the URL at the master (ElastiCache: the primary endpoint, not the reader endpoint)',
-      });
-    }
-    const required = this.redis.replicasToWait ?? 0;
-    // Only a replica in sync (state=online) acknowledges a WAIT: connected_slaves counts those still syncing too.
-    const online = info.match(/^slave\d+:.*\bstate=online\b/gm)?.length ?? 0;
-    if (online < required) {
-      throw new StoreUnavailableError('session.ping', {
-        reason: `Redis has ${online} replica(s) in sync, fewer than the ${required} each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are`,
-      });
-    }
+    if (info !== undefined) checkInfo(info, this.redis.replicasToWait ?? 0);
+    const key = this.keys.health();
+    const now = Date.now();
+    await this.call('session.ping', () => this.redis.sendCommand(['HSET', key, 'at', String(now)]));
+    await this.call('session.ping', () => this.redis.sendCommand(['PEXPIREAT', key, String(now + 60_000)]));
   }
 
   /**
@@ -458,6 +445,31 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     } catch (error) {
       throw storeUnavailable(operation, error);
     }
+  }
+}
+
+/** What `INFO` says that makes Redis unfit to serve now though it answers (`RedisSessionStore.ping` lists each case). */
+function checkInfo(info: string, replicasToWait: number): void {
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  if (policy?.startsWith('allkeys-')) {
+    throw new StoreUnavailableError('session.ping', {
+      reason: `Redis's maxmemory-policy is ${policy}, which may evict accounts and sessions: set it to noeviction (or a volatile-* policy)`,
+    });
+  }
+  // INFO is answered while Redis loads its dataset (after a restart, from its append-only file or snapshot), when
+  // every other command is refused with LOADING: Redis answers, but serves nothing yet.
+  if (/^loading:1\r?$/m.test(info)) throw new StoreUnavailableError('session.ping', { reason: 'Redis is still loading its dataset' });
+  if (/^role:slave\r?$/m.test(info)) {
+    throw new StoreUnavailableError('session.ping', {
+      reason: 'Redis answered from a replica, which refuses every write (READONLY): point the URL at the master (ElastiCache: the primary endpoint, not the reader endpoint)',
+    });
+  }
+  // Only a replica in sync (state=online) acknowledges a WAIT: connected_slaves counts those still syncing too.
+  const online = info.match(/^slave\d+:.*\bstate=online\b/gm)?.length ?? 0;
+  if (online < replicasToWait) {
+    throw new StoreUnavailableError('session.ping', {
+      reason: `Redis has ${online} replica(s) in sync, fewer than the ${replicasToWait} each login, logout and registration waits for (waitForReplicas, KURA_REDIS_WAIT_REPLICAS): those are refused until enough are`,
+    });
   }
 }
 

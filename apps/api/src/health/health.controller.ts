@@ -63,7 +63,9 @@ export class HealthController {
   @HealthCheck(HEALTH_CHECK)
   @ApiOperation({
     summary: 'The session store answers now; 503 otherwise. For dashboards and alerts: no probe uses it',
-    description: 'On DynamoDB, one eventually consistent read of a key that never exists: it proves the table and the permissions.',
+    description:
+      'On DynamoDB, one eventually consistent read of a key that never exists: it proves the table and the permissions. ' +
+      'On Redis, INFO and one small write of a key that expires a minute later: it proves Redis serves and takes writes.',
     security: [],
   })
   @ApiOkResponse(PASSING)
