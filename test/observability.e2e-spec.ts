@@ -141,6 +141,28 @@ describe('logs', () => {
     expect(kura.output()).not.toContain('"level": "fatal');
   });
 
+  // Fastify answers a URL its router cannot take outside every route, where no hook runs: these answers went out
+  // with no X-Request-Id, no Cache-Control (a 414 may be cached by default), no access line and no count, so a
+  // client probing with broken URLs left no trace.
+  it.each([
+    ['a URL that does not decode', 'GET', '/auth/%zz', 400],
+    ['a route parameter too long for the router', 'DELETE', `/auth/sessions/${'a'.repeat(200)}`, 414],
+  ])('answer and record %s as every other request: id echoed, no-store, an access line, a count', async (_case, method, path, status) => {
+    const requestId = `broken-url-${status}-0123456789`;
+    const counted = async () => Number(new RegExp(`^kura_http_requests_total\\{method="${method}",route="\\(no route\\)",status="${status}",service="kura"\\} (\\d+)`, 'm').exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    const before = await counted();
+
+    const response = await fetch(`${kura.baseUrl}${path}`, { method, headers: { 'x-request-id': requestId } });
+
+    expect(response.status).toBe(status);
+    expect(response.headers.get('x-request-id')).toBe(requestId);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const access = lines().map((line) => JSON.parse(line).message).filter((entry) => entry?.event === 'request' && entry.requestId === requestId);
+    expect(access).toEqual([expect.objectContaining({ method, route: '(no route)', status })]);
+    expect((await counted()) - before).toBe(1);
+  });
+
   it('log the URL pattern, not the URL: a query string never reaches the logs', async () => {
     await fetch(`${kura.baseUrl}/auth/me?token=should-not-be-logged-anywhere`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -16,7 +16,7 @@ import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { KuraLogger } from './observability/kura-logger.js';
-import { installRequestLog, REQUEST_ID_HEADER, requestIdOf } from './observability/request-log.js';
+import { REQUEST_ID_HEADER, requestIdOf, requestLog, type ResponseObserver } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
 import { describeStore, KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
@@ -57,6 +57,9 @@ export async function createApp(
       'Http',
     );
   }
+  // What every answer gets (Kura's headers, the access line, the count), for those Fastify gives outside every route;
+  // set once the app is built.
+  let outsideRoutes: ResponseObserver | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.http.trustProxy),
@@ -73,8 +76,12 @@ export async function createApp(
     schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
     genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
     // A URL the router cannot take (undecodable, an over-long parameter) is answered before Nest sees the
-    // request, by default with Fastify's own body, which quotes the URL: answer it as every other error.
-    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error, new Logger('Http')),
+    // request, by default with Fastify's own body, which quotes the URL: answer it as every other error. Fastify
+    // runs no hook for it (it belongs to no route), so it gets what the hooks below give here.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      outsideRoutes?.(request, reply);
+      sendProblem(request, reply, error, new Logger('Http'));
+    },
     // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
     clientErrorHandler,
     // Kura has no Nest middleware: without @fastify/middie, no hook of its runs on every request, and the Lambda
@@ -93,9 +100,7 @@ export async function createApp(
   parseJsonBodies(fastify);
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
-  // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
-  // promise's turn later.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  const kuraHeaders = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
@@ -106,12 +111,29 @@ export async function createApp(
     if (!reply.hasHeader('cache-control') && !request.url.startsWith(`/${DOCS_PATH}`)) {
       reply.header('cache-control', 'no-store');
     }
+  };
+  // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
+  // promise's turn later.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    kuraHeaders(request, reply);
     done(null, notModifiedAnswer(request, reply, payload));
   });
 
-  installRequestLog(fastify, logger, { accessLog: config.log.accessLog, json: config.log.json });
+  const observers = [requestLog(logger, config.log), metrics?.observeHttp].filter((observer) => observer !== undefined);
+  const observe: ResponseObserver = (request, reply) => {
+    for (const observer of observers) observer(request, reply);
+  };
+  if (observers.length > 0) {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      observe(request, reply);
+      done();
+    });
+  }
+  outsideRoutes = (request, reply) => {
+    kuraHeaders(request, reply);
+    reply.raw.once('finish', () => observe(request, reply));
+  };
   if (metrics) {
-    metrics.observeHttp(fastify);
     const { calls, redisCommands } = app.get<KuraStores>(KURA_STORES);
     if (calls) metrics.observeStore(calls);
     if (redisCommands) metrics.observeRedis(redisCommands);

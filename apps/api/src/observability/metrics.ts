@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { DynamoDbCallLog } from '@kura/dynamodb';
 import type { RedisCommandLog } from '@kura/redis';
 import type { SessionEvent } from '@kura/session';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
@@ -70,15 +70,12 @@ export class KuraMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'kura_' });
   }
 
-  /** Counts every answered request of this Fastify instance. */
-  observeHttp(fastify: FastifyInstance): void {
-    fastify.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? '(no route)';
-      this.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-      this.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-      done();
-    });
-  }
+  /** Counts an answered request, with its duration (an observer of every response, see `createApp`). */
+  readonly observeHttp = (request: FastifyRequest, reply: FastifyReply): void => {
+    const route = request.routeOptions.url ?? '(no route)';
+    this.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    this.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  };
 
   /** Counts every call the stores make to DynamoDB. */
   observeStore(calls: DynamoDbCallLog): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The request id header: taken from the caller when well formed (a load balancer's trace id), echoed back. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -21,15 +21,19 @@ export function isWellFormedRequestId(given: unknown): given is string {
   return typeof given === 'string' && WELL_FORMED.test(given);
 }
 
+/** Told of every answered request, after its response: the access log, the metrics. */
+export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply) => void;
+
 /**
  * One structured line per request, after the response: request id, method, the route's pattern (never the raw
  * URL, whose query string is the caller's to fill), status and duration. Headers, cookies and bodies are
  * never logged, so no token, password or cache signature can reach a log line. (The id goes back to the
- * client in the `X-Request-Id` header, set with Kura's other response headers in `createApp`.)
+ * client in the `X-Request-Id` header, set with Kura's other response headers in `createApp`.) `undefined` with
+ * the access log off.
  */
-export function installRequestLog(fastify: FastifyInstance, logger: LoggerService, options: { accessLog: boolean; json: boolean }): void {
-  if (!options.accessLog) return;
-  fastify.addHook('onResponse', (request, reply, done) => {
+export function requestLog(logger: LoggerService, options: { accessLog: boolean; json: boolean }): ResponseObserver | undefined {
+  if (!options.accessLog) return undefined;
+  return (request, reply) => {
     const line = {
       event: 'request',
       requestId: request.id,
@@ -40,6 +44,5 @@ export function installRequestLog(fastify: FastifyInstance, logger: LoggerServic
     };
     // JSON for machines; one short line for a person at a terminal.
     logger.log(options.json ? line : `${line.method} ${line.route} ${line.status} ${line.durationMs} ms [${line.requestId}]`, 'Http');
-    done();
-  });
+  };
 }
