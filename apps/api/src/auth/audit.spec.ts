@@ -81,6 +81,22 @@ describe('the audit log', () => {
     expect(actions()).toEqual(['password.changed']);
   });
 
+  it('records the sessions a logout-all ended before its own ending failed (a store outage), and sent again, only its own', async () => {
+    const { sessions, controller, record, user, cookies, request } = await setup();
+    const current = await sessions.authenticate((await sessions.create(user)).token);
+    await sessions.create(user);
+    await sessions.create(user);
+    jest.spyOn(sessions, 'revokeOwned').mockRejectedValueOnce(new StoreUnavailableError('session.end'));
+
+    await expect(controller.logoutAll(current, 'bearer', cookies, request)).rejects.toThrow(StoreUnavailableError);
+    await controller.logoutAll(current, 'bearer', cookies, request); // sent again, as the 503 asks
+
+    expect(record.mock.calls.map(([, action, details]) => [action, details])).toEqual([
+      ['sessions.revoked', { userId: user.id, count: 2, by: current.record.id }],
+      ['sessions.revoked', { userId: user.id, count: 1, by: current.record.id }],
+    ]);
+  });
+
   it('records the live session a login replaced on the device, even another user\'s, as logged out by the new one', async () => {
     const { sessions, auth, record, accounts, cookies, request } = await setup();
     await accounts.register({ email: 'bob@example.com', password: 'bob password' });

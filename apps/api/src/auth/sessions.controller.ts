@@ -123,8 +123,10 @@ export class SessionsController {
     // This session last: until here, a logout-all that failed part way (a 503) can be sent again with it, and ends
     // the sessions it had not reached (ended first, the retry met a 401 and left them live).
     const own = await this.sessions.revokeOwned(userId, current.record.id).catch((error: unknown) => {
-      if (!(error instanceof SessionNotFoundError)) throw error;
-      return false;
+      if (error instanceof SessionNotFoundError) return false;
+      // The others have ended all the same (sent again, the request finds them ended and counts only this one).
+      if (others > 0) this.audit.record(audited, 'sessions.revoked', { userId, count: others, by: current.record.id });
+      throw error;
     });
     const revoked = others + (own ? 1 : 0);
     this.audit.record(audited, 'sessions.revoked', { userId, count: revoked, by: current.record.id });
