@@ -107,6 +107,29 @@ describe.each(possibleFlavours((name) => `Kura on ${name}, when it goes away`))(
     expect((await user.get('/auth/me')).status).toBe(200);
   });
 
+  // The stores give up on a command at their deadline and answer 503; its reply, if Redis sends it later, is dropped.
+  // Counted by its reply, such a command was `ok`: a 503 for a hung Redis showed in the metrics as a success.
+  it('counts a command a hung Redis answered after the deadline as an error, as the 503 it caused, never as ok', async () => {
+    const outcomes = async () => {
+      const text = await (await fetch(metricsUrl)).text();
+      const total = (outcome: string) => [...text.matchAll(new RegExp(`^kura_redis_commands_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+      return { ok: total('ok'), error: total('error') };
+    };
+    const before = await outcomes();
+
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      expect((await user.get('/auth/me')).status).toBe(503);
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the late reply arrives
+
+    const after = await outcomes();
+    expect(after.ok - before.ok).toBe(0);
+    expect(after.error - before.error).toBeGreaterThanOrEqual(1);
+  });
+
   it('fails at once, with no offline queue, while Redis is down: 100 concurrent requests, all 503, none hanging', async () => {
     await redis.kill();
 

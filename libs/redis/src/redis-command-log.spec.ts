@@ -19,6 +19,17 @@ describe('RedisCommandLog', () => {
     expect(sut.snapshot()).toEqual({});
   });
 
+  it('counts a reply that came after the deadline as failed: the stores had given up on it and answered 503', async () => {
+    const sut = new RedisCommandLog({ deadlineMs: 20 });
+    const heard: boolean[] = [];
+    sut.onCommand(({ failed }) => heard.push(failed));
+
+    await expect(sut.time(['HGETALL', 'k'], () => new Promise((resolve) => setTimeout(resolve, 60, 'late')))).resolves.toBe('late');
+    await sut.time(['HGETALL', 'k'], async () => 'in time');
+
+    expect(heard).toEqual([true, false]);
+  });
+
   it('never makes a metric label out of anything but a command name', async () => {
     const sut = new RedisCommandLog();
     sut.onCommand(() => undefined);

@@ -1,4 +1,7 @@
-/** Told of every command as its answer (or failure) arrives: for metrics (Prometheus counters, CloudWatch EMF). */
+/**
+ * Told of every command as its answer (or failure) arrives: for metrics (Prometheus counters, CloudWatch EMF).
+ * `failed`: no answer the stores could use, an answer after their deadline included.
+ */
 export type RedisCommandListener = (command: { name: string; failed: boolean; seconds: number }) => void;
 
 /**
@@ -10,6 +13,15 @@ export type RedisCommandListener = (command: { name: string; failed: boolean; se
 export class RedisCommandLog {
   private readonly listeners: RedisCommandListener[] = [];
   private totals = new Map<string, { calls: number; failures: number }>();
+  private readonly deadlineMs: number;
+
+  /**
+   * @param options.deadlineMs the stores' `commandTimeoutMs`: a reply that comes later is counted as a failure, since
+   * the stores had given up on it (the request answered 503) and dropped it. @default 1000, the stores' default
+   */
+  constructor(options: { deadlineMs?: number } = {}) {
+    this.deadlineMs = options.deadlineMs ?? 1000;
+  }
 
   /** Adds a listener told of every command from now on. */
   onCommand(listener: RedisCommandListener): void {
@@ -39,7 +51,8 @@ export class RedisCommandLog {
     const started = performance.now();
     try {
       const reply = await send();
-      this.record(nameOf(args), false, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      this.record(nameOf(args), ms > this.deadlineMs, ms / 1000);
       return reply;
     } catch (error) {
       this.record(nameOf(args), true, (performance.now() - started) / 1000);

@@ -40,7 +40,7 @@ export class KuraMetrics {
   });
   private readonly redisCommands = new Counter({
     name: 'kura_redis_commands_total',
-    help: 'Redis commands sent (a script counts once, as EVALSHA), by command and outcome',
+    help: 'Redis commands sent (a script counts once, as EVALSHA), by command and outcome: ok, error (failed, or answered after KURA_REDIS_TIMEOUT_MS, when the request had been answered 503)',
     labelNames: ['command', 'outcome'] as const,
     registers: [this.registry],
   });

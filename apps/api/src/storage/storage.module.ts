@@ -82,7 +82,7 @@ async function redisStores(settings: RedisSettings): Promise<KuraStores> {
   // Loaded only here: the Lambda bundle keeps Redis's client in a chunk of its own that DynamoDB users never load.
   const { connectRedis, RedisCommandLog, RedisLoginAttemptStore, RedisSessionDataStore, RedisSessionStore, RedisUserStore } = await import('@kura/redis');
   const { keyPrefix: _prefix, timeoutMs, tls: tlsFiles, ...topology } = settings;
-  const redisCommands = new RedisCommandLog();
+  const redisCommands = new RedisCommandLog({ deadlineMs: timeoutMs });
   // Loaded with the Redis client, only on Redis: the Lambda artifact's cold path (DynamoDB) does not carry it.
   const tls = tlsFiles ? await (await import('./redis-tls-files.js')).readRedisTlsFiles(tlsFiles) : undefined;
   const redis = connectRedis({ ...topology, ...(tls ? { tls } : {}), commandTimeoutMs: timeoutMs, commandLog: redisCommands });
