@@ -130,6 +130,25 @@ describe.each(possibleFlavours((name) => `Kura on ${name}, when it goes away`))(
     expect(after.error - before.error).toBeGreaterThanOrEqual(1);
   });
 
+  // A client that gives up before the 503 (its own timeout, or a balancer's, shorter than the store's) gets no response,
+  // and Fastify runs no onResponse hook for it: the 503 went uncounted and unlogged, and KuraStoreFailing, which divides
+  // 503s by requests, did not see an outage whose clients gave up first.
+  it('counts the 503 of a request whose client gave up waiting for it, as the store-failing alert needs', async () => {
+    const unavailable = async () => Number(/^kura_http_requests_total\{method="GET",route="\/auth\/me",status="503",service="kura"\} (\d+)/m.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    const before = await unavailable();
+    const cookie = await user.jar.getCookieString(kura.baseUrl);
+
+    process.kill(redis.pid, 'SIGSTOP');
+    try {
+      await expect(fetch(`${kura.baseUrl}/auth/me`, { headers: { cookie }, signal: AbortSignal.timeout(TIMEOUT_MS / 5) })).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS + SLACK_MS)); // Kura answers, to nobody
+    } finally {
+      process.kill(redis.pid, 'SIGCONT');
+    }
+
+    expect((await unavailable()) - before).toBe(1);
+  });
+
   it('fails at once, with no offline queue, while Redis is down: 100 concurrent requests, all 503, none hanging', async () => {
     await redis.kill();
 

@@ -114,15 +114,18 @@ export async function createApp(
   };
   // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
   // promise's turn later.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    kuraHeaders(request, reply);
-    done(null, notModifiedAnswer(request, reply, payload));
-  });
-
   const observers = [requestLog(logger, config.log), metrics?.observeHttp].filter((observer) => observer !== undefined);
   const observe: ResponseObserver = (request, reply) => {
     for (const observer of observers) observer(request, reply);
   };
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    kuraHeaders(request, reply);
+    // A client that gave up waiting (its timeout, or a balancer's, shorter than the store's) gets no response, and
+    // Fastify runs no onResponse for it: it is logged and counted here, with the answer it was given (in an outage, a
+    // 503, which KuraStoreFailing counts).
+    if (reply.raw.destroyed) observe(request, reply);
+    done(null, notModifiedAnswer(request, reply, payload));
+  });
   if (observers.length > 0) {
     fastify.addHook('onResponse', (request, reply, done) => {
       observe(request, reply);
