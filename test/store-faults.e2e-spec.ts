@@ -8,7 +8,7 @@ import { startKuraInProcess } from './support/kura-app.js';
 
 /**
  * Faults between Kura and DynamoDB, injected by a proxy in front of DynamoDB Local: added latency, connections
- * cut, calls never answered, HTTP 500s and throttling. For each: Kura answers (every call is bounded: 300 ms, 2
+ * cut, calls never answered, answers cut mid-body, HTTP 500s and throttling. For each: Kura answers (every call is bounded: 300 ms, 2
  * attempts), with 503 + Retry-After where it cannot decide, never a 500 and never a 200 for a session it could
  * not check; liveness, readiness and the OpenAPI document stay up, /health/store reports the fault; and when it clears, the
  * same session works again with its data intact.
@@ -274,6 +274,7 @@ const faults: [string, FaultMode, { delayMs?: number }][] = [
   ['calls never answered', 'blackhole', {}],
   ['HTTP 500 InternalServerError', 'http500', {}],
   ['throttling (ProvisionedThroughputExceededException)', 'throttle', {}],
+  ['answers cut mid-body, the connection left open', 'stall', {}],
 ];
 
 describe.each(faults)('DynamoDB fault: %s', (_name, mode, options) => {

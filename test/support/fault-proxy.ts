@@ -8,11 +8,13 @@ import { type IncomingMessage, type ServerResponse, createServer, request as htt
  * - `reset`: cut the connection as soon as a call arrives (ECONNRESET);
  * - `blackhole`: accept the call and never answer;
  * - `http500`: DynamoDB's InternalServerError (HTTP 500);
- * - `throttle`: ProvisionedThroughputExceededException (HTTP 400), what DynamoDB answers when it throttles.
+ * - `throttle`: ProvisionedThroughputExceededException (HTTP 400), what DynamoDB answers when it throttles;
+ * - `stall`: forward the call, pass back the engine's headers and half its body, then send nothing more and keep the
+ *   connection open (an answer cut mid-body by something between that neither closes nor resets).
  * `calls` counts the calls that arrived (the SDK's attempts), per mode change; `operations` counts them by
  * DynamoDB operation (`GetItem`, `PutItem`, ...), so a test can say what a request cost at the engine boundary.
  */
-export type FaultMode = 'pass' | 'latency' | 'reset' | 'blackhole' | 'http500' | 'throttle';
+export type FaultMode = 'pass' | 'latency' | 'reset' | 'blackhole' | 'http500' | 'throttle' | 'stall';
 
 /** Which calls a one-shot fault applies to: the DynamoDB operation (`PutItem`, ...) and its JSON body. */
 export type CallFilter = (operation: string, body: string) => boolean;
@@ -66,13 +68,24 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const refusals: { filter: CallFilter; type: string; left: number; refused: () => void }[] = [];
   const amendments: { filter: CallFilter; rewrite: (answer: Record<string, unknown>) => Record<string, unknown> }[] = [];
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, loseAnswer = false, answered?: () => void, stall = false) => {
     const operation = operationOf(req);
     const amendment = amendments.find((candidate) => candidate.filter(operation, body.toString()));
     const out = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
       (answer) => {
         answer.once('end', () => answered?.());
+        if (stall) {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => {
+            const whole = Buffer.concat(chunks);
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.write(whole.subarray(0, Math.floor(whole.length / 2)));
+            held.add(res); // the rest never comes; closed with the proxy
+          });
+          return;
+        }
         if (loseAnswer) {
           answer.resume();
           answer.on('end', () => req.socket.destroy());
@@ -157,6 +170,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         case 'http500':
           res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
           return res.end(DYNAMODB_ERROR('InternalServerError', 'Internal server error'));
+        case 'stall':
+          return forward(req, res, body, false, undefined, true);
         case 'throttle':
           res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
           return res.end(DYNAMODB_ERROR('ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded.'));

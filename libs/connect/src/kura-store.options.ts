@@ -24,8 +24,8 @@ export interface KuraStoreOptions {
   connection?: DynamoDbConnectionOptions;
   /**
    * A `DynamoDBClient` of your own, shared and closed by you. Its timeouts are yours to bound: make it with
-   * `createDynamoDbClients` from `@kura/dynamodb`, or set a request handler with `requestTimeout` and
-   * `throwOnRequestTimeout: true`. Give this, `connection` or `adapter`.
+   * `createDynamoDbClients` from `@kura/dynamodb`, or set a request handler with `requestTimeout`,
+   * `throwOnRequestTimeout: true` and `socketTimeout`. Give this, `connection` or `adapter`.
    */
   client?: DynamoDbClient;
   /**

@@ -13,8 +13,9 @@ export interface DynamoDbConnectionOptions {
    */
   endpoint?: string;
   /**
-   * Upper bound for connecting and for each attempt, in milliseconds. Without it a black-holed connection
-   * hangs a request for as long as the socket lives.
+   * Upper bound for connecting, for each attempt's wait for an answer, and for each pause in the answer's body, in
+   * milliseconds. Without it a black-holed connection hangs a request for as long as the socket lives, and an answer
+   * cut mid-body on a connection left open for the SDK's own socket timeout (5 minutes).
    * @default 1000
    */
   timeoutMs?: number;
@@ -55,6 +56,8 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
       connectionTimeout: timeoutMs,
       requestTimeout: timeoutMs,
       throwOnRequestTimeout: true,
+      // The request timeout ends when the answer's headers arrive: what bounds the body after them is the socket's.
+      socketTimeout: timeoutMs,
     }),
   });
   options.callLog?.attachTo(client);

@@ -159,6 +159,46 @@ describe('DynamoDbSessionStore when the engine cannot be reached', () => {
     expect(held.length).toBeGreaterThanOrEqual(1);
     silentClient.destroy();
   }, 10_000);
+
+  // The SDK's requestTimeout runs until the answer's headers: what bounds the body after them is the socket's timeout,
+  // the client's own 5 minutes unless set. An endpoint (a proxy, a load balancer) that sends the headers and stops
+  // sending mid-body held the call, and the request, for as long.
+  it('gives up on an answer cut mid-body whose connection stays open, within its bound', async () => {
+    const stalled: import('node:net').Socket[] = [];
+    const halfAnswer = createServer((socket) => {
+      stalled.push(socket);
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 200\r\n\r\n{"Item":{"id":'));
+    });
+    await new Promise<void>((resolve) => halfAnswer.listen(0, '127.0.0.1', resolve));
+    const { port } = halfAnswer.address() as { port: number };
+    const { createDynamoDbClients } = await import('./dynamodb-client.js');
+    const { documents: cut, client: cutClient } = createDynamoDbClients({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' },
+      timeoutMs: 200,
+      maxAttempts: 2,
+    });
+    const store = new DynamoDbSessionStore(cut, { tableName: tables.sessions });
+
+    const started = Date.now();
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      const error = await Promise.race([
+        store.find('x', Date.now()).catch((caught: unknown) => caught),
+        new Promise((resolve) => (deadline = setTimeout(() => resolve('still waiting after 5 s'), 5_000))),
+      ]);
+
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(stalled.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      clearTimeout(deadline);
+      cutClient.destroy();
+      stalled.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => halfAnswer.close(resolve));
+    }
+  }, 15_000);
 });
 
 describe('sessions of a user on DynamoDB Local', () => {
