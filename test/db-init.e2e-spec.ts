@@ -175,6 +175,34 @@ describe('npm run db:init', () => {
       }
     });
 
+    // What the line above asks for: the operator turns that TTL off and runs db:init again. DynamoDB takes up to an hour
+    // to turn TTL off (DISABLING) and refuses every other UpdateTimeToLive on the table meanwhile with a
+    // ValidationException (UpdateTimeToLive, API reference). DynamoDB Local turns it off at once: the proxy answers as
+    // AWS does.
+    it('TTL still being turned off: exit 1, saying to wait for it, not a refusal read as an item over its limits', async () => {
+      const mine = `dis${randomBytes(3).toString('hex')}`;
+      const proxy = await startFaultProxy(testEndpoint());
+      const { client } = testClients();
+      try {
+        await client.send(new CreateTableCommand({ ...sessions, TableName: `${mine}-sessions` }));
+        proxy.amend((operation) => operation === 'DescribeTimeToLive', () => ({ TimeToLiveDescription: { AttributeName: 'ttl', TimeToLiveStatus: 'DISABLING' } }));
+        proxy.refuse((operation) => operation === 'UpdateTimeToLive', 'ValidationException', 2);
+
+        const failure = await run(process.execPath, [DB_INIT], {
+          env: { ...env, DYNAMODB_ENDPOINT: proxy.endpoint, KURA_SESSIONS_TABLE: `${mine}-sessions`, KURA_USERS_TABLE: `${mine}-users` },
+        }).catch((error: unknown) => error);
+
+        expect(failure).toMatchObject({
+          code: 1,
+          stderr: `db:init: table ${mine}-sessions is not as Kura needs it (nothing was changed): its TTL by ttl is still being turned off (DISABLING, up to an hour), and DynamoDB refuses to turn TTL on until then: run this again once it is off\n`,
+        });
+        expect(proxy.operations.UpdateTimeToLive ?? 0).toBe(0);
+      } finally {
+        client.destroy();
+        await proxy.close();
+      }
+    });
+
     it('and a Kura started on such a table says why every call fails, on /health/store and in each 503', async () => {
       const mine = `run${randomBytes(3).toString('hex')}`;
       const { client } = testClients();

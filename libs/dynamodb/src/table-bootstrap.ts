@@ -174,11 +174,21 @@ async function enableTtl(client: DynamoDBClient, table: string, attribute: strin
   }
 }
 
-/** Whether TTL is on (or turning on) for `attribute`; a `TableMismatchError` when it is on for another attribute. */
+/**
+ * Whether TTL is on (or turning on) for `attribute`; a `TableMismatchError` when it is on for another attribute, or is
+ * still being turned off.
+ */
 async function ttlEnabled(client: DynamoDBClient, table: string, attribute: string): Promise<boolean> {
   const current = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
   const status = current.TimeToLiveDescription?.TimeToLiveStatus;
   const on = current.TimeToLiveDescription?.AttributeName;
+  if (status === 'DISABLING') {
+    // What the operator does when told below to turn another TTL off. DynamoDB takes up to an hour over it and refuses
+    // any other UpdateTimeToLive meanwhile (a ValidationException, which would read as an item over its limits).
+    throw new TableMismatchError(table, [
+      `its TTL${on === undefined ? '' : ` by ${on}`} is still being turned off (DISABLING, up to an hour), and DynamoDB refuses to turn TTL on until then: run this again once it is off`,
+    ]);
+  }
   if (status !== 'ENABLED' && status !== 'ENABLING') return false;
   if (on !== undefined && on !== attribute) {
     // One TTL attribute per table, and changing it takes turning it off first (then an hour's wait): the operator's call.
