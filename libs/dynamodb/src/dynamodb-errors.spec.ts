@@ -49,6 +49,14 @@ describe('storeUnavailable', () => {
       'kura-sessions',
       'table kura-sessions lacks the index Kura queries (ValidationException): npm run db:init lists what differs',
     ],
+    // An index added to a table that holds items is built from them first (minutes to hours), and a Query on it is
+    // refused meanwhile, in AWS's words (aws-cloudformation/cloudformation-coverage-roadmap#1075).
+    [
+      'an index still being built',
+      Object.assign(new Error('Cannot read from backfilling global secondary index: byUser'), { name: 'ValidationException' }),
+      undefined,
+      "the index Kura queries on a table Kura uses is still being built (ValidationException): wait until it is ACTIVE",
+    ],
     ['a server error', sdkError('InternalServerError', { $metadata: { httpStatusCode: 500 } }), undefined, 'DynamoDB answered 500 (InternalServerError)'],
     ['anything else', new TypeError('boom'), undefined, 'the store could not be reached (TypeError)'],
   ])("gives the reason for %s in one line, in Kura's service's words", (_case, cause, table, reason) => {

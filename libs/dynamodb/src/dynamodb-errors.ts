@@ -130,6 +130,10 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
       const which = table ? `table ${table}` : 'a table Kura uses';
       if (KEY_MISMATCH.test(error.message)) return `${which} has another key than Kura's items (ValidationException): ${check}`;
       if (NO_SUCH_INDEX.test(error.message)) return `${which} lacks the index Kura queries (ValidationException): ${check}`;
+      // An index added to a table that holds items: DynamoDB builds it from them (minutes to hours) and refuses reads of it meanwhile.
+      if (INDEX_BACKFILLING.test(error.message)) {
+        return `the index Kura queries on ${which} is still being built (ValidationException): wait until it is ACTIVE`;
+      }
       return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
     }
     if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
@@ -145,6 +149,7 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
 /** DynamoDB's words for a key that is not the table's: read to choose a reason, never put into one. */
 const KEY_MISMATCH = /does not match the schema|Type mismatch for key|Missing the key|required keys was not given a value/i;
 const NO_SUCH_INDEX = /does not have the specified index/i;
+const INDEX_BACKFILLING = /backfilling global/i;
 
 interface ErrorShape {
   readonly name: string;
