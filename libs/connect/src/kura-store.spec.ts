@@ -72,6 +72,19 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(dump).not.toContain(sid);
   });
 
+  it('gives back a key that is not well-formed Unicode (a lone surrogate, as JSON keeps it), and saves its changes', async () => {
+    // connect-dynamodb and connect-redis store the session as JSON text, which escapes a lone surrogate; a map
+    // attribute's name is UTF-8, which cannot carry one: DynamoDB refused every save of such a session (a 503).
+    const sid = newSid();
+    const keys = ['k\ud83d', 'x\udc00y', '__kura:"a"', '__kura:x'];
+
+    await sut.set(sid, sessionFor(Object.fromEntries(keys.map((key, index) => [key, index]))));
+    const loaded = (await sut.get(sid))!;
+    await sut.set(sid, { ...loaded, [keys[0]!]: 'changed' });
+
+    expect(dataOf(await sut.get(sid))).toEqual({ [keys[0]!]: 'changed', [keys[1]!]: 1, [keys[2]!]: 2, [keys[3]!]: 3 });
+  });
+
   it('finds a session absent once its cookie expired, though DynamoDB has not deleted it', async () => {
     const sid = newSid();
     await sut.set(sid, sessionFor({ user: 'ada' }, 2 * MINUTE));

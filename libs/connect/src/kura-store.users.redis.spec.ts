@@ -67,6 +67,16 @@ describeWithRedis('KuraStore: every session of a user, on Redis', () => {
     await server?.stop();
   });
 
+  it('gives back a session key that is not well-formed Unicode as it was (Redis would take a lone surrogate for U+FFFD)', async () => {
+    const sid = newSid();
+    const user = newUser();
+
+    await sut.set(sid, sessionFor({ user, ['k\ud83d']: 1 }));
+
+    expect(Object.keys((await sut.get(sid))!)).toEqual(expect.arrayContaining(['k\ud83d']));
+    expect(Object.keys((await sut.get(sid))!)).not.toContain('k\ufffd');
+  });
+
   it(`keeps at most ${MAX_SESSIONS_PER_USER} sessions of a user: a login past that ends the oldest, down to 900, so the next logins read nothing more`, async () => {
     const counted = wrap(adapter);
     const store = new KuraStore({ adapter: counted.adapter, clock, userOf });

@@ -20,6 +20,17 @@ describe('toDocument and fromDocument', () => {
     expect(toDocument(session, new Set(['marker'])).data).toEqual(json({ kept: null }));
   });
 
+  it('names every key in well-formed Unicode, which UTF-8 carries, and reads each back as it was: lone surrogates, and the escape\'s own prefix', () => {
+    const keys = ['k\ud83d', '\udc00', '__kura:"\\ud800"', '__kura:', 'plain', '\u{1F600}'];
+    const session = Object.fromEntries(keys.map((key, index) => [key, index]));
+
+    const sut = toDocument(session, new Set());
+
+    expect([...sut.data.keys()].every((name) => name.isWellFormed())).toBe(true);
+    expect(sut.data.get('plain')).toBe('4');
+    expect(fromDocument(sut)).toEqual(session);
+  });
+
   it('reads a key __proto__ back as data, never as the prototype', () => {
     const sut = fromDocument({ data: new Map([['__proto__', '{"polluted":true}']]), cookie: undefined });
 

@@ -1,5 +1,8 @@
 import type { ConnectSessionChange, ConnectSessionItem } from '@kura/common';
-/** A session as the store keeps it: each top-level key but `cookie` as JSON text, and the cookie apart. */
+/**
+ * A session as the store keeps it: each top-level key but `cookie` as JSON text (under the name `toDocument` gives
+ * it: the key itself, or an escape of one UTF-8 cannot carry), and the cookie apart.
+ */
 export interface SessionDocument {
   readonly data: ReadonlyMap<string, string>;
   readonly cookie: string | undefined;
@@ -24,9 +27,34 @@ export function toDocument(session: object, skip: ReadonlySet<string>): SessionD
     const json = JSON.stringify(value) as string | undefined;
     if (json === undefined) continue;
     if (key === 'cookie') cookie = json;
-    else data.set(key, json);
+    else data.set(storedNameOf(key), json);
   }
   return { data, cookie };
+}
+
+/** What begins the stored name of a key that cannot be stored as it is: its JSON text follows. */
+const ESCAPED_KEY = '__kura:';
+
+/**
+ * The name a session key is stored under: the key itself, unless it is not well-formed Unicode (a lone surrogate,
+ * which JSON escapes but UTF-8 cannot carry: DynamoDB refused every save of such a session, a 503, and Redis took
+ * it for U+FFFD); then `__kura:` and its JSON text, which is ASCII. A key that begins with `__kura:` goes so too,
+ * so that every stored name reads back as the key it was (`keyOfStoredName`).
+ */
+function storedNameOf(key: string): string {
+  return key.isWellFormed() && !key.startsWith(ESCAPED_KEY) ? key : ESCAPED_KEY + JSON.stringify(key);
+}
+
+/** The session key stored under `name` (see {@link storedNameOf}). */
+function keyOfStoredName(name: string): string {
+  if (!name.startsWith(ESCAPED_KEY)) return name;
+  try {
+    const key: unknown = JSON.parse(name.slice(ESCAPED_KEY.length));
+    if (typeof key === 'string') return key;
+  } catch {
+    // stored as it is by a version before the escape
+  }
+  return name;
 }
 
 /** A cookie as {@link liveCookieOf} gives it, as JSON text. */
@@ -34,10 +62,11 @@ export function cookieText(cookie: unknown): string | undefined {
   return cookie === undefined ? undefined : (JSON.stringify(cookie) as string | undefined);
 }
 
-/** The session object a store hands the framework: each key parsed back, the cookie included. */
+/** The session object a store hands the framework: each key parsed back, under its own name, the cookie included. */
 export function fromDocument(document: SessionDocument): Record<string, unknown> {
   const session: Record<string, unknown> = {};
-  for (const [key, json] of document.data) {
+  for (const [name, json] of document.data) {
+    const key = keyOfStoredName(name);
     // A key `__proto__` stays data and never becomes the prototype.
     if (key === '__proto__') Object.defineProperty(session, key, { value: JSON.parse(json), enumerable: true, configurable: true, writable: true });
     else session[key] = JSON.parse(json);
