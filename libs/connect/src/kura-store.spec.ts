@@ -369,6 +369,20 @@ describe('KuraStore on DynamoDB Local', () => {
 
     expect(calls).toEqual([[null, undefined], [null, undefined], [null, undefined]]);
   });
+
+  it("regenerates without a callback (express-session's req.session.regenerate()), as a promise, where it threw out of the store's own callback", async () => {
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ user: 'ada' }));
+    const store = new KuraStore({ tableName, connection, clock });
+    store.generate = (req) => Object.assign(req, { sessionID: newSid() });
+    const req = { sessionID: sid };
+
+    await store.regenerate(req);
+
+    expect(req.sessionID).not.toBe(sid);
+    expect(await sut.get(sid)).toBeNull();
+    store.close();
+  });
 });
 
 describe('KuraStore when DynamoDB cannot answer', () => {
@@ -383,6 +397,25 @@ describe('KuraStore when DynamoDB cannot answer', () => {
   afterAll(() => {
     for (const socket of held) socket.destroy();
     return new Promise<void>((resolve) => blackHole.close(() => resolve()));
+  });
+
+  it("ends no process when a call made without a callback fails and nobody awaits it (express-session's req.session.destroy() at logout), and still rejects for one who does", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const store = new KuraStore({ tableName, connection: { region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, credentials: LOCAL_CREDENTIALS, timeoutMs: 300, maxAttempts: 1 } });
+    try {
+      void store.destroy(newSid()); // what express-session does with the store's answer when the app gave no callback
+      void store.set(newSid(), { cookie: { path: '/' } });
+      const awaited = await store.destroy(newSid()).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      expect(awaited).toBeInstanceOf(StoreUnavailableError);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      store.close();
+    }
   });
 
   it.each([

@@ -224,21 +224,30 @@ export class KuraStore extends EventEmitter {
     return session;
   }
 
-  /** express-session's `Store#load`: a live `Session` for `sessionId`, or nothing. */
-  load(sessionId: string, callback: (error: unknown, session?: FrameworkSession) => void): void {
-    this.get(sessionId, (error, sess) => {
-      if (error) return callback(error);
-      if (!sess) return callback(null);
-      callback(null, this.createSession({ sessionID: sessionId, sessionStore: this }, sess));
-    });
+  /** express-session's `Store#load`: a live `Session` for `sessionId`, or nothing (`undefined`). */
+  load(sessionId: string): Promise<FrameworkSession>;
+  load(sessionId: string, callback: Loaded): void;
+  load(sessionId: string, callback?: Loaded): Promise<FrameworkSession> | void {
+    const loading = this.read(sessionId).then((sess) => (sess ? this.createSession({ sessionID: sessionId, sessionStore: this }, sess) : undefined));
+    return settle(loading, callback);
   }
 
-  /** express-session's `Store#regenerate`: destroys the request's session and gives it a new one. */
-  regenerate(req: { sessionID: string }, callback: Done): void {
-    this.destroy(req.sessionID, (error) => {
-      this.generate?.(req);
-      callback(error);
-    });
+  /**
+   * express-session's `Store#regenerate`: destroys the request's session and gives it a new one (the new one even
+   * when the destroy failed, whose error is then the answer). express-session hands it the app's callback as it
+   * is: `req.session.regenerate()` without one gets a promise, as the other methods do.
+   */
+  regenerate(req: { sessionID: string }): Promise<void>;
+  regenerate(req: { sessionID: string }, callback: Done): void;
+  regenerate(req: { sessionID: string }, callback?: Done): Promise<void> | void {
+    const destroyed = this.destroy(req.sessionID).then(
+      () => this.generate?.(req),
+      (error: unknown) => {
+        this.generate?.(req);
+        throw error;
+      },
+    );
+    return settle(destroyed, callback);
   }
 
   /**
@@ -541,9 +550,17 @@ function settleSave(save: () => Promise<void> | undefined, callback: Done | unde
   callback(null);
 }
 
-/** Hands a result to a Node-style callback (on the next tick, so a throwing callback is not a rejection), or returns the promise. */
+/**
+ * Hands a result to a Node-style callback (on the next tick, so a throwing callback is not a rejection), or returns
+ * the promise. A promise nobody awaits fails without ending the process: express-session drops what the store
+ * returns when the app gave no callback (`req.session.destroy()` at a logout), and an unhandled rejection (Redis
+ * refusing writes, say) would end every request the process serves. Awaited, it rejects as ever.
+ */
 function settle<T>(work: Promise<T>, callback: ((error: unknown, value?: T) => void) | undefined): Promise<T> | void {
-  if (!callback) return work;
+  if (!callback) {
+    work.catch(() => undefined);
+    return work;
+  }
   work.then(
     (value) => process.nextTick(callback, null, value),
     (error: unknown) => process.nextTick(callback, error),
