@@ -77,6 +77,23 @@ describeWithRedis('KuraStore: every session of a user, on Redis', () => {
     expect(Object.keys((await sut.get(sid))!)).not.toContain('k\ufffd');
   });
 
+  it("shares a user's index between two apps on one prefix, and keeps them apart on two, as the README says (one keyPrefix per app)", async () => {
+    const credentialOf = (session: Record<string, unknown>) => session.passwordVersion;
+    const storeOf = (keyPrefix: string) => new KuraStore({ adapter: new RedisConnectSessionStore(client, { keyPrefix }), clock, userOf, credentialOf });
+    const user = newUser();
+    const [forum, shopBeside, shopApart] = [storeOf('forum:'), storeOf('forum:'), storeOf('shop:')];
+    const kept = newSid();
+    await forum.set(kept, sessionFor({ user, passwordVersion: 1 }));
+
+    expect(await shopApart.sessionsOf(user)).toEqual([]);
+    expect(await shopApart.destroySessionsOf(user, { credential: 2 })).toBe(0);
+    expect(await forum.get(kept)).not.toBeNull();
+    await expect(forum.set(newSid(), sessionFor({ user, passwordVersion: 1 }))).resolves.toBeUndefined();
+
+    expect(await shopBeside.destroySessionsOf(user, { credential: 2 })).toBe(2);
+    expect(await forum.get(kept)).toBeNull();
+  });
+
   it(`keeps at most ${MAX_SESSIONS_PER_USER} sessions of a user: a login past that ends the oldest, down to 900, so the next logins read nothing more`, async () => {
     const counted = wrap(adapter);
     const store = new KuraStore({ adapter: counted.adapter, clock, userOf });
