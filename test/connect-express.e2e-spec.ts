@@ -76,6 +76,29 @@ describe('the stores KuraStore replaces, for comparison', () => {
   });
 });
 
+describe("express-session with KuraStore, in an app without an error handler of its own", () => {
+  // StoreUnavailableError carries its 503 for express's own handler; the session too large for the store was a 500.
+  it('answers 413 through express\'s own error handler when a save would take the session past the limit, and writes nothing', async () => {
+    const store = new KuraStore({ tableName: `x${Date.now().toString(36)}-large`, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS } });
+    await store.ensureTable();
+    const app = await listen(store, undefined, undefined, { errorHandler: false });
+    try {
+      const user = new HttpClient('http://127.0.0.1/');
+      await user.post(`${app.url}/login?user=ada`);
+      const value = 'v'.repeat(12_000);
+      const statuses: number[] = [];
+      for (let key = 0; key < 32; key += 1) statuses.push((await user.post(`${app.url}/keys/k${key}?value=${value}`)).status);
+
+      expect(statuses.slice(0, 28).every((status) => status === 200)).toBe(true);
+      expect(statuses.at(-1)).toBe(413);
+      expect(((await user.get(`${app.url}/session`)).body as Record<string, unknown>).k31).toBeUndefined();
+    } finally {
+      await app.close();
+      store.close();
+    }
+  });
+});
+
 describe('express-session with KuraStore at steady state', () => {
   it('sends each answer whole: a touch that writes nothing calls back before it returns', async () => {
     const store = new KuraStore({ tableName: `x${Date.now().toString(36)}-whole`, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS } });

@@ -6,6 +6,8 @@
  */
 export class CredentialReplacedError extends Error {
   override readonly name = 'CredentialReplacedError';
+  /** 401 Unauthorized, for express's and Fastify's own error handlers, which answer it as StoreUnavailableError's 503. */
+  readonly statusCode = 401;
 
   constructor() {
     super("The session's credential was replaced (a password change): log in again");

@@ -119,6 +119,17 @@ describe.each(['dynamodb', 'redis'])('KuraStore credentialOf on %s', (storage) =
   // A login with a step after the password (a second factor, a terms page, an account chooser) keeps the checked
   // version in a session that names no user yet (in no index, so destroySessionsOf cannot end it) for as long as that
   // session lives: the note lasts the store's absolute lifetime (a day by default), not an hour.
+  run("refuses a login made with the replaced password with an error that says 401 to express's and Fastify's own error handlers (an app without one of its own answered 500)", async () => {
+    const user = newUser();
+    const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });
+    await store.destroySessionsOf(user, { credential: 2 });
+
+    const saved = await outcome(store.set(newSid(), sessionFor({ user, passwordVersion: 1 })));
+
+    expect(saved).toBeInstanceOf(CredentialReplacedError);
+    expect(saved).toMatchObject({ statusCode: 401 });
+  });
+
   run('refuses a login that checked the replaced password and names its user more than an hour after the change (a step after the password)', async () => {
     const user = newUser();
     const store = new KuraStore({ adapter: adapter(), clock, userOf, credentialOf });

@@ -12,6 +12,8 @@ export const MAX_SESSION_BYTES = 350_000;
  */
 export class SessionTooLargeError extends Error {
   override readonly name = 'SessionTooLargeError';
+  /** 413 Content Too Large, for express's and Fastify's own error handlers, which answer it as StoreUnavailableError's 503. */
+  readonly statusCode = 413;
 
   /**
    * @param bytes the session's size as KuraStore measured it (`documentBytes`): under `limit` when the storage itself
