@@ -520,6 +520,14 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.evidence).toContainEqual(expect.objectContaining({ mode: 'round-robin', phase: 'steady', step: 'check', status: 0, note: 'no answer within 10 s, counted as a failure' }));
   }, 120_000);
 
+  it('a stateless app whose replica gets stuck after the kill: exit 2, not "loses state on restart"', async () => {
+    // Its requests with no answer in time were the only failures, and the verdict blamed a restart (review, 2026-12-05).
+    const line = await notJudged('stuck-replica', 241);
+    expect(line).toMatch(
+      /^kura-check: could not judge: every failure after the kill and in the rolling restart was a request with no answer within 10 s \(\d+; the first: GET \/me under (round robin|cookie affinity), (after SIGKILL|in the rolling restart)\), no answer was a wrong one, and nothing was lost before: a replica that stopped answering .*; see what the replicas printed, then run again$/,
+    );
+  }, 120_000);
+
   it('an app that redirects everything to https: exit 2 naming the redirect, and no nginx left behind', async () => {
     // nginx's start-up probe followed the redirect: "internal error: nginx did not start", two orphaned nginx
     // workers per try still listening (found by a stranger's review, 2026-12-02).

@@ -12,7 +12,7 @@ import { filesLine } from './report.js';
 import { freePort, phpOf, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
-import { logoutOf, onlyWarmingUp, verdictOf } from './verdict.js';
+import { logoutOf, onlyUnanswered, onlyWarmingUp, verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 /** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
@@ -508,6 +508,15 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status === 503);
       throw new CannotJudge(
         `every failure after the kill and in the rolling restart was a 503 from a replica that had joined the balancer less than ${WARMING_MS / 1000} s before${first ? ` (the first: ${first.request}, replica ${first.replica ?? '-'} answered 503 "${first.body.slice(0, 80)}")` : ''}, and nothing was lost before: new replicas still warming up after their ready check passed, not lost sessions; give ready a path that answers 2xx only once the app can serve (as a readinessProbe should), then run again`,
+      );
+    }
+    // Requests with no answer in time as the only failures, all after the kill: a replica that stopped answering
+    // anyone (a deadlock, a graceful shutdown that never ends), not a session lost by a restart.
+    if (verdict === 'loses state on restart' && onlyUnanswered(modes)) {
+      const first = recorders.map((recorder) => recorder.timeouts.evidence).find(Boolean);
+      const count = recorders.reduce((sum, recorder) => sum + recorder.timeouts.count, 0);
+      throw new CannotJudge(
+        `every failure after the kill and in the rolling restart was a request with no answer within ${REQUEST_TIMEOUT_MS / 1000} s (${count}; the first: ${first.request} under ${first.mode === 'round-robin' ? 'round robin' : 'cookie affinity'}, ${first.phase === 'kill' ? 'after SIGKILL' : 'in the rolling restart'}), no answer was a wrong one, and nothing was lost before: a replica that stopped answering (stuck, deadlocked, or a graceful shutdown that never ends) loses no session by that, and cannot tell whether one was lost; see what the replicas printed, then run again`,
       );
     }
     // Several processes behind one replica's port explain a loss under affinity (report.js says so).

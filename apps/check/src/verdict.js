@@ -45,6 +45,19 @@ export function onlyWarmingUp(modes) {
 }
 
 /**
+ * Whether a "loses state on restart" comes only from requests with no answer in time: nothing failed (nor went
+ * unanswered) while nothing was restarted, and after the kill and in the rolling restart no answer at all was a
+ * wrong one, only some came too late. A replica that stopped answering (deadlocked, stuck in a graceful shutdown
+ * that never ends) loses nobody's session by that: a stateless app with one stuck replica was judged "loses state
+ * on restart", exit 1 (run.js says it cannot judge instead).
+ */
+export function onlyUnanswered(modes) {
+  const all = Object.values(modes);
+  const later = all.flatMap((mode) => ['kill', 'rolling'].map((phase) => mode.phases[phase]).filter(Boolean));
+  return later.some((phase) => (phase.timeouts ?? 0) > 0) && all.every((mode) => !failed(mode, 'steady')) && later.every((phase) => phase.failures === 0);
+}
+
+/**
  * What the logout probe found (VirtualUser.logoutProbe), as `--json` gives it: `effective` true (the check with
  * the credentials from just before the logout passes on no replica that answered it), false (it still passes on
  * some: `stillIn` names them), or null (not judged, which the run reports as exit 2: `line` says why); `replicas`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, logoutOf, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, onlyUnanswered, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -122,6 +122,33 @@ describe('failures after the kill and in the rolling restart that are only repli
     timedOut['cookie-affinity'].timeout(1, { method: 'GET', path: '/me' }, 'check', 'rolling');
     expect(onlyWarmingUp(timedOut)).toBe(false);
     expect(onlyWarmingUp(seen())).toBe(false);
+  });
+});
+
+describe('failures after the kill and in the rolling restart that are only requests with no answer in time', () => {
+  const timedOut = (modes, mode, phase) => modes[mode].timeout(1, { method: 'GET', path: '/me' }, 'check', phase);
+
+  it('are: nothing answered wrongly anywhere, nothing unanswered while steady (a review: a stuck replica judged "loses state on restart")', () => {
+    const modes = seen();
+    timedOut(modes, 'round-robin', 'kill');
+    timedOut(modes, 'cookie-affinity', 'rolling');
+    expect(verdictOf(modes)).toBe('loses state on restart');
+    expect(onlyUnanswered(modes)).toBe(true);
+  });
+
+  it('are not: a wrong answer after the kill beside them, anything that failed while steady, or no failure at all', () => {
+    const wrong = seen({ affinity: { rolling: 1 } });
+    timedOut(wrong, 'round-robin', 'kill');
+    expect(onlyUnanswered(wrong)).toBe(false);
+    const steady = seen({ rr: { steady: 1 } });
+    timedOut(steady, 'round-robin', 'kill');
+    expect(onlyUnanswered(steady)).toBe(false);
+    const unansweredSteady = seen();
+    timedOut(unansweredSteady, 'round-robin', 'steady');
+    timedOut(unansweredSteady, 'round-robin', 'kill');
+    expect(onlyUnanswered(unansweredSteady)).toBe(false);
+    expect(onlyUnanswered(seen({ rr: { kill: 2 } }))).toBe(false);
+    expect(onlyUnanswered(seen())).toBe(false);
   });
 });
 
