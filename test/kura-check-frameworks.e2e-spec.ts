@@ -206,6 +206,14 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     );
   }, 120_000);
 
+  it('a session cookie SameSite=None without Secure: exit 2, the refused Set-Cookie named with the reason, never stateless', async () => {
+    // Browsers refuse it, and nobody stays logged in; the jar kept it: "stateless", exit 0 (a review, 2026-12-05).
+    const line = await notJudged('samesite-none-http', 221);
+    expect(line).toMatch(
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the users' jar refused the app's cookie, as a browser would: Set-Cookie: token=…; Path=\/; HttpOnly; SameSite=None; Max-Age=1800 \(SameSite=None without Secure: Chrome and Edge refuse such a cookie, so no user of theirs would keep it\)$/,
+    );
+  }, 120_000);
+
   it('an app that answers 503 while it drains: stateless, the affinity balancer sends nobody to a replica told to stop', async () => {
     const report = await judged('drain-503', 226, 'stateless');
     expect(report.evidence).toEqual([]);

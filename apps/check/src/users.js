@@ -63,6 +63,20 @@ function fill(value, vars) {
   return value;
 }
 
+/**
+ * Why a browser refuses a Set-Cookie that tough-cookie keeps, or undefined: a name and value over 4096 bytes
+ * (RFC 6265 5.3); SameSite=None without Secure (the last SameSite counts, as in browsers), which Chrome and Edge
+ * refuse: an app whose session cookie says so logs nobody in there, and was judged stateless.
+ */
+function browserRefuses(header) {
+  const [pair, ...attributes] = header.split(';').map((part) => part.trim());
+  if (Buffer.byteLength(pair) > 4096) return `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`;
+  const named = (name) => attributes.filter((attribute) => attribute.split('=')[0].trim().toLowerCase() === name);
+  const sameSite = named('samesite').at(-1)?.split('=')[1]?.trim().toLowerCase();
+  if (sameSite === 'none' && named('secure').length === 0) return 'SameSite=None without Secure: Chrome and Edge refuse such a cookie, so no user of theirs would keep it';
+  return undefined;
+}
+
 /** Whether `status` is the one `spec` asks for, or, where it names none, one `defaultStatus` accepts. */
 const statusFits = (spec, defaultStatus, status) => (spec.status !== undefined ? status === spec.status : defaultStatus(status));
 
@@ -279,9 +293,8 @@ export class VirtualUser {
           this.recorder.cookieNames.add(name);
           if (this.recorder.cookieValues.size < COOKIE_VALUES) this.recorder.cookieValues.add(header.slice(header.indexOf('=') + 1).split(';')[0].trim());
         }
-        // Browsers drop a cookie whose name and value pass 4096 bytes (RFC 6265 5.3); tough-cookie keeps it.
-        const [pair] = header.split(';');
-        if (Buffer.byteLength(pair) > 4096) this.recorder.refusedCookie(name, header, `${Buffer.byteLength(pair)} bytes of name and value: over the 4096 browsers keep`);
+        const refused = browserRefuses(header);
+        if (refused) this.recorder.refusedCookie(name, header, refused);
         else await jar.setCookie(header, url).catch((error) => this.recorder.refusedCookie(name, header, error.message));
       }
       const upstream = response?.headers.get('x-kura-upstream');

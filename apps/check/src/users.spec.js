@@ -43,3 +43,35 @@ describe('the headers a virtual user sends', () => {
     expect((await received({ path: '/me' }, { headers: { Authorization: 'Basic c3RhZ2luZzp4' } })).authorization).toBe('Basic c3RhZ2luZzp4');
   });
 });
+
+describe('the cookies a virtual user keeps, as a browser keeps them', () => {
+  let server;
+  let base;
+  beforeAll(async () => {
+    // Sets the cookies its query names, each a Set-Cookie header of its own.
+    server = createServer((req, res) => {
+      const cookies = new URL(req.url, 'http://x').searchParams.getAll('set');
+      res.writeHead(200, { 'set-cookie': cookies }).end(JSON.stringify({ cookie: req.headers.cookie ?? '' }));
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${server.address().port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('refuses SameSite=None without Secure, as Chrome and Edge do, and says why; keeps it with Secure', async () => {
+    // An app whose session cookie says SameSite=None without Secure (express-session's sameSite: 'none' with
+    // secure: false) logs nobody in in a browser, and was judged stateless (a review, 2026-12-05).
+    const scenario = checkScenario({ start: 'x', login: { path: '/login' }, check: { path: '/me' } });
+    const recorder = new Recorder('round-robin');
+    const user = new VirtualUser({ id: 1, name: 'vu1-abc', scenario, base, recorder, replicaOf: () => null });
+    const set = ['sid=1; Path=/; HttpOnly; SameSite=None', 'ok=2; Path=/; Secure; SameSite=None', 'lax=3; Path=/; SameSite=Lax', 'last=4; Path=/; SameSite=Lax; samesite=none'];
+    try {
+      await user.send({ path: `/login?${set.map((cookie) => `set=${encodeURIComponent(cookie)}`).join('&')}` });
+      expect(JSON.parse((await user.send({ path: '/me' })).text).cookie).toBe('ok=2; lax=3');
+    } finally {
+      user.close();
+    }
+    expect(Object.keys(recorder.refusedCookies).sort()).toEqual(['last', 'sid']);
+    expect(recorder.refusedCookies.sid).toMatchObject({ header: 'sid=…; Path=/; HttpOnly; SameSite=None', reason: 'SameSite=None without Secure: Chrome and Edge refuse such a cookie, so no user of theirs would keep it' });
+  });
+});
