@@ -528,6 +528,14 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     );
   }, 120_000);
 
+  it('a stateless app with one replica answering 500 to everything: exit 2 naming it, not "breaks even with affinity"', async () => {
+    // Its users pinned to that replica failed while nothing was restarted: "breaks even with affinity" (review, 2026-12-05).
+    const line = await notJudged('broken-replica', 246);
+    expect(line).toMatch(
+      /^kura-check: could not judge: every failure came from replica 1 \(127\.0\.0\.246:\d+\), which answered 5xx to every step it was sent and passed none \(the first: (POST|GET) \/\w+ answered 500 "\{"error": "no database connection"\}"\), while the other replicas served everyone: a replica that answers everyone with an error .*, not a lost session; see what it printed, then run again$/,
+    );
+  }, 120_000);
+
   it('an app that redirects everything to https: exit 2 naming the redirect, and no nginx left behind', async () => {
     // nginx's start-up probe followed the redirect: "internal error: nginx did not start", two orphaned nginx
     // workers per try still listening (found by a stranger's review, 2026-12-02).

@@ -12,7 +12,7 @@ import { filesLine } from './report.js';
 import { freePort, phpOf, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
-import { logoutOf, onlyUnanswered, onlyWarmingUp, verdictOf } from './verdict.js';
+import { logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 /** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
@@ -508,6 +508,15 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status === 503);
       throw new CannotJudge(
         `every failure after the kill and in the rolling restart was a 503 from a replica that had joined the balancer less than ${WARMING_MS / 1000} s before${first ? ` (the first: ${first.request}, replica ${first.replica ?? '-'} answered 503 "${first.body.slice(0, 80)}")` : ''}, and nothing was lost before: new replicas still warming up after their ready check passed, not lost sessions; give ready a path that answers 2xx only once the app can serve (as a readinessProbe should), then run again`,
+      );
+    }
+    // Every failure from replicas that answered 5xx to everyone and passed nothing: broken replicas, not lost sessions.
+    const broken = verdict === 'stateless' ? undefined : onlyBrokenReplicas(modes);
+    if (broken) {
+      const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status >= 500);
+      const which = broken.map((address) => `replica ${byAddress.get(address) ?? '-'} (${address})`).join(', ');
+      throw new CannotJudge(
+        `every failure came from ${which}, which answered 5xx to every step it was sent and passed none (the first: ${first.request} answered ${first.status} "${first.body.slice(0, 80)}"), while the other replicas served everyone: ${broken.length > 1 ? 'replicas that answer' : 'a replica that answers'} everyone with an error (a database it could not reach, a failed start), not a lost session; see what it printed, then run again`,
       );
     }
     // Requests with no answer in time as the only failures, all after the kill: a replica that stopped answering

@@ -116,6 +116,8 @@ export class Recorder {
     this.warming = undefined;
     /** Requests that had no answer within REQUEST_TIMEOUT_MS (a long poll): how many, and the first. */
     this.timeouts = { count: 0, first: undefined };
+    /** Per replica address: steps (logins too) that passed there, and failures there, 5xx or not (verdict.js onlyBrokenReplicas). */
+    this.byAddress = {};
     /** The first request the balancer refused itself, before any replica saw it (see refusedRequest). */
     this.balancerRefused = undefined;
   }
@@ -164,9 +166,15 @@ export class Recorder {
     refused.count += 1;
   }
 
-  success(kind) {
+  success(kind, upstream) {
     const phase = (this.successes[this.phase] ??= {});
     phase[kind] = (phase[kind] ?? 0) + 1;
+    if (upstream) this.#address(upstream).passed += 1;
+  }
+
+  /** What one replica address answered (a replacement has an address of its own): steps passed, failures 5xx or not. */
+  #address(upstream) {
+    return (this.byAddress[upstream] ??= { passed: 0, serverErrors: 0, otherFailures: 0 });
   }
 
   #phase(name = this.phase) {
@@ -187,6 +195,7 @@ export class Recorder {
     phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
     (this.perReplica[replica ?? 'none'] ??= { requests: 0, failures: 0 }).failures += 1;
     this.usersAffected.add(user);
+    if (upstream) this.#address(upstream)[status >= 500 ? 'serverErrors' : 'otherFailures'] += 1;
     this.evidence[kind] ??= {
       mode: this.mode,
       phase: this.phase,
@@ -492,6 +501,7 @@ export class VirtualUser {
         if (serverError) this.recorder.serverError('login', serverError);
         if (answer.location) this.recorder.loginRedirect ??= { status: answer.status, location: answer.location };
         this.recorder.logins += 1;
+        this.recorder.success('login', answer.upstream);
         this.loggedInOnce = true;
         this.verified = undefined; // what an earlier session wrote is not expected any more
         return true;
@@ -542,7 +552,7 @@ export class VirtualUser {
       if (passed) this.recorder.serverError(kind, first);
     }
     if (passed) {
-      this.recorder.success(kind);
+      this.recorder.success(kind, answer.upstream);
       return true;
     }
     this.recorder.failure(this.id, kind, { ...answer, note: statusFits(spec, defaultStatus, answer.status) ? note : undefined });

@@ -58,6 +58,31 @@ export function onlyUnanswered(modes) {
 }
 
 /**
+ * The replica addresses that answered 5xx to every step they were sent and passed none, when every failure of the
+ * run came from them (and no request went unanswered): replicas broken from their start (a database they could
+ * not reach), which answer everyone alike, not sessions lost. A stateless app with one such replica was judged
+ * "breaks even with affinity", exit 1: its users pinned to it failed while nothing was restarted (run.js says it
+ * cannot judge instead). Else undefined. An app answering 500 where a session is missing passes its own users'
+ * steps, and is judged by its losses.
+ */
+export function onlyBrokenReplicas(modes) {
+  const all = Object.values(modes);
+  const phases = all.flatMap((mode) => Object.values(mode.phases));
+  if (phases.some((phase) => (phase.timeouts ?? 0) > 0)) return undefined;
+  const byAddress = {};
+  for (const mode of all) {
+    for (const [address, counts] of Object.entries(mode.byAddress ?? {})) {
+      const sum = (byAddress[address] ??= { passed: 0, serverErrors: 0, otherFailures: 0 });
+      for (const key of Object.keys(sum)) sum[key] += counts[key];
+    }
+  }
+  const broken = Object.keys(byAddress).filter((address) => byAddress[address].passed === 0 && byAddress[address].otherFailures === 0);
+  const failures = phases.reduce((sum, phase) => sum + phase.failures, 0);
+  const theirs = broken.reduce((sum, address) => sum + byAddress[address].serverErrors, 0);
+  return failures > 0 && theirs === failures ? broken : undefined;
+}
+
+/**
  * What the logout probe found (VirtualUser.logoutProbe), as `--json` gives it: `effective` true (the check with
  * the credentials from just before the logout passes on no replica that answered it), false (it still passes on
  * some: `stillIn` names them), or null (not judged, which the run reports as exit 2: `line` says why); `replicas`

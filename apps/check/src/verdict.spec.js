@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, logoutOf, onlyUnanswered, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -149,6 +149,41 @@ describe('failures after the kill and in the rolling restart that are only reque
     expect(onlyUnanswered(unansweredSteady)).toBe(false);
     expect(onlyUnanswered(seen({ rr: { kill: 2 } }))).toBe(false);
     expect(onlyUnanswered(seen())).toBe(false);
+  });
+});
+
+describe('failures that all come from replicas answering everyone with a 5xx', () => {
+  /** `answers`: per mode, [phase, kind, upstream, status, passed]. */
+  function answered(answers) {
+    const modes = seen();
+    for (const [mode, list] of Object.entries(answers)) {
+      const recorder = modes[mode];
+      for (const [phase, kind, upstream, status, passed] of list) {
+        recorder.phase = phase;
+        if (passed) recorder.success(kind, upstream);
+        else recorder.failure(1, kind, { method: 'GET', path: '/me', replica: 1, upstream, status, text: 'no database connection' });
+      }
+    }
+    return modes;
+  }
+  const broken = '127.0.0.11:5000';
+  const healthy = '127.0.0.12:5000';
+
+  it('are: every failure a 5xx from a replica that passed nothing (a review: "breaks even with affinity" for a stateless app)', () => {
+    const modes = answered({ 'cookie-affinity': [['steady', 'login', broken, 500], ['steady', 'check', healthy, 200, true]], 'round-robin': [['steady', 'read', broken, 500], ['kill', 'check', healthy, 200, true]] });
+    expect(verdictOf(modes)).toBe('breaks even with affinity');
+    expect(onlyBrokenReplicas(modes)).toEqual([broken]);
+  });
+
+  it('are not: a replica that passed its own users (500 where a session is missing), a 401 beside, a timeout, or no failure', () => {
+    expect(onlyBrokenReplicas(answered({ 'round-robin': [['steady', 'check', broken, 500], ['steady', 'check', broken, 200, true]] }))).toBeUndefined();
+    expect(onlyBrokenReplicas(answered({ 'round-robin': [['steady', 'check', broken, 500], ['steady', 'check', healthy, 401]] }))).toBeUndefined();
+    expect(onlyBrokenReplicas(answered({ 'round-robin': [['steady', 'check', broken, 500], ['steady', 'check', broken, 401]] }))).toBeUndefined();
+    const timedOut = answered({ 'round-robin': [['steady', 'check', broken, 500]] });
+    timedOut['round-robin'].timeout(1, { method: 'GET', path: '/me' }, 'check', 'kill');
+    expect(onlyBrokenReplicas(timedOut)).toBeUndefined();
+    expect(onlyBrokenReplicas(seen({ rr: { steady: 2 } }))).toBeUndefined(); // failures with no address known
+    expect(onlyBrokenReplicas(seen())).toBeUndefined();
   });
 });
 
