@@ -182,6 +182,35 @@ describe('a re-authentication whose new session could not be registered', () => 
   });
 });
 
+// A password change replaces the hash, then issues its new session, whose register step ends the old ones. When that
+// step failed, the change answered 503 with the password already changed and every old session live, a thief's too;
+// sent again (as a 503 asks), its current password was the old one, no longer in force: 403, counted as a failed
+// login, and the old sessions lived on until the user happened to log in with the new password.
+describe('a password change whose new session could not be registered', () => {
+  it('answers 503; sent again, it finishes: every old session ends, and only the new password opens the account', async () => {
+    proxy.set('pass');
+    const email = uniqueEmail('half-changed');
+    const laptop = new HttpClient(baseUrl);
+    await laptop.signUpAndLogIn(email);
+    const thief = new HttpClient(baseUrl);
+    expect((await thief.post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(200);
+    const change = { currentPassword: 'correct horse battery', newPassword: 'a brand new secret' };
+    const registering = (operation: string, body: string) => operation === 'UpdateItem' && body.includes('SET #entry');
+    const { refused } = proxy.refuse(registering, 'ReplicatedWriteConflictException', ATTEMPTS);
+
+    const first = await answered(laptop.post('/auth/password', change));
+    await refused;
+    const again = await answered(laptop.post('/auth/password', change));
+
+    expect(first.status).toBe(503);
+    expect(again.status).toBe(200);
+    expect((await thief.get('/auth/me')).status).toBe(401);
+    expect((await laptop.get('/auth/me')).body).toMatchObject({ session: { id: again.body.session.id } });
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(401);
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'a brand new secret' })).status).toBe(200);
+  });
+});
+
 // Ending the current session by its id is a logout; when only the cleanup after the ending failed (dropping it from
 // the register), the request answered 503, and sent again met a 401 with the cookie still set.
 describe('ending your own session by id, when only its unregister fails', () => {

@@ -118,6 +118,25 @@ describe('AccountService with a login throttle', () => {
     await expect(sut.changePassword('ada@example.com', PASSWORD, 'mine')).rejects.toBeInstanceOf(ReauthenticationFailedError);
   });
 
+  it('finishes a change sent again after the first replaced the hash: the version in force, not a wrong password', async () => {
+    const { sut } = await throttled(5);
+    // The first attempt's hash landed, and its answer was a 503 (its new session could not be registered).
+    expect(await sut.changePassword('ada@example.com', PASSWORD, 'difference engine', '10.0.0.1')).toBe(1);
+
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'difference engine', '10.0.0.1')).resolves.toBe(1);
+    await expect(sut.verifyCredentials('ada@example.com', 'difference engine')).resolves.toMatchObject({ credentialVersion: 1 });
+  });
+
+  it('counts each of the two passwords a change that fits neither brings as a failed check', async () => {
+    const { sut } = await throttled(4);
+
+    for (let i = 0; i < 2; i += 1) {
+      await expect(sut.changePassword('ada@example.com', 'wrong', `guess ${i}`, '10.0.0.1')).rejects.toBeInstanceOf(ReauthenticationFailedError);
+    }
+
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'difference engine', '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
+  });
+
   it('confirms the password with the version it checked, and refuses a wrong one with its own error', async () => {
     const { sut } = await throttled(5);
 

@@ -70,10 +70,22 @@ export class AccountService {
   /**
    * Changes a signed-in user's password after checking the current one (`ReauthenticationFailedError`
    * otherwise), and returns the new credential version: sessions issued on older ones must end. Two concurrent
-   * changes cannot both win: the write is conditional on the hash that was checked.
+   * changes cannot both win: the write is conditional on the hash that was checked. A change sent again after
+   * one that replaced the hash and then failed (a 503 before its new session was registered) finds the new
+   * password in force: it is checked too, counted as a check of its own, and the version in force returned, so
+   * that the retry finishes what the first attempt began (the old sessions end) instead of answering that the
+   * current password is wrong.
    */
   async changePassword(email: string, currentPassword: string, newPassword: string, client?: string, account?: string): Promise<number> {
-    const user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError(), account);
+    let user: UserRecord;
+    try {
+      user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError(), account);
+    } catch (error) {
+      if (!(error instanceof ReauthenticationFailedError) || newPassword === currentPassword) throw error;
+      // Knowing the password in force is what the check asks for, whichever field brought it.
+      const changed = await this.checkPassword(email, newPassword, client, () => error, account);
+      return changed.credentialVersion ?? 0;
+    }
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (version === undefined) throw new ReauthenticationFailedError(true);
     return version;
