@@ -14,6 +14,15 @@ describe('request schemas', () => {
   });
 
   it.each([
+    ['8 accented letters sent decomposed (16 code points, 8 characters)', 'e\u0301'.repeat(8), true],
+    ['4 accented letters sent decomposed (8 code points, 4 characters)', 'e\u0301'.repeat(4), false],
+    ['128 accented letters sent decomposed (256 code points)', 'e\u0301'.repeat(128), true],
+  ])('counts a password as it is hashed, in NFC, so that one password is one length however it is sent: %s', (_, password, valid) => {
+    expect(registration({ password }).success).toBe(valid);
+    expect(LoginBody.schema.safeParse({ email: 'ada@example.com', password }).success).toBe(true);
+  });
+
+  it.each([
     ['100 characters', 'a'.repeat(100), true],
     ['100 characters with a space around', ` ${'a'.repeat(100)} `, false],
     ['blank', '   ', false],

@@ -6,12 +6,12 @@ const email = () => z.email({ error: 'must be an email address' }).check(z.maxLe
 /**
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
  * one character, as NIST SP 800-63B asks of passwords), where zod's `minLength`/`maxLength` checks count UTF-16
- * units. The API document shows the same `minLength`/`maxLength`, so it and the server agree on every string.
+ * units. The API document shows the same `minLength`/`maxLength`, so it and the server agree on every string (a
+ * password's length is its NFC form's: `password`).
  * Only well-formed text: a lone surrogate (which JSON's `\ud800` escapes can carry) becomes U+FFFD when a password
  * is encoded for hashing, so every such password of one length was the same password (the review of 2026-12-05).
  */
-export function chars(min: number, max: number) {
-  const length = (value: string) => [...value].length;
+export function chars(min: number, max: number, length = codePoints) {
   return z
     .string()
     .check(
@@ -22,11 +22,25 @@ export function chars(min: number, max: number) {
     );
 }
 
+function codePoints(value: string): number {
+  return [...value].length;
+}
+
+/**
+ * A password, counted as it is hashed: in NFC (`PasswordHasher`), so that "é" sent composed (one code point) or
+ * decomposed ("e" and a combining accent, two) is one character, as it is one password. Counted as sent, eight
+ * decomposed accented letters passed the minimum of 8 as a password of four characters, and a password of 128 such
+ * letters registered composed was refused at login from a client that sends them decomposed.
+ */
+function password(min: number, max: number) {
+  return chars(min, max, (value) => codePoints(value.normalize('NFC')));
+}
+
 export const RegisterBody = deferred(() =>
   z
     .strictObject({
       email: email(),
-      password: chars(8, 128),
+      password: password(8, 128),
       // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
       name: z.optional(chars(1, 100).check(z.regex(/\S/, 'must not be blank'))),
     })
@@ -38,7 +52,7 @@ export const LoginBody = deferred(() =>
   z
     .strictObject({
       email: email(),
-      password: chars(1, 128),
+      password: password(1, 128),
       transport: described(
         z._default(z.enum(['cookie', 'bearer']), 'cookie'),
         '`cookie` (default) sets an HttpOnly session cookie; `bearer` returns the token in the body instead.',
@@ -93,14 +107,14 @@ export const MeResponse = deferred(() =>
 export const PasswordChangeBody = deferred(() =>
   z
     .strictObject({
-      currentPassword: chars(1, 128),
-      newPassword: chars(8, 128),
+      currentPassword: password(1, 128),
+      newPassword: password(8, 128),
     })
     .register(z.globalRegistry, { id: 'PasswordChangeRequest' }),
 );
 export type PasswordChangeBody = Infer<typeof PasswordChangeBody>;
 
-export const ReauthenticateBody = deferred(() => z.strictObject({ password: chars(1, 128) }).register(z.globalRegistry, { id: 'ReauthenticateRequest' }));
+export const ReauthenticateBody = deferred(() => z.strictObject({ password: password(1, 128) }).register(z.globalRegistry, { id: 'ReauthenticateRequest' }));
 export type ReauthenticateBody = Infer<typeof ReauthenticateBody>;
 
 /**
