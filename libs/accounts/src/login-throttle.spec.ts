@@ -46,6 +46,13 @@ describe('LoginThrottle', () => {
     await expect(sut.begin('other@example.com', '10.0.2.1')).resolves.toBeDefined();
   });
 
+  it('is locked for everyone by as few addresses as the ceiling divided by the per-address limit (10 at the defaults)', async () => {
+    const { sut } = setup(10, 1000, 100);
+    for (let address = 0; address < 10; address += 1) await fail(sut, 'ada@example.com', `10.0.3.${address}`, 10);
+
+    await refusal(sut.begin('ada@example.com', '192.0.2.1')); // the owner, at home
+  });
+
   it('counts one IPv6 /64 as one client, in any spelling', async () => {
     const { sut } = setup(100, 3);
     for (const address of ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:0DB8:0001:0002:0:0:0:3']) await sut.begin(`${address}@example.com`, address);
