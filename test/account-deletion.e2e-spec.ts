@@ -197,3 +197,51 @@ describe('a deletion whose last unregister fails (DynamoDB Local, a proxy refusi
     expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: PASSWORD })).status).toBe(401);
   });
 });
+
+// A deletion that failed part way (503) has closed the account: no password opens it any more. Sent again, as the
+// API says to, it needed the password proved within KURA_REAUTH_WINDOW; once the window had passed it answered 403
+// "reauthentication required", and a re-authentication could never succeed (the password no longer opens the
+// account): the deletion could not be finished by its user, and the sessions it had not reached (a thief's) lived on.
+describe('a deletion sent again after the re-authentication window (DynamoDB Local, a proxy refusing an ending)', () => {
+  let proxy: FaultProxy;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(testEndpoint());
+    const tables = await freshTables();
+    ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2', KURA_REAUTH_WINDOW: '4' })));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  it('finishes it: the sessions it had not reached end, and the email is free', async () => {
+    const email = uniqueEmail('late-retry');
+    const leaving = new HttpClient(baseUrl);
+    await leaving.signUpAndLogIn(email, PASSWORD);
+    const thief = new HttpClient(baseUrl);
+    const { session } = (await thief.post('/auth/login', { email, password: PASSWORD })).body;
+    const { refused } = proxy.refuse((operation, body) => operation === 'UpdateItem' && body.includes('endedBy') && body.includes(session.id), 'ProvisionedThroughputExceededException', 2);
+
+    expect((await leaving.post('/auth/reauthenticate', { password: PASSWORD })).status).toBe(200);
+    const first = await leaving.request('DELETE', '/auth/account');
+    expect(first.status).toBe(503);
+    await refused;
+    await new Promise((resolve) => setTimeout(resolve, 4_500)); // past the window
+    const again = await leaving.request('DELETE', '/auth/account');
+
+    expect(again.status).toBe(204);
+    expect((await thief.get('/auth/me')).status).toBe(401);
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+    expect((await new HttpClient(baseUrl).post('/auth/register', { email, password: PASSWORD })).status).toBe(201);
+  });
+
+  it('still needs the password proved recently to begin one', async () => {
+    const leaving = new HttpClient(baseUrl);
+    await leaving.signUpAndLogIn(uniqueEmail('late-start'), PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+
+    expect((await leaving.request('DELETE', '/auth/account')).status).toBe(403);
+  });
+});

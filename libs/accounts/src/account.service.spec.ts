@@ -160,6 +160,19 @@ describe('AccountService with a login throttle', () => {
       expect(await sut.closeAccount('ada@example.com')).toBeUndefined();
     });
 
+    it('says an account is closed from its closing to its removal, and only of the account it was', async () => {
+      const { sut } = setup();
+      const { id } = await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
+      expect(await sut.isClosed('ada@example.com', id)).toBe(false);
+
+      const closed = (await sut.closeAccount('ada@example.com'))!;
+
+      expect(await sut.isClosed('Ada@example.com', id)).toBe(true);
+      expect(await sut.isClosed('ada@example.com', 'another account')).toBe(false);
+      await sut.removeAccount(closed);
+      expect(await sut.isClosed('ada@example.com', id)).toBe(false);
+    });
+
     it('closes from the new password when a change lands between its read and its write', async () => {
       const { sut, store } = setup();
       await sut.register({ email: 'ada@example.com', password: 'analytical engine' });

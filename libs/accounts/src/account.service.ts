@@ -118,6 +118,16 @@ export class AccountService {
     throw new StoreUnavailableError('user.close', { retryAfterSeconds: 1, reason: `the account's password changed at every attempt to close it (${CLOSING_ATTEMPTS})` });
   }
 
+  /**
+   * Whether a deletion of this account has begun and not finished: it is closed (`closeAccount`), so that no
+   * password opens it any more, and cannot be re-authenticated on. With `account`, only when the email is still
+   * that account's.
+   */
+  async isClosed(email: string, account?: string): Promise<boolean> {
+    const user = await this.store.findByEmail(normaliseEmail(email));
+    return user !== undefined && (account === undefined || user.id === account) && user.passwordHash.startsWith(DELETION_MARK);
+  }
+
   /** The last step of deleting an account: it is removed, and its email free to register again. */
   async removeAccount(closed: ClosedAccount): Promise<void> {
     await this.removable()(closed.email, closed.mark);

@@ -140,7 +140,7 @@ export class SessionsController {
     summary: "Delete the caller's account: every session ends with its data, on every replica at once, and the email is free again",
     description:
       'No login succeeds once the deletion begins, and one already past its password check is refused. A deletion ' +
-      'that fails part way (503) has already closed the account; sent again, it finishes.',
+      'that fails part way (503) has already closed the account; sent again, it finishes, with no password proof needed then.',
   })
   @ApiNoContentResponse({ description: "The account and every session of it are gone; a cookie session's cookie is cleared." })
   @ApiBodyProblems()
@@ -151,8 +151,9 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
     @Audited() audited: AuditRequest,
   ): Promise<void> {
-    // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2).
-    this.sessions.requireRecentAuthentication(current.record);
+    // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2). A deletion that
+    // began and failed part way (503) is finished without it: its account is closed, so no password could prove it.
+    await this.requireRecentAuthenticationUnlessClosed(current.record);
     const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
     // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
     if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
@@ -229,6 +230,14 @@ export class SessionsController {
     this.audit.record(audited, 'password.changed', { userId: user.id, sessionId: issued.record.id, by: current.record.id });
     this.audit.evictions(audited, user.id, issued);
     return this.answer(kind, issued, cookies);
+  }
+
+  private async requireRecentAuthenticationUnlessClosed(record: SessionRecord): Promise<void> {
+    try {
+      this.sessions.requireRecentAuthentication(record);
+    } catch (error) {
+      if (!(await this.accounts.isClosed(emailOf(record), record.user.id))) throw error;
+    }
   }
 
   /**
