@@ -82,6 +82,34 @@ describe(`behind one ingress hop, with the shipped KURA_TRUST_PROXY (${SHIPPED})
   });
 });
 
+describe('the audit log behind a trusted hop', () => {
+  it('records a forwarded address without its port, and none where a client wrote something else there', async () => {
+    // A client reaching the pod past the proxy writes X-Forwarded-For as it likes; the line named it as given, and a
+    // grep for action=logout matched a login.failed line.
+    const kura = await startKuraProcess({ KURA_STORE: 'memory', KURA_TRUST_PROXY: '1', KURA_AUDIT_LOG: 'true', KURA_LOG_FORMAT: 'json' });
+    const loginFrom = (forwarded: string) =>
+      fetch(`${kura.baseUrl}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+        body: JSON.stringify({ email: uniqueEmail('audit-ip'), password: PASSWORD }),
+      });
+    expect((await loginFrom('192.0.2.7:5678')).status).toBe(401);
+    expect((await loginFrom('1.2.3.4 action=logout userId=evil')).status).toBe(401);
+    await kura.stop();
+
+    const failed = kura
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"event":"audit"'))
+      .map((line) => JSON.parse(line).message);
+    expect(failed.map((event) => [event.action, event.ip])).toEqual([
+      ['login.failed', '192.0.2.7'],
+      ['login.failed', undefined],
+    ]);
+    expect(kura.output()).not.toContain('action=logout');
+  });
+});
+
 describe('KURA_TRUST_PROXY at start', () => {
   it.each(['false', '1', '10.0.0.0/8,127.0.0.1'])('starts with %p', async (value) => {
     const kura = await startKuraProcess({ KURA_STORE: 'memory', KURA_TRUST_PROXY: value });

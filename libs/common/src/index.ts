@@ -20,4 +20,4 @@ export { effectiveExpiry } from './session-expiry.js';
 export { endedByUser } from './ended-by-user.js';
 export { endingCall, endingDeletedData } from './ending-call.js';
 export { EmailTakenError } from './email-taken.error.js';
-export { withoutPort } from './forwarded-address.js';
+export { addressOf, withoutPort } from './forwarded-address.js';

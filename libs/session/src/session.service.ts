@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isIP } from 'node:net';
 import pLimit from 'p-limit';
-import { StoreUnavailableError, withoutPort } from '@kura/common';
+import { addressOf, StoreUnavailableError } from '@kura/common';
 import {
   InvalidSessionUserError,
   ReauthenticationRequiredError,
@@ -25,14 +24,6 @@ import {
 
 /** Longest user agent kept on a session: enough to recognise a device, not a place to store payloads. */
 const MAX_USER_AGENT = 256;
-/**
- * The client's address as a session keeps it: an IP address without its zone (`%eth0`) or a port a proxy appended,
- * or none. Behind a trusted proxy the address comes from `X-Forwarded-For`, which a client may fill with anything.
- */
-function addressOf(ip: string | undefined): string | undefined {
-  const address = ip === undefined ? undefined : withoutPort(ip).split('%')[0];
-  return address && isIP(address) ? address : undefined;
-}
 
 /** Sessions ended at once by a sweep: enough to be quick, few enough not to trip the engine's throttling. */
 const SWEEP_CONCURRENCY = 8;

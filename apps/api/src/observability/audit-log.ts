@@ -38,10 +38,10 @@ export interface AuditDetails {
   readonly by?: string;
 }
 
-/** The request an event belongs to: its id (the `X-Request-Id` answered) and the client's address. */
+/** The request an event belongs to: its id (the `X-Request-Id` answered) and the client's address, if it is one. */
 export interface AuditRequest {
   readonly id: string;
-  readonly ip: string;
+  readonly ip: string | undefined;
 }
 
 /** Nest injection token for the audit log's settings: whether it writes (`KURA_AUDIT_LOG`), and in JSON. */
@@ -65,7 +65,7 @@ export class AuditLog {
   }
 
   record(request: AuditRequest, action: AuditAction, details: AuditDetails): void {
-    this.logger?.log({ event: 'audit', action, requestId: request.id, ip: request.ip, ...details });
+    this.logger?.log({ event: 'audit', action, requestId: request.id, ...(request.ip ? { ip: request.ip } : {}), ...details });
   }
 
   /** `sessions.evicted` for the sessions a new session ended past the limit on sessions per user, if it ended any. */
