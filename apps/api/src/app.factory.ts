@@ -112,12 +112,12 @@ export async function createApp(
       reply.header('cache-control', 'no-store');
     }
   };
-  // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
-  // promise's turn later.
   const observers = [requestLog(logger, config.log), metrics?.observeHttp].filter((observer) => observer !== undefined);
   const observe: ResponseObserver = (request, reply) => {
     for (const observer of observers) observer(request, reply);
   };
+  // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
+  // promise's turn later.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     kuraHeaders(request, reply);
     // A client that gave up waiting (its timeout, or a balancer's, shorter than the store's) gets no response, and

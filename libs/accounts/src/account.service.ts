@@ -18,6 +18,8 @@ export interface ClosedAccount {
 
 /** A closed account's hash: not a PHC string, so no password ever verifies against it. */
 const DELETION_MARK = '$deleted$';
+/** Whether a deletion has closed this account (`closeAccount`): its hash is the deletion's mark, which no password opens. */
+const closedByDeletion = (user: UserRecord) => user.passwordHash.startsWith(DELETION_MARK);
 /** How often a closing tries again when a password change lands between its read and its write. */
 const CLOSING_ATTEMPTS = 3;
 
@@ -105,10 +107,10 @@ export class AccountService {
     this.removable();
     const normalised = normaliseEmail(email);
     for (let attempt = 0; attempt < CLOSING_ATTEMPTS; attempt += 1) {
-      const user = await this.store.findByEmail(normalised);
-      if (!user || (account !== undefined && user.id !== account)) return undefined;
+      const user = await this.accountAt(normalised, account);
+      if (!user) return undefined;
       const closed = { userId: user.id, email: user.email };
-      if (user.passwordHash.startsWith(DELETION_MARK)) return { ...closed, credentialVersion: user.credentialVersion ?? 0, mark: user.passwordHash };
+      if (closedByDeletion(user)) return { ...closed, credentialVersion: user.credentialVersion ?? 0, mark: user.passwordHash };
       // Unique, so that a retry of this write knows it as its own (as a new password's salted hash is).
       const mark = `${DELETION_MARK}${randomUUID()}`;
       const credentialVersion = await this.store.replacePasswordHash(normalised, user.passwordHash, mark);
@@ -124,8 +126,14 @@ export class AccountService {
    * that account's.
    */
   async isClosed(email: string, account?: string): Promise<boolean> {
-    const user = await this.store.findByEmail(normaliseEmail(email));
-    return user !== undefined && (account === undefined || user.id === account) && user.passwordHash.startsWith(DELETION_MARK);
+    const user = await this.accountAt(normaliseEmail(email), account);
+    return user !== undefined && closedByDeletion(user);
+  }
+
+  /** The account under `email`; `undefined` where there is none, or, with `account`, where the email is another's now. */
+  private async accountAt(normalised: string, account: string | undefined): Promise<UserRecord | undefined> {
+    const user = await this.store.findByEmail(normalised);
+    return user && (account === undefined || user.id === account) ? user : undefined;
   }
 
   /** The last step of deleting an account: it is removed, and its email free to register again. */
