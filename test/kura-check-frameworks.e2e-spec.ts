@@ -286,7 +286,8 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && (await readdir(pids)).length < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Up to 30 s for three replicas to start: on a CI machine running three test files at once, none had in 10 s (2026-12-06).
+    for (let i = 0; i < 300 && (await readdir(pids)).length < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await readdir(pids)).length).toBeGreaterThanOrEqual(3);
     child.kill('SIGHUP');
     // A second signal during cleanup (a CI's SIGTERM, then its SIGINT) is said and ignored: killed by it, kura-check
