@@ -17,8 +17,12 @@ const LINKED = new Set(['.venv', 'venv', 'vendor', '.git', 'target', '__pycache_
  * node_modules, made a folder of the replica's own that links each package (not copied: hundreds of MB), and
  * with a copy of its `.cache`: packages write there at run time (find-cache-dir's `node_modules/.cache/<name>`,
  * a key made on first start), and linked whole, every replica shared it, and it landed in the user's folder.
+ * `whole`: where the replica has a view of the files of its own in which `from` is overlaid (private-files.js),
+ * what it writes there is its own already, and one link does: a link per package cost a replica's start about
+ * 2,000 file operations (the link, and its removal) for a project with 800 packages.
  */
-async function linkNodeModules(from, to) {
+async function linkNodeModules(from, to, { whole = false } = {}) {
+  if (whole) return symlink(from, to);
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     if (entry.name === '.cache' && entry.isDirectory()) await copyApp(join(from, entry.name), join(to, entry.name), undefined);
@@ -27,12 +31,24 @@ async function linkNodeModules(from, to) {
 }
 
 /**
+ * Whether what a replica writes at `path` stays its own in its view of the files (`files`: private-files.js
+ * `privateFiles`): there is a view, and neither a folder the kernel would not overlay (shared as it is) nor one the
+ * scenario names in `shared` holds `path`.
+ */
+async function privateIn(files, shared = [], path) {
+  if (!files?.private) return false;
+  const real = await realpath(path);
+  return ![...(files.sharedHere ?? []), ...shared].some((folder) => real === folder || real.startsWith(folder === '/' ? '/' : `${folder}/`));
+}
+
+/**
  * Copies the app's folder, all but `work` (kura-check's own, inside it when TMPDIR is): never into itself.
  * `shares`: folders of the app the scenario names in `shared` (a volume every pod mounts, as Laravel's storage),
  * by their path in the app to their real path: linked to it, not copied, so that every replica writes there (a
  * copy of each replica's own shared nothing, while the report said "shared, as the scenario says").
+ * `ownWrites(path)`: resolves to whether what the replica writes at `path` stays its own (linkNodeModules `whole`).
  */
-export async function copyApp(from, to, work, appRoot = from, shares = new Map()) {
+export async function copyApp(from, to, work, appRoot = from, shares = new Map(), ownWrites = async () => false) {
   await mkdir(to, { recursive: true });
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const [source, target] = [join(from, entry.name), join(to, entry.name)];
@@ -44,9 +60,9 @@ export async function copyApp(from, to, work, appRoot = from, shares = new Map()
       const link = await readlink(source);
       const inside = !isAbsolute(link) && !relative(appRoot, resolve(from, link)).startsWith('..');
       await symlink(inside ? link : resolve(from, link), target);
-    } else if (entry.name === 'node_modules' && entry.isDirectory()) await linkNodeModules(source, target);
+    } else if (entry.name === 'node_modules' && entry.isDirectory()) await linkNodeModules(source, target, { whole: await ownWrites(source) });
     else if (LINKED.has(entry.name)) await symlink(source, target);
-    else if (entry.isDirectory()) await copyApp(source, target, work, appRoot, shares);
+    else if (entry.isDirectory()) await copyApp(source, target, work, appRoot, shares, ownWrites);
     else if (entry.isFile()) await copyFile(source, target);
   }
 }
@@ -257,9 +273,9 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
-  await copyApp(scenario.cwd, app, work, scenario.cwd, await sharesInside(scenario));
+  await copyApp(scenario.cwd, app, work, scenario.cwd, await sharesInside(scenario), (path) => privateIn(files, scenario.shared, path));
   const inherited = await inheritedNodeModules(scenario.cwd);
-  if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'));
+  if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'), { whole: await privateIn(files, scenario.shared, inherited) });
   await mkdir(tmp, { recursive: true });
   await mkdir(home, { recursive: true });
   const passed = Object.fromEntries(['PATH', 'LANG', 'LC_ALL', 'TZ'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]));
