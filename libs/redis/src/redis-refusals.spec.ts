@@ -271,7 +271,10 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
   it('with durable writes, a master with fewer replicas than they wait for is not called up: readiness and /health/store say so until one is in sync', async () => {
     const master = await server();
-    const connection = kura({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
+    // A second for the write below to be confirmed: with 200 ms, a CI rehearsal with four test files at once on two
+    // cores (2026-12-06) saw the replica, in sync, confirm it too late ("0 of 1 replica(s) ... within 200 ms").
+    // What is checked before (readiness, the reason) does not wait on WAIT.
+    const connection = kura({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 1000 } });
     const sessions = new RedisSessionStore(connection);
     const attempts = new RedisLoginAttemptStore(connection);
     await until('Kura to connect', async () => (await attempts.counts(['a'])).length === 1);
