@@ -232,7 +232,11 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
 
   it('in-memory sessions answering 500 where the session is missing: still needs affinity (one more try hides no loss)', async () => {
     const report = await judged('memory-500', 236, 'needs affinity');
-    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ phase: 'steady', request: 'GET /me', status: 500 });
+    // The loss round robin saw while nothing was restarted is a 500, whichever step it fell on: with two replicas a
+    // check that lands on the wrong one is sent twice more and passes on a reload three times in four, and in a CI
+    // rehearsal (2026-12-06) every check of steady traffic did, the loss then showing in a write or a read.
+    expect(report.evidence.filter((e) => e.mode === 'round-robin' && e.phase === 'steady')).toContainEqual(expect.objectContaining({ status: 500 }));
+    expect(report.evidence.find((e) => e.mode === 'round-robin' && e.step === 'check')).toMatchObject({ request: 'GET /me', status: 500 });
   }, 120_000);
 
   it('a replica that crashes during steady traffic: exit 2 naming the crash, not "breaks even with affinity"', async () => {
