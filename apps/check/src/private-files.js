@@ -7,7 +7,7 @@
 // has no overlays, and `unshare` and `mount` are on every Linux that has a shell.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Top-level folders passed through as they are: the kernel's views, and the devices (/dev/shm made private). */
@@ -169,6 +169,17 @@ async function findUnshare() {
     if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
   }
   return undefined;
+}
+
+/**
+ * Whether what a replica writes at `path` stays its own in its view of the files (`files`: as `privateFiles` found
+ * them): there is a view, and neither a folder the kernel would not overlay (shared as it is) nor one the scenario
+ * names in `shared` holds `path`.
+ */
+export async function writesStayOwn(files, shared = [], path) {
+  if (!files?.private) return false;
+  const real = await realpath(path);
+  return ![...(files.sharedHere ?? []), ...shared].some((folder) => under(real, folder));
 }
 
 /** The view's folder inside a replica's: what its processes' paths (/proc/PID/exe, cwd) start with, seen from here. */

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, readlink, realpath, stat, symlink } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { isolatedCommand, viewRoot } from './private-files.js';
+import { isolatedCommand, viewRoot, writesStayOwn } from './private-files.js';
 import { CannotJudge } from './scenario.js';
 
 /** Folders that are linked into a replica's copy rather than copied: installed dependencies, VCS data. */
@@ -28,17 +28,6 @@ async function linkNodeModules(from, to, { whole = false } = {}) {
     if (entry.name === '.cache' && entry.isDirectory()) await copyApp(join(from, entry.name), join(to, entry.name), undefined);
     else await symlink(join(from, entry.name), join(to, entry.name));
   }
-}
-
-/**
- * Whether what a replica writes at `path` stays its own in its view of the files (`files`: private-files.js
- * `privateFiles`): there is a view, and neither a folder the kernel would not overlay (shared as it is) nor one the
- * scenario names in `shared` holds `path`.
- */
-async function privateIn(files, shared = [], path) {
-  if (!files?.private) return false;
-  const real = await realpath(path);
-  return ![...(files.sharedHere ?? []), ...shared].some((folder) => real === folder || real.startsWith(folder === '/' ? '/' : `${folder}/`));
 }
 
 /**
@@ -273,9 +262,9 @@ export async function startReplica({ scenario, runtime, work, index, generation,
   if (scenario.image) return runtime.start({ scenario, work, index, generation, host, port });
   const dir = join(work, `replica-${index + 1}.${generation}`);
   const [app, tmp, home] = ['app', 'tmp', 'home'].map((name) => join(dir, name));
-  await copyApp(scenario.cwd, app, work, scenario.cwd, await sharesInside(scenario), (path) => privateIn(files, scenario.shared, path));
+  await copyApp(scenario.cwd, app, work, scenario.cwd, await sharesInside(scenario), (path) => writesStayOwn(files, scenario.shared, path));
   const inherited = await inheritedNodeModules(scenario.cwd);
-  if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'), { whole: await privateIn(files, scenario.shared, inherited) });
+  if (inherited) await linkNodeModules(inherited, join(app, 'node_modules'), { whole: await writesStayOwn(files, scenario.shared, inherited) });
   await mkdir(tmp, { recursive: true });
   await mkdir(home, { recursive: true });
   const passed = Object.fromEntries(['PATH', 'LANG', 'LC_ALL', 'TZ'].filter((key) => process.env[key]).map((key) => [key, process.env[key]]));
