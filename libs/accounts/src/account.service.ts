@@ -74,9 +74,11 @@ export class AccountService {
    * otherwise), and returns the new credential version: sessions issued on older ones must end. Two concurrent
    * changes cannot both win: the write is conditional on the hash that was checked. A change sent again after
    * one that replaced the hash and then failed (a 503 before its new session was registered) finds the new
-   * password in force: it is checked too, counted as a check of its own, and the version in force returned, so
-   * that the retry finishes what the first attempt began (the old sessions end) instead of answering that the
-   * current password is wrong.
+   * password in force: it is checked too, counted as a check of its own, so that the retry finishes what the first
+   * attempt began (the old sessions end) instead of answering that the current password is wrong. It is a change
+   * all the same: the hash is written again (salted anew) and the version raised, so that its new session ends
+   * every other, those issued on the new password since included (the first attempt's, whose answer may have been
+   * lost, and any login's): the version in force would have left them live, the change's answer notwithstanding.
    */
   async changePassword(email: string, currentPassword: string, newPassword: string, client?: string, account?: string): Promise<number> {
     let user: UserRecord;
@@ -85,8 +87,7 @@ export class AccountService {
     } catch (error) {
       if (!(error instanceof ReauthenticationFailedError) || newPassword === currentPassword) throw error;
       // Knowing the password in force is what the check asks for, whichever field brought it.
-      const changed = await this.checkPassword(email, newPassword, client, () => error, account);
-      return changed.credentialVersion ?? 0;
+      user = await this.checkPassword(email, newPassword, client, () => error, account);
     }
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (version === undefined) throw new ReauthenticationFailedError(true);
