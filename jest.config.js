@@ -30,6 +30,8 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/apps/examples/'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/examples/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // Each file's processor time, for the slow-tests reporter (test/support/processor-time.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/processor-time.ts'],
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   // Three test files at once on CI's two cores: most of the run waits on other processes (kura-check's replicas

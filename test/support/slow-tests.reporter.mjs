@@ -1,19 +1,34 @@
-import { relative } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 
 /**
  * Says where the run's time went. CI must finish well inside 30 minutes on two cores, and Jest's default reporter
  * gives a file's length only (and only past 5 s), never a test's: after the run, this lists the slowest tests and
  * the test files' summed lengths, so that a run grown long shows what to shorten without a second, verbose run.
+ * Then the files that took the most processor time (test/support/processor-time.ts notes it): on two cores, the
+ * run's processor time halved is the least it can last, however its files are spread over the workers.
  */
 const SLOWEST = 30;
+const COSTLIEST = 25;
+/** proc(5)'s clock ticks per second: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const TICKS_PER_SECOND = 100;
 
 export default class SlowTestsReporter {
   #rootDir;
   #tests = [];
   #files = [];
 
+  #processorLog;
+
   constructor(globalConfig) {
     this.#rootDir = globalConfig.rootDir;
+    // Set before the workers start, which inherit it; a run inside another (npm run mutation) keeps its own.
+    if (!process.env.KURA_PROCESSOR_LOG) {
+      this.#processorLog = join(tmpdir(), `kura-processor-${process.pid}.jsonl`);
+      rmSync(this.#processorLog, { force: true });
+      process.env.KURA_PROCESSOR_LOG = this.#processorLog;
+    }
   }
 
   onTestResult(_test, result) {
@@ -32,6 +47,29 @@ export default class SlowTestsReporter {
     process.stderr.write(
       `Where the time went: ${this.#files.length} test files, ${total.toFixed(0)} s summed over the workers; the ${slowest.length} slowest tests:\n` +
         slowest.map(({ file, name, seconds: length }) => `${seconds(length)}  ${file}: ${name}`).join('\n') +
+        '\n',
+    );
+    this.#reportProcessorTime(seconds);
+  }
+
+  /**
+   * A file's processor time runs from its setup to the next file's setup in the same worker (what its teardown
+   * reaped counts too), or to its last test where no file followed.
+   */
+  #reportProcessorTime(seconds) {
+    const log = this.#processorLog;
+    if (!log || !existsSync(log)) return;
+    const notes = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    rmSync(log, { force: true });
+    const costs = notes.map((note) => {
+      const next = notes.filter((other) => other.pid === note.pid && other.start >= note.end).sort((a, b) => a.start - b.start)[0];
+      return { file: relative(this.#rootDir, note.file), seconds: ((next?.start ?? note.end) - note.start) / TICKS_PER_SECOND };
+    });
+    const total = costs.reduce((sum, cost) => sum + cost.seconds, 0);
+    const costliest = costs.sort((a, b) => b.seconds - a.seconds).slice(0, COSTLIEST);
+    process.stderr.write(
+      `Where the processor went: ${total.toFixed(0)} processor-seconds in ${costs.length} test files (their workers and what they started; not DynamoDB Local's, shared); the ${costliest.length} costliest:\n` +
+        costliest.map(({ file, seconds: cost }) => `${seconds(cost)}  ${file}`).join('\n') +
         '\n',
     );
   }
