@@ -122,6 +122,27 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect((await login('a brand new secret')).status).toBe(200);
     });
 
+    // A change whose current password is no longer in force but whose new one is (sent twice, or again after a 503
+    // whose hash had landed) is a change too: until 2026-12-06 it issued its session on the version in force and
+    // ended nothing opened with the new password since, the first change's own session included.
+    it('sent again, ends every other session, those opened with the new password since included', async () => {
+      const { devices, email } = await userWithThreeDevices();
+      const change = { currentPassword: PASSWORD, newPassword: 'a brand new secret' };
+      expect((await devices[0]!.post('/auth/password', change)).status).toBe(200);
+      const first = await devices[0]!.jar.getCookieString(a.baseUrl);
+      const phone = new HttpClient(b.baseUrl);
+      expect((await phone.post('/auth/login', { email, password: change.newPassword })).status).toBe(200);
+
+      const again = await devices[0]!.post('/auth/password', change);
+
+      expect(again.status).toBe(200);
+      const after = await devices[0]!.jar.getCookieString(a.baseUrl);
+      expect(await statusOn(b, devices[0]!, after)).toBe(200);
+      expect(await statusOn(b, devices[0]!, first)).toBe(401);
+      expect(await statusOn(a, phone)).toBe(401);
+      expect((await new HttpClient(b.baseUrl).post('/auth/login', { email, password: change.newPassword })).status).toBe(200);
+    });
+
     it('returns the new token in the body for a bearer session', async () => {
       const email = uniqueEmail();
       const api = new HttpClient(a.baseUrl);
