@@ -11,6 +11,8 @@ import { join, relative } from 'node:path';
  */
 const SLOWEST = 30;
 const COSTLIEST = 25;
+/** How many of the files that ended the run are listed: the workers' idle tail is where a run's length hides. */
+const TAIL = 8;
 /** proc(5)'s clock ticks per second: 100 on every Linux this runs on (`getconf CLK_TCK`). */
 const TICKS_PER_SECOND = 100;
 
@@ -33,7 +35,7 @@ export default class SlowTestsReporter {
 
   onTestResult(_test, result) {
     const file = relative(this.#rootDir, result.testFilePath);
-    this.#files.push({ file, seconds: (result.perfStats.end - result.perfStats.start) / 1000 });
+    this.#files.push({ file, seconds: (result.perfStats.end - result.perfStats.start) / 1000, start: result.perfStats.start, end: result.perfStats.end });
     for (const test of result.testResults) {
       if (typeof test.duration === 'number') this.#tests.push({ file, name: test.fullName, seconds: test.duration / 1000 });
     }
@@ -49,7 +51,20 @@ export default class SlowTestsReporter {
         slowest.map(({ file, name, seconds: length }) => `${seconds(length)}  ${file}: ${name}`).join('\n') +
         '\n',
     );
+    this.#reportTail();
     this.#reportProcessorTime(seconds);
+  }
+
+  /** The files that ended the run, and when each began and ended (seconds from the first file's start). */
+  #reportTail() {
+    const first = Math.min(...this.#files.map(({ start }) => start));
+    const last = [...this.#files].sort((a, b) => b.end - a.end).slice(0, TAIL).reverse();
+    const at = (ms) => `${((ms - first) / 1000).toFixed(0).padStart(5)} s`;
+    process.stderr.write(
+      `The last ${last.length} test files to end (began, ended; from the first file's start):\n` +
+        last.map(({ file, start, end }) => `${at(start)} ${at(end)}  ${file}`).join('\n') +
+        '\n',
+    );
   }
 
   /**
