@@ -72,7 +72,10 @@ export class AccountService {
   /**
    * Changes a signed-in user's password after checking the current one (`ReauthenticationFailedError`
    * otherwise), and returns the new credential version: sessions issued on older ones must end. Two concurrent
-   * changes cannot both win: the write is conditional on the hash that was checked. A change sent again after
+   * changes to different passwords cannot both win: the write is conditional on the hash that was checked (the
+   * loser is `ReauthenticationFailedError` with `raced`). Of two to the same password, one that checks after the
+   * other wrote finds that password in force and wins too, as a change sent again (below), ending the other's
+   * session. A change sent again after
    * one that replaced the hash and then failed (a 503 before its new session was registered) finds the new
    * password in force: it is checked too, counted as a check of its own, so that the retry finishes what the first
    * attempt began (the old sessions end) instead of answering that the current password is wrong. It is a change
