@@ -17,7 +17,8 @@ const swc = {
 };
 
 export default {
-  testEnvironment: 'node',
+  // Node's, noting each file's processor time for the slow-tests reporter.
+  testEnvironment: '<rootDir>/test/support/processor-time.environment.mjs',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
@@ -30,8 +31,6 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/apps/examples/'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/examples/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  // Each file's processor time, for the slow-tests reporter (test/support/processor-time.ts).
-  setupFilesAfterEnv: ['<rootDir>/test/support/processor-time.ts'],
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   // Three test files at once on CI's two cores: most of the run waits on other processes (kura-check's replicas

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
  * Says where the run's time went. CI must finish well inside 30 minutes on two cores, and Jest's default reporter
  * gives a file's length only (and only past 5 s), never a test's: after the run, this lists the slowest tests and
  * the test files' summed lengths, so that a run grown long shows what to shorten without a second, verbose run.
- * Then the files that took the most processor time (test/support/processor-time.ts notes it): on two cores, the
+ * Then the files that took the most processor time (test/support/processor-time.environment.mjs notes it): on two cores, the
  * run's processor time halved is the least it can last, however its files are spread over the workers.
  */
 const SLOWEST = 30;
@@ -67,19 +67,13 @@ export default class SlowTestsReporter {
     );
   }
 
-  /**
-   * A file's processor time runs from its setup to the next file's setup in the same worker (what its teardown
-   * reaped counts too), or to its last test where no file followed.
-   */
+  /** Each file's processor time, as test/support/processor-time.environment.mjs noted it. */
   #reportProcessorTime(seconds) {
     const log = this.#processorLog;
     if (!log || !existsSync(log)) return;
     const notes = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     rmSync(log, { force: true });
-    const costs = notes.map((note) => {
-      const next = notes.filter((other) => other.pid === note.pid && other.start >= note.end).sort((a, b) => a.start - b.start)[0];
-      return { file: relative(this.#rootDir, note.file), seconds: ((next?.start ?? note.end) - note.start) / TICKS_PER_SECOND };
-    });
+    const costs = notes.map((note) => ({ file: relative(this.#rootDir, note.file), seconds: (note.end - note.start) / TICKS_PER_SECOND }));
     const total = costs.reduce((sum, cost) => sum + cost.seconds, 0);
     const costliest = costs.sort((a, b) => b.seconds - a.seconds).slice(0, COSTLIEST);
     process.stderr.write(
