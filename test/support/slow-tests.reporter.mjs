@@ -20,7 +20,6 @@ export default class SlowTestsReporter {
   #rootDir;
   #tests = [];
   #files = [];
-
   #processorLog;
 
   constructor(globalConfig) {
@@ -35,7 +34,7 @@ export default class SlowTestsReporter {
 
   onTestResult(_test, result) {
     const file = relative(this.#rootDir, result.testFilePath);
-    this.#files.push({ file, seconds: (result.perfStats.end - result.perfStats.start) / 1000, start: result.perfStats.start, end: result.perfStats.end });
+    this.#files.push({ file, start: result.perfStats.start, end: result.perfStats.end });
     for (const test of result.testResults) {
       if (typeof test.duration === 'number') this.#tests.push({ file, name: test.fullName, seconds: test.duration / 1000 });
     }
@@ -44,7 +43,7 @@ export default class SlowTestsReporter {
   onRunComplete() {
     if (this.#tests.length === 0) return;
     const seconds = (value) => `${value.toFixed(1).padStart(7)} s`;
-    const total = this.#files.reduce((sum, { seconds: length }) => sum + length, 0);
+    const total = this.#files.reduce((sum, { start, end }) => sum + (end - start) / 1000, 0);
     const slowest = [...this.#tests].sort((a, b) => b.seconds - a.seconds).slice(0, SLOWEST);
     process.stderr.write(
       `Where the time went: ${this.#files.length} test files, ${total.toFixed(0)} s summed over the workers; the ${slowest.length} slowest tests:\n` +
