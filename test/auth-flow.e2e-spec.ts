@@ -301,6 +301,44 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
   });
 
   it.each([
+    ['a common password with digits and a symbol around it', 'Password2024!', 'commonly used'],
+    ['the email itself', (email: string) => email.toUpperCase(), "account's email"],
+    ['the name with a year', 'Lovelace1815', "account's email or name"],
+    ["the service's name with digits", 'kura12345', "service's name"],
+  ])('refuses a registration with %s as a 400 on /password, and stores nothing', async (_case, chosen, said) => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    const password = typeof chosen === 'function' ? chosen(email) : chosen;
+
+    const refused = await api.post('/auth/register', { email, password, name: 'Ada Lovelace' });
+
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ type: 'urn:kura:problem:invalid-request', errors: [{ pointer: '/password', detail: expect.stringContaining(said.split(' ').at(-1)!) }] });
+    expect((await api.post('/auth/login', { email, password })).status).toBe(401);
+    expect((await api.post('/auth/register', { email, password: 'a phrase of her own' })).status).toBe(201);
+  });
+
+  it('refuses a weak new password once the current one is confirmed: the session, the password and the version stay', async () => {
+    const api = new HttpClient(baseUrl);
+    const email = uniqueEmail();
+    await api.signUpAndLogIn(email);
+    const other = new HttpClient(baseUrl);
+    await other.post('/auth/login', { email, password: 'correct horse battery' });
+
+    const refused = await api.post('/auth/password', { currentPassword: 'correct horse battery', newPassword: 'iloveyou2' });
+    const wrong = await api.post('/auth/password', { currentPassword: 'not the password', newPassword: 'iloveyou2' });
+
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ pointer: '/newPassword', detail: expect.stringContaining('commonly used') }]);
+    expect(wrong.status).toBe(403);
+    expect((await api.get('/auth/me')).status).toBe(200);
+    expect((await other.get('/auth/me')).status).toBe(200);
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(200);
+    const user = await documents.send(new GetCommand({ TableName: tables.users, Key: { email }, ConsistentRead: true }));
+    expect(user.Item?.credentialVersion ?? 0).toBe(0);
+  });
+
+  it.each([
     ['no credentials', {}],
     ['a garbage cookie', { cookie: '__Host-kura_session=garbage' }],
     ['a well-formed cookie that was never issued', { cookie: `__Host-kura_session=${'A'.repeat(43)}` }],

@@ -41,6 +41,7 @@ export class AppModule {
           useFactory: (stores: KuraStores) => ({
             store: stores.users,
             passwordHashing: { log2Cost: config.passwordHashCost, maxConcurrent: config.passwordHashConcurrency },
+            passwordPolicy: { serviceWords: config.passwordServiceWords },
             loginThrottle: { store: stores.loginAttempts, ...config.loginThrottle },
           }),
         }),

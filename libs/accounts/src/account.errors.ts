@@ -44,3 +44,19 @@ export class TooManyRegistrationsError extends Error {
     super('Too many registrations from this client; try again later');
   }
 }
+
+/**
+ * A new password (at registration or a change) that may not be set: a commonly used one (`reason` `common`), or
+ * one made of the account's or the service's own words (`context`); see `PasswordPolicy`. `field`: the input that
+ * carried it (`password` at registration, `newPassword` at a change). Mapped to 400; nothing was written.
+ */
+export class WeakPasswordError extends Error {
+  override readonly name = 'WeakPasswordError';
+
+  constructor(
+    readonly reason: 'common' | 'context',
+    readonly field: string,
+  ) {
+    super(reason === 'common' ? 'This password is too commonly used' : "This password is made of the account's or the service's own words");
+  }
+}

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { AccountService } from './account.service.js';
-import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from './account.errors.js';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError, WeakPasswordError } from './account.errors.js';
 import { InMemoryUserStore } from './in-memory-user.store.js';
 import { InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -116,6 +116,37 @@ describe('AccountService with a login throttle', () => {
     await store.replacePasswordHash(user.email, user.passwordHash, 'a hash set by another change');
 
     await expect(sut.changePassword('ada@example.com', PASSWORD, 'mine')).rejects.toBeInstanceOf(ReauthenticationFailedError);
+  });
+
+  it('refuses a common password or one of the account\'s own words at registration, before counting, hashing or writing anything', async () => {
+    const store = new InMemoryUserStore();
+    const attempts = new InMemoryLoginAttemptStore();
+    const throttle = new LoginThrottle(attempts, { maxRegistrationsPerClient: 1 }, new ManualClock());
+    const hasher = new PasswordHasher({ log2Cost: 10 });
+    const hash = jest.spyOn(hasher, 'hash');
+    const sut = new AccountService(store, hasher, new ManualClock(), throttle);
+
+    await expect(sut.register({ email: 'ada@example.com', password: 'Password1!' }, '10.0.0.1')).rejects.toEqual(expect.objectContaining({ reason: 'common', field: 'password' }));
+    await expect(sut.register({ email: 'ada@example.com', password: 'Lovelace1815', name: 'Ada Lovelace' }, '10.0.0.1')).rejects.toEqual(
+      expect.objectContaining({ name: 'WeakPasswordError', reason: 'context' }),
+    );
+    expect(hash).not.toHaveBeenCalled();
+    await expect(store.findByEmail('ada@example.com')).resolves.toBeUndefined();
+    // Neither refusal used the client's one registration.
+    await expect(sut.register({ email: 'ada@example.com', password: PASSWORD, name: 'Ada Lovelace' }, '10.0.0.1')).resolves.toMatchObject({ email: 'ada@example.com' });
+  });
+
+  it('refuses a weak new password once the current one is confirmed, and changes nothing', async () => {
+    const { sut, store } = await throttled(5);
+    const before = (await store.findByEmail('ada@example.com'))!;
+
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'letmein2024')).rejects.toEqual(expect.objectContaining({ reason: 'common', field: 'newPassword' }));
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'ada@example.com')).rejects.toBeInstanceOf(WeakPasswordError);
+    // A wrong current password is still that, whatever the new one.
+    await expect(sut.changePassword('ada@example.com', 'wrong', 'letmein2024')).rejects.toBeInstanceOf(ReauthenticationFailedError);
+
+    expect(await store.findByEmail('ada@example.com')).toEqual(before);
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
   });
 
   it('finishes a change sent again after the first replaced the hash: a change of its own, not a wrong password', async () => {

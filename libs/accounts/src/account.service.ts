@@ -4,6 +4,7 @@ import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError }
 import { normaliseEmail, type PublicUser, toPublicUser, type UserRecord, type VerifiedUser } from './account.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
+import { PasswordPolicy } from './password-policy.js';
 import type { UserStore } from './user-store.port.js';
 
 /** What an account's deletion has done so far: no password opens it any more (`closeAccount`). */
@@ -36,13 +37,16 @@ export class AccountService {
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock = systemClock,
     private readonly throttle?: LoginThrottle,
+    private readonly policy: PasswordPolicy = new PasswordPolicy(),
   ) {}
 
   /**
-   * Creates an account; throws `EmailTakenError` when the email is in use. With a throttle, a client past its
-   * limit of registrations gets `TooManyRegistrationsError` before any password is hashed.
+   * Creates an account; throws `EmailTakenError` when the email is in use, and `WeakPasswordError` (before anything
+   * is counted, hashed or read) when the policy refuses the password. With a throttle, a client past its limit of
+   * registrations gets `TooManyRegistrationsError` before any password is hashed.
    */
   async register(registration: Registration, client?: string): Promise<PublicUser> {
+    await this.policy.check(registration.password, registration, 'password');
     const attempt = await this.throttle?.beginRegistration(client);
     const user = {
       id: randomUUID(),
@@ -82,6 +86,8 @@ export class AccountService {
    * all the same: the hash is written again (salted anew) and the version raised, so that its new session ends
    * every other, those issued on the new password since included (the first attempt's, whose answer may have been
    * lost, and any login's): the version in force would have left them live, the change's answer notwithstanding.
+   * A new password the policy refuses is `WeakPasswordError` once the current one is confirmed (the account's own
+   * words are among what it is compared with), and nothing is written.
    */
   async changePassword(email: string, currentPassword: string, newPassword: string, client?: string, account?: string): Promise<number> {
     let user: UserRecord;
@@ -92,6 +98,7 @@ export class AccountService {
       // Knowing the password in force is what the check asks for, whichever field brought it.
       user = await this.checkPassword(email, newPassword, client, () => error, account);
     }
+    await this.policy.check(newPassword, user, 'newPassword');
     const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
     if (version === undefined) throw new ReauthenticationFailedError(true);
     return version;

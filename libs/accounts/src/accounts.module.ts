@@ -4,6 +4,7 @@ import { AccountService } from './account.service.js';
 import type { LoginAttemptStore } from './login-attempt-store.port.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { PasswordHasher, type PasswordHashingOptions } from './password-hasher.js';
+import { PasswordPolicy, type PasswordPolicyOptions } from './password-policy.js';
 import { USER_STORE, type UserStore } from './user-store.port.js';
 
 export interface AccountsModuleOptions {
@@ -11,6 +12,11 @@ export interface AccountsModuleOptions {
   store: UserStore;
   /** Password hashing cost; see {@link PasswordHashingOptions}. */
   passwordHashing?: PasswordHashingOptions;
+  /**
+   * Which new passwords are refused; see {@link PasswordPolicyOptions}.
+   * @default the commonly used passwords, and the account's own words
+   */
+  passwordPolicy?: PasswordPolicyOptions;
   /**
    * Failed-login counting; see {@link LoginThrottleOptions}.
    * @default no throttling
@@ -50,6 +56,7 @@ export class AccountsModule {
               new PasswordHasher(o.passwordHashing),
               o.clock ?? systemClock,
               o.loginThrottle && new LoginThrottle(o.loginThrottle.store, o.loginThrottle, o.clock ?? systemClock),
+              new PasswordPolicy(o.passwordPolicy),
             ),
         },
       ],

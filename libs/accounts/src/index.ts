@@ -2,6 +2,7 @@
 export { AccountsModule, type AccountsModuleOptions, type AccountsModuleAsyncOptions } from './accounts.module.js';
 export { AccountService, type Registration } from './account.service.js';
 export { PasswordHasher, type PasswordHashingOptions } from './password-hasher.js';
+export { PasswordPolicy, type PasswordPolicyOptions, type PasswordContext, type WeakPasswordReason } from './password-policy.js';
 export { type UserStore, USER_STORE } from './user-store.port.js';
 export { InMemoryUserStore } from './in-memory-user.store.js';
 export {
@@ -10,6 +11,7 @@ export {
   ReauthenticationFailedError,
   TooManyLoginAttemptsError,
   TooManyRegistrationsError,
+  WeakPasswordError,
 } from './account.errors.js';
 export { LoginThrottle, type LoginThrottleOptions, type LoginAttempt, type RegistrationAttempt } from './login-throttle.js';
 export { type LoginAttemptStore, InMemoryLoginAttemptStore } from './login-attempt-store.port.js';

@@ -40,11 +40,13 @@ export class AuthController {
     description:
       'Anyone may register; no session is created (log in next). The email is stored lower-cased. Registrations are ' +
       'limited per client address (KURA_REGISTRATION_MAX_PER_CLIENT): past the limit the answer is 429 before the ' +
-      'password is hashed.',
+      'password is hashed. A commonly used password (one of about 49,000, also with digits or symbols around it) or one ' +
+      "made of the email, the name or the service's name (KURA_PASSWORD_SERVICE_WORDS) is refused with 400, before " +
+      'anything is counted or stored.',
     security: [],
   })
   @ApiCreatedResponse({ description: 'The new account.', standardSchema: UserResponse })
-  @ApiBodyProblems('Or it is not a valid registration: `errors` says what is wrong.')
+  @ApiBodyProblems('Or it is not a valid registration, or the password is too easily guessed: `errors` says what is wrong.')
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(409, 'The email already has an account.')
   @ApiProblem(429, 'Too many registrations from this client; try again after Retry-After.', RETRY_AFTER)

@@ -201,10 +201,12 @@ export class SessionsController {
     summary: 'Change the password: every other session ends, and this one is replaced by a new one',
     description:
       'The new session travels the way this request authenticated (cookie, or `token` for bearer). It starts with no ' +
-      'session data: the old sessions\' data ends with them (a re-authentication, unlike this, carries it over).',
+      'session data: the old sessions\' data ends with them (a re-authentication, unlike this, carries it over). A new ' +
+      'password refused as at registration (commonly used, or made of the account\'s or the service\'s words) is a 400 ' +
+      'after the current one is confirmed; nothing changes.',
   })
   @ApiOkResponse({ description: 'Password changed: the new session.', standardSchema: LoginResponse })
-  @ApiBodyProblems('Or it is not `{currentPassword, newPassword}`: `errors` says what is wrong.')
+  @ApiBodyProblems('Or it is not `{currentPassword, newPassword}`, or the new password is too easily guessed: `errors` says what is wrong.')
   @ApiProblem(401, 'No valid session, or the password changed meanwhile.', WWW_AUTHENTICATE)
   @ApiProblem(403, `${CROSS_SITE} Or the current password is not correct (counted like a failed login).`)
   @ApiProblem(429, TOO_MANY_FAILURES, RETRY_AFTER)

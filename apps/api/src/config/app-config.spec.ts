@@ -26,6 +26,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ KURA_MAX_SESSIONS_PER_USER: '5', KURA_CONSISTENT_READS: 'false' }).join('\n')).toMatch(/^KURA_MAX_SESSIONS_PER_USER needs KURA_CONSISTENT_READS=true/m);
   });
 
+  it("refuses the service's name in passwords, or the words given instead", () => {
+    expect(loadConfig({}).passwordServiceWords).toEqual(['kura']);
+    expect(loadConfig({ KURA_PASSWORD_SERVICE_WORDS: ' Acme , acme-shop,' }).passwordServiceWords).toEqual(['Acme', 'acme-shop']);
+    // Empty is unset, as for every variable.
+    expect(loadConfig({ KURA_PASSWORD_SERVICE_WORDS: '' }).passwordServiceWords).toEqual(['kura']);
+  });
+
   it("bounds an account's failed logins from all addresses at 100, or the per-address limit where that is higher", () => {
     expect(loadConfig({}).loginThrottle).toMatchObject({ maxFailuresPerAccount: 10, maxFailuresPerAccountTotal: 100, maxRegistrationsPerClient: 20 });
     expect(loadConfig({ KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: '500' }).loginThrottle.maxFailuresPerAccountTotal).toBe(500);
@@ -280,6 +287,7 @@ describe('loadConfig', () => {
       ['KURA_COOKIE_SECURE', 'maybe'],
       ['KURA_COOKIE_NAME', 'bad name;'],
       ['KURA_PASSWORD_HASH_COST', '4'],
+      ['KURA_PASSWORD_SERVICE_WORDS', 'acme, ab'],
       ['UV_THREADPOOL_SIZE', '0'],
       ['KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT', '0'],
       ['KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL', '5'],

@@ -62,6 +62,8 @@ export interface AppConfig {
     readonly cache: { readonly ttlSeconds: number; readonly keys: readonly { kid: string; secret: Uint8Array }[] } | undefined;
   };
   readonly passwordHashCost: number;
+  /** Words of the service that no new password may be made of (besides the common passwords and the account's own words). */
+  readonly passwordServiceWords: readonly string[];
   /** Most password hashes at once: libuv's thread pool less two threads, left for the store's file and DNS work. */
   readonly passwordHashConcurrency: number;
   /** Graceful shutdown: seconds to stay up but not ready after SIGTERM, then seconds allowed for closing. */
@@ -264,6 +266,16 @@ const environment = z.object({
     z.string().check(z.refine(isValidCookieName, 'must be a cookie name a browser accepts: letters, digits and !#$%&\'*+-.^_`|~, no spaces or ;')),
   ),
   KURA_PASSWORD_HASH_COST: z._default(int(10, 20), 17),
+  KURA_PASSWORD_SERVICE_WORDS: z._default(
+    z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
+      ),
+      z.array(z.string().check(z.regex(/^[^\u0000-\u001f]{3,64}$/u, 'must be comma-separated words of 3 to 64 characters each'))).check(z.maxLength(100)),
+    ),
+    ['kura'],
+  ),
   UV_THREADPOOL_SIZE: z._default(int(1, 1024), 4), // Node's own; read here only to size password hashing
   // Each counted attempt is an id in one item (400 KB at most): 10,000 keeps every counter well inside it.
   KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT: z._default(int(1, 10_000), 10),
@@ -394,6 +406,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
           : undefined,
     },
     passwordHashCost: env.KURA_PASSWORD_HASH_COST,
+    passwordServiceWords: env.KURA_PASSWORD_SERVICE_WORDS,
     // Leave two pool threads to the store's calls and one core to serving: a login burst must not starve either.
     passwordHashConcurrency: Math.max(1, Math.min(env.UV_THREADPOOL_SIZE - 2, availableParallelism() - 1)),
     shutdown: { drainSeconds: env.KURA_SHUTDOWN_DRAIN_SECONDS, closeTimeoutSeconds: env.KURA_SHUTDOWN_TIMEOUT_SECONDS },

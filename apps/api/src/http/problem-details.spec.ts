@@ -1,5 +1,5 @@
 import { HttpException, NotFoundException } from '@nestjs/common';
-import { TooManyLoginAttemptsError } from '@kura/accounts';
+import { TooManyLoginAttemptsError, WeakPasswordError } from '@kura/accounts';
 import { StoreUnavailableError } from '@kura/common';
 import { SessionRejectedError } from '@kura/session';
 import { PROBLEM_TYPES, toProblem } from './problem-details.js';
@@ -50,12 +50,29 @@ describe('toProblem', () => {
     expect(problem).toEqual({ type: 'about:blank', title: expect.any(String), status, detail: expect.stringMatching(detail) });
     expect(JSON.stringify(problem)).not.toContain(TOKEN);
   });
+
+  it.each([
+    ['common', 'password', /commonly used/],
+    ['context', 'newPassword', /email or name or of the service's name/],
+  ] as const)('answers a %s password refused on %s as an invalid field of the request', (reason, field, detail) => {
+    const { problem, unexpected } = toProblem(new WeakPasswordError(reason, field));
+
+    expect(unexpected).toBe(false);
+    expect(problem).toEqual({
+      type: 'urn:kura:problem:invalid-request',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request is not valid.',
+      errors: [{ pointer: `/${field}`, detail: expect.stringMatching(detail) }],
+    });
+  });
 });
 
 describe('PROBLEM_TYPES', () => {
   it.each([
     new SessionRejectedError('missing'),
     new TooManyLoginAttemptsError(3),
+    new WeakPasswordError('common', 'password'),
     new StoreUnavailableError('session.read'),
     new NotFoundException('Cannot GET /nowhere'),
     new Error('a bug'),

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError, TooManyRegistrationsError } from '@kura/accounts';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError, TooManyRegistrationsError, WeakPasswordError } from '@kura/accounts';
 import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
@@ -87,6 +87,11 @@ function isFastifyClientError(error: unknown): error is Error & { statusCode: nu
   );
 }
 
+const WEAK_PASSWORD_DETAILS: Readonly<Record<WeakPasswordError['reason'], string>> = {
+  common: 'is a commonly used password (or one with digits or symbols around it); choose another',
+  context: "is made of the account's email or name or of the service's name; choose another",
+};
+
 /**
  * The one place where errors become HTTP: domain errors from the libs, validation errors, framework
  * errors. Anything unknown is a 500 with no detail (the log has it).
@@ -95,6 +100,12 @@ export function toProblem(error: unknown): ProblemResponse {
   if (error instanceof RequestValidationError) {
     const response = respond(400, 'invalid-request', 'The request is not valid.');
     response.problem.errors = error.errors;
+    return response;
+  }
+  // A password the policy refuses is a field of the request that is not valid, answered as the schema's are.
+  if (error instanceof WeakPasswordError) {
+    const response = respond(400, 'invalid-request', 'The request is not valid.');
+    response.problem.errors = [{ pointer: `/${error.field}`, detail: WEAK_PASSWORD_DETAILS[error.reason] }];
     return response;
   }
   // The session layer's errors, as @kura/session's own filter answers them (one table, sessionProblemOf); only the
