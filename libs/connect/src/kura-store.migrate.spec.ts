@@ -404,7 +404,8 @@ describeWithRedis('KuraStore: moving sessions from the previous store (migrateFr
     console.info(`previous store stalled: answered in ${ms} ms`);
     expect(outcome).toBeInstanceOf(StoreUnavailableError);
     expect((outcome as StoreUnavailableError).retryAfterSeconds).toBe(1);
-    expect(ms).toBeLessThan(1000);
+    // Its own deadline ended it, not the previous store; ten deadlines, for a loaded machine's timers.
+    expect(ms).toBeLessThan(3000);
     expect(await store.get(moved)).toMatchObject({ user: 'ada' });
     expect(await store.get(waiting)).toMatchObject({ user: 'ada' });
   });

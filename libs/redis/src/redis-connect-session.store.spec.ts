@@ -216,7 +216,9 @@ describeWithRedis('RedisConnectSessionStore when Redis fails', () => {
 
     expect(outcome).toBeInstanceOf(StoreUnavailableError);
     expect((outcome as StoreUnavailableError).reason).toMatch(/timeout/);
-    expect(ms).toBeLessThan(1000);
+    // Its own deadline ended it (the reason says so), not Redis: paused, Redis never answers. The bound is ten
+    // deadlines, not one: a CI rehearsal on two loaded cores (2026-12-06) took 1068 ms to run the timer's callback.
+    expect(ms).toBeLessThan(3000);
   });
 });
 

@@ -68,7 +68,8 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
 
     expect(outcome).toBeInstanceOf(StoreUnavailableError);
     expect((outcome as StoreUnavailableError).reason).toMatch(/command timeout/);
-    expect(ms).toBeLessThan(1500);
+    // Its own deadline ended it (the reason says so), not Redis; ten deadlines, for a loaded machine's timers.
+    expect(ms).toBeLessThan(3000);
   });
 
   // The review of 2026-12-05: a logout whose ending Redis made after the request's deadline (a slow master; a WAIT
