@@ -476,6 +476,37 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.users.replacePasswordHash(fresh(), 'x', 'y')).toBeUndefined();
       });
 
+      it('upgrades a password hash only from the expected one, leaving the credential version, and takes its retry as done', async () => {
+        const ada = account(fresh(), { credentialVersion: 2 });
+        await sut.users.insert(ada);
+
+        expect(await sut.users.rehashPassword!(ada.email, ada.passwordHash, '$scrypt$stronger')).toBe(true);
+        // Its retry, after an answer that was lost, meets its own effect.
+        expect(await sut.users.rehashPassword!(ada.email, ada.passwordHash, '$scrypt$stronger')).toBe(true);
+        expect(await sut.users.findByEmail(ada.email)).toEqual({ ...ada, passwordHash: '$scrypt$stronger', credentialVersion: 2 });
+        // From a hash that is no longer there (a change landed), or for no account, it writes nothing.
+        expect(await sut.users.rehashPassword!(ada.email, ada.passwordHash, '$scrypt$other')).toBe(false);
+        expect(await sut.users.findByEmail(ada.email)).toEqual({ ...ada, passwordHash: '$scrypt$stronger', credentialVersion: 2 });
+        expect(await sut.users.rehashPassword!(fresh(), 'x', 'y')).toBe(false);
+        // A change after it goes on from the upgraded hash and raises the version as ever.
+        expect(await sut.users.replacePasswordHash(ada.email, '$scrypt$stronger', '$scrypt$changed')).toBe(3);
+      });
+
+      it('lets a password change and an upgrade of the same hash race: the change always stands', async () => {
+        const ada = account(fresh());
+        await sut.users.insert(ada);
+
+        const [changed, upgraded] = await Promise.all([
+          sut.users.replacePasswordHash(ada.email, ada.passwordHash, '$scrypt$changed'),
+          sut.users.rehashPassword!(ada.email, ada.passwordHash, '$scrypt$upgraded'),
+        ]);
+
+        const stored = await sut.users.findByEmail(ada.email);
+        if (changed === 1) expect(stored).toEqual({ ...ada, passwordHash: '$scrypt$changed', credentialVersion: 1 });
+        else expect([changed, upgraded, stored]).toEqual([undefined, true, { ...ada, passwordHash: '$scrypt$upgraded', credentialVersion: 0 }]);
+        if (changed === 1) expect(upgraded).toBe(false);
+      });
+
       it('removes an account only while it holds the expected hash, and takes a retry, or none there, as done', async () => {
         const ada = account(fresh());
         await sut.users.insert(ada);

@@ -149,6 +149,63 @@ describe('AccountService with a login throttle', () => {
     await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
   });
 
+  describe('after the hashing cost was raised', () => {
+    async function raised() {
+      const store = new InMemoryUserStore();
+      await new AccountService(store, new PasswordHasher({ log2Cost: 10 })).register({ email: 'ada@example.com', password: PASSWORD });
+      const sut = new AccountService(store, new PasswordHasher({ log2Cost: 11 }));
+      return { sut, store, before: (await store.findByEmail('ada@example.com'))! };
+    }
+
+    it.each([
+      ['a login', (sut: AccountService) => sut.verifyCredentials('ada@example.com', PASSWORD)],
+      ['a re-authentication', (sut: AccountService) => sut.confirmPassword('ada@example.com', PASSWORD)],
+    ])('%s upgrades the hash to the configured cost, leaving the credential version (no session ends)', async (_case, check) => {
+      const { sut, store, before } = await raised();
+
+      await expect(check(sut)).resolves.toMatchObject({ credentialVersion: 0 });
+
+      const after = (await store.findByEmail('ada@example.com'))!;
+      expect(after.passwordHash).toMatch(/^\$scrypt\$ln=11,r=8,p=1\$/);
+      expect(after).toEqual({ ...before, passwordHash: after.passwordHash });
+      await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
+      // Once: the upgraded hash is not upgraded again.
+      await sut.verifyCredentials('ada@example.com', PASSWORD);
+      expect((await store.findByEmail('ada@example.com'))!.passwordHash).toBe(after.passwordHash);
+    });
+
+    it('leaves the hash on a wrong password, and lets the login through when the store cannot take the upgrade', async () => {
+      const { sut, store, before } = await raised();
+      await expect(sut.verifyCredentials('ada@example.com', 'wrong')).rejects.toBeInstanceOf(InvalidCredentialsError);
+      expect(await store.findByEmail('ada@example.com')).toEqual(before);
+
+      jest.spyOn(store, 'rehashPassword').mockRejectedValueOnce(new StoreUnavailableError('user.rehashPassword'));
+      await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ credentialVersion: 0 });
+      expect(await store.findByEmail('ada@example.com')).toEqual(before);
+    });
+
+    it('changes the password when a login upgraded its hash between the check and the write, and refuses when a change did', async () => {
+      const { sut, store } = await raised();
+      const replace = store.replacePasswordHash.bind(store);
+      // A login's upgrade lands just before the change's conditional write.
+      jest.spyOn(store, 'replacePasswordHash').mockImplementationOnce(async (email, expected, next) => {
+        await sut.verifyCredentials('ada@example.com', PASSWORD);
+        return replace(email, expected, next);
+      });
+
+      await expect(sut.changePassword('ada@example.com', PASSWORD, 'difference engine')).resolves.toBe(1);
+      await expect(sut.verifyCredentials('ada@example.com', 'difference engine')).resolves.toMatchObject({ credentialVersion: 1 });
+
+      // Another change landing there instead (the version raised) still wins alone.
+      jest.spyOn(store, 'replacePasswordHash').mockImplementationOnce(async (email, expected, next) => {
+        await sut.changePassword('ada@example.com', 'difference engine', 'a third engine');
+        return replace(email, expected, next);
+      });
+      await expect(sut.changePassword('ada@example.com', 'difference engine', 'a fourth engine')).rejects.toEqual(new ReauthenticationFailedError(true));
+      await expect(sut.verifyCredentials('ada@example.com', 'a third engine')).resolves.toMatchObject({ credentialVersion: 2 });
+    });
+  });
+
   it('finishes a change sent again after the first replaced the hash: a change of its own, not a wrong password', async () => {
     const { sut } = await throttled(5);
     // The first attempt's hash landed, and its answer was a 503 (its new session could not be registered).

@@ -23,6 +23,8 @@ const DELETION_MARK = '$deleted$';
 const closedByDeletion = (user: UserRecord) => user.passwordHash.startsWith(DELETION_MARK);
 /** How often a closing tries again when a password change lands between its read and its write. */
 const CLOSING_ATTEMPTS = 3;
+/** How often a password change goes on from a hash that a login upgraded between its check and its write. */
+const CHANGING_ATTEMPTS = 3;
 
 export interface Registration {
   readonly email: string;
@@ -70,7 +72,7 @@ export class AccountService {
    * checked, whether the account exists or not.
    */
   async verifyCredentials(email: string, password: string, client?: string): Promise<VerifiedUser> {
-    return verified(await this.checkPassword(email, password, client, (userId) => new InvalidCredentialsError(userId)));
+    return verified(await this.upgraded(await this.checkPassword(email, password, client, (userId) => new InvalidCredentialsError(userId)), password));
   }
 
   /**
@@ -99,9 +101,19 @@ export class AccountService {
       user = await this.checkPassword(email, newPassword, client, () => error, account);
     }
     await this.policy.check(newPassword, user, 'newPassword');
-    const version = await this.store.replacePasswordHash(user.email, user.passwordHash, await this.hasher.hash(newPassword));
-    if (version === undefined) throw new ReauthenticationFailedError(true);
-    return version;
+    const newHash = await this.hasher.hash(newPassword);
+    for (let attempt = 0; ; attempt += 1) {
+      const version = await this.store.replacePasswordHash(user.email, user.passwordHash, newHash);
+      if (version !== undefined) return version;
+      // The hash changed since it was checked. In the same account at the same credential version, only a login's
+      // upgrade of it (`upgraded`: the same password, at a higher cost) can have changed it: the password checked
+      // is still the one in force, so the change goes on from the new hash. A change of the password, or a
+      // deletion's closing, raised the version; an account registered anew under the email has another id.
+      const now = attempt < CHANGING_ATTEMPTS ? await this.store.findByEmail(user.email) : undefined;
+      const upgradedOnly = now !== undefined && now.id === user.id && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0) && !closedByDeletion(now);
+      if (!upgradedOnly) throw new ReauthenticationFailedError(true);
+      user = now;
+    }
   }
 
   /**
@@ -163,7 +175,26 @@ export class AccountService {
    * cannot be used to guess the password. Returns the user with the credential version that was checked.
    */
   async confirmPassword(email: string, password: string, client?: string, account?: string): Promise<VerifiedUser> {
-    return verified(await this.checkPassword(email, password, client, () => new ReauthenticationFailedError(), account));
+    return verified(await this.upgraded(await this.checkPassword(email, password, client, () => new ReauthenticationFailedError(), account), password));
+  }
+
+  /**
+   * After its password is verified (a login, a re-authentication), an account whose hash was made at a lower cost
+   * than the configured one (the cost was raised since: `PasswordHasher.needsRehash`) gets one made now, as OWASP's
+   * Password Storage Cheat Sheet asks, with a write conditional on the hash checked that leaves the credential
+   * version as it is: the password is the same, so no session ends and a change racing it goes on (`changePassword`).
+   * A store without `rehashPassword` keeps its hashes. A store that cannot take the write now (a change landed
+   * meanwhile, or it is unavailable: the next call on it will say so) leaves the old hash for the next login; the
+   * password has been checked, and the login goes on. The hash costs one more scrypt, once per account.
+   */
+  private async upgraded(user: UserRecord, password: string): Promise<UserRecord> {
+    if (!this.store.rehashPassword || !this.hasher.needsRehash(user.passwordHash)) return user;
+    try {
+      await this.store.rehashPassword(user.email, user.passwordHash, await this.hasher.hash(password));
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
+    return user;
   }
 
   /**

@@ -28,6 +28,15 @@ export class InMemoryUserStore implements UserStore {
     return credentialVersion;
   }
 
+  async rehashPassword(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+    const stored = this.users.get(email);
+    const user = stored === undefined ? undefined : (JSON.parse(stored) as UserRecord);
+    if (user === undefined || user.passwordHash === newHash) return user !== undefined;
+    if (user.passwordHash !== expectedHash) return false;
+    this.users.set(email, JSON.stringify({ ...user, passwordHash: newHash }));
+    return true;
+  }
+
   async remove(email: string, expectedHash: string): Promise<boolean> {
     const stored = this.users.get(email);
     if (stored !== undefined && (JSON.parse(stored) as UserRecord).passwordHash !== expectedHash) return false;

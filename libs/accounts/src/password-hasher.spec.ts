@@ -45,6 +45,16 @@ describe('PasswordHasher', () => {
     await expect(sut.verify('long-lived password', old)).resolves.toBe(true);
   });
 
+  it.each([
+    ['a hash made at a lower cost', '$scrypt$ln=10,r=8,p=1$c2FsdA$aGFzaA', true],
+    ['a hash made at this cost with another block size', '$scrypt$ln=12,r=16,p=1$c2FsdA$aGFzaA', true],
+    ['a hash made at this cost', '$scrypt$ln=12,r=8,p=1$c2FsdA$aGFzaA', false],
+    ['a hash made at a higher cost (never weakened)', '$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA', false],
+    ["a closed account's mark", '$deleted$2b1c', false],
+  ])('says whether to rehash %s once its password is verified', (_case, stored, expected) => {
+    expect(new PasswordHasher({ log2Cost: 12 }).needsRehash(stored)).toBe(expected);
+  });
+
   it.each(['', 'plain', '$scrypt$ln=10,r=8,p=1$c2FsdA$', '$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA'])(
     'never verifies a malformed stored hash %p',
     async (stored) => {

@@ -4,10 +4,11 @@ import pLimit, { type LimitFunction } from 'p-limit';
 export interface PasswordHashingOptions {
   /**
    * scrypt cost as log2(N). OWASP's minimum is 17 (N=2^17, r=8, p=1: 128 MiB and roughly a tenth of a second
-   * per hash). Lower it only for tests. Stored hashes keep their own cost, and nothing rehashes them, so raising
-   * it later is safe: a check of a hash made at a lower cost is padded to the work of one at this cost (`verify`).
-   * Lowering it is not: a hash made at a higher cost still takes its own, longer time to check, which tells its
-   * account from an unknown email until its password is changed.
+   * per hash). Lower it only for tests. Raising it later is safe: a check of a hash made at a lower cost is padded
+   * to the work of one at this cost (`verify`), and the account's next login replaces that hash by one at this
+   * cost (`needsRehash`; `AccountService`). Lowering it is not: a hash made at a higher cost keeps it (nothing
+   * weakens a hash) and takes its own, longer time to check, which tells its account from an unknown email until
+   * its password is changed.
    * @default 17
    */
   log2Cost?: number;
@@ -98,6 +99,19 @@ export class PasswordHasher {
     });
     const wanted = Buffer.from(expected, 'base64');
     return wanted.length === key.length && timingSafeEqual(wanted, key);
+  }
+
+  /**
+   * Whether a stored hash, once its password is verified, should be replaced by one made now: it was made at a
+   * lower cost than the configured one (the cost was raised since), or with other scrypt parameters than Kura's.
+   * Never for a hash at a higher cost (a rehash would weaken it), nor for one that is not a scrypt PHC string (a
+   * closed account's mark, which no password verifies).
+   */
+  needsRehash(stored: string): boolean {
+    const parts = PHC.exec(stored);
+    if (!parts) return false;
+    const [, ln, r, p] = parts.map(Number) as [number, number, number, number];
+    return ln < this.log2Cost || (ln === this.log2Cost && (r !== BLOCK_SIZE || p !== PARALLELISM));
   }
 
   /**

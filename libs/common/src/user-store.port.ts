@@ -24,6 +24,14 @@ export interface UserStore {
    */
   replacePasswordHash(email: string, expectedHash: string, newHash: string): Promise<number | undefined>;
   /**
+   * Replaces the password hash by another hash of the same password (made at a higher cost, at a login), if it is
+   * still `expectedHash`, leaving the credential version as it is: no session ends, since no password changed.
+   * `true` when `newHash` is there now (this call, or its retry that meets it), `false` (nothing written) when the
+   * hash had changed or the account is gone. Never for a new password: `replacePasswordHash` is. Optional, so
+   * that a store written before hashes were upgraded still serves everything else (its hashes keep their cost).
+   */
+  rehashPassword?(email: string, expectedHash: string, newHash: string): Promise<boolean>;
+  /**
    * Deletes the account if its hash is still `expectedHash`: `true` when no account is left under the email (this
    * call, its retry, or none was there), `false` when one with another hash is (nothing deleted). Optional, so
    * that a store written before accounts could be deleted still serves everything else; Kura's adapters have it.

@@ -80,6 +80,26 @@ export class DynamoDbUserStore implements UserStore {
     return user?.passwordHash === newHash ? (user.credentialVersion ?? 0) : undefined;
   }
 
+  async rehashPassword(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { email },
+          ConditionExpression: 'passwordHash = :expected',
+          UpdateExpression: 'SET passwordHash = :hash',
+          ExpressionAttributeValues: { ':expected': expectedHash, ':hash': newHash },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('user.rehashPassword', error);
+    }
+    // A retry that met its own first attempt: the new hash (salted, so unique) is already there.
+    return (await this.findByEmail(email))?.passwordHash === newHash;
+  }
+
   async remove(email: string, expectedHash: string): Promise<boolean> {
     try {
       // Gone already is gone: a retry of this delete, or nothing there, succeeds alike. The low-level command (the

@@ -33,6 +33,18 @@ redis.call('HSET', KEYS[1], 'passwordHash', ARGV[2])
 return redis.call('HINCRBY', KEYS[1], 'credentialVersion', 1)`);
 
 /**
+ * Replaces the password hash by another of the same password if it is still the expected one, leaving the
+ * credential version as it is. A retry that meets its own first attempt finds the new hash there.
+ * KEYS: user. ARGV: expected hash, new hash. Returns 1 when the new hash is there, 0 (nothing written) otherwise.
+ */
+const REHASH_PASSWORD = new RedisScript(`
+local current = redis.call('HGET', KEYS[1], 'passwordHash')
+if current == ARGV[2] then return 1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'passwordHash', ARGV[2])
+return 1`);
+
+/**
  * Deletes the account if its hash is still the expected one; an account gone already counts as deleted.
  * KEYS: user. ARGV: expected hash. Returns 1 when no account is left, 0 when one with another hash is. A retry
  * that finds it gone writes nothing, so its WAIT may confirm before the first attempt's deletion reached a
@@ -50,7 +62,8 @@ return 1`);
  * a `noeviction` or `volatile-*` policy (`RedisSessionStore.ping` refuses an `allkeys-*` one), and they are as
  * durable as the server's persistence (AOF with `appendfsync everysec` loses at most a second on a crash).
  * Uniqueness of an email is the key itself; each write is one script on one key, and every write is safe to retry.
- * Every write (a new account, a password change, a deletion) is durable (`sendDurable`): WAIT for replicas when configured.
+ * Every write (a new account, a password change, a deletion) is durable (`sendDurable`): WAIT for replicas when configured;
+ * a hash upgraded at a login (`rehashPassword`: the same password) is not.
  */
 export class RedisUserStore extends RedisStoreBase implements UserStore {
   async insert(user: UserRecord): Promise<void> {
@@ -99,6 +112,18 @@ export class RedisUserStore extends RedisStoreBase implements UserStore {
       throw storeUnavailable('user.replacePasswordHash', error);
     }
     return Number(version) < 0 ? undefined : Number(version);
+  }
+
+  /**
+   * Not durable (no WAIT): a failover that loses it brings back the older hash of the same password, which the next
+   * login upgrades again; a login should not wait on replicas for it.
+   */
+  async rehashPassword(email: string, expectedHash: string, newHash: string): Promise<boolean> {
+    try {
+      return Number(await REHASH_PASSWORD.run(this.redis, [this.keys.user(email)], [expectedHash, newHash], false)) === 1;
+    } catch (error) {
+      throw storeUnavailable('user.rehashPassword', error);
+    }
   }
 
   async remove(email: string, expectedHash: string): Promise<boolean> {

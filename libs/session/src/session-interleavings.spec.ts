@@ -30,11 +30,15 @@ const EMAIL = 'ada@example.com';
  * set twice is two hashes), and an unsalted one hid a password change sent again that ended nothing.
  */
 let salts = 0;
-const plainHasher = {
-  hash: async (password: string) => `plain:${(salts += 1)}:${password}`,
-  verify: async (password: string, hash: string) => hash.slice(hash.indexOf(':', 'plain:'.length) + 1) === password,
-  verifyDecoy: async () => false,
-} as unknown as PasswordHasher;
+/** `<cost>:<salt>:<password>`. The account is registered at the `old` cost: a login or a re-authentication upgrades it. */
+const hasherAt = (cost: 'old' | 'plain') =>
+  ({
+    hash: async (password: string) => `${cost}:${(salts += 1)}:${password}`,
+    verify: async (password: string, hash: string) => hash.slice(hash.indexOf(':', hash.indexOf(':') + 1) + 1) === password,
+    verifyDecoy: async () => false,
+    needsRehash: (hash: string) => hash.startsWith('old:'),
+  }) as unknown as PasswordHasher;
+const plainHasher = hasherAt('plain');
 
 /** A proxy whose every method takes effect only when the scheduler releases it. */
 function scheduled<T extends object>(s: fc.Scheduler, target: T, label: string, ghosts: Promise<unknown>[]): T {
@@ -77,7 +81,7 @@ async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser
   // Before the race: an account and two sessions, answered long ago.
   const unscheduledSettings = resolveSessionSettings({ store: rawSessions, clock });
   const setup = new SessionService(unscheduledSettings, new SessionCache(unscheduledSettings));
-  const user = await new AccountService(rawUsers, plainHasher, clock).register({ email: EMAIL, password: OLD });
+  const user = await new AccountService(rawUsers, hasherAt('old'), clock).register({ email: EMAIL, password: OLD });
   const before = [await setup.create(user), await setup.create(user)];
   clock.advance(BEFORE_RACE_MS); // past the refresh interval: a use extends the session (a write that races too)
 
@@ -179,6 +183,10 @@ async function play(s: fc.Scheduler, operations: Operation[], maxSessionsPerUser
     if (!registered.has(sessionIdOf(session.token))) violations.push('a live session is missing from its register: no later sweep would find it');
   }
   for (const { token } of loggedOut) if (await live(token)) violations.push('a session was still live after its logout answered');
+  // A change that answered is never undone: no login's upgrade of the old password's hash lands over it.
+  if (changes.length > 0 && deletions.length === 0 && !(account && (await plainHasher.verify(NEW, account.passwordHash)))) {
+    violations.push(`the password changed at ${changes[0]!.answeredAt} is not the one in force: ${account?.passwordHash}`);
+  }
   // A deletion that answered leaves nothing: no account, and no session, whenever its login answered.
   if (deletions.length > 0) {
     if (account) violations.push('the account is still there after its deletion answered');

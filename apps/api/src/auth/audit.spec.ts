@@ -17,6 +17,7 @@ const plainHasher = {
   hash: async (password: string) => `plain:${(salts += 1)}:${password}`,
   verify: async (password: string, hash: string) => hash.slice(hash.indexOf(':', 'plain:'.length) + 1) === password,
   verifyDecoy: async () => false,
+  needsRehash: () => false,
 } as unknown as PasswordHasher;
 
 async function setup() {
