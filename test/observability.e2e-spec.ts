@@ -48,6 +48,8 @@ beforeAll(async () => {
   const [phone, laptop, tablet] = [await device(), await device(), await device()]; // the tablet's login ends the phone's session
   journey.evicted = phone.id;
   expect((await laptop.as('DELETE', `/auth/sessions/${tablet.id}`)).status).toBe(204);
+  // A session id that is none of the user's: refused (404), and recorded as access denied.
+  expect((await laptop.as('DELETE', `/auth/sessions/${'A'.repeat(43)}`)).status).toBe(404);
   expect((await laptop.as('POST', '/auth/logout-all')).status).toBe(200);
   const last = await device();
   expect((await last.as('POST', '/auth/reauthenticate', { password: wrongPassword })).status).toBe(403);
@@ -100,6 +102,7 @@ describe('logs', () => {
       'login.succeeded',
       'sessions.evicted',
       'session.revoked',
+      'access.denied',
       'sessions.revoked',
       'login.succeeded',
       'password.check-failed',
@@ -117,9 +120,10 @@ describe('logs', () => {
     expect(events[6]).toMatchObject({ action: 'login.failed', account: 'none' });
     expect(events[10]).toMatchObject({ sessionIds: [journey.phone], by: journey.tablet });
     expect(events[11]).toMatchObject({ sessionId: journey.tablet, by: journey.laptop });
-    expect(events[12]).toMatchObject({ count: 1, by: journey.laptop });
-    expect(events[15]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
-    expect(events[16]).toMatchObject({ count: 1, by: journey.renewed });
+    expect(events[12]).toMatchObject({ operation: 'session.revoke', reason: 'no-such-session', sessionId: 'A'.repeat(43), by: journey.laptop });
+    expect(events[13]).toMatchObject({ count: 1, by: journey.laptop });
+    expect(events[16]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
+    expect(events[17]).toMatchObject({ count: 1, by: journey.renewed });
     // The logout ended the session the password change issued.
     expect(events[5].sessionId).toBe(events[4].sessionId);
   });

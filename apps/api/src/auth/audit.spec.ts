@@ -35,7 +35,7 @@ async function setup() {
   const cookies = { set: () => undefined } as never;
   const request = { id: 'req-00000001', ip: '192.0.2.1' };
   const actions = () => record.mock.calls.map(([, action]) => action);
-  return { sessions, accounts, controller, auth, record, actions, user, cookies, request };
+  return { sessions, accounts, controller, auth, record, actions, user, cookies, request, clock };
 }
 
 describe('the audit log', () => {
@@ -126,6 +126,48 @@ describe('AuditLog', () => {
     }
     return lines;
   }
+
+  describe('a signed-in session refused an operation on the sessions (access.denied: ASVS 16.3.2)', () => {
+    async function stale() {
+      const context = await setup();
+      const current = await context.sessions.authenticate((await context.sessions.create(context.user)).token);
+      const other = await context.sessions.create(context.user);
+      context.clock.advance(301_000); // past the 5 minutes in which the password counts as proved
+      return { ...context, current, other };
+    }
+
+    it.each([
+      ['ending another session', 'session.revoke', (c: Awaited<ReturnType<typeof stale>>) => c.controller.revoke(c.current, 'cookie', c.other.record.id, c.cookies, c.request)],
+      ['ending every session', 'sessions.revoke-all', (c: Awaited<ReturnType<typeof stale>>) => c.controller.logoutAll(c.current, 'cookie', c.cookies, c.request)],
+      ['deleting the account', 'account.delete', (c: Awaited<ReturnType<typeof stale>>) => c.controller.deleteAccount(c.current, 'cookie', c.cookies, c.request)],
+    ])('records %s without a recent password proof, and nothing else', async (_case, operation, act) => {
+      const context = await stale();
+
+      await expect(act(context)).rejects.toMatchObject({ name: 'ReauthenticationRequiredError' });
+
+      const sessionId = operation === 'session.revoke' ? { sessionId: context.other.record.id } : {};
+      expect(context.record.mock.calls).toEqual([
+        [context.request, 'access.denied', { userId: context.user.id, operation, reason: 'reauthentication-required', ...sessionId, by: context.current.record.id }],
+      ]);
+    });
+
+    it("records ending a session that is none of the user's (another user's), and nothing for one of theirs already ended", async () => {
+      const { sessions, accounts, controller, record, user, cookies, request } = await setup();
+      const current = await sessions.authenticate((await sessions.create(user)).token);
+      await accounts.register({ email: 'grace@example.com', password: 'another phrase' });
+      const grace = await sessions.create(await accounts.verifyCredentials('grace@example.com', 'another phrase'));
+
+      await expect(controller.revoke(current, 'cookie', grace.record.id, cookies, request)).rejects.toMatchObject({ name: 'SessionNotFoundError' });
+
+      expect(record.mock.calls).toEqual([[request, 'access.denied', { userId: user.id, operation: 'session.revoke', reason: 'no-such-session', sessionId: grace.record.id, by: current.record.id }]]);
+      expect(await sessions.authenticate(grace.token)).toMatchObject({ record: { id: grace.record.id } });
+      // One of the user's own, ended already (logged out on its device): 204, not a refusal, and no line at all.
+      const own = await sessions.create(user);
+      await sessions.revoke(own.token);
+      await controller.revoke(current, 'cookie', own.record.id, cookies, request);
+      expect(record).toHaveBeenCalledTimes(1);
+    });
+  });
 
   it('writes one JSON line per event with its own logger, whatever level the app logs at, and nothing when off', async () => {
     const { Logger } = await import('@nestjs/common');

@@ -11,6 +11,7 @@ import {
   type ResponseCookieJar,
   type SessionRecord,
   SessionGuard,
+  ReauthenticationRequiredError,
   SessionNotFoundError,
   SessionService,
   SessionTransport,
@@ -31,7 +32,7 @@ import { Client } from './client-info.decorator.js';
 import { CurrentTransport } from './current-transport.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 import { deleteAccount } from './account-deletion.js';
-import { AuditLog, type AuditRequest } from '../observability/audit-log.js';
+import { AuditLog, type AuditDetails, type AuditRequest, type DeniedReason } from '../observability/audit-log.js';
 import { Audited } from './audit-request.decorator.js';
 
 /** Password confirmations are counted and limited like logins. */
@@ -94,8 +95,11 @@ export class SessionsController {
   ): Promise<void> {
     if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
     // Ending this very session is a logout; ending another one needs the password proved recently (ASVS 7.5.2).
-    if (id !== current.record.id) this.sessions.requireRecentAuthentication(current.record);
-    const wasLive = await this.sessions.revokeOwned(current.record.user.id, id);
+    if (id !== current.record.id) this.proved(current.record, audited, 'session.revoke', id);
+    const wasLive = await this.sessions.revokeOwned(current.record.user.id, id).catch((error: unknown) => {
+      if (error instanceof SessionNotFoundError) this.denied(audited, current.record, 'session.revoke', 'no-such-session', id);
+      throw error;
+    });
     if (wasLive) this.audit.record(audited, id === current.record.id ? 'logout' : 'session.revoked', { userId: current.record.user.id, sessionId: id, by: current.record.id });
     if (id === current.record.id) this.forget(kind, cookies);
   }
@@ -117,7 +121,7 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
     @Audited() audited: AuditRequest,
   ) {
-    this.sessions.requireRecentAuthentication(current.record);
+    this.proved(current.record, audited, 'sessions.revoke-all');
     const { id: userId } = current.record.user;
     const others = await this.sessions.revokeAllOfUser(userId, current.record.id);
     // This session last: until here, a logout-all that failed part way (a 503) can be sent again with it, and ends
@@ -153,7 +157,10 @@ export class SessionsController {
   ): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2). A deletion that
     // began and failed part way (503) is finished without it: its account is closed, so no password could prove it.
-    await this.requireRecentAuthenticationUnlessClosed(current.record);
+    await this.requireRecentAuthenticationUnlessClosed(current.record).catch((error: unknown) => {
+      if (error instanceof ReauthenticationRequiredError) this.denied(audited, current.record, 'account.delete', 'reauthentication-required');
+      throw error;
+    });
     const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
     // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
     if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
@@ -232,6 +239,20 @@ export class SessionsController {
     this.audit.record(audited, 'password.changed', { userId: user.id, sessionId: issued.record.id, by: current.record.id });
     this.audit.evictions(audited, user.id, issued);
     return this.answer(kind, issued, cookies);
+  }
+
+  /** `requireRecentAuthentication`, with its refusal recorded as `access.denied`. */
+  private proved(record: SessionRecord, audited: AuditRequest, operation: NonNullable<AuditDetails['operation']>, sessionId?: string): void {
+    try {
+      this.sessions.requireRecentAuthentication(record);
+    } catch (error) {
+      this.denied(audited, record, operation, 'reauthentication-required', sessionId);
+      throw error;
+    }
+  }
+
+  private denied(audited: AuditRequest, record: SessionRecord, operation: NonNullable<AuditDetails['operation']>, reason: DeniedReason, sessionId?: string): void {
+    this.audit.record(audited, 'access.denied', { userId: record.user.id, operation, reason, ...(sessionId ? { sessionId } : {}), by: record.id });
   }
 
   private async requireRecentAuthenticationUnlessClosed(record: SessionRecord): Promise<void> {

@@ -7,7 +7,10 @@ import { KuraLogger } from './kura-logger.js';
  * where, and when (the log line's time), so that an operator can answer "who logged in as this user, from
  * where?", "why was I logged out?" and "who deleted this account?" (OWASP's session lifecycle logging; ASVS 5.0
  * 16.3.1 and 16.2.1). A failed password check is recorded; a refusal before any check (429, past the login
- * limit) is not, so an attacker cannot make the log grow faster than the limits let them guess.
+ * limit) is not, so an attacker cannot make the log grow faster than the limits let them guess. A signed-in
+ * session refused an operation on the account's sessions (`access.denied`: ASVS 16.3.2, failed authorization) is
+ * recorded too; a request refused before any session is known (no session, a cross-site request) is not, for
+ * the same reason: only a live session can add such lines.
  */
 export type AuditAction =
   | 'account.registered'
@@ -20,7 +23,15 @@ export type AuditAction =
   | 'password.changed'
   | 'password.check-failed'
   | 'session.reauthenticated'
-  | 'account.deleted';
+  | 'account.deleted'
+  | 'access.denied';
+
+/**
+ * Why a signed-in session was refused an operation (`access.denied`): its password was not proved recently enough
+ * for it (ending another session, every session, or the account: 403), or the session id it named is none of the
+ * user's (another user's, or none at all: 404, as the answer cannot tell them apart either).
+ */
+export type DeniedReason = 'reauthentication-required' | 'no-such-session';
 
 /**
  * The facts of an audit event. Users are named by id, sessions by their public id (`GET /auth/sessions`, a hash
@@ -36,6 +47,9 @@ export interface AuditDetails {
   readonly count?: number;
   /** The session that asked, where another was acted on. */
   readonly by?: string;
+  /** `access.denied`: what was asked (the route's operation), and why it was refused. */
+  readonly operation?: 'session.revoke' | 'sessions.revoke-all' | 'account.delete';
+  readonly reason?: DeniedReason;
 }
 
 /** The request an event belongs to: its id (the `X-Request-Id` answered) and the client's address, if it is one. */
