@@ -78,7 +78,13 @@ check(ofType('AWS::DynamoDB::Table').length === 2, `tables: ${ofType('AWS::Dynam
 const statements = ofType('AWS::IAM::Role').flatMap((role) => (role.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement));
 const dynamo = statements.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith('dynamodb:'));
 const broad = dynamo.filter((action) => /\*|Scan|Table$/.test(action));
-check(dynamo.length > 0 && broad.length === 0, `role: ${dynamo.length} DynamoDB actions (${dynamo.map((a) => a.slice(9)).join(' ')})${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`);
+/** A statement's resource by its logical name: `SessionsTable`, `SessionsTable/index/byUser`. */
+const resourceName = (resource) =>
+  resource?.['Fn::GetAtt']?.[0] ?? String(resource?.['Fn::Sub'] ?? JSON.stringify(resource)).replace(/^\$\{(\w+)\.Arn\}/, '$1');
+const grants = statements
+  .filter((s) => [s.Action].flat().some((action) => action.startsWith('dynamodb:')))
+  .map((s) => `${[s.Resource].flat().map(resourceName).join(', ')}: ${[s.Action].flat().map((a) => a.slice(9)).join(' ')}`);
+check(dynamo.length > 0 && broad.length === 0, `role: ${dynamo.length} DynamoDB grants (${grants.join('; ')})${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`);
 // The compile cache: which Node version, architecture and user it was made for. One made for another architecture
 // is no error (V8 refuses it and compiles as without one) but gains nothing: said here, not failed.
 const cacheTags = [...new Set(entries.map((entry) => /^\.build\/lambda\/compile-cache\/([^/]+)\//.exec(entry.entryName)?.[1]).filter(Boolean))];

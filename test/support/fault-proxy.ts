@@ -24,6 +24,11 @@ export interface FaultProxy {
   readonly calls: number;
   /** Calls that arrived since the last `set()`, by operation (the `X-Amz-Target` header). */
   readonly operations: Readonly<Record<string, number>>;
+  /**
+   * Every operation on every table (and index) since the proxy started, as `Operation table` or `Operation
+   * table/index/name` (`GetItem kura-sessions`, `Query kura-sessions/index/byUser`): what an IAM policy must allow.
+   */
+  readonly accessed: ReadonlySet<string>;
   set(mode: FaultMode, options?: { delayMs?: number }): void;
   /**
    * Holds the next call that matches until `release()`, to force one interleaving: `held` resolves once such a
@@ -51,6 +56,19 @@ export interface FaultProxy {
 /** The DynamoDB operation a call asks for (`PutItem`, ...), from its `X-Amz-Target` header. */
 const operationOf = (req: IncomingMessage) => String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
 
+/** The tables (and index) a call's JSON body names: `TableName` (with `IndexName`), or a batch's `RequestItems`. */
+function resourcesOf(body: string): string[] {
+  let parsed: { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown>; TransactItems?: Record<string, { TableName: string }>[] };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return [];
+  }
+  if (parsed.TableName) return [parsed.IndexName ? `${parsed.TableName}/index/${parsed.IndexName}` : parsed.TableName];
+  if (parsed.RequestItems) return Object.keys(parsed.RequestItems);
+  return (parsed.TransactItems ?? []).flatMap((item) => Object.values(item).map((action) => action.TableName));
+}
+
 const DYNAMODB_ERROR = (type: string, message: string) =>
   JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
 
@@ -63,6 +81,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let delayMs = 0;
   let calls = 0;
   let operations: Record<string, number> = {};
+  const accessed = new Set<string>();
   const holds: { filter: CallFilter; arrived: () => void; released: Promise<void>; answered: () => void }[] = [];
   const losses: { filter: CallFilter; left: number; lost: () => void }[] = [];
   const refusals: { filter: CallFilter; type: string; left: number; refused: () => void }[] = [];
@@ -150,6 +169,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const operation = operationOf(req);
       operations[operation] = (operations[operation] ?? 0) + 1;
       const body = Buffer.concat(chunks);
+      for (const resource of resourcesOf(body.toString())) accessed.add(`${operation} ${resource}`);
       if (oneShot(req, res, body)) return;
       switch (mode) {
         case 'pass':
@@ -188,6 +208,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     get operations() {
       return { ...operations };
+    },
+    get accessed() {
+      return new Set(accessed);
     },
     hold(filter) {
       let arrived!: () => void;
