@@ -11,14 +11,14 @@ const email = () => z.email({ error: 'must be an email address' }).check(z.maxLe
  * Only well-formed text: a lone surrogate (which JSON's `\ud800` escapes can carry) becomes U+FFFD when a password
  * is encoded for hashing, so every such password of one length was the same password (the review of 2026-12-05).
  */
-export function chars(min: number, max: number, length = codePoints) {
+export function chars(min: number, max: number, length = codePoints, description?: string) {
   return z
     .string()
     .check(
       z.refine((value) => value.isWellFormed(), 'must be well-formed Unicode text (no lone surrogate)'),
       z.refine((value) => length(value) >= min, `must be at least ${min} characters`),
       z.refine((value) => length(value) <= max, `must be at most ${max} characters`),
-      z.meta({ minLength: min, maxLength: max }),
+      z.meta({ minLength: min, maxLength: max, ...(description ? { description } : {}) }),
     );
 }
 
@@ -32,15 +32,20 @@ function codePoints(value: string): number {
  * decomposed accented letters passed the minimum of 8 as a password of four characters, and a password of 128 such
  * letters registered composed was refused at login from a client that sends them decomposed.
  */
-function password(min: number, max: number) {
-  return chars(min, max, (value) => codePoints(value.normalize('NFC')));
+function password(min: number, max: number, description?: string) {
+  return chars(min, max, (value) => codePoints(value.normalize('NFC')), description);
 }
+
+/** What a new password may not be besides its length, said where a client reads the request's shape. */
+const NEW_PASSWORD =
+  'Any characters. Refused (400, this field named in `errors`): one of about 49,000 commonly used passwords, also with ' +
+  "digits or symbols around it, one character repeated, or one made of the account's email or name or of the service's name.";
 
 export const RegisterBody = deferred(() =>
   z
     .strictObject({
       email: email(),
-      password: password(8, 128),
+      password: password(8, 128, NEW_PASSWORD),
       // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
       name: z.optional(chars(1, 100).check(z.regex(/\S/, 'must not be blank'))),
     })
@@ -108,7 +113,7 @@ export const PasswordChangeBody = deferred(() =>
   z
     .strictObject({
       currentPassword: password(1, 128),
-      newPassword: password(8, 128),
+      newPassword: password(8, 128, NEW_PASSWORD),
     })
     .register(z.globalRegistry, { id: 'PasswordChangeRequest' }),
 );
