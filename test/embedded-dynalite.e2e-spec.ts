@@ -58,6 +58,21 @@ describe('starting with invalid configuration', () => {
     expect((failure as Error).message).toMatch(/exited with 1[\s\S]*Invalid configuration:[\s\S]*PORT[\s\S]*KURA_STORE[\s\S]*KURA_SESSION_IDLE_TIMEOUT/);
   });
 
+  it('says so in one JSON line with KURA_LOG_FORMAT=json, the problems listed, as every other line the server writes', async () => {
+    const failure = (await startKuraProcess({ KURA_DATA_DIR: dataDir, KURA_LOG_FORMAT: 'json', PORT: 'eighty', KURA_STORE: 'nowhere' }, 'dist').catch((error: Error) => error)) as Error;
+
+    const output = failure.message.slice(failure.message.indexOf('\n') + 1).trim().split('\n');
+    expect(output).toHaveLength(1);
+    expect(JSON.parse(output[0]!)).toEqual({
+      level: 'fatal',
+      pid: expect.any(Number),
+      timestamp: expect.any(Number),
+      message: 'Invalid configuration',
+      context: 'Main',
+      problems: [expect.stringMatching(/^PORT\b/), expect.stringMatching(/^KURA_STORE: must be one of/)],
+    });
+  });
+
   it.each([
     ['an origin without its scheme', { KURA_TRUSTED_ORIGINS: 'app.example.com' }, 'KURA_TRUSTED_ORIGINS'],
     ['a host name to listen on', { HOST: 'not-a-host' }, 'HOST'],

@@ -116,9 +116,23 @@ function configOrExit(): AppConfig {
     return loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
+    refuseToStart(error.message, { problems: error.problems });
   }
+}
+
+/**
+ * Says why Kura did not start, on stderr, and exits with 1: a line of text, or with `KURA_LOG_FORMAT=json` one JSON
+ * object like every other line the server writes (`level`, `pid`, `timestamp`, `message`, `context`), so that a log
+ * pipeline that parses JSON (CloudWatch, Loki, a Kubernetes log agent) keeps it whole instead of splitting it into
+ * lines of plain text. Read from the environment as given: the configuration itself may be what failed.
+ */
+function refuseToStart(message: string, details: Record<string, unknown> = {}): never {
+  if (process.env.KURA_LOG_FORMAT?.trim() === 'json') {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', pid: process.pid, timestamp: Date.now(), message: message.split('\n')[0]!.replace(/:$/, ''), context: 'Main', ...details })}\n`);
+  } else {
+    process.stderr.write(`${message}\n`);
+  }
+  process.exit(1);
 }
 
 try {
@@ -128,6 +142,5 @@ try {
   // be made, tables that could not be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one
   // line, no stack.
   if (!(error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortInUseError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(1);
+  refuseToStart(error.message);
 }
