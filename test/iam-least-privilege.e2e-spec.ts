@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { parse, type Tags } from 'yaml';
+import { parse } from 'yaml';
 import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
@@ -32,21 +32,12 @@ afterAll(async () => {
 
 /** What the role allows, as `Action Resource` with the logical names serverless.yml uses (`GetItem SessionsTable`). */
 async function allowed(): Promise<Set<string>> {
-  const intrinsic = (tag: string, key: string) => ({ tag, resolve: (value: unknown) => ({ [key]: value }) });
-  const customTags: Tags = ['!GetAtt', '!Sub', '!Ref', '!If', '!Equals', '!Not'].map((tag) =>
-    intrinsic(tag, tag === '!Ref' ? 'Ref' : `Fn::${tag.slice(1)}`),
-  ) as unknown as Tags;
-  // A sequence under !If and the like: a tag of its own kind for collections.
-  const collections = ['!If', '!Equals', '!Not'].map((tag) => ({ tag, collection: 'seq' as const, resolve: (value: unknown) => ({ [`Fn::${tag.slice(1)}`]: value }) }));
-  const config = parse(await readFile(new URL('../serverless.yml', import.meta.url), 'utf8'), { customTags: [...customTags, ...collections] as Tags, logLevel: 'error' }) as {
-    provider: { iam: { role: { statements: { Effect: string; Action: string[]; Resource: unknown[] }[] } } };
+  // CloudFormation's tags (`!GetAtt SessionsTable.Arn`, `!Sub ${SessionsTable.Arn}/index/byUser`) are unknown to a
+  // YAML parser, which keeps what follows them as plain text: all this needs.
+  const config = parse(await readFile(new URL('../serverless.yml', import.meta.url), 'utf8'), { logLevel: 'silent' }) as {
+    provider: { iam: { role: { statements: { Effect: string; Action: string[]; Resource: string[] }[] } } };
   };
-  const resource = (entry: unknown): string => {
-    const { 'Fn::GetAtt': getAtt, 'Fn::Sub': sub } = entry as { 'Fn::GetAtt'?: string; 'Fn::Sub'?: string };
-    if (getAtt) return getAtt.replace(/\.Arn$/, '');
-    if (sub) return sub.replace(/^\$\{(\w+)\.Arn\}/, '$1');
-    throw new Error(`a resource this test cannot read: ${JSON.stringify(entry)}`);
-  };
+  const resource = (entry: string) => entry.replace(/^\$\{(\w+)\.Arn\}/, '$1').replace(/^(\w+)\.Arn$/, '$1');
   return new Set(
     config.provider.iam.role.statements
       .filter((statement) => statement.Effect === 'Allow' && statement.Action.some((action) => action.startsWith('dynamodb:')))

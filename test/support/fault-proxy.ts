@@ -56,17 +56,19 @@ export interface FaultProxy {
 /** The DynamoDB operation a call asks for (`PutItem`, ...), from its `X-Amz-Target` header. */
 const operationOf = (req: IncomingMessage) => String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
 
-/** The tables (and index) a call's JSON body names: `TableName` (with `IndexName`), or a batch's `RequestItems`. */
+/**
+ * The tables (and index) a call's JSON body names: `TableName` (with `IndexName`), or a batch's `RequestItems`. A
+ * call that names none in either way (a transaction, say) is noted as `?`, which no IAM statement grants.
+ */
 function resourcesOf(body: string): string[] {
-  let parsed: { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown>; TransactItems?: Record<string, { TableName: string }>[] };
+  let parsed: { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown> };
   try {
     parsed = JSON.parse(body) as typeof parsed;
   } catch {
-    return [];
+    return ['?'];
   }
   if (parsed.TableName) return [parsed.IndexName ? `${parsed.TableName}/index/${parsed.IndexName}` : parsed.TableName];
-  if (parsed.RequestItems) return Object.keys(parsed.RequestItems);
-  return (parsed.TransactItems ?? []).flatMap((item) => Object.values(item).map((action) => action.TableName));
+  return parsed.RequestItems ? Object.keys(parsed.RequestItems) : ['?'];
 }
 
 const DYNAMODB_ERROR = (type: string, message: string) =>

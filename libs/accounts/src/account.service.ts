@@ -110,7 +110,7 @@ export class AccountService {
       // is still the one in force, so the change goes on from the new hash. A change of the password, or a
       // deletion's closing, raised the version; an account registered anew under the email has another id.
       const now = attempt < CHANGING_ATTEMPTS ? await this.store.findByEmail(user.email) : undefined;
-      const upgradedOnly = now !== undefined && now.id === user.id && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0) && !closedByDeletion(now);
+      const upgradedOnly = now !== undefined && now.id === user.id && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0);
       if (!upgradedOnly) throw new ReauthenticationFailedError(true);
       user = now;
     }

@@ -53,11 +53,6 @@ export class PasswordPolicy {
     return (await this.loaded()).weakness(password, context);
   }
 
-  /** Loads the rules and the common passwords now rather than at the first password set (e.g. at startup, where that is free). */
-  async load(): Promise<void> {
-    await this.loaded();
-  }
-
   private loaded(): Promise<PasswordRules> {
     // Imported when first needed, the rules with the list they search: a cold start (a Lambda's, a login-only
     // replica's) loads neither. A failed import is not remembered, so the next password set tries again.

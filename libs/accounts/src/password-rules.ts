@@ -36,21 +36,22 @@ export class PasswordRules {
  * because it is ten lines; no library keeps a sorted word list without one string per word.
  */
 class SortedLines {
+  /** Where each line starts, and where a line after the last would (so that line `i` ends at `starts[i + 1] - 1`). */
   private readonly starts: Uint32Array;
 
   constructor(private readonly text: string) {
     const starts = [0];
     for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+    starts.push(text.length + 1);
     this.starts = Uint32Array.from(starts);
   }
 
   has(word: string): boolean {
     let low = 0;
-    let high = this.starts.length - 1;
+    let high = this.starts.length - 2;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const start = this.starts[middle]!;
-      const line = this.text.slice(start, middle + 1 < this.starts.length ? this.starts[middle + 1]! - 1 : this.text.length);
+      const line = this.text.slice(this.starts[middle]!, this.starts[middle + 1]! - 1);
       if (line === word) return true;
       if (line < word) low = middle + 1;
       else high = middle - 1;

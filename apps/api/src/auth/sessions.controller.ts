@@ -11,7 +11,6 @@ import {
   type ResponseCookieJar,
   type SessionRecord,
   SessionGuard,
-  ReauthenticationRequiredError,
   SessionNotFoundError,
   SessionService,
   SessionTransport,
@@ -157,10 +156,7 @@ export class SessionsController {
   ): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2). A deletion that
     // began and failed part way (503) is finished without it: its account is closed, so no password could prove it.
-    await this.requireRecentAuthenticationUnlessClosed(current.record).catch((error: unknown) => {
-      if (error instanceof ReauthenticationRequiredError) this.denied(audited, current.record, 'account.delete', 'reauthentication-required');
-      throw error;
-    });
+    await this.requireRecentAuthenticationUnlessClosed(current.record, audited);
     const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
     // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
     if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
@@ -255,11 +251,13 @@ export class SessionsController {
     this.audit.record(audited, 'access.denied', { userId: record.user.id, operation, reason, ...(sessionId ? { sessionId } : {}), by: record.id });
   }
 
-  private async requireRecentAuthenticationUnlessClosed(record: SessionRecord): Promise<void> {
+  private async requireRecentAuthenticationUnlessClosed(record: SessionRecord, audited: AuditRequest): Promise<void> {
     try {
       this.sessions.requireRecentAuthentication(record);
     } catch (error) {
-      if (!(await this.accounts.isClosed(emailOf(record), record.user.id))) throw error;
+      if (await this.accounts.isClosed(emailOf(record), record.user.id)) return;
+      this.denied(audited, record, 'account.delete', 'reauthentication-required');
+      throw error;
     }
   }
 

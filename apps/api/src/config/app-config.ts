@@ -145,6 +145,10 @@ function isAddressOrRange(entry: string): boolean {
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
+/** A comma-separated value's entries, each trimmed, empty ones left out. */
+const commaSeparated = (value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean);
+/** A comma-separated variable checked entry by entry by `list` (a `z.array` of the entries' schema). */
+const listOf = <T extends z.ZodMiniType<unknown, string[]>>(list: T) => z.pipe(z.pipe(z.string(), z.transform(commaSeparated)), list);
 const trustProxy = z.pipe(z.string(), z.transform((value: string, context): TrustProxy => {
   const keyword = value.trim().toLowerCase();
   if (keyword === 'false' || keyword === '0' || keyword === 'no') return false;
@@ -154,7 +158,7 @@ const trustProxy = z.pipe(z.string(), z.transform((value: string, context): Trus
     addProblem(context, `hop count ${keyword} is too large; ${TRUST_PROXY_FORMS}`);
     return z.NEVER;
   }
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = commaSeparated(value);
   const bad = entries.filter((entry) => !isAddressOrRange(entry));
   if (entries.length === 0 || bad.length > 0) {
     const what = bad.length > 0 ? `${bad.map((entry) => `"${entry}"`).join(', ')}: not an IP address or CIDR` : 'no address';
@@ -172,7 +176,7 @@ const listenAddress = z
   .check(z.refine((value) => isIP(value) !== 0 || value === 'localhost', 'must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::) or localhost'));
 const port = int(0, 65_535);
 const origins = z.pipe(z.string(), z.transform((value: string, context) => {
-  const entries = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  const entries = commaSeparated(value);
   for (const entry of entries.filter((origin) => !isOrigin(origin))) {
     addProblem(context, `"${entry}" is not an origin like https://app.example.com (scheme, host and port only)`);
   }
@@ -251,11 +255,7 @@ const environment = z.object({
   KURA_TRUSTED_ORIGINS: z._default(origins, []),
   KURA_SESSION_CACHE_SECONDS: z._default(int(0, 300), 0),
   KURA_SESSION_CACHE_KEYS: z.optional(
-    z.pipe(
-      z.pipe(
-        z.string(),
-        z.transform((value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
-      ),
+    listOf(
       z.array(z.string().check(z.regex(/^[\w.-]{1,64}:[A-Za-z0-9_-]{43,}$/, 'must be kid:secret pairs, each secret at least 32 bytes of base64url'))).check(
         z.refine((keys) => new Set(keys.map((key) => key.split(':')[0])).size === keys.length, 'a key id is given twice'),
       ),
@@ -267,11 +267,7 @@ const environment = z.object({
   ),
   KURA_PASSWORD_HASH_COST: z._default(int(10, 20), 17),
   KURA_PASSWORD_SERVICE_WORDS: z._default(
-    z.pipe(
-      z.pipe(
-        z.string(),
-        z.transform((value: string) => value.split(',').map((entry) => entry.trim()).filter(Boolean)),
-      ),
+    listOf(
       z.array(z.string().check(z.regex(/^[^\u0000-\u001f]{3,64}$/u, 'must be comma-separated words of 3 to 64 characters each'))).check(z.maxLength(100)),
     ),
     ['kura'],

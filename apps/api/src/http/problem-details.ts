@@ -87,6 +87,13 @@ function isFastifyClientError(error: unknown): error is Error & { statusCode: nu
   );
 }
 
+/** 400 `invalid-request`, with what is wrong in each field. */
+function invalidRequest(errors: NonNullable<Problem['errors']>): ProblemResponse {
+  const response = respond(400, 'invalid-request', 'The request is not valid.');
+  response.problem.errors = errors;
+  return response;
+}
+
 const WEAK_PASSWORD_DETAILS: Readonly<Record<WeakPasswordError['reason'], string>> = {
   common: 'is a commonly used password (or one with digits or symbols around it); choose another',
   context: "is made of the account's email or name or of the service's name; choose another",
@@ -97,17 +104,9 @@ const WEAK_PASSWORD_DETAILS: Readonly<Record<WeakPasswordError['reason'], string
  * errors. Anything unknown is a 500 with no detail (the log has it).
  */
 export function toProblem(error: unknown): ProblemResponse {
-  if (error instanceof RequestValidationError) {
-    const response = respond(400, 'invalid-request', 'The request is not valid.');
-    response.problem.errors = error.errors;
-    return response;
-  }
+  if (error instanceof RequestValidationError) return invalidRequest(error.errors);
   // A password the policy refuses is a field of the request that is not valid, answered as the schema's are.
-  if (error instanceof WeakPasswordError) {
-    const response = respond(400, 'invalid-request', 'The request is not valid.');
-    response.problem.errors = [{ pointer: `/${error.field}`, detail: WEAK_PASSWORD_DETAILS[error.reason] }];
-    return response;
-  }
+  if (error instanceof WeakPasswordError) return invalidRequest([{ pointer: `/${error.field}`, detail: WEAK_PASSWORD_DETAILS[error.reason] }]);
   // The session layer's errors, as @kura/session's own filter answers them (one table, sessionProblemOf); only the
   // confirmation's detail names this API's route.
   const session = sessionProblemOf(error);
