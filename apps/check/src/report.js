@@ -34,7 +34,7 @@ export function toJSON(scenario, result) {
   const evidence = [];
   const refusedCookies = {};
   for (const [mode, recorder] of Object.entries(result.modes)) {
-    const phases = Object.fromEntries(PHASES.map((phase) => [phase, { requests: 0, failures: 0, timeouts: 0, byKind: {}, ...recorder.phases[phase] }]));
+    const phases = Object.fromEntries(PHASES.map((phase) => [phase, { requests: 0, failures: 0, timeouts: 0, elsewhere: 0, byKind: {}, ...recorder.phases[phase] }]));
     // The first request with no answer in time: evidence too (counted as a failure of its phase, verdict.js).
     const modeEvidence = [...KINDS.map((kind) => recorder.evidence[kind]), recorder.timeouts?.evidence].filter(Boolean);
     evidence.push(...modeEvidence);

@@ -12,7 +12,7 @@ import { filesLine } from './report.js';
 import { freePort, phpOf, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
-import { logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, verdictOf } from './verdict.js';
+import { logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, sessionsMoved, verdictOf } from './verdict.js';
 
 export const MODES = ['round-robin', 'cookie-affinity'];
 /** The signals that end a run early, cleaned up after, and the exit code of each (128 + its number). */
@@ -365,9 +365,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // failed connection (max_fails), can leave the planned time short of that; it is waited for, within bounds.
     // A check with no answer in time is waited for too (it counts as a failure of steady traffic, see verdict.js):
     // cut short, round robin's checks to a replica that stalls were left to time out after the kill, unjudged.
+    // And round robin must have asked some replica for a session it did not make (a step answered elsewhere than
+    // its user's login, or one that failed or had no answer): otherwise it showed nothing either way.
     const reachedAll = (recorder) => slots.every((slot) => (recorder.perReplica[slot.index + 1]?.requests ?? 0) > 0);
+    const roundRobin = recorders.find((r) => r.mode === 'round-robin');
     await until(
-      () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS || user.unansweredChecks > 0) && recorders.filter((r) => r.mode === 'round-robin').every(reachedAll),
+      () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS || user.unansweredChecks > 0) && reachedAll(roundRobin) && sessionsMoved(roundRobin),
       Math.max(pace.steady * 4, REQUEST_TIMEOUT_MS + 2000),
     );
 
@@ -414,6 +417,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
+    }
+    // Round robin that never asked a replica for a session made on another: a memory-session app looks stateless.
+    if (roundRobin.logins > 0 && !sessionsMoved(roundRobin)) {
+      const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
+      throw new CannotJudge(
+        `in ${waited} s of steady traffic (${roundRobin.phases.steady?.requests ?? 0} requests), round robin never sent a logged-in user's request to a replica other than the one it logged in on: whether the others have its session was not seen; run again${quick ? ' without --quick' : ''}, or with more --users`,
+      );
     }
     phase('kill');
     const victim = slots[1 % replicas];

@@ -75,3 +75,41 @@ describe('the cookies a virtual user keeps, as a browser keeps them', () => {
     expect(recorder.refusedCookies.sid).toMatchObject({ header: 'sid=…; Path=/; HttpOnly; SameSite=None', reason: 'SameSite=None without Secure: Chrome and Edge refuse such a cookie, so no user of theirs would keep it' });
   });
 });
+
+describe("a step answered elsewhere than the user's login", () => {
+  let server;
+  let base;
+  let answeredBy = [];
+  beforeAll(async () => {
+    // One app behind a pretend balancer: each answer names the replica it came from, the next in `answeredBy`.
+    server = createServer((req, res) => {
+      const upstream = answeredBy.shift() ?? '127.0.0.11:1';
+      if (req.url === '/login') res.writeHead(200, { 'set-cookie': 'sid=1; Path=/', 'x-kura-upstream': upstream }).end('ok');
+      else res.writeHead(200, { 'x-kura-upstream': upstream }).end('me vu1-abc');
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${server.address().port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  /** The steady phase of a user who logs in, then checks until `checks` were answered, on `replicas` in turn. */
+  async function steadyOf(replicas, checks) {
+    answeredBy = replicas.map((n) => `127.0.0.${n}:1`);
+    const scenario = checkScenario({ start: 'x', login: { method: 'POST', path: '/login', form: { user: '{user}' } }, check: { path: '/me', contains: '{user}' } });
+    const recorder = new Recorder('round-robin');
+    const replicaOf = (header) => Number(/127\.0\.0\.(\d+)/.exec(header)?.[1]) - 10;
+    const user = new VirtualUser({ id: 1, name: 'vu1-abc', scenario, base, recorder, replicaOf, thinkMs: 1 });
+    const journey = user.run();
+    while (user.checks < checks) await new Promise((resolve) => setTimeout(resolve, 1));
+    user.stopped = true;
+    await journey;
+    return recorder.phases.steady;
+  }
+
+  it('counts the checks another replica answered, passed or not: what shows that round robin moved a session', async () => {
+    // 4 users in lockstep behind 2 replicas each met their login's replica every time: nothing moved, no failure,
+    // and an app keeping sessions in memory was judged stateless (CI, 2026-12-05). Such a run is not judged now.
+    expect(await steadyOf([11, 11, 11, 11], 3)).toMatchObject({ elsewhere: 0, failures: 0 });
+    expect(await steadyOf([11, 12, 11, 12], 3)).toMatchObject({ elsewhere: 2, failures: 0 });
+  });
+});

@@ -12,6 +12,13 @@ export const EXIT = { stateless: 0, notStateless: 1, cannotJudge: 2 };
 const failed = (mode, phase) => (mode?.phases[phase]?.failures ?? 0) + (mode?.phases[phase]?.timeouts ?? 0) > 0;
 
 /**
+ * Whether round robin's steady traffic asked some replica for a session it did not make: a step answered by a
+ * replica other than its user's login, or one that failed or had no answer. With none, round robin showed nothing
+ * either way (its users each kept to their login's replica), and "stateless" would be the absence of evidence.
+ */
+export const sessionsMoved = (rr) => (rr?.phases.steady?.elsewhere ?? 0) > 0 || failed(rr, 'steady');
+
+/**
  * `modes` maps 'round-robin' and 'cookie-affinity' to their recorded counts (see Recorder).
  * - breaks even with affinity: a loss while every request of a user goes to one replica and none is restarted;
  * - needs affinity: losses under round robin while nothing is restarted (and none with affinity);

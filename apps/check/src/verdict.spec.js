@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, sessionsMoved, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -77,6 +77,25 @@ describe('the verdict, from the failures seen per balancer and phase', () => {
     const later = seen();
     later['cookie-affinity'].timeout(2, { method: 'GET', path: '/me' }, 'check', 'rolling');
     expect(verdictOf(later)).toBe('loses state on restart');
+  });
+
+  it("sees sessions moved under round robin only when a steady step reached a replica other than its user's login, or failed", () => {
+    // 4 users in lockstep behind 2 replicas each met their login's replica every time, and an app keeping sessions
+    // in memory was judged stateless (CI, 2026-12-05): run.js waits for a move, and judges nothing without one.
+    const rr = new Recorder('round-robin');
+    rr.request(1);
+    rr.success('check', '127.0.0.11:1');
+    expect(sessionsMoved(rr)).toBe(false);
+    rr.phase = 'kill';
+    rr.elsewhere();
+    expect(sessionsMoved(rr)).toBe(false);
+    rr.phase = 'steady';
+    rr.elsewhere();
+    expect(sessionsMoved(rr)).toBe(true);
+    expect(sessionsMoved(seen({ rr: { steady: 1 } })['round-robin'])).toBe(true);
+    const stalled = new Recorder('round-robin');
+    stalled.timeout(1, { method: 'GET', path: '/me' }, 'check');
+    expect(sessionsMoved(stalled)).toBe(true);
   });
 
   it('never gives anything but one of the four names', () => {
