@@ -283,14 +283,12 @@ describe("6 and 7. the user's register: never shortened, never overgrown, counts
   }, 60_000);
 });
 
-// Left, documented (docs/concurrency.md, "The browser's cookie"): a request that extended the session renews its
-// cookie in its answer, and an answer that reaches the browser after a login's or a re-authentication's (which
-// ended that session) puts the ended session's cookie back over the new one. The next request answers 401, the
-// user signed out although both requests succeeded. Not mended: renewing the cookie is what keeps it alive as long
-// as the session's idle expiry (`renews the cookie … when a request extends the idle expiry`), and the browser
-// keeps whichever Set-Cookie comes last. The failing case says what a mend must make true.
-describe('a late answer that renewed the cookie of a session a login or re-authentication in the same browser ended', () => {
-  it.failing.each([['POST /auth/reauthenticate'], ['POST /auth/login']])('leaves the browser signed in after %s', async (route) => {
+// A request that extended the session renewed its cookie in its answer, and an answer that reached the browser
+// after a login's or a re-authentication's (which ended that session) put the ended session's cookie back over the
+// new one: the next request answered 401, the user signed out although both requests succeeded (the review of
+// 2026-12-05). The cookie now lasts to the session's absolute expiry from the login, and an extension sets none.
+describe('a late answer of a request that extended a session a login or re-authentication in the same browser ended', () => {
+  it.each([['POST /auth/reauthenticate'], ['POST /auth/login']])('leaves the browser signed in after %s', async (route) => {
     const baseUrl = await kura({ KURA_SESSION_REFRESH_INTERVAL: '1' });
     const email = await newUser(baseUrl);
     const { browser } = await loggedIn(baseUrl, email);

@@ -39,7 +39,7 @@ describe('the write budget', () => {
     await steady.app.close();
   });
 
-  it('extends the idle expiry with one conditional write once the refresh interval has passed, renewing the cookie', async () => {
+  it('extends the idle expiry with one conditional write once the refresh interval has passed, and sets no cookie', async () => {
     const browser = new HttpClient(kura.baseUrl);
     const login = await browser.signUpAndLogIn(uniqueEmail());
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -51,7 +51,8 @@ describe('the write budget', () => {
 
     expect(totals).toMatchObject({ reads: 1, writes: 1, byOperation: { UpdateItem: { calls: 1 } } });
     expect(Date.parse(response.body.session.idleExpiresAt)).toBeGreaterThan(Date.parse(login.session.idleExpiresAt));
-    expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^__Host-kura_session=[\w-]{43}; Max-Age=(59|60);/)]);
+    // The login's cookie lasts to the absolute expiry: renewed here, arriving late, it could undo a login (test/review-defects).
+    expect(response.headers.getSetCookie()).toEqual([]);
   });
 
   it('does not renew anything for a bearer session beyond the store write', async () => {

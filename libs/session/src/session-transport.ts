@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SESSION_SETTINGS, type SessionSettings } from './session.options.js';
-import { effectiveExpiry, type SessionRecord } from './session.types.js';
+import type { SessionRecord } from './session.types.js';
 import { type HttpRequestLike, requestCookies } from './http-exchange.js';
 
 /** How the client presented its token. */
@@ -87,9 +87,16 @@ export class SessionTransport {
     return `${this.settings.cookie.name}_cache`;
   }
 
-  /** The cookie that carries a session; it lives exactly as long as the session may. */
+  /**
+   * The cookie that carries a session, set once when the session is made (a login, a re-authentication): it lasts
+   * until the session's absolute expiry, the most the session may live, and is never renewed when use extends the
+   * idle expiry (the store says whether the session still lives). A renewed cookie was the answer to a request
+   * that extended the session; arriving after a login's or re-authentication's answer in the same browser, which
+   * ended that session, it put the ended session's cookie back over the new one, and the user was signed out
+   * though both requests succeeded (test/review-defects).
+   */
   cookieFor(token: string, record: SessionRecord): CookieSpec {
-    const seconds = Math.max(0, Math.floor((effectiveExpiry(record) - this.settings.clock.now()) / 1000));
+    const seconds = Math.max(0, Math.floor((record.absoluteExpiresAt - this.settings.clock.now()) / 1000));
     return this.spec(token, seconds);
   }
 

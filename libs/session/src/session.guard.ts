@@ -37,9 +37,10 @@ export interface SessionCarrier {
 
 /**
  * Lets a request through only with a valid session, and makes it available to `@CurrentSession()`.
- * Authenticated responses are marked `Cache-Control: no-store`; when the check extended the idle expiry of a
- * cookie session, the cookie is renewed in the same response. The signed cache is consulted, and a new cache
- * token handed out after a store read, only on `@CacheableSession()` routes read with GET or HEAD.
+ * Authenticated responses are marked `Cache-Control: no-store`. A check that extends the idle expiry sets no
+ * cookie: the session's lasts until its absolute expiry (`SessionTransport.cookieFor`). The signed cache is
+ * consulted, and a new cache token handed out after a store read, only on `@CacheableSession()` routes read with
+ * GET or HEAD.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -70,11 +71,9 @@ export class SessionGuard implements CanActivate {
   private admit(request: SessionCarrier, reply: HttpResponseLike, session: AuthenticatedSession, kind: TransportKind): true {
     request[SESSION] = { session, kind };
     setResponseHeader(reply, 'cache-control', 'no-store');
-    if (kind === 'cookie') {
-      if (session.extended) appendCookie(reply, this.transport.cookieFor(session.token, session.record));
-      if (session.cache) appendCookie(reply, this.transport.cacheCookieFor(session.cache.jws, session.cache.expiresAt));
-    } else if (session.cache) {
-      setResponseHeader(reply, CACHE_HEADER, session.cache.jws);
+    if (session.cache) {
+      if (kind === 'cookie') appendCookie(reply, this.transport.cacheCookieFor(session.cache.jws, session.cache.expiresAt));
+      else setResponseHeader(reply, CACHE_HEADER, session.cache.jws);
     }
     return true;
   }

@@ -22,7 +22,7 @@ export interface IssuedSession {
 export interface AuthenticatedSession {
   readonly token: string;
   readonly record: SessionRecord;
-  /** True when this request extended the idle expiry (a store write happened and the cookie must be renewed). */
+  /** True when this request extended the idle expiry (a store write happened; the cookie is not renewed for it). */
   readonly extended: boolean;
   /** A fresh signed cache to hand the client, when the cache is on and the store was read for this request. */
   readonly cache?: { readonly jws: string; readonly expiresAt: number };
