@@ -1,5 +1,6 @@
 import awsLambdaFastify, { type PromiseHandler } from '@fastify/aws-lambda';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { withRequestDeadline } from '@kura/common';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createApp } from './app.factory.js';
 import { loadConfig } from './config/app-config.js';
@@ -53,13 +54,22 @@ function withUnvalidatedInject(fastify: FastifyInstance): FastifyInstance {
   return Object.create(fastify, { inject: { value: inject } }) as FastifyInstance;
 }
 
+/**
+ * How long before the function's timeout a request's store calls are cut (`withRequestDeadline`): calls each slow
+ * but within their own bounds could add up past the timeout, and Lambda would end the invocation with no answer
+ * of Kura's (API Gateway's own error, no `Retry-After`, counted by the function-errors alarm). Cut a second before,
+ * the request answers 503 with `Retry-After` itself, with time left to send it.
+ */
+const DEADLINE_MARGIN_MS = 1000;
+
 export async function handler(event: APIGatewayProxyEventV2, context: Context) {
   booted ??= boot().catch((error: unknown) => {
     booted = undefined; // let the next invocation try again rather than caching a failure
     throw error;
   });
   const { serve, metrics } = await booted;
-  const result = await serve(withRequestId(event, context.awsRequestId), context);
+  const request = withRequestId(event, context.awsRequestId);
+  const result = await withRequestDeadline(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, () => serve(request, context));
   metrics?.flush(context.awsRequestId, result.statusCode);
   return result;
 }

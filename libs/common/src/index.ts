@@ -21,3 +21,4 @@ export { endedByUser } from './ended-by-user.js';
 export { endingCall, endingDeletedData } from './ending-call.js';
 export { EmailTakenError } from './email-taken.error.js';
 export { addressOf, withoutPort } from './forwarded-address.js';
+export { withRequestDeadline, requestDeadline, RequestDeadlineError } from './request-deadline.js';

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { requestDeadline } from '@kura/common';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoDbCallLog } from './dynamodb-call-log.js';
 import { RequestSigningSha256 } from './request-signing-sha256.js';
@@ -52,7 +53,7 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
     maxAttempts: options.maxAttempts ?? 3,
     // The SDK's own hashing, less Node 24's cost for an HMAC keyed by bytes (about 10 µs per request).
     sha256: RequestSigningSha256,
-    requestHandler: new NodeHttpHandler({
+    requestHandler: new DeadlineBoundHandler({
       connectionTimeout: timeoutMs,
       requestTimeout: timeoutMs,
       throwOnRequestTimeout: true,
@@ -65,4 +66,16 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
     marshallOptions: { removeUndefinedValues: true },
   });
   return { client, documents };
+}
+
+/**
+ * Each attempt also ends at the deadline of the request it serves, where one is set (`withRequestDeadline`, Kura's
+ * Lambda handler): one begun after it fails at once, one under way is cut, and the SDK does not retry either (the
+ * error is no transient one), so the call fails with the adapter's `StoreUnavailableError` in time for a 503.
+ */
+class DeadlineBoundHandler extends NodeHttpHandler {
+  override handle(...[request, options]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    const deadline = requestDeadline();
+    return super.handle(request, deadline && !options?.abortSignal ? { ...options, abortSignal: deadline } : options);
+  }
 }

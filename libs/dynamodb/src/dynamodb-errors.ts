@@ -136,6 +136,7 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
       }
       return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
     }
+    if (name === 'RequestDeadlineError') return error.message;
     if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
     if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';

@@ -1,4 +1,6 @@
 import { noteConnectFailure, RedisNotConnectedError, storeUnavailable, withConnectFailure } from './redis-errors.js';
+import { RequestDeadlineError, withRequestDeadline } from '@kura/common';
+import { withDeadline } from './redis-script.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 /** node-redis's offline refusal, as its class name is what tells it apart. */
@@ -79,5 +81,32 @@ describe('a command refused while the client is not connected', () => {
     noteConnectFailure(owner, undefined);
     const offline = new ClientOfflineError();
     expect(withConnectFailure(owner, offline)).toBe(offline);
+  });
+});
+
+describe("a request's deadline (withRequestDeadline) on every command", () => {
+  /** A client whose commands are never answered, and which counts those it was asked to send. */
+  const silent = () => {
+    const sent: string[][] = [];
+    return { sent, redis: withDeadline({ sendCommand: (args: string[]) => (sent.push(args), new Promise<unknown>(() => {})) }, 5000) };
+  };
+
+  it('cuts a command under way when the deadline passes, long before its own timeout, and says why', async () => {
+    const { redis } = silent();
+    const started = performance.now();
+    const error = await withRequestDeadline(50, () => redis.sendCommand(['GET', 'k'])).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RequestDeadlineError);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(storeUnavailable('session.find', error).reason).toBe("the request's deadline (50 ms) passed before the store answered");
+  });
+
+  it('sends nothing once the deadline has passed', async () => {
+    const { redis, sent } = silent();
+    const error = await withRequestDeadline(0, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return redis.sendCommand(['GET', 'k']);
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RequestDeadlineError);
+    expect(sent).toEqual([]);
   });
 });

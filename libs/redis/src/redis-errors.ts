@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '@kura/common';
+import { RequestDeadlineError, StoreUnavailableError } from '@kura/common';
 
 const NOT_CONNECTED = 'Redis is not connected';
 const RECONNECTING = 'the client reconnects in the background; commands are not queued meanwhile';
@@ -13,6 +13,7 @@ function reasonOf(error: unknown): string {
   const name = error instanceof Error ? error.constructor.name || error.name : '';
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof RequestDeadlineError) return error.message;
   if (error instanceof ReplicaAckError) {
     return `only ${error.acknowledged} of ${error.required} replica(s) confirmed the write within ${error.timeoutMs} ms, so it might not survive a failover (retrying is safe)`;
   }

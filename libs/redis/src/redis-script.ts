@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { requestDeadline } from '@kura/common';
 import { withConnectFailure } from './redis-errors.js';
 
 /**
@@ -76,22 +77,32 @@ export class CommandDeadlineError extends Error {
  * Every command answered or failed within `ms`. node-redis's own command timeout only covers commands still
  * waiting to be written: one already sent to a Redis that stopped answering (paused, overloaded, a network
  * partition) would wait for the socket to close. The deadline fails the caller instead; the reply, if it ever
- * comes, is dropped.
+ * comes, is dropped. So does the deadline of the request the command serves, where one is set
+ * (`withRequestDeadline`, Kura's Lambda handler): a command is not sent after it, and one under way fails at it.
  */
 export function withDeadline(redis: RedisCommander, ms: number): RedisCommander {
   const bounded =
     (send: (args: string[]) => Promise<unknown>) =>
     (args: string[]): Promise<unknown> =>
       new Promise((resolve, reject) => {
+        const request = requestDeadline();
+        if (request?.aborted) return reject(request.reason);
+        const cut = () => {
+          clearTimeout(timer);
+          reject(request!.reason);
+        };
         // Unreferenced: a deadline alone never keeps a process (or a test worker) alive.
-        const timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms).unref();
+        const timer = setTimeout(() => (request?.removeEventListener('abort', cut), reject(new CommandDeadlineError(ms))), ms).unref();
+        request?.addEventListener('abort', cut, { once: true });
         send(args).then(
           (reply) => {
             clearTimeout(timer);
+            request?.removeEventListener('abort', cut);
             resolve(reply);
           },
           (error: unknown) => {
             clearTimeout(timer);
+            request?.removeEventListener('abort', cut);
             reject(withConnectFailure(redis, error));
           },
         );
