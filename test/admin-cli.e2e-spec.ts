@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freshTables, kuraEnv } from './support/engine.js';
+import { freshTables, kuraEnv, testEndpoint } from './support/engine.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
@@ -62,6 +63,35 @@ describe('npm run sessions', () => {
     const again = new HttpClient(baseUrl);
     expect((await again.post('/auth/login', { email: carol, password: 'correct horse battery' })).status).toBe(200);
     expect((await again.get('/session/data')).body.data).toEqual({}); // the old session's data went with it
+  });
+
+  it('says that a revoke-all the store stopped part way may have ended some sessions, and that running it again ends the rest', async () => {
+    // A sweep of a large table that DynamoDB throttles part way said only "the store could not answer", as if
+    // nothing had happened, and not that running it again is safe.
+    const proxy = await startFaultProxy(testEndpoint());
+    try {
+      const users = [new HttpClient(baseUrl), new HttpClient(baseUrl), new HttpClient(baseUrl)];
+      for (const user of users) await user.signUpAndLogIn(uniqueEmail('erin'));
+      let updates = 0;
+      let throttling = true;
+      // Each session ends by a conditional UpdateItem: the first two pass, then DynamoDB throttles every one.
+      proxy.refuse((operation) => throttling && operation === 'UpdateItem' && ++updates > 2, 'ThrottlingException', 10_000);
+      const viaProxy = (...args: string[]) =>
+        run(process.execPath, [ADMIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env, DYNAMODB_ENDPOINT: proxy.endpoint } }).catch((error: { code: number; stderr: string }) => error);
+
+      expect(await viaProxy('revoke-all')).toMatchObject({
+        code: 1,
+        stderr: 'the store could not answer: throttled by DynamoDB (ThrottlingException); it stopped part way, and some sessions may have ended already: run it again (safe: it ends the rest)\n',
+      });
+      const live = await Promise.all(users.map(async (user) => (await user.get('/auth/me')).status));
+      expect(live).toContain(200);
+
+      throttling = false;
+      expect(await viaProxy('revoke-all')).toMatchObject({ stdout: expect.stringMatching(/^ended \d+ session\(s\)\n$/) });
+      for (const user of users) expect((await user.get('/auth/me')).status).toBe(401);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('says in one line why the store cannot answer (its tables were never created)', async () => {

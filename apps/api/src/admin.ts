@@ -25,6 +25,27 @@ const USAGE = 'usage: npm run sessions -- list-user <email> | revoke-session <em
 /** As many as the API lists (GET /auth/sessions). */
 const LIST_LIMIT = 100;
 
+/**
+ * What a command that ends sessions in steps may have done before a store failure stopped it: each step stands
+ * (an ended session stays ended, a closed account stays closed), so running it again finishes it. Said with the
+ * reason: a sweep of a large table throttled part way looked as if nothing had happened.
+ */
+const PART_WAY = {
+  'revoke-all': 'it stopped part way, and some sessions may have ended already: run it again (safe: it ends the rest)',
+  'revoke-user': 'it stopped part way, and some of those sessions may have ended already: run it again (safe: it ends the rest)',
+  'delete-account': 'it stopped part way: if the account was closed already, no login opens it; run it again (safe) to finish',
+} as const;
+
+/** `steps` of `command`, a store failure among them said with what they may have done (PART_WAY). */
+async function inSteps<T>(command: keyof typeof PART_WAY, steps: Promise<T>): Promise<T> {
+  try {
+    return await steps;
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    throw new StoreUnavailableError(error.operation, { cause: error, retryAfterSeconds: error.retryAfterSeconds, reason: `${error.reason}; ${PART_WAY[command]}` });
+  }
+}
+
 /** How long a command waits for a store that connects (Redis) before its first call fails with the reason. */
 const CONNECT_WITHIN_MS = 5000;
 
@@ -96,50 +117,55 @@ async function run(args: readonly string[]): Promise<number> {
   const settings = resolveSessionSettings({ store: stores.sessions });
   const sessions = new SessionService(settings, new SessionCache(settings));
   try {
-    if (command.name === 'revoke-all') {
-      process.stdout.write(`ended ${await sessions.revokeAll()} session(s)\n`);
-      return 0;
-    }
-    if (command.name === 'delete-account') {
-      // Nothing here hashes a password: the hasher is only the service's other half.
-      const ended = await deleteAccount(new AccountService(stores.users, new PasswordHasher()), sessions, command.email);
-      if (ended === undefined) {
-        process.stderr.write(`no account for ${command.email}\n`);
-        return 1;
-      }
-      process.stdout.write(`deleted the account of ${normaliseEmail(command.email)}: ended ${ended} session(s)\n`);
-      return 0;
-    }
-    const user = await stores.users.findByEmail(normaliseEmail(command.email));
-    if (!user) {
+    return await perform(command, sessions, stores);
+  } finally {
+    await stores.close();
+  }
+}
+
+/** The command itself, on the store's sessions and accounts; 0 done, 1 refused (with why on stderr). */
+async function perform(command: Command, sessions: SessionService, stores: Awaited<ReturnType<typeof createStores>>): Promise<number> {
+  if (command.name === 'revoke-all') {
+    process.stdout.write(`ended ${await inSteps('revoke-all', sessions.revokeAll())} session(s)\n`);
+    return 0;
+  }
+  if (command.name === 'delete-account') {
+    // Nothing here hashes a password: the hasher is only the service's other half.
+    const ended = await inSteps('delete-account', deleteAccount(new AccountService(stores.users, new PasswordHasher()), sessions, command.email));
+    if (ended === undefined) {
       process.stderr.write(`no account for ${command.email}\n`);
       return 1;
     }
-    switch (command.name) {
-      case 'list-user': {
-        // From the same index as GET /auth/sessions: a login of the last second may not show yet.
-        const listed = await sessions.listOfUser(user.id, LIST_LIMIT);
-        const lines = listed.map((record) => `${lineOf(record)}\n`).join('');
-        process.stdout.write(`${listed.length} live session(s) of ${user.email}${listed.length === LIST_LIMIT ? ` (the newest ${LIST_LIMIT})` : ''}\n${lines}`);
-        return 0;
-      }
-      case 'revoke-session':
-        try {
-          if (!isWellFormedSessionId(command.id)) throw new SessionNotFoundError();
-          await sessions.revokeOwned(user.id, command.id);
-        } catch (error) {
-          if (!(error instanceof SessionNotFoundError)) throw error;
-          process.stderr.write(`${user.email} has no session ${command.id} (npm run sessions -- list-user ${command.email} lists them)\n`);
-          return 1;
-        }
-        process.stdout.write(`ended session ${command.id} of ${user.email}\n`);
-        return 0;
-      case 'revoke-user':
-        process.stdout.write(`ended ${await sessions.revokeAllOfUser(user.id)} session(s) of ${user.email}\n`);
-        return 0;
+    process.stdout.write(`deleted the account of ${normaliseEmail(command.email)}: ended ${ended} session(s)\n`);
+    return 0;
+  }
+  const user = await stores.users.findByEmail(normaliseEmail(command.email));
+  if (!user) {
+    process.stderr.write(`no account for ${command.email}\n`);
+    return 1;
+  }
+  switch (command.name) {
+    case 'list-user': {
+      // From the same index as GET /auth/sessions: a login of the last second may not show yet.
+      const listed = await sessions.listOfUser(user.id, LIST_LIMIT);
+      const lines = listed.map((record) => `${lineOf(record)}\n`).join('');
+      process.stdout.write(`${listed.length} live session(s) of ${user.email}${listed.length === LIST_LIMIT ? ` (the newest ${LIST_LIMIT})` : ''}\n${lines}`);
+      return 0;
     }
-  } finally {
-    await stores.close();
+    case 'revoke-session':
+      try {
+        if (!isWellFormedSessionId(command.id)) throw new SessionNotFoundError();
+        await sessions.revokeOwned(user.id, command.id);
+      } catch (error) {
+        if (!(error instanceof SessionNotFoundError)) throw error;
+        process.stderr.write(`${user.email} has no session ${command.id} (npm run sessions -- list-user ${command.email} lists them)\n`);
+        return 1;
+      }
+      process.stdout.write(`ended session ${command.id} of ${user.email}\n`);
+      return 0;
+    case 'revoke-user':
+      process.stdout.write(`ended ${await inSteps('revoke-user', sessions.revokeAllOfUser(user.id))} session(s) of ${user.email}\n`);
+      return 0;
   }
 }
 
