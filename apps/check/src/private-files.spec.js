@@ -41,7 +41,14 @@ async function mountsSeen(name, { spoil = false } = {}) {
 describe("a replica's own view of the files", () => {
   it('is the same, mount for mount, whether one mount --all makes it or, after that failed, a command at a time', async () => {
     if (!files.private) return console.warn(`SKIPPED: no view of its own for a replica here: ${files.why}`);
-    const [fast, slow] = [await mountsSeen('fast'), await mountsSeen('slow', { spoil: true })];
+    // Both views copy this machine's mounts as they are then; a test running beside this one may add or remove one
+    // between the two (Chromium's /tmp/org.chromium.Chromium.*/SingletonSocket, CI 2026-12-06). Taken again then: a
+    // difference of the two ways persists, a passing one does not.
+    let fast;
+    let slow;
+    for (let attempt = 0; attempt < 3 && (!fast || JSON.stringify(fast) !== JSON.stringify(slow)); attempt += 1) {
+      [fast, slow] = [await mountsSeen(`fast-${attempt}`), await mountsSeen(`slow-${attempt}`, { spoil: true })];
+    }
     expect(fast.mounts.length).toBeGreaterThan(5);
     expect(fast.mounts).toContainEqual('/proc proc proc');
     expect(fast.mounts).toContainEqual('/dev/shm tmpfs kura-check-shm');
