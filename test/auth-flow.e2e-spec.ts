@@ -220,6 +220,28 @@ describe('login failures', () => {
   });
 });
 
+describe('internationalised emails (RFC 6531)', () => {
+  it('registers one, answers it in one form, and takes it typed any way for a login; a second account for it is 409', async () => {
+    // zod's email check refused every address that was not ASCII (josé@…, 用户@例子.广告) with a 400.
+    const api = new HttpClient(baseUrl);
+    const local = `josé-${Math.random().toString(36).slice(2, 8)}`;
+
+    const registered = await api.post('/auth/register', { email: `${local.toUpperCase()}@MÜNCHEN.de`, password: 'correct horse battery' });
+    expect(registered.status).toBe(201);
+    expect(registered.body.email).toBe(`${local}@münchen.de`);
+
+    // é decomposed (e and a combining accent), the domain as IDNA writes it in ASCII.
+    const login = await api.post('/auth/login', { email: `${local.normalize('NFD')}@xn--mnchen-3ya.de`, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    expect(login.body.user).toMatchObject({ id: registered.body.id, email: `${local}@münchen.de` });
+    expect((await api.get('/auth/me')).body.user.email).toBe(`${local}@münchen.de`);
+
+    const again = await new HttpClient(baseUrl).post('/auth/register', { email: `${local}@xn--mnchen-3ya.de`, password: 'another password' });
+    expect(again.status).toBe(409);
+    expect((await new HttpClient(baseUrl).post('/auth/register', { email: `用户-${local}@例子.广告`, password: 'correct horse battery' })).status).toBe(201);
+  });
+});
+
 describe('bad input gets a 4xx problem and changes nothing', () => {
   it.each([
     ['malformed JSON', '/auth/login', { body: '{"email":', headers: { 'content-type': 'application/json' } }, 400],
@@ -229,6 +251,7 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     ['an oversized body', '/auth/register', { json: { email: 'a@b.co', password: 'x'.repeat(20_000) } }, 413],
     ['a missing password', '/auth/register', { json: { email: 'a@b.co' } }, 400],
     ['an invalid email', '/auth/register', { json: { email: 'not-an-email', password: '12345678' } }, 400],
+    ['an email whose domain IDNA refuses', '/auth/register', { json: { email: 'josé@ex ample.com', password: 'a quiet storehouse' } }, 400],
     ['a short password', '/auth/register', { json: { email: 'a@b.co', password: '1234567' } }, 400],
     ['a 129-character password', '/auth/register', { json: { email: 'a@b.co', password: 'x'.repeat(129) } }, 400],
     ['an unknown field', '/auth/register', { json: { email: 'a@b.co', password: '12345678', admin: true } }, 400],

@@ -45,7 +45,7 @@ describe('GET /docs/openapi.json', () => {
     expect(register).toEqual({ $ref: '#/components/schemas/RegisterRequest' });
     expect(schemas.RegisterRequest).toMatchObject({
       required: ['email', 'password'],
-      properties: { password: { minLength: 8, maxLength: 128 }, email: { format: 'email' } },
+      properties: { password: { minLength: 8, maxLength: 128 }, email: { format: 'idn-email', maxLength: 254 } },
       additionalProperties: false,
     });
     expect(schemas.LoginRequest.properties.transport).toMatchObject({ enum: ['cookie', 'bearer'], default: 'cookie' });

@@ -1,3 +1,4 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { UserRecord } from '@kura/common';
 
 export type { UserRecord } from '@kura/common';
@@ -19,7 +20,35 @@ export function toPublicUser(user: UserRecord): PublicUser {
   return { id: user.id, email: user.email, name: user.name, createdAt: new Date(user.createdAt).toISOString() };
 }
 
-/** Emails compare case-insensitively; surrounding white space is never part of one. */
+/**
+ * One account's email however it is typed: surrounding white space dropped, in Unicode's compatibility form (NFKC:
+ * a letter typed composed or decomposed, fullwidth or not, is one letter), in lower case, with its domain in one
+ * form (IDNA: `MÜNCHEN.de`, `münchen.de` and `xn--mnchen-3ya.de` are one domain, kept as `münchen.de`). An ASCII
+ * email is only trimmed and lowered, as before internationalised ones were accepted.
+ */
 export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
+  const folded = email.trim().normalize('NFKC').toLowerCase();
+  const at = folded.lastIndexOf('@');
+  const ascii = at < 0 ? '' : domainToASCII(folded.slice(at + 1));
+  return ascii === '' ? folded : `${folded.slice(0, at)}@${domainToUnicode(ascii)}`;
+}
+
+/** A local part: letters and digits of any script, `_`, `'`, `+`, `-`, in dot-separated runs (no quoted forms). */
+const LOCAL_PART = /^[\p{L}\p{M}\p{N}_'+-]+(?:\.[\p{L}\p{M}\p{N}_'+-]+)*$/u;
+/** A domain as IDNA writes it in ASCII: two labels at least, the last letters (or an IDNA label). */
+const ASCII_DOMAIN = /^(?:[a-z0-9][a-z0-9-]*\.)+(?:[a-z]{2,}|xn--[a-z0-9-]+)$/;
+
+/**
+ * Whether `value` is an email address an account may have, internationalised ones included (RFC 6531: `josé@
+ * example.com`, `用户@例子.广告`): a local part of at most 64 characters (see LOCAL_PART) and a domain whose IDNA
+ * form is a host name of at most 253 characters. Checked in the form `normaliseEmail` stores. Every ASCII email
+ * the API accepted before (zod's email check) it accepts still.
+ */
+export function isEmailAddress(value: string): boolean {
+  const email = value.normalize('NFKC');
+  const at = email.indexOf('@');
+  if (at <= 0 || at !== email.lastIndexOf('@')) return false;
+  const local = email.slice(0, at);
+  const ascii = domainToASCII(email.slice(at + 1).toLowerCase());
+  return [...local].length <= 64 && LOCAL_PART.test(local) && ascii.length <= 253 && ASCII_DOMAIN.test(ascii);
 }

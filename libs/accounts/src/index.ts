@@ -15,4 +15,4 @@ export {
 } from './account.errors.js';
 export { LoginThrottle, type LoginThrottleOptions, type LoginAttempt, type RegistrationAttempt } from './login-throttle.js';
 export { type LoginAttemptStore, InMemoryLoginAttemptStore } from './login-attempt-store.port.js';
-export { type UserRecord, type PublicUser, type VerifiedUser, toPublicUser, normaliseEmail } from './account.types.js';
+export { type UserRecord, type PublicUser, type VerifiedUser, toPublicUser, normaliseEmail, isEmailAddress } from './account.types.js';

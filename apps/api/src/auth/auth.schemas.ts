@@ -1,7 +1,13 @@
+import { isEmailAddress } from '@kura/accounts';
 import * as z from 'zod/mini';
 import { deferred, described, type Infer } from '../openapi/schema-meta.js';
 
-const email = () => z.email({ error: 'must be an email address' }).check(z.maxLength(254));
+/**
+ * An email address, internationalised ones included (`josé@münchen.de`, `用户@例子.广告`: `isEmailAddress`), at
+ * most 254 characters; the API document says `idn-email`, JSON Schema's format for them.
+ */
+const email = () =>
+  z.string().check(z.maxLength(254), z.refine(isEmailAddress, 'must be an email address'), z.meta({ format: 'idn-email', maxLength: 254 }));
 
 /**
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
@@ -69,7 +75,6 @@ export type LoginBody = Infer<typeof LoginBody>;
 
 /** What the server sends, as it makes it: the limits below hold for every value, not only for new ones. */
 const userId = () => z.uuid().check(z.maxLength(36));
-const storedEmail = () => z.email().check(z.maxLength(254));
 const storedName = () => z.nullable(chars(1, 100).check(z.regex(/\S/)));
 /** `Date#toISOString()`: 24 characters for every year Kura will see. */
 const instant = () => z.iso.datetime().check(z.maxLength(24));
@@ -77,11 +82,11 @@ const instant = () => z.iso.datetime().check(z.maxLength(24));
 const base64url256 = () => z.string().check(z.maxLength(43), z.regex(/^[A-Za-z0-9_-]{43}$/));
 
 export const UserResponse = deferred(() =>
-  z.object({ id: userId(), email: storedEmail(), name: storedName(), createdAt: instant() }).register(z.globalRegistry, { id: 'User' }),
+  z.object({ id: userId(), email: email(), name: storedName(), createdAt: instant() }).register(z.globalRegistry, { id: 'User' }),
 );
 
 const SessionUserResponse = deferred(() =>
-  z.object({ id: userId(), email: storedEmail(), name: storedName() }).register(z.globalRegistry, { id: 'SessionUser' }),
+  z.object({ id: userId(), email: email(), name: storedName() }).register(z.globalRegistry, { id: 'SessionUser' }),
 );
 
 export const SessionResponse = deferred(() =>
