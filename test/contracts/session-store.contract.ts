@@ -444,6 +444,16 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         expect(await sut.users.findByEmail(fresh())).toBeUndefined();
       });
 
+      it('finds an account by an internationalised email, and tells it from its other forms (the service normalises)', async () => {
+        const local = `josé-${crypto.randomUUID()}`;
+        const josé = account(`${local}@münchen.de`, { name: '用户' });
+
+        await sut.users.insert(josé);
+
+        expect(await sut.users.findByEmail(`${local}@münchen.de`)).toEqual(josé);
+        expect(await sut.users.findByEmail(`${local.normalize('NFD')}@münchen.de`)).toBeUndefined();
+      });
+
       it('lets exactly one of many concurrent registrations of an email win', async () => {
         const email = fresh();
 
