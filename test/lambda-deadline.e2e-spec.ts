@@ -54,4 +54,6 @@ it('answers 503 with Retry-After a second before the timeout when slow store cal
 
   proxy.set('pass');
   expect((await invoke(10_000, 'POST', '/auth/login', { body: { email, password: PASSWORD } })).statusCode).toBe(200);
+  // A function given a second: the deadline is a quarter short of it (750 ms), not a second (none left at all).
+  expect((await invoke(1000, 'GET', '/auth/me', { cookies })).statusCode).toBe(200);
 }, 30_000);

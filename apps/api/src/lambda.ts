@@ -57,10 +57,12 @@ function withUnvalidatedInject(fastify: FastifyInstance): FastifyInstance {
 /**
  * How long before the function's timeout a request's store calls are cut (`withRequestDeadline`): calls each slow
  * but within their own bounds could add up past the timeout, and Lambda would end the invocation with no answer
- * of Kura's (API Gateway's own error, no `Retry-After`, counted by the function-errors alarm). Cut a second before,
- * the request answers 503 with `Retry-After` itself, with time left to send it.
+ * of Kura's (API Gateway's own error, no `Retry-After`, counted by the function-errors alarm). Cut a second before
+ * (a quarter of the time left, when that is less: a function given a second or two must still serve), the request
+ * answers 503 with `Retry-After` itself, with time left to send it.
  */
 const DEADLINE_MARGIN_MS = 1000;
+const deadlineOf = (left: number) => left - Math.min(DEADLINE_MARGIN_MS, left / 4);
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context) {
   booted ??= boot().catch((error: unknown) => {
@@ -69,7 +71,7 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
   });
   const { serve, metrics } = await booted;
   const request = withRequestId(event, context.awsRequestId);
-  const result = await withRequestDeadline(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, () => serve(request, context));
+  const result = await withRequestDeadline(deadlineOf(context.getRemainingTimeInMillis()), () => serve(request, context));
   metrics?.flush(context.awsRequestId, result.statusCode);
   return result;
 }
