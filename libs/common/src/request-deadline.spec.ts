@@ -17,6 +17,11 @@ describe('withRequestDeadline', () => {
     expect(requestDeadline()).toBeUndefined();
   });
 
+  it('says the deadline in whole milliseconds', async () => {
+    const reason = await withRequestDeadline(7.4, async () => (await sleep(30), requestDeadline()!.reason as RequestDeadlineError));
+    expect(reason.message).toBe("the request's deadline (7 ms) passed before the store answered");
+  });
+
   it('ends with the work: a signal kept after it never aborts', async () => {
     const kept = await withRequestDeadline(30, async () => requestDeadline()!);
     await sleep(60);

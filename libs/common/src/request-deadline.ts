@@ -28,10 +28,11 @@ export class RequestDeadlineError extends Error {
  * deadline ends with `work`. Nested, the inner call sets its own.
  */
 export async function withRequestDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  const bound = Math.max(0, Math.round(ms));
   const controller = new AbortController();
   // Each call under way listens to the signal: a request's calls, and the SDK's attempts, may be many.
   setMaxListeners(0, controller.signal);
-  const timer = setTimeout(() => controller.abort(new RequestDeadlineError(ms)), Math.max(0, ms));
+  const timer = setTimeout(() => controller.abort(new RequestDeadlineError(bound)), bound);
   try {
     return await deadlines.run(controller.signal, work);
   } finally {
