@@ -87,24 +87,18 @@ export function withDeadline(redis: RedisCommander, ms: number): RedisCommander 
       new Promise((resolve, reject) => {
         const request = requestDeadline();
         if (request?.aborted) return reject(request.reason);
-        const cut = () => {
+        const settle = (finish: () => void) => {
           clearTimeout(timer);
-          reject(request!.reason);
+          request?.removeEventListener('abort', cut);
+          finish();
         };
+        const cut = () => settle(() => reject(request!.reason));
         // Unreferenced: a deadline alone never keeps a process (or a test worker) alive.
-        const timer = setTimeout(() => (request?.removeEventListener('abort', cut), reject(new CommandDeadlineError(ms))), ms).unref();
+        const timer = setTimeout(() => settle(() => reject(new CommandDeadlineError(ms))), ms).unref();
         request?.addEventListener('abort', cut, { once: true });
         send(args).then(
-          (reply) => {
-            clearTimeout(timer);
-            request?.removeEventListener('abort', cut);
-            resolve(reply);
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            request?.removeEventListener('abort', cut);
-            reject(withConnectFailure(redis, error));
-          },
+          (reply) => settle(() => resolve(reply)),
+          (error: unknown) => settle(() => reject(withConnectFailure(redis, error))),
         );
       });
   const sendDurable = redis.sendDurable?.bind(redis);
