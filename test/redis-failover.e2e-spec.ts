@@ -648,19 +648,22 @@ describe.each(possibleFlavours((name) => `Kura on ${name}: a durable write retri
   it('is refused again while no replica has it: a logout, a login, a registration and a password change', async () => {
     const { master, link } = await masterWithLaggingReplica(flavour, cleanups);
     // Two of Kura's replicas (pods): the client retries a 503 and another one serves it.
-    const pod = async () => {
-      const connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
+    const pod = async (timeoutMs = 200) => {
+      const connection = connectRedis({ url: master.url, waitForReplicas: { replicas: 1, timeoutMs } });
       cleanups.push(() => connection.close());
       await connection.open();
       return { sessions: new RedisSessionStore(connection), users: new RedisUserStore(connection) };
     };
     const [first, second] = [await pod(), await pod()];
+    // What exists before the replica lags is written by a pod that waits longer for it: on a busy machine the
+    // replica may take more than 200 ms to confirm a write it does get (seen on CI, 2026-12-06).
+    const setup = await pod(5000);
     const now = Date.now();
     const record = () => ({ id: sessionIdOf(generateSessionToken()), user: { id: 'retried', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 });
     const account = (email: string) => ({ id: `id-${email}`, email, name: null, passwordHash: '$scrypt$first', createdAt: now, credentialVersion: 0 });
     const live = record();
-    await first.sessions.insert(live);
-    await first.users.insert(account('ada@example.com'));
+    await setup.sessions.insert(live);
+    await setup.users.insert(account('ada@example.com'));
 
     link.lag();
     const login = record();

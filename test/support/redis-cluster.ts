@@ -84,6 +84,15 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
           return new RegExp(`connected_slaves:${replicas}\\b`).test(replication) && (replication.match(/state=online/g) ?? []).length === replicas;
         });
       }
+      // And every node's view of the cluster says so (tests read it from any node): gossip carries a replica's
+      // role a moment after its sync, and a sync is immediate (repl-diskless-sync-delay 0, startRedisServer).
+      for (const node of nodes) {
+        await until(`node ${node.port} to see ${masters} master(s) with ${replicas} replica(s) each`, async () => {
+          const seen = await clusterNodes(node.port, auth);
+          const masterIds = seen.filter((known) => known.role === 'master').map((known) => known.id);
+          return masterIds.length === masters && masterIds.every((id) => seen.filter((known) => known.role === 'replica' && known.masterId === id).length === replicas);
+        });
+      }
     }
   } catch (error) {
     await stop();

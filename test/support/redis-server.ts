@@ -103,7 +103,9 @@ export async function startRedisServer(options: RedisServerOptions = {}, attempt
     [
       ...(options.config ? [configFile] : []),
       ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
-      ...(role === 'server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes'] : []),
+      // A replica's first sync starts at once: Redis 7 and Valkey send the snapshot diskless and wait 5 s by
+      // default (repl-diskless-sync-delay) for more replicas to share it, 5 s of every test that starts a replica.
+      ...(role === 'server' ? ['--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--repl-diskless-sync-delay', '0'] : []),
       ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : []),
       ...(options.args ?? []),
     ],
