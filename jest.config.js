@@ -38,6 +38,8 @@ export default {
   // files that run side by side (test/support/kura-check-spec.ts). With two, one worker ran kura-check alone for
   // about 1100 s of a 1260 s run.
   maxWorkers: 3,
+  // The longest files first, from Jest's cache or, on a fresh clone, from a CI run's lengths (test/support/durations.json).
+  testSequencer: '<rootDir>/test/support/longest-first.sequencer.mjs',
   // The default reporter says nothing of a wholly skipped test file: the second one prints why each was skipped;
   // the third, where the run's time went (its slowest tests), since CI must end well inside 30 minutes.
   reporters: ['default', '<rootDir>/test/support/skip-reasons.reporter.mjs', '<rootDir>/test/support/slow-tests.reporter.mjs'],

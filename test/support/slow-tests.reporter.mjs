@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -52,6 +52,20 @@ export default class SlowTestsReporter {
     );
     this.#reportTail();
     this.#reportProcessorTime(seconds);
+    this.#recordDurations();
+  }
+
+  /**
+   * Each file's length, merged into the file KURA_RECORD_DURATIONS names (test/support/durations.json, which
+   * test/support/longest-first.sequencer.mjs reads: refresh it from a CI-like run now and then).
+   */
+  #recordDurations() {
+    const path = process.env.KURA_RECORD_DURATIONS;
+    if (!path) return;
+    const lengths = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+    for (const { file, start, end } of this.#files) lengths[file] = Math.round((end - start) / 100) / 10;
+    const sorted = Object.fromEntries(Object.entries(lengths).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
+    writeFileSync(path, `${JSON.stringify(sorted, null, 2)}\n`);
   }
 
   /** The files that ended the run, and when each began and ended (seconds from the first file's start). */
