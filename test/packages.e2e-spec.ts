@@ -23,41 +23,37 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 let outside: string;
 let packed: PackedPackages;
+/** Node 22, the oldest line the packages' `engines` take, installed beside the apps. */
+let node22Folder: Promise<string> | undefined;
+const node22 = () => (node22Folder ??= installNode(22, join(outside, 'node22')));
 beforeAll(async () => {
   outside = await mkdtemp(join(tmpdir(), 'kura-packages-'));
   packed = await packPackages(join(outside, 'tarballs'));
-  const app = join(outside, 'app');
-  await mkdir(app);
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'someone-elses-app', private: true, type: 'module' }));
-  // `redis` with no version, as the README has it: whatever npm gives a new user today.
-  // connect-redis: the store an app switching to KuraStore comes from (migrateFrom).
-  await installPacked(app, packed, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1', 'connect-redis']);
-  // An express-session app on Redis, still on node-redis 5 and ioredis 5 (the peer ranges also take them):
-  // KuraStore's packages for Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
-  const older = join(outside, 'app-redis5');
-  await mkdir(older);
-  await writeFile(join(older, 'package.json'), JSON.stringify({ name: 'an-app-on-node-redis-5', private: true, type: 'module' }));
-  const kuraStoreOnRedis = packed.tarballs.filter((tarball) => /kura-(common|connect|redis)-/.test(tarball));
-  await installPacked(older, { ...packed, tarballs: kuraStoreOnRedis }, ['redis@5', 'ioredis@5', 'express-session@1']);
-  // An express-session app on its own ioredis client: KuraStore's packages for Redis, and no node-redis (an optional
-  // peer, which npm leaves out).
-  const onIoredis = join(outside, 'app-ioredis');
-  await mkdir(onIoredis);
-  await writeFile(join(onIoredis, 'package.json'), JSON.stringify({ name: 'an-app-on-ioredis', private: true, type: 'module' }));
-  await installPacked(onIoredis, { ...packed, tarballs: kuraStoreOnRedis }, ['ioredis@6', 'express-session@1']);
-  // An express-session app on DynamoDB: KuraStore's packages for DynamoDB only, no NestJS.
-  const onDynamoDb = join(outside, 'app-dynamodb');
-  await mkdir(onDynamoDb);
-  await writeFile(join(onDynamoDb, 'package.json'), JSON.stringify({ name: 'an-app-on-dynamodb', private: true, type: 'module' }));
-  const kuraStoreOnDynamoDb = packed.tarballs.filter((tarball) => /kura-(common|connect|dynamodb)-/.test(tarball));
-  // With express-session's own types from DefinitelyTyped, as a TypeScript app has them.
-  await installPacked(onDynamoDb, { ...packed, tarballs: kuraStoreOnDynamoDb }, ['@aws-sdk/client-dynamodb@3', 'express-session@1', '@types/express-session@1']);
+  // Four apps, installed side by side (npm waits on the registry and the disk more than on the processor).
+  const appWith = async (folder: string, name: string, tarballs: RegExp, others: string[]) => {
+    const cwd = join(outside, folder);
+    await mkdir(cwd);
+    await writeFile(join(cwd, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+    await installPacked(cwd, { ...packed, tarballs: packed.tarballs.filter((tarball) => tarballs.test(tarball)) }, others);
+  };
+  await Promise.all([
+    // `redis` with no version, as the README has it: whatever npm gives a new user today.
+    // connect-redis: the store an app switching to KuraStore comes from (migrateFrom).
+    appWith('app', 'someone-elses-app', /kura-/, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1', 'connect-redis']),
+    // An express-session app on Redis, still on node-redis 5 and ioredis 5 (the peer ranges also take them):
+    // KuraStore's packages for Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
+    appWith('app-redis5', 'an-app-on-node-redis-5', /kura-(common|connect|redis)-/, ['redis@5', 'ioredis@5', 'express-session@1']),
+    // An express-session app on its own ioredis client: KuraStore's packages for Redis, and no node-redis (an
+    // optional peer, which npm leaves out).
+    appWith('app-ioredis', 'an-app-on-ioredis', /kura-(common|connect|redis)-/, ['ioredis@6', 'express-session@1']),
+    // An express-session app on DynamoDB: KuraStore's packages for DynamoDB only, no NestJS; with express-session's
+    // own types from DefinitelyTyped, as a TypeScript app has them.
+    appWith('app-dynamodb', 'an-app-on-dynamodb', /kura-(common|connect|dynamodb)-/, ['@aws-sdk/client-dynamodb@3', 'express-session@1', '@types/express-session@1']),
+    node22(),
+  ]);
 }, 300_000);
 afterAll(() => rm(outside, { recursive: true, force: true }));
 
-/** Node 22, the oldest line the packages' `engines` take, installed once on first use. */
-let node22Folder: Promise<string> | undefined;
-const node22 = () => (node22Folder ??= installNode(22, join(outside, 'node22')));
 
 /** Runs the repository's TypeScript on `file` in `folder`, strict, NodeNext, with library declarations checked. */
 /**
