@@ -804,11 +804,13 @@ if (complete('dynamodb')) lines.push('', `Prices: DynamoDB on-demand, ${PRICES.r
 const header = `Engine: ${engine.name}${LATENCY_MS ? `, +${LATENCY_MS} ms per call (proxy)` : ''}${redis ? `; Redis: one redis-server (Debian\'s, append-only persistence) on loopback${PIN ? `, each Redis-group system pinned to core ${PIN.system} (load and Redis on ${PIN.others})` : ', unpinned'}` : ''}. ${CONNECTIONS} connections, ${SECONDS} s per scenario (Redis: ${REDIS_SECONDS} s), ${USERS} sessions per system. ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench -- ${argv.join(' ')}\``;
 const report = `${header}\n\n${lines.join('\n')}\n`;
 console.log(`\n${report}`);
+// A smoke run's report is kept apart: it never takes the place of a real run's.
+const REPORT = `reports/${QUICK ? 'bench-quick' : 'bench'}`;
 await mkdir(`${ROOT}reports`, { recursive: true });
-await writeFile(`${ROOT}reports/bench.md`, `# npm run bench\n\n${report}`);
+await writeFile(`${ROOT}${REPORT}.md`, `# npm run bench\n\n${report}`);
 const charted = results.filter((row) => row.scenario === 'me' && row.system.group === 'dynamodb');
-if (charted.length > 0) await writeFile(`${ROOT}reports/bench.svg`, benchChart(charted.map((row) => ({ name: row.system.name, ...perRequest(row) }))));
-console.log('report: reports/bench.md and reports/bench.svg');
+if (charted.length > 0) await writeFile(`${ROOT}${REPORT}.svg`, benchChart(charted.map((row) => ({ name: row.system.name, ...perRequest(row) }))));
+console.log(`report: ${REPORT}.md and ${REPORT}.svg`);
 
 // The smoke's checks: the suite ran, every scenario answered, and the counts that tests pin hold here too.
 for (const row of results) if (perRequest(row).errors > 0 && row.scenario !== 'login') failures.push(`${row.system.name} · ${row.scenario}: ${perRequest(row).errors} failed requests`);
