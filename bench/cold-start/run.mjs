@@ -144,6 +144,10 @@ function sample(target) {
       }
     });
     child.once('error', reject);
+    // A target that dies before answering (its error on stderr, above) ends the run, rather than leaving it waiting
+    // for ever (seen with the machine's older Node on PATH: the bundle's import failed and the bench hung). After an
+    // answer, its exit settles nothing.
+    child.once('exit', (code, signal) => reject(new Error(`${target}: exited (${signal ?? code}) before it answered: ${out.slice(-2000)}`)));
   });
 }
 
