@@ -16,7 +16,8 @@ const node = (args: string[]) => run(process.execPath, args, { cwd: ROOT, maxBuf
 
 describe('the benchmark suites, as smoke runs', () => {
   it('bench/sessions --quick: every system of both groups answers every scenario, and Kura and KuraStore lose no concurrent update', async () => {
-    const { stdout } = await node(['bench/sessions/run.mjs', '--quick']);
+    // 0.3 s of load per scenario, not --quick's 1 s: enough for every system to answer every scenario.
+    const { stdout } = await node(['bench/sessions/run.mjs', '--quick', '--seconds', '0.3']);
     expect(stdout).toContain('### Authenticated GET /auth/me (the hot path)');
     expect(stdout).toContain('### Session data update: PATCH /session/data');
     // A quick run's report is its own: it never takes the place of a real run's reports/bench.md.
