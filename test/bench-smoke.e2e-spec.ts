@@ -12,7 +12,7 @@ import { describe, expect, it } from '@jest/globals';
  */
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
-const node = (args: string[]) => run(process.execPath, args, { cwd: ROOT, maxBuffer: 32 * 1024 * 1024, env: { ...process.env } });
+const node = (args: string[]) => run(process.execPath, args, { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 });
 
 describe('the benchmark suites, as smoke runs', () => {
   it('bench/sessions --quick: every system of both groups answers every scenario, and Kura and KuraStore lose no concurrent update', async () => {

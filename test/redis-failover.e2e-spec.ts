@@ -656,7 +656,7 @@ describe.each(possibleFlavours((name) => `Kura on ${name}: a durable write retri
     };
     const [first, second] = [await pod(), await pod()];
     // What exists before the replica lags is written by a pod that waits longer for it: on a busy machine the
-    // replica may take more than 200 ms to confirm a write it does get (seen on CI, 2026-12-06).
+    // replica may take more than 200 ms to confirm a write it does get (seen beside two other Redis test files, 2026-12-06).
     const setup = await pod(5000);
     const now = Date.now();
     const record = () => ({ id: sessionIdOf(generateSessionToken()), user: { id: 'retried', name: null }, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 120_000 });
