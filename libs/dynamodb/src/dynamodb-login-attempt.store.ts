@@ -1,7 +1,8 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { LoginAttemptStore, StoreUnavailableError } from '@kura/common';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { LoginAttemptStore } from '@kura/common';
 import { deleteItems, sendUntilProcessed } from './batch-delete.js';
-import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
+import { isConditionalCheckFailure } from './dynamodb-errors.js';
+import { DynamoDbTableStore } from './dynamodb-table-store.js';
 import { itemKeys } from './state-table-keys.js';
 
 /** Reads of a batch of counters, the first and those of what DynamoDB left unread (UnprocessedKeys), before a login is answered 503. */
@@ -13,19 +14,7 @@ const UNREAD_ROUNDS = 4;
  * A reservation is one conditional `ADD` to the set — admitted only while the set is below the limit — so
  * concurrent attempts cannot overshoot it, and a set makes a retried `ADD` or `DELETE` change nothing.
  */
-export class DynamoDbLoginAttemptStore implements LoginAttemptStore {
-  constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    /** How failure reasons name their remedies. @default this package's functions and options */
-    private readonly options: { readonly wording?: StoreErrorWording } = {},
-  ) {}
-
-  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
-  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
-    return storeUnavailable(operation, error, table, this.options.wording);
-  }
-
+export class DynamoDbLoginAttemptStore extends DynamoDbTableStore implements LoginAttemptStore {
   async counts(keys: readonly string[]): Promise<number[]> {
     const ids = keys.map(itemKeys.loginFailures);
     const found = new Map<string, number>();

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AttributeValue, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { SessionData, SessionDataStore, StoreUnavailableError } from '@kura/common';
-import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
+import type { SessionData, SessionDataStore } from '@kura/common';
+import { isConditionalCheckFailure } from './dynamodb-errors.js';
+import { DynamoDbTableStore } from './dynamodb-table-store.js';
 import { itemKeys } from './state-table-keys.js';
 
 /**
@@ -14,19 +15,7 @@ import { itemKeys } from './state-table-keys.js';
  * a conflict: it already happened), even after up to three later writes (the review of 2026-12-02 had another
  * patch land between the lost answer and the retry: the write was reported failed, and merged again on top).
  */
-export class DynamoDbSessionDataStore implements SessionDataStore {
-  constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    /** How failure reasons name their remedies. @default this package's functions and options */
-    private readonly options: { readonly wording?: StoreErrorWording } = {},
-  ) {}
-
-  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
-  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
-    return storeUnavailable(operation, error, table, this.options.wording);
-  }
-
+export class DynamoDbSessionDataStore extends DynamoDbTableStore implements SessionDataStore {
   /** Whether this store's items are in `tableName` through `documents` (so a session store there can read them). */
   keepsItemsIn(documents: DynamoDBDocumentClient, tableName: string): boolean {
     return documents === this.documents && tableName === this.tableName;

@@ -1,25 +1,14 @@
-import { EmailTakenError, type StoreUnavailableError, type UserRecord, type UserStore } from '@kura/common';
+import { EmailTakenError, type UserRecord, type UserStore } from '@kura/common';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailure, type StoreErrorWording, storeUnavailable } from './dynamodb-errors.js';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailure } from './dynamodb-errors.js';
+import { DynamoDbTableStore } from './dynamodb-table-store.js';
 
 /** The key `ping` reads: no registration can store it (emails are validated, and have an @). */
 const PING_EMAIL = '#ping';
 
 /** Users in a DynamoDB table keyed by normalised email: uniqueness is a single conditional put. */
-export class DynamoDbUserStore implements UserStore {
-  constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    /** How failure reasons name their remedies. @default this package's functions and options */
-    private readonly options: { readonly wording?: StoreErrorWording } = {},
-  ) {}
-
-  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
-  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
-    return storeUnavailable(operation, error, table, this.options.wording);
-  }
-
+export class DynamoDbUserStore extends DynamoDbTableStore implements UserStore {
   async insert(user: UserRecord): Promise<void> {
     try {
       await this.documents.send(
