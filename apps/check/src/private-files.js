@@ -159,7 +159,9 @@ export async function isolatedCommand({ dir, app, start, shared = [], userNamesp
   await mkdir(join(dir, VIEW), { recursive: true });
   const { script, fstab } = await viewScript({ dir, app, start, shared, userNamespace, unshare, hostname });
   await writeFile(join(dir, FSTAB), fstab);
-  return [unshare, [...(userNamespace ? ['--user', '--map-root-user'] : []), '--mount', '--uts', '/bin/sh', '-c', script]];
+  // And System V IPC of its own, as a pod has (an IPC namespace: shared memory, semaphores, message queues): with one
+  // for all, an app keeping its sessions in a SysV shared memory segment was judged stateless (a review, 2026-12-06).
+  return [unshare, [...(userNamespace ? ['--user', '--map-root-user'] : []), '--mount', '--uts', '--ipc', '/bin/sh', '-c', script]];
 }
 
 /** util-linux's `unshare` as kura-check's own PATH finds it (an app's `env` may give it another PATH), or undefined. */

@@ -55,4 +55,23 @@ describe("a replica's own view of the files", () => {
     expect(fast.mounts.filter((mount) => mount.includes('nowhere'))).toEqual([]);
     expect(slow).toEqual(fast);
   });
+
+  it('has System V IPC of its own, as a pod has: a shared memory segment made outside is not seen in it, nor one it makes outside', async () => {
+    if (!files.private) return console.warn(`SKIPPED: no view of its own for a replica here: ${files.why}`);
+    const run = (file, args) => new Promise((resolve, reject) => execFile(file, args, { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    const sizes = (listing) => listing.split('\n').map((line) => line.trim().split(/\s+/)).filter((fields) => /^0x/.test(fields[0])).map((fields) => Number(fields[4]));
+    const outside = /(\d+)/.exec(await run('ipcmk', ['-M', '4097']))[1];
+    try {
+      const dir = join(work, 'ipc');
+      const app = join(dir, 'app');
+      await mkdir(app, { recursive: true });
+      const [file, args] = await isolatedCommand({ dir, app, start: 'ipcs -m; ipcmk -M 4099 >/dev/null; echo made; ipcs -m', userNamespace: files.userNamespace, unshare: files.unshare, hostname: 'ipc' });
+      const [before, after] = (await run(file, args)).split('\nmade\n');
+      expect(sizes(before)).not.toContain(4097);
+      expect(sizes(after)).toContain(4099);
+      expect(sizes(await run('ipcs', ['-m']))).not.toContain(4099);
+    } finally {
+      await run('ipcrm', ['-m', outside]);
+    }
+  });
 });
