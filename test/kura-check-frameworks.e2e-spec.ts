@@ -246,6 +246,13 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     );
   }, 120_000);
 
+  it('every replica crashing at its first login: exit 2 saying so, not quoting the balancer\'s 502 page', async () => {
+    const line = await notJudged('crash-every', 141);
+    expect(line).toBe(
+      'kura-check: could not judge: no virtual user could log in: every replica exited by itself after its ready check passed (the first: replica 1 exited by itself (code 3): Error: request 2 (a crash the fixture makes)): a crash, not a lost session; see why it exited, then run again',
+    );
+  }, 120_000);
+
   it('an app that closes the connection where the session is missing: needs affinity, its GETs failing under round robin', async () => {
     // nginx sent the GET on to the next replica until one had the session, and kura-check retried every 502: round
     // robin looked fine, and the verdict was "loses state on restart" (found by a review, 2026-12-03).

@@ -276,6 +276,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     };
     /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
     const nobodyLoggedIn = () => {
+      // Every replica gone by itself after its ready check passed: the balancer's 502s are the crash's, not the login's.
+      const exited = crashes.filter((crash) => crash.phase === 'steady');
+      if (exited.length >= replicas) {
+        return new CannotJudge(
+          `no virtual user could log in: every replica exited by itself after its ready check passed (the first: ${exited[0].what}): a crash, not a lost session; see why it exited, then run again`,
+        );
+      }
       const { refusedNote, firstLogin } = cookieNote();
       const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
       if (setup) return new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);
@@ -370,7 +377,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const reachedAll = (recorder) => slots.every((slot) => (recorder.perReplica[slot.index + 1]?.requests ?? 0) > 0);
     const roundRobin = recorders.find((r) => r.mode === 'round-robin');
     await until(
-      () => people.every((user) => user.finished || user.checks >= STEADY_CHECKS || user.unansweredChecks > 0) && reachedAll(roundRobin) && sessionsMoved(roundRobin),
+      () =>
+        (people.every((user) => user.finished || user.checks >= STEADY_CHECKS || user.unansweredChecks > 0) && reachedAll(roundRobin) && sessionsMoved(roundRobin)) ||
+        // nothing left to answer anyone: waiting would only collect the balancer's 502s
+        crashes.filter((crash) => crash.phase === 'steady').length >= replicas,
       Math.max(pace.steady * 4, REQUEST_TIMEOUT_MS + 2000),
     );
 
