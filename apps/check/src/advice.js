@@ -12,12 +12,12 @@ const BY_COOKIE = [
   {
     name: 'connect.sid',
     framework: 'express-session',
-    remedy: `without a store it keeps sessions in each process's memory (MemoryStore): give it one every replica reaches, such as ${KURA_CONNECT}`,
+    remedy: `without a store it keeps sessions in each process's memory (MemoryStore): give it one every replica reaches, such as ${KURA_CONNECT}; with a store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
   },
   {
     name: 'sessionId',
     framework: '@fastify/session',
-    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}`,
+    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}; with a store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
   },
   {
     name: 'PHPSESSID',
@@ -59,11 +59,23 @@ const BY_COOKIE = [
 const GENERAL =
   `keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), and give every replica the same signing keys, from the environment, never made at start`;
 
+const APP_STATE =
+  "the session itself was kept (every login, check and write passed wherever it landed): what was lost is what the write step stored, which lives in one replica or process (its memory, a cache, a local file): keep it in the session, or in a store every replica reaches (Redis, a database, DynamoDB)";
+
 const LOGOUT =
   'a logout must end the session where requests are checked: a signed token (a JWT, a signed session cookie) stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
 
-/** What keeps the session on the server, for the frameworks whose default session lives in a signed cookie. */
+/**
+ * How a logout ends the session, by the framework's cookie: for the frameworks whose default session lives in a
+ * signed cookie, what keeps it on the server; for those whose session is on the server already (`server`), the call
+ * that ends it there (a logout that only clears the cookie leaves it valid: an outside review's connect-redis app).
+ */
 const LOGOUT_BY_COOKIE = [
+  { name: 'connect.sid', server: true, remedy: "express-session keeps the session in its store: the logout must end it there, req.session.destroy(), not only clear the cookie" },
+  { name: 'sessionId', server: true, remedy: '@fastify/session keeps the session in its store: the logout must end it there, await request.session.destroy(), not only clear the cookie' },
+  { name: 'PHPSESSID', server: true, remedy: "PHP keeps the session on the server: the logout must end it there, session_destroy(), not only clear the cookie" },
+  { name: 'JSESSIONID', server: true, remedy: 'the servlet container keeps the session on the server: the logout must end it there, session.invalidate() (Spring Security: its logout does), not only clear the cookie' },
+  { name: 'laravel_session', server: true, remedy: 'Laravel keeps the session on the server with its redis, database or file driver: the logout must end it there, $request->session()->invalidate(), not only clear the cookie' },
   { name: 'session', remedy: "Flask's default session is the signed cookie itself: Flask-Session keeps it server-side (SESSION_TYPE redis, one Redis every replica reaches); cookie-session (express, the same cookie name) is a signed cookie too: express-session with a store every replica reaches" },
   { name: (cookie) => /^_[\w-]+_session$/.test(cookie), remedy: "Rails' default cookie store keeps the session in the cookie: a cache store on Redis or the activerecord-session_store ends it on the server" },
   { name: 'sessionid', remedy: "Django's signed_cookies engine keeps the session in the cookie: the db or cache SESSION_ENGINE ends it on the server" },
@@ -77,9 +89,13 @@ const names = (name, cookie) => (typeof name === 'string' ? cookie === name : na
  * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[] }} json the run, as `toJSON` gives it
  * @returns {string[]}
  */
-export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
+export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [] }) {
   const steps = [];
-  if (verdict !== 'stateless') {
+  // Only the read of what a step wrote failed, never the login, the check or the write itself: the session was kept
+  // everywhere, and what was lost is the app's own state (a cart in one process's memory), not its session.
+  const onlyStateLost = evidence.length > 0 && evidence.every(({ step }) => step === 'read');
+  if (verdict !== 'stateless' && onlyStateLost) steps.push(APP_STATE);
+  else if (verdict !== 'stateless') {
     const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     if (known.length === 0) steps.push(GENERAL);
     for (const { name, framework, remedy } of known) {
@@ -89,7 +105,7 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [] }) {
   }
   if (logout?.effective === false) {
     const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
-    steps.push(known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
+    steps.push(known?.server ? `a logout must end the session where requests are checked: ${known.remedy}` : known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
   }
   return steps;
 }

@@ -37,6 +37,30 @@ describe('what to do, after the verdict', () => {
     expect(nextStepsOf({ verdict: 'needs affinity', logout: { effective: false }, sessionCookies: ['connect.sid'] })).toHaveLength(2);
   });
 
+  it("blames the app's own state, not the session, when only the read of what was written failed (a cart in one process)", () => {
+    const evidence = [{ step: 'read', mode: 'round-robin', phase: 'steady' }];
+    // A Flask app whose session cookie is fine, its cart in a per-worker dict (an outside review, 2026-12-06).
+    expect(nextStepsOf({ verdict: 'breaks even with affinity', sessionCookies: ['session'], evidence })).toEqual([expect.stringMatching(/^the session itself was kept .*keep it in the session, or in a store every replica reaches/)]);
+    // A check or a write that failed may be the session lost: the framework's remedy then.
+    for (const step of ['check', 'write', 'login']) {
+      expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], evidence: [...evidence, { step }] })[0]).toMatch(/^the cookie session is the session cookie Flask sets/);
+    }
+  });
+
+  it('names the store-side remedies too for express-session and @fastify/session with a store (a secret made at start, a per-process copy)', () => {
+    for (const cookie of ['connect.sid', 'sessionId']) {
+      expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie] })[0]).toMatch(/with a store already, every replica needs the same secret .* not a copy of it kept in each process$/);
+    }
+  });
+
+  it("names the call that ends a server-side session when a logout did not, not a signed cookie's remedy", () => {
+    for (const [cookie, call] of [['connect.sid', 'req.session.destroy()'], ['sessionId', 'request.session.destroy()'], ['PHPSESSID', 'session_destroy()'], ['JSESSIONID', 'session.invalidate()'], ['laravel_session', 'session()->invalidate()']]) {
+      const [step] = nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: [cookie] });
+      expect(step).toContain(call);
+      expect(step).not.toMatch(/signed token/);
+    }
+  });
+
   it('is printed after the verdict, and in the report under its own heading', () => {
     const json = { app: 'a', verdict: 'needs affinity', meaning: 'm.', exitCode: 1, replicas: 3, users: 4, seconds: 1, modes: {}, evidence: [], refusedCookies: [], events: [], nextSteps: nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] }) };
     expect(toText(json).split('\n').slice(-2)).toEqual(['verdict: needs affinity — m.', expect.stringMatching(/^what to do: the cookie connect\.sid is the session cookie express-session sets/)]);

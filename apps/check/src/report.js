@@ -75,7 +75,7 @@ export function toJSON(scenario, result) {
     ...(result.logout ? { logout: result.logout } : {}),
     // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
     sessionCookies: result.sessionCookies ?? [],
-    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies }),
+    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence }),
     events: result.events,
   };
 }

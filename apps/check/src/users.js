@@ -454,6 +454,7 @@ export class VirtualUser {
       loggedIn: true,
       current,
       logout: out,
+      token: kept.token !== undefined, // the login gave a token (login.token): what a thief would hold
       replicas: routes.map((address, index) => ({ address, before: before[index], after: after[index] })),
     };
   }

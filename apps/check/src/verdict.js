@@ -114,13 +114,13 @@ export function logoutOf(probe) {
   const stillIn = answered.filter(({ after }) => after.passed);
   if (stillIn.length > 0) {
     const first = stillIn[0].after;
-    const where = stillIn.length === replicas.length ? 'the cookie or token itself (a signed one, as JWT and cookie-session keep it), or every replica\'s copy of it' : "those replicas' copies of it (a cache)";
+    const where = stillIn.length === replicas.length ? 'the cookie or token itself (a signed one, as JWT and cookie-session keep it), or every replica\'s copy of it, or the store the logout left it in' : "those replicas' copies of it (a cache, or a list of ended sessions each keeps for itself)";
     return {
       effective: false,
       stillIn: stillIn.map(({ after }) => after.replica),
       replicas,
       logout,
-      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from just before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)}): the session lives on in ${where}, and whoever holds a copy of the cookie (a stolen one) stays logged in`,
+      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from just before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)}): the session lives on in ${where}, and whoever holds a copy of the ${probe.token ? 'token' : 'cookie'} (a stolen one) stays logged in`,
     };
   }
   if (answered.length === 0) {

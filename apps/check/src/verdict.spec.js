@@ -226,7 +226,7 @@ describe('the logout, from what the check answered on each replica before and af
     const some = logoutOf(probe([[true, false], [true, true], [true, false]]));
     expect(some).toMatchObject({ effective: false, stillIn: [2] });
     expect(some.line).toContain("still passed on 1 of 3 replicas (replica 2 answered 200");
-    expect(some.line).toContain("those replicas' copies of it (a cache)");
+    expect(some.line).toContain("those replicas' copies of it (a cache, or a list of ended sessions each keeps for itself)");
   });
 
   it('is not judged when the probe could not log in, its own check failed just before the logout, the logout failed, or no replica answered after it', () => {
