@@ -73,6 +73,8 @@ export function toJSON(scenario, result) {
     ...(result.workers ? { workers: result.workers } : {}),
     // With the scenario's `logout`: whether a logout ends the session on every replica (run.js logoutOf).
     ...(result.logout ? { logout: result.logout } : {}),
+    // A setup request that answered another status than the scenario's (the first): the users went on regardless.
+    ...(result.setupFailed ? { setupFailed: result.setupFailed } : {}),
     // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
     sessionCookies: result.sessionCookies ?? [],
     nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence }),
@@ -127,6 +129,9 @@ export function filesLine(files) {
   return `each replica's own: it sees this machine's files as they are, and what it writes outside its folder (/tmp/…, /var/…) only it sees, as a pod${refused}${declared}`;
 }
 
+/** A setup request that did not answer its `status` while the users still logged in: said, not silently passed over. */
+const setupLines = (json) => (json.setupFailed ? [`- ${json.setupFailed} (the first such answer; the users went on, and logged in: is the setup still needed, or its status wrong?)`] : []);
+
 /** Cookies the users' jar refused, as a browser would: one line each. */
 export function refusedCookieLines(refused = []) {
   return refused.map((r) => `- cookie refused ${r.count} time${r.count === 1 ? '' : 's'}, as a browser refuses it: Set-Cookie: ${r.header} (${r.reason})`);
@@ -160,6 +165,7 @@ export function toText(json) {
     ...evidenceLines(json),
     ...serverErrorLines(json),
     ...refusedCookieLines(json.refusedCookies),
+    ...setupLines(json),
     '',
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
     ...(json.logout ? [`logout: ${json.logout.line}`] : []),
@@ -207,6 +213,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     ...evidenceLines(json),
     ...serverErrorLines(json),
     ...refusedCookieLines(json.refusedCookies),
+    ...setupLines(json),
     '',
     '## Timeline',
     '',

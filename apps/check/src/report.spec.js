@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { filesLine } from './report.js';
+import { filesLine, toMarkdown, toText } from './report.js';
 
 describe("the report's files line", () => {
   const own = "each replica's own: it sees this machine's files as they are, and what it writes outside its folder (/tmp/…, /var/…) only it sees, as a pod";
@@ -11,5 +11,18 @@ describe("the report's files line", () => {
     const line = filesLine({ private: true, sharedHere: many, shared: ['/data'] });
     expect(line).toContain(`${many.slice(0, 5).join(', ')} and 35 more (--json lists them); shared, as the scenario says: /data`);
     expect(line).not.toContain(many[5]);
+  });
+});
+
+describe('a setup request that did not answer its status', () => {
+  // A scenario's setup POST /register, status 201, on an app with no such route: every setup got 404, the users logged
+  // in anyway, and nothing in the output said so (an outside review, 2026-12-06).
+  const json = { app: 'a', verdict: 'stateless', meaning: 'm.', exitCode: 0, replicas: 3, users: 4, seconds: 1, modes: {}, evidence: [], refusedCookies: [], events: [], setupFailed: 'setup 1 (POST /register) answered 404 Not Found, not 201' };
+
+  it('is said under the evidence, in the text and in the report', () => {
+    const line = '- setup 1 (POST /register) answered 404 Not Found, not 201 (the first such answer; the users went on, and logged in: is the setup still needed, or its status wrong?)';
+    expect(toText(json).split('\n')).toContain(line);
+    expect(toMarkdown(json).split('\n')).toContain(line);
+    expect(toText({ ...json, setupFailed: undefined })).not.toContain('setup 1');
   });
 });

@@ -562,7 +562,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       sidecars: [...sidecars.values()],
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}) };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}), setupFailed: recorders.map((recorder) => recorder.setupFailed).find(Boolean) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.

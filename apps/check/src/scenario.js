@@ -263,6 +263,17 @@ async function sharedPaths(shared, file) {
   return paths;
 }
 
+/**
+ * The lines of `text` around line `line` (1-based), quoted, for a YAML error whose message ends with a code frame cut
+ * off by the one-line message: the line it names and the one before (where an unclosed `{` usually is).
+ */
+function whereIn(text, line) {
+  if (!line) return '';
+  const lines = text.split('\n');
+  const quoted = (n) => `line ${n}: ${JSON.stringify((lines[n - 1] ?? '').slice(0, 80))}`;
+  return ` (${line > 1 ? `${quoted(line - 1)}, ` : ''}${quoted(line)})`;
+}
+
 /** Reads a YAML or JSON scenario file; relative `cwd` is taken from the file's folder. */
 export async function loadScenario(file) {
   const path = resolve(file);
@@ -276,7 +287,7 @@ export async function loadScenario(file) {
   try {
     value = extname(path) === '.json' ? JSON.parse(text) : parse(text);
   } catch (error) {
-    throw new CannotJudge(`invalid scenario ${file}: ${error.message.split('\n')[0]}`);
+    throw new CannotJudge(`invalid scenario ${file}: ${error.message.split('\n')[0].replace(/:$/, '')}${whereIn(text, error.linePos?.[0]?.line)}`);
   }
   const scenario = checkScenario(value, file);
   scenario.env = expandEnv(scenario.env ?? {}, file);

@@ -101,6 +101,21 @@ describe("a scenario's name, where it gives none", () => {
   });
 });
 
+describe('a scenario that is not valid YAML', () => {
+  it('is refused in one line that quotes where, not with a colon that led to a code frame cut off', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kura-check-yaml-'));
+    try {
+      // A `}` missing on line 2: the YAML parser notices on line 3 (an outside review's scenario, 2026-12-06).
+      await writeFile(join(folder, 'bad.yaml'), 'start: node server.js\nlogin: { method: POST, path: /login, json: { user: "{user}" }\ncheck: { path: /me }\n');
+      const refused = await loadScenario(join(folder, 'bad.yaml')).then(() => undefined, (error) => error);
+      expect(refused).toBeInstanceOf(CannotJudge);
+      expect(refused.message).toMatch(/^invalid scenario .*bad\.yaml: .*end with a \} at line 3, column 1 \(line 2: "login: \{ method: POST, path: \/login, json: \{ user: \\"\{user\}\\" \}", line 3: "check: \{ path: \/me \}"\)$/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('placeholders and captures (CSRF tokens), checked before anything runs', () => {
   const form = { method: 'POST', path: '/login/', form: { user: '{user}', csrfmiddlewaretoken: '{csrf}' } };
   const page = { path: '/login/', capture: { csrf: 'name="csrfmiddlewaretoken" value="([^"]+)"' } };

@@ -455,6 +455,7 @@ export class VirtualUser {
       current,
       logout: out,
       token: kept.token !== undefined, // the login gave a token (login.token): what a thief would hold
+      expects: `${logout.status ?? 'any 2xx or 3xx'}${logout.contains !== undefined ? `, a body holding ${JSON.stringify(logout.contains)}` : ''}`,
       replicas: routes.map((address, index) => ({ address, before: before[index], after: after[index] })),
     };
   }

@@ -108,7 +108,7 @@ export function logoutOf(probe) {
   const replicas = probe.replicas.map(({ before, after }) => ({ replica: after.replica ?? before.replica, before: before.passed, after: after.passed, status: after.status }));
   if (!logout.passed) {
     const csrf = [403, 419, 422].includes(logout.status) ? '; a CSRF token? send it as the other requests do ({cookie:NAME}, or a capture)' : '';
-    return { effective: null, replicas, logout, line: `not judged: the logout, ${logout.request}, ${said(logout)}, not what the scenario's logout expects${csrf}` };
+    return { effective: null, replicas, logout, line: `not judged: the logout, ${logout.request}, ${said(logout)}, not what the scenario's logout expects${probe.expects ? ` (${probe.expects})` : ''}${csrf}` };
   }
   const answered = probe.replicas.filter(({ after }) => after.status > 0 && after.status < 500);
   const stillIn = answered.filter(({ after }) => after.passed);

@@ -223,6 +223,7 @@ describe('the logout, from what the check answered on each replica before and af
     const everywhere = logoutOf(probe([[true, true], [true, true], [true, true]]));
     expect(everywhere).toMatchObject({ effective: false, stillIn: [1, 2, 3] });
     expect(everywhere.line).toMatch(/^NOT effective: after POST \/logout answered 204, .* still passed on 3 of 3 replicas \(replica 1 answered 200 "\{"user":"logout-x"\}"\): the session lives on in the cookie or token itself/);
+    expect(logoutOf({ ...probe([[true, true]]), token: true }).line).toMatch(/whoever holds a copy of the token \(a stolen one\)/);
     const some = logoutOf(probe([[true, false], [true, true], [true, false]]));
     expect(some).toMatchObject({ effective: false, stillIn: [2] });
     expect(some.line).toContain("still passed on 1 of 3 replicas (replica 2 answered 200");
@@ -237,5 +238,9 @@ describe('the logout, from what the check answered on each replica before and af
       line: 'not judged: the logout, POST /logout, replica 1 answered 403 "CSRF", not what the scenario\'s logout expects; a CSRF token? send it as the other requests do ({cookie:NAME}, or a capture)',
     });
     expect(logoutOf(probe([[true, 502], [true, 0]]))).toMatchObject({ effective: null });
+    // What it expected, where the scenario said: a 204 with no body was refused for a contains the line never named.
+    expect(logoutOf({ ...probe([[true, true]]), logout: { ...logout, passed: false }, expects: 'any 2xx or 3xx, a body holding "bye"' }).line).toBe(
+      'not judged: the logout, POST /logout, replica 1 answered 204, not what the scenario\'s logout expects (any 2xx or 3xx, a body holding "bye")',
+    );
   });
 });
