@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyApp, freePort, lastOutput, sharesInside, startReplica, waitReady } from './replica.js';
+import { abstractSockets, copyApp, freePort, lastOutput, sharesInside, startReplica, waitReady } from './replica.js';
 import { CannotJudge } from './scenario.js';
 
 describe('a replica that never becomes ready', () => {
@@ -73,5 +73,22 @@ describe("a replica's copy of the app", () => {
     await writeFile(join(dir, 'one/config/app.txt'), 'changed');
     expect(await readFile(join(dir, 'two/config/app.txt'), 'utf8')).toBe('copied');
     expect(await sharesInside({ cwd: app, shared: ['/srv'] })).toEqual(new Map());
+  });
+});
+
+describe('Unix sockets on abstract names, as ss lists them', () => {
+  it('are the listening ones by inode, and the accepted ends with their peers; named ones and unnamed ends are left out', async () => {
+    const listed = [
+      'u_str LISTEN 0      64     @kura sessions 250783 * 0',
+      'u_str ESTAB  0      0      @kura sessions 250785 * 250784',
+      'u_str ESTAB  0      0                 * 250784 * 250785',
+      'u_str LISTEN 0      4096   /run/dbus/system_bus_socket 1234 * 0',
+      'u_str ESTAB  0      0      /run/dbus/system_bus_socket 1240 * 1239',
+      '',
+    ].join('\n');
+    const { listening, accepted } = await abstractSockets(async (file, args) => (expect([file, args]).toEqual(['ss', ['-xanH']]), listed));
+    expect([...listening]).toEqual([['250783', '@kura sessions']]);
+    expect([...accepted]).toEqual([['250785', { name: '@kura sessions', peer: '250784' }]]);
+    expect(await abstractSockets(async () => '')).toEqual({ listening: new Map(), accepted: new Map() }); // no ss
   });
 });

@@ -80,8 +80,10 @@ function phpSessionFileExists(path, value) {
 export function cautionsOf(scenario, { php, sessionCookies, cookieValues = [], files, sidecars = [] } = {}) {
   // `sidecars`: servers one replica started on a fixed address that another used (replica.js sharedServers).
   const cautions = sidecars.map(
-    ({ server, owner, user, command }) =>
-      `replica ${user} was connected to a server that replica ${owner} started on ${server}${command ? ` (${command})` : ''}: on this machine the replicas share it, where each pod would have its own on its own localhost; start it on $HOST, as the app, to judge the replicas as separate pods`,
+    ({ server, owner, user, command, lone }) =>
+      server.startsWith('@')
+        ? `${lone ? `replica ${owner} alone listens on the abstract Unix socket ${server}${command ? ` (${command})` : ''}, and replica ${user}, running the same code, on none: the name was taken when it tried` : `replica ${user} was connected to a server that replica ${owner} started on the abstract Unix socket ${server}${command ? ` (${command})` : ''}`}: on this machine the replicas share one network namespace, and so that name, where each pod would have its own; give the name something of the replica's own ($HOST, $HOSTNAME) to judge the replicas as separate pods`
+        : `replica ${user} was connected to a server that replica ${owner} started on ${server}${command ? ` (${command})` : ''}: on this machine the replicas share it, where each pod would have its own on its own localhost; start it on $HOST, as the app, to judge the replicas as separate pods`,
   );
   // `php`: what the run saw of a PHP process in a replica (see replica.js phpOf); without it, `start` is read.
   // `sessionCookies`: the cookie names the app set, when known; `cookieValues`: their values. No cookie by PHP's

@@ -277,6 +277,16 @@ describe('the PHP caution, from what ran', () => {
     expect(cautionsOf(minimal, { files: { private: true, sharedHere: [] } })).toEqual([]);
   });
 
+  it('cautions for a server on an abstract Unix socket, seen connected to or listened on by one replica alone', () => {
+    const files = { private: true, sharedHere: [] };
+    expect(cautionsOf(minimal, { files, sidecars: [{ server: '@sessions', owner: 1, user: 3, command: 'python3 app.py' }] })).toEqual([
+      "replica 3 was connected to a server that replica 1 started on the abstract Unix socket @sessions (python3 app.py): on this machine the replicas share one network namespace, and so that name, where each pod would have its own; give the name something of the replica's own ($HOST, $HOSTNAME) to judge the replicas as separate pods",
+    ]);
+    expect(cautionsOf(minimal, { files, sidecars: [{ server: '@sessions', owner: 2, user: 1, command: '', lone: true }] })).toEqual([
+      expect.stringMatching(/^replica 2 alone listens on the abstract Unix socket @sessions, and replica 1, running the same code, on none: the name was taken when it tried: on this machine/),
+    ]);
+  });
+
   it("says nothing where each replica has its own view of the files, unless the kernel left that folder shared", () => {
     const used = { php: seen('/var/lib/php/sessions'), sessionCookies: new Set(['PHPSESSID']) };
     const scenario = { ...minimal, start: 'exec ./serve.sh' };
