@@ -6,7 +6,7 @@
  */
 export { KuraStore, type StoredSession } from './kura-store.js';
 export { type KuraStoreOptions, KuraStoreOptionsError, DEFAULT_TABLE_NAME } from './kura-store.options.js';
-export { SessionTooLargeError, MAX_SESSION_BYTES } from './session-too-large.error.js';
+export { SessionTooLargeError, MAX_SESSION_BYTES, MAX_KEY_NAME_BYTES } from './session-too-large.error.js';
 export { CredentialReplacedError } from './credential-replaced.error.js';
 export type { UserSession } from './user-sessions.js';
 export type { PreviousSessionStore } from './previous-store.js';

@@ -303,6 +303,23 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await sut.get(sid)).toBeNull();
   });
 
+  it("refuses, with SessionTooLargeError and not a retryable 503, a key whose name is longer than DynamoDB keeps, on a new session and a save of changes", async () => {
+    // A name of 64 KB: DynamoDB refuses it (ValidationException), DynamoDB Local fails (500) from about 55 KB, each a
+    // 503 saying to retry (an outside review, 2026-12-06). KuraStore keeps names of up to 32 KB, on every storage.
+    const sid = newSid();
+    await sut.set(sid, sessionFor({ ['k'.repeat(32_768)]: 1 }));
+    expect(Object.keys(dataOf(await sut.get(sid))!)).toEqual(['k'.repeat(32_768)]);
+    const before = writes();
+
+    const refused = await sut.set(newSid(), sessionFor({ ['k'.repeat(65_536)]: 1 })).catch((caught: unknown) => caught);
+    const changed = await sut.set(sid, { ...(await sut.get(sid))!, ['é'.repeat(16_385)]: 1 }).catch((caught: unknown) => caught);
+
+    expect(refused).toBeInstanceOf(SessionTooLargeError);
+    expect(refused).toMatchObject({ bytes: 65_536, limit: 32_768, message: expect.stringMatching(/^A key of the session has a name of 65536 bytes; KuraStore keeps names of at most 32768$/) });
+    expect(changed).toMatchObject({ name: 'SessionTooLargeError', bytes: 32_770 });
+    expect(writes()).toBe(before);
+  });
+
   it('refuses a session of many tiny keys as DynamoDB counts it (a byte more per key than its JSON names), not as a retryable outage', async () => {
     // 69 900 keys of 4 characters, each 0: 5 bytes of name and JSON each, 349 500 in all, but DynamoDB counts a
     // byte more per map element and refuses the item.

@@ -7,6 +7,13 @@ import { dataBytes, documentBytes, type SessionDocument } from './session-docume
 export const MAX_SESSION_BYTES = 350_000;
 
 /**
+ * Longest name of a session's top-level key, in UTF-8 bytes as stored, kept on every storage alike. DynamoDB refuses
+ * a name over 64 KB with a ValidationException, and DynamoDB Local fails (500) on names from about 55 KB: both were a
+ * 503 that said to try again, on DynamoDB only (an outside review, 2026-12-06). Half DynamoDB's limit is clear of both.
+ */
+export const MAX_KEY_NAME_BYTES = 32_768;
+
+/**
  * A session grew past what one DynamoDB item holds. Not an outage: the application put too much in it (keep
  * large data elsewhere and its key in the session). Nothing was written.
  */
@@ -22,12 +29,15 @@ export class SessionTooLargeError extends Error {
   constructor(
     readonly bytes: number,
     readonly limit: number,
-    options?: { cause?: unknown },
+    /** `keyName`: `bytes` is the length of one key's name, `limit` {@link MAX_KEY_NAME_BYTES} */
+    options?: { cause?: unknown; keyName?: boolean },
   ) {
     super(
-      bytes > limit
-        ? `The session is ${bytes} bytes as its stored item is counted; KuraStore keeps at most ${limit}`
-        : `The session, with the keys other requests saved beside this one, is more than the storage keeps in one item (this save alone: ${bytes} bytes; KuraStore keeps at most ${limit})`,
+      options?.keyName
+        ? `A key of the session has a name of ${bytes} bytes; KuraStore keeps names of at most ${limit}`
+        : bytes > limit
+          ? `The session is ${bytes} bytes as its stored item is counted; KuraStore keeps at most ${limit}`
+          : `The session, with the keys other requests saved beside this one, is more than the storage keeps in one item (this save alone: ${bytes} bytes; KuraStore keeps at most ${limit})`,
       options,
     );
   }
@@ -35,6 +45,7 @@ export class SessionTooLargeError extends Error {
 
 /** @throws SessionTooLargeError when `document`, written whole, is larger than {@link MAX_SESSION_BYTES} */
 export function checkSize(document: SessionDocument & { readonly indexed?: string | undefined }): void {
+  checkKeyNames(document.data);
   const bytes = documentBytes(document);
   if (bytes > MAX_SESSION_BYTES) throw new SessionTooLargeError(bytes, MAX_SESSION_BYTES);
 }
@@ -48,6 +59,16 @@ export function checkSize(document: SessionDocument & { readonly indexed?: strin
  * @throws SessionTooLargeError
  */
 export function checkGrowth(read: ReadonlyMap<string, string>, document: SessionDocument): void {
+  checkKeyNames(document.data);
   if (dataBytes(document.data) <= dataBytes(read)) return;
   checkSize(document);
+}
+
+/** @throws SessionTooLargeError when a key's stored name is longer than {@link MAX_KEY_NAME_BYTES} (a name of at most a third as many characters never is). */
+function checkKeyNames(data: ReadonlyMap<string, string>): void {
+  for (const name of data.keys()) {
+    if (name.length * 3 <= MAX_KEY_NAME_BYTES) continue;
+    const bytes = Buffer.byteLength(name);
+    if (bytes > MAX_KEY_NAME_BYTES) throw new SessionTooLargeError(bytes, MAX_KEY_NAME_BYTES, { keyName: true });
+  }
 }
