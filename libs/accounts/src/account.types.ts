@@ -38,17 +38,35 @@ const LOCAL_PART = /^[\p{L}\p{M}\p{N}_'+-]+(?:\.[\p{L}\p{M}\p{N}_'+-]+)*$/u;
 /** A domain as IDNA writes it in ASCII: two labels at least, the last letters (or an IDNA label). */
 const ASCII_DOMAIN = /^(?:[a-z0-9][a-z0-9-]*\.)+(?:[a-z]{2,}|xn--[a-z0-9-]+)$/;
 
+/** The full stops IDNA reads as `.` that NFKC leaves as they are (the ideographic one). */
+const IDEOGRAPHIC_STOPS = /[\u3002]/gu;
+
 /**
  * Whether `value` is an email address an account may have, internationalised ones included (RFC 6531: `josé@
  * example.com`, `用户@例子.广告`): a local part of at most 64 characters (see LOCAL_PART) and a domain whose IDNA
- * form is a host name of at most 253 characters. Checked in the form `normaliseEmail` stores. Every ASCII email
- * the API accepted before (zod's email check) it accepts still.
+ * form is a host name of at most 253 characters, labels of at most 63, and 254 characters in all as `normaliseEmail`
+ * stores it (the API document's limit). Checked in the form `normaliseEmail` stores. Every ASCII email the API
+ * accepted before (zod's email check) it accepts still.
+ *
+ * The domain must be as typed, label by label, in one of its two forms (Unicode or IDNA's ASCII, up to case and
+ * NFKC): IDNA's mapping drops a tab, a line feed or a soft hyphen inside a domain, and keeps a label that begins
+ * `xn--` but decodes to nothing, so `a@exa<TAB>mple.com` was stored as `a@example.com`, and `a@xn--zz.de` was kept
+ * (an outside review, 2026-12-06).
  */
 export function isEmailAddress(value: string): boolean {
   const email = value.normalize('NFKC');
   const at = email.indexOf('@');
   if (at <= 0 || at !== email.lastIndexOf('@')) return false;
   const local = email.slice(0, at);
-  const ascii = domainToASCII(email.slice(at + 1).toLowerCase());
-  return [...local].length <= 64 && LOCAL_PART.test(local) && ascii.length <= 253 && ASCII_DOMAIN.test(ascii);
+  const typed = email.slice(at + 1).toLowerCase().replace(IDEOGRAPHIC_STOPS, '.');
+  const ascii = domainToASCII(typed);
+  if (!([...local].length <= 64 && LOCAL_PART.test(local) && ascii.length <= 253 && ASCII_DOMAIN.test(ascii))) return false;
+  const typedLabels = typed.split('.');
+  const asciiLabels = ascii.split('.');
+  const unicodeLabels = domainToUnicode(ascii).split('.');
+  const labelsHold = asciiLabels.every((label, index) => {
+    const unicode = unicodeLabels[index] ?? '';
+    return label.length <= 63 && !unicode.startsWith('xn--') && (typedLabels[index] === label || typedLabels[index] === unicode);
+  });
+  return labelsHold && typedLabels.length === asciiLabels.length && [...normaliseEmail(value)].length <= 254;
 }
