@@ -75,6 +75,17 @@ describe.each(BACKENDS)('on $name', (backend) => {
       expect((await on(a).get()).body).toEqual({ data: {}, version: 0 });
     });
 
+    it('refuses a patch that is not an object, or is compressed, changing nothing', async () => {
+      const { on } = await loggedIn();
+
+      const array = await on(b).patch([1] as never);
+      const gzip = await on(b).patch({ a: 1 }, { 'content-encoding': 'gzip' });
+
+      expect(array.body).toMatchObject({ status: 400, type: 'urn:kura:problem:invalid-request', errors: [{ pointer: '/', detail: 'must be a JSON object' }] });
+      expect([gzip.status, gzip.headers.get('accept-encoding'), gzip.headers.get('accept-patch')]).toEqual([415, 'identity', 'application/merge-patch+json, application/json']);
+      expect((await on(a).get()).body).toEqual({ data: {}, version: 0 });
+    });
+
     it('applies a patch with a current If-Match and refuses a stale one with 412 and the current ETag', async () => {
       const { on } = await loggedIn();
       await on(a).patch({ n: 1 });

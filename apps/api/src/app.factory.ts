@@ -103,6 +103,9 @@ export async function createApp(
   const kuraHeaders = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
+    // No answer of Kura's is to be sniffed as another type than it says (ASVS 5.0 V3.4.4): the explorer's pages had
+    // it, the API's JSON and problems did not (an outside review, 2026-12-06).
+    reply.header('x-content-type-options', 'nosniff');
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
     // connection is left for the close to cut while a request is on its way (see lastCall).
     if (lifecycle.closing) reply.header('connection', 'close');

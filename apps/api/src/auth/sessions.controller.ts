@@ -78,13 +78,14 @@ export class SessionsController {
   })
   @ApiParam({
     name: 'id',
-    description: 'A session id from GET /auth/sessions. Any other value is 404, like an id of someone else.',
+    description: 'A session id from GET /auth/sessions. Any other value is 404, like an id of someone else; one over 100 characters is 414, before the session is checked.',
     schema: { type: 'string', maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$' },
   })
   @ApiNoContentResponse({ description: 'The session ended, on every replica at once.' })
   @ApiBodyProblems()
   @ApiProblem(403, `${CROSS_SITE} Or it is another session, and ${REAUTHENTICATION_REQUIRED}.`)
   @ApiProblem(404, 'The caller has no session with this id.')
+  @ApiProblem(414, 'The id is over 100 characters (no session id is), refused before anything else.')
   async revoke(
     @CurrentSession() current: AuthenticatedSession,
     @CurrentTransport() kind: TransportKind,

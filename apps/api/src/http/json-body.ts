@@ -2,6 +2,9 @@ import { errorCodes, type FastifyInstance } from 'fastify';
 import { RequestValidationError } from './request-validation.error.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The code of a body sent with a Content-Encoding (gzip, br, ...): Kura decodes none, so 415 (RFC 9110, section 15.5.16). */
+export const CONTENT_ENCODED = 'KURA_ERR_CONTENT_ENCODING';
 const FORBIDDEN_KEY = [{ message: 'uses __proto__ or constructor.prototype', path: [] }];
 
 /**
@@ -14,6 +17,12 @@ export function parseJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'buffer' }, (request, body, done) => {
+    // A compressed body was read as it came: a gzip body was "not valid JSON", and a plain one labelled gzip was
+    // applied (an outside review, 2026-12-06).
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      return done(Object.assign(new Error('The request body has a Content-Encoding'), { statusCode: 415, code: CONTENT_ENCODED }), undefined);
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

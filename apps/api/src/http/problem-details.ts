@@ -3,6 +3,7 @@ import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, 
 import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
+import { CONTENT_ENCODED } from './json-body.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -72,6 +73,7 @@ const FASTIFY_DETAILS: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request body does not match its Content-Length.',
   FST_ERR_BAD_URL: 'The URL is not valid.',
   FST_ERR_MAX_PARAM_LENGTH: 'A part of the URL is too long.',
+  [CONTENT_ENCODED]: 'The request body must be sent uncompressed (no Content-Encoding).',
 };
 
 /** Fastify's own errors (body parsing, size, media type, URL) carry a 4xx `statusCode` and an `FST_` code. */
@@ -83,7 +85,7 @@ function isFastifyClientError(error: unknown): error is Error & { statusCode: nu
     candidate.statusCode >= 400 &&
     candidate.statusCode < 500 &&
     typeof candidate.code === 'string' &&
-    candidate.code.startsWith('FST_')
+    (candidate.code.startsWith('FST_') || candidate.code === CONTENT_ENCODED)
   );
 }
 
@@ -149,7 +151,7 @@ export function toProblem(error: unknown): ProblemResponse {
     return response;
   }
   if (isFastifyClientError(error)) {
-    return respond(error.statusCode, undefined, FASTIFY_DETAILS[error.code]);
+    return respond(error.statusCode, undefined, FASTIFY_DETAILS[error.code], error.code === CONTENT_ENCODED ? { 'accept-encoding': 'identity' } : {});
   }
   return respond(500, undefined);
 }

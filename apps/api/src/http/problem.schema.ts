@@ -5,6 +5,7 @@ import { HealthChecks } from '../health/health.schemas.js';
 import { deferred, described } from '../openapi/schema-meta.js';
 import { PROBLEM_DETAIL_LIMIT, PROBLEM_TYPES } from './problem-details.js';
 import { FIELD_ERROR_LIMITS } from './request-validation.error.js';
+import { ACCEPT_ENCODING_HEADER } from '../openapi/response-headers.js';
 
 /** The OpenAPI shape of every error response (RFC 9457 problem details, see `toProblem`). */
 export const ProblemResponse = deferred(() =>
@@ -51,7 +52,7 @@ export function ApiBodyProblems(invalid?: string, unsupported?: HeadersObject): 
   return applyDecorators(
     ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), or names \`__proto__\` or \`constructor.prototype\` (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
     ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
-    ApiProblem(415, 'The body is not JSON.', unsupported),
+    ApiProblem(415, 'The body is not JSON, or is sent compressed (a Content-Encoding other than `identity`: Accept-Encoding then says `identity`).', { ...unsupported, ...ACCEPT_ENCODING_HEADER }),
   );
 }
 

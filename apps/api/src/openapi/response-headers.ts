@@ -31,6 +31,14 @@ export const ETAG: HeadersObject = {
   },
 };
 
+/** Sent with a 415 for a compressed body (RFC 9110, section 15.5.16): the one content coding Kura reads. */
+export const ACCEPT_ENCODING_HEADER: HeadersObject = {
+  'Accept-Encoding': {
+    description: '`identity` when the body was refused for its Content-Encoding: send it uncompressed.',
+    schema: { type: 'string', enum: ['identity'] },
+  },
+};
+
 /** Sent with a 415 to `PATCH /session/data` (RFC 5789, section 2.2): the patch formats it takes. */
 export const ACCEPT_PATCH_HEADER: HeadersObject = {
   'Accept-Patch': {
