@@ -46,6 +46,10 @@ export class SessionTooLargeError extends Error {
 /** @throws SessionTooLargeError when `document`, written whole, is larger than {@link MAX_SESSION_BYTES} */
 export function checkSize(document: SessionDocument & { readonly indexed?: string | undefined }): void {
   checkKeyNames(document.data);
+  checkBytes(document);
+}
+
+function checkBytes(document: SessionDocument & { readonly indexed?: string | undefined }): void {
   const bytes = documentBytes(document);
   if (bytes > MAX_SESSION_BYTES) throw new SessionTooLargeError(bytes, MAX_SESSION_BYTES);
 }
@@ -59,15 +63,19 @@ export function checkSize(document: SessionDocument & { readonly indexed?: strin
  * @throws SessionTooLargeError
  */
 export function checkGrowth(read: ReadonlyMap<string, string>, document: SessionDocument): void {
-  checkKeyNames(document.data);
+  checkKeyNames(document.data, read);
   if (dataBytes(document.data) <= dataBytes(read)) return;
-  checkSize(document);
+  checkBytes(document);
 }
 
-/** @throws SessionTooLargeError when a key's stored name is longer than {@link MAX_KEY_NAME_BYTES} (a name of at most a third as many characters never is). */
-function checkKeyNames(data: ReadonlyMap<string, string>): void {
+/**
+ * @throws SessionTooLargeError when a key's stored name is longer than {@link MAX_KEY_NAME_BYTES} (a name of at most a
+ * third as many characters never is). Names already in `read` pass: a session a storage kept with one before this
+ * rule (Redis keeps any) is still saved and extended, as a session grown past the size limit is (`checkGrowth`).
+ */
+function checkKeyNames(data: ReadonlyMap<string, string>, read?: ReadonlyMap<string, string>): void {
   for (const name of data.keys()) {
-    if (name.length * 3 <= MAX_KEY_NAME_BYTES) continue;
+    if (name.length * 3 <= MAX_KEY_NAME_BYTES || read?.has(name)) continue;
     const bytes = Buffer.byteLength(name);
     if (bytes > MAX_KEY_NAME_BYTES) throw new SessionTooLargeError(bytes, MAX_KEY_NAME_BYTES, { keyName: true });
   }
