@@ -61,7 +61,7 @@ describe('tables missing (the engine answers, db:init was never run)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     const warning = lines(kura).filter((line) => line.includes('missing-table-0001') && line.includes('WARN'));
-    expect(warning).toEqual([expect.stringContaining('reason="a table Kura uses does not exist: run npm run db:init"')]);
+    expect(warning).toEqual([expect.stringContaining(`reason="table ${tables.sessions} does not exist: run npm run db:init"`)]);
     expect(warning[0]).toMatch(/requestId=missing-table-0001 problem=urn:kura:problem:store-unavailable /);
     for (const line of lines(kura)) expect(line).toMatch(/^\[Kura\] \d+ {2}- /); // no continuation lines, no Object(3) {…}
   });

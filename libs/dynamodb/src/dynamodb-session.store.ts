@@ -162,8 +162,8 @@ export class DynamoDbSessionStore implements SessionStore {
     this.wording = options.wording;
   }
 
-  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
-  private unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording, naming its table (`table kura-sessions does not exist`). */
+  private unavailable(operation: string, error: unknown, table: string = this.table): StoreUnavailableError {
     return storeUnavailable(operation, error, table, this.wording);
   }
 

@@ -15,8 +15,8 @@ export abstract class DynamoDbTableStore {
     protected readonly options: { readonly wording?: StoreErrorWording } = {},
   ) {}
 
-  /** A failure as `StoreUnavailableError`, its reason in this store's wording. */
-  protected unavailable(operation: string, error: unknown, table?: string): StoreUnavailableError {
+  /** A failure as `StoreUnavailableError`, its reason in this store's wording, naming its table (`table kura-users does not exist`). */
+  protected unavailable(operation: string, error: unknown, table: string = this.tableName): StoreUnavailableError {
     return storeUnavailable(operation, error, table, this.options.wording);
   }
 }

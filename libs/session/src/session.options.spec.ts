@@ -106,6 +106,13 @@ describe('resolveSessionSettings', () => {
     }
   });
 
+  it('refuses an idle timeout of 1 s for what it is, not for a refresh interval nobody set, and a 0 once', () => {
+    // An outside review, 2026-12-06: "refreshIntervalSeconds (1) must be shorter than idleTimeoutSeconds (1)".
+    expect(problemsOf({ store, idleTimeoutSeconds: 1 })).toEqual(['idleTimeoutSeconds (1) must be at least 2 (its refresh interval, a tenth, is at least 1 s)']);
+    expect(problemsOf({ store, idleTimeoutSeconds: 0 })).toEqual(['idleTimeoutSeconds must be a positive integer, got 0']);
+    expect(problemsOf({ store, idleTimeoutSeconds: 2 })).toEqual([]);
+  });
+
   it('refuses to run without a store', () => {
     expect(problemsOf({ store: undefined as never })).toEqual(['store is required']);
   });

@@ -53,7 +53,7 @@ export interface SessionModuleOptions {
    * so that the new one fits. It never refuses the login: a stolen or lost device would otherwise lock its
    * owner out until that session expired. Sessions ended this way answer 401 at their next request. The store's
    * reads must be strongly consistent (the default of Kura's DynamoDB adapter): a session a read did not show yet
-   * would be taken for ended.
+   * would be taken for ended. From 1 to 100 (a login at the limit reads each of the user's other sessions once).
    * @default unlimited
    */
   maxSessionsPerUser?: number;
@@ -65,7 +65,7 @@ export interface SessionModuleOptions {
    */
   dataStore?: SessionDataStore;
   /**
-   * Largest session data document, in bytes of JSON (UTF-8).
+   * Largest session data document, in bytes of JSON (UTF-8): at most 350000 (DynamoDB items stop at 400 KB).
    * @default 8192
    */
   dataMaxBytes?: number;
@@ -146,7 +146,15 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     problems.push(`maxSessionsPerUser must be an integer from 1 to ${MAX_SESSIONS_PER_USER}, got ${maxSessions}`);
   }
   if (absolute < idle) problems.push(`absoluteTimeoutSeconds (${absolute}) must not be shorter than idleTimeoutSeconds (${idle})`);
-  if (refresh >= idle) problems.push(`refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`);
+  // Unset, the interval is a tenth of the idle timeout and at least a second: an idle timeout of 1 s was refused for
+  // an interval the user never set (an outside review, 2026-12-06).
+  if (refresh >= idle && isPositiveInteger(idle)) {
+    problems.push(
+      options.refreshIntervalSeconds === undefined
+        ? `idleTimeoutSeconds (${idle}) must be at least 2 (its refresh interval, a tenth, is at least 1 s)`
+        : `refreshIntervalSeconds (${refresh}) must be shorter than idleTimeoutSeconds (${idle})`,
+    );
+  }
   if (!isValidCookieName(name)) problems.push(`cookie.name "${name}" is not a valid cookie name`);
   // Browsers match the prefixes whatever their case (RFC 6265bis): `__host-sid` without Secure is a cookie they refuse.
   if (/^__host-/i.test(name) && !secure) problems.push('cookie.name with the __Host- prefix requires cookie.secure');
