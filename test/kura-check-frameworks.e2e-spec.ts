@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import dynalite from 'dynalite';
 import { parse } from 'yaml';
-import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, processesWith, rails, ROOT, running, scratch } from './support/kura-check-spec.js';
+import { BIN, check, django, fixture, gunicorn, judged, judgedWithSharedState, nginx, notJudged, processesWith, rails, ROOT, running, scratch } from './support/kura-check-spec.js';
 
 /**
  * kura-check (apps/check), continued from test/kura-check.e2e-spec.ts (two files so that Jest runs them side by
@@ -257,10 +257,8 @@ import { BIN, check, django, fixture, gunicorn, judged, nginx, notJudged, proces
     // The name belongs to the network namespace every replica shares here: the first to bind it serves the others.
     // As for a loopback sidecar (kura-check.e2e-spec), whichever replica won the name decides what the kill loses:
     // the verdict with the caution above it, or exit 2 with the caution as the reason.
-    const caution = /^replica \d alone listens on the abstract Unix socket @kura-check-fixture-sessions \(.*python3 app\.py\), and replica \d, running the same code, on none: the name was taken when it tried: on this machine the replicas share one network namespace/;
-    const { code, report, stderr } = await check([fixture('abstract-socket-sessions'), '--quick', '--json', '--host-base', '141']);
-    if (report.verdict === null) expect([code, stderr]).toEqual([2, expect.stringMatching(/could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: replica \d alone listens on the abstract Unix socket/)]);
-    else expect([code, report.verdict, report.cautions]).toEqual([1, 'loses state on restart', [expect.stringMatching(caution)]]);
+    const caution = /replica \d alone listens on the abstract Unix socket @kura-check-fixture-sessions \(.*python3 app\.py\), and replica \d, running the same code, on none: the name was taken when it tried: on this machine the replicas share one network namespace/;
+    await judgedWithSharedState('abstract-socket-sessions', 141, caution);
   }, 120_000);
 
   it('an app that closes the connection where the session is missing: needs affinity, its GETs failing under round robin', async () => {

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { createClient } from 'redis';
-import { check, checkRaw, fixture, jdk, judged, nginx, notJudged, php, phpRedis, redis, ROOT, scratch } from './support/kura-check-spec.js';
+import { check, checkRaw, fixture, jdk, judged, judgedWithSharedState, nginx, notJudged, php, phpRedis, redis, ROOT, scratch } from './support/kura-check-spec.js';
 import { freePort } from './support/free-port.js';
 import { startRedisServer } from './support/redis-server.js';
 
@@ -277,9 +277,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     // sidecar's replica went last and the run ended before its users noticed, nothing was lost: exit 2, the caution
     // as the reason (both seen here, by which replica's sidecar won the port).
     const caution = /replica \d was connected to a server that replica \d started on 127\.0\.0\.1:\d+ \(node sidecar\.js\): on this machine the replicas share it/;
-    const { code, report, stderr } = await check([fixture('loopback-sidecar'), '--quick', '--json', '--host-base', '216'], { KURA_CHECK_SIDECAR_PORT: String(await freePort()) });
-    if (report.verdict === null) expect([code, stderr]).toEqual([2, expect.stringMatching(new RegExp(`could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution.source}`))]);
-    else expect([code, report.verdict, report.cautions]).toEqual([1, 'loses state on restart', [expect.stringMatching(caution)]]);
+    await judgedWithSharedState('loopback-sidecar', 216, caution, { KURA_CHECK_SIDECAR_PORT: String(await freePort()) });
   }, 120_000);
 
   it("sessions as files above the app's folder (../../sessions, kura-check's run folder): needs affinity", async () => {

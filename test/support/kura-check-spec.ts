@@ -158,3 +158,14 @@ export async function judged(name: string, hostBase: number, verdict: string, { 
   expect(report.exitCode).toBe(code);
   return report;
 }
+
+/**
+ * Runs a fixture whose replicas share, on this machine, what pods would not (a sidecar on a fixed address, a helper on an
+ * abstract Unix socket): whichever replica won it decides what the kill loses, so the run ends either with
+ * "loses state on restart" and `caution` beside it, or with nothing lost and exit 2 giving `caution` as the reason.
+ */
+export async function judgedWithSharedState(name: string, hostBase: number, caution: RegExp, env: Record<string, string> = {}): Promise<void> {
+  const { code, report, stderr } = await check([fixture(name), '--quick', '--json', '--host-base', String(hostBase)], env);
+  if (report.verdict === null) expect([code, stderr]).toEqual([2, expect.stringMatching(new RegExp(`could not judge: on this machine: nothing was lost, but the replicas shared state here that pods would not: ${caution.source}`))]);
+  else expect([code, report.verdict, report.cautions]).toEqual([1, 'loses state on restart', [expect.stringMatching(new RegExp(`^${caution.source}`))]]);
+}

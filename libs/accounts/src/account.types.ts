@@ -39,7 +39,7 @@ const LOCAL_PART = /^[\p{L}\p{M}\p{N}_'+-]+(?:\.[\p{L}\p{M}\p{N}_'+-]+)*$/u;
 const ASCII_DOMAIN = /^(?:[a-z0-9][a-z0-9-]*\.)+(?:[a-z]{2,}|xn--[a-z0-9-]+)$/;
 
 /** The full stops IDNA reads as `.` that NFKC leaves as they are (the ideographic one). */
-const IDEOGRAPHIC_STOPS = /[\u3002]/gu;
+const IDEOGRAPHIC_STOPS = /\u3002/g;
 
 /**
  * Whether `value` is an email address an account may have, internationalised ones included (RFC 6531: `josé@
@@ -63,10 +63,12 @@ export function isEmailAddress(value: string): boolean {
   if (!([...local].length <= 64 && LOCAL_PART.test(local) && ascii.length <= 253 && ASCII_DOMAIN.test(ascii))) return false;
   const typedLabels = typed.split('.');
   const asciiLabels = ascii.split('.');
-  const unicodeLabels = domainToUnicode(ascii).split('.');
+  const unicodeDomain = domainToUnicode(ascii);
+  const unicodeLabels = unicodeDomain.split('.');
   const labelsHold = asciiLabels.every((label, index) => {
     const unicode = unicodeLabels[index] ?? '';
     return label.length <= 63 && !unicode.startsWith('xn--') && (typedLabels[index] === label || typedLabels[index] === unicode);
   });
-  return labelsHold && typedLabels.length === asciiLabels.length && [...normaliseEmail(value)].length <= 254;
+  // What `normaliseEmail` stores, from the parts already at hand (a value that passed the checks above has nothing to trim).
+  return labelsHold && typedLabels.length === asciiLabels.length && [...local.toLowerCase()].length + 1 + [...unicodeDomain].length <= 254;
 }

@@ -486,7 +486,7 @@ export class DynamoDbSessionStore implements SessionStore {
     try {
       await this.documents.send(new GetCommand({ TableName: this.table, Key: { id: itemKeys.ping }, ...CAPACITY }));
     } catch (error) {
-      throw this.unavailable('session.ping', error, this.table);
+      throw this.unavailable('session.ping', error);
     }
   }
 

@@ -43,7 +43,7 @@ export class DynamoDbUserStore extends DynamoDbTableStore implements UserStore {
     try {
       await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { email: PING_EMAIL }, ReturnConsumedCapacity: 'TOTAL' }));
     } catch (error) {
-      throw this.unavailable('user.ping', error, this.tableName);
+      throw this.unavailable('user.ping', error);
     }
   }
 
