@@ -13,6 +13,7 @@ import {
   type UserIndexEntry,
   userIndexEntryOf,
   SessionItemTooLargeError,
+  type StoreUnavailableError,
   UserIndexFullError,
   userIndexMember,
 } from '@kura/common';
@@ -149,7 +150,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       );
     } catch (error) {
       if (isItemTooLarge(error)) throw new SessionItemTooLargeError('the session is more than one DynamoDB item holds (400 KB)', { cause: error });
-      if (!isConditionalCheckFailure(error)) throw storeUnavailable('connect.set', error, this.table, this.wording);
+      if (!isConditionalCheckFailure(error)) throw this.unavailable('connect.set', error);
     }
   }
 
@@ -213,7 +214,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       if (isItemTooLarge(error)) {
         throw new UserIndexFullError(`the user index ${user} holds as much as one DynamoDB item can (400 KB)`, { cause: error });
       }
-      throw storeUnavailable('connect.index', error, this.table, this.wording);
+      throw this.unavailable('connect.index', error);
     }
   }
 
@@ -233,7 +234,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       return true;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return false;
-      throw storeUnavailable('connect.index', error, this.table, this.wording);
+      throw this.unavailable('connect.index', error);
     }
   }
 
@@ -366,7 +367,7 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
       if (isConditionalCheckFailure(error)) return cookieCheck && expiry && !refusedWhateverItsCookie(error, generation, now) ? this.updateOnce(id, generation, keys, { ...expiry, keepCookie: true }, now) : false;
       // Not an outage: the change, merged with what other saves wrote, would pass DynamoDB's 400 KB.
       if (isItemTooLarge(error)) throw new SessionItemTooLargeError('the session, changed, is more than one DynamoDB item holds (400 KB)', { cause: error });
-      throw storeUnavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error, this.table, this.wording);
+      throw this.unavailable(expiry && keys.length === 0 ? 'connect.touch' : 'connect.set', error);
     }
   }
 
@@ -374,8 +375,12 @@ export class DynamoDbConnectSessionStore implements ConnectSessionStore {
     try {
       return await call();
     } catch (error) {
-      throw storeUnavailable(operation, error, this.table, this.wording);
+      throw this.unavailable(operation, error);
     }
+  }
+
+  private unavailable(operation: string, error: unknown): StoreUnavailableError {
+    return storeUnavailable(operation, error, this.table, this.wording);
   }
 }
 
