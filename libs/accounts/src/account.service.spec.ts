@@ -62,7 +62,7 @@ describe('AccountService with a login throttle', () => {
     const throttle = new LoginThrottle(attempts, { maxFailuresPerAccount: limit, maxFailuresPerClient: 100 }, clock);
     const sut = new AccountService(store, new PasswordHasher({ log2Cost: 10 }), clock, throttle);
     await sut.register({ email: 'ada@example.com', password: PASSWORD });
-    return { sut, store };
+    return { sut, store, attempts };
   }
 
   it('refuses before checking any password once the account has failed its limit, known account or not', async () => {
@@ -97,6 +97,19 @@ describe('AccountService with a login throttle', () => {
     await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).rejects.toBeInstanceOf(StoreUnavailableError);
 
     await expect(sut.verifyCredentials('ada@example.com', PASSWORD)).resolves.toMatchObject({ email: 'ada@example.com' });
+  });
+
+  it('lets a right password in when the store cannot forget its failures (the clear failed, or its answer was lost)', async () => {
+    const { sut, attempts } = await throttled(2);
+    await expect(sut.verifyCredentials('ada@example.com', 'wrong', '10.0.0.1')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    const clear = jest.spyOn(attempts, 'clear').mockRejectedValueOnce(new StoreUnavailableError('loginAttempts.clear'));
+
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD, '10.0.0.1')).resolves.toMatchObject({ email: 'ada@example.com' });
+
+    expect(clear).toHaveBeenCalledTimes(1);
+    await sut.verifyCredentials('ada@example.com', PASSWORD, '10.0.0.1'); // the next success forgets the failure
+    await expect(sut.verifyCredentials('ada@example.com', 'wrong', '10.0.0.1')).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(sut.verifyCredentials('ada@example.com', PASSWORD, '10.0.0.1')).resolves.toMatchObject({ email: 'ada@example.com' });
   });
 
   it('changes the password: only with the current one, raising the credential version each time', async () => {

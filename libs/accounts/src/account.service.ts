@@ -230,7 +230,12 @@ export class AccountService {
       throw failure();
     }
     if (!user || !valid) throw failure(user?.id);
-    await attempt?.succeeded();
+    // The password is right: a store that cannot forget this client's failures now (or whose answer was lost after it
+    // did) does not undo that. The login goes on, and its own writes say whether the store is there; failures left
+    // counted are forgotten at the next success.
+    await attempt?.succeeded().catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    });
     return user;
   }
 }

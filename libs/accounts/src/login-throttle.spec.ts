@@ -208,6 +208,23 @@ describe('LoginThrottle', () => {
     await refusal(sut.begin('ada@example.com', '10.0.0.1'));
   });
 
+  it('gives back a reservation that landed with its answer lost: a login answered 503 is no failed login', async () => {
+    const { sut, store } = setup(2, 5);
+    const reserve = store.reserve.bind(store);
+    // Every counter takes the attempt, and the client's answer is lost on the way back (a timeout, a reset).
+    store.reserve = async (key, ...rest) => {
+      const taken = await reserve(key, ...rest);
+      if (key.startsWith('client:')) throw new StoreUnavailableError('attempts.reserve', { reason: 'the answer was lost' });
+      return taken;
+    };
+    for (let i = 0; i < 3; i += 1) await expect(sut.begin('ada@example.com', '10.0.0.1')).rejects.toBeInstanceOf(StoreUnavailableError);
+    store.reserve = reserve;
+
+    expect(await store.counts([...store['counters'].keys()])).toEqual([0, 0, 0]);
+    await fail(sut, 'ada@example.com', '10.0.0.1', 2); // the account's limit is all still there
+    await refusal(sut.begin('ada@example.com', '10.0.0.1'));
+  });
+
   it('keeps no email or address in its counter keys', async () => {
     const { sut, store } = setup();
     const keys: string[] = [];

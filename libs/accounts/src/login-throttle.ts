@@ -117,7 +117,11 @@ export class LoginThrottle {
     return {
       succeeded: async () => {
         const forget = [pair.current, ...(room[0]!.previous > 0 ? [pair.previous] : [])];
-        await Promise.all([this.store.clear(forget), ...scopes.slice(1).map(releaseFrom)]);
+        const [cleared, ...released] = await Promise.allSettled([this.store.clear(forget), ...scopes.slice(1).map(releaseFrom)]);
+        // Where the failures could not be forgotten, this attempt at least is not left among them as one.
+        if (cleared!.status === 'rejected') await releaseFrom(pair).catch(() => undefined);
+        const failed = [cleared!, ...released].find((outcome) => outcome.status === 'rejected');
+        if (failed) throw failed.reason;
       },
       abandoned: async () => {
         await release();
@@ -163,9 +167,13 @@ export class LoginThrottle {
     const release = () => Promise.all(room.map(({ scope }, index) => (reserved[index] ? this.store.release(scope.current, attempt) : undefined)));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) {
-      // Nothing is checked, so the counters that did take the attempt give it back: a store failure on one
-      // counter must not count as a failed attempt on another (best effort: the store is likely down).
-      await release().catch(() => undefined);
+      // Nothing is checked, so every counter that may have taken the attempt gives it back: a store failure on one
+      // counter must not count as a failed attempt on another, nor a reservation that landed with its answer lost
+      // (a timeout, a reset connection) on its own. Only a counter that answered "full" surely holds nothing;
+      // withdrawing an attempt a counter never took changes nothing. Best effort: the store is likely down.
+      await Promise.all(
+        room.map(({ scope }, index) => (outcomes[index]!.status === 'fulfilled' && !reserved[index] ? undefined : this.store.release(scope.current, attempt))),
+      ).catch(() => undefined);
       throw failed.reason;
     }
     const refused = reserved.indexOf(false);
