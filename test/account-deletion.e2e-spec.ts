@@ -245,3 +245,50 @@ describe('a deletion sent again after the re-authentication window (DynamoDB Loc
     expect((await leaving.request('DELETE', '/auth/account')).status).toBe(403);
   });
 });
+
+// A deletion whose removal landed while its answer was lost (503) left the account gone and the session that asked
+// live. Sent again past KURA_REAUTH_WINDOW, it answered 403 "reauthentication required", which no password could
+// ever meet (there is no account left to check it against), the session stayed usable, and no line recorded the
+// deletion: an outside review reproduced it on DynamoDB Local.
+describe('a deletion sent again after its removal landed with the answer lost (DynamoDB Local, a proxy cutting it)', () => {
+  let proxy: FaultProxy;
+  let app: NestFastifyApplication;
+  let baseUrl: string;
+  const printed: string[] = [];
+  let write: typeof process.stdout.write;
+  beforeAll(async () => {
+    write = process.stdout.write;
+    // The audit log, read as it is written (JSON lines on standard output), and kept out of the test's own output.
+    process.stdout.write = ((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+    proxy = await startFaultProxy(testEndpoint());
+    const tables = await freshTables();
+    ({ app, baseUrl } = await startKuraInProcess(kuraEnv(tables, proxy.endpoint, { KURA_DYNAMODB_MAX_ATTEMPTS: '2', KURA_REAUTH_WINDOW: '3', KURA_AUDIT_LOG: 'true', KURA_LOG_FORMAT: 'json' })));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    process.stdout.write = write;
+  });
+
+  it('finishes it without a password proof: the session ends, and the deletion is recorded', async () => {
+    const email = uniqueEmail('removal-lost');
+    const leaving = new HttpClient(baseUrl);
+    const { user } = await leaving.signUpAndLogIn(email, PASSWORD);
+    const { lost } = proxy.loseAnswer((operation, body) => operation === 'DeleteItem' && body.includes(email), 2);
+
+    expect((await leaving.post('/auth/reauthenticate', { password: PASSWORD })).status).toBe(200);
+    expect((await leaving.request('DELETE', '/auth/account')).status).toBe(503);
+    await lost;
+    expect((await leaving.get('/auth/me')).status).toBe(200); // the account is gone; this session is what is left
+    await new Promise((resolve) => setTimeout(resolve, 3_500)); // past the window
+    const again = await leaving.request('DELETE', '/auth/account');
+
+    expect(again.status).toBe(204);
+    expect((await leaving.get('/auth/me')).status).toBe(401);
+    const deleted = printed
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('"account.deleted"'))
+      .map((line) => JSON.parse(line).message);
+    expect(deleted).toEqual([expect.objectContaining({ action: 'account.deleted', userId: user.id, count: 1 })]);
+  });
+});

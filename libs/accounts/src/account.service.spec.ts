@@ -262,17 +262,19 @@ describe('AccountService with a login throttle', () => {
       expect(await sut.closeAccount('ada@example.com')).toBeUndefined();
     });
 
-    it('says an account is closed from its closing to its removal, and only of the account it was', async () => {
+    it('says a deletion of an account has begun from its closing on, also once it is removed, and only of the account it was', async () => {
       const { sut } = setup();
       const { id } = await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
-      expect(await sut.isClosed('ada@example.com', id)).toBe(false);
+      expect(await sut.deletionBegun('ada@example.com', id)).toBe(false);
 
       const closed = (await sut.closeAccount('ada@example.com'))!;
 
-      expect(await sut.isClosed('Ada@example.com', id)).toBe(true);
-      expect(await sut.isClosed('ada@example.com', 'another account')).toBe(false);
+      expect(await sut.deletionBegun('Ada@example.com', id)).toBe(true);
       await sut.removeAccount(closed);
-      expect(await sut.isClosed('ada@example.com', id)).toBe(false);
+      expect(await sut.deletionBegun('ada@example.com', id)).toBe(true);
+      const again = await sut.register({ email: 'ada@example.com', password: 'difference engine' });
+      expect(await sut.deletionBegun('ada@example.com', id)).toBe(true); // the email is another account's now
+      expect(await sut.deletionBegun('ada@example.com', again.id)).toBe(false);
     });
 
     it('closes from the new password when a change lands between its read and its write', async () => {

@@ -144,13 +144,13 @@ export class AccountService {
   }
 
   /**
-   * Whether a deletion of this account has begun and not finished: it is closed (`closeAccount`), so that no
-   * password opens it any more, and cannot be re-authenticated on. With `account`, only when the email is still
-   * that account's.
+   * Whether a deletion of this account has begun: it is closed (`closeAccount`), so that no password opens it any
+   * more and none can be re-authenticated on, or it is gone already (removed, its email perhaps another account's
+   * now), where a session of it that is still live is all a deletion has left to end.
    */
-  async isClosed(email: string, account?: string): Promise<boolean> {
+  async deletionBegun(email: string, account: string): Promise<boolean> {
     const user = await this.accountAt(normaliseEmail(email), account);
-    return user !== undefined && closedByDeletion(user);
+    return user === undefined || closedByDeletion(user);
   }
 
   /** The account under `email`; `undefined` where there is none, or, with `account`, where the email is another's now. */

@@ -156,15 +156,20 @@ export class SessionsController {
     @Audited() audited: AuditRequest,
   ): Promise<void> {
     // Deleting is for good: the password proved recently, as for ending other sessions (ASVS 7.5.2). A deletion that
-    // began and failed part way (503) is finished without it: its account is closed, so no password could prove it.
-    await this.requireRecentAuthenticationUnlessClosed(current.record, audited);
-    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, current.record.user.id);
-    // undefined: no such account any more (an operator's deletion, or another of the user's, came first).
-    if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: current.record.user.id, count: ended + 1, by: current.record.id });
+    // began and failed part way (503) is finished without it: its account is closed or gone, so no password could prove it.
+    await this.requireRecentAuthenticationUnlessDeletionBegun(current.record, audited);
+    const { user } = current.record;
+    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, user.id);
+    // undefined: no such account any more (a deletion of it, this one sent before or an operator's, came first).
+    if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: user.id, count: ended + 1, by: current.record.id });
     // This session last: until here, a deletion that failed part way can be asked for again.
-    await this.sessions.revokeOwned(current.record.user.id, current.record.id).catch((error: unknown) => {
+    const endedHere = await this.sessions.revokeOwned(user.id, current.record.id).catch((error: unknown) => {
       if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
+      return false;
     });
+    // A live session of an account already gone: this request, sent again, finishes a deletion whose removal landed
+    // while its answer was lost (a 503), which never came to its line; recorded now, with the one session it ends.
+    if (ended === undefined && endedHere) this.audit.record(audited, 'account.deleted', { userId: user.id, count: 1, by: current.record.id });
     this.forget(kind, cookies);
   }
 
@@ -252,11 +257,12 @@ export class SessionsController {
     this.audit.record(audited, 'access.denied', { userId: record.user.id, operation, reason, ...(sessionId ? { sessionId } : {}), by: record.id });
   }
 
-  private async requireRecentAuthenticationUnlessClosed(record: SessionRecord, audited: AuditRequest): Promise<void> {
+  private async requireRecentAuthenticationUnlessDeletionBegun(record: SessionRecord, audited: AuditRequest): Promise<void> {
     try {
       this.sessions.requireRecentAuthentication(record);
     } catch (error) {
-      if (await this.accounts.isClosed(emailOf(record), record.user.id)) return;
+      // Closed, no password opens it to prove; gone, all that is left is to end this session, as a logout does.
+      if (await this.accounts.deletionBegun(emailOf(record), record.user.id)) return;
       this.denied(audited, record, 'account.delete', 'reauthentication-required');
       throw error;
     }
