@@ -17,7 +17,7 @@ export const HealthChecks = deferred(() =>
   z.object({ lifecycle: z.optional(check()), store: z.optional(check()) }).register(z.globalRegistry, { id: 'HealthChecks' }),
 );
 
-/** A passing health check (`@nestjs/terminus`'s report); a failing one is a 503 problem with `checks`. */
+/** A passing health check (the report `@nestjs/terminus` made known); a failing one is a 503 problem with `checks`. */
 export const HealthResponse = deferred(() =>
   z
     .object({ status: z.enum(['ok']), info: HealthChecks.schema, error: HealthChecks.schema, details: HealthChecks.schema })

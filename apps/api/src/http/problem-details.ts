@@ -146,7 +146,7 @@ export function toProblem(error: unknown): ProblemResponse {
     const status = error.getStatus();
     const response = respond(status, undefined, status === 404 ? 'No route matches this method and path.' : undefined);
     const body = error.getResponse();
-    // @nestjs/terminus reports a failed readiness check as a 503 whose body lists every check.
+    // A failed health check is a 503 whose body lists every check (health.controller.ts).
     if (typeof body === 'object' && body !== null && 'details' in body) response.problem.checks = body.details;
     return response;
   }
