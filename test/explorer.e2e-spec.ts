@@ -22,7 +22,13 @@ describeInBrowser('the OpenAPI explorer in Chromium', () => {
     ({ app, baseUrl } = await startKuraInProcess(kuraEnv(await freshTables())));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage();
+    // What the page's Content-Security-Policy refused, and any script error: the explorer must run under it whole.
+    page.on('console', (message) => {
+      if (message.type() === 'error') refused.push(message.text());
+    });
+    page.on('pageerror', (error) => refused.push(String(error)));
   }, 60_000);
+  const refused: string[] = [];
   afterAll(async () => {
     await browser?.close();
     await app?.close();
@@ -61,6 +67,7 @@ describeInBrowser('the OpenAPI explorer in Chromium', () => {
     expect(me.status).toBe('200');
     expect(me.response).toContain(email);
 
+    expect(refused).toEqual([]);
     await mkdir('reports', { recursive: true });
     await page.screenshot({ path: 'reports/explorer.png', fullPage: true }); // for a person to look at (git-ignored)
   });

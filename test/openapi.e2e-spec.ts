@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { EXPLORER_CONTENT_SECURITY_POLICY } from '../apps/api/src/http/security-headers.js';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
 
@@ -100,7 +101,7 @@ describe('GET /docs/openapi.json', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-frame-options')).toBe('DENY');
-    expect(answer.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    expect(answer.headers.get('content-security-policy')).toBe(EXPLORER_CONTENT_SECURITY_POLICY);
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
   });
 

@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { clientErrorHandler } from './http/client-error.js';
+import { answerSecurityHeaders } from './http/security-headers.js';
 import { notModifiedAnswer } from './http/etag.js';
 import { parseJsonBodies } from './http/json-body.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
@@ -100,12 +101,11 @@ export async function createApp(
   parseJsonBodies(fastify);
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
+  const securityHeaders = answerSecurityHeaders(config.session.cookieSecure);
   const kuraHeaders = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header(INSTANCE_HEADER, instanceId);
     reply.header(REQUEST_ID_HEADER, request.id);
-    // No answer of Kura's is to be sniffed as another type than it says (ASVS 5.0 V3.4.4): the explorer's pages had
-    // it, the API's JSON and problems did not (an outside review, 2026-12-06).
-    reply.header('x-content-type-options', 'nosniff');
+    reply.headers(securityHeaders);
     // While closing, ask every client to reconnect (elsewhere) after this response, so no kept-alive
     // connection is left for the close to cut while a request is on its way (see lastCall).
     if (lifecycle.closing) reply.header('connection', 'close');

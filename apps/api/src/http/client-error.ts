@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { Problem } from './problem-details.js';
+import { API_CONTENT_SECURITY_POLICY } from './security-headers.js';
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (headers over the limit, not HTTP at all, too
@@ -22,7 +23,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   const body = JSON.stringify(problem);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: ${API_CONTENT_SECURITY_POLICY}\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

@@ -3,6 +3,7 @@ import { DocumentBuilder, type OpenAPIObject, type StandardSchemaConverter, Swag
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as z from 'zod/mini';
 import { DOCS_PATH } from './openapi.js';
+import { EXPLORER_CONTENT_SECURITY_POLICY } from '../http/security-headers.js';
 import { DeferredSchema } from './schema-meta.js';
 
 /** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
@@ -85,14 +86,15 @@ export function serveExplorer(app: INestApplication, documentPath: string, cooki
 }
 
 /**
- * The headers a page with credentials must carry (ASVS 5.0 V3.4: no framing, no sniffing): the explorer sends the
- * session cookie with every request it makes (`withCredentials`), so a page that framed it could have a logged-in user
- * press its buttons. Set by a hook on the explorer's own routes only (Fastify's `onRoute`, as they are registered),
- * so no other route runs one. The API's answers are JSON and `application/problem+json`, which no browser renders.
+ * The headers a page with credentials must carry (ASVS 5.0 V3.4: no framing; scripts from Kura alone): the explorer
+ * sends the session cookie with every request it makes (`withCredentials`), so a page that framed it could have a
+ * logged-in user press its buttons, and a script injected into it could make them. Set by a hook on the explorer's
+ * own routes only (Fastify's `onRoute`, as they are registered), after the policy every answer gets
+ * (http/security-headers.ts), which would not let the page run.
  */
 function withExplorerHeaders(app: INestApplication): void {
   const prefix = `/${DOCS_PATH}`;
-  const headers = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
+  const headers = { 'x-frame-options': 'DENY', 'content-security-policy': EXPLORER_CONTENT_SECURITY_POLICY };
   const setHeaders = async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     reply.headers(headers);
     return payload;
