@@ -56,6 +56,14 @@ beforeAll(async () => {
   const renewed = await last.as('POST', '/auth/reauthenticate', { password: newPassword });
   expect(renewed.status).toBe(200);
   secrets.push(renewed.body.token);
+  // A change that brings two wrong passwords: both are checked and counted, one line says so.
+  const wrongChange = await new HttpClient(kura.baseUrl).request('POST', '/auth/password', {
+    json: { currentPassword: wrongPassword, newPassword: 'third wrong passphrase' },
+    headers: { authorization: `Bearer ${renewed.body.token}` },
+    cookies: false,
+  });
+  expect(wrongChange.status).toBe(403);
+  secrets.push('third wrong passphrase');
   const deleted = await new HttpClient(kura.baseUrl).request('DELETE', '/auth/account', { headers: { authorization: `Bearer ${renewed.body.token}` }, cookies: false });
   expect(deleted.status).toBe(204);
   Object.assign(journey, { phone: phone.id, laptop: laptop.id, tablet: tablet.id, last: last.id, renewed: renewed.body.session.id });
@@ -107,6 +115,7 @@ describe('logs', () => {
       'login.succeeded',
       'password.check-failed',
       'session.reauthenticated',
+      'password.check-failed',
       'account.deleted',
     ]);
     const userId = events[0].userId as string;
@@ -123,7 +132,9 @@ describe('logs', () => {
     expect(events[12]).toMatchObject({ operation: 'session.revoke', reason: 'no-such-session', sessionId: 'A'.repeat(43), by: journey.laptop });
     expect(events[13]).toMatchObject({ count: 1, by: journey.laptop });
     expect(events[16]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
-    expect(events[17]).toMatchObject({ count: 1, by: journey.renewed });
+    expect(events[15]).not.toHaveProperty('count');
+    expect(events[17]).toMatchObject({ action: 'password.check-failed', count: 2 });
+    expect(events[18]).toMatchObject({ count: 1, by: journey.renewed });
     // The logout ended the session the password change issued.
     expect(events[5].sessionId).toBe(events[4].sessionId);
   });

@@ -21,6 +21,11 @@ export class InvalidCredentialsError extends Error {
  */
 export class ReauthenticationFailedError extends Error {
   override readonly name = 'ReauthenticationFailedError';
+  /**
+   * How many passwords were checked and found wrong: 2 where a password change checked its new password too (one
+   * sent again after its change had landed would bring the password in force there), each counted like a failed login.
+   */
+  checks = 1;
 
   constructor(readonly raced = false) {
     super(raced ? 'The password was changed by another request meanwhile' : 'The current password is not correct');

@@ -239,6 +239,16 @@ describe('AccountService with a login throttle', () => {
     await expect(sut.changePassword('ada@example.com', PASSWORD, 'difference engine', '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
   });
 
+  it('says how many passwords a refused change checked, and answers the first check where the throttle refused the second', async () => {
+    const { sut } = await throttled(4);
+
+    await expect(sut.changePassword('ada@example.com', 'wrong', 'guess one', '10.0.0.1')).rejects.toMatchObject({ checks: 2 });
+    await expect(sut.changePassword('ada@example.com', 'wrong', 'wrong', '10.0.0.1')).rejects.toMatchObject({ checks: 1 });
+    // One check left: the current password is checked, and wrong; the new one is refused a check.
+    await expect(sut.changePassword('ada@example.com', 'wrong again', 'guess two', '10.0.0.1')).rejects.toMatchObject({ name: 'ReauthenticationFailedError', checks: 1 });
+    await expect(sut.changePassword('ada@example.com', PASSWORD, 'difference engine', '10.0.0.1')).rejects.toBeInstanceOf(TooManyLoginAttemptsError);
+  });
+
   it('confirms the password with the version it checked, and refuses a wrong one with its own error', async () => {
     const { sut } = await throttled(5);
 

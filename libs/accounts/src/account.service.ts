@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, StoreUnavailableError, systemClock } from '@kura/common';
-import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError } from './account.errors.js';
+import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError } from './account.errors.js';
 import { normaliseEmail, type PublicUser, toPublicUser, type UserRecord, type VerifiedUser } from './account.types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -97,8 +97,11 @@ export class AccountService {
       user = await this.checkPassword(email, currentPassword, client, () => new ReauthenticationFailedError(), account);
     } catch (error) {
       if (!(error instanceof ReauthenticationFailedError) || newPassword === currentPassword) throw error;
-      // Knowing the password in force is what the check asks for, whichever field brought it.
-      user = await this.checkPassword(email, newPassword, client, () => error, account);
+      // Knowing the password in force is what the check asks for, whichever field brought it. A second wrong one is
+      // the same answer, counted twice; one the throttle refuses to check leaves the answer the first check gave.
+      user = await this.checkPassword(email, newPassword, client, () => Object.assign(error, { checks: 2 }), account).catch((second: unknown) => {
+        throw second instanceof TooManyLoginAttemptsError ? error : second;
+      });
     }
     await this.policy.check(newPassword, user, 'newPassword');
     const newHash = await this.hasher.hash(newPassword);

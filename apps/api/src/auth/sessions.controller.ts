@@ -274,7 +274,9 @@ export class SessionsController {
    */
   private failedCheck(audited: AuditRequest, userId: string) {
     return (error: unknown): never => {
-      if (error instanceof ReauthenticationFailedError && !error.raced) this.audit.record(audited, 'password.check-failed', { userId });
+      if (error instanceof ReauthenticationFailedError && !error.raced) {
+        this.audit.record(audited, 'password.check-failed', { userId, ...(error.checks > 1 ? { count: error.checks } : {}) });
+      }
       throw error;
     };
   }
