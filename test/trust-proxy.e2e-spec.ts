@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { parse } from 'yaml';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { type ForwardingProxy, startForwardingProxy } from './support/forwarding-proxy.js';
 import { uniqueEmail } from './support/http-client.js';
@@ -13,8 +12,7 @@ import { startKuraProcess } from './support/kura-process.js';
  * whatever the client writes in `X-Forwarded-For`: the session list shows it and the per-client login limit
  * counts it. Clients connect from their own loopback addresses (127.0.0.x) through one real proxy hop.
  */
-const SHIPPED = (parse(readFileSync('infra/k8s/base/configmap.yaml', 'utf8')) as { data: Record<string, string> }).data
-  .KURA_TRUST_PROXY!;
+const SHIPPED = /^KURA_TRUST_PROXY=(.+)$/m.exec(readFileSync('infra/k8s/base/kura.env', 'utf8'))![1]!;
 const PASSWORD = 'correct horse battery';
 
 let app: NestFastifyApplication;
