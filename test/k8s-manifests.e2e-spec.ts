@@ -326,6 +326,17 @@ describeIfKubectl.each(['aws', 'local', 'redis'])('the %s overlay', (overlay) =>
       expect(container().livenessProbe.httpGet.path).toBe('/health/live');
     });
 
+    // The Ingress sent every path to Kura, /health/store (a store call for anyone who asks) and every error
+    // detail of the health checks included (an outside security review, 2026-12-06).
+    it('routes every path of the API and its explorer through the Ingress, and no health check', () => {
+      const prefixes = find('Ingress').spec.rules[0].http.paths.map((path: { path: string; pathType: string }) => {
+        expect(path.pathType).toBe('Prefix');
+        return path.path;
+      });
+      const routed = (path: string) => prefixes.some((prefix: string) => path === prefix || path.startsWith(`${prefix}/`));
+      for (const path of [...paths, '/docs', '/docs/openapi.json']) expect([path, routed(path)]).toEqual([path, !path.startsWith('/health/')]);
+    });
+
     it('keeps every probe off the shared store, and lets readiness ride out a slow answer or two', () => {
       // /health/store reports the store, for dashboards; a probe on it would take every replica out together.
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
