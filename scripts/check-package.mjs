@@ -60,6 +60,17 @@ check(exported.startsWith('exports function'), `handler: ${handlerSpec} -> ${han
 
 // The template.
 const props = fn?.Properties ?? {};
+// The function's environment, as Lambda gives it (with the variables Lambda sets itself), makes a configuration Kura
+// starts with: `--param cacheSeconds=60` without its keys packaged a function that failed every invocation.
+const variables = props.Environment?.Variables ?? {};
+let configured = 'starts with';
+try {
+  const { loadConfig } = await import(pathToFileURL(resolve('dist/apps/api/src/config/app-config.js')).href);
+  loadConfig({ ...variables, AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: fn?.Properties?.FunctionName ?? 'kura', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'secret' });
+} catch (error) {
+  configured = `refuses (${error.message.replaceAll('\n', ' ')})`;
+}
+check(configured === 'starts with', `configuration: Kura ${configured} the function's ${Object.keys(variables).length} environment variables`);
 check(
   props.Runtime === 'nodejs24.x' && props.Architectures?.includes('arm64'),
   `function: ${props.Runtime}, ${props.Architectures?.join(',')}, ${props.MemorySize} MB, ${props.Timeout} s`,

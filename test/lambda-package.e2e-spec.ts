@@ -89,11 +89,34 @@ describe('npm run package', () => {
     expect(stdout).toMatch(/ok +zip: \d+ KiB, \d+ file\(s\), all the bundle's \(\d+ KiB unzipped\)/);
     expect(stdout).toMatch(/ok +handler: \.build\/lambda\/index\.handler -> \.build\/lambda\/index\.mjs exports function handler/);
     expect(stdout).toMatch(/ok +function: nodejs24\.x, arm64/);
+    expect(stdout).toMatch(/ok +configuration: Kura starts with the function's \d+ environment variables/);
     expect(stdout).toMatch(/ok +table: kura-ci-sessions \(TTL on expiresAt, index byUser, point-in-time recovery, encryption\)/);
     expect(stdout).toMatch(/ok +role: 10 DynamoDB grants \(SessionsTable: GetItem PutItem UpdateItem BatchGetItem BatchWriteItem; UsersTable: GetItem PutItem UpdateItem DeleteItem; SessionsTable\/index\/byUser: Query\)/);
     expect(stdout).toMatch(/ok +routes: \$default/);
     expect(stdout).toMatch(/ok +alarms: kura-ci-5xx \(5xx\/Count\), kura-ci-function-errors \(Errors\), kura-ci-function-throttles \(Throttles\)/);
     expect(stdout).toMatch(/package check passed/);
+  });
+
+  // `--param cacheSeconds=60` as docs/lambda.md said, without keys: a package that passed this check, and a function
+  // that failed every invocation (an outside review, 2026-12-06).
+  it("fails, quoting Kura's refusal, when the function's environment is a configuration Kura refuses", async () => {
+    const { cp, mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-bad-config-`);
+    try {
+      await cp(`${ROOT}.serverless`, dir, { recursive: true });
+      const edited = structuredClone(template);
+      const fn = Object.values(edited.Resources as Record<string, { Type: string; Properties: { Environment: { Variables: Record<string, string> } } }>).find((r) => r.Type === 'AWS::Lambda::Function')!;
+      Object.assign(fn.Properties.Environment.Variables, { KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: '' });
+      await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(edited));
+
+      const failure = await check(dir).then(() => undefined, (error: { code: number; stdout: string }) => error);
+
+      expect(failure?.code).toBe(1);
+      expect(failure?.stdout).toMatch(/FAIL configuration: Kura refuses \(.*KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails, naming what is wrong, when the zip lacks the handler', async () => {
