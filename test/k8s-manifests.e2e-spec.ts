@@ -35,6 +35,7 @@ type K8sObject = {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: any;
   data?: any;
+  automountServiceAccountToken?: boolean;
 };
 
 const MODELS: Record<string, { new (data: any): { validate(): void } }> = {

@@ -106,6 +106,18 @@ describe('request ids', () => {
     expect(answer.headers?.['x-request-id']).toBe('trace-0123456789abcdef');
   });
 
+  // A REST API (payload 1.0) keeps the header's case: the caller's id was replaced (an outside review, 2026-12-06).
+  it.each([
+    ['X-Request-Id', 'trace-0123456789abcdef', 'trace-0123456789abcdef'],
+    ['X-REQUEST-ID', 'bad id', undefined],
+  ])('reads an %s header whatever its case: %s', async (name, given, kept) => {
+    const id = randomUUID();
+
+    const answer = await handler(offlineEvent({ [name]: given }), invocation(id));
+
+    expect(answer.headers?.['x-request-id']).toBe(kept ?? id);
+  });
+
   // The review of 2026-12-05: a malformed one was kept for the request, which then drew a random id that neither
   // the EMF line nor Lambda's START and REPORT lines carry.
   it.each([
