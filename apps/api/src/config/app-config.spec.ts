@@ -156,6 +156,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', KURA_SESSIONS_TABLE: 'kura-all', KURA_USERS_TABLE: 'kura-all' }).store.kind).toBe('redis');
   });
 
+  // Without WAIT, a planned SENTINEL FAILOVER under load undid acknowledged logouts and password changes (an outside
+  // review, 2026-12-06): with Sentinels there is a replica to wait for, so durable writes wait for one unless told not to.
+  it('waits for one replica on durable writes with Sentinels unless KURA_REDIS_WAIT_REPLICAS says otherwise, for none without', () => {
+    const replicas = (env: Record<string, string>) => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', ...env }).store.redis?.waitForReplicas?.replicas;
+    expect(replicas({ KURA_REDIS_SENTINELS: '127.0.0.1:26379' })).toBe(1);
+    expect(replicas({ KURA_REDIS_SENTINELS: '127.0.0.1:26379', KURA_REDIS_WAIT_REPLICAS: '0' })).toBe(0);
+    expect(replicas({ KURA_REDIS_SENTINELS: '127.0.0.1:26379', KURA_REDIS_WAIT_REPLICAS: '2' })).toBe(2);
+    expect(replicas({})).toBe(0);
+    expect(replicas({ KURA_REDIS_CLUSTER: 'true' })).toBe(0);
+  });
+
   it('takes a REDIS_URL with a database, or with database 0 on a cluster', () => {
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/15' }).store.redis?.url).toBe('redis://127.0.0.1:6379/15');
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:7000/0', KURA_REDIS_CLUSTER: 'true' }).store.redis?.cluster).toBe(true);
