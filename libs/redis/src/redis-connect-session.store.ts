@@ -4,12 +4,12 @@ import {
   type ConnectSessionItem,
   type ConnectSessionStore,
   DELETED_SESSION_MARK_MS,
-  StoreUnavailableError,
   type UserIndexEntry,
   userIndexEntryOf,
   userIndexMember,
 } from '@kura/common';
-import { isCommandUnavailable, storeUnavailable } from './redis-errors.js';
+import { EvictionGuard } from './eviction-guard.js';
+import { storeUnavailable } from './redis-errors.js';
 import { flatHashOf } from './redis-hash.js';
 import { REASSERT, RedisScript } from './redis-script.js';
 import { RedisStoreBase } from './redis-store.base.js';
@@ -40,8 +40,26 @@ const UNCONFIRMED_MARK = 'u';
 const REWRITE_MEMBER = 'rewrite';
 /** Sent with `sendDurable` (see the class's comment). */
 const DURABLE = true;
-/** How often a store refusing under an `allkeys-*` eviction policy reads the policy again (ms). */
-const EVICTION_RECHECK_MS = 1000;
+/**
+ * KuraStore needs `noeviction`:
+ * - under an `allkeys-*` policy Redis may evict what has no expiry too (a user's credential in force, the endings of
+ *   `destroySessionsOf`), undoing a password change: every call is refused (a 503 whose reason says so), as Kura's
+ *   service is never ready on one (`EvictionGuard` reads the policy again while it lasts);
+ * - under a `volatile-*` one (ElastiCache's default is `volatile-lru`), a deletion's mark or a user's index evicted
+ *   lets an ended session back in, or hides one from `destroySessionsOf`: a warning (`KuraRedisWarning`, code
+ *   `KURA_REDIS_EVICTION`), once per reading.
+ */
+const KURA_STORE_EVICTION = {
+  refusal: (policy: string) =>
+    `Redis's maxmemory-policy is ${policy}, which may evict a user's credential in force and the endings of their sessions, undoing a password change or a logout: KuraStore needs noeviction (CONFIG SET maxmemory-policy noeviction, or on ElastiCache a parameter group of your own)`,
+  accepted: (policy: string | undefined) => {
+    if (policy === undefined || policy === 'noeviction') return;
+    process.emitWarning(
+      `Redis's maxmemory-policy is ${policy}: under memory pressure it may evict the marks that keep ended sessions ended and the user indexes destroySessionsOf reads, letting a logged-out session back in. KuraStore needs noeviction (Redis's default; on ElastiCache, a parameter group of your own).`,
+      { type: 'KuraRedisWarning', code: 'KURA_REDIS_EVICTION' },
+    );
+  },
+};
 /** Arguments per HSET / HDEL inside a script: far below Lua's stack limit (8000) whatever the session's size. */
 const LUA_CHUNK = `
 local function each_chunk(command, first, last)
@@ -250,10 +268,12 @@ return 1`);
  *   its WAIT covers that too. Without WAIT none of this is written.
  */
 export class RedisConnectSessionStore extends RedisStoreBase implements ConnectSessionStore {
-  /** Whether Redis's eviction policy was read (once per store; again after a failure to read it, and while refused). */
-  private evictionChecked: Promise<void> | undefined;
-  /** Set while Redis's eviction policy is an `allkeys-*` one: every call refuses with it (`atMs`: monotonic, `performance.now()`). */
-  private evictionRefusal: { readonly reason: string; readonly atMs: number } | undefined;
+  /** Redis's eviction policy, read at the store's first call: see {@link KURA_STORE_EVICTION}. */
+  private readonly eviction = new EvictionGuard(this.redis, KURA_STORE_EVICTION);
+
+  protected override guardsItsOwnEviction(): boolean {
+    return true;
+  }
 
   async read(id: string, now: number): Promise<ConnectSessionItem | undefined> {
     const found = await this.readOrMark(id, now);
@@ -262,7 +282,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
 
   /** As `read`, but `'deleted'` where `delete` left its mark (confirmed by the replicas first, as `read` does). */
   async readOrMark(id: string, now: number): Promise<ConnectSessionItem | 'deleted' | undefined> {
-    this.refuseUnderEviction('connect.get');
+    this.eviction.refuse('connect.get');
     let reply: unknown;
     try {
       reply = await this.redis.sendCommand(['HGETALL', this.keys.connect(id)]);
@@ -315,65 +335,6 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   /**
-   * Reads Redis's eviction policy: one `INFO memory` beside the store's first call, awaited only by a write made
-   * before it answered (a write is what the policy may evict; a process's first calls may all be writes: a login on
-   * a fresh replica, `destroySessionsOf` from a worker). A user the ACL refuses it (or a server that renamed it) is not checked, nor refused; a
-   * failure to answer is tried again at the next call. KuraStore needs `noeviction`:
-   * - under an `allkeys-*` policy Redis may evict what has no expiry too (a user's credential in force, the endings
-   *   of `destroySessionsOf`), undoing a password change: every call is refused (a 503 whose reason says so), as
-   *   Kura's service is never ready on one, and the policy read again at most every second while it lasts, so a
-   *   `CONFIG SET maxmemory-policy noeviction` ends it without a restart;
-   * - under a `volatile-*` one (ElastiCache's default is `volatile-lru`), a deletion's mark or a user's index evicted
-   *   lets an ended session back in, or hides one from `destroySessionsOf`: a warning (`KuraRedisWarning`, code
-   *   `KURA_REDIS_EVICTION`), once.
-   */
-  private async checkEviction(): Promise<void> {
-    let info: string;
-    try {
-      info = String(await this.redis.sendCommand(['INFO', 'memory']));
-    } catch (error) {
-      // Not checked: nor refused (a refusal kept here would last for good, its re-check refused every time).
-      if (isCommandUnavailable(error)) this.evictionRefusal = undefined;
-      else this.evictionChecked = undefined;
-      return;
-    }
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (policy?.startsWith('allkeys-')) {
-      const reason = `Redis's maxmemory-policy is ${policy}, which may evict a user's credential in force and the endings of their sessions, undoing a password change or a logout: KuraStore needs noeviction (CONFIG SET maxmemory-policy noeviction, or on ElastiCache a parameter group of your own)`;
-      this.evictionRefusal = { reason, atMs: performance.now() };
-      return;
-    }
-    this.evictionRefusal = undefined;
-    if (policy === undefined || policy === 'noeviction') return;
-    process.emitWarning(
-      `Redis's maxmemory-policy is ${policy}: under memory pressure it may evict the marks that keep ended sessions ended and the user indexes destroySessionsOf reads, letting a logged-out session back in. KuraStore needs noeviction (Redis's default; on ElastiCache, a parameter group of your own).`,
-      { type: 'KuraRedisWarning', code: 'KURA_REDIS_EVICTION' },
-    );
-  }
-
-  /**
-   * Throws while Redis's eviction policy is an `allkeys-*` one, reading it again at most every second (a monotonic
-   * second: a wall clock stepped back must not hold the refusal longer). Asks for the policy at the store's first
-   * call, whatever it is.
-   */
-  private refuseUnderEviction(operation: string): void {
-    this.evictionChecked ??= this.checkEviction();
-    const refusal = this.evictionRefusal;
-    if (!refusal) return;
-    if (performance.now() - refusal.atMs >= EVICTION_RECHECK_MS) {
-      this.evictionRefusal = { ...refusal, atMs: performance.now() };
-      this.evictionChecked = this.checkEviction();
-    }
-    throw new StoreUnavailableError(operation, { reason: refusal.reason });
-  }
-
-  /** A write's {@link refuseUnderEviction}: made before the policy's first answer, it waits for it (one round trip, once). */
-  private async refuseWriteUnderEviction(operation: string): Promise<void> {
-    await (this.evictionChecked ??= this.checkEviction());
-    this.refuseUnderEviction(operation);
-  }
-
-  /**
    * Has the replicas confirm the write whose `field` holds `written` (a save's token, a deletion's mark), then
    * notes it (`confirmed`: what the field then holds, '' for nothing; a mark's end, for a mark); refused as
    * `connect.get` while they cannot.
@@ -388,7 +349,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async replace(id: string, item: ConnectSessionItem): Promise<void> {
-    await this.refuseWriteUnderEviction('connect.set');
+    await this.eviction.refuseWrite('connect.set');
     const fields = [GENERATION, item.generation, EXPIRES_AT_MS, String(item.expiresAtMs), ...(item.cookie === undefined ? [] : [COOKIE, item.cookie])];
     if (item.absoluteExpiresAtMs !== undefined) fields.push(ABSOLUTE_EXPIRES_AT_MS, String(item.absoluteExpiresAtMs));
     if (item.indexed !== undefined) fields.push(INDEXED, item.indexed);
@@ -408,7 +369,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async update(id: string, generation: string | undefined, change: ConnectSessionChange, now: number): Promise<boolean> {
-    await this.refuseWriteUnderEviction('connect.set');
+    await this.eviction.refuseWrite('connect.set');
     const settings = change.cookie === undefined ? undefined : change.cookieSettings;
     const fields = [EXPIRES_AT_MS, String(change.expiresAtMs), ...(change.cookie === undefined ? [] : [COOKIE, change.cookie]), ...(settings === undefined ? [] : [COOKIE_SETTINGS, settings])];
     // The cookie, its settings and the expiry (the fields so far) are written only where the stored settings are
@@ -440,7 +401,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async addToUserIndex(user: string, entry: UserIndexEntry, untilMs: number | undefined): Promise<number> {
-    await this.refuseWriteUnderEviction('connect.set');
+    await this.eviction.refuseWrite('connect.set');
     try {
       const script = this.redis.sendDurable ? ADD_TO_INDEX.waited : ADD_TO_INDEX.plain;
       return Number(await script.run(this.redis, [this.keys.connectUser(user)], [userIndexMember(entry), untilMs === undefined ? '' : untilMs], DURABLE));
@@ -450,7 +411,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async userIndex(user: string): Promise<UserIndexEntry[]> {
-    this.refuseUnderEviction('connect.get');
+    this.eviction.refuse('connect.get');
     let members: unknown;
     try {
       members = await this.redis.sendCommand(['SMEMBERS', this.keys.connectUser(user)]);
@@ -461,7 +422,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async removeFromUserIndex(user: string, entries: readonly UserIndexEntry[]): Promise<void> {
-    await this.refuseWriteUnderEviction('connect.set');
+    await this.eviction.refuseWrite('connect.set');
     if (entries.length === 0) return;
     try {
       await this.redis.sendCommand(['SREM', this.keys.connectUser(user), ...entries.map(userIndexMember)]);
@@ -471,7 +432,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async noteIndexed(id: string, generation: string, note: string, now: number): Promise<boolean> {
-    await this.refuseWriteUnderEviction('connect.set');
+    await this.eviction.refuseWrite('connect.set');
     try {
       return Number(await NOTE_INDEXED.run(this.redis, [this.keys.connect(id)], [now, generation, note])) === 1;
     } catch (error) {
@@ -480,7 +441,7 @@ export class RedisConnectSessionStore extends RedisStoreBase implements ConnectS
   }
 
   async delete(id: string, now: number): Promise<void> {
-    await this.refuseWriteUnderEviction('connect.destroy');
+    await this.eviction.refuseWrite('connect.destroy');
     const key = this.keys.connect(id);
     // With replicas to wait for, the mark says "unconfirmed" until they confirm it (see read).
     const mark = this.redis.sendDurable ? UNCONFIRMED_MARK : CONFIRMED_MARK;

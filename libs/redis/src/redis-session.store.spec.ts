@@ -7,6 +7,8 @@ import { idOfKey, redisKeys } from './redis-keys.js';
 import type { RedisCommander } from './redis-script.js';
 import { RedisSessionDataStore } from './redis-session-data.store.js';
 import { RedisSessionStore } from './redis-session.store.js';
+import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+import { RedisUserStore } from './redis-user.store.js';
 
 describe('redisKeys', () => {
   it('tags each key with its whole id, whatever braces the id holds, and reads the id back', () => {
@@ -166,6 +168,33 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     const { store } = await storeOn({ args: ['--maxmemory-policy', 'allkeys-lru'] });
 
     expect(await reasonOf(store)).toMatch(/^Redis's maxmemory-policy is allkeys-lru, which may evict accounts and sessions/);
+  });
+
+  // Only readiness refused one: a process that served all the same (one `npm start`, Lambda, a replica ready before the
+  // policy was set) acknowledged 300 registrations of which Redis then evicted 295 (an outside review, 2026-12-06).
+  it('refuses every call of every store on the connection under an allkeys-* policy, and serves once it is noeviction, without a restart', async () => {
+    const { server, store } = await storeOn({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    const client = clients.at(-1) as unknown as RedisCommander;
+    const users = new RedisUserStore(client);
+    const attempts = new RedisLoginAttemptStore(client);
+    const user = { id: 'u-1', email: 'ada@example.com', passwordHash: 'hash', name: null, createdAt: 0 };
+    const refusals = await Promise.allSettled([users.insert(user), attempts.reserve('k', 'a', 10, Date.now() + 60_000), store.find(sessionIdOf(generateSessionToken()), Date.now())]);
+
+    for (const refusal of refusals) {
+      expect(refusal.status).toBe('rejected');
+      expect(((refusal as PromiseRejectedResult).reason as StoreUnavailableError).reason).toMatch(/^Redis's maxmemory-policy is allkeys-lru, which may evict accounts/);
+    }
+    const operator = await createRedisClient({ url: server.url });
+    await operator.connect();
+    clients.push(operator);
+    expect(await operator.sendCommand(['DBSIZE'])).toBe(0);
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the policy is read again at most every second
+
+    await expect(users.insert(user)).rejects.toThrow(); // read again, not yet answered: refused once more
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(users.insert(user)).resolves.toBeUndefined();
+    expect(await users.findByEmail('ada@example.com')).toMatchObject({ id: 'u-1' });
   });
 
   it('refuses a replica, which would answer every read and refuse every login and logout', async () => {
