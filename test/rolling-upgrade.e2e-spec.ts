@@ -9,7 +9,9 @@ import { promisify } from 'node:util';
  * what the other writes. test/stored-formats shows the new code reading every earlier format. This shows the other
  * half: for each format recorded in test/fixtures/stored, the code of the stop before it (the commit that wrote
  * the previous format, taken out of git) passes the same reading test on it, on DynamoDB Local and on Redis.
- * The old code runs its own Jest, with this test's reading journey and the newer fixture copied in.
+ * The old code runs its own Jest, with this test's reading journey and the newer fixture copied in, on today's
+ * node_modules: a package today's code no longer imports but an older stop's does stays a devDependency for it
+ * (`@nestjs/terminus`, which the health routes stopped using in session 53).
  */
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');

@@ -1,15 +1,16 @@
 // A Kura replica as the Deployment runs it, on its own loopback address: the container's command and the
-// ConfigMap's environment are read from infra/k8s/base, so the harness cannot drift from the manifests.
+// ConfigMap's environment (kura.env) are read from infra/k8s/base, so the harness cannot drift from the manifests.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { parse } from 'yaml';
 
 const ROOT = new URL('../../', import.meta.url);
 const base = (file) => parse(readFileSync(new URL(`infra/k8s/base/${file}`, ROOT), 'utf8'));
 const [container] = base('deployment.yaml').spec.template.spec.containers;
 
-/** What the Deployment declares: the command (`node server/main.mjs`) and the ConfigMap's data. */
-export const deployment = { command: container.command, env: base('configmap.yaml').data };
+/** What the Deployment declares: the command (`node server/main.mjs`) and the ConfigMap's data (kura.env, its generator's). */
+export const deployment = { command: container.command, env: parseEnv(readFileSync(new URL('infra/k8s/base/kura.env', ROOT), 'utf8')) };
 
 // The image's layout against this repository's: the Dockerfile copies the bundled server (.build/server, made by
 // `npm run bundle:server`) to /app/server and dist/ to /app/dist.
