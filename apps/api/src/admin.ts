@@ -20,7 +20,7 @@ import { createStores } from './storage/storage.module.js';
  * dist/apps/api/src/admin.js revoke-user ada@example.com`. With the signed cache on, replicas may accept a
  * cached session for up to KURA_SESSION_CACHE_SECONDS more.
  */
-const USAGE = 'usage: npm run sessions -- list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
+const USAGE = 'usage: npm run sessions -- <command> (in the container image: node dist/apps/api/src/admin.js <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
 
 /** As many as the API lists (GET /auth/sessions). */
 const LIST_LIMIT = 100;
