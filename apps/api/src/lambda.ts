@@ -98,7 +98,11 @@ export async function shutdown(): Promise<void> {
 function withRequestId(event: APIGatewayProxyEventV2, awsRequestId: string): APIGatewayProxyEventV2 {
   if (isWellFormedRequestId(event.headers?.[REQUEST_ID_HEADER])) return event;
   // A REST API (payload 1.0) keeps the header's case as the client sent it (`X-Request-Id`); an HTTP API lowers it.
-  const headers = Object.fromEntries(Object.entries(event.headers ?? {}).filter(([name]) => name.toLowerCase() !== REQUEST_ID_HEADER));
-  const given = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === REQUEST_ID_HEADER)?.[1];
+  const headers: Record<string, string | undefined> = {};
+  let given: string | undefined;
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (name.toLowerCase() === REQUEST_ID_HEADER) given = value;
+    else headers[name] = value;
+  }
   return { ...event, headers: { ...headers, [REQUEST_ID_HEADER]: isWellFormedRequestId(given) ? given! : awsRequestId } };
 }

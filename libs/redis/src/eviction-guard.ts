@@ -22,6 +22,8 @@ export interface EvictionPolicyReaction {
  * later is not seen until the process restarts (readiness, `/health/store`, reads it on every probe).
  */
 export class EvictionGuard {
+  /** Whether Redis has answered a reading of the policy (or said it may not be read): calls no longer wait for one. */
+  answered = false;
   private checked: Promise<void> | undefined;
   /** Set while the policy is an `allkeys-*` one (`atMs`: monotonic, `performance.now()`). */
   private refused: { readonly reason: string; readonly atMs: number } | undefined;
@@ -45,7 +47,7 @@ export class EvictionGuard {
 
   /** {@link refuse}, for a write: made before the policy's first answer, it waits for it (one round trip, once). */
   async refuseWrite(operation: string): Promise<void> {
-    await (this.checked ??= this.check());
+    if (!this.answered) await (this.checked ??= this.check());
     this.refuse(operation);
   }
 
@@ -55,10 +57,15 @@ export class EvictionGuard {
       info = String(await this.redis.sendCommand(['INFO', 'memory']));
     } catch (error) {
       // Not checked: nor refused (a refusal kept here would last for good, its re-check refused every time).
-      if (isCommandUnavailable(error)) this.refused = undefined;
-      else this.checked = undefined;
+      if (isCommandUnavailable(error)) {
+        this.refused = undefined;
+        this.answered = true;
+      } else {
+        this.checked = undefined;
+      }
       return;
     }
+    this.answered = true;
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     if (policy?.startsWith('allkeys-')) {
       this.refused = { reason: this.reaction.refusal(policy), atMs: performance.now() };
@@ -69,23 +76,25 @@ export class EvictionGuard {
   }
 }
 
-/** `redis`, every command (and durable write) refused by `guard` first: the whole of a store's way in. */
+/**
+ * `redis`, every command (and durable write) refused by `guard` first: the whole of a store's way in. Once Redis has
+ * answered the guard, a command waits for nothing more (a steady request's read pays a field read, not a turn).
+ */
 export function guardedByEviction(redis: RedisCommander, guard: EvictionGuard): RedisCommander {
   const operation = 'redis.maxmemory-policy';
+  const guarded = (send: () => Promise<unknown>): Promise<unknown> => {
+    if (!guard.answered) return guard.refuseWrite(operation).then(send);
+    try {
+      guard.refuse(operation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return send();
+  };
   const sendDurable = redis.sendDurable?.bind(redis);
   return {
     ...redis,
-    sendCommand: async (args) => {
-      await guard.refuseWrite(operation);
-      return redis.sendCommand(args);
-    },
-    ...(sendDurable
-      ? {
-          sendDurable: async (args: string[]) => {
-            await guard.refuseWrite(operation);
-            return sendDurable(args);
-          },
-        }
-      : {}),
+    sendCommand: (args) => guarded(() => redis.sendCommand(args)),
+    ...(sendDurable ? { sendDurable: (args: string[]) => guarded(() => sendDurable(args)) } : {}),
   };
 }

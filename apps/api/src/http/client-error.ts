@@ -1,7 +1,10 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { Problem } from './problem-details.js';
-import { API_CONTENT_SECURITY_POLICY } from './security-headers.js';
+import { answerSecurityHeaders } from './security-headers.js';
+
+/** The headers every answer carries, as header lines (no HSTS: this answer does not know whether Kura is behind TLS). */
+const SECURITY_LINES = Object.entries(answerSecurityHeaders(false)).map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them (headers over the limit, not HTTP at all, too
@@ -23,7 +26,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   const body = JSON.stringify(problem);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: ${API_CONTENT_SECURITY_POLICY}\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${SECURITY_LINES}Connection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

@@ -16,7 +16,7 @@ export function answerSecurityHeaders(https: boolean): Readonly<Record<string, s
 }
 
 /** For JSON and problem documents: nothing to load, run or frame. */
-export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 /**
  * For the explorer (Swagger UI): its scripts, styles and images from Kura itself (its page has one inline style
