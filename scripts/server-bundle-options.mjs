@@ -13,13 +13,14 @@
 import { build } from 'esbuild';
 import { dropClosureNamesIn } from './bundle-names.mjs';
 import { lambdaBundleOptions, nestPartsLeftOut, safeRegexAtBundleTime } from './lambda-bundle-options.mjs';
+import { serverRuntimePackages } from './runtime-modules.mjs';
 
 /** The Lambda bundle's externals that a server needs after all. */
 const serverNeeds = (name) => name === '@fastify/static' || /^@aws-sdk\/(credential-provider-|token-providers|nested-clients)|^@smithy\/credential-provider-imds/.test(name);
 
 export const serverBundleOptions = {
   ...lambdaBundleOptions,
-  external: [...lambdaBundleOptions.external.filter((name) => !serverNeeds(name)), 'swagger-ui-dist', 'swagger-ui-dist/*', 'dynalite', 'classic-level'],
+  external: [...lambdaBundleOptions.external.filter((name) => !serverNeeds(name)), ...serverRuntimePackages.flatMap((name) => [name, `${name}/*`])],
   minify: false,
   // A server does not pay for its size: find-my-way keeps its own regular-expression check, Nest all its parts.
   plugins: lambdaBundleOptions.plugins.filter((plugin) => plugin !== safeRegexAtBundleTime && plugin !== nestPartsLeftOut),
@@ -29,8 +30,8 @@ export const serverBundleOptions = {
   chunkNames: 'chunks/[name]-[hash]',
 };
 
-/** Bundles `entryPoints` into `outdir` with serverBundleOptions, then drops the per-call `__name` calls. */
-export async function buildServerBundle({ entryPoints, outdir }) {
-  await build({ ...serverBundleOptions, entryPoints, outdir });
+/** Bundles `entryPoints` into `outdir` with serverBundleOptions (its chunks named by `chunkNames`), then drops the per-call `__name` calls. */
+export async function buildServerBundle({ entryPoints, outdir, chunkNames = serverBundleOptions.chunkNames }) {
+  await build({ ...serverBundleOptions, entryPoints, outdir, chunkNames });
   return { namesDropped: await dropClosureNamesIn(outdir) };
 }

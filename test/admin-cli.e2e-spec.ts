@@ -105,6 +105,6 @@ describe('npm run sessions', () => {
 
   it('says what is wrong: an unknown account (1), a wrong command (2)', async () => {
     expect(await admin('revoke-user', 'nobody@example.com')).toMatchObject({ code: 1, stderr: 'no account for nobody@example.com\n' });
-    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: npm run sessions -- <command> (in the container image: node dist/apps/api/src/admin.js <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
+    expect(await admin('revoke-everything')).toMatchObject({ code: 2, stderr: 'usage: npm run sessions -- <command> (in the container image: node server/admin.mjs <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
   });
 });

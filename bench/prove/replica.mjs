@@ -13,7 +13,7 @@ const [container] = base('deployment.yaml').spec.template.spec.containers;
 export const deployment = { command: container.command, env: parseEnv(readFileSync(new URL('infra/k8s/base/kura.env', ROOT), 'utf8')) };
 
 // The image's layout against this repository's: the Dockerfile copies the bundled server (.build/server, made by
-// `npm run bundle:server`) to /app/server and dist/ to /app/dist.
+// `npm run bundle:server`) to /app/server.
 const IN_REPOSITORY = [['server/', '.build/server/']];
 const inRepository = (arg) => IN_REPOSITORY.reduce((path, [image, here]) => (path.startsWith(image) ? here + path.slice(image.length) : path), arg);
 

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './dynamodb-local.js';
 
@@ -29,9 +30,14 @@ export interface KuraProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Spawns Kura (by default the bundled server, as the image runs it) and resolves once it says where it listens. */
-export async function startKuraProcess(env: Record<string, string>, artifact: KuraArtifact = 'server'): Promise<KuraProcess> {
-  const child = spawn(process.execPath, [mainOf(artifact)], {
+/**
+ * Spawns Kura (by default the bundled server, as the image runs it; or a `main` file elsewhere, run from its folder's
+ * parent as the image runs /app/server/main.mjs from /app) and resolves once it says where it listens.
+ */
+export async function startKuraProcess(env: Record<string, string>, artifact: KuraArtifact | { readonly main: string } = 'server'): Promise<KuraProcess> {
+  const main = typeof artifact === 'string' ? mainOf(artifact) : artifact.main;
+  const child = spawn(process.execPath, [main], {
+    ...(typeof artifact === 'string' ? {} : { cwd: dirname(dirname(main)) }),
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', KURA_SHUTDOWN_DRAIN_SECONDS: '0', ...env, KURA_LOG_LEVEL: 'log' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

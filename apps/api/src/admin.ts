@@ -3,7 +3,6 @@ import { StoreUnavailableError } from '@kura/common';
 import { isWellFormedSessionId, resolveSessionSettings, SessionCache, SessionNotFoundError, SessionService } from '@kura/session';
 import type { SessionRecord } from '@kura/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
-import { runningEngine } from './embedded/embedded-dynamodb.js';
 import { deleteAccount } from './auth/account-deletion.js';
 import { createStores } from './storage/storage.module.js';
 
@@ -17,10 +16,10 @@ import { createStores } from './storage/storage.module.js';
  * Runs with the same environment as the service. With no DYNAMODB_ENDPOINT (the default, embedded engine) it
  * talks to the engine that `npm start`, `npm run replicas` or `npm run db:serve` is running on KURA_DATA_DIR,
  * whose address that process wrote to the data folder. On Kubernetes: `kubectl exec deploy/kura -- node
- * dist/apps/api/src/admin.js revoke-user ada@example.com`. With the signed cache on, replicas may accept a
+ * server/admin.mjs revoke-user ada@example.com`. With the signed cache on, replicas may accept a
  * cached session for up to KURA_SESSION_CACHE_SECONDS more.
  */
-const USAGE = 'usage: npm run sessions -- <command> (in the container image: node dist/apps/api/src/admin.js <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
+const USAGE = 'usage: npm run sessions -- <command> (in the container image: node server/admin.mjs <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
 
 /** As many as the API lists (GET /auth/sessions). */
 const LIST_LIMIT = 100;
@@ -86,6 +85,8 @@ async function reachableStore(config: AppConfig['store']): Promise<AppConfig['st
     case 'memory':
       return 'KURA_STORE=memory keeps sessions inside each Kura process: there is nothing to revoke from outside';
     case 'embedded': {
+      // Loaded here only: the embedded engine's module brings dynalite and LevelDB, which no other store needs.
+      const { runningEngine } = await import('./embedded/embedded-dynamodb.js');
       const endpoint = await runningEngine(config.dataDir);
       if (endpoint) return { ...config, endpoint };
       return `nothing is serving ${config.dataDir} (KURA_DATA_DIR): start Kura (npm start) or its engine alone (npm run db:serve) and run this again, or set DYNAMODB_ENDPOINT`;
