@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { KuraStore } from '@kura/connect';
@@ -92,6 +93,59 @@ describe("express-session with KuraStore, in an app without an error handler of 
       expect(statuses.slice(0, 28).every((status) => status === 200)).toBe(true);
       expect(statuses.at(-1)).toBe(413);
       expect(((await user.get(`${app.url}/session`)).body as Record<string, unknown>).k31).toBeUndefined();
+    } finally {
+      await app.close();
+      store.close();
+    }
+  });
+});
+
+describe("express-session with KuraStore and the README's error handler, on a kept-alive connection", () => {
+  /**
+   * Status and whether a cookie was set, of each request in turn (sending the session cookie once set), and how many
+   * connections the agent opened for them (one: kept alive).
+   */
+  async function overOneConnection(url: string, requests: { method: string; path: string }[]) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const answers: { status: number; cookie: boolean }[] = [];
+    let cookie: string | undefined;
+    try {
+      for (const { method, path } of requests) {
+        answers.push(
+          await new Promise((resolve, reject) => {
+            const sent = request(`${url}${path}`, { method, agent, headers: cookie ? { cookie } : {} }, (answer) => {
+              const set = answer.headers['set-cookie']?.[0];
+              if (set) cookie = set.split(';')[0];
+              answer.resume();
+              answer.on('end', () => resolve({ status: answer.statusCode!, cookie: set !== undefined }));
+            });
+            sent.on('socket', (socket) => sockets.add(socket));
+            sent.on('error', reject);
+            sent.end();
+          }),
+        );
+      }
+    } finally {
+      agent.destroy();
+    }
+    return { answers, connections: sockets.size };
+  }
+
+  it('answers a save the store refuses (413) and keeps the connection: express-session does not save again as the answer ends, and no cookie is set', async () => {
+    // An outside review (2026-12-07): with the handler passing errors on once headers were sent, the save
+    // express-session makes as the response ends failed again, reached Express's own handler with the answer sent,
+    // and it destroyed the connection (a Redis master killed under load: `other side closed` on keep-alive).
+    const store = new KuraStore({ tableName: `x${Date.now().toString(36)}-kept`, connection: { region: 'us-east-1', endpoint: testEndpoint(), credentials: LOCAL_CREDENTIALS } });
+    await store.ensureTable();
+    const app = await listen(store);
+    try {
+      // The session grows by 12 kB a request (a query string is bounded by the header limit) until the store refuses it.
+      const { answers, connections } = await overOneConnection(app.url, [
+        ...Array.from({ length: 32 }, (_, key) => ({ method: 'POST', path: `/keys/k${key}?value=${'v'.repeat(12_000)}` })),
+        { method: 'GET', path: '/me' },
+      ]);
+      expect({ refused: answers.slice(-2, -1), last: answers.at(-1), connections }).toEqual({ refused: [{ status: 413, cookie: false }], last: { status: 401, cookie: false }, connections: 1 });
     } finally {
       await app.close();
       store.close();

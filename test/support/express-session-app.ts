@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { type KuraStore, StoreUnavailableError } from '@kura/connect';
+import { CredentialReplacedError, type KuraStore, SessionTooLargeError, StoreUnavailableError } from '@kura/connect';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session, { type SessionOptions } from 'express-session';
 import { type RunningApp, runningApp } from '../contracts/connect-app.suite.js';
@@ -8,7 +8,7 @@ export const SECRET = 'a secret long enough for express-session';
 export type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
 /**
- * The app as its README would have it: express-session with KuraStore, explicit saves, 503 on outages (`before`:
+ * The app as its README would have it: express-session with KuraStore, explicit saves, its error handler (`before`:
  * a middleware ahead of express-session, for a test that looks under it).
  */
 export function expressApp(store: object, before?: Middleware, settings: Partial<SessionOptions> = {}, { errorHandler = true }: { errorHandler?: boolean } = {}) {
@@ -41,8 +41,14 @@ export function expressApp(store: object, before?: Middleware, settings: Partial
   app.post('/logout-everywhere', signedIn(async (user, req, res) => res.json({ ended: await kura.destroySessionsOf(user, req.query.others ? { except: req.sessionID } : {}) })));
   app.delete('/sessions/:handle', signedIn(async (user, req, res) => res.status((await kura.destroySessionOf(user, req.params.handle!)) ? 204 : 404).end()));
   // Without it (errorHandler: false), express's own handler answers what the error says.
-  if (errorHandler) app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (!(error instanceof StoreUnavailableError)) return next(error);
+  // The README's ("Turning an outage into a 503").
+  if (errorHandler) app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const fromTheStore = error instanceof StoreUnavailableError || error instanceof SessionTooLargeError || error instanceof CredentialReplacedError;
+    if (!fromTheStore) return next(error);
+    if (res.headersSent) return;
+    (req as { session: unknown }).session = null;
+    if (error instanceof SessionTooLargeError) return void res.status(413).json({ title: 'Content Too Large' });
+    if (error instanceof CredentialReplacedError) return void res.status(401).json({ title: 'Unauthorized' });
     res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json({ title: 'Service Unavailable' });
   });
   return app;

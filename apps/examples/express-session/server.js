@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
 import session from 'express-session';
-import { KuraStore, StoreUnavailableError } from '@kura/connect';
+import { CredentialReplacedError, KuraStore, SessionTooLargeError, StoreUnavailableError } from '@kura/connect';
 
 const env = process.env;
 const store = new KuraStore({
@@ -48,9 +48,14 @@ app.post('/logout-everywhere', (req, res, next) => {
   );
 });
 
-// DynamoDB could not answer: 503, and when to try again.
+// DynamoDB could not answer: 503, and when to try again (@kura/connect's README, "Turning an outage into a 503").
 app.use((error, req, res, next) => {
-  if (!(error instanceof StoreUnavailableError)) return next(error);
+  const fromTheStore = error instanceof StoreUnavailableError || error instanceof SessionTooLargeError || error instanceof CredentialReplacedError;
+  if (!fromTheStore) return next(error);
+  if (res.headersSent) return; // a save as the response ended failed: the answer is out, nothing was saved
+  req.session = null; // no second save as this answer ends, and no cookie for a session that was not stored
+  if (error instanceof SessionTooLargeError) return res.status(413).json({ title: 'Content Too Large' });
+  if (error instanceof CredentialReplacedError) return res.status(401).json({ title: 'Unauthorized' });
   res.status(503).set('Retry-After', String(error.retryAfterSeconds)).json({ title: 'Service Unavailable' });
 });
 

@@ -91,3 +91,30 @@ describeWithRedis('connectRedis on a real redis-server', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('connectRedis: how many replicas a durable write waits for', () => {
+  const sentinels = [{ host: '127.0.0.1', port: 1 }];
+  it('waits for one behind Sentinel unless told otherwise (an outside review: a planned failover undid 8 acknowledged logouts without it)', async () => {
+    const behindSentinel = connectRedis({ sentinels });
+    expect({ durable: typeof behindSentinel.sendDurable, replicas: behindSentinel.replicasToWait, description: behindSentinel.description }).toEqual({
+      durable: 'function',
+      replicas: 1,
+      description: 'Redis master mymaster via sentinels 127.0.0.1:1, durable writes wait for 1 replica(s)',
+    });
+    await behindSentinel.close();
+    const off = connectRedis({ sentinels, waitForReplicas: { replicas: 0, timeoutMs: 500 } });
+    expect(off.sendDurable).toBeUndefined();
+    await off.close();
+  });
+
+  it('waits for none on one server or a Cluster unless told to', async () => {
+    for (const options of [{ url: 'redis://127.0.0.1:1' }, { url: 'redis://127.0.0.1:1', cluster: true }]) {
+      const connection = connectRedis(options);
+      expect(connection.sendDurable).toBeUndefined();
+      await connection.close();
+    }
+    const told = connectRedis({ url: 'redis://127.0.0.1:1', waitForReplicas: { replicas: 2, timeoutMs: 500 } });
+    expect(told.replicasToWait).toBe(2);
+    await told.close();
+  });
+});
