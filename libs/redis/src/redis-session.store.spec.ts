@@ -60,6 +60,30 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     client.destroy();
   });
 
+  it("answers an ending that landed even when leaving the user's listing index fails (on a Cluster, another master): a listing drops it later", async () => {
+    // An outside review (2026-12-07): with the user's master paused, revoking one's own session answered 503 though
+    // it had ended, and the retry met a 401. Here the index's master "fails" for every ZREM the ending sends.
+    const client = await createRedisClient({ url: server.url });
+    await client.connect();
+    const refusingZrem: RedisCommander = { ...client, sendCommand: (args: string[]) => (args[0] === 'ZREM' ? Promise.reject(new Error('Connection is closed.')) : client.sendCommand(args)) } as RedisCommander;
+    try {
+      const store = new RedisSessionStore(refusingZrem);
+      const now = Date.now();
+      const user = { id: `zrem-${now}`, name: null };
+      const sessionId = id();
+      await store.insert({ id: sessionId, user, createdAt: now, lastSeenAt: now, idleExpiresAt: now + 60_000, absoluteExpiresAt: now + 600_000 });
+
+      await expect(store.end(sessionId, now)).resolves.toEqual({ userId: user.id, live: true });
+      expect(await store.find(sessionId, now)).toBeUndefined();
+      const index = redisKeys().sessionsOf(user.id);
+      expect(await client.sendCommand(['ZRANGE', index, '0', '-1'])).toEqual([sessionId]);
+      expect(await new RedisSessionStore(client).listOfUser(user.id, now, 10)).toEqual([]);
+      expect(await client.sendCommand(['ZRANGE', index, '0', '-1'])).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('fails within the command timeout when Redis stops answering', async () => {
     const client = await createRedisClient({ url: server.url });
     await client.connect();
