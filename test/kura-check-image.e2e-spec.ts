@@ -42,12 +42,14 @@ interface Report {
   evidence: { mode: string; phase: string; step: string; request: string; replica: number | null; status: number; body: string }[];
   events: { atSeconds: number; what: string }[];
   modes: Record<string, { logins: number; phases: Record<string, { requests: number; failures: number }> }>;
+  workers?: { count: number; command: string };
+  nextSteps: string[];
 }
 
-function check(args: string[]): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
+function check(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; report: Report; stderr: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...env, ...extra }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? Number((error as { code?: number }).code) : 0;
       resolve({ code, report: JSON.parse(stdout || '{}') as Report, stderr, seconds: (Date.now() - started) / 1000 });
     });
@@ -92,6 +94,40 @@ const containersOfThisRun = async () =>
     expect(await containersOfThisRun()).toHaveLength(3);
     child.kill('SIGKILL');
     for (let i = 0; i < 300 && (await containersOfThisRun()).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await containersOfThisRun()).toEqual([]);
+  }, 120_000);
+
+  it('an image keeping sessions in a store container on a network its replicas join ("network"): stateless; a network that does not exist, exit 2 in one line', async () => {
+    // An outside review (2026-12-07): an image's replicas reached no store at all (the engine's default network
+    // reaches neither this machine's loopback nor another network), so an image on Redis could never be judged.
+    const network = `kura-check-e2e-${process.pid}`;
+    const store = `${network}-store`;
+    await run('podman', ['network', 'create', network], { env });
+    try {
+      await run('podman', ['run', '--detach', '--rm', '--pull=never', '--name', store, '--network', network, IMAGE, 'node', 'store.mjs'], { env });
+      const { stdout } = await run('podman', ['inspect', store, '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'], { env });
+      const scenario = join(FIXTURE, 'scenario-store.yaml');
+      const { code, report, stderr } = await check([scenario, '--quick', '--json', '--host-base', '181'], { KURA_CHECK_NETWORK: network, KURA_CHECK_STORE: stdout.trim() });
+      if (report.verdict !== 'stateless') console.error(stderr, JSON.stringify(report.evidence));
+      expect({ code, verdict: report.verdict }).toEqual({ code: 0, verdict: 'stateless' });
+      expect(report.modes['round-robin']!.phases.steady!.requests).toBeGreaterThan(0);
+      expect(await containersOfThisRun()).toEqual([]);
+
+      const absent = await check([scenario, '--quick'], { KURA_CHECK_NETWORK: `${network}-absent`, KURA_CHECK_STORE: stdout.trim() });
+      expect({ code: absent.code, stderr: absent.stderr }).toEqual({
+        code: 2,
+        stderr: `kura-check: could not judge: network ${network}-absent does not exist (podman network ls): create it (podman network create ${network}-absent) and start the store the replicas share on it\n`,
+      });
+    } finally {
+      await run('podman', ['rm', '--force', '--time', '0', store], { env }).catch(() => undefined);
+      await run('podman', ['network', 'rm', network], { env }).catch(() => undefined);
+    }
+  }, 120_000);
+
+  it('an image whose forked workers keep sessions each in its own memory: breaks even with affinity, the workers named, and advice for its runner first', async () => {
+    const { code, report } = await check([join(FIXTURE, 'scenario-workers.yaml'), '--quick', '--json', '--host-base', '181']);
+    expect({ code, verdict: report.verdict, workers: report.workers }).toEqual({ code: 1, verdict: 'breaks even with affinity', workers: { count: 2, command: expect.stringMatching(/node .*server\.mjs$/) } });
+    expect(report.nextSteps[0]).toMatch(/^for an image you did not build: /);
     expect(await containersOfThisRun()).toEqual([]);
   }, 120_000);
 

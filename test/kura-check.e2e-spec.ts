@@ -432,6 +432,15 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.modes['cookie-affinity']!.phases.kill!.requests).toBeGreaterThan(0);
   }, 120_000);
 
+  it('a stateless app that ignores SIGTERM: stateless, and the report says each replica was killed at the end of its grace period, and why', async () => {
+    // A container's first process ignores SIGTERM without a handler (php -S, python3 -m http.server as PID 1): an
+    // outside review of the image mode (2026-12-07) saw it only in the progress lines, the run taking 10 s longer.
+    const report = await judged('ignores-sigterm', 2, 'stateless');
+    expect(report.shutdown).toEqual({ killed: [1, 2], graceSeconds: 2, container: false, line: expect.stringMatching(/^replicas 1 and 2 did not end on SIGTERM and were killed at the end of the 2 s grace period, as Kubernetes would: .*have the app handle SIGTERM/) });
+    const { report: handled } = await check([fixture('python-signed-cookie'), '--quick', '--json', '--host-base', '2']);
+    expect(handled.shutdown).toBeUndefined();
+  }, 120_000);
+
   it('a stateless app that sends its headers before its body, with no length: answers a stop cut short sent again, stateless', async () => {
     // PHP's built-in server writes headers and body apart, the body ending with the connection: a SIGTERM between
     // the two left a 200 with an empty body, which nginx passed on as whole, and php-no-session was judged "loses

@@ -45,6 +45,8 @@ export interface Report {
   evidence: Evidence[];
   cautions: string[];
   workers?: { count: number; command: string };
+  /** Replicas of the rolling restart killed at the end of their grace period (SIGTERM ignored). */
+  shutdown?: { killed: number[]; graceSeconds: number; container: boolean; line: string };
   files?: { private: boolean; sharedHere?: string[]; shared: string[]; why?: string };
   events: { atSeconds: number; what: string }[];
   /** With the scenario's logout: whether it ends the session on every replica. */

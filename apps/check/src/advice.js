@@ -89,8 +89,14 @@ const names = (name, cookie) => (typeof name === 'string' ? cookie === name : na
  * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[] }} json the run, as `toJSON` gives it
  * @returns {string[]}
  */
-export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [] }) {
+/** For an image, ahead of the rest: what whoever runs it can do without its source, and whom the rest is for. */
+const IMAGE =
+  "for an image you did not build: until it changes, run it as a single replica or behind a balancer with session affinity (which still loses sessions when a replica goes); if it reads its session secret or its store's address from the environment, give every replica the same through `env` (and `network`) and run kura-check again; the steps below are for whoever builds it";
+
+export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false }) {
   const steps = [];
+  // Someone else's image: the fixes below are its builders'; what its runner can do is first.
+  if (image && verdict !== 'stateless') steps.push(IMAGE);
   // Only the read of what a step wrote failed, never the login, the check or the write itself: the session was kept
   // everywhere, and what was lost is the app's own state (a cart in one process's memory), not its session.
   const onlyStateLost = evidence.length > 0 && evidence.every(({ step }) => step === 'read');

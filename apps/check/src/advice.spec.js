@@ -19,6 +19,12 @@ describe('what to do, after the verdict', () => {
     expect(steps[0]).toMatch(advice);
   });
 
+  it("puts first, for an image, what whoever runs it can do without its source (an outside review: an image's runner was told to npm install a package)", () => {
+    const steps = nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['PHPSESSID'], image: true });
+    expect(steps).toEqual([expect.stringMatching(/^for an image you did not build: until it changes, run it as a single replica or behind a balancer with session affinity .*through `env` \(and `network`\).*the steps below are for whoever builds it$/), expect.stringMatching(/^the cookie PHPSESSID/)]);
+    expect(nextStepsOf({ verdict: 'stateless', sessionCookies: ['PHPSESSID'], image: true })).toEqual([]);
+  });
+
   it('gives the general remedy when no cookie names a framework, or none was set (a token app)', () => {
     for (const sessionCookies of [['state'], [], undefined]) {
       expect(nextStepsOf({ verdict: 'breaks even with affinity', sessionCookies })).toEqual([expect.stringMatching(/^keep sessions, and anything else a user's next request needs, where every replica reaches them/)]);

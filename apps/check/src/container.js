@@ -4,7 +4,7 @@
 // not on this machine is said in one line.
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { listeningSockets } from './replica.js';
+import { listeningSockets, processTree } from './replica.js';
 import { CannotJudge } from './scenario.js';
 
 const run = promisify(execFile);
@@ -36,8 +36,17 @@ export async function containerRuntime(scenario) {
   if (!(await answers(name, exists))) {
     throw new CannotJudge(`image ${scenario.image} is not on this machine (${name} images), and kura-check never pulls: build or pull it first`);
   }
+  if (scenario.network && !(await answers(name, name === 'podman' ? ['network', 'exists', scenario.network] : ['network', 'inspect', scenario.network]))) {
+    throw new CannotJudge(`network ${scenario.network} does not exist (${name} network ls): create it (${name} network create ${scenario.network}) and start the store the replicas share on it`);
+  }
   return { name, start: (options) => startContainer(name, options) };
 }
+
+/** Where the app listens on one port only (not PORT's): the scenario's "port" to give, or PORT to honour. */
+const portHint = (addresses) => {
+  const ports = [...new Set(addresses.filter((address) => !/^(127\.|\[::1\])/.test(address)).map((address) => address.slice(address.lastIndexOf(':') + 1)))];
+  return ports.length === 1 ? `: if the app serves there, say "port: ${ports[0]}" in the scenario` : '';
+};
 
 // Exit codes of `podman run`/`docker run` for a container ended by a signal: 128 + the signal's number.
 const SIGNALS = { 137: 'SIGKILL', 143: 'SIGTERM', 130: 'SIGINT' };
@@ -53,6 +62,8 @@ function startContainer(engine, { scenario, index, generation, host, port }) {
   const args = [
     'run', '--rm', '--pull=never', '--name', name, '--label', `kura-check=${process.pid}`,
     '--publish', `${host}:${port}:${scenario.port}`,
+    // The network the store they share is on; else the engine's default, which reaches no store of this machine's loopback.
+    ...(scenario.network ? ['--network', scenario.network] : []),
     ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
     scenario.image,
   ];
@@ -98,18 +109,21 @@ function startContainer(engine, { scenario, index, generation, host, port }) {
     return result;
   };
   let pid;
+  /** The container's first process, as this machine numbers it (undefined until it runs). */
+  const firstProcess = async () => (pid ??= await run(engine, ['inspect', '--format', '{{.State.Pid}}', name]).then(({ stdout }) => Number(stdout.trim()) || undefined, () => undefined));
+  /** Its processes: the first and what descends from it (forked workers). */
+  const processes = async () => ((await firstProcess()) ? processTree(pid) : []);
   /** Listening somewhere the published port does not reach (another port, or only 127.0.0.1 inside) for 3 s. */
   const misplaced = async () => {
-    pid ??= await run(engine, ['inspect', '--format', '{{.State.Pid}}', name]).then(({ stdout }) => Number(stdout.trim()) || undefined, () => undefined);
-    if (!pid) return undefined;
+    if (!(await firstProcess())) return undefined;
     const addresses = [...new Set((await listeningSockets(`/proc/${pid}`)).values())];
     const reachable = addresses.some((address) => address.endsWith(`:${scenario.port}`) && !/^(127\.|\[::1\])/.test(address));
     if (!addresses.length || reachable) return undefined;
     const onPort = addresses.some((address) => address.endsWith(`:${scenario.port}`));
     return onPort
       ? `the image listens only on ${addresses.join(', ')} inside its container: a published port cannot reach it (it must listen on 0.0.0.0:${scenario.port})`
-      : `the image does not listen on its "port" ${scenario.port}: replica ${index + 1} (${host}:${port}, ${scenario.image}) listens on ${addresses.join(', ')} inside its container`;
+      : `the image does not listen on its "port" ${scenario.port}: replica ${index + 1} (${host}:${port}, ${scenario.image}) listens on ${addresses.join(', ')} inside its container${portHint(addresses)}`;
   };
-  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, container: name, stopping: false };
+  const replica = { index, generation, host, port, address: `${host}:${port}`, child, logs, exited, stop, misplaced, processes, container: name, engine, stopping: false };
   return replica;
 }

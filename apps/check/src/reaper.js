@@ -53,7 +53,7 @@ async function reap() {
     await sleep(100);
   }
   if (containers) {
-    await new Promise((resolve) => execFile(containers.engine, ['rm', '--force', '--filter', `label=${containers.label}`], { timeout: 60_000 }, resolve));
+    await new Promise((resolve) => execFile(containers.engine, ['rm', '--force', ...(containers.engine === 'podman' ? ['--time', '0'] : []), '--filter', `label=${containers.label}`], { timeout: 60_000 }, resolve));
   }
   await sleep(1000);
   for (const pid of [...masters, ...workers]) if (await isNginx(pid)) kill(pid, 'SIGKILL');

@@ -161,15 +161,17 @@ export async function phpOf(replica) {
 
 /**
  * The most processes of a replica that share one command line, as `{ count, command }` (forked workers: gunicorn's,
- * a Node cluster's, a php-fpm pool's), or undefined when no two do, or for a container. A balancer's affinity pins
- * a user to a replica, not to one of its processes: what one of them keeps in memory, the others lack.
+ * a Node cluster's, a php-fpm pool's), or undefined when no two do. A balancer's affinity pins a user to a replica,
+ * not to one of its processes: what one of them keeps in memory, the others lack. A container's are its first
+ * process and what descends from it, as this machine sees them.
  */
 export async function workersOf(replica) {
-  if (replica.container) return undefined;
   const counts = new Map();
-  for (const pid of await markedProcesses(replica.dir, { view: replica.view })) {
+  const pids = replica.container ? await replica.processes() : await markedProcesses(replica.dir, { view: replica.view });
+  for (const pid of pids) {
     // Paths into the replica's copy said as the app's own (cluster.js, not /tmp/kura-check-…/replica-1.1/app/cluster.js).
-    const command = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ').replaceAll(`${join(replica.dir, 'app')}/`, '');
+    const line = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ');
+    const command = replica.dir ? line.replaceAll(`${join(replica.dir, 'app')}/`, '') : line;
     if (command) counts.set(command, (counts.get(command) ?? 0) + 1);
   }
   const [command, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
@@ -384,7 +386,7 @@ export async function listeningSockets(proc = '/proc') {
   return new Map([...(await tcpSockets(proc))].filter(([, socket]) => socket.state === '0A').map(([inode, socket]) => [inode, socket.local]));
 }
 
-async function processTree(root) {
+export async function processTree(root) {
   const parents = new Map();
   for (const pid of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(pid)) continue;
@@ -527,6 +529,16 @@ const WHERE_EVERY_MS = 500; // reading /proc for every process costs more than a
  * CannotJudge if it exits first (its error line quoted), never becomes ready in `startTimeout` (its last lines of
  * output quoted), or listens elsewhere than HOST:PORT for 3 s (it ignored PORT or HOST).
  */
+/**
+ * What `podman run` and `docker run` exit with when the engine, not the container's command, failed: said as the
+ * engine's failure (a runtime refusing the machine's limits read as "the app exited (code 126)").
+ */
+const ENGINE_FAILURES = {
+  125: 'the engine itself failed',
+  126: 'the container runtime refused to start it, or its command cannot be run',
+  127: "the image's command was not found",
+};
+
 export async function waitReady(replica, scenario) {
   const deadline = Date.now() + scenario.startTimeout * 1000;
   const name = `replica ${replica.index + 1} (${replica.address})`;
@@ -544,6 +556,8 @@ export async function waitReady(replica, scenario) {
         );
       }
       const last = whyItEnded(replica.logs);
+      const engineFailed = replica.engine && ENGINE_FAILURES[exit.code];
+      if (engineFailed) throw new CannotJudge(`${name}: ${replica.engine} could not run the container (exit ${exit.code}: ${engineFailed}), before the app ran${last ? `: ${last.slice(0, 200)}` : ''}`);
       throw new CannotJudge(`${name} exited (${exit.signal ?? `code ${exit.code}`}) before it was ready${last ? `: ${last.slice(0, 200)}` : ''}${portClashOf(replica.logs, replica.port)}`);
     }
     // Without `ready`: once the port accepts and `/` has stopped answering 503 ("warming up"), as a readiness

@@ -92,3 +92,16 @@ describe('Unix sockets on abstract names, as ss lists them', () => {
     expect(await abstractSockets(async () => '')).toEqual({ listening: new Map(), accepted: new Map() }); // no ss
   });
 });
+
+describe('a container the engine could not start', () => {
+  /** How waitReady refuses a container replica whose `podman run` exited with `code` before the app was ready. */
+  const refused = (code) => {
+    const replica = { index: 1, host: '127.0.0.1', port: 1, address: '127.0.0.1:1', engine: 'podman', container: 'kura-check-1-2-0', logs: ['Error: runc: runc create failed: unable to start container process: error setting rlimit type 7: operation not permitted'], exited: Promise.resolve({ code, signal: null }), misplaced: async () => undefined };
+    return waitReady(replica, { startTimeout: 5 }).then(() => undefined, (error) => error.message);
+  };
+
+  it("says the engine failed (125-127), not that the app exited (an outside review: runc's refusal read as the app's exit 126)", async () => {
+    expect(await refused(126)).toBe('replica 2 (127.0.0.1:1): podman could not run the container (exit 126: the container runtime refused to start it, or its command cannot be run), before the app ran: Error: runc: runc create failed: unable to start container process: error setting rlimit type 7: operation not permitted');
+    expect(await refused(1)).toMatch(/^replica 2 \(127\.0\.0\.1:1\) exited \(code 1\) before it was ready/);
+  });
+});

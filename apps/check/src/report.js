@@ -71,13 +71,16 @@ export function toJSON(scenario, result) {
     ...(result.files ? { files: result.files } : {}),
     // The most processes of a replica with one command line (forked workers), when two or more: `count`, `command`.
     ...(result.workers ? { workers: result.workers } : {}),
+    // Replicas of the rolling restart that did not end on SIGTERM, killed at the end of their grace period:
+    // `killed` (their numbers), `graceSeconds`, `container` (whether they were containers).
+    ...(result.shutdown ? { shutdown: { ...result.shutdown, line: shutdownLine(result.shutdown) } } : {}),
     // With the scenario's `logout`: whether a logout ends the session on every replica (run.js logoutOf).
     ...(result.logout ? { logout: result.logout } : {}),
     // A setup request that answered another status than the scenario's (the first): the users went on regardless.
     ...(result.setupFailed ? { setupFailed: result.setupFailed } : {}),
     // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
     sessionCookies: result.sessionCookies ?? [],
-    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence }),
+    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence, image: Boolean(scenario.image) }),
     events: result.events,
   };
 }
@@ -147,6 +150,19 @@ function evidenceLines(json) {
   );
 }
 
+/**
+ * Replicas that ignored SIGTERM: not a session lost, but every rolling restart then takes the whole grace period and
+ * cuts the requests under way, as Kubernetes kills them too. In a container, the usual cause is the first process
+ * (PID 1), which the kernel spares the signals it has no handler for.
+ */
+export function shutdownLine({ killed, graceSeconds, container }) {
+  const which = killed.length === 1 ? `replica ${killed[0]} did` : `replicas ${killed.slice(0, -1).join(', ')} and ${killed.at(-1)} did`;
+  const why = container
+    ? "a container's first process (PID 1) ignores SIGTERM unless it handles it: handle it (finish what is under way, then exit), or run the image with an init (podman or docker run --init, tini; Kubernetes: an init in the image)"
+    : 'have the app handle SIGTERM: finish what is under way, then exit';
+  return `${which} not end on SIGTERM and ${killed.length === 1 ? 'was' : 'were'} killed at the end of the ${graceSeconds} s grace period, as Kubernetes would: each rolling restart then takes that long and cuts the requests under way; ${why}`;
+}
+
 /** After the verdict, where a logout leaves the session usable: why the exit code is 1 whatever the verdict says. */
 const logoutAfterVerdict = (json) => (json.logout?.effective === false ? ' But a logout does not end the session (see the logout line): exit 1.' : '');
 
@@ -168,6 +184,7 @@ export function toText(json) {
     ...setupLines(json),
     '',
     ...(json.cautions ?? []).map((caution) => `caution: ${caution}`),
+    ...(json.shutdown ? [`shutdown: ${json.shutdown.line}`] : []),
     ...(json.logout ? [`logout: ${json.logout.line}`] : []),
     `verdict: ${json.verdict} — ${json.meaning}${logoutAfterVerdict(json)}`,
     ...(json.nextSteps ?? []).map((step) => `what to do: ${step}`),
@@ -194,6 +211,7 @@ export function toMarkdown(json, { scenarioFile, chart } = {}) {
     `**Verdict: \`${json.verdict}\`** — ${json.meaning}${logoutAfterVerdict(json)} (exit code ${json.exitCode})`,
     '',
     ...(json.cautions ?? []).flatMap((caution) => [`Caution: ${caution}.`, '']),
+    ...(json.shutdown ? [`**Shutdown:** ${json.shutdown.line}.`, ''] : []),
     ...(json.logout ? [`**Logout:** ${json.logout.line}.`, ''] : []),
     ...(json.nextSteps?.length ? ['**What to do:**', '', ...json.nextSteps.map((step) => `- ${step}`), ''] : []),
     `${json.replicas} replicas, ${json.users} virtual users, ${json.seconds} s${scenarioFile ? `, scenario \`${scenarioFile}\`` : ''}; ${new Date().toISOString()}.`,

@@ -111,6 +111,7 @@ function nginxInstalled() {
 export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, sharedFiles = false, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
   const nginx = nginxInstalled();
   if (!nginx) throw new CannotJudge(NGINX_MISSING);
+  if (sharedFiles && scenario.image) throw new CannotJudge('--shared-files is for "start": an image\'s containers have files of their own, and share what their network reaches (see "network")');
   const runtime = scenario.image ? await import('./container.js').then((m) => m.containerRuntime(scenario)) : undefined;
   const pace = { ...(quick ? PACE.quick : PACE.default), ...(users ? { users } : {}) };
   const started = Date.now();
@@ -121,7 +122,12 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
   const running = new Set(); // every replica started, until stopped: one that exited by itself may have left processes
   const events = [];
   const at = () => Number(((Date.now() - started) / 1000).toFixed(1));
-  const event = (what) => (events.push({ atSeconds: at(), what }), progress(what));
+  // Once interrupted, what cleanup does is not told as if the run went on (a replica "killed at the end of its grace
+  // period" by cleanup, a replacement "ready" after the interrupted line).
+  const event = (what) => {
+    events.push({ atSeconds: at(), what });
+    if (!interrupted) progress(what);
+  };
   const balancers = [];
   // Interrupted (Ctrl-C, or a CI job's timeout sending SIGTERM): the replicas and nginx go too, never orphaned,
   // those still starting included; once cleanup has begun, nothing new starts.
@@ -458,6 +464,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     phase('rolling');
     event(`rolling restart of replicas 1-${replicas}: a replacement ready, then SIGTERM to the old one`);
     const stops = [];
+    const killedAtGrace = [];
     for (const slot of slots) {
       const old = current[slot.index];
       await readdress(slot);
@@ -472,6 +479,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       stops.push(
         old.stop('SIGTERM', scenario.terminationGracePeriodSeconds * 1000).then(({ signal }) => {
           const took = ((Date.now() - stopping) / 1000).toFixed(1);
+          if (signal === 'SIGKILL') killedAtGrace.push(slot.index + 1);
           event(`replica ${slot.index + 1} (${old.address}) stopped ${took} s after SIGTERM${signal === 'SIGKILL' ? `, killed at the end of its ${scenario.terminationGracePeriodSeconds} s grace period` : ''}`);
         }),
       );
@@ -562,7 +570,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       sidecars: [...sidecars.values()],
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}), setupFailed: recorders.map((recorder) => recorder.setupFailed).find(Boolean) };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, ...(killedAtGrace.length ? { shutdown: { killed: killedAtGrace.sort((a, b) => a - b), graceSeconds: scenario.terminationGracePeriodSeconds, container: Boolean(scenario.image) } } : {}), sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}), setupFailed: recorders.map((recorder) => recorder.setupFailed).find(Boolean) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.

@@ -12,6 +12,9 @@ const validate = new Ajv2020({ allErrors: true, useDefaults: true, strict: true,
 /** Why kura-check could not judge: said in one line, exit code 2. */
 export class CannotJudge extends Error {}
 
+/** Engine network modes, not networks: the host's own (no published ports, one port for every replica), none, a private one. */
+const NOT_A_SHARED_NETWORK = new Set(['host', 'none', 'private', 'slirp4netns', 'pasta']);
+
 /** Variables a replica has to itself (see replica.js): a path under one of them is private to the replica. */
 const PRIVATE_VARIABLES = new Set(['TMPDIR', 'TMP', 'TEMP', 'HOME']);
 /** Variables kura-check gives each replica its own value of: never taken from kura-check's environment. */
@@ -206,7 +209,7 @@ export function checkScenario(value, file = 'scenario') {
     const line = startAndImage ? 'give "start" or "image", not both' : neither ? 'the scenario needs "start" (or "image")' : oneLine(validate.errors);
     throw new CannotJudge(`invalid scenario ${file}: ${line}`);
   }
-  if (scenario.shared && scenario.image) throw new CannotJudge(`invalid scenario ${file}: shared is for start; an image's containers share only what kura-check gives them`);
+  if (scenario.shared && scenario.image) throw new CannotJudge(`invalid scenario ${file}: shared is for start; an image's containers share what their network reaches (see "network"), not this machine's files`);
   // A read that does not name the step it must show passes on any answer that has the rest (a cart, any cart):
   // a write lost with its replica is never seen, and state kept in one process passes for stateless.
   if (scenario.read && !/\{step(-\d+)?\}/.test(scenario.read.contains ?? '')) {
@@ -294,6 +297,12 @@ export async function loadScenario(file) {
   const scenario = checkScenario(value, file);
   scenario.env = expandEnv(scenario.env ?? {}, file);
   if (scenario.shared) scenario.shared = await sharedPaths(scenario.shared, file);
+  if (scenario.network) {
+    scenario.network = expanded(scenario.network, 'network', file);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(scenario.network) || NOT_A_SHARED_NETWORK.has(scenario.network)) {
+      throw new CannotJudge(`invalid scenario ${file}: network ${scenario.network} is not the name of a network the containers can share and be published from (podman network create NAME)`);
+    }
+  }
   // Unnamed: after its file, or after its folder where the file has a generic name (scenario.yaml, kura-check.yml).
   const stem = basename(path).replace(/\.(ya?ml|json)$/, '');
   scenario.name ??= /^(scenario|kura-check|check)$/i.test(stem) ? basename(dirname(path)) : stem;

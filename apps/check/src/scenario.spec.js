@@ -41,10 +41,30 @@ describe('a scenario, checked before anything runs', () => {
     expect(refusal(neither)).toBe('invalid scenario scenario.yaml: the scenario needs "start" (or "image")');
   });
 
-  it('refuses shared beside an image (its containers share only what kura-check gives them)', () => {
+  it('refuses shared beside an image (its containers share what their network reaches)', () => {
     const { start: _, ...rest } = minimal;
-    expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080, shared: ['/srv'] })).toBe("invalid scenario scenario.yaml: shared is for start; an image's containers share only what kura-check gives them");
+    expect(refusal({ ...rest, image: 'localhost/app:1', port: 8080, shared: ['/srv'] })).toBe('invalid scenario scenario.yaml: shared is for start; an image\'s containers share what their network reaches (see "network"), not this machine\'s files');
     expect(refusal({ ...minimal, shared: ['/srv'] })).toBeUndefined();
+  });
+
+  it('takes a network for an image only, by name or from the environment, and refuses the host\'s or none', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'kura-check-network-'));
+    const image = 'image: localhost/app:1\nport: 8080\nlogin: { method: POST, path: /login }\ncheck: { path: /me }\n';
+    const loaded = async (text) => {
+      await writeFile(join(folder, 'scenario.yaml'), text);
+      return loadScenario(join(folder, 'scenario.yaml')).then((scenario) => scenario.network, (error) => error.message.replace(`${folder}/`, ''));
+    };
+    process.env.KURA_CHECK_SPEC_NETWORK = 'shop-net';
+    try {
+      expect(await loaded(`${image}network: shop\n`)).toBe('shop');
+      expect(await loaded(`${image}network: \${KURA_CHECK_SPEC_NETWORK}\n`)).toBe('shop-net');
+      expect(await loaded(`${image}network: host\n`)).toBe('invalid scenario scenario.yaml: network host is not the name of a network the containers can share and be published from (podman network create NAME)');
+      expect(await loaded(`${image}network: "container:db"\n`)).toMatch(/^invalid scenario scenario\.yaml: network /);
+      expect(await loaded('start: node server.js\nnetwork: shop\nlogin: { method: POST, path: /login }\ncheck: { path: /me }\n')).toMatch(/^invalid scenario scenario\.yaml: .*image/);
+    } finally {
+      delete process.env.KURA_CHECK_SPEC_NETWORK;
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('takes an image with its port, and refuses an image without one', () => {
