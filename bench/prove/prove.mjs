@@ -50,7 +50,7 @@ function startReplica(index, env) {
 // ---------------------------------------------------------------- virtual users
 function newStats() {
   return { requests: 0, ok: 0, unexpected401: 0, serverErrors: 0, killedRequests: 0, restartRequests: 0, phase: 'steady', lostSessions: new Set(),
-    updatesAcked: 0, updatesLost: 0, staleAcceptances: 0, crossUserLeaks: 0, perReplica: {}, kills: 0, restarts: 0 };
+    updatesAcked: 0, updatesLost: 0, finalReadsFailed: 0, staleAcceptances: 0, crossUserLeaks: 0, perReplica: {}, kills: 0, restarts: 0 };
 }
 
 async function request(stats, method, path, cookie, body) {
@@ -128,8 +128,12 @@ async function virtualUser(id, stats, until) {
     if (me.status === 401) {
       stats.unexpected401 += 1;
       stats.lostSessions.add(id);
-      await logIn(); // a person would log in again; their session data is gone with the old session
+      // Every update acknowledged in the lost session is lost with it: counted so (they were dropped uncounted, and
+      // (b) showed "0 lost" while its users lost their sessions; an outside review, 2026-12-07).
+      stats.updatesAcked += acked.length;
+      stats.updatesLost += acked.length;
       acked.length = 0;
+      await logIn(); // a person would log in again; their session data is gone with the old session
       continue;
     }
     if (me.status === 200 && me.body.user.email !== email) stats.crossUserLeaks += 1;
@@ -140,10 +144,14 @@ async function virtualUser(id, stats, until) {
       stats.lostSessions.add(id);
     }
   }
+  // The final read: what was acknowledged must be there. A read that fails (a session lost at the very end, a 5xx)
+  // shows none of it, and counts all of it lost rather than nothing.
   const data = await call('GET', '/session/data');
-  if (data.status === 200) {
-    stats.updatesAcked += acked.length;
-    stats.updatesLost += acked.filter((key) => !(key in data.body.data)).length;
+  stats.updatesAcked += acked.length;
+  if (data.status === 200) stats.updatesLost += acked.filter((key) => !(key in data.body.data)).length;
+  else {
+    stats.updatesLost += acked.length;
+    stats.finalReadsFailed += 1;
   }
   return { jar, email };
 }
@@ -281,7 +289,7 @@ try {
   const failures = [];
   for (const design of ['c', 'd']) {
     const s = results[design];
-    if (s && (s.lostSessions.size || s.unexpected401 || s.updatesLost || s.staleAcceptances || s.crossUserLeaks || s.serverErrors)) {
+    if (s && (s.lostSessions.size || s.unexpected401 || s.updatesLost || s.finalReadsFailed || s.staleAcceptances || s.crossUserLeaks || s.serverErrors)) {
       failures.push(`(${design}) lost something`);
     }
   }

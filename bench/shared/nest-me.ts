@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { Controller, Get, Header, Headers, Module, UnauthorizedException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import { answerSecurityHeaders } from '../../apps/api/src/http/security-headers.js';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 
 /** The session's user by the token's hash, or nothing. */
@@ -117,12 +118,18 @@ export function meModuleAnswering(find: (id: string) => Promise<SessionOfReferen
   return MeModule;
 }
 
-/** Kura's two per-response headers, set as Kura sets them (one `onSend` hook): the instance and the request id. */
+/**
+ * Kura's per-response headers, set in one `onSend` hook: the instance and the request id, and (since session 53) the
+ * security headers of every answer over plain HTTP, as the bench runs Kura (an outside review found the references
+ * no longer answered all that Kura answers).
+ */
 export function withKuraHeaders(fastify: FastifyInstance): void {
   const instance = randomUUID();
+  const security = answerSecurityHeaders(false);
   fastify.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('kura-instance', instance);
     reply.header('x-request-id', request.id);
+    reply.headers(security);
     done();
   });
 }
