@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Kura's production image: the compiled service and its runtime dependencies on a Node 24 base, run as a
+# Kura's production image: the bundled service and the few packages it loads at run time on a Node 24 base, run as a
 # non-root user, nothing written to the image's filesystem at run time (readOnlyRootFilesystem in Kubernetes;
 # /tmp is the only writable path the Deployment mounts).
 #
@@ -63,6 +63,7 @@ COPY --from=deps /runtime/node_modules ./node_modules
 COPY --from=build /src/.build/server ./server
 COPY package.json ./
 USER 10001:10001
-EXPOSE 3000
+# The API, and the Prometheus listener the Deployment turns on (KURA_METRICS_PORT).
+EXPOSE 3000 9464
 # The Deployment (infra/k8s/base/deployment.yaml) runs the same command.
 CMD ["node", "server/main.mjs"]

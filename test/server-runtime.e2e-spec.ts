@@ -62,6 +62,8 @@ describe('the bundled server with only the packages it loads at run time', () =>
     const http = new HttpClient(kura.baseUrl);
     await http.signUpAndLogIn(email);
     expect(await admin('list-user', email)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^1 live session\(s\) of /) });
+    // Its hints name the command as run in the image, not npm run sessions (which the image cannot run).
+    expect(await admin('revoke-session', email, 'no-such-session')).toEqual({ code: 1, stdout: `${email} has no session no-such-session (node server/admin.mjs list-user ${email} lists them)\n` });
     expect(await admin('revoke-user', email)).toEqual({ code: 0, stdout: `ended 1 session(s) of ${email}\n` });
     expect((await http.get('/auth/me')).status).toBe(401);
     // The embedded engine's path loads dynalite and LevelDB from those node_modules: no engine serves this folder.

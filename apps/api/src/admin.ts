@@ -21,6 +21,11 @@ import { createStores } from './storage/storage.module.js';
  */
 const USAGE = 'usage: npm run sessions -- <command> (in the container image: node server/admin.mjs <command>); <command>: list-user <email> | revoke-session <email> <id> | revoke-user <email> | revoke-all | delete-account <email>';
 
+const JAVASCRIPT_ERRORS = new Set(['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError']);
+
+/** How this command was run, for the hints it prints: bundled in the image (`node server/admin.mjs`), or from the repository. */
+const INVOKED = process.argv[1]?.endsWith('admin.mjs') ? 'node server/admin.mjs' : 'npm run sessions --';
+
 /** As many as the API lists (GET /auth/sessions). */
 const LIST_LIMIT = 100;
 
@@ -159,7 +164,7 @@ async function perform(command: Command, sessions: SessionService, stores: Await
         await sessions.revokeOwned(user.id, command.id);
       } catch (error) {
         if (!(error instanceof SessionNotFoundError)) throw error;
-        process.stderr.write(`${user.email} has no session ${command.id} (npm run sessions -- list-user ${command.email} lists them)\n`);
+        process.stderr.write(`${user.email} has no session ${command.id} (${INVOKED} list-user ${command.email} lists them)\n`);
         return 1;
       }
       process.stdout.write(`ended session ${command.id} of ${user.email}\n`);
@@ -175,6 +180,8 @@ try {
 } catch (error) {
   if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
   else if (error instanceof StoreUnavailableError) process.stderr.write(`the store could not answer: ${error.reason}\n`);
-  else process.stderr.write(`${String(error)}\n`);
+  // A named error of Kura's or a library's (a TLS file that cannot be read) in its own words, as the server's fatal
+  // line says it; JavaScript's own (a TypeError: a defect) with its name.
+  else process.stderr.write(`${error instanceof Error && !JAVASCRIPT_ERRORS.has(error.name) ? error.message : String(error)}\n`);
   process.exitCode = 1;
 }

@@ -52,6 +52,7 @@ app.post('/logout-everywhere', (req, res, next) => {
 app.use((error, req, res, next) => {
   const fromTheStore = error instanceof StoreUnavailableError || error instanceof SessionTooLargeError || error instanceof CredentialReplacedError;
   if (!fromTheStore) return next(error);
+  if (error instanceof StoreUnavailableError) console.warn(`session store: ${error.reason}`); // why, in one line
   if (res.headersSent) return; // a save as the response ended failed: the answer is out, nothing was saved
   req.session = null; // no second save as this answer ends, and no cookie for a session that was not stored
   if (error instanceof SessionTooLargeError) return res.status(413).json({ title: 'Content Too Large' });
