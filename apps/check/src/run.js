@@ -108,6 +108,9 @@ function nginxInstalled() {
  * do cannot reach the other's sessions (distinct users), and every kill and restart is seen by both, in half
  * the time two runs one after the other would take.
  */
+/** A replica that exited by itself during steady traffic, said as the reason there is no verdict. */
+const crashLine = (crash) => `${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`;
+
 export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, sharedFiles = false, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
   const nginx = nginxInstalled();
   if (!nginx) throw new CannotJudge(NGINX_MISSING);
@@ -435,6 +438,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       }
     }
     // Round robin that never asked a replica for a session made on another: a memory-session app looks stateless.
+    // A replica that crashed meanwhile is the likelier reason on a slow machine, and the one to say (below).
+    const steadyCrash = crashes.find((c) => c.phase === 'steady');
+    if (roundRobin.logins > 0 && !sessionsMoved(roundRobin) && steadyCrash) throw new CannotJudge(crashLine(steadyCrash));
     if (roundRobin.logins > 0 && !sessionsMoved(roundRobin)) {
       const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
       throw new CannotJudge(
@@ -528,9 +534,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // A replica that crashed during steady traffic took what lived in it: its users' losses then say nothing of
     // round robin against affinity, and "breaks even with affinity" would be the crash's verdict, not the app's.
     const crash = crashes.find((c) => c.phase === 'steady');
-    if (crash && recorders.some((recorder) => (recorder.phases.steady?.failures ?? 0) > 0)) {
-      throw new CannotJudge(`${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`);
-    }
+    if (crash && recorders.some((recorder) => (recorder.phases.steady?.failures ?? 0) > 0)) throw new CannotJudge(crashLine(crash));
     const verdict = verdictOf(modes);
     if (verdict === 'loses state on restart' && onlyWarmingUp(modes)) {
       const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status === 503);
