@@ -22,7 +22,7 @@ function installed(name, dir, root) {
   for (let at = dir; ; at = dirname(at)) {
     const candidate = join(at, 'node_modules', name);
     if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (at === root) return undefined;
+    if (at === root || at === dirname(at)) return undefined; // the root, or the filesystem's own (a root not above dir)
   }
 }
 

@@ -84,15 +84,15 @@ const LOGOUT_BY_COOKIE = [
 /** Whether `name` (a cookie name, or a test of one) names `cookie`. */
 const names = (name, cookie) => (typeof name === 'string' ? cookie === name : name(cookie));
 
-/**
- * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
- * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[] }} json the run, as `toJSON` gives it
- * @returns {string[]}
- */
 /** For an image, ahead of the rest: what whoever runs it can do without its source, and whom the rest is for. */
 const IMAGE =
   "for an image you did not build: until it changes, run it as a single replica or behind a balancer with session affinity (which still loses sessions when a replica goes); if it reads its session secret or its store's address from the environment, give every replica the same through `env` (and `network`) and run kura-check again; the steps below are for whoever builds it";
 
+/**
+ * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
+ * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[], image?: boolean }} json the run, as `toJSON` gives it (`image`: the app was an image)
+ * @returns {string[]}
+ */
 export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false }) {
   const steps = [];
   // Someone else's image: the fixes below are its builders'; what its runner can do is first.

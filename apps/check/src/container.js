@@ -42,7 +42,7 @@ export async function containerRuntime(scenario) {
   return { name, start: (options) => startContainer(name, options) };
 }
 
-/** Where the app listens on one port only (not PORT's): the scenario's "port" to give, or PORT to honour. */
+/** Where the app listens, when on one port only outside loopback: the "port" the scenario may mean. */
 const portHint = (addresses) => {
   const ports = [...new Set(addresses.filter((address) => !/^(127\.|\[::1\])/.test(address)).map((address) => address.slice(address.lastIndexOf(':') + 1)))];
   return ports.length === 1 ? `: if the app serves there, say "port: ${ports[0]}" in the scenario` : '';

@@ -524,12 +524,6 @@ const POLL_MS = 25;
 const WHERE_EVERY_MS = 500; // reading /proc for every process costs more than a connection attempt
 
 /**
- * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections and `/`
- * answers anything but 503).
- * CannotJudge if it exits first (its error line quoted), never becomes ready in `startTimeout` (its last lines of
- * output quoted), or listens elsewhere than HOST:PORT for 3 s (it ignored PORT or HOST).
- */
-/**
  * What `podman run` and `docker run` exit with when the engine, not the container's command, failed: said as the
  * engine's failure (a runtime refusing the machine's limits read as "the app exited (code 126)").
  */
@@ -539,6 +533,12 @@ const ENGINE_FAILURES = {
   127: "the image's command was not found",
 };
 
+/**
+ * Resolves once the replica is ready (`scenario.ready` answers 2xx/3xx, or the port accepts connections and `/`
+ * answers anything but 503).
+ * CannotJudge if it exits first (its error line quoted), never becomes ready in `startTimeout` (its last lines of
+ * output quoted), or listens elsewhere than HOST:PORT for 3 s (it ignored PORT or HOST).
+ */
 export async function waitReady(replica, scenario) {
   const deadline = Date.now() + scenario.startTimeout * 1000;
   const name = `replica ${replica.index + 1} (${replica.address})`;

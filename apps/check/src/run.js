@@ -99,6 +99,9 @@ function nginxInstalled() {
   }
 }
 
+/** A replica that exited by itself during steady traffic, said as the reason there is no verdict. */
+const crashLine = (crash) => `${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`;
+
 /**
  * Runs the scenario and returns { verdict, modes, events, replicas, users, seconds }. Throws CannotJudge when it
  * cannot judge (the app never became ready, ignored PORT/HOST, no user could ever log in, nginx missing).
@@ -108,9 +111,6 @@ function nginxInstalled() {
  * do cannot reach the other's sessions (distinct users), and every kill and restart is seen by both, in half
  * the time two runs one after the other would take.
  */
-/** A replica that exited by itself during steady traffic, said as the reason there is no verdict. */
-const crashLine = (crash) => `${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`;
-
 export async function runCheck(scenario, { quick = false, users, replicas = scenario.replicas, hostBase = 11, sharedFiles = false, progress = () => {}, interrupted: onInterrupted = () => {} } = {}) {
   const nginx = nginxInstalled();
   if (!nginx) throw new CannotJudge(NGINX_MISSING);
