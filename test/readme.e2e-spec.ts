@@ -6,6 +6,14 @@ const readme = readFileSync('README.md', 'utf8');
 const firstScreen = readme.slice(0, readme.indexOf('\n## '));
 
 describe("the README's first screen", () => {
+  it('has npm start, db:serve, replicas and offline exec their server, so that a SIGTERM to npm stops it', () => {
+    // npm forwards SIGTERM to the script's shell, and a shell running `a && node …` does not pass it on: the server
+    // outlived `kill <npm's pid>`, drain and all, holding .data's lock, so the next npm start refused to start (a
+    // newcomer's review, 2026-12-07; then checked by hand: with exec, it drains and closes, no process left).
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    for (const name of ['start', 'db:serve', 'replicas', 'offline']) expect({ name, last: scripts[name]!.split('&&').at(-1)!.trim() }).toEqual({ name, last: expect.stringMatching(/^exec node /) });
+  });
+
   it('keeps the two-command start', () => {
     expect(firstScreen).toContain('npm ci && npm start   # the API on http://127.0.0.1:3000');
     expect(firstScreen).toContain('npm ci && npm test    # the whole suite');
