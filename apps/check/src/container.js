@@ -42,9 +42,12 @@ export async function containerRuntime(scenario) {
   return { name, start: (options) => startContainer(name, options) };
 }
 
+/** Whether a listening address inside a container is one a published port reaches (not its own loopback). */
+const publishable = (address) => !/^(127\.|\[::1\])/.test(address);
+
 /** Where the app listens, when on one port only outside loopback: the "port" the scenario may mean. */
 const portHint = (addresses) => {
-  const ports = [...new Set(addresses.filter((address) => !/^(127\.|\[::1\])/.test(address)).map((address) => address.slice(address.lastIndexOf(':') + 1)))];
+  const ports = [...new Set(addresses.filter(publishable).map((address) => address.slice(address.lastIndexOf(':') + 1)))];
   return ports.length === 1 ? `: if the app serves there, say "port: ${ports[0]}" in the scenario` : '';
 };
 
@@ -117,7 +120,7 @@ function startContainer(engine, { scenario, index, generation, host, port }) {
   const misplaced = async () => {
     if (!(await firstProcess())) return undefined;
     const addresses = [...new Set((await listeningSockets(`/proc/${pid}`)).values())];
-    const reachable = addresses.some((address) => address.endsWith(`:${scenario.port}`) && !/^(127\.|\[::1\])/.test(address));
+    const reachable = addresses.some((address) => address.endsWith(`:${scenario.port}`) && publishable(address));
     if (!addresses.length || reachable) return undefined;
     const onPort = addresses.some((address) => address.endsWith(`:${scenario.port}`));
     return onPort

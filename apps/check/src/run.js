@@ -439,9 +439,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     }
     // Round robin that never asked a replica for a session made on another: a memory-session app looks stateless.
     // A replica that crashed meanwhile is the likelier reason on a slow machine, and the one to say (below).
-    const steadyCrash = crashes.find((c) => c.phase === 'steady');
-    if (roundRobin.logins > 0 && !sessionsMoved(roundRobin) && steadyCrash) throw new CannotJudge(crashLine(steadyCrash));
     if (roundRobin.logins > 0 && !sessionsMoved(roundRobin)) {
+      const crash = crashes.find((c) => c.phase === 'steady');
+      if (crash) throw new CannotJudge(crashLine(crash));
       const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
       throw new CannotJudge(
         `in ${waited} s of steady traffic (${roundRobin.phases.steady?.requests ?? 0} requests), round robin never sent a logged-in user's request to a replica other than the one it logged in on: whether the others have its session was not seen; run again${quick ? ' without --quick' : ''}, or with more --users`,

@@ -1,4 +1,4 @@
-export { StoreUnavailableError } from './store-unavailable.error.js';
+export { asUpkeep, StoreUnavailableError } from './store-unavailable.error.js';
 export { type Clock, systemClock, ManualClock } from './clock.js';
 export {
   type ConnectSessionStore,

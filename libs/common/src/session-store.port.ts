@@ -1,6 +1,6 @@
 import type { SessionData, SessionDataStore } from './session-data-store.port.js';
 import type { SessionRecord } from './session-record.js';
-import { StoreUnavailableError } from './store-unavailable.error.js';
+import { asUpkeep } from './store-unavailable.error.js';
 
 /** The fields `extend` changes. */
 export type SessionExtension = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'authenticatedAt'>;
@@ -75,12 +75,8 @@ export interface RegisterCleanupSteps {
  */
 export async function cleanUpRegister(entries: readonly RegisterEntry[], entry: RegisterEntry, now: number, steps: RegisterCleanupSteps): Promise<void> {
   const cleanup = registerCleanup(entries, entry, now);
-  try {
-    if ('prune' in cleanup) await steps.prune(cleanup.prune);
-    else if (cleanup.unregister.length > 0) await steps.unregister(cleanup.unregister);
-  } catch (error) {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-  }
+  if ('prune' in cleanup) await asUpkeep(steps.prune(cleanup.prune));
+  else if (cleanup.unregister.length > 0) await asUpkeep(steps.unregister(cleanup.unregister));
 }
 
 /** How `end` ends a session. */

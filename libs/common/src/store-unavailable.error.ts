@@ -39,3 +39,17 @@ export class StoreUnavailableError extends Error {
   /** Why the store could not answer, in one line (see the constructor). @default 'the store could not be reached' */
   readonly reason: string;
 }
+
+/**
+ * Runs `work` as upkeep: once the operation it follows has landed (a registration, an ending), what it leaves
+ * undone a later call finishes, so the store failing it (`StoreUnavailableError`) fails nothing; any other error is
+ * a defect and is thrown. A request answered 503 for upkeep alone was sent again by its client, and met a 401 or a
+ * session nobody held.
+ */
+export async function asUpkeep(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+  }
+}

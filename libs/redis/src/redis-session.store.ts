@@ -1,4 +1,4 @@
-import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, cleanUpRegister, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
+import { effectiveExpiry, endedByUser, endingCall, endingDeletedData, type EndedSession, type EndOptions, type RegisterEntry, type RegisterOutcome, asUpkeep, cleanUpRegister, registerOutcome, type SessionData, type SessionDataStore, type SessionExtension, type SessionRecord, type SessionStore, StoreUnavailableError } from '@kura/common';
 import { isCommandUnavailable, storeUnavailable } from './redis-errors.js';
 import { flatHashOf, hashOf } from './redis-hash.js';
 import { idOfKey, type RedisStoreOptions } from './redis-keys.js';
@@ -278,9 +278,7 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     // a tombstone itself. On a Cluster the index lives with the user (`{userId}`), often on another master than the
     // session: that master failing answered 503 for an ending that had landed, and the client's retry of its own
     // session's revocation met a 401 (an outside review, 10 of 10 with the user's master paused, 2026-12-07).
-    await this.call('session.end', () => this.redis.sendCommand(['ZREM', this.keys.sessionsOf(userId), id])).catch((error: unknown) => {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-    });
+    await asUpkeep(this.call('session.end', () => this.redis.sendCommand(['ZREM', this.keys.sessionsOf(userId), id])));
     if (!first) return { userId, live: false };
     return { userId, live: effectiveExpiry({ idleExpiresAt: Number(fourth), absoluteExpiresAt: Number(absolute) }) > now };
   }

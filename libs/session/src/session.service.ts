@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
-import { addressOf, StoreUnavailableError } from '@kura/common';
+import { addressOf, asUpkeep } from '@kura/common';
 import {
   InvalidSessionUserError,
   ReauthenticationRequiredError,
@@ -377,9 +377,7 @@ export class SessionService {
    * a logout by id, an account's deletion or a re-authentication met a 401 (the review of 2026-12-05).
    */
   private async unregisterEnded(userId: string, ids: readonly string[]): Promise<void> {
-    await this.settings.store.unregister(userId, ids).catch((error: unknown) => {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-    });
+    await asUpkeep(this.settings.store.unregister(userId, ids));
   }
 
   /** Ends every session of every user; the operator's last resort. Returns how many were live. */
