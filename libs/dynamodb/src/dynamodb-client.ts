@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requestDeadline } from '@kura/common';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoDbCallLog } from './dynamodb-call-log.js';
+import { markCredentialsFailure } from './dynamodb-errors.js';
 import { RequestSigningSha256 } from './request-signing-sha256.js';
 
 export interface DynamoDbConnectionOptions {
@@ -61,6 +62,13 @@ export function createDynamoDbClients(options: DynamoDbConnectionOptions): Dynam
       socketTimeout: timeoutMs,
     }),
   });
+  if (!options.credentials) {
+    // What fails while the SDK fetches a role's credentials (from STS for IRSA, from the Pod Identity agent) is marked
+    // as such: a refused connection there was said as "nothing listens at the DynamoDB endpoint" (an operator's review).
+    // The setter keeps the SDK's caching and refreshing of what this returns.
+    const fetch = client.config.credentials;
+    client.config.credentials = (identity) => fetch(identity).catch(markCredentialsFailure);
+  }
   options.callLog?.attachTo(client);
   const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },

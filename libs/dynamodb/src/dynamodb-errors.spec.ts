@@ -29,7 +29,7 @@ describe('storeUnavailable', () => {
     ['a timeout', sdkError('TimeoutError'), undefined, 'no answer within KURA_DYNAMODB_TIMEOUT_MS'],
     ['a refused connection', nodeError('ECONNREFUSED'), undefined, 'connection refused: nothing listens at the DynamoDB endpoint'],
     ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],
-    ['an unknown host', nodeError('ENOTFOUND'), undefined, "the DynamoDB endpoint's host name does not resolve"],
+    ['an unknown host', nodeError('ENOTFOUND'), undefined, 'the host name of the DynamoDB endpoint does not resolve'],
     ['a request DynamoDB refuses as invalid', sdkError('ValidationException', { $metadata: { httpStatusCode: 400 } }), undefined, 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?'],
     // AWS's words for a key not the table's (GetItem, PutItem) and a missing index (Query), and DynamoDB Local's.
     ...[

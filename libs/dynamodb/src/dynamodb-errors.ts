@@ -97,6 +97,38 @@ export function sessionLimitSettingOf(wording: StoreErrorWording = LIBRARY_WORDI
   return wording.sessionLimitSetting ?? LIBRARY_WORDING.sessionLimitSetting!;
 }
 
+/** Set on an error the SDK met while fetching the AWS credentials to sign with, not while calling DynamoDB. */
+const FETCHING_CREDENTIALS = Symbol('kura.fetchingCredentials');
+
+/** Marks an error thrown while the client fetched its credentials (createDynamoDbClients), and throws it again. */
+export function markCredentialsFailure(error: unknown): never {
+  if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
+    Object.defineProperty(error, FETCHING_CREDENTIALS, { value: true });
+  }
+  throw error;
+}
+
+/**
+ * Where the SDK's default chain was fetching credentials from, as its environment says (the chain tries a web
+ * identity token before a container's endpoint, and the instance's metadata last).
+ */
+function credentialsSource(): string {
+  if (process.env.AWS_WEB_IDENTITY_TOKEN_FILE) return 'STS (a web identity role, as IRSA gives: AWS_WEB_IDENTITY_TOKEN_FILE)';
+  if (process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI || process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+    return "the container's credentials endpoint (EKS Pod Identity's agent, or ECS's: AWS_CONTAINER_CREDENTIALS_FULL_URI)";
+  }
+  return "where the SDK's default chain looked (a profile's process or SSO, the instance's metadata service)";
+}
+
+/** A connection's failure in a few words, or nothing when the error is no connection's. */
+function connectionFailure(name: string, code: string | undefined, where: string, timeoutSetting: string): string | undefined {
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer from ${where} within ${timeoutSetting}`;
+  if (code === 'ECONNREFUSED') return `connection refused: nothing listens at ${where}`;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection reset by ${where}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name of ${where} does not resolve`;
+  return undefined;
+}
+
 /**
  * Why a call failed, in one line an operator can act on. Built from error names, codes and statuses; nothing
  * of a message or an address goes into it, since readiness answers show it.
@@ -105,11 +137,19 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
   const chain: ErrorShape[] = [];
   // Not `instanceof Error`: errors from another realm (a VM context, a worker) are errors all the same.
   for (let cause = error; isErrorShaped(cause) && chain.length < 5; cause = cause.cause) chain.push(cause);
+  if (chain.some((error) => FETCHING_CREDENTIALS in error) && chain[0]?.name !== 'CredentialsProviderError') {
+    const source = credentialsSource();
+    const failure = chain.map((error) => connectionFailure(error.name, codeOf(error), source, wording.timeoutSetting)).find(Boolean);
+    return `the AWS credentials could not be fetched: ${failure ?? `${source} refused them (${chain[0]!.name})`}`;
+  }
   for (const error of chain) {
     const { name, $metadata } = error;
     const code = codeOf(error);
     if (name === 'ResourceNotFoundException') {
       return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: ${wording.createTable}`;
+    }
+    if (name === 'CredentialsProviderError' && FETCHING_CREDENTIALS in error && credentialsSource().startsWith('the container')) {
+      return `no AWS credentials: none came from ${credentialsSource()}; does it run, and is the pod's service account associated with a role?`;
     }
     if (name === 'CredentialsProviderError') {
       return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or ${wording.localCredentials ?? `set ${wording.endpointSetting} for a local engine`}`;
@@ -138,9 +178,8 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
     }
     if (name === 'RequestDeadlineError') return error.message;
     if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
-    if (code === 'ECONNREFUSED') return 'connection refused: nothing listens at the DynamoDB endpoint';
-    if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset by the DynamoDB endpoint';
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return "the DynamoDB endpoint's host name does not resolve";
+    const failure = connectionFailure(name, code, 'the DynamoDB endpoint', wording.timeoutSetting);
+    if (failure) return failure;
     const status = $metadata?.httpStatusCode;
     if (status !== undefined && status >= 500) return `DynamoDB answered ${status} (${name})`;
   }
