@@ -184,6 +184,28 @@ describeWithRedis('fromIoredis with waitForReplicas (WAIT on the durable writes)
   });
 });
 
+describe('fromIoredis: how many replicas a durable write waits for', () => {
+  const made: Redis[] = [];
+  afterAll(() => made.forEach((client) => client.disconnect()));
+  const client = (options: RedisOptions) => {
+    const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, ...options });
+    made.push(redis);
+    return redis;
+  };
+
+  it('waits for one behind Sentinel unless told otherwise, as connectRedis does (a planned failover undid acknowledged logouts without it)', () => {
+    const sentinels = [{ host: '127.0.0.1', port: 1 }];
+    const behindSentinel = fromIoredis(client({ sentinels, name: 'mymaster' }));
+    expect({ durable: typeof behindSentinel.sendDurable, replicas: behindSentinel.replicasToWait }).toEqual({ durable: 'function', replicas: 1 });
+    expect(fromIoredis(client({ sentinels, name: 'mymaster' }), { waitForReplicas: { replicas: 0, timeoutMs: 0 } }).sendDurable).toBeUndefined();
+  });
+
+  it('waits for none on one server unless told to', () => {
+    expect(fromIoredis(client({ port: 1 })).sendDurable).toBeUndefined();
+    expect(fromIoredis(client({ port: 1 }), { waitForReplicas: { replicas: 2, timeoutMs: 500 } }).replicasToWait).toBe(2);
+  });
+});
+
 describe('fromIoredis and client settings that weaken what the stores promise', () => {
   it('warns once per client that resends (a write could land after its request failed), or whose Cluster reads from replicas', () => {
     const warnings: string[] = [];

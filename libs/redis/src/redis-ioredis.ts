@@ -28,6 +28,8 @@ export interface IoredisClient {
     port?: number;
     autoResendUnfulfilledCommands?: boolean;
     scaleReads?: unknown;
+    /** The sentinels a client behind Sentinel asks for its master. */
+    sentinels?: readonly unknown[] | null;
     redisOptions?: { autoResendUnfulfilledCommands?: boolean };
     /** A `Cluster`'s map from the addresses nodes announce to the ones it reaches them at. */
     natMap?: Record<string, { host: string; port: number }> | ((address: string) => { host: string; port: number } | null);
@@ -46,7 +48,9 @@ export interface IoredisCommanderOptions {
    * by `WAIT replicas timeoutMs` on the same connection; fewer acknowledgements fail the write with
    * `StoreUnavailableError` (retrying it is safe). A WAIT holds up every command behind it on its connection
    * until the replicas answer: give `connections` of their own for these writes (`[client.duplicate(), ...]`),
-   * or they share the client's. @default { replicas: 0 } (no WAIT)
+   * or they share the client's. `{ replicas: 0, timeoutMs: 0 }` turns WAIT off.
+   * @default behind Sentinel (a client made with `sentinels`), `{ replicas: 1, timeoutMs: 500 }` on the client's
+   * connection, as `connectRedis` does (even a planned failover undid acknowledged logouts without it); elsewhere none
    */
   waitForReplicas?: { replicas: number; timeoutMs: number; connections?: readonly IoredisClient[] };
   /** Counts every command the stores send and its round trip (for metrics), as with `connectRedis`. */
@@ -73,7 +77,7 @@ export function fromIoredis(client: IoredisClient, options: IoredisCommanderOpti
   // Why the client cannot connect, for the stores' errors (and, handled, no "Unhandled error event" lines).
   client.on('error', (error: unknown) => noteConnectFailure(commander, error));
   client.on('ready', () => noteConnectFailure(commander, undefined));
-  const wait = options.waitForReplicas;
+  const wait = options.waitForReplicas ?? (client.options?.sentinels?.length ? { replicas: 1, timeoutMs: 500 } : undefined);
   handleAskingReplies(client);
   if (wait && wait.replicas > 0) {
     const lanes = wait.connections?.length ? wait.connections : [client];
