@@ -60,8 +60,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and not writable by the service's user.
 COPY --from=deps /runtime/node_modules ./node_modules
+COPY --from=deps /runtime/package.json ./
 COPY --from=build /src/.build/server ./server
-COPY package.json ./
 USER 10001:10001
 # The API, and the Prometheus listener the Deployment turns on (KURA_METRICS_PORT).
 EXPOSE 3000 9464

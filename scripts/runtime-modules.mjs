@@ -3,9 +3,10 @@
 // image's node_modules. Run where `npm ci --omit=dev` has installed node_modules (the Dockerfile's deps stage).
 // By hand because the tools made for this trace files, not packages: @vercel/nft follows require() calls and would
 // miss the explorer's files, which swagger-ui-dist hands to @fastify/static by a folder path.
+// Writes OUT/package.json, the image's own (no scripts).
 // Usage: node scripts/runtime-modules.mjs OUT (it imports nothing but Node's own modules: the deps stage has no esbuild)
 import { existsSync, readFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 /**
@@ -45,11 +46,32 @@ export function runtimeModules(root, names = serverRuntimePackages) {
   return [...found].map((dir) => relative(root, dir)).sort();
 }
 
+/**
+ * The image's package.json: what the app is and what its node_modules holds, for people and for scanners that read
+ * it (an SBOM tool lists an image's packages from it and node_modules). Not the repository's, whose scripts (npm
+ * start, db:init, sessions) need sources and tools the image has not: the operator commands are `node server/admin.mjs`.
+ */
+export function runtimeManifest(root, names = serverRuntimePackages) {
+  const { name, version, description, license } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const versionOf = (dependency) => JSON.parse(readFileSync(join(installed(dependency, root, root), 'package.json'), 'utf8')).version;
+  return {
+    name,
+    version,
+    description,
+    license,
+    private: true,
+    type: 'module',
+    main: 'server/main.mjs',
+    dependencies: Object.fromEntries(names.map((dependency) => [dependency, versionOf(dependency)])),
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [out] = process.argv.slice(2);
   if (!out) throw new Error('usage: node scripts/runtime-modules.mjs OUT');
   const root = process.cwd();
   const folders = runtimeModules(root);
   for (const folder of folders) await cp(join(root, folder), join(out, folder), { recursive: true, verbatimSymlinks: true });
+  await writeFile(join(out, 'package.json'), `${JSON.stringify(runtimeManifest(root), null, 2)}\n`);
   console.log(`runtime modules: ${folders.length} packages (${serverRuntimePackages.join(', ')} and their dependencies) in ${join(out, 'node_modules')}`);
 }

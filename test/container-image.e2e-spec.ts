@@ -88,10 +88,12 @@ const deployment = (overlay = 'local') => {
         app: fs.readdirSync('/app').sort(),
         modules: packages('/app/node_modules', '').sort(),
         server: fs.readdirSync('/app/server').sort(),
+        scripts: JSON.parse(fs.readFileSync('/app/package.json', 'utf8')).scripts ?? null,
       }))`;
     const { stdout } = await podman('run', '--rm', '--pull=never', '--network=none', IMAGE, 'node', '-e', listing);
-    const { app, modules, server } = JSON.parse(stdout) as { app: string[]; modules: string[]; server: string[] };
+    const { app, modules, server, scripts } = JSON.parse(stdout) as { app: string[]; modules: string[]; server: string[]; scripts: unknown };
     expect(app).toEqual(['node_modules', 'package.json', 'server']);
+    expect(scripts).toBeNull(); // the image's own package.json: the repository's scripts need what the image has not
     expect(server).toEqual(['admin-chunks', 'admin.mjs', 'chunks', 'main.mjs']);
     // The packages the bundle loads (serverRuntimePackages) and their dependencies, by name as scripts/runtime-modules.mjs
     // finds them in this checkout's install (where npm may have placed them otherwise, among the dev dependencies):

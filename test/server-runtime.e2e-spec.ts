@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,6 +46,21 @@ describe('the bundled server with only the packages it loads at run time', () =>
     const top = stdout.split('\n').filter(Boolean).map((file) => file.slice(join(app, 'node_modules/').length, -'/package.json'.length));
     expect(top).toEqual(expect.arrayContaining([...serverRuntimePackages]));
     for (const bundled of ['@nestjs', 'fastify', '@aws-sdk', 'redis', 'typescript']) expect(top.filter((name) => name === bundled || name.startsWith(`${bundled}/`))).toEqual([]);
+  });
+
+  it("has a package.json of its own: what the app is and the packages it holds, none of the repository's scripts", async () => {
+    const manifest = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const versions = await Promise.all(serverRuntimePackages.map(async (name) => JSON.parse(await readFile(join(app, 'node_modules', name, 'package.json'), 'utf8')).version as string));
+    expect(manifest).toEqual({
+      name: 'kura',
+      version: expect.any(String),
+      description: expect.any(String),
+      license: 'MIT',
+      private: true,
+      type: 'module',
+      main: 'server/main.mjs',
+      dependencies: Object.fromEntries(serverRuntimePackages.map((name, index) => [name, versions[index]])),
+    });
   });
 
   it('serves logins on DynamoDB and the explorer with its files', async () => {
