@@ -152,6 +152,37 @@ describe('query strings as API Gateway passes them (names decoded, repeats joine
   });
 });
 
+// An outside review (2026-12-07): light-my-request parses the path as a browser would, so on Lambda these reached
+// /auth/me (200 with a session), where the server, which routes the path as sent, answers 404: a WAF rule or an API
+// Gateway route keyed on the path saw one path and Kura served another.
+describe('paths the server would not route', () => {
+  let token: string;
+  beforeAll(async () => {
+    const email = uniqueEmail();
+    await invoke('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+    ({ token } = json(await invoke('POST', '/auth/login', { body: { email, password: 'correct horse battery', transport: 'bearer' } })));
+  });
+  const me = (path: string, headers: Record<string, string> = {}) => invoke('GET', path, { headers: { authorization: `Bearer ${token}`, ...headers } });
+
+  it.each(['/x/%2e%2e/auth/me', '/auth/%2E%2e/auth/me', '/auth/../auth/me', '/auth/./me', '/auth\\me', '/x/..\\auth/me', '/auth/m\te', '/auth/m\ne', 'auth/me'])(
+    'answers %j with 404 as the server does, never as /auth/me',
+    async (path) => {
+      const answer = await me(path, { 'x-request-id': 'trace-0123456789abcdef' });
+
+      expect(answer.statusCode).toBe(404);
+      expect(json(answer)).toMatchObject({ status: 404, detail: 'No route matches this method and path.' });
+      // Answered as every other request: its id, Kura's headers.
+      expect(answer.headers).toMatchObject({ 'x-request-id': 'trace-0123456789abcdef', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    },
+  );
+
+  it('serves the path itself, and the marker a caller sends changes nothing', async () => {
+    expect((await me('/auth/me')).statusCode).toBe(200);
+    expect((await me('/auth/me', { 'x-kura-unroutable': '1' })).statusCode).toBe(200);
+    expect((await me('/auth/me', { 'X-Kura-Unroutable': '1', 'x-request-id': 'trace-0123456789abcdef' })).statusCode).toBe(200);
+  });
+});
+
 describe('CloudWatch metrics (embedded metric format)', () => {
   it('writes one EMF line per invocation with the DynamoDB calls and capacity it cost', async () => {
     const email = uniqueEmail();
@@ -165,7 +196,7 @@ describe('CloudWatch metrics (embedded metric format)', () => {
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stdout.write;
     try {
-      expect((await invoke('GET', '/auth/me', { headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      expect((await invoke('GET', '/auth/me', { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-0123456789abcdef' } })).statusCode).toBe(200);
     } finally {
       process.stdout.write = write;
     }
@@ -179,7 +210,9 @@ describe('CloudWatch metrics (embedded metric format)', () => {
       DynamoDbFailures: 0,
       ReadCapacityUnits: 1,
       WriteCapacityUnits: 0,
-      requestId: 'test',
+      // The request's id, as its answer and access line carry it (the caller's), and Lambda's, as its START and REPORT lines do.
+      requestId: 'trace-0123456789abcdef',
+      awsRequestId: 'test',
       statusCode: 200,
     });
     expect(emf[0]._aws.CloudWatchMetrics[0].Metrics.map((metric: { Name: string }) => metric.Name)).toEqual(['DynamoDbCalls', 'DynamoDbFailures', 'ReadCapacityUnits', 'WriteCapacityUnits']);

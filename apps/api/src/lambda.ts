@@ -16,20 +16,21 @@ import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
 interface Booted {
   readonly app: Awaited<ReturnType<typeof createApp>>;
   readonly serve: PromiseHandler<APIGatewayProxyEventV2>;
-  /** Absent with the memory store: there are no DynamoDB calls to report. */
+  /** Absent with the memory store (tests): there is no store call to count. */
   readonly metrics: InvocationMetrics | undefined;
 }
 let booted: Promise<Booted> | undefined;
 
 async function boot(): Promise<Booted> {
   const app = await createApp(loadConfig(process.env));
-  const { calls } = app.get<KuraStores>(KURA_STORES);
+  const { calls, redisCommands } = app.get<KuraStores>(KURA_STORES);
   const fastify = app.getHttpAdapter().getInstance();
   // Requests reach Fastify through an in-memory socket that knows nothing of TLS; API Gateway ends TLS and says
   // so in X-Forwarded-Proto. Without this every request looks like plain http and the CSRF guard refuses the
   // API's own https pages. (A cross-site page cannot set that header: it is not a CORS-safelisted one.)
-  fastify.addHook('onRequest', async (request) => {
+  fastify.addHook('onRequest', async (request, reply) => {
     (request.raw.socket as { encrypted?: boolean }).encrypted = request.headers['x-forwarded-proto'] === 'https';
+    if (request.headers[UNROUTABLE] !== undefined) return reply.callNotFound();
   });
   return {
     app,
@@ -38,7 +39,7 @@ async function boot(): Promise<Booted> {
     // (`?%25=a,b`) threw a URIError out of the handler: any client could fail an invocation, tripping the
     // function-errors alarm (the review of 2026-12-05). Kura reads no query parameter; Fastify still parses the URL's.
     serve: awsLambdaFastify(withUnvalidatedInject(fastify), { callbackWaitsForEmptyEventLoop: false, parseCommaSeparatedQueryParams: false }),
-    metrics: calls && new InvocationMetrics(calls),
+    metrics: calls || redisCommands ? new InvocationMetrics({ calls, redisCommands }) : undefined,
   };
 }
 
@@ -70,9 +71,9 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
     throw error;
   });
   const { serve, metrics } = await booted;
-  const request = withRequestId(event, context.awsRequestId);
+  const { request, requestId } = prepared(event, context.awsRequestId);
   const result = await withRequestDeadline(deadlineOf(context.getRemainingTimeInMillis()), () => serve(request, context));
-  metrics?.flush(context.awsRequestId, result.statusCode);
+  metrics?.flush({ requestId, awsRequestId: context.awsRequestId }, result.statusCode);
   return result;
 }
 
@@ -88,21 +89,48 @@ export async function shutdown(): Promise<void> {
 }
 
 /**
- * A request's id on Lambda: the caller's `X-Request-Id` when it is well formed (as on any server), else this
- * invocation's id. That id is unique per request on AWS and under serverless-offline, whose
- * `requestContext.requestId` (what `@fastify/aws-lambda` would use) is one constant for every request; and it
- * is the id of Lambda's own START and REPORT lines and of the EMF line, so all of a request's lines share it. (A
- * malformed one, or two that API Gateway joined with a comma, got a random id instead, which no line of Lambda's
- * carried.)
+ * Set by this handler alone (one a caller sends is dropped): the event's path is one Fastify would see rewritten, and
+ * the request is answered as no route, as the server answers it. @fastify/aws-lambda hands the path to
+ * light-my-request, which parses it as a browser would (WHATWG URL): dot segments resolved (`/x/%2e%2e/auth/me`,
+ * `/auth/./me`), `\` read as `/`, tabs and newlines dropped. The server routes the path as sent, so there those
+ * paths match no route (404), while on Lambda they reached `/auth/me`: a WAF rule or an API Gateway route keyed on
+ * the path would have seen one path and Kura served another (an outside review, 2026-12-07).
  */
-function withRequestId(event: APIGatewayProxyEventV2, awsRequestId: string): APIGatewayProxyEventV2 {
-  if (isWellFormedRequestId(event.headers?.[REQUEST_ID_HEADER])) return event;
+const UNROUTABLE = 'x-kura-unroutable';
+
+function rewrittenByParsing(path: string): boolean {
+  // As light-my-request parses it (lib/parse-url.js): a path beginning `//` is taken whole, not as a host.
+  const parsed = path.startsWith('//') ? new URL(`http://localhost${path}`) : new URL(path, 'http://localhost');
+  return parsed.pathname !== path;
+}
+
+/**
+ * The event Fastify is given, and the request's id. The id, on Lambda: the caller's `X-Request-Id` when it is well
+ * formed (as on any server), else this invocation's id. That id is unique per request on AWS and under
+ * serverless-offline, whose `requestContext.requestId` (what `@fastify/aws-lambda` would use) is one constant for
+ * every request; it is the id of Lambda's own START and REPORT lines, and the EMF line carries both. (A malformed
+ * one, or two that API Gateway joined with a comma, got a random id instead, which no line of Lambda's carried.)
+ */
+function prepared(event: APIGatewayProxyEventV2, awsRequestId: string): { request: APIGatewayProxyEventV2; requestId: string } {
+  const path = (event as { path?: string }).path || event.rawPath || '/';
+  const unroutable = rewrittenByParsing(path);
+  const given = event.headers?.[REQUEST_ID_HEADER];
+  if (!unroutable && isWellFormedRequestId(given) && !hasHeaderNamed(event, UNROUTABLE)) {
+    return { request: event, requestId: given };
+  }
   // A REST API (payload 1.0) keeps the header's case as the client sent it (`X-Request-Id`); an HTTP API lowers it.
   const headers: Record<string, string | undefined> = {};
-  let given: string | undefined;
+  let caller: string | undefined;
   for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === REQUEST_ID_HEADER) given = value;
-    else headers[name] = value;
+    const lower = name.toLowerCase();
+    if (lower === REQUEST_ID_HEADER) caller = value;
+    else if (lower !== UNROUTABLE) headers[name] = value;
   }
-  return { ...event, headers: { ...headers, [REQUEST_ID_HEADER]: isWellFormedRequestId(given) ? given! : awsRequestId } };
+  const requestId = isWellFormedRequestId(caller) ? caller : awsRequestId;
+  return { request: { ...event, headers: { ...headers, [REQUEST_ID_HEADER]: requestId, ...(unroutable ? { [UNROUTABLE]: '1' } : {}) } }, requestId };
+}
+
+function hasHeaderNamed(event: APIGatewayProxyEventV2, lowerName: string): boolean {
+  for (const name in event.headers) if (name.toLowerCase() === lowerName) return true;
+  return false;
 }
