@@ -36,7 +36,7 @@ it('answers 503 with Retry-After a second before the timeout when slow store cal
   expect((await invoke(10_000, 'POST', '/auth/register', { body: { email, password: PASSWORD } })).statusCode).toBe(201);
   const cookies = cookiesFrom(await invoke(10_000, 'POST', '/auth/login', { body: { email, password: PASSWORD } }));
 
-  // 600 ms per call, 2.5 s left: the deadline is at 1.5 s, and a login makes more than two calls.
+  // 600 ms per call, 2.5 s left: the deadline is at 1,875 ms (a quarter short of it), and a login makes more than three calls.
   proxy.set('latency', { delayMs: 600 });
   const started = performance.now();
   const slow = await invoke(2500, 'POST', '/auth/login', { body: { email, password: PASSWORD } });
