@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './support/dynamodb-local.js';
 import { freshTables, testEndpoint } from './support/engine.js';
@@ -59,6 +60,7 @@ describe('every request a cold start (serverless-offline --reloadHandler)', () =
       { sessionsTable: tables.sessions, usersTable: tables.users, dynamodbEndpoint: testEndpoint() },
       lambdaEnv,
     );
+    const built = await readdir(`${ROOT}.build/lambda`, { recursive: true });
     const browser = new HttpClient(offline.baseUrl);
     const instances: string[] = [];
     const requestIds: string[] = [];
@@ -83,6 +85,11 @@ describe('every request a cold start (serverless-offline --reloadHandler)', () =
     expect(new Set(instances).size).toBe(instances.length); // no two requests shared a module instance
     expect(instances).not.toContain('none');
     expect(new Set(requestIds).size).toBe(requestIds.length); // a request id per request, not serverless-offline's constant
+    // Nothing written into the build folder, which `serverless package` ships (an outside review: Node's compile cache
+    // wrote the password rules' bytecode there, and the next package held 31 files where the bundle makes 29). Node
+    // writes its cache as a handler's process or thread ends: once offline has stopped.
+    await offline.stop();
+    expect((await readdir(`${ROOT}.build/lambda`, { recursive: true })).sort()).toEqual(built.sort());
   }, 120_000);
 
   it('negative control: with per-instance memory the user is anonymous on the next invocation', async () => {

@@ -16,12 +16,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 let template: any;
 let zip: AdmZip;
+/** What `npm run package -- --stage ci` printed (the bundle built already). */
+let packaged: string;
+const SERVERLESS_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1' };
 
 beforeAll(async () => {
-  await run(process.execPath, ['node_modules/serverless/bin/serverless.js', 'package', '--stage', 'ci'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1' },
-  });
+  ({ stdout: packaged } = await run(process.execPath, ['scripts/serverless.mjs', 'package', '--stage', 'ci'], { cwd: ROOT, env: SERVERLESS_ENV }));
   template = JSON.parse(await readFile(`${ROOT}.serverless/cloudformation-template-update-stack.json`, 'utf8'));
   zip = new AdmZip(`${ROOT}.serverless/kura.zip`);
 }, 120_000);
@@ -80,11 +80,12 @@ describe('the deployable artifact', () => {
 describe('npm run package', () => {
   const check = (dir?: string) => run(process.execPath, ['scripts/check-package.mjs', ...(dir ? [dir] : [])], { cwd: ROOT });
 
-  it('ends by checking the artifact, and prints each check it made', async () => {
+  it('ends by checking the artifact of the stage it was given, and prints each check it made', async () => {
     const { scripts } = JSON.parse(await readFile(`${ROOT}package.json`, 'utf8'));
-    expect(scripts.package).toMatch(/serverless package && node scripts\/check-package\.mjs$/);
-
-    const { stdout } = await check();
+    expect(scripts.package).toMatch(/&& node scripts\/serverless\.mjs package$/);
+    // `npm run package -- --stage ci`: the stage reaches serverless, and the check reads what it wrote (before, the
+    // check took `--stage` for a folder and failed: an outside review).
+    const stdout = packaged;
 
     expect(stdout).toMatch(/ok +zip: \d+ KiB, \d+ file\(s\), all the bundle's \(\d+ KiB unzipped\)/);
     expect(stdout).toMatch(/ok +handler: \.build\/lambda\/index\.handler -> \.build\/lambda\/index\.mjs exports function handler/);
@@ -319,5 +320,30 @@ describe('the OpenAPI document in the bundle', () => {
     });
 
     expect(stdout).toBe('The Lambda bundle serves the OpenAPI document, not the explorer: set KURA_DOCS_UI=false');
+  });
+});
+
+describe('npm run deploy', () => {
+  it('deploys only what it packaged and checked: a package the check refuses is never deployed', async () => {
+    const { scripts } = JSON.parse(await readFile(`${ROOT}package.json`, 'utf8'));
+    expect(scripts.deploy).toMatch(/&& node scripts\/serverless\.mjs deploy$/);
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    // Last in this file: serverless clears .serverless, which the tests above copy, even when it packages elsewhere.
+    const dir = await mkdtemp(`${tmpdir()}/kura-deploy-`);
+    try {
+      // A cache without its keys: a function that would fail every invocation. (With no AWS here, a deploy that got
+      // as far as serverless's would fail on credentials instead, saying so.)
+      const failure = await run(process.execPath, ['scripts/serverless.mjs', 'deploy', '--stage', 'ci', '--param', 'cacheSeconds=60', '--package', dir], { cwd: ROOT, env: SERVERLESS_ENV }).then(
+        () => undefined,
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+
+      expect(failure?.code).toBe(1);
+      expect(failure?.stdout).toMatch(/FAIL configuration: Kura refuses \(.*KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS/);
+      expect(`${failure?.stdout}${failure?.stderr}`).not.toMatch(/Deploying|credentials/i);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
