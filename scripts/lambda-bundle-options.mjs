@@ -377,13 +377,12 @@ export const lambdaBundleOptions = {
     '@nestjs/observe',
     // The explorer UI's static files: the Lambda serves the OpenAPI document only (KURA_DOCS_UI=false).
     '@fastify/static',
-    // Loaded on demand by code paths Kura never takes: Nest's file-type pipe, CORS (Kura sets no CORS policy),
-    // a browser user-agent parser, and event streams (DynamoDB has none).
+    // Loaded on demand by code paths Kura never takes: Nest's file-type pipe, a browser user-agent parser, and event
+    // streams (DynamoDB has none). (CORS, @fastify/cors, is bundled: a chunk loaded only with KURA_TRUSTED_ORIGINS.)
     'file-type',
     // Fastify's schema compilers: createApp gives Fastify its own (Kura has no Fastify route schemas).
     '@fastify/ajv-compiler',
     '@fastify/fast-json-stringify-compiler',
-    '@fastify/cors',
     'bowser',
     '@smithy/core/event-streams',
     // The SDK's credential chain imports each provider only when the ones before it found nothing. On Lambda the

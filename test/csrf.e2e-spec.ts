@@ -122,6 +122,60 @@ describe.each(BACKENDS)('on $name', (backend) => {
   });
 });
 
+/**
+ * A page of a trusted origin calls the API from another origin: the browser sends it only once the API allows it
+ * (CORS). An outside review found the preflight a 404, so KURA_TRUSTED_ORIGINS let no page send anything.
+ */
+describe('CORS for the trusted origins (KURA_TRUSTED_ORIGINS)', () => {
+  const TRUSTED = 'https://app.example.com';
+  let trusting: { app: NestFastifyApplication; baseUrl: string };
+  let plain: { app: NestFastifyApplication; baseUrl: string };
+  beforeAll(async () => {
+    [trusting, plain] = await Promise.all([
+      startKuraInProcess({ KURA_STORE: 'memory', KURA_TRUSTED_ORIGINS: TRUSTED }),
+      startKuraInProcess({ KURA_STORE: 'memory' }),
+    ]);
+  });
+  afterAll(() => Promise.all([trusting?.app.close(), plain?.app.close()]));
+  const preflight = (baseUrl: string, origin: string) =>
+    fetch(`${baseUrl}/session/data`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'content-type,if-match' },
+    });
+
+  it('answers the preflight of a trusted origin: its origin, credentials, the methods and headers the API reads', async () => {
+    const answer = await preflight(trusting.baseUrl, TRUSTED);
+
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get('access-control-allow-origin')).toBe(TRUSTED);
+    expect(answer.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(answer.headers.get('access-control-allow-methods')).toContain('PATCH');
+    expect(answer.headers.get('access-control-allow-headers')).toMatch(/content-type.*if-match/);
+  });
+
+  it('allows no other origin, and nothing at all without trusted origins', async () => {
+    expect((await preflight(trusting.baseUrl, 'https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const untrusting = await preflight(plain.baseUrl, TRUSTED);
+    expect(untrusting.headers.get('access-control-allow-origin')).toBeNull();
+    expect(untrusting.status).toBe(404);
+  });
+
+  it("serves a trusted page's login, which its browser says comes from another site, and lets the page read the answer", async () => {
+    const email = uniqueEmail();
+    const page = { origin: TRUSTED, 'sec-fetch-site': 'cross-site' };
+    const api = new HttpClient(trusting.baseUrl);
+    expect((await api.post('/auth/register', { email, password: 'correct horse battery' }, { headers: page })).status).toBe(201);
+
+    const login = await api.post('/auth/login', { email, password: 'correct horse battery' }, { headers: page });
+
+    expect(login.status).toBe(200);
+    expect(login.headers.get('access-control-allow-origin')).toBe(TRUSTED);
+    expect(login.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(login.headers.get('access-control-expose-headers')).toContain('x-request-id');
+    expect(login.headers.get('vary')).toMatch(/origin/i);
+  });
+});
+
 describe('the origin check on Express', () => {
   let server: Server;
   let expressUrl: string;

@@ -52,12 +52,15 @@ export function crossSiteReason(
   request: Omit<CrossSiteSource, 'method'>,
   trustedOrigins: readonly string[],
 ): string | undefined {
+  const origin = single(request.headers.origin);
+  // A trusted origin first: browsers send `Sec-Fetch-Site: cross-site` with every request from another site's page,
+  // so a trusted origin on another site was refused whatever `trustedOrigins` said (an outside review). The browser
+  // sets `Origin` itself: a page cannot claim another's.
+  if (origin !== undefined && trustedOrigins.includes(origin)) return undefined;
   const site = single(request.headers['sec-fetch-site']);
   if (site === 'cross-site') return 'Sec-Fetch-Site: cross-site';
-  const origin = single(request.headers.origin);
   if (origin === undefined) return undefined;
   if (origin === 'null') return 'Origin: null';
-  if (trustedOrigins.includes(origin)) return undefined;
   const claimed = originOf(origin);
   if (claimed === undefined) return 'Origin is not a URL';
   const own = originOf(`${request.protocol}://${request.host ?? single(request.headers.host) ?? ''}`);
