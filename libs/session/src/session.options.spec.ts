@@ -268,6 +268,23 @@ describe('resolveSessionSettings', () => {
       expect(problemsOf({ cache: { ttlSeconds, keys: [key('k1')] } })).toEqual([`cache.ttlSeconds must be a positive integer, got ${ttlSeconds}`]);
     });
 
+    // Requests the cache answers do not extend the session (an outside review: with ttl 20 s and idle 10 s, a user
+    // active every second only on cached routes was logged out at 10 s).
+    it.each([
+      [{ idleTimeoutSeconds: 10, refreshIntervalSeconds: 1, cache: { ttlSeconds: 20, keys: [key('k1')] } }, '20', '1', '10'],
+      [{ idleTimeoutSeconds: 10, refreshIntervalSeconds: 8, cache: { ttlSeconds: 5, keys: [key('k1')] } }, '5', '8', '10'],
+      [{ cache: { ttlSeconds: 4000, keys: [key('k1')] } }, '4000', '180', '1800'],
+    ])('refuses a cache window that with the refresh interval outlasts the idle timeout: %j', (options, ttl, refresh, idle) => {
+      expect(problemsOf(options)).toEqual([
+        `cache.ttlSeconds (${ttl}) plus refreshIntervalSeconds (${refresh}) must not exceed idleTimeoutSeconds (${idle}): requests the cache answers do not extend a session, so its users would be logged out while active`,
+      ]);
+    });
+
+    it('accepts a cache window that leaves a store read, and so an extension, before the idle timeout', () => {
+      expect(problemsOf({ idleTimeoutSeconds: 10, refreshIntervalSeconds: 1, cache: { ttlSeconds: 9, keys: [key('k1')] } })).toEqual([]);
+      expect(problemsOf({ cache: { ttlSeconds: 300, keys: [key('k1')] } })).toEqual([]);
+    });
+
     it('refuses a cache with no key', () => {
       expect(problemsOf({ cache: { ttlSeconds: 10, keys: [] } })).toEqual(['cache.keys needs at least one key']);
     });

@@ -72,7 +72,8 @@ export interface SessionModuleOptions {
   /**
    * The signed session cache: for up to `ttlSeconds` after the store vouched for a session, a JWS next to the
    * token lets any replica accept it without a store read. A session revoked elsewhere can then be used for up
-   * to `ttlSeconds` more. `keys[0]` signs; all verify (rotation).
+   * to `ttlSeconds` more. `keys[0]` signs; all verify (rotation). Requests it answers do not extend the session,
+   * so `ttlSeconds` plus `refreshIntervalSeconds` must not exceed `idleTimeoutSeconds`.
    * @default off
    */
   cache?: { ttlSeconds: number; keys: SessionCacheKey[] };
@@ -170,6 +171,14 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
   const cache = options.cache;
   if (cache) {
     if (!isPositiveInteger(cache.ttlSeconds)) problems.push(`cache.ttlSeconds must be a positive integer, got ${cache.ttlSeconds}`);
+    // Requests the cache answers do not extend the session: only a store read does, and only once the refresh
+    // interval has passed since the last. A cache window plus that interval past the idle timeout logged out a user
+    // active only on cached routes, at the idle timeout (an outside review: ttl 20 s, idle 10 s).
+    else if (isPositiveInteger(idle) && cache.ttlSeconds + refresh > idle) {
+      problems.push(
+        `cache.ttlSeconds (${cache.ttlSeconds}) plus refreshIntervalSeconds (${refresh}) must not exceed idleTimeoutSeconds (${idle}): requests the cache answers do not extend a session, so its users would be logged out while active`,
+      );
+    }
     if (cache.keys.length === 0) problems.push('cache.keys needs at least one key');
     for (const key of cache.keys) {
       if (!/^[\w.-]{1,64}$/.test(key.kid)) problems.push(`cache key id "${key.kid}" must be 1-64 characters of A-Z a-z 0-9 _ . -`);

@@ -370,6 +370,17 @@ describe('loadConfig', () => {
       expect(loadConfig({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${a},k2:${b}` }).session.cache?.keys.map(({ kid }) => kid)).toEqual(['k1', 'k2']);
     });
 
+    // Requests the cache answers do not extend a session (an outside review of @kura/session, whose own check this is too).
+    it('refuses a cache window that with the refresh interval outlasts the idle timeout, naming all three', () => {
+      const keys = `k1:${'a'.repeat(43)}`;
+
+      expect(problemsOf({ KURA_SESSION_IDLE_TIMEOUT: '60', KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: keys })).toEqual([
+        'KURA_SESSION_CACHE_SECONDS (60) plus the refresh interval (6 s) must not exceed KURA_SESSION_IDLE_TIMEOUT (60): requests the cache answers do not extend a session, so users active on cached routes only would be logged out',
+      ]);
+      expect(problemsOf({ KURA_SESSION_IDLE_TIMEOUT: '60', KURA_SESSION_CACHE_SECONDS: '54', KURA_SESSION_CACHE_KEYS: keys })).toEqual([]);
+      expect(problemsOf({ KURA_SESSION_CACHE_SECONDS: '300', KURA_SESSION_CACHE_KEYS: keys })).toEqual([]);
+    });
+
     it('lets the API and the metrics both take a free port (0), as the tests do', () => {
       expect(problemsOf({ PORT: '0', KURA_METRICS_PORT: '0' })).toEqual([]);
     });

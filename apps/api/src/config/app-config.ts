@@ -489,6 +489,14 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
   }
+  // As @kura/session refuses it (cache.ttlSeconds): requests the cache answers do not extend a session, so a window
+  // that with the refresh interval outlasts the idle timeout logs out users active on cached routes only.
+  const refresh = env.KURA_SESSION_REFRESH_INTERVAL ?? Math.max(1, Math.floor(env.KURA_SESSION_IDLE_TIMEOUT / 10));
+  if (env.KURA_SESSION_CACHE_SECONDS > 0 && env.KURA_SESSION_CACHE_SECONDS + refresh > env.KURA_SESSION_IDLE_TIMEOUT) {
+    problems.push(
+      `KURA_SESSION_CACHE_SECONDS (${env.KURA_SESSION_CACHE_SECONDS}) plus the refresh interval (${refresh} s) must not exceed KURA_SESSION_IDLE_TIMEOUT (${env.KURA_SESSION_IDLE_TIMEOUT}): requests the cache answers do not extend a session, so users active on cached routes only would be logged out`,
+    );
+  }
   if (env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL !== undefined && env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL < env.KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT) {
     problems.push('KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL must not be lower than KURA_LOGIN_MAX_FAILURES_PER_ACCOUNT (one address would lock the account out for everyone)');
   }
