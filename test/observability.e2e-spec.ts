@@ -50,6 +50,8 @@ beforeAll(async () => {
   expect((await laptop.as('DELETE', `/auth/sessions/${tablet.id}`)).status).toBe(204);
   // A session id that is none of the user's: refused (404), and recorded as access denied.
   expect((await laptop.as('DELETE', `/auth/sessions/${'A'.repeat(43)}`)).status).toBe(404);
+  // One that is no session id at all (it left no line before an outside review), recorded without the caller's words.
+  expect((await laptop.as('DELETE', '/auth/sessions/nope%0Aforged=1')).status).toBe(404);
   expect((await laptop.as('POST', '/auth/logout-all')).status).toBe(200);
   const last = await device();
   expect((await last.as('POST', '/auth/reauthenticate', { password: wrongPassword })).status).toBe(403);
@@ -111,6 +113,7 @@ describe('logs', () => {
       'sessions.evicted',
       'session.revoked',
       'access.denied',
+      'access.denied',
       'sessions.revoked',
       'login.succeeded',
       'password.check-failed',
@@ -130,11 +133,12 @@ describe('logs', () => {
     expect(events[10]).toMatchObject({ sessionIds: [journey.phone], by: journey.tablet });
     expect(events[11]).toMatchObject({ sessionId: journey.tablet, by: journey.laptop });
     expect(events[12]).toMatchObject({ operation: 'session.revoke', reason: 'no-such-session', sessionId: 'A'.repeat(43), by: journey.laptop });
-    expect(events[13]).toMatchObject({ count: 1, by: journey.laptop });
-    expect(events[16]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
-    expect(events[15]).not.toHaveProperty('count');
-    expect(events[17]).toMatchObject({ action: 'password.check-failed', count: 2 });
-    expect(events[18]).toMatchObject({ count: 1, by: journey.renewed });
+    expect(events[13]).toMatchObject({ operation: 'session.revoke', reason: 'no-such-session', sessionId: '(malformed)', by: journey.laptop });
+    expect(events[14]).toMatchObject({ count: 1, by: journey.laptop });
+    expect(events[17]).toMatchObject({ sessionId: journey.renewed, by: journey.last });
+    expect(events[16]).not.toHaveProperty('count');
+    expect(events[18]).toMatchObject({ action: 'password.check-failed', count: 2 });
+    expect(events[19]).toMatchObject({ count: 1, by: journey.renewed });
     // The logout ended the session the password change issued.
     expect(events[5].sessionId).toBe(events[4].sessionId);
   });

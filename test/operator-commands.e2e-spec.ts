@@ -109,6 +109,8 @@ describe('npm run sessions -- revoke-user, on the default setup (the embedded en
     expect((await phone.get('/auth/me')).status).toBe(401);
     expect((await laptop.get('/auth/me')).status).toBe(200);
     expect((await sessions(['list-user', email], defaults())).stdout).toMatch(/^1 live session\(s\) of /);
+    // Run again, it says so (it said "ended" again before an outside review), and succeeds: the session is ended.
+    expect(await sessions(['revoke-session', email, phoneSession], defaults())).toEqual({ code: 0, stdout: `session ${phoneSession} of ${email} had ended already\n`, stderr: '' });
     const unknown = 'A'.repeat(43);
     expect(await sessions(['revoke-session', email, unknown], defaults())).toEqual({
       code: 1,

@@ -161,14 +161,15 @@ async function perform(command: Command, sessions: SessionService, stores: Await
     case 'revoke-session':
       try {
         if (!isWellFormedSessionId(command.id)) throw new SessionNotFoundError();
-        await sessions.revokeOwned(user.id, command.id);
+        // Said as it was: run twice, the second run said "ended" again (an outside review).
+        const wasLive = await sessions.revokeOwned(user.id, command.id);
+        process.stdout.write(wasLive ? `ended session ${command.id} of ${user.email}\n` : `session ${command.id} of ${user.email} had ended already\n`);
+        return 0;
       } catch (error) {
         if (!(error instanceof SessionNotFoundError)) throw error;
         process.stderr.write(`${user.email} has no session ${command.id} (${INVOKED} list-user ${command.email} lists them)\n`);
         return 1;
       }
-      process.stdout.write(`ended session ${command.id} of ${user.email}\n`);
-      return 0;
     case 'revoke-user':
       process.stdout.write(`ended ${await inSteps('revoke-user', sessions.revokeAllOfUser(user.id))} session(s) of ${user.email}\n`);
       return 0;

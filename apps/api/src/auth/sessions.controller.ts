@@ -38,6 +38,9 @@ import { Audited } from './audit-request.decorator.js';
 const TOO_MANY_FAILURES = 'Too many failed password checks for this account or client; try again after Retry-After.';
 const REAUTHENTICATION_REQUIRED = 'the password was not confirmed recently enough (POST /auth/reauthenticate, KURA_REAUTH_WINDOW)';
 
+/** The `sessionId` an audit line gives for an id that is no session id's shape. */
+const MALFORMED_ID = '(malformed)';
+
 /** A user's view of their own sessions and account: list them, end one, end all, change the password, delete the account. */
 @ApiTags('sessions')
 @ApiCookieAuth()
@@ -93,7 +96,12 @@ export class SessionsController {
     @ResponseCookies() cookies: ResponseCookieJar,
     @Audited() audited: AuditRequest,
   ): Promise<void> {
-    if (!isWellFormedSessionId(id)) throw new SessionNotFoundError();
+    if (!isWellFormedSessionId(id)) {
+      // Recorded as any id that is none of the user's (probing with malformed ids left no line: an outside review),
+      // without the id itself, which is the caller's words (a newline in it would forge a line of the text log).
+      this.denied(audited, current.record, 'session.revoke', 'no-such-session', MALFORMED_ID);
+      throw new SessionNotFoundError();
+    }
     // Ending this very session is a logout; ending another one needs the password proved recently (ASVS 7.5.2).
     if (id !== current.record.id) this.proved(current.record, audited, 'session.revoke', id);
     const wasLive = await this.sessions.revokeOwned(current.record.user.id, id).catch((error: unknown) => {
