@@ -459,6 +459,33 @@ describe('SessionService revocation and credential versions', () => {
     expect((await store.listOfUser(user.id, clock.now(), 10)).map((record) => record.id)).toEqual([retried.record.id]);
   });
 
+  // An outside review: a login in a DynamoDB outage answered its 503 after 6 s, the insert's bounded attempts and then
+  // as many for ending what it might have written.
+  it('answers a login whose session write failed without waiting to end what it may have written, and ends it', async () => {
+    const { sut, store, clock } = setup();
+    const insert = store.insert.bind(store);
+    let written: string | undefined;
+    jest.spyOn(store, 'insert').mockImplementationOnce(async (record) => {
+      await insert(record); // it lands, and its answer is lost
+      written = record.id;
+      throw new StoreUnavailableError('session.insert');
+    });
+    let release!: () => void;
+    const end = store.end.bind(store);
+    const ending = jest.spyOn(store, 'end').mockImplementationOnce(async (...args) => {
+      await new Promise<void>((resolve) => (release = resolve)); // a store that has not answered yet
+      return end(...args);
+    });
+
+    await expect(sut.create(user)).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(ending).toHaveBeenCalledTimes(1); // under way, not awaited
+    expect(await store.find(written!, clock.now())).toBeDefined();
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await store.find(written!, clock.now())).toBeUndefined();
+  });
+
   it('ends every session on older credentials when the first session on newer ones is issued', async () => {
     const { sut, store, events } = withEvents();
     const old = [await sut.create(user), await sut.create(user)];

@@ -125,8 +125,10 @@ export class SessionService {
       ...(addressOf(client.ip) ? { ip: addressOf(client.ip) } : {}),
     };
     // The item first, the register second: a sweep that finds the entry always finds the item to end.
+    let inserted = false;
     try {
       await store.insert(record);
+      inserted = true;
       const registered = await store.register(user.id, { id: record.id, absoluteExpiresAt, credentialVersion }, now);
       if (registered.outcome === 'stale') throw new StaleCredentialsError();
       // Sessions on older credentials end now: this is a password change's sweep (or finishes one that died).
@@ -142,7 +144,11 @@ export class SessionService {
       }
       return evicted.length > 0 ? { token, record, evicted } : { token, record };
     } catch (error) {
-      await this.abandon(record);
+      // The item's own write failed: the store did not answer it (an outage, most likely), and ending what it may have
+      // written waits as long again for the same store, which doubled the 503's delay (6 s with DynamoDB's default
+      // bounds, past a proxy's 5 s: an outside review). It is ended all the same, without holding the answer.
+      if (inserted) await this.abandon(record);
+      else void this.abandon(record);
       throw error;
     }
   }
