@@ -275,7 +275,7 @@ store.close();`;
       name: 'StoreUnavailableError',
       operation: 'connect.ensureTable',
       reason:
-        'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or for a local engine give connection.credentials (any accessKeyId and secretAccessKey will do)',
+        'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role (with EKS Pod Identity, its agent must answer and the service account be associated with the role), or for a local engine give connection.credentials (any accessKeyId and secretAccessKey will do)',
     });
   }, 60_000);
 

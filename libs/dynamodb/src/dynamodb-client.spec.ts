@@ -47,7 +47,7 @@ describe('createDynamoDbClients fetching a role\'s credentials (the SDK\'s defau
   };
   const reasonOf = (error: unknown) => storeUnavailable('session.get', error).reason;
 
-  it('says STS when a web identity role (IRSA) cannot reach it, while DynamoDB answers', async () => {
+  it('says the credentials\' source, not DynamoDB, when a web identity role (IRSA) cannot reach STS, while DynamoDB answers', async () => {
     writeFileSync(join(folder, 'token'), 'eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl');
     process.env.AWS_WEB_IDENTITY_TOKEN_FILE = join(folder, 'token');
     process.env.AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/kura';
@@ -56,11 +56,11 @@ describe('createDynamoDbClients fetching a role\'s credentials (the SDK\'s defau
     const error = await listTables().catch((caught: unknown) => caught);
 
     expect(reasonOf(error)).toBe(
-      'the AWS credentials could not be fetched: connection refused: nothing listens at STS (a web identity role, as IRSA gives: AWS_WEB_IDENTITY_TOKEN_FILE)',
+      "the AWS credentials could not be fetched: connection refused: nothing listens at the credentials' source (STS for a web identity role, as IRSA's; the container's endpoint for EKS Pod Identity or ECS)",
     );
   });
 
-  it('says STS did not answer, within the client\'s timeout, when a dropped egress black-holes it', async () => {
+  it('says the credentials\' source did not answer, within the client\'s timeout, when a dropped egress black-holes it', async () => {
     const hole = createNetServer(() => undefined); // accepts, never answers
     await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
     writeFileSync(join(folder, 'token'), 'eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl');
@@ -73,7 +73,7 @@ describe('createDynamoDbClients fetching a role\'s credentials (the SDK\'s defau
     hole.close();
 
     expect(reasonOf(error)).toBe(
-      "the AWS credentials could not be fetched: no answer from STS (a web identity role, as IRSA gives: AWS_WEB_IDENTITY_TOKEN_FILE) within the client's timeoutMs (createDynamoDbClients)",
+      "the AWS credentials could not be fetched: no answer from the credentials' source (STS for a web identity role, as IRSA's; the container's endpoint for EKS Pod Identity or ECS) within the client's timeoutMs (createDynamoDbClients)",
     );
     // STS is called through this client's request handler, so its timeout bounds the fetch: a request gets its 503, not a hang.
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -83,14 +83,14 @@ describe('createDynamoDbClients fetching a role\'s credentials (the SDK\'s defau
     let agent: Server | undefined;
     afterEach(() => agent?.close());
 
-    it('says the agent gave none when nothing listens there', async () => {
+    it('says no credentials came, and what to check for Pod Identity, when nothing listens at its agent', async () => {
       process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${await freePort()}/v1/credentials`;
       process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = 'pod-token';
 
       const error = await listTables().catch((caught: unknown) => caught);
 
       expect(reasonOf(error)).toBe(
-        "no AWS credentials: none came from the container's credentials endpoint (EKS Pod Identity's agent, or ECS's: AWS_CONTAINER_CREDENTIALS_FULL_URI); does it run, and is the pod's service account associated with a role?",
+        'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role (with EKS Pod Identity, its agent must answer and the service account be associated with the role), or for a local engine give createDynamoDbClients credentials (any will do)',
       );
     });
 

@@ -13,7 +13,7 @@ describe('storeUnavailable', () => {
       'no credentials at all',
       sdkError('CredentialsProviderError'),
       undefined,
-      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or for a local engine set DYNAMODB_ENDPOINT (Kura\'s service) or give createDynamoDbClients credentials (any will do)',
+      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role (with EKS Pod Identity, its agent must answer and the service account be associated with the role), or for a local engine set DYNAMODB_ENDPOINT (Kura\'s service) or give createDynamoDbClients credentials (any will do)',
     ],
     ['credentials DynamoDB does not know', sdkError('UnrecognizedClientException'), undefined, 'AWS credentials refused by DynamoDB (UnrecognizedClientException)'],
     ['a signature that does not match', sdkError('InvalidSignatureException'), undefined, 'AWS credentials refused by DynamoDB (InvalidSignatureException)'],
@@ -93,7 +93,7 @@ describe('storeUnavailable', () => {
       'no credentials at all',
       sdkError('CredentialsProviderError'),
       undefined,
-      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or for a local engine give createDynamoDbClients credentials (any will do)',
+      'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role (with EKS Pod Identity, its agent must answer and the service account be associated with the role), or for a local engine give createDynamoDbClients credentials (any will do)',
     ],
     [
       'a table keyed otherwise',

@@ -109,16 +109,10 @@ export function markCredentialsFailure(error: unknown): never {
 }
 
 /**
- * Where the SDK's default chain was fetching credentials from, as its environment says (the chain tries a web
- * identity token before a container's endpoint, and the instance's metadata last).
+ * Where a client without static credentials fetches a role's: named by what the SDK's default chain reaches over the
+ * network, not read from the environment (the app validates its configuration; this only names the places).
  */
-function credentialsSource(): string {
-  if (process.env.AWS_WEB_IDENTITY_TOKEN_FILE) return 'STS (a web identity role, as IRSA gives: AWS_WEB_IDENTITY_TOKEN_FILE)';
-  if (process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI || process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
-    return "the container's credentials endpoint (EKS Pod Identity's agent, or ECS's: AWS_CONTAINER_CREDENTIALS_FULL_URI)";
-  }
-  return "where the SDK's default chain looked (a profile's process or SSO, the instance's metadata service)";
-}
+const ROLE_CREDENTIALS_SOURCE = "the credentials' source (STS for a web identity role, as IRSA's; the container's endpoint for EKS Pod Identity or ECS)";
 
 /** A connection's failure in a few words, or nothing when the error is no connection's. */
 function connectionFailure(name: string, code: string | undefined, where: string, timeoutSetting: string): string | undefined {
@@ -138,9 +132,8 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
   // Not `instanceof Error`: errors from another realm (a VM context, a worker) are errors all the same.
   for (let cause = error; isErrorShaped(cause) && chain.length < 5; cause = cause.cause) chain.push(cause);
   if (chain.some((error) => FETCHING_CREDENTIALS in error) && chain[0]?.name !== 'CredentialsProviderError') {
-    const source = credentialsSource();
-    const failure = chain.map((error) => connectionFailure(error.name, codeOf(error), source, wording.timeoutSetting)).find(Boolean);
-    return `the AWS credentials could not be fetched: ${failure ?? `${source} refused them (${chain[0]!.name})`}`;
+    const failure = chain.map((error) => connectionFailure(error.name, codeOf(error), ROLE_CREDENTIALS_SOURCE, wording.timeoutSetting)).find(Boolean);
+    return `the AWS credentials could not be fetched: ${failure ?? `${ROLE_CREDENTIALS_SOURCE} refused them (${chain[0]!.name})`}`;
   }
   for (const error of chain) {
     const { name, $metadata } = error;
@@ -148,11 +141,9 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
     if (name === 'ResourceNotFoundException') {
       return `${table ? `table ${table}` : 'a table Kura uses'} does not exist: ${wording.createTable}`;
     }
-    if (name === 'CredentialsProviderError' && FETCHING_CREDENTIALS in error && credentialsSource().startsWith('the container')) {
-      return `no AWS credentials: none came from ${credentialsSource()}; does it run, and is the pod's service account associated with a role?`;
-    }
     if (name === 'CredentialsProviderError') {
-      return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role, or ${wording.localCredentials ?? `set ${wording.endpointSetting} for a local engine`}`;
+      // A role given and none fetched (EKS Pod Identity's agent not answering) ends here too: say what to check.
+      return `no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give the process a role (with EKS Pod Identity, its agent must answer and the service account be associated with the role), or ${wording.localCredentials ?? `set ${wording.endpointSetting} for a local engine`}`;
     }
     if (CREDENTIALS_REFUSED.has(name)) return `AWS credentials refused by DynamoDB (${name})`;
     if (name === 'AccessDeniedException') return "access denied: the role lacks one of Kura's DynamoDB actions on its tables";

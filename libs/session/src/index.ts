@@ -12,6 +12,7 @@ export {
   resolveSessionSettings,
   isValidCookieName,
   isOrigin,
+  refreshIntervalSecondsFor,
 } from './session.options.js';
 export { SessionService, type AuthenticateOptions, type CreateSessionOptions, MAX_SESSION_USER_FIELD_BYTES } from './session.service.js';
 export { SessionDataService, type SessionDataPrecondition } from './session-data.service.js';

@@ -125,12 +125,17 @@ export function isValidCookieName(name: string): boolean {
   return COOKIE_NAME.test(name);
 }
 
+/** The refresh interval in force: the one given, else a tenth of the idle timeout and at least a second. */
+export function refreshIntervalSecondsFor(idleTimeoutSeconds: number, given?: number): number {
+  return given ?? Math.max(1, Math.floor(idleTimeoutSeconds / 10));
+}
+
 /** Applies defaults and checks the options once, reporting every problem in one error. */
 export function resolveSessionSettings(options: SessionModuleOptions): SessionSettings {
   const problems: string[] = [];
   const idle = options.idleTimeoutSeconds ?? 1800;
   const absolute = options.absoluteTimeoutSeconds ?? 28_800;
-  const refresh = options.refreshIntervalSeconds ?? Math.max(1, Math.floor(idle / 10));
+  const refresh = refreshIntervalSecondsFor(idle, options.refreshIntervalSeconds);
   const secure = options.cookie?.secure ?? true;
   const name = options.cookie?.name ?? (secure ? '__Host-kura_session' : 'kura_session');
   const sameSite = options.cookie?.sameSite ?? 'lax';

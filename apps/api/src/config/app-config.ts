@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
-import { isOrigin, isValidCookieName } from '@kura/session';
+import { isOrigin, isValidCookieName, refreshIntervalSecondsFor } from '@kura/session';
 
 /**
  * Which proxies may tell Kura who the client is (`X-Forwarded-For`, `-Proto`, `-Host`), in Fastify's
@@ -491,7 +491,7 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
   }
   // As @kura/session refuses it (cache.ttlSeconds): requests the cache answers do not extend a session, so a window
   // that with the refresh interval outlasts the idle timeout logs out users active on cached routes only.
-  const refresh = env.KURA_SESSION_REFRESH_INTERVAL ?? Math.max(1, Math.floor(env.KURA_SESSION_IDLE_TIMEOUT / 10));
+  const refresh = refreshIntervalSecondsFor(env.KURA_SESSION_IDLE_TIMEOUT, env.KURA_SESSION_REFRESH_INTERVAL);
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && env.KURA_SESSION_CACHE_SECONDS + refresh > env.KURA_SESSION_IDLE_TIMEOUT) {
     problems.push(
       `KURA_SESSION_CACHE_SECONDS (${env.KURA_SESSION_CACHE_SECONDS}) plus the refresh interval (${refresh} s) must not exceed KURA_SESSION_IDLE_TIMEOUT (${env.KURA_SESSION_IDLE_TIMEOUT}): requests the cache answers do not extend a session, so users active on cached routes only would be logged out`,
