@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { KuraTableNames } from '@kura/dynamodb';
@@ -204,7 +205,7 @@ describe('4. a write whose answer was lost is recognised when the SDK sends it a
 describe('5. with the signed cache on, a revoked session can only read, and only for the window', () => {
   let baseUrl: string;
   beforeAll(async () => {
-    baseUrl = await kura({ KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `k1:${'a'.repeat(43)}` }, testEndpoint());
+    baseUrl = await kura({ KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `k1:${randomBytes(32).toString('base64url')}` }, testEndpoint());
   });
 
   it('refuses every state change and the session list to a revoked session that still holds its cache', async () => {
@@ -224,7 +225,7 @@ describe('5. with the signed cache on, a revoked session can only read, and only
 
   it('lets a session end the others right after re-authenticating, cache or not', async () => {
     const strict = await kura(
-      { KURA_REAUTH_WINDOW: '1', KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `k1:${'a'.repeat(43)}` },
+      { KURA_REAUTH_WINDOW: '1', KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: `k1:${randomBytes(32).toString('base64url')}` },
       testEndpoint(),
     );
     const email = await newUser(strict);

@@ -46,7 +46,7 @@ if (spawnSync('valgrind', ['--version']).error) {
   process.exit(2);
 }
 
-const cacheKeys = `bench:${'A'.repeat(43)}`;
+const cacheKeys = `bench:${randomBytes(32).toString('base64url')}`;
 const TARGETS = {
   nest: { name: 'reference: minimal NestJS, no session, from memory', script: 'nest-memory', reference: 'nest' },
   'kura-cache': { name: 'Kura, signed session cache, memory store', session: true, env: { KURA_SESSION_CACHE_SECONDS: '300', KURA_SESSION_CACHE_KEYS: cacheKeys }, reference: 'nest' },

@@ -13,6 +13,7 @@ export {
   isValidCookieName,
   isOrigin,
   refreshIntervalSecondsFor,
+  cacheKeySecretProblem,
 } from './session.options.js';
 export { SessionService, type AuthenticateOptions, type CreateSessionOptions, MAX_SESSION_USER_FIELD_BYTES } from './session.service.js';
 export { SessionDataService, type SessionDataPrecondition } from './session-data.service.js';

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { ManualClock, systemClock } from '@kura/common';
 import { InMemorySessionStore } from './in-memory-session.store.js';
 import { SessionOptionsError } from './session.errors.js';
 import { resolveSessionSettings, type SessionModuleOptions } from './session.options.js';
 
 const store = new InMemorySessionStore();
-const key = (kid: string, bytes = 32) => ({ kid, secret: new Uint8Array(bytes).fill(7) });
+const key = (kid: string, bytes = 32) => ({ kid, secret: new Uint8Array(randomBytes(bytes)) });
 
 /** The problems `resolveSessionSettings` reports for these options (none when it accepts them). */
 function problemsOf(options: Partial<SessionModuleOptions>): readonly string[] {
@@ -292,6 +293,17 @@ describe('resolveSessionSettings', () => {
     it('refuses a key shorter than 32 bytes, the HS256 output size', () => {
       expect(problemsOf({ cache: { ttlSeconds: 10, keys: [key('k1'), key('short', 31)] } })).toEqual([
         'cache key "short" must have at least 32 bytes',
+      ]);
+    });
+
+    // Anyone who guesses the secret forges cache entries for any session: 32 zero bytes passed as 32 bytes.
+    it('refuses a secret that is not random, and says how to make one', () => {
+      const zeros = { kid: 'zeros', secret: new Uint8Array(32) };
+      const typed = { kid: 'typed', secret: new TextEncoder().encode('correct horse battery staple!!!!') };
+
+      expect(problemsOf({ cache: { ttlSeconds: 10, keys: [key('k1'), zeros, typed] } })).toEqual([
+        expect.stringMatching(/^cache key "zeros" is not random \(1 distinct byte values in 32\): make one with node -e "console.log\(require\('node:crypto'\).randomBytes\(32\)/),
+        expect.stringMatching(/^cache key "typed" is not random \(14 distinct byte values in 32\)/),
       ]);
     });
 

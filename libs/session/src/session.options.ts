@@ -187,7 +187,8 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     if (cache.keys.length === 0) problems.push('cache.keys needs at least one key');
     for (const key of cache.keys) {
       if (!/^[\w.-]{1,64}$/.test(key.kid)) problems.push(`cache key id "${key.kid}" must be 1-64 characters of A-Z a-z 0-9 _ . -`);
-      if (key.secret.byteLength < 32) problems.push(`cache key "${key.kid}" must have at least 32 bytes`);
+      const weak = cacheKeySecretProblem(key.secret);
+      if (weak) problems.push(`cache key "${key.kid}" ${weak}`);
     }
     if (new Set(cache.keys.map((key) => key.kid)).size !== cache.keys.length) problems.push('cache key ids must be unique');
   }
@@ -208,6 +209,22 @@ export function resolveSessionSettings(options: SessionModuleOptions): SessionSe
     cache: cache ? { ttlMs: cache.ttlSeconds * 1000, keys: cache.keys } : undefined,
     clock: options.clock ?? systemClock,
   };
+}
+
+const MIN_CACHE_KEY_BYTES = 32; // the HS256 output size
+/**
+ * A signing secret must come from a CSPRNG. 32 random bytes hold 30 distinct values on average (fewer than 16: a
+ * chance of 3e-17); a secret typed by hand or filled with one character (the 43 'A's of an all-zero key, a
+ * repeated word) holds a handful, and anyone who guesses it can forge cache entries for any session.
+ */
+const MIN_DISTINCT_KEY_BYTES = 16;
+
+/** Why a signed-cache key's secret is unfit (too short, or not random), or undefined if it is fit. */
+export function cacheKeySecretProblem(secret: Uint8Array): string | undefined {
+  if (secret.byteLength < MIN_CACHE_KEY_BYTES) return `must have at least ${MIN_CACHE_KEY_BYTES} bytes`;
+  const distinct = new Set(secret).size;
+  if (distinct >= MIN_DISTINCT_KEY_BYTES) return undefined;
+  return `is not random (${distinct} distinct byte values in ${secret.byteLength}): make one with node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`;
 }
 
 function isPositiveInteger(value: number): boolean {

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { ManualClock, StoreUnavailableError } from '@kura/common';
 import { InMemorySessionStore } from './in-memory-session.store.js';
 import { ReauthenticationRequiredError, SessionNotFoundError, SessionRejectedError, StaleCredentialsError } from './session.errors.js';
@@ -311,7 +312,7 @@ describe('SessionService re-authentication window', () => {
     function withData() {
       const clock = new ManualClock();
       const store = new InMemorySessionStore();
-      const settings = resolveSessionSettings({ store, dataStore: store, clock, cache: { ttlSeconds: 15, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+      const settings = resolveSessionSettings({ store, dataStore: store, clock, cache: { ttlSeconds: 15, keys: [{ kid: 'k1', secret: new Uint8Array(randomBytes(32)) }] } });
       const sut = new SessionService(settings, new SessionCache(settings));
       return { sut, store, clock, data: new SessionDataService(settings), findWithData: jest.spyOn(store, 'findWithData'), read: jest.spyOn(store, 'read') };
     }
@@ -620,7 +621,7 @@ describe('SessionService checks of its own', () => {
   it('lets the signed cache stand in for the store read, and issues a new cache only after a store read', async () => {
     const clock = new ManualClock();
     const store = new InMemorySessionStore();
-    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(randomBytes(32)) }] } });
     const sut = new SessionService(settings, new SessionCache(settings));
     const { token } = await sut.create(user);
     const find = jest.spyOn(store, 'find');
@@ -635,7 +636,7 @@ describe('SessionService checks of its own', () => {
   });
 
   it('issues no cache token unless asked: a route that ends the session must not hand out one vouching for it', async () => {
-    const settings = resolveSessionSettings({ store: new InMemorySessionStore(), clock: new ManualClock(), cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const settings = resolveSessionSettings({ store: new InMemorySessionStore(), clock: new ManualClock(), cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(randomBytes(32)) }] } });
     const sut = new SessionService(settings, new SessionCache(settings));
     const { token } = await sut.create(user);
 
@@ -647,7 +648,7 @@ describe('SessionService checks of its own', () => {
   it("vouches at once (no promise, no store read) only for a cache token of the presented token's own live session", async () => {
     const clock = new ManualClock();
     const store = new InMemorySessionStore();
-    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] } });
+    const settings = resolveSessionSettings({ store, clock, cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(randomBytes(32)) }] } });
     const sut = new SessionService(settings, new SessionCache(settings));
     const [mine, other] = [await sut.create(user), await sut.create(user)];
     const { cache } = await sut.authenticate(mine.token, undefined, { issueCache: true });
@@ -681,7 +682,7 @@ describe('SessionService events', () => {
       clock,
       refreshIntervalSeconds: 60,
       events: (event) => events.push(event),
-      cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(32).fill(7) }] },
+      cache: { ttlSeconds: 30, keys: [{ kid: 'k1', secret: new Uint8Array(randomBytes(32)) }] },
     });
     return { sut: new SessionService(settings, new SessionCache(settings)), clock, events };
   }

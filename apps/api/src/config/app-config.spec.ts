@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
@@ -364,15 +365,26 @@ describe('loadConfig', () => {
     });
 
     it('refuses a signed-cache key id given twice: a cache entry names the key that signed it', () => {
-      const [a, b] = ['a'.repeat(43), 'b'.repeat(43)];
+      const [a, b] = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')];
 
       expect(problemsOf({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${a}, k2:${b}, k1:${b}` })).toEqual(['KURA_SESSION_CACHE_KEYS: a key id is given twice']);
       expect(loadConfig({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${a},k2:${b}` }).session.cache?.keys.map(({ kid }) => kid)).toEqual(['k1', 'k2']);
     });
 
+    // A guessed secret forges a cache entry for any session: 43 'A's (32 zero bytes) had passed as 32 bytes.
+    it('refuses a signed-cache secret that is not random, naming the key', () => {
+      const zeros = 'A'.repeat(43);
+      const word = Buffer.from('kura-secret!'.repeat(3)).toString('base64url');
+
+      expect(problemsOf({ KURA_SESSION_CACHE_SECONDS: '5', KURA_SESSION_CACHE_KEYS: `k1:${randomBytes(32).toString('base64url')},old:${zeros},w:${word}` })).toEqual([
+        expect.stringMatching(/^KURA_SESSION_CACHE_KEYS: the secret of old is not random \(1 distinct byte values in 32\): make one with node -e /),
+        expect.stringMatching(/^KURA_SESSION_CACHE_KEYS: the secret of w is not random \(10 distinct byte values in 36\)/),
+      ]);
+    });
+
     // Requests the cache answers do not extend a session (an outside review of @kura/session, whose own check this is too).
     it('refuses a cache window that with the refresh interval outlasts the idle timeout, naming all three', () => {
-      const keys = `k1:${'a'.repeat(43)}`;
+      const keys = `k1:${randomBytes(32).toString('base64url')}`;
 
       expect(problemsOf({ KURA_SESSION_IDLE_TIMEOUT: '60', KURA_SESSION_CACHE_SECONDS: '60', KURA_SESSION_CACHE_KEYS: keys })).toEqual([
         'KURA_SESSION_CACHE_SECONDS (60) plus the refresh interval (6 s) must not exceed KURA_SESSION_IDLE_TIMEOUT (60): requests the cache answers do not extend a session, so users active on cached routes only would be logged out',

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
-import { isOrigin, isValidCookieName, refreshIntervalSecondsFor } from '@kura/session';
+import { cacheKeySecretProblem, isOrigin, isValidCookieName, refreshIntervalSecondsFor } from '@kura/session';
 
 /**
  * Which proxies may tell Kura who the client is (`X-Forwarded-For`, `-Proto`, `-Host`), in Fastify's
@@ -488,6 +488,11 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
   }
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
+  }
+  for (const entry of env.KURA_SESSION_CACHE_KEYS ?? []) {
+    const [kid, secret] = entry.split(':') as [string, string];
+    const weak = cacheKeySecretProblem(Buffer.from(secret, 'base64url'));
+    if (weak) problems.push(`KURA_SESSION_CACHE_KEYS: the secret of ${kid} ${weak}`);
   }
   // As @kura/session refuses it (cache.ttlSeconds): requests the cache answers do not extend a session, so a window
   // that with the refresh interval outlasts the idle timeout logs out users active on cached routes only.
