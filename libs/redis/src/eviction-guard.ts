@@ -4,11 +4,15 @@ import type { RedisCommander } from './redis-script.js';
 
 /** How often a guard refusing under an `allkeys-*` eviction policy reads the policy again (ms). */
 const RECHECK_MS = 1000;
+/** How often a guard that accepted the policy reads it again, while calls come (ms). */
+const STEADY_RECHECK_MS = 10_000;
+/** No reading yet (a policy read may be `undefined`: INFO without the field). */
+const UNREAD = Symbol('unread');
 
 /** What a store makes of Redis's eviction policy: the refusal's reason under an `allkeys-*` one, and what else it reads. */
 export interface EvictionPolicyReaction {
   refusal(policy: string): string;
-  /** Any other policy (`noeviction`, a `volatile-*` one), or none read: once per reading. */
+  /** Any other policy (`noeviction`, a `volatile-*` one), or none read: at the first reading, and when it changes. */
   accepted?(policy: string | undefined): void;
 }
 
@@ -16,10 +20,12 @@ export interface EvictionPolicyReaction {
  * Refuses a store's calls while Redis's `maxmemory-policy` is an `allkeys-*` one, under which Redis may evict what
  * has no expiry (an account, a user's credential in force, the end of a session) to make room: a refusal (a 503
  * saying why) rather than an acknowledged write that may vanish. The policy is read with one `INFO memory` at the
- * first call (a write waits for it; a read goes on), again after a failure to read it, and at most every second
- * while refused, so that `CONFIG SET maxmemory-policy noeviction` ends the refusal without a restart. A user whose
- * ACL refuses `INFO` (or a server that renamed it) is not checked, nor refused. Read once otherwise: a policy set
- * later is not seen until the process restarts (readiness, `/health/store`, reads it on every probe).
+ * first call (a write waits for it; a read goes on), again after a failure to read it, at most every second while
+ * refused (so that `CONFIG SET maxmemory-policy noeviction` ends the refusal without a restart), and every 10 s
+ * otherwise, in the background of a call (so that a policy set on a running Redis is refused within 10 s: an outside
+ * review had a registration answered 201 after `CONFIG SET maxmemory-policy allkeys-lru`, the process having read the
+ * policy once). Anything else that reads `INFO` hands it over ({@link observe}: the service's `/health/store`).
+ * A user whose ACL refuses `INFO` (or a server that renamed it) is not checked, nor refused.
  */
 export class EvictionGuard {
   /** Whether Redis has answered a reading of the policy (or said it may not be read): calls no longer wait for one. */
@@ -27,17 +33,23 @@ export class EvictionGuard {
   private checked: Promise<void> | undefined;
   /** Set while the policy is an `allkeys-*` one (`atMs`: monotonic, `performance.now()`). */
   private refused: { readonly reason: string; readonly atMs: number } | undefined;
+  /** When the policy was last read or asked for (monotonic ms); Infinity where it may not be read. */
+  private readAtMs = 0;
+  private policy: string | undefined | typeof UNREAD = UNREAD;
 
   constructor(
     private readonly redis: RedisCommander,
     private readonly reaction: EvictionPolicyReaction,
   ) {}
 
-  /** Throws while the policy is an `allkeys-*` one; asks for it at the first call, without waiting. */
+  /** Throws while the policy is an `allkeys-*` one; asks for it at the first call, and now and then, without waiting. */
   refuse(operation: string): void {
     this.checked ??= this.check();
     const refused = this.refused;
-    if (!refused) return;
+    if (!refused) {
+      if (this.answered && performance.now() - this.readAtMs >= STEADY_RECHECK_MS) this.checked = this.check();
+      return;
+    }
     if (performance.now() - refused.atMs >= RECHECK_MS) {
       this.refused = { ...refused, atMs: performance.now() };
       this.checked = this.check();
@@ -52,6 +64,7 @@ export class EvictionGuard {
   }
 
   private async check(): Promise<void> {
+    this.readAtMs = performance.now();
     let info: string;
     try {
       info = String(await this.redis.sendCommand(['INFO', 'memory']));
@@ -60,19 +73,27 @@ export class EvictionGuard {
       if (isCommandUnavailable(error)) {
         this.refused = undefined;
         this.answered = true;
-      } else {
-        this.checked = undefined;
+        this.readAtMs = Infinity;
+      } else if (!this.answered) {
+        this.checked = undefined; // the first reading failed (Redis down?): the next call asks again
       }
       return;
     }
+    this.observe(info);
+  }
+
+  /** What an `INFO` (any reply holding the `memory` section) read elsewhere says of the policy, taken as a reading. */
+  observe(info: string): void {
     this.answered = true;
+    this.readAtMs = performance.now();
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     if (policy?.startsWith('allkeys-')) {
-      this.refused = { reason: this.reaction.refusal(policy), atMs: performance.now() };
-      return;
+      this.refused = { reason: this.reaction.refusal(policy), atMs: this.refused?.atMs ?? performance.now() };
+    } else {
+      this.refused = undefined;
+      if (policy !== this.policy) this.reaction.accepted?.(policy);
     }
-    this.refused = undefined;
-    this.reaction.accepted?.(policy);
+    this.policy = policy;
   }
 }
 

@@ -47,7 +47,7 @@ const DURABLE = true;
  *   service is never ready on one (`EvictionGuard` reads the policy again while it lasts);
  * - under a `volatile-*` one (ElastiCache's default is `volatile-lru`), a deletion's mark or a user's index evicted
  *   lets an ended session back in, or hides one from `destroySessionsOf`: a warning (`KuraRedisWarning`, code
- *   `KURA_REDIS_EVICTION`), once per reading.
+ *   `KURA_REDIS_EVICTION`), at the first reading and whenever the policy read changes.
  */
 const KURA_STORE_EVICTION = {
   refusal: (policy: string) =>

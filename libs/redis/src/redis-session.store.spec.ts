@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { StoreUnavailableError } from '@kura/common';
 import { generateSessionToken, type SessionRecord, resolveSessionSettings, SessionCache, SessionDataService, SessionService, sessionIdOf } from '@kura/session';
 import { redisServerMissing, settledWhilePaused, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
@@ -219,6 +220,52 @@ if (missing) console.warn(`SKIPPING the Redis outage tests: ${missing}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(users.insert(user)).resolves.toBeUndefined();
     expect(await users.findByEmail('ada@example.com')).toMatchObject({ id: 'u-1' });
+  });
+
+  // The stores read the policy at their first call only: an outside review had a registration answered 201 after
+  // `CONFIG SET maxmemory-policy allkeys-lru` on a running process, readiness aside. The probe's INFO now tells them.
+  it('refuses every call from the first readiness check after an allkeys-* policy is set on a running process', async () => {
+    const { server, store } = await storeOn();
+    const users = new RedisUserStore(clients.at(-1) as unknown as RedisCommander);
+    const user = (n: number) => ({ id: `u-${n}`, email: `user${n}@example.com`, passwordHash: 'hash', name: null, createdAt: 0 });
+    await users.insert(user(1));
+    expect(await reasonOf(store)).toBeUndefined();
+    const operator = await createRedisClient({ url: server.url });
+    await operator.connect();
+    clients.push(operator);
+
+    const keys = await operator.sendCommand(['DBSIZE']);
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu']);
+    expect(await reasonOf(store)).toMatch(/^Redis's maxmemory-policy is allkeys-lfu/);
+
+    const refused = await users.insert(user(2)).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreUnavailableError);
+    expect((refused as StoreUnavailableError).reason).toMatch(/^Redis's maxmemory-policy is allkeys-lfu, which may evict accounts/);
+    expect(await operator.sendCommand(['DBSIZE'])).toBe(keys);
+  });
+
+  it('reads the policy again every 10 s of calls, and refuses from then on an allkeys-* policy set on a running process', async () => {
+    const { server } = await storeOn();
+    const users = new RedisUserStore(clients.at(-1) as unknown as RedisCommander);
+    const user = (n: number) => ({ id: `u-${n}`, email: `user${n}@example.com`, passwordHash: 'hash', name: null, createdAt: 0 });
+    await users.insert(user(1));
+    const operator = await createRedisClient({ url: server.url });
+    await operator.connect();
+    clients.push(operator);
+    await operator.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+    const now = performance.now.bind(performance);
+    const later = jest.spyOn(performance, 'now').mockImplementation(() => now() + 10_001);
+
+    try {
+      await users.insert(user(2)); // the call that finds the reading due goes on; the reading is made beside it
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const keys = await operator.sendCommand(['DBSIZE']);
+
+      await expect(users.insert(user(3))).rejects.toMatchObject({ reason: expect.stringMatching(/^Redis's maxmemory-policy is allkeys-lru, which may evict accounts/) });
+      expect(await operator.sendCommand(['DBSIZE'])).toBe(keys);
+    } finally {
+      later.mockRestore();
+    }
   });
 
   it('refuses a replica, which would answer every read and refuse every login and logout', async () => {

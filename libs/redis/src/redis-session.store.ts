@@ -405,7 +405,11 @@ export class RedisSessionStore extends RedisStoreBase implements SessionStore {
     } catch (error) {
       if (!isCommandUnavailable(error)) throw storeUnavailable('session.ping', error);
     }
-    if (info !== undefined) checkInfo(info, this.redis.replicasToWait ?? 0);
+    if (info !== undefined) {
+      // The stores' own reading of the policy, brought up to date: one set since is refused on every call from now on.
+      this.sharedEviction?.observe(info);
+      checkInfo(info, this.redis.replicasToWait ?? 0);
+    }
     const key = this.keys.health();
     const now = Date.now();
     await this.call('session.ping', () => this.redis.sendCommand(['HSET', key, 'at', String(now)]));

@@ -20,6 +20,8 @@ const STORE_REACTION = {
 export abstract class RedisStoreBase {
   protected readonly keys: RedisKeys;
   protected readonly redis: RedisCommander;
+  /** The connection's eviction guard, unless the store guards itself: what else reads `INFO` hands it over. */
+  protected readonly sharedEviction: EvictionGuard | undefined;
   private readonly connection: RedisCommander;
   private readonly prefix: string;
 
@@ -33,6 +35,7 @@ export abstract class RedisStoreBase {
       let guard = guards.get(redis);
       if (!guard) guards.set(redis, (guard = new EvictionGuard(bounded, STORE_REACTION)));
       this.redis = guardedByEviction(bounded, guard);
+      this.sharedEviction = guard;
     }
     this.connection = redis;
     this.prefix = options.keyPrefix ?? 'kura:';
