@@ -219,6 +219,24 @@ describe('AccountService with a login throttle', () => {
     });
   });
 
+  // The store's retry of the write (its answer lost) knows it by the hash it wrote: a login with the new password on a
+  // replica hashing at a higher cost upgraded that hash in between, and the change that landed answered 403 "the
+  // current password is not correct", with no audit line (an outside review, 2026-12-07).
+  it('knows its own write whose hash a login upgraded before the retry looked: changed, not raced', async () => {
+    const { sut, store } = setup();
+    await sut.register({ email: 'ada@example.com', password: 'analytical engine' });
+    const upgrader = new AccountService(store, new PasswordHasher({ log2Cost: 11 }));
+    const replace = store.replacePasswordHash.bind(store);
+    jest.spyOn(store, 'replacePasswordHash').mockImplementationOnce(async (email, expected, next) => {
+      await replace(email, expected, next); // applied; its answer lost
+      await upgrader.verifyCredentials('ada@example.com', 'difference engine'); // the upgrade
+      return undefined; // the retry finds neither the hash it expected nor the one it wrote
+    });
+
+    await expect(sut.changePassword('ada@example.com', 'analytical engine', 'difference engine')).resolves.toBe(1);
+    expect((await store.findByEmail('ada@example.com'))?.passwordHash).toMatch(/^\$scrypt\$ln=11,/);
+  });
+
   it('finishes a change sent again after the first replaced the hash: a change of its own, not a wrong password', async () => {
     const { sut } = await throttled(5);
     // The first attempt's hash landed, and its answer was a 503 (its new session could not be registered).

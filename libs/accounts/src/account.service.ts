@@ -113,9 +113,19 @@ export class AccountService {
       // is still the one in force, so the change goes on from the new hash. A change of the password, or a
       // deletion's closing, raised the version; an account registered anew under the email has another id.
       const now = attempt < CHANGING_ATTEMPTS ? await this.store.findByEmail(user.email) : undefined;
-      const upgradedOnly = now !== undefined && now.id === user.id && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0);
-      if (!upgradedOnly) throw new ReauthenticationFailedError(true);
-      user = now;
+      const same = now !== undefined && now.id === user.id;
+      if (same && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0)) {
+        user = now;
+        continue;
+      }
+      // This change's own write, whose answer was lost, then a login with the new password that upgraded its hash
+      // before the store's retry looked: the store knows its write by the hash it wrote, and answered that it lost
+      // (an outside review: the password changed, answered 403 "not correct", no audit line). The version one up,
+      // with the new password in force, is this change done (or one to the same password, which wins too, above).
+      if (same && (now.credentialVersion ?? 0) === (user.credentialVersion ?? 0) + 1 && (await this.hasher.verify(newPassword, now.passwordHash))) {
+        return now.credentialVersion!;
+      }
+      throw new ReauthenticationFailedError(true);
     }
   }
 
