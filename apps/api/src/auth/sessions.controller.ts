@@ -167,17 +167,22 @@ export class SessionsController {
     // began and failed part way (503) is finished without it: its account is closed or gone, so no password could prove it.
     await this.requireRecentAuthenticationUnlessDeletionBegun(current.record, audited);
     const { user } = current.record;
-    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, user.id);
     // undefined: no such account any more (a deletion of it, this one sent before or an operator's, came first).
-    if (ended !== undefined) this.audit.record(audited, 'account.deleted', { userId: user.id, count: ended + 1, by: current.record.id });
+    const ended = await deleteAccount(this.accounts, this.sessions, emailOf(current.record), current.record.id, user.id);
     // This session last: until here, a deletion that failed part way can be asked for again.
-    const endedHere = await this.sessions.revokeOwned(user.id, current.record.id).catch((error: unknown) => {
-      if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
-      return false;
-    });
-    // A live session of an account already gone: this request, sent again, finishes a deletion whose removal landed
-    // while its answer was lost (a 503), which never came to its line; recorded now, with the one session it ends.
-    if (ended === undefined && endedHere) this.audit.record(audited, 'account.deleted', { userId: user.id, count: 1, by: current.record.id });
+    let endedHere = false;
+    try {
+      endedHere = await this.sessions.revokeOwned(user.id, current.record.id).catch((error: unknown) => {
+        if (!(error instanceof SessionNotFoundError)) throw error; // ended meanwhile (an operator's deletion, a logout)
+        return false;
+      });
+    } finally {
+      // What this request ended, its own session only if it ended it: of two deletions at once (two devices), each
+      // counted the other's session and its own, which the other had ended (an outside review: 4 for 2 sessions).
+      // A deletion sent again after one whose answer was lost (a 503) finishes it: its line says what it ended.
+      const count = (ended ?? 0) + (endedHere ? 1 : 0);
+      if (ended !== undefined || endedHere) this.audit.record(audited, 'account.deleted', { userId: user.id, count, by: current.record.id });
+    }
     this.forget(kind, cookies);
   }
 
