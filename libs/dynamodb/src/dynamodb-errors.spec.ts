@@ -29,6 +29,9 @@ describe('storeUnavailable', () => {
     ['a timeout', sdkError('TimeoutError'), undefined, 'no answer within KURA_DYNAMODB_TIMEOUT_MS'],
     ['a refused connection', nodeError('ECONNREFUSED'), undefined, 'connection refused: nothing listens at the DynamoDB endpoint'],
     ['a reset connection', nodeError('ECONNRESET'), undefined, 'connection reset by the DynamoDB endpoint'],
+    // The SDK's NodeHttpHandler names ECONNRESET and EPIPE TimeoutError: a reset, not a timeout (an outside review).
+    ['a reset connection the SDK calls a timeout', sdkError('TimeoutError', { code: 'ECONNRESET', message: 'socket hang up' }), undefined, 'connection reset by the DynamoDB endpoint'],
+    ['a broken pipe the SDK calls a timeout', sdkError('TimeoutError', { code: 'EPIPE' }), undefined, 'connection reset by the DynamoDB endpoint'],
     ['an unknown host', nodeError('ENOTFOUND'), undefined, 'the host name of the DynamoDB endpoint does not resolve'],
     ['a request DynamoDB refuses as invalid', sdkError('ValidationException', { $metadata: { httpStatusCode: 400 } }), undefined, 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?'],
     // AWS's words for a key not the table's (GetItem, PutItem) and a missing index (Query), and DynamoDB Local's.

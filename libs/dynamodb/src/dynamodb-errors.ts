@@ -114,11 +114,18 @@ export function markCredentialsFailure(error: unknown): never {
  */
 const ROLE_CREDENTIALS_SOURCE = "the credentials' source (STS for a web identity role, as IRSA's; the container's endpoint for EKS Pod Identity or ECS)";
 
+/**
+ * A connection closed under a request. The SDK names such an error `TimeoutError` too (ECONNRESET, EPIPE), so the code
+ * comes first: "no answer within KURA_DYNAMODB_TIMEOUT_MS" for a reset (a proxy closing the connection after 100 ms)
+ * sent an operator to raise a timeout that was never reached (an outside review).
+ */
+const isReset = (code: string | undefined) => code === 'ECONNRESET' || code === 'EPIPE';
+
 /** A connection's failure in a few words, or nothing when the error is no connection's. */
 function connectionFailure(name: string, code: string | undefined, where: string, timeoutSetting: string): string | undefined {
+  if (isReset(code)) return `connection reset by ${where}`;
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer from ${where} within ${timeoutSetting}`;
   if (code === 'ECONNREFUSED') return `connection refused: nothing listens at ${where}`;
-  if (code === 'ECONNRESET' || code === 'EPIPE') return `connection reset by ${where}`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name of ${where} does not resolve`;
   return undefined;
 }
@@ -168,7 +175,7 @@ function reasonFor(error: unknown, table: string | undefined, wording: StoreErro
       return 'DynamoDB refused the request as invalid (ValidationException): a key or item over its limits?';
     }
     if (name === 'RequestDeadlineError') return error.message;
-    if (name === 'TimeoutError' || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
+    if ((name === 'TimeoutError' && !isReset(code)) || code === 'ETIMEDOUT') return `no answer within ${wording.timeoutSetting}`;
     const failure = connectionFailure(name, code, 'the DynamoDB endpoint', wording.timeoutSetting);
     if (failure) return failure;
     const status = $metadata?.httpStatusCode;
