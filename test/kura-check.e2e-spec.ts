@@ -520,6 +520,23 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     );
   }, 60_000);
 
+  it('memory sessions whose id is in two cookies (a rename under way): needs affinity, the losses judged though the check passes with either left out', async () => {
+    // Exit 2, "the check passes without the session", though round robin had lost 56 of 118 checks (review, 2026-12-07).
+    const report = await judged('two-session-cookies', 126, 'needs affinity');
+    expect(report.modes['round-robin']!.phases.steady!.failures).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('signed access and refresh cookies, each keeping a user signed in alone: exit 2 as they are, stateless once named in sessionCookies', async () => {
+    const dir = await scratch();
+    const file = join(dir, 'signed.yaml');
+    await writeFile(file, readFileSync(fixture('two-session-cookies/signed.yaml'), 'utf8').replace(/^sessionCookies: .*$/m, '').replace(/^start: /m, `cwd: ${join(ROOT, 'test/fixtures/check/two-session-cookies')}\nstart: `));
+    const line = await notJudged(file, 126);
+    expect(line).toMatch(/the check passes without the session: .* with at left out \(and it passed with each of its cookies left out in turn: at, rt\): .*; if each of those cookies alone keeps the user signed in \(an access and a refresh token, a renamed cookie kept beside the old one\), name them in the scenario's sessionCookies, which are left out together$/);
+
+    const report = await judged('two-session-cookies/signed.yaml', 126, 'stateless');
+    expect(report.sessionCookies).toEqual(['at', 'rt']);
+  }, 120_000);
+
   it('memory sessions whose replica stalls where the session is missing: needs affinity, the unanswered checks counted under round robin', async () => {
     // "stateless", exit 0: a request with no answer was neither a loss nor shown (review, 2026-12-05).
     const report = await judged('stall-missing-session', 186, 'needs affinity');

@@ -17,7 +17,8 @@ import { redisServerMissing } from './redis-server.js';
  */
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const BIN = join(ROOT, 'apps/check/bin/kura-check.js');
-export const fixture = (name: string) => join(ROOT, 'test/fixtures/check', name, 'scenario.yaml');
+/** A fixture's scenario.yaml, or another scenario file of a fixture's folder (`name/other.yaml`). */
+export const fixture = (name: string) => join(ROOT, 'test/fixtures/check', name, ...(name.endsWith('.yaml') ? [] : ['scenario.yaml']));
 
 export interface Evidence {
   mode: string;

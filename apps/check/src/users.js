@@ -393,20 +393,23 @@ export class VirtualUser {
    * cookie is always kept). Resolves to the answer that passed with the first cookie left out when the check
    * passed with every one of them left out in turn (no one cookie holds the session the check shows: a sign-in
    * page greeting a returning user by a cookie of its own), else undefined. Nothing to judge (undefined) for a
-   * user with a token, or with no cookie of the app's.
+   * user with a token, or with no cookie of the app's. The scenario's `sessionCookies` are left out together, once,
+   * instead (each of them alone keeps the user signed in: an access and a refresh token).
    */
   async passesWithoutEachCookie(user) {
     const serialized = user.jar.serializeSync();
     const names = [...new Set(serialized.cookies.map((cookie) => cookie.key))].filter((name) => name !== 'kura_route');
     if (user.token || names.length === 0) return undefined;
+    const together = this.scenario.sessionCookies;
     let first;
-    for (const name of names) {
-      this.jar = CookieJar.deserializeSync({ ...serialized, cookies: serialized.cookies.filter((cookie) => cookie.key !== name) });
+    for (const left of together ? [together] : names.map((name) => [name])) {
+      const name = left.join(' and ');
+      this.jar = CookieJar.deserializeSync({ ...serialized, cookies: serialized.cookies.filter((cookie) => !left.includes(cookie.key)) });
       this.captured = { ...user.captured };
       this.step = user.step;
       const passed = await this.passesWithoutLogin('check');
       if (!passed) return undefined;
-      first ??= { ...passed, without: name, cookies: names };
+      first ??= { ...passed, without: name, cookies: names, together: Boolean(together) };
     }
     return first;
   }
