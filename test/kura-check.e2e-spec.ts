@@ -537,6 +537,12 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(report.sessionCookies).toEqual(['at', 'rt']);
   }, 120_000);
 
+  it('a check that is an event stream (its body never ends): exit 2, saying so, not "too slow or stuck"', async () => {
+    // "the app is too slow or stuck here … or run on a less busy machine" (review, 2026-12-07).
+    const line = await notJudged('event-stream', 126);
+    expect(line).toMatch(/^kura-check: could not judge: (no check ended in \d+ s of steady traffic|\d+ of the requests under cookie affinity did not end within 10 s during steady traffic): GET \/events answered 200 \(text\/event-stream\) and its body never ended, as an event stream's or a long poll's does; kura-check reads every answer whole: give steps whose answers end/);
+  }, 60_000);
+
   it('memory sessions whose replica stalls where the session is missing: needs affinity, the unanswered checks counted under round robin', async () => {
     // "stateless", exit 0: a request with no answer was neither a loss nor shown (review, 2026-12-05).
     const report = await judged('stall-missing-session', 186, 'needs affinity');

@@ -12,12 +12,12 @@ const BY_COOKIE = [
   {
     name: 'connect.sid',
     framework: 'express-session',
-    remedy: `without a store it keeps sessions in each process's memory (MemoryStore): give it one every replica reaches, such as ${KURA_CONNECT}; with a store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
+    remedy: `without a store it keeps sessions in each process's memory (MemoryStore), and a file store (session-file-store) on each replica's own disk: give it one every replica reaches, such as ${KURA_CONNECT}; with a shared store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
   },
   {
     name: 'sessionId',
     framework: '@fastify/session',
-    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}; with a store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
+    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}; with a shared store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
   },
   {
     name: 'PHPSESSID',
@@ -56,8 +56,16 @@ const BY_COOKIE = [
   },
 ];
 
-const GENERAL =
-  `keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), and give every replica the same signing keys, from the environment, never made at start`;
+const GENERAL_START = "keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB";
+const GENERAL_END = 'and give every replica the same signing keys, from the environment, never made at start';
+/** The general remedy; Kura's own packages named only for an app that runs on Node (or an image, which may). */
+const general = (node) => (node === false ? `${GENERAL_START} (your framework's session store for one of them), ${GENERAL_END}` : `${GENERAL_START} (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), ${GENERAL_END}`);
+
+const LOGIN_STATE =
+  "the login itself failed where it reached another replica than the page before it, and nothing else was lost: what the login needs from an earlier request (a CSRF token kept in the session, a captcha's answer, a login flow's state) lives in one replica: keep it where every replica reads it (the session, in a store every replica reaches), or make it need none (a signed double-submit cookie)";
+
+const LOGOUT_COPIES =
+  "a logout must reach every replica: it ended the session on some, while others still took it from a copy each keeps for itself (sessions cached in the process, a list of ended sessions each keeps): read the shared store on every request, or make a logout reach every replica's copy (a message every replica hears, as Redis pub/sub), or keep such copies a few seconds at most";
 
 const APP_STATE =
   "the session itself was kept (every login, check and write passed wherever it landed): what was lost is what the write step stored, which lives in one replica or process (its memory, a cache, a local file): keep it in the session, or in a store every replica reaches (Redis, a database, DynamoDB)";
@@ -90,26 +98,31 @@ const IMAGE =
 
 /**
  * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
- * @param {{ verdict: string, logout?: { effective: boolean | null }, sessionCookies?: string[], image?: boolean }} json the run, as `toJSON` gives it (`image`: the app was an image)
+ * @param {{ verdict: string, logout?: { effective: boolean | null, stillIn?: unknown[], replicas?: unknown[] }, sessionCookies?: string[], image?: boolean, node?: boolean }} json the run, as `toJSON` gives it (`image`: the app was an image; `node`: whether its start command runs Node, undefined where unknown)
  * @returns {string[]}
  */
-export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false }) {
+export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false, node }) {
   const steps = [];
   // Someone else's image: the fixes below are its builders'; what its runner can do is first.
   if (image && verdict !== 'stateless') steps.push(IMAGE);
   // Only the read of what a step wrote failed, never the login, the check or the write itself: the session was kept
   // everywhere, and what was lost is the app's own state (a cart in one process's memory), not its session.
   const onlyStateLost = evidence.length > 0 && evidence.every(({ step }) => step === 'read');
+  // Only logins failed: what the login form needs (a CSRF token kept per replica), not the session after it.
+  const onlyLoginFailed = evidence.length > 0 && evidence.every(({ step }) => step === 'login');
   if (verdict !== 'stateless' && onlyStateLost) steps.push(APP_STATE);
+  else if (verdict !== 'stateless' && onlyLoginFailed) steps.push(LOGIN_STATE);
   else if (verdict !== 'stateless') {
     const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
-    if (known.length === 0) steps.push(GENERAL);
+    if (known.length === 0) steps.push(general(node));
     for (const { name, framework, remedy } of known) {
       const cookie = typeof name === 'string' ? name : sessionCookies.find(name);
       steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${remedy}`);
     }
   }
-  if (logout?.effective === false) {
+  // Ended on some replicas, still taken on others: their own copies, not a signed token (which every replica takes).
+  if (logout?.effective === false && logout.stillIn && logout.replicas && logout.stillIn.length < logout.replicas.length) steps.push(LOGOUT_COPIES);
+  else if (logout?.effective === false) {
     const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     steps.push(known?.server ? `a logout must end the session where requests are checked: ${known.remedy}` : known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
   }

@@ -55,7 +55,7 @@ describe('what to do, after the verdict', () => {
 
   it('names the store-side remedies too for express-session and @fastify/session with a store (a secret made at start, a per-process copy)', () => {
     for (const cookie of ['connect.sid', 'sessionId']) {
-      expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie] })[0]).toMatch(/with a store already, every replica needs the same secret .* not a copy of it kept in each process$/);
+      expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie] })[0]).toMatch(/with a shared store already, every replica needs the same secret .* not a copy of it kept in each process$/);
     }
   });
 
@@ -71,5 +71,30 @@ describe('what to do, after the verdict', () => {
     const json = { app: 'a', verdict: 'needs affinity', meaning: 'm.', exitCode: 1, replicas: 3, users: 4, seconds: 1, modes: {}, evidence: [], refusedCookies: [], events: [], nextSteps: nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] }) };
     expect(toText(json).split('\n').slice(-2)).toEqual(['verdict: needs affinity — m.', expect.stringMatching(/^what to do: the cookie connect\.sid is the session cookie express-session sets/)]);
     expect(toMarkdown(json)).toMatch(/\*\*What to do:\*\*\n\n- the cookie connect\.sid is the session cookie express-session sets/);
+  });
+});
+
+describe('what to do, for what the run saw (an outside review of kura-check, 2026-12-07)', () => {
+  it('names Kura\'s packages only for an app that runs on Node, or may (an image)', () => {
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['shopsid'], node: false })).toEqual([
+      "keep sessions, and anything else a user's next request needs, where every replica reaches them: a store such as Redis, a database or DynamoDB (your framework's session store for one of them), and give every replica the same signing keys, from the environment, never made at start",
+    ]);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['shopsid'], node: true })[0]).toMatch(/for express-session and @fastify\/session: KuraStore/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['shopsid'] })[0]).toMatch(/for express-session and @fastify\/session: KuraStore/);
+  });
+
+  it('says a logout that ended the session on some replicas only is their own copies, not a signed token', () => {
+    const logout = { effective: false, stillIn: [2, 3], replicas: [{}, {}, {}] };
+    expect(nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['sid'] })).toEqual([expect.stringMatching(/^a logout must reach every replica: it ended the session on some, while others still took it from a copy each keeps for itself/)]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { ...logout, stillIn: [1, 2, 3] }, sessionCookies: ['sid'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token/)]);
+  });
+
+  it('says a run whose only failures were logins is about what the login needs, not the session', () => {
+    const evidence = [{ step: 'login' }, { step: 'login' }];
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], evidence })).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica than the page before it, .*a CSRF token kept in the session/)]);
+  });
+
+  it('names a file store beside the MemoryStore for express-session', () => {
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] })[0]).toMatch(/MemoryStore\), and a file store \(session-file-store\) on each replica's own disk: give it one every replica reaches/);
   });
 });

@@ -12,13 +12,26 @@ const PHASE_NAMES = { steady: 'steady', kill: 'after SIGKILL', rolling: 'rolling
 const MEANING = {
   stateless: 'nothing was lost under round robin, a SIGKILL or a rolling restart: any replica serves any user.',
   'needs affinity':
-    'sessions or state live in one replica: round robin loses them, and affinity only hides that until the replica dies or is rolled.',
+    'sessions or state are one replica\'s own (kept in it, or readable by it alone, as with a key of its own): round robin loses them, and affinity only hides that until the replica dies or is rolled.',
   'breaks even with affinity': 'users lost their session or state even while every request went to the same replica.',
   'loses state on restart': 'round robin is fine, but a killed or restarted replica takes sessions or state with it.',
 };
 
+/** Whether the scenario's start command runs Node (its own packages are then worth naming); undefined for an image. */
+function runsNode(scenario) {
+  if (!scenario.start) return undefined;
+  return /(^|[\s/;&|])(node|nodejs|npm|npx|yarn|pnpm|bun|deno|tsx|ts-node|nest)(\s|$)/.test(scenario.start);
+}
+
+/** The kinds of step that failed under round robin, in any phase. */
+const failedKinds = (recorder) => new Set(Object.values(recorder?.phases ?? {}).flatMap((phase) => Object.entries(phase?.byKind ?? {}).filter(([, count]) => count > 0).map(([kind]) => kind)));
+
 /** The verdict's meaning, said more precisely where the run shows more. */
 function meaningOf({ verdict, modes, workers }) {
+  const lost = failedKinds(modes['round-robin']);
+  if (verdict === 'needs affinity' && lost.size === 1 && lost.has('login')) {
+    return 'under round robin the login itself failed where it reached another replica than the request before it, and nothing else was lost: what the login needs from an earlier request (a CSRF token, a login flow\'s state) is one replica\'s own, while under affinity nothing was lost.';
+  }
   if (verdict === 'needs affinity' && ['kill', 'rolling'].every((phase) => (modes['cookie-affinity']?.phases[phase]?.failures ?? 0) === 0)) {
     return 'round robin reads state missing or stale on other replicas (a per-replica copy or cache), while under affinity nothing was lost, not even through the kill and the rolling restart.';
   }
@@ -80,7 +93,7 @@ export function toJSON(scenario, result) {
     ...(result.setupFailed ? { setupFailed: result.setupFailed } : {}),
     // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
     sessionCookies: result.sessionCookies ?? [],
-    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence, image: Boolean(scenario.image) }),
+    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence, image: Boolean(scenario.image), node: runsNode(scenario) }),
     events: result.events,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { filesLine, toMarkdown, toText } from './report.js';
+import { filesLine, toJSON, toMarkdown, toText } from './report.js';
 
 describe("the report's files line", () => {
   const own = "each replica's own: it sees this machine's files as they are, and what it writes outside its folder (/tmp/…, /var/…) only it sees, as a pod";
@@ -24,5 +24,36 @@ describe('a setup request that did not answer its status', () => {
     expect(toText(json).split('\n')).toContain(line);
     expect(toMarkdown(json).split('\n')).toContain(line);
     expect(toText({ ...json, setupFailed: undefined })).not.toContain('setup 1');
+  });
+});
+
+describe("the verdict's meaning and advice, from what failed and what the app runs on (an outside review, 2026-12-07)", () => {
+  /** A recorder as users.js keeps one, with failures of these kinds in steady traffic. */
+  const recorder = (mode, kinds = {}) => ({
+    mode,
+    logins: 4,
+    usersAffected: new Set(),
+    balancerRetries: 0,
+    serverErrors: { count: 0 },
+    perReplica: {},
+    refusedCookies: {},
+    timeouts: { count: 0 },
+    evidence: Object.fromEntries(Object.keys(kinds).map((step) => [step, { mode, phase: 'steady', step, request: 'POST /login', status: 403 }])),
+    phases: { steady: { requests: 20, failures: Object.values(kinds).reduce((a, b) => a + b, 0), timeouts: 0, elsewhere: 0, byKind: kinds } },
+  });
+  const run = (kinds, start = 'php -S {host}:{port}') =>
+    toJSON({ name: 'a', start, login: {}, check: {} }, { verdict: 'needs affinity', modes: { 'round-robin': recorder('round-robin', kinds), 'cookie-affinity': recorder('cookie-affinity') }, replicas: 3, users: 4, seconds: 1, cautions: [], sessionCookies: ['shopsid'] });
+
+  it('says what the login needs, where the login alone failed under round robin (a CSRF token kept per replica)', () => {
+    const json = run({ login: 13 });
+    expect(json.meaning).toMatch(/^under round robin the login itself failed where it reached another replica than the request before it, and nothing else was lost/);
+    expect(json.nextSteps).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica/)]);
+    expect(run({ login: 2, check: 5 }).meaning).not.toMatch(/login itself/);
+  });
+
+  it("names Kura's Node packages only for an app whose start command runs Node", () => {
+    expect(run({ check: 5 }).nextSteps[0]).not.toContain('KuraStore');
+    expect(run({ check: 5 }, 'exec node server.js').nextSteps[0]).toContain('KuraStore');
+    expect(run({ check: 5 }, 'npm start').nextSteps[0]).toContain('KuraStore');
   });
 });

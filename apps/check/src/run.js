@@ -99,6 +99,11 @@ function nginxInstalled() {
   }
 }
 
+/** An answer whose headers came and whose body never ended (an event stream), said as such: not a slow app. */
+function neverEnded(evidence) {
+  return `${evidence.request} answered ${evidence.opened.status} (${evidence.opened.type}) and its body never ended, as an event stream's or a long poll's does; kura-check reads every answer whole: give steps whose answers end (a page of one's own, as /me)`;
+}
+
 /** A replica that exited by itself during steady traffic, said as the reason there is no verdict. */
 const crashLine = (crash) => `${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`;
 
@@ -406,8 +411,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // to answer): said, not judged. Answers cut off later by a kill or the run's end would otherwise be the
     // only "failures".
     if (recorders.some((recorder) => recorder.logins > 0) && people.every((user) => user.checks === 0)) {
-      const slow = recorders.find((recorder) => recorder.timeouts.count > 0)?.timeouts.first;
+      const unanswered = recorders.find((recorder) => recorder.timeouts.count > 0)?.timeouts;
+      const slow = unanswered?.first;
       const waited = ((Date.now() - steadyFrom) / 1000).toFixed(0);
+      if (unanswered?.evidence?.opened) throw new CannotJudge(`no check ended in ${waited} s of steady traffic: ${neverEnded(unanswered.evidence)}`);
       throw new CannotJudge(
         `no check was answered in ${waited} s of steady traffic${slow ? ` (${slow} had no answer within ${REQUEST_TIMEOUT_MS / 1000} s)` : ''}: kura-check cannot judge what it cannot see answered; give a check that answers at once (not a long poll)`,
       );
@@ -420,8 +427,13 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     const pinnedSteady = recorders.find((recorder) => recorder.mode === 'cookie-affinity').phases.steady;
     if (pinnedSteady?.timeouts > 0 && pinnedSteady.failures === 0) {
       const { evidence } = recorders.find((recorder) => recorder.mode === 'cookie-affinity').timeouts;
+      // An answer whose headers came at once and whose body never ended is a stream, not a slow app (an outside
+      // review's event-stream check was told to find a less busy machine).
+      if (evidence.opened) {
+        throw new CannotJudge(`${pinnedSteady.timeouts} of the requests under cookie affinity did not end within ${REQUEST_TIMEOUT_MS / 1000} s during steady traffic: ${neverEnded(evidence)}`);
+      }
       throw new CannotJudge(
-        `${pinnedSteady.timeouts} of the requests under cookie affinity had no answer within ${REQUEST_TIMEOUT_MS / 1000} s during steady traffic (the first: ${evidence.request}), while nothing was restarted and every user stayed on one replica: the app is too slow or stuck here to tell a lost session from a slow answer; give steps that answer at once, or run on a less busy machine`,
+        `${pinnedSteady.timeouts} of the requests under cookie affinity had no answer within ${REQUEST_TIMEOUT_MS / 1000} s during steady traffic (the first: ${evidence.request}), while nothing was restarted and every user stayed on one replica: the app is too slow or stuck here to tell a lost session from a slow answer. A server that serves one connection at a time (Python's http.server.HTTPServer rather than ThreadingHTTPServer, a single-threaded server speaking HTTP/1.1) is held by the connection a balancer keeps open to it, as nginx and an ingress do: serve connections concurrently. Otherwise give steps that answer at once, or run on a less busy machine`,
       );
     }
 

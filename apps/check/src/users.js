@@ -142,7 +142,7 @@ export class Recorder {
    * `evidence` with its phase). Judged as a failure of its phase (verdict.js): an app that stalls a request whose
    * session it lacks showed round robin's users nothing at all, and was called stateless.
    */
-  timeout(user, { method, path }, kind = 'request', phase = this.phase) {
+  timeout(user, { method, path, opened }, kind = 'request', phase = this.phase) {
     this.timeouts.count += 1;
     this.timeouts.first ??= `${method} ${path}`;
     this.#phase(phase).timeouts += 1;
@@ -156,7 +156,10 @@ export class Recorder {
       status: 0,
       body: '',
       atSeconds: Number(((Date.now() - this.started) / 1000).toFixed(1)),
-      note: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s, counted as a failure`,
+      note: opened
+        ? `its headers came (${opened.status}, ${opened.type}) but its body did not end within ${REQUEST_TIMEOUT_MS / 1000} s, counted as a failure`
+        : `no answer within ${REQUEST_TIMEOUT_MS / 1000} s, counted as a failure`,
+      ...(opened ? { opened } : {}),
     };
   }
 
@@ -282,7 +285,9 @@ export class VirtualUser {
       } catch (error) {
         // kura-check's own limit, or the run ending: neither is an answer of the app, and neither is a loss.
         if (error?.name === 'TimeoutError' || this.stopped) {
-          const unanswered = { method, path, status: 0, text: '', replica: null, vars, ...(this.stopped ? { cut: true } : { timedOut: true }) };
+          // Headers that came with a body that never ended (an event stream, a long poll that flushed its headers).
+          const opened = response ? { opened: { status: response.status, type: response.headers.get('content-type') ?? 'no content type' } } : {};
+          const unanswered = { method, path, status: 0, text: '', replica: null, vars, ...opened, ...(this.stopped ? { cut: true } : { timedOut: true }) };
           if (!this.stopped) this.recorder.timeout(this.id, unanswered, this.#kindOf(spec), phase);
           return unanswered;
         }

@@ -134,6 +134,6 @@ export function logoutOf(probe) {
     effective: true,
     replicas,
     logout,
-    line: `effective: after ${logout.request}, the check sent with the cookies and token from just before it passed on none of ${answered.length} replicas${unanswered ? ` (${unanswered} gave no answer below 500)` : ''}${before < answered.length ? `; before it, on ${before} of them: the session lived in ${before === 1 ? 'one replica' : 'some replicas'} only (see the verdict)` : ''}`,
+    line: `effective: after ${logout.request}, the check sent with the cookies and token from just before it passed on none of ${answered.length} replicas${unanswered ? ` (${unanswered} gave no answer below 500)` : ''}${before < answered.length ? `; before it, on ${before} of them: the session was taken by ${before === 1 ? 'one replica' : 'some replicas'} only (see the verdict)` : ''}`,
   };
 }

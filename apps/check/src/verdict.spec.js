@@ -215,7 +215,7 @@ describe('the logout, from what the check answered on each replica before and af
     expect(logoutOf(probe([[true, false], [true, false], [true, false]]))).toMatchObject({ effective: true, line: 'effective: after POST /logout, the check sent with the cookies and token from just before it passed on none of 3 replicas' });
     expect(logoutOf(probe([[false, false], [true, false], [false, 503]]))).toMatchObject({
       effective: true,
-      line: expect.stringContaining('passed on none of 2 replicas (1 gave no answer below 500); before it, on 1 of them: the session lived in one replica only (see the verdict)'),
+      line: expect.stringContaining('passed on none of 2 replicas (1 gave no answer below 500); before it, on 1 of them: the session was taken by one replica only (see the verdict)'),
     });
   });
 
