@@ -40,6 +40,12 @@ function exportsOf(loaded: NodeRedis): NodeRedis {
 export function redisClientDefaults(options: RedisConnectionOptions) {
   const url = options.url ?? DEFAULT_REDIS_URL;
   const parsed = new URL(url);
+  // node-redis refuses these when it connects, and connecting in the background swallowed that: open() resolved,
+  // and every call was refused as "not connected" for good, with no reason (an outside review: http://, /abc).
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error(`Redis: the URL's scheme is ${parsed.protocol}//, not redis:// (or rediss:// for TLS)`);
+  }
+  if (databaseOf(parsed) === undefined) throw new Error(`Redis: the URL's path ${parsed.pathname} is no database number (redis://host:6379/0)`);
   if (options.tls && parsed.protocol !== 'rediss:') throw new Error('Redis: TLS options need a rediss:// URL');
   if (Boolean(options.tls?.cert) !== Boolean(options.tls?.key)) throw new Error('Redis: a client certificate needs its key, and a key its certificate');
   const maxDelay = options.maxReconnectDelayMs ?? 2000;
@@ -61,6 +67,13 @@ export function redisClientDefaults(options: RedisConnectionOptions) {
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
     },
   };
+}
+
+/** The database a URL names (`/2`), 0 where it names none, undefined where its path is no database number. */
+export function databaseOf(url: URL): number | undefined {
+  if (url.pathname === '' || url.pathname === '/') return 0;
+  const number = /^\/(\d{1,5})\/?$/.exec(url.pathname)?.[1];
+  return number === undefined ? undefined : Number(number);
 }
 
 /** Only the TLS settings this package offers: nothing that could turn certificate checks off. */

@@ -118,3 +118,27 @@ describe('connectRedis: how many replicas a durable write waits for', () => {
     await told.close();
   });
 });
+
+// node-redis refused these only when it connected, in the background: open() resolved, and every call was refused as
+// "not connected" for good, without a reason; a database number with Sentinel or Cluster was ignored, putting apps
+// kept apart by it into one keyspace (an outside review of KuraStore, 2026-12-07).
+describe('connectRedis: a URL it cannot use is refused at the call, in one line', () => {
+  it.each([
+    ['another scheme', { url: 'http://kura:secret@127.0.0.1:6379' }, "Redis: the URL's scheme is http://, not redis:// (or rediss:// for TLS)"],
+    ['a path that is no database', { url: 'redis://127.0.0.1:6379/abc' }, "Redis: the URL's path /abc is no database number (redis://host:6379/0)"],
+    ['a database with a Cluster', { url: 'redis://127.0.0.1:6379/2', cluster: true }, 'Redis: the URL names database 2, which a Redis Cluster does not have (database 0 only): take it out, and keep apps apart by keyPrefix'],
+    [
+      'a database with Sentinel',
+      { url: 'redis://default:pw@x/2', sentinels: [{ host: '127.0.0.1', port: 1 }] },
+      "Redis: the URL names database 2, which is not used with Sentinel (only the URL's user, password and TLS are): take it out, and keep apps apart by keyPrefix",
+    ],
+  ])('refuses %s', (_case, options, message) => {
+    expect(() => connectRedis(options)).toThrow(new Error(message));
+  });
+
+  it('takes a database number on one server, and none, / or /0 anywhere', async () => {
+    for (const options of [{ url: 'redis://127.0.0.1:1/3' }, { url: 'redis://127.0.0.1:1/3/' }, { url: 'redis://127.0.0.1:1/', cluster: true }, { url: 'redis://127.0.0.1:1/0', sentinels: [{ host: '127.0.0.1', port: 1 }] }]) {
+      await connectRedis(options).close();
+    }
+  });
+});

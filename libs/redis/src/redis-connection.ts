@@ -1,4 +1,4 @@
-import { DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, redisClientDefaults, watchConnectFailures } from './node-redis.js';
+import { databaseOf, DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, redisClientDefaults, watchConnectFailures } from './node-redis.js';
 import type { RedisCommander } from './redis-script.js';
 import type { RedisConnectionOptions } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
@@ -280,6 +280,13 @@ export function connectRedis(options: RedisTopologyOptions = {}): RedisConnectio
   // Checked now, before node-redis loads: options that contradict each other fail the call, not a later open().
   if (options.cluster && options.sentinels) throw new Error('Redis: choose Cluster or Sentinel, not both');
   redisClientDefaults(options);
+  // A database number is used by a single server only: a Cluster has database 0 alone, and of a Sentinel setup's URL
+  // only the user, password and TLS are used. Ignored, it put apps kept apart by database into one keyspace, where
+  // each app's sessionsOf and destroySessionsOf reach the other's users (an outside review).
+  const database = databaseOf(new URL(options.url ?? DEFAULT_REDIS_URL));
+  if ((options.cluster || options.sentinels) && database !== 0) {
+    throw new Error(`Redis: the URL names database ${database}, which ${options.cluster ? 'a Redis Cluster does not have (database 0 only)' : 'is not used with Sentinel (only the URL\'s user, password and TLS are)'}: take it out, and keep apps apart by keyPrefix`);
+  }
   const make = () => lazyLink((redis) => linkFor(redis, options, connection));
   const shared = make();
   const replicas = replicasToWaitFor(options);
