@@ -1,4 +1,7 @@
+import type { StoreUnavailableError } from '@kura/common';
 import { redisServerMissing, startRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { type RedisSentinelSetup, startRedisSentinels } from '../../../test/support/redis-sentinel.js';
+import { RedisSessionStore } from './redis-session.store.js';
 import { createClient } from 'redis';
 import { createRedisClient } from './redis-client.js';
 import { connectRedis } from './redis-connection.js';
@@ -140,5 +143,40 @@ describe('connectRedis: a URL it cannot use is refused at the call, in one line'
     for (const options of [{ url: 'redis://127.0.0.1:1/3' }, { url: 'redis://127.0.0.1:1/3/' }, { url: 'redis://127.0.0.1:1/', cluster: true }, { url: 'redis://127.0.0.1:1/0', sentinels: [{ host: '127.0.0.1', port: 1 }] }]) {
       await connectRedis(options).close();
     }
+  });
+});
+
+// Behind Sentinel a wrong password was "not connected" with no reason (the master's refusal comes as the sentinel
+// client's `client-error`), and a master name the sentinels do not know "the store could not be reached" (an outside
+// review of KuraStore, 2026-12-07). The single-server table of docs/redis.md promised the reasons.
+describeWithRedis('connectRedis behind Sentinel: why it does not connect', () => {
+  let setup: RedisSentinelSetup;
+  beforeAll(async () => {
+    setup = await startRedisSentinels();
+  }, 60_000);
+  afterAll(() => setup?.stop());
+
+  const reasonBehind = async (url: string, masterName: string) => {
+    const redis = connectRedis({ sentinels: [...setup.sentinelNodes], masterName, url, waitForReplicas: { replicas: 0, timeoutMs: 500 } });
+    void redis.open();
+    try {
+      const store = new RedisSessionStore(redis);
+      let reason = '';
+      for (let tries = 0; tries < 40 && !/last attempt/.test(reason); tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        reason = await store.ping().then(() => 'connected', (error: StoreUnavailableError) => error.reason ?? String(error));
+      }
+      return reason;
+    } finally {
+      await redis.close();
+    }
+  };
+
+  it('names the credentials the master refused', async () => {
+    expect(await reasonBehind('redis://nobody:secret@ignored', setup.masterName)).toMatch(/^Redis is not connected .*; the last attempt failed: Redis refused the credentials/);
+  });
+
+  it('names a master the sentinels do not know', async () => {
+    expect(await reasonBehind('redis://ignored', 'nosuchmaster')).toMatch(/the last attempt failed: the sentinels know no master by that name \(masterName, KURA_REDIS_SENTINEL_MASTER\)/);
   });
 });

@@ -184,6 +184,10 @@ function sentinelLink(redis: NodeRedis, options: RedisTopologyOptions, owner: ob
     scanInterval: 1000,
   });
   watchConnectFailures(sentinel, owner, url);
+  // A node's failure to connect (the master refusing the URL's password) comes as `client-error`, not `error`: with
+  // `error` alone, a wrong password behind Sentinel was "not connected" with no reason (an outside review).
+  const overTls = new URL(url).protocol === 'rediss:';
+  sentinel.on('client-error', (event: { error?: unknown }) => noteConnectFailure(owner, event?.error, overTls));
   return {
     send: (args) => sentinel.sendCommand(false, args),
     async sendThen(args, then) {

@@ -43,10 +43,12 @@ function reasonOf(error: unknown): string {
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `the TLS handshake with Redis failed (${code}): a port that speaks plain TCP needs a redis:// URL`;
     if (code.startsWith('ERR_SSL')) return `the TLS handshake with Redis failed (${code})`;
     if (code === 'ECONNRESET') return 'the connection to Redis was reset (ECONNRESET)';
-    if (code === 'ECONNREFUSED') return 'nothing accepts connections at the host and port of the URL (connection refused)';
+    if (code === 'ECONNREFUSED') return "nothing accepts connections at the address tried (connection refused): the URL's host and port, or a node the sentinels or the cluster named";
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name in the URL does not resolve (${code})`;
   }
   if (/^OOM/.test(message)) return 'Redis is out of memory (maxmemory reached)';
+  // A Sentinel asked for a master it does not monitor (node-redis's sentinel client, a wrong masterName).
+  if (/No such master with that name/.test(message)) return "the sentinels know no master by that name (masterName, KURA_REDIS_SENTINEL_MASTER): SENTINEL MASTERS on a sentinel lists theirs";
   if (/^READONLY/.test(message)) return 'Redis answered from a read-only replica (a failover is under way, or the URL names a replica)';
   if (/^LOADING/.test(message)) return 'Redis is still loading its dataset';
   if (/^CROSSSLOT|^MOVED|^ASK/.test(message)) return 'Redis Cluster redirected a command: use a cluster-aware client';
