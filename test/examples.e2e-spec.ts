@@ -283,7 +283,8 @@ app.post('/logout', async (request, reply) => { await request.session.destroy();
   let proxy: FaultProxy;
   let app: ExampleProcess;
   beforeAll(async () => {
-    const snippet = readmeSnippet(marker);
+    // The proxies the snippet trusts are a private network's; here the test's requests are the proxy's, on loopback.
+    const snippet = readmeSnippet(marker).replace("trustProxy: '10.0.0.0/8'", "trustProxy: '127.0.0.0/8'");
     // The routes go where the snippet's comment puts them: before express's error handler (last in the snippet).
     const at = example === 'express-session' ? snippet.indexOf('app.use((error') : snippet.length;
     const table = "await new KuraStore({ connection: { region: 'eu-west-1' } }).ensureTable(); // the snippet's table, which it does not make\n";
