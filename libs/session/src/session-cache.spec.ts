@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { ManualClock } from '@kura/common';
 import { base64url, decodeJwt, decodeProtectedHeader, errors, type JWTHeaderParameters, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { InMemorySessionStore } from './in-memory-session.store.js';
@@ -12,8 +12,8 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const TTL_SECONDS = 60;
 
-const k1: SessionCacheKey = { kid: 'k1', secret: new Uint8Array(32).fill(1) };
-const k2: SessionCacheKey = { kid: 'k2', secret: new Uint8Array(32).fill(2) };
+const k1: SessionCacheKey = { kid: 'k1', secret: new Uint8Array(randomBytes(32)) };
+const k2: SessionCacheKey = { kid: 'k2', secret: new Uint8Array(randomBytes(32)) };
 
 function setup(options: { keys?: SessionCacheKey[]; ttlSeconds?: number; clock?: ManualClock } = {}) {
   const clock = options.clock ?? new ManualClock();
