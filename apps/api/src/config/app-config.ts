@@ -395,10 +395,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         env.KURA_SESSION_CACHE_SECONDS > 0
           ? {
               ttlSeconds: env.KURA_SESSION_CACHE_SECONDS,
-              keys: (env.KURA_SESSION_CACHE_KEYS ?? []).map((entry) => {
-                const [kid, secret] = entry.split(':') as [string, string];
-                return { kid, secret: new Uint8Array(Buffer.from(secret, 'base64url')) };
-              }),
+              keys: cacheKeysOf(env),
             }
           : undefined,
     },
@@ -427,6 +424,14 @@ function redisTlsFiles(env: Environment): RedisSettings['tls'] {
     ...(env.KURA_REDIS_TLS_KEY_FILE ? { keyFile: env.KURA_REDIS_TLS_KEY_FILE } : {}),
   };
   return Object.keys(files).length > 0 ? files : undefined;
+}
+
+/** `KURA_SESSION_CACHE_KEYS`'s `kid:secret` pairs (checked by its schema), each secret's base64url decoded. */
+function cacheKeysOf(env: Environment): { kid: string; secret: Uint8Array }[] {
+  return (env.KURA_SESSION_CACHE_KEYS ?? []).map((entry) => {
+    const [kid, secret] = entry.split(':') as [string, string];
+    return { kid, secret: new Uint8Array(Buffer.from(secret, 'base64url')) };
+  });
 }
 
 /** Local engines accept any credentials; the SDK still needs some to sign with. */
@@ -489,9 +494,8 @@ function crossCheck(env: Environment, present: Readonly<Record<string, unknown>>
   if (env.KURA_SESSION_CACHE_SECONDS > 0 && !env.KURA_SESSION_CACHE_KEYS?.length) {
     problems.push('KURA_SESSION_CACHE_SECONDS needs KURA_SESSION_CACHE_KEYS (kid:secret, the first one signs)');
   }
-  for (const entry of env.KURA_SESSION_CACHE_KEYS ?? []) {
-    const [kid, secret] = entry.split(':') as [string, string];
-    const weak = cacheKeySecretProblem(Buffer.from(secret, 'base64url'));
+  for (const { kid, secret } of cacheKeysOf(env)) {
+    const weak = cacheKeySecretProblem(secret);
     if (weak) problems.push(`KURA_SESSION_CACHE_KEYS: the secret of ${kid} ${weak}`);
   }
   // As @kura/session refuses it (cache.ttlSeconds): requests the cache answers do not extend a session, so a window
