@@ -345,6 +345,24 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     });
   });
 
+  // JSON.parse reads the last occurrence, another reader (a proxy, a firewall) may read the first: the body would mean
+  // two things. A later occurrence also hid a __proto__ from the check above (an outside review, 2026-12-07).
+  it.each([
+    ['an email', '{"email":"a@b.co","password":"correct horse battery","email":"c@d.co"}'],
+    ['a member that hides a __proto__', '{"email":"a@b.co","password":"correct horse battery","x":{"__proto__":{"admin":true}},"x":0}'],
+  ])('refuses a registration naming %s twice, and registers no one', async (_case, body) => {
+    const response = await new HttpClient(baseUrl).request('POST', '/auth/register', { body, headers: { 'content-type': 'application/json' } });
+
+    expect(response.body).toEqual({
+      type: 'urn:kura:problem:invalid-request',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request is not valid.',
+      errors: [{ pointer: '/', detail: 'names a member twice in one object' }],
+    });
+    expect((await new HttpClient(baseUrl).post('/auth/login', { email: 'c@d.co', password: 'correct horse battery' })).status).toBe(401);
+  });
+
   it('lists every invalid field', async () => {
     const response = await new HttpClient(baseUrl).post('/auth/register', { email: 'nope', password: 'short' });
 

@@ -50,7 +50,7 @@ export const CROSS_SITE = 'Refused: a request from another site carrying the ses
  */
 export function ApiBodyProblems(invalid?: string, unsupported?: HeadersObject): MethodDecorator {
   return applyDecorators(
-    ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), or names \`__proto__\` or \`constructor.prototype\` (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
+    ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), names \`__proto__\` or \`constructor.prototype\`, or names a member twice in one object (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
     ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
     ApiProblem(415, 'The body is not JSON, or is sent compressed (a Content-Encoding other than `identity`: Accept-Encoding then says `identity`).', { ...unsupported, ...ACCEPT_ENCODING_HEADER }),
   );
