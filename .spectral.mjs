@@ -31,7 +31,9 @@ const NOT_RATE_LIMITED = [
 export default {
   extends: [oas, owasp],
   rules: {
-    // Kura sends no CORS headers, on purpose: no other origin may read its answers (the explorer is same-origin).
+    // By default Kura sends no CORS headers: no other origin may read its answers (the explorer is same-origin). A
+    // deployment may name other origins of its site (KURA_TRUSTED_ORIGINS), and only those get CORS answers, its own
+    // setting, which docs/configuration.md describes; the document, the same for every deployment, names none.
     'owasp:api8:2023-define-cors-origin': 'off',
     // No quota to announce: most routes are not limited, and the password checks' per-account count must stay private.
     'owasp:api4:2023-rate-limit': 'off',
@@ -39,7 +41,8 @@ export default {
   overrides: [
     {
       files: NOT_RATE_LIMITED,
-      // Kura limits only password checks (login, re-authentication, password change); a 429 here would be a lie.
+      // Kura limits only password checks (login, re-authentication, password change) and registrations; a 429 here
+      // would be a lie. How many requests anyone may send is the ingress's to limit (docs/operations.md).
       rules: { 'owasp:api4:2023-rate-limit-responses-429': 'off' },
     },
     {

@@ -148,11 +148,14 @@ export async function createApp(
   // A page of a trusted origin (KURA_TRUSTED_ORIGINS: another host of the site, app.example.com for api.example.com)
   // calls the API from another origin, which a browser allows only once the API says so (CORS): without it, the
   // origins the guard trusts could not send a JSON request at all (an outside review found the preflight a 404).
-  // @fastify/cors, through Nest's adapter, loaded only then: no other origin is named, nothing for the rest.
+  // @fastify/cors, through Nest's adapter, loaded only then, answering those origins alone: given a list, it sent
+  // every other origin, and every request without one, the credentials, methods and exposed headers (all but the
+  // allowed origin); asked per request, it sends nothing but `Vary: Origin` where the origin is not trusted.
   const { trustedOrigins } = config.session;
   if (trustedOrigins.length > 0) {
+    const trusted = new Set(trustedOrigins);
     app.enableCors({
-      origin: [...trustedOrigins],
+      origin: (origin: string | undefined, answer: (error: Error | null, allowed: string | false) => void) => answer(null, origin !== undefined && trusted.has(origin) ? origin : false),
       credentials: true,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'authorization', 'if-match', 'if-none-match', REQUEST_ID_HEADER, CACHE_HEADER],
