@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { withRequestDeadline } from '@kura/common';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createApp } from './app.factory.js';
+import { answerSecurityHeaders } from './http/security-headers.js';
 import { loadConfig } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
 import { isWellFormedRequestId, REQUEST_ID_HEADER } from './observability/request-log.js';
@@ -70,11 +71,49 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
     booted = undefined; // let the next invocation try again rather than caching a failure
     throw error;
   });
-  const { serve, metrics } = await booted;
+  const deadline = Date.now() + deadlineOf(context.getRemainingTimeInMillis());
+  const ready = await bootedBy(booted, deadline);
   const { request, requestId } = prepared(event, context.awsRequestId);
-  const result = await withRequestDeadline(deadlineOf(context.getRemainingTimeInMillis()), () => serve(request, context));
+  if (!ready) return unavailableWhileBooting(requestId);
+  const { serve, metrics } = ready;
+  const result = await withRequestDeadline(deadline - Date.now(), () => serve(request, context));
   metrics?.flush({ requestId, awsRequestId: context.awsRequestId }, result.statusCode);
   return result;
+}
+
+/**
+ * The booted app, or `undefined` if it is not ready by the deadline. A cold start waits for the store's first
+ * connection (up to 2 s, storage.module.ts), which a store that does not answer holds for all of it: with the boot
+ * under no deadline, a function given 3 s (Lambda's default) ended a cold invocation with Lambda's own timeout, no
+ * answer of Kura's (an outside review, 2026-12-07: 1 cold login in 3 timed out with Redis paused). The boot goes on;
+ * the next invocation finds it further along.
+ */
+async function bootedBy(boot: Promise<Booted>, deadline: number): Promise<Booted | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([boot, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What a request gets when the app is not ready by its deadline: the 503 a store outage gets once it is. */
+function unavailableWhileBooting(requestId: string) {
+  // A line as Nest's JSON logger writes them (the app's own logger is not there yet).
+  const message = "503 store-unavailable: Kura's start is waiting for the store, which has not answered by this request's deadline";
+  console.warn(JSON.stringify({ level: 'warn', timestamp: Date.now(), message, context: 'Lambda', requestId }));
+  return {
+    statusCode: 503,
+    headers: {
+      'content-type': 'application/problem+json; charset=utf-8',
+      'retry-after': '1',
+      'cache-control': 'no-store',
+      ...answerSecurityHeaders(false),
+      [REQUEST_ID_HEADER]: requestId,
+    },
+    body: JSON.stringify({ type: 'urn:kura:problem:store-unavailable', title: 'Service Unavailable', status: 503, detail: 'The session store is unavailable; try again shortly.' }),
+  };
 }
 
 /**

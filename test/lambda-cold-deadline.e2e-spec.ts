@@ -1,0 +1,65 @@
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { expect, jest } from '@jest/globals';
+import { uniqueEmail } from './support/http-client.js';
+import { httpApiEvent } from './support/lambda-events.js';
+import { type RedisServer, startRedisServer } from './support/redis-server.js';
+
+/**
+ * A cold start under the function's timeout: the boot waits up to 2 s for the store's first connection, and with
+ * Redis paused (SIGSTOP: it accepts connections and answers nothing) it used all of it, then a ping bounded by
+ * KURA_REDIS_TIMEOUT_MS, outside any deadline. A function given 3 s (Lambda's default) ended such an invocation
+ * with Lambda's timeout, no answer of Kura's (an outside review, 2026-12-07). Now the boot is under the request's
+ * deadline: a 503 with Retry-After before the timeout, and the environment serves once Redis answers.
+ */
+type Handler = (event: ReturnType<typeof httpApiEvent>, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let handler: Handler;
+let shutdown: () => Promise<void>;
+let redis: RedisServer;
+const PASSWORD = 'correct horse battery';
+const invoke = (remainingMs: number, ...args: Parameters<typeof httpApiEvent>) =>
+  handler(httpApiEvent(...args), { awsRequestId: `cold-${Math.random()}`, getRemainingTimeInMillis: () => remainingMs } as Context);
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  Object.assign(process.env, {
+    KURA_STORE: 'redis',
+    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+    KURA_PASSWORD_HASH_COST: '12',
+    KURA_LOG_LEVEL: 'error',
+    KURA_DOCS_UI: 'false',
+    AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api',
+  });
+  ({ handler, shutdown } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler; shutdown: typeof shutdown });
+});
+afterAll(async () => {
+  try {
+    process.kill(redis.pid, 'SIGCONT');
+  } catch {
+    // already gone
+  }
+  await shutdown();
+  await redis?.stop();
+});
+
+it('answers a cold invocation 503 with Retry-After before a 2 s timeout while Redis is paused, then serves from the same environment', async () => {
+  process.kill(redis.pid, 'SIGSTOP');
+  const warned = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const started = Date.now();
+  const cold = await invoke(2000, 'POST', '/auth/register', { body: { email: uniqueEmail(), password: PASSWORD }, headers: { 'x-request-id': 'cold-start-1' } });
+  const took = Date.now() - started;
+
+  expect(cold.statusCode).toBe(503);
+  expect(cold.headers).toMatchObject({ 'retry-after': '1', 'content-type': expect.stringMatching(/^application\/problem\+json/), 'x-request-id': 'cold-start-1', 'x-content-type-options': 'nosniff' });
+  expect(JSON.parse(cold.body!)).toMatchObject({ type: 'urn:kura:problem:store-unavailable', status: 503 });
+  // A function given 2 s: the deadline is a quarter short of it (1.5 s), where the boot alone waited 2 s.
+  expect(took).toBeLessThan(2000);
+  expect(warned.mock.calls.flat().join('\n')).toContain('"requestId":"cold-start-1"');
+  warned.mockRestore();
+
+  process.kill(redis.pid, 'SIGCONT');
+  let status = 0;
+  for (const giveUpAt = Date.now() + 15_000; status !== 201 && Date.now() < giveUpAt; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    status = (await invoke(10_000, 'POST', '/auth/register', { body: { email: uniqueEmail(), password: PASSWORD } })).statusCode ?? 0;
+  }
+  expect(status).toBe(201);
+});
