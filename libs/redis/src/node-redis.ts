@@ -6,7 +6,7 @@ import { noteConnectFailure } from './redis-errors.js';
  * type, so an app on ioredis type-checks without node-redis installed.
  */
 export type NodeRedis = typeof import('redis');
-type NodeRedisClient = ReturnType<NodeRedis['createClient']>;
+export type NodeRedisClient = ReturnType<NodeRedis['createClient']>;
 
 /** Where Kura looks for Redis when no URL is given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,4 +1,4 @@
-import { databaseOf, DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, redisClientDefaults, watchConnectFailures } from './node-redis.js';
+import { databaseOf, DEFAULT_REDIS_URL, loadNodeRedis, newClient, type NodeRedis, type NodeRedisClient, redisClientDefaults, watchConnectFailures } from './node-redis.js';
 import type { RedisCommander } from './redis-script.js';
 import type { RedisConnectionOptions } from './redis-client.js';
 import type { RedisCommandLog } from './redis-command-log.js';
@@ -103,21 +103,61 @@ function offline(): Error {
   return new Error('The client is offline (reconnecting)');
 }
 
+/** Whether Redis refused a command as a replica does a write (READONLY), alone or inside a pipeline's replies. */
+function readOnlyRefusal(error: unknown): boolean {
+  const replies = (error as { replies?: unknown[] } | undefined)?.replies;
+  return [error, ...(Array.isArray(replies) ? replies : [])].some((reply) => reply instanceof Error && reply.message.startsWith('READONLY'));
+}
+
+/**
+ * One server at one address. When it answers a write READONLY, the address may have moved to a new primary while
+ * this connection stayed on the demoted one: a managed service's primary endpoint is a DNS name it points at the
+ * new primary on failover (ElastiCache, MemoryDB, Azure Cache), and a Kubernetes Service follows its selector. A
+ * connection that outlives the move was refused every write until the process restarted (an outside review,
+ * 2026-12-07: 32 s of 503s and the same connection before and after). So a READONLY makes a new connection, which
+ * resolves the name again, and once it is ready commands go to it and the old one is closed; at most one attempt
+ * per reconnect delay, so a URL that names a replica for good does not churn connections (its reason says so).
+ */
 function singleLink(redis: NodeRedis, options: RedisConnectionOptions, owner: object): RedisLink {
-  const client = newClient(redis, options, owner);
+  let client = newClient(redis, options, owner);
+  let replacement: NodeRedisClient | undefined;
+  let lastReplacedAt = 0;
+  let closed = false;
+  const replaceAfterReadOnly = (error: unknown): never => {
+    if (readOnlyRefusal(error) && !replacement && !closed && Date.now() - lastReplacedAt >= (options.maxReconnectDelayMs ?? 2000)) {
+      lastReplacedAt = Date.now();
+      const next = (replacement = newClient(redis, options, owner));
+      next.connect().then(
+        () => {
+          replacement = undefined;
+          if (closed) return void next.destroy();
+          const previous = client;
+          client = next;
+          void closeClient(previous);
+        },
+        () => undefined, // rejected only when destroyed meanwhile (close)
+      );
+    }
+    throw error;
+  };
+  const closeClient = async (old: NodeRedisClient) => {
+    if (!old.isOpen) return old.destroy();
+    // Replies come in order: once a PING sent now is answered, so is every command sent before it. Then the
+    // connection is cut (a Redis that stopped answering gets the command timeout, no more).
+    await within(closeTimeoutOf(options), old.isReady ? old.sendCommand(['PING']) : Promise.resolve());
+    old.destroy();
+  };
   return {
-    send: (args) => client.sendCommand(args),
+    send: (args) => client.sendCommand(args).catch(replaceAfterReadOnly),
     async sendThen(args, then) {
       if (!client.isReady) throw offline();
-      return (await client.multi().addCommand(args).addCommand(then).execAsPipeline()) as [unknown, unknown];
+      return (await client.multi().addCommand(args).addCommand(then).execAsPipeline().catch(replaceAfterReadOnly)) as [unknown, unknown];
     },
     connect: () => client.connect(),
     async close() {
-      if (!client.isOpen) return client.destroy();
-      // Replies come in order: once a PING sent now is answered, so is every command sent before it. Then the
-      // connection is cut (a Redis that stopped answering gets the command timeout, no more).
-      await within(closeTimeoutOf(options), client.isReady ? client.sendCommand(['PING']) : Promise.resolve());
-      client.destroy();
+      closed = true;
+      replacement?.destroy();
+      await closeClient(client);
     },
   };
 }
