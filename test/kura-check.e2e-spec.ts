@@ -112,7 +112,7 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(Object.keys(report.modes['round-robin']!.perReplica).sort()).toEqual(['1', '2', '3']);
     // What to do: express-session's cookie names the remedy.
     expect(report.sessionCookies).toEqual(['connect.sid']);
-    expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie connect\.sid is the session cookie express-session sets by default: without a store/)]);
+    expect(report.nextSteps).toEqual([expect.stringMatching(/^the cookie connect\.sid is the session cookie express-session sets by default: which of two causes it is, the cookie cannot tell: \(1\) without a store/)]);
   }, 120_000);
 
   it('a Python http.server app with sessions in a dict: needs affinity', async () => {

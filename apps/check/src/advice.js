@@ -5,6 +5,14 @@ const KURA_CONNECT =
   "KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out, behind round robin too when rolled out in two steps (move: false first); not on the npm registry yet, so never npm install @kura/connect by name: in Kura's clone, npm run pack:packages packs it into .packs/, and libs/connect/README.md says which tarballs to install)";
 
 /**
+ * express-session's and @fastify/session's remedy, as two cases of equal weight: the cookie looks the same with or
+ * without a store, and an app already on a shared store (KuraStore, connect-redis) whose secret is made at start
+ * was told first to keep its sessions in a store. `memory`: where the framework keeps them without one.
+ */
+const storeOrSecret = (memory) =>
+  `which of two causes it is, the cookie cannot tell: (1) without a store every replica reaches, ${memory}: give it one, such as ${KURA_CONNECT}; (2) with such a store already, every replica needs the same secret (from the environment, never made at start: a cookie signed by one replica is refused by the others) and must read the store itself, not a copy of it kept in each process`;
+
+/**
  * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one.
  * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string }[]}
  */
@@ -12,12 +20,12 @@ const BY_COOKIE = [
   {
     name: 'connect.sid',
     framework: 'express-session',
-    remedy: `without a store it keeps sessions in each process's memory (MemoryStore), and a file store (session-file-store) on each replica's own disk: give it one every replica reaches, such as ${KURA_CONNECT}; with a shared store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
+    remedy: storeOrSecret("it keeps sessions in each process's memory (MemoryStore), and a file store (session-file-store) on each replica's own disk"),
   },
   {
     name: 'sessionId',
     framework: '@fastify/session',
-    remedy: `without a store it keeps sessions in each process's memory: give it one every replica reaches, such as ${KURA_CONNECT}; with a shared store already, every replica needs the same secret (from the environment, never made at start) and must read the store itself, not a copy of it kept in each process`,
+    remedy: storeOrSecret("it keeps sessions in each process's memory"),
   },
   {
     name: 'PHPSESSID',

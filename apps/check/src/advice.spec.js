@@ -4,7 +4,7 @@ import { toMarkdown, toText } from './report.js';
 
 describe('what to do, after the verdict', () => {
   it.each([
-    ['connect.sid', /^the cookie connect\.sid is the session cookie express-session sets by default: without a store it keeps sessions in each process's memory \(MemoryStore\).*KuraStore.*never npm install @kura\/connect by name.*npm run pack:packages/],
+    ['connect.sid', /^the cookie connect\.sid is the session cookie express-session sets by default: .*\(1\) without a store every replica reaches, it keeps sessions in each process's memory \(MemoryStore\).*KuraStore.*never npm install @kura\/connect by name.*npm run pack:packages/],
     ['sessionId', /^the cookie sessionId is the session cookie @fastify\/session sets by default: .*KuraStore/],
     ['PHPSESSID', /^the cookie PHPSESSID is the session cookie PHP sets by default: .*session\.save_handler = redis/],
     ['sessionid', /^the cookie sessionid is the session cookie Django sets by default: .*not a SQLite file in each.*LocMemCache.*one SECRET_KEY/],
@@ -53,9 +53,12 @@ describe('what to do, after the verdict', () => {
     }
   });
 
-  it('names the store-side remedies too for express-session and @fastify/session with a store (a secret made at start, a per-process copy)', () => {
+  it('gives express-session and @fastify/session two causes of equal weight, a missing store and a secret made at start, which their cookie cannot tell apart', () => {
+    // An app already on KuraStore, its secret made at start, was told first to keep its sessions in a store (a
+    // newcomer's review, 2026-12-07): the cookie is the same with a store or without one.
     for (const cookie of ['connect.sid', 'sessionId']) {
-      expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie] })[0]).toMatch(/with a shared store already, every replica needs the same secret .* not a copy of it kept in each process$/);
+      const [step] = nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie] });
+      expect(step).toMatch(/sets by default: which of two causes it is, the cookie cannot tell: \(1\) without a store every replica reaches, .*; \(2\) with such a store already, every replica needs the same secret \(from the environment, never made at start: a cookie signed by one replica is refused by the others\) and must read the store itself, not a copy of it kept in each process$/);
     }
   });
 
@@ -95,6 +98,6 @@ describe('what to do, for what the run saw (an outside review of kura-check, 202
   });
 
   it('names a file store beside the MemoryStore for express-session', () => {
-    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] })[0]).toMatch(/MemoryStore\), and a file store \(session-file-store\) on each replica's own disk: give it one every replica reaches/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'] })[0]).toMatch(/MemoryStore\), and a file store \(session-file-store\) on each replica's own disk: give it one, such as KuraStore/);
   });
 });
