@@ -70,7 +70,7 @@ const GENERAL_END = 'and give every replica the same signing keys, from the envi
 const general = (node) => (node === false ? `${GENERAL_START} (your framework's session store for one of them), ${GENERAL_END}` : `${GENERAL_START} (for express-session and @fastify/session: ${KURA_CONNECT}; for NestJS: @kura/session), ${GENERAL_END}`);
 
 const LOGIN_STATE =
-  "the login itself failed where it reached another replica than the page before it, and nothing else was lost: what the login needs from an earlier request (a CSRF token kept in the session, a captcha's answer, a login flow's state) lives in one replica: keep it where every replica reads it (the session, in a store every replica reaches), or make it need none (a signed double-submit cookie)";
+  "the login itself failed where it reached another replica than the request before it (the login page, or the setup that registered the account), and nothing else was lost: what the login needs from an earlier request (the account setup made, kept in one replica's memory or file; a CSRF token kept in the session, a captcha's answer, a login flow's state) lives in one replica: keep accounts in a database every replica reaches, and the rest where every replica reads it (the session, in a store every replica reaches), or make it need none (a signed double-submit cookie)";
 
 const LOGOUT_COPIES =
   "a logout must reach every replica: it ended the session on some, while others still took it from a copy each keeps for itself (sessions cached in the process, a list of ended sessions each keeps): read the shared store on every request, or make a logout reach every replica's copy (a message every replica hears, as Redis pub/sub), or keep such copies a few seconds at most";
@@ -116,7 +116,8 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [
   // Only the read of what a step wrote failed, never the login, the check or the write itself: the session was kept
   // everywhere, and what was lost is the app's own state (a cart in one process's memory), not its session.
   const onlyStateLost = evidence.length > 0 && evidence.every(({ step }) => step === 'read');
-  // Only logins failed: what the login form needs (a CSRF token kept per replica), not the session after it.
+  // Only logins failed: what the login needs (an account setup registered on one replica, a CSRF token kept per
+  // replica), not the session after it.
   const onlyLoginFailed = evidence.length > 0 && evidence.every(({ step }) => step === 'login');
   if (verdict !== 'stateless' && onlyStateLost) steps.push(APP_STATE);
   else if (verdict !== 'stateless' && onlyLoginFailed) steps.push(LOGIN_STATE);

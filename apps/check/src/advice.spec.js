@@ -94,7 +94,13 @@ describe('what to do, for what the run saw (an outside review of kura-check, 202
 
   it('says a run whose only failures were logins is about what the login needs, not the session', () => {
     const evidence = [{ step: 'login' }, { step: 'login' }];
-    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], evidence })).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica than the page before it, .*a CSRF token kept in the session/)]);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], evidence })).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica than the request before it .*a CSRF token kept in the session/)]);
+  });
+
+  it('names the account setup made among what a login that alone failed needs (accounts in one replica\'s memory, sessions in Redis)', () => {
+    const [step] = nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['connect.sid'], evidence: [{ step: 'login' }] });
+    expect(step).toMatch(/than the request before it \(the login page, or the setup that registered the account\).*\(the account setup made, kept in one replica's memory or file; a CSRF token/);
+    expect(step).toMatch(/keep accounts in a database every replica reaches/);
   });
 
   it('names a file store beside the MemoryStore for express-session', () => {

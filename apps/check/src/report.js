@@ -30,7 +30,7 @@ const failedKinds = (recorder) => new Set(Object.values(recorder?.phases ?? {}).
 function meaningOf({ verdict, modes, workers }) {
   const lost = failedKinds(modes['round-robin']);
   if (verdict === 'needs affinity' && lost.size === 1 && lost.has('login')) {
-    return 'under round robin the login itself failed where it reached another replica than the request before it, and nothing else was lost: what the login needs from an earlier request (a CSRF token, a login flow\'s state) is one replica\'s own, while under affinity nothing was lost.';
+    return 'under round robin the login itself failed where it reached another replica than the request before it, and nothing else was lost: what the login needs from an earlier request (the account `setup` made, a CSRF token, a login flow\'s state) is one replica\'s own, while under affinity nothing was lost.';
   }
   if (verdict === 'needs affinity' && ['kill', 'rolling'].every((phase) => (modes['cookie-affinity']?.phases[phase]?.failures ?? 0) === 0)) {
     return 'round robin reads state missing or stale on other replicas (a per-replica copy or cache), while under affinity nothing was lost, not even through the kill and the rolling restart.';

@@ -49,6 +49,8 @@ describe("the verdict's meaning and advice, from what failed and what the app ru
     expect(json.meaning).toMatch(/^under round robin the login itself failed where it reached another replica than the request before it, and nothing else was lost/);
     expect(json.nextSteps).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica/)]);
     expect(run({ login: 2, check: 5 }).meaning).not.toMatch(/login itself/);
+    // An app keeping its accounts in memory (setup registers the user on one replica), its sessions in Redis.
+    expect(json.meaning).toMatch(/what the login needs from an earlier request \(the account `setup` made, a CSRF token/);
   });
 
   it("names Kura's Node packages only for an app whose start command runs Node", () => {
