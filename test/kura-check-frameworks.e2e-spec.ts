@@ -394,7 +394,7 @@ import { BIN, check, django, fixture, gunicorn, judged, judgedWithSharedState, n
     expect({ code, verdict: report.verdict }).toEqual({ code: 2, verdict: null });
     // Not the header the scenario already sends (a stranger was told to add it, and was told again once added).
     expect(stderr.trim().split('\n').at(-1)).toMatch(
-      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie .*, though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so \(Express: app\.set\('trust proxy', 1\); Fastify: trustProxy: true;.*\)$/,
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the app never set a cookie .*, though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so, by its address, read from the environment: kura-check's balancers reach the replicas from loopback .*env: \{ TRUSTED_PROXIES: loopback \} in the scenario, and in production only the ingress's addresses \(Express: app\.set\('trust proxy', process\.env\.TRUSTED_PROXIES\); Fastify: trustProxy: process\.env\.TRUSTED_PROXIES;.*\)$/,
     );
     // Nothing after steady traffic: no kill, no rolling restart, no logout probe guessing at a session id replaced at every request.
     expect(stderr).not.toMatch(/SIGKILL|rolling restart|logout:/);

@@ -379,10 +379,28 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 
-  it('a login that redirects to a callback setting the cookie: exit 2 naming the redirect, not a Secure cookie', async () => {
+  it('a login that redirects to a callback setting the cookie: exit 2 naming the redirect first, a Secure cookie after it', async () => {
     const line = await notJudged('login-redirect', 246);
-    expect(line).toMatch(/the login answered 303 to \/auth\/callback\?… and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie$/);
-    expect(line).not.toContain('Secure');
+    expect(line).toMatch(
+      /the login answered 303 to \/auth\/callback\?… and set no cookie, for one of two reasons: a login that sets the cookie where its redirect leads \(a callback, single sign-on\): kura-check does not follow a login's redirect; give as login the request that sets the session cookie; or a Secure session cookie .*: send headers: \{ X-Forwarded-Proto: https \} at the scenario's top level, and have the app trust its proxy$/,
+    );
+  }, 120_000);
+
+  it('a Secure cookie behind a login that redirects to /me: exit 2 naming the Secure cookie first, and what to send', async () => {
+    // Always "kura-check does not follow a login's redirect", for the README's own express-session snippet (a
+    // newcomer's review, 2026-12-07).
+    const line = await notJudged('secure-cookie-redirect', 200);
+    expect(line).toMatch(
+      /the login answered 302 to \/me and set no cookie, for one of two reasons: a Secure session cookie \(secure: true, a __Host- name\) the app sets only over https, which this balancer is not: send headers: \{ X-Forwarded-Proto: https \} at the scenario's top level, and have the app trust its proxy; or a login that sets the cookie where its redirect leads/,
+    );
+  }, 120_000);
+
+  it('a refused login redirecting back to /login (passport), which counts as a login: exit 2 on the check, naming the redirect to the login page', async () => {
+    // The default rule (any 2xx or 3xx) took every refusal for a login, and the line blamed the check (a newcomer's review, 2026-12-07).
+    const line = await notJudged('login-refused', 200);
+    expect(line).toMatch(
+      /^kura-check: could not judge: the check never succeeded, .*: GET \/me answered 401 "\{"error":"no session"\}"; the login answered 302 to \/login, which looks like the login page: a refused login that redirects counts as a login unless the scenario's login has a status or contains that only a successful login gets \(README: "Scenario reference", login\)$/,
+    );
   }, 120_000);
 
   it("cookies that pile up past nginx's 8 KB header line (one per cart item): exit 2 naming nginx's refusal, not a verdict on the replicas", async () => {

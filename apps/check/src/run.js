@@ -104,6 +104,41 @@ function neverEnded(evidence) {
   return `${evidence.request} answered ${evidence.opened.status} (${evidence.opened.type}) and its body never ended, as an event stream's or a long poll's does; kura-check reads every answer whole: give steps whose answers end (a page of one's own, as /me)`;
 }
 
+/**
+ * What an app that sets its session cookie Secure only over https, and was told so by X-Forwarded-Proto, lacks: trust
+ * in the proxy that said it. By its address, from the environment, not every client (Fastify's trustProxy: true lets
+ * anyone set X-Forwarded-For and -Proto): nginx reaches the replicas from 127.0.0.1 (no proxy_bind), not from the
+ * balancers' own 127.0.0.(host base - 1), so loopback is what a run trusts.
+ */
+export const TRUST_PROXY =
+  "an app that sets its session cookie Secure only over https must also trust the proxy that says so, by its address, read from the environment: kura-check's balancers reach the replicas from loopback (127.0.0.1, whatever --host-base), so env: { TRUSTED_PROXIES: loopback } in the scenario, and in production only the ingress's addresses (Express: app.set('trust proxy', process.env.TRUSTED_PROXIES); Fastify: trustProxy: process.env.TRUSTED_PROXIES; NestJS: the same on its platform; Django: SECURE_PROXY_SSL_HEADER; Flask: werkzeug's ProxyFix; Rails: config.assume_ssl)";
+
+/** The path of a Location (absolute or not) or a scenario's path, without its query. */
+const pathOf = (url) => url.replace(/^[a-z][a-z\d+.-]*:\/\/[^/]*/i, '').replace(/[?#].*/s, '') || '/';
+
+/** Whether a redirect's target looks like the login page itself: the login's own path, or a path named for a login. */
+export const toLoginPage = (location, loginPath) => pathOf(location) === pathOf(loginPath) || /(^|\/)(log[-_]?in|sign[-_]?in)(\/|\.\w+)?$/i.test(pathOf(location));
+
+/**
+ * Why a login that redirected (`redirect`: status, location) set no cookie, as the end of a line, each likely cause
+ * with what to do: a refused login sent back to the login page (passport's failureRedirect); a Secure cookie over
+ * this http balancer (the README's own snippets set one), or one the app does not set, not trusting the proxy that
+ * says https (`forwardsHttps`: the login sent X-Forwarded-Proto: https); a cookie set where the redirect leads (a
+ * callback). A redirect to the check's own page (`checkPath`) is a login that worked: the Secure cookie first.
+ */
+export function loginRedirectNote(redirect, { loginPath, checkPath, forwardsHttps }) {
+  const said = `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie`;
+  if (toLoginPage(redirect.location, loginPath)) {
+    return `${said}, back to what looks like the login page: a refused login, as passport's failureRedirect answers one (field names the app does not read, a user it does not know): check the login's json or form against what the app reads, and that setup registers the user`;
+  }
+  const secure = forwardsHttps
+    ? `a Secure cookie the app did not set, though the login said X-Forwarded-Proto: https: ${TRUST_PROXY}`
+    : "a Secure session cookie (secure: true, a __Host- name) the app sets only over https, which this balancer is not: send headers: { X-Forwarded-Proto: https } at the scenario's top level, and have the app trust its proxy";
+  const elsewhere = "a login that sets the cookie where its redirect leads (a callback, single sign-on): kura-check does not follow a login's redirect; give as login the request that sets the session cookie";
+  const [first, second] = pathOf(redirect.location) === pathOf(checkPath) ? [secure, elsewhere] : [elsewhere, secure];
+  return `${said}, for one of two reasons: ${first}; or ${second}`;
+}
+
 /** A replica that exited by itself during steady traffic, said as the reason there is no verdict. */
 const crashLine = (crash) => `${crash.what}, during steady traffic: what its users lost cannot be told apart from what the balancers lost; see why it exited, then run again`;
 
@@ -261,15 +296,25 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         : !noCookie
           ? ''
           : redirect
-            ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')} and set no cookie: kura-check does not follow a login's redirect; give as login the request that sets the session cookie`
+            ? loginRedirectNote(redirect, { loginPath: scenario.login.path, checkPath: scenario.check.path, forwardsHttps: forwardsHttps() })
             : firstLogin && !(firstLogin.status >= 200 && firstLogin.status < 400)
               ? ''
               : `; the app never set a cookie (no Set-Cookie on any answer, the login's included), and the scenario reads no token${
                   forwardsHttps()
-                    ? ", though the login said X-Forwarded-Proto: https: an app that sets its session cookie Secure only over https must also trust the proxy that says so (Express: app.set('trust proxy', 1); Fastify: trustProxy: true; NestJS: the same on its platform; Django: SECURE_PROXY_SSL_HEADER; Flask: werkzeug's ProxyFix; Rails: config.assume_ssl)"
+                    ? `, though the login said X-Forwarded-Proto: https: ${TRUST_PROXY}`
                     : ": a Secure session cookie behind this http balancer? send X-Forwarded-Proto: https with every request: headers: { X-Forwarded-Proto: https } at the scenario's top level"
                 }`;
       return { refusedNote, firstLogin };
+    };
+    /**
+     * A login that counted (any 3xx is a login by default) while it redirected to what looks like the login page: a
+     * refused login (passport's failureRedirect), whose failure shows on the step after it. As the end of a line.
+     */
+    const refusedLoginNote = () => {
+      const redirect = recorders.map((recorder) => recorder.loginRedirect).find(Boolean);
+      return redirect && toLoginPage(redirect.location, scenario.login.path)
+        ? `; the login answered ${redirect.status} to ${redirect.location.replace(/\?.*/s, '?…')}, which looks like the login page: a refused login that redirects counts as a login unless the scenario's login has a status or contains that only a successful login gets (README: "Scenario reference", login)`
+        : '';
     };
     /** A capture that found nothing (the first), as the end of a line: often why a login or a step never passed. */
     const captureNote = () => {
@@ -449,7 +494,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       if ((pinned.phases.steady?.byKind[kind] ?? 0) > 0 && !pinned.successes.steady?.[kind] && first) {
         const where = first.location ? ` (Location: ${first.location})` : '';
         throw new CannotJudge(
-          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
+          `the ${kind} never succeeded, not even under cookie affinity before any replica was killed or restarted: ${first.request} answered ${first.status}${where} "${first.body.slice(0, 80)}"${refusedNote || captureNote() || refusedLoginNote() || csrfNote(first, scenario[kind]) || `; check the scenario's ${kind} (status, contains) and login`}`,
         );
       }
     }
