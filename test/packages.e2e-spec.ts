@@ -318,6 +318,47 @@ store.close();
     expect(JSON.parse(stdout)).toEqual({ user: 'ada' });
   }, 60_000);
 
+  // express-session's own classes, which KuraStore borrows for every session it loads, came through a require made
+  // with createRequire(import.meta.url) at load, which no bundler follows: the ES module bundle answered 500 to every
+  // request with a session cookie (Cannot find module 'express-session'), and the CommonJS one, where import.meta.url
+  // is empty, did not start (an outside review, 2026-12-07). The bundles run from folders with no node_modules.
+  it.each(['esm', 'cjs'])('bundle an express-session app with esbuild (%s): a session logged in is found again, inside the bundle', async (format) => {
+    const app = join(outside, 'app-dynamodb');
+    const table = `pkg-bundled-express-${format}-${Date.now().toString(36)}`;
+    await writeFile(
+      join(app, `bundled-express-${format}.mjs`),
+      `import { createServer } from 'node:http';
+import session from 'express-session';
+import { KuraStore } from '@kura/connect';
+async function main() {
+  const store = new KuraStore({ tableName: '${table}', connection: { region: 'us-east-1', endpoint: '${testEndpoint()}', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' } } });
+  await store.ensureTable();
+  const middleware = session({ store, name: 'sid', secret: 'a secret of the test, long enough', resave: false, saveUninitialized: false });
+  const server = createServer((req, res) => middleware(req, res, (error) => {
+    if (error) return res.writeHead(500).end(String(error.message));
+    if (req.url === '/login') req.session.user = 'ada';
+    res.end(JSON.stringify({ user: req.session.user ?? null }));
+  }));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = 'http://127.0.0.1:' + server.address().port;
+  const cookie = (await fetch(base + '/login')).headers.get('set-cookie').split(';')[0];
+  const me = await fetch(base + '/me', { headers: { cookie } });
+  console.log(JSON.stringify({ status: me.status, body: await me.text() }));
+  server.close();
+  store.close();
+}
+main();
+`,
+    );
+    const bundle = join(outside, `bundled-express-${format}`, format === 'esm' ? 'app.mjs' : 'app.cjs');
+    const banner = format === 'esm' ? ["--banner:js=import { createRequire as kuraRequire } from 'node:module'; const require = kuraRequire(import.meta.url);"] : [];
+    const esbuild = join(ROOT, 'node_modules/esbuild/bin/esbuild');
+    await run(esbuild, [`bundled-express-${format}.mjs`, '--bundle', '--platform=node', `--format=${format}`, `--outfile=${bundle}`, '--log-level=error', ...banner], { cwd: app });
+    const { stdout } = await run(process.execPath, [bundle], { cwd: join(outside, `bundled-express-${format}`) });
+
+    expect(JSON.parse(stdout)).toEqual({ status: 200, body: JSON.stringify({ user: 'ada' }) });
+  }, 60_000);
+
   it('install KuraStore on an ioredis app without node-redis, and connectRedis there says what to install', async () => {
     const app = join(outside, 'app-ioredis');
     const script = `import { connectRedis, createRedisClient } from '@kura/redis';

@@ -5,7 +5,7 @@ import type { DynamoDbConnectionOptions as ConnectionOptions, StoreErrorWording 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CredentialReplacedError } from './credential-replaced.error.js';
 import type { TableBootstrapStep } from './dynamodb.types.js';
-import { expressCreateSession } from './express-session-store.js';
+import { expressCreateSession, expressSessionSettled, loadExpressSession } from './express-session-store.js';
 import { type KuraStoreOptions, resolveKuraStoreOptions } from './kura-store.options.js';
 import { Following, type SessionThere } from './following.js';
 import { Migration } from './migration.js';
@@ -163,7 +163,7 @@ export class KuraStore extends EventEmitter {
   get(sessionId: string): Promise<StoredSession | null>;
   get(sessionId: string, callback: Loaded): void;
   get(sessionId: string, callback?: Loaded): Promise<StoredSession | null> | void {
-    return settle(this.read(sessionId), callback);
+    return settle(this.readForExpress(sessionId), callback);
   }
 
   /**
@@ -228,7 +228,7 @@ export class KuraStore extends EventEmitter {
   load(sessionId: string): Promise<FrameworkSession>;
   load(sessionId: string, callback: Loaded): void;
   load(sessionId: string, callback?: Loaded): Promise<FrameworkSession> | void {
-    const loading = this.read(sessionId).then((sess) => (sess ? this.createSession({ sessionID: sessionId, sessionStore: this }, sess) : undefined));
+    const loading = this.readForExpress(sessionId).then((sess) => (sess ? this.createSession({ sessionID: sessionId, sessionStore: this }, sess) : undefined));
     return settle(loading, callback);
   }
 
@@ -339,6 +339,16 @@ export class KuraStore extends EventEmitter {
   /** Runs `call` on the storage: at once, or once the DynamoDB adapter has loaded (a store's first calls). */
   private onStorage<T>(call: (items: ConnectSessionStore) => Promise<T>): Promise<T> {
     return this.items ? call(this.items) : this.storage.then(call);
+  }
+
+  /**
+   * `read`, for a caller that may be express-session, whose `createSession` follows: the first reads also wait for
+   * express-session to load (see `loadExpressSession`); later ones pay one boolean.
+   */
+  private readForExpress(sessionId: string): Promise<StoredSession | null> {
+    const reading = this.read(sessionId);
+    if (expressSessionSettled()) return reading;
+    return Promise.all([reading, loadExpressSession()]).then(([session]) => session);
   }
 
   private async read(sessionId: string): Promise<StoredSession | null> {
