@@ -22,3 +22,4 @@ export { endingCall, endingDeletedData } from './ending-call.js';
 export { EmailTakenError } from './email-taken.error.js';
 export { addressOf, withoutPort } from './forwarded-address.js';
 export { withRequestDeadline, requestDeadline, RequestDeadlineError } from './request-deadline.js';
+export { statusTitle } from './status-title.js';

@@ -23,6 +23,10 @@ describe('sessionProblemOf: the README table of errors and statuses', () => {
     expect(problem.detail.length).toBeGreaterThan(0);
   });
 
+  it("titles a 413 as RFC 9110 names it, 'Content Too Large', not Node's older 'Payload Too Large'", () => {
+    expect(sessionProblemOf(new errors.SessionDataTooLargeError(8192))!.title).toBe('Content Too Large');
+  });
+
   it("tells a client nothing of the store's reason, which is for the operator's log", () => {
     const problem = sessionProblemOf(new StoreUnavailableError('session.find', { reason: 'table kura-sessions does not exist' }))!;
 

@@ -1,5 +1,4 @@
-import { STATUS_CODES } from 'node:http';
-import { StoreUnavailableError } from '@kura/common';
+import { StoreUnavailableError, statusTitle } from '@kura/common';
 import {
   CrossSiteRequestError,
   InvalidSessionDataError,
@@ -44,7 +43,7 @@ export interface SessionProblem {
 const problem = (status: number, slug: string, detail: string, headers: Record<string, string> = {}): SessionProblem => ({
   status,
   type: `urn:kura:problem:${slug}`,
-  title: STATUS_CODES[status] ?? 'Error',
+  title: statusTitle(status),
   detail,
   headers,
 });

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
+import { statusTitle } from '@kura/common';
 import type { Problem } from './problem-details.js';
 import { answerSecurityHeaders } from './security-headers.js';
 
@@ -21,7 +21,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'The request did not arrive in time.']
         : [400, 'The request is not valid HTTP.'];
-  const title = STATUS_CODES[status] ?? 'Error';
+  const title = statusTitle(status);
   const problem: Problem = { type: 'about:blank', title, status, detail };
   const body = JSON.stringify(problem);
   if (socket.writable) {

@@ -52,6 +52,17 @@ describe('toProblem', () => {
   });
 
   it.each([
+    [413, 'Content Too Large'],
+    [422, 'Unprocessable Content'],
+    [414, 'URI Too Long'],
+    [400, 'Bad Request'],
+  ])('titles a %i as RFC 9110 names it (%s), where Node\'s STATUS_CODES keep an older name', (status, title) => {
+    const { problem } = toProblem(new HttpException('whatever', status));
+
+    expect(problem.title).toBe(title);
+  });
+
+  it.each([
     ['common', 'password', /commonly used/],
     ['context', 'newPassword', /email or name or of the service's name/],
   ] as const)('answers a %s password refused on %s as an invalid field of the request', (reason, field, detail) => {

@@ -1,7 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { EmailTakenError, InvalidCredentialsError, ReauthenticationFailedError, TooManyLoginAttemptsError, TooManyRegistrationsError, WeakPasswordError } from '@kura/accounts';
+import { statusTitle } from '@kura/common';
 import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
-import { STATUS_CODES } from 'node:http';
 import { RequestValidationError } from './request-validation.error.js';
 import { CONTENT_ENCODED } from './json-body.js';
 
@@ -53,7 +53,7 @@ export const PROBLEM_TYPES = ['about:blank', ...SLUGS.map(problemType)] as [stri
 export const PROBLEM_DETAIL_LIMIT = 200;
 
 function respond(status: number, slug: Slug | undefined, detail?: string, headers: Record<string, string> = {}): ProblemResponse {
-  const title = STATUS_CODES[status] ?? 'Error';
+  const title = statusTitle(status);
   return {
     problem: { type: slug ? problemType(slug) : 'about:blank', title, status, ...(detail ? { detail: detail.slice(0, PROBLEM_DETAIL_LIMIT) } : {}) },
     headers,
