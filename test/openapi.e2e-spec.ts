@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { etagOf } from '../apps/api/src/http/etag.js';
 import { EXPLORER_CONTENT_SECURITY_POLICY } from '../apps/api/src/http/security-headers.js';
 import { HttpClient } from './support/http-client.js';
 import { startKuraInProcess } from './support/kura-app.js';
@@ -81,6 +82,25 @@ describe('GET /docs/openapi.json', () => {
     }
 
     expect(wrong).toEqual([]);
+  });
+
+  // The OpenAPI review: the route's own 413 was printed after the one every body route has, the body limit said twice.
+  it('describes the 413 of PATCH /session/data once, with both limits', () => {
+    const { description } = doc.paths['/session/data'].patch.responses['413'];
+
+    expect(description.match(/KURA_BODY_LIMIT/g)).toHaveLength(1);
+    expect(description).toContain('KURA_SESSION_DATA_LIMIT');
+  });
+
+  // The OpenAPI review: the pattern allowed 15 digits, and the version goes up to 2^53 - 1, 16 of them.
+  it("declares an ETag every version of the data has: the largest version's ETag passes the header's schema", () => {
+    const { maximum } = doc.components.schemas.SessionData.properties.version;
+    const { schema } = doc.paths['/session/data'].get.responses['200'].headers.ETag;
+    const largest = etagOf(maximum);
+
+    expect(maximum).toBe(Number.MAX_SAFE_INTEGER);
+    expect(largest).toMatch(new RegExp(schema.pattern));
+    expect(largest.length).toBeLessThanOrEqual(schema.maxLength);
   });
 
   it('names a relative server, so the explorer calls the origin that served it', () => {

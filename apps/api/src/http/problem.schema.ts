@@ -46,12 +46,14 @@ export const CROSS_SITE = 'Refused: a request from another site carrying the ses
 
 /**
  * The answers Fastify gives on every POST, PATCH and DELETE before the route sees the request: it reads a body
- * on each of them, whether or not the route needs one. `invalid` describes the route's own 400, if any.
+ * on each of them, whether or not the route needs one. `invalid` describes the route's own 400, if any, and
+ * `tooLarge` its own 413: here, not in an `ApiProblem` of the route's, which @nestjs/swagger would print after
+ * this one's description, the body limit said twice.
  */
-export function ApiBodyProblems(invalid?: string, unsupported?: HeadersObject): MethodDecorator {
+export function ApiBodyProblems(invalid?: string, unsupported?: HeadersObject, tooLarge?: string): MethodDecorator {
   return applyDecorators(
     ApiProblem(400, `The body is not valid JSON (or is empty with a JSON Content-Type), names \`__proto__\` or \`constructor.prototype\`, or names a member twice in one object (\`invalid-request\`).${invalid ? ` ${invalid}` : ''}`),
-    ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT (16 KiB by default).'),
+    ApiProblem(413, `The body is larger than KURA_BODY_LIMIT (16 KiB by default)${tooLarge ? `, ${tooLarge}` : ''}.`),
     ApiProblem(415, 'The body is not JSON, or is sent compressed (a Content-Encoding other than `identity`: Accept-Encoding then says `identity`).', { ...unsupported, ...ACCEPT_ENCODING_HEADER }),
   );
 }

@@ -22,12 +22,15 @@ export const WWW_AUTHENTICATE: HeadersObject = {
   },
 };
 
-/** The session data's version as a strong entity tag (`etagOf`). */
+/**
+ * The session data's version as a strong entity tag (`etagOf`): up to 16 digits, as the version is an integer up
+ * to 2^53 - 1 (9007199254740991, SessionData's `maximum`) and no ETag of a valid version may fail its pattern.
+ */
 export const ETAG: HeadersObject = {
   ETag: {
     required: true,
     description: 'The version of the session data, `"<version>"`: send it back in If-Match to patch only that version.',
-    schema: { type: 'string', maxLength: 17, pattern: '^"(0|[1-9][0-9]{0,14})"$' },
+    schema: { type: 'string', maxLength: 18, pattern: '^"(0|[1-9][0-9]{0,15})"$' },
   },
 };
 

@@ -100,10 +100,10 @@ export class SessionDataController {
     'Or the patch is not a JSON object, uses a key no object may have (`constructor`, `prototype`, at any depth), ' +
       `holds a number no double can (\`1e400\`), or nests objects and arrays more than ${SESSION_DATA_MAX_DEPTH} levels deep: nothing is written.`,
     ACCEPT_PATCH_HEADER,
+    'or the data would exceed KURA_SESSION_DATA_LIMIT bytes (8 KiB by default; `session-data-too-large`)',
   )
   @ApiProblem(403, CROSS_SITE)
   @ApiProblem(412, 'If-Match named no current ETag, or If-None-Match named it; ETag names it.', ETAG)
-  @ApiProblem(413, 'The body is larger than KURA_BODY_LIMIT, or the data would exceed KURA_SESSION_DATA_LIMIT bytes.')
   async patch(
     @CurrentSession() session: AuthenticatedSession,
     @ValidBody(MergePatch) patch: Record<string, unknown>,
