@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { etagOf } from '../apps/api/src/http/etag.js';
@@ -101,6 +102,70 @@ describe('GET /docs/openapi.json', () => {
     expect(maximum).toBe(Number.MAX_SAFE_INTEGER);
     expect(largest).toMatch(new RegExp(schema.pattern));
     expect(largest.length).toBeLessThanOrEqual(schema.maxLength);
+  });
+
+  // The OpenAPI review: docs/http-api.md said the document lists X-Request-Id, and it did not; nor Kura-Instance, nor the
+  // signed session cache's header, which a bearer client must send back.
+  it('declares X-Request-Id and Kura-Instance on every response, and X-Request-Id as a request header of every operation', () => {
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        if (!operation.parameters?.some((parameter: any) => parameter.$ref === '#/components/parameters/X-Request-Id')) missing.push(`${method} ${path} X-Request-Id parameter`);
+        for (const [status, response] of Object.entries<any>(operation.responses)) {
+          for (const name of ['X-Request-Id', 'Kura-Instance']) {
+            if (response.headers?.[name]?.$ref !== `#/components/headers/${name}`) missing.push(`${method} ${path} ${status} ${name}`);
+          }
+        }
+      }
+    }
+
+    expect(missing).toEqual([]);
+    expect(doc.components.headers).toMatchObject({ 'X-Request-Id': { required: true }, 'Kura-Instance': { required: true } });
+  });
+
+  it('declares headers the answers really carry: an id the caller gave is echoed, a malformed one replaced', async () => {
+    const header = (name: string) => new RegExp(doc.components.headers[name].schema.pattern);
+    const given = await http.get('/auth/me', { headers: { 'x-request-id': 'trace-0123456789' } });
+    const replaced = await http.get('/auth/me', { headers: { 'x-request-id': 'no spaces allowed' } });
+
+    expect(given.headers.get('x-request-id')).toBe('trace-0123456789');
+    expect(replaced.headers.get('x-request-id')).toMatch(header('X-Request-Id'));
+    expect(replaced.headers.get('x-request-id')).not.toBe('no spaces allowed');
+    expect(new RegExp(doc.components.parameters['X-Request-Id'].schema.pattern).test('no spaces allowed')).toBe(false);
+    expect(given.headers.get('kura-instance')).toMatch(header('Kura-Instance'));
+  });
+
+  it('declares the signed session cache header on the routes it answers, both ways, and a real one fits it', async () => {
+    for (const [path, statuses] of [['/auth/me', ['200']], ['/session/data', ['200', '304']]] as const) {
+      const operation = doc.paths[path].get;
+      expect(operation.parameters).toContainEqual({ $ref: '#/components/parameters/Kura-Session-Cache' });
+      for (const status of statuses) expect(operation.responses[status].headers['Kura-Session-Cache']).toEqual({ $ref: '#/components/headers/Kura-Session-Cache' });
+    }
+    const { schema } = doc.components.headers['Kura-Session-Cache'];
+    expect(doc.components.parameters['Kura-Session-Cache'].schema).toEqual(schema);
+
+    const cached = await startKuraInProcess({
+      KURA_STORE: 'memory',
+      KURA_LOG_LEVEL: 'warn',
+      KURA_SESSION_CACHE_SECONDS: '30',
+      KURA_SESSION_CACHE_KEYS: `k1:${randomBytes(32).toString('base64url')}`,
+    });
+    try {
+      const client = new HttpClient(cached.baseUrl);
+      // The longest email and name an account may have, the name in four-byte characters: the largest claims.
+      const email = `${'e'.repeat(64)}@${'d'.repeat(63)}.${'d'.repeat(63)}.${'d'.repeat(57)}.com`;
+      expect((await client.post('/auth/register', { email, password: 'correct horse battery', name: '🔑'.repeat(100) })).status).toBe(201);
+      const { token } = (await client.post('/auth/login', { email, password: 'correct horse battery', transport: 'bearer' })).body;
+      const me = await client.get('/auth/me', { headers: { authorization: `Bearer ${token}` } });
+      const cache = me.headers.get('kura-session-cache');
+
+      expect(cache).toMatch(new RegExp(schema.pattern));
+      expect(cache!.length).toBeLessThanOrEqual(schema.maxLength);
+      const reread = await client.get('/auth/me', { headers: { authorization: `Bearer ${token}`, 'kura-session-cache': cache! } });
+      expect(reread.status).toBe(200);
+    } finally {
+      await cached.app.close();
+    }
   });
 
   it('names a relative server, so the explorer calls the origin that served it', () => {

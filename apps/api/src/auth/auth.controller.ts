@@ -16,7 +16,7 @@ import {
 } from '@kura/session';
 import { LoginBody, LoginResponse, MeResponse, RegisterBody, UserResponse } from './auth.schemas.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
-import { RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
+import { RETRY_AFTER, SESSION_CACHE, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { Client } from './client-info.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 import { AuditLog, type AuditRequest } from '../observability/audit-log.js';
@@ -109,7 +109,7 @@ export class AuthController {
       'Read from the session store, or, with KURA_SESSION_CACHE_SECONDS set, from the signed session cache: then a ' +
       'session ended since, on any replica, can still read this for up to that many seconds.',
   })
-  @ApiOkResponse({ description: 'The session is valid.', standardSchema: MeResponse })
+  @ApiOkResponse({ description: 'The session is valid.', standardSchema: MeResponse, headers: SESSION_CACHE })
   @ApiProblem(401, 'No valid session.', WWW_AUTHENTICATE)
   me(@CurrentSession() session: AuthenticatedSession) {
     return { user: session.record.user, session: toSessionView(session.record) };

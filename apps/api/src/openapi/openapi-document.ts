@@ -1,10 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, type OpenAPIObject, type StandardSchemaConverter, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, type ResponseObject, type StandardSchemaConverter, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as z from 'zod/mini';
 import { DOCS_PATH } from './openapi.js';
 import { EXPLORER_CONTENT_SECURITY_POLICY } from '../http/security-headers.js';
 import { DeferredSchema } from './schema-meta.js';
+import { EVERY_ANSWER, HEADER_COMPONENTS, PARAMETER_COMPONENTS, SESSION_CACHE } from './response-headers.js';
 
 /** What every error is sent as (`sendProblem`); @nestjs/swagger would say `application/json`. */
 const PROBLEM_JSON = 'application/problem+json';
@@ -50,7 +51,7 @@ export function buildOpenApiDocument(app: INestApplication, cookieName: string):
         'The server stores only its SHA-256 and checks it on every request, so logout and revocation are immediate.',
     })
     .build();
-  return withProblemMediaType(SwaggerModule.createDocument(app, config, { standardSchemaConverter: zodJsonSchema }));
+  return withKuraHeaders(withProblemMediaType(SwaggerModule.createDocument(app, config, { standardSchemaConverter: zodJsonSchema })));
 }
 
 /**
@@ -114,6 +115,30 @@ function withProblemMediaType(document: OpenAPIObject): OpenAPIObject {
         const json = response.content?.['application/json'];
         if (json) response.content = { [PROBLEM_JSON]: json };
       }
+    }
+  }
+  return document;
+}
+
+const [SESSION_CACHE_HEADER] = Object.keys(SESSION_CACHE) as [string];
+
+/**
+ * Declares the headers of Kura's own a client acts on, which no route's decorators name: `X-Request-Id` and
+ * `Kura-Instance` on every response (set by a hook, not by the routes), and the `X-Request-Id` a request may
+ * carry; an operation whose answers carry `Kura-Session-Cache` (`SESSION_CACHE`) also takes it back as a request
+ * header. Each is declared once, in `components`, and referenced.
+ */
+function withKuraHeaders(document: OpenAPIObject): OpenAPIObject {
+  document.components = { ...document.components, headers: { ...document.components?.headers, ...HEADER_COMPONENTS }, parameters: { ...document.components?.parameters, ...PARAMETER_COMPONENTS } };
+  const parameter = (name: keyof typeof PARAMETER_COMPONENTS & string) => ({ $ref: `#/components/parameters/${name}` });
+  for (const item of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      const responses = Object.values(operation.responses).filter((response): response is ResponseObject => response !== undefined && !('$ref' in response));
+      const readsCache = responses.some((response) => SESSION_CACHE_HEADER in (response.headers ?? {}));
+      operation.parameters = [...(operation.parameters ?? []), parameter('X-Request-Id'), ...(readsCache ? [parameter('Kura-Session-Cache')] : [])];
+      for (const response of responses) response.headers = { ...response.headers, ...EVERY_ANSWER };
     }
   }
   return document;

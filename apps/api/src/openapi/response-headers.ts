@@ -1,4 +1,4 @@
-import type { HeadersObject } from '@nestjs/swagger';
+import type { HeaderObject, HeadersObject, ParameterObject } from '@nestjs/swagger';
 import { ACCEPT_PATCH } from '../http/problem-details.filter.js';
 
 /**
@@ -50,3 +50,66 @@ export const ACCEPT_PATCH_HEADER: HeadersObject = {
     schema: { type: 'string', enum: [ACCEPT_PATCH] },
   },
 };
+
+/** What a caller's `X-Request-Id` must look like to be kept (`requestIdOf`); Kura's own are UUIDs, which do. */
+const REQUEST_ID = { type: 'string', minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9._:-]{8,128}$' } as const;
+
+/**
+ * A signed session cache token: a compact HS256 JWS (`header.claims.signature`, base64url). Its claims are the
+ * session record with the user's email (at most 254 characters) and name (at most 100): under 2 KB of JSON, 4096
+ * characters once encoded leaves room.
+ */
+const SESSION_CACHE_TOKEN = { type: 'string', maxLength: 4096, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' } as const;
+
+/**
+ * The response headers of Kura's own a client acts on, declared once in the document's `components.headers` and
+ * referenced where they are sent: the first two on every answer of every route (`createApp`'s hook), the cache
+ * on the routes that read it (`SESSION_CACHE`).
+ */
+export const HEADER_COMPONENTS: Record<string, HeaderObject> = {
+  'X-Request-Id': {
+    required: true,
+    description: "This request's id, under which the log holds it (name it when reporting a problem): the caller's `X-Request-Id` when it was 8-128 characters of `A-Za-z0-9._:-`, a new UUID otherwise.",
+    schema: REQUEST_ID,
+  },
+  'Kura-Instance': {
+    required: true,
+    description: 'Which copy of Kura (a replica, or a Lambda execution environment) answered: a UUID it chose at start.',
+    schema: { type: 'string', format: 'uuid', maxLength: 36, pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+  },
+  'Kura-Session-Cache': {
+    description:
+      'Only with KURA_SESSION_CACHE_SECONDS set, to a bearer client (a cookie client gets it as a cookie): the signed session cache. ' +
+      'Send it back in the `Kura-Session-Cache` request header with the token: a GET it vouches for is answered without reading the store.',
+    schema: SESSION_CACHE_TOKEN,
+  },
+};
+
+/** The request headers of Kura's own, in `components.parameters`: the request id on every route, the cache where it is read. */
+export const PARAMETER_COMPONENTS: Record<string, ParameterObject> = {
+  'X-Request-Id': {
+    name: 'X-Request-Id',
+    in: 'header',
+    required: false,
+    description: "An id for this request (a load balancer's trace id): kept, logged and sent back as the response's `X-Request-Id`. Another value is not refused; a new id replaces it.",
+    schema: REQUEST_ID,
+  },
+  'Kura-Session-Cache': {
+    name: 'Kura-Session-Cache',
+    in: 'header',
+    required: false,
+    description: 'The last `Kura-Session-Cache` response header, sent back with the bearer token (only with KURA_SESSION_CACHE_SECONDS set; ignored otherwise, and with a cookie).',
+    schema: SESSION_CACHE_TOKEN,
+  },
+};
+
+const headerReference = (name: keyof typeof HEADER_COMPONENTS & string) => ({ $ref: `#/components/headers/${name}` });
+
+/** Sent on every answer of every route: added to each response by `openapi-document.ts`. */
+export const EVERY_ANSWER: HeadersObject = { 'X-Request-Id': headerReference('X-Request-Id'), 'Kura-Instance': headerReference('Kura-Instance') };
+
+/**
+ * Sent on the answers of the routes the signed session cache may answer (`@CacheableSession()`): their operations
+ * also get the request header, found by this response header (`openapi-document.ts`).
+ */
+export const SESSION_CACHE: HeadersObject = { 'Kura-Session-Cache': headerReference('Kura-Session-Cache') };

@@ -15,7 +15,7 @@ import * as z from 'zod/mini';
 import { deferred, described } from '../openapi/schema-meta.js';
 import { ApiBodyProblems, ApiDefect, ApiProblem, CROSS_SITE } from '../http/problem.schema.js';
 import { etagOf, preconditionOf } from '../http/etag.js';
-import { ACCEPT_PATCH_HEADER, ETAG, RETRY_AFTER, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
+import { ACCEPT_PATCH_HEADER, ETAG, RETRY_AFTER, SESSION_CACHE, WWW_AUTHENTICATE } from '../openapi/response-headers.js';
 import { ResponseHeaders, type ResponseHeaderWriter } from '../http/response-headers.decorator.js';
 import { ValidBody } from '../http/valid-body.js';
 
@@ -60,8 +60,8 @@ export class SessionDataController {
   })
   @ApiHeader({ name: 'If-None-Match', required: false, description: '304 if one is current.', schema: ENTITY_TAGS })
   @ApiHeader({ name: 'If-Match', required: false, description: '412 unless one is current.', schema: ENTITY_TAGS })
-  @ApiOkResponse({ description: 'The data and its version.', standardSchema: SessionDataResponse, headers: ETAG })
-  @ApiResponse({ status: 304, description: 'If-None-Match named the current ETag.', headers: ETAG })
+  @ApiOkResponse({ description: 'The data and its version.', standardSchema: SessionDataResponse, headers: { ...ETAG, ...SESSION_CACHE } })
+  @ApiResponse({ status: 304, description: 'If-None-Match named the current ETag.', headers: { ...ETAG, ...SESSION_CACHE } })
   @ApiProblem(412, 'If-Match named no current ETag.', ETAG)
   async read(
     @CurrentSession() session: AuthenticatedSession,
