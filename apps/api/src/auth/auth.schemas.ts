@@ -9,22 +9,31 @@ import { deferred, described, type Infer } from '../openapi/schema-meta.js';
 const email = () =>
   z.string().check(z.maxLength(254), z.refine(isEmailAddress, 'must be an email address'), z.meta({ format: 'idn-email', maxLength: 254 }));
 
+/** How `chars` counts, and what the API document says. */
+interface CharsOptions {
+  /** Every count that must lie within the bounds. Default: the code points as sent, as JSON Schema counts. */
+  readonly lengths?: (value: string) => readonly number[];
+  /** The document's `maxLength`, when the server counts otherwise (`knownPassword`): the most code points it takes. */
+  readonly sentMax?: number;
+  readonly description?: string;
+}
+
 /**
  * A string of `min` to `max` characters counted as JSON Schema counts them, in Unicode code points (an emoji is
  * one character, as NIST SP 800-63B asks of passwords), where zod's `minLength`/`maxLength` checks count UTF-16
- * units. The API document shows the same `minLength`/`maxLength`, so it and the server agree on every string (a
- * password's length is its NFC form's: `password`).
+ * units. The API document shows the same `minLength` and `maxLength` (or `sentMax`), so every string the server
+ * takes, a client validating with the document takes too (a password is also counted in NFC: `newPassword`).
  * Only well-formed text: a lone surrogate (which JSON's `\ud800` escapes can carry) becomes U+FFFD when a password
  * is encoded for hashing, so every such password of one length was the same password (the review of 2026-12-05).
  */
-export function chars(min: number, max: number, length = codePoints, description?: string) {
+export function chars(min: number, max: number, { lengths = (value) => [codePoints(value)], sentMax = max, description }: CharsOptions = {}) {
   return z
     .string()
     .check(
       z.refine((value) => value.isWellFormed(), 'must be well-formed Unicode text (no lone surrogate)'),
-      z.refine((value) => length(value) >= min, `must be at least ${min} characters`),
-      z.refine((value) => length(value) <= max, `must be at most ${max} characters`),
-      z.meta({ minLength: min, maxLength: max, ...(description ? { description } : {}) }),
+      z.refine((value) => lengths(value).every((length) => length >= min), `must be at least ${min} characters`),
+      z.refine((value) => lengths(value).every((length) => length <= max), `must be at most ${max} characters`),
+      z.meta({ minLength: min, maxLength: sentMax, ...(description ? { description } : {}) }),
     );
 }
 
@@ -32,14 +41,40 @@ function codePoints(value: string): number {
   return [...value].length;
 }
 
+const nfcLength = (value: string) => codePoints(value.normalize('NFC'));
+
 /**
- * A password, counted as it is hashed: in NFC (`PasswordHasher`), so that "é" sent composed (one code point) or
- * decomposed ("e" and a combining accent, two) is one character, as it is one password. Counted as sent, eight
- * decomposed accented letters passed the minimum of 8 as a password of four characters, and a password of 128 such
- * letters registered composed was refused at login from a client that sends them decomposed.
+ * The most code points one character in NFC is sent as: its canonical decomposition (NFD), 4 at most (U+1F82). A
+ * string is never longer than its NFD, which is its NFC's, so a password of 128 characters in NFC is sent as 512
+ * code points at most, however it is spelled.
  */
-function password(min: number, max: number, description?: string) {
-  return chars(min, max, (value) => codePoints(value.normalize('NFC')), description);
+const MOST_CODE_POINTS_PER_CHARACTER = 4;
+
+/**
+ * A new password (a registration, a change), 8 to 128 characters counted as it is hashed, in NFC
+ * (`PasswordHasher`), so that "é" sent composed (one code point) or decomposed ("e" and a combining accent, two)
+ * is one character, as it is one password: counted as sent, eight decomposed accented letters passed the minimum
+ * of 8 as a password of four characters. And counted as sent too, as the API document's `minLength`/`maxLength`
+ * count it: in NFC alone, 200 code points that are 100 in NFC passed the server and were refused by a client
+ * validating with the document (the OpenAPI review). The same password sent in another spelling later, at a
+ * login, is taken (`knownPassword`).
+ */
+function newPassword(description: string) {
+  return chars(8, 128, { lengths: (value) => [codePoints(value), nfcLength(value)], description });
+}
+
+/**
+ * A password checked against an account's (a login, a re-authentication, the current one of a change): at most 128
+ * characters counted in NFC alone, so that no check refuses a password an account has, in whatever spelling the
+ * client sends it (one registered composed, sent decomposed). The API document, which cannot count in NFC, says the
+ * most code points such a password is sent as.
+ */
+function knownPassword() {
+  return chars(1, 128, {
+    lengths: (value) => [nfcLength(value)],
+    sentMax: 128 * MOST_CODE_POINTS_PER_CHARACTER,
+    description: 'At most 128 characters counted in NFC, as the password is hashed: up to 512 code points as sent.',
+  });
 }
 
 /** What a new password may not be besides its length, said where a client reads the request's shape. */
@@ -51,7 +86,7 @@ export const RegisterBody = deferred(() =>
   z
     .strictObject({
       email: email(),
-      password: password(8, 128, NEW_PASSWORD),
+      password: newPassword(NEW_PASSWORD),
       // Checked as sent (the stored name is trimmed): a validator of the API document sees the same limits.
       name: z.optional(chars(1, 100).check(z.regex(/\S/, 'must not be blank'))),
     })
@@ -63,7 +98,7 @@ export const LoginBody = deferred(() =>
   z
     .strictObject({
       email: email(),
-      password: password(1, 128),
+      password: knownPassword(),
       transport: described(
         z._default(z.enum(['cookie', 'bearer']), 'cookie'),
         '`cookie` (default) sets an HttpOnly session cookie; `bearer` returns the token in the body instead.',
@@ -117,14 +152,14 @@ export const MeResponse = deferred(() =>
 export const PasswordChangeBody = deferred(() =>
   z
     .strictObject({
-      currentPassword: password(1, 128),
-      newPassword: password(8, 128, NEW_PASSWORD),
+      currentPassword: knownPassword(),
+      newPassword: newPassword(NEW_PASSWORD),
     })
     .register(z.globalRegistry, { id: 'PasswordChangeRequest' }),
 );
 export type PasswordChangeBody = Infer<typeof PasswordChangeBody>;
 
-export const ReauthenticateBody = deferred(() => z.strictObject({ password: password(1, 128) }).register(z.globalRegistry, { id: 'ReauthenticateRequest' }));
+export const ReauthenticateBody = deferred(() => z.strictObject({ password: knownPassword() }).register(z.globalRegistry, { id: 'ReauthenticateRequest' }));
 export type ReauthenticateBody = Infer<typeof ReauthenticateBody>;
 
 /**
