@@ -487,6 +487,25 @@ describe('requests the HTTP parser refuses before any route', () => {
     expect(head).toContain('\r\nConnection: close');
     expect(JSON.parse(body!)).toEqual({ type: 'about:blank', title: expect.any(String), status, detail });
   });
+
+  // The OpenAPI review: Node answered an HTTP/1.1 request without Host with a bare 400, no problem, no nosniff or CSP.
+  it('answers an HTTP/1.1 request without Host with a problem and the headers of every answer', async () => {
+    const answer = await raw('GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n');
+    const [head, body] = answer.split('\r\n\r\n');
+
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(head).toMatch(/\r\nx-content-type-options: nosniff/i);
+    expect(head).toMatch(/\r\ncontent-security-policy: /i);
+    expect(head).toMatch(/\r\nx-request-id: /i);
+    expect(JSON.parse(body!)).toEqual({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request has no Host header, which HTTP/1.1 requires.' });
+  });
+
+  it('still serves an HTTP/1.0 request without Host, which needs none', async () => {
+    const answer = await raw('GET /health/live HTTP/1.0\r\n\r\n');
+
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+  });
 });
 
 describe('expiry is enforced on every read, whatever TTL has deleted', () => {

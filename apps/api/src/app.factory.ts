@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { clientErrorHandler } from './http/client-error.js';
+import { refuseWithoutHost } from './http/host-header.js';
 import { answerSecurityHeaders } from './http/security-headers.js';
 import { notModifiedAnswer } from './http/etag.js';
 import { parseJsonBodies } from './http/json-body.js';
@@ -85,6 +86,9 @@ export async function createApp(
     },
     // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
     clientErrorHandler,
+    // Node answers an HTTP/1.1 request without Host with a bare 400 before Fastify sees it: Kura does, as every other
+    // error (refuseWithoutHost, below).
+    http: { requireHostHeader: false },
     // Kura has no Nest middleware: without @fastify/middie, no hook of its runs on every request, and the Lambda
     // bundle leaves it out (scripts/lambda-bundle-options.mjs, nestPartsLeftOut).
     skipMiddie: true,
@@ -99,6 +103,7 @@ export async function createApp(
   // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
   fastify.removeContentTypeParser('text/plain');
   parseJsonBodies(fastify);
+  fastify.addHook('onRequest', refuseWithoutHost((request, reply, error) => sendProblem(request, reply, error, new Logger('Http'))));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
   const securityHeaders = answerSecurityHeaders(config.session.cookieSecure);
