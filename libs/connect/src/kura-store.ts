@@ -25,7 +25,7 @@ import {
   type SessionChanges,
   toDocument,
 } from './session-document.js';
-import { expiryOf, mustMoveExpiry } from './session-expiry.js';
+import { cookieExpiryOf, mustMoveExpiry } from './session-expiry.js';
 import { itemKeyOf } from './session-key.js';
 import { READ_MARKER_KEY, type SessionRead, SessionReads } from './session-reads.js';
 import { indexNote, type UserSession, UserSessions, userIdOf } from './user-sessions.js';
@@ -109,6 +109,8 @@ export class KuraStore extends EventEmitter {
   private readonly migration: Migration | undefined;
   /** With `migrateFrom` and `move: false`: sessions served from the previous store, moved ones from here. */
   private readonly following: Following | undefined;
+  /** Whether this store has warned of a cookie that outlives `absoluteTtlSeconds`: once is enough to fix the setting. */
+  private warnedOfShortLifetime = false;
 
   /** @throws KuraStoreOptionsError listing every problem with `options` */
   constructor(options: KuraStoreOptions) {
@@ -446,7 +448,9 @@ export class KuraStore extends EventEmitter {
     // The cookie's expiry never goes past it (a touch of a session this store did not read may: the read refuses it then).
     const starting = this.absoluteTtlMs === undefined || (read && read.absoluteExpiresAtMs !== undefined) ? undefined : now + this.absoluteTtlMs;
     const absoluteExpiresAtMs = read?.absoluteExpiresAtMs ?? starting;
-    const expiresAtMs = Math.min(expiryOf(cookie, now, this.ttlMs), absoluteExpiresAtMs ?? Infinity);
+    const cookieExpiresAtMs = cookieExpiryOf(cookie);
+    if (cookieExpiresAtMs !== undefined && !this.warnedOfShortLifetime) this.warnIfCookieOutlives(cookieExpiresAtMs - now);
+    const expiresAtMs = Math.min(cookieExpiresAtMs ?? now + this.ttlMs, absoluteExpiresAtMs ?? Infinity);
     if (expiresAtMs <= now) return this.onStorage((items) => items.delete(id, now));
     if (!read) {
       // A touch never writes data: only the cookie (and the expiry it asks for).
@@ -513,6 +517,20 @@ export class KuraStore extends EventEmitter {
   }
 
   /**
+   * Warns, once per store, of a cookie meant to last longer than the absolute lifetime (a 30-day `maxAge` under the
+   * default day): the browser keeps the cookie, but the session behind it ends, and the user is logged out early with
+   * nothing said anywhere. A rolling cookie that merely reaches past the end of an old session is not warned of.
+   */
+  private warnIfCookieOutlives(cookieLifetimeMs: number): void {
+    if (this.absoluteTtlMs === undefined || cookieLifetimeMs <= this.absoluteTtlMs) return;
+    this.warnedOfShortLifetime = true;
+    process.emitWarning(
+      `KuraStore: a session's cookie lasts ${spanOf(cookieLifetimeMs)} (its maxAge), but absoluteTtlSeconds is ${spanOf(this.absoluteTtlMs)} (86400 unless given): every session ends that long after login while the browser keeps its cookie, and the user must log in again. Give KuraStore absoluteTtlSeconds at least the cookie's maxAge in seconds (null for no absolute lifetime), or give the cookie a shorter maxAge.`,
+      { type: 'KuraStoreWarning', code: 'KURA_COOKIE_OUTLIVES_SESSION' },
+    );
+  }
+
+  /**
    * The credential check of a save that gives a session its user or its credential. Refused, or not made (the
    * storage failed), whatever is stored under the id is deleted as well (it may be live for the user since an
    * earlier save, or hold the login's pending step; at worst the user logs in again), then the error thrown.
@@ -537,6 +555,13 @@ const tooLarge =
     if (error instanceof SessionItemTooLargeError) throw new SessionTooLargeError(documentBytes(document), MAX_SESSION_BYTES, { cause: error });
     throw error;
   };
+
+/** A span of time as a person reads it: `2592000 s (30 days)`, `86400 s (24 hours)`. */
+function spanOf(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  const days = seconds / 86_400;
+  return days >= 2 ? `${seconds} s (${Number(days.toFixed(1))} days)` : `${seconds} s (${Number((seconds / 3600).toFixed(1))} hours)`;
+}
 
 function checkedId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('KuraStore: the session id must be a non-empty string');

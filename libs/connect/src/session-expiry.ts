@@ -4,9 +4,14 @@
  * cannot see end).
  */
 export function expiryOf(cookie: unknown, now: number, ttlMs: number): number {
+  return cookieExpiryOf(cookie) ?? now + ttlMs;
+}
+
+/** The cookie's `expires` in epoch milliseconds, or `undefined` for a browser-session cookie (none, or not a date). */
+export function cookieExpiryOf(cookie: unknown): number | undefined {
   const expires = typeof cookie === 'object' && cookie !== null ? (cookie as { expires?: unknown }).expires : undefined;
   const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' || typeof expires === 'number' ? new Date(expires).getTime() : NaN;
-  return Number.isFinite(at) ? at : now + ttlMs;
+  return Number.isFinite(at) ? at : undefined;
 }
 
 /**
