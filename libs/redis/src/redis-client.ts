@@ -1,9 +1,13 @@
 import { loadNodeRedis, newClient } from './node-redis.js';
 import type { RedisCommander } from './redis-script.js';
 
+/**
+ * Each option may be given as `undefined`, read as absent (its default), so that a setting taken from the environment
+ * (`url: process.env.REDIS_URL`) type-checks under `exactOptionalPropertyTypes`.
+ */
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
-  url?: string;
+  url?: string | undefined;
   /**
    * Not a client setting: each store bounds every command's whole round trip with its own `commandTimeoutMs`
    * (default 1000). node-redis's own command timeout is left off on purpose: it only covers commands still
@@ -11,17 +15,17 @@ export interface RedisConnectionOptions {
    * signal per command). `connectRedis` also gives a close this long for the replies in flight, then cuts the
    * connection.
    */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** How long connecting may take (ms). @default 2000 */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** The longest pause between reconnection attempts (ms); the client keeps trying in the background. @default 2000 */
-  maxReconnectDelayMs?: number;
+  maxReconnectDelayMs?: number | undefined;
   /**
    * With a `rediss://` URL: the certificate authorities to trust (PEM) instead of Node's own list, and a client
    * certificate and its key (PEM) for a server that asks for one (Redis's `tls-auth-clients yes`, its default).
    * The server's certificate is always verified, and must name the URL's host.
    */
-  tls?: RedisTlsOptions;
+  tls?: RedisTlsOptions | undefined;
 }
 
 /** PEM texts (or buffers) for a TLS connection to Redis. */

@@ -27,14 +27,14 @@ export interface RedisTopologyOptions extends RedisConnectionOptions {
    * A Redis Cluster: `url` is a seed node (its user, password and TLS apply to every node); each command goes to
    * the master owning its first key, keyless ones (PING, INFO) to any master, and `masters()` reaches each one.
    */
-  cluster?: boolean;
+  cluster?: boolean | undefined;
   /**
    * Sentinels to ask where the master of `masterName` is; commands follow the master after a failover. Only the
    * user, password and TLS of `url` are used (for the data nodes).
    */
-  sentinels?: readonly { host: string; port: number }[];
+  sentinels?: readonly { host: string; port: number }[] | undefined;
   /** The master's name in the sentinels' configuration. @default 'mymaster' */
-  masterName?: string;
+  masterName?: string | undefined;
   /**
    * Writes that must survive a failover (login, logout, revocation, password change, registration) are followed
    * by `WAIT replicas timeoutMs` on a connection of their own (WAIT blocks its connection and counts only its
@@ -44,9 +44,9 @@ export interface RedisTopologyOptions extends RedisConnectionOptions {
    * @default with `sentinels`, `{ replicas: 1, timeoutMs: 500 }` (`replicas: 0` turns it off); otherwise no WAIT;
    * `connections` 4
    */
-  waitForReplicas?: { replicas: number; timeoutMs: number; connections?: number };
+  waitForReplicas?: { replicas: number; timeoutMs: number; connections?: number | undefined } | undefined;
   /** Counts every command and its round trip (for metrics). */
-  commandLog?: RedisCommandLog;
+  commandLog?: RedisCommandLog | undefined;
 }
 
 /** One way of reaching Redis (a client, a cluster, a sentinel-backed master), as the connection drives it. */

@@ -54,9 +54,13 @@ export interface CreateSessionOptions {
    * token leaves.
    * @default 0
    */
-  readonly credentialVersion?: number;
-  /** The token the client presented with this login, if any: that session ends (a login never keeps it). */
-  readonly replaces?: string;
+  readonly credentialVersion?: number | undefined;
+  /**
+   * The token the client presented with this login, if any: that session ends (a login never keeps it).
+   * `undefined` is none, so that `replaces: this.transport.read(request).token` type-checks under
+   * `exactOptionalPropertyTypes`.
+   */
+  readonly replaces?: string | undefined;
 }
 
 
