@@ -287,7 +287,9 @@ app.post('/logout', async (request, reply) => { await request.session.destroy();
     const snippet = readmeSnippet(marker).replace("trustProxy: '10.0.0.0/8'", "trustProxy: '127.0.0.0/8'");
     // The routes go where the snippet's comment puts them: before express's error handler (last in the snippet).
     const at = example === 'express-session' ? snippet.indexOf('app.use((error') : snippet.length;
-    const table = "await new KuraStore({ connection: { region: 'eu-west-1' } }).ensureTable(); // the snippet's table, which it does not make\n";
+    // The table the snippet does not make: on express-session with its own store, as its comment says to.
+    const table =
+      example === 'express-session' ? 'await store.ensureTable();\n' : "await new KuraStore({ connection: { region: 'eu-west-1' } }).ensureTable(); // the snippet's table, which it does not make\n";
     await writeFile(join(folders.get(example)!, 'readme.mjs'), `${snippet.slice(0, at)}${routes}${snippet.slice(at)}${table}${listen}`);
     proxy = await startFaultProxy(testEndpoint());
     app = await start(
