@@ -35,9 +35,9 @@ if (!nginx) console.warn('SKIPPING the kura-check package test: nginx is not ins
 
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  it('holds its sources, schema, README and bin only, and brings its dependencies (yaml, ajv, tough-cookie, undici)', async () => {
+  it('holds its sources, schema, README, licence and bin only, and brings its dependencies (yaml, ajv, tough-cookie, undici)', async () => {
     const installed = join(app, 'node_modules/kura-check');
-    expect((await readdir(installed)).sort()).toEqual(['README.md', 'bin', 'package.json', 'scenario.schema.json', 'src']);
+    expect((await readdir(installed)).sort()).toEqual(['LICENSE', 'README.md', 'bin', 'package.json', 'scenario.schema.json', 'src']);
     expect((await readdir(join(installed, 'src'))).filter((file) => file.endsWith('.spec.js'))).toEqual([]);
     expect(await readdir(join(app, 'node_modules'))).toEqual(expect.arrayContaining(['kura-check', 'yaml', 'ajv', 'tough-cookie', 'undici']));
   });

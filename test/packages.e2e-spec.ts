@@ -79,12 +79,24 @@ async function typeCheck(folder: string, files: string | string[], flags: string
 }
 
 describe('the packed libraries', () => {
-  it.each(PACKAGES)('@kura/%s holds its compiled code, types and manifest, and no tests or sources', (name) => {
+  it.each(PACKAGES)('@kura/%s holds its compiled code, types, manifest and licence, and no tests or sources', (name) => {
     const files = packed.files.get(name)!;
 
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']));
-    expect(files.filter((file) => !/^(package\.json|README\.md|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']));
+    // NOTICE: the licence of what a package redistributes (@kura/accounts: zxcvbn-ts's common passwords).
+    expect(files.filter((file) => !/^(package\.json|README\.md|LICENSE|NOTICE|dist\/.+\.(js|d\.ts))$/.test(file))).toEqual([]);
     expect(files.filter((file) => /spec|test/.test(file))).toEqual([]);
+  });
+
+  it("@kura/accounts ships zxcvbn-ts's licence with the common passwords it redistributes, and declares the list a string", () => {
+    expect(packed.files.get('accounts')).toContain('NOTICE');
+    expect(readFileSync(join(ROOT, 'libs/accounts/NOTICE'), 'utf8')).toContain('Copyright (c) 2021 @zxcvbn-ts');
+    // Declared as its literal, the list was the whole of a 437 KB dist/common-passwords.d.ts.
+    expect(readFileSync(join(ROOT, 'libs/accounts/dist/common-passwords.d.ts'), 'utf8')).toMatch(/COMMON_PASSWORDS: string;/);
+  });
+
+  it('each ship the licence of the repository', () => {
+    for (const name of PACKAGES) expect({ name, licence: readFileSync(join(ROOT, 'libs', name, 'LICENSE'), 'utf8') }).toEqual({ name, licence: readFileSync(join(ROOT, 'LICENSE'), 'utf8') });
   });
 
   // Two linters nobody here wrote, run on the tarballs as a registry's users would: publint (the manifest's fields
