@@ -37,8 +37,9 @@ beforeAll(async () => {
   };
   await Promise.all([
     // `redis` with no version, as the README has it: whatever npm gives a new user today.
-    // connect-redis: the store an app switching to KuraStore comes from (migrateFrom).
-    appWith('app', 'someone-elses-app', /kura-/, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1', 'connect-redis']),
+    // connect-redis: the store an app switching to KuraStore comes from (migrateFrom). @types/express: the types
+    // libs/connect's NestJS exception filter imports, as a Nest CLI project on Express has them.
+    appWith('app', 'someone-elses-app', /kura-/, ['@aws-sdk/client-dynamodb@3', 'redis', 'ioredis', '@nestjs/common@12', '@nestjs/core@12', 'reflect-metadata', 'rxjs', 'express-session@1', '@types/express@5', 'connect-redis']),
     // An express-session app on Redis, still on node-redis 5 and ioredis 5 (5.3 or later: the peer ranges also take them):
     // KuraStore's packages for Redis only, as libs/connect's README has them, so no @kura/dynamodb and no AWS SDK.
     appWith('app-redis5', 'an-app-on-node-redis-5', /kura-(common|connect|redis)-/, ['redis@5', 'ioredis@5', 'express-session@1']),
