@@ -1,5 +1,7 @@
 // `npm run offline`: the Lambda bundle under serverless-offline, every request a cold start (--reloadHandler).
-// With DYNAMODB_ENDPOINT set it uses that engine; otherwise it starts the embedded one (npm run db:serve) first.
+// On DynamoDB (the default store) it uses DYNAMODB_ENDPOINT when set; otherwise it starts the embedded engine
+// (npm run db:serve) first. With `--param store=redis` (or memory) it starts no engine: one started there took
+// KURA_DB_PORT (8000), wrote .data/dynalite and, with that port busy, stopped a run that never needed it.
 import { spawn } from 'node:child_process';
 
 const children = [];
@@ -7,8 +9,18 @@ const stopAll = () => children.forEach((child) => child.kill('SIGTERM'));
 process.once('SIGINT', stopAll);
 process.once('SIGTERM', stopAll);
 
+const options = process.argv.slice(2);
+/** A --param given after `--`, as serverless reads it (`--param name=value` or `--param=name=value`); the last one wins. */
+const param = (name) =>
+  options
+    .map((option, index) => (option === '--param' ? options[index + 1] : option.startsWith('--param=') ? option.slice('--param='.length) : undefined))
+    .filter((value) => value?.startsWith(`${name}=`))
+    .at(-1)
+    ?.slice(name.length + 1);
+const onDynamoDB = (param('store') ?? 'dynamodb') === 'dynamodb';
+
 let endpoint = process.env.DYNAMODB_ENDPOINT;
-if (!endpoint) {
+if (onDynamoDB && !endpoint) {
   const engine = spawn(process.execPath, ['dist/apps/api/src/db-serve.js'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(engine);
   endpoint = await new Promise((resolve) => {
@@ -29,14 +41,18 @@ const offline = spawn(
     'node_modules/serverless/bin/serverless.js',
     'offline',
     '--reloadHandler',
-    '--param',
-    `dynamodbEndpoint=${endpoint}`,
-    // The same table names as `npm start` and `npm run db:init` use locally.
-    '--param',
-    `sessionsTable=${process.env.KURA_SESSIONS_TABLE ?? 'kura-sessions'}`,
-    '--param',
-    `usersTable=${process.env.KURA_USERS_TABLE ?? 'kura-users'}`,
-    ...process.argv.slice(2),
+    ...(onDynamoDB
+      ? [
+          '--param',
+          `dynamodbEndpoint=${endpoint}`,
+          // The same table names as `npm start` and `npm run db:init` use locally.
+          '--param',
+          `sessionsTable=${process.env.KURA_SESSIONS_TABLE ?? 'kura-sessions'}`,
+          '--param',
+          `usersTable=${process.env.KURA_USERS_TABLE ?? 'kura-users'}`,
+        ]
+      : []),
+    ...options,
   ],
   { stdio: 'inherit' },
 );

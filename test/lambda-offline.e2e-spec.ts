@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './support/dynamodb-local.js';
 import { freshTables, testEndpoint } from './support/engine.js';
 import { freePort } from './support/free-port.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
+import { redisRunsPossible, startRedisServer } from './support/redis-server.js';
 
 /**
  * Proof of statelessness on ephemeral compute: the bundled handler under serverless-offline with
@@ -28,6 +32,11 @@ async function startOffline(params: Record<string, string>, env: Record<string, 
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return served(child, httpPort);
+}
+
+/** Resolves once serverless-offline (started by `child`) serves on httpPort; rejects, with its output, if it exits first. */
+async function served(child: ChildProcess, httpPort: number) {
   const offline = { baseUrl: `http://127.0.0.1:${httpPort}`, stop: () => stopProcess(child), output: () => output };
   running.push(offline);
   let output = '';
@@ -107,3 +116,43 @@ describe('every request a cold start (serverless-offline --reloadHandler)', () =
     expect(me.status).toBe(401);
   }, 120_000);
 });
+
+if (redisRunsPossible('npm run offline on Redis')) {
+  describe('npm run offline on Redis', () => {
+    // It started the embedded DynamoDB engine whatever the store: a busy KURA_DB_PORT (8000) stopped a run on Redis
+    // that never needed the engine, and one that started wrote .data/dynalite (a review of Kura on Lambda and Redis).
+    it('starts no DynamoDB engine with --param store=redis, and serves from Redis', async () => {
+      const redis = await startRedisServer();
+      const busy: Server = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+      const dataDir = join(await mkdtemp(join(tmpdir(), 'kura-offline-')), 'dynalite');
+      try {
+        const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+        const args = ['--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort), '--param', 'timeout=60', '--param', 'store=redis', '--param', `redisUrl=${redis.url}`];
+        const env = {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          SLS_TELEMETRY_DISABLED: '1',
+          ...lambdaEnv,
+          KURA_DB_PORT: String((busy.address() as { port: number }).port),
+          KURA_DATA_DIR: dataDir,
+        };
+        const child = spawn(process.execPath, [join(ROOT, 'scripts/offline.mjs'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const offline = await served(child, httpPort);
+        const browser = new HttpClient(offline.baseUrl);
+        const email = uniqueEmail();
+
+        expect((await browser.post('/auth/register', { email, password: 'correct horse battery' })).status).toBe(201);
+        expect((await browser.post('/auth/login', { email, password: 'correct horse battery' })).status).toBe(200);
+        expect((await browser.get('/auth/me')).body.user.email).toBe(email);
+        expect(offline.output()).not.toMatch(/dynalite|ready at/);
+        await expect(readdir(dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
+        await offline.stop();
+      } finally {
+        await new Promise((resolve) => busy.close(resolve));
+        await redis.stop();
+        await rm(join(dataDir, '..'), { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
+}
