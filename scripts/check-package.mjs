@@ -1,12 +1,12 @@
 // Checks the artifact `serverless package` wrote, and prints each check: `npm run package` ends with it.
-// The zip holds only the handler's bundle (its entry and chunks), the handler loads from the zip alone (no node_modules) and exports a
-// function, and the CloudFormation template declares the function, both tables, the least-privilege role and
+// The zip holds only the handler's bundle (its entry and chunks) and the Redis TLS files the function's settings name
+// there, the handler loads from the zip alone (no node_modules) and exports a function, and the CloudFormation template declares the function, both tables, the least-privilege role and
 // the route. Exits 1, saying what failed, otherwise.
 //
 // Usage: node scripts/check-package.mjs [dir]   (dir: where serverless package wrote, default .serverless)
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import AdmZip from 'adm-zip';
 
@@ -28,13 +28,43 @@ console.log(`package check: ${relative(process.cwd(), zipPath)}`);
 const zip = new AdmZip(zipPath);
 const entries = zip.getEntries().filter((entry) => !entry.isDirectory);
 const unzipped = entries.reduce((sum, entry) => sum + entry.header.size, 0);
+const props = fn?.Properties ?? {};
+const variables = props.Environment?.Variables ?? {};
+// The Redis TLS files the function's settings name in its code directory (/var/task, Lambda's working directory, so
+// a relative path is there too): a private authority's certificate, or a client certificate and its key, packaged
+// with `package.patterns`. Those exact files may be in the zip beside the bundle, and must be, or every cold start
+// on Redis fails reading one. A path elsewhere (/opt, a layer's) is not the package's: noted, not checked.
+const TASK_ROOT = '/var/task/';
+const tlsFiles = ['KURA_REDIS_TLS_CA_FILE', 'KURA_REDIS_TLS_CERT_FILE', 'KURA_REDIS_TLS_KEY_FILE']
+  .filter((variable) => typeof variables[variable] === 'string' && variables[variable] !== '')
+  .map((variable) => {
+    const path = variables[variable];
+    const inTask = path.startsWith(TASK_ROOT) ? path.slice(TASK_ROOT.length) : isAbsolute(path) ? undefined : path;
+    const entryName = inTask === undefined ? undefined : posix.normalize(inTask);
+    return { variable, path, entryName: entryName?.startsWith('../') ? undefined : entryName };
+  });
+const packagedTlsFiles = new Set(tlsFiles.map((file) => file.entryName).filter(Boolean));
+
 // The zip: the bundle only, its entry, the app and the chunks it loads (node-redis is one, loaded only on Redis),
-// and the compile cache.
+// the compile cache, and those TLS files.
 const BUNDLE_FILE = /^\.build\/lambda\/((index|app|chunks\/[\w.-]+)\.mjs|compile-cache\/v[\w.-]+\/[0-9a-f]+)$/;
+const others = entries.filter((entry) => !BUNDLE_FILE.test(entry.entryName) && !packagedTlsFiles.has(entry.entryName));
 check(
-  entries.length >= 1 && entries.every((entry) => BUNDLE_FILE.test(entry.entryName)),
-  `zip: ${kib((await stat(zipPath)).size)}, ${entries.length} file(s), all the bundle's (${kib(unzipped)} unzipped)`,
+  entries.length >= 1 && others.length === 0,
+  `zip: ${kib((await stat(zipPath)).size)}, ${entries.length} file(s), all the bundle's${packagedTlsFiles.size ? ` and the Redis TLS files its settings name` : ''} (${kib(unzipped)} unzipped)` +
+    (others.length ? `; not the bundle's: ${others.slice(0, 5).map((entry) => entry.entryName).join(', ')}${others.length > 5 ? ', …' : ''}` : ''),
 );
+for (const { variable, path, entryName } of tlsFiles) {
+  if (entryName === undefined) {
+    console.log(`  note ${variable}=${path}: outside the function's code directory (a layer's, under /opt?), so not checked here`);
+    continue;
+  }
+  const text = zip.getEntry(entryName)?.getData().toString('utf8');
+  check(
+    text?.includes('-----BEGIN ') === true,
+    `${variable}=${path}: ${text === undefined ? 'missing from the zip (name it in package.patterns)' : text.includes('-----BEGIN ') ? `${entryName} in the zip, PEM` : `${entryName} in the zip holds no PEM text`}`,
+  );
+}
 
 // The handler the function names is in the zip, loads with nothing else, and is a function.
 const handlerSpec = fn?.Properties?.Handler ?? '';
@@ -59,10 +89,8 @@ if (handlerEntry) {
 check(exported.startsWith('exports function'), `handler: ${handlerSpec} -> ${handlerEntry?.entryName ?? '?'} ${exported} (loaded from the zip alone)`);
 
 // The template.
-const props = fn?.Properties ?? {};
 // The function's environment, as Lambda gives it (with the variables Lambda sets itself), makes a configuration Kura
 // starts with: `--param cacheSeconds=60` without its keys packaged a function that failed every invocation.
-const variables = props.Environment?.Variables ?? {};
 let configured = 'starts with';
 try {
   const { loadConfig } = await import(pathToFileURL(resolve('dist/apps/api/src/config/app-config.js')).href);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
@@ -138,6 +138,64 @@ describe('npm run package', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// A private authority's certificate (KURA_REDIS_TLS_CA_FILE), or a client certificate and key, has to reach the
+// function: named in package.patterns, the check refused the package for holding a file not the bundle's (the
+// Lambda + Redis review). Those exact files are accepted now, where the settings name them in the code directory.
+describe('npm run package with Redis TLS files in the package', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  /** `.serverless` as packaged, with `files` added to the zip and `variables` to the function's environment. */
+  async function packagedWith(files: Record<string, string>, variables: Record<string, string>) {
+    const { cp, mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-tls-package-`);
+    await cp(`${ROOT}.serverless`, dir, { recursive: true });
+    const edited = structuredClone(template);
+    const fn = Object.values(edited.Resources as Record<string, { Type: string; Properties: { Environment: { Variables: Record<string, string> } } }>).find((r) => r.Type === 'AWS::Lambda::Function')!;
+    Object.assign(fn.Properties.Environment.Variables, { KURA_STORE: 'redis', REDIS_URL: 'rediss://kura:secret@redis.example:6379' }, variables);
+    await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(edited));
+    const withFiles = new AdmZip(`${dir}/kura.zip`);
+    for (const [name, text] of Object.entries(files)) withFiles.addFile(name, Buffer.from(text));
+    withFiles.writeZip(`${dir}/kura.zip`);
+    return dir;
+  }
+  const checked = (dir: string) =>
+    run(process.execPath, ['scripts/check-package.mjs', dir], { cwd: ROOT }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+  const made: string[] = [];
+  afterAll(async () => {
+    const { rm } = await import('node:fs/promises');
+    await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it.each([
+    ['an absolute path in the code directory', '/var/task/redis-ca.pem'],
+    ['a path relative to it, the working directory', 'redis-ca.pem'],
+  ])('accepts the files the KURA_REDIS_TLS_* settings name there, given as %s', async (_case, path) => {
+    const dir = await packagedWith({ 'redis-ca.pem': PEM }, { KURA_REDIS_TLS_CA_FILE: path });
+    made.push(dir);
+
+    const { code, stdout } = await checked(dir);
+
+    expect(stdout).toMatch(/ok +zip: \d+ KiB, \d+ file\(s\), all the bundle's and the Redis TLS files its settings name/);
+    expect(stdout).toContain(`ok   KURA_REDIS_TLS_CA_FILE=${path}: redis-ca.pem in the zip, PEM`);
+    expect(code).toBe(0);
+  });
+
+  it('refuses a file no setting names, and a named file missing from the zip', async () => {
+    const dir = await packagedWith({ 'redis-ca.pem': PEM }, { KURA_REDIS_TLS_CERT_FILE: '/var/task/client.pem', KURA_REDIS_TLS_KEY_FILE: '/opt/kura/client.key' });
+    made.push(dir);
+
+    const { code, stdout } = await checked(dir);
+
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL zip: .*; not the bundle's: redis-ca\.pem/);
+    expect(stdout).toContain('FAIL KURA_REDIS_TLS_CERT_FILE=/var/task/client.pem: missing from the zip (name it in package.patterns)');
+    expect(stdout).toContain("note KURA_REDIS_TLS_KEY_FILE=/opt/kura/client.key: outside the function's code directory (a layer's, under /opt?), so not checked here");
   });
 });
 
