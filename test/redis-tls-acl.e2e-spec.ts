@@ -37,6 +37,18 @@ async function documentedAcl(): Promise<string> {
   return line.replace('>PASSWORD', `>${KURA_PASSWORD}`);
 }
 
+// The access string for ElastiCache and MemoryDB users is the line above less what those services set apart: kept
+// in step with it here, since only the line is run (a command added to the line alone would be refused there).
+describe("docs/redis.md's access string for ElastiCache and MemoryDB", () => {
+  it('is the ACL line without the user name, the password and the reset rules', async () => {
+    const docs = await readFile(new URL('../docs/redis.md', import.meta.url), 'utf8');
+    const accessString = docs.split('\n').map((text) => text.trim()).find((text) => text.startsWith('on ~'));
+    const line = docs.split('\n').find((text) => text.startsWith('user kura on '))!;
+
+    expect(accessString).toBe(line.replace(/^user kura /, '').replace(/ (>PASSWORD|resetchannels|resetkeys)(?= )/g, ''));
+  });
+});
+
 /**
  * A redis-server's config: data on `tlsPort` over mutual TLS only (the plain port, given apart, serves the harness:
  * its readiness PING, and the admin reading ACL LOG), with the documented `acl` line and the users the tests need.
