@@ -392,6 +392,23 @@ main();
     expect(existsSync(join(app, 'node_modules/@kura/common'))).toBe(false);
   });
 
+  // lib-dynamodb was a dependency, so npm gave it at its newest, which takes a client-dynamodb at least as new: an app
+  // keeping an older client got a lib-dynamodb over its unmet peer, with a warning, and an `npm ls` that fails (the
+  // packages review, 2026-12-07). As a peer it is the app's, matched to its client, or the install says so.
+  it('install @kura/dynamodb in an app that keeps an older client-dynamodb: refused, naming lib-dynamodb, or a tree npm ls finds whole; with the same lib-dynamodb, whole', async () => {
+    const app = join(outside, 'app-older-sdk');
+    await mkdir(app);
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'an-app-on-an-older-sdk', private: true }));
+    const tarballs = packed.tarballs.filter((tarball) => /kura-(common|connect|dynamodb)-/.test(tarball));
+    const install = (others: string[]) => npm(['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs, ...others], app).then(() => '', (error: { stderr?: string }) => error.stderr ?? 'failed');
+    const whole = () => npm(['ls', '--all'], app).then(() => true, () => false);
+
+    const alone = await install(['@aws-sdk/client-dynamodb@3.1169.0']);
+    expect(alone === '' ? await whole() : /ERESOLVE[\s\S]*@aws-sdk\/lib-dynamodb/.test(alone)).toBe(true);
+    expect(await install(['@aws-sdk/client-dynamodb@3.1169.0', '@aws-sdk/lib-dynamodb@3.1169.0'])).toBe('');
+    expect(await whole()).toBe(true);
+  }, 120_000);
+
   it('install KuraStore on an ioredis app without node-redis, and connectRedis there says what to install', async () => {
     const app = join(outside, 'app-ioredis');
     const script = `import { connectRedis, createRedisClient } from '@kura/redis';
