@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -408,6 +408,28 @@ main();
     expect(await install(['@aws-sdk/client-dynamodb@3.1169.0', '@aws-sdk/lib-dynamodb@3.1169.0'])).toBe('');
     expect(await whole()).toBe(true);
   }, 120_000);
+
+  // npm nests a second @kura/common when two @kura packages ask for different versions of it (one upgraded alone):
+  // @kura/dynamodb then threw its copy's StoreUnavailableError, which the app's `instanceof` (and @kura/session's
+  // filter) did not recognise, and an outage answered 500 (the packages review, 2026-12-07).
+  it('recognise a store outage as StoreUnavailableError when @kura/dynamodb has a @kura/common of its own', async () => {
+    const app = join(outside, 'app-two-commons');
+    await cp(join(outside, 'app-dynamodb'), app, { recursive: true });
+    const nested = join(app, 'node_modules/@kura/dynamodb/node_modules/@kura/common');
+    await cp(join(app, 'node_modules/@kura/common'), nested, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(nested, 'package.json'), 'utf8')) as { version: string };
+    await writeFile(join(nested, 'package.json'), JSON.stringify({ ...manifest, version: '0.1.1' }));
+    const script = `import { StoreUnavailableError } from '@kura/common';
+import { KuraStore } from '@kura/connect';
+const store = new KuraStore({ tableName: 'two-commons', connection: { region: 'us-east-1', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'kuralocal', secretAccessKey: 'kuralocal' }, timeoutMs: 500 } });
+const error = await store.get('a-session-id').then(() => undefined, (error) => error);
+const ofTheCopy = (await import(new URL('node_modules/@kura/dynamodb/node_modules/@kura/common/dist/index.js', 'file://${app}/').href)).StoreUnavailableError;
+console.log(JSON.stringify({ name: error?.name, recognised: error instanceof StoreUnavailableError, twoClasses: ofTheCopy !== StoreUnavailableError, madeByTheCopy: Object.getPrototypeOf(error) === ofTheCopy.prototype }));
+store.close();`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+
+    expect(JSON.parse(stdout)).toEqual({ name: 'StoreUnavailableError', recognised: true, twoClasses: true, madeByTheCopy: true });
+  });
 
   it('install KuraStore on an ioredis app without node-redis, and connectRedis there says what to install', async () => {
     const app = join(outside, 'app-ioredis');

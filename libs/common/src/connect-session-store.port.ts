@@ -1,3 +1,4 @@
+import { recognisedAcrossCopies } from './across-copies.js';
 /**
  * The storage port of `@kura/connect`'s `KuraStore` (the express-session / @fastify/session store): four calls
  * on one session each, keyed by the SHA-256 of the session id (computed by `KuraStore`, never by an adapter).
@@ -70,6 +71,7 @@ export interface ConnectSessionStore {
 export class UserIndexFullError extends Error {
   override readonly name = 'UserIndexFullError';
 }
+recognisedAcrossCopies(UserIndexFullError, 'UserIndexFullError');
 
 /**
  * An adapter's `replace` or `update` refused because the session is more than the storage keeps in one place (a
@@ -80,6 +82,7 @@ export class UserIndexFullError extends Error {
 export class SessionItemTooLargeError extends Error {
   override readonly name = 'SessionItemTooLargeError';
 }
+recognisedAcrossCopies(SessionItemTooLargeError, 'SessionItemTooLargeError');
 
 /** One entry of a user index: a session's item key, and when the entry was added (epoch ms). */
 export interface UserIndexEntry {

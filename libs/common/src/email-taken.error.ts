@@ -1,3 +1,4 @@
+import { recognisedAcrossCopies } from './across-copies.js';
 /**
  * Registration with an email that already has an account. Mapped to 409. The `UserStore` port's error (see
  * `@kura/accounts`, which exports it too), defined here so that storage adapters throw it without loading the
@@ -10,3 +11,4 @@ export class EmailTakenError extends Error {
     super('An account with this email already exists');
   }
 }
+recognisedAcrossCopies(EmailTakenError, 'EmailTakenError');

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { setMaxListeners } from 'node:events';
+import { recognisedAcrossCopies, sharedAcrossCopies } from './across-copies.js';
 
 /**
  * A deadline for every store call one piece of work makes, however many: the DynamoDB and Redis adapters refuse a
@@ -12,7 +13,8 @@ import { setMaxListeners } from 'node:events';
  * an error of its own with no `Retry-After`, counted by the function-errors alarm. Kura's Lambda handler runs each
  * request under a deadline short of the remaining time, so the request answers 503 itself first.
  */
-const deadlines = new AsyncLocalStorage<AbortSignal>();
+// One per process, whichever copy of @kura/common set the deadline and whichever reads it (across-copies.ts).
+const deadlines = sharedAcrossCopies('request deadlines', () => new AsyncLocalStorage<AbortSignal>());
 
 /** The request's time ran out before a store call could begin or end. */
 export class RequestDeadlineError extends Error {
@@ -22,6 +24,7 @@ export class RequestDeadlineError extends Error {
     super(`the request's deadline (${ms} ms) passed before the store answered`);
   }
 }
+recognisedAcrossCopies(RequestDeadlineError, 'RequestDeadlineError');
 
 /**
  * Runs `work` with every store call it makes (through Kura's adapters) bounded by a deadline `ms` from now; the

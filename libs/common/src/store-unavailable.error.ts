@@ -1,3 +1,4 @@
+import { recognisedAcrossCopies } from './across-copies.js';
 /**
  * The backing store could not answer in time (unreachable, throttled, timed out, or misconfigured).
  * Nothing was decided: callers must not treat it as "absent" or "denied", and the HTTP layer answers 503.
@@ -39,6 +40,7 @@ export class StoreUnavailableError extends Error {
   /** Why the store could not answer, in one line (see the constructor). @default 'the store could not be reached' */
   readonly reason: string;
 }
+recognisedAcrossCopies(StoreUnavailableError, 'StoreUnavailableError');
 
 /**
  * Runs `work` as upkeep: once the operation it follows has landed (a registration, an ending), what it leaves
