@@ -354,7 +354,10 @@ async function main() {
   }));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = 'http://127.0.0.1:' + server.address().port;
-  const cookie = (await fetch(base + '/login')).headers.get('set-cookie').split(';')[0];
+  const login = await fetch(base + '/login');
+  // The whole answer: express-session ends it only once the session is saved (its headers come before).
+  await login.text();
+  const cookie = login.headers.get('set-cookie').split(';')[0];
   const me = await fetch(base + '/me', { headers: { cookie } });
   console.log(JSON.stringify({ status: me.status, body: await me.text() }));
   server.close();
