@@ -207,6 +207,23 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(callLog.snapshot()).toMatchObject({ reads: 0, writes: 0 });
   });
 
+  // Under @fastify/session the read rides on the session's `__kura` key: an app writing that key (a key its client
+  // chose) lost it, and the save was written whole, its absolute lifetime started again, so a session kept alive so
+  // never ended (an outside review, 2026-12-07). Now such a save is refused, and the session keeps its end.
+  it("refuses a save whose __kura key the app replaced (@fastify/session), and the session keeps its absolute end", async () => {
+    const store = new KuraStore({ tableName, connection, clock, absoluteTtlSeconds: 600 });
+    const sid = newSid();
+    await store.set(sid, sessionFor({ user: 'ada' }));
+    clock.advance(5 * MINUTE);
+    const loaded = (await store.get(sid))!;
+
+    const replaced = store.set(sid, { ...loaded, __kura: 'chosen by a client', cookie: sessionFor({}).cookie });
+
+    await expect(replaced).rejects.toThrow(/__kura/);
+    clock.advance(6 * MINUTE); // 11 minutes after it was written: past its 10-minute absolute end
+    expect(await store.get(sid)).toBeNull();
+  });
+
   it("under express-session hands back the session's keys only, and its Session still saves nothing unchanged", async () => {
     const { default: session } = (await import('express-session')) as unknown as { default: (options: object) => unknown };
     // express-session's cookie expires by the machine's clock.

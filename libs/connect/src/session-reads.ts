@@ -37,6 +37,9 @@ export interface SessionRead {
  */
 export const READ_MARKER_KEY = '__kura';
 
+const REPLACED_MARKER =
+  "KuraStore: the session's key __kura holds a value of the app's, where KuraStore keeps what the request read of the session (under @fastify/session): without it the session would be written whole, its absolute lifetime started again; give the app's value another key";
+
 /** The opaque value under {@link READ_MARKER_KEY}: it carries the read, and its JSON form is nothing. */
 class ReadMarker {
   constructor(readonly read: SessionRead) {}
@@ -92,8 +95,13 @@ export class SessionReads {
   of(session: object, sessionId: string): SessionRead | undefined {
     const held = session as Record<string | symbol, unknown>;
     const marker = held[READ_MARKER_KEY];
-    const read = (held[this.base] as SessionRead | undefined) ?? this.sealed.get(session) ?? (marker instanceof ReadMarker ? marker.read : undefined);
-    return read?.sessionId === sessionId ? read : undefined;
+    const read = (held[this.base] as SessionRead | undefined) ?? this.sealed.get(session);
+    // Something else under the marker's key: the app wrote it (a key its client chose), and the read is lost. Saved
+    // whole, the session would start its absolute lifetime again, and one kept alive so would never end (an outside
+    // review, 2026-12-07): refused instead, saying whose key it is.
+    if (!read && marker !== undefined && !(marker instanceof ReadMarker)) throw new TypeError(REPLACED_MARKER);
+    const found = read ?? (marker instanceof ReadMarker ? marker.read : undefined);
+    return found?.sessionId === sessionId ? found : undefined;
   }
 
   remember(session: object, read: SessionRead): void {
