@@ -24,7 +24,8 @@ beforeAll(async () => {
   ({ stdout: packaged } = await run(process.execPath, ['scripts/serverless.mjs', 'package', '--stage', 'ci'], { cwd: ROOT, env: SERVERLESS_ENV }));
   template = JSON.parse(await readFile(`${ROOT}.serverless/cloudformation-template-update-stack.json`, 'utf8'));
   zip = new AdmZip(`${ROOT}.serverless/kura.zip`);
-}, 120_000);
+  // Packaging builds and checks the bundle (a minute alone on 2 cores; over two under a loaded rehearsal's other suites).
+}, 300_000);
 
 /** The files a cold start loads, their size, and the chunks only a dynamic import loads (scripts/lambda-bundle-files). */
 const coldStartBytes = () => coldStartFiles(ROOT);

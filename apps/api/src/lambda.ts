@@ -2,7 +2,8 @@ import awsLambdaFastify, { type PromiseHandler } from '@fastify/aws-lambda';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { withRequestDeadline } from '@kura/common';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { createApp } from './app.factory.js';
+import { randomUUID } from 'node:crypto';
+import { createApp, INSTANCE_HEADER } from './app.factory.js';
 import { answerSecurityHeaders } from './http/security-headers.js';
 import { loadConfig } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
@@ -21,9 +22,16 @@ interface Booted {
   readonly metrics: InvocationMetrics | undefined;
 }
 let booted: Promise<Booted> | undefined;
+/** Whether the configuration's cookies are Secure (HSTS goes with them), known once the boot has read it. */
+let cookieSecure = true;
+
+/** This environment's id (`Kura-Instance`), made before its app: a request answered while the app boots carries it too. */
+const instanceId = randomUUID();
 
 async function boot(): Promise<Booted> {
-  const app = await createApp(loadConfig(process.env));
+  const config = loadConfig(process.env);
+  cookieSecure = config.session.cookieSecure;
+  const app = await createApp(config, undefined, instanceId);
   const { calls, redisCommands } = app.get<KuraStores>(KURA_STORES);
   const fastify = app.getHttpAdapter().getInstance();
   // Requests reach Fastify through an in-memory socket that knows nothing of TLS; API Gateway ends TLS and says
@@ -74,7 +82,7 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context) {
   const deadline = Date.now() + deadlineOf(context.getRemainingTimeInMillis());
   const ready = await bootedBy(booted, deadline);
   const { request, requestId } = prepared(event, context.awsRequestId);
-  if (!ready) return unavailableWhileBooting(requestId);
+  if (!ready) return unavailableWhileBooting(requestId, context.awsRequestId);
   const { serve, metrics } = ready;
   const result = await withRequestDeadline(deadline - Date.now(), () => serve(request, context));
   metrics?.flush({ requestId, awsRequestId: context.awsRequestId }, result.statusCode);
@@ -99,18 +107,19 @@ async function bootedBy(boot: Promise<Booted>, deadline: number): Promise<Booted
 }
 
 /** What a request gets when the app is not ready by its deadline: the 503 a store outage gets once it is. */
-function unavailableWhileBooting(requestId: string) {
+function unavailableWhileBooting(requestId: string, awsRequestId: string) {
   // A line as Nest's JSON logger writes them (the app's own logger is not there yet).
   const message = "503 store-unavailable: Kura's start is waiting for the store, which has not answered by this request's deadline";
-  console.warn(JSON.stringify({ level: 'warn', timestamp: Date.now(), message, context: 'Lambda', requestId }));
+  console.warn(JSON.stringify({ level: 'warn', timestamp: Date.now(), message, context: 'Lambda', requestId, awsRequestId }));
   return {
     statusCode: 503,
     headers: {
       'content-type': 'application/problem+json; charset=utf-8',
       'retry-after': '1',
       'cache-control': 'no-store',
-      ...answerSecurityHeaders(false),
+      ...answerSecurityHeaders(cookieSecure),
       [REQUEST_ID_HEADER]: requestId,
+      [INSTANCE_HEADER]: instanceId,
     },
     body: JSON.stringify({ type: 'urn:kura:problem:store-unavailable', title: 'Service Unavailable', status: 503, detail: 'The session store is unavailable; try again shortly.' }),
   };
