@@ -45,3 +45,13 @@ describe("why a login that redirected set no cookie, said with what to do for ea
     expect(TRUST_PROXY).not.toContain('trustProxy: true');
   });
 });
+
+describe('a redirect that starts a single sign-on', () => {
+  it.each(['https://tenant.auth0.com/u/login?state=hKFo2SBx', 'https://login.example.com/login?client_id=shop&redirect_uri=https%3A%2F%2Fshop%2Fcb', 'https://idp.example/sso/login?SAMLRequest=fZJNT'])(
+    'is not taken for a refused login, though its page is at a login path: %s',
+    (location) => {
+      expect(toLoginPage(location, '/login')).toBe(false);
+      expect(loginRedirectNote({ status: 302, location }, { loginPath: '/login', checkPath: '/me', forwardsHttps: false })).toMatch(/for one of two reasons: a login that sets the cookie where its redirect leads \(a callback, single sign-on\)/);
+    },
+  );
+});

@@ -117,7 +117,15 @@ export const TRUST_PROXY =
 const pathOf = (url) => url.replace(/^[a-z][a-z\d+.-]*:\/\/[^/]*/i, '').replace(/[?#].*/s, '') || '/';
 
 /** Whether a redirect's target looks like the login page itself: the login's own path, or a path named for a login. */
-export const toLoginPage = (location, loginPath) => pathOf(location) === pathOf(loginPath) || /(^|\/)(log[-_]?in|sign[-_]?in)(\/|\.\w+)?$/i.test(pathOf(location));
+export const toLoginPage = (location, loginPath) =>
+  !startsSignOn(location) && (pathOf(location) === pathOf(loginPath) || /(^|\/)(log[-_]?in|sign[-_]?in)(\/|\.\w+)?$/i.test(pathOf(location)));
+
+/**
+ * Whether a redirect starts a single sign-on: an OAuth or OpenID Connect authorization request, or a SAML one, whose
+ * provider's page is often at a `/login` path too (`https://tenant.auth0.com/u/login?state=…`): not a refused login
+ * (the diff review, 2026-12-07).
+ */
+const startsSignOn = (location) => /[?&](state|client_id|redirect_uri|response_type|SAMLRequest|RelayState)=/.test(location);
 
 /**
  * Why a login that redirected (`redirect`: status, location) set no cookie, as the end of a line, each likely cause
