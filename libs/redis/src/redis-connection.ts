@@ -116,7 +116,8 @@ function readOnlyRefusal(error: unknown): boolean {
  * connection that outlives the move was refused every write until the process restarted (an outside review,
  * 2026-12-07: 32 s of 503s and the same connection before and after). So a READONLY makes a new connection, which
  * resolves the name again, and once it is ready commands go to it and the old one is closed; at most one attempt
- * per reconnect delay (2 s by default): a URL that names a replica for good makes a connection every 2 s while writes come (each durable-write link its own), not one per write, and its reason says so.
+ * per reconnect delay (2 s by default): a URL that names a replica for good makes a connection every 2 s while
+ * writes come (each durable-write link its own), not one per write, and its reason says so.
  */
 function singleLink(redis: NodeRedis, options: RedisConnectionOptions, owner: object): RedisLink {
   let client = newClient(redis, options, owner);
