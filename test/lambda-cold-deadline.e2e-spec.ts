@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { expect, jest } from '@jest/globals';
 import { uniqueEmail } from './support/http-client.js';
-import { httpApiEvent } from './support/lambda-events.js';
+import { httpApiEvent, lambdaOnRedisEnv } from './support/lambda-events.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
 /**
@@ -21,14 +21,7 @@ const invoke = (remainingMs: number, ...args: Parameters<typeof httpApiEvent>) =
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  Object.assign(process.env, {
-    KURA_STORE: 'redis',
-    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-    KURA_PASSWORD_HASH_COST: '12',
-    KURA_LOG_LEVEL: 'error',
-    KURA_DOCS_UI: 'false',
-    AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api',
-  });
+  Object.assign(process.env, lambdaOnRedisEnv(redis.port, 'error'));
   ({ handler, shutdown } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler; shutdown: typeof shutdown });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cookiesFrom, httpApiEvent } from './support/lambda-events.js';
+import { cookiesFrom, httpApiEvent, lambdaOnRedisEnv } from './support/lambda-events.js';
 import { uniqueEmail } from './support/http-client.js';
 import { freePort } from './support/free-port.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
@@ -24,14 +24,7 @@ const PASSWORD = 'correct horse battery';
 
 beforeAll(async () => {
   port = await freePort();
-  Object.assign(process.env, {
-    KURA_STORE: 'redis',
-    REDIS_URL: `redis://127.0.0.1:${port}`,
-    KURA_PASSWORD_HASH_COST: '12',
-    KURA_LOG_LEVEL: 'warn',
-    KURA_DOCS_UI: 'false',
-    AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api',
-  });
+  Object.assign(process.env, lambdaOnRedisEnv(port, 'warn'));
   ({ handler, shutdown } = (await import('../apps/api/src/lambda.js')) as unknown as { handler: Handler; shutdown: typeof shutdown });
 });
 afterAll(async () => {

@@ -46,3 +46,15 @@ export function httpApiEvent(
 export function cookiesFrom(result: { cookies?: string[] }): string[] {
   return (result.cookies ?? []).map((cookie) => cookie.split(';')[0]!).filter((pair) => !pair.endsWith('='));
 }
+
+/** The environment of a Lambda handler on the Redis at `port`, as the Lambda tests on Redis run it. */
+export function lambdaOnRedisEnv(port: number, logLevel: 'warn' | 'error'): Record<string, string> {
+  return {
+    KURA_STORE: 'redis',
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    KURA_PASSWORD_HASH_COST: '12',
+    KURA_LOG_LEVEL: logLevel,
+    KURA_DOCS_UI: 'false',
+    AWS_LAMBDA_FUNCTION_NAME: 'kura-test-api',
+  };
+}

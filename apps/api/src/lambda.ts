@@ -1,6 +1,7 @@
 import awsLambdaFastify, { type PromiseHandler } from '@fastify/aws-lambda';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { withRequestDeadline } from '@kura/common';
+import { StoreUnavailableError, withRequestDeadline } from '@kura/common';
+import { sessionProblemOf } from '@kura/session';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { createApp, INSTANCE_HEADER } from './app.factory.js';
@@ -111,17 +112,19 @@ function unavailableWhileBooting(requestId: string, awsRequestId: string) {
   // A line as Nest's JSON logger writes them (the app's own logger is not there yet).
   const message = "503 store-unavailable: Kura's start is waiting for the store, which has not answered by this request's deadline";
   console.warn(JSON.stringify({ level: 'warn', timestamp: Date.now(), message, context: 'Lambda', requestId, awsRequestId }));
+  // The problem and its Retry-After from the one table the app answers a store outage with (@kura/session's).
+  const { status, type, title, detail, headers } = sessionProblemOf(new StoreUnavailableError('start'))!;
   return {
-    statusCode: 503,
+    statusCode: status,
     headers: {
       'content-type': 'application/problem+json; charset=utf-8',
-      'retry-after': '1',
       'cache-control': 'no-store',
+      ...headers,
       ...answerSecurityHeaders(cookieSecure),
       [REQUEST_ID_HEADER]: requestId,
       [INSTANCE_HEADER]: instanceId,
     },
-    body: JSON.stringify({ type: 'urn:kura:problem:store-unavailable', title: 'Service Unavailable', status: 503, detail: 'The session store is unavailable; try again shortly.' }),
+    body: JSON.stringify({ type, title, status, detail }),
   };
 }
 
