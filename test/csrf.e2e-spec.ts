@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { Server } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import express from 'express';
@@ -171,6 +172,22 @@ describe('CORS for the trusted origins (KURA_TRUSTED_ORIGINS)', () => {
     const untrusting = await preflight(plain.baseUrl, TRUSTED);
     expect(corsHeaders(untrusting)).toEqual([]);
     expect(untrusting.status).toBe(404);
+  });
+
+  // A review's leftover (2026-12-07): @fastify/cors answered it 204 before the Host check had run.
+  it("refuses a trusted origin's preflight whose Host is missing or two, as any other request", async () => {
+    const { hostname, port } = new URL(trusting.baseUrl);
+    for (const hostLines of ['', `Host: ${hostname}:${port}\r\nHost: elsewhere.example\r\n`]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: hostname, port: Number(port) }, () =>
+          socket.write(`OPTIONS /session/data HTTP/1.1\r\n${hostLines}Origin: ${TRUSTED}\r\nAccess-Control-Request-Method: PATCH\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('close', () => resolve(text)).on('error', reject);
+      });
+      expect([hostLines, answer.split('\r\n')[0]]).toEqual([hostLines, 'HTTP/1.1 400 Bad Request']);
+      expect(answer).not.toMatch(/access-control-allow-origin/i);
+    }
   });
 
   it("serves a trusted page's login, which its browser says comes from another site, and lets the page read the answer", async () => {

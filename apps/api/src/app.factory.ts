@@ -10,7 +10,7 @@ import { AppModule } from './app.module.js';
 import { Lifecycle } from './health/lifecycle.js';
 import type { AppConfig } from './config/app-config.js';
 import { clientErrorHandler } from './http/client-error.js';
-import { refuseWithoutHost } from './http/host-header.js';
+import { hostRefusal, refuseWithoutHost } from './http/host-header.js';
 import { answerSecurityHeaders } from './http/security-headers.js';
 import { notModifiedAnswer } from './http/etag.js';
 import { parseJsonBodies } from './http/json-body.js';
@@ -86,9 +86,10 @@ export async function createApp(
     },
     // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
     clientErrorHandler,
-    // Node answers an HTTP/1.1 request without Host with a bare 400 before Fastify sees it: Kura does, as every other
-    // error (refuseWithoutHost, below).
-    http: { requireHostHeader: false },
+    // Node answers an HTTP/1.1 request without Host with a bare 400 before Fastify sees it, and keeps the first of
+    // two Host lines (or Authorization, Content-Type...): Kura answers both 400, as every other error
+    // (refuseWithoutHost, below), and a header sent twice is read as both values, joined, never as one of them.
+    http: { requireHostHeader: false, joinDuplicateHeaders: true },
     // Kura has no Nest middleware: without @fastify/middie, no hook of its runs on every request, and the Lambda
     // bundle leaves it out (scripts/lambda-bundle-options.mjs, nestPartsLeftOut).
     skipMiddie: true,
@@ -156,17 +157,21 @@ export async function createApp(
   // @fastify/cors, through Nest's adapter, loaded only then, answering those origins alone: given a list, it sent
   // every other origin, and every request without one, the credentials, methods and exposed headers (all but the
   // allowed origin); asked per request, it sends nothing but `Vary: Origin` where the origin is not trusted.
+  // Nest runs it before every hook of Kura's, so a request whose Host is refused (http/host-header.ts) gets no CORS
+  // answer here: a trusted origin's preflight without Host was answered 204 before the check (a review, 2026-12-07).
   const { trustedOrigins } = config.session;
   if (trustedOrigins.length > 0) {
     const trusted = new Set(trustedOrigins);
-    app.enableCors({
+    const cors = {
       origin: (origin: string | undefined, answer: (error: Error | null, allowed: string | false) => void) => answer(null, origin !== undefined && trusted.has(origin) ? origin : false),
       credentials: true,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['content-type', 'authorization', 'if-match', 'if-none-match', REQUEST_ID_HEADER, CACHE_HEADER],
       exposedHeaders: ['etag', 'retry-after', REQUEST_ID_HEADER, CACHE_HEADER, INSTANCE_HEADER],
       maxAge: 600,
-    });
+    };
+    const none = { origin: false };
+    app.enableCors({ delegator: (request: FastifyRequest, answer: (error: Error | null, options: object) => void) => answer(null, hostRefusal(request) === undefined ? cors : none) });
   }
 
   // Bodies are checked where they are declared (`@ValidBody(schema)`, http/valid-body.ts), not by a global pipe.

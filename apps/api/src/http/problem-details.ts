@@ -4,7 +4,7 @@ import { statusTitle } from '@kura/common';
 import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { RequestValidationError } from './request-validation.error.js';
 import { CONTENT_ENCODED } from './json-body.js';
-import { MISSING_HOST } from './host-header.js';
+import { INVALID_HOST, MISSING_HOST } from './host-header.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -76,10 +76,11 @@ const FASTIFY_DETAILS: Readonly<Record<string, string>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'A part of the URL is too long.',
   [CONTENT_ENCODED]: 'The request body must be sent uncompressed (no Content-Encoding).',
   [MISSING_HOST]: 'The request has no Host header, which HTTP/1.1 requires.',
+  [INVALID_HOST]: 'The request must have one Host header, naming one host (RFC 9112, section 3.2).',
 };
 
 /** Client errors of Kura's own, answered as Fastify's. */
-const KURA_CLIENT_ERRORS: ReadonlySet<string> = new Set([CONTENT_ENCODED, MISSING_HOST]);
+const KURA_CLIENT_ERRORS: ReadonlySet<string> = new Set([CONTENT_ENCODED, MISSING_HOST, INVALID_HOST]);
 
 /** Fastify's own errors (body parsing, size, media type, URL) carry a 4xx `statusCode` and an `FST_` code. */
 function isFastifyClientError(error: unknown): error is Error & { statusCode: number; code: string } {
