@@ -136,6 +136,27 @@ describe('Redis commands per request, counted at the server', () => {
     });
   });
 
+  // GET /health/store is public wherever every route is (Lambda): each request sent INFO and a write, so a client
+  // asking in a loop set Redis's load (a review's leftover, session 57).
+  it('checks the store for GET /health/store at most once a second while it passes, however many ask', async () => {
+    const anonymous = new HttpClient(kura.baseUrl);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // no pass from an earlier check to reuse
+
+    let took = 0;
+    const counts = await kura.measure(async () => {
+      const began = performance.now();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => anonymous.get('/health/store')));
+      for (let request = 0; request < 20; request += 1) answers.push(await anonymous.get('/health/store'));
+      took = performance.now() - began;
+      expect(answers.map((answer) => answer.status)).toEqual(Array(40).fill(200));
+    });
+
+    // A check is an INFO and the health key's HSET (the eviction guard sends an INFO memory of its own now and then):
+    // one, unless a loaded machine took over a second for the 40 (a check then for each second begun).
+    expect(counts.hset).toBeGreaterThanOrEqual(1);
+    expect(counts.hset).toBeLessThanOrEqual(Math.ceil(took / 1000));
+  });
+
   it('rejects an unknown but well-formed token with one read and no write, a malformed one with no command', async () => {
     const unknown = await kura.measure(() => new HttpClient(kura.baseUrl).get('/auth/me', { headers: { authorization: `Bearer ${'A'.repeat(43)}` } }));
     const malformed = await kura.measure(() => new HttpClient(kura.baseUrl).get('/auth/me', { headers: { authorization: 'Bearer nope' } }));

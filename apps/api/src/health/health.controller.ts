@@ -5,6 +5,7 @@ import { SessionService } from '@kura/session';
 import { ApiDefect, ApiProblem } from '../http/problem.schema.js';
 import { HealthResponse } from './health.schemas.js';
 import { Readiness } from './readiness.js';
+import { SharedCheck } from './shared-check.js';
 
 const PASSING = { description: 'Every check passed.', standardSchema: HealthResponse };
 
@@ -25,6 +26,9 @@ function report(checks: Readonly<Record<string, Check>>) {
   return body;
 }
 
+/** How long a passed store check answers for every `GET /health/store` after it. */
+const STORE_CHECK_REUSE_MS = 1000;
+
 const down = (message: string): Check => ({ status: 'down', message });
 const UP: Check = { status: 'up' };
 
@@ -36,10 +40,15 @@ const UP: Check = { status: 'up' };
 @ApiDefect()
 @Controller('health')
 export class HealthController {
+  /** The store's check, run at most once a second while it passes, however many ask (shared-check.ts). */
+  private readonly storeCheck: SharedCheck;
+
   constructor(
-    private readonly sessions: SessionService,
+    sessions: SessionService,
     private readonly readiness: Readiness,
-  ) {}
+  ) {
+    this.storeCheck = new SharedCheck(() => sessions.ping(), STORE_CHECK_REUSE_MS);
+  }
 
   @Get('live')
   @Header('cache-control', 'no-cache, no-store, must-revalidate')
@@ -75,14 +84,16 @@ export class HealthController {
     summary: 'The session store answers now; 503 otherwise. For dashboards and alerts: no probe uses it',
     description:
       'On DynamoDB, one eventually consistent read of a key that never exists: it proves the table and the permissions. ' +
-      'On Redis, INFO and one small write of a key that expires a minute later: it proves Redis serves and takes writes.',
+      'On Redis, INFO and one small write of a key that expires a minute later: it proves Redis serves and takes writes. ' +
+      'At most one check a second per replica while the store passes: requests that come while one runs share it, and a pass ' +
+      'answers for a second after it (a failure is checked again at the next request).',
     security: [],
   })
   @ApiOkResponse(PASSING)
   @ApiProblem(503, 'The store does not answer; `checks.store.message` says why in one line.')
   async store() {
     try {
-      await this.sessions.ping();
+      await this.storeCheck.run();
       return report({ store: UP });
     } catch (error) {
       // Why, in one line: a missing table or absent credentials is not an outage, and says what to do.
