@@ -426,6 +426,31 @@ describe('bad input gets a 4xx problem and changes nothing', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
   });
+
+  // RFC 9110, section 15.5.6: a path that is there, asked with a method it does not take, is a 405 naming those it
+  // does (Allow). It was a 404, where tools that probe undocumented methods expect a 405 (Schemathesis's unsupported_method).
+  it.each([
+    ['DELETE', '/auth/me', 'GET, HEAD'],
+    ['POST', '/health/live', 'GET, HEAD'],
+    ['GET', '/auth/login', 'POST'],
+    ['PUT', '/session/data', 'GET, HEAD, PATCH'],
+    ['PATCH', `/auth/sessions/${'A'.repeat(43)}`, 'DELETE'],
+    ['POST', '/auth/sessions?all=1', 'GET, HEAD'],
+  ])('answers %s %s with a 405 problem whose Allow names %s, and serves nothing', async (method, path, allow) => {
+    const response = await new HttpClient(baseUrl).request(method, path);
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.body).toEqual({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: `This path takes ${allow} only.` });
+  });
+
+  it('still answers 404 where no route has the path under any method', async () => {
+    for (const [method, path] of [['DELETE', '/auth/me/x'], ['GET', '/auth/sessions/a/b'], ['POST', '/healthz']] as const) {
+      expect([method, path, (await new HttpClient(baseUrl).request(method, path)).status]).toEqual([method, path, 404]);
+    }
+  });
 });
 
 describe('a token placed in a URL is never reflected', () => {
@@ -433,7 +458,7 @@ describe('a token placed in a URL is never reflected', () => {
 
   it.each([
     ['an unknown route', 'GET', `/auth/${TOKEN}?token=${TOKEN}`, 404],
-    ['a known route with a method it does not serve', 'PUT', `/auth/login?access_token=${TOKEN}`, 404],
+    ['a known route with a method it does not serve', 'PUT', `/auth/login?access_token=${TOKEN}`, 405],
     ['a path segment under a route that takes none', 'GET', `/auth/me/${TOKEN}`, 404],
     ['a URL that does not decode', 'GET', `/%zz${TOKEN}?token=${TOKEN}`, 400],
     ['a route parameter too long for the router', 'DELETE', `/auth/sessions/${TOKEN.repeat(3)}?token=${TOKEN}`, 414],

@@ -15,6 +15,7 @@ import { answerSecurityHeaders } from './http/security-headers.js';
 import { notModifiedAnswer } from './http/etag.js';
 import { parseJsonBodies } from './http/json-body.js';
 import { ProblemDetailsFilter, sendProblem } from './http/problem-details.filter.js';
+import { RouteMethods } from './http/route-methods.js';
 import { fastifyTrustProxy } from './http/trust-proxy.js';
 import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { KuraLogger } from './observability/kura-logger.js';
@@ -104,6 +105,9 @@ export async function createApp(
   // JSON is the only body Kura reads: anything else is 415, not a string for the schema to puzzle over.
   fastify.removeContentTypeParser('text/plain');
   parseJsonBodies(fastify);
+  // Every path's methods, as Nest registers the routes (at init), for the 405s the error filter answers.
+  const routes = new RouteMethods();
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   fastify.addHook('onRequest', refuseWithoutHost((request, reply, error) => sendProblem(request, reply, error, new Logger('Http'))));
   // Nothing Kura answers outside the explorer's static files may be cached by browsers or proxies.
   const lifecycle = app.get(Lifecycle);
@@ -175,7 +179,7 @@ export async function createApp(
   }
 
   // Bodies are checked where they are declared (`@ValidBody(schema)`, http/valid-body.ts), not by a global pipe.
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(routes));
   await setupOpenApi(app, app.get<SessionSettings>(SESSION_SETTINGS).cookie.name, config.http.docsUi);
   await app.init();
   return app;

@@ -1,16 +1,33 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '@kura/common';
 import { type Problem, toProblem } from './problem-details.js';
+import { MethodNotAllowedError, type RouteMethods } from './route-methods.js';
 
 /** Sends every error as `application/problem+json`; the app's single error-to-HTTP mapping is {@link toProblem}. */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
 
+  /** `routes`: the app's paths and their methods, for a 405 where the router found the path under other methods. */
+  constructor(private readonly routes?: RouteMethods) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendProblem(http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), error, this.logger);
+    const request = http.getRequest<FastifyRequest>();
+    sendProblem(request, http.getResponse<FastifyReply>(), this.methodNotAllowed(request, error) ?? error, this.logger);
+  }
+
+  /**
+   * Nest answers every request the router matched to no route with a NotFoundException (Kura throws none itself): where
+   * the path is there under other methods, it is a 405. A path taken with this very method that still reached no route
+   * (on Lambda, one the handler found rewritten by URL parsing) stays a 404.
+   */
+  private methodNotAllowed(request: FastifyRequest, error: unknown): MethodNotAllowedError | undefined {
+    if (!this.routes || !(error instanceof NotFoundException)) return undefined;
+    const query = request.url.indexOf('?');
+    const allowed = this.routes.of(query === -1 ? request.url : request.url.slice(0, query));
+    return allowed && !allowed.includes(request.method) ? new MethodNotAllowedError(allowed) : undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import { ReauthenticationRequiredError, sessionProblemOf } from '@kura/session';
 import { RequestValidationError } from './request-validation.error.js';
 import { CONTENT_ENCODED } from './json-body.js';
 import { INVALID_HOST, MISSING_HOST } from './host-header.js';
+import { MethodNotAllowedError } from './route-methods.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {
@@ -142,6 +143,9 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof EmailTakenError) {
     return respond(409, 'email-taken', 'An account with this email already exists.');
+  }
+  if (error instanceof MethodNotAllowedError) {
+    return respond(405, undefined, `This path takes ${error.allowed.join(', ')} only.`, { allow: error.allowed.join(', ') });
   }
   if (error instanceof HttpException) {
     // Nest's FastifyAdapter turns Fastify's own client errors (a body that is not JSON, too large, empty) into
