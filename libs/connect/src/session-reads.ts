@@ -38,7 +38,7 @@ export interface SessionRead {
 export const READ_MARKER_KEY = '__kura';
 
 const REPLACED_MARKER =
-  "KuraStore: the session's key __kura holds a value of the app's, where KuraStore keeps what the request read of the session (under @fastify/session): without it the session would be written whole, its absolute lifetime started again; give the app's value another key";
+  "KuraStore: the session's key __kura holds a value of the app's, and the key is KuraStore's own: it keeps what the request read of the session there (under @fastify/session; without it the session would be written whole, its absolute lifetime started again), and never stores it; give the app's value another key";
 
 /** The opaque value under {@link READ_MARKER_KEY}: it carries the read, and its JSON form is nothing. */
 class ReadMarker {
@@ -96,10 +96,11 @@ export class SessionReads {
     const held = session as Record<string | symbol, unknown>;
     const marker = held[READ_MARKER_KEY];
     const read = (held[this.base] as SessionRead | undefined) ?? this.sealed.get(session);
-    // Something else under the marker's key: the app wrote it (a key its client chose), and the read is lost. Saved
-    // whole, the session would start its absolute lifetime again, and one kept alive so would never end (an outside
-    // review, 2026-12-07): refused instead, saying whose key it is.
-    if (!read && marker !== undefined && !(marker instanceof ReadMarker)) throw new TypeError(REPLACED_MARKER);
+    // Something else under the marker's key: the app wrote it (a key its client chose). Under @fastify/session the read
+    // is lost, and saved whole the session would start its absolute lifetime again, so one kept alive so would never
+    // end (an outside review, 2026-12-07); under express-session the read lives elsewhere, but the key is never stored,
+    // so the app's value was dropped without a word. Refused under both, saying whose key it is.
+    if (marker !== undefined && !(marker instanceof ReadMarker)) throw new TypeError(REPLACED_MARKER);
     const found = read ?? (marker instanceof ReadMarker ? marker.read : undefined);
     return found?.sessionId === sessionId ? found : undefined;
   }
