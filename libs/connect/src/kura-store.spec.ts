@@ -224,6 +224,15 @@ describe('KuraStore on DynamoDB Local', () => {
     expect(await store.get(sid)).toBeNull();
   });
 
+  // Hashed as UTF-8, each lone surrogate became U+FFFD, so '\ud800' and '\udc00' named one session (a custom genid's
+  // ids only: the libraries' own are base64url). A review's leftover, session 57.
+  it('refuses a session id with a lone surrogate, which would share its key with another', async () => {
+    for (const call of [() => sut.set('a\ud800', sessionFor({ user: 'ada' })), () => sut.get('a\udc00'), () => sut.destroy('\ud83d'), () => sut.touch('a\ud800', sessionFor({}))]) {
+      await expect(call()).rejects.toThrow('the session id must be well-formed Unicode');
+    }
+    expect(await sut.get('a\u{1F600}')).toBeNull(); // a whole character is fine
+  });
+
   // Under express-session the key is never stored either: an app's value there was dropped without a word (a review's
   // leftover, session 57). Refused as under @fastify/session, for a session read and for a new one.
   it('refuses a save whose __kura key holds a value of the app\'s under express-session, and keeps the session as it was', async () => {

@@ -565,6 +565,8 @@ function spanOf(ms: number): string {
 
 function checkedId(sessionId: unknown): string {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('KuraStore: the session id must be a non-empty string');
+  // Hashed as UTF-8, a lone surrogate becomes U+FFFD: two such ids (a custom genid's) would name one session.
+  if (!sessionId.isWellFormed()) throw new TypeError('KuraStore: the session id must be well-formed Unicode (it holds a lone surrogate)');
   return sessionId;
 }
 
