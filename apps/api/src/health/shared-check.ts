@@ -4,8 +4,8 @@
  * passes. A failure is not reused: the next caller checks again (concurrent ones still share that one run), so a
  * store that comes back is seen at once. For `GET /health/store`, public wherever every route is (Lambda): each
  * request cost a store call (on Redis, INFO and a write), so a client asking in a loop set the store's load and bill.
- * Written here, not taken from a memoising library: ten lines, and p-memoize and its kin reuse a result by a key for a
- * time, not "in flight, then passes only", which is the whole point.
+ * Written here, not taken from a memoising library: a few lines, and p-memoize and its kin reuse a result by a key
+ * for a time, not "in flight, then passes only", which is the whole point.
  */
 export class SharedCheck {
   #running: Promise<void> | undefined;

@@ -7,7 +7,8 @@
  */
 export class RouteMethods {
   readonly #exact = new Map<string, Set<string>>();
-  readonly #parametric: { readonly pattern: RegExp; readonly methods: Set<string> }[] = [];
+  /** By the expression's source, which two routes differing only in a parameter's name share. */
+  readonly #parametric = new Map<string, { readonly pattern: RegExp; readonly methods: Set<string> }>();
 
   /** A route as Fastify's `onRoute` hook gives it: its method or methods, and its URL (`/auth/sessions/:id`). */
   add(method: string | readonly string[], url: string): void {
@@ -22,7 +23,13 @@ export class RouteMethods {
 
   /** The methods `path` (no query) takes, in a stable order, or `undefined` where no route has it. */
   of(path: string): readonly string[] | undefined {
-    const methods = this.#exact.get(path) ?? this.#parametric.find(({ pattern }) => pattern.test(path))?.methods;
+    let methods = this.#exact.get(path);
+    for (const { pattern, methods: ofPattern } of methods ? [] : this.#parametric.values()) {
+      if (pattern.test(path)) {
+        methods = ofPattern;
+        break;
+      }
+    }
     return methods && [...methods].sort();
   }
 
@@ -38,8 +45,8 @@ export class RouteMethods {
       .split('/')
       .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('/')}$`;
-    let entry = this.#parametric.find(({ pattern }) => pattern.source === new RegExp(source).source);
-    if (!entry) this.#parametric.push((entry = { pattern: new RegExp(source), methods: new Set() }));
+    let entry = this.#parametric.get(source);
+    if (!entry) this.#parametric.set(source, (entry = { pattern: new RegExp(source), methods: new Set() }));
     return entry.methods;
   }
 }
