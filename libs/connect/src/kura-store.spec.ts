@@ -235,14 +235,27 @@ describe('KuraStore on DynamoDB Local', () => {
 
   // Under express-session the key is never stored either: an app's value there was dropped without a word (a review's
   // leftover, session 57). Refused as under @fastify/session, for a session read and for a new one.
-  it('refuses a save whose __kura key holds a value of the app\'s under express-session, and keeps the session as it was', async () => {
+  /**
+   * Runs `act` on a store express-session's middleware was given (it installs generate, and createSession through
+   * Store), with a session of `ada` already saved under `sid` with express-session's default cookie.
+   */
+  async function underExpressSession(act: (store: KuraStore, sid: string, cookie: object) => Promise<void>) {
     const { default: session } = (await import('express-session')) as unknown as { default: (options: object) => unknown };
+    // express-session's cookie expires by the machine's clock.
     const store = new KuraStore({ tableName, connection, clock: { now: () => Date.now() } });
     session({ store, secret: 'a secret long enough for express-session', resave: false, saveUninitialized: false });
     try {
       const sid = newSid();
       const cookie = { originalMaxAge: 30 * MINUTE, expires: new Date(Date.now() + 30 * MINUTE).toISOString(), path: '/', httpOnly: true };
       await store.set(sid, { cookie, user: 'ada' });
+      await act(store, sid, cookie);
+    } finally {
+      store.close();
+    }
+  }
+
+  it('refuses a save whose __kura key holds a value of the app\'s under express-session, and keeps the session as it was', async () => {
+    await underExpressSession(async (store, sid, cookie) => {
       const req = { sessionID: sid, sessionStore: store } as { sessionID: string; session?: Record<string, unknown> };
       store.createSession(req, (await store.get(sid))!);
       req.session!.__kura = 'chosen by a client';
@@ -250,21 +263,11 @@ describe('KuraStore on DynamoDB Local', () => {
       await expect(store.set(sid, req.session!)).rejects.toThrow(/__kura/);
       await expect(store.set(newSid(), { cookie, __kura: 1 })).rejects.toThrow(/__kura/);
       expect(Object.entries((await store.get(sid))!)).toEqual([['user', 'ada'], ['cookie', expect.anything()]]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it("under express-session hands back the session's keys only, and its Session still saves nothing unchanged", async () => {
-    const { default: session } = (await import('express-session')) as unknown as { default: (options: object) => unknown };
-    // express-session's cookie expires by the machine's clock.
-    const store = new KuraStore({ tableName, connection, clock: { now: () => Date.now() } });
-    // What express-session's middleware does to its store: installs generate (and createSession through Store).
-    session({ store, secret: 'a secret long enough for express-session', resave: false, saveUninitialized: false });
-    try {
-      const sid = newSid();
-      const cookie = { originalMaxAge: 30 * MINUTE, expires: new Date(Date.now() + 30 * MINUTE).toISOString(), path: '/', httpOnly: true }; // express-session's defaults
-      await store.set(sid, { cookie, user: 'ada' });
+    await underExpressSession(async (store, sid) => {
       const loaded = (await store.get(sid))!;
       callLog.reset();
 
@@ -277,9 +280,7 @@ describe('KuraStore on DynamoDB Local', () => {
 
       expect(Object.keys(req.session!)).not.toContain('__kura');
       expect(callLog.snapshot()).toMatchObject({ reads: 0, writes: 0 });
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('keeps every change when saves that read the same session change different keys', async () => {
