@@ -1,7 +1,10 @@
 // Checks the artifact `serverless package` wrote, and prints each check: `npm run package` ends with it.
 // The zip holds only the handler's bundle (its entry and chunks) and the Redis TLS files the function's settings name
-// there, the handler loads from the zip alone (no node_modules) and exports a function, and the CloudFormation template declares the function, both tables, the least-privilege role and
-// the route. Exits 1, saying what failed, otherwise.
+// there, the handler loads from the zip alone (no node_modules) and exports a function, and the CloudFormation template
+// declares the function, the route, and, where the function's store is DynamoDB, both tables and the least-privilege
+// role on them (on Redis, neither: no table made, no DynamoDB grant). The template is read as CloudFormation will
+// make it for this stage: its conditions evaluated, a resource under a false one left out. Exits 1, saying what
+// failed, otherwise.
 //
 // Usage: node scripts/check-package.mjs [dir]   (dir: where serverless package wrote, default .serverless)
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -19,7 +22,27 @@ function check(ok, line) {
 const kib = (bytes) => `${Math.round(bytes / 1024)} KiB`;
 
 const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
-const resources = Object.values(template.Resources ?? {});
+/**
+ * A condition of the template, as CloudFormation evaluates it. serverless resolves its params first, so the
+ * template's conditions compare strings it wrote: `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`.
+ * Anything else (a parameter, a pseudo parameter) is not known before deploy: thrown, so the check fails saying so.
+ */
+function holds(condition) {
+  if (typeof condition === 'string') return holds(template.Conditions?.[condition] ?? fail(`no condition ${condition}`));
+  const [[fn, args]] = Object.entries(condition);
+  if (fn === 'Condition') return holds(args);
+  if (fn === 'Fn::Not') return !holds(args[0]);
+  if (fn === 'Fn::And') return args.every(holds);
+  if (fn === 'Fn::Or') return args.some(holds);
+  if (fn === 'Fn::Equals' && args.every((arg) => typeof arg === 'string')) return args[0] === args[1];
+  return fail(`a condition not known before deploy: ${JSON.stringify(condition)}`);
+}
+function fail(message) {
+  throw new Error(message);
+}
+/** The resources CloudFormation makes for this stage, by logical name: those under no condition or a true one. */
+const made = Object.fromEntries(Object.entries(template.Resources ?? {}).filter(([, resource]) => resource.Condition === undefined || holds(resource.Condition)));
+const resources = Object.values(made);
 const ofType = (type) => resources.filter((resource) => resource.Type === type);
 const [fn] = ofType('AWS::Lambda::Function');
 const zipPath = join(dir, basename(fn?.Properties?.Code?.S3Key ?? 'missing.zip'));
@@ -113,7 +136,11 @@ for (const table of ofType('AWS::DynamoDB::Table')) {
   ].filter(Boolean);
   check(traits.includes('point-in-time recovery'), `table: ${t.TableName} (${traits.join(', ')})`);
 }
-check(ofType('AWS::DynamoDB::Table').length === 2, `tables: ${ofType('AWS::DynamoDB::Table').length} of 2`);
+// DynamoDB's tables where the store is DynamoDB, none where it is not (on Redis, accounts live there too).
+const store = variables.KURA_STORE;
+const onDynamoDB = store === 'dynamodb';
+const tablesMade = ofType('AWS::DynamoDB::Table').length;
+check(tablesMade === (onDynamoDB ? 2 : 0), `tables: ${tablesMade} of ${onDynamoDB ? 2 : `0 (KURA_STORE=${store})`}`);
 const statements = ofType('AWS::IAM::Role').flatMap((role) => (role.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement));
 const dynamo = statements.flatMap((s) => [s.Action].flat()).filter((action) => action.startsWith('dynamodb:'));
 const broad = dynamo.filter((action) => /\*|Scan|Table$/.test(action));
@@ -123,7 +150,32 @@ const resourceName = (resource) =>
 const grants = statements
   .filter((s) => [s.Action].flat().some((action) => action.startsWith('dynamodb:')))
   .map((s) => `${[s.Resource].flat().map(resourceName).join(', ')}: ${[s.Action].flat().map((a) => a.slice(9)).join(' ')}`);
-check(dynamo.length > 0 && broad.length === 0, `role: ${dynamo.length} DynamoDB grants (${grants.join('; ')})${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`);
+check(
+  (onDynamoDB ? dynamo.length > 0 : dynamo.length === 0) && broad.length === 0,
+  `role: ${dynamo.length} DynamoDB grants${grants.length ? ` (${grants.join('; ')})` : onDynamoDB ? '' : ` (KURA_STORE=${store})`}${broad.length ? `; too broad: ${broad.join(' ')}` : ''}`,
+);
+// Every resource the template names (Ref, Fn::GetAtt, Fn::Sub's ${Name} and ${Name.Attribute}) is one it makes for
+// this stage: a role statement or an output naming a table left out by its condition fails the deploy, not this.
+const named = new Set();
+function collect(value) {
+  if (Array.isArray(value)) return value.forEach(collect);
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'Ref' && typeof inner === 'string') named.add(inner);
+    else if (key === 'Fn::GetAtt') named.add(Array.isArray(inner) ? inner[0] : String(inner).split('.')[0]);
+    else if (key === 'Fn::Sub') {
+      const [text, variables = {}] = [inner].flat();
+      for (const [, name] of String(text).matchAll(/\$\{([\w:]+)(?:\.[\w.]+)?\}/g)) if (!(name in variables)) named.add(name);
+      collect(variables);
+    } else if (key === 'Fn::If') collect(holds(inner[0]) ? inner[1] : inner[2]);
+    else collect(inner);
+  }
+}
+for (const resource of resources) collect({ ...resource, Condition: undefined });
+const outputsMade = Object.entries(template.Outputs ?? {}).filter(([, output]) => output.Condition === undefined || holds(output.Condition));
+for (const [, output] of outputsMade) collect({ ...output, Condition: undefined });
+const unknown = [...named].filter((name) => !name.startsWith('AWS::') && !(name in made) && !(name in (template.Parameters ?? {})));
+check(unknown.length === 0, `references: ${named.size} names, ${unknown.length ? `not made for this stage: ${unknown.join(', ')}` : 'each made for this stage'}`);
 // The compile cache: which Node version, architecture and user it was made for. One made for another architecture
 // is no error (V8 refuses it and compiles as without one) but gains nothing: said here, not failed.
 const cacheTags = [...new Set(entries.map((entry) => /^\.build\/lambda\/compile-cache\/([^/]+)\//.exec(entry.entryName)?.[1]).filter(Boolean))];
@@ -138,8 +190,8 @@ check(routes.length > 0, `routes: ${routes.join(', ') || 'none'}`);
 const alarms = ofType('AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties);
 const watched = alarms.map((alarm) => alarm.MetricName ?? alarm.Metrics?.filter((metric) => metric.MetricStat).map((metric) => metric.MetricStat.Metric.MetricName).join('/'));
 check(['5xx/Count', 'Errors', 'Throttles'].every((name) => watched.includes(name)), `alarms: ${alarms.map((alarm, i) => `${alarm.AlarmName} (${watched[i]})`).join(', ') || 'none'}`);
-const outputs = Object.keys(template.Outputs ?? {});
-check(['ApiUrl', 'SessionsTableName', 'UsersTableName'].every((name) => outputs.includes(name)), `outputs: ${outputs.join(', ')}`);
+const outputs = outputsMade.map(([name]) => name);
+check(['ApiUrl', ...(onDynamoDB ? ['SessionsTableName', 'UsersTableName'] : [])].every((name) => outputs.includes(name)), `outputs: ${outputs.join(', ')}`);
 
 if (failures.length > 0) {
   console.error(`package check failed: ${failures.length} problem(s)`);

@@ -21,11 +21,32 @@ let packaged: string;
 const SERVERLESS_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SLS_TELEMETRY_DISABLED: '1' };
 
 beforeAll(async () => {
+  // Redis's first: serverless empties .serverless whatever folder it is given.
+  await packagedOnRedis();
   ({ stdout: packaged } = await run(process.execPath, ['scripts/serverless.mjs', 'package', '--stage', 'ci'], { cwd: ROOT, env: SERVERLESS_ENV }));
   template = JSON.parse(await readFile(`${ROOT}.serverless/cloudformation-template-update-stack.json`, 'utf8'));
   zip = new AdmZip(`${ROOT}.serverless/kura.zip`);
   // Packaging builds and checks the bundle (a minute alone on 2 cores; over two under a loaded rehearsal's other suites).
 }, 300_000);
+
+/**
+ * `npm run package -- --stage ci --param store=redis` (the check's output, and where it wrote), made once, before the
+ * tests: the TLS cases below and the Redis template's.
+ */
+let redisPackage: Promise<{ dir: string; stdout: string; template: any }> | undefined;
+const packagedOnRedis = () =>
+  (redisPackage ??= (async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/kura-redis-package-`);
+    const args = ['scripts/serverless.mjs', 'package', '--stage', 'ci', '--param', 'store=redis', '--param', 'redisUrl=rediss://kura:secret@redis.example:6379', '--package', dir];
+    const { stdout } = await run(process.execPath, args, { cwd: ROOT, env: SERVERLESS_ENV });
+    return { dir, stdout, template: JSON.parse(await readFile(`${dir}/cloudformation-template-update-stack.json`, 'utf8')) };
+  })());
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  if (redisPackage) await rm((await redisPackage).dir, { recursive: true, force: true });
+});
 
 /** The files a cold start loads, their size, and the chunks only a dynamic import loads (scripts/lambda-bundle-files). */
 const coldStartBytes = () => coldStartFiles(ROOT);
@@ -147,15 +168,16 @@ describe('npm run package', () => {
 // Lambda + Redis review). Those exact files are accepted now, where the settings name them in the code directory.
 describe('npm run package with Redis TLS files in the package', () => {
   const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-  /** `.serverless` as packaged, with `files` added to the zip and `variables` to the function's environment. */
+  /** The package made with `--param store=redis`, with `files` added to the zip and `variables` to the function's environment. */
   async function packagedWith(files: Record<string, string>, variables: Record<string, string>) {
     const { cp, mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(`${tmpdir()}/kura-tls-package-`);
-    await cp(`${ROOT}.serverless`, dir, { recursive: true });
-    const edited = structuredClone(template);
+    const onRedis = await packagedOnRedis();
+    await cp(onRedis.dir, dir, { recursive: true });
+    const edited = structuredClone(onRedis.template);
     const fn = Object.values(edited.Resources as Record<string, { Type: string; Properties: { Environment: { Variables: Record<string, string> } } }>).find((r) => r.Type === 'AWS::Lambda::Function')!;
-    Object.assign(fn.Properties.Environment.Variables, { KURA_STORE: 'redis', REDIS_URL: 'rediss://kura:secret@redis.example:6379' }, variables);
+    Object.assign(fn.Properties.Environment.Variables, variables);
     await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(edited));
     const withFiles = new AdmZip(`${dir}/kura.zip`);
     for (const [name, text] of Object.entries(files)) withFiles.addFile(name, Buffer.from(text));
@@ -197,6 +219,50 @@ describe('npm run package with Redis TLS files in the package', () => {
     expect(stdout).toMatch(/FAIL zip: .*; not the bundle's: redis-ca\.pem/);
     expect(stdout).toContain('FAIL KURA_REDIS_TLS_CERT_FILE=/var/task/client.pem: missing from the zip (name it in package.patterns)');
     expect(stdout).toContain("note KURA_REDIS_TLS_KEY_FILE=/opt/kura/client.key: outside the function's code directory (a layer's, under /opt?), so not checked here");
+  });
+});
+
+// On Redis the function needs no DynamoDB table, and least privilege says its role may touch none: before, the tables
+// were made, billed and granted whatever the store (a review's finding, left then as documented).
+describe("npm run package -- --param store=redis: no DynamoDB", () => {
+  const statementsOf = (t: any) => t.Resources.IamRoleLambdaExecution.Properties.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
+
+  it('leaves the tables and their outputs out by a condition, and grants the role no DynamoDB operation', async () => {
+    const { stdout, template: onRedis } = await packagedOnRedis();
+
+    expect(stdout).toMatch(/ok +tables: 0 of 0 \(KURA_STORE=redis\)/);
+    expect(stdout).toMatch(/ok +role: 0 DynamoDB grants \(KURA_STORE=redis\)/);
+    expect(stdout).toMatch(/ok +references: \d+ names, each made for this stage/);
+    expect(stdout).toMatch(/ok +outputs: .*ApiUrl$/m);
+    expect(stdout).toMatch(/package check passed/);
+    expect(onRedis.Conditions.OnDynamoDB).toEqual({ 'Fn::Equals': ['redis', 'dynamodb'] });
+    for (const table of ['SessionsTable', 'UsersTable']) expect(onRedis.Resources[table]).toMatchObject({ Type: 'AWS::DynamoDB::Table', Condition: 'OnDynamoDB', DeletionPolicy: 'Retain' });
+    for (const output of ['SessionsTableName', 'UsersTableName']) expect(onRedis.Outputs[output].Condition).toBe('OnDynamoDB');
+    expect(JSON.stringify(statementsOf(onRedis))).not.toMatch(/dynamodb:|SessionsTable|UsersTable/);
+    // The same conditions on DynamoDB (the default) make both.
+    expect(template.Conditions.OnDynamoDB).toEqual({ 'Fn::Equals': ['dynamodb', 'dynamodb'] });
+  });
+
+  it('fails a template whose role names a table its conditions leave out, as CloudFormation would refuse it', async () => {
+    const { cp, mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const onRedis = await packagedOnRedis();
+    const dir = await mkdtemp(`${tmpdir()}/kura-redis-grants-`);
+    try {
+      await cp(onRedis.dir, dir, { recursive: true });
+      const edited = structuredClone(onRedis.template);
+      // The DynamoDB template's grants, as a role that is not chosen by store would keep them.
+      edited.Resources.IamRoleLambdaExecution.Properties.Policies[0].PolicyDocument.Statement.push(...statementsOf(template).filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('dynamodb:'))));
+      await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(edited));
+
+      const failure = await run(process.execPath, ['scripts/check-package.mjs', dir], { cwd: ROOT }).then(() => undefined, (error: { code: number; stdout: string }) => error);
+
+      expect(failure?.code).toBe(1);
+      expect(failure?.stdout).toMatch(/FAIL role: 10 DynamoDB grants \(SessionsTable: /);
+      expect(failure?.stdout).toMatch(/FAIL references: \d+ names, not made for this stage: SessionsTable, UsersTable/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
