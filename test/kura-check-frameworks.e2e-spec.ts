@@ -435,6 +435,16 @@ import { BIN, check, django, fixture, gunicorn, judged, judgedWithSharedState, n
     expect(report.modes['round-robin']!.phases.rolling!.requests).toBeGreaterThan(0);
   }, 180_000);
 
+  // The same app with its secret made at start: the cookie is express-session's either way, and kura-check's advice
+  // gave a missing store and the secret equal weight. Every replica's connection to the one engine tells it has a
+  // store: the secret comes first.
+  it('the same app with its secret made at start: needs affinity, and the advice names the store every replica reached and the secret first', async () => {
+    const report = await judged('express-kurastore-secret-at-start', 136, 'needs affinity', { env });
+    expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ status: 401 });
+    expect(report.peers).toEqual([env.DYNAMODB_ENDPOINT!.replace('http://', '')]);
+    expect(report.nextSteps).toEqual([expect.stringMatching(new RegExp(`^the cookie connect\\.sid is the session cookie express-session sets by default: every replica was connected to ${report.peers![0]!.replaceAll('.', '\\.')} while it served, a store they share it seems, so the likely cause is the secret`))]);
+  }, 180_000);
+
   it('sessions in KuraStore but the cart in process memory: needs affinity, the evidence a read, never a check', async () => {
     const report = await judged('kurastore-memory-cart', 121, 'needs affinity', { env });
     expect(report.evidence.map((e) => e.step)).not.toContain('check');

@@ -54,6 +54,8 @@ export interface Report {
   logout?: { effective: boolean | null; line: string; stillIn?: number[]; logout?: { request: string; status: number; passed: boolean }; replicas: { replica: number | null; before: boolean; after: boolean; status: number }[] };
   /** The names of the cookies the app set, and what to do about the verdict. */
   sessionCookies: string[];
+  /** The servers every replica was connected to while it served (a store they share, likely). */
+  peers?: string[];
   nextSteps: string[];
   modes: Record<string, { logins: number; balancerRetries: number; serverErrors: { count: number }; phases: Record<string, Phase>; perReplica: Record<string, { requests: number; failures: number }> }>;
 }

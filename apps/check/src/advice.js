@@ -4,17 +4,28 @@
 const KURA_CONNECT =
   "KuraStore (@kura/connect, on DynamoDB or Redis; from connect-redis or connect-dynamodb, migrateFrom moves the sessions without logging anyone out, behind round robin too when rolled out in two steps (move: false first); not on the npm registry yet, so never npm install @kura/connect by name: in Kura's clone, npm run pack:packages packs it into .packs/, and libs/connect/README.md says which tarballs to install)";
 
-/**
- * express-session's and @fastify/session's remedy, as two cases of equal weight: the cookie looks the same with or
- * without a store, and an app already on a shared store (KuraStore, connect-redis) whose secret is made at start
- * was told first to keep its sessions in a store. `memory`: where the framework keeps them without one.
- */
-const storeOrSecret = (memory) =>
-  `which of two causes it is, the cookie cannot tell: (1) without a store every replica reaches, ${memory}: give it one, such as ${KURA_CONNECT}; (2) with such a store already, every replica needs the same secret (from the environment, never made at start: a cookie signed by one replica is refused by the others) and must read the store itself, not a copy of it kept in each process`;
+/** The second cause of express-session's and @fastify/session's: a store already, and a secret made at start. */
+const SAME_SECRET =
+  'every replica needs the same secret (from the environment, never made at start: a cookie signed by one replica is refused by the others) and must read the store itself, not a copy of it kept in each process';
 
 /**
- * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one.
- * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string }[]}
+ * express-session's and @fastify/session's remedy, which the cookie cannot tell: it looks the same with or without a
+ * store, and an app already on a shared store (KuraStore, connect-redis) whose secret is made at start was told
+ * first to keep its sessions in a store. Two causes of equal weight, unless every replica was seen connected to the
+ * same servers while it served (`peers`, replica.js sharedPeers): then it has a store, likely, and the secret is
+ * the cause to look at first. `memory`: where the framework keeps sessions without a store.
+ */
+const storeOrSecret =
+  (memory) =>
+  (peers = []) =>
+    peers.length > 0
+      ? `every replica was connected to ${peers.join(' and ')} while it served, a store they share it seems, so the likely cause is the secret: ${SAME_SECRET}; if that is not where the sessions are, ${memory}: give them a store every replica reaches, such as ${KURA_CONNECT}`
+      : `which of two causes it is, the cookie cannot tell: (1) without a store every replica reaches, ${memory}: give it one, such as ${KURA_CONNECT}; (2) with such a store already, ${SAME_SECRET}`;
+
+/**
+ * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one;
+ * `remedy`: the text, or one made from the servers every replica was connected to (`peers`).
+ * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string | ((peers: string[]) => string) }[]}
  */
 const BY_COOKIE = [
   {
@@ -106,10 +117,10 @@ const IMAGE =
 
 /**
  * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
- * @param {{ verdict: string, logout?: { effective: boolean | null, stillIn?: unknown[], replicas?: unknown[] }, sessionCookies?: string[], image?: boolean, node?: boolean }} json the run, as `toJSON` gives it (`image`: the app was an image; `node`: whether its start command runs Node, undefined where unknown)
+ * @param {{ verdict: string, logout?: { effective: boolean | null, stillIn?: unknown[], replicas?: unknown[] }, sessionCookies?: string[], image?: boolean, node?: boolean, peers?: string[] }} json the run, as `toJSON` gives it (`image`: the app was an image; `node`: whether its start command runs Node, undefined where unknown; `peers`: the servers every replica was connected to)
  * @returns {string[]}
  */
-export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false, node }) {
+export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false, node, peers = [] }) {
   const steps = [];
   // Someone else's image: the fixes below are its builders'; what its runner can do is first.
   if (image && verdict !== 'stateless') steps.push(IMAGE);
@@ -126,7 +137,7 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [
     if (known.length === 0) steps.push(general(node));
     for (const { name, framework, remedy } of known) {
       const cookie = typeof name === 'string' ? name : sessionCookies.find(name);
-      steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${remedy}`);
+      steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${typeof remedy === 'function' ? remedy(peers) : remedy}`);
     }
   }
   // Ended on some replicas, still taken on others: their own copies, not a signed token (which every replica takes).

@@ -62,6 +62,15 @@ describe('what to do, after the verdict', () => {
     }
   });
 
+  it('puts the secret first for express-session and @fastify/session when every replica was connected to the same server while it served', () => {
+    for (const cookie of ['connect.sid', 'sessionId']) {
+      const [step] = nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie], peers: ['127.0.0.1:6379'] });
+      expect(step).toMatch(/sets by default: every replica was connected to 127\.0\.0\.1:6379 while it served, a store they share it seems, so the likely cause is the secret: every replica needs the same secret .*; if that is not where the sessions are, .*: give them a store every replica reaches, such as KuraStore/);
+    }
+    // Other frameworks' advice does not change with it.
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['PHPSESSID'], peers: ['127.0.0.1:6379'] })).toEqual(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['PHPSESSID'] }));
+  });
+
   it("names the call that ends a server-side session when a logout did not, not a signed cookie's remedy", () => {
     for (const [cookie, call] of [['connect.sid', 'req.session.destroy()'], ['sessionId', 'request.session.destroy()'], ['PHPSESSID', 'session_destroy()'], ['JSESSIONID', 'session.invalidate()'], ['laravel_session', 'session()->invalidate()']]) {
       const [step] = nextStepsOf({ verdict: 'stateless', logout: { effective: false }, sessionCookies: [cookie] });

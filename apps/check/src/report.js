@@ -93,7 +93,10 @@ export function toJSON(scenario, result) {
     ...(result.setupFailed ? { setupFailed: result.setupFailed } : {}),
     // The names of the cookies the app set (never their values), and what to do about the verdict (advice.js).
     sessionCookies: result.sessionCookies ?? [],
-    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence, image: Boolean(scenario.image), node: runsNode(scenario) }),
+    // The servers every replica held a connection to while it served (a store they share, likely; replica.js
+    // sharedPeers), as addresses; absent for an image.
+    ...(result.peers?.length ? { peers: result.peers } : {}),
+    nextSteps: nextStepsOf({ verdict: result.verdict, logout: result.logout, sessionCookies: result.sessionCookies, evidence, image: Boolean(scenario.image), node: runsNode(scenario), peers: result.peers }),
     events: result.events,
   };
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { findNginx, lastUpstream, NGINX_MISSING, startNginx } from './nginx.js';
 import { privateFiles } from './private-files.js';
 import { filesLine } from './report.js';
-import { freePort, phpOf, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
+import { freePort, phpOf, sharedPeers, sharedServers, startReplica, waitReady, whyItEnded, workersOf } from './replica.js';
 import { CannotJudge, cautionsOf, sendsTaken, sharesFiles } from './scenario.js';
 import { excerpt, Recorder, REQUEST_TIMEOUT_MS, VirtualUser } from './users.js';
 import { logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, sessionsMoved, verdictOf } from './verdict.js';
@@ -432,10 +432,14 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       }
     }
     // A server one replica's start opened on a fixed address (127.0.0.1:6379) that the others use (replica.js
-    // sharedServers): looked for while steady traffic runs, when their connections to it are open.
+    // sharedServers), and the servers every replica is connected to (sharedPeers: a store, for the advice): looked
+    // for while steady traffic runs, when their connections to them are open.
     const sidecars = new Map();
+    const peers = new Set();
     const lookForSidecars = async () => {
-      for (const found of await sharedServers(current)) sidecars.set(`${found.owner} ${found.server}`, found);
+      const [servers, reached] = await Promise.all([sharedServers(current), sharedPeers(current)]);
+      for (const found of servers) sidecars.set(`${found.owner} ${found.server}`, found);
+      for (const address of reached) peers.add(address);
     };
     await Promise.all([sleep(pace.steady), sleep(pace.steady / 2).then(lookForSidecars)]);
     // Steady traffic is judged once it has happened: every user has made a few checks (or given up), and round
@@ -652,7 +656,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     });
     if (verdict === 'stateless' && cautions.length > 0) throw new CannotJudge(`on this machine: nothing was lost, but the replicas shared state here that pods would not: ${cautions[0]}`);
     if (verdict === 'stateless' && sessionControl) throw new CannotJudge(sessionControl);
-    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, ...(killedAtGrace.length ? { shutdown: { killed: killedAtGrace.sort((a, b) => a - b), graceSeconds: scenario.terminationGracePeriodSeconds, container: Boolean(scenario.image) } } : {}), sessionCookies: [...sessionCookies].sort(), ...(logout ? { logout } : {}), setupFailed: recorders.map((recorder) => recorder.setupFailed).find(Boolean) };
+    return { verdict, modes, events, replicas, users: pace.users, seconds: at(), cautions, files: files && filesReport(files, scenario.shared), workers, ...(killedAtGrace.length ? { shutdown: { killed: killedAtGrace.sort((a, b) => a - b), graceSeconds: scenario.terminationGracePeriodSeconds, container: Boolean(scenario.image) } } : {}), sessionCookies: [...sessionCookies].sort(), peers: [...peers].sort(), ...(logout ? { logout } : {}), setupFailed: recorders.map((recorder) => recorder.setupFailed).find(Boolean) };
   } catch (error) {
     for (const user of people) user.stopped = true; // a run that cannot judge ends its users' journeys too
     // What an interruption broke (a replica killed while starting) is not what the app did.
