@@ -442,7 +442,7 @@ import { BIN, check, django, fixture, gunicorn, judged, judgedWithSharedState, n
     const report = await judged('express-kurastore-secret-at-start', 136, 'needs affinity', { env });
     expect(report.evidence.find((e) => e.mode === 'round-robin')).toMatchObject({ status: 401 });
     expect(report.peers).toEqual([env.DYNAMODB_ENDPOINT!.replace('http://', '')]);
-    expect(report.nextSteps).toEqual([expect.stringMatching(new RegExp(`^the cookie connect\\.sid is the session cookie express-session sets by default: every replica was connected to ${report.peers![0]!.replaceAll('.', '\\.')} while it served, a store they share it seems, so the likely cause is the secret`))]);
+    expect(report.nextSteps).toEqual([expect.stringMatching(new RegExp(`^the cookie connect\\.sid is the session cookie express-session sets by default: every replica was connected to ${report.peers![0]!.replaceAll('.', '\\.')} while it served: if the sessions are there \\(a store every replica reaches\\), the cause is the secret`))]);
   }, 180_000);
 
   it('sessions in KuraStore but the cart in process memory: needs affinity, the evidence a read, never a check', async () => {

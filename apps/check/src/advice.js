@@ -12,14 +12,15 @@ const SAME_SECRET =
  * express-session's and @fastify/session's remedy, which the cookie cannot tell: it looks the same with or without a
  * store, and an app already on a shared store (KuraStore, connect-redis) whose secret is made at start was told
  * first to keep its sessions in a store. Two causes of equal weight, unless every replica was seen connected to the
- * same servers while it served (`peers`, replica.js sharedPeers): then it has a store, likely, and the secret is
- * the cause to look at first. `memory`: where the framework keeps sessions without a store.
+ * same servers while it served (`peers`, replica.js sharedPeers): then the secret comes first, if the sessions are
+ * there (an app may reach a shared database for its accounts and keep its sessions in memory all the same).
+ * `memory`: where the framework keeps sessions without a store.
  */
 const storeOrSecret =
   (memory) =>
   (peers = []) =>
     peers.length > 0
-      ? `every replica was connected to ${peers.join(' and ')} while it served, a store they share it seems, so the likely cause is the secret: ${SAME_SECRET}; if that is not where the sessions are, ${memory}: give them a store every replica reaches, such as ${KURA_CONNECT}`
+      ? `every replica was connected to ${peers.join(' and ')} while it served: if the sessions are there (a store every replica reaches), the cause is the secret: ${SAME_SECRET}; if not, ${memory}: give them a store every replica reaches, such as ${KURA_CONNECT}`
       : `which of two causes it is, the cookie cannot tell: (1) without a store every replica reaches, ${memory}: give it one, such as ${KURA_CONNECT}; (2) with such a store already, ${SAME_SECRET}`;
 
 /**
