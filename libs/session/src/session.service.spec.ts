@@ -13,12 +13,13 @@ import { isWellFormedToken, sessionIdOf } from './session-token.js';
 const user = { id: 'u-1', email: 'ada@example.com', name: 'Ada' };
 const MINUTE = 60_000;
 
-function setup(options: { idle?: number; absolute?: number; refresh?: number } = {}) {
+function setup(options: { idle?: number; absolute?: number; refresh?: number; events?: (event: SessionEvent) => void } = {}) {
   const clock = new ManualClock();
   const store = new InMemorySessionStore();
   const settings = resolveSessionSettings({
     store,
     clock,
+    ...(options.events ? { events: options.events } : {}),
     idleTimeoutSeconds: options.idle ?? 1800,
     absoluteTimeoutSeconds: options.absolute ?? 28_800,
     ...(options.refresh ? { refreshIntervalSeconds: options.refresh } : {}),
@@ -174,6 +175,33 @@ describe('SessionService', () => {
     expect(session.extended).toBe(true);
     expect(calls.extend).toHaveBeenCalledTimes(1);
     expect(calls.find).toHaveBeenCalledTimes(18);
+  });
+
+  // A full Redis under noeviction refuses the extension's write: every request of a session due for one was a 503,
+  // logout-all and revocations too (an outside review, 2026-12-07).
+  it('goes on with the session as read when the store cannot take its idle extension, and extends it at the next request', async () => {
+    const events: SessionEvent[] = [];
+    const { sut, clock, calls } = setup({ idle: 1800, refresh: 60, events: (event) => events.push(event) });
+    const { token, record } = await sut.create(user);
+    clock.advance(2 * MINUTE);
+    calls.extend.mockRejectedValueOnce(new StoreUnavailableError('session.extend'));
+
+    const unextended = await sut.authenticate(token);
+
+    expect(unextended).toMatchObject({ extended: false, record: { id: record.id, idleExpiresAt: record.idleExpiresAt, lastSeenAt: record.lastSeenAt } });
+    expect(events).toEqual([{ type: 'created' }, { type: 'extension-failed' }, { type: 'authenticated', source: 'store' }]);
+    const next = await sut.authenticate(token);
+    expect(next.extended).toBe(true);
+    expect(next.record.idleExpiresAt).toBeGreaterThan(record.idleExpiresAt);
+  });
+
+  it('lets any other failure of the extension through', async () => {
+    const { sut, clock, calls } = setup({ refresh: 60 });
+    const { token } = await sut.create(user);
+    clock.advance(2 * MINUTE);
+    calls.extend.mockRejectedValueOnce(new TypeError('a defect'));
+
+    await expect(sut.authenticate(token)).rejects.toThrow(TypeError);
   });
 
   it('rejects a session revoked between the read and the extension, without re-creating it', async () => {

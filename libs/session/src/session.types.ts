@@ -43,6 +43,8 @@ export type SessionEvent =
   | { readonly type: 'authenticated'; readonly source: 'store' | 'cache' }
   | { readonly type: 'rejected'; readonly reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' }
   | { readonly type: 'extended' }
+  /** An idle extension the store could not take (unavailable, or out of memory): the session went on unextended. */
+  | { readonly type: 'extension-failed' }
   | { readonly type: 'reauthenticated' }
   | { readonly type: 'revoked'; readonly count: number }
   /** Sessions a login ended to keep its user within `maxSessionsPerUser`. */

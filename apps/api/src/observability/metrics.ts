@@ -54,7 +54,7 @@ export class KuraMetrics {
 
   private readonly sessions = new Counter({
     name: 'kura_session_events_total',
-    help: 'Session events: created, authenticated (by store or cache), rejected (by reason: unknown includes sessions that ended or expired, which the store reads as absent), extended, reauthenticated, revoked, evicted (ended by a login past the sessions-per-user limit)',
+    help: 'Session events: created, authenticated (by store or cache), rejected (by reason: unknown includes sessions that ended or expired, which the store reads as absent), extended, extension-failed (an idle extension the store could not take: the request went on, the session unextended), reauthenticated, revoked, evicted (ended by a login past the sessions-per-user limit)',
     labelNames: ['event', 'detail'] as const,
     registers: [this.registry],
   });
