@@ -50,4 +50,21 @@ describe('on SIGTERM', () => {
     expect(outcomes.filter((outcome) => outcome === '200').length).toBeGreaterThan(5);
     expect(outcomes.filter((outcome) => outcome !== '200')).toEqual([]);
   }, 30_000);
+
+  // npm passes its process group's signal on: `npm start` stopped by Ctrl-C or a SIGTERM to the group gives Kura
+  // two. The second ended it at once, mid-drain, with no "closed" (an outside review, 2026-12-07).
+  it('takes a second signal during the drain without dying of it: still drains, closes and exits 0', async () => {
+    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '1' }));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+
+    kura.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    kura.child.kill('SIGINT');
+    kura.child.kill('SIGTERM');
+    const during = await fetch(`${kura.baseUrl}/health/ready`);
+
+    expect(during.status).toBe(503);
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(kura.output()).toMatch(/SIGTERM: not ready; draining for 1s[\s\S]*closed/);
+  }, 30_000);
 });

@@ -14,9 +14,11 @@ try {
   const logger = new ConsoleLogger({ prefix: 'Kura' });
   const { dataDir, servePort } = config.store;
   const engine = await listening('KURA_DB_PORT', servePort, () => startEmbeddedDynamoDb(dataDir, servePort));
-  const stop = () => void engine.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Every signal taken, the first one closing: npm passes its group's signal on too (main.ts says why).
+  let closing: Promise<void> | undefined;
+  const stop = () => void (closing ??= engine.close().then(() => process.exit(0)));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   await initTables({ ...config.store, endpoint: engine.endpoint }, logger);
   logger.log(`DynamoDB-compatible engine (dynalite) ready at ${engine.endpoint}, data in ${dataDir}`, 'Store');
 } catch (error) {

@@ -32,15 +32,20 @@ async function main(): Promise<void> {
   // had just started) left the data folder's endpoint file naming an engine that was gone. One that comes while
   // starting is kept, and the server stops the usual way as soon as it is up, without a drain (nobody has
   // been sent to it yet).
+  // Every signal is taken, not only the first: npm passes a signal its process group got on to Kura too (Ctrl-C at
+  // `npm start`, a SIGTERM to the group), so Kura often gets two, and with the first one's listener gone the second
+  // ended it at once, mid-drain (an outside review, 2026-12-07: 4 Ctrl-Cs in 6). The first one stops it; the
+  // stop's own deadline bounds how long that takes.
   let stop: ((signal: string, drain?: boolean) => Promise<void>) | undefined;
-  let signalledWhileStarting: string | undefined;
+  let signalled: string | undefined;
   const onSignal = (signal: string) => {
+    if (signalled) return;
+    signalled = signal;
     if (stop) return void stop(signal);
-    signalledWhileStarting = signal;
     logger.log(`${signal} while starting: stopping as soon as started`, 'Main');
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   await assertPortFree('PORT', config.http.host, config.http.port);
   if (config.metrics.port !== undefined) await assertPortFree('KURA_METRICS_PORT', config.metrics.host, config.metrics.port);
   if (config.store.redis?.tls) await readRedisTlsFiles(config.store.redis.tls);
@@ -82,7 +87,7 @@ async function main(): Promise<void> {
     logger.log('closed', 'Main');
     process.exit(0);
   };
-  if (signalledWhileStarting) void stop(signalledWhileStarting, false);
+  if (signalled) void stop(signalled, false);
 }
 
 async function serve(config: AppConfig, logger: ConsoleLogger) {
