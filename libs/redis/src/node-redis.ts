@@ -99,6 +99,14 @@ export function newClient(redis: NodeRedis, options: RedisConnectionOptions, own
  */
 export function watchConnectFailures(emitter: { on(event: string, listener: (...args: any[]) => void): unknown }, owner: object, url: string): void {
   const overTls = new URL(url).protocol === 'rediss:';
-  emitter.on('error', (error: unknown) => noteConnectFailure(owner, error, overTls));
-  emitter.on('ready', () => noteConnectFailure(owner, undefined));
+  // Whether the connection the next error ends was up: its close is then not a failed attempt.
+  let up = false;
+  emitter.on('error', (error: unknown) => {
+    noteConnectFailure(owner, error, overTls, up);
+    up = false;
+  });
+  emitter.on('ready', () => {
+    up = true;
+    noteConnectFailure(owner, undefined);
+  });
 }

@@ -10,6 +10,8 @@ class ClientOfflineError extends Error {
   }
 }
 class SocketClosedUnexpectedlyError extends Error {}
+/** node-redis's class for an error Redis answered (ErrorReply's). */
+class SimpleError extends Error {}
 
 describe('the reason a Redis failure gives the operator', () => {
   it.each([
@@ -26,6 +28,10 @@ describe('the reason a Redis failure gives the operator', () => {
     // Redis 6's shapes (no server of that version here; Redis 7 and Valkey 8 are in redis-refusals.spec): Kura needs 7.
     ['Redis 6 not knowing a command', new Error('ERR unknown command `EVALSHA`, with args beginning with: `abc`'), /^Redis does not know the command EVALSHA: .*older than 7\.0/],
     ['Redis 6 not knowing a command a script calls', new Error('ERR Error running script (call to f_1): @user_script:2: @user_script: 2: Unknown Redis command called from Lua script'), /^Redis does not know a command one of Kura's scripts calls: .*older than 7\.0/],
+    // Redis answered: it is reachable, so not "could not be reached" (an outside review, 2026-12-07).
+    ['a key of another type under Kura\'s prefix', new SimpleError('WRONGTYPE Operation against a key holding the wrong kind of value'), /^Redis holds a key of another type where Kura keeps one of its own \(WRONGTYPE\): another app writes under Kura's key prefix/],
+    ['an error Redis answered that Kura does not know', new SimpleError('ERR something new'), /^Redis answered an error Kura does not expect: ERR something new$/],
+    ['an error of unknown origin', new Error('something new'), /^the store could not be reached$/],
     ["node-redis redirected to a master it has not met", new Error('Cannot find node 127.0.0.1:37843'), /^Redis Cluster redirected the command to a node the client does not know yet \(a slot is moving to a new master\): retrying is safe$/],
   ])('%s', (_case, error, reason) => {
     expect(storeUnavailable('session.find', error).reason).toMatch(reason);
@@ -70,6 +76,15 @@ describe('a command refused while the client is not connected', () => {
       expect(reason).toMatch(/cut off as its TLS connection opened \(a Redis that asks for a client certificate .*tls\.cert and tls\.key/);
       expect(reason).not.toMatch(/rediss:/);
     }
+  });
+
+  it('says a connection that was up was closed, not cut off as it opened, and the next failed attempt says why it failed', () => {
+    const owner = {};
+    noteConnectFailure(owner, new SocketClosedUnexpectedlyError('Socket closed unexpectedly'), true, true);
+
+    expect(storeUnavailable('x', withConnectFailure(owner, new ClientOfflineError())).reason).toMatch(/^Redis is not connected \(.*\); the connection was closed after it was up, by Redis \(its timeout for idle clients, CLIENT KILL, a restart or a failover\) or the network/);
+    noteConnectFailure(owner, withCode('connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED'), true, false);
+    expect(storeUnavailable('x', withConnectFailure(owner, new ClientOfflineError())).reason).toMatch(/the last attempt failed: nothing accepts connections/);
   });
 
   it('forgets the failure once connected, and leaves every other error as it is', () => {

@@ -8,6 +8,9 @@ function isNotConnected(name: string, message: string): boolean {
   return name === 'ClientOfflineError' || name === 'ClientClosedError' || /offline|closed/i.test(message);
 }
 
+/** The classes of an error Redis answered: node-redis's (SimpleError and BlobError are ErrorReply's), ioredis's. */
+const REPLY_ERRORS = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ReplyError']);
+
 /** One line an operator can act on, from what node-redis or the socket threw; no address, no secret. */
 function reasonOf(error: unknown): string {
   const name = error instanceof Error ? error.constructor.name || error.name : '';
@@ -52,7 +55,12 @@ function reasonOf(error: unknown): string {
   if (/^READONLY/.test(message)) return 'Redis answered from a read-only replica (a failover is under way, or the URL names a replica)';
   if (/^LOADING/.test(message)) return 'Redis is still loading its dataset';
   if (/^CROSSSLOT|^MOVED|^ASK/.test(message)) return 'Redis Cluster redirected a command: use a cluster-aware client';
-  return refusalOf(message) ?? 'the store could not be reached';
+  // Any other error Redis itself answered (REPLY_ERRORS): Redis is reachable, so
+  // "could not be reached" would send an operator to the network (an outside review, 2026-12-07: a WRONGTYPE).
+  const refusal = refusalOf(message);
+  if (refusal) return refusal;
+  if (REPLY_ERRORS.has(name)) return `Redis answered an error Kura does not expect: ${firstLine(message).slice(0, 200)}`;
+  return 'the store could not be reached';
 }
 
 /**
@@ -75,6 +83,9 @@ function refusalOf(message: string): string | undefined {
   if (/^CLUSTERDOWN/.test(message)) {
     return 'Redis Cluster refuses commands while it is down (CLUSTERDOWN): a master failed with no replica promoted yet, or a slot has no master (CLUSTER INFO and CLUSTER NODES say which)';
   }
+  if (/^WRONGTYPE/.test(message)) {
+    return "Redis holds a key of another type where Kura keeps one of its own (WRONGTYPE): another app writes under Kura's key prefix (give each its own, KURA_REDIS_KEY_PREFIX)";
+  }
   if (/^MASTERDOWN/.test(message)) {
     return 'Redis answered from a replica that lost its master and serves no stale data (replica-serve-stale-data no): point the URL at the master';
   }
@@ -95,6 +106,9 @@ const AT_MAXCLIENTS = '; so does a Redis at its maxclients limit, to a client th
 
 /** Why the last connection attempt failed, as `reasonOf` words it, without repeating that Redis is not connected. */
 function connectFailureOf(failure: unknown): string {
+  if (failure instanceof DroppedConnectionError) {
+    return "the connection was closed after it was up, by Redis (its timeout for idle clients, CLIENT KILL, a restart or a failover) or the network; the client is connecting again";
+  }
   if (failure instanceof TlsCutOffError) {
     return `the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE${AT_MAXCLIENTS})`;
   }
@@ -125,6 +139,13 @@ function isCutOff(error: unknown): boolean {
 class TlsCutOffError extends Error {
   constructor(cause: unknown) {
     super('The TLS connection to Redis was cut off as it opened', { cause });
+  }
+}
+
+/** A connection that was up (ready) until Redis or the network closed or reset it: not a failed attempt. */
+class DroppedConnectionError extends Error {
+  constructor(cause: unknown) {
+    super('The connection to Redis was closed after it was up', { cause });
   }
 }
 
@@ -171,8 +192,12 @@ export class RedisNotConnectedError extends Error {
 const connectFailures = new WeakMap<object, unknown>();
 
 /** Records (or, with `undefined`, forgets) why `owner` last failed to connect (`overTls`: over a rediss:// URL). */
-export function noteConnectFailure(owner: object, error: unknown, overTls = false): void {
+export function noteConnectFailure(owner: object, error: unknown, overTls = false, wasUp = false): void {
   if (error === undefined) connectFailures.delete(owner);
+  // A connection closed once it was up is not an attempt cut off as it opened: said as "cut off", an idle client
+  // closed by Redis's timeout, or a CLIENT KILL, sent the operator to check rediss:// and maxclients (an outside
+  // review, 2026-12-07). The next failed attempt, if any, says why that one failed.
+  else if (wasUp && isCutOff(unwrapped(error))) connectFailures.set(owner, new DroppedConnectionError(error));
   else connectFailures.set(owner, overTls && isCutOff(unwrapped(error)) ? new TlsCutOffError(error) : error);
 }
 
