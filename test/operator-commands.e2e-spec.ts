@@ -300,6 +300,20 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
     expect(result.stderr).toBe(`port ${port} (PORT) is in use by another process: stop it, or set PORT to a free port\n`);
   });
 
+  // Any listen error but a port in use printed Nest's ERROR line and a stack of some 45 lines; with the metrics
+  // listener's, after the API had listened (an outside review, 2026-12-07). 192.0.2.1 is a documentation address,
+  // on no machine: binding it fails here, and nothing is sent anywhere.
+  it.each([
+    ['HOST', { HOST: '192.0.2.1', PORT: '0' }],
+    ['KURA_METRICS_HOST', { HOST: '127.0.0.1', PORT: '0', KURA_METRICS_HOST: '192.0.2.1', KURA_METRICS_PORT: '0' }],
+  ])('stops `npm start` with one line naming %s when it is not an address of this machine, before anything listens', async (variable, settings) => {
+    const result = await run(process.execPath, [dist('main.js')], { ...defaults(), ...settings, NO_COLOR: '1' });
+
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/ERROR|EADDRNOTAVAIL|listening on|    at /);
+    expect(result.stderr).toBe(`192.0.2.1 (${variable}) is not an address of this machine: set ${variable} to one of its addresses, or 0.0.0.0 for all of them\n`);
+  });
+
   it('stops `npm start` in one line when KURA_CREATE_TABLES cannot reach DYNAMODB_ENDPOINT, not a stack', async () => {
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));

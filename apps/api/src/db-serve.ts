@@ -1,7 +1,7 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { DataDirInUseError, DataDirUnusableError, startEmbeddedDynamoDb } from './embedded/embedded-dynamodb.js';
-import { listening, PortInUseError } from './port-in-use.error.js';
+import { ListenRefusedError, listening } from './port-in-use.error.js';
 import { initTables } from './storage/tables.js';
 
 /**
@@ -23,7 +23,7 @@ try {
   logger.log(`DynamoDB-compatible engine (dynalite) ready at ${engine.endpoint}, data in ${dataDir}`, 'Store');
 } catch (error) {
   // What a newcomer can meet (bad configuration, the data folder or the port taken): one line, no stack.
-  const known = error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortInUseError;
+  const known = error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof ListenRefusedError;
   process.stderr.write(`${known ? error.message : String(error)}\n`);
   process.exit(1);
 }

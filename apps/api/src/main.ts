@@ -8,7 +8,7 @@ import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
 import { DataDirUnusableError } from './embedded/data-dir-unusable.error.js';
 import { Lifecycle } from './health/lifecycle.js';
 import { lastCall } from './http/last-call.js';
-import { assertPortFree, listening, PortInUseError } from './port-in-use.error.js';
+import { assertPortFree, listening, ListenRefusedError } from './port-in-use.error.js';
 import { readRedisTlsFiles, RedisTlsFileError } from './storage/redis-tls-files.js';
 import { initTables } from './storage/tables.js';
 
@@ -46,8 +46,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  await assertPortFree('PORT', config.http.host, config.http.port);
-  if (config.metrics.port !== undefined) await assertPortFree('KURA_METRICS_PORT', config.metrics.host, config.metrics.port);
+  await assertPortFree('PORT', { host: config.http.host, variable: 'HOST' }, config.http.port);
+  if (config.metrics.port !== undefined) await assertPortFree('KURA_METRICS_PORT', { host: config.metrics.host, variable: 'KURA_METRICS_HOST' }, config.metrics.port);
   if (config.store.redis?.tls) await readRedisTlsFiles(config.store.redis.tls);
 
   // The embedded engine (dynalite, LevelDB) and the metrics (prom-client) are loaded only when used: a replica
@@ -103,11 +103,11 @@ async function serve(config: AppConfig, logger: ConsoleLogger) {
 
   const metrics = config.metrics.port === undefined ? undefined : new (await import('./observability/metrics.js')).KuraMetrics();
   const app = await createApp(config, logger, undefined, metrics);
-  await listening('PORT', config.http.port, () => app.listen({ host: config.http.host, port: config.http.port }));
+  await listening('PORT', config.http.port, () => app.listen({ host: config.http.host, port: config.http.port }), { host: config.http.host, variable: 'HOST' });
   const metricsPort = config.metrics.port;
   const metricsServer =
     metrics && metricsPort !== undefined
-      ? await listening('KURA_METRICS_PORT', metricsPort, () => metrics.serve(config.metrics.host, metricsPort))
+      ? await listening('KURA_METRICS_PORT', metricsPort, () => metrics.serve(config.metrics.host, metricsPort), { host: config.metrics.host, variable: 'KURA_METRICS_HOST' })
       : undefined;
   if (metricsServer) logger.log(`Prometheus metrics on http://${config.metrics.host}:${(metricsServer.address() as AddressInfo).port}/metrics`, 'Main');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -143,9 +143,10 @@ function refuseToStart(message: string, details: Record<string, unknown> = {}): 
 try {
   await main();
 } catch (error) {
-  // What a newcomer can meet at start (the data folder or a port taken by another process, a data folder that cannot
+  // What a newcomer can meet at start (the data folder or a port taken by another process, a host or port it may not
+  // listen on, a data folder that cannot
   // be made, tables that could not be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one
   // line, no stack.
-  if (!(error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof PortInUseError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
+  if (!(error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof ListenRefusedError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
   refuseToStart(error.message);
 }
