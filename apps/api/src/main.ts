@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConsoleLogger } from '@nestjs/common';
 import { StoreUnavailableError } from '@kura/common';
 import { TableMismatchError } from '@kura/dynamodb';
-import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { type AppConfig, ConfigError, loadConfig, unknownVariables } from './config/app-config.js';
 import { createApp, createLogger } from './app.factory.js';
 import { DataDirInUseError } from './embedded/data-dir-in-use.error.js';
 import { DataDirUnusableError } from './embedded/data-dir-unusable.error.js';
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     logger.log(`embedded DynamoDB (dynalite) at ${embedded.endpoint}, data in ${config.store.dataDir}`, 'Store');
   }
   if (config.store.warning) logger.warn(config.store.warning, 'Store');
+  for (const warning of unknownVariables(process.env)) logger.warn(warning, 'Config');
   const served = await serve(config, logger).catch(async (error: unknown) => {
     await embedded?.close(); // never leave the data folder's endpoint file naming an engine that is gone
     throw error;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, unknownVariables } from './app-config.js';
 import { describeStore } from '../storage/storage.module.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
@@ -431,5 +431,20 @@ describe('loadConfig', () => {
 
       expect(CONFIG_VARIABLES.filter((variable) => !inTable.has(variable))).toEqual([]);
     });
+  });
+});
+
+describe('unknownVariables', () => {
+  it("names a variable like Kura's that it does not read, with the setting it is nearest to", () => {
+    expect(unknownVariables({ KURA_SESION_IDLE_TIMEOUT: '60', kura_store: 'memory', KURA_SESSION_IDLE_TIMEOUT: '60', PATH: '/bin' })).toEqual([
+      'KURA_SESION_IDLE_TIMEOUT is not one of Kura\'s settings, so it is ignored: did you mean KURA_SESSION_IDLE_TIMEOUT?',
+      'kura_store is not one of Kura\'s settings, so it is ignored: did you mean KURA_STORE?',
+    ]);
+    expect(unknownVariables({ KURA_SOMETHING_ELSE_ENTIRELY: 'x' })).toEqual(["KURA_SOMETHING_ELSE_ENTIRELY is not one of Kura's settings, so it is ignored (docs/configuration.md lists them)"]);
+  });
+
+  it("leaves out what Kubernetes sets for a Service named kura, and Kura's build and test variables", () => {
+    const links = { KURA_SERVICE_HOST: '10.0.0.1', KURA_SERVICE_PORT: '80', KURA_SERVICE_PORT_HTTP: '80', KURA_PORT: 'tcp://10.0.0.1:80', KURA_PORT_80_TCP: 'tcp://10.0.0.1:80', KURA_PORT_80_TCP_ADDR: '10.0.0.1', KURA_PORT_80_TCP_PORT: '80', KURA_PORT_80_TCP_PROTO: 'tcp' };
+    expect(unknownVariables({ ...links, KURA_COMPILE_CACHE: 'false', KURA_RECORD_DURATIONS: 'x', KURA_TEST_DYNAMODB_ENDPOINT: 'x' })).toEqual([]);
   });
 });

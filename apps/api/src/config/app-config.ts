@@ -311,6 +311,38 @@ type Environment = z.infer<typeof environment>;
 /** The names of every variable {@link loadConfig} validates. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environment.shape);
 
+/**
+ * Variables named like Kura's that it does not read, each said with the setting it is nearest to: a name's typo
+ * is otherwise ignored without a word (`KURA_SESION_IDLE_TIMEOUT=60` left the idle timeout at 30 minutes: an
+ * outside review, 2026-12-07). Warnings, not refusals: the variables Kubernetes sets for a Service named kura
+ * (`KURA_SERVICE_HOST`, `KURA_PORT_8080_TCP_ADDR`, ...) are left out, and others' tools may share the prefix. Those
+ * of Kura's own build and tests are not named either.
+ */
+export function unknownVariables(source: Readonly<Record<string, string | undefined>>): string[] {
+  const known = new Set(CONFIG_VARIABLES);
+  return Object.keys(source)
+    .filter((name) => name.toUpperCase().startsWith('KURA_') && !known.has(name) && !NOT_SETTINGS.test(name))
+    .sort()
+    .map((name) => {
+      const nearest = CONFIG_VARIABLES.map((setting) => ({ setting, distance: editDistance(name.toUpperCase(), setting) })).sort((a, b) => a.distance - b.distance)[0];
+      const hint = nearest && nearest.distance <= 3 ? `: did you mean ${nearest.setting}?` : ' (docs/configuration.md lists them)';
+      return `${name} is not one of Kura's settings, so it is ignored${hint}`;
+    });
+}
+/** Kubernetes' service links for a Service named kura, and the variables of Kura's own build and tests. */
+const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?|COMPILE_CACHE\w*|RECORD_\w+|TEST_\w+)$/;
+
+/** Levenshtein's distance between two names (a typo's is 1 or 2). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 const hasAwsCredentials = (env: Environment, present: Readonly<Record<string, unknown>>) =>
   Boolean(
     env.AWS_ACCESS_KEY_ID ||
