@@ -59,7 +59,10 @@ export async function startEmbeddedDynamoDb(dataDir: string, port = 0): Promise<
 export async function runningEngine(dataDir: string): Promise<string | undefined> {
   const endpoint = (await readFile(join(dataDir, ENDPOINT_FILE), 'utf8').catch(() => '')).trim();
   if (!LOOPBACK_ENDPOINT.test(endpoint)) return undefined;
-  const answers = await engineAnswers({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, timeoutMs: 1000 });
+  // The embedded engine's own timeout (5 s, docs/configuration.md): it shares Kura's event loop, so a burst makes it
+  // slow, not gone, and 1 s took a busy one for none (an outside review: `npm run sessions` said nothing was serving,
+  // and `npm run db:serve`, as told, found the folder in use). A process that is gone refuses at once.
+  const answers = await engineAnswers({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, timeoutMs: 5000 });
   return answers ? endpoint : undefined;
 }
 
