@@ -31,11 +31,10 @@ async function main(): Promise<void> {
   // a SIGTERM that came right after "listening" (a test under load; an orchestrator scaling down a pod that
   // had just started) left the data folder's endpoint file naming an engine that was gone. One that comes while
   // starting is kept, and the server stops the usual way as soon as it is up, without a drain (nobody has
-  // been sent to it yet).
-  // Every signal is taken, not only the first: npm passes a signal its process group got on to Kura too (Ctrl-C at
-  // `npm start`, a SIGTERM to the group), so Kura often gets two, and with the first one's listener gone the second
-  // ended it at once, mid-drain (an outside review, 2026-12-07: 4 Ctrl-Cs in 6). The first one stops it; the
-  // stop's own deadline bounds how long that takes.
+  // been sent to it yet). Every signal is taken, not only the first: npm passes a signal its process group got on to
+  // Kura too (Ctrl-C at `npm start`, a SIGTERM to the group), so Kura often gets two, and with the first one's
+  // listener gone the second ended it at once, mid-drain (an outside review, 2026-12-07: 4 Ctrl-Cs in 6). The first
+  // one stops it; the stop's own deadline bounds how long that takes.
   let stop: ((signal: string, drain?: boolean) => Promise<void>) | undefined;
   let signalled: string | undefined;
   const onSignal = (signal: string) => {
@@ -145,9 +144,8 @@ try {
   await main();
 } catch (error) {
   // What a newcomer can meet at start (the data folder or a port taken by another process, a host or port it may not
-  // listen on, a data folder that cannot
-  // be made, tables that could not be created with KURA_CREATE_TABLES, a Redis TLS file that cannot be read): one
-  // line, no stack.
+  // listen on, a data folder that cannot be made, tables that could not be created with KURA_CREATE_TABLES, a Redis
+  // TLS file that cannot be read): one line, no stack.
   if (!(error instanceof DataDirInUseError || error instanceof DataDirUnusableError || error instanceof ListenRefusedError || error instanceof TablesNotCreatedError || error instanceof RedisTlsFileError)) throw error;
   refuseToStart(error.message);
 }

@@ -46,12 +46,13 @@ recognisedAcrossCopies(StoreUnavailableError, 'StoreUnavailableError');
  * Runs `work` as upkeep: once the operation it follows has landed (a registration, an ending), what it leaves
  * undone a later call finishes, so the store failing it (`StoreUnavailableError`) fails nothing; any other error is
  * a defect and is thrown. A request answered 503 for upkeep alone was sent again by its client, and met a 401 or a
- * session nobody held.
+ * session nobody held. Returns what `work` returned, or `undefined` where the store failed it.
  */
-export async function asUpkeep(work: Promise<unknown>): Promise<void> {
+export async function asUpkeep<T>(work: Promise<T>): Promise<T | undefined> {
   try {
-    await work;
+    return await work;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
+    return undefined;
   }
 }

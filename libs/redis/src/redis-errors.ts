@@ -55,11 +55,11 @@ function reasonOf(error: unknown): string {
   if (/^READONLY/.test(message)) return 'Redis answered from a read-only replica (a failover is under way, or the URL names a replica)';
   if (/^LOADING/.test(message)) return 'Redis is still loading its dataset';
   if (/^CROSSSLOT|^MOVED|^ASK/.test(message)) return 'Redis Cluster redirected a command: use a cluster-aware client';
-  // Any other error Redis itself answered (REPLY_ERRORS): Redis is reachable, so
-  // "could not be reached" would send an operator to the network (an outside review, 2026-12-07: a WRONGTYPE).
+  // Any other error Redis itself answered (REPLY_ERRORS): Redis is reachable, so "could not be reached" would send
+  // an operator to the network (an outside review, 2026-12-07: a WRONGTYPE).
   const refusal = refusalOf(message);
   if (refusal) return refusal;
-  if (REPLY_ERRORS.has(name)) return `Redis answered an error Kura does not expect: ${firstLine(message).slice(0, 200)}`;
+  if (REPLY_ERRORS.has(name)) return `Redis answered an error Kura does not expect: ${firstLine(message)}`;
   return 'the store could not be reached';
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
-import { addressOf, asUpkeep, StoreUnavailableError } from '@kura/common';
+import { addressOf, asUpkeep } from '@kura/common';
 import {
   InvalidSessionUserError,
   ReauthenticationRequiredError,
@@ -251,16 +251,13 @@ export class SessionService {
     if (now - record.lastSeenAt < this.settings.refreshIntervalMs) return { token, record, extended: false, ...own };
 
     const change = this.seen(record, now);
-    let extended: boolean;
-    try {
-      extended = await store.extend(record.id, change);
-    } catch (error) {
-      // The session was read live; moving its idle expiry is upkeep that the next request does again. A store that
-      // cannot take the write now (Redis full under noeviction, a write that timed out) leaves the session its
-      // idle expiry as read, never a later one, and the request goes on as one within the refresh interval does.
-      // Refused, it failed every request of a session due for it, logout-all and revocations too (an outside
-      // review, 2026-12-07: GET /auth/me and POST /auth/logout-all answered 503 on a full Redis).
-      if (!(error instanceof StoreUnavailableError)) throw error;
+    // The session was read live; moving its idle expiry is upkeep that the next request does again. A store that
+    // cannot take the write now (Redis full under noeviction, a write that timed out) leaves the session its idle
+    // expiry as read, never a later one, and the request goes on as one within the refresh interval does. Refused,
+    // it failed every request of a session due for it, logout-all and revocations too (an outside review,
+    // 2026-12-07: GET /auth/me and POST /auth/logout-all answered 503 on a full Redis).
+    const extended = await asUpkeep(store.extend(record.id, change));
+    if (extended === undefined) {
       this.settings.events({ type: 'extension-failed' });
       return { token, record, extended: false, ...own };
     }
