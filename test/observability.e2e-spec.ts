@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { freshTables, kuraEnv } from './support/engine.js';
 import { HttpClient, uniqueEmail } from './support/http-client.js';
@@ -179,6 +180,32 @@ describe('logs', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const access = lines().map((line) => JSON.parse(line).message).filter((entry) => entry?.event === 'request' && entry.requestId === requestId);
     expect(access).toEqual([expect.objectContaining({ method, route: '(no route)', status })]);
+    expect((await counted()) - before).toBe(1);
+  });
+
+  // Node's parser answers these before Fastify sees a request, so no hook ran: they left no access line and no count
+  // (an operations review, 2026-12-07), and an operator could not tell a flood of oversized headers from nothing.
+  it.each([
+    ['headers over the 16 KB limit', `GET /auth/me HTTP/1.1\r\nHost: kura\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 'GET', 431],
+    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', '(not parsed)', 400],
+  ])('answer and record %s, refused by Node before any route: an id, an access line, a count', async (_case, bytes, method, status) => {
+    const counted = async () => Number(new RegExp(`^kura_http_requests_total\\{method="${method.replace(/[()]/g, '\\$&')}",route="\\(not parsed\\)",status="${status}",service="kura"\\} (\\d+)`, 'm').exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    const before = await counted();
+    const { hostname, port } = new URL(kura.baseUrl);
+
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(bytes));
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('close', () => resolve(text)).on('error', reject);
+    });
+
+    expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    const requestId = /\r\nX-Request-Id: ([0-9a-f-]{36})\r\n/i.exec(answer)?.[1];
+    expect(requestId).toBeDefined();
+    expect(answer).toMatch(/\r\nKura-Instance: \S+\r\n/i);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const access = lines().map((line) => JSON.parse(line).message).filter((entry) => entry?.event === 'request' && entry.requestId === requestId);
+    expect(access).toEqual([{ event: 'request', requestId, method, route: '(not parsed)', status }]);
     expect((await counted()) - before).toBe(1);
   });
 

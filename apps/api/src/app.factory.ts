@@ -62,7 +62,14 @@ export async function createApp(
   }
   // What every answer gets (Kura's headers, the access line, the count), for those Fastify gives outside every route;
   // set once the app is built.
-  let outsideRoutes: ResponseObserver | undefined;
+  let outsideRoutes: ((request: FastifyRequest, reply: FastifyReply) => void) | undefined;
+  const observers = [requestLog(logger, config.log), metrics?.observeHttp].filter((observer) => observer !== undefined);
+  const told: ResponseObserver | undefined =
+    observers.length === 0
+      ? undefined
+      : (answered) => {
+          for (const observer of observers) observer(answered);
+        };
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: fastifyTrustProxy(config.http.trustProxy),
@@ -86,7 +93,7 @@ export async function createApp(
       sendProblem(request, reply, error, new Logger('Http'));
     },
     // And what Node's HTTP parser refuses before Fastify routes it (headers over 16 KB: 431), the same way.
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler({ header: INSTANCE_HEADER, id: instanceId }, told),
     // Node answers an HTTP/1.1 request without Host with a bare 400 before Fastify sees it, and keeps the first of
     // two Host lines (or Authorization, Content-Type...): Kura answers both 400, as every other error
     // (refuseWithoutHost, below), and a header sent twice is read as both values, joined, never as one of them.
@@ -125,10 +132,8 @@ export async function createApp(
       reply.header('cache-control', 'no-store');
     }
   };
-  const observers = [requestLog(logger, config.log), metrics?.observeHttp].filter((observer) => observer !== undefined);
-  const observe: ResponseObserver = (request, reply) => {
-    for (const observer of observers) observer(request, reply);
-  };
+  const observe = (request: FastifyRequest, reply: FastifyReply) =>
+    told?.({ id: request.id, method: request.method, route: request.routeOptions.url ?? '(no route)', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   // Hooks on every response take `done` rather than being async: Fastify then goes on at once instead of a
   // promise's turn later.
   fastify.addHook('onSend', (request, reply, payload, done) => {
@@ -139,7 +144,7 @@ export async function createApp(
     if (reply.raw.destroyed) observe(request, reply);
     done(null, notModifiedAnswer(request, reply, payload));
   });
-  if (observers.length > 0) {
+  if (told) {
     fastify.addHook('onResponse', (request, reply, done) => {
       observe(request, reply);
       done();

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { DynamoDbCallLog } from '@kura/dynamodb';
 import type { RedisCommandLog } from '@kura/redis';
 import type { SessionEvent } from '@kura/session';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Answered } from './request-log.js';
 
 /**
  * Prometheus metrics (prom-client) for operators on Kubernetes: HTTP requests by route and status with their
@@ -71,10 +71,9 @@ export class KuraMetrics {
   }
 
   /** Counts an answered request, with its duration (an observer of every response, see `createApp`). */
-  readonly observeHttp = (request: FastifyRequest, reply: FastifyReply): void => {
-    const route = request.routeOptions.url ?? '(no route)';
-    this.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    this.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  readonly observeHttp = ({ method, route, status, seconds }: Answered): void => {
+    this.requests.inc({ method, route, status: String(status) });
+    if (seconds !== undefined) this.duration.observe({ method, route }, seconds);
   };
 
   /** Counts every call the stores make to DynamoDB. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The request id header: taken from the caller when well formed (a load balancer's trace id), echoed back. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -21,8 +20,19 @@ export function isWellFormedRequestId(given: unknown): given is string {
   return typeof given === 'string' && WELL_FORMED.test(given);
 }
 
+/** An answered request, as the access log and the metrics see it. */
+export interface Answered {
+  readonly id: string;
+  readonly method: string;
+  /** The route's pattern (never the URL); `(no route)` for what no route took, `(not parsed)` for what Node's parser refused. */
+  readonly route: string;
+  readonly status: number;
+  /** From the request's arrival to its answer; `undefined` where nobody timed it (a request Node's parser refused). */
+  readonly seconds: number | undefined;
+}
+
 /** Told of every answered request, after its response: the access log, the metrics. */
-export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply) => void;
+export type ResponseObserver = (answered: Answered) => void;
 
 /**
  * One structured line per request, after the response: request id, method, the route's pattern (never the raw
@@ -33,16 +43,10 @@ export type ResponseObserver = (request: FastifyRequest, reply: FastifyReply) =>
  */
 export function requestLog(logger: LoggerService, options: { accessLog: boolean; json: boolean }): ResponseObserver | undefined {
   if (!options.accessLog) return undefined;
-  return (request, reply) => {
-    const line = {
-      event: 'request',
-      requestId: request.id,
-      method: request.method,
-      route: request.routeOptions.url ?? '(no route)',
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 10) / 10,
-    };
+  return ({ id, method, route, status, seconds }) => {
+    const durationMs = seconds === undefined ? undefined : Math.round(seconds * 10_000) / 10;
+    const line = { event: 'request', requestId: id, method, route, status, durationMs };
     // JSON for machines; one short line for a person at a terminal.
-    logger.log(options.json ? line : `${line.method} ${line.route} ${line.status} ${line.durationMs} ms [${line.requestId}]`, 'Http');
+    logger.log(options.json ? line : `${method} ${route} ${status}${durationMs === undefined ? '' : ` ${durationMs} ms`} [${id}]`, 'Http');
   };
 }
