@@ -32,12 +32,13 @@ const LIST_LIMIT = 100;
 /**
  * What a command that ends sessions in steps may have done before a store failure stopped it: each step stands
  * (an ended session stays ended, a closed account stays closed), so running it again finishes it. Said with the
- * reason: a sweep of a large table throttled part way looked as if nothing had happened.
+ * reason: a sweep of a large table throttled part way looked as if nothing had happened. "May": the failure may
+ * as well have been its first call (a review found "it stopped part way" said of a store down from the start).
  */
 const PART_WAY = {
-  'revoke-all': 'it stopped part way, and some sessions may have ended already: run it again (safe: it ends the rest)',
-  'revoke-user': 'it stopped part way, and some of those sessions may have ended already: run it again (safe: it ends the rest)',
-  'delete-account': 'it stopped part way: if the account was closed already, no login opens it; run it again (safe) to finish',
+  'revoke-all': 'sessions it ended before it stopped, if any, stay ended: run it again (safe: it ends the rest)',
+  'revoke-user': 'sessions it ended before it stopped, if any, stay ended: run it again (safe: it ends the rest)',
+  'delete-account': 'if it closed the account before it stopped, no login opens it: run it again (safe) to finish',
 } as const;
 
 /** `steps` of `command`, a store failure among them said with what they may have done (PART_WAY). */
