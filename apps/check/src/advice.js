@@ -20,13 +20,21 @@ const storeOrSecret =
   (memory) =>
   (peers = []) =>
     peers.length > 0
-      ? `every replica was connected to ${peers.join(' and ')} while it served: if the sessions are there (a store every replica reaches), the cause is the secret: ${SAME_SECRET}; if not, ${memory}: give them a store every replica reaches, such as ${KURA_CONNECT}`
+      ? `every replica was connected to ${peers.join(' and ')} while it served: if the sessions are there (a store every replica reaches), the cause is the secret: ${SAME_SECRET}; if not, ${memory}: give them a store every replica reaches, such as ${KURA_CONNECT}, and every replica the same secret`
       : `which of two causes it is, the cookie cannot tell: (1) without a store every replica reaches, ${memory}: give it one, such as ${KURA_CONNECT}; (2) with such a store already, ${SAME_SECRET}`;
 
 /**
- * The frameworks a session cookie's default name tells, each with its remedy. `name`: a cookie name or a test of one;
+ * The cookie `session` is Flask's default, and on Node @fastify/secure-session's (NestJS's Fastify recipe) and
+ * cookie-session's (Express): an app seen running on Node was told of Flask only (an outside review's NestJS app).
+ */
+const SESSION_ON_NODE =
+  "@fastify/secure-session (NestJS's Fastify recipe) and cookie-session (Express) keep the session in the cookie itself, encrypted or signed with a key: every replica needs the same key (from the environment, never made at start: secure-session's key, or its secret and salt; cookie-session's keys)";
+
+/**
+ * The frameworks a session cookie's default name tells, each with its remedy (`node`: the remedy instead for an app
+ * seen running on Node). `name`: a cookie name or a test of one;
  * `remedy`: the text, or one made from the servers every replica was connected to (`peers`).
- * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string | ((peers: string[]) => string) }[]}
+ * @type {{ name: string | ((cookie: string) => boolean), framework: string, remedy: string | ((peers: string[]) => string), node?: string }[]}
  */
 const BY_COOKIE = [
   {
@@ -53,6 +61,12 @@ const BY_COOKIE = [
     name: 'session',
     framework: 'Flask',
     remedy: "Flask's session is a cookie signed with SECRET_KEY: every replica, and every worker, needs the same one (from the environment or a Secret, never made at start); server-side sessions (Flask-Session) need a store every replica reaches, such as Redis",
+    node: SESSION_ON_NODE,
+  },
+  {
+    name: (cookie) => cookie === 'koa.sess' || cookie === 'koa:sess',
+    framework: 'koa-session',
+    remedy: `koa-session keeps the session in the cookie itself, signed with app.keys: every replica needs the same keys (from the environment, never made at start); with its store option, the store must be one every replica reaches (Redis, a database)`,
   },
   {
     name: (cookie) => /^_[\w-]+_session$/.test(cookie),
@@ -104,7 +118,12 @@ const LOGOUT_BY_COOKIE = [
   { name: 'PHPSESSID', server: true, remedy: "PHP keeps the session on the server: the logout must end it there, session_destroy(), not only clear the cookie" },
   { name: 'JSESSIONID', server: true, remedy: 'the servlet container keeps the session on the server: the logout must end it there, session.invalidate() (Spring Security: its logout does), not only clear the cookie' },
   { name: 'laravel_session', server: true, remedy: 'Laravel keeps the session on the server with its redis, database or file driver: the logout must end it there, $request->session()->invalidate(), not only clear the cookie' },
-  { name: 'session', remedy: "Flask's default session is the signed cookie itself: Flask-Session keeps it server-side (SESSION_TYPE redis, one Redis every replica reaches); cookie-session (express, the same cookie name) is a signed cookie too: express-session with a store every replica reaches" },
+  {
+    name: 'session',
+    remedy: "Flask's default session is the signed cookie itself: Flask-Session keeps it server-side (SESSION_TYPE redis, one Redis every replica reaches)",
+    node: `@fastify/secure-session (NestJS's Fastify recipe) and cookie-session (Express) keep the session in the cookie itself, which no logout can end on the server: keep it on the server instead, in a store every replica reads: in NestJS, @kura/session (Kura's sessions, ended on every replica at logout); on Fastify, @fastify/session with ${KURA_CONNECT}; on Express, express-session with it`,
+  },
+  { name: (cookie) => cookie === 'koa.sess' || cookie === 'koa:sess', remedy: "koa-session's default keeps the session in the cookie itself: give it a store every replica reaches (its store option, on Redis or a database), and ctx.session = null then ends it there" },
   { name: (cookie) => /^_[\w-]+_session$/.test(cookie), remedy: "Rails' default cookie store keeps the session in the cookie: a cache store on Redis or the activerecord-session_store ends it on the server" },
   { name: 'sessionid', remedy: "Django's signed_cookies engine keeps the session in the cookie: the db or cache SESSION_ENGINE ends it on the server" },
 ];
@@ -118,7 +137,7 @@ const IMAGE =
 
 /**
  * What to do, in a few lines: nothing for a stateless app whose logout works (or was not tried).
- * @param {{ verdict: string, logout?: { effective: boolean | null, stillIn?: unknown[], replicas?: unknown[] }, sessionCookies?: string[], image?: boolean, node?: boolean, peers?: string[] }} json the run, as `toJSON` gives it (`image`: the app was an image; `node`: whether its start command runs Node, undefined where unknown; `peers`: the servers every replica was connected to)
+ * @param {{ verdict: string, logout?: { effective: boolean | null, stillIn?: unknown[], endedOn?: unknown[], replicas?: unknown[] }, sessionCookies?: string[], image?: boolean, node?: boolean, peers?: string[] }} json the run, as `toJSON` gives it (`image`: the app was an image; `node`: whether its start command runs Node, undefined where unknown; `peers`: the servers every replica was connected to)
  * @returns {string[]}
  */
 export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [], image = false, node, peers = [] }) {
@@ -136,16 +155,19 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [
   else if (verdict !== 'stateless') {
     const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     if (known.length === 0) steps.push(general(node));
-    for (const { name, framework, remedy } of known) {
+    for (const { name, framework, remedy, node: onNode } of known) {
       const cookie = typeof name === 'string' ? name : sessionCookies.find(name);
-      steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${typeof remedy === 'function' ? remedy(peers) : remedy}`);
+      if (onNode && node === true) steps.push(`the cookie ${cookie} is the session cookie of ${onNode}`);
+      else steps.push(`the cookie ${cookie} is the session cookie ${framework} sets by default: ${typeof remedy === 'function' ? remedy(peers) : remedy}${onNode && node === undefined ? `; on Node, of ${onNode}` : ''}`);
     }
   }
-  // Ended on some replicas, still taken on others: their own copies, not a signed token (which every replica takes).
-  if (logout?.effective === false && logout.stillIn && logout.replicas && logout.stillIn.length < logout.replicas.length) steps.push(LOGOUT_COPIES);
+  // Ended on some replicas that took it, still taken on others: their own copies, not a signed token (which every
+  // replica that takes it still takes: on one replica only where each has its own key, as an outside review's Koa app).
+  if (logout?.effective === false && logout.endedOn?.length > 0 && logout.stillIn?.length > 0) steps.push(LOGOUT_COPIES);
   else if (logout?.effective === false) {
     const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
-    steps.push(known?.server ? `a logout must end the session where requests are checked: ${known.remedy}` : known ? `${LOGOUT}; ${known.remedy}` : LOGOUT);
+    const remedy = known?.node && node === true ? known.node : known?.node && node === undefined ? `${known.remedy}; on Node, ${known.node}` : known?.remedy;
+    steps.push(known?.server ? `a logout must end the session where requests are checked: ${remedy}` : known ? `${LOGOUT}; ${remedy}` : LOGOUT);
   }
   return steps;
 }

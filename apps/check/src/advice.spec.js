@@ -65,7 +65,7 @@ describe('what to do, after the verdict', () => {
   it('puts the secret first for express-session and @fastify/session when every replica was connected to the same server while it served', () => {
     for (const cookie of ['connect.sid', 'sessionId']) {
       const [step] = nextStepsOf({ verdict: 'needs affinity', sessionCookies: [cookie], peers: ['127.0.0.1:6379'] });
-      expect(step).toMatch(/sets by default: every replica was connected to 127\.0\.0\.1:6379 while it served: if the sessions are there \(a store every replica reaches\), the cause is the secret: every replica needs the same secret .*; if not, .*: give them a store every replica reaches, such as KuraStore/);
+      expect(step).toMatch(/sets by default: every replica was connected to 127\.0\.0\.1:6379 while it served: if the sessions are there \(a store every replica reaches\), the cause is the secret: every replica needs the same secret .*; if not, .*: give them a store every replica reaches, such as KuraStore.*, and every replica the same secret$/);
     }
     // Other frameworks' advice does not change with it.
     expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['PHPSESSID'], peers: ['127.0.0.1:6379'] })).toEqual(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['PHPSESSID'] }));
@@ -96,9 +96,28 @@ describe('what to do, for what the run saw (an outside review of kura-check, 202
   });
 
   it('says a logout that ended the session on some replicas only is their own copies, not a signed token', () => {
-    const logout = { effective: false, stillIn: [2, 3], replicas: [{}, {}, {}] };
+    const logout = { effective: false, stillIn: [2, 3], endedOn: [1], replicas: [{}, {}, {}] };
     expect(nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['sid'] })).toEqual([expect.stringMatching(/^a logout must reach every replica: it ended the session on some, while others still took it from a copy each keeps for itself/)]);
-    expect(nextStepsOf({ verdict: 'stateless', logout: { ...logout, stillIn: [1, 2, 3] }, sessionCookies: ['sid'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token/)]);
+    expect(nextStepsOf({ verdict: 'stateless', logout: { ...logout, stillIn: [1, 2, 3], endedOn: [] }, sessionCookies: ['sid'] })).toEqual([expect.stringMatching(/^a logout must end the session where requests are checked: a signed token/)]);
+    // Taken by one replica only (keys made at start), before and after: ended nowhere, so the cookie itself (a review's Koa app).
+    expect(nextStepsOf({ verdict: 'needs affinity', logout: { ...logout, stillIn: [2], endedOn: [] }, sessionCookies: ['koa.sess', 'koa.sess.sig'] })).toEqual([
+      expect.stringMatching(/^the cookie koa\.sess is the session cookie koa-session sets by default: koa-session keeps the session in the cookie itself, signed with app\.keys: every replica needs the same keys/),
+      expect.stringMatching(/^a logout must end the session where requests are checked: a signed token .*; koa-session's default keeps the session in the cookie itself: give it a store every replica reaches/),
+    ]);
+  });
+
+  // A newcomer's review: NestJS's Fastify recipe (@fastify/secure-session, cookie "session") was told of Flask and Express.
+  it("tells a Node app's cookie session from Flask's: @fastify/secure-session and cookie-session, and Kura's packages for a logout", () => {
+    const logout = { effective: false, stillIn: [1, 2, 3], endedOn: [], replicas: [{}, {}, {}] };
+    const [onNode] = nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['session'], node: true });
+    expect(onNode).toMatch(/@fastify\/secure-session \(NestJS's Fastify recipe\) and cookie-session \(Express\) keep the session in the cookie itself, which no logout can end on the server: .*in NestJS, @kura\/session .*on Fastify, @fastify\/session with KuraStore/);
+    expect(onNode).not.toMatch(/Flask/);
+    const [notNode] = nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['session'], node: false });
+    expect(notNode).toMatch(/Flask-Session/);
+    expect(notNode).not.toMatch(/secure-session/);
+    const [unknown] = nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['session'] });
+    expect(unknown).toMatch(/Flask-Session.*; on Node, @fastify\/secure-session/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], node: true })).toEqual([expect.stringMatching(/^the cookie session is the session cookie of @fastify\/secure-session .*secure-session's key, or its secret and salt/)]);
   });
 
   it('says a run whose only failures were logins is about what the login needs, not the session', () => {

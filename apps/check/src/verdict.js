@@ -76,17 +76,41 @@ export function onlyBrokenReplicas(modes) {
   const all = Object.values(modes);
   const phases = all.flatMap((mode) => Object.values(mode.phases));
   if (phases.some((phase) => (phase.timeouts ?? 0) > 0)) return undefined;
+  const byAddress = countsByAddress(modes);
+  const broken = Object.keys(byAddress).filter((address) => byAddress[address].passed === 0 && byAddress[address].otherFailures === 0);
+  const failures = phases.reduce((sum, phase) => sum + phase.failures, 0);
+  const theirs = broken.reduce((sum, address) => sum + byAddress[address].serverErrors, 0);
+  return failures > 0 && theirs === failures ? broken : undefined;
+}
+
+/**
+ * The replica addresses that answered 5xx, when a run judged "breaks even with affinity" had no other failure (no
+ * wrong answer, no request unanswered) and more than one replica answered 5xx, each of which passed other steps:
+ * every replica failing alike while a user's requests all went to one of them is a service they share failing for
+ * a while (their store, their database), not sessions lost. An outside review stopped the Redis of an app on
+ * KuraStore for 2 s during a run: "breaks even with affinity", and the advice to keep its sessions in KuraStore.
+ * Else undefined. (A replica that passed nothing is onlyBrokenReplicas'; an app answering 500 where a session is
+ * missing fails under round robin alone, and is judged by it.)
+ */
+export function onlySharedFailure(modes) {
+  const phases = Object.values(modes).flatMap((mode) => Object.values(mode.phases));
+  if (phases.some((phase) => (phase.timeouts ?? 0) > 0)) return undefined;
+  const byAddress = countsByAddress(modes);
+  if (Object.values(byAddress).some((counts) => counts.otherFailures > 0)) return undefined;
+  const failing = Object.keys(byAddress).filter((address) => byAddress[address].serverErrors > 0);
+  return failing.length > 1 && failing.every((address) => byAddress[address].passed > 0) ? failing : undefined;
+}
+
+/** Passed steps, 5xx answers and other failures by replica address, over every mode and phase. */
+function countsByAddress(modes) {
   const byAddress = {};
-  for (const mode of all) {
+  for (const mode of Object.values(modes)) {
     for (const [address, counts] of Object.entries(mode.byAddress ?? {})) {
       const sum = (byAddress[address] ??= { passed: 0, serverErrors: 0, otherFailures: 0 });
       for (const key of Object.keys(sum)) sum[key] += counts[key];
     }
   }
-  const broken = Object.keys(byAddress).filter((address) => byAddress[address].passed === 0 && byAddress[address].otherFailures === 0);
-  const failures = phases.reduce((sum, phase) => sum + phase.failures, 0);
-  const theirs = broken.reduce((sum, address) => sum + byAddress[address].serverErrors, 0);
-  return failures > 0 && theirs === failures ? broken : undefined;
+  return byAddress;
 }
 
 /**
@@ -114,13 +138,23 @@ export function logoutOf(probe) {
   const stillIn = answered.filter(({ after }) => after.passed);
   if (stillIn.length > 0) {
     const first = stillIn[0].after;
-    const where = stillIn.length === replicas.length ? 'the cookie or token itself (a signed one, as JWT and cookie-session keep it), or every replica\'s copy of it, or the store the logout left it in' : "those replicas' copies of it (a cache, or a list of ended sessions each keeps for itself)";
+    // Ended on a replica that took it before: the others hold copies of their own. Ended on none that took it (an app
+    // whose replicas each take only their own cookies, signed with a key made at start, took it on one replica before
+    // and after): the cookie itself, as when every replica takes it (an outside review's Koa app was told of copies).
+    const endedOn = answered.filter(({ before, after }) => before.passed && !after.passed).map(({ after }) => after.replica);
+    const took = answered.filter(({ before }) => before.passed).length;
+    const where =
+      endedOn.length > 0
+        ? "those replicas' copies of it (a cache, or a list of ended sessions each keeps for itself)"
+        : `the cookie or token itself (a signed one, as JWT and cookie-session keep it), or ${took === replicas.length ? "every replica's copy of it" : 'the copy of the replicas that took it'}, or the store the logout left it in`;
+    const some = took < replicas.length ? `; before it, on ${took} of them: the session was taken by ${took === 1 ? 'one replica' : 'some replicas'} only (see the verdict)` : '';
     return {
       effective: false,
       stillIn: stillIn.map(({ after }) => after.replica),
+      endedOn,
       replicas,
       logout,
-      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from just before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)}): the session lives on in ${where}, and whoever holds a copy of the ${probe.token ? 'token' : 'cookie'} (a stolen one) stays logged in`,
+      line: `NOT effective: after ${logout.request} answered ${logout.status}, the check sent with the cookies and token from just before it still passed on ${stillIn.length} of ${replicas.length} replicas (${said(first)})${some}: the session lives on in ${where}, and whoever holds a copy of the ${probe.token ? 'token' : 'cookie'} (a stolen one) stays logged in`,
     };
   }
   if (answered.length === 0) {

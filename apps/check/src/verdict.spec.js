@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Recorder } from './users.js';
-import { EXIT, logoutOf, onlyBrokenReplicas, onlyUnanswered, onlyWarmingUp, sessionsMoved, VERDICTS, verdictOf } from './verdict.js';
+import { EXIT, logoutOf, onlyBrokenReplicas, onlySharedFailure, onlyUnanswered, onlyWarmingUp, sessionsMoved, VERDICTS, verdictOf } from './verdict.js';
 
 /**
  * What the users saw, written as failures per balancer and phase, recorded by the run's own Recorder:
@@ -204,6 +204,28 @@ describe('failures that all come from replicas answering everyone with a 5xx', (
     expect(onlyBrokenReplicas(seen({ rr: { steady: 2 } }))).toBeUndefined(); // failures with no address known
     expect(onlyBrokenReplicas(seen())).toBeUndefined();
   });
+
+  // A newcomer's review stopped the Redis of an app on KuraStore for 2 s: 503s from all three replicas, under affinity
+  // too, judged "breaks even with affinity", with the advice to keep its sessions in KuraStore.
+  it('are a service the replicas share when several replicas that served other steps answered 5xx, and nothing else failed', () => {
+    const modes = answered({
+      'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'login', healthy, 503]],
+      'round-robin': [['steady', 'check', broken, 503], ['steady', 'check', healthy, 200, true]],
+    });
+    expect(verdictOf(modes)).toBe('breaks even with affinity');
+    expect(onlySharedFailure(modes)).toEqual([broken, healthy]);
+  });
+
+  it('are not a shared failure: one replica alone, a 401 beside, a timeout, or a replica that passed nothing', () => {
+    const one = answered({ 'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', broken, 503], ['steady', 'check', healthy, 200, true]] });
+    expect(onlySharedFailure(one)).toBeUndefined();
+    const withLoss = answered({ 'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'check', healthy, 503], ['steady', 'check', healthy, 401]] });
+    expect(onlySharedFailure(withLoss)).toBeUndefined();
+    const timedOut = answered({ 'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'check', healthy, 503]] });
+    timedOut['round-robin'].timeout(1, { method: 'GET', path: '/me' }, 'check', 'steady');
+    expect(onlySharedFailure(timedOut)).toBeUndefined();
+    expect(onlySharedFailure(answered({ 'cookie-affinity': [['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'check', healthy, 503]] }))).toBeUndefined();
+  });
 });
 
 describe('the logout, from what the check answered on each replica before and after it', () => {
@@ -228,6 +250,15 @@ describe('the logout, from what the check answered on each replica before and af
     expect(some).toMatchObject({ effective: false, stillIn: [2] });
     expect(some.line).toContain("still passed on 1 of 3 replicas (replica 2 answered 200");
     expect(some.line).toContain("those replicas' copies of it (a cache, or a list of ended sessions each keeps for itself)");
+    expect(some.endedOn).toEqual([1, 3]);
+  });
+
+  // A newcomer's review: Koa with keys made at start, the session taken by replica 2 alone, before and after the
+  // logout, was said to live on in "those replicas' copies", and the advice was pub/sub.
+  it('says the session lives on in the cookie itself where it was ended on no replica that took it, taken by one replica only', () => {
+    const result = logoutOf(probe([[false, false], [true, true], [false, false]]));
+    expect(result).toMatchObject({ effective: false, stillIn: [2], endedOn: [] });
+    expect(result.line).toMatch(/still passed on 1 of 3 replicas \(replica 2 answered 200 .*\); before it, on 1 of them: the session was taken by one replica only \(see the verdict\): the session lives on in the cookie or token itself \(a signed one, as JWT and cookie-session keep it\), or the copy of the replicas that took it, or the store/);
   });
 
   it('is not judged when the probe could not log in, its own check failed just before the logout, the logout failed, or no replica answered after it', () => {
