@@ -71,6 +71,7 @@ it('goes on serving signed-in sessions due for their idle extension, and logs ou
   expect((await ada.post('/auth/logout-all')).status).toBe(200);
   expect((await other.get('/auth/me')).status).toBe(401);
   expect((await ada.get('/auth/me')).status).toBe(401);
-  // Counted, for an operator to see why sessions go unextended.
+  // Counted, and said with Redis's reason, for an operator to see why sessions go unextended.
   expect(await (await fetch(metricsUrl)).text()).toMatch(/kura_session_events_total\{[^}]*event="extension-failed"[^}]*\} [1-9]/);
+  expect(kura.output()).toMatch(/event=extension-failed reason=.*(OOM|memory)/);
 }, 60_000);

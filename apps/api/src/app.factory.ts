@@ -21,6 +21,7 @@ import { DOCS_PATH, setupOpenApi } from './openapi/openapi.js';
 import { KuraLogger } from './observability/kura-logger.js';
 import { REQUEST_ID_HEADER, requestIdOf, requestLog, type ResponseObserver } from './observability/request-log.js';
 import type { KuraMetrics } from './observability/metrics.js';
+import { sessionEventsOf } from './observability/session-events.js';
 import { describeStore, KURA_STORES, type KuraStores } from './storage/storage.module.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -103,7 +104,7 @@ export async function createApp(
     skipMiddie: true,
   });
   // Fastify's own JSON parser only: Nest's extra form parser would let any site post a login form (login CSRF).
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, metrics?.sessionEvents), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, sessionEventsOf(logger, metrics?.sessionEvents)), adapter, {
     logger,
     bodyParser: false,
   });

@@ -46,13 +46,15 @@ recognisedAcrossCopies(StoreUnavailableError, 'StoreUnavailableError');
  * Runs `work` as upkeep: once the operation it follows has landed (a registration, an ending), what it leaves
  * undone a later call finishes, so the store failing it (`StoreUnavailableError`) fails nothing; any other error is
  * a defect and is thrown. A request answered 503 for upkeep alone was sent again by its client, and met a 401 or a
- * session nobody held. Returns what `work` returned, or `undefined` where the store failed it.
+ * session nobody held. Returns what `work` returned, or `undefined` where the store failed it, which `failed` is
+ * told of (to be said somewhere: a failure nobody hears of may be one that never clears, a grant missing).
  */
-export async function asUpkeep<T>(work: Promise<T>): Promise<T | undefined> {
+export async function asUpkeep<T>(work: Promise<T>, failed?: (error: StoreUnavailableError) => void): Promise<T | undefined> {
   try {
     return await work;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
+    failed?.(error);
     return undefined;
   }
 }

@@ -184,12 +184,12 @@ describe('SessionService', () => {
     const { sut, clock, calls } = setup({ idle: 1800, refresh: 60, events: (event) => events.push(event) });
     const { token, record } = await sut.create(user);
     clock.advance(2 * MINUTE);
-    calls.extend.mockRejectedValueOnce(new StoreUnavailableError('session.extend'));
+    calls.extend.mockRejectedValueOnce(new StoreUnavailableError('session.extend', { reason: 'Redis is out of memory' }));
 
     const unextended = await sut.authenticate(token);
 
     expect(unextended).toMatchObject({ extended: false, record: { id: record.id, idleExpiresAt: record.idleExpiresAt, lastSeenAt: record.lastSeenAt } });
-    expect(events).toEqual([{ type: 'created' }, { type: 'extension-failed' }, { type: 'authenticated', source: 'store' }]);
+    expect(events).toEqual([{ type: 'created' }, { type: 'extension-failed', reason: 'Redis is out of memory' }, { type: 'authenticated', source: 'store' }]);
     const next = await sut.authenticate(token);
     expect(next.extended).toBe(true);
     expect(next.record.idleExpiresAt).toBeGreaterThan(record.idleExpiresAt);

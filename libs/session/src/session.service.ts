@@ -252,15 +252,14 @@ export class SessionService {
 
     const change = this.seen(record, now);
     // The session was read live; moving its idle expiry is upkeep that the next request does again. A store that
-    // cannot take the write now (Redis full under noeviction, a write that timed out) leaves the session its idle
-    // expiry as read, never a later one, and the request goes on as one within the refresh interval does. Refused,
-    // it failed every request of a session due for it, logout-all and revocations too (an outside review,
-    // 2026-12-07: GET /auth/me and POST /auth/logout-all answered 503 on a full Redis).
-    const extended = await asUpkeep(store.extend(record.id, change));
-    if (extended === undefined) {
-      this.settings.events({ type: 'extension-failed' });
-      return { token, record, extended: false, ...own };
-    }
+    // cannot take the write now (Redis full under noeviction, a write that timed out) leaves the request going on
+    // as one within the refresh interval does, on the session as read (the write may still have landed, in part or
+    // whole: its idle expiry is then later, never past its absolute one). Refused, it failed every request of a
+    // session due for it, logout-all and revocations too (an outside review, 2026-12-07: GET /auth/me and POST
+    // /auth/logout-all answered 503 on a full Redis). Told as an event with the store's reason: a failure that never
+    // clears (a grant missing) ends every session at its idle timeout, however active (a review of that change).
+    const extended = await asUpkeep(store.extend(record.id, change), (error) => this.settings.events({ type: 'extension-failed', reason: error.reason }));
+    if (extended === undefined) return { token, record, extended: false, ...own };
     if (!extended) throw new SessionRejectedError('revoked');
     return { token, record: { ...record, ...change }, extended: true, ...own };
   }

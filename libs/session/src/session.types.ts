@@ -43,8 +43,11 @@ export type SessionEvent =
   | { readonly type: 'authenticated'; readonly source: 'store' | 'cache' }
   | { readonly type: 'rejected'; readonly reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'revoked' }
   | { readonly type: 'extended' }
-  /** An idle extension the store could not take (unavailable, or out of memory): the session went on unextended. */
-  | { readonly type: 'extension-failed' }
+  /**
+   * An idle extension the store could not take (unavailable, out of memory, a write it refused): the request went on,
+   * the session unextended. `reason`: the store's, in one line (`StoreUnavailableError.reason`).
+   */
+  | { readonly type: 'extension-failed'; readonly reason: string }
   | { readonly type: 'reauthenticated' }
   | { readonly type: 'revoked'; readonly count: number }
   /** Sessions a login ended to keep its user within `maxSessionsPerUser`. */
