@@ -34,11 +34,20 @@ async function main(): Promise<void> {
   // been sent to it yet). Every signal is taken, not only the first: npm passes a signal its process group got on to
   // Kura too (Ctrl-C at `npm start`, a SIGTERM to the group), so Kura often gets two, and with the first one's
   // listener gone the second ended it at once, mid-drain (an outside review, 2026-12-07: 4 Ctrl-Cs in 6). The first
-  // one stops it; the stop's own deadline bounds how long that takes.
+  // one stops it; the stop's own deadline bounds how long that takes. But a Ctrl-C (SIGINT) during a SIGTERM's drain
+  // cuts the drain short, as Ctrl-C skips it when it comes first: it was taken in silence, and the drain (up to 120 s)
+  // went on (a review, 2026-12-07).
   let stop: ((signal: string, drain?: boolean) => Promise<void>) | undefined;
   let signalled: string | undefined;
+  let cutDrain: (() => void) | undefined;
   const onSignal = (signal: string) => {
-    if (signalled) return;
+    if (signalled) {
+      if (signal === 'SIGINT' && cutDrain) {
+        logger.log('SIGINT: skipping the rest of the drain; closing', 'Main');
+        cutDrain();
+      }
+      return;
+    }
     signalled = signal;
     if (stop) return void stop(signal);
     logger.log(`${signal} while starting: stopping as soon as started`, 'Main');
@@ -78,7 +87,14 @@ async function main(): Promise<void> {
       logger.error(`still open ${closeTimeoutSeconds}s after closing began: exiting`, 'Main');
       process.exit(1);
     }, (drainSeconds + closeTimeoutSeconds) * 1000).unref();
-    await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainSeconds * 1000);
+      cutDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    cutDrain = undefined;
     lifecycle.startClosing();
     await lastCall(app.getHttpServer(), LAST_CALL_MS);
     await app.close();
