@@ -314,6 +314,16 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
     expect(result.stderr).toBe(`192.0.2.1 (${variable}) is not an address of this machine: set ${variable} to one of its addresses, or 0.0.0.0 for all of them\n`);
   });
 
+  // A link-local IPv6 address passes the settings' check, and listening on it without its interface fails EINVAL:
+  // Nest's ERROR line and a stack (a review, 2026-12-07).
+  it('stops `npm start` with one line when HOST is a link-local IPv6 address without its interface', async () => {
+    const result = await run(process.execPath, [dist('main.js')], { ...defaults(), HOST: 'fe80::1', PORT: '0', NO_COLOR: '1' });
+
+    expect(result.code).toBe(1);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/ERROR|listening on|    at /);
+    expect(result.stderr).toBe('fe80::1 (HOST) cannot be listened on (EINVAL): a link-local IPv6 address needs its interface (fe80::1%eth0); set HOST to an address of this machine, or :: for all of them\n');
+  });
+
   it('stops `npm start` in one line when KURA_CREATE_TABLES cannot reach DYNAMODB_ENDPOINT, not a stack', async () => {
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
