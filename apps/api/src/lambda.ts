@@ -4,9 +4,9 @@ import { StoreUnavailableError, withRequestDeadline } from '@kura/common';
 import { sessionProblemOf } from '@kura/session';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { createApp, INSTANCE_HEADER } from './app.factory.js';
+import { createApp, createLogger, INSTANCE_HEADER } from './app.factory.js';
 import { answerSecurityHeaders } from './http/security-headers.js';
-import { loadConfig } from './config/app-config.js';
+import { loadConfig, unknownVariables } from './config/app-config.js';
 import { InvocationMetrics } from './observability/emf.js';
 import { isWellFormedRequestId, REQUEST_ID_HEADER } from './observability/request-log.js';
 import { KURA_STORES, type KuraStores } from './storage/storage.module.js';
@@ -32,7 +32,10 @@ const instanceId = randomUUID();
 async function boot(): Promise<Booted> {
   const config = loadConfig(process.env);
   cookieSecure = config.session.cookieSecure;
-  const app = await createApp(config, undefined, instanceId);
+  const logger = createLogger(config.log);
+  // As the server says at its start: a misspelt setting in serverless.yml's environment is otherwise ignored unheard.
+  for (const warning of unknownVariables(process.env)) logger.warn(warning, 'Config');
+  const app = await createApp(config, logger, instanceId);
   const { calls, redisCommands } = app.get<KuraStores>(KURA_STORES);
   const fastify = app.getHttpAdapter().getInstance();
   // Requests reach Fastify through an in-memory socket that knows nothing of TLS; API Gateway ends TLS and says

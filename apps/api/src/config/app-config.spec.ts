@@ -447,4 +447,31 @@ describe('unknownVariables', () => {
     const links = { KURA_SERVICE_HOST: '10.0.0.1', KURA_SERVICE_PORT: '80', KURA_SERVICE_PORT_HTTP: '80', KURA_PORT: 'tcp://10.0.0.1:80', KURA_PORT_80_TCP: 'tcp://10.0.0.1:80', KURA_PORT_80_TCP_ADDR: '10.0.0.1', KURA_PORT_80_TCP_PORT: '80', KURA_PORT_80_TCP_PROTO: 'tcp' };
     expect(unknownVariables({ ...links, KURA_COMPILE_CACHE: 'false', KURA_RECORD_DURATIONS: 'x', KURA_TEST_DYNAMODB_ENDPOINT: 'x' })).toEqual([]);
   });
+
+  // A review: Services named kura-api, kura-metrics, kura-redis each warned (KURA_API_PORT: "did you mean KURA_DB_PORT?"),
+  // and so did kura-check's KURA_CHECK_REPLICA on every replica it starts.
+  it('leaves out what Kubernetes sets for other Services whose names begin kura-, and what kura-check sets', () => {
+    const links = {
+      KURA_API_SERVICE_HOST: '10.0.0.2',
+      KURA_API_SERVICE_PORT: '80',
+      KURA_API_PORT: 'tcp://10.0.0.2:80',
+      KURA_METRICS_SERVICE_HOST: '10.0.0.3',
+      KURA_METRICS_PORT_9464_TCP: 'tcp://10.0.0.3:9464',
+      KURA_REDIS_SERVICE_PORT_REDIS: '6379',
+      KURA_REDIS_PORT: 'tcp://10.0.0.4:6379',
+      KURA_REDIS_PORT_6379_TCP_ADDR: '10.0.0.4',
+      KURA_CHECK_REPLICA: '2',
+    };
+    expect(unknownVariables(links)).toEqual([]);
+    // A _PORT whose value is no service link is still a variable Kura does not read.
+    expect(unknownVariables({ KURA_API_PORT: '3000' })).toEqual(["KURA_API_PORT is not one of Kura's settings, so it is ignored: did you mean KURA_DB_PORT?"]);
+  });
+
+  it("points a name with Kura's prefix added, or a unit added, at the setting it meant", () => {
+    expect(unknownVariables({ KURA_REDIS_URL: 'redis://x', KURA_HOST: '0.0.0.0', KURA_SESSION_IDLE_TIMEOUT_SECONDS: '60' })).toEqual([
+      "KURA_HOST is not one of Kura's settings, so it is ignored: did you mean HOST?",
+      "KURA_REDIS_URL is not one of Kura's settings, so it is ignored: did you mean REDIS_URL?",
+      "KURA_SESSION_IDLE_TIMEOUT_SECONDS is not one of Kura's settings, so it is ignored: did you mean KURA_SESSION_IDLE_TIMEOUT?",
+    ]);
+  });
 });

@@ -321,16 +321,41 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(environment.shape
 export function unknownVariables(source: Readonly<Record<string, string | undefined>>): string[] {
   const known = new Set(CONFIG_VARIABLES);
   return Object.keys(source)
-    .filter((name) => name.toUpperCase().startsWith('KURA_') && !known.has(name) && !NOT_SETTINGS.test(name))
+    .filter((name) => name.toUpperCase().startsWith('KURA_') && !known.has(name) && !NOT_SETTINGS.test(name) && !isServiceLink(name, source[name]))
     .sort()
     .map((name) => {
-      const nearest = CONFIG_VARIABLES.map((setting) => ({ setting, distance: editDistance(name.toUpperCase(), setting) })).sort((a, b) => a.distance - b.distance)[0];
-      const hint = nearest && nearest.distance <= 3 ? `: did you mean ${nearest.setting}?` : ' (docs/configuration.md lists them)';
-      return `${name} is not one of Kura's settings, so it is ignored${hint}`;
+      const nearest = nearestSetting(name.toUpperCase());
+      return `${name} is not one of Kura's settings, so it is ignored${nearest ? `: did you mean ${nearest}?` : ' (docs/configuration.md lists them)'}`;
     });
 }
-/** Kubernetes' service links for a Service named kura, and the variables of Kura's own build and tests. */
-const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?|COMPILE_CACHE\w*|RECORD_\w+|TEST_\w+)$/;
+
+/**
+ * The setting a name most likely meant: the same without the prefix (KURA_REDIS_URL for REDIS_URL, KURA_HOST for
+ * HOST), one it extends with a unit (KURA_SESSION_IDLE_TIMEOUT_SECONDS), or one within 3 edits (a typo).
+ */
+function nearestSetting(name: string): string | undefined {
+  const bare = name.slice('KURA_'.length);
+  if (CONFIG_VARIABLES.includes(bare)) return bare;
+  const extended = CONFIG_VARIABLES.filter((setting) => name.startsWith(`${setting}_`)).sort((a, b) => b.length - a.length)[0];
+  if (extended) return extended;
+  const nearest = CONFIG_VARIABLES.map((setting) => ({ setting, distance: editDistance(name, setting) })).sort((a, b) => a.distance - b.distance)[0];
+  return nearest && nearest.distance <= 3 ? nearest.setting : undefined;
+}
+
+/**
+ * Kura's own build and tests' variables, and kura-check's (KURA_CHECK_REPLICA, set on every replica it starts).
+ * Kubernetes' service links for a Service named kura are left out too (`KURA_SERVICE_HOST`, `KURA_PORT_80_TCP`).
+ */
+const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?|COMPILE_CACHE\w*|RECORD_\w+|TEST_\w+|CHECK_\w+)$/;
+
+/**
+ * A variable Kubernetes sets for a Service whose name begins kura- (kura-api, kura-redis), in the pods of its
+ * namespace: `KURA_API_SERVICE_HOST`, `KURA_REDIS_SERVICE_PORT(_name)`, `KURA_REDIS_PORT_6379_TCP(_ADDR…)`, and
+ * `KURA_REDIS_PORT` with a value `tcp://…` (a review found each warned of, and KURA_API_PORT said to mean KURA_DB_PORT).
+ */
+function isServiceLink(name: string, value: string | undefined): boolean {
+  return /_SERVICE_HOST$|_SERVICE_PORT(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/.test(name) || (/_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value ?? ''));
+}
 
 /** Levenshtein's distance between two names (a typo's is 1 or 2). */
 function editDistance(a: string, b: string): number {
