@@ -162,6 +162,8 @@ function collect(value) {
   if (value === null || typeof value !== 'object') return;
   for (const [key, inner] of Object.entries(value)) {
     if (key === 'Ref' && typeof inner === 'string') named.add(inner);
+    // A resource made after another names it too: DependsOn on a resource not made is refused as a Ref to it is.
+    else if (key === 'DependsOn') for (const name of [inner].flat()) named.add(String(name));
     else if (key === 'Fn::GetAtt') named.add(Array.isArray(inner) ? inner[0] : String(inner).split('.')[0]);
     else if (key === 'Fn::Sub') {
       const [text, variables = {}] = [inner].flat();

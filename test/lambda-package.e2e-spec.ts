@@ -260,6 +260,13 @@ describe("npm run package -- --param store=redis: no DynamoDB", () => {
       expect(failure?.code).toBe(1);
       expect(failure?.stdout).toMatch(/FAIL role: 10 DynamoDB grants \(SessionsTable: /);
       expect(failure?.stdout).toMatch(/FAIL references: \d+ names, not made for this stage: SessionsTable, UsersTable/);
+
+      // A resource that waits for a table the conditions leave out (DependsOn) is refused by CloudFormation as well.
+      const waiting = structuredClone(onRedis.template);
+      waiting.Resources.ApiLambdaFunction.DependsOn = [waiting.Resources.ApiLambdaFunction.DependsOn ?? []].flat().concat('SessionsTable');
+      await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(waiting));
+      const refused = await run(process.execPath, ['scripts/check-package.mjs', dir], { cwd: ROOT }).then(() => undefined, (error: { code: number; stdout: string }) => error);
+      expect(refused?.stdout).toMatch(/FAIL references: \d+ names, not made for this stage: SessionsTable\n/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
