@@ -287,6 +287,13 @@ import { BIN, check, django, fixture, gunicorn, judged, judgedWithSharedState, n
     );
   }, 120_000);
 
+  it('a login whose answer passes nginx\'s 4 KB header buffer: exit 2 naming nginx\'s refusal, not the 502 alone', async () => {
+    const line = await notJudged('big-login-cookie', 181);
+    expect(line).toBe(
+      'kura-check: could not judge: no virtual user could log in: the balancer refused some of the app\'s answers (nginx: "upstream sent too big header while reading response header from upstream"): headers over 4 KB, as a growing cookie makes them; ingress-nginx\'s default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes',
+    );
+  }, 120_000);
+
   it('a check that answers after 12 s (a long poll): exit 2, no check answered, nothing counted as lost', async () => {
     const line = await notJudged('long-poll', 156);
     expect(line).toMatch(/^kura-check: could not judge: no check was answered in \d+ s of steady traffic \(GET \/me had no answer within 10 s\): kura-check cannot judge what it cannot see answered; give a check that answers at once \(not a long poll\)$/);

@@ -341,8 +341,21 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         ? `; the app wants a CSRF token with it${rails ? " (Rails' 422 for a request without its authenticity_token)" : ''}: send its cookie back in a header with {cookie:NAME}, or a token a capture took from a page as {NAME}${spec === scenario.login ? ' (the login page: login.before)' : ''} (README: "CSRF tokens")`
         : '';
     };
+    /**
+     * What the balancer refused, in one line, or undefined: an answer (a Set-Cookie that grew past nginx's 4 KB header
+     * buffer, a 502 in whatever phase it comes), else a request (a Cookie header past its 8 KB: cookies that pile up,
+     * one per item, which fails the same in every mode and phase and was judged "breaks even with affinity").
+     */
+    const balancerRefusal = async () => {
+      const refusedAnswer = (await Promise.all(balancers.map((balancer) => balancer.refusedAnswer()))).find(Boolean);
+      if (refusedAnswer) {
+        return `the balancer refused some of the app's answers (nginx: "${refusedAnswer}"): headers over 4 KB, as a growing cookie makes them; ingress-nginx's default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes`;
+      }
+      const refusedRequest = recorders.map((recorder) => recorder.balancerRefused).find(Boolean);
+      return refusedRequest ? balancerRefusedLine(refusedRequest) : undefined;
+    };
     /** Why no virtual user logged in, as one line (a CannotJudge to throw). */
-    const nobodyLoggedIn = () => {
+    const nobodyLoggedIn = async () => {
       // Every replica gone by itself after its ready check passed: the balancer's 502s are the crash's, not the login's.
       const exited = crashes.filter((crash) => crash.phase === 'steady');
       if (exited.length >= replicas) {
@@ -350,6 +363,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           `no virtual user could log in: every replica exited by itself after its ready check passed (the first: ${exited[0].what}): a crash, not a lost session; see why it exited, then run again`,
         );
       }
+      // A login answer nginx refused (its Set-Cookie headers over 4 KB: chunked cookies) is its 502, said as nginx's:
+      // it was "POST /login answered 502 <html>…" with nothing of nginx's line (an outside review's iron-session app).
+      const refused = await balancerRefusal();
+      if (refused) return new CannotJudge(`no virtual user could log in: ${refused}`);
       const { refusedNote, firstLogin } = cookieNote();
       const setup = recorders.map((recorder) => recorder.setupFailed).find(Boolean);
       if (setup) return new CannotJudge(`no virtual user could log in, after a setup request that failed: ${setup}`);
@@ -461,7 +478,7 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
 
     // No user logged in through all of steady traffic: a kill and a rolling restart would tell nothing more, and
     // cost a minute of a first try with a scenario that does not fit the app yet. Said now.
-    if (recorders.every((recorder) => recorder.logins === 0)) throw nobodyLoggedIn();
+    if (recorders.every((recorder) => recorder.logins === 0)) throw await nobodyLoggedIn();
     await lookForSidecars();
 
     // Nothing to judge if no check was answered during steady traffic (a long poll as the check, an app too slow
@@ -600,18 +617,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
     // after a step that never passed, whose line says why (a Secure cookie the http balancer never carried), where
     // the probe could only guess at a session id replaced at every request.
     if (logout?.effective === null) throw new CannotJudge(`the logout could not be judged: ${logout.line.replace(/^not judged: /, '')}`);
-    // An answer the balancer refused (a Set-Cookie that grew past nginx's 4 KB header buffer) is a 502 in whatever
-    // phase it happens to come: a real failure, though not the one a verdict would name.
-    const refusedAnswer = (await Promise.all(balancers.map((balancer) => balancer.refusedAnswer()))).find(Boolean);
-    if (refusedAnswer && recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0))) {
-      throw new CannotJudge(
-        `the balancer refused some of the app's answers (nginx: "${refusedAnswer}"): headers over 4 KB, as a growing cookie makes them; ingress-nginx's default proxy-buffer-size is 4k too, and browsers drop a cookie over 4096 bytes`,
-      );
-    }
-    // A request nginx refused itself (a Cookie header past its 8 KB: cookies that pile up, one per item) fails the
-    // same in every mode and phase: it was judged "breaks even with affinity", blaming the replicas' processes.
-    const refusedRequest = recorders.map((recorder) => recorder.balancerRefused).find(Boolean);
-    if (refusedRequest && recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0))) throw new CannotJudge(balancerRefusedLine(refusedRequest));
+    // An answer or a request the balancer refused: a real failure, though not the one a verdict would name.
+    const refused = recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0)) ? await balancerRefusal() : undefined;
+    if (refused) throw new CannotJudge(refused);
     // A replica that crashed during steady traffic took what lived in it: its users' losses then say nothing of
     // round robin against affinity, and "breaks even with affinity" would be the crash's verdict, not the app's.
     const crash = crashes.find((c) => c.phase === 'steady');
