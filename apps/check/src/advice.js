@@ -104,8 +104,20 @@ const LOGOUT_COPIES =
 const APP_STATE =
   "the session itself was kept (every login, check and write passed wherever it landed): what was lost is what the write step stored, which lives in one replica or process (its memory, a cache, a local file): keep it in the session, or in a store every replica reaches (Redis, a database, DynamoDB)";
 
-const LOGOUT =
-  'a logout must end the session where requests are checked: a signed token (a JWT, a signed session cookie) stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
+const SIGNED_TOKEN =
+  'a signed token (a JWT, a signed session cookie) stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
+const LOGOUT = `a logout must end the session where requests are checked: ${SIGNED_TOKEN}`;
+
+/**
+ * A logout that did not end a session of a cookie no framework's default names, where every replica was connected to
+ * the same servers: the sessions may be there already (an outside review's app kept them in Redis and its logout
+ * only cleared the cookie, and was told of signed tokens and to keep the session on the server).
+ */
+const logoutWithPeers = (peers) =>
+  `a logout must end the session where requests are checked: every replica was connected to ${peers.join(' and ')} while it served: if the sessions are kept there, the logout must delete the session there, not only clear the cookie; if the session is a signed token, ${SIGNED_TOKEN.replace(/^a signed token \(a JWT, a signed session cookie\) /, 'it ')}`;
+
+const WRITE_STATE =
+  "every failure was a write refused as a CSRF check refuses one (403, 419, 422), and nothing else was lost: the token the write sends back was made by another replica, which keeps it for itself (its memory, or a key made at start): keep it in the session, in a store every replica reaches, or sign it with a key every replica shares (a double-submit cookie)";
 
 /**
  * How a logout ends the session, by the framework's cookie: for the frameworks whose default session lives in a
@@ -146,12 +158,17 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [
   if (image && verdict !== 'stateless') steps.push(IMAGE);
   // Only the read of what a step wrote failed, never the login, the check or the write itself: the session was kept
   // everywhere, and what was lost is the app's own state (a cart in one process's memory), not its session.
-  const onlyStateLost = evidence.length > 0 && evidence.every(({ step }) => step === 'read');
+  // A read answered as to someone not logged in (401, a redirect to the login) lost the session, not what was written
+  // (an outside review: "the session itself was kept" of a read answered 401 "not logged in").
+  const onlyStateLost = evidence.length > 0 && evidence.every(({ step, status }) => step === 'read' && status !== 401 && !(status >= 300 && status < 400));
+  // Only writes failed, each as a CSRF check refuses: the token, kept per replica, not the session.
+  const onlyWritesRefused = evidence.length > 0 && evidence.every(({ step, status }) => step === 'write' && [403, 419, 422].includes(status));
   // Only logins failed: what the login needs (an account setup registered on one replica, a CSRF token kept per
   // replica), not the session after it.
   const onlyLoginFailed = evidence.length > 0 && evidence.every(({ step }) => step === 'login');
   if (verdict !== 'stateless' && onlyStateLost) steps.push(APP_STATE);
   else if (verdict !== 'stateless' && onlyLoginFailed) steps.push(LOGIN_STATE);
+  else if (verdict !== 'stateless' && onlyWritesRefused) steps.push(WRITE_STATE);
   else if (verdict !== 'stateless') {
     const known = BY_COOKIE.filter(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     if (known.length === 0) steps.push(general(node));
@@ -167,7 +184,7 @@ export function nextStepsOf({ verdict, logout, sessionCookies = [], evidence = [
   else if (logout?.effective === false) {
     const known = LOGOUT_BY_COOKIE.find(({ name }) => sessionCookies.some((cookie) => names(name, cookie)));
     const remedy = known?.node && node === true ? known.node : known?.node && node === undefined ? `${known.remedy}; on Node, ${known.node}` : known?.remedy;
-    steps.push(known?.server ? `a logout must end the session where requests are checked: ${remedy}` : known ? `${LOGOUT}; ${remedy}` : LOGOUT);
+    steps.push(known?.server ? `a logout must end the session where requests are checked: ${remedy}` : known ? `${LOGOUT}; ${remedy}` : peers.length > 0 ? logoutWithPeers(peers) : LOGOUT);
   }
   return steps;
 }

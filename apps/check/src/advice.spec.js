@@ -120,6 +120,30 @@ describe('what to do, for what the run saw (an outside review of kura-check, 202
     expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], node: true })).toEqual([expect.stringMatching(/^the cookie session is the session cookie of @fastify\/secure-session .*secure-session's key, or its secret and salt/)]);
   });
 
+  // An outside review: PHP's file sessions lost one session after a SIGKILL, its read answered 401 "not logged in",
+  // and the advice said the session itself was kept.
+  it('says a read answered as to someone not logged in lost the session, not what was written', () => {
+    const [step] = nextStepsOf({ verdict: 'loses state on restart', sessionCookies: ['PHPSESSID'], evidence: [{ step: 'read', status: 401 }] });
+    expect(step).toMatch(/^the cookie PHPSESSID is the session cookie PHP sets by default/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['sid'], evidence: [{ step: 'read', status: 302 }] })[0]).not.toMatch(/the session itself was kept/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['sid'], evidence: [{ step: 'read', status: 200 }] })[0]).toMatch(/^the session itself was kept/);
+  });
+
+  // An outside review: sessions in Redis, the CSRF token in each process's memory: writes refused 403, generic advice.
+  it('says a run whose only failures were writes refused as a CSRF check does is about the token, not the session', () => {
+    const [step] = nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['sid'], evidence: [{ step: 'write', status: 403 }] });
+    expect(step).toMatch(/^every failure was a write refused as a CSRF check refuses one \(403, 419, 422\).*keep it in the session, in a store every replica reaches, or sign it with a key every replica shares/);
+    expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['sid'], evidence: [{ step: 'write', status: 401 }] })[0]).not.toMatch(/CSRF/);
+  });
+
+  // An outside review: sessions in Redis, a logout that only cleared the cookie, told of signed tokens.
+  it('says a logout of a cookie no framework names, where every replica reached one server, may have to delete the session there', () => {
+    const logout = { effective: false, stillIn: [1, 2, 3], endedOn: [], replicas: [{}, {}, {}] };
+    const [step] = nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['sid'], peers: ['127.0.0.1:6379'] });
+    expect(step).toMatch(/^a logout must end the session where requests are checked: every replica was connected to 127\.0\.0\.1:6379 while it served: if the sessions are kept there, the logout must delete the session there, not only clear the cookie; if the session is a signed token, it stays valid until it expires/);
+    expect(nextStepsOf({ verdict: 'stateless', logout, sessionCookies: ['sid'] })[0]).toMatch(/^a logout must end the session where requests are checked: a signed token/);
+  });
+
   it('says a run whose only failures were logins is about what the login needs, not the session', () => {
     const evidence = [{ step: 'login' }, { step: 'login' }];
     expect(nextStepsOf({ verdict: 'needs affinity', sessionCookies: ['session'], evidence })).toEqual([expect.stringMatching(/^the login itself failed where it reached another replica than the request before it .*a CSRF token kept in the session/)]);
