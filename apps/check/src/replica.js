@@ -595,9 +595,11 @@ export async function waitReady(replica, scenario) {
       } else elsewhereSince = undefined;
     }
     if (Date.now() > deadline) {
-      throw new CannotJudge(
-        `${name} never became ready in ${scenario.startTimeout} s (${scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'the port did not accept connections'})${lastOutput(replica.logs)}`,
-      );
+      // What happened, not what was asked: a `ready` path on a port that never accepted a connection sent the user
+      // looking for a bug in the path (an outside review: an app that listened only after 8 s, startTimeout 5).
+      const accepted = await accepts(replica.host, replica.port);
+      const why = !accepted ? `its port accepted no connection` : scenario.ready ? `GET ${scenario.ready} did not answer 2xx/3xx` : 'GET / answered 503';
+      throw new CannotJudge(`${name} never became ready in ${scenario.startTimeout} s (${why})${lastOutput(replica.logs)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

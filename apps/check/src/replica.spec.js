@@ -35,12 +35,16 @@ describe('a replica that never becomes ready', () => {
   it('quotes what it printed (stderr as stdout), as a crash is quoted', async () => {
     // It said only "never became ready in 30 s (the port did not accept connections)": why was in its output.
     const line = await neverReady('waits-for-db', "console.log('starting');\nconsole.error('waiting for the database');\nsetInterval(() => {}, 1000);\n");
-    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (the port did not accept connections); its last output: starting | waiting for the database');
+    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (its port accepted no connection); its last output: starting | waiting for the database');
   });
 
-  it('says so when it printed nothing, and with `ready` names the path it polled', async () => {
+  // With `ready`, a port that never accepted a connection was said as "GET /health did not answer 2xx/3xx", and sent
+  // the user looking for a bug in the path (an outside review).
+  it('says so when it printed nothing, and with `ready` says whether the port accepted connections or the path refused', async () => {
     const line = await neverReady('silent', 'setInterval(() => {}, 1000);\n', { ready: '/health' });
-    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (GET /health did not answer 2xx/3xx); it printed nothing');
+    expect(line).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (its port accepted no connection); it printed nothing');
+    const unready = await neverReady('unready', "require('node:http').createServer((_, res) => res.writeHead(503).end()).listen(Number(process.env.PORT), process.env.HOST);\n", { ready: '/health' });
+    expect(unready).toBe('replica 2 (ADDRESS) never became ready in 0.6 s (GET /health did not answer 2xx/3xx); it printed nothing');
   });
 });
 
