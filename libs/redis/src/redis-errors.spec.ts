@@ -78,6 +78,19 @@ describe('a command refused while the client is not connected', () => {
     }
   });
 
+  // A newcomer's review: rediss:// to a plain Redis, which answers no TLS greeting, was "not connected" with no cause;
+  // and a connect that timed out was said as a command Redis did not answer.
+  it('says a connect that timed out as one, and over TLS that a plain Redis answers no TLS handshake', () => {
+    class ConnectionTimeoutError extends Error {}
+    const plain = {};
+    const overTls = {};
+    noteConnectFailure(plain, new ConnectionTimeoutError('Connection timeout'));
+    noteConnectFailure(overTls, new ConnectionTimeoutError('Connection timeout'), true);
+
+    expect(storeUnavailable('x', withConnectFailure(plain, new ClientOfflineError())).reason).toMatch(/; the last attempt failed: Redis could not be reached within the connect timeout$/);
+    expect(storeUnavailable('x', withConnectFailure(overTls, new ClientOfflineError())).reason).toMatch(/; the last attempt's TLS handshake got no answer within the connect timeout \(a port that speaks plain TCP, not TLS, does that: is the URL meant to be redis:\/\/\?/);
+  });
+
   it('says a connection that was up was closed, not cut off as it opened, and the next failed attempt says why it failed', () => {
     const owner = {};
     noteConnectFailure(owner, new SocketClosedUnexpectedlyError('Socket closed unexpectedly'), true, true);

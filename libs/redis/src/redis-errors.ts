@@ -30,10 +30,12 @@ function reasonOf(error: unknown): string {
   if (/^Too many Cluster redirections/.test(message)) return 'Redis Cluster redirected the command more times than the client follows (slots are moving, or a node left): retrying is safe';
   if (/^Cannot find node /.test(message)) return 'Redis Cluster redirected the command to a node the client does not know yet (a slot is moving to a new master): retrying is safe';
   if (isNotConnected(name, message)) return `${NOT_CONNECTED} (${RECONNECTING})`;
+  // Before the command timeout's test below, whose /timeout/ its message ("Connection timeout") matches too: a connect
+  // that timed out was said as a command Redis did not answer.
+  if (name === 'ConnectionTimeoutError') return 'Redis could not be reached within the connect timeout';
   if (name === 'TimeoutError' || name === 'CommandTimeoutDuringMaintenanceError' || /timeout/i.test(message)) {
     return 'Redis did not answer within the command timeout';
   }
-  if (name === 'ConnectionTimeoutError') return 'Redis could not be reached within the connect timeout';
   if (typeof code === 'string') {
     if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)/.test(code)) {
       return `Redis refused the TLS handshake (${code}): it asks for a client certificate it trusts`;
@@ -109,6 +111,9 @@ function connectFailureOf(failure: unknown): string {
   if (failure instanceof DroppedConnectionError) {
     return "the connection was closed after it was up, by Redis (its timeout for idle clients, CLIENT KILL, a restart or a failover) or the network; the client is connecting again";
   }
+  if (failure instanceof TlsUnansweredError) {
+    return 'the last attempt\'s TLS handshake got no answer within the connect timeout (a port that speaks plain TCP, not TLS, does that: is the URL meant to be redis://? Or Redis is too busy, or the network drops the packets)';
+  }
   if (failure instanceof TlsCutOffError) {
     return `the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE${AT_MAXCLIENTS})`;
   }
@@ -139,6 +144,16 @@ function isCutOff(error: unknown): boolean {
 class TlsCutOffError extends Error {
   constructor(cause: unknown) {
     super('The TLS connection to Redis was cut off as it opened', { cause });
+  }
+}
+
+/**
+ * A TLS connection whose handshake got no answer in time: what a rediss:// URL to a port of plain Redis gets, which
+ * reads the TLS greeting as a command still arriving (a newcomer's review: "not connected", no reason given).
+ */
+class TlsUnansweredError extends Error {
+  constructor(cause: unknown) {
+    super('The TLS handshake with Redis got no answer', { cause });
   }
 }
 
@@ -198,7 +213,10 @@ export function noteConnectFailure(owner: object, error: unknown, overTls = fals
   // closed by Redis's timeout, or a CLIENT KILL, sent the operator to check rediss:// and maxclients (an outside
   // review, 2026-12-07). The next failed attempt, if any, says why that one failed.
   else if (wasUp && isCutOff(unwrapped(error))) connectFailures.set(owner, new DroppedConnectionError(error));
-  else connectFailures.set(owner, overTls && isCutOff(unwrapped(error)) ? new TlsCutOffError(error) : error);
+  else if (overTls && isCutOff(unwrapped(error))) connectFailures.set(owner, new TlsCutOffError(error));
+  // A plain Redis reads the TLS greeting as a command still arriving and answers nothing: the connect times out.
+  else if (overTls && (unwrapped(error) as Error | undefined)?.constructor?.name === 'ConnectionTimeoutError') connectFailures.set(owner, new TlsUnansweredError(error));
+  else connectFailures.set(owner, error);
 }
 
 /**
