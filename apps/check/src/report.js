@@ -71,7 +71,7 @@ export function toJSON(scenario, result) {
     verdict: result.verdict,
     meaning: meaningOf(result),
     // A logout that leaves the session usable is a finding too, whatever the verdict (the scenario's `logout`).
-    exitCode: result.verdict === 'stateless' && result.logout?.effective !== false ? EXIT.stateless : EXIT.notStateless,
+    exitCode: result.logout?.effective === null ? EXIT.cannotJudge : result.verdict === 'stateless' && result.logout?.effective !== false ? EXIT.stateless : EXIT.notStateless,
     replicas: result.replicas,
     users: result.users,
     seconds: result.seconds,
@@ -179,8 +179,16 @@ export function shutdownLine({ killed, graceSeconds, container }) {
   return `${which} not end on SIGTERM and ${killed.length === 1 ? 'was' : 'were'} killed at the end of the ${graceSeconds} s grace period, as Kubernetes would: each rolling restart then takes that long and cuts the requests under way; ${why}`;
 }
 
-/** After the verdict, where a logout leaves the session usable: why the exit code is 1 whatever the verdict says. */
-const logoutAfterVerdict = (json) => (json.logout?.effective === false ? ' But a logout does not end the session (see the logout line): exit 1.' : '');
+/**
+ * After the verdict, where a logout leaves the session usable: why the exit code is 1 whatever the verdict says; or
+ * where it could not be judged, why it is 2 (the scenario's logout does not fit the app).
+ */
+const logoutAfterVerdict = (json) =>
+  json.logout?.effective === false
+    ? ' But a logout does not end the session (see the logout line): exit 1.'
+    : json.logout?.effective === null
+      ? " But the logout could not be judged (see the logout line): the scenario's logout does not fit the app, exit 2."
+      : '';
 
 /** The terminal's view: tables, first failures, verdict. */
 export function toText(json) {

@@ -59,3 +59,20 @@ describe("the verdict's meaning and advice, from what failed and what the app ru
     expect(run({ check: 5 }, 'npm start').nextSteps[0]).toContain('KuraStore');
   });
 });
+
+// An outside review: a logout path mistyped threw the whole run away (an in-memory app's 172 failed requests unsaid).
+describe('a logout that could not be judged', () => {
+  const recorder = (mode) => ({ mode, logins: 4, usersAffected: new Set([1]), balancerRetries: 0, serverErrors: { count: 0 }, perReplica: {}, refusedCookies: {}, timeouts: { count: 0 }, evidence: { check: { mode, phase: 'steady', step: 'check', request: 'GET /me', status: 401, body: 'no' } }, phases: { steady: { requests: 20, failures: 5, timeouts: 0, elsewhere: 10, byKind: { check: 5 } } } });
+  const json = toJSON(
+    { name: 'a', start: 'exec node server.js', login: {}, check: {} },
+    { verdict: 'needs affinity', modes: { 'round-robin': recorder('round-robin'), 'cookie-affinity': { ...recorder('cookie-affinity'), phases: { steady: { requests: 20, failures: 0, timeouts: 0, elsewhere: 0, byKind: {} } } } }, replicas: 3, users: 4, seconds: 1, cautions: [], sessionCookies: ['connect.sid'], logout: { effective: null, line: 'not judged: the logout, POST /logot, replica 1 answered 404, not what the scenario\'s logout expects' } },
+  );
+
+  it('keeps the verdict and its evidence, says why beside them, and exits 2', () => {
+    expect(json).toMatchObject({ verdict: 'needs affinity', exitCode: 2 });
+    const text = toText(json).split('\n');
+    expect(text).toContain("logout: not judged: the logout, POST /logot, replica 1 answered 404, not what the scenario's logout expects");
+    expect(text.find((line) => line.startsWith('verdict: '))).toMatch(/But the logout could not be judged \(see the logout line\): the scenario's logout does not fit the app, exit 2\.$/);
+    expect(toText(json)).toContain('GET /me');
+  });
+});
