@@ -50,7 +50,7 @@ const BY_COOKIE = [
   {
     name: 'PHPSESSID',
     framework: 'PHP',
-    remedy: 'the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis, or a database handler every replica reaches',
+    remedy: "the default handler writes a file per session on the replica that made it (session.save_path): set session.save_handler = redis with phpredis, or a database handler every replica reaches (or, if session.save_path is a volume every pod mounts in production, NFS or EFS, name it in the scenario's shared and run again)",
   },
   {
     name: 'sessionid',

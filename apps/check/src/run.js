@@ -380,7 +380,10 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
           : firstLogin
             ? `: ${firstLogin.request} answered ${firstLogin.status} ${firstLogin.body.slice(0, 80)}`
             : '';
-      return new CannotJudge(`no virtual user could log in${why}${unanswered && !answered ? '' : refusedNote}${captureNote()}${answered ? csrfNote(firstLogin, scenario.login) : ''}`);
+      // A 503 (or any 5xx) to every login: an app still warming up after its ready check passed, most often (an outside
+      // review: /health 200 while /login answered 503 for 2 s, and every user gave up).
+      const warming = answered && firstLogin.status >= 500 ? `; an app that answers ${firstLogin.status} while it warms up: give ready a path that answers 2xx only once the app can serve (as a readinessProbe should)` : '';
+      return new CannotJudge(`no virtual user could log in${why}${warming}${unanswered && !answered ? '' : refusedNote}${captureNote()}${answered ? csrfNote(firstLogin, scenario.login) : ''}`);
     };
     const phase = (name) => ((currentPhase = name), recorders.forEach((recorder) => (recorder.phase = name)));
     const disrupted = () => recorders.forEach((recorder) => (recorder.disruptions += 1));
