@@ -441,6 +441,13 @@ describe('kura-check: scenarios it cannot judge, in one line and exit code 2', (
     }
   }, 120_000);
 
+  it('an in-memory app with a logout path it does not have: its verdict and evidence kept, the logout not judged, exit 2', async () => {
+    // The whole run was thrown away for the logout: "could not judge" and nothing else (an outside review, 2026-12-07).
+    const report = await judged('logout-mistyped', 71, 'needs affinity', { exitCode: 2 });
+    expect(report.evidence.length).toBeGreaterThan(0);
+    expect(report.logout).toMatchObject({ effective: null, line: expect.stringMatching(/^not judged: the logout, POST \/logot, replica \d answered 404/) });
+  }, 120_000);
+
   it("a signed-cookie app that reads cookies with Python's SimpleCookie: stateless, also when affinity re-pins", async () => {
     // SimpleCookie drops the whole Cookie header when one cookie in it is malformed. The affinity balancer's route
     // cookie once held nginx's list of the upstreams it tried after a replica died ("a : b"): the session cookie
