@@ -644,14 +644,14 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
         `every failure came from ${which}, which answered 5xx to every step it was sent and passed none (the first: ${first.request} answered ${first.status} "${first.body.slice(0, 80)}"), while the other replicas served everyone: ${broken.length > 1 ? 'replicas that answer' : 'a replica that answers'} everyone with an error (a database it could not reach, a failed start), not a lost session; see what it printed, then run again`,
       );
     }
-    // Every failure a 5xx, from several replicas that served other steps, under affinity too: a service they share
+    // Every failure a 503, from several replicas that served other steps, under affinity too: a service they share
     // failing for a while, not a session lost.
     const alike = verdict === 'breaks even with affinity' ? onlySharedFailure(modes) : undefined;
     if (alike) {
       const first = recorders.flatMap((recorder) => Object.values(recorder.evidence)).find((e) => e.status >= 500);
       const count = Object.values(modes).reduce((sum, mode) => sum + Object.values(mode.phases).reduce((total, phase) => total + phase.failures, 0), 0);
       throw new CannotJudge(
-        `every failure was a 5xx answer (${count}${first ? `; the first: ${first.request}, replica ${first.replica ?? '-'} answered ${first.status} "${first.body.slice(0, 80)}"` : ''}), from ${alike.length} replicas that served other steps, under cookie affinity as under round robin: replicas failing alike while each user kept to one of them is a service they share failing for a while (their session store, their database), not a session lost; see what the replicas printed, then run again once it serves`,
+        `every failure was a 503 answer (${count}${first ? `; the first: ${first.request}, replica ${first.replica ?? '-'} answered ${first.status} "${first.body.slice(0, 80)}"` : ''}), from ${alike.length} replicas that served other steps, under cookie affinity as under round robin: replicas failing alike while each user kept to one of them is a service they share failing for a while (their session store, their database), not a session lost; see what the replicas printed, then run again once it serves`,
       );
     }
     // Requests with no answer in time as the only failures, all after the kill: a replica that stopped answering

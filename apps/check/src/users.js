@@ -203,6 +203,8 @@ export class Recorder {
     phase.failures += 1;
     // A 503 from a replica that joined the balancer moments ago: it was still warming up (see verdict.js).
     if (status === 503 && this.warming?.(upstream)) phase.warming = (phase.warming ?? 0) + 1;
+    // 503s apart: "unavailable", as a store or database the app shares answers it (verdict.js onlySharedFailure).
+    if (status === 503) phase.unavailable = (phase.unavailable ?? 0) + 1;
     phase.byKind[kind] = (phase.byKind[kind] ?? 0) + 1;
     (this.perReplica[replica ?? 'none'] ??= { requests: 0, failures: 0 }).failures += 1;
     this.usersAffected.add(user);

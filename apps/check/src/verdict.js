@@ -84,17 +84,18 @@ export function onlyBrokenReplicas(modes) {
 }
 
 /**
- * The replica addresses that answered 5xx, when a run judged "breaks even with affinity" had no other failure (no
- * wrong answer, no request unanswered) and more than one replica answered 5xx, each of which passed other steps:
- * every replica failing alike while a user's requests all went to one of them is a service they share failing for
- * a while (their store, their database), not sessions lost. An outside review stopped the Redis of an app on
- * KuraStore for 2 s during a run: "breaks even with affinity", and the advice to keep its sessions in KuraStore.
- * Else undefined. (A replica that passed nothing is onlyBrokenReplicas'; an app answering 500 where a session is
- * missing fails under round robin alone, and is judged by it.)
+ * The replica addresses that answered 503, when a run judged "breaks even with affinity" had no other failure (no
+ * other status, no request unanswered) and more than one replica answered 503, each of which passed other steps:
+ * every replica answering "unavailable" alike while a user's requests all went to one of them is a service they share
+ * failing for a while (their store, their database), not sessions lost. An outside review stopped the Redis of an app
+ * on KuraStore for 2 s during a run: "breaks even with affinity", and the advice to keep its sessions in KuraStore.
+ * Else undefined. 503 alone, not any 5xx: an app answering 500 where a session is missing, its replicas each a cluster
+ * of workers that keep sessions apart, fails under affinity with 500s from every replica, and loses sessions (a review
+ * of this rule, 2026-12-07, when it took any 5xx). A replica that passed nothing is onlyBrokenReplicas'.
  */
 export function onlySharedFailure(modes) {
   const phases = Object.values(modes).flatMap((mode) => Object.values(mode.phases));
-  if (phases.some((phase) => (phase.timeouts ?? 0) > 0)) return undefined;
+  if (phases.some((phase) => (phase.timeouts ?? 0) > 0 || (phase.unavailable ?? 0) !== phase.failures)) return undefined;
   const byAddress = countsByAddress(modes);
   if (Object.values(byAddress).some((counts) => counts.otherFailures > 0)) return undefined;
   const failing = Object.keys(byAddress).filter((address) => byAddress[address].serverErrors > 0);

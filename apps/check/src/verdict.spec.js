@@ -207,7 +207,7 @@ describe('failures that all come from replicas answering everyone with a 5xx', (
 
   // A newcomer's review stopped the Redis of an app on KuraStore for 2 s: 503s from all three replicas, under affinity
   // too, judged "breaks even with affinity", with the advice to keep its sessions in KuraStore.
-  it('are a service the replicas share when several replicas that served other steps answered 5xx, and nothing else failed', () => {
+  it('are a service the replicas share when several replicas that served other steps answered 503, and nothing else failed', () => {
     const modes = answered({
       'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'login', healthy, 503]],
       'round-robin': [['steady', 'check', broken, 503], ['steady', 'check', healthy, 200, true]],
@@ -225,6 +225,11 @@ describe('failures that all come from replicas answering everyone with a 5xx', (
     timedOut['round-robin'].timeout(1, { method: 'GET', path: '/me' }, 'check', 'steady');
     expect(onlySharedFailure(timedOut)).toBeUndefined();
     expect(onlySharedFailure(answered({ 'cookie-affinity': [['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 503], ['steady', 'check', healthy, 503]] }))).toBeUndefined();
+    // 500s from every replica under affinity: an app answering 500 where a session is missing, each replica a cluster
+    // of workers keeping sessions apart (a review of this rule: "a shared service failing" of a real loss).
+    const missing500 = answered({ 'cookie-affinity': [['steady', 'check', broken, 200, true], ['steady', 'check', healthy, 200, true], ['steady', 'check', broken, 500], ['steady', 'check', healthy, 500]] });
+    expect(verdictOf(missing500)).toBe('breaks even with affinity');
+    expect(onlySharedFailure(missing500)).toBeUndefined();
   });
 });
 
