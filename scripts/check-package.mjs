@@ -136,8 +136,13 @@ for (const table of ofType('AWS::DynamoDB::Table')) {
   ].filter(Boolean);
   check(traits.includes('point-in-time recovery'), `table: ${t.TableName} (${traits.join(', ')})`);
 }
-// DynamoDB's tables where the store is DynamoDB, none where it is not (on Redis, accounts live there too).
+// A store every execution environment shares: memory and embedded keep the data in each environment (its memory, its
+// /tmp), so a user is logged out whenever another one serves them, and everything is gone when it is recycled. They
+// serve `npm run offline` (which runs no check); a deploy of one was packaged with every check "ok" (a review, once
+// an unknown store's grants fell back to none).
 const store = variables.KURA_STORE;
+check(store === 'dynamodb' || store === 'redis', `store: KURA_STORE=${store}${store === 'dynamodb' || store === 'redis' ? '' : ': each execution environment would keep its own sessions and accounts, lost between them: --param store=dynamodb or store=redis'}`);
+// DynamoDB's tables where the store is DynamoDB, none where it is not (on Redis, accounts live there too).
 const onDynamoDB = store === 'dynamodb';
 const tablesMade = ofType('AWS::DynamoDB::Table').length;
 check(tablesMade === (onDynamoDB ? 2 : 0), `tables: ${tablesMade} of ${onDynamoDB ? 2 : `0 (KURA_STORE=${store})`}`);

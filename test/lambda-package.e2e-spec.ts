@@ -231,6 +231,7 @@ describe("npm run package -- --param store=redis: no DynamoDB", () => {
     const { stdout, template: onRedis } = await packagedOnRedis();
 
     expect(stdout).toMatch(/ok +tables: 0 of 0 \(KURA_STORE=redis\)/);
+    expect(stdout).toMatch(/ok +store: KURA_STORE=redis\n/);
     expect(stdout).toMatch(/ok +role: 0 DynamoDB grants \(KURA_STORE=redis\)/);
     expect(stdout).toMatch(/ok +references: \d+ names, each made for this stage/);
     expect(stdout).toMatch(/ok +outputs: .*ApiUrl$/m);
@@ -267,6 +268,17 @@ describe("npm run package -- --param store=redis: no DynamoDB", () => {
       await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(waiting));
       const refused = await run(process.execPath, ['scripts/check-package.mjs', dir], { cwd: ROOT }).then(() => undefined, (error: { code: number; stdout: string }) => error);
       expect(refused?.stdout).toMatch(/FAIL references: \d+ names, not made for this stage: SessionsTable\n/);
+
+      // A store each execution environment keeps for itself (--param store=embedded or memory): packaged with every
+      // check "ok" once an unknown store's grants fell back to none (a review, 2026-12-07).
+      for (const store of ['embedded', 'memory']) {
+        const own = structuredClone(onRedis.template);
+        own.Resources.ApiLambdaFunction.Properties.Environment.Variables.KURA_STORE = store;
+        delete own.Resources.ApiLambdaFunction.Properties.Environment.Variables.REDIS_URL;
+        await writeFile(`${dir}/cloudformation-template-update-stack.json`, JSON.stringify(own));
+        const kept = await run(process.execPath, ['scripts/check-package.mjs', dir], { cwd: ROOT }).then(() => undefined, (error: { code: number; stdout: string }) => error);
+        expect(kept?.stdout).toContain(`FAIL store: KURA_STORE=${store}: each execution environment would keep its own sessions and accounts, lost between them: --param store=dynamodb or store=redis`);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
