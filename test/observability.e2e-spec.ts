@@ -186,10 +186,11 @@ describe('logs', () => {
   // Node's parser answers these before Fastify sees a request, so no hook ran: they left no access line and no count
   // (an operations review, 2026-12-07), and an operator could not tell a flood of oversized headers from nothing.
   it.each([
-    ['headers over the 16 KB limit', `GET /auth/me HTTP/1.1\r\nHost: kura\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 'GET', 431],
-    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', '(not parsed)', 400],
-  ])('answer and record %s, refused by Node before any route: an id, an access line, a count', async (_case, bytes, method, status) => {
-    const counted = async () => Number(new RegExp(`^kura_http_requests_total\\{method="${method.replace(/[()]/g, '\\$&')}",route="\\(not parsed\\)",status="${status}",service="kura"\\} (\\d+)`, 'm').exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
+    ['headers over the 16 KB limit', `GET /auth/me HTTP/1.1\r\nHost: kura\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', 400],
+  ])('answer and record %s, refused by Node before any route: an id, an access line, a count', async (_case, bytes, status) => {
+    const method = '(not parsed)';
+    const counted = async () => Number(new RegExp(`^kura_http_requests_total\\{method="\\(not parsed\\)",route="\\(not parsed\\)",status="${status}",service="kura"\\} (\\d+)`, 'm').exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
     const before = await counted();
     const { hostname, port } = new URL(kura.baseUrl);
 
