@@ -112,7 +112,7 @@ function connectFailureOf(failure: unknown): string {
     return "the connection was closed after it was up, by Redis (its timeout for idle clients, CLIENT KILL, a restart or a failover) or the network; the client is connecting again";
   }
   if (failure instanceof TlsUnansweredError) {
-    return 'the last attempt\'s TLS handshake got no answer within the connect timeout (a port that speaks plain TCP, not TLS, does that: is the URL meant to be redis://? Or Redis is too busy, or the network drops the packets)';
+    return "the last attempt (TLS) got no answer within the connect timeout: nothing answering at that address (a firewall dropping packets, a host down), or a port of plain Redis, which answers no TLS handshake (is the URL meant to be redis://?)";
   }
   if (failure instanceof TlsCutOffError) {
     return `the last attempt was cut off as its TLS connection opened (a Redis that asks for a client certificate does that when it gets none it trusts: give one and its key, tls.cert and tls.key, or KURA_REDIS_TLS_CERT_FILE and KURA_REDIS_TLS_KEY_FILE${AT_MAXCLIENTS})`;
@@ -148,8 +148,9 @@ class TlsCutOffError extends Error {
 }
 
 /**
- * A TLS connection whose handshake got no answer in time: what a rediss:// URL to a port of plain Redis gets, which
- * reads the TLS greeting as a command still arriving (a newcomer's review: "not connected", no reason given).
+ * A TLS connection that got no answer in time: what a rediss:// URL to a port of plain Redis gets, which reads the
+ * TLS greeting as a command still arriving (a newcomer's review: "not connected", no reason given), and what an
+ * address nothing answers at gets (node-redis's connect timeout covers both the TCP connect and the handshake).
  */
 class TlsUnansweredError extends Error {
   constructor(cause: unknown) {
