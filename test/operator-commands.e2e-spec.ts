@@ -316,12 +316,15 @@ describe('npm run db:serve on a busy KURA_DB_PORT', () => {
 
   // A link-local IPv6 address passes the settings' check, and listening on it without its interface fails EINVAL:
   // Nest's ERROR line and a stack (a review, 2026-12-07).
-  it('stops `npm start` with one line when HOST is a link-local IPv6 address without its interface', async () => {
-    const result = await run(process.execPath, [dist('main.js')], { ...defaults(), HOST: 'fe80::1', PORT: '0', NO_COLOR: '1' });
+  it.each([
+    ['a link-local IPv6 address without its interface', 'fe80::1', ': a link-local IPv6 address needs its interface (fe80::1%eth0)'],
+    ['a multicast address (no link-local hint: a review)', 'ff02::1', ''],
+  ])('stops `npm start` with one line when HOST is %s', async (_case, host, hint) => {
+    const result = await run(process.execPath, [dist('main.js')], { ...defaults(), HOST: host, PORT: '0', NO_COLOR: '1' });
 
     expect(result.code).toBe(1);
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/ERROR|listening on|    at /);
-    expect(result.stderr).toBe('fe80::1 (HOST) cannot be listened on (EINVAL): a link-local IPv6 address needs its interface (fe80::1%eth0); set HOST to an address of this machine, or :: for all of them\n');
+    expect(result.stderr).toBe(`${host} (HOST) cannot be listened on (EINVAL)${hint}; set HOST to an address of this machine, or :: for all of them\n`);
   });
 
   it('stops `npm start` in one line when KURA_CREATE_TABLES cannot reach DYNAMODB_ENDPOINT, not a stack', async () => {

@@ -33,8 +33,11 @@ function refusalOf(error: unknown, variable: string, port: number, at?: ListenHo
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === 'EADDRINUSE') return new PortInUseError(variable, port);
   if (code === 'EADDRNOTAVAIL' && at) return new ListenRefusedError(`${at.host} (${at.variable}) is not an address of this machine: set ${at.variable} to one of its addresses, or 0.0.0.0 for all of them`);
-  // A link-local IPv6 address (fe80::…) needs the interface it is on (fe80::1%eth0), as an address out of range does.
-  if (code === 'EINVAL' && at) return new ListenRefusedError(`${at.host} (${at.variable}) cannot be listened on (EINVAL): a link-local IPv6 address needs its interface (fe80::1%eth0); set ${at.variable} to an address of this machine, or :: for all of them`);
+  // A link-local IPv6 address (fe80::…) needs the interface it is on (fe80::1%eth0); the hint only where it is one without.
+  if (code === 'EINVAL' && at) {
+    const linkLocal = /^fe[89ab][0-9a-f]:/i.test(at.host) && !at.host.includes('%');
+    return new ListenRefusedError(`${at.host} (${at.variable}) cannot be listened on (EINVAL)${linkLocal ? ': a link-local IPv6 address needs its interface (fe80::1%eth0)' : ''}; set ${at.variable} to an address of this machine, or :: for all of them`);
+  }
   if (code === 'EACCES') return new ListenRefusedError(`port ${port} (${variable}) needs a privilege this process does not have, as every port below 1024 does: set ${variable} to 1024 or above`);
   if ((code === 'ENOTFOUND' || code === 'EAI_AGAIN') && at) return new ListenRefusedError(`${at.host} (${at.variable}) does not resolve to an address (${code}): set ${at.variable} to an address of this machine`);
   return error;

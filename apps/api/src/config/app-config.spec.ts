@@ -467,6 +467,16 @@ describe('unknownVariables', () => {
     expect(unknownVariables({ KURA_API_PORT: '3000' })).toEqual(["KURA_API_PORT is not one of Kura's settings, so it is ignored: did you mean KURA_DB_PORT?"]);
   });
 
+  // A review: KURA_PORT=3000 was left out as a service link whatever its value; a Service named kura-metrics made
+  // KURA_METRICS_PORT=tcp://… and Kura refused it as "must be a whole number", saying nothing of where it came from.
+  it('names KURA_PORT with a port number as PORT misnamed, and says where a tcp:// value in a setting comes from', () => {
+    expect(unknownVariables({ KURA_PORT: '3000' })).toEqual(["KURA_PORT is not one of Kura's settings, so it is ignored: did you mean PORT?"]);
+    expect(unknownVariables({ KURA_PORT: 'tcp://10.0.0.1:80' })).toEqual([]);
+    expect(() => loadConfig({ KURA_METRICS_PORT: 'tcp://10.0.0.3:9464' })).toThrow(
+      'KURA_METRICS_PORT: must be a whole number from 0 to 65535 (tcp://10.0.0.3:9464 is what Kubernetes sets for a Service named kura-metrics in the namespace: rename that Service, or set enableServiceLinks: false in the pod\'s spec)',
+    );
+  });
+
   it("points a name with Kura's prefix added, or a unit added, at the setting it meant", () => {
     expect(unknownVariables({ KURA_REDIS_URL: 'redis://x', KURA_HOST: '0.0.0.0', KURA_SESSION_IDLE_TIMEOUT_SECONDS: '60' })).toEqual([
       "KURA_HOST is not one of Kura's settings, so it is ignored: did you mean HOST?",

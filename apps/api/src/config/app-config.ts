@@ -344,9 +344,10 @@ function nearestSetting(name: string): string | undefined {
 
 /**
  * Kura's own build and tests' variables, and kura-check's (KURA_CHECK_REPLICA, set on every replica it starts).
- * Kubernetes' service links for a Service named kura are left out too (`KURA_SERVICE_HOST`, `KURA_PORT_80_TCP`).
+ * Kubernetes' service links for a Service named kura are left out too (`KURA_SERVICE_HOST`, `KURA_PORT_80_TCP`; a bare
+ * `KURA_PORT` only with a `tcp://` value, isServiceLink: `KURA_PORT=3000` is a setting misnamed, PORT).
  */
-const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?|COMPILE_CACHE\w*|RECORD_\w+|TEST_\w+|CHECK_\w+)$/;
+const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?|COMPILE_CACHE\w*|RECORD_\w+|TEST_\w+|CHECK_\w+)$/;
 
 /**
  * A variable Kubernetes sets for a Service whose name begins kura- (kura-api, kura-redis), in the pods of its
@@ -355,6 +356,17 @@ const NOT_SETTINGS = /^KURA_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP
  */
 function isServiceLink(name: string, value: string | undefined): boolean {
   return /_SERVICE_HOST$|_SERVICE_PORT(_\w+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/.test(name) || (/_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value ?? ''));
+}
+
+/**
+ * Why a setting holds `tcp://10.0.0.4:9464`: Kubernetes sets `<SERVICE>_PORT` so in every pod of a namespace with a
+ * Service of that name (kura-metrics, kura-db), and the setting then refused it with no word of where it came from (a
+ * review, 2026-12-07).
+ */
+function serviceLinkNote(name: string, value: string | undefined): string {
+  if (!/_PORT$/.test(name) || !/^(tcp|udp|sctp):\/\//.test(value ?? '')) return '';
+  const service = name.replace(/_PORT$/, '').toLowerCase().replaceAll('_', '-');
+  return ` (${value} is what Kubernetes sets for a Service named ${service} in the namespace: rename that Service, or set enableServiceLinks: false in the pod's spec)`;
 }
 
 /** Levenshtein's distance between two names (a typo's is 1 or 2). */
@@ -385,7 +397,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = environment.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}${serviceLinkNote(String(issue.path[0]), present[String(issue.path[0])])}`));
   }
   const env = parsed.data;
   const problems = crossCheck(env, present);
