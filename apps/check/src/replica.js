@@ -496,9 +496,10 @@ export async function sharedServers(replicas) {
 /**
  * The servers every replica was connected to when asked, as addresses (`127.0.0.1:6379`): a store they share, most
  * likely (a Redis, a database, DynamoDB's endpoint). Connections out of each replica's processes, not into them
- * (the balancer's), nor to another replica or to a balancer (`balancers`, their listening addresses). Told so that the advice for a session cookie that cannot say whether the
- * app has a store (express-session's) can say which cause is likely. Empty for containers (each in a network of its
- * own, where the address a process dials is not the one this machine sees), or where /proc cannot tell.
+ * (the balancer's), nor to another replica or to a balancer (`balancers`, their listening addresses). Told so that
+ * the advice for a session cookie that cannot say whether the app has a store (express-session's) can say which
+ * cause is likely. Empty for containers (each in a network of its own, where the address a process dials is not the
+ * one this machine sees), or where /proc cannot tell.
  */
 export async function sharedPeers(replicas, balancers = []) {
   const live = replicas.filter((replica) => replica && !replica.container);

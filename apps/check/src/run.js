@@ -615,12 +615,9 @@ export async function runCheck(scenario, { quick = false, users, replicas = scen
       const lost = Object.values(recorder.phases).reduce((sum, p) => sum + p.failures, 0);
       event(`${recorder.mode}: ${lost} failed requests, ${recorder.usersAffected.size} of ${pace.users} users affected`);
     }
-    // (Nobody logged in, and a step that never passed, were said after steady traffic: logins only add up.)
-    // A logout the run could not judge is a scenario that does not fit the app (exit 2, report.js), but the users'
-    // traffic was judged: the verdict and its evidence are kept, the logout line beside them. (The whole run was
-    // thrown away for it: an in-memory app's 172 failed requests left unsaid for a logout path mistyped, an outside
-    // review.) Said after a step that never passed, whose line says why (a Secure cookie the http balancer never
-    // carried), where the probe could only guess at a session id replaced at every request.
+    // (Nobody logged in, and a step that never passed, were said after steady traffic: logins only add up. A logout
+    // the run could not judge is not thrown here: the verdict and its evidence are kept, the logout line beside them,
+    // exit 2 (report.js); a mistyped logout path threw an in-memory app's 172 failed requests away, an outside review.)
     // An answer or a request the balancer refused: a real failure, though not the one a verdict would name.
     const refused = recorders.some((recorder) => Object.values(recorder.phases).some((p) => p.failures > 0)) ? await balancerRefusal() : undefined;
     if (refused) throw new CannotJudge(refused);
