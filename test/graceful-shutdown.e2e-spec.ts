@@ -82,4 +82,16 @@ describe('on SIGTERM', () => {
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(kura.output()).toMatch(/SIGTERM: not ready; draining for 60s[\s\S]*SIGINT: skipping the rest of the drain; closing[\s\S]*closed/);
   }, 20_000);
+
+  it('says nothing of a drain to skip on a Ctrl-C that npm passes on twice: there is none', async () => {
+    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '60' }));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+
+    kura.child.kill('SIGINT');
+    kura.child.kill('SIGINT');
+
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(kura.output()).toMatch(/SIGINT: not ready; draining for 0s[\s\S]*closed/);
+    expect(kura.output()).not.toContain('skipping the rest of the drain');
+  }, 20_000);
 });

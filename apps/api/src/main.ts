@@ -87,14 +87,17 @@ async function main(): Promise<void> {
       logger.error(`still open ${closeTimeoutSeconds}s after closing began: exiting`, 'Main');
       process.exit(1);
     }, (drainSeconds + closeTimeoutSeconds) * 1000).unref();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, drainSeconds * 1000);
-      cutDrain = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    cutDrain = undefined;
+    // A drain of 0 s (Ctrl-C first) has nothing to cut: npm's second SIGINT then said it skipped one.
+    if (drainSeconds > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainSeconds * 1000);
+        cutDrain = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      cutDrain = undefined;
+    }
     lifecycle.startClosing();
     await lastCall(app.getHttpServer(), LAST_CALL_MS);
     await app.close();
