@@ -141,7 +141,8 @@ for (const table of ofType('AWS::DynamoDB::Table')) {
 // serve `npm run offline` (which runs no check); a deploy of one was packaged with every check "ok" (a review, once
 // an unknown store's grants fell back to none).
 const store = variables.KURA_STORE;
-check(store === 'dynamodb' || store === 'redis', `store: KURA_STORE=${store}${store === 'dynamodb' || store === 'redis' ? '' : ': each execution environment would keep its own sessions and accounts, lost between them: --param store=dynamodb or store=redis'}`);
+const shared = store === 'dynamodb' || store === 'redis';
+check(shared, `store: KURA_STORE=${store}${shared ? '' : ': each execution environment would keep its own sessions and accounts, lost between them: --param store=dynamodb or store=redis'}`);
 // DynamoDB's tables where the store is DynamoDB, none where it is not (on Redis, accounts live there too).
 const onDynamoDB = store === 'dynamodb';
 const tablesMade = ofType('AWS::DynamoDB::Table').length;

@@ -6,6 +6,13 @@ import { startKuraProcess } from './support/kura-process.js';
  * SIGTERM (what Kubernetes sends before killing a pod): the replica turns not-ready at once, keeps serving
  * while the load balancer notices, finishes what is in flight, and exits cleanly within its deadline.
  */
+/** Kura as its own process with a drain of `seconds`, and how it exits (its code, or the signal that ended it). */
+async function kuraDraining(seconds: number) {
+  const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: String(seconds) }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { kura, exited };
+}
+
 describe('on SIGTERM', () => {
   it('turns not-ready, keeps serving during the drain, drops no request, and exits 0', async () => {
     const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '2' }));
@@ -54,8 +61,7 @@ describe('on SIGTERM', () => {
   // npm passes its process group's signal on: `npm start` stopped by Ctrl-C or a SIGTERM to the group gives Kura
   // two. The second ended it at once, mid-drain, with no "closed" (an outside review, 2026-12-07).
   it('takes a second signal during the drain without dying of it: still drains, closes and exits 0', async () => {
-    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '1' }));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const { kura, exited } = await kuraDraining(1);
 
     kura.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -70,8 +76,7 @@ describe('on SIGTERM', () => {
   // Ctrl-C skips the drain (docs/configuration.md); one that came during a SIGTERM's drain was taken in silence, and
   // the drain went on to its end (a review, 2026-12-07: gone 20 s after the Ctrl-C).
   it('cuts the drain short on a Ctrl-C (SIGINT) that comes during it, says so, closes and exits 0', async () => {
-    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '60' }));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const { kura, exited } = await kuraDraining(60);
 
     kura.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -84,8 +89,7 @@ describe('on SIGTERM', () => {
   }, 20_000);
 
   it('says nothing of a drain to skip on a Ctrl-C that npm passes on twice: there is none', async () => {
-    const kura = await startKuraProcess(kuraEnv(await freshTables(), undefined, { KURA_SHUTDOWN_DRAIN_SECONDS: '60' }));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => kura.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const { kura, exited } = await kuraDraining(60);
 
     kura.child.kill('SIGINT');
     kura.child.kill('SIGINT');

@@ -104,9 +104,10 @@ const LOGOUT_COPIES =
 const APP_STATE =
   "the session itself was kept (every login, check and write passed wherever it landed): what was lost is what the write step stored, which lives in one replica or process (its memory, a cache, a local file): keep it in the session, or in a store every replica reaches (Redis, a database, DynamoDB)";
 
+/** What becomes of a signed token at logout, and the remedy. */
 const SIGNED_TOKEN =
-  'a signed token (a JWT, a signed session cookie) stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
-const LOGOUT = `a logout must end the session where requests are checked: ${SIGNED_TOKEN}`;
+  'stays valid until it expires wherever it is sent. Keep the session on the server, in a store every replica reads (Redis, a database, DynamoDB), or a list of revoked tokens every replica reads, and expire tokens soon';
+const LOGOUT = `a logout must end the session where requests are checked: a signed token (a JWT, a signed session cookie) ${SIGNED_TOKEN}`;
 
 /**
  * A logout that did not end a session of a cookie no framework's default names, where every replica was connected to
@@ -114,7 +115,7 @@ const LOGOUT = `a logout must end the session where requests are checked: ${SIGN
  * only cleared the cookie, and was told of signed tokens and to keep the session on the server).
  */
 const logoutWithPeers = (peers) =>
-  `a logout must end the session where requests are checked: every replica was connected to ${peers.join(' and ')} while it served: if the sessions are kept there, the logout must delete the session there, not only clear the cookie; if the session is a signed token, ${SIGNED_TOKEN.replace(/^a signed token \(a JWT, a signed session cookie\) /, 'it ')}`;
+  `a logout must end the session where requests are checked: every replica was connected to ${peers.join(' and ')} while it served: if the sessions are kept there, the logout must delete the session there, not only clear the cookie; if the session is a signed token, it ${SIGNED_TOKEN}`;
 
 const WRITE_STATE =
   "every failure was a write refused as a CSRF check refuses one (403, 419, 422), and nothing else was lost: the token the write sends back was made by another replica, which keeps it for itself (its memory, or a key made at start): keep it in the session, in a store every replica reaches, or sign it with a key every replica shares (a double-submit cookie)";
